@@ -1,0 +1,3 @@
+"""Placeholder."""
+
+X: int = 1
