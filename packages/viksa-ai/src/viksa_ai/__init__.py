@@ -1,33 +1,34 @@
-"""Viksa AI SDK: the agent runtime, the platform HTTP client, models and dev tooling.
+"""Viksa AI SDK: the agent runtime, the platform HTTP client, the models and dev tooling.
 
 This file is the namespace root, shipped by the ``viksa-ai`` meta-package. Each part
 of the SDK is its own distribution (``viksa-runtime``, ``viksa-models``,
-``viksa-client``, ``viksa-devtools``) that installs one portion of ``viksa_ai``.
+``viksa-client``, ``viksa-devtools``) installing one portion of ``viksa_ai``.
 
-The top-level names are imported lazily (PEP 562), so ``import viksa_ai.runtime``
-never pays for httpx or pydantic.
+The top-level names (``from viksa_ai import ViksaClient``) are imported lazily
+(PEP 562), so ``import viksa_ai.runtime`` never pays for httpx or pydantic. Importing
+this module imports no other module: workers that have the whole SDK installed start
+as fast as those with ``viksa-runtime`` alone.
 """
 
-from __future__ import annotations
+# Only modules the interpreter has already loaded at startup are imported here;
+# `typing`, `pkgutil` and `importlib.util` would cost more than the interpreter's own
+# start. Type checkers treat any name spelled TYPE_CHECKING as true.
+import os as _os
+import sys as _sys
 
-from pkgutil import extend_path
-
-# Every portion may live in its own sys.path entry (an editable workspace puts each
-# member's src/ on sys.path): make them all reachable under this package.
-__path__ = extend_path(__path__, __name__)
-
-import importlib  # noqa: E402
-import os  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from viksa_ai.client import (
         ClientConfig,
+        ErrorDetail,
         RetryConfig,
         ViksaApiError,
         ViksaAuthenticationError,
         ViksaClient,
+        ViksaConfigError,
         ViksaConflictError,
+        ViksaDecodeError,
         ViksaError,
         ViksaNotFoundError,
         ViksaPermissionError,
@@ -38,11 +39,103 @@ if TYPE_CHECKING:
         ViksaTransportError,
         ViksaValidationError,
     )
-    from viksa_ai.runtime import ViksaAuth, ViksaAuthError, context, mcp_endpoint
+    from viksa_ai.runtime import (
+        A2A_PAYLOAD_KEY,
+        A2AContext,
+        ViksaAuth,
+        ViksaAuthError,
+        attach_envelope,
+        context,
+        mcp_endpoint,
+    )
+
+
+def _extend_path(path: list[str], name: str) -> list[str]:
+    """Return ``path`` plus the ``name`` directory of every ``sys.path`` entry.
+
+    The same result as ``pkgutil.extend_path`` for directory entries (the only kind it
+    extends), without importing pkgutil. An editable workspace puts each member's
+    ``src/`` on ``sys.path`` as its own entry; without this, the first regular
+    ``viksa_ai`` package found would hide every other portion (uv issue 6575).
+    """
+    extended = list(path)
+    # sys.path may hold other objects than str: importers skip them, so do we.
+    entries: list[object] = [*_sys.path]
+    for entry in entries:
+        # pkgutil skips "" too (os.path.isdir("") is false); one stat per other entry.
+        if not isinstance(entry, str) or not entry:
+            continue
+        if not _os.path.isabs(entry):
+            entry = _os.path.join(_os.getcwd(), entry)
+        portion = _os.path.join(entry, name)
+        if portion not in extended and _os.path.isdir(portion):
+            extended.append(portion)
+    return extended
+
+
+__path__ = _extend_path(__path__, __name__)
 
 __version__ = "0.3.0"
 
-# The portions this meta-package depends on: subpackage -> distribution.
+__all__ = [
+    "A2A_PAYLOAD_KEY",
+    "A2AContext",
+    "ClientConfig",
+    "ErrorDetail",
+    "RetryConfig",
+    "ViksaApiError",
+    "ViksaAuth",
+    "ViksaAuthError",
+    "ViksaAuthenticationError",
+    "ViksaClient",
+    "ViksaConfigError",
+    "ViksaConflictError",
+    "ViksaDecodeError",
+    "ViksaError",
+    "ViksaNotFoundError",
+    "ViksaPermissionError",
+    "ViksaRateLimitError",
+    "ViksaServerError",
+    "ViksaSyncClient",
+    "ViksaTimeoutError",
+    "ViksaTransportError",
+    "ViksaValidationError",
+    "__version__",
+    "attach_envelope",
+    "context",
+    "mcp_endpoint",
+]
+
+# Top-level name -> the module that defines it (read by __getattr__).
+_EXPORTS: dict[str, str] = {
+    "ClientConfig": "viksa_ai.client",
+    "ErrorDetail": "viksa_ai.client",
+    "RetryConfig": "viksa_ai.client",
+    "ViksaApiError": "viksa_ai.client",
+    "ViksaAuthenticationError": "viksa_ai.client",
+    "ViksaClient": "viksa_ai.client",
+    "ViksaConfigError": "viksa_ai.client",
+    "ViksaConflictError": "viksa_ai.client",
+    "ViksaDecodeError": "viksa_ai.client",
+    "ViksaError": "viksa_ai.client",
+    "ViksaNotFoundError": "viksa_ai.client",
+    "ViksaPermissionError": "viksa_ai.client",
+    "ViksaRateLimitError": "viksa_ai.client",
+    "ViksaServerError": "viksa_ai.client",
+    "ViksaSyncClient": "viksa_ai.client",
+    "ViksaTimeoutError": "viksa_ai.client",
+    "ViksaTransportError": "viksa_ai.client",
+    "ViksaValidationError": "viksa_ai.client",
+    "A2A_PAYLOAD_KEY": "viksa_ai.runtime",
+    "A2AContext": "viksa_ai.runtime",
+    "ViksaAuth": "viksa_ai.runtime",
+    "ViksaAuthError": "viksa_ai.runtime",
+    "attach_envelope": "viksa_ai.runtime",
+    "context": "viksa_ai.runtime",
+    "mcp_endpoint": "viksa_ai.runtime",
+}
+
+# Subpackage -> the distribution that ships it; all four are this package's dependencies.
 _PORTIONS: dict[str, str] = {
     "runtime": "viksa-runtime",
     "models": "viksa-models",
@@ -50,74 +143,60 @@ _PORTIONS: dict[str, str] = {
     "devtools": "viksa-devtools",
 }
 
-_REPAIR_COMMAND = (
-    "pip install --force-reinstall --no-deps "
-    f"viksa-ai=={__version__} viksa-runtime=={__version__} viksa-models=={__version__} "
-    f"viksa-client=={__version__} viksa-devtools=={__version__}"
+# Repairs an install half-removed by a pip upgrade from viksa-ai 0.2.x (see _check_install).
+_REPAIR_COMMAND = f"pip install --force-reinstall --no-deps viksa-ai=={__version__} " + " ".join(
+    f"{dist}=={__version__}" for dist in _PORTIONS.values()
 )
 
-# Top-level name -> the module that defines it.
-_EXPORTS: dict[str, str] = {
-    "ViksaClient": "viksa_ai.client",
-    "ViksaSyncClient": "viksa_ai.client",
-    "ClientConfig": "viksa_ai.client",
-    "RetryConfig": "viksa_ai.client",
-    "ViksaError": "viksa_ai.client",
-    "ViksaApiError": "viksa_ai.client",
-    "ViksaTransportError": "viksa_ai.client",
-    "ViksaTimeoutError": "viksa_ai.client",
-    "ViksaAuthenticationError": "viksa_ai.client",
-    "ViksaPermissionError": "viksa_ai.client",
-    "ViksaNotFoundError": "viksa_ai.client",
-    "ViksaConflictError": "viksa_ai.client",
-    "ViksaValidationError": "viksa_ai.client",
-    "ViksaRateLimitError": "viksa_ai.client",
-    "ViksaServerError": "viksa_ai.client",
-    "ViksaAuth": "viksa_ai.runtime",
-    "ViksaAuthError": "viksa_ai.runtime",
-    "mcp_endpoint": "viksa_ai.runtime",
-    "context": "viksa_ai.runtime",
-}
 
-__all__ = ["__version__", *_EXPORTS]
+def _half_removed_portions(path: list[str], site_dir: str, version: str) -> list[str]:
+    """Subpackages installed as distributions whose files are gone.
 
-
-def _missing_portions() -> list[str]:
-    """Subpackages whose files are gone although this meta-package is installed.
-
-    Upgrading with pip from the single-wheel ``viksa-ai`` 0.2.x deletes files that the
-    new distributions had just written (pip uninstalls the old wheel after installing
-    the new ones that reuse its paths). A few ``stat`` calls find that state.
+    A pip upgrade from the single-wheel ``viksa-ai`` 0.2.x installs the new
+    distributions, then uninstalls the old wheel, deleting every path it listed, among
+    them the new ``viksa_ai/<part>/__init__.py`` files (pip issue 8509). Such a part has
+    its ``.dist-info`` beside this package but no ``__init__.py`` on ``path``. A part
+    that is simply not installed is left alone. One ``stat`` per part in the common case.
     """
     return [
         part
-        for part in _PORTIONS
-        if not any(os.path.isfile(os.path.join(entry, part, "__init__.py")) for entry in __path__)
+        for part, dist in _PORTIONS.items()
+        if not any(_os.path.isfile(_os.path.join(entry, part, "__init__.py")) for entry in path)
+        and _os.path.isdir(_os.path.join(site_dir, f"{dist.replace('-', '_')}-{version}.dist-info"))
     ]
 
 
 def _check_install() -> None:
-    missing = _missing_portions()
-    if missing:
-        names = ", ".join(f"viksa_ai.{part}" for part in missing)
+    """Raise ImportError naming the repair command if a pip upgrade half-removed the SDK."""
+    broken = _half_removed_portions(
+        __path__, _os.path.dirname(_os.path.dirname(__file__)), __version__
+    )
+    if broken:
+        modules = ", ".join(f"viksa_ai.{part}" for part in broken)
         raise ImportError(
-            f"The Viksa AI SDK install is incomplete: {names} is missing. This happens "
-            "after upgrading from viksa-ai 0.2.x with pip. Repair it with:\n"
-            f"    {_REPAIR_COMMAND}"
+            f"The Viksa AI SDK install is broken: the files of {modules} are missing, "
+            "although installed. This happens when pip upgrades viksa-ai 0.2.x to the "
+            f"split distributions (pip issue 8509). Repair it with:\n    {_REPAIR_COMMAND}",
+            name=__name__,
         )
 
 
 _check_install()
 
+# Hidden from type checkers: they see the imports above, so a misspelt name is an error.
+if not TYPE_CHECKING:
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'viksa_ai' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+    def __getattr__(name: str) -> object:
+        """Import a top-level name from its subpackage on first use (PEP 562)."""
+        module_name = _EXPORTS.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
+        __import__(module_name)
+        value = getattr(_sys.modules[module_name], name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    """The module's names, the lazy exports included."""
+    return sorted({*globals(), *__all__})
