@@ -1,0 +1,567 @@
+"""Viksa AI agent runtime: ``mcp_endpoint``, ``ViksaAuth`` and the A2A call context.
+
+This one file is the whole runtime. The ``viksa-runtime`` distribution ships it as
+``viksa_ai.runtime._viksa`` and re-exports its names from ``viksa_ai.runtime``; the
+platform writes the very same text as ``ViksaAI.py`` next to every agent (see
+``viksa_ai.runtime.to_module_source``). So it uses the standard library only, never
+imports a package of its own, and does little work at import time: ``typing`` is
+loaded only when ``A2AContext`` is first used.
+
+An agent may import both copies (``ViksaAI`` and ``viksa_ai.runtime``). They share one
+state object registered in ``sys.modules``: the ContextVar holding the call's A2A
+envelope, and the classes whose identity matters (``ViksaAuthError`` for ``except``,
+``EndpointInfo`` for ``isinstance``). Whichever copy is imported first creates it.
+"""
+
+import os
+import sys
+
+try:  # contextvars only re-exports _contextvars: importing it directly is cheaper
+    from _contextvars import ContextVar
+except ImportError:  # pragma: no cover - Python implementations without it
+    from contextvars import ContextVar
+
+# typing.TYPE_CHECKING without importing typing, and no `from __future__ import
+# annotations` (one more import): annotations naming typing-only names are quoted.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Mapping
+    from contextvars import Token
+    from types import ModuleType
+    from typing import Any, Final, TypedDict, TypeVar
+
+    _F = TypeVar("_F", bound=Callable[..., Coroutine[Any, Any, Any]])
+
+__version__ = "0.3.0"
+
+__all__ = [
+    "A2A_PAYLOAD_KEY",
+    "A2AContext",
+    "EndpointInfo",
+    "ViksaAuth",
+    "ViksaAuthError",
+    "attach_envelope",
+    "context",
+    "get_endpoint_info",
+    "mcp_endpoint",
+]
+
+# Bump the suffix whenever the shared state changes shape, so that copies of the
+# runtime with different layouts never read each other's state.
+_SHARED_STATE_KEY = "_viksa_ai_runtime_state_v1"
+
+# Tracebacks and pickles name the public module, not this private file.
+_PUBLIC_MODULE = "viksa_ai.runtime" if __name__ == "viksa_ai.runtime._viksa" else __name__
+
+
+class ViksaAuthError(RuntimeError):
+    """An auth method or param the agent needs is not configured.
+
+    The message names the method and the param and says what to configure; it never
+    holds a param's value. ``method_id``, ``param_name`` and ``candidates`` carry the
+    same facts for code. Every copy of the runtime raises this one class.
+    """
+
+    __module__ = _PUBLIC_MODULE
+
+    method_id: str | None
+    param_name: str | None
+    candidates: tuple[str, ...]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method_id: str | None = None,
+        param_name: str | None = None,
+        candidates: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.method_id = method_id
+        self.param_name = param_name
+        self.candidates = candidates
+
+
+class EndpointInfo:
+    """What ``@mcp_endpoint`` records on a function, under ``__viksa_endpoint__``.
+
+    Immutable: ``name`` is the function's ``__name__``, ``description`` the text given
+    to the decorator. Read it with ``get_endpoint_info(function)``.
+    """
+
+    __module__ = _PUBLIC_MODULE
+    __slots__ = ("description", "name")
+
+    name: str
+    description: str
+
+    def __init__(self, name: str, description: str) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "description", description)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"EndpointInfo is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"EndpointInfo is immutable: cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return f"EndpointInfo(name={self.name!r}, description={self.description!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EndpointInfo):
+            return NotImplemented
+        return (self.name, self.description) == (other.name, other.description)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.description))
+
+    def __reduce__(self) -> "tuple[type[EndpointInfo], tuple[str, str]]":
+        # The default reduce would restore the slots through the blocked __setattr__.
+        return (type(self), (self.name, self.description))
+
+
+def _shared_state() -> "ModuleType":
+    state = sys.modules.get(_SHARED_STATE_KEY)
+    if state is None:
+        fresh = type(sys)(_SHARED_STATE_KEY, "State shared by every copy of the Viksa AI runtime.")
+        vars(fresh).update(
+            envelope=ContextVar("viksa_a2a_envelope", default=None),
+            ViksaAuthError=ViksaAuthError,
+            EndpointInfo=EndpointInfo,
+        )
+        # setdefault is atomic: two copies imported at once by two threads agree on one.
+        state = sys.modules.setdefault(_SHARED_STATE_KEY, fresh)
+    return state
+
+
+_shared = _shared_state()
+_ENVELOPE: "ContextVar[dict[str, Any] | None]" = _shared.envelope
+if not TYPE_CHECKING:
+    ViksaAuthError = _shared.ViksaAuthError
+    EndpointInfo = _shared.EndpointInfo
+del _shared
+
+
+# --- mcp_endpoint ----------------------------------------------------------------------
+
+_ENDPOINT_ATTRIBUTE = "__viksa_endpoint__"
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+def mcp_endpoint(description: str) -> "Callable[[_F], _F]":
+    """Mark an ``async def`` function as an agent endpoint.
+
+    The decorator returns the function itself (same object, name and signature) after
+    recording ``EndpointInfo(name, description)`` on it as ``__viksa_endpoint__``; read
+    it with ``get_endpoint_info``. The platform routes calls by the manifest's
+    ``agent_endpoints``, not by this metadata.
+
+    Raises:
+        TypeError: at decoration time, when the description is missing, not a string
+            or blank, or when the decorated object is not a named ``async def`` function
+            (the platform awaits every endpoint).
+    """
+    checked = _check_description(description)
+
+    def decorate(function: "_F") -> "_F":
+        name = getattr(function, "__name__", None)
+        if not isinstance(name, str):
+            raise TypeError(
+                f"@mcp_endpoint decorates a named 'async def' function, "
+                f"got {type(function).__name__}"
+            )
+        if not _is_async_function(function):
+            raise TypeError(
+                f"@mcp_endpoint needs an async function: define {name!r} with 'async def' "
+                "(the platform awaits every endpoint)"
+            )
+        try:
+            setattr(function, _ENDPOINT_ATTRIBUTE, EndpointInfo(name, checked))
+        except AttributeError:
+            raise TypeError(
+                f"@mcp_endpoint cannot record its metadata on {name!r} "
+                f"({type(function).__name__}): decorate a plain 'async def' function"
+            ) from None
+        return function
+
+    return decorate
+
+
+def _check_description(description: object) -> str:
+    if isinstance(description, str):
+        if description.strip():
+            return description
+        raise TypeError(
+            "mcp_endpoint() description is empty: say what the endpoint does, "
+            'e.g. @mcp_endpoint(description="Get flights between two airports")'
+        )
+    if callable(description):
+        # The decorator was used bare: @mcp_endpoint instead of @mcp_endpoint(...).
+        raise TypeError(
+            "@mcp_endpoint needs parentheses and a description: "
+            '@mcp_endpoint(description="What this endpoint does")'
+        )
+    raise TypeError(
+        f"mcp_endpoint() description must be a str, got {type(description).__name__}: "
+        'write @mcp_endpoint(description="What this endpoint does")'
+    )
+
+
+def _is_async_function(function: object) -> bool:
+    code = getattr(function, "__code__", None)
+    if getattr(code, "co_flags", 0) & _CO_COROUTINE:
+        return True
+    # Rare shapes (partials, marked coroutine functions) and the error path only.
+    import inspect
+
+    return inspect.iscoroutinefunction(function)
+
+
+def get_endpoint_info(function: object) -> "EndpointInfo | None":
+    """Return what ``@mcp_endpoint`` recorded on ``function``, or None if undecorated."""
+    info = getattr(function, _ENDPOINT_ATTRIBUTE, None)
+    return info if isinstance(info, EndpointInfo) else None
+
+
+# --- ViksaAuth -------------------------------------------------------------------------
+
+
+class ViksaAuth:
+    """Auth configuration the platform injects into the agent's environment at deploy.
+
+    Every method reads ``os.environ`` when called:
+
+    - ``{method_id}.{param_name}``: a resolved param or secret, e.g. ``bearer_token.api_key``;
+    - ``VIKSA_AUTH_ENABLED_METHODS``: comma-separated ids of methods whose params all
+      resolved;
+    - ``VIKSA_AUTH_CONFIGURED_METHODS``: comma-separated ids of every method declared on
+      the agent, complete or not.
+
+    Method id lists ignore blanks and whitespace around ids, drop repeats and keep order.
+    """
+
+    __module__ = _PUBLIC_MODULE
+    __slots__ = ()
+
+    ENABLED_METHODS_ENV: "Final" = "VIKSA_AUTH_ENABLED_METHODS"
+    CONFIGURED_METHODS_ENV: "Final" = "VIKSA_AUTH_CONFIGURED_METHODS"
+
+    @staticmethod
+    def param_env_name(method_id: str, param_name: str) -> str:
+        """Return the environment variable holding a param: ``{method_id}.{param_name}``."""
+        return f"{_check_id(method_id, 'method_id')}.{_check_id(param_name, 'param_name')}"
+
+    @classmethod
+    def get_configured_methods(cls) -> list[str]:
+        """Return the ids of every auth method declared on this agent, in order."""
+        return _method_ids(cls.CONFIGURED_METHODS_ENV)
+
+    @classmethod
+    def is_method_configured(cls, method_id: str) -> bool:
+        """Return whether ``method_id`` is declared on this agent."""
+        return _check_id(method_id, "method_id") in cls.get_configured_methods()
+
+    @classmethod
+    def get_enabled_methods(cls) -> list[str]:
+        """Return the ids of the auth methods whose params all resolved, in order."""
+        return _method_ids(cls.ENABLED_METHODS_ENV)
+
+    @classmethod
+    def is_method_enabled(cls, method_id: str) -> bool:
+        """Return whether ``method_id`` is in the enabled set."""
+        return _check_id(method_id, "method_id") in cls.get_enabled_methods()
+
+    @classmethod
+    def get_param(cls, method_id: str, param_name: str) -> str | None:
+        """Return the value of one param (possibly empty), or None when it is not set."""
+        return os.environ.get(cls.param_env_name(method_id, param_name))
+
+    @classmethod
+    def require_param(cls, method_id: str, param_name: str) -> str:
+        """Return the value of one param.
+
+        Raises:
+            ViksaAuthError: the param is not set or is empty; the message says why
+                (method not declared, declared but not enabled, or no such param) and
+                what to configure. It never contains a value.
+        """
+        value = cls.get_param(method_id, param_name)
+        if value:
+            return value
+        raise ViksaAuthError(
+            cls._missing_param_message(method_id, param_name, empty=value is not None),
+            method_id=method_id,
+            param_name=param_name,
+        )
+
+    @classmethod
+    def get_method_params(cls, method_id: str) -> dict[str, str]:
+        """Return every ``{method_id}.{param}`` variable as ``{param: value}``.
+
+        Names with a further dot belong to another method id and are left out.
+        """
+        prefix = f"{_check_id(method_id, 'method_id')}."
+        params: dict[str, str] = {}
+        for key, value in os.environ.items():
+            if key.startswith(prefix):
+                param = key[len(prefix) :]
+                if param and "." not in param:
+                    params[param] = value
+        return params
+
+    @classmethod
+    def preferred_method(cls, *candidates: str) -> str | None:
+        """Return the first of ``candidates`` that is enabled, or None.
+
+        With no candidates, any enabled method will do: the first one is returned.
+        """
+        for candidate in candidates:
+            _check_id(candidate, "candidate method_id")
+        enabled = cls.get_enabled_methods()
+        if not candidates:
+            return enabled[0] if enabled else None
+        return next((candidate for candidate in candidates if candidate in enabled), None)
+
+    @classmethod
+    def require_method(cls, *candidates: str) -> str:
+        """Return the first of ``candidates`` that is enabled (any, with no candidates).
+
+        Raises:
+            ViksaAuthError: none is enabled; the message names the candidates and the
+                enabled set.
+        """
+        chosen = cls.preferred_method(*candidates)
+        if chosen is not None:
+            return chosen
+        enabled = _describe_ids(cls.get_enabled_methods())
+        if candidates:
+            message = (
+                f"None of the auth methods {_describe_ids(candidates)} is enabled for this "
+                f"agent (enabled: {enabled}). Configure one of them with all of its params "
+                "in the agent's auth settings and redeploy."
+            )
+        else:
+            message = (
+                "No auth method is enabled for this agent. Configure an auth method with "
+                "all of its params in the agent's auth settings and redeploy."
+            )
+        raise ViksaAuthError(message, candidates=tuple(candidates))
+
+    @classmethod
+    def _missing_param_message(cls, method_id: str, param_name: str, *, empty: bool) -> str:
+        variable = cls.param_env_name(method_id, param_name)
+        state = "is empty" if empty else "is not set"
+        head = (
+            f"Auth param {param_name!r} of method {method_id!r} {state} "
+            f"(environment variable {variable!r})."
+        )
+        if empty:
+            advice = (
+                f"Give {param_name!r} a non-empty value in the {method_id!r} auth settings "
+                "of the agent and redeploy."
+            )
+        elif cls.is_method_enabled(method_id):
+            advice = (
+                f"The method is enabled but has no such param: check the name, or add "
+                f"{param_name!r} to the {method_id!r} auth method and redeploy."
+            )
+        elif cls.is_method_configured(method_id):
+            advice = (
+                "The method is declared on the agent but not enabled: some of its params "
+                f"did not resolve at deploy time. Set {param_name!r} (a value or a vault "
+                f"secret) in the {method_id!r} auth settings and redeploy."
+            )
+        else:
+            advice = (
+                f"The agent does not declare auth method {method_id!r} (declared: "
+                f"{_describe_ids(cls.get_configured_methods())}). Add it with its "
+                f"{param_name!r} param to the agent's auth settings and redeploy."
+            )
+        return f"{head} {advice}"
+
+
+def _method_ids(variable: str) -> list[str]:
+    raw = os.environ.get(variable, "")
+    return list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+
+
+def _check_id(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def _describe_ids(ids: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(repr(item) for item in ids) if ids else "none"
+
+
+# --- A2A context -----------------------------------------------------------------------
+
+A2A_PAYLOAD_KEY = "__viksa_a2a__"
+"""The reserved key that carries the A2A envelope in an endpoint's inputs."""
+
+if TYPE_CHECKING:
+
+    class A2AContext(TypedDict, total=False):
+        """The A2A envelope of the current call, as ``context()`` returns it.
+
+        Every key is optional; the platform may send others.
+        """
+
+        protocol_version: int
+        run_id: str
+        parent_step_id: str
+        caller_agent: str
+        callee_agent: str
+        endpoint: str
+        idempotency_key: str
+        deadline_at: str
+        metadata: dict[str, Any]
+
+
+def attach_envelope(inputs: "Mapping[str, Any]", envelope: "Mapping[str, Any]") -> "dict[str, Any]":
+    """Return a copy of ``inputs`` carrying ``envelope`` under ``A2A_PAYLOAD_KEY``.
+
+    Neither argument is mutated; the envelope is copied (nested dicts and lists too),
+    and an envelope already in ``inputs`` is replaced.
+
+    Raises:
+        TypeError: ``inputs`` or ``envelope`` is not a mapping.
+    """
+    _require_mapping(inputs, "attach_envelope() inputs")
+    _require_mapping(envelope, "attach_envelope() envelope")
+    attached = dict(inputs)
+    attached[A2A_PAYLOAD_KEY] = _copy_data(dict(envelope))
+    return attached
+
+
+def context() -> "A2AContext":
+    """Return a copy of the current call's A2A envelope, or ``{}`` outside an A2A call.
+
+    Each asyncio task and each thread sees the envelope of its own call only.
+    """
+    envelope = _ENVELOPE.get()
+    copied: A2AContext = {} if envelope is None else _copy_data(envelope)
+    return copied
+
+
+def _strip_envelope(
+    inputs: "Mapping[str, Any]",
+) -> "tuple[dict[str, Any], A2AContext | None]":
+    """Worker hook: split ``inputs`` into ``(inputs without the envelope, envelope)``.
+
+    Returns a new dict (``inputs`` is not mutated) and a copy of the envelope, or None
+    when the key is absent or holds None. Install the envelope with ``_set_envelope``.
+
+    Raises:
+        TypeError: ``inputs`` is not a mapping, or the envelope is neither a mapping
+            nor None.
+    """
+    _require_mapping(inputs, "_strip_envelope() inputs")
+    rest = {key: value for key, value in inputs.items() if key != A2A_PAYLOAD_KEY}
+    raw = inputs.get(A2A_PAYLOAD_KEY)
+    if raw is None:
+        return rest, None
+    _require_mapping(raw, f"inputs[{A2A_PAYLOAD_KEY!r}] (the A2A envelope)", allow_none=True)
+    envelope: A2AContext = _copy_data(dict(raw))
+    return rest, envelope
+
+
+def _set_envelope(envelope: "Mapping[str, Any] | None") -> "Token[dict[str, Any] | None]":
+    """Worker hook: make a copy of ``envelope`` the current call's (None: no envelope).
+
+    The change is confined to the current context (asyncio task or thread). Pass the
+    returned token to ``_reset_envelope`` in the same context when the call ends.
+
+    Raises:
+        TypeError: ``envelope`` is neither a mapping nor None.
+    """
+    if envelope is None:
+        return _ENVELOPE.set(None)
+    _require_mapping(envelope, "_set_envelope() envelope", allow_none=True)
+    return _ENVELOPE.set(_copy_data(dict(envelope)))
+
+
+def _reset_envelope(token: "Token[dict[str, Any] | None]") -> None:
+    """Worker hook: restore the envelope that was current before ``_set_envelope``."""
+    _ENVELOPE.reset(token)
+
+
+class _EnvelopeScope:
+    """``with _use_envelope(envelope):`` sets the envelope and restores it on exit."""
+
+    __slots__ = ("_envelope", "_tokens")
+
+    def __init__(self, envelope: "Mapping[str, Any] | None") -> None:
+        self._envelope = envelope
+        self._tokens: list[Token[dict[str, Any] | None]] = []
+
+    def __enter__(self) -> "A2AContext":
+        self._tokens.append(_set_envelope(self._envelope))
+        return context()
+
+    def __exit__(self, *exc_info: object) -> None:
+        _reset_envelope(self._tokens.pop())
+
+
+def _use_envelope(envelope: "Mapping[str, Any] | None") -> "_EnvelopeScope":
+    """Worker hook: a context manager running its block with ``envelope`` as current.
+
+    ``with _use_envelope(envelope) as ctx:`` is ``_set_envelope`` on entry (``ctx`` is
+    ``context()``) and ``_reset_envelope`` on exit. Use it within one task or thread.
+    """
+    return _EnvelopeScope(envelope)
+
+
+def _require_mapping(value: object, what: str, *, allow_none: bool = False) -> None:
+    if isinstance(value, dict) or (
+        callable(getattr(value, "keys", None)) and hasattr(value, "__getitem__")
+    ):
+        return
+    expected = "a mapping or None" if allow_none else "a mapping"
+    raise TypeError(f"{what} must be {expected}, got {type(value).__name__}")
+
+
+def _copy_data(value: "Any") -> "Any":
+    # Envelopes are JSON data: copying nested dicts and lists keeps concurrent calls
+    # and callers from sharing mutable state.
+    if isinstance(value, dict):
+        return {key: _copy_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_data(item) for item in value]
+    return value
+
+
+if not TYPE_CHECKING:
+
+    def _build_a2a_context():
+        # Deferred: importing typing costs more than the rest of this module.
+        from typing import Any, TypedDict
+
+        fields = {
+            "protocol_version": int,
+            "run_id": str,
+            "parent_step_id": str,
+            "caller_agent": str,
+            "callee_agent": str,
+            "endpoint": str,
+            "idempotency_key": str,
+            "deadline_at": str,
+            "metadata": dict[str, Any],
+        }
+        a2a_context = TypedDict("A2AContext", fields, total=False)
+        a2a_context.__module__ = _PUBLIC_MODULE
+        a2a_context.__doc__ = "The A2A envelope of the current call, as context() returns it."
+        return a2a_context
+
+    def __getattr__(name):
+        if name == "A2AContext":
+            value = globals()["A2AContext"] = _build_a2a_context()
+            return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__():
+        return sorted({*globals(), "A2AContext"})

@@ -1,0 +1,288 @@
+"""``ViksaAuth`` and ``ViksaAuthError``, on both runtime copies."""
+
+import os
+import pickle
+from collections.abc import Callable
+from types import ModuleType
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ENABLED = "VIKSA_AUTH_ENABLED_METHODS"
+CONFIGURED = "VIKSA_AUTH_CONFIGURED_METHODS"
+SECRET = "s3cr3t-VALUE-do-not-print"
+
+method_ids = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+
+
+def _assert_no_secret(error: BaseException, secret: str = SECRET) -> None:
+    for text in (str(error), repr(error), *map(str, error.args)):
+        assert secret not in text
+
+
+def test_method_lists_are_parsed_whitespace_tolerant_in_order(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENABLED, " oauth_client , ,bearer_token,,oauth_client , ")
+    monkeypatch.setenv(CONFIGURED, "bearer_token,basic, oauth_client")
+
+    assert rt.ViksaAuth.get_enabled_methods() == ["oauth_client", "bearer_token"]
+    assert rt.ViksaAuth.get_configured_methods() == ["bearer_token", "basic", "oauth_client"]
+
+
+@pytest.mark.parametrize("raw", [None, "", " ", ",,", " , "])
+def test_empty_method_lists(rt: ModuleType, monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    if raw is not None:
+        monkeypatch.setenv(ENABLED, raw)
+        monkeypatch.setenv(CONFIGURED, raw)
+
+    assert rt.ViksaAuth.get_enabled_methods() == []
+    assert rt.ViksaAuth.get_configured_methods() == []
+    assert rt.ViksaAuth.preferred_method() is None
+
+
+def test_environment_is_read_at_call_time(rt: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not rt.ViksaAuth.is_method_enabled("bearer_token")
+    assert rt.ViksaAuth.get_param("bearer_token", "api_key") is None
+
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv(CONFIGURED, "bearer_token")
+    monkeypatch.setenv("bearer_token.api_key", "key-1")
+
+    assert rt.ViksaAuth.is_method_enabled("bearer_token")
+    assert rt.ViksaAuth.is_method_configured("bearer_token")
+    assert rt.ViksaAuth.require_param("bearer_token", "api_key") == "key-1"
+
+    monkeypatch.setenv("bearer_token.api_key", "key-2")
+    assert rt.ViksaAuth.get_param("bearer_token", "api_key") == "key-2"
+
+
+def test_configured_but_not_enabled(rt: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv(CONFIGURED, "bearer_token, oauth_client")
+
+    assert rt.ViksaAuth.is_method_configured("oauth_client")
+    assert not rt.ViksaAuth.is_method_enabled("oauth_client")
+    assert not rt.ViksaAuth.is_method_configured("basic")
+
+
+def test_get_param_returns_empty_values_as_set(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("basic.password", "")
+
+    assert rt.ViksaAuth.get_param("basic", "password") == ""
+    assert rt.ViksaAuth.param_env_name("basic", "password") == "basic.password"
+
+
+def test_get_method_params_collects_one_method(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("oauth_client.client_id", "id-1")
+    monkeypatch.setenv("oauth_client.client_secret", SECRET)
+    monkeypatch.setenv("oauth_client.", "no param name")
+    monkeypatch.setenv("oauth_client.nested.param", "belongs to 'oauth_client.nested'")
+    monkeypatch.setenv("oauth.client_id", "another method")
+    monkeypatch.setenv("oauth_client_v2.client_id", "another method")
+
+    assert rt.ViksaAuth.get_method_params("oauth_client") == {
+        "client_id": "id-1",
+        "client_secret": SECRET,
+    }
+    assert rt.ViksaAuth.get_method_params("missing") == {}
+
+
+def test_require_param_when_the_method_is_not_declared(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIGURED, "bearer_token")
+    monkeypatch.setenv("bearer_token.api_key", SECRET)
+
+    with pytest.raises(rt.ViksaAuthError) as caught:
+        rt.ViksaAuth.require_param("aviationstack_api", "api_key")
+
+    message = str(caught.value)
+    assert "'api_key' of method 'aviationstack_api' is not set" in message
+    assert "'aviationstack_api.api_key'" in message
+    assert "does not declare auth method 'aviationstack_api' (declared: 'bearer_token')" in message
+    assert "redeploy" in message
+    assert (caught.value.method_id, caught.value.param_name) == ("aviationstack_api", "api_key")
+    _assert_no_secret(caught.value)
+
+
+def test_require_param_when_the_method_is_not_enabled(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIGURED, "oauth_client")
+    monkeypatch.setenv("oauth_client.client_id", SECRET)
+
+    with pytest.raises(rt.ViksaAuthError, match="declared on the agent but not enabled") as caught:
+        rt.ViksaAuth.require_param("oauth_client", "client_secret")
+
+    assert "Set 'client_secret' (a value or a vault secret)" in str(caught.value)
+    _assert_no_secret(caught.value)
+
+
+def test_require_param_when_the_enabled_method_lacks_it(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv(CONFIGURED, "bearer_token")
+    monkeypatch.setenv("bearer_token.api_key", SECRET)
+
+    with pytest.raises(rt.ViksaAuthError, match="enabled but has no such param") as caught:
+        rt.ViksaAuth.require_param("bearer_token", "api_kee")
+
+    assert "check the name, or add 'api_kee'" in str(caught.value)
+    _assert_no_secret(caught.value)
+
+
+def test_require_param_rejects_an_empty_value(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("bearer_token.api_key", "")
+
+    with pytest.raises(rt.ViksaAuthError, match="'api_key' of method 'bearer_token' is empty"):
+        rt.ViksaAuth.require_param("bearer_token", "api_key")
+
+
+def test_preferred_method_follows_the_candidates_order(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENABLED, "bearer_token, oauth_client")
+
+    assert rt.ViksaAuth.preferred_method("oauth_client", "bearer_token") == "oauth_client"
+    assert rt.ViksaAuth.preferred_method("basic", "bearer_token") == "bearer_token"
+    assert rt.ViksaAuth.preferred_method("basic") is None
+    assert rt.ViksaAuth.preferred_method() == "bearer_token"
+    assert rt.ViksaAuth.require_method("basic", "oauth_client") == "oauth_client"
+    assert rt.ViksaAuth.require_method() == "bearer_token"
+
+
+def test_require_method_names_the_candidates_and_the_enabled_set(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENABLED, "basic")
+    monkeypatch.setenv("basic.password", SECRET)
+
+    with pytest.raises(rt.ViksaAuthError) as caught:
+        rt.ViksaAuth.require_method("oauth_client", "bearer_token")
+
+    message = str(caught.value)
+    assert "None of the auth methods 'oauth_client', 'bearer_token' is enabled" in message
+    assert "(enabled: 'basic')" in message
+    assert caught.value.candidates == ("oauth_client", "bearer_token")
+    _assert_no_secret(caught.value)
+
+
+def test_require_method_without_anything_enabled(rt: ModuleType) -> None:
+    with pytest.raises(rt.ViksaAuthError, match="No auth method is enabled for this agent"):
+        rt.ViksaAuth.require_method()
+    with pytest.raises(rt.ViksaAuthError, match=r"\(enabled: none\)"):
+        rt.ViksaAuth.require_method("bearer_token")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda auth: auth.get_param(None, "api_key"),
+        lambda auth: auth.get_param("bearer_token", 3),
+        lambda auth: auth.require_param(b"bearer_token", "api_key"),
+        lambda auth: auth.is_method_enabled(None),
+        lambda auth: auth.is_method_configured(1),
+        lambda auth: auth.get_method_params(None),
+        lambda auth: auth.preferred_method("ok", None),
+        lambda auth: auth.require_method(42),
+    ],
+)
+def test_non_string_ids_are_type_errors(rt: ModuleType, call: object) -> None:
+    assert callable(call)
+    with pytest.raises(TypeError, match="must be a str"):
+        call(rt.ViksaAuth)
+
+
+def test_empty_ids_are_value_errors(rt: ModuleType) -> None:
+    with pytest.raises(ValueError, match="method_id must not be empty"):
+        rt.ViksaAuth.get_param("", "api_key")
+    with pytest.raises(ValueError, match="param_name must not be empty"):
+        rt.ViksaAuth.require_param("bearer_token", "")
+
+
+def test_auth_error_is_a_runtime_error_that_pickles(rt: ModuleType) -> None:
+    error = rt.ViksaAuthError("Configure it", method_id="m", param_name="p", candidates=("m",))
+
+    assert isinstance(error, RuntimeError)
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is rt.ViksaAuthError
+    assert (str(restored), restored.method_id, restored.param_name, restored.candidates) == (
+        "Configure it",
+        "m",
+        "p",
+        ("m",),
+    )
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    ids=st.lists(method_ids, max_size=8),
+    padding=st.lists(st.sampled_from(["", " ", "\t", "  ", ","]), min_size=9, max_size=9),
+)
+def test_any_method_list_parses_to_its_ids(
+    rt: ModuleType, ids: list[str], padding: list[str]
+) -> None:
+    raw = ",".join(f"{padding[i]}{item}{padding[i + 1]}" for i, item in enumerate(ids))
+
+    with mock.patch.dict(os.environ, {ENABLED: raw, CONFIGURED: f",{raw},"}):
+        expected = list(dict.fromkeys(ids))
+        assert rt.ViksaAuth.get_enabled_methods() == expected
+        assert rt.ViksaAuth.get_configured_methods() == expected
+        assert rt.ViksaAuth.preferred_method() == (expected[0] if expected else None)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=method_ids,
+    param=method_ids,
+    enabled=st.lists(method_ids, max_size=3),
+    configured=st.lists(method_ids, max_size=3),
+    secret=st.text(
+        alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
+        min_size=1,
+    ),
+)
+def test_error_messages_never_contain_param_values(
+    rt: ModuleType,
+    method: str,
+    param: str,
+    enabled: list[str],
+    configured: list[str],
+    secret: str,
+) -> None:
+    marked = f"SECRET<{secret}>"
+    environment = {
+        ENABLED: ",".join(enabled),
+        CONFIGURED: ",".join(configured),
+        f"{method}.{param}_other": marked,
+        f"{method}.{param}": "",
+    }
+    for other in enabled + configured:
+        environment[f"{other}.{param}"] = marked
+
+    calls: list[Callable[[], object]] = [
+        lambda: rt.ViksaAuth.require_param(method, param),
+        lambda: rt.ViksaAuth.require_param(f"{method}_x", param),
+        lambda: rt.ViksaAuth.require_method(f"{method}_missing"),
+    ]
+    errors: list[BaseException] = []
+    with mock.patch.dict(os.environ, environment):
+        for call in calls:
+            try:
+                call()
+            except rt.ViksaAuthError as error:
+                errors.append(error)
+
+    assert errors  # require_param(method, param) always fails: its value is empty
+    for failure in errors:
+        _assert_no_secret(failure, marked)

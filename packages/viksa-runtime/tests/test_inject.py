@@ -1,0 +1,198 @@
+"""The injected ``ViksaAI.py``: one source of truth, the contract fixture, the copy alone."""
+
+import importlib.metadata
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import viksa_ai.runtime
+from viksa_ai.runtime import _viksa, inject, to_module_source
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURE = ROOT / "tests" / "fixtures" / "ViksaAI.py.expected"
+SYNC_SCRIPT = ROOT / "scripts" / "sync_injected_sdk.py"
+SUBPROCESS_TIMEOUT = 120
+
+# What importing the runtime may add to sys.modules: nothing heavier than contextvars.
+CHEAP_IMPORTS = {"_contextvars", "contextvars", _viksa._SHARED_STATE_KEY}
+
+
+def _run_python(code: str, *args: str, cwd: Path | None = None) -> str:
+    completed = subprocess.run(
+        [sys.executable, *args, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+@pytest.fixture
+def injected_dir(tmp_path: Path) -> Path:
+    """A directory holding ``ViksaAI.py`` as the platform writes it."""
+    (tmp_path / "ViksaAI.py").write_bytes(to_module_source().encode("utf-8"))
+    return tmp_path
+
+
+def test_source_matches_the_contract_fixture() -> None:
+    assert to_module_source().encode("utf-8") == FIXTURE.read_bytes()
+
+
+def test_source_is_the_runtime_module_file_byte_for_byte() -> None:
+    assert to_module_source().encode("utf-8") == Path(_viksa.__file__).read_bytes()
+    assert to_module_source().isascii()
+
+
+def test_source_is_read_once() -> None:
+    assert to_module_source() is to_module_source()
+
+
+def test_the_readme_import_paths_agree() -> None:
+    assert viksa_ai.runtime.to_module_source is inject.to_module_source
+
+
+def test_sync_script_prints_exactly_the_source() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(SYNC_SCRIPT)],
+        capture_output=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=True,
+    )
+    assert completed.stdout == FIXTURE.read_bytes()
+
+
+def test_version_is_the_distribution_version() -> None:
+    assert viksa_ai.runtime.__version__ == importlib.metadata.version("viksa-runtime")
+
+
+def test_source_exec_in_a_bare_namespace_works() -> None:
+    namespace: dict[str, Any] = {"__name__": "ViksaAI"}
+    exec(compile(to_module_source(), "ViksaAI.py", "exec"), namespace)
+
+    # Sharing the package's state, this copy sees what the package sets.
+    with viksa_ai.runtime._use_envelope({"run_id": "r"}):
+        assert namespace["context"]() == {"run_id": "r"}
+    assert namespace["ViksaAuthError"] is viksa_ai.runtime.ViksaAuthError
+
+
+def test_injected_copy_alone_imports_only_cheap_stdlib_modules(injected_dir: Path) -> None:
+    # -S: no site-packages, so viksa_ai cannot be found; only ViksaAI.py next to the agent.
+    output = _run_python(
+        """
+        import os, sys  # os: what site imports in every normal interpreter
+        sys.path.insert(0, ".")
+        before = set(sys.modules)
+        import ViksaAI
+        added = sorted(set(sys.modules) - before - {"ViksaAI"})
+        typing_at_import = "typing" in sys.modules
+        ViksaAI.A2AContext
+        import json
+        print(json.dumps({
+            "added": added,
+            "typing_at_import": typing_at_import,
+            "typing_after": "typing" in sys.modules,
+            "viksa_ai": any(name.startswith("viksa_ai") for name in sys.modules),
+        }))
+        """,
+        "-S",
+        cwd=injected_dir,
+    )
+    report = json.loads(output)
+
+    assert set(report["added"]) <= CHEAP_IMPORTS
+    assert not report["typing_at_import"]
+    assert report["typing_after"]
+    assert not report["viksa_ai"]
+
+
+def test_injected_copy_alone_works_in_a_fresh_interpreter(injected_dir: Path) -> None:
+    output = _run_python(
+        """
+        import asyncio, json, os, sys
+        sys.path.insert(0, ".")
+        from ViksaAI import (
+            A2AContext, ViksaAuth, ViksaAuthError, _strip_envelope, _use_envelope,
+            attach_envelope, context, get_endpoint_info, mcp_endpoint,
+        )
+
+        @mcp_endpoint(description="Echo the run id")
+        async def echo(payload):
+            return {"run_id": context().get("run_id"), "payload": payload}
+
+        os.environ["VIKSA_AUTH_ENABLED_METHODS"] = "bearer_token"
+        os.environ["bearer_token.api_key"] = "k"
+        payload, envelope = _strip_envelope(attach_envelope({"q": 1}, {"run_id": "r-1"}))
+        with _use_envelope(envelope):
+            result = asyncio.run(echo(payload))
+        try:
+            ViksaAuth.require_param("oauth_client", "client_id")
+        except ViksaAuthError as error:
+            message = str(error)
+        print(json.dumps({
+            "result": result,
+            "endpoint": repr(get_endpoint_info(echo)),
+            "method": ViksaAuth.require_method("oauth_client", "bearer_token"),
+            "param": ViksaAuth.require_param("bearer_token", "api_key"),
+            "error_names_method": "'oauth_client'" in message,
+            "modules": [ViksaAuthError.__module__, A2AContext.__module__],
+        }))
+        """,
+        "-S",
+        cwd=injected_dir,
+    )
+
+    assert json.loads(output) == {
+        "result": {"run_id": "r-1", "payload": {"q": 1}},
+        "endpoint": "EndpointInfo(name='echo', description='Echo the run id')",
+        "method": "bearer_token",
+        "param": "k",
+        "error_names_method": True,
+        "modules": ["ViksaAI", "ViksaAI"],
+    }
+
+
+def test_package_import_adds_only_its_own_and_cheap_modules() -> None:
+    output = _run_python(
+        """
+        import sys, json
+        import viksa_ai  # the meta-package, when installed, is measured elsewhere
+        before = set(sys.modules)
+        import viksa_ai.runtime
+        print(json.dumps(sorted(set(sys.modules) - before)))
+        """
+    )
+    added = set(json.loads(output))
+
+    assert added <= {"viksa_ai.runtime", "viksa_ai.runtime._viksa", *CHEAP_IMPORTS}
+
+
+def test_copy_imported_first_shares_its_state_with_the_package(injected_dir: Path) -> None:
+    output = _run_python(
+        """
+        import sys
+        sys.path.insert(0, ".")
+        import ViksaAI
+        import viksa_ai.runtime as runtime
+
+        token = ViksaAI._set_envelope({"run_id": "shared"})
+        seen = runtime.context()
+        ViksaAI._reset_envelope(token)
+        try:
+            ViksaAI.ViksaAuth.require_method("oauth_client")
+        except runtime.ViksaAuthError:
+            caught = True
+        print(seen, caught, runtime.ViksaAuthError is ViksaAI.ViksaAuthError,
+              runtime.EndpointInfo.__module__)
+        """,
+        cwd=injected_dir,
+    )
+
+    assert output.split() == ["{'run_id':", "'shared'}", "True", "True", "ViksaAI"]
