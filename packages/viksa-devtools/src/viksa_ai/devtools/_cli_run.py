@@ -1,12 +1,219 @@
-"""``viksa run``: not implemented yet (placeholder replaced by its owner)."""
+"""``viksa run PATH ENDPOINT``: run one endpoint of a local agent in a child process.
+
+On success the endpoint's return value is printed to stdout as JSON and the exit code
+is 0. On failure stdout stays empty and stderr ends with one JSON document,
+``{"error": {"kind": ..., "message": ..., ...}}``, after anything the agent printed
+(agent output always goes to stderr, so stdout carries only the result). Exit codes:
+2 usage or bad agent/manifest/endpoint, 3 invalid input, 4 auth not configured,
+5 exception in the endpoint, 6 timeout, 7 the worker process died.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+__all__ = ["add_parser", "run_command"]
+
+_DESCRIPTION = """\
+Run one endpoint of an agent the way a platform worker does: in a child process, with
+ViksaAI.py injected, auth params in its environment, the A2A envelope stripped from
+the inputs and visible to context(), and the endpoint's timeout enforced.
+
+The result is printed to stdout as JSON (exit 0). Errors are one JSON document on
+stderr: exit 2 usage or bad agent, 3 invalid input, 4 auth not configured,
+5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died.
+"""
+
+_EPILOG = """\
+inputs: --payload-file, then --payload, then each --input (later ones win).
+  --input KEY=VALUE parses VALUE as JSON when it is JSON (5, true, ["a"], {"k": 1},
+  "quoted"), else takes it as a string (JFK).
+secrets: --secrets-file, then each --secret (later ones win). A secrets file is either
+  a JSON object ({"method.param": "value"} or {"method": {"param": "value"}}) or
+  lines of METHOD.PARAM=VALUE (blank lines and # comments skipped, an optional
+  "export " prefix, one pair of quotes around VALUE stripped). Prefer a file to
+  --secret: command lines are visible to other users of the machine. Values are never
+  printed. Configured methods are those declared in agent.json's "auth_methods"
+  plus those named by a secret; a method is enabled when all its params have values.
+
+examples:
+  viksa run examples/aviation_agent get_flights_between \\
+      --input source=JFK --input destination=LAX --secrets-file .secrets
+  viksa run ./my_agent search --payload '{"query": "x"}' --envelope '{"run_id": "r1"}'
+"""
 
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``run`` subcommand to ``subparsers``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("run", help="(not implemented yet)")
-    parser.set_defaults(handler=lambda args: 2)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run",
+        help="run one endpoint of a local agent in a child process",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "path", metavar="PATH", help="agent directory (with agent.json) or JSON file"
+    )
+    parser.add_argument(
+        "endpoint", metavar="ENDPOINT", help="endpoint name, or its alias.module.function path"
+    )
+    parser.add_argument(
+        "--input",
+        "-i",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one input; VALUE is JSON when it parses, else a string (repeatable)",
+    )
+    parser.add_argument("--payload", metavar="JSON", help="all inputs as a JSON object")
+    parser.add_argument(
+        "--payload-file",
+        metavar="FILE",
+        help="a file holding the inputs as a JSON object (- for stdin)",
+    )
+    parser.add_argument(
+        "--secret",
+        dest="secrets",
+        action="append",
+        default=[],
+        metavar="METHOD.PARAM=VALUE",
+        help="one auth param for the agent's environment (repeatable; never printed)",
+    )
+    parser.add_argument(
+        "--secrets-file", metavar="FILE", help="auth params as JSON or METHOD.PARAM=VALUE lines"
+    )
+    parser.add_argument(
+        "--envelope", metavar="JSON", help="the A2A envelope of the call, as a JSON object"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="override the endpoint's execution_config.timeout_seconds (default 30)",
+    )
+    parser.set_defaults(handler=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Handle ``viksa run``; returns the exit code."""
+    from viksa_ai.devtools.runner import RunnerError, run_endpoint
+
+    try:
+        inputs = _collect_inputs(args)
+        secrets = _collect_secrets(args)
+        envelope = _json_object(args.envelope, "--envelope") if args.envelope else None
+    except _UsageError as exc:
+        return _fail({"kind": "usage", "message": str(exc)}, 2)
+    try:
+        result = run_endpoint(
+            args.path,
+            args.endpoint,
+            inputs,
+            secrets=secrets,
+            envelope=envelope,
+            timeout=args.timeout,
+        )
+    except RunnerError as exc:
+        error = exc.to_dict()
+        if error.get("method_id") and error.get("param_name"):
+            name = f"{error['method_id']}.{error['param_name']}"
+            error["hint"] = f"pass --secret {name}=VALUE, or a --secrets-file with a {name} line"
+        return _fail(error, exc.exit_code)
+    sys.stdout.write(json.dumps(result.value, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("the timeout must be a positive number of seconds")
+    return value
+
+
+def _collect_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    if args.payload_file:
+        inputs.update(_json_object(_read(args.payload_file, "--payload-file"), "--payload-file"))
+    if args.payload:
+        inputs.update(_json_object(args.payload, "--payload"))
+    for item in args.inputs:
+        key, value = parse_input_assignment(item)
+        inputs[key] = value
+    return inputs
+
+
+def parse_input_assignment(text: str) -> tuple[str, Any]:
+    """Parse ``KEY=VALUE``: VALUE as JSON when it is valid JSON, else as the string."""
+    key, eq, raw = text.partition("=")
+    if not eq or not key:
+        raise _UsageError(f"--input takes KEY=VALUE, got {text!r}")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key, value
+
+
+def _collect_secrets(args: argparse.Namespace) -> dict[str, str]:
+    from viksa_ai.devtools.runner._auth import (
+        SecretsError,
+        parse_secret_assignment,
+        parse_secrets_text,
+    )
+
+    secrets: dict[str, str] = {}
+    try:
+        if args.secrets_file:
+            text = _read(args.secrets_file, "--secrets-file")
+            try:
+                secrets.update(parse_secrets_text(text))
+            except SecretsError as exc:
+                raise _UsageError(f"--secrets-file {args.secrets_file}: {exc}") from None
+        for item in args.secrets:
+            name, value = parse_secret_assignment(item)
+            secrets[name] = value
+    except SecretsError as exc:
+        raise _UsageError(f"--secret: {exc}") from None
+    return secrets
+
+
+def _read(path: str, option: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _UsageError(f"{option}: {path} is not UTF-8 text") from None
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _UsageError(f"{option} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise _UsageError(f"{option} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _fail(error: dict[str, Any], code: int) -> int:
+    sys.stdout.flush()
+    sys.stderr.write(json.dumps({"error": error}, indent=2, ensure_ascii=False) + "\n")
+    sys.stderr.flush()
+    return code

@@ -1,0 +1,109 @@
+"""The local agent runner: run an agent's endpoints the way a platform worker does.
+
+Agent code runs in a child process, in a temporary working directory holding the
+agent's files and ``ViksaAI.py`` (from ``to_module_source()``), with auth params in
+its environment, the A2A envelope stripped from the inputs and set for
+``context()``, and the endpoint's timeout enforced.
+
+- :func:`run_endpoint` / :func:`arun_endpoint`: one call in a fresh child.
+- :class:`AgentWorker` / :class:`AsyncAgentWorker`: a warm child serving many calls.
+
+Names are imported on first use, so the child process (which imports this package)
+and ``import viksa_ai.devtools`` stay cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent
+    from viksa_ai.devtools.runner._auth import SecretsError
+    from viksa_ai.devtools.runner._errors import (
+        EXIT_AUTH_NOT_CONFIGURED,
+        EXIT_ENDPOINT_ERROR,
+        EXIT_INVALID_INPUT,
+        EXIT_TIMEOUT,
+        EXIT_USAGE,
+        EXIT_WORKER_CRASHED,
+        AgentImportError,
+        AgentLoadError,
+        AuthNotConfiguredError,
+        EndpointError,
+        EndpointNotFoundError,
+        EndpointTimeoutError,
+        InvalidInputError,
+        RunnerError,
+        WorkerCrashedError,
+    )
+    from viksa_ai.devtools.runner._result import RunResult
+    from viksa_ai.devtools.runner._sync import AgentWorker, arun_endpoint, run_endpoint
+    from viksa_ai.devtools.runner._worker import AsyncAgentWorker
+
+_EXPORTS = {
+    "AgentSource": "_agent",
+    "LoadedAgent": "_agent",
+    "load_agent": "_agent",
+    "SecretsError": "_auth",
+    "EXIT_AUTH_NOT_CONFIGURED": "_errors",
+    "EXIT_ENDPOINT_ERROR": "_errors",
+    "EXIT_INVALID_INPUT": "_errors",
+    "EXIT_TIMEOUT": "_errors",
+    "EXIT_USAGE": "_errors",
+    "EXIT_WORKER_CRASHED": "_errors",
+    "AgentImportError": "_errors",
+    "AgentLoadError": "_errors",
+    "AuthNotConfiguredError": "_errors",
+    "EndpointError": "_errors",
+    "EndpointNotFoundError": "_errors",
+    "EndpointTimeoutError": "_errors",
+    "InvalidInputError": "_errors",
+    "RunnerError": "_errors",
+    "WorkerCrashedError": "_errors",
+    "RunResult": "_result",
+    "AgentWorker": "_sync",
+    "arun_endpoint": "_sync",
+    "run_endpoint": "_sync",
+    "AsyncAgentWorker": "_worker",
+}
+
+__all__ = [
+    "EXIT_AUTH_NOT_CONFIGURED",
+    "EXIT_ENDPOINT_ERROR",
+    "EXIT_INVALID_INPUT",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
+    "EXIT_WORKER_CRASHED",
+    "AgentImportError",
+    "AgentLoadError",
+    "AgentSource",
+    "AgentWorker",
+    "AsyncAgentWorker",
+    "AuthNotConfiguredError",
+    "EndpointError",
+    "EndpointNotFoundError",
+    "EndpointTimeoutError",
+    "InvalidInputError",
+    "LoadedAgent",
+    "RunResult",
+    "RunnerError",
+    "SecretsError",
+    "WorkerCrashedError",
+    "arun_endpoint",
+    "load_agent",
+    "run_endpoint",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

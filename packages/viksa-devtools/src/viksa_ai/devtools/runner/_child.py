@@ -1,0 +1,298 @@
+"""The child process of the local runner: imports an agent and serves calls.
+
+Started as ``python -m viksa_ai.devtools.runner._child MODULE...`` with the agent's
+working directory (its files plus ``ViksaAI.py``) as the current directory. It
+imports each MODULE, answers a ``ready`` frame, then serves ``call`` frames one at a
+time until its channel closes. The channel is the process's original stdin and
+stdout; the agent gets ``/dev/null`` as stdin and stderr as stdout, so nothing the
+agent prints (or its subprocesses write) can corrupt a frame.
+
+Only the standard library, the runtime and this package's stdlib-only modules are
+imported here: the agent should see the interpreter the way a platform worker leaves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import io
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from types import ModuleType, TracebackType
+from typing import IO, Any
+
+from viksa_ai.devtools.runner._envkeys import is_auth_env_key
+from viksa_ai.devtools.runner._protocol import ProtocolError, encode_frame, read_frame
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+
+KIND_AUTH = "auth_not_configured"
+KIND_ENDPOINT = "endpoint_error"
+KIND_IMPORT = "agent_import_error"
+KIND_NOT_FOUND = "endpoint_not_found"
+
+
+def main(argv: list[str]) -> int:
+    """Serve the agent whose modules are named in ``argv``; the process exit code."""
+    channel_in, channel_out = _take_channel()
+    if os.getcwd() not in sys.path:
+        # PYTHONSAFEPATH keeps the working directory off sys.path; the agent needs it.
+        sys.path.insert(0, os.getcwd())
+    # Import the runtime before the agent: the envelope is set through it.
+    from viksa_ai.runtime import _set_envelope
+
+    # The loop exists before the agent is imported: module-level code that asks for the
+    # event loop gets the one its endpoints will run on.
+    server = _Server(_set_envelope)
+    ready: dict[str, Any] = {"op": "ready", "ok": True, "pid": os.getpid()}
+    for name in argv:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:
+            ready = {"op": "ready", "ok": False, "error": _error(exc, KIND_IMPORT)}
+            break
+    _send(channel_out, ready)
+    try:
+        if not ready["ok"]:
+            return 1
+        while True:
+            message = read_frame(channel_in)
+            if message is None:
+                return 0
+            _send(channel_out, server.call(message))
+    finally:
+        server.close()
+
+
+def _take_channel() -> tuple[IO[bytes], IO[bytes]]:
+    """Keep stdin/stdout for frames; give the agent /dev/null and stderr instead."""
+    channel_in = open(os.dup(0), "rb")  # noqa: SIM115 - lives as long as the process
+    channel_out = open(os.dup(1), "wb")  # noqa: SIM115
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
+    return channel_in, channel_out
+
+
+def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
+    try:
+        frame = encode_frame(reply)
+    except (TypeError, ValueError, ProtocolError) as exc:
+        # Only an endpoint's value can fail to serialise: everything else is ours.
+        reply = {
+            "op": "result",
+            "id": reply.get("id"),
+            "ok": False,
+            "output": reply.get("output"),
+            "duration_ms": reply.get("duration_ms"),
+            "error": {
+                "kind": KIND_ENDPOINT,
+                "type": None,
+                "message": f"the endpoint returned a value that is not JSON-serialisable: {exc}",
+                "traceback": None,
+            },
+        }
+        frame = encode_frame(reply)
+    channel.write(frame)
+    channel.flush()
+
+
+class _Server:
+    """Runs calls on one event loop that lives as long as the process."""
+
+    def __init__(self, set_envelope: Callable[[Any], object]) -> None:
+        self._set_envelope = set_envelope
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._base_env = {k: v for k, v in os.environ.items() if is_auth_env_key(k)}
+
+    def call(self, message: dict[str, Any]) -> dict[str, Any]:
+        reply: dict[str, Any] = {"op": "result", "id": message.get("id")}
+        env = message.get("env")
+        output = io.StringIO() if message.get("capture") else None
+        started = time.perf_counter()
+        try:
+            function = _resolve(message["module"], message["function"])
+            coroutine = self._invoke(
+                function, message["inputs"], message.get("envelope"), message.get("input_names")
+            )
+            with _auth_env(env, self._base_env), _captured(output):
+                value = self._loop.run_until_complete(coroutine)
+        except _NotFoundError as exc:
+            reply.update(ok=False, error=_plain_error(KIND_NOT_FOUND, str(exc)))
+        except BaseException as exc:
+            kind = KIND_IMPORT if isinstance(exc, _ImportFailedError) else KIND_ENDPOINT
+            cause = exc.__cause__ if isinstance(exc, _ImportFailedError) and exc.__cause__ else exc
+            reply.update(ok=False, error=_error(cause, kind))
+        else:
+            reply.update(ok=True, value=value)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
+        reply["output"] = output.getvalue() if output is not None else None
+        return reply
+
+    async def _invoke(
+        self,
+        function: Callable[..., Any],
+        inputs: dict[str, Any],
+        envelope: dict[str, Any] | None,
+        input_names: list[str] | None,
+    ) -> Any:
+        # This coroutine runs as its own task, in a copy of the loop thread's context:
+        # the envelope set here is seen by this call only.
+        if envelope is not None:
+            self._set_envelope(envelope)
+        if _takes_keywords(function, inputs, input_names or []):
+            result = function(**inputs)
+        else:
+            result = function(inputs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def close(self) -> None:
+        loop = self._loop
+        with contextlib.suppress(Exception):
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+class _NotFoundError(Exception):
+    pass
+
+
+class _ImportFailedError(Exception):
+    pass
+
+
+def _resolve(module_name: str, function_name: str) -> Callable[..., Any]:
+    module: ModuleType | None = sys.modules.get(module_name)
+    if module is None:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                raise _NotFoundError(f"the agent has no module {module_name!r}") from None
+            raise _ImportFailedError(module_name) from exc
+        except BaseException as exc:
+            raise _ImportFailedError(module_name) from exc
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise _NotFoundError(
+            f"module {module_name!r} has no function {function_name!r}: define it with "
+            f"@mcp_endpoint(description=...) or fix the endpoint's name in agent.json"
+        )
+    return function  # type: ignore[no-any-return]
+
+
+def _takes_keywords(
+    function: Callable[..., Any], inputs: dict[str, Any], input_names: list[str]
+) -> bool:
+    """Whether ``function`` takes its inputs as named parameters rather than ``payload``."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    if "payload" in parameters:
+        return False
+    names = set(inputs) | set(input_names)
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name in names and p.kind is not p.VAR_POSITIONAL)
+        for p in parameters.values()
+    )
+
+
+@contextlib.contextmanager
+def _auth_env(env: dict[str, str] | None, base: dict[str, str]) -> Iterator[None]:
+    """Give the call exactly the auth variables ``env`` (``None``: those the process began with).
+
+    Whatever a previous call left in the auth variables is undone, so every call
+    starts from its own configuration.
+    """
+    _replace_auth_env(base if env is None else env)
+    try:
+        yield
+    finally:
+        _replace_auth_env(base)
+
+
+def _replace_auth_env(target: dict[str, str]) -> None:
+    for name in [n for n in os.environ if is_auth_env_key(n)]:
+        if name not in target:
+            del os.environ[name]
+    os.environ.update(target)
+
+
+@contextlib.contextmanager
+def _captured(buffer: io.StringIO | None) -> Iterator[None]:
+    if buffer is None:
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = buffer
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _is_auth_error(exc: BaseException) -> bool:
+    # The agent may have raised the class of ViksaAI.py or of viksa_ai.runtime: two
+    # distinct classes of the same name, so the name is what identifies it.
+    return any(cls.__name__ == "ViksaAuthError" for cls in type(exc).__mro__)
+
+
+def _error(exc: BaseException, kind: str) -> dict[str, Any]:
+    auth = _is_auth_error(exc)
+    return {
+        "kind": KIND_AUTH if auth else kind,
+        "method_id": getattr(exc, "method_id", None) if auth else None,
+        "param_name": getattr(exc, "param_name", None) if auth else None,
+        "type": _qualified_name(type(exc)),
+        "message": str(exc),
+        "traceback": "".join(
+            traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__))
+        ),
+    }
+
+
+def _plain_error(kind: str, message: str) -> dict[str, Any]:
+    return {"kind": kind, "type": None, "message": message, "traceback": None}
+
+
+def _qualified_name(cls: type[BaseException]) -> str:
+    module = cls.__module__
+    return (
+        cls.__qualname__ if module in ("builtins", "__main__") else f"{module}.{cls.__qualname__}"
+    )
+
+
+def _agent_frames(tb: TracebackType | None) -> TracebackType | None:
+    """Drop the leading frames of this module and asyncio: the user wants their own code."""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        ours = filename == __file__ or filename.startswith(_ASYNCIO_DIR)
+        if not ours and not filename.startswith("<frozen importlib"):
+            break
+        tb = tb.tb_next
+    return tb
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,22 @@
+"""Names of the auth environment a worker gives an endpoint (stdlib only).
+
+Shared by the runner and its child process, so both agree on which environment
+variables belong to the auth configuration of a call.
+"""
+
+from __future__ import annotations
+
+import re
+
+ENABLED_METHODS_VAR = "VIKSA_AUTH_ENABLED_METHODS"
+CONFIGURED_METHODS_VAR = "VIKSA_AUTH_CONFIGURED_METHODS"
+METHOD_ID = re.compile(r"[a-z][a-z0-9_]*")
+PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_AUTH_PARAM_VAR = re.compile(r"[a-z][a-z0-9_]*\.[^=]+")
+
+
+def is_auth_env_key(name: str) -> bool:
+    """Whether environment variable ``name`` is part of an agent's auth configuration."""
+    return name in (ENABLED_METHODS_VAR, CONFIGURED_METHODS_VAR) or bool(
+        _AUTH_PARAM_VAR.fullmatch(name)
+    )

@@ -1,0 +1,81 @@
+"""The framed channel between the runner and its child process (stdlib only).
+
+A frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON
+holding one object. Length prefixes (rather than newline-delimited JSON) let a
+frame carry any text, and a reader always knows how much to wait for.
+
+The child imports this module, so it must stay free of third-party imports.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import IO, Any
+
+HEADER = struct.Struct(">I")
+# A bound on one frame guards the parent against a corrupted channel asking it to
+# buffer gigabytes; endpoint inputs and results are far below this.
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """The channel carried something that is not a frame of this protocol."""
+
+
+def encode_frame(message: dict[str, Any]) -> bytes:
+    """Serialise ``message`` as one frame (header and body)."""
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    if len(body) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {len(body)} bytes exceeds {MAX_FRAME_BYTES}")
+    return HEADER.pack(len(body)) + body
+
+
+def frame_length(header: bytes) -> int:
+    """The body length announced by a frame ``header``; checks the bound."""
+    (length,) = HEADER.unpack(header)
+    if length > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {length} bytes announced, more than {MAX_FRAME_BYTES}")
+    return int(length)
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """Parse a frame body; it must hold a JSON object."""
+    try:
+        message = json.loads(body)
+    except ValueError as exc:
+        raise ProtocolError(f"frame body is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("frame body is not a JSON object")
+    return message
+
+
+def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
+    """Read one frame from a blocking binary stream; ``None`` at a clean end of stream."""
+    header = _read_exactly(stream, HEADER.size)
+    if header is None:
+        return None
+    body = _read_exactly(stream, frame_length(header))
+    if body is None:
+        raise ProtocolError("stream ended inside a frame")
+    return decode_body(body)
+
+
+def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
+    """Write one frame to a blocking binary stream and flush it."""
+    stream.write(encode_frame(message))
+    stream.flush()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = stream.read(remaining)
+        if not chunk:
+            if remaining == size:
+                return None
+            raise ProtocolError("stream ended inside a frame")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,199 @@
+"""The blocking face of the runner: :class:`AgentWorker` and :func:`run_endpoint`.
+
+A sync worker drives an :class:`AsyncAgentWorker` on a private event loop in a
+daemon thread, so there is one implementation of the protocol and every blocking
+method is safe to call from any thread (calls still run one at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Coroutine, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
+from viksa_ai.devtools.runner._result import RunResult
+from viksa_ai.devtools.runner._worker import DEFAULT_START_TIMEOUT, AsyncAgentWorker, Stderr
+
+__all__ = ["AgentWorker", "arun_endpoint", "run_endpoint"]
+
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """An event loop running in a daemon thread, fed coroutines from other threads."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._mutex = threading.Lock()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop())
+        try:
+            return future.result()
+        except BaseException:
+            # Interrupted while waiting (Ctrl-C): cancelling the call kills its child.
+            if not future.done():
+                future.cancel()
+                with contextlib.suppress(BaseException):
+                    future.result(timeout=5.0)
+            raise
+
+    def stop(self) -> None:
+        with self._mutex:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._mutex:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="viksa-agent-worker", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+
+class AgentWorker:
+    """A warm child process running one agent's endpoints, for blocking code.
+
+    The same options and behaviour as :class:`AsyncAgentWorker`; every method blocks
+    and may be called from any thread. Use it as a context manager, or call
+    :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        agent: AgentSource | LoadedAgent,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        auth_methods: Mapping[str, Sequence[str]] | None = None,
+        capture_output: bool = False,
+        stderr: Stderr = None,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+    ) -> None:
+        self._worker = AsyncAgentWorker(
+            agent,
+            secrets=secrets,
+            auth_methods=auth_methods,
+            capture_output=capture_output,
+            stderr=stderr,
+            start_timeout=start_timeout,
+        )
+        self._portal = _LoopThread()
+
+    @property
+    def agent(self) -> LoadedAgent:
+        """The loaded agent this worker runs."""
+        return self._worker.agent
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running child, or ``None`` when none is running."""
+        return self._worker.pid
+
+    @property
+    def starts(self) -> int:
+        """How many child processes this worker has started (restarts included)."""
+        return self._worker.starts
+
+    def start(self) -> None:
+        """Start the child and import the agent now; see :meth:`AsyncAgentWorker.start`."""
+        self._portal.run(self._worker.start())
+
+    def call(
+        self,
+        endpoint: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        envelope: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> RunResult:
+        """Run ``endpoint`` with ``inputs``; see :meth:`AsyncAgentWorker.call`."""
+        return self._portal.run(
+            self._worker.call(endpoint, inputs, envelope=envelope, secrets=secrets, timeout=timeout)
+        )
+
+    def close(self) -> None:
+        """Stop the child and remove the working directory."""
+        try:
+            self._portal.run(self._worker.close())
+        finally:
+            self._portal.stop()
+
+    def __enter__(self) -> AgentWorker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self._worker).replace("AsyncAgentWorker", "AgentWorker", 1)
+
+
+def run_endpoint(
+    agent: AgentSource | LoadedAgent,
+    endpoint: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    auth_methods: Mapping[str, Sequence[str]] | None = None,
+    envelope: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    capture_output: bool = False,
+    stderr: Stderr = None,
+) -> RunResult:
+    """Run one endpoint of ``agent`` in a fresh child process, as a platform worker does.
+
+    Blocking; raises a :class:`RunnerError` subclass on any failure. No child starts
+    when the endpoint is unknown or the inputs are invalid.
+    """
+    with AgentWorker(
+        agent,
+        secrets=secrets,
+        auth_methods=auth_methods,
+        capture_output=capture_output,
+        stderr=stderr,
+    ) as worker:
+        return worker.call(endpoint, inputs, envelope=envelope, timeout=timeout)
+
+
+async def arun_endpoint(
+    agent: AgentSource | LoadedAgent,
+    endpoint: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    auth_methods: Mapping[str, Sequence[str]] | None = None,
+    envelope: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    capture_output: bool = False,
+    stderr: Stderr = None,
+) -> RunResult:
+    """The asyncio twin of :func:`run_endpoint`."""
+    async with AsyncAgentWorker(
+        agent,
+        secrets=secrets,
+        auth_methods=auth_methods,
+        capture_output=capture_output,
+        stderr=stderr,
+    ) as worker:
+        return await worker.call(endpoint, inputs, envelope=envelope, timeout=timeout)

@@ -1,0 +1,490 @@
+"""The local runner's Python API, run against a probe agent in real child processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools.runner import (
+    AgentImportError,
+    AgentLoadError,
+    AgentWorker,
+    AsyncAgentWorker,
+    AuthNotConfiguredError,
+    EndpointError,
+    EndpointNotFoundError,
+    EndpointTimeoutError,
+    InvalidInputError,
+    RunResult,
+    WorkerCrashedError,
+    arun_endpoint,
+    load_agent,
+    run_endpoint,
+)
+from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
+
+PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
+STYLES = ["viksa_ai.runtime", "ViksaAI"]
+
+
+def probe_manifest(import_from: str = "viksa_ai.runtime") -> dict[str, Any]:
+    """The probe agent with main.py embedded, importing the runtime from ``import_from``."""
+    manifest: dict[str, Any] = json.loads((PROBE / "agent.json").read_text())
+    source = (PROBE / "main.py").read_text()
+    source = source.replace("from viksa_ai.runtime import", f"from {import_from} import")
+    manifest["files"] = [{"name": "main.py", "content": source, "mime_type": "python"}]
+    return manifest
+
+
+def process_exists(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def wait_gone(pid: int) -> bool:
+    """Whether ``pid`` ends within a few seconds (a SIGKILL is delivered asynchronously)."""
+    for _ in range(100):
+        if not process_exists(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def worker() -> Iterator[AgentWorker]:
+    with AgentWorker(PROBE, capture_output=True) as warm:
+        yield warm
+
+
+# --- one call in a fresh child ---------------------------------------------------------
+
+
+def test_run_endpoint_returns_the_value_in_a_child_process() -> None:
+    result = run_endpoint(PROBE, "echo", {"note": "hi", "count": 2})
+
+    assert isinstance(result, RunResult)
+    assert result.endpoint == "echo"
+    assert result.value["payload"] == {"note": "hi", "count": 2}
+    assert result.value["pid"] != os.getpid()
+    assert result.duration_ms >= 0
+    assert "ViksaAI.py" in result.value["cwd_files"]
+    assert "main.py" in result.value["cwd_files"]
+
+
+def test_the_injected_file_is_the_runtime_source(tmp_path: Path) -> None:
+    manifest = probe_manifest()
+    manifest["files"][0]["content"] += (
+        "\n\n@mcp_endpoint(description='read the injected file')\n"
+        "async def injected(payload):\n"
+        "    return open('ViksaAI.py', encoding='utf-8').read()\n"
+    )
+    manifest["agent_endpoints"].append(
+        {"name": "injected", "module": "main", "description": "read the injected file"}
+    )
+
+    assert run_endpoint(manifest, "injected").value == to_module_source()
+
+
+def test_endpoint_found_by_its_full_path() -> None:
+    assert run_endpoint(PROBE, "probe.main.echo").endpoint == "echo"
+    # The alias is the platform's: any alias resolves by module and function.
+    assert run_endpoint(PROBE, "local_alias.main.echo").endpoint == "echo"
+
+
+def test_unknown_endpoint_lists_the_available_ones() -> None:
+    with pytest.raises(EndpointNotFoundError) as caught:
+        run_endpoint(PROBE, "nope")
+    assert "echo" in caught.value.available
+    assert caught.value.exit_code == 2
+    assert "echo" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "code_input"),
+    [
+        ({"note": ""}, "note"),
+        ({"count": 0}, "count"),
+        ({"count": "three"}, "count"),
+        ({"mode": "medium"}, "mode"),
+        ({"code": "jfk"}, "code"),
+    ],
+)
+def test_invalid_inputs_fail_before_any_child_starts(
+    inputs: dict[str, Any], code_input: str
+) -> None:
+    with AgentWorker(PROBE) as warm:
+        with pytest.raises(InvalidInputError) as caught:
+            warm.call("echo", inputs)
+        assert warm.starts == 0
+    error = caught.value
+    assert error.exit_code == 3
+    assert error.a2a_status == "invalid_payload"
+    assert [issue.input for issue in error.issues] == [code_input]
+    assert error.to_dict()["issues"][0]["message"]
+
+
+def test_missing_required_input_is_reported() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        run_endpoint(PROBE, "nap", {})
+    assert [issue.input for issue in caught.value.issues] == ["seconds"]
+
+
+def test_non_json_inputs_are_invalid() -> None:
+    with pytest.raises(InvalidInputError):
+        run_endpoint(PROBE, "echo", {"note": "x", "extra": object()})
+
+
+@pytest.mark.parametrize("import_from", STYLES)
+def test_envelope_is_stripped_and_visible_to_context(import_from: str) -> None:
+    envelope = {"run_id": "run-1", "caller_agent": "planner", "metadata": {"k": [1]}}
+    result = run_endpoint(
+        probe_manifest(import_from), "echo", {"note": "x", A2A_PAYLOAD_KEY: envelope}
+    )
+
+    assert result.value["payload"] == {"note": "x"}
+    assert result.value["context"] == envelope
+
+
+@pytest.mark.parametrize("import_from", STYLES)
+def test_explicit_envelope_wins_over_the_one_in_inputs(import_from: str) -> None:
+    result = run_endpoint(
+        probe_manifest(import_from),
+        "echo",
+        {A2A_PAYLOAD_KEY: {"run_id": "from-inputs"}},
+        envelope={"run_id": "explicit"},
+    )
+
+    assert result.value["payload"] == {}
+    assert result.value["context"] == {"run_id": "explicit"}
+
+
+def test_envelope_that_is_not_an_object_is_invalid_input() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        run_endpoint(PROBE, "echo", {A2A_PAYLOAD_KEY: "nope"})
+    assert caught.value.issues[0].input == A2A_PAYLOAD_KEY
+
+
+def test_timeout_kills_a_child_stuck_in_blocking_code() -> None:
+    with AgentWorker(PROBE) as warm:
+        warm.start()
+        pid = warm.pid
+        assert pid is not None
+        with pytest.raises(EndpointTimeoutError) as caught:
+            warm.call("block", {"seconds": 30}, timeout=0.5)
+        assert not process_exists(pid)
+    assert caught.value.exit_code == 6
+    assert caught.value.timeout == 0.5
+    assert caught.value.a2a_status == "deadline_exceeded"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
+def test_timeout_also_kills_what_the_agent_spawned(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    with pytest.raises(EndpointTimeoutError):
+        run_endpoint(PROBE, "orphan", {"note": str(pid_file)})
+    assert wait_gone(int(pid_file.read_text()))
+
+
+def test_manifest_timeout_applies_by_default() -> None:
+    # nap's execution_config.timeout_seconds is 1.
+    with pytest.raises(EndpointTimeoutError) as caught:
+        run_endpoint(PROBE, "nap", {"seconds": 30})
+    assert caught.value.timeout == 1
+
+
+def test_endpoint_exception_carries_the_agent_traceback() -> None:
+    with pytest.raises(EndpointError) as caught:
+        run_endpoint(PROBE, "boom", {"note": "kaboom"})
+    error = caught.value
+    assert error.exit_code == 5
+    assert error.exception_type == "ValueError"
+    assert "probe exploded: kaboom" in error.message
+    assert error.traceback is not None
+    assert "in boom" in error.traceback
+    assert "in _explode" in error.traceback
+    assert error.traceback.startswith("Traceback (most recent call last):\n  File ")
+    assert "_child.py" not in error.traceback
+    assert "asyncio" not in error.traceback
+
+
+def test_result_that_is_not_json_is_an_endpoint_error() -> None:
+    with pytest.raises(EndpointError) as caught:
+        run_endpoint(PROBE, "bad_result")
+    assert "not JSON-serialisable" in caught.value.message
+
+
+def test_function_with_named_parameters_gets_inputs_as_keywords() -> None:
+    assert run_endpoint(PROBE, "named", {"note": "a", "count": 3}).value == {"joined": "a/a/a"}
+
+
+def test_missing_function_is_endpoint_not_found() -> None:
+    manifest = probe_manifest()
+    manifest["agent_endpoints"].append({"name": "ghost", "module": "main", "description": "x"})
+    with pytest.raises(EndpointNotFoundError) as caught:
+        run_endpoint(manifest, "ghost")
+    assert "has no function 'ghost'" in caught.value.message
+
+
+def test_agent_import_failure_reports_the_traceback() -> None:
+    manifest = probe_manifest()
+    manifest["files"][0]["content"] += "\n\nraise ImportError('no such dependency: left_pad')\n"
+    with pytest.raises(AgentImportError) as caught:
+        run_endpoint(manifest, "echo")
+    error = caught.value
+    assert error.exit_code == 2
+    assert "left_pad" in error.message
+    assert error.traceback is not None
+    assert "main.py" in error.traceback
+
+
+# --- auth ------------------------------------------------------------------------------
+
+
+def test_missing_auth_param_is_auth_not_configured() -> None:
+    with pytest.raises(AuthNotConfiguredError) as caught:
+        run_endpoint(PROBE, "needs_auth")
+    error = caught.value
+    assert error.exit_code == 4
+    assert error.a2a_status == "unauthorized"
+    assert (error.method_id, error.param_name) == ("probe_auth", "token")
+    assert "probe_auth" in error.message
+
+
+def test_auth_params_reach_the_environment_as_the_worker_sets_them() -> None:
+    result = run_endpoint(
+        PROBE,
+        "echo",
+        secrets={"probe_auth.token": "tok-123", "probe_oauth.client_id": "cid", "extra.key": "k"},
+    )
+    value = result.value
+    # probe_oauth lacks client_secret: configured but not enabled.
+    assert value["configured"] == ["probe_auth", "probe_oauth", "extra"]
+    assert value["enabled"] == ["probe_auth", "extra"]
+    assert value["auth_env"]["probe_auth.token"] == "tok-123"
+    assert value["auth_env"]["VIKSA_AUTH_ENABLED_METHODS"] == "probe_auth,extra"
+
+
+def test_explicit_auth_methods_override_the_manifest() -> None:
+    result = run_endpoint(
+        PROBE, "echo", secrets={"probe_auth.token": "t"}, auth_methods={"probe_auth": ["token"]}
+    )
+    assert result.value["configured"] == ["probe_auth"]
+
+
+def test_our_own_auth_environment_never_reaches_the_agent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("probe_auth.token", "from-the-parent")
+    monkeypatch.setenv("VIKSA_AUTH_ENABLED_METHODS", "probe_auth")
+    result = run_endpoint(PROBE, "echo")
+    assert "probe_auth.token" not in result.value["auth_env"]
+    assert result.value["enabled"] == []
+
+
+def test_secret_values_never_reach_errors_output_or_reprs() -> None:
+    secret = "tok-SECRET-value/with+chars"
+    with AgentWorker(PROBE, secrets={"probe_auth.token": secret}, capture_output=True) as warm:
+        assert secret not in repr(warm)
+        with pytest.raises(EndpointError) as caught:
+            warm.call("leaky")
+    error = caught.value
+    rendered = json.dumps(error.to_dict()) + str(error) + repr(error)
+    assert secret not in rendered
+    # The percent-encoded form, as a URL would hold it, is redacted too.
+    assert "tok-SECRET-value%2Fwith%2Bchars" not in rendered
+    assert error.output is not None
+    assert "the token is ***" in error.output
+    assert "key=***" in error.message
+
+
+# --- warm mode -------------------------------------------------------------------------
+
+
+def test_warm_worker_serves_many_calls_from_one_process(worker: AgentWorker) -> None:
+    results = [worker.call("echo", {"count": (i % 10) + 1}) for i in range(40)]
+
+    assert len({r.value["pid"] for r in results}) == 1
+    assert [r.value["calls"] for r in results] == list(range(1, 41))
+    assert worker.starts == 1
+
+
+@pytest.mark.parametrize("import_from", STYLES)
+def test_warm_envelope_is_fresh_for_every_call(import_from: str) -> None:
+    with AgentWorker(probe_manifest(import_from)) as warm:
+        first = warm.call("echo", {A2A_PAYLOAD_KEY: {"run_id": "r1"}})
+        second = warm.call("echo", {})
+        third = warm.call("echo", envelope={"run_id": "r3"})
+
+    assert first.value["context"] == {"run_id": "r1"}
+    assert second.value["context"] == {}
+    assert third.value["context"] == {"run_id": "r3"}
+
+
+def test_warm_secrets_are_per_call_and_restored() -> None:
+    with AgentWorker(PROBE, secrets={"probe_auth.token": "base"}) as warm:
+        base = warm.call("echo").value["auth_env"]
+        swapped = warm.call("echo", secrets={"probe_oauth.client_id": "c"}).value["auth_env"]
+        dirty = warm.call("dirty_env", secrets={})
+        after = warm.call("echo").value["auth_env"]
+
+    assert base["probe_auth.token"] == "base"
+    assert "probe_auth.token" not in swapped
+    assert swapped["probe_oauth.client_id"] == "c"
+    assert dirty.value == {"done": True}
+    # What dirty_env left behind is gone: the next call gets the worker's own config.
+    assert after == base
+
+
+def test_warm_worker_survives_an_endpoint_exception(worker: AgentWorker) -> None:
+    pid = worker.call("echo").value["pid"]
+    with pytest.raises(EndpointError):
+        worker.call("boom")
+    assert worker.call("echo").value["pid"] == pid
+    assert worker.starts == 1
+
+
+def test_warm_worker_restarts_after_a_crash(worker: AgentWorker) -> None:
+    first = worker.call("echo").value
+    with pytest.raises(WorkerCrashedError) as caught:
+        worker.call("crash")
+    assert caught.value.returncode == 3
+    assert caught.value.exit_code == 7
+    after = worker.call("echo").value
+    assert after["pid"] != first["pid"]
+    assert after["calls"] == 1
+    assert worker.starts == 2
+
+
+def test_warm_worker_restarts_after_a_timeout(worker: AgentWorker) -> None:
+    first = worker.call("echo").value["pid"]
+    with pytest.raises(EndpointTimeoutError):
+        worker.call("nap", {"seconds": 30}, timeout=0.3)
+    assert not process_exists(first)
+    assert worker.call("echo").value["pid"] != first
+
+
+def test_agent_prints_never_corrupt_the_channel(worker: AgentWorker) -> None:
+    result = worker.call("noisy", {"note": "n"})
+
+    assert result.value == {"noisy": True, "note": "n"}
+    assert result.output is not None
+    assert "printed to stdout" in result.output
+    assert "printed to stderr" in result.output
+    assert worker.call("echo", {"note": "after"}).value["note"] == "after"
+
+
+def test_uncaptured_agent_output_goes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    result = run_endpoint(PROBE, "noisy")
+
+    assert result.output is None
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert "printed to stdout" in captured.err
+    assert "written to fd 1" in captured.err
+    assert "from a subprocess" in captured.err
+
+
+def test_closed_worker_refuses_calls() -> None:
+    warm = AgentWorker(PROBE)
+    warm.call("echo")
+    pid = warm.pid
+    warm.close()
+    assert pid is not None
+    assert not process_exists(pid)
+    with pytest.raises(RuntimeError, match="closed"):
+        warm.call("echo")
+
+
+# --- asyncio ---------------------------------------------------------------------------
+
+
+def test_sync_worker_is_safe_to_share_between_threads(worker: AgentWorker) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: worker.call("echo", {"count": i % 10 + 1}), range(20)))
+    assert sorted(r.value["calls"] for r in results) == list(range(1, 21))
+    assert [r.value["payload"]["count"] for r in results] == [i % 10 + 1 for i in range(20)]
+
+
+async def test_async_worker_serialises_concurrent_calls() -> None:
+    async with AsyncAgentWorker(PROBE) as warm:
+        results = await asyncio.gather(*(warm.call("echo", {"count": 1}) for _ in range(20)))
+    assert sorted(r.value["calls"] for r in results) == list(range(1, 21))
+    assert len({r.value["pid"] for r in results}) == 1
+
+
+async def test_cancelled_call_kills_the_child_and_the_next_call_works() -> None:
+    async with AsyncAgentWorker(PROBE) as warm:
+        await warm.start()
+        pid = warm.pid
+        assert pid is not None
+        task = asyncio.create_task(warm.call("nap", {"seconds": 0.9}, timeout=10))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not process_exists(pid)
+        assert (await warm.call("echo")).value["pid"] != pid
+
+
+async def test_arun_endpoint_runs_one_call() -> None:
+    result = await arun_endpoint(PROBE, "echo", {"note": "async"}, envelope={"run_id": "a"})
+    assert result.value["note"] == "async"
+    assert result.value["context"] == {"run_id": "a"}
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def test_load_errors_say_what_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(AgentLoadError, match="no such file or directory"):
+        load_agent(tmp_path / "missing")
+    with pytest.raises(AgentLoadError, match=r"no agent\.json in this directory"):
+        load_agent(tmp_path)
+    (tmp_path / "agent.json").write_text("{not json")
+    with pytest.raises(AgentLoadError, match="not valid JSON"):
+        load_agent(tmp_path)
+    (tmp_path / "agent.json").write_text("[]")
+    with pytest.raises(AgentLoadError, match="JSON object"):
+        load_agent(tmp_path)
+    (tmp_path / "agent.json").write_text('{"agent_name": "x"}')
+    with pytest.raises(AgentLoadError, match="agent_description"):
+        load_agent(tmp_path)
+
+
+def test_unsafe_file_names_are_refused() -> None:
+    manifest = probe_manifest()
+    manifest["files"].append({"name": "../escape.py", "content": "", "mime_type": "python"})
+    with pytest.raises(AgentLoadError, match="relative path"):
+        load_agent(manifest)
+
+
+def test_bad_auth_methods_declaration_is_refused() -> None:
+    manifest = probe_manifest()
+    manifest["auth_methods"] = {"Bad-Id": ["token"]}
+    with pytest.raises(AgentLoadError, match="auth_methods"):
+        load_agent(manifest)
+
+
+def test_main_py_on_disk_is_used_when_files_lack_it() -> None:
+    agent = load_agent(PROBE)
+    assert agent.files["main.py"] == (PROBE / "main.py").read_text()
+    assert agent.auth_methods == {
+        "probe_auth": ("token",),
+        "probe_oauth": ("client_id", "client_secret"),
+    }

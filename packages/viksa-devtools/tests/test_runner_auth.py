@@ -1,0 +1,152 @@
+"""Auth params of the runner: parsing secrets, the worker environment, redaction."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viksa_ai.devtools.runner import SecretsError
+from viksa_ai.devtools.runner._auth import (
+    AuthConfig,
+    Redactor,
+    parse_secret_assignment,
+    parse_secrets_text,
+)
+from viksa_ai.devtools.runner._envkeys import is_auth_env_key
+
+method_ids = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
+param_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
+# Values as a shell or a dotenv file would hold them on one line.
+values = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+    max_size=40,
+)
+
+
+def test_secret_assignment_splits_at_the_first_equals() -> None:
+    assert parse_secret_assignment("bearer_token.api_key=a=b=c") == (
+        "bearer_token.api_key",
+        "a=b=c",
+    )
+    assert parse_secret_assignment("m.p=") == ("m.p", "")
+
+
+@pytest.mark.parametrize(
+    "text", ["no-equals-sign", "Upper.param=x", "method=x", "m.=x", "1m.p=x", "m.p.q r=x"]
+)
+def test_malformed_secret_never_echoes_its_text(text: str) -> None:
+    with pytest.raises(SecretsError) as caught:
+        parse_secret_assignment(text)
+    assert text not in str(caught.value)
+
+
+def test_secrets_file_in_line_format() -> None:
+    text = """
+        # the aviation key
+        aviationstack_api.api_key = abc123
+        export bearer_token.api_key="quoted value"
+        oauth.client_secret='single'
+        oauth.client_id=has # no comment stripping
+    """
+    assert parse_secrets_text(text) == {
+        "aviationstack_api.api_key": "abc123",
+        "bearer_token.api_key": "quoted value",
+        "oauth.client_secret": "single",
+        "oauth.client_id": "has # no comment stripping",
+    }
+
+
+def test_secrets_file_in_json_format_flat_and_nested() -> None:
+    text = json.dumps({"a.key": "1", "oauth": {"client_id": "c", "client_secret": "s"}})
+    assert parse_secrets_text(text) == {
+        "a.key": "1",
+        "oauth.client_id": "c",
+        "oauth.client_secret": "s",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"a.key": 5}', "must be a string"),
+        ('{"a.key": "v"', "not valid JSON"),
+        ('{"Bad": {"p": "v"}}', "method id"),
+        ("ok.key=v\nnot a secret line\n", "line 2"),
+    ],
+)
+def test_malformed_secrets_file_names_the_problem(text: str, message: str) -> None:
+    with pytest.raises(SecretsError, match=message):
+        parse_secrets_text(text)
+
+
+@given(st.text(max_size=300))
+def test_any_secrets_text_parses_or_raises_secrets_error(text: str) -> None:
+    try:
+        parsed = parse_secrets_text(text)
+    except SecretsError:
+        return
+    assert all(isinstance(v, str) for v in parsed.values())
+    assert all(is_auth_env_key(name) for name in parsed)
+
+
+@given(st.dictionaries(st.tuples(method_ids, param_names), values, max_size=5))
+def test_line_format_round_trips(secrets: dict[tuple[str, str], str]) -> None:
+    expected = {f"{method}.{param}": value for (method, param), value in secrets.items()}
+    # Quoted, a value comes back whole: blanks and quotes inside it included.
+    quoted = "\n".join(f"{name}='{value}'" for name, value in expected.items())
+    assert parse_secrets_text(quoted) == expected
+    # Unquoted, only the blanks around it go.
+    plain = {k: v for k, v in expected.items() if v == v.strip() and v[:1] not in ("'", '"')}
+    text = "\n".join(f"export {name} = {value}" for name, value in plain.items())
+    assert parse_secrets_text(text) == plain
+
+
+def test_environment_lists_configured_and_enabled_methods() -> None:
+    config = AuthConfig(
+        {"oauth.client_id": "c", "bearer.api_key": "k", "empty.key": ""},
+        {"oauth": ["client_id", "client_secret"], "declared_only": ["x"]},
+    )
+    env = config.environment()
+
+    assert env == {
+        "oauth.client_id": "c",
+        "bearer.api_key": "k",
+        "VIKSA_AUTH_ENABLED_METHODS": "bearer",
+        "VIKSA_AUTH_CONFIGURED_METHODS": "oauth,declared_only,bearer,empty",
+    }
+
+
+def test_config_repr_shows_names_never_values() -> None:
+    config = AuthConfig({"bearer.api_key": "super-secret-value"})
+    assert "super-secret-value" not in repr(config)
+    assert "bearer.api_key" in repr(config)
+    assert "super-secret-value" not in repr(config.redactor())
+
+
+def test_non_string_secret_is_refused_without_its_value() -> None:
+    with pytest.raises(SecretsError, match="must be a string") as caught:
+        AuthConfig({"bearer.api_key": 123456789})  # type: ignore[dict-item]
+    assert "123456789" not in str(caught.value)
+
+
+def test_redactor_replaces_raw_and_url_encoded_forms() -> None:
+    redact = Redactor(["p@ss word/+"])
+    text = "raw p@ss word/+ quoted p%40ss%20word%2F%2B plus p%40ss+word%2F%2B"
+    assert redact(text) == "raw *** quoted *** plus ***"
+    assert redact(None) is None
+
+
+secret_texts = st.text(alphabet=string.ascii_letters + string.digits + "-_/+=@ ", min_size=1)
+
+
+@given(st.lists(secret_texts, min_size=1, max_size=3), st.text(max_size=80))
+def test_redacted_text_never_holds_a_secret(secrets: list[str], noise: str) -> None:
+    text = noise.join([*secrets, noise, *reversed(secrets)])
+    redacted = Redactor(secrets)(text)
+    assert redacted is not None
+    for secret in secrets:
+        assert secret not in redacted
