@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ RunPython = Callable[..., subprocess.CompletedProcess[str]]
 PARTS = ("runtime", "models", "client", "devtools")
 META_INIT = Path(viksa_ai.__file__)
 PACKAGE_README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT_README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def _install_meta(site: Path) -> None:
@@ -112,6 +114,43 @@ def test_part_absent_without_its_metadata_is_no_error(
         assert done.stdout.split() == ["found", str(tmp_path / "other")]
     else:
         assert done.stdout.split() == ["missing", "viksa_ai.runtime"]
+
+
+def test_top_level_name_of_a_missing_part_names_the_distribution(
+    tmp_path: Path, run_python: RunPython
+) -> None:
+    site = tmp_path / "site"
+    _install_meta(site)
+    _install_part(site, "runtime")
+    done = run_python(
+        "from viksa_ai import ViksaClient",
+        sys_path=[site],
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "ModuleNotFoundError: viksa_ai.ViksaClient comes from the viksa-client distribution, "
+        f"which is not installed: pip install viksa-client=={viksa_ai.__version__}"
+    )
+
+
+def test_top_level_name_of_a_part_missing_a_dependency_keeps_the_real_error(
+    tmp_path: Path, run_python: RunPython
+) -> None:
+    site = tmp_path / "site"
+    _install_meta(site)
+    _install_part(site, "client")
+    (site / "viksa_ai" / "client" / "__init__.py").write_text(
+        "import httpx_not_installed_here\n", encoding="utf-8"
+    )
+    done = run_python(
+        "try:\n"
+        "    from viksa_ai import ViksaClient\n"
+        "except ModuleNotFoundError as error:\n"
+        "    print(error.name)",
+        sys_path=[site],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["httpx_not_installed_here"]
 
 
 def test_portions_on_separate_path_entries_are_joined(
@@ -219,5 +258,9 @@ def test_extend_path_matches_pkgutil(
     assert [os.path.normpath(p) for p in ours] == [os.path.normpath(p) for p in theirs]
 
 
-def test_readme_gives_the_repair_command() -> None:
-    assert viksa_ai._REPAIR_COMMAND in PACKAGE_README.read_text(encoding="utf-8")
+@pytest.mark.parametrize("readme", [PACKAGE_README, ROOT_README], ids=["package", "root"])
+def test_readme_says_how_to_upgrade_and_repair(readme: Path) -> None:
+    text = readme.read_text(encoding="utf-8")
+    assert re.search(r"^#+ Upgrading from viksa-ai 0\.2\.x$", text, flags=re.MULTILINE)
+    assert "pip uninstall -y viksa-ai\npip install viksa-ai\n" in text
+    assert viksa_ai._REPAIR_COMMAND in text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +82,22 @@ def test_package_reexports_every_public_name() -> None:
     assert set(viksa_ai.models.__all__) == module_names | {"ExecutorAgentType"}
     assert viksa_ai.models.ExecutorAgentType is viksa_ai.models.AgentType
     assert set(dir(viksa_ai.models)) >= set(viksa_ai.models.__all__)
+
+
+def test_type_checking_imports_match_the_lazy_table() -> None:
+    # What type checkers see must be what __getattr__ hands out at run time.
+    tree = ast.parse(Path(viksa_ai.models.__file__).read_text(encoding="utf-8"))
+    imported: dict[str, tuple[str, str]] = {}
+    for block in tree.body:
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING":
+            for statement in block.body:
+                assert isinstance(statement, ast.ImportFrom), ast.unparse(statement)
+                assert statement.module is not None
+                for alias in statement.names:
+                    imported[alias.asname or alias.name] = (statement.module, alias.name)
+
+    assert imported == viksa_ai.models._EXPORTS
+    assert sorted(viksa_ai.models.__all__) == sorted(imported)
 
 
 def test_package_unknown_name_is_an_attribute_error() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -172,8 +171,16 @@ def test_any_json_gives_a_model_or_validation_error(
 @PROPERTY
 @given(st.text(max_size=64))
 def test_any_text_gives_a_model_or_validation_error(raw: str) -> None:
-    with contextlib.suppress(ValidationError):
-        AgentGenerationResponse.model_validate_json(raw)
+    failures: list[Any] = []
+    try:
+        model = AgentGenerationResponse.model_validate_json(raw)
+    except ValidationError as error:
+        failures = list(error.errors())
+    else:
+        assert AgentGenerationResponse.model_validate_json(model.model_dump_json()) == model
+        return
+    assert failures  # a rejected text says what failed and where
+    assert all("loc" in failure for failure in failures)
 
 
 @PROPERTY

@@ -1,12 +1,16 @@
 """A2A envelope helpers and ``context()``, on both runtime copies."""
 
+import ast
 import typing
+from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from viksa_ai.runtime import _viksa
 
 KEY = "__viksa_a2a__"
 A2A_CONTEXT_KEYS = {
@@ -195,6 +199,33 @@ def test_a2a_context_is_a_partial_typed_dict(rt: ModuleType) -> None:
     assert a2a_context(run_id="r") == {"run_id": "r"}
     assert "A2AContext" in dir(rt)
     assert rt.A2AContext is a2a_context
+
+
+def test_a2a_context_for_type_checkers_matches_the_runtime_one() -> None:
+    # _viksa.py spells A2AContext twice: a class for type checkers, and a TypedDict built
+    # on first use at run time (so that importing the runtime does not import typing).
+    tree = ast.parse(Path(_viksa.__file__).read_text(encoding="utf-8"))
+    [static] = [
+        node
+        for block in tree.body
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+        for node in block.body
+        if isinstance(node, ast.ClassDef) and node.name == "A2AContext"
+    ]
+    static_fields = {
+        statement.target.id: ast.unparse(statement.annotation)
+        for statement in static.body
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+    }
+    runtime_fields = {
+        name: hint.__name__ if type(hint) is type else repr(hint)  # dict[...] is a type on 3.10
+        for name, hint in _viksa.A2AContext.__annotations__.items()
+    }
+
+    assert ast.unparse(static).startswith("class A2AContext(TypedDict, total=False):")
+    assert {name: hint.replace("typing.", "") for name, hint in runtime_fields.items()} == (
+        static_fields
+    )
 
 
 def test_unknown_attribute_is_an_attribute_error(rt: ModuleType) -> None:

@@ -3,7 +3,7 @@
 import functools
 import inspect
 import pickle
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from types import ModuleType
 from typing import Any
 
@@ -68,6 +68,43 @@ async def test_accepts_an_async_function_wrapped_by_another_decorator(rt: Module
     assert rt.mcp_endpoint(description="Search")(logged) is logged
     assert rt.get_endpoint_info(logged).name == "search"
     assert await logged({}) == "found"
+
+
+async def test_accepts_a_plain_wrapper_of_an_async_function(rt: ModuleType) -> None:
+    # A common logging decorator: a plain def returning the coroutine, which is awaited.
+    async def search(payload: dict[str, Any]) -> str:
+        return f"found {payload['q']}"
+
+    @functools.wraps(search)
+    def logged(payload: dict[str, Any]) -> Coroutine[Any, Any, str]:
+        return search(payload)
+
+    assert rt.mcp_endpoint(description="Search")(logged) is logged
+    assert rt.get_endpoint_info(logged) == rt.EndpointInfo("search", "Search")
+    assert await logged({"q": "JFK"}) == "found JFK"
+
+
+def test_plain_wrapper_of_a_sync_function_is_a_type_error(rt: ModuleType) -> None:
+    def search(payload: dict[str, Any]) -> str:
+        return "found"
+
+    @functools.wraps(search)
+    def logged(payload: dict[str, Any]) -> str:
+        return search(payload)
+
+    with pytest.raises(TypeError, match=r"define 'search' with 'async def'"):
+        rt.mcp_endpoint(description="Search")(logged)
+    assert rt.get_endpoint_info(logged) is None
+
+
+def test_wrapped_cycle_is_a_type_error_not_a_crash(rt: ModuleType) -> None:
+    def search(payload: dict[str, Any]) -> None:
+        return None
+
+    search.__wrapped__ = search  # type: ignore[attr-defined]
+
+    with pytest.raises(TypeError, match=r"define 'search' with 'async def'"):
+        rt.mcp_endpoint(description="Search")(search)
 
 
 def test_get_endpoint_info_is_none_for_undecorated_objects(rt: ModuleType) -> None:

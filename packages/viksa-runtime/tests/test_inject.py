@@ -5,7 +5,9 @@ import json
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -55,13 +57,55 @@ def test_source_is_read_once() -> None:
     assert to_module_source() is to_module_source()
 
 
+@pytest.mark.parametrize("module_file", [None, "/site/viksa_ai/runtime/_viksa.pyc"])
+def test_an_install_without_the_source_file_says_how_to_repair(
+    monkeypatch: pytest.MonkeyPatch, module_file: str | None
+) -> None:
+    sourceless = ModuleType(_viksa.__name__)
+    if module_file is not None:
+        sourceless.__file__ = module_file
+    monkeypatch.setattr(inject, "_viksa", sourceless)
+    monkeypatch.setattr(inject, "_source", None)
+
+    with pytest.raises(RuntimeError, match="without its source file") as caught:
+        inject.to_module_source()
+    assert "pip install --force-reinstall viksa-runtime" in str(caught.value)
+    assert str(module_file or "none") in str(caught.value)
+
+
+def test_source_is_read_through_the_loader_from_a_zip_archive(tmp_path: Path) -> None:
+    # zipimport gives a __file__ inside the archive, which open() cannot read.
+    archive = tmp_path / "runtime.zip"
+    package = Path(_viksa.__file__).parent
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("viksa_ai/__init__.py", "")  # zipimport has no namespace packages
+        for name in ("__init__.py", "_viksa.py", "inject.py"):
+            zipped.write(package / name, f"viksa_ai/runtime/{name}")
+    output = _run_python(
+        f"""
+        import sys
+        sys.path.insert(0, {str(archive)!r})
+        from viksa_ai.runtime import _viksa, to_module_source
+        assert ".zip" in _viksa.__file__, _viksa.__file__
+        sys.stdout.buffer.write(to_module_source().encode("utf-8"))
+        """,
+        "-S",
+        cwd=tmp_path,
+    )
+
+    assert output == Path(_viksa.__file__).read_text(encoding="utf-8")
+
+
 def test_the_readme_import_paths_agree() -> None:
     assert viksa_ai.runtime.to_module_source is inject.to_module_source
 
 
-def test_sync_script_prints_exactly_the_source() -> None:
+# "-S": no site-packages, as a plain `python` on a fresh checkout: the script falls back
+# to the checkout's runtime sources.
+@pytest.mark.parametrize("flags", [[], ["-S"]], ids=["installed", "fresh-checkout"])
+def test_sync_script_prints_exactly_the_source(flags: list[str]) -> None:
     completed = subprocess.run(
-        [sys.executable, str(SYNC_SCRIPT)],
+        [sys.executable, *flags, str(SYNC_SCRIPT)],
         capture_output=True,
         timeout=SUBPROCESS_TIMEOUT,
         check=True,

@@ -191,7 +191,17 @@ if not TYPE_CHECKING:
         module_name = _EXPORTS.get(name)
         if module_name is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
-        __import__(module_name)
+        try:
+            __import__(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise  # the portion is there; something it imports is not
+            dist = _PORTIONS[module_name.rpartition(".")[2]]
+            raise ModuleNotFoundError(
+                f"viksa_ai.{name} comes from the {dist} distribution, which is not installed: "
+                f"pip install {dist}=={__version__}",
+                name=module_name,
+            ) from None
         value = getattr(_sys.modules[module_name], name)
         globals()[name] = value  # later lookups skip __getattr__
         return value

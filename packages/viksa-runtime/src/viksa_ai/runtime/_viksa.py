@@ -160,7 +160,7 @@ def mcp_endpoint(description: str) -> "Callable[[_F], _F]":
     Raises:
         TypeError: at decoration time, when the description is missing, not a string
             or blank, or when the decorated object is not a named ``async def`` function
-            (the platform awaits every endpoint).
+            (the platform awaits every endpoint) nor a ``functools.wraps`` wrapper of one.
     """
     checked = _check_description(description)
 
@@ -208,14 +208,20 @@ def _check_description(description: object) -> str:
     )
 
 
-def _is_async_function(function: object) -> bool:
+def _is_async_function(function: "Callable[..., object]") -> bool:
     code = getattr(function, "__code__", None)
     if getattr(code, "co_flags", 0) & _CO_COROUTINE:
         return True
-    # Rare shapes (partials, marked coroutine functions) and the error path only.
+    # Rare shapes and the error path only, so inspect is not imported for every endpoint.
+    # A plain wrapper made with functools.wraps around an `async def` returns its
+    # coroutine, which the platform awaits: it is an endpoint too.
     import inspect
 
-    return inspect.iscoroutinefunction(function)
+    try:
+        unwrapped = inspect.unwrap(function)
+    except ValueError:  # a __wrapped__ cycle: judge the object itself
+        unwrapped = function
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(unwrapped)
 
 
 def get_endpoint_info(function: object) -> "EndpointInfo | None":

@@ -21,14 +21,16 @@ def to_module_source() -> str:
 
 
 def _read_runtime_source() -> bytes:
-    path = _viksa.__file__
+    # A frozen or sourceless install may give no __file__, or a .pyc one.
+    path: str = getattr(_viksa, "__file__", None) or ""
     if not path.endswith(".py"):
         raise RuntimeError(
-            f"viksa-runtime was installed without its source file (found {path!r}); "
+            "viksa-runtime was installed without its source file _viksa.py "
+            f"(module file: {path or 'none'}); "
             "reinstall it from the wheel: pip install --force-reinstall viksa-runtime"
         )
     # The loader also reads from zip archives, where open() cannot.
-    get_data = getattr(_viksa.__loader__, "get_data", None)
+    get_data = getattr(getattr(_viksa, "__loader__", None), "get_data", None)
     if get_data is not None:
         data: bytes = get_data(path)
         return data
