@@ -1,12 +1,104 @@
-"""``viksa dev``: not implemented yet (placeholder replaced by its owner)."""
+"""``viksa dev``: serve the local Viksa platform on 127.0.0.1.
+
+Needs the ``server`` extra (FastAPI, uvicorn); it is imported only when the command
+runs, so ``viksa validate`` and ``viksa run`` work without it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+__all__ = ["add_parser"]
+
+DEFAULT_DATA = Path(".viksa") / "platform.db"
+_DEFAULT_PORT = 8765  # mirrors viksa_ai.devtools.platform.DEFAULT_PORT (not imported: extra)
 
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``dev`` subcommand to ``subparsers``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("dev", help="(not implemented yet)")
-    parser.set_defaults(handler=lambda args: 2)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "dev",
+        help="serve the local Viksa platform on 127.0.0.1",
+        description=(
+            "Serve a local, stateful Viksa platform on 127.0.0.1 and print working "
+            "credentials and the export lines for ViksaClient.from_env(). "
+            "Needs: pip install 'viksa-devtools[server]'."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=_DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, metavar="PATH", help="SQLite file of the state"
+    )
+    where.add_argument("--memory", action="store_true", help="keep all state in memory")
+    parser.add_argument("--reset", action="store_true", help="delete the data file first")
+    parser.add_argument(
+        "--with-examples",
+        nargs="?",
+        const=Path("examples"),
+        type=Path,
+        metavar="DIR",
+        help="create, build and deploy every agent directory in DIR (default: ./examples)",
+    )
+    parser.add_argument("--email", help="email of the seeded developer user")
+    parser.add_argument("--password", help="password of the seeded developer user")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="arm a fault for this run, e.g. 'status=503;count=2;path=/builder' (repeatable)",
+    )
+    parser.add_argument(
+        "--access-token-ttl", type=int, default=900, metavar="SECONDS", help="access token lifetime"
+    )
+    parser.add_argument(
+        "--workers-per-agent", type=int, default=2, help="warm worker processes per agent"
+    )
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        from viksa_ai.devtools.platform import PlatformConfig, parse_fault_spec
+        from viksa_ai.devtools.platform._serve import serve
+    except ImportError as exc:
+        print(
+            f"viksa dev needs the server extra ({exc.name} is missing): "
+            "pip install 'viksa-devtools[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    for spec in args.fault:
+        try:
+            parse_fault_spec(spec)
+        except ValueError as exc:
+            print(f"viksa dev: bad --fault {spec!r}: {exc}", file=sys.stderr)
+            return 2
+    data: Path | None = None if args.memory else args.data
+    if args.reset and data is not None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{data}{suffix}").unlink(missing_ok=True)
+    if args.with_examples is not None and not args.with_examples.is_dir():
+        print(f"viksa dev: no examples directory at {args.with_examples}", file=sys.stderr)
+        return 2
+    config = PlatformConfig(
+        data_path=data,
+        access_token_ttl=args.access_token_ttl,
+        faults=tuple(args.fault),
+        examples_dir=args.with_examples,
+        workers_per_agent=args.workers_per_agent,
+    )
+    if args.email:
+        config = replace(config, seed_email=args.email)
+    if args.password:
+        config = replace(config, seed_password=args.password)
+    return serve(config, port=args.port, log_level=args.log_level, access_log=args.access_log)

@@ -1,0 +1,36 @@
+"""Settings of one local platform instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["DEFAULT_EMAIL", "DEFAULT_PASSWORD", "DEFAULT_PORT", "PlatformConfig"]
+
+DEFAULT_PORT = 8765
+DEFAULT_EMAIL = "dev@viksa.local"
+# A well-known password is fine for a server that only listens on 127.0.0.1; it is
+# printed on every start and can be changed with ``viksa dev --password``.
+DEFAULT_PASSWORD = "viksa-dev"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """How a local platform behaves.
+
+    ``data_path`` None keeps all state in memory. Token lifetimes are in seconds.
+    ``faults`` are fault specs (the ``X-Viksa-Fault`` syntax) armed for the whole run.
+    ``workers_per_agent`` bounds the warm worker processes of one deployed agent;
+    ``approval_wait`` is how long (seconds) an execute waits for an approval decision.
+    """
+
+    data_path: Path | None = None
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    seed_email: str = DEFAULT_EMAIL
+    seed_password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    faults: tuple[str, ...] = ()
+    examples_dir: Path | None = None
+    idempotency_ttl: int = 24 * 3600
+    workers_per_agent: int = 2
+    approval_wait: float = 300.0

@@ -1,0 +1,154 @@
+"""FastAPI dependencies: the platform, the authenticated caller and its tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from viksa_ai.devtools.platform._accounts import Principal
+from viksa_ai.devtools.platform._errors import bad_request, forbidden, not_found, unauthorized
+from viksa_ai.devtools.platform._store import Doc
+
+if TYPE_CHECKING:
+    from viksa_ai.devtools.platform._platform import Platform
+
+__all__ = [
+    "Page",
+    "PageDep",
+    "PlatformDep",
+    "PrincipalDep",
+    "ProjectDep",
+    "Tenant",
+    "TenantDep",
+    "UserDep",
+    "owned",
+]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token or an API key.")
+# Dependencies are coroutines on purpose: FastAPI runs plain functions in a worker
+# thread, a hop that costs more than the quick store lookups they make.
+
+
+async def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated["Platform", Depends(_platform)]
+
+
+async def _principal(
+    platform: PlatformDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise unauthorized("Not authenticated: send Authorization: Bearer <token or API key>.")
+    return platform.accounts.authenticate(credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+async def _user(principal: PrincipalDep) -> Principal:
+    if principal.via != "jwt" or principal.session_id is None:
+        raise forbidden(
+            "This route needs a user session: log in with email and password.",
+            code="user_session_required",
+        )
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(_user)]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """The caller and the org/project a request acts in (checked to be theirs)."""
+
+    principal: Principal
+    org_id: str | None
+    project_id: str | None
+
+    @property
+    def project(self) -> str:
+        """The project id; 400 when the request names none."""
+        if self.project_id is None:
+            raise bad_request(
+                "No project selected: send X-Tenant-Project-Id or call switch_project.",
+                code="no_project",
+            )
+        return self.project_id
+
+
+async def _tenant(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    x_tenant_org_id: Annotated[str | None, Header()] = None,
+    x_tenant_project_id: Annotated[str | None, Header()] = None,
+) -> Tenant:
+    org_id = x_tenant_org_id or principal.org_id
+    project_id = x_tenant_project_id or principal.project_id
+    # A key speaks for its own project only.
+    if principal.via != "jwt" and (
+        (x_tenant_project_id and x_tenant_project_id != principal.project_id)
+        or (x_tenant_org_id and x_tenant_org_id != principal.org_id)
+    ):
+        raise forbidden(
+            "This API key belongs to another project; use a key of the project you "
+            "name in X-Tenant-Project-Id.",
+            code="foreign_tenant",
+        )
+    if org_id is not None:
+        platform.accounts.owned_org(principal.account_id, org_id)
+    if project_id is not None:
+        project = platform.accounts.owned_project(principal.account_id, project_id)
+        if org_id is not None and project["org_id"] != org_id:
+            raise forbidden(f"Project {project_id!r} is not in org {org_id!r}.")
+        org_id = project["org_id"]
+    return Tenant(principal=principal, org_id=org_id, project_id=project_id)
+
+
+TenantDep = Annotated[Tenant, Depends(_tenant)]
+
+
+async def _project(tenant: TenantDep) -> Tenant:
+    tenant.project  # noqa: B018 - raises 400 when no project is selected
+    return tenant
+
+
+ProjectDep = Annotated[Tenant, Depends(_project)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """``skip``/``limit`` query parameters of a list route."""
+
+    skip: int
+    limit: int
+
+
+async def _page(
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Page:
+    return Page(skip=skip, limit=limit)
+
+
+PageDep = Annotated[Page, Depends(_page)]
+
+
+def owned(platform: Platform, kind: str, label: str, record_id: str, tenant: Tenant) -> Doc:
+    """A record of the caller's project: 404 when absent here, 403 when another account's."""
+    doc = platform.store.get(kind, record_id)
+    scope = platform.store.scope_of(kind, record_id)
+    if doc is None or scope is None:
+        raise not_found(label, record_id)
+    if scope != tenant.project:
+        project = platform.store.get("project", scope)
+        if project is not None and project["account_id"] != tenant.principal.account_id:
+            raise forbidden(f"{label} {record_id!r} belongs to another account.")
+        raise not_found(label, record_id)
+    return doc

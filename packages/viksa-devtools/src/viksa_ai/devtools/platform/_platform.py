@@ -1,0 +1,176 @@
+"""One running local platform: its store, identities, faults and execution engine."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from fastapi import HTTPException
+
+from viksa_ai.devtools.platform._accounts import Accounts, Principal
+from viksa_ai.devtools.platform._clock import now_iso
+from viksa_ai.devtools.platform._config import PlatformConfig
+from viksa_ai.devtools.platform._engine import Engine, execution_view
+from viksa_ai.devtools.platform._errors import not_found
+from viksa_ai.devtools.platform._faults import FaultRegistry
+from viksa_ai.devtools.platform._store import Doc, Store
+from viksa_ai.devtools.platform._workflows import Workflows
+
+__all__ = ["Platform", "SeededCredentials"]
+
+_STARTUP_KEY_NAME = "viksa dev (printed at start)"
+# Keys printed at earlier starts stay valid (shells may still export them); only the
+# most recent few are kept so restarts do not pile them up.
+_STARTUP_KEYS_KEPT = 5
+
+
+@dataclass(frozen=True)
+class SeededCredentials:
+    """Working credentials of the seeded developer account."""
+
+    email: str
+    password: str = field(repr=False)
+    api_key: str = field(repr=False)
+    user_id: str
+    account_id: str
+    org_id: str
+    project_id: str
+
+    def env(self, base_url: str) -> dict[str, str]:
+        """The ``VIKSA_*`` variables that point ``ViksaClient.from_env()`` here."""
+        return {
+            "VIKSA_BASE_URL": base_url,
+            "VIKSA_API_KEY": self.api_key,
+            "VIKSA_ORG_ID": self.org_id,
+            "VIKSA_PROJECT_ID": self.project_id,
+        }
+
+
+class Platform:
+    """The state and services behind one platform app (see ``create_app``)."""
+
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        self.store = Store(config.data_path)
+        key = self.store.meta_get("signing_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self.store.meta_set("signing_key", key)
+        self.accounts = Accounts(
+            self.store,
+            bytes.fromhex(key),
+            access_ttl=config.access_token_ttl,
+            refresh_ttl=config.refresh_token_ttl,
+        )
+        self.faults = FaultRegistry(config.faults)
+        self.engine = Engine(
+            self.store,
+            workers_per_agent=config.workers_per_agent,
+            approval_wait=config.approval_wait,
+        )
+        self.workflows = Workflows(self.store, self.engine)
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+    def seed(self) -> SeededCredentials:
+        """Make sure the developer account exists with the configured password.
+
+        Called on every start: the account, its org and project persist; the password
+        is reset to the configured one and a fresh API key is issued, so the printed
+        credentials always work.
+        """
+        email, password = self.config.seed_email, self.config.seed_password
+        with self.store.transaction():
+            user = self.accounts.user_by_email(email)
+            if user is None:
+                user = self.accounts.create_user(email, password, name="Viksa developer")
+            else:
+                self.accounts.set_password(user, password)
+            org = self.accounts.first_org(user["account_id"])
+            if org is None:
+                org = self.accounts.create_org(user["account_id"], {"name": "Default org"})
+            project = self.accounts.first_project(org["id"])
+            if project is None:
+                project = self.accounts.create_project(
+                    user["account_id"], {"org_id": org["id"], "name": "Default project"}
+                )
+            principal = Principal(
+                account_id=user["account_id"],
+                user_id=user["id"],
+                org_id=org["id"],
+                project_id=project["id"],
+                via="jwt",
+            )
+            old, _ = self.store.query(
+                "key", where={"name": _STARTUP_KEY_NAME, "account_id": user["account_id"]}
+            )
+            for stale in old[: max(0, len(old) - _STARTUP_KEYS_KEPT + 1)]:
+                self.store.delete("key", stale["id"])
+            key = self.accounts.create_key("api", principal, _STARTUP_KEY_NAME, None)
+        return SeededCredentials(
+            email=email,
+            password=password,
+            api_key=key["key"],
+            user_id=user["id"],
+            account_id=user["account_id"],
+            org_id=org["id"],
+            project_id=project["id"],
+        )
+
+    def run_schedule(self, schedule: Doc) -> Doc:
+        """Run a schedule's target once in the background; the execution started."""
+        project = self.store.scope_of("schedule", schedule["id"])
+        assert project is not None
+        if isinstance(schedule.get("workflow_id"), str):
+            workflow = self.store.get("workflow", schedule["workflow_id"])
+            if workflow is None:
+                raise not_found("Workflow", schedule["workflow_id"])
+            created = self.workflows.create(workflow, project, schedule_id=schedule["id"])
+            run = self.workflows.begin(created["id"], ("created",))
+        else:
+            target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
+            inputs = schedule.get("inputs") or {}
+            self.engine.check_inputs(target, inputs, None)
+            record = self.engine.new_execution(
+                target,
+                inputs=inputs,
+                envelope=None,
+                timeout=None,
+                source="schedule",
+                context={"schedule_id": schedule["id"]},
+            )
+            self.engine.start(record)
+            run = execution_view(record)
+        interval = schedule.get("interval_seconds")
+        schedule["run_count"] = schedule.get("run_count", 0) + 1
+        schedule["last_run_at"] = now_iso()
+        if interval and schedule["status"] == "active":
+            schedule["next_run_at"] = time.time() + interval
+        self.store.save("schedule", schedule)
+        return run
+
+    def tick(self, now: float | None = None) -> int:
+        """Run every active schedule that is due; how many ran."""
+        moment = time.time() if now is None else now
+        ran = 0
+        for schedule in self.store.query("schedule", where={"status": "active"})[0]:
+            due = schedule.get("next_run_at")
+            if due is None or due > moment:
+                continue
+            try:
+                self.run_schedule(schedule)
+            except HTTPException as exc:
+                schedule["last_error"] = exc.detail
+                interval = schedule.get("interval_seconds") or 60
+                schedule["next_run_at"] = moment + interval
+                self.store.save("schedule", schedule)
+            ran += 1
+        return ran
+
+    async def aclose(self) -> None:
+        """Stop background runs and agent workers, then release the database."""
+        await self.engine.aclose()
+        self.close()

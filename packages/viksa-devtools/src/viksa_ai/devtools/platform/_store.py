@@ -1,0 +1,239 @@
+"""The platform's state: JSON documents in one SQLite table, safe to share across threads.
+
+Every record is a JSON document of a *kind* (``agent``, ``secret``...), owned by a
+*scope* (the project, org, account or user it belongs to), with an optional *key* that is
+unique within its kind and scope (an agent alias, a key hash, an email). One connection
+guarded by a re-entrant lock serves the event loop and worker threads alike; writes are
+short, so holding the lock never blocks for long.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Doc", "KeyTakenError", "Store"]
+
+Doc = dict[str, Any]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT,
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_key ON records (kind, scope, key)
+    WHERE key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_scope ON records (kind, scope, seq);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class KeyTakenError(Exception):
+    """A record with the same kind, scope and key already exists."""
+
+
+def _field_sql(field: str) -> str:
+    # Field names come from code, never from requests; refuse anything else anyway.
+    if not field.replace("_", "").isalnum():
+        raise ValueError(f"invalid field name {field!r}")
+    return f"json_extract(data, '$.{field}')"
+
+
+class Store:
+    """A document store over one SQLite database (a file, or memory when ``path`` is None)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else Path(path)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch(mode=0o600, exist_ok=True)
+        target = ":memory:" if self.path is None else str(self.path)
+        self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        self._depth = 0
+        if self.path is not None:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database; the store is unusable afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Run a block atomically: nested blocks join the outermost one."""
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                if outermost:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outermost:
+                self._conn.execute("COMMIT")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, params)
+
+    # -- records ---------------------------------------------------------------------
+
+    def insert(self, kind: str, doc: Doc, *, scope: str, key: str | None = None) -> Doc:
+        """Store a new document (it must hold an ``id``); raise KeyTakenError on a clash."""
+        with self.transaction():
+            seq = self._execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE kind = ?", (kind,)
+            ).fetchone()[0]
+            try:
+                self._execute(
+                    "INSERT INTO records (kind, id, scope, key, seq, data) VALUES (?,?,?,?,?,?)",
+                    (kind, doc["id"], scope, key, seq, json.dumps(doc)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise KeyTakenError(f"{kind} key already taken in this scope") from exc
+        return doc
+
+    def save(self, kind: str, doc: Doc) -> Doc:
+        """Replace an existing document, keeping its scope and key."""
+        with self.transaction():
+            self._execute(
+                "UPDATE records SET data = ? WHERE kind = ? AND id = ?",
+                (json.dumps(doc), kind, doc["id"]),
+            )
+        return doc
+
+    def rekey(self, kind: str, record_id: str, key: str | None) -> None:
+        """Change a record's unique key; raise KeyTakenError on a clash."""
+        try:
+            with self.transaction():
+                self._execute(
+                    "UPDATE records SET key = ? WHERE kind = ? AND id = ?", (key, kind, record_id)
+                )
+        except sqlite3.IntegrityError as exc:
+            raise KeyTakenError(f"{kind} key already taken in this scope") from exc
+
+    def get(self, kind: str, record_id: str) -> Doc | None:
+        """The document of ``kind`` with ``record_id``, or None."""
+        row = self._execute(
+            "SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        return None if row is None else _loads(row[0])
+
+    def scope_of(self, kind: str, record_id: str) -> str | None:
+        """The scope a record belongs to, or None when it does not exist."""
+        row = self._execute(
+            "SELECT scope FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def find(self, kind: str, scope: str, key: str) -> Doc | None:
+        """The document of ``kind`` whose unique key within ``scope`` is ``key``."""
+        row = self._execute(
+            "SELECT data FROM records WHERE kind = ? AND scope = ? AND key = ?",
+            (kind, scope, key),
+        ).fetchone()
+        return None if row is None else _loads(row[0])
+
+    def delete(self, kind: str, record_id: str) -> bool:
+        """Delete one record; whether it existed."""
+        with self.transaction():
+            cur = self._execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, record_id))
+        return cur.rowcount > 0
+
+    def delete_scope(self, scope: str) -> int:
+        """Delete every record owned by ``scope``; how many went."""
+        with self.transaction():
+            cur = self._execute("DELETE FROM records WHERE scope = ?", (scope,))
+        return cur.rowcount
+
+    def query(
+        self,
+        kind: str,
+        *,
+        scope: str | Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        search: str | None = None,
+        search_fields: Sequence[str] = (),
+        skip: int = 0,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[Doc], int]:
+        """One page of documents and the total that match, in insertion order.
+
+        ``where`` compares top-level JSON fields for equality; ``search`` is a
+        case-insensitive substring looked for in ``search_fields``.
+        """
+        clauses = ["kind = ?"]
+        params: list[Any] = [kind]
+        if isinstance(scope, str):
+            clauses.append("scope = ?")
+            params.append(scope)
+        elif scope is not None:
+            clauses.append(f"scope IN ({','.join('?' * len(scope))})")
+            params.extend(scope)
+        for field, value in (where or {}).items():
+            clauses.append(f"{_field_sql(field)} IS ?")
+            params.append(json.dumps(value) if isinstance(value, (dict, list)) else value)
+        if search and search_fields:
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
+            pattern = pattern.replace("_", "\\_")
+            ors = [f"lower({_field_sql(f)}) LIKE ? ESCAPE '\\'" for f in search_fields]
+            clauses.append("(" + " OR ".join(ors) + ")")
+            params.extend([pattern] * len(search_fields))
+        where_sql = " AND ".join(clauses)
+        with self._lock:
+            # Only placeholders and code-made field names reach the SQL text.
+            total = self._execute(
+                f"SELECT COUNT(*) FROM records WHERE {where_sql}",  # noqa: S608
+                params,
+            )
+            count = int(total.fetchone()[0])
+            order = "DESC" if newest_first else "ASC"
+            rows = self._execute(
+                f"SELECT data FROM records WHERE {where_sql} ORDER BY seq {order} "  # noqa: S608
+                "LIMIT ? OFFSET ?",
+                [*params, -1 if limit is None else limit, skip],
+            ).fetchall()
+        return [_loads(row[0]) for row in rows], count
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def meta_get(self, name: str) -> str | None:
+        """A stored platform setting, or None."""
+        row = self._execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, name: str, value: str) -> None:
+        """Store a platform setting."""
+        with self.transaction():
+            self._execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+
+def _loads(text: str) -> Doc:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError("stored document is not a JSON object")
+    return value

@@ -1,0 +1,138 @@
+"""Fixtures of the local platform tests: a raw HTTP client and a deployed test agent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from viksa_ai.devtools.platform import LocalPlatform
+
+Manifest = dict[str, Any]
+
+AGENT_MAIN = """
+import asyncio
+import os
+from typing import Any, Dict
+
+from ViksaAI import ViksaAuth, context, mcp_endpoint
+
+
+@mcp_endpoint(description="Echo the text, the call context and the auth param")
+async def echo(payload: Dict[str, Any]):
+    return {
+        "text": payload.get("text"),
+        "run_id": context().get("run_id"),
+        "key": ViksaAuth.get_param("svc", "api_key"),
+        "enabled": ViksaAuth.get_enabled_methods(),
+    }
+
+
+@mcp_endpoint(description="Sleep for a while")
+async def slow(payload: Dict[str, Any]):
+    await asyncio.sleep(payload.get("seconds"))
+    return {"slept": payload.get("seconds")}
+
+
+@mcp_endpoint(description="Kill the worker process")
+async def crash(payload: Dict[str, Any]):
+    os._exit(3)
+
+
+@mcp_endpoint(description="Fail with an exception")
+async def fail(payload: Dict[str, Any]):
+    raise RuntimeError("boom")
+
+
+@mcp_endpoint(description="A step that needs a human to approve it")
+async def guarded(payload: Dict[str, Any]):
+    return {"approved_text": payload.get("text")}
+"""
+
+
+def make_manifest(alias: str = "echo", **extra: Any) -> Manifest:
+    """A valid AgentCreationRequest of the test agent."""
+    endpoint = {"module": "main", "outputs": []}
+    return {
+        "agent_name": "Echo agent",
+        "agent_alias": alias,
+        "agent_description": "An agent for the platform tests",
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": AGENT_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        "inputs": [
+            {"name": "text", "type": "string"},
+            {"name": "seconds", "type": "float", "min_value": 0, "max_value": 30},
+        ],
+        "outputs": [],
+        "agent_endpoints": [
+            {**endpoint, "name": "echo", "description": "echo", "inputs": [{"input_ref": "text"}]},
+            {
+                **endpoint,
+                "name": "slow",
+                "description": "slow",
+                "inputs": [{"input_ref": "seconds"}],
+                "execution_config": {"timeout_seconds": 1},
+            },
+            {**endpoint, "name": "crash", "description": "crash", "inputs": []},
+            {**endpoint, "name": "fail", "description": "fail", "inputs": []},
+            {
+                **endpoint,
+                "name": "guarded",
+                "description": "guarded",
+                "inputs": [{"input_ref": "text"}],
+                "execution_config": {"requires_approval": True},
+            },
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture
+def manifest() -> Callable[..., Manifest]:
+    """Makes test agent manifests: ``manifest(alias, **extra_fields)``."""
+    return make_manifest
+
+
+@pytest.fixture
+async def http(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP to the platform app, with the seeded API key."""
+    transport = httpx.ASGITransport(app=viksa_platform.app)
+    headers = {"Authorization": f"Bearer {viksa_platform.credentials.api_key}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", headers=headers, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def deployed(http: httpx.AsyncClient) -> Manifest:
+    """The test agent with a vault secret bound to ``svc.api_key``, built and deployed."""
+    secret = await http.post("/builder/secret/create", json={"name": "svc", "value": "s3cr3t"})
+    assert secret.status_code == 201, secret.text
+    body = make_manifest(auth_methods={"svc": {"api_key": {"secret_id": secret.json()["id"]}}})
+    created = await http.post("/builder/agent/create", json=body)
+    assert created.status_code == 201, created.text
+    agent: Manifest = created.json()
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        answer = await http.post(route, json={"agent_id": agent["id"]})
+        assert answer.status_code == 200, answer.text
+    return {**agent, "secret_id": secret.json()["id"]}
+
+
+def execute_body(agent: Manifest, endpoint: str, **inputs: Any) -> dict[str, Any]:
+    """An EndpointExecutionRequest body for an endpoint of the test agent."""
+    return {
+        "agent_id": agent["id"],
+        "agent_type": "cloud",
+        "endpoint": f"{agent['agent_alias']}.main.{endpoint}",
+        "inputs": inputs,
+    }
+
+
+@pytest.fixture
+def execute() -> Callable[..., dict[str, Any]]:
+    """Builds execute bodies: ``execute(agent, "echo", text="hi")``."""
+    return execute_body

@@ -1,0 +1,194 @@
+"""Chat: conversations, the deterministic assistant, SSE streams, triggers and webhooks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+Manifest = dict[str, Any]
+
+
+def _events(text: str) -> list[Any]:
+    """The data of every SSE event of a body; ``[DONE]`` stays a string."""
+    data = [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
+    return [item if item == "[DONE]" else json.loads(item) for item in data]
+
+
+async def test_indent_finder_lists_endpoints_then_runs_a_named_one(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    listed = await http.post("/chat/indent_finder", json={"message": "what can you do?"})
+    assert listed.headers["x-viksa-deterministic"] == "true"
+    answer = listed.json()
+    assert (answer["intent"], answer["deterministic"]) == ("list_endpoints", True)
+    assert "echo.main.echo" in [e["endpoint"] for e in answer["endpoints"]]
+    ran = (
+        await http.post(
+            "/chat/indent_finder",
+            json={
+                "message": 'run echo.main.echo {"text": "hello"}',
+                "conversation_id": answer["conversation_id"],
+            },
+        )
+    ).json()
+    assert ran["intent"] == "execute_endpoint"
+    assert ran["execution"]["response"]["text"] == "hello"
+    conversation = (await http.get(f"/chat/conversations/{answer['conversation_id']}")).json()
+    assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"] * 2
+    assert conversation["message_count"] == 4
+    events = (await http.get(f"/chat/executions/{ran['execution']['execution_id']}/events")).json()
+    assert [e["type"] for e in events["events"]] == ["execution.created", "execution.completed"]
+
+
+async def test_stream_indent_finder_is_sse_ending_with_done(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    del deployed
+    async with http.stream(
+        "POST", "/chat/indent_finder/stream", json={"message": 'echo.main.echo {"text": "s"}'}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        body = (await response.aread()).decode()
+    events = _events(body)
+    assert events[-1] == "[DONE]"
+    kinds = [e["type"] for e in events[:-1]]
+    assert kinds[0] == "conversation"
+    assert "execution.finished" in kinds
+    assert "message.delta" in kinds
+    assert kinds[-1] == "result"
+    assert (await http.post("/chat/indent_finder/stream", json={})).status_code == 422
+
+
+async def test_conversations_messages_search_and_token_stats(http: httpx.AsyncClient) -> None:
+    first = (await http.post("/chat/message", json={"content": "alpha beta gamma"})).json()
+    cid = first["conversation_id"]
+    await http.post(
+        "/chat/message", json={"conversation_id": cid, "content": "delta", "role": "assistant"}
+    )
+    listed = (await http.get("/chat/conversations")).json()
+    assert [c["id"] for c in listed["conversations"]] == [cid]
+    patched = (
+        await http.patch(f"/chat/conversations/{cid}", json={"title": "T", "id": "x"})
+    ).json()
+    assert (patched["title"], patched["id"]) == ("T", cid)
+    found = (await http.post("/chat/search", json={"query": "BETA"})).json()
+    assert [m["id"] for m in found["results"]] == [first["id"]]
+    stats = (await http.get("/chat/stats/tokens", params={"conversation_id": cid})).json()
+    assert (stats["prompt_tokens"], stats["completion_tokens"], stats["deterministic"]) == (
+        3,
+        1,
+        True,
+    )
+    assert (await http.delete(f"/chat/messages/{first['id']}")).status_code == 200
+    assert (await http.get(f"/chat/conversations/{cid}")).json()["message_count"] == 1
+    assert (await http.delete(f"/chat/conversations/{cid}")).status_code == 200
+    assert (await http.get(f"/chat/conversations/{cid}")).status_code == 404
+
+
+async def test_generate_agent_is_deterministic_and_valid(http: httpx.AsyncClient) -> None:
+    first = await http.post("/chat/generate/agent", json={"prompt": "Track parcels"})
+    second = await http.post("/chat/generate/agent", json={"prompt": "Track parcels"})
+    assert first.json() == second.json()
+    assert first.headers["x-viksa-deterministic"] == "true"
+    manifest = first.json()
+    assert "deterministically" in manifest["agent_description"]
+    created = await http.post("/builder/agent/create", json={**manifest, "agent_alias": "parcels"})
+    assert created.status_code == 201, created.text
+    built = await http.post("/builder/builder/", json={"agent_id": created.json()["id"]})
+    assert built.json()["status"] == "built"
+
+
+async def test_fix_agent_returns_the_validators_issues(
+    http: httpx.AsyncClient, manifest: Callable[..., Manifest]
+) -> None:
+    good = (await http.post("/chat/fix/agent", json={"agent": manifest()})).json()
+    assert (good["valid"], good["issues"], good["deterministic"]) == (True, [], True)
+    broken = {**manifest(), "files": []}
+    bad = (await http.post("/chat/fix/agent", json=broken)).json()
+    assert bad["valid"] is False
+    assert bad["issues"]
+    assert bad["agent"] == broken
+
+
+async def test_execution_control_of_a_conversation(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    del deployed
+    chat = (await http.post("/chat/message", json={"content": "hi"})).json()
+    cid = chat["conversation_id"]
+    idle = (await http.get(f"/chat/execution/{cid}/active")).json()
+    assert (idle["active"], idle["execution"]) == (False, None)
+    assert (await http.post(f"/chat/execution/{cid}/cancel")).status_code == 409
+    assert (await http.get(f"/chat/execution/{cid}/stream")).status_code == 404
+    ran = (
+        await http.post(
+            "/chat/indent_finder",
+            json={"message": 'echo.main.echo {"text": "x"}', "conversation_id": cid},
+        )
+    ).json()
+    streamed = _events((await http.get(f"/chat/execution/{cid}/stream")).text)
+    assert streamed[-1] == "[DONE]"
+    assert streamed[-2]["type"] == "execution.completed"
+    execution_id = ran["execution"]["execution_id"]
+    base = f"/chat/executions/{execution_id}/debug"
+    assert (await http.post(f"{base}/resume")).status_code == 409
+    started = (await http.post(f"{base}/start", json={"breakpoints": ["echo"]})).json()
+    assert started["debug"]["state"] == "paused"
+    assert (await http.post(f"{base}/resume", json={})).json()["debug"]["state"] == "running"
+    inspected = (await http.post(f"{base}/inspect", json={})).json()
+    assert inspected["execution"]["inputs"] == {"text": "x"}
+    assert (await http.post(f"{base}/stop")).json()["debug"]["state"] == "stopped"
+
+
+async def test_triggers_and_public_webhooks(http: httpx.AsyncClient, deployed: Manifest) -> None:
+    created = await http.post(
+        "/chat/trigger",
+        json={"name": "hook", "agent_id": deployed["id"], "endpoint": "echo.main.echo"},
+    )
+    assert created.status_code == 201
+    trigger = created.json()
+    token = trigger["webhook_token"]
+    assert "token_hash" not in trigger
+    listed = await http.get("/chat/trigger")
+    assert token not in listed.text
+    assert listed.json()["total"] == 1
+    public = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1")
+    url = f"/chat/webhook/trigger/{trigger['id']}"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with public:
+        assert (await public.post(url, json={"text": "x"})).status_code == 401
+        assert (await public.get(f"{url}/health", headers=auth)).json()["status"] == "ok"
+        invoked = (await public.post(url, json={"text": "w"}, headers=auth)).json()
+        assert (invoked["status"], invoked["response"]["text"]) == ("completed", "w")
+        assert (await public.post(url, json={"text": 1}, headers=auth)).status_code == 422
+        streamed = _events(
+            (await public.post(f"{url}/stream", json={"text": "s"}, headers=auth)).text
+        )
+        assert [e if e == "[DONE]" else e["type"] for e in streamed] == [
+            "execution.started",
+            "execution.completed",
+            "[DONE]",
+        ]
+        assert (await public.post("/chat/webhook/trigger/trg_0", json={})).status_code == 404
+    tested = _events(
+        (await http.post(f"/chat/trigger/{trigger['id']}/test", json={"text": "t"})).text
+    )
+    assert tested[1]["response"]["text"] == "t"
+    runs = (await http.get(f"/chat/trigger/{trigger['id']}/executions")).json()
+    assert [r["source"] for r in runs["executions"]] == [
+        "trigger.test",
+        "webhook.stream",
+        "webhook",
+    ]
+    rotated = (
+        await http.patch(f"/chat/trigger/{trigger['id']}", json={"rotate_token": True})
+    ).json()
+    assert rotated["webhook_token"] != token
+    disabled = await http.patch(f"/chat/trigger/{trigger['id']}", json={"enabled": False})
+    assert disabled.json()["enabled"] is False
+    bad = await http.post("/chat/trigger", json={"agent_id": deployed["id"], "endpoint": "x.y.z"})
+    assert bad.status_code == 422
+    assert (await http.delete(f"/chat/trigger/{trigger['id']}")).status_code == 200

@@ -1,0 +1,184 @@
+"""Fault injection, Idempotency-Key replays, request ids and state kept across restarts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viksa_ai.devtools.platform import (
+    FaultSpec,
+    FaultSpecError,
+    LocalPlatform,
+    PlatformConfig,
+    parse_fault_spec,
+)
+from viksa_ai.devtools.platform._faults import DroppedConnection
+
+
+def test_fault_specs_parse() -> None:
+    spec = parse_fault_spec("status=503; count=2;Retry-After=1.5;path=/builder;method=post")
+    assert spec == FaultSpec(status=503, count=2, retry_after=1.5, path="/builder", method="POST")
+    assert parse_fault_spec("expire-token").expire_token is True
+    assert parse_fault_spec("drop=2;id=x") == FaultSpec(drop=2, id="x")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "needs one of"),
+        ("status=abc", "must be an integer"),
+        ("status=99", "between 100 and 599"),
+        ("colour=red", "unknown fault key"),
+        ("count", "needs a value"),
+    ],
+)
+def test_bad_fault_specs_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(FaultSpecError, match=message):
+        parse_fault_spec(text)
+
+
+@given(st.text(max_size=80))
+def test_any_text_parses_or_fails_with_fault_spec_error(text: str) -> None:
+    try:
+        spec = parse_fault_spec(text)
+    except FaultSpecError:
+        return
+    assert spec.count >= 1
+
+
+async def test_a_header_fault_fails_the_first_count_requests_then_passes(
+    http: httpx.AsyncClient,
+) -> None:
+    headers = {"X-Viksa-Fault": "status=503;count=2;retry-after=1;id=t1"}
+    first = await http.get("/auth/me", headers=headers)
+    second = await http.get("/auth/me", headers=headers)
+    third = await http.get("/auth/me", headers=headers)
+    assert [first.status_code, second.status_code, third.status_code] == [503, 503, 200]
+    assert first.headers["retry-after"] == "1"
+    assert "Injected fault" in first.json()["detail"]
+    rate = await http.get("/auth/me", headers={"X-Viksa-Fault": "status=429;retry-after=2"})
+    assert (rate.status_code, rate.headers["retry-after"]) == (429, "2")
+    bad = await http.get("/auth/me", headers={"X-Viksa-Fault": "nonsense"})
+    assert bad.status_code == 400
+
+
+async def test_run_faults_apply_to_matching_requests(http: httpx.AsyncClient) -> None:
+    armed = await http.post("/_dev/faults", json={"spec": "status=502;count=2;path=/builder/agent"})
+    assert armed.status_code == 201
+    assert (await http.get("/auth/me")).status_code == 200
+    assert (await http.get("/builder/agent/list")).status_code == 502
+    assert (await http.get("/_dev/faults")).json()["faults"][0]["remaining"] == 1
+    assert (await http.get("/builder/agent/list")).status_code == 502
+    assert (await http.get("/builder/agent/list")).status_code == 200
+    assert (await http.post("/_dev/faults", json={"spec": "bogus=1"})).status_code == 422
+    await http.post("/_dev/faults", json={"spec": "status=500"})
+    assert (await http.delete("/_dev/faults")).json() == {"faults": []}
+    assert (await http.get("/builder/agent/list")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "viksa_platform_config", [PlatformConfig(faults=("expire-token;count=1",))]
+)
+async def test_expire_token_fault_spares_requests_without_a_token(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    creds = viksa_platform.credentials
+    login = await http.post(
+        "/auth/individual/login", json={"email": creds.email, "password": creds.password}
+    )
+    assert login.status_code == 200
+    expired = await http.get("/auth/me")
+    assert expired.status_code == 401
+    assert expired.json()["detail"]["code"] == "token_expired"
+    assert (await http.get("/auth/me")).status_code == 200
+
+
+async def test_a_dropped_answer_is_stored_and_replayed_for_the_same_idempotency_key(
+    http: httpx.AsyncClient, manifest: Callable[..., dict[str, Any]]
+) -> None:
+    body = manifest("once")
+    headers = {"Idempotency-Key": "create-once", "X-Viksa-Fault": "drop=0;id=d1"}
+    with pytest.raises(DroppedConnection):
+        await http.post("/builder/agent/create", json=body, headers=headers)
+    retried = await http.post("/builder/agent/create", json=body, headers=headers)
+    assert retried.status_code == 201
+    assert retried.headers["idempotent-replayed"] == "true"
+    listed = (await http.get("/builder/agent/list")).json()
+    assert [a["agent_alias"] for a in listed["agents"]] == ["once"]
+    assert listed["agents"][0]["id"] == retried.json()["id"]
+    other_body = await http.post(
+        "/builder/agent/create", json=manifest("twice"), headers={"Idempotency-Key": "create-once"}
+    )
+    assert other_body.status_code == 422
+    assert other_body.json()["detail"]["code"] == "idempotency_key_reused"
+
+
+async def test_errors_from_faults_are_not_replayed(http: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "k-2", "X-Viksa-Fault": "status=503;id=e1"}
+    assert (await http.post("/org/create", json={"name": "o"}, headers=headers)).status_code == 503
+    created = await http.post("/org/create", json={"name": "o"}, headers=headers)
+    assert created.status_code == 201
+    assert "idempotent-replayed" not in created.headers
+
+
+async def test_a_stream_is_cut_after_n_events(http: httpx.AsyncClient) -> None:
+    headers = {"X-Viksa-Fault": "drop=2;id=s1"}
+    with pytest.raises(DroppedConnection):
+        await http.post("/chat/indent_finder/stream", json={"message": "hi"}, headers=headers)
+    whole = await http.post("/chat/indent_finder/stream", json={"message": "hi"}, headers=headers)
+    assert whole.text.endswith("data: [DONE]\n\n")
+
+
+async def test_request_ids_are_echoed_or_made(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/auth/me", headers={"X-Request-Id": "abc-1"})).headers[
+        "x-request-id"
+    ] == "abc-1"
+    made = (await http.get("/auth/me", headers={"X-Request-Id": "bad id\t"})).headers[
+        "x-request-id"
+    ]
+    assert made.startswith("req_")
+    assert (await http.get("/nope")).headers["x-request-id"].startswith("req_")
+
+
+async def test_state_survives_a_restart_and_seeding_prints_working_credentials(
+    tmp_path: Path,
+) -> None:
+    config = PlatformConfig(data_path=tmp_path / "platform.db")
+    first = LocalPlatform.start(config)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first.app),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": f"Bearer {first.credentials.api_key}"},
+    ) as http:
+        secret = (
+            await http.post("/builder/secret/create", json={"name": "s", "value": "v"})
+        ).json()
+    await first.aclose()
+    assert (tmp_path / "platform.db").stat().st_mode & 0o777 == 0o600
+    second = LocalPlatform.start(config)
+    assert second.credentials.project_id == first.credentials.project_id
+    assert second.credentials.api_key != first.credentials.api_key
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=second.app), base_url="http://127.0.0.1"
+    ) as http:
+        for key in (first.credentials.api_key, second.credentials.api_key):
+            got = await http.get(
+                f"/builder/secret/{secret['id']}", headers={"Authorization": f"Bearer {key}"}
+            )
+            assert got.json()["value"] == "v"
+        login = await http.post(
+            "/auth/individual/login",
+            json={"email": second.credentials.email, "password": second.credentials.password},
+        )
+        assert login.status_code == 200
+    raw = (tmp_path / "platform.db").read_bytes()
+    assert first.credentials.api_key.encode() not in raw
+    assert json.dumps(second.credentials.password).encode() not in raw
+    await second.aclose()

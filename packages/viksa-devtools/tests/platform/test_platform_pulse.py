@@ -1,0 +1,176 @@
+"""Pulse: executing deployed endpoints in warm workers, invoke, approvals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+Manifest = dict[str, Any]
+Execute = Callable[..., dict[str, Any]]
+
+
+async def test_execute_runs_with_vault_secrets_and_the_envelope(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    body = {**execute(deployed, "echo", text="hi"), "envelope": {"run_id": "run-1"}}
+    answer = await http.post("/pulse/executor/execute", json=body)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["status"] == "completed"
+    assert result["endpoint"] == "echo.main.echo"
+    assert result["response"] == {
+        "text": "hi",
+        "run_id": "run-1",
+        "key": "s3cr3t",
+        "enabled": ["svc"],
+    }
+    assert result["error"] is None
+    assert isinstance(result["duration_ms"], int)
+    assert result["execution_id"].startswith("exe_")
+    assert "inputs" not in result
+
+
+async def test_the_envelope_may_ride_inside_the_inputs(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    body = execute(deployed, "echo", text="x", __viksa_a2a__={"run_id": "inner"})
+    result = (await http.post("/pulse/executor/execute", json=body)).json()
+    assert result["response"]["run_id"] == "inner"
+
+
+async def test_bad_inputs_are_422_before_any_agent_code_runs(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    answer = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text=5))
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "inputs", "text"]
+    missing = await http.post("/pulse/executor/execute", json={"agent_id": deployed["id"]})
+    assert missing.status_code == 422
+
+
+async def test_failures_timeouts_and_crashes_are_answered_and_the_platform_survives(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    failed = (await http.post("/pulse/executor/execute", json=execute(deployed, "fail"))).json()
+    assert (failed["status"], failed["error_kind"]) == ("failed", "endpoint_error")
+    assert "boom" in failed["error"]
+    slow = execute(deployed, "slow", seconds=5)
+    timed_out = (await http.post("/pulse/executor/execute", json=slow)).json()
+    assert (timed_out["status"], timed_out["error_kind"]) == ("timeout", "timeout")
+    crashed = (await http.post("/pulse/executor/execute", json=execute(deployed, "crash"))).json()
+    assert (crashed["status"], crashed["error_kind"]) == ("failed", "worker_crashed")
+    again = (
+        await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="ok"))
+    ).json()
+    assert again["status"] == "completed"
+
+
+async def test_a_request_cannot_outlast_the_endpoints_timeout(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    body = {**execute(deployed, "slow", seconds=3), "timeout": 60}
+    answer = (await http.post("/pulse/executor/execute", json=body)).json()
+    assert answer["status"] == "timeout"
+    assert "1 s" in answer["error"]
+    zero = await http.post("/pulse/executor/execute", json={**body, "timeout": 0})
+    assert zero.json()["detail"][0]["loc"] == ["body", "timeout"]
+
+
+async def test_runnability_rules(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute, manifest: Callable[..., Manifest]
+) -> None:
+    unknown = await http.post("/pulse/executor/execute", json=execute(deployed, "nope"))
+    assert unknown.status_code == 404
+    wrong_type = {**execute(deployed, "echo", text="x"), "agent_type": "secure", "task_queue": "q"}
+    assert (await http.post("/pulse/executor/execute", json=wrong_type)).status_code == 422
+    await http.patch(
+        f"/builder/agent/{deployed['id']}/endpoint/echo/status", json={"status": "disabled"}
+    )
+    disabled = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+    assert disabled.json()["detail"]["code"] == "endpoint_disabled"
+    await http.patch(f"/builder/agent/{deployed['id']}/status", json={"status": "disabled"})
+    off = await http.post("/pulse/executor/execute", json=execute(deployed, "fail"))
+    assert off.json()["detail"]["code"] == "agent_disabled"
+    fresh = (await http.post("/builder/agent/create", json=manifest("fresh"))).json()
+    undeployed = await http.post("/pulse/executor/execute", json=execute(fresh, "echo", text="x"))
+    assert (undeployed.status_code, undeployed.json()["detail"]["code"]) == (409, "not_deployed")
+    missing = await http.post(
+        "/pulse/executor/execute", json={**execute(fresh, "echo"), "agent_id": "agt_0"}
+    )
+    assert missing.status_code == 404
+
+
+async def test_invoke_answers_at_once_and_the_execution_is_recorded(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    answer = await http.post("/pulse/executor/invoke", json=execute(deployed, "echo", text="bg"))
+    assert answer.status_code == 202
+    accepted = answer.json()
+    assert (accepted["status"], accepted["endpoint"]) == ("accepted", "echo.main.echo")
+    record: dict[str, Any] = {}
+    for _ in range(200):
+        record = (await http.get(f"/pulse/executor/execution/{accepted['invocation_id']}")).json()
+        if record["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert record["status"] == "completed"
+    assert record["response"]["text"] == "bg"
+
+
+async def test_an_endpoint_requiring_approval_waits_for_the_decision(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    pending = asyncio.ensure_future(
+        http.post("/pulse/executor/execute", json=execute(deployed, "guarded", text="go"))
+    )
+    approvals: list[dict[str, Any]] = []
+    for _ in range(200):
+        approvals = (await http.get("/chat/approvals", params={"status": "pending"})).json()[
+            "approvals"
+        ]
+        if approvals:
+            break
+        await asyncio.sleep(0.02)
+    assert [a["endpoint"] for a in approvals] == ["echo.main.guarded"]
+    assert not pending.done()
+    decision = await http.post(
+        f"/chat/approvals/{approvals[0]['id']}/decision", json={"decision": "approve"}
+    )
+    assert decision.json()["status"] == "approved"
+    assert decision.json()["execution"]["status"] == "completed"
+    result = (await pending).json()
+    assert (result["status"], result["response"]) == ("completed", {"approved_text": "go"})
+    again = await http.post(
+        f"/chat/approvals/{approvals[0]['id']}/decision", json={"approved": True}
+    )
+    assert again.json()["detail"]["code"] == "already_decided"
+
+
+async def test_a_rejected_approval_ends_the_invocation(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    invoked = (
+        await http.post("/pulse/executor/invoke", json=execute(deployed, "guarded", text="no"))
+    ).json()
+    assert invoked["status"] == "awaiting_approval"
+    approvals = (await http.get("/chat/approvals")).json()["approvals"]
+    approval = (await http.get(f"/chat/approvals/{approvals[0]['id']}")).json()
+    assert approval["execution_id"] == invoked["invocation_id"]
+    assert (
+        await http.post(f"/chat/approvals/{approval['id']}/decision", json={"decision": "maybe"})
+    ).status_code == 422
+    rejected = (
+        await http.post(
+            f"/chat/approvals/{approval['id']}/decision",
+            json={"decision": "reject", "comment": "not today"},
+        )
+    ).json()
+    assert rejected["execution"]["status"] == "rejected"
+    record = (await http.get(f"/pulse/executor/execution/{invoked['invocation_id']}")).json()
+    assert (record["status"], record["error"]) == (
+        "rejected",
+        "Rejected by the approver: not today",
+    )

@@ -1,0 +1,195 @@
+"""Workflow, scheduler and marketplace: stored records and their state transitions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from viksa_ai.devtools.platform import LocalPlatform
+
+Manifest = dict[str, Any]
+MARKET = "/marketplace/api/v1/marketplace"
+
+
+async def _workflow(
+    http: httpx.AsyncClient, agent: Manifest, *steps: tuple[str, dict[str, Any]]
+) -> Manifest:
+    body = {
+        "name": "wf",
+        "steps": [
+            {
+                "id": f"s{i}",
+                "agent_id": agent["id"],
+                "endpoint": f"echo.main.{name}",
+                "inputs": inputs,
+            }
+            for i, (name, inputs) in enumerate(steps)
+        ],
+    }
+    answer = await http.post("/workflow/create", json=body)
+    assert answer.status_code == 201, answer.text
+    workflow: Manifest = answer.json()
+    return workflow
+
+
+async def _settled(http: httpx.AsyncClient, execution_id: str) -> Manifest:
+    execution: Manifest = {}
+    for _ in range(300):
+        execution = (await http.get(f"/workflow/execution/{execution_id}")).json()
+        if execution["status"] not in ("created", "running"):
+            break
+        await asyncio.sleep(0.02)
+    return execution
+
+
+async def test_a_workflow_runs_its_steps_through_pulse(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}), ("echo", {"text": "b"}))
+    done = (await http.post(f"/workflow/{workflow['id']}/execute")).json()
+    assert done["status"] == "completed"
+    assert [t["response"]["text"] for t in done["tasks"]] == ["a", "b"]
+    assert done["tasks"][1]["execution_id"].startswith("exe_")
+    started = (await http.post("/workflow/start", json={"workflow_id": workflow["id"]})).json()
+    assert started["status"] == "running"
+    assert (await _settled(http, started["id"]))["status"] == "completed"
+    listed = (await http.get("/workflow/list")).json()
+    assert listed["total"] == 1
+    related = (await http.get(f"/workflow/related/{workflow['id']}")).json()
+    assert len(related["executions"]) == 2
+    for_workflow = (await http.get(f"/workflow/execution/workflow/{workflow['id']}/list")).json()
+    assert for_workflow["total"] == 2
+
+
+async def test_a_failed_step_fails_the_execution_and_retry_resumes_it(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}), ("fail", {}))
+    failed = (await http.post(f"/workflow/{workflow['id']}/execute")).json()
+    assert failed["status"] == "failed"
+    assert [t["status"] for t in failed["tasks"]] == ["completed", "failed"]
+    patched = await http.patch(
+        f"/workflow/execution/{failed['id']}/tasks",
+        json={"tasks": [{"step_id": "s1", "inputs": {}}]},
+    )
+    assert patched.status_code == 200
+    await http.patch(
+        f"/workflow/id/{workflow['id']}",
+        json={"steps": [{"id": "s0", "agent_id": deployed["id"], "endpoint": "echo.main.echo"}]},
+    )
+    retried = (await http.post(f"/workflow/execution/{failed['id']}/retry")).json()
+    assert retried["status"] == "running"
+    assert retried["tasks"][0]["status"] == "completed"
+    assert (await _settled(http, failed["id"]))["status"] == "failed"
+    assert (await http.post(f"/workflow/execution/{failed['id']}/start")).status_code == 409
+
+
+async def test_execution_transitions(http: httpx.AsyncClient, deployed: Manifest) -> None:
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}))
+    created = (
+        await http.post("/workflow/execution/create", json={"workflow_id": workflow["id"]})
+    ).json()
+    assert created["status"] == "created"
+    assert (await http.post(f"/workflow/execution/{created['id']}/stop")).status_code == 409
+    cancelled = (await http.post(f"/workflow/execution/{created['id']}/cancel")).json()
+    assert cancelled["status"] == "cancelled"
+    assert (await http.post(f"/workflow/execution/{created['id']}/cancel")).status_code == 409
+    rerun = (await http.post("/workflow/rerun", json={"execution_id": created["id"]})).json()
+    assert (await _settled(http, rerun["id"]))["status"] == "completed"
+    listed = (await http.get("/workflow/execution/list")).json()
+    assert [e["id"] for e in listed["executions"]] == [rerun["id"], created["id"]]
+    assert (await http.delete(f"/workflow/execution/{created['id']}")).status_code == 200
+    clone = (await http.post("/workflow/clone", json={"workflow_id": workflow["id"]})).json()
+    assert (clone["name"], clone["cloned_from"]) == ("wf (copy)", workflow["id"])
+    assert (await http.delete(f"/workflow/{clone['id']}")).status_code == 200
+    assert (await http.get(f"/workflow/id/{clone['id']}")).status_code == 404
+    bad = await http.post(
+        "/workflow/create", json={"steps": [{"agent_id": deployed["id"], "endpoint": "x"}]}
+    )
+    assert bad.status_code == 422
+
+
+async def test_schedules_pause_resume_run_now_and_run_when_due(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}))
+    schedule = (
+        await http.post(
+            "/scheduler/schedule/create",
+            json={"workflow_id": workflow["id"], "interval_seconds": 3600},
+        )
+    ).json()
+    base = f"/scheduler/schedule/{schedule['id']}"
+    assert schedule["status"] == "active"
+    assert (await http.post(f"{base}/resume")).status_code == 409
+    assert (await http.post(f"{base}/pause")).json()["status"] == "paused"
+    assert viksa_platform.platform.tick(now=schedule["next_run_at"] + 1) == 0
+    assert (await http.post(f"{base}/resume")).json()["status"] == "active"
+    ran = (await http.post(f"{base}/run-now")).json()
+    assert ran["run"]["schedule_id"] == schedule["id"]
+    assert (await _settled(http, ran["run"]["id"]))["status"] == "completed"
+    due = (await http.get(base)).json()["next_run_at"]
+    assert viksa_platform.platform.tick(now=due + 1) == 1
+    assert (await http.get(base)).json()["run_count"] == 2
+    endpoint_schedule = await http.post(
+        "/scheduler/schedule/create",
+        json={"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "t"}},
+    )
+    assert endpoint_schedule.status_code == 201
+    run = (await http.post(f"/scheduler/schedule/{endpoint_schedule.json()['id']}/run-now")).json()
+    assert run["run"]["source"] == "schedule"
+    assert (await http.get("/scheduler/schedule/list")).json()["total"] == 2
+    updated = (await http.patch(base, json={"name": "nightly", "status": "paused"})).json()
+    assert (updated["name"], updated["status"]) == ("nightly", "active")
+    assert (await http.post("/scheduler/schedule/create", json={})).status_code == 422
+    assert (await http.delete(base)).status_code == 200
+
+
+async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:
+    needs_profile = await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})
+    assert needs_profile.status_code == 404
+    assert (await http.get(f"{MARKET}/publishers/me")).status_code == 404
+    profile = (await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})).json()
+    assert (await http.post(f"{MARKET}/publishers/profile", json={})).status_code == 409
+    assert (await http.put(f"{MARKET}/publishers/profile", json={"bio": "x"})).json()["bio"] == "x"
+    assert (await http.get(f"{MARKET}/publishers/me")).json()["id"] == profile["id"]
+    item = (
+        await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"], "category": "data"})
+    ).json()
+    assert item["status"] == "draft"
+    assert (await http.get(f"{MARKET}/listings/search", params={"q": "echo"})).json()["total"] == 0
+    assert (await http.post(f"{MARKET}/listings/{item['id']}/install", json={})).status_code == 409
+    published = (await http.post(f"{MARKET}/listings/{item['id']}/publish")).json()
+    assert published["status"] == "published"
+    assert (await http.post(f"{MARKET}/listings/{item['id']}/publish")).status_code == 409
+    found = (
+        await http.get(f"{MARKET}/listings/search", params={"q": "ECHO", "category": "data"})
+    ).json()
+    assert [i["id"] for i in found["listings"]] == [item["id"]]
+    taken = await http.post(f"{MARKET}/listings/{item['id']}/install", json={})
+    assert taken.json()["detail"]["code"] == "alias_taken"
+    installed = (
+        await http.post(f"{MARKET}/listings/{item['id']}/install", json={"alias": "copy"})
+    ).json()
+    assert installed["agent"]["agent_alias"] == "copy"
+    assert "auth_methods" not in installed["agent"]
+    assert (await http.get(f"{MARKET}/install")).json()["total"] == 1
+    categories = (await http.get(f"{MARKET}/categories")).json()["categories"]
+    assert "data" in [c["id"] for c in categories]
+    mine = (await http.get(f"{MARKET}/listings", params={"mine": "true"})).json()
+    assert mine["total"] == 1
+    workforce = (
+        await http.post(
+            f"{MARKET}/workforce/publish", json={"name": "team", "agent_ids": [deployed["id"]]}
+        )
+    ).json()
+    assert (await http.get(f"{MARKET}/workforce/search", params={"q": "team"})).json()["total"] == 1
+    assert (await http.get(f"{MARKET}/workforce/{workforce['id']}")).json()["name"] == "team"
+    team = (
+        await http.post(
+            f"{MARKET}/workforce/{workforce['id']}/install", json={"alias_suffix": "_2"}
+        )
+    ).json()
+    assert len(team["agent_ids"]) == 1

@@ -1,0 +1,468 @@
+"""The SDK against a real ``viksa dev`` process on 127.0.0.1: README snippets, a full
+flow with the async and the sync client, volume, concurrency, faults and restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from viksa_ai import ViksaClient, ViksaNotFoundError, ViksaSyncClient
+from viksa_ai.client import (
+    ClientConfig,
+    RequestOptions,
+    RetryConfig,
+    ViksaAuthenticationError,
+    ViksaTransportError,
+)
+from viksa_ai.models.executor import AgentType, EndpointExecutionRequest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+_START_TIMEOUT = 60.0
+_EXPORT = re.compile(r"^export (VIKSA_[A-Z_]+)=(.*)$")
+_FIELD = re.compile(r"^  (email|password)\s+(\S+)$")
+
+
+@dataclass
+class Server:
+    """A running ``viksa dev`` and what it printed."""
+
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    email: str
+    password: str
+    banner: str
+
+    @property
+    def base_url(self) -> str:
+        return self.env["VIKSA_BASE_URL"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(*args: str) -> Server:
+    """Start ``viksa dev`` on a free port; return once it printed its export lines."""
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", str(_free_port())]
+    process = subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    env: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    deadline = time.monotonic() + _START_TIMEOUT
+    while len(env) < 4 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if match := _EXPORT.match(line.rstrip("\n")):
+            env[match[1]] = match[2]
+        elif match := _FIELD.match(line.rstrip("\n")):
+            fields[match[1]] = match[2]
+    if len(env) < 4:
+        process.kill()
+        pytest.fail("viksa dev did not start:\n" + "".join(lines))
+    server = Server(process, env, fields["email"], fields["password"], "".join(lines))
+    for _ in range(100):  # the banner is printed just before uvicorn starts serving
+        try:
+            socket.create_connection(
+                ("127.0.0.1", int(server.base_url.rsplit(":", 1)[1])), 1
+            ).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """One server for the module, with the examples deployed, in memory."""
+    started = start_server("--memory", "--with-examples", str(EXAMPLES))
+    yield started
+    started.stop()
+
+
+def _client(server: Server, **kwargs: Any) -> ViksaClient:
+    return ViksaClient(
+        api_key=server.env["VIKSA_API_KEY"],
+        org_id=server.env["VIKSA_ORG_ID"],
+        project_id=server.env["VIKSA_PROJECT_ID"],
+        base_url=server.base_url,
+        **kwargs,
+    )
+
+
+async def _agent_id(client: ViksaClient, alias: str) -> str:
+    page = await client.builder.agents.list(search=alias, limit=100)
+    return str(next(a["id"] for a in page["agents"] if a["agent_alias"] == alias))
+
+
+def test_the_banner_names_the_examples_and_working_credentials(server: Server) -> None:
+    assert "text_tools_agent: deployed" in server.banner
+    assert server.base_url.startswith("http://127.0.0.1:")
+
+
+# -- the README's snippets, as written except the base URL and credentials --------------
+
+
+async def test_readme_call_the_platform_api(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    login = await ViksaClient.from_login(server.email, server.password, base_url=server.base_url)
+    token, org, project = login._settings.credentials.access_token, login.org_id, login.project_id
+    await login.aclose()
+
+    async def main() -> None:
+        async with ViksaClient(
+            access_token=token, org_id=org, project_id=project, base_url=server.base_url
+        ) as client:
+            me = await client.auth.me()
+            agents = await client.builder.agents.list(limit=10)
+            print(me.email, agents.get("total", len(agents)))
+
+    await main()
+    assert capsys.readouterr().out.split() == [server.email, "2"]
+
+
+async def test_readme_from_env(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    client = ViksaClient.from_env()
+    async with client:
+        assert (await client.auth.me()).email == server.email
+
+
+def test_readme_from_env_sync(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    with ViksaSyncClient.from_env() as client:
+        assert client.auth.me().email == server.email
+        assert client.builder.agents.list(limit=1)["total"] == 2
+
+
+async def test_readme_pulse_pagination_errors_and_sse(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with _client(server) as client:
+        agent_id = await _agent_id(client, "text_tools_agent")
+        result = await client.pulse.execute(
+            EndpointExecutionRequest(
+                agent_id=agent_id,
+                agent_type=AgentType.CLOUD,
+                endpoint="text_tools_agent.main.word_stats",
+                inputs={"text": "flights to LAX"},
+            )
+        )
+        assert (result.status, result.response["words"]) == ("completed", 3)
+        async for agent in client.builder.agents.iter_all(search="flight"):
+            print(agent["agent_name"])
+        try:
+            await client.builder.agents.get("missing-id")
+        except ViksaNotFoundError as e:
+            print(e.status_code, e.detail_message, e.request_id)
+            for d in e.details:
+                print(d.field, d.message)
+        events = [
+            event async for event in client.chat.stream_indent_finder("Find my last deployment")
+        ]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Aviation Agent"
+    assert out[1].startswith("404 Agent 'missing-id' not found req_")
+    assert events[-1]["type"] == "result"
+
+
+async def test_readme_webhooks(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    async with _client(server) as client:
+        agent = await client.builder.agents.create(_event_agent("events"))
+        await client.builder.deploy.build(agent["id"])
+        await client.builder.deploy.deploy(agent["id"])
+        trigger = await client.chat.triggers.create(
+            {"name": "orders", "agent_id": agent["id"], "endpoint": "events.main.record"}
+        )
+    wh = ViksaClient.webhook(
+        trigger["id"], webhook_token=trigger["webhook_token"], base_url=server.base_url
+    )
+    await wh.invoke({"event": "order.created"})
+    async for evt in wh.stream({"event": "order.created"}):
+        print(evt)
+    await wh.aclose()
+    printed = capsys.readouterr().out
+    assert "'response': {'event': 'order.created'}" in printed
+
+
+def _event_agent(alias: str, *, approval: bool = False) -> dict[str, Any]:
+    main = (
+        "from typing import Any, Dict\n\nfrom viksa_ai.runtime import mcp_endpoint\n\n\n"
+        '@mcp_endpoint(description="Record an event")\n'
+        "async def record(payload: Dict[str, Any]):\n"
+        '    return {"event": payload.get("event")}\n'
+    )
+    return {
+        "agent_name": "Events",
+        "agent_alias": alias,
+        "agent_description": "Records webhook events",
+        "files": [{"name": "main.py", "content": main, "mime_type": "python"}],
+        "inputs": [{"name": "event", "type": "string"}],
+        "outputs": [],
+        "agent_endpoints": [
+            {
+                "name": "record",
+                "module": "main",
+                "description": "record",
+                "inputs": [{"input_ref": "event", "required": False}],
+                "execution_config": {"requires_approval": approval},
+            }
+        ],
+    }
+
+
+# -- a full flow, async then sync --------------------------------------------------------
+
+
+def _text_tools(alias: str) -> dict[str, Any]:
+    import json
+
+    manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
+    main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
+    manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
+    return {**manifest, "agent_alias": alias}
+
+
+async def test_full_flow_async(server: Server) -> None:
+    client = await ViksaClient.from_login(server.email, server.password, base_url=server.base_url)
+    async with client:
+        secret = await client.builder.secrets.create_secret("signing", "k-async")
+        agent = await client.builder.agents.create(
+            {
+                **_text_tools("tools_async"),
+                "auth_methods": {"signing_key": {"secret": {"secret_id": secret["id"]}}},
+            }
+        )
+        await client.builder.deploy.build(agent["id"])
+        await client.builder.deploy.deploy(agent["id"])
+        signed = await client.pulse.execute(
+            EndpointExecutionRequest(
+                agent_id=agent["id"],
+                agent_type=AgentType.CLOUD,
+                endpoint="tools_async.main.sign_message",
+                inputs={"message": "hi"},
+            )
+        )
+        assert signed.status == "completed", signed.error
+        assert len(signed.response["signature"]) == 64
+        usage = await client.builder.secrets.secret_usage(secret["id"])
+        assert usage["agents"][0]["agent_alias"] == "tools_async"
+        guarded = await client.builder.agents.create(_event_agent("guarded_async", approval=True))
+        await client.builder.deploy.build(guarded["id"])
+        await client.builder.deploy.deploy(guarded["id"])
+        waiting = asyncio.ensure_future(
+            client.pulse.execute(
+                EndpointExecutionRequest(
+                    agent_id=guarded["id"],
+                    agent_type=AgentType.CLOUD,
+                    endpoint="guarded_async.main.record",
+                    inputs={"event": "e"},
+                )
+            )
+        )
+        pending: list[dict[str, Any]] = []
+        for _ in range(200):
+            pending = (await client.chat.approvals.list(status="pending"))["approvals"]
+            if pending:
+                break
+            await asyncio.sleep(0.05)
+        await client.chat.approvals.decide(pending[0]["id"], {"decision": "approve"})
+        assert (await waiting).response == {"event": "e"}
+        schedule = await client.scheduler.create(
+            {
+                "agent_id": agent["id"],
+                "endpoint": "tools_async.main.slugify",
+                "inputs": {"text": "A B"},
+            }
+        )
+        await client.scheduler.pause(schedule["id"])
+        await client.scheduler.resume(schedule["id"])
+        ran = await client.scheduler.run_now(schedule["id"])
+        assert ran["run"]["source"] == "schedule"
+        await client.auth.refresh()
+        assert (await client.auth.me()).email == server.email
+
+
+def test_full_flow_sync(server: Server) -> None:
+    with ViksaSyncClient.from_login(
+        server.email, server.password, base_url=server.base_url
+    ) as client:
+        agent = client.builder.agents.create(_event_agent("events_sync"))
+        client.builder.deploy.build(agent["id"])
+        client.builder.deploy.deploy(agent["id"])
+        result = client.pulse.execute(
+            EndpointExecutionRequest(
+                agent_id=agent["id"],
+                agent_type=AgentType.CLOUD,
+                endpoint="events_sync.main.record",
+                inputs={"event": "sync"},
+            )
+        )
+        assert result.response == {"event": "sync"}
+        trigger = client.chat.triggers.create(
+            {"agent_id": agent["id"], "endpoint": "events_sync.main.record"}
+        )
+        events = list(client.chat.triggers.test(trigger["id"], {"event": "t"}))
+        assert events[-1]["response"] == {"event": "t"}
+        runs = client.chat.triggers.list_executions(trigger["id"])
+        assert runs["total"] == 1
+        client.auth.logout()
+        with pytest.raises(ViksaAuthenticationError):
+            client.auth.me()
+
+
+# -- volume and concurrency ------------------------------------------------------------------
+
+
+async def test_a_thousand_agents_page_through_iter_all(server: Server) -> None:
+    async with await ViksaClient.from_login(
+        server.email, server.password, base_url=server.base_url
+    ) as user:
+        org = user.org_id
+        assert org is not None
+        project = await user.auth.projects.create({"name": "volume", "org_id": org})
+        await user.auth.switch_project(project["id"])
+        gate = asyncio.Semaphore(16)
+        body = _event_agent("x")
+
+        async def create(index: int) -> None:
+            async with gate:
+                await user.builder.agents.create({**body, "agent_alias": f"bulk_{index:04d}"})
+
+        await asyncio.gather(*(create(i) for i in range(1000)))
+        aliases = [a["agent_alias"] async for a in user.builder.agents.iter_all(limit=100)]
+    assert len(aliases) == 1000
+    assert sorted(aliases) == [f"bulk_{i:04d}" for i in range(1000)]
+
+
+async def test_two_hundred_concurrent_executes(server: Server) -> None:
+    async with _client(server) as client:
+        agent_id = await _agent_id(client, "text_tools_agent")
+        requests = [
+            EndpointExecutionRequest(
+                agent_id=agent_id,
+                agent_type=AgentType.CLOUD,
+                endpoint="text_tools_agent.main.slugify",
+                inputs={"text": f"Item {i}"},
+            )
+            for i in range(200)
+        ]
+        results = await asyncio.gather(*(client.pulse.execute(r) for r in requests))
+    assert [r.response["slug"] for r in results] == [f"item-{i}" for i in range(200)]
+    assert len({r.execution_id for r in results}) == 200
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+
+_FAST_RETRY = RetryConfig(max_retries=4, initial_delay=0.01, max_delay=0.2)
+
+
+async def _arm(client: ViksaClient, spec: str) -> None:
+    await client.request("POST", "/_dev", "/faults", json={"spec": spec})
+
+
+async def test_statuses_and_retry_after_are_survived(server: Server) -> None:
+    async with _client(server, retry=_FAST_RETRY) as client:
+        for spec in (
+            "status=503;count=2",
+            "status=429;retry-after=0.2",
+            "status=502",
+            "latency=0.2",
+        ):
+            await _arm(client, f"{spec};path=/builder/agent/list")
+            page = await client.builder.agents.list(limit=1)
+            assert page["total"] >= 2
+        header = RequestOptions(extra_headers={"X-Viksa-Fault": "status=504;count=3;id=h1"})
+        assert (await client.auth.me(options=header)).email == server.email
+
+
+async def test_a_retried_create_makes_one_agent(server: Server) -> None:
+    async with _client(server, retry=_FAST_RETRY) as client:
+        await _arm(client, "drop=0;count=1;method=POST;path=/builder/agent/create")
+        created = await client.builder.agents.create(_event_agent("dropped_once"))
+        page = await client.builder.agents.list(search="dropped_once")
+    assert [a["id"] for a in page["agents"]] == [created["id"]]
+
+
+async def test_an_expired_token_is_refreshed(server: Server) -> None:
+    async with await ViksaClient.from_login(
+        server.email, server.password, base_url=server.base_url, retry=_FAST_RETRY
+    ) as client:
+        await _arm(client, "expire-token;count=1;path=/auth/me")
+        assert (await client.auth.me()).email == server.email
+
+
+async def test_a_stream_cut_midway_raises_a_transport_error_and_nothing_hangs(
+    server: Server,
+) -> None:
+    async with _client(server, config=ClientConfig(), retry=_FAST_RETRY) as client:
+        await _arm(client, "drop=2;path=/chat/indent_finder/stream")
+        with pytest.raises(ViksaTransportError):
+            async for _ in client.chat.stream_indent_finder("hello"):
+                pass
+        events = [e async for e in client.chat.stream_indent_finder("hello")]
+    assert events[-1]["type"] == "result"
+
+
+# -- restarts -----------------------------------------------------------------------------------
+
+
+async def test_state_is_kept_across_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "platform.db"
+    first = start_server("--data", str(data))
+    try:
+        async with _client(first) as client:
+            secret = await client.builder.secrets.create_secret("kept", "value-1")
+            agent = await client.builder.agents.create(_event_agent("kept_agent"))
+    finally:
+        first.stop()
+    second = start_server("--data", str(data))
+    try:
+        assert second.env["VIKSA_PROJECT_ID"] == first.env["VIKSA_PROJECT_ID"]
+        for server in (first, second):  # the old key still works, and the new one
+            env = {**second.env, "VIKSA_API_KEY": server.env["VIKSA_API_KEY"]}
+            async with _client(Server(second.process, env, "", "", "")) as client:
+                assert (await client.builder.agents.get(agent["id"]))["agent_alias"] == "kept_agent"
+                got = await client.builder.secrets.get_secret(secret["id"])
+                assert got["value"] == "value-1"
+        async with await ViksaClient.from_login(
+            second.email, second.password, base_url=second.base_url
+        ) as user:
+            assert (await user.auth.me()).email == second.email
+    finally:
+        second.stop()
+    assert os.stat(data).st_mode & 0o777 == 0o600
