@@ -1,12 +1,256 @@
-"""``viksa validate``: not implemented yet (placeholder replaced by its owner)."""
+"""``viksa validate PATH...`` (also ``viksa-agent-validate``): validate agents on disk.
+
+Exit codes: 0 every agent valid, 1 at least one invalid, 2 a usage error or an input
+that cannot be read (missing path, no agent.json, malformed JSON, not an object).
+Output formats: ``text`` (one ``where: CODE message`` line per issue and a summary),
+``json`` (one document) and ``github`` (workflow annotations).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from viksa_ai.devtools._issues import Issue, plural
+
+__all__ = ["add_parser", "validate_command"]
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+_DESCRIPTION = """\
+Validate agents before deploying them: the manifest's structure, its names and
+references, and main.py (read with ast and compile-checked, never run): each endpoint's
+@mcp_endpoint(description=...) async function and the inputs it reads.
+
+PATH is a directory holding agent.json (main.py embedded in its files[], or beside
+agent.json on disk when files[] lacks it) or a JSON manifest file.
+
+Exit status: 0 all valid, 1 some agent invalid, 2 usage error or unreadable input.
+"""
+
+_EPILOG = """\
+text output: one line per issue, WHERE: CODE message, where WHERE is
+  FILE:LINE:COL for main.py on disk, MANIFEST:files[N]:LINE:COL for an embedded
+  main.py, and MANIFEST:PATH (e.g. agent.json:agent_endpoints[2].inputs[0]) for the
+  manifest; then one summary line per agent. Issue codes are listed in the
+  viksa-devtools README.
+
+examples:
+  viksa validate examples/aviation_agent
+  viksa validate agents/*/ --format github
+  viksa-agent-validate ./agent.json --format json
+"""
 
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``validate`` subcommand to ``subparsers``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("validate", help="(not implemented yet)")
-    parser.set_defaults(handler=lambda args: 2)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "validate",
+        help="validate agent manifests and their main.py",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths",
+        metavar="PATH",
+        nargs="+",
+        help="agent directory (holding agent.json) or JSON manifest file",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="output format (default: text)",
+    )
+    parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
+    parser.add_argument("--no-warnings", action="store_true", help="do not print warnings")
+    parser.set_defaults(handler=validate_command)
+
+
+@dataclass(frozen=True)
+class _Result:
+    """The outcome for one PATH: its issues, or why it could not be read."""
+
+    path: str
+    manifest_path: str | None = None
+    main_path: str | None = None
+    main_index: int | None = None
+    issues: tuple[Issue, ...] = ()
+    unreadable: str | None = None
+
+    def fails(self, strict: bool) -> bool:
+        return any(issue.is_error or strict for issue in self.issues)
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """Run ``viksa validate`` for parsed ``args``; return the exit code."""
+    results = [_validate_path(path) for path in args.paths]
+    for result in results:
+        if result.unreadable is not None:
+            _write(sys.stderr, f"viksa validate: {result.unreadable}")
+    shown = [_visible(result, not args.no_warnings) for result in results]
+    try:
+        _RENDERERS[args.format](shown, args.strict, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `viksa validate ... | head`: the reader left; not an error
+        pass
+    if any(result.unreadable is not None for result in results):
+        return EXIT_USAGE
+    if any(result.fails(args.strict) for result in results):
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _validate_path(path: str) -> _Result:
+    # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
+    from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
+    from viksa_ai.devtools._validate import check_agent_manifest
+
+    try:
+        source = read_manifest_source(Path(path))
+    except AgentSourceError as exc:
+        return _Result(path, unreadable=str(exc))
+    report = check_agent_manifest(source.manifest)
+    return _Result(
+        path,
+        manifest_path=str(source.manifest_path),
+        main_path=str(source.main_path) if source.main_path is not None else None,
+        main_index=source.main_index,
+        issues=report.issues,
+    )
+
+
+def _visible(result: _Result, warnings: bool) -> _Result:
+    if warnings:
+        return result
+    kept = tuple(issue for issue in result.issues if issue.is_error)
+    return _Result(
+        result.path,
+        result.manifest_path,
+        result.main_path,
+        result.main_index,
+        kept,
+        result.unreadable,
+    )
+
+
+def _where(result: _Result, issue: Issue) -> tuple[str, int | None, int | None, str]:
+    """(file, line, column, manifest path) to show for ``issue``."""
+    manifest = result.manifest_path or result.path
+    if issue.file is not None and result.main_path is not None:
+        return result.main_path, issue.line, issue.column, ""
+    return manifest, issue.line, issue.column, issue.path
+
+
+def _location_text(result: _Result, issue: Issue) -> str:
+    file, line, column, path = _where(result, issue)
+    parts = [file]
+    if path:
+        parts.append(path)
+    if line is not None:
+        parts.extend((str(line), str(column or 1)))
+    return ":".join(parts)
+
+
+def _label(issue: Issue) -> str:
+    return issue.code if issue.is_error else f"{issue.code} (warning)"
+
+
+def _summary(result: _Result, strict: bool) -> str:
+    errors = sum(1 for issue in result.issues if issue.is_error)
+    warnings = len(result.issues) - errors
+    counts = [plural(errors, "error")] if errors else []
+    if warnings:
+        counts.append(plural(warnings, "warning"))
+    state = "invalid" if result.fails(strict) else "valid"
+    return f"{result.path}: {state}" + (f" ({', '.join(counts)})" if counts else "")
+
+
+def _render_text(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
+    readable = [result for result in results if result.unreadable is None]
+    for result in readable:
+        for issue in result.issues:
+            _write(out, f"{_location_text(result, issue)}: {_label(issue)} {issue.message}")
+    for result in readable:
+        _write(out, _summary(result, strict))
+    if len(results) > 1:
+        valid = sum(1 for result in readable if not result.fails(strict))
+        unreadable = len(results) - len(readable)
+        tail = f", {unreadable} unreadable" if unreadable else ""
+        _write(out, f"{valid} of {len(results)} agents valid{tail}")
+
+
+def _render_json(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
+    agents: list[dict[str, Any]] = []
+    for result in results:
+        if result.unreadable is not None:
+            agents.append({"path": result.path, "valid": False, "error": result.unreadable})
+            continue
+        issues = []
+        for issue in result.issues:
+            item = issue.to_dict()
+            item["location"] = _location_text(result, issue)
+            issues.append(item)
+        errors = sum(1 for issue in result.issues if issue.is_error)
+        agents.append(
+            {
+                "path": result.path,
+                "manifest": result.manifest_path,
+                "main": result.main_path,
+                "valid": not result.fails(strict),
+                "errors": errors,
+                "warnings": len(result.issues) - errors,
+                "issues": issues,
+            }
+        )
+    document = {"valid": all(agent["valid"] for agent in agents), "agents": agents}
+    # ensure_ascii: messages may quote odd names (lone surrogates); keep it encodable.
+    out.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+
+
+def _render_github(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
+    for result in results:
+        if result.unreadable is not None:
+            _write(out, f"::error title=viksa validate::{_escape_data(result.unreadable)}")
+            continue
+        for issue in result.issues:
+            file, line, column, path = _where(result, issue)
+            properties = [f"file={_escape_property(file)}"]
+            message = issue.message
+            if path and line is not None:
+                # Code embedded in the manifest: its lines are not the manifest's lines.
+                message = f"{path} line {line}:{column or 1}: {message}"
+            elif path:
+                message = f"{path}: {message}"
+            elif line is not None:
+                properties.append(f"line={line}")
+                properties.append(f"col={column or 1}")
+            properties.append(f"title={_escape_property(issue.code)}")
+            level = "error" if issue.is_error or strict else "warning"
+            _write(out, f"::{level} {','.join(properties)}::{_escape_data(message)}")
+        _write(out, _summary(result, strict))
+
+
+def _write(out: TextIO, line: str) -> None:
+    # Names quoted from a manifest may hold characters the terminal cannot encode.
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    out.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_RENDERERS = {"text": _render_text, "json": _render_json, "github": _render_github}

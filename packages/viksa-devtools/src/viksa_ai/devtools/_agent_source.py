@@ -1,0 +1,126 @@
+"""Reading an agent manifest from disk: a directory with agent.json, or a JSON file.
+
+When the manifest's ``files`` lacks ``main.py`` and a ``main.py`` sits beside the
+manifest on disk, that file is added to ``files`` (so a developer can keep the code in
+its own file while editing). Every problem is an :class:`AgentSourceError` whose
+message names the path and says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import tokenize
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from viksa_ai.devtools._structure import json_type_name
+
+__all__ = [
+    "MANIFEST_FILE",
+    "MAX_FILE_BYTES",
+    "AgentSourceError",
+    "ManifestSource",
+    "read_manifest_source",
+]
+
+MANIFEST_FILE = "agent.json"
+MAIN_FILE = "main.py"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest manifest or main.py read from disk."""
+
+
+class AgentSourceError(Exception):
+    """An agent cannot be read from disk: missing, unreadable, not JSON, not an object."""
+
+
+@dataclass(frozen=True)
+class ManifestSource:
+    """A manifest read from disk, and where its main.py came from."""
+
+    manifest: dict[str, Any]
+    manifest_path: Path
+    main_path: Path | None
+    """The main.py read from disk (``files`` lacked it), else None."""
+    main_index: int | None
+    """Index of that main.py in ``manifest["files"]``, else None."""
+
+
+def read_manifest_source(path: Path) -> ManifestSource:
+    """Read the manifest at ``path`` (a directory holding agent.json, or a JSON file)."""
+    if path.is_dir():
+        manifest_path = path / MANIFEST_FILE
+        if not manifest_path.is_file():
+            raise AgentSourceError(
+                f"{path}: no {MANIFEST_FILE} in this directory: pass an agent directory "
+                "or the path of its JSON manifest"
+            )
+    elif path.exists():
+        manifest_path = path
+    else:
+        raise AgentSourceError(f"{path}: no such file or directory")
+    data = _load_json(manifest_path)
+    if not isinstance(data, dict):
+        raise AgentSourceError(
+            f"{manifest_path}: the manifest must be a JSON object "
+            f"(AgentGenerationResponse), not {json_type_name(data)}"
+        )
+    files = data.get("files", [])
+    beside = manifest_path.parent / MAIN_FILE
+    if isinstance(files, list) and not _has_main(files) and beside.is_file():
+        content = _read_python(beside)
+        data = {
+            **data,
+            "files": [*files, {"name": MAIN_FILE, "content": content, "mime_type": "python"}],
+        }
+        return ManifestSource(data, manifest_path, beside, len(files))
+    return ManifestSource(data, manifest_path, None, None)
+
+
+def _has_main(files: list[Any]) -> bool:
+    return any(isinstance(item, dict) and item.get("name") == MAIN_FILE for item in files)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise AgentSourceError(
+                f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: "
+                "is this the right file?"
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AgentSourceError(f"{path}: cannot read it ({reason})") from None
+
+
+def _load_json(path: Path) -> Any:
+    raw = _read_bytes(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AgentSourceError(
+            f"{path}: not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AgentSourceError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise AgentSourceError(f"{path}: JSON nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise AgentSourceError(f"{path}: cannot read the JSON: {exc}") from None
+
+
+def _read_python(path: Path) -> str:
+    raw = _read_bytes(path)
+    try:
+        # Honour a BOM or a coding cookie, as CPython does when it imports the file.
+        encoding, _ = tokenize.detect_encoding(BytesIO(raw).readline)
+        text = raw.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise AgentSourceError(f"{path}: cannot decode it: {exc}; save it as UTF-8") from None
+    return text[1:] if text.startswith("\ufeff") else text

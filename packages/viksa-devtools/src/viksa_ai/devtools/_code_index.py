@@ -1,0 +1,282 @@
+"""What the rules need to know about a parsed agent module, computed once and shared.
+
+Built from the tree of one ``ast.parse``: the module-level functions, the names its
+imports bind (to resolve ``@mcp_endpoint`` however it was imported), each endpoint's
+decorator, signature and payload usage. Nothing here imports or runs agent code.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Literal, NamedTuple
+
+from viksa_ai.devtools._parse import ParsedSource
+from viksa_ai.devtools._payload_usage import KeyRead, PayloadUsage, scan_payload_usage
+from viksa_ai.devtools._source import SourceText
+
+__all__ = [
+    "DECORATOR",
+    "DecoratorUse",
+    "EndpointCode",
+    "FunctionNode",
+    "ModuleIndex",
+    "Signature",
+]
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+DECORATOR = "mcp_endpoint"
+_RUNTIME_MODULES = ("ViksaAI", "viksa_ai.runtime", "viksa_ai", "viksa_ai.runtime._viksa")
+_DECORATOR_PATHS = frozenset(f"{module}.{DECORATOR}" for module in _RUNTIME_MODULES)
+# Module-level statements whose blocks still define module attributes.
+_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
+_TRY_STAR = getattr(ast, "TryStar", None)  # Python 3.11+
+
+
+class DecoratorUse(NamedTuple):
+    """One ``@mcp_endpoint`` (or look-alike) on a function.
+
+    ``origin`` is ``"runtime"`` when it resolves to the runtime's decorator,
+    ``"other"`` when the name is bound elsewhere (another module, or main.py itself),
+    ``"unbound"`` when nothing binds it (a NameError on import).
+    """
+
+    node: ast.expr
+    spelled: str
+    called: bool
+    origin: Literal["runtime", "other", "unbound"]
+    problem: str | None
+    """Why the call would fail at import (no or blank description...), else None."""
+
+
+class Signature(NamedTuple):
+    """How an endpoint function takes its inputs.
+
+    ``payload``: one dict parameter (``payload_param``) read with ``.get`` / ``[...]``.
+    ``named``: parameters named after inputs (``params``), plus an optional ``**kwargs``
+    dict (``payload_param``). ``none``: no parameter at all.
+    """
+
+    style: Literal["payload", "named", "none"]
+    payload_param: str | None
+    params: tuple[ast.arg, ...]
+    required_params: frozenset[str]
+    extra_required: tuple[ast.arg, ...]
+    """Payload style only: further parameters without a default (the call fails)."""
+
+
+_PAYLOAD_ONLY = Signature("payload", "payload", (), frozenset(), ())
+
+
+class EndpointCode(NamedTuple):
+    """An endpoint's function with its signature and how it reads its payload."""
+
+    function: FunctionNode
+    signature: Signature
+    usage: PayloadUsage | None
+    """Reads through the payload dict (or ``**kwargs``); None when there is none."""
+    read_names: frozenset[str]
+    """Every input the function reads: parameter names and payload keys."""
+
+
+class ModuleIndex:
+    """An index of one parsed module: functions, import bindings, endpoint analyses."""
+
+    def __init__(self, parsed: ParsedSource, tree: ast.Module) -> None:
+        self.source: SourceText = parsed.source
+        self.tree = tree
+        self.functions: dict[str, FunctionNode] = {}
+        self.redefined: dict[str, list[FunctionNode]] = {}
+        self.bindings: dict[str, str] = {}
+        self.local_names: set[str] = set()
+        self._decorators: dict[int, list[DecoratorUse]] = {}
+        self._index()
+
+    def position(self, node: ast.AST | KeyRead) -> tuple[int, int]:
+        """1-based (line, character column) of ``node`` (or of a key read)."""
+        line = getattr(node, "lineno", 1)
+        return line, self.source.char_column(line, getattr(node, "col_offset", 0))
+
+    def decorators(self, function: FunctionNode) -> list[DecoratorUse]:
+        """The ``mcp_endpoint`` decorators of ``function`` (normally exactly one)."""
+        key = id(function)
+        found = self._decorators.get(key)
+        if found is None:
+            found = [use for use in map(self._decorator_use, function.decorator_list) if use]
+            self._decorators[key] = found
+        return found
+
+    def endpoint_code(self, name: str, input_names: frozenset[str]) -> EndpointCode | None:
+        """Analysis of the module-level function ``name`` (None when there is none).
+
+        ``input_names`` (every input the agent declares) tells a lone parameter named
+        after an input (named style) from a payload dict under another name.
+        """
+        function = self.functions.get(name)
+        if function is None:
+            return None
+        signature = _signature(function, input_names)
+        usage = None
+        names = {arg.arg for arg in signature.params}
+        if signature.payload_param is not None:
+            usage = self._usage(function, signature.payload_param)
+            names.update(read.key for read in usage.reads)
+        return EndpointCode(function, signature, usage, frozenset(names))
+
+    def _usage(self, function: FunctionNode, name: str) -> PayloadUsage:
+        body = function.body
+        text = self.source.lines_text(body[0].lineno, function.end_lineno or body[-1].lineno)
+        # Every Name node spelling `name` in the body is an occurrence of it in the
+        # body's lines, so their count bounds the scan (it may stop early). Non-ASCII
+        # text may spell the name differently (NFKC), so no bound there.
+        bound = text.count(name) if text.isascii() else None
+        return scan_payload_usage(body, name, bound)
+
+    def _index(self) -> None:
+        for statement in _module_statements(self.tree.body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                previous = self.functions.get(statement.name)
+                if previous is not None:
+                    self.redefined.setdefault(statement.name, [previous]).append(statement)
+                self.functions[statement.name] = statement
+                self.local_names.add(statement.name)
+            elif isinstance(statement, ast.Import):
+                for alias in statement.names:
+                    if alias.asname:
+                        self.bindings[alias.asname] = alias.name
+                    else:
+                        root = alias.name.split(".", 1)[0]
+                        self.bindings[root] = root
+            elif isinstance(statement, ast.ImportFrom):
+                module = "." * statement.level + (statement.module or "")
+                for alias in statement.names:
+                    if alias.name == "*":
+                        if module in _RUNTIME_MODULES:
+                            self.bindings[DECORATOR] = f"{module}.{DECORATOR}"
+                    else:
+                        self.bindings[alias.asname or alias.name] = f"{module}.{alias.name}"
+            elif isinstance(statement, ast.ClassDef):
+                self.local_names.add(statement.name)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                self.local_names.update(
+                    target.id for target in targets if isinstance(target, ast.Name)
+                )
+
+    def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
+        target = node.func if isinstance(node, ast.Call) else node
+        spelled = _dotted(target)
+        if spelled is None:
+            return None
+        root, _, rest = spelled.partition(".")
+        bound = self.bindings.get(root)
+        resolved = f"{bound}.{rest}" if bound and rest else bound
+        if resolved not in _DECORATOR_PATHS and spelled.rsplit(".", 1)[-1] != DECORATOR:
+            return None
+        origin: Literal["runtime", "other", "unbound"]
+        if resolved in _DECORATOR_PATHS:
+            origin = "runtime"
+        elif bound is not None or root in self.local_names:
+            origin = "other"
+        else:
+            origin = "unbound"
+        called = isinstance(node, ast.Call)
+        problem = _description_problem(node) if isinstance(node, ast.Call) else None
+        return DecoratorUse(node, spelled, called, origin, problem)
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements in source order, including those inside if/try/with blocks."""
+    stack: list[ast.stmt] = list(reversed(body))
+    while stack:
+        statement = stack.pop()
+        yield statement
+        if isinstance(statement, _BLOCKS) or (
+            _TRY_STAR is not None and isinstance(statement, _TRY_STAR)
+        ):
+            nested: list[ast.stmt] = []
+            for name in ("body", "orelse", "finalbody"):
+                nested.extend(getattr(statement, name, ()))
+            for handler in getattr(statement, "handlers", ()):
+                nested.extend(handler.body)
+            stack.extend(reversed(nested))
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None (iterative: chains can be long)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _description_problem(call: ast.Call) -> str | None:
+    if any(isinstance(arg, ast.Starred) for arg in call.args) or any(
+        keyword.arg is None for keyword in call.keywords
+    ):
+        return None  # *args / **kwargs: cannot be checked without running the code
+    others = [keyword.arg for keyword in call.keywords if keyword.arg != "description"]
+    if others:
+        return f"it takes only a description, not {others[0]!r}"
+    given = [*call.args, *(keyword.value for keyword in call.keywords)]
+    if not given:
+        return "it has no description"
+    if len(given) > 1:
+        return "it takes exactly one description"
+    value = given[0]
+    if isinstance(value, ast.Constant):
+        if not isinstance(value.value, str):
+            return "its description is not a string"
+        if not value.value.strip():
+            return "its description is blank"
+    return None
+
+
+def _signature(function: FunctionNode, input_names: frozenset[str]) -> Signature:
+    """How the worker calls ``function`` (the rule of the local runner, as on the platform).
+
+    A parameter named ``payload`` gets the inputs dict; otherwise, a ``**kwargs`` or a
+    parameter named after an input means the inputs are passed as keyword arguments;
+    otherwise the first positional parameter gets the dict.
+    """
+    args = function.args
+    if (
+        len(args.args) == 1
+        and args.args[0].arg == "payload"
+        and not (args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg)
+    ):
+        return _PAYLOAD_ONLY  # the convention, by far the most common signature
+    positional = [*args.posonlyargs, *args.args]
+    keyword_only = list(args.kwonlyargs)
+    named = [*positional, *keyword_only]
+    if not named and args.vararg is None and args.kwarg is None:
+        return Signature("none", None, (), frozenset(), ())
+    defaults_from = len(positional) - len(args.defaults)
+    required = {arg.arg for i, arg in enumerate(positional) if i < defaults_from}
+    required.update(
+        arg.arg
+        for arg, default in zip(keyword_only, args.kw_defaults, strict=False)
+        if default is None
+    )
+    names = {arg.arg for arg in named}
+    starred = {arg.arg for arg in (args.vararg, args.kwarg) if arg is not None}
+    if "payload" not in names | starred and (
+        args.kwarg is not None or not names.isdisjoint(input_names)
+    ):
+        kwarg = args.kwarg.arg if args.kwarg is not None else None
+        return Signature("named", kwarg, tuple(named), frozenset(required), ())
+    if "payload" in names | starred:
+        dict_param = "payload"
+    elif positional:
+        dict_param = positional[0].arg
+    else:
+        return Signature("none", None, (), frozenset(), ())
+    extra = tuple(arg for arg in named if arg.arg in required and arg.arg != dict_param)
+    return Signature("payload", dict_param, (), frozenset(), extra)

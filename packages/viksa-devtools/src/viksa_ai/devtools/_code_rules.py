@@ -1,0 +1,281 @@
+"""Rules on main.py: endpoint functions, their decorator and signature, the inputs they read.
+
+Each rule is a generator over a :class:`RuleContext`; :data:`CODE_RULES` lists them in
+the order they run. They read the one tree parsed for main.py and never run it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from viksa_ai.devtools._code_index import DECORATOR, EndpointCode
+from viksa_ai.devtools._context import MAIN_FILE, Rule, RuleContext
+from viksa_ai.devtools._issues import Issue, join_path
+from viksa_ai.devtools._payload_usage import KeyRead
+from viksa_ai.runtime import A2A_PAYLOAD_KEY
+
+__all__ = ["CODE_RULES"]
+
+_DEFINE_HINT = "@mcp_endpoint(description=...) above `async def {name}(payload: Dict[str, Any])`"
+
+
+def parse_problems(ctx: RuleContext) -> Iterator[Issue]:
+    """VX201-VX206: main.py does not parse or compile, or Python warns about it."""
+    if ctx.main is not None:
+        yield from ctx.main.parsed.issues
+
+
+def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
+    """VX210 no function, VX215 defined twice, VX211 not async, VX216 bad signature."""
+    module = ctx.module
+    if module is None:
+        return
+    for index, endpoint, code in ctx.endpoint_codes:
+        name = endpoint.name
+        if code is None:
+            yield Issue(
+                "VX210",
+                f"main.py has no top-level function {name!r} for this endpoint: define "
+                + _DEFINE_HINT.format(name=name),
+                path=join_path("agent_endpoints", index),
+            )
+            continue
+        function = code.function
+        for earlier in module.redefined.get(name, [])[:-1]:
+            yield ctx.code_issue(
+                "VX215",
+                f"function {name!r} is defined again on line {function.lineno}; only the "
+                "last definition is the endpoint: remove or rename this one",
+                earlier,
+                severity="warning",
+            )
+        if not _is_async(code):
+            yield ctx.code_issue(
+                "VX211",
+                f"endpoint function {name!r} is not async: define it with `async def` "
+                "(the platform awaits every endpoint)",
+                function,
+            )
+        yield from _signature_issues(ctx, code)
+
+
+def _is_async(code: EndpointCode) -> bool:
+    return isinstance(code.function, ast.AsyncFunctionDef)
+
+
+def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
+    name = code.function.name
+    signature = code.signature
+    if signature.style == "none":
+        yield ctx.code_issue(
+            "VX216",
+            f"endpoint function {name!r} has no parameter to receive the call's inputs: "
+            f"define it as `async def {name}(payload: Dict[str, Any])`",
+            code.function,
+        )
+    for arg in signature.extra_required:
+        yield ctx.code_issue(
+            "VX216",
+            f"parameter {arg.arg!r} of {name!r} has no default, but the platform passes "
+            "only the payload: give it a default or read the value from the payload",
+            arg,
+        )
+
+
+def decorators(ctx: RuleContext) -> Iterator[Issue]:
+    """VX212 missing, VX213 bare, VX214 no description, VX217 not imported, VX218 foreign."""
+    module = ctx.module
+    if module is None:
+        return
+    for index, endpoint, code in ctx.endpoint_codes:
+        if code is not None and not module.decorators(code.function):
+            yield ctx.code_issue(
+                "VX212",
+                f"endpoint function {endpoint.name!r} is not decorated with @mcp_endpoint: "
+                f'add @mcp_endpoint(description="...") above it '
+                f"(declared by {join_path('agent_endpoints', index)})",
+                code.function,
+            )
+    for function in module.functions.values():
+        for use in module.decorators(function):
+            spelled = use.spelled
+            if use.origin == "unbound":
+                yield ctx.code_issue(
+                    "VX217",
+                    f"{spelled.split('.', 1)[0]!r} is not imported, so importing main.py "
+                    f"fails: add `from ViksaAI import {DECORATOR}` (or import it from "
+                    "viksa_ai.runtime)",
+                    use.node,
+                )
+            elif use.origin == "other":
+                yield ctx.code_issue(
+                    "VX218",
+                    f"@{spelled} does not come from ViksaAI or viksa_ai.runtime: import "
+                    f"{DECORATOR} from one of them",
+                    use.node,
+                    severity="warning",
+                )
+            if not use.called:
+                yield ctx.code_issue(
+                    "VX213",
+                    f"@{spelled} is used bare, which fails when main.py is imported: write "
+                    f'@{spelled}(description="what {function.name} does")',
+                    use.node,
+                )
+            elif use.problem is not None:
+                yield ctx.code_issue(
+                    "VX214",
+                    f"@{spelled}(...) fails when main.py is imported: {use.problem}; pass "
+                    f'one non-blank string, description="what {function.name} does"',
+                    use.node,
+                )
+
+
+def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:
+    """VX219 a decorated function that agent_endpoints does not list."""
+    module = ctx.module
+    if module is None or not ctx.view.endpoints.complete:
+        return
+    declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
+    for name, function in module.functions.items():
+        if name not in declared and module.decorators(function):
+            yield ctx.code_issue(
+                "VX219",
+                f"function {name!r} is decorated with @{DECORATOR} but agent_endpoints does "
+                f'not list it: add an endpoint named {name!r} with module "main", or '
+                "remove the decorator",
+                function,
+                severity="warning",
+            )
+
+
+def read_keys(ctx: RuleContext) -> Iterator[Issue]:
+    """VX301 undeclared key or parameter, VX306 not referenced here, VX307 reserved key."""
+    view = ctx.view
+    if not view.inputs.is_list:
+        return
+    for index, endpoint, code in ctx.endpoint_codes:
+        if code is None:
+            continue
+        referenced = {ref.input_ref for ref in endpoint.inputs}
+        if code.read_names <= referenced:
+            continue
+        here = join_path("agent_endpoints", index)
+        seen: set[str] = set()
+        for key, at, what in _reads(code):
+            if key in seen or key in referenced:
+                continue
+            seen.add(key)
+            if key == A2A_PAYLOAD_KEY:
+                yield ctx.code_issue(
+                    "VX307",
+                    f"the worker removes {A2A_PAYLOAD_KEY!r} from the payload before the "
+                    "endpoint runs: read the call's envelope with context() instead",
+                    at,
+                    severity="warning",
+                )
+            elif key in view.input_names:
+                yield ctx.code_issue(
+                    "VX306",
+                    f"{endpoint.name!r} reads {what} {key!r}, an agent input that {here} "
+                    f'does not reference: add {{"input_ref": "{key}"}} to its inputs',
+                    at,
+                    severity="warning",
+                    input=key,
+                )
+            else:
+                yield ctx.code_issue(
+                    "VX301",
+                    f"{endpoint.name!r} reads {what} {key!r}, which is not a declared "
+                    f"input: declare it in inputs and reference it from {here}.inputs, "
+                    "or stop reading it",
+                    at,
+                    input=key,
+                )
+
+
+def unread_references(ctx: RuleContext) -> Iterator[Issue]:
+    """VX302 required input never read, VX304 optional never read, VX305 no default."""
+    for index, endpoint, code in ctx.endpoint_codes:
+        if code is None or (code.usage is not None and code.usage.opaque):
+            continue  # the payload is used in ways the validator cannot follow
+        if code.signature.style == "none":
+            continue  # reported as VX216
+        keys = code.read_names
+        line = code.function.lineno
+        for ref_index, ref in enumerate(endpoint.inputs):
+            name = ref.input_ref
+            if name not in keys:
+                where = join_path("agent_endpoints", index, "inputs", ref_index)
+                how = "read it from the payload" if code.usage is not None else "add a parameter"
+                if ref.required:
+                    yield Issue(
+                        "VX302",
+                        f"function {endpoint.name!r} ({MAIN_FILE} line {line}) never reads "
+                        f"required input {name!r}: {how}, or remove the reference",
+                        path=where,
+                        input=name,
+                    )
+                else:
+                    yield Issue(
+                        "VX304",
+                        f"function {endpoint.name!r} ({MAIN_FILE} line {line}) never reads "
+                        f"optional input {name!r}: {how}, or remove the reference",
+                        path=where,
+                        severity="warning",
+                        input=name,
+                    )
+            elif not ref.required and name in code.signature.required_params:
+                yield ctx.code_issue(
+                    "VX305",
+                    f"parameter {name!r} has no default but input {name!r} is optional: "
+                    f"give it a default (e.g. {name}=None)",
+                    next(arg for arg in code.signature.params if arg.arg == name),
+                    severity="warning",
+                    input=name,
+                )
+
+
+def unused_inputs(ctx: RuleContext) -> Iterator[Issue]:
+    """VX303 an agent input no endpoint references or reads."""
+    view = ctx.view
+    if not view.endpoints.complete:
+        return  # an invalid endpoint might be the one using it
+    used: set[str] = set()
+    for _, endpoint in view.endpoints.items:
+        used.update(ref.input_ref for ref in endpoint.inputs)
+    for _, _, code in ctx.endpoint_codes:
+        if code is not None:
+            used.update(code.read_names)
+    for index, spec in view.inputs.items:
+        if spec.name not in used:
+            yield Issue(
+                "VX303",
+                f"no endpoint references or reads input {spec.name!r}: reference it from "
+                "an endpoint's inputs, or remove it",
+                path=join_path("inputs", index),
+                severity="warning",
+                input=spec.name,
+            )
+
+
+def _reads(code: EndpointCode) -> Iterator[tuple[str, ast.arg | KeyRead, str]]:
+    """(key, where, "payload key" | "parameter") for each input the function reads."""
+    for arg in code.signature.params:
+        yield arg.arg, arg, "parameter"
+    if code.usage is not None:
+        for read in code.usage.reads:
+            yield read.key, read, "payload key"
+
+
+CODE_RULES: tuple[Rule, ...] = (
+    parse_problems,
+    endpoint_functions,
+    decorators,
+    undeclared_endpoints,
+    read_keys,
+    unread_references,
+    unused_inputs,
+)
+"""The rules on main.py, in the order they run."""

@@ -1,0 +1,135 @@
+"""Loading a manifest into a view the rules read, even when parts of it are invalid.
+
+A valid manifest is parsed once into :class:`AgentGenerationResponse`. When that fails,
+its structural errors become issues and each entry of ``files``, ``inputs``,
+``outputs`` and ``agent_endpoints`` is parsed on its own, so the rules still check
+every valid entry (and know the names of the invalid ones, to avoid false alarms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from viksa_ai.devtools._issues import Issue
+from viksa_ai.devtools._structure import issues_from_validation_error, json_type_name
+from viksa_ai.models.agent import (
+    AgentEndpoint,
+    AgentFile,
+    AgentGenerationResponse,
+    AgentInput,
+    AgentOutput,
+)
+
+__all__ = ["Entries", "ManifestView", "load_manifest"]
+
+_Item = TypeVar("_Item", AgentFile, AgentInput, AgentOutput, AgentEndpoint)
+
+
+@dataclass
+class Entries(Generic[_Item]):
+    """The valid entries of one list field, each with its index in the manifest."""
+
+    items: list[tuple[int, _Item]] = field(default_factory=list)
+    complete: bool = True
+    """Whether the field was a list (or absent) and every entry was valid."""
+    invalid_names: set[str] = field(default_factory=set)
+    """``name`` of each invalid entry that has a string name."""
+    size: int = 0
+    """Number of entries in the manifest, valid or not."""
+    is_list: bool = True
+    """Whether the field was a list (or absent); if not, a structural issue says so."""
+
+    def first_by_name(self) -> dict[str, tuple[int, _Item]]:
+        """Name to (index, entry) of the first entry of each name."""
+        named: dict[str, tuple[int, _Item]] = {}
+        for index, item in self.items:
+            named.setdefault(item.name, (index, item))
+        return named
+
+
+@dataclass
+class ManifestView:
+    """What the rules read: the parsed manifest (when valid) and its valid entries."""
+
+    model: AgentGenerationResponse | None
+    files: Entries[AgentFile]
+    inputs: Entries[AgentInput]
+    outputs: Entries[AgentOutput]
+    endpoints: Entries[AgentEndpoint]
+
+    @cached_property
+    def input_by_name(self) -> dict[str, tuple[int, AgentInput]]:
+        """Each input name to the first input of that name, with its index."""
+        return self.inputs.first_by_name()
+
+    @cached_property
+    def input_names(self) -> frozenset[str]:
+        """Names of every input, valid or not (a reference to one is not dangling)."""
+        return frozenset(self.input_by_name) | self.inputs.invalid_names
+
+    @cached_property
+    def output_names(self) -> frozenset[str]:
+        """Names of every output, valid or not."""
+        return frozenset(item.name for _, item in self.outputs.items) | self.outputs.invalid_names
+
+
+def load_manifest(manifest: object) -> tuple[ManifestView | None, list[Issue]]:
+    """Parse ``manifest`` (a dict or a model); return its view and structural issues.
+
+    The view is None only when the manifest is not an object at all.
+    """
+    if isinstance(manifest, AgentGenerationResponse):
+        # Re-validate: a model built with model_construct() or mutated after parsing
+        # may hold anything.
+        manifest = manifest.model_dump(warnings=False)
+    if not isinstance(manifest, Mapping):
+        message = f"the manifest must be a JSON object, got {json_type_name(manifest)}"
+        return None, [Issue("VX001", message)]
+    try:
+        model = AgentGenerationResponse.model_validate(manifest)
+    except ValidationError as exc:
+        issues = issues_from_validation_error(exc)
+        return _partial_view(manifest), issues
+    view = ManifestView(
+        model,
+        _from_model(model.files),
+        _from_model(model.inputs),
+        _from_model(model.outputs),
+        _from_model(model.agent_endpoints),
+    )
+    return view, []
+
+
+def _from_model(items: list[_Item]) -> Entries[_Item]:
+    return Entries(list(enumerate(items)), size=len(items))
+
+
+def _partial_view(manifest: Mapping[str, Any]) -> ManifestView:
+    return ManifestView(
+        None,
+        _entries(manifest, "files", AgentFile),
+        _entries(manifest, "inputs", AgentInput),
+        _entries(manifest, "outputs", AgentOutput),
+        _entries(manifest, "agent_endpoints", AgentEndpoint),
+    )
+
+
+def _entries(manifest: Mapping[str, Any], key: str, model: type[_Item]) -> Entries[_Item]:
+    raw = manifest.get(key, [])
+    if not isinstance(raw, list):
+        return Entries(complete=False, is_list=False)
+    entries: Entries[_Item] = Entries(size=len(raw))
+    for index, item in enumerate(raw):
+        try:
+            entries.items.append((index, model.model_validate(item)))
+        except ValidationError:
+            entries.complete = False
+            name = item.get("name") if isinstance(item, Mapping) else None
+            if isinstance(name, str):
+                entries.invalid_names.add(name)
+    return entries

@@ -1,0 +1,319 @@
+"""Rules on the manifest itself (no code): files, names, references, paths, input specs.
+
+Each rule is a generator over a :class:`RuleContext` yielding :class:`Issue` objects;
+:data:`MANIFEST_RULES` lists them in the order they run.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import TypeVar
+
+from viksa_ai.devtools._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
+from viksa_ai.devtools._inputs import check_value, compile_pattern
+from viksa_ai.devtools._issues import Issue, join_path
+from viksa_ai.devtools._manifest import Entries
+from viksa_ai.models.agent import (
+    AgentEndpoint,
+    AgentFile,
+    AgentInput,
+    AgentOutput,
+    InputType,
+    MimeType,
+)
+
+__all__ = ["MANIFEST_RULES"]
+
+_Named = TypeVar("_Named", AgentFile, AgentInput, AgentOutput, AgentEndpoint)
+_NUMBERS = (InputType.INTEGER, InputType.FLOAT)
+_ALIAS = re.compile(r"[^.\s]+")
+_SIZED = (InputType.STRING, InputType.LIST, InputType.DICT)
+
+
+def main_file(ctx: RuleContext) -> Iterator[Issue]:
+    """VX101 main.py missing, VX102 main.py not python."""
+    files = ctx.view.files
+    mains = [(index, file) for index, file in files.items if file.name == MAIN_FILE]
+    if any(file.mime_type is MimeType.PYTHON for _, file in mains):
+        return
+    if mains:
+        index, file = mains[0]
+        yield Issue(
+            "VX102",
+            f'main.py has mime_type "{file.mime_type}": set its mime_type to "python"',
+            path=join_path("files", index, "mime_type"),
+        )
+    elif files.is_list and MAIN_FILE not in files.invalid_names:
+        yield Issue(
+            "VX101",
+            'files has no "main.py": add the module that defines the endpoints, '
+            '{"name": "main.py", "content": "...", "mime_type": "python"}',
+            path="files",
+        )
+
+
+def _duplicates(entries: Entries[_Named], field: str, code: str, what: str) -> Iterator[Issue]:
+    first: dict[str, int] = {}
+    for index, item in entries.items:
+        seen = first.setdefault(item.name, index)
+        if seen != index:
+            yield Issue(
+                code,
+                f"{what} name {item.name!r} is already used by {join_path(field, seen)}: "
+                "give each a unique name",
+                path=join_path(field, index, "name"),
+            )
+
+
+def unique_names(ctx: RuleContext) -> Iterator[Issue]:
+    """VX103 files, VX105 inputs, VX106 outputs, VX107 endpoints with a repeated name."""
+    view = ctx.view
+    yield from _duplicates(view.files, "files", "VX103", "file")
+    yield from _duplicates(view.inputs, "inputs", "VX105", "input")
+    yield from _duplicates(view.outputs, "outputs", "VX106", "output")
+    yield from _duplicates(view.endpoints, "agent_endpoints", "VX107", "endpoint")
+
+
+def endpoints_present(ctx: RuleContext) -> Iterator[Issue]:
+    """VX104 no endpoint at all."""
+    endpoints = ctx.view.endpoints
+    if endpoints.is_list and endpoints.size == 0:
+        yield Issue(
+            "VX104",
+            "agent_endpoints is empty: declare at least one endpoint "
+            '(name, module "main", description, inputs, outputs)',
+            path="agent_endpoints",
+        )
+
+
+def endpoint_names(ctx: RuleContext) -> Iterator[Issue]:
+    """VX111 endpoint names the worker cannot look up as a function."""
+    for index, endpoint in ctx.view.endpoints.items:
+        name = endpoint.name
+        problem = None
+        if not name.isidentifier():
+            problem = "is not a Python identifier (letters, digits and underscores)"
+        elif keyword.iskeyword(name):
+            problem = "is a Python keyword"
+        elif unicodedata.normalize("NFKC", name) != name:
+            problem = "changes under Python's identifier normalisation (NFKC)"
+        if problem:
+            yield Issue(
+                "VX111",
+                f"endpoint name {name!r} {problem}: the worker calls the function of "
+                "that name, so rename the endpoint and its function",
+                path=join_path("agent_endpoints", index, "name"),
+            )
+
+
+def endpoint_paths(ctx: RuleContext) -> Iterator[Issue]:
+    """VX110 endpoint paths that are not alias.module.function; VX115 mixed aliases."""
+    first_alias: tuple[str, int] | None = None
+    for index, endpoint in ctx.view.endpoints.items:
+        if not endpoint.endpoint:
+            continue  # the platform fills it in
+        alias = _alias_of(endpoint)
+        if alias is None:
+            yield Issue(
+                "VX110",
+                f"endpoint path {endpoint.endpoint!r} is not <alias>.{endpoint.module}."
+                f"{endpoint.name}: set it to that (with the agent's alias) or leave it empty",
+                path=join_path("agent_endpoints", index, "endpoint"),
+            )
+        elif first_alias is None:
+            first_alias = (alias, index)
+        elif alias != first_alias[0]:
+            yield Issue(
+                "VX115",
+                f"endpoint path names agent {alias!r}, but "
+                f"{join_path('agent_endpoints', first_alias[1])} names {first_alias[0]!r}: "
+                "every endpoint of an agent has the same alias",
+                path=join_path("agent_endpoints", index, "endpoint"),
+                severity="warning",
+            )
+
+
+def _alias_of(endpoint: AgentEndpoint) -> str | None:
+    suffix = f".{endpoint.module}.{endpoint.name}"
+    path = endpoint.endpoint
+    if not path.endswith(suffix):
+        return None
+    alias = path[: -len(suffix)]
+    return alias if _ALIAS.fullmatch(alias) else None
+
+
+def endpoint_modules(ctx: RuleContext) -> Iterator[Issue]:
+    """VX114 an endpoint's module other than main has no file."""
+    files = ctx.view.files
+    if not files.complete:
+        return
+    names = {file.name for _, file in files.items}
+    for index, endpoint in ctx.view.endpoints.items:
+        module = endpoint.module
+        if module == MAIN_MODULE:
+            continue
+        stem = module.replace(".", "/")
+        if not names.intersection({f"{stem}.py", f"{stem}/__init__.py"}):
+            yield Issue(
+                "VX114",
+                f"no file holds module {module!r} ({stem}.py): add it to files, or set "
+                'module to "main"',
+                path=join_path("agent_endpoints", index, "module"),
+                severity="warning",
+            )
+
+
+def endpoint_references(ctx: RuleContext) -> Iterator[Issue]:
+    """VX108/VX112 input references, VX109/VX116 output references."""
+    view = ctx.view
+    check_inputs, check_outputs = view.inputs.is_list, view.outputs.is_list
+    inputs, outputs = view.input_names, view.output_names
+    for index, endpoint in view.endpoints.items:
+        seen: set[str] = set()
+        for ref_index, ref in enumerate(endpoint.inputs):
+            name = ref.input_ref
+            if name in seen:
+                yield Issue(
+                    "VX112",
+                    f"input {name!r} is referenced twice by this endpoint: remove one",
+                    path=join_path("agent_endpoints", index, "inputs", ref_index),
+                    input=name,
+                )
+            elif check_inputs and name not in inputs:
+                yield Issue(
+                    "VX108",
+                    f"input_ref {name!r} is not a declared input: add an input named "
+                    f"{name!r} to inputs, or fix the reference",
+                    path=join_path("agent_endpoints", index, "inputs", ref_index),
+                    input=name,
+                )
+            seen.add(name)
+        listed: set[str] = set()
+        for out_index, name in enumerate(endpoint.outputs):
+            if name in listed:
+                yield Issue(
+                    "VX116",
+                    f"output {name!r} is listed twice: remove one",
+                    path=join_path("agent_endpoints", index, "outputs", out_index),
+                    severity="warning",
+                )
+            elif check_outputs and name not in outputs:
+                yield Issue(
+                    "VX109",
+                    f"output {name!r} is not a declared output: add an output named "
+                    f"{name!r} to outputs, or fix the name",
+                    path=join_path("agent_endpoints", index, "outputs", out_index),
+                )
+            listed.add(name)
+
+
+def input_specs(ctx: RuleContext) -> Iterator[Issue]:
+    """VX120-VX125: an input's own constraints are usable and consistent."""
+    for index, spec in ctx.view.inputs.items:
+        if _has_constraints(spec):
+            yield from _input_spec_issues(spec, join_path("inputs", index))
+
+
+def _has_constraints(spec: AgentInput) -> bool:
+    return (
+        spec.pattern is not None
+        or spec.min_value is not None
+        or spec.max_value is not None
+        or spec.min_length is not None
+        or spec.max_length is not None
+        or spec.default is not None
+        or bool(spec.allowed_values)
+    )
+
+
+def _input_spec_issues(spec: AgentInput, where: str) -> Iterator[Issue]:
+    pattern_ok = True
+    if spec.pattern is not None:
+        compiled = compile_pattern(spec.pattern)
+        if isinstance(compiled, str):
+            pattern_ok = False
+            yield _spec_issue(
+                spec, where, "VX120", "pattern", f"is not a valid regular expression ({compiled})"
+            )
+    if _above(spec.min_value, spec.max_value):
+        yield _spec_issue(spec, where, "VX121", "min_value", "is above max_value: fix one")
+    for field in ("min_length", "max_length"):
+        bound = getattr(spec, field)
+        if bound is not None and bound < 0:
+            yield _spec_issue(spec, where, "VX124", field, "is negative: use 0 or more")
+    if _above(spec.min_length, spec.max_length):
+        yield _spec_issue(spec, where, "VX121", "min_length", "is above max_length: fix one")
+    yield from _inapplicable(spec, where)
+    if spec.default is not None:
+        for problem in check_value(spec.default, spec, subject="its default"):
+            if problem.code != "VX409" or pattern_ok:
+                yield _spec_issue(spec, where, "VX122", "default", problem.message, prefix=False)
+    if spec.allowed_values:
+        unconstrained = spec.model_copy(update={"allowed_values": None})
+        for item_index, item in enumerate(spec.allowed_values):
+            field = f"allowed_values[{item_index}]"
+            problems = [
+                problem
+                for problem in check_value(item, unconstrained, subject=f"its {field}")
+                if problem.code != "VX409"
+            ]
+            if item is not None and problems:
+                message = problems[0].message
+                yield _spec_issue(spec, where, "VX123", field, message, prefix=False, warning=True)
+
+
+def _above(low: float | None, high: float | None) -> bool:
+    return low is not None and high is not None and low > high
+
+
+def _spec_issue(
+    spec: AgentInput,
+    where: str,
+    code: str,
+    field: str,
+    message: str,
+    *,
+    prefix: bool = True,
+    warning: bool = False,
+) -> Issue:
+    text = (
+        f"input {spec.name!r}: {field} {message}" if prefix else f"input {spec.name!r}: {message}"
+    )
+    return Issue(
+        code,
+        text,
+        path=f"{where}.{field}",
+        severity="warning" if warning else "error",
+        input=spec.name,
+    )
+
+
+def _inapplicable(spec: AgentInput, where: str) -> Iterator[Issue]:
+    kind = spec.type
+    for field in ("min_value", "max_value"):
+        if kind not in _NUMBERS and getattr(spec, field) is not None:
+            message = f"applies to numbers, not to a {kind}: remove it"
+            yield _spec_issue(spec, where, "VX125", field, message, warning=True)
+    for field in ("min_length", "max_length"):
+        if kind not in _SIZED and getattr(spec, field) is not None:
+            message = f"applies to strings, lists and objects, not to a {kind}: remove it"
+            yield _spec_issue(spec, where, "VX125", field, message, warning=True)
+    if kind is not InputType.STRING and spec.pattern is not None:
+        message = f"applies to strings, not to a {kind}: remove it"
+        yield _spec_issue(spec, where, "VX125", "pattern", message, warning=True)
+
+
+MANIFEST_RULES: tuple[Rule, ...] = (
+    main_file,
+    unique_names,
+    endpoints_present,
+    endpoint_names,
+    endpoint_paths,
+    endpoint_modules,
+    endpoint_references,
+    input_specs,
+)
+"""The manifest rules, in the order they run."""

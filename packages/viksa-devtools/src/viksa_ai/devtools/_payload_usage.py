@@ -1,0 +1,206 @@
+"""Which keys an endpoint function reads from its payload dict, found in its syntax tree.
+
+Recognised reads of a dict parameter ``payload`` (any name): ``payload.get("k")``
+(also ``.pop`` / ``.setdefault``), ``payload["k"]`` and ``"k" in payload`` /
+``"k" not in payload``. Any other use of the name (passing the dict on, iterating it,
+``payload.keys()``, a computed key, rebinding it) makes the usage *opaque*: the keys
+read cannot all be known, so "required input never read" is not claimed for it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import Any, NamedTuple
+
+__all__ = ["KeyRead", "PayloadUsage", "scan_payload_usage"]
+
+_READ_METHODS = frozenset({"get", "pop", "setdefault"})
+# Fields that hold identifiers, operators, flags or literal values, never code.
+_NOT_CODE = frozenset(
+    {
+        "ctx",
+        "id",
+        "attr",
+        "name",
+        "names",
+        "module",
+        "level",
+        "arg",
+        "asname",
+        "type_comment",
+        "kind",
+        "conversion",
+        "is_async",
+        "simple",
+        "op",
+        "ops",
+        "kwd_attrs",
+    }
+)
+
+
+def _code_fields() -> dict[type, tuple[str, ...]]:
+    fields: dict[type, tuple[str, ...]] = {}
+    for value in vars(ast).values():
+        if isinstance(value, type) and issubclass(value, ast.AST):
+            fields[value] = tuple(name for name in value._fields if name not in _NOT_CODE)
+    # A Constant's (or MatchSingleton's) value is a Python literal, not a node.
+    fields[ast.Constant] = ()
+    fields[ast.MatchSingleton] = ()
+    return fields
+
+
+_CODE_FIELDS = _code_fields()
+
+
+class KeyRead(NamedTuple):
+    """A read of ``key`` at ``lineno`` / ``col_offset`` (UTF-8 bytes, as ``ast`` gives)."""
+
+    key: str
+    lineno: int
+    col_offset: int
+
+
+class PayloadUsage(NamedTuple):
+    """The keys read from a payload dict, and whether other uses hide further reads."""
+
+    reads: tuple[KeyRead, ...]
+    opaque: bool
+
+
+def scan_payload_usage(
+    body: list[ast.stmt], name: str, max_mentions: int | None = None
+) -> PayloadUsage:
+    """Scan ``body`` (a function's statements) for uses of the dict named ``name``.
+
+    ``max_mentions`` is an upper bound on the ``Name`` nodes spelling ``name`` in
+    ``body`` (for example, the count of ``name`` in the body's text); the scan stops
+    once that many are found. The walk is iterative, so deep code cannot overflow the
+    stack, and it visits statements in source order.
+    """
+    reads: list[KeyRead] = []
+    found = accounted = 0
+    limit = sys.maxsize if max_mentions is None else max_mentions
+    stack: list[Any] = list(reversed(body))
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    fields_of = _CODE_FIELDS
+    name_node, call_node, subscript_node, compare_node = (
+        ast.Name,
+        ast.Call,
+        ast.Subscript,
+        ast.Compare,
+    )
+    while stack and found < limit:
+        node = pop()
+        kind = type(node)
+        if kind is name_node:
+            if node.id == name:
+                found += 1
+            continue
+        if kind is call_node:
+            func = node.func
+            key = (
+                _method_read(node, name)
+                if type(func) is ast.Attribute and func.attr in _READ_METHODS
+                else None
+            )
+            if key is not None:
+                found += 1
+                accounted += 1
+                reads.append(KeyRead(key, node.lineno, node.col_offset))
+                extend(node.args[1:])
+                extend(keyword.value for keyword in node.keywords)
+                continue
+        elif kind is subscript_node:
+            key = _subscript_key(node, name)
+            if key is not None:
+                found += 1
+                accounted += 1
+                if type(node.ctx) is ast.Load:
+                    reads.append(KeyRead(key, node.lineno, node.col_offset))
+                continue
+        elif kind is compare_node:
+            matched = _membership_reads(node, name)
+            if matched:
+                found += len(matched)
+                accounted += len(matched)
+                reads.extend(KeyRead(key, node.lineno, node.col_offset) for key in matched.values())
+                operands = [node.left, *node.comparators]
+                extend(op for i, op in enumerate(operands) if i not in matched)
+                continue
+        elif kind in _SCOPES and _binds(node.args, name):
+            # A nested function or lambda with its own parameter of that name:
+            # its body uses that parameter, not ours.
+            extend(_outer_parts(node))
+            continue
+        fields = fields_of.get(kind)
+        if fields is None:
+            continue  # not a node: a str of Global.names, a None key of a dict display
+        for field in fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                extend(reversed(value))
+            elif value is not None:
+                push(value)
+    return PayloadUsage(tuple(reads), opaque=found != accounted)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return type(node) is ast.Name and node.id == name
+
+
+def _str_constant(node: ast.AST) -> str | None:
+    if type(node) is ast.Constant and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _method_read(call: ast.Call, name: str) -> str | None:
+    func = call.func
+    if type(func) is not ast.Attribute or func.attr not in _READ_METHODS:
+        return None
+    if not _is_name(func.value, name) or not call.args:
+        return None
+    return _str_constant(call.args[0])
+
+
+def _subscript_key(node: ast.Subscript, name: str) -> str | None:
+    if not _is_name(node.value, name):
+        return None
+    return _str_constant(node.slice)
+
+
+def _membership_reads(node: ast.Compare, name: str) -> dict[int, str]:
+    """Operand index of each ``name`` on the right of ``"k" in name``, mapped to k."""
+    operands = [node.left, *node.comparators]
+    matched: dict[int, str] = {}
+    for i, op in enumerate(node.ops):
+        if type(op) in (ast.In, ast.NotIn) and _is_name(operands[i + 1], name):
+            key = _str_constant(operands[i])
+            if key is not None:
+                matched[i + 1] = key
+    return matched
+
+
+def _binds(args: ast.arguments, name: str) -> bool:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every.extend(arg for arg in (args.vararg, args.kwarg) if arg is not None)
+    return any(arg.arg == name for arg in every)
+
+
+def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
+    """What a nested scope evaluates in the enclosing one: decorators, defaults, annotations."""
+    args = node.args
+    parts: list[ast.AST] = [*args.defaults]
+    parts.extend(default for default in args.kw_defaults if default is not None)
+    if not isinstance(node, ast.Lambda):
+        parts.extend(node.decorator_list)
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        parts.extend(arg.annotation for arg in every if arg is not None and arg.annotation)
+        if node.returns is not None:
+            parts.append(node.returns)
+    return parts

@@ -1,0 +1,98 @@
+"""Validating an agent manifest: structure first, then every rule, all issues collected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from viksa_ai.devtools._code_rules import CODE_RULES
+from viksa_ai.devtools._context import Rule, RuleContext
+from viksa_ai.devtools._gc import gc_paused
+from viksa_ai.devtools._issues import AgentValidationError, Issue, IssueSummary
+from viksa_ai.devtools._manifest import ManifestView, load_manifest
+from viksa_ai.devtools._manifest_rules import MANIFEST_RULES
+from viksa_ai.models.agent import AgentGenerationResponse
+
+__all__ = ["RULES", "ValidationReport", "check_agent_manifest", "validate_agent_manifest"]
+
+RULES: tuple[Rule, ...] = (*MANIFEST_RULES, *CODE_RULES)
+"""Every rule, in the order they run (after the structural checks)."""
+
+
+@dataclass(frozen=True)
+class ValidationReport(IssueSummary):
+    """The outcome of :func:`check_agent_manifest`.
+
+    ``manifest`` is the parsed manifest when its structure is valid (even if rules
+    found errors), else None; ``issues`` holds every issue, errors and warnings, which
+    ``errors`` and ``warnings`` split.
+    """
+
+    manifest: AgentGenerationResponse | None
+    issues: tuple[Issue, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the manifest is valid (no errors; warnings allowed)."""
+        return self.manifest is not None and not self.errors
+
+
+def check_agent_manifest(
+    manifest: Mapping[str, Any] | AgentGenerationResponse,
+) -> ValidationReport:
+    """Validate ``manifest`` and return every issue found, without raising.
+
+    Any input, however malformed, gives a report: wrong JSON types become issues.
+    """
+    try:
+        with gc_paused():
+            view, issues = load_manifest(manifest)
+            if view is not None:
+                issues.extend(_run_rules(view))
+    except (RecursionError, MemoryError):
+        return ValidationReport(None, (_too_deep(),))
+    return ValidationReport(view.model if view is not None else None, tuple(issues))
+
+
+def validate_agent_manifest(
+    manifest: Mapping[str, Any] | AgentGenerationResponse,
+) -> AgentGenerationResponse:
+    """Validate an agent manifest (``agent.json`` as a dict, or the model).
+
+    Returns the parsed manifest when it has no errors (warnings do not fail it; see
+    :func:`check_agent_manifest` to read them). Raises :class:`AgentValidationError`
+    carrying every issue found, errors and warnings, otherwise. The code of main.py is
+    read with ``ast`` and compile-checked, never imported or run.
+    """
+    report = check_agent_manifest(manifest)
+    if report.manifest is None or report.errors:
+        raise AgentValidationError(report.issues)
+    return report.manifest
+
+
+def _run_rules(view: ManifestView) -> list[Issue]:
+    # The context holds main.py's tree; it is freed when this returns, while the
+    # collector is still paused, so no collection ever walks the tree.
+    context = RuleContext(view)
+    issues: list[Issue] = []
+    for rule in RULES:
+        issues.extend(_run(rule, context))
+    return issues
+
+
+def _run(rule: Rule, context: RuleContext) -> list[Issue]:
+    try:
+        return list(rule(context))
+    except (RecursionError, MemoryError):
+        # Deeply nested JSON values (an input's default, say) can exhaust the stack
+        # in comparisons; report it rather than crash the whole validation.
+        return [_too_deep()]
+
+
+def _too_deep() -> Issue:
+    return Issue(
+        "VX004",
+        "the manifest is nested too deeply (or is too large) to validate: "
+        "flatten its deepest values",
+    )

@@ -1,0 +1,144 @@
+"""validate_a2a_envelope: an A2A envelope against the endpoint it calls."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viksa_ai.devtools import check_a2a_envelope, validate_a2a_envelope
+from viksa_ai.models.a2a import A2AEnvelope
+from viksa_ai.models.agent import AgentEndpoint, AgentInput
+from viksa_ai.runtime import attach_envelope
+
+NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
+ENDPOINT: dict[str, Any] = {
+    "name": "get_flights",
+    "module": "main",
+    "endpoint": "aviation.main.get_flights",
+    "description": "Flights",
+    "inputs": [{"input_ref": "source"}, {"input_ref": "limit", "required": False}],
+}
+INPUTS: list[dict[str, Any]] = [
+    {"name": "source", "type": "string", "pattern": "^[A-Z]{3}$"},
+    {"name": "limit", "type": "integer", "min_value": 1},
+]
+
+
+def envelope(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "protocol_version": 1,
+        "run_id": "run-1",
+        "callee_agent": "aviation",
+        "endpoint": "aviation.main.get_flights",
+        "deadline_at": "2026-01-02T12:05:00Z",
+        "payload": {"source": "JFK"},
+    }
+    base.update(changes)
+    return {key: value for key, value in base.items() if value is not ...}
+
+
+def codes(env: Any, endpoint: Any = ENDPOINT, inputs: Any = INPUTS) -> list[str]:
+    return [issue.code for issue in check_a2a_envelope(env, endpoint, inputs, now=NOW)]
+
+
+def test_valid_envelope_has_no_issue() -> None:
+    assert validate_a2a_envelope(envelope(), ENDPOINT, INPUTS, now=NOW) == []
+
+
+def test_models_and_the_runtime_helper_work_too() -> None:
+    endpoint = AgentEndpoint.model_validate(ENDPOINT)
+    inputs = [AgentInput.model_validate(item) for item in INPUTS]
+    attached = attach_envelope({"x": 1}, envelope())
+    wire = next(value for key, value in attached.items() if key != "x")
+    assert validate_a2a_envelope(wire, endpoint, inputs, now=NOW) == []
+    model = A2AEnvelope.model_validate(envelope()).model_dump(mode="json")
+    assert validate_a2a_envelope(model, endpoint, inputs, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"protocol_version": 2}, ["VX502"]),
+        ({"protocol_version": True}, ["VX502"]),
+        ({"protocol_version": "1"}, ["VX502"]),
+        ({"endpoint": "aviation.main.other"}, ["VX503"]),
+        ({"callee_agent": "weather"}, ["VX505"]),
+        ({"deadline_at": "2026-01-02T12:00:00Z"}, ["VX504"]),
+        ({"deadline_at": "2026-01-02T11:00:00"}, ["VX504"]),
+        ({"deadline_at": "tomorrow"}, ["VX501"]),
+        ({"run_id": ...}, ["VX501"]),
+        ({"payload": {}}, ["VX401"]),
+        ({"payload": {"source": "jfk", "limit": 0}}, ["VX408", "VX404"]),
+        ({"payload": "source=JFK"}, ["VX501"]),
+        ({"deadline_at": None, "protocol_version": ...}, []),
+    ],
+)
+def test_each_problem_has_its_code(changes: dict[str, Any], expected: list[str]) -> None:
+    assert codes(envelope(**changes)) == expected
+
+
+def test_messages_read_location_code_message() -> None:
+    issues = validate_a2a_envelope(envelope(payload={}), ENDPOINT, INPUTS, now=NOW)
+    assert issues == ["payload.source: VX401 required input 'source' is missing: provide a value"]
+
+
+def test_endpoint_without_full_path_matches_module_and_name() -> None:
+    partial = {**ENDPOINT, "endpoint": ""}
+    assert codes(envelope(), partial) == []
+    assert codes(envelope(endpoint="other.main.get_flights", callee_agent="other"), partial) == []
+    assert codes(envelope(endpoint="main.get_flights"), partial) == ["VX503"]
+
+
+def test_deadline_uses_the_current_time_by_default() -> None:
+    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    assert validate_a2a_envelope(envelope(deadline_at=future), ENDPOINT, INPUTS) == []
+    assert [i.code for i in check_a2a_envelope(envelope(deadline_at=past), ENDPOINT, INPUTS)] == [
+        "VX504"
+    ]
+
+
+def test_naive_now_is_taken_as_utc() -> None:
+    naive_now = datetime(2026, 1, 2, 12, 10)
+    issues = check_a2a_envelope(envelope(), ENDPOINT, INPUTS, now=naive_now)
+    assert [issue.code for issue in issues] == ["VX504"]
+
+
+def test_not_an_object_and_bad_endpoint_spec() -> None:
+    assert codes(["run-1"]) == ["VX501"]
+    assert "VX002" in codes(envelope(), {"name": "get_flights"})
+
+
+def test_huge_protocol_version_is_reported_not_raised() -> None:
+    issues = validate_a2a_envelope(envelope(protocol_version=10**5000), ENDPOINT, INPUTS, now=NOW)
+    assert len(issues) == 1
+    assert "VX502" in issues[0]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from(
+    ["protocol_version", "run_id", "callee_agent", "endpoint", "deadline_at", "payload", "x"]
+)
+
+
+@given(st.dictionaries(FIELDS, JSON), JSON)
+def test_any_envelope_gives_strings_never_exceptions(env: dict[str, Any], endpoint: Any) -> None:
+    for spec in (ENDPOINT, endpoint):
+        issues = validate_a2a_envelope(env, spec, INPUTS, now=NOW)
+        assert all(re.search(r"\bVX\d{3} ", issue) for issue in issues)
+
+
+@given(st.dictionaries(FIELDS, JSON).map(lambda changes: envelope(**changes)))
+def test_mutated_valid_envelopes_never_raise(env: dict[str, Any]) -> None:
+    assert isinstance(validate_a2a_envelope(env, ENDPOINT, INPUTS, now=NOW), list)

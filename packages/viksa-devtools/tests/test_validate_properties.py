@@ -1,0 +1,193 @@
+"""Property tests: any input gives a report or AgentValidationError, never another exception."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from viksa_ai.devtools import AgentValidationError, Issue, check_agent_manifest
+from viksa_ai.devtools import validate_agent_manifest as validate
+from viksa_ai.models.agent import AgentGenerationResponse
+
+MAIN = """\
+from typing import Any, Dict
+from ViksaAI import mcp_endpoint
+
+@mcp_endpoint(description="Search")
+async def search(payload: Dict[str, Any]):
+    if "limit" in payload:
+        return payload["limit"]
+    return {"flights": [payload.get("source"), payload["destination"]]}
+
+def helper(x, *args, **kwargs):
+    return x
+"""
+VALID: dict[str, Any] = {
+    "agent_name": "Flights",
+    "agent_description": "Finds flights",
+    "agent_type": "cloud",
+    "files": [
+        {"name": "main.py", "content": MAIN, "mime_type": "python"},
+        {"name": "config.yaml", "content": "a: 1", "mime_type": "yaml"},
+    ],
+    "requirements": ["httpx"],
+    "inputs": [
+        {"name": "source", "type": "string", "pattern": "^[A-Z]{3}$", "min_length": 3},
+        {"name": "destination", "type": "String", "allowed_values": ["LAX", "JFK"]},
+        {"name": "limit", "type": "integer", "min_value": 1, "max_value": 9, "default": 2},
+    ],
+    "outputs": [{"name": "flights", "type": "list", "nullable": True}],
+    "agent_endpoints": [
+        {
+            "name": "search",
+            "module": "main",
+            "endpoint": "flights.main.search",
+            "description": "Search",
+            "inputs": [
+                {"input_ref": "source"},
+                {"input_ref": "destination", "required": True},
+                {"input_ref": "limit", "required": False},
+            ],
+            "outputs": ["flights"],
+            "execution_config": {"timeout_seconds": 30, "retry_count": 1},
+        }
+    ],
+}
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["main.py", "main", "python", "string", "search", "source", ""])
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+CODE_PIECES = st.sampled_from(
+    [
+        "async def search(payload):\n",
+        "def search(payload):\n",
+        "@mcp_endpoint(description='x')\n",
+        "@mcp_endpoint\n",
+        "@ViksaAI.mcp_endpoint(description='')\n",
+        "from ViksaAI import mcp_endpoint\n",
+        "import viksa_ai.runtime as rt\n",
+        "    return payload['source']\n",
+        "    x = payload.get('destination', 1)\n",
+        "    if 'limit' in payload: pass\n",
+        "    helper(payload)\n",
+        "    nonlocal payload\n",
+        "return 1\n",
+        "    yield 1\n",
+        "class A:\n",
+        "    def search(self): pass\n",
+        "x = (\n",
+        ")\n",
+        "'\\d'\n",
+        "é = 'ü'\n",
+        "\0",
+        "\ud800",
+        "\ufeff",
+        "\r\n",
+        "\t",
+        "lambda payload: payload['q']\n",
+        "    ",
+    ]
+)
+
+
+def check(manifest: Any) -> None:
+    """Validate; only a model or AgentValidationError may come out."""
+    report = check_agent_manifest(manifest)
+    assert all(isinstance(issue, Issue) for issue in report.issues)
+    assert all(issue.code.startswith("VX") for issue in report.issues)
+    if report.ok:
+        assert isinstance(validate(manifest), AgentGenerationResponse)
+    else:
+        with pytest.raises(AgentValidationError) as caught:
+            validate(manifest)
+        assert caught.value.issues == report.issues
+        assert str(caught.value)
+
+
+def test_the_base_manifest_is_valid() -> None:
+    assert check_agent_manifest(VALID).issues == ()
+
+
+@given(JSON)
+def test_arbitrary_json_values(value: Any) -> None:
+    check(value)
+
+
+@given(st.dictionaries(st.sampled_from(sorted(VALID)), JSON, max_size=6))
+def test_arbitrary_top_level_fields(fields: dict[str, Any]) -> None:
+    check({**VALID, **fields})
+
+
+def _mutate(data: st.DataObject, document: Any) -> Any:
+    """Replace, delete or insert one value somewhere inside ``document``."""
+    node = document
+    while True:
+        if isinstance(node, dict) and node:
+            key = data.draw(st.sampled_from(sorted(node)))
+        elif isinstance(node, list) and node:
+            key = data.draw(st.integers(0, len(node) - 1))
+        else:
+            return document
+        child = node[key]
+        if isinstance(child, (dict, list)) and child and data.draw(st.booleans()):
+            node = child
+            continue
+        action = data.draw(st.sampled_from(["replace", "delete", "insert"]))
+        if action == "replace":
+            node[key] = data.draw(JSON)
+        elif action == "delete":
+            del node[key]
+        elif isinstance(node, list):
+            node.insert(key, data.draw(JSON))
+        else:
+            node[data.draw(st.text(max_size=8))] = data.draw(JSON)
+        return document
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_valid_manifests(data: st.DataObject) -> None:
+    document = copy.deepcopy(VALID)
+    for _ in range(data.draw(st.integers(1, 4))):
+        document = _mutate(data, document)
+    check(document)
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_as_main_py(text: str) -> None:
+    document = copy.deepcopy(VALID)
+    document["files"][0]["content"] = text
+    check(document)
+
+
+@settings(max_examples=300)
+@given(st.lists(CODE_PIECES, max_size=12).map("".join))
+def test_python_like_text_as_main_py(text: str) -> None:
+    document = copy.deepcopy(VALID)
+    document["files"][0]["content"] = text
+    check(document)
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_odd_names_and_keys(name: str, key: str) -> None:
+    document = copy.deepcopy(VALID)
+    document["agent_endpoints"][0]["name"] = name
+    document["inputs"][0]["name"] = key
+    document["files"][0]["content"] = MAIN.replace("source", key.replace("\\", "")[:10] or "k")
+    check(document)

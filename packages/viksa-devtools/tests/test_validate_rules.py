@@ -1,0 +1,529 @@
+"""validate_agent_manifest: every rule, each issue with its code and location."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools import (
+    AgentValidationError,
+    Issue,
+    check_agent_manifest,
+    validate_agent_manifest,
+)
+from viksa_ai.models.agent import AgentGenerationResponse
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+MAIN = """\
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="Search flights")
+async def search(payload: Dict[str, Any]):
+    return {"flights": [payload.get("source"), payload["destination"]]}
+"""
+
+
+def endpoint(name: str = "search", *refs: str | tuple[str, bool], **extra: Any) -> dict[str, Any]:
+    inputs = [
+        {"input_ref": ref} if isinstance(ref, str) else {"input_ref": ref[0], "required": ref[1]}
+        for ref in (refs or ("source", "destination"))
+    ]
+    return {"name": name, "module": "main", "description": "d", "inputs": inputs, **extra}
+
+
+def manifest(main: str = MAIN, **fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "agent_name": "Flights",
+        "agent_description": "Finds flights",
+        "files": [{"name": "main.py", "content": main, "mime_type": "python"}],
+        "inputs": [
+            {"name": "source", "type": "string"},
+            {"name": "destination", "type": "string"},
+        ],
+        "outputs": [{"name": "flights", "type": "list"}],
+        "agent_endpoints": [endpoint(outputs=["flights"])],
+    }
+    data.update(fields)
+    return data
+
+
+def found(data: Any) -> list[tuple[str, str]]:
+    """(code, location) of every issue."""
+    return [(issue.code, issue.location) for issue in check_agent_manifest(data).issues]
+
+
+def found_codes(data: Any) -> list[str]:
+    return [code for code, _ in found(data)]
+
+
+# --- the API -----------------------------------------------------------------------------
+
+
+def test_valid_manifest_returns_the_model() -> None:
+    result = validate_agent_manifest(manifest())
+    assert isinstance(result, AgentGenerationResponse)
+    assert result.agent_endpoints[0].name == "search"
+    report = check_agent_manifest(manifest())
+    assert report.ok
+    assert report.issues == ()
+
+
+def test_a_model_is_accepted_and_revalidated() -> None:
+    model = AgentGenerationResponse.model_validate(manifest())
+    assert validate_agent_manifest(model) == model
+    broken = AgentGenerationResponse.model_construct(**{**manifest(), "agent_endpoints": [7]})
+    with pytest.raises(AgentValidationError) as caught:
+        validate_agent_manifest(broken)
+    assert [issue.path for issue in caught.value.issues] == ["agent_endpoints[0]"]
+
+
+def test_error_carries_every_issue_and_lists_them() -> None:
+    data = manifest(
+        agent_endpoints=[endpoint("missing", "nope"), endpoint(outputs=["flights", "x"])],
+        inputs=[*manifest()["inputs"], {"name": "spare", "type": "string"}],
+    )
+    with pytest.raises(AgentValidationError) as caught:
+        validate_agent_manifest(data)
+    error = caught.value
+    assert {issue.code for issue in error.issues} == {"VX108", "VX109", "VX210", "VX303"}
+    assert error.errors
+    assert error.warnings
+    text = str(error)
+    assert text.startswith("agent manifest is invalid: 3 errors, 1 warning")
+    assert "agent_endpoints[0].inputs[0]: VX108 input_ref 'nope'" in text
+    assert text.endswith(
+        "  inputs[2]: VX303 (warning) no endpoint references or reads input "
+        "'spare': reference it from an endpoint's inputs, or remove it"
+    )
+    assert isinstance(error, Exception)
+    assert repr(error) == "AgentValidationError(4 issues)"
+    copied = pickle.loads(pickle.dumps(error))
+    assert copied.issues == error.issues
+
+
+def test_warnings_alone_do_not_fail_validation() -> None:
+    data = manifest(inputs=[*manifest()["inputs"], {"name": "spare", "type": "string"}])
+    assert validate_agent_manifest(data).inputs[2].name == "spare"
+    assert found(data) == [("VX303", "inputs[2]")]
+
+
+def test_issue_is_a_frozen_value() -> None:
+    issue = Issue("VX301", "m", path="files[0]", file="main.py", line=3, column=5)
+    assert issue.location == "main.py:3:5"
+    assert str(issue) == "main.py:3:5: VX301 m"
+    assert Issue("VX104", "m", path="agent_endpoints").location == "agent_endpoints"
+    assert str(Issue("VX001", "m")) == "VX001 m"
+    assert issue.to_dict()["line"] == 3
+    with pytest.raises(AttributeError):
+        issue.code = "VX000"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["aviation_agent", "text_tools_agent"])
+def test_the_examples_are_valid(name: str) -> None:
+    directory = EXAMPLES / name
+    data = json.loads((directory / "agent.json").read_text())
+    names = {file["name"] for file in data["files"]}
+    if "main.py" not in names:
+        content = (directory / "main.py").read_text()
+        data["files"].append({"name": "main.py", "content": content, "mime_type": "python"})
+    report = check_agent_manifest(data)
+    assert report.errors == (), report.issues
+
+
+# --- structure ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, [], "agent", 3, 2.5, True])
+def test_manifest_that_is_not_an_object(value: Any) -> None:
+    assert found(value) == [("VX001", "")]
+
+
+def test_structural_problems_have_manifest_paths() -> None:
+    data = manifest(agent_name=5)
+    data["inputs"][1]["type"] = "strin"
+    data["inputs"][0]["min_value"] = "low"
+    data["agent_endpoints"].append({"name": "x"})
+    del data["agent_description"]
+    issues = found(data)
+    assert ("VX003", "agent_name") in issues
+    assert ("VX002", "agent_description") in issues
+    assert ("VX003", "inputs[1].type") in issues
+    assert ("VX003", "inputs[0].min_value") in issues  # one issue for the int|float union
+    assert ("VX002", "agent_endpoints[1].module") in issues
+    assert [code for code, where in issues if where == "inputs[0].min_value"] == ["VX003"]
+
+
+def test_rules_still_run_on_the_valid_parts_of_an_invalid_manifest() -> None:
+    data = manifest(agent_name=None)
+    data["agent_endpoints"].append(endpoint("ghost"))
+    data["inputs"].append({"name": "broken", "type": 3})
+    data["agent_endpoints"].append(endpoint("other", "broken", "destination"))
+    codes = found_codes(data)
+    assert "VX003" in codes  # agent_name and inputs[2].type
+    assert "VX210" in codes  # ghost has no function
+    assert "VX108" not in codes  # 'broken' is declared, only invalid
+
+
+def test_secure_agent_without_queue() -> None:
+    assert found(manifest(agent_type="secure")) == [("VX113", "chrona_queue")]
+    queued = manifest(agent_type="secure", chrona_queue={"chrona_queues": ["q"]})
+    assert found(queued) == []
+
+
+# --- manifest rules ----------------------------------------------------------------------
+
+
+def test_main_py_missing_or_not_python() -> None:
+    assert found(manifest(files=[])) == [("VX101", "files")]
+    wrong = manifest()
+    wrong["files"][0]["mime_type"] = "yaml"
+    assert found(wrong) == [("VX102", "files[0].mime_type")]
+    invalid_entry = manifest(files=[{"name": "main.py", "content": 3, "mime_type": "python"}])
+    assert found_codes(invalid_entry) == ["VX003"]
+
+
+def test_duplicate_names() -> None:
+    data = manifest()
+    data["files"].append(copy.deepcopy(data["files"][0]))
+    data["inputs"].append({"name": "source", "type": "string"})
+    data["outputs"].append({"name": "flights", "type": "dict"})
+    data["agent_endpoints"].append(endpoint())
+    issues = found(data)
+    assert ("VX103", "files[1].name") in issues
+    assert ("VX105", "inputs[2].name") in issues
+    assert ("VX106", "outputs[1].name") in issues
+    assert ("VX107", "agent_endpoints[1].name") in issues
+
+
+def test_no_endpoint() -> None:
+    assert found(manifest(agent_endpoints=[])) == [
+        ("VX104", "agent_endpoints"),
+        ("VX219", "main.py:7:1"),
+        ("VX303", "inputs[0]"),
+        ("VX303", "inputs[1]"),
+    ]
+
+
+def test_references_to_undeclared_inputs_and_outputs() -> None:
+    data = manifest(
+        agent_endpoints=[endpoint("search", "source", "destination", "source", outputs=["x", "x"])]
+    )
+    assert found(data) == [
+        ("VX112", "agent_endpoints[0].inputs[2]"),
+        ("VX109", "agent_endpoints[0].outputs[0]"),
+        ("VX116", "agent_endpoints[0].outputs[1]"),
+    ]
+    data = manifest(agent_endpoints=[endpoint("search", "source", "destination", "when")])
+    assert ("VX108", "agent_endpoints[0].inputs[2]") in found(data)
+
+
+@pytest.mark.parametrize(
+    ("path", "codes"),
+    [
+        ("", []),
+        ("flights.main.search", []),
+        ("flights.search", ["VX110"]),
+        ("main.search", ["VX110"]),
+        ("a b.main.search", ["VX110"]),
+        ("flights.main.other", ["VX110"]),
+    ],
+)
+def test_endpoint_path(path: str, codes: list[str]) -> None:
+    assert found_codes(manifest(agent_endpoints=[endpoint(endpoint=path)])) == codes
+
+
+def test_endpoints_with_different_aliases() -> None:
+    main = MAIN + '\n\n@mcp_endpoint(description="Two")\nasync def two(payload):\n    return 2\n'
+    endpoints = [endpoint(endpoint="a.main.search"), endpoint("two", endpoint="b.main.two")]
+    for item in endpoints[1:]:
+        item["inputs"] = []
+    assert found(manifest(main, agent_endpoints=endpoints)) == [
+        ("VX115", "agent_endpoints[1].endpoint")
+    ]
+
+
+@pytest.mark.parametrize("name", ["get-flights", "class", "\uff53earch", "1st"])
+def test_endpoint_names_the_worker_cannot_find(name: str) -> None:
+    assert found(manifest(agent_endpoints=[endpoint(name)]))[0] == (
+        "VX111",
+        "agent_endpoints[0].name",
+    )
+
+
+def test_endpoint_module_without_file() -> None:
+    tools = endpoint("lookup", module="tools")
+    data = manifest(agent_endpoints=[endpoint(), tools])
+    assert found(data) == [("VX114", "agent_endpoints[1].module")]
+    data["files"].append({"name": "tools.py", "content": "", "mime_type": "python"})
+    assert found(data) == []
+
+
+def test_input_specs() -> None:
+    inputs = [
+        {"name": "source", "type": "string", "pattern": "(", "default": "JFK"},
+        {"name": "destination", "type": "integer", "min_value": 5, "max_value": 1},
+        {"name": "a", "type": "string", "min_length": -1, "max_length": 3, "default": "long"},
+        {"name": "b", "type": "list", "min_length": 4, "max_length": 2},
+        {"name": "c", "type": "boolean", "min_value": 1, "pattern": "x", "max_length": 2},
+        {"name": "d", "type": "integer", "allowed_values": [1, "two", True], "default": 2},
+    ]
+    refs = ("source", "destination", "a", "b", "c", "d")
+    main = MAIN.replace('payload["destination"]', "[payload[k] for k in 'abcd']")
+    data = manifest(main, inputs=inputs, agent_endpoints=[endpoint("search", *refs)])
+    issues = found(data)
+    assert ("VX120", "inputs[0].pattern") in issues
+    assert ("VX121", "inputs[1].min_value") in issues
+    assert ("VX124", "inputs[2].min_length") in issues
+    assert ("VX122", "inputs[2].default") in issues
+    assert ("VX121", "inputs[3].min_length") in issues
+    assert ("VX125", "inputs[4].min_value") in issues
+    assert ("VX125", "inputs[4].max_length") in issues
+    assert ("VX125", "inputs[4].pattern") in issues
+    assert ("VX123", "inputs[5].allowed_values[1]") in issues
+    assert ("VX123", "inputs[5].allowed_values[2]") in issues
+    assert ("VX122", "inputs[5].default") in issues  # 2 is not among allowed_values
+    assert ("VX122", "inputs[0].default") not in issues  # its pattern is reported instead
+
+
+# --- main.py: endpoint functions ---------------------------------------------------------
+
+
+def test_missing_and_redefined_and_sync_functions() -> None:
+    main = MAIN + "\n\nasync def search(payload):\n    return payload\n"
+    assert found(manifest(main)) == [("VX215", "main.py:7:1"), ("VX212", "main.py:11:1")]
+    sync = MAIN.replace("async def", "def")
+    assert found(manifest(sync)) == [("VX211", "main.py:7:1")]
+    assert found(manifest(MAIN.replace("def search", "def other"))) == [
+        ("VX210", "agent_endpoints[0]"),
+        ("VX219", "main.py:7:1"),
+    ]
+
+
+def test_functions_defined_in_module_level_blocks_count() -> None:
+    main = MAIN.replace("\n@mcp_endpoint", "\nif True:\n  pass\n\n@mcp_endpoint", 1)
+    wrapped = "try:\n    import json\nexcept ImportError:\n    pass\n" + main
+    assert found(manifest(wrapped)) == []
+
+
+@pytest.mark.parametrize(
+    ("imports", "decorator"),
+    [
+        ("from ViksaAI import mcp_endpoint", "mcp_endpoint"),
+        ("from viksa_ai.runtime import mcp_endpoint as endpoint", "endpoint"),
+        ("import ViksaAI", "ViksaAI.mcp_endpoint"),
+        ("import ViksaAI as V", "V.mcp_endpoint"),
+        ("import viksa_ai.runtime", "viksa_ai.runtime.mcp_endpoint"),
+        ("import viksa_ai.runtime as rt", "rt.mcp_endpoint"),
+        ("from viksa_ai import runtime", "runtime.mcp_endpoint"),
+        ("from viksa_ai import mcp_endpoint", "mcp_endpoint"),
+        ("from ViksaAI import *", "mcp_endpoint"),
+    ],
+)
+def test_decorator_imported_any_way(imports: str, decorator: str) -> None:
+    main = (
+        f"{imports}\n\n@{decorator}(description='Search')\n"
+        "async def search(payload):\n    return [payload.get('source'), payload['destination']]\n"
+    )
+    assert found(manifest(main)) == []
+
+
+@pytest.mark.parametrize(
+    ("decorator", "expected"),
+    [
+        ("@mcp_endpoint", [("VX213", "main.py:3:2")]),
+        ("@mcp_endpoint()", [("VX214", "main.py:3:2")]),
+        ("@mcp_endpoint(description='')", [("VX214", "main.py:3:2")]),
+        ("@mcp_endpoint(description=None)", [("VX214", "main.py:3:2")]),
+        ("@mcp_endpoint('a', 'b')", [("VX214", "main.py:3:2")]),
+        ("@mcp_endpoint('a', description='b')", [("VX214", "main.py:3:2")]),
+        ("@mcp_endpoint(desc='a')", [("VX214", "main.py:3:2")]),
+        ("@mcp_endpoint('Search')", []),
+        ("@mcp_endpoint(description=f'{1}')", []),
+        ("@mcp_endpoint(**options)", []),
+        ("@other.mcp_endpoint(description='x')", [("VX217", "main.py:3:2")]),
+        ("@staticmethod", [("VX212", "main.py:4:1")]),
+    ],
+)
+def test_decorator_problems(decorator: str, expected: list[tuple[str, str]]) -> None:
+    main = (
+        f"from ViksaAI import mcp_endpoint\n\n{decorator}\n"
+        "async def search(payload):\n    return [payload.get('source'), payload['destination']]\n"
+    )
+    assert found(manifest(main)) == expected
+
+
+def test_decorator_not_imported_or_from_elsewhere() -> None:
+    body = "\n@mcp_endpoint(description='x')\nasync def search(payload):\n    return payload\n"
+    assert found(manifest(body)) == [("VX217", "main.py:2:2")]
+    foreign = "from mylib import mcp_endpoint\n" + body
+    assert found(manifest(foreign)) == [("VX218", "main.py:3:2")]
+    local = "def mcp_endpoint(description):\n    return lambda f: f\n" + body
+    assert found(manifest(local)) == [("VX218", "main.py:4:2")]
+
+
+def test_signature_problems() -> None:
+    none = MAIN.replace("search(payload: Dict[str, Any])", "search()")
+    assert found(manifest(none)) == [("VX216", "main.py:7:1")]
+    extra = MAIN.replace("(payload: Dict[str, Any])", "(payload, extra, *, flag, ok=1)")
+    assert found(manifest(extra)) == [("VX216", "main.py:7:27"), ("VX216", "main.py:7:37")]
+
+
+# --- main.py: the inputs read ------------------------------------------------------------
+
+
+def test_every_way_of_reading_a_key() -> None:
+    main = """\
+from ViksaAI import mcp_endpoint
+
+@mcp_endpoint(description="All")
+async def search(payload):
+    if "source" not in payload:
+        return None
+    first = payload.pop("destination", None)
+    payload.setdefault("limit", 3)
+    del payload["stale"]
+    payload["note"] = "x"
+    return [first, "limit" in payload]
+"""
+    data = manifest(main)
+    data["inputs"].append({"name": "limit", "type": "integer"})
+    data["agent_endpoints"][0]["inputs"].append({"input_ref": "limit", "required": False})
+    assert found(data) == []
+
+
+def test_undeclared_and_unreferenced_keys() -> None:
+    main = MAIN.replace(
+        'payload["destination"]]',
+        'payload["destination"], payload.get("other"), payload["spare"], payload["__viksa_a2a__"]]',
+    )
+    data = manifest(main, inputs=[*manifest()["inputs"], {"name": "spare", "type": "string"}])
+    assert found(data) == [
+        ("VX301", "main.py:8:72"),
+        ("VX306", "main.py:8:94"),
+        ("VX307", "main.py:8:112"),
+    ]
+
+
+def test_required_and_optional_inputs_never_read() -> None:
+    main = MAIN.replace(', payload["destination"]', "")
+    assert found(manifest(main)) == [("VX302", "agent_endpoints[0].inputs[1]")]
+    optional = manifest(
+        main, agent_endpoints=[endpoint("search", "source", ("destination", False))]
+    )
+    assert found(optional) == [("VX304", "agent_endpoints[0].inputs[1]")]
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "helper(payload)",
+        "payload.keys()",
+        "payload.get(key)",
+        "{**payload}",
+        "[k for k in payload]",
+        "(payload := {})",
+    ],
+)
+def test_opaque_uses_do_not_claim_unread_inputs(use: str) -> None:
+    main = MAIN.replace(', payload["destination"]', f", {use}")
+    assert found(manifest(main)) == []
+
+
+def test_a_nested_function_with_its_own_payload_is_not_ours() -> None:
+    main = MAIN.replace(
+        '    return {"flights"',
+        "    def inner(payload):\n        return payload['whatever']\n\n    return {\"flights\"",
+    )
+    assert found(manifest(main)) == []
+
+
+def test_dict_parameter_under_another_name() -> None:
+    main = MAIN.replace("payload", "data")
+    assert found(manifest(main)) == []
+
+
+def test_named_parameters_are_checked_like_payload_keys() -> None:
+    main = MAIN.replace(
+        "(payload: Dict[str, Any])", "(source: str, destination: str, unknown: int = 0)"
+    ).replace('[payload.get("source"), payload["destination"]]', "[source, destination]")
+    assert found(manifest(main)) == [("VX301", "main.py:7:49")]
+    optional = manifest(
+        main.replace(", unknown: int = 0", ""),
+        agent_endpoints=[endpoint("search", "source", ("destination", False))],
+    )
+    assert found(optional) == [("VX305", "main.py:7:31")]
+    missing = manifest(main.replace(", destination: str, unknown: int = 0", ""))
+    assert found(missing) == [("VX302", "agent_endpoints[0].inputs[1]")]
+
+
+def test_signature_styles_follow_the_worker() -> None:
+    # As the runner calls them: a `payload` parameter gets the dict; else **kwargs or a
+    # parameter named after an input means keyword arguments; else the first parameter.
+    reads = '[payload.get("source"), payload["destination"]]'
+    keyword_only = MAIN.replace("(payload: Dict[str, Any])", "(*, flag)")
+    assert found(manifest(keyword_only)) == [("VX216", "main.py:7:1")]
+    with_kwargs = MAIN.replace("(payload: Dict[str, Any])", "(data, **rest)").replace(
+        reads, '[rest.get("source"), rest["destination"]]'
+    )
+    assert found(manifest(with_kwargs)) == [("VX301", "main.py:7:18")]
+    payload_wins = MAIN.replace("(payload: Dict[str, Any])", "(source, payload, **rest)")
+    assert found(manifest(payload_wins)) == [("VX216", "main.py:7:18")]
+
+
+def test_named_parameters_with_kwargs() -> None:
+    main = MAIN.replace("(payload: Dict[str, Any])", "(source, **rest)").replace(
+        '[payload.get("source"), payload["destination"]]', '[source, rest.get("destination")]'
+    )
+    assert found(manifest(main)) == []
+
+
+def test_unused_inputs_are_warnings() -> None:
+    data = manifest(inputs=[*manifest()["inputs"], {"name": "spare", "type": "string"}])
+    report = check_agent_manifest(data)
+    assert [(i.code, i.severity, i.input) for i in report.issues] == [("VX303", "warning", "spare")]
+    assert report.ok
+
+
+def test_code_issues_carry_file_entry_and_input() -> None:
+    main = MAIN.replace('payload["destination"]', 'payload["when"]')
+    data = manifest(main)
+    data["files"].insert(0, {"name": "README.md", "content": "", "mime_type": "other"})
+    issue = next(i for i in check_agent_manifest(data).issues if i.code == "VX301")
+    assert (issue.path, issue.file, issue.line, issue.column, issue.input) == (
+        "files[1]",
+        "main.py",
+        8,
+        48,
+        "when",
+    )
+
+
+def test_columns_count_characters_not_bytes() -> None:
+    main = MAIN.replace(
+        'return {"flights"', 'x = "ééé"; y = payload["nope"]\n    return {"flights"'
+    )
+    issue = next(i for i in check_agent_manifest(manifest(main)).issues if i.code == "VX301")
+    assert (issue.line, issue.column) == (8, 20)
+
+
+def test_compile_errors_are_reported_with_the_other_issues() -> None:
+    main = MAIN + "\nreturn 1\n"
+    data = manifest(main, agent_endpoints=[endpoint(outputs=["nope"])])
+    assert found(data) == [
+        ("VX109", "agent_endpoints[0].outputs[0]"),
+        ("VX202", "main.py:10:1"),
+    ]
+
+
+def test_syntax_error_stops_only_the_code_rules() -> None:
+    data = manifest("def broken(:\n", agent_endpoints=[endpoint(outputs=["nope"])])
+    assert found(data) == [("VX109", "agent_endpoints[0].outputs[0]"), ("VX201", "main.py:1:12")]
