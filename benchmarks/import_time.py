@@ -59,6 +59,18 @@ CASES: list[Case] = [
         target=1.15,
         isolated_paths=(RUNTIME_SRC,),
     ),
+    Case(
+        label="from viksa_ai import ViksaClient (vs its dependencies httpx + pydantic)",
+        statement="from viksa_ai import ViksaClient",
+        baseline="import httpx, pydantic",
+        target=1.10,
+    ),
+    Case(
+        label="import viksa_ai.client (its names load on first use)",
+        statement="import viksa_ai.client",
+        baseline="pass",
+        target=1.15,
+    ),
 ]
 
 WARMUP_RUNS = 3

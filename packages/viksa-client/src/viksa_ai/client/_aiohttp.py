@@ -1,0 +1,79 @@
+"""The aiohttp-backed httpx client of ``http_backend="aiohttp"`` (extra ``[aiohttp]``).
+
+Imported only when that backend is chosen. It is httpx-aiohttp's client with two
+changes: aiohttp's own silent re-send of idempotent requests (GET, PUT, DELETE...) after
+a dropped connection is turned off, so retries follow the SDK's policy on both
+transports (a write without an idempotency key is never sent twice); and aiohttp keeps
+no cookie jar of its own, since httpx already handles cookies.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, TypeAlias
+
+import httpx
+from aiohttp import ClientSession, DummyCookieJar, TCPConnector
+from httpx_aiohttp import AiohttpTransport, HttpxAiohttpClient
+
+__all__ = ["AiohttpClient"]
+
+_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+CertTypes: TypeAlias = "str | tuple[str, str] | tuple[str, str, str]"
+
+
+class _Transport(AiohttpTransport):
+    def get_client(self) -> ClientSession:
+        connector = TCPConnector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+            limit=self.limits.max_connections or 0,  # 0: no limit, as httpx's None
+        )
+        # httpx keeps the cookies; a second jar in aiohttp would send them twice.
+        session = ClientSession(connector=connector, cookie_jar=DummyCookieJar())
+        # aiohttp has no public switch for it; the attribute exists since aiohttp 3.10.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
+
+
+class AiohttpClient(HttpxAiohttpClient):
+    """An ``httpx.AsyncClient`` whose requests travel over aiohttp."""
+
+    def _init_transport(
+        self,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: CertTypes | None = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = _DEFAULT_LIMITS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **kwargs: Any,
+    ) -> httpx.AsyncBaseTransport:
+        if transport is not None:
+            return transport
+        return _Transport(
+            verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits
+        )
+
+    def _init_proxy_transport(
+        self,
+        proxy: httpx.Proxy,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: CertTypes | None = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = _DEFAULT_LIMITS,
+        **kwargs: Any,
+    ) -> httpx.AsyncBaseTransport:
+        return _Transport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
+        )

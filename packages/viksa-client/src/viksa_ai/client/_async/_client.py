@@ -1,0 +1,496 @@
+"""``ViksaClient``: the client, its constructors and the request pipeline loop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from viksa_ai.client import _backends
+from viksa_ai.client._async._stream import iter_json
+from viksa_ai.client._call import Call, service_for_prefix
+from viksa_ai.client._config import ClientConfig, HttpBackend, RequestOptions, RetryConfig
+from viksa_ai.client._credentials import Credentials
+from viksa_ai.client._decode import as_json
+from viksa_ai.client._errors import ViksaConfigError, ViksaError
+from viksa_ai.client._pagination import PageCursor
+from viksa_ai.client._pipeline import (
+    Plan,
+    RequestDefaults,
+    api_failure,
+    finish,
+    make_plan,
+    make_request,
+    opened_stream,
+    response_retry_delay,
+    transport_failure,
+    transport_retry_delay,
+)
+from viksa_ai.client._recording import ResponseRecorder, recording
+from viksa_ai.client._refresh import (
+    adopt_key_tenant,
+    note_failed_refresh,
+    refresh_call,
+    refresh_failure,
+    refresh_wanted,
+    wants_refresh,
+)
+from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings, twin_settings
+from viksa_ai.client._twin import blocking_twin, close_blocking
+
+if TYPE_CHECKING:
+    from viksa_ai.client._async._webhook import AsyncViksaWebhook
+    from viksa_ai.client._async.resources._auth import AsyncAuth
+    from viksa_ai.client._async.resources._builder import AsyncBuilder
+    from viksa_ai.client._async.resources._chat import AsyncChat
+    from viksa_ai.client._async.resources._marketplace import AsyncMarketplace
+    from viksa_ai.client._async.resources._pulse import AsyncPulse
+    from viksa_ai.client._async.resources._scheduler import AsyncScheduler
+    from viksa_ai.client._async.resources._workflow import AsyncWorkflow
+
+    # unasync: begin async-only
+    from viksa_ai.client._sync._client import ViksaSyncClient
+    # unasync: end
+
+__all__ = ["ViksaClient"]
+
+T = TypeVar("T")
+
+
+class ViksaClient:
+    """Client of the Viksa platform API.
+
+    Authenticate with a JWT (``access_token``, optionally ``refresh_token`` for automatic
+    refresh on 401), a project API key (``api_key`` or ``from_api_key``), a login
+    (``from_login``) or the environment (``from_env``). ``base_url`` defaults to
+    ``VIKSA_BASE_URL`` or the public gateway; ``timeout`` is in seconds (or an
+    ``httpx.Timeout``); ``config`` / ``retry`` set retries, idempotency keys and default
+    headers. ``http_client`` takes your own configured httpx client (never closed by this
+    SDK); ``http_backend="aiohttp"`` selects the aiohttp-based transport of the extra
+    ``viksa-client[aiohttp]`` (for the asyncio client). Close it with ``async with`` or
+    ``aclose()``.
+    """
+
+    auth: AsyncAuth
+    builder: AsyncBuilder
+    chat: AsyncChat
+    pulse: AsyncPulse
+    workflow: AsyncWorkflow
+    scheduler: AsyncScheduler
+    marketplace: AsyncMarketplace
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        api_key: str | None = None,
+        org_id: str | None = None,
+        project_id: str | None = None,
+        refresh_token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> None:
+        if access_token is not None and api_key is not None:
+            raise ViksaConfigError("give either access_token or api_key, not both")
+        if api_key is not None and refresh_token is not None:
+            raise ViksaConfigError("refresh_token works with JWT access tokens, not API keys")
+        credentials = Credentials(
+            access_token=access_token,
+            api_key=api_key,
+            refresh_token=refresh_token,
+            org_id=org_id,
+            project_id=project_id,
+        )
+        settings = make_settings(
+            credentials=credentials,
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_backend=http_backend,
+        )
+        self._setup(settings, http_client)
+
+    def _setup(self, settings: Settings, http_client: httpx.AsyncClient | None) -> None:
+        from viksa_ai.client._async.resources import attach_resources
+
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        self._settings = settings
+        self._owns_http = http_client is None
+        self._http = http_client or _backends.make_async_http_client(
+            settings.http_backend, settings.timeout, settings.static_headers
+        )
+        # A client built here already carries the timeout and static headers.
+        self._defaults = RequestDefaults.for_client(settings, own=self._owns_http)
+        self._refresh_lock = _backends.AsyncLock()
+        self._twin: ViksaSyncClient | None = None
+        self._closed = False
+        attach_resources(self)
+
+    @classmethod
+    def _from_settings(
+        cls, settings: Settings, http_client: httpx.AsyncClient | None = None
+    ) -> ViksaClient:
+        client = cls.__new__(cls)
+        client._setup(settings, http_client)
+        return client
+
+    # -- constructors ---------------------------------------------------------------
+
+    @classmethod
+    def from_api_key(
+        cls,
+        key: str,
+        validate: bool = False,
+        *,
+        org_id: str | None = None,
+        project_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> ViksaClient:
+        """A client authenticated with a project API key.
+
+        ``validate=True`` checks the key now (a blocking call) and takes the org and
+        project it belongs to; an invalid key raises ``ViksaAuthenticationError``.
+        """
+        client = cls(
+            api_key=key,
+            org_id=org_id,
+            project_id=project_id,
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_client=http_client,
+            http_backend=http_backend,
+        )
+        if validate:
+            try:
+                twin = blocking_twin(client)
+                adopt_key_tenant(twin._settings, twin.auth.validate_api_key(key))
+            except BaseException:
+                close_blocking(client)
+                raise
+        return client
+
+    @classmethod
+    async def from_login(
+        cls,
+        email: str,
+        password: str,
+        *,
+        org_id: str | None = None,
+        project_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> ViksaClient:
+        """Log in with email and password; the client keeps the tokens (and refreshes)."""
+        client = cls(
+            org_id=org_id,
+            project_id=project_id,
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_client=http_client,
+            http_backend=http_backend,
+        )
+        try:
+            await client.auth.login(email, password)
+        except BaseException:
+            await client.aclose()
+            raise
+        return client
+
+    # unasync: begin async-only
+    @classmethod
+    def from_login_sync(
+        cls,
+        email: str,
+        password: str,
+        *,
+        org_id: str | None = None,
+        project_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> ViksaClient:
+        """Like ``from_login`` but blocking, for code outside an event loop."""
+        client = cls(
+            org_id=org_id,
+            project_id=project_id,
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_client=http_client,
+            http_backend=http_backend,
+        )
+        try:
+            blocking_twin(client).auth.login(email, password)
+        except BaseException:
+            close_blocking(client)
+            raise
+        return client
+
+    # unasync: end
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> ViksaClient:
+        """A client from ``VIKSA_*`` variables; the first credential found wins.
+
+        Order: ``VIKSA_API_KEY``, ``VIKSA_ACCESS_TOKEN`` (with ``VIKSA_REFRESH_TOKEN``),
+        then ``VIKSA_EMAIL`` + ``VIKSA_PASSWORD`` (a blocking login). ``VIKSA_ORG_ID``,
+        ``VIKSA_PROJECT_ID`` and ``VIKSA_BASE_URL`` are read too.
+        """
+        from viksa_ai.client._env import read_env
+
+        found = read_env(os.environ)
+        client = cls(
+            found.access_token,
+            api_key=found.api_key,
+            refresh_token=found.refresh_token,
+            org_id=found.org_id,
+            project_id=found.project_id,
+            base_url=found.base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_client=http_client,
+            http_backend=http_backend,
+        )
+        if found.email is not None and found.password is not None:
+            try:
+                blocking_twin(client).auth.login(found.email, found.password)
+            except BaseException:
+                close_blocking(client)
+                raise
+        return client
+
+    @classmethod
+    def webhook(
+        cls,
+        trigger_id: str,
+        *,
+        webhook_token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> AsyncViksaWebhook:
+        """A client of one trigger's public webhook (no platform token needed)."""
+        from viksa_ai.client._async._webhook import AsyncViksaWebhook
+
+        settings = make_settings(
+            credentials=Credentials(webhook_token=webhook_token),
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_backend=http_backend,
+        )
+        return AsyncViksaWebhook(trigger_id, cls._from_settings(settings, http_client))
+
+    # -- state ----------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The gateway URL every call goes to."""
+        return self._settings.base_url
+
+    @property
+    def org_id(self) -> str | None:
+        """The active organization id (``X-Tenant-Org-Id``)."""
+        return self._settings.credentials.org_id
+
+    @property
+    def project_id(self) -> str | None:
+        """The active project id (``X-Tenant-Project-Id``)."""
+        return self._settings.credentials.project_id
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The httpx client used to send requests."""
+        return self._http
+
+    def __repr__(self) -> str:
+        credentials = self._settings.credentials
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, auth={credentials.mode!r}, "
+            f"org_id={credentials.org_id!r}, project_id={credentials.project_id!r})"
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connections this client opened (never a caller's ``http_client``)."""
+        self._closed = True
+        if self._twin is not None:
+            self._twin.close()
+            self._twin = None
+        if self._owns_http:
+            await self._http.aclose()
+
+    # unasync: begin async-only
+    def _blocking_twin(self) -> ViksaSyncClient:
+        """The sync client sharing this client's credentials (made on first use)."""
+        if self._twin is None:
+            from viksa_ai.client._sync._client import ViksaSyncClient
+
+            self._twin = ViksaSyncClient._from_settings(twin_settings(self._settings))
+        return self._twin
+
+    # unasync: end
+
+    async def __aenter__(self) -> ViksaClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- calls ----------------------------------------------------------------------
+
+    def record_responses(self) -> AbstractContextManager[ResponseRecorder]:
+        """Record the raw ``httpx.Response`` of each call made inside the ``with`` block.
+
+        ``with client.record_responses() as rec: ...`` then ``rec.last.status_code``,
+        ``rec.last.headers``, ``rec.request_id``. Covers calls of any Viksa client made in
+        the same task or thread (and tasks started inside the block).
+        """
+        return recording()
+
+    async def request(
+        self,
+        method: str,
+        prefix: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """Call a route not wrapped yet: ``await client.request("GET", "/builder", "/x")``.
+
+        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON.
+        """
+        call = Call(
+            method=method.upper(),
+            service=service_for_prefix(prefix),
+            path=path if path.startswith("/") else "/" + path,
+            query=params,
+            body=json,
+            decode=as_json,
+            raw_path=True,
+        )
+        return await self._request(call, options)
+
+    @staticmethod
+    def iter_sse_lines(response: httpx.Response) -> AsyncIterator[Any]:
+        """The JSON values of the ``data:`` events of a streaming response, until ``[DONE]``."""
+        return iter_json(response)
+
+    async def _request(self, call: Call[T], options: RequestOptions | None) -> T:
+        plan = make_plan(self._settings, call, options)
+        response = await self._send(plan, stream=False)
+        return finish(plan, self._settings, call, response)
+
+    async def _open_stream(self, call: Call[Any], options: RequestOptions | None) -> httpx.Response:
+        plan = make_plan(self._settings, call, options)
+        response = await self._send(plan, stream=True)
+        opened_stream(plan, response)
+        return response
+
+    async def _send(self, plan: Plan, *, stream: bool) -> httpx.Response:
+        settings = self._settings
+        if self._closed:
+            raise ViksaError("this client is closed: create a new client to make calls")
+        attempt = 0
+        replayed = False
+        while True:
+            generation = settings.credentials.generation
+            request = make_request(self._http, plan, settings, self._defaults)
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                delay = transport_retry_delay(plan, attempt, exc)
+                if delay is None:
+                    raise transport_failure(plan, exc) from exc
+                await _backends.async_sleep(delay)
+                attempt += 1
+                continue
+            if response.is_success:
+                return response
+            if not replayed and wants_refresh(plan, settings, response):
+                await response.aclose()
+                await self._refresh(generation)
+                replayed = True
+                continue
+            delay = response_retry_delay(plan, attempt, response)
+            if delay is not None:
+                await response.aclose()
+                await _backends.async_sleep(delay)
+                attempt += 1
+                continue
+            try:
+                await response.aread()
+            except httpx.TransportError as exc:
+                raise transport_failure(plan, exc) from exc
+            finally:
+                await response.aclose()
+            raise api_failure(plan, settings, response)
+
+    async def _refresh(self, generation: int) -> None:
+        """Refresh the access token once for all calls that failed with it (single flight)."""
+        async with self._refresh_lock:
+            if not refresh_wanted(self._settings, generation):
+                return
+            try:
+                await self._request(refresh_call(self._settings), None)
+            except ViksaError as exc:
+                note_failed_refresh(self._settings, generation)
+                raise refresh_failure(exc) from exc
+
+    async def _paginate(
+        self,
+        page: Callable[[int, int], Call[Any]],
+        *,
+        limit: int,
+        key: str | None,
+        options: RequestOptions | None,
+    ) -> AsyncIterator[Any]:
+        cursor = PageCursor(limit, key)
+        while not cursor.done:
+            items = cursor.take(await self._request(page(cursor.skip, limit), options))
+            for item in items:
+                yield item

@@ -1,0 +1,363 @@
+"""``client.builder``: agents, deploy, vault secrets, hosted MCP servers and mappings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from viksa_ai.client._async.resources._base import AsyncResource
+from viksa_ai.client._call import BUILDER, Call, body_of, json_call, object_call, query_of
+
+if TYPE_CHECKING:
+    from viksa_ai.client._async._client import ViksaClient
+    from viksa_ai.client._config import RequestOptions
+    from viksa_ai.models.agent import AgentCreationRequest, AgentUpdateRequest
+
+__all__ = [
+    "AsyncAgents",
+    "AsyncBuilder",
+    "AsyncDeploy",
+    "AsyncMappings",
+    "AsyncMcp",
+    "AsyncSecrets",
+]
+
+
+class AsyncBuilder:
+    """The builder service (``/builder``): agents, deploy, secrets, mcp and mappings."""
+
+    __slots__ = ("agents", "deploy", "mappings", "mcp", "secrets")
+
+    def __init__(self, client: ViksaClient) -> None:
+        self.agents = AsyncAgents(client)
+        self.deploy = AsyncDeploy(client)
+        self.secrets = AsyncSecrets(client)
+        self.mcp = AsyncMcp(client)
+        self.mappings = AsyncMappings(client)
+
+
+def _status(enabled: bool) -> dict[str, str]:
+    return {"status": "enabled" if enabled else "disabled"}
+
+
+def _agents_page(skip: int, limit: int, search: str | None) -> Call[Any]:
+    query = query_of(skip=skip, limit=limit, search=search)
+    return json_call("GET", BUILDER, "/agent/list", query=query)
+
+
+class AsyncAgents(AsyncResource):
+    """Agents (``/builder/agent``)."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        request: AgentCreationRequest | Mapping[str, Any],
+        *,
+        options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Create an agent from an ``AgentCreationRequest``; answers the agent document."""
+        call = object_call("POST", BUILDER, "/agent/create", body=request)
+        return await self._client._request(call, options)
+
+    async def list(
+        self,
+        skip: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        *,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """One page of agents (items under ``agents``, with ``total``)."""
+        return await self._client._request(_agents_page(skip, limit, search), options)
+
+    def iter_all(
+        self,
+        limit: int = 50,
+        search: str | None = None,
+        *,
+        options: RequestOptions | None = None,
+    ) -> AsyncIterator[Any]:
+        """Every agent, page after page (``async for agent in ...``)."""
+        return self._client._paginate(
+            lambda skip, size: _agents_page(skip, size, search),
+            limit=limit,
+            key="agents",
+            options=options,
+        )
+
+    async def get(self, agent_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+        """One agent."""
+        call = object_call("GET", BUILDER, "/agent/{}", agent_id)
+        return await self._client._request(call, options)
+
+    async def update(
+        self,
+        agent_id: str,
+        request: AgentUpdateRequest | Mapping[str, Any],
+        *,
+        options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Update an agent; an ``AgentUpdateRequest`` sends only the fields set."""
+        call = object_call("PUT", BUILDER, "/agent/{}", agent_id, body=request)
+        return await self._client._request(call, options)
+
+    async def delete(self, agent_id: str, *, options: RequestOptions | None = None) -> Any:
+        """Delete an agent."""
+        call = json_call("DELETE", BUILDER, "/agent/{}", agent_id)
+        return await self._client._request(call, options)
+
+    async def set_status(
+        self, agent_id: str, *, enabled: bool, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Enable or disable an agent."""
+        call = object_call("PATCH", BUILDER, "/agent/{}/status", agent_id, body=_status(enabled))
+        return await self._client._request(call, options)
+
+    async def set_endpoint_status(
+        self,
+        agent_id: str,
+        name: str,
+        *,
+        enabled: bool,
+        options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Enable or disable one endpoint of an agent."""
+        call = object_call(
+            "PATCH",
+            BUILDER,
+            "/agent/{}/endpoint/{}/status",
+            agent_id,
+            name,
+            body=_status(enabled),
+        )
+        return await self._client._request(call, options)
+
+    async def revisions(self, agent_id: str, *, options: RequestOptions | None = None) -> Any:
+        """The revisions of an agent."""
+        call = json_call("GET", BUILDER, "/agent/{}/revisions", agent_id)
+        return await self._client._request(call, options)
+
+    async def revision(
+        self, agent_id: str, revision: str | int, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """One revision of an agent."""
+        call = object_call("GET", BUILDER, "/agent/{}/revisions/{}", agent_id, str(revision))
+        return await self._client._request(call, options)
+
+    async def share(
+        self, agent_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Share an agent."""
+        call = object_call("POST", BUILDER, "/agent/{}/share", agent_id, body=body)
+        return await self._client._request(call, options)
+
+
+class AsyncDeploy(AsyncResource):
+    """Builds and deployments (``/builder/builder/``, ``/builder/deploy/``)."""
+
+    __slots__ = ()
+
+    async def build(
+        self, agent_id: str, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Start a build job for an agent."""
+        call = object_call("POST", BUILDER, "/builder/", body={"agent_id": agent_id})
+        return await self._client._request(call, options)
+
+    async def deploy(
+        self, agent_id: str, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Schedule a deploy of an agent."""
+        call = object_call("POST", BUILDER, "/deploy/", body={"agent_id": agent_id})
+        return await self._client._request(call, options)
+
+    async def reconcile(
+        self, agent_id: str, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Hot-reload an agent's configuration (cloud agents)."""
+        call = object_call("POST", BUILDER, "/deploy/reconcile", body={"agent_id": agent_id})
+        return await self._client._request(call, options)
+
+
+def _secrets_page(skip: int, limit: int, search: str | None) -> Call[Any]:
+    query = query_of(skip=skip, limit=limit, search=search)
+    return json_call("GET", BUILDER, "/secret/list", query=query)
+
+
+class AsyncSecrets(AsyncResource):
+    """Vault secrets (``/builder/vault``, ``/builder/secret``)."""
+
+    __slots__ = ()
+
+    async def vault_status(self, *, options: RequestOptions | None = None) -> dict[str, Any]:
+        """Whether the vault is configured."""
+        return await self._client._request(object_call("GET", BUILDER, "/vault/status"), options)
+
+    async def create_secret(
+        self,
+        name: str,
+        value: str,
+        description: str | None = None,
+        passphrase: str | None = None,
+        *,
+        options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Store a secret in the vault."""
+        body = body_of(name=name, value=value, description=description, passphrase=passphrase)
+        secrets = tuple(s for s in (value, passphrase) if s)
+        call = object_call("POST", BUILDER, "/secret/create", body=body, secrets=secrets)
+        return await self._client._request(call, options)
+
+    async def list_secrets(
+        self,
+        skip: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        *,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """One page of secrets (items under ``secrets``)."""
+        return await self._client._request(_secrets_page(skip, limit, search), options)
+
+    def iter_all(
+        self,
+        limit: int = 50,
+        search: str | None = None,
+        *,
+        options: RequestOptions | None = None,
+    ) -> AsyncIterator[Any]:
+        """Every secret, page after page."""
+        return self._client._paginate(
+            lambda skip, size: _secrets_page(skip, size, search),
+            limit=limit,
+            key="secrets",
+            options=options,
+        )
+
+    async def get_secret(
+        self,
+        secret_id: str,
+        passphrase: str | None = None,
+        *,
+        options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """A secret's metadata (and value, with the passphrase when one is set)."""
+        call = object_call(
+            "GET",
+            BUILDER,
+            "/secret/{}",
+            secret_id,
+            query=query_of(passphrase=passphrase),
+            secrets=(passphrase,) if passphrase else (),
+        )
+        return await self._client._request(call, options)
+
+    async def update_secret(
+        self, secret_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Update a secret."""
+        secrets = tuple(str(body[k]) for k in ("value", "passphrase") if body.get(k))
+        call = object_call("PUT", BUILDER, "/secret/{}", secret_id, body=body, secrets=secrets)
+        return await self._client._request(call, options)
+
+    async def delete_secret(
+        self, secret_id: str, force: bool = False, *, options: RequestOptions | None = None
+    ) -> Any:
+        """Delete a secret (``force=True`` even when agents use it)."""
+        query = query_of(force="true" if force else None)
+        call = json_call("DELETE", BUILDER, "/secret/{}", secret_id, query=query)
+        return await self._client._request(call, options)
+
+    async def secret_usage(self, secret_id: str, *, options: RequestOptions | None = None) -> Any:
+        """Which agents use a secret."""
+        call = json_call("GET", BUILDER, "/secret/{}/usage", secret_id)
+        return await self._client._request(call, options)
+
+
+def _servers_page(skip: int, limit: int, status: str | None) -> Call[Any]:
+    query = query_of(status=status, skip=skip, limit=limit)
+    return json_call("GET", BUILDER, "/mcp/servers", query=query)
+
+
+class AsyncMcp(AsyncResource):
+    """Hosted MCP servers (``/builder/mcp/servers``)."""
+
+    __slots__ = ()
+
+    async def create(
+        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Register a hosted MCP server."""
+        call = object_call("POST", BUILDER, "/mcp/servers", body=body)
+        return await self._client._request(call, options)
+
+    async def list(
+        self,
+        status: str | None = None,
+        skip: int = 0,
+        limit: int = 50,
+        *,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """One page of servers (items under ``servers``)."""
+        return await self._client._request(_servers_page(skip, limit, status), options)
+
+    def iter_all(
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        *,
+        options: RequestOptions | None = None,
+    ) -> AsyncIterator[Any]:
+        """Every server, page after page."""
+        return self._client._paginate(
+            lambda skip, size: _servers_page(skip, size, status),
+            limit=limit,
+            key="servers",
+            options=options,
+        )
+
+    async def get(self, server_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+        """One server."""
+        call = object_call("GET", BUILDER, "/mcp/servers/{}", server_id)
+        return await self._client._request(call, options)
+
+    async def update(
+        self, server_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Update a server."""
+        call = object_call("PATCH", BUILDER, "/mcp/servers/{}", server_id, body=body)
+        return await self._client._request(call, options)
+
+    async def delete(self, server_id: str, *, options: RequestOptions | None = None) -> Any:
+        """Delete a server."""
+        call = json_call("DELETE", BUILDER, "/mcp/servers/{}", server_id)
+        return await self._client._request(call, options)
+
+    async def start(
+        self, server_id: str, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Start a server."""
+        call = object_call("POST", BUILDER, "/mcp/servers/{}/start", server_id)
+        return await self._client._request(call, options)
+
+    async def stop(
+        self, server_id: str, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """Stop a server."""
+        call = object_call("POST", BUILDER, "/mcp/servers/{}/stop", server_id)
+        return await self._client._request(call, options)
+
+
+class AsyncMappings(AsyncResource):
+    """Mappings (``/builder/mappings``)."""
+
+    __slots__ = ()
+
+    async def get(
+        self, mapping_id: str, *, options: RequestOptions | None = None
+    ) -> dict[str, Any]:
+        """One mapping."""
+        call = object_call("GET", BUILDER, "/mappings/{}", mapping_id)
+        return await self._client._request(call, options)

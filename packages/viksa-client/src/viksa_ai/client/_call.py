@@ -1,0 +1,143 @@
+"""The description of one platform call, as the resources write it.
+
+A resource method only says what to call: verb, service, path template and the ids to
+put in it, query, body, how to read the answer. The pipeline does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from viksa_ai.client._decode import as_json, as_object
+from viksa_ai.client._paths import render_path
+
+__all__ = [
+    "AUTH",
+    "BUILDER",
+    "CHAT",
+    "MARKETPLACE",
+    "ORG",
+    "PROJECT",
+    "PULSE",
+    "SCHEDULER",
+    "WORKFLOW",
+    "Call",
+    "Service",
+    "body_of",
+    "json_call",
+    "object_call",
+    "query_of",
+    "service_for_prefix",
+]
+
+T = TypeVar("T")
+
+
+class Service(NamedTuple):
+    """A platform service: its name (for errors and logs) and its gateway prefix."""
+
+    name: str
+    prefix: str
+
+
+AUTH = Service("auth", "/auth")
+ORG = Service("org", "/org")
+PROJECT = Service("project", "/project")
+BUILDER = Service("builder", "/builder")
+CHAT = Service("chat", "/chat")
+PULSE = Service("pulse", "/pulse")
+WORKFLOW = Service("workflow", "/workflow")
+SCHEDULER = Service("scheduler", "/scheduler")
+MARKETPLACE = Service("marketplace", "/marketplace/api/v1/marketplace")
+
+
+def service_for_prefix(prefix: str) -> Service:
+    """The service of a caller-given prefix (for ``client.request``)."""
+    cleaned = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    name = cleaned.strip("/").split("/")[0] or "platform"
+    return Service(name, cleaned)
+
+
+@dataclass(kw_only=True, slots=True)
+class Call(Generic[T]):
+    """One call: what to send and how to read the answer (``decode``). Never mutated.
+
+    ``path`` is a template whose ``{}`` placeholders take ``segments``, each encoded as
+    exactly one path segment. ``authenticated`` adds the credentials and tenant headers;
+    ``adopts_tokens`` makes the client take the tokens of the answer; ``secrets`` lists
+    values of this call (a password, a secret) to scrub from errors and logs.
+    """
+
+    method: str
+    service: Service
+    path: str
+    decode: Callable[[Any], T]
+    segments: tuple[str, ...] = ()
+    query: Mapping[str, Any] | None = None
+    body: Any = None
+    authenticated: bool = True
+    adopts_tokens: bool = False
+    secrets: tuple[str, ...] = ()
+    raw_path: bool = False
+
+    def target(self) -> str:
+        """The path from the base URL, ids encoded, without the query."""
+        path = self.path if self.raw_path else render_path(self.path, self.segments)
+        return self.service.prefix + path
+
+
+def object_call(
+    method: str,
+    service: Service,
+    path: str,
+    *segments: str,
+    query: Mapping[str, Any] | None = None,
+    body: Any = None,
+    secrets: tuple[str, ...] = (),
+) -> Call[dict[str, Any]]:
+    """A call whose answer is a JSON object (``{}`` when the body is empty)."""
+    return Call(
+        method=method,
+        service=service,
+        path=path,
+        segments=segments,
+        query=query,
+        body=body,
+        decode=as_object,
+        secrets=secrets,
+    )
+
+
+def json_call(
+    method: str,
+    service: Service,
+    path: str,
+    *segments: str,
+    query: Mapping[str, Any] | None = None,
+    body: Any = None,
+    secrets: tuple[str, ...] = (),
+) -> Call[Any]:
+    """A call whose answer is any JSON value (``None`` when the body is empty)."""
+    return Call(
+        method=method,
+        service=service,
+        path=path,
+        segments=segments,
+        query=query,
+        body=body,
+        decode=as_json,
+        secrets=secrets,
+    )
+
+
+def query_of(**params: Any) -> dict[str, Any] | None:
+    """Query parameters without the ``None`` ones (``None`` means "not sent")."""
+    query = {name: value for name, value in params.items() if value is not None}
+    return query or None
+
+
+def body_of(**fields: Any) -> dict[str, Any]:
+    """A JSON body without the ``None`` (optional, not given) fields."""
+    return {name: value for name, value in fields.items() if value is not None}

@@ -1,0 +1,84 @@
+"""Client-wide and per-call settings: retries, idempotency keys, timeouts, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+import httpx
+
+__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "HttpBackend", "RequestOptions", "RetryConfig"]
+
+DEFAULT_BASE_URL = "https://api.viksaai.com"
+
+HttpBackend: TypeAlias = Literal["httpx", "aiohttp"]
+"""Which HTTP transport a client builds for itself: httpx's own, or the aiohttp-backed one."""
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """When and how long to wait before a failed call is tried again.
+
+    A call is tried at most ``max_retries + 1`` times. Connection errors (when
+    ``retry_connection_errors``) and the answers in ``retry_status_codes`` are retried.
+    The wait before retry ``n`` (0-based) is a random time in
+    ``[0, min(max_delay, initial_delay * 2**n)]`` ("full jitter"), unless the server sent
+    ``Retry-After`` or ``retry-after-ms``, which is honoured up to ``max_delay``.
+    ``deadline`` (seconds) bounds all attempts and waits of one call together: no retry
+    starts that would end its wait after it.
+    """
+
+    max_retries: int = 3
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    retry_status_codes: Collection[int] = frozenset({429, 502, 503, 504})
+    retry_connection_errors: bool = True
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.initial_delay < 0 or self.max_delay < 0:
+            raise ValueError("initial_delay and max_delay must be >= 0")
+        if self.deadline is not None and self.deadline <= 0:
+            raise ValueError(f"deadline must be > 0 seconds, got {self.deadline}")
+        # Accept any iterable of ints (a set, list or tuple) and store it frozen.
+        object.__setattr__(self, "retry_status_codes", frozenset(self.retry_status_codes))
+
+
+NO_RETRY = RetryConfig(max_retries=0)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Settings shared by every call of one client.
+
+    ``idempotency_key`` is sent on every write (POST, PUT, PATCH, DELETE) of this client
+    instead of a fresh random key per call; a key given per call still wins. With
+    ``auto_idempotency_keys=False`` writes without a key carry none, and such a write is
+    retried only when it certainly never reached the server (a failed connect).
+    ``default_headers`` are added to every request (per-call headers win).
+    """
+
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    idempotency_key: str | None = None
+    auto_idempotency_keys: bool = True
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Options for one call, given as ``options=RequestOptions(...)`` to any operation.
+
+    ``timeout`` replaces the client's timeout, ``extra_headers`` and ``extra_query`` are
+    merged over what the operation sends, ``idempotency_key`` replaces the generated or
+    configured key, and ``retry`` replaces the client's retry policy for this call.
+    """
+
+    timeout: float | httpx.Timeout | None = None
+    extra_headers: Mapping[str, str] | None = None
+    extra_query: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+    retry: RetryConfig | None = None

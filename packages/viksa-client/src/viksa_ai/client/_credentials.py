@@ -1,0 +1,107 @@
+"""The credentials and tenant of a client, shared with its blocking twin.
+
+Tokens adopted from login, refresh or a switch replace the old ones for every later
+call. Each adoption bumps ``generation``, so concurrent calls failing with 401 can tell
+whether another call already refreshed the token they used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from viksa_ai.models.auth import TokenResponse
+
+__all__ = ["AuthMode", "Credentials"]
+
+AuthMode = Literal["jwt", "api_key", "webhook", "none"]
+
+
+class Credentials:
+    """Mutable credential state; its ``repr`` never shows a secret."""
+
+    __slots__ = (
+        "_api_key",
+        "_bearer",
+        "access_token",
+        "failed_generation",
+        "generation",
+        "org_id",
+        "project_id",
+        "refresh_token",
+        "webhook_token",
+    )
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        api_key: str | None = None,
+        refresh_token: str | None = None,
+        webhook_token: str | None = None,
+        org_id: str | None = None,
+        project_id: str | None = None,
+    ) -> None:
+        self.access_token = access_token
+        self._api_key = api_key
+        self.refresh_token = refresh_token
+        self.webhook_token = webhook_token
+        self.org_id = org_id
+        self.project_id = project_id
+        self.generation = 0
+        self.failed_generation: int | None = None
+        self._bearer = self._make_bearer()
+
+    @property
+    def api_key(self) -> str | None:
+        """The project API key, when this is an API-key client."""
+        return self._api_key
+
+    @property
+    def mode(self) -> AuthMode:
+        """How this client authenticates."""
+        if self._api_key is not None:
+            return "api_key"
+        if self.webhook_token is not None:
+            return "webhook"
+        if self.access_token is not None or self.refresh_token is not None:
+            return "jwt"
+        return "none"
+
+    def _make_bearer(self) -> str | None:
+        secret = self._api_key or self.webhook_token or self.access_token
+        return None if secret is None else f"Bearer {secret}"
+
+    @property
+    def authorization(self) -> str | None:
+        """The ``Authorization`` header value, or ``None`` without credentials."""
+        return self._bearer
+
+    @property
+    def can_refresh(self) -> bool:
+        """Whether a 401 may be answered by refreshing (JWT clients with a refresh token)."""
+        return self._api_key is None and self.webhook_token is None and bool(self.refresh_token)
+
+    def adopt(self, tokens: TokenResponse) -> None:
+        """Take the tokens and tenant ids of a login, refresh or switch answer."""
+        self.access_token = tokens.access_token
+        if tokens.refresh_token:
+            self.refresh_token = tokens.refresh_token
+        if tokens.org_id is not None:
+            self.org_id = tokens.org_id
+        if tokens.project_id is not None:
+            self.project_id = tokens.project_id
+        self._bearer = self._make_bearer()
+        self.generation += 1
+        self.failed_generation = None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret held, to scrub from errors and logs."""
+        values = (self.access_token, self.refresh_token, self._api_key, self.webhook_token)
+        return tuple(value for value in values if value)
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(mode={self.mode!r}, org_id={self.org_id!r}, "
+            f"project_id={self.project_id!r})"
+        )

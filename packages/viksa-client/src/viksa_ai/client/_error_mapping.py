@@ -1,0 +1,177 @@
+"""Turn an error answer into the matching ``ViksaApiError``.
+
+Understands every error shape the platform's services send: FastAPI's ``{"detail": ...}``
+with a string, an object ``{"message", "code", "field"}`` or a list of
+``{"loc", "msg", "type"}``; and ``{"message": ...}`` or ``{"error": ...}`` bodies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from viksa_ai.client._errors import (
+    ErrorDetail,
+    ViksaApiError,
+    ViksaAuthenticationError,
+    ViksaConflictError,
+    ViksaNotFoundError,
+    ViksaPermissionError,
+    ViksaRateLimitError,
+    ViksaServerError,
+    ViksaValidationError,
+)
+from viksa_ai.client._retry import parse_retry_after
+
+__all__ = ["REDACTED", "api_error", "error_class", "parse_details", "request_id", "scrub"]
+
+REDACTED = "[redacted]"
+
+_BY_STATUS: dict[int, type[ViksaApiError]] = {
+    401: ViksaAuthenticationError,
+    403: ViksaPermissionError,
+    404: ViksaNotFoundError,
+    409: ViksaConflictError,
+    422: ViksaValidationError,
+    429: ViksaRateLimitError,
+}
+
+# FastAPI puts where the value came from first in "loc"; the field is what follows.
+_LOC_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def error_class(status_code: int) -> type[ViksaApiError]:
+    """The exception class for an error status."""
+    if status_code >= 500:
+        return ViksaServerError
+    return _BY_STATUS.get(status_code, ViksaApiError)
+
+
+def request_id(headers: httpx.Headers) -> str | None:
+    """The request id the gateway answered (``X-Request-Id`` or ``X-Correlation-Id``)."""
+    value: str | None = headers.get("x-request-id") or headers.get("x-correlation-id")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _detail_from_object(item: dict[str, Any]) -> ErrorDetail | None:
+    message = _text(item.get("message", item.get("msg", item.get("detail"))))
+    if message is None:
+        return None
+    field = item.get("field")
+    loc = item.get("loc")
+    if field is None and isinstance(loc, list):
+        parts = [str(part) for part in loc]
+        if parts and parts[0] in _LOC_SOURCES and len(parts) > 1:
+            parts = parts[1:]
+        field = ".".join(parts) or None
+    code = item.get("code", item.get("type"))
+    return ErrorDetail(
+        message=message,
+        field=None if field is None else str(field),
+        code=None if code is None else str(code),
+    )
+
+
+def _details_from(value: Any) -> list[ErrorDetail]:
+    if isinstance(value, str):
+        return [ErrorDetail(message=value)] if value else []
+    if isinstance(value, dict):
+        detail = _detail_from_object(value)
+        return [detail] if detail else [ErrorDetail(message=_text(value) or "")]
+    if isinstance(value, list):
+        found: list[ErrorDetail] = []
+        for item in value:
+            found.extend(_details_from(item))
+        return found
+    if value is None:
+        return []
+    return [ErrorDetail(message=str(value))]
+
+
+def parse_details(body: Any) -> list[ErrorDetail]:
+    """Every ``ErrorDetail`` an error body holds, in order."""
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error", "errors"):
+            if key in body and body[key] is not None:
+                details = _details_from(body[key])
+                if details:
+                    # {"error": "x", "message": "y"} style bodies: keep a code if sent.
+                    code = body.get("code")
+                    if code is not None and len(details) == 1 and details[0].code is None:
+                        details = [ErrorDetail(details[0].message, details[0].field, str(code))]
+                    return details
+        return []
+    if isinstance(body, str):
+        stripped = body.strip()
+        return [ErrorDetail(message=stripped)] if stripped else []
+    return _details_from(body)
+
+
+def scrub(value: Any, secrets: Iterable[str]) -> Any:
+    """A copy of ``value`` (JSON or text) with every secret string replaced.
+
+    FastAPI's 422 answers echo the submitted input, a password included: the error kept
+    for the user must not.
+    """
+    needles = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not needles:
+        return value
+    return _scrub(value, needles)
+
+
+def _scrub(value: Any, needles: list[str]) -> Any:
+    if isinstance(value, str):
+        for needle in needles:
+            if needle in value:
+                value = value.replace(needle, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(k, needles): _scrub(v, needles) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, needles) for item in value]
+    return value
+
+
+def _decode_body(response: httpx.Response) -> Any:
+    content = response.content
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return response.text
+
+
+def api_error(
+    response: httpx.Response,
+    *,
+    method: str,
+    path: str,
+    service: str,
+    secrets: Iterable[str] = (),
+) -> ViksaApiError:
+    """Build the typed error for an error answer whose body has been read."""
+    body = scrub(_decode_body(response), secrets)
+    cls = error_class(response.status_code)
+    return cls(
+        status_code=response.status_code,
+        method=method,
+        path=path,
+        service=service,
+        body=body,
+        details=parse_details(body),
+        request_id=request_id(response.headers),
+        retry_after=parse_retry_after(response.headers),
+        response=response,
+    )

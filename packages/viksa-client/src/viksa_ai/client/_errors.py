@@ -1,0 +1,195 @@
+"""The exceptions of the client: one base class, transport errors and API errors.
+
+``str(error)`` is one readable line naming the service, the request, the status, the
+first message and the request id. Secrets never reach it: request paths are shown
+without their query, and bodies are scrubbed of the call's secrets before they are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ErrorDetail",
+    "ViksaApiError",
+    "ViksaAuthenticationError",
+    "ViksaConfigError",
+    "ViksaConflictError",
+    "ViksaDecodeError",
+    "ViksaError",
+    "ViksaNotFoundError",
+    "ViksaPermissionError",
+    "ViksaRateLimitError",
+    "ViksaServerError",
+    "ViksaTimeoutError",
+    "ViksaTransportError",
+    "ViksaValidationError",
+]
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One problem reported by the platform: a message, the field it concerns, a code."""
+
+    message: str
+    field: str | None = None
+    code: str | None = None
+
+
+class ViksaError(Exception):
+    """Base class of every error raised by the Viksa client."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The subclasses take keyword arguments, which Exception's default pickling
+        # cannot pass; the raw response (sockets, streams) is not carried over.
+        state = {name: value for name, value in vars(self).items() if name != "response"}
+        return (_rebuild, (type(self), self.args, state))
+
+
+def _rebuild(cls: type[ViksaError], args: tuple[Any, ...], state: dict[str, Any]) -> ViksaError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    vars(error).update(state)
+    if isinstance(error, ViksaApiError):
+        error.response = None
+    return error
+
+
+class ViksaConfigError(ViksaError, ValueError):
+    """The client cannot be built from the given settings or environment."""
+
+
+class ViksaTransportError(ViksaError):
+    """The request got no HTTP answer: connection failure, DNS, broken stream, timeout."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        service: str | None = None,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        self.service = service
+        where = " ".join(part for part in (service, method, path) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ViksaTimeoutError(ViksaTransportError):
+    """The request or stream did not complete within its timeout."""
+
+
+class ViksaDecodeError(ViksaError):
+    """A body or stream event that should hold JSON does not; ``raw`` holds its text."""
+
+    def __init__(self, message: str, *, raw: str, event: str | None = None) -> None:
+        self.raw = raw
+        self.event = event
+        super().__init__(message)
+
+
+class ViksaApiError(ViksaError):
+    """The platform answered with an error status; base class of the per-status errors.
+
+    Attributes: ``status_code``, ``method``, ``path``, ``service``, ``body`` (the JSON or
+    text answered, secrets of the call removed), ``details`` (list of ``ErrorDetail``),
+    ``request_id`` (``X-Request-Id`` or ``X-Correlation-Id``), ``retry_after`` (seconds,
+    from ``Retry-After`` / ``retry-after-ms`` when sent), ``detail_message`` (the first
+    readable message) and ``response`` (the raw ``httpx.Response``).
+    """
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        method: str,
+        path: str,
+        service: str,
+        body: Any = None,
+        details: list[ErrorDetail] | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.service = service
+        self.body = body
+        self.details: list[ErrorDetail] = list(details or [])
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.response = response
+        super().__init__(self._summary())
+
+    @property
+    def detail_message(self) -> str:
+        """The first human-readable message, or the HTTP reason phrase when none came."""
+        if self.details:
+            return self.details[0].message
+        return _reason_phrase(self.status_code)
+
+    def _summary(self) -> str:
+        line = f"{self.service} {self.method} {self.path} -> {self.status_code}"
+        message = _one_line(self.detail_message)
+        if message:
+            line += f": {message}"
+        if self.request_id:
+            line += f" (request id {_one_line(self.request_id)})"
+        return line
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._summary()!r})"
+
+
+class ViksaAuthenticationError(ViksaApiError):
+    """401: the token or API key is missing, invalid or expired (and refresh failed)."""
+
+
+class ViksaPermissionError(ViksaApiError):
+    """403: the credentials are valid but not allowed here (RBAC or tenant denial)."""
+
+
+class ViksaNotFoundError(ViksaApiError):
+    """404: the resource does not exist (or is not visible to this tenant)."""
+
+
+class ViksaConflictError(ViksaApiError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class ViksaValidationError(ViksaApiError):
+    """422: the request body or query failed validation; see ``details`` per field."""
+
+
+class ViksaRateLimitError(ViksaApiError):
+    """429: too many requests; ``retry_after`` says how long to wait when the server sent it."""
+
+
+class ViksaServerError(ViksaApiError):
+    """5xx: the platform or its gateway failed."""
+
+
+_MAX_MESSAGE = 300
+
+
+def _one_line(text: str) -> str:
+    """Collapse whitespace runs (newlines included) and cut long messages."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
+
+
+def _reason_phrase(status_code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return ""

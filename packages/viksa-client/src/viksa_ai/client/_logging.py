@@ -1,0 +1,70 @@
+"""Logging through the ``viksa_ai`` logger, with secrets redacted.
+
+``VIKSA_LOG=debug`` or ``VIKSA_LOG=info`` turns it on (a stderr handler on the
+``viksa_ai`` logger) when no handler is configured yet. Debug lines show each request
+with its headers, secrets redacted; info lines show retries and token refreshes.
+Bodies are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = ["logger", "redact_headers", "redact_url", "setup_from_env"]
+
+logger = logging.getLogger("viksa_ai.client")
+
+REDACTED = "[redacted]"
+
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
+_SECRET_WORDS = ("token", "secret", "password", "passphrase", "key", "auth", "signature")
+_configured = False
+
+
+def setup_from_env() -> None:
+    """Apply ``VIKSA_LOG`` once per process (idempotent and cheap after the first call)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    level = os.environ.get("VIKSA_LOG", "").strip().lower()
+    if level not in ("debug", "info"):
+        return
+    root = logging.getLogger("viksa_ai")
+    root.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        root.addHandler(handler)
+
+
+def _is_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
+
+
+def redact_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:
+    """Headers to log: every credential-like value replaced."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {
+        name: REDACTED if _is_secret_name(name) and name.lower() != "idempotency-key" else value
+        for name, value in items
+    }
+
+
+def redact_url(url: str) -> str:
+    """A URL to log: user info dropped, credential-like query values replaced."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if not parts.query:
+        return urlunsplit((parts.scheme, netloc, parts.path, "", parts.fragment))
+    query = [
+        (name, REDACTED if _is_secret_name(name) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))

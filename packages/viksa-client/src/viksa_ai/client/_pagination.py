@@ -1,0 +1,77 @@
+"""Walking ``skip`` / ``limit`` lists page by page.
+
+A page is a bare list, or an object holding the items under ``items`` or a
+resource-named key, with an optional ``total``. The walk stops on an empty page, on a
+short page when no ``total`` is known, once ``total`` items were seen, or when the
+server answers the same page twice (it ignores ``skip``): no item is yielded twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from viksa_ai.client._errors import ViksaDecodeError
+from viksa_ai.client._logging import logger
+
+__all__ = ["PageCursor", "page_items"]
+
+
+def page_items(page: Any, key: str | None) -> tuple[list[Any], int | None]:
+    """The items of one page and the ``total`` it announces (``None`` when absent)."""
+    if page is None:
+        return [], None
+    if isinstance(page, list):
+        return page, None
+    if not isinstance(page, dict):
+        raise ViksaDecodeError(
+            f"expected a list page, the platform answered {type(page).__name__}", raw=str(page)
+        )
+    total = page.get("total")
+    total = total if isinstance(total, int) and not isinstance(total, bool) else None
+    for name in ("items", key):
+        if name is not None and isinstance(page.get(name), list):
+            return page[name], total
+    lists = [value for value in page.values() if isinstance(value, list)]
+    if len(lists) == 1:
+        return lists[0], total
+    if not lists:
+        return [], total
+    raise ViksaDecodeError(
+        f"cannot tell which list holds the items of this page (keys: {sorted(page)})",
+        raw=str(sorted(page)),
+    )
+
+
+class PageCursor:
+    """Where a walk stands: the next ``skip`` and whether it is over."""
+
+    __slots__ = ("_previous", "done", "key", "limit", "seen", "skip")
+
+    def __init__(self, limit: int, key: str | None, skip: int = 0) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        self.limit = limit
+        self.key = key
+        self.skip = skip
+        self.seen = 0
+        self.done = False
+        self._previous: list[Any] | None = None
+
+    def take(self, page: Any) -> list[Any]:
+        """The items of ``page`` to yield; moves the cursor and decides whether it is done."""
+        items, total = page_items(page, self.key)
+        if not items:
+            self.done = True
+            return []
+        if items == self._previous:
+            logger.warning("the server answered the same page twice; stopping the walk")
+            self.done = True
+            return []
+        self._previous = items
+        self.seen += len(items)
+        self.skip += len(items)
+        if total is not None:
+            self.done = self.skip >= total
+        else:
+            self.done = len(items) < self.limit
+        return items

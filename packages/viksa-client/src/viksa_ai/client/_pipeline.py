@@ -1,0 +1,313 @@
+"""The request pipeline's policy, written once for the async client and its sync twin.
+
+headers (auth, tenant, idempotency) -> send -> retry / refresh -> map errors -> decode.
+Only sending, sleeping and locking differ between the two clients; every decision they
+take is a function of this module.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import httpx
+
+from viksa_ai.client._call import Call
+from viksa_ai.client._config import RequestOptions, RetryConfig
+from viksa_ai.client._decode import parse_body, to_json_body
+from viksa_ai.client._error_mapping import api_error, request_id, scrub
+from viksa_ai.client._errors import (
+    ViksaApiError,
+    ViksaDecodeError,
+    ViksaTimeoutError,
+    ViksaTransportError,
+)
+from viksa_ai.client._logging import logger, redact_headers, redact_url
+from viksa_ai.client._recording import record
+from viksa_ai.client._retry import (
+    WRITE_METHODS,
+    is_timeout,
+    may_have_reached_server,
+    parse_retry_after,
+    retry_delay,
+)
+from viksa_ai.client._settings import Settings, ViksaInsecureTransportWarning
+
+if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
+
+    from viksa_ai.models.auth import TokenResponse
+
+__all__ = [
+    "Plan",
+    "RequestDefaults",
+    "api_failure",
+    "finish",
+    "make_plan",
+    "make_request",
+    "opened_stream",
+    "response_retry_delay",
+    "transport_failure",
+    "transport_retry_delay",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Plan:
+    """One call made concrete: URL, headers and policy, fixed before the first attempt.
+
+    ``headers`` holds this call's own headers (the idempotency key); the client's
+    static headers and the credentials are added per attempt.
+    """
+
+    call: Call[Any]
+    target: str
+    url: str
+    params: dict[str, Any] | None
+    headers: dict[str, str]
+    extra_headers: Mapping[str, str] | None
+    body: Any
+    retry: RetryConfig
+    timeout: float | httpx.Timeout | None
+    idempotency_key: str | None
+    started: float
+    secrets: tuple[str, ...]
+
+    @property
+    def service(self) -> str:
+        return self.call.service.name
+
+    @property
+    def method(self) -> str:
+        return self.call.method
+
+
+def make_plan(settings: Settings, call: Call[Any], options: RequestOptions | None) -> Plan:
+    """Fix everything about a call that does not change between attempts."""
+    target = call.target()
+    params: dict[str, Any] | None = dict(call.query) if call.query else None
+    headers: dict[str, str] = {}
+    key: str | None = None
+    if call.method in WRITE_METHODS:
+        config = settings.config
+        key = (options.idempotency_key if options else None) or config.idempotency_key
+        if key is None and config.auto_idempotency_keys:
+            key = f"viksa-{os.urandom(16).hex()}"  # 128 random bits, like a uuid4
+        if key is not None:
+            headers["Idempotency-Key"] = key
+    extra_headers = None
+    retry = settings.retry
+    timeout: float | httpx.Timeout | None = None
+    if options is not None:
+        if options.extra_query:
+            params = {**(params or {}), **options.extra_query}
+        extra_headers = options.extra_headers
+        retry = options.retry or retry
+        timeout = options.timeout
+    return Plan(
+        call=call,
+        target=target,
+        url=settings.base_url + target,
+        params=params,
+        headers=headers,
+        extra_headers=extra_headers,
+        body=None if call.body is None else to_json_body(call.body),
+        retry=retry,
+        timeout=timeout,
+        idempotency_key=key,
+        started=time.monotonic(),
+        secrets=call.secrets,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDefaults:
+    """What each request must carry because the httpx client does not already."""
+
+    headers: dict[str, str]
+    timeout: httpx.Timeout | UseClientDefault
+
+    @classmethod
+    def for_client(cls, settings: Settings, *, own: bool) -> RequestDefaults:
+        """For a client the SDK built (``own``) or one the caller gave."""
+        if own:
+            return cls(headers={}, timeout=httpx.USE_CLIENT_DEFAULT)
+        return cls(headers=settings.static_headers, timeout=settings.timeout)
+
+
+def make_request(
+    http: httpx.AsyncClient | httpx.Client,
+    plan: Plan,
+    settings: Settings,
+    defaults: RequestDefaults,
+) -> httpx.Request:
+    """Build one attempt's request with the credentials as they are now."""
+    headers = defaults.headers.copy()
+    credentials = settings.credentials
+    if plan.call.authenticated:
+        authorization = credentials.authorization
+        if authorization is not None:
+            headers["Authorization"] = authorization
+            if settings.insecure and not settings.warned_insecure:
+                settings.warned_insecure = True
+                warnings.warn(
+                    f"sending credentials over plain http to {settings.base_url}: use an "
+                    "https base_url outside local development",
+                    ViksaInsecureTransportWarning,
+                    stacklevel=5,  # make_request, _send, _request, the operation, the caller
+                )
+        if credentials.webhook_token is None:  # webhooks carry no tenant
+            if credentials.org_id:
+                headers["X-Tenant-Org-Id"] = credentials.org_id
+            if credentials.project_id:
+                headers["X-Tenant-Project-Id"] = credentials.project_id
+    if plan.headers:
+        headers.update(plan.headers)
+    if plan.extra_headers:
+        headers.update(plan.extra_headers)
+    request = http.build_request(
+        plan.method,
+        plan.url,
+        params=plan.params,
+        headers=headers,
+        json=plan.body,
+        timeout=defaults.timeout if plan.timeout is None else plan.timeout,
+    )
+    if logger.isEnabledFor(10):  # DEBUG
+        logger.debug(
+            "request %s %s headers=%s",
+            plan.method,
+            _loggable_url(request.url, plan, settings),
+            redact_headers(request.headers.multi_items()),
+        )
+    return request
+
+
+def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
+    return str(scrub(redact_url(str(url)), (*plan.secrets, *settings.credentials.secrets())))
+
+
+def _within_deadline(plan: Plan, delay: float) -> bool:
+    deadline = plan.retry.deadline
+    return deadline is None or time.monotonic() - plan.started + delay <= deadline
+
+
+def transport_retry_delay(plan: Plan, attempt: int, exc: httpx.TransportError) -> float | None:
+    """The wait before retrying after a transport error, or ``None`` to give up."""
+    retry = plan.retry
+    if attempt >= retry.max_retries or not retry.retry_connection_errors:
+        return None
+    if (
+        plan.method in WRITE_METHODS
+        and plan.idempotency_key is None
+        and may_have_reached_server(exc)
+    ):
+        return None  # the write may have been applied: only a key makes a retry safe
+    delay = retry_delay(retry, attempt, None)
+    if not _within_deadline(plan, delay):
+        return None
+    logger.info(
+        "retrying %s %s in %.2fs after %s (retry %d of %d)",
+        plan.method,
+        plan.target,
+        delay,
+        type(exc).__name__,
+        attempt + 1,
+        retry.max_retries,
+    )
+    return delay
+
+
+def response_retry_delay(plan: Plan, attempt: int, response: httpx.Response) -> float | None:
+    """The wait before retrying after an error status, or ``None`` to give up."""
+    retry = plan.retry
+    if attempt >= retry.max_retries or response.status_code not in retry.retry_status_codes:
+        return None
+    if plan.method in WRITE_METHODS and plan.idempotency_key is None:
+        return None  # the server saw this write: only a key makes a retry safe
+    delay = retry_delay(retry, attempt, parse_retry_after(response.headers))
+    if not _within_deadline(plan, delay):
+        return None
+    logger.info(
+        "retrying %s %s in %.2fs after status %d (retry %d of %d)",
+        plan.method,
+        plan.target,
+        delay,
+        response.status_code,
+        attempt + 1,
+        retry.max_retries,
+    )
+    return delay
+
+
+def transport_failure(plan: Plan, exc: httpx.TransportError) -> ViksaTransportError:
+    """The typed error for a transport failure (timeouts get ``ViksaTimeoutError``)."""
+    cls = ViksaTimeoutError if is_timeout(exc) else ViksaTransportError
+    message = str(exc) or type(exc).__name__
+    return cls(
+        str(scrub(message, plan.secrets)),
+        method=plan.method,
+        path=plan.target,
+        service=plan.service,
+    )
+
+
+def api_failure(plan: Plan, settings: Settings, response: httpx.Response) -> ViksaApiError:
+    """The typed error for an error status (the body must have been read)."""
+    record(response)
+    error = api_error(
+        response,
+        method=plan.method,
+        path=plan.target,
+        service=plan.service,
+        secrets=(*plan.secrets, *settings.credentials.secrets()),
+    )
+    _log_response(plan, response)
+    return error
+
+
+def opened_stream(plan: Plan, response: httpx.Response) -> None:
+    """Record and log a stream's response once it opened successfully."""
+    record(response)
+    _log_response(plan, response)
+
+
+def _log_response(plan: Plan, response: httpx.Response) -> None:
+    if logger.isEnabledFor(10):
+        logger.debug(
+            "response %s %s -> %d request_id=%s",
+            plan.method,
+            plan.target,
+            response.status_code,
+            request_id(response.headers),
+        )
+
+
+def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Response) -> T:
+    """Decode a successful answer (adopting tokens when the call asks for it)."""
+    record(response)
+    _log_response(plan, response)
+    try:
+        value = call.decode(parse_body(response.content))
+    except ViksaDecodeError:
+        raise
+    except ValueError as exc:  # a model's ValidationError
+        raise ViksaDecodeError(
+            f"{plan.service} {plan.method} {plan.target}: the answer does not match the "
+            f"expected model ({_first_line(exc)})",
+            raw="" if call.adopts_tokens else response.text[:2000],
+        ) from None
+    if call.adopts_tokens:
+        settings.credentials.adopt(cast("TokenResponse", value))
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return " ".join(lines[:3])

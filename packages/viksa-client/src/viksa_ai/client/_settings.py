@@ -1,0 +1,101 @@
+"""What a client fixes at construction: where it sends, how, and with which credentials."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, replace
+
+import httpx
+
+from viksa_ai.client import __version__
+from viksa_ai.client._config import (
+    DEFAULT_BASE_URL,
+    ClientConfig,
+    HttpBackend,
+    RetryConfig,
+)
+from viksa_ai.client._credentials import Credentials
+from viksa_ai.client._errors import ViksaConfigError
+from viksa_ai.client._logging import setup_from_env
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "ViksaInsecureTransportWarning",
+    "make_settings",
+    "twin_settings",
+]
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class ViksaInsecureTransportWarning(UserWarning):
+    """A credential is about to travel over plain http to a host that is not loopback."""
+
+
+@dataclass
+class Settings:
+    """What a client fixed at construction: where to send, how, and its credentials."""
+
+    base_url: str
+    config: ClientConfig
+    retry: RetryConfig
+    timeout: httpx.Timeout
+    http_backend: HttpBackend
+    credentials: Credentials
+    insecure: bool
+    static_headers: dict[str, str] = field(default_factory=dict)
+    warned_insecure: bool = False
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_settings(
+    *,
+    credentials: Credentials,
+    base_url: str | None,
+    timeout: float | httpx.Timeout | None,
+    config: ClientConfig | None,
+    retry: RetryConfig | None,
+    http_backend: HttpBackend,
+) -> Settings:
+    """Check and fix a client's settings (``base_url`` falls back to ``VIKSA_BASE_URL``)."""
+    setup_from_env()
+    if http_backend not in ("httpx", "aiohttp"):
+        raise ViksaConfigError(f"http_backend must be 'httpx' or 'aiohttp', got {http_backend!r}")
+    config = config or ClientConfig()
+    url = (base_url or os.environ.get("VIKSA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ViksaConfigError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+        )
+    headers = {
+        "Accept": "application/json",
+        "User-Agent": config.user_agent or f"viksa-client/{__version__}",
+        **config.default_headers,
+    }
+    return Settings(
+        base_url=url,
+        config=config,
+        retry=retry or config.retry,
+        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        http_backend=http_backend,
+        credentials=credentials,
+        insecure=parsed.scheme == "http" and not _is_loopback(parsed.host),
+        static_headers=headers,
+    )
+
+
+def twin_settings(settings: Settings) -> Settings:
+    """The settings of a blocking twin: same credentials object, httpx transport."""
+    return replace(settings, http_backend="httpx")

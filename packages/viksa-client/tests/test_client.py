@@ -1,0 +1,312 @@
+"""Constructors, per-call options, raw responses, webhooks and the caller's http client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from viksa_ai.client import (
+    ClientConfig,
+    HttpBackend,
+    RequestOptions,
+    RetryConfig,
+    ViksaAuthenticationError,
+    ViksaClient,
+    ViksaConfigError,
+    ViksaError,
+    ViksaNotFoundError,
+    ViksaSyncClient,
+    ViksaTimeoutError,
+)
+
+ENV_NAMES = (
+    "VIKSA_API_KEY",
+    "VIKSA_ACCESS_TOKEN",
+    "VIKSA_REFRESH_TOKEN",
+    "VIKSA_EMAIL",
+    "VIKSA_PASSWORD",
+    "VIKSA_ORG_ID",
+    "VIKSA_PROJECT_ID",
+    "VIKSA_BASE_URL",
+)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+async def test_from_env_prefers_the_api_key(
+    api: respx.MockRouter, env: Callable[..., None]
+) -> None:
+    env(
+        VIKSA_API_KEY="vk_1",
+        VIKSA_ACCESS_TOKEN="jwt",
+        VIKSA_EMAIL="e@x",
+        VIKSA_PASSWORD="pw",
+        VIKSA_ORG_ID="o",
+        VIKSA_PROJECT_ID="p",
+        VIKSA_BASE_URL="https://gw.viksa.test/",
+    )
+    route = api.get("https://gw.viksa.test/auth/usage").respond(200, json={})
+    async with ViksaClient.from_env() as client:
+        await client.auth.usage()
+    sent = route.calls.last.request.headers
+    assert sent["authorization"] == "Bearer vk_1"
+    assert (sent["x-tenant-org-id"], sent["x-tenant-project-id"]) == ("o", "p")
+
+
+async def test_from_env_access_token_with_refresh(
+    api: respx.MockRouter, env: Callable[..., None], tokens: Callable[..., dict[str, Any]]
+) -> None:
+    env(VIKSA_ACCESS_TOKEN="jwt", VIKSA_REFRESH_TOKEN="r1", VIKSA_EMAIL="e@x")
+    me = api.get("https://api.viksaai.com/auth/me")
+    me.side_effect = [
+        httpx.Response(401),
+        httpx.Response(200, json={"id": "u", "email": "e", "account_id": "a"}),
+    ]
+    refresh = api.post("https://api.viksaai.com/auth/refresh").respond(200, json=tokens())
+    async with ViksaClient.from_env() as client:
+        await client.auth.me()
+    assert me.calls[0].request.headers["authorization"] == "Bearer jwt"
+    assert json.loads(refresh.calls.last.request.content) == {"refresh_token": "r1"}
+
+
+def test_from_env_logs_in_with_email_and_password(
+    api: respx.MockRouter, env: Callable[..., None], tokens: Callable[..., dict[str, Any]]
+) -> None:
+    env(VIKSA_EMAIL="e@x", VIKSA_PASSWORD="pw", VIKSA_BASE_URL="https://api.viksa.test")
+    login = api.post("/auth/individual/login").respond(200, json=tokens())
+    api.get("/auth/usage").respond(200, json={})
+    with ViksaSyncClient.from_env() as client:
+        client.auth.usage()
+    assert json.loads(login.calls.last.request.content) == {"email": "e@x", "password": "pw"}
+
+
+def test_from_env_errors_name_the_variables(env: Callable[..., None]) -> None:
+    with pytest.raises(ViksaConfigError) as info:
+        ViksaClient.from_env()
+    for name in ("VIKSA_API_KEY", "VIKSA_ACCESS_TOKEN", "VIKSA_EMAIL", "VIKSA_PASSWORD"):
+        assert name in str(info.value)
+    env(VIKSA_EMAIL="e@x")
+    with pytest.raises(ViksaConfigError, match="VIKSA_PASSWORD is not set"):
+        ViksaSyncClient.from_env()
+    assert issubclass(ViksaConfigError, ViksaError)
+
+
+async def test_from_api_key_validate_resolves_the_tenant(api: respx.MockRouter) -> None:
+    route = api.post("/auth/key/validate/api").respond(
+        200, json={"valid": True, "org_id": "o7", "project_id": "p7"}
+    )
+    client = ViksaClient.from_api_key("vk_1", validate=True, base_url="https://api.viksa.test")
+    async with client:
+        assert (client.org_id, client.project_id) == ("o7", "p7")
+    assert json.loads(route.calls.last.request.content) == {"api_key": "vk_1"}
+    assert route.calls.last.request.headers["authorization"] == "Bearer vk_1"
+
+
+def test_from_api_key_validate_rejects_an_invalid_key(api: respx.MockRouter) -> None:
+    api.post("/auth/key/validate/api").respond(200, json={"valid": False, "error": "revoked"})
+    with pytest.raises(ViksaAuthenticationError, match="revoked") as info:
+        ViksaSyncClient.from_api_key("vk_bad", validate=True, base_url="https://api.viksa.test")
+    assert "vk_bad" not in str(info.value)
+
+
+async def test_from_api_key_without_validation_sends_nothing(api: respx.MockRouter) -> None:
+    route = api.route().respond(200)
+    async with ViksaClient.from_api_key("vk_1") as client:
+        assert repr(client).startswith(
+            "ViksaClient(base_url='https://api.viksaai.com', auth='api_key'"
+        )
+    assert route.call_count == 0
+
+
+async def test_caller_http_client_is_used_and_never_closed(api: respx.MockRouter) -> None:
+    route = api.get("/auth/usage").respond(200, json={})
+    async with httpx.AsyncClient(headers={"X-Proxy-Team": "blue"}) as http:
+        async with ViksaClient("t", base_url="https://api.viksa.test", http_client=http) as client:
+            assert client.http_client is http
+            await client.auth.usage()
+        assert not http.is_closed
+        sent = route.calls.last.request
+        assert sent.headers["x-proxy-team"] == "blue"
+        # The SDK's own headers and timeout still apply to the caller's client.
+        assert sent.headers["user-agent"].startswith("viksa-client/")
+        assert sent.extensions["timeout"]["read"] == 60.0
+    with httpx.Client() as sync_http:
+        with ViksaSyncClient("t", base_url="https://api.viksa.test", http_client=sync_http):
+            pass
+        assert not sync_http.is_closed
+
+
+def test_http_client_of_the_wrong_kind_is_refused() -> None:
+    with httpx.Client() as sync_http, pytest.raises(TypeError, match=r"httpx\.AsyncClient"):
+        ViksaClient("t", http_client=sync_http)  # type: ignore[arg-type]
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ViksaConfigError, match="base_url"):
+        ViksaClient("t", base_url="ftp://x")
+    with pytest.raises(ViksaConfigError, match="http_backend"):
+        ViksaClient("t", http_backend="curl")  # type: ignore[arg-type]
+    with pytest.raises(ViksaConfigError, match="async only"):
+        ViksaSyncClient("t", http_backend="aiohttp")
+
+
+async def test_own_client_is_closed_and_a_closed_client_refuses_calls(
+    make_client: Callable[..., ViksaClient],
+) -> None:
+    client = make_client()
+    await client.aclose()
+    assert client.http_client.is_closed
+    with pytest.raises(ViksaError, match="closed"):
+        await client.auth.usage()
+
+
+async def test_per_call_headers_query_and_key(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    route = api.post("/scheduler/schedule/create").respond(200, json={})
+    client = make_client(
+        config=ClientConfig(default_headers={"X-Team": "ops"}, user_agent="robot/1")
+    )
+    await client.scheduler.create(
+        {"cron": "@daily"},
+        options=RequestOptions(
+            extra_headers={"X-Trace": "t-1", "X-Team": "dev"},
+            extra_query={"dry_run": "true"},
+            idempotency_key="sched-1",
+        ),
+    )
+    sent = route.calls.last.request
+    assert sent.headers["x-trace"] == "t-1"
+    assert sent.headers["x-team"] == "dev"
+    assert sent.headers["user-agent"] == "robot/1"
+    assert sent.headers["idempotency-key"] == "sched-1"
+    assert dict(sent.url.params) == {"dry_run": "true"}
+
+
+async def test_per_call_timeout(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/usage").mock(side_effect=httpx.ReadTimeout("slow"))
+    client = make_client(retry=RetryConfig(max_retries=0))
+    with pytest.raises(ViksaTimeoutError):
+        await client.auth.usage(options=RequestOptions(timeout=0.1))
+
+
+def test_per_call_timeout_reaches_httpx(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    route = api.get("/auth/usage").respond(200, json={})
+    client = make_sync_client(timeout=30.0)
+    client.auth.usage(options=RequestOptions(timeout=2.5))
+    client.auth.usage()
+    timeouts = [call.request.extensions["timeout"]["read"] for call in route.calls]
+    assert timeouts == [2.5, 30.0]
+
+
+async def test_record_responses_gives_the_raw_response(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/builder/agent/a1").respond(
+        200, json={"agent_name": "x"}, headers={"X-Request-Id": "req-1"}
+    )
+    api.get("/builder/agent/gone").respond(404, headers={"X-Request-Id": "req-2"})
+    client = make_client()
+    with client.record_responses() as recorded:
+        agent = await client.builder.agents.get("a1")
+        assert recorded.last.status_code == 200
+        assert recorded.request_id == "req-1"
+        with pytest.raises(ViksaNotFoundError):
+            await client.builder.agents.get("gone")
+    assert agent == {"agent_name": "x"}
+    assert [r.status_code for r in recorded.responses] == [200, 404]
+    await client.builder.agents.get("a1")  # outside the block: not recorded
+    assert len(recorded.responses) == 2
+
+
+async def test_record_responses_is_per_task(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/usage").respond(200, json={})
+    client = make_client()
+
+    async def recorded() -> int:
+        with client.record_responses() as recorder:
+            await client.auth.usage()
+            await asyncio.sleep(0)
+            await client.auth.usage()
+        return len(recorder.responses)
+
+    async def unrecorded() -> None:
+        for _ in range(3):
+            await client.auth.usage()
+
+    count, _ = await asyncio.gather(recorded(), unrecorded())
+    assert count == 2
+    with client.record_responses() as empty, pytest.raises(LookupError, match="no call"):
+        _ = empty.last
+
+
+async def test_webhook_routes(api: respx.MockRouter, base_url: str, backend: HttpBackend) -> None:
+    invoke = api.post("/chat/webhook/trigger/trig%2F1").respond(200, json={"run": "r1"})
+    stream = api.post("/chat/webhook/trigger/trig%2F1/stream").respond(
+        200, content=b'data: {"e": 1}\n\ndata: [DONE]\n\n'
+    )
+    health = api.get("/chat/webhook/trigger/trig%2F1/health").respond(200, json={"ok": True})
+    wh = ViksaClient.webhook(
+        "trig/1",
+        webhook_token="wh-tok",
+        base_url=base_url,
+        http_backend=backend,
+    )
+    async with wh:
+        assert await wh.invoke({"event": "order.created"}) == {"run": "r1"}
+        assert [evt async for evt in wh.stream({"event": "order.created"})] == [{"e": 1}]
+        assert await wh.health() == {"ok": True}
+    assert json.loads(invoke.calls.last.request.content) == {"event": "order.created"}
+    assert json.loads(stream.calls.last.request.content) == {"event": "order.created"}
+    for route in (invoke, stream, health):
+        headers = route.calls.last.request.headers
+        assert headers["authorization"] == "Bearer wh-tok"
+        assert "x-tenant-org-id" not in headers
+
+
+def test_webhook_without_token_sends_no_authorization(api: respx.MockRouter) -> None:
+    route = api.get("https://api.viksaai.com/chat/webhook/trigger/t/health").respond(200)
+    with ViksaSyncClient.webhook("t") as wh:
+        assert wh.health() is None
+        assert wh.trigger_id == "t"
+    assert "authorization" not in route.calls.last.request.headers
+    with pytest.raises(ValueError, match="not a valid id"):
+        ViksaSyncClient.webhook("..")
+
+
+async def test_cookies_travel_once_on_every_transport(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], base_url: str
+) -> None:
+    api.get("/auth/usage").respond(200, json={}, headers={"set-cookie": "sid=abc; Path=/"})
+    me = api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    # A host name, not an IP: aiohttp's own cookie jar ignores IP hosts.
+    client = make_client(base_url=base_url.replace("127.0.0.1", "localhost"))
+    await client.auth.usage()
+    await client.auth.me()
+    assert me.calls.last.request.headers.get_list("cookie") == ["sid=abc"]
+    # httpx's jar is the only one: once cleared, no transport sends the cookie again.
+    client.http_client.cookies.clear()
+    await client.auth.me()
+    assert "cookie" not in me.calls.last.request.headers

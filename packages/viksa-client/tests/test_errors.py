@@ -1,0 +1,342 @@
+"""Error answers and transport failures become the typed errors of the README's table."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from hypothesis import given
+from hypothesis import strategies as st
+
+import viksa_ai
+from viksa_ai.client import (
+    ClientConfig,
+    ErrorDetail,
+    HttpBackend,
+    RetryConfig,
+    ViksaApiError,
+    ViksaAuthenticationError,
+    ViksaClient,
+    ViksaConflictError,
+    ViksaDecodeError,
+    ViksaError,
+    ViksaNotFoundError,
+    ViksaPermissionError,
+    ViksaRateLimitError,
+    ViksaServerError,
+    ViksaSyncClient,
+    ViksaTimeoutError,
+    ViksaTransportError,
+    ViksaValidationError,
+)
+from viksa_ai.client._error_mapping import parse_details
+
+NO_RETRY = ClientConfig(retry=RetryConfig(max_retries=0))
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, ViksaApiError),
+        (401, ViksaAuthenticationError),
+        (403, ViksaPermissionError),
+        (404, ViksaNotFoundError),
+        (409, ViksaConflictError),
+        (418, ViksaApiError),
+        (422, ViksaValidationError),
+        (429, ViksaRateLimitError),
+        (500, ViksaServerError),
+        (502, ViksaServerError),
+        (503, ViksaServerError),
+        (504, ViksaServerError),
+    ],
+)
+async def test_status_maps_to_its_class(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    status: int,
+    cls: type[ViksaApiError],
+) -> None:
+    api.get("/builder/agent/x").respond(status, json={"detail": "nope"})
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(cls) as info:
+        await client.builder.agents.get("x")
+    error = info.value
+    assert type(error) is cls
+    assert isinstance(error, ViksaApiError)
+    assert isinstance(error, ViksaError)
+    assert error.status_code == status
+    assert (error.method, error.path, error.service) == ("GET", "/builder/agent/x", "builder")
+    assert error.body == {"detail": "nope"}
+    assert error.detail_message == "nope"
+    assert error.response is not None
+    assert error.response.status_code == status
+
+
+def test_error_classes_are_exported_from_both_places() -> None:
+    names = [
+        "ViksaError",
+        "ViksaApiError",
+        "ViksaTransportError",
+        "ViksaTimeoutError",
+        "ViksaAuthenticationError",
+        "ViksaPermissionError",
+        "ViksaNotFoundError",
+        "ViksaConflictError",
+        "ViksaValidationError",
+        "ViksaRateLimitError",
+        "ViksaServerError",
+    ]
+    import viksa_ai.client as client_module
+
+    for name in names:
+        assert getattr(viksa_ai, name) is getattr(client_module, name)
+        assert issubclass(getattr(client_module, name), ViksaError)
+    assert issubclass(ViksaTimeoutError, ViksaTransportError)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"detail": "Agent not found"}, [ErrorDetail("Agent not found")]),
+        (
+            {"detail": {"message": "Name taken", "code": "conflict", "field": "agent_name"}},
+            [ErrorDetail("Name taken", "agent_name", "conflict")],
+        ),
+        (
+            {
+                "detail": [
+                    {"loc": ["body", "agent_name"], "msg": "field required", "type": "missing"},
+                    {"loc": ["query", "limit"], "msg": "too big", "type": "less_than_equal"},
+                    {"loc": ["body", "files", 0, "name"], "msg": "bad", "type": "value_error"},
+                ]
+            },
+            [
+                ErrorDetail("field required", "agent_name", "missing"),
+                ErrorDetail("too big", "limit", "less_than_equal"),
+                ErrorDetail("bad", "files.0.name", "value_error"),
+            ],
+        ),
+        (
+            {"message": "Quota exceeded", "code": "quota"},
+            [ErrorDetail("Quota exceeded", None, "quota")],
+        ),
+        ({"error": "invalid_token"}, [ErrorDetail("invalid_token")]),
+        ({"error": {"message": "Denied", "code": "rbac"}}, [ErrorDetail("Denied", None, "rbac")]),
+        ("Bad Gateway\n", [ErrorDetail("Bad Gateway")]),
+        ({"unexpected": True}, []),
+        (None, []),
+        ({"detail": None, "message": "fallback"}, [ErrorDetail("fallback")]),
+    ],
+)
+def test_every_detail_shape(body: Any, expected: list[ErrorDetail]) -> None:
+    assert parse_details(body) == expected
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=8), children, max_size=3)
+        ),
+        max_leaves=12,
+    )
+)
+def test_parse_details_never_fails(body: Any) -> None:
+    details = parse_details(body)
+    assert all(isinstance(detail.message, str) for detail in details)
+
+
+async def test_str_is_one_line_with_the_context(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/builder/agent/missing-id").respond(
+        404,
+        json={"detail": "Agent\nnot   found"},
+        headers={"X-Request-Id": "req-123"},
+    )
+    client = make_client()
+    with pytest.raises(ViksaNotFoundError) as info:
+        await client.builder.agents.get("missing-id")
+    text = str(info.value)
+    assert (
+        text == "builder GET /builder/agent/missing-id -> 404: Agent not found (request id req-123)"
+    )
+    assert "\n" not in repr(info.value)
+    assert info.value.request_id == "req-123"
+
+
+async def test_correlation_id_and_reason_phrase_fallback(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.delete("/chat/trigger/t1").respond(409, headers={"X-Correlation-Id": "corr-9"})
+    client = make_client()
+    with pytest.raises(ViksaConflictError) as info:
+        await client.chat.triggers.delete("t1")
+    assert info.value.request_id == "corr-9"
+    assert info.value.body is None
+    assert info.value.details == []
+    assert info.value.detail_message == "Conflict"
+    assert str(info.value).endswith("-> 409: Conflict (request id corr-9)")
+
+
+async def test_long_messages_are_cut(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/usage").respond(500, text="x" * 5000)
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(ViksaServerError) as info:
+        await client.auth.usage()
+    assert len(str(info.value)) < 400
+    assert info.value.body == "x" * 5000
+
+
+async def test_rate_limit_carries_retry_after(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").respond(429, json={"detail": "slow down"}, headers={"Retry-After": "7"})
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(ViksaRateLimitError) as info:
+        await client.auth.me()
+    assert info.value.retry_after == 7.0
+
+
+async def test_validation_error_echo_is_scrubbed_of_the_password(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.post("/auth/individual/login").respond(
+        422,
+        json={
+            "detail": [
+                {
+                    "loc": ["body", "password"],
+                    "msg": "weak password hunter2-secret",
+                    "type": "value_error",
+                    "input": "hunter2-secret",
+                }
+            ]
+        },
+    )
+    client = make_client()
+    with pytest.raises(ViksaValidationError) as info:
+        await client.auth.login("me@example.com", "hunter2-secret")
+    error = info.value
+    assert "hunter2-secret" not in str(error)
+    assert "hunter2-secret" not in repr(error)
+    assert "hunter2-secret" not in repr(error.body)
+    assert "hunter2-secret" not in repr(error.details)
+    assert error.details[0].field == "password"
+
+
+async def test_error_body_never_echoes_the_token(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").respond(403, json={"detail": "token tok-access-1 lacks scope"})
+    client = make_client()
+    with pytest.raises(ViksaPermissionError) as info:
+        await client.auth.me()
+    assert "tok-access-1" not in str(info.value)
+    assert "tok-access-1" not in repr(info.value.body)
+
+
+async def test_connection_error_is_a_transport_error(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").mock(side_effect=httpx.ReadError("connection reset"))
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(ViksaTransportError) as info:
+        await client.auth.me()
+    error = info.value
+    assert not isinstance(error, ViksaTimeoutError)
+    assert (error.method, error.path, error.service) == ("GET", "/auth/me", "auth")
+    assert str(error).startswith("auth GET /auth/me: ")
+    assert isinstance(error.__cause__, httpx.TransportError)
+
+
+async def test_timeout_is_a_timeout_error(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").mock(side_effect=httpx.ReadTimeout("timed out"))
+    client = make_client(config=NO_RETRY, timeout=0.2)
+    with pytest.raises(ViksaTimeoutError):
+        await client.auth.me()
+
+
+async def test_refused_connection_is_a_transport_error(backend: HttpBackend) -> None:
+    # Port 9 on loopback: nothing listens, the connection is refused for real.
+    async with ViksaClient(
+        "t",
+        base_url="http://127.0.0.1:9",
+        http_backend=backend,
+        config=NO_RETRY,
+    ) as client:
+        with pytest.raises(ViksaTransportError) as info:
+            await client.auth.me()
+    assert not isinstance(info.value, ViksaTimeoutError)
+
+
+async def test_success_that_is_not_json_raises_decode_error(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/builder/agent/a").respond(200, text="<html>gateway</html>")
+    client = make_client()
+    with pytest.raises(ViksaDecodeError) as info:
+        await client.builder.agents.get("a")
+    assert info.value.raw == "<html>gateway</html>"
+
+
+async def test_typed_answer_that_does_not_match_raises_decode_error(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").respond(200, json={"unexpected": 1})
+    client = make_client()
+    with pytest.raises(ViksaDecodeError, match="does not match the expected model"):
+        await client.auth.me()
+
+
+async def test_object_route_answering_a_list_raises_decode_error(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/builder/agent/a").respond(200, json=[1, 2])
+    client = make_client()
+    with pytest.raises(ViksaDecodeError, match="expected a JSON object"):
+        await client.builder.agents.get("a")
+
+
+def test_sync_client_raises_the_same_errors(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    api.get("/builder/agent/x").respond(404, json={"detail": "gone"}, headers={"x-request-id": "r"})
+    client = make_sync_client()
+    with pytest.raises(ViksaNotFoundError) as info:
+        client.builder.agents.get("x")
+    assert str(info.value) == "builder GET /builder/agent/x -> 404: gone (request id r)"
+
+
+async def test_errors_survive_pickling(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").respond(
+        404, json={"detail": {"message": "gone", "field": "id"}}, headers={"x-request-id": "r9"}
+    )
+    client = make_client()
+    with pytest.raises(ViksaNotFoundError) as info:
+        await client.auth.me()
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is ViksaNotFoundError
+    assert str(copy) == str(info.value)
+    assert (copy.status_code, copy.request_id, copy.details) == (404, "r9", info.value.details)
+    assert copy.response is None
+    transport = pickle.loads(pickle.dumps(ViksaTimeoutError("slow", method="GET", path="/x")))
+    assert (type(transport), str(transport), transport.path) == (
+        ViksaTimeoutError,
+        "GET /x: slow",
+        "/x",
+    )
+    decode = pickle.loads(pickle.dumps(ViksaDecodeError("bad", raw="<html>", event="e")))
+    assert (decode.raw, decode.event, str(decode)) == ("<html>", "e", "bad")

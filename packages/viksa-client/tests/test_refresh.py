@@ -1,0 +1,289 @@
+"""Tokens: adoption after login / refresh / switch, and the single-flight 401 refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from viksa_ai.client import (
+    HttpBackend,
+    ViksaAuthenticationError,
+    ViksaClient,
+    ViksaConfigError,
+    ViksaSyncClient,
+)
+
+OLD = "Bearer tok-access-1"
+NEW = "Bearer tok-access-2"
+ME = {"id": "u1", "email": "me@example.com", "account_id": "a1"}
+
+
+def _me_route(api: respx.MockRouter) -> respx.Route:
+    """/auth/me answers 401 to the old token and 200 to the new one."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == NEW:
+            return httpx.Response(200, json=ME)
+        return httpx.Response(401, json={"detail": "token expired"})
+
+    return api.get("/auth/me").mock(side_effect=answer)
+
+
+async def test_401_refreshes_once_and_replays(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me = _me_route(api)
+    refresh = api.post("/auth/refresh").respond(200, json=tokens())
+    client = make_client(refresh_token="tok-refresh-1")
+    user = await client.auth.me()
+    assert user.email == "me@example.com"
+    assert refresh.call_count == 1
+    sent = refresh.calls.last.request
+    assert json.loads(sent.content) == {"refresh_token": "tok-refresh-1"}
+    assert "authorization" not in sent.headers
+    assert [call.request.headers["authorization"] for call in me.calls] == [OLD, NEW]
+    # Later calls use the new token straight away.
+    await client.auth.me()
+    assert me.call_count == 3
+    assert refresh.call_count == 1
+
+
+async def test_concurrent_401s_cause_exactly_one_refresh(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me = _me_route(api)
+
+    async def slow_refresh(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.02)  # keep the refresh in flight while the others fail
+        return httpx.Response(200, json=tokens())
+
+    refresh = api.post("/auth/refresh").mock(side_effect=slow_refresh)
+    client = make_client(refresh_token="tok-refresh-1")
+    users = await asyncio.gather(*(client.auth.me() for _ in range(20)))
+    assert len(users) == 20
+    assert refresh.call_count == 1
+    headers = [call.request.headers["authorization"] for call in me.calls]
+    assert headers.count(OLD) == 20  # every call failed once ...
+    assert headers.count(NEW) == 20  # ... and was replayed once
+
+
+def test_concurrent_401s_in_threads_cause_exactly_one_refresh(
+    api: respx.MockRouter,
+    make_sync_client: Callable[..., ViksaSyncClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me = _me_route(api)
+    everyone_failed = threading.Barrier(8, timeout=10)
+
+    def failing_me(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == NEW:
+            return httpx.Response(200, json=ME)
+        everyone_failed.wait()  # all threads hold an expired token at the same time
+        return httpx.Response(401)
+
+    me.mock(side_effect=failing_me)
+
+    def slow_refresh(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.02)
+        return httpx.Response(200, json=tokens())
+
+    refresh = api.post("/auth/refresh").mock(side_effect=slow_refresh)
+    client = make_sync_client(refresh_token="tok-refresh-1")
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            client.auth.me()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert refresh.call_count == 1
+    assert me.call_count == 16
+
+
+async def test_failed_refresh_raises_once_for_everyone_without_looping(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    me = _me_route(api)
+    refresh = api.post("/auth/refresh").respond(401, json={"detail": "refresh token revoked"})
+    client = make_client(refresh_token="tok-refresh-1")
+    results = await asyncio.gather(*(client.auth.me() for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(result, ViksaAuthenticationError) for result in results)
+    assert refresh.call_count == 1
+    assert me.call_count == 5
+    error = results[0]
+    assert isinstance(error, ViksaAuthenticationError)
+    assert error.details[0].code == "refresh_failed"
+    assert "log in again" in str(error)
+    assert "tok-refresh-1" not in str(error)
+
+
+async def test_replay_failing_again_is_not_refreshed_again(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me = api.get("/auth/me").respond(401, json={"detail": "no"})
+    refresh = api.post("/auth/refresh").respond(200, json=tokens())
+    client = make_client(refresh_token="tok-refresh-1")
+    with pytest.raises(ViksaAuthenticationError, match="-> 401: no"):
+        await client.auth.me()
+    assert me.call_count == 2
+    assert refresh.call_count == 1
+
+
+async def test_api_key_clients_never_refresh(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    me = api.get("/auth/me").respond(401)
+    refresh = api.post("/auth/refresh").respond(200, json={})
+    client = make_client(api_key="vk_live_1")
+    with pytest.raises(ViksaAuthenticationError):
+        await client.auth.me()
+    assert me.calls.last.request.headers["authorization"] == "Bearer vk_live_1"
+    assert me.call_count == 1
+    assert refresh.call_count == 0
+
+
+async def test_without_refresh_token_401_is_raised(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    api.get("/auth/me").respond(401)
+    client = make_client()
+    with pytest.raises(ViksaAuthenticationError):
+        await client.auth.me()
+    with pytest.raises(ViksaConfigError, match="refresh token"):
+        await client.auth.refresh()
+
+
+def test_api_key_and_refresh_token_do_not_mix() -> None:
+    with pytest.raises(ViksaConfigError):
+        ViksaClient(api_key="vk", refresh_token="r")
+    with pytest.raises(ViksaConfigError):
+        ViksaClient("tok", api_key="vk")
+
+
+async def test_login_adopts_tokens_and_tenant(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    api.post("/auth/individual/login").respond(
+        200, json=tokens(org_id="org-9", project_id="proj-9")
+    )
+    me = api.get("/auth/me").respond(200, json=ME)
+    client = make_client(access_token=None)
+    result = await client.auth.login("me@example.com", "pw")
+    assert result.access_token == "tok-access-2"
+    assert (client.org_id, client.project_id) == ("org-9", "proj-9")
+    await client.auth.me()
+    sent = me.calls.last.request.headers
+    assert sent["authorization"] == NEW
+    assert sent["x-tenant-org-id"] == "org-9"
+    assert sent["x-tenant-project-id"] == "proj-9"
+
+
+async def test_switches_adopt_tokens_and_tenant(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    api.post("/auth/switch-org").respond(200, json=tokens(org_id="org-2"))
+    api.post("/auth/switch-project").respond(
+        200, json=tokens(access="tok-access-3", project_id="proj-3")
+    )
+    me = api.get("/auth/me").respond(200, json=ME)
+    client = make_client(org_id="org-1", project_id="proj-1")
+    await client.auth.switch_org("org-2")
+    assert (client.org_id, client.project_id) == ("org-2", "proj-1")
+    await client.auth.switch_project("proj-3")
+    await client.auth.me()
+    sent = me.calls.last.request.headers
+    assert sent["authorization"] == "Bearer tok-access-3"
+    assert (sent["x-tenant-org-id"], sent["x-tenant-project-id"]) == ("org-2", "proj-3")
+
+
+async def test_refresh_adopts_the_new_refresh_token(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    refresh = api.post("/auth/refresh")
+    refresh.side_effect = [
+        httpx.Response(200, json=tokens(refresh="tok-refresh-2")),
+        httpx.Response(200, json=tokens(access="tok-access-3", refresh="tok-refresh-3")),
+    ]
+    client = make_client(refresh_token="tok-refresh-1")
+    await client.auth.refresh()
+    await client.auth.refresh()
+    bodies = [json.loads(call.request.content) for call in refresh.calls]
+    assert bodies == [{"refresh_token": "tok-refresh-1"}, {"refresh_token": "tok-refresh-2"}]
+
+
+async def test_from_login(
+    api: respx.MockRouter,
+    base_url: str,
+    backend: HttpBackend,
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    login = api.post("/auth/individual/login").respond(200, json=tokens(org_id="o"))
+    me = api.get("/auth/me").respond(200, json=ME)
+    client = await ViksaClient.from_login(
+        "me@example.com",
+        "pw",
+        base_url=base_url,
+        http_backend=backend,
+    )
+    async with client:
+        await client.auth.me()
+    assert json.loads(login.calls.last.request.content) == {
+        "email": "me@example.com",
+        "password": "pw",
+    }
+    assert me.calls.last.request.headers["authorization"] == NEW
+
+
+async def test_from_login_failure_closes_and_raises(
+    api: respx.MockRouter, base_url: str, backend: HttpBackend
+) -> None:
+    api.post("/auth/individual/login").respond(401, json={"detail": "bad credentials"})
+    with pytest.raises(ViksaAuthenticationError, match="bad credentials"):
+        await ViksaClient.from_login(
+            "me@example.com",
+            "wrong",
+            base_url=base_url,
+            http_backend=backend,
+        )
+
+
+async def test_login_sync_tokens_serve_the_async_client(
+    api: respx.MockRouter, tokens: Callable[..., dict[str, Any]]
+) -> None:
+    api.post("/auth/individual/login").respond(200, json=tokens(project_id="p"))
+    me = api.get("/auth/me").respond(200, json=ME)
+    client = ViksaClient.from_login_sync("me@example.com", "pw", base_url="https://api.viksa.test")
+    try:
+        await client.auth.me()
+        assert client.auth.me_sync().email == "me@example.com"
+    finally:
+        await client.aclose()
+    assert [call.request.headers["authorization"] for call in me.calls] == [NEW, NEW]
+    assert me.calls.last.request.headers["x-tenant-project-id"] == "p"

@@ -1,0 +1,197 @@
+"""Secrets stay out of reprs, errors and logs; ids cannot reach another route."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import pytest
+import respx
+
+from viksa_ai.client import (
+    AsyncEventStream,
+    AsyncViksaWebhook,
+    ClientConfig,
+    EventStream,
+    RetryConfig,
+    ViksaClient,
+    ViksaInsecureTransportWarning,
+    ViksaServerError,
+    ViksaSyncClient,
+    ViksaWebhook,
+)
+from viksa_ai.client._env import read_env
+
+SECRETS = ("tok-access-1", "tok-refresh-1", "vk_live_secret", "hunter2", "pass-phrase-9", "wh-tok")
+
+
+def _assert_clean(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+
+
+async def test_reprs_hold_no_secret() -> None:
+    client = ViksaClient("tok-access-1", refresh_token="tok-refresh-1", org_id="o")
+    key_client = ViksaClient.from_api_key("vk_live_secret")
+    webhook = ViksaClient.webhook("trig-1", webhook_token="wh-tok")
+    try:
+        texts = [
+            repr(client),
+            str(client),
+            repr(client.builder.agents),
+            repr(client._settings),
+            repr(key_client),
+            repr(webhook),
+            repr(client.chat.stream_execution("c")),
+            repr(read_env({"VIKSA_EMAIL": "a@b", "VIKSA_PASSWORD": "hunter2"})),
+        ]
+    finally:
+        await client.aclose()
+        await key_client.aclose()
+        await webhook.aclose()
+    for text in texts:
+        _assert_clean(text)
+    assert "auth='jwt'" in texts[0]
+    assert "org_id='o'" in texts[0]
+
+
+async def test_logs_redact_headers_queries_and_bodies(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api.get("/builder/secret/s1").respond(200, json={"id": "s1"})
+    api.post("/builder/secret/create").respond(503)
+    api.post("/auth/individual/login").respond(401, json={"detail": "bad password hunter2"})
+    client = make_client(
+        access_token="tok-access-1",
+        refresh_token="tok-refresh-1",
+        config=ClientConfig(retry=RetryConfig(max_retries=1)),
+    )
+    with caplog.at_level(logging.DEBUG, logger="viksa_ai"):
+        await client.builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+        with pytest.raises(ViksaServerError):
+            await client.builder.secrets.create_secret("db", "hunter2", passphrase="pass-phrase-9")
+        with pytest.raises(Exception, match="bad password"):
+            await client.auth.login("me@example.com", "hunter2")
+    text = caplog.text
+    _assert_clean(text)
+    assert "request GET" in text
+    assert "[redacted]" in text
+    assert "retrying POST /builder/secret/create" in text
+    assert all(record.name.startswith("viksa_ai") for record in caplog.records)
+
+
+def test_viksa_log_env_turns_logging_on_with_redaction() -> None:
+    script = textwrap.dedent(
+        """
+        import httpx
+        from viksa_ai.client import ViksaSyncClient
+
+        def answer(request):
+            return httpx.Response(200, json={"id": "u", "email": "e", "account_id": "a"})
+
+        http = httpx.Client(transport=httpx.MockTransport(answer))
+        client = ViksaSyncClient(
+            "tok-access-1", base_url="https://api.viksa.test", http_client=http
+        )
+        client.auth.me()
+        client.close()
+        print("still open:", not http.is_closed)
+        """
+    )
+    env = {**os.environ, "VIKSA_LOG": "debug"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "request GET https://api.viksa.test/auth/me" in done.stderr
+    assert "'authorization': '[redacted]'" in done.stderr
+    assert "response GET /auth/me -> 200" in done.stderr
+    _assert_clean(done.stderr + done.stdout)
+    assert "still open: True" in done.stdout
+
+
+async def test_warns_once_when_a_token_would_travel_over_plain_http(
+    api: respx.MockRouter,
+) -> None:
+    route = api.get("http://api.example.com/auth/usage").respond(200, json={})
+    async with ViksaClient("tok-access-1", base_url="http://api.example.com") as client:
+        with pytest.warns(ViksaInsecureTransportWarning, match="plain http"):
+            await client.auth.usage()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            await client.auth.usage()  # once per client
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize("base", ["http://localhost:8000", "http://127.0.0.1:9", "http://[::1]:8"])
+async def test_no_warning_for_loopback(api: respx.MockRouter, base: str) -> None:
+    api.get(f"{base}/auth/usage").respond(200, json={})
+    async with ViksaClient("tok-access-1", base_url=base) as client:
+        await client.auth.usage()  # filterwarnings=error would fail on a warning
+
+
+async def test_traversal_id_stays_in_its_route(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    route = api.get(url__regex=r".*").respond(200, json={})
+    client = make_client()
+    await client.builder.agents.get("../auth/me")
+    assert route.calls.last.request.url.raw_path == b"/builder/agent/..%2Fauth%2Fme"
+
+
+@pytest.mark.parametrize(
+    "agent_id", ["a/b", "x?admin=1#frag", "100%", "vol ✈", "...", "%2e%2e", "a;b=c", "~u"]
+)
+async def test_ids_are_one_encoded_segment(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], agent_id: str
+) -> None:
+    route = api.patch(url__regex=r".*").respond(200, json={})
+    client = make_client()
+    await client.builder.agents.set_endpoint_status(agent_id, agent_id, enabled=True)
+    request = route.calls.last.request
+    assert request.url.query == b""
+    segments = request.url.raw_path.decode("ascii").split("/")
+    # The transports may normalise the escaping of harmless characters, never the split.
+    assert len(segments) == 7
+    assert segments[:3] == ["", "builder", "agent"]
+    assert segments[4] == "endpoint"
+    assert segments[6] == "status"
+    assert unquote(segments[3]) == unquote(segments[5]) == agent_id
+
+
+@pytest.mark.parametrize("agent_id", ["", ".", ".."])
+async def test_dot_and_empty_ids_are_refused(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], agent_id: str
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_client()
+    with pytest.raises(ValueError, match="not a valid id"):
+        await client.builder.agents.get(agent_id)
+    with pytest.raises(ValueError, match="not a valid id"):
+        await client.builder.agents.set_endpoint_status("a", agent_id, enabled=True)
+    assert route.call_count == 0
+
+
+def test_non_string_ids_are_refused() -> None:
+    with ViksaSyncClient("t") as client, pytest.raises(TypeError, match="must be a str"):
+        client.builder.agents.get(5)  # type: ignore[arg-type]
+
+
+def test_no_class_defines_del() -> None:
+    for cls in (
+        ViksaClient,
+        ViksaSyncClient,
+        AsyncEventStream,
+        EventStream,
+        AsyncViksaWebhook,
+        ViksaWebhook,
+    ):
+        assert "__del__" not in vars(cls), cls
