@@ -4,7 +4,9 @@ Starts ``viksa dev`` on a free 127.0.0.1 port (in memory), deploys a trivial end
 and runs it through ``POST /pulse/executor/execute`` with the async client, sequentially
 and with concurrency. The baselines, measured in the same run: the same endpoint called
 in-process (its coroutine awaited directly) and through a warm runner worker (the child
-process pulse uses, without HTTP). Prints rates and ratios; asserts nothing.
+process pulse uses, without HTTP). A last row calls the platform's ASGI app in this
+process (no socket, no client, an Idempotency-Key on each request as the client sends):
+what the server itself costs per execute. Prints rates and ratios; asserts nothing.
 
     uv run python benchmarks/platform_throughput.py [--calls 400] [--concurrency 16]
 """
@@ -13,16 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import socket
 import subprocess
 import sys
 import time
 import types
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from viksa_ai import ViksaClient
+from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.runner import AsyncAgentWorker
 from viksa_ai.models.executor import AgentType, EndpointExecutionRequest
 
@@ -86,6 +91,68 @@ async def _rate(calls: int, concurrency: int, call: Callable[[int], Awaitable[An
     return calls / (time.perf_counter() - started)
 
 
+async def _asgi_post(app: Any, path: str, body: Any, headers: dict[str, str]) -> Any:
+    """POST ``body`` to an ASGI app in this process; the decoded JSON answer."""
+    raw = json.dumps(body).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8765),
+    }
+    messages = [{"type": "http.request", "body": raw, "more_body": False}]
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # no disconnect while the answer is produced
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return json.loads(b"".join(chunks))
+
+
+async def _in_process(calls: int) -> float:
+    """Sequential executes against the platform's ASGI app in this process."""
+    local = LocalPlatform.start()
+    creds = local.credentials
+    headers = {
+        "Authorization": f"Bearer {creds.api_key}",
+        "X-Tenant-Org-Id": creds.org_id,
+        "X-Tenant-Project-Id": creds.project_id,
+    }
+    try:
+        agent = await _asgi_post(local.app, "/builder/agent/create", MANIFEST, headers)
+        for step in ("/builder/builder/", "/builder/deploy/"):
+            await _asgi_post(local.app, step, {"agent_id": agent["id"]}, headers)
+        body = {"agent_id": agent["id"], "agent_type": "cloud", "endpoint": "bench.main.inc"}
+
+        async def execute(i: int) -> Any:
+            keyed = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+            return await _asgi_post(
+                local.app, "/pulse/executor/execute", {**body, "inputs": {"n": i}}, keyed
+            )
+
+        assert (await execute(0))["response"] == {"n": 1}
+        return await _rate(calls, 1, execute)
+    finally:
+        await local.aclose()
+
+
 async def main(calls: int, concurrency: int) -> None:
     module = types.ModuleType("bench_main")
     exec(compile(MAIN, "main.py", "exec"), module.__dict__)
@@ -126,11 +193,14 @@ async def main(calls: int, concurrency: int) -> None:
         if process.stdout is not None:
             process.stdout.close()
 
+    asgi = await _in_process(calls)
+
     rows = [
         ("in-process call (baseline)", direct),
         ("warm runner worker (no HTTP)", warm),
         ("pulse execute, sequential", sequential),
         (f"pulse execute, {concurrency} at a time", parallel),
+        ("pulse execute, ASGI in-process", asgi),
     ]
     for label, rate in rows:
         print(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from viksa_ai.client import (
     RequestOptions,
     RetryConfig,
     ViksaAuthenticationError,
+    ViksaError,
     ViksaTransportError,
 )
 from viksa_ai.models.executor import AgentType, EndpointExecutionRequest
@@ -466,3 +468,110 @@ async def test_state_is_kept_across_a_restart(tmp_path: Path) -> None:
     finally:
         second.stop()
     assert os.stat(data).st_mode & 0o777 == 0o600
+
+
+# -- stopping ---------------------------------------------------------------------------------
+
+_HOLDER = """
+import asyncio
+import os
+import subprocess
+from typing import Any, Dict
+
+from viksa_ai.runtime import mcp_endpoint
+
+
+@mcp_endpoint(description="The worker's process id")
+async def pid(payload: Dict[str, Any]):
+    return {"pid": os.getpid()}
+
+
+@mcp_endpoint(description="Spawn a process, record both ids in a file, then hang")
+async def hang(payload: Dict[str, Any]):
+    spawned = subprocess.Popen(["sleep", "300"])
+    with open(payload["path"], "w") as file:
+        file.write(f"{os.getpid()} {spawned.pid}")
+    await asyncio.sleep(300)
+"""
+
+
+def _holder(alias: str) -> dict[str, Any]:
+    return {
+        "agent_name": "Holder",
+        "agent_alias": alias,
+        "agent_description": "Holds its worker busy",
+        "files": [{"name": "main.py", "content": _HOLDER, "mime_type": "python"}],
+        "inputs": [{"name": "path", "type": "string"}],
+        "outputs": [],
+        "agent_endpoints": [
+            {"name": "pid", "module": "main", "description": "pid", "inputs": []},
+            {
+                "name": "hang",
+                "module": "main",
+                "description": "hang",
+                "inputs": [{"input_ref": "path"}],
+                "execution_config": {"timeout_seconds": 600},
+            },
+        ],
+    }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie nobody reaped yet is dead too
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state != "Z"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals and process groups are POSIX")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+async def test_a_stopped_server_leaves_no_worker_process(
+    stop: signal.Signals, tmp_path: Path
+) -> None:
+    server = start_server("--memory")
+    marker = tmp_path / "busy.pids"
+    try:
+        async with _client(server) as client:
+            agent = await client.builder.agents.create(_holder("holder"))
+            await client.builder.deploy.build(agent["id"])
+            await client.builder.deploy.deploy(agent["id"])
+
+            def run(endpoint: str, **inputs: Any) -> Any:
+                return client.pulse.execute(
+                    EndpointExecutionRequest(
+                        agent_id=agent["id"],
+                        agent_type=AgentType.CLOUD,
+                        endpoint=f"holder.main.{endpoint}",
+                        inputs=inputs,
+                    )
+                )
+
+            hanging = asyncio.ensure_future(run("hang", path=str(marker)))
+            for _ in range(400):
+                if marker.exists() and marker.read_text():
+                    break
+                await asyncio.sleep(0.05)
+            busy, spawned = map(int, marker.read_text().split())
+            idle = (await run("pid")).response["pid"]
+            assert {busy, spawned, idle} == {p for p in (busy, spawned, idle) if _alive(p)}
+            server.process.send_signal(stop)
+            # It stops, even with a request still running.
+            await asyncio.to_thread(server.process.wait, 60)
+            # The call in flight was cut: a transport error or the 500 uvicorn answers for
+            # a request it cancelled on the way out.
+            hanging.cancel()
+            with pytest.raises((asyncio.CancelledError, ViksaError)):
+                await hanging
+    finally:
+        server.stop()
+    for pid in (busy, spawned, idle):
+        for _ in range(100):
+            if not _alive(pid):
+                break
+            await asyncio.sleep(0.05)
+        assert not _alive(pid), f"process {pid} outlived viksa dev"

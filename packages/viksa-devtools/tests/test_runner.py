@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +26,12 @@ from viksa_ai.devtools.runner import (
     EndpointNotFoundError,
     EndpointTimeoutError,
     InvalidInputError,
+    PreparedCall,
     RunResult,
     WorkerCrashedError,
     arun_endpoint,
     load_agent,
+    prepare_call,
     run_endpoint,
 )
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
@@ -488,3 +493,80 @@ def test_main_py_on_disk_is_used_when_files_lack_it() -> None:
         "probe_auth": ("token",),
         "probe_oauth": ("client_id", "client_secret"),
     }
+
+
+# --- preparing a call apart from running it ----------------------------------------------
+
+
+def test_prepare_call_checks_and_strips_without_starting_a_child() -> None:
+    agent = load_agent(probe_manifest())
+    prepared = prepare_call(agent, "echo", {"note": "x", A2A_PAYLOAD_KEY: {"run_id": "r"}})
+    assert isinstance(prepared, PreparedCall)
+    assert (prepared.endpoint.name, prepared.inputs, prepared.envelope) == (
+        "echo",
+        {"note": "x"},
+        {"run_id": "r"},
+    )
+    assert prepare_call(agent, prepared.endpoint, {}, {"run_id": "e"}).envelope == {"run_id": "e"}
+    with pytest.raises(InvalidInputError):
+        prepare_call(agent, "echo", {"count": 99})
+    with pytest.raises(EndpointNotFoundError):
+        prepare_call(agent, "nope")
+
+
+def test_call_prepared_runs_the_checked_call_of_its_own_agent() -> None:
+    with AgentWorker(probe_manifest()) as warm:
+        prepared = prepare_call(warm.agent, "echo", {"note": "ready"}, {"run_id": "p"})
+        result = warm.call_prepared(prepared)
+        assert (result.value["note"], result.value["context"]) == ("ready", {"run_id": "p"})
+        foreign = prepare_call(load_agent(probe_manifest()), "echo", {"note": "x"})
+        with pytest.raises(ValueError, match="another agent"):
+            warm.call_prepared(foreign)
+
+
+_PARENT = """
+import sys, threading, time
+from pathlib import Path
+from viksa_ai.devtools.runner import AgentWorker
+
+worker = AgentWorker(sys.argv[1])
+threading.Thread(
+    target=lambda: worker.call("orphan", {"note": sys.argv[2]}, timeout=60), daemon=True
+).start()
+for _ in range(600):
+    if Path(sys.argv[2]).exists() and worker.pid is not None:
+        break
+    time.sleep(0.05)
+print(worker.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="re-parenting and process groups are POSIX")
+def test_a_busy_child_dies_with_its_runner(tmp_path: Path) -> None:
+    # The child leads its own session: without its watch on the parent, a runner killed
+    # mid-call would leave the child (and what the agent spawned) running.
+    pid_file = tmp_path / "grandchild.pid"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, str(PROBE), str(pid_file)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        grandchild = ""
+        for _ in range(100):
+            grandchild = pid_file.read_text()
+            if grandchild:
+                break
+            time.sleep(0.05)
+        assert process_exists(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+    finally:
+        parent.kill()
+        if parent.stdout is not None:
+            parent.stdout.close()
+    assert wait_gone(child)
+    assert wait_gone(int(grandchild))

@@ -23,6 +23,16 @@ def test_defaults_are_the_documented_ones() -> None:
     assert build_parser().parse_args(["dev", "--with-examples"]).with_examples == Path("examples")
 
 
+def test_worker_limits_are_positive_whole_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["dev"])
+    assert (args.workers_per_agent, args.warm_agents) == (2, 8)
+    assert build_parser().parse_args(["dev", "--warm-agents", "3"]).warm_agents == 3
+    for bad in (["--warm-agents", "0"], ["--workers-per-agent", "two"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["dev", *bad])
+    assert "at least 1" in capsys.readouterr().err
+
+
 def test_data_and_memory_exclude_each_other() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["dev", "--memory", "--data", "x.db"])

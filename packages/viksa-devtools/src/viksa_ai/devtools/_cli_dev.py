@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser"]
+__all__ = ["DEFAULT_DATA", "add_parser"]
 
 DEFAULT_DATA = Path(".viksa") / "platform.db"
 _DEFAULT_PORT = 8765  # mirrors viksa_ai.devtools.platform.DEFAULT_PORT (not imported: extra)
@@ -59,11 +59,32 @@ def add_parser(subparsers: Any) -> None:
         "--access-token-ttl", type=int, default=900, metavar="SECONDS", help="access token lifetime"
     )
     parser.add_argument(
-        "--workers-per-agent", type=int, default=2, help="warm worker processes per agent"
+        "--workers-per-agent",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="warm worker processes per agent (default 2)",
+    )
+    parser.add_argument(
+        "--warm-agents",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="agents kept warm at once; the least recently used stop first (default 8)",
     )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(handler=_run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -96,6 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         examples_dir=args.with_examples,
         workers_per_agent=args.workers_per_agent,
+        warm_agents=args.warm_agents,
     )
     if args.email:
         config = replace(config, seed_email=args.email)

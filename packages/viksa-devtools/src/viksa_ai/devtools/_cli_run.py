@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "run_command"]
+__all__ = ["add_parser", "parse_input_assignment", "run_command"]
 
 _DESCRIPTION = """\
 Run one endpoint of an agent the way a platform worker does: in a child process, with

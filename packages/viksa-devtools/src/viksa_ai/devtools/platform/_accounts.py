@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._errors import conflict, forbidden, not_found, unauthorized
+from viksa_ai.devtools.platform._memo import Memo
 from viksa_ai.devtools.platform._security import (
     TokenError,
     decode_jwt,
@@ -30,6 +31,11 @@ __all__ = ["Accounts", "Principal"]
 GLOBAL = "global"
 KeyKind = Literal["api", "worker"]
 _KEY_PREFIX: dict[KeyKind, str] = {"api": "vk", "worker": "vkw"}
+# Verified callers and their tenants are kept briefly, so a request does not hash and
+# look up its credentials again; any write to these kinds drops what was kept.
+_IDENTITY_KINDS = ("key", "session", "org", "project")
+_IDENTITY_TTL = 30.0
+_IDENTITY_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,12 @@ class Accounts:
         self._key = signing_key
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self._principals: Memo[Principal] = Memo(
+            store, _IDENTITY_KINDS, ttl=_IDENTITY_TTL, size=_IDENTITY_ENTRIES
+        )
+        self._tenants: Memo[tuple[str | None, str | None]] = Memo(
+            store, _IDENTITY_KINDS, ttl=_IDENTITY_TTL, size=_IDENTITY_ENTRIES
+        )
 
     # -- users, orgs, projects ------------------------------------------------------
 
@@ -306,9 +318,24 @@ class Accounts:
     # -- authenticating a request ----------------------------------------------------
 
     def authenticate(self, token: str) -> Principal:
-        """The principal behind a bearer token (JWT or key); raises 401 when invalid."""
+        """The principal behind a bearer token (JWT or key); raises 401 when invalid.
+
+        A verified token is kept (by its digest) for a few seconds, until it expires,
+        or until a key, session, org or project changes, whichever comes first.
+        """
+        digest = hash_token(token)
+        cached = self._principals.get(digest)
+        if cached is not None:
+            return cached
+        version = self._principals.version()
         if token.startswith(("vk_", "vkw_")):
-            return self._authenticate_key(token)
+            principal, until = self._authenticate_key(digest), None
+        else:
+            principal, until = self._authenticate_jwt(token)
+        self._principals.put(digest, principal, version, until=until)
+        return principal
+
+    def _authenticate_jwt(self, token: str) -> tuple[Principal, float]:
         try:
             claims = decode_jwt(token, self._key)
         except TokenError as exc:
@@ -317,7 +344,7 @@ class Accounts:
         session = self.store.get("session", str(claims.get("sid")))
         if session is None or session["revoked"]:
             raise unauthorized("The session has ended; log in again.", code="session_ended")
-        return Principal(
+        principal = Principal(
             account_id=str(claims["acc"]),
             user_id=str(claims["sub"]),
             org_id=claims.get("org"),
@@ -325,9 +352,10 @@ class Accounts:
             via="jwt",
             session_id=session["id"],
         )
+        return principal, float(claims["exp"])
 
-    def _authenticate_key(self, token: str) -> Principal:
-        key = self.store.find("key", GLOBAL, hash_token(token))
+    def _authenticate_key(self, digest: str) -> Principal:
+        key = self.store.find("key", GLOBAL, digest)
         if key is None or key["revoked"]:
             raise unauthorized("The API key is invalid or revoked.", code="invalid_api_key")
         return Principal(
@@ -338,6 +366,41 @@ class Accounts:
             via="worker_key" if key["kind"] == "worker" else "api_key",
             key_id=key["id"],
         )
+
+    def tenant_of(
+        self, principal: Principal, org_id: str | None, project_id: str | None
+    ) -> tuple[str | None, str | None]:
+        """The org and project a request acts in, checked to be the caller's.
+
+        ``org_id`` and ``project_id`` are the ``X-Tenant-*`` headers (None: the
+        principal's own). A key speaks for its own project only; a project must be in
+        the org named. 403 for a tenant of another account, 404 for one that is gone.
+        """
+        memo_key = (principal, org_id, project_id)
+        cached = self._tenants.get(memo_key)
+        if cached is not None:
+            return cached
+        version = self._tenants.version()
+        if principal.via != "jwt" and (
+            (project_id and project_id != principal.project_id)
+            or (org_id and org_id != principal.org_id)
+        ):
+            raise forbidden(
+                "This API key belongs to another project; use a key of the project you "
+                "name in X-Tenant-Project-Id.",
+                code="foreign_tenant",
+            )
+        org_id = org_id or principal.org_id
+        project_id = project_id or principal.project_id
+        if org_id is not None:
+            self.owned_org(principal.account_id, org_id)
+        if project_id is not None:
+            project = self.owned_project(principal.account_id, project_id)
+            if org_id is not None and project["org_id"] != org_id:
+                raise forbidden(f"Project {project_id!r} is not in org {org_id!r}.")
+            org_id = project["org_id"]
+        self._tenants.put(memo_key, (org_id, project_id), version)
+        return org_id, project_id
 
     def account_of(self, token: str) -> str | None:
         """The account a bearer token speaks for, without checking its session (or None)."""

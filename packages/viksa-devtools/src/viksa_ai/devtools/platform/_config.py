@@ -20,8 +20,10 @@ class PlatformConfig:
 
     ``data_path`` None keeps all state in memory. Token lifetimes are in seconds.
     ``faults`` are fault specs (the ``X-Viksa-Fault`` syntax) armed for the whole run.
-    ``workers_per_agent`` bounds the warm worker processes of one deployed agent;
-    ``approval_wait`` is how long (seconds) an execute waits for an approval decision.
+    ``workers_per_agent`` bounds the warm worker processes of one deployed agent and
+    ``warm_agents`` how many agents keep warm workers at once (the least recently used
+    are stopped first); ``approval_wait`` is how long (seconds) an execute waits for an
+    approval decision.
     """
 
     data_path: Path | None = None
@@ -31,6 +33,7 @@ class PlatformConfig:
     seed_password: str = field(default=DEFAULT_PASSWORD, repr=False)
     faults: tuple[str, ...] = ()
     examples_dir: Path | None = None
-    idempotency_ttl: int = 24 * 3600
+    idempotency_ttl: float = 24 * 3600
     workers_per_agent: int = 2
+    warm_agents: int = 8
     approval_wait: float = 300.0

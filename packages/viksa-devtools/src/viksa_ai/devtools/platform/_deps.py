@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from viksa_ai.devtools.platform._accounts import Principal
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from viksa_ai.devtools.platform._platform import Platform
 
 __all__ = [
+    "NO_STORE",
     "Page",
     "PageDep",
     "PlatformDep",
@@ -38,6 +39,18 @@ async def _platform(request: Request) -> Platform:
 
 
 PlatformDep = Annotated["Platform", Depends(_platform)]
+
+
+async def _no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
+NO_STORE = Depends(_no_store)
+"""Route dependency marking an answer that holds credentials ``Cache-Control: no-store``.
+
+HTTP caches must not keep such an answer (RFC 9111; OAuth token answers require it),
+and the Idempotency-Key middleware replays it from memory only, never from the database.
+"""
 
 
 async def _principal(
@@ -89,25 +102,9 @@ async def _tenant(
     x_tenant_org_id: Annotated[str | None, Header()] = None,
     x_tenant_project_id: Annotated[str | None, Header()] = None,
 ) -> Tenant:
-    org_id = x_tenant_org_id or principal.org_id
-    project_id = x_tenant_project_id or principal.project_id
-    # A key speaks for its own project only.
-    if principal.via != "jwt" and (
-        (x_tenant_project_id and x_tenant_project_id != principal.project_id)
-        or (x_tenant_org_id and x_tenant_org_id != principal.org_id)
-    ):
-        raise forbidden(
-            "This API key belongs to another project; use a key of the project you "
-            "name in X-Tenant-Project-Id.",
-            code="foreign_tenant",
-        )
-    if org_id is not None:
-        platform.accounts.owned_org(principal.account_id, org_id)
-    if project_id is not None:
-        project = platform.accounts.owned_project(principal.account_id, project_id)
-        if org_id is not None and project["org_id"] != org_id:
-            raise forbidden(f"Project {project_id!r} is not in org {org_id!r}.")
-        org_id = project["org_id"]
+    org_id, project_id = platform.accounts.tenant_of(
+        principal, x_tenant_org_id, x_tenant_project_id
+    )
     return Tenant(principal=principal, org_id=org_id, project_id=project_id)
 
 
@@ -142,10 +139,10 @@ PageDep = Annotated[Page, Depends(_page)]
 
 def owned(platform: Platform, kind: str, label: str, record_id: str, tenant: Tenant) -> Doc:
     """A record of the caller's project: 404 when absent here, 403 when another account's."""
-    doc = platform.store.get(kind, record_id)
-    scope = platform.store.scope_of(kind, record_id)
-    if doc is None or scope is None:
+    found = platform.store.get_scoped(kind, record_id)
+    if found is None:
         raise not_found(label, record_id)
+    doc, scope = found
     if scope != tenant.project:
         project = platform.store.get("project", scope)
         if project is not None and project["account_id"] != tenant.principal.account_id:

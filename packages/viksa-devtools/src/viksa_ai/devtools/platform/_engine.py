@@ -1,9 +1,9 @@
-"""Running deployed endpoints: warm worker pools, execution records and approvals.
+"""Running deployed endpoints: what to run, execution records and approvals.
 
 Every run is an *execution* record (``running`` -> ``completed`` | ``failed`` |
 ``timeout``; or ``awaiting_approval`` -> ``rejected`` or run). Agent code runs in the
-devtools runner's warm workers (child processes), a small pool per deployed agent, so
-an agent that crashes, hangs or exits only ever fails its own call.
+devtools runner's warm workers (child processes, see ``_pools``), so an agent that
+crashes, hangs or exits only ever fails its own call.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,23 +22,18 @@ from fastapi import HTTPException
 from viksa_ai.devtools.platform._agents import endpoint_of
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._errors import conflict, detail_item, not_found, unprocessable
+from viksa_ai.devtools.platform._pools import Pool, WorkerPools
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc, Store
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD, resolve_secrets
-from viksa_ai.devtools.runner import (
-    AsyncAgentWorker,
-    InvalidInputError,
-    LoadedAgent,
-    RunnerError,
-    RunResult,
-    load_agent,
-)
-from viksa_ai.devtools.runner._call import prepare_call
+from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
 
 __all__ = ["Engine", "Target", "execution_view"]
 
 _TERMINAL = frozenset({"completed", "failed", "timeout", "rejected", "cancelled"})
 _STATUS_OF_ERROR = {"timeout": "timeout"}
+_CLOSE_WAIT_SECONDS = 5.0
+_log = logging.getLogger("viksa_ai.devtools.platform")
 
 
 @dataclass(frozen=True)
@@ -72,60 +68,29 @@ def execution_view(record: Doc) -> Doc:
     }
 
 
-class _Pool:
-    """Up to ``size`` warm workers of one deployment; calls beyond that wait."""
-
-    def __init__(self, agent: LoadedAgent, version: str, size: int) -> None:
-        self.agent = agent
-        self.version = version
-        self._size = size
-        self._idle: list[AsyncAgentWorker] = []
-        self._slots: asyncio.Semaphore | None = None
-        self._closed = False
-
-    async def call(
-        self,
-        endpoint: str,
-        inputs: Mapping[str, Any],
-        envelope: Mapping[str, Any] | None,
-        secrets: Mapping[str, str],
-        timeout: float,
-    ) -> RunResult:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._size)
-        async with self._slots:
-            worker = (
-                self._idle.pop()
-                if self._idle
-                else AsyncAgentWorker(self.agent, capture_output=True)
-            )
-            try:
-                return await worker.call(
-                    endpoint, inputs, envelope=envelope, secrets=secrets, timeout=timeout
-                )
-            finally:
-                if self._closed:
-                    await worker.close()
-                else:
-                    self._idle.append(worker)
-
-    async def close(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for worker in idle:
-            await worker.close()
-
-
 class Engine:
     """Executes endpoints for every route that runs agent code."""
 
-    def __init__(self, store: Store, *, workers_per_agent: int, approval_wait: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workers_per_agent: int,
+        warm_agents: int,
+        approval_wait: float,
+    ) -> None:
         self.store = store
-        self.workers_per_agent = workers_per_agent
         self.approval_wait = approval_wait
-        self._pools: dict[str, _Pool] = {}
+        self.pools = WorkerPools(
+            workers_per_agent=workers_per_agent, max_agents=warm_agents, spawn=self.spawn
+        )
         self._done: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Runs and approval waits in progress (in requests or background tasks): closing
+        # lets them record how they ended before the store goes away.
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- resolving what to run --------------------------------------------------------
 
@@ -154,23 +119,20 @@ class Engine:
             raise conflict(f"Endpoint {found['endpoint']!r} is disabled.", code="endpoint_disabled")
         return Target(agent=agent, deployment=deployment, endpoint=found)
 
-    def _pool(self, target: Target) -> _Pool:
+    def _pool(self, target: Target) -> Pool:
         version = f"{target.deployment['deployment_id']}:{target.deployment['reconciled_at']}"
-        pool = self._pools.get(target.agent["id"])
-        if pool is None or pool.version != version:
-            if pool is not None:
-                self.spawn(pool.close())
-            pool = _Pool(load_agent(target.deployment["manifest"]), version, self.workers_per_agent)
-            self._pools[target.agent["id"]] = pool
-        return pool
+        return self.pools.get(target.agent["id"], version, target.deployment["manifest"])
 
     def check_inputs(
         self, target: Target, inputs: Mapping[str, Any], envelope: Mapping[str, Any] | None
-    ) -> None:
-        """422 when the inputs do not meet the manifest (no agent code runs)."""
+    ) -> PreparedCall:
+        """The call checked against the deployed manifest; 422 when the inputs do not meet it.
+
+        No agent code runs; the answer can be handed to :meth:`execute`.
+        """
         agent = self._pool(target).agent
         try:
-            prepare_call(agent, agent.find_endpoint(target.endpoint["name"]), inputs, envelope)
+            return prepare_call(agent, target.endpoint["name"], inputs, envelope)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -235,27 +197,43 @@ class Engine:
         self._done[record["id"]] = asyncio.Event()
         return record
 
-    async def run(self, record: Doc) -> Doc:
-        """Run a recorded execution to its end and return the final record."""
+    async def run(
+        self, record: Doc, *, target: Target | None = None, call: PreparedCall | None = None
+    ) -> Doc:
+        """Run a recorded execution to its end and return the final record.
+
+        ``target`` and ``call`` may be given when they were just resolved and checked for
+        this record (the same request, nothing awaited since); otherwise they are
+        resolved again, as a run that waited (approval, background) must.
+        """
+        with self._activity():
+            return await self._run(record, target, call)
+
+    async def _run(self, record: Doc, target: Target | None, call: PreparedCall | None) -> Doc:
         started = time.perf_counter()
         try:
-            target = self.target(record["project_id"], record["agent_id"], record["endpoint"])
+            if target is None or call is None:
+                target = self.target(record["project_id"], record["agent_id"], record["endpoint"])
+                call = None
+            pool = self._pool(target)
+            if call is None:
+                call = prepare_call(
+                    pool.agent, target.endpoint["name"], record["inputs"], record["envelope"]
+                )
             secrets = resolve_secrets(
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store
             )
-            result = await self._pool(target).call(
-                target.endpoint["name"],
-                record["inputs"],
-                record["envelope"],
-                secrets,
-                record["timeout"],
-            )
+            result = await pool.call(call, secrets, record["timeout"])
         except RunnerError as exc:
+            # The runner has already replaced the call's secret values with ***.
+            details = exc.to_dict()
             record.update(
                 status=_STATUS_OF_ERROR.get(exc.kind, "failed"),
                 error=exc.message,
                 error_kind=exc.kind,
                 a2a_status=exc.a2a_status,
+                traceback=details.get("traceback"),
+                output=details.get("output"),
             )
         except HTTPException as exc:
             detail: Any = exc.detail
@@ -275,26 +253,49 @@ class Engine:
             done.set()
         return record
 
-    async def execute(self, record: Doc) -> Doc:
-        """Run now, or wait (up to ``approval_wait``) for approval and the run after it."""
+    async def execute(
+        self, record: Doc, *, target: Target | None = None, call: PreparedCall | None = None
+    ) -> Doc:
+        """Run now, or wait (up to ``approval_wait``) for approval and the run after it.
+
+        ``target`` and ``call`` are passed to :meth:`run` when it runs now.
+        """
         if record["status"] != "awaiting_approval":
-            return await self.run(record)
+            return await self.run(record, target=target, call=call)
         done = self._done.get(record["id"])
-        if done is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(done.wait(), self.approval_wait)
-        latest = self.store.get("execution", record["id"])
+        with self._activity():
+            if done is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(done.wait(), self.approval_wait)
+            latest = self.store.get("execution", record["id"])
         return latest if latest is not None else record
+
+    @contextlib.contextmanager
+    def _activity(self) -> Iterator[None]:
+        self._active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
 
     def start(self, record: Doc) -> None:
         """Execute in the background (invoke, webhooks, workflows)."""
         self.spawn(self.execute(record))
 
-    def spawn(self, coroutine: Any) -> None:
+    def spawn(self, coroutine: Awaitable[Any]) -> None:
         """Run ``coroutine`` in the background, cancelled when the platform closes."""
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget_task)
+
+    def _forget_task(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Nobody awaits a background run: say what broke rather than lose it.
+            _log.error("a background run failed", exc_info=task.exception())
 
     async def decide(
         self, approval: Doc, *, approve: bool, comment: str | None, by: str | None
@@ -325,23 +326,43 @@ class Engine:
             record = self.finish(record)
         return {**approval, "execution": execution_view(record)}
 
+    def recover(self) -> int:
+        """Fail the executions a previous process left ``running``; how many.
+
+        Their runs died with that process and would otherwise show ``running`` forever.
+        Executions awaiting approval are kept: a decision still runs them.
+        """
+        stale, _ = self.store.query("execution", where={"status": "running"})
+        for record in stale:
+            record.update(
+                status="failed",
+                error="The platform stopped while this execution ran; run it again.",
+                error_kind="interrupted",
+            )
+            self.finish(record)
+        return len(stale)
+
     def is_final(self, record: Doc) -> bool:
         """Whether an execution has ended."""
         return record["status"] in _TERMINAL
 
     async def forget(self, agent_id: str) -> None:
-        """Drop the warm workers of an agent (after a deploy, reconcile or delete)."""
-        pool = self._pools.pop(agent_id, None)
-        if pool is not None:
-            await pool.close()
+        """Retire the warm workers of an agent (after a deploy, reconcile or delete)."""
+        await self.pools.forget(agent_id)
 
     async def aclose(self) -> None:
-        """Cancel background runs and stop every worker."""
+        """Cancel background runs and stop every worker (busy ones included).
+
+        Runs still going in requests then end (their worker is gone) and approval waits
+        return; both are given a moment to record that before this returns.
+        """
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
             with contextlib.suppress(BaseException):
                 await task
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.close()
+        await self.pools.aclose()
+        for done in self._done.values():
+            done.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), _CLOSE_WAIT_SECONDS)

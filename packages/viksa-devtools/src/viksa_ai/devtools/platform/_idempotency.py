@@ -1,11 +1,18 @@
 """``Idempotency-Key`` support: a retried write runs once and replays its first answer.
 
 Keys are scoped to the caller's account, the method and the path. The first request
-with a key runs and its answer is stored (except authentication failures, rate limits
+with a key runs and its answer is kept (except authentication failures, rate limits
 and server errors, which a retry should get a fresh chance at); a later request with
-the same key gets the stored answer with ``Idempotent-Replayed: true``; one that
-arrives while the first still runs gets 409; one with a different body gets 422.
-Streams are never stored.
+the same key gets the kept answer with ``Idempotent-Replayed: true``; one that arrives
+while the first still runs gets 409; one with a different body gets 422. Streams are
+never kept.
+
+Which keys are in flight is known to this process only (no request outlives it). Kept
+answers go to the database, where they expire after the platform's ``idempotency_ttl``
+(24 hours by default); expired ones are purged whenever an answer is written. An answer
+marked ``Cache-Control: no-store`` (tokens, a new key's secret, a webhook token) is
+never written to the database: it is replayed from memory for a few minutes, after
+which the key only answers 409.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import base64
 import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -21,17 +29,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform._store import Store
 
-__all__ = ["IdempotencyMiddleware"]
+__all__ = ["IdempotencyMiddleware", "record_id_of"]
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_NOT_STORED = frozenset({401, 403, 408, 425, 429})
-# A request still marked in flight after this long died with its process.
-_IN_FLIGHT_TTL = 120.0
+_NOT_KEPT = frozenset({401, 403, 408, 425, 429})
+# Answers holding credentials stay in memory only, and not for long: a client retries
+# within seconds, and the secret should not outlive that need.
+_MEMORY_TTL = 600.0
+_MEMORY_MAX = 1000
 _KIND = "idempotency"
 
 
-def _json_response(status: int, detail: Any) -> list[Message]:
-    raw = json.dumps({"detail": detail}).encode()
+def _json_response(status: int, message: str, code: str) -> list[Message]:
+    raw = json.dumps({"detail": {"message": message, "code": code, "field": None}}).encode()
     return [
         {
             "type": "http.response.start",
@@ -42,8 +52,30 @@ def _json_response(status: int, detail: Any) -> list[Message]:
     ]
 
 
+def _has_header(message: Message, name: bytes, prefix: bytes) -> bool:
+    return any(
+        k.lower() == name and v.lower().startswith(prefix) for k, v in message.get("headers", [])
+    )
+
+
+def _replay(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> list[Message]:
+    return [
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"idempotent-replayed", b"true")],
+        },
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+def record_id_of(owner: str, method: str, path: str, key: str) -> str:
+    """The id of the record kept for ``key`` sent by ``owner`` (an account) to a route."""
+    return hashlib.sha256("\x00".join([owner, method, path, key]).encode()).hexdigest()
+
+
 class IdempotencyMiddleware:
-    """ASGI middleware storing answers of writes that carry an ``Idempotency-Key``."""
+    """ASGI middleware keeping answers of writes that carry an ``Idempotency-Key``."""
 
     def __init__(
         self,
@@ -56,11 +88,16 @@ class IdempotencyMiddleware:
         self.store = store
         self.account_of = account_of
         self.ttl = ttl
+        self._in_flight: dict[str, str] = {}  # record id -> fingerprint of the body
+        self._memory: OrderedDict[str, tuple[float, list[Message]]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope.get("headers", []))
         raw_key = headers.get(b"idempotency-key")
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS or not raw_key:
+        if not raw_key:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -68,66 +105,52 @@ class IdempotencyMiddleware:
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
         owner = self.account_of(token) if token else None
         owner = owner or "anonymous:" + hashlib.sha256(auth.encode()).hexdigest()
-        record_id = hashlib.sha256(
-            "\x00".join([owner, scope["method"], scope["path"], raw_key.decode("latin-1")]).encode()
-        ).hexdigest()
+        record_id = record_id_of(owner, scope["method"], scope["path"], raw_key.decode("latin-1"))
         fingerprint = hashlib.sha256(body).hexdigest()
         verdict = self._claim(record_id, fingerprint)
         if verdict is not None:
             for message in verdict:
                 await send(message)
             return
-        await self._run(scope, receive, body, send, record_id, fingerprint)
+        try:
+            await self._run(scope, receive, body, send, record_id, fingerprint)
+        finally:
+            del self._in_flight[record_id]
 
     def _claim(self, record_id: str, fingerprint: str) -> list[Message] | None:
-        now = time.time()
-        with self.store.transaction():
-            found = self.store.get(_KIND, record_id)
-            if found is not None and (
-                found["expires_at"] <= now
-                or (found["state"] == "in_flight" and found["started_at"] + _IN_FLIGHT_TTL <= now)
-            ):
-                self.store.delete(_KIND, record_id)
-                found = None
-            if found is None:
-                self.store.insert(
-                    _KIND,
-                    {
-                        "id": record_id,
-                        "state": "in_flight",
-                        "fingerprint": fingerprint,
-                        "started_at": now,
-                        "expires_at": now + self.ttl,
-                    },
-                    scope="idempotency",
-                )
-                return None
-        if found["fingerprint"] != fingerprint:
+        """Mark ``record_id`` in flight and return None, or the answer to give instead."""
+        running = self._in_flight.get(record_id)
+        found = None if running is not None else self.store.get(_KIND, record_id)
+        if found is not None and (found["state"] != "done" or found["expires_at"] <= time.time()):
+            # Expired, or an in-flight mark an earlier version left in the data file.
+            self.store.delete(_KIND, record_id)
+            found = None
+        if running is None and found is None:
+            self._in_flight[record_id] = fingerprint
+            return None
+        if (running if found is None else found["fingerprint"]) != fingerprint:
             return _json_response(
                 422,
-                {
-                    "message": "This Idempotency-Key was used with a different request body; "
-                    "use a new key for a new request.",
-                    "code": "idempotency_key_reused",
-                    "field": None,
-                },
+                "This Idempotency-Key was used with a different request body; "
+                "use a new key for a new request.",
+                "idempotency_key_reused",
             )
-        if found["state"] == "in_flight":
+        if found is None:
             return _json_response(
                 409,
-                {
-                    "message": "A request with this Idempotency-Key is still running; retry later.",
-                    "code": "idempotency_in_progress",
-                    "field": None,
-                },
+                "A request with this Idempotency-Key is still running; retry later.",
+                "idempotency_in_progress",
             )
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in found["headers"]] + [
-            (b"idempotent-replayed", b"true")
-        ]
-        return [
-            {"type": "http.response.start", "status": found["status"], "headers": headers},
-            {"type": "http.response.body", "body": base64.b64decode(found["body"])},
-        ]
+        if found.get("in_memory"):
+            return self._recall(record_id) or _json_response(
+                409,
+                "The request with this Idempotency-Key already ran; its answer held "
+                "credentials, which are kept only briefly and never stored. Use a new key "
+                "(a key or token it created can be listed or revoked).",
+                "idempotency_answer_not_kept",
+            )
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in found["headers"]]
+        return _replay(found["status"], headers, base64.b64decode(found["body"]))
 
     async def _run(
         self,
@@ -152,18 +175,14 @@ class IdempotencyMiddleware:
         start: Message | None = None
         chunks: list[bytes] = []
         streaming = False
-        saved = False
 
         async def capture(message: Message) -> None:
-            # Non-stream answers are held back until stored, so a connection lost while
-            # sending them (a client's reason to retry) cannot lose the record.
-            nonlocal start, streaming, saved
+            # Non-stream answers are held back until kept, so a connection lost while
+            # sending them (a client's reason to retry) cannot lose the answer.
+            nonlocal start, streaming
             if message["type"] == "http.response.start":
                 start = message
-                streaming = any(
-                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
-                    for k, v in message.get("headers", [])
-                )
+                streaming = _has_header(message, b"content-type", b"text/event-stream")
                 if streaming:
                     await send(message)
                 return
@@ -174,37 +193,49 @@ class IdempotencyMiddleware:
             if message.get("more_body", False):
                 return
             answer = b"".join(chunks)
-            if start["status"] < 500 and start["status"] not in _NOT_STORED:
-                self._save(record_id, fingerprint, start, answer)
-                saved = True
+            if start["status"] < 500 and start["status"] not in _NOT_KEPT:
+                self._keep(record_id, fingerprint, start, answer)
             await send(start)
             await send({"type": "http.response.body", "body": answer})
 
-        try:
-            await self.app(scope, replay_receive, capture)
-        finally:
-            if not saved:
-                self.store.delete(_KIND, record_id)
+        await self.app(scope, replay_receive, capture)
 
-    def _save(self, record_id: str, fingerprint: str, start: Message, body: bytes) -> None:
+    def _keep(self, record_id: str, fingerprint: str, start: Message, body: bytes) -> None:
+        status: int = start["status"]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"x-request-id"]
         now = time.time()
-        self.store.save(
-            _KIND,
-            {
-                "id": record_id,
-                "state": "done",
-                "fingerprint": fingerprint,
-                "started_at": now,
-                "expires_at": now + self.ttl,
-                "status": start["status"],
-                "headers": [
-                    [k.decode("latin-1"), v.decode("latin-1")]
-                    for k, v in start.get("headers", [])
-                    if k.lower() != b"x-request-id"
-                ],
-                "body": base64.b64encode(body).decode("ascii"),
-            },
-        )
+        record: dict[str, Any] = {
+            "id": record_id,
+            "state": "done",
+            "fingerprint": fingerprint,
+            "expires_at": now + self.ttl,
+            "status": status,
+        }
+        if _has_header(start, b"cache-control", b"no-store"):
+            self._remember(record_id, _replay(status, headers, body))
+            record["in_memory"] = True
+        else:
+            record["headers"] = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]
+            record["body"] = base64.b64encode(body).decode("ascii")
+        with self.store.transaction():
+            self.store.purge_expired(_KIND, now)
+            self.store.delete(_KIND, record_id)
+            self.store.insert(_KIND, record, scope=_KIND, expires=record["expires_at"])
+
+    def _remember(self, record_id: str, answer: list[Message]) -> None:
+        self._memory[record_id] = (time.monotonic() + min(self.ttl, _MEMORY_TTL), answer)
+        while len(self._memory) > _MEMORY_MAX:
+            self._memory.popitem(last=False)
+
+    def _recall(self, record_id: str) -> list[Message] | None:
+        moment = time.monotonic()
+        while self._memory:
+            oldest = next(iter(self._memory))
+            if self._memory[oldest][0] > moment:
+                break
+            del self._memory[oldest]
+        kept = self._memory.get(record_id)
+        return None if kept is None else kept[1]
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -67,9 +67,13 @@ class Platform:
         self.engine = Engine(
             self.store,
             workers_per_agent=config.workers_per_agent,
+            warm_agents=config.warm_agents,
             approval_wait=config.approval_wait,
         )
         self.workflows = Workflows(self.store, self.engine)
+        # A data file may hold runs of a process that stopped mid-way: end them.
+        self.engine.recover()
+        self.workflows.recover()
 
     def close(self) -> None:
         """Release the database."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import sys
 from pathlib import Path
@@ -17,16 +18,58 @@ from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
 
-__all__ = ["HOST", "banner", "serve"]
+__all__ = ["HOST", "SHUTDOWN_GRACE_SECONDS", "banner", "configure_logging", "redact_query", "serve"]
 
 HOST = "127.0.0.1"
+# How long a stop (Ctrl-C, SIGTERM) waits for requests still running before it cancels
+# them, which kills their agents' workers; the platform then stops every other worker.
+SHUTDOWN_GRACE_SECONDS = 3
+# Query parameters whose values are credentials (get_secret's passphrase travels in the
+# query string, as the wire contract says): the access log shows *** instead.
+_SECRET_QUERY = re.compile(
+    r"([?&](?:passphrase|password|api_key|key|secret|token|[a-z_]*_token)=)[^&#\s]*",
+    re.IGNORECASE,
+)
 
 
 class _QuietDrops(logging.Filter):
-    """Drop uvicorn's traceback for connections cut on purpose by a fault."""
+    """Drop uvicorn's tracebacks for what is done on purpose.
+
+    A connection cut by a fault, and a request cancelled because the platform stops
+    (uvicorn says how many it cancelled in a line of its own).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+        return not (
+            record.exc_info
+            and isinstance(record.exc_info[1], (DroppedConnection, asyncio.CancelledError))
+        )
+
+
+class _RedactQuery(logging.Filter):
+    """Replace credential values in the query string of uvicorn's access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs (client, method, path with query, http version, status).
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            if isinstance(args[2], str):
+                args[2] = redact_query(args[2])
+                record.args = tuple(args)
+        return True
+
+
+def redact_query(path: str) -> str:
+    """``path`` with the values of credential query parameters replaced by ``***``."""
+    return _SECRET_QUERY.sub(r"\1***", path)
+
+
+def configure_logging() -> None:
+    """Install the platform's filters on uvicorn's loggers (idempotent)."""
+    for name, kind in (("uvicorn.error", _QuietDrops), ("uvicorn.access", _RedactQuery)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 
 
 def banner(
@@ -89,12 +132,21 @@ def serve(
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
     out.write(banner(base_url, credentials, config.data_path, examples))
     out.flush()
-    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    configure_logging()
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="on")
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=access_log,
+            lifespan="on",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
     )
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down (workers stopped); no traceback for the user.
+        return 130
     finally:
         sock.close()
     return 0

@@ -2,9 +2,12 @@
 
 Every record is a JSON document of a *kind* (``agent``, ``secret``...), owned by a
 *scope* (the project, org, account or user it belongs to), with an optional *key* that is
-unique within its kind and scope (an agent alias, a key hash, an email). One connection
-guarded by a re-entrant lock serves the event loop and worker threads alike; writes are
-short, so holding the lock never blocks for long.
+unique within its kind and scope (an agent alias, a key hash, an email), and an optional
+expiry time after which :meth:`Store.purge_expired` removes it. One connection guarded by
+a re-entrant lock serves the event loop and worker threads alike; writes are short, so
+holding the lock never blocks for long. A file database runs in WAL mode with
+``synchronous=NORMAL``: a commit does not wait for fsync (a power cut may lose the last
+writes, never corrupt the file), which is the right trade for a local emulator.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE UNIQUE INDEX IF NOT EXISTS records_key ON records (kind, scope, key)
     WHERE key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_scope ON records (kind, scope, seq);
+CREATE INDEX IF NOT EXISTS records_seq ON records (kind, seq);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# Added after the first release: data files made before it gain the column on open.
+_EXPIRY = """
+CREATE INDEX IF NOT EXISTS records_expiry ON records (kind, expires) WHERE expires IS NOT NULL;
 """
 
 
@@ -56,21 +64,38 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else Path(path)
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.path.touch(mode=0o600, exist_ok=True)
+            # The file holds vault values and session data: readable by its owner only
+            # (SQLite gives the -wal and -shm files the same mode).
+            self.path.chmod(0o600)
         target = ":memory:" if self.path is None else str(self.path)
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
+        self._changes: dict[str, int] = {}
+        self._scope_deletions = 0
         if self.path is not None:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
+        if "expires" not in columns:
+            self._conn.execute("ALTER TABLE records ADD COLUMN expires REAL")
+        self._conn.executescript(_EXPIRY)
 
     def close(self) -> None:
         """Close the database; the store is unusable afterwards."""
         with self._lock:
             self._conn.close()
+
+    def changes(self, *kinds: str) -> int:
+        """A counter that grows whenever a record of one of ``kinds`` may have changed.
+
+        For in-memory caches of records: a cached value is current while the counter
+        is where it was when the value was read (in this process).
+        """
+        return self._scope_deletions + sum(self._changes.get(kind, 0) for kind in kinds)
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -91,79 +116,104 @@ class Store:
             if outermost:
                 self._conn.execute("COMMIT")
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of a query, fetched while the connection is ours."""
         with self._lock:
-            return self._conn.execute(sql, params)
+            return self._conn.execute(sql, params).fetchone()
+
+    def _write(self, kind: str | None, sql: str, params: Sequence[Any]) -> int:
+        """Run one write; count it as a change of ``kind`` (None: of every kind)."""
+        with self._lock:
+            count = self._conn.execute(sql, params).rowcount
+            if kind is None:
+                self._scope_deletions += 1
+            else:
+                self._changes[kind] = self._changes.get(kind, 0) + 1
+            return count
 
     # -- records ---------------------------------------------------------------------
 
-    def insert(self, kind: str, doc: Doc, *, scope: str, key: str | None = None) -> Doc:
-        """Store a new document (it must hold an ``id``); raise KeyTakenError on a clash."""
-        with self.transaction():
-            seq = self._execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE kind = ?", (kind,)
-            ).fetchone()[0]
-            try:
-                self._execute(
-                    "INSERT INTO records (kind, id, scope, key, seq, data) VALUES (?,?,?,?,?,?)",
-                    (kind, doc["id"], scope, key, seq, json.dumps(doc)),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise KeyTakenError(f"{kind} key already taken in this scope") from exc
+    def insert(
+        self,
+        kind: str,
+        doc: Doc,
+        *,
+        scope: str,
+        key: str | None = None,
+        expires: float | None = None,
+    ) -> Doc:
+        """Store a new document (it must hold an ``id``); raise KeyTakenError on a clash.
+
+        ``expires`` (a :func:`time.time` value) lets :meth:`purge_expired` remove it.
+        """
+        try:
+            self._write(
+                kind,
+                "INSERT INTO records (kind, id, scope, key, seq, data, expires) VALUES "
+                "(?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE kind = ?), "
+                "?, ?)",
+                (kind, doc["id"], scope, key, kind, json.dumps(doc), expires),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise KeyTakenError(f"{kind} key already taken in this scope") from exc
         return doc
 
     def save(self, kind: str, doc: Doc) -> Doc:
-        """Replace an existing document, keeping its scope and key."""
-        with self.transaction():
-            self._execute(
-                "UPDATE records SET data = ? WHERE kind = ? AND id = ?",
-                (json.dumps(doc), kind, doc["id"]),
-            )
+        """Replace an existing document, keeping its scope, key and expiry."""
+        self._write(
+            kind,
+            "UPDATE records SET data = ? WHERE kind = ? AND id = ?",
+            (json.dumps(doc), kind, doc["id"]),
+        )
         return doc
 
     def rekey(self, kind: str, record_id: str, key: str | None) -> None:
         """Change a record's unique key; raise KeyTakenError on a clash."""
         try:
-            with self.transaction():
-                self._execute(
-                    "UPDATE records SET key = ? WHERE kind = ? AND id = ?", (key, kind, record_id)
-                )
+            self._write(
+                kind, "UPDATE records SET key = ? WHERE kind = ? AND id = ?", (key, kind, record_id)
+            )
         except sqlite3.IntegrityError as exc:
             raise KeyTakenError(f"{kind} key already taken in this scope") from exc
 
     def get(self, kind: str, record_id: str) -> Doc | None:
         """The document of ``kind`` with ``record_id``, or None."""
-        row = self._execute(
-            "SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id)
-        ).fetchone()
+        row = self._one("SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id))
         return None if row is None else _loads(row[0])
+
+    def get_scoped(self, kind: str, record_id: str) -> tuple[Doc, str] | None:
+        """The document of ``kind`` with ``record_id`` and its scope, or None."""
+        row = self._one(
+            "SELECT data, scope FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        )
+        return None if row is None else (_loads(row[0]), str(row[1]))
 
     def scope_of(self, kind: str, record_id: str) -> str | None:
         """The scope a record belongs to, or None when it does not exist."""
-        row = self._execute(
-            "SELECT scope FROM records WHERE kind = ? AND id = ?", (kind, record_id)
-        ).fetchone()
+        row = self._one("SELECT scope FROM records WHERE kind = ? AND id = ?", (kind, record_id))
         return None if row is None else str(row[0])
 
     def find(self, kind: str, scope: str, key: str) -> Doc | None:
         """The document of ``kind`` whose unique key within ``scope`` is ``key``."""
-        row = self._execute(
+        row = self._one(
             "SELECT data FROM records WHERE kind = ? AND scope = ? AND key = ?",
             (kind, scope, key),
-        ).fetchone()
+        )
         return None if row is None else _loads(row[0])
 
     def delete(self, kind: str, record_id: str) -> bool:
         """Delete one record; whether it existed."""
-        with self.transaction():
-            cur = self._execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, record_id))
-        return cur.rowcount > 0
+        sql = "DELETE FROM records WHERE kind = ? AND id = ?"
+        return self._write(kind, sql, (kind, record_id)) > 0
 
     def delete_scope(self, scope: str) -> int:
         """Delete every record owned by ``scope``; how many went."""
-        with self.transaction():
-            cur = self._execute("DELETE FROM records WHERE scope = ?", (scope,))
-        return cur.rowcount
+        return self._write(None, "DELETE FROM records WHERE scope = ?", (scope,))
+
+    def purge_expired(self, kind: str, now: float) -> int:
+        """Delete the records of ``kind`` whose expiry is at or before ``now``; how many."""
+        sql = "DELETE FROM records WHERE kind = ? AND expires IS NOT NULL AND expires <= ?"
+        return self._write(kind, sql, (kind, now))
 
     def query(
         self,
@@ -200,36 +250,41 @@ class Store:
             clauses.append("(" + " OR ".join(ors) + ")")
             params.extend([pattern] * len(search_fields))
         where_sql = " AND ".join(clauses)
+        order = "DESC" if newest_first else "ASC"
         with self._lock:
             # Only placeholders and code-made field names reach the SQL text.
-            total = self._execute(
-                f"SELECT COUNT(*) FROM records WHERE {where_sql}",  # noqa: S608
-                params,
+            count = int(
+                self._conn.execute(
+                    f"SELECT COUNT(*) FROM records WHERE {where_sql}",  # noqa: S608
+                    params,
+                ).fetchone()[0]
             )
-            count = int(total.fetchone()[0])
-            order = "DESC" if newest_first else "ASC"
-            rows = self._execute(
-                f"SELECT data FROM records WHERE {where_sql} ORDER BY seq {order} "  # noqa: S608
-                "LIMIT ? OFFSET ?",
-                [*params, -1 if limit is None else limit, skip],
-            ).fetchall()
+            rows = (
+                self._conn.execute(
+                    f"SELECT data FROM records WHERE {where_sql} "  # noqa: S608
+                    f"ORDER BY seq {order} LIMIT ? OFFSET ?",
+                    [*params, -1 if limit is None else limit, skip],
+                ).fetchall()
+                if limit != 0
+                else []
+            )
         return [_loads(row[0]) for row in rows], count
 
     # -- metadata ----------------------------------------------------------------------
 
     def meta_get(self, name: str) -> str | None:
         """A stored platform setting, or None."""
-        row = self._execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row[0])
 
     def meta_set(self, name: str, value: str) -> None:
         """Store a platform setting."""
-        with self.transaction():
-            self._execute(
-                "INSERT INTO meta (name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
+        self._write(
+            "meta",
+            "INSERT INTO meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
 
 def _loads(text: str) -> Doc:

@@ -71,6 +71,19 @@ class Workflows:
             change(execution)
             return self.store.save(KIND, execution)
 
+    def recover(self) -> int:
+        """Fail the workflow executions a previous process left ``running``; how many.
+
+        ``retry`` resumes one from its first unfinished step.
+        """
+        stale, _ = self.store.query(KIND, where={"status": "running"})
+        for execution in stale:
+            self.update(
+                execution["id"],
+                _finished("failed", "The platform stopped while this workflow ran; retry it."),
+            )
+        return len(stale)
+
     def begin(self, execution_id: str, allowed: tuple[str, ...]) -> Doc:
         """Move an execution to ``running`` from one of ``allowed``; it runs in the background."""
 

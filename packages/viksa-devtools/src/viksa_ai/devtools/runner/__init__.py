@@ -7,6 +7,8 @@ its environment, the A2A envelope stripped from the inputs and set for
 
 - :func:`run_endpoint` / :func:`arun_endpoint`: one call in a fresh child.
 - :class:`AgentWorker` / :class:`AsyncAgentWorker`: a warm child serving many calls.
+- :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
+  envelope without running anything; the worker's ``call_prepared`` runs the result.
 
 Names are imported on first use, so the child process (which imports this package)
 and ``import viksa_ai.devtools`` stay cheap.
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent
     from viksa_ai.devtools.runner._auth import SecretsError
+    from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
     from viksa_ai.devtools.runner._errors import (
         EXIT_AUTH_NOT_CONFIGURED,
         EXIT_ENDPOINT_ERROR,
@@ -46,6 +49,8 @@ _EXPORTS = {
     "LoadedAgent": "_agent",
     "load_agent": "_agent",
     "SecretsError": "_auth",
+    "PreparedCall": "_call",
+    "prepare_call": "_call",
     "EXIT_AUTH_NOT_CONFIGURED": "_errors",
     "EXIT_ENDPOINT_ERROR": "_errors",
     "EXIT_INVALID_INPUT": "_errors",
@@ -86,12 +91,14 @@ __all__ = [
     "EndpointTimeoutError",
     "InvalidInputError",
     "LoadedAgent",
+    "PreparedCall",
     "RunResult",
     "RunnerError",
     "SecretsError",
     "WorkerCrashedError",
     "arun_endpoint",
     "load_agent",
+    "prepare_call",
     "run_endpoint",
 ]
 

@@ -24,6 +24,16 @@ from viksa_ai.devtools.runner._envkeys import METHOD_ID, PARAM_NAME
 from viksa_ai.devtools.runner._errors import AgentLoadError, EndpointNotFoundError
 from viksa_ai.models.agent import AgentEndpoint, AgentGenerationResponse, AgentInput
 
+__all__ = [
+    "AUTH_METHODS_KEY",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "INJECTED_FILE",
+    "AgentSource",
+    "LoadedAgent",
+    "load_agent",
+    "write_working_dir",
+]
+
 INJECTED_FILE = "ViksaAI.py"
 AUTH_METHODS_KEY = "auth_methods"
 DEFAULT_TIMEOUT_SECONDS = 30.0

@@ -1,15 +1,16 @@
 """Preparing one call the way a platform worker does, before any agent code runs.
 
 The A2A envelope is taken out of the inputs (or given apart), the remaining inputs
-are checked against the manifest, and everything that crosses to the child must be
-JSON. Any problem is an :class:`InvalidInputError` and no child is involved.
+are checked against the manifest, declared defaults are filled in, and everything
+that crosses to the child must be JSON. Any problem is an :class:`InvalidInputError`
+and no child is involved.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from viksa_ai.devtools._inputs import check_inputs
@@ -19,11 +20,19 @@ from viksa_ai.devtools.runner._errors import InvalidInputError
 from viksa_ai.models.agent import AgentEndpoint
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, _strip_envelope
 
+__all__ = ["PreparedCall", "prepare_call"]
+
 
 @dataclass(frozen=True)
 class PreparedCall:
-    """A checked call: the endpoint, its inputs without the envelope, and the envelope."""
+    """A checked call of one agent, ready for :meth:`AsyncAgentWorker.call_prepared`.
 
+    ``endpoint`` is the manifest's endpoint, ``inputs`` the inputs without the envelope
+    (declared defaults filled in), ``envelope`` the A2A envelope or ``None``, and
+    ``agent`` the agent they were checked against.
+    """
+
+    agent: LoadedAgent = field(repr=False, compare=False)
     endpoint: AgentEndpoint
     inputs: dict[str, Any]
     envelope: dict[str, Any] | None
@@ -31,40 +40,44 @@ class PreparedCall:
 
 def prepare_call(
     agent: LoadedAgent,
-    endpoint: AgentEndpoint,
-    inputs: Mapping[str, Any] | None,
-    envelope: Mapping[str, Any] | None,
+    endpoint: str | AgentEndpoint,
+    inputs: Mapping[str, Any] | None = None,
+    envelope: Mapping[str, Any] | None = None,
 ) -> PreparedCall:
-    """Strip the envelope from ``inputs``, check them, and return the call to send.
+    """Check a call of ``agent`` and return it prepared, without starting any process.
 
-    An explicit ``envelope`` wins over one found under ``__viksa_a2a__`` in the inputs
-    (which is removed either way).
+    ``endpoint`` is an endpoint of the manifest, its name, or its
+    ``alias.module.function`` path (:class:`EndpointNotFoundError` when unknown). The
+    envelope is stripped from ``inputs``; an explicit ``envelope`` wins over one found
+    under ``__viksa_a2a__`` (which is removed either way). Raises
+    :class:`InvalidInputError` when the inputs do not meet the manifest.
     """
+    target = endpoint if isinstance(endpoint, AgentEndpoint) else agent.find_endpoint(endpoint)
     if inputs is None:
         inputs = {}
     if not isinstance(inputs, Mapping):
-        raise _invalid(endpoint, "the inputs must be a JSON object")
+        raise _invalid(target, "the inputs must be a JSON object")
     try:
         values, found = _strip_envelope(inputs)
     except TypeError:
         found = None
         if envelope is None:
-            raise _not_object_envelope(endpoint) from None
+            raise _not_object_envelope(target) from None
         values = {k: v for k, v in inputs.items() if k != A2A_PAYLOAD_KEY}
     chosen: Mapping[str, Any] | None = envelope if envelope is not None else found
     if chosen is not None and not isinstance(chosen, Mapping):
-        raise _not_object_envelope(endpoint)
-    issues = [i for i in check_inputs(values, endpoint, agent.manifest.inputs) if i.is_error]
+        raise _not_object_envelope(target)
+    issues = [i for i in check_inputs(values, target, agent.manifest.inputs) if i.is_error]
     if issues:
-        raise InvalidInputError(issues, endpoint=endpoint.name)
-    values = _with_defaults(values, endpoint, agent)
+        raise InvalidInputError(issues, endpoint=target.name)
+    values = _with_defaults(values, target, agent)
     envelope_dict = dict(chosen) if chosen else None
     for what, value in (("inputs", values), ("A2A envelope", envelope_dict)):
         try:
             json.dumps(value)
         except (TypeError, ValueError) as exc:
-            raise _invalid(endpoint, f"the {what} must be JSON-serialisable: {exc}") from None
-    return PreparedCall(endpoint=endpoint, inputs=values, envelope=envelope_dict)
+            raise _invalid(target, f"the {what} must be JSON-serialisable: {exc}") from None
+    return PreparedCall(agent=agent, endpoint=target, inputs=values, envelope=envelope_dict)
 
 
 def _with_defaults(

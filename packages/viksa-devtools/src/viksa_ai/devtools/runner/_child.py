@@ -19,7 +19,9 @@ import importlib
 import inspect
 import io
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -27,19 +29,28 @@ from types import ModuleType, TracebackType
 from typing import IO, Any
 
 from viksa_ai.devtools.runner._envkeys import is_auth_env_key
-from viksa_ai.devtools.runner._protocol import ProtocolError, encode_frame, read_frame
+from viksa_ai.devtools.runner._protocol import (
+    KIND_AUTH,
+    KIND_ENDPOINT,
+    KIND_IMPORT,
+    KIND_NOT_FOUND,
+    ProtocolError,
+    encode_frame,
+    read_frame,
+)
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
-KIND_AUTH = "auth_not_configured"
-KIND_ENDPOINT = "endpoint_error"
-KIND_IMPORT = "agent_import_error"
-KIND_NOT_FOUND = "endpoint_not_found"
+__all__ = ["main"]
+
+# How often the child checks that the runner which started it is still there.
+_PARENT_POLL_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> int:
     """Serve the agent whose modules are named in ``argv``; the process exit code."""
     channel_in, channel_out = _take_channel()
+    _die_with_parent()
     if os.getcwd() not in sys.path:
         # PYTHONSAFEPATH keeps the working directory off sys.path; the agent needs it.
         sys.path.insert(0, os.getcwd())
@@ -80,6 +91,29 @@ def _take_channel() -> tuple[IO[bytes], IO[bytes]]:
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
     return channel_in, channel_out
+
+
+def _die_with_parent() -> None:
+    """End this process (and its group) when the runner that started it is gone.
+
+    The child leads its own session, so a terminal's Ctrl-C never reaches it. An idle
+    child sees its channel close when the runner dies, but a busy one would run on as
+    an orphan with whatever the agent spawned: a daemon thread watches for the parent
+    to change (the child was re-parented) and kills the group.
+    """
+    if os.name != "posix":
+        return
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        if os.getpgrp() == os.getpid():
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="viksa-parent-watch", daemon=True).start()
 
 
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:

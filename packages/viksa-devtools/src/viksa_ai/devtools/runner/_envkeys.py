@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import re
 
+__all__ = [
+    "CONFIGURED_METHODS_VAR",
+    "ENABLED_METHODS_VAR",
+    "METHOD_ID",
+    "PARAM_NAME",
+    "is_auth_env_key",
+]
+
 ENABLED_METHODS_VAR = "VIKSA_AUTH_ENABLED_METHODS"
 CONFIGURED_METHODS_VAR = "VIKSA_AUTH_CONFIGURED_METHODS"
 METHOD_ID = re.compile(r"[a-z][a-z0-9_]*")

@@ -13,7 +13,26 @@ import json
 import struct
 from typing import IO, Any
 
+__all__ = [
+    "HEADER",
+    "KIND_AUTH",
+    "KIND_ENDPOINT",
+    "KIND_IMPORT",
+    "KIND_NOT_FOUND",
+    "MAX_FRAME_BYTES",
+    "ProtocolError",
+    "decode_body",
+    "encode_frame",
+    "frame_length",
+    "read_frame",
+]
+
 HEADER = struct.Struct(">I")
+# The ``kind`` of an error reply; each names the RunnerError the runner raises for it.
+KIND_AUTH = "auth_not_configured"
+KIND_ENDPOINT = "endpoint_error"
+KIND_IMPORT = "agent_import_error"
+KIND_NOT_FOUND = "endpoint_not_found"
 # A bound on one frame guards the parent against a corrupted channel asking it to
 # buffer gigabytes; endpoint inputs and results are far below this.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
@@ -59,12 +78,6 @@ def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
     if body is None:
         raise ProtocolError("stream ended inside a frame")
     return decode_body(body)
-
-
-def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
-    """Write one frame to a blocking binary stream and flush it."""
-    stream.write(encode_frame(message))
-    stream.flush()
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:

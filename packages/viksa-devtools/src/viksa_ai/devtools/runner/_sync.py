@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
+from viksa_ai.devtools.runner._call import PreparedCall
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._worker import DEFAULT_START_TIMEOUT, AsyncAgentWorker, Stderr
 
@@ -126,6 +127,16 @@ class AgentWorker:
         return self._portal.run(
             self._worker.call(endpoint, inputs, envelope=envelope, secrets=secrets, timeout=timeout)
         )
+
+    def call_prepared(
+        self,
+        call: PreparedCall,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> RunResult:
+        """Run a call made by :func:`prepare_call`; see :meth:`AsyncAgentWorker.call_prepared`."""
+        return self._portal.run(self._worker.call_prepared(call, secrets=secrets, timeout=timeout))
 
     def close(self) -> None:
         """Stop the child and remove the working directory."""

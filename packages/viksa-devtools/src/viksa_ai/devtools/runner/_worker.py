@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
-from viksa_ai.devtools.runner._call import prepare_call
+from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
 from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._errors import (
     AgentImportError,
@@ -38,6 +38,9 @@ from viksa_ai.devtools.runner._errors import (
 )
 from viksa_ai.devtools.runner._protocol import (
     HEADER,
+    KIND_AUTH,
+    KIND_IMPORT,
+    KIND_NOT_FOUND,
     ProtocolError,
     decode_body,
     encode_frame,
@@ -134,8 +137,26 @@ class AsyncAgentWorker:
         ``secrets`` replaces the worker's secrets for this call only. ``timeout``
         (seconds) defaults to the endpoint's ``execution_config.timeout_seconds``.
         """
-        target = self._agent.find_endpoint(endpoint)
-        prepared = prepare_call(self._agent, target, inputs, envelope)
+        prepared = prepare_call(self._agent, endpoint, inputs, envelope)
+        return await self.call_prepared(prepared, secrets=secrets, timeout=timeout)
+
+    async def call_prepared(
+        self,
+        call: PreparedCall,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> RunResult:
+        """Run a call made by :func:`prepare_call` with this worker's :attr:`agent`.
+
+        The same as :meth:`call` without checking the inputs again: for callers that
+        check them early (to refuse a request before recording it) and run later.
+        """
+        if call.agent is not self._agent:
+            raise ValueError(
+                "this call was prepared for another agent: prepare it with worker.agent"
+            )
+        target = call.endpoint
         auth = self._auth if secrets is None else self._auth.with_secrets(secrets)
         redact = Redactor([*self._auth.secret_values(), *auth.secret_values()])
         limit = self._agent.timeout_of(target) if timeout is None else timeout
@@ -149,8 +170,8 @@ class AsyncAgentWorker:
                 "id": self._next_id,
                 "module": target.module,
                 "function": target.name,
-                "inputs": prepared.inputs,
-                "envelope": prepared.envelope,
+                "inputs": call.inputs,
+                "envelope": call.envelope,
                 "input_names": [ref.input_ref for ref in target.inputs],
                 "env": None if secrets is None else auth.environment(),
                 "capture": self._capture,
@@ -190,8 +211,15 @@ class AsyncAgentWorker:
             return
         self._closed = True
         process = self._process
-        if process is not None and process.returncode is None and process.stdin is not None:
-            # A graceful end: the child leaves its loop when the channel closes.
+        busy = self._lock is not None and self._lock.locked()
+        if (
+            not busy
+            and process is not None
+            and process.returncode is None
+            and process.stdin is not None
+        ):
+            # A graceful end: an idle child leaves its loop when the channel closes (a
+            # busy one would not before its call ends, so it is killed at once).
             process.stdin.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(process.wait(), _CLOSE_GRACE_SECONDS)
@@ -339,10 +367,10 @@ def _error_from_reply(
     exception_type = error.get("type")
     traceback = redact(error.get("traceback"))
     output = redact(reply.get("output"))
-    if kind == "endpoint_not_found":
+    if kind == KIND_NOT_FOUND:
         return EndpointNotFoundError(message, endpoint=endpoint)
-    at_import = reply.get("op") == "ready" or kind == "agent_import_error"
-    if kind == "auth_not_configured":
+    at_import = reply.get("op") == "ready" or kind == KIND_IMPORT
+    if kind == KIND_AUTH:
         if at_import:
             message = f"importing the agent raised ViksaAuthError: {message}"
         return AuthNotConfiguredError(

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from viksa_ai.devtools.platform._accounts import Principal
 from viksa_ai.devtools.platform._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform._deps import (
+    NO_STORE,
     PageDep,
     PlatformDep,
     PrincipalDep,
@@ -35,7 +36,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/individual/login")
+@router.post("/individual/login", dependencies=[NO_STORE])
 async def login(raw: JsonBody, platform: PlatformDep) -> Doc:
     """Exchange email and password for an access and a refresh token."""
     body = parse_body(LoginRequest, raw)
@@ -43,7 +44,7 @@ async def login(raw: JsonBody, platform: PlatformDep) -> Doc:
     return await anyio.to_thread.run_sync(platform.accounts.login, body.email, body.password)
 
 
-@router.post("/refresh")
+@router.post("/refresh", dependencies=[NO_STORE])
 async def refresh(raw: JsonBody, platform: PlatformDep) -> Doc:
     """Rotate a refresh token into new tokens."""
     body = parse_body(RefreshRequest, raw)
@@ -59,14 +60,14 @@ async def me(platform: PlatformDep, principal: PrincipalDep) -> Doc:
     return platform.accounts.public_user(user, principal)
 
 
-@router.post("/switch-org")
+@router.post("/switch-org", dependencies=[NO_STORE])
 async def switch_org(raw: JsonBody, platform: PlatformDep, user: UserDep) -> Doc:
     """New tokens for the caller in another of their orgs."""
     body = parse_body(SwitchOrgRequest, raw)
     return platform.accounts.switch(user, body.org_id, None)
 
 
-@router.post("/switch-project")
+@router.post("/switch-project", dependencies=[NO_STORE])
 async def switch_project(raw: JsonBody, platform: PlatformDep, user: UserDep) -> Doc:
     """New tokens for the caller in another of their projects."""
     body = parse_body(SwitchProjectRequest, raw)
@@ -144,7 +145,7 @@ async def validate_api_key(raw: JsonBody, platform: PlatformDep) -> Doc:
     return platform.accounts.validate_key(body.api_key)
 
 
-@router.post("/key/api", status_code=201)
+@router.post("/key/api", status_code=201, dependencies=[NO_STORE])
 async def create_api_key(raw: JsonBody, platform: PlatformDep, tenant: TenantDep) -> Doc:
     """A new project API key; ``key`` holds its secret, shown this once."""
     body = parse_body(ApiKeyRequest, raw)
@@ -175,7 +176,7 @@ async def delete_api_key(key_id: str, platform: PlatformDep, principal: Principa
     return {"id": key_id, "deleted": True}
 
 
-@router.post("/key/worker", status_code=201)
+@router.post("/key/worker", status_code=201, dependencies=[NO_STORE])
 async def create_worker_key(raw: JsonBody, platform: PlatformDep, tenant: TenantDep) -> Doc:
     """A new worker key; ``key`` holds its secret, shown this once."""
     body = parse_body(ApiKeyRequest, raw)

@@ -71,7 +71,7 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
     request = parse_body(EndpointExecutionRequest, raw)
     target = _target(platform, tenant.project, request)
     envelope = _envelope(request, target)
-    platform.engine.check_inputs(target, request.inputs, envelope)
+    call = platform.engine.check_inputs(target, request.inputs, envelope)
     record = platform.engine.new_execution(
         target,
         inputs=request.inputs,
@@ -79,7 +79,7 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
         timeout=request.timeout,
         source="pulse.execute",
     )
-    return execution_view(await platform.engine.execute(record))
+    return execution_view(await platform.engine.execute(record, target=target, call=call))
 
 
 @router.post("/invoke", status_code=202)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from viksa_ai.devtools.platform._bodies import JsonBody
 from viksa_ai.devtools.platform._clock import now_iso
-from viksa_ai.devtools.platform._deps import PageDep, PlatformDep, ProjectDep, owned
+from viksa_ai.devtools.platform._deps import NO_STORE, PageDep, PlatformDep, ProjectDep, owned
 from viksa_ai.devtools.platform._errors import conflict, detail_item, forbidden, unprocessable
 from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._security import hash_password, new_id, verify_password
@@ -104,7 +104,7 @@ async def list_secrets(
     return listing("secrets", found, page)
 
 
-@router.get("/secret/{secret_id}")
+@router.get("/secret/{secret_id}", dependencies=[NO_STORE])
 async def get_secret(
     secret_id: str,
     platform: PlatformDep,

@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody
 from viksa_ai.devtools.platform._clock import now_iso
-from viksa_ai.devtools.platform._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
+from viksa_ai.devtools.platform._deps import (
+    NO_STORE,
+    PageDep,
+    PlatformDep,
+    ProjectDep,
+    Tenant,
+    owned,
+)
 from viksa_ai.devtools.platform._engine import execution_view
 from viksa_ai.devtools.platform._errors import (
     conflict,
@@ -71,7 +78,7 @@ def _issue_token(trigger: Doc) -> str:
     return token
 
 
-@triggers.post("", status_code=201)
+@triggers.post("", status_code=201, dependencies=[NO_STORE])
 async def create_trigger(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Bind a webhook to an endpoint; ``webhook_token`` is shown this once."""
     now = now_iso()
@@ -106,7 +113,7 @@ async def get_trigger(trigger_id: str, platform: PlatformDep, tenant: ProjectDep
     return _public(owned(platform, "trigger", "Trigger", trigger_id, tenant))
 
 
-@triggers.patch("/{trigger_id}")
+@triggers.patch("/{trigger_id}", dependencies=[NO_STORE])
 async def update_trigger(
     trigger_id: str, body: JsonBody, platform: PlatformDep, tenant: ProjectDep
 ) -> Doc:

@@ -1,0 +1,132 @@
+"""Warm worker pools: the runner's child processes that execute deployed agents.
+
+Each deployed agent gets a small pool of :class:`AsyncAgentWorker` (up to
+``workers_per_agent`` children; calls beyond that wait). At most ``max_agents`` agents
+keep warm pools at once: using another retires the least recently used pool, so a
+project with many agents does not keep two Python processes per agent alive forever.
+A retired pool lets running calls finish; :meth:`WorkerPools.aclose` kills them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from viksa_ai.devtools.runner import (
+    AsyncAgentWorker,
+    LoadedAgent,
+    PreparedCall,
+    RunResult,
+    load_agent,
+    prepare_call,
+)
+
+__all__ = ["Pool", "WorkerPools"]
+
+
+class Pool:
+    """Up to ``size`` warm workers of one deployment of an agent."""
+
+    def __init__(self, agent: LoadedAgent, version: str, size: int) -> None:
+        self.agent = agent
+        self.version = version
+        self._size = size
+        self._idle: list[AsyncAgentWorker] = []
+        self._workers: set[AsyncAgentWorker] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._retired = False
+
+    @property
+    def busy(self) -> bool:
+        """Whether any worker of the pool still runs (or may run) a call."""
+        return bool(self._workers)
+
+    async def call(
+        self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
+    ) -> RunResult:
+        """Run ``call`` in an idle worker (waiting for one when all are busy)."""
+        if call.agent is not self.agent:
+            # Checked against an earlier deployment: check again against this one.
+            call = prepare_call(self.agent, call.endpoint.name, call.inputs, call.envelope)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._size)
+        async with self._slots:
+            if self._idle:
+                worker = self._idle.pop()
+            else:
+                worker = AsyncAgentWorker(self.agent, capture_output=True)
+                self._workers.add(worker)
+            try:
+                return await worker.call_prepared(call, secrets=secrets, timeout=timeout)
+            finally:
+                if self._retired:
+                    self._workers.discard(worker)
+                    await worker.close()
+                else:
+                    self._idle.append(worker)
+
+    async def retire(self) -> None:
+        """Stop the idle workers now and each busy one when its call ends."""
+        self._retired = True
+        idle, self._idle = self._idle, []
+        for worker in idle:
+            self._workers.discard(worker)
+            await worker.close()
+
+    async def close(self) -> None:
+        """Stop every worker now; running calls end with ``WorkerCrashedError``."""
+        self._retired = True
+        self._idle = []
+        workers, self._workers = list(self._workers), set()
+        await asyncio.gather(*(worker.close() for worker in workers))
+
+
+class WorkerPools:
+    """The warm pools of deployed agents, by agent id, least recently used first."""
+
+    def __init__(
+        self,
+        *,
+        workers_per_agent: int,
+        max_agents: int,
+        spawn: Callable[[Awaitable[Any]], None],
+    ) -> None:
+        self.workers_per_agent = workers_per_agent
+        self.max_agents = max_agents
+        self._spawn = spawn
+        self._pools: OrderedDict[str, Pool] = OrderedDict()
+        # Retired pools whose calls still run: shutdown must stop them too.
+        self._retiring: set[Pool] = set()
+
+    def get(self, agent_id: str, version: str, manifest: Mapping[str, Any]) -> Pool:
+        """The pool of ``agent_id`` at deployment ``version`` (made on first use)."""
+        pool = self._pools.pop(agent_id, None)
+        if pool is not None and pool.version != version:
+            self._retire(pool)
+            pool = None
+        if pool is None:
+            pool = Pool(load_agent(manifest), version, self.workers_per_agent)
+        self._pools[agent_id] = pool
+        while len(self._pools) > self.max_agents:
+            self._retire(self._pools.popitem(last=False)[1])
+        return pool
+
+    async def forget(self, agent_id: str) -> None:
+        """Retire the pool of an agent (after a deploy, reconcile or delete)."""
+        pool = self._pools.pop(agent_id, None)
+        if pool is not None:
+            self._retiring.add(pool)
+            await pool.retire()
+
+    async def aclose(self) -> None:
+        """Stop every worker of every pool now."""
+        pools = [*self._pools.values(), *self._retiring]
+        self._pools, self._retiring = OrderedDict(), set()
+        await asyncio.gather(*(pool.close() for pool in pools))
+
+    def _retire(self, pool: Pool) -> None:
+        self._retiring = {p for p in self._retiring if p.busy}
+        self._retiring.add(pool)
+        self._spawn(pool.retire())

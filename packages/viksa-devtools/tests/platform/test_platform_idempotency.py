@@ -1,0 +1,157 @@
+"""Idempotency-Key records: expiry, answers holding credentials, marks of dead processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform._idempotency import record_id_of
+
+_KIND = "idempotency"
+
+
+@asynccontextmanager
+async def _serving(local: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=local.app),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": f"Bearer {local.credentials.api_key}"},
+    ) as http:
+        yield http
+
+
+def _on_disk(data: Path) -> bytes:
+    """Everything SQLite wrote: the database file and its write-ahead log."""
+    return b"".join(p.read_bytes() for p in data.parent.glob(data.name + "*"))
+
+
+async def test_expired_records_are_purged_when_a_key_is_claimed() -> None:
+    local = LocalPlatform.start(PlatformConfig(idempotency_ttl=0.05))
+    store = local.platform.store
+    async with _serving(local) as http:
+        first = await http.post("/org/create", json={"name": "a"}, headers={"Idempotency-Key": "a"})
+        assert first.status_code == 201
+        assert store.query(_KIND, limit=0)[1] == 1
+        await asyncio.sleep(0.1)
+        other = await http.post("/org/create", json={"name": "b"}, headers={"Idempotency-Key": "b"})
+        assert other.status_code == 201
+        kept, _ = store.query(_KIND)
+        account = local.credentials.account_id
+        assert [k["id"] for k in kept] == [record_id_of(account, "POST", "/org/create", "b")]
+        # Past its expiry the key is free again: the request runs anew.
+        again = await http.post("/org/create", json={"name": "a"}, headers={"Idempotency-Key": "a"})
+        assert again.status_code == 201
+        assert "idempotent-replayed" not in again.headers
+        assert again.json()["id"] != first.json()["id"]
+    await local.aclose()
+
+
+async def test_answers_with_credentials_are_replayed_from_memory_never_stored(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "platform.db"
+    config = PlatformConfig(data_path=data)
+    local = LocalPlatform.start(config)
+    creds = local.credentials
+    login_body = {"email": creds.email, "password": creds.password}
+    async with _serving(local) as http:
+        created = await http.post(
+            "/auth/key/api", json={"name": "ci"}, headers={"Idempotency-Key": "key-1"}
+        )
+        login = await http.post(
+            "/auth/individual/login", json=login_body, headers={"Idempotency-Key": "login-1"}
+        )
+        assert (created.status_code, login.status_code) == (201, 200)
+        for answer in (created, login):
+            assert answer.headers["cache-control"] == "no-store"
+        replayed = await http.post(
+            "/auth/key/api", json={"name": "ci"}, headers={"Idempotency-Key": "key-1"}
+        )
+        assert replayed.headers["idempotent-replayed"] == "true"
+        assert replayed.json()["key"] == created.json()["key"]
+        listed = (await http.get("/auth/key/api")).json()
+        assert [k["name"] for k in listed["keys"]].count("ci") == 1
+    raw = _on_disk(data)
+    for secret in (
+        created.json()["key"],
+        login.json()["access_token"],
+        login.json()["refresh_token"],
+    ):
+        assert secret.encode() not in raw
+    await local.aclose()
+    restarted = LocalPlatform.start(config)
+    async with _serving(restarted) as http:
+        retried = await http.post(
+            "/auth/key/api", json={"name": "ci"}, headers={"Idempotency-Key": "key-1"}
+        )
+    assert retried.status_code == 409
+    assert retried.json()["detail"]["code"] == "idempotency_answer_not_kept"
+    await restarted.aclose()
+
+
+async def test_an_in_flight_mark_left_in_the_data_file_does_not_block_the_retry(
+    viksa_platform: LocalPlatform, http: httpx.AsyncClient
+) -> None:
+    # Earlier versions kept in-flight marks in the data file: one a stopped process left
+    # behind must not answer 409 forever.
+    account = viksa_platform.credentials.account_id
+    mark = {
+        "id": record_id_of(account, "POST", "/org/create", "k-dead"),
+        "state": "in_flight",
+        "boot": "a process that is gone",
+        "fingerprint": "whatever",
+        "started_at": time.time(),
+    }
+    viksa_platform.platform.store.insert(_KIND, mark, scope=_KIND, expires=time.time() + 60)
+    answer = await http.post(
+        "/org/create", json={"name": "o"}, headers={"Idempotency-Key": "k-dead"}
+    )
+    assert answer.status_code == 201
+
+
+async def test_answers_with_tokens_or_secrets_say_no_store(
+    http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    trigger = await http.post(
+        "/chat/trigger", json={"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    )
+    secret = await http.get(f"/builder/secret/{deployed['secret_id']}")
+    listed = await http.get("/builder/secret/list")
+    assert (trigger.status_code, secret.status_code) == (201, 200)
+    assert trigger.headers["cache-control"] == secret.headers["cache-control"] == "no-store"
+    assert "cache-control" not in listed.headers
+
+
+async def test_a_key_still_running_is_409_and_another_body_422(
+    http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    body = {
+        "agent_id": deployed["id"],
+        "agent_type": "cloud",
+        "endpoint": "echo.main.slow",
+        "inputs": {"seconds": 0.6},
+    }
+    key = {"Idempotency-Key": "slow-1"}
+    first = asyncio.ensure_future(http.post("/pulse/executor/execute", json=body, headers=key))
+    await asyncio.sleep(0.2)
+    during = await http.post("/pulse/executor/execute", json=body, headers=key)
+    assert (during.status_code, during.json()["detail"]["code"]) == (
+        409,
+        "idempotency_in_progress",
+    )
+    done = await first
+    assert done.json()["status"] == "completed"
+    again = await http.post("/pulse/executor/execute", json=body, headers=key)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["execution_id"] == done.json()["execution_id"]
+    other = await http.post(
+        "/pulse/executor/execute", json={**body, "inputs": {"seconds": 0}}, headers=key
+    )
+    assert (other.status_code, other.json()["detail"]["code"]) == (422, "idempotency_key_reused")

@@ -1,0 +1,152 @@
+"""The warm workers behind pulse: how many stay up, and that none outlives the platform."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+
+MAIN = """
+import asyncio
+import os
+from typing import Any, Dict
+
+from viksa_ai.runtime import mcp_endpoint
+
+
+@mcp_endpoint(description="The worker's process id")
+async def pid(payload: Dict[str, Any]):
+    return {"pid": os.getpid()}
+
+
+@mcp_endpoint(description="Record the worker's process id in a file, then hang")
+async def hang(payload: Dict[str, Any]):
+    with open(payload["path"], "w") as file:
+        file.write(str(os.getpid()))
+    await asyncio.sleep(600)
+"""
+
+
+def _manifest(alias: str) -> dict[str, Any]:
+    return {
+        "agent_name": "Workers",
+        "agent_alias": alias,
+        "agent_description": "Reports and holds its worker",
+        "files": [{"name": "main.py", "content": MAIN, "mime_type": "python"}],
+        "inputs": [{"name": "path", "type": "string"}],
+        "outputs": [],
+        "agent_endpoints": [
+            {"name": "pid", "module": "main", "description": "pid", "inputs": []},
+            {
+                "name": "hang",
+                "module": "main",
+                "description": "hang",
+                "inputs": [{"input_ref": "path"}],
+                "execution_config": {"timeout_seconds": 600},
+            },
+        ],
+    }
+
+
+async def _deploy(http: httpx.AsyncClient, alias: str) -> str:
+    agent = (await http.post("/builder/agent/create", json=_manifest(alias))).json()
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert (await http.post(route, json={"agent_id": agent["id"]})).status_code == 200
+    return str(agent["id"])
+
+
+async def _run(http: httpx.AsyncClient, agent_id: str, alias: str, **inputs: Any) -> Any:
+    body = {
+        "agent_id": agent_id,
+        "agent_type": "cloud",
+        "endpoint": f"{alias}.main.{'hang' if inputs else 'pid'}",
+        "inputs": inputs,
+    }
+    answer = await http.post("/pulse/executor/execute", json=body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state != "Z"
+
+
+async def _gone(pid: int) -> bool:
+    for _ in range(100):
+        if not _alive(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("viksa_platform_config", [PlatformConfig(warm_agents=1)])
+async def test_only_the_most_recently_used_agents_stay_warm(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    first, second = await _deploy(http, "first"), await _deploy(http, "second")
+    first_pid = (await _run(http, first, "first"))["response"]["pid"]
+    assert (await _run(http, first, "first"))["response"]["pid"] == first_pid  # warm
+    second_pid = (await _run(http, second, "second"))["response"]["pid"]
+    assert await _gone(first_pid)
+    again = (await _run(http, first, "first"))["response"]["pid"]
+    assert again != first_pid
+    assert await _gone(second_pid)
+
+
+async def test_closing_the_platform_kills_busy_workers_too(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform, tmp_path: Path
+) -> None:
+    agent = await _deploy(http, "holder")
+    marker = tmp_path / "busy.pid"
+    running = asyncio.ensure_future(_run(http, agent, "holder", path=str(marker)))
+    for _ in range(200):
+        if marker.exists() and marker.read_text():
+            break
+        await asyncio.sleep(0.05)
+    busy = int(marker.read_text())
+    idle = (await _run(http, agent, "holder"))["response"]["pid"]  # the pool's second worker
+    assert idle != busy
+    await viksa_platform.aclose()
+    answer = await asyncio.wait_for(running, 60)
+    assert (answer["status"], answer["error_kind"]) == ("failed", "worker_crashed")
+    assert await _gone(busy)
+    assert await _gone(idle)
+
+
+async def test_a_background_run_that_breaks_is_logged(
+    http: httpx.AsyncClient,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    agent = await _deploy(http, "broken")
+    engine = viksa_platform.platform.engine
+
+    async def broken(record: dict[str, Any], **_: Any) -> dict[str, Any]:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(engine, "run", broken)
+    body = {"agent_id": agent, "agent_type": "cloud", "endpoint": "broken.main.pid"}
+    with caplog.at_level(logging.ERROR, logger="viksa_ai.devtools.platform"):
+        assert (await http.post("/pulse/executor/invoke", json=body)).status_code == 202
+        for _ in range(100):
+            if caplog.records:
+                break
+            await asyncio.sleep(0.02)
+    assert caplog.records[0].getMessage() == "a background run failed"
+    assert "the store went away" in str(caplog.records[0].exc_info)
