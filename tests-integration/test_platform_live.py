@@ -170,6 +170,30 @@ def test_readme_from_env_sync(server: Server, monkeypatch: pytest.MonkeyPatch) -
         assert client.builder.agents.list(limit=1)["total"] == 2
 
 
+def test_examples_quickstart_runs_against_the_platform(server: Server) -> None:
+    """The README's quick start: `examples/quickstart.py` with the printed exports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIKSA_")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py")],
+        env={**env, **server.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{server.email} 2"
+    assert "  agent text_tools_agent: deployed" in lines
+    assert any(
+        line.startswith("text_tools_agent.main.slugify -> completed: ")
+        and "'hello-from-the-viksa-sdk'" in line
+        for line in lines
+    )
+    assert any(line.startswith("typed error: 404 ") for line in lines)
+
+
 async def test_readme_pulse_pagination_errors_and_sse(
     server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
