@@ -1,12 +1,13 @@
 """What ViksaClient costs over raw httpx, and what its fast transport gains.
 
 Against a loopback server in another process (client and server pinned to different
-cores), each scenario runs with: raw ``httpx.AsyncClient`` (default transport, same
-requests and headers, JSON decoded), ``ViksaClient`` on the default transport, and
-``ViksaClient(http_backend="aiohttp")``. Each round sends the scenario's requests with
-every variant, interleaved in blocks of 1/8 with the order rotating, and gives one
-throughput ratio against raw httpx; the median of those paired ratios is reported, so
-a busy machine's drift hits all variants alike.
+cores), each scenario runs with: raw ``httpx.AsyncClient`` (default transport, JSON
+decoded, the same requests: credentials, tenant and, on writes, an idempotency key),
+``ViksaClient`` on the default transport, and ``ViksaClient(http_backend="aiohttp")``.
+Each round sends the scenario's requests with every variant, interleaved in blocks of
+1/8 with the order rotating, and gives one throughput ratio against raw httpx; the
+median of those paired ratios is reported (with their range), so a busy machine's drift
+hits all variants alike.
 
     uv run python benchmarks/client_overhead.py [--requests 2000] [--rounds 7]
 
@@ -90,8 +91,10 @@ def _jobs(
     if scenario.write:
 
         async def raw_job() -> object:
+            # The same request as the SDK's: a careful raw caller keys its writes too.
+            headers = {**HEADERS, "Idempotency-Key": f"raw-{os.urandom(16).hex()}"}
             response = await raw.post(
-                f"{base}/builder/agent/create", json=NEW_AGENT, headers=HEADERS
+                f"{base}/builder/agent/create", json=NEW_AGENT, headers=headers
             )
             response.raise_for_status()
             return response.json()
@@ -141,12 +144,15 @@ async def _scenario(scenario: Scenario, base: str, requests: int, rounds: int) -
                 times[name].append(spent[name])
     print(f"\n{scenario.name}: {requests} requests x {rounds} rounds")
     for name in names:
-        # Ratios are paired per round (same minute, same machine load), then the median.
-        ratio = statistics.median(
-            raw / mine for raw, mine in zip(times["raw httpx"], times[name], strict=True)
-        )
+        # Ratios are paired per round (same minute, same machine load), then the median;
+        # the range shows how much the machine's load moved them.
+        ratios = [raw / mine for raw, mine in zip(times["raw httpx"], times[name], strict=True)]
+        ratio = statistics.median(ratios)
         rate = requests / statistics.median(times[name])
-        line = f"  {name:<14} {rate:8.0f} req/s  ratio {ratio:5.2f}"
+        line = (
+            f"  {name:<14} {rate:8.0f} req/s  ratio {ratio:5.2f} "
+            f"(rounds {min(ratios):.2f}-{max(ratios):.2f})"
+        )
         target = scenario.targets.get(name)
         if target is not None:
             line += f"  target >= {target:<4}  {'PASS' if ratio >= target else 'FAIL'}"

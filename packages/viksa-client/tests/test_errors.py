@@ -299,6 +299,35 @@ async def test_typed_answer_that_does_not_match_raises_decode_error(
         await client.auth.me()
 
 
+async def test_decode_errors_never_quote_secrets(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    # A malformed token answer: pydantic would quote the token it could not read.
+    api.post("/auth/individual/login").respond(
+        200, json={"access_token": "tok-new-9", "refresh_token": "tok-ref-9", "expires_in": "x"}
+    )
+    # An answer that echoes the key under validation, in a field of the wrong type.
+    api.post("/auth/key/validate/api").respond(200, json={"valid": "vk_live_9", "k": "vk_live_9"})
+    api.get("/builder/agent/a").respond(200, text="tok-access-1 is not JSON")
+    client = make_client(access_token="tok-access-1")
+    errors: list[ViksaDecodeError] = []
+    for call in (
+        lambda: client.auth.login("me@example.com", "hunter2"),
+        lambda: client.auth.validate_api_key("vk_live_9"),
+        lambda: client.builder.agents.get("a"),
+    ):
+        with pytest.raises(ViksaDecodeError) as info:
+            await call()
+        errors.append(info.value)
+    assert "expires_in: Input should be a valid integer" in str(errors[0])
+    assert "valid: Input should be a valid boolean" in str(errors[1])
+    assert errors[2].raw == "[redacted] is not JSON"
+    for error in errors:
+        for secret in ("tok-new-9", "tok-ref-9", "vk_live_9", "tok-access-1"):
+            assert secret not in str(error)
+            assert secret not in error.raw
+
+
 async def test_object_route_answering_a_list_raises_decode_error(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:

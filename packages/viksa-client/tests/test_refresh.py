@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from viksa_ai.client import (
     ViksaConfigError,
     ViksaSyncClient,
 )
+from viksa_ai.models.auth import TokenResponse
 
 OLD = "Bearer tok-access-1"
 NEW = "Bearer tok-access-2"
@@ -136,6 +138,43 @@ async def test_failed_refresh_raises_once_for_everyone_without_looping(
     assert "tok-refresh-1" not in str(error)
 
 
+async def test_refreshes_are_logged_at_info_without_secrets(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _me_route(api)
+    api.post("/auth/refresh").respond(200, json=tokens())
+    client = make_client(refresh_token="tok-refresh-1")
+    with caplog.at_level(logging.INFO, logger="viksa_ai"):
+        await client.auth.me()
+    assert "refreshing it" in caplog.text
+    for secret in ("tok-access-1", "tok-access-2", "tok-refresh-1", "tok-refresh-2"):
+        assert secret not in caplog.text
+
+
+async def test_a_refresh_that_lost_the_race_replays_with_the_token_that_won(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me = _me_route(api)
+    client = make_client(refresh_token="tok-refresh-1")
+
+    def refresh(request: httpx.Request) -> httpx.Response:
+        # Meanwhile a blocking twin (its own lock) refreshed the shared token: the
+        # platform now refuses the refresh token this request carries.
+        client._settings.credentials.adopt(TokenResponse.model_validate(tokens()))
+        return httpx.Response(401, json={"detail": "refresh token already used"})
+
+    api.post("/auth/refresh").mock(side_effect=refresh)
+    user = await client.auth.me()
+    assert user.email == "me@example.com"
+    assert [call.request.headers["authorization"] for call in me.calls] == [OLD, NEW]
+    assert client._settings.credentials.failed_generation is None
+
+
 async def test_replay_failing_again_is_not_refreshed_again(
     api: respx.MockRouter,
     make_client: Callable[..., ViksaClient],
@@ -213,12 +252,64 @@ async def test_switches_adopt_tokens_and_tenant(
     me = api.get("/auth/me").respond(200, json=ME)
     client = make_client(org_id="org-1", project_id="proj-1")
     await client.auth.switch_org("org-2")
-    assert (client.org_id, client.project_id) == ("org-2", "proj-1")
+    # proj-1 belongs to org-1: it must not travel with org-2 (the answer named no project).
+    assert (client.org_id, client.project_id) == ("org-2", None)
     await client.auth.switch_project("proj-3")
     await client.auth.me()
     sent = me.calls.last.request.headers
     assert sent["authorization"] == "Bearer tok-access-3"
     assert (sent["x-tenant-org-id"], sent["x-tenant-project-id"]) == ("org-2", "proj-3")
+
+
+async def test_switches_move_to_the_tenant_asked_for_when_the_answer_names_none(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    # An org without projects: the platform answers org_id and project_id as null.
+    api.post("/auth/switch-org").respond(200, json=tokens(org_id=None, project_id=None))
+    api.post("/auth/switch-project").respond(200, json=tokens(access="tok-access-3"))
+    me = api.get("/auth/me").respond(200, json=ME)
+    client = make_client(org_id="org-1", project_id="proj-1")
+    await client.auth.switch_org("org-2")
+    await client.auth.me()
+    sent = me.calls.last.request.headers
+    assert sent["x-tenant-org-id"] == "org-2"
+    assert "x-tenant-project-id" not in sent  # the token's own project, not org-1's
+    await client.auth.switch_project("proj-7")
+    await client.auth.me()
+    sent = me.calls.last.request.headers
+    assert (sent["x-tenant-org-id"], sent["x-tenant-project-id"]) == ("org-2", "proj-7")
+    assert (client.org_id, client.project_id) == ("org-2", "proj-7")
+
+
+async def test_refresh_and_login_keep_the_ids_their_answer_leaves_out(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    api.post("/auth/refresh").respond(200, json=tokens())
+    api.post("/auth/individual/login").respond(200, json=tokens(project_id="proj-2"))
+    client = make_client(org_id="org-1", project_id="proj-1", refresh_token="tok-refresh-1")
+    await client.auth.refresh()
+    assert (client.org_id, client.project_id) == ("org-1", "proj-1")
+    await client.auth.login("me@example.com", "pw")
+    assert (client.org_id, client.project_id) == ("org-1", "proj-2")
+
+
+async def test_login_on_an_api_key_client_makes_later_calls_as_the_user(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    api.post("/auth/individual/login").respond(200, json=tokens())
+    me = api.get("/auth/me").respond(200, json=ME)
+    client = make_client(api_key="vk_1")
+    await client.auth.me()
+    await client.auth.login("me@example.com", "pw")
+    await client.auth.me()
+    assert [call.request.headers["authorization"] for call in me.calls] == ["Bearer vk_1", NEW]
+    assert "auth='jwt'" in repr(client)
 
 
 async def test_refresh_adopts_the_new_refresh_token(

@@ -22,6 +22,8 @@ from viksa_ai.client import (
     ViksaSyncClient,
     ViksaTransportError,
 )
+from viksa_ai.client._call import AUTH, json_call
+from viksa_ai.client._pipeline import make_plan, make_request
 from viksa_ai.client._retry import (
     backoff_delay,
     is_timeout,
@@ -146,6 +148,48 @@ async def test_deadline_stops_retries_that_would_end_too_late(
         await client.auth.usage()
     assert route.call_count == 1
     assert sleeps == []
+
+
+def _timeouts(route: respx.Route) -> dict[str, float | None]:
+    timeouts: dict[str, float | None] = route.calls.last.request.extensions["timeout"]
+    return timeouts
+
+
+async def test_deadline_bounds_each_attempt_not_only_the_waits(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    # A server that hangs must not hold a call with a 2 s deadline for the 60 s timeout.
+    route = api.get("/auth/usage").respond(200, json={})
+    client = make_sync_client(timeout=60.0, retry=RetryConfig(deadline=2.0))
+    client.auth.usage()
+    assert all(0 < value <= 2.0 for value in _timeouts(route).values() if value is not None)
+    assert set(_timeouts(route)) == {"connect", "read", "write", "pool"}
+    # Without a deadline the client's timeout is untouched; a per-call one still wins.
+    plain = make_sync_client(timeout=60.0)
+    plain.auth.usage()
+    assert _timeouts(route)["read"] == 60.0
+    plain.auth.usage(options=RequestOptions(timeout=1.5, retry=RetryConfig(deadline=30)))
+    assert _timeouts(route)["read"] == 1.5
+
+
+def test_later_attempts_get_only_what_is_left_of_the_deadline() -> None:
+    client = ViksaSyncClient("tok", base_url="https://api.viksa.test", timeout=None)
+    try:
+        settings = client._settings
+        call = json_call("GET", AUTH, "/usage")
+        options = RequestOptions(retry=RetryConfig(deadline=10.0))
+        plan = make_plan(settings, call, options)
+        plan.started -= 9.5  # as if earlier attempts and waits took 9.5 s
+        sent = make_request(client._http, plan, settings, client._defaults)
+        assert all(0 < value <= 0.5 for value in sent.extensions["timeout"].values())
+        # A stream's read timeout also bounds its later events: only opening is cut.
+        stream_plan = make_plan(settings, call, options, stream=True)
+        stream_plan.started -= 9.5
+        opened = make_request(client._http, stream_plan, settings, client._defaults)
+        assert opened.extensions["timeout"]["read"] is None
+        assert 0 < opened.extensions["timeout"]["connect"] <= 0.5
+    finally:
+        client.close()
 
 
 async def test_connection_errors_are_retried_for_reads(

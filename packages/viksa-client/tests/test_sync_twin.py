@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import inspect
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
+import pytest
 import respx
 
-from viksa_ai.client import ViksaClient, ViksaSyncClient
+from viksa_ai.client import ViksaClient, ViksaConfigError, ViksaError, ViksaSyncClient
+from viksa_ai.client._twin import blocking_twin
 from viksa_ai.models.auth import KeyValidationResponse, TokenResponse, UserResponse
 from viksa_ai.models.executor import AgentType, EndpointExecutionRequest, EndpointExecutionResponse
 
@@ -129,3 +134,63 @@ async def test_readme_blocking_variants_share_the_client_state(
         "Bearer tok-access-2",
         "Bearer tok-access-3",
     ]
+
+
+async def test_blocking_helpers_refuse_to_bypass_the_callers_http_client(
+    api: respx.MockRouter,
+) -> None:
+    me = api.get("/auth/me").respond(200, json={"id": "u", "email": "e@x", "account_id": "a"})
+    # A caller's client may hold a proxy, mTLS or a custom transport: a blocking call made
+    # on a fresh httpx.Client would silently go around it.
+    async with httpx.AsyncClient() as http:
+        client = ViksaClient("tok", base_url="https://api.viksa.test", http_client=http)
+        with pytest.raises(ViksaConfigError, match="await the async operation"):
+            client.auth.me_sync()
+        with pytest.raises(ViksaConfigError, match="http_client"):
+            ViksaClient.from_api_key("vk_1", validate=True, http_client=http)
+        await client.aclose()
+        assert not http.is_closed
+    assert me.call_count == 0
+
+
+async def test_a_closed_client_makes_no_new_blocking_twin(api: respx.MockRouter) -> None:
+    me = api.get("/auth/me").respond(200, json={"id": "u", "email": "e@x", "account_id": "a"})
+    client = ViksaClient("tok", base_url="https://api.viksa.test")
+    await client.aclose()
+    with pytest.raises(ViksaError, match="closed"):
+        client.auth.me_sync()
+    assert client._twin is None
+    assert me.call_count == 0
+
+
+def test_threads_share_one_blocking_twin(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e@x", "account_id": "a"})
+    made: list[ViksaSyncClient] = []
+    build = ViksaSyncClient._from_settings
+
+    def counting(settings: Any, http_client: httpx.Client | None = None) -> ViksaSyncClient:
+        twin = build(settings, http_client)
+        made.append(twin)
+        return twin
+
+    monkeypatch.setattr(ViksaSyncClient, "_from_settings", counting)
+    client = ViksaClient("tok", base_url="https://api.viksa.test")
+    start = threading.Barrier(8)
+
+    def call() -> None:
+        start.wait(timeout=10)
+        client.auth.me_sync()
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    try:
+        assert len(made) == 1  # no twin left behind unclosed
+        assert blocking_twin(client) is made[0]
+    finally:
+        asyncio.run(client.aclose())
+    assert made[0]._http.is_closed

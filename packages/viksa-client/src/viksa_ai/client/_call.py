@@ -66,8 +66,10 @@ class Call(Generic[T]):
 
     ``path`` is a template whose ``{}`` placeholders take ``segments``, each encoded as
     exactly one path segment. ``authenticated`` adds the credentials and tenant headers;
-    ``adopts_tokens`` makes the client take the tokens of the answer; ``secrets`` lists
-    values of this call (a password, a secret) to scrub from errors and logs.
+    ``adopts_tokens`` makes the client take the tokens of the answer, and ``switches_to``
+    names the ``(org_id, project_id)`` a switch moves to (``None`` where it names none);
+    ``secrets`` lists values of this call (a password, a secret) to scrub from errors and
+    logs.
     """
 
     method: str
@@ -79,6 +81,7 @@ class Call(Generic[T]):
     body: Any = None
     authenticated: bool = True
     adopts_tokens: bool = False
+    switches_to: tuple[str | None, str | None] | None = None
     secrets: tuple[str, ...] = ()
     raw_path: bool = False
 

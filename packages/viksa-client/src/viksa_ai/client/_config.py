@@ -26,7 +26,8 @@ class RetryConfig:
     ``[0, min(max_delay, initial_delay * 2**n)]`` ("full jitter"), unless the server sent
     ``Retry-After`` or ``retry-after-ms``, which is honoured up to ``max_delay``.
     ``deadline`` (seconds) bounds all attempts and waits of one call together: no retry
-    starts that would end its wait after it.
+    starts that would end its wait after it, and each attempt's timeouts are cut to what
+    is left of it (for a stream, the timeouts of opening it: reading its events is not).
     """
 
     max_retries: int = 3
@@ -45,9 +46,6 @@ class RetryConfig:
             raise ValueError(f"deadline must be > 0 seconds, got {self.deadline}")
         # Accept any iterable of ints (a set, list or tuple) and store it frozen.
         object.__setattr__(self, "retry_status_codes", frozenset(self.retry_status_codes))
-
-
-NO_RETRY = RetryConfig(max_retries=0)
 
 
 @dataclass(frozen=True)

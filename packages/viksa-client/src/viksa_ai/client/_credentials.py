@@ -82,15 +82,31 @@ class Credentials:
         """Whether a 401 may be answered by refreshing (JWT clients with a refresh token)."""
         return self._api_key is None and self.webhook_token is None and bool(self.refresh_token)
 
-    def adopt(self, tokens: TokenResponse) -> None:
-        """Take the tokens and tenant ids of a login, refresh or switch answer."""
+    def adopt(
+        self,
+        tokens: TokenResponse,
+        switched_to: tuple[str | None, str | None] | None = None,
+    ) -> None:
+        """Take the tokens and tenant ids of a login, refresh or switch answer.
+
+        A login or refresh keeps the ids its answer leaves out. A switch moves to the
+        ``(org_id, project_id)`` it asked for when the answer does not name them, and an
+        org switch drops the old project: a project belongs to one org, and sending it with
+        another would be refused. The tokens replace an API key: after a login the client
+        acts as the user who logged in.
+        """
+        self._api_key = None
         self.access_token = tokens.access_token
         if tokens.refresh_token:
             self.refresh_token = tokens.refresh_token
-        if tokens.org_id is not None:
-            self.org_id = tokens.org_id
-        if tokens.project_id is not None:
-            self.project_id = tokens.project_id
+        if switched_to is None:
+            self.org_id = tokens.org_id or self.org_id
+            self.project_id = tokens.project_id or self.project_id
+        else:
+            org_id, project_id = switched_to
+            kept_project = self.project_id if org_id is None else None
+            self.org_id = tokens.org_id or org_id or self.org_id
+            self.project_id = tokens.project_id or project_id or kept_project
         self._bearer = self._make_bearer()
         self.generation += 1
         self.failed_generation = None

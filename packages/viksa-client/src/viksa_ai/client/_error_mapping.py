@@ -24,11 +24,10 @@ from viksa_ai.client._errors import (
     ViksaServerError,
     ViksaValidationError,
 )
+from viksa_ai.client._logging import REDACTED
 from viksa_ai.client._retry import parse_retry_after
 
-__all__ = ["REDACTED", "api_error", "error_class", "parse_details", "request_id", "scrub"]
-
-REDACTED = "[redacted]"
+__all__ = ["api_error", "error_class", "parse_details", "request_id", "scrub"]
 
 _BY_STATUS: dict[int, type[ViksaApiError]] = {
     401: ViksaAuthenticationError,

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["logger", "redact_headers", "redact_url", "setup_from_env"]
+__all__ = ["REDACTED", "logger", "redact_headers", "redact_url", "setup_from_env"]
 
 logger = logging.getLogger("viksa_ai.client")
 

@@ -63,7 +63,8 @@ class Plan:
     """One call made concrete: URL, headers and policy, fixed before the first attempt.
 
     ``headers`` holds this call's own headers (the idempotency key); the client's
-    static headers and the credentials are added per attempt.
+    static headers and the credentials are added per attempt. ``stream`` leaves the body
+    unread for the caller to iterate.
     """
 
     call: Call[Any]
@@ -78,6 +79,7 @@ class Plan:
     idempotency_key: str | None
     started: float
     secrets: tuple[str, ...]
+    stream: bool
 
     @property
     def service(self) -> str:
@@ -88,7 +90,9 @@ class Plan:
         return self.call.method
 
 
-def make_plan(settings: Settings, call: Call[Any], options: RequestOptions | None) -> Plan:
+def make_plan(
+    settings: Settings, call: Call[Any], options: RequestOptions | None, *, stream: bool = False
+) -> Plan:
     """Fix everything about a call that does not change between attempts."""
     target = call.target()
     params: dict[str, Any] | None = dict(call.query) if call.query else None
@@ -123,6 +127,7 @@ def make_plan(settings: Settings, call: Call[Any], options: RequestOptions | Non
         idempotency_key=key,
         started=time.monotonic(),
         secrets=call.secrets,
+        stream=stream,
     )
 
 
@@ -171,13 +176,20 @@ def make_request(
         headers.update(plan.headers)
     if plan.extra_headers:
         headers.update(plan.extra_headers)
+    timeout: float | httpx.Timeout | UseClientDefault
+    if plan.retry.deadline is None:
+        timeout = defaults.timeout if plan.timeout is None else plan.timeout
+    else:
+        timeout = _deadline_timeout(
+            plan, settings.timeout if plan.timeout is None else plan.timeout
+        )
     request = http.build_request(
         plan.method,
         plan.url,
         params=plan.params,
         headers=headers,
         json=plan.body,
-        timeout=defaults.timeout if plan.timeout is None else plan.timeout,
+        timeout=timeout,
     )
     if logger.isEnabledFor(10):  # DEBUG
         logger.debug(
@@ -193,9 +205,37 @@ def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
     return str(scrub(redact_url(str(url)), (*plan.secrets, *settings.credentials.secrets())))
 
 
-def _within_deadline(plan: Plan, delay: float) -> bool:
+def _deadline_timeout(plan: Plan, timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """The attempt's timeout, each phase cut to what is left of the call's deadline."""
+    assert plan.retry.deadline is not None
+    left = max(plan.retry.deadline - (time.monotonic() - plan.started), 0.001)
+    full = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+    def cut(seconds: float | None) -> float:
+        return left if seconds is None else min(seconds, left)
+
+    # A stream's read timeout bounds every later chunk too: the deadline covers opening it.
+    read = full.read if plan.stream else cut(full.read)
+    return httpx.Timeout(
+        connect=cut(full.connect), read=read, write=cut(full.write), pool=cut(full.pool)
+    )
+
+
+def _planned_wait(plan: Plan, attempt: int, delay: float, reason: str) -> float | None:
+    """``delay``, logged, when the retry it precedes ends within the deadline; else None."""
     deadline = plan.retry.deadline
-    return deadline is None or time.monotonic() - plan.started + delay <= deadline
+    if deadline is not None and time.monotonic() - plan.started + delay > deadline:
+        return None
+    logger.info(
+        "retrying %s %s in %.2fs after %s (retry %d of %d)",
+        plan.method,
+        plan.target,
+        delay,
+        reason,
+        attempt + 1,
+        plan.retry.max_retries,
+    )
+    return delay
 
 
 def transport_retry_delay(plan: Plan, attempt: int, exc: httpx.TransportError) -> float | None:
@@ -209,19 +249,7 @@ def transport_retry_delay(plan: Plan, attempt: int, exc: httpx.TransportError) -
         and may_have_reached_server(exc)
     ):
         return None  # the write may have been applied: only a key makes a retry safe
-    delay = retry_delay(retry, attempt, None)
-    if not _within_deadline(plan, delay):
-        return None
-    logger.info(
-        "retrying %s %s in %.2fs after %s (retry %d of %d)",
-        plan.method,
-        plan.target,
-        delay,
-        type(exc).__name__,
-        attempt + 1,
-        retry.max_retries,
-    )
-    return delay
+    return _planned_wait(plan, attempt, retry_delay(retry, attempt, None), type(exc).__name__)
 
 
 def response_retry_delay(plan: Plan, attempt: int, response: httpx.Response) -> float | None:
@@ -232,18 +260,7 @@ def response_retry_delay(plan: Plan, attempt: int, response: httpx.Response) -> 
     if plan.method in WRITE_METHODS and plan.idempotency_key is None:
         return None  # the server saw this write: only a key makes a retry safe
     delay = retry_delay(retry, attempt, parse_retry_after(response.headers))
-    if not _within_deadline(plan, delay):
-        return None
-    logger.info(
-        "retrying %s %s in %.2fs after status %d (retry %d of %d)",
-        plan.method,
-        plan.target,
-        delay,
-        response.status_code,
-        attempt + 1,
-        retry.max_retries,
-    )
-    return delay
+    return _planned_wait(plan, attempt, delay, f"status {response.status_code}")
 
 
 def transport_failure(plan: Plan, exc: httpx.TransportError) -> ViksaTransportError:
@@ -295,19 +312,33 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     _log_response(plan, response)
     try:
         value = call.decode(parse_body(response.content))
-    except ViksaDecodeError:
+    except ViksaDecodeError as exc:
+        exc.raw = _loggable_raw(exc.raw, plan, settings)
         raise
     except ValueError as exc:  # a model's ValidationError
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: the answer does not match the "
-            f"expected model ({_first_line(exc)})",
-            raw="" if call.adopts_tokens else response.text[:2000],
+            f"expected model ({_mismatch(exc)})",
+            raw=_loggable_raw(response.text[:2000], plan, settings),
         ) from None
     if call.adopts_tokens:
-        settings.credentials.adopt(cast("TokenResponse", value))
+        settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)
     return value
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).splitlines()
-    return " ".join(lines[:3])
+def _loggable_raw(text: str, plan: Plan, settings: Settings) -> str:
+    """Answer text fit to keep in an error: none for token answers, secrets scrubbed."""
+    if plan.call.adopts_tokens:
+        return ""
+    return str(scrub(text, (*plan.secrets, *settings.credentials.secrets())))
+
+
+def _mismatch(exc: ValueError) -> str:
+    """What a model found wrong, without the values it was given (they may be tokens)."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return type(exc).__name__
+    found: list[dict[str, Any]] = errors(include_url=False, include_input=False)
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in found[:3]]
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return "; ".join(parts) + more

@@ -17,7 +17,9 @@ from viksa_ai.client._errors import (
     ViksaApiError,
     ViksaAuthenticationError,
     ViksaConfigError,
+    ViksaError,
 )
+from viksa_ai.client._logging import logger
 
 if TYPE_CHECKING:
     from viksa_ai.client._pipeline import Plan
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "adopt_key_tenant",
-    "note_failed_refresh",
+    "failed_refresh",
     "refresh_call",
     "refresh_failure",
     "refresh_wanted",
@@ -55,6 +57,7 @@ def refresh_wanted(settings: Settings, generation: int) -> bool:
         return False
     if credentials.failed_generation == generation:
         raise refresh_failure(None)
+    logger.info("the access token was refused (401): refreshing it, then replaying the call")
     return True
 
 
@@ -100,9 +103,21 @@ def refresh_failure(cause: BaseException | None) -> ViksaAuthenticationError:
     )
 
 
-def note_failed_refresh(settings: Settings, generation: int) -> None:
-    """Remember that refreshing the token of ``generation`` failed."""
-    settings.credentials.failed_generation = generation
+def failed_refresh(
+    settings: Settings, generation: int, cause: ViksaError
+) -> ViksaAuthenticationError | None:
+    """The error to raise after refreshing the token of ``generation`` failed.
+
+    ``None`` when the token changed meanwhile (a blocking twin, a login): the call is
+    replayed with it. Otherwise the failure is remembered, so the calls that failed with
+    the same token raise at once instead of each trying again.
+    """
+    credentials = settings.credentials
+    if credentials.generation != generation:
+        return None
+    logger.info("the token refresh failed: calls refused with this token will not retry it")
+    credentials.failed_generation = generation
+    return refresh_failure(cause)
 
 
 def adopt_key_tenant(settings: Settings, result: KeyValidationResponse) -> None:

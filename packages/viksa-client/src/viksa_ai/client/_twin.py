@@ -7,7 +7,11 @@ tokens they adopt serve both. A sync client is its own twin.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
+
+from viksa_ai.client._errors import ViksaConfigError, ViksaError
+from viksa_ai.client._settings import twin_settings
 
 if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
@@ -15,14 +19,33 @@ if TYPE_CHECKING:
 
 __all__ = ["blocking_twin", "close_blocking"]
 
+# Threads calling `_sync` helpers of one client at once must share one twin, not each
+# leave one behind unclosed.
+_making = threading.Lock()
+
 
 def blocking_twin(client: ViksaClient | ViksaSyncClient) -> ViksaSyncClient:
-    """The sync client to run blocking calls of ``client`` with."""
+    """The sync client to run blocking calls of ``client`` with (made on first use)."""
     from viksa_ai.client._sync._client import ViksaSyncClient
 
     if isinstance(client, ViksaSyncClient):
         return client
-    return client._blocking_twin()
+    twin = client._twin
+    if twin is not None:
+        return twin
+    with _making:
+        if client._closed:
+            raise ViksaError("this client is closed: create a new client to make calls")
+        if not client._owns_http:
+            # Sending around the caller's client would bypass its proxy, mTLS or transport.
+            raise ViksaConfigError(
+                "blocking calls cannot use the httpx.AsyncClient given as http_client: await "
+                "the async operation instead (for example `await client.auth.login(...)`), "
+                "or use ViksaSyncClient(http_client=httpx.Client(...))"
+            )
+        if client._twin is None:
+            client._twin = ViksaSyncClient._from_settings(twin_settings(client._settings))
+        return client._twin
 
 
 def close_blocking(client: ViksaClient | ViksaSyncClient) -> None:

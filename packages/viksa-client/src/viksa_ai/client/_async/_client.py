@@ -32,13 +32,12 @@ from viksa_ai.client._pipeline import (
 from viksa_ai.client._recording import ResponseRecorder, recording
 from viksa_ai.client._refresh import (
     adopt_key_tenant,
-    note_failed_refresh,
+    failed_refresh,
     refresh_call,
-    refresh_failure,
     refresh_wanted,
     wants_refresh,
 )
-from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings, twin_settings
+from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings
 from viksa_ai.client._twin import blocking_twin, close_blocking
 
 if TYPE_CHECKING:
@@ -362,17 +361,6 @@ class ViksaClient:
         if self._owns_http:
             await self._http.aclose()
 
-    # unasync: begin async-only
-    def _blocking_twin(self) -> ViksaSyncClient:
-        """The sync client sharing this client's credentials (made on first use)."""
-        if self._twin is None:
-            from viksa_ai.client._sync._client import ViksaSyncClient
-
-            self._twin = ViksaSyncClient._from_settings(twin_settings(self._settings))
-        return self._twin
-
-    # unasync: end
-
     async def __aenter__(self) -> ViksaClient:
         return self
 
@@ -422,16 +410,16 @@ class ViksaClient:
 
     async def _request(self, call: Call[T], options: RequestOptions | None) -> T:
         plan = make_plan(self._settings, call, options)
-        response = await self._send(plan, stream=False)
+        response = await self._send(plan)
         return finish(plan, self._settings, call, response)
 
     async def _open_stream(self, call: Call[Any], options: RequestOptions | None) -> httpx.Response:
-        plan = make_plan(self._settings, call, options)
-        response = await self._send(plan, stream=True)
+        plan = make_plan(self._settings, call, options, stream=True)
+        response = await self._send(plan)
         opened_stream(plan, response)
         return response
 
-    async def _send(self, plan: Plan, *, stream: bool) -> httpx.Response:
+    async def _send(self, plan: Plan) -> httpx.Response:
         settings = self._settings
         if self._closed:
             raise ViksaError("this client is closed: create a new client to make calls")
@@ -441,7 +429,7 @@ class ViksaClient:
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
             try:
-                response = await self._http.send(request, stream=stream)
+                response = await self._http.send(request, stream=plan.stream)
             except httpx.TransportError as exc:
                 delay = transport_retry_delay(plan, attempt, exc)
                 if delay is None:
@@ -478,8 +466,9 @@ class ViksaClient:
             try:
                 await self._request(refresh_call(self._settings), None)
             except ViksaError as exc:
-                note_failed_refresh(self._settings, generation)
-                raise refresh_failure(exc) from exc
+                error = failed_refresh(self._settings, generation, exc)
+                if error is not None:
+                    raise error from exc
 
     async def _paginate(
         self,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from viksa_ai.client._call import Call
     from viksa_ai.client._config import RequestOptions
 
-__all__ = ["AsyncEventStream", "iter_events", "iter_json"]
+__all__ = ["AsyncEventStream", "iter_json"]
 
 
 def _broken(
@@ -76,15 +76,6 @@ async def _data_batches(
             yield items
     except httpx.TransportError as exc:
         raise _broken(response, exc, service) from exc
-
-
-async def iter_events(
-    response: httpx.Response, *, service: str | None = None
-) -> AsyncIterator[ServerSentEvent]:
-    """The typed events of a streaming response until ``[DONE]`` or the end of the body."""
-    async for batch in _batches(response, service):
-        for event in batch:
-            yield event
 
 
 async def iter_json(response: httpx.Response, *, service: str | None = None) -> AsyncIterator[Any]:

@@ -32,9 +32,8 @@ from viksa_ai.client._pipeline import (
 from viksa_ai.client._recording import ResponseRecorder, recording
 from viksa_ai.client._refresh import (
     adopt_key_tenant,
-    note_failed_refresh,
+    failed_refresh,
     refresh_call,
-    refresh_failure,
     refresh_wanted,
     wants_refresh,
 )
@@ -373,16 +372,16 @@ class ViksaSyncClient:
 
     def _request(self, call: Call[T], options: RequestOptions | None) -> T:
         plan = make_plan(self._settings, call, options)
-        response = self._send(plan, stream=False)
+        response = self._send(plan)
         return finish(plan, self._settings, call, response)
 
     def _open_stream(self, call: Call[Any], options: RequestOptions | None) -> httpx.Response:
-        plan = make_plan(self._settings, call, options)
-        response = self._send(plan, stream=True)
+        plan = make_plan(self._settings, call, options, stream=True)
+        response = self._send(plan)
         opened_stream(plan, response)
         return response
 
-    def _send(self, plan: Plan, *, stream: bool) -> httpx.Response:
+    def _send(self, plan: Plan) -> httpx.Response:
         settings = self._settings
         if self._closed:
             raise ViksaError("this client is closed: create a new client to make calls")
@@ -392,7 +391,7 @@ class ViksaSyncClient:
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
             try:
-                response = self._http.send(request, stream=stream)
+                response = self._http.send(request, stream=plan.stream)
             except httpx.TransportError as exc:
                 delay = transport_retry_delay(plan, attempt, exc)
                 if delay is None:
@@ -429,8 +428,9 @@ class ViksaSyncClient:
             try:
                 self._request(refresh_call(self._settings), None)
             except ViksaError as exc:
-                note_failed_refresh(self._settings, generation)
-                raise refresh_failure(exc) from exc
+                error = failed_refresh(self._settings, generation, exc)
+                if error is not None:
+                    raise error from exc
 
     def _paginate(
         self,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
     from viksa_ai.client._sync._client import ViksaSyncClient
 
-__all__ = ["EventStream", "iter_events", "iter_json"]
+__all__ = ["EventStream", "iter_json"]
 
 
 def _broken(
@@ -75,14 +75,6 @@ def _data_batches(
             yield items
     except httpx.TransportError as exc:
         raise _broken(response, exc, service) from exc
-
-
-def iter_events(
-    response: httpx.Response, *, service: str | None = None
-) -> Iterator[ServerSentEvent]:
-    """The typed events of a streaming response until ``[DONE]`` or the end of the body."""
-    for batch in _batches(response, service):
-        yield from batch
 
 
 def iter_json(response: httpx.Response, *, service: str | None = None) -> Iterator[Any]:

@@ -67,14 +67,15 @@ class AsyncAuth(AsyncResource):
         self, org_id: str, *, options: RequestOptions | None = None
     ) -> TokenResponse:
         """Switch the active organization; the new tokens and org are adopted."""
-        return await self._client._request(_switch("/switch-org", {"org_id": org_id}), options)
+        call = _switch("/switch-org", {"org_id": org_id}, (org_id, None))
+        return await self._client._request(call, options)
 
     async def switch_project(
         self, project_id: str, *, options: RequestOptions | None = None
     ) -> TokenResponse:
         """Switch the active project; the new tokens and project are adopted."""
-        body = {"project_id": project_id}
-        return await self._client._request(_switch("/switch-project", body), options)
+        call = _switch("/switch-project", {"project_id": project_id}, (None, project_id))
+        return await self._client._request(call, options)
 
     async def logout(self, *, options: RequestOptions | None = None) -> Any:
         """End this session."""
@@ -211,9 +212,17 @@ class AsyncAuth(AsyncResource):
     # unasync: end
 
 
-def _switch(path: str, body: dict[str, str]) -> Call[TokenResponse]:
+def _switch(
+    path: str, body: dict[str, str], tenant: tuple[str | None, str | None]
+) -> Call[TokenResponse]:
     return Call(
-        method="POST", service=AUTH, path=path, body=body, decode=token_response, adopts_tokens=True
+        method="POST",
+        service=AUTH,
+        path=path,
+        body=body,
+        decode=token_response,
+        adopts_tokens=True,
+        switches_to=tenant,
     )
 
 

@@ -65,14 +65,15 @@ class Auth(Resource):
 
     def switch_org(self, org_id: str, *, options: RequestOptions | None = None) -> TokenResponse:
         """Switch the active organization; the new tokens and org are adopted."""
-        return self._client._request(_switch("/switch-org", {"org_id": org_id}), options)
+        call = _switch("/switch-org", {"org_id": org_id}, (org_id, None))
+        return self._client._request(call, options)
 
     def switch_project(
         self, project_id: str, *, options: RequestOptions | None = None
     ) -> TokenResponse:
         """Switch the active project; the new tokens and project are adopted."""
-        body = {"project_id": project_id}
-        return self._client._request(_switch("/switch-project", body), options)
+        call = _switch("/switch-project", {"project_id": project_id}, (None, project_id))
+        return self._client._request(call, options)
 
     def logout(self, *, options: RequestOptions | None = None) -> Any:
         """End this session."""
@@ -180,9 +181,17 @@ class Auth(Resource):
         )
 
 
-def _switch(path: str, body: dict[str, str]) -> Call[TokenResponse]:
+def _switch(
+    path: str, body: dict[str, str], tenant: tuple[str | None, str | None]
+) -> Call[TokenResponse]:
     return Call(
-        method="POST", service=AUTH, path=path, body=body, decode=token_response, adopts_tokens=True
+        method="POST",
+        service=AUTH,
+        path=path,
+        body=body,
+        decode=token_response,
+        adopts_tokens=True,
+        switches_to=tenant,
     )
 
 
