@@ -273,3 +273,33 @@ def test_installed_script_runs_in_a_subprocess(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
     assert missing.stderr.strip().endswith("no such file or directory")
+
+
+def test_paths_the_system_refuses_are_unreadable_not_tracebacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    too_long = tmp_path / ("a" * 5000)  # ENAMETOOLONG from stat(), not "missing"
+    code, out, err = run(capsys, too_long)
+    assert code == 2
+    assert err.startswith("viksa validate: ")
+    assert err.rstrip().endswith("cannot read it (File name too long)")
+    assert err.count("\n") == 1
+    assert out == ""
+
+
+def test_only_regular_files_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A FIFO would block the read forever and /dev/zero never ends.
+    (tmp_path / "agent.json").mkdir()
+    targets: list[Path] = [tmp_path, Path(os.devnull)]
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo.json"
+        os.mkfifo(fifo)
+        targets.append(fifo)
+    code, _, err = run(capsys, *targets)
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == len(targets)
+    assert all(
+        line.endswith("not a regular file: pass an agent directory or its JSON manifest")
+        for line in lines
+    )

@@ -142,3 +142,37 @@ def test_any_envelope_gives_strings_never_exceptions(env: dict[str, Any], endpoi
 @given(st.dictionaries(FIELDS, JSON).map(lambda changes: envelope(**changes)))
 def test_mutated_valid_envelopes_never_raise(env: dict[str, Any]) -> None:
     assert isinstance(validate_a2a_envelope(env, ENDPOINT, INPUTS, now=NOW), list)
+
+
+def test_bounds_too_long_to_print_are_reported_not_raised() -> None:
+    inputs = [*INPUTS[:1], {"name": "limit", "type": "integer", "min_value": 10**5000}]
+    issues = validate_a2a_envelope(
+        envelope(payload={"source": "JFK", "limit": 3}), ENDPOINT, inputs, now=NOW
+    )
+    assert issues == ["payload.limit: VX404 input 'limit' must be at least (too long to print)"]
+
+
+def test_every_input_constraint_reaches_the_envelope_strings() -> None:
+    endpoint = {
+        **ENDPOINT,
+        "inputs": [{"input_ref": name} for name in ("source", "limit", "mode", "tags")],
+    }
+    inputs: list[dict[str, Any]] = [
+        {"name": "source", "type": "string", "min_length": 3, "max_length": 3},
+        {"name": "limit", "type": "integer", "max_value": 10},
+        {"name": "mode", "type": "string", "allowed_values": ["fast", "deep"]},
+        {"name": "tags", "type": "list"},
+    ]
+    payload: dict[str, Any] = {"source": "JFKX", "limit": 11, "mode": "slow", "tags": "a,b"}
+    issues = validate_a2a_envelope(envelope(payload=payload), endpoint, inputs, now=NOW)
+    assert [issue.split(" ", 2)[:2] for issue in issues] == [
+        ["payload.source:", "VX407"],
+        ["payload.limit:", "VX405"],
+        ["payload.mode:", "VX403"],
+        ["payload.tags:", "VX402"],
+    ]
+    short = validate_a2a_envelope(
+        envelope(payload={**payload, "source": "JF"}), endpoint, inputs, now=NOW
+    )
+    assert short[0].startswith("payload.source: VX406 input 'source' must have at least 3")
+    assert all("JFKX" not in issue and "slow" not in issue for issue in issues)  # no values

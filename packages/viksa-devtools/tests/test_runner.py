@@ -472,6 +472,19 @@ def test_load_errors_say_what_to_fix(tmp_path: Path) -> None:
         load_agent(tmp_path)
 
 
+def test_an_invalid_manifest_is_described_as_the_validator_does() -> None:
+    manifest = probe_manifest()
+    manifest["files"] = []
+    del manifest["agent_endpoints"][0]["module"]
+    with pytest.raises(AgentLoadError) as caught:
+        load_agent(manifest)
+    message = str(caught.value)
+    # The model's own main.py rule is named too, with manifest paths as the validator
+    # writes them (one shared translation of pydantic errors).
+    assert 'files: VX101 files must include "main.py"' in message
+    assert "agent_endpoints[0].module: VX002 required field 'module' is missing" in message
+
+
 def test_unsafe_file_names_are_refused() -> None:
     manifest = probe_manifest()
     manifest["files"].append({"name": "../escape.py", "content": "", "mime_type": "python"})

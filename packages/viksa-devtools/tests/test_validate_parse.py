@@ -147,3 +147,39 @@ def test_validation_never_runs_the_code(tmp_path: Path) -> None:
     assert check_agent_manifest(manifest).issues == ()
     assert not marker.exists()
     assert "ViksaAI" not in sys.modules
+
+
+def test_counting_a_name_in_lines() -> None:
+    from viksa_ai.devtools._source import SourceText
+
+    ascii_text = SourceText("payload = 1\npayload.get('payload')\nx = 2\n")
+    assert ascii_text.count_in_lines("payload", 2, 2) == 2
+    assert ascii_text.count_in_lines("payload", 1, 9) == 3  # clipped to the text
+    assert ascii_text.count_in_lines("payload", 3, 2) == 0
+    # Line 3 spells `payload` with a fullwidth p, which NFKC turns into the same name.
+    mixed = SourceText("x = 1\npayload['a']\n\uff50ayload = 2\n")
+    assert mixed.count_in_lines("payload", 2, 2) == 1  # ASCII lines of a non-ASCII text
+    assert mixed.count_in_lines("payload", 2, 3) is None  # no textual bound there
+
+
+def test_gc_paused_restores_the_collector_state() -> None:
+    import gc
+
+    from viksa_ai.devtools._gc import gc_paused
+
+    def fail_while_paused() -> None:
+        with gc_paused():
+            assert not gc.isenabled()
+            raise KeyError("boom")
+
+    assert gc.isenabled()
+    with pytest.raises(KeyError):
+        fail_while_paused()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller's own pause is kept
+    finally:
+        gc.enable()

@@ -191,3 +191,42 @@ def test_odd_names_and_keys(name: str, key: str) -> None:
     document["inputs"][0]["name"] = key
     document["files"][0]["content"] = MAIN.replace("source", key.replace("\\", "")[:10] or "k")
     check(document)
+
+
+def test_integers_too_long_to_print_are_reported_not_raised() -> None:
+    # Python refuses to print an int of more than 4,300 digits; messages quote bounds.
+    document = copy.deepcopy(VALID)
+    document["inputs"][2]["min_value"] = 10**5000
+    issues = check_agent_manifest(document).issues
+    assert [(issue.code, issue.path) for issue in issues] == [
+        ("VX121", "inputs[2].min_value"),  # above max_value 9
+        ("VX122", "inputs[2].default"),
+    ]
+    assert "must be at least (too long to print)" in issues[1].message
+
+
+_BOUND = st.none() | st.integers(-3, 3) | st.floats(-3, 3, allow_nan=False)
+
+
+@given(
+    st.sampled_from(["string", "integer", "float", "boolean", "dict", "list"]),
+    st.tuples(_BOUND, _BOUND),
+    st.tuples(st.none() | st.integers(-3, 3), st.none() | st.integers(-3, 3)),
+)
+def test_the_fast_bounds_check_agrees_with_the_full_one(
+    kind: str, values: tuple[Any, Any], lengths: tuple[Any, Any]
+) -> None:
+    from viksa_ai.devtools._manifest_rules import _bounds_problem, _input_spec_issues
+    from viksa_ai.models.agent import AgentInput
+
+    spec = AgentInput.model_validate(
+        {
+            "name": "x",
+            "type": kind,
+            "min_value": values[0],
+            "max_value": values[1],
+            "min_length": lengths[0],
+            "max_length": lengths[1],
+        }
+    )
+    assert _bounds_problem(spec) == bool(list(_input_spec_issues(spec, "inputs[0]")))

@@ -527,3 +527,10 @@ def test_compile_errors_are_reported_with_the_other_issues() -> None:
 def test_syntax_error_stops_only_the_code_rules() -> None:
     data = manifest("def broken(:\n", agent_endpoints=[endpoint(outputs=["nope"])])
     assert found(data) == [("VX109", "agent_endpoints[0].outputs[0]"), ("VX201", "main.py:1:12")]
+
+
+def test_a_payload_spelled_otherwise_under_nfkc_is_still_followed() -> None:
+    # The scan stops once it has found as many `payload` names as the text spells;
+    # a fullwidth p is the same name to Python (NFKC), so that bound must not apply.
+    main = MAIN.replace('payload["destination"]', '\uff50ayload["destination"], payload["when"]')
+    assert found(manifest(main)) == [("VX301", "main.py:8:72")]

@@ -9,6 +9,7 @@ message names the path and says what to do.
 from __future__ import annotations
 
 import json
+import stat
 import tokenize
 from dataclasses import dataclass
 from io import BytesIO
@@ -43,23 +44,17 @@ class ManifestSource:
     manifest_path: Path
     main_path: Path | None
     """The main.py read from disk (``files`` lacked it), else None."""
-    main_index: int | None
-    """Index of that main.py in ``manifest["files"]``, else None."""
 
 
 def read_manifest_source(path: Path) -> ManifestSource:
-    """Read the manifest at ``path`` (a directory holding agent.json, or a JSON file)."""
-    if path.is_dir():
-        manifest_path = path / MANIFEST_FILE
-        if not manifest_path.is_file():
-            raise AgentSourceError(
-                f"{path}: no {MANIFEST_FILE} in this directory: pass an agent directory "
-                "or the path of its JSON manifest"
-            )
-    elif path.exists():
-        manifest_path = path
-    else:
-        raise AgentSourceError(f"{path}: no such file or directory")
+    """Read the manifest at ``path`` (a directory holding agent.json, or a JSON file).
+
+    Raises :class:`AgentSourceError` for anything that stops it: a missing path, a
+    directory without agent.json, a file that cannot be read or is not a regular file
+    (a FIFO would block, a device never end), malformed JSON, a manifest that is not an
+    object, or a main.py beside it that cannot be decoded.
+    """
+    manifest_path = _manifest_path(path)
     data = _load_json(manifest_path)
     if not isinstance(data, dict):
         raise AgentSourceError(
@@ -68,14 +63,38 @@ def read_manifest_source(path: Path) -> ManifestSource:
         )
     files = data.get("files", [])
     beside = manifest_path.parent / MAIN_FILE
-    if isinstance(files, list) and not _has_main(files) and beside.is_file():
+    if isinstance(files, list) and not _has_main(files) and _is_file(beside):
         content = _read_python(beside)
         data = {
             **data,
             "files": [*files, {"name": MAIN_FILE, "content": content, "mime_type": "python"}],
         }
-        return ManifestSource(data, manifest_path, beside, len(files))
-    return ManifestSource(data, manifest_path, None, None)
+        return ManifestSource(data, manifest_path, beside)
+    return ManifestSource(data, manifest_path, None)
+
+
+def _manifest_path(path: Path) -> Path:
+    try:
+        if path.is_dir():
+            manifest_path = path / MANIFEST_FILE
+            if not manifest_path.exists():
+                raise AgentSourceError(
+                    f"{path}: no {MANIFEST_FILE} in this directory: pass an agent directory "
+                    "or the path of its JSON manifest"
+                )
+            return manifest_path
+        if path.exists():
+            return path
+    except OSError as exc:  # a name too long, a directory that may not be searched...
+        raise AgentSourceError(f"{path}: cannot read it ({_reason(exc)})") from None
+    raise AgentSourceError(f"{path}: no such file or directory")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False  # as if absent: the manifest beside it was readable
 
 
 def _has_main(files: list[Any]) -> bool:
@@ -84,15 +103,24 @@ def _has_main(files: list[Any]) -> bool:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(path.stat().st_mode):
             raise AgentSourceError(
-                f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: "
-                "is this the right file?"
+                f"{path}: not a regular file: pass an agent directory or its JSON manifest"
             )
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            # Bounded even when the size on record is wrong (/proc files report 0).
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise AgentSourceError(f"{path}: cannot read it ({reason})") from None
+        raise AgentSourceError(f"{path}: cannot read it ({_reason(exc)})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise AgentSourceError(
+            f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: is this the right file?"
+        )
+    return raw
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def _load_json(path: Path) -> Any:

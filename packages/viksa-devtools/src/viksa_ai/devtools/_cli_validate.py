@@ -9,6 +9,7 @@ Output formats: ``text`` (one ``where: CODE message`` line per issue and a summa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -82,7 +83,6 @@ class _Result:
     path: str
     manifest_path: str | None = None
     main_path: str | None = None
-    main_index: int | None = None
     issues: tuple[Issue, ...] = ()
     unreadable: str | None = None
 
@@ -123,7 +123,6 @@ def _validate_path(path: str) -> _Result:
         path,
         manifest_path=str(source.manifest_path),
         main_path=str(source.main_path) if source.main_path is not None else None,
-        main_index=source.main_index,
         issues=report.issues,
     )
 
@@ -131,15 +130,7 @@ def _validate_path(path: str) -> _Result:
 def _visible(result: _Result, warnings: bool) -> _Result:
     if warnings:
         return result
-    kept = tuple(issue for issue in result.issues if issue.is_error)
-    return _Result(
-        result.path,
-        result.manifest_path,
-        result.main_path,
-        result.main_index,
-        kept,
-        result.unreadable,
-    )
+    return dataclasses.replace(result, issues=tuple(i for i in result.issues if i.is_error))
 
 
 def _where(result: _Result, issue: Issue) -> tuple[str, int | None, int | None, str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Literal, NamedTuple
 
-from viksa_ai.devtools._parse import ParsedSource
-from viksa_ai.devtools._payload_usage import KeyRead, PayloadUsage, scan_payload_usage
+from viksa_ai.devtools._payload_usage import PayloadUsage, scan_payload_usage
 from viksa_ai.devtools._source import SourceText
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "EndpointCode",
     "FunctionNode",
     "ModuleIndex",
+    "Origin",
     "Signature",
 ]
 
@@ -32,6 +33,10 @@ _DECORATOR_PATHS = frozenset(f"{module}.{DECORATOR}" for module in _RUNTIME_MODU
 # Module-level statements whose blocks still define module attributes.
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
 _TRY_STAR = getattr(ast, "TryStar", None)  # Python 3.11+
+_KEY = itemgetter(0)  # the key of a KeyRead
+
+
+Origin = Literal["runtime", "other", "unbound"]
 
 
 class DecoratorUse(NamedTuple):
@@ -45,7 +50,7 @@ class DecoratorUse(NamedTuple):
     node: ast.expr
     spelled: str
     called: bool
-    origin: Literal["runtime", "other", "unbound"]
+    origin: Origin
     problem: str | None
     """Why the call would fail at import (no or blank description...), else None."""
 
@@ -67,6 +72,7 @@ class Signature(NamedTuple):
 
 
 _PAYLOAD_ONLY = Signature("payload", "payload", (), frozenset(), ())
+_NO_PARAMETER = Signature("none", None, (), frozenset(), ())
 
 
 class EndpointCode(NamedTuple):
@@ -83,27 +89,32 @@ class EndpointCode(NamedTuple):
 class ModuleIndex:
     """An index of one parsed module: functions, import bindings, endpoint analyses."""
 
-    def __init__(self, parsed: ParsedSource, tree: ast.Module) -> None:
-        self.source: SourceText = parsed.source
-        self.tree = tree
+    def __init__(self, source: SourceText, tree: ast.Module) -> None:
+        self.source = source
         self.functions: dict[str, FunctionNode] = {}
         self.redefined: dict[str, list[FunctionNode]] = {}
         self.bindings: dict[str, str] = {}
         self.local_names: set[str] = set()
-        self._decorators: dict[int, list[DecoratorUse]] = {}
-        self._index()
+        self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
+        # Spelling -> origin (None: not the decorator); every function repeats the same one.
+        self._origins: dict[str, Origin | None] = {}
+        self._index(tree)
 
-    def position(self, node: ast.AST | KeyRead) -> tuple[int, int]:
-        """1-based (line, character column) of ``node`` (or of a key read)."""
+    def position(self, node: ast.AST) -> tuple[int, int]:
+        """1-based (line, character column) of ``node``."""
         line = getattr(node, "lineno", 1)
         return line, self.source.char_column(line, getattr(node, "col_offset", 0))
 
-    def decorators(self, function: FunctionNode) -> list[DecoratorUse]:
+    def decorators(self, function: FunctionNode) -> tuple[DecoratorUse, ...]:
         """The ``mcp_endpoint`` decorators of ``function`` (normally exactly one)."""
-        key = id(function)
+        key = id(function)  # the tree keeps every function alive, so ids stay unique
         found = self._decorators.get(key)
         if found is None:
-            found = [use for use in map(self._decorator_use, function.decorator_list) if use]
+            found = ()
+            for node in function.decorator_list:
+                use = self._decorator_use(node)
+                if use is not None:
+                    found += (use,)
             self._decorators[key] = found
         return found
 
@@ -117,24 +128,25 @@ class ModuleIndex:
         if function is None:
             return None
         signature = _signature(function, input_names)
-        usage = None
-        names = {arg.arg for arg in signature.params}
-        if signature.payload_param is not None:
-            usage = self._usage(function, signature.payload_param)
-            names.update(read.key for read in usage.reads)
-        return EndpointCode(function, signature, usage, frozenset(names))
+        param = signature.payload_param
+        usage = self._usage(function, param) if param is not None else None
+        names = frozenset(map(_KEY, usage.reads)) if usage is not None else frozenset()
+        if signature.params:
+            names = names.union(arg.arg for arg in signature.params)
+        return EndpointCode(function, signature, usage, names)
 
     def _usage(self, function: FunctionNode, name: str) -> PayloadUsage:
         body = function.body
-        text = self.source.lines_text(body[0].lineno, function.end_lineno or body[-1].lineno)
         # Every Name node spelling `name` in the body is an occurrence of it in the
-        # body's lines, so their count bounds the scan (it may stop early). Non-ASCII
-        # text may spell the name differently (NFKC), so no bound there.
-        bound = text.count(name) if text.isascii() else None
+        # body's lines, so their count bounds the scan (it may stop early); None when
+        # the lines are not ASCII, where NFKC lets a name be spelled differently.
+        bound = self.source.count_in_lines(
+            name, body[0].lineno, function.end_lineno or body[-1].lineno
+        )
         return scan_payload_usage(body, name, bound)
 
-    def _index(self) -> None:
-        for statement in _module_statements(self.tree.body):
+    def _index(self, tree: ast.Module) -> None:
+        for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 previous = self.functions.get(statement.name)
                 if previous is not None:
@@ -167,25 +179,32 @@ class ModuleIndex:
                 )
 
     def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
+        called = isinstance(node, ast.Call)
         target = node.func if isinstance(node, ast.Call) else node
-        spelled = _dotted(target)
+        spelled = target.id if type(target) is ast.Name else _dotted(target)
         if spelled is None:
             return None
+        try:
+            origin = self._origins[spelled]
+        except KeyError:
+            origin = self._origins[spelled] = self._origin(spelled)
+        if origin is None:
+            return None
+        problem = _description_problem(node) if isinstance(node, ast.Call) else None
+        return DecoratorUse(node, spelled, called, origin, problem)
+
+    def _origin(self, spelled: str) -> Origin | None:
+        """Where the decorator spelled ``spelled`` comes from; None if it is not one."""
         root, _, rest = spelled.partition(".")
         bound = self.bindings.get(root)
         resolved = f"{bound}.{rest}" if bound and rest else bound
-        if resolved not in _DECORATOR_PATHS and spelled.rsplit(".", 1)[-1] != DECORATOR:
-            return None
-        origin: Literal["runtime", "other", "unbound"]
         if resolved in _DECORATOR_PATHS:
-            origin = "runtime"
-        elif bound is not None or root in self.local_names:
-            origin = "other"
-        else:
-            origin = "unbound"
-        called = isinstance(node, ast.Call)
-        problem = _description_problem(node) if isinstance(node, ast.Call) else None
-        return DecoratorUse(node, spelled, called, origin, problem)
+            return "runtime"
+        if spelled.rsplit(".", 1)[-1] != DECORATOR:
+            return None
+        if bound is not None or root in self.local_names:
+            return "other"
+        return "unbound"
 
 
 def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -218,19 +237,23 @@ def _dotted(node: ast.expr) -> str | None:
 
 
 def _description_problem(call: ast.Call) -> str | None:
-    if any(isinstance(arg, ast.Starred) for arg in call.args) or any(
-        keyword.arg is None for keyword in call.keywords
-    ):
-        return None  # *args / **kwargs: cannot be checked without running the code
-    others = [keyword.arg for keyword in call.keywords if keyword.arg != "description"]
-    if others:
-        return f"it takes only a description, not {others[0]!r}"
-    given = [*call.args, *(keyword.value for keyword in call.keywords)]
-    if not given:
-        return "it has no description"
-    if len(given) > 1:
-        return "it takes exactly one description"
-    value = given[0]
+    keywords = call.keywords
+    if not call.args and len(keywords) == 1 and keywords[0].arg == "description":
+        value = keywords[0].value  # the usual spelling, checked first
+    else:
+        if any(isinstance(arg, ast.Starred) for arg in call.args) or any(
+            keyword.arg is None for keyword in keywords
+        ):
+            return None  # *args / **kwargs: cannot be checked without running the code
+        others = [keyword.arg for keyword in keywords if keyword.arg != "description"]
+        if others:
+            return f"it takes only a description, not {others[0]!r}"
+        given = [*call.args, *(keyword.value for keyword in keywords)]
+        if not given:
+            return "it has no description"
+        if len(given) > 1:
+            return "it takes exactly one description"
+        value = given[0]
     if isinstance(value, ast.Constant):
         if not isinstance(value.value, str):
             return "its description is not a string"
@@ -257,7 +280,7 @@ def _signature(function: FunctionNode, input_names: frozenset[str]) -> Signature
     keyword_only = list(args.kwonlyargs)
     named = [*positional, *keyword_only]
     if not named and args.vararg is None and args.kwarg is None:
-        return Signature("none", None, (), frozenset(), ())
+        return _NO_PARAMETER
     defaults_from = len(positional) - len(args.defaults)
     required = {arg.arg for i, arg in enumerate(positional) if i < defaults_from}
     required.update(
@@ -277,6 +300,6 @@ def _signature(function: FunctionNode, input_names: frozenset[str]) -> Signature
     elif positional:
         dict_param = positional[0].arg
     else:
-        return Signature("none", None, (), frozenset(), ())
+        return _NO_PARAMETER
     extra = tuple(arg for arg in named if arg.arg in required and arg.arg != dict_param)
     return Signature("payload", dict_param, (), frozenset(), extra)

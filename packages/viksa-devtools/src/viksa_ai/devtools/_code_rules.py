@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from viksa_ai.devtools._code_index import DECORATOR, EndpointCode
 from viksa_ai.devtools._context import MAIN_FILE, Rule, RuleContext
 from viksa_ai.devtools._issues import Issue, join_path
-from viksa_ai.devtools._payload_usage import KeyRead
 from viksa_ai.runtime import A2A_PAYLOAD_KEY
 
 __all__ = ["CODE_RULES"]
@@ -42,26 +41,25 @@ def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
             )
             continue
         function = code.function
-        for earlier in module.redefined.get(name, [])[:-1]:
-            yield ctx.code_issue(
-                "VX215",
-                f"function {name!r} is defined again on line {function.lineno}; only the "
-                "last definition is the endpoint: remove or rename this one",
-                earlier,
-                severity="warning",
-            )
-        if not _is_async(code):
+        if name in module.redefined:
+            for earlier in module.redefined[name][:-1]:
+                yield ctx.code_issue(
+                    "VX215",
+                    f"function {name!r} is defined again on line {function.lineno}; only "
+                    "the last definition is the endpoint: remove or rename this one",
+                    earlier,
+                    severity="warning",
+                )
+        if type(function) is not ast.AsyncFunctionDef:
             yield ctx.code_issue(
                 "VX211",
                 f"endpoint function {name!r} is not async: define it with `async def` "
                 "(the platform awaits every endpoint)",
                 function,
             )
-        yield from _signature_issues(ctx, code)
-
-
-def _is_async(code: EndpointCode) -> bool:
-    return isinstance(code.function, ast.AsyncFunctionDef)
+        signature = code.signature
+        if signature.style == "none" or signature.extra_required:
+            yield from _signature_issues(ctx, code)
 
 
 def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
@@ -99,6 +97,8 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
             )
     for function in module.functions.values():
         for use in module.decorators(function):
+            if use.origin == "runtime" and use.called and use.problem is None:
+                continue  # the usual, correct use
             spelled = use.spelled
             if use.origin == "unbound":
                 yield ctx.code_issue(
@@ -260,13 +260,13 @@ def unused_inputs(ctx: RuleContext) -> Iterator[Issue]:
             )
 
 
-def _reads(code: EndpointCode) -> Iterator[tuple[str, ast.arg | KeyRead, str]]:
+def _reads(code: EndpointCode) -> Iterator[tuple[str, ast.AST, str]]:
     """(key, where, "payload key" | "parameter") for each input the function reads."""
     for arg in code.signature.params:
         yield arg.arg, arg, "parameter"
     if code.usage is not None:
-        for read in code.usage.reads:
-            yield read.key, read, "payload key"
+        for key, node in code.usage.reads:
+            yield key, node, "payload key"
 
 
 CODE_RULES: tuple[Rule, ...] = (

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from viksa_ai.devtools._inputs import check_inputs, endpoint_model
 from viksa_ai.devtools._issues import Issue
-from viksa_ai.devtools._structure import issues_from_validation_error
+from viksa_ai.devtools._structure import issues_from_validation_error, short_repr
 from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION, A2AEnvelope
 from viksa_ai.models.agent import AgentEndpoint, AgentInput
 
@@ -55,7 +55,7 @@ def check_a2a_envelope(
         issues.append(
             Issue(
                 "VX502",
-                f"unsupported protocol_version {_short(version)}: this SDK speaks A2A "
+                f"unsupported protocol_version {short_repr(version, 20)}: this SDK speaks A2A "
                 f"protocol version {A2A_PROTOCOL_VERSION}",
                 path="protocol_version",
             )
@@ -137,11 +137,3 @@ def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment
-
-
-def _short(value: Any) -> str:
-    try:
-        text = repr(value)
-    except (RecursionError, ValueError):  # ValueError: an int too long to print
-        return "(unprintable)"
-    return text if len(text) <= 20 else text[:17] + "..."

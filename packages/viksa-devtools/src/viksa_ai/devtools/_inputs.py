@@ -29,7 +29,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from viksa_ai.devtools._issues import Issue, join_path
-from viksa_ai.devtools._structure import issues_from_validation_error, json_type_name
+from viksa_ai.devtools._structure import (
+    issues_from_validation_error,
+    json_type_name,
+    short_repr,
+)
 from viksa_ai.models.agent import AgentEndpoint, AgentInput, InputType
 
 __all__ = ["check_inputs", "check_value", "compile_pattern", "endpoint_model", "resolve_inputs"]
@@ -138,20 +142,22 @@ def check_value(
     issues: list[Issue] = []
     allowed = spec.allowed_values
     if allowed and not _is_allowed(value, allowed):
-        shown = ", ".join(_short_repr(item) for item in allowed[:10])
+        shown = ", ".join(short_repr(item) for item in allowed[:10])
         more = ", ..." if len(allowed) > 10 else ""
         issues.append(issue("VX403", f"must be one of the allowed values: {shown}{more}"))
     if _is_number(value):
         if spec.min_value is not None and value < spec.min_value:
-            issues.append(issue("VX404", f"must be at least {spec.min_value}"))
+            issues.append(issue("VX404", f"must be at least {short_repr(spec.min_value)}"))
         if spec.max_value is not None and value > spec.max_value:
-            issues.append(issue("VX405", f"must be at most {spec.max_value}"))
+            issues.append(issue("VX405", f"must be at most {short_repr(spec.max_value)}"))
     if isinstance(value, (str, list, tuple, dict)):
         unit = "characters" if isinstance(value, str) else "items"
         if spec.min_length is not None and len(value) < spec.min_length:
-            issues.append(issue("VX406", f"must have at least {spec.min_length} {unit}"))
+            issues.append(
+                issue("VX406", f"must have at least {short_repr(spec.min_length)} {unit}")
+            )
         if spec.max_length is not None and len(value) > spec.max_length:
-            issues.append(issue("VX407", f"must have at most {spec.max_length} {unit}"))
+            issues.append(issue("VX407", f"must have at most {short_repr(spec.max_length)} {unit}"))
     if isinstance(value, str) and spec.pattern is not None:
         compiled = compile_pattern(spec.pattern)
         if isinstance(compiled, str):
@@ -228,14 +234,6 @@ def _is_allowed(value: Any, allowed: list[Any]) -> bool:
         return any(_json_equal(item, value) for item in allowed)
     except RecursionError:
         return False  # too deep to compare: reported as not allowed
-
-
-def _short_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except (RecursionError, ValueError):  # ValueError: an int too long to print
-        text = "..."
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def endpoint_model(

@@ -9,11 +9,20 @@ values (an input may be a secret); they name fields, inputs and expected values.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["AgentValidationError", "Issue", "IssueSummary", "Severity", "join_path", "plural"]
+__all__ = [
+    "AgentValidationError",
+    "Issue",
+    "IssueSummary",
+    "Severity",
+    "join_path",
+    "plural",
+    "split_path",
+]
 
 Severity = Literal["error", "warning"]
 """``error`` makes a manifest invalid; ``warning`` is advice that does not."""
@@ -143,3 +152,40 @@ def _quoted_key(key: str) -> str:
     # JSON-style escaping keeps odd keys (quotes, newlines, lone surrogates) on one
     # printable line; ensure_ascii turns surrogates into \\udXXX instead of failing.
     return f"[{json.dumps(key, ensure_ascii=True)}]"
+
+
+# One part of a path: [index], ["quoted key"], or a name running to the next "." or "["
+# (identifiers hold neither).
+_PART = re.compile(r'\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.\[]+)')
+
+
+def split_path(path: str) -> list[str | int]:
+    """The parts of a manifest path: the inverse of :func:`join_path`.
+
+    ``agent_endpoints[2].inputs[0]`` gives ``["agent_endpoints", 2, "inputs", 0]`` (the
+    ``loc`` of a FastAPI error item). Text that no path spells ends up, whole, in the
+    last part, so any string gives a list.
+    """
+    parts: list[str | int] = []
+    position = 0
+    while position < len(path):
+        match = _PART.match(path, position)
+        part = _part(match) if match is not None else None
+        if match is None or part is None:
+            parts.append(path[position:])
+            break
+        parts.append(part)
+        position = match.end()
+    return parts
+
+
+def _part(match: re.Match[str]) -> str | int | None:
+    index, quoted, name = match.groups()
+    if name is not None:
+        return name
+    if index is not None:
+        return int(index)
+    try:
+        return str(json.loads(quoted))
+    except ValueError:  # ["\q"]: quoted, but not as join_path quotes
+        return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -44,38 +43,32 @@ class Entries(Generic[_Item]):
     is_list: bool = True
     """Whether the field was a list (or absent); if not, a structural issue says so."""
 
-    def first_by_name(self) -> dict[str, tuple[int, _Item]]:
-        """Name to (index, entry) of the first entry of each name."""
-        named: dict[str, tuple[int, _Item]] = {}
-        for index, item in self.items:
-            named.setdefault(item.name, (index, item))
-        return named
-
 
 @dataclass
 class ManifestView:
-    """What the rules read: the parsed manifest (when valid) and its valid entries."""
+    """What the rules read: the parsed manifest (when valid) and its valid entries.
+
+    ``input_names`` and ``output_names`` hold the name of every input and output,
+    valid or not (a reference to an invalid one is not dangling).
+    """
 
     model: AgentGenerationResponse | None
     files: Entries[AgentFile]
     inputs: Entries[AgentInput]
     outputs: Entries[AgentOutput]
     endpoints: Entries[AgentEndpoint]
+    input_names: frozenset[str] = field(init=False)
+    output_names: frozenset[str] = field(init=False)
 
-    @cached_property
-    def input_by_name(self) -> dict[str, tuple[int, AgentInput]]:
-        """Each input name to the first input of that name, with its index."""
-        return self.inputs.first_by_name()
+    def __post_init__(self) -> None:
+        # Computed here, not lazily: every validation reads both (and cached_property
+        # takes a lock on Python 3.11, a fixed cost that shows on small agents).
+        self.input_names = _names(self.inputs)
+        self.output_names = _names(self.outputs)
 
-    @cached_property
-    def input_names(self) -> frozenset[str]:
-        """Names of every input, valid or not (a reference to one is not dangling)."""
-        return frozenset(self.input_by_name) | self.inputs.invalid_names
 
-    @cached_property
-    def output_names(self) -> frozenset[str]:
-        """Names of every output, valid or not."""
-        return frozenset(item.name for _, item in self.outputs.items) | self.outputs.invalid_names
+def _names(entries: Entries[Any]) -> frozenset[str]:
+    return frozenset([item.name for _, item in entries.items]) | entries.invalid_names
 
 
 def load_manifest(manifest: object) -> tuple[ManifestView | None, list[Issue]]:

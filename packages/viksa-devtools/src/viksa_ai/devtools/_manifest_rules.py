@@ -213,20 +213,24 @@ def endpoint_references(ctx: RuleContext) -> Iterator[Issue]:
 def input_specs(ctx: RuleContext) -> Iterator[Issue]:
     """VX120-VX125: an input's own constraints are usable and consistent."""
     for index, spec in ctx.view.inputs.items:
-        if _has_constraints(spec):
+        if spec.default is not None or spec.allowed_values or spec.pattern is not None:
+            yield from _input_spec_issues(spec, join_path("inputs", index))
+        elif _bounds_problem(spec):
+            # Cheap test first: most inputs have no constraint or consistent bounds.
             yield from _input_spec_issues(spec, join_path("inputs", index))
 
 
-def _has_constraints(spec: AgentInput) -> bool:
-    return (
-        spec.pattern is not None
-        or spec.min_value is not None
-        or spec.max_value is not None
-        or spec.min_length is not None
-        or spec.max_length is not None
-        or spec.default is not None
-        or bool(spec.allowed_values)
-    )
+def _bounds_problem(spec: AgentInput) -> bool:
+    """Whether ``spec``'s min/max bounds (its only constraints here) have an issue."""
+    low, high = spec.min_length, spec.max_length
+    if (low is not None or high is not None) and (
+        spec.type not in _SIZED or (low or 0) < 0 or (high or 0) < 0 or _above(low, high)
+    ):
+        return True
+    low_value, high_value = spec.min_value, spec.max_value
+    if low_value is not None or high_value is not None:
+        return spec.type not in _NUMBERS or _above(low_value, high_value)
+    return False
 
 
 def _input_spec_issues(spec: AgentInput, where: str) -> Iterator[Issue]:

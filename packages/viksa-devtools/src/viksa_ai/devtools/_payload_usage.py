@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ast
 import sys
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 __all__ = ["KeyRead", "PayloadUsage", "scan_payload_usage"]
 
 _READ_METHODS = frozenset({"get", "pop", "setdefault"})
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 # Fields that hold identifiers, operators, flags or literal values, never code.
 _NOT_CODE = frozenset(
     {
@@ -54,12 +55,8 @@ def _code_fields() -> dict[type, tuple[str, ...]]:
 _CODE_FIELDS = _code_fields()
 
 
-class KeyRead(NamedTuple):
-    """A read of ``key`` at ``lineno`` / ``col_offset`` (UTF-8 bytes, as ``ast`` gives)."""
-
-    key: str
-    lineno: int
-    col_offset: int
+KeyRead: TypeAlias = tuple[str, ast.expr]
+"""A read of a key: the key and the expression that reads it (its position locates issues)."""
 
 
 class PayloadUsage(NamedTuple):
@@ -82,15 +79,16 @@ def scan_payload_usage(
     reads: list[KeyRead] = []
     found = accounted = 0
     limit = sys.maxsize if max_mentions is None else max_mentions
-    stack: list[Any] = list(reversed(body))
+    stack: list[Any] = body[::-1]
     pop, push, extend = stack.pop, stack.append, stack.extend
     fields_of = _CODE_FIELDS
-    name_node, call_node, subscript_node, compare_node = (
-        ast.Name,
-        ast.Call,
-        ast.Subscript,
-        ast.Compare,
-    )
+    # Local names: this loop runs once per node of every endpoint function; the most
+    # frequent kinds are tested first and the usual statements have fast paths (each
+    # pushes its fields as the generic loop at the end would, to keep source order).
+    name_node, constant_node, attribute_node = ast.Name, ast.Constant, ast.Attribute
+    call_node, subscript_node, compare_node, load = ast.Call, ast.Subscript, ast.Compare, ast.Load
+    assign_node, value_nodes = ast.Assign, (ast.Expr, ast.Return)
+    read_methods, scopes = _READ_METHODS, _SCOPES
     while stack and found < limit:
         node = pop()
         kind = type(node)
@@ -98,59 +96,75 @@ def scan_payload_usage(
             if node.id == name:
                 found += 1
             continue
+        if kind is constant_node:
+            continue
+        if kind is attribute_node:
+            push(node.value)  # attr is an identifier and ctx a flag: no code there
+            continue
+        if kind is assign_node:
+            extend(node.targets[::-1])
+            push(node.value)
+            continue
+        if kind in value_nodes:
+            if node.value is not None:
+                push(node.value)
+            continue
         if kind is call_node:
-            func = node.func
-            key = (
-                _method_read(node, name)
-                if type(func) is ast.Attribute and func.attr in _READ_METHODS
-                else None
-            )
-            if key is not None:
-                found += 1
-                accounted += 1
-                reads.append(KeyRead(key, node.lineno, node.col_offset))
-                extend(node.args[1:])
-                extend(keyword.value for keyword in node.keywords)
-                continue
+            func, args = node.func, node.args
+            if (
+                type(func) is attribute_node
+                and func.attr in read_methods
+                and type(func.value) is name_node
+                and func.value.id == name
+                and args
+            ):
+                key = args[0]
+                if type(key) is constant_node and type(key.value) is str:
+                    found += 1
+                    accounted += 1
+                    reads.append((key.value, node))
+                    if len(args) > 1:
+                        extend(args[1:])
+                    if node.keywords:
+                        extend([keyword.value for keyword in node.keywords])
+                    continue
         elif kind is subscript_node:
-            key = _subscript_key(node, name)
-            if key is not None:
+            target, key = node.value, node.slice
+            if (
+                type(target) is name_node
+                and target.id == name
+                and type(key) is constant_node
+                and type(key.value) is str
+            ):
                 found += 1
                 accounted += 1
-                if type(node.ctx) is ast.Load:
-                    reads.append(KeyRead(key, node.lineno, node.col_offset))
+                if type(node.ctx) is load:
+                    reads.append((key.value, node))
                 continue
         elif kind is compare_node:
             matched = _membership_reads(node, name)
             if matched:
                 found += len(matched)
                 accounted += len(matched)
-                reads.extend(KeyRead(key, node.lineno, node.col_offset) for key in matched.values())
+                reads.extend((key, node) for key in matched.values())
                 operands = [node.left, *node.comparators]
-                extend(op for i, op in enumerate(operands) if i not in matched)
+                extend([op for i, op in enumerate(operands) if i not in matched])
                 continue
-        elif kind in _SCOPES and _binds(node.args, name):
+        elif kind in scopes and _binds(node.args, name):
             # A nested function or lambda with its own parameter of that name:
             # its body uses that parameter, not ours.
             extend(_outer_parts(node))
             continue
         fields = fields_of.get(kind)
         if fields is None:
-            continue  # not a node: a str of Global.names, a None key of a dict display
+            continue  # not a node: a None key of a dict display
         for field in fields:
             value = getattr(node, field, None)
             if type(value) is list:
-                extend(reversed(value))
+                extend(value[::-1])
             elif value is not None:
                 push(value)
-    return PayloadUsage(tuple(reads), opaque=found != accounted)
-
-
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
-
-def _is_name(node: ast.AST, name: str) -> bool:
-    return type(node) is ast.Name and node.id == name
+    return PayloadUsage(tuple(reads), found != accounted)
 
 
 def _str_constant(node: ast.AST) -> str | None:
@@ -159,27 +173,13 @@ def _str_constant(node: ast.AST) -> str | None:
     return None
 
 
-def _method_read(call: ast.Call, name: str) -> str | None:
-    func = call.func
-    if type(func) is not ast.Attribute or func.attr not in _READ_METHODS:
-        return None
-    if not _is_name(func.value, name) or not call.args:
-        return None
-    return _str_constant(call.args[0])
-
-
-def _subscript_key(node: ast.Subscript, name: str) -> str | None:
-    if not _is_name(node.value, name):
-        return None
-    return _str_constant(node.slice)
-
-
 def _membership_reads(node: ast.Compare, name: str) -> dict[int, str]:
     """Operand index of each ``name`` on the right of ``"k" in name``, mapped to k."""
     operands = [node.left, *node.comparators]
     matched: dict[int, str] = {}
     for i, op in enumerate(node.ops):
-        if type(op) in (ast.In, ast.NotIn) and _is_name(operands[i + 1], name):
+        right = operands[i + 1]
+        if type(op) in (ast.In, ast.NotIn) and type(right) is ast.Name and right.id == name:
             key = _str_constant(operands[i])
             if key is not None:
                 matched[i + 1] = key

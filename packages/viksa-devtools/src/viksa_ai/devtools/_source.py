@@ -16,11 +16,12 @@ _NEWLINE = re.compile(r"\r\n?|\n")
 class SourceText:
     """A module's text with fast line lookups (offsets computed on first use)."""
 
-    __slots__ = ("_starts", "text")
+    __slots__ = ("_ascii", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts: list[int] | None = None
+        self._ascii: bool | None = None
 
     @property
     def line_starts(self) -> list[int]:
@@ -43,14 +44,24 @@ class SourceText:
             return ""
         return self.text[starts[lineno - 1] : starts[lineno]].rstrip("\r\n")
 
-    def lines_text(self, first: int, last: int) -> str:
-        """Text of lines ``first``..``last`` (1-based, inclusive), line ends included."""
+    def count_in_lines(self, sub: str, first: int, last: int) -> int | None:
+        """Occurrences of ``sub`` in lines ``first``..``last`` (1-based, inclusive).
+
+        None when those lines are not ASCII: NFKC normalisation lets an identifier be
+        spelled in other characters there, so a text count says nothing about names.
+        """
         starts = self.line_starts
-        first = max(first, 1)
-        last = min(last, len(starts) - 1)
-        if first > last:
-            return ""
-        return self.text[starts[first - 1] : starts[last]]
+        if not 1 <= first <= last < len(starts):
+            first, last = max(first, 1), min(last, len(starts) - 1)
+            if first > last:
+                return 0
+        begin, end = starts[first - 1], starts[last]
+        if self._ascii is None:
+            self._ascii = self.text.isascii()
+        if self._ascii:
+            return self.text.count(sub, begin, end)  # no copy of the lines
+        lines = self.text[begin:end]
+        return lines.count(sub) if lines.isascii() else None
 
     def char_column(self, lineno: int, byte_offset: int) -> int:
         """1-based character column of a 0-based UTF-8 ``byte_offset`` (as ``ast`` gives)."""

@@ -9,29 +9,37 @@ from pydantic import ValidationError
 
 from viksa_ai.devtools._issues import Issue, join_path
 
-__all__ = ["issues_from_validation_error", "json_type_name"]
+__all__ = ["issues_from_validation_error", "json_type_name", "short_repr"]
 
-# Errors of the manifest model's own rules, reported by the validator's rules instead
-# (with their own codes and richer context), so they are not repeated here.
-_HANDLED_ELSEWHERE = frozenset({"main_py_missing", "main_py_not_python"})
+# Errors of the manifest model's own rules that the validator's rules also report
+# (with richer context): left out of its structural issues so they are not repeated.
+_MAIN_PY_ERRORS = frozenset({"main_py_missing", "main_py_not_python"})
 # pydantic names the members of a union in the error location ("min_value", "int");
 # those tags are not manifest fields.
 _UNION_TAGS = frozenset(
     {"int", "float", "str", "bool", "bytes", "none", "datetime", "date", "list", "dict"}
 )
-_CUSTOM_CODES = {"secure_agent_without_queue": "VX113"}
+_CUSTOM_CODES = {
+    "secure_agent_without_queue": "VX113",
+    "main_py_missing": "VX101",
+    "main_py_not_python": "VX102",
+}
 
 
-def issues_from_validation_error(exc: ValidationError, prefix: str = "") -> list[Issue]:
+def issues_from_validation_error(
+    exc: ValidationError, prefix: str = "", *, main_py: bool = False
+) -> list[Issue]:
     """One issue per distinct location of ``exc``, located under ``prefix``.
 
     ``missing`` becomes VX002, the model's secure-agent rule VX113, anything else VX003.
+    The model's main.py rule (VX101, VX102) is left out unless ``main_py``: the
+    validator's own rules report it, with more context.
     """
     issues: list[Issue] = []
     seen: set[str] = set()
     for error in exc.errors(include_url=False):
         kind = error["type"]
-        if kind in _HANDLED_ELSEWHERE:
+        if kind in _MAIN_PY_ERRORS and not main_py:
             continue
         loc = _field_loc(error["loc"])
         path = join_path(prefix, *loc)
@@ -96,3 +104,18 @@ def json_type_name(value: Any) -> str:
         if isinstance(value, kind):
             return name
     return f"a {type(value).__name__}"
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` of a JSON value, cut to ``limit`` characters, for messages.
+
+    Only for values that are not secrets (a manifest's bounds and allowed values, an
+    envelope's protocol version), never for call inputs. A value too deep or an
+    integer too long to print (Python refuses past 4,300 digits) reads
+    ``(too long to print)`` instead of raising.
+    """
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        return "(too long to print)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,14 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from viksa_ai.devtools._code_rules import CODE_RULES
-from viksa_ai.devtools._context import Rule, RuleContext
+from viksa_ai.devtools._context import Rule, RuleContext, parse_main
 from viksa_ai.devtools._gc import gc_paused
 from viksa_ai.devtools._issues import AgentValidationError, Issue, IssueSummary
 from viksa_ai.devtools._manifest import ManifestView, load_manifest
 from viksa_ai.devtools._manifest_rules import MANIFEST_RULES
 from viksa_ai.models.agent import AgentGenerationResponse
 
-__all__ = ["RULES", "ValidationReport", "check_agent_manifest", "validate_agent_manifest"]
+__all__ = [
+    "RULES",
+    "ValidationReport",
+    "check_agent_manifest",
+    "run_rules",
+    "validate_agent_manifest",
+]
 
 RULES: tuple[Rule, ...] = (*MANIFEST_RULES, *CODE_RULES)
 """Every rule, in the order they run (after the structural checks)."""
@@ -74,20 +80,20 @@ def validate_agent_manifest(
 def _run_rules(view: ManifestView) -> list[Issue]:
     # The context holds main.py's tree; it is freed when this returns, while the
     # collector is still paused, so no collection ever walks the tree.
-    context = RuleContext(view)
+    return run_rules(RuleContext(view, parse_main(view)))
+
+
+def run_rules(context: RuleContext) -> list[Issue]:
+    """Every rule's issues for ``context``, in :data:`RULES` order."""
     issues: list[Issue] = []
     for rule in RULES:
-        issues.extend(_run(rule, context))
+        try:
+            issues.extend(rule(context))
+        except (RecursionError, MemoryError):
+            # Deeply nested JSON values (an input's default, say) can exhaust the stack
+            # in comparisons; report it rather than crash the whole validation.
+            issues.append(_too_deep())
     return issues
-
-
-def _run(rule: Rule, context: RuleContext) -> list[Issue]:
-    try:
-        return list(rule(context))
-    except (RecursionError, MemoryError):
-        # Deeply nested JSON values (an input's default, say) can exhaust the stack
-        # in comparisons; report it rather than crash the whole validation.
-        return [_too_deep()]
 
 
 def _too_deep() -> Issue:

@@ -15,10 +15,6 @@ from viksa_ai.devtools import _cli_dev, _cli_run, _cli_validate
 
 __all__ = ["build_parser", "main", "validate_main"]
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``viksa`` argument parser with every subcommand."""

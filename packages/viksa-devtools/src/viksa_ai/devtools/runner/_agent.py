@@ -20,6 +20,7 @@ from typing import Any, Union
 from pydantic import ValidationError
 
 from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
+from viksa_ai.devtools._structure import issues_from_validation_error
 from viksa_ai.devtools.runner._envkeys import METHOD_ID, PARAM_NAME
 from viksa_ai.devtools.runner._errors import AgentLoadError, EndpointNotFoundError
 from viksa_ai.models.agent import AgentEndpoint, AgentGenerationResponse, AgentInput
@@ -116,10 +117,9 @@ def _from_dict(data: dict[str, Any], origin: str) -> LoadedAgent:
     try:
         manifest = AgentGenerationResponse.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(manifest)'}: {error['msg']}"
-            for error in exc.errors()
-        )
+        # The validator's wording and paths (agent_endpoints[0].module), one per problem.
+        issues = issues_from_validation_error(exc, main_py=True)
+        problems = "; ".join(str(issue) for issue in issues)
         raise AgentLoadError(
             f"{origin} is not a valid agent manifest: {problems} "
             "(run `viksa validate` for every issue)"
