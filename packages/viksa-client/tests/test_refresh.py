@@ -261,6 +261,26 @@ async def test_switches_adopt_tokens_and_tenant(
     assert (sent["x-tenant-org-id"], sent["x-tenant-project-id"]) == ("org-2", "proj-3")
 
 
+async def test_switch_with_an_expired_token_refreshes_then_switches(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == NEW:
+            return httpx.Response(200, json=tokens(access="tok-access-3", org_id="org-2"))
+        return httpx.Response(401, json={"detail": "token expired"})
+
+    switch = api.post("/auth/switch-org").mock(side_effect=answer)
+    refresh = api.post("/auth/refresh").respond(200, json=tokens())
+    client = make_client(org_id="org-1", refresh_token="tok-refresh-1")
+    await client.auth.switch_org("org-2")
+    assert refresh.call_count == 1
+    assert [call.request.headers["authorization"] for call in switch.calls] == [OLD, NEW]
+    assert client.org_id == "org-2"
+    assert client._settings.credentials.authorization == "Bearer tok-access-3"
+
+
 async def test_switches_move_to_the_tenant_asked_for_when_the_answer_names_none(
     api: respx.MockRouter,
     make_client: Callable[..., ViksaClient],

@@ -21,6 +21,7 @@ from viksa_ai.client import (
     EventStream,
     RetryConfig,
     ViksaClient,
+    ViksaConfigError,
     ViksaInsecureTransportWarning,
     ViksaServerError,
     ViksaSyncClient,
@@ -86,6 +87,29 @@ async def test_logs_redact_headers_queries_and_bodies(
     assert "[redacted]" in text
     assert "retrying POST /builder/secret/create" in text
     assert all(record.name.startswith("viksa_ai") for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "bad", ["tok-access-1\n", " tok-access-1", "tok-access-1\r\nX: y", "tok-\u00e9"]
+)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda token: ViksaClient(token),
+        lambda token: ViksaClient.from_api_key(token),
+        lambda token: ViksaClient.webhook("trig-1", webhook_token=token),
+        lambda token: ViksaSyncClient(token),
+        lambda token: ViksaSyncClient.webhook("trig-1", webhook_token=token),
+    ],
+)
+def test_tokens_that_cannot_be_a_header_are_refused_without_echo(
+    make: Callable[[str], object], bad: str
+) -> None:
+    # A token read from a file keeps its line break; httpx would then fail every call
+    # with an error quoting the whole Authorization header.
+    with pytest.raises(ViksaConfigError, match="strip it") as caught:
+        make(bad)
+    assert "tok-" not in str(caught.value)
 
 
 def test_viksa_log_env_turns_logging_on_with_redaction() -> None:

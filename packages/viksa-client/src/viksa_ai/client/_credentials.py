@@ -7,7 +7,10 @@ whether another call already refreshed the token they used.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
+
+from viksa_ai.client._errors import ViksaConfigError
 
 if TYPE_CHECKING:
     from viksa_ai.models.auth import TokenResponse
@@ -15,6 +18,21 @@ if TYPE_CHECKING:
 __all__ = ["AuthMode", "Credentials"]
 
 AuthMode = Literal["jwt", "api_key", "webhook", "none"]
+
+# What a bearer token may hold: visible ASCII. Anything else cannot travel in a header,
+# and httpx would quote the whole header, secret included, in its error.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]*").fullmatch
+
+
+def _checked(value: str | None, name: str) -> str | None:
+    """``value``, refused when it cannot be sent as ``Authorization: Bearer <value>``."""
+    if value is not None and not _HEADER_SAFE(value):
+        raise ViksaConfigError(
+            f"{name} holds whitespace, a line break, a control or a non-ASCII character, "
+            f"which cannot travel in an HTTP header: strip it (for example {name}.strip()) "
+            "or check where it was read from"
+        )
+    return value
 
 
 class Credentials:
@@ -42,10 +60,10 @@ class Credentials:
         org_id: str | None = None,
         project_id: str | None = None,
     ) -> None:
-        self.access_token = access_token
-        self._api_key = api_key
+        self.access_token = _checked(access_token, "access_token")
+        self._api_key = _checked(api_key, "api_key")
         self.refresh_token = refresh_token
-        self.webhook_token = webhook_token
+        self.webhook_token = _checked(webhook_token, "webhook_token")
         self.org_id = org_id
         self.project_id = project_id
         self.generation = 0

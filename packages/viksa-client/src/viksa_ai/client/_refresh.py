@@ -37,12 +37,13 @@ __all__ = [
 
 
 def wants_refresh(plan: Plan, settings: Settings, response: httpx.Response) -> bool:
-    """Whether a 401 should be answered by one token refresh and a replay."""
+    """Whether a 401 should be answered by one token refresh and a replay.
+
+    Login and refresh send no token (``authenticated`` is false); a switch does, so an
+    expired one is refreshed like any other call's.
+    """
     return (
-        response.status_code == 401
-        and plan.call.authenticated
-        and not plan.call.adopts_tokens
-        and settings.credentials.can_refresh
+        response.status_code == 401 and plan.call.authenticated and settings.credentials.can_refresh
     )
 
 
