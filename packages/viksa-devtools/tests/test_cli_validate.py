@@ -129,6 +129,11 @@ def test_warnings_strict_and_hidden(tmp_path: Path, capsys: pytest.CaptureFixtur
     ]
     assert run(capsys, directory, "--strict")[:2] == (1, out.replace(": valid", ": invalid"))
     assert run(capsys, directory, "--no-warnings")[:2] == (0, f"{directory}: valid\n")
+    # Hidden warnings still fail --strict, and the output says so.
+    hidden = f"{directory}: invalid (1 hidden warning)\n"
+    assert run(capsys, directory, "--strict", "--no-warnings")[:2] == (1, hidden)
+    code, out, _ = run(capsys, directory, "--strict", "--no-warnings", "--format", "json")
+    assert (code, json.loads(out)["valid"]) == (1, False)
 
 
 def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

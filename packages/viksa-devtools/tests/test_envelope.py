@@ -72,6 +72,9 @@ def test_models_and_the_runtime_helper_work_too() -> None:
         ({"deadline_at": "2026-01-02T11:00:00"}, ["VX504"]),
         ({"deadline_at": "tomorrow"}, ["VX501"]),
         ({"run_id": ...}, ["VX501"]),
+        # The deadline is checked even when another field makes the envelope invalid.
+        ({"run_id": ..., "deadline_at": "2026-01-02T11:00:00Z"}, ["VX501", "VX504"]),
+        ({"run_id": ..., "deadline_at": "tomorrow"}, ["VX501", "VX501"]),
         ({"payload": {}}, ["VX401"]),
         ({"payload": {"source": "jfk", "limit": 0}}, ["VX408", "VX404"]),
         ({"payload": "source=JFK"}, ["VX501"]),

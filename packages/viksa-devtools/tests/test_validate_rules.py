@@ -370,6 +370,35 @@ def test_decorator_not_imported_or_from_elsewhere() -> None:
     assert found(manifest(local)) == [("VX218", "main.py:4:2")]
 
 
+def test_decorator_on_a_sync_function_fails_the_import_even_off_the_endpoints() -> None:
+    # mcp_endpoint raises TypeError on a plain `def`, so the whole module fails to import.
+    helper = "\n\n@mcp_endpoint(description='Helper')\ndef helper(payload):\n    return 1\n"
+    assert found(manifest(MAIN + helper)) == [
+        ("VX211", "main.py:12:1"),
+        ("VX219", "main.py:12:1"),
+    ]
+    # Another decorator in between may make it async: the validator cannot tell.
+    wrapped = "from tools import make_async" + helper.replace("def", "@make_async\ndef")
+    assert found(manifest(MAIN + wrapped)) == [("VX219", "main.py:13:1")]
+    assert found(manifest(MAIN + helper.replace("def helper", "async def helper"))) == [
+        ("VX219", "main.py:12:1")
+    ]
+
+
+def test_decorator_imported_after_its_use() -> None:
+    body = (
+        "@mcp_endpoint(description='x')\nasync def search(payload):\n"
+        "    return [payload.get('source'), payload['destination']]\n"
+    )
+    late = body + "\nfrom ViksaAI import mcp_endpoint\n"
+    [issue] = check_agent_manifest(manifest(late)).issues
+    assert (issue.code, issue.location) == ("VX217", "main.py:1:2")
+    assert "not bound until line 5" in issue.message
+    dotted = body.replace("@mcp_endpoint", "@ViksaAI.mcp_endpoint") + "import ViksaAI\n"
+    assert found(manifest(dotted)) == [("VX217", "main.py:1:2")]
+    assert found(manifest("from ViksaAI import mcp_endpoint\n" + late)) == []
+
+
 def test_signature_problems() -> None:
     none = MAIN.replace("search(payload: Dict[str, Any])", "search()")
     assert found(manifest(none)) == [("VX216", "main.py:7:1")]

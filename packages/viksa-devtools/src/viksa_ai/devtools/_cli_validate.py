@@ -85,8 +85,12 @@ class _Result:
     main_path: str | None = None
     issues: tuple[Issue, ...] = ()
     unreadable: str | None = None
+    hidden_warnings: int = 0
+    """Warnings left out of ``issues`` by --no-warnings (they still fail --strict)."""
 
     def fails(self, strict: bool) -> bool:
+        if strict and self.hidden_warnings:
+            return True
         return any(issue.is_error or strict for issue in self.issues)
 
 
@@ -130,7 +134,9 @@ def _validate_path(path: str) -> _Result:
 def _visible(result: _Result, warnings: bool) -> _Result:
     if warnings:
         return result
-    return dataclasses.replace(result, issues=tuple(i for i in result.issues if i.is_error))
+    errors = tuple(issue for issue in result.issues if issue.is_error)
+    hidden = len(result.issues) - len(errors)
+    return dataclasses.replace(result, issues=errors, hidden_warnings=hidden)
 
 
 def _where(result: _Result, issue: Issue) -> tuple[str, int | None, int | None, str]:
@@ -161,6 +167,8 @@ def _summary(result: _Result, strict: bool) -> str:
     counts = [plural(errors, "error")] if errors else []
     if warnings:
         counts.append(plural(warnings, "warning"))
+    if strict and result.hidden_warnings:
+        counts.append(plural(result.hidden_warnings, "hidden warning"))
     state = "invalid" if result.fails(strict) else "valid"
     return f"{result.path}: {state}" + (f" ({', '.join(counts)})" if counts else "")
 

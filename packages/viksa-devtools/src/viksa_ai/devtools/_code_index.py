@@ -95,6 +95,8 @@ class ModuleIndex:
         self.redefined: dict[str, list[FunctionNode]] = {}
         self.bindings: dict[str, str] = {}
         self.local_names: set[str] = set()
+        # Name -> line of its first module-level binding (import, def, class, assignment).
+        self.first_bound: dict[str, int] = {}
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
         self._origins: dict[str, Origin | None] = {}
@@ -152,31 +154,40 @@ class ModuleIndex:
                 if previous is not None:
                     self.redefined.setdefault(statement.name, [previous]).append(statement)
                 self.functions[statement.name] = statement
-                self.local_names.add(statement.name)
+                self._bind_local(statement.name, statement.lineno)
             elif isinstance(statement, ast.Import):
                 for alias in statement.names:
                     if alias.asname:
-                        self.bindings[alias.asname] = alias.name
+                        self._bind(alias.asname, alias.name, statement.lineno)
                     else:
                         root = alias.name.split(".", 1)[0]
-                        self.bindings[root] = root
+                        self._bind(root, root, statement.lineno)
             elif isinstance(statement, ast.ImportFrom):
                 module = "." * statement.level + (statement.module or "")
                 for alias in statement.names:
                     if alias.name == "*":
                         if module in _RUNTIME_MODULES:
-                            self.bindings[DECORATOR] = f"{module}.{DECORATOR}"
+                            self._bind(DECORATOR, f"{module}.{DECORATOR}", statement.lineno)
                     else:
-                        self.bindings[alias.asname or alias.name] = f"{module}.{alias.name}"
+                        name = alias.asname or alias.name
+                        self._bind(name, f"{module}.{alias.name}", statement.lineno)
             elif isinstance(statement, ast.ClassDef):
-                self.local_names.add(statement.name)
+                self._bind_local(statement.name, statement.lineno)
             elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = (
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 )
-                self.local_names.update(
-                    target.id for target in targets if isinstance(target, ast.Name)
-                )
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        self._bind_local(target.id, statement.lineno)
+
+    def _bind(self, name: str, target: str, line: int) -> None:
+        self.bindings[name] = target
+        self.first_bound.setdefault(name, line)
+
+    def _bind_local(self, name: str, line: int) -> None:
+        self.local_names.add(name)
+        self.first_bound.setdefault(name, line)
 
     def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
         called = isinstance(node, ast.Call)

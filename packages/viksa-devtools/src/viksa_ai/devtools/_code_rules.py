@@ -95,11 +95,35 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
                 f"(declared by {join_path('agent_endpoints', index)})",
                 code.function,
             )
+    declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
     for function in module.functions.values():
         for use in module.decorators(function):
-            if use.origin == "runtime" and use.called and use.problem is None:
-                continue  # the usual, correct use
             spelled = use.spelled
+            root = spelled.split(".", 1)[0]
+            bound_at = module.first_bound.get(root)
+            if bound_at is not None and bound_at > use.node.lineno:
+                # Decorators run when the def does: a name bound further down is not there yet.
+                yield ctx.code_issue(
+                    "VX217",
+                    f"{root!r} is not bound until line {bound_at}, after this use, so "
+                    "importing main.py fails with NameError: import it above line "
+                    f"{use.node.lineno}",
+                    use.node,
+                )
+            if use.origin == "runtime" and use.called and use.problem is None:
+                if (
+                    type(function) is ast.FunctionDef
+                    and function.decorator_list[-1] is use.node
+                    and function.name not in declared  # VX211 above covers endpoints
+                ):
+                    yield ctx.code_issue(
+                        "VX211",
+                        f"function {function.name!r} is not async, so @{spelled}(...) raises "
+                        "TypeError when main.py is imported (it accepts only `async def`): "
+                        "define it with `async def`, or remove the decorator",
+                        function,
+                    )
+                continue  # otherwise the usual, correct use
             if use.origin == "unbound":
                 yield ctx.code_issue(
                     "VX217",

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from viksa_ai.devtools._inputs import check_inputs, endpoint_model
 from viksa_ai.devtools._issues import Issue
@@ -16,6 +16,9 @@ from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION, A2AEnvelope
 from viksa_ai.models.agent import AgentEndpoint, AgentInput
 
 __all__ = ["check_a2a_envelope", "validate_a2a_envelope"]
+
+# Validates deadline_at alone (the type of the envelope model's field).
+_DEADLINE: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 def validate_a2a_envelope(
@@ -77,8 +80,9 @@ def check_a2a_envelope(
                     path="callee_agent",
                 )
             )
-    if parsed is not None and parsed.deadline_at is not None:
-        issues.extend(_deadline_passed(parsed.deadline_at, now))
+    deadline = parsed.deadline_at if parsed else _deadline_of(given)
+    if deadline is not None:
+        issues.extend(_deadline_passed(deadline, now))
     payload = parsed.payload if parsed else given.get("payload", {})
     if spec is not None and isinstance(payload, Mapping):
         issues.extend(check_inputs(payload, spec, agent_inputs, path_prefix="payload"))
@@ -97,6 +101,18 @@ def _parse_envelope(envelope: Mapping[str, Any], issues: list[Issue]) -> A2AEnve
     except RecursionError:
         issues.append(Issue("VX501", "the A2A envelope is nested too deeply to check"))
     return None
+
+
+def _deadline_of(envelope: Mapping[str, Any]) -> datetime | None:
+    # The envelope as a whole did not parse (a missing run_id, say): its deadline may
+    # still have passed, which the caller needs to know too.
+    value = envelope.get("deadline_at")
+    if value is None:
+        return None
+    try:
+        return _DEADLINE.validate_python(value)
+    except (ValidationError, RecursionError):
+        return None  # an invalid deadline_at is already reported (VX501)
 
 
 def _endpoint_mismatch(target: str, spec: AgentEndpoint) -> list[Issue]:
