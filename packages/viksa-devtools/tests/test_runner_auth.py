@@ -140,6 +140,16 @@ def test_redactor_replaces_raw_and_url_encoded_forms() -> None:
     assert redact(None) is None
 
 
+def test_redactor_replaces_repr_and_json_escaped_forms() -> None:
+    secret = 'it\'s "q"\\é\n'
+    redact = Redactor([secret])
+    text = (
+        f"repr {secret!r} json {json.dumps(secret)} utf8 {json.dumps(secret, ensure_ascii=False)}"
+    )
+    redacted = redact(text)
+    assert redacted == 'repr \'***\' json "***" utf8 "***"'
+
+
 secret_texts = st.text(alphabet=string.ascii_letters + string.digits + "-_/+=@ ", min_size=1)
 
 

@@ -33,6 +33,32 @@ def test_worker_limits_are_positive_whole_numbers(capsys: pytest.CaptureFixture[
     assert "at least 1" in capsys.readouterr().err
 
 
+def test_the_port_is_0_to_65535(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args(["dev", "--port", "0"]).port == 0
+    for bad in ("70000", "-1", "http"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["dev", "--port", bad])
+    assert "a port is 0-65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["not_a_database", "a_directory", "under_a_file"])
+def test_a_data_file_that_cannot_be_opened_exits_2_with_a_message(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "p.db"
+    if kind == "not_a_database":
+        data.write_bytes(b"\x00garbage" * 1000)
+    elif kind == "a_directory":
+        data.mkdir()
+    else:
+        (tmp_path / "file").write_text("x")
+        data = tmp_path / "file" / "p.db"
+    assert main(["dev", "--port", "0", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot open the data file {data}" in err
+    assert "--memory" in err
+
+
 def test_data_and_memory_exclude_each_other() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["dev", "--memory", "--data", "x.db"])

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
-from viksa_ai.devtools.platform._idempotency import record_id_of
+from viksa_ai.devtools.platform._idempotency import record_id_of, tenant_owner
 
 _KIND = "idempotency"
 
@@ -25,6 +25,12 @@ async def _serving(local: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
         headers={"Authorization": f"Bearer {local.credentials.api_key}"},
     ) as http:
         yield http
+
+
+def _owner(local: LocalPlatform) -> str:
+    """The Idempotency-Key owner of requests made with the seeded API key, no tenant headers."""
+    c = local.credentials
+    return tenant_owner(f"{c.account_id}/{c.org_id}/{c.project_id}")
 
 
 def _on_disk(data: Path) -> bytes:
@@ -43,8 +49,8 @@ async def test_expired_records_are_purged_when_a_key_is_claimed() -> None:
         other = await http.post("/org/create", json={"name": "b"}, headers={"Idempotency-Key": "b"})
         assert other.status_code == 201
         kept, _ = store.query(_KIND)
-        account = local.credentials.account_id
-        assert [k["id"] for k in kept] == [record_id_of(account, "POST", "/org/create", "b")]
+        owner = _owner(local)
+        assert [k["id"] for k in kept] == [record_id_of(owner, "POST", "/org/create", "b")]
         # Past its expiry the key is free again: the request runs anew.
         again = await http.post("/org/create", json={"name": "a"}, headers={"Idempotency-Key": "a"})
         assert again.status_code == 201
@@ -101,9 +107,8 @@ async def test_an_in_flight_mark_left_in_the_data_file_does_not_block_the_retry(
 ) -> None:
     # Earlier versions kept in-flight marks in the data file: one a stopped process left
     # behind must not answer 409 forever.
-    account = viksa_platform.credentials.account_id
     mark = {
-        "id": record_id_of(account, "POST", "/org/create", "k-dead"),
+        "id": record_id_of(_owner(viksa_platform), "POST", "/org/create", "k-dead"),
         "state": "in_flight",
         "boot": "a process that is gone",
         "fingerprint": "whatever",
@@ -155,3 +160,46 @@ async def test_a_key_still_running_is_409_and_another_body_422(
         "/pulse/executor/execute", json={**body, "inputs": {"seconds": 0}}, headers=key
     )
     assert (other.status_code, other.json()["detail"]["code"]) == (422, "idempotency_key_reused")
+
+
+async def test_a_key_of_another_project_never_replays_an_answer(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    # Two API keys of one account, each speaking for its own project.
+    login = {
+        "email": viksa_platform.credentials.email,
+        "password": viksa_platform.credentials.password,
+    }
+    tokens = (await http.post("/auth/individual/login", json=login)).json()
+    user = {"Authorization": f"Bearer {tokens['access_token']}"}
+    project = (await http.post("/project/create", json={"name": "second"}, headers=user)).json()
+    switched = await http.post(
+        "/auth/switch-project", json={"project_id": project["id"]}, headers=user
+    )
+    second = {"Authorization": f"Bearer {switched.json()['access_token']}"}
+    key = (await http.post("/auth/key/api", json={"name": "k2"}, headers=second)).json()["key"]
+    body = {"name": "same"}
+    headers = {"Idempotency-Key": "shared"}
+    first = await http.post("/builder/secret/create", json={**body, "value": "a"}, headers=headers)
+    other = await http.post(
+        "/builder/secret/create",
+        json={**body, "value": "a"},
+        headers={**headers, "Authorization": f"Bearer {key}"},
+    )
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["id"] != first.json()["id"]
+    listed = await http.get("/builder/secret/list", headers={"Authorization": f"Bearer {key}"})
+    assert [s["id"] for s in listed.json()["secrets"]] == [other.json()["id"]]
+
+
+async def test_the_same_key_with_another_query_is_422(
+    http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    headers = {"Idempotency-Key": "del-1"}
+    route = f"/builder/secret/{deployed['secret_id']}"
+    in_use = await http.delete(route, headers=headers)
+    assert (in_use.status_code, in_use.json()["detail"]["code"]) == (409, "secret_in_use")
+    forced = await http.delete(route, params={"force": "true"}, headers=headers)
+    assert (forced.status_code, forced.json()["detail"]["code"]) == (422, "idempotency_key_reused")
+    assert (await http.delete(route, params={"force": "true"})).status_code == 200

@@ -19,3 +19,18 @@ async def test_validator_codes_and_code_positions_reach_the_items(
     assert all(item["type"].startswith("value_error.VX") for item in items)
     assert any(item.get("ctx", {}).get("file") == "main.py" for item in items)
     assert ["body", "files", 0] in [item["loc"] for item in items]
+
+
+async def test_file_names_outside_the_agent_are_422_not_a_failed_run(
+    http: httpx.AsyncClient, manifest: Callable[..., dict[str, Any]]
+) -> None:
+    # Such a file could not be written into the worker's directory: every run would fail.
+    body = manifest("paths")
+    extra = {"content": "x", "mime_type": "other"}
+    body["files"] += [{"name": "../up.txt", **extra}, {"name": "/abs.txt", **extra}]
+    answer = await http.post("/builder/agent/create", json=body)
+    assert answer.status_code == 422
+    items = [i for i in answer.json()["detail"] if i["type"] == "value_error.file_name"]
+    assert [i["loc"] for i in items] == [["body", "files", 1, "name"], ["body", "files", 2, "name"]]
+    body["files"][1:] = [{"name": "data/ok.txt", **extra}]
+    assert (await http.post("/builder/agent/create", json=body)).status_code == 201

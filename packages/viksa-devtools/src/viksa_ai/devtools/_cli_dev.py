@@ -30,7 +30,7 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--port", type=int, default=_DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)"
+        "--port", type=_port, default=_DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)"
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -75,6 +75,16 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(handler=_run)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0-65535 (0: any free port)")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -402,12 +402,17 @@ class Accounts:
         self._tenants.put(memo_key, (org_id, project_id), version)
         return org_id, project_id
 
-    def account_of(self, token: str) -> str | None:
-        """The account a bearer token speaks for, without checking its session (or None)."""
+    def owner_of(self, token: str) -> str | None:
+        """Who a bearer token speaks for: ``account/org/project`` of its principal (or None).
+
+        The Idempotency-Key scope: two keys (or tokens) of one account acting in
+        different projects must never replay each other's answers.
+        """
         try:
-            return self.authenticate(token).account_id
+            principal = self.authenticate(token)
         except Exception:
             return None
+        return f"{principal.account_id}/{principal.org_id or ''}/{principal.project_id or ''}"
 
     # -- keys --------------------------------------------------------------------------
 

@@ -113,7 +113,7 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware,
         store=platform.store,
-        account_of=platform.accounts.account_of,
+        owner_of=platform.accounts.owner_of,
         ttl=platform.config.idempotency_ttl,
     )
     app.add_middleware(FaultMiddleware, registry=platform.faults)

@@ -1,10 +1,11 @@
 """``Idempotency-Key`` support: a retried write runs once and replays its first answer.
 
-Keys are scoped to the caller's account, the method and the path. The first request
-with a key runs and its answer is kept (except authentication failures, rate limits
-and server errors, which a retry should get a fresh chance at); a later request with
-the same key gets the kept answer with ``Idempotent-Replayed: true``; one that arrives
-while the first still runs gets 409; one with a different body gets 422. Streams are
+Keys are scoped to the caller (account, org and project of the token, and the
+``X-Tenant-*`` headers), the method and the path. The first request with a key runs
+and its answer is kept (except authentication failures, rate limits and server
+errors, which a retry should get a fresh chance at); a later request with the same key
+gets the kept answer with ``Idempotent-Replayed: true``; one that arrives while the
+first still runs gets 409; one with a different body or query gets 422. Streams are
 never kept.
 
 Which keys are in flight is known to this process only (no request outlives it). Kept
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform._store import Store
 
-__all__ = ["IdempotencyMiddleware", "record_id_of"]
+__all__ = ["IdempotencyMiddleware", "record_id_of", "tenant_owner"]
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NOT_KEPT = frozenset({401, 403, 408, 425, 429})
@@ -70,8 +71,13 @@ def _replay(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> lis
 
 
 def record_id_of(owner: str, method: str, path: str, key: str) -> str:
-    """The id of the record kept for ``key`` sent by ``owner`` (an account) to a route."""
+    """The id of the record kept for ``key`` sent by ``owner`` (see :func:`tenant_owner`)."""
     return hashlib.sha256("\x00".join([owner, method, path, key]).encode()).hexdigest()
+
+
+def tenant_owner(caller: str, org_header: str = "", project_header: str = "") -> str:
+    """The owner of a key: the caller (``owner_of`` a token) and the tenant it names."""
+    return "\x00".join([caller, org_header, project_header])
 
 
 class IdempotencyMiddleware:
@@ -81,12 +87,12 @@ class IdempotencyMiddleware:
         self,
         app: ASGIApp,
         store: Store,
-        account_of: Callable[[str], str | None],
+        owner_of: Callable[[str], str | None],
         ttl: float,
     ) -> None:
         self.app = app
         self.store = store
-        self.account_of = account_of
+        self.owner_of = owner_of
         self.ttl = ttl
         self._in_flight: dict[str, str] = {}  # record id -> fingerprint of the body
         self._memory: OrderedDict[str, tuple[float, list[Message]]] = OrderedDict()
@@ -103,10 +109,16 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         auth = headers.get(b"authorization", b"").decode("latin-1")
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
-        owner = self.account_of(token) if token else None
-        owner = owner or "anonymous:" + hashlib.sha256(auth.encode()).hexdigest()
+        caller = self.owner_of(token) if token else None
+        caller = caller or "anonymous:" + hashlib.sha256(auth.encode()).hexdigest()
+        owner = tenant_owner(
+            caller,
+            headers.get(b"x-tenant-org-id", b"").decode("latin-1"),
+            headers.get(b"x-tenant-project-id", b"").decode("latin-1"),
+        )
         record_id = record_id_of(owner, scope["method"], scope["path"], raw_key.decode("latin-1"))
-        fingerprint = hashlib.sha256(body).hexdigest()
+        # The query is part of the request: DELETE ?force=true is not a retry of DELETE.
+        fingerprint = hashlib.sha256(scope.get("query_string", b"") + b"\x00" + body).hexdigest()
         verdict = self._claim(record_id, fingerprint)
         if verdict is not None:
             for message in verdict:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -114,7 +115,15 @@ def serve(
     out: TextIO = sys.stdout,
 ) -> int:
     """Serve until interrupted; prints the banner once the port is bound. Exit code."""
-    platform = Platform(config)
+    try:
+        platform = Platform(config)
+    except (OSError, sqlite3.Error) as exc:
+        print(
+            f"viksa dev: cannot open the data file {config.data_path}: {exc}; pass another "
+            "--data PATH, --reset to start clean, or --memory",
+            file=sys.stderr,
+        )
+        return 2
     credentials = platform.seed()
     app = create_app(platform=platform)
     try:

@@ -31,6 +31,7 @@ __all__ = [
     "INJECTED_FILE",
     "AgentSource",
     "LoadedAgent",
+    "is_safe_file_name",
     "load_agent",
     "write_working_dir",
 ]
@@ -136,14 +137,19 @@ def _from_model(manifest: AgentGenerationResponse, origin: str) -> LoadedAgent:
     return LoadedAgent(manifest=manifest, files=files, auth_methods=declared, origin=origin)
 
 
+def is_safe_file_name(name: str) -> bool:
+    """Whether ``name`` is a relative path that stays inside the agent's working directory."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return bool(name) and not path.is_absolute() and ".." not in path.parts and path.name != ""
+
+
 def _safe_file_name(name: str, origin: str) -> str:
     """A relative POSIX path that stays inside the working directory, or an error."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if not name or path.is_absolute() or ".." in path.parts or path.name in ("", "."):
+    if not is_safe_file_name(name):
         raise AgentLoadError(
             f"{origin}: file name {name!r} must be a relative path inside the agent"
         )
-    return str(path)
+    return str(PurePosixPath(name.replace("\\", "/")))
 
 
 def _auth_methods(value: object, origin: str) -> dict[str, tuple[str, ...]]:

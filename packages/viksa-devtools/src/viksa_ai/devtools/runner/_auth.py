@@ -177,7 +177,11 @@ class AuthConfig:
 
 
 class Redactor:
-    """Replaces secret values (raw and percent-encoded, as in URLs) in text with ``***``."""
+    """Replaces secret values in text with ``***``.
+
+    Besides the raw value it replaces the forms an error message or traceback is likely
+    to hold: percent-encoded (URLs), ``repr`` (``f"{key!r}"``) and JSON string escapes.
+    """
 
     __slots__ = ("_needles",)
 
@@ -185,7 +189,18 @@ class Redactor:
         needles = set()
         for value in values:
             if value:
-                needles.update({value, quote(value, safe=""), quote_plus(value)})
+                needles.update(
+                    {
+                        value,
+                        quote(value, safe=""),
+                        quote_plus(value),
+                        # Escaped forms differ from the raw value for quotes, backslashes
+                        # and control or non-ASCII characters.
+                        repr(value)[1:-1],
+                        json.dumps(value)[1:-1],
+                        json.dumps(value, ensure_ascii=False)[1:-1],
+                    }
+                )
         # Longest first, so a secret containing another is replaced whole.
         self._needles = sorted(needles, key=len, reverse=True)
 
