@@ -17,13 +17,25 @@ from viksa_ai.client._pagination import PageCursor, page_items
 ITEMS = [{"id": f"i{n}", "agent_name": f"agent-{n}"} for n in range(7)]
 
 
-def _pager(shape: str, key: str, total: bool = False) -> Callable[[httpx.Request], httpx.Response]:
-    """A list route over ITEMS honouring skip / limit, answering in the given shape."""
+def _pager(
+    shape: str,
+    key: str,
+    total: bool = False,
+    *,
+    cap: int | None = None,
+    report_limit: bool = False,
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A list route over ITEMS honouring skip / limit, answering in the given shape.
+
+    ``cap`` makes the server answer at most that many items whatever ``limit`` asks;
+    ``report_limit`` makes it say the page size it used (``"limit"`` in the page).
+    """
 
     def answer(request: httpx.Request) -> httpx.Response:
         skip = int(request.url.params["skip"])
         limit = int(request.url.params["limit"])
-        page = ITEMS[skip : skip + limit]
+        size = limit if cap is None else min(limit, cap)
+        page = ITEMS[skip : skip + size]
         body: Any
         if shape == "bare":
             body = page
@@ -31,6 +43,8 @@ def _pager(shape: str, key: str, total: bool = False) -> Callable[[httpx.Request
             body = {"items" if shape == "items" else key: page}
             if total:
                 body["total"] = len(ITEMS)
+            if report_limit:
+                body["limit"] = size
         return httpx.Response(200, json=body)
 
     return answer
@@ -46,8 +60,53 @@ async def test_iter_all_yields_every_agent_once(
     agents = [agent async for agent in client.builder.agents.iter_all(limit=3, search="flight")]
     assert agents == ITEMS
     assert all(call.request.url.params["search"] == "flight" for call in route.calls)
-    # 7 items in pages of 3: the third page is short, so no fourth request.
-    assert [call.request.url.params["skip"] for call in route.calls] == ["0", "3", "6"]
+    # 7 items in pages of 3. With a total the third page ends the walk; without one (a
+    # bare list has none), a short page may be a server cap: the empty fourth page ends it.
+    expected = ["0", "3", "6"] if total and shape != "bare" else ["0", "3", "6", "7"]
+    assert [call.request.url.params["skip"] for call in route.calls] == expected
+
+
+@pytest.mark.parametrize("shape", ["bare", "items", "resource"])
+async def test_a_server_capping_pages_below_limit_loses_no_item(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], shape: str
+) -> None:
+    # The server answers at most 2 items whatever limit asks, and sends no total.
+    route = api.get("/builder/agent/list").mock(side_effect=_pager(shape, "agents", cap=2))
+    client = make_client()
+    assert [agent async for agent in client.builder.agents.iter_all(limit=50)] == ITEMS
+    skips = [call.request.url.params["skip"] for call in route.calls]
+    assert skips == ["0", "2", "4", "6", "7"]
+    assert all(call.request.url.params["limit"] == "50" for call in route.calls)
+
+
+@pytest.mark.parametrize(("cap", "skips"), [(2, ["0", "2", "4", "6"]), (None, ["0", "3", "6"])])
+async def test_a_page_shorter_than_its_reported_limit_ends_the_walk(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    cap: int | None,
+    skips: list[str],
+) -> None:
+    # No total, but each page says its size: capped at 2, or the 3 asked for.
+    route = api.get("/chat/conversations").mock(
+        side_effect=_pager("resource", "conversations", cap=cap, report_limit=True)
+    )
+    client = make_client()
+    assert [c async for c in client.chat.iter_conversations(limit=3)] == ITEMS
+    assert [call.request.url.params["skip"] for call in route.calls] == skips
+
+
+async def test_a_reported_limit_above_the_asked_one_does_not_end_the_walk_early(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    # A server that reports its maximum page size (100) while serving the 3 asked for.
+    def answer(request: httpx.Request) -> httpx.Response:
+        skip = int(request.url.params["skip"])
+        return httpx.Response(200, json={"workflows": ITEMS[skip : skip + 3], "limit": 100})
+
+    route = api.get("/workflow/list").mock(side_effect=answer)
+    client = make_client()
+    assert [w async for w in client.workflow.iter_all(limit=3)] == ITEMS
+    assert route.call_count == 3  # the short third page is shorter than both limits
 
 
 async def test_exact_multiple_stops_on_total_or_empty_page(
@@ -114,7 +173,7 @@ def test_every_paged_list_has_a_sync_iterator(
     route = api.get(path).mock(side_effect=_pager("resource", key))
     client = make_sync_client()
     assert list(iterate(client)) == ITEMS
-    assert route.call_count == 3
+    assert route.call_count == 4  # no total: pages of 3, 3, 1, then the empty one
 
 
 def test_page_items_shapes() -> None:
@@ -140,24 +199,34 @@ def test_cursor_refuses_a_zero_limit() -> None:
     limit=st.integers(1, 12),
     cap=st.integers(1, 12),
     announce=st.booleans(),
+    report=st.booleans(),
 )
 def test_cursor_walk_yields_each_item_once(
-    total: int, limit: int, cap: int, announce: bool
+    total: int, limit: int, cap: int, announce: bool, report: bool
 ) -> None:
     """Any collection size, page size and server cap: each item exactly once (bounded)."""
     data = list(range(total))
+    size = min(limit, cap)
     cursor = PageCursor(limit, "things")
     seen: list[int] = []
+    requests = 0
     for _ in range(total + 3):
         if cursor.done:
             break
-        page: dict[str, Any] = {"things": data[cursor.skip : cursor.skip + min(limit, cap)]}
+        requests += 1
+        page: dict[str, Any] = {"things": data[cursor.skip : cursor.skip + size]}
         if announce:
             page["total"] = total
+        if report:
+            page["limit"] = size
         seen.extend(cursor.take(page))
     assert cursor.done
-    if announce or cap >= limit:
-        assert seen == data
+    assert seen == data  # a cap below limit loses nothing, with or without a total
+    pages = -(-total // size)  # the pages holding items
+    if announce:
+        assert requests == max(pages, 1)  # no request past the total
+    elif report:
+        # Only a full last page needs the empty one after it to be known as the last.
+        assert requests == pages + (total % size == 0)
     else:
-        # Without a total, a page shorter than asked ends the walk (the documented rule).
-        assert seen == data[: len(seen)]
+        assert requests == pages + 1  # nothing says the last page is the last

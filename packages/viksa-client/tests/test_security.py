@@ -11,14 +11,19 @@ import warnings
 from collections.abc import Callable
 from urllib.parse import unquote
 
+import h11
+import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from viksa_ai.client import (
     AsyncEventStream,
     AsyncViksaWebhook,
     ClientConfig,
     EventStream,
+    RequestOptions,
     RetryConfig,
     ViksaClient,
     ViksaConfigError,
@@ -28,8 +33,17 @@ from viksa_ai.client import (
     ViksaWebhook,
 )
 from viksa_ai.client._env import read_env
+from viksa_ai.client._headers import check_headers
 
-SECRETS = ("tok-access-1", "tok-refresh-1", "vk_live_secret", "hunter2", "pass-phrase-9", "wh-tok")
+SECRETS = (
+    "tok-access-1",
+    "tok-refresh-1",
+    "vk_live_secret",
+    "hunter2",
+    "pass-phrase-9",
+    "wh-tok",
+    "gw-key-77",
+)
 
 
 def _assert_clean(text: str) -> None:
@@ -60,6 +74,128 @@ async def test_reprs_hold_no_secret() -> None:
         _assert_clean(text)
     assert "auth='jwt'" in texts[0]
     assert "org_id='o'" in texts[0]
+
+
+async def test_reprs_of_header_settings_redact_credential_values() -> None:
+    headers = {"X-Gateway-Key": "gw-key-77", "Authorization": "Bearer gw-key-77", "X-Trace": "t1"}
+    config = ClientConfig(default_headers=headers)
+    options = RequestOptions(extra_headers=headers, timeout=5.0)
+    client = ViksaClient("tok-access-1", config=config)
+    try:
+        texts = [repr(config), repr(options), repr(client), repr(client._settings)]
+    finally:
+        await client.aclose()
+    for text in texts:
+        _assert_clean(text)
+    assert "'X-Gateway-Key': '[redacted]'" in texts[0]
+    assert "'X-Trace': 't1'" in texts[0]  # only credential-like values are hidden
+    assert texts[1].startswith("RequestOptions(timeout=5.0, extra_headers={")
+    assert "'Authorization': '[redacted]'" in texts[1]
+    assert repr(RequestOptions()) == (
+        "RequestOptions(timeout=None, extra_headers=None, extra_query=None, "
+        "idempotency_key=None, retry=None)"
+    )
+
+
+# Values no transport can send: line breaks (header injection), controls, non-ASCII
+# (httpx encodes str headers as ASCII), and outer whitespace (h11 refuses, aiohttp sends).
+BAD_VALUES = [
+    "gw-key-77\n",
+    "gw-key-77\r\nX-Evil: 1",
+    "gw-\x01key-77",
+    "gw-key-77\u00e9",
+    " gw-key-77",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES)
+async def test_unsendable_extra_headers_raise_the_same_typed_error_on_both_transports(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], bad: str
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_client()
+    with pytest.raises(ViksaConfigError, match="'X-Gateway-Key'") as caught:
+        await client.auth.usage(options=RequestOptions(extra_headers={"X-Gateway-Key": bad}))
+    assert "RequestOptions.extra_headers" in str(caught.value)
+    _assert_clean(str(caught.value))
+    with pytest.raises(ViksaConfigError):  # streams go through the same check
+        async for _ in client.chat.stream_execution(
+            "c1", options=RequestOptions(extra_headers={"X-Gateway-Key": bad})
+        ):
+            pass
+    assert route.call_count == 0  # refused before anything was sent
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES)
+def test_unsendable_default_headers_are_refused_when_the_client_is_built(
+    backend: str, bad: str
+) -> None:
+    config = ClientConfig(default_headers={"X-Gateway-Key": bad})
+    with pytest.raises(ViksaConfigError, match=r"ClientConfig\.default_headers") as caught:
+        ViksaClient("tok-access-1", config=config, http_backend=backend)  # type: ignore[arg-type]
+    _assert_clean(str(caught.value))
+    with pytest.raises(ViksaConfigError, match="'X-Gateway-Key'"):
+        ViksaSyncClient("tok-access-1", config=config)
+    with pytest.raises(ViksaConfigError, match="user_agent"):
+        ViksaSyncClient("tok-access-1", config=ClientConfig(user_agent=bad))
+
+
+@pytest.mark.parametrize("name", ["Authorization: Bearer gw-key-77", "X Key", "", "X-\u00e9"])
+async def test_header_names_that_are_not_tokens_are_refused_without_echo(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], name: str
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_client()
+    with pytest.raises(ViksaConfigError, match="not an HTTP token") as caught:
+        await client.auth.usage(options=RequestOptions(extra_headers={name: "v"}))
+    _assert_clean(str(caught.value))
+    assert route.call_count == 0
+
+
+async def test_idempotency_keys_and_tenant_ids_that_cannot_be_headers_are_refused(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_client()
+    with pytest.raises(ViksaConfigError, match="idempotency_key"):
+        await client.workflow.start("w1", options=RequestOptions(idempotency_key="k\n1"))
+    with pytest.raises(ViksaConfigError, match="org_id"):
+        make_client(org_id="org\r\nX-Evil: 1")
+    with pytest.raises(ViksaConfigError, match="project_id"):
+        make_client(project_id="p 1")
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize("good", ["", "a b", "a\tb", "Bearer x.y-z_~!#$%&'*+^`|", "~"])
+async def test_sendable_header_values_are_sent_unchanged(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], good: str
+) -> None:
+    route = api.get("/auth/usage").respond(200, json={})
+    client = make_client(config=ClientConfig(default_headers={"X-Default": good}))
+    await client.auth.usage(options=RequestOptions(extra_headers={"X-Extra": good}))
+    sent = route.calls.last.request.headers
+    assert sent["X-Default"] == sent["X-Extra"] == good
+
+
+@given(name=st.text(max_size=12), value=st.text(max_size=12))
+def test_accepted_headers_are_sendable_and_refused_ones_never_echo_the_value(
+    name: str, value: str
+) -> None:
+    secret = f"gw-key-77{value}"
+    refused: ViksaConfigError | None = None
+    try:
+        check_headers({name: secret}, "extra_headers")
+    except ViksaConfigError as exc:
+        refused = exc
+    if refused is not None:
+        assert "gw-key-77" not in str(refused)
+        return
+    # What the check lets through, httpx can encode and h11 puts on the wire.
+    request = httpx.Request("GET", "https://api.viksa.test/", headers={name: secret})
+    assert request.headers[name] == secret
+    h11.Connection(h11.CLIENT).send(
+        h11.Request(method="GET", target="/", headers=request.headers.raw)
+    )
 
 
 async def test_logs_redact_headers_queries_and_bodies(

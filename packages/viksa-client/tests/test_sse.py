@@ -330,6 +330,65 @@ async def test_error_status_on_a_stream_raises_the_typed_error(
             pass
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"detail": "streaming is off", "echo": "tok-access-1"}'),
+        ("text/html; charset=utf-8", b"<html>proxy login tok-access-1</html>" + b"x" * 5000),
+    ],
+)
+async def test_a_success_that_is_not_an_event_stream_raises(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    content_type: str,
+    body: bytes,
+) -> None:
+    # Read as events, such a body holds none: the stream would end empty and silent.
+    headers = {"content-type": content_type}
+    api.get("/chat/execution/c1/stream").respond(200, content=body, headers=headers)
+    client = make_client()
+    stream = client.chat.stream_execution("c1")
+    with pytest.raises(ViksaDecodeError) as info:
+        async for _ in stream:
+            pass
+    media_type = content_type.split(";")[0]
+    message = str(info.value)
+    assert "chat GET /chat/execution/c1/stream" in message
+    assert f"answered 200 with '{media_type}'" in message
+    assert "text/event-stream" in message
+    raw = info.value.raw
+    assert raw.startswith(body[:12].decode())  # the start of the body, for diagnosis
+    assert len(raw) <= 2000
+    assert "tok-access-1" not in raw + message  # secrets scrubbed as in other decode errors
+    with pytest.raises(ViksaDecodeError, match=media_type):
+        async with client.chat.stream_execution("c1"):
+            pass
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"content-type": "text/event-stream; charset=utf-8"}, {"Content-Type": "TEXT/EVENT-STREAM"}],
+)
+async def test_event_stream_content_types_are_read(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], headers: dict[str, str]
+) -> None:
+    api.get("/chat/execution/c1/stream").respond(200, content=SSE, headers=headers)
+    client = make_client()
+    assert [e async for e in client.chat.stream_execution("c1")] == [{"step": 1}, {"step": 2}]
+
+
+def test_sync_stream_that_is_not_an_event_stream_raises(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    api.post("/chat/webhook/trigger/t1/stream").respond(200, json={"queued": True})
+    with (
+        ViksaSyncClient.webhook("t1", base_url="https://api.viksa.test") as webhook,
+        pytest.raises(ViksaDecodeError, match="answered 200 with 'application/json'") as info,
+    ):
+        list(webhook.stream({"x": 1}))
+    assert info.value.raw == '{"queued":true}'
+
+
 async def test_stream_as_context_manager_releases_early(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:

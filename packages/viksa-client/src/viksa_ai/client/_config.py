@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeAlias
 
 import httpx
+
+from viksa_ai.client._logging import redact_headers
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "HttpBackend", "RequestOptions", "RetryConfig"]
 
@@ -48,6 +50,17 @@ class RetryConfig:
         object.__setattr__(self, "retry_status_codes", frozenset(self.retry_status_codes))
 
 
+def _repr_redacting(settings: ClientConfig | RequestOptions, headers_field: str) -> str:
+    """The dataclass repr, with the credential-like values of the headers field redacted."""
+    parts = []
+    for item in fields(settings):
+        value = getattr(settings, item.name)
+        if item.name == headers_field and value is not None:
+            value = redact_headers(value)
+        parts.append(f"{item.name}={value!r}")
+    return f"{type(settings).__name__}({', '.join(parts)})"
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Settings shared by every call of one client.
@@ -65,6 +78,9 @@ class ClientConfig:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     user_agent: str | None = None
 
+    def __repr__(self) -> str:
+        return _repr_redacting(self, "default_headers")
+
 
 @dataclass(frozen=True)
 class RequestOptions:
@@ -80,3 +96,6 @@ class RequestOptions:
     extra_query: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
     retry: RetryConfig | None = None
+
+    def __repr__(self) -> str:
+        return _repr_redacting(self, "extra_headers")

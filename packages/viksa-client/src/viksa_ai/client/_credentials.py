@@ -64,8 +64,9 @@ class Credentials:
         self._api_key = _checked(api_key, "api_key")
         self.refresh_token = refresh_token
         self.webhook_token = _checked(webhook_token, "webhook_token")
-        self.org_id = org_id
-        self.project_id = project_id
+        # The tenant ids travel as headers too (X-Tenant-Org-Id, X-Tenant-Project-Id).
+        self.org_id = _checked(org_id, "org_id")
+        self.project_id = _checked(project_id, "project_id")
         self.generation = 0
         self.failed_generation: int | None = None
         self._bearer = self._make_bearer()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from viksa_ai.models.executor import AgentInvokeResponse, EndpointExecutionResponse
 
 __all__ = [
+    "RAW_LIMIT",
     "agent_generation",
     "as_json",
     "as_object",
@@ -31,7 +32,8 @@ __all__ = [
     "user_response",
 ]
 
-_RAW_LIMIT = 2000
+RAW_LIMIT = 2000
+"""How much of an answer a ``ViksaDecodeError`` keeps in ``raw`` (characters or bytes)."""
 
 
 def parse_body(content: bytes) -> Any:
@@ -41,7 +43,7 @@ def parse_body(content: bytes) -> Any:
     try:
         return json.loads(content)
     except ValueError:
-        raw = content[:_RAW_LIMIT].decode("utf-8", "replace")
+        raw = content[:RAW_LIMIT].decode("utf-8", "replace")
         raise ViksaDecodeError(
             "the platform answered a body that is not JSON; `raw` holds its text",
             raw=raw,
@@ -60,7 +62,7 @@ def as_object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ViksaDecodeError(
             f"expected a JSON object, the platform answered {type(data).__name__}",
-            raw=json.dumps(data)[:_RAW_LIMIT],
+            raw=json.dumps(data)[:RAW_LIMIT],
         )
     return data
 

@@ -60,7 +60,7 @@ def _rebuild(cls: type[ViksaError], args: tuple[Any, ...], state: dict[str, Any]
 
 
 class ViksaConfigError(ViksaError, ValueError):
-    """The client cannot be built from the given settings or environment."""
+    """Bad settings of the client, its environment or one call (say, an unsendable header)."""
 
 
 class ViksaTransportError(ViksaError):

@@ -1,9 +1,13 @@
 """Walking ``skip`` / ``limit`` lists page by page.
 
 A page is a bare list, or an object holding the items under ``items`` or a
-resource-named key, with an optional ``total``. The walk stops on an empty page, on a
-short page when no ``total`` is known, once ``total`` items were seen, or when the
-server answers the same page twice (it ignores ``skip``): no item is yielded twice.
+resource-named key, with an optional ``total``. The walk stops once ``total`` items were
+seen, on an empty page, or when the server answers the same page twice (it ignores
+``skip``): no item is yielded twice. Without a ``total``, a page shorter than the
+requested ``limit`` does not end the walk, since servers may cap their pages below it;
+it ends only when the page is also shorter than the ``limit`` the page itself reports.
+So no item is lost, at the cost of one request for an empty page when a list sends
+neither ``total`` nor ``limit``.
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ def page_items(page: Any, key: str | None) -> tuple[list[Any], int | None]:
         raise ViksaDecodeError(
             f"expected a list page, the platform answered {type(page).__name__}", raw=str(page)
         )
-    total = page.get("total")
-    total = total if isinstance(total, int) and not isinstance(total, bool) else None
+    total = _count(page, "total")
     for name in ("items", key):
         if name is not None and isinstance(page.get(name), list):
             return page[name], total
@@ -40,6 +43,12 @@ def page_items(page: Any, key: str | None) -> tuple[list[Any], int | None]:
         f"cannot tell which list holds the items of this page (keys: {sorted(page)})",
         raw=str(sorted(page)),
     )
+
+
+def _count(page: dict[str, Any], name: str) -> int | None:
+    """The integer ``page[name]`` (``total``, ``limit``), or ``None`` when not one."""
+    value = page.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class PageCursor:
@@ -73,5 +82,8 @@ class PageCursor:
         if total is not None:
             self.done = self.skip >= total
         else:
-            self.done = len(items) < self.limit
+            # A page shorter than asked may only mean the server caps its pages: it is the
+            # last one when it is also shorter than the page size the server reports.
+            reported = _count(page, "limit") if isinstance(page, dict) else None
+            self.done = reported is not None and len(items) < min(reported, self.limit)
         return items

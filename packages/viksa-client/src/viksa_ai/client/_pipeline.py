@@ -18,7 +18,7 @@ import httpx
 
 from viksa_ai.client._call import Call
 from viksa_ai.client._config import RequestOptions, RetryConfig
-from viksa_ai.client._decode import parse_body, to_json_body
+from viksa_ai.client._decode import RAW_LIMIT, parse_body, to_json_body
 from viksa_ai.client._error_mapping import api_error, request_id, scrub
 from viksa_ai.client._errors import (
     ViksaApiError,
@@ -26,6 +26,7 @@ from viksa_ai.client._errors import (
     ViksaTimeoutError,
     ViksaTransportError,
 )
+from viksa_ai.client._headers import check_headers
 from viksa_ai.client._logging import logger, redact_headers, redact_url
 from viksa_ai.client._recording import record
 from viksa_ai.client._retry import (
@@ -47,8 +48,10 @@ __all__ = [
     "RequestDefaults",
     "api_failure",
     "finish",
+    "is_event_stream",
     "make_plan",
     "make_request",
+    "not_an_event_stream",
     "opened_stream",
     "response_retry_delay",
     "transport_failure",
@@ -103,6 +106,8 @@ def make_plan(
         key = (options.idempotency_key if options else None) or config.idempotency_key
         if key is None and config.auto_idempotency_keys:
             key = f"viksa-{os.urandom(16).hex()}"  # 128 random bits, like a uuid4
+        elif key is not None:
+            check_headers({"Idempotency-Key": key}, "idempotency_key")
         if key is not None:
             headers["Idempotency-Key"] = key
     extra_headers = None
@@ -112,6 +117,8 @@ def make_plan(
         if options.extra_query:
             params = {**(params or {}), **options.extra_query}
         extra_headers = options.extra_headers
+        if extra_headers:
+            check_headers(extra_headers, "RequestOptions.extra_headers")
         retry = options.retry or retry
         timeout = options.timeout
     return Plan(
@@ -289,6 +296,39 @@ def api_failure(plan: Plan, settings: Settings, response: httpx.Response) -> Vik
     return error
 
 
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether a stream's successful answer is read as events.
+
+    ``text/event-stream`` is; so is an answer with no ``Content-Type`` (some servers
+    omit it); any other type (a JSON body, an HTML proxy page) is not.
+    """
+    content_type = response.headers.get("content-type")
+    return content_type is None or _media_type(content_type) == "text/event-stream"
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def not_an_event_stream(
+    plan: Plan, settings: Settings, response: httpx.Response, head: bytes
+) -> ViksaDecodeError:
+    """The error for a stream answered with another content type; ``head`` starts its body.
+
+    Without it the decoder would find no event in such a body and the stream would end
+    empty, as if the platform had nothing to say.
+    """
+    record(response)
+    _log_response(plan, response)
+    media_type = _media_type(response.headers.get("content-type", ""))[:100]
+    return ViksaDecodeError(
+        f"{plan.service} {plan.method} {plan.target}: expected an event stream "
+        f"(text/event-stream), the platform answered {response.status_code} with "
+        f"{media_type!r}; `raw` holds the start of the body",
+        raw=_loggable_raw(head[:RAW_LIMIT].decode("utf-8", "replace"), plan, settings),
+    )
+
+
 def opened_stream(plan: Plan, response: httpx.Response) -> None:
     """Record and log a stream's response once it opened successfully."""
     record(response)
@@ -319,7 +359,7 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: the answer does not match the "
             f"expected model ({_mismatch(exc)})",
-            raw=_loggable_raw(response.text[:2000], plan, settings),
+            raw=_loggable_raw(response.text[:RAW_LIMIT], plan, settings),
         ) from None
     if call.adopts_tokens:
         settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)

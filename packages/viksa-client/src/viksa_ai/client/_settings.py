@@ -17,6 +17,7 @@ from viksa_ai.client._config import (
 )
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._errors import ViksaConfigError
+from viksa_ai.client._headers import check_headers
 from viksa_ai.client._logging import setup_from_env
 
 __all__ = [
@@ -45,7 +46,8 @@ class Settings:
     http_backend: HttpBackend
     credentials: Credentials
     insecure: bool
-    static_headers: dict[str, str] = field(default_factory=dict)
+    # Out of the repr: default headers may hold a secret (``config`` shows them redacted).
+    static_headers: dict[str, str] = field(default_factory=dict, repr=False)
     warned_insecure: bool = False
 
 
@@ -79,6 +81,9 @@ def make_settings(
         raise ViksaConfigError(
             f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
         )
+    check_headers(config.default_headers, "ClientConfig.default_headers")
+    if config.user_agent is not None:
+        check_headers({"User-Agent": config.user_agent}, "ClientConfig.user_agent")
     headers = {
         "Accept": "application/json",
         "User-Agent": config.user_agent or f"viksa-client/{__version__}",

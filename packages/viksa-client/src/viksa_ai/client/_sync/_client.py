@@ -14,7 +14,7 @@ from viksa_ai.client import _backends
 from viksa_ai.client._call import Call, service_for_prefix
 from viksa_ai.client._config import ClientConfig, HttpBackend, RequestOptions, RetryConfig
 from viksa_ai.client._credentials import Credentials
-from viksa_ai.client._decode import as_json
+from viksa_ai.client._decode import RAW_LIMIT, as_json
 from viksa_ai.client._errors import ViksaConfigError, ViksaError
 from viksa_ai.client._pagination import PageCursor
 from viksa_ai.client._pipeline import (
@@ -22,8 +22,10 @@ from viksa_ai.client._pipeline import (
     RequestDefaults,
     api_failure,
     finish,
+    is_event_stream,
     make_plan,
     make_request,
+    not_an_event_stream,
     opened_stream,
     response_retry_delay,
     transport_failure,
@@ -378,6 +380,9 @@ class ViksaSyncClient:
     def _open_stream(self, call: Call[Any], options: RequestOptions | None) -> httpx.Response:
         plan = make_plan(self._settings, call, options, stream=True)
         response = self._send(plan)
+        if not is_event_stream(response):
+            head = _read_head(response)
+            raise not_an_event_stream(plan, self._settings, response, head)
         opened_stream(plan, response)
         return response
 
@@ -444,3 +449,18 @@ class ViksaSyncClient:
         while not cursor.done:
             items = cursor.take(self._request(page(cursor.skip, limit), options))
             yield from items
+
+
+def _read_head(response: httpx.Response) -> bytes:
+    """The start of a streamed body (enough for an error's ``raw``); then it is closed."""
+    head = b""
+    try:
+        for chunk in response.iter_bytes():
+            head += chunk
+            if len(head) >= RAW_LIMIT:
+                break
+    except httpx.TransportError:
+        pass  # the error names the status and type: what arrived before the break will do
+    finally:
+        response.close()
+    return head
