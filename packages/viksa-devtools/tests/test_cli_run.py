@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools._cli_run import parse_input_assignment
+from viksa_ai.devtools._json import dumps_json
 from viksa_ai.devtools.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -236,6 +237,18 @@ def test_usage_and_agent_errors_exit_2(
     assert error_of(err)["kind"] == kind
 
 
+def test_an_invalid_envelope_is_invalid_input_naming_the_field(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, PROBE, "echo", "--envelope", '{"run_id": 1}')
+    assert (code, out) == (3, None)
+    error = error_of(err)
+    assert error["kind"] == "invalid_input"
+    [issue] = error["issues"]
+    assert (issue["code"], issue["path"]) == ("VX501", "__viksa_a2a__.run_id")
+    assert "'run_id'" in error["message"]
+
+
 def test_bad_timeout_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["run", str(PROBE), "echo", "--timeout", "-1"])
@@ -325,6 +338,25 @@ def test_help_documents_formats_and_exit_codes(capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("JFK", "--input 'JFK' has no '=': give each input as KEY=VALUE, e.g. --input source=JFK"),
+        (
+            "=LAX",
+            "--input '=LAX' has no KEY before '=': give each input as KEY=VALUE, e.g. "
+            "--input source=JFK",
+        ),
+    ],
+)
+def test_an_input_without_a_key_says_so_once(
+    text: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, PROBE, "echo", "--input", text)
+    assert code == 2
+    assert error_of(err) == {"kind": "usage", "message": message}
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("n=5", ("n", 5)),
@@ -349,3 +381,46 @@ def test_any_input_value_parses(key: str, value: str) -> None:
         assert parsed == json.loads(value)
     except ValueError:
         assert parsed == value
+
+
+NON_FINITE_MAIN = """
+from viksa_ai.runtime import mcp_endpoint
+
+
+@mcp_endpoint(description="Answer numbers JSON has no spelling for")
+async def odd(payload):
+    return {"nan": float("nan"), "inf": [float("inf"), -1e999], "ok": 1.5, "text": "é"}
+"""
+
+
+def test_non_finite_results_print_as_null_like_the_platform(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent = {
+        "agent_name": "Odd",
+        "agent_description": "Returns non-finite numbers",
+        "files": [{"name": "main.py", "content": NON_FINITE_MAIN, "mime_type": "python"}],
+        "agent_endpoints": [{"name": "odd", "module": "main", "description": "odd"}],
+    }
+    (tmp_path / "agent.json").write_text(json.dumps(agent))
+    assert main(["run", str(tmp_path), "odd"]) == 0
+    printed = capsys.readouterr().out
+    # Strict JSON, as test_platform_pulse.py checks the platform's answer to be.
+    assert json.loads(printed, parse_constant=_refuse) == {
+        "nan": None,
+        "inf": [None, None],
+        "ok": 1.5,
+        "text": "é",
+    }
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"not strict JSON: it holds {constant}")
+
+
+def test_dumps_json_is_strict_and_keeps_the_shape() -> None:
+    value = {"a": (1, float("nan")), "b": {"c": [float("-inf"), "x"]}, "d": 2.5}
+    assert dumps_json(value) == '{"a":[1,null],"b":{"c":[null,"x"]},"d":2.5}'
+    assert dumps_json({"k": [1]}, indent=2) == json.dumps({"k": [1]}, indent=2)
+    with pytest.raises(TypeError):
+        dumps_json({"k": object()})

@@ -185,6 +185,33 @@ def test_envelope_that_is_not_an_object_is_invalid_input() -> None:
     assert caught.value.issues[0].input == A2A_PAYLOAD_KEY
 
 
+@pytest.mark.parametrize(
+    ("envelope", "code", "path"),
+    [
+        ({"run_id": 1}, "VX501", "run_id"),
+        ({"caller_agent": "planner"}, "VX501", "run_id"),
+        ({"run_id": "r", "deadline_at": 5}, "VX501", "deadline_at"),
+        ({"run_id": "r", "protocol_version": 2}, "VX502", "protocol_version"),
+    ],
+)
+def test_an_envelope_the_platform_would_refuse_is_invalid_input(
+    envelope: dict[str, Any], code: str, path: str
+) -> None:
+    # Checked like pulse.execute's envelope, before any child is started.
+    agent = load_agent(probe_manifest())
+    for given in ({"envelope": envelope}, {"inputs": {A2A_PAYLOAD_KEY: envelope}}):
+        with pytest.raises(InvalidInputError) as caught:
+            prepare_call(agent, "echo", **given)
+        [issue] = caught.value.issues
+        assert (issue.code, issue.path, issue.input) == (
+            code,
+            f"{A2A_PAYLOAD_KEY}.{path}",
+            A2A_PAYLOAD_KEY,
+        )
+        assert repr(path) in issue.message
+        assert caught.value.exit_code == 3
+
+
 def test_timeout_kills_a_child_stuck_in_blocking_code() -> None:
     with AgentWorker(PROBE) as warm:
         warm.start()
@@ -485,10 +512,15 @@ def test_an_invalid_manifest_is_described_as_the_validator_does() -> None:
     assert "agent_endpoints[0].module: VX002 required field 'module' is missing" in message
 
 
-def test_unsafe_file_names_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("../escape.py", "climbs out"), ("/abs.py", "absolute"), ("pkg/", "names a directory")],
+)
+def test_unsafe_file_names_are_refused(name: str, problem: str) -> None:
+    # The validator's rule (VX117), so what validates also loads and runs.
     manifest = probe_manifest()
-    manifest["files"].append({"name": "../escape.py", "content": "", "mime_type": "python"})
-    with pytest.raises(AgentLoadError, match="relative path"):
+    manifest["files"].append({"name": name, "content": "", "mime_type": "python"})
+    with pytest.raises(AgentLoadError, match=problem):
         load_agent(manifest)
 
 

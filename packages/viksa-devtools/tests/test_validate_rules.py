@@ -191,6 +191,47 @@ def test_main_py_missing_or_not_python() -> None:
     assert found_codes(invalid_entry) == ["VX003"]
 
 
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("/etc/passwd", "absolute"),
+        ("\\\\server\\share.txt", "absolute"),
+        ("C:/agent/x.py", "absolute"),
+        ("../up.txt", "climbs out"),
+        ("data/../../up.txt", "climbs out"),
+        ("data\\..\\..\\up.txt", "climbs out"),
+        ("", "is empty"),
+        ("data/", "names a directory"),
+        (".", "names a directory"),
+        ("data/.", "names a directory"),
+    ],
+)
+def test_file_names_the_worker_cannot_write(name: str, problem: str) -> None:
+    data = manifest()
+    data["files"].append({"name": name, "content": "x", "mime_type": "other"})
+    [issue] = check_agent_manifest(data).issues
+    assert (issue.code, issue.location, issue.is_error) == ("VX117", "files[1].name", True)
+    assert problem in issue.message
+
+
+@pytest.mark.parametrize("name", ["data/table.csv", "./helpers.py", "a..b.txt", "dir//x.py"])
+def test_relative_file_names_inside_the_agent_are_fine(name: str) -> None:
+    data = manifest()
+    data["files"].append({"name": name, "content": "x", "mime_type": "other"})
+    assert found(data) == []
+
+
+@pytest.mark.parametrize("bound", ["min_value", "max_value"])
+def test_non_finite_value_bounds_are_structural_issues(bound: str) -> None:
+    # json.loads reads NaN: such a bound would silently check nothing.
+    for value in (float("nan"), float("inf")):
+        data = manifest()
+        data["inputs"].append({"name": "n", "type": "float", bound: value})
+        issues = check_agent_manifest(data).issues
+        assert [(i.code, i.path) for i in issues if i.is_error] == [("VX003", f"inputs[2].{bound}")]
+        assert "finite" in issues[0].message
+
+
 def test_duplicate_names() -> None:
     data = manifest()
     data["files"].append(copy.deepcopy(data["files"][0]))
@@ -383,6 +424,42 @@ def test_decorator_on_a_sync_function_fails_the_import_even_off_the_endpoints() 
     assert found(manifest(MAIN + helper.replace("def helper", "async def helper"))) == [
         ("VX219", "main.py:12:1")
     ]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # On a class: the decorator takes only `async def` functions (TypeError at import).
+        ("@mcp_endpoint(description='x')\nclass Tool:\n    pass\n", [("VX211", "main.py:12:1")]),
+        ("@mcp_endpoint\nclass Tool:\n    pass\n", [("VX213", "main.py:11:2")]),
+        ("@mcp_endpoint()\nclass Tool:\n    pass\n", [("VX214", "main.py:11:2")]),
+        # On a method: the class body runs at import, and so does the decorator.
+        (
+            "class Tool:\n    @mcp_endpoint\n    async def run(self, payload):\n        pass\n",
+            [("VX213", "main.py:12:6")],
+        ),
+        (
+            "class Tool:\n    @mcp_endpoint(description=' ')\n    async def run(self, p):\n"
+            "        pass\n",
+            [("VX214", "main.py:12:6")],
+        ),
+        (
+            "class Tool:\n    @mcp_endpoint(description='x')\n    def run(self, p):\n"
+            "        pass\n",
+            [("VX211", "main.py:13:5")],
+        ),
+        # Fine at import: a described decorator on an async method.
+        (
+            "class Tool:\n    @mcp_endpoint(description='x')\n    async def run(self, p):\n"
+            "        pass\n",
+            [],
+        ),
+    ],
+)
+def test_decorator_uses_on_classes_that_fail_the_import(
+    code: str, expected: list[tuple[str, str]]
+) -> None:
+    assert found(manifest(MAIN + "\n\n" + code)) == expected
 
 
 def test_decorator_imported_after_its_use() -> None:

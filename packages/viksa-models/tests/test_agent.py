@@ -162,6 +162,26 @@ def test_timeout_bounds_rejected(timeout_seconds: int) -> None:
     assert error_of(exc)["loc"] == ("timeout_seconds",)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("field", ["min_value", "max_value"])
+def test_value_bounds_must_be_finite(field: str, value: float) -> None:
+    # json.loads reads NaN and Infinity; a NaN bound would compare False and check nothing.
+    with pytest.raises(ValidationError) as exc:
+        AgentInput.model_validate({"name": "n", "type": "float", field: value})
+
+    assert {error["loc"][0] for error in exc.value.errors()} == {field}
+    assert "finite" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("field", ["timeout_seconds", "retry_count"])
+def test_execution_limits_must_be_finite(field: str, value: float) -> None:
+    with pytest.raises(ValidationError) as exc:
+        ExecutionConfig.model_validate({field: value})
+
+    assert error_of(exc)["loc"] == (field,)
+
+
 def test_nested_errors_name_the_full_path() -> None:
     endpoint = {
         "name": "ping",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from viksa_ai.devtools.platform import LocalPlatform
 
 Manifest = dict[str, Any]
 Execute = Callable[..., dict[str, Any]]
@@ -39,6 +42,19 @@ async def test_the_envelope_may_ride_inside_the_inputs(
     body = execute(deployed, "echo", text="x", __viksa_a2a__={"run_id": "inner"})
     result = (await http.post("/pulse/executor/execute", json=body)).json()
     assert result["response"]["run_id"] == "inner"
+
+
+async def test_an_envelope_in_the_inputs_is_checked_like_the_bodys(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    inner = execute(deployed, "echo", text="x", __viksa_a2a__={"run_id": 1})
+    answer = await http.post("/pulse/executor/execute", json=inner)
+    assert answer.status_code == 422
+    [item] = answer.json()["detail"]
+    assert (item["loc"], item["type"]) == (["body", "inputs", "__viksa_a2a__"], "value_error.VX501")
+    assert "'run_id'" in item["msg"]
+    outer = {**execute(deployed, "echo", text="x"), "envelope": {"run_id": 1}}
+    assert (await http.post("/pulse/executor/execute", json=outer)).status_code == 422
 
 
 async def test_bad_inputs_are_422_before_any_agent_code_runs(
@@ -174,3 +190,52 @@ async def test_a_rejected_approval_ends_the_invocation(
         "rejected",
         "Rejected by the approver: not today",
     )
+
+
+NON_FINITE_MAIN = """
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="Answer numbers JSON has no spelling for")
+async def echo(payload):
+    return {"text": payload.get("text"), "nan": float("nan"), "inf": [float("inf"), -1e999]}
+"""
+
+
+async def test_a_non_finite_result_is_answered_as_null(
+    http: httpx.AsyncClient, manifest: Callable[..., Manifest], execute: Execute
+) -> None:
+    body = manifest("odd")
+    body["files"][0]["content"] = NON_FINITE_MAIN
+    body["agent_endpoints"] = body["agent_endpoints"][:1]
+    body["inputs"] = body["inputs"][:1]
+    agent = (await http.post("/builder/agent/create", json=body)).json()
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert (await http.post(route, json={"agent_id": agent["id"]})).status_code == 200
+    answer = await http.post("/pulse/executor/execute", json=execute(agent, "echo", text="t"))
+    # Strict JSON (the same text `viksa run` prints: test_cli_run.py checks it too).
+    result = json.loads(answer.text, parse_constant=_refuse)
+    assert result["response"] == {"text": "t", "nan": None, "inf": [None, None]}
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"the answer is not strict JSON: it holds {constant}")
+
+
+async def test_running_another_accounts_agent_is_403_as_on_every_route(
+    http: httpx.AsyncClient,
+    viksa_platform: LocalPlatform,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    viksa_platform.platform.accounts.create_user("eve@example.com", "pw-eve-123")
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    tokens = (await http.post("/auth/individual/login", json=login)).json()
+    eve = {"Authorization": f"Bearer {tokens['access_token']}"}
+    shown = await http.get(f"/builder/agent/{deployed['id']}", headers=eve)
+    body = execute(deployed, "echo", text="x")
+    executed = await http.post("/pulse/executor/execute", json=body, headers=eve)
+    invoked = await http.post("/pulse/executor/invoke", json=body, headers=eve)
+    assert shown.status_code == executed.status_code == invoked.status_code == 403
+    missing = {**body, "agent_id": "agt_missing"}
+    assert (await http.post("/pulse/executor/execute", json=missing)).status_code == 404

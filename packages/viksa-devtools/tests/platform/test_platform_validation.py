@@ -30,7 +30,9 @@ async def test_file_names_outside_the_agent_are_422_not_a_failed_run(
     body["files"] += [{"name": "../up.txt", **extra}, {"name": "/abs.txt", **extra}]
     answer = await http.post("/builder/agent/create", json=body)
     assert answer.status_code == 422
-    items = [i for i in answer.json()["detail"] if i["type"] == "value_error.file_name"]
+    items = [i for i in answer.json()["detail"] if i["type"] == "value_error.VX117"]
     assert [i["loc"] for i in items] == [["body", "files", 1, "name"], ["body", "files", 2, "name"]]
+    assert "climbs out" in items[0]["msg"]
+    assert "absolute" in items[1]["msg"]
     body["files"][1:] = [{"name": "data/ok.txt", **extra}]
     assert (await http.post("/builder/agent/create", json=body)).status_code == 201

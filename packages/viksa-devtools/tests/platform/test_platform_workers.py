@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform._pools import WorkerPools
 
 MAIN = """
 import asyncio
@@ -150,3 +151,17 @@ async def test_a_background_run_that_breaks_is_logged(
             await asyncio.sleep(0.02)
     assert caplog.records[0].getMessage() == "a background run failed"
     assert "the store went away" in str(caplog.records[0].exc_info)
+
+
+async def test_redeploys_do_not_pile_up_retired_pools() -> None:
+    spawned: list[Any] = []
+    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=spawned.append)
+    for version in range(20):
+        pool = pools.get("agt_1", f"v{version}", _manifest("w"))
+        await pools.forget("agt_1")  # what every deploy, reconcile or delete does
+        assert not pool.busy
+    # Only the last one may linger until the next retirement: none of them has a worker.
+    assert pools.retiring <= 1
+    assert spawned == []
+    await pools.aclose()
+    assert pools.retiring == 0

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from viksa_ai.devtools._json import dumps_json
+
 __all__ = ["add_parser", "parse_input_assignment", "run_command"]
 
 _DESCRIPTION = """\
@@ -125,7 +127,7 @@ def run_command(args: argparse.Namespace) -> int:
             name = f"{error['method_id']}.{error['param_name']}"
             error["hint"] = f"pass --secret {name}=VALUE, or a --secrets-file with a {name} line"
         return _fail(error, exc.exit_code)
-    sys.stdout.write(json.dumps(result.value, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(dumps_json(result.value, indent=2) + "\n")
     sys.stdout.flush()
     return 0
 
@@ -160,7 +162,13 @@ def parse_input_assignment(text: str) -> tuple[str, Any]:
     """Parse ``KEY=VALUE``: VALUE as JSON when it is valid JSON, else as the string."""
     key, eq, raw = text.partition("=")
     if not eq or not key:
-        raise _UsageError(f"--input takes KEY=VALUE, got {text!r}")
+        from viksa_ai.devtools._structure import short_repr
+
+        missing = "has no '='" if not eq else "has no KEY before '='"
+        raise _UsageError(
+            f"--input {short_repr(text, 60)} {missing}: give each input as KEY=VALUE, "
+            "e.g. --input source=JFK"
+        )
     try:
         value: Any = json.loads(raw)
     except ValueError:
@@ -214,6 +222,6 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
 
 def _fail(error: dict[str, Any], code: int) -> int:
     sys.stdout.flush()
-    sys.stderr.write(json.dumps({"error": error}, indent=2, ensure_ascii=False) + "\n")
+    sys.stderr.write(dumps_json({"error": error}, indent=2) + "\n")
     sys.stderr.flush()
     return code

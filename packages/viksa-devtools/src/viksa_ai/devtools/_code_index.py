@@ -92,6 +92,8 @@ class ModuleIndex:
     def __init__(self, source: SourceText, tree: ast.Module) -> None:
         self.source = source
         self.functions: dict[str, FunctionNode] = {}
+        # Module-level classes: a decorator on one (or on its methods) runs at import.
+        self.classes: list[ast.ClassDef] = []
         self.redefined: dict[str, list[FunctionNode]] = {}
         self.bindings: dict[str, str] = {}
         self.local_names: set[str] = set()
@@ -107,8 +109,8 @@ class ModuleIndex:
         line = getattr(node, "lineno", 1)
         return line, self.source.char_column(line, getattr(node, "col_offset", 0))
 
-    def decorators(self, function: FunctionNode) -> tuple[DecoratorUse, ...]:
-        """The ``mcp_endpoint`` decorators of ``function`` (normally exactly one)."""
+    def decorators(self, function: FunctionNode | ast.ClassDef) -> tuple[DecoratorUse, ...]:
+        """The ``mcp_endpoint`` decorators of ``function`` (or class; normally one at most)."""
         key = id(function)  # the tree keeps every function alive, so ids stay unique
         found = self._decorators.get(key)
         if found is None:
@@ -172,6 +174,7 @@ class ModuleIndex:
                         name = alias.asname or alias.name
                         self._bind(name, f"{module}.{alias.name}", statement.lineno)
             elif isinstance(statement, ast.ClassDef):
+                self.classes.append(statement)
                 self._bind_local(statement.name, statement.lineno)
             elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = (

@@ -9,7 +9,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from viksa_ai.devtools._code_index import DECORATOR, EndpointCode
+from viksa_ai.devtools._code_index import (
+    DECORATOR,
+    DecoratorUse,
+    EndpointCode,
+    FunctionNode,
+    ModuleIndex,
+)
 from viksa_ai.devtools._context import MAIN_FILE, Rule, RuleContext
 from viksa_ai.devtools._issues import Issue, join_path
 from viksa_ai.runtime import A2A_PAYLOAD_KEY
@@ -82,7 +88,11 @@ def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
 
 
 def decorators(ctx: RuleContext) -> Iterator[Issue]:
-    """VX212 missing, VX213 bare, VX214 no description, VX217 not imported, VX218 foreign."""
+    """VX212 missing, VX213 bare, VX214 no description, VX217 not imported, VX218 foreign.
+
+    Also VX211 for a decorated sync function, method or class: the decorator accepts
+    only ``async def``. Classes are checked at module level only (with their methods).
+    """
     module = ctx.module
     if module is None:
         return
@@ -96,64 +106,103 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
                 code.function,
             )
     declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
+    first_bound = module.first_bound
     for function in module.functions.values():
         for use in module.decorators(function):
-            spelled = use.spelled
-            root = spelled.split(".", 1)[0]
-            bound_at = module.first_bound.get(root)
-            if bound_at is not None and bound_at > use.node.lineno:
-                # Decorators run when the def does: a name bound further down is not there yet.
-                yield ctx.code_issue(
-                    "VX217",
-                    f"{root!r} is not bound until line {bound_at}, after this use, so "
-                    "importing main.py fails with NameError: import it above line "
-                    f"{use.node.lineno}",
-                    use.node,
-                )
-            if use.origin == "runtime" and use.called and use.problem is None:
-                if (
-                    type(function) is ast.FunctionDef
-                    and function.decorator_list[-1] is use.node
-                    and function.name not in declared  # VX211 above covers endpoints
-                ):
-                    yield ctx.code_issue(
-                        "VX211",
-                        f"function {function.name!r} is not async, so @{spelled}(...) raises "
-                        "TypeError when main.py is imported (it accepts only `async def`): "
-                        "define it with `async def`, or remove the decorator",
-                        function,
-                    )
-                continue  # otherwise the usual, correct use
-            if use.origin == "unbound":
-                yield ctx.code_issue(
-                    "VX217",
-                    f"{spelled.split('.', 1)[0]!r} is not imported, so importing main.py "
-                    f"fails: add `from ViksaAI import {DECORATOR}` (or import it from "
-                    "viksa_ai.runtime)",
-                    use.node,
-                )
-            elif use.origin == "other":
-                yield ctx.code_issue(
-                    "VX218",
-                    f"@{spelled} does not come from ViksaAI or viksa_ai.runtime: import "
-                    f"{DECORATOR} from one of them",
-                    use.node,
-                    severity="warning",
-                )
-            if not use.called:
-                yield ctx.code_issue(
-                    "VX213",
-                    f"@{spelled} is used bare, which fails when main.py is imported: write "
-                    f'@{spelled}(description="what {function.name} does")',
-                    use.node,
-                )
-            elif use.problem is not None:
-                yield ctx.code_issue(
-                    "VX214",
-                    f"@{spelled}(...) fails when main.py is imported: {use.problem}; pass "
-                    f'one non-blank string, description="what {function.name} does"',
-                    use.node,
-                )
+            bound_at = first_bound.get(use.spelled.split(".", 1)[0], 0)
+            if (
+                type(function) is ast.AsyncFunctionDef
+                and use.origin == "runtime"
+                and use.called
+                and use.problem is None
+                and bound_at <= use.node.lineno
+            ):
+                continue  # the usual, correct use (checked inline: every endpoint has one)
+            yield from _use_issues(ctx, module, function, use, function.name not in declared)
+    for cls in module.classes:
+        for use in module.decorators(cls):
+            yield from _use_issues(ctx, module, cls, use, True)
+        for statement in cls.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for use in module.decorators(statement):
+                    yield from _use_issues(ctx, module, statement, use, True, method_of=cls.name)
+
+
+def _use_issues(
+    ctx: RuleContext,
+    module: ModuleIndex,
+    owner: FunctionNode | ast.ClassDef,
+    use: DecoratorUse,
+    check_async: bool,
+    *,
+    method_of: str | None = None,
+) -> Iterator[Issue]:
+    """The issues of one ``@mcp_endpoint`` on ``owner``, a function, method or class.
+
+    ``check_async``: report a sync ``owner`` (VX211); endpoints have their own VX211.
+    """
+    spelled = use.spelled
+    root = spelled.split(".", 1)[0]
+    bound_at = module.first_bound.get(root)
+    if bound_at is not None and bound_at > use.node.lineno:
+        # Decorators run when the def does: a name bound further down is not there yet.
+        yield ctx.code_issue(
+            "VX217",
+            f"{root!r} is not bound until line {bound_at}, after this use, so "
+            "importing main.py fails with NameError: import it above line "
+            f"{use.node.lineno}",
+            use.node,
+        )
+    if use.origin == "runtime" and use.called and use.problem is None:
+        if isinstance(owner, ast.ClassDef):
+            yield ctx.code_issue(
+                "VX211",
+                f"class {owner.name!r} is not an async function, so @{spelled}(...) "
+                "raises TypeError when main.py is imported: decorate a module-level "
+                "`async def` instead",
+                owner,
+            )
+        elif (
+            check_async and type(owner) is ast.FunctionDef and owner.decorator_list[-1] is use.node
+        ):
+            what = f"method {method_of}.{owner.name}" if method_of else f"function {owner.name!r}"
+            yield ctx.code_issue(
+                "VX211",
+                f"{what} is not async, so "
+                f"@{spelled}(...) raises TypeError when main.py is imported (it accepts "
+                "only `async def`): define it with `async def`, or remove the decorator",
+                owner,
+            )
+        return  # otherwise the usual, correct use
+    if use.origin == "unbound":
+        yield ctx.code_issue(
+            "VX217",
+            f"{root!r} is not imported, so importing main.py fails: add "
+            f"`from ViksaAI import {DECORATOR}` (or import it from viksa_ai.runtime)",
+            use.node,
+        )
+    elif use.origin == "other":
+        yield ctx.code_issue(
+            "VX218",
+            f"@{spelled} does not come from ViksaAI or viksa_ai.runtime: import "
+            f"{DECORATOR} from one of them",
+            use.node,
+            severity="warning",
+        )
+    if not use.called:
+        yield ctx.code_issue(
+            "VX213",
+            f"@{spelled} is used bare, which fails when main.py is imported: write "
+            f'@{spelled}(description="what {owner.name} does")',
+            use.node,
+        )
+    elif use.problem is not None:
+        yield ctx.code_issue(
+            "VX214",
+            f"@{spelled}(...) fails when main.py is imported: {use.problem}; pass "
+            f'one non-blank string, description="what {owner.name} does"',
+            use.node,
+        )
 
 
 def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:

@@ -14,8 +14,9 @@ from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools._structure import issues_from_validation_error, short_repr
 from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION, A2AEnvelope
 from viksa_ai.models.agent import AgentEndpoint, AgentInput
+from viksa_ai.models.executor import ExecutionEnvelope
 
-__all__ = ["check_a2a_envelope", "validate_a2a_envelope"]
+__all__ = ["check_a2a_envelope", "check_envelope_fields", "validate_a2a_envelope"]
 
 # Validates deadline_at alone (the type of the envelope model's field).
 _DEADLINE: TypeAdapter[datetime] = TypeAdapter(datetime)
@@ -87,6 +88,36 @@ def check_a2a_envelope(
     if spec is not None and isinstance(payload, Mapping):
         issues.extend(check_inputs(payload, spec, agent_inputs, path_prefix="payload"))
     return issues
+
+
+def check_envelope_fields(envelope: Mapping[str, Any], prefix: str = "") -> list[Issue]:
+    """The issues of an envelope's correlation fields, as the platform checks them.
+
+    The fields of :class:`~viksa_ai.models.executor.ExecutionEnvelope` (``run_id``
+    required, ``protocol_version`` 1, the others strings) are checked by that model, the
+    one the platform parses ``pulse.execute`` envelopes with; other fields of a full A2A
+    envelope (``endpoint``, ``payload``, ``metadata``...) are kept unchecked. Each
+    issue is located under ``prefix``; VX502 for the protocol version, else VX501.
+    """
+    known = ExecutionEnvelope.model_fields
+    fields = {key: value for key, value in envelope.items() if key in known}
+    try:
+        ExecutionEnvelope.model_validate(fields)
+    except ValidationError as exc:
+        found = issues_from_validation_error(exc)
+    except RecursionError:
+        return [Issue("VX501", "the A2A envelope is nested too deeply to check", path=prefix)]
+    else:
+        return []
+    return [
+        dataclasses.replace(
+            issue,
+            code="VX502" if issue.path == "protocol_version" else "VX501",
+            message=f"the A2A envelope's {issue.message}",
+            path=f"{prefix}.{issue.path}" if prefix else issue.path,
+        )
+        for issue in found
+    ]
 
 
 def _parse_envelope(envelope: Mapping[str, Any], issues: list[Issue]) -> A2AEnvelope | None:

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from viksa_ai.devtools._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
+from viksa_ai.devtools._file_names import file_name_problem
 from viksa_ai.devtools._inputs import check_value, compile_pattern
 from viksa_ai.devtools._issues import Issue, join_path
 from viksa_ai.devtools._manifest import Entries
+from viksa_ai.devtools._structure import short_repr
 from viksa_ai.models.agent import (
     AgentEndpoint,
     AgentFile,
@@ -53,6 +55,20 @@ def main_file(ctx: RuleContext) -> Iterator[Issue]:
             '{"name": "main.py", "content": "...", "mime_type": "python"}',
             path="files",
         )
+
+
+def file_names(ctx: RuleContext) -> Iterator[Issue]:
+    """VX117 file names a worker cannot write inside the agent's directory."""
+    for index, file in ctx.view.files.items:
+        problem = file_name_problem(file.name)
+        if problem is not None:
+            yield Issue(
+                "VX117",
+                f"file name {short_repr(file.name, 80)} {problem}: the worker writes each "
+                "file inside the agent's directory, so use a relative path such as "
+                '"data/table.csv"',
+                path=join_path("files", index, "name"),
+            )
 
 
 def _duplicates(entries: Entries[_Named], field: str, code: str, what: str) -> Iterator[Issue]:
@@ -312,6 +328,7 @@ def _inapplicable(spec: AgentInput, where: str) -> Iterator[Issue]:
 
 MANIFEST_RULES: tuple[Rule, ...] = (
     main_file,
+    file_names,
     unique_names,
     endpoints_present,
     endpoint_names,

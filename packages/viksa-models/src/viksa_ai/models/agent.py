@@ -37,7 +37,9 @@ _MAIN_FILE = "main.py"
 
 _AgentName = Annotated[str, Field(min_length=1, max_length=256)]
 _AgentDescription = Annotated[str, Field(min_length=1)]
-_Number = int | float
+# A NaN bound compares False with everything, so it would silently disable the check;
+# Python's json reads NaN and Infinity, so the model must refuse them itself.
+_Number = int | Annotated[float, Field(allow_inf_nan=False)]
 
 
 class AgentFile(OpenModel):
@@ -51,7 +53,8 @@ class AgentFile(OpenModel):
 class AgentInput(OpenModel):
     """An input the agent accepts, with the constraints a caller's value must meet.
 
-    ``type`` is parsed case-insensitively. ``min_value``/``max_value`` bound numbers,
+    ``type`` is parsed case-insensitively. ``min_value``/``max_value`` bound numbers
+    (finite ones: NaN and infinities are refused),
     ``min_length``/``max_length`` bound strings and lists, ``pattern`` is a regular
     expression for strings, ``allowed_values`` lists the only values accepted.
     """

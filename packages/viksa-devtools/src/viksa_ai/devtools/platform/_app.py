@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
+from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._errors import detail_item
 from viksa_ai.devtools.platform._faults import FaultMiddleware
@@ -67,6 +67,7 @@ def create_app(
         version=_VERSION,
         description="A local, stateful emulator of the Viksa AI platform API (`viksa dev`).",
         lifespan=lifespan,
+        default_response_class=JsonAnswer,
     )
     app.state.platform = platform
     # Routes are matched in order, one by one: the hot path (pulse) goes first. No
@@ -93,17 +94,17 @@ def create_app(
         app.include_router(router)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JsonAnswer:
         # FastAPI's own answer echoes each offending "input": a password or secret value
         # sent in the wrong shape would come back in the error (and in client logs).
         del request
         items = [detail_item(err["loc"], err["msg"], err["type"]) for err in exc.errors()]
-        return JSONResponse({"detail": items}, status_code=422)
+        return JsonAnswer({"detail": items}, status_code=422)
 
     @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> JsonAnswer:
         _log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
+        return JsonAnswer(
             {"detail": f"Internal error in the local platform ({type(exc).__name__})."},
             status_code=500,
         )

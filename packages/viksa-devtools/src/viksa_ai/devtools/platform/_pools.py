@@ -117,7 +117,7 @@ class WorkerPools:
         """Retire the pool of an agent (after a deploy, reconcile or delete)."""
         pool = self._pools.pop(agent_id, None)
         if pool is not None:
-            self._retiring.add(pool)
+            self._track(pool)
             await pool.retire()
 
     async def aclose(self) -> None:
@@ -126,7 +126,17 @@ class WorkerPools:
         self._pools, self._retiring = OrderedDict(), set()
         await asyncio.gather(*(pool.close() for pool in pools))
 
+    @property
+    def retiring(self) -> int:
+        """How many retired pools are still tracked (at most the busy ones, plus one)."""
+        return len(self._retiring)
+
     def _retire(self, pool: Pool) -> None:
+        self._track(pool)
+        self._spawn(pool.retire())
+
+    def _track(self, pool: Pool) -> None:
+        # Pools whose calls have all ended need no stopping: drop them, or every
+        # redeploy would keep one more pool (and its agent) alive for good.
         self._retiring = {p for p in self._retiring if p.busy}
         self._retiring.add(pool)
-        self._spawn(pool.retire())

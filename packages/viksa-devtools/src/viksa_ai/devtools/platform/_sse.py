@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
+
+from viksa_ai.devtools._json import dumps_json
 
 __all__ = ["DONE", "encode_event", "sse_response"]
 
@@ -15,7 +16,7 @@ DONE = "data: [DONE]\n\n"
 
 def encode_event(event: Any) -> str:
     """One SSE event carrying ``event`` as JSON."""
-    return f"data: {json.dumps(event)}\n\n"
+    return f"data: {dumps_json(event)}\n\n"
 
 
 def sse_response(events: AsyncIterator[Any]) -> StreamingResponse:

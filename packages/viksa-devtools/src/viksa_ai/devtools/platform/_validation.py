@@ -4,8 +4,8 @@ Each error of :func:`viksa_ai.devtools.check_agent_manifest` becomes one item: i
 manifest path (``agent_endpoints[2].inputs[0]``) as ``loc`` under ``body``, its code
 as ``type`` (``value_error.VX301``), and its code position in ``ctx`` when it has one.
 Warnings do not fail a request. File names the runner could not write inside an
-agent's working directory (absolute, or climbing out with ``..``) are refused too, so
-an agent that deploys can also run.
+agent's working directory are among the validator's errors (VX117), so an agent that
+deploys can also run.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 from viksa_ai.devtools import check_agent_manifest
 from viksa_ai.devtools._issues import split_path
 from viksa_ai.devtools.platform._errors import detail_item
-from viksa_ai.devtools.runner._agent import is_safe_file_name
 
 __all__ = ["manifest_issues"]
 
@@ -23,18 +22,6 @@ __all__ = ["manifest_issues"]
 def manifest_issues(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """Every error the validator finds in ``manifest``, as 422 detail items."""
     items = []
-    files = manifest.get("files")
-    for index, agent_file in enumerate(files if isinstance(files, list) else []):
-        name = agent_file.get("name") if isinstance(agent_file, dict) else None
-        if isinstance(name, str) and not is_safe_file_name(name):
-            items.append(
-                detail_item(
-                    ["body", "files", index, "name"],
-                    f"file name {name!r} must be a relative path inside the agent "
-                    "(no leading /, no ..)",
-                    "value_error.file_name",
-                )
-            )
     for issue in check_agent_manifest(manifest).errors:
         where = {"file": issue.file, "line": issue.line, "column": issue.column}
         items.append(

@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Union
 
 from pydantic import ValidationError
 
 from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
+from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
 from viksa_ai.devtools._structure import issues_from_validation_error
 from viksa_ai.devtools.runner._envkeys import METHOD_ID, PARAM_NAME
 from viksa_ai.devtools.runner._errors import AgentLoadError, EndpointNotFoundError
@@ -31,7 +32,6 @@ __all__ = [
     "INJECTED_FILE",
     "AgentSource",
     "LoadedAgent",
-    "is_safe_file_name",
     "load_agent",
     "write_working_dir",
 ]
@@ -137,19 +137,15 @@ def _from_model(manifest: AgentGenerationResponse, origin: str) -> LoadedAgent:
     return LoadedAgent(manifest=manifest, files=files, auth_methods=declared, origin=origin)
 
 
-def is_safe_file_name(name: str) -> bool:
-    """Whether ``name`` is a relative path that stays inside the agent's working directory."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    return bool(name) and not path.is_absolute() and ".." not in path.parts and path.name != ""
-
-
 def _safe_file_name(name: str, origin: str) -> str:
     """A relative POSIX path that stays inside the working directory, or an error."""
-    if not is_safe_file_name(name):
+    problem = file_name_problem(name)
+    if problem is not None:
         raise AgentLoadError(
-            f"{origin}: file name {name!r} must be a relative path inside the agent"
+            f"{origin}: file name {name!r} {problem}: use a relative path of a file "
+            "inside the agent (run `viksa validate` for every issue)"
         )
-    return str(PurePosixPath(name.replace("\\", "/")))
+    return normalized_file_name(name)
 
 
 def _auth_methods(value: object, origin: str) -> dict[str, tuple[str, ...]]:

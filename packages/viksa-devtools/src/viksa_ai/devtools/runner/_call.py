@@ -1,18 +1,20 @@
 """Preparing one call the way a platform worker does, before any agent code runs.
 
-The A2A envelope is taken out of the inputs (or given apart), the remaining inputs
-are checked against the manifest, declared defaults are filled in, and everything
-that crosses to the child must be JSON. Any problem is an :class:`InvalidInputError`
-and no child is involved.
+The A2A envelope is taken out of the inputs (or given apart) and its fields checked as
+the platform checks them, the remaining inputs are checked against the manifest,
+declared defaults are filled in, and everything that crosses to the child must be JSON.
+Any problem is an :class:`InvalidInputError` and no child is involved.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from viksa_ai.devtools._envelope import check_envelope_fields
 from viksa_ai.devtools._inputs import check_inputs
 from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools.runner._agent import LoadedAgent
@@ -50,7 +52,8 @@ def prepare_call(
     ``alias.module.function`` path (:class:`EndpointNotFoundError` when unknown). The
     envelope is stripped from ``inputs``; an explicit ``envelope`` wins over one found
     under ``__viksa_a2a__`` (which is removed either way). Raises
-    :class:`InvalidInputError` when the inputs do not meet the manifest.
+    :class:`InvalidInputError` when the envelope's fields are invalid (a missing or
+    non-string ``run_id``...) or the inputs do not meet the manifest.
     """
     target = endpoint if isinstance(endpoint, AgentEndpoint) else agent.find_endpoint(endpoint)
     if inputs is None:
@@ -67,7 +70,12 @@ def prepare_call(
     chosen: Mapping[str, Any] | None = envelope if envelope is not None else found
     if chosen is not None and not isinstance(chosen, Mapping):
         raise _not_object_envelope(target)
-    issues = [i for i in check_inputs(values, target, agent.manifest.inputs) if i.is_error]
+    issues: list[Issue] = []
+    if chosen is not None:
+        # The platform's own check of an envelope (pulse.execute), before any child runs.
+        fields = check_envelope_fields(chosen, A2A_PAYLOAD_KEY)
+        issues.extend(dataclasses.replace(issue, input=A2A_PAYLOAD_KEY) for issue in fields)
+    issues.extend(i for i in check_inputs(values, target, agent.manifest.inputs) if i.is_error)
     if issues:
         raise InvalidInputError(issues, endpoint=target.name)
     values = _with_defaults(values, target, agent)

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
+from viksa_ai.devtools._json import dumps_json
+from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._assistant import (
     DETERMINISTIC_NOTE,
     generated_agent,
@@ -120,7 +122,7 @@ async def _converse(platform: Platform, tenant: Tenant, body: dict[str, Any]) ->
                 yield {"type": "execution.started", "execution_id": record["id"]}
                 execution = execution_view(await platform.engine.execute(record))
                 yield {"type": "execution.finished", **execution}
-                reply = f"{parsed.endpoint} {execution['status']}: " + json.dumps(
+                reply = f"{parsed.endpoint} {execution['status']}: " + dumps_json(
                     execution["response"] if execution["error"] is None else execution["error"]
                 )
     for word in reply.split(" "):
@@ -143,13 +145,13 @@ async def _converse(platform: Platform, tenant: Tenant, body: dict[str, Any]) ->
 
 
 @router.post("/indent_finder")
-async def indent_finder(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> JSONResponse:
+async def indent_finder(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> JsonAnswer:
     """Route a chat message (deterministically): run the endpoint it names, or list them."""
     answer: Doc = {}
     async for event in _converse(platform, tenant, body):
         answer = event
     answer.pop("type", None)
-    return JSONResponse(answer, headers=_DETERMINISTIC_HEADER)
+    return JsonAnswer(answer, headers=_DETERMINISTIC_HEADER)
 
 
 @router.post("/indent_finder/stream")
@@ -247,7 +249,7 @@ async def token_stats(
     platform: PlatformDep,
     tenant: ProjectDep,
     conversation_id: Annotated[str | None, Query()] = None,
-) -> JSONResponse:
+) -> JsonAnswer:
     """Token counts of stored messages (words stand in for tokens: no model runs here)."""
     where = None if conversation_id is None else {"conversation_id": conversation_id}
     messages, count = platform.store.query("message", scope=tenant.project, where=where)
@@ -261,18 +263,18 @@ async def token_stats(
         "counting": "whitespace-separated words",
         "deterministic": True,
     }
-    return JSONResponse(stats, headers=_DETERMINISTIC_HEADER)
+    return JsonAnswer(stats, headers=_DETERMINISTIC_HEADER)
 
 
 @router.post("/generate/agent")
-async def generate_agent(body: JsonBody) -> JSONResponse:
+async def generate_agent(body: JsonBody) -> JsonAnswer:
     """An AgentGenerationResponse built from a fixed template (no model runs here)."""
     prompt = _text(body, "prompt")
-    return JSONResponse(generated_agent(prompt), headers=_DETERMINISTIC_HEADER)
+    return JsonAnswer(generated_agent(prompt), headers=_DETERMINISTIC_HEADER)
 
 
 @router.post("/fix/agent")
-async def fix_agent(body: JsonBody) -> JSONResponse:
+async def fix_agent(body: JsonBody) -> JsonAnswer:
     """The validator's issues with a manifest (sent whole, or under ``agent``/``manifest``)."""
     manifest = body.get("agent") or body.get("manifest") or body
     if not isinstance(manifest, dict):
@@ -288,7 +290,7 @@ async def fix_agent(body: JsonBody) -> JSONResponse:
         "deterministic": True,
         "note": DETERMINISTIC_NOTE + " The manifest is returned unchanged with its issues.",
     }
-    return JSONResponse(answer, headers=_DETERMINISTIC_HEADER)
+    return JsonAnswer(answer, headers=_DETERMINISTIC_HEADER)
 
 
 def _latest_execution(platform: Platform, tenant: Tenant, conversation_id: str) -> Doc | None:

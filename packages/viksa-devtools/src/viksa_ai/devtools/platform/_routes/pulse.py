@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from viksa_ai.devtools.platform._bodies import JsonBody, parse_body
-from viksa_ai.devtools.platform._deps import PlatformDep, ProjectDep, owned
+from viksa_ai.devtools.platform._deps import PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform._engine import Target, execution_view
 from viksa_ai.devtools.platform._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform._platform import Platform
@@ -20,13 +20,15 @@ router = APIRouter(prefix="/pulse/executor", tags=["pulse"])
 
 
 def _target(
-    platform: Platform, project: str, request: AgentInvokeRequest | EndpointExecutionRequest
+    platform: Platform, tenant: Tenant, request: AgentInvokeRequest | EndpointExecutionRequest
 ) -> Target:
+    # As on every route naming a record: 404 when absent, 403 when another account's.
+    owned(platform, "agent", "Agent", request.agent_id, tenant)
     if request.timeout is not None and request.timeout < 1:
         raise unprocessable(
             [detail_item(["body", "timeout"], "timeout is at least 1 second", "greater_than_equal")]
         )
-    target = platform.engine.target(project, request.agent_id, request.endpoint)
+    target = platform.engine.target(tenant.project, request.agent_id, request.endpoint)
     agent_type = target.agent.get("agent_type", "cloud")
     if request.agent_type.value != agent_type:
         raise unprocessable(
@@ -69,7 +71,7 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
     ``status`` and ``error``; a request the endpoint cannot take gets 4xx.
     """
     request = parse_body(EndpointExecutionRequest, raw)
-    target = _target(platform, tenant.project, request)
+    target = _target(platform, tenant, request)
     envelope = _envelope(request, target)
     call = platform.engine.check_inputs(target, request.inputs, envelope)
     record = platform.engine.new_execution(
@@ -86,7 +88,7 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
 async def invoke(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Start an endpoint in the background and answer at once (AgentInvokeResponse)."""
     request = parse_body(AgentInvokeRequest, raw)
-    target = _target(platform, tenant.project, request)
+    target = _target(platform, tenant, request)
     platform.engine.check_inputs(target, request.inputs, None)
     record = platform.engine.new_execution(
         target, inputs=request.inputs, envelope=None, timeout=request.timeout, source="pulse.invoke"

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
+from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import (
@@ -217,15 +218,15 @@ async def invoke_webhook(
     platform: PlatformDep,
     authorization: _Auth = None,
     body: OptionalJsonBody = None,
-) -> JSONResponse:
+) -> JsonAnswer:
     """Run the trigger's endpoint with the payload; 202 when it waits for an approval."""
     trigger = _webhook_trigger(platform, trigger_id, authorization)
     record = _start(platform, trigger, body or {}, source="webhook")
     if record["status"] == "awaiting_approval":
         platform.engine.start(record)
-        return JSONResponse({**execution_view(record), "trigger_id": trigger_id}, status_code=202)
+        return JsonAnswer({**execution_view(record), "trigger_id": trigger_id}, status_code=202)
     final = await platform.engine.execute(record)
-    return JSONResponse({**execution_view(final), "trigger_id": trigger_id})
+    return JsonAnswer({**execution_view(final), "trigger_id": trigger_id})
 
 
 @webhooks.post("/{trigger_id}/stream")

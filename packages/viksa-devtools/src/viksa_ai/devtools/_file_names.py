@@ -1,0 +1,39 @@
+"""Agent file names: which ones a worker can write inside the agent's working directory.
+
+Shared by the validator (rule VX117), the runner (which writes the files) and, through
+the validator, the local platform. Stdlib only: the runner imports it on every load.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+__all__ = ["file_name_problem", "normalized_file_name"]
+
+# ``C:/x`` or ``C:x`` names a drive on Windows, where the runner may also write files.
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be written inside the agent's directory, or None when it can.
+
+    A file name is a relative path (``/`` or ``\\`` between parts) that is not empty,
+    does not climb out with ``..`` and names a file, not a directory.
+    """
+    if not name:
+        return "is empty"
+    text = name.replace("\\", "/")
+    if text.startswith("/") or _DRIVE.match(text):
+        return "is an absolute path"
+    parts = text.split("/")
+    if ".." in parts:
+        return "climbs out of the agent's directory with '..'"
+    if parts[-1] in ("", "."):
+        return "names a directory, not a file"
+    return None
+
+
+def normalized_file_name(name: str) -> str:
+    """``name`` as a POSIX relative path (``\\`` as ``/``, ``./`` and ``//`` collapsed)."""
+    return str(PurePosixPath(name.replace("\\", "/")))
