@@ -23,6 +23,7 @@ from viksa_ai.client import (
     ViksaNotFoundError,
     ViksaSyncClient,
     ViksaTimeoutError,
+    _backends,
 )
 
 ENV_NAMES = (
@@ -174,6 +175,32 @@ async def test_own_client_is_closed_and_a_closed_client_refuses_calls(
     assert client.http_client.is_closed
     with pytest.raises(ViksaError, match="closed"):
         await client.auth.usage()
+
+
+async def test_a_close_during_a_retry_wait_ends_the_call_with_a_viksa_error(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route = api.get("/auth/usage").respond(503, json={"detail": "busy"})
+    client = make_client()
+    sync_client = make_sync_client()
+
+    async def close_while_waiting(seconds: float) -> None:
+        await client.aclose()
+
+    def close_sync_while_waiting(seconds: float) -> None:
+        sync_client.close()
+
+    monkeypatch.setattr(_backends, "async_sleep", close_while_waiting)
+    monkeypatch.setattr(_backends, "sync_sleep", close_sync_while_waiting)
+    # Not httpx's RuntimeError about sending on a closed client.
+    with pytest.raises(ViksaError, match="closed"):
+        await client.auth.usage()
+    with pytest.raises(ViksaError, match="closed"):
+        sync_client.auth.usage()
+    assert route.call_count == 2  # one attempt each, no retry after the close
 
 
 async def test_per_call_headers_query_and_key(

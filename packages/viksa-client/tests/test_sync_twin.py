@@ -44,6 +44,23 @@ def test_sync_files_are_exactly_what_the_generator_makes() -> None:
         )
 
 
+@pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["--chek"], 2)])
+def test_generator_reads_its_options_before_writing_anything(
+    argv: list[str], code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    generator = _load_generator()
+
+    def must_not_run() -> None:
+        raise AssertionError("--help or a misspelt option must not generate files")
+
+    monkeypatch.setattr(generator, "generate", must_not_run)
+    with pytest.raises(SystemExit) as stopped:
+        generator.main(argv)
+    assert stopped.value.code == code
+    printed = capsys.readouterr()
+    assert "usage: " in printed.out + printed.err
+
+
 def test_generator_rewrites_async_code() -> None:
     generator = _load_generator()
     source = (

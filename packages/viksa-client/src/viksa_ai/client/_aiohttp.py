@@ -10,6 +10,7 @@ no cookie jar of its own, since httpx already handles cookies.
 from __future__ import annotations
 
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import httpx
@@ -22,7 +23,32 @@ _DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20
 CertTypes: TypeAlias = "str | tuple[str, str] | tuple[str, str, str]"
 
 
+class _BodyStream(httpx.AsyncByteStream):
+    """A response body whose aiohttp-only failures surface as httpx transport errors."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except RuntimeError as exc:
+            # aiohttp's "Connection closed." when the client closes under a read: the
+            # SDK's callers expect a transport error here, as from httpx's own transport.
+            raise httpx.ReadError(str(exc) or "the connection was closed") from exc
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class _Transport(AiohttpTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _BodyStream(response.stream)
+        return response
+
     def get_client(self) -> ClientSession:
         connector = TCPConnector(
             keepalive_timeout=self.limits.keepalive_expiry,

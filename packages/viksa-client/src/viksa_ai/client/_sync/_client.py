@@ -388,16 +388,20 @@ class ViksaSyncClient:
 
     def _send(self, plan: Plan) -> httpx.Response:
         settings = self._settings
-        if self._closed:
-            raise ViksaError("this client is closed: create a new client to make calls")
         attempt = 0
         replayed = False
         while True:
+            # Checked on each pass: a close during a retry wait or a refresh must end the
+            # call with this error, not httpx's RuntimeError about a closed client.
+            if self._closed:
+                raise _closed_error()
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
             try:
                 response = self._http.send(request, stream=plan.stream)
             except httpx.TransportError as exc:
+                if self._closed:  # the close broke this request: retrying cannot help
+                    raise _closed_error() from exc
                 delay = transport_retry_delay(plan, attempt, exc)
                 if delay is None:
                     raise transport_failure(plan, exc) from exc
@@ -449,6 +453,10 @@ class ViksaSyncClient:
         while not cursor.done:
             items = cursor.take(self._request(page(cursor.skip, limit), options))
             yield from items
+
+
+def _closed_error() -> ViksaError:
+    return ViksaError("this client is closed: create a new client to make calls")
 
 
 def _read_head(response: httpx.Response) -> bytes:
