@@ -329,6 +329,35 @@ def test_our_own_auth_environment_never_reaches_the_agent(
     assert result.value["enabled"] == []
 
 
+def test_our_own_platform_credentials_never_reach_the_agent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A shell set up for ViksaClient.from_env() (as `viksa dev` suggests) runs agents too.
+    monkeypatch.setenv("VIKSA_API_KEY", "vk_parent-secret")
+    monkeypatch.setenv("VIKSA_PASSWORD", "parent-password")
+    monkeypatch.setenv("VIKSA_BASE_URL", "http://127.0.0.1:9")
+    source = (
+        "import os\n"
+        "from typing import Any, Dict\n"
+        "from viksa_ai.runtime import mcp_endpoint\n\n\n"
+        '@mcp_endpoint(description="The VIKSA_* environment")\n'
+        "async def env(payload: Dict[str, Any]):\n"
+        '    return sorted(k for k in os.environ if k.startswith("VIKSA_"))\n'
+    )
+    manifest = {
+        **probe_manifest(),
+        "files": [{"name": "main.py", "content": source, "mime_type": "python"}],
+        "inputs": [],
+        "agent_endpoints": [
+            {"name": "env", "module": "main", "description": "env", "inputs": [], "outputs": []}
+        ],
+    }
+    names = run_endpoint(manifest, "env").value
+    assert "VIKSA_API_KEY" not in names
+    assert "VIKSA_PASSWORD" not in names
+    assert "VIKSA_BASE_URL" in names
+
+
 def test_secret_values_never_reach_errors_output_or_reprs() -> None:
     secret = "tok-SECRET-value/with+chars"
     with AgentWorker(PROBE, secrets={"probe_auth.token": secret}, capture_output=True) as warm:

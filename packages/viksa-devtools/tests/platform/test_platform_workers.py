@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
-from viksa_ai.devtools.platform._pools import WorkerPools
+from viksa_ai.devtools.platform._pools import Pool, WorkerPools
+from viksa_ai.devtools.runner import WorkerCrashedError, load_agent, prepare_call
 
 MAIN = """
 import asyncio
@@ -165,3 +166,28 @@ async def test_redeploys_do_not_pile_up_retired_pools() -> None:
     assert spawned == []
     await pools.aclose()
     assert pools.retiring == 0
+
+
+async def test_a_call_waiting_for_a_worker_starts_none_once_the_pool_is_closed(
+    tmp_path: Path,
+) -> None:
+    agent = load_agent(_manifest("w"))
+    pool = Pool(agent, "v1", 1)
+    marker = tmp_path / "busy.pid"
+    hang = prepare_call(agent, "hang", {"path": str(marker)})
+    running = asyncio.ensure_future(pool.call(hang, {}, 600))
+    for _ in range(200):
+        if marker.exists() and marker.read_text():
+            break
+        await asyncio.sleep(0.05)
+    busy = int(marker.read_text())
+    waiting = asyncio.ensure_future(pool.call(prepare_call(agent, "pid", {}), {}, 600))
+    await asyncio.sleep(0)  # it now waits for the only worker
+    await pool.close()
+    with pytest.raises(WorkerCrashedError):
+        await running
+    # Not run in a child started after the platform stopped.
+    with pytest.raises(WorkerCrashedError, match="stopped before this call started"):
+        await waiting
+    assert not pool.busy
+    assert await _gone(busy)

@@ -19,6 +19,7 @@ from viksa_ai.devtools.runner import (
     LoadedAgent,
     PreparedCall,
     RunResult,
+    WorkerCrashedError,
     load_agent,
     prepare_call,
 )
@@ -37,6 +38,7 @@ class Pool:
         self._workers: set[AsyncAgentWorker] = set()
         self._slots: asyncio.Semaphore | None = None
         self._retired = False
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -53,6 +55,14 @@ class Pool:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
         async with self._slots:
+            if self._closed:
+                # Queued behind the calls close() killed: starting a child now would run
+                # agent code after the platform stopped.
+                raise WorkerCrashedError(
+                    "the platform stopped before this call started: run it again",
+                    returncode=None,
+                    endpoint=call.endpoint.name,
+                )
             if self._idle:
                 worker = self._idle.pop()
             else:
@@ -76,8 +86,8 @@ class Pool:
             await worker.close()
 
     async def close(self) -> None:
-        """Stop every worker now; running calls end with ``WorkerCrashedError``."""
-        self._retired = True
+        """Stop every worker now; running and waiting calls end with ``WorkerCrashedError``."""
+        self._retired = self._closed = True
         self._idle = []
         workers, self._workers = list(self._workers), set()
         await asyncio.gather(*(worker.close() for worker in workers))

@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
 from viksa_ai.devtools.runner._call import PreparedCall
 from viksa_ai.devtools.runner._result import RunResult
-from viksa_ai.devtools.runner._worker import DEFAULT_START_TIMEOUT, AsyncAgentWorker, Stderr
+from viksa_ai.devtools.runner._worker import (
+    _CLOSE_GRACE_SECONDS,
+    DEFAULT_START_TIMEOUT,
+    AsyncAgentWorker,
+    Stderr,
+)
 
 __all__ = ["AgentWorker", "arun_endpoint", "run_endpoint"]
 
@@ -31,9 +36,15 @@ class _LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._mutex = threading.Lock()
+        self._stopped = False
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop())
+        try:
+            loop = self._ensure_loop()
+        except BaseException:
+            coroutine.close()
+            raise
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
             return future.result()
         except BaseException:
@@ -48,15 +59,27 @@ class _LoopThread:
         with self._mutex:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
+            self._stopped = True
         if loop is None or thread is None:
             return
+        # Calls other threads still wait on (queued, or ending after the child's kill)
+        # finish first: stopping the loop under them would leave those threads blocked.
+        asyncio.run_coroutine_threadsafe(_finish_others(_CLOSE_GRACE_SECONDS), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called (no call runs after it)."""
+        return self._stopped
+
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._mutex:
+            if self._stopped:
+                # Not a new loop thread for each call on a closed worker, never stopped.
+                raise RuntimeError("this worker is closed: create a new one")
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
@@ -65,6 +88,23 @@ class _LoopThread:
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop
+
+
+async def _finish_others(grace: float) -> None:
+    """Let every other task of the running loop end; cancel those still running after ``grace``.
+
+    After the worker's close they end at once (its child is killed); the grace bounds a
+    close that was itself interrupted, whose calls are then cancelled, killing the child.
+    """
+    current = asyncio.current_task()
+    others = [task for task in asyncio.all_tasks() if task is not current]
+    if not others:
+        return
+    _, pending = await asyncio.wait(others, timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
 
 
 class AgentWorker:
@@ -139,7 +179,9 @@ class AgentWorker:
         return self._portal.run(self._worker.call_prepared(call, secrets=secrets, timeout=timeout))
 
     def close(self) -> None:
-        """Stop the child and remove the working directory."""
+        """Stop the child and remove the working directory (again: nothing happens)."""
+        if self._portal.stopped:
+            return
         try:
             self._portal.run(self._worker.close())
         finally:

@@ -25,7 +25,7 @@ from typing import IO, Any
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
-from viksa_ai.devtools.runner._envkeys import is_auth_env_key
+from viksa_ai.devtools.runner._envkeys import CLIENT_CREDENTIAL_VARS, is_auth_env_key
 from viksa_ai.devtools.runner._errors import (
     AgentImportError,
     AgentLoadError,
@@ -212,21 +212,24 @@ class AsyncAgentWorker:
         self._closed = True
         process = self._process
         busy = self._lock is not None and self._lock.locked()
-        if (
-            not busy
-            and process is not None
-            and process.returncode is None
-            and process.stdin is not None
-        ):
-            # A graceful end: an idle child leaves its loop when the channel closes (a
-            # busy one would not before its call ends, so it is killed at once).
-            process.stdin.close()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(process.wait(), _CLOSE_GRACE_SECONDS)
-        await self._discard()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        try:
+            if (
+                not busy
+                and process is not None
+                and process.returncode is None
+                and process.stdin is not None
+            ):
+                # A graceful end: an idle child leaves its loop when the channel closes (a
+                # busy one would not before its call ends, so it is killed at once).
+                process.stdin.close()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(process.wait(), _CLOSE_GRACE_SECONDS)
+        finally:
+            # Even when the close itself is cancelled: a later close() returns at once.
+            await self._discard()
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None
 
     async def __aenter__(self) -> AsyncAgentWorker:
         return self
@@ -260,19 +263,29 @@ class AsyncAgentWorker:
         await self._discard()
         workdir = self._fresh_workdir()
         self._starts += 1
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            CHILD_MODULE,
-            *self._agent.modules,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=self._stderr,
-            cwd=workdir,
-            env=self._child_environment(),
-            start_new_session=_POSIX,
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                CHILD_MODULE,
+                *self._agent.modules,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=self._stderr,
+                cwd=workdir,
+                env=self._child_environment(),
+                start_new_session=_POSIX,
+            )
+        except OSError as exc:
+            if not self._closed:
+                raise
+            # close() removed the working directory while the child was being spawned.
+            raise _closed_mid_start(exc) from None
         self._process = process
+        if self._closed:
+            # close() ran while the child was being spawned and could not stop it.
+            await self._discard()
+            raise _closed_mid_start(None)
         try:
             ready = await asyncio.wait_for(_read_frame(process), self._start_timeout)
         except asyncio.TimeoutError:
@@ -301,8 +314,13 @@ class AsyncAgentWorker:
         return self._workdir
 
     def _child_environment(self) -> dict[str, str]:
-        # Auth variables of our own environment never leak into the agent's.
-        env = {k: v for k, v in os.environ.items() if not is_auth_env_key(k)}
+        # Auth variables and platform credentials of our own environment never leak
+        # into the agent's.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not is_auth_env_key(k) and k not in CLIENT_CREDENTIAL_VARS
+        }
         env.update(self._auth.environment())
         return env
 
@@ -343,6 +361,14 @@ def _kill_tree(process: asyncio.subprocess.Process) -> None:
             os.killpg(process.pid, signal.SIGKILL)
         else:
             process.kill()
+
+
+def _closed_mid_start(cause: BaseException | None) -> WorkerCrashedError:
+    reason = f" ({cause})" if cause is not None else ""
+    return WorkerCrashedError(
+        f"the worker was closed while its process started{reason}: create a new worker",
+        returncode=None,
+    )
 
 
 def _crashed(returncode: int | None, cause: BaseException, endpoint: str | None) -> RunnerError:

@@ -1,0 +1,149 @@
+"""Closing a worker while calls still run, wait for it, or start its child."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import CancelledError
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, WorkerCrashedError, _sync
+
+PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
+# Only a bound for a hang (the calls end at once): no speed is measured.
+_HANG_BOUND_SECONDS = 60.0
+
+
+def _loop_threads() -> int:
+    return sum(thread.name == "viksa-agent-worker" for thread in threading.enumerate())
+
+
+def test_a_call_still_pending_at_stop_ends_instead_of_blocking_its_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A call that outlives the worker's close (here one that never ends by itself) is
+    # cancelled after the grace; the loop is not stopped under it.
+    monkeypatch.setattr(_sync, "_CLOSE_GRACE_SECONDS", 0.01, raising=False)
+    portal = _sync._LoopThread()
+    entered = threading.Event()
+    outcome: list[BaseException | None] = []
+
+    async def never_ends() -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    def caller() -> None:
+        try:
+            portal.run(never_ends())
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=caller, daemon=True)
+    thread.start()
+    assert entered.wait(_HANG_BOUND_SECONDS)
+    portal.stop()
+    thread.join(_HANG_BOUND_SECONDS)
+    assert not thread.is_alive(), "the caller's thread was left blocked on a stopped loop"
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], CancelledError)
+
+
+def test_close_from_another_thread_ends_the_running_and_the_queued_calls() -> None:
+    warm = AgentWorker(PROBE)
+    warm.start()
+    running = threading.Event()
+    outcomes: list[BaseException | None] = []
+    lock = threading.Lock()
+
+    def caller() -> None:
+        running.set()
+        try:
+            warm.call("nap", {"seconds": 30}, timeout=60)
+            outcome: BaseException | None = None
+        except BaseException as exc:
+            outcome = exc
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=caller, daemon=True) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    assert running.wait(_HANG_BOUND_SECONDS)
+    warm.close()
+    for thread in threads:
+        thread.join(_HANG_BOUND_SECONDS)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(outcomes) == 12
+    # Each call either had started (its child is killed) or finds the worker closed.
+    for outcome in outcomes:
+        assert isinstance(outcome, (WorkerCrashedError, RuntimeError)), outcome
+        if not isinstance(outcome, WorkerCrashedError):
+            assert "closed" in str(outcome)
+
+
+def test_calls_on_a_closed_worker_start_no_loop_thread_and_close_is_repeatable() -> None:
+    warm = AgentWorker(PROBE)
+    warm.call("echo")
+    warm.close()
+    before = _loop_threads()
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="closed"):
+            warm.call("echo")
+    assert _loop_threads() == before
+    warm.close()
+    assert _loop_threads() == before
+
+
+@pytest.mark.parametrize("close_at", ["before the spawn", "after the spawn"])
+async def test_a_close_while_the_child_is_spawned_ends_the_call_and_the_child(
+    monkeypatch: pytest.MonkeyPatch, close_at: str
+) -> None:
+    spawn = asyncio.create_subprocess_exec
+    spawning, resume = asyncio.Event(), asyncio.Event()
+    spawned: list[asyncio.subprocess.Process] = []
+
+    async def gated_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        if close_at == "before the spawn":
+            spawning.set()
+            await resume.wait()
+        process = await spawn(*args, **kwargs)
+        spawned.append(process)
+        if close_at == "after the spawn":
+            spawning.set()
+            await resume.wait()
+        return process
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", gated_spawn)
+    warm = AsyncAgentWorker(PROBE)
+    call = asyncio.ensure_future(warm.call("echo"))
+    await spawning.wait()
+    await warm.close()
+    resume.set()
+    # Not the OSError of a spawn in a removed directory, nor a child left running.
+    with pytest.raises(WorkerCrashedError, match="closed while its process started"):
+        await call
+    assert warm.pid is None
+    for process in spawned:
+        assert process.returncode is not None
+
+
+async def test_a_cancelled_close_still_stops_the_child_and_removes_its_directory() -> None:
+    warm = AsyncAgentWorker(PROBE)
+    await warm.call("echo")
+    workdir = warm._workdir
+    assert workdir is not None
+    assert workdir.exists()
+    closing = asyncio.ensure_future(warm.close())
+    await asyncio.sleep(0)  # the close now waits for the idle child to leave
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    # A second close returns at once, so the first one must not have left these behind.
+    await warm.close()
+    assert not workdir.exists()
+    assert warm.pid is None
+    assert warm._process is None
