@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform._security import verify_password
 
 
 async def _login(http: httpx.AsyncClient, local: LocalPlatform) -> dict[str, Any]:
@@ -56,6 +57,53 @@ async def test_wrong_password_and_missing_or_bad_tokens_are_401_with_a_challenge
         assert answer.status_code == 401
         assert answer.headers["www-authenticate"] == "Bearer"
         assert isinstance(answer.json()["detail"]["message"], str)
+
+
+async def test_an_unknown_email_costs_a_password_check_like_a_wrong_password(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Skipping scrypt for unknown emails would let response times enumerate accounts.
+    checked: list[str] = []
+
+    def spy(password: str, stored: str) -> bool:
+        checked.append(password)
+        return verify_password(password, stored)
+
+    monkeypatch.setattr("viksa_ai.devtools.platform._accounts.verify_password", spy)
+    answer = await http.post(
+        "/auth/individual/login", json={"email": "nobody@example.com", "password": "guess-1"}
+    )
+    assert answer.status_code == 401
+    assert answer.json()["detail"]["code"] == "invalid_credentials"
+    assert checked == ["guess-1"]
+
+
+@pytest.mark.parametrize("token", [b"a.b.\xe9", b"\xe9.b.c", b"\xff"])
+async def test_a_non_ascii_bearer_token_is_401_not_a_crash(
+    http: httpx.AsyncClient, token: bytes
+) -> None:
+    # HTTP headers may carry any latin-1 byte; only ASCII can be a JWT or a key.
+    answer = await http.get("/auth/me", headers={b"Authorization": b"Bearer " + token})
+    assert answer.status_code == 401
+    assert answer.json()["detail"]["code"] == "invalid_token"
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "status"),
+    [
+        ("/auth/refresh", b'{"refresh_token": "vrt_\\ud800"}', 401),
+        ("/auth/key/validate/api", b'{"api_key": "vk_\\ud800"}', 200),
+        ("/builder/secret/create", b'{"name": "s", "value": "v", "passphrase": "\\ud800"}', 201),
+    ],
+)
+async def test_lone_surrogates_in_credentials_are_answered_not_a_crash(
+    http: httpx.AsyncClient, route: str, body: bytes, status: int
+) -> None:
+    # JSON may escape a lone surrogate, which UTF-8 cannot encode: hashing must not fail.
+    answer = await http.post(route, content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == status, answer.text
+    if route == "/auth/key/validate/api":
+        assert answer.json()["valid"] is False
 
 
 async def test_login_body_is_validated_with_fastapi_items(http: httpx.AsyncClient) -> None:

@@ -7,6 +7,7 @@ detection recommends). API and worker keys are shown once and stored as digests.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -49,6 +50,12 @@ class Principal:
     via: Literal["jwt", "api_key", "worker_key"]
     session_id: str | None = None
     key_id: str | None = None
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A real scrypt hash of a random password no one knows (made once, when first needed)."""
+    return hash_password(new_secret("unknown"))
 
 
 def _public(doc: Doc, *hidden: str) -> Doc:
@@ -176,7 +183,10 @@ class Accounts:
     def login(self, email: str, password: str) -> Doc:
         """Check a password and open a session; raises 401 on any mismatch."""
         user = self.user_by_email(email)
-        if user is None or not verify_password(password, user["password_hash"]):
+        # An unknown email costs the same scrypt as a wrong password: the answer's timing
+        # must not tell which emails are registered.
+        stored = _unknown_user_hash() if user is None else user["password_hash"]
+        if not verify_password(password, stored) or user is None:
             raise unauthorized("Incorrect email or password.", code="invalid_credentials")
         org = self.first_org(user["account_id"])
         project = self.first_project(org["id"]) if org else None

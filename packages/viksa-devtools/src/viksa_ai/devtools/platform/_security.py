@@ -46,20 +46,25 @@ def new_secret(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def _utf8(text: str) -> bytes:
+    # JSON bodies may carry lone surrogates ("\\ud800"): hash them rather than fail with 500.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def hash_token(token: str) -> str:
     """The digest a high-entropy secret is stored and looked up by.
 
     Secrets made by :func:`new_secret` carry 256 random bits, so a plain SHA-256 is
     as strong as a slow hash here and keeps lookups by value cheap.
     """
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(_utf8(token)).hexdigest()
 
 
 def hash_password(password: str) -> str:
     """A salted scrypt hash of ``password`` in a self-describing text form."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
+        _utf8(password), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
     )
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
 
@@ -71,7 +76,7 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         candidate = hashlib.scrypt(
-            password.encode(),
+            _utf8(password),
             salt=bytes.fromhex(salt),
             n=int(n),
             r=int(r),
@@ -114,7 +119,8 @@ def decode_jwt(token: str, key: bytes, *, now: float | None = None) -> dict[str,
     algorithm, or past its ``exp``.
     """
     parts = token.split(".")
-    if len(parts) != 3:
+    # A header may carry any latin-1 text; a JWT is ASCII (and compare_digest needs it).
+    if len(parts) != 3 or not token.isascii():
         raise TokenError("The token is not a JWT.")
     header_b64, payload_b64, signature = parts
     expected = _sign(f"{header_b64}.{payload_b64}".encode("ascii"), key)
