@@ -242,6 +242,21 @@ async def test_mcp_servers_start_and_stop(http: httpx.AsyncClient) -> None:
     assert (await http.post("/builder/mcp/servers", json={})).status_code == 422
 
 
+async def test_an_mcp_server_update_checks_the_name_as_create_does(
+    http: httpx.AsyncClient,
+) -> None:
+    server = (await http.post("/builder/mcp/servers", json={"name": "files"})).json()
+    base = f"/builder/mcp/servers/{server['id']}"
+    for name in ("", "  ", None, 5):
+        answer = await http.patch(base, json={"name": name})
+        assert answer.status_code == 422, (name, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["body", "name"]
+    assert (await http.get(base)).json()["name"] == "files"
+    renamed = await http.patch(base, json={"name": "docs"})
+    assert renamed.json()["name"] == "docs"
+    assert (await http.post("/builder/mcp/servers", json={"name": "files"})).status_code == 201
+
+
 async def test_mappings_show_endpoint_paths(http: httpx.AsyncClient, deployed: Manifest) -> None:
     mapping = (await http.get(f"/builder/mappings/{deployed['id']}")).json()
     assert mapping["deployed_revision"] == 1

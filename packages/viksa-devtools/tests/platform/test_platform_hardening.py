@@ -6,14 +6,16 @@ import asyncio
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
-from viksa_ai.devtools.platform._serve import configure_logging
+from viksa_ai.devtools.platform._serve import _uvicorn_config, configure_logging
 from viksa_ai.devtools.platform._store import Store
 from viksa_ai.devtools.platform._workflows import KIND as WORKFLOW_EXECUTION
 
@@ -59,6 +61,30 @@ def test_the_access_log_never_shows_a_passphrase(caplog: pytest.LogCaptureFixtur
     assert "rt&" not in line
     assert "passphrase=***" in line
     assert "limit=5" in line
+
+
+@pytest.fixture
+def uvicorn_loggers() -> Iterator[None]:
+    """Put back what uvicorn.Config changes on its loggers (levels, handlers)."""
+    loggers = [logging.getLogger(f"uvicorn{suffix}") for suffix in ("", ".error", ".access")]
+    saved = [(lg.level, list(lg.handlers), lg.propagate, lg.disabled) for lg in loggers]
+    yield
+    for lg, (level, handlers, propagate, disabled) in zip(loggers, saved, strict=True):
+        lg.setLevel(level)
+        lg.handlers = handlers
+        lg.propagate = propagate
+        lg.disabled = disabled
+
+
+@pytest.mark.usefixtures("uvicorn_loggers")
+@pytest.mark.parametrize("access_log", [True, False])
+def test_access_log_lines_show_at_the_default_log_level(access_log: bool) -> None:
+    # `viksa dev --access-log` alone (log level warning) must print the request lines,
+    # which uvicorn logs at INFO.
+    _uvicorn_config(FastAPI(), log_level="warning", access_log=access_log)
+    access = logging.getLogger("uvicorn.access")
+    assert access.isEnabledFor(logging.INFO) is access_log
+    assert not logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
 
 
 _LEAKY = """

@@ -147,6 +147,21 @@ async def test_schedules_pause_resume_run_now_and_run_when_due(
     assert (await http.delete(base)).status_code == 200
 
 
+async def test_a_schedule_interval_must_be_a_number_of_seconds(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    for interval in (True, "60", 0):
+        answer = await http.post(
+            "/scheduler/schedule/create", json={**target, "interval_seconds": interval}
+        )
+        assert answer.status_code == 422, (interval, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["body", "interval_seconds"]
+    made = await http.post("/scheduler/schedule/create", json={**target, "interval_seconds": 60})
+    assert made.status_code == 201
+    assert made.json()["next_run_at"] is not None
+
+
 async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:
     needs_profile = await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})
     assert needs_profile.status_code == 404

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
+import pytest
 
 
 async def test_validator_codes_and_code_positions_reach_the_items(
@@ -36,3 +38,29 @@ async def test_file_names_outside_the_agent_are_422_not_a_failed_run(
     assert "absolute" in items[1]["msg"]
     body["files"][1:] = [{"name": "data/ok.txt", **extra}]
     assert (await http.post("/builder/agent/create", json=body)).status_code == 201
+
+
+_ID_BODIES = [
+    ("/workflow/start", "workflow_id"),
+    ("/workflow/clone", "workflow_id"),
+    ("/workflow/rerun", "execution_id"),
+    ("/workflow/execution/create", "workflow_id"),
+    ("/chat/trigger", "agent_id"),
+    ("/marketplace/api/v1/marketplace/listings", "agent_id"),
+    ("/builder/builder/", "agent_id"),
+]
+
+
+@pytest.mark.parametrize(("route", "field"), _ID_BODIES)
+@pytest.mark.parametrize(("sent", "kind"), [(None, "missing"), (7, "string_type")])
+async def test_a_missing_or_wrong_typed_id_in_a_body_is_422_not_a_404(
+    http: httpx.AsyncClient, route: str, field: str, sent: Any, kind: str
+) -> None:
+    # Read as str(None), a missing id used to answer 404 "Workflow 'None' not found".
+    profile = await http.post("/marketplace/api/v1/marketplace/publishers/profile", json={})
+    assert profile.status_code == 201, profile.text
+    answer = await http.post(route, json={} if sent is None else {field: sent})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {"loc": ["body", field], "msg": ANY, "type": kind},
+    ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 import uvicorn
+from fastapi import FastAPI
 
 from viksa_ai.devtools.platform._app import create_app
 from viksa_ai.devtools.platform._config import PlatformConfig
@@ -71,6 +72,23 @@ def configure_logging() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, kind) for f in logger.filters):
             logger.addFilter(kind())
+
+
+def _uvicorn_config(app: FastAPI, *, log_level: str, access_log: bool) -> uvicorn.Config:
+    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``."""
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
+    if access_log:
+        # uvicorn gives its access logger the --log-level (default warning), which would
+        # hide every request line that --access-log asks for: they are logged at INFO.
+        access = logging.getLogger("uvicorn.access")
+        access.setLevel(min(access.getEffectiveLevel(), logging.INFO))
+    return config
 
 
 def banner(
@@ -142,15 +160,7 @@ def serve(
     out.write(banner(base_url, credentials, config.data_path, examples))
     out.flush()
     configure_logging()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=log_level,
-            access_log=access_log,
-            lifespan="on",
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        )
-    )
+    server = uvicorn.Server(_uvicorn_config(app, log_level=log_level, access_log=access_log))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from viksa_ai.devtools.platform._agents import manifest_of
-from viksa_ai.devtools.platform._bodies import JsonBody
+from viksa_ai.devtools.platform._bodies import JsonBody, required_id
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import PlatformDep, ProjectDep, Tenant, owned
-from viksa_ai.devtools.platform._errors import conflict, detail_item, unprocessable
+from viksa_ai.devtools.platform._errors import conflict, unprocessable
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc
@@ -23,10 +23,7 @@ router = APIRouter(prefix="/builder", tags=["deploy"])
 
 
 def _agent(platform: Platform, body: dict[str, Any], tenant: Tenant) -> Doc:
-    agent_id = body.get("agent_id")
-    if not isinstance(agent_id, str):
-        raise unprocessable([detail_item(["body", "agent_id"], "Field required", "missing")])
-    return owned(platform, "agent", "Agent", agent_id, tenant)
+    return owned(platform, "agent", "Agent", required_id(body, "agent_id"), tenant)
 
 
 @router.post("/builder/")

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from viksa_ai.devtools.platform._agents import checked_agent, manifest_of, new_agent, save_revision
-from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody
+from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform._errors import conflict, detail_item, not_found, unprocessable
@@ -138,7 +138,7 @@ async def update_profile(body: JsonBody, platform: PlatformDep, tenant: ProjectD
 async def create_listing(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A ``draft`` listing of one of the caller's agents (needs a publisher profile)."""
     publisher = _publisher(platform, tenant)
-    agent = owned(platform, "agent", "Agent", str(body.get("agent_id")), tenant)
+    agent = owned(platform, "agent", "Agent", required_id(body, "agent_id"), tenant)
     category = body.get("category", "other")
     if category not in CATEGORIES:
         raise unprocessable(

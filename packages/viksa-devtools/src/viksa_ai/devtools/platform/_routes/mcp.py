@@ -28,12 +28,18 @@ def _name_taken(name: str) -> Exception:
     )
 
 
-@router.post("/mcp/servers", status_code=201)
-async def create_server(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
-    """Register an MCP server (it starts ``stopped``)."""
+def _name(body: dict[str, Any]) -> str:
+    """The server name of ``body``: a non-blank string, 422 otherwise."""
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise unprocessable([detail_item(["body", "name"], "Field required", "missing")])
+    return name
+
+
+@router.post("/mcp/servers", status_code=201)
+async def create_server(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+    """Register an MCP server (it starts ``stopped``)."""
+    name = _name(body)
     now = now_iso()
     server = {
         "transport": "stdio",
@@ -81,14 +87,15 @@ async def update_server(
 ) -> Doc:
     """Change a server's configuration (not its state: use start/stop)."""
     server = owned(platform, "mcp_server", "MCP server", server_id, tenant)
+    name = _name(body) if "name" in body else str(server["name"])
     server.update({k: v for k, v in body.items() if k not in _FIXED})
     server["updated_at"] = now_iso()
     try:
         with platform.store.transaction():
-            platform.store.rekey("mcp_server", server_id, str(server.get("name")))
+            platform.store.rekey("mcp_server", server_id, name)
             return platform.store.save("mcp_server", server)
     except KeyTakenError as exc:
-        raise _name_taken(str(server.get("name"))) from exc
+        raise _name_taken(name) from exc
 
 
 @router.delete("/mcp/servers/{server_id}")

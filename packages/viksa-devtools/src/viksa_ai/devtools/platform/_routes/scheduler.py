@@ -38,7 +38,9 @@ def _check(platform: Platform, tenant: Tenant, schedule: Doc) -> None:
             [detail_item(["body"], "name a workflow_id, or an agent_id and an endpoint", "missing")]
         )
     interval = schedule.get("interval_seconds")
-    if interval is not None and (not isinstance(interval, (int, float)) or interval < 1):
+    # A bool is an int to Python: ``true`` would silently mean every second.
+    number = isinstance(interval, (int, float)) and not isinstance(interval, bool)
+    if interval is not None and (not number or interval < 1):
         raise unprocessable(
             [detail_item(["body", "interval_seconds"], "at least 1 second", "greater_than_equal")]
         )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from viksa_ai.devtools.platform._answers import JsonAnswer
-from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody
+from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import (
     NO_STORE,
@@ -58,7 +58,7 @@ def _public(trigger: Doc) -> Doc:
 
 
 def _check_target(platform: Platform, tenant: Tenant, trigger: Doc) -> None:
-    agent = owned(platform, "agent", "Agent", str(trigger.get("agent_id")), tenant)
+    agent = owned(platform, "agent", "Agent", required_id(trigger, "agent_id"), tenant)
     paths = [e["endpoint"] for e in agent["agent_endpoints"]]
     if trigger.get("endpoint") not in paths:
         raise unprocessable(

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody
+from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform._errors import conflict, detail_item, unprocessable
@@ -76,7 +76,7 @@ async def create_workflow(body: JsonBody, platform: PlatformDep, tenant: Project
 @router.post("/start")
 async def start_workflow(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Start a new execution of a workflow in the background."""
-    workflow = _workflow(platform, tenant, str(body.get("workflow_id")))
+    workflow = _workflow(platform, tenant, required_id(body, "workflow_id"))
     execution = platform.workflows.create(
         workflow, tenant.project, trigger_source=body.get("trigger_source")
     )
@@ -124,7 +124,7 @@ async def related(workflow_id: str, platform: PlatformDep, tenant: ProjectDep) -
 @router.post("/clone", status_code=201)
 async def clone_workflow(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A copy of a workflow (``workflow_id``, optional new ``name``)."""
-    source = _workflow(platform, tenant, str(body.get("workflow_id")))
+    source = _workflow(platform, tenant, required_id(body, "workflow_id"))
     now = now_iso()
     clone = {
         **source,
@@ -140,7 +140,7 @@ async def clone_workflow(body: JsonBody, platform: PlatformDep, tenant: ProjectD
 @router.post("/rerun")
 async def rerun(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A new execution of the workflow of ``execution_id``, started at once."""
-    previous = _execution(platform, tenant, str(body.get("execution_id")))
+    previous = _execution(platform, tenant, required_id(body, "execution_id"))
     workflow = _workflow(platform, tenant, previous["workflow_id"])
     execution = platform.workflows.create(workflow, tenant.project, rerun_of=previous["id"])
     return platform.workflows.begin(execution["id"], ("created",))
@@ -176,7 +176,7 @@ async def execute_workflow(
 @router.post("/execution/create", status_code=201)
 async def create_execution(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A ``created`` execution of a workflow (start it with ``start``)."""
-    workflow = _workflow(platform, tenant, str(body.get("workflow_id")))
+    workflow = _workflow(platform, tenant, required_id(body, "workflow_id"))
     return platform.workflows.create(workflow, tenant.project, schedule_id=body.get("schedule_id"))
 
 
