@@ -10,13 +10,18 @@ After changing the runtime, refresh the contract fixture the same way:
 The text is ``viksa_ai.runtime.to_module_source()``, written byte for byte.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
 RUNTIME_SRC = Path(__file__).resolve().parent.parent / "packages" / "viksa-runtime" / "src"
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    # No options: --help says what the script prints instead of printing it.
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     try:
         from viksa_ai.runtime import to_module_source
     except ImportError:
@@ -29,4 +34,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -12,6 +12,7 @@ is passed through ``ruff`` (import order, unused imports, formatting).
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
 import subprocess
@@ -159,7 +160,13 @@ def generate() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if _sync is out of date"
+    )
+    check = parser.parse_args(argv).check
     outputs = generate()
     stale = [
         path

@@ -139,6 +139,15 @@ def test_the_examples_are_valid(name: str) -> None:
     assert report.errors == (), report.issues
 
 
+@pytest.mark.parametrize("name", ["aviation_agent", "text_tools_agent"])
+def test_the_examples_endpoint_paths_name_their_directory(name: str) -> None:
+    # `viksa dev --with-examples` deploys each example under its directory's name, and
+    # examples/quickstart.py calls `text_tools_agent.main.slugify`.
+    data = json.loads((EXAMPLES / name / "agent.json").read_text())
+    paths = [endpoint["endpoint"] for endpoint in data["agent_endpoints"]]
+    assert paths == [f"{name}.main.{endpoint['name']}" for endpoint in data["agent_endpoints"]]
+
+
 # --- structure ---------------------------------------------------------------------------
 
 

@@ -113,6 +113,19 @@ def test_sync_script_prints_exactly_the_source(flags: list[str]) -> None:
     assert completed.stdout == FIXTURE.read_bytes()
 
 
+def test_sync_script_help_says_what_it_prints_instead_of_printing_it() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(SYNC_SCRIPT), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=True,
+    )
+    assert completed.stdout.startswith("usage: sync_injected_sdk.py")
+    assert "tests/fixtures/ViksaAI.py.expected" in completed.stdout
+    assert "def mcp_endpoint" not in completed.stdout
+
+
 def test_version_is_the_distribution_version() -> None:
     assert viksa_ai.runtime.__version__ == importlib.metadata.version("viksa-runtime")
 
