@@ -309,24 +309,20 @@ async def test_full_flow_async(server: Server) -> None:
         guarded = await client.builder.agents.create(_event_agent("guarded_async", approval=True))
         await client.builder.deploy.build(guarded["id"])
         await client.builder.deploy.deploy(guarded["id"])
-        waiting = asyncio.ensure_future(
-            client.pulse.execute(
-                EndpointExecutionRequest(
-                    agent_id=guarded["id"],
-                    agent_type=AgentType.CLOUD,
-                    endpoint="guarded_async.main.record",
-                    inputs={"event": "e"},
-                )
+        # A guarded endpoint answers at once; the run happens when someone approves it.
+        waiting = await client.pulse.execute(
+            EndpointExecutionRequest(
+                agent_id=guarded["id"],
+                agent_type=AgentType.CLOUD,
+                endpoint="guarded_async.main.record",
+                inputs={"event": "e"},
             )
         )
-        pending: list[dict[str, Any]] = []
-        for _ in range(200):
-            pending = (await client.chat.approvals.list(status="pending"))["approvals"]
-            if pending:
-                break
-            await asyncio.sleep(0.05)
-        await client.chat.approvals.decide(pending[0]["id"], {"decision": "approve"})
-        assert (await waiting).response == {"event": "e"}
+        assert (waiting.status, waiting.response) == ("awaiting_approval", None)
+        pending = (await client.chat.approvals.list(status="pending"))["approvals"]
+        assert [approval["execution_id"] for approval in pending] == [waiting.execution_id]
+        decided = await client.chat.approvals.decide(pending[0]["id"], {"decision": "approve"})
+        assert decided["execution"]["response"] == {"event": "e"}
         schedule = await client.scheduler.create(
             {
                 "agent_id": agent["id"],

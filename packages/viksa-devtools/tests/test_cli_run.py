@@ -62,7 +62,10 @@ def test_aviation_example_stops_at_the_missing_api_key(capsys: pytest.CaptureFix
     assert error["endpoint"] == "get_flights_between"
     assert (error["method_id"], error["param_name"]) == ("aviationstack_api", "api_key")
     assert "aviationstack_api" in error["message"]
-    assert "--secret aviationstack_api.api_key=VALUE" in error["hint"]
+    assert error["hint"] == (
+        "pass --secret aviationstack_api.api_key=VALUE, "
+        "or a line aviationstack_api.api_key=VALUE in a --secrets-file"
+    )
 
 
 def test_aviation_example_checks_its_inputs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -270,3 +270,178 @@ async def test_usage_counts_the_project(http: httpx.AsyncClient) -> None:
     usage = (await http.get("/auth/usage")).json()
     assert usage["plan"] == "local-dev"
     assert usage["usage"]["agents"] == 0
+
+
+async def _key_of_a_second_project(
+    http: httpx.AsyncClient, user: dict[str, str], kind: str = "api"
+) -> tuple[dict[str, Any], str]:
+    """A second project of the seeded account and a new key of ``kind`` for it."""
+    project = (await http.post("/project/create", json={"name": "second"}, headers=user)).json()
+    created = await http.post(
+        f"/auth/key/{kind}",
+        json={"name": "k2"},
+        headers={**user, "X-Tenant-Project-Id": project["id"]},
+    )
+    assert created.status_code == 201, created.text
+    return project, created.json()["key"]
+
+
+async def test_a_key_cannot_touch_another_projects_keys_or_the_project(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    user = _bearer((await _login(http, viksa_platform))["access_token"])
+    project, key = await _key_of_a_second_project(http, user)
+    key_id = (await http.post("/auth/key/validate/api", json={"api_key": key})).json()["key_id"]
+    # The seeded key speaks for the first project: nothing of the second is its business.
+    refused = [
+        await http.post(f"/auth/key/api/{key_id}/revoke"),
+        await http.delete(f"/auth/key/api/{key_id}"),
+        await http.get(f"/project/{project['id']}"),
+        await http.put(f"/project/{project['id']}", json={"name": "taken"}),
+        await http.delete(f"/project/{project['id']}"),
+    ]
+    for answer in refused:
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["detail"]["code"] == "foreign_tenant"
+        assert project["id"] in answer.json()["detail"]["message"]
+    assert (await http.get("/auth/me", headers=_bearer(key))).status_code == 200
+    assert (await http.get(f"/project/{project['id']}", headers=user)).json()["name"] == "second"
+    # Its own project it may rename, and its own project's keys it may manage.
+    own = viksa_platform.credentials.project_id
+    renamed = await http.put(f"/project/{own}", json={"name": "mine"})
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "mine")
+    mine = (await http.post("/auth/key/api", json={"name": "k1"})).json()
+    assert (await http.post(f"/auth/key/api/{mine['id']}/revoke")).status_code == 200
+    # The second project's key reaches its project, and the user everything.
+    assert (await http.get(f"/project/{project['id']}", headers=_bearer(key))).status_code == 200
+    assert (await http.delete(f"/auth/key/api/{key_id}", headers=user)).status_code == 200
+
+
+async def test_a_key_reads_its_org_but_only_a_user_token_changes_orgs_and_makes_projects(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    user = _bearer((await _login(http, viksa_platform))["access_token"])
+    creds = viksa_platform.credentials
+    other_org = (await http.post("/org/create", json={"name": "Other"}, headers=user)).json()
+    second, _ = await _key_of_a_second_project(http, user)
+    assert [o["id"] for o in (await http.get("/org/list")).json()] == [creds.org_id]
+    assert len((await http.get("/org/list", headers=user)).json()) == 2
+    assert (await http.get(f"/org/{creds.org_id}")).status_code == 200
+    listed = (await http.get(f"/project/list/{creds.org_id}")).json()
+    assert [p["id"] for p in listed] == [creds.project_id]
+    assert second["id"] in [
+        p["id"] for p in (await http.get(f"/project/list/{creds.org_id}", headers=user)).json()
+    ]
+    foreign = await http.get(f"/org/{other_org['id']}")
+    assert (foreign.status_code, foreign.json()["detail"]["code"]) == (403, "foreign_tenant")
+    for answer in (
+        await http.post("/org/create", json={"name": "x"}),
+        await http.put(f"/org/{creds.org_id}", json={"name": "x"}),
+        await http.delete(f"/org/{creds.org_id}"),
+        await http.post("/project/create", json={"name": "x"}),
+    ):
+        assert answer.status_code == 403, answer.text
+        detail = answer.json()["detail"]
+        assert detail["code"] == "credential_not_allowed"
+        assert "needs a user token" in detail["message"]
+        assert "an API key cannot" in detail["message"]
+    assert (await http.get(f"/org/{creds.org_id}", headers=user)).json()["name"] == "Default org"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/auth/key/api", 403),
+        ("POST", "/auth/key/worker", 403),
+        ("GET", "/auth/key/api", 403),
+        ("GET", "/auth/key/worker", 403),
+        ("POST", "/auth/key/api/{key_id}/revoke", 403),
+        ("DELETE", "/auth/key/api/{key_id}", 403),
+        ("POST", "/org/create", 403),
+        ("PUT", "/org/{org_id}", 403),
+        ("POST", "/project/create", 403),
+        ("PUT", "/project/{project_id}", 403),
+        ("DELETE", "/project/{project_id}", 403),
+        ("GET", "/org/{org_id}", 200),
+        ("GET", "/project/{project_id}", 200),
+        ("GET", "/project/list/{org_id}", 200),
+        ("GET", "/auth/me", 200),
+    ],
+)
+async def test_a_worker_key_reads_its_tenant_and_mints_or_changes_nothing(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform, method: str, path: str, status: int
+) -> None:
+    worker = (await http.post("/auth/key/worker", json={"name": "w"})).json()
+    creds = viksa_platform.credentials
+    url = path.format(key_id=worker["id"], org_id=creds.org_id, project_id=creds.project_id)
+    body = {"name": "x"} if method in ("POST", "PUT") else None
+    answer = await http.request(method, url, json=body, headers=_bearer(worker["key"]))
+    assert answer.status_code == status, answer.text
+    if status == 403:
+        detail = answer.json()["detail"]
+        assert detail["code"] == "credential_not_allowed"
+        assert "a worker key cannot" in detail["message"]
+    # The worker key still works: nothing it was refused was done.
+    assert (await http.get("/auth/me", headers=_bearer(worker["key"]))).status_code == 200
+
+
+async def test_a_foreign_org_header_with_a_key_is_refused_naming_the_org(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    user = _bearer((await _login(http, viksa_platform))["access_token"])
+    other_org = (await http.post("/org/create", json={"name": "Other"}, headers=user)).json()
+    answer = await http.get("/builder/agent/list", headers={"X-Tenant-Org-Id": other_org["id"]})
+    assert answer.status_code == 403
+    detail = answer.json()["detail"]
+    assert detail["code"] == "foreign_tenant"
+    assert f"belongs to org {viksa_platform.credentials.org_id!r}" in detail["message"]
+    assert f"not {other_org['id']!r}" in detail["message"]
+
+
+@pytest.mark.parametrize("route", ["/auth/switch-org", "/auth/switch-project"])
+async def test_a_refresh_token_rotated_by_a_switch_is_reuse_when_presented_again(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform, route: str
+) -> None:
+    first = await _login(http, viksa_platform)
+    creds = viksa_platform.credentials
+    body = {"org_id": creds.org_id} if route.endswith("org") else {"project_id": creds.project_id}
+    switched = await http.post(route, json=body, headers=_bearer(first["access_token"]))
+    assert switched.status_code == 200, switched.text
+    assert switched.json()["refresh_token"] != first["refresh_token"]
+    reused = await http.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert (reused.status_code, reused.json()["detail"]["code"]) == (401, "refresh_token_reused")
+    after = await http.get("/auth/me", headers=_bearer(switched.json()["access_token"]))
+    assert (after.status_code, after.json()["detail"]["code"]) == (401, "session_ended")
+    newer = await http.post(
+        "/auth/refresh", json={"refresh_token": switched.json()["refresh_token"]}
+    )
+    assert newer.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "loc"),
+    [
+        ("POST", "/org/create", {"name": 5}, ["body", "name"]),
+        ("PUT", "/org/{org_id}", {"name": ["x"]}, ["body", "name"]),
+        ("POST", "/project/create", {"name": "p", "org_id": 7}, ["body", "org_id"]),
+        ("PUT", "/project/{project_id}", {"name": 5}, ["body", "name"]),
+    ],
+)
+async def test_org_and_project_bodies_of_the_wrong_type_are_422_items(
+    http: httpx.AsyncClient,
+    viksa_platform: LocalPlatform,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    loc: list[str],
+) -> None:
+    user = _bearer((await _login(http, viksa_platform))["access_token"])
+    creds = viksa_platform.credentials
+    url = path.format(org_id=creds.org_id, project_id=creds.project_id)
+    answer = await http.request(method, url, json=body, headers=user)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {"loc": loc, "msg": "Input should be a valid string", "type": "string_type"}
+    ]
+    orgs = (await http.get("/org/list", headers=user)).json()
+    assert [o["name"] for o in orgs] == ["Default org"]

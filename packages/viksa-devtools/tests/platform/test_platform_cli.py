@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from viksa_ai.devtools.cli import build_parser, main
-from viksa_ai.devtools.platform import DEFAULT_PORT, Platform, PlatformConfig
-from viksa_ai.devtools.platform._serve import banner
+from viksa_ai.devtools.platform import (
+    DEFAULT_EMAIL,
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    Platform,
+    PlatformConfig,
+    create_app,
+)
+from viksa_ai.devtools.platform._serve import banner, guard_hosts
+
+_BANNER_LINES = 40  # bounds the read of the start banner
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -111,3 +126,111 @@ def test_the_banner_prints_credentials_and_export_lines() -> None:
         f"export VIKSA_PROJECT_ID={credentials.project_id}",
     ]
     assert credentials.api_key not in repr(credentials)
+
+
+def test_allow_host_is_repeatable_and_refuses_what_is_not_a_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert build_parser().parse_args(["dev"]).allow_host == []
+    args = build_parser().parse_args(["dev", "--allow-host", "a.test", "--allow-host", "b"])
+    assert args.allow_host == ["a.test", "b"]
+    for bad in ("", "evil.test/x", "a b"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["dev", "--allow-host", bad])
+    assert "is not a host name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8765", 200),
+        ("localhost", 200),
+        ("LocalHost.:1", 200),
+        ("[::1]:8765", 200),
+        ("devbox.test:9", 200),
+        ("evil.example", 400),
+        ("evil.example:8765", 400),
+        ("127.0.0.1.evil.example", 400),
+        ("localhost.evil.example:80", 400),
+        ("[::2]:8765", 400),
+        ("", 400),
+    ],
+)
+async def test_on_loopback_only_local_and_allowed_host_names_are_answered(
+    host: str, status: int
+) -> None:
+    app = create_app()
+    guarded = guard_hosts(app, "127.0.0.1", ["devbox.test"])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=guarded), base_url="http://127.0.0.1"
+    ) as http:
+        answer = await http.get("/openapi.json", headers={"Host": host})
+    await app.state.platform.aclose()
+    assert answer.status_code == status
+    if status == 400:
+        detail = answer.json()["detail"]
+        assert detail["code"] == "host_not_allowed"
+        assert "--allow-host" in detail["message"]
+
+
+def test_bound_to_a_non_loopback_address_every_host_is_answered_as_before() -> None:
+    app = create_app()
+    assert guard_hosts(app, "0.0.0.0", ["x"]) is app
+    assert guard_hosts(app, "192.168.1.20") is app
+    assert guard_hosts(app, "::1") is not app
+    app.state.platform.close()
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Iterator[str]:
+    """A real ``viksa dev --memory`` on a free 127.0.0.1 port; yields its base URL."""
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--memory", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--allow-host", "devbox.test"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    try:
+        base_url = ""
+        for _ in range(_BANNER_LINES):
+            line = process.stdout.readline()
+            if line.startswith("export VIKSA_BASE_URL="):
+                base_url = line.strip().split("=", 1)[1]
+                break
+        assert base_url, "viksa dev did not print its base URL"
+        port = int(base_url.rsplit(":", 1)[1])
+        for _ in range(200):  # the banner comes just before uvicorn serves
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        process.stdout.close()
+
+
+def test_viksa_dev_refuses_a_rebound_host_and_admits_allow_host(dev_server: str) -> None:
+    login = {"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}
+    with httpx.Client(base_url=dev_server, timeout=30) as http:
+        rebound = http.post(
+            "/auth/individual/login", json=login, headers={"Host": "attacker.example:8765"}
+        )
+        local = http.post("/auth/individual/login", json=login)
+        allowed = http.post(
+            "/auth/individual/login", json=login, headers={"Host": "devbox.test:8765"}
+        )
+    assert rebound.status_code == 400
+    detail = rebound.json()["detail"]
+    assert "access_token" not in rebound.text
+    assert "--allow-host attacker.example" in detail["message"]
+    assert (local.status_code, allowed.status_code) == (200, 200)

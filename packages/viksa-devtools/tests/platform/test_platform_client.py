@@ -37,6 +37,18 @@ async def test_the_async_client_fixture_talks_to_the_platform(
         )
     )
     assert (result.status, result.response["text"]) == ("completed", "from the sdk")
+    guarded = await viksa_client.pulse.execute(
+        {
+            "agent_id": agent["id"],
+            "agent_type": "cloud",
+            "endpoint": "sdk.main.guarded",
+            "inputs": {"text": "later"},
+        }
+    )
+    # Not held until someone decides: the SDK gets the pending execution back.
+    assert (guarded.status, guarded.response) == ("awaiting_approval", None)
+    assert guarded.model_extra is not None
+    assert guarded.model_extra["approval_id"].startswith("apr_")
     aliases = [a["agent_alias"] async for a in viksa_client.builder.agents.iter_all(limit=1)]
     assert aliases == ["sdk"]
     with pytest.raises(ViksaNotFoundError) as missing:

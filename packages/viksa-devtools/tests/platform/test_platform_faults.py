@@ -62,7 +62,7 @@ async def test_a_header_fault_fails_the_first_count_requests_then_passes(
     third = await http.get("/auth/me", headers=headers)
     assert [first.status_code, second.status_code, third.status_code] == [503, 503, 200]
     assert first.headers["retry-after"] == "1"
-    assert "Injected fault" in first.json()["detail"]
+    assert first.json()["detail"] == "Injected fault: status 503 (X-Viksa-Fault header)."
     rate = await http.get("/auth/me", headers={"X-Viksa-Fault": "status=429;retry-after=2"})
     assert (rate.status_code, rate.headers["retry-after"]) == (429, "2")
     bad = await http.get("/auth/me", headers={"X-Viksa-Fault": "nonsense"})
@@ -73,8 +73,11 @@ async def test_run_faults_apply_to_matching_requests(http: httpx.AsyncClient) ->
     armed = await http.post("/_dev/faults", json={"spec": "status=502;count=2;path=/builder/agent"})
     assert armed.status_code == 201
     assert (await http.get("/auth/me")).status_code == 200
-    assert (await http.get("/builder/agent/list")).status_code == 502
-    assert (await http.get("/_dev/faults")).json()["faults"][0]["remaining"] == 1
+    first = await http.get("/builder/agent/list")
+    assert first.status_code == 502
+    assert first.json()["detail"] == "Injected fault: status 502 (armed by POST /_dev/faults)."
+    listed = (await http.get("/_dev/faults")).json()["faults"][0]
+    assert (listed["remaining"], listed["source"]) == (1, "armed by POST /_dev/faults")
     assert (await http.get("/builder/agent/list")).status_code == 502
     assert (await http.get("/builder/agent/list")).status_code == 200
     assert (await http.post("/_dev/faults", json={"spec": "bogus=1"})).status_code == 422
@@ -100,6 +103,19 @@ async def test_expire_token_fault_spares_requests_without_a_token(
     assert (await http.get("/auth/me")).status_code == 200
 
 
+@pytest.mark.parametrize("viksa_platform_config", [PlatformConfig(faults=("status=503",))])
+async def test_a_fault_armed_at_start_names_its_source_not_the_header(
+    http: httpx.AsyncClient,
+) -> None:
+    answer = await http.get("/auth/me")
+    assert answer.status_code == 503
+    detail = answer.json()["detail"]
+    assert detail == (
+        "Injected fault: status 503 (armed at start by viksa dev --fault or PlatformConfig.faults)."
+    )
+    assert "X-Viksa-Fault" not in detail
+
+
 async def test_a_dropped_answer_is_stored_and_replayed_for_the_same_idempotency_key(
     http: httpx.AsyncClient, manifest: Callable[..., dict[str, Any]]
 ) -> None:
@@ -122,8 +138,11 @@ async def test_a_dropped_answer_is_stored_and_replayed_for_the_same_idempotency_
 
 async def test_errors_from_faults_are_not_replayed(http: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": "k-2", "X-Viksa-Fault": "status=503;id=e1"}
-    assert (await http.post("/org/create", json={"name": "o"}, headers=headers)).status_code == 503
-    created = await http.post("/org/create", json={"name": "o"}, headers=headers)
+    body = {"name": "o", "value": "v"}
+    assert (
+        await http.post("/builder/secret/create", json=body, headers=headers)
+    ).status_code == 503
+    created = await http.post("/builder/secret/create", json=body, headers=headers)
     assert created.status_code == 201
     assert "idempotent-replayed" not in created.headers
 

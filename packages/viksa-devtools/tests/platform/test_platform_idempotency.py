@@ -19,16 +19,22 @@ _KIND = "idempotency"
 
 @asynccontextmanager
 async def _serving(local: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    # A user token: creating orgs is the account's business, which a project key may not do.
+    c = local.credentials
+    token = local.platform.accounts.login(c.email, c.password)["access_token"]
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=local.app),
         base_url="http://127.0.0.1",
-        headers={"Authorization": f"Bearer {local.credentials.api_key}"},
+        headers={"Authorization": f"Bearer {token}"},
     ) as http:
         yield http
 
 
 def _owner(local: LocalPlatform) -> str:
-    """The Idempotency-Key owner of requests made with the seeded API key, no tenant headers."""
+    """The Idempotency-Key owner of requests made with the seeded API key or user token.
+
+    Both act in the seeded org and project when no tenant headers are sent.
+    """
     c = local.credentials
     return tenant_owner(f"{c.account_id}/{c.org_id}/{c.project_id}")
 
@@ -108,7 +114,7 @@ async def test_an_in_flight_mark_left_in_the_data_file_does_not_block_the_retry(
     # Earlier versions kept in-flight marks in the data file: one a stopped process left
     # behind must not answer 409 forever.
     mark = {
-        "id": record_id_of(_owner(viksa_platform), "POST", "/org/create", "k-dead"),
+        "id": record_id_of(_owner(viksa_platform), "POST", "/builder/secret/create", "k-dead"),
         "state": "in_flight",
         "boot": "a process that is gone",
         "fingerprint": "whatever",
@@ -116,7 +122,9 @@ async def test_an_in_flight_mark_left_in_the_data_file_does_not_block_the_retry(
     }
     viksa_platform.platform.store.insert(_KIND, mark, scope=_KIND, expires=time.time() + 60)
     answer = await http.post(
-        "/org/create", json={"name": "o"}, headers={"Idempotency-Key": "k-dead"}
+        "/builder/secret/create",
+        json={"name": "o", "value": "v"},
+        headers={"Idempotency-Key": "k-dead"},
     )
     assert answer.status_code == 201
 

@@ -136,31 +136,31 @@ async def test_invoke_answers_at_once_and_the_execution_is_recorded(
     assert record["response"]["text"] == "bg"
 
 
-async def test_an_endpoint_requiring_approval_waits_for_the_decision(
+async def test_executing_an_endpoint_requiring_approval_answers_at_once(
     http: httpx.AsyncClient, deployed: Manifest, execute: Execute
 ) -> None:
-    pending = asyncio.ensure_future(
-        http.post("/pulse/executor/execute", json=execute(deployed, "guarded", text="go"))
+    # Answered before any decision exists: the request never waits for a person.
+    pending = await http.post(
+        "/pulse/executor/execute", json=execute(deployed, "guarded", text="go")
     )
-    approvals: list[dict[str, Any]] = []
-    for _ in range(200):
-        approvals = (await http.get("/chat/approvals", params={"status": "pending"})).json()[
-            "approvals"
-        ]
-        if approvals:
-            break
-        await asyncio.sleep(0.02)
-    assert [a["endpoint"] for a in approvals] == ["echo.main.guarded"]
-    assert not pending.done()
+    assert pending.status_code == 202
+    waiting = pending.json()
+    assert (waiting["status"], waiting["response"]) == ("awaiting_approval", None)
+    approvals = (await http.get("/chat/approvals", params={"status": "pending"})).json()[
+        "approvals"
+    ]
+    assert [(a["id"], a["endpoint"]) for a in approvals] == [
+        (waiting["approval_id"], "echo.main.guarded")
+    ]
     decision = await http.post(
-        f"/chat/approvals/{approvals[0]['id']}/decision", json={"decision": "approve"}
+        f"/chat/approvals/{waiting['approval_id']}/decision", json={"decision": "approve"}
     )
     assert decision.json()["status"] == "approved"
     assert decision.json()["execution"]["status"] == "completed"
-    result = (await pending).json()
+    result = (await http.get(f"/pulse/executor/execution/{waiting['execution_id']}")).json()
     assert (result["status"], result["response"]) == ("completed", {"approved_text": "go"})
     again = await http.post(
-        f"/chat/approvals/{approvals[0]['id']}/decision", json={"approved": True}
+        f"/chat/approvals/{waiting['approval_id']}/decision", json={"approved": True}
     )
     assert again.json()["detail"]["code"] == "already_decided"
 

@@ -6,8 +6,11 @@ import asyncio
 from typing import Any
 
 import httpx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform._clock import iso_at, seconds_of
 
 Manifest = dict[str, Any]
 MARKET = "/marketplace/api/v1/marketplace"
@@ -63,6 +66,28 @@ async def test_a_workflow_runs_its_steps_through_pulse(
     assert for_workflow["total"] == 2
 
 
+async def test_a_workflow_with_a_guarded_step_is_answered_before_its_approval(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}), ("guarded", {"text": "b"}))
+    started = await http.post(f"/workflow/{workflow['id']}/execute")
+    assert (started.status_code, started.json()["status"]) == (202, "running")
+    approvals: list[Manifest] = []
+    for _ in range(300):
+        approvals = (await http.get("/chat/approvals", params={"status": "pending"})).json()[
+            "approvals"
+        ]
+        if approvals:
+            break
+        await asyncio.sleep(0.02)
+    assert [a["endpoint"] for a in approvals] == ["echo.main.guarded"]
+    decision = f"/chat/approvals/{approvals[0]['id']}/decision"
+    assert (await http.post(decision, json={"decision": "approve"})).status_code == 200
+    done = await _settled(http, started.json()["id"])
+    assert done["status"] == "completed"
+    assert done["tasks"][1]["response"] == {"approved_text": "b"}
+
+
 async def test_a_failed_step_fails_the_execution_and_retry_resumes_it(
     http: httpx.AsyncClient, deployed: Manifest
 ) -> None:
@@ -83,7 +108,23 @@ async def test_a_failed_step_fails_the_execution_and_retry_resumes_it(
     assert retried["status"] == "running"
     assert retried["tasks"][0]["status"] == "completed"
     assert (await _settled(http, failed["id"]))["status"] == "failed"
-    assert (await http.post(f"/workflow/execution/{failed['id']}/start")).status_code == 409
+    not_created = await http.post(f"/workflow/execution/{failed['id']}/start")
+    assert not_created.status_code == 409
+    assert not_created.json()["detail"]["message"].endswith(
+        "only created executions can be started."
+    )
+    step = {"id": "s0", "agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    await http.patch(
+        f"/workflow/id/{workflow['id']}", json={"steps": [{**step, "inputs": {"text": "c"}}]}
+    )
+    done = (await http.post(f"/workflow/{workflow['id']}/execute")).json()
+    assert done["status"] == "completed"
+    again = await http.post(f"/workflow/execution/{done['id']}/retry")
+    assert again.status_code == 409
+    assert again.json()["detail"]["message"] == (
+        f"Workflow execution {done['id']!r} is completed: only failed or cancelled or "
+        "stopped executions can be retried."
+    )
 
 
 async def test_execution_transitions(http: httpx.AsyncClient, deployed: Manifest) -> None:
@@ -92,6 +133,22 @@ async def test_execution_transitions(http: httpx.AsyncClient, deployed: Manifest
         await http.post("/workflow/execution/create", json={"workflow_id": workflow["id"]})
     ).json()
     assert created["status"] == "created"
+    body = {"workflow_id": workflow["id"], "schedule_id": "sch_missing"}
+    unknown = await http.post("/workflow/execution/create", json=body)
+    assert (unknown.status_code, unknown.json()["detail"]) == (
+        404,
+        "Schedule 'sch_missing' not found",
+    )
+    not_an_id = await http.post("/workflow/execution/create", json={**body, "schedule_id": 7})
+    assert not_an_id.json()["detail"][0]["loc"] == ["body", "schedule_id"]
+    schedule = (
+        await http.post("/scheduler/schedule/create", json={"workflow_id": workflow["id"]})
+    ).json()
+    scheduled = await http.post(
+        "/workflow/execution/create", json={**body, "schedule_id": schedule["id"]}
+    )
+    assert (scheduled.status_code, scheduled.json()["schedule_id"]) == (201, schedule["id"])
+    await http.delete(f"/workflow/execution/{scheduled.json()['id']}")
     assert (await http.post(f"/workflow/execution/{created['id']}/stop")).status_code == 409
     cancelled = (await http.post(f"/workflow/execution/{created['id']}/cancel")).json()
     assert cancelled["status"] == "cancelled"
@@ -125,13 +182,13 @@ async def test_schedules_pause_resume_run_now_and_run_when_due(
     assert schedule["status"] == "active"
     assert (await http.post(f"{base}/resume")).status_code == 409
     assert (await http.post(f"{base}/pause")).json()["status"] == "paused"
-    assert viksa_platform.platform.tick(now=schedule["next_run_at"] + 1) == 0
+    assert viksa_platform.platform.tick(now=seconds_of(schedule["next_run_at"]) + 1) == 0
     assert (await http.post(f"{base}/resume")).json()["status"] == "active"
     ran = (await http.post(f"{base}/run-now")).json()
     assert ran["run"]["schedule_id"] == schedule["id"]
     assert (await _settled(http, ran["run"]["id"]))["status"] == "completed"
     due = (await http.get(base)).json()["next_run_at"]
-    assert viksa_platform.platform.tick(now=due + 1) == 1
+    assert viksa_platform.platform.tick(now=seconds_of(due) + 1) == 1
     assert (await http.get(base)).json()["run_count"] == 2
     endpoint_schedule = await http.post(
         "/scheduler/schedule/create",
@@ -195,6 +252,16 @@ async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed
     assert "data" in [c["id"] for c in categories]
     mine = (await http.get(f"{MARKET}/listings", params={"mine": "true"})).json()
     assert mine["total"] == 1
+    draft = (await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})).json()
+    for params, expected in [
+        ({}, [item["id"]]),
+        ({"status": "published"}, [item["id"]]),
+        ({"status": "draft"}, [draft["id"]]),
+        ({"status": "draft", "mine": "true"}, [draft["id"]]),
+        ({"mine": "true"}, [item["id"], draft["id"]]),
+    ]:
+        found = (await http.get(f"{MARKET}/listings", params=params)).json()["listings"]
+        assert [i["id"] for i in found] == expected, params
     workforce = (
         await http.post(
             f"{MARKET}/workforce/publish", json={"name": "team", "agent_ids": [deployed["id"]]}
@@ -208,3 +275,66 @@ async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed
         )
     ).json()
     assert len(team["agent_ids"]) == 1
+
+
+async def test_timestamps_of_schedules_and_sessions_are_iso_8601(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    target = {
+        "agent_id": deployed["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    schedule = (await http.post("/scheduler/schedule/create", json=target)).json()
+    created = seconds_of(schedule["created_at"])
+    assert isinstance(schedule["next_run_at"], str)
+    assert seconds_of(schedule["next_run_at"]) - created >= 59
+    assert iso_at(seconds_of(schedule["next_run_at"])) == schedule["next_run_at"]
+    paused = (await http.post(f"/scheduler/schedule/{schedule['id']}/pause")).json()
+    assert paused["next_run_at"] is None
+    resumed = (await http.post(f"/scheduler/schedule/{schedule['id']}/resume")).json()
+    assert isinstance(resumed["next_run_at"], str)
+    assert viksa_platform.platform.tick(now=seconds_of(resumed["next_run_at"])) == 1
+    ran = (await http.get(f"/scheduler/schedule/{schedule['id']}")).json()
+    assert (ran["run_count"], isinstance(ran["next_run_at"], str)) == (1, True)
+    creds = viksa_platform.credentials
+    login = await http.post(
+        "/auth/individual/login", json={"email": creds.email, "password": creds.password}
+    )
+    token = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    sessions = (await http.get("/auth/sessions", headers=token)).json()["sessions"]
+    assert sessions
+    for session in sessions:
+        assert isinstance(session["expires_at"], str)
+        assert seconds_of(session["expires_at"]) > seconds_of(session["created_at"])
+
+
+async def test_a_schedule_stored_with_an_epoch_next_run_still_runs(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    target = {
+        "agent_id": deployed["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    schedule = (await http.post("/scheduler/schedule/create", json=target)).json()
+    store = viksa_platform.platform.store
+    stored = store.get("schedule", schedule["id"])
+    assert stored is not None
+    due = seconds_of(stored["next_run_at"])
+    # As a data file of an earlier version holds it.
+    store.save("schedule", {**stored, "next_run_at": due})
+    assert viksa_platform.platform.tick(now=due - 1) == 0
+    assert viksa_platform.platform.tick(now=due) == 1
+    assert isinstance(
+        (await http.get(f"/scheduler/schedule/{schedule['id']}")).json()["next_run_at"], str
+    )
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_iso_timestamps_read_back_to_the_same_moment(seconds: float) -> None:
+    stamp = iso_at(seconds)
+    assert stamp.endswith("Z")
+    assert abs(seconds_of(stamp) - seconds) < 1e-5

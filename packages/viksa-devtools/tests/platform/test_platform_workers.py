@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
-from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig, _pools
 from viksa_ai.devtools.platform._pools import Pool, WorkerPools
-from viksa_ai.devtools.runner import WorkerCrashedError, load_agent, prepare_call
+from viksa_ai.devtools.runner import RunResult, WorkerCrashedError, load_agent, prepare_call
 
 MAIN = """
 import asyncio
@@ -191,3 +192,69 @@ async def test_a_call_waiting_for_a_worker_starts_none_once_the_pool_is_closed(
         await waiting
     assert not pool.busy
     assert await _gone(busy)
+
+
+class _GatedWorker:
+    """Stands in for a worker process so the test decides when each step happens."""
+
+    made: ClassVar[list[_GatedWorker]] = []
+    close_gate: ClassVar[asyncio.Event]
+
+    def __init__(self, agent: object, *, capture_output: bool) -> None:
+        self.started = asyncio.Event()
+        self.finish = asyncio.Event()
+        self.closing = asyncio.Event()
+        self.closed = False
+        _GatedWorker.made.append(self)
+
+    async def call_prepared(self, call: object, *, secrets: object, timeout: float) -> RunResult:
+        self.started.set()
+        await self.finish.wait()
+        return RunResult(endpoint="w.main.pid", value={"closed": self.closed}, duration_ms=0)
+
+    async def close(self) -> None:
+        self.closing.set()
+        if self is _GatedWorker.made[0]:
+            await _GatedWorker.close_gate.wait()  # hold the first call's slot, worker gone
+        self.closed = True
+        self.finish.set()
+
+
+async def test_a_call_waiting_for_a_worker_keeps_its_retired_pool_tracked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_pools, "AsyncAgentWorker", _GatedWorker)
+    _GatedWorker.made = []
+    _GatedWorker.close_gate = asyncio.Event()
+    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=lambda _: None)
+    old = pools.get("agt_1", "v1", _manifest("w"))
+    call = prepare_call(old.agent, "pid", {})
+    running = asyncio.ensure_future(old.call(call, {}, 60))
+    await _wait_for(lambda: bool(_GatedWorker.made))
+    first = _GatedWorker.made[0]
+    await first.started.wait()
+    queued = asyncio.ensure_future(old.call(call, {}, 60))
+    await pools.forget("agt_1")  # a redeploy: ``old`` is retired while both calls last
+    first.finish.set()
+    await first.closing.wait()
+    # The running call ended and its worker is going; the queued call has none yet.
+    assert old.busy
+    pools.get("agt_1", "v2", _manifest("w"))
+    await pools.forget("agt_1")  # a second redeploy must not drop ``old``
+    _GatedWorker.close_gate.set()
+    await running
+    await _wait_for(lambda: len(_GatedWorker.made) == 2)
+    late = _GatedWorker.made[1]
+    await late.started.wait()
+    await pools.aclose()
+    assert late.closed
+    assert (await queued).value == {"closed": True}
+    assert not old.busy
+
+
+async def _wait_for(ready: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if ready():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")

@@ -72,6 +72,17 @@ def add_parser(subparsers: Any) -> None:
         metavar="N",
         help="agents kept warm at once; the least recently used stop first (default 8)",
     )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        type=_host,
+        metavar="NAME",
+        help=(
+            "also answer requests whose Host is NAME (repeatable); by default only "
+            "localhost, 127.0.0.1 and [::1], a guard against DNS rebinding"
+        ),
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(handler=_run)
@@ -85,6 +96,12 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("a port is 0-65535 (0: any free port)")
     return value
+
+
+def _host(text: str) -> str:
+    if not text or any(c.isspace() or c in "/@?#" for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host name")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -133,4 +150,10 @@ def _run(args: argparse.Namespace) -> int:
         config = replace(config, seed_email=args.email)
     if args.password:
         config = replace(config, seed_password=args.password)
-    return serve(config, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    return serve(
+        config,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        allow_hosts=args.allow_host,
+    )

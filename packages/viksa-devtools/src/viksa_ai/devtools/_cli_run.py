@@ -125,7 +125,9 @@ def run_command(args: argparse.Namespace) -> int:
         error = exc.to_dict()
         if error.get("method_id") and error.get("param_name"):
             name = f"{error['method_id']}.{error['param_name']}"
-            error["hint"] = f"pass --secret {name}=VALUE, or a --secrets-file with a {name} line"
+            error["hint"] = (
+                f"pass --secret {name}=VALUE, or a line {name}=VALUE in a --secrets-file"
+            )
         return _fail(error, exc.exit_code)
     sys.stdout.write(dumps_json(result.value, indent=2) + "\n")
     sys.stdout.flush()

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from viksa_ai.devtools.platform._clock import now_iso
+from viksa_ai.devtools.platform._access import check_reach
+from viksa_ai.devtools.platform._clock import iso_at, now_iso
 from viksa_ai.devtools.platform._errors import conflict, forbidden, not_found, unauthorized
 from viksa_ai.devtools.platform._memo import Memo
 from viksa_ai.devtools.platform._security import (
@@ -212,7 +213,19 @@ class Accounts:
         return self._issue(session, insert=True)
 
     def _issue(self, session: Doc, *, insert: bool) -> Doc:
+        """New tokens for ``session``; a rotated refresh token is remembered as used.
+
+        Every rotation (refresh, switch-org, switch-project) goes through here, so the
+        old token presented again is reuse wherever the rotation happened.
+        """
         refresh = new_secret("vrt")
+        if not insert:
+            self.store.insert(
+                "used_refresh",
+                {"id": new_id("rtu"), "session_id": session["id"]},
+                scope=GLOBAL,
+                key=session["refresh_hash"],
+            )
         session["refresh_hash"] = hash_token(refresh)
         session["last_used_at"] = now_iso()
         if insert:
@@ -260,12 +273,6 @@ class Accounts:
                     "The refresh token is invalid or expired; log in again.",
                     code="invalid_refresh_token",
                 )
-            self.store.insert(
-                "used_refresh",
-                {"id": new_id("rtu"), "session_id": session["id"]},
-                scope=GLOBAL,
-                key=digest,
-            )
             return self._issue(session, insert=False)
 
     def switch(self, principal: Principal, org_id: str, project_id: str | None) -> Doc:
@@ -319,6 +326,8 @@ class Accounts:
         return [
             {
                 **_public(s, "refresh_hash", "revoked"),
+                # Stored as epoch seconds to compare; answered like every other timestamp.
+                "expires_at": iso_at(s["expires_at"]),
                 "current": s["id"] == principal.session_id,
             }
             for s in sessions
@@ -391,15 +400,7 @@ class Accounts:
         if cached is not None:
             return cached
         version = self._tenants.version()
-        if principal.via != "jwt" and (
-            (project_id and project_id != principal.project_id)
-            or (org_id and org_id != principal.org_id)
-        ):
-            raise forbidden(
-                "This API key belongs to another project; use a key of the project you "
-                "name in X-Tenant-Project-Id.",
-                code="foreign_tenant",
-            )
+        check_reach(principal, org_id=org_id or None, project_id=project_id or None)
         org_id = org_id or principal.org_id
         project_id = project_id or principal.project_id
         if org_id is not None:
@@ -461,18 +462,8 @@ class Accounts:
             limit=limit,
         )
 
-    def owned_key(self, principal: Principal, key_id: str) -> Doc:
-        """A key of the caller's account: 404 when absent, 403 when foreign."""
-        key = self.store.get("key", key_id)
-        if key is None:
-            raise not_found("Key", key_id)
-        if key["account_id"] != principal.account_id:
-            raise forbidden(f"Key {key_id!r} belongs to another account.")
-        return key
-
-    def revoke_key(self, principal: Principal, key_id: str) -> Doc:
+    def revoke_key(self, key: Doc) -> Doc:
         """Mark a key revoked: it stops authenticating at once."""
-        key = self.owned_key(principal, key_id)
         key["revoked"] = True
         key["revoked_at"] = now_iso()
         self.store.save("key", key)

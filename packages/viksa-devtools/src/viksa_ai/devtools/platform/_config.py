@@ -22,8 +22,9 @@ class PlatformConfig:
     ``faults`` are fault specs (the ``X-Viksa-Fault`` syntax) armed for the whole run.
     ``workers_per_agent`` bounds the warm worker processes of one deployed agent and
     ``warm_agents`` how many agents keep warm workers at once (the least recently used
-    are stopped first); ``approval_wait`` is how long (seconds) an execute waits for an
-    approval decision.
+    are stopped first); ``approval_wait`` is how long (seconds) a workflow step waits for an
+    approval decision; a request such as ``pulse.execute`` never waits for one, it
+    answers ``awaiting_approval`` at once.
     """
 
     data_path: Path | None = None

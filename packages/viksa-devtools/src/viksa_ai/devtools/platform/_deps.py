@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from viksa_ai.devtools.platform._access import Access, Action, check_grant
 from viksa_ai.devtools.platform._accounts import Principal
 from viksa_ai.devtools.platform._errors import bad_request, forbidden, not_found, unauthorized
 from viksa_ai.devtools.platform._store import Doc
@@ -25,6 +26,7 @@ __all__ = [
     "Tenant",
     "TenantDep",
     "UserDep",
+    "allowed",
     "owned",
 ]
 
@@ -75,6 +77,20 @@ async def _user(principal: PrincipalDep) -> Principal:
 
 
 UserDep = Annotated[Principal, Depends(_user)]
+
+
+def allowed(action: Action) -> Any:
+    """Dependency: an :class:`Access` for a caller whose credential may take ``action``.
+
+    The one guard of the ``/org``, ``/project`` and key routes: each declares its
+    action, the grants live in ``_access``; 403 names the credential needed.
+    """
+
+    async def _allowed(platform: PlatformDep, principal: PrincipalDep) -> Access:
+        check_grant(principal, action)
+        return Access(principal, platform.accounts)
+
+    return Depends(_allowed)
 
 
 @dataclass(frozen=True)

@@ -254,14 +254,24 @@ class Engine:
         return record
 
     async def execute(
-        self, record: Doc, *, target: Target | None = None, call: PreparedCall | None = None
+        self,
+        record: Doc,
+        *,
+        target: Target | None = None,
+        call: PreparedCall | None = None,
+        wait_for_approval: bool = False,
     ) -> Doc:
-        """Run now, or wait (up to ``approval_wait``) for approval and the run after it.
+        """Run now and return the final record.
 
+        An execution awaiting approval is returned as it is (``decide`` runs it), so no
+        request is held for a person's decision past its client's timeout; with
+        ``wait_for_approval`` (background runs) it is waited for, up to ``approval_wait``.
         ``target`` and ``call`` are passed to :meth:`run` when it runs now.
         """
         if record["status"] != "awaiting_approval":
             return await self.run(record, target=target, call=call)
+        if not wait_for_approval:
+            return record
         done = self._done.get(record["id"])
         with self._activity():
             if done is not None:
@@ -282,8 +292,8 @@ class Engine:
                 self._idle.set()
 
     def start(self, record: Doc) -> None:
-        """Execute in the background (invoke, webhooks, workflows)."""
-        self.spawn(self.execute(record))
+        """Execute in the background (invoke, webhooks, schedules)."""
+        self.spawn(self.execute(record, wait_for_approval=True))
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:
         """Run ``coroutine`` in the background, cancelled when the platform closes."""

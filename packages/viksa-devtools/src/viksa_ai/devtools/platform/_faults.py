@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 FAULT_HEADER = "x-viksa-fault"
+# Where a fault came from, named in its answer so a tester knows what to disarm.
+_FROM_HEADER = "X-Viksa-Fault header"
+_FROM_CONFIG = "armed at start by viksa dev --fault or PlatformConfig.faults"
+_FROM_API = "armed by POST /_dev/faults"
 _EXEMPT_FROM_EXPIRY = ("/auth/refresh", "/auth/individual/login", "/auth/key/validate")
 _MAX_TRACKED_HEADERS = 10_000
 
@@ -130,6 +134,7 @@ def parse_fault_spec(text: str) -> FaultSpec:
 class _Armed:
     spec: FaultSpec
     remaining: int
+    source: str
 
 
 class FaultRegistry:
@@ -137,13 +142,16 @@ class FaultRegistry:
 
     def __init__(self, specs: tuple[str, ...] = ()) -> None:
         self._lock = threading.Lock()
-        self._rules: list[_Armed] = [_Armed(s, s.count) for s in map(parse_fault_spec, specs)]
+        self._rules = [_Armed(s, s.count, _FROM_CONFIG) for s in map(parse_fault_spec, specs)]
         self._seen: OrderedDict[str, int] = OrderedDict()
 
-    def arm(self, spec: FaultSpec) -> None:
-        """Apply ``spec`` to the next ``spec.count`` matching requests."""
+    def arm(self, spec: FaultSpec, *, source: str = _FROM_API) -> None:
+        """Apply ``spec`` to the next ``spec.count`` matching requests.
+
+        ``source`` says where it was armed; answers of the fault name it.
+        """
         with self._lock:
-            self._rules.append(_Armed(spec, spec.count))
+            self._rules.append(_Armed(spec, spec.count, source))
 
     def clear(self) -> None:
         """Disarm every run-wide fault."""
@@ -153,12 +161,15 @@ class FaultRegistry:
     def armed(self) -> list[dict[str, Any]]:
         """The run-wide faults still armed, with how many requests each has left."""
         with self._lock:
-            return [{**a.spec.to_dict(), "remaining": a.remaining} for a in self._rules]
+            return [
+                {**a.spec.to_dict(), "remaining": a.remaining, "source": a.source}
+                for a in self._rules
+            ]
 
     def take(
         self, method: str, path: str, header: str | None, has_bearer: bool
-    ) -> FaultSpec | None:
-        """The fault this request suffers, if any, counting it as used."""
+    ) -> tuple[FaultSpec, str] | None:
+        """The fault this request suffers and where it came from, if any, counting it as used."""
         with self._lock:
             if header is not None:
                 spec = parse_fault_spec(header)
@@ -168,13 +179,13 @@ class FaultRegistry:
                     while len(self._seen) > _MAX_TRACKED_HEADERS:
                         self._seen.popitem(last=False)
                     if fired < spec.count:
-                        return spec
+                        return spec, _FROM_HEADER
             for armed in self._rules:
                 if _matches(armed.spec, method, path, has_bearer):
                     armed.remaining -= 1
                     if armed.remaining <= 0:
                         self._rules.remove(armed)
-                    return replace(armed.spec)
+                    return replace(armed.spec), armed.source
         return None
 
 
@@ -221,7 +232,7 @@ class FaultMiddleware:
         header = headers.get(FAULT_HEADER.encode())
         has_bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
         try:
-            spec = self.registry.take(
+            fired = self.registry.take(
                 scope["method"],
                 scope["path"],
                 None if header is None else header.decode("latin-1"),
@@ -230,16 +241,17 @@ class FaultMiddleware:
         except FaultSpecError as exc:
             await _send_json(send, 400, {"detail": f"Bad X-Viksa-Fault header: {exc}"}, [])
             return
-        if spec is None:
+        if fired is None:
             await self.app(scope, receive, send)
             return
+        spec, source = fired
         if spec.latency:
             await anyio.sleep(spec.latency)
         if spec.status is not None:
             extra = []
             if spec.retry_after is not None:
                 extra.append((b"retry-after", f"{spec.retry_after:g}".encode()))
-            detail = f"Injected fault: status {spec.status} (X-Viksa-Fault)."
+            detail = f"Injected fault: status {spec.status} ({source})."
             await _send_json(send, spec.status, {"detail": detail}, extra)
             return
         if spec.expire_token:
@@ -251,7 +263,7 @@ class FaultMiddleware:
             await _send_json(send, 401, {"detail": expired}, [(b"www-authenticate", b"Bearer")])
             return
         if spec.drop is not None:
-            await self.app(scope, receive, _Dropper(send, spec.drop))
+            await self.app(scope, receive, _Dropper(send, spec.drop, source))
             return
         await self.app(scope, receive, send)
 
@@ -259,8 +271,9 @@ class FaultMiddleware:
 class _Dropper:
     """A ``send`` that cuts the response short, then raises DroppedConnection."""
 
-    def __init__(self, send: Send, events: int) -> None:
+    def __init__(self, send: Send, events: int, source: str) -> None:
         self._send = send
+        self._source = source
         self._events_left = events
         self._stream = False
 
@@ -278,7 +291,7 @@ class _Dropper:
         body: bytes = message.get("body", b"")
         if not self._stream:
             await self._send({**message, "body": body[: len(body) // 2], "more_body": True})
-            raise DroppedConnection("connection dropped on purpose (X-Viksa-Fault drop)")
+            raise DroppedConnection(f"connection dropped on purpose (drop fault, {self._source})")
         kept = bytearray()
         for event in body.split(b"\n\n"):
             if not event:
@@ -290,4 +303,4 @@ class _Dropper:
         if kept:
             await self._send({**message, "body": bytes(kept), "more_body": True})
         if self._events_left <= 0 or not message.get("more_body", False):
-            raise DroppedConnection("stream dropped on purpose (X-Viksa-Fault drop)")
+            raise DroppedConnection(f"stream dropped on purpose (drop fault, {self._source})")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import HTTPException
 
 from viksa_ai.devtools.platform._accounts import Accounts, Principal
-from viksa_ai.devtools.platform._clock import now_iso
+from viksa_ai.devtools.platform._clock import iso_at, now_iso, seconds_of
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._engine import Engine, execution_view
 from viksa_ai.devtools.platform._errors import not_found
@@ -152,24 +152,24 @@ class Platform:
         schedule["run_count"] = schedule.get("run_count", 0) + 1
         schedule["last_run_at"] = now_iso()
         if interval and schedule["status"] == "active":
-            schedule["next_run_at"] = time.time() + interval
+            schedule["next_run_at"] = iso_at(time.time() + interval)
         self.store.save("schedule", schedule)
         return run
 
     def tick(self, now: float | None = None) -> int:
-        """Run every active schedule that is due; how many ran."""
+        """Run every active schedule due at ``now`` (seconds since the epoch); how many ran."""
         moment = time.time() if now is None else now
         ran = 0
         for schedule in self.store.query("schedule", where={"status": "active"})[0]:
             due = schedule.get("next_run_at")
-            if due is None or due > moment:
+            if due is None or seconds_of(due) > moment:
                 continue
             try:
                 self.run_schedule(schedule)
             except HTTPException as exc:
                 schedule["last_error"] = exc.detail
                 interval = schedule.get("interval_seconds") or 60
-                schedule["next_run_at"] = moment + interval
+                schedule["next_run_at"] = iso_at(moment + interval)
                 self.store.save("schedule", schedule)
             ran += 1
         return ran

@@ -37,18 +37,30 @@ class Pool:
         self._idle: list[AsyncAgentWorker] = []
         self._workers: set[AsyncAgentWorker] = set()
         self._slots: asyncio.Semaphore | None = None
+        # Calls inside call(), waiting for a worker or running: a waiting call has no
+        # worker yet but will start one, so the pool is busy until it ends.
+        self._calls = 0
         self._retired = False
         self._closed = False
 
     @property
     def busy(self) -> bool:
-        """Whether any worker of the pool still runs (or may run) a call."""
-        return bool(self._workers)
+        """Whether the pool has a worker, or a call running or waiting for a worker."""
+        return self._calls > 0 or bool(self._workers)
 
     async def call(
         self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
     ) -> RunResult:
         """Run ``call`` in an idle worker (waiting for one when all are busy)."""
+        self._calls += 1
+        try:
+            return await self._call(call, secrets, timeout)
+        finally:
+            self._calls -= 1
+
+    async def _call(
+        self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
+    ) -> RunResult:
         if call.agent is not self.agent:
             # Checked against an earlier deployment: check again against this one.
             call = prepare_call(self.agent, call.endpoint.name, call.inputs, call.envelope)

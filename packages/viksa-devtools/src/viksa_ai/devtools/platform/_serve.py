@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
 import logging
 import re
 import socket
 import sqlite3
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from viksa_ai.devtools.platform._app import create_app
 from viksa_ai.devtools.platform._config import PlatformConfig
@@ -20,7 +23,15 @@ from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
 
-__all__ = ["HOST", "SHUTDOWN_GRACE_SECONDS", "banner", "configure_logging", "redact_query", "serve"]
+__all__ = [
+    "HOST",
+    "SHUTDOWN_GRACE_SECONDS",
+    "banner",
+    "configure_logging",
+    "guard_hosts",
+    "redact_query",
+    "serve",
+]
 
 HOST = "127.0.0.1"
 # How long a stop (Ctrl-C, SIGTERM) waits for requests still running before it cancels
@@ -61,6 +72,87 @@ class _RedactQuery(logging.Filter):
         return True
 
 
+# The names a browser uses for this machine; a DNS rebinding page sends its own name.
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+_SHOWN_HOST_CHARS = 100
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(value: str) -> str:
+    """The name part of a Host header, lower case, without port or trailing dot."""
+    value = value.strip().lower()
+    if value.startswith("["):  # an IPv6 literal keeps its brackets: [::1]:8765
+        end = value.find("]")
+        name = value[: end + 1] if end != -1 else value
+    else:
+        name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    return name.rstrip(".")
+
+
+class _HostGuard:
+    """Refuse requests whose ``Host`` names another machine (DNS rebinding).
+
+    A web page whose name is made to resolve to 127.0.0.1 could otherwise log in with
+    the well-known dev user and read vault values; its requests carry its own name.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        name = _host_name(raw)
+        if name in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        shown = name[:_SHOWN_HOST_CHARS]
+        message = (
+            f"Host {shown!r} is not allowed: viksa dev on a loopback address answers only "
+            f"{', '.join(sorted(self.allowed))} (a guard against DNS rebinding). "
+            f"Start it with --allow-host {shown or 'NAME'} to admit that name."
+        )
+        body = json.dumps({"detail": {"message": message, "code": "host_not_allowed"}})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
+def guard_hosts(app: ASGIApp, bound_host: str, allow_hosts: Iterable[str] = ()) -> ASGIApp:
+    """``app`` refusing foreign ``Host`` headers (400) when bound to a loopback address.
+
+    Admitted: localhost, 127.0.0.1, [::1], ``bound_host`` and ``allow_hosts``, on any
+    port. Bound elsewhere, ``app`` is returned as is: it was meant to be reached by name.
+    """
+    if not _is_loopback(bound_host):
+        return app
+    bound = f"[{bound_host}]" if ":" in bound_host else bound_host
+    names = {*_LOOPBACK_NAMES, bound, *(_host_name(h) for h in allow_hosts)}
+    return _HostGuard(app, frozenset(names))
+
+
 def redact_query(path: str) -> str:
     """``path`` with the values of credential query parameters replaced by ``***``."""
     return _SECRET_QUERY.sub(r"\1***", path)
@@ -74,7 +166,7 @@ def configure_logging() -> None:
             logger.addFilter(kind())
 
 
-def _uvicorn_config(app: FastAPI, *, log_level: str, access_log: bool) -> uvicorn.Config:
+def _uvicorn_config(app: ASGIApp, *, log_level: str, access_log: bool) -> uvicorn.Config:
     """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``."""
     config = uvicorn.Config(
         app,
@@ -130,9 +222,14 @@ def serve(
     port: int,
     log_level: str = "warning",
     access_log: bool = False,
+    allow_hosts: Iterable[str] = (),
     out: TextIO = sys.stdout,
 ) -> int:
-    """Serve until interrupted; prints the banner once the port is bound. Exit code."""
+    """Serve until interrupted; prints the banner once the port is bound. Exit code.
+
+    Requests must name this machine in ``Host`` (see :func:`guard_hosts`); ``allow_hosts``
+    admits more names.
+    """
     try:
         platform = Platform(config)
     except (OSError, sqlite3.Error) as exc:
@@ -160,7 +257,8 @@ def serve(
     out.write(banner(base_url, credentials, config.data_path, examples))
     out.flush()
     configure_logging()
-    server = uvicorn.Server(_uvicorn_config(app, log_level=log_level, access_log=access_log))
+    guarded = guard_hosts(app, HOST, allow_hosts)
+    server = uvicorn.Server(_uvicorn_config(guarded, log_level=log_level, access_log=access_log))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

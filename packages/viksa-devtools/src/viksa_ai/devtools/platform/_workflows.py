@@ -84,14 +84,18 @@ class Workflows:
             )
         return len(stale)
 
-    def begin(self, execution_id: str, allowed: tuple[str, ...]) -> Doc:
-        """Move an execution to ``running`` from one of ``allowed``; it runs in the background."""
+    def begin(self, execution_id: str, allowed: tuple[str, ...], verb: str = "started") -> Doc:
+        """Move an execution to ``running`` from one of ``allowed``; it runs in the background.
+
+        ``verb`` names the move in the 409 answered from any other state (``started``,
+        ``retried``).
+        """
 
         def change(doc: Doc) -> None:
             if doc["status"] not in allowed:
                 raise conflict(
-                    f"Workflow execution {doc['id']!r} is {doc['status']}; it can be started "
-                    f"from {' or '.join(allowed)} only.",
+                    f"Workflow execution {doc['id']!r} is {doc['status']}: only "
+                    f"{' or '.join(allowed)} executions can be {verb}.",
                     code="invalid_transition",
                 )
             doc.update(status="running", started_at=now_iso(), finished_at=None, error=None)
@@ -131,7 +135,7 @@ class Workflows:
                 context={"workflow_execution_id": execution_id},
             )
             self.update(execution_id, _task_started(index, record["id"]))
-            final = await self.engine.execute(record)
+            final = await self.engine.execute(record, wait_for_approval=True)
             if final["status"] != "completed":
                 return self.update(
                     execution_id, _task_failed(index, final["error"] or final["status"])

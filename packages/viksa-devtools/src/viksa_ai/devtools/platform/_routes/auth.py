@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter
 
+from viksa_ai.devtools.platform._access import Access
 from viksa_ai.devtools.platform._accounts import Principal
 from viksa_ai.devtools.platform._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform._deps import (
@@ -18,6 +19,7 @@ from viksa_ai.devtools.platform._deps import (
     Tenant,
     TenantDep,
     UserDep,
+    allowed,
 )
 from viksa_ai.devtools.platform._errors import not_found
 from viksa_ai.devtools.platform._listing import listing
@@ -145,7 +147,12 @@ async def validate_api_key(raw: JsonBody, platform: PlatformDep) -> Doc:
     return platform.accounts.validate_key(body.api_key)
 
 
-@router.post("/key/api", status_code=201, dependencies=[NO_STORE])
+_READ_KEYS = [allowed("key:read")]
+_WRITE_KEYS = [allowed("key:write")]
+KeyWriter = Annotated[Access, allowed("key:write")]
+
+
+@router.post("/key/api", status_code=201, dependencies=[NO_STORE, *_WRITE_KEYS])
 async def create_api_key(raw: JsonBody, platform: PlatformDep, tenant: TenantDep) -> Doc:
     """A new project API key; ``key`` holds its secret, shown this once."""
     body = parse_body(ApiKeyRequest, raw)
@@ -153,7 +160,7 @@ async def create_api_key(raw: JsonBody, platform: PlatformDep, tenant: TenantDep
     return platform.accounts.create_key("api", principal, body.name, body.description)
 
 
-@router.get("/key/api")
+@router.get("/key/api", dependencies=_READ_KEYS)
 async def list_api_keys(platform: PlatformDep, tenant: TenantDep, page: PageDep) -> Doc:
     """The project's API keys (never their secrets)."""
     principal = _in_tenant(tenant)
@@ -163,20 +170,20 @@ async def list_api_keys(platform: PlatformDep, tenant: TenantDep, page: PageDep)
 
 
 @router.post("/key/api/{key_id}/revoke")
-async def revoke_api_key(key_id: str, platform: PlatformDep, principal: PrincipalDep) -> Doc:
+async def revoke_api_key(key_id: str, platform: PlatformDep, access: KeyWriter) -> Doc:
     """Revoke a key: it stops authenticating at once but stays listed."""
-    return platform.accounts.revoke_key(principal, key_id)
+    return platform.accounts.revoke_key(access.key(key_id))
 
 
 @router.delete("/key/api/{key_id}")
-async def delete_api_key(key_id: str, platform: PlatformDep, principal: PrincipalDep) -> Doc:
+async def delete_api_key(key_id: str, platform: PlatformDep, access: KeyWriter) -> Doc:
     """Delete a key for good."""
-    platform.accounts.owned_key(principal, key_id)
+    access.key(key_id)
     platform.store.delete("key", key_id)
     return {"id": key_id, "deleted": True}
 
 
-@router.post("/key/worker", status_code=201, dependencies=[NO_STORE])
+@router.post("/key/worker", status_code=201, dependencies=[NO_STORE, *_WRITE_KEYS])
 async def create_worker_key(raw: JsonBody, platform: PlatformDep, tenant: TenantDep) -> Doc:
     """A new worker key; ``key`` holds its secret, shown this once."""
     body = parse_body(ApiKeyRequest, raw)
@@ -184,7 +191,7 @@ async def create_worker_key(raw: JsonBody, platform: PlatformDep, tenant: Tenant
     return platform.accounts.create_key("worker", principal, body.name, body.description)
 
 
-@router.get("/key/worker")
+@router.get("/key/worker", dependencies=_READ_KEYS)
 async def list_worker_keys(platform: PlatformDep, tenant: TenantDep, page: PageDep) -> Doc:
     """The project's worker keys (never their secrets)."""
     principal = _in_tenant(tenant)

@@ -202,8 +202,13 @@ async def list_listings(
     status: Search = None,
     mine: bool = False,
 ) -> Doc:
-    """Published listings, or with ``mine=true`` the caller's own (drafts included)."""
-    if mine:
+    """Listings the caller can see, by ``status`` when given.
+
+    Published listings, or with ``mine=true`` the caller's own (drafts included). Only
+    the caller's own listings can be in another state (a ``draft``), so such a
+    ``status`` lists the caller's own either way.
+    """
+    if mine or status not in (None, "published"):
         found = _search(
             platform, "listing", None, page, account_id=tenant.principal.account_id, status=status
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform._deps import PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform._engine import Target, execution_view
@@ -63,12 +64,14 @@ def _envelope(request: EndpointExecutionRequest, target: Target) -> dict[str, An
     return envelope
 
 
-@router.post("/execute")
-async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/execute", response_model=None)
+async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc | JsonAnswer:
     """Run an endpoint and answer its EndpointExecutionResponse.
 
     Failures of the agent (an exception, a timeout, a crash) are answered with their
-    ``status`` and ``error``; a request the endpoint cannot take gets 4xx.
+    ``status`` and ``error``; a request the endpoint cannot take gets 4xx. An endpoint
+    with ``requires_approval`` is answered at once, 202 with status ``awaiting_approval``
+    and its ``approval_id``: a decision can take longer than any client waits.
     """
     request = parse_body(EndpointExecutionRequest, raw)
     target = _target(platform, tenant, request)
@@ -81,7 +84,10 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
         timeout=request.timeout,
         source="pulse.execute",
     )
-    return execution_view(await platform.engine.execute(record, target=target, call=call))
+    final = await platform.engine.execute(record, target=target, call=call)
+    if final["status"] == "awaiting_approval":
+        return JsonAnswer(execution_view(final), status_code=202)
+    return execution_view(final)
 
 
 @router.post("/invoke", status_code=202)

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from viksa_ai.devtools.platform._bodies import JsonBody
-from viksa_ai.devtools.platform._clock import now_iso
+from viksa_ai.devtools.platform._clock import iso_at, now_iso
 from viksa_ai.devtools.platform._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform._errors import conflict, detail_item, unprocessable
 from viksa_ai.devtools.platform._listing import listing
@@ -45,7 +45,7 @@ def _check(platform: Platform, tenant: Tenant, schedule: Doc) -> None:
             [detail_item(["body", "interval_seconds"], "at least 1 second", "greater_than_equal")]
         )
     schedule["next_run_at"] = (
-        time.time() + interval if interval and schedule.get("status") == "active" else None
+        iso_at(time.time() + interval) if interval and schedule.get("status") == "active" else None
     )
 
 
@@ -109,7 +109,9 @@ def _move(platform: Platform, tenant: Tenant, schedule_id: str, frm: str, to: st
         )
     schedule["status"] = to
     interval = schedule.get("interval_seconds")
-    schedule["next_run_at"] = time.time() + interval if interval and to == "active" else None
+    schedule["next_run_at"] = (
+        iso_at(time.time() + interval) if interval and to == "active" else None
+    )
     schedule["updated_at"] = now_iso()
     return platform.store.save("schedule", schedule)
 

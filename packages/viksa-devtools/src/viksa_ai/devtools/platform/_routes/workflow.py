@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
+from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
@@ -154,14 +155,32 @@ async def delete_workflow(workflow_id: str, platform: PlatformDep, tenant: Proje
     return {"id": workflow_id, "deleted": True}
 
 
-@router.post("/{workflow_id}/execute")
+def _needs_approval(platform: Platform, tenant: Tenant, workflow: Doc) -> bool:
+    for step in workflow.get("steps", []):
+        try:
+            target = platform.engine.target(tenant.project, step["agent_id"], step["endpoint"])
+        except HTTPException:
+            continue  # the run fails this step and says why
+        if target.requires_approval:
+            return True
+    return False
+
+
+@router.post("/{workflow_id}/execute", response_model=None)
 async def execute_workflow(
     workflow_id: str, platform: PlatformDep, tenant: ProjectDep, body: OptionalJsonBody = None
-) -> Doc:
-    """Run a workflow to its end and answer the finished execution."""
+) -> Doc | JsonAnswer:
+    """Run a workflow to its end and answer the finished execution.
+
+    A workflow with a step that needs an approval is started in the background and
+    answered at once (202, ``running``), as ``pulse.execute`` does: a decision can take
+    longer than any client waits.
+    """
     workflow = _workflow(platform, tenant, workflow_id)
     context: dict[str, Any] = {"trigger_source": (body or {}).get("trigger_source", "execute")}
     execution = platform.workflows.create(workflow, tenant.project, **context)
+    if _needs_approval(platform, tenant, workflow):
+        return JsonAnswer(platform.workflows.begin(execution["id"], ("created",)), status_code=202)
 
     def start(doc: Doc) -> None:
         doc.update(status="running", started_at=now_iso())
@@ -177,7 +196,12 @@ async def execute_workflow(
 async def create_execution(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A ``created`` execution of a workflow (start it with ``start``)."""
     workflow = _workflow(platform, tenant, required_id(body, "workflow_id"))
-    return platform.workflows.create(workflow, tenant.project, schedule_id=body.get("schedule_id"))
+    schedule_id = None
+    if body.get("schedule_id") is not None:
+        # Like every other reference: 404 when the schedule is not the project's.
+        schedule_id = required_id(body, "schedule_id")
+        owned(platform, "schedule", "Schedule", schedule_id, tenant)
+    return platform.workflows.create(workflow, tenant.project, schedule_id=schedule_id)
 
 
 @router.get("/execution/list")
@@ -223,7 +247,7 @@ async def start_execution(execution_id: str, platform: PlatformDep, tenant: Proj
 async def retry_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """failed, cancelled or stopped -> running, from the first unfinished task."""
     execution = _execution(platform, tenant, execution_id)
-    return platform.workflows.begin(execution["id"], ("failed", "cancelled", "stopped"))
+    return platform.workflows.begin(execution["id"], ("failed", "cancelled", "stopped"), "retried")
 
 
 def _halt(platform: Platform, execution_id: str, to: str, allowed: tuple[str, ...]) -> Doc:
