@@ -32,7 +32,6 @@ NAMES = {
     "AsyncIterable": "Iterable",
     "AsyncGenerator": "Generator",
     "AsyncClient": "Client",
-    "AsyncLock": "SyncLock",
     "ViksaClient": "ViksaSyncClient",
     "AsyncViksaWebhook": "ViksaWebhook",
     "__aenter__": "__enter__",

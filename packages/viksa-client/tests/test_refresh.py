@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +17,15 @@ import respx
 
 from viksa_ai.client import (
     HttpBackend,
+    RetryConfig,
     ViksaAuthenticationError,
     ViksaClient,
     ViksaConfigError,
+    ViksaError,
+    ViksaRateLimitError,
+    ViksaServerError,
     ViksaSyncClient,
+    ViksaTransportError,
 )
 from viksa_ai.models.auth import TokenResponse
 
@@ -398,3 +404,182 @@ async def test_login_sync_tokens_serve_the_async_client(
         await client.aclose()
     assert [call.request.headers["authorization"] for call in me.calls] == [NEW, NEW]
     assert me.calls.last.request.headers["x-tenant-project-id"] == "p"
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised"),
+    [
+        (httpx.ConnectError("connection refused"), ViksaTransportError),
+        (httpx.Response(503, json={"detail": "down"}), ViksaServerError),
+        (httpx.Response(500, json={"detail": "boom"}), ViksaServerError),
+        (httpx.Response(429, json={"detail": "slow down"}), ViksaRateLimitError),
+    ],
+)
+async def test_a_transient_refresh_failure_is_raised_and_the_next_401_refreshes_again(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+    failure: Exception | httpx.Response,
+    raised: type[ViksaError],
+) -> None:
+    me = _me_route(api)
+    refresh = api.post("/auth/refresh")
+    refresh.side_effect = [failure, httpx.Response(200, json=tokens())]
+    client = make_client(refresh_token="tok-refresh-1", retry=RetryConfig(max_retries=0))
+    with pytest.raises(raised) as caught:
+        await client.auth.me()
+    assert not isinstance(caught.value, ViksaAuthenticationError)  # no "log in again"
+    assert client._settings.credentials.failed_generation is None
+    user = await client.auth.me()
+    assert user.email == "me@example.com"
+    assert refresh.call_count == 2
+    assert [call.request.headers["authorization"] for call in me.calls] == [OLD, OLD, NEW]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+async def test_a_refused_refresh_token_is_not_sent_again(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], status: int
+) -> None:
+    me = _me_route(api)
+    refresh = api.post("/auth/refresh").respond(status, json={"detail": "refresh token revoked"})
+    client = make_client(refresh_token="tok-refresh-1")
+    with pytest.raises(ViksaAuthenticationError, match="refresh token revoked"):
+        await client.auth.me()
+    with pytest.raises(ViksaAuthenticationError, match="an earlier refresh of the same token"):
+        await client.auth.me()
+    assert refresh.call_count == 1
+    assert me.call_count == 2
+
+
+def _refusing_me(api: respx.MockRouter, second_refused: threading.Event) -> respx.Route:
+    """``_me_route`` that also sets ``second_refused`` when it refuses a second call."""
+    refused = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal refused
+        if request.headers.get("authorization") == NEW:
+            return httpx.Response(200, json=ME)
+        refused += 1
+        if refused == 2:
+            second_refused.set()
+        return httpx.Response(401, json={"detail": "token expired"})
+
+    return api.get("/auth/me").mock(side_effect=answer)
+
+
+def _rotating_refresh(
+    api: respx.MockRouter,
+    tokens: Callable[..., dict[str, Any]],
+    started: threading.Event,
+    release: threading.Event,
+    *,
+    blocking: bool = False,
+) -> respx.Route:
+    """/auth/refresh of a rotating server: each refresh token works once.
+
+    The first refresh consumes its token on arrival, then holds its answer until
+    ``release`` is set. For async clients it waits in a worker thread, so that the loop
+    answering (the test's, or the aiohttp bridge's) keeps serving other requests;
+    ``blocking`` answers the sync client, whose transport cannot await.
+    """
+    used: set[str] = set()
+
+    def consume(request: httpx.Request) -> httpx.Response | None:
+        token = json.loads(request.content)["refresh_token"]
+        if token in used:
+            return httpx.Response(401, json={"detail": "refresh token already used"})
+        used.add(token)
+        started.set()
+        return None
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        refused = consume(request)
+        if refused is not None:
+            return refused
+        assert await asyncio.to_thread(release.wait, 10)
+        return httpx.Response(200, json=tokens())
+
+    def answer_sync(request: httpx.Request) -> httpx.Response:
+        refused = consume(request)
+        if refused is not None:
+            return refused
+        assert release.wait(10)
+        return httpx.Response(200, json=tokens())
+
+    route = api.post("/auth/refresh")
+    route.side_effect = answer_sync if blocking else answer
+    return route
+
+
+async def test_cancelling_the_call_that_started_the_refresh_does_not_cancel_it(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    started, release, second_refused = threading.Event(), threading.Event(), threading.Event()
+    me = _refusing_me(api, second_refused)
+    refresh = _rotating_refresh(api, tokens, started, release)
+    client = make_client(refresh_token="tok-refresh-1")
+    first = asyncio.create_task(client.auth.me())
+    assert await asyncio.to_thread(started.wait, 10)  # the first call's refresh is in flight
+    second = asyncio.create_task(client.auth.me())
+    assert await asyncio.to_thread(second_refused.wait, 10)  # it waits for that refresh
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first  # ends at once, while the refresh is still held
+    release.set()
+    user = await second
+    assert user.email == "me@example.com"
+    assert refresh.call_count == 1  # the refresh token was sent once
+    assert [call.request.headers["authorization"] for call in me.calls] == [OLD, OLD, NEW]
+    assert client._settings.credentials.refresh_token == "tok-refresh-2"
+
+
+class _Interrupted(BaseException):
+    """Stands for the KeyboardInterrupt a user's Ctrl-C raises in the main thread."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_interrupting_the_thread_that_started_the_refresh_does_not_stop_it(
+    api: respx.MockRouter,
+    make_sync_client: Callable[..., ViksaSyncClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    assert threading.current_thread() is threading.main_thread()  # signals land here
+    started, release, second_refused = threading.Event(), threading.Event(), threading.Event()
+    me = _refusing_me(api, second_refused)
+    refresh = _rotating_refresh(api, tokens, started, release, blocking=True)
+    client = make_sync_client(refresh_token="tok-refresh-1")
+    results: list[Any] = []
+
+    def second_call() -> None:
+        assert started.wait(10)
+        try:
+            results.append(client.auth.me())
+        except BaseException as exc:  # reported by the assertions below
+            results.append(exc)
+
+    def interrupter() -> None:
+        # The main thread waits for the refresh it started until release is set.
+        if second_refused.wait(10):
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    second = threading.Thread(target=second_call)
+    killer = threading.Thread(target=interrupter)
+    try:
+        second.start()
+        killer.start()
+        with pytest.raises(_Interrupted):
+            client.auth.me()  # starts the refresh, then waits for it until interrupted
+    finally:
+        release.set()
+        killer.join(10)
+        second.join(10)
+        signal.signal(signal.SIGUSR1, previous)
+    assert [type(result).__name__ for result in results] == ["UserResponse"]
+    assert refresh.call_count == 1
+    assert [call.request.headers["authorization"] for call in me.calls] == [OLD, OLD, NEW]

@@ -211,3 +211,57 @@ def test_threads_share_one_blocking_twin(
     finally:
         asyncio.run(client.aclose())
     assert made[0]._http.is_closed
+
+
+class _SpyLock:
+    """A lock that tells when a second thread has to wait for it."""
+
+    def __init__(self, contended: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self._contended = contended
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self._contended.set()
+            self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+def test_a_close_while_a_twin_is_being_made_closes_that_twin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    making, go = threading.Event(), threading.Event()
+    # Set when the close either waits for the twin being made or finished without it.
+    close_progressed = threading.Event()
+    made: list[ViksaSyncClient] = []
+    build = ViksaSyncClient._from_settings
+
+    def slow_build(settings: Any, http_client: httpx.Client | None = None) -> ViksaSyncClient:
+        making.set()
+        assert go.wait(timeout=10)
+        twin = build(settings, http_client)
+        made.append(twin)
+        return twin
+
+    monkeypatch.setattr(ViksaSyncClient, "_from_settings", slow_build)
+    monkeypatch.setattr("viksa_ai.client._twin._making", _SpyLock(close_progressed))
+    client = ViksaClient("tok", base_url="https://api.viksa.test")
+
+    def close() -> None:
+        asyncio.run(client.aclose())
+        close_progressed.set()
+
+    maker = threading.Thread(target=blocking_twin, args=(client,))
+    closer = threading.Thread(target=close)
+    maker.start()
+    assert making.wait(timeout=10)  # the maker passed the closed check and builds the twin
+    closer.start()
+    assert close_progressed.wait(timeout=10)
+    go.set()
+    maker.join(timeout=10)
+    closer.join(timeout=10)
+    assert len(made) == 1
+    assert made[0]._http.is_closed  # the close waited for the twin, then closed it
+    assert client._twin is None

@@ -1,14 +1,17 @@
 """What differs between the async client and its sync twin besides ``await``.
 
-The generated sync code calls the ``sync_`` / ``Sync`` names where the async source
-calls the ``async_`` / ``Async`` ones. Tests patch ``async_sleep`` / ``sync_sleep`` here.
+The generated sync code calls the ``sync_`` names, and the names without ``Async``,
+where the async source calls the ``async_`` / ``Async`` ones. Tests patch
+``async_sleep`` / ``sync_sleep`` here.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -20,8 +23,8 @@ if TYPE_CHECKING:
     import ssl
 
 __all__ = [
-    "AsyncLock",
-    "SyncLock",
+    "AsyncSingleFlight",
+    "SingleFlight",
     "async_sleep",
     "make_async_http_client",
     "make_sync_http_client",
@@ -41,39 +44,84 @@ def sync_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-class AsyncLock:
-    """An ``asyncio.Lock`` made on first use, so building a client needs no event loop."""
+class AsyncSingleFlight:
+    """One run of a job shared by every caller that joins while it is in flight.
 
-    __slots__ = ("_lock",)
+    The job runs as a task of its own: cancelling a caller ends that caller at once but
+    not the job, so the callers still waiting get its result rather than starting it again.
+    """
+
+    __slots__ = ("_task",)
 
     def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
+        self._task: asyncio.Future[None] | None = None
 
-    async def __aenter__(self) -> None:
-        if self._lock is None:
-            import asyncio
+    async def join(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Wait for the job in flight, or start ``job()``; raise what it raised."""
+        import asyncio
 
-            self._lock = asyncio.Lock()
-        await self._lock.acquire()
+        task = self._task
+        if task is None or task.done():
+            task = self._task = asyncio.ensure_future(job())
+            task.add_done_callback(_retrieve)
+        await asyncio.shield(task)
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._lock is not None
-        self._lock.release()
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    # When every caller was cancelled nobody reads the outcome: asyncio would log it.
+    if not task.cancelled():
+        task.exception()
 
 
-class SyncLock:
-    """A ``threading.Lock`` with the same shape as ``AsyncLock``."""
+class SingleFlight:
+    """``AsyncSingleFlight`` for threads: the job runs in a thread of its own.
 
-    __slots__ = ("_lock",)
+    A caller interrupted while waiting (``KeyboardInterrupt``) leaves without stopping
+    the job, so the other callers still get its result.
+    """
+
+    __slots__ = ("_flight", "_lock")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._flight: _Flight | None = None
 
-    def __enter__(self) -> None:
-        self._lock.acquire()
+    def join(self, job: Callable[[], None]) -> None:
+        """Wait for the job in flight, or start ``job()``; raise what it raised."""
+        with self._lock:
+            flight = self._flight
+            start = flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+        if start:
+            # The job sees the caller's context (record_responses), as a task would.
+            context = contextvars.copy_context()
+            threading.Thread(
+                target=self._run, args=(flight, job, context), name="viksa-flight", daemon=True
+            ).start()
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()
+    def _run(self, flight: _Flight, job: Callable[[], None], context: contextvars.Context) -> None:
+        try:
+            context.run(job)
+        except BaseException as exc:  # handed to every caller, who raise it
+            flight.error = exc
+        finally:
+            with self._lock:
+                self._flight = None
+            flight.done.set()
+
+
+class _Flight:
+    """The outcome of one run of a ``SingleFlight`` job."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)

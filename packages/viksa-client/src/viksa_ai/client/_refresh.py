@@ -1,7 +1,7 @@
 """Token policy: when a 401 is answered by a refresh, single-flight bookkeeping, API keys.
 
-The async client and its sync twin hold the lock and make the calls; every decision
-is taken here.
+The async client and its sync twin run the single-flight refresh and make the calls;
+every decision is taken here.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ __all__ = [
     "wants_refresh",
 ]
 
+# The answers of /auth/refresh that refuse the refresh token rather than fail to serve it.
+_REFUSED = frozenset({400, 401, 403})
+
 
 def wants_refresh(plan: Plan, settings: Settings, response: httpx.Response) -> bool:
     """Whether a 401 should be answered by one token refresh and a replay.
@@ -48,7 +51,7 @@ def wants_refresh(plan: Plan, settings: Settings, response: httpx.Response) -> b
 
 
 def refresh_wanted(settings: Settings, generation: int) -> bool:
-    """Under the refresh lock: refresh now (True), or replay with a newer token (False).
+    """In the refresh flight: refresh now (True), or replay with a newer token (False).
 
     Raises ``ViksaAuthenticationError`` when the refresh of that token already failed,
     so calls failing together cause one refresh attempt, never one each.
@@ -104,21 +107,31 @@ def refresh_failure(cause: BaseException | None) -> ViksaAuthenticationError:
     )
 
 
-def failed_refresh(
-    settings: Settings, generation: int, cause: ViksaError
-) -> ViksaAuthenticationError | None:
-    """The error to raise after refreshing the token of ``generation`` failed.
+def failed_refresh(settings: Settings, generation: int, cause: ViksaError) -> None:
+    """Raise the error of a failed refresh of the token of ``generation``.
 
-    ``None`` when the token changed meanwhile (a blocking twin, a login): the call is
-    replayed with it. Otherwise the failure is remembered, so the calls that failed with
-    the same token raise at once instead of each trying again.
+    Returns instead when the token changed meanwhile (a blocking twin, a login): the call
+    is replayed with it. A refusal of the refresh token is remembered, so the calls that
+    failed with the same token raise at once instead of each trying again. A transient
+    failure (network, timeout, 5xx, 429) is raised as it is and not remembered: the next
+    401 tries the refresh again.
     """
     credentials = settings.credentials
     if credentials.generation != generation:
-        return None
-    logger.info("the token refresh failed: calls refused with this token will not retry it")
+        return
+    if not _refused(cause):
+        logger.info(
+            "the token refresh failed (%s): the next 401 will try again", type(cause).__name__
+        )
+        raise cause
+    logger.info("the token refresh was refused: calls refused with this token will not retry it")
     credentials.failed_generation = generation
-    return refresh_failure(cause)
+    raise refresh_failure(cause) from cause
+
+
+def _refused(cause: ViksaError) -> bool:
+    """Whether the platform refused the refresh token itself (no use trying it again)."""
+    return isinstance(cause, ViksaApiError) and cause.status_code in _REFUSED
 
 
 def adopt_key_tenant(settings: Settings, result: KeyValidationResponse) -> None:

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
     from viksa_ai.client._sync._client import ViksaSyncClient
 
-__all__ = ["blocking_twin", "close_blocking"]
+__all__ = ["blocking_twin", "close_blocking", "close_twin"]
 
 # Threads calling `_sync` helpers of one client at once must share one twin, not each
-# leave one behind unclosed.
+# leave one behind unclosed; and a close must not miss a twin being made meanwhile.
 _making = threading.Lock()
 
 
@@ -54,6 +54,14 @@ def close_blocking(client: ViksaClient | ViksaSyncClient) -> None:
 
     if isinstance(client, ViksaSyncClient):
         client.close()
-    elif client._twin is not None:
-        client._twin.close()
-        client._twin = None
+    else:
+        close_twin(client)
+
+
+def close_twin(client: ViksaClient | ViksaSyncClient) -> None:
+    """Mark ``client`` closed and close its twin: none can be made after, or be left over."""
+    with _making:
+        client._closed = True
+        twin, client._twin = client._twin, None
+    if twin is not None:
+        twin.close()

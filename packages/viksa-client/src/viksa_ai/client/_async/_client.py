@@ -40,7 +40,7 @@ from viksa_ai.client._refresh import (
     wants_refresh,
 )
 from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings
-from viksa_ai.client._twin import blocking_twin, close_blocking
+from viksa_ai.client._twin import blocking_twin, close_blocking, close_twin
 
 if TYPE_CHECKING:
     from viksa_ai.client._async._webhook import AsyncViksaWebhook
@@ -133,7 +133,7 @@ class ViksaClient:
         )
         # A client built here already carries the timeout and static headers.
         self._defaults = RequestDefaults.for_client(settings, own=self._owns_http)
-        self._refresh_lock = _backends.AsyncLock()
+        self._refresh_flight = _backends.AsyncSingleFlight()
         self._twin: ViksaSyncClient | None = None
         self._closed = False
         attach_resources(self)
@@ -356,10 +356,7 @@ class ViksaClient:
 
     async def aclose(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
-        self._closed = True
-        if self._twin is not None:
-            self._twin.close()
-            self._twin = None
+        close_twin(self)
         if self._owns_http:
             await self._http.aclose()
 
@@ -468,16 +465,20 @@ class ViksaClient:
             raise api_failure(plan, settings, response)
 
     async def _refresh(self, generation: int) -> None:
-        """Refresh the access token once for all calls that failed with it (single flight)."""
-        async with self._refresh_lock:
-            if not refresh_wanted(self._settings, generation):
-                return
-            try:
-                await self._request(refresh_call(self._settings), None)
-            except ViksaError as exc:
-                error = failed_refresh(self._settings, generation, exc)
-                if error is not None:
-                    raise error from exc
+        """Refresh the access token once for all calls that failed with it (single flight).
+
+        The refresh runs on its own: a caller cancelled meanwhile does not cancel it, so
+        the others get its result instead of sending the refresh token a second time.
+        """
+        await self._refresh_flight.join(lambda: self._refresh_once(generation))
+
+    async def _refresh_once(self, generation: int) -> None:
+        if not refresh_wanted(self._settings, generation):
+            return
+        try:
+            await self._request(refresh_call(self._settings), None)
+        except ViksaError as exc:
+            failed_refresh(self._settings, generation, exc)
 
     async def _paginate(
         self,

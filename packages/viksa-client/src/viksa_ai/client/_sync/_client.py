@@ -41,7 +41,7 @@ from viksa_ai.client._refresh import (
 )
 from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings
 from viksa_ai.client._sync._stream import iter_json
-from viksa_ai.client._twin import blocking_twin, close_blocking
+from viksa_ai.client._twin import blocking_twin, close_blocking, close_twin
 
 if TYPE_CHECKING:
     from viksa_ai.client._sync._webhook import ViksaWebhook
@@ -131,7 +131,7 @@ class ViksaSyncClient:
         )
         # A client built here already carries the timeout and static headers.
         self._defaults = RequestDefaults.for_client(settings, own=self._owns_http)
-        self._refresh_lock = _backends.SyncLock()
+        self._refresh_flight = _backends.SingleFlight()
         self._twin: ViksaSyncClient | None = None
         self._closed = False
         attach_resources(self)
@@ -318,10 +318,7 @@ class ViksaSyncClient:
 
     def close(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
-        self._closed = True
-        if self._twin is not None:
-            self._twin.close()
-            self._twin = None
+        close_twin(self)
         if self._owns_http:
             self._http.close()
 
@@ -430,16 +427,20 @@ class ViksaSyncClient:
             raise api_failure(plan, settings, response)
 
     def _refresh(self, generation: int) -> None:
-        """Refresh the access token once for all calls that failed with it (single flight)."""
-        with self._refresh_lock:
-            if not refresh_wanted(self._settings, generation):
-                return
-            try:
-                self._request(refresh_call(self._settings), None)
-            except ViksaError as exc:
-                error = failed_refresh(self._settings, generation, exc)
-                if error is not None:
-                    raise error from exc
+        """Refresh the access token once for all calls that failed with it (single flight).
+
+        The refresh runs on its own: a caller cancelled meanwhile does not cancel it, so
+        the others get its result instead of sending the refresh token a second time.
+        """
+        self._refresh_flight.join(lambda: self._refresh_once(generation))
+
+    def _refresh_once(self, generation: int) -> None:
+        if not refresh_wanted(self._settings, generation):
+            return
+        try:
+            self._request(refresh_call(self._settings), None)
+        except ViksaError as exc:
+            failed_refresh(self._settings, generation, exc)
 
     def _paginate(
         self,
