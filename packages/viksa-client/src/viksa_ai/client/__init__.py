@@ -118,15 +118,18 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name from its private module on first use (PEP 562)."""
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
-    __import__(module_name)
-    value = getattr(_sys.modules[module_name], name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+# Hidden from type checkers: they see the imports above, so a misspelt name is an error.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """Import a public name from its private module on first use (PEP 562)."""
+        module_name = _EXPORTS.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
+        __import__(module_name)
+        value = getattr(_sys.modules[module_name], name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
 
 
 def __dir__() -> list[str]:

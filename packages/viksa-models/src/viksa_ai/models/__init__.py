@@ -153,14 +153,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    target = _EXPORTS.get(name)
-    if target is None:
-        raise AttributeError(f"module 'viksa_ai.models' has no attribute {name!r}")
-    module_name, attribute = target
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+# Hidden from type checkers: they see the imports above, so a misspelt name is an error.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        target = _EXPORTS.get(name)
+        if target is None:
+            raise AttributeError(f"module 'viksa_ai.models' has no attribute {name!r}")
+        module_name, attribute = target
+        value = getattr(importlib.import_module(module_name), attribute)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
 
 
 def __dir__() -> list[str]:

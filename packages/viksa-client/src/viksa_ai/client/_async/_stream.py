@@ -107,8 +107,16 @@ class AsyncEventStream:
         self._started = False
 
     @property
-    def response(self) -> httpx.Response | None:
-        """The raw response (status, headers, request id) once the stream is open."""
+    def response(self) -> httpx.Response:
+        """The raw response (status, headers, request id) once the stream is open.
+
+        ``RuntimeError`` before that: enter ``async with`` or start iterating first.
+        """
+        if self._response is None:
+            raise RuntimeError(
+                "the event stream is not open yet: use `async with stream:` or start "
+                "iterating it before reading `stream.response`"
+            )
         return self._response
 
     async def _open(self) -> httpx.Response:

@@ -106,8 +106,16 @@ class EventStream:
         self._started = False
 
     @property
-    def response(self) -> httpx.Response | None:
-        """The raw response (status, headers, request id) once the stream is open."""
+    def response(self) -> httpx.Response:
+        """The raw response (status, headers, request id) once the stream is open.
+
+        ``RuntimeError`` before that: enter ``with`` or start iterating first.
+        """
+        if self._response is None:
+            raise RuntimeError(
+                "the event stream is not open yet: use `with stream:` or start "
+                "iterating it before reading `stream.response`"
+            )
         return self._response
 
     def _open(self) -> httpx.Response:
