@@ -143,6 +143,36 @@ def test_envelope_from_a_full_a2a_envelope() -> None:
     assert A2AEnvelopeIn is ExecutionEnvelope
 
 
+def test_envelope_takes_a_whole_a2a_envelope_dict() -> None:
+    # What an agent forwards from context() or A2AEnvelope.to_wire(): 0.2.x and the
+    # platform ignore the A2A fields an execution does not carry, so they are dropped.
+    full = A2AEnvelope.model_validate(
+        {
+            "run_id": "run-1",
+            "callee_agent": "aviation_agent",
+            "endpoint": "aviation_agent.main.search",
+            "deadline_at": "2026-01-01T10:00:30Z",
+            "payload": {"q": 1},
+            "metadata": {"m": 2},
+        }
+    )
+
+    request = EndpointExecutionRequest.model_validate(
+        {**REQUEST, "task_queue": "q", "envelope": full.to_wire()}
+    )
+
+    assert request.envelope == ExecutionEnvelope.from_a2a(full)
+    assert set(full.to_wire()) - set(ExecutionEnvelope.model_fields) == {
+        "endpoint",
+        "payload",
+        "metadata",
+    }
+    with pytest.raises(ValidationError) as exc:  # a misspelt field is still refused
+        ExecutionEnvelope.model_validate({"run_id": "r", "metadata": {}, "parent_step": "s"})
+    [error] = exc.value.errors()
+    assert (error["loc"], error["type"]) == (("parent_step",), "extra_forbidden")
+
+
 def test_responses_keep_unknown_fields_and_any_response() -> None:
     answer = EndpointExecutionResponse.model_validate(
         {

@@ -41,6 +41,12 @@ def test_payload_key(rt: ModuleType) -> None:
     assert rt.A2A_PAYLOAD_KEY == KEY
 
 
+def test_payload_key_keeps_its_0_2_private_name(rt: ModuleType) -> None:
+    # viksa-ai 0.2.x exported _A2A_PAYLOAD_KEY from ViksaAI.py and viksa_ai.runtime
+    # (its __all__): worker and integrator code written against it must still import.
+    assert rt._A2A_PAYLOAD_KEY == KEY
+
+
 def test_attach_envelope_returns_a_new_dict(rt: ModuleType) -> None:
     inputs = {"source": "JFK", "destination": "LAX"}
     envelope: dict[str, Any] = {"run_id": "run-123", "metadata": {"tags": ["a"]}}
@@ -110,6 +116,26 @@ def test_strip_envelope_without_envelope(rt: ModuleType) -> None:
 def test_strip_envelope_rejects_a_malformed_envelope(rt: ModuleType, bad: object) -> None:
     with pytest.raises(TypeError, match=r"inputs\['__viksa_a2a__'\] .* must be a mapping or None"):
         rt._strip_envelope({"q": 1, KEY: bad})
+
+
+class _KeysMapping:
+    """The least a mapping needs for dict() and the runtime's check: keys and item access."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def keys(self) -> Any:
+        return self._data.keys()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+
+def test_strip_envelope_accepts_what_attach_envelope_accepts(rt: ModuleType) -> None:
+    inputs = _KeysMapping({"q": 1, KEY: _KeysMapping({"run_id": "r"})})
+
+    assert rt._strip_envelope(inputs) == ({"q": 1}, {"run_id": "r"})
+    assert rt._strip_envelope(_KeysMapping({"q": 1})) == ({"q": 1}, None)
 
 
 def test_strip_envelope_rejects_non_mapping_inputs(rt: ModuleType) -> None:

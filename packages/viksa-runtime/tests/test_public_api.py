@@ -42,6 +42,7 @@ def test_all_lists_the_readme_names_and_the_endpoint_helpers() -> None:
 def test_private_hooks_are_importable_from_the_package() -> None:
     for name in ("_strip_envelope", "_set_envelope", "_reset_envelope", "_use_envelope"):
         assert callable(getattr(viksa_ai.runtime, name))
+    assert viksa_ai.runtime._A2A_PAYLOAD_KEY == A2A_PAYLOAD_KEY
 
 
 def test_readme_auth_example(monkeypatch: pytest.MonkeyPatch) -> None:

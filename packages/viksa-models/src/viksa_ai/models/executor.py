@@ -6,9 +6,10 @@ Requests are closed (an unknown field is rejected, naming it), answers are open.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from viksa_ai.models._base import ClosedModel, OpenModel
@@ -26,8 +27,17 @@ __all__ = [
 ]
 
 
+# The A2A envelope fields an execution does not carry. An envelope forwarded whole (from
+# context() or A2AEnvelope.to_wire()) holds them; the platform and 0.2.x ignore them.
+_A2A_ONLY_FIELDS = frozenset({"endpoint", "payload", "metadata"})
+
+
 class ExecutionEnvelope(ClosedModel):
-    """The A2A correlation data sent with an execution (``deadline_at`` as ISO 8601 text)."""
+    """The A2A correlation data sent with an execution (``deadline_at`` as ISO 8601 text).
+
+    A whole A2A envelope dict is accepted: its ``endpoint``, ``payload`` and ``metadata``
+    are dropped. Any other unknown field is refused.
+    """
 
     protocol_version: ProtocolVersion = A2A_PROTOCOL_VERSION
     run_id: str
@@ -36,6 +46,13 @@ class ExecutionEnvelope(ClosedModel):
     callee_agent: str | None = None
     idempotency_key: str | None = None
     deadline_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_a2a_only_fields(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and not _A2A_ONLY_FIELDS.isdisjoint(data):
+            return {key: value for key, value in data.items() if key not in _A2A_ONLY_FIELDS}
+        return data
 
     @classmethod
     def from_a2a(cls, envelope: A2AEnvelope) -> ExecutionEnvelope:

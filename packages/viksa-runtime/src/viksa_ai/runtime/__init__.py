@@ -5,6 +5,7 @@ file's text is ``to_module_source()``, the source of the one module implementing
 of this (``viksa_ai.runtime._viksa``). An agent may import either copy, or both.
 """
 
+from viksa_ai.runtime._viksa import _A2A_PAYLOAD_KEY as _A2A_PAYLOAD_KEY
 from viksa_ai.runtime._viksa import (
     A2A_PAYLOAD_KEY,
     EndpointInfo,

@@ -409,6 +409,9 @@ def _describe_ids(ids: list[str] | tuple[str, ...]) -> str:
 A2A_PAYLOAD_KEY = "__viksa_a2a__"
 """The reserved key that carries the A2A envelope in an endpoint's inputs."""
 
+# The 0.2.x name of the key: that version's ViksaAI.py and viksa_ai.runtime exported it.
+_A2A_PAYLOAD_KEY = A2A_PAYLOAD_KEY
+
 if TYPE_CHECKING:
 
     class A2AContext(TypedDict, total=False):
@@ -467,8 +470,9 @@ def _strip_envelope(
             nor None.
     """
     _require_mapping(inputs, "_strip_envelope() inputs")
-    rest = {key: value for key, value in inputs.items() if key != A2A_PAYLOAD_KEY}
-    raw = inputs.get(A2A_PAYLOAD_KEY)
+    # dict() reads any mapping _require_mapping lets through, even one without items().
+    rest = dict(inputs)
+    raw = rest.pop(A2A_PAYLOAD_KEY, None)
     if raw is None:
         return rest, None
     _require_mapping(raw, f"inputs[{A2A_PAYLOAD_KEY!r}] (the A2A envelope)", allow_none=True)
