@@ -160,3 +160,10 @@ def test_redacted_text_never_holds_a_secret(secrets: list[str], noise: str) -> N
     assert redacted is not None
     for secret in secrets:
         assert secret not in redacted
+
+
+def test_a_method_declared_with_a_string_of_params_is_refused() -> None:
+    # A str is a Sequence[str]: "api_key" would otherwise declare the params a, p, i...
+    with pytest.raises(TypeError, match=r"auth_methods\['bearer'\] must be a list") as info:
+        AuthConfig({"bearer.api_key": "k"}, {"bearer": "api_key"})
+    assert "['api_key']" in str(info.value)

@@ -125,7 +125,15 @@ class AuthConfig:
                 raise SecretsError(f"secret {name!r} must be a string, not {type(value).__name__}")
             split_secret_name(name)
             self._secrets[name] = value
-        self._declared = {method: tuple(params) for method, params in (declared or {}).items()}
+        self._declared: dict[str, tuple[str, ...]] = {}
+        for method, params in (declared or {}).items():
+            if isinstance(params, str):
+                # A str is a Sequence[str] too: "api_key" would declare a, p, i, ...
+                raise TypeError(
+                    f"auth_methods[{method!r}] must be a list of param names, not the "
+                    f"string {params!r}: write [{params!r}]"
+                )
+            self._declared[method] = tuple(params)
 
     def with_secrets(self, secrets: Mapping[str, str]) -> AuthConfig:
         """The same declared methods with ``secrets`` instead of this config's."""
