@@ -712,10 +712,11 @@ def test_readme_a2a_snippet_in_process() -> None:
     )
     assert inputs[A2A_PAYLOAD_KEY] == {"run_id": "run-123", "parent_step_id": "step-9"}
     assert context() == {}
-    payload, envelope = _strip_envelope(inputs)
-    assert payload == {"source": "JFK", "destination": "LAX"}
-    token = _set_envelope(envelope)
+    token = _set_envelope(None)  # the 0.2 hook sets the envelope until the next call
     try:
+        payload = _strip_envelope(inputs)  # 0.2 contract: pops the key in place, sets it
+        assert payload is inputs
+        assert payload == {"source": "JFK", "destination": "LAX"}
         ctx = context()
         assert (ctx.get("run_id"), ctx.get("parent_step_id")) == ("run-123", "step-9")
     finally:

@@ -90,10 +90,10 @@ def test_attach_envelope_rejects_non_mappings(
         rt.attach_envelope(inputs, envelope)
 
 
-def test_strip_envelope_splits_without_mutating(rt: ModuleType) -> None:
+def test_split_envelope_splits_without_mutating(rt: ModuleType) -> None:
     inputs: dict[str, Any] = {"source": "JFK", KEY: {"run_id": "run-1", "metadata": {"n": [1]}}}
 
-    rest, envelope = rt._strip_envelope(inputs)
+    rest, envelope = rt._split_envelope(inputs)
 
     assert rest == {"source": "JFK"}
     assert envelope == {"run_id": "run-1", "metadata": {"n": [1]}}
@@ -102,20 +102,20 @@ def test_strip_envelope_splits_without_mutating(rt: ModuleType) -> None:
     assert inputs[KEY]["metadata"] == {"n": [1]}
 
 
-def test_strip_envelope_without_envelope(rt: ModuleType) -> None:
+def test_split_envelope_without_envelope(rt: ModuleType) -> None:
     inputs = {"source": "JFK"}
 
-    rest, envelope = rt._strip_envelope(inputs)
+    rest, envelope = rt._split_envelope(inputs)
 
     assert (rest, envelope) == ({"source": "JFK"}, None)
     assert rest is not inputs
-    assert rt._strip_envelope({"q": 1, KEY: None}) == ({"q": 1}, None)
+    assert rt._split_envelope({"q": 1, KEY: None}) == ({"q": 1}, None)
 
 
 @pytest.mark.parametrize("bad", ["run-1", 3, ["run_id"]])
-def test_strip_envelope_rejects_a_malformed_envelope(rt: ModuleType, bad: object) -> None:
+def test_split_envelope_rejects_a_malformed_envelope(rt: ModuleType, bad: object) -> None:
     with pytest.raises(TypeError, match=r"inputs\['__viksa_a2a__'\] .* must be a mapping or None"):
-        rt._strip_envelope({"q": 1, KEY: bad})
+        rt._split_envelope({"q": 1, KEY: bad})
 
 
 class _KeysMapping:
@@ -131,16 +131,16 @@ class _KeysMapping:
         return self._data[key]
 
 
-def test_strip_envelope_accepts_what_attach_envelope_accepts(rt: ModuleType) -> None:
+def test_split_envelope_accepts_what_attach_envelope_accepts(rt: ModuleType) -> None:
     inputs = _KeysMapping({"q": 1, KEY: _KeysMapping({"run_id": "r"})})
 
-    assert rt._strip_envelope(inputs) == ({"q": 1}, {"run_id": "r"})
-    assert rt._strip_envelope(_KeysMapping({"q": 1})) == ({"q": 1}, None)
+    assert rt._split_envelope(inputs) == ({"q": 1}, {"run_id": "r"})
+    assert rt._split_envelope(_KeysMapping({"q": 1})) == ({"q": 1}, None)
 
 
-def test_strip_envelope_rejects_non_mapping_inputs(rt: ModuleType) -> None:
-    with pytest.raises(TypeError, match=r"_strip_envelope\(\) inputs must be a mapping, got list"):
-        rt._strip_envelope([KEY])
+def test_split_envelope_rejects_non_mapping_inputs(rt: ModuleType) -> None:
+    with pytest.raises(TypeError, match=r"_split_envelope\(\) inputs must be a mapping, got list"):
+        rt._split_envelope([KEY])
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
@@ -148,7 +148,7 @@ def test_strip_envelope_rejects_non_mapping_inputs(rt: ModuleType) -> None:
 def test_attach_then_strip_round_trips(
     rt: ModuleType, inputs: dict[str, Any], envelope: dict[str, Any]
 ) -> None:
-    rest, stripped = rt._strip_envelope(rt.attach_envelope(inputs, envelope))
+    rest, stripped = rt._split_envelope(rt.attach_envelope(inputs, envelope))
 
     assert rest == inputs
     assert stripped == envelope
@@ -269,7 +269,7 @@ async def test_worker_flow_runs_an_endpoint_with_its_envelope(rt: ModuleType) ->
     endpoint = rt.mcp_endpoint(description="Get flights")(get_flights)
     wire = rt.attach_envelope({"source": "JFK"}, {"run_id": "run-7", "caller_agent": "planner"})
 
-    payload, envelope = rt._strip_envelope(wire)
+    payload, envelope = rt._split_envelope(wire)
     with rt._use_envelope(envelope):
         assert await endpoint(payload) == {"flights": []}
 

@@ -16,7 +16,7 @@ THREADS = 16
 
 async def test_concurrent_tasks_never_see_each_others_envelope(rt: ModuleType) -> None:
     async def call(index: int) -> list[dict[str, Any]]:
-        _, envelope = rt._strip_envelope(
+        _, envelope = rt._split_envelope(
             rt.attach_envelope({"i": index}, {"run_id": f"run-{index}", "metadata": {"i": index}})
         )
         seen = []

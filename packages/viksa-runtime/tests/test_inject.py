@@ -176,7 +176,7 @@ def test_injected_copy_alone_works_in_a_fresh_interpreter(injected_dir: Path) ->
         import asyncio, json, os, sys
         sys.path.insert(0, ".")
         from ViksaAI import (
-            A2AContext, ViksaAuth, ViksaAuthError, _strip_envelope, _use_envelope,
+            A2AContext, ViksaAuth, ViksaAuthError, _split_envelope, _use_envelope,
             attach_envelope, context, get_endpoint_info, mcp_endpoint,
         )
 
@@ -186,7 +186,7 @@ def test_injected_copy_alone_works_in_a_fresh_interpreter(injected_dir: Path) ->
 
         os.environ["VIKSA_AUTH_ENABLED_METHODS"] = "bearer_token"
         os.environ["bearer_token.api_key"] = "k"
-        payload, envelope = _strip_envelope(attach_envelope({"q": 1}, {"run_id": "r-1"}))
+        payload, envelope = _split_envelope(attach_envelope({"q": 1}, {"run_id": "r-1"}))
         with _use_envelope(envelope):
             result = asyncio.run(echo(payload))
         try:

@@ -12,7 +12,7 @@ from viksa_ai.runtime import (
     ViksaAuth,
     ViksaAuthError,
     _set_envelope,
-    _strip_envelope,
+    _split_envelope,
     attach_envelope,
     context,
     get_endpoint_info,
@@ -40,7 +40,13 @@ def test_all_lists_the_readme_names_and_the_endpoint_helpers() -> None:
 
 
 def test_private_hooks_are_importable_from_the_package() -> None:
-    for name in ("_strip_envelope", "_set_envelope", "_reset_envelope", "_use_envelope"):
+    for name in (
+        "_split_envelope",
+        "_strip_envelope",
+        "_set_envelope",
+        "_reset_envelope",
+        "_use_envelope",
+    ):
         assert callable(getattr(viksa_ai.runtime, name))
     assert viksa_ai.runtime._A2A_PAYLOAD_KEY == A2A_PAYLOAD_KEY
 
@@ -72,7 +78,7 @@ async def test_readme_endpoint_and_a2a_example() -> None:
         {"source": "JFK", "destination": "LAX"},
         {"run_id": "run-123", "parent_step_id": "step-9"},
     )
-    payload, envelope = _strip_envelope(inputs)
+    payload, envelope = _split_envelope(inputs)
     _set_envelope(envelope)  # the test's own task context ends with it
 
     assert A2A_PAYLOAD_KEY in inputs

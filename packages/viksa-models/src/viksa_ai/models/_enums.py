@@ -24,6 +24,20 @@ class InputType(WireEnum):
     DICT = "dict"
     LIST = "list"
 
+    @property
+    def python_type(self) -> type:
+        """The Python type of a value: ``str``, ``int``, ``float``, ``bool``, ``dict``, ``list``."""
+        return _PYTHON_TYPES[self.value]
+
+    def validate_value(self, value: object) -> bool:
+        """Return whether ``value`` is an instance of :attr:`python_type`.
+
+        The 0.2.x check, kept as it was: ``True`` counts as an ``integer`` (``bool`` is
+        an ``int``) and ``1`` is not a ``float``. For the platform's own rules (finite
+        numbers, any mapping or sequence), use the devtools validator.
+        """
+        return isinstance(value, self.python_type)
+
     @classmethod
     def _missing_(cls, value: object) -> InputType | None:
         # Generated manifests spell types as "String" or "DICT"; pydantic calls this hook
@@ -34,6 +48,17 @@ class InputType(WireEnum):
                 if member.value == folded:
                     return member
         return None
+
+
+# By wire value: a mapping keyed by member cannot be built inside the enum's body.
+_PYTHON_TYPES: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "float": float,
+    "boolean": bool,
+    "dict": dict,
+    "list": list,
+}
 
 
 class MimeType(WireEnum):

@@ -68,10 +68,13 @@ class A2AEnvelope(OpenModel):
 
 
 class A2AResponse(OpenModel):
-    """The answer of an agent-to-agent call, with its usage figures when known."""
+    """The answer of an agent-to-agent call, with its usage figures when known.
+
+    ``status`` defaults to ``ok``.
+    """
 
     protocol_version: ProtocolVersion = A2A_PROTOCOL_VERSION
-    status: A2AStatus
+    status: A2AStatus = A2AStatus.OK
     payload: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     tokens: int | None = None

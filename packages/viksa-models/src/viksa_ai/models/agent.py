@@ -25,6 +25,7 @@ __all__ = [
     "AgentQueue",
     "AgentType",
     "AgentUpdateRequest",
+    "BaseAgentData",
     "ChronaQueue",
     "EndpointInputRef",
     "EndpointStatus",
@@ -130,7 +131,25 @@ AgentFileType = MimeType
 AgentQueue = ChronaQueue
 
 
-class AgentGenerationResponse(OpenModel):
+class BaseAgentData(OpenModel):
+    """The fields of an agent manifest, without :class:`AgentGenerationResponse`'s rules.
+
+    The 0.2.x base of ``AgentGenerationResponse``: use it to read or build a manifest
+    that may not be complete yet (no ``main.py``, a secure agent without its queue).
+    """
+
+    agent_name: _AgentName
+    agent_description: _AgentDescription
+    agent_type: AgentType | None = None
+    chrona_queue: ChronaQueue | None = None
+    files: list[AgentFile] = Field(default_factory=list)
+    requirements: list[str] = Field(default_factory=list)
+    inputs: list[AgentInput] = Field(default_factory=list)
+    outputs: list[AgentOutput] = Field(default_factory=list)
+    agent_endpoints: list[AgentEndpoint] = Field(default_factory=list)
+
+
+class AgentGenerationResponse(BaseAgentData):
     """The agent manifest: what ``chat.generate_agent`` answers and ``agent.json`` holds.
 
     Rules checked here (the devtools validator checks many more): ``files`` holds
@@ -138,16 +157,10 @@ class AgentGenerationResponse(OpenModel):
     queue in ``chrona_queue.chrona_queues``.
     """
 
-    agent_name: _AgentName
-    agent_description: _AgentDescription
-    agent_type: AgentType | None = None
-    # Validated even when absent, so a secure agent without a queue is reported.
+    # Redeclared (they keep their place) to be validated even when absent, so that a
+    # missing main.py or a secure agent without a queue is reported.
     chrona_queue: ChronaQueue | None = Field(default=None, validate_default=True)
     files: list[AgentFile] = Field(default_factory=list, validate_default=True)
-    requirements: list[str] = Field(default_factory=list)
-    inputs: list[AgentInput] = Field(default_factory=list)
-    outputs: list[AgentOutput] = Field(default_factory=list)
-    agent_endpoints: list[AgentEndpoint] = Field(default_factory=list)
 
     @field_validator("chrona_queue")
     @classmethod

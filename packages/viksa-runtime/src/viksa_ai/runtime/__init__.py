@@ -19,6 +19,7 @@ from viksa_ai.runtime._viksa import (
 from viksa_ai.runtime._viksa import __version__ as __version__
 from viksa_ai.runtime._viksa import _reset_envelope as _reset_envelope
 from viksa_ai.runtime._viksa import _set_envelope as _set_envelope
+from viksa_ai.runtime._viksa import _split_envelope as _split_envelope
 from viksa_ai.runtime._viksa import _strip_envelope as _strip_envelope
 from viksa_ai.runtime._viksa import _use_envelope as _use_envelope
 

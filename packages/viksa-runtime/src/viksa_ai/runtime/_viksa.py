@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Any, Final, TypedDict, TypeVar
 
     _F = TypeVar("_F", bound=Callable[..., Coroutine[Any, Any, Any]])
+    _T = TypeVar("_T")
 
 __version__ = "0.3.0"
 
@@ -264,9 +265,10 @@ class ViksaAuth:
         return _method_ids(cls.CONFIGURED_METHODS_ENV)
 
     @classmethod
-    def is_method_configured(cls, method_id: str) -> bool:
-        """Return whether ``method_id`` is declared on this agent."""
-        return _check_id(method_id, "method_id") in cls.get_configured_methods()
+    def is_method_configured(cls, method_id: "str | None") -> bool:
+        """Return whether ``method_id`` is declared on this agent (False for a non-str)."""
+        # Like 0.2.x, a plain membership test: None or "" is simply not declared.
+        return isinstance(method_id, str) and method_id in cls.get_configured_methods()
 
     @classmethod
     def get_enabled_methods(cls) -> list[str]:
@@ -274,9 +276,9 @@ class ViksaAuth:
         return _method_ids(cls.ENABLED_METHODS_ENV)
 
     @classmethod
-    def is_method_enabled(cls, method_id: str) -> bool:
-        """Return whether ``method_id`` is in the enabled set."""
-        return _check_id(method_id, "method_id") in cls.get_enabled_methods()
+    def is_method_enabled(cls, method_id: "str | None") -> bool:
+        """Return whether ``method_id`` is in the enabled set (False for a non-str)."""
+        return isinstance(method_id, str) and method_id in cls.get_enabled_methods()
 
     @classmethod
     def get_param(cls, method_id: str, param_name: str) -> str | None:
@@ -285,18 +287,18 @@ class ViksaAuth:
 
     @classmethod
     def require_param(cls, method_id: str, param_name: str) -> str:
-        """Return the value of one param.
+        """Return the value of one param (possibly empty, as ``get_param``).
 
         Raises:
-            ViksaAuthError: the param is not set or is empty; the message says why
-                (method not declared, declared but not enabled, or no such param) and
-                what to configure. It never contains a value.
+            ViksaAuthError: the param is not set; the message says why (method not
+                declared, declared but not enabled, or no such param) and what to
+                configure. It never contains a value.
         """
         value = cls.get_param(method_id, param_name)
-        if value:
+        if value is not None:
             return value
         raise ViksaAuthError(
-            cls._missing_param_message(method_id, param_name, empty=value is not None),
+            cls._missing_param_message(method_id, param_name),
             method_id=method_id,
             param_name=param_name,
         )
@@ -355,19 +357,13 @@ class ViksaAuth:
         raise ViksaAuthError(message, candidates=tuple(candidates))
 
     @classmethod
-    def _missing_param_message(cls, method_id: str, param_name: str, *, empty: bool) -> str:
+    def _missing_param_message(cls, method_id: str, param_name: str) -> str:
         variable = cls.param_env_name(method_id, param_name)
-        state = "is empty" if empty else "is not set"
         head = (
-            f"Auth param {param_name!r} of method {method_id!r} {state} "
+            f"Auth param {param_name!r} of method {method_id!r} is not set "
             f"(environment variable {variable!r})."
         )
-        if empty:
-            advice = (
-                f"Give {param_name!r} a non-empty value in the {method_id!r} auth settings "
-                "of the agent and redeploy."
-            )
-        elif cls.is_method_enabled(method_id):
+        if cls.is_method_enabled(method_id):
             advice = (
                 f"The method is enabled but has no such param: check the name, or add "
                 f"{param_name!r} to the {method_id!r} auth method and redeploy."
@@ -457,7 +453,7 @@ def context() -> "A2AContext":
     return copied
 
 
-def _strip_envelope(
+def _split_envelope(
     inputs: "Mapping[str, Any]",
 ) -> "tuple[dict[str, Any], A2AContext | None]":
     """Worker hook: split ``inputs`` into ``(inputs without the envelope, envelope)``.
@@ -469,15 +465,46 @@ def _strip_envelope(
         TypeError: ``inputs`` is not a mapping, or the envelope is neither a mapping
             nor None.
     """
-    _require_mapping(inputs, "_strip_envelope() inputs")
+    _require_mapping(inputs, "_split_envelope() inputs")
     # dict() reads any mapping _require_mapping lets through, even one without items().
     rest = dict(inputs)
-    raw = rest.pop(A2A_PAYLOAD_KEY, None)
-    if raw is None:
-        return rest, None
-    _require_mapping(raw, f"inputs[{A2A_PAYLOAD_KEY!r}] (the A2A envelope)", allow_none=True)
-    envelope: A2AContext = _copy_data(dict(raw))
+    envelope = _take_envelope(rest)
     return rest, envelope
+
+
+def _strip_envelope(inputs: "_T") -> "_T":
+    """Worker hook of 0.2.x: remove the envelope from ``inputs`` and make it current.
+
+    Pops ``A2A_PAYLOAD_KEY`` from a dict ``inputs`` (in place) and returns that same
+    dict, after ``_set_envelope`` with the envelope, or with None when there is none, so
+    a call never sees the previous call's envelope. Anything but a dict is returned
+    unchanged (and the envelope cleared). The envelope stays set in the current context
+    until the next call of this hook; new code uses ``_split_envelope`` and
+    ``_use_envelope`` instead.
+
+    Raises:
+        TypeError: the envelope is neither a mapping nor None (``inputs`` is left as
+            is, and no envelope is current).
+    """
+    # Cleared first, so that not even a failed call leaves the previous envelope behind.
+    _set_envelope(None)
+    if isinstance(inputs, dict):
+        envelope = _take_envelope(inputs)
+        if envelope is not None:
+            _set_envelope(envelope)
+    return inputs
+
+
+def _take_envelope(inputs: "dict[str, Any]") -> "A2AContext | None":
+    # Checked before the pop, so a malformed envelope leaves the inputs untouched.
+    raw = inputs.get(A2A_PAYLOAD_KEY)
+    if raw is not None:
+        _require_mapping(raw, f"inputs[{A2A_PAYLOAD_KEY!r}] (the A2A envelope)", allow_none=True)
+    inputs.pop(A2A_PAYLOAD_KEY, None)
+    if raw is None:
+        return None
+    envelope: A2AContext = _copy_data(dict(raw))
+    return envelope
 
 
 def _set_envelope(envelope: "Mapping[str, Any] | None") -> "Token[dict[str, Any] | None]":

@@ -20,7 +20,7 @@ from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools.runner._agent import LoadedAgent
 from viksa_ai.devtools.runner._errors import InvalidInputError
 from viksa_ai.models.agent import AgentEndpoint
-from viksa_ai.runtime import A2A_PAYLOAD_KEY, _strip_envelope
+from viksa_ai.runtime import A2A_PAYLOAD_KEY, _split_envelope
 
 __all__ = ["PreparedCall", "prepare_call"]
 
@@ -61,7 +61,7 @@ def prepare_call(
     if not isinstance(inputs, Mapping):
         raise _invalid(target, "the inputs must be a JSON object")
     try:
-        values, found = _strip_envelope(inputs)
+        values, found = _split_envelope(inputs)
     except TypeError:
         found = None
         if envelope is None:
