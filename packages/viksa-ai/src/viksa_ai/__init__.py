@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ViksaTimeoutError,
         ViksaTransportError,
         ViksaValidationError,
+        WebhookClient,
     )
     from viksa_ai.runtime import (
         A2A_PAYLOAD_KEY,
@@ -100,6 +101,7 @@ __all__ = [
     "ViksaTimeoutError",
     "ViksaTransportError",
     "ViksaValidationError",
+    "WebhookClient",
     "__version__",
     "attach_envelope",
     "context",
@@ -126,6 +128,7 @@ _EXPORTS: dict[str, str] = {
     "ViksaTimeoutError": "viksa_ai.client",
     "ViksaTransportError": "viksa_ai.client",
     "ViksaValidationError": "viksa_ai.client",
+    "WebhookClient": "viksa_ai.client",
     "A2A_PAYLOAD_KEY": "viksa_ai.runtime",
     "A2AContext": "viksa_ai.runtime",
     "ViksaAuth": "viksa_ai.runtime",

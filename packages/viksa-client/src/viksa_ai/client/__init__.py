@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         RequestOptions,
         RetryConfig,
     )
+    from viksa_ai.client._error_mapping import parse_error_details, raise_for_response
     from viksa_ai.client._errors import (
         ErrorDetail,
         ViksaApiError,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from viksa_ai.client._sync._client import ViksaSyncClient
     from viksa_ai.client._sync._stream import EventStream
     from viksa_ai.client._sync._webhook import ViksaWebhook
+    from viksa_ai.client._webhook_client import WebhookClient
 
 __version__ = "0.3.0"
 
@@ -61,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "EventStream": "viksa_ai.client._sync._stream",
     "AsyncViksaWebhook": "viksa_ai.client._async._webhook",
     "ViksaWebhook": "viksa_ai.client._sync._webhook",
+    "WebhookClient": "viksa_ai.client._webhook_client",
     "ClientConfig": _CONFIG,
     "RetryConfig": _CONFIG,
     "RequestOptions": _CONFIG,
@@ -83,6 +86,8 @@ _EXPORTS: dict[str, str] = {
     "ViksaValidationError": _ERRORS,
     "ViksaRateLimitError": _ERRORS,
     "ViksaServerError": _ERRORS,
+    "parse_error_details": "viksa_ai.client._error_mapping",
+    "raise_for_response": "viksa_ai.client._error_mapping",
 }
 
 __all__ = [
@@ -114,7 +119,10 @@ __all__ = [
     "ViksaTransportError",
     "ViksaValidationError",
     "ViksaWebhook",
+    "WebhookClient",
     "__version__",
+    "parse_error_details",
+    "raise_for_response",
 ]
 
 

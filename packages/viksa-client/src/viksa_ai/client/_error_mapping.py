@@ -27,7 +27,15 @@ from viksa_ai.client._errors import (
 from viksa_ai.client._logging import REDACTED
 from viksa_ai.client._retry import parse_retry_after
 
-__all__ = ["api_error", "error_class", "parse_details", "request_id", "scrub"]
+__all__ = [
+    "api_error",
+    "error_class",
+    "parse_details",
+    "parse_error_details",
+    "raise_for_response",
+    "request_id",
+    "scrub",
+]
 
 _BY_STATUS: dict[int, type[ViksaApiError]] = {
     401: ViksaAuthenticationError,
@@ -174,3 +182,28 @@ def api_error(
         retry_after=parse_retry_after(response.headers),
         response=response,
     )
+
+
+def parse_error_details(body: Any) -> list[ErrorDetail]:
+    """The ``ErrorDetail`` list of a decoded error body (the 0.2 name of ``parse_details``).
+
+    ``body`` is the JSON (or text) an error answer carried; an empty list when it holds
+    no readable message.
+    """
+    return parse_details(body)
+
+
+def raise_for_response(
+    response: httpx.Response,
+    *,
+    service: str,
+    method: str,
+    path: str,
+) -> None:
+    """Raise the ``ViksaApiError`` subclass for ``response`` if its status is 400 or more.
+
+    For answers obtained outside the client (kept from 0.2): a success status returns
+    ``None``. A streamed response must be read (``response.read()``) first.
+    """
+    if response.status_code >= 400:
+        raise api_error(response, method=method, path=path, service=service)

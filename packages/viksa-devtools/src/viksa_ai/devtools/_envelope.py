@@ -23,7 +23,7 @@ _DEADLINE: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 def validate_a2a_envelope(
-    envelope: Mapping[str, Any],
+    envelope: A2AEnvelope | Mapping[str, Any],
     endpoint: AgentEndpoint | Mapping[str, Any],
     agent_inputs: Iterable[AgentInput | Mapping[str, Any]] | None,
     now: datetime | None = None,
@@ -35,22 +35,24 @@ def validate_a2a_envelope(
     ``deadline_at`` has not passed (at ``now``, default the current UTC time; a naive
     datetime is taken as UTC), and the ``payload`` against the endpoint's inputs:
     required inputs present, each value's type, ``allowed_values``, min/max value,
-    min/max length and pattern. ``endpoint`` and ``agent_inputs`` may be models or
-    dicts. Each string reads ``location: CODE message``; see :func:`check_a2a_envelope`
-    for the structured issues.
+    min/max length and pattern. ``envelope``, ``endpoint`` and ``agent_inputs`` may be
+    models or dicts. Each string reads ``location: CODE message``; see
+    :func:`check_a2a_envelope` for the structured issues.
     """
     issues = check_a2a_envelope(envelope, endpoint, agent_inputs, now=now)
     return [str(issue) for issue in issues]
 
 
 def check_a2a_envelope(
-    envelope: Mapping[str, Any],
+    envelope: A2AEnvelope | Mapping[str, Any],
     endpoint: AgentEndpoint | Mapping[str, Any],
     agent_inputs: Iterable[AgentInput | Mapping[str, Any]] | None,
     now: datetime | None = None,
 ) -> list[Issue]:
     """The issues of :func:`validate_a2a_envelope` as :class:`Issue` objects (all errors)."""
     given: object = envelope
+    if isinstance(given, A2AEnvelope):  # accepted by 0.2: checked as its wire form
+        given = given.model_dump(mode="json")
     if not isinstance(given, Mapping):
         return [Issue("VX501", "the A2A envelope must be a JSON object")]
     issues: list[Issue] = []

@@ -313,6 +313,30 @@ class ViksaClient:
         """A client of one trigger's public webhook (no platform token needed)."""
         from viksa_ai.client._async._webhook import AsyncViksaWebhook
 
+        client = cls._for_webhook(
+            webhook_token,
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_client=http_client,
+            http_backend=http_backend,
+        )
+        return AsyncViksaWebhook(trigger_id, client)
+
+    @classmethod
+    def _for_webhook(
+        cls,
+        webhook_token: str | None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> ViksaClient:
+        """The client behind a webhook: only the webhook token as credential."""
         settings = make_settings(
             credentials=Credentials(webhook_token=webhook_token),
             base_url=base_url,
@@ -321,7 +345,7 @@ class ViksaClient:
             retry=retry,
             http_backend=http_backend,
         )
-        return AsyncViksaWebhook(trigger_id, cls._from_settings(settings, http_client))
+        return cls._from_settings(settings, http_client)
 
     # -- state ----------------------------------------------------------------------
 
@@ -366,6 +390,23 @@ class ViksaClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    # unasync: begin async-only
+    def close(self) -> None:
+        """Close the client without an event loop, for code that used only ``_sync`` methods.
+
+        Kept from 0.2 (as ``with ViksaClient(...) as client:``). Connections that async
+        calls opened are not released: from async code use ``aclose()``.
+        """
+        close_twin(self)
+
+    def __enter__(self) -> ViksaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # unasync: end
+
     # -- calls ----------------------------------------------------------------------
 
     def record_responses(self) -> AbstractContextManager[ResponseRecorder]:
@@ -401,6 +442,24 @@ class ViksaClient:
             raw_path=True,
         )
         return await self._request(call, options)
+
+    # unasync: begin async-only
+    def request_sync(
+        self,
+        method: str,
+        prefix: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """Like ``request`` but blocking, for code outside an event loop."""
+        return blocking_twin(self).request(
+            method, prefix, path, params=params, json=json, options=options
+        )
+
+    # unasync: end
 
     @staticmethod
     def iter_sse_lines(response: httpx.Response) -> AsyncIterator[Any]:

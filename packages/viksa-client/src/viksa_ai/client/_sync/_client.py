@@ -275,6 +275,30 @@ class ViksaSyncClient:
         """A client of one trigger's public webhook (no platform token needed)."""
         from viksa_ai.client._sync._webhook import ViksaWebhook
 
+        client = cls._for_webhook(
+            webhook_token,
+            base_url=base_url,
+            timeout=timeout,
+            config=config,
+            retry=retry,
+            http_client=http_client,
+            http_backend=http_backend,
+        )
+        return ViksaWebhook(trigger_id, client)
+
+    @classmethod
+    def _for_webhook(
+        cls,
+        webhook_token: str | None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        config: ClientConfig | None = None,
+        retry: RetryConfig | None = None,
+        http_client: httpx.Client | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> ViksaSyncClient:
+        """The client behind a webhook: only the webhook token as credential."""
         settings = make_settings(
             credentials=Credentials(webhook_token=webhook_token),
             base_url=base_url,
@@ -283,7 +307,7 @@ class ViksaSyncClient:
             retry=retry,
             http_backend=http_backend,
         )
-        return ViksaWebhook(trigger_id, cls._from_settings(settings, http_client))
+        return cls._from_settings(settings, http_client)
 
     # -- state ----------------------------------------------------------------------
 

@@ -139,10 +139,10 @@ class AsyncAgents(AsyncResource):
         return await self._client._request(call, options)
 
     async def revision(
-        self, agent_id: str, revision: str | int, *, options: RequestOptions | None = None
+        self, agent_id: str, revision_id: str | int, *, options: RequestOptions | None = None
     ) -> dict[str, Any]:
         """One revision of an agent."""
-        call = object_call("GET", BUILDER, "/agent/{}/revisions/{}", agent_id, str(revision))
+        call = object_call("GET", BUILDER, "/agent/{}/revisions/{}", agent_id, str(revision_id))
         return await self._client._request(call, options)
 
     async def share(

@@ -116,16 +116,16 @@ class Workforce(Resource):
         call = json_call("GET", MARKETPLACE, "/workforce/search", query=query_of(**query))
         return self._client._request(call, options)
 
-    def get(self, workforce_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
-        """One workforce listing."""
-        call = object_call("GET", MARKETPLACE, "/workforce/{}", workforce_id)
+    def get(self, listing_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+        """One workforce listing (``listing_id``: the workforce's id, named as in 0.2)."""
+        call = object_call("GET", MARKETPLACE, "/workforce/{}", listing_id)
         return self._client._request(call, options)
 
     def install(
-        self, workforce_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
     ) -> dict[str, Any]:
-        """Install a workforce."""
-        call = object_call("POST", MARKETPLACE, "/workforce/{}/install", workforce_id, body=body)
+        """Install a workforce (``listing_id``: the workforce's id, named as in 0.2)."""
+        call = object_call("POST", MARKETPLACE, "/workforce/{}/install", listing_id, body=body)
         return self._client._request(call, options)
 
 
