@@ -147,7 +147,8 @@ def test_preferred_method_follows_the_candidates_order(
     assert rt.ViksaAuth.preferred_method("oauth_client", "bearer_token") == "oauth_client"
     assert rt.ViksaAuth.preferred_method("basic", "bearer_token") == "bearer_token"
     assert rt.ViksaAuth.preferred_method("basic") is None
-    assert rt.ViksaAuth.preferred_method() == "bearer_token"
+    # "First enabled candidate, or None" (README): no candidate, no choice, as in 0.2.
+    assert rt.ViksaAuth.preferred_method() is None
     assert rt.ViksaAuth.require_method("basic", "oauth_client") == "oauth_client"
     assert rt.ViksaAuth.require_method() == "bearer_token"
 
@@ -175,28 +176,50 @@ def test_require_method_without_anything_enabled(rt: ModuleType) -> None:
         rt.ViksaAuth.require_method("bearer_token")
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda auth: auth.get_param(None, "api_key"),
-        lambda auth: auth.get_param("bearer_token", 3),
-        lambda auth: auth.require_param(b"bearer_token", "api_key"),
-        lambda auth: auth.get_method_params(None),
-        lambda auth: auth.preferred_method("ok", None),
-        lambda auth: auth.require_method(42),
-    ],
-)
-def test_non_string_ids_are_type_errors(rt: ModuleType, call: object) -> None:
-    assert callable(call)
-    with pytest.raises(TypeError, match="must be a str"):
-        call(rt.ViksaAuth)
+@pytest.mark.parametrize("bad", [None, 3, b"bearer_token", ("bearer_token",)])
+def test_non_string_ids_read_as_not_set_as_in_0_2(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch, bad: object
+) -> None:
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv("bearer_token.api_key", SECRET)
+    monkeypatch.setenv(f"{bad}.api_key", SECRET)  # what 0.2's str.format would have read
+    auth = rt.ViksaAuth
+
+    assert auth.get_param(bad, "api_key") is None
+    assert auth.get_param("bearer_token", bad) is None
+    assert auth.get_method_params(bad) == {}
+    assert auth.preferred_method(bad, "bearer_token") == "bearer_token"
+    assert auth.preferred_method(bad) is None
+    assert auth.require_method(bad, "bearer_token") == "bearer_token"
+    with pytest.raises(rt.ViksaAuthError, match="must be str") as caught:
+        auth.require_param(bad, "api_key")
+    assert (caught.value.method_id, caught.value.param_name) == (None, "api_key")
+    _assert_no_secret(caught.value)
+    with pytest.raises(rt.ViksaAuthError, match="None of the auth methods") as chosen:
+        auth.require_method(bad)
+    assert chosen.value.candidates == (bad,)
 
 
-def test_empty_ids_are_value_errors(rt: ModuleType) -> None:
-    with pytest.raises(ValueError, match="method_id must not be empty"):
-        rt.ViksaAuth.get_param("", "api_key")
+def test_empty_ids_are_plain_lookups_as_in_0_2(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENABLED, "bearer_token")
+
+    assert rt.ViksaAuth.get_param("", "api_key") is None
+    assert rt.ViksaAuth.get_param("bearer_token", "") is None
+    assert rt.ViksaAuth.get_method_params("") == {}
+    assert rt.ViksaAuth.preferred_method("", "bearer_token") == "bearer_token"
+    with pytest.raises(rt.ViksaAuthError, match="does not declare auth method ''"):
+        rt.ViksaAuth.require_param("", "api_key")
+
+
+def test_param_env_name_still_checks_its_ids(rt: ModuleType) -> None:
+    # New in 0.3, so nothing older calls it with a bad id.
+    assert rt.ViksaAuth.param_env_name("bearer_token", "api_key") == "bearer_token.api_key"
+    with pytest.raises(TypeError, match="method_id must be a str"):
+        rt.ViksaAuth.param_env_name(None, "api_key")
     with pytest.raises(ValueError, match="param_name must not be empty"):
-        rt.ViksaAuth.require_param("bearer_token", "")
+        rt.ViksaAuth.param_env_name("bearer_token", "")
 
 
 def test_auth_error_is_a_runtime_error_that_pickles(rt: ModuleType) -> None:
@@ -227,7 +250,10 @@ def test_any_method_list_parses_to_its_ids(
         expected = list(dict.fromkeys(ids))
         assert rt.ViksaAuth.get_enabled_methods() == expected
         assert rt.ViksaAuth.get_configured_methods() == expected
-        assert rt.ViksaAuth.preferred_method() == (expected[0] if expected else None)
+        assert rt.ViksaAuth.preferred_method() is None
+        assert rt.ViksaAuth.preferred_method(*reversed(expected)) == (
+            expected[-1] if expected else None
+        )
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])

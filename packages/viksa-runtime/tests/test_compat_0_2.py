@@ -171,6 +171,126 @@ def test_a_0_2_worker_loop_runs_endpoints_with_each_call_s_context(tmp_path: Pat
     assert report == {"one_loop": expected, "loop_per_call": expected}
 
 
+# -- mcp_endpoint: every use 0.2 accepted still imports ----------------------------------
+
+# 0.2's decorator returned the function unchanged whatever the description, so agents
+# with these uses deployed; 0.3 warns about each instead of failing the import.
+_LENIENT_AGENT = """
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="")
+async def blank(payload):
+    return "blank"
+
+
+@mcp_endpoint(description="   ")
+async def spaces(payload):
+    return "spaces"
+
+
+@mcp_endpoint(description=None)
+async def none(payload):
+    return "none"
+
+
+@mcp_endpoint(42)
+async def number(payload):
+    return "number"
+
+
+@mcp_endpoint(description="Sync")
+def sync(payload):
+    return "sync"
+
+
+@mcp_endpoint
+async def bare(payload):
+    return "bare"
+
+
+@mcp_endpoint
+def bare_sync(payload):
+    return "bare_sync"
+
+
+class Tools:
+    @mcp_endpoint(description="A method")
+    def method(self, payload):
+        return "method"
+
+
+@mcp_endpoint(description="Fine")
+async def fine(payload):
+    return "fine"
+"""
+
+_LENIENT_IMPORT = """
+import asyncio, inspect, json, sys, warnings
+sys.path.insert(0, ".")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import main
+import ViksaAI
+
+assert not any(name.startswith("viksa_ai") for name in sys.modules), "not alone"
+
+def call(function):
+    result = function({"q": 1})
+    return asyncio.run(result) if inspect.iscoroutine(result) else result
+
+names = ["blank", "spaces", "none", "number", "sync", "bare", "bare_sync", "fine"]
+print(json.dumps({
+    "results": {name: call(getattr(main, name)) for name in names}
+    | {"method": call(main.Tools().method)},
+    "info": {
+        name: repr(ViksaAI.get_endpoint_info(getattr(main, name))) for name in names
+    } | {"method": repr(ViksaAI.get_endpoint_info(main.Tools.method))},
+    "warnings": [
+        [w.category is ViksaAI.ViksaEndpointWarning, w.filename, w.lineno]
+        for w in caught
+    ],
+}))
+"""
+
+
+def test_a_module_with_every_0_2_accepted_use_imports_and_serves(tmp_path: Path) -> None:
+    (tmp_path / "ViksaAI.py").write_bytes(to_module_source().encode("utf-8"))
+    (tmp_path / "main.py").write_text(_LENIENT_AGENT, encoding="utf-8")
+
+    completed = subprocess.run(
+        # -S: no site-packages, so only the injected file can serve `import ViksaAI`.
+        [sys.executable, "-S", "-c", textwrap.dedent(_LENIENT_IMPORT)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+
+    names = ["blank", "spaces", "none", "number", "sync", "bare", "bare_sync", "fine", "method"]
+    assert report["results"] == {name: name for name in names}
+    assert report["info"] == {
+        "blank": "EndpointInfo(name='blank', description='')",
+        "spaces": "EndpointInfo(name='spaces', description='   ')",
+        "none": "EndpointInfo(name='none', description='')",
+        "number": "EndpointInfo(name='number', description='')",
+        "sync": "EndpointInfo(name='sync', description='Sync')",
+        "bare": "EndpointInfo(name='bare', description='')",
+        "bare_sync": "EndpointInfo(name='bare_sync', description='')",
+        "fine": "EndpointInfo(name='fine', description='Fine')",
+        "method": "EndpointInfo(name='method', description='A method')",
+    }
+    # One warning per problem, each naming the decorator's line in main.py.
+    lines = _LENIENT_AGENT.splitlines()
+    decorated = [n + 1 for n, line in enumerate(lines) if line.strip().startswith("@")]
+    expected_lines = [*decorated[:5], decorated[5], decorated[6], decorated[6], decorated[7]]
+    main_py = str(tmp_path / "main.py")
+    assert report["warnings"] == [[True, main_py, line] for line in expected_lines]
+
+
 # -- ViksaAuth -------------------------------------------------------------------------
 
 

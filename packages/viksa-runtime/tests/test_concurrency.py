@@ -142,3 +142,13 @@ def test_copies_share_endpoint_metadata(second_copy: ModuleType) -> None:
     assert viksa_ai.runtime.get_endpoint_info(search) == viksa_ai.runtime.EndpointInfo(
         "search", "Search"
     )
+
+
+def test_copies_share_the_endpoint_warning_class(second_copy: ModuleType) -> None:
+    def search(payload: dict[str, Any]) -> None:
+        return None
+
+    # A filter or pytest.warns on the package's class sees the injected copy's warnings.
+    assert second_copy.ViksaEndpointWarning is viksa_ai.runtime.ViksaEndpointWarning
+    with pytest.warns(viksa_ai.runtime.ViksaEndpointWarning, match="'async def'"):
+        second_copy.mcp_endpoint(description="Search")(search)

@@ -84,7 +84,7 @@ async def test_accepts_a_plain_wrapper_of_an_async_function(rt: ModuleType) -> N
     assert await logged({"q": "JFK"}) == "found JFK"
 
 
-def test_plain_wrapper_of_a_sync_function_is_a_type_error(rt: ModuleType) -> None:
+async def test_plain_wrapper_of_a_sync_function_warns_and_stays_callable(rt: ModuleType) -> None:
     def search(payload: dict[str, Any]) -> str:
         return "found"
 
@@ -92,18 +92,19 @@ def test_plain_wrapper_of_a_sync_function_is_a_type_error(rt: ModuleType) -> Non
     def logged(payload: dict[str, Any]) -> str:
         return search(payload)
 
-    with pytest.raises(TypeError, match=r"define 'search' with 'async def'"):
-        rt.mcp_endpoint(description="Search")(logged)
-    assert rt.get_endpoint_info(logged) is None
+    with pytest.warns(rt.ViksaEndpointWarning, match=r"define 'search' with 'async def'"):
+        assert rt.mcp_endpoint(description="Search")(logged) is logged
+    assert rt.get_endpoint_info(logged) == rt.EndpointInfo("search", "Search")
+    assert logged({}) == "found"
 
 
-def test_wrapped_cycle_is_a_type_error_not_a_crash(rt: ModuleType) -> None:
+def test_wrapped_cycle_warns_not_crashes(rt: ModuleType) -> None:
     def search(payload: dict[str, Any]) -> None:
         return None
 
     search.__wrapped__ = search  # type: ignore[attr-defined]
 
-    with pytest.raises(TypeError, match=r"define 'search' with 'async def'"):
+    with pytest.warns(rt.ViksaEndpointWarning, match=r"define 'search' with 'async def'"):
         rt.mcp_endpoint(description="Search")(search)
 
 
@@ -123,61 +124,137 @@ def test_get_endpoint_info_is_none_for_undecorated_objects(rt: ModuleType) -> No
 
 
 @pytest.mark.parametrize("description", [None, 42, b"bytes", ["a list"], {"text": "a dict"}])
-def test_non_string_description_is_a_type_error(rt: ModuleType, description: object) -> None:
-    with pytest.raises(TypeError, match=r"description must be a str, got \w+"):
-        rt.mcp_endpoint(description=description)
+async def test_non_string_description_warns_and_records_none(
+    rt: ModuleType, description: object
+) -> None:
+    async def search(payload: dict[str, Any]) -> str:
+        return "found"
+
+    decorator = rt.mcp_endpoint(description=description)  # 0.2 accepted any value
+    with pytest.warns(rt.ViksaEndpointWarning, match=r"must be a str, got \w+") as caught:
+        assert decorator(search) is search
+
+    assert "'search'" in str(caught[0].message)
+    assert rt.get_endpoint_info(search) == rt.EndpointInfo("search", "")
+    assert await search({}) == "found"
 
 
 @pytest.mark.parametrize("description", ["", "   ", "\n\t "])
-def test_blank_description_is_a_type_error(rt: ModuleType, description: str) -> None:
-    with pytest.raises(TypeError, match="description is empty: say what the endpoint does"):
-        rt.mcp_endpoint(description=description)
+def test_blank_description_warns_and_is_recorded(rt: ModuleType, description: str) -> None:
+    async def search(payload: dict[str, Any]) -> None:
+        return None
+
+    with pytest.warns(rt.ViksaEndpointWarning, match="'search' is blank: say what the endpoint"):
+        rt.mcp_endpoint(description=description)(search)
+
+    assert rt.get_endpoint_info(search) == rt.EndpointInfo("search", description)
 
 
-def test_missing_description_is_a_type_error(rt: ModuleType) -> None:
+def test_missing_description_is_still_a_type_error(rt: ModuleType) -> None:
+    # 0.2 raised here too (a missing argument): nothing new fails.
     with pytest.raises(TypeError, match="description"):
         rt.mcp_endpoint()
 
 
-def test_bare_decorator_says_to_add_parentheses(rt: ModuleType) -> None:
-    async def search(payload: dict[str, Any]) -> None:
-        return None
+async def test_bare_decorator_marks_the_function_and_says_to_add_parentheses(
+    rt: ModuleType,
+) -> None:
+    async def search(payload: dict[str, Any]) -> str:
+        return "found"
 
-    with pytest.raises(TypeError, match=r"needs parentheses and a description"):
-        rt.mcp_endpoint(search)
-    assert rt.get_endpoint_info(search) is None
+    with pytest.warns(rt.ViksaEndpointWarning, match=r"'search' is used without parentheses"):
+        decorated = rt.mcp_endpoint(search)
+
+    assert decorated is search
+    assert rt.get_endpoint_info(search) == rt.EndpointInfo("search", "")
+    assert await decorated({}) == "found"
 
 
-def test_sync_function_is_a_type_error_naming_it(rt: ModuleType) -> None:
+def test_bare_decorator_on_a_sync_function_warns_twice(rt: ModuleType) -> None:
+    def search(payload: dict[str, Any]) -> str:
+        return "found"
+
+    with pytest.warns(rt.ViksaEndpointWarning) as caught:
+        assert rt.mcp_endpoint(search) is search
+
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 2
+    assert "without parentheses" in messages[0]
+    assert "define 'search' with 'async def'" in messages[1]
+    assert search({}) == "found"
+
+
+def test_sync_function_warns_naming_it_and_keeps_working(rt: ModuleType) -> None:
+    def search(payload: dict[str, Any]) -> str:
+        return "found"
+
+    with pytest.warns(
+        rt.ViksaEndpointWarning, match=r"cannot await this one: define 'search' with 'async def'"
+    ):
+        assert rt.mcp_endpoint(description="Search")(search) is search
+    assert rt.get_endpoint_info(search) == rt.EndpointInfo("search", "Search")
+    assert search({}) == "found"
+
+
+@pytest.mark.parametrize(
+    ("description", "target"),
+    [
+        pytest.param("Search", "sync", id="from-the-function-check"),
+        pytest.param(" ", "async", id="from-the-decorator"),
+        pytest.param(None, "bare", id="from-mcp_endpoint"),
+    ],
+)
+def test_warning_points_at_the_decorated_line(
+    rt: ModuleType, description: str | None, target: str
+) -> None:
     def search(payload: dict[str, Any]) -> None:
         return None
 
-    with pytest.raises(TypeError, match=r"define 'search' with 'async def'"):
-        rt.mcp_endpoint(description="Search")(search)
-    assert not hasattr(search, "__viksa_endpoint__")
+    async def ping(payload: dict[str, Any]) -> None:
+        return None
+
+    function = search if target == "sync" else ping
+    decorator = rt.mcp_endpoint if target == "bare" else rt.mcp_endpoint(description=description)
+    with pytest.warns(rt.ViksaEndpointWarning) as caught:
+        decorator(function)
+
+    assert [warning.filename for warning in caught] == [__file__]
 
 
-def test_async_generator_is_a_type_error(rt: ModuleType) -> None:
+def test_async_generator_warns(rt: ModuleType) -> None:
     async def stream(payload: dict[str, Any]) -> AsyncIterator[int]:
         yield 1
 
-    with pytest.raises(TypeError, match=r"define 'stream' with 'async def'"):
-        rt.mcp_endpoint(description="Stream")(stream)
+    with pytest.warns(rt.ViksaEndpointWarning, match=r"define 'stream' with 'async def'"):
+        assert rt.mcp_endpoint(description="Stream")(stream) is stream
 
 
 @pytest.mark.parametrize("target", [42, "a string", functools.partial(print, "x")])
-def test_unnamed_target_is_a_type_error(rt: ModuleType, target: object) -> None:
-    with pytest.raises(TypeError, match=r"decorates a named 'async def' function, got \w+"):
-        rt.mcp_endpoint(description="Nothing")(target)
+def test_unnamed_target_warns_and_is_returned_unmarked(rt: ModuleType, target: object) -> None:
+    with pytest.warns(rt.ViksaEndpointWarning, match=r"decorates a named 'async def' function"):
+        assert rt.mcp_endpoint(description="Nothing")(target) is target
+    assert rt.get_endpoint_info(target) is None
 
 
-def test_bound_method_is_a_type_error(rt: ModuleType) -> None:
+def test_bound_method_warns_that_it_cannot_be_marked(rt: ModuleType) -> None:
     class Agent:
         async def search(self, payload: dict[str, Any]) -> None:
             return None
 
-    with pytest.raises(TypeError, match="cannot record its metadata on 'search'"):
-        rt.mcp_endpoint(description="Search")(Agent().search)
+    method = Agent().search
+    with pytest.warns(rt.ViksaEndpointWarning, match="cannot record its metadata on 'search'"):
+        assert rt.mcp_endpoint(description="Search")(method) is method
+
+
+def test_immutable_type_warns_instead_of_failing(rt: ModuleType) -> None:
+    # setattr on a built-in type raises TypeError, not AttributeError; 0.2 returned it.
+    with pytest.warns(rt.ViksaEndpointWarning) as caught:
+        assert rt.mcp_endpoint(description="Numbers")(int) is int
+
+    messages = [str(warning.message) for warning in caught]
+    assert "define 'int' with 'async def'" in messages[0]
+    assert "cannot record its metadata on 'int'" in messages[1]
+    assert rt.get_endpoint_info(int) is None
 
 
 def test_endpoint_info_is_immutable_and_slotted(rt: ModuleType) -> None:

@@ -33,7 +33,11 @@ README_NAMES = {
 
 
 def test_all_lists_the_readme_names_and_the_endpoint_helpers() -> None:
-    assert set(viksa_ai.runtime.__all__) == README_NAMES | {"EndpointInfo", "get_endpoint_info"}
+    assert set(viksa_ai.runtime.__all__) == README_NAMES | {
+        "EndpointInfo",
+        "ViksaEndpointWarning",
+        "get_endpoint_info",
+    }
     for name in viksa_ai.runtime.__all__:
         assert getattr(viksa_ai.runtime, name) is not None
     assert set(viksa_ai.runtime.__all__) <= set(dir(viksa_ai.runtime))

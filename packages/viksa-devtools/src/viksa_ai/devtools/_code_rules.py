@@ -90,8 +90,9 @@ def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
 def decorators(ctx: RuleContext) -> Iterator[Issue]:
     """VX212 missing, VX213 bare, VX214 no description, VX217 not imported, VX218 foreign.
 
-    Also VX211 for a decorated sync function, method or class: the decorator accepts
-    only ``async def``. Classes are checked at module level only (with their methods).
+    Also VX211 for a decorated sync function, method or class: the platform awaits every
+    endpoint (the runtime only warns, as 0.2 accepted them). Classes are checked at module
+    level only (with their methods).
     """
     module = ctx.module
     if module is None:
@@ -157,9 +158,9 @@ def _use_issues(
         if isinstance(owner, ast.ClassDef):
             yield ctx.code_issue(
                 "VX211",
-                f"class {owner.name!r} is not an async function, so @{spelled}(...) "
-                "raises TypeError when main.py is imported: decorate a module-level "
-                "`async def` instead",
+                f"class {owner.name!r} is not an async function, so the platform worker "
+                f"cannot await it as an endpoint (@{spelled}(...) only warns when main.py "
+                "is imported): decorate a module-level `async def` instead",
                 owner,
             )
         elif (
@@ -168,9 +169,9 @@ def _use_issues(
             what = f"method {method_of}.{owner.name}" if method_of else f"function {owner.name!r}"
             yield ctx.code_issue(
                 "VX211",
-                f"{what} is not async, so "
-                f"@{spelled}(...) raises TypeError when main.py is imported (it accepts "
-                "only `async def`): define it with `async def`, or remove the decorator",
+                f"{what} is not async, so the platform worker cannot await it as an "
+                f"endpoint (@{spelled}(...) only warns when main.py is imported): define "
+                "it with `async def`, or remove the decorator",
                 owner,
             )
         return  # otherwise the usual, correct use
@@ -192,17 +193,31 @@ def _use_issues(
     if not use.called:
         yield ctx.code_issue(
             "VX213",
-            f"@{spelled} is used bare, which fails when main.py is imported: write "
-            f'@{spelled}(description="what {owner.name} does")',
+            f"@{spelled} is used bare, so the endpoint has no description (the runtime "
+            f'only warns): write @{spelled}(description="what {owner.name} does")',
             use.node,
         )
     elif use.problem is not None:
+        consequence = (
+            "fails when main.py is imported"
+            if _bad_arguments(use.node)
+            else "gives the endpoint no usable description (the runtime only warns)"
+        )
         yield ctx.code_issue(
             "VX214",
-            f"@{spelled}(...) fails when main.py is imported: {use.problem}; pass "
+            f"@{spelled}(...) {consequence}: {use.problem}; pass "
             f'one non-blank string, description="what {owner.name} does"',
             use.node,
         )
+
+
+def _bad_arguments(call: ast.expr) -> bool:
+    """Whether the decorator call itself raises: no description, or other arguments."""
+    if not isinstance(call, ast.Call):
+        return False
+    if call.args:
+        return len(call.args) != 1 or bool(call.keywords)
+    return len(call.keywords) != 1 or call.keywords[0].arg != "description"
 
 
 def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:

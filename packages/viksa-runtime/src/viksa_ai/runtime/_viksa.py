@@ -10,7 +10,8 @@ loaded only when ``A2AContext`` is first used.
 An agent may import both copies (``ViksaAI`` and ``viksa_ai.runtime``). They share one
 state object registered in ``sys.modules``: the ContextVar holding the call's A2A
 envelope, and the classes whose identity matters (``ViksaAuthError`` for ``except``,
-``EndpointInfo`` for ``isinstance``). Whichever copy is imported first creates it.
+``ViksaEndpointWarning`` for warning filters, ``EndpointInfo`` for ``isinstance``).
+Whichever copy is imported first creates it.
 """
 
 import os
@@ -41,6 +42,7 @@ __all__ = [
     "EndpointInfo",
     "ViksaAuth",
     "ViksaAuthError",
+    "ViksaEndpointWarning",
     "attach_envelope",
     "context",
     "get_endpoint_info",
@@ -49,7 +51,7 @@ __all__ = [
 
 # Bump the suffix whenever the shared state changes shape, so that copies of the
 # runtime with different layouts never read each other's state.
-_SHARED_STATE_KEY = "_viksa_ai_runtime_state_v1"
+_SHARED_STATE_KEY = "_viksa_ai_runtime_state_v2"
 
 # Tracebacks and pickles name the public module, not this private file.
 _PUBLIC_MODULE = "viksa_ai.runtime" if __name__ == "viksa_ai.runtime._viksa" else __name__
@@ -81,6 +83,17 @@ class ViksaAuthError(RuntimeError):
         self.method_id = method_id
         self.param_name = param_name
         self.candidates = candidates
+
+
+class ViksaEndpointWarning(UserWarning):
+    """An ``@mcp_endpoint`` use the platform cannot serve as written; emitted at decoration.
+
+    viksa-ai 0.2 accepted these uses silently, so the runtime keeps the function working
+    and only warns; the message says what to fix. Every copy of the runtime warns with
+    this one class.
+    """
+
+    __module__ = _PUBLIC_MODULE
 
 
 class EndpointInfo:
@@ -129,6 +142,7 @@ def _shared_state() -> "ModuleType":
         vars(fresh).update(
             envelope=ContextVar("viksa_a2a_envelope", default=None),
             ViksaAuthError=ViksaAuthError,
+            ViksaEndpointWarning=ViksaEndpointWarning,
             EndpointInfo=EndpointInfo,
         )
         # setdefault is atomic: two copies imported at once by two threads agree on one.
@@ -140,6 +154,7 @@ _shared = _shared_state()
 _ENVELOPE: "ContextVar[dict[str, Any] | None]" = _shared.envelope
 if not TYPE_CHECKING:
     ViksaAuthError = _shared.ViksaAuthError
+    ViksaEndpointWarning = _shared.ViksaEndpointWarning
     EndpointInfo = _shared.EndpointInfo
 del _shared
 
@@ -158,55 +173,97 @@ def mcp_endpoint(description: str) -> "Callable[[_F], _F]":
     it with ``get_endpoint_info``. The platform routes calls by the manifest's
     ``agent_endpoints``, not by this metadata.
 
+    Uses that viksa-ai 0.2 accepted still work, with a ``ViksaEndpointWarning`` at
+    decoration time saying what to fix: a blank or non-string description (a non-string
+    one is recorded as ``""``), a function that is not ``async def`` (nor a
+    ``functools.wraps`` wrapper of one), the bare ``@mcp_endpoint`` (the function is
+    returned marked, with description ``""``), and an object that cannot carry the
+    metadata (returned unmarked).
+
     Raises:
-        TypeError: at decoration time, when the description is missing, not a string
-            or blank, or when the decorated object is not a named ``async def`` function
-            (the platform awaits every endpoint) nor a ``functools.wraps`` wrapper of one.
+        TypeError: ``mcp_endpoint()`` is called without a description (as in 0.2).
     """
-    checked = _check_description(description)
+    given: object = description  # typed str for callers; any value reaches here
+    if callable(given) and not isinstance(given, str):
+        # The bare @mcp_endpoint: 0.2 bound the name to the inner decorator, which broke
+        # the endpoint; marking the function itself makes it work.
+        bare: Any = given
+        _warn(
+            f"@mcp_endpoint on {_label(bare)} is used without parentheses, so the endpoint "
+            'has no description: write @mcp_endpoint(description="What it does")',
+            2,
+        )
+        # Not a decorator but the marked function: typed as one only for the checker.
+        marked: Callable[[_F], _F] = _mark(bare, "")
+        return marked
 
     def decorate(function: "_F") -> "_F":
-        name = getattr(function, "__name__", None)
-        if not isinstance(name, str):
-            raise TypeError(
-                f"@mcp_endpoint decorates a named 'async def' function, "
-                f"got {type(function).__name__}"
+        if not isinstance(given, str):
+            _warn(
+                f"@mcp_endpoint description of {_label(function)} must be a str, got "
+                f"{type(given).__name__}, so the endpoint has no description: write "
+                '@mcp_endpoint(description="What it does")',
+                2,
             )
-        if not _is_async_function(function):
-            raise TypeError(
-                f"@mcp_endpoint needs an async function: define {name!r} with 'async def' "
-                "(the platform awaits every endpoint)"
+            return _mark(function, "")
+        if not description.strip():
+            _warn(
+                f"@mcp_endpoint description of {_label(function)} is blank: say what the "
+                'endpoint does, e.g. @mcp_endpoint(description="Get flights between two '
+                'airports")',
+                2,
             )
-        try:
-            setattr(function, _ENDPOINT_ATTRIBUTE, EndpointInfo(name, checked))
-        except AttributeError:
-            raise TypeError(
-                f"@mcp_endpoint cannot record its metadata on {name!r} "
-                f"({type(function).__name__}): decorate a plain 'async def' function"
-            ) from None
-        return function
+        return _mark(function, description)
 
     return decorate
 
 
-def _check_description(description: object) -> str:
-    if isinstance(description, str):
-        if description.strip():
-            return description
-        raise TypeError(
-            "mcp_endpoint() description is empty: say what the endpoint does, "
-            'e.g. @mcp_endpoint(description="Get flights between two airports")'
+def _mark(function: "_T", description: str) -> "_T":
+    """Record the metadata on ``function`` and return it; warn where it cannot serve.
+
+    Called by ``mcp_endpoint`` or its decorator, straight from the decorated module.
+    """
+    name = getattr(function, "__name__", None)
+    if not isinstance(name, str):
+        _warn(
+            f"@mcp_endpoint decorates a named 'async def' function, got "
+            f"{type(function).__name__}: it is left unmarked and the platform cannot "
+            "call it as an endpoint",
+            3,
         )
-    if callable(description):
-        # The decorator was used bare: @mcp_endpoint instead of @mcp_endpoint(...).
-        raise TypeError(
-            "@mcp_endpoint needs parentheses and a description: "
-            '@mcp_endpoint(description="What this endpoint does")'
+        return function
+    if not _is_async_function(function):  # type: ignore[arg-type]
+        _warn(
+            f"@mcp_endpoint on {name!r}: the platform worker awaits every endpoint and "
+            f"cannot await this one: define {name!r} with 'async def'",
+            3,
         )
-    raise TypeError(
-        f"mcp_endpoint() description must be a str, got {type(description).__name__}: "
-        'write @mcp_endpoint(description="What this endpoint does")'
-    )
+    try:
+        setattr(function, _ENDPOINT_ATTRIBUTE, EndpointInfo(name, description))
+    except (AttributeError, TypeError):  # TypeError: a built-in (immutable) type
+        _warn(
+            f"@mcp_endpoint cannot record its metadata on {name!r} "
+            f"({type(function).__name__}): decorate a plain 'async def' function",
+            3,
+        )
+    return function
+
+
+def _label(function: object) -> str:
+    name = getattr(function, "__name__", None)
+    return repr(name) if isinstance(name, str) else f"a {type(function).__name__}"
+
+
+def _warn(message: str, stacklevel: int) -> None:
+    """Warn as ``warnings.warn(..., stacklevel)`` would from the caller of ``_warn``.
+
+    Callers count the frames up to the decorated module's line, the one to fix: 2 from
+    ``mcp_endpoint`` or its decorator, 3 from ``_mark``.
+    """
+    # Imported here: only a use that needs fixing pays for it.
+    import warnings
+
+    warnings.warn(message, ViksaEndpointWarning, stacklevel=stacklevel + 1)
 
 
 def _is_async_function(function: "Callable[..., object]") -> bool:
@@ -246,6 +303,8 @@ class ViksaAuth:
       the agent, complete or not.
 
     Method id lists ignore blanks and whitespace around ids, drop repeats and keep order.
+    As in viksa-ai 0.2, the lookups take any value: a method id or param name that is not
+    a str names nothing, so it reads as not set (None, False or ``{}``).
     """
 
     __module__ = _PUBLIC_MODULE
@@ -256,7 +315,11 @@ class ViksaAuth:
 
     @staticmethod
     def param_env_name(method_id: str, param_name: str) -> str:
-        """Return the environment variable holding a param: ``{method_id}.{param_name}``."""
+        """Return the environment variable holding a param: ``{method_id}.{param_name}``.
+
+        Raises:
+            TypeError: an id is not a str. ValueError: an id is empty.
+        """
         return f"{_check_id(method_id, 'method_id')}.{_check_id(param_name, 'param_name')}"
 
     @classmethod
@@ -283,7 +346,9 @@ class ViksaAuth:
     @classmethod
     def get_param(cls, method_id: str, param_name: str) -> str | None:
         """Return the value of one param (possibly empty), or None when it is not set."""
-        return os.environ.get(cls.param_env_name(method_id, param_name))
+        if not _all_str(method_id, param_name):
+            return None
+        return os.environ.get(f"{method_id}.{param_name}")
 
     @classmethod
     def require_param(cls, method_id: str, param_name: str) -> str:
@@ -299,8 +364,8 @@ class ViksaAuth:
             return value
         raise ViksaAuthError(
             cls._missing_param_message(method_id, param_name),
-            method_id=method_id,
-            param_name=param_name,
+            method_id=method_id if _all_str(method_id) else None,
+            param_name=param_name if _all_str(param_name) else None,
         )
 
     @classmethod
@@ -309,8 +374,10 @@ class ViksaAuth:
 
         Names with a further dot belong to another method id and are left out.
         """
-        prefix = f"{_check_id(method_id, 'method_id')}."
         params: dict[str, str] = {}
+        if not _all_str(method_id):
+            return params
+        prefix = f"{method_id}."
         for key, value in os.environ.items():
             if key.startswith(prefix):
                 param = key[len(prefix) :]
@@ -320,15 +387,8 @@ class ViksaAuth:
 
     @classmethod
     def preferred_method(cls, *candidates: str) -> str | None:
-        """Return the first of ``candidates`` that is enabled, or None.
-
-        With no candidates, any enabled method will do: the first one is returned.
-        """
-        for candidate in candidates:
-            _check_id(candidate, "candidate method_id")
+        """Return the first of ``candidates`` that is enabled, or None (also with none)."""
         enabled = cls.get_enabled_methods()
-        if not candidates:
-            return enabled[0] if enabled else None
         return next((candidate for candidate in candidates if candidate in enabled), None)
 
     @classmethod
@@ -339,10 +399,13 @@ class ViksaAuth:
             ViksaAuthError: none is enabled; the message names the candidates and the
                 enabled set.
         """
+        enabled_ids = cls.get_enabled_methods()
+        if not candidates and enabled_ids:
+            return enabled_ids[0]
         chosen = cls.preferred_method(*candidates)
         if chosen is not None:
             return chosen
-        enabled = _describe_ids(cls.get_enabled_methods())
+        enabled = _describe_ids(enabled_ids)
         if candidates:
             message = (
                 f"None of the auth methods {_describe_ids(candidates)} is enabled for this "
@@ -358,7 +421,13 @@ class ViksaAuth:
 
     @classmethod
     def _missing_param_message(cls, method_id: str, param_name: str) -> str:
-        variable = cls.param_env_name(method_id, param_name)
+        if not _all_str(method_id, param_name):
+            return (
+                f"Auth method id and param name must be str, got {type(method_id).__name__} "
+                f"and {type(param_name).__name__}: pass the ids from the agent's auth settings, "
+                'e.g. ViksaAuth.require_param("bearer_token", "api_key")'
+            )
+        variable = f"{method_id}.{param_name}"
         head = (
             f"Auth param {param_name!r} of method {method_id!r} is not set "
             f"(environment variable {variable!r})."
@@ -386,6 +455,12 @@ class ViksaAuth:
 def _method_ids(variable: str) -> list[str]:
     raw = os.environ.get(variable, "")
     return list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+
+
+def _all_str(*values: object) -> bool:
+    # Ids are typed str, but 0.2 took any value (a non-str one names nothing): checking
+    # through this function keeps the type checker from calling the check redundant.
+    return all(isinstance(value, str) for value in values)
 
 
 def _check_id(value: object, what: str) -> str:
