@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
     from viksa_ai.client._sync._client import ViksaSyncClient
 
-__all__ = ["blocking_twin", "close_blocking", "close_twin"]
+__all__ = ["blocking_twin", "close_blocking", "close_twin", "closed_error"]
 
 # Threads calling `_sync` helpers of one client at once must share one twin, not each
 # leave one behind unclosed; and a close must not miss a twin being made meanwhile.
@@ -35,7 +35,7 @@ def blocking_twin(client: ViksaClient | ViksaSyncClient) -> ViksaSyncClient:
         return twin
     with _making:
         if client._closed:
-            raise ViksaError("this client is closed: create a new client to make calls")
+            raise closed_error()
         if not client._owns_http:
             # Sending around the caller's client would bypass its proxy, mTLS or transport.
             raise ViksaConfigError(
@@ -65,3 +65,8 @@ def close_twin(client: ViksaClient | ViksaSyncClient) -> None:
         twin, client._twin = client._twin, None
     if twin is not None:
         twin.close()
+
+
+def closed_error() -> ViksaError:
+    """The error of a call made on (or ended by) a closed client."""
+    return ViksaError("this client is closed: create a new client to make calls")

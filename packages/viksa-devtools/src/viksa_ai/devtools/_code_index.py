@@ -40,7 +40,7 @@ Origin = Literal["runtime", "other", "unbound"]
 
 
 class DecoratorUse(NamedTuple):
-    """One ``@mcp_endpoint`` (or look-alike) on a function.
+    """One ``@mcp_endpoint`` (or look-alike) on a function, method or class.
 
     ``origin`` is ``"runtime"`` when it resolves to the runtime's decorator,
     ``"other"`` when the name is bound elsewhere (another module, or main.py itself),
@@ -52,7 +52,10 @@ class DecoratorUse(NamedTuple):
     called: bool
     origin: Origin
     problem: str | None
-    """Why the call would fail at import (no or blank description...), else None."""
+    """What is wrong with the call's arguments (none, blank description...), else None."""
+    raises: bool = False
+    """Whether ``problem`` makes the call itself raise ``TypeError`` when main.py is
+    imported (no description, or other arguments); a bad description value only warns."""
 
 
 class Signature(NamedTuple):
@@ -204,8 +207,10 @@ class ModuleIndex:
             origin = self._origins[spelled] = self._origin(spelled)
         if origin is None:
             return None
-        problem = _description_problem(node) if isinstance(node, ast.Call) else None
-        return DecoratorUse(node, spelled, called, origin, problem)
+        if not isinstance(node, ast.Call):
+            return DecoratorUse(node, spelled, called, origin, None)
+        problem, raises = _description_problem(node)
+        return DecoratorUse(node, spelled, called, origin, problem, raises)
 
     def _origin(self, spelled: str) -> Origin | None:
         """Where the decorator spelled ``spelled`` comes from; None if it is not one."""
@@ -250,7 +255,8 @@ def _dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _description_problem(call: ast.Call) -> str | None:
+def _description_problem(call: ast.Call) -> tuple[str | None, bool]:
+    """What is wrong with the decorator's arguments, and whether the call raises for it."""
     keywords = call.keywords
     if not call.args and len(keywords) == 1 and keywords[0].arg == "description":
         value = keywords[0].value  # the usual spelling, checked first
@@ -258,22 +264,22 @@ def _description_problem(call: ast.Call) -> str | None:
         if any(isinstance(arg, ast.Starred) for arg in call.args) or any(
             keyword.arg is None for keyword in keywords
         ):
-            return None  # *args / **kwargs: cannot be checked without running the code
+            return None, False  # *args / **kwargs: cannot be checked without running the code
         others = [keyword.arg for keyword in keywords if keyword.arg != "description"]
         if others:
-            return f"it takes only a description, not {others[0]!r}"
+            return f"it takes only a description, not {others[0]!r}", True
         given = [*call.args, *(keyword.value for keyword in keywords)]
         if not given:
-            return "it has no description"
+            return "it has no description", True
         if len(given) > 1:
-            return "it takes exactly one description"
+            return "it takes exactly one description", True
         value = given[0]
     if isinstance(value, ast.Constant):
         if not isinstance(value.value, str):
-            return "its description is not a string"
+            return "its description is not a string", False
         if not value.value.strip():
-            return "its description is blank"
-    return None
+            return "its description is blank", False
+    return None, False
 
 
 def _signature(function: FunctionNode, input_names: frozenset[str]) -> Signature:

@@ -200,7 +200,7 @@ def _use_issues(
     elif use.problem is not None:
         consequence = (
             "fails when main.py is imported"
-            if _bad_arguments(use.node)
+            if use.raises
             else "gives the endpoint no usable description (the runtime only warns)"
         )
         yield ctx.code_issue(
@@ -209,15 +209,6 @@ def _use_issues(
             f'one non-blank string, description="what {owner.name} does"',
             use.node,
         )
-
-
-def _bad_arguments(call: ast.expr) -> bool:
-    """Whether the decorator call itself raises: no description, or other arguments."""
-    if not isinstance(call, ast.Call):
-        return False
-    if call.args:
-        return len(call.args) != 1 or bool(call.keywords)
-    return len(call.keywords) != 1 or call.keywords[0].arg != "description"
 
 
 def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:

@@ -40,7 +40,7 @@ from viksa_ai.client._refresh import (
     wants_refresh,
 )
 from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings
-from viksa_ai.client._twin import blocking_twin, close_blocking, close_twin
+from viksa_ai.client._twin import blocking_twin, close_blocking, close_twin, closed_error
 
 if TYPE_CHECKING:
     from viksa_ai.client._async._webhook import AsyncViksaWebhook
@@ -488,14 +488,14 @@ class ViksaClient:
             # Checked on each pass: a close during a retry wait or a refresh must end the
             # call with this error, not httpx's RuntimeError about a closed client.
             if self._closed:
-                raise _closed_error()
+                raise closed_error()
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
             try:
                 response = await self._http.send(request, stream=plan.stream)
             except httpx.TransportError as exc:
                 if self._closed:  # the close broke this request: retrying cannot help
-                    raise _closed_error() from exc
+                    raise closed_error() from exc
                 delay = transport_retry_delay(plan, attempt, exc)
                 if delay is None:
                     raise transport_failure(plan, exc) from exc
@@ -552,10 +552,6 @@ class ViksaClient:
             items = cursor.take(await self._request(page(cursor.skip, limit), options))
             for item in items:
                 yield item
-
-
-def _closed_error() -> ViksaError:
-    return ViksaError("this client is closed: create a new client to make calls")
 
 
 async def _read_head(response: httpx.Response) -> bytes:

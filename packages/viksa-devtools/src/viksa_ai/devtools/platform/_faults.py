@@ -22,7 +22,6 @@ Per run, arm specs with ``viksa dev --fault SPEC``, ``PlatformConfig.faults`` or
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
@@ -31,6 +30,8 @@ from typing import Any
 import anyio
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from viksa_ai.devtools.platform._answers import send_json
 
 __all__ = [
     "FAULT_HEADER",
@@ -199,24 +200,6 @@ def _matches(spec: FaultSpec, method: str, path: str, has_bearer: bool) -> bool:
     return not path.startswith("/_dev/")
 
 
-async def _send_json(
-    send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]]
-) -> None:
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
-
-
 class FaultMiddleware:
     """ASGI middleware applying the faults of a :class:`FaultRegistry`."""
 
@@ -239,7 +222,7 @@ class FaultMiddleware:
                 has_bearer,
             )
         except FaultSpecError as exc:
-            await _send_json(send, 400, {"detail": f"Bad X-Viksa-Fault header: {exc}"}, [])
+            await send_json(send, 400, {"detail": f"Bad X-Viksa-Fault header: {exc}"}, [])
             return
         if fired is None:
             await self.app(scope, receive, send)
@@ -252,7 +235,7 @@ class FaultMiddleware:
             if spec.retry_after is not None:
                 extra.append((b"retry-after", f"{spec.retry_after:g}".encode()))
             detail = f"Injected fault: status {spec.status} ({source})."
-            await _send_json(send, spec.status, {"detail": detail}, extra)
+            await send_json(send, spec.status, {"detail": detail}, extra)
             return
         if spec.expire_token:
             expired = {
@@ -260,7 +243,7 @@ class FaultMiddleware:
                 "code": "token_expired",
                 "field": None,
             }
-            await _send_json(send, 401, {"detail": expired}, [(b"www-authenticate", b"Bearer")])
+            await send_json(send, 401, {"detail": expired}, [(b"www-authenticate", b"Bearer")])
             return
         if spec.drop is not None:
             await self.app(scope, receive, _Dropper(send, spec.drop, source))

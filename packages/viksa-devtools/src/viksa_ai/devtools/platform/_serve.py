@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import socket
@@ -17,6 +16,7 @@ from typing import TextIO
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from viksa_ai.devtools.platform._answers import send_json
 from viksa_ai.devtools.platform._app import create_app
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._examples import deploy_examples
@@ -126,18 +126,8 @@ class _HostGuard:
             f"{', '.join(sorted(self.allowed))} (a guard against DNS rebinding). "
             f"Start it with --allow-host {shown or 'NAME'} to admit that name."
         )
-        body = json.dumps({"detail": {"message": message, "code": "host_not_allowed"}})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body.encode()})
+        body = {"detail": {"message": message, "code": "host_not_allowed"}}
+        await send_json(send, 400, body)
 
 
 def guard_hosts(app: ASGIApp, bound_host: str, allow_hosts: Iterable[str] = ()) -> ASGIApp:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
 from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._bodies import JsonBody, parse_body
@@ -23,13 +23,18 @@ router = APIRouter(prefix="/pulse/executor", tags=["pulse"])
 def _target(
     platform: Platform, tenant: Tenant, request: AgentInvokeRequest | EndpointExecutionRequest
 ) -> Target:
-    # As on every route naming a record: 404 when absent, 403 when another account's.
-    owned(platform, "agent", "Agent", request.agent_id, tenant)
     if request.timeout is not None and request.timeout < 1:
         raise unprocessable(
             [detail_item(["body", "timeout"], "timeout is at least 1 second", "greater_than_equal")]
         )
-    target = platform.engine.target(tenant.project, request.agent_id, request.endpoint)
+    try:
+        target = platform.engine.target(tenant.project, request.agent_id, request.endpoint)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            # As on every route naming a record: 403 when another account's. Looked up
+            # only here, off the hot path of a call that finds its agent.
+            owned(platform, "agent", "Agent", request.agent_id, tenant)
+        raise
     agent_type = target.agent.get("agent_type", "cloud")
     if request.agent_type.value != agent_type:
         raise unprocessable(
