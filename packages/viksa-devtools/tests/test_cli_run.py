@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools._cli_run import parse_input_assignment
@@ -229,6 +229,10 @@ def test_dead_worker_exits_7(capsys: pytest.CaptureFixture[str]) -> None:
         ([PROBE, "echo", "--secret", "Bad.Name=x"], "usage"),
         ([PROBE, "echo", "--secrets-file", "/nonexistent/secrets"], "usage"),
         ([PROBE, "echo", "--payload-file", "/nonexistent/payload.json"], "usage"),
+        # JSON nested deeper than Python's parser recurses: a usage error, not a traceback.
+        ([PROBE, "echo", "--payload", '{"a":' + "[" * 5000 + "]" * 5000 + "}"], "usage"),
+        ([PROBE, "echo", "--envelope", '{"a":' + "[" * 5000 + "]" * 5000 + "}"], "usage"),
+        ([PROBE, "echo", "--input", "note=" + "[" * 5000 + "]" * 5000], "usage"),
     ],
 )
 def test_usage_and_agent_errors_exit_2(
@@ -427,3 +431,45 @@ def test_dumps_json_is_strict_and_keeps_the_shape() -> None:
     assert dumps_json({"k": [1]}, indent=2) == json.dumps({"k": [1]}, indent=2)
     with pytest.raises(TypeError):
         dumps_json({"k": object()})
+
+
+def test_a_deeply_nested_secrets_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text('{"a":' + "[" * 5000 + "]" * 5000 + "}")
+    code, out, err = run(capsys, PROBE, "echo", "--secrets-file", secrets)
+    assert (code, out, error_of(err)["kind"]) == (2, None, "usage")
+    assert "nested too deeply" in error_of(err)["message"]
+
+
+def test_dumps_json_reports_a_cycle_as_json_dumps_does() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    # With and without a non-finite number, which takes the slow path.
+    for value in (loop, {"a": loop}, [float("nan"), loop]):
+        with pytest.raises(ValueError, match="Circular reference"):
+            dumps_json(value)
+    shared = [1]
+    assert dumps_json([shared, shared, float("nan")]) == "[[1],[1],null]"
+
+
+_FLOAT_KEYS = st.floats() | st.text(max_size=3) | st.integers() | st.booleans() | st.none()
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(_FLOAT_KEYS, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES, st.sampled_from([None, 2]))
+@example({float("nan"): 1.0, float("-inf"): [float("inf")]}, None)
+def test_dumps_json_is_strict_json_of_any_value(value: Any, indent: int | None) -> None:
+    text = dumps_json(value, indent=indent)
+    # What the child's json.dumps sends with NaN allowed, with each NaN as null.
+    expected = json.loads(json.dumps(value), parse_constant=lambda _: None)
+    assert json.loads(text, parse_constant=_refuse) == expected

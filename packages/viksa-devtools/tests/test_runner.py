@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -259,6 +260,68 @@ def test_result_that_is_not_json_is_an_endpoint_error() -> None:
     with pytest.raises(EndpointError) as caught:
         run_endpoint(PROBE, "bad_result")
     assert "not JSON-serialisable" in caught.value.message
+
+
+_DEEP_RESULTS = """
+
+@mcp_endpoint(description="A result nested deeper than the JSON encoder recurses")
+async def deep(payload: dict[str, Any]) -> Any:
+    return _nested(5000)
+
+
+@mcp_endpoint(description="The same, with a recursion limit the runner does not share")
+async def deeper(payload: dict[str, Any]) -> Any:
+    sys.setrecursionlimit(100_000)
+    return _nested(5000)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+"""
+
+
+def nested(depth: int) -> Any:
+    """A list nested ``depth`` levels deep."""
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def deep_results_manifest() -> dict[str, Any]:
+    """The probe agent with two endpoints returning deeply nested lists."""
+    manifest = probe_manifest()
+    manifest["files"][0]["content"] += _DEEP_RESULTS
+    for name in ("deep", "deeper"):
+        entry = {"name": name, "module": "main", "description": name}
+        manifest["agent_endpoints"].append(entry)
+    return manifest
+
+
+def test_result_nested_too_deeply_is_an_endpoint_error_not_a_crash() -> None:
+    with AgentWorker(deep_results_manifest()) as warm:
+        with pytest.raises(EndpointError) as caught:
+            warm.call("deep")
+        assert "not JSON-serialisable" in caught.value.message
+        # The child survived: the same process serves the next call.
+        assert warm.starts == 1
+        with pytest.raises(WorkerCrashedError, match="not JSON"):
+            warm.call("deeper")
+
+
+def test_inputs_or_envelopes_nested_too_deeply_are_invalid_input() -> None:
+    agent = load_agent(probe_manifest())
+    with pytest.raises(InvalidInputError) as caught:
+        prepare_call(agent, "echo", {A2A_PAYLOAD_KEY: {"run_id": "r", "x": nested(5000)}})
+    assert caught.value.issues[0].code == "VX003"
+    # call_prepared does not check again: what cannot be framed is still invalid input.
+    prepared = prepare_call(agent, "echo", {"note": "x"})
+    deep = dataclasses.replace(prepared, inputs={"note": nested(5000)})
+    with AgentWorker(agent) as warm, pytest.raises(InvalidInputError, match="too deeply"):
+        warm.call_prepared(deep)
 
 
 def test_function_with_named_parameters_gets_inputs_as_keywords() -> None:
@@ -551,6 +614,14 @@ def test_unsafe_file_names_are_refused(name: str, problem: str) -> None:
     manifest["files"].append({"name": name, "content": "", "mime_type": "python"})
     with pytest.raises(AgentLoadError, match=problem):
         load_agent(manifest)
+
+
+@pytest.mark.parametrize("names", [["data", "data/x.txt"], ["data/x.txt", "data"]])
+def test_a_file_named_like_another_files_directory_is_a_load_error(names: list[str]) -> None:
+    manifest = probe_manifest()
+    manifest["files"] += [{"name": n, "content": "", "mime_type": "other"} for n in names]
+    with AgentWorker(manifest) as warm, pytest.raises(AgentLoadError, match="cannot write"):
+        warm.call("echo")
 
 
 def test_bad_auth_methods_declaration_is_refused() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -230,3 +232,26 @@ def test_the_fast_bounds_check_agrees_with_the_full_one(
         }
     )
     assert _bounds_problem(spec) == bool(list(_input_spec_issues(spec, "inputs[0]")))
+
+
+_NAME_PARTS = st.sampled_from(["..", ".", "", "a", "é", "C:", "x ", "\x00", "\ud800", "b" * 256])
+
+
+@settings(deadline=None)
+@given(st.lists(_NAME_PARTS | st.text(max_size=8), min_size=1, max_size=4), st.sampled_from("/\\"))
+def test_a_file_name_vx117_accepts_can_be_written_inside_the_agent(
+    parts: list[str], separator: str
+) -> None:
+    # What the validator accepts, the runner writes inside its directory and nowhere else.
+    from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
+
+    name = separator.join(parts)
+    if file_name_problem(name) is not None:
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        target = root / normalized_file_name(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("x", encoding="utf-8")
+        assert target.resolve().is_relative_to(root.resolve())
+        assert target.is_file()

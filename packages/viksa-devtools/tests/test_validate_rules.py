@@ -213,6 +213,10 @@ def test_main_py_missing_or_not_python() -> None:
         ("data/", "names a directory"),
         (".", "names a directory"),
         ("data/.", "names a directory"),
+        ("a\x00b.txt", "NUL"),
+        ("data/\ud800.txt", "lone surrogate"),
+        ("x" * 256, "longer than 255 bytes"),
+        ("data/" + "é" * 128, "longer than 255 bytes"),
     ],
 )
 def test_file_names_the_worker_cannot_write(name: str, problem: str) -> None:

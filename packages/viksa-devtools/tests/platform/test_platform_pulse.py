@@ -57,6 +57,18 @@ async def test_an_envelope_in_the_inputs_is_checked_like_the_bodys(
     assert (await http.post("/pulse/executor/execute", json=outer)).status_code == 422
 
 
+async def test_an_envelope_nested_too_deeply_to_copy_is_422(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    # Parsed by the platform, but deeper than the runtime's envelope copy recurses.
+    body = json.dumps(execute(deployed, "echo", text="x", __viksa_a2a__={"run_id": "r"}))
+    deep = body.replace('"run_id": "r"', '"run_id": "r", "x": ' + "[" * 800 + "]" * 800)
+    headers = {"content-type": "application/json"}
+    answer = await http.post("/pulse/executor/execute", content=deep, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert "too deeply" in answer.json()["detail"][0]["msg"]
+
+
 async def test_bad_inputs_are_422_before_any_agent_code_runs(
     http: httpx.AsyncClient, deployed: Manifest, execute: Execute
 ) -> None:

@@ -175,6 +175,8 @@ def parse_input_assignment(text: str) -> tuple[str, Any]:
         value: Any = json.loads(raw)
     except ValueError:
         value = raw
+    except RecursionError:
+        raise _UsageError(f"--input {key}: the JSON value is nested too deeply") from None
     return key, value
 
 
@@ -217,6 +219,8 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise _UsageError(f"{option} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _UsageError(f"{option}: the JSON is nested too deeply") from None
     if not isinstance(value, dict):
         raise _UsageError(f"{option} must be a JSON object, got {type(value).__name__}")
     return value

@@ -35,7 +35,10 @@ ISSUE_CODES = MappingProxyType(
         "VX114": "warning: no file holds an endpoint's module",
         "VX115": "warning: endpoint paths name different agent aliases",
         "VX116": "warning: an endpoint lists the same output twice",
-        "VX117": "a file name is absolute, climbs out with .., is empty or names a directory",
+        "VX117": (
+            "a file name is absolute, climbs out with .., is empty, names a directory "
+            "or cannot be written"
+        ),
         "VX120": "an input's pattern is not a valid regular expression",
         "VX121": "an input's lower bound is above its upper bound",
         "VX122": "an input's default does not meet its own type or constraints",

@@ -13,20 +13,31 @@ __all__ = ["file_name_problem", "normalized_file_name"]
 
 # ``C:/x`` or ``C:x`` names a drive on Windows, where the runner may also write files.
 _DRIVE = re.compile(r"[A-Za-z]:")
+# NAME_MAX of common file systems (ext4, APFS, NTFS in UTF-16 units is more lenient).
+_MAX_PART_BYTES = 255
 
 
 def file_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be written inside the agent's directory, or None when it can.
 
     A file name is a relative path (``/`` or ``\\`` between parts) that is not empty,
-    does not climb out with ``..`` and names a file, not a directory.
+    does not climb out with ``..``, names a file, not a directory, and can be written:
+    no NUL, no lone surrogate, no part longer than 255 bytes in UTF-8.
     """
     if not name:
         return "is empty"
     text = name.replace("\\", "/")
     if text.startswith("/") or _DRIVE.match(text):
         return "is an absolute path"
+    if "\0" in text:
+        return "holds a NUL character, which no file system accepts"
     parts = text.split("/")
+    try:
+        longest = max(len(part.encode("utf-8")) for part in parts)
+    except UnicodeEncodeError:
+        return "holds a lone surrogate, which cannot be written as UTF-8"
+    if longest > _MAX_PART_BYTES:
+        return f"has a part longer than {_MAX_PART_BYTES} bytes, which file systems refuse"
     if ".." in parts:
         return "climbs out of the agent's directory with '..'"
     if parts[-1] in ("", "."):

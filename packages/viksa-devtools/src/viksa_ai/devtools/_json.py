@@ -18,7 +18,7 @@ def dumps_json(value: Any, *, indent: int | None = None) -> str:
     """``value`` as strict JSON text: non-finite numbers as ``null``, non-ASCII kept.
 
     Compact (``{"a":1}``) by default; ``indent`` pretty-prints. Raises ``TypeError``
-    for a value JSON cannot hold, as ``json.dumps`` does.
+    for a value JSON cannot hold and ``ValueError`` for a cycle, as ``json.dumps`` does.
     """
     separators = (",", ":") if indent is None else (",", ": ")
     try:
@@ -27,9 +27,9 @@ def dumps_json(value: Any, *, indent: int | None = None) -> str:
             value, ensure_ascii=False, allow_nan=False, indent=indent, separators=separators
         )
     except ValueError:
-        pass  # a non-finite number somewhere (or a cycle, which json.dumps reports below)
+        pass  # a non-finite number somewhere, or a cycle (which _finite reports)
     return json.dumps(
-        _finite(value),
+        _finite(value, set()),
         ensure_ascii=False,
         allow_nan=False,
         indent=indent,
@@ -37,12 +37,29 @@ def dumps_json(value: Any, *, indent: int | None = None) -> str:
     )
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with every non-finite float (in dicts, lists and tuples) as ``None``."""
+def _finite(value: Any, containers: set[int]) -> Any:
+    """``value`` with every non-finite float (in dicts, lists and tuples) as ``None``.
+
+    A non-finite float key is spelt as ``json.dumps`` spells it (``"NaN"``), as the
+    runner's child sends it. ``containers`` holds the ids of the containers being
+    copied, so that a cycle is the ``ValueError`` of ``json.dumps``, not a RecursionError.
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
+    if not isinstance(value, (dict, list, tuple)):
+        return value
+    if id(value) in containers:
+        raise ValueError("Circular reference detected")
+    containers.add(id(value))
+    try:
+        if isinstance(value, dict):
+            return {_key(key): _finite(item, containers) for key, item in value.items()}
+        return [_finite(item, containers) for item in value]
+    finally:
+        containers.discard(id(value))
+
+
+def _key(key: Any) -> Any:
+    if isinstance(key, float) and not math.isfinite(key):
+        return json.dumps(key)  # NaN, Infinity or -Infinity: a string key is valid JSON
+    return key

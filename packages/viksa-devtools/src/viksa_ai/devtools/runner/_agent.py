@@ -178,7 +178,15 @@ def write_working_dir(agent: LoadedAgent, directory: Path, runtime_source: str) 
     """Write the agent's files and ``ViksaAI.py`` into ``directory``, as a worker does."""
     for name, content in agent.files.items():
         target = directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            # e.g. "a" and "a/b" both files, or content with a lone surrogate.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise AgentLoadError(
+                f"{agent.origin}: cannot write the agent's file {name!r}: {reason}: give "
+                "each file a name no other file uses as a directory"
+            ) from None
     # The platform's copy of the runtime wins over any ViksaAI.py the agent ships.
     (directory / INJECTED_FILE).write_text(runtime_source, encoding="utf-8")

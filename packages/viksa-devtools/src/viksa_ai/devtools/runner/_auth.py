@@ -82,6 +82,8 @@ def _parse_json_secrets(text: str) -> dict[str, str]:
     except ValueError as exc:
         # The decoder's message holds a position, never the document's text.
         raise SecretsError(f"secrets file is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SecretsError("secrets file is JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise SecretsError("a JSON secrets file holds an object")
     secrets: dict[str, str] = {}

@@ -67,6 +67,8 @@ def prepare_call(
         if envelope is None:
             raise _not_object_envelope(target) from None
         values = {k: v for k, v in inputs.items() if k != A2A_PAYLOAD_KEY}
+    except RecursionError:
+        raise _invalid(target, "the A2A envelope is nested too deeply to copy") from None
     chosen: Mapping[str, Any] | None = envelope if envelope is not None else found
     if chosen is not None and not isinstance(chosen, Mapping):
         raise _not_object_envelope(target)
@@ -85,6 +87,8 @@ def prepare_call(
             json.dumps(value)
         except (TypeError, ValueError) as exc:
             raise _invalid(target, f"the {what} must be JSON-serialisable: {exc}") from None
+        except RecursionError:
+            raise _invalid(target, f"the {what} cannot be sent: nested too deeply") from None
     return PreparedCall(agent=agent, endpoint=target, inputs=values, envelope=envelope_dict)
 
 

@@ -119,8 +119,9 @@ def _die_with_parent() -> None:
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
     try:
         frame = encode_frame(reply)
-    except (TypeError, ValueError, ProtocolError) as exc:
-        # Only an endpoint's value can fail to serialise: everything else is ours.
+    except (TypeError, ValueError, RecursionError, ProtocolError) as exc:
+        # Only an endpoint's value can fail to serialise: everything else is ours. A value
+        # nested deeper than the recursion limit is refused here rather than killing us.
         reply = {
             "op": "result",
             "id": reply.get("id"),

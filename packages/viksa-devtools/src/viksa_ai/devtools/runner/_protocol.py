@@ -62,7 +62,9 @@ def decode_body(body: bytes) -> dict[str, Any]:
     """Parse a frame body; it must hold a JSON object."""
     try:
         message = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: an agent that raised its own recursion limit sent a value nested
+        # deeper than ours allows; it must not escape as a traceback.
         raise ProtocolError(f"frame body is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError("frame body is not a JSON object")

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
@@ -33,6 +34,7 @@ from viksa_ai.devtools.runner._errors import (
     EndpointError,
     EndpointNotFoundError,
     EndpointTimeoutError,
+    InvalidInputError,
     RunnerError,
     WorkerCrashedError,
 )
@@ -177,9 +179,17 @@ class AsyncAgentWorker:
                 "capture": self._capture,
             }
             try:
-                reply = await asyncio.wait_for(
-                    self._exchange(process, encode_frame(request)), limit
+                frame = encode_frame(request)
+            except RecursionError:
+                # Inputs the checks accept can still be too deep for the JSON encoder.
+                issue = Issue(
+                    "VX003",
+                    "the inputs or the envelope are nested too deeply to send to the worker",
+                    path="inputs",
                 )
+                raise InvalidInputError([issue], endpoint=target.name) from None
+            try:
+                reply = await asyncio.wait_for(self._exchange(process, frame), limit)
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None
