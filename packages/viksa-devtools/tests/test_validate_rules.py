@@ -258,6 +258,21 @@ def test_duplicate_names() -> None:
     assert ("VX107", "agent_endpoints[1].name") in issues
 
 
+@pytest.mark.parametrize("alias", ["./main.py", ".//main.py", "sub/../main.py"])
+def test_file_names_that_write_the_same_file_are_duplicates(alias: str) -> None:
+    # Written out, "./main.py" replaces main.py: the agent would run the other file.
+    data = manifest()
+    data["files"].append({"name": alias, "content": "x = 1\n", "mime_type": "python"})
+    report = check_agent_manifest(data)
+    duplicates = [issue for issue in report.issues if issue.code == "VX103"]
+    if ".." in alias:
+        assert duplicates == []  # not normalised across "..": VX117 refuses it instead
+        assert "VX117" in {issue.code for issue in report.issues}
+        return
+    assert [issue.path for issue in duplicates] == ["files[1].name"]
+    assert "(as 'main.py', the same path)" in duplicates[0].message
+
+
 def test_no_endpoint() -> None:
     assert found(manifest(agent_endpoints=[])) == [
         ("VX104", "agent_endpoints"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from viksa_ai.devtools._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
-from viksa_ai.devtools._file_names import file_name_problem
+from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
 from viksa_ai.devtools._inputs import check_value, compile_pattern
 from viksa_ai.devtools._issues import Issue, join_path
 from viksa_ai.devtools._manifest import Entries
@@ -71,15 +71,23 @@ def file_names(ctx: RuleContext) -> Iterator[Issue]:
             )
 
 
-def _duplicates(entries: Entries[_Named], field: str, code: str, what: str) -> Iterator[Issue]:
-    first: dict[str, int] = {}
+def _duplicates(
+    entries: Entries[_Named],
+    field: str,
+    code: str,
+    what: str,
+    key: Callable[[str], str] = str,
+) -> Iterator[Issue]:
+    """Entries whose ``key(name)`` repeats an earlier one's (``key`` spells names one way)."""
+    first: dict[str, tuple[int, str]] = {}
     for index, item in entries.items:
-        seen = first.setdefault(item.name, index)
+        seen, name = first.setdefault(key(item.name), (index, item.name))
         if seen != index:
+            same = "" if name == item.name else f" (as {name!r}, the same path)"
             yield Issue(
                 code,
-                f"{what} name {item.name!r} is already used by {join_path(field, seen)}: "
-                "give each a unique name",
+                f"{what} name {item.name!r} is already used by {join_path(field, seen)}"
+                f"{same}: give each a unique name",
                 path=join_path(field, index, "name"),
             )
 
@@ -87,7 +95,8 @@ def _duplicates(entries: Entries[_Named], field: str, code: str, what: str) -> I
 def unique_names(ctx: RuleContext) -> Iterator[Issue]:
     """VX103 files, VX105 inputs, VX106 outputs, VX107 endpoints with a repeated name."""
     view = ctx.view
-    yield from _duplicates(view.files, "files", "VX103", "file")
+    # "./main.py" and "main.py" are one file once written: the second would replace the first.
+    yield from _duplicates(view.files, "files", "VX103", "file", normalized_file_name)
     yield from _duplicates(view.inputs, "inputs", "VX105", "input")
     yield from _duplicates(view.outputs, "outputs", "VX106", "output")
     yield from _duplicates(view.endpoints, "agent_endpoints", "VX107", "endpoint")
