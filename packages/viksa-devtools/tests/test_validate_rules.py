@@ -516,6 +516,86 @@ def test_decorator_messages_say_what_breaks(snippet: str, code: str, says: str) 
         assert "fails" not in issue.message
 
 
+_SEARCH = "async def search(payload):\n    return [payload.get('source'), payload['destination']]\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # Bound by an alias assignment: the runtime's decorator under another name.
+        ("import ViksaAI\nep = ViksaAI.mcp_endpoint\n\n@ep(description='x')\n", []),
+        ("import ViksaAI\nmcp_endpoint = ViksaAI.mcp_endpoint\n@mcp_endpoint('x')\n", []),
+        ("import viksa_ai.runtime\nrt = viksa_ai.runtime\n@rt.mcp_endpoint('x')\n", []),
+        # Bound in ways the validator does not follow: maybe not the runtime's, but bound.
+        (
+            "import ViksaAI\nfor mcp_endpoint in [ViksaAI.mcp_endpoint]:\n    pass\n"
+            "@mcp_endpoint('x')\n",
+            [("VX218", "main.py:4:2")],
+        ),
+        (
+            "import ViksaAI, contextlib\n"
+            "with contextlib.nullcontext(ViksaAI.mcp_endpoint) as mcp_endpoint:\n    pass\n"
+            "@mcp_endpoint('x')\n",
+            [("VX218", "main.py:4:2")],
+        ),
+        # A star import from another module (an agent file) may re-export it.
+        ("from helpers import *\n@mcp_endpoint('x')\n", [("VX218", "main.py:2:2")]),
+        # A decorator of the agent's own: its arguments are not the runtime's.
+        (
+            "from mylib import mcp_endpoint\n@mcp_endpoint(description='x', tags=['a'])\n",
+            [("VX218", "main.py:2:2")],
+        ),
+        ("from mylib import mcp_endpoint\n@mcp_endpoint()\n", [("VX218", "main.py:2:2")]),
+        # Imported only for type checkers: not bound when main.py runs.
+        (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from ViksaAI import mcp_endpoint\n@mcp_endpoint('x')\n",
+            [("VX217", "main.py:4:2")],
+        ),
+        (
+            "import typing\nif typing.TYPE_CHECKING:\n    pass\nelse:\n"
+            "    from ViksaAI import mcp_endpoint\n@mcp_endpoint('x')\n",
+            [],
+        ),
+    ],
+)
+def test_how_the_decorator_name_is_bound(code: str, expected: list[tuple[str, str]]) -> None:
+    assert found(manifest(code + _SEARCH)) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # Methods of nested classes, and inside blocks of a class body, run at import.
+        (
+            "class A:\n    class B:\n        @mcp_endpoint(description='m', name='m')\n"
+            "        async def m(self, p):\n            pass\n",
+            [("VX214", "main.py:13:10")],
+        ),
+        (
+            "class A:\n    class B:\n        @mcp_endpoint(description='m')\n"
+            "        async def m(self, p):\n            pass\n",
+            [],
+        ),
+        (
+            "class A:\n    if True:\n        @mcp_endpoint()\n"
+            "        async def m(self, p):\n            pass\n",
+            [("VX214", "main.py:13:10")],
+        ),
+        # An earlier definition of a redefined function is decorated at import too.
+        (
+            "@mcp_endpoint()\nasync def helper(p):\n    pass\n\n"
+            "@mcp_endpoint(description='h')\nasync def helper(p):\n    pass\n",
+            [("VX214", "main.py:11:2"), ("VX219", "main.py:16:1")],
+        ),
+    ],
+)
+def test_decorators_that_run_at_import_are_checked(
+    code: str, expected: list[tuple[str, str]]
+) -> None:
+    assert found(manifest(MAIN + "\n\n" + code)) == expected
+
+
 def test_decorator_imported_after_its_use() -> None:
     body = (
         "@mcp_endpoint(description='x')\nasync def search(payload):\n"

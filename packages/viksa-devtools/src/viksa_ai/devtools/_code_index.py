@@ -95,12 +95,18 @@ class ModuleIndex:
     def __init__(self, source: SourceText, tree: ast.Module) -> None:
         self.source = source
         self.functions: dict[str, FunctionNode] = {}
-        # Module-level classes: a decorator on one (or on its methods) runs at import.
+        # Classes whose bodies run at import (module-level ones and the classes nested in
+        # their bodies): a decorator on one, or on its methods, runs then.
         self.classes: list[ast.ClassDef] = []
+        # Class -> the functions its body defines, including inside if/try/with blocks.
+        self.methods: dict[int, list[FunctionNode]] = {}
         self.redefined: dict[str, list[FunctionNode]] = {}
         self.bindings: dict[str, str] = {}
         self.local_names: set[str] = set()
-        # Name -> line of its first module-level binding (import, def, class, assignment).
+        # A `from other import *` may bind any name, the decorator included.
+        self.star_import = False
+        # Name -> line of its first module-level binding (import, def, class, assignment,
+        # for or with target).
         self.first_bound: dict[str, int] = {}
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
@@ -173,19 +179,62 @@ class ModuleIndex:
                     if alias.name == "*":
                         if module in _RUNTIME_MODULES:
                             self._bind(DECORATOR, f"{module}.{DECORATOR}", statement.lineno)
+                        else:
+                            self.star_import = True
                     else:
                         name = alias.asname or alias.name
                         self._bind(name, f"{module}.{alias.name}", statement.lineno)
             elif isinstance(statement, ast.ClassDef):
-                self.classes.append(statement)
+                self._index_class(statement)
                 self._bind_local(statement.name, statement.lineno)
             elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = (
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 )
+                runtime_path = self._runtime_alias(statement)
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        self._bind_local(target.id, statement.lineno)
+                        if runtime_path is not None:
+                            self._bind(target.id, runtime_path, statement.lineno)
+                        else:
+                            self._bind_local(target.id, statement.lineno)
+            elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+                # Bound to something the validator cannot follow (not "unbound").
+                targets = (
+                    [statement.target]
+                    if isinstance(statement, (ast.For, ast.AsyncFor))
+                    else [item.optional_vars for item in statement.items if item.optional_vars]
+                )
+                for target in targets:
+                    for node in ast.walk(target):
+                        if isinstance(node, ast.Name):
+                            self._bind_local(node.id, statement.lineno)
+
+    def _index_class(self, cls: ast.ClassDef) -> None:
+        classes = [cls]
+        while classes:  # bounded by the tree
+            current = classes.pop()
+            self.classes.append(current)
+            methods = self.methods[id(current)] = []
+            for statement in _module_statements(current.body):
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    methods.append(statement)
+                elif isinstance(statement, ast.ClassDef):
+                    classes.append(statement)
+
+    def _runtime_alias(self, statement: ast.Assign | ast.AnnAssign | ast.AugAssign) -> str | None:
+        """The runtime path ``ep = ViksaAI.mcp_endpoint`` (or ``rt = ViksaAI``) assigns."""
+        if isinstance(statement, ast.AugAssign) or statement.value is None:
+            return None
+        spelled = _dotted(statement.value)
+        if spelled is None:
+            return None
+        root, _, rest = spelled.partition(".")
+        bound = self.bindings.get(root)
+        resolved = f"{bound}.{rest}" if bound and rest else bound
+        if resolved in _DECORATOR_PATHS or resolved in _RUNTIME_MODULES:
+            return resolved
+        return None
 
     def _bind(self, name: str, target: str, line: int) -> None:
         self.bindings[name] = target
@@ -221,7 +270,7 @@ class ModuleIndex:
             return "runtime"
         if spelled.rsplit(".", 1)[-1] != DECORATOR:
             return None
-        if bound is not None or root in self.local_names:
+        if bound is not None or root in self.local_names or self.star_import:
             return "other"
         return "unbound"
 
@@ -232,7 +281,9 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     while stack:
         statement = stack.pop()
         yield statement
-        if isinstance(statement, _BLOCKS) or (
+        if isinstance(statement, ast.If) and _is_type_checking(statement.test):
+            stack.extend(reversed(statement.orelse))  # the body never runs
+        elif isinstance(statement, _BLOCKS) or (
             _TRY_STAR is not None and isinstance(statement, _TRY_STAR)
         ):
             nested: list[ast.stmt] = []
@@ -241,6 +292,12 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             for handler in getattr(statement, "handlers", ()):
                 nested.extend(handler.body)
             stack.extend(reversed(nested))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: false when the module runs."""
+    spelled = _dotted(test)
+    return spelled is not None and spelled.rsplit(".", 1)[-1] == "TYPE_CHECKING"
 
 
 def _dotted(node: ast.expr) -> str | None:

@@ -91,8 +91,9 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
     """VX212 missing, VX213 bare, VX214 no description, VX217 not imported, VX218 foreign.
 
     Also VX211 for a decorated sync function, method or class: the platform awaits every
-    endpoint (the runtime only warns, as 0.2 accepted them). Classes are checked at module
-    level only (with their methods).
+    endpoint (the runtime only warns, as 0.2 accepted them). Classes are checked where
+    their bodies run at import (module level, nested in those), with their methods; so
+    are the earlier definitions of a redefined function (their decorators run too).
     """
     module = ctx.module
     if module is None:
@@ -120,13 +121,16 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
             ):
                 continue  # the usual, correct use (checked inline: every endpoint has one)
             yield from _use_issues(ctx, module, function, use, function.name not in declared)
+    for definitions in module.redefined.values():
+        for earlier in definitions[:-1]:  # replaced, so never awaited: no VX211
+            for use in module.decorators(earlier):
+                yield from _use_issues(ctx, module, earlier, use, False)
     for cls in module.classes:
         for use in module.decorators(cls):
             yield from _use_issues(ctx, module, cls, use, True)
-        for statement in cls.body:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for use in module.decorators(statement):
-                    yield from _use_issues(ctx, module, statement, use, True, method_of=cls.name)
+        for method in module.methods[id(cls)]:
+            for use in module.decorators(method):
+                yield from _use_issues(ctx, module, method, use, True, method_of=cls.name)
 
 
 def _use_issues(
@@ -190,6 +194,7 @@ def _use_issues(
             use.node,
             severity="warning",
         )
+        return  # its own signature, not the runtime's: what its arguments do is unknown
     if not use.called:
         yield ctx.code_issue(
             "VX213",
