@@ -33,7 +33,7 @@ from viksa_ai.client import (
     ViksaTransportError,
     ViksaValidationError,
 )
-from viksa_ai.client._error_mapping import parse_details
+from viksa_ai.client._error_mapping import parse_details, raise_for_response
 
 NO_RETRY = ClientConfig(retry=RetryConfig(max_retries=0))
 
@@ -288,6 +288,33 @@ async def test_success_that_is_not_json_raises_decode_error(
     with pytest.raises(ViksaDecodeError) as info:
         await client.builder.agents.get("a")
     assert info.value.raw == "<html>gateway</html>"
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+async def test_json_nested_deeper_than_the_stack_ends_in_typed_errors(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], depth: int
+) -> None:
+    # 900 decodes but is too deep to walk for error details; 100_000 fails json.loads.
+    deep = "[" * depth + "]" * depth
+    api.get("/auth/me").respond(200, text=deep)
+    api.get("/builder/agent/b").respond(400, text=deep)
+    api.get("/chat/execution/c/stream").respond(
+        200, text=f"data: {deep}\n\n", headers={"Content-Type": "text/event-stream"}
+    )
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(ViksaDecodeError):
+        await client.auth.me()
+    with pytest.raises(ViksaApiError) as failed:
+        await client.builder.agents.get("b")
+    assert failed.value.status_code == 400
+    if depth > 1000:  # a stream event json.loads can still read is passed on as it is
+        with pytest.raises(ViksaDecodeError):
+            async for _ in client.chat.stream_execution("c"):
+                pass
+    with pytest.raises(ViksaApiError):
+        raise_for_response(
+            httpx.Response(400, text=deep), service="builder", method="GET", path="/b"
+        )
 
 
 async def test_typed_answer_that_does_not_match_raises_decode_error(

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 import h11
@@ -74,6 +75,22 @@ async def test_reprs_hold_no_secret() -> None:
         _assert_clean(text)
     assert "auth='jwt'" in texts[0]
     assert "org_id='o'" in texts[0]
+
+
+async def test_reprs_drop_user_info_of_the_base_url() -> None:
+    url = "https://u:pass-phrase-9@api.viksa.test:8443/gw"
+    client = ViksaClient("tok-access-1", base_url=url)
+    webhook = ViksaClient.webhook("trig-1", webhook_token="wh-tok", base_url=url)
+    sync_client = ViksaSyncClient("tok-access-1", base_url=url)
+    try:
+        texts = [repr(client), repr(webhook), repr(sync_client)]
+    finally:
+        await client.aclose()
+        await webhook.aclose()
+        sync_client.close()
+    for text in texts:
+        _assert_clean(text)
+        assert "base_url='https://api.viksa.test:8443/gw'" in text
 
 
 async def test_reprs_of_header_settings_redact_credential_values() -> None:
@@ -175,6 +192,70 @@ async def test_sendable_header_values_are_sent_unchanged(
     await client.auth.usage(options=RequestOptions(extra_headers={"X-Extra": good}))
     sent = route.calls.last.request.headers
     assert sent["X-Default"] == sent["X-Extra"] == good
+
+
+# bytes headers, which httpx takes too: left to the transports, httpx quoted the value in
+# its error and aiohttp raised a bare ValueError.
+BAD_BYTES_HEADERS = [
+    {"X-Gateway-Key": b"gw-key-77\r\nX-Evil: 1"},
+    {b"X-Gateway-Key": b"gw-key-77\x00"},
+    {b"Authorization: Bearer gw-key-77": b"v"},
+    {"X-Gateway-Key": 77},
+    {"X-Gateway-Key": None},
+    {77: "gw-key-77"},
+]
+
+
+@pytest.mark.parametrize("headers", BAD_BYTES_HEADERS)
+async def test_unsendable_bytes_or_non_text_headers_are_refused_alike_without_echo(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], headers: dict[Any, Any]
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_client()
+    with pytest.raises(ViksaConfigError, match=r"RequestOptions\.extra_headers") as caught:
+        await client.auth.usage(options=RequestOptions(extra_headers=headers))
+    _assert_clean(str(caught.value))
+    with pytest.raises(ViksaConfigError, match=r"ClientConfig\.default_headers") as built:
+        make_client(config=ClientConfig(default_headers=headers))
+    _assert_clean(str(built.value))
+    assert route.call_count == 0
+
+
+async def test_sendable_bytes_headers_are_sent_and_redacted_in_reprs(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    route = api.get("/auth/usage").respond(200, json={})
+    headers: dict[Any, Any] = {b"X-Api-Key": b"gw-key-77", b"X-Trace": b"t 1"}
+    client = make_client(config=ClientConfig(default_headers=headers))
+    await client.auth.usage()
+    sent = route.calls.last.request.headers
+    assert (sent["X-Api-Key"], sent["X-Trace"]) == ("gw-key-77", "t 1")
+    texts = [
+        repr(ClientConfig(default_headers=headers)),
+        repr(RequestOptions(extra_headers=headers)),
+    ]
+    for text in texts:
+        _assert_clean(text)
+        assert "b'X-Api-Key': '[redacted]'" in text
+
+
+@given(name=st.binary(max_size=12), value=st.binary(max_size=12))
+def test_accepted_bytes_headers_are_sendable_and_refused_ones_never_echo_the_value(
+    name: bytes, value: bytes
+) -> None:
+    secret = b"gw-key-77" + value
+    refused: ViksaConfigError | None = None
+    try:
+        check_headers({name: secret}, "extra_headers")
+    except ViksaConfigError as exc:
+        refused = exc
+    if refused is not None:
+        assert "gw-key-77" not in str(refused)
+        return
+    request = httpx.Request("GET", "https://api.viksa.test/", headers={name: secret})
+    h11.Connection(h11.CLIENT).send(
+        h11.Request(method="GET", target="/", headers=request.headers.raw)
+    )
 
 
 @given(name=st.text(max_size=12), value=st.text(max_size=12))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from viksa_ai.devtools.cli import build_parser, main
 from viksa_ai.devtools.platform import (
@@ -21,7 +24,7 @@ from viksa_ai.devtools.platform import (
     PlatformConfig,
     create_app,
 )
-from viksa_ai.devtools.platform._serve import banner, guard_hosts
+from viksa_ai.devtools.platform._serve import _host_name, banner, guard_hosts
 
 _BANNER_LINES = 40  # bounds the read of the start banner
 
@@ -134,7 +137,7 @@ def test_allow_host_is_repeatable_and_refuses_what_is_not_a_name(
     assert build_parser().parse_args(["dev"]).allow_host == []
     args = build_parser().parse_args(["dev", "--allow-host", "a.test", "--allow-host", "b"])
     assert args.allow_host == ["a.test", "b"]
-    for bad in ("", "evil.test/x", "a b"):
+    for bad in ("", "evil.test/x", "a b", ":80", ".", "::1"):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["dev", "--allow-host", bad])
     assert "is not a host name" in capsys.readouterr().err
@@ -153,6 +156,9 @@ def test_allow_host_is_repeatable_and_refuses_what_is_not_a_name(
         ("127.0.0.1.evil.example", 400),
         ("localhost.evil.example:80", 400),
         ("[::2]:8765", 400),
+        ("[::1].evil.example", 400),
+        ("[::1]evil.example:80", 400),
+        ("[::1]]", 400),
         ("", 400),
     ],
 )
@@ -171,6 +177,30 @@ async def test_on_loopback_only_local_and_allowed_host_names_are_answered(
         detail = answer.json()["detail"]
         assert detail["code"] == "host_not_allowed"
         assert "--allow-host" in detail["message"]
+
+
+# What a Host header admitted on loopback may be: a loopback name, then at most a port.
+_LOOPBACK_HOST = re.compile(r"\s*(?:(?:localhost|127\.0\.0\.1)\.*(?::[^:]*)?|\[::1\](?::.*)?)\s*")
+
+
+@given(
+    st.text(alphabet="[]:.%1270lcahostevx \t", max_size=24)
+    | st.builds("".join, st.lists(st.sampled_from(["[::1]", "localhost", ".", ":", "]", "ev"])))
+)
+def test_only_loopback_names_with_at_most_a_port_pass_the_guard(host: str) -> None:
+    if _host_name(host) in {"localhost", "127.0.0.1", "[::1]"}:
+        assert _LOOPBACK_HOST.fullmatch(host.lower()), host
+
+
+async def test_allowed_names_that_name_nothing_do_not_admit_requests_without_host() -> None:
+    app = create_app()
+    guarded = guard_hosts(app, "127.0.0.1", [":80", ".", "devbox.test"])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=guarded), base_url="http://127.0.0.1"
+    ) as http:
+        answers = [await http.get("/openapi.json", headers={"Host": h}) for h in ("", ":80")]
+    await app.state.platform.aclose()
+    assert [a.status_code for a in answers] == [400, 400]
 
 
 def test_bound_to_a_non_loopback_address_every_host_is_answered_as_before() -> None:

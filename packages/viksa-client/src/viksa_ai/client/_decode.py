@@ -42,10 +42,11 @@ def parse_body(content: bytes) -> Any:
         return None
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack
         raw = content[:RAW_LIMIT].decode("utf-8", "replace")
         raise ViksaDecodeError(
-            "the platform answered a body that is not JSON; `raw` holds its text",
+            "the platform answered a body that is not JSON (or nests too deeply to "
+            "decode); `raw` holds its text",
             raw=raw,
         ) from None
 
@@ -81,11 +82,11 @@ def event_json(event: str | ServerSentEvent) -> Any:
         value, end = _scan_once(text, 0)
         if end == len(text):
             return value
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         pass
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack
         kind = "message" if isinstance(event, str) else event.event
         raise ViksaDecodeError(
             f"stream event {kind!r} holds data that is not JSON; `raw` holds it",

@@ -169,7 +169,13 @@ def api_error(
     secrets: Iterable[str] = (),
 ) -> ViksaApiError:
     """Build the typed error for an error answer whose body has been read."""
-    body = scrub(_decode_body(response), secrets)
+    try:
+        body = scrub(_decode_body(response), secrets)
+        details = parse_details(body)
+    except RecursionError:
+        # JSON nested deeper than the stack: the error keeps the body as text instead.
+        body = scrub(response.text, secrets)
+        details = parse_details(body)
     cls = error_class(response.status_code)
     return cls(
         status_code=response.status_code,
@@ -177,7 +183,7 @@ def api_error(
         path=path,
         service=service,
         body=body,
-        details=parse_details(body),
+        details=details,
         request_id=request_id(response.headers),
         retry_after=parse_retry_after(response.headers),
         response=response,

@@ -20,16 +20,24 @@ __all__ = ["check_headers"]
 # Non-ASCII is refused too: httpx encodes str headers as ASCII.
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
 _VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?").fullmatch
+# bytes go on the wire as they are: obs-text (0x80-0xff) is allowed, as h11 allows it.
+_NAME_BYTES = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+_VALUE_BYTES = re.compile(rb"(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?").fullmatch
 
 
 def check_headers(headers: Mapping[Any, object], where: str) -> None:
     """Refuse (``ViksaConfigError``) a header of ``headers`` that cannot be sent.
 
     ``where`` names the setting the headers came from, for the message. Names and values
-    that are not ``str`` (bytes, which httpx also takes) are left to the transport.
+    are ``str`` or ``bytes`` (which httpx also takes, and sends as they are).
     """
     for number, (name, value) in enumerate(headers.items(), start=1):
-        if isinstance(name, str) and not _NAME(name):
+        if not isinstance(name, (str, bytes)):
+            raise ViksaConfigError(
+                f"{where}: header number {number} has a name of type {type(name).__name__}; "
+                "header names and values are str (or bytes)"
+            )
+        if not (_NAME(name) if isinstance(name, str) else _NAME_BYTES(name)):
             # Not echoed either: a whole "Authorization: Bearer ..." line given as a name
             # would put the secret in the message.
             raise ViksaConfigError(
@@ -37,7 +45,14 @@ def check_headers(headers: Mapping[Any, object], where: str) -> None:
                 "(letters, digits and !#$%&'*+-.^_`|~ only, no spaces or colons); "
                 "give the name and the value separately"
             )
-        if isinstance(value, str) and not _VALUE(value):
+        if not isinstance(value, (str, bytes)):
+            raise ViksaConfigError(
+                f"{where}: the value of header {name!r} is of type {type(value).__name__}; "
+                "header values are str (or bytes): convert it, or leave the header out"
+            )
+        if not (_VALUE(value) if isinstance(value, str) else _VALUE_BYTES(value)):
+            # httpx would quote the whole value in its error, and aiohttp raise a bare
+            # ValueError: refuse bytes here too, alike on both transports.
             raise ViksaConfigError(
                 f"{where}: the value of header {name!r} holds a line break, a control or "
                 "a non-ASCII character, or starts or ends with whitespace, so it cannot "

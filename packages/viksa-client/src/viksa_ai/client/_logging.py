@@ -48,13 +48,16 @@ def _is_secret_name(name: str) -> bool:
     return lowered in _SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
 
 
+def _is_secret_header(name: str | bytes) -> bool:
+    # Header settings may name headers in bytes, which httpx accepts as well.
+    text = name.decode("latin-1") if isinstance(name, bytes) else name
+    return _is_secret_name(text) and text.lower() != "idempotency-key"
+
+
 def redact_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:
     """Headers to log: every credential-like value replaced."""
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return {
-        name: REDACTED if _is_secret_name(name) and name.lower() != "idempotency-key" else value
-        for name, value in items
-    }
+    return {name: REDACTED if _is_secret_header(name) else value for name, value in items}
 
 
 def redact_url(url: str) -> str:

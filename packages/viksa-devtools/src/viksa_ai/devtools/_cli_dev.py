@@ -99,7 +99,8 @@ def _port(text: str) -> int:
 
 
 def _host(text: str) -> str:
-    if not text or any(c.isspace() or c in "/@?#" for c in text):
+    # The name before any port must be there: ":80" or "." would name nothing.
+    if not text.split(":")[0].strip(".") or any(c.isspace() or c in "/@?#" for c in text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a host name")
     return text
 

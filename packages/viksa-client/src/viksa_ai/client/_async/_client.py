@@ -16,6 +16,7 @@ from viksa_ai.client._config import ClientConfig, HttpBackend, RequestOptions, R
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._decode import RAW_LIMIT, as_json
 from viksa_ai.client._errors import ViksaConfigError, ViksaError
+from viksa_ai.client._logging import redact_url
 from viksa_ai.client._pagination import PageCursor
 from viksa_ai.client._pipeline import (
     Plan,
@@ -372,7 +373,8 @@ class ViksaClient:
     def __repr__(self) -> str:
         credentials = self._settings.credentials
         return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, auth={credentials.mode!r}, "
+            f"{type(self).__name__}(base_url={redact_url(self.base_url)!r}, "
+            f"auth={credentials.mode!r}, "
             f"org_id={credentials.org_id!r}, project_id={credentials.project_id!r})"
         )
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from viksa_ai.client._async._stream import AsyncEventStream
 from viksa_ai.client._call import CHAT, Call
 from viksa_ai.client._decode import as_json
+from viksa_ai.client._logging import redact_url
 from viksa_ai.client._paths import encode_segment
 
 if TYPE_CHECKING:
@@ -68,4 +69,5 @@ class AsyncViksaWebhook:
 
     def __repr__(self) -> str:
         name = type(self).__name__
-        return f"{name}(trigger_id={self._trigger_id!r}, base_url={self._client.base_url!r})"
+        base_url = redact_url(self._client.base_url)  # user info in the URL is a credential
+        return f"{name}(trigger_id={self._trigger_id!r}, base_url={base_url!r})"

@@ -91,7 +91,9 @@ def _host_name(value: str) -> str:
     value = value.strip().lower()
     if value.startswith("["):  # an IPv6 literal keeps its brackets: [::1]:8765
         end = value.find("]")
-        name = value[: end + 1] if end != -1 else value
+        # Only a port may follow the literal: "[::1].evil.example" is not [::1].
+        tail = value[end + 1 :] if end != -1 else "x"
+        name = value[: end + 1] if tail == "" or tail.startswith(":") else value
     else:
         name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
     return name.rstrip(".")
@@ -139,7 +141,8 @@ def guard_hosts(app: ASGIApp, bound_host: str, allow_hosts: Iterable[str] = ()) 
     if not _is_loopback(bound_host):
         return app
     bound = f"[{bound_host}]" if ":" in bound_host else bound_host
-    names = {*_LOOPBACK_NAMES, bound, *(_host_name(h) for h in allow_hosts)}
+    # An allowed name that reduces to nothing (":80", ".") would admit requests without Host.
+    names = {*_LOOPBACK_NAMES, bound, *filter(None, (_host_name(h) for h in allow_hosts))}
     return _HostGuard(app, frozenset(names))
 
 
