@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from viksa_ai.client import (
     ViksaServerError,
     ViksaSyncClient,
     ViksaTransportError,
+    _backends,
 )
 from viksa_ai.models.auth import TokenResponse
 
@@ -125,6 +127,69 @@ def test_concurrent_401s_in_threads_cause_exactly_one_refresh(
     assert errors == []
     assert refresh.call_count == 1
     assert me.call_count == 16
+
+
+def test_a_refresh_without_a_thread_of_its_own_runs_in_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flight = _backends.SingleFlight()
+    ran_in: list[threading.Thread] = []
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", no_thread)
+        flight.join(lambda: ran_in.append(threading.current_thread()))
+    # The next job gets a thread again: no flight was left behind that never lands.
+    flight.join(lambda: ran_in.append(threading.current_thread()))
+    assert ran_in[0] is threading.current_thread()
+    assert ran_in[1] is not threading.current_thread()
+
+
+def test_every_caller_of_a_failed_flight_gets_the_jobs_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    callers = 4
+    waiting = threading.Semaphore(0)
+
+    class _CountedFlight(_backends._Flight):
+        __slots__ = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            wait = self.done.wait
+
+            def counted_wait(timeout: float | None = None) -> bool:
+                waiting.release()
+                return wait(timeout)
+
+            self.done.wait = counted_wait  # type: ignore[method-assign]
+
+    monkeypatch.setattr(_backends, "_Flight", _CountedFlight)
+    flight = _backends.SingleFlight()
+
+    def job() -> None:
+        for _ in range(callers):  # every caller waits for this run before it fails
+            assert waiting.acquire(timeout=10)
+        raise ValueError("refresh failed")
+
+    depths: list[int] = []
+
+    def call() -> None:
+        try:
+            flight.join(job)
+        except ValueError as exc:
+            depths.append(len(traceback.extract_tb(exc.__traceback__)))
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    # Without a reset each caller's traceback would carry the frames of those before it.
+    assert len(depths) == callers
+    assert len(set(depths)) == 1
 
 
 async def test_failed_refresh_raises_once_for_everyone_without_looping(

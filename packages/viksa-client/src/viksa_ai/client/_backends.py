@@ -11,6 +11,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -96,18 +97,26 @@ class SingleFlight:
         if start:
             # The job sees the caller's context (record_responses), as a task would.
             context = contextvars.copy_context()
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._run, args=(flight, job, context), name="viksa-flight", daemon=True
-            ).start()
+            )
+            try:
+                thread.start()
+            except RuntimeError:
+                # No thread to be had (thread limit, interpreter shutdown): run the job here
+                # rather than leave a flight that never lands for every later caller.
+                self._run(flight, job, context)
         flight.done.wait()
         if flight.error is not None:
-            raise flight.error
+            # Each caller raises it with the job's traceback, not with the frames the
+            # callers before it added (as an asyncio task's result does).
+            raise flight.error.with_traceback(flight.traceback)
 
     def _run(self, flight: _Flight, job: Callable[[], None], context: contextvars.Context) -> None:
         try:
             context.run(job)
         except BaseException as exc:  # handed to every caller, who raise it
-            flight.error = exc
+            flight.error, flight.traceback = exc, exc.__traceback__
         finally:
             with self._lock:
                 self._flight = None
@@ -117,11 +126,12 @@ class SingleFlight:
 class _Flight:
     """The outcome of one run of a ``SingleFlight`` job."""
 
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "traceback")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.traceback: TracebackType | None = None
 
 
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
