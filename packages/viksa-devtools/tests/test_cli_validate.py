@@ -261,6 +261,19 @@ def test_viksa_agent_validate_is_the_same_command(
     assert json.loads(capsys.readouterr().out)["valid"] is True
 
 
+def test_viksa_agent_validate_names_itself_in_help_and_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as help_exit:
+        cli.validate_main(["--help"])
+    assert help_exit.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: viksa-agent-validate [-h]")
+    with pytest.raises(SystemExit) as usage_exit:
+        cli.validate_main([])
+    assert usage_exit.value.code == 2
+    assert "viksa-agent-validate: error:" in capsys.readouterr().err
+
+
 def test_installed_script_runs_in_a_subprocess(tmp_path: Path) -> None:
     script = shutil.which("viksa-agent-validate", path=str(Path(sys.executable).parent))
     assert script is not None, "viksa-agent-validate is not installed in this environment"

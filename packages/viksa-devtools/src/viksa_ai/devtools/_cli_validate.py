@@ -50,10 +50,12 @@ examples:
 """
 
 
-def add_parser(subparsers: Any) -> None:
-    """Add the ``validate`` subcommand to ``subparsers``."""
+def add_parser(subparsers: Any, prog: str | None = None) -> None:
+    """Add the ``validate`` subcommand to ``subparsers`` (``prog`` names it in messages)."""
+    named = {} if prog is None else {"prog": prog}
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "validate",
+        **named,
         help="validate agent manifests and their main.py",
         description=_DESCRIPTION,
         epilog=_EPILOG,

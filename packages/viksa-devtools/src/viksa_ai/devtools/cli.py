@@ -39,7 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def validate_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``viksa-agent-validate``: the same as ``viksa validate``."""
-    return main(["validate", *(sys.argv[1:] if argv is None else argv)])
+    # Its own parser, so that --help and usage errors name the command the user typed.
+    parser = argparse.ArgumentParser(prog="viksa-agent-validate")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _cli_validate.add_parser(subparsers, prog="viksa-agent-validate")
+    args = parser.parse_args(["validate", *(sys.argv[1:] if argv is None else argv)])
+    code: int = args.handler(args)
+    return code
 
 
 if __name__ == "__main__":
