@@ -15,9 +15,9 @@ import pytest
 from fastapi import FastAPI
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
-from viksa_ai.devtools.platform._serve import _uvicorn_config, configure_logging
-from viksa_ai.devtools.platform._store import Store
-from viksa_ai.devtools.platform._workflows import KIND as WORKFLOW_EXECUTION
+from viksa_ai.devtools.platform.http._serve import _uvicorn_config, configure_logging
+from viksa_ai.devtools.platform.services._workflows import KIND as WORKFLOW_EXECUTION
+from viksa_ai.devtools.platform.store._store import Store
 
 # -- secrets never come back in errors or log lines -----------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
-from viksa_ai.devtools.platform._idempotency import record_id_of, tenant_owner
+from viksa_ai.devtools.platform.http._idempotency import record_id_of, tenant_owner
 
 _KIND = "idempotency"
 

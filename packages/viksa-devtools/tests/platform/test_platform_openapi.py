@@ -58,9 +58,7 @@ def test_every_schema_of_the_snapshot_is_unchanged(
     assert changed == []
 
 
-def test_the_document_keeps_its_identity(
-    current: dict[str, Any], snapshot: dict[str, Any]
-) -> None:
+def test_the_document_keeps_its_identity(current: dict[str, Any], snapshot: dict[str, Any]) -> None:
     assert current["openapi"] == snapshot["openapi"]
     assert current["info"] == snapshot["info"]
     assert current["components"].get("securitySchemes") == snapshot["components"].get(

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from fastapi import FastAPI
 
-from viksa_ai.devtools.platform._app import create_app
 from viksa_ai.devtools.platform._config import DEFAULT_PORT, PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.platform.http._app import create_app
 
 if TYPE_CHECKING:
     from viksa_ai.client import ViksaClient, ViksaSyncClient

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 from fastapi import HTTPException
 
-from viksa_ai.devtools.platform._accounts import Accounts, Principal
-from viksa_ai.devtools.platform._clock import iso_at, now_iso, seconds_of
 from viksa_ai.devtools.platform._config import PlatformConfig
-from viksa_ai.devtools.platform._engine import Engine, execution_view
-from viksa_ai.devtools.platform._errors import not_found
-from viksa_ai.devtools.platform._faults import FaultRegistry
-from viksa_ai.devtools.platform._store import Doc, Store
-from viksa_ai.devtools.platform._workflows import Workflows
+from viksa_ai.devtools.platform.http._faults import FaultRegistry
+from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
+from viksa_ai.devtools.platform.services._clock import iso_at, now_iso, seconds_of
+from viksa_ai.devtools.platform.services._engine import Engine, execution_view
+from viksa_ai.devtools.platform.services._errors import not_found
+from viksa_ai.devtools.platform.services._workflows import Workflows
+from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = ["Platform", "SeededCredentials"]
 

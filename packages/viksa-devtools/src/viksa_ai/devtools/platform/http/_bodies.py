@@ -1,0 +1,51 @@
+"""Request bodies: JSON objects, checked against the wire models of viksa-models.
+
+Routes take bodies as plain JSON objects and check them here rather than declaring
+the models as FastAPI parameters: the wire models build their schemas lazily
+(``defer_build``), which FastAPI's parameter machinery warns about.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Body
+from pydantic import BaseModel, ValidationError
+
+from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
+
+__all__ = ["JsonBody", "OptionalJsonBody", "parse_body", "required_id"]
+
+JsonBody = Annotated[dict[str, Any], Body()]
+"""A required JSON object body."""
+OptionalJsonBody = Annotated[dict[str, Any] | None, Body()]
+"""A JSON object body that may be left out."""
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse_body(model: type[_M], body: Any) -> _M:
+    """``body`` as a ``model``; 422 with FastAPI-style items when it does not fit."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise unprocessable(
+            detail_item(["body", *err["loc"]], err["msg"], err["type"])
+            for err in exc.errors(include_url=False)
+        ) from None
+
+
+def required_id(body: dict[str, Any], field: str) -> str:
+    """``body[field]`` as a record id; 422 when it is missing or not a non-empty string.
+
+    Without this check a missing id reads as ``"None"`` and answers a misleading 404.
+    """
+    value = body.get(field)
+    if isinstance(value, str) and value:
+        return value
+    kind, msg = (
+        ("missing", "Field required")
+        if value is None
+        else ("string_type", "Input should be a valid string")
+    )
+    raise unprocessable([detail_item(["body", field], msg, kind)])

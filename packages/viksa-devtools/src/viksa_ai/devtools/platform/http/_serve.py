@@ -1,0 +1,262 @@
+"""Serving the platform on 127.0.0.1 with uvicorn, and the start banner."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import socket
+import sqlite3
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from viksa_ai.devtools.platform._config import PlatformConfig
+from viksa_ai.devtools.platform._examples import deploy_examples
+from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.platform.http._answers import send_json
+from viksa_ai.devtools.platform.http._app import create_app
+from viksa_ai.devtools.platform.http._faults import DroppedConnection
+
+__all__ = [
+    "HOST",
+    "SHUTDOWN_GRACE_SECONDS",
+    "banner",
+    "configure_logging",
+    "guard_hosts",
+    "redact_query",
+    "serve",
+]
+
+HOST = "127.0.0.1"
+# How long a stop (Ctrl-C, SIGTERM) waits for requests still running before it cancels
+# them, which kills their agents' workers; the platform then stops every other worker.
+SHUTDOWN_GRACE_SECONDS = 3
+# Query parameters whose values are credentials (get_secret's passphrase travels in the
+# query string, as the wire contract says): the access log shows *** instead.
+_SECRET_QUERY = re.compile(
+    r"([?&](?:passphrase|password|api_key|key|secret|token|[a-z_]*_token)=)[^&#\s]*",
+    re.IGNORECASE,
+)
+
+
+class _QuietDrops(logging.Filter):
+    """Drop uvicorn's tracebacks for what is done on purpose.
+
+    A connection cut by a fault, and a request cancelled because the platform stops
+    (uvicorn says how many it cancelled in a line of its own).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.exc_info
+            and isinstance(record.exc_info[1], (DroppedConnection, asyncio.CancelledError))
+        )
+
+
+class _RedactQuery(logging.Filter):
+    """Replace credential values in the query string of uvicorn's access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs (client, method, path with query, http version, status).
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            if isinstance(args[2], str):
+                args[2] = redact_query(args[2])
+                record.args = tuple(args)
+        return True
+
+
+# The names a browser uses for this machine; a DNS rebinding page sends its own name.
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+_SHOWN_HOST_CHARS = 100
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(value: str) -> str:
+    """The name part of a Host header, lower case, without port or trailing dot."""
+    value = value.strip().lower()
+    if value.startswith("["):  # an IPv6 literal keeps its brackets: [::1]:8765
+        end = value.find("]")
+        # Only a port may follow the literal: "[::1].evil.example" is not [::1].
+        tail = value[end + 1 :] if end != -1 else "x"
+        name = value[: end + 1] if tail == "" or tail.startswith(":") else value
+    else:
+        name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    return name.rstrip(".")
+
+
+class _HostGuard:
+    """Refuse requests whose ``Host`` names another machine (DNS rebinding).
+
+    A web page whose name is made to resolve to 127.0.0.1 could otherwise log in with
+    the well-known dev user and read vault values; its requests carry its own name.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        name = _host_name(raw)
+        if name in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        shown = name[:_SHOWN_HOST_CHARS]
+        message = (
+            f"Host {shown!r} is not allowed: viksa dev on a loopback address answers only "
+            f"{', '.join(sorted(self.allowed))} (a guard against DNS rebinding). "
+            f"Start it with --allow-host {shown or 'NAME'} to admit that name."
+        )
+        body = {"detail": {"message": message, "code": "host_not_allowed"}}
+        await send_json(send, 400, body)
+
+
+def guard_hosts(app: ASGIApp, bound_host: str, allow_hosts: Iterable[str] = ()) -> ASGIApp:
+    """``app`` refusing foreign ``Host`` headers (400) when bound to a loopback address.
+
+    Admitted: localhost, 127.0.0.1, [::1], ``bound_host`` and ``allow_hosts``, on any
+    port. Bound elsewhere, ``app`` is returned as is: it was meant to be reached by name.
+    """
+    if not _is_loopback(bound_host):
+        return app
+    bound = f"[{bound_host}]" if ":" in bound_host else bound_host
+    # An allowed name that reduces to nothing (":80", ".") would admit requests without Host.
+    names = {*_LOOPBACK_NAMES, bound, *filter(None, (_host_name(h) for h in allow_hosts))}
+    return _HostGuard(app, frozenset(names))
+
+
+def redact_query(path: str) -> str:
+    """``path`` with the values of credential query parameters replaced by ``***``."""
+    return _SECRET_QUERY.sub(r"\1***", path)
+
+
+def configure_logging() -> None:
+    """Install the platform's filters on uvicorn's loggers (idempotent)."""
+    for name, kind in (("uvicorn.error", _QuietDrops), ("uvicorn.access", _RedactQuery)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+
+
+def _uvicorn_config(app: ASGIApp, *, log_level: str, access_log: bool) -> uvicorn.Config:
+    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``."""
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
+    if access_log:
+        # uvicorn gives its access logger the --log-level (default warning), which would
+        # hide every request line that --access-log asks for: they are logged at INFO.
+        access = logging.getLogger("uvicorn.access")
+        access.setLevel(min(access.getEffectiveLevel(), logging.INFO))
+    return config
+
+
+def banner(
+    base_url: str,
+    credentials: SeededCredentials,
+    data: Path | None,
+    examples: list[tuple[str, str]],
+) -> str:
+    """What ``viksa dev`` prints on every start: where, who, and the export lines."""
+    lines = [
+        f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
+        f"  data      {data if data is not None else 'in memory (lost on exit)'}",
+        f"  email     {credentials.email}",
+        f"  password  {credentials.password}",
+        f"  api key   {credentials.api_key}",
+        f"  org       {credentials.org_id}",
+        f"  project   {credentials.project_id}",
+    ]
+    lines += [f"  example   {alias}: {outcome}" for alias, outcome in examples]
+    lines += ["", "# Point ViksaClient.from_env() at this platform:"]
+    lines += [f"export {name}={value}" for name, value in credentials.env(base_url).items()]
+    return "\n".join(lines) + "\n"
+
+
+def _bind(port: int) -> socket.socket:
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and without it every answer waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    config: PlatformConfig,
+    *,
+    port: int,
+    log_level: str = "warning",
+    access_log: bool = False,
+    allow_hosts: Iterable[str] = (),
+    out: TextIO = sys.stdout,
+) -> int:
+    """Serve until interrupted; prints the banner once the port is bound. Exit code.
+
+    Requests must name this machine in ``Host`` (see :func:`guard_hosts`); ``allow_hosts``
+    admits more names.
+    """
+    try:
+        platform = Platform(config)
+    except (OSError, sqlite3.Error) as exc:
+        print(
+            f"viksa dev: cannot open the data file {config.data_path}: {exc}; pass another "
+            "--data PATH, --reset to start clean, or --memory",
+            file=sys.stderr,
+        )
+        return 2
+    credentials = platform.seed()
+    app = create_app(platform=platform)
+    try:
+        sock = _bind(port)
+    except OSError as exc:
+        platform.close()
+        print(
+            f"viksa dev: cannot listen on {HOST}:{port}: {exc.strerror}; pass --port",
+            file=sys.stderr,
+        )
+        return 1
+    base_url = f"http://{HOST}:{sock.getsockname()[1]}"
+    examples: list[tuple[str, str]] = []
+    if config.examples_dir is not None:
+        examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
+    out.write(banner(base_url, credentials, config.data_path, examples))
+    out.flush()
+    configure_logging()
+    guarded = guard_hosts(app, HOST, allow_hosts)
+    server = uvicorn.Server(_uvicorn_config(guarded, log_level=log_level, access_log=access_log))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down (workers stopped); no traceback for the user.
+        return 130
+    finally:
+        sock.close()
+    return 0
