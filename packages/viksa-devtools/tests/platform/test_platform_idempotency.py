@@ -13,8 +13,9 @@ import httpx
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
 from viksa_ai.devtools.platform.http._idempotency import record_id_of, tenant_owner
+from viksa_ai.devtools.platform.store._kinds import Kind
 
-_KIND = "idempotency"
+_KIND: Kind = "idempotency"
 
 
 @asynccontextmanager

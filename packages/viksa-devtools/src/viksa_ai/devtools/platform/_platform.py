@@ -6,14 +6,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from fastapi import HTTPException
-
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform.http._faults import FaultRegistry
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._clock import iso_at, now_iso, seconds_of
 from viksa_ai.devtools.platform.services._engine import Engine, execution_view
-from viksa_ai.devtools.platform.services._errors import not_found
+from viksa_ai.devtools.platform.services._errors import DomainError, not_found
 from viksa_ai.devtools.platform.services._workflows import Workflows
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
@@ -166,7 +164,7 @@ class Platform:
                 continue
             try:
                 self.run_schedule(schedule)
-            except HTTPException as exc:
+            except DomainError as exc:
                 schedule["last_error"] = exc.detail
                 interval = schedule.get("interval_seconds") or 60
                 schedule["next_run_at"] = iso_at(moment + interval)

@@ -32,7 +32,7 @@ from viksa_ai.devtools.platform.http._routes import (
     triggers,
     workflow,
 )
-from viksa_ai.devtools.platform.services._errors import detail_item
+from viksa_ai.devtools.platform.services._errors import DomainError, detail_item
 
 __all__ = ["create_app"]
 
@@ -100,6 +100,12 @@ def create_app(
         del request
         items = [detail_item(err["loc"], err["msg"], err["type"]) for err in exc.errors()]
         return JsonAnswer({"detail": items}, status_code=422)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JsonAnswer:
+        # The one place a service's failure becomes an answer: today's wire shapes.
+        del request
+        return JsonAnswer({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JsonAnswer:

@@ -16,7 +16,7 @@ from viksa_ai.devtools.platform.services._errors import (
     not_found,
     unauthorized,
 )
-from viksa_ai.devtools.platform.store._store import Doc
+from viksa_ai.devtools.platform.store._store import Doc, Kind
 
 if TYPE_CHECKING:
     from viksa_ai.devtools.platform._platform import Platform
@@ -158,7 +158,7 @@ async def _page(
 PageDep = Annotated[Page, Depends(_page)]
 
 
-def owned(platform: Platform, kind: str, label: str, record_id: str, tenant: Tenant) -> Doc:
+def owned(platform: Platform, kind: Kind, label: str, record_id: str, tenant: Tenant) -> Doc:
     """A record of the caller's project: 404 when absent here, 403 when another account's."""
     found = platform.store.get_scoped(kind, record_id)
     if found is None:

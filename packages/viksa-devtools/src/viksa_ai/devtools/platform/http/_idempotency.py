@@ -28,7 +28,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from viksa_ai.devtools.platform.store._store import Store
+from viksa_ai.devtools.platform.store._store import Kind, Store
 
 __all__ = ["IdempotencyMiddleware", "record_id_of", "tenant_owner"]
 
@@ -38,7 +38,7 @@ _NOT_KEPT = frozenset({401, 403, 408, 425, 429})
 # within seconds, and the secret should not outlive that need.
 _MEMORY_TTL = 600.0
 _MEMORY_MAX = 1000
-_KIND = "idempotency"
+_KIND: Kind = "idempotency"
 
 
 def _json_response(status: int, message: str, code: str) -> list[Message]:

@@ -26,7 +26,7 @@ from viksa_ai.devtools.platform.services._security import (
     new_secret,
     verify_password,
 )
-from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Store
+from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Kind, Store
 
 __all__ = ["Accounts", "Principal"]
 
@@ -35,7 +35,7 @@ KeyKind = Literal["api", "worker"]
 _KEY_PREFIX: dict[KeyKind, str] = {"api": "vk", "worker": "vkw"}
 # Verified callers and their tenants are kept briefly, so a request does not hash and
 # look up its credentials again; any write to these kinds drops what was kept.
-_IDENTITY_KINDS = ("key", "session", "org", "project")
+_IDENTITY_KINDS: tuple[Kind, ...] = ("key", "session", "org", "project")
 _IDENTITY_TTL = 30.0
 _IDENTITY_ENTRIES = 4096
 

@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException
-
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
+    NotFoundError,
     conflict,
     detail_item,
     not_found,
@@ -114,8 +114,8 @@ class Engine:
         found = endpoint_of(deployed, endpoint)
         if found is None:
             names = ", ".join(e["endpoint"] for e in deployed["agent_endpoints"])
-            raise HTTPException(
-                404, f"Agent {agent['agent_alias']!r} has no endpoint {endpoint!r}; it has: {names}"
+            raise NotFoundError(
+                f"Agent {agent['agent_alias']!r} has no endpoint {endpoint!r}; it has: {names}"
             )
         if agent["status"] != "enabled":
             raise conflict(f"Agent {agent['agent_alias']!r} is disabled.", code="agent_disabled")
@@ -240,7 +240,7 @@ class Engine:
                 traceback=details.get("traceback"),
                 output=details.get("output"),
             )
-        except HTTPException as exc:
+        except DomainError as exc:
             detail: Any = exc.detail
             message = detail if isinstance(detail, str) else json.dumps(detail)
             record.update(status="failed", error=message, error_kind="not_runnable")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
-from viksa_ai.devtools.platform.store._store import Store
+from viksa_ai.devtools.platform.store._store import Kind, Store
 
 __all__ = ["Memo"]
 
@@ -21,7 +21,7 @@ _V = TypeVar("_V")
 class Memo(Generic[_V]):
     """Values by key, each valid until a deadline or a change of ``kinds`` in ``store``."""
 
-    def __init__(self, store: Store, kinds: tuple[str, ...], *, ttl: float, size: int) -> None:
+    def __init__(self, store: Store, kinds: tuple[Kind, ...], *, ttl: float, size: int) -> None:
         self._store = store
         self._kinds = kinds
         self._ttl = ttl

@@ -12,17 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import HTTPException
-
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine
-from viksa_ai.devtools.platform.services._errors import conflict
+from viksa_ai.devtools.platform.services._errors import DomainError, NotFoundError, conflict
 from viksa_ai.devtools.platform.services._security import new_id
-from viksa_ai.devtools.platform.store._store import Doc, Store
+from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
 
 __all__ = ["Workflows"]
 
-KIND = "workflow_execution"
+KIND: Kind = "workflow_execution"
 
 
 class Workflows:
@@ -67,7 +65,7 @@ class Workflows:
         with self.store.transaction():
             execution = self.store.get(KIND, execution_id)
             if execution is None:
-                raise HTTPException(404, f"Execution {execution_id!r} not found")
+                raise NotFoundError(f"Execution {execution_id!r} not found")
             change(execution)
             return self.store.save(KIND, execution)
 
@@ -124,7 +122,7 @@ class Workflows:
             try:
                 target = self.engine.target(project, task["agent_id"], task["endpoint"])
                 self.engine.check_inputs(target, task["inputs"], None)
-            except HTTPException as exc:
+            except DomainError as exc:
                 return self.update(execution_id, _task_failed(index, str(exc.detail)))
             record = self.engine.new_execution(
                 target,

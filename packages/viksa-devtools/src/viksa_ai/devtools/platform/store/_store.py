@@ -21,7 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Doc", "KeyTakenError", "Store"]
+from viksa_ai.devtools.platform.store._kinds import Kind
+
+__all__ = ["Doc", "KeyTakenError", "Kind", "Store"]
 
 Doc = dict[str, Any]
 
@@ -73,7 +75,7 @@ class Store:
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
-        self._changes: dict[str, int] = {}
+        self._changes: dict[Kind, int] = {}
         self._scope_deletions = 0
         if self.path is not None:
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -89,7 +91,7 @@ class Store:
         with self._lock:
             self._conn.close()
 
-    def changes(self, *kinds: str) -> int:
+    def changes(self, *kinds: Kind) -> int:
         """A counter that grows whenever a record of one of ``kinds`` may have changed.
 
         For in-memory caches of records: a cached value is current while the counter
@@ -121,7 +123,7 @@ class Store:
         with self._lock:
             return self._conn.execute(sql, params).fetchone()
 
-    def _write(self, kind: str | None, sql: str, params: Sequence[Any]) -> int:
+    def _write(self, kind: Kind | None, sql: str, params: Sequence[Any]) -> int:
         """Run one write; count it as a change of ``kind`` (None: of every kind)."""
         with self._lock:
             count = self._conn.execute(sql, params).rowcount
@@ -135,7 +137,7 @@ class Store:
 
     def insert(
         self,
-        kind: str,
+        kind: Kind,
         doc: Doc,
         *,
         scope: str,
@@ -158,7 +160,7 @@ class Store:
             raise KeyTakenError(f"{kind} key already taken in this scope") from exc
         return doc
 
-    def save(self, kind: str, doc: Doc) -> Doc:
+    def save(self, kind: Kind, doc: Doc) -> Doc:
         """Replace an existing document, keeping its scope, key and expiry."""
         self._write(
             kind,
@@ -167,7 +169,7 @@ class Store:
         )
         return doc
 
-    def rekey(self, kind: str, record_id: str, key: str | None) -> None:
+    def rekey(self, kind: Kind, record_id: str, key: str | None) -> None:
         """Change a record's unique key; raise KeyTakenError on a clash."""
         try:
             self._write(
@@ -176,24 +178,24 @@ class Store:
         except sqlite3.IntegrityError as exc:
             raise KeyTakenError(f"{kind} key already taken in this scope") from exc
 
-    def get(self, kind: str, record_id: str) -> Doc | None:
+    def get(self, kind: Kind, record_id: str) -> Doc | None:
         """The document of ``kind`` with ``record_id``, or None."""
         row = self._one("SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id))
         return None if row is None else _loads(row[0])
 
-    def get_scoped(self, kind: str, record_id: str) -> tuple[Doc, str] | None:
+    def get_scoped(self, kind: Kind, record_id: str) -> tuple[Doc, str] | None:
         """The document of ``kind`` with ``record_id`` and its scope, or None."""
         row = self._one(
             "SELECT data, scope FROM records WHERE kind = ? AND id = ?", (kind, record_id)
         )
         return None if row is None else (_loads(row[0]), str(row[1]))
 
-    def scope_of(self, kind: str, record_id: str) -> str | None:
+    def scope_of(self, kind: Kind, record_id: str) -> str | None:
         """The scope a record belongs to, or None when it does not exist."""
         row = self._one("SELECT scope FROM records WHERE kind = ? AND id = ?", (kind, record_id))
         return None if row is None else str(row[0])
 
-    def find(self, kind: str, scope: str, key: str) -> Doc | None:
+    def find(self, kind: Kind, scope: str, key: str) -> Doc | None:
         """The document of ``kind`` whose unique key within ``scope`` is ``key``."""
         row = self._one(
             "SELECT data FROM records WHERE kind = ? AND scope = ? AND key = ?",
@@ -201,7 +203,7 @@ class Store:
         )
         return None if row is None else _loads(row[0])
 
-    def delete(self, kind: str, record_id: str) -> bool:
+    def delete(self, kind: Kind, record_id: str) -> bool:
         """Delete one record; whether it existed."""
         sql = "DELETE FROM records WHERE kind = ? AND id = ?"
         return self._write(kind, sql, (kind, record_id)) > 0
@@ -210,14 +212,14 @@ class Store:
         """Delete every record owned by ``scope``; how many went."""
         return self._write(None, "DELETE FROM records WHERE scope = ?", (scope,))
 
-    def purge_expired(self, kind: str, now: float) -> int:
+    def purge_expired(self, kind: Kind, now: float) -> int:
         """Delete the records of ``kind`` whose expiry is at or before ``now``; how many."""
         sql = "DELETE FROM records WHERE kind = ? AND expires IS NOT NULL AND expires <= ?"
         return self._write(kind, sql, (kind, now))
 
     def query(
         self,
-        kind: str,
+        kind: Kind,
         *,
         scope: str | Sequence[str] | None = None,
         where: Mapping[str, Any] | None = None,

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from viksa_ai.devtools._json import dumps_json
@@ -26,6 +26,7 @@ from viksa_ai.devtools.platform.services._assistant import (
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import execution_view
 from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
     conflict,
     detail_item,
     not_found,
@@ -113,7 +114,7 @@ async def _converse(platform: Platform, tenant: Tenant, body: dict[str, Any]) ->
             try:
                 target = platform.engine.target(tenant.project, found["agent_id"], parsed.endpoint)
                 platform.engine.check_inputs(target, parsed.inputs, None)
-            except HTTPException as exc:
+            except DomainError as exc:
                 reply = f"Cannot run {parsed.endpoint}: {json.dumps(exc.detail)}"
             else:
                 record = platform.engine.new_execution(

@@ -29,7 +29,7 @@ from viksa_ai.devtools.platform.services._errors import (
 )
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD
-from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Kind
 
 __all__ = ["router"]
 
@@ -56,7 +56,7 @@ def _publisher(platform: Platform, tenant: Tenant) -> Doc:
     return profile
 
 
-def _visible(platform: Platform, tenant: Tenant, kind: str, item_id: str) -> Doc:
+def _visible(platform: Platform, tenant: Tenant, kind: Kind, item_id: str) -> Doc:
     item = platform.store.get(kind, item_id)
     if item is None or (
         item["status"] != "published" and item["account_id"] != tenant.principal.account_id
@@ -87,7 +87,7 @@ def _install_agent(platform: Platform, tenant: Tenant, manifest: Doc, alias: str
 
 
 def _record_install(
-    platform: Platform, tenant: Tenant, item: Doc, kind: str, agents: list[str]
+    platform: Platform, tenant: Tenant, item: Doc, kind: Kind, agents: list[str]
 ) -> Doc:
     item["installs"] = item.get("installs", 0) + 1
     platform.store.save(kind, item)
@@ -174,7 +174,7 @@ async def create_listing(body: JsonBody, platform: PlatformDep, tenant: ProjectD
 
 
 def _search(
-    platform: Platform, kind: str, search: str | None, page: PageDep, **where: Any
+    platform: Platform, kind: Kind, search: str | None, page: PageDep, **where: Any
 ) -> tuple[list[Doc], int]:
     return platform.store.query(
         kind,

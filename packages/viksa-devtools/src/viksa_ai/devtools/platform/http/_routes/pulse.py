@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform.http._deps import PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform.services._engine import Target, execution_view
-from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
+from viksa_ai.devtools.platform.services._errors import NotFoundError, detail_item, unprocessable
 from viksa_ai.devtools.platform.store._store import Doc
 from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionRequest
 
@@ -29,11 +29,10 @@ def _target(
         )
     try:
         target = platform.engine.target(tenant.project, request.agent_id, request.endpoint)
-    except HTTPException as exc:
-        if exc.status_code == 404:
-            # As on every route naming a record: 403 when another account's. Looked up
-            # only here, off the hot path of a call that finds its agent.
-            owned(platform, "agent", "Agent", request.agent_id, tenant)
+    except NotFoundError:
+        # As on every route naming a record: 403 when another account's. Looked up
+        # only here, off the hot path of a call that finds its agent.
+        owned(platform, "agent", "Agent", request.agent_id, tenant)
         raise
     agent_type = target.agent.get("agent_type", "cloud")
     if request.agent_type.value != agent_type:

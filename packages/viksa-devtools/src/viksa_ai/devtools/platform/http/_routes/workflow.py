@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
@@ -12,7 +12,12 @@ from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, 
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.services._clock import now_iso
-from viksa_ai.devtools.platform.services._errors import conflict, detail_item, unprocessable
+from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
+    conflict,
+    detail_item,
+    unprocessable,
+)
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._workflows import KIND
 from viksa_ai.devtools.platform.store._store import Doc
@@ -159,7 +164,7 @@ def _needs_approval(platform: Platform, tenant: Tenant, workflow: Doc) -> bool:
     for step in workflow.get("steps", []):
         try:
             target = platform.engine.target(tenant.project, step["agent_id"], step["endpoint"])
-        except HTTPException:
+        except DomainError:
             continue  # the run fails this step and says why
         if target.requires_approval:
             return True
