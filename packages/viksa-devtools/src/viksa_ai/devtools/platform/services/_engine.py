@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from viksa_ai.devtools.platform.services._agents import endpoint_of
-from viksa_ai.devtools.platform.services._clock import now_iso
+from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
     NotFoundError,
@@ -27,15 +27,18 @@ from viksa_ai.devtools.platform.services._errors import (
     not_found,
     unprocessable,
 )
+from viksa_ai.devtools.platform.services._events import Events
 from viksa_ai.devtools.platform.services._pools import Pool, WorkerPools
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD, resolve_secrets
 from viksa_ai.devtools.platform.store._store import Doc, Store
 from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
 
-__all__ = ["Engine", "Target", "execution_view"]
+__all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]
 
 _TERMINAL = frozenset({"completed", "failed", "timeout", "rejected", "cancelled"})
+EXECUTION_STATUSES = ("running", "awaiting_approval", *sorted(_TERMINAL))
+"""Every status an execution record can have."""
 _STATUS_OF_ERROR = {"timeout": "timeout"}
 _CLOSE_WAIT_SECONDS = 5.0
 _log = logging.getLogger("viksa_ai.devtools.platform")
@@ -65,6 +68,16 @@ class Target:
         return float((self.endpoint.get("execution_config") or {}).get("timeout_seconds") or 30)
 
 
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """Which executions of a project to list: each field set narrows the list."""
+
+    agent_id: str | None = None
+    status: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
 def execution_view(record: Doc) -> Doc:
     """An execution record as an EndpointExecutionResponse (plus its context)."""
     hidden = {"inputs", "envelope", "project_id", "timeout"}
@@ -90,6 +103,8 @@ class Engine:
             workers_per_agent=workers_per_agent, max_agents=warm_agents, spawn=self.spawn
         )
         self._done: dict[str, asyncio.Event] = {}
+        self.events = Events()
+        """Every change of an execution or approval, for live views (the dashboard)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         # Runs and approval waits in progress (in requests or background tasks): closing
         # lets them record how they ended before the store goes away.
@@ -199,6 +214,7 @@ class Engine:
             record["approval_id"] = approval["id"]
             self.store.insert("approval", approval, scope=record["project_id"])
         self.store.insert("execution", record, scope=record["project_id"])
+        self._announce(record)
         self._done[record["id"]] = asyncio.Event()
         return record
 
@@ -253,6 +269,7 @@ class Engine:
         """Store a final record and wake whoever waits for it."""
         record["finished_at"] = now_iso()
         self.store.save("execution", record)
+        self._announce(record)
         done = self._done.pop(record["id"], None)
         if done is not None:
             done.set()
@@ -335,6 +352,7 @@ class Engine:
         if approve:
             record["status"] = "running"
             self.store.save("execution", record)
+            self._announce(record)
             record = await self.run(record)
         else:
             record.update(status="rejected", error=f"Rejected by the approver: {comment or ''}")
@@ -356,6 +374,44 @@ class Engine:
             )
             self.finish(record)
         return len(stale)
+
+    def _announce(self, record: Doc) -> None:
+        self.events.publish(
+            {
+                "type": "execution",
+                "execution_id": record["id"],
+                "project_id": record["project_id"],
+                "agent_id": record["agent_id"],
+                "endpoint": record["endpoint"],
+                "status": record["status"],
+            }
+        )
+
+    def list_executions(
+        self, project_id: str, which: ExecutionFilter, *, skip: int, limit: int
+    ) -> tuple[list[Doc], int]:
+        """One page of a project's execution records matching ``which``, newest first."""
+        where = {k: v for k, v in (("agent_id", which.agent_id), ("status", which.status)) if v}
+        if which.since is None and which.until is None:
+            return self.store.query(
+                "execution",
+                scope=project_id,
+                where=where,
+                skip=skip,
+                limit=limit,
+                newest_first=True,
+            )
+        # Records are stored in creation order: the time window is a filter of that order.
+        records, _ = self.store.query("execution", scope=project_id, where=where, newest_first=True)
+        kept = [r for r in records if _within(r["created_at"], which.since, which.until)]
+        return kept[skip : skip + limit], len(kept)
+
+    def get_execution(self, project_id: str, execution_id: str) -> Doc:
+        """An execution record of the project (inputs and envelope included)."""
+        record = self.store.get("execution", execution_id)
+        if record is None or record["project_id"] != project_id:
+            raise not_found("Execution", execution_id)
+        return record
 
     def is_final(self, record: Doc) -> bool:
         """Whether an execution has ended."""
@@ -381,3 +437,8 @@ class Engine:
             done.set()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._idle.wait(), _CLOSE_WAIT_SECONDS)
+
+
+def _within(stamp: str, since: float | None, until: float | None) -> bool:
+    moment = seconds_of(stamp)
+    return (since is None or moment >= since) and (until is None or moment <= until)

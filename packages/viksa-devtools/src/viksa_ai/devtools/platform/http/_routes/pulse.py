@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
-from viksa_ai.devtools.platform.http._deps import PlatformDep, ProjectDep, Tenant, owned
-from viksa_ai.devtools.platform.services._engine import Target, execution_view
+from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
+from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.services._engine import ExecutionFilter, Target, execution_view
 from viksa_ai.devtools.platform.services._errors import NotFoundError, detail_item, unprocessable
 from viksa_ai.devtools.platform.store._store import Doc
 from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionRequest
@@ -115,3 +117,37 @@ async def invoke(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Do
 async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """An execution by id (for example an invocation's result); local-platform extension."""
     return execution_view(owned(platform, "execution", "Execution", execution_id, tenant))
+
+
+ExecutionStatus = Literal[
+    "running", "awaiting_approval", "completed", "failed", "timeout", "rejected", "cancelled"
+]
+
+
+def _seconds(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    # A time without a zone is taken as UTC, as the platform writes its timestamps.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+@router.get("/executions")
+async def list_executions(
+    platform: PlatformDep,
+    tenant: ProjectDep,
+    page: PageDep,
+    agent_id: Annotated[str | None, Query(max_length=256)] = None,
+    status: ExecutionStatus | None = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="Created at or before (ISO 8601)")] = None,
+) -> dict[str, Any]:
+    """The project's executions, newest first; filters by agent, status and creation time.
+
+    Local-platform extension: ``{"executions": [...], "total", "skip", "limit"}``, each
+    item shaped as ``GET /pulse/executor/execution/{id}`` answers it.
+    """
+    which = ExecutionFilter(
+        agent_id=agent_id, status=status, since=_seconds(since), until=_seconds(until)
+    )
+    found = platform.engine.list_executions(tenant.project, which, skip=page.skip, limit=page.limit)
+    return listing("executions", found, page, view=execution_view)
