@@ -50,9 +50,13 @@ def test_the_inner_layers_never_import_the_web_framework(layer: str) -> None:
     assert {name: found for name, found in offending.items() if found} == {}
 
 
-def test_the_store_never_imports_a_service() -> None:
-    for path in (_PLATFORM / "store").glob("*.py"):
-        assert not any(".platform.services" in n or ".platform.http" in n for n in _imports(path))
+@pytest.mark.parametrize(
+    ("layer", "outer"),
+    [("store", (".platform.services", ".platform.http")), ("services", (".platform.http",))],
+)
+def test_a_layer_never_imports_the_layers_above_it(layer: str, outer: tuple[str, ...]) -> None:
+    for path in (_PLATFORM / layer).glob("*.py"):
+        assert not [n for n in _imports(path) if any(o in n for o in outer)], path.name
 
 
 @pytest.mark.parametrize(

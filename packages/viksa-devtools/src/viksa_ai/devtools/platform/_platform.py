@@ -10,8 +10,10 @@ from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform.http._faults import FaultRegistry
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._clock import iso_at, now_iso, seconds_of
+from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
 from viksa_ai.devtools.platform.services._engine import Engine, execution_view
 from viksa_ai.devtools.platform.services._errors import DomainError, not_found
+from viksa_ai.devtools.platform.services._overview import Overview
 from viksa_ai.devtools.platform.services._workflows import Workflows
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
@@ -69,6 +71,8 @@ class Platform:
             approval_wait=config.approval_wait,
         )
         self.workflows = Workflows(self.store, self.engine)
+        self.dashboard = DashboardAccess(self.accounts)
+        self.overview = Overview(self.store)
         # A data file may hold runs of a process that stopped mid-way: end them.
         self.engine.recover()
         self.workflows.recover()

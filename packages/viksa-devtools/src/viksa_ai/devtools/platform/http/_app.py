@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
+from viksa_ai.devtools.platform.http._dashboard import install_dashboard
+from viksa_ai.devtools.platform.http._docs import install_docs
 from viksa_ai.devtools.platform.http._faults import FaultMiddleware
 from viksa_ai.devtools.platform.http._idempotency import IdempotencyMiddleware
 from viksa_ai.devtools.platform.http._request_id import RequestIdMiddleware
@@ -68,6 +70,9 @@ def create_app(
         description="A local, stateful emulator of the Viksa AI platform API (`viksa dev`).",
         lifespan=lifespan,
         default_response_class=JsonAnswer,
+        # Both pages of FastAPI load their files from a CDN: see install_docs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.platform = platform
     # Routes are matched in order, one by one: the hot path (pulse) goes first. No
@@ -92,6 +97,8 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    install_docs(app)
+    install_dashboard(app)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JsonAnswer:

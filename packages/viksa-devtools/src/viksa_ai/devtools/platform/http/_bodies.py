@@ -7,12 +7,12 @@ the models as FastAPI parameters: the wire models build their schemas lazily
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Body
-from pydantic import BaseModel, ValidationError
 
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
+from viksa_ai.devtools.platform.services._validation import parse_body
 
 __all__ = ["JsonBody", "OptionalJsonBody", "parse_body", "required_id"]
 
@@ -20,19 +20,6 @@ JsonBody = Annotated[dict[str, Any], Body()]
 """A required JSON object body."""
 OptionalJsonBody = Annotated[dict[str, Any] | None, Body()]
 """A JSON object body that may be left out."""
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def parse_body(model: type[_M], body: Any) -> _M:
-    """``body`` as a ``model``; 422 with FastAPI-style items when it does not fit."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise unprocessable(
-            detail_item(["body", *err["loc"]], err["msg"], err["type"])
-            for err in exc.errors(include_url=False)
-        ) from None
 
 
 def required_id(body: dict[str, Any], field: str) -> str:

@@ -197,7 +197,13 @@ def _matches(spec: FaultSpec, method: str, path: str, has_bearer: bool) -> bool:
         return False
     if spec.expire_token and (not has_bearer or path.startswith(_EXEMPT_FROM_EXPIRY)):
         return False
-    return not path.startswith("/_dev/")
+    return not _exempt(path)
+
+
+def _exempt(path: str) -> bool:
+    """The platform's own controls, its dashboard and docs: never faulted (else a fault
+    armed for every request would lock the person out of the page that disarms it)."""
+    return path == "/" or path.startswith(("/_dev/", "/dashboard/", "/docs"))
 
 
 class FaultMiddleware:

@@ -21,6 +21,7 @@ from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
 from viksa_ai.devtools.platform.http._answers import send_json
 from viksa_ai.devtools.platform.http._app import create_app
+from viksa_ai.devtools.platform.http._dashboard import SIGN_IN_PATH
 from viksa_ai.devtools.platform.http._faults import DroppedConnection
 
 __all__ = [
@@ -181,10 +182,20 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    sign_in_token: str | None = None,
 ) -> str:
-    """What ``viksa dev`` prints on every start: where, who, and the export lines."""
+    """What ``viksa dev`` prints on every start: where, who, and the export lines.
+
+    With ``sign_in_token`` a line starting with ``dashboard`` gives the dashboard's
+    one-time sign-in link.
+    """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
+        *(
+            [f"dashboard {base_url}{SIGN_IN_PATH}?token={sign_in_token}  (one-time link)"]
+            if sign_in_token
+            else []
+        ),
         f"  data      {data if data is not None else 'in memory (lost on exit)'}",
         f"  email     {credentials.email}",
         f"  password  {credentials.password}",
@@ -247,7 +258,8 @@ def serve(
     examples: list[tuple[str, str]] = []
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
-    out.write(banner(base_url, credentials, config.data_path, examples))
+    link = platform.dashboard.issue_link(credentials.email)
+    out.write(banner(base_url, credentials, config.data_path, examples, link))
     out.flush()
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)

@@ -301,6 +301,20 @@ class Accounts:
             session["revoked"] = True
             self.store.save("session", session)
 
+    def session_principal(self, session_id: str) -> Principal | None:
+        """The user behind a live session (None once it is revoked or expired)."""
+        session = self.store.get("session", session_id)
+        if session is None or session["revoked"] or session["expires_at"] <= time.time():
+            return None
+        return Principal(
+            account_id=session["account_id"],
+            user_id=session["user_id"],
+            org_id=session["org_id"],
+            project_id=session["project_id"],
+            via="jwt",
+            session_id=session["id"],
+        )
+
     def revoke_session(self, user_id: str, session_id: str) -> None:
         """End one of ``user_id``'s sessions (404 when it is not theirs)."""
         session = self.store.get("session", session_id)

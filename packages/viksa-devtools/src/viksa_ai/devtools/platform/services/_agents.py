@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from viksa_ai.devtools.platform.http._bodies import parse_body
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform.services._security import new_id
-from viksa_ai.devtools.platform.services._validation import manifest_issues
+from viksa_ai.devtools.platform.services._validation import manifest_issues, parse_body
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD, auth_binding_issues
 from viksa_ai.devtools.platform.store._store import Doc, Store
 from viksa_ai.models.agent import AgentCreationRequest

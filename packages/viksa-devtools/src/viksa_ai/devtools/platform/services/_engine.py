@@ -375,15 +375,33 @@ class Engine:
             self.finish(record)
         return len(stale)
 
+    async def run_endpoint(
+        self,
+        project_id: str,
+        agent_id: str,
+        endpoint: str,
+        inputs: Mapping[str, Any],
+        *,
+        source: str,
+    ) -> Doc:
+        """Check and run a deployed endpoint now: the final record, or one awaiting approval."""
+        target = self.target(project_id, agent_id, endpoint)
+        call = self.check_inputs(target, inputs, None)
+        record = self.new_execution(
+            target, inputs=inputs, envelope=None, timeout=None, source=source
+        )
+        return await self.execute(record, target=target, call=call)
+
     def _announce(self, record: Doc) -> None:
         self.events.publish(
             {
                 "type": "execution",
                 "execution_id": record["id"],
-                "project_id": record["project_id"],
-                "agent_id": record["agent_id"],
-                "endpoint": record["endpoint"],
-                "status": record["status"],
+                # Records of older data files may lack a field: a notice never fails a run.
+                "project_id": record.get("project_id"),
+                "agent_id": record.get("agent_id"),
+                "endpoint": record.get("endpoint"),
+                "status": record.get("status"),
             }
         )
 

@@ -10,13 +10,15 @@ deploys can also run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from viksa_ai.devtools import check_agent_manifest
 from viksa_ai.devtools._issues import split_path
-from viksa_ai.devtools.platform.services._errors import detail_item
+from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 
-__all__ = ["manifest_issues"]
+__all__ = ["manifest_issues", "parse_body"]
 
 
 def manifest_issues(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -33,3 +35,17 @@ def manifest_issues(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return items
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse_body(model: type[_M], body: Any) -> _M:
+    """``body`` as a ``model``; 422 with FastAPI-style items when it does not fit."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise unprocessable(
+            detail_item(["body", *err["loc"]], err["msg"], err["type"])
+            for err in exc.errors(include_url=False)
+        ) from None
