@@ -193,8 +193,9 @@ def changelog_problems(text: str, version: str) -> list[str]:
     body = changelog_entry(text, version)
     if not body:
         return [f"{CHANGELOG_FILE} has no section '## {version}': write one before tagging"]
+    sections = ", ".join(CHANGELOG_SECTIONS)
     problems = [
-        f"{CHANGELOG_FILE} ## {version}: '### {title}' is not one of {', '.join(CHANGELOG_SECTIONS)}"
+        f"{CHANGELOG_FILE} ## {version}: '### {title}' is not one of {sections}"
         for title in re.findall(r"^### (.*?)\s*$", body, flags=re.MULTILINE)
         if title not in CHANGELOG_SECTIONS
     ]
