@@ -88,11 +88,11 @@ def test_every_copy_of_the_version_agrees_with_version_file() -> None:
 
 
 def test_the_copies_cover_every_distribution_and_version_attribute() -> None:
-    described = [copy.describe(ROOT) for copy in bump.find_copies(ROOT)]
+    copies = bump.find_copies(ROOT)
     for name, folder in MEMBERS.items():
-        assert f"{folder.relative_to(ROOT)}/pyproject.toml:7: the version of {name}" in "\n".join(
-            described
-        )
+        (field,) = [copy for copy in copies if copy.what == f"the version of {name}"]
+        assert field.path == folder / "pyproject.toml"
+    described = [copy.describe(ROOT) for copy in copies]
     for holder in (
         "packages/viksa-runtime/src/viksa_ai/runtime/_viksa.py",
         "packages/viksa-client/src/viksa_ai/client/__init__.py",
@@ -326,6 +326,17 @@ def test_ci_runs_the_unit_suites_on_macos() -> None:
     assert job["runs-on"].startswith("macos")
     assert "uv sync --all-packages" in run_commands(job)
     assert "uv run pytest packages" in run_commands(job)
+
+
+@pytest.mark.parametrize("path", [CI, RELEASE], ids=["ci", "release"])
+def test_every_action_is_pinned_by_digest(path: Path) -> None:
+    # A moved tag cannot change what runs, least of all in the job holding id-token.
+    for name, job in load_workflow(path)["jobs"].items():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), (name, step)
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
 
 
 def test_release_runs_only_on_version_tags() -> None:
