@@ -387,8 +387,9 @@ def test_release_publishes_every_member_once_with_trusted_publishing_in_pin_orde
 
 
 def test_sibling_pins_are_found() -> None:
-    # The order check above is only as good as this: the meta pins every other member.
-    assert sibling_pins(META) == set(MEMBERS) - {META}
+    # The order check above is only as good as the pins it finds.
+    assert {"viksa-runtime", "viksa-models", "viksa-client", "viksa-devtools"} <= sibling_pins(META)
+    assert sibling_pins("viksa-client") == {"viksa-models"}
     assert sibling_pins("viksa-runtime") == set()
 
 
