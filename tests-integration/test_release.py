@@ -321,6 +321,18 @@ def test_ci_runs_every_step_of_the_ci_script_on_linux() -> None:
     assert "chromium" in install
 
 
+def test_the_strict_type_check_covers_every_member() -> None:
+    # scripts/typecheck.sh names each portion of the namespace (see its comment).
+    checked = set(re.findall(r"-p (viksa_ai[\w.]*)", (ROOT / "scripts/typecheck.sh").read_text()))
+    portions = set()
+    for folder in MEMBERS.values():
+        namespace = folder / "src" / "viksa_ai"
+        if (namespace / "__init__.py").is_file():  # the meta-package
+            portions.add("viksa_ai")
+        portions |= {f"viksa_ai.{init.parent.name}" for init in namespace.glob("*/__init__.py")}
+    assert portions == checked
+
+
 def test_ci_runs_the_unit_suites_on_macos() -> None:
     job = load_workflow(CI)["jobs"]["macos"]
     assert job["runs-on"].startswith("macos")
@@ -370,20 +382,65 @@ def test_release_builds_once_and_smoke_tests_those_files() -> None:
     assert test["env"]["VIKSA_WHEELHOUSE"] == "${{ github.workspace }}/dist"
 
 
-def test_release_publishes_every_member_once_with_trusted_publishing_in_pin_order() -> None:
-    publish = load_workflow(RELEASE)["jobs"]["publish"]
-    assert publish["permissions"] == {"id-token": "write"}
-    uploads = [
-        step for step in publish["steps"] if "gh-action-pypi-publish" in step.get("uses", "")
+def publish_order_problems(order: list[str], pins: dict[str, set[str]]) -> list[str]:
+    """Why publishing in ``order`` could serve a pin on an unpublished sibling (or miss one).
+
+    ``pins`` maps every workspace member to the members it pins.
+    """
+    problems = [f"{name} is not published" for name in sorted(set(pins) - set(order))]
+    problems += [f"{name} is not a workspace member" for name in sorted(set(order) - set(pins))]
+    problems += [
+        f"{name} is published twice" for name in sorted(set(order)) if order.count(name) > 1
     ]
-    for step in uploads:
+    if order and order[-1] != META:
+        problems.append(f"{order[-1]} is published last, not the meta-package {META}")
+    for position, name in enumerate(order):
+        problems += [
+            f"{name} is published before {sibling}, which it pins"
+            for sibling in sorted(pins.get(name, set()) - set(order[:position]))
+        ]
+    return problems
+
+
+def publish_steps() -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = load_workflow(RELEASE)["jobs"]["publish"]["steps"]
+    return [step for step in steps if "gh-action-pypi-publish" in step.get("uses", "")]
+
+
+def published_order() -> list[str]:
+    return [
+        step["with"]["packages-dir"].strip("/").removeprefix("dist/") for step in publish_steps()
+    ]
+
+
+def test_release_publishes_with_trusted_publishing_only() -> None:
+    assert load_workflow(RELEASE)["jobs"]["publish"]["permissions"] == {"id-token": "write"}
+    for step in publish_steps():
         # The action's default target; no token (OIDC), no other index.
         assert set(step["with"]) == {"packages-dir", "skip-existing"}, step
-    order = [step["with"]["packages-dir"].strip("/").removeprefix("dist/") for step in uploads]
-    assert sorted(order) == sorted(MEMBERS), "every distribution is published exactly once"
-    assert order[-1] == META
-    for position, name in enumerate(order):
-        assert sibling_pins(name) <= set(order[:position]), f"{name} before a sibling it pins"
+
+
+def test_release_publishes_every_member_once_each_after_what_it_pins() -> None:
+    pins = {name: sibling_pins(name) for name in MEMBERS}
+    assert publish_order_problems(published_order(), pins) == []
+
+
+def test_a_member_missing_from_the_release_fails() -> None:
+    pins = {name: sibling_pins(name) for name in MEMBERS}
+    pins["viksa-seventh"] = {"viksa-runtime"}
+    assert publish_order_problems(published_order(), pins) == ["viksa-seventh is not published"]
+
+
+def test_a_publish_order_that_serves_an_unpublished_pin_fails() -> None:
+    pins = {name: sibling_pins(name) for name in MEMBERS}
+    order = published_order()
+    assert publish_order_problems([*order[1:], order[0]], pins)[0] == (
+        f"viksa-runtime is published last, not the meta-package {META}"
+    )
+    client_first = ["viksa-client", *(name for name in order if name != "viksa-client")]
+    assert publish_order_problems(client_first, pins) == [
+        "viksa-client is published before viksa-models, which it pins"
+    ]
 
 
 def test_sibling_pins_are_found() -> None:
