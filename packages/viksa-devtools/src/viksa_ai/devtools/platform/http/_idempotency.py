@@ -39,6 +39,7 @@ _NOT_KEPT = frozenset({401, 403, 408, 425, 429})
 _MEMORY_TTL = 600.0
 _MEMORY_MAX = 1000
 _KIND: Kind = "idempotency"
+_PURGE_EVERY_SECONDS = 30.0
 
 
 def _json_response(status: int, message: str, code: str) -> list[Message]:
@@ -96,6 +97,7 @@ class IdempotencyMiddleware:
         self.ttl = ttl
         self._in_flight: dict[str, str] = {}  # record id -> fingerprint of the body
         self._memory: OrderedDict[str, tuple[float, list[Message]]] = OrderedDict()
+        self._next_purge = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
@@ -230,7 +232,11 @@ class IdempotencyMiddleware:
             record["headers"] = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]
             record["body"] = base64.b64encode(body).decode("ascii")
         with self.store.transaction():
-            self.store.purge_expired(_KIND, now)
+            if now >= self._next_purge:
+                # Expired answers are swept now and then, not on every request: the
+                # sweep is a write of its own, and _claim ignores an expired answer.
+                self.store.purge_expired(_KIND, now)
+                self._next_purge = now + min(_PURGE_EVERY_SECONDS, self.ttl)
             self.store.delete(_KIND, record_id)
             self.store.insert(_KIND, record, scope=_KIND, expires=record["expires_at"])
 

@@ -91,9 +91,10 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
         source="pulse.execute",
     )
     final = await platform.engine.execute(record, target=target, call=call)
-    if final["status"] == "awaiting_approval":
-        return JsonAnswer(execution_view(final), status_code=202)
-    return execution_view(final)
+    # Answered as a ready JsonAnswer: FastAPI would otherwise walk the whole record
+    # through jsonable_encoder first, a cost on the hot path that buys nothing here.
+    status = 202 if final["status"] == "awaiting_approval" else 200
+    return JsonAnswer(execution_view(final), status_code=status)
 
 
 @router.post("/invoke", status_code=202)
