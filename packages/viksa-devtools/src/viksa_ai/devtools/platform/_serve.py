@@ -87,16 +87,26 @@ def _is_loopback(host: str) -> bool:
 
 
 def _host_name(value: str) -> str:
-    """The name part of a Host header, lower case, without port or trailing dot."""
+    """The name part of a Host header, lower case, without port or trailing dot.
+
+    Only a port (digits) may follow the name: ``[::1]:8765.evil`` keeps its tail and so
+    matches no allowed name. An IPv6 literal takes no trailing dot (``[::1].`` is not
+    ``[::1]``); a DNS name may end with one (``localhost.``).
+    """
     value = value.strip().lower()
     if value.startswith("["):  # an IPv6 literal keeps its brackets: [::1]:8765
         end = value.find("]")
-        # Only a port may follow the literal: "[::1].evil.example" is not [::1].
         tail = value[end + 1 :] if end != -1 else "x"
-        name = value[: end + 1] if tail == "" or tail.startswith(":") else value
-    else:
-        name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        return value[: end + 1] if _is_port_part(tail) else value
+    name, sep, port = value.rpartition(":")
+    if not sep or ":" in name or not _is_port_part(sep + port):
+        name = value
     return name.rstrip(".")
+
+
+def _is_port_part(tail: str) -> bool:
+    """Whether ``tail`` is nothing or ``:`` and ASCII digits (an empty port is allowed)."""
+    return tail == "" or (tail[0] == ":" and all(c in "0123456789" for c in tail[1:]))
 
 
 class _HostGuard:
