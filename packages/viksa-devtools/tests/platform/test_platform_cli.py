@@ -279,4 +279,5 @@ def test_viksa_dev_refuses_a_rebound_host_and_admits_allow_host(dev_server: str)
 
 def test_hypothesis_keeps_no_example_database() -> None:
     # A stored database replays an old failure on one machine only (issue 9, item 13).
+    assert settings.default is not None
     assert settings.default.database is None

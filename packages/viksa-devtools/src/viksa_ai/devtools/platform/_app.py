@@ -33,6 +33,7 @@ from viksa_ai.devtools.platform._routes import (
     triggers,
     workflow,
 )
+from viksa_ai.devtools.platform._strict_json import UnfitJsonError
 
 __all__ = ["create_app"]
 
@@ -100,6 +101,14 @@ def create_app(
         del request
         items = [detail_item(err["loc"], err["msg"], err["type"]) for err in exc.errors()]
         return JsonAnswer({"detail": items}, status_code=422)
+
+    @app.exception_handler(UnfitJsonError)
+    async def unstorable(request: Request, exc: UnfitJsonError) -> JsonAnswer:
+        # The store refused a value the edge let through (defence in depth): the value
+        # came from the request in every route, so it is the caller's to fix.
+        del request
+        item = detail_item(["body", *exc.loc], exc.message, exc.kind)
+        return JsonAnswer({"detail": [item]}, status_code=422)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JsonAnswer:

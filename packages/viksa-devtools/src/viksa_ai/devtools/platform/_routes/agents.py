@@ -26,10 +26,11 @@ from viksa_ai.devtools.platform._errors import (
 from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder/agent", tags=["builder"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder/agent", tags=["builder"])
 _SEARCHED = ("agent_name", "agent_alias", "agent_description")
 
 

@@ -28,11 +28,12 @@ from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._sse import sse_response
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._validation import manifest_issues
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/chat", tags=["chat"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/chat", tags=["chat"])
 _DETERMINISTIC_HEADER = {"X-Viksa-Deterministic": "true"}
 
 

@@ -14,12 +14,13 @@ from viksa_ai.devtools.platform._errors import conflict, unprocessable
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._validation import manifest_issues
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD, auth_binding_issues
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["deploy"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["deploy"])
 
 
 def _agent(platform: Platform, body: dict[str, Any], tenant: Tenant) -> Doc:

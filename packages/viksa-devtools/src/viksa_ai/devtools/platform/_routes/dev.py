@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body
 from viksa_ai.devtools.platform._deps import PlatformDep, PrincipalDep
 from viksa_ai.devtools.platform._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform._faults import FaultSpecError, parse_fault_spec
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_dev", tags=["local platform"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/_dev", tags=["local platform"])
 
 
 @router.get("/health")

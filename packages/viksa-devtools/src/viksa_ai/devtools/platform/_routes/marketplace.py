@@ -19,11 +19,14 @@ from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/marketplace/api/v1/marketplace", tags=["marketplace"])
+router = APIRouter(
+    route_class=StrictJsonRoute, prefix="/marketplace/api/v1/marketplace", tags=["marketplace"]
+)
 MARKET = "marketplace"
 CATEGORIES = [
     "productivity",

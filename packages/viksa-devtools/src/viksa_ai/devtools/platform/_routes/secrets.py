@@ -14,11 +14,12 @@ from viksa_ai.devtools.platform._errors import conflict, detail_item, forbidden,
 from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._security import hash_password, new_id, verify_password
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._vault import secret_usage
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["secrets"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["secrets"])
 
 
 def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
