@@ -113,6 +113,15 @@ def test_reset_deletes_the_data_file_before_starting(
     assert (started[0].data_path, started[0].seed_password) == (data, "pw-1")
 
 
+def test_the_banner_prints_the_fault_token() -> None:
+    platform = Platform(PlatformConfig())
+    credentials = platform.seed()
+    text = banner("http://127.0.0.1:8765", credentials, None, [], fault_token=platform.fault_token)
+    platform.close()
+    assert platform.fault_token.startswith("vft_")
+    assert f"  faults    X-Viksa-Fault-Token: {platform.fault_token}" in text
+
+
 def test_the_banner_prints_credentials_and_export_lines() -> None:
     platform = Platform(PlatformConfig())
     credentials = platform.seed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from viksa_ai.devtools.platform._answers import JsonAnswer
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._errors import detail_item
+from viksa_ai.devtools.platform._fault_admin import request_project
 from viksa_ai.devtools.platform._faults import FaultMiddleware
 from viksa_ai.devtools.platform._idempotency import IdempotencyMiddleware
 from viksa_ai.devtools.platform._platform import Platform
@@ -126,7 +128,11 @@ def create_app(
         owner_of=platform.accounts.owner_of,
         ttl=platform.config.idempotency_ttl,
     )
-    app.add_middleware(FaultMiddleware, registry=platform.faults)
+    app.add_middleware(
+        FaultMiddleware,
+        registry=platform.faults,
+        project_of=functools.partial(request_project, platform.accounts),
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 

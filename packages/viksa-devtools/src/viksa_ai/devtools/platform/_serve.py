@@ -20,6 +20,7 @@ from viksa_ai.devtools.platform._answers import send_json
 from viksa_ai.devtools.platform._app import create_app
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._examples import deploy_examples
+from viksa_ai.devtools.platform._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
 
@@ -191,8 +192,14 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    *,
+    fault_token: str | None = None,
 ) -> str:
-    """What ``viksa dev`` prints on every start: where, who, and the export lines."""
+    """What ``viksa dev`` prints on every start: where, who, and the export lines.
+
+    ``fault_token`` (the platform's, new at each start) arms ``/_dev/faults`` as the
+    dev user's credentials do.
+    """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
         f"  data      {data if data is not None else 'in memory (lost on exit)'}",
@@ -202,6 +209,8 @@ def banner(
         f"  org       {credentials.org_id}",
         f"  project   {credentials.project_id}",
     ]
+    if fault_token is not None:
+        lines.append(f"  faults    {FAULT_TOKEN_HEADER}: {fault_token}  (arms /_dev/faults)")
     lines += [f"  example   {alias}: {outcome}" for alias, outcome in examples]
     lines += ["", "# Point ViksaClient.from_env() at this platform:"]
     lines += [f"export {name}={value}" for name, value in credentials.env(base_url).items()]
@@ -257,7 +266,9 @@ def serve(
     examples: list[tuple[str, str]] = []
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
-    out.write(banner(base_url, credentials, config.data_path, examples))
+    out.write(
+        banner(base_url, credentials, config.data_path, examples, fault_token=platform.fault_token)
+    )
     out.flush()
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)
