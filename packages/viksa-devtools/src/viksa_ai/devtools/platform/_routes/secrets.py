@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query
 from viksa_ai.devtools.platform._bodies import JsonBody
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import NO_STORE, PageDep, PlatformDep, ProjectDep, owned
-from viksa_ai.devtools.platform._errors import conflict, detail_item, forbidden, unprocessable
+from viksa_ai.devtools.platform._errors import conflict, detail_item, unprocessable
 from viksa_ai.devtools.platform._listing import listing
-from viksa_ai.devtools.platform._security import hash_password, new_id, verify_password
+from viksa_ai.devtools.platform._security import hash_password, new_id
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
 from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
-from viksa_ai.devtools.platform._vault import secret_usage
+from viksa_ai.devtools.platform._vault import secret_usage, secret_value
 
 __all__ = ["router"]
 
@@ -114,18 +114,10 @@ async def get_secret(
 ) -> Doc:
     """A secret with its value; one stored with a passphrase needs it."""
     secret = owned(platform, "secret", "Secret", secret_id, tenant)
-    stored = platform.store.get("secret_value", secret_id)
-    assert stored is not None
-    guard = stored["passphrase_hash"]
     # scrypt is slow by design: keep it off the event loop.
-    if guard is not None and (
-        passphrase is None or not await anyio.to_thread.run_sync(verify_password, passphrase, guard)
-    ):
-        raise forbidden(
-            "This secret is protected by a passphrase: pass the right passphrase to read it.",
-            code="passphrase_required" if passphrase is None else "wrong_passphrase",
-        )
-    return {**secret, "value": stored["value"]}
+    value = await anyio.to_thread.run_sync(secret_value, platform.store, secret_id, passphrase)
+    assert value is not None
+    return {**secret, "value": value}
 
 
 @router.put("/secret/{secret_id}")
