@@ -268,6 +268,8 @@ async def test_docs_load_swagger_from_this_server(browser: httpx.AsyncClient) ->
 def test_the_banner_prints_the_dashboard_link_on_a_line_of_its_own(
     viksa_platform: LocalPlatform,
 ) -> None:
-    text = banner("http://127.0.0.1:8765", viksa_platform.credentials, None, [], "vdl_token")
+    text = banner(
+        "http://127.0.0.1:8765", viksa_platform.credentials, None, [], sign_in_token="vdl_token"
+    )
     [line] = [line for line in text.splitlines() if line.startswith("dashboard")]
     assert line.startswith("dashboard http://127.0.0.1:8765/dashboard/sign-in?token=vdl_token")

@@ -14,6 +14,7 @@ from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
 from viksa_ai.devtools.platform.services._engine import Engine, execution_view
 from viksa_ai.devtools.platform.services._errors import DomainError, not_found
 from viksa_ai.devtools.platform.services._overview import Overview
+from viksa_ai.devtools.platform.services._security import new_secret
 from viksa_ai.devtools.platform.services._workflows import Workflows
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
@@ -64,6 +65,9 @@ class Platform:
             refresh_ttl=config.refresh_token_ttl,
         )
         self.faults = FaultRegistry(config.faults)
+        # Arms /_dev/faults besides the dev user's credentials; printed in the banner,
+        # new at every start, never stored.
+        self.fault_token = new_secret("vft")
         self.engine = Engine(
             self.store,
             workers_per_agent=config.workers_per_agent,

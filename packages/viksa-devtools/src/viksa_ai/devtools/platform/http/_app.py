@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._dashboard import install_dashboard
 from viksa_ai.devtools.platform.http._docs import install_docs
+from viksa_ai.devtools.platform.http._fault_admin import request_project
 from viksa_ai.devtools.platform.http._faults import FaultMiddleware
 from viksa_ai.devtools.platform.http._idempotency import IdempotencyMiddleware
 from viksa_ai.devtools.platform.http._request_id import RequestIdMiddleware
@@ -36,6 +38,7 @@ from viksa_ai.devtools.platform.http._routes import (
     workflow,
 )
 from viksa_ai.devtools.platform.services._errors import DomainError, detail_item
+from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
 __all__ = ["create_app"]
 
@@ -116,6 +119,14 @@ def create_app(
         del request
         return JsonAnswer({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(UnfitJsonError)
+    async def unstorable(request: Request, exc: UnfitJsonError) -> JsonAnswer:
+        # The store refused a value the edge let through (defence in depth): the value
+        # came from the request in every route, so it is the caller's to fix.
+        del request
+        item = detail_item(["body", *exc.loc], exc.message, exc.kind)
+        return JsonAnswer({"detail": [item]}, status_code=422)
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JsonAnswer:
         _log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -132,7 +143,11 @@ def create_app(
         owner_of=platform.accounts.owner_of,
         ttl=platform.config.idempotency_ttl,
     )
-    app.add_middleware(FaultMiddleware, registry=platform.faults)
+    app.add_middleware(
+        FaultMiddleware,
+        registry=platform.faults,
+        project_of=functools.partial(request_project, platform.accounts),
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -22,6 +22,7 @@ from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
 from viksa_ai.devtools.platform.http._answers import send_json
 from viksa_ai.devtools.platform.http._app import create_app
 from viksa_ai.devtools.platform.http._dashboard import SIGN_IN_PATH
+from viksa_ai.devtools.platform.http._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform.http._faults import DroppedConnection
 
 __all__ = [
@@ -88,16 +89,26 @@ def _is_loopback(host: str) -> bool:
 
 
 def _host_name(value: str) -> str:
-    """The name part of a Host header, lower case, without port or trailing dot."""
+    """The name part of a Host header, lower case, without port or trailing dot.
+
+    Only a port (digits) may follow the name: ``[::1]:8765.evil`` keeps its tail and so
+    matches no allowed name. An IPv6 literal takes no trailing dot (``[::1].`` is not
+    ``[::1]``); a DNS name may end with one (``localhost.``).
+    """
     value = value.strip().lower()
     if value.startswith("["):  # an IPv6 literal keeps its brackets: [::1]:8765
         end = value.find("]")
-        # Only a port may follow the literal: "[::1].evil.example" is not [::1].
         tail = value[end + 1 :] if end != -1 else "x"
-        name = value[: end + 1] if tail == "" or tail.startswith(":") else value
-    else:
-        name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        return value[: end + 1] if _is_port_part(tail) else value
+    name, sep, port = value.rpartition(":")
+    if not sep or ":" in name or not _is_port_part(sep + port):
+        name = value
     return name.rstrip(".")
+
+
+def _is_port_part(tail: str) -> bool:
+    """Whether ``tail`` is nothing or ``:`` and ASCII digits (an empty port is allowed)."""
+    return tail == "" or (tail[0] == ":" and all(c in "0123456789" for c in tail[1:]))
 
 
 class _HostGuard:
@@ -182,12 +193,15 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    *,
+    fault_token: str | None = None,
     sign_in_token: str | None = None,
 ) -> str:
     """What ``viksa dev`` prints on every start: where, who, and the export lines.
 
-    With ``sign_in_token`` a line starting with ``dashboard`` gives the dashboard's
-    one-time sign-in link.
+    ``fault_token`` (the platform's, new at each start) arms ``/_dev/faults`` as the
+    dev user's credentials do. With ``sign_in_token`` a line starting with ``dashboard``
+    gives the dashboard's one-time sign-in link.
     """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
@@ -203,6 +217,8 @@ def banner(
         f"  org       {credentials.org_id}",
         f"  project   {credentials.project_id}",
     ]
+    if fault_token is not None:
+        lines.append(f"  faults    {FAULT_TOKEN_HEADER}: {fault_token}  (arms /_dev/faults)")
     lines += [f"  example   {alias}: {outcome}" for alias, outcome in examples]
     lines += ["", "# Point ViksaClient.from_env() at this platform:"]
     lines += [f"export {name}={value}" for name, value in credentials.env(base_url).items()]
@@ -259,7 +275,16 @@ def serve(
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
     link = platform.dashboard.issue_link(credentials.email)
-    out.write(banner(base_url, credentials, config.data_path, examples, link))
+    out.write(
+        banner(
+            base_url,
+            credentials,
+            config.data_path,
+            examples,
+            fault_token=platform.fault_token,
+            sign_in_token=link,
+        )
+    )
     out.flush()
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)

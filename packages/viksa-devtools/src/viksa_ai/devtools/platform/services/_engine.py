@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from viksa_ai.devtools._json import dumps_json
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
 from viksa_ai.devtools.platform.services._errors import (
@@ -32,6 +33,11 @@ from viksa_ai.devtools.platform.services._pools import Pool, WorkerPools
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD, resolve_secrets
 from viksa_ai.devtools.platform.store._store import Doc, Store
+from viksa_ai.devtools.platform.store._strict_json import (
+    MAX_STORED_DEPTH,
+    UnfitJsonError,
+    unfit_json,
+)
 from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
 
 __all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]
@@ -268,7 +274,11 @@ class Engine:
     def finish(self, record: Doc) -> Doc:
         """Store a final record and wake whoever waits for it."""
         record["finished_at"] = now_iso()
-        self.store.save("execution", record)
+        try:
+            self.store.save("execution", record)
+        except UnfitJsonError:
+            _make_storable(record)
+            self.store.save("execution", record)
         self._announce(record)
         done = self._done.pop(record["id"], None)
         if done is not None:
@@ -460,3 +470,26 @@ class Engine:
 def _within(stamp: str, since: float | None, until: float | None) -> bool:
     moment = seconds_of(stamp)
     return (since is None or moment >= since) and (until is None or moment <= until)
+
+
+def _make_storable(record: Doc) -> None:
+    """Fit a final execution record the store refused (its result, made by agent code).
+
+    Non-finite numbers become ``null``, as every answer writes them; a result still
+    unfit (nested deeper than the store keeps) fails the run with an endpoint error.
+    """
+    try:
+        response = json.loads(dumps_json(record.get("response")))
+    except (ValueError, RecursionError):
+        response = record.get("response")
+    left = unfit_json(response, max_depth=MAX_STORED_DEPTH)
+    if left is None:
+        record["response"] = response
+        return
+    where = "".join(f"[{part!r}]" for part in left.loc) or "itself"
+    record.update(
+        status="failed",
+        response=None,
+        error=f"The endpoint's result cannot be stored: the result{where} {left.message}.",
+        error_kind="endpoint_error",
+    )

@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from viksa_ai.devtools.platform.services._errors import detail_item
+from viksa_ai.devtools.platform.services._errors import DomainError, detail_item, forbidden
+from viksa_ai.devtools.platform.services._security import verify_password
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "bindings",
     "resolve_secrets",
     "secret_usage",
+    "secret_value",
 ]
 
 AUTH_METHODS_FIELD = "auth_methods"
@@ -105,20 +107,61 @@ def auth_binding_issues(auth_methods: Any, store: Store, project_id: str) -> lis
                         "value_error.secret_not_found",
                     )
                 )
+            elif ref is not None and _protected(store, ref["secret_id"]):
+                issues.append(
+                    detail_item(
+                        where,
+                        f"vault secret {ref['secret_id']!r} is protected by a passphrase, which "
+                        "a run cannot give: bind a secret without one (every caller that may "
+                        "run the agent could read the value through it)",
+                        "value_error.secret_protected",
+                    )
+                )
     return issues
+
+
+def _protected(store: Store, secret_id: str) -> bool:
+    secret = store.get("secret", secret_id)
+    return secret is not None and bool(secret.get("has_passphrase"))
+
+
+def secret_value(store: Store, secret_id: str, passphrase: str | None) -> str | None:
+    """The value of a vault secret for a caller offering ``passphrase``; None when gone.
+
+    The one way to a value (``get_secret`` and runs alike), so every path applies the
+    same check: a secret stored with a passphrase answers 403 without the right one.
+    Slow (scrypt) when a passphrase is checked: call it off the event loop.
+    """
+    stored = store.get("secret_value", secret_id)
+    if stored is None:
+        return None
+    guard = stored.get("passphrase_hash")
+    if guard is not None and (passphrase is None or not verify_password(passphrase, guard)):
+        raise forbidden(
+            "This secret is protected by a passphrase: pass the right passphrase to read it.",
+            code="passphrase_required" if passphrase is None else "wrong_passphrase",
+        )
+    value: str = stored["value"]
+    return value
 
 
 def resolve_secrets(auth_methods: Any, store: Store) -> dict[str, str]:
     """The ``METHOD.PARAM`` values of an agent's bound params that resolve now.
 
     A secret deleted since the agent was deployed simply leaves its param unset (the
-    worker then does not enable that method), as on the platform.
+    worker then does not enable that method), as on the platform. So does one given a
+    passphrase since: a run offers none, and the value is read as ``get_secret`` reads it.
     """
     found: dict[str, str] = {}
     for method, param, secret_id in bindings(auth_methods):
-        stored = None if secret_id is None else store.get("secret_value", secret_id)
-        if stored is not None:
-            found[f"{method}.{param}"] = stored["value"]
+        if secret_id is None:
+            continue
+        try:
+            value = secret_value(store, secret_id, None)
+        except DomainError:
+            continue
+        if value is not None:
+            found[f"{method}.{param}"] = value
     return found
 
 

@@ -476,7 +476,7 @@ def faults_body(armed: Sequence[Doc]) -> str:
 
 
 def _spec_text(fault: Mapping[str, Any]) -> str:
-    shown = {k: v for k, v in fault.items() if k not in ("remaining", "source")}
+    shown = {k: v for k, v in fault.items() if k not in ("remaining", "source", "project_id")}
     return ";".join(f"{k}={v}" for k, v in shown.items() if v not in (None, False))
 
 

@@ -29,14 +29,17 @@ from viksa_ai.devtools.platform.http._dashboard._access import (
 )
 from viksa_ai.devtools.platform.http._dashboard._html import page
 from viksa_ai.devtools.platform.http._deps import PlatformDep
+from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
 from viksa_ai.devtools.platform.http._sse import encode_event
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._dashboard import BrowserSession
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
     bad_request,
     detail_item,
+    forbidden,
     unprocessable,
 )
 from viksa_ai.devtools.platform.services._security import new_secret
@@ -44,7 +47,7 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 
 # What a dashboard page may load and do: its own scripts and styles, nothing inline,
 # nothing from another origin, never framed.
@@ -258,7 +261,8 @@ async def secrets_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
 @router.get("/dashboard/faults", response_model=None)
 async def faults_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
     """The faults in force, editable."""
-    return _html(_pages.faults_body(platform.faults.armed()), "Faults", session, "faults")
+    armed = platform.faults.armed(_project(session))
+    return _html(_pages.faults_body(armed), "Faults", session, "faults")
 
 
 # -- live updates ------------------------------------------------------------------------
@@ -332,19 +336,31 @@ async def decide(
 
 
 @router.post("/dashboard/api/faults", response_model=None)
-async def arm_fault(body: JsonBody, platform: PlatformDep, _: ActionDep) -> dict[str, Any]:
-    """Arm a run-wide fault (the ``X-Viksa-Fault`` syntax)."""
+async def arm_fault(body: JsonBody, platform: PlatformDep, session: ActionDep) -> dict[str, Any]:
+    """Arm a fault for the project's requests (the ``X-Viksa-Fault`` syntax); admin only."""
+    project = _fault_scope(platform, session)
     spec = body.get("spec")
     try:
         parsed = parse_fault_spec(spec if isinstance(spec, str) else "")
     except FaultSpecError as exc:
         raise unprocessable([detail_item(["body", "spec"], str(exc), "value_error")]) from exc
-    platform.faults.arm(parsed)
-    return {"faults": platform.faults.armed()}
+    platform.faults.arm(parsed, project=project)
+    return {"faults": platform.faults.armed(project)}
 
 
 @router.delete("/dashboard/api/faults", response_model=None)
-async def clear_faults(platform: PlatformDep, _: ActionDep) -> dict[str, Any]:
-    """Disarm every run-wide fault."""
-    platform.faults.clear()
-    return {"faults": []}
+async def clear_faults(platform: PlatformDep, session: ActionDep) -> dict[str, Any]:
+    """Disarm the faults of the project; admin only."""
+    project = _fault_scope(platform, session)
+    platform.faults.clear(project)
+    return {"faults": platform.faults.armed(project)}
+
+
+def _fault_scope(platform: Platform, session: BrowserSession) -> str:
+    """The project whose faults the page changes: the local admin's only (as /_dev/faults)."""
+    if not is_local_admin(platform, session.principal):
+        raise forbidden(
+            "Only the local admin (the dev user viksa dev seeds) may arm or clear faults.",
+            code="not_fault_admin",
+        )
+    return _project(session)

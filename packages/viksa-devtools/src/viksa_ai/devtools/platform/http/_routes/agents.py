@@ -10,6 +10,7 @@ from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._bodies import JsonBody
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, owned
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._agents import (
     PLATFORM_FIELDS,
     checked_agent,
@@ -29,7 +30,7 @@ from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder/agent", tags=["builder"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder/agent", tags=["builder"])
 _SEARCHED = ("agent_name", "agent_alias", "agent_description")
 
 

@@ -20,6 +20,7 @@ from viksa_ai.devtools.platform.http._deps import (
     allowed,
 )
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._access import Access
 from viksa_ai.devtools.platform.services._accounts import Principal
 from viksa_ai.devtools.platform.services._errors import not_found
@@ -35,7 +36,7 @@ from viksa_ai.models.auth import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/auth", tags=["auth"])
 
 
 @router.post("/individual/login", dependencies=[NO_STORE])

@@ -16,6 +16,7 @@ from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._sse import sse_response
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._assistant import (
     DETERMINISTIC_NOTE,
     generated_agent,
@@ -38,7 +39,7 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/chat", tags=["chat"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/chat", tags=["chat"])
 _DETERMINISTIC_HEADER = {"X-Viksa-Deterministic": "true"}
 
 

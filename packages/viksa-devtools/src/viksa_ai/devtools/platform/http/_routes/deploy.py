@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._bodies import JsonBody, required_id
 from viksa_ai.devtools.platform.http._deps import PlatformDep, ProjectDep, Tenant, owned
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._agents import manifest_of
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import conflict, unprocessable
@@ -19,7 +20,7 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["deploy"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["deploy"])
 
 
 def _agent(platform: Platform, body: dict[str, Any], tenant: Tenant) -> Doc:

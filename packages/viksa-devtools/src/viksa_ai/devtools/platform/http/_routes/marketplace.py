@@ -14,6 +14,7 @@ from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._agents import (
     checked_agent,
     manifest_of,
@@ -33,7 +34,9 @@ from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Kind
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/marketplace/api/v1/marketplace", tags=["marketplace"])
+router = APIRouter(
+    route_class=StrictJsonRoute, prefix="/marketplace/api/v1/marketplace", tags=["marketplace"]
+)
 MARKET = "marketplace"
 CATEGORIES = [
     "productivity",

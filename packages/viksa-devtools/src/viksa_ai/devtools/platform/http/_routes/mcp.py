@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from viksa_ai.devtools.platform.http._bodies import JsonBody
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, owned
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import conflict, detail_item, unprocessable
 from viksa_ai.devtools.platform.services._security import new_id
@@ -16,7 +17,7 @@ from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["mcp"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["mcp"])
 _FIXED = frozenset({"id", "status", "created_at", "updated_at", "started_at", "stopped_at"})
 
 

@@ -12,6 +12,7 @@ from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, Target, execution_view
 from viksa_ai.devtools.platform.services._errors import NotFoundError, detail_item, unprocessable
 from viksa_ai.devtools.platform.store._store import Doc
@@ -19,7 +20,7 @@ from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionReques
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/pulse/executor", tags=["pulse"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/pulse/executor", tags=["pulse"])
 
 
 def _target(

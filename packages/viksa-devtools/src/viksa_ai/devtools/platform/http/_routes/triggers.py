@@ -22,6 +22,7 @@ from viksa_ai.devtools.platform.http._deps import (
 )
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._sse import sse_response
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import execution_view
 from viksa_ai.devtools.platform.services._errors import (
@@ -36,9 +37,9 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["approvals", "triggers", "webhooks"]
 
-triggers = APIRouter(prefix="/chat/trigger", tags=["triggers"])
-approvals = APIRouter(prefix="/chat/approvals", tags=["approvals"])
-webhooks = APIRouter(prefix="/chat/webhook/trigger", tags=["webhooks"])
+triggers = APIRouter(route_class=StrictJsonRoute, prefix="/chat/trigger", tags=["triggers"])
+approvals = APIRouter(route_class=StrictJsonRoute, prefix="/chat/approvals", tags=["approvals"])
+webhooks = APIRouter(route_class=StrictJsonRoute, prefix="/chat/webhook/trigger", tags=["webhooks"])
 
 _FIXED = frozenset(
     {

@@ -11,6 +11,7 @@ from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
@@ -24,7 +25,7 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/workflow", tags=["workflow"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/workflow", tags=["workflow"])
 _FIXED = frozenset({"id", "created_at", "updated_at"})
 
 
