@@ -151,6 +151,54 @@ class Accounts:
         }
         return self.store.insert("project", project, scope=org_id)
 
+    def orgs_of(self, account_id: str) -> list[Doc]:
+        """Every org of an account."""
+        return self.store.query("org", scope=account_id)[0]
+
+    def projects_of(self, org_id: str) -> list[Doc]:
+        """Every project of an org."""
+        return self.store.query("project", scope=org_id)[0]
+
+    def update_tenant(self, kind: Literal["org", "project"], doc: Doc) -> Doc:
+        """Store a changed org or project (its id, owner and org were kept by the caller)."""
+        return self.store.save(kind, doc)
+
+    def delete_project(self, project_id: str) -> None:
+        """Delete a project, everything in it and its keys."""
+        with self.store.transaction():
+            self.store.delete_scope(project_id)
+            for key in self.store.query("key", where={"project_id": project_id})[0]:
+                self.store.delete("key", key["id"])
+            self.store.delete("project", project_id)
+
+    def delete_org(self, org_id: str) -> None:
+        """Delete an org with its projects and everything in them."""
+        with self.store.transaction():
+            for project in self.projects_of(org_id):
+                self.delete_project(project["id"])
+            self.store.delete("org", org_id)
+
+    def user_of(self, principal: Principal) -> Doc:
+        """The user behind a principal; 404 when it is gone."""
+        user = self.store.get("user", principal.user_id or "")
+        if user is None:
+            raise not_found("User", principal.user_id or "")
+        return user
+
+    def usage(self, project_id: str | None) -> dict[str, int]:
+        """How many records of each countable kind a project holds (zeros without one)."""
+        kinds: tuple[Kind, ...] = ("agent", "secret", "trigger", "workflow", "schedule")
+        counts: dict[str, int] = {
+            kind: self.store.query(kind, scope=project_id, limit=0)[1] if project_id else 0
+            for kind in kinds
+        }
+        counts["execution"] = (
+            self.store.query("execution", where={"project_id": project_id}, limit=0)[1]
+            if project_id
+            else 0
+        )
+        return counts
+
     def owned_org(self, account_id: str, org_id: str) -> Doc:
         """The org ``org_id`` if ``account_id`` owns it: 404 when absent, 403 when foreign."""
         org = self.store.get("org", org_id)
@@ -475,6 +523,10 @@ class Accounts:
             skip=skip,
             limit=limit,
         )
+
+    def delete_key(self, key_id: str) -> None:
+        """Delete a key for good (it stops authenticating at once)."""
+        self.store.delete("key", key_id)
 
     def revoke_key(self, key: Doc) -> Doc:
         """Mark a key revoked: it stops authenticating at once."""

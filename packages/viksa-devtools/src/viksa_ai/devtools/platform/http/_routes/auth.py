@@ -23,7 +23,6 @@ from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._access import Access
 from viksa_ai.devtools.platform.services._accounts import Principal
-from viksa_ai.devtools.platform.services._errors import not_found
 from viksa_ai.devtools.platform.store._store import Doc
 from viksa_ai.models.auth import (
     ApiKeyRequest,
@@ -57,10 +56,7 @@ async def refresh(raw: JsonBody, platform: PlatformDep) -> Doc:
 @router.get("/me")
 async def me(platform: PlatformDep, principal: PrincipalDep) -> Doc:
     """The calling user."""
-    user = platform.store.get("user", principal.user_id or "")
-    if user is None:
-        raise not_found("User", principal.user_id or "")
-    return platform.accounts.public_user(user, principal)
+    return platform.accounts.public_user(platform.accounts.user_of(principal), principal)
 
 
 @router.post("/switch-org", dependencies=[NO_STORE])
@@ -99,21 +95,13 @@ async def logout_all(platform: PlatformDep, user: UserDep) -> dict[str, Any]:
 async def usage(platform: PlatformDep, tenant: TenantDep) -> dict[str, Any]:
     """Counts of what the caller's project holds, and the (unlimited) local plan."""
     project = tenant.project_id
-    counts = {
-        kind: platform.store.query(kind, scope=project, limit=0)[1] if project else 0
-        for kind in ("agent", "secret", "trigger", "workflow", "schedule")
-    }
-    executions = (
-        platform.store.query("execution", where={"project_id": project}, limit=0)[1]
-        if project
-        else 0
-    )
+    counts = platform.accounts.usage(project)
     return {
         "plan": "local-dev",
         "account_id": tenant.principal.account_id,
         "org_id": tenant.org_id,
         "project_id": project,
-        "usage": {**{f"{k}s": v for k, v in counts.items()}, "executions": executions},
+        "usage": {f"{k}s": v for k, v in counts.items()},
         "limits": {},
     }
 
@@ -180,7 +168,7 @@ async def revoke_api_key(key_id: str, platform: PlatformDep, access: KeyWriter) 
 async def delete_api_key(key_id: str, platform: PlatformDep, access: KeyWriter) -> Doc:
     """Delete a key for good."""
     access.key(key_id)
-    platform.store.delete("key", key_id)
+    platform.accounts.delete_key(key_id)
     return {"id": key_id, "deleted": True}
 
 

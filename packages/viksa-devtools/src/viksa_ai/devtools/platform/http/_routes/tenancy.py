@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform.http._deps import PlatformDep, allowed
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
@@ -53,19 +52,10 @@ def _patched(doc: Doc, body: dict[str, Any]) -> Doc:
     return {**doc, **{k: v for k, v in body.items() if k not in _FIXED}, "updated_at": now_iso()}
 
 
-def _delete_project(platform: Platform, project_id: str) -> None:
-    with platform.store.transaction():
-        platform.store.delete_scope(project_id)
-        for key in platform.store.query("key", where={"project_id": project_id})[0]:
-            platform.store.delete("key", key["id"])
-        platform.store.delete("project", project_id)
-
-
 @orgs.get("/list")
 async def list_orgs(platform: PlatformDep, access: OrgReader) -> list[Doc]:
     """Every org of the caller's account (a key's own org only)."""
-    found = platform.store.query("org", scope=access.principal.account_id)[0]
-    return access.visible(found, "org_id")
+    return access.visible(platform.accounts.orgs_of(access.principal.account_id), "org_id")
 
 
 @orgs.post("/create", status_code=201)
@@ -83,17 +73,14 @@ async def get_org(org_id: str, access: OrgReader) -> Doc:
 @orgs.put("/{org_id}")
 async def update_org(org_id: str, platform: PlatformDep, access: OrgWriter, body: JsonBody) -> Doc:
     """Change an org's fields (its id and owner stay)."""
-    return platform.store.save("org", _patched(access.org(org_id), body))
+    return platform.accounts.update_tenant("org", _patched(access.org(org_id), body))
 
 
 @orgs.delete("/{org_id}")
 async def delete_org(org_id: str, platform: PlatformDep, access: OrgWriter) -> Doc:
     """Delete an org with its projects and everything in them."""
     access.org(org_id)
-    with platform.store.transaction():
-        for project in platform.store.query("project", scope=org_id)[0]:
-            _delete_project(platform, project["id"])
-        platform.store.delete("org", org_id)
+    platform.accounts.delete_org(org_id)
     return {"id": org_id, "deleted": True}
 
 
@@ -109,7 +96,7 @@ async def create_project(platform: PlatformDep, access: ProjectCreator, body: Js
 async def list_projects(org_id: str, platform: PlatformDep, access: ProjectReader) -> list[Doc]:
     """Every project of one of the caller's orgs (a key's own project only)."""
     access.org(org_id)
-    return access.visible(platform.store.query("project", scope=org_id)[0], "project_id")
+    return access.visible(platform.accounts.projects_of(org_id), "project_id")
 
 
 @projects.get("/{project_id}")
@@ -123,12 +110,12 @@ async def update_project(
     project_id: str, platform: PlatformDep, access: ProjectWriter, body: JsonBody
 ) -> Doc:
     """Change a project's fields (its id, org and owner stay)."""
-    return platform.store.save("project", _patched(access.project(project_id), body))
+    return platform.accounts.update_tenant("project", _patched(access.project(project_id), body))
 
 
 @projects.delete("/{project_id}")
 async def delete_project(project_id: str, platform: PlatformDep, access: ProjectWriter) -> Doc:
     """Delete a project and everything in it."""
     access.project(project_id)
-    _delete_project(platform, project_id)
+    platform.accounts.delete_project(project_id)
     return {"id": project_id, "deleted": True}
