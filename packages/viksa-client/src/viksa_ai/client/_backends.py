@@ -191,9 +191,7 @@ class BoundedMap:
             return [call(item) for item in items]
         workers = min(self._limit, len(items))
         with ThreadPoolExecutor(workers, thread_name_prefix="viksa-map") as pool:
-            futures = [
-                pool.submit(contextvars.copy_context().run, call, item) for item in items
-            ]
+            futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
             try:
                 return [future.result() for future in futures]
             finally:
