@@ -211,12 +211,8 @@ def _http_bridge(args: list[str], env: dict[str, str]) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/mcp"
         assert process.poll() is None, "the bridge stopped while serving"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        # The live suite's way of stopping a child: terminate, then kill if it lingers.
+        Server(process, {}, "", "", "").stop()
 
 
 async def test_http_bridge_serves_the_deployed_agents(server: Any) -> None:
