@@ -139,11 +139,6 @@ async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -> int:
     """Entry point of ``viksa-mcp-bridge``; returns the exit code."""
     args = build_parser(prog).parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         interval = args.refresh_interval
         if interval is None:
@@ -154,6 +149,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
     except BridgeConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    # stdout is the protocol on stdio: every log line goes to stderr.
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     watch = getattr(backend, "changed", None) if watches else None
     bridge = BridgeServer(
         backend, name=args.name, version=_VERSION, refresh_interval=interval, watch=watch
