@@ -245,12 +245,16 @@ _EXTRA_ENDPOINT = {
     "description": "Upper-case a text, or fail on 'boom'",
     "inputs": [{"input_ref": "text", "required": True}],
     "outputs": ["slug"],
+    "execution_config": {"timeout_seconds": 1},
 }
 _EXTRA_CODE = (
     "\n\n@mcp_endpoint(description=\"Upper-case a text, or fail on 'boom'\")\n"
     "async def shout(payload: dict[str, Any]) -> dict[str, Any]:\n"
     '    if payload["text"] == "boom":\n'
     '        raise RuntimeError("it went boom")\n'
+    '    if payload["text"] == "slow":\n'
+    "        import asyncio\n"
+    "        await asyncio.sleep(30)\n"
     '    return {"slug": payload["text"].upper()}\n'
 )
 
@@ -290,7 +294,10 @@ async def _check_folder(client: Client, announcements: Announcements, folder: Pa
     boom = await client.call_tool("my_tools_shout", {"text": "boom"})
     assert boom.is_error
     assert "it went boom" in _text(boom)
-    # The worker is still up after the failure.
+    slow = await client.call_tool("my_tools_shout", {"text": "slow"})
+    assert slow.is_error
+    assert "my_tools_shout: timed out" in _text(slow)
+    # The worker is up again after the failure and the timeout.
     assert not (await client.call_tool("my_tools_word_stats", {"text": "x"})).is_error
 
 
