@@ -367,7 +367,7 @@ class Mappings(Resource):
         """Several mappings, in the order of ``mapping_ids`` (at most 100 ids).
 
         At most ``concurrency`` requests are in flight at once; the first call that
-        fails raises its error and the others are cancelled.
+        fails raises its error, and the calls not yet made are not made.
         """
         ids = list(mapping_ids)
         if len(ids) > MAPPINGS_MAX_IDS:
