@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import anyio
 
+from viksa_ai.mcp_bridge import __version__
 from viksa_ai.mcp_bridge._errors import BridgeConfigError
 from viksa_ai.mcp_bridge._server import Backend, BridgeServer
 
@@ -23,7 +24,6 @@ __all__ = ["build_parser", "main"]
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_VERSION = "0.3.0"
 
 
 def _env_float(name: str, default: float) -> float:
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
     )
     watch = getattr(backend, "changed", None) if watches else None
     bridge = BridgeServer(
-        backend, name=args.name, version=_VERSION, refresh_interval=interval, watch=watch
+        backend, name=args.name, version=__version__, refresh_interval=interval, watch=watch
     )
     try:
         anyio.run(_serve, bridge, args)
