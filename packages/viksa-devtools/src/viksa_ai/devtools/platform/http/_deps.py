@@ -13,9 +13,9 @@ from viksa_ai.devtools.platform.services._accounts import Principal
 from viksa_ai.devtools.platform.services._errors import (
     bad_request,
     forbidden,
-    not_found,
     unauthorized,
 )
+from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.store._store import Doc, Kind
 
 if TYPE_CHECKING:
@@ -107,6 +107,11 @@ class Tenant:
     project_id: str | None
 
     @property
+    def caller(self) -> Caller:
+        """The account and project the services act for; 400 when no project is named."""
+        return Caller(account_id=self.principal.account_id, project_id=self.project)
+
+    @property
     def project(self) -> str:
         """The project id; 400 when the request names none."""
         if self.project_id is None:
@@ -160,13 +165,4 @@ PageDep = Annotated[Page, Depends(_page)]
 
 def owned(platform: Platform, kind: Kind, label: str, record_id: str, tenant: Tenant) -> Doc:
     """A record of the caller's project: 404 when absent here, 403 when another account's."""
-    found = platform.store.get_scoped(kind, record_id)
-    if found is None:
-        raise not_found(label, record_id)
-    doc, scope = found
-    if scope != tenant.project:
-        project = platform.store.get("project", scope)
-        if project is not None and project["account_id"] != tenant.principal.account_id:
-            raise forbidden(f"{label} {record_id!r} belongs to another account.")
-        raise not_found(label, record_id)
-    return doc
+    return owned_record(platform.store, kind, label, record_id, tenant.caller)
