@@ -201,13 +201,15 @@ def test_endpoint_exception_exits_5_with_the_traceback(capsys: pytest.CaptureFix
 
 
 def test_timeout_exits_6(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, PROBE, "nap", "-i", "seconds=20", "--timeout", "0.3")
+    # The timeout covers the child's start too: long enough for the import to finish.
+    code, _, err = run(capsys, PROBE, "nap", "-i", "seconds=20", "--timeout", "3")
     assert code == 6
     assert error_of(err) | {"message": ""} == {
         "kind": "timeout",
         "message": "",
         "endpoint": "nap",
-        "timeout_seconds": 0.3,
+        "timeout_seconds": 3,
+        "stage": "call",
     }
 
 

@@ -9,6 +9,9 @@ its environment, the A2A envelope stripped from the inputs and set for
 - :class:`AgentWorker` / :class:`AsyncAgentWorker`: a warm child serving many calls.
 - :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
   envelope without running anything; the worker's ``call_prepared`` runs the result.
+- :class:`Limits`: per-call memory, CPU, output and result limits.
+- :func:`sandbox_available`: whether agents run sandboxed here (Linux, bubblewrap).
+- :func:`remove_stale_workdirs`: delete working directories a killed runner left.
 
 Names are imported on first use, so the child process (which imports this package)
 and ``import viksa_ai.devtools`` stay cheap.
@@ -27,21 +30,30 @@ if TYPE_CHECKING:
         EXIT_AUTH_NOT_CONFIGURED,
         EXIT_ENDPOINT_ERROR,
         EXIT_INVALID_INPUT,
+        EXIT_RESOURCE_LIMIT,
         EXIT_TIMEOUT,
         EXIT_USAGE,
         EXIT_WORKER_CRASHED,
         AgentImportError,
         AgentLoadError,
         AuthNotConfiguredError,
+        CpuLimitError,
         EndpointError,
         EndpointNotFoundError,
         EndpointTimeoutError,
         InvalidInputError,
+        MemoryLimitError,
+        OutputLimitError,
+        ResourceLimitError,
+        ResultLimitError,
         RunnerError,
         WorkerCrashedError,
     )
+    from viksa_ai.devtools.runner._limits import Limits
     from viksa_ai.devtools.runner._result import RunResult
+    from viksa_ai.devtools.runner._sandbox import sandbox_available
     from viksa_ai.devtools.runner._sync import AgentWorker, arun_endpoint, run_endpoint
+    from viksa_ai.devtools.runner._workdir import remove_stale_workdirs
     from viksa_ai.devtools.runner._worker import AsyncAgentWorker
 
 _EXPORTS = {
@@ -54,12 +66,21 @@ _EXPORTS = {
     "EXIT_AUTH_NOT_CONFIGURED": "_errors",
     "EXIT_ENDPOINT_ERROR": "_errors",
     "EXIT_INVALID_INPUT": "_errors",
+    "EXIT_RESOURCE_LIMIT": "_errors",
     "EXIT_TIMEOUT": "_errors",
     "EXIT_USAGE": "_errors",
     "EXIT_WORKER_CRASHED": "_errors",
     "AgentImportError": "_errors",
     "AgentLoadError": "_errors",
     "AuthNotConfiguredError": "_errors",
+    "CpuLimitError": "_errors",
+    "MemoryLimitError": "_errors",
+    "OutputLimitError": "_errors",
+    "ResourceLimitError": "_errors",
+    "ResultLimitError": "_errors",
+    "Limits": "_limits",
+    "sandbox_available": "_sandbox",
+    "remove_stale_workdirs": "_workdir",
     "EndpointError": "_errors",
     "EndpointNotFoundError": "_errors",
     "EndpointTimeoutError": "_errors",
@@ -77,6 +98,7 @@ __all__ = [
     "EXIT_AUTH_NOT_CONFIGURED",
     "EXIT_ENDPOINT_ERROR",
     "EXIT_INVALID_INPUT",
+    "EXIT_RESOURCE_LIMIT",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "EXIT_WORKER_CRASHED",
@@ -86,12 +108,18 @@ __all__ = [
     "AgentWorker",
     "AsyncAgentWorker",
     "AuthNotConfiguredError",
+    "CpuLimitError",
     "EndpointError",
     "EndpointNotFoundError",
     "EndpointTimeoutError",
     "InvalidInputError",
+    "Limits",
     "LoadedAgent",
+    "MemoryLimitError",
+    "OutputLimitError",
     "PreparedCall",
+    "ResourceLimitError",
+    "ResultLimitError",
     "RunResult",
     "RunnerError",
     "SecretsError",
@@ -99,7 +127,9 @@ __all__ = [
     "arun_endpoint",
     "load_agent",
     "prepare_call",
+    "remove_stale_workdirs",
     "run_endpoint",
+    "sandbox_available",
 ]
 
 
