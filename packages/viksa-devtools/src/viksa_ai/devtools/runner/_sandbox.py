@@ -141,6 +141,11 @@ def _python_dirs(workdir: Path, cwd: str) -> list[str]:
     return dirs
 
 
+def _inside(path: str, directory: str) -> bool:
+    """Whether ``path`` lies strictly inside ``directory`` (both real paths)."""
+    return path != directory and os.path.commonpath([path, directory]) == directory
+
+
 def _bind_system(args: list[str]) -> None:
     for path in _SYSTEM_DIRS:
         if os.path.islink(path):
@@ -166,14 +171,17 @@ def sandboxed_command(
     """
     args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
     _bind_system(args)
-    for path in _python_dirs(workdir, os.getcwd()):
+    shown = _python_dirs(workdir, os.getcwd())
+    for path in shown:
         args += ["--ro-bind", path, path]
     work = str(workdir)
     args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
     args += ["--bind", work, work]
     for hide in hidden:
         real = os.path.realpath(hide)
-        if os.path.isdir(real):
+        # Only a directory inside one shown is visible at all; masking one that holds a
+        # shown directory (the current directory holding .venv) would hide that too.
+        if os.path.isdir(real) and any(_inside(real, path) for path in shown):
             args += ["--tmpfs", real]
     args += ["--chdir", work, "--", *command]
     return args
