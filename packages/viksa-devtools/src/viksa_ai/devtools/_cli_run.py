@@ -18,7 +18,10 @@ from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
 
-__all__ = ["add_parser", "parse_input_assignment", "run_command"]
+__all__ = ["MAX_INPUT_FILE_BYTES", "add_parser", "parse_input_assignment", "run_command"]
+
+MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024
+"""Largest --payload-file or --secrets-file read (a bigger one is a usage error)."""
 
 _DESCRIPTION = """\
 Run one endpoint of an agent the way a platform worker does: in a child process, with
@@ -94,6 +97,15 @@ def add_parser(subparsers: Any) -> None:
         "--envelope", metavar="JSON", help="the A2A envelope of the call, as a JSON object"
     )
     parser.add_argument(
+        "--no-sandbox",
+        dest="sandbox",
+        action="store_false",
+        help=(
+            "run the agent without the Linux sandbox (bubblewrap); by default it is "
+            "sandboxed where one is available, else a line on stderr says it is not"
+        ),
+    )
+    parser.add_argument(
         "--timeout",
         type=_positive_seconds,
         metavar="SECONDS",
@@ -104,7 +116,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Handle ``viksa run``; returns the exit code."""
-    from viksa_ai.devtools.runner import RunnerError, run_endpoint
+    from viksa_ai.devtools.runner import RunnerError, run_endpoint, sandbox_status
 
     try:
         inputs = _collect_inputs(args)
@@ -112,6 +124,11 @@ def run_command(args: argparse.Namespace) -> int:
         envelope = _json_object(args.envelope, "--envelope") if args.envelope else None
     except _UsageError as exc:
         return _fail({"kind": "usage", "message": str(exc)}, 2)
+    sandboxed, status = sandbox_status(args.sandbox)
+    if args.sandbox and not sandboxed:
+        # Asked for (the default) but not there: say so once, before the agent's output.
+        sys.stderr.write(f"viksa run: sandbox {status}\n")
+        sys.stderr.flush()
     try:
         result = run_endpoint(
             args.path,
@@ -120,6 +137,7 @@ def run_command(args: argparse.Namespace) -> int:
             secrets=secrets,
             envelope=envelope,
             timeout=args.timeout,
+            sandbox=args.sandbox,
         )
     except RunnerError as exc:
         error = exc.to_dict()
@@ -204,12 +222,24 @@ def _collect_secrets(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _read(path: str, option: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    """The UTF-8 text of ``path`` (``-``: stdin), at most ``MAX_INPUT_FILE_BYTES``."""
+    from viksa_ai.devtools._agent_source import read_at_most
+
     try:
-        return Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            raw = read_at_most(sys.stdin.buffer, MAX_INPUT_FILE_BYTES)
+        else:
+            with Path(path).open("rb") as stream:
+                raw = read_at_most(stream, MAX_INPUT_FILE_BYTES)
     except OSError as exc:
         raise _UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+    if raw is None:
+        raise _UsageError(
+            f"{option}: {path} holds more than {MAX_INPUT_FILE_BYTES // (1024 * 1024)} MiB: "
+            "is this the right file?"
+        )
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _UsageError(f"{option}: {path} is not UTF-8 text") from None
 

@@ -10,7 +10,8 @@ its environment, the A2A envelope stripped from the inputs and set for
 - :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
   envelope without running anything; the worker's ``call_prepared`` runs the result.
 - :class:`Limits`: per-call memory, CPU, output and result limits.
-- :func:`sandbox_available`: whether agents run sandboxed here (Linux, bubblewrap).
+- :func:`sandbox_available`, :func:`sandbox_status`: whether agents run sandboxed here
+  (Linux, bubblewrap), and a line saying so.
 - :func:`remove_stale_workdirs`: delete working directories a killed runner left.
 
 Names are imported on first use, so the child process (which imports this package)
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     )
     from viksa_ai.devtools.runner._limits import Limits
     from viksa_ai.devtools.runner._result import RunResult
-    from viksa_ai.devtools.runner._sandbox import sandbox_available
+    from viksa_ai.devtools.runner._sandbox import sandbox_available, sandbox_status
     from viksa_ai.devtools.runner._sync import AgentWorker, arun_endpoint, run_endpoint
     from viksa_ai.devtools.runner._workdir import remove_stale_workdirs
     from viksa_ai.devtools.runner._worker import AsyncAgentWorker
@@ -80,6 +81,7 @@ _EXPORTS = {
     "ResultLimitError": "_errors",
     "Limits": "_limits",
     "sandbox_available": "_sandbox",
+    "sandbox_status": "_sandbox",
     "remove_stale_workdirs": "_workdir",
     "EndpointError": "_errors",
     "EndpointNotFoundError": "_errors",
@@ -130,6 +132,7 @@ __all__ = [
     "remove_stale_workdirs",
     "run_endpoint",
     "sandbox_available",
+    "sandbox_status",
 ]
 
 

@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
     channel_in, channel_out = _take_channel()
     become_subreaper()
     _die_with_parent()
+    # bwrap's --chdir sets PWD: the agent gets exactly the environment documented.
+    os.environ.pop("PWD", None)
     if argv and argv[0].startswith(MEMORY_OPTION):
         _limit_memory(int(argv[0][len(MEMORY_OPTION) :]))
         argv = argv[1:]

@@ -25,10 +25,17 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["BWRAP_ENV", "sandbox_available", "sandbox_tool", "sandboxed_command"]
+__all__ = [
+    "BWRAP_ENV",
+    "sandbox_available",
+    "sandbox_status",
+    "sandbox_tool",
+    "sandboxed_command",
+]
 
 BWRAP_ENV = "VIKSA_BWRAP"
 """An environment variable naming the bwrap executable to use (tests set it to a
@@ -107,6 +114,25 @@ def sandbox_available() -> bool:
     return tool is not None and _probe(tool)
 
 
+def sandbox_status(requested: bool = True) -> tuple[bool, str]:
+    """Whether agents will run sandboxed, and one line saying so for a person.
+
+    ``requested`` false (``--no-sandbox``) or no sandbox available: the line says agents
+    run unsandboxed, and why.
+    """
+    if not requested:
+        return False, "off (--no-sandbox): agents run unsandboxed, as this user"
+    if sandbox_available():
+        return True, f"on ({sandbox_tool()}: user, mount and PID namespaces)"
+    if not sys.platform.startswith("linux"):
+        why = "only Linux has one"
+    elif sandbox_tool() is None:
+        why = "bubblewrap (bwrap) is not installed"
+    else:
+        why = "bwrap cannot create user namespaces here"
+    return False, f"none available ({why}): agents run unsandboxed, as this user"
+
+
 _NAMESPACES = (
     "--unshare-user",
     "--unshare-pid",
@@ -128,7 +154,15 @@ def _python_dirs(workdir: Path, cwd: str) -> list[str]:
         os.path.dirname(os.path.realpath(sys.executable)),
         *sys.path,
     )
-    excluded = {os.path.realpath(cwd), os.path.realpath(workdir), "/"}
+    # Never a whole folder others share: the temporary one holds other agents' directories.
+    excluded = {
+        os.path.realpath(cwd),
+        os.path.realpath(workdir),
+        os.path.realpath(tempfile.gettempdir()),
+        "/",
+        "/tmp",  # noqa: S108
+        os.path.realpath(os.path.expanduser("~")),
+    }
     for entry in candidates:
         if not entry:
             continue
@@ -171,11 +205,12 @@ def sandboxed_command(
     """
     args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
     _bind_system(args)
+    # The private /tmp first: a Python installation under /tmp (a CI venv) is then shown.
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
     shown = _python_dirs(workdir, os.getcwd())
     for path in shown:
         args += ["--ro-bind", path, path]
     work = str(workdir)
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
     args += ["--bind", work, work]
     for hide in hidden:
         real = os.path.realpath(hide)
@@ -183,5 +218,7 @@ def sandboxed_command(
         # shown directory (the current directory holding .venv) would hide that too.
         if os.path.isdir(real) and any(_inside(real, path) for path in shown):
             args += ["--tmpfs", real]
-    args += ["--chdir", work, "--", *command]
+    # The root bwrap builds (the directories leading to those shown) is read-only too:
+    # the working directory and /tmp are the only places an agent writes.
+    args += ["--remount-ro", "/", "--chdir", work, "--", *command]
     return args
