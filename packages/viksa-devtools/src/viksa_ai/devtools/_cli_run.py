@@ -227,7 +227,12 @@ def _read(path: str, option: str) -> str:
 
     try:
         if path == "-":
-            raw = read_at_most(sys.stdin.buffer, MAX_INPUT_FILE_BYTES)
+            binary = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
+            if binary is None:
+                text = sys.stdin.read(MAX_INPUT_FILE_BYTES + 1)
+                raw = text.encode() if len(text) <= MAX_INPUT_FILE_BYTES else None
+            else:
+                raw = read_at_most(binary, MAX_INPUT_FILE_BYTES)
         else:
             with Path(path).open("rb") as stream:
                 raw = read_at_most(stream, MAX_INPUT_FILE_BYTES)
