@@ -5,7 +5,7 @@ is 0. On failure stdout stays empty and stderr ends with one JSON document,
 ``{"error": {"kind": ..., "message": ..., ...}}``, after anything the agent printed
 (agent output always goes to stderr, so stdout carries only the result). Exit codes:
 2 usage or bad agent/manifest/endpoint, 3 invalid input, 4 auth not configured,
-5 exception in the endpoint, 6 timeout, 7 the worker process died.
+5 exception in the endpoint, 6 timeout, 7 the worker process died, 8 a resource limit.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024
 """Largest --payload-file or --secrets-file read (a bigger one is a usage error)."""
 
 _DESCRIPTION = """\
-Run one endpoint of an agent the way a platform worker does: in a child process, with
-ViksaAI.py injected, auth params in its environment, the A2A envelope stripped from
-the inputs and visible to context(), and the endpoint's timeout enforced.
+Run one endpoint of an agent the way a platform worker does: in a child process
+(sandboxed on Linux where bubblewrap is available), with ViksaAI.py injected, the
+environment a worker gives it (auth params, never yours), the A2A envelope stripped
+from the inputs and visible to context(), and the endpoint's timeout enforced.
 
 The result is printed to stdout as JSON (exit 0). Errors are one JSON document on
 stderr: exit 2 usage or bad agent, 3 invalid input, 4 auth not configured,
-5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died.
+5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died,
+8 a resource limit (memory, CPU time, output or result size).
 """
 
 _EPILOG = """\
