@@ -773,3 +773,33 @@ def test_a_busy_child_dies_with_its_runner(tmp_path: Path) -> None:
             parent.stdout.close()
     assert wait_gone(child)
     assert wait_gone(int(grandchild))
+
+
+_ESCAPEE_PARENT = """
+import sys, threading, time
+from viksa_ai.devtools.runner import AgentWorker
+
+worker = AgentWorker(sys.argv[1], sandbox=sys.argv[3] == "sandboxed")
+threading.Thread(
+    target=lambda: worker.call("escapee", {"note": sys.argv[2]}, timeout=60), daemon=True
+).start()
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and subreapers are Linux")
+@pytest.mark.parametrize("mode", ["unsandboxed", "sandboxed"])
+def test_a_setsid_grandchild_dies_with_its_runner(mode: str) -> None:
+    if mode == "sandboxed" and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    token = f"viksa-escapee-{os.getpid()}-{time.monotonic_ns()}"
+    parent = subprocess.Popen([sys.executable, "-c", _ESCAPEE_PARENT, str(PROBE), token, mode])
+    try:
+        assert eventually(lambda: len(processes_with(token)) >= 2), "no grandchild started"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+    # The runner (holding the token in its own command line) is gone; so is the rest.
+    assert wait_none_with(token), "a setsid grandchild outlived its runner"
