@@ -8,12 +8,14 @@ method is safe to call from any thread (calls still run one at a time).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from viksa_ai.devtools._loop_thread import LoopThread
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
 from viksa_ai.devtools.runner._call import PreparedCall
+from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._worker import (
     _CLOSE_GRACE_SECONDS,
@@ -42,6 +44,9 @@ class AgentWorker:
         capture_output: bool = False,
         stderr: Stderr = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        sandbox: bool = True,
+        hidden_paths: Sequence[Path] = (),
+        limits: Limits | None = None,
     ) -> None:
         self._worker = AsyncAgentWorker(
             agent,
@@ -50,6 +55,9 @@ class AgentWorker:
             capture_output=capture_output,
             stderr=stderr,
             start_timeout=start_timeout,
+            sandbox=sandbox,
+            hidden_paths=hidden_paths,
+            limits=limits,
         )
         self._portal = LoopThread(
             "viksa-agent-worker",
@@ -71,6 +79,16 @@ class AgentWorker:
     def starts(self) -> int:
         """How many child processes this worker has started (restarts included)."""
         return self._worker.starts
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether the child runs in the sandbox (asked for, and available here)."""
+        return self._worker.sandboxed
+
+    @property
+    def limits(self) -> Limits:
+        """The limits of each call."""
+        return self._worker.limits
 
     def start(self) -> None:
         """Start the child and import the agent now; see :meth:`AsyncAgentWorker.start`."""
@@ -135,11 +153,14 @@ def run_endpoint(
     timeout: float | None = None,
     capture_output: bool = False,
     stderr: Stderr = None,
+    sandbox: bool = True,
+    limits: Limits | None = None,
 ) -> RunResult:
     """Run one endpoint of ``agent`` in a fresh child process, as a platform worker does.
 
     Blocking; raises a :class:`RunnerError` subclass on any failure. No child starts
-    when the endpoint is unknown or the inputs are invalid.
+    when the endpoint is unknown or the inputs are invalid. ``sandbox`` and ``limits``
+    are those of :class:`AsyncAgentWorker`; ``timeout`` covers starting the child.
     """
     with AgentWorker(
         agent,
@@ -147,6 +168,8 @@ def run_endpoint(
         auth_methods=auth_methods,
         capture_output=capture_output,
         stderr=stderr,
+        sandbox=sandbox,
+        limits=limits,
     ) as worker:
         return worker.call(endpoint, inputs, envelope=envelope, timeout=timeout)
 
@@ -162,6 +185,8 @@ async def arun_endpoint(
     timeout: float | None = None,
     capture_output: bool = False,
     stderr: Stderr = None,
+    sandbox: bool = True,
+    limits: Limits | None = None,
 ) -> RunResult:
     """The asyncio twin of :func:`run_endpoint`."""
     async with AsyncAgentWorker(
@@ -170,5 +195,7 @@ async def arun_endpoint(
         auth_methods=auth_methods,
         capture_output=capture_output,
         stderr=stderr,
+        sandbox=sandbox,
+        limits=limits,
     ) as worker:
         return await worker.call(endpoint, inputs, envelope=envelope, timeout=timeout)

@@ -24,6 +24,7 @@ from viksa_ai.devtools.platform.http._app import create_app
 from viksa_ai.devtools.platform.http._dashboard import SIGN_IN_PATH
 from viksa_ai.devtools.platform.http._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform.http._faults import DroppedConnection
+from viksa_ai.devtools.runner import sandbox_status
 
 __all__ = [
     "HOST",
@@ -193,12 +194,14 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    sandbox: str | None = None,
     *,
     fault_token: str | None = None,
     sign_in_token: str | None = None,
 ) -> str:
     """What ``viksa dev`` prints on every start: where, who, and the export lines.
 
+    ``sandbox`` is the runner's ``sandbox_status`` line (whether agents are isolated).
     ``fault_token`` (the platform's, new at each start) arms ``/_dev/faults`` as the
     dev user's credentials do. With ``sign_in_token`` a line starting with ``dashboard``
     gives the dashboard's one-time sign-in link.
@@ -211,6 +214,7 @@ def banner(
             else []
         ),
         f"  data      {data if data is not None else 'in memory (lost on exit)'}",
+        *([f"  sandbox   {sandbox}"] if sandbox is not None else []),
         f"  email     {credentials.email}",
         f"  password  {credentials.password}",
         f"  api key   {credentials.api_key}",
@@ -274,6 +278,7 @@ def serve(
     examples: list[tuple[str, str]] = []
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
+    _, sandbox = sandbox_status(config.sandbox)
     link = platform.dashboard.issue_link(credentials.email)
     out.write(
         banner(
@@ -281,6 +286,7 @@ def serve(
             credentials,
             config.data_path,
             examples,
+            sandbox,
             fault_token=platform.fault_token,
             sign_in_token=link,
         )
