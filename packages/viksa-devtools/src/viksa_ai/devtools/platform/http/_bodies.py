@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Body
 
-from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
-from viksa_ai.devtools.platform.services._validation import parse_body
+from viksa_ai.devtools.platform.services._validation import parse_body, required_id
 
 __all__ = ["JsonBody", "OptionalJsonBody", "parse_body", "required_id"]
 
@@ -20,19 +19,3 @@ JsonBody = Annotated[dict[str, Any], Body()]
 """A required JSON object body."""
 OptionalJsonBody = Annotated[dict[str, Any] | None, Body()]
 """A JSON object body that may be left out."""
-
-
-def required_id(body: dict[str, Any], field: str) -> str:
-    """``body[field]`` as a record id; 422 when it is missing or not a non-empty string.
-
-    Without this check a missing id reads as ``"None"`` and answers a misleading 404.
-    """
-    value = body.get(field)
-    if isinstance(value, str) and value:
-        return value
-    kind, msg = (
-        ("missing", "Field required")
-        if value is None
-        else ("string_type", "Input should be a valid string")
-    )
-    raise unprocessable([detail_item(["body", field], msg, kind)])

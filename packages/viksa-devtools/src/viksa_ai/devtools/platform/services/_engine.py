@@ -31,6 +31,7 @@ from viksa_ai.devtools.platform.services._errors import (
 )
 from viksa_ai.devtools.platform.services._events import Events
 from viksa_ai.devtools.platform.services._pools import Pool, WorkerPools
+from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD, resolve_secrets
 from viksa_ai.devtools.platform.store._store import Doc, Store
@@ -391,6 +392,23 @@ class Engine:
             )
             self.finish(record)
         return len(stale)
+
+    def approvals(
+        self, project_id: str, status: str | None, *, skip: int, limit: int
+    ) -> tuple[list[Doc], int]:
+        """One page of a project's approvals, most recent first, optionally by ``status``."""
+        return self.store.query(
+            "approval",
+            scope=project_id,
+            where=None if status is None else {"status": status},
+            skip=skip,
+            limit=limit,
+            newest_first=True,
+        )
+
+    def approval(self, caller: Caller, approval_id: str) -> Doc:
+        """One approval of the caller's project."""
+        return owned_record(self.store, "approval", "Approval", approval_id, caller)
 
     async def run_endpoint(
         self,

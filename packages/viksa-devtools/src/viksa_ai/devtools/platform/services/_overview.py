@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from viksa_ai.devtools.platform.services._errors import not_found
+from viksa_ai.devtools.platform.services._triggers import public_trigger
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = ["AgentView", "EndpointInput", "Overview"]
@@ -104,17 +105,10 @@ class Overview:
         )
         return found
 
-    def approval(self, project_id: str, approval_id: str) -> Doc:
-        """One approval of the project; 404 otherwise."""
-        found = self.store.get_scoped("approval", approval_id)
-        if found is None or found[1] != project_id:
-            raise not_found("Approval", approval_id)
-        return found[0]
-
     def triggers(self, project_id: str) -> list[Doc]:
         """The project's triggers, without their token digests."""
         found, _ = self.store.query("trigger", scope=project_id, limit=_LISTED)
-        return [{k: v for k, v in t.items() if k != "token_hash"} for t in found]
+        return [public_trigger(t) for t in found]
 
     def deliveries(self, project_id: str, limit: int = 50) -> list[Doc]:
         """The latest executions started by a trigger (webhook calls and tests)."""

@@ -18,7 +18,7 @@ from viksa_ai.devtools import check_agent_manifest
 from viksa_ai.devtools._issues import split_path
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 
-__all__ = ["manifest_issues", "parse_body"]
+__all__ = ["manifest_issues", "parse_body", "required_id"]
 
 
 def manifest_issues(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,3 +49,19 @@ def parse_body(model: type[_M], body: Any) -> _M:
             detail_item(["body", *err["loc"]], err["msg"], err["type"])
             for err in exc.errors(include_url=False)
         ) from None
+
+
+def required_id(body: dict[str, Any], field: str) -> str:
+    """``body[field]`` as a record id; 422 when it is missing or not a non-empty string.
+
+    Without this check a missing id reads as ``"None"`` and answers a misleading 404.
+    """
+    value = body.get(field)
+    if isinstance(value, str) and value:
+        return value
+    kind, msg = (
+        ("missing", "Field required")
+        if value is None
+        else ("string_type", "Input should be a valid string")
+    )
+    raise unprocessable([detail_item(["body", field], msg, kind)])

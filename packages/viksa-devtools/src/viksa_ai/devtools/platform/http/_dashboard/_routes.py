@@ -42,6 +42,7 @@ from viksa_ai.devtools.platform.services._errors import (
     forbidden,
     unprocessable,
 )
+from viksa_ai.devtools.platform.services._records import Caller
 from viksa_ai.devtools.platform.services._security import new_secret
 from viksa_ai.devtools.platform.store._store import Doc
 
@@ -325,7 +326,8 @@ async def decide(
     body: OptionalJsonBody = None,
 ) -> Doc:
     """Approve (the execution runs now) or reject a waiting approval."""
-    approval = platform.overview.approval(_project(session), approval_id)
+    caller = Caller(account_id=session.principal.account_id, project_id=_project(session))
+    approval = platform.engine.approval(caller, approval_id)
     comment = (body or {}).get("comment")
     return await platform.engine.decide(
         approval,

@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
-from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, required_id
+from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody
 from viksa_ai.devtools.platform.http._deps import (
     NO_STORE,
     PageDep,
     PlatformDep,
     ProjectDep,
-    Tenant,
-    owned,
 )
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._sse import sse_response
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
-from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import execution_view
 from viksa_ai.devtools.platform.services._errors import (
-    conflict,
     detail_item,
-    not_found,
-    unauthorized,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._security import hash_token, new_id, new_secret
+from viksa_ai.devtools.platform.services._triggers import public_trigger
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["approvals", "triggers", "webhooks"]
@@ -41,78 +34,24 @@ triggers = APIRouter(route_class=StrictJsonRoute, prefix="/chat/trigger", tags=[
 approvals = APIRouter(route_class=StrictJsonRoute, prefix="/chat/approvals", tags=["approvals"])
 webhooks = APIRouter(route_class=StrictJsonRoute, prefix="/chat/webhook/trigger", tags=["webhooks"])
 
-_FIXED = frozenset(
-    {
-        "id",
-        "token_hash",
-        "token_prefix",
-        "created_at",
-        "updated_at",
-        "execution_count",
-        "webhook_url",
-    }
-)
-
-
-def _public(trigger: Doc) -> Doc:
-    return {k: v for k, v in trigger.items() if k != "token_hash"}
-
-
-def _check_target(platform: Platform, tenant: Tenant, trigger: Doc) -> None:
-    agent = owned(platform, "agent", "Agent", required_id(trigger, "agent_id"), tenant)
-    paths = [e["endpoint"] for e in agent["agent_endpoints"]]
-    if trigger.get("endpoint") not in paths:
-        raise unprocessable(
-            [
-                detail_item(
-                    ["body", "endpoint"],
-                    f"endpoint must be one of the agent's: {', '.join(paths)}",
-                    "value_error.endpoint",
-                )
-            ]
-        )
-
-
-def _issue_token(trigger: Doc) -> str:
-    token = new_secret("vwh")
-    trigger["token_hash"] = hash_token(token)
-    trigger["token_prefix"] = token[:8]
-    return token
-
 
 @triggers.post("", status_code=201, dependencies=[NO_STORE])
 async def create_trigger(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Bind a webhook to an endpoint; ``webhook_token`` is shown this once."""
-    now = now_iso()
-    trigger = {
-        "name": "webhook",
-        "enabled": True,
-        "require_token": True,
-        **{k: v for k, v in body.items() if k not in _FIXED},
-        "id": new_id("trg"),
-        "created_at": now,
-        "updated_at": now,
-        "last_triggered_at": None,
-        "execution_count": 0,
-    }
-    _check_target(platform, tenant, trigger)
-    token = _issue_token(trigger)
-    trigger["webhook_url"] = f"/chat/webhook/trigger/{trigger['id']}"
-    platform.store.insert("trigger", trigger, scope=tenant.project)
-    return {**_public(trigger), "webhook_token": token}
+    return platform.triggers.create(tenant.caller, body)
 
 
 @triggers.get("")
 async def list_triggers(platform: PlatformDep, tenant: ProjectDep, page: PageDep) -> Doc:
     """One page of the project's triggers (never their tokens)."""
-    found = platform.store.query("trigger", scope=tenant.project, skip=page.skip, limit=page.limit)
-    return listing("triggers", found, page, view=_public)
+    found = platform.triggers.page(tenant.project, skip=page.skip, limit=page.limit)
+    return listing("triggers", found, page, view=public_trigger)
 
 
 @triggers.get("/{trigger_id}")
 async def get_trigger(trigger_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """One trigger."""
-    return _public(owned(platform, "trigger", "Trigger", trigger_id, tenant))
+    return public_trigger(platform.triggers.get(tenant.caller, trigger_id))
 
 
 @triggers.patch("/{trigger_id}", dependencies=[NO_STORE])
@@ -120,21 +59,13 @@ async def update_trigger(
     trigger_id: str, body: JsonBody, platform: PlatformDep, tenant: ProjectDep
 ) -> Doc:
     """Change a trigger; ``rotate_token: true`` issues a new token (shown once)."""
-    trigger = owned(platform, "trigger", "Trigger", trigger_id, tenant)
-    rotate = body.get("rotate_token") is True
-    trigger.update({k: v for k, v in body.items() if k not in _FIXED and k != "rotate_token"})
-    _check_target(platform, tenant, trigger)
-    token = _issue_token(trigger) if rotate else None
-    trigger["updated_at"] = now_iso()
-    platform.store.save("trigger", trigger)
-    return {**_public(trigger), **({"webhook_token": token} if token else {})}
+    return platform.triggers.update(tenant.caller, trigger_id, body)
 
 
 @triggers.delete("/{trigger_id}")
 async def delete_trigger(trigger_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Delete a trigger: its webhook stops answering."""
-    owned(platform, "trigger", "Trigger", trigger_id, tenant)
-    platform.store.delete("trigger", trigger_id)
+    platform.triggers.delete(tenant.caller, trigger_id)
     return {"id": trigger_id, "deleted": True}
 
 
@@ -143,8 +74,8 @@ async def run_trigger_test(
     trigger_id: str, platform: PlatformDep, tenant: ProjectDep, body: OptionalJsonBody = None
 ) -> StreamingResponse:
     """Run the trigger's endpoint with ``body`` as a webhook would, streamed as SSE."""
-    trigger = owned(platform, "trigger", "Trigger", trigger_id, tenant)
-    record = _start(platform, trigger, body or {}, source="trigger.test")
+    trigger = platform.triggers.get(tenant.caller, trigger_id)
+    record = platform.triggers.start(trigger, body or {}, source="trigger.test")
     return sse_response(_run_events(platform, record))
 
 
@@ -153,13 +84,8 @@ async def list_trigger_executions(
     trigger_id: str, platform: PlatformDep, tenant: ProjectDep, page: PageDep
 ) -> Doc:
     """The executions a trigger started, most recent first."""
-    owned(platform, "trigger", "Trigger", trigger_id, tenant)
-    found = platform.store.query(
-        "execution",
-        where={"trigger_id": trigger_id},
-        skip=page.skip,
-        limit=page.limit,
-        newest_first=True,
+    found = platform.triggers.executions(
+        tenant.caller, trigger_id, skip=page.skip, limit=page.limit
     )
     return listing("executions", found, page, view=execution_view)
 
@@ -167,46 +93,10 @@ async def list_trigger_executions(
 # -- running a trigger ----------------------------------------------------------------
 
 
-def _start(platform: Platform, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
-    if not trigger.get("enabled", True):
-        raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
-    project = platform.store.scope_of("trigger", trigger["id"])
-    assert project is not None
-    target = platform.engine.target(project, trigger["agent_id"], trigger["endpoint"])
-    platform.engine.check_inputs(target, payload, None)
-    trigger["last_triggered_at"] = now_iso()
-    trigger["execution_count"] = trigger.get("execution_count", 0) + 1
-    platform.store.save("trigger", trigger)
-    return platform.engine.new_execution(
-        target,
-        inputs=payload,
-        envelope=None,
-        timeout=None,
-        source=source,
-        context={"trigger_id": trigger["id"]},
-    )
-
-
 async def _run_events(platform: Platform, record: Doc) -> AsyncIterator[Doc]:
     yield {"type": "execution.started", "execution_id": record["id"], "status": record["status"]}
     final = await platform.engine.execute(record)
     yield {"type": f"execution.{final['status']}", **execution_view(final)}
-
-
-def _webhook_trigger(platform: Platform, trigger_id: str, authorization: str | None) -> Doc:
-    trigger = platform.store.get("trigger", trigger_id)
-    if trigger is None:
-        raise not_found("Trigger", trigger_id)
-    if trigger.get("require_token", True):
-        given = (
-            (authorization or "")[7:] if (authorization or "").lower().startswith("bearer ") else ""
-        )
-        if not given or not hmac.compare_digest(hash_token(given), trigger["token_hash"]):
-            raise unauthorized(
-                "This webhook needs its token: send Authorization: Bearer <webhook_token>.",
-                code="invalid_webhook_token",
-            )
-    return trigger
 
 
 _DECISIONS = {"approve": "approve", "approved": "approve", "reject": "reject", "rejected": "reject"}
@@ -221,8 +111,8 @@ async def invoke_webhook(
     body: OptionalJsonBody = None,
 ) -> JsonAnswer:
     """Run the trigger's endpoint with the payload; 202 when it waits for an approval."""
-    trigger = _webhook_trigger(platform, trigger_id, authorization)
-    record = _start(platform, trigger, body or {}, source="webhook")
+    trigger = platform.triggers.for_webhook(trigger_id, authorization)
+    record = platform.triggers.start(trigger, body or {}, source="webhook")
     if record["status"] == "awaiting_approval":
         platform.engine.start(record)
         return JsonAnswer({**execution_view(record), "trigger_id": trigger_id}, status_code=202)
@@ -238,8 +128,8 @@ async def stream_webhook(
     body: OptionalJsonBody = None,
 ) -> StreamingResponse:
     """Run the trigger's endpoint, streaming its events as SSE."""
-    trigger = _webhook_trigger(platform, trigger_id, authorization)
-    record = _start(platform, trigger, body or {}, source="webhook.stream")
+    trigger = platform.triggers.for_webhook(trigger_id, authorization)
+    record = platform.triggers.start(trigger, body or {}, source="webhook.stream")
     return sse_response(_run_events(platform, record))
 
 
@@ -248,7 +138,7 @@ async def webhook_health(
     trigger_id: str, platform: PlatformDep, authorization: _Auth = None
 ) -> Doc:
     """Whether the webhook would accept a call now."""
-    trigger = _webhook_trigger(platform, trigger_id, authorization)
+    trigger = platform.triggers.for_webhook(trigger_id, authorization)
     return {
         "status": "ok" if trigger.get("enabled", True) else "disabled",
         "trigger_id": trigger_id,
@@ -268,21 +158,14 @@ async def list_approvals(
     status: Annotated[str | None, Query()] = None,
 ) -> Doc:
     """One page of the project's approvals, most recent first, optionally by ``status``."""
-    found = platform.store.query(
-        "approval",
-        scope=tenant.project,
-        where=None if status is None else {"status": status},
-        skip=page.skip,
-        limit=page.limit,
-        newest_first=True,
-    )
+    found = platform.engine.approvals(tenant.project, status, skip=page.skip, limit=page.limit)
     return listing("approvals", found, page)
 
 
 @approvals.get("/{approval_id}")
 async def get_approval(approval_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """One approval."""
-    return owned(platform, "approval", "Approval", approval_id, tenant)
+    return platform.engine.approval(tenant.caller, approval_id)
 
 
 @approvals.post("/{approval_id}/decision")
@@ -293,7 +176,7 @@ async def decide(
 
     Body: ``{"decision": "approve" | "reject", "comment"?}`` (or ``{"approved": bool}``).
     """
-    approval = owned(platform, "approval", "Approval", approval_id, tenant)
+    approval = platform.engine.approval(tenant.caller, approval_id)
     decision = _DECISIONS.get(str(body.get("decision")))
     if isinstance(body.get("approved"), bool):
         decision = "approve" if body["approved"] else "reject"
