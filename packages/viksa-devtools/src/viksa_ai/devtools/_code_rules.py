@@ -15,6 +15,7 @@ from viksa_ai.devtools._code_index import (
     EndpointCode,
     FunctionNode,
     ModuleIndex,
+    Rebinding,
 )
 from viksa_ai.devtools._context import MAIN_FILE, Rule, RuleContext
 from viksa_ai.devtools._issues import Issue, join_path
@@ -32,7 +33,8 @@ def parse_problems(ctx: RuleContext) -> Iterator[Issue]:
 
 
 def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
-    """VX210 no function, VX215 defined twice, VX211 not async, VX216 bad signature."""
+    """VX210 no function, VX215 defined twice, VX220 rebound after its def, VX211 not
+    async, VX216 bad signature."""
     module = ctx.module
     if module is None:
         return
@@ -56,6 +58,9 @@ def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
                     earlier,
                     severity="warning",
                 )
+        rebindings = module.rebindings.get(name)
+        if rebindings:
+            yield from _rebinding_issues(ctx, function, rebindings)
         if type(function) is not ast.AsyncFunctionDef:
             yield ctx.code_issue(
                 "VX211",
@@ -66,6 +71,27 @@ def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
         signature = code.signature
         if signature.style == "none" or signature.extra_required:
             yield from _signature_issues(ctx, code)
+
+
+def _rebinding_issues(
+    ctx: RuleContext, function: FunctionNode, rebindings: list[Rebinding]
+) -> Iterator[Issue]:
+    """VX220 for each binding of an endpoint's name that runs after its (last) def."""
+    name = function.name
+    # Anything inside the def statement (a `:=` in a default) runs before the def binds.
+    end = (function.end_lineno or function.lineno, function.end_col_offset or 0)
+    for rebinding in rebindings:
+        node = rebinding.node
+        line = getattr(node, "lineno", 0)
+        if (line, getattr(node, "col_offset", 0)) >= end:
+            yield ctx.code_issue(
+                "VX220",
+                f"line {line} {rebinding.how} {name!r} after the endpoint function "
+                f"{name!r} is defined (line {function.lineno}): once main.py is imported, "
+                f"{name!r} no longer names that function, so the platform cannot call it: "
+                "remove this binding or rename one of them",
+                node,
+            )
 
 
 def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:

@@ -184,10 +184,9 @@ def endpoint_modules(ctx: RuleContext) -> Iterator[Issue]:
         if not names.intersection({f"{stem}.py", f"{stem}/__init__.py"}):
             yield Issue(
                 "VX114",
-                f"no file holds module {module!r} ({stem}.py): add it to files, or set "
-                'module to "main"',
+                f"no file holds module {module!r} ({stem}.py), so the platform cannot "
+                'import the endpoint: add that file to files, or set module to "main"',
                 path=join_path("agent_endpoints", index, "module"),
-                severity="warning",
             )
 
 
