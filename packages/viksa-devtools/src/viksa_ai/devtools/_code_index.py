@@ -58,6 +58,9 @@ class DecoratorUse(NamedTuple):
     raises: bool = False
     """Whether ``problem`` makes the call itself raise ``TypeError`` when main.py is
     imported (no description, or other arguments); a bad description value only warns."""
+    usual: bool = False
+    """The runtime's decorator, called with a usable description, bound above its use:
+    nothing to report about the decorator itself (the rules still check what it is on)."""
 
 
 class Rebinding(NamedTuple):
@@ -127,7 +130,8 @@ class ModuleIndex:
         self.rebindings: dict[str, list[Rebinding]] = {}
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
-        self._origins: dict[str, Origin | None] = {}
+        # ... with the line of the first binding of its root name (0 when none).
+        self._origins: dict[str, tuple[Origin | None, int]] = {}
         self._index(tree)
 
     def position(self, node: ast.AST) -> tuple[int, int]:
@@ -307,21 +311,23 @@ class ModuleIndex:
         self.first_bound.setdefault(name, line)
 
     def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
-        called = isinstance(node, ast.Call)
+        called = type(node) is ast.Call
         target = node.func if isinstance(node, ast.Call) else node
         spelled = target.id if type(target) is ast.Name else _dotted(target)
         if spelled is None:
             return None
         try:
-            origin = self._origins[spelled]
+            origin, bound_at = self._origins[spelled]
         except KeyError:
-            origin = self._origins[spelled] = self._origin(spelled)
+            bound_at = self.first_bound.get(spelled.split(".", 1)[0], 0)
+            origin, _ = self._origins[spelled] = (self._origin(spelled), bound_at)
         if origin is None:
             return None
         if not isinstance(node, ast.Call):
             return DecoratorUse(node, spelled, called, origin, None)
         problem, raises = _description_problem(node)
-        return DecoratorUse(node, spelled, called, origin, problem, raises)
+        usual = origin == "runtime" and problem is None and bound_at <= node.lineno
+        return DecoratorUse(node, spelled, called, origin, problem, raises, usual)
 
     def _origin(self, spelled: str) -> Origin | None:
         """Where the decorator spelled ``spelled`` comes from; None if it is not one."""

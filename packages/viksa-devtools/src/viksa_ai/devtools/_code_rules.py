@@ -133,18 +133,11 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
                 f"(declared by {join_path('agent_endpoints', index)})",
                 code.function,
             )
-    declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
-    first_bound = module.first_bound
+    declared = ctx.declared
+    async_def = ast.AsyncFunctionDef
     for function in module.functions.values():
         for use in module.decorators(function):
-            bound_at = first_bound.get(use.spelled.split(".", 1)[0], 0)
-            if (
-                type(function) is ast.AsyncFunctionDef
-                and use.origin == "runtime"
-                and use.called
-                and use.problem is None
-                and bound_at <= use.node.lineno
-            ):
+            if use.usual and type(function) is async_def:
                 continue  # the usual, correct use (checked inline: every endpoint has one)
             yield from _use_issues(ctx, module, function, use, function.name not in declared)
     for definitions in module.redefined.values():
@@ -247,7 +240,7 @@ def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:
     module = ctx.module
     if module is None or not ctx.view.endpoints.complete:
         return
-    declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
+    declared = ctx.declared
     for name, function in module.functions.items():
         if name not in declared and module.decorators(function):
             yield ctx.code_issue(
@@ -265,11 +258,8 @@ def read_keys(ctx: RuleContext) -> Iterator[Issue]:
     view = ctx.view
     if not view.inputs.is_list:
         return
-    for index, endpoint, code in ctx.endpoint_codes:
-        if code is None:
-            continue
-        referenced = {ref.input_ref for ref in endpoint.inputs}
-        if code.read_names <= referenced:
+    for (index, endpoint, code), referenced in zip(ctx.endpoint_codes, ctx.referenced, strict=True):
+        if code is None or code.read_names <= referenced:
             continue
         here = join_path("agent_endpoints", index)
         seen: set[str] = set()
@@ -307,12 +297,14 @@ def read_keys(ctx: RuleContext) -> Iterator[Issue]:
 
 def unread_references(ctx: RuleContext) -> Iterator[Issue]:
     """VX302 required input never read, VX304 optional never read, VX305 no default."""
-    for index, endpoint, code in ctx.endpoint_codes:
+    for (index, endpoint, code), referenced in zip(ctx.endpoint_codes, ctx.referenced, strict=True):
         if code is None or (code.usage is not None and code.usage.opaque):
             continue  # the payload is used in ways the validator cannot follow
-        if code.signature.style == "none":
-            continue  # reported as VX216
         keys = code.read_names
+        if (referenced <= keys and not code.signature.required_params) or (
+            code.signature.style == "none"  # reported as VX216
+        ):
+            continue  # every reference is read, and no parameter lacks a default
         line = code.function.lineno
         for ref_index, ref in enumerate(endpoint.inputs):
             name = ref.input_ref
@@ -353,11 +345,12 @@ def unused_inputs(ctx: RuleContext) -> Iterator[Issue]:
     if not view.endpoints.complete:
         return  # an invalid endpoint might be the one using it
     used: set[str] = set()
-    for _, endpoint in view.endpoints.items:
-        used.update(ref.input_ref for ref in endpoint.inputs)
-    for _, _, code in ctx.endpoint_codes:
-        if code is not None:
-            used.update(code.read_names)
+    if len(ctx.referenced) == len(view.endpoints.items):
+        used.update(*ctx.referenced)
+    else:
+        for _, endpoint in view.endpoints.items:
+            used.update([ref.input_ref for ref in endpoint.inputs])
+    used.update(*[code.read_names for _, _, code in ctx.endpoint_codes if code is not None])
     for index, spec in view.inputs.items:
         if spec.name not in used:
             yield Issue(
