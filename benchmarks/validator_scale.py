@@ -42,10 +42,10 @@ from collections.abc import Callable
 from typing import Any
 
 from viksa_ai.devtools import validate_agent_manifest
-from viksa_ai.devtools._context import MainModule, RuleContext
-from viksa_ai.devtools._manifest import load_manifest
-from viksa_ai.devtools._parse import parse_source
-from viksa_ai.devtools._validate import run_rules
+from viksa_ai.devtools.validate._context import MainModule, RuleContext
+from viksa_ai.devtools.validate._manifest import load_manifest
+from viksa_ai.devtools.validate._parse import parse_source
+from viksa_ai.devtools.validate._validate import run_rules
 
 TARGET = 1.2
 

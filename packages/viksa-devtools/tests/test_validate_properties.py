@@ -219,7 +219,7 @@ _BOUND = st.none() | st.integers(-3, 3) | st.floats(-3, 3, allow_nan=False)
 def test_the_fast_bounds_check_agrees_with_the_full_one(
     kind: str, values: tuple[Any, Any], lengths: tuple[Any, Any]
 ) -> None:
-    from viksa_ai.devtools._manifest_rules import _bounds_problem, _input_spec_issues
+    from viksa_ai.devtools.validate._manifest_rules import _bounds_problem, _input_spec_issues
     from viksa_ai.models.agent import AgentInput
 
     spec = AgentInput.model_validate(
@@ -244,7 +244,7 @@ def test_a_file_name_vx117_accepts_can_be_written_inside_the_agent(
     parts: list[str], separator: str
 ) -> None:
     # What the validator accepts, the runner writes inside its directory and nowhere else.
-    from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
+    from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
 
     name = separator.join(parts)
     if file_name_problem(name) is not None:

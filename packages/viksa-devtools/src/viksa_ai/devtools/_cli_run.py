@@ -164,7 +164,7 @@ def parse_input_assignment(text: str) -> tuple[str, Any]:
     """Parse ``KEY=VALUE``: VALUE as JSON when it is valid JSON, else as the string."""
     key, eq, raw = text.partition("=")
     if not eq or not key:
-        from viksa_ai.devtools._structure import short_repr
+        from viksa_ai.devtools.validate._structure import short_repr
 
         missing = "has no '='" if not eq else "has no KEY before '='"
         raise _UsageError(

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Literal, NamedTuple
 
-from viksa_ai.devtools._payload_usage import PayloadUsage, scan_payload_usage
-from viksa_ai.devtools._source import SourceText
+from viksa_ai.devtools.validate._payload_usage import PayloadUsage, scan_payload_usage
+from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = [
     "DECORATOR",

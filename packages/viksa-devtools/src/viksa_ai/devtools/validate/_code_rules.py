@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from viksa_ai.devtools._code_index import (
+from viksa_ai.devtools.validate._code_index import (
     DECORATOR,
     DecoratorUse,
     EndpointCode,
@@ -17,8 +17,8 @@ from viksa_ai.devtools._code_index import (
     ModuleIndex,
     Rebinding,
 )
-from viksa_ai.devtools._context import MAIN_FILE, Rule, RuleContext
-from viksa_ai.devtools._issues import Issue, join_path
+from viksa_ai.devtools.validate._context import MAIN_FILE, Rule, RuleContext
+from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.runtime import A2A_PAYLOAD_KEY
 
 __all__ = ["CODE_RULES"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable
 
-from viksa_ai.devtools._code_index import EndpointCode, ModuleIndex
-from viksa_ai.devtools._issues import Issue, Severity, join_path
-from viksa_ai.devtools._manifest import ManifestView
-from viksa_ai.devtools._parse import ParsedSource, parse_source
+from viksa_ai.devtools.validate._code_index import EndpointCode, ModuleIndex
+from viksa_ai.devtools.validate._issues import Issue, Severity, join_path
+from viksa_ai.devtools.validate._manifest import ManifestView
+from viksa_ai.devtools.validate._parse import ParsedSource, parse_source
 from viksa_ai.models.agent import AgentEndpoint, MimeType
 
 __all__ = ["MAIN_FILE", "MAIN_MODULE", "MainModule", "Rule", "RuleContext", "parse_main"]

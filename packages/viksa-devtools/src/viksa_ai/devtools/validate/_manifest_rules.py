@@ -12,12 +12,12 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from viksa_ai.devtools._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
-from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
-from viksa_ai.devtools._inputs import check_value, compile_pattern
-from viksa_ai.devtools._issues import Issue, join_path
-from viksa_ai.devtools._manifest import Entries
-from viksa_ai.devtools._structure import short_repr
+from viksa_ai.devtools.validate._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
+from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
+from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
+from viksa_ai.devtools.validate._issues import Issue, join_path
+from viksa_ai.devtools.validate._manifest import Entries
+from viksa_ai.devtools.validate._structure import short_repr
 from viksa_ai.models.agent import (
     AgentEndpoint,
     AgentFile,
