@@ -7,6 +7,8 @@ its environment, the A2A envelope stripped from the inputs and set for
 
 - :func:`run_endpoint` / :func:`arun_endpoint`: one call in a fresh child.
 - :class:`AgentWorker` / :class:`AsyncAgentWorker`: a warm child serving many calls.
+- :func:`parse_secret_assignment` / :func:`parse_secrets_text`: read auth params given
+  as ``METHOD.PARAM=VALUE`` (``--secret``) or a secrets file (JSON or such lines).
 - :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
   envelope without running anything; the worker's ``call_prepared`` runs the result.
 
@@ -21,7 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent
-    from viksa_ai.devtools.runner._auth import SecretsError
+    from viksa_ai.devtools.runner._auth import (
+        SecretsError,
+        parse_secret_assignment,
+        parse_secrets_text,
+    )
     from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
     from viksa_ai.devtools.runner._errors import (
         EXIT_AUTH_NOT_CONFIGURED,
@@ -49,6 +55,8 @@ _EXPORTS = {
     "LoadedAgent": "_agent",
     "load_agent": "_agent",
     "SecretsError": "_auth",
+    "parse_secret_assignment": "_auth",
+    "parse_secrets_text": "_auth",
     "PreparedCall": "_call",
     "prepare_call": "_call",
     "EXIT_AUTH_NOT_CONFIGURED": "_errors",
@@ -98,6 +106,8 @@ __all__ = [
     "WorkerCrashedError",
     "arun_endpoint",
     "load_agent",
+    "parse_secret_assignment",
+    "parse_secrets_text",
     "prepare_call",
     "run_endpoint",
 ]
