@@ -184,7 +184,7 @@ def parse_input_assignment(text: str) -> tuple[str, Any]:
     """Parse ``KEY=VALUE``: VALUE as JSON when it is valid JSON, else as the string."""
     key, eq, raw = text.partition("=")
     if not eq or not key:
-        from viksa_ai.devtools._structure import short_repr
+        from viksa_ai.devtools.validate._structure import short_repr
 
         missing = "has no '='" if not eq else "has no KEY before '='"
         raise _UsageError(
@@ -225,7 +225,7 @@ def _collect_secrets(args: argparse.Namespace) -> dict[str, str]:
 
 def _read(path: str, option: str) -> str:
     """The UTF-8 text of ``path`` (``-``: stdin), at most ``MAX_INPUT_FILE_BYTES``."""
-    from viksa_ai.devtools._agent_source import read_at_most
+    from viksa_ai.devtools.validate._agent_source import read_at_most
 
     try:
         if path == "-":

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from viksa_ai.devtools import check_agent_manifest
-from viksa_ai.devtools._issues import split_path
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
+from viksa_ai.devtools.validate._issues import split_path
 
 __all__ = ["manifest_issues", "parse_body", "required_id"]
 
