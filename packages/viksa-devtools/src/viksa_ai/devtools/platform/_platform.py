@@ -12,6 +12,7 @@ from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._overview import Overview
 from viksa_ai.devtools.platform.services._scheduler import Scheduler
+from viksa_ai.devtools.platform.services._secrets import Secrets
 from viksa_ai.devtools.platform.services._security import new_secret
 from viksa_ai.devtools.platform.services._triggers import Triggers
 from viksa_ai.devtools.platform.services._workflows import Workflows
@@ -81,6 +82,7 @@ class Platform:
         self.overview = Overview(self.store)
         self.scheduler = Scheduler(self.store, self.engine, self.workflows)
         self.triggers = Triggers(self.store, self.engine)
+        self.secrets = Secrets(self.store)
         # A data file may hold runs of a process that stopped mid-way: end them.
         self.engine.recover()
         self.workflows.recover()
