@@ -15,7 +15,7 @@ from viksa_ai.devtools._cli_common import (
     report_error,
 )
 
-__all__ = ["add_parser", "call_command", "print_failure", "print_result"]
+__all__ = ["add_parser", "call_command"]
 
 _DESCRIPTION = """\
 Execute an endpoint of a deployed agent (by alias or id) on a Viksa platform and print
@@ -108,6 +108,8 @@ def call_command(args: argparse.Namespace) -> int:
             return report_error("call", CommandError(api_error_message(exc), 3))
         except ViksaError as exc:
             return report_error("call", CommandError(api_error_message(exc)))
+    from viksa_ai.devtools._cli_output import print_failure, print_result
+
     record = answer.model_dump(mode="json")
     if record.get("status") == "completed":
         print_result(record.get("response"), args, record.get("duration_ms"))
@@ -121,41 +123,6 @@ def call_command(args: argparse.Namespace) -> int:
         return 1
     print_failure(record, args)
     return _EXIT_OF_KIND.get(str(record.get("error_kind")), 1)
-
-
-def print_result(value: Any, args: argparse.Namespace, duration_ms: Any = None) -> None:
-    """Print a result: highlighted JSON and its duration on a terminal, else plain JSON."""
-    from viksa_ai.devtools._cli_output import (
-        format_duration,
-        output_format,
-        render_value,
-        use_color,
-    )
-    from viksa_ai.devtools._json import dumps_json
-
-    if output_format(args.format, sys.stdout) == "json":
-        sys.stdout.write(dumps_json(value, indent=2) + "\n")
-        sys.stdout.flush()
-        return
-    sys.stdout.write(render_value(value, use_color(args.no_color, sys.stdout)) + "\n")
-    sys.stdout.flush()
-    if isinstance(duration_ms, (int, float)):
-        color = use_color(args.no_color, sys.stderr)
-        line = f"done in {format_duration(duration_ms)}"
-        print(f"\x1b[2m{line}\x1b[0m" if color else line, file=sys.stderr)
-
-
-def print_failure(error: Mapping[str, Any], args: argparse.Namespace) -> None:
-    """Print a failure on stderr: ``{"error": ...}`` as JSON, or a headline and traceback."""
-    from viksa_ai.devtools._cli_output import output_format, render_error, use_color
-    from viksa_ai.devtools._json import dumps_json
-
-    sys.stdout.flush()
-    if output_format(args.format, sys.stderr) == "json":
-        sys.stderr.write(dumps_json({"error": dict(error)}, indent=2) + "\n")
-    else:
-        sys.stderr.write(render_error(error, use_color(args.no_color, sys.stderr)) + "\n")
-    sys.stderr.flush()
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
@@ -16,6 +17,8 @@ __all__ = [
     "format_duration",
     "highlight_json",
     "output_format",
+    "print_failure",
+    "print_result",
     "render_error",
     "render_value",
     "use_color",
@@ -139,3 +142,30 @@ def _paint_traceback(text: str, color: bool) -> list[str]:
 
 def _paint(text: str, style: str, color: bool) -> str:
     return f"{style}{text}{_RESET}" if color else text
+
+
+def print_result(value: Any, args: Any, duration_ms: Any = None) -> None:
+    """Print a result: highlighted JSON and its duration on a terminal, else plain JSON."""
+    from viksa_ai.devtools._json import dumps_json
+
+    if output_format(args.format, sys.stdout) == "json":
+        sys.stdout.write(dumps_json(value, indent=2) + "\n")
+        sys.stdout.flush()
+        return
+    sys.stdout.write(render_value(value, use_color(args.no_color, sys.stdout)) + "\n")
+    sys.stdout.flush()
+    if isinstance(duration_ms, (int, float)):
+        line = f"done in {format_duration(duration_ms)}"
+        print(_paint(line, _DIM, use_color(args.no_color, sys.stderr)), file=sys.stderr)
+
+
+def print_failure(error: Mapping[str, Any], args: Any) -> None:
+    """Print a failure on stderr: ``{"error": ...}`` as JSON, or a headline and traceback."""
+    from viksa_ai.devtools._json import dumps_json
+
+    sys.stdout.flush()
+    if output_format(args.format, sys.stdout) == "json":
+        sys.stderr.write(dumps_json({"error": dict(error)}, indent=2) + "\n")
+    else:
+        sys.stderr.write(render_error(error, use_color(args.no_color, sys.stderr)) + "\n")
+    sys.stderr.flush()
