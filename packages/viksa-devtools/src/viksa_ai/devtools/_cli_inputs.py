@@ -96,7 +96,7 @@ def _container(kind: type, name: str) -> Any:
         except RecursionError:
             raise ValueError("the JSON value is nested too deeply") from None
         if not isinstance(value, kind):
-            raise ValueError(f"the JSON value is not a {name}")
+            raise ValueError(f"{raw!r} is not a JSON {name}")
         return value
 
     return parse

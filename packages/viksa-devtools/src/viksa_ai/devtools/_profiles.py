@@ -62,17 +62,21 @@ class Connection:
         """A ``ViksaSyncClient`` for this connection (logs in when it holds a password)."""
         from viksa_ai.client import ViksaSyncClient
 
-        tenant = {"org_id": self.org_id, "project_id": self.project_id}
         if self.email is not None and self.password is not None:
             return ViksaSyncClient.from_login(
-                self.email, self.password, base_url=self.base_url, **tenant
+                self.email,
+                self.password,
+                base_url=self.base_url,
+                org_id=self.org_id,
+                project_id=self.project_id,
             )
         return ViksaSyncClient(
             self.access_token,
             api_key=self.api_key,
             refresh_token=self.refresh_token if self.access_token else None,
             base_url=self.base_url,
-            **tenant,
+            org_id=self.org_id,
+            project_id=self.project_id,
         )
 
 

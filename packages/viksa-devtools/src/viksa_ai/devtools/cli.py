@@ -55,7 +55,8 @@ class _VersionAction(argparse.Action):
         except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
             number = "unknown"
         python = ".".join(str(part) for part in sys.version_info[:3])
-        parser.exit(0, f"viksa {number} (Python {python})\n")
+        sys.stdout.write(f"viksa {number} (Python {python})\n")
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
