@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from viksa_ai.devtools._issues import Issue, plural
 
-__all__ = ["add_parser", "agent_paths", "report_lines", "validate_command"]
+__all__ = ["add_parser", "agent_paths", "agents_of_files", "report_lines", "validate_command"]
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -78,6 +78,12 @@ def add_parser(subparsers: Any, prog: str | None = None) -> None:
         default="text",
         help="output format (default: text)",
     )
+    parser.add_argument(
+        "--files",
+        action="store_true",
+        help="PATHs are changed files (as pre-commit passes them): validate each agent "
+        "folder holding one; files outside agents are skipped",
+    )
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     parser.add_argument("--no-warnings", action="store_true", help="do not print warnings")
     parser.set_defaults(handler=validate_command)
@@ -103,7 +109,8 @@ class _Result:
 
 def validate_command(args: argparse.Namespace) -> int:
     """Run ``viksa validate`` for parsed ``args``; return the exit code."""
-    results = [_validate_path(path) for path in agent_paths(args.paths)]
+    paths = agents_of_files(args.paths) if args.files else agent_paths(args.paths)
+    results = [_validate_path(path) for path in paths]
     for result in results:
         if result.unreadable is not None:
             _write(sys.stderr, f"viksa validate: {result.unreadable}")
@@ -152,6 +159,29 @@ def _walk_agents(top: str) -> Iterator[str]:
         if "agent.json" in files and root != top:
             dirs[:] = []
             yield root
+
+
+def agents_of_files(files: Sequence[str]) -> list[str]:
+    """The agent folders (holding agent.json) that hold ``files``, each once, in order."""
+    found: dict[str, None] = {}
+    for file in files:
+        folder = os.path.dirname(os.path.abspath(file))
+        while True:
+            if os.path.isfile(os.path.join(folder, "agent.json")):
+                found.setdefault(_shown_path(folder), None)
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return list(found)
+
+
+def _shown_path(folder: str) -> str:
+    try:
+        return os.path.relpath(folder)
+    except ValueError:  # another drive than the working directory's (Windows)
+        return folder
 
 
 def report_lines(path: str) -> tuple[bool, list[str]]:
