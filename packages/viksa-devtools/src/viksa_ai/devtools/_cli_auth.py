@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
-import socket
 import sys
 from typing import Any
 
@@ -96,6 +94,8 @@ def _api_key(args: argparse.Namespace) -> str:
     elif args.api_key is not None:
         key = args.api_key.strip()
     elif sys.stdin.isatty():
+        import getpass
+
         key = getpass.getpass("API key: ").strip()
     else:
         raise CommandError("pass --api-key KEY (or - to read it from stdin) or --email EMAIL", 2)
@@ -108,6 +108,8 @@ def _password(args: argparse.Namespace) -> str:
     if args.password is not None:
         password: str = args.password
     elif sys.stdin.isatty():
+        import getpass
+
         password = getpass.getpass(f"Password for {args.email}: ")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -133,6 +135,8 @@ def _login_with_key(args: argparse.Namespace, base_url: str, key: str) -> dict[s
 def _login_with_password(
     args: argparse.Namespace, base_url: str, password: str
 ) -> dict[str, str | None]:
+    import socket
+
     from viksa_ai.client import ViksaSyncClient
 
     with ViksaSyncClient.from_login(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -126,6 +125,8 @@ def call_command(args: argparse.Namespace) -> int:
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:
+    import json
+
     try:
         value = json.loads(text)
     except ValueError as exc:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,6 +91,9 @@ def describe(result: Any) -> list[str]:
 
 def deploy_command(args: argparse.Namespace) -> int:
     """Handle ``viksa deploy``; returns the exit code."""
+    import dataclasses
+    import json
+
     from viksa_ai.devtools._cli_run import _collect_secrets, _UsageError
     from viksa_ai.devtools._cli_validate import agent_paths
     from viksa_ai.devtools._deploy import DeployError, deploy_agent

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,8 @@ def add_parser(subparsers: Any) -> None:
 
 def schema_command(args: argparse.Namespace) -> int:
     """Handle ``viksa schema``; returns the exit code."""
+    import json
+
     from viksa_ai.devtools._schema import agent_json_schema
 
     text = json.dumps(agent_json_schema(), indent=2) + "\n"
