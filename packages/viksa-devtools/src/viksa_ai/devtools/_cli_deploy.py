@@ -104,7 +104,7 @@ def deploy_command(args: argparse.Namespace) -> int:
         except _UsageError as exc:
             raise CommandError(str(exc), 2) from None
         paths = agent_paths(args.paths)
-        missing = [p for p in paths if not (Path(p) / "agent.json").is_file()]
+        missing = [p for p in paths if not _is_agent(p)]
         if missing:
             raise CommandError(
                 f"{missing[0]}: no agent.json there: pass an agent folder "
@@ -133,6 +133,13 @@ def deploy_command(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"ok": not failed, "agents": documents}, indent=2))
     return 1 if failed else 0
+
+
+def _is_agent(path: str) -> bool:
+    try:
+        return (Path(path) / "agent.json").is_file()
+    except (OSError, ValueError):  # a name too long, a path the system refuses
+        return False
 
 
 def _connect(args: argparse.Namespace) -> Any:

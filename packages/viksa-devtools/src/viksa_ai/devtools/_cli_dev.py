@@ -195,8 +195,15 @@ def _session(args: argparse.Namespace) -> Any:
     """The ``on_ready`` hook for --watch and --save-profile, None, or an exit code."""
     if not args.watch and args.save_profile is None:
         return None
+    if args.save_profile is not None and not args.save_profile.strip():
+        print("viksa dev: --save-profile needs a name (default: local)", file=sys.stderr)
+        return 2
     for path in args.watch:
-        if not path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
             print(f"viksa dev: --watch {path}: not a folder of an agent", file=sys.stderr)
             return 2
     if args.watch:

@@ -45,10 +45,10 @@ def init_command(args: argparse.Namespace) -> int:
     if args.name is not None and not args.name.strip():
         print("viksa init: --name must not be empty", file=sys.stderr)
         return 2
-    if directory.exists() and not directory.is_dir():
-        print(f"viksa init: {directory} exists and is not a folder", file=sys.stderr)
-        return 2
     try:
+        if directory.exists() and not directory.is_dir():
+            print(f"viksa init: {directory} exists and is not a folder", file=sys.stderr)
+            return 2
         made = scaffold(directory, args.name)
     except FileExistsError as exc:
         print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = args.handler
     try:
-        code: int = handler(args)
+        with warnings.catch_warnings():
+            # A warning for a person (e.g. credentials over plain http): one line, no source.
+            warnings.showwarning = _show_warning
+            code: int = handler(args)
     except KeyboardInterrupt:
         return 130
     except ModuleNotFoundError as exc:
@@ -99,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return code
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"viksa: warning: {message}", file=sys.stderr)
 
 
 def validate_main(argv: Sequence[str] | None = None) -> int:
