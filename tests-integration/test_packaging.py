@@ -1,5 +1,8 @@
 """The five wheels, built from this checkout, installed alone and together in fresh venvs.
 
+Every wheel and sdist carries the one version (VERSION at the repository root) and the
+Apache-2.0 LICENSE.
+
 Proves the namespace-packaging promises of ARCHITECTURE.md: each wheel ships only its
 own portion of ``viksa_ai`` and pins its siblings to the one version; any subset works;
 viksa-runtime needs no third-party module; the meta-package adds the top-level names and
@@ -14,6 +17,7 @@ import hashlib
 import json
 import re
 import shlex
+import tarfile
 import zipfile
 from collections.abc import Callable
 from email.message import Message
@@ -28,7 +32,12 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.packaging
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VERSION = (REPO_ROOT / "VERSION").read_text(encoding="utf-8").strip()
+LICENSE = (REPO_ROOT / "LICENSE").read_bytes()
+
 MakeVenv = Callable[..., "Venv"]
+# Distribution -> its part of the namespace: one line per distribution.
 DISTRIBUTIONS = {
     "viksa-ai": "",
     "viksa-runtime": "runtime",
@@ -72,6 +81,17 @@ def wheel_metadata(wheel: Path) -> Message:
         return HeaderParser().parsestr(archive.read(metadata).decode("utf-8"))
 
 
+def sdist_files(sdist: Path) -> dict[str, bytes]:
+    """The regular files of an sdist, by path below its top folder."""
+    with tarfile.open(sdist) as archive:
+        files = {}
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                files[member.name.partition("/")[2]] = extracted.read()
+        return files
+
+
 def requires_dist(wheel: Path) -> list[str]:
     """The Requires-Dist lines of a wheel's METADATA."""
     return wheel_metadata(wheel).get_all("Requires-Dist") or []
@@ -91,9 +111,42 @@ def split_requirement(requirement: str) -> tuple[str, str]:
 # --- the wheels themselves --------------------------------------------------------------
 
 
-def test_one_wheel_per_distribution_at_one_version(wheelhouse: Wheelhouse) -> None:
+def test_one_wheel_and_sdist_per_distribution_at_the_one_version(
+    wheelhouse: Wheelhouse,
+) -> None:
     assert set(wheelhouse.wheels) == set(DISTRIBUTIONS)
-    assert wheelhouse.version == wheelhouse.wheels["viksa-ai"].name.split("-")[1]
+    assert set(wheelhouse.sdists) == set(DISTRIBUTIONS)
+    assert wheelhouse.version == VERSION
+    assert {sdist.name for sdist in wheelhouse.sdists.values()} == {
+        f"{name.replace('-', '_')}-{VERSION}.tar.gz" for name in DISTRIBUTIONS
+    }
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_wheel_ships_the_license(wheelhouse: Wheelhouse, name: str) -> None:
+    metadata = wheel_metadata(wheelhouse.wheels[name])
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    dist_info = f"{name.replace('-', '_')}-{VERSION}.dist-info"
+    with zipfile.ZipFile(wheelhouse.wheels[name]) as archive:
+        assert archive.read(f"{dist_info}/licenses/LICENSE") == LICENSE
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_sdist_ships_the_license_and_the_one_version(wheelhouse: Wheelhouse, name: str) -> None:
+    files = sdist_files(wheelhouse.sdists[name])
+    assert files["LICENSE"] == LICENSE
+    pkg_info = HeaderParser().parsestr(files["PKG-INFO"].decode("utf-8"))
+    assert (pkg_info["Name"], pkg_info["Version"]) == (name, VERSION)
+    assert pkg_info["License-Expression"] == "Apache-2.0"
+    assert pkg_info.get_all("License-File") == ["LICENSE"]
+    assert pkg_info.get_all("Dynamic") is None  # nothing left for a later build to decide
+    for requirement in pkg_info.get_all("Requires-Dist") or []:
+        required, specifiers = split_requirement(requirement)
+        if required in DISTRIBUTIONS:
+            assert specifiers == f"=={VERSION}", requirement
+    # The sdist builds on its own: its pyproject holds the version, not a path outside.
+    assert re.search(rf'^version = "{re.escape(VERSION)}"$', files["pyproject.toml"].decode(), re.M)
 
 
 @pytest.mark.parametrize("name", DISTRIBUTIONS)
@@ -114,7 +167,7 @@ def test_wheel_holds_only_its_own_portion(wheelhouse: Wheelhouse, name: str) -> 
 @pytest.mark.parametrize("name", DISTRIBUTIONS)
 def test_wheel_pins_its_siblings_to_the_one_version(wheelhouse: Wheelhouse, name: str) -> None:
     metadata = wheel_metadata(wheelhouse.wheels[name])
-    assert (metadata["Name"], metadata["Version"]) == (name, wheelhouse.version)
+    assert (metadata["Name"], metadata["Version"]) == (name, VERSION)
     for requirement in requires_dist(wheelhouse.wheels[name]):
         required, specifiers = split_requirement(requirement)
         if required in DISTRIBUTIONS:
@@ -247,8 +300,24 @@ import viksa_ai
 from viksa_ai import __version__
 import viksa_ai.client, viksa_ai.devtools, viksa_ai.models, viksa_ai.runtime
 from viksa_ai import ViksaClient, ViksaNotFoundError, ViksaValidationError
+from viksa_ai.devtools.platform import create_app
+import asyncio, httpx
+app = create_app()
+app.state.platform.close()
+sent = []
+def answer(request):
+    sent.append(request.headers["User-Agent"])
+    return httpx.Response(200, json={})
+async def call():
+    transport = httpx.MockTransport(answer)
+    async with httpx.AsyncClient(transport=transport) as http:
+        async with ViksaClient("tok-1", base_url="https://api.viksa.test", http_client=http) as c:
+            await c.request("GET", "/builder", "/x")
+asyncio.run(call())
 facts = {
     "version": __version__,
+    "versions": [viksa_ai.runtime.__version__, viksa_ai.client.__version__, app.version],
+    "user_agent": sent,
     "root_file": viksa_ai.__file__,
     "path": list(viksa_ai.__path__),
     "unresolved": [name for name in viksa_ai.__all__ if not hasattr(viksa_ai, name)],
@@ -256,7 +325,9 @@ facts = {
 }
 """,
     )
-    assert facts["version"] == full_venv.wheelhouse.version
+    assert facts["version"] == VERSION
+    assert facts["versions"] == [VERSION] * 3  # runtime, client, local platform
+    assert facts["user_agent"] == [f"viksa-client/{VERSION}"]
     assert Path(facts["root_file"]).is_relative_to(full_venv.path)
     assert len(facts["path"]) == 1  # one site-packages holds every portion
     assert facts["unresolved"] == []
