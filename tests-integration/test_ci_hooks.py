@@ -104,6 +104,9 @@ def test_the_action_is_a_composite_that_installs_and_validates() -> None:
     # No input is spliced into a script (script injection): they come through env.
     for step in spec["runs"]["steps"]:
         assert "${{" not in step.get("run", "")
+        # Actions it uses are pinned by digest, as in this repository's workflows.
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"])
 
 
 @pytest.mark.parametrize(
