@@ -33,7 +33,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--port",
         type=_port,
-        default=None,
+        # A string default goes through _port too: a bad VIKSA_DEV_PORT is a usage error.
+        default=os.environ.get("VIKSA_DEV_PORT") or str(_DEFAULT_PORT),
         help=f"port on 127.0.0.1 (0: any free port; default: VIKSA_DEV_PORT, else {_DEFAULT_PORT})",
     )
     where = parser.add_mutually_exclusive_group()
@@ -137,12 +138,6 @@ def _positive_int(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.port is None:
-        try:
-            args.port = _port(os.environ.get("VIKSA_DEV_PORT") or str(_DEFAULT_PORT))
-        except argparse.ArgumentTypeError as exc:
-            print(f"viksa dev: VIKSA_DEV_PORT: {exc}", file=sys.stderr)
-            return 2
     try:
         from viksa_ai.devtools.platform import PlatformConfig, parse_fault_spec
         from viksa_ai.devtools.platform._serve import serve
