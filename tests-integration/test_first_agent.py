@@ -128,6 +128,10 @@ class Background:
             repr(expected),
         )
 
+    def wait_line_containing(self, text: str) -> None:
+        """Wait for a line holding ``text``."""
+        self._wait(lambda: any(text in line for line in self.lines), repr(text))
+
     def wait_line(self, prefix: str) -> str:
         """Wait for a line starting with ``prefix``; return it."""
         self._wait(lambda: any(line.startswith(prefix) for line in self.lines), repr(prefix))
@@ -216,6 +220,21 @@ def test_the_readme_walkthrough_runs_as_written(
         assert actual == expected, f"{command}: stderr was\n{done.stderr}"
         assert "Traceback" not in done.stderr
     assert dev is not None
+    # Past the README: an invalid edit is reported with the validator's lines, and the
+    # last good revision keeps serving.
+    main_py = work / "my_agent" / "main.py"
+    main_py.write_text(main_py.read_text().replace("async def greet", "def greet"))
+    dev.wait_line_containing(": invalid; revision 2 keeps serving; fix and save")
+    assert any(" VX211 " in line for line in dev.lines)
+    done = subprocess.run(
+        ["viksa", "call", "my_agent", "greet", "-i", "name=Ada"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(done.stdout) == {"greeting": "Hi, Ada."}
     assert dev.stop() in (0, 130)
     assert not any("Traceback" in line for line in dev.lines), "\n".join(dev.lines)
 

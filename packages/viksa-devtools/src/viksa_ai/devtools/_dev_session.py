@@ -126,19 +126,18 @@ class _Watcher:
         from viksa_ai.devtools._deploy import DeployError, deploy_agent
 
         try:
-            result = deploy_agent(client, agent)
+            # Shown as given (relative to the working folder): the validator's lines too.
+            result = deploy_agent(client, Path(_shown(agent)))
         except DeployError as exc:
             serving = self._serving.get(agent)
-            still = (
-                f"revision {serving} keeps serving; fix it and save again"
-                if serving is not None
-                else "not deployed; fix it and save again"
-            )
-            self._log("\n".join([*exc.lines, f"{_shown(agent)}: {exc}; {still}"]))
+            what = "invalid" if exc.lines else f"not deployed ({exc})"
+            still = f"revision {serving} keeps serving" if serving is not None else "not serving"
+            self._fail(agent, [*exc.lines, f"{_shown(agent)}: {what}; {still}; fix and save"])
             return
-        except Exception as exc:
-            self._log(f"{_shown(agent)}: deploy failed ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # a watcher outlives one failed deploy, and says why
+            self._fail(agent, [f"{_shown(agent)}: deploy failed ({type(exc).__name__}: {exc})"])
             return
+        self._failed.pop(agent, None)
         self._serving[agent] = result.revision
         if result.action == "unchanged" and not first:
             return
