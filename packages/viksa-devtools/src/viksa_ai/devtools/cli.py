@@ -13,19 +13,8 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
-
-from viksa_ai.devtools import (
-    _cli_auth,
-    _cli_call,
-    _cli_completion,
-    _cli_deploy,
-    _cli_dev,
-    _cli_init,
-    _cli_run,
-    _cli_schema,
-    _cli_validate,
-)
 
 __all__ = ["build_parser", "main", "validate_main"]
 
@@ -60,8 +49,32 @@ class _VersionAction(argparse.Action):
         parser.exit(0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``viksa`` argument parser with every subcommand."""
+# Subcommand -> the module that adds its parser, in the order --help lists them.
+_COMMANDS = {
+    "init": "_cli_init",
+    "validate": "_cli_validate",
+    "run": "_cli_run",
+    "dev": "_cli_dev",
+    "deploy": "_cli_deploy",
+    "call": "_cli_call",
+    "login": "_cli_auth",
+    "logout": "_cli_auth",
+    "schema": "_cli_schema",
+    "completion": "_cli_completion",
+}
+
+
+def _add(subparsers: Any, module_name: str) -> None:
+    module = import_module(f"viksa_ai.devtools.{module_name}")
+    if module_name == "_cli_auth":
+        module.add_parsers(subparsers)
+    elif module_name == "_cli_completion":
+        module.add_parser(subparsers, build_parser)
+    else:
+        module.add_parser(subparsers)
+
+
+def _parser(module_names: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="viksa",
         description=_DESCRIPTION,
@@ -69,21 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, help="print the SDK version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _cli_init.add_parser(subparsers)
-    _cli_validate.add_parser(subparsers)
-    _cli_run.add_parser(subparsers)
-    _cli_dev.add_parser(subparsers)
-    _cli_deploy.add_parser(subparsers)
-    _cli_call.add_parser(subparsers)
-    _cli_auth.add_parsers(subparsers)
-    _cli_schema.add_parser(subparsers)
-    _cli_completion.add_parser(subparsers, build_parser)
+    for module_name in dict.fromkeys(module_names):
+        _add(subparsers, module_name)
     return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``viksa`` argument parser with every subcommand."""
+    return _parser(list(_COMMANDS.values()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``viksa``; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    first = arguments[0] if arguments else None
+    # A run parses with its own subcommand's parser only, so it imports nothing else;
+    # anything else (--help, --version, a typo) gets the whole tree.
+    parser = _parser([_COMMANDS[first]]) if first in _COMMANDS else build_parser()
+    args = parser.parse_args(arguments)
     handler = args.handler
     try:
         with warnings.catch_warnings():
@@ -111,6 +127,8 @@ def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__
 
 def validate_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``viksa-agent-validate``: the same as ``viksa validate``."""
+    from viksa_ai.devtools import _cli_validate
+
     # Its own parser, so that --help and usage errors name the command the user typed.
     parser = argparse.ArgumentParser(prog="viksa-agent-validate")
     subparsers = parser.add_subparsers(dest="command", required=True)
