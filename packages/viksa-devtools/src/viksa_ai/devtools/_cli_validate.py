@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from viksa_ai.devtools._issues import Issue, plural
+from viksa_ai.devtools.validate._issues import Issue, plural
 
 __all__ = ["add_parser", "agent_paths", "agents_of_files", "report_lines", "validate_command"]
 
@@ -198,8 +198,8 @@ def report_lines(path: str) -> tuple[bool, list[str]]:
 
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
-    from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
-    from viksa_ai.devtools._validate import check_agent_manifest
+    from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
+    from viksa_ai.devtools.validate._validate import check_agent_manifest
 
     try:
         source = read_manifest_source(Path(path))
@@ -342,7 +342,7 @@ _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _render_sarif(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
-    from viksa_ai.devtools._codes import ISSUE_CODES
+    from viksa_ai.devtools.validate._codes import ISSUE_CODES
 
     sarif_results: list[dict[str, Any]] = []
     codes: set[str] = set()

@@ -52,9 +52,9 @@ def read_agent(path: Path) -> tuple[str, dict[str, Any]]:
 
     Raises :class:`DeployError` with the validator's lines when it is not valid.
     """
-    from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
     from viksa_ai.devtools._cli_validate import report_lines
     from viksa_ai.devtools._scaffold import alias_for
+    from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
 
     valid, lines = report_lines(str(path))
     if not valid:

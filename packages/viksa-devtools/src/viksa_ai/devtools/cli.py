@@ -60,6 +60,7 @@ _COMMANDS = {
     "login": "_cli_auth",
     "logout": "_cli_auth",
     "schema": "_cli_schema",
+    "mcp": "_cli_mcp",
     "completion": "_cli_completion",
 }
 
