@@ -10,6 +10,7 @@ from viksa_ai.devtools.platform.http._faults import FaultRegistry
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
 from viksa_ai.devtools.platform.services._engine import Engine
+from viksa_ai.devtools.platform.services._mcp_servers import McpServers
 from viksa_ai.devtools.platform.services._overview import Overview
 from viksa_ai.devtools.platform.services._scheduler import Scheduler
 from viksa_ai.devtools.platform.services._secrets import Secrets
@@ -83,6 +84,7 @@ class Platform:
         self.scheduler = Scheduler(self.store, self.engine, self.workflows)
         self.triggers = Triggers(self.store, self.engine)
         self.secrets = Secrets(self.store)
+        self.mcp_servers = McpServers(self.store)
         # A data file may hold runs of a process that stopped mid-way: end them.
         self.engine.recover()
         self.workflows.recover()
