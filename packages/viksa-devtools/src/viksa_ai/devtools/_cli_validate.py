@@ -1,7 +1,8 @@
 """``viksa validate PATH...`` (also ``viksa-agent-validate``): validate agents on disk.
 
 Exit codes: 0 every agent valid, 1 at least one invalid, 2 a usage error or an input
-that cannot be read (missing path, no agent.json, malformed JSON, not an object).
+that cannot be read (missing path, no agent.json, malformed JSON, not an object) or
+validated within the time limit (``VALIDATION_TIME_LIMIT_SECONDS``, as ``viksa dev``).
 Output formats: ``text`` (one ``where: CODE message`` line per issue and a summary),
 ``json`` (one document) and ``github`` (workflow annotations).
 """
@@ -118,13 +119,18 @@ def validate_command(args: argparse.Namespace) -> int:
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
     from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
-    from viksa_ai.devtools._validate import check_agent_manifest
+    from viksa_ai.devtools._validation_workers import ValidationTimeoutError, shared_workers
 
     try:
         source = read_manifest_source(Path(path))
     except AgentSourceError as exc:
         return _Result(path, unreadable=str(exc))
-    report = check_agent_manifest(source.manifest)
+    # In a worker process with a time limit, as viksa dev validates: compiling hostile
+    # code can take minutes, and compile() cannot be interrupted in-process.
+    try:
+        report = shared_workers().check(source.manifest)
+    except ValidationTimeoutError as exc:
+        return _Result(path, unreadable=f"{path}: {exc}")
     return _Result(
         path,
         manifest_path=str(source.manifest_path),

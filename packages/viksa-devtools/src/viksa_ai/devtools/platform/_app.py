@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from viksa_ai.devtools.platform._answers import JsonAnswer
+from viksa_ai.devtools.platform._body_limit import BodyLimitMiddleware
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._errors import detail_item
 from viksa_ai.devtools.platform._fault_admin import request_project
@@ -133,6 +134,7 @@ def create_app(
         registry=platform.faults,
         project_of=functools.partial(request_project, platform.accounts),
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.config.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
 
