@@ -23,6 +23,11 @@ from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.platform._slow_clients import (
+    HEADER_TIMEOUT_SECONDS,
+    guarded_protocol,
+    uvicorn_protocol,
+)
 
 __all__ = [
     "HOST",
@@ -170,10 +175,24 @@ def configure_logging() -> None:
             logger.addFilter(kind())
 
 
-def _uvicorn_config(app: ASGIApp, *, log_level: str, access_log: bool) -> uvicorn.Config:
-    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``."""
+def _uvicorn_config(
+    app: ASGIApp,
+    *,
+    log_level: str,
+    access_log: bool,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    max_connections: int | None = None,
+) -> uvicorn.Config:
+    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``.
+
+    Slow clients are cut off (``header_timeout``, ``max_connections``: see ``_slow_clients``).
+    """
+    protocol = guarded_protocol(
+        uvicorn_protocol(), header_timeout=header_timeout, max_connections=max_connections
+    )
     config = uvicorn.Config(
         app,
+        http=protocol,
         log_level=log_level,
         access_log=access_log,
         lifespan="on",
