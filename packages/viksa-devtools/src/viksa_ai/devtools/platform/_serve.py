@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from viksa_ai.devtools.platform._answers import send_json
 from viksa_ai.devtools.platform._app import create_app
+from viksa_ai.devtools.platform._at_rest import KeyFileError
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._fault_admin import FAULT_TOKEN_HEADER
@@ -263,7 +264,7 @@ def serve(
     """
     try:
         platform = Platform(config)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, KeyFileError) as exc:
         print(
             f"viksa dev: cannot open the data file {config.data_path}: {exc}; pass another "
             "--data PATH, --reset to start clean, or --memory",

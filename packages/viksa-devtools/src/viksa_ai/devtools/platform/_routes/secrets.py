@@ -15,7 +15,7 @@ from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._security import hash_password, new_id
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
 from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
-from viksa_ai.devtools.platform._vault import secret_usage, secret_value
+from viksa_ai.devtools.platform._vault import sealed_value, secret_usage, secret_value
 
 __all__ = ["router"]
 
@@ -76,7 +76,7 @@ async def create_secret(body: JsonBody, platform: PlatformDep, tenant: ProjectDe
                 "secret_value",
                 {
                     "id": secret["id"],
-                    "value": value,
+                    "value": sealed_value(platform.store, str(secret["id"]), str(value)),
                     "passphrase_hash": None if passphrase is None else hash_password(passphrase),
                 },
                 scope=tenant.project,
@@ -129,7 +129,9 @@ async def update_secret(
     stored = platform.store.get("secret_value", secret_id)
     assert stored is not None
     if "value" in body:
-        stored["value"] = _text(body, "value", required=True)
+        stored["value"] = sealed_value(
+            platform.store, secret_id, str(_text(body, "value", required=True))
+        )
         secret["version"] += 1
     if "passphrase" in body:
         phrase = _text(body, "passphrase", required=False)
