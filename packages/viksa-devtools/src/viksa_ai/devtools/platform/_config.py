@@ -33,9 +33,11 @@ class PlatformConfig:
     ``warm_agents`` how many agents keep warm workers at once (the least recently used
     are stopped first); ``approval_wait`` is how long (seconds) a workflow step waits for an
     approval decision; a request such as ``pulse.execute`` never waits for one, it
-    answers ``awaiting_approval`` at once. ``validation_time_limit`` bounds one run of
-    the agent validator (seconds; 422 when it runs out) and ``max_body_bytes`` the
-    size of a request body (413 above it; 10 MiB by default).
+    answers ``awaiting_approval`` at once. ``sandbox`` runs agents in the runner's Linux
+    sandbox where one is available (``viksa dev --no-sandbox``: false).
+    ``validation_time_limit`` bounds one run of the agent validator (seconds; 422 when it
+    runs out) and ``max_body_bytes`` the size of a request body (413 above it; 10 MiB by
+    default).
     """
 
     data_path: Path | None = None
@@ -51,3 +53,4 @@ class PlatformConfig:
     approval_wait: float = 300.0
     validation_time_limit: float = VALIDATION_TIME_LIMIT_SECONDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    sandbox: bool = True

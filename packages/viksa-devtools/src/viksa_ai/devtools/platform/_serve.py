@@ -29,6 +29,7 @@ from viksa_ai.devtools.platform._slow_clients import (
     guarded_protocol,
     uvicorn_protocol,
 )
+from viksa_ai.devtools.runner import sandbox_status
 
 __all__ = [
     "HOST",
@@ -212,17 +213,20 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    sandbox: str | None = None,
     *,
     fault_token: str | None = None,
 ) -> str:
     """What ``viksa dev`` prints on every start: where, who, and the export lines.
 
+    ``sandbox`` is the runner's ``sandbox_status`` line (whether agents are isolated);
     ``fault_token`` (the platform's, new at each start) arms ``/_dev/faults`` as the
     dev user's credentials do.
     """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
         f"  data      {data if data is not None else 'in memory (lost on exit)'}",
+        *([f"  sandbox   {sandbox}"] if sandbox is not None else []),
         f"  email     {credentials.email}",
         f"  password  {credentials.password}",
         f"  api key   {credentials.api_key}",
@@ -286,8 +290,16 @@ def serve(
     examples: list[tuple[str, str]] = []
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
+    _, sandbox = sandbox_status(config.sandbox)
     out.write(
-        banner(base_url, credentials, config.data_path, examples, fault_token=platform.fault_token)
+        banner(
+            base_url,
+            credentials,
+            config.data_path,
+            examples,
+            sandbox,
+            fault_token=platform.fault_token,
+        )
     )
     out.flush()
     configure_logging()
