@@ -257,13 +257,18 @@ def test_restarting_twice_on_such_a_file_still_works(old_data: Path) -> None:
 
 # -- the decoder --------------------------------------------------------------------
 
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+
+
 _finite_json = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    _containers,
     max_leaves=20,
 )
 
