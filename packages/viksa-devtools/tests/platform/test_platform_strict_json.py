@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig, create_app
+from viksa_ai.devtools.platform.services._engine import _make_storable
 from viksa_ai.devtools.platform.store._store import Store
 from viksa_ai.devtools.platform.store._strict_json import (
     MAX_JSON_DEPTH,
@@ -256,13 +257,18 @@ def test_restarting_twice_on_such_a_file_still_works(old_data: Path) -> None:
 
 # -- the decoder --------------------------------------------------------------------
 
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+
+
 _finite_json = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    _containers,
     max_leaves=20,
 )
 
@@ -294,3 +300,18 @@ def test_strict_json_takes_nesting_up_to_the_documented_depth(depth: int) -> Non
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     text = json.dumps({"s": "[" * 500 + '\\"{' * 100, "t": "]]]"})
     assert loads_strict(text)["t"] == "]]]"
+
+
+def test_a_result_the_store_cannot_keep_fails_the_run_instead_of_sticking_it() -> None:
+    finite = {"status": "completed", "response": {"x": [math.nan, math.inf, 1.5]}}
+    _make_storable(finite)
+    assert finite == {"status": "completed", "response": {"x": [None, None, 1.5]}}
+    deep = {"status": "completed", "response": json.loads(_nested(700))}
+    _make_storable(deep)
+    assert (deep["status"], deep["error_kind"], deep["response"]) == (
+        "failed",
+        "endpoint_error",
+        None,
+    )
+    assert "nested too deeply" in deep["error"]
+    assert dumps_storable(deep)

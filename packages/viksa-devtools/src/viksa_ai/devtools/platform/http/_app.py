@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
+from viksa_ai.devtools.platform.http._body_limit import BodyLimitMiddleware
 from viksa_ai.devtools.platform.http._dashboard import install_dashboard
 from viksa_ai.devtools.platform.http._docs import install_docs
 from viksa_ai.devtools.platform.http._fault_admin import request_project
@@ -148,6 +149,7 @@ def create_app(
         registry=platform.faults,
         project_of=functools.partial(request_project, platform.accounts),
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.config.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
 

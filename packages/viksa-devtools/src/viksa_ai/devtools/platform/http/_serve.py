@@ -24,6 +24,12 @@ from viksa_ai.devtools.platform.http._app import create_app
 from viksa_ai.devtools.platform.http._dashboard import SIGN_IN_PATH
 from viksa_ai.devtools.platform.http._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform.http._faults import DroppedConnection
+from viksa_ai.devtools.platform.http._slow_clients import (
+    HEADER_TIMEOUT_SECONDS,
+    guarded_protocol,
+    uvicorn_protocol,
+)
+from viksa_ai.devtools.platform.store._at_rest import KeyFileError
 from viksa_ai.devtools.runner import sandbox_status
 
 __all__ = [
@@ -172,10 +178,24 @@ def configure_logging() -> None:
             logger.addFilter(kind())
 
 
-def _uvicorn_config(app: ASGIApp, *, log_level: str, access_log: bool) -> uvicorn.Config:
-    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``."""
+def _uvicorn_config(
+    app: ASGIApp,
+    *,
+    log_level: str,
+    access_log: bool,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    max_connections: int | None = None,
+) -> uvicorn.Config:
+    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``.
+
+    Slow clients are cut off (``header_timeout``, ``max_connections``: see ``_slow_clients``).
+    """
+    protocol = guarded_protocol(
+        uvicorn_protocol(), header_timeout=header_timeout, max_connections=max_connections
+    )
     config = uvicorn.Config(
         app,
+        http=protocol,
         log_level=log_level,
         access_log=access_log,
         lifespan="on",
@@ -259,7 +279,7 @@ def serve(
     """
     try:
         platform = Platform(config)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, KeyFileError) as exc:
         print(
             f"viksa dev: cannot open the data file {config.data_path}: {exc}; pass another "
             "--data PATH, --reset to start clean, or --memory",

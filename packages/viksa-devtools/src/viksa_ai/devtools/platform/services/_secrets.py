@@ -13,7 +13,7 @@ from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import conflict, detail_item, unprocessable
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import hash_password, new_id
-from viksa_ai.devtools.platform.services._vault import secret_usage, secret_value
+from viksa_ai.devtools.platform.services._vault import sealed_value, secret_usage, secret_value
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Store
 
 __all__ = ["Secrets"]
@@ -71,7 +71,11 @@ class Secrets:
                 self.store.insert("secret", secret, scope=caller.project_id, key=name)
                 self.store.insert(
                     "secret_value",
-                    {"id": secret["id"], "value": value, "passphrase_hash": guard},
+                    {
+                        "id": secret["id"],
+                        "value": sealed_value(self.store, str(secret["id"]), str(value)),
+                        "passphrase_hash": guard,
+                    },
                     scope=caller.project_id,
                 )
         except KeyTakenError as exc:
@@ -105,7 +109,8 @@ class Secrets:
         stored = self.store.get("secret_value", secret_id)
         assert stored is not None
         if "value" in body:
-            stored["value"] = _text(body, "value", required=True)
+            value = str(_text(body, "value", required=True))
+            stored["value"] = sealed_value(self.store, secret_id, value)
             secret["version"] += 1
         if "passphrase" in body:
             phrase = _text(body, "passphrase", required=False)

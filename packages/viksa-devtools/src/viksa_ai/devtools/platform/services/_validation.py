@@ -10,21 +10,39 @@ deploys can also run.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
+import anyio
 from pydantic import BaseModel, ValidationError
 
-from viksa_ai.devtools import check_agent_manifest
+from viksa_ai.devtools._validation_workers import (
+    VALIDATION_TIME_LIMIT_SECONDS,
+    ValidationTimeoutError,
+    shared_workers,
+)
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.validate._issues import split_path
 
 __all__ = ["manifest_issues", "parse_body", "required_id"]
 
 
-def manifest_issues(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every error the validator finds in ``manifest``, as 422 detail items."""
+async def manifest_issues(
+    manifest: dict[str, Any], *, time_limit: float = VALIDATION_TIME_LIMIT_SECONDS
+) -> list[dict[str, Any]]:
+    """Every error the validator finds in ``manifest``, as 422 detail items.
+
+    The validator runs in a worker process, off the event loop, for at most
+    ``time_limit`` seconds; running out is one item of type
+    ``value_error.validation_timeout``.
+    """
+    check = functools.partial(shared_workers().check, manifest, time_limit=time_limit)
+    try:
+        report = await anyio.to_thread.run_sync(check)
+    except ValidationTimeoutError as exc:
+        return [detail_item(["body", "files"], str(exc), "value_error.validation_timeout")]
     items = []
-    for issue in check_agent_manifest(manifest).errors:
+    for issue in report.errors:
         where = {"file": issue.file, "line": issue.line, "column": issue.column}
         items.append(
             detail_item(

@@ -25,6 +25,8 @@ __all__ = [
     "auth_binding_issues",
     "bindings",
     "resolve_secrets",
+    "seal_plain_values",
+    "sealed_value",
     "secret_usage",
     "secret_value",
 ]
@@ -141,8 +143,34 @@ def secret_value(store: Store, secret_id: str, passphrase: str | None) -> str | 
             "This secret is protected by a passphrase: pass the right passphrase to read it.",
             code="passphrase_required" if passphrase is None else "wrong_passphrase",
         )
-    value: str = stored["value"]
-    return value
+    return _opened(store, secret_id, stored["value"])
+
+
+def _context(secret_id: str) -> str:
+    return f"secret_value:{secret_id}"
+
+
+def _opened(store: Store, secret_id: str, value: str) -> str:
+    # Sealed since 0.3.1 (see _at_rest); seal_plain_values sealed older ones at start.
+    return store.unseal(value, _context(secret_id))
+
+
+def sealed_value(store: Store, secret_id: str, value: str) -> str:
+    """A vault value as stored: sealed with the key kept outside the data file."""
+    return store.seal(value, _context(secret_id))
+
+
+def seal_plain_values(store: Store) -> int:
+    """Seal every vault value of a data file an earlier version wrote; how many.
+
+    Call it in the transaction that marks the file sealed (``SEALED_MARK``).
+    """
+    sealed = 0
+    for stored in store.query("secret_value")[0]:
+        stored["value"] = sealed_value(store, stored["id"], str(stored["value"]))
+        store.save("secret_value", stored)
+        sealed += 1
+    return sealed
 
 
 def resolve_secrets(auth_methods: Any, store: Store) -> dict[str, str]:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from viksa_ai.devtools.platform.store._at_rest import Sealer, key_path_of
 from viksa_ai.devtools.platform.store._kinds import Kind
 from viksa_ai.devtools.platform.store._strict_json import (
     UnfitJsonError,
@@ -30,7 +31,7 @@ from viksa_ai.devtools.platform.store._strict_json import (
     loads_stored,
 )
 
-__all__ = ["Doc", "KeyTakenError", "Kind", "Store"]
+__all__ = ["SEALED_MARK", "Doc", "KeyTakenError", "Kind", "Store"]
 
 Doc = dict[str, Any]
 
@@ -61,6 +62,9 @@ CREATE INDEX IF NOT EXISTS records_expiry ON records (kind, expires) WHERE expir
 
 
 _log = logging.getLogger("viksa_ai.devtools.platform")
+SEALED_MARK = "sealed_with"
+"""Meta setting present once the file's secrets are sealed with its key file (the
+platform sets it when it has sealed what an earlier version left in plain text)."""
 
 
 class KeyTakenError(Exception):
@@ -94,6 +98,8 @@ class Store:
         if self.path is not None:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # Freed content is overwritten: plain text sealed by a migration is gone.
+            self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.executescript(_SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
         if "expires" not in columns:
@@ -101,6 +107,14 @@ class Store:
         self._conn.executescript(_EXPIRY)
         self._reported: set[tuple[str, str]] = set()
         self._set_aside_unreadable()
+        # The key that seals secrets lives outside the file (see _at_rest); a new one is
+        # made only while nothing in the file is sealed yet.
+        self.was_sealed = self.meta_get(SEALED_MARK) is not None
+        self.sealer = (
+            Sealer.in_memory()
+            if self.path is None
+            else Sealer.for_file(key_path_of(self.path), create=not self.was_sealed)
+        )
 
     def _set_aside_unreadable(self) -> None:
         """Move records SQLite cannot parse out of ``records``, reporting them in one line.
@@ -347,6 +361,18 @@ class Store:
         """A stored platform setting, or None."""
         row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row[0])
+
+    def meta_delete(self, name: str) -> None:
+        """Remove a stored platform setting (nothing when absent)."""
+        self._write("meta", "DELETE FROM meta WHERE name = ?", (name,))
+
+    def seal(self, text: str, context: str) -> str:
+        """``text`` encrypted with the key kept outside the data file (see ``_at_rest``)."""
+        return self.sealer.seal(text, context)
+
+    def unseal(self, token: str, context: str) -> str:
+        """The text :meth:`seal` sealed for ``context``."""
+        return self.sealer.open(token, context)
 
     def meta_set(self, name: str, value: str) -> None:
         """Store a platform setting."""

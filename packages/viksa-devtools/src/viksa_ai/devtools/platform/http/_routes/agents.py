@@ -54,7 +54,9 @@ def _status(body: dict[str, Any]) -> str:
 @router.post("/create", status_code=201)
 async def create_agent(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A new agent, checked by the devtools validator; its alias is unique in the project."""
-    fields = checked_agent(body, platform.store, tenant.project)
+    fields = await checked_agent(
+        body, platform.store, tenant.project, time_limit=platform.config.validation_time_limit
+    )
     agent = new_agent(
         fields,
         org_id=tenant.org_id,
@@ -106,7 +108,9 @@ async def update_agent(
         raise bad_request("The update sets no agent field.", code="empty_update")
     merged = {k: v for k, v in agent.items() if k not in PLATFORM_FIELDS}
     merged.update({k: body[k] for k in changed})
-    fields = checked_agent(merged, platform.store, tenant.project)
+    fields = await checked_agent(
+        merged, platform.store, tenant.project, time_limit=platform.config.validation_time_limit
+    )
     platform_fields = {k: v for k, v in agent.items() if k in PLATFORM_FIELDS}
     updated = {**fields, **platform_fields}
     updated["revision"] += 1

@@ -281,14 +281,14 @@ async def generate_agent(body: JsonBody) -> JsonAnswer:
 
 
 @router.post("/fix/agent")
-async def fix_agent(body: JsonBody) -> JsonAnswer:
+async def fix_agent(body: JsonBody, platform: PlatformDep) -> JsonAnswer:
     """The validator's issues with a manifest (sent whole, or under ``agent``/``manifest``)."""
     manifest = body.get("agent") or body.get("manifest") or body
     if not isinstance(manifest, dict):
         raise unprocessable(
             [detail_item(["body", "agent"], "send the manifest object", "dict_type")]
         )
-    issues = manifest_issues(manifest)
+    issues = await manifest_issues(manifest, time_limit=platform.config.validation_time_limit)
     answer = {
         "fixed": False,
         "valid": not issues,

@@ -31,7 +31,8 @@ def _agent(platform: Platform, body: dict[str, Any], tenant: Tenant) -> Doc:
 async def build(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Build an agent's current revision; an invalid agent fails with 422 and its issues."""
     agent = _agent(platform, body, tenant)
-    issues = manifest_issues(manifest_of(agent)) + auth_binding_issues(
+    limit = platform.config.validation_time_limit
+    issues = await manifest_issues(manifest_of(agent), time_limit=limit) + auth_binding_issues(
         agent.get(AUTH_METHODS_FIELD), platform.store, tenant.project
     )
     record = {

@@ -68,10 +68,15 @@ def _visible(platform: Platform, tenant: Tenant, kind: Kind, item_id: str) -> Do
     return item
 
 
-def _install_agent(platform: Platform, tenant: Tenant, manifest: Doc, alias: str) -> Doc:
+async def _install_agent(platform: Platform, tenant: Tenant, manifest: Doc, alias: str) -> Doc:
     # Vault bindings point at the publisher's secrets: the installer binds their own.
     body = {k: v for k, v in manifest.items() if k != AUTH_METHODS_FIELD}
-    fields = checked_agent({**body, "agent_alias": alias}, platform.store, tenant.project)
+    fields = await checked_agent(
+        {**body, "agent_alias": alias},
+        platform.store,
+        tenant.project,
+        time_limit=platform.config.validation_time_limit,
+    )
     agent = new_agent(
         fields, org_id=tenant.org_id, project_id=tenant.project, user_id=tenant.principal.user_id
     )
@@ -260,7 +265,7 @@ async def install_listing(
     if item["status"] != "published":
         raise conflict("Only a published listing can be installed.", code="not_published")
     alias = str(body.get("alias") or item["agent_alias"])
-    agent = _install_agent(platform, tenant, item["manifest"], alias)
+    agent = await _install_agent(platform, tenant, item["manifest"], alias)
     return {**_record_install(platform, tenant, item, "listing", [agent["id"]]), "agent": agent}
 
 
@@ -326,7 +331,7 @@ async def install_workforce(
     new_ids: dict[str, str] = {}
     with platform.store.transaction():
         for member in item["agents"]:
-            agent = _install_agent(
+            agent = await _install_agent(
                 platform, tenant, member["manifest"], member["agent_alias"] + suffix
             )
             new_ids[member["source_id"]] = agent["id"]
