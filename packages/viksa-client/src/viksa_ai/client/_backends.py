@@ -7,12 +7,14 @@ where the async source calls the ``async_`` / ``Async`` ones. Tests patch
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -23,8 +25,12 @@ if TYPE_CHECKING:
     import asyncio
     import ssl
 
+T = TypeVar("T")
+
 __all__ = [
+    "AsyncDeadline",
     "AsyncSingleFlight",
+    "Deadline",
     "SingleFlight",
     "async_sleep",
     "make_async_http_client",
@@ -43,6 +49,94 @@ async def async_sleep(seconds: float) -> None:
 def sync_sleep(seconds: float) -> None:
     """Wait, blocking this thread."""
     time.sleep(seconds)
+
+
+class AsyncDeadline:
+    """What is left of a call's deadline, enforced on one attempt by cancelling it.
+
+    ``run(job)`` runs ``job(self)``; if it has not finished after ``seconds`` it is
+    cancelled (the job's ``finally`` blocks still run, so connections are released) and
+    ``httpx.TimeoutException(message)`` is raised instead, a timeout like any other.
+    """
+
+    __slots__ = ("message", "seconds")
+
+    def __init__(self, seconds: float, message: str) -> None:
+        self.seconds = seconds
+        self.message = message
+
+    async def run(self, job: Callable[[AsyncDeadline], Coroutine[Any, Any, T]]) -> T:
+        """The result of ``job(self)``, or ``httpx.TimeoutException`` past the deadline."""
+        import asyncio
+
+        try:
+            return await asyncio.wait_for(job(self), self.seconds)
+        except asyncio.TimeoutError as exc:
+            raise httpx.TimeoutException(self.message) from exc
+
+    def watch(self, response: httpx.Response) -> None:
+        """Nothing to do: cancelling the job stops its reads too."""
+
+
+class Deadline:
+    """``AsyncDeadline`` for threads: a body read is cut by shutting its socket down.
+
+    A blocked read cannot be cancelled; ``watch(response)`` arms a timer that shuts the
+    response's socket down when the time is up, which ends the read at once. Until the
+    response arrives, the attempt's timeouts (already cut to what is left) bound it.
+    """
+
+    __slots__ = ("_done", "_end", "_fired", "_lock", "_timer", "message", "seconds")
+
+    def __init__(self, seconds: float, message: str) -> None:
+        self.seconds = seconds
+        self.message = message
+        self._end = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._done = False
+        self._fired = False
+        self._timer: threading.Timer | None = None
+
+    def run(self, job: Callable[[Deadline], T]) -> T:
+        """The result of ``job(self)``, or ``httpx.TimeoutException`` past the deadline."""
+        try:
+            result = job(self)
+        except Exception as exc:
+            if self._finish():
+                raise httpx.TimeoutException(self.message) from exc
+            raise
+        if self._finish():
+            # The socket was shut under the read: what was read may be cut short.
+            raise httpx.TimeoutException(self.message)
+        return result
+
+    def _finish(self) -> bool:
+        with self._lock:
+            self._done = True
+            if self._timer is not None:
+                self._timer.cancel()
+            return self._fired
+
+    def watch(self, response: httpx.Response) -> None:
+        """Shut the response's socket down if it is still being read at the deadline."""
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return  # a transport without a socket (a mock): its reads cannot block
+        timer = threading.Timer(max(self._end - time.monotonic(), 0.0), self._fire, (sock,))
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _fire(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._fired = True
+            # socket.socket's own shutdown, also for an SSLSocket (no TLS close alert);
+            # an OSError means it is closed already, so the read has ended anyway.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class AsyncSingleFlight:
