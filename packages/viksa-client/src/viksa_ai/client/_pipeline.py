@@ -408,6 +408,8 @@ def transport_failure(
         message = f"{where}: {reason}"
         if plan.retry.deadline is None:
             message += " (raise the client's timeout, or RequestOptions(timeout=...))"
+    elif isinstance(exc, httpx.LocalProtocolError):
+        message = f"the request to {where} could not be sent: {reason}"
     elif not may_have_reached_server(exc):
         message = (
             f"could not connect to {where}: {reason}; check the base_url, that the "
