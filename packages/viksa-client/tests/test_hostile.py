@@ -158,22 +158,27 @@ async def test_deadline_cuts_a_body_dripping_one_byte_at_a_time(
     assert await asyncio.to_thread(hostile.dropped.wait, 10)
 
 
-async def test_deadline_cuts_a_chunked_body_that_never_ends(hostile: Any, transport: str) -> None:
-    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def test_deadline_cuts_a_chunked_body_that_takes_too_long(
+    hostile: Any, transport: str
+) -> None:
+    # A JSON list sent two bytes at a time for 5 s (bounded, so that a client ignoring
+    # its deadline fails this test rather than hangs it).
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await hostile.read_request(reader)
         writer.write(head(200, "Content-Type: application/json", "Transfer-Encoding: chunked"))
-        writer.write(b"1\r\n[\r\n")
-        while True:
-            writer.write(b"2\r\n1,\r\n")
+        writer.write(b"2\r\n[0\r\n")
+        for _ in range(100):
+            writer.write(b"2\r\n,1\r\n")
             await writer.drain()
             await asyncio.sleep(0.05)
+        writer.write(b"1\r\n]\r\n0\r\n\r\n")
 
-    hostile.handler = endless
+    hostile.handler = slow
     with pytest.raises(ViksaTimeoutError):
         await call(
             transport,
             hostile.url,
-            lambda c: c.auth.usage(),
+            lambda c: c.request("GET", "/auth", "/usage"),
             retry=RetryConfig(deadline=0.5, max_retries=0),
         )
     assert await asyncio.to_thread(hostile.dropped.wait, 10)
