@@ -405,9 +405,10 @@ def transport_failure(
     where = _origin(plan.url)
     reason = _loggable_text(str(exc) or type(exc).__name__, plan, settings)[:500]
     if timeout:
-        message = f"{where}: {reason}"
+        message = f"timed out waiting for {where}: {reason}"
         if plan.retry.deadline is None:
-            message += " (raise the client's timeout, or RequestOptions(timeout=...))"
+            message += "; raise the client's timeout (or RequestOptions(timeout=...)) if "
+            message += "the platform is expected to take longer"
     elif isinstance(exc, httpx.LocalProtocolError):
         message = f"the request to {where} could not be sent: {reason}"
     elif not may_have_reached_server(exc):
