@@ -4,6 +4,10 @@ Our distributions reach a venv only from the wheels built from this checkout: ev
 install passes a constraints file pinning each of our names to its wheel file, so a
 published package of the same name is never picked. Third-party dependencies come from
 the package index (or uv's cache).
+
+Each wheel is built from its sdist, as an installer building from source would. With
+VIKSA_WHEELHOUSE set to a folder of already built wheels and sdists (the release
+workflow's artifact), the tests use those files instead of building.
 """
 
 from __future__ import annotations
@@ -72,10 +76,11 @@ def run(
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """The wheels built from this checkout, one per workspace distribution."""
+    """The wheels and sdists built from this checkout, one of each per distribution."""
 
     directory: Path
     wheels: dict[str, Path]  # distribution name -> wheel file
+    sdists: dict[str, Path]  # distribution name -> sdist file
     constraints: Path  # pins each of our names to its wheel file
 
     @property
@@ -85,22 +90,35 @@ class Wheelhouse:
         return version
 
 
+def _by_distribution(files: list[Path]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for file in sorted(files):
+        name = file.name.split("-")[0].replace("_", "-")
+        assert name not in found, f"two files of {name}: {found.get(name)}, {file}"
+        found[name] = file
+    return found
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """Build every workspace member's wheel once per session with ``uv build``."""
+    """Every workspace member's sdist and wheel, built once per session with ``uv build``."""
     directory = tmp_path_factory.mktemp("wheelhouse")
-    run([_uv(), "build", "--all-packages", "--wheel", "--out-dir", directory])
-    wheels: dict[str, Path] = {}
-    for wheel in sorted(directory.glob("*.whl")):
-        name = wheel.name.split("-")[0].replace("_", "-")
-        assert name not in wheels, f"two wheels of {name} in {directory}"
-        wheels[name] = wheel
+    prebuilt = os.environ.get("VIKSA_WHEELHOUSE")
+    if prebuilt:
+        for file in Path(prebuilt).iterdir():
+            if file.name.endswith((".whl", ".tar.gz")):
+                shutil.copy2(file, directory)
+    else:
+        # Without --wheel or --sdist, uv builds each sdist, then the wheel from it.
+        run([_uv(), "build", "--all-packages", "--out-dir", directory])
+    wheels = _by_distribution(list(directory.glob("*.whl")))
+    sdists = _by_distribution(list(directory.glob("*.tar.gz")))
     constraints = directory / "constraints.txt"
     constraints.write_text(
         "".join(f"{name} @ {wheel.as_uri()}\n" for name, wheel in wheels.items()),
         encoding="utf-8",
     )
-    return Wheelhouse(directory, wheels, constraints)
+    return Wheelhouse(directory, wheels, sdists, constraints)
 
 
 @dataclass(frozen=True)

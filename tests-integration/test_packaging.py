@@ -1,5 +1,8 @@
 """The five wheels, built from this checkout, installed alone and together in fresh venvs.
 
+Every wheel and sdist carries the one version (VERSION at the repository root) and the
+Apache-2.0 LICENSE.
+
 Proves the namespace-packaging promises of ARCHITECTURE.md: each wheel ships only its
 own portion of ``viksa_ai`` and pins its siblings to the one version; any subset works;
 viksa-runtime needs no third-party module; the meta-package adds the top-level names and
@@ -14,6 +17,7 @@ import hashlib
 import json
 import re
 import shlex
+import tarfile
 import zipfile
 from collections.abc import Callable
 from email.message import Message
@@ -28,14 +32,22 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.packaging
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VERSION = (REPO_ROOT / "VERSION").read_text(encoding="utf-8").strip()
+LICENSE = (REPO_ROOT / "LICENSE").read_bytes()
+
 MakeVenv = Callable[..., "Venv"]
+# Distribution -> its part of the namespace: one line per distribution.
 DISTRIBUTIONS = {
     "viksa-ai": "",
     "viksa-runtime": "runtime",
     "viksa-models": "models",
     "viksa-client": "client",
     "viksa-devtools": "devtools",
+    "viksa-mcp": "mcp_bridge",
 }
+# Installed with an extra of the meta-package (viksa-ai[mcp]), not by viksa-ai alone.
+EXTRA_DISTRIBUTIONS = {"viksa-mcp"}
 
 # Runs BODY (which sets `facts`) and prints the facts as JSON, with the third-party
 # modules BODY loaded: from a file, outside the standard library and viksa_ai (a module
@@ -72,6 +84,17 @@ def wheel_metadata(wheel: Path) -> Message:
         return HeaderParser().parsestr(archive.read(metadata).decode("utf-8"))
 
 
+def sdist_files(sdist: Path) -> dict[str, bytes]:
+    """The regular files of an sdist, by path below its top folder."""
+    with tarfile.open(sdist) as archive:
+        files = {}
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                files[member.name.partition("/")[2]] = extracted.read()
+        return files
+
+
 def requires_dist(wheel: Path) -> list[str]:
     """The Requires-Dist lines of a wheel's METADATA."""
     return wheel_metadata(wheel).get_all("Requires-Dist") or []
@@ -91,9 +114,42 @@ def split_requirement(requirement: str) -> tuple[str, str]:
 # --- the wheels themselves --------------------------------------------------------------
 
 
-def test_one_wheel_per_distribution_at_one_version(wheelhouse: Wheelhouse) -> None:
+def test_one_wheel_and_sdist_per_distribution_at_the_one_version(
+    wheelhouse: Wheelhouse,
+) -> None:
     assert set(wheelhouse.wheels) == set(DISTRIBUTIONS)
-    assert wheelhouse.version == wheelhouse.wheels["viksa-ai"].name.split("-")[1]
+    assert set(wheelhouse.sdists) == set(DISTRIBUTIONS)
+    assert wheelhouse.version == VERSION
+    assert {sdist.name for sdist in wheelhouse.sdists.values()} == {
+        f"{name.replace('-', '_')}-{VERSION}.tar.gz" for name in DISTRIBUTIONS
+    }
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_wheel_ships_the_license(wheelhouse: Wheelhouse, name: str) -> None:
+    metadata = wheel_metadata(wheelhouse.wheels[name])
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    dist_info = f"{name.replace('-', '_')}-{VERSION}.dist-info"
+    with zipfile.ZipFile(wheelhouse.wheels[name]) as archive:
+        assert archive.read(f"{dist_info}/licenses/LICENSE") == LICENSE
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_sdist_ships_the_license_and_the_one_version(wheelhouse: Wheelhouse, name: str) -> None:
+    files = sdist_files(wheelhouse.sdists[name])
+    assert files["LICENSE"] == LICENSE
+    pkg_info = HeaderParser().parsestr(files["PKG-INFO"].decode("utf-8"))
+    assert (pkg_info["Name"], pkg_info["Version"]) == (name, VERSION)
+    assert pkg_info["License-Expression"] == "Apache-2.0"
+    assert pkg_info.get_all("License-File") == ["LICENSE"]
+    assert pkg_info.get_all("Dynamic") is None  # nothing left for a later build to decide
+    for requirement in pkg_info.get_all("Requires-Dist") or []:
+        required, specifiers = split_requirement(requirement)
+        if required in DISTRIBUTIONS:
+            assert specifiers == f"=={VERSION}", requirement
+    # The sdist builds on its own: its pyproject holds the version, not a path outside.
+    assert re.search(rf'^version = "{re.escape(VERSION)}"$', files["pyproject.toml"].decode(), re.M)
 
 
 @pytest.mark.parametrize("name", DISTRIBUTIONS)
@@ -114,7 +170,7 @@ def test_wheel_holds_only_its_own_portion(wheelhouse: Wheelhouse, name: str) -> 
 @pytest.mark.parametrize("name", DISTRIBUTIONS)
 def test_wheel_pins_its_siblings_to_the_one_version(wheelhouse: Wheelhouse, name: str) -> None:
     metadata = wheel_metadata(wheelhouse.wheels[name])
-    assert (metadata["Name"], metadata["Version"]) == (name, wheelhouse.version)
+    assert (metadata["Name"], metadata["Version"]) == (name, VERSION)
     for requirement in requires_dist(wheelhouse.wheels[name]):
         required, specifiers = split_requirement(requirement)
         if required in DISTRIBUTIONS:
@@ -131,7 +187,11 @@ def test_wheel_dependencies_follow_the_house_plan(wheelhouse: Wheelhouse) -> Non
     assert requires["viksa-client"] >= {"httpx", "viksa-models"}
     assert "viksa-runtime" not in requires["viksa-client"]
     assert requires["viksa-devtools"] >= {"viksa-models", "viksa-runtime"}
-    assert requires["viksa-ai"] >= set(DISTRIBUTIONS) - {"viksa-ai"}
+    assert requires["viksa-ai"] >= set(DISTRIBUTIONS) - {"viksa-ai", *EXTRA_DISTRIBUTIONS}
+    assert requires["viksa-mcp"] >= {"mcp", "viksa-client"}
+    assert f"viksa-mcp=={wheelhouse.version}; extra == 'mcp'" in requires_dist(
+        wheelhouse.wheels["viksa-ai"]
+    )
 
 
 # --- subsets in fresh venvs -------------------------------------------------------------
@@ -218,7 +278,11 @@ facts = {
 
 @pytest.mark.parametrize(
     ("name", "with_it"),
-    [("viksa-client", {"viksa-models"}), ("viksa-devtools", {"viksa-models", "viksa-runtime"})],
+    [
+        ("viksa-client", {"viksa-models"}),
+        ("viksa-devtools", {"viksa-models", "viksa-runtime"}),
+        ("viksa-mcp", {"viksa-client", "viksa-models"}),
+    ],
 )
 def test_a_part_alone_imports_with_only_its_declared_siblings(
     make_venv: MakeVenv, name: str, with_it: set[str]
@@ -235,7 +299,7 @@ def test_a_part_alone_imports_with_only_its_declared_siblings(
 def full_venv(make_venv: MakeVenv) -> Venv:
     """One venv holding all five wheels (and their dependencies); tests must not change it."""
     venv = make_venv()
-    venv.install("viksa-ai")
+    venv.install("viksa-ai[mcp]")
     return venv
 
 
@@ -247,8 +311,24 @@ import viksa_ai
 from viksa_ai import __version__
 import viksa_ai.client, viksa_ai.devtools, viksa_ai.models, viksa_ai.runtime
 from viksa_ai import ViksaClient, ViksaNotFoundError, ViksaValidationError
+from viksa_ai.devtools.platform import create_app
+import asyncio, httpx
+app = create_app()
+app.state.platform.close()
+sent = []
+def answer(request):
+    sent.append(request.headers["User-Agent"])
+    return httpx.Response(200, json={})
+async def call():
+    transport = httpx.MockTransport(answer)
+    async with httpx.AsyncClient(transport=transport) as http:
+        async with ViksaClient("tok-1", base_url="https://api.viksa.test", http_client=http) as c:
+            await c.request("GET", "/builder", "/x")
+asyncio.run(call())
 facts = {
     "version": __version__,
+    "versions": [viksa_ai.runtime.__version__, viksa_ai.client.__version__, app.version],
+    "user_agent": sent,
     "root_file": viksa_ai.__file__,
     "path": list(viksa_ai.__path__),
     "unresolved": [name for name in viksa_ai.__all__ if not hasattr(viksa_ai, name)],
@@ -256,12 +336,29 @@ facts = {
 }
 """,
     )
-    assert facts["version"] == full_venv.wheelhouse.version
+    assert facts["version"] == VERSION
+    assert facts["versions"] == [VERSION] * 3  # runtime, client, local platform
+    assert facts["user_agent"] == [f"viksa-client/{VERSION}"]
     assert Path(facts["root_file"]).is_relative_to(full_venv.path)
     assert len(facts["path"]) == 1  # one site-packages holds every portion
     assert facts["unresolved"] == []
     assert facts["client"] is True
     assert set(DISTRIBUTIONS) <= set(facts["installed"])
+
+
+def test_the_mcp_extra_gives_the_bridge_and_its_0_2_names(full_venv: Venv) -> None:
+    facts = probe(
+        full_venv,
+        """
+from viksa_ai.mcp_bridge import (
+    BridgeRegistry, ViksaToolSpec, agent_doc_to_tools, build_registry, load_tool_registry,
+    make_tool_name,
+)
+facts = {"name": make_tool_name("my-agent", "run"), "tools": build_registry([]).names()}
+""",
+    )
+    assert (facts["name"], facts["tools"]) == ("my_agent_run", [])
+    assert "mcp" in facts["installed"]
 
 
 def test_runtime_import_stays_light_with_everything_installed(full_venv: Venv) -> None:
@@ -272,7 +369,7 @@ def test_runtime_import_stays_light_with_everything_installed(full_venv: Venv) -
 
 
 def test_console_scripts_are_installed(full_venv: Venv) -> None:
-    for script in ("viksa", "viksa-agent-validate"):
+    for script in ("viksa", "viksa-agent-validate", "viksa-mcp-bridge"):
         assert "usage" in full_venv.script(script, "--help").stdout.lower()
 
 
@@ -301,7 +398,7 @@ facts = {
     assert facts["version"] is False
     assert facts["top_level"] is False
     assert "viksa-ai" not in facts["installed"]
-    assert set(DISTRIBUTIONS) - {"viksa-ai"} <= set(facts["installed"])
+    assert set(DISTRIBUTIONS) - {"viksa-ai", *EXTRA_DISTRIBUTIONS} <= set(facts["installed"])
 
 
 # --- pip upgrade from the single-wheel viksa-ai 0.2.x ----------------------------------

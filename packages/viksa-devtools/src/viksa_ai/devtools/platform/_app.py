@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +38,8 @@ from viksa_ai.devtools.platform._routes import (
 __all__ = ["create_app"]
 
 _log = logging.getLogger("viksa_ai.devtools.platform")
-_VERSION = "0.3.0"
+# The one SDK version (VERSION at the repository root), as installed: no copy to bump.
+_VERSION = version("viksa-devtools")
 
 
 def create_app(
