@@ -184,20 +184,25 @@ async def test_deadline_cuts_a_chunked_body_that_takes_too_long(
     assert await asyncio.to_thread(hostile.dropped.wait, 10)
 
 
-@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
-async def test_deadline_bounds_opening_a_stream_whose_headers_drip(
-    hostile: Any, transport: str
-) -> None:
-    # The async client cancels the attempt; headers trickling in never finish opening.
-    async def slow_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await hostile.read_request(reader)
-        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Pad: " + b"p" * 80:
+def _dripping_head(server: Any, content_type: str, body: bytes) -> Any:
+    """A handler sending its status line and headers a byte every 50 ms (about 6 s)."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        start = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nX-Pad: ".encode()
+        for byte in start + b"p" * 80:
             writer.write(bytes([byte]))
             await writer.drain()
             await asyncio.sleep(0.05)
-        writer.write(b"\r\n\r\ndata: 1\n\n")
+        writer.write(b"\r\nConnection: close\r\n\r\n" + body)
 
-    hostile.handler = slow_head
+    return handler
+
+
+async def test_deadline_bounds_opening_a_stream_whose_headers_drip(
+    hostile: Any, transport: str
+) -> None:
+    hostile.handler = _dripping_head(hostile, "text/event-stream", b"data: 1\n\n")
     with pytest.raises(ViksaTimeoutError):
         await call(
             transport,
@@ -205,6 +210,52 @@ async def test_deadline_bounds_opening_a_stream_whose_headers_drip(
             collect(lambda c: c.chat.stream_execution("c1")),
             retry=RetryConfig(deadline=0.5, max_retries=0),
         )
+    assert await asyncio.to_thread(hostile.dropped.wait, 10)
+
+
+async def test_deadline_cuts_headers_that_drip(hostile: Any, transport: str) -> None:
+    hostile.handler = _dripping_head(hostile, "application/json", b"{}")
+    with pytest.raises(ViksaTimeoutError) as caught:
+        await call(
+            transport,
+            hostile.url,
+            lambda c: c.auth.usage(),
+            retry=RetryConfig(deadline=0.5, max_retries=0),
+        )
+    assert "deadline" in str(caught.value)
+    assert await asyncio.to_thread(hostile.dropped.wait, 10)
+
+
+async def test_deadline_cuts_a_dripping_body_on_a_callers_own_sync_client(hostile: Any) -> None:
+    # A caller's httpx.Client has no bounded sockets: its body read is cut by shutting
+    # the socket down at the deadline.
+    body = json.dumps({"pad": "x" * 49}).encode()
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hostile.read_request(reader)
+        writer.write(head(200, "Content-Type: application/json", length=len(body)))
+        for byte in body:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    hostile.handler = drip
+
+    def run() -> Any:
+        with (
+            httpx.Client() as http,
+            ViksaSyncClient(
+                TOKEN,
+                base_url=hostile.url,
+                http_client=http,
+                retry=RetryConfig(deadline=0.5, max_retries=0),
+            ) as client,
+        ):
+            return client.auth.usage()
+
+    with pytest.raises(ViksaTimeoutError):
+        await asyncio.to_thread(run)
+    assert await asyncio.to_thread(hostile.dropped.wait, 10)
 
 
 async def test_deadline_does_not_bound_reading_an_opened_stream(

@@ -82,11 +82,13 @@ class AsyncDeadline:
 
 
 class Deadline:
-    """``AsyncDeadline`` for threads: a body read is cut by shutting its socket down.
+    """``AsyncDeadline`` for threads, where a blocked read cannot be cancelled.
 
-    A blocked read cannot be cancelled; ``watch(response)`` arms a timer that shuts the
-    response's socket down when the time is up, which ends the read at once. Until the
-    response arrives, the attempt's timeouts (already cut to what is left) bound it.
+    On the transport a sync client builds for itself, every socket wait is cut to what
+    is left (``_net``). On an ``http_client`` of the caller's, ``watch(response)`` arms a
+    timer that shuts the response's socket down when the time is up, which ends a body
+    read at once; before the response arrives, the attempt's timeouts (already cut to
+    what is left) bound it.
     """
 
     __slots__ = ("_done", "_end", "_fired", "_lock", "_timer", "message", "seconds")
@@ -102,16 +104,25 @@ class Deadline:
 
     def run(self, job: Callable[[Deadline], _R]) -> _R:
         """The result of ``job(self)``, or ``httpx.TimeoutException`` past the deadline."""
+        from viksa_ai.client._net import DEADLINE_END
+
+        token = DEADLINE_END.set(self._end)
         try:
             result = job(self)
         except Exception as exc:
-            if self._finish():
+            if self._finish() or self._timed_out(exc):
                 raise httpx.TimeoutException(self.message) from exc
             raise
+        finally:
+            DEADLINE_END.reset(token)
         if self._finish():
             # The socket was shut under the read: what was read may be cut short.
             raise httpx.TimeoutException(self.message)
         return result
+
+    def _timed_out(self, exc: BaseException) -> bool:
+        # A socket wait cut to the deadline ends at it (within the clock's resolution).
+        return isinstance(exc, httpx.TimeoutException) and time.monotonic() >= self._end - 0.01
 
     def _finish(self) -> bool:
         with self._lock:
@@ -330,4 +341,8 @@ def make_sync_http_client(
         raise ViksaConfigError(
             "http_backend='aiohttp' is async only: use ViksaClient, or http_backend='httpx'"
         )
-    return httpx.Client(timeout=timeout, headers=headers, limits=_LIMITS, verify=_verify())
+    from viksa_ai.client._net import bounded_transport
+
+    # Its sockets wait no longer than the deadline of the call in flight (see Deadline).
+    transport = bounded_transport(_verify(), _LIMITS)
+    return httpx.Client(timeout=timeout, headers=headers, transport=transport)

@@ -39,10 +39,15 @@ class RetryConfig:
     ``retry_connection_errors``) and the answers in ``retry_status_codes`` are retried.
     The wait before retry ``n`` (0-based) is a random time in
     ``[0, min(max_delay, initial_delay * 2**n)]`` ("full jitter"), unless the server sent
-    ``Retry-After`` or ``retry-after-ms``, which is honoured up to ``max_delay``.
-    ``deadline`` (seconds) bounds all attempts and waits of one call together: no retry
-    starts that would end its wait after it, and each attempt's timeouts are cut to what
-    is left of it (for a stream, the timeouts of opening it: reading its events is not).
+    ``Retry-After`` or ``retry-after-ms``: a hint of ``max_delay`` or less is waited, a
+    longer one fails the call at once (the error carries ``retry_after``).
+    A 409 saying the call's own Idempotency-Key is still in use is retried with backoff,
+    until ``deadline`` when there is one, else up to ``max_retries`` times.
+
+    ``deadline`` (seconds) bounds the whole call: all attempts, the waits between them
+    and the reading of each answer's body; past it the call raises ``ViksaTimeoutError``.
+    For a stream it bounds opening it (up to its headers); reading its events is not
+    bounded by it.
     """
 
     max_retries: int = 3
