@@ -128,22 +128,27 @@ def usage(client: Any) -> Any:
 # -- 1. the deadline bounds the whole call ------------------------------------------
 
 
-async def test_deadline_cuts_a_body_dripping_one_byte_at_a_time(
-    hostile: Any, transport: str
-) -> None:
-    # 60 bytes at 0.1 s each: each read arrives well within the read timeout, so only a
-    # deadline over the whole call can end it before the body (valid JSON) completes.
+def _dripping_body(server: Any) -> Any:
+    """A handler sending a 60-byte JSON body a byte every 100 ms (about 6 s)."""
     body = json.dumps({"pad": "x" * 49}).encode()
 
     async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await hostile.read_request(reader)
+        await server.read_request(reader)
         writer.write(head(200, "Content-Type: application/json", length=len(body)))
         for byte in body:
             writer.write(bytes([byte]))
             await writer.drain()
             await asyncio.sleep(0.1)
 
-    hostile.handler = drip
+    return drip
+
+
+async def test_deadline_cuts_a_body_dripping_one_byte_at_a_time(
+    hostile: Any, transport: str
+) -> None:
+    # 60 bytes at 0.1 s each: each read arrives well within the read timeout, so only a
+    # deadline over the whole call can end it before the body (valid JSON) completes.
+    hostile.handler = _dripping_body(hostile)
     with pytest.raises(ViksaTimeoutError) as caught:
         await call(
             transport,
@@ -229,17 +234,7 @@ async def test_deadline_cuts_headers_that_drip(hostile: Any, transport: str) -> 
 async def test_deadline_cuts_a_dripping_body_on_a_callers_own_sync_client(hostile: Any) -> None:
     # A caller's httpx.Client has no bounded sockets: its body read is cut by shutting
     # the socket down at the deadline.
-    body = json.dumps({"pad": "x" * 49}).encode()
-
-    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await hostile.read_request(reader)
-        writer.write(head(200, "Content-Type: application/json", length=len(body)))
-        for byte in body:
-            writer.write(bytes([byte]))
-            await writer.drain()
-            await asyncio.sleep(0.1)
-
-    hostile.handler = drip
+    hostile.handler = _dripping_body(hostile)
 
     def run() -> Any:
         with (
