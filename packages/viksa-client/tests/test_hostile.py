@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import pickle
+import re
 import socket
 import traceback
 import zlib
@@ -479,13 +480,18 @@ async def test_a_line_break_in_a_raw_path_is_a_config_error(
 # -- 5. secrets scrubbed in every encoding -------------------------------------------
 
 
+def _lower_hex(text: str) -> str:
+    """Percent escapes in lower-case hex, as some servers write them."""
+    return re.sub("%[0-9A-F]{2}", lambda match: match.group().lower(), text)
+
+
 def _encodings(secret: str) -> list[str]:
     return [
         secret,
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
-        quote(secret, safe="").lower(),
+        _lower_hex(quote(secret, safe="")),
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
     ]
