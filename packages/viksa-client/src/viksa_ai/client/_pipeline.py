@@ -233,7 +233,7 @@ def make_request(
 
 
 def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
-    return str(scrub(redact_url(str(url)), (*plan.secrets, *settings.credentials.secrets())))
+    return scrub_secrets(redact_url(str(url)), plan.call, settings)
 
 
 def time_left(plan: Plan) -> float | None:
