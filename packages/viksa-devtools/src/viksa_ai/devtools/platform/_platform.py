@@ -9,6 +9,7 @@ from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform.http._faults import FaultRegistry
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
+from viksa_ai.devtools.platform.services._deployments import Deployments
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._mcp_servers import McpServers
 from viksa_ai.devtools.platform.services._overview import Overview
@@ -85,6 +86,9 @@ class Platform:
         self.triggers = Triggers(self.store, self.engine)
         self.secrets = Secrets(self.store)
         self.mcp_servers = McpServers(self.store)
+        self.deployments = Deployments(
+            self.store, self.engine, validation_time_limit=config.validation_time_limit
+        )
         # A data file may hold runs of a process that stopped mid-way: end them.
         self.engine.recover()
         self.workflows.recover()
