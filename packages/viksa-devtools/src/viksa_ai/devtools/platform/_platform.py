@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform.http._faults import FaultRegistry
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
+from viksa_ai.devtools.platform.services._builder import Agents
 from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
 from viksa_ai.devtools.platform.services._deployments import Deployments
 from viksa_ai.devtools.platform.services._engine import Engine
@@ -86,6 +87,12 @@ class Platform:
         self.triggers = Triggers(self.store, self.engine)
         self.secrets = Secrets(self.store)
         self.mcp_servers = McpServers(self.store)
+        self.agents = Agents(
+            self.store,
+            self.engine,
+            self.accounts,
+            validation_time_limit=config.validation_time_limit,
+        )
         self.deployments = Deployments(
             self.store, self.engine, validation_time_limit=config.validation_time_limit
         )
