@@ -199,7 +199,7 @@ def report_lines(path: str) -> tuple[bool, list[str]]:
 
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
-    from viksa_ai.devtools._validation_workers import ValidationTimeoutError, shared_workers
+    from viksa_ai.devtools._validation_workers import ValidationTimeoutError, check_with_limits
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
 
     try:
@@ -211,7 +211,7 @@ def _validate_path(path: str) -> _Result:
     # In a worker process with a time limit, as viksa dev validates: compiling hostile
     # code can take minutes, and compile() cannot be interrupted in-process.
     try:
-        report = shared_workers().check(source.manifest)
+        report = check_with_limits(source.manifest)
     except ValidationTimeoutError as exc:
         return _Result(path, unreadable=f"{path}: {exc}")
     return _Result(

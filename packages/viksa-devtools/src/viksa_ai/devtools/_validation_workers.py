@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from viksa_ai.devtools.validate._validate import ValidationReport
 
 __all__ = [
+    "IN_PROCESS_MAX_CHARS",
     "VALIDATION_TIME_LIMIT_SECONDS",
     "ValidationTimeoutError",
     "ValidationWorkers",
+    "check_with_limits",
     "shared_workers",
 ]
 
@@ -34,6 +36,10 @@ VALIDATION_TIME_LIMIT_SECONDS = 10.0
 """How long one validation may take (a worker's start is not counted)."""
 _START_LIMIT_SECONDS = 120.0  # a worker's start: Python and the validator's imports
 _WORKERS = 2
+IN_PROCESS_MAX_CHARS = 20_000
+"""Agents whose files hold at most this many characters in all are validated in the
+calling process: even code built to compile slowly takes under 0.1 s at that size, less
+than a worker round trip; larger ones go to a worker."""
 _LENGTH = struct.Struct(">Q")
 
 
@@ -180,6 +186,32 @@ def shared_workers() -> ValidationWorkers:
             _shared = ValidationWorkers()
             atexit.register(_shared.close)
         return _shared
+
+
+def check_with_limits(
+    manifest: Mapping[str, Any], *, time_limit: float | None = None
+) -> ValidationReport:
+    """``check_agent_manifest(manifest)`` within the limits (blocks: call it off a loop).
+
+    Small agents (:data:`IN_PROCESS_MAX_CHARS`) are checked here, others in a worker of
+    :func:`shared_workers` with ``time_limit`` (raises :class:`ValidationTimeoutError`).
+    """
+    if _source_chars(manifest) <= IN_PROCESS_MAX_CHARS:
+        from viksa_ai.devtools.validate._validate import check_agent_manifest
+
+        return check_agent_manifest(manifest)
+    return shared_workers().check(manifest, time_limit=time_limit)
+
+
+def _source_chars(manifest: Mapping[str, Any]) -> int:
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        return 0
+    return sum(
+        len(f["content"])
+        for f in files
+        if isinstance(f, Mapping) and isinstance(f.get("content"), str)
+    )
 
 
 def _serve() -> None:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from viksa_ai.devtools._validation_workers import (
     VALIDATION_TIME_LIMIT_SECONDS,
     ValidationTimeoutError,
-    shared_workers,
+    check_with_limits,
 )
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.validate._issues import split_path
@@ -32,11 +32,11 @@ async def manifest_issues(
 ) -> list[dict[str, Any]]:
     """Every error the validator finds in ``manifest``, as 422 detail items.
 
-    The validator runs in a worker process, off the event loop, for at most
-    ``time_limit`` seconds; running out is one item of type
-    ``value_error.validation_timeout``.
+    The validator runs off the event loop (in a thread for small agents, in a worker
+    process for others) for at most ``time_limit`` seconds; running out is one item of
+    type ``value_error.validation_timeout``.
     """
-    check = functools.partial(shared_workers().check, manifest, time_limit=time_limit)
+    check = functools.partial(check_with_limits, manifest, time_limit=time_limit)
     try:
         report = await anyio.to_thread.run_sync(check)
     except ValidationTimeoutError as exc:
