@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from viksa_ai.models._enums import AgentType, EndpointStatus, InputType, MimeType
     from viksa_ai.models.a2a import (
         A2A_PROTOCOL_VERSION,
         A2AEnvelope,
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
         A2AStatus,
         ProtocolVersion,
     )
-    from viksa_ai.models._enums import AgentType, EndpointStatus, InputType, MimeType
     from viksa_ai.models.agent import (
         AgentCreationRequest,
         AgentEndpoint,

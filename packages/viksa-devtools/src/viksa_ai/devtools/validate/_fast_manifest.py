@@ -31,7 +31,7 @@ _MAIN_FILE = "main.py"
 _INT_LIMIT = 2**63
 
 
-class _Unsure(Exception):
+class _NotSureError(Exception):
     """The model might refuse this value, or read it otherwise: let the model decide."""
 
 
@@ -56,26 +56,26 @@ class _Entry:
 
 
 class _File(_Entry):
-    __slots__ = ("name", "content", "mime_type")
+    __slots__ = ("content", "mime_type", "name")
 
 
 class _Input(_Entry):
     __slots__ = (
-        "name",
-        "type",
-        "description",
-        "default",
         "allowed_values",
-        "min_value",
+        "default",
+        "description",
+        "max_length",
         "max_value",
         "min_length",
-        "max_length",
+        "min_value",
+        "name",
         "pattern",
+        "type",
     )
 
 
 class _Output(_Entry):
-    __slots__ = ("name", "type", "description", "nullable", "example", "format")
+    __slots__ = ("description", "example", "format", "name", "nullable", "type")
 
 
 class _InputRef(_Entry):
@@ -88,14 +88,14 @@ class _ExecutionConfig(_Entry):
 
 class _Endpoint(_Entry):
     __slots__ = (
-        "name",
-        "module",
-        "endpoint",
         "description",
-        "status",
-        "inputs",
-        "outputs",
+        "endpoint",
         "execution_config",
+        "inputs",
+        "module",
+        "name",
+        "outputs",
+        "status",
     )
 
 
@@ -116,7 +116,7 @@ def fast_entries(manifest: object) -> FastEntries | None:
     """The entries of ``manifest``, or None unless the model surely accepts it as read."""
     try:
         return _read_manifest(manifest)
-    except (_Unsure, RecursionError):
+    except (_NotSureError, RecursionError):
         return None
 
 
@@ -126,28 +126,34 @@ _REQUIRED = object()  # a field without a default
 
 def _str(value: Any) -> str:
     if type(value) is not str:
-        raise _Unsure
+        raise _NotSureError
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate: the model refuses it
+            raise _NotSureError from None
     return value
 
 
 def _sized_str(low: int, high: int | None = None) -> _Check:
     def check(value: Any) -> str:
-        if type(value) is not str or len(value) < low or (high is not None and len(value) > high):
-            raise _Unsure
-        return value
+        text = _str(value)
+        if len(text) < low or (high is not None and len(text) > high):
+            raise _NotSureError
+        return text
 
     return check
 
 
 def _bool(value: Any) -> bool:
     if type(value) is not bool:
-        raise _Unsure
+        raise _NotSureError
     return value
 
 
 def _int(value: Any, low: int = -_INT_LIMIT, high: int = _INT_LIMIT) -> int:
     if type(value) is not int or not low <= value <= high:
-        raise _Unsure
+        raise _NotSureError
     return value
 
 
@@ -159,7 +165,7 @@ def _number(value: Any) -> int | float:
     # The model's `int | finite float` union keeps an int an int and a float a float.
     if type(value) is float:
         if not math.isfinite(value):
-            raise _Unsure
+            raise _NotSureError
         return value
     return _int(value)
 
@@ -175,11 +181,11 @@ def _optional(check: _Check) -> _Check:
 def _enum(kind: type[Any]) -> _Check:
     def check(value: Any) -> Any:
         if type(value) is not str:
-            raise _Unsure
+            raise _NotSureError
         try:
             return kind(value)  # the enum's own lookup (InputType ignores case)
         except ValueError:
-            raise _Unsure from None
+            raise _NotSureError from None
 
     return check
 
@@ -187,7 +193,7 @@ def _enum(kind: type[Any]) -> _Check:
 def _list(check: _Check) -> _Check:
     def read(value: Any) -> list[Any]:
         if type(value) is not list:
-            raise _Unsure
+            raise _NotSureError
         return [check(item) for item in value]
 
     return read
@@ -196,18 +202,17 @@ def _list(check: _Check) -> _Check:
 def _fields(value: Any, spec: dict[str, tuple[_Check, Any]]) -> dict[str, Any]:
     """``value`` (a JSON object) read by ``spec``: field -> (check, default)."""
     if type(value) is not dict:
-        raise _Unsure
+        raise _NotSureError
     fields: dict[str, Any] = {}
     for name, (check, default) in spec.items():
         if name in value:
             fields[name] = check(value[name])
         elif default is _REQUIRED:
-            raise _Unsure
+            raise _NotSureError
         else:
             fields[name] = default() if callable(default) else default
     for key in value:
-        if type(key) is not str:
-            raise _Unsure  # JSON keys are strings; anything else is the model's call
+        _str(key)  # the model refuses a key that is not a valid string
     return fields
 
 
@@ -271,6 +276,8 @@ _ENDPOINT = _model(
         "execution_config": (_optional(_EXECUTION_CONFIG), None),
     },
 )
+
+
 def _queues(value: Any) -> list[str]:
     return list(_fields(value, {"chrona_queues": (_list(_str), list)})["chrona_queues"])
 
@@ -293,10 +300,8 @@ def _read_manifest(manifest: object) -> FastEntries:
     files: list[Any] = fields["files"]
     # The model's own rules: a python main.py, and a queue for a secure agent.
     if not any(file.name == _MAIN_FILE and file.mime_type is MimeType.PYTHON for file in files):
-        raise _Unsure
+        raise _NotSureError
     queues: list[str] | None = fields["chrona_queue"]
-    if fields["agent_type"] is AgentType.SECURE and not any(
-        name.strip() for name in queues or ()
-    ):
-        raise _Unsure
+    if fields["agent_type"] is AgentType.SECURE and not any(name.strip() for name in queues or ()):
+        raise _NotSureError
     return FastEntries(files, fields["inputs"], fields["outputs"], fields["agent_endpoints"])

@@ -76,19 +76,19 @@ def _names(entries: Entries[Any]) -> frozenset[str]:
 
 
 def load_manifest(
-    manifest: object, *, model: bool = True
+    manifest: object, *, fast: bool = False
 ) -> tuple[ManifestView | None, list[Issue]]:
     """Parse ``manifest`` (a dict or a model); return its view and structural issues.
 
     The view is None only when the manifest is not an object at all. With
-    ``model=False``, a manifest the model surely accepts is read without it (the view's
+    ``fast=True``, a manifest the model surely accepts is read without it (the view's
     ``model`` is then None; its entries read the same): for callers that need only the
     issues.
     """
-    if not model:
-        fast = fast_entries(manifest)
-        if fast is not None:
-            return ManifestView(None, *map(_from_model, fast)), []
+    if fast:
+        entries = fast_entries(manifest)
+        if entries is not None:
+            return ManifestView(None, *map(_from_model, entries)), []
     from pydantic import ValidationError
 
     from viksa_ai.models.agent import AgentGenerationResponse

@@ -54,7 +54,7 @@ def check_agent_manifest(
 
     Any input, however malformed, gives a report: wrong JSON types become issues.
     """
-    view, issues = _check(manifest, model=True)
+    view, issues = _check(manifest, fast=False)
     return ValidationReport(view.model if view is not None else None, issues)
 
 
@@ -64,13 +64,13 @@ def manifest_issues(manifest: Mapping[str, Any]) -> tuple[Issue, ...]:
     A manifest whose structure is plainly valid is read without building its pydantic
     model (nor importing pydantic): what ``viksa validate`` needs, started fast.
     """
-    return _check(manifest, model=False)[1]
+    return _check(manifest, fast=True)[1]
 
 
-def _check(manifest: object, *, model: bool) -> tuple[ManifestView | None, tuple[Issue, ...]]:
+def _check(manifest: object, *, fast: bool) -> tuple[ManifestView | None, tuple[Issue, ...]]:
     try:
         with gc_paused():
-            view, issues = load_manifest(manifest, model=model)
+            view, issues = load_manifest(manifest, fast=fast)
             if view is not None:
                 issues.extend(_run_rules(view))
     except (RecursionError, MemoryError):
