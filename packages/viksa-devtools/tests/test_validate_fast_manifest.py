@@ -448,15 +448,14 @@ def test_the_examples_and_the_scaffold_take_the_fast_path(tmp_path: Path) -> Non
 
 
 def test_a_model_instance_and_odd_mappings_take_the_model_path() -> None:
-    manifest = {
+    manifest: dict[Any, Any] = {
         "agent_name": "A",
         "agent_description": "B",
         "files": [{"name": "main.py", "content": MAIN, "mime_type": "python"}],
     }
     assert fast_entries(manifest) is not None
     assert fast_entries(AgentGenerationResponse.model_validate(manifest)) is None
-    odd: dict[object, Any] = {**manifest, 1: "x"}
-    assert fast_entries(odd) is None  # not JSON: the model decides
+    assert fast_entries({**manifest, 1: "x"}) is None  # not JSON: the model decides
     assert fast_entries(copy.deepcopy(manifest) | {"agent_type": "secure"}) is None
 
 
