@@ -55,7 +55,7 @@ README_NAMES: dict[str, list[str]] = {
         "Conversation",
         "Message",
         "Trigger",
-        "Workflow",
+        "WorkflowDefinition",
         "WorkflowExecution",
         "Schedule",
         "Listing",

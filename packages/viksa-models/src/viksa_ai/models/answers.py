@@ -81,14 +81,14 @@ __all__ = [
     "TriggerPage",
     "VaultStatus",
     "WebhookHealth",
-    "Workflow",
+    "WorkflowDefinition",
     "WorkflowExecution",
     "WorkflowExecutionPage",
     "WorkflowPage",
     "WorkflowRelated",
     "WorkflowStep",
     "WorkflowTask",
-    "Workforce",
+    "WorkforceListing",
     "WorkforcePage",
 ]
 
@@ -478,7 +478,7 @@ class StreamEvent(TypedDict):
     type: str
     conversation_id: NotRequired[str]
     execution_id: NotRequired[str]
-    approval_id: NotRequired[str]
+    approval_id: NotRequired[str | None]
     content: NotRequired[str]
     status: NotRequired[str]
     endpoint: NotRequired[str]
@@ -682,7 +682,7 @@ class WorkflowStep(TypedDict):
     inputs: NotRequired[JSONObject]
 
 
-class Workflow(TypedDict):
+class WorkflowDefinition(TypedDict):
     """A workflow definition."""
 
     id: str
@@ -697,7 +697,7 @@ class Workflow(TypedDict):
 class WorkflowPage(TypedDict):
     """One page of workflows (``workflows``)."""
 
-    workflows: list[Workflow]
+    workflows: list[WorkflowDefinition]
     total: NotRequired[int]
     skip: NotRequired[int]
     limit: NotRequired[int]
@@ -830,7 +830,7 @@ class ListingPage(TypedDict):
     limit: NotRequired[int]
 
 
-class Workforce(TypedDict):
+class WorkforceListing(TypedDict):
     """A workforce listing: a team of agents (and their workflow) published together."""
 
     id: str
@@ -850,7 +850,7 @@ class Workforce(TypedDict):
 class WorkforcePage(TypedDict):
     """One page of workforces (``workforces``)."""
 
-    workforces: list[Workforce]
+    workforces: list[WorkforceListing]
     total: NotRequired[int]
     skip: NotRequired[int]
     limit: NotRequired[int]
