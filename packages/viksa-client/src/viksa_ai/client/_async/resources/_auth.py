@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import (
@@ -255,7 +255,7 @@ class AsyncOrgs(AsyncResource):
         return await self._client._request(json_call("GET", ORG, "/list"), options)
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Org:
         """Create an organization."""
         return await self._client._request(object_call("POST", ORG, "/create", body=body), options)
@@ -265,7 +265,7 @@ class AsyncOrgs(AsyncResource):
         return await self._client._request(object_call("GET", ORG, "/{}", org_id), options)
 
     async def update(
-        self, org_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, org_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Org:
         """Update an organization."""
         call: Call[Org] = object_call("PUT", ORG, "/{}", org_id, body=body)
@@ -282,7 +282,7 @@ class AsyncProjects(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Project:
         """Create a project."""
         call: Call[Project] = object_call("POST", PROJECT, "/create", body=body)
@@ -298,7 +298,7 @@ class AsyncProjects(AsyncResource):
         return await self._client._request(call, options)
 
     async def update(
-        self, project_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, project_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Project:
         """Update a project."""
         call: Call[Project] = object_call("PUT", PROJECT, "/{}", project_id, body=body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import BUILDER, Call, body_of, json_call, object_call, query_of
@@ -70,7 +70,7 @@ class AsyncAgents(AsyncResource):
 
     async def create(
         self,
-        request: AgentCreationRequest | Mapping[str, Any],
+        request: AgentCreationRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> AgentDocument:
@@ -112,7 +112,7 @@ class AsyncAgents(AsyncResource):
     async def update(
         self,
         agent_id: str,
-        request: AgentUpdateRequest | Mapping[str, Any],
+        request: AgentUpdateRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> AgentDocument:
@@ -170,7 +170,7 @@ class AsyncAgents(AsyncResource):
         return await self._client._request(call, options)
 
     async def share(
-        self, agent_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, agent_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> AgentShare:
         """Share an agent."""
         call: Call[AgentShare] = object_call(
@@ -282,7 +282,7 @@ class AsyncSecrets(AsyncResource):
         return await self._client._request(call, options)
 
     async def update_secret(
-        self, secret_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, secret_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Secret:
         """Update a secret."""
         secrets = tuple(str(body[k]) for k in ("value", "passphrase") if body.get(k))
@@ -320,7 +320,7 @@ class AsyncMcp(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> McpServer:
         """Register a hosted MCP server."""
         call: Call[McpServer] = object_call("POST", BUILDER, "/mcp/servers", body=body)
@@ -358,7 +358,7 @@ class AsyncMcp(AsyncResource):
         return await self._client._request(call, options)
 
     async def update(
-        self, server_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, server_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> McpServer:
         """Update a server."""
         call: Call[McpServer] = object_call(

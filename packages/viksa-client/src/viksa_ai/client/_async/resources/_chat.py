@@ -47,7 +47,7 @@ def _indent_body(
     message: str,
     conversation_id: str | None,
     workforce_id: str | None,
-    metadata: Mapping[str, Any] | None,
+    metadata: Mapping[str, object] | None,
 ) -> dict[str, Any]:
     return body_of(
         message=message,
@@ -72,7 +72,7 @@ class AsyncChat(AsyncResource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> ChatReply:
@@ -86,7 +86,7 @@ class AsyncChat(AsyncResource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> AsyncEventStream[StreamEvent]:
@@ -96,7 +96,7 @@ class AsyncChat(AsyncResource):
         return AsyncEventStream(self._client, call, options)
 
     async def message(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Message:
         """Post a chat message."""
         return await self._client._request(
@@ -127,7 +127,7 @@ class AsyncChat(AsyncResource):
     async def patch_conversation(
         self,
         conversation_id: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> Conversation:
@@ -152,7 +152,7 @@ class AsyncChat(AsyncResource):
         return await self._client._request(call, options)
 
     async def search(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> MessageSearch:
         """Search conversations and messages."""
         return await self._client._request(json_call("POST", CHAT, "/search", body=body), options)
@@ -178,7 +178,7 @@ class AsyncChat(AsyncResource):
         return await self._client._request(call, options)
 
     async def fix_agent(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> FixedAgent:
         """Run an AI fix pass over an agent."""
         call: Call[FixedAgent] = object_call("POST", CHAT, "/fix/agent", body=body)
@@ -219,7 +219,7 @@ class AsyncChat(AsyncResource):
     async def debug_start(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> DebugSession:
@@ -229,7 +229,7 @@ class AsyncChat(AsyncResource):
     async def debug_resume(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> DebugSession:
@@ -239,7 +239,7 @@ class AsyncChat(AsyncResource):
     async def debug_inspect(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> DebugSession:
@@ -253,7 +253,7 @@ class AsyncChat(AsyncResource):
         return await self._client._request(_debug(execution_id, "stop", None), options)
 
 
-def _debug(execution_id: str, verb: str, body: Mapping[str, Any] | None) -> Call[DebugSession]:
+def _debug(execution_id: str, verb: str, body: Mapping[str, object] | None) -> Call[DebugSession]:
     return json_call("POST", CHAT, "/executions/{}/debug/" + verb, execution_id, body=body)
 
 
@@ -273,7 +273,7 @@ class AsyncApprovals(AsyncResource):
         return await self._client._request(call, options)
 
     async def decide(
-        self, approval_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, approval_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Approval:
         """Approve or reject."""
         call: Call[Approval] = object_call(
@@ -292,7 +292,7 @@ class AsyncTriggers(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> CreatedTrigger:
         """Create a trigger."""
         return await self._client._request(
@@ -317,7 +317,7 @@ class AsyncTriggers(AsyncResource):
         return await self._client._request(call, options)
 
     async def update(
-        self, trigger_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, trigger_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Trigger:
         """Update a trigger."""
         call: Call[Trigger] = object_call("PATCH", CHAT, "/trigger/{}", trigger_id, body=body)
@@ -331,7 +331,7 @@ class AsyncTriggers(AsyncResource):
     def test(
         self,
         trigger_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> AsyncEventStream[StreamEvent]:

@@ -61,7 +61,7 @@ class AsyncListings(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Listing:
         """Create a listing."""
         call: Call[Listing] = object_call("POST", MARKETPLACE, "/listings", body=body)
@@ -102,7 +102,7 @@ class AsyncListings(AsyncResource):
     async def publish(
         self,
         listing_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> Listing:
@@ -113,7 +113,7 @@ class AsyncListings(AsyncResource):
         return await self._client._request(call, options)
 
     async def install(
-        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, listing_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Installation:
         """Install a listed agent."""
         call: Call[Installation] = object_call(
@@ -128,7 +128,7 @@ class AsyncWorkforce(AsyncResource):
     __slots__ = ()
 
     async def publish(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkforceListing:
         """Publish a workforce."""
         call: Call[WorkforceListing] = object_call(
@@ -151,7 +151,7 @@ class AsyncWorkforce(AsyncResource):
         return await self._client._request(call, options)
 
     async def install(
-        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, listing_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Installation:
         """Install a workforce (``listing_id``: the workforce's id, named as in 0.2)."""
         call: Call[Installation] = object_call(
@@ -166,7 +166,7 @@ class AsyncPublishers(AsyncResource):
     __slots__ = ()
 
     async def create_profile(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> PublisherProfile:
         """Create your publisher profile."""
         call: Call[PublisherProfile] = object_call(
@@ -181,7 +181,7 @@ class AsyncPublishers(AsyncResource):
         )
 
     async def update_profile(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> PublisherProfile:
         """Update your publisher profile."""
         call: Call[PublisherProfile] = object_call(

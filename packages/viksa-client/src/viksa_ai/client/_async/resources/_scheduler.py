@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import SCHEDULER, Call, json_call, object_call, query_of
@@ -32,7 +32,7 @@ class AsyncScheduler(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Schedule:
         """Create a schedule."""
         call: Call[Schedule] = object_call("POST", SCHEDULER, "/schedule/create", body=body)
@@ -58,7 +58,7 @@ class AsyncScheduler(AsyncResource):
         return await self._client._request(call, options)
 
     async def update(
-        self, schedule_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, schedule_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Schedule:
         """Update a schedule."""
         call: Call[Schedule] = object_call(

@@ -57,7 +57,7 @@ class AsyncWorkflow(AsyncResource):
         return await self._client._request(call, options)
 
     async def patch(
-        self, workflow_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, workflow_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkflowDefinition:
         """Update a workflow."""
         call: Call[WorkflowDefinition] = object_call(
@@ -93,7 +93,7 @@ class AsyncWorkflow(AsyncResource):
         return await self._client._request(call, options)
 
     async def clone(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkflowDefinition:
         """Clone a workflow."""
         return await self._client._request(
@@ -101,7 +101,7 @@ class AsyncWorkflow(AsyncResource):
         )
 
     async def rerun(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkflowExecution:
         """Run a workflow again."""
         return await self._client._request(
@@ -111,7 +111,7 @@ class AsyncWorkflow(AsyncResource):
     async def execute(
         self,
         workflow_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> WorkflowExecution:
@@ -205,7 +205,11 @@ class AsyncExecutions(AsyncResource):
         return await self._client._request(call, options)
 
     async def patch_tasks(
-        self, execution_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self,
+        execution_id: str,
+        body: Mapping[str, object],
+        *,
+        options: RequestOptions | None = None,
     ) -> WorkflowExecution:
         """Update the tasks of an execution."""
         call: Call[WorkflowExecution] = object_call(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._call import (
     AUTH,
@@ -223,7 +223,7 @@ class Orgs(Resource):
         """The organizations of the user."""
         return self._client._request(json_call("GET", ORG, "/list"), options)
 
-    def create(self, body: Mapping[str, Any], *, options: RequestOptions | None = None) -> Org:
+    def create(self, body: Mapping[str, object], *, options: RequestOptions | None = None) -> Org:
         """Create an organization."""
         return self._client._request(object_call("POST", ORG, "/create", body=body), options)
 
@@ -232,7 +232,7 @@ class Orgs(Resource):
         return self._client._request(object_call("GET", ORG, "/{}", org_id), options)
 
     def update(
-        self, org_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, org_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Org:
         """Update an organization."""
         call: Call[Org] = object_call("PUT", ORG, "/{}", org_id, body=body)
@@ -248,7 +248,9 @@ class Projects(Resource):
 
     __slots__ = ()
 
-    def create(self, body: Mapping[str, Any], *, options: RequestOptions | None = None) -> Project:
+    def create(
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Project:
         """Create a project."""
         call: Call[Project] = object_call("POST", PROJECT, "/create", body=body)
         return self._client._request(call, options)
@@ -263,7 +265,7 @@ class Projects(Resource):
         return self._client._request(call, options)
 
     def update(
-        self, project_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, project_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Project:
         """Update a project."""
         call: Call[Project] = object_call("PUT", PROJECT, "/{}", project_id, body=body)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._call import BUILDER, Call, body_of, json_call, object_call, query_of
 from viksa_ai.client._sync.resources._base import Resource
@@ -71,7 +71,7 @@ class Agents(Resource):
 
     def create(
         self,
-        request: AgentCreationRequest | Mapping[str, Any],
+        request: AgentCreationRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> AgentDocument:
@@ -113,7 +113,7 @@ class Agents(Resource):
     def update(
         self,
         agent_id: str,
-        request: AgentUpdateRequest | Mapping[str, Any],
+        request: AgentUpdateRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> AgentDocument:
@@ -169,7 +169,7 @@ class Agents(Resource):
         return self._client._request(call, options)
 
     def share(
-        self, agent_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, agent_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> AgentShare:
         """Share an agent."""
         call: Call[AgentShare] = object_call(
@@ -279,7 +279,7 @@ class Secrets(Resource):
         return self._client._request(call, options)
 
     def update_secret(
-        self, secret_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, secret_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Secret:
         """Update a secret."""
         secrets = tuple(str(body[k]) for k in ("value", "passphrase") if body.get(k))
@@ -315,7 +315,7 @@ class Mcp(Resource):
     __slots__ = ()
 
     def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> McpServer:
         """Register a hosted MCP server."""
         call: Call[McpServer] = object_call("POST", BUILDER, "/mcp/servers", body=body)
@@ -353,7 +353,7 @@ class Mcp(Resource):
         return self._client._request(call, options)
 
     def update(
-        self, server_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, server_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> McpServer:
         """Update a server."""
         call: Call[McpServer] = object_call(

@@ -48,7 +48,7 @@ def _indent_body(
     message: str,
     conversation_id: str | None,
     workforce_id: str | None,
-    metadata: Mapping[str, Any] | None,
+    metadata: Mapping[str, object] | None,
 ) -> dict[str, Any]:
     return body_of(
         message=message,
@@ -73,7 +73,7 @@ class Chat(Resource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> ChatReply:
@@ -87,7 +87,7 @@ class Chat(Resource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> EventStream[StreamEvent]:
@@ -96,7 +96,9 @@ class Chat(Resource):
         call: Call[StreamEvent] = json_call("POST", CHAT, "/indent_finder/stream", body=body)
         return EventStream(self._client, call, options)
 
-    def message(self, body: Mapping[str, Any], *, options: RequestOptions | None = None) -> Message:
+    def message(
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Message:
         """Post a chat message."""
         return self._client._request(object_call("POST", CHAT, "/message", body=body), options)
 
@@ -124,7 +126,7 @@ class Chat(Resource):
     def patch_conversation(
         self,
         conversation_id: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> Conversation:
@@ -147,7 +149,7 @@ class Chat(Resource):
         return self._client._request(call, options)
 
     def search(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> MessageSearch:
         """Search conversations and messages."""
         return self._client._request(json_call("POST", CHAT, "/search", body=body), options)
@@ -171,7 +173,7 @@ class Chat(Resource):
         return self._client._request(call, options)
 
     def fix_agent(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> FixedAgent:
         """Run an AI fix pass over an agent."""
         call: Call[FixedAgent] = object_call("POST", CHAT, "/fix/agent", body=body)
@@ -212,7 +214,7 @@ class Chat(Resource):
     def debug_start(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> DebugSession:
@@ -222,7 +224,7 @@ class Chat(Resource):
     def debug_resume(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> DebugSession:
@@ -232,7 +234,7 @@ class Chat(Resource):
     def debug_inspect(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> DebugSession:
@@ -246,7 +248,7 @@ class Chat(Resource):
         return self._client._request(_debug(execution_id, "stop", None), options)
 
 
-def _debug(execution_id: str, verb: str, body: Mapping[str, Any] | None) -> Call[DebugSession]:
+def _debug(execution_id: str, verb: str, body: Mapping[str, object] | None) -> Call[DebugSession]:
     return json_call("POST", CHAT, "/executions/{}/debug/" + verb, execution_id, body=body)
 
 
@@ -266,7 +268,7 @@ class Approvals(Resource):
         return self._client._request(call, options)
 
     def decide(
-        self, approval_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, approval_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Approval:
         """Approve or reject."""
         call: Call[Approval] = object_call(
@@ -285,7 +287,7 @@ class Triggers(Resource):
     __slots__ = ()
 
     def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> CreatedTrigger:
         """Create a trigger."""
         return self._client._request(object_call("POST", CHAT, "/trigger", body=body), options)
@@ -308,7 +310,7 @@ class Triggers(Resource):
         return self._client._request(call, options)
 
     def update(
-        self, trigger_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, trigger_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Trigger:
         """Update a trigger."""
         call: Call[Trigger] = object_call("PATCH", CHAT, "/trigger/{}", trigger_id, body=body)
@@ -322,7 +324,7 @@ class Triggers(Resource):
     def test(
         self,
         trigger_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> EventStream[StreamEvent]:

@@ -61,7 +61,9 @@ class Listings(Resource):
 
     __slots__ = ()
 
-    def create(self, body: Mapping[str, Any], *, options: RequestOptions | None = None) -> Listing:
+    def create(
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Listing:
         """Create a listing."""
         call: Call[Listing] = object_call("POST", MARKETPLACE, "/listings", body=body)
         return self._client._request(call, options)
@@ -99,7 +101,7 @@ class Listings(Resource):
     def publish(
         self,
         listing_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> Listing:
@@ -110,7 +112,7 @@ class Listings(Resource):
         return self._client._request(call, options)
 
     def install(
-        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, listing_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Installation:
         """Install a listed agent."""
         call: Call[Installation] = object_call(
@@ -125,7 +127,7 @@ class Workforce(Resource):
     __slots__ = ()
 
     def publish(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkforceListing:
         """Publish a workforce."""
         call: Call[WorkforceListing] = object_call(
@@ -146,7 +148,7 @@ class Workforce(Resource):
         return self._client._request(call, options)
 
     def install(
-        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, listing_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Installation:
         """Install a workforce (``listing_id``: the workforce's id, named as in 0.2)."""
         call: Call[Installation] = object_call(
@@ -161,7 +163,7 @@ class Publishers(Resource):
     __slots__ = ()
 
     def create_profile(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> PublisherProfile:
         """Create your publisher profile."""
         call: Call[PublisherProfile] = object_call(
@@ -174,7 +176,7 @@ class Publishers(Resource):
         return self._client._request(object_call("GET", MARKETPLACE, "/publishers/me"), options)
 
     def update_profile(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> PublisherProfile:
         """Update your publisher profile."""
         call: Call[PublisherProfile] = object_call(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from viksa_ai.client._call import SCHEDULER, Call, json_call, object_call, query_of
 from viksa_ai.client._sync.resources._base import Resource
@@ -32,7 +32,9 @@ class Scheduler(Resource):
 
     __slots__ = ()
 
-    def create(self, body: Mapping[str, Any], *, options: RequestOptions | None = None) -> Schedule:
+    def create(
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Schedule:
         """Create a schedule."""
         call: Call[Schedule] = object_call("POST", SCHEDULER, "/schedule/create", body=body)
         return self._client._request(call, options)
@@ -57,7 +59,7 @@ class Scheduler(Resource):
         return self._client._request(call, options)
 
     def update(
-        self, schedule_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, schedule_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Schedule:
         """Update a schedule."""
         call: Call[Schedule] = object_call(

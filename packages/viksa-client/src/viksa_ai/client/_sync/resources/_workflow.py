@@ -54,7 +54,7 @@ class Workflow(Resource):
         return self._client._request(call, options)
 
     def patch(
-        self, workflow_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, workflow_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkflowDefinition:
         """Update a workflow."""
         call: Call[WorkflowDefinition] = object_call(
@@ -88,13 +88,13 @@ class Workflow(Resource):
         return self._client._request(call, options)
 
     def clone(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkflowDefinition:
         """Clone a workflow."""
         return self._client._request(object_call("POST", WORKFLOW, "/clone", body=body), options)
 
     def rerun(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> WorkflowExecution:
         """Run a workflow again."""
         return self._client._request(object_call("POST", WORKFLOW, "/rerun", body=body), options)
@@ -102,7 +102,7 @@ class Workflow(Resource):
     def execute(
         self,
         workflow_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
     ) -> WorkflowExecution:
@@ -194,7 +194,11 @@ class Executions(Resource):
         return self._client._request(call, options)
 
     def patch_tasks(
-        self, execution_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
+        self,
+        execution_id: str,
+        body: Mapping[str, object],
+        *,
+        options: RequestOptions | None = None,
     ) -> WorkflowExecution:
         """Update the tasks of an execution."""
         call: Call[WorkflowExecution] = object_call(
