@@ -5,7 +5,8 @@
 # holds top-level modules (test_*.py) whose names repeat across packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-uv run mypy -p viksa_ai -p viksa_ai.runtime -p viksa_ai.models -p viksa_ai.client -p viksa_ai.devtools
+uv run mypy -p viksa_ai -p viksa_ai.runtime -p viksa_ai.models -p viksa_ai.client -p viksa_ai.devtools \
+  -p viksa_ai.mcp_bridge
 for dir in packages/*/tests tests-integration benchmarks scripts examples; do
   if compgen -G "$dir/**/*.py" >/dev/null || compgen -G "$dir/*.py" >/dev/null; then
     uv run mypy "$dir"

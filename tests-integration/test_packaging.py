@@ -44,7 +44,10 @@ DISTRIBUTIONS = {
     "viksa-models": "models",
     "viksa-client": "client",
     "viksa-devtools": "devtools",
+    "viksa-mcp": "mcp_bridge",
 }
+# Installed with an extra of the meta-package (viksa-ai[mcp]), not by viksa-ai alone.
+EXTRA_DISTRIBUTIONS = {"viksa-mcp"}
 
 # Runs BODY (which sets `facts`) and prints the facts as JSON, with the third-party
 # modules BODY loaded: from a file, outside the standard library and viksa_ai (a module
@@ -184,7 +187,11 @@ def test_wheel_dependencies_follow_the_house_plan(wheelhouse: Wheelhouse) -> Non
     assert requires["viksa-client"] >= {"httpx", "viksa-models"}
     assert "viksa-runtime" not in requires["viksa-client"]
     assert requires["viksa-devtools"] >= {"viksa-models", "viksa-runtime"}
-    assert requires["viksa-ai"] >= set(DISTRIBUTIONS) - {"viksa-ai"}
+    assert requires["viksa-ai"] >= set(DISTRIBUTIONS) - {"viksa-ai", *EXTRA_DISTRIBUTIONS}
+    assert requires["viksa-mcp"] >= {"mcp", "viksa-client"}
+    assert f"viksa-mcp=={wheelhouse.version}; extra == 'mcp'" in requires_dist(
+        wheelhouse.wheels["viksa-ai"]
+    )
 
 
 # --- subsets in fresh venvs -------------------------------------------------------------
@@ -271,7 +278,11 @@ facts = {
 
 @pytest.mark.parametrize(
     ("name", "with_it"),
-    [("viksa-client", {"viksa-models"}), ("viksa-devtools", {"viksa-models", "viksa-runtime"})],
+    [
+        ("viksa-client", {"viksa-models"}),
+        ("viksa-devtools", {"viksa-models", "viksa-runtime"}),
+        ("viksa-mcp", {"viksa-client", "viksa-models"}),
+    ],
 )
 def test_a_part_alone_imports_with_only_its_declared_siblings(
     make_venv: MakeVenv, name: str, with_it: set[str]
@@ -288,7 +299,7 @@ def test_a_part_alone_imports_with_only_its_declared_siblings(
 def full_venv(make_venv: MakeVenv) -> Venv:
     """One venv holding all five wheels (and their dependencies); tests must not change it."""
     venv = make_venv()
-    venv.install("viksa-ai")
+    venv.install("viksa-ai[mcp]")
     return venv
 
 
@@ -335,6 +346,21 @@ facts = {
     assert set(DISTRIBUTIONS) <= set(facts["installed"])
 
 
+def test_the_mcp_extra_gives_the_bridge_and_its_0_2_names(full_venv: Venv) -> None:
+    facts = probe(
+        full_venv,
+        """
+from viksa_ai.mcp_bridge import (
+    BridgeRegistry, ViksaToolSpec, agent_doc_to_tools, build_registry, load_tool_registry,
+    make_tool_name,
+)
+facts = {"name": make_tool_name("my-agent", "run"), "tools": build_registry([]).names()}
+""",
+    )
+    assert (facts["name"], facts["tools"]) == ("my_agent_run", [])
+    assert "mcp" in facts["installed"]
+
+
 def test_runtime_import_stays_light_with_everything_installed(full_venv: Venv) -> None:
     # The worker image that has the whole SDK: httpx and pydantic are there, unused.
     facts = probe(full_venv, "import viksa_ai.runtime\nfacts = {}")
@@ -343,7 +369,7 @@ def test_runtime_import_stays_light_with_everything_installed(full_venv: Venv) -
 
 
 def test_console_scripts_are_installed(full_venv: Venv) -> None:
-    for script in ("viksa", "viksa-agent-validate"):
+    for script in ("viksa", "viksa-agent-validate", "viksa-mcp-bridge"):
         assert "usage" in full_venv.script(script, "--help").stdout.lower()
 
 
@@ -372,7 +398,7 @@ facts = {
     assert facts["version"] is False
     assert facts["top_level"] is False
     assert "viksa-ai" not in facts["installed"]
-    assert set(DISTRIBUTIONS) - {"viksa-ai"} <= set(facts["installed"])
+    assert set(DISTRIBUTIONS) - {"viksa-ai", *EXTRA_DISTRIBUTIONS} <= set(facts["installed"])
 
 
 # --- pip upgrade from the single-wheel viksa-ai 0.2.x ----------------------------------

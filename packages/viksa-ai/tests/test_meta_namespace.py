@@ -133,6 +133,46 @@ def test_top_level_name_of_a_missing_part_names_the_distribution(
     )
 
 
+@pytest.mark.parametrize(
+    "statement", ["import viksa_ai.mcp_bridge", "from viksa_ai import mcp_bridge"]
+)
+def test_the_mcp_bridge_not_installed_names_the_extra(
+    tmp_path: Path, run_python: RunPython, statement: str
+) -> None:
+    site = _complete_site(tmp_path / "site")
+    done = run_python(statement, sys_path=[site])
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "ModuleNotFoundError: viksa_ai.mcp_bridge comes from the viksa-mcp distribution, "
+        'which is not installed: pip install "viksa-ai[mcp]"'
+    )
+
+
+def test_an_installed_mcp_bridge_imports(tmp_path: Path, run_python: RunPython) -> None:
+    site = _complete_site(tmp_path / "site")
+    (site / "viksa_ai" / "mcp_bridge").mkdir()
+    (site / "viksa_ai" / "mcp_bridge" / "__init__.py").write_text("WHERE = 'here'\n")
+    done = run_python(
+        "from viksa_ai import mcp_bridge\nimport viksa_ai.mcp_bridge\nprint(mcp_bridge.WHERE)",
+        sys_path=[site],
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "here"), done.stderr
+
+
+def test_a_half_removed_mcp_bridge_is_repaired_with_its_distribution(
+    tmp_path: Path, run_python: RunPython
+) -> None:
+    site = _complete_site(tmp_path / "site")
+    # What pip leaves of viksa-mcp after removing viksa-ai 0.2.7 (which shipped mcp_bridge).
+    (site / f"viksa_mcp-{viksa_ai.__version__}.dist-info").mkdir()
+    done = run_python("import viksa_ai", sys_path=[site])
+    last_lines = done.stderr.strip().splitlines()[-2:]
+    assert "the files of viksa_ai.mcp_bridge are missing" in last_lines[0]
+    assert last_lines[1].strip() == (
+        f"{viksa_ai._REPAIR_COMMAND} viksa-mcp=={viksa_ai.__version__}"
+    )
+
+
 def test_top_level_name_of_a_part_missing_a_dependency_keeps_the_real_error(
     tmp_path: Path, run_python: RunPython
 ) -> None:
@@ -201,10 +241,11 @@ def test_import_check_costs_one_stat_per_path_entry_and_part(
         patch.setattr(sys, "path", search)
         patch.setattr(os, "stat", counting_stat)
         exec(code, namespace)
-    # "" and the package's own entry cost nothing, "elsewhere" one stat, each part one.
+    # "" and the package's own entry cost nothing, "elsewhere" one stat, each part one;
+    # the optional part, not installed, one more for its metadata.
     assert stats == [str(tmp_path / "elsewhere" / "viksa_ai")] + [
-        str(site / "viksa_ai" / part / "__init__.py") for part in PARTS
-    ]
+        str(site / "viksa_ai" / part / "__init__.py") for part in [*PARTS, "mcp_bridge"]
+    ] + [str(site / f"viksa_mcp-{viksa_ai.__version__}.dist-info")]
     assert namespace["__path__"] == [str(site / "viksa_ai")]
 
 

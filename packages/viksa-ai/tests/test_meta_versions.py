@@ -1,4 +1,4 @@
-"""One version for all five distributions, pinned exactly between them."""
+"""One version for all six distributions, pinned exactly between them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,16 @@ else:  # pragma: no cover - the workspace runs 3.11+, tomli is only a fallback
     tomllib = pytest.importorskip("tomli")
 
 PACKAGES_DIR = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = {"viksa-ai", "viksa-runtime", "viksa-models", "viksa-client", "viksa-devtools"}
+DISTRIBUTIONS = {
+    "viksa-ai",
+    "viksa-runtime",
+    "viksa-models",
+    "viksa-client",
+    "viksa-devtools",
+    "viksa-mcp",
+}
+# Installed by an extra of the meta-package, not by the meta-package itself.
+EXTRA_DISTRIBUTIONS = {"viksa-mcp": "mcp"}
 # name, optional [extras], the rest (specifiers and marker)
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
@@ -43,7 +52,7 @@ def _split(requirement: str) -> tuple[str, str]:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower(), match.group(3).strip()
 
 
-def test_the_workspace_holds_the_five_distributions() -> None:
+def test_the_workspace_holds_the_six_distributions() -> None:
     assert set(_projects()) == DISTRIBUTIONS
 
 
@@ -66,11 +75,17 @@ def test_sibling_requirements_pin_exactly_the_one_version() -> None:
 
 
 def test_meta_requires_every_part() -> None:
-    required = {_split(req)[0] for req in _projects()["viksa-ai"]["dependencies"]}
-    assert required >= DISTRIBUTIONS - {"viksa-ai"}
+    meta = _projects()["viksa-ai"]
+    required = {_split(req)[0] for req in meta["dependencies"]}
+    assert required >= DISTRIBUTIONS - {"viksa-ai", *EXTRA_DISTRIBUTIONS}
+    for dist, extra in EXTRA_DISTRIBUTIONS.items():
+        assert dist not in required
+        assert meta["optional-dependencies"][extra] == [f"{dist}=={viksa_ai.__version__}"]
 
 
 def test_repair_command_names_every_distribution_at_the_version() -> None:
     words = viksa_ai._REPAIR_COMMAND.split()
     assert words[:4] == ["pip", "install", "--force-reinstall", "--no-deps"]
-    assert set(words[4:]) == {f"{name}=={viksa_ai.__version__}" for name in DISTRIBUTIONS}
+    assert set(words[4:]) == {
+        f"{name}=={viksa_ai.__version__}" for name in DISTRIBUTIONS - set(EXTRA_DISTRIBUTIONS)
+    }

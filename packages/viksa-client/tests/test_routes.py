@@ -71,6 +71,7 @@ class Case:
     returns: type | None = None
     stream: bool = False
     authenticated: bool = True
+    many: bool = False  # the operation answers a list of one answer per request
 
 
 def _cases() -> list[Case]:
@@ -498,6 +499,14 @@ def _cases() -> list[Case]:
             "GET",
             "/builder/mappings/x1",
             answer={"id": "x1"},
+        ),
+        c(
+            "builder.mappings.get_many",
+            lambda v: v.builder.mappings.get_many(["x1"]),
+            "GET",
+            "/builder/mappings/x1",
+            answer={"id": "x1"},
+            many=True,
         ),
         # chat
         c(
@@ -1141,6 +1150,8 @@ def _check_request(route: respx.Route, case: Case) -> None:
 def _check_answer(result: Any, case: Case) -> None:
     if case.stream:
         assert result == [{"step": 1}, {"step": 2}]
+    elif case.many:
+        assert result == [case.answer]
     elif case.returns is not None:
         assert isinstance(result, case.returns)
         model: Any = result

@@ -2,7 +2,8 @@
 
 This file is the namespace root, shipped by the ``viksa-ai`` meta-package. Each part
 of the SDK is its own distribution (``viksa-runtime``, ``viksa-models``,
-``viksa-client``, ``viksa-devtools``) installing one portion of ``viksa_ai``.
+``viksa-client``, ``viksa-devtools``, and ``viksa-mcp`` with the ``[mcp]`` extra)
+installing one portion of ``viksa_ai``.
 
 The top-level names (``from viksa_ai import ViksaClient``) are imported lazily
 (PEP 562), so ``import viksa_ai.runtime`` never pays for httpx or pydantic. Importing
@@ -141,17 +142,21 @@ _EXPORTS: dict[str, str] = {
     "mcp_endpoint": "viksa_ai.runtime",
 }
 
-# Subpackage -> the distribution that ships it; all four are this package's dependencies.
+# Subpackage -> the distribution that ships it; the first four are this package's
+# dependencies, mcp_bridge comes with its [mcp] extra.
 _PORTIONS: dict[str, str] = {
     "runtime": "viksa-runtime",
     "models": "viksa-models",
     "client": "viksa-client",
     "devtools": "viksa-devtools",
+    "mcp_bridge": "viksa-mcp",
 }
+# Optional subpackage -> the command that installs it.
+_EXTRAS: dict[str, str] = {"mcp_bridge": 'pip install "viksa-ai[mcp]"'}
 
 # Repairs an install half-removed by a pip upgrade from viksa-ai 0.2.x (see _check_install).
 _REPAIR_COMMAND = f"pip install --force-reinstall --no-deps viksa-ai=={__version__} " + " ".join(
-    f"{dist}=={__version__}" for dist in _PORTIONS.values()
+    f"{dist}=={__version__}" for part, dist in _PORTIONS.items() if part not in _EXTRAS
 )
 
 
@@ -179,21 +184,49 @@ def _check_install() -> None:
     )
     if broken:
         modules = ", ".join(f"viksa_ai.{part}" for part in broken)
+        # An optional part that lost its files is reinstalled too (0.2.7 shipped mcp_bridge).
+        command = " ".join(
+            [_REPAIR_COMMAND, *(f"{_PORTIONS[p]}=={__version__}" for p in broken if p in _EXTRAS)]
+        )
         raise ImportError(
             f"The Viksa AI SDK install is broken: the files of {modules} are missing, "
             "although installed. This happens when pip upgrades viksa-ai 0.2.x to the "
-            f"split distributions (pip issue 8509). Repair it with:\n    {_REPAIR_COMMAND}",
+            f"split distributions (pip issue 8509). Repair it with:\n    {command}",
             name=__name__,
         )
 
 
 _check_install()
 
+
+class _MissingExtraFinder:
+    """Consulted last on ``sys.meta_path``: an optional part that no finder found is not
+    installed, and its import fails naming the command that installs it."""
+
+    @staticmethod
+    def find_spec(fullname: str, path: object = None, target: object = None) -> None:
+        part = fullname[len(__name__) + 1 :] if fullname.startswith(__name__ + ".") else ""
+        if part in _EXTRAS:
+            raise ModuleNotFoundError(
+                f"{fullname} comes from the {_PORTIONS[part]} distribution, which is not "
+                f"installed: {_EXTRAS[part]}",
+                name=fullname,
+            )
+
+
+if not any(getattr(finder, "__name__", "") == "_MissingExtraFinder" for finder in _sys.meta_path):
+    _sys.meta_path.append(_MissingExtraFinder)
+
 # Hidden from type checkers: they see the imports above, so a misspelt name is an error.
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> object:
         """Import a top-level name from its subpackage on first use (PEP 562)."""
+        if name in _EXTRAS:
+            # `from viksa_ai import mcp_bridge` asks here first: import it, or raise the
+            # finder's error naming the install (hasattr would hide an AttributeError).
+            __import__(f"{__name__}.{name}")
+            return _sys.modules[f"{__name__}.{name}"]
         module_name = _EXPORTS.get(name)
         if module_name is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)

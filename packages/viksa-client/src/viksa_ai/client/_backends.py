@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -23,8 +23,13 @@ if TYPE_CHECKING:
     import asyncio
     import ssl
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
 __all__ = [
+    "AsyncBoundedMap",
     "AsyncSingleFlight",
+    "BoundedMap",
     "SingleFlight",
     "async_sleep",
     "make_async_http_client",
@@ -132,6 +137,66 @@ class _Flight:
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.traceback: TracebackType | None = None
+
+
+class AsyncBoundedMap:
+    """Call a function on many items with at most ``limit`` calls in flight.
+
+    Results come back in the items' order; the first failure cancels the calls still
+    running and is raised.
+    """
+
+    __slots__ = ("_limit",)
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+
+    async def map(
+        self, call: Callable[[_T], Coroutine[Any, Any, _R]], items: Sequence[_T]
+    ) -> list[_R]:
+        """``[await call(item) for item in items]``, run ``limit`` at a time."""
+        import asyncio
+
+        gate = asyncio.Semaphore(self._limit)
+
+        async def one(item: _T) -> _R:
+            async with gate:
+                return await call(item)
+
+        tasks = [asyncio.ensure_future(one(item)) for item in items]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+class BoundedMap:
+    """``AsyncBoundedMap`` for threads: at most ``limit`` calls run at once, each in a thread.
+
+    Every call sees the caller's context (as a task would); the first failure is raised
+    and the calls not yet started are not made.
+    """
+
+    __slots__ = ("_limit",)
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+
+    def map(self, call: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+        """``[call(item) for item in items]``, run ``limit`` at a time."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if len(items) <= 1:
+            return [call(item) for item in items]
+        workers = min(self._limit, len(items))
+        with ThreadPoolExecutor(workers, thread_name_prefix="viksa-map") as pool:
+            futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
+            try:
+                return [future.result() for future in futures]
+            finally:
+                for future in futures:
+                    future.cancel()
 
 
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)

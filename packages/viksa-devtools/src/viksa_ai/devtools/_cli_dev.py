@@ -83,6 +83,15 @@ def add_parser(subparsers: Any) -> None:
             "localhost, 127.0.0.1 and [::1], a guard against DNS rebinding"
         ),
     )
+    parser.add_argument(
+        "--no-sandbox",
+        dest="sandbox",
+        action="store_false",
+        help=(
+            "run agents without the Linux sandbox (bubblewrap); by default they are "
+            "sandboxed where one is available, and the banner says whether they are"
+        ),
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(handler=_run)
@@ -146,6 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         examples_dir=args.with_examples,
         workers_per_agent=args.workers_per_agent,
         warm_agents=args.warm_agents,
+        sandbox=args.sandbox,
     )
     if args.email:
         config = replace(config, seed_email=args.email)

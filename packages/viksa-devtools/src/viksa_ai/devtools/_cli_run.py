@@ -5,7 +5,7 @@ is 0. On failure stdout stays empty and stderr ends with one JSON document,
 ``{"error": {"kind": ..., "message": ..., ...}}``, after anything the agent printed
 (agent output always goes to stderr, so stdout carries only the result). Exit codes:
 2 usage or bad agent/manifest/endpoint, 3 invalid input, 4 auth not configured,
-5 exception in the endpoint, 6 timeout, 7 the worker process died.
+5 exception in the endpoint, 6 timeout, 7 the worker process died, 8 a resource limit.
 """
 
 from __future__ import annotations
@@ -18,16 +18,21 @@ from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
 
-__all__ = ["add_parser", "parse_input_assignment", "run_command"]
+__all__ = ["MAX_INPUT_FILE_BYTES", "add_parser", "parse_input_assignment", "run_command"]
+
+MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024
+"""Largest --payload-file or --secrets-file read (a bigger one is a usage error)."""
 
 _DESCRIPTION = """\
-Run one endpoint of an agent the way a platform worker does: in a child process, with
-ViksaAI.py injected, auth params in its environment, the A2A envelope stripped from
-the inputs and visible to context(), and the endpoint's timeout enforced.
+Run one endpoint of an agent the way a platform worker does: in a child process
+(sandboxed on Linux where bubblewrap is available), with ViksaAI.py injected, the
+environment a worker gives it (auth params, never yours), the A2A envelope stripped
+from the inputs and visible to context(), and the endpoint's timeout enforced.
 
 The result is printed to stdout as JSON (exit 0). Errors are one JSON document on
 stderr: exit 2 usage or bad agent, 3 invalid input, 4 auth not configured,
-5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died.
+5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died,
+8 a resource limit (memory, CPU time, output or result size).
 """
 
 _EPILOG = """\
@@ -94,6 +99,15 @@ def add_parser(subparsers: Any) -> None:
         "--envelope", metavar="JSON", help="the A2A envelope of the call, as a JSON object"
     )
     parser.add_argument(
+        "--no-sandbox",
+        dest="sandbox",
+        action="store_false",
+        help=(
+            "run the agent without the Linux sandbox (bubblewrap); by default it is "
+            "sandboxed where one is available, else a line on stderr says it is not"
+        ),
+    )
+    parser.add_argument(
         "--timeout",
         type=_positive_seconds,
         metavar="SECONDS",
@@ -104,7 +118,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Handle ``viksa run``; returns the exit code."""
-    from viksa_ai.devtools.runner import RunnerError, run_endpoint
+    from viksa_ai.devtools.runner import RunnerError, run_endpoint, sandbox_status
 
     try:
         inputs = _collect_inputs(args)
@@ -112,6 +126,11 @@ def run_command(args: argparse.Namespace) -> int:
         envelope = _json_object(args.envelope, "--envelope") if args.envelope else None
     except _UsageError as exc:
         return _fail({"kind": "usage", "message": str(exc)}, 2)
+    sandboxed, status = sandbox_status(args.sandbox)
+    if args.sandbox and not sandboxed:
+        # Asked for (the default) but not there: say so once, before the agent's output.
+        sys.stderr.write(f"viksa run: sandbox {status}\n")
+        sys.stderr.flush()
     try:
         result = run_endpoint(
             args.path,
@@ -120,6 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
             secrets=secrets,
             envelope=envelope,
             timeout=args.timeout,
+            sandbox=args.sandbox,
         )
     except RunnerError as exc:
         error = exc.to_dict()
@@ -164,7 +184,7 @@ def parse_input_assignment(text: str) -> tuple[str, Any]:
     """Parse ``KEY=VALUE``: VALUE as JSON when it is valid JSON, else as the string."""
     key, eq, raw = text.partition("=")
     if not eq or not key:
-        from viksa_ai.devtools._structure import short_repr
+        from viksa_ai.devtools.validate._structure import short_repr
 
         missing = "has no '='" if not eq else "has no KEY before '='"
         raise _UsageError(
@@ -204,12 +224,29 @@ def _collect_secrets(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _read(path: str, option: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    """The UTF-8 text of ``path`` (``-``: stdin), at most ``MAX_INPUT_FILE_BYTES``."""
+    from viksa_ai.devtools.validate._agent_source import read_at_most
+
     try:
-        return Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            binary = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
+            if binary is None:
+                text = sys.stdin.read(MAX_INPUT_FILE_BYTES + 1)
+                raw = text.encode() if len(text) <= MAX_INPUT_FILE_BYTES else None
+            else:
+                raw = read_at_most(binary, MAX_INPUT_FILE_BYTES)
+        else:
+            with Path(path).open("rb") as stream:
+                raw = read_at_most(stream, MAX_INPUT_FILE_BYTES)
     except OSError as exc:
         raise _UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+    if raw is None:
+        raise _UsageError(
+            f"{option}: {path} holds more than {MAX_INPUT_FILE_BYTES // (1024 * 1024)} MiB: "
+            "is this the right file?"
+        )
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _UsageError(f"{option}: {path} is not UTF-8 text") from None
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from viksa_ai.devtools._issues import Issue, plural
+from viksa_ai.devtools.validate._issues import Issue, plural
 
 __all__ = ["add_parser", "validate_command"]
 
@@ -117,8 +117,8 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
-    from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
-    from viksa_ai.devtools._validate import check_agent_manifest
+    from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
+    from viksa_ai.devtools.validate._validate import check_agent_manifest
 
     try:
         source = read_manifest_source(Path(path))

@@ -1,4 +1,4 @@
-"""The ``viksa`` command line: ``viksa validate``, ``viksa run`` and ``viksa dev``.
+"""The ``viksa`` command line: ``viksa validate``, ``viksa run``, ``viksa dev``, ``viksa mcp``.
 
 Each subcommand lives in its own private module that adds its parser; this module
 only wires them together. ``viksa-agent-validate`` is kept as an alias of
@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from viksa_ai.devtools import _cli_dev, _cli_run, _cli_validate
+from viksa_ai.devtools import _cli_dev, _cli_mcp, _cli_run, _cli_validate
 
 __all__ = ["build_parser", "main", "validate_main"]
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_validate.add_parser(subparsers)
     _cli_run.add_parser(subparsers)
     _cli_dev.add_parser(subparsers)
+    _cli_mcp.add_parser(subparsers)
     return parser
 
 

@@ -22,6 +22,7 @@ from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.runner import sandbox_status
 
 __all__ = [
     "HOST",
@@ -181,11 +182,16 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    sandbox: str | None = None,
 ) -> str:
-    """What ``viksa dev`` prints on every start: where, who, and the export lines."""
+    """What ``viksa dev`` prints on every start: where, who, and the export lines.
+
+    ``sandbox`` is the runner's ``sandbox_status`` line (whether agents are isolated).
+    """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
         f"  data      {data if data is not None else 'in memory (lost on exit)'}",
+        *([f"  sandbox   {sandbox}"] if sandbox is not None else []),
         f"  email     {credentials.email}",
         f"  password  {credentials.password}",
         f"  api key   {credentials.api_key}",
@@ -247,7 +253,8 @@ def serve(
     examples: list[tuple[str, str]] = []
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
-    out.write(banner(base_url, credentials, config.data_path, examples))
+    _, sandbox = sandbox_status(config.sandbox)
+    out.write(banner(base_url, credentials, config.data_path, examples, sandbox))
     out.flush()
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from viksa_ai.client._async.resources._base import AsyncResource
+from viksa_ai.client._backends import AsyncBoundedMap
 from viksa_ai.client._call import BUILDER, Call, body_of, json_call, object_call, query_of
 
 if TYPE_CHECKING:
@@ -382,6 +383,11 @@ class AsyncMcp(AsyncResource):
         return await self._client._request(call, options)
 
 
+# get_many: the most ids per call, and the default number of requests in flight.
+MAPPINGS_MAX_IDS = 100
+MAPPINGS_CONCURRENCY = 10
+
+
 class AsyncMappings(AsyncResource):
     """Mappings (``/builder/mappings``)."""
 
@@ -391,3 +397,29 @@ class AsyncMappings(AsyncResource):
         """One mapping."""
         call: Call[AgentMapping] = object_call("GET", BUILDER, "/mappings/{}", mapping_id)
         return await self._client._request(call, options)
+
+    async def get_many(
+        self,
+        mapping_ids: Iterable[str],
+        *,
+        concurrency: int = MAPPINGS_CONCURRENCY,
+        options: RequestOptions | None = None,
+    ) -> list[AgentMapping]:
+        """Several mappings, in the order of ``mapping_ids`` (at most 100 ids).
+
+        At most ``concurrency`` requests are in flight at once; the first call that
+        fails raises its error, and the calls not yet made are not made.
+        """
+        ids = list(mapping_ids)
+        if len(ids) > MAPPINGS_MAX_IDS:
+            raise ValueError(
+                f"get_many takes at most {MAPPINGS_MAX_IDS} ids, got {len(ids)}: "
+                "split them into batches"
+            )
+        if not 1 <= concurrency <= MAPPINGS_MAX_IDS:
+            raise ValueError(f"concurrency must be 1..{MAPPINGS_MAX_IDS}, got {concurrency!r}")
+
+        async def one(mapping_id: str) -> AgentMapping:
+            return await self.get(mapping_id, options=options)
+
+        return await AsyncBoundedMap(concurrency).map(one, ids)

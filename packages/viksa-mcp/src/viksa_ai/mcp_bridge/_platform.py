@@ -1,0 +1,163 @@
+"""Deployed agents: tools from the platform's agent documents, calls via ``pulse.execute``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from viksa_ai.client import (
+    RequestOptions,
+    ViksaError,
+    ViksaNotFoundError,
+    ViksaTimeoutError,
+    ViksaTransportError,
+)
+from viksa_ai.mcp_bridge._errors import ToolCallError
+from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec, build_registry
+
+if TYPE_CHECKING:
+    from viksa_ai.client import ViksaClient
+    from viksa_ai.models.answers import AgentDocument, AgentMapping
+
+__all__ = ["AgentSelection", "PlatformBackend", "load_tool_registry"]
+
+_log = logging.getLogger("viksa_ai.mcp_bridge")
+_DONE = frozenset({"completed", "complete", "success", "succeeded", "ok"})
+# The most ids one `mappings.get_many` call takes.
+_MAPPINGS_BATCH = 100
+# Added to an endpoint's own timeout for the HTTP call that waits for it.
+_HTTP_GRACE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class AgentSelection:
+    """Which agents to serve: one by id, one by alias, or every deployed one."""
+
+    agent_id: str | None = None
+    agent_alias: str | None = None
+    all_deployed: bool = False
+
+    def describe(self) -> str:
+        """The selection in words, for logs."""
+        if self.agent_id:
+            return f"agent id {self.agent_id}"
+        if self.agent_alias:
+            return f"agent alias {self.agent_alias}"
+        return "every deployed agent"
+
+
+async def _agent_docs(client: ViksaClient, selection: AgentSelection) -> list[AgentDocument]:
+    if selection.agent_id:
+        try:
+            return [await client.builder.agents.get(selection.agent_id)]
+        except ViksaNotFoundError:
+            _log.warning("agent %s not found: no tools for it", selection.agent_id)
+            return []
+    docs: list[AgentDocument] = []
+    search = selection.agent_alias or None
+    async for doc in client.builder.agents.iter_all(limit=100, search=search):
+        if selection.agent_alias:
+            if doc.get("agent_alias") == selection.agent_alias:
+                docs.append(doc)
+        elif doc.get("deploy_status") == "deployed":
+            docs.append(doc)
+    if selection.agent_alias and not docs:
+        _log.warning("no agent with alias %s: no tools for it", selection.agent_alias)
+    return docs
+
+
+async def _mappings(client: ViksaClient, ids: list[str]) -> list[AgentMapping]:
+    found: list[AgentMapping] = []
+    try:
+        for start in range(0, len(ids), _MAPPINGS_BATCH):
+            batch = ids[start : start + _MAPPINGS_BATCH]
+            found.extend(await client.builder.mappings.get_many(batch))
+    except ViksaError as exc:
+        # Mappings only inform; the tools work without them.
+        _log.warning("could not read the agents' mappings: %s", exc)
+    return found
+
+
+async def load_tool_registry(
+    client: ViksaClient,
+    *,
+    agent_id: str | None = None,
+    agent_alias: str | None = None,
+    all_deployed: bool = False,
+) -> BridgeRegistry:
+    """The tools of the selected agents, read from the platform with ``client``.
+
+    Give ``agent_id``, ``agent_alias`` or ``all_deployed=True``. Raises the client's
+    :class:`~viksa_ai.client.ViksaError` when the platform cannot be read.
+    """
+    selection = AgentSelection(agent_id, agent_alias, all_deployed)
+    if not (agent_id or agent_alias or all_deployed):
+        raise ValueError("choose the agents to serve: agent_id, agent_alias or all_deployed")
+    docs = await _agent_docs(client, selection)
+    ids = [str(doc["id"]) for doc in docs if doc.get("id")]
+    return build_registry(docs, await _mappings(client, ids) if ids else [])
+
+
+class PlatformBackend:
+    """Serves deployed agents: loads their tools and runs calls on the platform."""
+
+    def __init__(self, client: ViksaClient, selection: AgentSelection) -> None:
+        self.client = client
+        self.selection = selection
+
+    def describe(self) -> str:
+        """What is served, for logs."""
+        return self.selection.describe()
+
+    async def load(self) -> BridgeRegistry:
+        """The current tools (raises :class:`ViksaError` when the platform cannot be read)."""
+        return await load_tool_registry(
+            self.client,
+            agent_id=self.selection.agent_id,
+            agent_alias=self.selection.agent_alias,
+            all_deployed=self.selection.all_deployed,
+        )
+
+    async def call(self, spec: ViksaToolSpec, arguments: dict[str, Any]) -> Any:
+        """Run the tool's endpoint; its result, or :class:`ToolCallError` saying why not."""
+        from viksa_ai.models.executor import EndpointExecutionRequest
+
+        request = EndpointExecutionRequest.model_validate(
+            {
+                "agent_id": spec.agent_id,
+                "agent_type": spec.agent_type,
+                "endpoint": spec.endpoint_path,
+                "inputs": arguments,
+                "task_queue": spec.task_queue,
+                "timeout": spec.timeout_seconds,
+            }
+        )
+        options = RequestOptions(timeout=spec.timeout_seconds + _HTTP_GRACE_SECONDS)
+        try:
+            answer = await self.client.pulse.execute(request, options=options)
+        except ViksaTimeoutError:
+            raise ToolCallError(
+                f"{spec.name}: the platform did not answer within "
+                f"{spec.timeout_seconds + _HTTP_GRACE_SECONDS:g} seconds"
+            ) from None
+        except ViksaTransportError as exc:
+            raise ToolCallError(f"{spec.name}: the Viksa platform is unreachable ({exc})") from None
+        except ViksaError as exc:
+            raise ToolCallError(
+                f"{spec.name}: the Viksa platform refused the call: {exc}"
+            ) from None
+        status = answer.status.lower()
+        if status in _DONE:
+            return answer.response
+        if status == "awaiting_approval":
+            raise ToolCallError(
+                f"{spec.name}: the call waits for approval on the platform "
+                f"(execution {answer.execution_id}); its result is not available yet"
+            )
+        detail = answer.error or "no error message"
+        raise ToolCallError(f"{spec.name}: the endpoint {status}: {detail}")
+
+    async def close(self) -> None:
+        """Close the platform client."""
+        await self.client.aclose()

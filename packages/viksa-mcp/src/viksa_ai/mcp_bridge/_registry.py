@@ -1,0 +1,221 @@
+"""Agent documents -> MCP tool specs: ``ViksaToolSpec``, ``BridgeRegistry`` and builders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from viksa_ai.mcp_bridge._names import MAX_TOOL_NAME_LENGTH, make_tool_name, short_suffix
+from viksa_ai.mcp_bridge._schema import input_schema, output_schema
+
+__all__ = [
+    "AgentInfo",
+    "BridgeRegistry",
+    "ViksaToolSpec",
+    "agent_doc_to_tools",
+    "build_registry",
+    "guidelines_text",
+]
+
+DEFAULT_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class ViksaToolSpec:
+    """One MCP tool: an enabled endpoint of an agent, and how to run it.
+
+    ``endpoint_path`` is the platform's ``alias.module.function``; ``input_schema`` and
+    ``output_schema`` (None when the endpoint declares no outputs) are JSON Schemas.
+    """
+
+    name: str
+    agent_id: str
+    agent_alias: str
+    agent_type: str
+    endpoint_name: str
+    endpoint_path: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None = None
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    task_queue: str | None = None
+    requires_approval: bool = False
+
+    def fingerprint(self) -> str:
+        """A text that changes whenever what a client sees of the tool changes."""
+        return json.dumps(
+            [self.name, self.description, self.input_schema, self.output_schema],
+            sort_keys=True,
+            default=str,
+        )
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """What the bridge tells a client about an agent besides its tools."""
+
+    agent_id: str
+    agent_alias: str
+    agent_name: str
+    guidelines: str = ""
+
+
+@dataclass
+class BridgeRegistry:
+    """The tools served, by name, with the agents' guidelines and mappings."""
+
+    tools: dict[str, ViksaToolSpec] = field(default_factory=dict)
+    agents: dict[str, AgentInfo] = field(default_factory=dict)
+    mappings: list[dict[str, Any]] = field(default_factory=list)
+
+    def get(self, name: str) -> ViksaToolSpec | None:
+        """The tool named ``name``, or None."""
+        return self.tools.get(name)
+
+    def names(self) -> list[str]:
+        """The tool names, sorted."""
+        return sorted(self.tools)
+
+    def fingerprint(self) -> str:
+        """A text that changes whenever the tool list a client sees changes."""
+        return "\n".join(self.tools[name].fingerprint() for name in self.names())
+
+    def instructions(self) -> str:
+        """The server instructions: each agent's ``ai_guidelines``, under its name."""
+        parts = [
+            f"## {info.agent_name} ({info.agent_alias})\n{info.guidelines}"
+            for info in self.agents.values()
+            if info.guidelines
+        ]
+        head = "Tools of Viksa AI agents; each tool is named {agent_alias}_{endpoint_name}."
+        return "\n\n".join([head, *parts])
+
+
+def guidelines_text(value: object) -> str:
+    """An agent's ``ai_guidelines`` (text, a list of lines or an object) as text."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):
+        return "\n".join(f"- {key}: {guidelines_text(item)}" for key, item in value.items())
+    if isinstance(value, Sequence):
+        return "\n".join(f"- {guidelines_text(item)}" for item in value)
+    return str(value)
+
+
+def _by_name(items: object) -> dict[str, dict[str, Any]]:
+    if not isinstance(items, Sequence) or isinstance(items, str):
+        return {}
+    return {str(item["name"]): dict(item) for item in items if isinstance(item, Mapping)}
+
+
+def _input_mappings(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Hints per input name from the agent's ``mappings`` (an object, or a list of objects)."""
+    mappings = doc.get("mappings")
+    if isinstance(mappings, Mapping):
+        return {str(key): value for key, value in mappings.items()}
+    found: dict[str, Any] = {}
+    if isinstance(mappings, Sequence) and not isinstance(mappings, str):
+        for item in mappings:
+            if isinstance(item, Mapping):
+                name = item.get("input") or item.get("input_ref") or item.get("name")
+                if name:
+                    found[str(name)] = {k: v for k, v in item.items() if k not in ("input", "name")}
+    return found
+
+
+def _enabled(value: object) -> bool:
+    return str(value or "enabled").lower() == "enabled"
+
+
+def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
+    """The tools of one agent document: one per enabled endpoint (none if the agent is off).
+
+    Names are ``{agent_alias}_{endpoint_name}`` as :func:`make_tool_name` makes them;
+    :func:`build_registry` tells apart names that collide across agents.
+    """
+    if not _enabled(doc.get("status")):
+        return []
+    alias = str(doc.get("agent_alias") or doc.get("alias") or doc.get("agent_name") or "agent")
+    agent_id = str(doc.get("id") or doc.get("agent_id") or alias)
+    inputs = _by_name(doc.get("inputs"))
+    outputs = _by_name(doc.get("outputs"))
+    hints = _input_mappings(doc)
+    queues = (doc.get("chrona_queue") or {}).get("chrona_queues") or []
+    tools: list[ViksaToolSpec] = []
+    for endpoint in doc.get("agent_endpoints") or []:
+        if not isinstance(endpoint, Mapping) or not _enabled(endpoint.get("status")):
+            continue
+        name = str(endpoint["name"])
+        module = str(endpoint.get("module") or "main")
+        config = endpoint.get("execution_config") or {}
+        description = str(endpoint.get("description") or name)
+        if config.get("requires_approval"):
+            description += " (each call waits for a person to approve it on the platform)"
+        tools.append(
+            ViksaToolSpec(
+                name=make_tool_name(alias, name),
+                agent_id=agent_id,
+                agent_alias=alias,
+                agent_type=str(doc.get("agent_type") or "cloud"),
+                endpoint_name=name,
+                endpoint_path=str(endpoint.get("endpoint") or f"{alias}.{module}.{name}"),
+                description=description,
+                input_schema=input_schema(endpoint, inputs, hints),
+                output_schema=output_schema(endpoint, outputs),
+                timeout_seconds=int(config.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS),
+                task_queue=str(queues[0]) if queues else None,
+                requires_approval=bool(config.get("requires_approval")),
+            )
+        )
+    return tools
+
+
+def build_registry(
+    docs: Iterable[Mapping[str, Any]],
+    mappings: Iterable[Mapping[str, Any]] = (),
+    *,
+    max_name_length: int = MAX_TOOL_NAME_LENGTH,
+) -> BridgeRegistry:
+    """The registry of every tool of ``docs``, names unique.
+
+    When two tools would share a name, each of them gets a short suffix derived from its
+    agent id and endpoint, so a name stays the same from one refresh to the next.
+    """
+    docs = list(docs)
+    specs = [spec for doc in docs for spec in agent_doc_to_tools(doc)]
+    counts: dict[str, int] = {}
+    for spec in specs:
+        base = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
+        counts[base] = counts.get(base, 0) + 1
+    registry = BridgeRegistry(mappings=[dict(item) for item in mappings])
+    for spec in specs:
+        name = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
+        if counts[name] > 1 or name in registry.tools:
+            name = make_tool_name(
+                spec.agent_alias,
+                spec.endpoint_name,
+                suffix=short_suffix(spec.agent_id, spec.endpoint_name),
+                max_length=max_name_length,
+            )
+        registry.tools[name] = _renamed(spec, name)
+    for doc in docs:
+        if not _enabled(doc.get("status")):
+            continue
+        agent_id = str(doc.get("id") or doc.get("agent_id") or doc.get("agent_alias"))
+        registry.agents[agent_id] = AgentInfo(
+            agent_id=agent_id,
+            agent_alias=str(doc.get("agent_alias") or ""),
+            agent_name=str(doc.get("agent_name") or doc.get("agent_alias") or agent_id),
+            guidelines=guidelines_text(doc.get("ai_guidelines")),
+        )
+    return registry
+
+
+def _renamed(spec: ViksaToolSpec, name: str) -> ViksaToolSpec:
+    from dataclasses import replace
+
+    return replace(spec, name=name)

@@ -1,0 +1,149 @@
+"""JSON Schemas of a tool from the agent's declared inputs and outputs, and checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs shipped
+
+__all__ = ["input_schema", "output_schema", "schema_errors"]
+
+# Agent input/output types (case-insensitive on the wire) -> JSON Schema types.
+_JSON_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "float": "number",
+    "number": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "dict": "object",
+    "object": "object",
+    "list": "array",
+    "array": "array",
+}
+# min_length / max_length bound a string's characters, a list's items, a dict's keys.
+_LENGTH_KEYS = {
+    "string": ("minLength", "maxLength"),
+    "array": ("minItems", "maxItems"),
+    "object": ("minProperties", "maxProperties"),
+}
+
+
+def _json_type(declared: object) -> str | None:
+    return _JSON_TYPES.get(str(declared).lower()) if declared is not None else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _mapping_hint(name: str, declared: Mapping[str, Any], mappings: Mapping[str, Any]) -> str:
+    hint = declared.get("mapping", mappings.get(name))
+    if hint is None or hint == "" or hint == {} or hint == []:
+        return ""
+    if isinstance(hint, Mapping):
+        text = ", ".join(f"{key}: {value}" for key, value in hint.items())
+    elif isinstance(hint, Sequence) and not isinstance(hint, str):
+        text = ", ".join(str(item) for item in hint)
+    else:
+        text = str(hint)
+    return f"Mapping: {text}"
+
+
+def _property(declared: Mapping[str, Any], mappings: Mapping[str, Any]) -> dict[str, Any]:
+    prop: dict[str, Any] = {}
+    json_type = _json_type(declared.get("type"))
+    if json_type is not None:
+        prop["type"] = json_type
+    notes = [
+        str(declared["description"]) if declared.get("description") else "",
+        _mapping_hint(str(declared.get("name", "")), declared, mappings),
+    ]
+    if any(notes):
+        prop["description"] = ". ".join(note.rstrip(". ") for note in notes if note)
+    if declared.get("default") is not None:
+        prop["default"] = declared["default"]
+    allowed = declared.get("allowed_values")
+    if isinstance(allowed, Sequence) and not isinstance(allowed, str) and allowed:
+        prop["enum"] = list(allowed)
+    if json_type in ("integer", "number"):
+        if _is_number(declared.get("min_value")):
+            prop["minimum"] = declared["min_value"]
+        if _is_number(declared.get("max_value")):
+            prop["maximum"] = declared["max_value"]
+    low_key, high_key = _LENGTH_KEYS.get(json_type or "", ("minLength", "maxLength"))
+    if json_type in _LENGTH_KEYS:
+        if isinstance(declared.get("min_length"), int):
+            prop[low_key] = declared["min_length"]
+        if isinstance(declared.get("max_length"), int):
+            prop[high_key] = declared["max_length"]
+    if json_type == "string" and isinstance(declared.get("pattern"), str):
+        prop["pattern"] = declared["pattern"]
+    return prop
+
+
+def input_schema(
+    endpoint: Mapping[str, Any],
+    inputs: Mapping[str, Mapping[str, Any]],
+    mappings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``inputSchema`` of an endpoint: one property per input it references.
+
+    ``inputs`` maps each declared input's name to its declaration; ``mappings`` maps an
+    input name to a hint on where its value comes from (added to its description).
+    """
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for ref in endpoint.get("inputs") or []:
+        name = str(ref.get("input_ref", "")) if isinstance(ref, Mapping) else str(ref)
+        if not name:
+            continue
+        declared = inputs.get(name) or {"name": name}
+        properties[name] = _property(declared, mappings or {})
+        if not isinstance(ref, Mapping) or ref.get("required", True):
+            required.append(name)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def output_schema(
+    endpoint: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """The ``outputSchema`` of an endpoint from its declared outputs (None: none declared).
+
+    Outputs are not required (an endpoint may leave one out) and other keys are allowed,
+    as the platform passes whatever the endpoint returned.
+    """
+    names = [str(name) for name in endpoint.get("outputs") or []]
+    if not names:
+        return None
+    properties: dict[str, Any] = {}
+    for name in names:
+        declared = outputs.get(name) or {}
+        prop: dict[str, Any] = {}
+        json_type = _json_type(declared.get("type"))
+        if json_type is not None:
+            prop["type"] = [json_type, "null"] if declared.get("nullable") else json_type
+        if declared.get("description"):
+            prop["description"] = str(declared["description"])
+        if isinstance(declared.get("format"), str):
+            prop["format"] = declared["format"]
+        properties[name] = prop
+    return {"type": "object", "properties": properties}
+
+
+def schema_errors(schema: Mapping[str, Any], value: object) -> list[str]:
+    """What is wrong with ``value`` for ``schema``, one readable line per problem."""
+    validator = Draft202012Validator(schema)
+    problems: list[str] = []
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(part) for part in error.absolute_path)
+        problems.append(f"{where}: {error.message}" if where else error.message)
+    return problems

@@ -1,0 +1,173 @@
+"""``viksa-mcp-bridge``: Viksa agents as MCP tools, over stdio or Streamable HTTP.
+
+Serves deployed agents (``--agent-id``, ``--agent-alias``, ``--all-deployed``; the
+credentials come from ``VIKSA_*`` variables as for ``ViksaClient.from_env()``) or an agent
+folder before it is deployed (``--path DIR``). Logs go to stderr: on stdio, stdout is
+the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from viksa_ai.mcp_bridge import __version__
+from viksa_ai.mcp_bridge._errors import BridgeConfigError
+from viksa_ai.mcp_bridge._server import Backend, BridgeServer
+
+__all__ = ["build_parser", "main"]
+
+_log = logging.getLogger("viksa_ai.mcp_bridge")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise BridgeConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def build_parser(prog: str = "viksa-mcp-bridge") -> argparse.ArgumentParser:
+    """The command's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve Viksa AI agents as MCP tools (Cursor, Claude Desktop, ...).",
+        epilog=(
+            "environment: VIKSA_AGENT_ID, VIKSA_AGENT_ALIAS, VIKSA_MCP_ALL_DEPLOYED, "
+            "VIKSA_MCP_REFRESH_INTERVAL, and the client's VIKSA_API_KEY (or VIKSA_ACCESS_TOKEN, "
+            "or VIKSA_EMAIL + VIKSA_PASSWORD), VIKSA_ORG_ID, VIKSA_PROJECT_ID, VIKSA_BASE_URL"
+        ),
+    )
+    target = parser.add_argument_group("what to serve (one of)")
+    target.add_argument("--agent-id", help="one deployed agent, by id (VIKSA_AGENT_ID)")
+    target.add_argument("--agent-alias", help="one deployed agent, by alias (VIKSA_AGENT_ALIAS)")
+    target.add_argument(
+        "--all-deployed",
+        action="store_true",
+        default=None,
+        help="every deployed agent of the project (VIKSA_MCP_ALL_DEPLOYED=1)",
+    )
+    target.add_argument(
+        "--path", metavar="DIR", help="an agent folder, run locally before it is deployed"
+    )
+    parser.add_argument(
+        "--refresh-interval",
+        type=float,
+        metavar="SECONDS",
+        help="reload the tools this often (default 60, 0 disables; VIKSA_MCP_REFRESH_INTERVAL)",
+    )
+    local = parser.add_argument_group("--path options")
+    local.add_argument(
+        "--secret",
+        dest="secrets",
+        action="append",
+        default=[],
+        metavar="METHOD.PARAM=VALUE",
+        help="an auth param for the agent (repeatable; visible to other users in ps)",
+    )
+    local.add_argument(
+        "--secrets-file", metavar="FILE", help="auth params as JSON or METHOD.PARAM=VALUE lines"
+    )
+    transport = parser.add_argument_group("transport (stdio unless --http)")
+    transport.add_argument("--http", action="store_true", help="serve Streamable HTTP at /mcp")
+    transport.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    transport.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--name", default="viksa", help="the MCP server name (default viksa)")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="what reaches stderr (default INFO)",
+    )
+    return parser
+
+
+def _backend(args: argparse.Namespace) -> tuple[Backend, bool]:
+    """The backend the arguments select, and whether it watches a folder."""
+    agent_id = args.agent_id or os.environ.get("VIKSA_AGENT_ID") or None
+    agent_alias = args.agent_alias or os.environ.get("VIKSA_AGENT_ALIAS") or None
+    all_deployed = bool(args.all_deployed) or (
+        os.environ.get("VIKSA_MCP_ALL_DEPLOYED", "").strip().lower() in _TRUE
+    )
+    if args.path:
+        if args.agent_id or args.agent_alias or args.all_deployed:
+            raise BridgeConfigError("--path serves a folder: leave out --agent-id/--agent-alias")
+        from viksa_ai.mcp_bridge._local import LocalBackend, read_secrets
+
+        return LocalBackend(args.path, read_secrets(args.secrets, args.secrets_file)), True
+    if args.secrets or args.secrets_file:
+        raise BridgeConfigError("--secret and --secrets-file go with --path (a local folder)")
+    chosen = [flag for flag in (agent_id, agent_alias, all_deployed) if flag]
+    if len(chosen) != 1:
+        raise BridgeConfigError(
+            "choose one target: --agent-id ID, --agent-alias ALIAS, --all-deployed or --path DIR"
+            + (" (several were given)" if chosen else "")
+        )
+    from viksa_ai.client import ViksaClient, ViksaConfigError
+    from viksa_ai.mcp_bridge._platform import AgentSelection, PlatformBackend
+
+    try:
+        client = ViksaClient.from_env()
+    except ViksaConfigError as exc:
+        raise BridgeConfigError(str(exc)) from None
+    selection = AgentSelection(agent_id, agent_alias, all_deployed)
+    return PlatformBackend(client, selection), False
+
+
+async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
+    try:
+        await bridge.refresh()
+        _log.info("serving %s: %d tool(s)", bridge.backend.describe(), len(bridge.registry.tools))
+        if args.http:
+            await bridge.serve_http(args.host, args.port)
+        else:
+            await bridge.serve_stdio()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await bridge.backend.close()
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -> int:
+    """Entry point of ``viksa-mcp-bridge``; returns the exit code."""
+    args = build_parser(prog).parse_args(argv)
+    try:
+        interval = args.refresh_interval
+        if interval is None:
+            interval = _env_float("VIKSA_MCP_REFRESH_INTERVAL", 60.0)
+        if interval < 0:
+            raise BridgeConfigError(f"--refresh-interval must be 0 or more, got {interval:g}")
+        backend, watches = _backend(args)
+    except BridgeConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    # stdout is the protocol on stdio: every log line goes to stderr.
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    watch = getattr(backend, "changed", None) if watches else None
+    bridge = BridgeServer(
+        backend, name=args.name, version=__version__, refresh_interval=interval, watch=watch
+    )
+    try:
+        anyio.run(_serve, bridge, args)
+    except BridgeConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Deployed agents: the registry read with the client, calls through ``pulse.execute``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from viksa_ai.client import RetryConfig, ViksaClient
+from viksa_ai.mcp_bridge import (
+    AgentSelection,
+    PlatformBackend,
+    ToolCallError,
+    ViksaToolSpec,
+    agent_doc_to_tools,
+    load_tool_registry,
+)
+
+BASE = "https://api.viksa.test"
+API_KEY = "vk-secret-key-123"
+
+MakeDoc = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[ViksaClient]:
+    async with ViksaClient(
+        api_key=API_KEY,
+        org_id="o1",
+        project_id="p1",
+        base_url=BASE,
+        retry=RetryConfig(max_retries=0),
+    ) as made:
+        yield made
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+def _agents(api: respx.MockRouter, docs: list[dict[str, Any]]) -> None:
+    api.get("/builder/agent/list").mock(
+        return_value=httpx.Response(200, json={"agents": docs, "total": len(docs)})
+    )
+    api.get(url__regex=r"/builder/mappings/").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json={"agent_id": request.url.path.rsplit("/", 1)[1]}
+        )
+    )
+
+
+async def test_all_deployed_serves_only_deployed_agents(
+    api: respx.MockRouter, client: ViksaClient, make_doc: MakeDoc
+) -> None:
+    deployed = {**make_doc("agt1", "one"), "deploy_status": "deployed"}
+    draft = {**make_doc("agt2", "two"), "deploy_status": "not_deployed"}
+    _agents(api, [deployed, draft])
+    registry = await load_tool_registry(client, all_deployed=True)
+    assert registry.names() == ["one_sign_message", "one_slugify", "one_word_stats"]
+    assert registry.mappings == [{"agent_id": "agt1"}]
+
+
+async def test_an_alias_selects_that_agent_only(
+    api: respx.MockRouter, client: ViksaClient, make_doc: MakeDoc
+) -> None:
+    _agents(api, [make_doc("agt1", "one"), make_doc("agt2", "one_more")])
+    registry = await load_tool_registry(client, agent_alias="one")
+    assert {spec.agent_id for spec in registry.tools.values()} == {"agt1"}
+    assert api.calls[0].request.url.params["search"] == "one"
+
+
+async def test_an_unknown_id_serves_no_tools_and_failing_mappings_do_not_matter(
+    api: respx.MockRouter, client: ViksaClient, make_doc: MakeDoc
+) -> None:
+    api.get("/builder/agent/gone").mock(return_value=httpx.Response(404, json={"detail": "x"}))
+    assert (await load_tool_registry(client, agent_id="gone")).tools == {}
+    api.get("/builder/agent/agt1").mock(return_value=httpx.Response(200, json=make_doc()))
+    api.get("/builder/mappings/agt1").mock(return_value=httpx.Response(500, json={}))
+    registry = await load_tool_registry(client, agent_id="agt1")
+    assert (len(registry.tools), registry.mappings) == (3, [])
+    with pytest.raises(ValueError, match="choose the agents"):
+        await load_tool_registry(client)
+
+
+def _spec(make_doc: MakeDoc) -> ViksaToolSpec:
+    return agent_doc_to_tools(make_doc())[1]  # slugify
+
+
+async def test_a_call_sends_the_execution_request_and_answers_the_response(
+    api: respx.MockRouter, client: ViksaClient, make_doc: MakeDoc
+) -> None:
+    route = api.post("/pulse/executor/execute").mock(
+        return_value=httpx.Response(
+            200,
+            json={"status": "completed", "execution_id": "e1", "endpoint": "x", "response": 7},
+        )
+    )
+    backend = PlatformBackend(client, AgentSelection(agent_id="agt1"))
+    assert await backend.call(_spec(make_doc), {"text": "A B"}) == 7
+    body = json.loads(route.calls.last.request.content)
+    assert body["endpoint"] == "text_tools.main.slugify"
+    assert (body["agent_id"], body["agent_type"], body["inputs"]) == (
+        "agt1",
+        "cloud",
+        {"text": "A B"},
+    )
+    assert body["timeout"] == 5
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            httpx.Response(
+                200,
+                json={"status": "failed", "execution_id": "e", "endpoint": "x", "error": "bad"},
+            ),
+            "text_tools_slugify: the endpoint failed: bad",
+        ),
+        (
+            httpx.Response(
+                200, json={"status": "awaiting_approval", "execution_id": "e9", "endpoint": "x"}
+            ),
+            "waits for approval on the platform (execution e9)",
+        ),
+        (
+            httpx.Response(403, json={"detail": "no access"}),
+            "text_tools_slugify: the Viksa platform refused the call: ",
+        ),
+        (httpx.ConnectError("refused"), "the Viksa platform is unreachable"),
+        (httpx.ReadTimeout("slow"), "the platform did not answer within 20 seconds"),
+    ],
+)
+async def test_every_failure_is_a_tool_call_error_without_secrets(
+    api: respx.MockRouter,
+    client: ViksaClient,
+    make_doc: MakeDoc,
+    answer: httpx.Response | Exception,
+    message: str,
+) -> None:
+    api.post("/pulse/executor/execute").mock(
+        **({"side_effect": answer} if isinstance(answer, Exception) else {"return_value": answer})
+    )
+    backend = PlatformBackend(client, AgentSelection(all_deployed=True))
+    with pytest.raises(ToolCallError) as caught:
+        await backend.call(_spec(make_doc), {"text": "A"})
+    assert message in str(caught.value)
+    assert API_KEY not in str(caught.value)

@@ -1,0 +1,62 @@
+"""Agent documents -> tools: enabled endpoints only, unique names, guidelines, mappings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from viksa_ai.mcp_bridge import BridgeRegistry, ViksaToolSpec, agent_doc_to_tools, build_registry
+from viksa_ai.mcp_bridge._registry import guidelines_text
+
+MakeDoc = Callable[..., dict[str, Any]]
+
+
+def test_one_tool_per_enabled_endpoint(make_doc: MakeDoc) -> None:
+    doc = make_doc()
+    doc["agent_endpoints"][2]["status"] = "disabled"
+    tools = agent_doc_to_tools(doc)
+    assert [t.name for t in tools] == ["text_tools_word_stats", "text_tools_slugify"]
+    word_stats = tools[0]
+    assert isinstance(word_stats, ViksaToolSpec)
+    assert (word_stats.agent_id, word_stats.endpoint_path) == ("agt1", "text_tools.main.word_stats")
+    assert word_stats.timeout_seconds == 5
+
+
+def test_a_disabled_agent_has_no_tools(make_doc: MakeDoc) -> None:
+    assert agent_doc_to_tools({**make_doc(), "status": "disabled"}) == []
+
+
+def test_a_secure_agent_sends_its_first_queue(make_doc: MakeDoc) -> None:
+    doc = {**make_doc(), "agent_type": "secure", "chrona_queue": {"chrona_queues": ["q1"]}}
+    tool = agent_doc_to_tools(doc)[0]
+    assert (tool.agent_type, tool.task_queue) == ("secure", "q1")
+
+
+def test_colliding_names_get_a_stable_suffix_each(make_doc: MakeDoc) -> None:
+    docs = [make_doc("agt1", "tools-x"), make_doc("agt2", "tools_x")]
+    first = build_registry(docs)
+    names = first.names()
+    assert len(names) == 6
+    assert all(name.startswith("tools_x_") and len(name.rsplit("_", 1)[1]) == 6 for name in names)
+    assert build_registry(list(reversed(docs))).names() == names
+    assert {first.tools[n].agent_id for n in names} == {"agt1", "agt2"}
+
+
+def test_guidelines_make_the_instructions(make_doc: MakeDoc) -> None:
+    doc = make_doc()
+    doc["ai_guidelines"] = ["Be brief.", "Never guess."]
+    registry = build_registry([doc], [{"agent_id": "agt1"}])
+    assert "- Be brief.\n- Never guess." in registry.instructions()
+    assert registry.agents["agt1"].agent_name == "Text Tools"
+    assert registry.mappings == [{"agent_id": "agt1"}]
+    assert guidelines_text({"tone": "dry"}) == "- tone: dry"
+    assert guidelines_text(None) == ""
+
+
+def test_the_fingerprint_changes_with_what_a_client_sees(make_doc: MakeDoc) -> None:
+    registry = build_registry([make_doc()])
+    changed = make_doc()
+    changed["agent_endpoints"][0]["description"] = "Count words"
+    assert build_registry([make_doc()]).fingerprint() == registry.fingerprint()
+    assert build_registry([changed]).fingerprint() != registry.fingerprint()
+    assert BridgeRegistry().fingerprint() == ""

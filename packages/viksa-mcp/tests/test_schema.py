@@ -1,0 +1,109 @@
+"""inputSchema / outputSchema from the agent's declarations, and the checks made with them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viksa_ai.mcp_bridge import agent_doc_to_tools
+from viksa_ai.mcp_bridge._schema import input_schema, output_schema, schema_errors
+
+_DOC = json.loads(
+    (
+        Path(__file__).resolve().parents[3] / "examples" / "text_tools_agent" / "agent.json"
+    ).read_text()
+)
+
+
+def _tool(name: str) -> Any:
+    return next(t for t in agent_doc_to_tools(_DOC) if t.endpoint_name == name)
+
+
+def test_input_schema_holds_types_required_defaults_and_bounds() -> None:
+    assert _tool("word_stats").input_schema == {
+        "type": "object",
+        "properties": {
+            "text": {
+                "type": "string",
+                "description": "The text to work on",
+                "minLength": 1,
+                "maxLength": 10000,
+            },
+            "top": {
+                "type": "integer",
+                "description": "How many of the most frequent words to list",
+                "default": 5,
+                "minimum": 1,
+                "maximum": 50,
+            },
+        },
+        "additionalProperties": False,
+        "required": ["text"],
+    }
+
+
+def test_allowed_values_become_an_enum_and_patterns_stay() -> None:
+    sign = _tool("sign_message").input_schema["properties"]
+    assert sign["algorithm"]["enum"] == ["sha256", "sha512"]
+    assert _tool("slugify").input_schema["properties"]["separator"]["pattern"] == "^[-_.]$"
+
+
+def test_mapping_hints_join_the_description() -> None:
+    endpoint = {"inputs": [{"input_ref": "city", "required": False}]}
+    inputs = {"city": {"name": "city", "type": "STRING", "description": "Where."}}
+    schema = input_schema(endpoint, inputs, {"city": {"source": "user.profile.city"}})
+    assert schema["properties"]["city"] == {
+        "type": "string",
+        "description": "Where. Mapping: source: user.profile.city",
+    }
+    assert "required" not in schema
+
+
+def test_lengths_of_lists_and_dicts_bound_items_and_keys() -> None:
+    endpoint = {"inputs": [{"input_ref": "tags"}, {"input_ref": "meta"}]}
+    inputs = {
+        "tags": {"name": "tags", "type": "list", "min_length": 1, "max_length": 3},
+        "meta": {"name": "meta", "type": "dict", "max_length": 2},
+    }
+    props = input_schema(endpoint, inputs)["properties"]
+    assert props["tags"] == {"type": "array", "minItems": 1, "maxItems": 3}
+    assert props["meta"] == {"type": "object", "maxProperties": 2}
+
+
+def test_output_schema_from_the_declared_outputs_nullable_ones_allow_null() -> None:
+    schema = _tool("word_stats").output_schema
+    assert schema is not None
+    assert schema["type"] == "object"
+    assert schema["properties"]["words"]["type"] == "integer"
+    assert schema["properties"]["run_id"]["type"] == ["string", "null"]
+    assert output_schema({"outputs": []}, {}) is None
+
+
+def test_schema_errors_name_the_argument_and_the_problem() -> None:
+    schema = _tool("word_stats").input_schema
+    assert schema_errors(schema, {"text": "hi", "top": 3}) == []
+    problems = schema_errors(schema, {"top": 0, "extra": 1})
+    assert any("'text' is a required property" in p for p in problems)
+    assert any(p.startswith("top: 0 is less than the minimum of 1") for p in problems)
+    assert any("'extra' was unexpected" in p for p in problems)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(database=None, derandomize=True, max_examples=200)
+@given(_JSON)
+def test_any_json_arguments_give_a_list_of_problems(arguments: object) -> None:
+    problems = schema_errors(_tool("sign_message").input_schema, arguments)
+    assert isinstance(arguments, dict) or problems  # only an object can be valid
+    assert all(problem for problem in problems)

@@ -1,0 +1,179 @@
+"""The MCP server over a registry, with the SDK's own client in process (both protocol eras)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.session import IncomingMessage
+
+from viksa_ai.mcp_bridge import BridgeServer
+from viksa_ai.mcp_bridge._server import MAPPINGS_URI
+
+MakeDoc = Callable[..., dict[str, Any]]
+
+
+# "legacy": the 2025 initialize handshake (Cursor, Claude Desktop); "auto": 2026 when served.
+ERAS = ["legacy", "auto"]
+
+
+async def _bridge(backend: Any) -> BridgeServer:
+    bridge = BridgeServer(backend, refresh_interval=0)
+    await bridge.refresh()
+    return bridge
+
+
+def _text(result: Any) -> str:
+    return str(result.content[0].text)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_tools_are_listed_with_their_schemas(backend: Any, mode: str) -> None:
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode=mode) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert sorted(tools) == [
+            "text_tools_sign_message",
+            "text_tools_slugify",
+            "text_tools_word_stats",
+        ]
+        word_stats = tools["text_tools_word_stats"]
+        assert word_stats.input_schema["required"] == ["text"]
+        assert word_stats.output_schema is not None
+        assert word_stats.output_schema["properties"]["words"] == {
+            "type": "integer",
+            "description": "Number of words",
+        }
+        assert client.instructions is not None
+        assert "Count words with word_stats." in client.instructions
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_call_answers_structured_content(backend: Any, mode: str) -> None:
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode=mode) as client:
+        result = await client.call_tool("text_tools_word_stats", {"text": "a b a"})
+        assert not result.is_error
+        assert result.structured_content == {"words": 3, "unique": 2, "top": [], "run_id": None}
+        assert json.loads(_text(result)) == result.structured_content
+    assert backend.calls == [("text_tools_word_stats", {"text": "a b a"})]
+
+
+async def test_invalid_arguments_are_refused_before_sending(backend: Any) -> None:
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        result = await client.call_tool("text_tools_word_stats", {"text": "", "top": "many"})
+        assert result.is_error
+        assert "invalid arguments, nothing was sent" in _text(result)
+        assert "text: '' should be non-empty" in _text(result)
+        assert "top: 'many' is not of type 'integer'" in _text(result)
+        unknown = await client.call_tool("nope", {})
+        assert unknown.is_error
+        assert "unknown tool 'nope'" in _text(unknown)
+    assert backend.calls == []
+
+
+async def test_failures_are_tool_errors_and_the_server_goes_on(backend: Any) -> None:
+    backend.answers["slugify"] = RuntimeError("a bug in the backend")
+    backend.answers["word_stats"] = {"words": "three"}
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        failed = await client.call_tool("text_tools_sign_message", {"message": "m"})
+        assert failed.is_error
+        assert _text(failed) == "text_tools_sign_message: the endpoint failed: no key"
+        crashed = await client.call_tool("text_tools_slugify", {"text": "A B"})
+        assert crashed.is_error
+        assert "the bridge failed to run it (RuntimeError)" in _text(crashed)
+        assert "a bug" not in _text(crashed)  # the exception text may hold anything
+        mismatch = await client.call_tool("text_tools_word_stats", {"text": "x"})
+        assert mismatch.is_error
+        assert "does not match its declared outputs" in _text(mismatch)
+        assert len((await client.list_tools()).tools) == 3
+
+
+async def test_a_result_without_declared_outputs_is_plain_text(backend: Any) -> None:
+    backend.docs[0]["agent_endpoints"][1]["outputs"] = []
+    backend.answers["slugify"] = "a-b"
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        result = await client.call_tool("text_tools_slugify", {"text": "A B"})
+        assert (result.is_error, _text(result), result.structured_content) == (False, '"a-b"', None)
+
+
+async def test_guidelines_and_mappings_are_resources(backend: Any) -> None:
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        uris = [str(r.uri) for r in (await client.list_resources()).resources]
+        assert uris == ["viksa://agent/agt1/guidelines", MAPPINGS_URI]
+        guidelines = await client.read_resource("viksa://agent/agt1/guidelines")
+        assert guidelines.contents[0].text == "Count words with word_stats."  # type: ignore[union-attr]
+        mappings = await client.read_resource(MAPPINGS_URI)
+        assert json.loads(mappings.contents[0].text) == [{"agent_id": "agt1"}]  # type: ignore[union-attr]
+
+
+async def test_a_changed_tool_list_is_announced_to_a_2025_session(
+    backend: Any, make_doc: MakeDoc
+) -> None:
+    bridge = await _bridge(backend)
+    announced = anyio.Event()
+
+    async def on_message(message: IncomingMessage) -> None:
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            announced.set()
+
+    async with Client(bridge.server, mode="legacy", message_handler=on_message) as client:
+        caps = client.server_capabilities
+        assert caps.tools is not None
+        assert caps.tools.list_changed
+        assert not await bridge.refresh()  # nothing changed: nothing said
+        backend.docs.append(make_doc("agt2", "more_tools"))
+        assert await bridge.refresh()
+        with anyio.fail_after(10):
+            await announced.wait()
+        assert len((await client.list_tools()).tools) == 6
+
+
+async def test_a_changed_tool_list_reaches_a_2026_listener(backend: Any, make_doc: MakeDoc) -> None:
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="auto") as client:
+        async with client.listen(tools_list_changed=True) as subscription:
+            backend.docs.append(make_doc("agt2", "more_tools"))
+            assert await bridge.refresh()
+            with anyio.fail_after(10):
+                event = await subscription.__anext__()
+            assert type(event).__name__ == "ToolsListChanged"
+        assert len((await client.list_tools()).tools) == 6
+
+
+async def test_a_failed_refresh_keeps_the_tools(backend: Any) -> None:
+    bridge = await _bridge(backend)
+    backend.load_error = ConnectionError("platform down")
+    assert not await bridge.refresh()
+    assert len(bridge.registry.tools) == 3
+
+
+async def test_the_refresh_loop_picks_up_a_watched_change(backend: Any) -> None:
+    answers = iter([False, False, True])
+    loaded = anyio.Event()
+    load = backend.load
+
+    async def load_and_tell() -> Any:
+        registry = await load()
+        loaded.set()
+        return registry
+
+    backend.load = load_and_tell
+    bridge = BridgeServer(
+        backend, refresh_interval=0, watch=lambda: next(answers, False), watch_interval=0.01
+    )
+    async with anyio.create_task_group() as group:
+        group.start_soon(bridge.run_refresh_loop)
+        with anyio.fail_after(10):
+            await loaded.wait()  # only the third look says "changed"
+        assert next(answers, None) is None
+        group.cancel_scope.cancel()
+    assert len(bridge.registry.tools) == 3

@@ -1,0 +1,322 @@
+"""``viksa-mcp-bridge`` against a real ``viksa dev``, driven by the MCP SDK's own client.
+
+The bridge runs as its console script: over stdio (spawned by the client) and over
+Streamable HTTP, serving the deployed examples; and with ``--path`` for an agent
+folder. Refresh intervals are short so changes show within a second.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.session import IncomingMessage
+
+from viksa_ai import ViksaClient
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+BRIDGE = str(Path(sys.executable).with_name("viksa-mcp-bridge"))
+VIKSA = str(Path(sys.executable).with_name("viksa"))
+_WAIT = 60.0  # seconds: a bound on any wait, never reached when things work
+
+
+def _live_platform() -> ModuleType:
+    # The platform starter of the live suite, shared rather than copied.
+    spec = importlib.util.spec_from_file_location(
+        "_viksa_live_platform", Path(__file__).with_name("test_platform_live.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+_live = _live_platform()
+Server = _live.Server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    """One ``viksa dev`` for the module, with the examples deployed, in memory."""
+    started = _live.start_server("--memory", "--with-examples", str(EXAMPLES))
+    yield started
+    started.stop()
+
+
+def _env(server: Any) -> dict[str, str]:
+    return {**os.environ, **server.env, "VIKSA_MCP_REFRESH_INTERVAL": "0.3"}
+
+
+class Announcements:
+    """The notifications a client received; ``wait`` for one of them."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._event = anyio.Event()
+
+    async def __call__(self, message: IncomingMessage) -> None:
+        method = getattr(message, "method", None)
+        if method is not None:
+            self.seen.append(method)
+            self._event.set()
+
+    async def wait(self, method: str) -> None:
+        with anyio.fail_after(_WAIT):
+            while method not in self.seen:
+                self._event = anyio.Event()
+                await self._event.wait()
+
+
+def _text(result: Any) -> str:
+    return str(result.content[0].text)
+
+
+async def _deploy_text_tools(server: Any, alias: str) -> str:
+    manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
+    main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
+    manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
+    async with ViksaClient(
+        api_key=server.env["VIKSA_API_KEY"],
+        org_id=server.env["VIKSA_ORG_ID"],
+        project_id=server.env["VIKSA_PROJECT_ID"],
+        base_url=server.base_url,
+    ) as client:
+        agent = await client.builder.agents.create({**manifest, "agent_alias": alias})
+        await client.builder.deploy.build(agent["id"])
+        await client.builder.deploy.deploy(agent["id"])
+        return str(agent["id"])
+
+
+async def _check_deployed_examples(client: Client, server: Any, alias: str) -> None:
+    """Tools, schemas, a call, and the three kinds of failure, on a connected client."""
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert {
+        "text_tools_agent_word_stats",
+        "text_tools_agent_slugify",
+        "text_tools_agent_sign_message",
+        "aviation_agent_get_flights_between",
+    } <= set(tools)
+    word_stats = tools["text_tools_agent_word_stats"]
+    assert word_stats.input_schema["required"] == ["text"]
+    assert word_stats.input_schema["properties"]["top"]["maximum"] == 50
+    assert word_stats.output_schema is not None
+    assert word_stats.output_schema["properties"]["run_id"]["type"] == ["string", "null"]
+    flights = tools["aviation_agent_get_flights_between"].input_schema["properties"]
+    assert flights["source"]["pattern"] == "^[A-Z]{3}$"
+
+    result = await client.call_tool("text_tools_agent_word_stats", {"text": "to be or not to be"})
+    assert not result.is_error, _text(result)
+    assert result.structured_content is not None
+    assert (result.structured_content["words"], result.structured_content["unique"]) == (6, 4)
+
+    invalid = await client.call_tool("text_tools_agent_word_stats", {"text": "x", "top": 99})
+    assert invalid.is_error
+    assert "top: 99 is greater than the maximum of 50" in _text(invalid)
+
+    # No signing key is bound to the example: the endpoint fails on the platform.
+    failing = await client.call_tool("text_tools_agent_sign_message", {"message": "m"})
+    assert failing.is_error
+    assert "signing_key" in _text(failing)
+    assert server.env["VIKSA_API_KEY"] not in _text(failing)
+
+    # An agent deployed now shows up at the next refresh (the caller waits for it).
+    await _deploy_text_tools(server, alias)
+
+
+# -- stdio -------------------------------------------------------------------------------
+
+
+async def test_stdio_bridge_serves_the_deployed_agents(server: Any) -> None:
+    announcements = Announcements()
+    params = StdioServerParameters(command=BRIDGE, args=["--all-deployed"], env=_env(server))
+    async with Client(params, mode="legacy", message_handler=announcements) as client:
+        assert client.server_capabilities.tools is not None
+        assert client.server_capabilities.tools.list_changed
+        await _check_deployed_examples(client, server, "late_stdio")
+        await announcements.wait("notifications/tools/list_changed")
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "late_stdio_word_stats" in names
+        late = await client.call_tool("late_stdio_slugify", {"text": "Hello World"})
+        assert late.structured_content == {"slug": "hello-world"}
+
+
+async def test_stdio_bridge_survives_a_platform_outage() -> None:
+    own = _live.start_server("--memory", "--with-examples", str(EXAMPLES))
+    try:
+        params = StdioServerParameters(
+            command=BRIDGE, args=["--agent-alias", "text_tools_agent"], env=_env(own)
+        )
+        async with Client(params, mode="legacy") as client:
+            assert len((await client.list_tools()).tools) == 3
+            own.stop()
+            down = await client.call_tool("text_tools_agent_slugify", {"text": "a b"})
+            assert down.is_error
+            assert "text_tools_agent_slugify: the Viksa platform is unreachable" in _text(down)
+            # Still serving: the tools it knew, and a second call answered the same way.
+            assert len((await client.list_tools()).tools) == 3
+            again = await client.call_tool("text_tools_agent_slugify", {"text": "a b"})
+            assert again.is_error
+    finally:
+        own.stop()
+
+
+# -- Streamable HTTP ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _http_bridge(args: list[str], env: dict[str, str]) -> Iterator[str]:
+    """Run a bridge with ``--http`` on a free port; its URL once it listens."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [*args, "--http", "--port", str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + _WAIT
+        while True:
+            assert process.poll() is None, "the bridge exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the bridge did not listen"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+        assert process.poll() is None, "the bridge stopped while serving"
+    finally:
+        # The live suite's way of stopping a child: terminate, then kill if it lingers.
+        Server(process, {}, "", "", "").stop()
+
+
+async def test_http_bridge_serves_the_deployed_agents(server: Any) -> None:
+    announcements = Announcements()
+    with _http_bridge([BRIDGE, "--all-deployed"], _env(server)) as url:
+        async with Client(url, mode="legacy", message_handler=announcements) as client:
+            await _check_deployed_examples(client, server, "late_http")
+            await announcements.wait("notifications/tools/list_changed")
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert "late_http_word_stats" in names
+
+
+async def test_http_bridge_with_the_2026_protocol_announces_on_listen(server: Any) -> None:
+    with _http_bridge([BRIDGE, "--all-deployed"], _env(server)) as url:
+        async with Client(url) as client:
+            async with client.listen(tools_list_changed=True) as subscription:
+                await _deploy_text_tools(server, "late_listen")
+                with anyio.fail_after(_WAIT):
+                    event = await subscription.__anext__()
+                assert type(event).__name__ == "ToolsListChanged"
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert "late_listen_word_stats" in names
+
+
+# -- an agent folder (--path) ------------------------------------------------------------
+
+_EXTRA_ENDPOINT = {
+    "name": "shout",
+    "module": "main",
+    "description": "Upper-case a text, or fail on 'boom'",
+    "inputs": [{"input_ref": "text", "required": True}],
+    "outputs": ["slug"],
+    "execution_config": {"timeout_seconds": 1},
+}
+_EXTRA_CODE = (
+    "\n\n@mcp_endpoint(description=\"Upper-case a text, or fail on 'boom'\")\n"
+    "async def shout(payload: dict[str, Any]) -> dict[str, Any]:\n"
+    '    if payload["text"] == "boom":\n'
+    '        raise RuntimeError("it went boom")\n'
+    '    if payload["text"] == "slow":\n'
+    "        import asyncio\n"
+    "        await asyncio.sleep(30)\n"
+    '    return {"slug": payload["text"].upper()}\n'
+)
+
+
+@pytest.fixture
+def agent_folder(tmp_path: Path) -> Path:
+    """A copy of the text tools example, free to edit."""
+    folder = tmp_path / "my_tools"
+    shutil.copytree(EXAMPLES / "text_tools_agent", folder)
+    return folder
+
+
+def _add_endpoint(folder: Path) -> None:
+    manifest = json.loads((folder / "agent.json").read_text())
+    manifest["agent_endpoints"].append(_EXTRA_ENDPOINT)
+    with (folder / "main.py").open("a") as main:
+        main.write(_EXTRA_CODE)
+    (folder / "agent.json").write_text(json.dumps(manifest))
+
+
+async def _check_folder(client: Client, announcements: Announcements, folder: Path) -> None:
+    names = {tool.name for tool in (await client.list_tools()).tools}
+    assert names == {"my_tools_word_stats", "my_tools_slugify", "my_tools_sign_message"}
+    signed = await client.call_tool("my_tools_sign_message", {"message": "hi"})
+    assert not signed.is_error, _text(signed)
+    assert signed.structured_content is not None
+    assert len(signed.structured_content["signature"]) == 64
+    assert "local-secret" not in _text(signed)
+    invalid = await client.call_tool("my_tools_slugify", {"text": "a", "separator": "+"})
+    assert invalid.is_error
+    assert "separator: '+' does not match" in _text(invalid)
+
+    _add_endpoint(folder)
+    await announcements.wait("notifications/tools/list_changed")
+    shout = await client.call_tool("my_tools_shout", {"text": "hey"})
+    assert shout.structured_content == {"slug": "HEY"}
+    boom = await client.call_tool("my_tools_shout", {"text": "boom"})
+    assert boom.is_error
+    assert "it went boom" in _text(boom)
+    slow = await client.call_tool("my_tools_shout", {"text": "slow"})
+    assert slow.is_error
+    assert "my_tools_shout: timed out" in _text(slow)
+    # The worker is up again after the failure and the timeout.
+    assert not (await client.call_tool("my_tools_word_stats", {"text": "x"})).is_error
+
+
+async def test_path_bridge_serves_a_folder_and_reloads_it(agent_folder: Path) -> None:
+    announcements = Announcements()
+    params = StdioServerParameters(
+        command=BRIDGE,
+        args=["--path", str(agent_folder), "--secret", "signing_key.secret=local-secret"],
+        env=dict(os.environ),
+    )
+    async with Client(params, mode="legacy", message_handler=announcements) as client:
+        await _check_folder(client, announcements, agent_folder)
+
+
+async def test_viksa_mcp_serve_over_http(agent_folder: Path, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.write_text("signing_key.secret=local-secret\n")
+    announcements = Announcements()
+    args = [VIKSA, "mcp", "serve", str(agent_folder), "--secrets-file", str(secrets)]
+    with _http_bridge(args, dict(os.environ)) as url:
+        async with Client(url, mode="legacy", message_handler=announcements) as client:
+            await _check_folder(client, announcements, agent_folder)
