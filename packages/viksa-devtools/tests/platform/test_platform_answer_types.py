@@ -160,6 +160,7 @@ async def _builder(
     await r.call(b.mcp.stop, server["id"])
     await r.call(b.mcp.delete, server["id"])
     await r.call(b.mappings.get, agent["id"])
+    await r.call(b.mappings.get_many, [agent["id"]])
     return agent
 
 
