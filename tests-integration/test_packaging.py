@@ -264,13 +264,16 @@ def test_models_alone_need_only_pydantic(make_venv: MakeVenv) -> None:
         venv,
         """
 import importlib.util, pydantic
-from viksa_ai.models import a2a, agent, auth, executor
+from viksa_ai.models import a2a, agent, answers, auth, executor
 from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION
 from viksa_ai.models.agent import AgentGenerationResponse
 facts = {
     "pydantic": pydantic.VERSION,
     "is_model": issubclass(AgentGenerationResponse, pydantic.BaseModel),
     "protocol": A2A_PROTOCOL_VERSION,
+    "answer_types": pydantic.TypeAdapter(answers.AgentPage).validate_python(
+        {"agents": [{"id": "a", "agent_name": "A", "agent_alias": "a"}]}
+    )["agents"][0]["id"],
     "siblings": [p for p in ("runtime", "client", "devtools")
                  if importlib.util.find_spec(f"viksa_ai.{p}") is not None],
 }
@@ -278,6 +281,7 @@ facts = {
     )
     assert facts["is_model"] is True
     assert facts["protocol"] == 1
+    assert facts["answer_types"] == "a"
     assert facts["siblings"] == []
     # Exactly what pydantic alone brings, at the same version.
     bare = make_venv()

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from viksa_ai.devtools.validate._issues import Issue
     from viksa_ai.devtools.validate._validate import ValidationReport
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ValidationTimeoutError",
     "ValidationWorkers",
     "check_with_limits",
+    "issues_with_limits",
     "shared_workers",
 ]
 
@@ -201,6 +203,21 @@ def check_with_limits(
 
         return check_agent_manifest(manifest)
     return shared_workers().check(manifest, time_limit=time_limit)
+
+
+def issues_with_limits(
+    manifest: Mapping[str, Any], *, time_limit: float | None = None
+) -> tuple[Issue, ...]:
+    """The issues of ``manifest`` within the limits, for ``viksa validate``.
+
+    Small agents are checked here by ``manifest_issues`` (a plainly valid manifest
+    without building pydantic models), others as :func:`check_with_limits` does.
+    """
+    if _source_chars(manifest) <= IN_PROCESS_MAX_CHARS:
+        from viksa_ai.devtools.validate._validate import manifest_issues
+
+        return manifest_issues(manifest)
+    return shared_workers().check(manifest, time_limit=time_limit).issues
 
 
 def _source_chars(manifest: Mapping[str, Any]) -> int:

@@ -58,10 +58,12 @@ if TYPE_CHECKING:
     from viksa_ai.client._async.resources._pulse import AsyncPulse
     from viksa_ai.client._async.resources._scheduler import AsyncScheduler
     from viksa_ai.client._async.resources._workflow import AsyncWorkflow
+    from viksa_ai.models.answers import JSONValue
 
-    # unasync: begin async-only
+# unasync: begin async-only
+if TYPE_CHECKING:
     from viksa_ai.client._sync._client import ViksaSyncClient
-    # unasync: end
+# unasync: end
 
 __all__ = ["ViksaClient"]
 
@@ -435,12 +437,13 @@ class ViksaClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> JSONValue:
         """Call a route not wrapped yet: ``await client.request("GET", "/builder", "/x")``.
 
-        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON.
+        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON, typed
+        ``JSONValue`` (narrow it with ``isinstance``, or ``cast`` it to the shape you know).
         """
-        call = Call(
+        call: Call[JSONValue] = Call(
             method=method.upper(),
             service=service_for_prefix(prefix),
             path=path if path.startswith("/") else "/" + path,
@@ -461,7 +464,7 @@ class ViksaClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> JSONValue:
         """Like ``request`` but blocking, for code outside an event loop."""
         return blocking_twin(self).request(
             method, prefix, path, params=params, json=json, options=options
@@ -470,7 +473,7 @@ class ViksaClient:
     # unasync: end
 
     @staticmethod
-    def iter_sse_lines(response: httpx.Response) -> AsyncIterator[Any]:
+    def iter_sse_lines(response: httpx.Response) -> AsyncIterator[JSONValue]:
         """The JSON values of the ``data:`` events of a streaming response, until ``[DONE]``."""
         return iter_json(response)
 

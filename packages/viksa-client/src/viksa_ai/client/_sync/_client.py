@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from viksa_ai.client._sync.resources._pulse import Pulse
     from viksa_ai.client._sync.resources._scheduler import Scheduler
     from viksa_ai.client._sync.resources._workflow import Workflow
+    from viksa_ai.models.answers import JSONValue
 
 
 __all__ = ["ViksaSyncClient"]
@@ -380,12 +381,13 @@ class ViksaSyncClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> JSONValue:
         """Call a route not wrapped yet: ``client.request("GET", "/builder", "/x")``.
 
-        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON.
+        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON, typed
+        ``JSONValue`` (narrow it with ``isinstance``, or ``cast`` it to the shape you know).
         """
-        call = Call(
+        call: Call[JSONValue] = Call(
             method=method.upper(),
             service=service_for_prefix(prefix),
             path=path if path.startswith("/") else "/" + path,
@@ -397,7 +399,7 @@ class ViksaSyncClient:
         return self._request(call, options)
 
     @staticmethod
-    def iter_sse_lines(response: httpx.Response) -> Iterator[Any]:
+    def iter_sse_lines(response: httpx.Response) -> Iterator[JSONValue]:
         """The JSON values of the ``data:`` events of a streaming response, until ``[DONE]``."""
         return iter_json(response)
 
