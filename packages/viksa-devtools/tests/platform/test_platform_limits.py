@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from viksa_ai.devtools import cli
-from viksa_ai.devtools._parse import MAX_SOURCE_CHARS, parse_source
 from viksa_ai.devtools.platform import PlatformConfig
 from viksa_ai.devtools.platform._config import DEFAULT_MAX_BODY_BYTES
+from viksa_ai.devtools.validate._parse import MAX_SOURCE_CHARS, parse_source
 
 Manifest = dict[str, Any]
 CAP = 512 * 1024

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from viksa_ai.devtools._validate import ValidationReport
+    from viksa_ai.devtools.validate import ValidationReport
 
 __all__ = [
     "IN_PROCESS_MAX_CHARS",
@@ -197,7 +197,7 @@ def check_with_limits(
     :func:`shared_workers` with ``time_limit`` (raises :class:`ValidationTimeoutError`).
     """
     if _source_chars(manifest) <= IN_PROCESS_MAX_CHARS:
-        from viksa_ai.devtools._validate import check_agent_manifest
+        from viksa_ai.devtools.validate import check_agent_manifest
 
         return check_agent_manifest(manifest)
     return shared_workers().check(manifest, time_limit=time_limit)
@@ -216,7 +216,7 @@ def _source_chars(manifest: Mapping[str, Any]) -> int:
 
 def _serve() -> None:
     """The worker: one manifest in, one ``("ok", report)`` or ``("error", text)`` out."""
-    from viksa_ai.devtools._validate import check_agent_manifest
+    from viksa_ai.devtools.validate import check_agent_manifest
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     # Nothing else may write to the channel (Python's warnings go to stderr anyway).

@@ -15,13 +15,13 @@ from typing import Any
 
 import anyio
 
-from viksa_ai.devtools._issues import split_path
 from viksa_ai.devtools._validation_workers import (
     VALIDATION_TIME_LIMIT_SECONDS,
     ValidationTimeoutError,
     check_with_limits,
 )
 from viksa_ai.devtools.platform._errors import detail_item
+from viksa_ai.devtools.validate._issues import split_path
 
 __all__ = ["manifest_issues"]
 
