@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import IO, Any
 
+from viksa_ai.devtools.runner._child_trace import restore_trace
 from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._protocol import (
     KIND_AUTH,
@@ -159,6 +160,7 @@ class _Server:
             coroutine = self._invoke(
                 function, message["inputs"], message.get("envelope"), message.get("input_names")
             )
+            coroutine = restore_trace(coroutine, message.get("trace"))
             with _auth_env(env, self._base_env), _captured(output):
                 value = self._loop.run_until_complete(coroutine)
         except _NotFoundError as exc:

@@ -49,6 +49,7 @@ from viksa_ai.devtools.runner._protocol import (
     frame_length,
 )
 from viksa_ai.devtools.runner._result import RunResult
+from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.runtime import to_module_source
 
 __all__ = ["AsyncAgentWorker"]
@@ -154,6 +155,16 @@ class AsyncAgentWorker:
         The same as :meth:`call` without checking the inputs again: for callers that
         check them early (to refuse a request before recording it) and run later.
         """
+        with worker_span(call.endpoint.name, call.envelope) as trace:
+            return await self._call_prepared(call, secrets, timeout, trace)
+
+    async def _call_prepared(
+        self,
+        call: PreparedCall,
+        secrets: Mapping[str, str] | None,
+        timeout: float | None,
+        trace: dict[str, str] | None,
+    ) -> RunResult:
         if call.agent is not self._agent:
             raise ValueError(
                 "this call was prepared for another agent: prepare it with worker.agent"
@@ -177,6 +188,7 @@ class AsyncAgentWorker:
                 "input_names": [ref.input_ref for ref in target.inputs],
                 "env": None if secrets is None else auth.environment(),
                 "capture": self._capture,
+                "trace": trace,
             }
             try:
                 frame = encode_frame(request)
