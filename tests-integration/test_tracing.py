@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +214,20 @@ async def test_one_trace_from_the_script_through_two_agents(
         values.append(span.name)
         for value in values:
             assert not any(secret in value for secret in forbidden), (span.name, value)
+
+
+def test_the_readme_tracing_example_runs() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Tracing\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    # A fresh interpreter: the example sets the global tracer provider.
+    done = subprocess.run(
+        [sys.executable, "-c", example], capture_output=True, text=True, check=True, timeout=120
+    )
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert [line[1:] for line in lines] == [
+        ["SERVER", "GET", "/auth/me"],
+        ["CLIENT", "GET", "/auth/me"],
+        ["INTERNAL", "my-script"],
+    ]
+    assert len({line[0] for line in lines}) == 1
