@@ -6,10 +6,14 @@ Runs the ``slugify`` endpoint of ``examples/text_tools_agent`` many times:
 - warm async: ``AsyncAgentWorker.call`` (input check, framed channel, child process);
 - warm sync: ``AgentWorker.call`` (the same, driven from a blocking caller);
 
-and a few cold ``run_endpoint`` calls (a fresh child each) for reference. Rounds are
+- warm unsandboxed: ``AsyncAgentWorker(sandbox=False)``, the baseline of the sandbox's
+  cost (the warm variants above run in the sandbox where one is available);
+
+and cold ``run_endpoint`` calls (a fresh child each), sandboxed and not. Rounds are
 interleaved so that load from elsewhere on the machine hits every variant alike. It
 prints the median and 95th percentile per call, the time the runner adds per call
-(warm median minus in-process median; target under 5 ms) and the ratio.
+(warm median minus in-process median; target under 5 ms) and the ratio, then the
+sandbox's cost as ratios sandboxed / unsandboxed, warm and cold.
 
     uv run python benchmarks/runner_latency.py [--calls N] [--rounds R]
 
@@ -28,7 +32,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, run_endpoint
+from viksa_ai.devtools.runner import (
+    AgentWorker,
+    AsyncAgentWorker,
+    run_endpoint,
+    sandbox_status,
+)
 
 AGENT = Path(__file__).resolve().parent.parent / "examples" / "text_tools_agent"
 ENDPOINT = "slugify"
@@ -88,49 +97,65 @@ def describe(label: str, samples: list[float], floor: float | None) -> None:
     print(line)
 
 
-async def measure(calls: int, rounds: int) -> None:
+async def measure(calls: int, rounds: int, cold_calls: int) -> None:
     function = load_in_process()
     expected = await function(dict(INPUTS))
     in_process: list[float] = []
     warm_async: list[float] = []
     warm_sync: list[float] = []
-    async with AsyncAgentWorker(AGENT) as async_worker:
+    warm_bare: list[float] = []
+    async with (
+        AsyncAgentWorker(AGENT) as async_worker,
+        AsyncAgentWorker(AGENT, sandbox=False) as bare_worker,
+    ):
         assert (await async_worker.call(ENDPOINT, INPUTS)).value == expected
+        assert (await bare_worker.call(ENDPOINT, INPUTS)).value == expected
         sync_worker = AgentWorker(AGENT)
         try:
             assert sync_worker.call(ENDPOINT, INPUTS).value == expected
             # Warm-up: first calls pay for imports and caches on both sides.
             await time_async_worker(async_worker, 50)
+            await time_async_worker(bare_worker, 50)
             await asyncio.to_thread(time_sync_worker, sync_worker, 50)
             for _ in range(rounds):
                 in_process += await time_in_process(function, calls)
                 warm_async += await time_async_worker(async_worker, calls)
+                warm_bare += await time_async_worker(bare_worker, calls)
                 warm_sync += await asyncio.to_thread(time_sync_worker, sync_worker, calls)
         finally:
             await asyncio.to_thread(sync_worker.close)
-    cold = []
-    for _ in range(5):
-        started = time.perf_counter()
-        await asyncio.to_thread(run_endpoint, AGENT, ENDPOINT, INPUTS)
-        cold.append(time.perf_counter() - started)
+    cold: list[float] = []
+    cold_bare: list[float] = []
+    for _ in range(cold_calls):
+        for sandbox, samples in ((True, cold), (False, cold_bare)):
+            started = time.perf_counter()
+            await asyncio.to_thread(run_endpoint, AGENT, ENDPOINT, INPUTS, sandbox=sandbox)
+            samples.append(time.perf_counter() - started)
 
     floor = statistics.median(in_process)
     print(f"python {sys.version.split()[0]}; {rounds} rounds x {calls} calls of {ENDPOINT!r}")
+    print(f"sandbox: {sandbox_status()[1]}")
     describe("in-process (floor)", in_process, None)
     describe("warm AsyncAgentWorker", warm_async, floor)
     describe("warm AgentWorker", warm_sync, floor)
-    print(
-        f"  {'cold run_endpoint':<22} median {statistics.median(cold) * 1000:8.1f} ms "
-        "(fresh child each call; reference only)"
-    )
+    describe("warm --no-sandbox", warm_bare, floor)
+    for label, samples in (("cold run_endpoint", cold), ("cold --no-sandbox", cold_bare)):
+        print(
+            f"  {label:<22} median {statistics.median(samples) * 1000:8.1f} ms "
+            f"(fresh child each call, {len(samples)} calls)"
+        )
+    warm_ratio = statistics.median(warm_async) / statistics.median(warm_bare)
+    cold_ratio = statistics.median(cold) / statistics.median(cold_bare)
+    print(f"  sandbox cost: warm {warm_ratio:.2f}x, cold {cold_ratio:.2f}x (sandboxed / not)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400, help="calls per round and variant")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--cold", type=int, default=10, help="cold calls per variant")
     args = parser.parse_args()
-    asyncio.run(measure(max(20, args.calls), max(1, args.rounds)))
+    asyncio.run(measure(max(20, args.calls), max(1, args.rounds), max(2, args.cold)))
     return 0
 
 

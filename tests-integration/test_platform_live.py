@@ -553,7 +553,9 @@ def _alive(pid: int) -> bool:
 async def test_a_stopped_server_leaves_no_worker_process(
     stop: signal.Signals, tmp_path: Path
 ) -> None:
-    server = start_server("--memory")
+    # Unsandboxed: the test follows the pids the agent reports and the file it writes
+    # (in the sandbox both are the namespace's own; the runner's tests cover that case).
+    server = start_server("--memory", "--no-sandbox")
     marker = tmp_path / "busy.pids"
     try:
         async with _client(server) as client:

@@ -201,13 +201,15 @@ def test_endpoint_exception_exits_5_with_the_traceback(capsys: pytest.CaptureFix
 
 
 def test_timeout_exits_6(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, PROBE, "nap", "-i", "seconds=20", "--timeout", "0.3")
+    # The timeout covers the child's start too: long enough for the import to finish.
+    code, _, err = run(capsys, PROBE, "nap", "-i", "seconds=20", "--timeout", "3")
     assert code == 6
     assert error_of(err) | {"message": ""} == {
         "kind": "timeout",
         "message": "",
         "endpoint": "nap",
-        "timeout_seconds": 0.3,
+        "timeout_seconds": 3,
+        "stage": "call",
     }
 
 
@@ -232,7 +234,7 @@ def test_dead_worker_exits_7(capsys: pytest.CaptureFixture[str]) -> None:
         # JSON nested deeper than Python's parser recurses: a usage error, not a traceback.
         ([PROBE, "echo", "--payload", '{"a":' + "[" * 5000 + "]" * 5000 + "}"], "usage"),
         ([PROBE, "echo", "--envelope", '{"a":' + "[" * 5000 + "]" * 5000 + "}"], "usage"),
-        ([PROBE, "echo", "--input", "note=" + "[" * 5000 + "]" * 5000], "usage"),
+        ([PROBE, "echo", "--input", "count=" + "[" * 5000 + "]" * 5000], "usage"),
     ],
 )
 def test_usage_and_agent_errors_exit_2(
@@ -385,9 +387,12 @@ def test_any_input_value_parses(key: str, value: str) -> None:
     parsed_key, parsed = parse_input_assignment(f"{key}={value}")
     assert parsed_key == key
     try:
-        assert parsed == json.loads(value)
+        expected = json.loads(value)
     except ValueError:
         assert parsed == value
+    else:
+        # Compared as JSON text: NaN (which Python's parser accepts) is not equal to itself.
+        assert json.dumps(parsed) == json.dumps(expected)
 
 
 NON_FINITE_MAIN = """
@@ -473,3 +478,60 @@ def test_dumps_json_is_strict_json_of_any_value(value: Any, indent: int | None) 
     # What the child's json.dumps sends with NaN allowed, with each NaN as null.
     expected = json.loads(json.dumps(value), parse_constant=lambda _: None)
     assert json.loads(text, parse_constant=_refuse) == expected
+
+
+# --- input files are bounded; the sandbox notice --------------------------------------
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("option", ["--payload-file", "--secrets-file"])
+def test_an_endless_input_file_is_a_usage_error(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, PROBE, "echo", option, "/dev/zero")
+    assert code == 2
+    assert out is None
+    error = error_of(err)
+    assert error["kind"] == "usage"
+    assert (
+        error["message"] == f"{option}: /dev/zero holds more than 64 MiB: is this the right file?"
+    )
+
+
+def test_an_input_file_at_the_limit_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from viksa_ai.devtools import _cli_run
+
+    payload = tmp_path / "payload.json"
+    payload.write_text('{"note": "fits"}')
+    monkeypatch.setattr(_cli_run, "MAX_INPUT_FILE_BYTES", len(payload.read_bytes()))
+    code, out, _ = run(capsys, PROBE, "echo", "--payload-file", payload)
+    assert code == 0
+    assert out["note"] == "fits"
+    payload.write_text('{"note": "fits!"}')
+    code, _, err = run(capsys, PROBE, "echo", "--payload-file", payload)
+    assert code == 2
+    assert "holds more than" in error_of(err)["message"]
+
+
+def test_without_a_sandbox_viksa_run_says_so_once_on_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    code, out, err = run(capsys, PROBE, "echo", "-i", "note=n")
+    assert code == 0
+    assert out["note"] == "n"
+    assert err.count("agents run unsandboxed") == 1
+    assert err.startswith("viksa run: sandbox none available")
+
+
+def test_no_sandbox_is_quiet_and_runs_unsandboxed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, PROBE, "echo", "--no-sandbox")
+    assert code == 0
+    assert err == ""
+    # Unsandboxed, the agent's pid is a pid of this machine's namespace (in the
+    # sandbox it is 2, under the sandbox's own init).
+    assert out["pid"] > 2

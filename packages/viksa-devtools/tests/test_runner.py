@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from viksa_ai.devtools.runner import (
     load_agent,
     prepare_call,
     run_endpoint,
+    sandbox_available,
 )
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
@@ -63,13 +64,18 @@ def process_exists(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
-def wait_gone(pid: int) -> bool:
-    """Whether ``pid`` ends within a few seconds (a SIGKILL is delivered asynchronously)."""
+def eventually(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` holds within a few seconds (a SIGKILL is delivered late)."""
     for _ in range(100):
-        if not process_exists(pid):
+        if condition():
             return True
         time.sleep(0.05)
     return False
+
+
+def wait_gone(pid: int) -> bool:
+    """Whether ``pid`` ends within a few seconds."""
+    return eventually(lambda: not process_exists(pid))
 
 
 @pytest.fixture
@@ -228,10 +234,56 @@ def test_timeout_kills_a_child_stuck_in_blocking_code() -> None:
 
 @pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 def test_timeout_also_kills_what_the_agent_spawned(tmp_path: Path) -> None:
+    # Unsandboxed: the agent writes the pid where the test reads it.
     pid_file = tmp_path / "grandchild.pid"
     with pytest.raises(EndpointTimeoutError):
-        run_endpoint(PROBE, "orphan", {"note": str(pid_file)})
+        run_endpoint(PROBE, "orphan", {"note": str(pid_file)}, sandbox=False)
     assert wait_gone(int(pid_file.read_text()))
+
+
+def processes_with(token: str) -> list[int]:
+    """The live processes whose command line holds ``token`` (any PID namespace)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if token.encode() in cmdline and process_exists(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_none_with(token: str) -> bool:
+    """Whether every process holding ``token`` ends within a few seconds."""
+    return eventually(lambda: not processes_with(token))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and subreapers are Linux")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_a_setsid_grandchild_dies_at_the_timeout_and_at_close(sandbox: bool) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    token = f"viksa-escapee-{os.getpid()}-{time.monotonic_ns()}"
+    with AgentWorker(PROBE, sandbox=sandbox) as warm:
+        assert warm.sandboxed is sandbox
+        with pytest.raises(EndpointTimeoutError):
+            warm.call("escapee", {"note": token})
+        assert wait_none_with(token), "a setsid grandchild survived the timeout kill"
+        # A call the runner does not time out: the worker's close must end it all.
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(warm.call, "escapee", {"note": token + "-close"}, timeout=60)
+            for _ in range(200):
+                if processes_with(token + "-close"):
+                    break
+                time.sleep(0.05)
+            assert processes_with(token + "-close")
+            warm.close()
+            with pytest.raises(WorkerCrashedError):
+                pending.result()
+    assert wait_none_with(token + "-close"), "a setsid grandchild survived the runner's close"
 
 
 def test_manifest_timeout_applies_by_default() -> None:
@@ -418,7 +470,8 @@ def test_our_own_platform_credentials_never_reach_the_agent(
     names = run_endpoint(manifest, "env").value
     assert "VIKSA_API_KEY" not in names
     assert "VIKSA_PASSWORD" not in names
-    assert "VIKSA_BASE_URL" in names
+    # Nothing of the parent's environment reaches an agent, not only credentials.
+    assert names == ["VIKSA_AUTH_CONFIGURED_METHODS", "VIKSA_AUTH_ENABLED_METHODS"]
 
 
 def test_secret_values_never_reach_errors_output_or_reprs() -> None:
@@ -484,23 +537,28 @@ def test_warm_worker_survives_an_endpoint_exception(worker: AgentWorker) -> None
 
 
 def test_warm_worker_restarts_after_a_crash(worker: AgentWorker) -> None:
-    first = worker.call("echo").value
+    worker.call("echo")
+    first = worker.pid
     with pytest.raises(WorkerCrashedError) as caught:
         worker.call("crash")
     assert caught.value.returncode == 3
     assert caught.value.exit_code == 7
     after = worker.call("echo").value
-    assert after["pid"] != first["pid"]
+    # worker.pid, not the agent's os.getpid(): in the sandbox every child is pid 2.
+    assert worker.pid != first
     assert after["calls"] == 1
     assert worker.starts == 2
 
 
 def test_warm_worker_restarts_after_a_timeout(worker: AgentWorker) -> None:
-    first = worker.call("echo").value["pid"]
+    worker.call("echo")
+    first = worker.pid
+    assert first is not None
     with pytest.raises(EndpointTimeoutError):
         worker.call("nap", {"seconds": 30}, timeout=0.3)
     assert not process_exists(first)
-    assert worker.call("echo").value["pid"] != first
+    worker.call("echo")
+    assert worker.pid != first
 
 
 def test_agent_prints_never_corrupt_the_channel(worker: AgentWorker) -> None:
@@ -674,7 +732,7 @@ import sys, threading, time
 from pathlib import Path
 from viksa_ai.devtools.runner import AgentWorker
 
-worker = AgentWorker(sys.argv[1])
+worker = AgentWorker(sys.argv[1], sandbox=False)
 threading.Thread(
     target=lambda: worker.call("orphan", {"note": sys.argv[2]}, timeout=60), daemon=True
 ).start()
@@ -715,3 +773,33 @@ def test_a_busy_child_dies_with_its_runner(tmp_path: Path) -> None:
             parent.stdout.close()
     assert wait_gone(child)
     assert wait_gone(int(grandchild))
+
+
+_ESCAPEE_PARENT = """
+import sys, threading, time
+from viksa_ai.devtools.runner import AgentWorker
+
+worker = AgentWorker(sys.argv[1], sandbox=sys.argv[3] == "sandboxed")
+threading.Thread(
+    target=lambda: worker.call("escapee", {"note": sys.argv[2]}, timeout=60), daemon=True
+).start()
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and subreapers are Linux")
+@pytest.mark.parametrize("mode", ["unsandboxed", "sandboxed"])
+def test_a_setsid_grandchild_dies_with_its_runner(mode: str) -> None:
+    if mode == "sandboxed" and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    token = f"viksa-escapee-{os.getpid()}-{time.monotonic_ns()}"
+    parent = subprocess.Popen([sys.executable, "-c", _ESCAPEE_PARENT, str(PROBE), token, mode])
+    try:
+        assert eventually(lambda: len(processes_with(token)) >= 2), "no grandchild started"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+    # The runner (holding the token in its own command line) is gone; so is the rest.
+    assert wait_none_with(token), "a setsid grandchild outlived its runner"

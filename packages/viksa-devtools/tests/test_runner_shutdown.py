@@ -134,8 +134,8 @@ async def test_a_close_while_the_child_is_spawned_ends_the_call_and_the_child(
 async def test_a_cancelled_close_still_stops_the_child_and_removes_its_directory() -> None:
     warm = AsyncAgentWorker(PROBE)
     await warm.call("echo")
-    workdir = warm._workdir
-    assert workdir is not None
+    assert warm._workdir is not None
+    workdir = warm._workdir.root
     assert workdir.exists()
     closing = asyncio.ensure_future(warm.close())
     await asyncio.sleep(0)  # the close now waits for the idle child to leave

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -136,3 +137,20 @@ def execute_body(agent: Manifest, endpoint: str, **inputs: Any) -> dict[str, Any
 def execute() -> Callable[..., dict[str, Any]]:
     """Builds execute bodies: ``execute(agent, "echo", text="hi")``."""
     return execute_body
+
+
+def _stop_server(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@pytest.fixture
+def stop_server() -> Callable[[subprocess.Popen[str]], None]:
+    """Stops a ``viksa dev`` a test started: SIGTERM, then SIGKILL after 20 s."""
+    return _stop_server

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -212,7 +212,9 @@ def test_bound_to_a_non_loopback_address_every_host_is_answered_as_before() -> N
 
 
 @pytest.fixture
-def dev_server(tmp_path: Path) -> Iterator[str]:
+def dev_server(
+    tmp_path: Path, stop_server: Callable[[subprocess.Popen[str]], None]
+) -> Iterator[str]:
     """A real ``viksa dev --memory`` on a free 127.0.0.1 port; yields its base URL."""
     command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--memory", "--port", "0"]
     process = subprocess.Popen(
@@ -240,13 +242,7 @@ def dev_server(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.05)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-        process.stdout.close()
+        stop_server(process)
 
 
 def test_viksa_dev_refuses_a_rebound_host_and_admits_allow_host(dev_server: str) -> None:

@@ -97,7 +97,14 @@ async def _gone(pid: int) -> bool:
     return False
 
 
-@pytest.mark.parametrize("viksa_platform_config", [PlatformConfig(warm_agents=1)])
+# These tests follow worker processes by the pid an agent reports and the files it
+# writes: unsandboxed, where both mean what they say (the sandbox has its own tests).
+@pytest.fixture
+def viksa_platform_config() -> PlatformConfig:
+    return PlatformConfig(sandbox=False)
+
+
+@pytest.mark.parametrize("viksa_platform_config", [PlatformConfig(warm_agents=1, sandbox=False)])
 async def test_only_the_most_recently_used_agents_stay_warm(
     http: httpx.AsyncClient, viksa_platform: LocalPlatform
 ) -> None:
@@ -157,7 +164,7 @@ async def test_a_background_run_that_breaks_is_logged(
 
 async def test_redeploys_do_not_pile_up_retired_pools() -> None:
     spawned: list[Any] = []
-    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=spawned.append)
+    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=spawned.append, sandbox=False)
     for version in range(20):
         pool = pools.get("agt_1", f"v{version}", _manifest("w"))
         await pools.forget("agt_1")  # what every deploy, reconcile or delete does
@@ -173,7 +180,7 @@ async def test_a_call_waiting_for_a_worker_starts_none_once_the_pool_is_closed(
     tmp_path: Path,
 ) -> None:
     agent = load_agent(_manifest("w"))
-    pool = Pool(agent, "v1", 1)
+    pool = Pool(agent, "v1", 1, sandbox=False)
     marker = tmp_path / "busy.pid"
     hang = prepare_call(agent, "hang", {"path": str(marker)})
     running = asyncio.ensure_future(pool.call(hang, {}, 600))
@@ -200,7 +207,7 @@ class _GatedWorker:
     made: ClassVar[list[_GatedWorker]] = []
     close_gate: ClassVar[asyncio.Event]
 
-    def __init__(self, agent: object, *, capture_output: bool) -> None:
+    def __init__(self, agent: object, **options: object) -> None:
         self.started = asyncio.Event()
         self.finish = asyncio.Event()
         self.closing = asyncio.Event()
@@ -226,7 +233,7 @@ async def test_a_call_waiting_for_a_worker_keeps_its_retired_pool_tracked(
     monkeypatch.setattr(_pools, "AsyncAgentWorker", _GatedWorker)
     _GatedWorker.made = []
     _GatedWorker.close_gate = asyncio.Event()
-    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=lambda _: None)
+    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=lambda _: None, sandbox=False)
     old = pools.get("agt_1", "v1", _manifest("w"))
     call = prepare_call(old.agent, "pid", {})
     running = asyncio.ensure_future(old.call(call, {}, 60))

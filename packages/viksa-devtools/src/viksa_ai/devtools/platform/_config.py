@@ -24,7 +24,8 @@ class PlatformConfig:
     ``warm_agents`` how many agents keep warm workers at once (the least recently used
     are stopped first); ``approval_wait`` is how long (seconds) a workflow step waits for an
     approval decision; a request such as ``pulse.execute`` never waits for one, it
-    answers ``awaiting_approval`` at once.
+    answers ``awaiting_approval`` at once. ``sandbox`` runs agents in the runner's Linux
+    sandbox where one is available (``viksa dev --no-sandbox``: false).
     """
 
     data_path: Path | None = None
@@ -38,3 +39,4 @@ class PlatformConfig:
     workers_per_agent: int = 2
     warm_agents: int = 8
     approval_wait: float = 300.0
+    sandbox: bool = True

@@ -13,8 +13,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
@@ -79,11 +80,17 @@ class Engine:
         workers_per_agent: int,
         warm_agents: int,
         approval_wait: float,
+        sandbox: bool = True,
+        hidden_paths: Sequence[Path] = (),
     ) -> None:
         self.store = store
         self.approval_wait = approval_wait
         self.pools = WorkerPools(
-            workers_per_agent=workers_per_agent, max_agents=warm_agents, spawn=self.spawn
+            workers_per_agent=workers_per_agent,
+            max_agents=warm_agents,
+            spawn=self.spawn,
+            sandbox=sandbox,
+            hidden_paths=hidden_paths,
         )
         self._done: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -69,6 +69,9 @@ class Platform:
             workers_per_agent=config.workers_per_agent,
             warm_agents=config.warm_agents,
             approval_wait=config.approval_wait,
+            sandbox=config.sandbox,
+            # The data file's directory is never shown to agents, even inside one shown.
+            hidden_paths=[] if config.data_path is None else [config.data_path.parent],
         )
         self.workflows = Workflows(self.store, self.engine)
         # A data file may hold runs of a process that stopped mid-way: end them.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from viksa_ai.devtools.platform._tracing import queued
@@ -23,18 +24,32 @@ from viksa_ai.devtools.runner import (
     WorkerCrashedError,
     load_agent,
     prepare_call,
+    remove_stale_workdirs,
 )
 
 __all__ = ["Pool", "WorkerPools"]
 
 
 class Pool:
-    """Up to ``size`` warm workers of one deployment of an agent."""
+    """Up to ``size`` warm workers of one deployment of an agent.
 
-    def __init__(self, agent: LoadedAgent, version: str, size: int) -> None:
+    ``sandbox`` and ``hidden_paths`` are those of the runner's ``AsyncAgentWorker``.
+    """
+
+    def __init__(
+        self,
+        agent: LoadedAgent,
+        version: str,
+        size: int,
+        *,
+        sandbox: bool = True,
+        hidden_paths: Sequence[Path] = (),
+    ) -> None:
         self.agent = agent
         self.version = version
         self._size = size
+        self._sandbox = sandbox
+        self._hidden = tuple(hidden_paths)
         self._idle: list[AsyncAgentWorker] = []
         self._workers: set[AsyncAgentWorker] = set()
         self._slots: asyncio.Semaphore | None = None
@@ -79,7 +94,12 @@ class Pool:
             if self._idle:
                 worker = self._idle.pop()
             else:
-                worker = AsyncAgentWorker(self.agent, capture_output=True)
+                worker = AsyncAgentWorker(
+                    self.agent,
+                    capture_output=True,
+                    sandbox=self._sandbox,
+                    hidden_paths=self._hidden,
+                )
                 self._workers.add(worker)
             try:
                 return await worker.call_prepared(call, secrets=secrets, timeout=timeout)
@@ -107,7 +127,11 @@ class Pool:
 
 
 class WorkerPools:
-    """The warm pools of deployed agents, by agent id, least recently used first."""
+    """The warm pools of deployed agents, by agent id, least recently used first.
+
+    Made at the platform's start: it removes the working directories of workers that a
+    platform killed earlier (SIGKILL) left in the temporary folder.
+    """
 
     def __init__(
         self,
@@ -115,10 +139,15 @@ class WorkerPools:
         workers_per_agent: int,
         max_agents: int,
         spawn: Callable[[Awaitable[Any]], None],
+        sandbox: bool = True,
+        hidden_paths: Sequence[Path] = (),
     ) -> None:
         self.workers_per_agent = workers_per_agent
         self.max_agents = max_agents
         self._spawn = spawn
+        self._sandbox = sandbox
+        self._hidden = tuple(hidden_paths)
+        remove_stale_workdirs()
         self._pools: OrderedDict[str, Pool] = OrderedDict()
         # Retired pools whose calls still run: shutdown must stop them too.
         self._retiring: set[Pool] = set()
@@ -130,7 +159,13 @@ class WorkerPools:
             self._retire(pool)
             pool = None
         if pool is None:
-            pool = Pool(load_agent(manifest), version, self.workers_per_agent)
+            pool = Pool(
+                load_agent(manifest),
+                version,
+                self.workers_per_agent,
+                sandbox=self._sandbox,
+                hidden_paths=self._hidden,
+            )
         self._pools[agent_id] = pool
         while len(self._pools) > self.max_agents:
             self._retire(self._pools.popitem(last=False)[1])

@@ -9,7 +9,7 @@ import re
 import socket
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +22,7 @@ from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._examples import deploy_examples
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.runner import sandbox_status
 
 __all__ = [
     "HOST",
@@ -181,11 +182,16 @@ def banner(
     credentials: SeededCredentials,
     data: Path | None,
     examples: list[tuple[str, str]],
+    sandbox: str | None = None,
 ) -> str:
-    """What ``viksa dev`` prints on every start: where, who, and the export lines."""
+    """What ``viksa dev`` prints on every start: where, who, and the export lines.
+
+    ``sandbox`` is the runner's ``sandbox_status`` line (whether agents are isolated).
+    """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
         f"  data      {data if data is not None else 'in memory (lost on exit)'}",
+        *([f"  sandbox   {sandbox}"] if sandbox is not None else []),
         f"  email     {credentials.email}",
         f"  password  {credentials.password}",
         f"  api key   {credentials.api_key}",
@@ -217,11 +223,14 @@ def serve(
     access_log: bool = False,
     allow_hosts: Iterable[str] = (),
     out: TextIO = sys.stdout,
+    on_ready: Callable[[str, SeededCredentials], Callable[[], None]] | None = None,
 ) -> int:
     """Serve until interrupted; prints the banner once the port is bound. Exit code.
 
     Requests must name this machine in ``Host`` (see :func:`guard_hosts`); ``allow_hosts``
-    admits more names.
+    admits more names. ``on_ready(base_url, credentials)`` runs after the banner, before
+    the server starts (requests it sends wait in the listen queue); the function it
+    returns runs when the server has stopped.
     """
     try:
         platform = Platform(config)
@@ -247,16 +256,20 @@ def serve(
     examples: list[tuple[str, str]] = []
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
-    out.write(banner(base_url, credentials, config.data_path, examples))
+    _, sandbox = sandbox_status(config.sandbox)
+    out.write(banner(base_url, credentials, config.data_path, examples, sandbox))
     out.flush()
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)
     server = uvicorn.Server(_uvicorn_config(guarded, log_level=log_level, access_log=access_log))
+    stop = on_ready(base_url, credentials) if on_ready is not None else None
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down (workers stopped); no traceback for the user.
         return 130
     finally:
+        if stop is not None:
+            stop()
         sock.close()
     return 0

@@ -11,6 +11,10 @@ its environment, the A2A envelope stripped from the inputs and set for
   as ``METHOD.PARAM=VALUE`` (``--secret``) or a secrets file (JSON or such lines).
 - :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
   envelope without running anything; the worker's ``call_prepared`` runs the result.
+- :class:`Limits`: per-call memory, CPU, output and result limits.
+- :func:`sandbox_available`, :func:`sandbox_status`: whether agents run sandboxed here
+  (Linux, bubblewrap), and a line saying so.
+- :func:`remove_stale_workdirs`: delete working directories a killed runner left.
 
 Names are imported on first use, so the child process (which imports this package)
 and ``import viksa_ai.devtools`` stay cheap.
@@ -33,21 +37,30 @@ if TYPE_CHECKING:
         EXIT_AUTH_NOT_CONFIGURED,
         EXIT_ENDPOINT_ERROR,
         EXIT_INVALID_INPUT,
+        EXIT_RESOURCE_LIMIT,
         EXIT_TIMEOUT,
         EXIT_USAGE,
         EXIT_WORKER_CRASHED,
         AgentImportError,
         AgentLoadError,
         AuthNotConfiguredError,
+        CpuLimitError,
         EndpointError,
         EndpointNotFoundError,
         EndpointTimeoutError,
         InvalidInputError,
+        MemoryLimitError,
+        OutputLimitError,
+        ResourceLimitError,
+        ResultLimitError,
         RunnerError,
         WorkerCrashedError,
     )
+    from viksa_ai.devtools.runner._limits import Limits
     from viksa_ai.devtools.runner._result import RunResult
+    from viksa_ai.devtools.runner._sandbox import sandbox_available, sandbox_status
     from viksa_ai.devtools.runner._sync import AgentWorker, arun_endpoint, run_endpoint
+    from viksa_ai.devtools.runner._workdir import remove_stale_workdirs
     from viksa_ai.devtools.runner._worker import AsyncAgentWorker
 
 _EXPORTS = {
@@ -62,12 +75,22 @@ _EXPORTS = {
     "EXIT_AUTH_NOT_CONFIGURED": "_errors",
     "EXIT_ENDPOINT_ERROR": "_errors",
     "EXIT_INVALID_INPUT": "_errors",
+    "EXIT_RESOURCE_LIMIT": "_errors",
     "EXIT_TIMEOUT": "_errors",
     "EXIT_USAGE": "_errors",
     "EXIT_WORKER_CRASHED": "_errors",
     "AgentImportError": "_errors",
     "AgentLoadError": "_errors",
     "AuthNotConfiguredError": "_errors",
+    "CpuLimitError": "_errors",
+    "MemoryLimitError": "_errors",
+    "OutputLimitError": "_errors",
+    "ResourceLimitError": "_errors",
+    "ResultLimitError": "_errors",
+    "Limits": "_limits",
+    "sandbox_available": "_sandbox",
+    "sandbox_status": "_sandbox",
+    "remove_stale_workdirs": "_workdir",
     "EndpointError": "_errors",
     "EndpointNotFoundError": "_errors",
     "EndpointTimeoutError": "_errors",
@@ -85,6 +108,7 @@ __all__ = [
     "EXIT_AUTH_NOT_CONFIGURED",
     "EXIT_ENDPOINT_ERROR",
     "EXIT_INVALID_INPUT",
+    "EXIT_RESOURCE_LIMIT",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "EXIT_WORKER_CRASHED",
@@ -94,12 +118,18 @@ __all__ = [
     "AgentWorker",
     "AsyncAgentWorker",
     "AuthNotConfiguredError",
+    "CpuLimitError",
     "EndpointError",
     "EndpointNotFoundError",
     "EndpointTimeoutError",
     "InvalidInputError",
+    "Limits",
     "LoadedAgent",
+    "MemoryLimitError",
+    "OutputLimitError",
     "PreparedCall",
+    "ResourceLimitError",
+    "ResultLimitError",
     "RunResult",
     "RunnerError",
     "SecretsError",
@@ -109,7 +139,10 @@ __all__ = [
     "parse_secret_assignment",
     "parse_secrets_text",
     "prepare_call",
+    "remove_stale_workdirs",
     "run_endpoint",
+    "sandbox_available",
+    "sandbox_status",
 ]
 
 

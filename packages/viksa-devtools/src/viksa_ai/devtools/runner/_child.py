@@ -18,6 +18,7 @@ import contextlib
 import importlib
 import inspect
 import io
+import json
 import os
 import signal
 import sys
@@ -34,11 +35,16 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_AUTH,
     KIND_ENDPOINT,
     KIND_IMPORT,
+    KIND_MEMORY_LIMIT,
     KIND_NOT_FOUND,
+    KIND_OUTPUT_LIMIT,
+    KIND_RESULT_LIMIT,
+    MEMORY_OPTION,
     ProtocolError,
     encode_frame,
     read_frame,
 )
+from viksa_ai.devtools.runner._reap import become_subreaper, kill_tree
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
@@ -49,9 +55,20 @@ _PARENT_POLL_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> int:
-    """Serve the agent whose modules are named in ``argv``; the process exit code."""
+    """Serve the agent whose modules are named in ``argv``; the process exit code.
+
+    A leading ``--memory=BYTES`` caps the process's address space before the agent is
+    imported.
+    """
     channel_in, channel_out = _take_channel()
+    become_subreaper()
     _die_with_parent()
+    # bwrap's --chdir sets PWD: the agent gets exactly the environment documented.
+    os.environ.pop("PWD", None)
+    if argv and argv[0].startswith(MEMORY_OPTION):
+        _limit_memory(int(argv[0][len(MEMORY_OPTION) :]))
+        argv = argv[1:]
+    _no_core_files()
     if os.getcwd() not in sys.path:
         # PYTHONSAFEPATH keeps the working directory off sys.path; the agent needs it.
         sys.path.insert(0, os.getcwd())
@@ -79,6 +96,8 @@ def main(argv: list[str]) -> int:
             _send(channel_out, server.call(message))
     finally:
         server.close()
+        # Nothing the agent started outlives its child, even what left the group.
+        kill_tree(os.getpid(), include_root=False)
 
 
 def _take_channel() -> tuple[IO[bytes], IO[bytes]]:
@@ -109,12 +128,86 @@ def _die_with_parent() -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(_PARENT_POLL_SECONDS)
+        # Descendants that left the group (setsid) were re-parented to us: end them too.
+        kill_tree(os.getpid(), include_root=False)
         if os.getpgrp() == os.getpid():
             with contextlib.suppress(OSError):
                 os.killpg(os.getpid(), signal.SIGKILL)
         os._exit(1)
 
     threading.Thread(target=watch, name="viksa-parent-watch", daemon=True).start()
+
+
+def _limit_memory(limit: int) -> None:
+    """Cap the address space: an allocation past it raises ``MemoryError``."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no such limit
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _no_core_files() -> None:
+    # A process ended by its CPU limit would dump a core of its whole memory otherwise.
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+@contextlib.contextmanager
+def _cpu_limit(seconds: float | None) -> Iterator[None]:
+    """Limit the CPU time of this call: past it the kernel ends the process (SIGXCPU).
+
+    RLIMIT_CPU counts the process's whole life, so the soft limit is set to the time
+    used so far plus ``seconds`` for the call and lifted after it.
+    """
+    try:
+        import resource
+    except ImportError:
+        yield
+        return
+    if seconds is None:
+        yield
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    target = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+    if hard != resource.RLIM_INFINITY:
+        target = min(target, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (target, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+
+
+class _OutputLimitError(Exception):
+    """Raised into agent code that writes more than the call's output limit."""
+
+
+class _BoundedOutput(io.StringIO):
+    """What a call prints, up to ``limit`` bytes (UTF-8); past that every write raises."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__()
+        self.limit = limit
+        self.size = 0
+        self.exceeded = False
+
+    def write(self, text: str) -> int:
+        if self.limit is not None:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if self.exceeded or self.size + size > self.limit:
+                self.exceeded = True
+                raise _OutputLimitError(
+                    f"the call wrote more than its output limit of {self.limit} bytes"
+                )
+            self.size += size
+        return super().write(text)
 
 
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
@@ -153,7 +246,8 @@ class _Server:
     def call(self, message: dict[str, Any]) -> dict[str, Any]:
         reply: dict[str, Any] = {"op": "result", "id": message.get("id")}
         env = message.get("env")
-        output = io.StringIO() if message.get("capture") else None
+        limits = message.get("limits") or {}
+        output = _BoundedOutput(limits.get("output")) if message.get("capture") else None
         started = time.perf_counter()
         try:
             function = _resolve(message["module"], message["function"])
@@ -161,7 +255,7 @@ class _Server:
                 function, message["inputs"], message.get("envelope"), message.get("input_names")
             )
             coroutine = restore_trace(coroutine, message.get("trace"))
-            with _auth_env(env, self._base_env), _captured(output):
+            with _auth_env(env, self._base_env), _captured(output), _cpu_limit(limits.get("cpu")):
                 value = self._loop.run_until_complete(coroutine)
         except _NotFoundError as exc:
             reply.update(ok=False, error=_plain_error(KIND_NOT_FOUND, str(exc)))
@@ -171,11 +265,16 @@ class _Server:
             reply.update(ok=False, error=_error(cause, kind))
         else:
             reply.update(ok=True, value=value)
+            _check_result_size(reply, limits.get("result"))
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
         reply["output"] = output.getvalue() if output is not None else None
+        if output is not None and output.exceeded:
+            # Whatever the agent did with the exception, the call is over its limit.
+            text = f"the call wrote more than its output limit of {output.limit} bytes"
+            reply.update(ok=False, value=None, error=_plain_error(KIND_OUTPUT_LIMIT, text))
         return reply
 
     async def _invoke(
@@ -295,8 +394,23 @@ def _is_auth_error(exc: BaseException) -> bool:
     return any(cls.__name__ == "ViksaAuthError" for cls in type(exc).__mro__)
 
 
+def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
+    """Replace a successful reply whose value is larger than ``limit`` bytes of JSON."""
+    if limit is None:
+        return
+    try:
+        size = len(json.dumps(reply["value"], ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, RecursionError):
+        return  # _send says what is wrong with it
+    if size > limit:
+        message = f"the endpoint returned {size} bytes of JSON, more than its limit of {limit}"
+        reply.update(ok=False, value=None, error=_plain_error(KIND_RESULT_LIMIT, message))
+
+
 def _error(exc: BaseException, kind: str) -> dict[str, Any]:
     auth = _is_auth_error(exc)
+    if isinstance(exc, MemoryError) and not auth:
+        kind = KIND_MEMORY_LIMIT
     return {
         "kind": KIND_AUTH if auth else kind,
         "method_id": getattr(exc, "method_id", None) if auth else None,

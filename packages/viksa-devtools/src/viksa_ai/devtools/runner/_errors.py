@@ -10,22 +10,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from viksa_ai.devtools._issues import Issue
+from viksa_ai.devtools.validate._issues import Issue
 
 __all__ = [
     "EXIT_AUTH_NOT_CONFIGURED",
     "EXIT_ENDPOINT_ERROR",
     "EXIT_INVALID_INPUT",
+    "EXIT_RESOURCE_LIMIT",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "EXIT_WORKER_CRASHED",
     "AgentImportError",
     "AgentLoadError",
     "AuthNotConfiguredError",
+    "CpuLimitError",
     "EndpointError",
     "EndpointNotFoundError",
     "EndpointTimeoutError",
     "InvalidInputError",
+    "MemoryLimitError",
+    "OutputLimitError",
+    "ResourceLimitError",
+    "ResultLimitError",
     "RunnerError",
     "WorkerCrashedError",
 ]
@@ -36,6 +42,7 @@ EXIT_AUTH_NOT_CONFIGURED = 4
 EXIT_ENDPOINT_ERROR = 5
 EXIT_TIMEOUT = 6
 EXIT_WORKER_CRASHED = 7
+EXIT_RESOURCE_LIMIT = 8
 
 
 class RunnerError(Exception):
@@ -91,7 +98,7 @@ class EndpointNotFoundError(RunnerError):
 class InvalidInputError(RunnerError):
     """The inputs do not meet the manifest; no agent code ran (exit 3).
 
-    ``issues`` are the validator's :class:`~viksa_ai.devtools._issues.Issue` objects,
+    ``issues`` are the validator's :class:`~viksa_ai.devtools.validate._issues.Issue` objects,
     each naming its ``input``; messages never quote the values checked.
     """
 
@@ -187,22 +194,92 @@ class EndpointError(_AgentCodeError):
 
 
 class EndpointTimeoutError(RunnerError):
-    """The call ran past its timeout; the child running it was killed (exit 6)."""
+    """The call ran past its timeout; the child running it was killed (exit 6).
+
+    ``stage`` is ``"import"`` when the time ran out while the child was still importing
+    the agent's modules (module-level code hung or was slow), else ``"call"``.
+    """
 
     kind = "timeout"
     exit_code = EXIT_TIMEOUT
     a2a_status = "deadline_exceeded"
 
-    def __init__(self, timeout: float, *, endpoint: str | None = None) -> None:
-        super().__init__(
-            f"the endpoint did not finish within {timeout:g} s and was stopped: raise "
-            "execution_config.timeout_seconds in agent.json or pass a longer timeout",
-            endpoint=endpoint,
-        )
+    def __init__(self, timeout: float, *, endpoint: str | None = None, stage: str = "call"):
+        if stage == "import":
+            message = (
+                f"importing the agent's modules did not finish within the call's {timeout:g} s "
+                "and was stopped: the import hung or is slow; move slow work out of module "
+                "level (into the endpoint), or raise execution_config.timeout_seconds"
+            )
+        else:
+            message = (
+                f"the endpoint did not finish within {timeout:g} s and was stopped: raise "
+                "execution_config.timeout_seconds in agent.json or pass a longer timeout"
+            )
+        super().__init__(message, endpoint=endpoint)
         self.timeout = timeout
+        self.stage = stage
 
     def _details(self) -> dict[str, Any]:
-        return {"timeout_seconds": self.timeout}
+        return {"timeout_seconds": self.timeout, "stage": self.stage}
+
+
+class ResourceLimitError(RunnerError):
+    """The call went past one of its :class:`Limits` and was ended (exit 8).
+
+    ``limit`` is the limit's value (bytes or seconds); subclasses name which one.
+    """
+
+    kind = "resource_limit"
+    exit_code = EXIT_RESOURCE_LIMIT
+    _what = "a resource limit"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        limit: float | None,
+        output: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        shown = "" if limit is None else f" ({limit:g})"
+        super().__init__(
+            message or f"the call went past {self._what}{shown} and was stopped",
+            endpoint=endpoint,
+        )
+        self.limit = limit
+        self.output = output
+
+    def _details(self) -> dict[str, Any]:
+        return {"limit": self.limit, "output": self.output}
+
+
+class MemoryLimitError(ResourceLimitError):
+    """Agent code ran out of its address space (``Limits.memory_bytes``)."""
+
+    kind = "memory_limit"
+    _what = "its memory limit in bytes"
+
+
+class CpuLimitError(ResourceLimitError):
+    """The call used more CPU time than ``Limits.cpu_seconds``; its child was ended."""
+
+    kind = "cpu_limit"
+    _what = "its CPU time limit in seconds"
+
+
+class OutputLimitError(ResourceLimitError):
+    """The call printed more than ``Limits.output_bytes`` (captured output)."""
+
+    kind = "output_limit"
+    _what = "its output limit in bytes"
+
+
+class ResultLimitError(ResourceLimitError):
+    """The endpoint returned more JSON than ``Limits.result_bytes``."""
+
+    kind = "result_limit"
+    _what = "its result size limit in bytes"
 
 
 class WorkerCrashedError(RunnerError):

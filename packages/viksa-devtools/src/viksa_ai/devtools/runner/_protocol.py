@@ -18,8 +18,12 @@ __all__ = [
     "KIND_AUTH",
     "KIND_ENDPOINT",
     "KIND_IMPORT",
+    "KIND_MEMORY_LIMIT",
     "KIND_NOT_FOUND",
+    "KIND_OUTPUT_LIMIT",
+    "KIND_RESULT_LIMIT",
     "MAX_FRAME_BYTES",
+    "MEMORY_OPTION",
     "ProtocolError",
     "decode_body",
     "encode_frame",
@@ -33,6 +37,11 @@ KIND_AUTH = "auth_not_configured"
 KIND_ENDPOINT = "endpoint_error"
 KIND_IMPORT = "agent_import_error"
 KIND_NOT_FOUND = "endpoint_not_found"
+KIND_MEMORY_LIMIT = "memory_limit"
+KIND_OUTPUT_LIMIT = "output_limit"
+KIND_RESULT_LIMIT = "result_limit"
+# The child's first argument when its address space is capped: ``--memory=BYTES``.
+MEMORY_OPTION = "--memory="
 # A bound on one frame guards the parent against a corrupted channel asking it to
 # buffer gigabytes; endpoint inputs and results are far below this.
 MAX_FRAME_BYTES = 256 * 1024 * 1024

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
 from viksa_ai.devtools.runner._call import PreparedCall
+from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._worker import (
     _CLOSE_GRACE_SECONDS,
@@ -124,6 +126,9 @@ class AgentWorker:
         capture_output: bool = False,
         stderr: Stderr = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        sandbox: bool = True,
+        hidden_paths: Sequence[Path] = (),
+        limits: Limits | None = None,
     ) -> None:
         self._worker = AsyncAgentWorker(
             agent,
@@ -132,6 +137,9 @@ class AgentWorker:
             capture_output=capture_output,
             stderr=stderr,
             start_timeout=start_timeout,
+            sandbox=sandbox,
+            hidden_paths=hidden_paths,
+            limits=limits,
         )
         self._portal = _LoopThread()
 
@@ -149,6 +157,16 @@ class AgentWorker:
     def starts(self) -> int:
         """How many child processes this worker has started (restarts included)."""
         return self._worker.starts
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether the child runs in the sandbox (asked for, and available here)."""
+        return self._worker.sandboxed
+
+    @property
+    def limits(self) -> Limits:
+        """The limits of each call."""
+        return self._worker.limits
 
     def start(self) -> None:
         """Start the child and import the agent now; see :meth:`AsyncAgentWorker.start`."""
@@ -213,11 +231,14 @@ def run_endpoint(
     timeout: float | None = None,
     capture_output: bool = False,
     stderr: Stderr = None,
+    sandbox: bool = True,
+    limits: Limits | None = None,
 ) -> RunResult:
     """Run one endpoint of ``agent`` in a fresh child process, as a platform worker does.
 
     Blocking; raises a :class:`RunnerError` subclass on any failure. No child starts
-    when the endpoint is unknown or the inputs are invalid.
+    when the endpoint is unknown or the inputs are invalid. ``sandbox`` and ``limits``
+    are those of :class:`AsyncAgentWorker`; ``timeout`` covers starting the child.
     """
     with AgentWorker(
         agent,
@@ -225,6 +246,8 @@ def run_endpoint(
         auth_methods=auth_methods,
         capture_output=capture_output,
         stderr=stderr,
+        sandbox=sandbox,
+        limits=limits,
     ) as worker:
         return worker.call(endpoint, inputs, envelope=envelope, timeout=timeout)
 
@@ -240,6 +263,8 @@ async def arun_endpoint(
     timeout: float | None = None,
     capture_output: bool = False,
     stderr: Stderr = None,
+    sandbox: bool = True,
+    limits: Limits | None = None,
 ) -> RunResult:
     """The asyncio twin of :func:`run_endpoint`."""
     async with AsyncAgentWorker(
@@ -248,5 +273,7 @@ async def arun_endpoint(
         auth_methods=auth_methods,
         capture_output=capture_output,
         stderr=stderr,
+        sandbox=sandbox,
+        limits=limits,
     ) as worker:
         return await worker.call(endpoint, inputs, envelope=envelope, timeout=timeout)

@@ -2,10 +2,12 @@
 
 :class:`AsyncAgentWorker` owns a child started as ``python -m
 viksa_ai.devtools.runner._child`` in a temporary working directory holding the
-agent's files and ``ViksaAI.py``. Calls go one at a time over a framed channel on the
-child's stdin/stdout (concurrent ``call``s queue on a lock). A call that times out or
-is cancelled kills the child's process group; a child that dies is replaced at the
-next call, so one worker survives any number of failing calls.
+agent's files and ``ViksaAI.py``, with the environment of :mod:`._environ` (never
+ours), inside the sandbox of :mod:`._sandbox` where one is available. Calls go one at
+a time over a framed channel on the child's stdin/stdout (concurrent ``call``s queue on
+a lock). A call that times out or is cancelled kills the child and every process it
+started; a child that dies is replaced at the next call, so one worker survives any
+number of failing calls.
 """
 
 from __future__ import annotations
@@ -13,43 +15,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import sys
-import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
-from viksa_ai.devtools.runner._envkeys import CLIENT_CREDENTIAL_VARS, is_auth_env_key
+from viksa_ai.devtools.runner._environ import child_environment
 from viksa_ai.devtools.runner._errors import (
     AgentImportError,
     AgentLoadError,
     AuthNotConfiguredError,
+    CpuLimitError,
     EndpointError,
     EndpointNotFoundError,
     EndpointTimeoutError,
     InvalidInputError,
+    MemoryLimitError,
+    OutputLimitError,
+    ResourceLimitError,
+    ResultLimitError,
     RunnerError,
     WorkerCrashedError,
 )
+from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._protocol import (
     HEADER,
     KIND_AUTH,
     KIND_IMPORT,
+    KIND_MEMORY_LIMIT,
     KIND_NOT_FOUND,
+    KIND_OUTPUT_LIMIT,
+    KIND_RESULT_LIMIT,
+    MEMORY_OPTION,
     ProtocolError,
     decode_body,
     encode_frame,
     frame_length,
 )
+from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
+from viksa_ai.devtools.runner._sandbox import sandbox_available, sandbox_tool, sandboxed_command
 from viksa_ai.devtools.runner._tracing import worker_span
+from viksa_ai.devtools.runner._workdir import Workdir
+from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.runtime import to_module_source
 
 __all__ = ["AsyncAgentWorker"]
@@ -58,6 +72,10 @@ CHILD_MODULE = "viksa_ai.devtools.runner._child"
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _POSIX = os.name == "posix"
+# How a child ended by its CPU limit exits: killed by SIGXCPU, or (in bwrap, which
+# reports a signalled child as 128 + the signal) that number.
+_SIGXCPU = getattr(signal, "SIGXCPU", None)
+_CPU_LIMIT_CODES = () if _SIGXCPU is None else (-int(_SIGXCPU), 128 + int(_SIGXCPU))
 
 Stderr = int | IO[Any] | None
 
@@ -70,7 +88,13 @@ class AsyncAgentWorker:
     manifest's ``auth_methods``). ``capture_output`` returns what an endpoint prints in
     :attr:`RunResult.output` instead of letting it reach the child's stderr, which goes
     to ``stderr`` (as in :mod:`subprocess`: ``None`` inherits ours). ``start_timeout``
-    bounds starting the child and importing the agent.
+    bounds starting the child and importing the agent at :meth:`start`; at a call, the
+    call's timeout bounds the start and the call together.
+
+    ``sandbox`` (default true) runs the child in the Linux sandbox where one is
+    available (see :attr:`sandboxed`); ``False`` opts out. ``hidden_paths`` are
+    directories the sandbox masks even inside one it shows. ``limits`` bound each call
+    (:class:`Limits`; default ``Limits()``).
 
     The child starts at :meth:`start` or at the first call. Calls run one at a time.
     """
@@ -84,6 +108,9 @@ class AsyncAgentWorker:
         capture_output: bool = False,
         stderr: Stderr = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        sandbox: bool = True,
+        hidden_paths: Sequence[Path] = (),
+        limits: Limits | None = None,
     ) -> None:
         self._agent = agent if isinstance(agent, LoadedAgent) else load_agent(agent)
         declared = self._agent.auth_methods if auth_methods is None else auth_methods
@@ -91,9 +118,12 @@ class AsyncAgentWorker:
         self._capture = capture_output
         self._stderr = stderr
         self._start_timeout = start_timeout
+        self._sandbox_tool = sandbox_tool() if sandbox and sandbox_available() else None
+        self._hidden = tuple(Path(p) for p in hidden_paths)
+        self._limits = Limits() if limits is None else limits
         self._lock: asyncio.Lock | None = None
         self._process: asyncio.subprocess.Process | None = None
-        self._workdir: Path | None = None
+        self._workdir: Workdir | None = None
         self._next_id = 0
         self._starts = 0
         self._closed = False
@@ -114,6 +144,16 @@ class AsyncAgentWorker:
         """How many child processes this worker has started (restarts included)."""
         return self._starts
 
+    @property
+    def sandboxed(self) -> bool:
+        """Whether the child runs in the sandbox (asked for, and available here)."""
+        return self._sandbox_tool is not None
+
+    @property
+    def limits(self) -> Limits:
+        """The limits of each call."""
+        return self._limits
+
     async def start(self) -> None:
         """Start the child and import the agent now rather than at the first call.
 
@@ -121,7 +161,7 @@ class AsyncAgentWorker:
         importing the agent's modules fails, with the agent's traceback.
         """
         async with self._guard():
-            await self._ensure_started()
+            await self._ensure_started(self._start_timeout, None)
 
     async def call(
         self,
@@ -138,7 +178,9 @@ class AsyncAgentWorker:
         no agent code runs). An ``__viksa_a2a__`` envelope in the inputs, or
         ``envelope``, is stripped and visible to ``context()`` during this call only.
         ``secrets`` replaces the worker's secrets for this call only. ``timeout``
-        (seconds) defaults to the endpoint's ``execution_config.timeout_seconds``.
+        (seconds) defaults to the endpoint's ``execution_config.timeout_seconds``; it
+        covers starting the child when none is running (an import that hangs ends the
+        call with :class:`EndpointTimeoutError`, ``stage="import"``).
         """
         prepared = prepare_call(self._agent, endpoint, inputs, envelope)
         return await self.call_prepared(prepared, secrets=secrets, timeout=timeout)
@@ -176,7 +218,9 @@ class AsyncAgentWorker:
         if not limit > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         async with self._guard():
-            process = await self._ensure_started()
+            started = time.monotonic()
+            process = await self._ensure_started(limit, target.name)
+            remaining = limit - (time.monotonic() - started)
             self._next_id += 1
             request = {
                 "op": "call",
@@ -189,6 +233,7 @@ class AsyncAgentWorker:
                 "env": None if secrets is None else auth.environment(),
                 "capture": self._capture,
                 "trace": trace,
+                "limits": self._limits.per_call(),
             }
             try:
                 frame = encode_frame(request)
@@ -201,13 +246,15 @@ class AsyncAgentWorker:
                 )
                 raise InvalidInputError([issue], endpoint=target.name) from None
             try:
-                reply = await asyncio.wait_for(self._exchange(process, frame), limit)
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                reply = await asyncio.wait_for(self._exchange(process, frame), remaining)
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None
             except (OSError, EOFError, ProtocolError) as exc:
                 returncode = await self._discard()
-                raise _crashed(returncode, exc, target.name) from None
+                raise self._died(returncode, exc, target.name) from None
             except BaseException:
                 # Cancelled mid-call: the child still runs it, so it cannot serve another.
                 await asyncio.shield(self._discard())
@@ -222,7 +269,7 @@ class AsyncAgentWorker:
                 duration_ms=float(reply.get("duration_ms") or 0.0),
                 output=redact(reply.get("output")),
             )
-        raise _error_from_reply(reply, redact, target.name)
+        raise _error_from_reply(reply, redact, target.name, self._limits)
 
     async def close(self) -> None:
         """Stop the child and remove the working directory.
@@ -250,7 +297,7 @@ class AsyncAgentWorker:
             # Even when the close itself is cancelled: a later close() returns at once.
             await self._discard()
             if self._workdir is not None:
-                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir.remove()
                 self._workdir = None
 
     async def __aenter__(self) -> AsyncAgentWorker:
@@ -266,7 +313,8 @@ class AsyncAgentWorker:
 
     def __repr__(self) -> str:
         return (
-            f"AsyncAgentWorker(agent={self._agent.origin!r}, pid={self.pid}, auth={self._auth!r})"
+            f"AsyncAgentWorker(agent={self._agent.origin!r}, pid={self.pid}, "
+            f"sandboxed={self.sandboxed}, auth={self._auth!r})"
         )
 
     @contextlib.asynccontextmanager
@@ -278,24 +326,34 @@ class AsyncAgentWorker:
                 raise RuntimeError("this worker is closed: create a new one")
             yield
 
-    async def _ensure_started(self) -> asyncio.subprocess.Process:
+    async def _ensure_started(
+        self, timeout: float, endpoint: str | None
+    ) -> asyncio.subprocess.Process:
+        """The running child, or a new one started within ``timeout`` seconds.
+
+        ``endpoint`` names the call the start is for (its timeout is then the call's, and
+        running out is an :class:`EndpointTimeoutError`); ``None`` for :meth:`start`.
+        """
         process = self._process
         if process is not None and process.returncode is None:
             return process
         await self._discard()
         workdir = self._fresh_workdir()
         self._starts += 1
+        command = [sys.executable, "-m", CHILD_MODULE]
+        if self._limits.memory_bytes is not None:
+            command.append(f"{MEMORY_OPTION}{self._limits.memory_bytes}")
+        command += self._agent.modules
+        if self._sandbox_tool is not None:
+            command = sandboxed_command(self._sandbox_tool, command, workdir, hidden=self._hidden)
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                CHILD_MODULE,
-                *self._agent.modules,
+                *command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=self._stderr,
                 cwd=workdir,
-                env=self._child_environment(),
+                env=child_environment(workdir, self._auth.environment()),
                 start_new_session=_POSIX,
             )
         except OSError as exc:
@@ -309,42 +367,45 @@ class AsyncAgentWorker:
             await self._discard()
             raise _closed_mid_start(None)
         try:
-            ready = await asyncio.wait_for(_read_frame(process), self._start_timeout)
+            ready = await asyncio.wait_for(_read_frame(process), timeout)
         except asyncio.TimeoutError:
             await self._discard()
+            if endpoint is not None:
+                raise EndpointTimeoutError(timeout, endpoint=endpoint, stage="import") from None
             raise AgentLoadError(
-                f"importing the agent took more than {self._start_timeout:g} s: move slow "
+                f"importing the agent took more than {timeout:g} s: move slow "
                 "work out of module level, or pass a longer start_timeout"
             ) from None
         except (OSError, EOFError, ProtocolError) as exc:
             returncode = await self._discard()
-            raise _crashed(returncode, exc, None) from None
+            raise self._died(returncode, exc, endpoint) from None
         except BaseException:
             await asyncio.shield(self._discard())
             raise
         if not ready.get("ok"):
             await self._discard()
-            raise _error_from_reply(ready, self._auth.redactor(), None)
+            raise _error_from_reply(ready, self._auth.redactor(), endpoint, self._limits)
         return process
 
     def _fresh_workdir(self) -> Path:
         # A restarted child gets the agent's files as shipped, not as a crash left them.
         if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-        self._workdir = Path(tempfile.mkdtemp(prefix="viksa-agent-"))
-        write_working_dir(self._agent, self._workdir, to_module_source())
-        return self._workdir
+            self._workdir.remove()
+        self._workdir = Workdir()
+        write_working_dir(self._agent, self._workdir.path, to_module_source())
+        return self._workdir.path
 
-    def _child_environment(self) -> dict[str, str]:
-        # Auth variables and platform credentials of our own environment never leak
-        # into the agent's.
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not is_auth_env_key(k) and k not in CLIENT_CREDENTIAL_VARS
-        }
-        env.update(self._auth.environment())
-        return env
+    def _died(
+        self, returncode: int | None, cause: BaseException, endpoint: str | None
+    ) -> RunnerError:
+        if returncode in _CPU_LIMIT_CODES and self._limits.cpu_seconds is not None:
+            return CpuLimitError(
+                f"the call used more than its {self._limits.cpu_seconds:g} s of CPU time "
+                "and its worker was stopped: pass larger Limits(cpu_seconds=...)",
+                limit=self._limits.cpu_seconds,
+                endpoint=endpoint,
+            )
+        return _crashed(returncode, cause, endpoint)
 
     async def _exchange(self, process: asyncio.subprocess.Process, frame: bytes) -> dict[str, Any]:
         assert process.stdin is not None
@@ -377,12 +438,18 @@ async def _read_frame(process: asyncio.subprocess.Process) -> dict[str, Any]:
 
 
 def _kill_tree(process: asyncio.subprocess.Process) -> None:
-    # The child leads its own session: killing the group also ends what the agent spawned.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if _POSIX:
-            os.killpg(process.pid, signal.SIGKILL)
-        else:
+    # The child leads its own session: killing the group ends what the agent spawned in
+    # it; descendants that left it (setsid) were re-parented to the child, a subreaper,
+    # and are found in /proc (in the sandbox the PID namespace ends them as well).
+    if not _POSIX:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             process.kill()
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGSTOP)
+    kill_tree(process.pid, include_root=False)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _closed_mid_start(cause: BaseException | None) -> WorkerCrashedError:
@@ -406,8 +473,20 @@ def _crashed(returncode: int | None, cause: BaseException, endpoint: str | None)
     )
 
 
+# The child's limit kinds: the error, the Limits field, and what the agent can do instead.
+_LIMIT_ERRORS: dict[str | None, tuple[type[ResourceLimitError], str, str]] = {
+    KIND_MEMORY_LIMIT: (MemoryLimitError, "memory_bytes", "MemoryError; allocate less"),
+    KIND_OUTPUT_LIMIT: (OutputLimitError, "output_bytes", "the output was cut; print less"),
+    KIND_RESULT_LIMIT: (
+        ResultLimitError,
+        "result_bytes",
+        "return less (store large data elsewhere)",
+    ),
+}
+
+
 def _error_from_reply(
-    reply: Mapping[str, Any], redact: Redactor, endpoint: str | None
+    reply: Mapping[str, Any], redact: Redactor, endpoint: str | None, limits: Limits
 ) -> RunnerError:
     error = reply.get("error") or {}
     kind = error.get("kind")
@@ -417,6 +496,18 @@ def _error_from_reply(
     output = redact(reply.get("output"))
     if kind == KIND_NOT_FOUND:
         return EndpointNotFoundError(message, endpoint=endpoint)
+    limit_error = _LIMIT_ERRORS.get(kind)
+    if limit_error is not None:
+        cls, field, what = limit_error
+        if kind == KIND_MEMORY_LIMIT:
+            message = f"agent code ran out of its {limits.memory_bytes} bytes of address space"
+        limit = getattr(limits, field)
+        return cls(
+            f"{message}: {what}, or pass larger Limits({field}=...)",
+            limit=limit,
+            output=output,
+            endpoint=endpoint,
+        )
     at_import = reply.get("op") == "ready" or kind == KIND_IMPORT
     if kind == KIND_AUTH:
         if at_import:

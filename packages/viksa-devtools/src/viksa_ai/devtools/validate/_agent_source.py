@@ -14,15 +14,16 @@ import tokenize
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from viksa_ai.devtools._structure import json_type_name
+from viksa_ai.devtools.validate._structure import json_type_name
 
 __all__ = [
     "MANIFEST_FILE",
     "MAX_FILE_BYTES",
     "AgentSourceError",
     "ManifestSource",
+    "read_at_most",
     "read_manifest_source",
 ]
 
@@ -44,6 +45,16 @@ class ManifestSource:
     manifest_path: Path
     main_path: Path | None
     """The main.py read from disk (``files`` lacked it), else None."""
+
+
+def read_at_most(stream: IO[bytes], limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of ``stream``, or ``None`` when it holds more.
+
+    Bounded whatever the stream claims: ``/proc`` files report size 0, ``/dev/zero``
+    and pipes have none.
+    """
+    raw = stream.read(limit + 1)
+    return None if len(raw) > limit else raw
 
 
 def read_manifest_source(path: Path) -> ManifestSource:
@@ -108,11 +119,10 @@ def _read_bytes(path: Path) -> bytes:
                 f"{path}: not a regular file: pass an agent directory or its JSON manifest"
             )
         with path.open("rb") as stream:
-            # Bounded even when the size on record is wrong (/proc files report 0).
-            raw = stream.read(MAX_FILE_BYTES + 1)
+            raw = read_at_most(stream, MAX_FILE_BYTES)
     except OSError as exc:
         raise AgentSourceError(f"{path}: cannot read it ({_reason(exc)})") from None
-    if len(raw) > MAX_FILE_BYTES:
+    if raw is None:
         raise AgentSourceError(
             f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: is this the right file?"
         )

@@ -1,0 +1,50 @@
+"""Per-call resource limits of agent code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DEFAULT_CPU_SECONDS",
+    "DEFAULT_MEMORY_BYTES",
+    "DEFAULT_OUTPUT_BYTES",
+    "DEFAULT_RESULT_BYTES",
+    "Limits",
+]
+
+DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024
+DEFAULT_CPU_SECONDS = 300.0
+DEFAULT_OUTPUT_BYTES = 1024 * 1024
+DEFAULT_RESULT_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one call of agent code may use; ``None`` lifts a limit.
+
+    - ``memory_bytes``: the child's address space (``RLIMIT_AS``, POSIX); an allocation
+      past it raises ``MemoryError`` in the agent and the call ends with
+      :class:`MemoryLimitError`. Default 1 GiB.
+    - ``cpu_seconds``: CPU time of the call (``RLIMIT_CPU``, POSIX); past it the kernel
+      ends the child and the call ends with :class:`CpuLimitError`. Default 300 s.
+    - ``output_bytes``: what the call may print when output is captured (UTF-8 bytes);
+      past it writes raise and the call ends with :class:`OutputLimitError`. Default 1 MiB.
+    - ``result_bytes``: the size of the returned value as JSON (UTF-8 bytes); a larger
+      one ends the call with :class:`ResultLimitError`. Default 16 MiB.
+    """
+
+    memory_bytes: int | None = DEFAULT_MEMORY_BYTES
+    cpu_seconds: float | None = DEFAULT_CPU_SECONDS
+    output_bytes: int | None = DEFAULT_OUTPUT_BYTES
+    result_bytes: int | None = DEFAULT_RESULT_BYTES
+
+    def __post_init__(self) -> None:
+        for name in ("memory_bytes", "cpu_seconds", "output_bytes", "result_bytes"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not value > 0):
+                raise ValueError(f"Limits.{name} must be a positive number or None, got {value!r}")
+
+    def per_call(self) -> dict[str, Any]:
+        """The limits the child applies to each call (the memory cap is set at its start)."""
+        return {"cpu": self.cpu_seconds, "output": self.output_bytes, "result": self.result_bytes}

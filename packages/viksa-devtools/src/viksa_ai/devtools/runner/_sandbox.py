@@ -1,0 +1,224 @@
+"""The Linux sandbox agent code runs in: bubblewrap with user, mount and PID namespaces.
+
+:func:`sandbox_available` probes once per process whether ``bwrap`` can make the
+namespaces here (it can as root too: ``--unshare-user`` maps root into its own
+namespace). :func:`sandboxed_command` wraps the child's command line so that inside:
+
+- the file system is a fresh one holding only the system directories (read-only),
+  a few files of ``/etc`` a program needs (name resolution, certificates, time zone,
+  users), the Python installation (``sys.prefix``, ``sys.base_prefix``, the directories
+  of ``sys.path``, read-only), the agent's working directory (the only writable place
+  besides a private, empty ``/tmp``), a minimal ``/dev`` and the namespace's own ``/proc``;
+  the user's home, the platform's data directory and other agents' working directories
+  are not there;
+- the agent sees only its own processes (PID namespace): no ``/proc`` of the server or
+  of other agents; when the child ends, or the runner dies (``--die-with-parent``),
+  the kernel kills every process of the namespace, ``setsid()`` or not;
+- no capabilities, a new session (no terminal to inject keystrokes into), and its own
+  IPC and host name; the network is the host's (agents call web APIs).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+__all__ = [
+    "BWRAP_ENV",
+    "sandbox_available",
+    "sandbox_status",
+    "sandbox_tool",
+    "sandboxed_command",
+]
+
+BWRAP_ENV = "VIKSA_BWRAP"
+"""An environment variable naming the bwrap executable to use (tests set it to a
+missing path to run as on a machine without a sandbox)."""
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC_FILES = (
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/mime.types",
+)
+_PROBE_TIMEOUT = 10.0
+
+
+def sandbox_tool() -> str | None:
+    """The bwrap executable to use, or ``None`` when there is none (or not on Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    configured = os.environ.get(BWRAP_ENV)
+    if configured is not None:
+        return configured if os.access(configured, os.X_OK) else None
+    return shutil.which("bwrap") or (
+        "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _probe(tool: str) -> bool:
+    command = [
+        tool,
+        *_NAMESPACES,
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 0",
+    ]
+    try:
+        done = subprocess.run(  # noqa: S603 - our own fixed command line
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=_PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def sandbox_available() -> bool:
+    """Whether agents can run sandboxed here (probed once per process and bwrap path)."""
+    tool = sandbox_tool()
+    return tool is not None and _probe(tool)
+
+
+def sandbox_status(requested: bool = True) -> tuple[bool, str]:
+    """Whether agents will run sandboxed, and one line saying so for a person.
+
+    ``requested`` false (``--no-sandbox``) or no sandbox available: the line says agents
+    run unsandboxed, and why.
+    """
+    if not requested:
+        return False, "off (--no-sandbox): agents run unsandboxed, as this user"
+    if sandbox_available():
+        return True, f"on ({sandbox_tool()}: user, mount and PID namespaces)"
+    if not sys.platform.startswith("linux"):
+        why = "only Linux has one"
+    elif sandbox_tool() is None:
+        why = "bubblewrap (bwrap) is not installed"
+    else:
+        why = "bwrap cannot create user namespaces here"
+    return False, f"none available ({why}): agents run unsandboxed, as this user"
+
+
+_NAMESPACES = (
+    "--unshare-user",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+)
+
+
+def _python_dirs(workdir: Path, cwd: str) -> list[str]:
+    """The directories of the Python installation the child needs, read-only."""
+    dirs: list[str] = []
+    candidates: Iterable[str] = (
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+        *sys.path,
+    )
+    # Never a whole folder others share: the temporary one holds other agents' directories.
+    excluded = {
+        os.path.realpath(cwd),
+        os.path.realpath(workdir),
+        os.path.realpath(tempfile.gettempdir()),
+        "/",
+        "/tmp",  # noqa: S108
+        os.path.realpath(os.path.expanduser("~")),
+    }
+    for entry in candidates:
+        if not entry:
+            continue
+        real = os.path.realpath(entry)
+        # The directory the runner was started from may hold the platform's data: it is
+        # never shown, even when it is on sys.path (``python -m`` puts it there).
+        if real in excluded or not os.path.isdir(real) or real in dirs:
+            continue
+        dirs.append(real)
+    return dirs
+
+
+def _inside(path: str, directory: str) -> bool:
+    """Whether ``path`` lies strictly inside ``directory`` (both real paths)."""
+    return path != directory and os.path.commonpath([path, directory]) == directory
+
+
+def _bind_system(args: list[str]) -> None:
+    for path in _SYSTEM_DIRS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in _ETC_FILES:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+
+
+def sandboxed_command(
+    tool: str,
+    command: Sequence[str],
+    workdir: Path,
+    *,
+    hidden: Sequence[Path] = (),
+) -> list[str]:
+    """``command`` run by ``tool`` (bwrap) in the sandbox, working in ``workdir``.
+
+    ``hidden`` are directories masked by an empty directory even when they lie inside
+    one that is shown (e.g. a data directory inside a source tree on ``sys.path``).
+    """
+    args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
+    _bind_system(args)
+    # The private /tmp first: a Python installation under /tmp (a CI venv) is then shown.
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
+    shown = _python_dirs(workdir, os.getcwd())
+    for path in shown:
+        args += ["--ro-bind", path, path]
+    work = str(workdir)
+    args += ["--bind", work, work]
+    for hide in hidden:
+        real = os.path.realpath(hide)
+        # Only a directory inside one shown is visible at all; masking one that holds a
+        # shown directory (the current directory holding .venv) would hide that too.
+        if os.path.isdir(real) and any(_inside(real, path) for path in shown):
+            args += ["--tmpfs", real]
+    # The root bwrap builds (the directories leading to those shown) is read-only too:
+    # the working directory and /tmp are the only places an agent writes.
+    args += ["--remount-ro", "/", "--chdir", work, "--", *command]
+    return args

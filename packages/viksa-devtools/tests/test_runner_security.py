@@ -1,0 +1,405 @@
+"""Agent code is untrusted: its environment, the sandbox, resource limits, the start deadline.
+
+The red-team agent (``fixtures/red_team_main.py``) tries to read the platform's data
+file, the parent's environment and ``/proc``, and to write outside its directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools.runner import (
+    AgentWorker,
+    CpuLimitError,
+    EndpointTimeoutError,
+    Limits,
+    MemoryLimitError,
+    OutputLimitError,
+    ResultLimitError,
+    remove_stale_workdirs,
+    run_endpoint,
+    sandbox_available,
+    sandbox_status,
+)
+from viksa_ai.devtools.runner._environ import SYSTEM_PATH, import_roots
+from viksa_ai.devtools.runner._workdir import WORKDIR_PREFIX
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RED_TEAM = (FIXTURES / "red_team_main.py").read_text()
+SENTINEL_VAR = "VIKSA_TEST_SERVER_SECRET"
+LINUX = sys.platform.startswith("linux")
+needs_sandbox = pytest.mark.skipif(
+    not sandbox_available(),
+    reason="no sandbox here: " + sandbox_status()[1],
+)
+
+
+def agent(source: str, *names: str, timeout: int = 30) -> dict[str, Any]:
+    """A manifest whose main.py is ``source``, with one endpoint per name in ``names``."""
+    return {
+        "agent_name": "Probe",
+        "agent_alias": "probe",
+        "agent_description": "A test agent",
+        "files": [{"name": "main.py", "content": source, "mime_type": "python"}],
+        "inputs": [],
+        "outputs": [],
+        "agent_endpoints": [
+            {
+                "name": name,
+                "module": "main",
+                "description": name,
+                "inputs": [],
+                "execution_config": {"timeout_seconds": timeout},
+            }
+            for name in names
+        ],
+    }
+
+
+def code(body: str) -> str:
+    """main.py with the runtime imported and ``body`` after it."""
+    return "from viksa_ai.runtime import mcp_endpoint\n" + textwrap.dedent(body)
+
+
+ENVIRONMENT = code(
+    """
+    import os
+
+    @mcp_endpoint(description="env")
+    async def env(payload):
+        return {"env": dict(os.environ), "cwd": os.getcwd()}
+    """
+)
+
+
+# --- item 1: the environment a child starts with ---------------------------------------
+
+
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_the_child_gets_only_the_documented_environment(
+    sandbox: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    monkeypatch.setenv(SENTINEL_VAR, "s3cr3t-of-the-server")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///elsewhere")
+    value = run_endpoint(
+        agent(ENVIRONMENT, "env"), "env", secrets={"svc.key": "k"}, sandbox=sandbox
+    ).value
+    env, cwd = value["env"], value["cwd"]
+
+    assert env.pop("svc.key") == "k"
+    assert env.pop("VIKSA_AUTH_ENABLED_METHODS") == "svc"
+    assert env.pop("VIKSA_AUTH_CONFIGURED_METHODS") == "svc"
+    assert env == {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), *SYSTEM_PATH]),
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": cwd,
+        "PYTHONPATH": os.pathsep.join(import_roots()),
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+# --- item 1: the sandbox, red-teamed ----------------------------------------------------
+
+
+def python_dirs_under_home() -> set[str]:
+    """The first path components of the Python installation's directories in our home."""
+    home = os.path.realpath(Path.home())
+    found = set()
+    for entry in (sys.prefix, sys.base_prefix, *sys.path):
+        real = os.path.realpath(entry) if entry else ""
+        if real.startswith(home + os.sep):
+            found.add(Path(real).relative_to(home).parts[0])
+    return found
+
+
+def red_team_payload(tmp_path: Path, data_file: Path) -> dict[str, Any]:
+    other = tmp_path / f"{WORKDIR_PREFIX}another-agent"
+    other.mkdir()
+    (other / "main.py").write_text("# another agent's code\n")
+    return {
+        "sentinel": os.environ[SENTINEL_VAR],
+        "data_file": str(data_file),
+        "home": str(Path.home()),
+        "other_dirs": [str(other), str(tmp_path)],
+        "write_targets": [str(tmp_path / "owned.txt"), str(Path.cwd() / "owned-by-agent.txt")],
+        "pids": [os.getpid(), os.getppid()],
+    }
+
+
+def assert_got_nothing(found: dict[str, Any], tmp_path: Path) -> None:
+    assert found["sentinel_in_env"] is False
+    assert found["sentinel_in_proc_environ"] == []
+    assert found["data_file_reads"] == []
+    # The home is not shown; only the path down to a Python installation inside it is.
+    assert set(found["home_listing"] or []) <= python_dirs_under_home()
+    assert found["other_dirs"] == []
+    assert found["writes_outside"] == []
+    assert found["foreign_pids"] == []
+    assert not (tmp_path / "owned.txt").exists()
+    assert not (Path.cwd() / "owned-by-agent.txt").exists()
+
+
+@needs_sandbox
+def test_the_red_team_agent_gets_nothing_through_the_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SENTINEL_VAR, "s3cr3t-of-the-server")
+    data_file = tmp_path / "data" / "platform.db"
+    data_file.parent.mkdir()
+    data_file.write_text("signing_key=...")
+    found = run_endpoint(
+        agent(RED_TEAM, "attack"), "attack", red_team_payload(tmp_path, data_file)
+    ).value
+    assert_got_nothing(found, tmp_path)
+
+
+@needs_sandbox
+def test_a_directory_to_hide_is_masked_inside_one_that_is_shown(tmp_path: Path) -> None:
+    # A data directory inside a directory on sys.path (shown read-only) stays unseen.
+    shown = tmp_path / "shown"
+    data = shown / "data"
+    data.mkdir(parents=True)
+    (data / "platform.db").write_text("secret state")
+    (shown / "visible.txt").write_text("fine")
+    source = code(
+        """
+        import os
+
+        @mcp_endpoint(description="look")
+        async def look(payload):
+            return {p: os.path.exists(p) for p in payload["paths"]}
+        """
+    )
+    paths = [str(shown / "visible.txt"), str(data / "platform.db")]
+    sys.path.append(str(shown))
+    try:
+        with AgentWorker(agent(source, "look"), hidden_paths=[data]) as warm:
+            seen = warm.call("look", {"paths": paths}).value
+    finally:
+        sys.path.remove(str(shown))
+    # /tmp is private in the sandbox, so tmp_path itself is shown only through sys.path.
+    assert seen == {paths[0]: True, paths[1]: False}
+
+
+def test_no_sandbox_runs_the_agent_as_this_user_with_our_files(tmp_path: Path) -> None:
+    # The opt-out is real: without the sandbox the agent sees the file system as we do.
+    source = code(
+        """
+        import os
+
+        @mcp_endpoint(description="look")
+        async def look(payload):
+            return os.path.exists(payload["path"])
+        """
+    )
+    (tmp_path / "x").write_text("x")
+    manifest = agent(source, "look")
+    assert run_endpoint(manifest, "look", {"path": str(tmp_path / "x")}, sandbox=False).value
+
+
+def test_sandbox_status_says_why_agents_run_unsandboxed(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sandbox_status(False) == (
+        False,
+        "off (--no-sandbox): agents run unsandboxed, as this user",
+    )
+    monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    sandboxed, line = sandbox_status(True)
+    assert not sandboxed
+    assert "agents run unsandboxed" in line
+    assert not sandbox_available()
+    with AgentWorker(agent(ENVIRONMENT, "env")) as warm:
+        assert not warm.sandboxed
+        assert warm.call("env").value["env"]["HOME"] == warm.call("env").value["cwd"]
+
+
+# --- item 7: resource limits ------------------------------------------------------------
+
+
+LIMITED = code(
+    """
+    @mcp_endpoint(description="allocate")
+    async def allocate(payload):
+        block = bytearray(payload["mib"] * 1024 * 1024)
+        return len(block)
+
+    @mcp_endpoint(description="spin")
+    async def spin(payload):
+        while True:
+            pass
+
+    @mcp_endpoint(description="shout")
+    async def shout(payload):
+        for _ in range(payload["lines"]):
+            print("x" * 1023)
+        return "done"
+
+    @mcp_endpoint(description="big")
+    async def big(payload):
+        return "y" * payload["size"]
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_AS is POSIX")
+def test_memory_past_the_limit_ends_the_call_with_memory_limit() -> None:
+    limits = Limits(memory_bytes=512 * 1024 * 1024)
+    manifest = agent(LIMITED, "allocate", "spin", "shout", "big")
+    with AgentWorker(manifest, limits=limits) as warm:
+        assert warm.call("allocate", {"mib": 16}).value == 16 * 1024 * 1024
+        with pytest.raises(MemoryLimitError) as caught:
+            warm.call("allocate", {"mib": 2048})
+        # The worker survives: the allocation failed, nothing else did.
+        assert warm.call("allocate", {"mib": 1}).value == 1024 * 1024
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("memory_limit", 8, 512 * 1024 * 1024)
+    assert "memory_bytes" in error.message
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_CPU is POSIX")
+def test_cpu_time_past_the_limit_ends_the_call_with_cpu_limit() -> None:
+    manifest = agent(LIMITED, "allocate", "spin", "shout", "big")
+    with AgentWorker(manifest, limits=Limits(cpu_seconds=1)) as warm:
+        with pytest.raises(CpuLimitError) as caught:
+            warm.call("spin")
+        # A new child serves the next call.
+        assert warm.call("big", {"size": 3}).value == "yyy"
+    assert (caught.value.kind, caught.value.limit) == ("cpu_limit", 1)
+
+
+def test_captured_output_past_the_limit_ends_the_call_with_output_limit() -> None:
+    manifest = agent(LIMITED, "allocate", "spin", "shout", "big")
+    limits = Limits(output_bytes=64 * 1024)
+    with AgentWorker(manifest, capture_output=True, limits=limits) as warm:
+        assert warm.call("shout", {"lines": 10}).value == "done"
+        with pytest.raises(OutputLimitError) as caught:
+            warm.call("shout", {"lines": 10_000})
+    error = caught.value
+    assert error.kind == "output_limit"
+    assert error.output is not None
+    assert len(error.output.encode()) <= 64 * 1024
+
+
+def test_a_result_past_the_limit_ends_the_call_with_result_limit() -> None:
+    manifest = agent(LIMITED, "allocate", "spin", "shout", "big")
+    with AgentWorker(manifest, limits=Limits(result_bytes=1000)) as warm:
+        assert warm.call("big", {"size": 900}).value == "y" * 900
+        with pytest.raises(ResultLimitError) as caught:
+            warm.call("big", {"size": 5000})
+    assert caught.value.kind == "result_limit"
+    assert caught.value.to_dict()["limit"] == 1000
+
+
+def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
+    assert Limits() == Limits(
+        memory_bytes=1024**3, cpu_seconds=300, output_bytes=1024**2, result_bytes=16 * 1024**2
+    )
+    for bad in (0, -1, True):
+        with pytest.raises(ValueError, match="positive"):
+            Limits(memory_bytes=bad)
+
+
+# --- item 9: a hang at import -----------------------------------------------------------
+
+
+def test_an_import_that_hangs_ends_at_the_calls_timeout_as_a_timeout() -> None:
+    source = code(
+        """
+        import time
+        time.sleep(600)
+
+        @mcp_endpoint(description="never reached")
+        async def never(payload):
+            return None
+        """
+    )
+    started = time.monotonic()
+    with pytest.raises(EndpointTimeoutError) as caught:
+        run_endpoint(agent(source, "never", timeout=1), "never")
+    # Not invalid_agent after the 60 s start timeout: the call's own 1 s.
+    assert time.monotonic() - started < 30
+    error = caught.value
+    assert (error.kind, error.stage, error.timeout) == ("timeout", "import", 1)
+    assert "import" in error.message
+
+
+# --- item 12: working directories a killed runner left -----------------------------------
+
+
+def owner_dir(tmp: Path, name: str, owner: str | None) -> Path:
+    root = tmp / f"{WORKDIR_PREFIX}{name}"
+    (root / "work").mkdir(parents=True)
+    (root / "work" / "main.py").write_text("agent code")
+    if owner is not None:
+        (root / "owner").write_text(owner)
+    return root
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_only_directories_of_dead_owners_are_removed(tmp_path: Path) -> None:
+    dead = owner_dir(tmp_path, "dead", f"{dead_pid()} 1\n")
+    alive = owner_dir(tmp_path, "alive", f"{os.getpid()} \n")
+    reused = owner_dir(tmp_path, "reused", f"{os.getpid()} 1\n")  # same pid, older process
+    unmarked = owner_dir(tmp_path, "unmarked", None)
+    foreign = tmp_path / "someone-else"
+    foreign.mkdir()
+    (foreign / "owner").write_text(f"{dead_pid()} 1\n")
+
+    assert remove_stale_workdirs(tmp_path) == 2 if LINUX else 1
+    assert not dead.exists()
+    assert alive.exists()
+    assert unmarked.exists()
+    assert foreign.exists()
+    if LINUX:
+        assert not reused.exists()
+
+
+_KILLED_RUNNER = """
+import sys, time
+from viksa_ai.devtools.runner import AgentWorker
+worker = AgentWorker(sys.argv[1], sandbox=False)
+worker.start()
+print(worker._worker._workdir.root, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
+def test_a_runner_killed_with_sigkill_leaves_a_directory_the_next_start_removes() -> None:
+    probe = Path(__file__).parent / "fixtures" / "runner_probe"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_RUNNER, str(probe)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert runner.stdout is not None
+        root = Path(runner.stdout.readline().strip())
+        assert (root / "work" / "main.py").exists()
+    finally:
+        runner.kill()
+        runner.wait()
+        if runner.stdout is not None:
+            runner.stdout.close()
+    assert root.exists()  # SIGKILL: nothing cleaned up
+    for _ in range(100):  # the child notices its parent is gone within half a second
+        remove_stale_workdirs()
+        if not root.exists():
+            break
+        time.sleep(0.05)
+    assert not root.exists()
