@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from viksa_ai.devtools.runner import AsyncAgentWorker, EndpointError
+from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, EndpointError
 
 MANIFEST: dict[str, Any] = {
     "agent_name": "Traced Agent",
@@ -146,3 +146,27 @@ async def test_a_failed_call_is_recorded_without_its_message(agent: Path, otel_s
     assert span.status.description == "endpoint_error"
     texts = [str(v) for e in span.events for v in (e.attributes or {}).values()]
     assert all("secret-input-value" not in text for text in texts)
+
+
+def test_the_sync_worker_keeps_the_callers_trace(agent: Path, otel_spans: Any) -> None:
+    from opentelemetry import trace
+
+    with AgentWorker(agent) as worker, trace.get_tracer("test").start_as_current_span("s") as s:
+        result = worker.call("where", {})
+    span = next(x for x in otel_spans.get_finished_spans() if x.name.startswith("viksa."))
+    assert span.parent is not None
+    assert span.parent.span_id == s.get_span_context().span_id
+    assert result.value["otel"]["trace_id"] == f"{s.get_span_context().trace_id:032x}"
+
+
+async def test_a_traced_call_keeps_the_traceback_to_the_agents_frames(
+    agent: Path, otel_spans: Any
+) -> None:
+    async with AsyncAgentWorker(agent) as worker:
+        with pytest.raises(EndpointError) as caught:
+            await worker.call("fail", {"note": "n"})
+    assert otel_spans.get_finished_spans()  # the call was traced
+    traceback = caught.value.traceback or ""
+    assert "_child_trace" not in traceback
+    assert traceback.splitlines()[1].strip().startswith('File "')
+    assert "main.py" in traceback.splitlines()[1]

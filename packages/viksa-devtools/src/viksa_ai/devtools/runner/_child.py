@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import IO, Any
 
+from viksa_ai.devtools.runner import _child_trace
 from viksa_ai.devtools.runner._child_trace import restore_trace
 from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._protocol import (
@@ -47,6 +48,8 @@ from viksa_ai.devtools.runner._protocol import (
 from viksa_ai.devtools.runner._reap import become_subreaper, kill_tree
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+# Frames of these files lead every call's traceback: the agent's own come after them.
+_OWN_FILES = frozenset({__file__, _child_trace.__file__})
 
 __all__ = ["main"]
 
@@ -438,7 +441,7 @@ def _agent_frames(tb: TracebackType | None) -> TracebackType | None:
     """Drop the leading frames of this module and asyncio: the user wants their own code."""
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        ours = filename == __file__ or filename.startswith(_ASYNCIO_DIR)
+        ours = filename in _OWN_FILES or filename.startswith(_ASYNCIO_DIR)
         if not ours and not filename.startswith("<frozen importlib"):
             break
         tb = tb.tb_next
