@@ -34,6 +34,7 @@ from viksa_ai.devtools.platform._routes import (
     triggers,
     workflow,
 )
+from viksa_ai.devtools.platform._tracing import TracingMiddleware, fastapi_telemetry_off
 
 __all__ = ["create_app"]
 
@@ -70,6 +71,7 @@ def create_app(
         description="A local, stateful emulator of the Viksa AI platform API (`viksa dev`).",
         lifespan=lifespan,
         default_response_class=JsonAnswer,
+        **fastapi_telemetry_off(),
     )
     app.state.platform = platform
     # Routes are matched in order, one by one: the hot path (pulse) goes first. No
@@ -121,6 +123,7 @@ def create_app(
     )
     app.add_middleware(FaultMiddleware, registry=platform.faults)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware)  # outermost: it sees the request id answered
     return app
 
 
