@@ -12,3 +12,5 @@ for dir in packages/*/tests tests-integration benchmarks scripts examples; do
     uv run mypy "$dir"
   fi
 done
+# A user's script: every answer it reads has a precise type, no expression is Any.
+uv run mypy --strict --disallow-any-expr tests-integration/typed_usage.py

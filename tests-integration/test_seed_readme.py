@@ -958,7 +958,9 @@ async def test_readme_iter_sse_lines_on_a_custom_stream(viksa_platform: LocalPla
         events = [event async for event in ViksaClient.iter_sse_lines(response)]
     assert events
     assert all(isinstance(event, dict) for event in events)
-    assert events[-1]["type"] == "result"
+    last = events[-1]
+    assert isinstance(last, dict)
+    assert last["type"] == "result"
 
 
 async def test_readme_iter_conversations(viksa_client: ViksaClient) -> None:

@@ -303,8 +303,8 @@ async def test_webhook_routes(api: respx.MockRouter, base_url: str, backend: Htt
     )
     async with wh:
         assert await wh.invoke({"event": "order.created"}) == {"run": "r1"}
-        assert [evt async for evt in wh.stream({"event": "order.created"})] == [{"e": 1}]
-        assert await wh.health() == {"ok": True}
+        assert [dict(evt) async for evt in wh.stream({"event": "order.created"})] == [{"e": 1}]
+        assert dict(await wh.health()) == {"ok": True}
     assert json.loads(invoke.calls.last.request.content) == {"event": "order.created"}
     assert json.loads(stream.calls.last.request.content) == {"event": "order.created"}
     for route in (invoke, stream, health):

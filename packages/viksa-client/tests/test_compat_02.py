@@ -72,8 +72,8 @@ async def test_webhook_client_calls_the_webhook_routes(api: respx.MockRouter) ->
         assert wh.trigger_id == "trig/1"
         assert wh.base_url == BASE
         assert await wh.invoke({"event": "order.created"}) == {"run": "r1"}
-        assert [event async for event in wh.stream({"n": 1})] == [{"e": 1}, {"e": 2}]
-        assert await wh.health() == {"ok": True}
+        assert [dict(event) async for event in wh.stream({"n": 1})] == [{"e": 1}, {"e": 2}]
+        assert dict(await wh.health()) == {"ok": True}
     assert json.loads(invoke.calls.last.request.content) == {"event": "order.created"}
     assert json.loads(stream.calls.last.request.content) == {"n": 1}
     for route in (invoke, stream, health):
@@ -235,7 +235,7 @@ async def test_old_keyword_names_of_resource_methods(
     client = make_client()
     assert await client.builder.agents.revision("a1", revision_id=3) == {"revision": 3}
     assert await client.marketplace.workforce.get(listing_id="w1") == {"id": "w1"}
-    assert await client.marketplace.workforce.install(listing_id="w1", body={"x": 1}) == {
+    assert dict(await client.marketplace.workforce.install(listing_id="w1", body={"x": 1})) == {
         "ok": True
     }
     assert revision.called

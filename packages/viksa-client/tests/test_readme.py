@@ -89,7 +89,8 @@ def test_readme_example_runs(source: str, capsys: pytest.CaptureFixture[str]) ->
         ("me.email, agents.get", "me@example.com 3"),
         ("e.status_code, e.detail_message", "404 Agent not found r1"),
         ("stream_indent_finder(", "{'step': 1}\n{'step': 2}"),
-        ("result.status, result.response", "ok {'flights': 2}"),
+        ("result.status, result.response", "ok 2"),
+        ('agents.get("total", len(agents["agents"]))', "3 ['agent-0', 'agent-1', 'agent-2']"),
         ("recorded.last.status_code", "200 application/json r2"),
     ]:
         if needle in source:

@@ -22,7 +22,7 @@ from viksa_ai.client import (
     ViksaSyncClient,
     ViksaTransportError,
 )
-from viksa_ai.client._call import AUTH, json_call
+from viksa_ai.client._call import AUTH, Call, json_call
 from viksa_ai.client._pipeline import make_plan, make_request
 from viksa_ai.client._retry import (
     backoff_delay,
@@ -30,6 +30,7 @@ from viksa_ai.client._retry import (
     may_have_reached_server,
     parse_retry_after,
 )
+from viksa_ai.models.answers import JSONValue
 
 FAST = RetryConfig(max_retries=3, initial_delay=0.5, max_delay=8.0)
 
@@ -48,7 +49,7 @@ async def test_transient_status_is_retried_then_succeeds(
         httpx.Response(200, json={"n": 1}),
     ]
     client = make_client(retry=FAST)
-    assert await client.auth.usage() == {"n": 1}
+    assert dict(await client.auth.usage()) == {"n": 1}
     assert route.call_count == 3
     assert len(sleeps) == 2
 
@@ -176,7 +177,7 @@ def test_later_attempts_get_only_what_is_left_of_the_deadline() -> None:
     client = ViksaSyncClient("tok", base_url="https://api.viksa.test", timeout=None)
     try:
         settings = client._settings
-        call = json_call("GET", AUTH, "/usage")
+        call: Call[JSONValue] = json_call("GET", AUTH, "/usage")
         options = RequestOptions(retry=RetryConfig(deadline=10.0))
         plan = make_plan(settings, call, options)
         plan.started -= 9.5  # as if earlier attempts and waits took 9.5 s
@@ -198,7 +199,7 @@ async def test_connection_errors_are_retried_for_reads(
     route = api.get("/auth/usage")
     route.side_effect = [httpx.ReadError("reset"), httpx.Response(200, json={"ok": 1})]
     client = make_client()
-    assert await client.auth.usage() == {"ok": 1}
+    assert dict(await client.auth.usage()) == {"ok": 1}
     assert route.call_count == 2
 
 
@@ -357,7 +358,7 @@ async def test_streams_are_retried_before_the_first_event(
         httpx.Response(200, content=b'data: {"a": 1}\n\ndata: [DONE]\n\n'),
     ]
     client = make_client()
-    assert [event async for event in client.chat.stream_execution("c1")] == [{"a": 1}]
+    assert [dict(event) async for event in client.chat.stream_execution("c1")] == [{"a": 1}]
     assert route.call_count == 2
 
 

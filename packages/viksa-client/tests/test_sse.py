@@ -250,7 +250,7 @@ SSE = (
 )
 
 
-async def _collect(stream: AsyncEventStream, into: list[Any]) -> None:
+async def _collect(stream: AsyncEventStream[Any], into: list[Any]) -> None:
     async for event in stream:
         into.append(event)
 
@@ -260,7 +260,8 @@ async def test_stream_yields_json_until_done(
 ) -> None:
     api.post("/chat/indent_finder/stream").respond(200, content=SSE)
     client = make_client()
-    events = [event async for event in client.chat.stream_indent_finder("Find my last deployment")]
+    stream = client.chat.stream_indent_finder("Find my last deployment")
+    events = [dict(event) async for event in stream]
     assert events == [{"step": 1}, {"step": 2}]
 
 
@@ -293,7 +294,7 @@ async def test_chunks_split_anywhere_through_the_client(
         return_value=httpx.Response(200, stream=chunked(pieces))
     )
     client = make_client()
-    assert [event async for event in client.chat.stream_execution("c1")] == [{"a": 1}]
+    assert [dict(event) async for event in client.chat.stream_execution("c1")] == [{"a": 1}]
 
 
 async def test_non_json_data_raises_with_the_raw_text(
@@ -417,7 +418,10 @@ async def test_event_stream_content_types_are_read(
 ) -> None:
     api.get("/chat/execution/c1/stream").respond(200, content=SSE, headers=headers)
     client = make_client()
-    assert [e async for e in client.chat.stream_execution("c1")] == [{"step": 1}, {"step": 2}]
+    assert [dict(e) async for e in client.chat.stream_execution("c1")] == [
+        {"step": 1},
+        {"step": 2},
+    ]
 
 
 def test_sync_stream_that_is_not_an_event_stream_raises(
@@ -440,7 +444,7 @@ async def test_stream_as_context_manager_releases_early(
     async with client.chat.stream_execution("c1") as stream:
         assert stream.response is not None
         async for event in stream:
-            assert event == {"step": 1}
+            assert dict(event) == {"step": 1}
             break
     assert stream.response.is_closed
 
@@ -461,7 +465,7 @@ def test_sync_stream_and_iter_sse_lines(
     api.post("/chat/indent_finder/stream").respond(200, content=SSE)
     client = make_sync_client()
     with client.chat.stream_indent_finder("hi") as stream:
-        assert list(stream) == [{"step": 1}, {"step": 2}]
+        assert [dict(e) for e in stream] == [{"step": 1}, {"step": 2}]
     api.get("/custom/stream").respond(200, content=SSE)
     with (
         httpx.Client() as http,

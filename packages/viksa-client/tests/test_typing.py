@@ -30,7 +30,7 @@ async def test_stream_response_needs_no_narrowing_once_open(
     async with stream:
         assert_type(stream.response, httpx.Response)
         assert stream.response.status_code == 200  # the README's line, as written
-        assert [event async for event in stream] == [{"step": 1}]
+        assert [dict(event) async for event in stream] == [{"step": 1}]
 
 
 def test_sync_stream_response_needs_no_narrowing_once_open(
@@ -43,7 +43,7 @@ def test_sync_stream_response_needs_no_narrowing_once_open(
     with stream:
         assert_type(stream.response, httpx.Response)
         assert stream.response.status_code == 200
-        assert list(stream) == [{"step": 1}]
+        assert [dict(event) for event in stream] == [{"step": 1}]
 
 
 def test_a_misspelt_name_fails_the_checker_and_the_import() -> None:

@@ -42,6 +42,25 @@ README_NAMES: dict[str, list[str]] = {
         "KeyValidationRequest",
         "KeyValidationResponse",
     ],
+    "viksa_ai.models.answers": [
+        "JSONObject",
+        "JSONValue",
+        "AgentDocument",
+        "AgentPage",
+        "CreatedApiKey",
+        "Secret",
+        "McpServer",
+        "ExecutionRecord",
+        "Approval",
+        "Conversation",
+        "Message",
+        "Trigger",
+        "WorkflowDefinition",
+        "WorkflowExecution",
+        "Schedule",
+        "Listing",
+        "StreamEvent",
+    ],
     "viksa_ai.models.a2a": ["A2AEnvelope", "A2AResponse", "A2AStatus", "A2A_PROTOCOL_VERSION"],
     "viksa_ai.models.executor": [
         "AgentType",
@@ -129,6 +148,23 @@ def test_importing_the_package_does_not_import_pydantic() -> None:
     )
 
     assert output == "False"
+
+
+def test_the_manifest_enums_import_no_pydantic_and_are_the_models_own() -> None:
+    output = _run_isolated(
+        """
+        import sys
+        from viksa_ai.models import AgentType, EndpointStatus, InputType, MimeType
+        before = "pydantic" in sys.modules
+        import viksa_ai.models.agent as agent
+        same = (agent.AgentType, agent.EndpointStatus, agent.InputType, agent.MimeType) == (
+            AgentType, EndpointStatus, InputType, MimeType
+        )
+        print(before, same)
+        """
+    )
+
+    assert output == "False True"
 
 
 def test_importing_the_models_builds_no_schema() -> None:

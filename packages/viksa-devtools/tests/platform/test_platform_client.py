@@ -36,6 +36,7 @@ async def test_the_async_client_fixture_talks_to_the_platform(
             inputs={"text": "from the sdk"},
         )
     )
+    assert isinstance(result.response, dict)
     assert (result.status, result.response["text"]) == ("completed", "from the sdk")
     guarded = await viksa_client.pulse.execute(
         {

@@ -2,6 +2,10 @@
 
 A resource method only says what to call: verb, service, path template and the ids to
 put in it, query, body, how to read the answer. The pipeline does the rest.
+
+The answer type of a call is the one its resource method declares (``-> AgentPage``):
+``object_call`` and ``json_call`` are generic in their answer, so the type checker takes
+it from the method's signature, and nothing converts or validates the dict at run time.
 """
 
 from __future__ import annotations
@@ -99,9 +103,13 @@ def object_call(
     query: Mapping[str, Any] | None = None,
     body: Any = None,
     secrets: tuple[str, ...] = (),
-) -> Call[dict[str, Any]]:
-    """A call whose answer is a JSON object (``{}`` when the body is empty)."""
-    return Call(
+) -> Call[T]:
+    """A call whose answer is a JSON object (``{}`` when the body is empty).
+
+    ``T`` is the answer type the caller declares (a ``TypedDict`` of viksa-models): the
+    object is returned as decoded, a plain dict.
+    """
+    call: Call[Any] = Call(
         method=method,
         service=service,
         path=path,
@@ -111,6 +119,7 @@ def object_call(
         decode=as_object,
         secrets=secrets,
     )
+    return call
 
 
 def json_call(
@@ -121,9 +130,13 @@ def json_call(
     query: Mapping[str, Any] | None = None,
     body: Any = None,
     secrets: tuple[str, ...] = (),
-) -> Call[Any]:
-    """A call whose answer is any JSON value (``None`` when the body is empty)."""
-    return Call(
+) -> Call[T]:
+    """A call whose answer is any JSON value (``None`` when the body is empty).
+
+    ``T`` is the answer type the caller declares (a ``TypedDict``, a list of them or
+    ``JSONValue``); the value is returned as decoded.
+    """
+    call: Call[Any] = Call(
         method=method,
         service=service,
         path=path,
@@ -133,6 +146,7 @@ def json_call(
         decode=as_json,
         secrets=secrets,
     )
+    return call
 
 
 def query_of(**params: Any) -> dict[str, Any] | None:

@@ -146,7 +146,8 @@ def invoke_response(data: Any) -> AgentInvokeResponse:
 
 
 def agent_generation(data: Any) -> AgentGenerationResponse:
-    """Read an ``AgentGenerationResponse``."""
-    from viksa_ai.models.agent import AgentGenerationResponse
+    """Read an ``AgentGenerationResponse`` as answered: a draft breaking the manifest rules
+    (no ``main.py``, a secure agent without a queue) is returned, not refused."""
+    from viksa_ai.models.agent import READ_AS_ANSWERED, AgentGenerationResponse
 
-    return AgentGenerationResponse.model_validate(data)
+    return AgentGenerationResponse.model_validate(data, context=READ_AS_ANSWERED)

@@ -199,7 +199,7 @@ def report_lines(path: str) -> tuple[bool, list[str]]:
 
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
-    from viksa_ai.devtools._validation_workers import ValidationTimeoutError, check_with_limits
+    from viksa_ai.devtools._validation_workers import ValidationTimeoutError, issues_with_limits
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
 
     try:
@@ -208,17 +208,18 @@ def _validate_path(path: str) -> _Result:
         if _is_dir(path):  # no agent.json in it nor below it (see agent_paths)
             return _Result(path, unreadable=_not_an_agent(path))
         return _Result(path, unreadable=str(exc))
-    # In a worker process with a time limit, as viksa dev validates: compiling hostile
-    # code can take minutes, and compile() cannot be interrupted in-process.
+    # Small agents here (a plainly valid manifest without pydantic), others in a worker
+    # process with a time limit, as viksa dev validates: compiling hostile code can take
+    # minutes, and compile() cannot be interrupted in-process.
     try:
-        report = check_with_limits(source.manifest)
+        issues = issues_with_limits(source.manifest)
     except ValidationTimeoutError as exc:
         return _Result(path, unreadable=f"{path}: {exc}")
     return _Result(
         path,
         manifest_path=str(source.manifest_path),
         main_path=str(source.main_path) if source.main_path is not None else None,
-        issues=report.issues,
+        issues=issues,
     )
 
 

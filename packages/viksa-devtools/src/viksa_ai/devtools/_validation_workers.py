@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from viksa_ai.devtools.validate import ValidationReport
+    from viksa_ai.devtools.validate import Issue, ValidationReport
 
 __all__ = [
     "IN_PROCESS_MAX_CHARS",
@@ -29,6 +29,7 @@ __all__ = [
     "ValidationTimeoutError",
     "ValidationWorkers",
     "check_with_limits",
+    "issues_with_limits",
     "shared_workers",
 ]
 
@@ -201,6 +202,21 @@ def check_with_limits(
 
         return check_agent_manifest(manifest)
     return shared_workers().check(manifest, time_limit=time_limit)
+
+
+def issues_with_limits(
+    manifest: Mapping[str, Any], *, time_limit: float | None = None
+) -> tuple[Issue, ...]:
+    """The issues of ``manifest``, as :func:`check_with_limits` finds them.
+
+    Small agents take the validator's fast path (no pydantic model for a plainly valid
+    manifest): what ``viksa validate`` needs.
+    """
+    if _source_chars(manifest) <= IN_PROCESS_MAX_CHARS:
+        from viksa_ai.devtools.validate._validate import manifest_issues
+
+        return manifest_issues(manifest)
+    return shared_workers().check(manifest, time_limit=time_limit).issues
 
 
 def _source_chars(manifest: Mapping[str, Any]) -> int:

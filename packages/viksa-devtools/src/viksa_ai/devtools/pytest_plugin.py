@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from viksa_ai.client import ViksaClient, ViksaSyncClient
     from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+    from viksa_ai.models.answers import AgentDocument
 
 __all__ = [
     "viksa_client",
@@ -84,7 +85,7 @@ def viksa_sync_client(viksa_platform_config: PlatformConfig) -> Iterator[ViksaSy
 @pytest.fixture
 def viksa_deploy(
     viksa_sync_client: ViksaSyncClient,
-) -> Callable[..., dict[str, Any]]:
+) -> Callable[..., AgentDocument]:
     """``deploy(path, secrets=None)``: deploy an agent folder to ``viksa_sync_client``'s platform.
 
     The folder is validated first (an invalid agent fails the test with the validator's
@@ -95,7 +96,7 @@ def viksa_deploy(
 
     def deploy(
         path: str | os.PathLike[str], secrets: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    ) -> AgentDocument:
         try:
             result = deploy_agent(viksa_sync_client, Path(path), secrets)
         except DeployError as exc:

@@ -18,6 +18,7 @@ from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec, build_r
 
 if TYPE_CHECKING:
     from viksa_ai.client import ViksaClient
+    from viksa_ai.models.answers import AgentDocument, AgentMapping
 
 __all__ = ["AgentSelection", "PlatformBackend", "load_tool_registry"]
 
@@ -46,14 +47,14 @@ class AgentSelection:
         return "every deployed agent"
 
 
-async def _agent_docs(client: ViksaClient, selection: AgentSelection) -> list[dict[str, Any]]:
+async def _agent_docs(client: ViksaClient, selection: AgentSelection) -> list[AgentDocument]:
     if selection.agent_id:
         try:
             return [await client.builder.agents.get(selection.agent_id)]
         except ViksaNotFoundError:
             _log.warning("agent %s not found: no tools for it", selection.agent_id)
             return []
-    docs: list[dict[str, Any]] = []
+    docs: list[AgentDocument] = []
     search = selection.agent_alias or None
     async for doc in client.builder.agents.iter_all(limit=100, search=search):
         if selection.agent_alias:
@@ -66,8 +67,8 @@ async def _agent_docs(client: ViksaClient, selection: AgentSelection) -> list[di
     return docs
 
 
-async def _mappings(client: ViksaClient, ids: list[str]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+async def _mappings(client: ViksaClient, ids: list[str]) -> list[AgentMapping]:
+    found: list[AgentMapping] = []
     try:
         for start in range(0, len(ids), _MAPPINGS_BATCH):
             batch = ids[start : start + _MAPPINGS_BATCH]

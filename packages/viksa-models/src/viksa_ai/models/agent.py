@@ -6,6 +6,8 @@ a document that travels both ways between the platform and its users.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -15,6 +17,7 @@ from viksa_ai.models._base import OpenModel
 from viksa_ai.models._enums import AgentType, EndpointStatus, InputType, MimeType
 
 __all__ = [
+    "READ_AS_ANSWERED",
     "AgentCreationRequest",
     "AgentEndpoint",
     "AgentFile",
@@ -35,6 +38,20 @@ __all__ = [
 ]
 
 _MAIN_FILE = "main.py"
+
+READ_AS_ANSWERED: Mapping[str, bool] = MappingProxyType({"viksa_read_as_answered": True})
+"""Validation context that reads a manifest as the platform answered it.
+
+``AgentGenerationResponse.model_validate(data, context=READ_AS_ANSWERED)`` checks the
+field types but not the manifest rules (``main.py``, a secure agent's queue): a
+generated draft may break them, and ``validate_agent_manifest`` reports what it breaks.
+"""
+
+
+def _as_answered(info: ValidationInfo) -> bool:
+    context = info.context
+    return isinstance(context, Mapping) and context.get("viksa_read_as_answered") is True
+
 
 _AgentName = Annotated[str, Field(min_length=1, max_length=256)]
 _AgentDescription = Annotated[str, Field(min_length=1)]
@@ -154,7 +171,9 @@ class AgentGenerationResponse(BaseAgentData):
 
     Rules checked here (the devtools validator checks many more): ``files`` holds
     ``main.py`` with mime_type ``python``, and a ``secure`` agent names at least one
-    queue in ``chrona_queue.chrona_queues``.
+    queue in ``chrona_queue.chrona_queues``. Validating with
+    ``context=READ_AS_ANSWERED`` skips both rules (field types are still checked): that
+    is how the client reads a generated draft, which may break them.
     """
 
     # Redeclared (they keep their place) to be validated even when absent, so that a
@@ -168,7 +187,7 @@ class AgentGenerationResponse(BaseAgentData):
         cls, value: ChronaQueue | None, info: ValidationInfo
     ) -> ChronaQueue | None:
         # agent_type is declared first, so it is in info.data once it validated.
-        if info.data.get("agent_type") is not AgentType.SECURE:
+        if _as_answered(info) or info.data.get("agent_type") is not AgentType.SECURE:
             return value
         if value is None or not any(name.strip() for name in value.chrona_queues):
             raise PydanticCustomError(
@@ -180,7 +199,9 @@ class AgentGenerationResponse(BaseAgentData):
 
     @field_validator("files")
     @classmethod
-    def _has_python_main(cls, files: list[AgentFile]) -> list[AgentFile]:
+    def _has_python_main(cls, files: list[AgentFile], info: ValidationInfo) -> list[AgentFile]:
+        if _as_answered(info):
+            return files
         mains = [file for file in files if file.name == _MAIN_FILE]
         if any(file.mime_type is MimeType.PYTHON for file in mains):
             return files

@@ -7,14 +7,15 @@ Requests are closed (an unknown field is rejected, naming it), answers are open.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SkipValidation, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from viksa_ai.models._base import ClosedModel, OpenModel
 from viksa_ai.models._enums import AgentType
 from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION, A2AEnvelope, ProtocolVersion
+from viksa_ai.models.answers import JSONValue
 
 __all__ = [
     "A2AEnvelopeIn",
@@ -109,7 +110,8 @@ class EndpointExecutionResponse(OpenModel):
     status: str
     execution_id: str
     endpoint: str
-    response: Any = None
+    # Typed for checkers, kept as decoded at run time: any JSON the endpoint returned.
+    response: Annotated[JSONValue, SkipValidation] = None
     error: str | None = None
     duration_ms: int | None = None
 

@@ -47,6 +47,7 @@ from viksa_ai.client._refresh import (
     wants_refresh,
 )
 from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings
+from viksa_ai.client._tracing import trace_attempt, trace_event, trace_response, traced
 from viksa_ai.client._twin import blocking_twin, close_blocking, close_twin, closed_error
 
 if TYPE_CHECKING:
@@ -58,10 +59,12 @@ if TYPE_CHECKING:
     from viksa_ai.client._async.resources._pulse import AsyncPulse
     from viksa_ai.client._async.resources._scheduler import AsyncScheduler
     from viksa_ai.client._async.resources._workflow import AsyncWorkflow
+    from viksa_ai.models.answers import JSONValue
 
-    # unasync: begin async-only
+# unasync: begin async-only
+if TYPE_CHECKING:
     from viksa_ai.client._sync._client import ViksaSyncClient
-    # unasync: end
+# unasync: end
 
 __all__ = ["ViksaClient"]
 
@@ -435,12 +438,13 @@ class ViksaClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> JSONValue:
         """Call a route not wrapped yet: ``await client.request("GET", "/builder", "/x")``.
 
-        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON.
+        ``path`` is sent as given (encode ids yourself); the answer is decoded JSON, typed
+        ``JSONValue`` (narrow it with ``isinstance``, or ``cast`` it to the shape you know).
         """
-        call = Call(
+        call: Call[JSONValue] = Call(
             method=method.upper(),
             service=service_for_prefix(prefix),
             path=path if path.startswith("/") else "/" + path,
@@ -461,7 +465,7 @@ class ViksaClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> JSONValue:
         """Like ``request`` but blocking, for code outside an event loop."""
         return blocking_twin(self).request(
             method, prefix, path, params=params, json=json, options=options
@@ -470,23 +474,25 @@ class ViksaClient:
     # unasync: end
 
     @staticmethod
-    def iter_sse_lines(response: httpx.Response) -> AsyncIterator[Any]:
+    def iter_sse_lines(response: httpx.Response) -> AsyncIterator[JSONValue]:
         """The JSON values of the ``data:`` events of a streaming response, until ``[DONE]``."""
         return iter_json(response)
 
     async def _request(self, call: Call[T], options: RequestOptions | None) -> T:
         plan = make_plan(self._settings, call, options)
-        response = await self._send(plan)
-        return finish(plan, self._settings, call, response)
+        with traced(plan):
+            response = await self._send(plan)
+            return finish(plan, self._settings, call, response)
 
     async def _open_stream(self, call: Call[Any], options: RequestOptions | None) -> httpx.Response:
         plan = make_plan(self._settings, call, options, stream=True)
-        response = await self._send(plan)
-        if not is_event_stream(response):
-            head = await _read_head(response)
-            raise not_an_event_stream(plan, self._settings, response, head)
-        opened_stream(plan, response)
-        return response
+        with traced(plan):  # the span ends when the stream has opened
+            response = await self._send(plan)
+            if not is_event_stream(response):
+                head = await _read_head(response)
+                raise not_an_event_stream(plan, self._settings, response, head)
+            opened_stream(plan, response)
+            return response
 
     async def _send(self, plan: Plan) -> httpx.Response:
         settings = self._settings
@@ -499,6 +505,7 @@ class ViksaClient:
                 raise closed_error()
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
+            trace_attempt(request)
             try:
                 left = time_left(plan)
                 if left is None:
@@ -515,9 +522,11 @@ class ViksaClient:
                 await _backends.async_sleep(delay)
                 attempt += 1
                 continue
+            trace_response(response)
             if response.is_success:
                 return response
             if not replayed and wants_refresh(plan, settings, response):
+                trace_event("viksa.token_refresh")
                 await self._refresh(generation)
                 replayed = True
                 continue

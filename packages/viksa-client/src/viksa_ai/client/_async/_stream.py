@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
 
 __all__ = ["AsyncEventStream", "iter_json"]
+
+T = TypeVar("T")
 
 
 def _broken(
@@ -97,18 +99,17 @@ async def iter_json(response: httpx.Response, *, service: str | None = None) -> 
             yield event_json(item)
 
 
-class AsyncEventStream:
+class AsyncEventStream(Generic[T]):
     """A stream of platform events, opened on first iteration.
 
-    Iterate it for the JSON value of each event (``async for item in stream``), or
+    Iterate it for the JSON value of each event (``async for item in stream``), typed
+    ``T`` (``StreamEvent`` for the platform's streams: a plain dict at run time), or
     ``stream.events()`` for typed ``ServerSentEvent`` objects. Use it as a context
     manager (or call ``aclose()``) to release the connection if you stop early.
     ``response`` is the raw ``httpx.Response`` once the stream is open.
     """
 
-    def __init__(
-        self, client: ViksaClient, call: Call[Any], options: RequestOptions | None
-    ) -> None:
+    def __init__(self, client: ViksaClient, call: Call[T], options: RequestOptions | None) -> None:
         self._client = client
         self._call = call
         self._options = options
@@ -147,7 +148,7 @@ class AsyncEventStream:
         finally:
             await response.aclose()
 
-    async def _json(self) -> AsyncIterator[Any]:
+    async def _json(self) -> AsyncIterator[T]:
         response = await self._start()
         try:
             async for batch in _data_batches(response, self._call.service.name, self._max_event):
@@ -167,7 +168,7 @@ class AsyncEventStream:
         self._started = True
         return await self._open()
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> AsyncIterator[T]:
         return self._json()
 
     async def aclose(self) -> None:
@@ -175,7 +176,7 @@ class AsyncEventStream:
         if self._response is not None:
             await self._response.aclose()
 
-    async def __aenter__(self) -> AsyncEventStream:
+    async def __aenter__(self) -> AsyncEventStream[T]:
         await self._open()
         return self
 

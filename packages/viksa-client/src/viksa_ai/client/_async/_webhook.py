@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from viksa_ai.client._async._stream import AsyncEventStream
 from viksa_ai.client._call import CHAT, Call
@@ -13,8 +13,15 @@ from viksa_ai.client._paths import encode_segment
 if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
     from viksa_ai.client._config import RequestOptions
+    from viksa_ai.models.answers import (
+        ExecutionRecord,
+        StreamEvent,
+        WebhookHealth,
+    )
 
 __all__ = ["AsyncViksaWebhook"]
+
+T = TypeVar("T")
 
 
 class AsyncViksaWebhook:
@@ -35,20 +42,24 @@ class AsyncViksaWebhook:
         """The trigger this webhook calls."""
         return self._trigger_id
 
-    async def invoke(self, payload: Any, *, options: RequestOptions | None = None) -> Any:
+    async def invoke(
+        self, payload: Any, *, options: RequestOptions | None = None
+    ) -> ExecutionRecord:
         """Fire the trigger with ``payload``; answers the platform's JSON."""
         return await self._client._request(self._call("POST", "", payload), options)
 
-    def stream(self, payload: Any, *, options: RequestOptions | None = None) -> AsyncEventStream:
+    def stream(
+        self, payload: Any, *, options: RequestOptions | None = None
+    ) -> AsyncEventStream[StreamEvent]:
         """Fire the trigger and follow its run as a stream of JSON events."""
         return AsyncEventStream(self._client, self._call("POST", "/stream", payload), options)
 
-    async def health(self, *, options: RequestOptions | None = None) -> Any:
+    async def health(self, *, options: RequestOptions | None = None) -> WebhookHealth:
         """The webhook's health answer."""
         return await self._client._request(self._call("GET", "/health", None), options)
 
-    def _call(self, method: str, suffix: str, payload: Any) -> Call[Any]:
-        return Call(
+    def _call(self, method: str, suffix: str, payload: Any) -> Call[T]:
+        call: Call[Any] = Call(
             method=method,
             service=CHAT,
             path="/webhook/trigger/{}" + suffix,
@@ -56,6 +67,7 @@ class AsyncViksaWebhook:
             body=payload,
             decode=as_json,
         )
+        return call
 
     async def aclose(self) -> None:
         """Close the connections this webhook client opened."""

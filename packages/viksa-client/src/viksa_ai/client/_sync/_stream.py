@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from viksa_ai.client._sync._client import ViksaSyncClient
 
 __all__ = ["EventStream", "iter_json"]
+
+T = TypeVar("T")
 
 
 def _broken(
@@ -98,17 +100,18 @@ def iter_json(response: httpx.Response, *, service: str | None = None) -> Iterat
             yield event_json(item)
 
 
-class EventStream:
+class EventStream(Generic[T]):
     """A stream of platform events, opened on first iteration.
 
-    Iterate it for the JSON value of each event (``for item in stream``), or
+    Iterate it for the JSON value of each event (``for item in stream``), typed
+    ``T`` (``StreamEvent`` for the platform's streams: a plain dict at run time), or
     ``stream.events()`` for typed ``ServerSentEvent`` objects. Use it as a context
     manager (or call ``close()``) to release the connection if you stop early.
     ``response`` is the raw ``httpx.Response`` once the stream is open.
     """
 
     def __init__(
-        self, client: ViksaSyncClient, call: Call[Any], options: RequestOptions | None
+        self, client: ViksaSyncClient, call: Call[T], options: RequestOptions | None
     ) -> None:
         self._client = client
         self._call = call
@@ -147,7 +150,7 @@ class EventStream:
         finally:
             response.close()
 
-    def _json(self) -> Iterator[Any]:
+    def _json(self) -> Iterator[T]:
         response = self._start()
         try:
             for batch in _data_batches(response, self._call.service.name, self._max_event):
@@ -167,7 +170,7 @@ class EventStream:
         self._started = True
         return self._open()
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         return self._json()
 
     def close(self) -> None:
@@ -175,7 +178,7 @@ class EventStream:
         if self._response is not None:
             self._response.close()
 
-    def __enter__(self) -> EventStream:
+    def __enter__(self) -> EventStream[T]:
         self._open()
         return self
 

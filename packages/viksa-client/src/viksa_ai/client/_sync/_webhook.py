@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from viksa_ai.client._call import CHAT, Call
 from viksa_ai.client._decode import as_json
@@ -14,8 +14,15 @@ from viksa_ai.client._sync._stream import EventStream
 if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
     from viksa_ai.client._sync._client import ViksaSyncClient
+    from viksa_ai.models.answers import (
+        ExecutionRecord,
+        StreamEvent,
+        WebhookHealth,
+    )
 
 __all__ = ["ViksaWebhook"]
+
+T = TypeVar("T")
 
 
 class ViksaWebhook:
@@ -36,20 +43,22 @@ class ViksaWebhook:
         """The trigger this webhook calls."""
         return self._trigger_id
 
-    def invoke(self, payload: Any, *, options: RequestOptions | None = None) -> Any:
+    def invoke(self, payload: Any, *, options: RequestOptions | None = None) -> ExecutionRecord:
         """Fire the trigger with ``payload``; answers the platform's JSON."""
         return self._client._request(self._call("POST", "", payload), options)
 
-    def stream(self, payload: Any, *, options: RequestOptions | None = None) -> EventStream:
+    def stream(
+        self, payload: Any, *, options: RequestOptions | None = None
+    ) -> EventStream[StreamEvent]:
         """Fire the trigger and follow its run as a stream of JSON events."""
         return EventStream(self._client, self._call("POST", "/stream", payload), options)
 
-    def health(self, *, options: RequestOptions | None = None) -> Any:
+    def health(self, *, options: RequestOptions | None = None) -> WebhookHealth:
         """The webhook's health answer."""
         return self._client._request(self._call("GET", "/health", None), options)
 
-    def _call(self, method: str, suffix: str, payload: Any) -> Call[Any]:
-        return Call(
+    def _call(self, method: str, suffix: str, payload: Any) -> Call[T]:
+        call: Call[Any] = Call(
             method=method,
             service=CHAT,
             path="/webhook/trigger/{}" + suffix,
@@ -57,6 +66,7 @@ class ViksaWebhook:
             body=payload,
             decode=as_json,
         )
+        return call
 
     def close(self) -> None:
         """Close the connections this webhook client opened."""

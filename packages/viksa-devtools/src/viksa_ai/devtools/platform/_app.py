@@ -38,6 +38,7 @@ from viksa_ai.devtools.platform._routes import (
     workflow,
 )
 from viksa_ai.devtools.platform._strict_json import UnfitJsonError
+from viksa_ai.devtools.platform._tracing import TracingMiddleware, fastapi_telemetry_off
 
 __all__ = ["create_app"]
 
@@ -74,6 +75,7 @@ def create_app(
         description="A local, stateful emulator of the Viksa AI platform API (`viksa dev`).",
         lifespan=lifespan,
         default_response_class=JsonAnswer,
+        **fastapi_telemetry_off(),
     )
     app.state.platform = platform
     # Routes are matched in order, one by one: the hot path (pulse) goes first. No
@@ -138,6 +140,7 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=platform.config.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware)  # outermost: it sees the request id answered
     return app
 
 

@@ -28,6 +28,7 @@ from viksa_ai.devtools.platform._pools import Pool, WorkerPools
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc, Store
 from viksa_ai.devtools.platform._strict_json import MAX_STORED_DEPTH, UnfitJsonError, unfit_json
+from viksa_ai.devtools.platform._tracing import step
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD, resolve_secrets
 from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
 
@@ -141,7 +142,8 @@ class Engine:
         """
         agent = self._pool(target).agent
         try:
-            return prepare_call(agent, target.endpoint["name"], inputs, envelope)
+            with step("viksa.validate", **{"viksa.endpoint": target.path}):
+                return prepare_call(agent, target.endpoint["name"], inputs, envelope)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -232,7 +234,8 @@ class Engine:
             secrets = resolve_secrets(
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store
             )
-            result = await pool.call(call, secrets, record["timeout"])
+            with step("viksa.run", **{"viksa.endpoint": target.path}):
+                result = await pool.call(call, secrets, record["timeout"])
         except RunnerError as exc:
             # The runner has already replaced the call's secret values with ***.
             details = exc.to_dict()

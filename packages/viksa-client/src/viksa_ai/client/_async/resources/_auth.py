@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import (
@@ -23,6 +23,19 @@ from viksa_ai.client._twin import blocking_twin
 if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
     from viksa_ai.client._config import RequestOptions
+    from viksa_ai.models.answers import (
+        ApiKey,
+        ApiKeyPage,
+        CreatedApiKey,
+        Deleted,
+        LoggedOut,
+        Org,
+        PlanUsage,
+        Project,
+        SessionPage,
+        SessionRevoked,
+        SessionsEnded,
+    )
     from viksa_ai.models.auth import KeyValidationResponse, TokenResponse, UserResponse
 
 __all__ = ["AsyncAuth", "AsyncOrgs", "AsyncProjects"]
@@ -77,30 +90,30 @@ class AsyncAuth(AsyncResource):
         call = _switch("/switch-project", {"project_id": project_id}, (None, project_id))
         return await self._client._request(call, options)
 
-    async def logout(self, *, options: RequestOptions | None = None) -> Any:
+    async def logout(self, *, options: RequestOptions | None = None) -> LoggedOut:
         """End this session."""
         return await self._client._request(json_call("POST", AUTH, "/logout"), options)
 
-    async def logout_all(self, *, options: RequestOptions | None = None) -> Any:
+    async def logout_all(self, *, options: RequestOptions | None = None) -> LoggedOut:
         """End every session of the user."""
         return await self._client._request(json_call("POST", AUTH, "/logout-all"), options)
 
-    async def usage(self, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    async def usage(self, *, options: RequestOptions | None = None) -> PlanUsage:
         """Plan usage."""
         return await self._client._request(object_call("GET", AUTH, "/usage"), options)
 
-    async def list_sessions(self, *, options: RequestOptions | None = None) -> Any:
+    async def list_sessions(self, *, options: RequestOptions | None = None) -> SessionPage:
         """The user's active sessions."""
         return await self._client._request(json_call("GET", AUTH, "/sessions"), options)
 
     async def revoke_session(
         self, session_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> SessionRevoked:
         """Revoke one session."""
-        call = json_call("DELETE", AUTH, "/sessions/{}", session_id)
+        call: Call[SessionRevoked] = json_call("DELETE", AUTH, "/sessions/{}", session_id)
         return await self._client._request(call, options)
 
-    async def revoke_all_sessions(self, *, options: RequestOptions | None = None) -> Any:
+    async def revoke_all_sessions(self, *, options: RequestOptions | None = None) -> SessionsEnded:
         """Revoke every session."""
         return await self._client._request(json_call("DELETE", AUTH, "/sessions"), options)
 
@@ -124,7 +137,7 @@ class AsyncAuth(AsyncResource):
         description: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> CreatedApiKey:
         """Create a project API key; its secret value is in this answer only."""
         body = body_of(name=name, description=description)
         return await self._client._request(
@@ -133,13 +146,13 @@ class AsyncAuth(AsyncResource):
 
     async def list_api_keys(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ApiKeyPage:
         """One page of API keys (items under ``keys``)."""
         return await self._client._request(_keys_page("/key/api", skip, limit), options)
 
     def iter_api_keys(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[ApiKey]:
         """Every API key, page after page."""
         return self._client._paginate(
             lambda skip, size: _keys_page("/key/api", skip, size),
@@ -148,12 +161,14 @@ class AsyncAuth(AsyncResource):
             options=options,
         )
 
-    async def revoke_api_key(self, key_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def revoke_api_key(self, key_id: str, *, options: RequestOptions | None = None) -> ApiKey:
         """Revoke an API key (it stops working, its record stays)."""
-        call = json_call("POST", AUTH, "/key/api/{}/revoke", key_id)
+        call: Call[ApiKey] = json_call("POST", AUTH, "/key/api/{}/revoke", key_id)
         return await self._client._request(call, options)
 
-    async def delete_api_key(self, key_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete_api_key(
+        self, key_id: str, *, options: RequestOptions | None = None
+    ) -> Deleted:
         """Delete an API key."""
         return await self._client._request(
             json_call("DELETE", AUTH, "/key/api/{}", key_id), options
@@ -165,21 +180,21 @@ class AsyncAuth(AsyncResource):
         description: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> CreatedApiKey:
         """Create a worker key; its secret value is in this answer only."""
         body = body_of(name=name, description=description)
-        call = object_call("POST", AUTH, "/key/worker", body=body)
+        call: Call[CreatedApiKey] = object_call("POST", AUTH, "/key/worker", body=body)
         return await self._client._request(call, options)
 
     async def list_worker_keys(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ApiKeyPage:
         """One page of worker keys (items under ``keys``)."""
         return await self._client._request(_keys_page("/key/worker", skip, limit), options)
 
     def iter_worker_keys(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[ApiKey]:
         """Every worker key, page after page."""
         return self._client._paginate(
             lambda skip, size: _keys_page("/key/worker", skip, size),
@@ -226,7 +241,7 @@ def _switch(
     )
 
 
-def _keys_page(path: str, skip: int, limit: int) -> Call[Any]:
+def _keys_page(path: str, skip: int, limit: int) -> Call[ApiKeyPage]:
     return json_call("GET", AUTH, path, query=query_of(skip=skip, limit=limit))
 
 
@@ -235,28 +250,28 @@ class AsyncOrgs(AsyncResource):
 
     __slots__ = ()
 
-    async def list(self, *, options: RequestOptions | None = None) -> Any:
+    async def list(self, *, options: RequestOptions | None = None) -> list[Org]:
         """The organizations of the user."""
         return await self._client._request(json_call("GET", ORG, "/list"), options)
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Org:
         """Create an organization."""
         return await self._client._request(object_call("POST", ORG, "/create", body=body), options)
 
-    async def get(self, org_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    async def get(self, org_id: str, *, options: RequestOptions | None = None) -> Org:
         """One organization."""
         return await self._client._request(object_call("GET", ORG, "/{}", org_id), options)
 
     async def update(
-        self, org_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, org_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Org:
         """Update an organization."""
-        call = object_call("PUT", ORG, "/{}", org_id, body=body)
+        call: Call[Org] = object_call("PUT", ORG, "/{}", org_id, body=body)
         return await self._client._request(call, options)
 
-    async def delete(self, org_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete(self, org_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete an organization."""
         return await self._client._request(json_call("DELETE", ORG, "/{}", org_id), options)
 
@@ -267,31 +282,29 @@ class AsyncProjects(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Project:
         """Create a project."""
-        call = object_call("POST", PROJECT, "/create", body=body)
+        call: Call[Project] = object_call("POST", PROJECT, "/create", body=body)
         return await self._client._request(call, options)
 
-    async def list(self, org_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def list(self, org_id: str, *, options: RequestOptions | None = None) -> list[Project]:
         """The projects of an organization."""
         return await self._client._request(json_call("GET", PROJECT, "/list/{}", org_id), options)
 
-    async def get(
-        self, project_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    async def get(self, project_id: str, *, options: RequestOptions | None = None) -> Project:
         """One project."""
-        call = object_call("GET", PROJECT, "/{}", project_id)
+        call: Call[Project] = object_call("GET", PROJECT, "/{}", project_id)
         return await self._client._request(call, options)
 
     async def update(
-        self, project_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, project_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Project:
         """Update a project."""
-        call = object_call("PUT", PROJECT, "/{}", project_id, body=body)
+        call: Call[Project] = object_call("PUT", PROJECT, "/{}", project_id, body=body)
         return await self._client._request(call, options)
 
-    async def delete(self, project_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete(self, project_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete a project."""
-        call = json_call("DELETE", PROJECT, "/{}", project_id)
+        call: Call[Deleted] = json_call("DELETE", PROJECT, "/{}", project_id)
         return await self._client._request(call, options)

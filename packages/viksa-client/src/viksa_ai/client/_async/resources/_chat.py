@@ -14,11 +14,32 @@ if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
     from viksa_ai.client._config import RequestOptions
     from viksa_ai.models.agent import AgentGenerationResponse
+    from viksa_ai.models.answers import (
+        ActiveExecution,
+        Approval,
+        ApprovalPage,
+        ChatReply,
+        Conversation,
+        ConversationPage,
+        CreatedTrigger,
+        DebugSession,
+        Deleted,
+        ExecutionEvents,
+        ExecutionRecord,
+        ExecutionRecordPage,
+        FixedAgent,
+        Message,
+        MessageSearch,
+        StreamEvent,
+        TokenStats,
+        Trigger,
+        TriggerPage,
+    )
 
 __all__ = ["AsyncApprovals", "AsyncChat", "AsyncTriggers"]
 
 
-def _conversations_page(skip: int, limit: int) -> Call[Any]:
+def _conversations_page(skip: int, limit: int) -> Call[ConversationPage]:
     return json_call("GET", CHAT, "/conversations", query=query_of(skip=skip, limit=limit))
 
 
@@ -26,7 +47,7 @@ def _indent_body(
     message: str,
     conversation_id: str | None,
     workforce_id: str | None,
-    metadata: Mapping[str, Any] | None,
+    metadata: Mapping[str, object] | None,
 ) -> dict[str, Any]:
     return body_of(
         message=message,
@@ -51,13 +72,13 @@ class AsyncChat(AsyncResource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> ChatReply:
         """Send a chat message through intent routing; answers the reply."""
         body = _indent_body(message, conversation_id, workforce_id, metadata)
-        call = object_call("POST", CHAT, "/indent_finder", body=body)
+        call: Call[ChatReply] = object_call("POST", CHAT, "/indent_finder", body=body)
         return await self._client._request(call, options)
 
     def stream_indent_finder(
@@ -65,18 +86,18 @@ class AsyncChat(AsyncResource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> AsyncEventStream:
+    ) -> AsyncEventStream[StreamEvent]:
         """``indent_finder`` as a stream of JSON events (``async for event in ...``)."""
         body = _indent_body(message, conversation_id, workforce_id, metadata)
-        call = json_call("POST", CHAT, "/indent_finder/stream", body=body)
+        call: Call[StreamEvent] = json_call("POST", CHAT, "/indent_finder/stream", body=body)
         return AsyncEventStream(self._client, call, options)
 
     async def message(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Message:
         """Post a chat message."""
         return await self._client._request(
             object_call("POST", CHAT, "/message", body=body), options
@@ -84,13 +105,13 @@ class AsyncChat(AsyncResource):
 
     async def list_conversations(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ConversationPage:
         """One page of conversations (items under ``conversations``)."""
         return await self._client._request(_conversations_page(skip, limit), options)
 
     def iter_conversations(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[Conversation]:
         """Every conversation, page after page."""
         return self._client._paginate(
             _conversations_page, limit=limit, key="conversations", options=options
@@ -98,47 +119,49 @@ class AsyncChat(AsyncResource):
 
     async def get_conversation(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """A conversation with its messages and metadata."""
-        call = object_call("GET", CHAT, "/conversations/{}", conversation_id)
+        call: Call[Conversation] = object_call("GET", CHAT, "/conversations/{}", conversation_id)
         return await self._client._request(call, options)
 
     async def patch_conversation(
         self,
         conversation_id: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, object],
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Update a conversation (title, pinning, ...)."""
-        call = object_call("PATCH", CHAT, "/conversations/{}", conversation_id, body=body)
+        call: Call[Conversation] = object_call(
+            "PATCH", CHAT, "/conversations/{}", conversation_id, body=body
+        )
         return await self._client._request(call, options)
 
     async def delete_conversation(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> Deleted:
         """Delete a conversation."""
-        call = json_call("DELETE", CHAT, "/conversations/{}", conversation_id)
+        call: Call[Deleted] = json_call("DELETE", CHAT, "/conversations/{}", conversation_id)
         return await self._client._request(call, options)
 
     async def delete_message(
         self, message_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> Deleted:
         """Delete one message."""
-        call = json_call("DELETE", CHAT, "/messages/{}", message_id)
+        call: Call[Deleted] = json_call("DELETE", CHAT, "/messages/{}", message_id)
         return await self._client._request(call, options)
 
     async def search(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> Any:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> MessageSearch:
         """Search conversations and messages."""
         return await self._client._request(json_call("POST", CHAT, "/search", body=body), options)
 
     async def token_stats(
         self, *, options: RequestOptions | None = None, **query: Any
-    ) -> dict[str, Any]:
+    ) -> TokenStats:
         """Token usage statistics; keyword arguments become the query."""
-        call = object_call("GET", CHAT, "/stats/tokens", query=query_of(**query))
+        call: Call[TokenStats] = object_call("GET", CHAT, "/stats/tokens", query=query_of(**query))
         return await self._client._request(call, options)
 
     async def generate_agent(
@@ -155,76 +178,82 @@ class AsyncChat(AsyncResource):
         return await self._client._request(call, options)
 
     async def fix_agent(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> FixedAgent:
         """Run an AI fix pass over an agent."""
-        call = object_call("POST", CHAT, "/fix/agent", body=body)
+        call: Call[FixedAgent] = object_call("POST", CHAT, "/fix/agent", body=body)
         return await self._client._request(call, options)
 
     async def cancel_execution(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ExecutionRecord:
         """Cancel the running execution of a conversation."""
-        call = json_call("POST", CHAT, "/execution/{}/cancel", conversation_id)
+        call: Call[ExecutionRecord] = json_call(
+            "POST", CHAT, "/execution/{}/cancel", conversation_id
+        )
         return await self._client._request(call, options)
 
     async def active_execution(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ActiveExecution:
         """The running execution of a conversation, if any."""
-        call = json_call("GET", CHAT, "/execution/{}/active", conversation_id)
+        call: Call[ActiveExecution] = json_call(
+            "GET", CHAT, "/execution/{}/active", conversation_id
+        )
         return await self._client._request(call, options)
 
     def stream_execution(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> AsyncEventStream:
+    ) -> AsyncEventStream[StreamEvent]:
         """Follow the running execution of a conversation as JSON events."""
-        call = json_call("GET", CHAT, "/execution/{}/stream", conversation_id)
+        call: Call[StreamEvent] = json_call("GET", CHAT, "/execution/{}/stream", conversation_id)
         return AsyncEventStream(self._client, call, options)
 
     async def execution_events(
         self, execution_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ExecutionEvents:
         """The recorded events of an execution."""
-        call = json_call("GET", CHAT, "/executions/{}/events", execution_id)
+        call: Call[ExecutionEvents] = json_call("GET", CHAT, "/executions/{}/events", execution_id)
         return await self._client._request(call, options)
 
     async def debug_start(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> DebugSession:
         """Start debugging an execution."""
         return await self._client._request(_debug(execution_id, "start", body), options)
 
     async def debug_resume(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> DebugSession:
         """Resume a paused execution."""
         return await self._client._request(_debug(execution_id, "resume", body), options)
 
     async def debug_inspect(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> DebugSession:
         """Inspect the state of a paused execution."""
         return await self._client._request(_debug(execution_id, "inspect", body), options)
 
-    async def debug_stop(self, execution_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def debug_stop(
+        self, execution_id: str, *, options: RequestOptions | None = None
+    ) -> DebugSession:
         """Stop debugging an execution."""
         return await self._client._request(_debug(execution_id, "stop", None), options)
 
 
-def _debug(execution_id: str, verb: str, body: Mapping[str, Any] | None) -> Call[Any]:
+def _debug(execution_id: str, verb: str, body: Mapping[str, object] | None) -> Call[DebugSession]:
     return json_call("POST", CHAT, "/executions/{}/debug/" + verb, execution_id, body=body)
 
 
@@ -233,27 +262,27 @@ class AsyncApprovals(AsyncResource):
 
     __slots__ = ()
 
-    async def list(self, *, options: RequestOptions | None = None, **query: Any) -> Any:
+    async def list(self, *, options: RequestOptions | None = None, **query: Any) -> ApprovalPage:
         """Pending and past approvals; keyword arguments become the query."""
-        call = json_call("GET", CHAT, "/approvals", query=query_of(**query))
+        call: Call[ApprovalPage] = json_call("GET", CHAT, "/approvals", query=query_of(**query))
         return await self._client._request(call, options)
 
-    async def get(
-        self, approval_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    async def get(self, approval_id: str, *, options: RequestOptions | None = None) -> Approval:
         """One approval."""
-        call = object_call("GET", CHAT, "/approvals/{}", approval_id)
+        call: Call[Approval] = object_call("GET", CHAT, "/approvals/{}", approval_id)
         return await self._client._request(call, options)
 
     async def decide(
-        self, approval_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, approval_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Approval:
         """Approve or reject."""
-        call = object_call("POST", CHAT, "/approvals/{}/decision", approval_id, body=body)
+        call: Call[Approval] = object_call(
+            "POST", CHAT, "/approvals/{}/decision", approval_id, body=body
+        )
         return await self._client._request(call, options)
 
 
-def _triggers_page(skip: int, limit: int) -> Call[Any]:
+def _triggers_page(skip: int, limit: int) -> Call[TriggerPage]:
     return json_call("GET", CHAT, "/trigger", query=query_of(skip=skip, limit=limit))
 
 
@@ -263,8 +292,8 @@ class AsyncTriggers(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> CreatedTrigger:
         """Create a trigger."""
         return await self._client._request(
             object_call("POST", CHAT, "/trigger", body=body), options
@@ -272,49 +301,49 @@ class AsyncTriggers(AsyncResource):
 
     async def list(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> TriggerPage:
         """One page of triggers (items under ``triggers``)."""
         return await self._client._request(_triggers_page(skip, limit), options)
 
     def iter_all(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[Trigger]:
         """Every trigger, page after page."""
         return self._client._paginate(_triggers_page, limit=limit, key="triggers", options=options)
 
-    async def get(
-        self, trigger_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    async def get(self, trigger_id: str, *, options: RequestOptions | None = None) -> Trigger:
         """One trigger."""
-        call = object_call("GET", CHAT, "/trigger/{}", trigger_id)
+        call: Call[Trigger] = object_call("GET", CHAT, "/trigger/{}", trigger_id)
         return await self._client._request(call, options)
 
     async def update(
-        self, trigger_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, trigger_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Trigger:
         """Update a trigger."""
-        call = object_call("PATCH", CHAT, "/trigger/{}", trigger_id, body=body)
+        call: Call[Trigger] = object_call("PATCH", CHAT, "/trigger/{}", trigger_id, body=body)
         return await self._client._request(call, options)
 
-    async def delete(self, trigger_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete(self, trigger_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete a trigger."""
-        call = json_call("DELETE", CHAT, "/trigger/{}", trigger_id)
+        call: Call[Deleted] = json_call("DELETE", CHAT, "/trigger/{}", trigger_id)
         return await self._client._request(call, options)
 
     def test(
         self,
         trigger_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> AsyncEventStream:
+    ) -> AsyncEventStream[StreamEvent]:
         """Test-run a trigger, following the run as JSON events."""
-        call = json_call("POST", CHAT, "/trigger/{}/test", trigger_id, body=body)
+        call: Call[StreamEvent] = json_call("POST", CHAT, "/trigger/{}/test", trigger_id, body=body)
         return AsyncEventStream(self._client, call, options)
 
     async def list_executions(
         self, trigger_id: str, *, options: RequestOptions | None = None, **query: Any
-    ) -> Any:
+    ) -> ExecutionRecordPage:
         """The execution history of a trigger; keyword arguments become the query."""
-        call = json_call("GET", CHAT, "/trigger/{}/executions", trigger_id, query=query_of(**query))
+        call: Call[ExecutionRecordPage] = json_call(
+            "GET", CHAT, "/trigger/{}/executions", trigger_id, query=query_of(**query)
+        )
         return await self._client._request(call, options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import PULSE, Call
@@ -29,7 +29,7 @@ class AsyncPulse(AsyncResource):
 
     async def execute(
         self,
-        request: EndpointExecutionRequest | Mapping[str, Any],
+        request: EndpointExecutionRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> EndpointExecutionResponse:
@@ -45,7 +45,7 @@ class AsyncPulse(AsyncResource):
 
     async def invoke(
         self,
-        request: AgentInvokeRequest | Mapping[str, Any],
+        request: AgentInvokeRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> AgentInvokeResponse:
@@ -62,7 +62,7 @@ class AsyncPulse(AsyncResource):
     # unasync: begin async-only
     def execute_sync(
         self,
-        request: EndpointExecutionRequest | Mapping[str, Any],
+        request: EndpointExecutionRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> EndpointExecutionResponse:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import SCHEDULER, Call, json_call, object_call, query_of
 
 if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
+    from viksa_ai.models.answers import (
+        Deleted,
+        Schedule,
+        SchedulePage,
+        ScheduleRun,
+    )
 
 __all__ = ["AsyncScheduler"]
 
+T = TypeVar("T")
 
-def _schedules_page(skip: int, limit: int) -> Call[Any]:
+
+def _schedules_page(skip: int, limit: int) -> Call[SchedulePage]:
     return json_call("GET", SCHEDULER, "/schedule/list", query=query_of(skip=skip, limit=limit))
 
 
@@ -24,63 +32,59 @@ class AsyncScheduler(AsyncResource):
     __slots__ = ()
 
     async def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Schedule:
         """Create a schedule."""
-        call = object_call("POST", SCHEDULER, "/schedule/create", body=body)
+        call: Call[Schedule] = object_call("POST", SCHEDULER, "/schedule/create", body=body)
         return await self._client._request(call, options)
 
     async def list(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> SchedulePage:
         """One page of schedules (items under ``schedules``)."""
         return await self._client._request(_schedules_page(skip, limit), options)
 
     def iter_all(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[Schedule]:
         """Every schedule, page after page."""
         return self._client._paginate(
             _schedules_page, limit=limit, key="schedules", options=options
         )
 
-    async def get(
-        self, schedule_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    async def get(self, schedule_id: str, *, options: RequestOptions | None = None) -> Schedule:
         """One schedule."""
-        call = object_call("GET", SCHEDULER, "/schedule/{}", schedule_id)
+        call: Call[Schedule] = object_call("GET", SCHEDULER, "/schedule/{}", schedule_id)
         return await self._client._request(call, options)
 
     async def update(
-        self, schedule_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, schedule_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Schedule:
         """Update a schedule."""
-        call = object_call("PATCH", SCHEDULER, "/schedule/{}", schedule_id, body=body)
+        call: Call[Schedule] = object_call(
+            "PATCH", SCHEDULER, "/schedule/{}", schedule_id, body=body
+        )
         return await self._client._request(call, options)
 
-    async def delete(self, schedule_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete(self, schedule_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete a schedule."""
-        call = json_call("DELETE", SCHEDULER, "/schedule/{}", schedule_id)
+        call: Call[Deleted] = json_call("DELETE", SCHEDULER, "/schedule/{}", schedule_id)
         return await self._client._request(call, options)
 
-    async def pause(
-        self, schedule_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    async def pause(self, schedule_id: str, *, options: RequestOptions | None = None) -> Schedule:
         """Pause a schedule."""
         return await self._client._request(_verb(schedule_id, "pause"), options)
 
-    async def resume(
-        self, schedule_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    async def resume(self, schedule_id: str, *, options: RequestOptions | None = None) -> Schedule:
         """Resume a paused schedule."""
         return await self._client._request(_verb(schedule_id, "resume"), options)
 
     async def run_now(
         self, schedule_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> ScheduleRun:
         """Run a schedule's job immediately."""
         return await self._client._request(_verb(schedule_id, "run-now"), options)
 
 
-def _verb(schedule_id: str, verb: str) -> Call[dict[str, Any]]:
+def _verb(schedule_id: str, verb: str) -> Call[T]:
     return object_call("POST", SCHEDULER, "/schedule/{}/" + verb, schedule_id)

@@ -11,11 +11,19 @@ from viksa_ai.client._call import WORKFLOW, Call, body_of, json_call, object_cal
 if TYPE_CHECKING:
     from viksa_ai.client._async._client import ViksaClient
     from viksa_ai.client._config import RequestOptions
+    from viksa_ai.models.answers import (
+        Deleted,
+        WorkflowDefinition,
+        WorkflowExecution,
+        WorkflowExecutionPage,
+        WorkflowPage,
+        WorkflowRelated,
+    )
 
 __all__ = ["AsyncExecutions", "AsyncWorkflow"]
 
 
-def _workflows_page(skip: int, limit: int) -> Call[Any]:
+def _workflows_page(skip: int, limit: int) -> Call[WorkflowPage]:
     return json_call("GET", WORKFLOW, "/list", query=query_of(skip=skip, limit=limit))
 
 
@@ -34,7 +42,7 @@ class AsyncWorkflow(AsyncResource):
         trigger_source: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Start a workflow."""
         body = body_of(workflow_id=workflow_id, trigger_source=trigger_source)
         return await self._client._request(
@@ -43,54 +51,58 @@ class AsyncWorkflow(AsyncResource):
 
     async def get(
         self, workflow_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> WorkflowDefinition:
         """A workflow definition."""
-        call = object_call("GET", WORKFLOW, "/id/{}", workflow_id)
+        call: Call[WorkflowDefinition] = object_call("GET", WORKFLOW, "/id/{}", workflow_id)
         return await self._client._request(call, options)
 
     async def patch(
-        self, workflow_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, workflow_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> WorkflowDefinition:
         """Update a workflow."""
-        call = object_call("PATCH", WORKFLOW, "/id/{}", workflow_id, body=body)
+        call: Call[WorkflowDefinition] = object_call(
+            "PATCH", WORKFLOW, "/id/{}", workflow_id, body=body
+        )
         return await self._client._request(call, options)
 
     async def list(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> WorkflowPage:
         """One page of workflows (items under ``workflows``)."""
         return await self._client._request(_workflows_page(skip, limit), options)
 
     def iter_all(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[WorkflowDefinition]:
         """Every workflow, page after page."""
         return self._client._paginate(
             _workflows_page, limit=limit, key="workflows", options=options
         )
 
-    async def delete(self, workflow_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete(self, workflow_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete a workflow."""
         return await self._client._request(
             json_call("DELETE", WORKFLOW, "/{}", workflow_id), options
         )
 
-    async def related(self, workflow_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def related(
+        self, workflow_id: str, *, options: RequestOptions | None = None
+    ) -> WorkflowRelated:
         """Workflows related to this one."""
-        call = json_call("GET", WORKFLOW, "/related/{}", workflow_id)
+        call: Call[WorkflowRelated] = json_call("GET", WORKFLOW, "/related/{}", workflow_id)
         return await self._client._request(call, options)
 
     async def clone(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> WorkflowDefinition:
         """Clone a workflow."""
         return await self._client._request(
             object_call("POST", WORKFLOW, "/clone", body=body), options
         )
 
     async def rerun(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> WorkflowExecution:
         """Run a workflow again."""
         return await self._client._request(
             object_call("POST", WORKFLOW, "/rerun", body=body), options
@@ -99,16 +111,18 @@ class AsyncWorkflow(AsyncResource):
     async def execute(
         self,
         workflow_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Execute a workflow now."""
-        call = object_call("POST", WORKFLOW, "/{}/execute", workflow_id, body=body)
+        call: Call[WorkflowExecution] = object_call(
+            "POST", WORKFLOW, "/{}/execute", workflow_id, body=body
+        )
         return await self._client._request(call, options)
 
 
-def _executions_page(skip: int, limit: int) -> Call[Any]:
+def _executions_page(skip: int, limit: int) -> Call[WorkflowExecutionPage]:
     return json_call("GET", WORKFLOW, "/execution/list", query=query_of(skip=skip, limit=limit))
 
 
@@ -123,28 +137,30 @@ class AsyncExecutions(AsyncResource):
         schedule_id: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Create an execution of a workflow."""
         body = body_of(workflow_id=workflow_id, schedule_id=schedule_id)
-        call = object_call("POST", WORKFLOW, "/execution/create", body=body)
+        call: Call[WorkflowExecution] = object_call(
+            "POST", WORKFLOW, "/execution/create", body=body
+        )
         return await self._client._request(call, options)
 
     async def get(
         self, execution_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """One execution."""
-        call = object_call("GET", WORKFLOW, "/execution/{}", execution_id)
+        call: Call[WorkflowExecution] = object_call("GET", WORKFLOW, "/execution/{}", execution_id)
         return await self._client._request(call, options)
 
     async def list(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> WorkflowExecutionPage:
         """One page of executions (items under ``executions``)."""
         return await self._client._request(_executions_page(skip, limit), options)
 
     def iter_all(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[WorkflowExecution]:
         """Every execution, page after page."""
         return self._client._paginate(
             _executions_page, limit=limit, key="executions", options=options
@@ -152,49 +168,55 @@ class AsyncExecutions(AsyncResource):
 
     async def list_for_workflow(
         self, workflow_id: str, *, options: RequestOptions | None = None, **query: Any
-    ) -> Any:
+    ) -> WorkflowExecutionPage:
         """The executions of one workflow; keyword arguments become the query."""
-        call = json_call(
+        call: Call[WorkflowExecutionPage] = json_call(
             "GET", WORKFLOW, "/execution/workflow/{}/list", workflow_id, query=query_of(**query)
         )
         return await self._client._request(call, options)
 
     async def start(
         self, execution_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Start an execution."""
         return await self._client._request(_verb(execution_id, "start"), options)
 
     async def retry(
         self, execution_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Retry a failed execution."""
         return await self._client._request(_verb(execution_id, "retry"), options)
 
     async def cancel(
         self, execution_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Cancel an execution."""
         return await self._client._request(_verb(execution_id, "cancel"), options)
 
     async def stop(
         self, execution_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> WorkflowExecution:
         """Stop an execution."""
         return await self._client._request(_verb(execution_id, "stop"), options)
 
-    async def delete(self, execution_id: str, *, options: RequestOptions | None = None) -> Any:
+    async def delete(self, execution_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete an execution."""
-        call = json_call("DELETE", WORKFLOW, "/execution/{}", execution_id)
+        call: Call[Deleted] = json_call("DELETE", WORKFLOW, "/execution/{}", execution_id)
         return await self._client._request(call, options)
 
     async def patch_tasks(
-        self, execution_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self,
+        execution_id: str,
+        body: Mapping[str, object],
+        *,
+        options: RequestOptions | None = None,
+    ) -> WorkflowExecution:
         """Update the tasks of an execution."""
-        call = object_call("PATCH", WORKFLOW, "/execution/{}/tasks", execution_id, body=body)
+        call: Call[WorkflowExecution] = object_call(
+            "PATCH", WORKFLOW, "/execution/{}/tasks", execution_id, body=body
+        )
         return await self._client._request(call, options)
 
 
-def _verb(execution_id: str, verb: str) -> Call[dict[str, Any]]:
+def _verb(execution_id: str, verb: str) -> Call[WorkflowExecution]:
     return object_call("POST", WORKFLOW, "/execution/{}/" + verb, execution_id)

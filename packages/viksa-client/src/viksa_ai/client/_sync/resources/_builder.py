@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._backends import BoundedMap
 from viksa_ai.client._call import BUILDER, Call, body_of, json_call, object_call, query_of
@@ -14,6 +14,24 @@ if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
     from viksa_ai.client._sync._client import ViksaSyncClient
     from viksa_ai.models.agent import AgentCreationRequest, AgentUpdateRequest
+    from viksa_ai.models.answers import (
+        AgentDocument,
+        AgentMapping,
+        AgentPage,
+        AgentRevision,
+        AgentShare,
+        Build,
+        Deleted,
+        Deployment,
+        McpServer,
+        McpServerPage,
+        RevisionPage,
+        Secret,
+        SecretDeleted,
+        SecretPage,
+        SecretUsage,
+        VaultStatus,
+    )
 
 __all__ = [
     "Agents",
@@ -42,7 +60,7 @@ def _status(enabled: bool) -> dict[str, str]:
     return {"status": "enabled" if enabled else "disabled"}
 
 
-def _agents_page(skip: int, limit: int, search: str | None) -> Call[Any]:
+def _agents_page(skip: int, limit: int, search: str | None) -> Call[AgentPage]:
     query = query_of(skip=skip, limit=limit, search=search)
     return json_call("GET", BUILDER, "/agent/list", query=query)
 
@@ -54,12 +72,12 @@ class Agents(Resource):
 
     def create(
         self,
-        request: AgentCreationRequest | Mapping[str, Any],
+        request: AgentCreationRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> AgentDocument:
         """Create an agent from an ``AgentCreationRequest``; answers the agent document."""
-        call = object_call("POST", BUILDER, "/agent/create", body=request)
+        call: Call[AgentDocument] = object_call("POST", BUILDER, "/agent/create", body=request)
         return self._client._request(call, options)
 
     def list(
@@ -69,7 +87,7 @@ class Agents(Resource):
         search: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> AgentPage:
         """One page of agents (items under ``agents``, with ``total``)."""
         return self._client._request(_agents_page(skip, limit, search), options)
 
@@ -79,7 +97,7 @@ class Agents(Resource):
         search: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Iterator[Any]:
+    ) -> Iterator[AgentDocument]:
         """Every agent, page after page (``for agent in ...``)."""
         return self._client._paginate(
             lambda skip, size: _agents_page(skip, size, search),
@@ -88,32 +106,34 @@ class Agents(Resource):
             options=options,
         )
 
-    def get(self, agent_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, agent_id: str, *, options: RequestOptions | None = None) -> AgentDocument:
         """One agent."""
-        call = object_call("GET", BUILDER, "/agent/{}", agent_id)
+        call: Call[AgentDocument] = object_call("GET", BUILDER, "/agent/{}", agent_id)
         return self._client._request(call, options)
 
     def update(
         self,
         agent_id: str,
-        request: AgentUpdateRequest | Mapping[str, Any],
+        request: AgentUpdateRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> AgentDocument:
         """Update an agent; an ``AgentUpdateRequest`` sends only the fields set."""
-        call = object_call("PUT", BUILDER, "/agent/{}", agent_id, body=request)
+        call: Call[AgentDocument] = object_call("PUT", BUILDER, "/agent/{}", agent_id, body=request)
         return self._client._request(call, options)
 
-    def delete(self, agent_id: str, *, options: RequestOptions | None = None) -> Any:
+    def delete(self, agent_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete an agent."""
-        call = json_call("DELETE", BUILDER, "/agent/{}", agent_id)
+        call: Call[Deleted] = json_call("DELETE", BUILDER, "/agent/{}", agent_id)
         return self._client._request(call, options)
 
     def set_status(
         self, agent_id: str, *, enabled: bool, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> AgentDocument:
         """Enable or disable an agent."""
-        call = object_call("PATCH", BUILDER, "/agent/{}/status", agent_id, body=_status(enabled))
+        call: Call[AgentDocument] = object_call(
+            "PATCH", BUILDER, "/agent/{}/status", agent_id, body=_status(enabled)
+        )
         return self._client._request(call, options)
 
     def set_endpoint_status(
@@ -123,9 +143,9 @@ class Agents(Resource):
         *,
         enabled: bool,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> AgentDocument:
         """Enable or disable one endpoint of an agent."""
-        call = object_call(
+        call: Call[AgentDocument] = object_call(
             "PATCH",
             BUILDER,
             "/agent/{}/endpoint/{}/status",
@@ -135,23 +155,27 @@ class Agents(Resource):
         )
         return self._client._request(call, options)
 
-    def revisions(self, agent_id: str, *, options: RequestOptions | None = None) -> Any:
+    def revisions(self, agent_id: str, *, options: RequestOptions | None = None) -> RevisionPage:
         """The revisions of an agent."""
-        call = json_call("GET", BUILDER, "/agent/{}/revisions", agent_id)
+        call: Call[RevisionPage] = json_call("GET", BUILDER, "/agent/{}/revisions", agent_id)
         return self._client._request(call, options)
 
     def revision(
         self, agent_id: str, revision_id: str | int, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> AgentRevision:
         """One revision of an agent."""
-        call = object_call("GET", BUILDER, "/agent/{}/revisions/{}", agent_id, str(revision_id))
+        call: Call[AgentRevision] = object_call(
+            "GET", BUILDER, "/agent/{}/revisions/{}", agent_id, str(revision_id)
+        )
         return self._client._request(call, options)
 
     def share(
-        self, agent_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, agent_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> AgentShare:
         """Share an agent."""
-        call = object_call("POST", BUILDER, "/agent/{}/share", agent_id, body=body)
+        call: Call[AgentShare] = object_call(
+            "POST", BUILDER, "/agent/{}/share", agent_id, body=body
+        )
         return self._client._request(call, options)
 
 
@@ -160,23 +184,27 @@ class Deploy(Resource):
 
     __slots__ = ()
 
-    def build(self, agent_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def build(self, agent_id: str, *, options: RequestOptions | None = None) -> Build:
         """Start a build job for an agent."""
-        call = object_call("POST", BUILDER, "/builder/", body={"agent_id": agent_id})
+        call: Call[Build] = object_call("POST", BUILDER, "/builder/", body={"agent_id": agent_id})
         return self._client._request(call, options)
 
-    def deploy(self, agent_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def deploy(self, agent_id: str, *, options: RequestOptions | None = None) -> Deployment:
         """Schedule a deploy of an agent."""
-        call = object_call("POST", BUILDER, "/deploy/", body={"agent_id": agent_id})
+        call: Call[Deployment] = object_call(
+            "POST", BUILDER, "/deploy/", body={"agent_id": agent_id}
+        )
         return self._client._request(call, options)
 
-    def reconcile(self, agent_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def reconcile(self, agent_id: str, *, options: RequestOptions | None = None) -> Deployment:
         """Hot-reload an agent's configuration (cloud agents)."""
-        call = object_call("POST", BUILDER, "/deploy/reconcile", body={"agent_id": agent_id})
+        call: Call[Deployment] = object_call(
+            "POST", BUILDER, "/deploy/reconcile", body={"agent_id": agent_id}
+        )
         return self._client._request(call, options)
 
 
-def _secrets_page(skip: int, limit: int, search: str | None) -> Call[Any]:
+def _secrets_page(skip: int, limit: int, search: str | None) -> Call[SecretPage]:
     query = query_of(skip=skip, limit=limit, search=search)
     return json_call("GET", BUILDER, "/secret/list", query=query)
 
@@ -186,7 +214,7 @@ class Secrets(Resource):
 
     __slots__ = ()
 
-    def vault_status(self, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def vault_status(self, *, options: RequestOptions | None = None) -> VaultStatus:
         """Whether the vault is configured."""
         return self._client._request(object_call("GET", BUILDER, "/vault/status"), options)
 
@@ -198,11 +226,13 @@ class Secrets(Resource):
         passphrase: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> Secret:
         """Store a secret in the vault."""
         body = body_of(name=name, value=value, description=description, passphrase=passphrase)
         secrets = tuple(s for s in (value, passphrase) if s)
-        call = object_call("POST", BUILDER, "/secret/create", body=body, secrets=secrets)
+        call: Call[Secret] = object_call(
+            "POST", BUILDER, "/secret/create", body=body, secrets=secrets
+        )
         return self._client._request(call, options)
 
     def list_secrets(
@@ -212,7 +242,7 @@ class Secrets(Resource):
         search: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> SecretPage:
         """One page of secrets (items under ``secrets``)."""
         return self._client._request(_secrets_page(skip, limit, search), options)
 
@@ -222,7 +252,7 @@ class Secrets(Resource):
         search: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Iterator[Any]:
+    ) -> Iterator[Secret]:
         """Every secret, page after page."""
         return self._client._paginate(
             lambda skip, size: _secrets_page(skip, size, search),
@@ -237,9 +267,9 @@ class Secrets(Resource):
         passphrase: str | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> Secret:
         """A secret's metadata (and value, with the passphrase when one is set)."""
-        call = object_call(
+        call: Call[Secret] = object_call(
             "GET",
             BUILDER,
             "/secret/{}",
@@ -250,28 +280,32 @@ class Secrets(Resource):
         return self._client._request(call, options)
 
     def update_secret(
-        self, secret_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, secret_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Secret:
         """Update a secret."""
         secrets = tuple(str(body[k]) for k in ("value", "passphrase") if body.get(k))
-        call = object_call("PUT", BUILDER, "/secret/{}", secret_id, body=body, secrets=secrets)
+        call: Call[Secret] = object_call(
+            "PUT", BUILDER, "/secret/{}", secret_id, body=body, secrets=secrets
+        )
         return self._client._request(call, options)
 
     def delete_secret(
         self, secret_id: str, force: bool = False, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> SecretDeleted:
         """Delete a secret (``force=True`` even when agents use it)."""
         query = query_of(force="true" if force else None)
-        call = json_call("DELETE", BUILDER, "/secret/{}", secret_id, query=query)
+        call: Call[SecretDeleted] = json_call(
+            "DELETE", BUILDER, "/secret/{}", secret_id, query=query
+        )
         return self._client._request(call, options)
 
-    def secret_usage(self, secret_id: str, *, options: RequestOptions | None = None) -> Any:
+    def secret_usage(self, secret_id: str, *, options: RequestOptions | None = None) -> SecretUsage:
         """Which agents use a secret."""
-        call = json_call("GET", BUILDER, "/secret/{}/usage", secret_id)
+        call: Call[SecretUsage] = json_call("GET", BUILDER, "/secret/{}/usage", secret_id)
         return self._client._request(call, options)
 
 
-def _servers_page(skip: int, limit: int, status: str | None) -> Call[Any]:
+def _servers_page(skip: int, limit: int, status: str | None) -> Call[McpServerPage]:
     query = query_of(status=status, skip=skip, limit=limit)
     return json_call("GET", BUILDER, "/mcp/servers", query=query)
 
@@ -282,10 +316,10 @@ class Mcp(Resource):
     __slots__ = ()
 
     def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> McpServer:
         """Register a hosted MCP server."""
-        call = object_call("POST", BUILDER, "/mcp/servers", body=body)
+        call: Call[McpServer] = object_call("POST", BUILDER, "/mcp/servers", body=body)
         return self._client._request(call, options)
 
     def list(
@@ -295,7 +329,7 @@ class Mcp(Resource):
         limit: int = 50,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> McpServerPage:
         """One page of servers (items under ``servers``)."""
         return self._client._request(_servers_page(skip, limit, status), options)
 
@@ -305,7 +339,7 @@ class Mcp(Resource):
         limit: int = 50,
         *,
         options: RequestOptions | None = None,
-    ) -> Iterator[Any]:
+    ) -> Iterator[McpServer]:
         """Every server, page after page."""
         return self._client._paginate(
             lambda skip, size: _servers_page(skip, size, status),
@@ -314,31 +348,33 @@ class Mcp(Resource):
             options=options,
         )
 
-    def get(self, server_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, server_id: str, *, options: RequestOptions | None = None) -> McpServer:
         """One server."""
-        call = object_call("GET", BUILDER, "/mcp/servers/{}", server_id)
+        call: Call[McpServer] = object_call("GET", BUILDER, "/mcp/servers/{}", server_id)
         return self._client._request(call, options)
 
     def update(
-        self, server_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, server_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> McpServer:
         """Update a server."""
-        call = object_call("PATCH", BUILDER, "/mcp/servers/{}", server_id, body=body)
+        call: Call[McpServer] = object_call(
+            "PATCH", BUILDER, "/mcp/servers/{}", server_id, body=body
+        )
         return self._client._request(call, options)
 
-    def delete(self, server_id: str, *, options: RequestOptions | None = None) -> Any:
+    def delete(self, server_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete a server."""
-        call = json_call("DELETE", BUILDER, "/mcp/servers/{}", server_id)
+        call: Call[Deleted] = json_call("DELETE", BUILDER, "/mcp/servers/{}", server_id)
         return self._client._request(call, options)
 
-    def start(self, server_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def start(self, server_id: str, *, options: RequestOptions | None = None) -> McpServer:
         """Start a server."""
-        call = object_call("POST", BUILDER, "/mcp/servers/{}/start", server_id)
+        call: Call[McpServer] = object_call("POST", BUILDER, "/mcp/servers/{}/start", server_id)
         return self._client._request(call, options)
 
-    def stop(self, server_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def stop(self, server_id: str, *, options: RequestOptions | None = None) -> McpServer:
         """Stop a server."""
-        call = object_call("POST", BUILDER, "/mcp/servers/{}/stop", server_id)
+        call: Call[McpServer] = object_call("POST", BUILDER, "/mcp/servers/{}/stop", server_id)
         return self._client._request(call, options)
 
 
@@ -352,9 +388,9 @@ class Mappings(Resource):
 
     __slots__ = ()
 
-    def get(self, mapping_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, mapping_id: str, *, options: RequestOptions | None = None) -> AgentMapping:
         """One mapping."""
-        call = object_call("GET", BUILDER, "/mappings/{}", mapping_id)
+        call: Call[AgentMapping] = object_call("GET", BUILDER, "/mappings/{}", mapping_id)
         return self._client._request(call, options)
 
     def get_many(
@@ -363,7 +399,7 @@ class Mappings(Resource):
         *,
         concurrency: int = MAPPINGS_CONCURRENCY,
         options: RequestOptions | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AgentMapping]:
         """Several mappings, in the order of ``mapping_ids`` (at most 100 ids).
 
         At most ``concurrency`` requests are in flight at once; the first call that
@@ -378,7 +414,7 @@ class Mappings(Resource):
         if not 1 <= concurrency <= MAPPINGS_MAX_IDS:
             raise ValueError(f"concurrency must be 1..{MAPPINGS_MAX_IDS}, got {concurrency!r}")
 
-        def one(mapping_id: str) -> dict[str, Any]:
+        def one(mapping_id: str) -> AgentMapping:
             return self.get(mapping_id, options=options)
 
         return BoundedMap(concurrency).map(one, ids)

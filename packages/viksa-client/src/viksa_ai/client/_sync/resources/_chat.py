@@ -15,11 +15,32 @@ if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
     from viksa_ai.client._sync._client import ViksaSyncClient
     from viksa_ai.models.agent import AgentGenerationResponse
+    from viksa_ai.models.answers import (
+        ActiveExecution,
+        Approval,
+        ApprovalPage,
+        ChatReply,
+        Conversation,
+        ConversationPage,
+        CreatedTrigger,
+        DebugSession,
+        Deleted,
+        ExecutionEvents,
+        ExecutionRecord,
+        ExecutionRecordPage,
+        FixedAgent,
+        Message,
+        MessageSearch,
+        StreamEvent,
+        TokenStats,
+        Trigger,
+        TriggerPage,
+    )
 
 __all__ = ["Approvals", "Chat", "Triggers"]
 
 
-def _conversations_page(skip: int, limit: int) -> Call[Any]:
+def _conversations_page(skip: int, limit: int) -> Call[ConversationPage]:
     return json_call("GET", CHAT, "/conversations", query=query_of(skip=skip, limit=limit))
 
 
@@ -27,7 +48,7 @@ def _indent_body(
     message: str,
     conversation_id: str | None,
     workforce_id: str | None,
-    metadata: Mapping[str, Any] | None,
+    metadata: Mapping[str, object] | None,
 ) -> dict[str, Any]:
     return body_of(
         message=message,
@@ -52,13 +73,13 @@ class Chat(Resource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> ChatReply:
         """Send a chat message through intent routing; answers the reply."""
         body = _indent_body(message, conversation_id, workforce_id, metadata)
-        call = object_call("POST", CHAT, "/indent_finder", body=body)
+        call: Call[ChatReply] = object_call("POST", CHAT, "/indent_finder", body=body)
         return self._client._request(call, options)
 
     def stream_indent_finder(
@@ -66,30 +87,30 @@ class Chat(Resource):
         message: str,
         conversation_id: str | None = None,
         workforce_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> EventStream:
+    ) -> EventStream[StreamEvent]:
         """``indent_finder`` as a stream of JSON events (``for event in ...``)."""
         body = _indent_body(message, conversation_id, workforce_id, metadata)
-        call = json_call("POST", CHAT, "/indent_finder/stream", body=body)
+        call: Call[StreamEvent] = json_call("POST", CHAT, "/indent_finder/stream", body=body)
         return EventStream(self._client, call, options)
 
     def message(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Message:
         """Post a chat message."""
         return self._client._request(object_call("POST", CHAT, "/message", body=body), options)
 
     def list_conversations(
         self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ConversationPage:
         """One page of conversations (items under ``conversations``)."""
         return self._client._request(_conversations_page(skip, limit), options)
 
     def iter_conversations(
         self, limit: int = 50, *, options: RequestOptions | None = None
-    ) -> Iterator[Any]:
+    ) -> Iterator[Conversation]:
         """Every conversation, page after page."""
         return self._client._paginate(
             _conversations_page, limit=limit, key="conversations", options=options
@@ -97,41 +118,45 @@ class Chat(Resource):
 
     def get_conversation(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """A conversation with its messages and metadata."""
-        call = object_call("GET", CHAT, "/conversations/{}", conversation_id)
+        call: Call[Conversation] = object_call("GET", CHAT, "/conversations/{}", conversation_id)
         return self._client._request(call, options)
 
     def patch_conversation(
         self,
         conversation_id: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, object],
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Update a conversation (title, pinning, ...)."""
-        call = object_call("PATCH", CHAT, "/conversations/{}", conversation_id, body=body)
+        call: Call[Conversation] = object_call(
+            "PATCH", CHAT, "/conversations/{}", conversation_id, body=body
+        )
         return self._client._request(call, options)
 
     def delete_conversation(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> Deleted:
         """Delete a conversation."""
-        call = json_call("DELETE", CHAT, "/conversations/{}", conversation_id)
+        call: Call[Deleted] = json_call("DELETE", CHAT, "/conversations/{}", conversation_id)
         return self._client._request(call, options)
 
-    def delete_message(self, message_id: str, *, options: RequestOptions | None = None) -> Any:
+    def delete_message(self, message_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete one message."""
-        call = json_call("DELETE", CHAT, "/messages/{}", message_id)
+        call: Call[Deleted] = json_call("DELETE", CHAT, "/messages/{}", message_id)
         return self._client._request(call, options)
 
-    def search(self, body: Mapping[str, Any], *, options: RequestOptions | None = None) -> Any:
+    def search(
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> MessageSearch:
         """Search conversations and messages."""
         return self._client._request(json_call("POST", CHAT, "/search", body=body), options)
 
-    def token_stats(self, *, options: RequestOptions | None = None, **query: Any) -> dict[str, Any]:
+    def token_stats(self, *, options: RequestOptions | None = None, **query: Any) -> TokenStats:
         """Token usage statistics; keyword arguments become the query."""
-        call = object_call("GET", CHAT, "/stats/tokens", query=query_of(**query))
+        call: Call[TokenStats] = object_call("GET", CHAT, "/stats/tokens", query=query_of(**query))
         return self._client._request(call, options)
 
     def generate_agent(
@@ -148,74 +173,82 @@ class Chat(Resource):
         return self._client._request(call, options)
 
     def fix_agent(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> FixedAgent:
         """Run an AI fix pass over an agent."""
-        call = object_call("POST", CHAT, "/fix/agent", body=body)
+        call: Call[FixedAgent] = object_call("POST", CHAT, "/fix/agent", body=body)
         return self._client._request(call, options)
 
     def cancel_execution(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ExecutionRecord:
         """Cancel the running execution of a conversation."""
-        call = json_call("POST", CHAT, "/execution/{}/cancel", conversation_id)
+        call: Call[ExecutionRecord] = json_call(
+            "POST", CHAT, "/execution/{}/cancel", conversation_id
+        )
         return self._client._request(call, options)
 
     def active_execution(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> Any:
+    ) -> ActiveExecution:
         """The running execution of a conversation, if any."""
-        call = json_call("GET", CHAT, "/execution/{}/active", conversation_id)
+        call: Call[ActiveExecution] = json_call(
+            "GET", CHAT, "/execution/{}/active", conversation_id
+        )
         return self._client._request(call, options)
 
     def stream_execution(
         self, conversation_id: str, *, options: RequestOptions | None = None
-    ) -> EventStream:
+    ) -> EventStream[StreamEvent]:
         """Follow the running execution of a conversation as JSON events."""
-        call = json_call("GET", CHAT, "/execution/{}/stream", conversation_id)
+        call: Call[StreamEvent] = json_call("GET", CHAT, "/execution/{}/stream", conversation_id)
         return EventStream(self._client, call, options)
 
-    def execution_events(self, execution_id: str, *, options: RequestOptions | None = None) -> Any:
+    def execution_events(
+        self, execution_id: str, *, options: RequestOptions | None = None
+    ) -> ExecutionEvents:
         """The recorded events of an execution."""
-        call = json_call("GET", CHAT, "/executions/{}/events", execution_id)
+        call: Call[ExecutionEvents] = json_call("GET", CHAT, "/executions/{}/events", execution_id)
         return self._client._request(call, options)
 
     def debug_start(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> DebugSession:
         """Start debugging an execution."""
         return self._client._request(_debug(execution_id, "start", body), options)
 
     def debug_resume(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> DebugSession:
         """Resume a paused execution."""
         return self._client._request(_debug(execution_id, "resume", body), options)
 
     def debug_inspect(
         self,
         execution_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> Any:
+    ) -> DebugSession:
         """Inspect the state of a paused execution."""
         return self._client._request(_debug(execution_id, "inspect", body), options)
 
-    def debug_stop(self, execution_id: str, *, options: RequestOptions | None = None) -> Any:
+    def debug_stop(
+        self, execution_id: str, *, options: RequestOptions | None = None
+    ) -> DebugSession:
         """Stop debugging an execution."""
         return self._client._request(_debug(execution_id, "stop", None), options)
 
 
-def _debug(execution_id: str, verb: str, body: Mapping[str, Any] | None) -> Call[Any]:
+def _debug(execution_id: str, verb: str, body: Mapping[str, object] | None) -> Call[DebugSession]:
     return json_call("POST", CHAT, "/executions/{}/debug/" + verb, execution_id, body=body)
 
 
@@ -224,25 +257,27 @@ class Approvals(Resource):
 
     __slots__ = ()
 
-    def list(self, *, options: RequestOptions | None = None, **query: Any) -> Any:
+    def list(self, *, options: RequestOptions | None = None, **query: Any) -> ApprovalPage:
         """Pending and past approvals; keyword arguments become the query."""
-        call = json_call("GET", CHAT, "/approvals", query=query_of(**query))
+        call: Call[ApprovalPage] = json_call("GET", CHAT, "/approvals", query=query_of(**query))
         return self._client._request(call, options)
 
-    def get(self, approval_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, approval_id: str, *, options: RequestOptions | None = None) -> Approval:
         """One approval."""
-        call = object_call("GET", CHAT, "/approvals/{}", approval_id)
+        call: Call[Approval] = object_call("GET", CHAT, "/approvals/{}", approval_id)
         return self._client._request(call, options)
 
     def decide(
-        self, approval_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, approval_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Approval:
         """Approve or reject."""
-        call = object_call("POST", CHAT, "/approvals/{}/decision", approval_id, body=body)
+        call: Call[Approval] = object_call(
+            "POST", CHAT, "/approvals/{}/decision", approval_id, body=body
+        )
         return self._client._request(call, options)
 
 
-def _triggers_page(skip: int, limit: int) -> Call[Any]:
+def _triggers_page(skip: int, limit: int) -> Call[TriggerPage]:
     return json_call("GET", CHAT, "/trigger", query=query_of(skip=skip, limit=limit))
 
 
@@ -252,50 +287,56 @@ class Triggers(Resource):
     __slots__ = ()
 
     def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> CreatedTrigger:
         """Create a trigger."""
         return self._client._request(object_call("POST", CHAT, "/trigger", body=body), options)
 
-    def list(self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None) -> Any:
+    def list(
+        self, skip: int = 0, limit: int = 50, *, options: RequestOptions | None = None
+    ) -> TriggerPage:
         """One page of triggers (items under ``triggers``)."""
         return self._client._request(_triggers_page(skip, limit), options)
 
-    def iter_all(self, limit: int = 50, *, options: RequestOptions | None = None) -> Iterator[Any]:
+    def iter_all(
+        self, limit: int = 50, *, options: RequestOptions | None = None
+    ) -> Iterator[Trigger]:
         """Every trigger, page after page."""
         return self._client._paginate(_triggers_page, limit=limit, key="triggers", options=options)
 
-    def get(self, trigger_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, trigger_id: str, *, options: RequestOptions | None = None) -> Trigger:
         """One trigger."""
-        call = object_call("GET", CHAT, "/trigger/{}", trigger_id)
+        call: Call[Trigger] = object_call("GET", CHAT, "/trigger/{}", trigger_id)
         return self._client._request(call, options)
 
     def update(
-        self, trigger_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, trigger_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Trigger:
         """Update a trigger."""
-        call = object_call("PATCH", CHAT, "/trigger/{}", trigger_id, body=body)
+        call: Call[Trigger] = object_call("PATCH", CHAT, "/trigger/{}", trigger_id, body=body)
         return self._client._request(call, options)
 
-    def delete(self, trigger_id: str, *, options: RequestOptions | None = None) -> Any:
+    def delete(self, trigger_id: str, *, options: RequestOptions | None = None) -> Deleted:
         """Delete a trigger."""
-        call = json_call("DELETE", CHAT, "/trigger/{}", trigger_id)
+        call: Call[Deleted] = json_call("DELETE", CHAT, "/trigger/{}", trigger_id)
         return self._client._request(call, options)
 
     def test(
         self,
         trigger_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> EventStream:
+    ) -> EventStream[StreamEvent]:
         """Test-run a trigger, following the run as JSON events."""
-        call = json_call("POST", CHAT, "/trigger/{}/test", trigger_id, body=body)
+        call: Call[StreamEvent] = json_call("POST", CHAT, "/trigger/{}/test", trigger_id, body=body)
         return EventStream(self._client, call, options)
 
     def list_executions(
         self, trigger_id: str, *, options: RequestOptions | None = None, **query: Any
-    ) -> Any:
+    ) -> ExecutionRecordPage:
         """The execution history of a trigger; keyword arguments become the query."""
-        call = json_call("GET", CHAT, "/trigger/{}/executions", trigger_id, query=query_of(**query))
+        call: Call[ExecutionRecordPage] = json_call(
+            "GET", CHAT, "/trigger/{}/executions", trigger_id, query=query_of(**query)
+        )
         return self._client._request(call, options)

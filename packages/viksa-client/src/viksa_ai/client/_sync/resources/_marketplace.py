@@ -12,6 +12,16 @@ from viksa_ai.client._sync.resources._base import Resource
 if TYPE_CHECKING:
     from viksa_ai.client._config import RequestOptions
     from viksa_ai.client._sync._client import ViksaSyncClient
+    from viksa_ai.models.answers import (
+        Categories,
+        Installation,
+        InstallationPage,
+        Listing,
+        ListingPage,
+        PublisherProfile,
+        WorkforceListing,
+        WorkforcePage,
+    )
 
 __all__ = ["Listings", "Marketplace", "Publishers", "Workforce"]
 
@@ -27,17 +37,21 @@ class Marketplace(Resource):
         self.workforce = Workforce(client)
         self.publishers = Publishers(client)
 
-    def categories(self, *, options: RequestOptions | None = None) -> Any:
+    def categories(self, *, options: RequestOptions | None = None) -> Categories:
         """The catalog's categories."""
         return self._client._request(json_call("GET", MARKETPLACE, "/categories"), options)
 
-    def installations(self, *, options: RequestOptions | None = None, **query: Any) -> Any:
+    def installations(
+        self, *, options: RequestOptions | None = None, **query: Any
+    ) -> InstallationPage:
         """Your installations; keyword arguments become the query."""
-        call = json_call("GET", MARKETPLACE, "/install", query=query_of(**query))
+        call: Call[InstallationPage] = json_call(
+            "GET", MARKETPLACE, "/install", query=query_of(**query)
+        )
         return self._client._request(call, options)
 
 
-def _listings_page(query: Mapping[str, Any], skip: int, limit: int) -> Call[Any]:
+def _listings_page(query: Mapping[str, Any], skip: int, limit: int) -> Call[ListingPage]:
     page_query = query_of(**{**query, "skip": skip, "limit": limit})
     return json_call("GET", MARKETPLACE, "/listings", query=page_query)
 
@@ -48,23 +62,27 @@ class Listings(Resource):
     __slots__ = ()
 
     def create(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Listing:
         """Create a listing."""
-        call = object_call("POST", MARKETPLACE, "/listings", body=body)
+        call: Call[Listing] = object_call("POST", MARKETPLACE, "/listings", body=body)
         return self._client._request(call, options)
 
-    def search(self, *, options: RequestOptions | None = None, **query: Any) -> Any:
+    def search(self, *, options: RequestOptions | None = None, **query: Any) -> ListingPage:
         """Search listings; keyword arguments become the query."""
-        call = json_call("GET", MARKETPLACE, "/listings/search", query=query_of(**query))
+        call: Call[ListingPage] = json_call(
+            "GET", MARKETPLACE, "/listings/search", query=query_of(**query)
+        )
         return self._client._request(call, options)
 
-    def list(self, *, options: RequestOptions | None = None, **query: Any) -> Any:
+    def list(self, *, options: RequestOptions | None = None, **query: Any) -> ListingPage:
         """One page of listings (items under ``listings``); keywords become the query."""
-        call = json_call("GET", MARKETPLACE, "/listings", query=query_of(**query))
+        call: Call[ListingPage] = json_call(
+            "GET", MARKETPLACE, "/listings", query=query_of(**query)
+        )
         return self._client._request(call, options)
 
-    def iter_all(self, *, options: RequestOptions | None = None, **query: Any) -> Iterator[Any]:
+    def iter_all(self, *, options: RequestOptions | None = None, **query: Any) -> Iterator[Listing]:
         """Every listing, page after page (``limit`` in the keywords sets the page size)."""
         limit = int(query.pop("limit", 50))
         query.pop("skip", None)
@@ -75,27 +93,31 @@ class Listings(Resource):
             options=options,
         )
 
-    def get(self, listing_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, listing_id: str, *, options: RequestOptions | None = None) -> Listing:
         """One listing."""
-        call = object_call("GET", MARKETPLACE, "/listings/{}", listing_id)
+        call: Call[Listing] = object_call("GET", MARKETPLACE, "/listings/{}", listing_id)
         return self._client._request(call, options)
 
     def publish(
         self,
         listing_id: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, object] | None = None,
         *,
         options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
+    ) -> Listing:
         """Publish a listing."""
-        call = object_call("POST", MARKETPLACE, "/listings/{}/publish", listing_id, body=body)
+        call: Call[Listing] = object_call(
+            "POST", MARKETPLACE, "/listings/{}/publish", listing_id, body=body
+        )
         return self._client._request(call, options)
 
     def install(
-        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, listing_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Installation:
         """Install a listed agent."""
-        call = object_call("POST", MARKETPLACE, "/listings/{}/install", listing_id, body=body)
+        call: Call[Installation] = object_call(
+            "POST", MARKETPLACE, "/listings/{}/install", listing_id, body=body
+        )
         return self._client._request(call, options)
 
 
@@ -105,27 +127,33 @@ class Workforce(Resource):
     __slots__ = ()
 
     def publish(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> WorkforceListing:
         """Publish a workforce."""
-        call = object_call("POST", MARKETPLACE, "/workforce/publish", body=body)
+        call: Call[WorkforceListing] = object_call(
+            "POST", MARKETPLACE, "/workforce/publish", body=body
+        )
         return self._client._request(call, options)
 
-    def search(self, *, options: RequestOptions | None = None, **query: Any) -> Any:
+    def search(self, *, options: RequestOptions | None = None, **query: Any) -> WorkforcePage:
         """Search workforces; keyword arguments become the query."""
-        call = json_call("GET", MARKETPLACE, "/workforce/search", query=query_of(**query))
+        call: Call[WorkforcePage] = json_call(
+            "GET", MARKETPLACE, "/workforce/search", query=query_of(**query)
+        )
         return self._client._request(call, options)
 
-    def get(self, listing_id: str, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def get(self, listing_id: str, *, options: RequestOptions | None = None) -> WorkforceListing:
         """One workforce listing (``listing_id``: the workforce's id, named as in 0.2)."""
-        call = object_call("GET", MARKETPLACE, "/workforce/{}", listing_id)
+        call: Call[WorkforceListing] = object_call("GET", MARKETPLACE, "/workforce/{}", listing_id)
         return self._client._request(call, options)
 
     def install(
-        self, listing_id: str, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, listing_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> Installation:
         """Install a workforce (``listing_id``: the workforce's id, named as in 0.2)."""
-        call = object_call("POST", MARKETPLACE, "/workforce/{}/install", listing_id, body=body)
+        call: Call[Installation] = object_call(
+            "POST", MARKETPLACE, "/workforce/{}/install", listing_id, body=body
+        )
         return self._client._request(call, options)
 
 
@@ -135,19 +163,23 @@ class Publishers(Resource):
     __slots__ = ()
 
     def create_profile(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> PublisherProfile:
         """Create your publisher profile."""
-        call = object_call("POST", MARKETPLACE, "/publishers/profile", body=body)
+        call: Call[PublisherProfile] = object_call(
+            "POST", MARKETPLACE, "/publishers/profile", body=body
+        )
         return self._client._request(call, options)
 
-    def me(self, *, options: RequestOptions | None = None) -> dict[str, Any]:
+    def me(self, *, options: RequestOptions | None = None) -> PublisherProfile:
         """Your publisher profile."""
         return self._client._request(object_call("GET", MARKETPLACE, "/publishers/me"), options)
 
     def update_profile(
-        self, body: Mapping[str, Any], *, options: RequestOptions | None = None
-    ) -> dict[str, Any]:
+        self, body: Mapping[str, object], *, options: RequestOptions | None = None
+    ) -> PublisherProfile:
         """Update your publisher profile."""
-        call = object_call("PUT", MARKETPLACE, "/publishers/profile", body=body)
+        call: Call[PublisherProfile] = object_call(
+            "PUT", MARKETPLACE, "/publishers/profile", body=body
+        )
         return self._client._request(call, options)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from viksa_ai.client._call import PULSE, Call
 from viksa_ai.client._decode import execution_response, invoke_response
@@ -29,7 +29,7 @@ class Pulse(Resource):
 
     def execute(
         self,
-        request: EndpointExecutionRequest | Mapping[str, Any],
+        request: EndpointExecutionRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> EndpointExecutionResponse:
@@ -45,7 +45,7 @@ class Pulse(Resource):
 
     def invoke(
         self,
-        request: AgentInvokeRequest | Mapping[str, Any],
+        request: AgentInvokeRequest | Mapping[str, object],
         *,
         options: RequestOptions | None = None,
     ) -> AgentInvokeResponse:
