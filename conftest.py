@@ -6,6 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis keeps no example database: a failure it found once would otherwise be
+# replayed from .hypothesis/ on every later run of that checkout only, so a test's
+# outcome would depend on local state rather than on the code. A failing example is
+# printed with its reproduction blob instead; pin it with @example in the test.
+settings.register_profile("viksa", database=None, print_blob=True)
+settings.load_profile("viksa")
 
 _exporter: Any = None
 

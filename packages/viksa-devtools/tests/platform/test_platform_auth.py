@@ -89,21 +89,26 @@ async def test_a_non_ascii_bearer_token_is_401_not_a_crash(
 
 
 @pytest.mark.parametrize(
-    ("route", "body", "status"),
+    ("route", "body", "field"),
     [
-        ("/auth/refresh", b'{"refresh_token": "vrt_\\ud800"}', 401),
-        ("/auth/key/validate/api", b'{"api_key": "vk_\\ud800"}', 200),
-        ("/builder/secret/create", b'{"name": "s", "value": "v", "passphrase": "\\ud800"}', 201),
+        ("/auth/refresh", b'{"refresh_token": "vrt_\\ud800"}', "refresh_token"),
+        ("/auth/key/validate/api", b'{"api_key": "vk_\\ud800"}', "api_key"),
+        (
+            "/builder/secret/create",
+            b'{"name": "s", "value": "v", "passphrase": "\\ud800"}',
+            "passphrase",
+        ),
     ],
 )
-async def test_lone_surrogates_in_credentials_are_answered_not_a_crash(
-    http: httpx.AsyncClient, route: str, body: bytes, status: int
+async def test_lone_surrogates_in_credentials_are_422_naming_the_field(
+    http: httpx.AsyncClient, route: str, body: bytes, field: str
 ) -> None:
-    # JSON may escape a lone surrogate, which UTF-8 cannot encode: hashing must not fail.
+    # JSON may escape a lone surrogate, which UTF-8 cannot encode: refused at the edge.
     answer = await http.post(route, content=body, headers={"Content-Type": "application/json"})
-    assert answer.status_code == status, answer.text
-    if route == "/auth/key/validate/api":
-        assert answer.json()["valid"] is False
+    assert answer.status_code == 422, answer.text
+    [item] = answer.json()["detail"]
+    assert item["loc"] == ["body", field]
+    assert item["type"] == "string_unicode"
 
 
 async def test_login_body_is_validated_with_fastapi_items(http: httpx.AsyncClient) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from viksa_ai.devtools.cli import build_parser, main
@@ -113,6 +113,15 @@ def test_reset_deletes_the_data_file_before_starting(
     assert (started[0].data_path, started[0].seed_password) == (data, "pw-1")
 
 
+def test_the_banner_prints_the_fault_token() -> None:
+    platform = Platform(PlatformConfig())
+    credentials = platform.seed()
+    text = banner("http://127.0.0.1:8765", credentials, None, [], fault_token=platform.fault_token)
+    platform.close()
+    assert platform.fault_token.startswith("vft_")
+    assert f"  faults    X-Viksa-Fault-Token: {platform.fault_token}" in text
+
+
 def test_the_banner_prints_credentials_and_export_lines() -> None:
     platform = Platform(PlatformConfig())
     credentials = platform.seed()
@@ -159,6 +168,11 @@ def test_allow_host_is_repeatable_and_refuses_what_is_not_a_name(
         ("[::1].evil.example", 400),
         ("[::1]evil.example:80", 400),
         ("[::1]]", 400),
+        ("[::1].", 400),
+        ("[::1]:8765.evil", 400),
+        ("[::1]:.", 400),
+        ("localhost:8765.evil", 400),
+        ("127.0.0.1:80:80", 400),
         ("", 400),
     ],
 )
@@ -180,13 +194,19 @@ async def test_on_loopback_only_local_and_allowed_host_names_are_answered(
 
 
 # What a Host header admitted on loopback may be: a loopback name, then at most a port.
-_LOOPBACK_HOST = re.compile(r"\s*(?:(?:localhost|127\.0\.0\.1)\.*(?::[^:]*)?|\[::1\](?::.*)?)\s*")
+_LOOPBACK_HOST = re.compile(r"\s*(?:(?:localhost|127\.0\.0\.1)\.*|\[::1\])(?::[0-9]*)?\s*")
 
 
 @given(
     st.text(alphabet="[]:.%1270lcahostevx \t", max_size=24)
-    | st.builds("".join, st.lists(st.sampled_from(["[::1]", "localhost", ".", ":", "]", "ev"])))
+    | st.builds(
+        "".join,
+        st.lists(st.sampled_from(["[::1]", "localhost", "127.0.0.1", ".", ":", "]", "ev", "80"])),
+    )
 )
+@example("[::1].")
+@example("[::1]:8765.evil")
+@example("localhost:80.evil")
 def test_only_loopback_names_with_at_most_a_port_pass_the_guard(host: str) -> None:
     if _host_name(host) in {"localhost", "127.0.0.1", "[::1]"}:
         assert _LOOPBACK_HOST.fullmatch(host.lower()), host
@@ -260,3 +280,9 @@ def test_viksa_dev_refuses_a_rebound_host_and_admits_allow_host(dev_server: str)
     assert "access_token" not in rebound.text
     assert "--allow-host attacker.example" in detail["message"]
     assert (local.status_code, allowed.status_code) == (200, 200)
+
+
+def test_hypothesis_keeps_no_example_database() -> None:
+    # A stored database replays an old failure on one machine only (issue 9, item 13).
+    assert settings.default is not None
+    assert settings.default.database is None

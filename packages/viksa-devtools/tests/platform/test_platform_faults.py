@@ -201,3 +201,106 @@ async def test_state_survives_a_restart_and_seeding_prints_working_credentials(
     assert first.credentials.api_key.encode() not in raw
     assert json.dumps(second.credentials.password).encode() not in raw
     await second.aclose()
+
+
+# -- who may arm run-wide faults, and where they apply (issue 9, item 3) ----------------
+
+
+async def _eve(http: httpx.AsyncClient, viksa_platform: LocalPlatform) -> dict[str, str]:
+    """Headers of another account's user, acting in a project of her own."""
+    viksa_platform.platform.accounts.create_user("eve@example.com", "pw-eve-123")
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
+    eve = {"Authorization": f"Bearer {token}"}
+    org = (await http.post("/org/create", json={"name": "eve"}, headers=eve)).json()
+    project = await http.post(
+        "/project/create", json={"org_id": org["id"], "name": "p"}, headers=eve
+    )
+    assert project.status_code == 201, project.text
+    return {**eve, "X-Tenant-Org-Id": org["id"], "X-Tenant-Project-Id": project.json()["id"]}
+
+
+async def test_only_the_local_admin_touches_run_wide_faults(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    worker = (await http.post("/auth/key/worker", json={"name": "w"})).json()["key"]
+    eve = await _eve(http, viksa_platform)
+    await http.post("/_dev/faults", json={"spec": "status=503;path=/builder;count=5"})
+    outsiders = {
+        "worker key": {"Authorization": f"Bearer {worker}"},
+        "another account": eve,
+        "a wrong fault token": {"X-Viksa-Fault-Token": "vft_guess"},
+    }
+    for who, headers in outsiders.items():
+        spec = {"spec": "status=500;path=/auth/individual/login;count=1000"}
+        answers = [
+            await http.post("/_dev/faults", json=spec, headers=headers),
+            await http.post("/_dev/faults", json={**spec, "all": True}, headers=headers),
+            await http.get("/_dev/faults", headers=headers),
+            await http.delete("/_dev/faults", headers=headers),
+        ]
+        assert [a.status_code for a in answers] == [403] * 4, who
+        assert answers[0].json()["detail"]["code"] == "not_fault_admin"
+    # Nothing an outsider sent was armed or cleared.
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    assert (await http.post("/auth/individual/login", json=login)).status_code == 200
+    [kept] = (await http.get("/_dev/faults")).json()["faults"]
+    assert (kept["status"], kept["remaining"]) == (503, 5)
+    anonymous = await http.get("/_dev/faults", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+
+
+async def test_a_fault_armed_by_the_admin_stays_in_its_project_unless_it_asks_for_all(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    eve = await _eve(http, viksa_platform)
+    armed = await http.post("/_dev/faults", json={"spec": "status=503;path=/auth/me;count=3"})
+    assert armed.status_code == 201
+    assert armed.json()["faults"][0]["project_id"] == viksa_platform.credentials.project_id
+    # Another account's requests (and requests without credentials) never meet it.
+    assert (await http.get("/auth/me", headers=eve)).status_code == 200
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    assert (await http.post("/auth/individual/login", json=login)).status_code == 200
+    assert (await http.get("/auth/me")).status_code == 503
+    # Asked for all, it reaches every account.
+    everyone = {"spec": "status=502;path=/auth/me", "all": True}
+    assert (await http.post("/_dev/faults", json=everyone)).status_code == 201
+    assert (await http.get("/auth/me", headers=eve)).status_code == 502
+    # Listing and clearing see the caller's project only, unless asked for all.
+    mine = (await http.get("/_dev/faults")).json()["faults"]
+    assert [(f["status"], f["remaining"]) for f in mine] == [(503, 2)]
+    assert len((await http.get("/_dev/faults", params={"all": "true"})).json()["faults"]) == 1
+    assert (await http.delete("/_dev/faults")).json() == {"faults": []}
+    assert (await http.get("/auth/me")).status_code == 200
+
+
+async def test_the_fault_token_of_the_banner_arms_faults(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    token = {"X-Viksa-Fault-Token": viksa_platform.platform.fault_token, "Authorization": ""}
+    # Without a project to scope to, the token holder must ask for all.
+    scoped = await http.post("/_dev/faults", json={"spec": "status=503"}, headers=token)
+    assert scoped.status_code == 422
+    assert scoped.json()["detail"][0]["loc"] == ["body", "all"]
+    armed = await http.post(
+        "/_dev/faults", json={"spec": "status=504;path=/auth/me", "all": True}, headers=token
+    )
+    assert armed.status_code == 201
+    assert (await http.get("/auth/me")).status_code == 504
+    project = {**token, "X-Tenant-Project-Id": viksa_platform.credentials.project_id}
+    assert (await http.get("/_dev/faults", headers=project)).json() == {"faults": []}
+    assert (await http.delete("/_dev/faults", params={"all": "1"}, headers=token)).json() == {
+        "faults": []
+    }
+
+
+@pytest.mark.parametrize(
+    "spec", ["latency=3600", "latency=30.5", "count=1000000", "count=1001", "drop=1000000"]
+)
+async def test_fault_bounds_keep_a_fault_from_tying_the_platform_up(
+    http: httpx.AsyncClient, spec: str
+) -> None:
+    answer = await http.post("/_dev/faults", json={"spec": spec})
+    assert answer.status_code == 422
+    assert "between" in answer.json()["detail"][0]["msg"]
+    assert (await http.get("/auth/me", headers={"X-Viksa-Fault": spec})).status_code == 400

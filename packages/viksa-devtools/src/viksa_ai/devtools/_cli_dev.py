@@ -88,6 +88,13 @@ def add_parser(subparsers: Any) -> None:
         help="warm worker processes per agent (default 2)",
     )
     parser.add_argument(
+        "--max-body-mb",
+        type=_positive_int,
+        default=10,
+        metavar="MB",
+        help="largest request body in MiB; larger ones answer 413 (default 10)",
+    )
+    parser.add_argument(
         "--warm-agents",
         type=_positive_int,
         default=8,
@@ -195,6 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         examples_dir=args.with_examples,
         workers_per_agent=args.workers_per_agent,
         warm_agents=args.warm_agents,
+        max_body_bytes=args.max_body_mb * 1024 * 1024,
         sandbox=args.sandbox,
     )
     if args.email:

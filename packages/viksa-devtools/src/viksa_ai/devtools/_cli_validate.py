@@ -1,7 +1,8 @@
 """``viksa validate PATH...`` (also ``viksa-agent-validate``): validate agents on disk.
 
 Exit codes: 0 every agent valid, 1 at least one invalid, 2 a usage error or an input
-that cannot be read (missing path, no agent.json, malformed JSON, not an object).
+that cannot be read (missing path, no agent.json, malformed JSON, not an object) or
+validated within the time limit (``VALIDATION_TIME_LIMIT_SECONDS``, as ``viksa dev``).
 Output formats: ``text`` (one ``where: CODE message`` line per issue and a summary),
 ``json`` (one document), ``github`` (workflow annotations) and ``sarif`` (SARIF 2.1.0,
 for code-scanning uploads).
@@ -198,8 +199,8 @@ def report_lines(path: str) -> tuple[bool, list[str]]:
 
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
+    from viksa_ai.devtools._validation_workers import ValidationTimeoutError, issues_with_limits
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
-    from viksa_ai.devtools.validate._validate import manifest_issues
 
     try:
         source = read_manifest_source(Path(path))
@@ -207,7 +208,13 @@ def _validate_path(path: str) -> _Result:
         if _is_dir(path):  # no agent.json in it nor below it (see agent_paths)
             return _Result(path, unreadable=_not_an_agent(path))
         return _Result(path, unreadable=str(exc))
-    issues = manifest_issues(source.manifest)
+    # Small agents here (a plainly valid manifest without pydantic), others in a worker
+    # process with a time limit, as viksa dev validates: compiling hostile code can take
+    # minutes, and compile() cannot be interrupted in-process.
+    try:
+        issues = issues_with_limits(source.manifest)
+    except ValidationTimeoutError as exc:
+        return _Result(path, unreadable=f"{path}: {exc}")
     return _Result(
         path,
         manifest_path=str(source.manifest_path),

@@ -56,7 +56,9 @@ def manifest_of(agent: Doc) -> Doc:
     return {k: v for k, v in agent.items() if k not in PLATFORM_FIELDS and k != "agent_alias"}
 
 
-def checked_agent(body: dict[str, Any], store: Store, project_id: str) -> Doc:
+async def checked_agent(
+    body: dict[str, Any], store: Store, project_id: str, *, time_limit: float
+) -> Doc:
     """``body`` normalised as an agent's user fields; 422 with every issue found.
 
     Checks the request shape, the alias, the manifest with the devtools validator and
@@ -78,7 +80,7 @@ def checked_agent(body: dict[str, Any], store: Store, project_id: str) -> Doc:
         )
     for endpoint in doc["agent_endpoints"]:
         endpoint["endpoint"] = f"{alias}.{endpoint['module']}.{endpoint['name']}"
-    issues.extend(manifest_issues(manifest_of(doc)))
+    issues.extend(await manifest_issues(manifest_of(doc), time_limit=time_limit))
     issues.extend(auth_binding_issues(doc.get(AUTH_METHODS_FIELD), store, project_id))
     if issues:
         raise unprocessable(issues)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,8 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from viksa_ai.devtools.platform._answers import JsonAnswer
+from viksa_ai.devtools.platform._body_limit import BodyLimitMiddleware
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._errors import detail_item
+from viksa_ai.devtools.platform._fault_admin import request_project
 from viksa_ai.devtools.platform._faults import FaultMiddleware
 from viksa_ai.devtools.platform._idempotency import IdempotencyMiddleware
 from viksa_ai.devtools.platform._platform import Platform
@@ -34,6 +37,7 @@ from viksa_ai.devtools.platform._routes import (
     triggers,
     workflow,
 )
+from viksa_ai.devtools.platform._strict_json import UnfitJsonError
 from viksa_ai.devtools.platform._tracing import TracingMiddleware, fastapi_telemetry_off
 
 __all__ = ["create_app"]
@@ -105,6 +109,14 @@ def create_app(
         items = [detail_item(err["loc"], err["msg"], err["type"]) for err in exc.errors()]
         return JsonAnswer({"detail": items}, status_code=422)
 
+    @app.exception_handler(UnfitJsonError)
+    async def unstorable(request: Request, exc: UnfitJsonError) -> JsonAnswer:
+        # The store refused a value the edge let through (defence in depth): the value
+        # came from the request in every route, so it is the caller's to fix.
+        del request
+        item = detail_item(["body", *exc.loc], exc.message, exc.kind)
+        return JsonAnswer({"detail": [item]}, status_code=422)
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JsonAnswer:
         _log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -121,7 +133,12 @@ def create_app(
         owner_of=platform.accounts.owner_of,
         ttl=platform.config.idempotency_ttl,
     )
-    app.add_middleware(FaultMiddleware, registry=platform.faults)
+    app.add_middleware(
+        FaultMiddleware,
+        registry=platform.faults,
+        project_of=functools.partial(request_project, platform.accounts),
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.config.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware)  # outermost: it sees the request id answered
     return app

@@ -5,13 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_EMAIL", "DEFAULT_PASSWORD", "DEFAULT_PORT", "PlatformConfig"]
+from viksa_ai.devtools._validation_workers import VALIDATION_TIME_LIMIT_SECONDS
+
+__all__ = [
+    "DEFAULT_EMAIL",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_PORT",
+    "PlatformConfig",
+]
 
 DEFAULT_PORT = 8765
 DEFAULT_EMAIL = "dev@viksa.local"
 # A well-known password is fine for a server that only listens on 127.0.0.1; it is
 # printed on every start and can be changed with ``viksa dev --password``.
 DEFAULT_PASSWORD = "viksa-dev"  # noqa: S105
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,9 @@ class PlatformConfig:
     approval decision; a request such as ``pulse.execute`` never waits for one, it
     answers ``awaiting_approval`` at once. ``sandbox`` runs agents in the runner's Linux
     sandbox where one is available (``viksa dev --no-sandbox``: false).
+    ``validation_time_limit`` bounds one run of the agent validator (seconds; 422 when it
+    runs out) and ``max_body_bytes`` the size of a request body (413 above it; 10 MiB by
+    default).
     """
 
     data_path: Path | None = None
@@ -39,4 +51,6 @@ class PlatformConfig:
     workers_per_agent: int = 2
     warm_agents: int = 8
     approval_wait: float = 300.0
+    validation_time_limit: float = VALIDATION_TIME_LIMIT_SECONDS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     sandbox: bool = True

@@ -20,12 +20,14 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from viksa_ai.devtools._json import dumps_json
 from viksa_ai.devtools.platform._agents import endpoint_of
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._errors import conflict, detail_item, not_found, unprocessable
 from viksa_ai.devtools.platform._pools import Pool, WorkerPools
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc, Store
+from viksa_ai.devtools.platform._strict_json import MAX_STORED_DEPTH, UnfitJsonError, unfit_json
 from viksa_ai.devtools.platform._tracing import step
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD, resolve_secrets
 from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
@@ -257,7 +259,11 @@ class Engine:
     def finish(self, record: Doc) -> Doc:
         """Store a final record and wake whoever waits for it."""
         record["finished_at"] = now_iso()
-        self.store.save("execution", record)
+        try:
+            self.store.save("execution", record)
+        except UnfitJsonError:
+            _make_storable(record)
+            self.store.save("execution", record)
         done = self._done.pop(record["id"], None)
         if done is not None:
             done.set()
@@ -386,3 +392,26 @@ class Engine:
             done.set()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._idle.wait(), _CLOSE_WAIT_SECONDS)
+
+
+def _make_storable(record: Doc) -> None:
+    """Fit a final execution record the store refused (its result, made by agent code).
+
+    Non-finite numbers become ``null``, as every answer writes them; a result still
+    unfit (nested deeper than the store keeps) fails the run with an endpoint error.
+    """
+    try:
+        response = json.loads(dumps_json(record.get("response")))
+    except (ValueError, RecursionError):
+        response = record.get("response")
+    left = unfit_json(response, max_depth=MAX_STORED_DEPTH)
+    if left is None:
+        record["response"] = response
+        return
+    where = "".join(f"[{part!r}]" for part in left.loc) or "itself"
+    record.update(
+        status="failed",
+        response=None,
+        error=f"The endpoint's result cannot be stored: the result{where} {left.message}.",
+        error_kind="endpoint_error",
+    )

@@ -5,25 +5,29 @@ A fault spec is ``key=value`` pairs joined by ``;``, for example
 
 - ``status``: answer this HTTP status (with a ``{"detail": ...}`` body) instead of
   running the route; ``retry-after`` adds that header (seconds).
-- ``latency``: wait this many seconds before handling the request.
+- ``latency``: wait this many seconds (at most 30) before handling the request.
 - ``drop``: run the route, then drop the connection after this many SSE events of a
   stream, or halfway through the body of any other answer.
 - ``expire-token``: answer 401 "access token expired" as if the caller's token had
   run out (requests without a bearer token and the refresh/login routes are exempt).
-- ``count``: how many requests the fault applies to (default 1).
+- ``count``: how many requests the fault applies to (default 1, at most 1,000).
 - ``method`` / ``path``: only requests with this method / whose path starts with this.
 - ``id``: any text, to tell apart two otherwise identical header specs.
 
 Per request, send the spec in the ``X-Viksa-Fault`` header: the first ``count``
 requests carrying the same header value fail, later ones (a client's retries) pass.
-Per run, arm specs with ``viksa dev --fault SPEC``, ``PlatformConfig.faults`` or
-``POST /_dev/faults``: they apply to the next ``count`` matching requests.
+Per run, arm specs with ``viksa dev --fault SPEC``, ``PlatformConfig.faults`` (every
+project) or ``POST /_dev/faults`` (the local admin only, for its project unless it asks
+for all: see ``_fault_admin``): they apply to the next ``count`` matching requests.
+Bounds: ``latency`` 30 s, ``count`` 1,000, ``drop`` 10,000 events, ``retry-after``
+3,600 s: a fault tests a client's retries, it must not tie the platform up for hours.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -35,6 +39,8 @@ from viksa_ai.devtools.platform._answers import send_json
 
 __all__ = [
     "FAULT_HEADER",
+    "MAX_COUNT",
+    "MAX_LATENCY_SECONDS",
     "DroppedConnection",
     "FaultMiddleware",
     "FaultRegistry",
@@ -50,6 +56,10 @@ _FROM_CONFIG = "armed at start by viksa dev --fault or PlatformConfig.faults"
 _FROM_API = "armed by POST /_dev/faults"
 _EXEMPT_FROM_EXPIRY = ("/auth/refresh", "/auth/individual/login", "/auth/key/validate")
 _MAX_TRACKED_HEADERS = 10_000
+MAX_LATENCY_SECONDS = 30.0
+MAX_COUNT = 1_000
+_MAX_DROP_EVENTS = 10_000
+_MAX_RETRY_AFTER = 3600.0
 
 
 class FaultSpecError(ValueError):
@@ -111,11 +121,13 @@ def parse_fault_spec(text: str) -> FaultSpec:
         elif key == "status":
             fields["status"] = int(_number(key, value, integer=True, low=100, high=599))
         elif key == "count":
-            fields["count"] = int(_number(key, value, integer=True, low=1, high=1_000_000))
+            fields["count"] = int(_number(key, value, integer=True, low=1, high=MAX_COUNT))
         elif key == "drop":
-            fields["drop"] = int(_number(key, value, integer=True, low=0, high=1_000_000))
-        elif key in ("retry_after", "latency"):
-            fields[key] = _number(key, value, integer=False, low=0, high=3600)
+            fields["drop"] = int(_number(key, value, integer=True, low=0, high=_MAX_DROP_EVENTS))
+        elif key == "retry_after":
+            fields[key] = _number(key, value, integer=False, low=0, high=_MAX_RETRY_AFTER)
+        elif key == "latency":
+            fields[key] = _number(key, value, integer=False, low=0, high=MAX_LATENCY_SECONDS)
         elif key == "method":
             fields["method"] = value.upper()
         elif key in ("path", "id"):
@@ -136,6 +148,7 @@ class _Armed:
     spec: FaultSpec
     remaining: int
     source: str
+    project: str | None = None  # None: requests of every project (and none)
 
 
 class FaultRegistry:
@@ -146,31 +159,49 @@ class FaultRegistry:
         self._rules = [_Armed(s, s.count, _FROM_CONFIG) for s in map(parse_fault_spec, specs)]
         self._seen: OrderedDict[str, int] = OrderedDict()
 
-    def arm(self, spec: FaultSpec, *, source: str = _FROM_API) -> None:
+    def arm(self, spec: FaultSpec, *, source: str = _FROM_API, project: str | None = None) -> None:
         """Apply ``spec`` to the next ``spec.count`` matching requests.
 
-        ``source`` says where it was armed; answers of the fault name it.
+        ``source`` says where it was armed; answers of the fault name it. With a
+        ``project``, only requests acting in that project match.
         """
         with self._lock:
-            self._rules.append(_Armed(spec, spec.count, source))
+            self._rules.append(_Armed(spec, spec.count, source, project))
 
-    def clear(self) -> None:
-        """Disarm every run-wide fault."""
+    def clear(self, project: str | None = None) -> None:
+        """Disarm the run-wide faults of ``project`` (None: every fault)."""
         with self._lock:
-            self._rules.clear()
+            self._rules = [a for a in self._rules if not _reaches(project, a)]
 
-    def armed(self) -> list[dict[str, Any]]:
-        """The run-wide faults still armed, with how many requests each has left."""
+    def armed(self, project: str | None = None) -> list[dict[str, Any]]:
+        """The run-wide faults of ``project`` (None: all) still armed, with what is left."""
         with self._lock:
             return [
-                {**a.spec.to_dict(), "remaining": a.remaining, "source": a.source}
+                {
+                    **a.spec.to_dict(),
+                    "remaining": a.remaining,
+                    "source": a.source,
+                    "project_id": a.project,
+                }
                 for a in self._rules
+                if _reaches(project, a)
             ]
 
     def take(
-        self, method: str, path: str, header: str | None, has_bearer: bool
+        self,
+        method: str,
+        path: str,
+        header: str | None,
+        has_bearer: bool,
+        project_of: Callable[[], str | None] = lambda: None,
     ) -> tuple[FaultSpec, str] | None:
-        """The fault this request suffers and where it came from, if any, counting it as used."""
+        """The fault this request suffers and where it came from, if any, counting it as used.
+
+        ``project_of`` tells the request's project; it is asked only when a fault
+        armed for one project could match.
+        """
+        unknown = object()
+        project: object = unknown
         with self._lock:
             if header is not None:
                 spec = parse_fault_spec(header)
@@ -182,12 +213,23 @@ class FaultRegistry:
                     if fired < spec.count:
                         return spec, _FROM_HEADER
             for armed in self._rules:
-                if _matches(armed.spec, method, path, has_bearer):
-                    armed.remaining -= 1
-                    if armed.remaining <= 0:
-                        self._rules.remove(armed)
-                    return replace(armed.spec), armed.source
+                if not _matches(armed.spec, method, path, has_bearer):
+                    continue
+                if armed.project is not None:
+                    if project is unknown:
+                        project = project_of()
+                    if project != armed.project:
+                        continue
+                armed.remaining -= 1
+                if armed.remaining <= 0:
+                    self._rules.remove(armed)
+                return replace(armed.spec), armed.source
         return None
+
+
+def _reaches(project: str | None, armed: _Armed) -> bool:
+    """Whether a caller acting for ``project`` (None: the admin asking for all) sees it."""
+    return project is None or armed.project == project
 
 
 def _matches(spec: FaultSpec, method: str, path: str, has_bearer: bool) -> bool:
@@ -203,9 +245,15 @@ def _matches(spec: FaultSpec, method: str, path: str, has_bearer: bool) -> bool:
 class FaultMiddleware:
     """ASGI middleware applying the faults of a :class:`FaultRegistry`."""
 
-    def __init__(self, app: ASGIApp, registry: FaultRegistry) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        registry: FaultRegistry,
+        project_of: Callable[[Mapping[bytes, bytes]], str | None] = lambda _: None,
+    ) -> None:
         self.app = app
         self.registry = registry
+        self.project_of = project_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -220,6 +268,7 @@ class FaultMiddleware:
                 scope["path"],
                 None if header is None else header.decode("latin-1"),
                 has_bearer,
+                lambda: self.project_of(headers),
             )
         except FaultSpecError as exc:
             await send_json(send, 400, {"detail": f"Bad X-Viksa-Fault header: {exc}"}, [])

@@ -14,12 +14,16 @@ from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._engine import Engine, execution_view
 from viksa_ai.devtools.platform._errors import not_found
 from viksa_ai.devtools.platform._faults import FaultRegistry
-from viksa_ai.devtools.platform._store import Doc, Store
+from viksa_ai.devtools.platform._security import new_secret
+from viksa_ai.devtools.platform._store import SEALED_MARK, Doc, Store
+from viksa_ai.devtools.platform._vault import seal_plain_values
 from viksa_ai.devtools.platform._workflows import Workflows
 
 __all__ = ["Platform", "SeededCredentials"]
 
 _STARTUP_KEY_NAME = "viksa dev (printed at start)"
+_PLAIN_SIGNING_KEY = "signing_key"  # how versions before 0.3.1 stored it
+_SEALED_SIGNING_KEY = "signing_key_sealed"
 # Keys printed at earlier starts stay valid (shells may still export them); only the
 # most recent few are kept so restarts do not pile them up.
 _STARTUP_KEYS_KEPT = 5
@@ -53,17 +57,17 @@ class Platform:
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
         self.store = Store(config.data_path)
-        key = self.store.meta_get("signing_key")
-        if key is None:
-            key = secrets.token_hex(32)
-            self.store.meta_set("signing_key", key)
+        key = _signing_key(self.store)
         self.accounts = Accounts(
             self.store,
-            bytes.fromhex(key),
+            key,
             access_ttl=config.access_token_ttl,
             refresh_ttl=config.refresh_token_ttl,
         )
         self.faults = FaultRegistry(config.faults)
+        # Arms /_dev/faults besides the dev user's credentials; printed in the banner,
+        # new at every start, never stored.
+        self.fault_token = new_secret("vft")
         self.engine = Engine(
             self.store,
             workers_per_agent=config.workers_per_agent,
@@ -181,3 +185,23 @@ class Platform:
         """Stop background runs and agent workers, then release the database."""
         await self.engine.aclose()
         self.close()
+
+
+def _signing_key(store: Store) -> bytes:
+    """The JWT signing key, sealed in the data file (made on first start).
+
+    A data file of an earlier version held it and the vault values in plain text: they
+    are sealed (and the plain copies overwritten) in one transaction, so tokens issued
+    before the upgrade stay valid and a failed start leaves the file as it was.
+    """
+    if store.was_sealed:
+        sealed = store.meta_get(_SEALED_SIGNING_KEY)
+        assert sealed is not None
+        return bytes.fromhex(store.unseal(sealed, _SEALED_SIGNING_KEY))
+    with store.transaction():
+        key = store.meta_get(_PLAIN_SIGNING_KEY) or secrets.token_hex(32)
+        store.meta_set(_SEALED_SIGNING_KEY, store.seal(key, _SEALED_SIGNING_KEY))
+        store.meta_delete(_PLAIN_SIGNING_KEY)
+        seal_plain_values(store)
+        store.meta_set(SEALED_MARK, "aes-256-gcm, key in the .key file beside the data file")
+    return bytes.fromhex(key)

@@ -18,10 +18,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from viksa_ai.devtools.platform._answers import send_json
 from viksa_ai.devtools.platform._app import create_app
+from viksa_ai.devtools.platform._at_rest import KeyFileError
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._examples import deploy_examples
+from viksa_ai.devtools.platform._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform._faults import DroppedConnection
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.platform._slow_clients import (
+    HEADER_TIMEOUT_SECONDS,
+    guarded_protocol,
+    uvicorn_protocol,
+)
 from viksa_ai.devtools.runner import sandbox_status
 
 __all__ = [
@@ -88,16 +95,26 @@ def _is_loopback(host: str) -> bool:
 
 
 def _host_name(value: str) -> str:
-    """The name part of a Host header, lower case, without port or trailing dot."""
+    """The name part of a Host header, lower case, without port or trailing dot.
+
+    Only a port (digits) may follow the name: ``[::1]:8765.evil`` keeps its tail and so
+    matches no allowed name. An IPv6 literal takes no trailing dot (``[::1].`` is not
+    ``[::1]``); a DNS name may end with one (``localhost.``).
+    """
     value = value.strip().lower()
     if value.startswith("["):  # an IPv6 literal keeps its brackets: [::1]:8765
         end = value.find("]")
-        # Only a port may follow the literal: "[::1].evil.example" is not [::1].
         tail = value[end + 1 :] if end != -1 else "x"
-        name = value[: end + 1] if tail == "" or tail.startswith(":") else value
-    else:
-        name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        return value[: end + 1] if _is_port_part(tail) else value
+    name, sep, port = value.rpartition(":")
+    if not sep or ":" in name or not _is_port_part(sep + port):
+        name = value
     return name.rstrip(".")
+
+
+def _is_port_part(tail: str) -> bool:
+    """Whether ``tail`` is nothing or ``:`` and ASCII digits (an empty port is allowed)."""
+    return tail == "" or (tail[0] == ":" and all(c in "0123456789" for c in tail[1:]))
 
 
 class _HostGuard:
@@ -160,10 +177,24 @@ def configure_logging() -> None:
             logger.addFilter(kind())
 
 
-def _uvicorn_config(app: ASGIApp, *, log_level: str, access_log: bool) -> uvicorn.Config:
-    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``."""
+def _uvicorn_config(
+    app: ASGIApp,
+    *,
+    log_level: str,
+    access_log: bool,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    max_connections: int | None = None,
+) -> uvicorn.Config:
+    """uvicorn's settings; with ``access_log`` the request lines show at any ``log_level``.
+
+    Slow clients are cut off (``header_timeout``, ``max_connections``: see ``_slow_clients``).
+    """
+    protocol = guarded_protocol(
+        uvicorn_protocol(), header_timeout=header_timeout, max_connections=max_connections
+    )
     config = uvicorn.Config(
         app,
+        http=protocol,
         log_level=log_level,
         access_log=access_log,
         lifespan="on",
@@ -183,10 +214,14 @@ def banner(
     data: Path | None,
     examples: list[tuple[str, str]],
     sandbox: str | None = None,
+    *,
+    fault_token: str | None = None,
 ) -> str:
     """What ``viksa dev`` prints on every start: where, who, and the export lines.
 
-    ``sandbox`` is the runner's ``sandbox_status`` line (whether agents are isolated).
+    ``sandbox`` is the runner's ``sandbox_status`` line (whether agents are isolated);
+    ``fault_token`` (the platform's, new at each start) arms ``/_dev/faults`` as the
+    dev user's credentials do.
     """
     lines = [
         f"Viksa local platform: {base_url}  (API docs: {base_url}/docs)",
@@ -198,6 +233,8 @@ def banner(
         f"  org       {credentials.org_id}",
         f"  project   {credentials.project_id}",
     ]
+    if fault_token is not None:
+        lines.append(f"  faults    {FAULT_TOKEN_HEADER}: {fault_token}  (arms /_dev/faults)")
     lines += [f"  example   {alias}: {outcome}" for alias, outcome in examples]
     lines += ["", "# Point ViksaClient.from_env() at this platform:"]
     lines += [f"export {name}={value}" for name, value in credentials.env(base_url).items()]
@@ -234,7 +271,7 @@ def serve(
     """
     try:
         platform = Platform(config)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, KeyFileError) as exc:
         print(
             f"viksa dev: cannot open the data file {config.data_path}: {exc}; pass another "
             "--data PATH, --reset to start clean, or --memory",
@@ -257,7 +294,16 @@ def serve(
     if config.examples_dir is not None:
         examples = asyncio.run(deploy_examples(app, credentials, config.examples_dir))
     _, sandbox = sandbox_status(config.sandbox)
-    out.write(banner(base_url, credentials, config.data_path, examples, sandbox))
+    out.write(
+        banner(
+            base_url,
+            credentials,
+            config.data_path,
+            examples,
+            sandbox,
+            fault_token=platform.fault_token,
+        )
+    )
     out.flush()
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)

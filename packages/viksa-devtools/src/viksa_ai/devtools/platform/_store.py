@@ -13,15 +13,20 @@ writes, never corrupt the file), which is the right trade for a local emulator.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Doc", "KeyTakenError", "Store"]
+from viksa_ai.devtools.platform._at_rest import Sealer, key_path_of
+from viksa_ai.devtools.platform._strict_json import UnfitJsonError, dumps_storable, loads_stored
+
+__all__ = ["SEALED_MARK", "Doc", "KeyTakenError", "Store"]
 
 Doc = dict[str, Any]
 
@@ -40,11 +45,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS records_key ON records (kind, scope, key)
 CREATE INDEX IF NOT EXISTS records_scope ON records (kind, scope, seq);
 CREATE INDEX IF NOT EXISTS records_seq ON records (kind, seq);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unreadable_records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, scope TEXT NOT NULL, key TEXT, seq INTEGER NOT NULL,
+    data TEXT NOT NULL, expires REAL, moved_at REAL NOT NULL
+);
 """
 # Added after the first release: data files made before it gain the column on open.
 _EXPIRY = """
 CREATE INDEX IF NOT EXISTS records_expiry ON records (kind, expires) WHERE expires IS NOT NULL;
 """
+
+
+_log = logging.getLogger("viksa_ai.devtools.platform")
+SEALED_MARK = "sealed_with"
+"""Meta setting present once the file's secrets are sealed with its key file (the
+platform sets it when it has sealed what an earlier version left in plain text)."""
 
 
 class KeyTakenError(Exception):
@@ -78,11 +93,71 @@ class Store:
         if self.path is not None:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # Freed content is overwritten: plain text sealed by a migration is gone.
+            self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.executescript(_SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
         if "expires" not in columns:
             self._conn.execute("ALTER TABLE records ADD COLUMN expires REAL")
         self._conn.executescript(_EXPIRY)
+        self._reported: set[tuple[str, str]] = set()
+        self._set_aside_unreadable()
+        # The key that seals secrets lives outside the file (see _at_rest); a new one is
+        # made only while nothing in the file is sealed yet.
+        self.was_sealed = self.meta_get(SEALED_MARK) is not None
+        self.sealer = (
+            Sealer.in_memory()
+            if self.path is None
+            else Sealer.for_file(key_path_of(self.path), create=not self.was_sealed)
+        )
+
+    def _set_aside_unreadable(self) -> None:
+        """Move records SQLite cannot parse out of ``records``, reporting them in one line.
+
+        Data files of earlier versions may hold ``NaN`` or JSON nested beyond SQLite's
+        limit: one such record made every ``json_extract`` scan of its kind fail (and so
+        the start-up, the scheduler and the listings of every account). They are kept,
+        untouched, in the ``unreadable_records`` table.
+        """
+        with self.transaction():
+            bad = self._conn.execute(
+                "SELECT kind, id FROM records WHERE NOT json_valid(data)"
+            ).fetchall()
+            if not bad:
+                return
+            self._conn.execute(
+                "INSERT INTO unreadable_records "
+                "(kind, id, scope, key, seq, data, expires, moved_at) "
+                "SELECT kind, id, scope, key, seq, data, expires, ? FROM records "
+                "WHERE NOT json_valid(data)",
+                (time.time(),),
+            )
+            self._conn.execute("DELETE FROM records WHERE NOT json_valid(data)")
+        shown = ", ".join(f"{kind} {record_id}" for kind, record_id in bad[:10])
+        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        _log.warning(
+            "data file %s: %d unreadable record(s) set aside in table unreadable_records "
+            "(not valid JSON, e.g. NaN written by an earlier version): %s%s",
+            self.path,
+            len(bad),
+            shown,
+            more,
+        )
+
+    def _loads(self, kind: str, record_id: str, text: str) -> Doc | None:
+        """A stored document, or None (reported once) when it cannot be read safely."""
+        try:
+            return loads_stored(text)
+        except (UnfitJsonError, ValueError, RecursionError) as exc:
+            if (kind, record_id) not in self._reported:
+                self._reported.add((kind, record_id))
+                _log.warning(
+                    "skipping unreadable %s record %s in the data file: %s",
+                    kind,
+                    record_id,
+                    exc,
+                )
+            return None
 
     def close(self) -> None:
         """Close the database; the store is unusable afterwards."""
@@ -144,6 +219,9 @@ class Store:
     ) -> Doc:
         """Store a new document (it must hold an ``id``); raise KeyTakenError on a clash.
 
+        A document strict JSON cannot hold (NaN, a lone surrogate, nesting deeper than
+        ``MAX_STORED_DEPTH``) raises ``UnfitJsonError`` and is not written.
+
         ``expires`` (a :func:`time.time` value) lets :meth:`purge_expired` remove it.
         """
         try:
@@ -152,7 +230,7 @@ class Store:
                 "INSERT INTO records (kind, id, scope, key, seq, data, expires) VALUES "
                 "(?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE kind = ?), "
                 "?, ?)",
-                (kind, doc["id"], scope, key, kind, json.dumps(doc), expires),
+                (kind, doc["id"], scope, key, kind, dumps_storable(doc), expires),
             )
         except sqlite3.IntegrityError as exc:
             raise KeyTakenError(f"{kind} key already taken in this scope") from exc
@@ -163,7 +241,7 @@ class Store:
         self._write(
             kind,
             "UPDATE records SET data = ? WHERE kind = ? AND id = ?",
-            (json.dumps(doc), kind, doc["id"]),
+            (dumps_storable(doc), kind, doc["id"]),
         )
         return doc
 
@@ -179,14 +257,15 @@ class Store:
     def get(self, kind: str, record_id: str) -> Doc | None:
         """The document of ``kind`` with ``record_id``, or None."""
         row = self._one("SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id))
-        return None if row is None else _loads(row[0])
+        return None if row is None else self._loads(kind, record_id, row[0])
 
     def get_scoped(self, kind: str, record_id: str) -> tuple[Doc, str] | None:
         """The document of ``kind`` with ``record_id`` and its scope, or None."""
         row = self._one(
             "SELECT data, scope FROM records WHERE kind = ? AND id = ?", (kind, record_id)
         )
-        return None if row is None else (_loads(row[0]), str(row[1]))
+        doc = None if row is None else self._loads(kind, record_id, row[0])
+        return None if doc is None else (doc, str(row[1]))
 
     def scope_of(self, kind: str, record_id: str) -> str | None:
         """The scope a record belongs to, or None when it does not exist."""
@@ -196,10 +275,10 @@ class Store:
     def find(self, kind: str, scope: str, key: str) -> Doc | None:
         """The document of ``kind`` whose unique key within ``scope`` is ``key``."""
         row = self._one(
-            "SELECT data FROM records WHERE kind = ? AND scope = ? AND key = ?",
+            "SELECT data, id FROM records WHERE kind = ? AND scope = ? AND key = ?",
             (kind, scope, key),
         )
-        return None if row is None else _loads(row[0])
+        return None if row is None else self._loads(kind, str(row[1]), row[0])
 
     def delete(self, kind: str, record_id: str) -> bool:
         """Delete one record; whether it existed."""
@@ -261,14 +340,15 @@ class Store:
             )
             rows = (
                 self._conn.execute(
-                    f"SELECT data FROM records WHERE {where_sql} "  # noqa: S608
+                    f"SELECT data, id FROM records WHERE {where_sql} "  # noqa: S608
                     f"ORDER BY seq {order} LIMIT ? OFFSET ?",
                     [*params, -1 if limit is None else limit, skip],
                 ).fetchall()
                 if limit != 0
                 else []
             )
-        return [_loads(row[0]) for row in rows], count
+        docs = [self._loads(kind, str(row[1]), row[0]) for row in rows]
+        return [doc for doc in docs if doc is not None], count
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -276,6 +356,18 @@ class Store:
         """A stored platform setting, or None."""
         row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row[0])
+
+    def meta_delete(self, name: str) -> None:
+        """Remove a stored platform setting (nothing when absent)."""
+        self._write("meta", "DELETE FROM meta WHERE name = ?", (name,))
+
+    def seal(self, text: str, context: str) -> str:
+        """``text`` encrypted with the key kept outside the data file (see ``_at_rest``)."""
+        return self.sealer.seal(text, context)
+
+    def unseal(self, token: str, context: str) -> str:
+        """The text :meth:`seal` sealed for ``context``."""
+        return self.sealer.open(token, context)
 
     def meta_set(self, name: str, value: str) -> None:
         """Store a platform setting."""
@@ -285,10 +377,3 @@ class Store:
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
-
-
-def _loads(text: str) -> Doc:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise TypeError("stored document is not a JSON object")
-    return value

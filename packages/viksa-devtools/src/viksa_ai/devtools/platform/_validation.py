@@ -10,19 +10,38 @@ deploys can also run.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from viksa_ai.devtools import check_agent_manifest
+import anyio
+
+from viksa_ai.devtools._validation_workers import (
+    VALIDATION_TIME_LIMIT_SECONDS,
+    ValidationTimeoutError,
+    check_with_limits,
+)
 from viksa_ai.devtools.platform._errors import detail_item
 from viksa_ai.devtools.validate._issues import split_path
 
 __all__ = ["manifest_issues"]
 
 
-def manifest_issues(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every error the validator finds in ``manifest``, as 422 detail items."""
+async def manifest_issues(
+    manifest: dict[str, Any], *, time_limit: float = VALIDATION_TIME_LIMIT_SECONDS
+) -> list[dict[str, Any]]:
+    """Every error the validator finds in ``manifest``, as 422 detail items.
+
+    The validator runs off the event loop (in a thread for small agents, in a worker
+    process for others) for at most ``time_limit`` seconds; running out is one item of
+    type ``value_error.validation_timeout``.
+    """
+    check = functools.partial(check_with_limits, manifest, time_limit=time_limit)
+    try:
+        report = await anyio.to_thread.run_sync(check)
+    except ValidationTimeoutError as exc:
+        return [detail_item(["body", "files"], str(exc), "value_error.validation_timeout")]
     items = []
-    for issue in check_agent_manifest(manifest).errors:
+    for issue in report.errors:
         where = {"file": issue.file, "line": issue.line, "column": issue.column}
         items.append(
             detail_item(

@@ -16,7 +16,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from viksa_ai.devtools.platform._errors import detail_item
+from fastapi import HTTPException
+
+from viksa_ai.devtools.platform._errors import detail_item, forbidden
+from viksa_ai.devtools.platform._security import verify_password
 from viksa_ai.devtools.platform._store import Doc, Store
 
 __all__ = [
@@ -24,7 +27,10 @@ __all__ = [
     "auth_binding_issues",
     "bindings",
     "resolve_secrets",
+    "seal_plain_values",
+    "sealed_value",
     "secret_usage",
+    "secret_value",
 ]
 
 AUTH_METHODS_FIELD = "auth_methods"
@@ -105,20 +111,87 @@ def auth_binding_issues(auth_methods: Any, store: Store, project_id: str) -> lis
                         "value_error.secret_not_found",
                     )
                 )
+            elif ref is not None and _protected(store, ref["secret_id"]):
+                issues.append(
+                    detail_item(
+                        where,
+                        f"vault secret {ref['secret_id']!r} is protected by a passphrase, which "
+                        "a run cannot give: bind a secret without one (every caller that may "
+                        "run the agent could read the value through it)",
+                        "value_error.secret_protected",
+                    )
+                )
     return issues
+
+
+def _protected(store: Store, secret_id: str) -> bool:
+    secret = store.get("secret", secret_id)
+    return secret is not None and bool(secret.get("has_passphrase"))
+
+
+def secret_value(store: Store, secret_id: str, passphrase: str | None) -> str | None:
+    """The value of a vault secret for a caller offering ``passphrase``; None when gone.
+
+    The one way to a value (``get_secret`` and runs alike), so every path applies the
+    same check: a secret stored with a passphrase answers 403 without the right one.
+    Slow (scrypt) when a passphrase is checked: call it off the event loop.
+    """
+    stored = store.get("secret_value", secret_id)
+    if stored is None:
+        return None
+    guard = stored.get("passphrase_hash")
+    if guard is not None and (passphrase is None or not verify_password(passphrase, guard)):
+        raise forbidden(
+            "This secret is protected by a passphrase: pass the right passphrase to read it.",
+            code="passphrase_required" if passphrase is None else "wrong_passphrase",
+        )
+    return _opened(store, secret_id, stored["value"])
+
+
+def _context(secret_id: str) -> str:
+    return f"secret_value:{secret_id}"
+
+
+def _opened(store: Store, secret_id: str, value: str) -> str:
+    # Sealed since 0.3.1 (see _at_rest); seal_plain_values sealed older ones at start.
+    return store.unseal(value, _context(secret_id))
+
+
+def sealed_value(store: Store, secret_id: str, value: str) -> str:
+    """A vault value as stored: sealed with the key kept outside the data file."""
+    return store.seal(value, _context(secret_id))
+
+
+def seal_plain_values(store: Store) -> int:
+    """Seal every vault value of a data file an earlier version wrote; how many.
+
+    Call it in the transaction that marks the file sealed (``SEALED_MARK``).
+    """
+    sealed = 0
+    for stored in store.query("secret_value")[0]:
+        stored["value"] = sealed_value(store, stored["id"], str(stored["value"]))
+        store.save("secret_value", stored)
+        sealed += 1
+    return sealed
 
 
 def resolve_secrets(auth_methods: Any, store: Store) -> dict[str, str]:
     """The ``METHOD.PARAM`` values of an agent's bound params that resolve now.
 
     A secret deleted since the agent was deployed simply leaves its param unset (the
-    worker then does not enable that method), as on the platform.
+    worker then does not enable that method), as on the platform. So does one given a
+    passphrase since: a run offers none, and the value is read as ``get_secret`` reads it.
     """
     found: dict[str, str] = {}
     for method, param, secret_id in bindings(auth_methods):
-        stored = None if secret_id is None else store.get("secret_value", secret_id)
-        if stored is not None:
-            found[f"{method}.{param}"] = stored["value"]
+        if secret_id is None:
+            continue
+        try:
+            value = secret_value(store, secret_id, None)
+        except HTTPException:
+            continue
+        if value is not None:
+            found[f"{method}.{param}"] = value
     return found
 
 

@@ -26,10 +26,11 @@ from viksa_ai.devtools.platform._errors import (
 from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder/agent", tags=["builder"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder/agent", tags=["builder"])
 _SEARCHED = ("agent_name", "agent_alias", "agent_description")
 
 
@@ -53,7 +54,9 @@ def _status(body: dict[str, Any]) -> str:
 @router.post("/create", status_code=201)
 async def create_agent(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """A new agent, checked by the devtools validator; its alias is unique in the project."""
-    fields = checked_agent(body, platform.store, tenant.project)
+    fields = await checked_agent(
+        body, platform.store, tenant.project, time_limit=platform.config.validation_time_limit
+    )
     agent = new_agent(
         fields,
         org_id=tenant.org_id,
@@ -105,7 +108,9 @@ async def update_agent(
         raise bad_request("The update sets no agent field.", code="empty_update")
     merged = {k: v for k, v in agent.items() if k not in PLATFORM_FIELDS}
     merged.update({k: body[k] for k in changed})
-    fields = checked_agent(merged, platform.store, tenant.project)
+    fields = await checked_agent(
+        merged, platform.store, tenant.project, time_limit=platform.config.validation_time_limit
+    )
     platform_fields = {k: v for k, v in agent.items() if k in PLATFORM_FIELDS}
     updated = {**fields, **platform_fields}
     updated["revision"] += 1

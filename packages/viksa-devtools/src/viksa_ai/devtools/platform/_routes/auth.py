@@ -24,6 +24,7 @@ from viksa_ai.devtools.platform._deps import (
 from viksa_ai.devtools.platform._errors import not_found
 from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.models.auth import (
     ApiKeyRequest,
     KeyValidationRequest,
@@ -35,7 +36,7 @@ from viksa_ai.models.auth import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/auth", tags=["auth"])
 
 
 @router.post("/individual/login", dependencies=[NO_STORE])

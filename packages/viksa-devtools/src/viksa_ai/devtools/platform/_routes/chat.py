@@ -28,11 +28,12 @@ from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._sse import sse_response
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._validation import manifest_issues
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/chat", tags=["chat"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/chat", tags=["chat"])
 _DETERMINISTIC_HEADER = {"X-Viksa-Deterministic": "true"}
 
 
@@ -274,14 +275,14 @@ async def generate_agent(body: JsonBody) -> JsonAnswer:
 
 
 @router.post("/fix/agent")
-async def fix_agent(body: JsonBody) -> JsonAnswer:
+async def fix_agent(body: JsonBody, platform: PlatformDep) -> JsonAnswer:
     """The validator's issues with a manifest (sent whole, or under ``agent``/``manifest``)."""
     manifest = body.get("agent") or body.get("manifest") or body
     if not isinstance(manifest, dict):
         raise unprocessable(
             [detail_item(["body", "agent"], "send the manifest object", "dict_type")]
         )
-    issues = manifest_issues(manifest)
+    issues = await manifest_issues(manifest, time_limit=platform.config.validation_time_limit)
     answer = {
         "fixed": False,
         "valid": not issues,

@@ -14,12 +14,13 @@ from viksa_ai.devtools.platform._errors import conflict, unprocessable
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._validation import manifest_issues
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD, auth_binding_issues
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["deploy"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["deploy"])
 
 
 def _agent(platform: Platform, body: dict[str, Any], tenant: Tenant) -> Doc:
@@ -30,7 +31,8 @@ def _agent(platform: Platform, body: dict[str, Any], tenant: Tenant) -> Doc:
 async def build(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """Build an agent's current revision; an invalid agent fails with 422 and its issues."""
     agent = _agent(platform, body, tenant)
-    issues = manifest_issues(manifest_of(agent)) + auth_binding_issues(
+    limit = platform.config.validation_time_limit
+    issues = await manifest_issues(manifest_of(agent), time_limit=limit) + auth_binding_issues(
         agent.get(AUTH_METHODS_FIELD), platform.store, tenant.project
     )
     record = {

@@ -19,11 +19,14 @@ from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._vault import AUTH_METHODS_FIELD
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/marketplace/api/v1/marketplace", tags=["marketplace"])
+router = APIRouter(
+    route_class=StrictJsonRoute, prefix="/marketplace/api/v1/marketplace", tags=["marketplace"]
+)
 MARKET = "marketplace"
 CATEGORIES = [
     "productivity",
@@ -55,10 +58,15 @@ def _visible(platform: Platform, tenant: Tenant, kind: str, item_id: str) -> Doc
     return item
 
 
-def _install_agent(platform: Platform, tenant: Tenant, manifest: Doc, alias: str) -> Doc:
+async def _install_agent(platform: Platform, tenant: Tenant, manifest: Doc, alias: str) -> Doc:
     # Vault bindings point at the publisher's secrets: the installer binds their own.
     body = {k: v for k, v in manifest.items() if k != AUTH_METHODS_FIELD}
-    fields = checked_agent({**body, "agent_alias": alias}, platform.store, tenant.project)
+    fields = await checked_agent(
+        {**body, "agent_alias": alias},
+        platform.store,
+        tenant.project,
+        time_limit=platform.config.validation_time_limit,
+    )
     agent = new_agent(
         fields, org_id=tenant.org_id, project_id=tenant.project, user_id=tenant.principal.user_id
     )
@@ -247,7 +255,7 @@ async def install_listing(
     if item["status"] != "published":
         raise conflict("Only a published listing can be installed.", code="not_published")
     alias = str(body.get("alias") or item["agent_alias"])
-    agent = _install_agent(platform, tenant, item["manifest"], alias)
+    agent = await _install_agent(platform, tenant, item["manifest"], alias)
     return {**_record_install(platform, tenant, item, "listing", [agent["id"]]), "agent": agent}
 
 
@@ -313,7 +321,7 @@ async def install_workforce(
     new_ids: dict[str, str] = {}
     with platform.store.transaction():
         for member in item["agents"]:
-            agent = _install_agent(
+            agent = await _install_agent(
                 platform, tenant, member["manifest"], member["agent_alias"] + suffix
             )
             new_ids[member["source_id"]] = agent["id"]

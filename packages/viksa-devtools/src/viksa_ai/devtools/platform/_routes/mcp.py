@@ -13,10 +13,11 @@ from viksa_ai.devtools.platform._errors import conflict, detail_item, unprocessa
 from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["mcp"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["mcp"])
 _FIXED = frozenset({"id", "status", "created_at", "updated_at", "started_at", "stopped_at"})
 
 

@@ -13,11 +13,12 @@ from viksa_ai.devtools.platform._engine import Target, execution_view
 from viksa_ai.devtools.platform._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionRequest
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/pulse/executor", tags=["pulse"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/pulse/executor", tags=["pulse"])
 
 
 def _target(

@@ -21,10 +21,14 @@ from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/scheduler/schedule", tags=["scheduler"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/scheduler/schedule", tags=["scheduler"])
+# One year: a longer interval never comes round while `viksa dev` runs, and a huge one
+# (1e300) would overflow the clock when the next run is computed.
+MAX_INTERVAL_SECONDS = 366 * 24 * 3600
 _FIXED = frozenset({"id", "status", "created_at", "updated_at", "run_count", "last_run_at"})
 
 
@@ -40,10 +44,9 @@ def _check(platform: Platform, tenant: Tenant, schedule: Doc) -> None:
     interval = schedule.get("interval_seconds")
     # A bool is an int to Python: ``true`` would silently mean every second.
     number = isinstance(interval, (int, float)) and not isinstance(interval, bool)
-    if interval is not None and (not number or interval < 1):
-        raise unprocessable(
-            [detail_item(["body", "interval_seconds"], "at least 1 second", "greater_than_equal")]
-        )
+    if interval is not None and (not number or not 1 <= interval <= MAX_INTERVAL_SECONDS):
+        message = f"a number of seconds from 1 to {MAX_INTERVAL_SECONDS} (366 days)"
+        raise unprocessable([detail_item(["body", "interval_seconds"], message, "value_error")])
     schedule["next_run_at"] = (
         iso_at(time.time() + interval) if interval and schedule.get("status") == "active" else None
     )

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Query
 from viksa_ai.devtools.platform._bodies import JsonBody
 from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import NO_STORE, PageDep, PlatformDep, ProjectDep, owned
-from viksa_ai.devtools.platform._errors import conflict, detail_item, forbidden, unprocessable
+from viksa_ai.devtools.platform._errors import conflict, detail_item, unprocessable
 from viksa_ai.devtools.platform._listing import listing
-from viksa_ai.devtools.platform._security import hash_password, new_id, verify_password
+from viksa_ai.devtools.platform._security import hash_password, new_id
 from viksa_ai.devtools.platform._store import Doc, KeyTakenError
-from viksa_ai.devtools.platform._vault import secret_usage
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform._vault import sealed_value, secret_usage, secret_value
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/builder", tags=["secrets"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["secrets"])
 
 
 def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
@@ -75,7 +76,7 @@ async def create_secret(body: JsonBody, platform: PlatformDep, tenant: ProjectDe
                 "secret_value",
                 {
                     "id": secret["id"],
-                    "value": value,
+                    "value": sealed_value(platform.store, str(secret["id"]), str(value)),
                     "passphrase_hash": None if passphrase is None else hash_password(passphrase),
                 },
                 scope=tenant.project,
@@ -113,18 +114,10 @@ async def get_secret(
 ) -> Doc:
     """A secret with its value; one stored with a passphrase needs it."""
     secret = owned(platform, "secret", "Secret", secret_id, tenant)
-    stored = platform.store.get("secret_value", secret_id)
-    assert stored is not None
-    guard = stored["passphrase_hash"]
     # scrypt is slow by design: keep it off the event loop.
-    if guard is not None and (
-        passphrase is None or not await anyio.to_thread.run_sync(verify_password, passphrase, guard)
-    ):
-        raise forbidden(
-            "This secret is protected by a passphrase: pass the right passphrase to read it.",
-            code="passphrase_required" if passphrase is None else "wrong_passphrase",
-        )
-    return {**secret, "value": stored["value"]}
+    value = await anyio.to_thread.run_sync(secret_value, platform.store, secret_id, passphrase)
+    assert value is not None
+    return {**secret, "value": value}
 
 
 @router.put("/secret/{secret_id}")
@@ -136,7 +129,9 @@ async def update_secret(
     stored = platform.store.get("secret_value", secret_id)
     assert stored is not None
     if "value" in body:
-        stored["value"] = _text(body, "value", required=True)
+        stored["value"] = sealed_value(
+            platform.store, secret_id, str(_text(body, "value", required=True))
+        )
         secret["version"] += 1
     if "passphrase" in body:
         phrase = _text(body, "passphrase", required=False)

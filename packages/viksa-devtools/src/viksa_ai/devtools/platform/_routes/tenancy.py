@@ -17,11 +17,12 @@ from viksa_ai.devtools.platform._clock import now_iso
 from viksa_ai.devtools.platform._deps import PlatformDep, allowed
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["orgs", "projects"]
 
-orgs = APIRouter(prefix="/org", tags=["orgs"])
-projects = APIRouter(prefix="/project", tags=["projects"])
+orgs = APIRouter(route_class=StrictJsonRoute, prefix="/org", tags=["orgs"])
+projects = APIRouter(route_class=StrictJsonRoute, prefix="/project", tags=["projects"])
 
 OrgReader = Annotated[Access, allowed("org:read")]
 OrgWriter = Annotated[Access, allowed("org:write")]

@@ -33,12 +33,13 @@ from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import hash_token, new_id, new_secret
 from viksa_ai.devtools.platform._sse import sse_response
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 
 __all__ = ["approvals", "triggers", "webhooks"]
 
-triggers = APIRouter(prefix="/chat/trigger", tags=["triggers"])
-approvals = APIRouter(prefix="/chat/approvals", tags=["approvals"])
-webhooks = APIRouter(prefix="/chat/webhook/trigger", tags=["webhooks"])
+triggers = APIRouter(route_class=StrictJsonRoute, prefix="/chat/trigger", tags=["triggers"])
+approvals = APIRouter(route_class=StrictJsonRoute, prefix="/chat/approvals", tags=["approvals"])
+webhooks = APIRouter(route_class=StrictJsonRoute, prefix="/chat/webhook/trigger", tags=["webhooks"])
 
 _FIXED = frozenset(
     {

@@ -15,11 +15,12 @@ from viksa_ai.devtools.platform._listing import listing
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._security import new_id
 from viksa_ai.devtools.platform._store import Doc
+from viksa_ai.devtools.platform._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform._workflows import KIND
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/workflow", tags=["workflow"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/workflow", tags=["workflow"])
 _FIXED = frozenset({"id", "created_at", "updated_at"})
 
 

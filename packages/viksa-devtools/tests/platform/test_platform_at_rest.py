@@ -1,0 +1,130 @@
+"""The signing key and vault values are not readable from the data file alone (item 1).
+
+They are sealed with a key kept in a file beside the data file (``0600``, in a ``0700``
+directory); a data file of an earlier version is sealed on its first start.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
+from viksa_ai.devtools.platform._at_rest import KeyFileError, Sealer, key_path_of
+from viksa_ai.devtools.platform._vault import secret_value
+
+VALUE = "VAULT-VALUE-8c1f0e"
+
+
+def _cells(data: Path) -> Iterator[str]:
+    """Every cell of every table of the SQLite file, as text."""
+    db = sqlite3.connect(data)
+    try:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                yield from (str(cell) for cell in row)
+    finally:
+        db.close()
+
+
+def _raw_bytes(data: Path) -> bytes:
+    """The bytes of the data file and its -wal/-shm companions (not the key file)."""
+    companions = data.parent.glob(data.name + "*")
+    return b"".join(p.read_bytes() for p in companions if p != key_path_of(data))
+
+
+def _signing_key_hex(data: Path) -> str:
+    db = sqlite3.connect(data)
+    [sealed] = db.execute("SELECT value FROM meta WHERE name = 'signing_key_sealed'").fetchone()
+    db.close()
+    return Sealer.for_file(key_path_of(data), create=False).open(sealed, "signing_key_sealed")
+
+
+async def _store_a_secret(platform: LocalPlatform) -> str:
+    headers = {"Authorization": f"Bearer {platform.credentials.api_key}"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=platform.app),
+        base_url="http://127.0.0.1",
+        headers=headers,
+    ) as http:
+        created = await http.post("/builder/secret/create", json={"name": "s", "value": VALUE})
+        assert created.status_code == 201
+        read = await http.get(f"/builder/secret/{created.json()['id']}")
+        assert read.json()["value"] == VALUE
+        secret_id: str = created.json()["id"]
+        return secret_id
+
+
+async def test_no_cell_of_the_data_file_holds_the_signing_key_or_a_vault_value(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "state" / "platform.db"
+    platform = LocalPlatform.start(PlatformConfig(data_path=data))
+    await _store_a_secret(platform)
+    await platform.aclose()
+    key = _signing_key_hex(data)
+    cells = list(_cells(data))
+    assert cells
+    assert not [c for c in cells if VALUE in c or key in c]
+    raw = _raw_bytes(data)
+    assert VALUE.encode() not in raw
+    assert key.encode() not in raw
+    assert bytes.fromhex(key) not in raw
+    # The files are their owner's only.
+    assert data.parent.stat().st_mode & 0o777 == 0o700
+    assert data.stat().st_mode & 0o777 == 0o600
+    assert key_path_of(data).stat().st_mode & 0o777 == 0o600
+
+
+async def test_without_its_key_file_the_data_file_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "platform.db"
+    platform = LocalPlatform.start(PlatformConfig(data_path=data))
+    await _store_a_secret(platform)
+    await platform.aclose()
+    key_path_of(data).unlink()
+    with pytest.raises(KeyFileError, match=r"key file .* is missing"):
+        Platform(PlatformConfig(data_path=data))
+    # Another key does not open it either.
+    key_path_of(data).write_bytes(base64.b64encode(bytes(32)) + b"\n")
+    with pytest.raises(KeyFileError, match="another key"):
+        Platform(PlatformConfig(data_path=data))
+
+
+async def test_a_data_file_of_an_earlier_version_is_sealed_on_its_first_start(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "platform.db"
+    first = LocalPlatform.start(PlatformConfig(data_path=data))
+    secret_id = await _store_a_secret(first)
+    token = first.platform.accounts.login(first.credentials.email, first.credentials.password)
+    await first.aclose()
+    # Rewrite the file as versions before 0.3.1 left it: both in plain text, no key file.
+    key = _signing_key_hex(data)
+    db = sqlite3.connect(data)
+    db.execute("DELETE FROM meta WHERE name IN ('signing_key_sealed', 'sealed_with')")
+    db.execute("INSERT INTO meta (name, value) VALUES ('signing_key', ?)", (key,))
+    db.execute(
+        "UPDATE records SET data = json_set(data, '$.value', ?) "
+        "WHERE kind = 'secret_value' AND id = ?",
+        (VALUE, secret_id),
+    )
+    db.commit()
+    db.close()
+    key_path_of(data).unlink()
+    assert any(VALUE in c for c in _cells(data))
+
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    # Tokens issued before the upgrade still work, and the value still reads.
+    principal = again.platform.accounts.authenticate(token["access_token"])
+    assert principal.user_id == again.credentials.user_id
+    assert secret_value(again.platform.store, secret_id, None) == VALUE
+    await again.aclose()
+    assert not [c for c in _cells(data) if VALUE in c or key in c]
+    assert _signing_key_hex(data) == key
+    assert VALUE.encode() not in _raw_bytes(data)

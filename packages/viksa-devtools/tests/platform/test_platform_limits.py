@@ -1,0 +1,139 @@
+"""Request body cap and validation off the event loop with a time limit (issue 9, item 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from viksa_ai.devtools import cli
+from viksa_ai.devtools.platform import PlatformConfig
+from viksa_ai.devtools.platform._config import DEFAULT_MAX_BODY_BYTES
+from viksa_ai.devtools.validate._parse import MAX_SOURCE_CHARS, parse_source
+
+Manifest = dict[str, Any]
+CAP = 512 * 1024
+
+
+def slow_to_compile(chars: int) -> str:
+    """One function with thousands of names and of nested scopes: quadratic to compile."""
+    names = "=".join(f"a{i}" for i in range(chars // 12))
+    lambdas = ",".join("lambda:0" for _ in range(chars // 18))
+    return f"\n\ndef f():\n    {names}=0\n    return ({lambdas},)\n"
+
+
+@pytest.fixture
+def viksa_platform_config() -> PlatformConfig:
+    return PlatformConfig(max_body_bytes=CAP, validation_time_limit=1.0)
+
+
+# -- the body cap -----------------------------------------------------------------------
+
+
+def test_the_default_body_cap_is_10_mib() -> None:
+    assert PlatformConfig().max_body_bytes == DEFAULT_MAX_BODY_BYTES == 10 * 1024 * 1024
+
+
+async def test_a_body_over_the_cap_is_413_before_it_is_read(http: httpx.AsyncClient) -> None:
+    big = json.dumps({"name": "x" * CAP}).encode()
+    answer = await http.post(
+        "/org/create", content=big, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413
+    detail = answer.json()["detail"]
+    assert detail["code"] == "body_too_large"
+    assert "524,288 bytes" in detail["message"]
+    assert "--max-body-mb" in detail["message"]
+    assert "x-request-id" in answer.headers
+
+
+async def test_a_streamed_body_is_cut_off_at_the_cap(http: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(600):
+            yield b"x" * 1024
+        yield b'"}'
+
+    for route in ("/org/create", "/pulse/executor/execute"):
+        answer = await http.post(
+            route,
+            content=chunks(),
+            headers={"content-type": "application/json", "Idempotency-Key": f"k-{route}"},
+        )
+        assert answer.status_code == 413, (route, answer.text)
+        assert answer.json()["detail"]["code"] == "body_too_large"
+
+
+async def test_a_body_under_the_cap_is_served(http: httpx.AsyncClient) -> None:
+    answer = await http.post("/builder/secret/create", json={"name": "s", "value": "v" * 60_000})
+    assert answer.status_code == 201
+
+
+def test_viksa_dev_takes_the_body_cap_in_mib(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[PlatformConfig] = []
+
+    def fake_serve(config: PlatformConfig, **_: object) -> int:
+        started.append(config)
+        return 0
+
+    monkeypatch.setattr("viksa_ai.devtools.platform._serve.serve", fake_serve)
+    assert cli.main(["dev", "--memory", "--max-body-mb", "3"]) == 0
+    assert cli.main(["dev", "--memory"]) == 0
+    assert [c.max_body_bytes for c in started] == [3 * 1024 * 1024, 10 * 1024 * 1024]
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+async def test_a_slow_validation_runs_off_the_loop_and_ends_in_422(
+    http: httpx.AsyncClient, manifest: Callable[..., Manifest]
+) -> None:
+    body = manifest("slow")
+    body["files"][0]["content"] += slow_to_compile(300_000)
+    creating = asyncio.ensure_future(http.post("/builder/agent/create", json=body))
+    await asyncio.sleep(0)  # the create request starts first
+    health = await http.get("/_dev/health")
+    # A cheap request is answered while the validation still runs in its worker.
+    assert health.status_code == 200
+    assert not creating.done()
+    answer = await creating
+    assert answer.status_code == 422, answer.text
+    [item] = answer.json()["detail"]
+    assert item["type"] == "value_error.validation_timeout"
+    assert "did not finish within 1 seconds" in item["msg"]
+    # The next validation gets a fresh worker.
+    assert (await http.post("/builder/agent/create", json=manifest("fine"))).status_code == 201
+
+
+def test_viksa_validate_has_the_same_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("viksa_ai.devtools._validation_workers.VALIDATION_TIME_LIMIT_SECONDS", 1.0)
+    main = (
+        'from ViksaAI import mcp_endpoint\n\n\n@mcp_endpoint(description="Echo")\n'
+        "async def echo(payload):\n    return payload\n" + slow_to_compile(300_000)
+    )
+    agent = {
+        "agent_name": "Slow",
+        "agent_description": "Slow to compile",
+        "files": [{"name": "main.py", "content": main, "mime_type": "python"}],
+        "inputs": [],
+        "outputs": [],
+        "agent_endpoints": [{"name": "echo", "module": "main", "description": "Echo"}],
+    }
+    (tmp_path / "agent.json").write_text(json.dumps(agent), encoding="utf-8")
+    assert cli.main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "did not finish within 1 seconds" in err
+
+
+def test_main_py_is_capped_at_what_validates_in_about_a_second() -> None:
+    # 4,000,000 characters used to be accepted: 341 s of compile for crafted code.
+    assert MAX_SOURCE_CHARS == 1_600_000
+    text = "x = 1\n" * (2_000_000 // 6)
+    assert [i.code for i in parse_source(text).issues] == ["VX204"]

@@ -1,0 +1,60 @@
+"""Every path to a vault value applies ``get_secret``'s check (issue 9, item 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from viksa_ai.devtools.platform._vault import resolve_secrets
+
+Manifest = dict[str, Any]
+
+
+async def test_a_passphrase_protected_secret_cannot_be_bound(
+    http: httpx.AsyncClient, manifest: Callable[..., Manifest]
+) -> None:
+    secret = await http.post(
+        "/builder/secret/create", json={"name": "svc", "value": "s3cr3t", "passphrase": "pp-1"}
+    )
+    bound = manifest("echo", auth_methods={"svc": {"api_key": {"secret_id": secret.json()["id"]}}})
+    answer = await http.post("/builder/agent/create", json=bound)
+    assert answer.status_code == 422
+    [item] = answer.json()["detail"]
+    assert item["loc"] == ["body", "auth_methods", "svc", "api_key"]
+    assert item["type"] == "value_error.secret_protected"
+
+
+async def test_a_worker_key_refused_a_secret_cannot_read_it_through_an_agent_binding(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Callable[..., Manifest]
+) -> None:
+    # The binding was made before the secret got its passphrase.
+    update = {"passphrase": "pp-1"}
+    assert (await http.put(f"/builder/secret/{deployed['secret_id']}", json=update)).is_success
+    worker = (await http.post("/auth/key/worker", json={"name": "w"})).json()["key"]
+    as_worker = {"Authorization": f"Bearer {worker}"}
+    direct = await http.get(f"/builder/secret/{deployed['secret_id']}", headers=as_worker)
+    assert direct.status_code == 403
+    run = await http.post(
+        "/pulse/executor/execute", json=execute(deployed, "echo", text="x"), headers=as_worker
+    )
+    assert run.status_code == 200, run.text
+    assert "s3cr3t" not in run.text
+    assert run.json()["response"]["key"] is None
+    # With the passphrase the owner still reads it.
+    owner = await http.get(
+        f"/builder/secret/{deployed['secret_id']}", params={"passphrase": "pp-1"}
+    )
+    assert owner.json()["value"] == "s3cr3t"
+
+
+async def test_resolving_bindings_skips_protected_and_missing_secrets(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: Any
+) -> None:
+    store = viksa_platform.platform.store
+    methods = {"svc": {"api_key": {"secret_id": deployed["secret_id"]}, "x": None}}
+    assert resolve_secrets(methods, store) == {"svc.api_key": "s3cr3t"}
+    await http.put(f"/builder/secret/{deployed['secret_id']}", json={"passphrase": "pp"})
+    assert resolve_secrets(methods, store) == {}
+    assert resolve_secrets({"m": {"p": {"secret_id": "sec_gone"}}}, store) == {}
