@@ -9,7 +9,11 @@ Each round sends the scenario's requests with every variant, interleaved in bloc
 median of those paired ratios is reported (with their range), so a busy machine's drift
 hits all variants alike.
 
-    uv run python benchmarks/client_overhead.py [--requests 2000] [--rounds 7]
+    uv run python benchmarks/client_overhead.py [--requests 2000] [--rounds 7] [--otel-noop]
+
+``--otel-noop`` imports ``opentelemetry.trace`` first without configuring an SDK, so
+every SDK call takes its tracing path with the API's no-op tracer (the cost for users
+who install ``viksa-client[otel]`` but export nothing); the targets stay the same.
 
 Targets: default transport >= 0.97 of raw; fast transport >= 1.3x raw sequentially and
 >= 3x raw at concurrency 50. The script always exits 0: it reports.
@@ -163,7 +167,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--otel-noop", action="store_true", help="trace with the no-op tracer")
     args = parser.parse_args()
+    if args.otel_noop:
+        import opentelemetry.trace  # noqa: F401 - its presence turns the client's tracing on
+
+        print("tracing on, opentelemetry API only (no-op tracer)")
     client_cpu, server_cpu = _loopback.cpus()
     process, port = _loopback.start(server_cpu)
     try:

@@ -521,3 +521,61 @@ def test_uv_upgrade_from_the_single_wheel_works(make_venv: MakeVenv, tmp_path: P
     assert facts["version"] == venv.wheelhouse.version
     assert facts["lost"] == []
     assert (venv.bin / "viksa-agent-validate").exists()
+
+
+_WITHOUT_OPENTELEMETRY = """
+import json, pathlib, tempfile
+import httpx
+from viksa_ai.client import ViksaSyncClient
+from viksa_ai.devtools.runner import run_endpoint
+from viksa_ai.runtime import A2A_PAYLOAD_KEY, attach_envelope, trace_context
+
+sent = []
+def answer(request):
+    sent.append(dict(request.headers))
+    return httpx.Response(200, json={"id": "u1", "email": "e@x.io", "account_id": "a1"})
+http = httpx.Client(transport=httpx.MockTransport(answer), base_url="https://x.test")
+ViksaSyncClient(base_url="https://x.test", access_token="t", http_client=http).auth.me()
+
+folder = pathlib.Path(tempfile.mkdtemp())
+(folder / "agent.json").write_text(json.dumps({
+    "agent_name": "t", "agent_description": "t", "agent_type": "cloud", "files": [],
+    "requirements": [], "inputs": [], "outputs": [],
+    "agent_endpoints": [{"name": "where", "module": "main", "description": "where",
+                         "inputs": [], "execution_config": {"timeout_seconds": 30}}],
+}))
+(folder / "main.py").write_text(
+    "from ViksaAI import mcp_endpoint, trace_context\\n"
+    "@mcp_endpoint(description='where')\\n"
+    "async def where(payload):\\n"
+    "    return trace_context()\\n"
+)
+envelope = {"run_id": "r", "trace_context": {
+    "traceparent": "00-11111111111111111111111111111111-2222222222222222-01"}}
+facts = {
+    "header": "traceparent" in sent[0],
+    "runtime": trace_context(),
+    "attached": attach_envelope({}, {"run_id": "r"})[A2A_PAYLOAD_KEY],
+    # Unsandboxed: bwrap cannot exec this test venv's interpreter (outside its binds).
+    "endpoint": run_endpoint(folder, "where", envelope=envelope, sandbox=False).value,
+    "loaded": sorted(name for name in sys.modules if name.startswith("opentelemetry")),
+}
+"""
+
+
+def test_without_opentelemetry_everything_works_and_nothing_of_it_loads(
+    make_venv: MakeVenv,
+) -> None:
+    # viksa-devtools without its server extra: FastAPI (and mcp) require opentelemetry-api.
+    venv = make_venv()
+    venv.install("viksa-client", "viksa-devtools")
+    facts = probe(venv, _WITHOUT_OPENTELEMETRY)
+    assert not [name for name in facts["installed"] if name.startswith("opentelemetry")]
+    assert facts["loaded"] == []
+    assert facts["header"] is False
+    assert facts["runtime"] == {}
+    assert facts["attached"] == {"run_id": "r"}
+    # The runtime alone still passes the caller's trace on: the strings, no spans.
+    assert facts["endpoint"] == {
+        "traceparent": "00-11111111111111111111111111111111-2222222222222222-01"
+    }

@@ -23,6 +23,7 @@ A2A_CONTEXT_KEYS = {
     "deadline_at",
     "metadata",
     "protocol_version",
+    "trace_context",
 }
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()

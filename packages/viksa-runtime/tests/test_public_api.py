@@ -37,6 +37,9 @@ def test_all_lists_the_readme_names_and_the_endpoint_helpers() -> None:
         "EndpointInfo",
         "ViksaEndpointWarning",
         "get_endpoint_info",
+        # Tracing (issue 15): the envelope key and the current W3C carrier.
+        "A2A_TRACE_KEY",
+        "trace_context",
     }
     for name in viksa_ai.runtime.__all__:
         assert getattr(viksa_ai.runtime, name) is not None
@@ -50,6 +53,9 @@ def test_private_hooks_are_importable_from_the_package() -> None:
         "_set_envelope",
         "_reset_envelope",
         "_use_envelope",
+        "_set_trace_context",
+        "_reset_trace_context",
+        "_set_trace_provider",
     ):
         assert callable(getattr(viksa_ai.runtime, name))
     assert viksa_ai.runtime._A2A_PAYLOAD_KEY == A2A_PAYLOAD_KEY

@@ -46,6 +46,7 @@ from viksa_ai.client._retry import (
     retry_delay,
 )
 from viksa_ai.client._settings import Settings, ViksaInsecureTransportWarning
+from viksa_ai.client._tracing import trace_event
 
 if TYPE_CHECKING:
     from httpx._client import UseClientDefault
@@ -283,6 +284,7 @@ def _planned_wait(plan: Plan, attempt: int, delay: float, reason: str) -> float 
         attempt + 1,
         plan.retry.max_retries,
     )
+    trace_event("viksa.retry", {"viksa.retry.reason": reason, "viksa.retry.delay_s": delay})
     return delay
 
 

@@ -113,6 +113,14 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help=(
+            "export the platform's trace spans over OTLP/HTTP to URL, e.g. "
+            "http://localhost:4318/v1/traces (needs viksa-devtools[otlp])"
+        ),
+    )
+    parser.add_argument(
         "--no-sandbox",
         dest="sandbox",
         action="store_false",
@@ -164,6 +172,13 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.otlp_endpoint:
+        from viksa_ai.devtools.platform._tracing import configure_otlp
+
+        error = configure_otlp(args.otlp_endpoint)
+        if error is not None:
+            print(error, file=sys.stderr)
+            return 2
     for spec in args.fault:
         try:
             parse_fault_spec(spec)

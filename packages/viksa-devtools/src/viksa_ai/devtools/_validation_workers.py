@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from viksa_ai.devtools.validate._issues import Issue
-    from viksa_ai.devtools.validate._validate import ValidationReport
+    from viksa_ai.devtools.validate import Issue, ValidationReport
 
 __all__ = [
     "IN_PROCESS_MAX_CHARS",
@@ -199,7 +198,7 @@ def check_with_limits(
     :func:`shared_workers` with ``time_limit`` (raises :class:`ValidationTimeoutError`).
     """
     if _source_chars(manifest) <= IN_PROCESS_MAX_CHARS:
-        from viksa_ai.devtools.validate._validate import check_agent_manifest
+        from viksa_ai.devtools.validate import check_agent_manifest
 
         return check_agent_manifest(manifest)
     return shared_workers().check(manifest, time_limit=time_limit)
@@ -208,10 +207,10 @@ def check_with_limits(
 def issues_with_limits(
     manifest: Mapping[str, Any], *, time_limit: float | None = None
 ) -> tuple[Issue, ...]:
-    """The issues of ``manifest`` within the limits, for ``viksa validate``.
+    """The issues of ``manifest``, as :func:`check_with_limits` finds them.
 
-    Small agents are checked here by ``manifest_issues`` (a plainly valid manifest
-    without building pydantic models), others as :func:`check_with_limits` does.
+    Small agents take the validator's fast path (no pydantic model for a plainly valid
+    manifest): what ``viksa validate`` needs.
     """
     if _source_chars(manifest) <= IN_PROCESS_MAX_CHARS:
         from viksa_ai.devtools.validate._validate import manifest_issues
@@ -233,7 +232,7 @@ def _source_chars(manifest: Mapping[str, Any]) -> int:
 
 def _serve() -> None:
     """The worker: one manifest in, one ``("ok", report)`` or ``("error", text)`` out."""
-    from viksa_ai.devtools.validate._validate import check_agent_manifest
+    from viksa_ai.devtools.validate import check_agent_manifest
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     # Nothing else may write to the channel (Python's warnings go to stderr anyway).

@@ -8,6 +8,7 @@ of this (``viksa_ai.runtime._viksa``). An agent may import either copy, or both.
 from viksa_ai.runtime._viksa import _A2A_PAYLOAD_KEY as _A2A_PAYLOAD_KEY
 from viksa_ai.runtime._viksa import (
     A2A_PAYLOAD_KEY,
+    A2A_TRACE_KEY,
     EndpointInfo,
     ViksaAuth,
     ViksaAuthError,
@@ -16,16 +17,21 @@ from viksa_ai.runtime._viksa import (
     context,
     get_endpoint_info,
     mcp_endpoint,
+    trace_context,
 )
 from viksa_ai.runtime._viksa import __version__ as __version__
 from viksa_ai.runtime._viksa import _reset_envelope as _reset_envelope
+from viksa_ai.runtime._viksa import _reset_trace_context as _reset_trace_context
 from viksa_ai.runtime._viksa import _set_envelope as _set_envelope
+from viksa_ai.runtime._viksa import _set_trace_context as _set_trace_context
+from viksa_ai.runtime._viksa import _set_trace_provider as _set_trace_provider
 from viksa_ai.runtime._viksa import _split_envelope as _split_envelope
 from viksa_ai.runtime._viksa import _strip_envelope as _strip_envelope
 from viksa_ai.runtime._viksa import _use_envelope as _use_envelope
 
 __all__ = [
     "A2A_PAYLOAD_KEY",
+    "A2A_TRACE_KEY",
     "A2AContext",
     "EndpointInfo",
     "ViksaAuth",
@@ -36,6 +42,7 @@ __all__ = [
     "get_endpoint_info",
     "mcp_endpoint",
     "to_module_source",
+    "trace_context",
 ]
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing

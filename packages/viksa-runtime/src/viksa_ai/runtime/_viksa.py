@@ -38,6 +38,7 @@ __version__ = "0.3.0"
 
 __all__ = [
     "A2A_PAYLOAD_KEY",
+    "A2A_TRACE_KEY",
     "A2AContext",
     "EndpointInfo",
     "ViksaAuth",
@@ -47,11 +48,12 @@ __all__ = [
     "context",
     "get_endpoint_info",
     "mcp_endpoint",
+    "trace_context",
 ]
 
 # Bump the suffix whenever the shared state changes shape, so that copies of the
 # runtime with different layouts never read each other's state.
-_SHARED_STATE_KEY = "_viksa_ai_runtime_state_v2"
+_SHARED_STATE_KEY = "_viksa_ai_runtime_state_v3"
 
 # Tracebacks and pickles name the public module, not this private file.
 _PUBLIC_MODULE = "viksa_ai.runtime" if __name__ == "viksa_ai.runtime._viksa" else __name__
@@ -141,6 +143,9 @@ def _shared_state() -> "ModuleType":
         fresh = type(sys)(_SHARED_STATE_KEY, "State shared by every copy of the Viksa AI runtime.")
         vars(fresh).update(
             envelope=ContextVar("viksa_a2a_envelope", default=None),
+            trace=ContextVar("viksa_trace_context", default=None),
+            # [callable or None]: the current span's carrier, set by tracing-aware code.
+            trace_provider=[None],
             ViksaAuthError=ViksaAuthError,
             ViksaEndpointWarning=ViksaEndpointWarning,
             EndpointInfo=EndpointInfo,
@@ -152,6 +157,8 @@ def _shared_state() -> "ModuleType":
 
 _shared = _shared_state()
 _ENVELOPE: "ContextVar[dict[str, Any] | None]" = _shared.envelope
+_TRACE: "ContextVar[dict[str, str] | None]" = _shared.trace
+_TRACE_PROVIDER: "list[Callable[[], Mapping[str, str] | None] | None]" = _shared.trace_provider
 if not TYPE_CHECKING:
     ViksaAuthError = _shared.ViksaAuthError
     ViksaEndpointWarning = _shared.ViksaEndpointWarning
@@ -500,13 +507,30 @@ if TYPE_CHECKING:
         idempotency_key: str
         deadline_at: str
         metadata: dict[str, Any]
+        trace_context: dict[str, str]
+
+
+A2A_TRACE_KEY = "trace_context"
+"""The envelope key carrying the W3C trace context: ``{"traceparent": ..., "tracestate": ...}``.
+
+``attach_envelope`` fills it from ``trace_context()`` so that an agent calling another
+agent continues the same trace; the callee's runner restores it as the parent span.
+"""
+
+# W3C Trace Context: traceparent is "00-<32 hex>-<16 hex>-<2 hex>" (55 characters); a
+# tracestate longer than this is dropped whole rather than cut (the spec allows dropping).
+_TRACEPARENT_LENGTH = 55
+_TRACESTATE_MAX = 512
+_HEX = frozenset("0123456789abcdef")
 
 
 def attach_envelope(inputs: "Mapping[str, Any]", envelope: "Mapping[str, Any]") -> "dict[str, Any]":
     """Return a copy of ``inputs`` carrying ``envelope`` under ``A2A_PAYLOAD_KEY``.
 
     Neither argument is mutated; the envelope is copied (nested dicts and lists too),
-    and an envelope already in ``inputs`` is replaced.
+    and an envelope already in ``inputs`` is replaced. When a trace is current
+    (``trace_context()`` is not empty) and ``envelope`` has no ``A2A_TRACE_KEY``, the
+    copy carries it there, so the called agent continues the caller's trace.
 
     Raises:
         TypeError: ``inputs`` or ``envelope`` is not a mapping.
@@ -514,8 +538,92 @@ def attach_envelope(inputs: "Mapping[str, Any]", envelope: "Mapping[str, Any]") 
     _require_mapping(inputs, "attach_envelope() inputs")
     _require_mapping(envelope, "attach_envelope() envelope")
     attached = dict(inputs)
-    attached[A2A_PAYLOAD_KEY] = _copy_data(dict(envelope))
+    copied = _copy_data(dict(envelope))
+    if A2A_TRACE_KEY not in copied:
+        carrier = trace_context()
+        if carrier:
+            copied[A2A_TRACE_KEY] = carrier
+    attached[A2A_PAYLOAD_KEY] = copied
     return attached
+
+
+def trace_context() -> "dict[str, str]":
+    """Return the current W3C trace context as ``{"traceparent": ..., "tracestate": ...}``.
+
+    The current span's context when tracing code has registered a provider (the local
+    runner does so in a worker with opentelemetry installed), else the one the worker
+    gave this call, else the one in the call's A2A envelope; ``{}`` without a trace.
+    ``tracestate`` is present only when not empty. Send these strings as HTTP headers
+    of the same names to continue the trace over any protocol.
+    """
+    provider = _TRACE_PROVIDER[0]
+    if provider is not None:
+        try:
+            carrier = _clean_carrier(provider())
+        except Exception:  # tracing must never break the agent's call
+            carrier = None
+        if carrier:
+            return carrier
+    carrier = _TRACE.get()
+    if carrier is None:
+        envelope = _ENVELOPE.get()
+        if envelope is not None:
+            carrier = _clean_carrier(envelope.get(A2A_TRACE_KEY))
+    return dict(carrier) if carrier else {}
+
+
+def _set_trace_context(carrier: "Mapping[str, str] | None") -> "Token[dict[str, str] | None]":
+    """Worker hook: make ``carrier`` (W3C strings) the current call's trace context.
+
+    An invalid carrier counts as none. Pass the token to ``_reset_trace_context``.
+    """
+    return _TRACE.set(_clean_carrier(carrier))
+
+
+def _reset_trace_context(token: "Token[dict[str, str] | None]") -> None:
+    """Worker hook: restore the trace context current before ``_set_trace_context``."""
+    _TRACE.reset(token)
+
+
+def _set_trace_provider(provider: "Callable[[], Mapping[str, str] | None] | None") -> None:
+    """Tracing hook: ``trace_context()`` asks ``provider`` first (None removes it).
+
+    Set once per process by code that has opentelemetry: it returns the current span's
+    carrier, so an envelope attached inside an agent's own span names that span.
+    """
+    _TRACE_PROVIDER[0] = provider
+
+
+def _clean_carrier(carrier: object) -> "dict[str, str] | None":
+    # Only well-formed W3C strings pass: the carrier comes from the wire, and a value
+    # that is not one must not reach a tracer or the next agent.
+    if not isinstance(carrier, dict) and not (
+        callable(getattr(carrier, "get", None)) and hasattr(carrier, "keys")
+    ):
+        return None
+    traceparent = carrier.get("traceparent")  # type: ignore[attr-defined]
+    if not _is_traceparent(traceparent):
+        return None
+    cleaned = {"traceparent": traceparent}
+    tracestate = carrier.get("tracestate")  # type: ignore[attr-defined]
+    if (
+        isinstance(tracestate, str)
+        and 0 < len(tracestate) <= _TRACESTATE_MAX
+        and tracestate.isprintable()
+        and tracestate.isascii()
+    ):
+        cleaned["tracestate"] = tracestate
+    return cleaned
+
+
+def _is_traceparent(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != _TRACEPARENT_LENGTH:
+        return False
+    parts = value.split("-")
+    if [len(part) for part in parts] != [2, 32, 16, 2] or not _HEX.issuperset("".join(parts)):
+        return False
+    # Version ff and all-zero ids are invalid in every version of the spec.
+    return parts[0] != "ff" and parts[1] != "0" * 32 and parts[2] != "0" * 16
 
 
 def context() -> "A2AContext":
@@ -663,6 +771,7 @@ if not TYPE_CHECKING:
             "idempotency_key": str,
             "deadline_at": str,
             "metadata": dict[str, Any],
+            "trace_context": dict[str, str],
         }
         a2a_context = TypedDict("A2AContext", fields, total=False)
         a2a_context.__module__ = _PUBLIC_MODULE

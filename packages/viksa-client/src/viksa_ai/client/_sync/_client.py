@@ -48,6 +48,7 @@ from viksa_ai.client._refresh import (
 )
 from viksa_ai.client._settings import DEFAULT_TIMEOUT, Settings, make_settings
 from viksa_ai.client._sync._stream import iter_json
+from viksa_ai.client._tracing import trace_attempt, trace_event, trace_response, traced
 from viksa_ai.client._twin import blocking_twin, close_blocking, close_twin, closed_error
 
 if TYPE_CHECKING:
@@ -405,17 +406,19 @@ class ViksaSyncClient:
 
     def _request(self, call: Call[T], options: RequestOptions | None) -> T:
         plan = make_plan(self._settings, call, options)
-        response = self._send(plan)
-        return finish(plan, self._settings, call, response)
+        with traced(plan):
+            response = self._send(plan)
+            return finish(plan, self._settings, call, response)
 
     def _open_stream(self, call: Call[Any], options: RequestOptions | None) -> httpx.Response:
         plan = make_plan(self._settings, call, options, stream=True)
-        response = self._send(plan)
-        if not is_event_stream(response):
-            head = _read_head(response)
-            raise not_an_event_stream(plan, self._settings, response, head)
-        opened_stream(plan, response)
-        return response
+        with traced(plan):  # the span ends when the stream has opened
+            response = self._send(plan)
+            if not is_event_stream(response):
+                head = _read_head(response)
+                raise not_an_event_stream(plan, self._settings, response, head)
+            opened_stream(plan, response)
+            return response
 
     def _send(self, plan: Plan) -> httpx.Response:
         settings = self._settings
@@ -428,6 +431,7 @@ class ViksaSyncClient:
                 raise closed_error()
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
+            trace_attempt(request)
             try:
                 left = time_left(plan)
                 if left is None:
@@ -444,9 +448,11 @@ class ViksaSyncClient:
                 _backends.sync_sleep(delay)
                 attempt += 1
                 continue
+            trace_response(response)
             if response.is_success:
                 return response
             if not replayed and wants_refresh(plan, settings, response):
+                trace_event("viksa.token_refresh")
                 self._refresh(generation)
                 replayed = True
                 continue

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import IO, Any
 
+from viksa_ai.devtools.runner import _child_trace
+from viksa_ai.devtools.runner._child_trace import restore_trace
 from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._protocol import (
     KIND_AUTH,
@@ -46,6 +48,8 @@ from viksa_ai.devtools.runner._protocol import (
 from viksa_ai.devtools.runner._reap import become_subreaper, kill_tree
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+# Frames of these files lead every call's traceback: the agent's own come after them.
+_OWN_FILES = frozenset({__file__, _child_trace.__file__})
 
 __all__ = ["main"]
 
@@ -253,6 +257,7 @@ class _Server:
             coroutine = self._invoke(
                 function, message["inputs"], message.get("envelope"), message.get("input_names")
             )
+            coroutine = restore_trace(coroutine, message.get("trace"))
             with _auth_env(env, self._base_env), _captured(output), _cpu_limit(limits.get("cpu")):
                 value = self._loop.run_until_complete(coroutine)
         except _NotFoundError as exc:
@@ -436,7 +441,7 @@ def _agent_frames(tb: TracebackType | None) -> TracebackType | None:
     """Drop the leading frames of this module and asyncio: the user wants their own code."""
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        ours = filename == __file__ or filename.startswith(_ASYNCIO_DIR)
+        ours = filename in _OWN_FILES or filename.startswith(_ASYNCIO_DIR)
         if not ours and not filename.startswith("<frozen importlib"):
             break
         tb = tb.tb_next

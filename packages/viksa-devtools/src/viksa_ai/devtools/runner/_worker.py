@@ -61,6 +61,7 @@ from viksa_ai.devtools.runner._protocol import (
 from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._sandbox import sandbox_available, sandbox_tool, sandboxed_command
+from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.devtools.runner._workdir import Workdir
 from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.runtime import to_module_source
@@ -196,6 +197,16 @@ class AsyncAgentWorker:
         The same as :meth:`call` without checking the inputs again: for callers that
         check them early (to refuse a request before recording it) and run later.
         """
+        with worker_span(call.endpoint.name, call.envelope) as trace:
+            return await self._call_prepared(call, secrets, timeout, trace)
+
+    async def _call_prepared(
+        self,
+        call: PreparedCall,
+        secrets: Mapping[str, str] | None,
+        timeout: float | None,
+        trace: dict[str, str] | None,
+    ) -> RunResult:
         if call.agent is not self._agent:
             raise ValueError(
                 "this call was prepared for another agent: prepare it with worker.agent"
@@ -221,6 +232,7 @@ class AsyncAgentWorker:
                 "input_names": [ref.input_ref for ref in target.inputs],
                 "env": None if secrets is None else auth.environment(),
                 "capture": self._capture,
+                "trace": trace,
                 "limits": self._limits.per_call(),
             }
             try:

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
+from viksa_ai.devtools.platform._tracing import TracingMiddleware, fastapi_telemetry_off
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._body_limit import BodyLimitMiddleware
 from viksa_ai.devtools.platform.http._dashboard import install_dashboard
@@ -79,6 +80,7 @@ def create_app(
         # Both pages of FastAPI load their files from a CDN: see install_docs.
         docs_url=None,
         redoc_url=None,
+        **fastapi_telemetry_off(),
     )
     app.state.platform = platform
     # Routes are matched in order, one by one: the hot path (pulse) goes first. No
@@ -151,6 +153,7 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=platform.config.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware)  # outermost: it sees the request id answered
     return app
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
+from viksa_ai.devtools.platform._tracing import step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
 from viksa_ai.devtools.platform.services._errors import (
@@ -166,7 +167,8 @@ class Engine:
         """
         agent = self._pool(target).agent
         try:
-            return prepare_call(agent, target.endpoint["name"], inputs, envelope)
+            with step("viksa.validate", **{"viksa.endpoint": target.path}):
+                return prepare_call(agent, target.endpoint["name"], inputs, envelope)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -258,7 +260,8 @@ class Engine:
             secrets = resolve_secrets(
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store
             )
-            result = await pool.call(call, secrets, record["timeout"])
+            with step("viksa.run", **{"viksa.endpoint": target.path}):
+                result = await pool.call(call, secrets, record["timeout"])
         except RunnerError as exc:
             # The runner has already replaced the call's secret values with ***.
             details = exc.to_dict()

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from viksa_ai.devtools.platform._tracing import queued
 from viksa_ai.devtools.runner import (
     AsyncAgentWorker,
     LoadedAgent,
@@ -81,7 +82,7 @@ class Pool:
             call = prepare_call(self.agent, call.endpoint.name, call.inputs, call.envelope)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
-        async with self._slots:
+        async with queued(self._slots, call.endpoint.name):
             if self._closed:
                 # Queued behind the calls close() killed: starting a child now would run
                 # agent code after the platform stopped.

@@ -1,0 +1,78 @@
+"""The worker call as an OpenTelemetry span, when the application traces.
+
+As in the client, tracing is on once the process has imported ``opentelemetry.trace``
+(``viksa-devtools[otel]`` installed and a tracer provider configured); until then
+``worker_span`` is a shared no-op and nothing of opentelemetry is imported.
+
+The span's parent is the current span, or the trace context carried by the call's A2A
+envelope (``viksa_ai.runtime.A2A_TRACE_KEY``) when that names another trace (or none
+is current), so an agent called by another agent continues the caller's trace; the
+current span is then linked. The span's own context goes to the child process in the
+call message (``trace``), where ``_child_trace`` restores it for the endpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+__all__ = ["worker_span"]
+
+_OTEL_TRACE = "opentelemetry.trace"
+_UNTRACED: AbstractContextManager[dict[str, str] | None] = nullcontext(None)
+
+
+def worker_span(
+    endpoint: str, envelope: Mapping[str, Any] | None
+) -> AbstractContextManager[dict[str, str] | None]:
+    """Span a worker call of ``endpoint``; the block gets the carrier for the child.
+
+    The carrier is ``{"traceparent": ..., "tracestate": ...}`` (``None`` untraced).
+    """
+    if _OTEL_TRACE not in sys.modules:
+        return _UNTRACED
+    return _traced(endpoint, envelope)
+
+
+@contextmanager
+def _traced(endpoint: str, envelope: Mapping[str, Any] | None) -> Iterator[dict[str, str] | None]:
+    from opentelemetry import propagate, trace
+
+    from viksa_ai.runtime import A2A_TRACE_KEY, __version__
+
+    tracer = trace.get_tracer("viksa_ai.devtools.runner", __version__)
+    current = trace.get_current_span().get_span_context()
+    parent = None
+    links = []
+    carried = envelope.get(A2A_TRACE_KEY) if envelope is not None else None
+    if isinstance(carried, Mapping):
+        remote = propagate.extract({k: v for k, v in carried.items() if isinstance(v, str)})
+        remote_span = trace.get_current_span(remote).get_span_context()
+        if remote_span.is_valid and remote_span.trace_id != current.trace_id:
+            parent = remote
+            if current.is_valid:
+                links.append(trace.Link(current))
+    attributes = {"viksa.endpoint": endpoint}
+    with tracer.start_as_current_span(
+        f"viksa.worker.call {endpoint}",
+        context=parent,
+        kind=trace.SpanKind.CLIENT,
+        attributes=attributes,
+        links=links,
+        record_exception=False,  # it would record the message, which may quote inputs
+        set_status_on_exception=False,
+    ) as span:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        try:
+            yield carrier or None
+        except BaseException as exc:
+            # The class and the runner's kind only: messages may quote inputs or secrets.
+            kind = getattr(exc, "kind", None)
+            error_type = kind if isinstance(kind, str) else type(exc).__name__
+            span.set_attribute("error.type", error_type)
+            span.add_event("exception", {"exception.type": type(exc).__name__})
+            span.set_status(trace.StatusCode.ERROR, error_type)
+            raise
