@@ -170,6 +170,7 @@ async def test_one_trace_from_the_script_through_two_agents(
             )
     assert result.status == "completed", result.error
     inner = result.response
+    assert isinstance(inner, dict)
     assert inner["status"] == "completed", inner
     spans = otel_spans.get_finished_spans()
     trace_id = script.get_span_context().trace_id
@@ -204,7 +205,11 @@ async def test_one_trace_from_the_script_through_two_agents(
     assert {parent(s).name for s in named("viksa.queue")} == {"viksa.run"}
     assert len(spans) == 12  # script, client, 2 x (route, validate, run, queue, worker call)
     # The callee saw the caller's trace context in its A2A envelope.
-    carried = inner["response"]["envelope"]["trace_context"]["traceparent"]
+    carried: Any = inner["response"]
+    for key in ("envelope", "trace_context", "traceparent"):
+        assert isinstance(carried, dict), carried
+        carried = carried[key]
+    assert isinstance(carried, str)
     assert carried.split("-")[1:3] == [f"{trace_id:032x}", f"{relay.context.span_id:016x}"]
 
     forbidden = (credentials.api_key, TEXT, callee_id, caller_id, credentials.project_id)
