@@ -3,10 +3,16 @@
 Starts ``viksa dev`` on a free 127.0.0.1 port (in memory), deploys a trivial endpoint,
 and runs it through ``POST /pulse/executor/execute`` with the async client, sequentially
 and with concurrency. The baselines, measured in the same run: the same endpoint called
-in-process (its coroutine awaited directly) and through a warm runner worker (the child
-process pulse uses, without HTTP). A last row calls the platform's ASGI app in this
-process (no socket, no client, an Idempotency-Key on each request as the client sends):
-what the server itself costs per execute. Prints rates and ratios; asserts nothing.
+in-process (its coroutine awaited directly), through a warm runner worker (the child
+process pulse uses, without HTTP), and a no-op route of the same server through the
+same client (``GET /_dev/health``: the HTTP floor). A last row calls the platform's
+ASGI app in this process (no socket, no client, an Idempotency-Key on each request as
+the client sends): what the server itself costs per execute.
+
+Sequential executes, no-op round trips and warm worker calls are timed in interleaved
+rounds (load from elsewhere on the machine hits each alike) and compared by their
+median: the target is one execute over HTTP <= 1.25 x (no-op round trip + warm worker
+call). Prints rates and ratios; asserts nothing.
 
     uv run python benchmarks/platform_throughput.py [--calls 400] [--concurrency 16]
 """
@@ -18,6 +24,7 @@ import asyncio
 import json
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -153,15 +160,40 @@ async def _in_process(calls: int) -> float:
         await local.aclose()
 
 
+TARGET = 1.25
+_ROUNDS = 8
+
+
+async def _samples(calls: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
+    """Seconds taken by each of ``calls`` sequential calls."""
+    taken = []
+    for index in range(calls):
+        started = time.perf_counter()
+        await call(index)
+        taken.append(time.perf_counter() - started)
+    return taken
+
+
+async def _interleaved(
+    calls: int, variants: dict[str, Callable[[int], Awaitable[Any]]]
+) -> dict[str, float]:
+    """The median seconds per call of each variant, timed in alternating rounds."""
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    per_round = max(1, calls // _ROUNDS)
+    for _ in range(_ROUNDS):
+        for name, call in variants.items():
+            samples[name] += await _samples(per_round, call)
+    return {name: statistics.median(taken) for name, taken in samples.items()}
+
+
 async def main(calls: int, concurrency: int) -> None:
     module = types.ModuleType("bench_main")
     exec(compile(MAIN, "main.py", "exec"), module.__dict__)
     direct = await _rate(calls * 10, 1, lambda i: module.inc({"n": i}))
 
-    async with AsyncAgentWorker(MANIFEST) as worker:
-        await worker.call("inc", {"n": 0})  # warm up
-        warm = await _rate(calls, 1, lambda i: worker.call("inc", {"n": i}))
-
+    worker = AsyncAgentWorker(MANIFEST)
+    await worker.start()
+    await worker.call("inc", {"n": 0})  # warm up
     process, env = _start_server()
     try:
         async with ViksaClient(
@@ -184,10 +216,22 @@ async def main(calls: int, concurrency: int) -> None:
                     )
                 )
 
+            def noop(i: int) -> Awaitable[Any]:
+                return client.request("GET", "/_dev", "/health")
+
             await execute(0)  # warm the worker pool
-            sequential = await _rate(calls, 1, execute)
+            await noop(0)
+            medians = await _interleaved(
+                calls,
+                {
+                    "execute": execute,
+                    "noop": noop,
+                    "worker": lambda i: worker.call("inc", {"n": i}),
+                },
+            )
             parallel = await _rate(calls, concurrency, execute)
     finally:
+        await worker.close()
         process.terminate()
         process.wait(timeout=20)
         if process.stdout is not None:
@@ -195,9 +239,11 @@ async def main(calls: int, concurrency: int) -> None:
 
     asgi = await _in_process(calls)
 
+    warm, sequential, floor = (1 / medians[k] for k in ("worker", "execute", "noop"))
     rows = [
         ("in-process call (baseline)", direct),
         ("warm runner worker (no HTTP)", warm),
+        ("no-op route over HTTP (floor)", floor),
         ("pulse execute, sequential", sequential),
         (f"pulse execute, {concurrency} at a time", parallel),
         ("pulse execute, ASGI in-process", asgi),
@@ -205,8 +251,16 @@ async def main(calls: int, concurrency: int) -> None:
     for label, rate in rows:
         print(
             f"{label:32s} {rate:10.0f} calls/s  {rate / direct:8.5f} x baseline  "
-            f"{rate / warm:6.2f} x worker"
+            f"{rate / warm:6.2f} x worker  {rate / floor:6.2f} x HTTP floor"
         )
+    budget = medians["noop"] + medians["worker"]
+    ratio = medians["execute"] / budget
+    print(
+        f"\none execute over HTTP: {medians['execute'] * 1000:.3f} ms (median); no-op round "
+        f"trip {medians['noop'] * 1000:.3f} ms + warm worker call {medians['worker'] * 1000:.3f} "
+        f"ms = {budget * 1000:.3f} ms\nratio {ratio:.2f} (target <= {TARGET}): "
+        f"{'met' if ratio <= TARGET else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

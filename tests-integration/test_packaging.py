@@ -167,6 +167,16 @@ def test_wheel_holds_only_its_own_portion(wheelhouse: Wheelhouse, name: str) -> 
     assert [n for n in files if "__pycache__" in n or n.endswith(".pyc")] == []
 
 
+def test_the_devtools_wheel_ships_the_dashboard_files(wheelhouse: Wheelhouse) -> None:
+    # The dashboard loads nothing from another origin: its files come with the wheel.
+    static = "viksa_ai/devtools/platform/http/_dashboard/static/"
+    with zipfile.ZipFile(wheelhouse.wheels["viksa-devtools"]) as archive:
+        files = set(archive.namelist())
+    assert {f"{static}dashboard.js", f"{static}dashboard.css"} <= files
+    server = [r for r in requires_dist(wheelhouse.wheels["viksa-devtools"]) if "server" in r]
+    assert any(r.startswith("swagger-ui-bundle-v2") for r in server), server
+
+
 @pytest.mark.parametrize("name", DISTRIBUTIONS)
 def test_wheel_pins_its_siblings_to_the_one_version(wheelhouse: Wheelhouse, name: str) -> None:
     metadata = wheel_metadata(wheelhouse.wheels[name])

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, WorkerCrashedError, _sync
+from viksa_ai.devtools._loop_thread import LoopThread
+from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, WorkerCrashedError
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
 # Only a bound for a hang (the calls end at once): no speed is measured.
@@ -21,13 +22,10 @@ def _loop_threads() -> int:
     return sum(thread.name == "viksa-agent-worker" for thread in threading.enumerate())
 
 
-def test_a_call_still_pending_at_stop_ends_instead_of_blocking_its_thread(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_call_still_pending_at_stop_ends_instead_of_blocking_its_thread() -> None:
     # A call that outlives the worker's close (here one that never ends by itself) is
     # cancelled after the grace; the loop is not stopped under it.
-    monkeypatch.setattr(_sync, "_CLOSE_GRACE_SECONDS", 0.01, raising=False)
-    portal = _sync._LoopThread()
+    portal = LoopThread("viksa-agent-worker", close_grace=0.01, closed_message="closed")
     entered = threading.Event()
     outcome: list[BaseException | None] = []
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
-from viksa_ai.devtools.platform._at_rest import KeyFileError, Sealer, key_path_of
-from viksa_ai.devtools.platform._vault import secret_value
+from viksa_ai.devtools.platform.services._vault import secret_value
+from viksa_ai.devtools.platform.store._at_rest import KeyFileError, Sealer, key_path_of
 
 VALUE = "VAULT-VALUE-8c1f0e"
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
-from viksa_ai.devtools.platform._security import verify_password
+from viksa_ai.devtools.platform.services._security import verify_password
 
 
 async def _login(http: httpx.AsyncClient, local: LocalPlatform) -> dict[str, Any]:
@@ -69,7 +69,7 @@ async def test_an_unknown_email_costs_a_password_check_like_a_wrong_password(
         checked.append(password)
         return verify_password(password, stored)
 
-    monkeypatch.setattr("viksa_ai.devtools.platform._accounts.verify_password", spy)
+    monkeypatch.setattr("viksa_ai.devtools.platform.services._accounts.verify_password", spy)
     answer = await http.post(
         "/auth/individual/login", json={"email": "nobody@example.com", "password": "guess-1"}
     )

@@ -24,7 +24,7 @@ from viksa_ai.devtools.platform import (
     PlatformConfig,
     create_app,
 )
-from viksa_ai.devtools.platform._serve import _host_name, banner, guard_hosts
+from viksa_ai.devtools.platform.http._serve import _host_name, banner, guard_hosts
 
 _BANNER_LINES = 40  # bounds the read of the start banner
 
@@ -107,7 +107,7 @@ def test_reset_deletes_the_data_file_before_starting(
         started.append(config)
         return 0
 
-    monkeypatch.setattr("viksa_ai.devtools.platform._serve.serve", fake_serve)
+    monkeypatch.setattr("viksa_ai.devtools.platform.http._serve.serve", fake_serve)
     assert main(["dev", "--data", str(data), "--reset", "--password", "pw-1"]) == 0
     assert not data.exists()
     assert (started[0].data_path, started[0].seed_password) == (data, "pw-1")

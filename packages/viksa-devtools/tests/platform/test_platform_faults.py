@@ -19,7 +19,7 @@ from viksa_ai.devtools.platform import (
     PlatformConfig,
     parse_fault_spec,
 )
-from viksa_ai.devtools.platform._faults import DroppedConnection
+from viksa_ai.devtools.platform.http._faults import DroppedConnection
 
 
 def test_fault_specs_parse() -> None:

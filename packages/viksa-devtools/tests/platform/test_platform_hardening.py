@@ -15,9 +15,9 @@ import pytest
 from fastapi import FastAPI
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
-from viksa_ai.devtools.platform._serve import _uvicorn_config, configure_logging
-from viksa_ai.devtools.platform._store import Store
-from viksa_ai.devtools.platform._workflows import KIND as WORKFLOW_EXECUTION
+from viksa_ai.devtools.platform.http._serve import _uvicorn_config, configure_logging
+from viksa_ai.devtools.platform.services._workflows import KIND as WORKFLOW_EXECUTION
+from viksa_ai.devtools.platform.store._store import Kind, Store
 
 # -- secrets never come back in errors or log lines -----------------------------------
 
@@ -226,7 +226,12 @@ def test_runs_cut_by_a_restart_end_as_failed(tmp_path: Path) -> None:
     running: dict[str, Any] = {"id": "exe_cut", "status": "running", "error": None}
     waiting: dict[str, Any] = {"id": "exe_wait", "status": "awaiting_approval", "error": None}
     flow: dict[str, Any] = {"id": "wfx_cut", "status": "running", "error": None, "tasks": []}
-    for kind, doc in (("execution", running), ("execution", waiting), (WORKFLOW_EXECUTION, flow)):
+    records: tuple[tuple[Kind, dict[str, Any]], ...] = (
+        ("execution", running),
+        ("execution", waiting),
+        (WORKFLOW_EXECUTION, flow),
+    )
+    for kind, doc in records:
         first.store.insert(kind, doc, scope=project)
     first.close()
     second = Platform(config)

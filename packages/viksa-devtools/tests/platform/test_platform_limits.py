@@ -81,7 +81,7 @@ def test_viksa_dev_takes_the_body_cap_in_mib(monkeypatch: pytest.MonkeyPatch) ->
         started.append(config)
         return 0
 
-    monkeypatch.setattr("viksa_ai.devtools.platform._serve.serve", fake_serve)
+    monkeypatch.setattr("viksa_ai.devtools.platform.http._serve.serve", fake_serve)
     assert cli.main(["dev", "--memory", "--max-body-mb", "3"]) == 0
     assert cli.main(["dev", "--memory"]) == 0
     assert [c.max_body_bytes for c in started] == [3 * 1024 * 1024, 10 * 1024 * 1024]

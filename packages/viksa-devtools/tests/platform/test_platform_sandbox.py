@@ -21,7 +21,7 @@ import pytest
 
 from viksa_ai.devtools.platform import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
-from viksa_ai.devtools.platform._serve import banner
+from viksa_ai.devtools.platform.http._serve import banner
 from viksa_ai.devtools.runner import sandbox_available, sandbox_status
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -200,7 +200,7 @@ def test_the_banner_says_whether_agents_are_sandboxed() -> None:
 def test_no_sandbox_reaches_the_platform_config(monkeypatch: pytest.MonkeyPatch) -> None:
     from viksa_ai.devtools import _cli_dev
     from viksa_ai.devtools.cli import build_parser
-    from viksa_ai.devtools.platform import _serve
+    from viksa_ai.devtools.platform.http import _serve
 
     seen: list[PlatformConfig] = []
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform
-from viksa_ai.devtools.platform._clock import iso_at, seconds_of
+from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
 
 Manifest = dict[str, Any]
 MARKET = "/marketplace/api/v1/marketplace"

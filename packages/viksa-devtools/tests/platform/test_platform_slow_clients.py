@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 
 from viksa_ai.devtools.platform import create_app
-from viksa_ai.devtools.platform._serve import _bind, _uvicorn_config
-from viksa_ai.devtools.platform._slow_clients import default_max_connections
+from viksa_ai.devtools.platform.http._serve import _bind, _uvicorn_config
+from viksa_ai.devtools.platform.http._slow_clients import default_max_connections
 
 HEADER_TIMEOUT = 0.5
 CAP = 6

@@ -22,9 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig, create_app
-from viksa_ai.devtools.platform._engine import _make_storable
-from viksa_ai.devtools.platform._store import Store
-from viksa_ai.devtools.platform._strict_json import (
+from viksa_ai.devtools.platform.services._engine import _make_storable
+from viksa_ai.devtools.platform.store._store import Store
+from viksa_ai.devtools.platform.store._strict_json import (
     MAX_JSON_DEPTH,
     UnfitJsonError,
     dumps_storable,

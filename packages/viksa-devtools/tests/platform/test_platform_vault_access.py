@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from viksa_ai.devtools.platform._vault import resolve_secrets
+from viksa_ai.devtools.platform.services._vault import resolve_secrets
 
 Manifest = dict[str, Any]
 

@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig, _pools
-from viksa_ai.devtools.platform._pools import Pool, WorkerPools
+from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform.services import _pools
+from viksa_ai.devtools.platform.services._pools import Pool, WorkerPools
 from viksa_ai.devtools.runner import RunResult, WorkerCrashedError, load_agent, prepare_call
 
 MAIN = """

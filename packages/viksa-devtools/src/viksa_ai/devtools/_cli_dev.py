@@ -164,7 +164,7 @@ def _positive_int(text: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         from viksa_ai.devtools.platform import PlatformConfig, parse_fault_spec
-        from viksa_ai.devtools.platform._serve import serve
+        from viksa_ai.devtools.platform.http._serve import serve
     except ImportError as exc:
         print(
             f"viksa dev needs the server extra ({exc.name} is missing): "

@@ -7,21 +7,21 @@ in-process use (``httpx.ASGITransport``), as the pytest plugin's fixtures do. Ne
 
 from __future__ import annotations
 
-from viksa_ai.devtools.platform._app import create_app
 from viksa_ai.devtools.platform._config import (
     DEFAULT_EMAIL,
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
     PlatformConfig,
 )
-from viksa_ai.devtools.platform._faults import (
+from viksa_ai.devtools.platform._local import LocalPlatform, SyncASGITransport
+from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.platform.http._app import create_app
+from viksa_ai.devtools.platform.http._faults import (
     FAULT_HEADER,
     FaultSpec,
     FaultSpecError,
     parse_fault_spec,
 )
-from viksa_ai.devtools.platform._local import LocalPlatform, SyncASGITransport
-from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
 
 __all__ = [
     "DEFAULT_EMAIL",

@@ -7,8 +7,6 @@ in a thread of its own (sync).
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,9 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from fastapi import FastAPI
 
-from viksa_ai.devtools.platform._app import create_app
+from viksa_ai.devtools._loop_thread import LoopThread
 from viksa_ai.devtools.platform._config import DEFAULT_PORT, PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform, SeededCredentials
+from viksa_ai.devtools.platform.http._app import create_app
 
 if TYPE_CHECKING:
     from viksa_ai.client import ViksaClient, ViksaSyncClient
@@ -29,6 +28,8 @@ _T = TypeVar("_T")
 # Nominal: no socket listens there, but a loopback http URL is what the client expects
 # of a local platform (it warns about credentials over plain http elsewhere).
 _BASE_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+# How long closing the transport lets requests still being served finish.
+_CLOSE_GRACE_SECONDS = 5.0
 
 
 class SyncASGITransport(httpx.BaseTransport):
@@ -36,15 +37,15 @@ class SyncASGITransport(httpx.BaseTransport):
 
     def __init__(self, app: Any) -> None:
         self._asgi = httpx.ASGITransport(app=app)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="viksa-platform-loop", daemon=True
+        self._portal = LoopThread(
+            "viksa-platform-loop",
+            close_grace=_CLOSE_GRACE_SECONDS,
+            closed_message="this transport is closed: create a new one",
         )
-        self._thread.start()
 
     def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         """Run ``coroutine`` on the app's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        return self._portal.run(coroutine)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Serve one request from the app; the body is read whole."""
@@ -64,12 +65,8 @@ class SyncASGITransport(httpx.BaseTransport):
         return self.run(serve())
 
     def close(self) -> None:
-        """Stop the loop thread."""
-        if self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        if not self._loop.is_running():
-            self._loop.close()
+        """Stop the loop thread (requests still being served finish first)."""
+        self._portal.stop()
 
 
 @dataclass

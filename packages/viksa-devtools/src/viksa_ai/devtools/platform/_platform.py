@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass, field
 
-from fastapi import HTTPException
-
-from viksa_ai.devtools.platform._accounts import Accounts, Principal
-from viksa_ai.devtools.platform._clock import iso_at, now_iso, seconds_of
 from viksa_ai.devtools.platform._config import PlatformConfig
-from viksa_ai.devtools.platform._engine import Engine, execution_view
-from viksa_ai.devtools.platform._errors import not_found
-from viksa_ai.devtools.platform._faults import FaultRegistry
-from viksa_ai.devtools.platform._security import new_secret
-from viksa_ai.devtools.platform._store import SEALED_MARK, Doc, Store
-from viksa_ai.devtools.platform._vault import seal_plain_values
-from viksa_ai.devtools.platform._workflows import Workflows
+from viksa_ai.devtools.platform.http._faults import FaultRegistry
+from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
+from viksa_ai.devtools.platform.services._builder import Agents
+from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
+from viksa_ai.devtools.platform.services._deployments import Deployments
+from viksa_ai.devtools.platform.services._engine import Engine
+from viksa_ai.devtools.platform.services._mcp_servers import McpServers
+from viksa_ai.devtools.platform.services._overview import Overview
+from viksa_ai.devtools.platform.services._scheduler import Scheduler
+from viksa_ai.devtools.platform.services._secrets import Secrets
+from viksa_ai.devtools.platform.services._security import new_secret
+from viksa_ai.devtools.platform.services._triggers import Triggers
+from viksa_ai.devtools.platform.services._vault import seal_plain_values
+from viksa_ai.devtools.platform.services._workflows import Workflows
+from viksa_ai.devtools.platform.store._store import SEALED_MARK, Store
 
 __all__ = ["Platform", "SeededCredentials"]
 
@@ -78,6 +81,21 @@ class Platform:
             hidden_paths=[] if config.data_path is None else [config.data_path.parent],
         )
         self.workflows = Workflows(self.store, self.engine)
+        self.dashboard = DashboardAccess(self.accounts)
+        self.overview = Overview(self.store)
+        self.scheduler = Scheduler(self.store, self.engine, self.workflows)
+        self.triggers = Triggers(self.store, self.engine)
+        self.secrets = Secrets(self.store)
+        self.mcp_servers = McpServers(self.store)
+        self.agents = Agents(
+            self.store,
+            self.engine,
+            self.accounts,
+            validation_time_limit=config.validation_time_limit,
+        )
+        self.deployments = Deployments(
+            self.store, self.engine, validation_time_limit=config.validation_time_limit
+        )
         # A data file may hold runs of a process that stopped mid-way: end them.
         self.engine.recover()
         self.workflows.recover()
@@ -131,55 +149,9 @@ class Platform:
             project_id=project["id"],
         )
 
-    def run_schedule(self, schedule: Doc) -> Doc:
-        """Run a schedule's target once in the background; the execution started."""
-        project = self.store.scope_of("schedule", schedule["id"])
-        assert project is not None
-        if isinstance(schedule.get("workflow_id"), str):
-            workflow = self.store.get("workflow", schedule["workflow_id"])
-            if workflow is None:
-                raise not_found("Workflow", schedule["workflow_id"])
-            created = self.workflows.create(workflow, project, schedule_id=schedule["id"])
-            run = self.workflows.begin(created["id"], ("created",))
-        else:
-            target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
-            inputs = schedule.get("inputs") or {}
-            self.engine.check_inputs(target, inputs, None)
-            record = self.engine.new_execution(
-                target,
-                inputs=inputs,
-                envelope=None,
-                timeout=None,
-                source="schedule",
-                context={"schedule_id": schedule["id"]},
-            )
-            self.engine.start(record)
-            run = execution_view(record)
-        interval = schedule.get("interval_seconds")
-        schedule["run_count"] = schedule.get("run_count", 0) + 1
-        schedule["last_run_at"] = now_iso()
-        if interval and schedule["status"] == "active":
-            schedule["next_run_at"] = iso_at(time.time() + interval)
-        self.store.save("schedule", schedule)
-        return run
-
     def tick(self, now: float | None = None) -> int:
-        """Run every active schedule due at ``now`` (seconds since the epoch); how many ran."""
-        moment = time.time() if now is None else now
-        ran = 0
-        for schedule in self.store.query("schedule", where={"status": "active"})[0]:
-            due = schedule.get("next_run_at")
-            if due is None or seconds_of(due) > moment:
-                continue
-            try:
-                self.run_schedule(schedule)
-            except HTTPException as exc:
-                schedule["last_error"] = exc.detail
-                interval = schedule.get("interval_seconds") or 60
-                schedule["next_run_at"] = iso_at(moment + interval)
-                self.store.save("schedule", schedule)
-            ran += 1
-        return ran
+        """Run every active schedule due at ``now`` (see :meth:`Scheduler.tick`); how many."""
+        return self.scheduler.tick(now)
 
     async def aclose(self) -> None:
         """Stop background runs and agent workers, then release the database."""

@@ -7,14 +7,12 @@ method is safe to call from any thread (calls still run one at a time).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
+from viksa_ai.devtools._loop_thread import LoopThread
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
 from viksa_ai.devtools.runner._call import PreparedCall
 from viksa_ai.devtools.runner._limits import Limits
@@ -27,86 +25,6 @@ from viksa_ai.devtools.runner._worker import (
 )
 
 __all__ = ["AgentWorker", "arun_endpoint", "run_endpoint"]
-
-T = TypeVar("T")
-
-
-class _LoopThread:
-    """An event loop running in a daemon thread, fed coroutines from other threads."""
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._mutex = threading.Lock()
-        self._stopped = False
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        try:
-            loop = self._ensure_loop()
-        except BaseException:
-            coroutine.close()
-            raise
-        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
-        try:
-            return future.result()
-        except BaseException:
-            # Interrupted while waiting (Ctrl-C): cancelling the call kills its child.
-            if not future.done():
-                future.cancel()
-                with contextlib.suppress(BaseException):
-                    future.result(timeout=5.0)
-            raise
-
-    def stop(self) -> None:
-        with self._mutex:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-            self._stopped = True
-        if loop is None or thread is None:
-            return
-        # Calls other threads still wait on (queued, or ending after the child's kill)
-        # finish first: stopping the loop under them would leave those threads blocked.
-        asyncio.run_coroutine_threadsafe(_finish_others(_CLOSE_GRACE_SECONDS), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`stop` was called (no call runs after it)."""
-        return self._stopped
-
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        with self._mutex:
-            if self._stopped:
-                # Not a new loop thread for each call on a closed worker, never stopped.
-                raise RuntimeError("this worker is closed: create a new one")
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="viksa-agent-worker", daemon=True
-                )
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
-
-
-async def _finish_others(grace: float) -> None:
-    """Let every other task of the running loop end; cancel those still running after ``grace``.
-
-    After the worker's close they end at once (its child is killed); the grace bounds a
-    close that was itself interrupted, whose calls are then cancelled, killing the child.
-    """
-    current = asyncio.current_task()
-    others = [task for task in asyncio.all_tasks() if task is not current]
-    if not others:
-        return
-    _, pending = await asyncio.wait(others, timeout=grace)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
 
 
 class AgentWorker:
@@ -141,7 +59,11 @@ class AgentWorker:
             hidden_paths=hidden_paths,
             limits=limits,
         )
-        self._portal = _LoopThread()
+        self._portal = LoopThread(
+            "viksa-agent-worker",
+            close_grace=_CLOSE_GRACE_SECONDS,
+            closed_message="this worker is closed: create a new one",
+        )
 
     @property
     def agent(self) -> LoadedAgent:

@@ -1,0 +1,1 @@
+"""The platform's HTTP edge: the FastAPI app, its routes, dependencies and middleware."""

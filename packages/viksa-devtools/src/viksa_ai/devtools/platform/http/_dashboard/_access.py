@@ -1,0 +1,84 @@
+"""Who may see and change the dashboard: a signed-in browser, and only from its own pages.
+
+Pages need the session cookie (``HttpOnly``, ``SameSite=Strict``); without it they
+send the browser to the sign-in page. Every state-changing request also needs the
+page's CSRF token in :data:`CSRF_HEADER`, and is refused when the browser says it
+comes from another site (``Origin`` / ``Sec-Fetch-Site``). The sign-in form itself
+is protected the same way with a token of its own, set in a cookie when the form is
+shown (a login CSRF would sign a victim in as the attacker).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from viksa_ai.devtools.platform.http._deps import PlatformDep
+from viksa_ai.devtools.platform.services._dashboard import BrowserSession, DashboardAccess
+from viksa_ai.devtools.platform.services._errors import forbidden, unauthorized
+
+__all__ = [
+    "COOKIE",
+    "CSRF_HEADER",
+    "FORM_COOKIE",
+    "ActionDep",
+    "PageDep",
+    "SignInNeededError",
+    "check_same_site",
+    "set_cookie",
+]
+
+COOKIE = "viksa_dashboard"
+FORM_COOKIE = "viksa_sign_in_form"
+CSRF_HEADER = "X-Viksa-CSRF"
+
+
+class SignInNeededError(Exception):
+    """A page was asked for without a live dashboard session."""
+
+
+def set_cookie(response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
+    """A cookie only this server's pages send back (never to scripts, never cross-site)."""
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", path="/", secure=False
+    )
+
+
+def check_same_site(request: Request) -> None:
+    """403 when the browser says the request comes from another site."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise forbidden("Cross-site requests to the dashboard are refused.", code="cross_site")
+    origin = request.headers.get("origin")
+    host = request.headers.get("host", "")
+    if origin is not None and origin.split("://", 1)[-1] != host:
+        raise forbidden("Cross-site requests to the dashboard are refused.", code="cross_site")
+
+
+async def _page(request: Request, platform: PlatformDep) -> BrowserSession:
+    session = platform.dashboard.browser(request.cookies.get(COOKIE))
+    if session is None:
+        raise SignInNeededError
+    return session
+
+
+PageDep = Annotated[BrowserSession, Depends(_page)]
+"""The signed-in browser of a page (else a redirect to the sign-in page)."""
+
+
+async def _action(request: Request, platform: PlatformDep) -> BrowserSession:
+    session = platform.dashboard.browser(request.cookies.get(COOKIE))
+    if session is None:
+        raise unauthorized("Sign in to the dashboard first.", code="not_signed_in")
+    check_same_site(request)
+    if not DashboardAccess.csrf_matches(session, request.headers.get(CSRF_HEADER)):
+        raise forbidden(
+            f"This request lacks the page's {CSRF_HEADER} token: reload the page.",
+            code="csrf_failed",
+        )
+    return session
+
+
+ActionDep = Annotated[BrowserSession, Depends(_action)]
+"""The signed-in browser of a state-changing request, its CSRF token checked."""

@@ -1,0 +1,142 @@
+"""The dashboard's HTML: small functions that escape every value they put in a page.
+
+Pages are plain server-rendered documents; ``static/dashboard.js`` adds the run form's
+checks, the buttons' requests and live updates. No inline script or style is used, so
+the Content-Security-Policy can forbid both.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from viksa_ai.devtools._json import dumps_json
+
+__all__ = ["PAGES", "attrs", "badge", "esc", "json_block", "page", "table", "when"]
+
+PAGES = (
+    ("agents", "/", "Agents"),
+    ("executions", "/dashboard/executions", "Executions"),
+    ("approvals", "/dashboard/approvals", "Approvals"),
+    ("triggers", "/dashboard/triggers", "Triggers"),
+    ("schedules", "/dashboard/schedules", "Schedules"),
+    ("secrets", "/dashboard/secrets", "Secrets"),
+    ("faults", "/dashboard/faults", "Faults"),
+)
+"""The navigation: (key, path, label) of each page."""
+
+_STATUS_TONE = {
+    "completed": "ok",
+    "enabled": "ok",
+    "active": "ok",
+    "built": "ok",
+    "deployed": "ok",
+    "approved": "ok",
+    "running": "busy",
+    "building": "busy",
+    "awaiting_approval": "wait",
+    "pending": "wait",
+    "paused": "wait",
+    "outdated": "wait",
+    "failed": "bad",
+    "timeout": "bad",
+    "rejected": "bad",
+    "cancelled": "bad",
+    "disabled": "bad",
+}
+
+
+def esc(value: Any) -> str:
+    """``value`` as text safe inside HTML (None as an empty string)."""
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+def attrs(**values: Any) -> str:
+    """HTML attributes (``data_x`` becomes ``data-x``); None and False are left out."""
+    parts = []
+    for name, value in values.items():
+        if value is None or value is False:
+            continue
+        key = name.rstrip("_").replace("_", "-")
+        parts.append(key if value is True else f'{key}="{esc(value)}"')
+    return " ".join(parts)
+
+
+def badge(status: Any) -> str:
+    """A status word, coloured by what it means (ok, busy, waiting, bad)."""
+    tone = _STATUS_TONE.get(str(status), "plain")
+    return f'<span class="badge {tone}">{esc(status)}</span>'
+
+
+def when(stamp: Any) -> str:
+    """A timestamp as a ``<time>`` element (the page shows it as written, in UTC)."""
+    if not stamp:
+        return '<span class="muted">-</span>'
+    text = str(stamp).replace("T", " ").replace("Z", " UTC")
+    return f'<time datetime="{esc(stamp)}">{esc(text)}</time>'
+
+
+def json_block(value: Any, *, label: str) -> str:
+    """A value as indented JSON in a labelled, scrollable block."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(json.loads(dumps_json(value)), indent=2, ensure_ascii=False)
+    )
+    return f'<pre class="code" tabindex="0" aria-label="{esc(label)}">{esc(text)}</pre>'
+
+
+def table(
+    caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str
+) -> str:
+    """A table of already-escaped cells, or ``empty`` when there is no row."""
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    if not body:
+        return f'<p class="empty">{esc(empty)}</p>'
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
+    return (
+        f'<table><caption class="visually-hidden">{esc(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def page(
+    title: str,
+    body: str,
+    *,
+    active: str | None,
+    csrf: str | None,
+    project: str | None = None,
+) -> str:
+    """A whole document: the header and navigation (when signed in) around ``body``."""
+    nav = ""
+    if csrf is not None:
+        links = "".join(
+            f'<li><a href="{path}"{" aria-current=page" if key == active else ""}>{label}</a></li>'
+            for key, path, label in PAGES
+        )
+        nav = (
+            f'<nav aria-label="Dashboard pages"><ul>{links}</ul></nav>'
+            f'<div class="who"><span class="muted">project {esc(project)}</span>'
+            '<a href="/docs">API docs</a>'
+            '<button type="button" id="sign-out" class="link">Sign out</button>'
+            '<span id="live-state" class="muted" role="status">offline</span></div>'
+        )
+    meta = f'<meta name="viksa-csrf" content="{esc(csrf)}">' if csrf else ""
+    return (
+        "<!doctype html>"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"{meta}<title>{esc(title)} · viksa dev</title>"
+        '<link rel="icon" href="data:,">'
+        '<link rel="stylesheet" href="/dashboard/static/dashboard.css">'
+        '<script src="/dashboard/static/dashboard.js" defer></script>'
+        "</head><body>"
+        '<a class="skip" href="#main">Skip to content</a>'
+        f'<header><a class="brand" href="/">viksa dev</a>{nav}</header>'
+        f'<main id="main" tabindex="-1"><h1>{esc(title)}</h1>{body}</main>'
+        '<div id="toast" role="status" aria-live="polite"></div>'
+        "</body></html>"
+    )

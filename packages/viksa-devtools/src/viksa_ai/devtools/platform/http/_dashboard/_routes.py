@@ -1,0 +1,368 @@
+"""The dashboard's routes: its pages, the sign-in, the live feed and the page actions.
+
+Pages are ``GET`` routes answering HTML; actions are ``POST``/``DELETE`` routes under
+``/dashboard/api`` answering JSON, each behind :data:`ActionDep` (session + CSRF). None
+of them is part of the platform API: they are left out of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from viksa_ai.devtools.platform._platform import Platform
+from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, required_id
+from viksa_ai.devtools.platform.http._dashboard import _pages
+from viksa_ai.devtools.platform.http._dashboard._access import (
+    COOKIE,
+    FORM_COOKIE,
+    ActionDep,
+    PageDep,
+    check_same_site,
+    set_cookie,
+)
+from viksa_ai.devtools.platform.http._dashboard._html import page
+from viksa_ai.devtools.platform.http._deps import PlatformDep
+from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
+from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
+from viksa_ai.devtools.platform.http._sse import encode_event
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.services._dashboard import BrowserSession
+from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
+from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
+    bad_request,
+    detail_item,
+    forbidden,
+    unprocessable,
+)
+from viksa_ai.devtools.platform.services._records import Caller
+from viksa_ai.devtools.platform.services._security import new_secret
+from viksa_ai.devtools.platform.store._store import Doc
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
+
+# What a dashboard page may load and do: its own scripts and styles, nothing inline,
+# nothing from another origin, never framed.
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # Not no-referrer: with it a browser sends "Origin: null" on form posts.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_HEARTBEAT_SECONDS = 15.0
+_LISTED_EXECUTIONS = 100
+
+
+def _html(
+    body: str, title: str, session: BrowserSession | None, active: str | None
+) -> HTMLResponse:
+    principal = session.principal if session else None
+    document = page(
+        title,
+        body,
+        active=active,
+        csrf=session.csrf if session else None,
+        project=principal.project_id if principal else None,
+    )
+    return HTMLResponse(document, headers=_HEADERS)
+
+
+def _project(session: BrowserSession) -> str:
+    project = session.principal.project_id
+    if project is None:
+        raise bad_request("This user has no project yet: create one first.", code="no_project")
+    return project
+
+
+def _aliases(platform: Platform, project: str) -> dict[str, str]:
+    return {v.agent["id"]: v.agent["agent_alias"] for v in platform.overview.agents(project)}
+
+
+# -- signing in -------------------------------------------------------------------------
+
+
+@router.get("/dashboard/sign-in", response_model=None)
+async def sign_in_page(
+    request: Request,
+    platform: PlatformDep,
+    token: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse | RedirectResponse:
+    """The sign-in form; with ``token`` (the printed one-time link) it signs in at once."""
+    if token is not None:
+        try:
+            cookie = platform.dashboard.redeem_link(token)
+        except DomainError as exc:
+            return _sign_in_form(exc.message, None, status=401)
+        answer = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+        set_cookie(answer, COOKIE, cookie)
+        return answer
+    if platform.dashboard.browser(request.cookies.get(COOKIE)) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _sign_in_form(None, None)
+
+
+def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) -> HTMLResponse:
+    form_token = new_secret("form")
+    answer = HTMLResponse(
+        page("Sign in", _pages.sign_in_body(form_token, error, email), active=None, csrf=None),
+        status_code=status,
+        headers=_HEADERS,
+    )
+    set_cookie(answer, FORM_COOKIE, form_token, max_age=3600)
+    return answer
+
+
+@router.post("/dashboard/sign-in", response_model=None)
+async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | RedirectResponse:
+    """Check the form's email and password; on success the browser holds a session cookie."""
+    check_same_site(request)
+    raw = (await request.body())[:8192].decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(raw, max_num_fields=10).items()}
+    sent, expected = form.get("form_token"), request.cookies.get(FORM_COOKIE)
+    email = form.get("email", "")[:320]
+    if not sent or sent != expected:
+        return _sign_in_form("The form expired: sign in again.", email, status=403)
+    try:
+        cookie = await asyncio.to_thread(
+            platform.dashboard.sign_in, email, form.get("password", "")
+        )
+    except DomainError as exc:
+        return _sign_in_form(exc.message, email, status=401)
+    answer = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    set_cookie(answer, COOKIE, cookie)
+    answer.delete_cookie(FORM_COOKIE, path="/")
+    return answer
+
+
+@router.post("/dashboard/api/sign-out", response_model=None)
+async def sign_out(request: Request, platform: PlatformDep, _: ActionDep) -> dict[str, Any]:
+    """End the browser's session (the accounts session behind it too)."""
+    platform.dashboard.sign_out(request.cookies.get(COOKIE))
+    return {"signed_out": True}
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+@router.get("/", response_model=None)
+async def agents_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
+    """The agents of the project: state, deployment and endpoints."""
+    views = platform.overview.agents(_project(session))
+    return _html(_pages.agents_body(views), "Agents", session, "agents")
+
+
+@router.get("/dashboard/agents/{agent_id}/endpoints/{name}", response_model=None)
+async def run_page(
+    agent_id: str, name: str, platform: PlatformDep, session: PageDep
+) -> HTMLResponse:
+    """The run form of one endpoint."""
+    view = platform.overview.agent(_project(session), agent_id)
+    endpoint = view.endpoint(name)
+    return _html(_pages.run_body(view, endpoint), f"Run {endpoint['name']}", session, "agents")
+
+
+@router.get("/dashboard/executions", response_model=None)
+async def executions_page(
+    platform: PlatformDep,
+    session: PageDep,
+    agent_id: Annotated[str | None, Query(max_length=256)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """Executions, newest first, filtered by agent, status and start time."""
+    project = _project(session)
+    which = ExecutionFilter(agent_id=agent_id or None, status=status or None, since=_since(since))
+    records, total = platform.engine.list_executions(
+        project, which, skip=0, limit=_LISTED_EXECUTIONS
+    )
+    body = _pages.executions_body(
+        records,
+        total,
+        agents=_aliases(platform, project),
+        agent_id=agent_id,
+        status=status,
+        since=since,
+    )
+    return _html(body, "Executions", session, "executions")
+
+
+def _since(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise unprocessable(
+            [detail_item(["query", "since"], "since is a date and time", "datetime_parsing")]
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+@router.get("/dashboard/executions/{execution_id}", response_model=None)
+async def execution_page(
+    execution_id: str, platform: PlatformDep, session: PageDep
+) -> HTMLResponse:
+    """One execution in full."""
+    project = _project(session)
+    record = platform.engine.get_execution(project, execution_id)
+    alias = _aliases(platform, project).get(record["agent_id"]) or str(record["agent_id"])
+    return _html(
+        _pages.execution_body(record, alias), f"Execution {execution_id}", session, "executions"
+    )
+
+
+@router.get("/dashboard/approvals", response_model=None)
+async def approvals_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
+    """Approvals waiting for a decision."""
+    project = _project(session)
+    pending = platform.overview.pending_approvals(project)
+    body = _pages.approvals_body(pending, _aliases(platform, project))
+    return _html(body, "Approvals", session, "approvals")
+
+
+@router.get("/dashboard/triggers", response_model=None)
+async def triggers_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
+    """Webhook triggers and their deliveries."""
+    project = _project(session)
+    body = _pages.triggers_body(
+        platform.overview.triggers(project), platform.overview.deliveries(project)
+    )
+    return _html(body, "Triggers", session, "triggers")
+
+
+@router.get("/dashboard/schedules", response_model=None)
+async def schedules_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
+    """Schedules with their next run."""
+    project = _project(session)
+    body = _pages.schedules_body(platform.overview.schedules(project), _aliases(platform, project))
+    return _html(body, "Schedules", session, "schedules")
+
+
+@router.get("/dashboard/secrets", response_model=None)
+async def secrets_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
+    """Secrets by name."""
+    body = _pages.secrets_body(platform.overview.secret_names(_project(session)))
+    return _html(body, "Secrets", session, "secrets")
+
+
+@router.get("/dashboard/faults", response_model=None)
+async def faults_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
+    """The faults in force, editable."""
+    armed = platform.faults.armed(_project(session))
+    return _html(_pages.faults_body(armed), "Faults", session, "faults")
+
+
+# -- live updates ------------------------------------------------------------------------
+
+
+@router.get("/dashboard/events", response_model=None)
+async def events(platform: PlatformDep, session: PageDep) -> StreamingResponse:
+    """Server-Sent Events: a notice for each change of an execution of the project."""
+    project = _project(session)
+
+    async def stream() -> AsyncIterator[str]:
+        with platform.engine.events.subscribe() as notices:
+            yield ": connected\n\n"
+            while True:
+                try:
+                    notice = await asyncio.wait_for(notices.get(), _HEARTBEAT_SECONDS)
+                except asyncio.TimeoutError:
+                    yield ": still here\n\n"
+                    continue
+                if notice.get("project_id") == project:
+                    shown = {k: v for k, v in notice.items() if k != "project_id"}
+                    yield f"event: {notice['type']}\n{encode_event(shown)}"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+# -- actions -----------------------------------------------------------------------------
+
+
+@router.post("/dashboard/api/run", response_model=None)
+async def run(body: JsonBody, platform: PlatformDep, session: ActionDep) -> Doc:
+    """Run an endpoint with the form's inputs; the execution record in full."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, dict):
+        raise unprocessable([detail_item(["body", "inputs"], "inputs is an object", "dict_type")])
+    record = await platform.engine.run_endpoint(
+        _project(session),
+        required_id(body, "agent_id"),
+        required_id(body, "endpoint"),
+        inputs,
+        source="dashboard",
+    )
+    return {
+        **execution_view(record),
+        "inputs": record["inputs"],
+        "traceback": record.get("traceback"),
+    }
+
+
+@router.post("/dashboard/api/approvals/{approval_id}/{decision}", response_model=None)
+async def decide(
+    approval_id: str,
+    decision: Literal["approve", "reject"],
+    platform: PlatformDep,
+    session: ActionDep,
+    body: OptionalJsonBody = None,
+) -> Doc:
+    """Approve (the execution runs now) or reject a waiting approval."""
+    caller = Caller(account_id=session.principal.account_id, project_id=_project(session))
+    approval = platform.engine.approval(caller, approval_id)
+    comment = (body or {}).get("comment")
+    return await platform.engine.decide(
+        approval,
+        approve=decision == "approve",
+        comment=comment if isinstance(comment, str) and comment else None,
+        by=session.principal.user_id,
+    )
+
+
+@router.post("/dashboard/api/faults", response_model=None)
+async def arm_fault(body: JsonBody, platform: PlatformDep, session: ActionDep) -> dict[str, Any]:
+    """Arm a fault for the project's requests (the ``X-Viksa-Fault`` syntax); admin only."""
+    project = _fault_scope(platform, session)
+    spec = body.get("spec")
+    try:
+        parsed = parse_fault_spec(spec if isinstance(spec, str) else "")
+    except FaultSpecError as exc:
+        raise unprocessable([detail_item(["body", "spec"], str(exc), "value_error")]) from exc
+    platform.faults.arm(parsed, project=project)
+    return {"faults": platform.faults.armed(project)}
+
+
+@router.delete("/dashboard/api/faults", response_model=None)
+async def clear_faults(platform: PlatformDep, session: ActionDep) -> dict[str, Any]:
+    """Disarm the faults of the project; admin only."""
+    project = _fault_scope(platform, session)
+    platform.faults.clear(project)
+    return {"faults": platform.faults.armed(project)}
+
+
+def _fault_scope(platform: Platform, session: BrowserSession) -> str:
+    """The project whose faults the page changes: the local admin's only (as /_dev/faults)."""
+    if not is_local_admin(platform, session.principal):
+        raise forbidden(
+            "Only the local admin (the dev user viksa dev seeds) may arm or clear faults.",
+            code="not_fault_admin",
+        )
+    return _project(session)

@@ -1,0 +1,268 @@
+// viksa dev dashboard: run forms, decisions, faults and live updates. No dependencies.
+// Every value from the server reaches the page through textContent, never as HTML.
+"use strict";
+
+(function () {
+  const csrfMeta = document.querySelector('meta[name="viksa-csrf"]');
+  const csrf = csrfMeta ? csrfMeta.content : null;
+
+  function toast(text) {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = text;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.textContent = ""; }, 5000);
+  }
+
+  async function act(method, path, body) {
+    const headers = { "X-Viksa-CSRF": csrf || "" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const answer = await fetch(path, {
+      method: method,
+      headers: headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await answer.json(); } catch (e) { data = null; }
+    return { ok: answer.ok, status: answer.status, data: data };
+  }
+
+  function describe(detail) {
+    if (detail == null) return "The request failed.";
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail.map(function (item) {
+        const where = (item.loc || []).filter(function (p) { return p !== "body"; }).join(".");
+        return (where ? where + ": " : "") + item.msg;
+      }).join("; ");
+    }
+    return detail.message || JSON.stringify(detail);
+  }
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function pretty(value) {
+    return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  }
+
+  function codeBlock(label, value) {
+    const pre = el("pre", pretty(value), "code");
+    pre.setAttribute("tabindex", "0");
+    pre.setAttribute("aria-label", label);
+    return pre;
+  }
+
+  // -- the run form: checks each input against its declared rules, then runs -----------
+
+  function checkControl(control) {
+    const type = control.dataset.type;
+    const required = control.dataset.required === "true";
+    const raw = control.value;
+    if (raw === "") {
+      return required ? { error: "A value is required." } : { skip: true };
+    }
+    if (control.dataset.choice === "json") {
+      try { return { value: JSON.parse(raw) }; } catch (e) { return { value: raw }; }
+    }
+    let value = raw;
+    if (type === "integer" || type === "float") {
+      value = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(value)) return { error: "Enter a number." };
+      if (type === "integer" && !Number.isInteger(value)) return { error: "Enter a whole number." };
+      if (control.dataset.min !== undefined && value < Number(control.dataset.min)) {
+        return { error: "At least " + control.dataset.min + "." };
+      }
+      if (control.dataset.max !== undefined && value > Number(control.dataset.max)) {
+        return { error: "At most " + control.dataset.max + "." };
+      }
+      return { value: value };
+    }
+    if (type === "dict" || type === "list") {
+      try { value = JSON.parse(raw); } catch (e) { return { error: "Enter valid JSON." }; }
+      const isList = Array.isArray(value);
+      const isDict = value !== null && typeof value === "object" && !isList;
+      if (type === "list" && !isList) return { error: "Enter a JSON list, e.g. [1, 2]." };
+      if (type === "dict" && !isDict) return { error: 'Enter a JSON object, e.g. {"a": 1}.' };
+      return { value: value };
+    }
+    if (control.dataset.minlength !== undefined && raw.length < Number(control.dataset.minlength)) {
+      return { error: "At least " + control.dataset.minlength + " characters." };
+    }
+    if (control.dataset.maxlength !== undefined && raw.length > Number(control.dataset.maxlength)) {
+      return { error: "At most " + control.dataset.maxlength + " characters." };
+    }
+    if (control.dataset.pattern !== undefined) {
+      let matches = true;
+      try { matches = new RegExp(control.dataset.pattern, "u").test(raw); } catch (e) { matches = true; }
+      if (!matches) return { error: "Must match " + control.dataset.pattern + "." };
+    }
+    return { value: raw };
+  }
+
+  function showResult(box, result) {
+    box.replaceChildren();
+    box.appendChild(el("h2", "Result"));
+    const facts = el("p");
+    facts.appendChild(el("span", result.status, "badge " + (result.status === "completed" ? "ok" : "bad")));
+    facts.appendChild(document.createTextNode(
+      " " + (result.duration_ms == null ? "" : result.duration_ms + " ms") + " · "));
+    const link = el("a", result.execution_id);
+    link.href = "/dashboard/executions/" + encodeURIComponent(result.execution_id);
+    facts.appendChild(link);
+    box.appendChild(facts);
+    if (result.status === "completed") {
+      box.appendChild(codeBlock("Result", result.response));
+    } else if (result.status === "awaiting_approval") {
+      box.appendChild(el("p", "Waiting for an approval: decide on the Approvals page."));
+    } else {
+      box.appendChild(el("p", (result.error_kind || "error") + ": " + (result.error || ""), "error-text"));
+      if (result.traceback) {
+        box.appendChild(el("h3", "Traceback"));
+        box.appendChild(codeBlock("Traceback", result.traceback));
+      }
+    }
+    if (result.output) {
+      box.appendChild(el("h3", "Output (stdout and stderr)"));
+      box.appendChild(codeBlock("Output", result.output));
+    }
+    box.focus();
+  }
+
+  const runForm = document.getElementById("run-form");
+  if (runForm) {
+    runForm.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const summary = document.getElementById("form-errors");
+      const box = document.getElementById("run-result");
+      box.setAttribute("tabindex", "-1");
+      summary.textContent = "";
+      const inputs = {};
+      const problems = [];
+      runForm.querySelectorAll("[data-type]").forEach(function (control) {
+        const checked = checkControl(control);
+        const message = document.getElementById(control.id + "-error");
+        control.setAttribute("aria-invalid", checked.error ? "true" : "false");
+        if (message) message.textContent = checked.error || "";
+        if (checked.error) problems.push(control);
+        else if (!checked.skip) inputs[control.name] = checked.value;
+      });
+      if (problems.length) {
+        summary.textContent = problems.length === 1
+          ? "One input needs a fix before running."
+          : problems.length + " inputs need a fix before running.";
+        problems[0].focus();
+        return;
+      }
+      const button = runForm.querySelector("button[type=submit]");
+      button.disabled = true;
+      box.replaceChildren(el("p", "Running…", "muted"));
+      try {
+        const answer = await act("POST", "/dashboard/api/run", {
+          agent_id: runForm.dataset.agentId,
+          endpoint: runForm.dataset.endpoint,
+          inputs: inputs,
+        });
+        if (answer.ok) showResult(box, answer.data);
+        else {
+          box.replaceChildren();
+          summary.textContent = describe(answer.data && answer.data.detail);
+        }
+      } catch (e) {
+        box.replaceChildren();
+        summary.textContent = "The platform did not answer: is viksa dev still running?";
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // -- approvals, faults, sign out ------------------------------------------------------
+
+  document.addEventListener("click", async function (event) {
+    const target = event.target;
+    if (!(target instanceof HTMLElement)) return;
+    const decision = target.dataset.decision;
+    const holder = target.closest("[data-approval-id]");
+    if (decision && holder) {
+      const id = holder.dataset.approvalId;
+      const comment = holder.querySelector("input");
+      holder.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      toast(decision === "approve" ? "Approving and running…" : "Rejecting…");
+      const answer = await act("POST", "/dashboard/api/approvals/" + encodeURIComponent(id) + "/" + decision,
+        { comment: comment ? comment.value : "" });
+      if (answer.ok) {
+        const run = answer.data.execution;
+        toast("Approval " + answer.data.status + (run ? ": execution " + run.status : "") + ".");
+      } else {
+        toast(describe(answer.data && answer.data.detail));
+      }
+      refreshLive();
+    } else if (target.id === "clear-faults") {
+      const answer = await act("DELETE", "/dashboard/api/faults");
+      toast(answer.ok ? "Every fault is cleared." : describe(answer.data && answer.data.detail));
+      refreshLive();
+    } else if (target.id === "sign-out") {
+      await act("POST", "/dashboard/api/sign-out");
+      window.location.assign("/dashboard/sign-in");
+    }
+  });
+
+  const faultForm = document.getElementById("fault-form");
+  if (faultForm) {
+    faultForm.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const input = document.getElementById("fault-spec");
+      const message = document.getElementById("fault-spec-error");
+      const answer = await act("POST", "/dashboard/api/faults", { spec: input.value });
+      input.setAttribute("aria-invalid", answer.ok ? "false" : "true");
+      message.textContent = answer.ok ? "" : describe(answer.data && answer.data.detail);
+      if (answer.ok) {
+        input.value = "";
+        toast("Fault armed.");
+        refreshLive();
+      } else {
+        input.focus();
+      }
+    });
+  }
+
+  // -- live updates: each [data-live] region is fetched again when something changes ----
+
+  let pending = null;
+  async function refreshLive() {
+    const regions = document.querySelectorAll("[data-live][id]");
+    if (!regions.length) return;
+    const answer = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!answer.ok) return;
+    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    regions.forEach(function (region) {
+      const next = fresh.getElementById(region.id);
+      if (next && !region.contains(document.activeElement)) region.replaceWith(next);
+    });
+  }
+
+  function scheduleRefresh() {
+    if (pending) return;
+    pending = setTimeout(function () { pending = null; refreshLive(); }, 150);
+  }
+
+  if (csrf && window.EventSource) {
+    const state = document.getElementById("live-state");
+    const source = new EventSource("/dashboard/events");
+    source.addEventListener("open", function () { if (state) state.textContent = "live"; });
+    source.addEventListener("error", function () { if (state) state.textContent = "reconnecting"; });
+    source.addEventListener("execution", function (event) {
+      let notice = null;
+      try { notice = JSON.parse(event.data); } catch (e) { return; }
+      if (state) state.textContent = "live · " + notice.endpoint + " " + notice.status;
+      scheduleRefresh();
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+})();

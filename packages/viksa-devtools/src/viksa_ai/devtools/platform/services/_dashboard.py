@@ -1,0 +1,112 @@
+"""Who is signed in to the dashboard: browser sessions over the accounts' own sessions.
+
+A browser holds an opaque cookie token; the platform keeps, in memory, the accounts
+session it stands for and a per-session CSRF token that every state-changing request
+of the page must echo in a header. Revoking the accounts session (``/auth/sessions``)
+signs the browser out too. ``viksa dev`` prints a one-time sign-in link: it opens a
+session for the developer without a password, once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+
+from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
+from viksa_ai.devtools.platform.services._errors import unauthorized
+from viksa_ai.devtools.platform.services._security import hash_token, new_secret
+
+__all__ = ["BrowserSession", "DashboardAccess"]
+
+# How long a printed sign-in link stays usable (it is also spent by its first use).
+_LINK_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A signed-in browser: the user's principal and the CSRF token of its pages."""
+
+    principal: Principal
+    csrf: str = field(repr=False)
+
+
+class DashboardAccess:
+    """Signs browsers in and out and recognises them by their cookie."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+        self._lock = threading.Lock()
+        self._links: dict[str, tuple[str, float]] = {}  # digest -> (email, expiry)
+        self._browsers: dict[str, tuple[str, str]] = {}  # digest -> (session id, csrf)
+
+    def issue_link(self, email: str) -> str:
+        """A one-time sign-in token for ``email``'s user (for the printed link)."""
+        token = new_secret("vdl")
+        with self._lock:
+            self._links[hash_token(token)] = (email, time.time() + _LINK_TTL_SECONDS)
+        return token
+
+    def redeem_link(self, token: str) -> str:
+        """Spend a sign-in token; the new browser's cookie token. 401 when unusable."""
+        with self._lock:
+            found = self._links.pop(hash_token(token), None)
+        user = None if found is None else self._accounts.user_by_email(found[0])
+        if found is None or found[1] < time.time() or user is None:
+            raise unauthorized(
+                "This sign-in link was used already or has expired: sign in with the "
+                "email and password viksa dev printed.",
+                code="invalid_sign_in_link",
+            )
+        org = self._accounts.first_org(user["account_id"])
+        project = self._accounts.first_project(org["id"]) if org else None
+        tokens = self._accounts.open_session(
+            user, org["id"] if org else None, project["id"] if project else None
+        )
+        return self._open(tokens["access_token"])
+
+    def sign_in(self, email: str, password: str) -> str:
+        """Check a password (as ``/auth/login`` does); the new browser's cookie token."""
+        tokens = self._accounts.login(email, password)
+        return self._open(tokens["access_token"])
+
+    def _open(self, access_token: str) -> str:
+        principal = self._accounts.authenticate(access_token)
+        assert principal.session_id is not None
+        cookie = new_secret("vds")
+        with self._lock:
+            self._browsers[hash_token(cookie)] = (principal.session_id, new_secret("csrf"))
+        return cookie
+
+    def browser(self, cookie: str | None) -> BrowserSession | None:
+        """The signed-in browser holding ``cookie``, or None."""
+        if not cookie:
+            return None
+        digest = hash_token(cookie)
+        with self._lock:
+            found = self._browsers.get(digest)
+        if found is None:
+            return None
+        principal = self._accounts.session_principal(found[0])
+        if principal is None:
+            with self._lock:
+                self._browsers.pop(digest, None)
+            return None
+        return BrowserSession(principal=principal, csrf=found[1])
+
+    def sign_out(self, cookie: str | None) -> None:
+        """Forget a browser and end the accounts session behind it."""
+        if not cookie:
+            return
+        with self._lock:
+            found = self._browsers.pop(hash_token(cookie), None)
+        if found is not None:
+            session = self._accounts.session_principal(found[0])
+            if session is not None and session.user_id is not None:
+                self._accounts.revoke_session(session.user_id, found[0])
+
+    @staticmethod
+    def csrf_matches(session: BrowserSession, sent: str | None) -> bool:
+        """Whether a request's CSRF header is this browser's token (constant time)."""
+        return sent is not None and hmac.compare_digest(session.csrf, sent)

@@ -1,0 +1,184 @@
+"""Schedules that run a workflow or an endpoint, and the clock that runs them.
+
+A schedule names a ``workflow_id``, or an ``agent_id`` + ``endpoint`` (+ ``inputs``),
+and when to run: ``interval_seconds`` (run by :meth:`Scheduler.tick` while the platform
+is served) or a ``cron`` expression (stored for the hosted platform; the local one runs
+such schedules only through ``run_now``). States: ``active`` <-> ``paused``. A tick
+runs where no request exists: a due schedule that cannot run records why in
+``last_error`` and tries again one interval later.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from viksa_ai.devtools.platform.services._clock import iso_at, now_iso, seconds_of
+from viksa_ai.devtools.platform.services._engine import Engine, execution_view
+from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
+    conflict,
+    detail_item,
+    not_found,
+    unprocessable,
+)
+from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._security import new_id
+from viksa_ai.devtools.platform.services._workflows import Workflows
+from viksa_ai.devtools.platform.store._store import Doc, Store
+
+__all__ = ["MAX_INTERVAL_SECONDS", "Scheduler"]
+
+# One year: a longer interval never comes round while `viksa dev` runs, and a huge one
+# (1e300) would overflow the clock when the next run is computed.
+MAX_INTERVAL_SECONDS = 366 * 24 * 3600
+_FIXED = frozenset({"id", "status", "created_at", "updated_at", "run_count", "last_run_at"})
+_RETRY_SECONDS = 60
+
+
+class Scheduler:
+    """The ``schedule`` records and the runs they start."""
+
+    def __init__(self, store: Store, engine: Engine, workflows: Workflows) -> None:
+        self.store = store
+        self.engine = engine
+        self.workflows = workflows
+
+    def _owned(self, caller: Caller, schedule_id: str) -> Doc:
+        return owned_record(self.store, "schedule", "Schedule", schedule_id, caller)
+
+    def _check(self, caller: Caller, schedule: Doc) -> None:
+        if isinstance(schedule.get("workflow_id"), str):
+            owned_record(self.store, "workflow", "Workflow", schedule["workflow_id"], caller)
+        elif isinstance(schedule.get("agent_id"), str) and isinstance(
+            schedule.get("endpoint"), str
+        ):
+            owned_record(self.store, "agent", "Agent", schedule["agent_id"], caller)
+        else:
+            raise unprocessable(
+                [
+                    detail_item(
+                        ["body"], "name a workflow_id, or an agent_id and an endpoint", "missing"
+                    )
+                ]
+            )
+        interval = schedule.get("interval_seconds")
+        # A bool is an int to Python: ``true`` would silently mean every second.
+        number = isinstance(interval, (int, float)) and not isinstance(interval, bool)
+        if interval is not None and (not number or not 1 <= interval <= MAX_INTERVAL_SECONDS):
+            message = f"a number of seconds from 1 to {MAX_INTERVAL_SECONDS} (366 days)"
+            raise unprocessable([detail_item(["body", "interval_seconds"], message, "value_error")])
+        schedule["next_run_at"] = (
+            iso_at(time.time() + interval)
+            if interval and schedule.get("status") == "active"
+            else None
+        )
+
+    def create(self, caller: Caller, body: dict[str, Any]) -> Doc:
+        """A new ``active`` schedule."""
+        now = now_iso()
+        schedule = {
+            "name": "schedule",
+            **{k: v for k, v in body.items() if k not in _FIXED},
+            "id": new_id("sch"),
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "run_count": 0,
+            "last_run_at": None,
+        }
+        self._check(caller, schedule)
+        return self.store.insert("schedule", schedule, scope=caller.project_id)
+
+    def page(self, project_id: str, *, skip: int, limit: int) -> tuple[list[Doc], int]:
+        """One page of a project's schedules."""
+        return self.store.query("schedule", scope=project_id, skip=skip, limit=limit)
+
+    def get(self, caller: Caller, schedule_id: str) -> Doc:
+        """One schedule of the caller's project."""
+        return self._owned(caller, schedule_id)
+
+    def update(self, caller: Caller, schedule_id: str, body: dict[str, Any]) -> Doc:
+        """Change a schedule's target or timing (not its state: see :meth:`move`)."""
+        schedule = self._owned(caller, schedule_id)
+        schedule.update({k: v for k, v in body.items() if k not in _FIXED})
+        self._check(caller, schedule)
+        schedule["updated_at"] = now_iso()
+        return self.store.save("schedule", schedule)
+
+    def delete(self, caller: Caller, schedule_id: str) -> None:
+        """Delete a schedule."""
+        self._owned(caller, schedule_id)
+        self.store.delete("schedule", schedule_id)
+
+    def move(self, caller: Caller, schedule_id: str, frm: str, to: str) -> Doc:
+        """``frm`` -> ``to`` (``active`` <-> ``paused``); 409 from any other state."""
+        schedule = self._owned(caller, schedule_id)
+        if schedule["status"] != frm:
+            raise conflict(
+                f"Schedule {schedule_id!r} is {schedule['status']}, not {frm}.",
+                code="invalid_transition",
+            )
+        schedule["status"] = to
+        interval = schedule.get("interval_seconds")
+        schedule["next_run_at"] = (
+            iso_at(time.time() + interval) if interval and to == "active" else None
+        )
+        schedule["updated_at"] = now_iso()
+        return self.store.save("schedule", schedule)
+
+    def run_now(self, caller: Caller, schedule_id: str) -> dict[str, Any]:
+        """Run a schedule's target once, now (paused or not)."""
+        schedule = self._owned(caller, schedule_id)
+        run = self.run(schedule)
+        return {"schedule_id": schedule_id, "run": run, "run_count": schedule["run_count"]}
+
+    def run(self, schedule: Doc) -> Doc:
+        """Run a schedule's target once in the background; the execution started."""
+        project = self.store.scope_of("schedule", schedule["id"])
+        assert project is not None
+        if isinstance(schedule.get("workflow_id"), str):
+            workflow = self.store.get("workflow", schedule["workflow_id"])
+            if workflow is None:
+                raise not_found("Workflow", schedule["workflow_id"])
+            created = self.workflows.create(workflow, project, schedule_id=schedule["id"])
+            run = self.workflows.begin(created["id"], ("created",))
+        else:
+            target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
+            inputs = schedule.get("inputs") or {}
+            self.engine.check_inputs(target, inputs, None)
+            record = self.engine.new_execution(
+                target,
+                inputs=inputs,
+                envelope=None,
+                timeout=None,
+                source="schedule",
+                context={"schedule_id": schedule["id"]},
+            )
+            self.engine.start(record)
+            run = execution_view(record)
+        interval = schedule.get("interval_seconds")
+        schedule["run_count"] = schedule.get("run_count", 0) + 1
+        schedule["last_run_at"] = now_iso()
+        if interval and schedule["status"] == "active":
+            schedule["next_run_at"] = iso_at(time.time() + interval)
+        self.store.save("schedule", schedule)
+        return run
+
+    def tick(self, now: float | None = None) -> int:
+        """Run every active schedule due at ``now`` (seconds since the epoch); how many ran."""
+        moment = time.time() if now is None else now
+        ran = 0
+        for schedule in self.store.query("schedule", where={"status": "active"})[0]:
+            due = schedule.get("next_run_at")
+            if due is None or seconds_of(due) > moment:
+                continue
+            try:
+                self.run(schedule)
+            except DomainError as exc:
+                schedule["last_error"] = exc.detail
+                interval = schedule.get("interval_seconds") or _RETRY_SECONDS
+                schedule["next_run_at"] = iso_at(moment + interval)
+                self.store.save("schedule", schedule)
+            ran += 1
+        return ran

@@ -1,0 +1,152 @@
+"""The project's vault: secrets by name, their values kept apart and never listed.
+
+A secret's public record (``secret``) holds its name, description and version; its
+value and passphrase digest live in a ``secret_value`` record of the same id, read
+only through :func:`~viksa_ai.devtools.platform.services._vault.secret_value`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from viksa_ai.devtools.platform.services._clock import now_iso
+from viksa_ai.devtools.platform.services._errors import conflict, detail_item, unprocessable
+from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._security import hash_password, new_id
+from viksa_ai.devtools.platform.services._vault import sealed_value, secret_usage, secret_value
+from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Store
+
+__all__ = ["Secrets"]
+
+
+def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (field == "name" and not value.strip()):
+        kind = "missing" if value is None else "string_type"
+        raise unprocessable([detail_item(["body", field], f"{field} must be a string", kind)])
+    return value
+
+
+def _name_taken(name: str) -> Exception:
+    return conflict(
+        f"A secret named {name!r} already exists in this project.",
+        code="secret_name_taken",
+        field="name",
+    )
+
+
+class Secrets:
+    """The ``secret`` and ``secret_value`` records of each project."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _owned(self, caller: Caller, secret_id: str) -> Doc:
+        return owned_record(self.store, "secret", "Secret", secret_id, caller)
+
+    def count(self, project_id: str) -> int:
+        """How many secrets a project holds."""
+        return self.store.query("secret", scope=project_id, limit=0)[1]
+
+    def create(self, caller: Caller, body: dict[str, Any]) -> Doc:
+        """Store a secret; the answer (like every later one but :meth:`read`) has no value."""
+        name = _text(body, "name", required=True)
+        value = _text(body, "value", required=True)
+        passphrase = _text(body, "passphrase", required=False)
+        now = now_iso()
+        secret = {
+            "id": new_id("sec"),
+            "name": name,
+            "description": _text(body, "description", required=False),
+            "version": 1,
+            "has_passphrase": passphrase is not None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        guard = None if passphrase is None else hash_password(passphrase)
+        try:
+            with self.store.transaction():
+                self.store.insert("secret", secret, scope=caller.project_id, key=name)
+                self.store.insert(
+                    "secret_value",
+                    {
+                        "id": secret["id"],
+                        "value": sealed_value(self.store, str(secret["id"]), str(value)),
+                        "passphrase_hash": guard,
+                    },
+                    scope=caller.project_id,
+                )
+        except KeyTakenError as exc:
+            raise _name_taken(str(name)) from exc
+        return secret
+
+    def page(
+        self, project_id: str, search: str | None, *, skip: int, limit: int
+    ) -> tuple[list[Doc], int]:
+        """One page of a project's secrets (never their values), optionally matching."""
+        return self.store.query(
+            "secret",
+            scope=project_id,
+            search=search,
+            search_fields=("name", "description"),
+            skip=skip,
+            limit=limit,
+        )
+
+    def read(self, caller: Caller, secret_id: str, passphrase: str | None) -> Doc:
+        """A secret with its value (the passphrase checked): slow by design (scrypt)."""
+        secret = self._owned(caller, secret_id)
+        value = secret_value(self.store, secret_id, passphrase)
+        assert value is not None
+        return {**secret, "value": value}
+
+    def update(self, caller: Caller, secret_id: str, body: dict[str, Any]) -> Doc:
+        """Change a secret's value, name, passphrase or description; a new value bumps its
+        version."""
+        secret = self._owned(caller, secret_id)
+        stored = self.store.get("secret_value", secret_id)
+        assert stored is not None
+        if "value" in body:
+            value = str(_text(body, "value", required=True))
+            stored["value"] = sealed_value(self.store, secret_id, value)
+            secret["version"] += 1
+        if "passphrase" in body:
+            phrase = _text(body, "passphrase", required=False)
+            stored["passphrase_hash"] = None if phrase is None else hash_password(phrase)
+            secret["has_passphrase"] = phrase is not None
+        if "description" in body:
+            secret["description"] = _text(body, "description", required=False)
+        name = _text(body, "name", required=True) if "name" in body else secret["name"]
+        secret["name"] = name
+        secret["updated_at"] = now_iso()
+        try:
+            with self.store.transaction():
+                self.store.rekey("secret", secret_id, name)
+                self.store.save("secret", secret)
+                self.store.save("secret_value", stored)
+        except KeyTakenError as exc:
+            raise _name_taken(str(name)) from exc
+        return secret
+
+    def usage(self, caller: Caller, secret_id: str) -> list[Doc]:
+        """The agents of the caller's project whose auth params use a secret."""
+        self._owned(caller, secret_id)
+        return secret_usage(self.store, caller.project_id, secret_id)
+
+    def delete(self, caller: Caller, secret_id: str, *, force: bool) -> list[Doc]:
+        """Delete a secret; 409 while agents use it unless ``force``. Who used it."""
+        usage = self.usage(caller, secret_id)
+        if usage and not force:
+            aliases = sorted({u["agent_alias"] for u in usage})
+            raise conflict(
+                f"Secret {secret_id!r} is used by agent(s) {', '.join(aliases)}: unbind it "
+                "first, or delete with force=true (their auth methods will no longer be "
+                "enabled).",
+                code="secret_in_use",
+            )
+        with self.store.transaction():
+            self.store.delete("secret_value", secret_id)
+            self.store.delete("secret", secret_id)
+        return usage

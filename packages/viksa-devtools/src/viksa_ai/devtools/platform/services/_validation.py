@@ -1,0 +1,85 @@
+"""The devtools manifest validator, answering FastAPI-style 422 items.
+
+Each error of :func:`viksa_ai.devtools.check_agent_manifest` becomes one item: its
+manifest path (``agent_endpoints[2].inputs[0]``) as ``loc`` under ``body``, its code
+as ``type`` (``value_error.VX301``), and its code position in ``ctx`` when it has one.
+Warnings do not fail a request. File names the runner could not write inside an
+agent's working directory are among the validator's errors (VX117), so an agent that
+deploys can also run.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, TypeVar
+
+import anyio
+from pydantic import BaseModel, ValidationError
+
+from viksa_ai.devtools._validation_workers import (
+    VALIDATION_TIME_LIMIT_SECONDS,
+    ValidationTimeoutError,
+    check_with_limits,
+)
+from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
+from viksa_ai.devtools.validate._issues import split_path
+
+__all__ = ["manifest_issues", "parse_body", "required_id"]
+
+
+async def manifest_issues(
+    manifest: dict[str, Any], *, time_limit: float = VALIDATION_TIME_LIMIT_SECONDS
+) -> list[dict[str, Any]]:
+    """Every error the validator finds in ``manifest``, as 422 detail items.
+
+    The validator runs off the event loop (in a thread for small agents, in a worker
+    process for others) for at most ``time_limit`` seconds; running out is one item of
+    type ``value_error.validation_timeout``.
+    """
+    check = functools.partial(check_with_limits, manifest, time_limit=time_limit)
+    try:
+        report = await anyio.to_thread.run_sync(check)
+    except ValidationTimeoutError as exc:
+        return [detail_item(["body", "files"], str(exc), "value_error.validation_timeout")]
+    items = []
+    for issue in report.errors:
+        where = {"file": issue.file, "line": issue.line, "column": issue.column}
+        items.append(
+            detail_item(
+                ["body", *split_path(issue.path)],
+                issue.message,
+                f"value_error.{issue.code}",
+                **{k: v for k, v in where.items() if v is not None},
+            )
+        )
+    return items
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse_body(model: type[_M], body: Any) -> _M:
+    """``body`` as a ``model``; 422 with FastAPI-style items when it does not fit."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise unprocessable(
+            detail_item(["body", *err["loc"]], err["msg"], err["type"])
+            for err in exc.errors(include_url=False)
+        ) from None
+
+
+def required_id(body: dict[str, Any], field: str) -> str:
+    """``body[field]`` as a record id; 422 when it is missing or not a non-empty string.
+
+    Without this check a missing id reads as ``"None"`` and answers a misleading 404.
+    """
+    value = body.get(field)
+    if isinstance(value, str) and value:
+        return value
+    kind, msg = (
+        ("missing", "Field required")
+        if value is None
+        else ("string_type", "Input should be a valid string")
+    )
+    raise unprocessable([detail_item(["body", field], msg, kind)])

@@ -1,0 +1,396 @@
+"""Workflow executions: each step runs an endpoint through the engine, in order.
+
+An execution goes ``created`` -> ``running`` -> ``completed`` | ``failed``, and may be
+``cancelled`` (before or while running) or ``stopped`` (while running); ``retry``
+re-runs a failed, cancelled or stopped execution from its first unfinished task. A
+running execution checks its status between steps, so cancel and stop take effect
+when the current step ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from viksa_ai.devtools.platform.services._clock import now_iso
+from viksa_ai.devtools.platform.services._engine import Engine
+from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
+    NotFoundError,
+    conflict,
+    detail_item,
+    unprocessable,
+)
+from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._security import new_id
+from viksa_ai.devtools.platform.services._validation import required_id
+from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
+
+__all__ = ["Workflows"]
+
+KIND: Kind = "workflow_execution"
+_FIXED = frozenset({"id", "created_at", "updated_at"})
+
+
+class Workflows:
+    """Creates and runs workflow executions."""
+
+    def __init__(self, store: Store, engine: Engine) -> None:
+        self.store = store
+        self.engine = engine
+
+    # -- workflows ------------------------------------------------------------------------
+
+    def workflow(self, caller: Caller, workflow_id: str) -> Doc:
+        """One workflow of the caller's project."""
+        return owned_record(self.store, "workflow", "Workflow", workflow_id, caller)
+
+    def execution(self, caller: Caller, execution_id: str) -> Doc:
+        """One workflow execution of the caller's project, with its tasks."""
+        return owned_record(self.store, KIND, "Workflow execution", execution_id, caller)
+
+    def _steps(self, caller: Caller, steps: Any) -> list[Doc]:
+        if not isinstance(steps, list):
+            raise unprocessable(
+                [detail_item(["body", "steps"], "steps must be a list", "list_type")]
+            )
+        checked = []
+        for index, step in enumerate(steps):
+            loc: list[str | int] = ["body", "steps", index]
+            if not isinstance(step, dict) or not isinstance(step.get("agent_id"), str):
+                raise unprocessable([detail_item([*loc, "agent_id"], "Field required", "missing")])
+            agent = owned_record(self.store, "agent", "Agent", step["agent_id"], caller)
+            paths = {e["endpoint"] for e in agent["agent_endpoints"]}
+            if step.get("endpoint") not in paths:
+                raise unprocessable(
+                    [
+                        detail_item(
+                            [*loc, "endpoint"],
+                            f"endpoint must be one of: {', '.join(sorted(paths))}",
+                            "value_error.endpoint",
+                        )
+                    ]
+                )
+            checked.append({"id": step.get("id") or f"step_{index + 1}", "inputs": {}, **step})
+        return checked
+
+    def create_workflow(self, caller: Caller, body: dict[str, Any]) -> Doc:
+        """A new workflow: ``name`` and ``steps`` (``agent_id``, ``endpoint``, ``inputs``)."""
+        now = now_iso()
+        workflow = {
+            "name": "workflow",
+            **{k: v for k, v in body.items() if k not in _FIXED},
+            "id": new_id("wfl"),
+            "steps": self._steps(caller, body.get("steps", [])),
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+        }
+        return self.store.insert("workflow", workflow, scope=caller.project_id)
+
+    def patch_workflow(self, caller: Caller, workflow_id: str, body: dict[str, Any]) -> Doc:
+        """Change a workflow's fields (steps are checked again)."""
+        workflow = self.workflow(caller, workflow_id)
+        workflow.update({k: v for k, v in body.items() if k not in _FIXED})
+        if "steps" in body:
+            workflow["steps"] = self._steps(caller, body["steps"])
+        workflow["updated_at"] = now_iso()
+        return self.store.save("workflow", workflow)
+
+    def page_workflows(self, project_id: str, *, skip: int, limit: int) -> tuple[list[Doc], int]:
+        """One page of a project's workflows."""
+        return self.store.query("workflow", scope=project_id, skip=skip, limit=limit)
+
+    def related(self, caller: Caller, workflow_id: str) -> Doc:
+        """The executions and schedules of a workflow."""
+        self.workflow(caller, workflow_id)
+        where = {"workflow_id": workflow_id}
+        return {
+            "workflow_id": workflow_id,
+            "executions": self.store.query(KIND, scope=caller.project_id, where=where)[0],
+            "schedules": self.store.query("schedule", scope=caller.project_id, where=where)[0],
+        }
+
+    def clone(self, caller: Caller, workflow_id: str, name: Any) -> Doc:
+        """A copy of a workflow, named ``name`` (or after the original)."""
+        source = self.workflow(caller, workflow_id)
+        now = now_iso()
+        copy = {
+            **source,
+            "id": new_id("wfl"),
+            "name": name or f"{source['name']} (copy)",
+            "cloned_from": source["id"],
+            "created_at": now,
+            "updated_at": now,
+        }
+        return self.store.insert("workflow", copy, scope=caller.project_id)
+
+    def delete_workflow(self, caller: Caller, workflow_id: str) -> None:
+        """Delete a workflow (its past executions stay)."""
+        self.workflow(caller, workflow_id)
+        self.store.delete("workflow", workflow_id)
+
+    def needs_approval(self, project_id: str, workflow: Doc) -> bool:
+        """Whether a step of ``workflow`` runs an endpoint that waits for an approval."""
+        for step in workflow.get("steps", []):
+            try:
+                target = self.engine.target(project_id, step["agent_id"], step["endpoint"])
+            except DomainError:
+                continue  # the run fails this step and says why
+            if target.requires_approval:
+                return True
+        return False
+
+    # -- executions -----------------------------------------------------------------------
+
+    def start_new(self, caller: Caller, workflow_id: str, **context: Any) -> Doc:
+        """A new execution of a workflow, started in the background."""
+        workflow = self.workflow(caller, workflow_id)
+        execution = self.create(workflow, caller.project_id, **context)
+        return self.begin(execution["id"], ("created",))
+
+    def rerun(self, caller: Caller, execution_id: str) -> Doc:
+        """A new execution of the workflow of ``execution_id``, started at once."""
+        previous = self.execution(caller, execution_id)
+        return self.start_new(caller, previous["workflow_id"], rerun_of=previous["id"])
+
+    async def execute(
+        self, caller: Caller, workflow_id: str, trigger_source: Any
+    ) -> tuple[Doc, bool]:
+        """Run a workflow to its end: the final execution, and False.
+
+        A workflow with a step that needs an approval starts in the background instead
+        (see :meth:`needs_approval`): the running execution, and True.
+        """
+        workflow = self.workflow(caller, workflow_id)
+        execution = self.create(workflow, caller.project_id, trigger_source=trigger_source)
+        if self.needs_approval(caller.project_id, workflow):
+            return self.begin(execution["id"], ("created",)), True
+
+        def start(doc: Doc) -> None:
+            doc.update(status="running", started_at=now_iso())
+
+        self.update(execution["id"], start)
+        return await self.run(execution["id"]), False
+
+    def create_execution(self, caller: Caller, workflow_id: str, body: dict[str, Any]) -> Doc:
+        """A ``created`` execution of a workflow (for ``schedule_id`` when the body names one)."""
+        workflow = self.workflow(caller, workflow_id)
+        schedule_id = None
+        if body.get("schedule_id") is not None:
+            # Like every other reference: 404 when the schedule is not the project's.
+            schedule_id = required_id(body, "schedule_id")
+            owned_record(self.store, "schedule", "Schedule", schedule_id, caller)
+        return self.create(workflow, caller.project_id, schedule_id=schedule_id)
+
+    def page_executions(
+        self, caller: Caller, workflow_id: str | None, *, skip: int, limit: int
+    ) -> tuple[list[Doc], int]:
+        """One page of the project's (or one workflow's) executions, most recent first."""
+        if workflow_id is not None:
+            self.workflow(caller, workflow_id)
+        return self.store.query(
+            KIND,
+            scope=caller.project_id,
+            where=None if workflow_id is None else {"workflow_id": workflow_id},
+            skip=skip,
+            limit=limit,
+            newest_first=True,
+        )
+
+    def halt(self, caller: Caller, execution_id: str, to: str, allowed: tuple[str, ...]) -> Doc:
+        """Move an execution to ``to`` (cancelled, stopped) from one of ``allowed``."""
+        self.execution(caller, execution_id)
+
+        def change(doc: Doc) -> None:
+            if doc["status"] not in allowed:
+                raise conflict(
+                    f"Workflow execution {doc['id']!r} is {doc['status']}: only "
+                    f"{' or '.join(allowed)} executions can be {to}.",
+                    code="invalid_transition",
+                )
+            doc.update(status=to, finished_at=now_iso())
+
+        return self.update(execution_id, change)
+
+    def delete_execution(self, caller: Caller, execution_id: str) -> None:
+        """Delete an execution that is not running."""
+        execution = self.execution(caller, execution_id)
+        if execution["status"] == "running":
+            raise conflict("Stop or cancel a running execution before deleting it.", code="running")
+        self.store.delete(KIND, execution_id)
+
+    def patch_tasks(self, caller: Caller, execution_id: str, changes: Any) -> Doc:
+        """Change the inputs of tasks not yet completed (``[{step_id, inputs}]``)."""
+        self.execution(caller, execution_id)
+        if not isinstance(changes, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("step_id"), str) for c in changes
+        ):
+            raise unprocessable(
+                [detail_item(["body", "tasks"], "send a list of {step_id, inputs}", "list_type")]
+            )
+
+        def change(doc: Doc) -> None:
+            if doc["status"] == "running":
+                raise conflict("Tasks cannot change while the execution runs.", code="running")
+            by_step = {t["step_id"]: t for t in doc["tasks"]}
+            for item in changes:
+                task = by_step.get(item["step_id"])
+                if task is None:
+                    raise unprocessable(
+                        [
+                            detail_item(
+                                ["body", "tasks"], f"no step {item['step_id']!r}", "value_error"
+                            )
+                        ]
+                    )
+                if isinstance(item.get("inputs"), dict):
+                    task["inputs"] = item["inputs"]
+
+        return self.update(execution_id, change)
+
+    def create(self, workflow: Doc, project_id: str, **context: Any) -> Doc:
+        """A new ``created`` execution with one pending task per workflow step."""
+        execution = {
+            "id": new_id("wfx"),
+            "workflow_id": workflow["id"],
+            "status": "created",
+            "created_at": now_iso(),
+            "started_at": None,
+            "finished_at": None,
+            "error": None,
+            "schedule_id": None,
+            "trigger_source": None,
+            **context,
+            "tasks": [
+                {
+                    "step_id": step["id"],
+                    "name": step.get("name", step["id"]),
+                    "agent_id": step["agent_id"],
+                    "endpoint": step["endpoint"],
+                    "inputs": step.get("inputs", {}),
+                    "status": "pending",
+                    "execution_id": None,
+                    "response": None,
+                    "error": None,
+                }
+                for step in workflow.get("steps", [])
+            ],
+        }
+        return self.store.insert(KIND, execution, scope=project_id)
+
+    def update(self, execution_id: str, change: Callable[[Doc], None]) -> Doc:
+        """Apply ``change`` to the stored execution atomically and return it."""
+        with self.store.transaction():
+            execution = self.store.get(KIND, execution_id)
+            if execution is None:
+                raise NotFoundError(f"Execution {execution_id!r} not found")
+            change(execution)
+            return self.store.save(KIND, execution)
+
+    def recover(self) -> int:
+        """Fail the workflow executions a previous process left ``running``; how many.
+
+        ``retry`` resumes one from its first unfinished step.
+        """
+        stale, _ = self.store.query(KIND, where={"status": "running"})
+        for execution in stale:
+            self.update(
+                execution["id"],
+                _finished("failed", "The platform stopped while this workflow ran; retry it."),
+            )
+        return len(stale)
+
+    def begin(self, execution_id: str, allowed: tuple[str, ...], verb: str = "started") -> Doc:
+        """Move an execution to ``running`` from one of ``allowed``; it runs in the background.
+
+        ``verb`` names the move in the 409 answered from any other state (``started``,
+        ``retried``).
+        """
+
+        def change(doc: Doc) -> None:
+            if doc["status"] not in allowed:
+                raise conflict(
+                    f"Workflow execution {doc['id']!r} is {doc['status']}: only "
+                    f"{' or '.join(allowed)} executions can be {verb}.",
+                    code="invalid_transition",
+                )
+            doc.update(status="running", started_at=now_iso(), finished_at=None, error=None)
+            for task in doc["tasks"]:
+                if task["status"] != "completed":
+                    task["status"] = "pending"
+
+        started = self.update(execution_id, change)
+        self.engine.spawn(self.run(execution_id))
+        return started
+
+    async def run(self, execution_id: str) -> Doc:
+        """Run the pending tasks of a ``running`` execution until it ends."""
+        project = self.store.scope_of(KIND, execution_id)
+        assert project is not None
+        while True:
+            execution = self.store.get(KIND, execution_id)
+            if execution is None or execution["status"] != "running":
+                return execution or {}
+            index = next(
+                (i for i, t in enumerate(execution["tasks"]) if t["status"] != "completed"), None
+            )
+            if index is None:
+                return self.update(execution_id, _finished("completed", None))
+            task = execution["tasks"][index]
+            try:
+                target = self.engine.target(project, task["agent_id"], task["endpoint"])
+                self.engine.check_inputs(target, task["inputs"], None)
+            except DomainError as exc:
+                return self.update(execution_id, _task_failed(index, str(exc.detail)))
+            record = self.engine.new_execution(
+                target,
+                inputs=task["inputs"],
+                envelope={"run_id": execution_id, "parent_step_id": task["step_id"]},
+                timeout=None,
+                source="workflow",
+                context={"workflow_execution_id": execution_id},
+            )
+            self.update(execution_id, _task_started(index, record["id"]))
+            final = await self.engine.execute(record, wait_for_approval=True)
+            if final["status"] != "completed":
+                return self.update(
+                    execution_id, _task_failed(index, final["error"] or final["status"])
+                )
+            self.update(execution_id, _task_done(index, final["response"]))
+
+
+def _finished(status: str, error: str | None) -> Callable[[Doc], None]:
+    def change(execution: Doc) -> None:
+        if execution["status"] == "running":
+            execution.update(status=status, error=error, finished_at=now_iso())
+
+    return change
+
+
+def _task_started(index: int, record_id: str) -> Callable[[Doc], None]:
+    def change(execution: Doc) -> None:
+        execution["tasks"][index].update(
+            status="running", execution_id=record_id, started_at=now_iso(), error=None
+        )
+
+    return change
+
+
+def _task_done(index: int, response: Any) -> Callable[[Doc], None]:
+    def change(execution: Doc) -> None:
+        execution["tasks"][index].update(
+            status="completed", response=response, finished_at=now_iso()
+        )
+
+    return change
+
+
+def _task_failed(index: int, error: str) -> Callable[[Doc], None]:
+    def change(execution: Doc) -> None:
+        execution["tasks"][index].update(status="failed", error=error, finished_at=now_iso())
+        _finished("failed", f"step {execution['tasks'][index]['step_id']!r} failed: {error}")(
+            execution
+        )
+
+    return change

@@ -1,0 +1,1 @@
+"""The platform's storage: JSON documents in SQLite."""

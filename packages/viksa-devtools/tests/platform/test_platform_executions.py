@@ -1,0 +1,81 @@
+"""The execution list route: a project's executions, filtered, newest first; live notices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, get_args
+
+import httpx
+
+from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform.http._routes.pulse import ExecutionStatus
+from viksa_ai.devtools.platform.services._engine import EXECUTION_STATUSES
+
+Manifest = dict[str, Any]
+Execute = Callable[..., dict[str, Any]]
+_LIST = "/pulse/executor/executions"
+
+
+async def test_executions_are_listed_newest_first_with_filters(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    ids = []
+    for endpoint, inputs in (("echo", {"text": "a"}), ("fail", {}), ("echo", {"text": "b"})):
+        answer = await http.post(
+            "/pulse/executor/execute", json=execute(deployed, endpoint, **inputs)
+        )
+        ids.append(answer.json()["execution_id"])
+    listed = (await http.get(_LIST)).json()
+    assert [e["execution_id"] for e in listed["executions"]] == ids[::-1]
+    assert (listed["total"], listed["skip"], listed["limit"]) == (3, 0, 50)
+    assert "inputs" not in listed["executions"][0]
+    failed = (await http.get(_LIST, params={"status": "failed"})).json()
+    assert [e["execution_id"] for e in failed["executions"]] == [ids[1]]
+    mine = (await http.get(_LIST, params={"agent_id": deployed["id"], "limit": 1})).json()
+    assert ([e["execution_id"] for e in mine["executions"]], mine["total"]) == ([ids[2]], 3)
+    other = (await http.get(_LIST, params={"agent_id": "agt_other"})).json()
+    assert other["executions"] == []
+
+
+async def test_executions_are_filtered_by_creation_time(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    first = (
+        await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+    ).json()
+    stored = (await http.get(f"/pulse/executor/execution/{first['execution_id']}")).json()
+    created = stored["created_at"]
+    assert (await http.get(_LIST, params={"since": created})).json()["total"] == 1
+    assert (await http.get(_LIST, params={"until": created})).json()["total"] == 1
+    later = "2999-01-01T00:00:00Z"
+    assert (await http.get(_LIST, params={"since": later})).json()["executions"] == []
+    assert (await http.get(_LIST, params={"until": "2000-01-01T00:00:00"})).json()["total"] == 0
+
+
+async def test_a_bad_filter_is_422(http: httpx.AsyncClient) -> None:
+    for params in ({"status": "sleeping"}, {"since": "yesterday"}, {"limit": 0}):
+        answer = await http.get(_LIST, params=params)
+        assert answer.status_code == 422, params
+        assert "input" not in answer.json()["detail"][0]
+
+
+def test_the_status_filter_names_every_status() -> None:
+    assert set(get_args(ExecutionStatus)) == set(EXECUTION_STATUSES)
+
+
+async def test_each_change_of_an_execution_is_announced(
+    viksa_platform: LocalPlatform, http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    with viksa_platform.platform.engine.events.subscribe() as notices:
+        answer = await http.post(
+            "/pulse/executor/execute", json=execute(deployed, "echo", text="x")
+        )
+        execution_id = answer.json()["execution_id"]
+        seen = [await asyncio.wait_for(notices.get(), 30) for _ in range(2)]
+    assert [(n["execution_id"], n["status"]) for n in seen] == [
+        (execution_id, "running"),
+        (execution_id, "completed"),
+    ]
+    assert seen[0]["project_id"] == viksa_platform.credentials.project_id
+    assert viksa_platform.platform.engine.events.subscribers == 0

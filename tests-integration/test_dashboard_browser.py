@@ -1,0 +1,400 @@
+"""The dashboard in a real headless Chromium, against a real ``viksa dev`` process.
+
+Needs the system Chromium (Debian's ``chromium`` package, which ``.ci/run`` installs)
+and the ``playwright`` package of the dev group; no browser build is ever downloaded.
+Every request the page makes is checked to stay on 127.0.0.1, and a screenshot of each
+page is written under ``tmp/artifacts/dashboard/`` of the repository.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+ARTIFACTS = REPO / "tmp" / "artifacts" / "dashboard"
+CHROMIUM = Path("/usr/bin/chromium")
+_CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_START_TIMEOUT = 60.0
+# Bounds of waits for a page to change (a hang fails the test; no speed is measured).
+_WAIT_MS = 30_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no /usr/bin/chromium: install Debian's chromium package (.ci/run does)",
+    ),
+]
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright (dev dependency group) is not installed"
+)
+
+_EXPORT = re.compile(r"^export (VIKSA_[A-Z_]+)=(.*)$")
+_FIELD = re.compile(r"^  (email|password)\s+(\S+)$")
+_DASHBOARD = re.compile(r"^dashboard (http://\S+)")
+
+# A test agent beside the examples: one endpoint that fails, one that needs approval.
+_AGENT_MAIN = """
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="Fail with an exception")
+async def explode(payload: Dict[str, Any]):
+    raise RuntimeError("the reactor overheated")
+
+
+@mcp_endpoint(description="Say hello once a person allowed it")
+async def guarded(payload: Dict[str, Any]):
+    return {"hello": payload.get("name")}
+"""
+
+
+def _agent_manifest() -> dict[str, Any]:
+    endpoint = {"module": "main", "outputs": []}
+    return {
+        "agent_name": "Browser test agent",
+        "agent_alias": "browser_probe",
+        "agent_description": "Endpoints that fail or wait, for the dashboard's browser tests",
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _AGENT_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        "inputs": [{"name": "name", "type": "string"}],
+        "outputs": [],
+        "agent_endpoints": [
+            {**endpoint, "name": "explode", "description": "fails", "inputs": []},
+            {
+                **endpoint,
+                "name": "guarded",
+                "description": "needs an approval",
+                "inputs": [{"input_ref": "name"}],
+                "execution_config": {"requires_approval": True},
+            },
+        ],
+    }
+
+
+@dataclass
+class Served:
+    """A running ``viksa dev``, its credentials and an API client."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    sign_in_link: str
+    email: str
+    password: str
+    env: dict[str, str]
+    api: httpx.Client = field(init=False)
+    probe_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.api = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {self.env['VIKSA_API_KEY']}"},
+            timeout=60,
+        )
+
+    def agent_id(self, alias: str) -> str:
+        found = self.api.get("/builder/agent/list", params={"search": alias}).json()
+        return str(next(a["id"] for a in found["agents"] if a["agent_alias"] == alias))
+
+    def stop(self) -> None:
+        self.api.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start() -> Served:
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", str(_free_port())]
+    process = subprocess.Popen(
+        [*command, "--memory", "--with-examples", str(EXAMPLES)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    env: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    link = None
+    deadline = time.monotonic() + _START_TIMEOUT
+    while len(env) < 4 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        text = line.rstrip("\n")
+        if match := _EXPORT.match(text):
+            env[match[1]] = match[2]
+        elif match := _FIELD.match(text):
+            fields[match[1]] = match[2]
+        elif match := _DASHBOARD.match(text):
+            link = match[1]
+    if len(env) < 4 or link is None:
+        process.kill()
+        pytest.fail("viksa dev did not start with a dashboard line:\n" + "".join(lines))
+    port = int(env["VIKSA_BASE_URL"].rsplit(":", 1)[1])
+    for _ in range(200):  # the banner is printed just before uvicorn starts serving
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return Served(process, env["VIKSA_BASE_URL"], link, fields["email"], fields["password"], env)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    """``viksa dev`` with the examples and the probe agent deployed, in memory."""
+    server = _start()
+    try:
+        created = server.api.post("/builder/agent/create", json=_agent_manifest())
+        assert created.status_code == 201, created.text
+        server.probe_id = created.json()["id"]
+        for route in ("/builder/builder/", "/builder/deploy/"):
+            answer = server.api.post(route, json={"agent_id": server.probe_id})
+            assert answer.status_code == 200, answer.text
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Browser:
+    """A signed-in browser context and every request host it tried to reach."""
+
+    context: Any
+    hosts: list[str]
+    foreign: list[str]
+
+
+@pytest.fixture(scope="module")
+def browser(served: Served) -> Iterator[Browser]:
+    """Chromium signed in through the printed one-time link; foreign requests refused."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=_CHROMIUM_ARGS, headless=True
+        )
+        context = chromium.new_context(viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(_WAIT_MS)
+        watched = Browser(context, [], [])
+
+        def guard(route: Any) -> None:
+            host = urlsplit(route.request.url).hostname or ""
+            watched.hosts.append(host)
+            if host == "127.0.0.1" or route.request.url.startswith("data:"):
+                route.continue_()
+            else:
+                watched.foreign.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.goto(served.sign_in_link)
+        assert page.url == served.base_url + "/"
+        page.close()
+        try:
+            yield watched
+        finally:
+            context.close()
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Any]:
+    """A fresh tab of the signed-in browser; no request of it may leave 127.0.0.1."""
+    tab = browser.context.new_page()
+    try:
+        yield tab
+    finally:
+        tab.close()
+    assert browser.foreign == []
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_the_agents_page_lists_the_deployed_examples(served: Served, page: Any) -> None:
+    page.goto(served.base_url + "/")
+    heading = page.get_by_role("heading", level=1)
+    sync_api.expect(heading).to_have_text("Agents")
+    for alias in ("aviation_agent", "text_tools_agent", "browser_probe"):
+        sync_api.expect(page.locator("section.card h2", has_text=alias)).to_be_visible()
+    endpoint = page.locator("code", has_text="text_tools_agent.main.word_stats")
+    sync_api.expect(endpoint).to_be_visible()
+    _shot(page, "agents")
+
+
+def test_word_stats_runs_from_its_form(served: Served, page: Any) -> None:
+    page.goto(served.base_url + "/")
+    page.get_by_role("link", name="Run text_tools_agent.main.word_stats").click()
+    sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("Run word_stats")
+    # Checked before sending: a too-large ``top`` is refused on the page, naming the bound.
+    page.get_by_label("text").fill("the cat and the hat and the bat")
+    page.get_by_label("top").fill("99")
+    page.get_by_role("button", name="Run").click()
+    sync_api.expect(page.locator("#input-top-error")).to_have_text("At most 50.")
+    sync_api.expect(page.get_by_label("top")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("top").fill("2")
+    page.get_by_role("button", name="Run").click()
+    result = page.locator("#run-result")
+    sync_api.expect(result.locator(".badge")).to_have_text("completed")
+    sync_api.expect(result.locator("pre")).to_contain_text('"words": 8')
+    sync_api.expect(result.locator("pre")).to_contain_text('"word": "the"')
+    _shot(page, "run-word-stats")
+
+
+def test_a_failing_run_shows_its_traceback(served: Served, page: Any) -> None:
+    page.goto(f"{served.base_url}/dashboard/agents/{served.probe_id}/endpoints/explode")
+    page.get_by_role("button", name="Run").click()
+    result = page.locator("#run-result")
+    sync_api.expect(result.locator(".badge")).to_have_text("failed")
+    traceback = result.get_by_label("Traceback")
+    sync_api.expect(traceback).to_contain_text("RuntimeError: the reactor overheated")
+    sync_api.expect(traceback).to_contain_text("Traceback")
+    _shot(page, "run-failed")
+    # The execution's own page shows the same traceback.
+    result.get_by_role("link").click()
+    sync_api.expect(page.get_by_label("Traceback")).to_contain_text("the reactor overheated")
+    _shot(page, "execution-failed")
+
+
+def test_an_execution_started_through_the_api_appears_live(served: Served, page: Any) -> None:
+    page.goto(served.base_url + "/dashboard/executions")
+    sync_api.expect(page.locator("#live-state")).to_contain_text("live")
+    page.evaluate("window.__notReloaded = true")
+    body = {
+        "agent_id": served.agent_id("text_tools_agent"),
+        "agent_type": "cloud",
+        "endpoint": "text_tools_agent.main.slugify",
+        "inputs": {"text": "Live from the API"},
+    }
+    answer = served.api.post("/pulse/executor/execute", json=body)
+    assert answer.status_code == 200, answer.text
+    execution_id = answer.json()["execution_id"]
+    row = page.locator("#executions tr", has_text=execution_id)
+    sync_api.expect(row).to_be_visible()
+    sync_api.expect(row.locator(".badge")).to_have_text("completed")
+    assert page.evaluate("window.__notReloaded") is True
+    _shot(page, "executions")
+
+
+def test_an_approval_approved_from_the_page_completes_the_execution(
+    served: Served, page: Any
+) -> None:
+    body = {
+        "agent_id": served.probe_id,
+        "agent_type": "cloud",
+        "endpoint": "browser_probe.main.guarded",
+        "inputs": {"name": "Ada"},
+    }
+    waiting = served.api.post("/pulse/executor/execute", json=body)
+    assert waiting.status_code == 202, waiting.text
+    approval_id = waiting.json()["approval_id"]
+    execution_id = waiting.json()["execution_id"]
+    page.goto(served.base_url + "/dashboard/approvals")
+    decision = page.locator(f'[data-approval-id="{approval_id}"]')
+    _shot(page, "approvals")
+    decision.get_by_label("Comment").fill("looks right")
+    decision.get_by_role("button", name="Approve").click()
+    sync_api.expect(page.locator("#toast")).to_contain_text("execution completed")
+    sync_api.expect(decision).to_have_count(0)  # the list refreshed without it
+    final = served.api.get(f"/pulse/executor/execution/{execution_id}").json()
+    assert (final["status"], final["response"]) == ("completed", {"hello": "Ada"})
+
+
+def test_every_page_renders_with_no_request_leaving_the_machine(
+    served: Served, browser: Browser, page: Any
+) -> None:
+    served.api.post("/builder/secret/create", json={"name": "browser_secret", "value": "hush-42"})
+    for path, name, title in (
+        ("/dashboard/triggers", "triggers", "Triggers"),
+        ("/dashboard/schedules", "schedules", "Schedules"),
+        ("/dashboard/secrets", "secrets", "Secrets"),
+        ("/dashboard/faults", "faults", "Faults"),
+    ):
+        page.goto(served.base_url + path)
+        sync_api.expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        _shot(page, name)
+    page.goto(served.base_url + "/dashboard/secrets")
+    sync_api.expect(page.get_by_text("browser_secret")).to_be_visible()
+    assert "hush-42" not in page.content()
+    page.goto(served.base_url + "/docs")
+    sync_api.expect(page.get_by_text("/pulse/executor/executions")).to_be_visible()
+    _shot(page, "docs")
+    assert browser.hosts
+    assert set(browser.hosts) == {"127.0.0.1"}
+
+
+def test_a_fault_is_armed_and_cleared_from_its_page(served: Served, page: Any) -> None:
+    page.goto(served.base_url + "/dashboard/faults")
+    page.get_by_label("Arm a fault").fill("status=503;count=1;path=/builder/secret")
+    page.get_by_role("button", name="Arm", exact=True).click()
+    sync_api.expect(page.locator("#faults")).to_contain_text("status=503")
+    armed = served.api.get("/_dev/faults").json()["faults"]
+    assert [f["status"] for f in armed] == [503]
+    page.get_by_label("Arm a fault").fill("status=99")
+    page.get_by_role("button", name="Arm", exact=True).click()
+    sync_api.expect(page.locator("#fault-spec-error")).not_to_be_empty()
+    page.get_by_role("button", name="Clear all faults").click()
+    sync_api.expect(page.locator("#faults")).to_contain_text("No fault is armed.")
+    assert served.api.get("/_dev/faults").json()["faults"] == []
+
+
+def test_the_dev_credentials_sign_in_on_the_sign_in_page(served: Served, browser: Browser) -> None:
+    context = browser.context.browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(served.base_url + "/")
+        assert tab.url == served.base_url + "/dashboard/sign-in"
+        tab.get_by_label("Email").fill(served.email)
+        tab.get_by_label("Password").fill("not the password")
+        tab.get_by_role("button", name="Sign in").click()
+        sync_api.expect(tab.get_by_role("alert")).to_contain_text("Incorrect email or password")
+        _shot(tab, "sign-in")
+        tab.get_by_label("Password").fill(served.password)
+        tab.get_by_role("button", name="Sign in").click()
+        sync_api.expect(tab.get_by_role("heading", level=1)).to_have_text("Agents")
+        # The printed link was spent by the first browser: it signs nobody in again.
+        tab.goto(served.sign_in_link)
+        sync_api.expect(tab.get_by_role("alert")).to_contain_text("used already")
+    finally:
+        context.close()
