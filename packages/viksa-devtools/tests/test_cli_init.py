@@ -77,6 +77,23 @@ def test_init_bad_input_is_a_message(
     assert err.endswith(message)
 
 
+@pytest.mark.parametrize("path", ["", " "])
+def test_an_empty_path_is_refused_not_taken_as_here(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+) -> None:
+    # `viksa init "$DIR"` with DIR unset must not scaffold into the current folder.
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "init", path)
+    assert (code, out) == (2, "")
+    assert (
+        err == "viksa init: PATH is empty: name the agent's folder (`viksa init .` for this one)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("folder", "alias"),
     [
