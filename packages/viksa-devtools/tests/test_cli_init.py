@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,18 @@ def test_completion_of_an_unknown_shell_is_a_usage_error(
         main(["completion", "tcsh"])
     assert caught.value.code == 2
     assert "invalid choice: 'tcsh'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_a_reader_that_goes_away_is_no_traceback() -> None:
+    # `viksa completion bash | head -1`: the reader closes the pipe before viksa writes.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "viksa_ai.devtools.cli", "completion", "bash"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert err.decode() == ""
+    assert process.returncode == 141  # 128 + SIGPIPE, as a shell reports a tool killed by it
