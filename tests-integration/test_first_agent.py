@@ -326,3 +326,25 @@ def test_login_profiles_and_the_resolution_order(
     viksa(*call, "--profile", "mine", cwd=tmp_path, env=env)
     done = viksa(*call, "--profile", "other", cwd=tmp_path, env=env, code=2)
     assert done.stderr.startswith("viksa call: no profile 'other' (profiles: mine)")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pytest-asyncio (in viksa-ai[dev]) warns that asyncio_default_fixture_loop_scope "
+    "is unset in a folder without pytest config; the README shows no such line "
+    "(see /work/notes/review2.md)",
+)
+def test_the_generated_test_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    # The walkthrough test compares stdout only; a person also sees stderr.
+    env = clean_env(tmp_path)
+    viksa("init", "my_agent", cwd=tmp_path, env=env)
+    done = subprocess.run(
+        ["pytest", "-q", "my_agent/test_agent.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Warning" not in done.stdout + done.stderr, done.stderr

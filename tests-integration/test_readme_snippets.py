@@ -3,6 +3,7 @@ and the devtools README's pytest plugin example run as written."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -98,6 +99,9 @@ def readme_bash_block(heading: str) -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
+_NUMBERS = {5: "five", 6: "six", 7: "seven"}
+
+
 @pytest.mark.packaging
 def test_install_from_a_clone_works_as_written(
     tmp_path: Path, make_venv: Callable[..., Venv]
@@ -120,7 +124,12 @@ def test_install_from_a_clone_works_as_written(
     path = os.pathsep.join([str(venv.bin), os.environ.get("PATH", "")])
     for command in commands:
         run(["bash", "-c", command], cwd=clone, env={"PATH": path})
+    wheels = sorted((clone / "dist").glob("*.whl"))
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("### Install from a clone")[1]
+    assert f"build the {_NUMBERS[len(wheels)]} wheels" in section, [w.name for w in wheels]
     done = run([venv.bin / "viksa", "--version"], cwd=clone)
     assert done.stdout.startswith("viksa 0.3.0")
     run([venv.bin / "viksa", "init", "agent"], cwd=tmp_path)
     run([venv.bin / "viksa", "validate", "agent"], cwd=tmp_path)
+    ran = run([venv.bin / "viksa", "run", "agent", "greet", "-i", "name=Ada"], cwd=tmp_path)
+    assert json.loads(ran.stdout) == {"greeting": "Hello, Ada."}

@@ -701,3 +701,113 @@ def test_every_public_error_class_names_its_public_home() -> None:
         value = getattr(public, name)
         if isinstance(value, type) and issubclass(value, (ViksaError, Warning)):
             assert value.__module__ == "viksa_ai.client", name
+
+
+# -- review: more hostile answers, each on every transport ---------------------------
+
+
+def _assert_typed_and_keyless(error: BaseException, expected: type[ViksaError]) -> None:
+    assert type(error) is expected
+    for text in (str(error), repr(error)):
+        assert "host+ile" not in text
+        assert TOKEN not in text
+
+
+async def test_a_chunked_body_cut_mid_chunk_is_a_transport_error(
+    hostile: Any, transport: str
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hostile.read_request(reader)
+        writer.write(
+            head(200, "Content-Type: application/json", "Transfer-Encoding: chunked")
+            + b'9\r\n{"a": 1, \r\n5\r\n"b"'  # the second chunk never ends
+        )
+        await writer.drain()
+        writer.close()
+
+    hostile.handler = handler
+    with pytest.raises(ViksaError) as caught:
+        await call(transport, hostile.url, usage, api_key=API_KEY, access_token=None)
+    _assert_typed_and_keyless(caught.value, ViksaTransportError)
+    assert caught.value.__cause__ is not None
+
+
+@pytest.mark.parametrize("encoding", ["br", "x-unknown", "zstd"])
+async def test_an_encoding_the_client_cannot_read_is_a_decode_error(
+    hostile: Any, transport: str, encoding: str
+) -> None:
+    hostile.handler = answering(
+        answer(
+            200,
+            b"\x00\x01\xffnot json",
+            "Content-Type: application/json",
+            f"Content-Encoding: {encoding}",
+        )
+    )(hostile)
+    with pytest.raises(ViksaError) as caught:
+        await call(transport, hostile.url, usage, api_key=API_KEY, access_token=None)
+    _assert_typed_and_keyless(caught.value, ViksaDecodeError)
+
+
+async def test_a_redirect_to_another_host_is_not_followed(hostile: Any, transport: str) -> None:
+    hostile.handler = answering(
+        head(307, "Location: http://127.0.0.2:9/steal", length=0),
+        json_answer(200, {"followed": True}),
+    )(hostile)
+    with pytest.raises(ViksaError) as caught:
+        await call(transport, hostile.url, usage, api_key=API_KEY, access_token=None)
+    assert getattr(caught.value, "status_code", None) == 307
+    assert len(hostile.requests) == 1  # the key went nowhere else, not even back here
+    for text in (str(caught.value), repr(caught.value)):
+        assert "host+ile" not in text
+
+
+def _busy_then_ok(server: Any, hint: str) -> Any:
+    """A 503 with ``Retry-After: hint``, then a 200."""
+    busy = json_answer(503, {"detail": "busy"}, f"Retry-After: {hint}")
+    return answering(busy, json_answer(200, {"ok": 1}))(server)
+
+
+@pytest.mark.parametrize(
+    "hint", ["-5", "soon", "nan", "inf", "  ", "Wed, 21 Oct 1900 07:28:00 GMT"]
+)
+async def test_a_meaningless_retry_after_falls_back_to_the_backoff(
+    hostile: Any, transport: str, sleeps: list[float], hint: str
+) -> None:
+    hostile.handler = _busy_then_ok(hostile, hint)
+    assert await call(transport, hostile.url, lambda c: c.auth.usage()) == {"ok": 1}
+    assert len(sleeps) == 1
+    assert 0 <= sleeps[0] <= RetryConfig().max_delay
+
+
+@pytest.mark.parametrize("hint", ["1e308", "99999999999999999999999"])
+async def test_an_enormous_retry_after_fails_at_once(
+    hostile: Any, transport: str, sleeps: list[float], hint: str
+) -> None:
+    hostile.handler = _busy_then_ok(hostile, hint)
+    with pytest.raises(ViksaServerError):
+        await call(transport, hostile.url, lambda c: c.auth.usage())
+    assert len(hostile.requests) == 1
+    assert sleeps == []
+
+
+async def test_a_100_mb_stream_line_stops_at_a_small_cap(hostile: Any, transport: str) -> None:
+    sent: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hostile.read_request(reader)
+        writer.write(head(200, "Content-Type: text/event-stream") + b"data: ")
+        chunk = b"x" * 65536
+        for _ in range(1600):  # 100 MiB if the client never stops reading
+            writer.write(chunk)
+            await writer.drain()
+            sent.append(len(chunk))
+
+    hostile.handler = handler
+    with pytest.raises(ViksaResponseTooLargeError) as caught:
+        await call(
+            transport, hostile.url, collect(lambda c: c.chat.stream_execution("c1")), config=SMALL
+        )
+    assert caught.value.setting == "max_event_bytes"
+    assert hostile.dropped.wait(30)
+    assert sum(sent) < 100 * 2**20  # the client hung up long before the end

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,23 @@ def test_init_bad_input_is_a_message(
     assert err.endswith(message)
 
 
+@pytest.mark.parametrize("path", ["", " "])
+def test_an_empty_path_is_refused_not_taken_as_here(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+) -> None:
+    # `viksa init "$DIR"` with DIR unset must not scaffold into the current folder.
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "init", path)
+    assert (code, out) == (2, "")
+    assert (
+        err == "viksa init: PATH is empty: name the agent's folder (`viksa init .` for this one)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("folder", "alias"),
     [
@@ -128,3 +147,18 @@ def test_completion_of_an_unknown_shell_is_a_usage_error(
         main(["completion", "tcsh"])
     assert caught.value.code == 2
     assert "invalid choice: 'tcsh'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_a_reader_that_goes_away_is_no_traceback() -> None:
+    # `viksa completion bash | head -1`: the reader closes the pipe before viksa writes.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "viksa_ai.devtools.cli", "completion", "bash"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert err.decode() == ""
+    assert process.returncode == 141  # 128 + SIGPIPE, as a shell reports a tool killed by it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,30 @@ def test_logout_without_a_profile_is_not_an_error(
     assert json.loads((Path(env["VIKSA_CONFIG_DIR"]) / "credentials.json").read_text()) == {
         "profiles": {}
     }
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_credentials_file_readable_by_others_is_used_with_a_warning(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = save_profile("default", PROFILE, env)
+    path.chmod(0o644)  # e.g. copied from another machine, or a umask-blind editor
+    with pytest.warns(UserWarning, match=r"readable by other users .*chmod 600 "):
+        connection = resolve_connection(environ=env)
+    assert connection.api_key == "vk_profile"
+    # The CLI shows it as one line, never the key.
+    for name in ("VIKSA_API_KEY", "VIKSA_ACCESS_TOKEN", "VIKSA_EMAIL", "VIKSA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("VIKSA_PROFILE", raising=False)
+    monkeypatch.setenv("VIKSA_CONFIG_DIR", env["VIKSA_CONFIG_DIR"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)  # as outside pytest's "error" filter
+        assert main(["call", "a", "greet", "--timeout", "5"]) == 1  # nothing on port 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"viksa: warning: {path} is readable by other users (mode 0644)")
+    assert "vk_profile" not in err
+    # Owner-only again: no warning (filterwarnings = error would fail this).
+    path.chmod(0o600)
+    assert resolve_connection(environ=env).api_key == "vk_profile"

@@ -41,6 +41,13 @@ def init_command(args: argparse.Namespace) -> int:
     """Handle ``viksa init``; returns the exit code."""
     from viksa_ai.devtools._scaffold import scaffold
 
+    if not args.path.strip():
+        # Path("") is the current folder: an unset shell variable must not scaffold here.
+        print(
+            "viksa init: PATH is empty: name the agent's folder (`viksa init .` for this one)",
+            file=sys.stderr,
+        )
+        return 2
     directory = Path(args.path)
     if args.name is not None and not args.name.strip():
         print("viksa init: --name must not be empty", file=sys.stderr)

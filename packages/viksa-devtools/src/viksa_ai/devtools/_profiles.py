@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +162,24 @@ def _write(profiles: dict[str, dict[str, str]], environ: Mapping[str, str] | Non
     return path
 
 
+def _warn_if_readable_by_others(path: Path) -> None:
+    # The key is still used (as ssh-agent-less tools do), but the user must know it leaked
+    # to every account on the machine; `viksa login` writes it back owner-only.
+    if sys.platform == "win32":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        warnings.warn(
+            f"{path} is readable by other users (mode {mode:04o}): it holds your "
+            f"credentials; run `chmod 600 {path}`",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _env_credential(env: Mapping[str, str]) -> dict[str, str] | None:
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
@@ -222,6 +242,7 @@ def resolve_connection(
     elif (credential := _env_credential(env)) is not None:
         source = "environment"
     elif chosen is not None and (stored.get("api_key") or stored.get("access_token")):
+        _warn_if_readable_by_others(_file(env))
         keys = ("api_key", "access_token", "refresh_token")
         credential = {k: stored[k] for k in keys if k in stored}
         source = f"profile {chosen[0]}"

@@ -10,6 +10,7 @@ users already have in their scripts.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -109,6 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = handler(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`viksa completion bash | head`): end quietly, as a tool
+        # killed by SIGPIPE does; stdout goes to devnull so the exit flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
     except ModuleNotFoundError as exc:
         # deploy, call and login talk to a platform with viksa-client (an extra here).
         if not (exc.name or "").startswith(("viksa_ai.client", "httpx", "watchfiles")):
