@@ -19,6 +19,7 @@ import pytest
 from viksa_ai.devtools.runner import (
     AgentWorker,
     CpuLimitError,
+    EndpointError,
     EndpointTimeoutError,
     Limits,
     MemoryLimitError,
@@ -403,3 +404,63 @@ def test_a_runner_killed_with_sigkill_leaves_a_directory_the_next_start_removes(
             break
         time.sleep(0.05)
     assert not root.exists()
+
+
+# --- limits agent code cannot lift (review1) ----------------------------------------------
+
+DEFIANT = code(
+    """
+    import gc, io, json, resource, struct, sys
+
+    @mcp_endpoint(description="lift the memory cap, then allocate past it")
+    async def lift(payload):
+        try:
+            unlimited = resource.RLIM_INFINITY
+            resource.setrlimit(resource.RLIMIT_AS, (unlimited, unlimited))
+        except (ValueError, OSError):
+            pass  # refused: the hard limit is the cap
+        block = bytearray(payload["mib"] * 1024 * 1024)
+        return len(block)
+
+    @mcp_endpoint(description="switch off the child's result check, then return a lot")
+    async def unchecked(payload):
+        sys.modules["__main__"]._check_result_size = lambda *args: None
+        return "y" * payload["size"]
+
+    @mcp_endpoint(description="raise an exception with a huge message")
+    async def shouty_error(payload):
+        raise ValueError("e" * payload["size"])
+    """
+)
+
+
+@needs_sandbox
+def test_agent_code_cannot_lift_its_memory_cap() -> None:
+    limits = Limits(memory_bytes=512 * 1024 * 1024)
+    with AgentWorker(agent(DEFIANT, "lift"), limits=limits) as warm:
+        with pytest.raises(MemoryLimitError):
+            warm.call("lift", {"mib": 1024})
+        assert warm.call("lift", {"mib": 1}).value == 1024 * 1024
+
+
+def test_a_reply_past_the_limits_is_refused_by_the_runner_itself() -> None:
+    # The child's own check runs inside the agent's process: the runner bounds the reply.
+    limits = Limits(result_bytes=1000, output_bytes=1000)
+    with AgentWorker(agent(DEFIANT, "unchecked"), limits=limits) as warm:
+        with pytest.raises(ResultLimitError) as caught:
+            warm.call("unchecked", {"size": 20 * 1024 * 1024})
+        assert caught.value.limit == 1000
+        # A new child serves the next call.
+        assert warm.call("unchecked", {"size": 10}).value == "y" * 10
+
+
+def test_a_huge_exception_message_is_cut_not_sent_whole() -> None:
+    limits = Limits(result_bytes=1000, output_bytes=1000)
+    with (
+        AgentWorker(agent(DEFIANT, "shouty_error"), limits=limits) as warm,
+        pytest.raises(EndpointError) as caught,
+    ):
+        warm.call("shouty_error", {"size": 20 * 1024 * 1024})
+    assert caught.value.exception_type == "ValueError"
+    assert len(caught.value.message) < 100 * 1024
+    assert len(caught.value.traceback or "") < 100 * 1024

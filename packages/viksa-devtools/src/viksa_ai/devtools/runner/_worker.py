@@ -54,6 +54,7 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_OUTPUT_LIMIT,
     KIND_RESULT_LIMIT,
     MEMORY_OPTION,
+    FrameTooLargeError,
     ProtocolError,
     decode_body,
     encode_frame,
@@ -240,6 +241,16 @@ class AsyncAgentWorker:
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None
+            except FrameTooLargeError as exc:
+                # The child's own checks were bypassed (they run beside the agent's code).
+                await self._discard()
+                raise ResultLimitError(
+                    f"the worker answered {exc.length} bytes, more than the {exc.limit} "
+                    "its limits allow (result, output and an error's text): return and "
+                    "print less, or pass larger Limits(result_bytes=..., output_bytes=...)",
+                    limit=self._limits.result_bytes,
+                    endpoint=target.name,
+                ) from None
             except (OSError, EOFError, ProtocolError) as exc:
                 returncode = await self._discard()
                 raise self._died(returncode, exc, target.name) from None
@@ -399,7 +410,7 @@ class AsyncAgentWorker:
         assert process.stdin is not None
         process.stdin.write(frame)
         await process.stdin.drain()
-        return await _read_frame(process)
+        return await _read_frame(process, self._limits.reply_bytes())
 
     async def _discard(self) -> int | None:
         """Kill the current child and its process group, reap it, and forget it."""
@@ -415,11 +426,15 @@ class AsyncAgentWorker:
         return returncode
 
 
-async def _read_frame(process: asyncio.subprocess.Process) -> dict[str, Any]:
+async def _read_frame(
+    process: asyncio.subprocess.Process, limit: int | None = None
+) -> dict[str, Any]:
     assert process.stdout is not None
     try:
         header = await process.stdout.readexactly(HEADER.size)
-        body = await process.stdout.readexactly(frame_length(header))
+        body = await process.stdout.readexactly(
+            frame_length(header) if limit is None else frame_length(header, limit)
+        )
     except asyncio.IncompleteReadError:
         raise EOFError("the worker closed its channel") from None
     return decode_body(body)
