@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -71,6 +73,7 @@ __all__ = ["AsyncAgentWorker"]
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
+_FORWARD_CHUNK = 64 * 1024
 _POSIX = os.name == "posix"
 # How a child ended by its CPU limit exits: killed by SIGXCPU, or (in bwrap, which
 # reports a signalled child as 128 + the signal) that number.
@@ -123,6 +126,7 @@ class AsyncAgentWorker:
         self._limits = Limits() if limits is None else limits
         self._lock: asyncio.Lock | None = None
         self._process: asyncio.subprocess.Process | None = None
+        self._forwarder: asyncio.Future[None] | None = None
         self._workdir: Workdir | None = None
         self._next_id = 0
         self._starts = 0
@@ -345,12 +349,15 @@ class AsyncAgentWorker:
         command += self._agent.modules
         if self._sandbox_tool is not None:
             command = sandboxed_command(self._sandbox_tool, command, workdir, hidden=self._hidden)
+        # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
+        # code could read or truncate the server's log file, or read the terminal's keys.
+        forward = self._stderr != subprocess.DEVNULL
         try:
             process = await asyncio.create_subprocess_exec(
                 *command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                stderr=self._stderr,
+                stderr=asyncio.subprocess.PIPE if forward else subprocess.DEVNULL,
                 cwd=workdir,
                 env=child_environment(workdir, self._auth.environment()),
                 start_new_session=_POSIX,
@@ -361,6 +368,8 @@ class AsyncAgentWorker:
             # close() removed the working directory while the child was being spawned.
             raise _closed_mid_start(exc) from None
         self._process = process
+        if forward and process.stderr is not None:
+            self._forwarder = asyncio.ensure_future(_forward(process.stderr, self._stderr))
         if self._closed:
             # close() ran while the child was being spawned and could not stop it.
             await self._discard()
@@ -420,10 +429,37 @@ class AsyncAgentWorker:
         if process.returncode is None:
             _kill_tree(process)
         returncode = await process.wait()
+        forwarder, self._forwarder = self._forwarder, None
+        if forwarder is not None:
+            # Its pipe ends with the child's tree; a descendant still holding it cannot
+            # hold us up.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(forwarder, _CLOSE_GRACE_SECONDS)
         # Closing our end of stdin releases its transport now rather than at exit.
         if process.stdin is not None:
             process.stdin.close()
         return returncode
+
+
+async def _forward(stream: asyncio.StreamReader, target: Stderr) -> None:
+    """Copy what the child writes to its stderr to ``target`` (``None``: ours)."""
+    while chunk := await stream.read(_FORWARD_CHUNK):
+        with contextlib.suppress(OSError, ValueError):
+            if target is None or isinstance(target, int):
+                os.write(2 if target is None else target, chunk)
+            else:
+                _write_to(target, chunk)
+
+
+def _write_to(target: IO[Any], chunk: bytes) -> None:
+    try:
+        fd = target.fileno()
+    except (OSError, ValueError, AttributeError):
+        text = isinstance(target, io.TextIOBase)
+        target.write(chunk.decode("utf-8", "replace") if text else chunk)
+        target.flush()
+        return
+    os.write(fd, chunk)
 
 
 async def _read_frame(
