@@ -511,3 +511,27 @@ def test_agent_code_cannot_read_or_truncate_the_runners_stderr(
     assert found["truncated"] is False
     # What the agent writes to stderr still reaches the runner's stderr, after the log.
     assert log_path.read_text() == "SERVER LOG token=not-for-agents\nagent says hi\n"
+
+
+@needs_sandbox
+def test_a_directory_to_hide_that_is_itself_on_sys_path_is_masked(tmp_path: Path) -> None:
+    # e.g. PYTHONPATH=/project and the platform's data file in /project itself.
+    data = tmp_path / "project"
+    data.mkdir()
+    (data / "platform.db").write_text("secret state")
+    source = code(
+        """
+        import os
+
+        @mcp_endpoint(description="look")
+        async def look(payload):
+            return os.path.exists(payload["path"])
+        """
+    )
+    sys.path.append(str(data))
+    try:
+        with AgentWorker(agent(source, "look"), hidden_paths=[data]) as warm:
+            seen = warm.call("look", {"path": str(data / "platform.db")}).value
+    finally:
+        sys.path.remove(str(data))
+    assert seen is False

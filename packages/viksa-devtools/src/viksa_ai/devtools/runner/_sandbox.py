@@ -214,9 +214,9 @@ def sandboxed_command(
     args += ["--bind", work, work]
     for hide in hidden:
         real = os.path.realpath(hide)
-        # Only a directory inside one shown is visible at all; masking one that holds a
-        # shown directory (the current directory holding .venv) would hide that too.
-        if os.path.isdir(real) and any(_inside(real, path) for path in shown):
+        # Only a directory shown or inside one shown is visible at all; masking one that
+        # holds a shown directory (the current directory holding .venv) would hide that too.
+        if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
             args += ["--tmpfs", real]
     # The root bwrap builds (the directories leading to those shown) is read-only too:
     # the working directory and /tmp are the only places an agent writes.
