@@ -234,7 +234,7 @@ def test_dead_worker_exits_7(capsys: pytest.CaptureFixture[str]) -> None:
         # JSON nested deeper than Python's parser recurses: a usage error, not a traceback.
         ([PROBE, "echo", "--payload", '{"a":' + "[" * 5000 + "]" * 5000 + "}"], "usage"),
         ([PROBE, "echo", "--envelope", '{"a":' + "[" * 5000 + "]" * 5000 + "}"], "usage"),
-        ([PROBE, "echo", "--input", "note=" + "[" * 5000 + "]" * 5000], "usage"),
+        ([PROBE, "echo", "--input", "count=" + "[" * 5000 + "]" * 5000], "usage"),
     ],
 )
 def test_usage_and_agent_errors_exit_2(

@@ -219,8 +219,9 @@ def test_not_utf8_and_directories_without_manifest(
     assert err.splitlines() == [
         f"viksa validate: {tmp_path / 'agent.json'}: not UTF-8 text (bad byte at offset 16): "
         "save it as UTF-8",
-        f"viksa validate: {empty}: no agent.json in this directory: pass an agent directory "
-        "or the path of its JSON manifest",
+        f"viksa validate: {empty}: no agent.json in this folder or any folder below it: "
+        "pass an agent folder (agent.json with its main.py), a JSON manifest file, or a "
+        "folder of agent folders; `viksa init PATH` creates an agent",
     ]
     assert out == "0 of 2 agents valid, 2 unreadable\n"
 

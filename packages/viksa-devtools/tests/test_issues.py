@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from viksa_ai.devtools._issues import join_path, split_path
+from viksa_ai.devtools.validate._issues import join_path, split_path
 
 _parts = st.lists(st.one_of(st.integers(0, 10_000), st.text(min_size=1, max_size=12)), max_size=6)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from viksa_ai.devtools import check_agent_manifest
-from viksa_ai.devtools._parse import MAX_SOURCE_CHARS, parse_source
+from viksa_ai.devtools.validate._parse import MAX_SOURCE_CHARS, parse_source
 
 
 def located(text: str) -> list[tuple[str, int | None, int | None]]:
@@ -150,7 +150,7 @@ def test_validation_never_runs_the_code(tmp_path: Path) -> None:
 
 
 def test_counting_a_name_in_lines() -> None:
-    from viksa_ai.devtools._source import SourceText
+    from viksa_ai.devtools.validate._source import SourceText
 
     ascii_text = SourceText("payload = 1\npayload.get('payload')\nx = 2\n")
     assert ascii_text.count_in_lines("payload", 2, 2) == 2
@@ -165,7 +165,7 @@ def test_counting_a_name_in_lines() -> None:
 def test_gc_paused_restores_the_collector_state() -> None:
     import gc
 
-    from viksa_ai.devtools._gc import gc_paused
+    from viksa_ai.devtools.validate._gc import gc_paused
 
     def fail_while_paused() -> None:
         with gc_paused():

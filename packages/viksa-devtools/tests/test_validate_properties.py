@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import keyword
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ _BOUND = st.none() | st.integers(-3, 3) | st.floats(-3, 3, allow_nan=False)
 def test_the_fast_bounds_check_agrees_with_the_full_one(
     kind: str, values: tuple[Any, Any], lengths: tuple[Any, Any]
 ) -> None:
-    from viksa_ai.devtools._manifest_rules import _bounds_problem, _input_spec_issues
+    from viksa_ai.devtools.validate._manifest_rules import _bounds_problem, _input_spec_issues
     from viksa_ai.models.agent import AgentInput
 
     spec = AgentInput.model_validate(
@@ -243,7 +244,7 @@ def test_a_file_name_vx117_accepts_can_be_written_inside_the_agent(
     parts: list[str], separator: str
 ) -> None:
     # What the validator accepts, the runner writes inside its directory and nowhere else.
-    from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
+    from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
 
     name = separator.join(parts)
     if file_name_problem(name) is not None:
@@ -255,3 +256,50 @@ def test_a_file_name_vx117_accepts_can_be_written_inside_the_agent(
         target.write_text("x", encoding="utf-8")
         assert target.resolve().is_relative_to(root.resolve())
         assert target.is_file()
+
+
+_REBIND_TEMPLATES = [
+    "{n} = None",
+    "del {n}",
+    "class {n}:\n    pass",
+    "import json as {n}",
+    "for {n} in ():\n    pass",
+    "with open(__file__) as {n}:\n    pass",
+    "{n} += 1",
+    "{n}: int = 1",
+    "({n} := 1)",
+    "x, {n} = 1, 2",
+    "try:\n    pass\nexcept Exception as {n}:\n    pass",
+]
+_SAFE_STATEMENTS = ["x = 1", "def f():\n    {n} = 2", "{n}: int", "print({n})", "y = [{n}]"]
+
+
+@settings(max_examples=200, database=None, derandomize=True)
+@given(
+    st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+        lambda name: (
+            not keyword.iskeyword(name)
+            and name
+            not in {"x", "y", "f", "json", "open", "print", "int", "Exception", "mcp_endpoint"}
+        )
+    ),
+    st.lists(st.sampled_from(_SAFE_STATEMENTS), max_size=3),
+    st.sampled_from(_REBIND_TEMPLATES),
+    st.booleans(),
+)
+def test_vx220_reports_exactly_the_rebindings_after_the_def(
+    name: str, safe: list[str], rebind: str, after: bool
+) -> None:
+    function = (
+        f'@mcp_endpoint(description="d")\nasync def {name}(payload):\n'
+        '    return payload.get("source")\n'
+    )
+    noise = "".join(statement.format(n=name) + "\n" for statement in safe)
+    binding = rebind.format(n=name) + "\n"
+    parts = [noise, function, binding] if after else [noise, binding, function]
+    document = copy.deepcopy(VALID)
+    document["files"][0]["content"] = "from ViksaAI import mcp_endpoint\n" + "".join(parts)
+    document["agent_endpoints"][0]["name"] = name
+    document["agent_endpoints"][0]["endpoint"] = ""
+    codes = [issue.code for issue in check_agent_manifest(document).issues]
+    assert codes.count("VX220") == (1 if after else 0)

@@ -332,6 +332,10 @@ def test_endpoint_module_without_file() -> None:
     tools = endpoint("lookup", module="tools")
     data = manifest(agent_endpoints=[endpoint(), tools])
     assert found(data) == [("VX114", "agent_endpoints[1].module")]
+    # The platform cannot import the endpoint: an error, not advice.
+    with pytest.raises(AgentValidationError) as caught:
+        validate_agent_manifest(data)
+    assert [issue.code for issue in caught.value.errors] == ["VX114"]
     data["files"].append({"name": "tools.py", "content": "", "mime_type": "python"})
     assert found(data) == []
 
@@ -374,6 +378,93 @@ def test_missing_and_redefined_and_sync_functions() -> None:
     assert found(manifest(MAIN.replace("def search", "def other"))) == [
         ("VX210", "agent_endpoints[0]"),
         ("VX219", "main.py:7:1"),
+    ]
+
+
+# Each binds `search` at module level; appended after MAIN, its first line is line 9.
+REBINDINGS = [
+    "search = None",
+    "search = other = print",
+    "del search",
+    "class search:\n    pass",
+    "import json as search",
+    "from os import path as search",
+    "import search",
+    "for search in range(3):\n    pass",
+    "with open(__file__) as search:\n    pass",
+    "search += 1",
+    "search: int = 1",
+    "a, *search = 1, 2",
+    "try:\n    pass\nexcept Exception as search:\n    pass",
+    "if True:\n    search = None",
+    "while False:\n    pass\nelse:\n    del search",
+]
+REBINDING_EXPRESSIONS = [  # (code, column of the rebound name)
+    ("(search := 1)", 2),
+    ("print([search := x for x in range(3)])", 8),
+    ("x = 1 if (search := 0) else 2", 11),
+    ("@print\ndef other(a=(search := 1)):\n    pass", 14),
+]
+NOT_REBINDINGS = [
+    "search: int",  # an annotation alone binds nothing
+    "def other():\n    search = 1",
+    "class Other:\n    search = 1",
+    "f = lambda: (search := 2)",
+    "search.attribute = 1",
+    "x = {}\nx[search] = 1",
+    "if TYPE_CHECKING:\n    search = None",
+    "[search for search in range(3)]",
+]
+
+
+@pytest.mark.parametrize("code", REBINDINGS)
+def test_an_endpoint_name_rebound_after_its_def_is_an_error(code: str) -> None:
+    data = manifest(MAIN + code + "\n")
+    (location,) = [location for found_code, location in found(data) if found_code == "VX220"]
+    assert int(location.split(":")[1]) >= 9  # on the statement that rebinds it
+    with pytest.raises(AgentValidationError) as caught:
+        validate_agent_manifest(data)
+    assert "VX220" in {issue.code for issue in caught.value.errors}
+    # Bound before the def, the name is the function again once main.py is imported.
+    before = MAIN.replace("\n\n@mcp_endpoint", f"\n{code}\n\n@mcp_endpoint")
+    assert "VX220" not in found_codes(manifest(before))
+
+
+@pytest.mark.parametrize(("code", "column"), REBINDING_EXPRESSIONS)
+def test_an_endpoint_name_rebound_with_walrus_is_an_error(code: str, column: int) -> None:
+    issues = found(manifest(MAIN + code + "\n"))
+    assert [location for found_code, location in issues if found_code == "VX220"] == [
+        f"main.py:{9 + code.count(chr(10)) - (1 if 'def other' in code else 0)}:{column}"
+    ]
+
+
+@pytest.mark.parametrize("code", NOT_REBINDINGS)
+def test_other_bindings_of_the_name_are_not_rebindings(code: str) -> None:
+    assert "VX220" not in found_codes(manifest(MAIN + code + "\n"))
+
+
+def test_a_rebinding_message_says_what_rebinds_and_where() -> None:
+    (issue,) = [
+        issue
+        for issue in check_agent_manifest(manifest(MAIN + "del search\n")).issues
+        if issue.code == "VX220"
+    ]
+    assert issue.message.startswith("line 9 deletes 'search' after the endpoint function")
+    assert "(line 7)" in issue.message
+    assert issue.path == "files[0]"
+
+
+def test_a_rebinding_before_a_later_def_is_only_a_redefinition() -> None:
+    main = MAIN + "search = None\n\n" + MAIN.split("\n\n\n", 1)[1]
+    assert "VX220" not in found_codes(manifest(main))
+    assert "VX215" in found_codes(manifest(main))
+
+
+def test_a_match_capture_rebinds_the_name() -> None:
+    main = MAIN + "match 1:\n    case [1, *search]:\n        pass\n    case search:\n        pass\n"
+    assert [location for code, location in found(manifest(main)) if code == "VX220"] == [
+        "main.py:10:14",
+        "main.py:12:10",
     ]
 
 

@@ -6,6 +6,10 @@
 - :func:`validate_a2a_envelope` lists the problems of an A2A call envelope;
   :func:`check_inputs` checks call inputs against an endpoint's declared inputs.
 
+The validator is the subpackage :mod:`viksa_ai.devtools.validate`, the local runner
+:mod:`viksa_ai.devtools.runner`, the local platform :mod:`viksa_ai.devtools.platform`
+and the ``viksa`` command :mod:`viksa_ai.devtools.cli`.
+
 Names are imported on first use (PEP 562), so ``import viksa_ai.devtools`` is cheap
 and never imports httpx or pydantic.
 """
@@ -16,15 +20,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from viksa_ai.devtools._codes import ISSUE_CODES
-    from viksa_ai.devtools._envelope import check_a2a_envelope, validate_a2a_envelope
-    from viksa_ai.devtools._inputs import check_inputs
-    from viksa_ai.devtools._issues import AgentValidationError, Issue, Severity
-    from viksa_ai.devtools._validate import (
-        ValidationReport,
-        check_agent_manifest,
-        validate_agent_manifest,
-    )
     from viksa_ai.devtools.runner import (
         AgentWorker,
         AsyncAgentWorker,
@@ -33,20 +28,32 @@ if TYPE_CHECKING:
         arun_endpoint,
         run_endpoint,
     )
+    from viksa_ai.devtools.validate import (
+        ISSUE_CODES,
+        AgentValidationError,
+        Issue,
+        Severity,
+        ValidationReport,
+        check_a2a_envelope,
+        check_agent_manifest,
+        check_inputs,
+        validate_a2a_envelope,
+        validate_agent_manifest,
+    )
 
 # Public name -> submodule (relative to this package) that defines it.
 _EXPORTS: dict[str, str] = {
-    # validation
-    "AgentValidationError": "._issues",
-    "ISSUE_CODES": "._codes",
-    "Issue": "._issues",
-    "Severity": "._issues",
-    "ValidationReport": "._validate",
-    "check_a2a_envelope": "._envelope",
-    "check_agent_manifest": "._validate",
-    "check_inputs": "._inputs",
-    "validate_a2a_envelope": "._envelope",
-    "validate_agent_manifest": "._validate",
+    # validation (the subpackage viksa_ai.devtools.validate)
+    "AgentValidationError": ".validate",
+    "ISSUE_CODES": ".validate",
+    "Issue": ".validate",
+    "Severity": ".validate",
+    "ValidationReport": ".validate",
+    "check_a2a_envelope": ".validate",
+    "check_agent_manifest": ".validate",
+    "check_inputs": ".validate",
+    "validate_a2a_envelope": ".validate",
+    "validate_agent_manifest": ".validate",
     # local runner (the full API, errors included, is in viksa_ai.devtools.runner)
     "AgentWorker": ".runner",
     "AsyncAgentWorker": ".runner",

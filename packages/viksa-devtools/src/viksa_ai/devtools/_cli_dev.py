@@ -7,6 +7,7 @@ runs, so ``viksa validate`` and ``viksa run`` work without it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +31,11 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--port", type=_port, default=_DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)"
+        "--port",
+        type=_port,
+        # A string default goes through _port too: a bad VIKSA_DEV_PORT is a usage error.
+        default=os.environ.get("VIKSA_DEV_PORT") or str(_DEFAULT_PORT),
+        help=f"port on 127.0.0.1 (0: any free port; default: VIKSA_DEV_PORT, else {_DEFAULT_PORT})",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -45,6 +50,23 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         metavar="DIR",
         help="create, build and deploy every agent directory in DIR (default: ./examples)",
+    )
+    parser.add_argument(
+        "--watch",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="deploy these agent folders (or folders of agents) at start and redeploy one "
+        "whenever its agent.json or code changes",
+    )
+    parser.add_argument(
+        "--save-profile",
+        nargs="?",
+        const="local",
+        metavar="NAME",
+        help="save this platform's URL and API key as profile NAME (default: local), so "
+        "viksa deploy and viksa call in another terminal need no export lines",
     )
     parser.add_argument("--email", help="email of the seeded developer user")
     parser.add_argument("--password", help="password of the seeded developer user")
@@ -148,6 +170,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.with_examples is not None and not args.with_examples.is_dir():
         print(f"viksa dev: no examples directory at {args.with_examples}", file=sys.stderr)
         return 2
+    on_ready = _session(args)
+    if isinstance(on_ready, int):
+        return on_ready
     config = PlatformConfig(
         data_path=data,
         access_token_ttl=args.access_token_ttl,
@@ -167,4 +192,34 @@ def _run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         allow_hosts=args.allow_host,
+        on_ready=on_ready,
     )
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """The ``on_ready`` hook for --watch and --save-profile, None, or an exit code."""
+    if not args.watch and args.save_profile is None:
+        return None
+    if args.save_profile is not None and not args.save_profile.strip():
+        print("viksa dev: --save-profile needs a name (default: local)", file=sys.stderr)
+        return 2
+    for path in args.watch:
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
+            print(f"viksa dev: --watch {path}: not a folder of an agent", file=sys.stderr)
+            return 2
+    if args.watch:
+        try:
+            import watchfiles  # noqa: F401
+        except ImportError:
+            print(
+                "viksa dev --watch needs watchfiles: pip install 'viksa-devtools[server]'",
+                file=sys.stderr,
+            )
+            return 2
+    from viksa_ai.devtools._dev_session import dev_session
+
+    return dev_session(watch=args.watch, profile=args.save_profile)

@@ -3,7 +3,10 @@
 On success the endpoint's return value is printed to stdout as JSON and the exit code
 is 0. On failure stdout stays empty and stderr ends with one JSON document,
 ``{"error": {"kind": ..., "message": ..., ...}}``, after anything the agent printed
-(agent output always goes to stderr, so stdout carries only the result). Exit codes:
+(agent output always goes to stderr, so stdout carries only the result). That is
+``--format json``, the default when stdout is not a terminal; on a terminal
+(``--format text``) the result is highlighted JSON, an error a headline and the
+agent's traceback. Exit codes:
 2 usage or bad agent/manifest/endpoint, 3 invalid input, 4 auth not configured,
 5 exception in the endpoint, 6 timeout, 7 the worker process died, 8 a resource limit.
 """
@@ -15,8 +18,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
-
-from viksa_ai.devtools._json import dumps_json
 
 __all__ = ["MAX_INPUT_FILE_BYTES", "add_parser", "parse_input_assignment", "run_command"]
 
@@ -33,12 +34,15 @@ The result is printed to stdout as JSON (exit 0). Errors are one JSON document o
 stderr: exit 2 usage or bad agent, 3 invalid input, 4 auth not configured,
 5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died,
 8 a resource limit (memory, CPU time, output or result size).
+On a terminal (--format text) the result is highlighted JSON and an error is one
+headline and the agent's traceback.
 """
 
 _EPILOG = """\
 inputs: --payload-file, then --payload, then each --input (later ones win).
-  --input KEY=VALUE parses VALUE as JSON when it is JSON (5, true, ["a"], {"k": 1},
-  "quoted"), else takes it as a string (JFK).
+  --input KEY=VALUE takes VALUE as the input's declared type: a string input keeps
+  12345 as text; integer, float, boolean (true/false), dict and list inputs parse it
+  (dict and list as JSON). An input the endpoint does not take is an error.
 secrets: --secrets-file, then each --secret (later ones win). A secrets file is either
   a JSON object ({"method.param": "value"} or {"method": {"param": "value"}}) or
   lines of METHOD.PARAM=VALUE (blank lines and # comments skipped, an optional
@@ -76,7 +80,7 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="one input; VALUE is JSON when it parses, else a string (repeatable)",
+        help="one input, taken as its declared type (repeatable)",
     )
     parser.add_argument("--payload", metavar="JSON", help="all inputs as a JSON object")
     parser.add_argument(
@@ -113,6 +117,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="SECONDS",
         help="override the endpoint's execution_config.timeout_seconds (default 30)",
     )
+    from viksa_ai.devtools._cli_common import add_output_flags
+
+    add_output_flags(parser)
     parser.set_defaults(handler=run_command)
 
 
@@ -125,7 +132,7 @@ def run_command(args: argparse.Namespace) -> int:
         secrets = _collect_secrets(args)
         envelope = _json_object(args.envelope, "--envelope") if args.envelope else None
     except _UsageError as exc:
-        return _fail({"kind": "usage", "message": str(exc)}, 2)
+        return _fail({"kind": "usage", "message": str(exc)}, 2, args)
     sandboxed, status = sandbox_status(args.sandbox)
     if args.sandbox and not sandboxed:
         # Asked for (the default) but not there: say so once, before the agent's output.
@@ -148,9 +155,10 @@ def run_command(args: argparse.Namespace) -> int:
             error["hint"] = (
                 f"pass --secret {name}=VALUE, or a line {name}=VALUE in a --secrets-file"
             )
-        return _fail(error, exc.exit_code)
-    sys.stdout.write(dumps_json(result.value, indent=2) + "\n")
-    sys.stdout.flush()
+        return _fail(error, exc.exit_code, args)
+    from viksa_ai.devtools._cli_output import print_result
+
+    print_result(result.value, args, result.duration_ms)
     return 0
 
 
@@ -174,17 +182,45 @@ def _collect_inputs(args: argparse.Namespace) -> dict[str, Any]:
         inputs.update(_json_object(_read(args.payload_file, "--payload-file"), "--payload-file"))
     if args.payload:
         inputs.update(_json_object(args.payload, "--payload"))
+    declared = _declared_inputs(args.path, args.endpoint) if args.inputs else None
     for item in args.inputs:
         key, value = parse_input_assignment(item)
+        if declared is not None:
+            from viksa_ai.devtools._cli_inputs import InputError, typed_input
+
+            try:
+                key, value = typed_input(item, declared)
+            except InputError as exc:
+                raise _UsageError(str(exc).replace("-i ", "--input ", 1)) from None
         inputs[key] = value
     return inputs
+
+
+def _declared_inputs(path: str, endpoint_name: str) -> dict[str, str | None] | None:
+    """The endpoint's inputs and their declared types; None when the agent cannot load.
+
+    (The run then reports why it cannot load, with the runner's own message.)
+    """
+    from viksa_ai.devtools.runner import RunnerError, load_agent
+
+    try:
+        agent = load_agent(path)
+        endpoint = agent.find_endpoint(endpoint_name)
+    except RunnerError:
+        return None
+    return {
+        ref.input_ref: (
+            agent.inputs[ref.input_ref].type.value if ref.input_ref in agent.inputs else None
+        )
+        for ref in endpoint.inputs
+    }
 
 
 def parse_input_assignment(text: str) -> tuple[str, Any]:
     """Parse ``KEY=VALUE``: VALUE as JSON when it is valid JSON, else as the string."""
     key, eq, raw = text.partition("=")
     if not eq or not key:
-        from viksa_ai.devtools._structure import short_repr
+        from viksa_ai.devtools.validate._structure import short_repr
 
         missing = "has no '='" if not eq else "has no KEY before '='"
         raise _UsageError(
@@ -225,7 +261,7 @@ def _collect_secrets(args: argparse.Namespace) -> dict[str, str]:
 
 def _read(path: str, option: str) -> str:
     """The UTF-8 text of ``path`` (``-``: stdin), at most ``MAX_INPUT_FILE_BYTES``."""
-    from viksa_ai.devtools._agent_source import read_at_most
+    from viksa_ai.devtools.validate._agent_source import read_at_most
 
     try:
         if path == "-":
@@ -263,8 +299,8 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
     return value
 
 
-def _fail(error: dict[str, Any], code: int) -> int:
-    sys.stdout.flush()
-    sys.stderr.write(dumps_json({"error": error}, indent=2) + "\n")
-    sys.stderr.flush()
+def _fail(error: dict[str, Any], code: int, args: argparse.Namespace) -> int:
+    from viksa_ai.devtools._cli_output import print_failure
+
+    print_failure(error, args)
     return code

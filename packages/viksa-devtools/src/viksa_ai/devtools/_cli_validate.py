@@ -3,7 +3,8 @@
 Exit codes: 0 every agent valid, 1 at least one invalid, 2 a usage error or an input
 that cannot be read (missing path, no agent.json, malformed JSON, not an object).
 Output formats: ``text`` (one ``where: CODE message`` line per issue and a summary),
-``json`` (one document) and ``github`` (workflow annotations).
+``json`` (one document), ``github`` (workflow annotations) and ``sarif`` (SARIF 2.1.0,
+for code-scanning uploads).
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from viksa_ai.devtools._issues import Issue, plural
+from viksa_ai.devtools.validate._issues import Issue, plural
 
-__all__ = ["add_parser", "validate_command"]
+__all__ = ["add_parser", "agent_paths", "agents_of_files", "report_lines", "validate_command"]
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -31,7 +33,9 @@ references, and main.py (read with ast and compile-checked, never run): each end
 @mcp_endpoint(description=...) async function and the inputs it reads.
 
 PATH is a directory holding agent.json (main.py embedded in its files[], or beside
-agent.json on disk when files[] lacks it) or a JSON manifest file.
+agent.json on disk when files[] lacks it), a JSON manifest file, or a folder of agents:
+a directory without agent.json validates every agent folder below it. A "$schema" key
+in agent.json is for editors and is ignored.
 
 Exit status: 0 all valid, 1 some agent invalid, 2 usage error or unreadable input.
 """
@@ -45,7 +49,8 @@ text output: one line per issue, WHERE: CODE message, where WHERE is
 
 examples:
   viksa validate examples/aviation_agent
-  viksa validate agents/*/ --format github
+  viksa validate agents/ --format github
+  viksa validate agents/ --format sarif > viksa.sarif
   viksa-agent-validate ./agent.json --format json
 """
 
@@ -69,9 +74,15 @@ def add_parser(subparsers: Any, prog: str | None = None) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "json", "github"),
+        choices=("text", "json", "github", "sarif"),
         default="text",
         help="output format (default: text)",
+    )
+    parser.add_argument(
+        "--files",
+        action="store_true",
+        help="PATHs are changed files (as pre-commit passes them): validate each agent "
+        "folder holding one; files outside agents are skipped",
     )
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     parser.add_argument("--no-warnings", action="store_true", help="do not print warnings")
@@ -98,7 +109,8 @@ class _Result:
 
 def validate_command(args: argparse.Namespace) -> int:
     """Run ``viksa validate`` for parsed ``args``; return the exit code."""
-    results = [_validate_path(path) for path in args.paths]
+    paths = agents_of_files(args.paths) if args.files else agent_paths(args.paths)
+    results = [_validate_path(path) for path in paths]
     for result in results:
         if result.unreadable is not None:
             _write(sys.stderr, f"viksa validate: {result.unreadable}")
@@ -115,14 +127,85 @@ def validate_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages"})
+
+
+def agent_paths(paths: Sequence[str]) -> list[str]:
+    """``paths`` with each folder of agents (no agent.json in it) replaced by its agents.
+
+    A folder below which no agent.json is found stays as given, so that reading it
+    reports what was expected.
+    """
+    found: list[str] = []
+    for path in paths:
+        below = _agents_below(path)
+        found.extend(below or [path])
+    return found
+
+
+def _agents_below(path: str) -> list[str]:
+    try:
+        if not os.path.isdir(path) or os.path.exists(os.path.join(path, "agent.json")):
+            return []
+    except (OSError, ValueError):
+        return []
+    return sorted(_walk_agents(path))
+
+
+def _walk_agents(top: str) -> Iterator[str]:
+    for root, dirs, files in os.walk(top):
+        # Hidden folders (.git, .venv) and installed packages hold no agents of the user.
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS]
+        if "agent.json" in files and root != top:
+            dirs[:] = []
+            yield root
+
+
+def agents_of_files(files: Sequence[str]) -> list[str]:
+    """The agent folders (holding agent.json) that hold ``files``, each once, in order."""
+    found: dict[str, None] = {}
+    for file in files:
+        folder = os.path.dirname(os.path.abspath(file))
+        while True:
+            if os.path.isfile(os.path.join(folder, "agent.json")):
+                found.setdefault(_shown_path(folder), None)
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return list(found)
+
+
+def _shown_path(folder: str) -> str:
+    try:
+        return os.path.relpath(folder)
+    except ValueError:  # another drive than the working directory's (Windows)
+        return folder
+
+
+def report_lines(path: str) -> tuple[bool, list[str]]:
+    """Validate one agent as ``viksa validate PATH`` does: (valid, its text report lines)."""
+    result = _validate_path(path)
+    if result.unreadable is not None:
+        return False, [result.unreadable]
+    lines = [
+        f"{_location_text(result, issue)}: {_label(issue)} {issue.message}"
+        for issue in result.issues
+    ]
+    return not result.fails(strict=False), [*lines, _summary(result, strict=False)]
+
+
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
-    from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
-    from viksa_ai.devtools._validate import check_agent_manifest
+    from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
+    from viksa_ai.devtools.validate._validate import check_agent_manifest
 
     try:
         source = read_manifest_source(Path(path))
     except AgentSourceError as exc:
+        if _is_dir(path):  # no agent.json in it nor below it (see agent_paths)
+            return _Result(path, unreadable=_not_an_agent(path))
         return _Result(path, unreadable=str(exc))
     report = check_agent_manifest(source.manifest)
     return _Result(
@@ -130,6 +213,21 @@ def _validate_path(path: str) -> _Result:
         manifest_path=str(source.manifest_path),
         main_path=str(source.main_path) if source.main_path is not None else None,
         issues=report.issues,
+    )
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return os.path.isdir(path) and not os.path.exists(os.path.join(path, "agent.json"))
+    except (OSError, ValueError):
+        return False
+
+
+def _not_an_agent(path: str) -> str:
+    return (
+        f"{path}: no agent.json in this folder or any folder below it: pass an agent "
+        "folder (agent.json with its main.py), a JSON manifest file, or a folder of agent "
+        "folders; `viksa init PATH` creates an agent"
     )
 
 
@@ -240,6 +338,58 @@ def _render_github(results: Sequence[_Result], strict: bool, out: TextIO) -> Non
         _write(out, _summary(result, strict))
 
 
+_SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _render_sarif(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
+    from viksa_ai.devtools.validate._codes import ISSUE_CODES
+
+    sarif_results: list[dict[str, Any]] = []
+    codes: set[str] = set()
+    for result in results:
+        if result.unreadable is not None:
+            continue  # reported on stderr, with exit code 2: no file to annotate
+        for issue in result.issues:
+            codes.add(issue.code)
+            file, line, column, path = _where(result, issue)
+            message = issue.message
+            if path and line is not None:
+                message = f"{path} line {line}:{column or 1}: {message}"
+            elif path:
+                message = f"{path}: {message}"
+            physical: dict[str, Any] = {"artifactLocation": {"uri": Path(file).as_posix()}}
+            if line is not None and not path:
+                physical["region"] = {"startLine": line, "startColumn": column or 1}
+            sarif_results.append(
+                {
+                    "ruleId": issue.code,
+                    "level": "error" if issue.is_error or strict else "warning",
+                    "message": {"text": message},
+                    "locations": [{"physicalLocation": physical}],
+                }
+            )
+    rules = [
+        {"id": code, "shortDescription": {"text": ISSUE_CODES.get(code, code)}}
+        for code in sorted(codes)
+    ]
+    document = {
+        "$schema": _SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "viksa validate",
+                        "rules": rules,
+                    }
+                },
+                "results": sarif_results,
+            }
+        ],
+    }
+    out.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+
+
 def _write(out: TextIO, line: str) -> None:
     # Names quoted from a manifest may hold characters the terminal cannot encode.
     encoding = getattr(out, "encoding", None) or "utf-8"
@@ -254,4 +404,9 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-_RENDERERS = {"text": _render_text, "json": _render_json, "github": _render_github}
+_RENDERERS = {
+    "text": _render_text,
+    "json": _render_json,
+    "github": _render_github,
+    "sarif": _render_sarif,
+}

@@ -1,45 +1,135 @@
-"""The ``viksa`` command line: ``viksa validate``, ``viksa run``, ``viksa dev``, ``viksa mcp``.
+"""The ``viksa`` command line.
 
-Each subcommand lives in its own private module that adds its parser; this module
-only wires them together. ``viksa-agent-validate`` is kept as an alias of
-``viksa validate`` for the commands users already have in their scripts.
+Each subcommand lives in its own private module (``_cli_NAME``) that adds its parser and
+imports what it needs only when it runs; this module only wires them together, so
+``viksa validate`` never pays for the client, the platform or the runner.
+``viksa-agent-validate`` is kept as an alias of ``viksa validate`` for the commands
+users already have in their scripts.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
-
-from viksa_ai.devtools import _cli_dev, _cli_mcp, _cli_run, _cli_validate
+from importlib import import_module
+from typing import Any
 
 __all__ = ["build_parser", "main", "validate_main"]
+
+_DESCRIPTION = """\
+Write, check, run and deploy Viksa AI agents.
+
+first hour:
+  viksa init my_agent              scaffold agent.json, main.py and test_agent.py
+  viksa validate my_agent          check the manifest and main.py (never runs code)
+  viksa run my_agent greet -i name=Ada
+  viksa dev --watch my_agent       a local platform that redeploys on every save
+  viksa deploy my_agent            create or update the agent on a platform
+  viksa call my_agent greet -i name=Ada
+"""
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version is looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("viksa-devtools")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+            number = "unknown"
+        python = ".".join(str(part) for part in sys.version_info[:3])
+        sys.stdout.write(f"viksa {number} (Python {python})\n")
+        parser.exit(0)
+
+
+# Subcommand -> the module that adds its parser, in the order --help lists them.
+_COMMANDS = {
+    "init": "_cli_init",
+    "validate": "_cli_validate",
+    "run": "_cli_run",
+    "dev": "_cli_dev",
+    "deploy": "_cli_deploy",
+    "call": "_cli_call",
+    "login": "_cli_auth",
+    "logout": "_cli_auth",
+    "schema": "_cli_schema",
+    "mcp": "_cli_mcp",
+    "completion": "_cli_completion",
+}
+
+
+def _add(subparsers: Any, module_name: str) -> None:
+    module = import_module(f"viksa_ai.devtools.{module_name}")
+    if module_name == "_cli_auth":
+        module.add_parsers(subparsers)
+    elif module_name == "_cli_completion":
+        module.add_parser(subparsers, build_parser)
+    else:
+        module.add_parser(subparsers)
+
+
+def _parser(module_names: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viksa",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_VersionAction, help="print the SDK version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in dict.fromkeys(module_names):
+        _add(subparsers, module_name)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``viksa`` argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="viksa",
-        description="Validate, run and serve Viksa AI agents locally.",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _cli_validate.add_parser(subparsers)
-    _cli_run.add_parser(subparsers)
-    _cli_dev.add_parser(subparsers)
-    _cli_mcp.add_parser(subparsers)
-    return parser
+    return _parser(list(_COMMANDS.values()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``viksa``; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    first = arguments[0] if arguments else None
+    # A run parses with its own subcommand's parser only, so it imports nothing else;
+    # anything else (--help, --version, a typo) gets the whole tree.
+    parser = _parser([_COMMANDS[first]]) if first in _COMMANDS else build_parser()
+    args = parser.parse_args(arguments)
     handler = args.handler
-    code: int = handler(args)
+    try:
+        with warnings.catch_warnings():
+            # A warning for a person (e.g. credentials over plain http): one line, no source.
+            warnings.showwarning = _show_warning
+            code: int = handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except ModuleNotFoundError as exc:
+        # deploy, call and login talk to a platform with viksa-client (an extra here).
+        if not (exc.name or "").startswith(("viksa_ai.client", "httpx", "watchfiles")):
+            raise
+        print(
+            f"viksa {args.command} needs {exc.name}, which is not installed: "
+            "pip install 'viksa-devtools[server]' (or viksa-ai)",
+            file=sys.stderr,
+        )
+        return 2
     return code
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"viksa: warning: {message}", file=sys.stderr)
 
 
 def validate_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``viksa-agent-validate``: the same as ``viksa validate``."""
+    from viksa_ai.devtools import _cli_validate
+
     # Its own parser, so that --help and usage errors name the command the user typed.
     parser = argparse.ArgumentParser(prog="viksa-agent-validate")
     subparsers = parser.add_subparsers(dest="command", required=True)

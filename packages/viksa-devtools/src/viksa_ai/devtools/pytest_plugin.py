@@ -8,12 +8,16 @@ the fixtures need the ``server`` extra (and pytest-asyncio for the async ones):
 - ``viksa_platform``: a fresh, seeded in-memory platform (``LocalPlatform``).
 - ``viksa_client``: a ``ViksaClient`` bound to it (API key of the seeded user).
 - ``viksa_sync_client``: a ``ViksaSyncClient`` bound to a platform of its own.
+- ``viksa_deploy``: a function deploying an agent folder to that platform, as
+  ``viksa deploy`` does (validated first); it returns the agent document.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,7 +25,13 @@ if TYPE_CHECKING:
     from viksa_ai.client import ViksaClient, ViksaSyncClient
     from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
 
-__all__ = ["viksa_client", "viksa_platform", "viksa_platform_config", "viksa_sync_client"]
+__all__ = [
+    "viksa_client",
+    "viksa_deploy",
+    "viksa_platform",
+    "viksa_platform_config",
+    "viksa_sync_client",
+]
 
 try:
     from pytest_asyncio import fixture as _async_fixture
@@ -69,3 +79,27 @@ def viksa_sync_client(viksa_platform_config: PlatformConfig) -> Iterator[ViksaSy
     finally:
         transport.run(local.aclose())
         transport.close()
+
+
+@pytest.fixture
+def viksa_deploy(
+    viksa_sync_client: ViksaSyncClient,
+) -> Callable[..., dict[str, Any]]:
+    """``deploy(path, secrets=None)``: deploy an agent folder to ``viksa_sync_client``'s platform.
+
+    The folder is validated first (an invalid agent fails the test with the validator's
+    report); ``secrets`` maps ``METHOD.PARAM`` to values bound through the vault. Returns
+    the deployed agent's document (``id``, ``agent_alias``, ``agent_endpoints``...).
+    """
+    from viksa_ai.devtools._deploy import DeployError, deploy_agent
+
+    def deploy(
+        path: str | os.PathLike[str], secrets: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        try:
+            result = deploy_agent(viksa_sync_client, Path(path), secrets)
+        except DeployError as exc:
+            pytest.fail("\n".join([str(exc), *exc.lines]), pytrace=False)
+        return viksa_sync_client.builder.agents.get(result.agent_id)
+
+    return deploy

@@ -3,7 +3,6 @@
 ``viksa_ai.devtools`` is its home now (``from viksa_ai.devtools import ...``).
 """
 
-from viksa_ai.devtools._issues import AgentValidationError
-from viksa_ai.devtools._validate import validate_agent_manifest
+from viksa_ai.devtools.validate import AgentValidationError, validate_agent_manifest
 
 __all__ = ["AgentValidationError", "validate_agent_manifest"]

@@ -3,6 +3,6 @@
 ``viksa_ai.devtools`` is its home now (``from viksa_ai.devtools import ...``).
 """
 
-from viksa_ai.devtools._envelope import validate_a2a_envelope
+from viksa_ai.devtools.validate import validate_a2a_envelope
 
 __all__ = ["validate_a2a_envelope"]

@@ -9,7 +9,7 @@ import re
 import socket
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -223,11 +223,14 @@ def serve(
     access_log: bool = False,
     allow_hosts: Iterable[str] = (),
     out: TextIO = sys.stdout,
+    on_ready: Callable[[str, SeededCredentials], Callable[[], None]] | None = None,
 ) -> int:
     """Serve until interrupted; prints the banner once the port is bound. Exit code.
 
     Requests must name this machine in ``Host`` (see :func:`guard_hosts`); ``allow_hosts``
-    admits more names.
+    admits more names. ``on_ready(base_url, credentials)`` runs after the banner, before
+    the server starts (requests it sends wait in the listen queue); the function it
+    returns runs when the server has stopped.
     """
     try:
         platform = Platform(config)
@@ -259,11 +262,14 @@ def serve(
     configure_logging()
     guarded = guard_hosts(app, HOST, allow_hosts)
     server = uvicorn.Server(_uvicorn_config(guarded, log_level=log_level, access_log=access_log))
+    stop = on_ready(base_url, credentials) if on_ready is not None else None
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down (workers stopped); no traceback for the user.
         return 130
     finally:
+        if stop is not None:
+            stop()
         sock.close()
     return 0

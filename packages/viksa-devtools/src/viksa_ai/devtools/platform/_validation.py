@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from viksa_ai.devtools import check_agent_manifest
-from viksa_ai.devtools._issues import split_path
 from viksa_ai.devtools.platform._errors import detail_item
+from viksa_ai.devtools.validate._issues import split_path
 
 __all__ = ["manifest_issues"]
 

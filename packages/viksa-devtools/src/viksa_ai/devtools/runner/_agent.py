@@ -19,11 +19,11 @@ from typing import Any, Union
 
 from pydantic import ValidationError
 
-from viksa_ai.devtools._agent_source import AgentSourceError, read_manifest_source
-from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
-from viksa_ai.devtools._structure import issues_from_validation_error
 from viksa_ai.devtools.runner._envkeys import METHOD_ID, PARAM_NAME
 from viksa_ai.devtools.runner._errors import AgentLoadError, EndpointNotFoundError
+from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
+from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
+from viksa_ai.devtools.validate._structure import issues_from_validation_error
 from viksa_ai.models.agent import AgentEndpoint, AgentGenerationResponse, AgentInput
 
 __all__ = [

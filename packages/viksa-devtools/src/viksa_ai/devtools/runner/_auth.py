@@ -8,6 +8,7 @@ secret's value into a message, an error or a ``repr``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
 
@@ -187,13 +188,15 @@ class AuthConfig:
 
 
 class Redactor:
-    """Replaces secret values in text with ``***``.
+    """Replaces secret values in text with ``***`` where they stand as values.
 
     Besides the raw value it replaces the forms an error message or traceback is likely
     to hold: percent-encoded (URLs), ``repr`` (``f"{key!r}"``) and JSON string escapes.
+    A value is replaced only where it is not part of a longer word: a secret ``r`` leaves
+    ``SyntaxError`` alone, while ``token=r`` and ``'r'`` become ``token=***`` and ``'***'``.
     """
 
-    __slots__ = ("_needles",)
+    __slots__ = ("_needles", "_pattern")
 
     def __init__(self, values: Iterable[str]) -> None:
         needles = set()
@@ -213,14 +216,23 @@ class Redactor:
                 )
         # Longest first, so a secret containing another is replaced whole.
         self._needles = sorted(needles, key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(_standalone(needle) for needle in self._needles))
+            if self._needles
+            else None
+        )
 
     def __call__(self, text: str | None) -> str | None:
-        if not text:
+        if not text or self._pattern is None:
             return text
-        for needle in self._needles:
-            if needle in text:
-                text = text.replace(needle, _REDACTED)
-        return text
+        return self._pattern.sub(_REDACTED, text)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._needles)} values)"
+
+
+def _standalone(needle: str) -> str:
+    """A pattern matching ``needle`` unless a word character continues one of its ends."""
+    left = r"(?<!\w)" if re.match(r"\w", needle[0]) else ""
+    right = r"(?!\w)" if re.match(r"\w", needle[-1]) else ""
+    return f"{left}{re.escape(needle)}{right}"

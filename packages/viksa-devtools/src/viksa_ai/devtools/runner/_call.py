@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from viksa_ai.devtools._envelope import check_envelope_fields
-from viksa_ai.devtools._inputs import check_inputs
-from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools.runner._agent import LoadedAgent
 from viksa_ai.devtools.runner._errors import InvalidInputError
+from viksa_ai.devtools.validate._envelope import check_envelope_fields
+from viksa_ai.devtools.validate._inputs import check_inputs
+from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.models.agent import AgentEndpoint
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, _split_envelope
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from viksa_ai.devtools._issues import Issue
+from viksa_ai.devtools.validate._issues import Issue
 
 __all__ = [
     "EXIT_AUTH_NOT_CONFIGURED",
@@ -98,7 +98,7 @@ class EndpointNotFoundError(RunnerError):
 class InvalidInputError(RunnerError):
     """The inputs do not meet the manifest; no agent code ran (exit 3).
 
-    ``issues`` are the validator's :class:`~viksa_ai.devtools._issues.Issue` objects,
+    ``issues`` are the validator's :class:`~viksa_ai.devtools.validate._issues.Issue` objects,
     each naming its ``input``; messages never quote the values checked.
     """
 

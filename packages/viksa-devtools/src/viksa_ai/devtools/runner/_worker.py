@@ -25,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from viksa_ai.devtools._issues import Issue
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
@@ -66,6 +65,7 @@ from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._sandbox import sandbox_available, sandbox_tool, sandboxed_command
 from viksa_ai.devtools.runner._workdir import Workdir
+from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.runtime import to_module_source
 
 __all__ = ["AsyncAgentWorker"]

@@ -32,7 +32,7 @@ ISSUE_CODES = MappingProxyType(
         "VX111": "an endpoint name is not a Python identifier",
         "VX112": "an endpoint refers to the same input twice",
         "VX113": "a secure agent names no queue",
-        "VX114": "warning: no file holds an endpoint's module",
+        "VX114": "no file holds an endpoint's module",
         "VX115": "warning: endpoint paths name different agent aliases",
         "VX116": "warning: an endpoint lists the same output twice",
         "VX117": (
@@ -62,6 +62,7 @@ ISSUE_CODES = MappingProxyType(
         "VX217": "mcp_endpoint is used but not imported (or imported after its use)",
         "VX218": "warning: mcp_endpoint does not come from ViksaAI or viksa_ai.runtime",
         "VX219": "warning: an @mcp_endpoint function is not in agent_endpoints",
+        "VX220": "an endpoint's name is rebound at module level after its function",
         # how code reads inputs
         "VX301": "code reads an input the agent does not declare",
         "VX302": "an endpoint never reads one of its required inputs",

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from viksa_ai.devtools._code_rules import CODE_RULES
-from viksa_ai.devtools._context import Rule, RuleContext, parse_main
-from viksa_ai.devtools._gc import gc_paused
-from viksa_ai.devtools._issues import AgentValidationError, Issue, IssueSummary
-from viksa_ai.devtools._manifest import ManifestView, load_manifest
-from viksa_ai.devtools._manifest_rules import MANIFEST_RULES
+from viksa_ai.devtools.validate._code_rules import CODE_RULES
+from viksa_ai.devtools.validate._context import Rule, RuleContext, parse_main
+from viksa_ai.devtools.validate._gc import gc_paused
+from viksa_ai.devtools.validate._issues import AgentValidationError, Issue, IssueSummary
+from viksa_ai.devtools.validate._manifest import ManifestView, load_manifest
+from viksa_ai.devtools.validate._manifest_rules import MANIFEST_RULES
 from viksa_ai.models.agent import AgentGenerationResponse
 
 __all__ = [

@@ -9,15 +9,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from viksa_ai.devtools._code_index import (
+from viksa_ai.devtools.validate._code_index import (
     DECORATOR,
     DecoratorUse,
     EndpointCode,
     FunctionNode,
     ModuleIndex,
+    Rebinding,
 )
-from viksa_ai.devtools._context import MAIN_FILE, Rule, RuleContext
-from viksa_ai.devtools._issues import Issue, join_path
+from viksa_ai.devtools.validate._context import MAIN_FILE, Rule, RuleContext
+from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.runtime import A2A_PAYLOAD_KEY
 
 __all__ = ["CODE_RULES"]
@@ -32,7 +33,8 @@ def parse_problems(ctx: RuleContext) -> Iterator[Issue]:
 
 
 def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
-    """VX210 no function, VX215 defined twice, VX211 not async, VX216 bad signature."""
+    """VX210 no function, VX215 defined twice, VX220 rebound after its def, VX211 not
+    async, VX216 bad signature."""
     module = ctx.module
     if module is None:
         return
@@ -56,6 +58,9 @@ def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
                     earlier,
                     severity="warning",
                 )
+        rebindings = module.rebindings.get(name)
+        if rebindings:
+            yield from _rebinding_issues(ctx, function, rebindings)
         if type(function) is not ast.AsyncFunctionDef:
             yield ctx.code_issue(
                 "VX211",
@@ -66,6 +71,27 @@ def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
         signature = code.signature
         if signature.style == "none" or signature.extra_required:
             yield from _signature_issues(ctx, code)
+
+
+def _rebinding_issues(
+    ctx: RuleContext, function: FunctionNode, rebindings: list[Rebinding]
+) -> Iterator[Issue]:
+    """VX220 for each binding of an endpoint's name that runs after its (last) def."""
+    name = function.name
+    # Anything inside the def statement (a `:=` in a default) runs before the def binds.
+    end = (function.end_lineno or function.lineno, function.end_col_offset or 0)
+    for rebinding in rebindings:
+        node = rebinding.node
+        line = getattr(node, "lineno", 0)
+        if (line, getattr(node, "col_offset", 0)) >= end:
+            yield ctx.code_issue(
+                "VX220",
+                f"line {line} {rebinding.how} {name!r} after the endpoint function "
+                f"{name!r} is defined (line {function.lineno}): once main.py is imported, "
+                f"{name!r} no longer names that function, so the platform cannot call it: "
+                "remove this binding or rename one of them",
+                node,
+            )
 
 
 def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
@@ -107,18 +133,11 @@ def decorators(ctx: RuleContext) -> Iterator[Issue]:
                 f"(declared by {join_path('agent_endpoints', index)})",
                 code.function,
             )
-    declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
-    first_bound = module.first_bound
+    declared = ctx.declared
+    async_def = ast.AsyncFunctionDef
     for function in module.functions.values():
         for use in module.decorators(function):
-            bound_at = first_bound.get(use.spelled.split(".", 1)[0], 0)
-            if (
-                type(function) is ast.AsyncFunctionDef
-                and use.origin == "runtime"
-                and use.called
-                and use.problem is None
-                and bound_at <= use.node.lineno
-            ):
+            if use.usual and type(function) is async_def:
                 continue  # the usual, correct use (checked inline: every endpoint has one)
             yield from _use_issues(ctx, module, function, use, function.name not in declared)
     for definitions in module.redefined.values():
@@ -221,7 +240,7 @@ def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:
     module = ctx.module
     if module is None or not ctx.view.endpoints.complete:
         return
-    declared = {endpoint.name for _, endpoint in ctx.main_endpoints}
+    declared = ctx.declared
     for name, function in module.functions.items():
         if name not in declared and module.decorators(function):
             yield ctx.code_issue(
@@ -239,11 +258,8 @@ def read_keys(ctx: RuleContext) -> Iterator[Issue]:
     view = ctx.view
     if not view.inputs.is_list:
         return
-    for index, endpoint, code in ctx.endpoint_codes:
-        if code is None:
-            continue
-        referenced = {ref.input_ref for ref in endpoint.inputs}
-        if code.read_names <= referenced:
+    for (index, endpoint, code), referenced in zip(ctx.endpoint_codes, ctx.referenced, strict=True):
+        if code is None or code.read_names <= referenced:
             continue
         here = join_path("agent_endpoints", index)
         seen: set[str] = set()
@@ -281,12 +297,14 @@ def read_keys(ctx: RuleContext) -> Iterator[Issue]:
 
 def unread_references(ctx: RuleContext) -> Iterator[Issue]:
     """VX302 required input never read, VX304 optional never read, VX305 no default."""
-    for index, endpoint, code in ctx.endpoint_codes:
+    for (index, endpoint, code), referenced in zip(ctx.endpoint_codes, ctx.referenced, strict=True):
         if code is None or (code.usage is not None and code.usage.opaque):
             continue  # the payload is used in ways the validator cannot follow
-        if code.signature.style == "none":
-            continue  # reported as VX216
         keys = code.read_names
+        if (referenced <= keys and not code.signature.required_params) or (
+            code.signature.style == "none"  # reported as VX216
+        ):
+            continue  # every reference is read, and no parameter lacks a default
         line = code.function.lineno
         for ref_index, ref in enumerate(endpoint.inputs):
             name = ref.input_ref
@@ -327,11 +345,12 @@ def unused_inputs(ctx: RuleContext) -> Iterator[Issue]:
     if not view.endpoints.complete:
         return  # an invalid endpoint might be the one using it
     used: set[str] = set()
-    for _, endpoint in view.endpoints.items:
-        used.update(ref.input_ref for ref in endpoint.inputs)
-    for _, _, code in ctx.endpoint_codes:
-        if code is not None:
-            used.update(code.read_names)
+    if len(ctx.referenced) == len(view.endpoints.items):
+        used.update(*ctx.referenced)
+    else:
+        for _, endpoint in view.endpoints.items:
+            used.update([ref.input_ref for ref in endpoint.inputs])
+    used.update(*[code.read_names for _, _, code in ctx.endpoint_codes if code is not None])
     for index, spec in view.inputs.items:
         if spec.name not in used:
             yield Issue(

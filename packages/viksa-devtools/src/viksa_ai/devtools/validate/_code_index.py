@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Literal, NamedTuple
 
-from viksa_ai.devtools._payload_usage import PayloadUsage, scan_payload_usage
-from viksa_ai.devtools._source import SourceText
+from viksa_ai.devtools.validate._payload_usage import PayloadUsage, scan_payload_usage
+from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = [
     "DECORATOR",
@@ -22,6 +22,7 @@ __all__ = [
     "FunctionNode",
     "ModuleIndex",
     "Origin",
+    "Rebinding",
     "Signature",
 ]
 
@@ -33,6 +34,7 @@ _DECORATOR_PATHS = frozenset(f"{module}.{DECORATOR}" for module in _RUNTIME_MODU
 # Module-level statements whose blocks still define module attributes.
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
 _TRY_STAR = getattr(ast, "TryStar", None)  # Python 3.11+
+_TRIES = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
 _KEY = itemgetter(0)  # the key of a KeyRead
 
 
@@ -56,6 +58,20 @@ class DecoratorUse(NamedTuple):
     raises: bool = False
     """Whether ``problem`` makes the call itself raise ``TypeError`` when main.py is
     imported (no description, or other arguments); a bad description value only warns."""
+    usual: bool = False
+    """The runtime's decorator, called with a usable description, bound above its use:
+    nothing to report about the decorator itself (the rules still check what it is on)."""
+
+
+class Rebinding(NamedTuple):
+    """A module-level statement (or expression) that binds or deletes a name without ``def``.
+
+    ``how`` says what it does, for messages: ``"assigns"``, ``"deletes"``,
+    ``"imports"``, ``"defines a class named"``...
+    """
+
+    node: ast.AST
+    how: str
 
 
 class Signature(NamedTuple):
@@ -108,9 +124,14 @@ class ModuleIndex:
         # Name -> line of its first module-level binding (import, def, class, assignment,
         # for or with target).
         self.first_bound: dict[str, int] = {}
+        # Name -> every module-level binding of it other than a def, in source order
+        # (assignments of any kind, del, imports, classes, except/match captures): one
+        # after an endpoint's def replaces the function the platform would look up.
+        self.rebindings: dict[str, list[Rebinding]] = {}
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
-        self._origins: dict[str, Origin | None] = {}
+        # ... with the line of the first binding of its root name (0 when none).
+        self._origins: dict[str, tuple[Origin | None, int]] = {}
         self._index(tree)
 
     def position(self, node: ast.AST) -> tuple[int, int]:
@@ -159,6 +180,9 @@ class ModuleIndex:
         return scan_payload_usage(body, name, bound)
 
     def _index(self, tree: ast.Module) -> None:
+        # `:=` may bind a module-level name from any expression; without it in the text
+        # (a C-level scan) no expression needs a look.
+        walrus = ":=" in self.source.text
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 previous = self.functions.get(statement.name)
@@ -166,49 +190,91 @@ class ModuleIndex:
                     self.redefined.setdefault(statement.name, [previous]).append(statement)
                 self.functions[statement.name] = statement
                 self._bind_local(statement.name, statement.lineno)
-            elif isinstance(statement, ast.Import):
-                for alias in statement.names:
-                    if alias.asname:
-                        self._bind(alias.asname, alias.name, statement.lineno)
-                    else:
-                        root = alias.name.split(".", 1)[0]
-                        self._bind(root, root, statement.lineno)
-            elif isinstance(statement, ast.ImportFrom):
-                module = "." * statement.level + (statement.module or "")
-                for alias in statement.names:
-                    if alias.name == "*":
-                        if module in _RUNTIME_MODULES:
-                            self._bind(DECORATOR, f"{module}.{DECORATOR}", statement.lineno)
-                        else:
-                            self.star_import = True
-                    else:
-                        name = alias.asname or alias.name
-                        self._bind(name, f"{module}.{alias.name}", statement.lineno)
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self._index_import(statement)
             elif isinstance(statement, ast.ClassDef):
                 self._index_class(statement)
                 self._bind_local(statement.name, statement.lineno)
+                self._rebound(statement.name, statement, "defines a class named")
             elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                targets = (
-                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-                )
-                runtime_path = self._runtime_alias(statement)
-                for target in targets:
-                    if isinstance(target, ast.Name):
-                        if runtime_path is not None:
-                            self._bind(target.id, runtime_path, statement.lineno)
-                        else:
-                            self._bind_local(target.id, statement.lineno)
+                self._index_assignment(statement)
             elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
                 # Bound to something the validator cannot follow (not "unbound").
-                targets = (
-                    [statement.target]
-                    if isinstance(statement, (ast.For, ast.AsyncFor))
-                    else [item.optional_vars for item in statement.items if item.optional_vars]
-                )
+                if isinstance(statement, (ast.For, ast.AsyncFor)):
+                    targets, how = [statement.target], "assigns (as a loop target)"
+                else:
+                    targets = [item.optional_vars for item in statement.items if item.optional_vars]
+                    how = "assigns (with ... as)"
                 for target in targets:
-                    for node in ast.walk(target):
-                        if isinstance(node, ast.Name):
-                            self._bind_local(node.id, statement.lineno)
+                    self._bind_targets(target, statement, how)
+            elif isinstance(statement, ast.Delete):
+                for target in statement.targets:
+                    for name in _stored_names(target):
+                        self._rebound(name.id, statement, "deletes")
+            elif isinstance(statement, _TRIES):
+                for handler in statement.handlers:
+                    if handler.name:
+                        # Bound to the exception, then deleted at the end of the handler.
+                        self._rebound(handler.name, handler, "binds (and then deletes)")
+            elif isinstance(statement, ast.Match):
+                for case in statement.cases:
+                    for node in ast.walk(case.pattern):
+                        captured = getattr(node, "name", None) or getattr(node, "rest", None)
+                        if isinstance(captured, str):
+                            self._bind_local(captured, statement.lineno)
+                            self._rebound(captured, node, "assigns (as a match capture)")
+            if walrus:
+                for name in _walrus_targets(statement):
+                    self._bind_local(name.id, name.lineno)
+                    self._rebound(name.id, name, "assigns (with :=)")
+
+    def _index_import(self, statement: ast.Import | ast.ImportFrom) -> None:
+        line = statement.lineno
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname:
+                    self._bind(alias.asname, alias.name, line)
+                    self._rebound(alias.asname, statement, "imports")
+                else:
+                    root = alias.name.split(".", 1)[0]
+                    self._bind(root, root, line)
+                    self._rebound(root, statement, "imports")
+            return
+        module = "." * statement.level + (statement.module or "")
+        for alias in statement.names:
+            if alias.name == "*":
+                if module in _RUNTIME_MODULES:
+                    self._bind(DECORATOR, f"{module}.{DECORATOR}", line)
+                else:
+                    self.star_import = True
+            else:
+                name = alias.asname or alias.name
+                self._bind(name, f"{module}.{alias.name}", line)
+                self._rebound(name, statement, "imports")
+
+    def _index_assignment(self, statement: ast.Assign | ast.AnnAssign | ast.AugAssign) -> None:
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        runtime_path = self._runtime_alias(statement)
+        # `ep: int` alone only annotates: nothing is bound when it runs.
+        binds = not (isinstance(statement, ast.AnnAssign) and statement.value is None)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                if runtime_path is not None:
+                    self._bind(target.id, runtime_path, statement.lineno)
+                else:
+                    self._bind_local(target.id, statement.lineno)
+                if binds:
+                    self._rebound(target.id, statement, "assigns")
+            elif binds:
+                self._bind_targets(target, statement, "assigns (by unpacking)")
+
+    def _bind_targets(self, target: ast.expr, statement: ast.stmt, how: str) -> None:
+        for name in _stored_names(target):
+            self._bind_local(name.id, statement.lineno)
+            self._rebound(name.id, statement, how)
+
+    def _rebound(self, name: str, node: ast.AST, how: str) -> None:
+        self.rebindings.setdefault(name, []).append(Rebinding(node, how))
 
     def _index_class(self, cls: ast.ClassDef) -> None:
         classes = [cls]
@@ -245,21 +311,23 @@ class ModuleIndex:
         self.first_bound.setdefault(name, line)
 
     def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
-        called = isinstance(node, ast.Call)
+        called = type(node) is ast.Call
         target = node.func if isinstance(node, ast.Call) else node
         spelled = target.id if type(target) is ast.Name else _dotted(target)
         if spelled is None:
             return None
         try:
-            origin = self._origins[spelled]
+            origin, bound_at = self._origins[spelled]
         except KeyError:
-            origin = self._origins[spelled] = self._origin(spelled)
+            bound_at = self.first_bound.get(spelled.split(".", 1)[0], 0)
+            origin, _ = self._origins[spelled] = (self._origin(spelled), bound_at)
         if origin is None:
             return None
         if not isinstance(node, ast.Call):
             return DecoratorUse(node, spelled, called, origin, None)
         problem, raises = _description_problem(node)
-        return DecoratorUse(node, spelled, called, origin, problem, raises)
+        usual = origin == "runtime" and problem is None and bound_at <= node.lineno
+        return DecoratorUse(node, spelled, called, origin, problem, raises, usual)
 
     def _origin(self, spelled: str) -> Origin | None:
         """Where the decorator spelled ``spelled`` comes from; None if it is not one."""
@@ -292,6 +360,54 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             for handler in getattr(statement, "handlers", ()):
                 nested.extend(handler.body)
             stack.extend(reversed(nested))
+        elif isinstance(statement, ast.Match):
+            for case in reversed(statement.cases):
+                stack.extend(reversed(case.body))
+
+
+def _stored_names(target: ast.expr) -> Iterator[ast.Name]:
+    """The names an assignment target binds (``a``, ``a, *b``), not those it reads (``a.x``)."""
+    for node in ast.walk(target):
+        if type(node) is ast.Name and type(node.ctx) is not ast.Load:
+            yield node
+
+
+def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
+    """Names bound with ``:=`` by the module-level parts of ``statement``.
+
+    Nested statements are statements of their own (see :func:`_module_statements`);
+    function, lambda and class bodies have their own scope, but decorators, defaults,
+    annotations and bases run at module level, and comprehensions bind ``:=`` targets
+    in the enclosing scope.
+    """
+    stack: list[ast.AST] = []
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        stack.extend(statement.decorator_list)
+        stack.append(statement.args)
+        if statement.returns is not None:
+            stack.append(statement.returns)
+    elif isinstance(statement, ast.ClassDef):
+        stack.extend([*statement.decorator_list, *statement.bases, *statement.keywords])
+    else:
+        for _, value in ast.iter_fields(statement):
+            items = value if isinstance(value, list) else [value]
+            stack.extend(item for item in items if isinstance(item, ast.expr))
+        if isinstance(statement, (ast.With, ast.AsyncWith)):
+            stack.extend(item.context_expr for item in statement.items)
+        elif isinstance(statement, _TRIES):
+            handlers = statement.handlers
+            stack.extend(handler.type for handler in handlers if handler.type is not None)
+        elif isinstance(statement, ast.Match):
+            stack.extend(case.guard for case in statement.cases if case.guard is not None)
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.NamedExpr:
+            assert isinstance(node.target, ast.Name)
+            yield node.target
+        if type(node) is ast.Lambda:
+            stack.append(node.args)  # its body has its own scope
+            continue
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def _is_type_checking(test: ast.expr) -> bool:

@@ -16,7 +16,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
 
-from viksa_ai.devtools._structure import json_type_name
+from viksa_ai.devtools.validate._structure import json_type_name
 
 __all__ = [
     "MANIFEST_FILE",

@@ -15,9 +15,9 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from viksa_ai.devtools._gc import gc_paused
-from viksa_ai.devtools._issues import Issue, Severity
-from viksa_ai.devtools._source import SourceText
+from viksa_ai.devtools.validate._gc import gc_paused
+from viksa_ai.devtools.validate._issues import Issue, Severity
+from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = ["MAX_SOURCE_CHARS", "ParsedSource", "parse_source"]
 

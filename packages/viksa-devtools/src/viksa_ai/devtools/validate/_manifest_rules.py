@@ -12,12 +12,12 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from viksa_ai.devtools._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
-from viksa_ai.devtools._file_names import file_name_problem, normalized_file_name
-from viksa_ai.devtools._inputs import check_value, compile_pattern
-from viksa_ai.devtools._issues import Issue, join_path
-from viksa_ai.devtools._manifest import Entries
-from viksa_ai.devtools._structure import short_repr
+from viksa_ai.devtools.validate._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
+from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
+from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
+from viksa_ai.devtools.validate._issues import Issue, join_path
+from viksa_ai.devtools.validate._manifest import Entries
+from viksa_ai.devtools.validate._structure import short_repr
 from viksa_ai.models.agent import (
     AgentEndpoint,
     AgentFile,
@@ -33,6 +33,7 @@ _Named = TypeVar("_Named", AgentFile, AgentInput, AgentOutput, AgentEndpoint)
 _NUMBERS = (InputType.INTEGER, InputType.FLOAT)
 _ALIAS = re.compile(r"[^.\s]+")
 _SIZED = (InputType.STRING, InputType.LIST, InputType.DICT)
+_KEYWORDS = frozenset(keyword.kwlist)
 
 
 def main_file(ctx: RuleContext) -> Iterator[Issue]:
@@ -79,6 +80,10 @@ def _duplicates(
     key: Callable[[str], str] = str,
 ) -> Iterator[Issue]:
     """Entries whose ``key(name)`` repeats an earlier one's (``key`` spells names one way)."""
+    if key is str:
+        names = [item.name for _, item in entries.items]
+        if len(set(names)) == len(names):
+            return  # no repeat: the usual case, found without a loop in Python
     first: dict[str, tuple[int, str]] = {}
     for index, item in entries.items:
         seen, name = first.setdefault(key(item.name), (index, item.name))
@@ -118,6 +123,8 @@ def endpoint_names(ctx: RuleContext) -> Iterator[Issue]:
     """VX111 endpoint names the worker cannot look up as a function."""
     for index, endpoint in ctx.view.endpoints.items:
         name = endpoint.name
+        if name.isascii() and name.isidentifier() and name not in _KEYWORDS:
+            continue  # NFKC leaves ASCII as it is
         problem = None
         if not name.isidentifier():
             problem = "is not a Python identifier (letters, digits and underscores)"
@@ -138,8 +145,14 @@ def endpoint_paths(ctx: RuleContext) -> Iterator[Issue]:
     """VX110 endpoint paths that are not alias.module.function; VX115 mixed aliases."""
     first_alias: tuple[str, int] | None = None
     for index, endpoint in ctx.view.endpoints.items:
-        if not endpoint.endpoint:
+        path = endpoint.endpoint
+        if not path:
             continue  # the platform fills it in
+        if (
+            first_alias is not None
+            and path == f"{first_alias[0]}.{endpoint.module}.{endpoint.name}"
+        ):
+            continue  # the same alias as the first endpoint's, already checked
         alias = _alias_of(endpoint)
         if alias is None:
             yield Issue(
@@ -184,10 +197,9 @@ def endpoint_modules(ctx: RuleContext) -> Iterator[Issue]:
         if not names.intersection({f"{stem}.py", f"{stem}/__init__.py"}):
             yield Issue(
                 "VX114",
-                f"no file holds module {module!r} ({stem}.py): add it to files, or set "
-                'module to "main"',
+                f"no file holds module {module!r} ({stem}.py), so the platform cannot "
+                'import the endpoint: add that file to files, or set module to "main"',
                 path=join_path("agent_endpoints", index, "module"),
-                severity="warning",
             )
 
 
@@ -197,6 +209,15 @@ def endpoint_references(ctx: RuleContext) -> Iterator[Issue]:
     check_inputs, check_outputs = view.inputs.is_list, view.outputs.is_list
     inputs, outputs = view.input_names, view.output_names
     for index, endpoint in view.endpoints.items:
+        refs = [ref.input_ref for ref in endpoint.inputs]
+        names = set(refs)
+        if (
+            len(names) == len(refs)
+            and (not check_inputs or names <= inputs)
+            and len(set(endpoint.outputs)) == len(endpoint.outputs)
+            and (not check_outputs or outputs.issuperset(endpoint.outputs))
+        ):
+            continue  # no repeat, nothing undeclared: the usual case
         seen: set[str] = set()
         for ref_index, ref in enumerate(endpoint.inputs):
             name = ref.input_ref

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable
 
-from viksa_ai.devtools._code_index import EndpointCode, ModuleIndex
-from viksa_ai.devtools._issues import Issue, Severity, join_path
-from viksa_ai.devtools._manifest import ManifestView
-from viksa_ai.devtools._parse import ParsedSource, parse_source
+from viksa_ai.devtools.validate._code_index import EndpointCode, ModuleIndex
+from viksa_ai.devtools.validate._issues import Issue, Severity, join_path
+from viksa_ai.devtools.validate._manifest import ManifestView
+from viksa_ai.devtools.validate._parse import ParsedSource, parse_source
 from viksa_ai.models.agent import AgentEndpoint, MimeType
 
 __all__ = ["MAIN_FILE", "MAIN_MODULE", "MainModule", "Rule", "RuleContext", "parse_main"]
@@ -62,6 +62,8 @@ class RuleContext:
             for index, endpoint in view.endpoints.items
             if endpoint.module == MAIN_MODULE and endpoint.name.isidentifier()
         ]
+        self.declared = frozenset([endpoint.name for _, endpoint in self.main_endpoints])
+        """The names of :attr:`main_endpoints`."""
         module = self.module
         names = view.input_names
         self.endpoint_codes: list[tuple[int, AgentEndpoint, EndpointCode | None]] = (
@@ -72,6 +74,11 @@ class RuleContext:
             if module is not None
             else []
         )
+        self.referenced = [
+            frozenset([ref.input_ref for ref in endpoint.inputs])
+            for _, endpoint, _ in self.endpoint_codes
+        ]
+        """The input names each of :attr:`endpoint_codes` references, in the same order."""
 
     def code_issue(
         self,

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from viksa_ai.devtools._inputs import check_inputs, endpoint_model
-from viksa_ai.devtools._issues import Issue
-from viksa_ai.devtools._structure import issues_from_validation_error, short_repr
+from viksa_ai.devtools.validate._inputs import check_inputs, endpoint_model
+from viksa_ai.devtools.validate._issues import Issue
+from viksa_ai.devtools.validate._structure import issues_from_validation_error, short_repr
 from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION, A2AEnvelope
 from viksa_ai.models.agent import AgentEndpoint, AgentInput
 from viksa_ai.models.executor import ExecutionEnvelope

@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from viksa_ai.devtools._issues import Issue, join_path
-from viksa_ai.devtools._structure import (
+from viksa_ai.devtools.validate._issues import Issue, join_path
+from viksa_ai.devtools.validate._structure import (
     issues_from_validation_error,
     json_type_name,
     short_repr,

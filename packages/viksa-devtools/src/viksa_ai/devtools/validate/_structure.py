@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from viksa_ai.devtools._issues import Issue, join_path
+from viksa_ai.devtools.validate._issues import Issue, join_path
 
 __all__ = ["issues_from_validation_error", "json_type_name", "short_repr"]
 

@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from viksa_ai.devtools._issues import Issue
-from viksa_ai.devtools._structure import issues_from_validation_error, json_type_name
+from viksa_ai.devtools.validate._issues import Issue
+from viksa_ai.devtools.validate._structure import issues_from_validation_error, json_type_name
 from viksa_ai.models.agent import (
     AgentEndpoint,
     AgentFile,

@@ -1,0 +1,111 @@
+"""What the platform commands share: connection flags, output flags, error messages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = [
+    "CommandError",
+    "add_connection_flags",
+    "add_output_flags",
+    "api_error_message",
+    "connect",
+    "report_error",
+]
+
+
+class CommandError(Exception):
+    """A failure a command reports as one message and an exit code (never a traceback)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    """``--base-url``, ``--api-key``, ``--org-id``, ``--project-id`` and ``--profile``."""
+    group = parser.add_argument_group(
+        "platform",
+        "flags win over VIKSA_BASE_URL, VIKSA_API_KEY (or VIKSA_ACCESS_TOKEN, or "
+        "VIKSA_EMAIL + VIKSA_PASSWORD), VIKSA_ORG_ID and VIKSA_PROJECT_ID, which win over "
+        "the profile stored by `viksa login` (or written by `viksa dev`)",
+    )
+    group.add_argument("--base-url", metavar="URL", help="the platform's URL")
+    group.add_argument("--api-key", metavar="KEY", help="a project API key")
+    group.add_argument("--org-id", metavar="ID", help="the organization")
+    group.add_argument("--project-id", metavar="ID", help="the project")
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="a stored profile (default: VIKSA_PROFILE, else 'default', else 'local')",
+    )
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """``--format text|json`` and ``--no-color``."""
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default=None,
+        help="text: readable, in colour on a terminal; json: one machine-readable document "
+        "(default: text on a terminal, json when stdout is a pipe or a file)",
+    )
+    parser.add_argument(
+        "--no-color", action="store_true", help="no colour (also: the NO_COLOR variable)"
+    )
+
+
+def connect(args: argparse.Namespace) -> Any:
+    """A ``ViksaSyncClient`` for the connection flags of ``args`` (see ``_profiles``)."""
+    from viksa_ai.devtools._profiles import ProfileError, resolve_connection
+
+    try:
+        connection = resolve_connection(
+            base_url=args.base_url,
+            api_key=args.api_key,
+            org_id=args.org_id,
+            project_id=args.project_id,
+            profile=args.profile,
+        )
+    except ProfileError as exc:
+        raise CommandError(str(exc), 2) from None
+    from viksa_ai.client import ViksaError
+
+    try:
+        return connection.client()
+    except ViksaError as exc:
+        raise CommandError(api_error_message(exc)) from None
+
+
+def api_error_message(exc: BaseException) -> str:
+    """One readable line for a client error: what failed and, where it helps, what to do."""
+    from viksa_ai.client import (
+        ViksaApiError,
+        ViksaAuthenticationError,
+        ViksaTransportError,
+    )
+
+    if isinstance(exc, ViksaAuthenticationError):
+        return (
+            f"the platform refused the credentials ({exc.detail_message}): run "
+            "`viksa login`, or check VIKSA_API_KEY / --api-key"
+        )
+    if isinstance(exc, ViksaApiError):
+        details = "; ".join(
+            f"{d.field}: {d.message}" if d.field else d.message for d in exc.details[:10]
+        )
+        return f"{exc.service} {exc.method} {exc.path} -> {exc.status_code}: " + (
+            details or exc.detail_message
+        )
+    if isinstance(exc, ViksaTransportError):
+        return f"cannot reach the platform: {exc} (is `viksa dev` running? check --base-url)"
+    return str(exc)
+
+
+def report_error(command: str, exc: CommandError) -> int:
+    """Print ``exc`` as ``viksa COMMAND: message`` on stderr; return its exit code."""
+    sys.stdout.flush()
+    print(f"viksa {command}: {exc}", file=sys.stderr)
+    return exc.exit_code

@@ -1,0 +1,243 @@
+"""Where ``viksa deploy`` and ``viksa call`` find their platform and credentials.
+
+Each setting comes from, in order: a command-line flag, a ``VIKSA_*`` environment
+variable, then a profile that ``viksa login`` (or ``viksa dev``) stored in the user's
+config directory (``credentials.json``, mode 0600). The credential is taken whole from
+the first of those places that has one, so a key is never mixed with another's token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CREDENTIALS_FILE",
+    "Connection",
+    "ProfileError",
+    "config_dir",
+    "delete_profile",
+    "load_profiles",
+    "resolve_connection",
+    "save_profile",
+]
+
+CREDENTIALS_FILE = "credentials.json"
+_FIELDS = (
+    "base_url",
+    "api_key",
+    "api_key_id",
+    "access_token",
+    "refresh_token",
+    "org_id",
+    "project_id",
+)
+
+
+class ProfileError(Exception):
+    """No usable credentials, or a profile file that cannot be read or written."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The platform to talk to and the credential to use (never shown in a repr)."""
+
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    email: str | None = None
+    password: str | None = field(default=None, repr=False)
+    org_id: str | None = None
+    project_id: str | None = None
+    source: str = ""
+    """Where the credential came from: ``flags``, ``environment`` or ``profile NAME``."""
+
+    def client(self) -> Any:
+        """A ``ViksaSyncClient`` for this connection (logs in when it holds a password)."""
+        from viksa_ai.client import ViksaSyncClient
+
+        if self.email is not None and self.password is not None:
+            return ViksaSyncClient.from_login(
+                self.email,
+                self.password,
+                base_url=self.base_url,
+                org_id=self.org_id,
+                project_id=self.project_id,
+            )
+        return ViksaSyncClient(
+            self.access_token,
+            api_key=self.api_key,
+            refresh_token=self.refresh_token if self.access_token else None,
+            base_url=self.base_url,
+            org_id=self.org_id,
+            project_id=self.project_id,
+        )
+
+
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The viksa config directory: ``VIKSA_CONFIG_DIR``, else the platform's usual place.
+
+    ``$XDG_CONFIG_HOME/viksa`` (default ``~/.config/viksa``) on Linux and macOS,
+    ``%APPDATA%\\viksa`` on Windows.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("VIKSA_CONFIG_DIR"):
+        return Path(env["VIKSA_CONFIG_DIR"])
+    if sys.platform == "win32" and env.get("APPDATA"):
+        return Path(env["APPDATA"]) / "viksa"
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "viksa"
+
+
+def _file(environ: Mapping[str, str] | None) -> Path:
+    return config_dir(environ) / CREDENTIALS_FILE
+
+
+def load_profiles(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Every stored profile by name ({} when there is no credentials file)."""
+    path = _file(environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read {path}: {exc}; fix or delete it") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ProfileError(
+            f"{path} is not valid JSON: delete it and run `viksa login` again"
+        ) from None
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(profiles, dict):
+        raise ProfileError(f"{path} holds no profiles: delete it and run `viksa login` again")
+    return {
+        str(name): {k: str(v) for k, v in values.items() if k in _FIELDS and v}
+        for name, values in profiles.items()
+        if isinstance(values, dict)
+    }
+
+
+def save_profile(
+    name: str, values: Mapping[str, str | None], environ: Mapping[str, str] | None = None
+) -> Path:
+    """Store profile ``name`` (replacing it); the file is readable by its owner only."""
+    profiles = load_profiles(environ)
+    profiles[name] = {k: v for k, v in values.items() if k in _FIELDS and v}
+    return _write(profiles, environ)
+
+
+def delete_profile(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Remove profile ``name``; False when there was none."""
+    profiles = load_profiles(environ)
+    if profiles.pop(name, None) is None:
+        return False
+    _write(profiles, environ)
+    return True
+
+
+def _write(profiles: dict[str, dict[str, str]], environ: Mapping[str, str] | None) -> Path:
+    path = _file(environ)
+    text = json.dumps({"profiles": profiles}, indent=2, sort_keys=True) + "\n"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created 0600 from the start: the secret is never readable by others, even briefly.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ProfileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _env_credential(env: Mapping[str, str]) -> dict[str, str] | None:
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    if get("VIKSA_API_KEY"):
+        return {"api_key": get("VIKSA_API_KEY") or ""}
+    if get("VIKSA_ACCESS_TOKEN"):
+        found = {"access_token": get("VIKSA_ACCESS_TOKEN") or ""}
+        refresh = get("VIKSA_REFRESH_TOKEN")
+        return {**found, "refresh_token": refresh} if refresh else found
+    email, password = get("VIKSA_EMAIL"), get("VIKSA_PASSWORD")
+    if email and password:
+        return {"email": email, "password": password}
+    if email or password:
+        missing = "VIKSA_PASSWORD" if email else "VIKSA_EMAIL"
+        raise ProfileError(f"{missing} is not set: VIKSA_EMAIL and VIKSA_PASSWORD go together")
+    return None
+
+
+def _chosen_profile(
+    requested: str | None, env: Mapping[str, str]
+) -> tuple[str, dict[str, str]] | None:
+    name = requested or env.get("VIKSA_PROFILE", "").strip() or None
+    profiles = load_profiles(env)
+    if name is not None:
+        if name not in profiles:
+            known = ", ".join(sorted(profiles)) or "none yet"
+            raise ProfileError(
+                f"no profile {name!r} (profiles: {known}): run `viksa login --profile {name}`"
+            )
+        return name, profiles[name]
+    for fallback in ("default", "local"):
+        if fallback in profiles:
+            return fallback, profiles[fallback]
+    return None
+
+
+def resolve_connection(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    org_id: str | None = None,
+    project_id: str | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Connection:
+    """The connection for a command: flags, then ``VIKSA_*`` variables, then a profile.
+
+    ``profile`` (or ``VIKSA_PROFILE``) names the profile; without one, ``default`` (what
+    ``viksa login`` writes) and then ``local`` (what ``viksa dev`` writes) are tried.
+    Raises :class:`ProfileError` saying how to log in when no credential is found.
+    """
+    env = os.environ if environ is None else environ
+    chosen = _chosen_profile(profile, env)
+    stored = chosen[1] if chosen else {}
+    credential: dict[str, str] | None
+    if api_key:
+        credential, source = {"api_key": api_key}, "flags"
+    elif (credential := _env_credential(env)) is not None:
+        source = "environment"
+    elif chosen is not None and (stored.get("api_key") or stored.get("access_token")):
+        keys = ("api_key", "access_token", "refresh_token")
+        credential = {k: stored[k] for k in keys if k in stored}
+        source = f"profile {chosen[0]}"
+    else:
+        raise ProfileError(
+            "no Viksa credentials: run `viksa login` (or start `viksa dev`, which writes "
+            "a local profile), set VIKSA_API_KEY, or pass --api-key"
+        )
+
+    def pick(flag: str | None, variable: str, key: str) -> str | None:
+        return flag or env.get(variable, "").strip() or stored.get(key) or None
+
+    return Connection(
+        base_url=pick(base_url, "VIKSA_BASE_URL", "base_url"),
+        org_id=pick(org_id, "VIKSA_ORG_ID", "org_id"),
+        project_id=pick(project_id, "VIKSA_PROJECT_ID", "project_id"),
+        source=source,
+        **credential,
+    )

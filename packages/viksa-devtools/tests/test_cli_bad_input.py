@@ -1,0 +1,88 @@
+"""Bad input to any new subcommand: a message and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from viksa_ai.devtools.cli import main
+
+COMMANDS = ["init", "validate", "schema", "completion", "call", "deploy", "login", "logout"]
+TOKENS = [
+    "",
+    "-",
+    "x",
+    "a" * 300,
+    "my_agent",
+    "greet",
+    "-i",
+    "k=v",
+    "=",
+    "name=",
+    "--payload",
+    "{",
+    "[1]",
+    '{"a": 1}',
+    "--envelope",
+    "--secret",
+    "a.b=c",
+    "nodot=c",
+    "--secrets-file",
+    "/nonexistent/file",
+    "--format",
+    "json",
+    "sarif",
+    "--name",
+    "--profile",
+    "--api-key",
+    "--base-url",
+    "notaurl",
+    "--output",
+    "--files",
+    "--timeout",
+    "0",
+    "bash",
+    "é\u2028",
+]
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once for all the examples hypothesis runs in the one call of the test.
+    for name in ("VIKSA_API_KEY", "VIKSA_ACCESS_TOKEN", "VIKSA_EMAIL", "VIKSA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VIKSA_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
+
+@settings(
+    database=None,
+    derandomize=True,
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.sampled_from(COMMANDS), st.lists(st.sampled_from(TOKENS), max_size=6))
+def test_any_arguments_end_in_an_exit_code(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    args: list[str],
+) -> None:
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main([command, *args])
+    except SystemExit as exc:  # argparse: usage errors (2) and --help (0)
+        code = exc.code  # type: ignore[assignment]
+        assert code in (0, 2)
+    finally:
+        os.chdir(cwd)
+    assert code in (0, 1, 2, 3)
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err

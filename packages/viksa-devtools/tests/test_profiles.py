@@ -1,0 +1,144 @@
+"""Credentials for deploy and call: flags, then VIKSA_* variables, then a stored profile."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from viksa_ai.devtools._profiles import (
+    ProfileError,
+    config_dir,
+    delete_profile,
+    load_profiles,
+    resolve_connection,
+    save_profile,
+)
+from viksa_ai.devtools.cli import main
+
+PROFILE = {
+    "base_url": "http://127.0.0.1:1",
+    "api_key": "vk_profile",
+    "org_id": "org_p",
+    "project_id": "prj_p",
+}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"VIKSA_CONFIG_DIR": str(tmp_path / "config")}
+
+
+def test_config_dir_follows_the_platform_conventions(tmp_path: Path) -> None:
+    assert config_dir({"VIKSA_CONFIG_DIR": "/x"}) == Path("/x")
+    if sys.platform != "win32":
+        assert config_dir({"XDG_CONFIG_HOME": "/cfg"}) == Path("/cfg/viksa")
+        assert config_dir({}) == Path.home() / ".config" / "viksa"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_saved_profile_is_readable_by_its_owner_only(env: dict[str, str]) -> None:
+    path = save_profile("default", PROFILE, env)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_profiles(env) == {"default": PROFILE}
+    assert delete_profile("default", env) is True
+    assert delete_profile("default", env) is False
+    assert load_profiles(env) == {}
+
+
+def test_flags_win_over_the_environment_which_wins_over_the_profile(
+    env: dict[str, str],
+) -> None:
+    save_profile("default", PROFILE, env)
+    from_profile = resolve_connection(environ=env)
+    assert (from_profile.api_key, from_profile.base_url, from_profile.source) == (
+        "vk_profile",
+        "http://127.0.0.1:1",
+        "profile default",
+    )
+    env |= {"VIKSA_API_KEY": "vk_env", "VIKSA_BASE_URL": "http://127.0.0.1:2"}
+    from_env = resolve_connection(environ=env)
+    assert (from_env.api_key, from_env.base_url, from_env.source) == (
+        "vk_env",
+        "http://127.0.0.1:2",
+        "environment",
+    )
+    assert from_env.org_id == "org_p"  # not in the environment: the profile's
+    from_flags = resolve_connection(api_key="vk_flag", org_id="org_f", environ=env)
+    assert (from_flags.api_key, from_flags.org_id, from_flags.source) == (
+        "vk_flag",
+        "org_f",
+        "flags",
+    )
+    assert from_flags.base_url == "http://127.0.0.1:2"
+
+
+def test_the_profile_is_chosen_by_flag_then_variable_then_default_then_local(
+    env: dict[str, str],
+) -> None:
+    save_profile("local", {**PROFILE, "api_key": "vk_local"}, env)
+    assert resolve_connection(environ=env).api_key == "vk_local"
+    save_profile("default", PROFILE, env)
+    save_profile("staging", {**PROFILE, "api_key": "vk_staging"}, env)
+    assert resolve_connection(environ=env).api_key == "vk_profile"
+    assert resolve_connection(environ=env | {"VIKSA_PROFILE": "local"}).api_key == "vk_local"
+    chosen = resolve_connection(profile="staging", environ=env | {"VIKSA_PROFILE": "local"})
+    assert chosen.api_key == "vk_staging"
+    with pytest.raises(ProfileError, match=r"no profile 'prod' \(profiles: default, local, "):
+        resolve_connection(profile="prod", environ=env)
+
+
+def test_no_credentials_say_how_to_get_some(env: dict[str, str]) -> None:
+    with pytest.raises(ProfileError, match="run `viksa login`"):
+        resolve_connection(environ=env)
+    with pytest.raises(ProfileError, match="VIKSA_PASSWORD is not set"):
+        resolve_connection(environ=env | {"VIKSA_EMAIL": "a@b.c"})
+
+
+def test_secrets_stay_out_of_the_repr(env: dict[str, str]) -> None:
+    connection = resolve_connection(api_key="vk_secret_value", environ=env)
+    assert "vk_secret_value" not in repr(connection)
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"profiles": 3}'])
+def test_a_damaged_credentials_file_is_a_message(env: dict[str, str], content: str) -> None:
+    path = Path(env["VIKSA_CONFIG_DIR"]) / "credentials.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(ProfileError, match="delete it and run `viksa login` again"):
+        load_profiles(env)
+
+
+def test_deploy_without_credentials_exits_2_with_a_message(
+    env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("VIKSA_API_KEY", "VIKSA_ACCESS_TOKEN", "VIKSA_EMAIL", "VIKSA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VIKSA_CONFIG_DIR", env["VIKSA_CONFIG_DIR"])
+    assert main(["init", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert main(["deploy", str(tmp_path / "a")]) == 2
+    assert capsys.readouterr().err.startswith("viksa deploy: no Viksa credentials: run ")
+    assert main(["call", "a", "greet"]) == 2
+    assert capsys.readouterr().err.startswith("viksa call: no Viksa credentials: run ")
+
+
+def test_logout_without_a_profile_is_not_an_error(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VIKSA_CONFIG_DIR", env["VIKSA_CONFIG_DIR"])
+    monkeypatch.delenv("VIKSA_PROFILE", raising=False)
+    assert main(["logout"]) == 0
+    assert capsys.readouterr().out.startswith("No profile 'default' in ")
+    save_profile("default", PROFILE, env)
+    assert main(["logout"]) == 0
+    assert "Logged out: profile 'default' removed" in capsys.readouterr().out
+    assert json.loads((Path(env["VIKSA_CONFIG_DIR"]) / "credentials.json").read_text()) == {
+        "profiles": {}
+    }
