@@ -535,3 +535,40 @@ def test_a_directory_to_hide_that_is_itself_on_sys_path_is_masked(tmp_path: Path
     finally:
         sys.path.remove(str(data))
     assert seen is False
+
+
+FILLER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write MiB into a file, as much as it can")
+    async def fill(payload):
+        written = 0
+        try:
+            with open(payload["path"], "wb") as file:
+                for _ in range(payload["mib"]):
+                    file.write(b"x" * (1 << 20))
+                    file.flush()
+                    written += 1
+        except OSError:
+            pass
+        return written
+    """
+)
+
+
+@needs_sandbox
+def test_the_private_tmp_and_the_masks_are_bounded_by_the_memory_limit(tmp_path: Path) -> None:
+    # A tmpfs lives in the server's memory, outside the child's address-space limit.
+    hidden = tmp_path / "shown" / "data"
+    hidden.mkdir(parents=True)
+    sys.path.append(str(tmp_path / "shown"))
+    limits = Limits(memory_bytes=256 * 1024 * 1024)
+    try:
+        with AgentWorker(agent(FILLER, "fill"), limits=limits, hidden_paths=[hidden]) as warm:
+            in_tmp = warm.call("fill", {"path": "/tmp/fill", "mib": 384}).value
+            in_mask = warm.call("fill", {"path": str(hidden / "fill"), "mib": 1}).value
+    finally:
+        sys.path.remove(str(tmp_path / "shown"))
+    assert in_tmp <= 256
+    assert in_mask == 0

@@ -348,7 +348,13 @@ class AsyncAgentWorker:
             command.append(f"{MEMORY_OPTION}{self._limits.memory_bytes}")
         command += self._agent.modules
         if self._sandbox_tool is not None:
-            command = sandboxed_command(self._sandbox_tool, command, workdir, hidden=self._hidden)
+            command = sandboxed_command(
+                self._sandbox_tool,
+                command,
+                workdir,
+                hidden=self._hidden,
+                tmp_bytes=self._limits.memory_bytes,
+            )
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
         forward = self._stderr != subprocess.DEVNULL
