@@ -6,10 +6,12 @@ file, the parent's environment and ``/proc``, and to write outside its directory
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -572,3 +574,48 @@ def test_the_private_tmp_and_the_masks_are_bounded_by_the_memory_limit(tmp_path:
         sys.path.remove(str(tmp_path / "shown"))
     assert in_tmp <= 256
     assert in_mask == 0
+
+
+FLOOD = code(
+    """
+    import sys
+
+    @mcp_endpoint(description="write a lot to stderr")
+    async def flood(payload):
+        sys.stderr.write("z" * payload["size"])
+        sys.stderr.flush()
+        return "done"
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a full pipe as stderr")
+def test_a_stderr_nobody_reads_stalls_only_the_agent_not_the_runner() -> None:
+    # A server whose own stderr is a full pipe: forwarding the agent's output must not
+    # block the runner's event loop (the call's timeout still ends the call).
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(write_end, b"x" * 65536)
+    os.set_blocking(write_end, True)
+    outcome: list[BaseException | str] = []
+
+    def call() -> None:
+        try:
+            with AgentWorker(agent(FLOOD, "flood"), stderr=write_end) as warm:
+                outcome.append(warm.call("flood", {"size": 1 << 20}, timeout=3).value)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    caller.join(60)
+    try:
+        assert not caller.is_alive(), "the runner hung on a full stderr"
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], EndpointTimeoutError)
+    finally:
+        os.close(read_end)  # the copy (or a hung write) now fails instead of waiting
+        caller.join(10)
+        os.close(write_end)

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -126,7 +127,7 @@ class AsyncAgentWorker:
         self._limits = Limits() if limits is None else limits
         self._lock: asyncio.Lock | None = None
         self._process: asyncio.subprocess.Process | None = None
-        self._forwarder: asyncio.Future[None] | None = None
+        self._forwarder: _StderrCopy | None = None
         self._workdir: Workdir | None = None
         self._next_id = 0
         self._starts = 0
@@ -357,25 +358,31 @@ class AsyncAgentWorker:
             )
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
-        forward = self._stderr != subprocess.DEVNULL
+        copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
         try:
-            process = await asyncio.create_subprocess_exec(
-                *command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE if forward else subprocess.DEVNULL,
-                cwd=workdir,
-                env=child_environment(workdir, self._auth.environment()),
-                start_new_session=_POSIX,
-            )
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *command,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=subprocess.DEVNULL if copy is None else copy.write_end,
+                    cwd=workdir,
+                    env=child_environment(workdir, self._auth.environment()),
+                    start_new_session=_POSIX,
+                )
+            except BaseException:
+                if copy is not None:
+                    copy.abandon()
+                raise
         except OSError as exc:
             if not self._closed:
                 raise
             # close() removed the working directory while the child was being spawned.
             raise _closed_mid_start(exc) from None
         self._process = process
-        if forward and process.stderr is not None:
-            self._forwarder = asyncio.ensure_future(_forward(process.stderr, self._stderr))
+        if copy is not None:
+            copy.start()
+            self._forwarder = copy
         if self._closed:
             # close() ran while the child was being spawned and could not stop it.
             await self._discard()
@@ -437,24 +444,49 @@ class AsyncAgentWorker:
         returncode = await process.wait()
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
-            # Its pipe ends with the child's tree; a descendant still holding it cannot
-            # hold us up.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(forwarder, _CLOSE_GRACE_SECONDS)
+            # Its pipe ends with the child's tree; a descendant still holding it, or a
+            # stderr nobody reads, cannot hold us up.
+            await forwarder.wait(_CLOSE_GRACE_SECONDS)
         # Closing our end of stdin releases its transport now rather than at exit.
         if process.stdin is not None:
             process.stdin.close()
         return returncode
 
 
-async def _forward(stream: asyncio.StreamReader, target: Stderr) -> None:
-    """Copy what the child writes to its stderr to ``target`` (``None``: ours)."""
-    while chunk := await stream.read(_FORWARD_CHUNK):
-        with contextlib.suppress(OSError, ValueError):
-            if target is None or isinstance(target, int):
-                os.write(2 if target is None else target, chunk)
-            else:
-                _write_to(target, chunk)
+class _StderrCopy:
+    """A thread copying the child's stderr pipe to ``target`` (``None``: our stderr).
+
+    A thread, not a task: a write to a stderr nobody reads blocks, and must block only
+    this agent (its pipe fills and its writes wait), never the runner's event loop.
+    """
+
+    def __init__(self, target: Stderr) -> None:
+        self._read_end, self.write_end = os.pipe()
+        self._target = target
+        self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
+
+    def start(self) -> None:
+        """Start copying; the child, spawned, holds the only write end from now on."""
+        os.close(self.write_end)
+        self._thread.start()
+
+    def abandon(self) -> None:
+        """Close both ends (the child was not spawned)."""
+        os.close(self.write_end)
+        os.close(self._read_end)
+
+    async def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the copy to reach the end of the pipe."""
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join, timeout)
+
+    def _run(self) -> None:
+        with open(self._read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(_FORWARD_CHUNK):
+                with contextlib.suppress(OSError, ValueError):
+                    if self._target is None or isinstance(self._target, int):
+                        os.write(2 if self._target is None else self._target, chunk)
+                    else:
+                        _write_to(self._target, chunk)
 
 
 def _write_to(target: IO[Any], chunk: bytes) -> None:
