@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,11 +160,15 @@ class Bridge:
         return True
 
 
-@pytest.fixture(scope="session")
-def bridge() -> Iterator[Bridge]:
-    loop = asyncio.new_event_loop()
+@contextmanager
+def _threaded_server(holder: Bridge | Hostile, name: str, *, abort: bool) -> Iterator[None]:
+    """Serve ``holder.serve`` on 127.0.0.1 from a loop of its own, in a thread.
+
+    At the end its connections are closed (``abort``: reset, and their tasks
+    cancelled, for handlers that may still be writing).
+    """
+    loop = holder.loop
     ready = threading.Event()
-    holder = Bridge(loop=loop)
     servers: list[asyncio.Server] = []
 
     async def start() -> None:
@@ -177,19 +182,25 @@ def bridge() -> Iterator[Bridge]:
         loop.run_until_complete(start())
         loop.run_forever()
 
-    thread = threading.Thread(target=run, name="viksa-test-bridge", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
-    assert ready.wait(10), "the test bridge server did not start"
-    yield holder
+    assert ready.wait(10), f"the test server {name} did not start"
+    yield
 
     async def stop() -> None:
         # Closing the sockets ends each connection's task on its own (it reads EOF).
         for writer in list(holder.writers):
-            writer.close()
+            if abort:
+                writer.transport.abort()
+            else:
+                writer.close()
         for server in servers:
             server.close()
             await server.wait_closed()
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if abort:
+            for task in pending:
+                task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5)
 
@@ -197,6 +208,13 @@ def bridge() -> Iterator[Bridge]:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def bridge() -> Iterator[Bridge]:
+    holder = Bridge(loop=asyncio.new_event_loop())
+    with _threaded_server(holder, "viksa-test-bridge", abort=False):
+        yield holder
 
 
 @pytest.fixture
@@ -332,3 +350,74 @@ def _operations(client: object) -> dict[str, Any]:
 def operations() -> Callable[[object], dict[str, Any]]:
     """Lists every operation of a client (``operations(client)``)."""
     return _operations
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class Hostile:
+    """A raw TCP server on 127.0.0.1 whose handler writes whatever bytes a test wants.
+
+    Each connection runs ``handler(reader, writer)`` on the server's own loop (another
+    thread, so sync clients can call it too). ``requests`` holds the head of every request
+    read with ``read_request``; ``dropped`` is set when a handler's write failed because
+    the client went away (it closed the connection: nothing leaked).
+    """
+
+    loop: asyncio.AbstractEventLoop
+    port: int = 0
+    handler: Handler | None = None
+    requests: list[bytes] = field(default_factory=list)
+    dropped: threading.Event = field(default_factory=threading.Event)
+    writers: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        dropped = self.dropped  # this test's, even if the handler outlives it
+        try:
+            assert self.handler is not None, "no handler set for the hostile server"
+            await self.handler(reader, writer)
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            dropped.set()
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bytes:
+        """Read one request (head and a Content-Length body); return its head."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.requests.append(head)
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length" and int(value) > 0:
+                await reader.readexactly(int(value))
+        return head
+
+
+@pytest.fixture(scope="session")
+def hostile_server() -> Iterator[Hostile]:
+    holder = Hostile(loop=asyncio.new_event_loop())
+    with _threaded_server(holder, "viksa-test-hostile", abort=True):
+        yield holder
+
+
+@pytest.fixture
+def hostile(hostile_server: Hostile) -> Iterator[Hostile]:
+    """The hostile server, reset for one test: set ``hostile.handler`` first."""
+    hostile_server.handler = None
+    hostile_server.requests.clear()
+    hostile_server.dropped = threading.Event()
+    yield hostile_server
+
+    async def abort_all() -> None:  # a handler still dripping must not outlive its test
+        for writer in list(hostile_server.writers):
+            writer.transport.abort()
+
+    asyncio.run_coroutine_threadsafe(abort_all(), hostile_server.loop).result(10)
+    hostile_server.handler = None

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
 import warnings
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 import h11
 import httpx
 import pytest
 import respx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viksa_ai.client import (
@@ -35,6 +37,7 @@ from viksa_ai.client import (
 )
 from viksa_ai.client._env import read_env
 from viksa_ai.client._headers import check_headers
+from viksa_ai.client._logging import REDACTED
 
 SECRETS = (
     "tok-access-1",
@@ -436,3 +439,37 @@ def test_no_class_defines_del() -> None:
         ViksaWebhook,
     ):
         assert "__del__" not in vars(cls), cls
+
+
+def _lower_hex(text: str) -> str:
+    """Percent escapes in lower-case hex, as some servers write them."""
+    return re.sub("%[0-9A-F]{2}", lambda match: match.group().lower(), text)
+
+
+def _echoed_forms(secret: str) -> list[str]:
+    """The ways a server echoing a request may write a secret back."""
+    return [
+        secret,
+        quote(secret, safe=""),
+        _lower_hex(quote(secret, safe="")),
+        quote(secret),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    ]
+
+
+@settings(max_examples=300, database=None, derandomize=True)
+@given(
+    st.text(min_size=6, max_size=24).filter(lambda s: s.strip() == s and "[" not in s),
+    st.text(max_size=10),
+    st.text(max_size=10),
+)
+def test_scrub_finds_a_secret_in_every_echoed_form(secret: str, before: str, after: str) -> None:
+    from viksa_ai.client._error_mapping import scrub
+
+    for form in _echoed_forms(secret):
+        text = f"{before}<{form}>{after}"
+        scrubbed = scrub(text, [secret])
+        assert f"<{REDACTED}>" in scrubbed, form
+        assert scrub({"detail": [text]}, [secret]) == {"detail": [scrubbed]}

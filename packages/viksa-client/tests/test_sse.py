@@ -22,6 +22,7 @@ from viksa_ai.client import (
     ViksaClient,
     ViksaDecodeError,
     ViksaNotFoundError,
+    ViksaResponseTooLargeError,
     ViksaSyncClient,
     ViksaTransportError,
 )
@@ -467,3 +468,26 @@ def test_sync_stream_and_iter_sse_lines(
         http.stream("GET", "https://api.viksa.test/custom/stream") as response,
     ):
         assert list(ViksaSyncClient.iter_sse_lines(response)) == [{"step": 1}, {"step": 2}]
+
+
+@settings(max_examples=300, database=None, derandomize=True)
+@given(_splits(), st.integers(1, 60))
+def test_a_capped_decoder_gives_the_same_events_or_the_typed_error(
+    split: tuple[bytes, list[bytes]], limit: int
+) -> None:
+    # Events within the cap decode as without one; an event (or an unfinished rest)
+    # over it raises ViksaResponseTooLargeError, never another error.
+    stream, chunks = split
+    decoder = SSEDecoder(limit)
+    caught: ViksaResponseTooLargeError | None = None
+    events: list[ServerSentEvent] = []
+    try:
+        for chunk in chunks:
+            events.extend(decoder.feed(chunk))
+    except ViksaResponseTooLargeError as exc:
+        caught = exc
+    if caught is None:
+        assert events == decode(stream)
+    else:
+        assert len(stream) > limit  # a stream shorter than the cap is never refused
+        assert (caught.limit, caught.setting) == (limit, "max_event_bytes")

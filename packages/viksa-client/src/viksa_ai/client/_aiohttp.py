@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import httpx
-from aiohttp import ClientSession, DummyCookieJar, TCPConnector
+from aiohttp import ClientError, ClientSession, DummyCookieJar, TCPConnector
 from httpx_aiohttp import AiohttpTransport, HttpxAiohttpClient
 
 __all__ = ["AiohttpClient"]
@@ -24,7 +24,11 @@ CertTypes: TypeAlias = "str | tuple[str, str] | tuple[str, str, str]"
 
 
 class _BodyStream(httpx.AsyncByteStream):
-    """A response body whose aiohttp-only failures surface as httpx transport errors."""
+    """A response body whose aiohttp-only failures surface as httpx transport errors.
+
+    So every failure reaches the SDK as it does from httpx's own transport, and the
+    caller gets the same ``ViksaError`` on both.
+    """
 
     def __init__(self, inner: httpx.AsyncByteStream) -> None:
         self._inner = inner
@@ -37,6 +41,8 @@ class _BodyStream(httpx.AsyncByteStream):
             # aiohttp's "Connection closed." when the client closes under a read: the
             # SDK's callers expect a transport error here, as from httpx's own transport.
             raise httpx.ReadError(str(exc) or "the connection was closed") from exc
+        except ClientError as exc:  # what httpx-aiohttp leaves unmapped
+            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -44,7 +50,16 @@ class _BodyStream(httpx.AsyncByteStream):
 
 class _Transport(AiohttpTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
+        try:
+            response = await super().handle_async_request(request)
+        except ClientError as exc:
+            # What httpx-aiohttp leaves unmapped: an answer aiohttp cannot parse (a bad
+            # status line, an oversized header), as httpx's own transport reports it.
+            raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+        except ValueError as exc:
+            # aiohttp refusing the request before sending it (user info in the URL
+            # beside an Authorization header): nothing left this process.
+            raise httpx.LocalProtocolError(str(exc)) from exc
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _BodyStream(response.stream)
         return response

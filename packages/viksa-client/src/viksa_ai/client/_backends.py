@@ -7,7 +7,9 @@ where the async source calls the ``async_`` / ``Async`` ones. Tests patch
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -28,8 +30,10 @@ _R = TypeVar("_R")
 
 __all__ = [
     "AsyncBoundedMap",
+    "AsyncDeadline",
     "AsyncSingleFlight",
     "BoundedMap",
+    "Deadline",
     "SingleFlight",
     "async_sleep",
     "make_async_http_client",
@@ -48,6 +52,105 @@ async def async_sleep(seconds: float) -> None:
 def sync_sleep(seconds: float) -> None:
     """Wait, blocking this thread."""
     time.sleep(seconds)
+
+
+class AsyncDeadline:
+    """What is left of a call's deadline, enforced on one attempt by cancelling it.
+
+    ``run(job)`` runs ``job(self)``; if it has not finished after ``seconds`` it is
+    cancelled (the job's ``finally`` blocks still run, so connections are released) and
+    ``httpx.TimeoutException(message)`` is raised instead, a timeout like any other.
+    """
+
+    __slots__ = ("message", "seconds")
+
+    def __init__(self, seconds: float, message: str) -> None:
+        self.seconds = seconds
+        self.message = message
+
+    async def run(self, job: Callable[[AsyncDeadline], Coroutine[Any, Any, _R]]) -> _R:
+        """The result of ``job(self)``, or ``httpx.TimeoutException`` past the deadline."""
+        import asyncio
+
+        try:
+            return await asyncio.wait_for(job(self), self.seconds)
+        except asyncio.TimeoutError as exc:
+            raise httpx.TimeoutException(self.message) from exc
+
+    def watch(self, response: httpx.Response) -> None:
+        """Nothing to do: cancelling the job stops its reads too."""
+
+
+class Deadline:
+    """``AsyncDeadline`` for threads, where a blocked read cannot be cancelled.
+
+    On the transport a sync client builds for itself, every socket wait is cut to what
+    is left (``_net``). On an ``http_client`` of the caller's, ``watch(response)`` arms a
+    timer that shuts the response's socket down when the time is up, which ends a body
+    read at once; before the response arrives, the attempt's timeouts (already cut to
+    what is left) bound it.
+    """
+
+    __slots__ = ("_done", "_end", "_fired", "_lock", "_timer", "message", "seconds")
+
+    def __init__(self, seconds: float, message: str) -> None:
+        self.seconds = seconds
+        self.message = message
+        self._end = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._done = False
+        self._fired = False
+        self._timer: threading.Timer | None = None
+
+    def run(self, job: Callable[[Deadline], _R]) -> _R:
+        """The result of ``job(self)``, or ``httpx.TimeoutException`` past the deadline."""
+        from viksa_ai.client._net import DEADLINE_END
+
+        token = DEADLINE_END.set(self._end)
+        try:
+            result = job(self)
+        except Exception as exc:
+            if self._finish() or self._timed_out(exc):
+                raise httpx.TimeoutException(self.message) from exc
+            raise
+        finally:
+            DEADLINE_END.reset(token)
+        if self._finish():
+            # The socket was shut under the read: what was read may be cut short.
+            raise httpx.TimeoutException(self.message)
+        return result
+
+    def _timed_out(self, exc: BaseException) -> bool:
+        # A socket wait cut to the deadline ends at it (within the clock's resolution).
+        return isinstance(exc, httpx.TimeoutException) and time.monotonic() >= self._end - 0.01
+
+    def _finish(self) -> bool:
+        with self._lock:
+            self._done = True
+            if self._timer is not None:
+                self._timer.cancel()
+            return self._fired
+
+    def watch(self, response: httpx.Response) -> None:
+        """Shut the response's socket down if it is still being read at the deadline."""
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return  # a transport without a socket (a mock): its reads cannot block
+        timer = threading.Timer(max(self._end - time.monotonic(), 0.0), self._fire, (sock,))
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _fire(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._fired = True
+            # socket.socket's own shutdown, also for an SSLSocket (no TLS close alert);
+            # an OSError means it is closed already, so the read has ended anyway.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class AsyncSingleFlight:
@@ -238,4 +341,8 @@ def make_sync_http_client(
         raise ViksaConfigError(
             "http_backend='aiohttp' is async only: use ViksaClient, or http_backend='httpx'"
         )
-    return httpx.Client(timeout=timeout, headers=headers, limits=_LIMITS, verify=_verify())
+    from viksa_ai.client._net import bounded_transport
+
+    # Its sockets wait no longer than the deadline of the call in flight (see Deadline).
+    transport = bounded_transport(_verify(), _LIMITS)
+    return httpx.Client(timeout=timeout, headers=headers, transport=transport)

@@ -8,11 +8,24 @@ from typing import Any, Literal, TypeAlias
 
 import httpx
 
+from viksa_ai.client._errors import ViksaConfigError
 from viksa_ai.client._logging import redact_headers
 
-__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "HttpBackend", "RequestOptions", "RetryConfig"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_ANSWER_BYTES",
+    "DEFAULT_MAX_EVENT_BYTES",
+    "ClientConfig",
+    "HttpBackend",
+    "RequestOptions",
+    "RetryConfig",
+]
 
 DEFAULT_BASE_URL = "https://api.viksaai.com"
+DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024
+"""How many bytes of one answer a client buffers by default (after decompression)."""
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+"""How many bytes of one stream event a client buffers by default (after decompression)."""
 
 HttpBackend: TypeAlias = Literal["httpx", "aiohttp"]
 """Which HTTP transport a client builds for itself: httpx's own, or the aiohttp-backed one."""
@@ -26,10 +39,15 @@ class RetryConfig:
     ``retry_connection_errors``) and the answers in ``retry_status_codes`` are retried.
     The wait before retry ``n`` (0-based) is a random time in
     ``[0, min(max_delay, initial_delay * 2**n)]`` ("full jitter"), unless the server sent
-    ``Retry-After`` or ``retry-after-ms``, which is honoured up to ``max_delay``.
-    ``deadline`` (seconds) bounds all attempts and waits of one call together: no retry
-    starts that would end its wait after it, and each attempt's timeouts are cut to what
-    is left of it (for a stream, the timeouts of opening it: reading its events is not).
+    ``Retry-After`` or ``retry-after-ms``: a hint of ``max_delay`` or less is waited, a
+    longer one fails the call at once (the error carries ``retry_after``).
+    A 409 saying the call's own Idempotency-Key is still in use is retried with backoff,
+    until ``deadline`` when there is one, else up to ``max_retries`` times.
+
+    ``deadline`` (seconds) bounds the whole call: all attempts, the waits between them
+    and the reading of each answer's body; past it the call raises ``ViksaTimeoutError``.
+    For a stream it bounds opening it (up to its headers); reading its events is not
+    bounded by it.
     """
 
     max_retries: int = 3
@@ -70,6 +88,12 @@ class ClientConfig:
     ``auto_idempotency_keys=False`` writes without a key carry none, and such a write is
     retried only when it certainly never reached the server (a failed connect).
     ``default_headers`` are added to every request (per-call headers win).
+
+    ``max_answer_bytes`` caps what one answer may hold (64 MiB by default) and
+    ``max_event_bytes`` what one event of a stream may hold (16 MiB), both counted after
+    decompression: a larger answer or event ends the call with
+    ``ViksaResponseTooLargeError`` instead of filling memory. An error answer larger
+    than ``max_answer_bytes`` is cut there (its ``body`` holds the start).
     """
 
     retry: RetryConfig = field(default_factory=RetryConfig)
@@ -77,6 +101,14 @@ class ClientConfig:
     auto_idempotency_keys: bool = True
     default_headers: Mapping[str, str] = field(default_factory=dict)
     user_agent: str | None = None
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+
+    def __post_init__(self) -> None:
+        for name in ("max_answer_bytes", "max_event_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ViksaConfigError(f"{name} must be a positive number of bytes, got {value!r}")
 
     def __repr__(self) -> str:
         return _repr_redacting(self, "default_headers")

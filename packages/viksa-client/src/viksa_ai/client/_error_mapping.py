@@ -8,7 +8,9 @@ with a string, an object ``{"message", "code", "field"}`` or a list of
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -29,6 +31,7 @@ from viksa_ai.client._retry import parse_retry_after
 
 __all__ = [
     "api_error",
+    "decode_error_body",
     "error_class",
     "parse_details",
     "parse_error_details",
@@ -129,28 +132,64 @@ def scrub(value: Any, secrets: Iterable[str]) -> Any:
     """A copy of ``value`` (JSON or text) with every secret string replaced.
 
     FastAPI's 422 answers echo the submitted input, a password included: the error kept
-    for the user must not.
+    for the user must not. Each secret is found raw and in the forms a server echoing a
+    request writes it: percent-encoded (either hex case), ``+`` for a space, and with
+    JSON string escapes, mixed in any way.
     """
-    needles = sorted({s for s in secrets if s}, key=len, reverse=True)
+    needles = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
     if not needles:
         return value
-    return _scrub(value, needles)
+    return _scrub(value, _secret_pattern(needles))
 
 
-def _scrub(value: Any, needles: list[str]) -> Any:
+@lru_cache(maxsize=64)
+def _secret_pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join("".join(map(_char_forms, needle)) for needle in needles))
+
+
+def _char_forms(char: str) -> str:
+    """A pattern matching ``char`` raw, percent-encoded or JSON-escaped."""
+    forms = [re.escape(char)]
+    forms.append("".join(f"%{_hex_digits(byte, 2)}" for byte in char.encode("utf-8")))
+    if char == " ":
+        forms.append(r"\+")
+    if char in '"\\/':
+        forms.append(re.escape("\\" + char))
+    short = _JSON_SHORT.get(char)
+    if short is not None:
+        forms.append(re.escape(short))
+    code = ord(char)
+    units = [code] if code < 0x10000 else _surrogates(code)
+    forms.append("".join(rf"\\u{_hex_digits(unit, 4)}" for unit in units))
+    return f"(?:{'|'.join(forms)})"
+
+
+_JSON_SHORT = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _hex_digits(number: int, width: int) -> str:
+    """A pattern for ``number`` in hex, each letter in either case."""
+    digits = f"{number:0{width}X}"
+    return "".join(f"[{d}{d.lower()}]" if d.isalpha() else d for d in digits)
+
+
+def _surrogates(code: int) -> list[int]:
+    code -= 0x10000
+    return [0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)]
+
+
+def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
     if isinstance(value, str):
-        for needle in needles:
-            if needle in value:
-                value = value.replace(needle, REDACTED)
-        return value
+        return pattern.sub(REDACTED, value)
     if isinstance(value, dict):
-        return {_scrub(k, needles): _scrub(v, needles) for k, v in value.items()}
+        return {_scrub(k, pattern): _scrub(v, pattern) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(item, needles) for item in value]
+        return [_scrub(item, pattern) for item in value]
     return value
 
 
-def _decode_body(response: httpx.Response) -> Any:
+def decode_error_body(response: httpx.Response) -> Any:
+    """The JSON (or text) of an error answer whose body was read; None when empty."""
     content = response.content
     if not content:
         return None
@@ -170,7 +209,7 @@ def api_error(
 ) -> ViksaApiError:
     """Build the typed error for an error answer whose body has been read."""
     try:
-        body = scrub(_decode_body(response), secrets)
+        body = scrub(decode_error_body(response), secrets)
         details = parse_details(body)
     except RecursionError:
         # JSON nested deeper than the stack: the error keeps the body as text instead.

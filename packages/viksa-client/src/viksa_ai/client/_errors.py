@@ -24,6 +24,7 @@ __all__ = [
     "ViksaNotFoundError",
     "ViksaPermissionError",
     "ViksaRateLimitError",
+    "ViksaResponseTooLargeError",
     "ViksaServerError",
     "ViksaTimeoutError",
     "ViksaTransportError",
@@ -64,7 +65,10 @@ class ViksaConfigError(ViksaError, ValueError):
 
 
 class ViksaTransportError(ViksaError):
-    """The request got no HTTP answer: connection failure, DNS, broken stream, timeout."""
+    """The request got no HTTP answer: connection failure, DNS, broken stream, timeout.
+
+    ``url`` is where the client tried to go (scheme, host and port only) when known.
+    """
 
     def __init__(
         self,
@@ -73,11 +77,13 @@ class ViksaTransportError(ViksaError):
         method: str | None = None,
         path: str | None = None,
         service: str | None = None,
+        url: str | None = None,
     ) -> None:
         self.message = message
         self.method = method
         self.path = path
         self.service = service
+        self.url = url
         where = " ".join(part for part in (service, method, path) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
@@ -93,6 +99,19 @@ class ViksaDecodeError(ViksaError):
         self.raw = raw
         self.event = event
         super().__init__(message)
+
+
+class ViksaResponseTooLargeError(ViksaDecodeError):
+    """An answer, or one event of a stream, is larger than the client buffers.
+
+    ``limit`` is the cap in bytes (after decompression) and ``setting`` the
+    ``ClientConfig`` field that sets it; ``raw`` is empty.
+    """
+
+    def __init__(self, message: str, *, limit: int, setting: str) -> None:
+        self.limit = limit
+        self.setting = setting
+        super().__init__(message, raw="")
 
 
 class ViksaApiError(ViksaError):
@@ -176,6 +195,27 @@ class ViksaRateLimitError(ViksaApiError):
 class ViksaServerError(ViksaApiError):
     """5xx: the platform or its gateway failed."""
 
+
+# Tracebacks and reprs name the public home of each class, not this private module.
+for _public in (
+    ErrorDetail,
+    ViksaError,
+    ViksaConfigError,
+    ViksaTransportError,
+    ViksaTimeoutError,
+    ViksaDecodeError,
+    ViksaResponseTooLargeError,
+    ViksaApiError,
+    ViksaAuthenticationError,
+    ViksaPermissionError,
+    ViksaNotFoundError,
+    ViksaConflictError,
+    ViksaValidationError,
+    ViksaRateLimitError,
+    ViksaServerError,
+):
+    _public.__module__ = "viksa_ai.client"
+del _public
 
 _MAX_MESSAGE = 300
 

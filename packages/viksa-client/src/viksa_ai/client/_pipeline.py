@@ -8,6 +8,7 @@ take is a function of this module.
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from collections.abc import Mapping
@@ -19,14 +20,22 @@ import httpx
 from viksa_ai.client._call import Call
 from viksa_ai.client._config import RequestOptions, RetryConfig
 from viksa_ai.client._decode import RAW_LIMIT, parse_body, to_json_body
-from viksa_ai.client._error_mapping import api_error, request_id, scrub
+from viksa_ai.client._error_mapping import (
+    api_error,
+    decode_error_body,
+    parse_details,
+    request_id,
+    scrub,
+)
 from viksa_ai.client._errors import (
     ViksaApiError,
+    ViksaConfigError,
     ViksaDecodeError,
     ViksaTimeoutError,
     ViksaTransportError,
 )
 from viksa_ai.client._headers import check_headers
+from viksa_ai.client._limits import BodyBuffer
 from viksa_ai.client._logging import logger, redact_headers, redact_url
 from viksa_ai.client._recording import record
 from viksa_ai.client._retry import (
@@ -46,16 +55,24 @@ if TYPE_CHECKING:
 __all__ = [
     "Plan",
     "RequestDefaults",
+    "answer_buffer",
     "api_failure",
+    "deadline_passed",
     "finish",
     "is_event_stream",
+    "keep_body",
+    "key_in_use",
     "make_plan",
     "make_request",
     "not_an_event_stream",
     "opened_stream",
     "response_retry_delay",
+    "scrub_secrets",
+    "time_left",
     "transport_failure",
     "transport_retry_delay",
+    "undecodable_body",
+    "undecodable_stream",
 ]
 
 T = TypeVar("T")
@@ -190,14 +207,21 @@ def make_request(
         timeout = _deadline_timeout(
             plan, settings.timeout if plan.timeout is None else plan.timeout
         )
-    request = http.build_request(
-        plan.method,
-        plan.url,
-        params=plan.params,
-        headers=headers,
-        json=plan.body,
-        timeout=timeout,
-    )
+    try:
+        request = http.build_request(
+            plan.method,
+            plan.url,
+            params=plan.params,
+            headers=headers,
+            json=plan.body,
+            timeout=timeout,
+        )
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        # A line break in a raw path, a body json cannot encode: nothing was sent.
+        raise ViksaConfigError(
+            f"{plan.service} {plan.method}: the request cannot be sent: "
+            f"{_loggable_text(str(exc), plan, settings)[:300]}"
+        ) from exc
     if logger.isEnabledFor(10):  # DEBUG
         logger.debug(
             "request %s %s headers=%s",
@@ -209,13 +233,30 @@ def make_request(
 
 
 def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
-    return str(scrub(redact_url(str(url)), (*plan.secrets, *settings.credentials.secrets())))
+    return scrub_secrets(redact_url(str(url)), plan.call, settings)
+
+
+def time_left(plan: Plan) -> float | None:
+    """Seconds left of the call's deadline (at least a millisecond); None without one."""
+    deadline = plan.retry.deadline
+    if deadline is None:
+        return None
+    return max(deadline - (time.monotonic() - plan.started), 0.001)
+
+
+def deadline_passed(plan: Plan) -> str:
+    """The message of a call cut by its deadline."""
+    return (
+        f"no complete answer within the call's deadline (RetryConfig(deadline="
+        f"{plan.retry.deadline:g})); raise the deadline if the platform is expected to "
+        "take longer"
+    )
 
 
 def _deadline_timeout(plan: Plan, timeout: float | httpx.Timeout) -> httpx.Timeout:
     """The attempt's timeout, each phase cut to what is left of the call's deadline."""
-    assert plan.retry.deadline is not None
-    left = max(plan.retry.deadline - (time.monotonic() - plan.started), 0.001)
+    left = time_left(plan)
+    assert left is not None
     full = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
     def cut(seconds: float | None) -> float:
@@ -245,6 +286,45 @@ def _planned_wait(plan: Plan, attempt: int, delay: float, reason: str) -> float 
     return delay
 
 
+def answer_buffer(plan: Plan, settings: Settings, response: httpx.Response) -> BodyBuffer:
+    """Where an attempt's body is read: capped, and cut rather than refused for errors."""
+    buffer = BodyBuffer(
+        f"{plan.service} {plan.method} {plan.target}",
+        settings.config.max_answer_bytes,
+        cut=not response.is_success,
+    )
+    buffer.expect(response)
+    return buffer
+
+
+def keep_body(response: httpx.Response, body: BodyBuffer) -> None:
+    """Make the body read by the pipeline the response's ``content``."""
+    # What httpx's own read() does; the body was read chunk by chunk to cap it.
+    response._content = body.content()
+
+
+def undecodable_body(plan: Plan, exc: httpx.DecodingError) -> ViksaDecodeError:
+    """The error for a body its ``Content-Encoding`` cannot decode (a bad gzip stream)."""
+    return ViksaDecodeError(
+        f"{plan.service} {plan.method} {plan.target}: {_UNDECODABLE} ({type(exc).__name__})",
+        raw="",
+    )
+
+
+def undecodable_stream(exc: httpx.DecodingError) -> ViksaDecodeError:
+    """``undecodable_body`` for an event stream, found while reading its events."""
+    return ViksaDecodeError(f"the event stream: {_UNDECODABLE} ({type(exc).__name__})", raw="")
+
+
+_UNDECODABLE = "the answer's body does not decode as its Content-Encoding says"
+
+
+def scrub_secrets(raw: str, call: Call[Any], settings: Settings) -> str:
+    """Server text fit to keep in an error or a log: every secret of the call and the
+    client scrubbed, in any encoding."""
+    return str(scrub(raw, (*call.secrets, *settings.credentials.secrets())))
+
+
 def transport_retry_delay(plan: Plan, attempt: int, exc: httpx.TransportError) -> float | None:
     """The wait before retrying after a transport error, or ``None`` to give up."""
     retry = plan.retry
@@ -260,26 +340,96 @@ def transport_retry_delay(plan: Plan, attempt: int, exc: httpx.TransportError) -
 
 
 def response_retry_delay(plan: Plan, attempt: int, response: httpx.Response) -> float | None:
-    """The wait before retrying after an error status, or ``None`` to give up."""
+    """The wait before retrying after an error status, or ``None`` to give up.
+
+    The body must have been read. A 409 saying the call's own Idempotency-Key is still
+    in use (its first attempt still runs) is retried with backoff; with a deadline, until
+    the deadline rather than ``max_retries`` times.
+    """
     retry = plan.retry
+    if retry.max_retries == 0:
+        return None
+    if key_in_use(plan, response):
+        if retry.deadline is None and attempt >= retry.max_retries:
+            return None
+        delay = retry_delay(retry, attempt, parse_retry_after(response.headers))
+        return _planned_wait(plan, attempt, delay, "409: the Idempotency-Key is in use")
     if attempt >= retry.max_retries or response.status_code not in retry.retry_status_codes:
         return None
     if plan.method in WRITE_METHODS and plan.idempotency_key is None:
         return None  # the server saw this write: only a key makes a retry safe
-    delay = retry_delay(retry, attempt, parse_retry_after(response.headers))
+    hint = parse_retry_after(response.headers)
+    if hint is not None and hint > retry.max_delay:
+        return None  # longer than this policy waits: the caller decides (error.retry_after)
+    delay = retry_delay(retry, attempt, hint)
     return _planned_wait(plan, attempt, delay, f"status {response.status_code}")
 
 
-def transport_failure(plan: Plan, exc: httpx.TransportError) -> ViksaTransportError:
-    """The typed error for a transport failure (timeouts get ``ViksaTimeoutError``)."""
-    cls = ViksaTimeoutError if is_timeout(exc) else ViksaTransportError
-    message = str(exc) or type(exc).__name__
-    return cls(
-        str(scrub(message, plan.secrets)),
-        method=plan.method,
-        path=plan.target,
-        service=plan.service,
-    )
+_KEY_IN_USE_CODES = frozenset(
+    {"idempotency_in_progress", "idempotency_key_in_use", "idempotency_key_in_progress"}
+)
+_KEY_IN_USE_TEXT = re.compile(
+    r"idempotency[ _-]?key.{0,80}?\b(in use|still running|in progress|being processed)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def key_in_use(plan: Plan, response: httpx.Response) -> bool:
+    """Whether a 409 says this call's Idempotency-Key belongs to a request still running.
+
+    The platform's ``detail.code`` (``idempotency_in_progress``) decides; a gateway's
+    wording ("Idempotency-Key ... in use / still running") is understood too.
+    """
+    if response.status_code != 409 or plan.idempotency_key is None:
+        return False
+    try:
+        details = parse_details(decode_error_body(response))
+    except RecursionError:  # JSON nested deeper than the stack: not the platform's 409
+        return False
+    for detail in details:
+        if detail.code in _KEY_IN_USE_CODES or _KEY_IN_USE_TEXT.search(detail.message[:500]):
+            return True
+    return False
+
+
+def transport_failure(
+    plan: Plan, settings: Settings, exc: httpx.TransportError
+) -> ViksaTransportError:
+    """The typed error for a transport failure (timeouts get ``ViksaTimeoutError``).
+
+    It names where the client went (scheme, host and port: never credentials) and
+    what to check.
+    """
+    timeout = is_timeout(exc)
+    cls = ViksaTimeoutError if timeout else ViksaTransportError
+    where = _origin(plan.url)
+    reason = _loggable_text(str(exc) or type(exc).__name__, plan, settings)[:500]
+    if timeout:
+        message = f"timed out waiting for {where}: {reason}"
+        if plan.retry.deadline is None:
+            message += "; raise the client's timeout (or RequestOptions(timeout=...)) if "
+            message += "the platform is expected to take longer"
+    elif isinstance(exc, httpx.LocalProtocolError):
+        message = f"the request to {where} could not be sent: {reason}"
+    elif not may_have_reached_server(exc):
+        message = (
+            f"could not connect to {where}: {reason}; check the base_url, that the "
+            "platform is up and reachable from here (DNS, proxy, firewall, TLS)"
+        )
+    else:
+        message = f"the connection to {where} failed: {reason}"
+    return cls(message, method=plan.method, path=plan.target, service=plan.service, url=where)
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, with no user info, path or query."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+        return f"{parsed.scheme}://{host}:{port}"
+    except (httpx.InvalidURL, ValueError):
+        return "the platform"
 
 
 def api_failure(plan: Plan, settings: Settings, response: httpx.Response) -> ViksaApiError:
@@ -370,7 +520,11 @@ def _loggable_raw(text: str, plan: Plan, settings: Settings) -> str:
     """Answer text fit to keep in an error: none for token answers, secrets scrubbed."""
     if plan.call.adopts_tokens:
         return ""
-    return str(scrub(text, (*plan.secrets, *settings.credentials.secrets())))
+    return _loggable_text(text, plan, settings)
+
+
+def _loggable_text(text: str, plan: Plan, settings: Settings) -> str:
+    return scrub_secrets(text, plan.call, settings)
 
 
 def _mismatch(exc: ValueError) -> str:

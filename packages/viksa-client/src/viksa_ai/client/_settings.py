@@ -35,6 +35,9 @@ class ViksaInsecureTransportWarning(UserWarning):
     """A credential is about to travel over plain http to a host that is not loopback."""
 
 
+ViksaInsecureTransportWarning.__module__ = "viksa_ai.client"  # its public home, in warnings
+
+
 @dataclass
 class Settings:
     """What a client fixed at construction: where to send, how, and its credentials."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from viksa_ai.client._limits import event_too_large
+
 __all__ = ["DONE", "SSEDecoder", "ServerSentEvent"]
 
 DONE = "[DONE]"
@@ -36,9 +38,12 @@ class ServerSentEvent(NamedTuple):
 class SSEDecoder:
     """Feed it the bytes of a stream as they arrive; it returns the events completed."""
 
-    __slots__ = ("_buffer", "_head", "_last_id", "_skip_lf")
+    __slots__ = ("_buffer", "_head", "_last_id", "_limit", "_skip_lf")
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
+        # Past this many bytes without an event's end the stream is refused: a server
+        # that never ends a line must not fill memory.
+        self._limit = max_event_bytes
         self._buffer = bytearray()  # an unfinished block, line ends already made LF
         self._head: bytes | None = b""  # bytes held until the BOM question is settled
         self._skip_lf = False
@@ -109,12 +114,25 @@ class SSEDecoder:
         start = len(buffer) - 1 if buffer else 0
         buffer += chunk
         end = buffer.rfind(b"\n\n", start)
+        limit = self._limit
         if end < 0:
+            if limit is not None and len(buffer) > limit:
+                raise event_too_large(limit)
             return None
+        if limit is not None and (len(buffer) - end - 2 > limit or end > limit):
+            self._check_blocks(buffer, end, limit)
         # Blocks end on a line end, so no UTF-8 sequence is cut here.
         text = buffer[:end].decode("utf-8", "replace")
         del buffer[: end + 2]
         return text
+
+    @staticmethod
+    def _check_blocks(buffer: bytearray, end: int, limit: int) -> None:
+        """Raise when one complete block, or the unfinished rest, is over ``limit``."""
+        if len(buffer) - end - 2 > limit:
+            raise event_too_large(limit)
+        if any(len(block) > limit for block in bytes(buffer[:end]).split(b"\n\n")):
+            raise event_too_large(limit)
 
     def _parse_block(self, block: str) -> ServerSentEvent | None:
         """Apply the line rules to one block; the event it dispatches, if any."""

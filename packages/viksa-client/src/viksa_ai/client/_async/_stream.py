@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from viksa_ai.client._config import DEFAULT_MAX_EVENT_BYTES
 from viksa_ai.client._decode import event_json
-from viksa_ai.client._errors import ViksaTimeoutError, ViksaTransportError
+from viksa_ai.client._errors import ViksaDecodeError, ViksaTimeoutError, ViksaTransportError
+from viksa_ai.client._pipeline import scrub_secrets, undecodable_stream
 from viksa_ai.client._retry import is_timeout
 from viksa_ai.client._sse import DONE, ServerSentEvent, SSEDecoder
 
@@ -38,14 +40,16 @@ def _broken(
 
 
 async def _batches(
-    response: httpx.Response, service: str | None
+    response: httpx.Response, service: str | None, max_event_bytes: int
 ) -> AsyncIterator[list[ServerSentEvent]]:
     """The events of each network chunk, until ``[DONE]`` or the end of the body.
 
     Iterating per chunk rather than per event keeps the generator machinery off
-    each event. A connection that breaks mid-stream raises ``ViksaTransportError``.
+    each event. A connection that breaks mid-stream raises ``ViksaTransportError``, a
+    body its Content-Encoding cannot decode ``ViksaDecodeError``, and an event over
+    ``max_event_bytes`` ``ViksaResponseTooLargeError``.
     """
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     try:
         async for chunk in response.aiter_bytes():
             events = decoder.feed(chunk)
@@ -58,13 +62,15 @@ async def _batches(
             yield events
     except httpx.TransportError as exc:
         raise _broken(response, exc, service) from exc
+    except httpx.DecodingError as exc:
+        raise undecodable_stream(exc) from exc
 
 
 async def _data_batches(
-    response: httpx.Response, service: str | None
+    response: httpx.Response, service: str | None, max_event_bytes: int
 ) -> AsyncIterator[list[str | ServerSentEvent]]:
     """Like ``_batches`` with ``SSEDecoder.feed_data``: the data strings of events."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     try:
         async for chunk in response.aiter_bytes():
             items = decoder.feed_data(chunk)
@@ -76,14 +82,17 @@ async def _data_batches(
             yield items
     except httpx.TransportError as exc:
         raise _broken(response, exc, service) from exc
+    except httpx.DecodingError as exc:
+        raise undecodable_stream(exc) from exc
 
 
 async def iter_json(response: httpx.Response, *, service: str | None = None) -> AsyncIterator[Any]:
     """The JSON value of each event of a streaming response, until ``[DONE]``.
 
-    Data that is not JSON raises ``ViksaDecodeError`` holding the raw text.
+    Data that is not JSON raises ``ViksaDecodeError`` holding the raw text; an event
+    over ``DEFAULT_MAX_EVENT_BYTES`` (16 MiB) raises ``ViksaResponseTooLargeError``.
     """
-    async for batch in _data_batches(response, service):
+    async for batch in _data_batches(response, service, DEFAULT_MAX_EVENT_BYTES):
         for item in batch:
             yield event_json(item)
 
@@ -107,6 +116,10 @@ class AsyncEventStream:
         self._started = False
 
     @property
+    def _max_event(self) -> int:
+        return self._client._settings.config.max_event_bytes
+
+    @property
     def response(self) -> httpx.Response:
         """The raw response (status, headers, request id) once the stream is open.
 
@@ -128,7 +141,7 @@ class AsyncEventStream:
         """The typed events (event, data, id, retry) until ``[DONE]``; iterate once."""
         response = await self._start()
         try:
-            async for batch in _batches(response, self._call.service.name):
+            async for batch in _batches(response, self._call.service.name, self._max_event):
                 for event in batch:
                     yield event
         finally:
@@ -137,9 +150,14 @@ class AsyncEventStream:
     async def _json(self) -> AsyncIterator[Any]:
         response = await self._start()
         try:
-            async for batch in _data_batches(response, self._call.service.name):
+            async for batch in _data_batches(response, self._call.service.name, self._max_event):
                 for item in batch:
-                    yield event_json(item)
+                    try:
+                        value = event_json(item)
+                    except ViksaDecodeError as exc:
+                        exc.raw = scrub_secrets(exc.raw, self._call, self._client._settings)
+                        raise
+                    yield value
         finally:
             await response.aclose()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -21,16 +22,21 @@ from viksa_ai.client._pagination import PageCursor
 from viksa_ai.client._pipeline import (
     Plan,
     RequestDefaults,
+    answer_buffer,
     api_failure,
+    deadline_passed,
     finish,
     is_event_stream,
+    keep_body,
     make_plan,
     make_request,
     not_an_event_stream,
     opened_stream,
     response_retry_delay,
+    time_left,
     transport_failure,
     transport_retry_delay,
+    undecodable_body,
 )
 from viksa_ai.client._recording import ResponseRecorder, recording
 from viksa_ai.client._refresh import (
@@ -421,36 +427,57 @@ class ViksaSyncClient:
             generation = settings.credentials.generation
             request = make_request(self._http, plan, settings, self._defaults)
             try:
-                response = self._http.send(request, stream=plan.stream)
+                left = time_left(plan)
+                if left is None:
+                    response = self._exchange(plan, request, None)
+                else:
+                    deadline = _backends.Deadline(left, deadline_passed(plan))
+                    response = deadline.run(partial(self._exchange, plan, request))
             except httpx.TransportError as exc:
                 if self._closed:  # the close broke this request: retrying cannot help
                     raise closed_error() from exc
                 delay = transport_retry_delay(plan, attempt, exc)
                 if delay is None:
-                    raise transport_failure(plan, exc) from exc
+                    raise transport_failure(plan, settings, exc) from exc
                 _backends.sync_sleep(delay)
                 attempt += 1
                 continue
             if response.is_success:
                 return response
             if not replayed and wants_refresh(plan, settings, response):
-                response.close()
                 self._refresh(generation)
                 replayed = True
                 continue
             delay = response_retry_delay(plan, attempt, response)
             if delay is not None:
-                response.close()
                 _backends.sync_sleep(delay)
                 attempt += 1
                 continue
-            try:
-                response.read()
-            except httpx.TransportError as exc:
-                raise transport_failure(plan, exc) from exc
-            finally:
-                response.close()
             raise api_failure(plan, settings, response)
+
+    def _exchange(
+        self, plan: Plan, request: httpx.Request, deadline: _backends.Deadline | None
+    ) -> httpx.Response:
+        """One attempt: send, then read the body (a stream's only on an error status).
+
+        The body is read here, under the deadline and within the client's size cap.
+        """
+        response = self._http.send(request, stream=True)
+        if plan.stream and response.is_success:
+            return response
+        if deadline is not None:
+            deadline.watch(response)
+        body = answer_buffer(plan, self._settings, response)
+        try:
+            for chunk in response.iter_bytes():
+                if not body.add(chunk):
+                    break
+        except httpx.DecodingError as exc:
+            raise undecodable_body(plan, exc) from exc
+        finally:
+            response.close()
+        keep_body(response, body)
+        return response
 
     def _refresh(self, generation: int) -> None:
         """Refresh the access token once for all calls that failed with it (single flight).
@@ -490,7 +517,7 @@ def _read_head(response: httpx.Response) -> bytes:
             head += chunk
             if len(head) >= RAW_LIMIT:
                 break
-    except httpx.TransportError:
+    except (httpx.TransportError, httpx.DecodingError):
         pass  # the error names the status and type: what arrived before the break will do
     finally:
         response.close()

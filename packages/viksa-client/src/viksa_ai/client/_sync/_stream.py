@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from viksa_ai.client._config import DEFAULT_MAX_EVENT_BYTES
 from viksa_ai.client._decode import event_json
-from viksa_ai.client._errors import ViksaTimeoutError, ViksaTransportError
+from viksa_ai.client._errors import ViksaDecodeError, ViksaTimeoutError, ViksaTransportError
+from viksa_ai.client._pipeline import scrub_secrets, undecodable_stream
 from viksa_ai.client._retry import is_timeout
 from viksa_ai.client._sse import DONE, ServerSentEvent, SSEDecoder
 
@@ -38,13 +40,17 @@ def _broken(
     )
 
 
-def _batches(response: httpx.Response, service: str | None) -> Iterator[list[ServerSentEvent]]:
+def _batches(
+    response: httpx.Response, service: str | None, max_event_bytes: int
+) -> Iterator[list[ServerSentEvent]]:
     """The events of each network chunk, until ``[DONE]`` or the end of the body.
 
     Iterating per chunk rather than per event keeps the generator machinery off
-    each event. A connection that breaks mid-stream raises ``ViksaTransportError``.
+    each event. A connection that breaks mid-stream raises ``ViksaTransportError``, a
+    body its Content-Encoding cannot decode ``ViksaDecodeError``, and an event over
+    ``max_event_bytes`` ``ViksaResponseTooLargeError``.
     """
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     try:
         for chunk in response.iter_bytes():
             events = decoder.feed(chunk)
@@ -57,13 +63,15 @@ def _batches(response: httpx.Response, service: str | None) -> Iterator[list[Ser
             yield events
     except httpx.TransportError as exc:
         raise _broken(response, exc, service) from exc
+    except httpx.DecodingError as exc:
+        raise undecodable_stream(exc) from exc
 
 
 def _data_batches(
-    response: httpx.Response, service: str | None
+    response: httpx.Response, service: str | None, max_event_bytes: int
 ) -> Iterator[list[str | ServerSentEvent]]:
     """Like ``_batches`` with ``SSEDecoder.feed_data``: the data strings of events."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     try:
         for chunk in response.iter_bytes():
             items = decoder.feed_data(chunk)
@@ -75,14 +83,17 @@ def _data_batches(
             yield items
     except httpx.TransportError as exc:
         raise _broken(response, exc, service) from exc
+    except httpx.DecodingError as exc:
+        raise undecodable_stream(exc) from exc
 
 
 def iter_json(response: httpx.Response, *, service: str | None = None) -> Iterator[Any]:
     """The JSON value of each event of a streaming response, until ``[DONE]``.
 
-    Data that is not JSON raises ``ViksaDecodeError`` holding the raw text.
+    Data that is not JSON raises ``ViksaDecodeError`` holding the raw text; an event
+    over ``DEFAULT_MAX_EVENT_BYTES`` (16 MiB) raises ``ViksaResponseTooLargeError``.
     """
-    for batch in _data_batches(response, service):
+    for batch in _data_batches(response, service, DEFAULT_MAX_EVENT_BYTES):
         for item in batch:
             yield event_json(item)
 
@@ -106,6 +117,10 @@ class EventStream:
         self._started = False
 
     @property
+    def _max_event(self) -> int:
+        return self._client._settings.config.max_event_bytes
+
+    @property
     def response(self) -> httpx.Response:
         """The raw response (status, headers, request id) once the stream is open.
 
@@ -127,7 +142,7 @@ class EventStream:
         """The typed events (event, data, id, retry) until ``[DONE]``; iterate once."""
         response = self._start()
         try:
-            for batch in _batches(response, self._call.service.name):
+            for batch in _batches(response, self._call.service.name, self._max_event):
                 yield from batch
         finally:
             response.close()
@@ -135,9 +150,14 @@ class EventStream:
     def _json(self) -> Iterator[Any]:
         response = self._start()
         try:
-            for batch in _data_batches(response, self._call.service.name):
+            for batch in _data_batches(response, self._call.service.name, self._max_event):
                 for item in batch:
-                    yield event_json(item)
+                    try:
+                        value = event_json(item)
+                    except ViksaDecodeError as exc:
+                        exc.raw = scrub_secrets(exc.raw, self._call, self._client._settings)
+                        raise
+                    yield value
         finally:
             response.close()
 
