@@ -91,7 +91,8 @@ class AsyncAgentWorker:
     sets); ``auth_methods`` declares the agent's methods and their params (default: the
     manifest's ``auth_methods``). ``capture_output`` returns what an endpoint prints in
     :attr:`RunResult.output` instead of letting it reach the child's stderr, which goes
-    to ``stderr`` (as in :mod:`subprocess`: ``None`` inherits ours). ``start_timeout``
+    to ``stderr`` (as in :mod:`subprocess`: ``None`` is ours; copied through a pipe, so
+    the child never holds it). ``start_timeout``
     bounds starting the child and importing the agent at :meth:`start`; at a call, the
     call's timeout bounds the start and the call together.
 
