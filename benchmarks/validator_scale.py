@@ -23,12 +23,19 @@ payload keys, each key a declared input), it prints:
   from the parser, freeing what they built...). Each part is its own median, so the
   parts add up only roughly.
 
+``--stages`` adds a second table, the cost of each stage *as the validator runs it*
+(right after the parse and compile, in the same call, with caches as cold as they
+are then), in units of the floor: each column times the validator stopped after that
+stage, so each difference is what the stage adds. The breakdown above times ``model``
+and ``rules`` on their own, warm, which leaves most of their real cost in ``other``.
+
 Times are CPU time of the running thread (``time.thread_time``), so other processes on
 the machine do not count. Every round times a batch of calls of each function, in
 alternating order, and ratios are taken within a round, which cancels most of the drift
 of a shared machine. Always exits 0.
 
     uv run python benchmarks/validator_scale.py [--sizes 10,100,1000,5000] [--rounds N]
+        [--stages]
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ from collections.abc import Callable
 from typing import Any
 
 from viksa_ai.devtools import validate_agent_manifest
-from viksa_ai.devtools.validate._context import MainModule, RuleContext
+from viksa_ai.devtools.validate._context import MainModule, RuleContext, parse_main
+from viksa_ai.devtools.validate._gc import gc_paused
 from viksa_ai.devtools.validate._manifest import load_manifest
 from viksa_ai.devtools.validate._parse import parse_source
 from viksa_ai.devtools.validate._validate import run_rules
@@ -177,10 +185,60 @@ def measure(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
     return result
 
 
+def measure_stages(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
+    """Validation stopped after each stage, over the floor: medians of paired rounds."""
+    source = data["files"][0]["content"]
+    view, _ = load_manifest(data)
+    assert view is not None
+
+    def floor() -> object:
+        ast.parse(source, "main.py")
+        return compile(source, "main.py", "exec", dont_inherit=True)
+
+    def parse() -> object:  # parse, compile and index main.py
+        assert view is not None
+        with gc_paused():
+            return parse_main(view)
+
+    def context() -> object:  # ... then the per-endpoint analyses
+        assert view is not None
+        with gc_paused():
+            return RuleContext(view, parse_main(view))
+
+    def rules() -> object:  # ... then every rule (all but the manifest model)
+        assert view is not None
+        with gc_paused():
+            return run_rules(RuleContext(view, parse_main(view)))
+
+    def validate() -> object:  # ... and the manifest model: the whole validation
+        return validate_agent_manifest(data)
+
+    stages: dict[str, Callable[[], object]] = {
+        "parse": parse,
+        "context": context,
+        "rules": rules,
+        "validate": validate,
+    }
+    for stage in stages.values():
+        stage()
+    ratios: dict[str, list[float]] = {name: [] for name in stages}
+    for round_index in range(rounds):
+        order = list(stages.items())
+        if round_index % 2:
+            order.reverse()
+        base = timed(floor, batch, gc_on=False)
+        for name, stage in order:
+            ratios[name].append(timed(stage, batch, gc_on=True) / base)
+    return {name: statistics.median(values) for name, values in ratios.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000,5000")
     parser.add_argument("--rounds", type=int, default=0, help="rounds per size (default: auto)")
+    parser.add_argument(
+        "--stages", action="store_true", help="also time each stage as validation runs it"
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     print(
@@ -205,6 +263,22 @@ def main() -> None:
         "of the parsed tree); model, rules and other are in units of that strict floor: "
         "strict ~ 1 + model + rules + other."
     )
+    if args.stages:
+        print(
+            f"\n{'endpoints':>9} {'parse':>6} {'+ctx':>6} {'+rules':>6} {'+model':>6}   "
+            "(validation stopped after each stage, over the floor)"
+        )
+        for size in sizes:
+            rounds = args.rounds or max(7, min(41, 20_000 // size))
+            row = measure_stages(manifest(size), rounds, max(1, 200 // size))
+            print(
+                f"{size:>9} {row['parse']:>6.3f} {row['context']:>6.3f} "
+                f"{row['rules']:>6.3f} {row['validate']:>6.3f}"
+            )
+        print(
+            "parse: parse + compile + index of main.py; +ctx: then the endpoint analyses; "
+            "+rules: then every rule; +model: then the manifest model (the whole validation)."
+        )
 
 
 if __name__ == "__main__":

@@ -131,6 +131,23 @@ def test_importing_the_package_does_not_import_pydantic() -> None:
     assert output == "False"
 
 
+def test_the_manifest_enums_import_no_pydantic_and_are_the_models_own() -> None:
+    output = _run_isolated(
+        """
+        import sys
+        from viksa_ai.models import AgentType, EndpointStatus, InputType, MimeType
+        before = "pydantic" in sys.modules
+        import viksa_ai.models.agent as agent
+        same = (agent.AgentType, agent.EndpointStatus, agent.InputType, agent.MimeType) == (
+            AgentType, EndpointStatus, InputType, MimeType
+        )
+        print(before, same)
+        """
+    )
+
+    assert output == "False True"
+
+
 def test_importing_the_models_builds_no_schema() -> None:
     output = _run_isolated(
         """

@@ -199,7 +199,7 @@ def report_lines(path: str) -> tuple[bool, list[str]]:
 def _validate_path(path: str) -> _Result:
     # Imported here so `viksa --help` and `viksa run` do not pay for pydantic models.
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
-    from viksa_ai.devtools.validate._validate import check_agent_manifest
+    from viksa_ai.devtools.validate._validate import manifest_issues
 
     try:
         source = read_manifest_source(Path(path))
@@ -207,12 +207,12 @@ def _validate_path(path: str) -> _Result:
         if _is_dir(path):  # no agent.json in it nor below it (see agent_paths)
             return _Result(path, unreadable=_not_an_agent(path))
         return _Result(path, unreadable=str(exc))
-    report = check_agent_manifest(source.manifest)
+    issues = manifest_issues(source.manifest)
     return _Result(
         path,
         manifest_path=str(source.manifest_path),
         main_path=str(source.main_path) if source.main_path is not None else None,
-        issues=report.issues,
+        issues=issues,
     )
 
 

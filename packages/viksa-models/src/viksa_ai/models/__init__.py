@@ -3,7 +3,8 @@
 Every public name of :mod:`viksa_ai.models.agent`, :mod:`~viksa_ai.models.auth`,
 :mod:`~viksa_ai.models.a2a` and :mod:`~viksa_ai.models.executor` is re-exported here.
 They are imported on first use (PEP 562), so ``import viksa_ai.models`` does not import
-pydantic.
+pydantic; nor does importing the manifest's enums (``AgentType``, ``EndpointStatus``,
+``InputType``, ``MimeType``) from here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from viksa_ai.models._enums import AgentType, EndpointStatus, InputType, MimeType
     from viksa_ai.models.a2a import (
         A2A_PROTOCOL_VERSION,
         A2AEnvelope,
@@ -28,15 +30,11 @@ if TYPE_CHECKING:
         AgentInput,
         AgentOutput,
         AgentQueue,
-        AgentType,
         AgentUpdateRequest,
         BaseAgentData,
         ChronaQueue,
         EndpointInputRef,
-        EndpointStatus,
         ExecutionConfig,
-        InputType,
-        MimeType,
     )
     from viksa_ai.models.auth import (
         ApiKeyRequest,
@@ -77,16 +75,15 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
         "AgentInput",
         "AgentOutput",
         "AgentQueue",
-        "AgentType",
         "AgentUpdateRequest",
         "BaseAgentData",
         "ChronaQueue",
         "EndpointInputRef",
-        "EndpointStatus",
         "ExecutionConfig",
-        "InputType",
-        "MimeType",
     ),
+    # The manifest's enums, from their pydantic-free module (the same objects as
+    # viksa_ai.models.agent's): `from viksa_ai.models import InputType` stays cheap.
+    "viksa_ai.models._enums": ("AgentType", "EndpointStatus", "InputType", "MimeType"),
     "viksa_ai.models.auth": (
         "ApiKeyRequest",
         "KeyValidationRequest",

@@ -13,21 +13,13 @@ Schemas are built on first use (``defer_build``), so importing the models stays 
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from viksa_ai.models._enums import WireEnum
+
 __all__ = ["ClosedModel", "OpenModel", "WireEnum", "WireModel"]
-
-
-class WireEnum(str, Enum):
-    """A string enum whose members are their wire value everywhere, ``str()`` included."""
-
-    # Python 3.11 changed str() of mixed-in enums to "Class.MEMBER"; the wire value is
-    # what users want in messages and f-strings on every supported version.
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 class WireModel(BaseModel):

@@ -1,10 +1,23 @@
-"""Enumerations of the agent manifest, shared by the agent and executor models."""
+"""Enumerations of the agent manifest, shared by the agent and executor models.
+
+This module imports no pydantic: the devtools validator reads manifests with these
+enums on its fast path (``viksa validate`` must start quickly).
+"""
 
 from __future__ import annotations
 
-from viksa_ai.models._base import WireEnum
+from enum import Enum
 
-__all__ = ["AgentType", "EndpointStatus", "InputType", "MimeType"]
+__all__ = ["AgentType", "EndpointStatus", "InputType", "MimeType", "WireEnum"]
+
+
+class WireEnum(str, Enum):
+    """A string enum whose members are their wire value everywhere, ``str()`` included."""
+
+    # Python 3.11 changed str() of mixed-in enums to "Class.MEMBER"; the wire value is
+    # what users want in messages and f-strings on every supported version.
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 class AgentType(WireEnum):

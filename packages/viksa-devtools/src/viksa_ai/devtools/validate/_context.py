@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from viksa_ai.devtools.validate._code_index import EndpointCode, ModuleIndex
 from viksa_ai.devtools.validate._issues import Issue, Severity, join_path
 from viksa_ai.devtools.validate._manifest import ManifestView
 from viksa_ai.devtools.validate._parse import ParsedSource, parse_source
-from viksa_ai.models.agent import AgentEndpoint, MimeType
+from viksa_ai.models import MimeType
+
+if TYPE_CHECKING:
+    from viksa_ai.models.agent import AgentEndpoint
 
 __all__ = ["MAIN_FILE", "MAIN_MODULE", "MainModule", "Rule", "RuleContext", "parse_main"]
 

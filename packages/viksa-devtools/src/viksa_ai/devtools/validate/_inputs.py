@@ -24,9 +24,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.devtools.validate._structure import (
@@ -34,7 +32,10 @@ from viksa_ai.devtools.validate._structure import (
     json_type_name,
     short_repr,
 )
-from viksa_ai.models.agent import AgentEndpoint, AgentInput, InputType
+from viksa_ai.models import InputType
+
+if TYPE_CHECKING:
+    from viksa_ai.models.agent import AgentEndpoint, AgentInput
 
 __all__ = ["check_inputs", "check_value", "compile_pattern", "endpoint_model", "resolve_inputs"]
 
@@ -240,6 +241,11 @@ def endpoint_model(
     endpoint: AgentEndpoint | Mapping[str, Any], issues: list[Issue]
 ) -> AgentEndpoint | None:
     """``endpoint`` as a model (dicts are parsed); None, with issues added, if invalid."""
+    # Imported here: the manifest rules use this module without needing pydantic.
+    from pydantic import ValidationError
+
+    from viksa_ai.models.agent import AgentEndpoint
+
     given: object = endpoint
     if isinstance(given, AgentEndpoint):
         return given
@@ -258,6 +264,10 @@ def endpoint_model(
 def _input_model(
     item: AgentInput | Mapping[str, Any] | Any, path: str, issues: list[Issue] | None
 ) -> AgentInput | None:
+    from pydantic import ValidationError
+
+    from viksa_ai.models.agent import AgentInput
+
     if isinstance(item, AgentInput):
         return item
     problems: list[Issue] = []

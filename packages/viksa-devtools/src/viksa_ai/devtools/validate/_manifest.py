@@ -4,29 +4,33 @@ A valid manifest is parsed once into :class:`AgentGenerationResponse`. When that
 its structural errors become issues and each entry of ``files``, ``inputs``,
 ``outputs`` and ``agent_endpoints`` is parsed on its own, so the rules still check
 every valid entry (and know the names of the invalid ones, to avoid false alarms).
+A caller that needs only the issues can skip the model (and pydantic) for a plainly
+valid manifest (see ``_fast_manifest``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import ValidationError
-
+from viksa_ai.devtools.validate._fast_manifest import fast_entries
 from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.devtools.validate._structure import issues_from_validation_error, json_type_name
-from viksa_ai.models.agent import (
-    AgentEndpoint,
-    AgentFile,
-    AgentGenerationResponse,
-    AgentInput,
-    AgentOutput,
-)
+
+if TYPE_CHECKING:
+    from viksa_ai.models.agent import (
+        AgentEndpoint,
+        AgentFile,
+        AgentGenerationResponse,
+        AgentInput,
+        AgentOutput,
+    )
 
 __all__ = ["Entries", "ManifestView", "load_manifest"]
 
-_Item = TypeVar("_Item", AgentFile, AgentInput, AgentOutput, AgentEndpoint)
+# By name: the models (and pydantic) are imported only when a manifest needs them.
+_Item = TypeVar("_Item", "AgentFile", "AgentInput", "AgentOutput", "AgentEndpoint")
 
 
 @dataclass
@@ -71,11 +75,24 @@ def _names(entries: Entries[Any]) -> frozenset[str]:
     return frozenset([item.name for _, item in entries.items]) | entries.invalid_names
 
 
-def load_manifest(manifest: object) -> tuple[ManifestView | None, list[Issue]]:
+def load_manifest(
+    manifest: object, *, fast: bool = False
+) -> tuple[ManifestView | None, list[Issue]]:
     """Parse ``manifest`` (a dict or a model); return its view and structural issues.
 
-    The view is None only when the manifest is not an object at all.
+    The view is None only when the manifest is not an object at all. With
+    ``fast=True``, a manifest the model surely accepts is read without it (the view's
+    ``model`` is then None; its entries read the same): for callers that need only the
+    issues.
     """
+    if fast:
+        entries = fast_entries(manifest)
+        if entries is not None:
+            return ManifestView(None, *map(_from_model, entries)), []
+    from pydantic import ValidationError
+
+    from viksa_ai.models.agent import AgentGenerationResponse
+
     if isinstance(manifest, AgentGenerationResponse):
         # Re-validate: a model built with model_construct() or mutated after parsing
         # may hold anything.
@@ -103,6 +120,8 @@ def _from_model(items: list[_Item]) -> Entries[_Item]:
 
 
 def _partial_view(manifest: Mapping[str, Any]) -> ManifestView:
+    from viksa_ai.models.agent import AgentEndpoint, AgentFile, AgentInput, AgentOutput
+
     return ManifestView(
         None,
         _entries(manifest, "files", AgentFile),
@@ -116,6 +135,8 @@ def _entries(manifest: Mapping[str, Any], key: str, model: type[_Item]) -> Entri
     raw = manifest.get(key, [])
     if not isinstance(raw, list):
         return Entries(complete=False, is_list=False)
+    from pydantic import ValidationError
+
     entries: Entries[_Item] = Entries(size=len(raw))
     for index, item in enumerate(raw):
         try:

@@ -10,7 +10,7 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from viksa_ai.devtools.validate._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
 from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
@@ -18,18 +18,15 @@ from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
 from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.devtools.validate._manifest import Entries
 from viksa_ai.devtools.validate._structure import short_repr
-from viksa_ai.models.agent import (
-    AgentEndpoint,
-    AgentFile,
-    AgentInput,
-    AgentOutput,
-    InputType,
-    MimeType,
-)
+from viksa_ai.models import InputType, MimeType
+
+if TYPE_CHECKING:
+    from viksa_ai.models.agent import AgentEndpoint, AgentFile, AgentInput, AgentOutput
 
 __all__ = ["MANIFEST_RULES"]
 
-_Named = TypeVar("_Named", AgentFile, AgentInput, AgentOutput, AgentEndpoint)
+# By name: the models (and pydantic) are not imported when the manifest is plainly valid.
+_Named = TypeVar("_Named", "AgentFile", "AgentInput", "AgentOutput", "AgentEndpoint")
 _NUMBERS = (InputType.INTEGER, InputType.FLOAT)
 _ALIAS = re.compile(r"[^.\s]+")
 _SIZED = (InputType.STRING, InputType.LIST, InputType.DICT)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.validate._issues import Issue, join_path
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = ["issues_from_validation_error", "json_type_name", "short_repr"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.validate._code_rules import CODE_RULES
 from viksa_ai.devtools.validate._context import Rule, RuleContext, parse_main
@@ -12,12 +12,15 @@ from viksa_ai.devtools.validate._gc import gc_paused
 from viksa_ai.devtools.validate._issues import AgentValidationError, Issue, IssueSummary
 from viksa_ai.devtools.validate._manifest import ManifestView, load_manifest
 from viksa_ai.devtools.validate._manifest_rules import MANIFEST_RULES
-from viksa_ai.models.agent import AgentGenerationResponse
+
+if TYPE_CHECKING:
+    from viksa_ai.models.agent import AgentGenerationResponse
 
 __all__ = [
     "RULES",
     "ValidationReport",
     "check_agent_manifest",
+    "manifest_issues",
     "run_rules",
     "validate_agent_manifest",
 ]
@@ -51,14 +54,28 @@ def check_agent_manifest(
 
     Any input, however malformed, gives a report: wrong JSON types become issues.
     """
+    view, issues = _check(manifest, fast=False)
+    return ValidationReport(view.model if view is not None else None, issues)
+
+
+def manifest_issues(manifest: Mapping[str, Any]) -> tuple[Issue, ...]:
+    """The issues :func:`check_agent_manifest` reports for ``manifest``, the same ones.
+
+    A manifest whose structure is plainly valid is read without building its pydantic
+    model (nor importing pydantic): what ``viksa validate`` needs, started fast.
+    """
+    return _check(manifest, fast=True)[1]
+
+
+def _check(manifest: object, *, fast: bool) -> tuple[ManifestView | None, tuple[Issue, ...]]:
     try:
         with gc_paused():
-            view, issues = load_manifest(manifest)
+            view, issues = load_manifest(manifest, fast=fast)
             if view is not None:
                 issues.extend(_run_rules(view))
     except (RecursionError, MemoryError):
-        return ValidationReport(None, (_too_deep(),))
-    return ValidationReport(view.model if view is not None else None, tuple(issues))
+        return None, (_too_deep(),)
+    return view, tuple(issues)
 
 
 def validate_agent_manifest(
