@@ -27,7 +27,6 @@ from viksa_ai.devtools.runner import (
     MemoryLimitError,
     OutputLimitError,
     ResultLimitError,
-    RunnerError,
     remove_stale_workdirs,
     run_endpoint,
     sandbox_available,
@@ -620,37 +619,3 @@ def test_a_stderr_nobody_reads_stalls_only_the_agent_not_the_runner() -> None:
         os.close(read_end)  # the copy (or a hung write) now fails instead of waiting
         caller.join(10)
         os.close(write_end)
-
-
-FORGED_READY = code(
-    """
-    import gc, io, json, struct
-
-    # Module-level code writes its own "ready" frame, past every limit, on the channel.
-    for channel in gc.get_objects():
-        if (
-            isinstance(channel, io.BufferedWriter)
-            and isinstance(channel.name, int)
-            and channel.name > 2
-        ):
-            error = {"kind": "agent_import_error", "type": "X", "message": "x" * (20 << 20)}
-            body = json.dumps({"op": "ready", "ok": False, "error": error}).encode()
-            channel.write(struct.pack(">I", len(body)) + body)
-            channel.flush()
-            break
-
-    @mcp_endpoint(description="never reached")
-    async def never(payload):
-        return None
-    """
-)
-
-
-def test_a_forged_ready_frame_past_the_limits_is_refused() -> None:
-    limits = Limits(result_bytes=1000, output_bytes=1000)
-    with (
-        AgentWorker(agent(FORGED_READY, "never"), limits=limits) as warm,
-        pytest.raises(RunnerError) as caught,
-    ):
-        warm.call("never")
-    assert len(str(caught.value)) < 100 * 1024

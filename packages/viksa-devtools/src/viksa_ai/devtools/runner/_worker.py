@@ -389,10 +389,7 @@ class AsyncAgentWorker:
             await self._discard()
             raise _closed_mid_start(None)
         try:
-            # Agent code runs before this frame: the same bound as a call's reply.
-            ready = await asyncio.wait_for(
-                _read_frame(process, self._limits.reply_bytes()), timeout
-            )
+            ready = await asyncio.wait_for(_read_frame(process), timeout)
         except asyncio.TimeoutError:
             await self._discard()
             if endpoint is not None:
