@@ -618,4 +618,9 @@ def test_a_stderr_nobody_reads_stalls_only_the_agent_not_the_runner() -> None:
     finally:
         os.close(read_end)  # the copy (or a hung write) now fails instead of waiting
         caller.join(10)
+        # The copy still holds write_end's number: closing it first would let the copy
+        # write into whatever the next test opens under that number.
+        for copy in threading.enumerate():
+            if copy.name == "viksa-agent-stderr":
+                copy.join(30)
         os.close(write_end)
