@@ -6,10 +6,12 @@ file, the parent's environment and ``/proc``, and to write outside its directory
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 from viksa_ai.devtools.runner import (
     AgentWorker,
     CpuLimitError,
+    EndpointError,
     EndpointTimeoutError,
     Limits,
     MemoryLimitError,
@@ -403,3 +406,221 @@ def test_a_runner_killed_with_sigkill_leaves_a_directory_the_next_start_removes(
             break
         time.sleep(0.05)
     assert not root.exists()
+
+
+# --- limits agent code cannot lift (review1) ----------------------------------------------
+
+DEFIANT = code(
+    """
+    import gc, io, json, resource, struct, sys
+
+    @mcp_endpoint(description="lift the memory cap, then allocate past it")
+    async def lift(payload):
+        try:
+            unlimited = resource.RLIM_INFINITY
+            resource.setrlimit(resource.RLIMIT_AS, (unlimited, unlimited))
+        except (ValueError, OSError):
+            pass  # refused: the hard limit is the cap
+        block = bytearray(payload["mib"] * 1024 * 1024)
+        return len(block)
+
+    @mcp_endpoint(description="switch off the child's result check, then return a lot")
+    async def unchecked(payload):
+        sys.modules["__main__"]._check_result_size = lambda *args: None
+        return "y" * payload["size"]
+
+    @mcp_endpoint(description="raise an exception with a huge message")
+    async def shouty_error(payload):
+        raise ValueError("e" * payload["size"])
+    """
+)
+
+
+@needs_sandbox
+def test_agent_code_cannot_lift_its_memory_cap() -> None:
+    limits = Limits(memory_bytes=512 * 1024 * 1024)
+    with AgentWorker(agent(DEFIANT, "lift"), limits=limits) as warm:
+        with pytest.raises(MemoryLimitError):
+            warm.call("lift", {"mib": 1024})
+        assert warm.call("lift", {"mib": 1}).value == 1024 * 1024
+
+
+def test_a_reply_past_the_limits_is_refused_by_the_runner_itself() -> None:
+    # The child's own check runs inside the agent's process: the runner bounds the reply.
+    limits = Limits(result_bytes=1000, output_bytes=1000)
+    with AgentWorker(agent(DEFIANT, "unchecked"), limits=limits) as warm:
+        with pytest.raises(ResultLimitError) as caught:
+            warm.call("unchecked", {"size": 20 * 1024 * 1024})
+        assert caught.value.limit == 1000
+        # A new child serves the next call.
+        assert warm.call("unchecked", {"size": 10}).value == "y" * 10
+
+
+def test_a_huge_exception_message_is_cut_not_sent_whole() -> None:
+    limits = Limits(result_bytes=1000, output_bytes=1000)
+    with (
+        AgentWorker(agent(DEFIANT, "shouty_error"), limits=limits) as warm,
+        pytest.raises(EndpointError) as caught,
+    ):
+        warm.call("shouty_error", {"size": 20 * 1024 * 1024})
+    assert caught.value.exception_type == "ValueError"
+    assert len(caught.value.message) < 100 * 1024
+    assert len(caught.value.traceback or "") < 100 * 1024
+
+
+STDERR_THIEF = code(
+    """
+    import os, sys
+
+    @mcp_endpoint(description="read and truncate what the runner's stderr is")
+    async def steal(payload):
+        found = {}
+        try:
+            # Non-blocking: a pipe (what the runner gives) has nothing to read.
+            log = os.open("/proc/self/fd/2", os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                found["read"] = os.read(log, 1 << 16).decode("utf-8", "replace")
+            finally:
+                os.close(log)
+        except OSError:
+            found["read"] = None
+        try:
+            os.ftruncate(2, 0)
+            found["truncated"] = True
+        except OSError:
+            found["truncated"] = False
+        print("agent says hi", file=sys.stderr, flush=True)
+        return found
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="/proc/self/fd is Linux")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_agent_code_cannot_read_or_truncate_the_runners_stderr(
+    tmp_path: Path, sandbox: bool
+) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    log_path = tmp_path / "server.log"
+    log_path.write_text("SERVER LOG token=not-for-agents\n")
+    with (
+        open(log_path, "a") as log,
+        AgentWorker(agent(STDERR_THIEF, "steal"), stderr=log, sandbox=sandbox) as warm,
+    ):
+        found = warm.call("steal").value
+    assert "not-for-agents" not in (found["read"] or "")
+    assert found["truncated"] is False
+    # What the agent writes to stderr still reaches the runner's stderr, after the log.
+    assert log_path.read_text() == "SERVER LOG token=not-for-agents\nagent says hi\n"
+
+
+@needs_sandbox
+def test_a_directory_to_hide_that_is_itself_on_sys_path_is_masked(tmp_path: Path) -> None:
+    # e.g. PYTHONPATH=/project and the platform's data file in /project itself.
+    data = tmp_path / "project"
+    data.mkdir()
+    (data / "platform.db").write_text("secret state")
+    source = code(
+        """
+        import os
+
+        @mcp_endpoint(description="look")
+        async def look(payload):
+            return os.path.exists(payload["path"])
+        """
+    )
+    sys.path.append(str(data))
+    try:
+        with AgentWorker(agent(source, "look"), hidden_paths=[data]) as warm:
+            seen = warm.call("look", {"path": str(data / "platform.db")}).value
+    finally:
+        sys.path.remove(str(data))
+    assert seen is False
+
+
+FILLER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write MiB into a file, as much as it can")
+    async def fill(payload):
+        written = 0
+        try:
+            with open(payload["path"], "wb") as file:
+                for _ in range(payload["mib"]):
+                    file.write(b"x" * (1 << 20))
+                    file.flush()
+                    written += 1
+        except OSError:
+            pass
+        return written
+    """
+)
+
+
+@needs_sandbox
+def test_the_private_tmp_and_the_masks_are_bounded_by_the_memory_limit(tmp_path: Path) -> None:
+    # A tmpfs lives in the server's memory, outside the child's address-space limit.
+    hidden = tmp_path / "shown" / "data"
+    hidden.mkdir(parents=True)
+    sys.path.append(str(tmp_path / "shown"))
+    limits = Limits(memory_bytes=256 * 1024 * 1024)
+    try:
+        with AgentWorker(agent(FILLER, "fill"), limits=limits, hidden_paths=[hidden]) as warm:
+            in_tmp = warm.call("fill", {"path": "/tmp/fill", "mib": 384}).value
+            in_mask = warm.call("fill", {"path": str(hidden / "fill"), "mib": 1}).value
+    finally:
+        sys.path.remove(str(tmp_path / "shown"))
+    assert in_tmp <= 256
+    assert in_mask == 0
+
+
+FLOOD = code(
+    """
+    import sys
+
+    @mcp_endpoint(description="write a lot to stderr")
+    async def flood(payload):
+        sys.stderr.write("z" * payload["size"])
+        sys.stderr.flush()
+        return "done"
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a full pipe as stderr")
+def test_a_stderr_nobody_reads_stalls_only_the_agent_not_the_runner() -> None:
+    # A server whose own stderr is a full pipe: forwarding the agent's output must not
+    # block the runner's event loop (the call's timeout still ends the call).
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(write_end, b"x" * 65536)
+    os.set_blocking(write_end, True)
+    outcome: list[BaseException | str] = []
+
+    def call() -> None:
+        try:
+            with AgentWorker(agent(FLOOD, "flood"), stderr=write_end) as warm:
+                outcome.append(warm.call("flood", {"size": 1 << 20}, timeout=3).value)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    caller.join(60)
+    try:
+        assert not caller.is_alive(), "the runner hung on a full stderr"
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], EndpointTimeoutError)
+    finally:
+        os.close(read_end)  # the copy (or a hung write) now fails instead of waiting
+        caller.join(10)
+        # The copy still holds write_end's number: closing it first would let the copy
+        # write into whatever the next test opens under that number.
+        for copy in threading.enumerate():
+            if copy.name == "viksa-agent-stderr":
+                copy.join(30)
+        os.close(write_end)

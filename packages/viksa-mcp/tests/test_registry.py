@@ -60,3 +60,27 @@ def test_the_fingerprint_changes_with_what_a_client_sees(make_doc: MakeDoc) -> N
     assert build_registry([make_doc()]).fingerprint() == registry.fingerprint()
     assert build_registry([changed]).fingerprint() != registry.fingerprint()
     assert BridgeRegistry().fingerprint() == ""
+
+
+BROKEN_DOCS: dict[str, Any] = {
+    "endpoint without a name": {"agent_endpoints": [{"module": "main"}]},
+    "queues not an object": {"chrona_queue": ["q"], "agent_endpoints": [{"name": "x"}]},
+    "config not an object": {"agent_endpoints": [{"name": "x", "execution_config": [1]}]},
+    "timeout not a number": {
+        "agent_endpoints": [{"name": "x", "execution_config": {"timeout_seconds": "soon"}}]
+    },
+    "not an object at all": "garbage",
+}
+
+
+def test_one_broken_agent_document_leaves_the_others_tools(make_doc: MakeDoc, caplog: Any) -> None:
+    # A platform (or an agent) that answers garbage for one agent must not take every
+    # other agent's tools away: the broken one is skipped and logged.
+    broken = [
+        {"id": f"bad{i}", "agent_alias": "bad", **doc} if isinstance(doc, dict) else doc
+        for i, doc in enumerate(BROKEN_DOCS.values())
+    ]
+    registry = build_registry([*broken, make_doc()])
+    assert registry.names() == sorted(t.name for t in agent_doc_to_tools(make_doc()))
+    assert list(registry.agents) == ["agt1"]
+    assert caplog.text.count("skipped") == len(BROKEN_DOCS)

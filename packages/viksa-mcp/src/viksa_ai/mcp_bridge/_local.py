@@ -86,6 +86,8 @@ class LocalBackend:
         if not self.folder.is_dir():
             raise BridgeConfigError(f"--path {folder}: not a directory holding an agent")
         self._runner = _runner()
+        # As `viksa dev` and `viksa run` do: say whether agent code is isolated.
+        _log.info("agent code runs with sandbox %s", self._runner.sandbox_status()[1])
         self._secrets = dict(secrets)
         self._worker: AsyncAgentWorker | None = None
         self._snapshot: tuple[tuple[str, int, int], ...] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_SECONDS = 30
+_log = logging.getLogger("viksa_ai.mcp_bridge")
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,24 @@ def build_registry(
     When two tools would share a name, each of them gets a short suffix derived from its
     agent id and endpoint, so a name stays the same from one refresh to the next.
     """
-    docs = list(docs)
-    specs = [spec for doc in docs for spec in agent_doc_to_tools(doc)]
+    # One malformed document (a platform answering garbage) costs its own tools only.
+    usable: list[Mapping[str, Any]] = []
+    specs: list[ViksaToolSpec] = []
+    for doc in docs:
+        try:
+            specs += agent_doc_to_tools(doc)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # The type says Mapping; a platform answering garbage says otherwise.
+            found: object = doc
+            agent = found.get("id") if isinstance(found, Mapping) else None
+            _log.warning(
+                "agent %s skipped: its document is malformed (%s: %s)",
+                agent or "(no id)",
+                type(exc).__name__,
+                exc,
+            )
+        else:
+            usable.append(doc)
     counts: dict[str, int] = {}
     for spec in specs:
         base = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
@@ -202,7 +220,7 @@ def build_registry(
                 max_length=max_name_length,
             )
         registry.tools[name] = _renamed(spec, name)
-    for doc in docs:
+    for doc in usable:
         if not _enabled(doc.get("status")):
             continue
         agent_id = str(doc.get("id") or doc.get("agent_id") or doc.get("agent_alias"))

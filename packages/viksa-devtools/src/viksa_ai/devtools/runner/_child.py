@@ -40,6 +40,7 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_NOT_FOUND,
     KIND_OUTPUT_LIMIT,
     KIND_RESULT_LIMIT,
+    MAX_ERROR_CHARS,
     MEMORY_OPTION,
     ProtocolError,
     encode_frame,
@@ -150,7 +151,8 @@ def _limit_memory(limit: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    # The hard limit too: agent code runs in this process and could lift a soft one.
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _no_core_files() -> None:
@@ -419,11 +421,18 @@ def _error(exc: BaseException, kind: str) -> dict[str, Any]:
         "method_id": getattr(exc, "method_id", None) if auth else None,
         "param_name": getattr(exc, "param_name", None) if auth else None,
         "type": _qualified_name(type(exc)),
-        "message": str(exc),
-        "traceback": "".join(
-            traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__))
+        "message": _cut(str(exc)),
+        "traceback": _cut(
+            "".join(traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__)))
         ),
     }
+
+
+def _cut(text: str) -> str:
+    """``text`` up to ``MAX_ERROR_CHARS``: an error's text is not a channel for data."""
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    return f"{text[:MAX_ERROR_CHARS]}... [{len(text) - MAX_ERROR_CHARS} more characters cut]"
 
 
 def _plain_error(kind: str, message: str) -> dict[str, Any]:

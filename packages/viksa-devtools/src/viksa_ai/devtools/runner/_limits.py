@@ -17,6 +17,9 @@ DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024
 DEFAULT_CPU_SECONDS = 300.0
 DEFAULT_OUTPUT_BYTES = 1024 * 1024
 DEFAULT_RESULT_BYTES = 16 * 1024 * 1024
+# Room in a reply besides the value and the output: an error's message and traceback
+# (cut by the child to 64 Ki characters each, up to 6 bytes each as JSON) and the rest.
+_REPLY_ALLOWANCE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,17 @@ class Limits:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not value > 0):
                 raise ValueError(f"Limits.{name} must be a positive number or None, got {value!r}")
+
+    def reply_bytes(self) -> int | None:
+        """The most a child's reply to one call may hold; ``None`` when not bounded.
+
+        The child checks the result and output itself, but agent code runs in the child
+        and can switch that off: the runner refuses a longer reply. JSON escapes a
+        control character in six bytes, hence the factor on the output.
+        """
+        if self.result_bytes is None or self.output_bytes is None:
+            return None
+        return self.result_bytes + 6 * self.output_bytes + _REPLY_ALLOWANCE
 
     def per_call(self) -> dict[str, Any]:
         """The limits the child applies to each call (the memory cap is set at its start)."""

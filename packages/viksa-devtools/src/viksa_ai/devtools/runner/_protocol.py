@@ -22,8 +22,10 @@ __all__ = [
     "KIND_NOT_FOUND",
     "KIND_OUTPUT_LIMIT",
     "KIND_RESULT_LIMIT",
+    "MAX_ERROR_CHARS",
     "MAX_FRAME_BYTES",
     "MEMORY_OPTION",
+    "FrameTooLargeError",
     "ProtocolError",
     "decode_body",
     "encode_frame",
@@ -45,10 +47,21 @@ MEMORY_OPTION = "--memory="
 # A bound on one frame guards the parent against a corrupted channel asking it to
 # buffer gigabytes; endpoint inputs and results are far below this.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+# The child cuts an error's message and its traceback to this many characters each.
+MAX_ERROR_CHARS = 64 * 1024
 
 
 class ProtocolError(Exception):
     """The channel carried something that is not a frame of this protocol."""
+
+
+class FrameTooLargeError(ProtocolError):
+    """A frame header announced more than the reader accepts."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"frame of {length} bytes announced, more than {limit}")
+        self.length = length
+        self.limit = limit
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:
@@ -59,11 +72,12 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def frame_length(header: bytes) -> int:
-    """The body length announced by a frame ``header``; checks the bound."""
+def frame_length(header: bytes, limit: int = MAX_FRAME_BYTES) -> int:
+    """The body length announced by a frame ``header``; at most ``limit`` (and the bound)."""
     (length,) = HEADER.unpack(header)
-    if length > MAX_FRAME_BYTES:
-        raise ProtocolError(f"frame of {length} bytes announced, more than {MAX_FRAME_BYTES}")
+    limit = min(limit, MAX_FRAME_BYTES)
+    if length > limit:
+        raise FrameTooLargeError(length, limit)
     return int(length)
 
 

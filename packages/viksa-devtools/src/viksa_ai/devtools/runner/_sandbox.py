@@ -108,6 +108,23 @@ def _probe(tool: str) -> bool:
     return done.returncode == 0
 
 
+@functools.lru_cache(maxsize=4)
+def _sizes_tmpfs(tool: str) -> bool:
+    """Whether this bwrap takes ``--size`` for a tmpfs (0.5.0 and later)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - our own fixed command line
+            [tool, "--help"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in done.stdout + done.stderr
+
+
 def sandbox_available() -> bool:
     """Whether agents can run sandboxed here (probed once per process and bwrap path)."""
     tool = sandbox_tool()
@@ -197,16 +214,20 @@ def sandboxed_command(
     workdir: Path,
     *,
     hidden: Sequence[Path] = (),
+    tmp_bytes: int | None = None,
 ) -> list[str]:
     """``command`` run by ``tool`` (bwrap) in the sandbox, working in ``workdir``.
 
-    ``hidden`` are directories masked by an empty directory even when they lie inside
-    one that is shown (e.g. a data directory inside a source tree on ``sys.path``).
+    ``hidden`` are directories masked by an empty, read-only directory even when they
+    lie inside one that is shown (e.g. a data directory inside a source tree on
+    ``sys.path``). ``tmp_bytes`` caps the private ``/tmp``: it lives in memory, outside
+    the child's own memory limit (where bwrap is too old for ``--size``, it is not).
     """
     args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
     _bind_system(args)
     # The private /tmp first: a Python installation under /tmp (a CI venv) is then shown.
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
+    size = ["--size", str(tmp_bytes)] if tmp_bytes is not None and _sizes_tmpfs(tool) else []
+    args += ["--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/tmp"]  # noqa: S108
     shown = _python_dirs(workdir, os.getcwd())
     for path in shown:
         args += ["--ro-bind", path, path]
@@ -214,10 +235,11 @@ def sandboxed_command(
     args += ["--bind", work, work]
     for hide in hidden:
         real = os.path.realpath(hide)
-        # Only a directory inside one shown is visible at all; masking one that holds a
-        # shown directory (the current directory holding .venv) would hide that too.
-        if os.path.isdir(real) and any(_inside(real, path) for path in shown):
-            args += ["--tmpfs", real]
+        # Only a directory shown or inside one shown is visible at all; masking one that
+        # holds a shown directory (the current directory holding .venv) would hide that too.
+        if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
+            # Read-only: a writable mask would be memory for the agent to fill.
+            args += ["--tmpfs", real, "--remount-ro", real]
     # The root bwrap builds (the directories leading to those shown) is read-only too:
     # the working directory and /tmp are the only places an agent writes.
     args += ["--remount-ro", "/", "--chdir", work, "--", *command]

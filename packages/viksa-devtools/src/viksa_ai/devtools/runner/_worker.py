@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,6 +56,7 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_OUTPUT_LIMIT,
     KIND_RESULT_LIMIT,
     MEMORY_OPTION,
+    FrameTooLargeError,
     ProtocolError,
     decode_body,
     encode_frame,
@@ -71,6 +75,7 @@ __all__ = ["AsyncAgentWorker"]
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
+_FORWARD_CHUNK = 64 * 1024
 _POSIX = os.name == "posix"
 # How a child ended by its CPU limit exits: killed by SIGXCPU, or (in bwrap, which
 # reports a signalled child as 128 + the signal) that number.
@@ -87,7 +92,8 @@ class AsyncAgentWorker:
     sets); ``auth_methods`` declares the agent's methods and their params (default: the
     manifest's ``auth_methods``). ``capture_output`` returns what an endpoint prints in
     :attr:`RunResult.output` instead of letting it reach the child's stderr, which goes
-    to ``stderr`` (as in :mod:`subprocess`: ``None`` inherits ours). ``start_timeout``
+    to ``stderr`` (as in :mod:`subprocess`: ``None`` is ours; copied through a pipe, so
+    the child never holds it). ``start_timeout``
     bounds starting the child and importing the agent at :meth:`start`; at a call, the
     call's timeout bounds the start and the call together.
 
@@ -123,6 +129,7 @@ class AsyncAgentWorker:
         self._limits = Limits() if limits is None else limits
         self._lock: asyncio.Lock | None = None
         self._process: asyncio.subprocess.Process | None = None
+        self._forwarder: _StderrCopy | None = None
         self._workdir: Workdir | None = None
         self._next_id = 0
         self._starts = 0
@@ -252,6 +259,16 @@ class AsyncAgentWorker:
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None
+            except FrameTooLargeError as exc:
+                # The child's own checks were bypassed (they run beside the agent's code).
+                await self._discard()
+                raise ResultLimitError(
+                    f"the worker answered {exc.length} bytes, more than the {exc.limit} "
+                    "its limits allow (result, output and an error's text): return and "
+                    "print less, or pass larger Limits(result_bytes=..., output_bytes=...)",
+                    limit=self._limits.result_bytes,
+                    endpoint=target.name,
+                ) from None
             except (OSError, EOFError, ProtocolError) as exc:
                 returncode = await self._discard()
                 raise self._died(returncode, exc, target.name) from None
@@ -345,23 +362,40 @@ class AsyncAgentWorker:
             command.append(f"{MEMORY_OPTION}{self._limits.memory_bytes}")
         command += self._agent.modules
         if self._sandbox_tool is not None:
-            command = sandboxed_command(self._sandbox_tool, command, workdir, hidden=self._hidden)
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=self._stderr,
-                cwd=workdir,
-                env=child_environment(workdir, self._auth.environment()),
-                start_new_session=_POSIX,
+            command = sandboxed_command(
+                self._sandbox_tool,
+                command,
+                workdir,
+                hidden=self._hidden,
+                tmp_bytes=self._limits.memory_bytes,
             )
+        # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
+        # code could read or truncate the server's log file, or read the terminal's keys.
+        copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
+        try:
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *command,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=subprocess.DEVNULL if copy is None else copy.write_end,
+                    cwd=workdir,
+                    env=child_environment(workdir, self._auth.environment()),
+                    start_new_session=_POSIX,
+                )
+            except BaseException:
+                if copy is not None:
+                    copy.abandon()
+                raise
         except OSError as exc:
             if not self._closed:
                 raise
             # close() removed the working directory while the child was being spawned.
             raise _closed_mid_start(exc) from None
         self._process = process
+        if copy is not None:
+            copy.start()
+            self._forwarder = copy
         if self._closed:
             # close() ran while the child was being spawned and could not stop it.
             await self._discard()
@@ -411,7 +445,7 @@ class AsyncAgentWorker:
         assert process.stdin is not None
         process.stdin.write(frame)
         await process.stdin.drain()
-        return await _read_frame(process)
+        return await _read_frame(process, self._limits.reply_bytes())
 
     async def _discard(self) -> int | None:
         """Kill the current child and its process group, reap it, and forget it."""
@@ -421,17 +455,73 @@ class AsyncAgentWorker:
         if process.returncode is None:
             _kill_tree(process)
         returncode = await process.wait()
+        forwarder, self._forwarder = self._forwarder, None
+        if forwarder is not None:
+            # Its pipe ends with the child's tree; a descendant still holding it, or a
+            # stderr nobody reads, cannot hold us up.
+            await forwarder.wait(_CLOSE_GRACE_SECONDS)
         # Closing our end of stdin releases its transport now rather than at exit.
         if process.stdin is not None:
             process.stdin.close()
         return returncode
 
 
-async def _read_frame(process: asyncio.subprocess.Process) -> dict[str, Any]:
+class _StderrCopy:
+    """A thread copying the child's stderr pipe to ``target`` (``None``: our stderr).
+
+    A thread, not a task: a write to a stderr nobody reads blocks, and must block only
+    this agent (its pipe fills and its writes wait), never the runner's event loop.
+    """
+
+    def __init__(self, target: Stderr) -> None:
+        self._read_end, self.write_end = os.pipe()
+        self._target = target
+        self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
+
+    def start(self) -> None:
+        """Start copying; the child, spawned, holds the only write end from now on."""
+        os.close(self.write_end)
+        self._thread.start()
+
+    def abandon(self) -> None:
+        """Close both ends (the child was not spawned)."""
+        os.close(self.write_end)
+        os.close(self._read_end)
+
+    async def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the copy to reach the end of the pipe."""
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join, timeout)
+
+    def _run(self) -> None:
+        with open(self._read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(_FORWARD_CHUNK):
+                with contextlib.suppress(OSError, ValueError):
+                    if self._target is None or isinstance(self._target, int):
+                        os.write(2 if self._target is None else self._target, chunk)
+                    else:
+                        _write_to(self._target, chunk)
+
+
+def _write_to(target: IO[Any], chunk: bytes) -> None:
+    try:
+        fd = target.fileno()
+    except (OSError, ValueError, AttributeError):
+        text = isinstance(target, io.TextIOBase)
+        target.write(chunk.decode("utf-8", "replace") if text else chunk)
+        target.flush()
+        return
+    os.write(fd, chunk)
+
+
+async def _read_frame(
+    process: asyncio.subprocess.Process, limit: int | None = None
+) -> dict[str, Any]:
     assert process.stdout is not None
     try:
         header = await process.stdout.readexactly(HEADER.size)
-        body = await process.stdout.readexactly(frame_length(header))
+        body = await process.stdout.readexactly(
+            frame_length(header) if limit is None else frame_length(header, limit)
+        )
     except asyncio.IncompleteReadError:
         raise EOFError("the worker closed its channel") from None
     return decode_body(body)
