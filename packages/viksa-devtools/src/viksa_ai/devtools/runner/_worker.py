@@ -454,7 +454,14 @@ class AsyncAgentWorker:
             return None
         if process.returncode is None:
             _kill_tree(process)
-        returncode = await process.wait()
+        # A reply left unread in the pipe (refused as too large, or cut by a timeout)
+        # pauses the pipe's transport, so it never sees the end of the file and
+        # ``wait()`` never returns: read what is left until the pipe ends.
+        drain = asyncio.ensure_future(_drain(process.stdout))
+        try:
+            returncode = await process.wait()
+        finally:
+            drain.cancel()
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
             # Its pipe ends with the child's tree; a descendant still holding it, or a
@@ -511,6 +518,15 @@ def _write_to(target: IO[Any], chunk: bytes) -> None:
         target.flush()
         return
     os.write(fd, chunk)
+
+
+async def _drain(stream: asyncio.StreamReader | None) -> None:
+    """Read and drop what is left in ``stream`` until it ends."""
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        while await stream.read(1 << 16):
+            pass
 
 
 async def _read_frame(
