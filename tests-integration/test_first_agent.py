@@ -331,8 +331,7 @@ def test_login_profiles_and_the_resolution_order(
 @pytest.mark.xfail(
     strict=True,
     reason="pytest-asyncio (in viksa-ai[dev]) warns that asyncio_default_fixture_loop_scope "
-    "is unset in a folder without pytest config; the README shows no such line "
-    "(see /work/notes/review2.md)",
+    "is unset in a folder without pytest config; the README shows no such line",
 )
 def test_the_generated_test_prints_what_the_readme_shows(tmp_path: Path) -> None:
     # The walkthrough test compares stdout only; a person also sees stderr.
