@@ -259,6 +259,7 @@ def test_login_profiles_and_the_resolution_order(
     dev.wait_line("export VIKSA_PROJECT_ID=")
     base_url = dev.wait_line("export VIKSA_BASE_URL=").partition("=")[2]
     banner_key = dev.wait_line("export VIKSA_API_KEY=").partition("=")[2]
+    password = dev.wait_line("  password ").split()[-1]
 
     # No credentials anywhere yet: a message, exit 2.
     viksa("init", "hello", cwd=tmp_path, env=env)
@@ -273,7 +274,7 @@ def test_login_profiles_and_the_resolution_order(
         "--email",
         "dev@viksa.local",
         "--password",
-        "viksa-dev",
+        password,
         cwd=tmp_path,
         env=env,
     )
@@ -281,7 +282,7 @@ def test_login_profiles_and_the_resolution_order(
     stored = Path(env["VIKSA_CONFIG_DIR"]) / "credentials.json"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     profile = json.loads(stored.read_text())["profiles"]["default"]
-    assert "viksa-dev" not in stored.read_text()
+    assert password not in stored.read_text()
     assert profile["base_url"] == base_url
     login_key = profile["api_key"]
 

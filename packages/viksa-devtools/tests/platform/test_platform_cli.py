@@ -113,6 +113,25 @@ def test_reset_deletes_the_data_file_before_starting(
     assert (started[0].data_path, started[0].seed_password) == (data, "pw-1")
 
 
+def test_viksa_dev_seeds_a_fresh_random_password_unless_one_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Agent code can reach a served platform over loopback: no well-known password.
+    started: list[PlatformConfig] = []
+
+    def fake_serve(config: PlatformConfig, **_: object) -> int:
+        started.append(config)
+        return 0
+
+    monkeypatch.setattr("viksa_ai.devtools.platform.http._serve.serve", fake_serve)
+    assert main(["dev", "--memory"]) == 0
+    assert main(["dev", "--memory"]) == 0
+    first, second = (config.seed_password for config in started)
+    assert DEFAULT_PASSWORD not in (first, second)
+    assert first != second
+    assert len(first) >= 16
+
+
 def test_the_banner_prints_the_fault_token() -> None:
     platform = Platform(PlatformConfig())
     credentials = platform.seed()
@@ -238,7 +257,7 @@ def dev_server(
     """A real ``viksa dev --memory`` on a free 127.0.0.1 port; yields its base URL."""
     command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--memory", "--port", "0"]
     process = subprocess.Popen(
-        [*command, "--allow-host", "devbox.test"],
+        [*command, "--allow-host", "devbox.test", "--password", DEFAULT_PASSWORD],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

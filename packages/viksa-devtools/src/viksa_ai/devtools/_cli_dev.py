@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -69,7 +70,10 @@ def add_parser(subparsers: Any) -> None:
         "viksa deploy and viksa call in another terminal need no export lines",
     )
     parser.add_argument("--email", help="email of the seeded developer user")
-    parser.add_argument("--password", help="password of the seeded developer user")
+    parser.add_argument(
+        "--password",
+        help="password of the seeded developer user (default: a fresh random one each start)",
+    )
     parser.add_argument(
         "--fault",
         action="append",
@@ -207,8 +211,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.email:
         config = replace(config, seed_email=args.email)
-    if args.password:
-        config = replace(config, seed_password=args.password)
+    # A served platform is reachable from agent code over loopback (the sandbox keeps
+    # the network): a well-known password would let any agent sign in as the developer.
+    config = replace(config, seed_password=args.password or secrets.token_hex(10))
     return serve(
         config,
         port=args.port,

@@ -17,8 +17,9 @@ __all__ = [
 
 DEFAULT_PORT = 8765
 DEFAULT_EMAIL = "dev@viksa.local"
-# A well-known password is fine for a server that only listens on 127.0.0.1; it is
-# printed on every start and can be changed with ``viksa dev --password``.
+# The password of an in-process platform (it has no listener). ``viksa dev`` serves on
+# loopback, where agent code can reach it, so it seeds a fresh random password at each
+# start instead (printed in its banner; ``--password`` chooses one).
 DEFAULT_PASSWORD = "viksa-dev"  # noqa: S105
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
