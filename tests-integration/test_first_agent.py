@@ -329,11 +329,6 @@ def test_login_profiles_and_the_resolution_order(
     assert done.stderr.startswith("viksa call: no profile 'other' (profiles: mine)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pytest-asyncio (in viksa-ai[dev]) warns that asyncio_default_fixture_loop_scope "
-    "is unset in a folder without pytest config; the README shows no such line",
-)
 def test_the_generated_test_prints_what_the_readme_shows(tmp_path: Path) -> None:
     # The walkthrough test compares stdout only; a person also sees stderr.
     env = clean_env(tmp_path)

@@ -31,7 +31,12 @@ def test_init_scaffolds_a_valid_agent(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, err = run(capsys, "init", target, "--name", "Weather Bot")
     assert (code, err) == (0, "")
     assert "Created agent weather_bot" in out
-    assert sorted(p.name for p in target.iterdir()) == ["agent.json", "main.py", "test_agent.py"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "agent.json",
+        "main.py",
+        "pytest.ini",
+        "test_agent.py",
+    ]
     manifest = json.loads((target / "agent.json").read_text())
     assert manifest["$schema"] == SCHEMA_URL
     assert manifest["agent_alias"] == "weather_bot"

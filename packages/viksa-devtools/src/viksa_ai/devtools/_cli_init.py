@@ -11,9 +11,10 @@ __all__ = ["add_parser", "init_command"]
 
 _DESCRIPTION = """\
 Create PATH (if needed) with a working agent: agent.json (alias, one endpoint, its
-inputs and outputs, a $schema for editors), main.py and test_agent.py (a pytest test
-that deploys the agent to a local platform in the test process). Existing files are
-never overwritten. The alias is PATH's folder name (letters, digits and _).
+inputs and outputs, a $schema for editors), main.py, test_agent.py (a pytest test
+that deploys the agent to a local platform in the test process) and the pytest.ini it
+runs with. Existing files are never overwritten. The alias is PATH's folder name
+(letters, digits and _).
 """
 
 _EPILOG = """\
@@ -27,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
     """Add the ``init`` subcommand to ``subparsers``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "init",
-        help="scaffold a new agent (agent.json, main.py, test_agent.py)",
+        help="scaffold a new agent (agent.json, main.py, test_agent.py, pytest.ini)",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,7 +70,12 @@ def init_command(args: argparse.Namespace) -> int:
         return 2
     shown = directory.as_posix()
     print(f"Created agent {made.alias} in {shown}/")
-    roles = ("the manifest: inputs, outputs, the greet endpoint", "the code of greet", "its test")
+    roles = (
+        "the manifest: inputs, outputs, the greet endpoint",
+        "the code of greet",
+        "its test",
+        "the settings its test runs with",
+    )
     for file, what in zip(made.files, roles, strict=True):
         print(f"  {file.as_posix():<{len(shown) + 15}} {what}")
     print("\nNext:")

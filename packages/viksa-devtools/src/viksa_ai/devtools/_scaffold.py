@@ -32,6 +32,13 @@ async def greet(payload: Dict[str, Any]) -> Dict[str, Any]:
     return {{"greeting": f"Hello, {{payload['name']}}{{ending}}"}}
 '''
 
+_PYTEST_INI = """\
+[pytest]
+# pytest-asyncio (installed with viksa-ai[dev]) asks every project to choose the event
+# loop scope of async fixtures; "function" is the one its future versions default to.
+asyncio_default_fixture_loop_scope = function
+"""
+
 _TEST = '''\
 """Tests of {alias}: deployed to a local platform inside the test process.
 
@@ -120,7 +127,7 @@ def _manifest(alias: str, name: str) -> str:
 
 
 def scaffold(directory: Path, name: str | None = None) -> Scaffold:
-    """Write agent.json, main.py and test_agent.py into ``directory`` (created if needed).
+    """Write agent.json, main.py, test_agent.py and pytest.ini into ``directory`` (made if needed).
 
     Raises ``FileExistsError`` naming the first file that already exists (nothing is
     written then) and ``OSError`` when the directory cannot be written.
@@ -132,6 +139,7 @@ def scaffold(directory: Path, name: str | None = None) -> Scaffold:
         "agent.json": _manifest(alias, title),
         "main.py": _MAIN.format(name=title),
         "test_agent.py": _TEST.format(alias=alias, test_path=shown_test.as_posix()),
+        "pytest.ini": _PYTEST_INI,
     }
     targets = [directory / file_name for file_name in contents]
     for target in targets:
