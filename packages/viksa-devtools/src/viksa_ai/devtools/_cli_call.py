@@ -10,6 +10,7 @@ from typing import Any
 from viksa_ai.devtools._cli_common import (
     CommandError,
     add_connection_flags,
+    add_input_flags,
     add_output_flags,
     report_error,
 )
@@ -53,16 +54,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "endpoint", metavar="ENDPOINT", help="endpoint name, or its alias.module.function path"
     )
-    parser.add_argument(
-        "--input",
-        "-i",
-        dest="inputs",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="one input, taken as its declared type (repeatable)",
-    )
-    parser.add_argument("--payload", metavar="JSON", help="all inputs as a JSON object")
+    add_input_flags(parser)
     parser.add_argument("--envelope", metavar="JSON", help="the A2A envelope, a JSON object")
     parser.add_argument(
         "--timeout", type=int, metavar="SECONDS", help="the call's timeout on the platform"

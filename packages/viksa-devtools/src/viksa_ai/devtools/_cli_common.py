@@ -9,7 +9,9 @@ from typing import Any
 __all__ = [
     "CommandError",
     "add_connection_flags",
+    "add_input_flags",
     "add_output_flags",
+    "add_secret_flags",
     "api_error_message",
     "connect",
     "report_error",
@@ -40,6 +42,37 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
         "--profile",
         metavar="NAME",
         help="a stored profile (default: VIKSA_PROFILE, else 'default', else 'local')",
+    )
+
+
+def add_input_flags(parser: argparse.ArgumentParser) -> None:
+    """``--input``/``-i KEY=VALUE`` (repeatable, typed by the input's declaration) and
+    ``--payload JSON``."""
+    parser.add_argument(
+        "--input",
+        "-i",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one input, taken as its declared type (repeatable)",
+    )
+    parser.add_argument("--payload", metavar="JSON", help="all inputs as a JSON object")
+
+
+def add_secret_flags(parser: argparse.ArgumentParser, *, where: str) -> None:
+    """``--secret METHOD.PARAM=VALUE`` (repeatable) and ``--secrets-file FILE``;
+    ``where`` says where one auth param goes."""
+    parser.add_argument(
+        "--secret",
+        dest="secrets",
+        action="append",
+        default=[],
+        metavar="METHOD.PARAM=VALUE",
+        help=f"{where} (repeatable; never printed)",
+    )
+    parser.add_argument(
+        "--secrets-file", metavar="FILE", help="auth params as JSON or METHOD.PARAM=VALUE lines"
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from viksa_ai.devtools._cli_common import (
     CommandError,
     add_connection_flags,
+    add_secret_flags,
     report_error,
 )
 
@@ -46,17 +47,7 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", metavar="PATH", nargs="+", help="agent folder (or folder of them)")
-    parser.add_argument(
-        "--secret",
-        dest="secrets",
-        action="append",
-        default=[],
-        metavar="METHOD.PARAM=VALUE",
-        help="an auth param, stored in the vault and bound (repeatable; never printed)",
-    )
-    parser.add_argument(
-        "--secrets-file", metavar="FILE", help="auth params as JSON or METHOD.PARAM=VALUE lines"
-    )
+    add_secret_flags(parser, where="an auth param, stored in the vault and bound")
     parser.add_argument(
         "--format",
         choices=("text", "json"),

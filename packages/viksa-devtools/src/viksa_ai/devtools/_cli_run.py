@@ -60,6 +60,8 @@ examples:
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``run`` subcommand to ``subparsers``."""
+    from viksa_ai.devtools._cli_common import add_input_flags, add_output_flags, add_secret_flags
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "run",
         help="run one endpoint of a local agent in a child process",
@@ -73,32 +75,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "endpoint", metavar="ENDPOINT", help="endpoint name, or its alias.module.function path"
     )
-    parser.add_argument(
-        "--input",
-        "-i",
-        dest="inputs",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="one input, taken as its declared type (repeatable)",
-    )
-    parser.add_argument("--payload", metavar="JSON", help="all inputs as a JSON object")
+    add_input_flags(parser)
     parser.add_argument(
         "--payload-file",
         metavar="FILE",
         help="a file holding the inputs as a JSON object (- for stdin)",
     )
-    parser.add_argument(
-        "--secret",
-        dest="secrets",
-        action="append",
-        default=[],
-        metavar="METHOD.PARAM=VALUE",
-        help="one auth param for the agent's environment (repeatable; never printed)",
-    )
-    parser.add_argument(
-        "--secrets-file", metavar="FILE", help="auth params as JSON or METHOD.PARAM=VALUE lines"
-    )
+    add_secret_flags(parser, where="one auth param for the agent's environment")
     parser.add_argument(
         "--envelope", metavar="JSON", help="the A2A envelope of the call, as a JSON object"
     )
@@ -117,8 +100,6 @@ def add_parser(subparsers: Any) -> None:
         metavar="SECONDS",
         help="override the endpoint's execution_config.timeout_seconds (default 30)",
     )
-    from viksa_ai.devtools._cli_common import add_output_flags
-
     add_output_flags(parser)
     parser.set_defaults(handler=run_command)
 
