@@ -6,11 +6,12 @@ tests-integration/test_tracing.py.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -69,9 +70,9 @@ def test_otlp_endpoint_exports_the_platforms_spans(
         import asyncio
         from opentelemetry import trace
         from viksa_ai.devtools.platform import LocalPlatform
-        from viksa_ai.devtools.platform._tracing import configure_otlp
+        from viksa_ai.devtools._otlp import configure_otlp
 
-        assert configure_otlp({url!r}) is None
+        assert configure_otlp({url!r}, command="test", service_name="viksa-dev") is None
 
         async def main():
             local = LocalPlatform.start()
@@ -123,3 +124,113 @@ async def test_fastapis_own_telemetry_is_off(otel_spans: Any) -> None:
     assert span.name == "GET /builder/agent/{agent_id}"
     assert all("ag-missing-id" not in str(value) for value in span.attributes.values())
     assert span.parent is None  # a malformed traceparent starts a new trace
+
+
+_ENVELOPE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+_ENVELOPE_SPAN = "00f067aa0ba902b7"
+_ENGINE_STEPS = ("viksa.validate", "viksa.run", "viksa.queue", "viksa.worker.call echo")
+
+
+def _by_name(spans: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for span in spans:
+        assert span.name not in found, f"two spans named {span.name}"
+        found[span.name] = span
+    return found
+
+
+def _with_envelope(agent: dict[str, Any]) -> dict[str, Any]:
+    envelope = {
+        "run_id": "run-1",
+        "caller_agent": "caller",
+        "callee_agent": agent["agent_alias"],
+        "endpoint": f"{agent['agent_alias']}.main.echo",
+        "trace_context": {"traceparent": f"00-{_ENVELOPE_TRACE}-{_ENVELOPE_SPAN}-01"},
+    }
+    return {
+        "agent_id": agent["id"],
+        "agent_type": "cloud",
+        "endpoint": f"{agent['agent_alias']}.main.echo",
+        "inputs": {"text": "hi", "__viksa_a2a__": envelope},
+    }
+
+
+async def test_without_trace_headers_the_engine_continues_the_envelopes_trace(
+    otel_spans: Any,
+    http: httpx.AsyncClient,
+    deployed: dict[str, Any],
+    viksa_platform: LocalPlatform,
+) -> None:
+    answer = await http.post("/pulse/executor/execute", json=_with_envelope(deployed))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "completed"
+    assert "trace_id" not in answer.json()  # the wire answer is unchanged
+    spans = _by_name(otel_spans.get_finished_spans())
+    route = spans["POST /pulse/executor/execute"]
+    execute = spans["viksa.execute"]
+    envelope_trace = int(_ENVELOPE_TRACE, 16)
+    # The route span began before the body was read: a trace of its own, linked.
+    assert route.parent is None
+    assert route.context.trace_id != envelope_trace
+    assert [link.context.span_id for link in execute.links] == [route.context.span_id]
+    assert execute.parent.span_id == int(_ENVELOPE_SPAN, 16)
+    for name in ("viksa.execute", *_ENGINE_STEPS):
+        assert spans[name].context.trace_id == envelope_trace, name
+    assert spans["viksa.validate"].parent.span_id == execute.context.span_id
+    assert spans["viksa.run"].parent.span_id == execute.context.span_id
+    assert spans["viksa.worker.call echo"].parent.span_id == spans["viksa.run"].context.span_id
+    record = viksa_platform.platform.engine.get_execution(
+        viksa_platform.credentials.project_id, answer.json()["execution_id"]
+    )
+    assert record["trace_id"] == _ENVELOPE_TRACE
+
+
+async def test_trace_headers_win_over_the_envelopes_trace(
+    otel_spans: Any, http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    caller_trace = "0af7651916cd43dd8448eb211c80319c"
+    headers = {"traceparent": f"00-{caller_trace}-b7ad6b7169203331-01"}
+    answer = await http.post(
+        "/pulse/executor/execute", json=_with_envelope(deployed), headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    spans = _by_name(otel_spans.get_finished_spans())
+    assert "viksa.execute" not in spans
+    route = spans["POST /pulse/executor/execute"]
+    assert route.context.trace_id == int(caller_trace, 16)
+    assert spans["viksa.validate"].parent.span_id == route.context.span_id
+    assert spans["viksa.run"].context.trace_id == int(caller_trace, 16)
+
+
+async def test_a_background_run_has_a_root_span_linked_to_the_request(
+    otel_spans: Any,
+    http: httpx.AsyncClient,
+    deployed: dict[str, Any],
+    execute: Callable[..., dict[str, Any]],
+    viksa_platform: LocalPlatform,
+) -> None:
+    answer = await http.post("/pulse/executor/invoke", json=execute(deployed, "echo", text="hi"))
+    assert answer.status_code == 202, answer.text
+    name = "viksa.background pulse.invoke"
+    for _ in range(600):  # the run ends in the background: up to 60 s
+        if any(span.name == name for span in otel_spans.get_finished_spans()):
+            break
+        await asyncio.sleep(0.1)
+    spans = _by_name(otel_spans.get_finished_spans())
+    route = spans["POST /pulse/executor/invoke"]
+    root = spans[name]
+    assert root.parent is None
+    assert root.context.trace_id != route.context.trace_id
+    assert [link.context.span_id for link in root.links] == [route.context.span_id]
+    assert dict(root.attributes) == {
+        "viksa.source": "pulse.invoke",
+        "viksa.endpoint": "echo.main.echo",
+    }
+    assert spans["viksa.validate"].parent.span_id == route.context.span_id
+    assert spans["viksa.run"].parent.span_id == root.context.span_id
+    assert spans["viksa.worker.call echo"].context.trace_id == root.context.trace_id
+    record = viksa_platform.platform.engine.get_execution(
+        viksa_platform.credentials.project_id, answer.json()["invocation_id"]
+    )
+    assert record["status"] == "completed"
+    assert record["trace_id"] == format(root.context.trace_id, "032x")
