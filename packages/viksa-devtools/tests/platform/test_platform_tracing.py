@@ -7,12 +7,14 @@ tests-integration/test_tracing.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -234,3 +236,65 @@ async def test_a_background_run_has_a_root_span_linked_to_the_request(
     )
     assert record["status"] == "completed"
     assert record["trace_id"] == format(root.context.trace_id, "032x")
+
+
+def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes(otel_spans: Any) -> None:
+    from opentelemetry import trace
+
+    from viksa_ai.devtools.platform._spans import RECORDER
+    from viksa_ai.devtools.platform._tracing import attach_recorder
+
+    assert attach_recorder()
+    assert attach_recorder()
+    attributes = {"viksa.endpoint": "a.main.b", "url.full": "http://x/?token=t0k3n"}
+    with trace.get_tracer("test").start_as_current_span("once", attributes=attributes) as span:
+        pass
+    kept = RECORDER.trace(format(span.get_span_context().trace_id, "032x"))
+    assert kept is not None
+    [only] = kept.spans
+    assert (only.name, only.attributes) == ("once", (("viksa.endpoint", "a.main.b"),))
+
+
+_EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
+
+
+def _viksa(*args: str) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; from viksa_ai.devtools.cli import main; sys.exit(main({list(args)!r}))"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_viksa_run_otlp_endpoint_exports_the_worker_call(
+    collector: tuple[str, list[tuple[str, str, bytes]]],
+) -> None:
+    url, received = collector
+    agent = str(_EXAMPLES / "text_tools_agent")
+    done = _viksa("run", agent, "word_stats", "-i", "text=to be", "--otlp-endpoint", url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["words"] == 2
+    assert received, "nothing was exported"
+    path, content_type, body = received[0]
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    assert b"viksa.worker.call word_stats" in body
+    assert b"viksa-run" in body  # the service name
+    assert b"to be" not in body  # no input value
+
+
+def test_viksa_run_otlp_endpoint_without_the_exporter_is_a_usage_error() -> None:
+    done = _python(
+        f"""
+        import sys
+        sys.modules["opentelemetry.exporter.otlp.proto.http.trace_exporter"] = None
+        from viksa_ai.devtools.cli import main
+        agent = {str(_EXAMPLES / "text_tools_agent")!r}
+        sys.exit(main(["run", agent, "word_stats", "-i", "text=x", "--format", "json",
+                       "--otlp-endpoint", "http://127.0.0.1:9/v1/traces"]))
+        """
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    error = json.loads(done.stderr)["error"]
+    assert error["kind"] == "usage"
+    assert error["message"].startswith("viksa run: --otlp-endpoint needs")
+    assert "pip install 'viksa-devtools[otlp]'" in error["message"]

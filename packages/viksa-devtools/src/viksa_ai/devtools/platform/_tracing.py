@@ -53,6 +53,8 @@ _OTEL_TRACE = "opentelemetry.trace"
 _TRACER = "viksa_ai.devtools.platform"
 _UNTRACED: AbstractContextManager[None] = nullcontext()
 _log = logging.getLogger("viksa_ai.devtools.platform")
+# The tracer providers feeding RECORDER (one per process, as the global provider).
+_FED_PROVIDERS: list[Any] = []
 # The request's route span, and whether the request named a trace of its own.
 _ROUTE: ContextVar[tuple[Any, bool] | None] = ContextVar("viksa_route_span", default=None)
 
@@ -271,6 +273,9 @@ def attach_recorder() -> bool:
     provider = trace.get_tracer_provider()
     if not hasattr(provider, "add_span_processor"):
         return False
+    if any(fed is provider for fed in _FED_PROVIDERS):  # never two processors on one
+        RECORDER.activate()
+        return True
     from opentelemetry.sdk.trace import SpanProcessor
 
     class _Recording(SpanProcessor):
@@ -281,6 +286,7 @@ def attach_recorder() -> bool:
                 _log.warning("a span could not be kept for the dashboard", exc_info=True)
 
     provider.add_span_processor(_Recording())
+    _FED_PROVIDERS.append(provider)
     RECORDER.activate()
     return True
 

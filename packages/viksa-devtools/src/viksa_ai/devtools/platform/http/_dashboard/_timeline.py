@@ -119,7 +119,8 @@ def _table(found: RecordedTrace, title: str) -> str:
         f'<th scope="col">{h}</th>'
         for h in ("Span", "Starts at", "Duration", "Status", "Attributes", "Timeline")
     )
-    caption = f"{title}: trace {found.trace_id}, {len(spans)} spans"
+    count = f"{len(spans)} span{'' if len(spans) == 1 else 's'}"
+    caption = f"{title}: trace {found.trace_id}, {count}"
     return (
         '<table class="timeline">'
         f"<caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>"
