@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -39,3 +41,43 @@ def otel_spans() -> Iterator[Any]:
     _exporter.clear()
     yield _exporter
     _exporter.clear()
+
+
+OtlpRequest = tuple[str, str, bytes]
+"""What an OTLP/HTTP collector stand-in received: (path, content type, body)."""
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[OtlpRequest]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.received.append((self.path, self.headers.get("Content-Type", ""), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+
+@pytest.fixture
+def otlp_collector() -> Iterator[Callable[..., tuple[str, list[OtlpRequest]]]]:
+    """Starts OTLP/HTTP collector stand-ins on 127.0.0.1: ``start(port=0)`` gives the
+    traces URL and the list of requests it receives; all stop after the test."""
+    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(port: int = 0) -> tuple[str, list[OtlpRequest]]:
+        received: list[OtlpRequest] = []
+        handler = type("Receiver", (_Receiver,), {"received": received})
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join()

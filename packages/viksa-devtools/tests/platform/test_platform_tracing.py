@@ -11,9 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,34 +21,10 @@ import pytest
 from viksa_ai.devtools.platform import LocalPlatform
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, bytes]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append((self.path, self.headers.get("Content-Type", ""), body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        del format, args
-
-
 @pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
-    """An OTLP/HTTP collector stand-in on 127.0.0.1: the requests it received."""
-    received: list[tuple[str, str, bytes]] = []
-    handler = type("Receiver", (_Receiver,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def collector(otlp_collector: Callable[..., tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """An OTLP/HTTP collector stand-in on 127.0.0.1: its URL and the requests it received."""
+    return otlp_collector()
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -64,7 +38,7 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_otlp_endpoint_exports_the_platforms_spans(
-    collector: tuple[str, list[tuple[str, str, bytes]]],
+    collector: tuple[str, list[Any]],
 ) -> None:
     url, received = collector
     done = _python(
@@ -266,7 +240,7 @@ def _viksa(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_viksa_run_otlp_endpoint_exports_the_worker_call(
-    collector: tuple[str, list[tuple[str, str, bytes]]],
+    collector: tuple[str, list[Any]],
 ) -> None:
     url, received = collector
     agent = str(_EXAMPLES / "text_tools_agent")
