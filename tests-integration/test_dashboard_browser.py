@@ -398,3 +398,33 @@ def test_the_dev_credentials_sign_in_on_the_sign_in_page(served: Served, browser
         sync_api.expect(tab.get_by_role("alert")).to_contain_text("used already")
     finally:
         context.close()
+
+
+def test_an_executions_page_shows_its_spans_as_a_timeline(served: Served, page: Any) -> None:
+    # viksa dev runs in this workspace's interpreter, which has the OpenTelemetry SDK.
+    body = {
+        "agent_id": served.agent_id("text_tools_agent"),
+        "agent_type": "cloud",
+        "endpoint": "text_tools_agent.main.word_stats",
+        "inputs": {"text": "a timeline of spans"},
+    }
+    answer = served.api.post("/pulse/executor/execute", json=body)
+    assert answer.status_code == 200, answer.text
+    page.goto(f"{served.base_url}/dashboard/executions/{answer.json()['execution_id']}")
+    timeline = page.get_by_role("table", name=re.compile(r"^This run: trace [0-9a-f]{32}, "))
+    sync_api.expect(timeline).to_be_visible()
+    # Each span is a row named by its span and, for assistive technology, its parent.
+    for name in (
+        "viksa.validate (in POST /pulse/executor/execute)",
+        "viksa.run (in POST /pulse/executor/execute)",
+        "viksa.queue (in viksa.run)",
+        "viksa.worker.call word_stats (in viksa.run)",
+    ):
+        row = timeline.get_by_role("row").filter(has=page.get_by_role("rowheader", name=name))
+        sync_api.expect(row).to_have_count(1)
+        sync_api.expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^\d+\.\d ms$"))
+        sync_api.expect(row.locator(".badge")).to_have_text("ok")
+    worker = timeline.get_by_role("rowheader", name=re.compile("^viksa.worker.call"))
+    sync_api.expect(worker).to_have_class(re.compile(r"\bdepth-2\b"))
+    sync_api.expect(timeline).not_to_contain_text("a timeline of spans")  # no input value
+    _shot(page, "execution-timeline")

@@ -6,6 +6,7 @@ needs neither FastAPI nor the platform (``viksa run`` works without the server e
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 __all__ = ["configure_otlp", "sdk_tracer_provider"]
@@ -18,11 +19,16 @@ def sdk_tracer_provider(service_name: str) -> Any:
     before is kept (the global provider can be set once per process).
     """
     try:
-        from opentelemetry import trace
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-    except ImportError:
+        # Looked for before importing: with the API alone, importing it would turn on
+        # the (no-op) tracing path of every request for nothing.
+        if find_spec("opentelemetry.sdk.trace") is None:
+            return None
+    except ImportError:  # no opentelemetry package at all
         return None
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
