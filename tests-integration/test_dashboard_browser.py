@@ -120,6 +120,18 @@ class Served:
         found = self.api.get("/builder/agent/list", params={"search": alias}).json()
         return str(next(a["id"] for a in found["agents"] if a["agent_alias"] == alias))
 
+    def run_text_tool(self, endpoint: str, text: str) -> str:
+        """Execute an endpoint of the text tools example through the API; its execution id."""
+        body = {
+            "agent_id": self.agent_id("text_tools_agent"),
+            "agent_type": "cloud",
+            "endpoint": f"text_tools_agent.main.{endpoint}",
+            "inputs": {"text": text},
+        }
+        answer = self.api.post("/pulse/executor/execute", json=body)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["execution_id"])
+
     def stop(self) -> None:
         self.api.close()
         self.process.terminate()
@@ -301,15 +313,7 @@ def test_an_execution_started_through_the_api_appears_live(served: Served, page:
     page.goto(served.base_url + "/dashboard/executions")
     sync_api.expect(page.locator("#live-state")).to_contain_text("live")
     page.evaluate("window.__notReloaded = true")
-    body = {
-        "agent_id": served.agent_id("text_tools_agent"),
-        "agent_type": "cloud",
-        "endpoint": "text_tools_agent.main.slugify",
-        "inputs": {"text": "Live from the API"},
-    }
-    answer = served.api.post("/pulse/executor/execute", json=body)
-    assert answer.status_code == 200, answer.text
-    execution_id = answer.json()["execution_id"]
+    execution_id = served.run_text_tool("slugify", "Live from the API")
     row = page.locator("#executions tr", has_text=execution_id)
     sync_api.expect(row).to_be_visible()
     sync_api.expect(row.locator(".badge")).to_have_text("completed")
@@ -402,15 +406,8 @@ def test_the_dev_credentials_sign_in_on_the_sign_in_page(served: Served, browser
 
 def test_an_executions_page_shows_its_spans_as_a_timeline(served: Served, page: Any) -> None:
     # viksa dev runs in this workspace's interpreter, which has the OpenTelemetry SDK.
-    body = {
-        "agent_id": served.agent_id("text_tools_agent"),
-        "agent_type": "cloud",
-        "endpoint": "text_tools_agent.main.word_stats",
-        "inputs": {"text": "a timeline of spans"},
-    }
-    answer = served.api.post("/pulse/executor/execute", json=body)
-    assert answer.status_code == 200, answer.text
-    page.goto(f"{served.base_url}/dashboard/executions/{answer.json()['execution_id']}")
+    execution_id = served.run_text_tool("word_stats", "a timeline of spans")
+    page.goto(f"{served.base_url}/dashboard/executions/{execution_id}")
     timeline = page.get_by_role("table", name=re.compile(r"^This run: trace [0-9a-f]{32}, "))
     sync_api.expect(timeline).to_be_visible()
     # Each span is a row named by its span and, for assistive technology, its parent.
