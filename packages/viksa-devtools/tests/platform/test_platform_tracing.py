@@ -178,6 +178,15 @@ async def test_trace_headers_win_over_the_envelopes_trace(
     assert spans["viksa.run"].context.trace_id == int(caller_trace, 16)
 
 
+async def _once_ended(otel_spans: Any, name: str) -> dict[str, Any]:
+    """The finished spans by name, once ``name`` has ended (a background run's root)."""
+    for _ in range(600):  # the run ends in the background: up to 60 s
+        if any(span.name == name for span in otel_spans.get_finished_spans()):
+            break
+        await asyncio.sleep(0.1)
+    return _by_name(otel_spans.get_finished_spans())
+
+
 async def test_a_background_run_has_a_root_span_linked_to_the_request(
     otel_spans: Any,
     http: httpx.AsyncClient,
@@ -187,14 +196,9 @@ async def test_a_background_run_has_a_root_span_linked_to_the_request(
 ) -> None:
     answer = await http.post("/pulse/executor/invoke", json=execute(deployed, "echo", text="hi"))
     assert answer.status_code == 202, answer.text
-    name = "viksa.background pulse.invoke"
-    for _ in range(600):  # the run ends in the background: up to 60 s
-        if any(span.name == name for span in otel_spans.get_finished_spans()):
-            break
-        await asyncio.sleep(0.1)
-    spans = _by_name(otel_spans.get_finished_spans())
+    spans = await _once_ended(otel_spans, "viksa.background pulse.invoke")
     route = spans["POST /pulse/executor/invoke"]
-    root = spans[name]
+    root = spans["viksa.background pulse.invoke"]
     assert root.parent is None
     assert root.context.trace_id != route.context.trace_id
     assert [link.context.span_id for link in root.links] == [route.context.span_id]
@@ -272,3 +276,19 @@ def test_viksa_run_otlp_endpoint_without_the_exporter_is_a_usage_error() -> None
     assert error["kind"] == "usage"
     assert error["message"].startswith("viksa run: --otlp-endpoint needs")
     assert "pip install 'viksa-devtools[otlp]'" in error["message"]
+
+
+async def test_a_started_workflow_runs_in_a_trace_of_its_own(
+    otel_spans: Any, http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    step = {"id": "s0", "agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    body = {"name": "wf", "steps": [{**step, "inputs": {"text": "a"}}]}
+    workflow = (await http.post("/workflow/create", json=body)).json()
+    started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
+    assert started.status_code < 300, started.text
+    spans = await _once_ended(otel_spans, "viksa.background workflow.started")
+    root = spans["viksa.background workflow.started"]
+    route = spans["POST /workflow/start"]
+    assert root.parent is None
+    assert [link.context.span_id for link in root.links] == [route.context.span_id]
+    assert spans["viksa.run"].context.trace_id == root.context.trace_id

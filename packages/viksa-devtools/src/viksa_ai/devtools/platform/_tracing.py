@@ -207,10 +207,11 @@ def continue_envelope(
     return _step("viksa.execute", {"viksa.endpoint": endpoint}, parent, (link,))
 
 
-def background(source: str, endpoint: str) -> AbstractContextManager[None]:
+def background(source: str, endpoint: str | None = None) -> AbstractContextManager[None]:
     """A root span for a run nobody waits for, linked to the span that started it.
 
-    Named ``viksa.background SOURCE`` (``pulse.invoke``, ``webhook``, ``schedule``...):
+    Named ``viksa.background SOURCE`` (``pulse.invoke``, ``webhook``, ``schedule``,
+    ``workflow.started``...):
     the request that started the run may have ended long before it runs.
     """
     if _OTEL_TRACE not in sys.modules:
@@ -219,7 +220,9 @@ def background(source: str, endpoint: str) -> AbstractContextManager[None]:
 
     started_by = trace.get_current_span().get_span_context()
     links = (trace.Link(started_by),) if started_by.is_valid else ()
-    attributes = {"viksa.source": source, "viksa.endpoint": endpoint}
+    attributes = {"viksa.source": source}
+    if endpoint is not None:
+        attributes["viksa.endpoint"] = endpoint
     return _step(f"viksa.background {source}", attributes, context.Context(), links)
 
 
