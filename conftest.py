@@ -25,7 +25,8 @@ def otel_spans() -> Iterator[Any]:
     """An ``InMemorySpanExporter`` holding the spans finished during the test.
 
     The first use installs an SDK tracer provider for the rest of the session (the
-    global provider can be set once per process); each test starts with no spans.
+    global provider can be set once per process), or feeds the one already set; each
+    test starts with no spans.
     """
     global _exporter
     from opentelemetry import trace
@@ -34,10 +35,14 @@ def otel_spans() -> Iterator[Any]:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     if _exporter is None:
-        provider = TracerProvider()
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):
+            provider = TracerProvider()
+            trace.set_tracer_provider(provider)
+        # else: set by code under test before (``viksa dev`` run in process makes one for
+        # the dashboard's timelines), and a process's global provider is set only once.
         _exporter = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(_exporter))
-        trace.set_tracer_provider(provider)
     _exporter.clear()
     yield _exporter
     _exporter.clear()
