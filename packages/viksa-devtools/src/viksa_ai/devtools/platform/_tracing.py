@@ -24,6 +24,7 @@ query), the status, the request id and endpoint paths: no header, body or input 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -59,7 +60,10 @@ _FED_PROVIDERS: list[Any] = []
 _ROUTE: ContextVar[tuple[Any, bool] | None] = ContextVar("viksa_route_span", default=None)
 
 
+@functools.cache
 def _tracer() -> Any:
+    # One tracer for the process: getting one per span costs as much as the span. The
+    # API's proxy tracer follows a provider set later, as the global can be once.
     from opentelemetry import trace
 
     from viksa_ai.runtime import __version__
