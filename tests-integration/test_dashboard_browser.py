@@ -8,6 +8,7 @@ page is written under ``tmp/artifacts/dashboard/`` of the repository.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -362,7 +363,8 @@ def test_an_executions_page_shows_its_spans_as_a_timeline(served: Served, page: 
     page.goto(f"{served.base_url}/dashboard/executions/{execution_id}")
     timeline = page.get_by_role("table", name=re.compile(r"^This run: trace [0-9a-f]{32}, "))
     sync_api.expect(timeline).to_be_visible()
-    # Each span is a row named by its span and, for assistive technology, its parent.
+    # A row per span, named by it and (for assistive technology) its parent; cells:
+    # start offset, duration, status, attributes, bar.
     for name in (
         "viksa.validate (in POST /pulse/executor/execute)",
         "viksa.run (in POST /pulse/executor/execute)",
