@@ -216,7 +216,9 @@ async def test_a_background_run_has_a_root_span_linked_to_the_request(
     assert record["trace_id"] == format(root.context.trace_id, "032x")
 
 
-def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes(otel_spans: Any) -> None:
+def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes_and_errors(
+    otel_spans: Any,
+) -> None:
     from opentelemetry import trace
 
     from viksa_ai.devtools.platform._spans import RECORDER
@@ -225,12 +227,21 @@ def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes(otel_spans: Any
     assert attach_recorder()
     assert attach_recorder()
     attributes = {"viksa.endpoint": "a.main.b", "url.full": "http://x/?token=t0k3n"}
-    with trace.get_tracer("test").start_as_current_span("once", attributes=attributes) as span:
-        pass
+    tracer = trace.get_tracer("test")
+    with (
+        tracer.start_as_current_span("once", attributes=attributes) as span,
+        tracer.start_as_current_span("failed") as failed,
+    ):
+        failed.set_status(trace.StatusCode.ERROR)
     kept = RECORDER.trace(format(span.get_span_context().trace_id, "032x"))
     assert kept is not None
-    [only] = kept.spans
-    assert (only.name, only.attributes) == ("once", (("viksa.endpoint", "a.main.b"),))
+    root, child = kept.spans
+    assert (root.name, root.attributes, root.error) == (
+        "once",
+        (("viksa.endpoint", "a.main.b"),),
+        False,
+    )
+    assert (child.name, child.error, child.parent_id) == ("failed", True, root.span_id)
 
 
 _EXAMPLES = Path(__file__).resolve().parents[4] / "examples"

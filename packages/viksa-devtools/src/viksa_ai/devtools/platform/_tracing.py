@@ -47,6 +47,7 @@ __all__ = [
     "note_trace",
     "queued",
     "record_timelines",
+    "recording_processor",
     "step",
 ]
 
@@ -283,6 +284,14 @@ def attach_recorder() -> bool:
     if any(fed is provider for fed in _FED_PROVIDERS):  # never two processors on one
         RECORDER.activate()
         return True
+    provider.add_span_processor(recording_processor())
+    _FED_PROVIDERS.append(provider)
+    RECORDER.activate()
+    return True
+
+
+def recording_processor() -> Any:
+    """A new SDK span processor feeding ``_spans.RECORDER`` (``attach_recorder`` adds one)."""
     from opentelemetry.sdk.trace import SpanProcessor
 
     class _Recording(SpanProcessor):
@@ -292,16 +301,11 @@ def attach_recorder() -> bool:
             except Exception:  # a timeline must never fail the code that ended a span
                 _log.warning("a span could not be kept for the dashboard", exc_info=True)
 
-    provider.add_span_processor(_Recording())
-    _FED_PROVIDERS.append(provider)
-    RECORDER.activate()
-    return True
+    return _Recording()
 
 
 def _record(span: Any) -> None:
     # Called by the SDK as each span ends, in whatever thread ended it.
-    from opentelemetry.trace import StatusCode
-
     context = span.context
     if context is None or span.start_time is None or span.end_time is None:
         return
@@ -315,7 +319,7 @@ def _record(span: Any) -> None:
             kind=span.kind.name,
             start_ns=span.start_time,
             end_ns=span.end_time,
-            error=span.status.status_code is StatusCode.ERROR,
+            error=not span.status.is_ok,  # UNSET and OK are both "ok"
             attributes=safe_attributes(span.attributes),
             links=tuple(
                 dict.fromkeys(
