@@ -304,6 +304,11 @@ def recording_processor() -> Any:
     return _Recording()
 
 
+def _other_traces(links: Any, trace_id: int) -> tuple[str, ...]:
+    found = (link.context.trace_id for link in links if link.context.trace_id != trace_id)
+    return tuple(dict.fromkeys(format(other, "032x") for other in found))
+
+
 def _record(span: Any) -> None:
     # Called by the SDK as each span ends, in whatever thread ended it.
     context = span.context
@@ -321,12 +326,6 @@ def _record(span: Any) -> None:
             end_ns=span.end_time,
             error=not span.status.is_ok,  # UNSET and OK are both "ok"
             attributes=safe_attributes(span.attributes),
-            links=tuple(
-                dict.fromkeys(
-                    format(link.context.trace_id, "032x")
-                    for link in span.links
-                    if link.context.trace_id != context.trace_id
-                )
-            ),
+            links=_other_traces(span.links, context.trace_id) if span.links else (),
         ),
     )
