@@ -39,16 +39,22 @@ def _tracer() -> Any:
     return trace.get_tracer(_TRACER, __version__)
 
 
+_PROVIDER_SET: list[bool] = []  # [True] once seen: the global provider is set only once
+
+
 def _recording() -> bool:
     """Whether spans go anywhere: ``opentelemetry.trace`` is imported and a provider set.
 
     Without a provider every span is a non-recording one that only carries its
     parent's context onwards.
     """
+    if _PROVIDER_SET:
+        return True
     trace = sys.modules.get(_OTEL_TRACE)
-    if trace is None:
+    if trace is None or isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return False
-    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    _PROVIDER_SET.append(True)
+    return True
 
 
 class TracingMiddleware:
