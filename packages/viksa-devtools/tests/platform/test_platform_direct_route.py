@@ -8,6 +8,7 @@ compares the two handlers answer by answer.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
 from viksa_ai.devtools.platform.http._deps import project_of
 from viksa_ai.devtools.platform.http._routes import pulse
 
@@ -120,3 +121,66 @@ async def test_a_json_object_takes_the_direct_path(
     )
     assert answer.status_code == 200
     assert seen == [_DIRECT]  # the second went through FastAPI's dependencies
+
+
+async def _post_in_chunks(
+    app: Any, path: str, headers: dict[str, str], chunks: list[bytes | None]
+) -> tuple[int, Any]:
+    """POST ``chunks`` (no Content-Length) as uvicorn hands them to an app: the last
+    message carries data and ``more_body=False``, and a later ``receive`` waits for the
+    client to go away (here: forever). None stands for the client going away."""
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = {"type": "http", "method": "POST", "path": path, "query_string": b""}
+    scope["headers"] = raw_headers
+    messages = [
+        {"type": "http.disconnect"}
+        if chunk is None
+        else {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], json.loads(body)
+
+
+@pytest.mark.parametrize("viksa_platform_config", [PlatformConfig(max_body_bytes=4096)])
+@pytest.mark.parametrize("chunks", [[b"{" + b" " * 3000, b" " * 3000 + b"}"], [b" " * 5000] * 3])
+async def test_a_streamed_body_over_the_cap_is_413_without_a_key(
+    viksa_platform: LocalPlatform, chunks: list[bytes | None]
+) -> None:
+    # No Idempotency-Key: the direct handler is the first to read the body. The cut
+    # comes with the last chunk or before it; either way 413, never a wait for more.
+    status, body = await _post_in_chunks(
+        viksa_platform.app,
+        "/pulse/executor/execute",
+        {**_auth(viksa_platform), "Content-Type": _DIRECT},
+        chunks,
+    )
+    assert status == 413
+    assert body["detail"]["code"] == "body_too_large"
+
+
+async def test_a_client_gone_mid_body_is_answered_as_fastapi_answers_it(
+    viksa_platform: LocalPlatform,
+) -> None:
+    answers = [
+        await _post_in_chunks(
+            viksa_platform.app,
+            "/pulse/executor/execute",
+            {**_auth(viksa_platform), "Content-Type": content_type},
+            [b'{"agent_id": ', None],
+        )
+        for content_type in (_DIRECT, _FASTAPI)
+    ]
+    assert answers[0] == answers[1] == (400, {"detail": "There was an error parsing the body"})
