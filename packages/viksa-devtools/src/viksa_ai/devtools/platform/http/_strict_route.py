@@ -66,6 +66,7 @@ def direct_route(handler: DirectHandler) -> type[StrictJsonRoute]:
     calls, without FastAPI's per-request dependency solving and body validation, and
     returns None for anything else (a body that is not a JSON object, an unusual
     content type), which FastAPI's handler then answers as it always has. The route's
-    OpenAPI operation is FastAPI's, from the endpoint's signature.
+    OpenAPI operation is FastAPI's, from the endpoint's signature; ``dependency_overrides``
+    reach only FastAPI's handler.
     """
     return type("DirectRoute", (StrictJsonRoute,), {"direct": staticmethod(handler)})
