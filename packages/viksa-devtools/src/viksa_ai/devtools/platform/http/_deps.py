@@ -15,8 +15,7 @@ from viksa_ai.devtools.platform.services._errors import (
     forbidden,
     unauthorized,
 )
-from viksa_ai.devtools.platform.services._records import Caller, owned_record
-from viksa_ai.devtools.platform.store._store import Doc, Kind
+from viksa_ai.devtools.platform.services._records import Caller
 
 if TYPE_CHECKING:
     from viksa_ai.devtools.platform._platform import Platform
@@ -32,7 +31,6 @@ __all__ = [
     "TenantDep",
     "UserDep",
     "allowed",
-    "owned",
     "project_of",
 ]
 
@@ -178,8 +176,3 @@ async def _page(
 
 
 PageDep = Annotated[Page, Depends(_page)]
-
-
-def owned(platform: Platform, kind: Kind, label: str, record_id: str, tenant: Tenant) -> Doc:
-    """A record of the caller's project: 404 when absent here, 403 when another account's."""
-    return owned_record(platform.store, kind, label, record_id, tenant.caller)

@@ -151,6 +151,18 @@ class Engine:
         self._targets.put(memo_key, target, version)
         return target
 
+    def target_for(self, caller: Caller, agent_id: str, endpoint: str) -> Target:
+        """:meth:`target` in the caller's project: 403 when the agent is another account's.
+
+        As on every route naming a record; the ownership lookup runs only when the
+        agent is not found, off the hot path of a call that finds it.
+        """
+        try:
+            return self.target(caller.project_id, agent_id, endpoint)
+        except NotFoundError:
+            owned_record(self.store, "agent", "Agent", agent_id, caller)
+            raise
+
     def _resolve(self, project_id: str, agent_id: str, endpoint: str) -> Target:
         agent = self.store.get("agent", agent_id)
         if agent is None or agent["project_id"] != project_id:
@@ -482,6 +494,10 @@ class Engine:
         records, _ = self.store.query("execution", scope=project_id, where=where, newest_first=True)
         kept = [r for r in records if _within(r["created_at"], which.since, which.until)]
         return kept[skip : skip + limit], len(kept)
+
+    def execution(self, caller: Caller, execution_id: str) -> Doc:
+        """An execution of the caller's project: 404 when absent, 403 when another account's."""
+        return owned_record(self.store, "execution", "Execution", execution_id, caller)
 
     def get_execution(self, project_id: str, execution_id: str) -> Doc:
         """An execution record of the project (inputs and envelope included)."""

@@ -15,13 +15,12 @@ from viksa_ai.devtools.platform.http._deps import (
     PlatformDep,
     ProjectDep,
     Tenant,
-    owned,
     project_of,
 )
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute, direct_route
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, Target, execution_view
-from viksa_ai.devtools.platform.services._errors import NotFoundError, detail_item, unprocessable
+from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform.store._store import Doc
 from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionRequest
 
@@ -37,13 +36,7 @@ def _target(
         raise unprocessable(
             [detail_item(["body", "timeout"], "timeout is at least 1 second", "greater_than_equal")]
         )
-    try:
-        target = platform.engine.target(tenant.project, request.agent_id, request.endpoint)
-    except NotFoundError:
-        # As on every route naming a record: 403 when another account's. Looked up
-        # only here, off the hot path of a call that finds its agent.
-        owned(platform, "agent", "Agent", request.agent_id, tenant)
-        raise
+    target = platform.engine.target_for(tenant.caller, request.agent_id, request.endpoint)
     agent_type = target.agent.get("agent_type", "cloud")
     if request.agent_type.value != agent_type:
         raise unprocessable(
@@ -147,7 +140,7 @@ async def invoke(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Do
 @router.get("/execution/{execution_id}")
 async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """An execution by id (for example an invocation's result); local-platform extension."""
-    return execution_view(owned(platform, "execution", "Execution", execution_id, tenant))
+    return execution_view(platform.engine.execution(tenant.caller, execution_id))
 
 
 ExecutionStatus = Literal[
