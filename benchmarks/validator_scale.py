@@ -53,7 +53,7 @@ from viksa_ai.devtools.validate._context import MainModule, RuleContext, parse_m
 from viksa_ai.devtools.validate._gc import gc_paused
 from viksa_ai.devtools.validate._manifest import load_manifest
 from viksa_ai.devtools.validate._parse import parse_source
-from viksa_ai.devtools.validate._validate import run_rules
+from viksa_ai.devtools.validate._rules import run_rules
 
 TARGET = 1.2
 
