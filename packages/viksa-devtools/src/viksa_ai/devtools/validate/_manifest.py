@@ -72,7 +72,8 @@ class ManifestView:
 
 
 def _names(entries: Entries[Any]) -> frozenset[str]:
-    return frozenset([item.name for _, item in entries.items]) | entries.invalid_names
+    names = frozenset([item.name for _, item in entries.items])
+    return names | entries.invalid_names if entries.invalid_names else names
 
 
 def load_manifest(
@@ -89,7 +90,9 @@ def load_manifest(
         entries = fast_entries(manifest)
         if entries is not None:
             return ManifestView(None, *map(_from_model, entries)), []
-    from pydantic import ValidationError
+    # `import pydantic_core` is a look-up in sys.modules once imported; `from pydantic
+    # import ...` would run importlib's Python code for a package's names on every call.
+    import pydantic_core
 
     from viksa_ai.models.agent import AgentGenerationResponse
 
@@ -97,12 +100,12 @@ def load_manifest(
         # Re-validate: a model built with model_construct() or mutated after parsing
         # may hold anything.
         manifest = manifest.model_dump(warnings=False)
-    if not isinstance(manifest, Mapping):
+    if type(manifest) is not dict and not isinstance(manifest, Mapping):
         message = f"the manifest must be a JSON object, got {json_type_name(manifest)}"
         return None, [Issue("VX001", message)]
     try:
         model = AgentGenerationResponse.model_validate(manifest)
-    except ValidationError as exc:
+    except pydantic_core.ValidationError as exc:
         issues = issues_from_validation_error(exc)
         return _partial_view(manifest), issues
     view = ManifestView(

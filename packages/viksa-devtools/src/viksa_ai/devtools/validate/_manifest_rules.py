@@ -86,6 +86,8 @@ def _duplicates(
     key: Callable[[str], str] = str,
 ) -> Iterator[Issue]:
     """Entries whose ``key(name)`` repeats an earlier one's (``key`` spells names one way)."""
+    if len(entries.items) < 2:
+        return  # nothing to repeat (and no name to normalise)
     if key is str:
         names = [item.name for _, item in entries.items]
         if len(set(names)) == len(names):
