@@ -136,7 +136,7 @@ def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[
         if not (
             len(referenced) == len(refs)
             and (not check_inputs or referenced <= input_names)
-            and len(set(endpoint_outputs)) == len(endpoint_outputs)
+            and (len(endpoint_outputs) < 2 or len(set(endpoint_outputs)) == len(endpoint_outputs))
             and (not check_outputs or outputs.issuperset(endpoint_outputs))
         ):
             for issue in reference_issues(view, index, endpoint):
@@ -165,6 +165,8 @@ def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[
                 append((_FUNCTIONS, issue))
         if not module.decorators(function):
             append((_DECORATORS, undecorated_issue(ctx, index, code)))
+        if code.read_names == referenced and not signature.required_params:
+            continue  # reads exactly what it references: neither check finds anything
         if check_inputs and reads_unknown(code, referenced):
             for issue in read_key_issues(ctx, index, endpoint, code, referenced):
                 append((_READS, issue))
