@@ -4,9 +4,10 @@ Each endpoint's entry and function are read once, by one loop that runs every
 per-endpoint check in turn (a name, its path, its module, its references; its function,
 decorator, signature and the inputs it reads). The usual, correct case is tested
 inline; the generators that word the issues run only when there may be one. Issues are
-reported in a fixed order of rules (:data:`_ORDER`), within a rule in the order of the
-endpoints: each is collected with its rule's rank, and a stable sort by rank restores
-that order whichever loop found it.
+reported in a fixed order of rules (their ranks, below), within a rule in the order of
+the entries: each is collected with its rule's rank, and a stable sort by rank restores
+that order whichever loop found it. Nothing is built for a valid agent but the sets the
+checks compare: no issue, no message, no list per rule.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ _RANK = itemgetter(0)
 _ASYNC_DEF = ast.AsyncFunctionDef
 
 Found = list[tuple[int, Issue]]
+"""Issues with the rank of the rule that found each."""
 
 
 def run_rules(ctx: RuleContext) -> list[Issue]:
@@ -72,7 +74,9 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
         _collect(found, rank, rule(ctx))
     try:
         declared, used = _endpoint_pass(ctx, found)
-    except (RecursionError, MemoryError):  # pragma: no cover - strings and nodes only
+    except (RecursionError, MemoryError):  # pragma: no cover
+        # The pass compares strings and reads nodes, nothing nested: only a manifest too
+        # large for memory gets here; report it once rather than crash.
         found.append((_NAMES, too_deep()))
         declared, used = frozenset(), set()
     _collect(found, _INPUT_SPECS, input_specs(ctx))
