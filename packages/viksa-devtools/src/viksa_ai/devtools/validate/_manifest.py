@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from viksa_ai.devtools.validate._fast_manifest import fast_entries
@@ -19,6 +20,8 @@ from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.devtools.validate._structure import issues_from_validation_error, json_type_name
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from viksa_ai.models.agent import (
         AgentEndpoint,
         AgentFile,
@@ -76,6 +79,20 @@ def _names(entries: Entries[Any]) -> frozenset[str]:
     return names | entries.invalid_names if entries.invalid_names else names
 
 
+@cache
+def _model_types() -> tuple[type[AgentGenerationResponse], type[ValidationError]]:
+    """The manifest model and pydantic's error, imported on first use.
+
+    Cached: import statements cost microseconds on each call, even of a module already
+    imported, and every validation needs both.
+    """
+    from pydantic import ValidationError
+
+    from viksa_ai.models.agent import AgentGenerationResponse
+
+    return AgentGenerationResponse, ValidationError
+
+
 def load_manifest(
     manifest: object, *, fast: bool = False
 ) -> tuple[ManifestView | None, list[Issue]]:
@@ -90,13 +107,8 @@ def load_manifest(
         entries = fast_entries(manifest)
         if entries is not None:
             return ManifestView(None, *map(_from_model, entries)), []
-    # `import pydantic_core` is a look-up in sys.modules once imported; `from pydantic
-    # import ...` would run importlib's Python code for a package's names on every call.
-    import pydantic_core
-
-    from viksa_ai.models.agent import AgentGenerationResponse
-
-    if isinstance(manifest, AgentGenerationResponse):
+    model_type, error_type = _model_types()
+    if type(manifest) is not dict and isinstance(manifest, model_type):
         # Re-validate: a model built with model_construct() or mutated after parsing
         # may hold anything.
         manifest = manifest.model_dump(warnings=False)
@@ -104,8 +116,8 @@ def load_manifest(
         message = f"the manifest must be a JSON object, got {json_type_name(manifest)}"
         return None, [Issue("VX001", message)]
     try:
-        model = AgentGenerationResponse.model_validate(manifest)
-    except pydantic_core.ValidationError as exc:
+        model = model_type.model_validate(manifest)
+    except error_type as exc:
         issues = issues_from_validation_error(exc)
         return _partial_view(manifest), issues
     view = ManifestView(
