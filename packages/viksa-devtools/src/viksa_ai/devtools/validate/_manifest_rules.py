@@ -1,7 +1,10 @@
 """Rules on the manifest itself (no code): files, names, references, paths, input specs.
 
-Each rule is a generator over a :class:`RuleContext` yielding :class:`Issue` objects;
-:data:`MANIFEST_RULES` lists them in the order they run.
+The rules on the whole manifest are generators over a :class:`RuleContext` yielding
+:class:`Issue` objects (:data:`MANIFEST_RULES`, then :func:`input_specs`). The checks of
+one endpoint (its name, path, module and references) are run by the pass over the
+endpoints (see ``_rules``), which tests the usual case inline and calls these functions
+only when there may be an issue.
 """
 
 from __future__ import annotations
@@ -352,6 +355,6 @@ def _inapplicable(spec: AgentInput, where: str) -> Iterator[Issue]:
 
 
 MANIFEST_RULES: tuple[Rule, ...] = (main_file, file_names, unique_names, endpoints_present)
-"""The rules on the whole manifest that run before the per-endpoint ones, in order.
+"""The first rules on the whole manifest, in the order their issues are reported.
 
-:func:`input_specs` runs after them (see ``_rules``)."""
+:func:`input_specs`' issues come after the per-endpoint ones (see ``_rules``)."""
