@@ -303,3 +303,69 @@ async def test_a_started_workflow_runs_in_a_trace_of_its_own(
     assert root.parent is None
     assert [link.context.span_id for link in root.links] == [route.context.span_id]
     assert spans["viksa.run"].context.trace_id == root.context.trace_id
+
+
+def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches_the_agent() -> (
+    None
+):
+    # FastAPI imports opentelemetry.trace itself: that alone must not turn the spans on
+    # (they cost every request), yet a caller's traceparent still reaches the agent's
+    # process as OpenTelemetry's no-op spans carried it before.
+    done = _python(
+        """
+        import asyncio
+        import json
+
+        import httpx
+
+        from viksa_ai.devtools.platform import LocalPlatform
+        from viksa_ai.devtools.platform import _tracing
+
+        MAIN = '''from typing import Any, Dict
+
+        from viksa_ai.runtime import mcp_endpoint, trace_context
+
+
+        @mcp_endpoint(description="The trace context the call runs in")
+        async def ctx(payload: Dict[str, Any]):
+            return trace_context()
+        '''
+        MANIFEST = {
+            "agent_name": "Ctx", "agent_alias": "ctx", "agent_description": "trace context",
+            "files": [{"name": "main.py", "content": MAIN, "mime_type": "python"}],
+            "inputs": [], "outputs": [],
+            "agent_endpoints": [{"name": "ctx", "module": "main", "description": "ctx"}],
+        }
+        TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+
+        async def main():
+            assert not _tracing._recording()
+            assert _tracing.step("viksa.run") is _tracing._UNTRACED
+            local = LocalPlatform.start()
+            headers = {"Authorization": f"Bearer {local.credentials.api_key}"}
+            transport = httpx.ASGITransport(app=local.app)
+            try:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://127.0.0.1", headers=headers
+                ) as http:
+                    agent = (await http.post("/builder/agent/create", json=MANIFEST)).json()
+                    for step in ("/builder/builder/", "/builder/deploy/"):
+                        await http.post(step, json={"agent_id": agent["id"]})
+                    body = {"agent_id": agent["id"], "agent_type": "cloud",
+                            "endpoint": "ctx.main.ctx", "inputs": {}}
+                    answer = await http.post(
+                        "/pulse/executor/execute", json=body,
+                        headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"},
+                    )
+                    untraced = await http.post("/pulse/executor/execute", json=body)
+            finally:
+                await local.aclose()
+            print(json.dumps([answer.json()["response"], untraced.json()["response"]]))
+
+        asyncio.run(main())
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    traced, untraced = json.loads(done.stdout.strip().splitlines()[-1])
+    assert traced["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+    assert untraced == {}

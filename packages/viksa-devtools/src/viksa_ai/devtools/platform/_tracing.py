@@ -1,9 +1,12 @@
 """OpenTelemetry spans of the local platform: the route and the engine's steps.
 
-Tracing is on once the process has imported ``opentelemetry.trace`` (``viksa dev
---otlp-endpoint`` does, so does a test or an application that configures a tracer
-provider); until then the middleware passes requests straight through and the step
-spans are a shared no-op. The route span continues the caller's trace (W3C
+Tracing is on once the process has imported ``opentelemetry.trace`` and set a tracer
+provider (``viksa dev --otlp-endpoint`` does, so does a test or an application that
+configures one). Until then the middleware passes requests straight through (one
+carrying a ``traceparent`` still makes that context current, so the caller's trace
+reaches the agent's process as OpenTelemetry's no-op spans would carry it) and the
+step spans are a shared no-op: FastAPI imports ``opentelemetry.trace`` itself, so the
+import alone says nothing. The route span continues the caller's trace (W3C
 ``traceparent``/``tracestate`` headers); the engine's steps (``viksa.validate``,
 ``viksa.queue``, ``viksa.run``) are its children, and the runner's worker call span is
 a child of the run, so the context reaches the agent's process.
@@ -72,6 +75,24 @@ def _tracer() -> Any:
     return trace.get_tracer(_TRACER, __version__)
 
 
+_PROVIDER_SET: list[bool] = []  # [True] once seen: the global provider is set only once
+
+
+def _recording() -> bool:
+    """Whether spans go anywhere: ``opentelemetry.trace`` is imported and a provider set.
+
+    Without a provider every span is a non-recording one that only carries its
+    parent's context onwards.
+    """
+    if _PROVIDER_SET:
+        return True
+    trace = sys.modules.get(_OTEL_TRACE)
+    if trace is None or isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return False
+    _PROVIDER_SET.append(True)
+    return True
+
+
 class TracingMiddleware:
     """ASGI middleware: one server span per HTTP request, in the caller's trace."""
 
@@ -79,7 +100,11 @@ class TracingMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _OTEL_TRACE not in sys.modules:
+        if (
+            scope["type"] != "http"
+            or _OTEL_TRACE not in sys.modules
+            or not (_recording() or any(k == b"traceparent" for k, _ in scope["headers"]))
+        ):
             await self.app(scope, receive, send)
             return
         await self._traced(scope, receive, send)
@@ -152,8 +177,12 @@ def fastapi_telemetry_off() -> dict[str, Any]:
 
 
 def step(name: str, **attributes: str) -> AbstractContextManager[None]:
-    """A span for one engine step (a shared no-op when not tracing)."""
-    if _OTEL_TRACE not in sys.modules:
+    """A span for one engine step (a shared no-op when not tracing).
+
+    Without a tracer provider the step's span would be a non-recording one carrying
+    the current context unchanged: leaving it out changes nothing downstream.
+    """
+    if not _recording():
         return _UNTRACED
     return _step(name, attributes)
 
@@ -192,7 +221,7 @@ def continue_envelope(
     ``viksa.execute`` span of that trace, linked to the route's span. A request that
     named its trace in headers keeps it (a no-op then, and when not tracing).
     """
-    if _OTEL_TRACE not in sys.modules:
+    if not _recording():
         return _UNTRACED
     route = _ROUTE.get()
     if route is None or route[1]:
@@ -216,10 +245,10 @@ def background(source: str, endpoint: str | None = None) -> AbstractContextManag
     """A root span for a run nobody waits for, linked to the span that started it.
 
     Named ``viksa.background SOURCE`` (``pulse.invoke``, ``webhook``, ``schedule``,
-    ``workflow.started``...):
-    the request that started the run may have ended long before it runs.
+    ``workflow.started``...): the request that started the run may have ended long
+    before it runs.
     """
-    if _OTEL_TRACE not in sys.modules:
+    if not _recording():
         return _UNTRACED
     from opentelemetry import context, trace
 
@@ -233,7 +262,7 @@ def background(source: str, endpoint: str | None = None) -> AbstractContextManag
 
 def note_trace(record: MutableMapping[str, Any]) -> None:
     """Write the current trace's id on an execution record (``trace_id``) when tracing."""
-    if _OTEL_TRACE not in sys.modules:
+    if not _recording():
         return
     from opentelemetry import trace
 
