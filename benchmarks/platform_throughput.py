@@ -15,7 +15,13 @@ within seconds, hits each alike; a round keeps each warm, as a run of calls is) 
 compared by their median: the target is one execute over HTTP <= 1.25 x (no-op round
 trip + warm worker call). Prints rates and ratios; asserts nothing.
 
+The server runs as a user without the OpenTelemetry SDK has it (``OTEL_SDK_DISABLED``:
+no spans, no dashboard timeline), since the SDK is an optional extra; ``--traced``
+measures it with the timeline on instead (what that costs per execute in process:
+``benchmarks/platform_tracing_overhead.py``).
+
     uv run python benchmarks/platform_throughput.py [--calls 400] [--concurrency 16]
+        [--traced]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import socket
 import statistics
@@ -61,7 +68,10 @@ MANIFEST: dict[str, Any] = {
 }
 
 
-def _start_server() -> tuple[subprocess.Popen[str], dict[str, str]]:
+def _start_server(traced: bool) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    server_env = dict(os.environ)
+    if not traced:
+        server_env["OTEL_SDK_DISABLED"] = "true"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -70,6 +80,7 @@ def _start_server() -> tuple[subprocess.Popen[str], dict[str, str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=server_env,
     )
     assert process.stdout is not None
     env: dict[str, str] = {}
@@ -186,7 +197,7 @@ async def _interleaved(
     return {name: statistics.median(taken) for name, taken in samples.items()}
 
 
-async def main(calls: int, concurrency: int) -> None:
+async def main(calls: int, concurrency: int, traced: bool) -> None:
     module = types.ModuleType("bench_main")
     exec(compile(MAIN, "main.py", "exec"), module.__dict__)
     direct = await _rate(calls * 10, 1, lambda i: module.inc({"n": i}))
@@ -194,7 +205,7 @@ async def main(calls: int, concurrency: int) -> None:
     worker = AsyncAgentWorker(MANIFEST)
     await worker.start()
     await worker.call("inc", {"n": 0})  # warm up
-    process, env = _start_server()
+    process, env = _start_server(traced)
     try:
         async with ViksaClient(
             api_key=env["VIKSA_API_KEY"],
@@ -267,5 +278,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--traced", action="store_true", help="run the server with its span timeline on"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.calls, arguments.concurrency))
+    asyncio.run(main(arguments.calls, arguments.concurrency, arguments.traced))
