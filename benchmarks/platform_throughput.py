@@ -13,7 +13,11 @@ Sequential executes, no-op round trips and warm worker calls are timed in interl
 rounds of ten calls each (load from elsewhere on the machine, which comes and goes
 within seconds, hits each alike; a round keeps each warm, as a run of calls is) and
 compared by their median: the target is one execute over HTTP <= 1.25 x (no-op round
-trip + warm worker call). Prints rates and ratios; asserts nothing.
+trip + warm worker call). The warm worker call is timed two ways: back to back, and
+paced (each call after an untimed no-op round trip, so the worker has idled about as
+long as it does between the executes it serves; on a virtual machine an idle CPU wakes
+slower than a busy one, a cost no server code can remove). Both ratios are printed.
+Prints rates and ratios; asserts nothing.
 
 The server runs as a user without the OpenTelemetry SDK has it (``OTEL_SDK_DISABLED``:
 no spans, no dashboard timeline), since the SDK is an optional extra; ``--traced``
@@ -176,24 +180,32 @@ TARGET = 1.25
 _PER_ROUND = 10
 
 
-async def _samples(calls: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
-    """Seconds taken by each of ``calls`` sequential calls."""
+async def _samples(
+    calls: int,
+    call: Callable[[int], Awaitable[Any]],
+    idle: Callable[[int], Awaitable[Any]] | None = None,
+) -> list[float]:
+    """Seconds taken by each of ``calls`` sequential calls (each after ``idle``, untimed)."""
     taken = []
     for index in range(calls):
+        if idle is not None:
+            await idle(index)
         started = time.perf_counter()
         await call(index)
         taken.append(time.perf_counter() - started)
     return taken
 
 
-async def _interleaved(
-    calls: int, variants: dict[str, Callable[[int], Awaitable[Any]]]
-) -> dict[str, float]:
+Variant = tuple[Callable[[int], Awaitable[Any]], Callable[[int], Awaitable[Any]] | None]
+"""A call to time, and what runs untimed before each call (or None)."""
+
+
+async def _interleaved(calls: int, variants: dict[str, Variant]) -> dict[str, float]:
     """The median seconds per call of each variant, timed in alternating rounds."""
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(max(1, calls // _PER_ROUND)):
-        for name, call in variants.items():
-            samples[name] += await _samples(_PER_ROUND, call)
+        for name, (call, idle) in variants.items():
+            samples[name] += await _samples(_PER_ROUND, call, idle)
     return {name: statistics.median(taken) for name, taken in samples.items()}
 
 
@@ -230,14 +242,20 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
             def noop(i: int) -> Awaitable[Any]:
                 return client.request("GET", "/_dev", "/health")
 
+            def call_worker(i: int) -> Awaitable[Any]:
+                return worker.call("inc", {"n": i})
+
             await execute(0)  # warm the worker pool
             await noop(0)
             medians = await _interleaved(
                 calls,
                 {
-                    "execute": execute,
-                    "noop": noop,
-                    "worker": lambda i: worker.call("inc", {"n": i}),
+                    "execute": (execute, None),
+                    "noop": (noop, None),
+                    "worker": (call_worker, None),
+                    # Inside an execute the worker has idled for a round trip: a vCPU
+                    # that idles wakes slower than one kept busy by back-to-back calls.
+                    "paced worker": (call_worker, noop),
                 },
             )
             parallel = await _rate(calls, concurrency, execute)
@@ -264,14 +282,18 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
             f"{label:32s} {rate:10.0f} calls/s  {rate / direct:8.5f} x baseline  "
             f"{rate / warm:6.2f} x worker  {rate / floor:6.2f} x HTTP floor"
         )
-    budget = medians["noop"] + medians["worker"]
-    ratio = medians["execute"] / budget
-    print(
-        f"\none execute over HTTP: {medians['execute'] * 1000:.3f} ms (median); no-op round "
-        f"trip {medians['noop'] * 1000:.3f} ms + warm worker call {medians['worker'] * 1000:.3f} "
-        f"ms = {budget * 1000:.3f} ms\nratio {ratio:.2f} (target <= {TARGET}): "
-        f"{'met' if ratio <= TARGET else 'NOT met'}"
-    )
+    print(f"\none execute over HTTP: {medians['execute'] * 1000:.3f} ms (median)")
+    for worker_kind, explained in (
+        ("worker", "calls back to back"),
+        ("paced worker", "each call after a no-op round trip, idle as inside an execute"),
+    ):
+        budget = medians["noop"] + medians[worker_kind]
+        ratio = medians["execute"] / budget
+        print(
+            f"no-op round trip {medians['noop'] * 1000:.3f} ms + {worker_kind} call "
+            f"{medians[worker_kind] * 1000:.3f} ms ({explained}) = {budget * 1000:.3f} ms: "
+            f"ratio {ratio:.2f} (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":
