@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -247,16 +248,17 @@ def test_timeout_also_kills_what_the_agent_spawned(tmp_path: Path) -> None:
 
 
 def processes_with(token: str) -> list[int]:
-    """The live processes whose command line holds ``token`` (any PID namespace)."""
+    """The live processes whose command line or environment holds ``token`` (any PID
+    namespace: a secret given to the worker is in the environment of all it forks)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            held = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
         except OSError:
             continue
-        if token.encode() in cmdline and process_exists(int(entry.name)):
+        if token.encode() in held and process_exists(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -289,6 +291,37 @@ def test_a_setsid_grandchild_dies_at_the_timeout_and_at_close(sandbox: bool) -> 
             with pytest.raises(WorkerCrashedError):
                 pending.result()
     assert wait_none_with(token + "-close"), "a setsid grandchild survived the runner's close"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and subreapers are Linux")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_a_process_hopping_pids_as_fast_as_it_forks_dies_at_the_timeout(sandbox: bool) -> None:
+    # Stress for the kill's walk of /proc: a process that forks and exits in a loop is
+    # another pid at every moment; one the walk sees dead may have forked after /proc
+    # was listed. Every round must end with all of them gone.
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    token = f"viksa-hopper-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        with AgentWorker(PROBE, sandbox=sandbox) as warm:
+            for round_ in range(8):
+                with pytest.raises(EndpointTimeoutError):
+                    warm.call("hopper", {"note": f"{token}-{round_}"})
+                assert wait_none_with(f"{token}-{round_}"), f"a hopper survived round {round_}"
+    finally:
+        stop_all_with(token)
+
+
+def stop_all_with(token: str) -> None:
+    """Kill what a failed test left (each such process also ends by itself)."""
+    for _ in range(20):
+        victims = processes_with(token)
+        if not victims:
+            return
+        for pid in victims:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def test_manifest_timeout_applies_by_default() -> None:
