@@ -28,9 +28,12 @@ from viksa_ai.devtools.runner import (
     EndpointNotFoundError,
     EndpointTimeoutError,
     InvalidInputError,
+    Limits,
     PreparedCall,
+    ProcessLimitError,
     RunResult,
     WorkerCrashedError,
+    _tasks,
     arun_endpoint,
     load_agent,
     prepare_call,
@@ -310,6 +313,40 @@ def test_a_process_hopping_pids_as_fast_as_it_forks_dies_at_the_timeout(sandbox:
                 assert wait_none_with(f"{token}-{round_}"), f"a hopper survived round {round_}"
     finally:
         stop_all_with(token)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+@pytest.mark.parametrize("mechanism", ["cgroup", "proc"])
+def test_a_fork_bomb_ends_the_call_with_process_limit_and_leaves_no_process(
+    sandbox: bool, mechanism: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    if mechanism == "cgroup" and _tasks.cgroup_parent() is None:
+        pytest.skip("no writable pids cgroup here: the runner counts /proc instead")
+    if mechanism == "proc":
+        monkeypatch.setattr(_tasks, "cgroup_parent", lambda: None)
+    # The secret is in the environment of every process the bomb forks: the test finds
+    # them all by it, in any PID namespace. Bounded: 2**8 processes at most, each ending
+    # by itself within 120 s, and all killed below whatever happens.
+    token = f"viksa-bomb-{os.getpid()}-{time.monotonic_ns()}"
+    limits = Limits(processes=32)
+    try:
+        with AgentWorker(
+            PROBE, sandbox=sandbox, limits=limits, secrets={"probe_auth.token": token}
+        ) as warm:
+            with pytest.raises(ProcessLimitError) as caught:
+                warm.call("fork_bomb", {"count": 8})
+            assert wait_none_with(token), "a process of the fork bomb survived the call"
+            # The next call gets a new child and works.
+            assert warm.call("echo", {"note": "after"}).value["note"] == "after"
+    finally:
+        stop_all_with(token)
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("process_limit", 8, 32)
+    assert "Limits(processes=...)" in error.message
+    assert error.to_dict()["kind"] == "process_limit"
 
 
 def stop_all_with(token: str) -> None:

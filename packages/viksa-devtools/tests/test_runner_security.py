@@ -312,11 +312,20 @@ def test_a_result_past_the_limit_ends_the_call_with_result_limit() -> None:
 
 def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
     assert Limits() == Limits(
-        memory_bytes=1024**3, cpu_seconds=300, output_bytes=1024**2, result_bytes=16 * 1024**2
+        memory_bytes=1024**3,
+        cpu_seconds=300,
+        output_bytes=1024**2,
+        result_bytes=16 * 1024**2,
+        processes=128,
+        disk_bytes=1024**3,
     )
     for bad in (0, -1, True):
         with pytest.raises(ValueError, match="positive"):
             Limits(memory_bytes=bad)
+        with pytest.raises(ValueError, match="positive"):
+            Limits(processes=bad)
+        with pytest.raises(ValueError, match="positive"):
+            Limits(disk_bytes=bad)
 
 
 # --- item 9: a hang at import -----------------------------------------------------------

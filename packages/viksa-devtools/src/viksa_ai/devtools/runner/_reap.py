@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-__all__ = ["become_subreaper", "descendants", "kill_tree"]
+__all__ = ["become_subreaper", "count_tasks", "descendants", "kill_tree"]
 
 _PR_SET_CHILD_SUBREAPER = 36
 # Walks of /proc before giving up on a tree that keeps changing (each walk kills what
@@ -38,9 +38,9 @@ def become_subreaper() -> bool:
         return False
 
 
-def _processes() -> dict[int, tuple[int, bool]]:
-    """``pid -> (parent pid, is a zombie)`` of every process in ``/proc``."""
-    parents: dict[int, tuple[int, bool]] = {}
+def _processes() -> dict[int, tuple[int, bool, int]]:
+    """``pid -> (parent pid, is a zombie, threads)`` of every process in ``/proc``."""
+    parents: dict[int, tuple[int, bool, int]] = {}
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -53,17 +53,21 @@ def _processes() -> dict[int, tuple[int, bool]]:
                 stat = stream.read()
         except OSError:
             continue
+        # After the command name: state, ppid, ... num_threads (field 20 of stat(5)).
         fields = stat.rpartition(b")")[2].split()
-        if len(fields) > 1:
-            parents[int(name)] = (int(fields[1]), fields[0] == b"Z")
+        if len(fields) > 17:
+            parents[int(name)] = (int(fields[1]), fields[0] == b"Z", int(fields[17]))
     return parents
 
 
-def _tree(pid: int) -> tuple[list[int], list[int]]:
+def _tree(
+    pid: int, processes: dict[int, tuple[int, bool, int]] | None = None
+) -> tuple[list[int], list[int]]:
     """The descendants of ``pid``: those alive, and those dead but not reaped (zombies)."""
-    processes = _processes()
+    if processes is None:
+        processes = _processes()
     children: dict[int, list[int]] = {}
-    for child, (parent, _) in processes.items():
+    for child, (parent, _, _) in processes.items():
         children.setdefault(parent, []).append(child)
     live: list[int] = []
     dead: list[int] = []
@@ -73,6 +77,14 @@ def _tree(pid: int) -> tuple[list[int], list[int]]:
             (dead if processes[child][1] else live).append(child)
             stack.append(child)
     return live, dead
+
+
+def count_tasks(pid: int) -> int:
+    """The threads of ``pid`` and of its live descendants, as a pids cgroup counts them
+    (Linux ``/proc``; 0 where unknown)."""
+    processes = _processes()
+    live, _ = _tree(pid, processes)
+    return sum(processes[p][2] for p in (pid, *live) if p in processes)
 
 
 def descendants(pid: int) -> list[int]:

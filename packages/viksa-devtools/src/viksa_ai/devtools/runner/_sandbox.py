@@ -31,6 +31,7 @@ from pathlib import Path
 
 __all__ = [
     "BWRAP_ENV",
+    "SANDBOX_CGROUP_PROCS",
     "sandbox_available",
     "sandbox_status",
     "sandbox_tool",
@@ -40,6 +41,8 @@ __all__ = [
 BWRAP_ENV = "VIKSA_BWRAP"
 """An environment variable naming the bwrap executable to use (tests set it to a
 missing path to run as on a machine without a sandbox)."""
+SANDBOX_CGROUP_PROCS = "/run/viksa/cgroup.procs"
+"""Where the sandbox shows the ``cgroup.procs`` file of the child's pids cgroup."""
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = (
     "/etc/resolv.conf",
@@ -215,6 +218,7 @@ def sandboxed_command(
     *,
     hidden: Sequence[Path] = (),
     tmp_bytes: int | None = None,
+    cgroup_procs: str | None = None,
 ) -> list[str]:
     """``command`` run by ``tool`` (bwrap) in the sandbox, working in ``workdir``.
 
@@ -222,6 +226,8 @@ def sandboxed_command(
     lie inside one that is shown (e.g. a data directory inside a source tree on
     ``sys.path``). ``tmp_bytes`` caps the private ``/tmp``: it lives in memory, outside
     the child's own memory limit (where bwrap is too old for ``--size``, it is not).
+    ``cgroup_procs`` (a cgroup's ``cgroup.procs`` file) is bound at
+    :data:`SANDBOX_CGROUP_PROCS` for the child to join that cgroup.
     """
     args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
     _bind_system(args)
@@ -240,6 +246,9 @@ def sandboxed_command(
         if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
             # Read-only: a writable mask would be memory for the agent to fill.
             args += ["--tmpfs", real, "--remount-ro", real]
+    if cgroup_procs is not None:
+        # That one file only: agent code can move itself into its own cgroup, no other.
+        args += ["--bind", cgroup_procs, SANDBOX_CGROUP_PROCS]
     # The root bwrap builds (the directories leading to those shown) is read-only too:
     # the working directory and /tmp are the only places an agent writes.
     args += ["--remount-ro", "/", "--chdir", work, "--", *command]
