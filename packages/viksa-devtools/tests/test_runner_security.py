@@ -21,6 +21,7 @@ import pytest
 from viksa_ai.devtools.runner import (
     AgentWorker,
     CpuLimitError,
+    DiskLimitError,
     EndpointError,
     EndpointTimeoutError,
     Limits,
@@ -33,6 +34,8 @@ from viksa_ai.devtools.runner import (
     sandbox_status,
 )
 from viksa_ai.devtools.runner._environ import SYSTEM_PATH, import_roots
+from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._unshare import unshare_tool
 from viksa_ai.devtools.runner._workdir import WORKDIR_PREFIX
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -86,12 +89,15 @@ ENVIRONMENT = code(
 # --- item 1: the environment a child starts with ---------------------------------------
 
 
-@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+@pytest.mark.parametrize("mode", ["unsandboxed", "bwrap", "unshare"])
 def test_the_child_gets_only_the_documented_environment(
-    sandbox: bool, monkeypatch: pytest.MonkeyPatch
+    mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if sandbox and not sandbox_available():
-        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    sandbox = mode != "unsandboxed"
+    if mode == "unshare":
+        monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if sandbox and os.path.basename(sandbox_backend() or "") != mode:
+        pytest.skip(f"no {mode} sandbox here: " + sandbox_status()[1])
     monkeypatch.setenv(SENTINEL_VAR, "s3cr3t-of-the-server")
     monkeypatch.setenv("DATABASE_URL", "sqlite:///elsewhere")
     value = run_endpoint(
@@ -160,9 +166,37 @@ def assert_got_nothing(found: dict[str, Any], tmp_path: Path) -> None:
     assert not (Path.cwd() / "owned-by-agent.txt").exists()
 
 
-@needs_sandbox
+@pytest.fixture(params=["bwrap", "unshare"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each sandbox: bubblewrap, and util-linux unshare as used where bwrap is missing."""
+    if request.param == "unshare":
+        monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if os.path.basename(sandbox_backend() or "") != request.param:
+        pytest.skip(f"no {request.param} sandbox here: {sandbox_status()[1]}")
+    return str(request.param)
+
+
+def test_without_bubblewrap_unshare_sandboxes_agents_and_the_status_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if unshare_tool() is None:
+        pytest.skip("util-linux unshare, setpriv or bash is missing here")
+    sandboxed, line = sandbox_status()
+    if not sandboxed:
+        pytest.skip(f"unshare cannot make the namespaces here: {line}")
+    assert line.startswith("on (")
+    assert "unshare, as bubblewrap (bwrap) is not installed" in line
+    with AgentWorker(agent(ENVIRONMENT, "env")) as warm:
+        assert warm.sandboxed
+        seen = warm.call("env").value
+    # The same environment as under bwrap: exactly the documented variables.
+    assert seen["env"]["HOME"] == seen["cwd"]
+    assert "PWD" not in seen["env"]
+
+
 def test_the_red_team_agent_gets_nothing_through_the_runner(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     monkeypatch.setenv(SENTINEL_VAR, "s3cr3t-of-the-server")
     data_file = tmp_path / "data" / "platform.db"
@@ -224,9 +258,12 @@ def test_sandbox_status_says_why_agents_run_unsandboxed(monkeypatch: pytest.Monk
         "off (--no-sandbox): agents run unsandboxed, as this user",
     )
     monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    monkeypatch.setenv("VIKSA_UNSHARE", "/nonexistent/unshare")
     sandboxed, line = sandbox_status(True)
     assert not sandboxed
-    assert "agents run unsandboxed" in line
+    assert line == (
+        "none available (bubblewrap (bwrap) is not installed): agents run unsandboxed, as this user"
+    )
     assert not sandbox_available()
     with AgentWorker(agent(ENVIRONMENT, "env")) as warm:
         assert not warm.sandboxed
@@ -588,6 +625,55 @@ def test_the_private_tmp_and_the_masks_are_bounded_by_the_memory_limit(tmp_path:
         sys.path.remove(str(tmp_path / "shown"))
     assert in_tmp <= 256
     assert in_mask == 0
+
+
+WRITER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write files of MiB into a directory")
+    async def write(payload):
+        for i in range(payload["files"]):
+            with open(os.path.join(payload["dir"], f"f{i}"), "wb") as file:
+                for _ in range(payload["mib"]):
+                    file.write(b"x" * (1 << 20))
+                    file.flush()
+        return "written"
+    """
+)
+MIB = 1024 * 1024
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_a_file_past_the_disk_limit_ends_the_call_with_disk_limit(sandbox: bool) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    limits = Limits(disk_bytes=8 * MIB)
+    with AgentWorker(agent(WRITER, "write"), sandbox=sandbox, limits=limits) as warm:
+        assert warm.call("write", {"dir": ".", "files": 1, "mib": 4}).value == "written"
+        with pytest.raises(DiskLimitError) as caught:
+            warm.call("write", {"dir": ".", "files": 1, "mib": 16})
+        # The write failed, nothing else: the worker keeps serving.
+        assert warm.call("write", {"dir": ".", "files": 1, "mib": 1}).value == "written"
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("disk_limit", 8, 8 * MIB)
+    assert "Limits(disk_bytes=...)" in error.message
+
+
+@needs_sandbox
+@pytest.mark.parametrize("where", ["working dir", "/tmp"])
+def test_many_files_past_the_disk_limit_end_the_call_with_disk_limit(where: str) -> None:
+    # Each file is under the limit; together they fill the size-capped tmpfs (the working
+    # directory's new files, and the private /tmp, live in the server's memory).
+    directory = "." if where == "working dir" else "/tmp"
+    limits = Limits(disk_bytes=8 * MIB)
+    with AgentWorker(agent(WRITER, "write"), limits=limits) as warm:
+        with pytest.raises(DiskLimitError) as caught:
+            warm.call("write", {"dir": directory, "files": 6, "mib": 4})
+        # The agent's own files are still there and served.
+        assert warm.call("write", {"dir": directory, "files": 1, "mib": 1}).value == "written"
+    assert caught.value.kind == "disk_limit"
 
 
 FLOOD = code(

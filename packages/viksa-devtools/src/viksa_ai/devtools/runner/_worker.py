@@ -71,8 +71,7 @@ from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
-    sandbox_available,
-    sandbox_tool,
+    sandbox_backend,
     sandboxed_command,
 )
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
@@ -135,7 +134,7 @@ class AsyncAgentWorker:
         self._capture = capture_output
         self._stderr = stderr
         self._start_timeout = start_timeout
-        self._sandbox_tool = sandbox_tool() if sandbox and sandbox_available() else None
+        self._sandbox_tool = sandbox_backend() if sandbox else None
         self._hidden = tuple(Path(p) for p in hidden_paths)
         self._limits = Limits() if limits is None else limits
         self._lock: asyncio.Lock | None = None
@@ -397,6 +396,7 @@ class AsyncAgentWorker:
                 workdir,
                 hidden=self._hidden,
                 tmp_bytes=limits.tmp_bytes(),
+                work_bytes=limits.tmp_bytes(),
                 cgroup_procs=procs,
             )
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
