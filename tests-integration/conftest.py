@@ -12,6 +12,7 @@ workflow's artifact), the tests use those files instead of building.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -26,6 +27,25 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _TIMEOUT = 300  # seconds for one build or install; a hang fails instead of blocking CI
+
+
+def _register_helper(name: str) -> None:
+    """Make this folder's helper module ``name.py`` importable as ``name``.
+
+    pytest's importlib mode puts no test folder on ``sys.path``; a conftest is imported
+    before the test modules of its folder, so they can ``import name`` at their top.
+    """
+    if name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+
+
+_register_helper("_live_server")
 
 
 def _uv() -> str:

@@ -8,11 +8,6 @@ page is written under ``tmp/artifacts/dashboard/`` of the repository.
 
 from __future__ import annotations
 
-import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +16,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from _live_server import REPO, Server, start_server
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 ARTIFACTS = REPO / "tmp" / "artifacts" / "dashboard"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,7 +30,6 @@ _CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-_START_TIMEOUT = 60.0
 # Bounds of waits for a page to change (a hang fails the test; no speed is measured).
 _WAIT_MS = 30_000
 
@@ -49,10 +43,6 @@ pytestmark = [
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright (dev dependency group) is not installed"
 )
-
-_EXPORT = re.compile(r"^export (VIKSA_[A-Z_]+)=(.*)$")
-_FIELD = re.compile(r"^  (email|password)\s+(\S+)$")
-_DASHBOARD = re.compile(r"^dashboard (http://\S+)")
 
 # A test agent beside the examples: one endpoint that fails, one that needs approval.
 _AGENT_MAIN = """
@@ -98,23 +88,31 @@ def _agent_manifest() -> dict[str, Any]:
 
 @dataclass
 class Served:
-    """A running ``viksa dev``, its credentials and an API client."""
+    """A running ``viksa dev``, its one-time dashboard link and an API client."""
 
-    process: subprocess.Popen[str]
-    base_url: str
+    server: Server
     sign_in_link: str
-    email: str
-    password: str
-    env: dict[str, str]
     api: httpx.Client = field(init=False)
     probe_id: str = ""
 
     def __post_init__(self) -> None:
         self.api = httpx.Client(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {self.env['VIKSA_API_KEY']}"},
+            headers={"Authorization": f"Bearer {self.server.env['VIKSA_API_KEY']}"},
             timeout=60,
         )
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def email(self) -> str:
+        return self.server.email
+
+    @property
+    def password(self) -> str:
+        return self.server.password
 
     def agent_id(self, alias: str) -> str:
         found = self.api.get("/builder/agent/list", params={"search": alias}).json()
@@ -122,61 +120,15 @@ class Served:
 
     def stop(self) -> None:
         self.api.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=20)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        self.server.stop()
 
 
 def _start() -> Served:
-    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", str(_free_port())]
-    process = subprocess.Popen(
-        [*command, "--memory", "--with-examples", str(EXAMPLES)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    env: dict[str, str] = {}
-    fields: dict[str, str] = {}
-    link = None
-    deadline = time.monotonic() + _START_TIMEOUT
-    while len(env) < 4 and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        text = line.rstrip("\n")
-        if match := _EXPORT.match(text):
-            env[match[1]] = match[2]
-        elif match := _FIELD.match(text):
-            fields[match[1]] = match[2]
-        elif match := _DASHBOARD.match(text):
-            link = match[1]
-    if len(env) < 4 or link is None:
-        process.kill()
-        pytest.fail("viksa dev did not start with a dashboard line:\n" + "".join(lines))
-    port = int(env["VIKSA_BASE_URL"].rsplit(":", 1)[1])
-    for _ in range(200):  # the banner is printed just before uvicorn starts serving
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return Served(process, env["VIKSA_BASE_URL"], link, fields["email"], fields["password"], env)
+    server = start_server("--memory", "--with-examples", str(EXAMPLES))
+    if server.dashboard_link is None:
+        server.stop()
+        pytest.fail("viksa dev printed no dashboard line:\n" + server.banner)
+    return Served(server, server.dashboard_link)
 
 
 @pytest.fixture(scope="module")

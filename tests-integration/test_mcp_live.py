@@ -7,7 +7,6 @@ folder. Refresh intervals are short so changes show within a second.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,49 +17,31 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import anyio
 import pytest
+from _live_server import REPO, Server, free_port, start_server, stop_process
 from mcp import Client, StdioServerParameters
 from mcp.client.session import IncomingMessage
 
 from viksa_ai import ViksaClient
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 BRIDGE = str(Path(sys.executable).with_name("viksa-mcp-bridge"))
 VIKSA = str(Path(sys.executable).with_name("viksa"))
 _WAIT = 60.0  # seconds: a bound on any wait, never reached when things work
 
 
-def _live_platform() -> ModuleType:
-    # The platform starter of the live suite, shared rather than copied.
-    spec = importlib.util.spec_from_file_location(
-        "_viksa_live_platform", Path(__file__).with_name("test_platform_live.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-_live = _live_platform()
-Server = _live.Server
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
+def server() -> Iterator[Server]:
     """One ``viksa dev`` for the module, with the examples deployed, in memory."""
-    started = _live.start_server("--memory", "--with-examples", str(EXAMPLES))
+    started = start_server("--memory", "--with-examples", str(EXAMPLES))
     yield started
     started.stop()
 
 
-def _env(server: Any) -> dict[str, str]:
+def _env(server: Server) -> dict[str, str]:
     return {**os.environ, **server.env, "VIKSA_MCP_REFRESH_INTERVAL": "0.3"}
 
 
@@ -88,7 +69,7 @@ def _text(result: Any) -> str:
     return str(result.content[0].text)
 
 
-async def _deploy_text_tools(server: Any, alias: str) -> str:
+async def _deploy_text_tools(server: Server, alias: str) -> str:
     manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
     main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
     manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
@@ -104,7 +85,7 @@ async def _deploy_text_tools(server: Any, alias: str) -> str:
         return str(agent["id"])
 
 
-async def _check_deployed_examples(client: Client, server: Any, alias: str) -> None:
+async def _check_deployed_examples(client: Client, server: Server, alias: str) -> None:
     """Tools, schemas, a call, and the three kinds of failure, on a connected client."""
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert {
@@ -143,7 +124,7 @@ async def _check_deployed_examples(client: Client, server: Any, alias: str) -> N
 # -- stdio -------------------------------------------------------------------------------
 
 
-async def test_stdio_bridge_serves_the_deployed_agents(server: Any) -> None:
+async def test_stdio_bridge_serves_the_deployed_agents(server: Server) -> None:
     announcements = Announcements()
     params = StdioServerParameters(command=BRIDGE, args=["--all-deployed"], env=_env(server))
     async with Client(params, mode="legacy", message_handler=announcements) as client:
@@ -158,7 +139,7 @@ async def test_stdio_bridge_serves_the_deployed_agents(server: Any) -> None:
 
 
 async def test_stdio_bridge_survives_a_platform_outage() -> None:
-    own = _live.start_server("--memory", "--with-examples", str(EXAMPLES))
+    own = start_server("--memory", "--with-examples", str(EXAMPLES))
     try:
         params = StdioServerParameters(
             command=BRIDGE, args=["--agent-alias", "text_tools_agent"], env=_env(own)
@@ -180,17 +161,10 @@ async def test_stdio_bridge_survives_a_platform_outage() -> None:
 # -- Streamable HTTP ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _http_bridge(args: list[str], env: dict[str, str]) -> Iterator[str]:
     """Run a bridge with ``--http`` on a free port; its URL once it listens."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*args, "--http", "--port", str(port)],
         env=env,
@@ -211,11 +185,10 @@ def _http_bridge(args: list[str], env: dict[str, str]) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/mcp"
         assert process.poll() is None, "the bridge stopped while serving"
     finally:
-        # The live suite's way of stopping a child: terminate, then kill if it lingers.
-        Server(process, {}, "", "", "").stop()
+        stop_process(process)
 
 
-async def test_http_bridge_serves_the_deployed_agents(server: Any) -> None:
+async def test_http_bridge_serves_the_deployed_agents(server: Server) -> None:
     announcements = Announcements()
     with _http_bridge([BRIDGE, "--all-deployed"], _env(server)) as url:
         async with Client(url, mode="legacy", message_handler=announcements) as client:
@@ -225,7 +198,7 @@ async def test_http_bridge_serves_the_deployed_agents(server: Any) -> None:
             assert "late_http_word_stats" in names
 
 
-async def test_http_bridge_with_the_2026_protocol_announces_on_listen(server: Any) -> None:
+async def test_http_bridge_with_the_2026_protocol_announces_on_listen(server: Server) -> None:
     with _http_bridge([BRIDGE, "--all-deployed"], _env(server)) as url:
         async with Client(url) as client:
             async with client.listen(tools_list_changed=True) as subscription:

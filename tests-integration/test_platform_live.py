@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _live_server import REPO, Server, start_server
 
 from viksa_ai import ViksaClient, ViksaNotFoundError, ViksaSyncClient
 from viksa_ai.client import (
@@ -30,78 +27,7 @@ from viksa_ai.client import (
 )
 from viksa_ai.models.executor import AgentType, EndpointExecutionRequest
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-_START_TIMEOUT = 60.0
-_EXPORT = re.compile(r"^export (VIKSA_[A-Z_]+)=(.*)$")
-_FIELD = re.compile(r"^  (email|password)\s+(\S+)$")
-
-
-@dataclass
-class Server:
-    """A running ``viksa dev`` and what it printed."""
-
-    process: subprocess.Popen[str]
-    env: dict[str, str]
-    email: str
-    password: str
-    banner: str
-
-    @property
-    def base_url(self) -> str:
-        return self.env["VIKSA_BASE_URL"]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=20)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(*args: str) -> Server:
-    """Start ``viksa dev`` on a free port; return once it printed its export lines."""
-    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", str(_free_port())]
-    process = subprocess.Popen(
-        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    env: dict[str, str] = {}
-    fields: dict[str, str] = {}
-    deadline = time.monotonic() + _START_TIMEOUT
-    while len(env) < 4 and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if match := _EXPORT.match(line.rstrip("\n")):
-            env[match[1]] = match[2]
-        elif match := _FIELD.match(line.rstrip("\n")):
-            fields[match[1]] = match[2]
-    if len(env) < 4:
-        process.kill()
-        pytest.fail("viksa dev did not start:\n" + "".join(lines))
-    server = Server(process, env, fields["email"], fields["password"], "".join(lines))
-    for _ in range(100):  # the banner is printed just before uvicorn starts serving
-        try:
-            socket.create_connection(
-                ("127.0.0.1", int(server.base_url.rsplit(":", 1)[1])), 1
-            ).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return server
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,7 @@ async def test_the_typed_script_runs_against_the_local_platform(viksa_client: Vi
     assert seen[0] == "dev@viksa.local"
     assert "Echo agent" in seen
     assert "typed" in seen  # the endpoint's answer, narrowed from JSONValue
+    assert "completed" in seen  # the execution list, walked page by page
     assert seen[-1] == "True"
 
 

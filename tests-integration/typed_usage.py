@@ -15,6 +15,8 @@ from viksa_ai.models.agent import AgentGenerationResponse
 from viksa_ai.models.answers import (
     AgentDocument,
     AgentPage,
+    ExecutionRecord,
+    ExecutionRecordPage,
     JSONValue,
     StreamEvent,
     TokenStats,
@@ -68,6 +70,12 @@ async def exercise(client: ViksaClient, manifest: dict[str, object]) -> list[str
     )
     response = result.response
     seen.append(_text(response.get("text")) if isinstance(response, dict) else "")
+    runs = await client.pulse.list_executions(agent_id=agent["id"], status="completed")
+    assert_type(runs, ExecutionRecordPage)
+    seen.extend(run["execution_id"] for run in runs["executions"])
+    async for run in client.pulse.iter_executions(limit=10):
+        assert_type(run, ExecutionRecord)
+        seen.append(run["status"])
 
     reply = await client.chat.indent_finder("hello")
     seen.append(reply["conversation_id"][:4])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -161,6 +162,11 @@ async def test_a_server_ignoring_skip_does_not_loop(
             "/marketplace/api/v1/marketplace/listings",
             "listings",
         ),
+        (
+            lambda c: c.pulse.iter_executions(limit=3, status="failed"),
+            "/pulse/executor/executions",
+            "executions",
+        ),
     ],
 )
 def test_every_paged_list_has_a_sync_iterator(
@@ -174,6 +180,28 @@ def test_every_paged_list_has_a_sync_iterator(
     client = make_sync_client()
     assert list(iterate(client)) == ITEMS
     assert route.call_count == 4  # no total: pages of 3, 3, 1, then the empty one
+
+
+async def test_iter_executions_sends_its_filters_with_every_page(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    route = api.get("/pulse/executor/executions").mock(
+        side_effect=_pager("resource", "executions", total=True)
+    )
+    client = make_client()
+    since = datetime(2026, 12, 6, 21, 0, tzinfo=timezone.utc)
+    found = [
+        e
+        async for e in client.pulse.iter_executions(
+            limit=3, agent_id="ag1", status="completed", since=since, until="2026-12-07"
+        )
+    ]
+    assert found == ITEMS
+    assert [call.request.url.params["skip"] for call in route.calls] == ["0", "3", "6"]
+    for call in route.calls:
+        params = call.request.url.params
+        assert (params["agent_id"], params["status"]) == ("ag1", "completed")
+        assert (params["since"], params["until"]) == ("2026-12-06T21:00:00+00:00", "2026-12-07")
 
 
 def test_page_items_shapes() -> None:

@@ -52,6 +52,9 @@ def _platform(request: httpx.Request) -> httpx.Response:
     if path == "/pulse/executor/execute":
         body = {"status": "ok", "execution_id": "e", "endpoint": "my_agent.main.search"}
         return httpx.Response(200, json={**body, "response": {"flights": 2}})
+    if path == "/pulse/executor/executions":
+        failed = {"execution_id": "e1", "status": "failed", "endpoint": "a.main.f", "error": "boom"}
+        return httpx.Response(200, json={"executions": [failed], "total": 1})
     if path == "/builder/workforce/list":
         return httpx.Response(200, json=[])
     return httpx.Response(200, json={"ok": True})
@@ -92,6 +95,7 @@ def test_readme_example_runs(source: str, capsys: pytest.CaptureFixture[str]) ->
         ("result.status, result.response", "ok 2"),
         ('agents.get("total", len(agents["agents"]))', "3 ['agent-0', 'agent-1', 'agent-2']"),
         ("recorded.last.status_code", "200 application/json r2"),
+        ('run["execution_id"], run.get("error")', "e1 boom"),
     ]:
         if needle in source:
             assert expected in out

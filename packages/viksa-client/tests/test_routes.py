@@ -6,6 +6,7 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -771,6 +772,36 @@ def _cases() -> list[Case]:
             body=INVOKE.to_wire(),
             answer=INVOCATION,
             returns=AgentInvokeResponse,
+        ),
+        c(
+            "pulse.list_executions",
+            lambda v: v.pulse.list_executions(),
+            "GET",
+            "/pulse/executor/executions",
+            query={"skip": "0", "limit": "50"},
+            answer={"executions": [EXECUTION], "total": 1, "skip": 0, "limit": 50},
+        ),
+        c(
+            "pulse.list_executions-filtered",
+            lambda v: v.pulse.list_executions(
+                10,
+                5,
+                agent_id="ag 1",
+                status="failed",
+                since=datetime(2026, 12, 6, 21, 30, tzinfo=timezone.utc),
+                until="2026-12-06T22:00:00",
+            ),
+            "GET",
+            "/pulse/executor/executions",
+            query={
+                "skip": "10",
+                "limit": "5",
+                "agent_id": "ag 1",
+                "status": "failed",
+                "since": "2026-12-06T21:30:00+00:00",
+                "until": "2026-12-06T22:00:00",
+            },
+            answer={"executions": [], "total": 0, "skip": 10, "limit": 5},
         ),
         # workflow
         c(

@@ -501,11 +501,11 @@ def test_an_endless_input_file_is_a_usage_error(
 def test_an_input_file_at_the_limit_is_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from viksa_ai.devtools import _cli_run
+    from viksa_ai.devtools import _cli_values
 
     payload = tmp_path / "payload.json"
     payload.write_text('{"note": "fits"}')
-    monkeypatch.setattr(_cli_run, "MAX_INPUT_FILE_BYTES", len(payload.read_bytes()))
+    monkeypatch.setattr(_cli_values, "MAX_INPUT_FILE_BYTES", len(payload.read_bytes()))
     code, out, _ = run(capsys, PROBE, "echo", "--payload-file", payload)
     assert code == 0
     assert out["note"] == "fits"

@@ -206,6 +206,8 @@ async def _chat(
     await r.call(c.pulse.execute, request)
     target = {"agent_id": agent["id"], "agent_type": "cloud", "endpoint": "echo.main.echo"}
     await r.call(c.pulse.invoke, {**target, "inputs": {"text": "later"}})
+    await r.call(c.pulse.list_executions, agent_id=agent["id"])
+    await r.items(c.pulse.iter_executions, limit=2)
     guarded_target = {**target, "endpoint": "echo.main.guarded", "inputs": {"text": "g"}}
     pending = await c.pulse.execute(guarded_target)
     assert pending.model_extra is not None

@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, get_args
 
 import httpx
 
+from viksa_ai.client import ViksaClient
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.http._routes.pulse import ExecutionStatus
 from viksa_ai.devtools.platform.services._engine import EXECUTION_STATUSES
+from viksa_ai.models.answers import ExecutionStatus as ClientExecutionStatus
 
 Manifest = dict[str, Any]
 Execute = Callable[..., dict[str, Any]]
 _LIST = "/pulse/executor/executions"
 
 
-async def test_executions_are_listed_newest_first_with_filters(
-    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
-) -> None:
+async def _three_runs(http: httpx.AsyncClient, deployed: Manifest, execute: Execute) -> list[str]:
+    """The ids of three executions, oldest first: echo, a failure, echo."""
     ids = []
     for endpoint, inputs in (("echo", {"text": "a"}), ("fail", {}), ("echo", {"text": "b"})):
         answer = await http.post(
             "/pulse/executor/execute", json=execute(deployed, endpoint, **inputs)
         )
         ids.append(answer.json()["execution_id"])
+    return ids
+
+
+async def test_executions_are_listed_newest_first_with_filters(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    ids = await _three_runs(http, deployed, execute)
     listed = (await http.get(_LIST)).json()
     assert [e["execution_id"] for e in listed["executions"]] == ids[::-1]
     assert (listed["total"], listed["skip"], listed["limit"]) == (3, 0, 50)
@@ -62,6 +71,28 @@ async def test_a_bad_filter_is_422(http: httpx.AsyncClient) -> None:
 
 def test_the_status_filter_names_every_status() -> None:
     assert set(get_args(ExecutionStatus)) == set(EXECUTION_STATUSES)
+    # The client's filter type names the same states as the route.
+    assert set(get_args(ClientExecutionStatus)) == set(EXECUTION_STATUSES)
+
+
+async def test_the_client_lists_and_walks_executions(
+    viksa_client: ViksaClient, http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    ids = await _three_runs(http, deployed, execute)
+    page = await viksa_client.pulse.list_executions(limit=2)
+    assert [e["execution_id"] for e in page["executions"]] == ids[:0:-1]
+    assert page.get("total") == 3
+    failed = await viksa_client.pulse.list_executions(agent_id=deployed["id"], status="failed")
+    assert [(e["execution_id"], e["status"]) for e in failed["executions"]] == [(ids[1], "failed")]
+    assert failed["executions"][0].get("traceback")
+    walked = [e["execution_id"] async for e in viksa_client.pulse.iter_executions(limit=2)]
+    assert walked == ids[::-1]
+    created = datetime.fromisoformat(page["executions"][-1]["created_at"].replace("Z", "+00:00"))
+    since = [e["execution_id"] async for e in viksa_client.pulse.iter_executions(since=created)]
+    assert since == [ids[2], ids[1]]
+    later = datetime(2999, 1, 1, tzinfo=timezone.utc)
+    assert (await viksa_client.pulse.list_executions(since=later))["executions"] == []
+    assert (await viksa_client.pulse.list_executions(until="2000-01-01T00:00:00"))["total"] == 0
 
 
 async def test_each_change_of_an_execution_is_announced(

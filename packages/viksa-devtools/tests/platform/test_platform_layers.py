@@ -43,6 +43,8 @@ def _imports(path: Path) -> set[str]:
 def test_the_inner_layers_never_import_the_web_framework(layer: str) -> None:
     modules = sorted((_PLATFORM / layer).glob("*.py"))
     assert modules
+    if layer == "services":
+        assert {"_chat.py", "_chat_runs.py", "_marketplace.py"} <= {p.name for p in modules}
     offending = {
         path.name: sorted(n for n in _imports(path) if n.split(".")[0] in _WEB_FRAMEWORKS)
         for path in modules
@@ -57,6 +59,52 @@ def test_the_inner_layers_never_import_the_web_framework(layer: str) -> None:
 def test_a_layer_never_imports_the_layers_above_it(layer: str, outer: tuple[str, ...]) -> None:
     for path in (_PLATFORM / layer).glob("*.py"):
         assert not [n for n in _imports(path) if any(o in n for o in outer)], path.name
+
+
+_ROUTE_MODULES = sorted(
+    [
+        *(_PLATFORM / "http" / "_routes").glob("*.py"),
+        *(_PLATFORM / "http" / "_dashboard").glob("*.py"),
+    ]
+)
+# What a route module may take from the store: the type of the records it answers.
+_STORE_TYPES = {"Doc"}
+
+
+def _store_access(tree: ast.AST) -> list[str]:
+    """Where a module reaches the store itself: ``x.store`` or a store name imported."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "store":
+            found.append(f"line {node.lineno}: .store")
+        elif isinstance(node, ast.ImportFrom) and ".platform.store" in (node.module or ""):
+            found.extend(
+                f"line {node.lineno}: imports {alias.name}"
+                for alias in node.names
+                if alias.name not in _STORE_TYPES
+            )
+    return found
+
+
+def test_the_store_access_check_finds_what_it_forbids() -> None:
+    source = (
+        "from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError\n"
+        "def route(platform):\n"
+        "    return platform.store.get('agent', 'x')\n"
+    )
+    assert _store_access(ast.parse(source)) == ["line 1: imports KeyTakenError", "line 3: .store"]
+
+
+@pytest.mark.parametrize("path", _ROUTE_MODULES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_routes_reach_records_only_through_services(path: Path) -> None:
+    # Routes parse, call one service method and answer: the services own the records.
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert _store_access(tree) == []
+
+
+def test_every_route_module_is_checked() -> None:
+    names = {path.name for path in _ROUTE_MODULES}
+    assert {"chat.py", "marketplace.py", "pulse.py", "_routes.py"} <= names
 
 
 @pytest.mark.parametrize(

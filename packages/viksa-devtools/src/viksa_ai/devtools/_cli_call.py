@@ -14,6 +14,7 @@ from viksa_ai.devtools._cli_common import (
     add_output_flags,
     report_error,
 )
+from viksa_ai.devtools._cli_values import json_object, typed_value
 
 __all__ = ["add_parser", "call_command"]
 
@@ -70,8 +71,8 @@ def call_command(args: argparse.Namespace) -> int:
     from viksa_ai.devtools._cli_common import api_error_message, connect
 
     try:
-        payload = _json_object(args.payload, "--payload") if args.payload else {}
-        envelope = _json_object(args.envelope, "--envelope") if args.envelope else None
+        payload = json_object(args.payload, "--payload") if args.payload else {}
+        envelope = json_object(args.envelope, "--envelope") if args.envelope else None
         if args.timeout is not None and args.timeout < 1:
             raise CommandError("--timeout must be at least 1 second", 2)
         client = connect(args)
@@ -116,20 +117,6 @@ def call_command(args: argparse.Namespace) -> int:
     return _EXIT_OF_KIND.get(str(record.get("error_kind")), 1)
 
 
-def _json_object(text: str, option: str) -> dict[str, Any]:
-    import json
-
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise CommandError(f"{option} is not valid JSON: {exc}", 2) from None
-    except RecursionError:
-        raise CommandError(f"{option}: the JSON is nested too deeply", 2) from None
-    if not isinstance(value, dict):
-        raise CommandError(f"{option} must be a JSON object, got {type(value).__name__}", 2)
-    return value
-
-
 def _find_agent(client: Any, name: str) -> dict[str, Any]:
     from viksa_ai.client import ViksaApiError
     from viksa_ai.devtools._cli_inputs import did_you_mean
@@ -171,18 +158,9 @@ def _find_endpoint(agent: Mapping[str, Any], name: str) -> dict[str, Any]:
 def _typed_inputs(
     assignments: list[str], agent: Mapping[str, Any], endpoint: Mapping[str, Any]
 ) -> dict[str, Any]:
-    from viksa_ai.devtools._cli_inputs import InputError, typed_input
-
     types = {
         str(i.get("name")): i.get("type") for i in agent.get("inputs", []) if isinstance(i, Mapping)
     }
     refs = [r.get("input_ref") for r in endpoint.get("inputs", []) if isinstance(r, Mapping)]
     declared = {str(ref): types.get(str(ref)) for ref in refs}
-    inputs: dict[str, Any] = {}
-    for item in assignments:
-        try:
-            key, value = typed_input(item, declared)
-        except InputError as exc:
-            raise CommandError(str(exc), 2) from None
-        inputs[key] = value
-    return inputs
+    return dict(typed_value(item, declared) for item in assignments)

@@ -85,15 +85,12 @@ def deploy_command(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from viksa_ai.devtools._cli_run import _collect_secrets, _UsageError
     from viksa_ai.devtools._cli_validate import agent_paths
+    from viksa_ai.devtools._cli_values import collect_secrets
     from viksa_ai.devtools._deploy import DeployError, deploy_agent
 
     try:
-        try:
-            secrets = _collect_secrets(args)
-        except _UsageError as exc:
-            raise CommandError(str(exc), 2) from None
+        secrets = collect_secrets(args)
         paths = agent_paths(args.paths)
         missing = [p for p in paths if not _is_agent(p)]
         if missing:

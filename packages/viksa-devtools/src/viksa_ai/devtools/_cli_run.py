@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_INPUT_FILE_BYTES", "add_parser", "parse_input_assignment", "run_command"]
+from viksa_ai.devtools._cli_common import CommandError
+from viksa_ai.devtools._cli_values import collect_secrets, json_object, read_text_file, typed_value
 
-MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024
-"""Largest --payload-file or --secrets-file read (a bigger one is a usage error)."""
+__all__ = ["add_parser", "parse_input_assignment", "run_command"]
 
 _DESCRIPTION = """\
 Run one endpoint of an agent the way a platform worker does: in a child process
@@ -110,9 +109,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     try:
         inputs = _collect_inputs(args)
-        secrets = _collect_secrets(args)
-        envelope = _json_object(args.envelope, "--envelope") if args.envelope else None
-    except _UsageError as exc:
+        secrets = collect_secrets(args)
+        envelope = json_object(args.envelope, "--envelope") if args.envelope else None
+    except CommandError as exc:
         return _fail({"kind": "usage", "message": str(exc)}, 2, args)
     sandboxed, status = sandbox_status(args.sandbox)
     if args.sandbox and not sandboxed:
@@ -143,10 +142,6 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-class _UsageError(Exception):
-    pass
-
-
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -160,19 +155,16 @@ def _positive_seconds(text: str) -> float:
 def _collect_inputs(args: argparse.Namespace) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     if args.payload_file:
-        inputs.update(_json_object(_read(args.payload_file, "--payload-file"), "--payload-file"))
+        inputs.update(
+            json_object(read_text_file(args.payload_file, "--payload-file"), "--payload-file")
+        )
     if args.payload:
-        inputs.update(_json_object(args.payload, "--payload"))
+        inputs.update(json_object(args.payload, "--payload"))
     declared = _declared_inputs(args.path, args.endpoint) if args.inputs else None
     for item in args.inputs:
         key, value = parse_input_assignment(item)
         if declared is not None:
-            from viksa_ai.devtools._cli_inputs import InputError, typed_input
-
-            try:
-                key, value = typed_input(item, declared)
-            except InputError as exc:
-                raise _UsageError(str(exc).replace("-i ", "--input ", 1)) from None
+            key, value = typed_value(item, declared, flag="--input")
         inputs[key] = value
     return inputs
 
@@ -204,80 +196,18 @@ def parse_input_assignment(text: str) -> tuple[str, Any]:
         from viksa_ai.devtools.validate._structure import short_repr
 
         missing = "has no '='" if not eq else "has no KEY before '='"
-        raise _UsageError(
+        raise CommandError(
             f"--input {short_repr(text, 60)} {missing}: give each input as KEY=VALUE, "
-            "e.g. --input source=JFK"
+            "e.g. --input source=JFK",
+            2,
         )
     try:
         value: Any = json.loads(raw)
     except ValueError:
         value = raw
     except RecursionError:
-        raise _UsageError(f"--input {key}: the JSON value is nested too deeply") from None
+        raise CommandError(f"--input {key}: the JSON value is nested too deeply", 2) from None
     return key, value
-
-
-def _collect_secrets(args: argparse.Namespace) -> dict[str, str]:
-    from viksa_ai.devtools.runner._auth import (
-        SecretsError,
-        parse_secret_assignment,
-        parse_secrets_text,
-    )
-
-    secrets: dict[str, str] = {}
-    try:
-        if args.secrets_file:
-            text = _read(args.secrets_file, "--secrets-file")
-            try:
-                secrets.update(parse_secrets_text(text))
-            except SecretsError as exc:
-                raise _UsageError(f"--secrets-file {args.secrets_file}: {exc}") from None
-        for item in args.secrets:
-            name, value = parse_secret_assignment(item)
-            secrets[name] = value
-    except SecretsError as exc:
-        raise _UsageError(f"--secret: {exc}") from None
-    return secrets
-
-
-def _read(path: str, option: str) -> str:
-    """The UTF-8 text of ``path`` (``-``: stdin), at most ``MAX_INPUT_FILE_BYTES``."""
-    from viksa_ai.devtools.validate._agent_source import read_at_most
-
-    try:
-        if path == "-":
-            binary = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
-            if binary is None:
-                text = sys.stdin.read(MAX_INPUT_FILE_BYTES + 1)
-                raw = text.encode() if len(text) <= MAX_INPUT_FILE_BYTES else None
-            else:
-                raw = read_at_most(binary, MAX_INPUT_FILE_BYTES)
-        else:
-            with Path(path).open("rb") as stream:
-                raw = read_at_most(stream, MAX_INPUT_FILE_BYTES)
-    except OSError as exc:
-        raise _UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
-    if raw is None:
-        raise _UsageError(
-            f"{option}: {path} holds more than {MAX_INPUT_FILE_BYTES // (1024 * 1024)} MiB: "
-            "is this the right file?"
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _UsageError(f"{option}: {path} is not UTF-8 text") from None
-
-
-def _json_object(text: str, option: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise _UsageError(f"{option} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise _UsageError(f"{option}: the JSON is nested too deeply") from None
-    if not isinstance(value, dict):
-        raise _UsageError(f"{option} must be a JSON object, got {type(value).__name__}")
-    return value
 
 
 def _fail(error: dict[str, Any], code: int, args: argparse.Namespace) -> int:

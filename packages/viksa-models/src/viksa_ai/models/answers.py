@@ -13,7 +13,7 @@ Where the wire contract names no shape, the type is :data:`JSONObject` or
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 from typing_extensions import NotRequired, TypeAliasType, TypedDict
 
@@ -46,6 +46,7 @@ __all__ = [
     "ExecutionEvents",
     "ExecutionRecord",
     "ExecutionRecordPage",
+    "ExecutionStatus",
     "FixedAgent",
     "Installation",
     "InstallationPage",
@@ -437,6 +438,15 @@ class AgentMapping(TypedDict):
 # -- executions (chat, pulse, triggers, webhooks) -------------------------------------------
 
 
+ExecutionStatus: TypeAlias = Literal[
+    "running", "awaiting_approval", "completed", "failed", "timeout", "rejected", "cancelled"
+]
+"""Where an endpoint execution stands (a filter of ``pulse.list_executions``).
+
+Answers keep ``status`` a plain ``str``: a newer platform may add a state.
+"""
+
+
 class ExecutionRecord(TypedDict):
     """An endpoint execution: its status, then its ``response`` or ``error``."""
 
@@ -456,10 +466,11 @@ class ExecutionRecord(TypedDict):
     trigger_id: NotRequired[str]
     schedule_id: NotRequired[str]
     output: NotRequired[str]
+    traceback: NotRequired[str | None]
 
 
 class ExecutionRecordPage(TypedDict):
-    """One page of executions of a trigger (``executions``)."""
+    """One page of executions (``executions``): a project's, or those of a trigger."""
 
     executions: list[ExecutionRecord]
     total: NotRequired[int]

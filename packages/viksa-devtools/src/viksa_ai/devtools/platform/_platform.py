@@ -9,9 +9,12 @@ from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform.http._faults import FaultRegistry
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._builder import Agents
+from viksa_ai.devtools.platform.services._chat import Chat
+from viksa_ai.devtools.platform.services._chat_runs import ChatRuns
 from viksa_ai.devtools.platform.services._dashboard import DashboardAccess
 from viksa_ai.devtools.platform.services._deployments import Deployments
 from viksa_ai.devtools.platform.services._engine import Engine
+from viksa_ai.devtools.platform.services._marketplace import Marketplace
 from viksa_ai.devtools.platform.services._mcp_servers import McpServers
 from viksa_ai.devtools.platform.services._overview import Overview
 from viksa_ai.devtools.platform.services._scheduler import Scheduler
@@ -87,6 +90,13 @@ class Platform:
         self.triggers = Triggers(self.store, self.engine)
         self.secrets = Secrets(self.store)
         self.mcp_servers = McpServers(self.store)
+        self.chat = Chat(
+            self.store, self.engine, validation_time_limit=config.validation_time_limit
+        )
+        self.chat_runs = ChatRuns(self.store, self.engine)
+        self.marketplace = Marketplace(
+            self.store, validation_time_limit=config.validation_time_limit
+        )
         self.agents = Agents(
             self.store,
             self.engine,
