@@ -27,7 +27,9 @@ from viksa_ai.devtools.runner import (
     Limits,
     MemoryLimitError,
     OutputLimitError,
+    ProcessLimitError,
     ResultLimitError,
+    _tasks,
     remove_stale_workdirs,
     run_endpoint,
     sandbox_available,
@@ -674,6 +676,42 @@ def test_many_files_past_the_disk_limit_end_the_call_with_disk_limit(where: str)
         # The agent's own files are still there and served.
         assert warm.call("write", {"dir": directory, "files": 1, "mib": 1}).value == "written"
     assert caught.value.kind == "disk_limit"
+
+
+THREADS = code(
+    """
+    import threading
+    import time
+
+    @mcp_endpoint(description="start threads that sleep")
+    async def threads(payload):
+        for _ in range(payload["count"]):
+            threading.Thread(target=time.sleep, args=(10,), daemon=True).start()
+        time.sleep(1)
+        return payload["count"]
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="the process limit is Linux's")
+@pytest.mark.parametrize("mechanism", ["cgroup", "proc"])
+def test_threads_count_toward_the_process_limit(
+    mechanism: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a cgroup the 17th thread cannot start and the agent's RuntimeError escapes:
+    # still the process limit, not an endpoint error. Counting /proc, the tree is found
+    # over the limit while the call runs (or when it fails).
+    if mechanism == "cgroup" and _tasks.cgroup_parent() is None:
+        pytest.skip("no writable pids cgroup here")
+    if mechanism == "proc":
+        monkeypatch.setattr(_tasks, "cgroup_parent", lambda: None)
+    # No address-space cap: 64 thread stacks would not fit in it.
+    limits = Limits(processes=16, memory_bytes=None)
+    with AgentWorker(agent(THREADS, "threads"), limits=limits) as warm:
+        assert warm.call("threads", {"count": 4}).value == 4
+        with pytest.raises(ProcessLimitError) as caught:
+            warm.call("threads", {"count": 64})
+    assert (caught.value.kind, caught.value.limit) == ("process_limit", 16)
 
 
 FLOOD = code(

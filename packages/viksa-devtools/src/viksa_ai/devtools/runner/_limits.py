@@ -53,7 +53,8 @@ class Limits:
     - ``processes``: the tasks (processes and threads) of the worker's whole process
       tree, its own included; past it every process of the call is killed and the call
       ends with :class:`ProcessLimitError`. A pids cgroup caps them where one is
-      writable, else the runner counts them in ``/proc`` (Linux) while a call runs.
+      writable, else the runner counts them in ``/proc`` (Linux) while a call runs
+      (every 50 ms) and when one fails.
       Default 128.
     - ``disk_bytes``: the largest file agent code may write (``RLIMIT_FSIZE``, POSIX)
       and the size of the sandbox's private ``/tmp``; a write past either ends the call

@@ -11,8 +11,9 @@ namespace) is exempt from it. Two mechanisms instead, the first available one us
   imports agent code (``--cgroup=PATH``; in the sandbox that one ``cgroup.procs`` file
   is bound in, ``/sys`` is not: agent code cannot leave the cgroup). The runner checks
   that the child joined, and counts ``/proc`` if not.
-- otherwise the runner **counts** the tree in ``/proc`` (Linux) while a call runs:
-  a fork bomb grows for up to one poll interval before the tree is killed.
+- otherwise the runner **counts** the tree in ``/proc`` (Linux) while a call runs,
+  and when one fails: a fork bomb grows for up to one poll interval before the tree is
+  killed.
 
 Either way, a call whose tree goes past the limit is ended: the runner kills the tree
 and raises :class:`ProcessLimitError`.

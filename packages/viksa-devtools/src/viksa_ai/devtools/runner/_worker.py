@@ -292,8 +292,9 @@ class AsyncAgentWorker:
             if reply.get("id") != self._next_id:
                 returncode = await self._discard()
                 raise _crashed(returncode, ProtocolError("reply out of order"), target.name)
-            if not reply.get("ok") and self._refused_forks(process):
-                # The agent met a refused fork (EAGAIN) and failed: that is the limit.
+            if not reply.get("ok") and self._over_tasks_at_error(process):
+                # The agent met a refused fork (EAGAIN) and failed, or failed with more
+                # processes than it may have: that is the limit.
                 await self._discard()
                 raise self._process_limit(target.name)
         if reply.get("ok"):
@@ -492,9 +493,10 @@ class AsyncAgentWorker:
             if handle is not None:
                 handle.cancel()
 
-    def _refused_forks(self, process: asyncio.subprocess.Process) -> bool:
+    def _over_tasks_at_error(self, process: asyncio.subprocess.Process) -> bool:
+        # Checked on a failed call only: a successful one pays nothing.
         tasks = self._tasks
-        return tasks is not None and tasks.cgroup is not None and tasks.over(process.pid)
+        return tasks is not None and tasks.over(process.pid)
 
     def _process_limit(self, endpoint: str | None) -> ProcessLimitError:
         return ProcessLimitError(
