@@ -51,14 +51,15 @@ class Limits:
     - ``result_bytes``: the size of the returned value as JSON (UTF-8 bytes); a larger
       one ends the call with :class:`ResultLimitError`. Default 16 MiB.
     - ``processes``: the tasks (processes and threads) of the worker's whole process
-      tree, its own included; past it every process of the call is killed and the call
-      ends with :class:`ProcessLimitError`. A pids cgroup caps them where one is
-      writable, else the runner counts them in ``/proc`` (Linux) while a call runs
-      (every 50 ms) and when one fails.
-      Default 128.
+      tree, its own included (and the sandbox tool's two when counted in ``/proc``);
+      past it every process of the call is killed and the call ends with
+      :class:`ProcessLimitError`. A pids cgroup caps them where one is writable, else
+      the runner counts them in ``/proc`` (Linux) while a call runs (every 50 ms) and
+      when one fails. Default 128.
     - ``disk_bytes``: the largest file agent code may write (``RLIMIT_FSIZE``, POSIX)
-      and the size of the sandbox's private ``/tmp``; a write past either ends the call
-      with :class:`DiskLimitError`. Default 1 GiB.
+      and, in the sandbox, the size of the private ``/tmp`` and of what agent code adds
+      to its working directory (tmpfs, bounded by ``memory_bytes`` too); a write past
+      either ends the call with :class:`DiskLimitError`. Default 1 GiB.
     """
 
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES
