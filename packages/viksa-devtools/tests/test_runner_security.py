@@ -664,11 +664,18 @@ def test_a_file_past_the_disk_limit_ends_the_call_with_disk_limit(sandbox: bool)
 
 
 @needs_sandbox
-@pytest.mark.parametrize("where", ["working dir", "/tmp"])
+@pytest.mark.parametrize("where", ["working dir", "/tmp", "/dev/shm", "/dev"])
 def test_many_files_past_the_disk_limit_end_the_call_with_disk_limit(where: str) -> None:
     # Each file is under the limit; together they fill the size-capped tmpfs (the working
-    # directory's new files, and the private /tmp, live in the server's memory).
-    directory = "." if where == "working dir" else "/tmp"
+    # directory's new files, the private /tmp and /dev/shm live in the server's memory);
+    # /dev itself is read-only.
+    directory = "." if where == "working dir" else where
+    if where == "/dev":
+        with AgentWorker(agent(WRITER, "write")) as warm, pytest.raises(EndpointError) as denied:
+            warm.call("write", {"dir": where, "files": 1, "mib": 1})
+        assert denied.value.exception_type == "OSError"
+        assert "Read-only file system" in denied.value.message
+        return
     limits = Limits(disk_bytes=8 * MIB)
     with AgentWorker(agent(WRITER, "write"), limits=limits) as warm:
         with pytest.raises(DiskLimitError) as caught:

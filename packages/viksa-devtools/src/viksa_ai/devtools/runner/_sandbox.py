@@ -36,16 +36,20 @@ from viksa_ai.devtools.runner._unshare import unshare_command, unshare_tool
 __all__ = [
     "BWRAP_ENV",
     "SANDBOX_CGROUP_PROCS",
+    "SHM_BYTES",
     "sandbox_available",
     "sandbox_backend",
     "sandbox_status",
     "sandbox_tool",
     "sandboxed_command",
+    "shm_bytes",
 ]
 
 BWRAP_ENV = "VIKSA_BWRAP"
 """An environment variable naming the bwrap executable to use (tests set it to a
 missing path to run as on a machine without a sandbox)."""
+SHM_BYTES = 64 * 1024 * 1024
+"""The most the sandbox's ``/dev/shm`` holds (semaphores and shared memory, not files)."""
 SANDBOX_CGROUP_PROCS = "/run/viksa/cgroup.procs"
 """Where the sandbox shows the ``cgroup.procs`` file of the child's pids cgroup."""
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -253,6 +257,11 @@ def _bind_system(args: list[str]) -> None:
             args += ["--ro-bind", path, path]
 
 
+def shm_bytes(tmp_bytes: int | None) -> int:
+    """The size of the sandbox's ``/dev/shm``: :data:`SHM_BYTES`, or ``tmp_bytes`` if less."""
+    return SHM_BYTES if tmp_bytes is None else min(SHM_BYTES, tmp_bytes)
+
+
 def _bind_contents(directory: Path) -> list[str]:
     """Binds of every file under ``directory`` (and its empty directories) at the same
     path: the files the runner wrote, shown inside a fresh tmpfs mounted over it."""
@@ -296,8 +305,13 @@ def sandboxed_command(
     args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
     _bind_system(args)
     # The private /tmp first: a Python installation under /tmp (a CI venv) is then shown.
-    size = ["--size", str(tmp_bytes)] if tmp_bytes is not None and _sizes_tmpfs(tool) else []
+    sizes = tmp_bytes is not None and _sizes_tmpfs(tool)
+    size = ["--size", str(tmp_bytes)] if sizes else []
     args += ["--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/tmp"]  # noqa: S108
+    # bwrap's /dev is a writable tmpfs of its own: read-only, with a small /dev/shm (POSIX
+    # semaphores and shared memory need one), or it is memory for the agent to fill.
+    shm = ["--size", str(shm_bytes(tmp_bytes))] if sizes else []
+    args += [*shm, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # noqa: S108
     shown = _python_dirs(workdir, os.getcwd())
     for path in shown:
         args += ["--ro-bind", path, path]
@@ -351,5 +365,6 @@ def _unshare_sandbox(
         masks=_masked(hidden, shown),
         tmp_bytes=tmp_bytes,
         work_bytes=work_bytes,
+        shm_bytes=shm_bytes(tmp_bytes),
         binds=() if cgroup_procs is None else ((cgroup_procs, SANDBOX_CGROUP_PROCS),),
     )

@@ -4,11 +4,12 @@ Where ``bwrap`` is missing but ``unshare`` (and ``setpriv``, both util-linux) ca
 user, mount, PID, IPC and UTS namespaces, :func:`unshare_command` builds the same file
 system bubblewrap would: a fresh tmpfs root holding the same read-only binds (the
 system directories, the ``/etc`` picks, the Python installation), a ``/dev`` of a few
-devices, the namespace's own ``/proc``, a size-capped private ``/tmp``, the working
-directory (a size-capped tmpfs with the agent's files bound in), the masks over hidden
-directories. ``pivot_root`` then makes it the root and detaches the old one, the root
-is made read-only, and ``setpriv`` drops every capability (and sets no-new-privs)
-before the command runs.
+devices and a small ``/dev/shm``, the namespace's own ``/proc``, a size-capped private
+``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in),
+the masks over hidden directories. ``pivot_root`` then makes it the root and detaches
+the old one, the root is made read-only, and ``setpriv`` drops every capability (and
+sets no-new-privs) before the command runs. ``bash``, not ``sh``, runs the script: dash
+drops environment variables whose names are not shell names, such as ``method.param``.
 
 Differences from bubblewrap: the PID namespace's init is the mount script's shell
 (bwrap's own process in bwrap); ``setpriv --pdeathsig`` and ``unshare --kill-child`` end
@@ -33,6 +34,7 @@ _NAMESPACES = ("--user", "--map-root-user", "--mount", "--pid", "--ipc", "--uts"
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _NEW_ROOT = ".root"
 _TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
+_SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
 
 
 def _size(limit: int | None) -> str:
@@ -82,6 +84,7 @@ def unshare_command(
     masks: Sequence[str] = (),
     tmp_bytes: int | None = None,
     work_bytes: int | None = None,
+    shm_bytes: int = 64 * 1024 * 1024,
     binds: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
     """``command`` run in the unshare sandbox, working in ``workdir``.
@@ -89,7 +92,8 @@ def unshare_command(
     ``shown`` are directories bound read-only (the Python installation),
     ``system_dirs`` too (a symlink stays a symlink), ``etc_files`` are bound read-only
     where they exist, ``masks`` are directories hidden by an empty read-only tmpfs,
-    ``binds`` are ``(host file, path inside)`` pairs bound writable.
+    ``binds`` are ``(host file, path inside)`` pairs bound writable; ``/dev/shm`` is a
+    tmpfs of ``shm_bytes``.
     """
     unshare, setpriv, bash = tools
     new = str(workdir.parent / _NEW_ROOT)
@@ -109,6 +113,8 @@ def unshare_command(
             target = _q(f"{new}/dev/{device}")
             script += [f"touch {target}", f"mount --bind /dev/{device} {target}"]
     script += [
+        f"mkdir -p {_q(new + _SHM)}",
+        f"mount -t tmpfs -o mode=1777,size={int(shm_bytes)} tmpfs {_q(new + _SHM)}",
         f"ln -s /proc/self/fd {_q(new + '/dev/fd')}",
         f"mount -t proc proc {_q(new + '/proc')}",
         f"mount -t tmpfs -o mode=1777{_size(tmp_bytes)} tmpfs {_q(new + _TMP)}",
@@ -136,7 +142,7 @@ def unshare_command(
         ]
     for path in masks:
         target = _q(new + path)
-        script += [f"mount -t tmpfs -o ro,size=0 tmpfs {target}"]
+        script += [f"mount -t tmpfs -o ro tmpfs {target}"]
     script += [
         f"mkdir {_q(new + '/.old')}",
         f"cd {_q(new)}",
