@@ -40,6 +40,7 @@ from viksa_ai.devtools.runner import (
     run_endpoint,
     sandbox_available,
 )
+from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
@@ -258,12 +259,22 @@ def processes_with(token: str) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            held = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            held = (entry / "cmdline").read_bytes()
         except OSError:
             continue
+        if token.encode() not in held:
+            with contextlib.suppress(OSError):
+                held = (entry / "environ").read_bytes()
         if token.encode() in held and process_exists(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def _command_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return "?"
 
 
 def wait_none_with(token: str) -> bool:
@@ -285,11 +296,12 @@ def test_a_setsid_grandchild_dies_at_the_timeout_and_at_close(sandbox: bool) -> 
         # A call the runner does not time out: the worker's close must end it all.
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(warm.call, "escapee", {"note": token + "-close"}, timeout=60)
-            for _ in range(200):
-                if processes_with(token + "-close"):
-                    break
-                time.sleep(0.05)
-            assert processes_with(token + "-close")
+            eventually(lambda: bool(processes_with(token + "-close")) or pending.done())
+            # What the worker was doing, should the grandchild never show up.
+            state = f"call done: {pending.done()}, worker {warm.pid}: " + str(
+                [(p, _command_of(p)) for p in descendants(warm.pid or 0)]
+            )
+            assert processes_with(token + "-close"), f"no grandchild started ({state})"
             warm.close()
             with pytest.raises(WorkerCrashedError):
                 pending.result()
