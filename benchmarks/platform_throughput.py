@@ -10,9 +10,10 @@ ASGI app in this process (no socket, no client, an Idempotency-Key on each reque
 the client sends): what the server itself costs per execute.
 
 Sequential executes, no-op round trips and warm worker calls are timed in interleaved
-rounds (load from elsewhere on the machine hits each alike) and compared by their
-median: the target is one execute over HTTP <= 1.25 x (no-op round trip + warm worker
-call). Prints rates and ratios; asserts nothing.
+rounds of ten calls each (load from elsewhere on the machine, which comes and goes
+within seconds, hits each alike; a round keeps each warm, as a run of calls is) and
+compared by their median: the target is one execute over HTTP <= 1.25 x (no-op round
+trip + warm worker call). Prints rates and ratios; asserts nothing.
 
     uv run python benchmarks/platform_throughput.py [--calls 400] [--concurrency 16]
 """
@@ -161,7 +162,7 @@ async def _in_process(calls: int) -> float:
 
 
 TARGET = 1.25
-_ROUNDS = 8
+_PER_ROUND = 10
 
 
 async def _samples(calls: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
@@ -179,10 +180,9 @@ async def _interleaved(
 ) -> dict[str, float]:
     """The median seconds per call of each variant, timed in alternating rounds."""
     samples: dict[str, list[float]] = {name: [] for name in variants}
-    per_round = max(1, calls // _ROUNDS)
-    for _ in range(_ROUNDS):
+    for _ in range(max(1, calls // _PER_ROUND)):
         for name, call in variants.items():
-            samples[name] += await _samples(per_round, call)
+            samples[name] += await _samples(_PER_ROUND, call)
     return {name: statistics.median(taken) for name, taken in samples.items()}
 
 

@@ -419,6 +419,44 @@ async def test_state_is_kept_across_a_restart(tmp_path: Path) -> None:
     assert os.stat(data).st_mode & 0o777 == 0o600
 
 
+async def test_a_killed_server_keeps_every_acknowledged_write(tmp_path: Path) -> None:
+    # kill -9 runs no shutdown code: whatever was answered must already be in the file,
+    # the execution and the Idempotency-Key's kept answer included.
+    data = tmp_path / "platform.db"
+    first = start_server("--data", str(data))
+    once = RequestOptions(idempotency_key="kill-9-then-retry")
+    try:
+        async with _client(first) as client:
+            secret = await client.builder.secrets.create_secret("kept", "value-1")
+            agent = await client.builder.agents.create(_event_agent("kept_agent"))
+            await client.builder.deploy.build(agent["id"])
+            await client.builder.deploy.deploy(agent["id"])
+            request = EndpointExecutionRequest(
+                agent_id=agent["id"],
+                agent_type=AgentType.CLOUD,
+                endpoint="kept_agent.main.record",
+                inputs={"event": "before the kill"},
+            )
+            ran = await client.pulse.execute(request, options=once)
+        first.process.kill()
+        first.process.wait(timeout=20)
+    finally:
+        first.stop()
+    second = start_server("--data", str(data))
+    try:
+        env = {**second.env, "VIKSA_API_KEY": first.env["VIKSA_API_KEY"]}
+        async with _client(Server(second.process, env, "", "", "")) as client:
+            assert (await client.builder.agents.get(agent["id"]))["agent_alias"] == "kept_agent"
+            assert (await client.builder.secrets.get_secret(secret["id"]))["value"] == "value-1"
+            kept = await client.request("GET", "/pulse", f"/executor/execution/{ran.execution_id}")
+            assert isinstance(kept, dict)
+            assert (kept["status"], kept["response"]) == ("completed", {"event": "before the kill"})
+            again = await client.pulse.execute(request, options=once)
+            assert again.execution_id == ran.execution_id  # the kept answer, replayed
+    finally:
+        second.stop()
+
+
 # -- stopping ---------------------------------------------------------------------------------
 
 _HOLDER = """

@@ -83,16 +83,28 @@ def _store_access(tree: ast.AST) -> list[str]:
                 for alias in node.names
                 if alias.name not in _STORE_TYPES
             )
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").endswith("._deps"):
+            # The HTTP layer's record lookup reads the store: ownership is a service's.
+            found.extend(
+                f"line {node.lineno}: imports {alias.name}"
+                for alias in node.names
+                if alias.name == "owned"
+            )
     return found
 
 
 def test_the_store_access_check_finds_what_it_forbids() -> None:
     source = (
         "from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError\n"
+        "from viksa_ai.devtools.platform.http._deps import PlatformDep, owned\n"
         "def route(platform):\n"
         "    return platform.store.get('agent', 'x')\n"
     )
-    assert _store_access(ast.parse(source)) == ["line 1: imports KeyTakenError", "line 3: .store"]
+    assert _store_access(ast.parse(source)) == [
+        "line 1: imports KeyTakenError",
+        "line 2: imports owned",
+        "line 4: .store",
+    ]
 
 
 @pytest.mark.parametrize("path", _ROUTE_MODULES, ids=lambda path: f"{path.parent.name}/{path.name}")

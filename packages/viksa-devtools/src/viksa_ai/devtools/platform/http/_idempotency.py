@@ -10,10 +10,10 @@ never kept.
 
 Which keys are in flight is known to this process only (no request outlives it). Kept
 answers go to the database, where they expire after the platform's ``idempotency_ttl``
-(24 hours by default); expired ones are purged whenever an answer is written. An answer
-marked ``Cache-Control: no-store`` (tokens, a new key's secret, a webhook token) is
-never written to the database: it is replayed from memory for a few minutes, after
-which the key only answers 409.
+(24 hours by default); expired ones are swept, at most every 30 seconds, when an answer
+is written. An answer marked ``Cache-Control: no-store`` (tokens, a new key's secret, a
+webhook token) is never written to the database: it is replayed from memory for a few
+minutes, after which the key only answers 409.
 """
 
 from __future__ import annotations
@@ -231,14 +231,13 @@ class IdempotencyMiddleware:
         else:
             record["headers"] = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]
             record["body"] = base64.b64encode(body).decode("ascii")
-        with self.store.transaction():
-            if now >= self._next_purge:
-                # Expired answers are swept now and then, not on every request: the
-                # sweep is a write of its own, and _claim ignores an expired answer.
-                self.store.purge_expired(_KIND, now)
-                self._next_purge = now + min(_PURGE_EVERY_SECONDS, self.ttl)
-            self.store.delete(_KIND, record_id)
-            self.store.insert(_KIND, record, scope=_KIND, expires=record["expires_at"])
+        if now >= self._next_purge:
+            # Expired answers are swept now and then, not on every request: the sweep
+            # is a write of its own, and _claim ignores an expired answer.
+            self.store.purge_expired(_KIND, now)
+            self._next_purge = now + min(_PURGE_EVERY_SECONDS, self.ttl)
+        # One statement: an answer _claim found expired (or a stale mark) is replaced.
+        self.store.replace(_KIND, record, scope=_KIND, expires=record["expires_at"])
 
     def _remember(self, record_id: str, answer: list[Message]) -> None:
         self._memory[record_id] = (time.monotonic() + min(self.ttl, _MEMORY_TTL), answer)

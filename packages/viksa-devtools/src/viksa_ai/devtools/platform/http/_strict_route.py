@@ -9,7 +9,7 @@ naming the field, before any route code runs (and so before anything is stored).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -18,7 +18,10 @@ from fastapi.routing import APIRoute
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError, loads_strict
 
-__all__ = ["StrictJsonRoute"]
+__all__ = ["DirectHandler", "StrictJsonRoute", "direct_route"]
+
+DirectHandler = Callable[[Request], Awaitable[Response | None]]
+"""Answers a request of its route itself, or None to leave it to FastAPI's handler."""
 
 
 class _StrictRequest(Request):
@@ -38,10 +41,32 @@ class _StrictRequest(Request):
 class StrictJsonRoute(APIRoute):
     """An API route whose JSON body is decoded strictly (see the module documentation)."""
 
+    direct: DirectHandler | None = None
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        direct = type(self).direct
 
         async def strict_handler(request: Request) -> Response:
-            return await handler(_StrictRequest(request.scope, request.receive))
+            strict = _StrictRequest(request.scope, request.receive)
+            if direct is not None:
+                answer = await direct(strict)
+                if answer is not None:
+                    return answer
+            # The same request object: a body the direct handler read is not read twice.
+            return await handler(strict)
 
         return strict_handler
+
+
+def direct_route(handler: DirectHandler) -> type[StrictJsonRoute]:
+    """A :class:`StrictJsonRoute` class whose requests ``handler`` answers first.
+
+    For a hot route: ``handler`` serves its common case with the same code the endpoint
+    calls, without FastAPI's per-request dependency solving and body validation, and
+    returns None for anything else (a body that is not a JSON object, an unusual
+    content type), which FastAPI's handler then answers as it always has. The route's
+    OpenAPI operation is FastAPI's, from the endpoint's signature; ``dependency_overrides``
+    reach only FastAPI's handler.
+    """
+    return type("DirectRoute", (StrictJsonRoute,), {"direct": staticmethod(handler)})

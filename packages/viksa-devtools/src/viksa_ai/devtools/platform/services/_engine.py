@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
-from viksa_ai.devtools.platform._tracing import step
+from viksa_ai.devtools.platform._tracing import background, note_trace, step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
 from viksa_ai.devtools.platform.services._errors import (
@@ -31,6 +31,7 @@ from viksa_ai.devtools.platform.services._errors import (
     unprocessable,
 )
 from viksa_ai.devtools.platform.services._events import Events
+from viksa_ai.devtools.platform.services._memo import Memo
 from viksa_ai.devtools.platform.services._pools import Pool, WorkerPools
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
@@ -50,6 +51,10 @@ EXECUTION_STATUSES = ("running", "awaiting_approval", *sorted(_TERMINAL))
 """Every status an execution record can have."""
 _STATUS_OF_ERROR = {"timeout": "timeout"}
 _CLOSE_WAIT_SECONDS = 5.0
+# Resolved targets are kept until an agent or deployment record changes (or this many
+# seconds pass): every execute otherwise reads and decodes both records again.
+_TARGET_TTL_SECONDS = 60.0
+_TARGETS_KEPT = 256
 _log = logging.getLogger("viksa_ai.devtools.platform")
 
 
@@ -89,7 +94,7 @@ class ExecutionFilter:
 
 def execution_view(record: Doc) -> Doc:
     """An execution record as an EndpointExecutionResponse (plus its context)."""
-    hidden = {"inputs", "envelope", "project_id", "timeout"}
+    hidden = {"inputs", "envelope", "project_id", "timeout", "trace_id"}
     return {k: v for k, v in record.items() if k not in hidden and k != "id"} | {
         "execution_id": record["id"]
     }
@@ -117,6 +122,9 @@ class Engine:
             sandbox=sandbox,
             hidden_paths=hidden_paths,
         )
+        self._targets: Memo[Target] = Memo(
+            store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
+        )
         self._done: dict[str, asyncio.Event] = {}
         self.events = Events()
         """Every change of an execution or approval, for live views (the dashboard)."""
@@ -130,7 +138,32 @@ class Engine:
     # -- resolving what to run --------------------------------------------------------
 
     def target(self, project_id: str, agent_id: str, endpoint: str) -> Target:
-        """The deployed, enabled endpoint ``endpoint`` of an agent of the project."""
+        """The deployed, enabled endpoint ``endpoint`` of an agent of the project.
+
+        Kept until an agent or deployment changes, so shared: callers only read it.
+        """
+        memo_key = (project_id, agent_id, endpoint)
+        found = self._targets.get(memo_key)
+        if found is not None:
+            return found
+        version = self._targets.version()
+        target = self._resolve(project_id, agent_id, endpoint)
+        self._targets.put(memo_key, target, version)
+        return target
+
+    def target_for(self, caller: Caller, agent_id: str, endpoint: str) -> Target:
+        """:meth:`target` in the caller's project: 403 when the agent is another account's.
+
+        As on every route naming a record; the ownership lookup runs only when the
+        agent is not found, off the hot path of a call that finds it.
+        """
+        try:
+            return self.target(caller.project_id, agent_id, endpoint)
+        except NotFoundError:
+            owned_record(self.store, "agent", "Agent", agent_id, caller)
+            raise
+
+    def _resolve(self, project_id: str, agent_id: str, endpoint: str) -> Target:
         agent = self.store.get("agent", agent_id)
         if agent is None or agent["project_id"] != project_id:
             raise not_found("Agent", agent_id)
@@ -248,6 +281,7 @@ class Engine:
 
     async def _run(self, record: Doc, target: Target | None, call: PreparedCall | None) -> Doc:
         started = time.perf_counter()
+        note_trace(record)  # the dashboard shows the spans of the trace the run is in
         try:
             if target is None or call is None:
                 target = self.target(record["project_id"], record["agent_id"], record["endpoint"])
@@ -336,7 +370,12 @@ class Engine:
 
     def start(self, record: Doc) -> None:
         """Execute in the background (invoke, webhooks, schedules)."""
-        self.spawn(self.execute(record, wait_for_approval=True))
+        self.spawn(self._background(record))
+
+    async def _background(self, record: Doc) -> Doc:
+        # A trace of its own: the request that started the run may have ended already.
+        with background(record["source"], record["endpoint"]):
+            return await self.execute(record, wait_for_approval=True)
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:
         """Run ``coroutine`` in the background, cancelled when the platform closes."""
@@ -461,6 +500,10 @@ class Engine:
         records, _ = self.store.query("execution", scope=project_id, where=where, newest_first=True)
         kept = [r for r in records if _within(r["created_at"], which.since, which.until)]
         return kept[skip : skip + limit], len(kept)
+
+    def execution(self, caller: Caller, execution_id: str) -> Doc:
+        """An execution of the caller's project: 404 when absent, 403 when another account's."""
+        return owned_record(self.store, "execution", "Execution", execution_id, caller)
 
     def get_execution(self, project_id: str, execution_id: str) -> Doc:
         """An execution record of the project (inputs and envelope included)."""

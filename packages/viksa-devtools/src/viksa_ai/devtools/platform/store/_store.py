@@ -241,6 +241,22 @@ class Store:
             raise KeyTakenError(f"{kind} key already taken in this scope") from exc
         return doc
 
+    def replace(self, kind: Kind, doc: Doc, *, scope: str, expires: float | None = None) -> Doc:
+        """Store ``doc`` in one statement, in place of the record with its id if any.
+
+        As :meth:`delete` then :meth:`insert` in one transaction (without a key; the
+        record keeps its place in the insertion order), at the cost of one write.
+        """
+        self._write(
+            kind,
+            "INSERT INTO records (kind, id, scope, key, seq, data, expires) VALUES "
+            "(?, ?, ?, NULL, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE kind = ?), "
+            "?, ?) ON CONFLICT (kind, id) DO UPDATE SET scope = excluded.scope, key = NULL, "
+            "data = excluded.data, expires = excluded.expires",
+            (kind, doc["id"], scope, kind, dumps_storable(doc), expires),
+        )
+        return doc
+
     def save(self, kind: Kind, doc: Doc) -> Doc:
         """Replace an existing document, keeping its scope, key and expiry."""
         self._write(

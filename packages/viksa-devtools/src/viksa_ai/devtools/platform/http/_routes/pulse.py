@@ -5,16 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from viksa_ai.devtools.platform._platform import Platform
+from viksa_ai.devtools.platform._tracing import continue_envelope
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
-from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
-from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant, owned
+from viksa_ai.devtools.platform.http._bodies import JsonBody, json_object, parse_body
+from viksa_ai.devtools.platform.http._deps import (
+    PageDep,
+    PlatformDep,
+    ProjectDep,
+    Tenant,
+    project_of,
+)
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute, direct_route
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, Target, execution_view
-from viksa_ai.devtools.platform.services._errors import NotFoundError, detail_item, unprocessable
+from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform.store._store import Doc
 from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionRequest
 
@@ -30,13 +37,7 @@ def _target(
         raise unprocessable(
             [detail_item(["body", "timeout"], "timeout is at least 1 second", "greater_than_equal")]
         )
-    try:
-        target = platform.engine.target(tenant.project, request.agent_id, request.endpoint)
-    except NotFoundError:
-        # As on every route naming a record: 403 when another account's. Looked up
-        # only here, off the hot path of a call that finds its agent.
-        owned(platform, "agent", "Agent", request.agent_id, tenant)
-        raise
+    target = platform.engine.target_for(tenant.caller, request.agent_id, request.endpoint)
     agent_type = target.agent.get("agent_type", "cloud")
     if request.agent_type.value != agent_type:
         raise unprocessable(
@@ -71,7 +72,6 @@ def _envelope(request: EndpointExecutionRequest, target: Target) -> dict[str, An
     return envelope
 
 
-@router.post("/execute", response_model=None)
 async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc | JsonAnswer:
     """Run an endpoint and answer its EndpointExecutionResponse.
 
@@ -80,22 +80,46 @@ async def execute(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> D
     with ``requires_approval`` is answered at once, 202 with status ``awaiting_approval``
     and its ``approval_id``: a decision can take longer than any client waits.
     """
+    return await _execute(raw, platform, tenant)
+
+
+async def _execute(raw: dict[str, Any], platform: Platform, tenant: Tenant) -> JsonAnswer:
     request = parse_body(EndpointExecutionRequest, raw)
     target = _target(platform, tenant, request)
     envelope = _envelope(request, target)
-    call = platform.engine.check_inputs(target, request.inputs, envelope)
-    record = platform.engine.new_execution(
-        target,
-        inputs=request.inputs,
-        envelope=envelope,
-        timeout=request.timeout,
-        source="pulse.execute",
-    )
-    final = await platform.engine.execute(record, target=target, call=call)
+    with continue_envelope(request.inputs, envelope, target.path):
+        call = platform.engine.check_inputs(target, request.inputs, envelope)
+        record = platform.engine.new_execution(
+            target,
+            inputs=request.inputs,
+            envelope=envelope,
+            timeout=request.timeout,
+            source="pulse.execute",
+        )
+        final = await platform.engine.execute(record, target=target, call=call)
     # Answered as a ready JsonAnswer: FastAPI would otherwise walk the whole record
     # through jsonable_encoder first, a cost on the hot path that buys nothing here.
     status = 202 if final["status"] == "awaiting_approval" else 200
     return JsonAnswer(execution_view(final), status_code=status)
+
+
+async def _execute_directly(request: Request) -> JsonAnswer | None:
+    # The hot path: a JSON object body (anything else is FastAPI's to refuse, in its
+    # words), then the same dependencies and code as the endpoint.
+    raw = await json_object(request)
+    if raw is None:
+        return None
+    platform, tenant = await project_of(request)
+    return await _execute(raw, platform, tenant)
+
+
+router.add_api_route(
+    "/execute",
+    execute,
+    methods=["POST"],
+    response_model=None,
+    route_class_override=direct_route(_execute_directly),
+)
 
 
 @router.post("/invoke", status_code=202)
@@ -118,7 +142,7 @@ async def invoke(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Do
 @router.get("/execution/{execution_id}")
 async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
     """An execution by id (for example an invocation's result); local-platform extension."""
-    return execution_view(owned(platform, "execution", "Execution", execution_id, tenant))
+    return execution_view(platform.engine.execution(tenant.caller, execution_id))
 
 
 ExecutionStatus = Literal[
