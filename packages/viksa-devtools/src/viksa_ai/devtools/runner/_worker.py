@@ -678,6 +678,16 @@ _LIMIT_ERRORS: dict[str | None, tuple[type[ResourceLimitError], str, str]] = {
 }
 
 
+def _disk_bounds(limits: Limits) -> str:
+    """What bounds agent code's writes, in words (``disk_bytes`` may be lifted)."""
+    bounds = []
+    if limits.disk_bytes is not None:
+        bounds.append(f"a file may hold at most {limits.disk_bytes} bytes")
+    if limits.tmp_bytes() is not None:
+        bounds.append(f"the private /tmp and new files {limits.tmp_bytes()} bytes")
+    return " and ".join(bounds) or "the disk is full"
+
+
 def _error_from_reply(
     reply: Mapping[str, Any], redact: Redactor, endpoint: str | None, limits: Limits
 ) -> RunnerError:
@@ -695,10 +705,7 @@ def _error_from_reply(
         if kind == KIND_MEMORY_LIMIT:
             message = f"agent code ran out of its {limits.memory_bytes} bytes of address space"
         elif kind == KIND_DISK_LIMIT:
-            message = (
-                f"agent code could not write ({message}): a file may hold at most "
-                f"{limits.disk_bytes} bytes and the private /tmp {limits.tmp_bytes()}"
-            )
+            message = f"agent code could not write ({message}): {_disk_bounds(limits)}"
         limit = getattr(limits, field)
         return cls(
             f"{message}: {what}, or pass larger Limits({field}=...)",
