@@ -29,6 +29,7 @@ def _span(
         error=bool(extra.get("error", False)),
         attributes=tuple(extra.get("attributes", ())),  # type: ignore[arg-type]
         links=tuple(extra.get("links", ())),  # type: ignore[arg-type]
+        remote_parent=bool(extra.get("remote_parent", False)),
     )
 
 
@@ -73,7 +74,7 @@ def test_spans_are_rows_nested_under_their_parents_with_offsets_and_bars() -> No
         _TRACE,
         _span("r", "POST /pulse/executor/execute", 0, 10, attributes=[("http.route", "/x")]),
     )
-    html = timeline_section({"trace_id": _TRACE, "status": "failed"}, recorder)
+    html = timeline_section({"trace_id": _TRACE, "span_id": "r", "status": "failed"}, recorder)
     assert _rows(html) == [
         "0:POST /pulse/executor/execute",
         "1:viksa.validate (in POST /pulse/executor/execute)",
@@ -93,8 +94,9 @@ def test_spans_are_rows_nested_under_their_parents_with_offsets_and_bars() -> No
 def test_the_trace_that_started_a_background_run_is_shown_too() -> None:
     recorder = _recorder()
     recorder.add(_STARTER, _span("q", "POST /pulse/executor/invoke", 0, 1))
-    recorder.add(_TRACE, _span("b", "viksa.background pulse.invoke", 2, 5, links=[_STARTER]))
-    html = timeline_section({"trace_id": _TRACE, "status": "completed"}, recorder)
+    link = (_STARTER, "q")
+    recorder.add(_TRACE, _span("b", "viksa.background pulse.invoke", 2, 5, links=[link]))
+    html = timeline_section({"trace_id": _TRACE, "span_id": "b", "status": "completed"}, recorder)
     assert f"Started by: trace {_STARTER}, 1 span" in html
     assert _rows(html) == ["0:viksa.background pulse.invoke", "0:POST /pulse/executor/invoke"]
 
@@ -102,6 +104,100 @@ def test_the_trace_that_started_a_background_run_is_shown_too() -> None:
 def test_span_names_are_escaped() -> None:
     recorder = _recorder()
     recorder.add(_TRACE, _span("x", "<script>alert(1)</script>", 0, 1))
-    html = timeline_section({"trace_id": _TRACE, "status": "completed"}, recorder)
+    html = timeline_section({"trace_id": _TRACE, "span_id": "x", "status": "completed"}, recorder)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+# -- a trace is not an account boundary: each run shows its own spans only --------------
+
+
+def _two_accounts_in_one_trace(recorder: SpanRecorder, *, agent_span_recorded: bool) -> None:
+    """B's agent calls A's agent: B route > B run > [B's agent] > A route > A run."""
+    bob, alice = ("viksa.endpoint", "bob.main.ask"), ("viksa.endpoint", "alice.main.answer")
+    recorder.add(_TRACE, _span("br", "POST /pulse/executor/execute", 0, 10))
+    recorder.add(_TRACE, _span("bu", "viksa.run", 1, 9, parent="br", attributes=[bob]))
+    recorder.add(_TRACE, _span("bw", "viksa.worker.call ask", 1, 9, parent="bu"))
+    # The agent's own span is made in its worker process: never recorded. Without one,
+    # the call's traceparent names the worker call itself as the parent.
+    parent = "bw" if agent_span_recorded else "agent"
+    recorder.add(
+        _TRACE, _span("ar", "POST /pulse/executor/execute", 2, 8, parent, remote_parent=True)
+    )
+    recorder.add(_TRACE, _span("au", "viksa.run", 3, 7, parent="ar", attributes=[alice]))
+
+
+def test_each_execution_of_a_shared_trace_shows_only_its_own_spans() -> None:
+    recorder = _recorder()
+    _two_accounts_in_one_trace(recorder, agent_span_recorded=False)
+    alices = timeline_section(
+        {"trace_id": _TRACE, "span_id": "ar", "status": "completed"}, recorder
+    )
+    bobs = timeline_section({"trace_id": _TRACE, "span_id": "br", "status": "completed"}, recorder)
+    assert _rows(alices) == [
+        "0:POST /pulse/executor/execute",
+        "1:viksa.run (in POST /pulse/executor/execute)",
+    ]
+    assert "alice.main.answer" in alices
+    assert "bob.main.ask" not in alices
+    assert 'data-span="b' not in alices
+    assert "2 spans" in alices
+    assert _rows(bobs) == [
+        "0:POST /pulse/executor/execute",
+        "1:viksa.run (in POST /pulse/executor/execute)",
+        "2:viksa.worker.call ask (in viksa.run)",
+    ]
+    assert "alice.main.answer" not in bobs
+    assert 'data-span="a' not in bobs
+
+
+def test_a_request_naming_a_recorded_span_as_its_parent_is_not_part_of_that_run() -> None:
+    recorder = _recorder()
+    _two_accounts_in_one_trace(recorder, agent_span_recorded=True)
+    bobs = timeline_section({"trace_id": _TRACE, "span_id": "br", "status": "completed"}, recorder)
+    alices = timeline_section(
+        {"trace_id": _TRACE, "span_id": "ar", "status": "completed"}, recorder
+    )
+    assert "alice.main.answer" not in bobs
+    assert "3 spans" in bobs
+    # Nor does A's page name B's worker call as the parent of its route.
+    assert "worker.call" not in alices
+    assert "bob.main.ask" not in alices
+
+
+def test_a_record_without_its_span_shows_no_spans_of_its_trace() -> None:
+    recorder = _recorder()
+    _two_accounts_in_one_trace(recorder, agent_span_recorded=False)
+    html = timeline_section({"trace_id": _TRACE, "status": "completed"}, recorder)
+    assert "<table" not in html
+    assert "recorded before the timeline could tell its own spans" in html
+    gone = timeline_section({"trace_id": _TRACE, "span_id": "zz", "status": "completed"}, recorder)
+    assert "<table" not in gone
+    assert "not among those kept" in gone
+
+
+def test_started_by_shows_only_the_linked_requests_own_spans() -> None:
+    recorder = _recorder()
+    # The invoke request continued another caller's trace (``traceparent``): that
+    # caller's span and its other children are not the starting request's.
+    recorder.add(_STARTER, _span("c", "POST /pulse/executor/execute", 0, 9))
+    recorder.add(
+        _STARTER,
+        _span("cv", "viksa.run", 0, 9, parent="c", attributes=[("viksa.endpoint", "other.main.x")]),
+    )
+    recorder.add(_STARTER, _span("q", "POST /pulse/executor/invoke", 1, 3, "c", remote_parent=True))
+    recorder.add(_STARTER, _span("qv", "viksa.validate", 1, 2, parent="q"))
+    other_link = ("ef" * 16, "e1")  # linked by a span that is not the run's own
+    recorder.add(_TRACE, _span("b", "viksa.background pulse.invoke", 4, 8, links=[(_STARTER, "q")]))
+    recorder.add(_TRACE, _span("u", "viksa.run", 5, 7, parent="b", links=[other_link]))
+    recorder.add("ef" * 16, _span("e1", "POST /elsewhere", 0, 1))
+    html = timeline_section({"trace_id": _TRACE, "span_id": "b", "status": "completed"}, recorder)
+    assert f"Started by: trace {_STARTER}, 2 spans" in html
+    assert _rows(html) == [
+        "0:viksa.background pulse.invoke",
+        "1:viksa.run (in viksa.background pulse.invoke)",
+        "0:POST /pulse/executor/invoke",
+        "1:viksa.validate (in POST /pulse/executor/invoke)",
+    ]
+    assert "other.main.x" not in html
+    assert "/elsewhere" not in html

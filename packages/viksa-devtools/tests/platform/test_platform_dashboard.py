@@ -33,9 +33,11 @@ async def browser(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncCli
         yield client
 
 
-async def _signed_in(viksa_platform: LocalPlatform, browser: httpx.AsyncClient) -> str:
-    """Sign ``browser`` in through a one-time link; the page's CSRF token."""
-    token = viksa_platform.platform.dashboard.issue_link(viksa_platform.credentials.email)
+async def _signed_in(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, email: str | None = None
+) -> str:
+    """Sign ``browser`` in through a one-time link (the seeded user's); the CSRF token."""
+    token = viksa_platform.platform.dashboard.issue_link(email or viksa_platform.credentials.email)
     answer = await browser.get("/dashboard/sign-in", params={"token": token})
     assert (answer.status_code, answer.headers["location"]) == (303, "/")
     home = await browser.get("/")
@@ -297,6 +299,56 @@ async def test_the_execution_page_shows_the_runs_spans_as_a_timeline(
     # Inputs, results and secrets stay out of the spans.
     assert "tl-in" not in timeline
     assert "s3cr3t" not in timeline
+
+
+async def test_an_execution_page_shows_no_span_of_another_account_in_its_trace(
+    otel_spans: Any,
+    viksa_platform: LocalPlatform,
+    http: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    deployed: Manifest,
+    manifest: Callable[..., Manifest],
+    execute: Execute,
+) -> None:
+    viksa_platform.platform.accounts.create_user("eve@example.com", "pw-eve-123")
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
+    eve = {"Authorization": f"Bearer {token}"}
+    created = await http.post("/builder/agent/create", json=manifest("evebot"), headers=eve)
+    assert created.status_code == 201, created.text
+    evebot = created.json()
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        answer = await http.post(route, json={"agent_id": evebot["id"]}, headers=eve)
+        assert answer.status_code == 200, answer.text
+    mine = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="a"))
+    assert mine.json()["status"] == "completed", mine.text
+    [route] = [s for s in otel_spans.get_finished_spans() if s.name.startswith("POST /pulse")]
+    seen = route.get_span_context()
+    # Eve joins that trace, naming its recorded route span as her request's parent.
+    joined = {"traceparent": f"00-{seen.trace_id:032x}-{seen.span_id:016x}-01"}
+    theirs = await http.post(
+        "/pulse/executor/execute",
+        json=execute(evebot, "echo", text="e"),
+        headers={**eve, **joined},
+    )
+    assert theirs.json()["status"] == "completed", theirs.text
+    eves_record = viksa_platform.platform.store.get("execution", theirs.json()["execution_id"])
+    assert eves_record is not None
+    assert eves_record["trace_id"] == f"{seen.trace_id:032x}"  # one trace, two accounts
+
+    await _signed_in(viksa_platform, browser)
+    my_page = (await browser.get(f"/dashboard/executions/{mine.json()['execution_id']}")).text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app), base_url=_ORIGIN, timeout=30
+    ) as eves_browser:
+        await _signed_in(viksa_platform, eves_browser, "eve@example.com")
+        path = f"/dashboard/executions/{theirs.json()['execution_id']}"
+        eves_page = (await eves_browser.get(path)).text
+    assert "<code>viksa.endpoint=echo.main.echo</code>" in my_page
+    assert "evebot" not in my_page
+    assert "<code>viksa.endpoint=evebot.main.echo</code>" in eves_page
+    assert "echo.main.echo" not in eves_page
+    assert f'data-span="{seen.span_id:016x}"' not in eves_page
 
 
 async def test_without_tracing_the_execution_page_says_how_to_turn_it_on(

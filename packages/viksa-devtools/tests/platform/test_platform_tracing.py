@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform._spans import RECORDER
 
 
 @pytest.fixture
@@ -159,6 +160,17 @@ async def test_without_trace_headers_the_engine_continues_the_envelopes_trace(
         viksa_platform.credentials.project_id, answer.json()["execution_id"]
     )
     assert record["trace_id"] == _ENVELOPE_TRACE
+    # The run's own span, whose subtree its timeline shows: the envelope's caller is
+    # elsewhere (a remote parent), and the link names the route span, not only its trace.
+    assert record["span_id"] == format(execute.context.span_id, "016x")
+    assert "span_id" not in answer.json()
+    kept = RECORDER.trace(_ENVELOPE_TRACE)
+    assert kept is not None
+    [own] = [span for span in kept.spans if span.span_id == record["span_id"]]
+    assert own.remote_parent
+    route_ids = (format(route.context.trace_id, "032x"), format(route.context.span_id, "016x"))
+    assert own.links == (route_ids,)
+    assert [span.name for span in kept.subtree(own.span_id)] == ["viksa.execute", *_ENGINE_STEPS]
 
 
 async def test_trace_headers_win_over_the_envelopes_trace(
@@ -214,6 +226,7 @@ async def test_a_background_run_has_a_root_span_linked_to_the_request(
     )
     assert record["status"] == "completed"
     assert record["trace_id"] == format(root.context.trace_id, "032x")
+    assert record["span_id"] == format(root.context.span_id, "016x")
 
 
 def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes_and_errors(
@@ -221,7 +234,6 @@ def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes_and_errors(
 ) -> None:
     from opentelemetry import trace
 
-    from viksa_ai.devtools.platform._spans import RECORDER
     from viksa_ai.devtools.platform._tracing import attach_recorder
 
     assert attach_recorder()

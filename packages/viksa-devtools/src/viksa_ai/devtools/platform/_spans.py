@@ -2,8 +2,9 @@
 
 Stdlib only: ``_tracing`` feeds it from an OpenTelemetry span processor (when the SDK is
 installed and a tracer provider configured); the dashboard reads one trace by its id,
-which the engine writes on each execution record (``trace_id``). Bounded twice: at most
-``max_traces`` traces (the least recently updated one goes first) and
+which the engine writes on each execution record (``trace_id``), and shows only the
+subtree of the span the run began in (``span_id``, ``RecordedTrace.subtree``). Bounded
+twice: at most ``max_traces`` traces (the least recently updated one goes first) and
 ``max_spans`` spans per trace (later ones are counted, not kept). Safe to feed from any
 thread: a ``BatchSpanProcessor`` or an agent's own thread may end spans.
 
@@ -56,8 +57,12 @@ class RecordedSpan(NamedTuple):
     end_ns: int
     error: bool
     attributes: tuple[tuple[str, str], ...] = ()
-    links: tuple[str, ...] = ()
-    """Trace ids of the spans this one links to (a background run's starting request)."""
+    links: tuple[tuple[str, str], ...] = ()
+    """(trace id, span id) of the spans in other traces this one links to (a background
+    run's starting request)."""
+    remote_parent: bool = False
+    """Whether the parent came from elsewhere (``traceparent``, an envelope): this span
+    began another request's or caller's part of the trace."""
 
     @property
     def duration_ns(self) -> int:
@@ -72,6 +77,29 @@ class RecordedTrace:
     trace_id: str
     spans: tuple[RecordedSpan, ...]
     dropped: int
+
+    def subtree(self, span_id: str) -> tuple[RecordedSpan, ...]:
+        """The span ``span_id`` and its descendants, in start order (none when not kept).
+
+        A trace is no boundary: another account's agent may call into it, and any caller
+        may name it in ``traceparent``. So a descendant is reached only through recorded
+        spans, and never through a span whose parent is remote: there another request
+        (or an envelope's caller) entered the trace, whoever made it.
+        """
+        if not any(span.span_id == span_id for span in self.spans):
+            return ()
+        children: dict[str, list[str]] = {}
+        for span in self.spans:
+            if span.parent_id is not None and not span.remote_parent:
+                children.setdefault(span.parent_id, []).append(span.span_id)
+        reached = {span_id}
+        todo = [span_id]
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in reached:
+                    reached.add(child)
+                    todo.append(child)
+        return tuple(span for span in self.spans if span.span_id in reached)
 
 
 def safe_attributes(attributes: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ run in a trace of their own (``background``), linked to the request that started
 The dashboard's timelines: ``record_timelines`` (``viksa dev``) and
 ``attach_recorder`` (any traced request) feed every finished span to ``_spans.RECORDER``
 when the OpenTelemetry SDK is the tracer provider; the engine writes the run's trace id
-on its execution record (``note_trace``).
+and the id of the span it began in on its execution record (``note_trace``).
 
 Spans hold the method, the route template (never the path with its ids, nor the
 query), the status, the request id and endpoint paths: no header, body or input value.
@@ -261,7 +261,12 @@ def background(source: str, endpoint: str | None = None) -> AbstractContextManag
 
 
 def note_trace(record: MutableMapping[str, Any]) -> None:
-    """Write the current trace's id on an execution record (``trace_id``) when tracing."""
+    """Write the current span's trace and span ids on an execution record when tracing.
+
+    ``trace_id`` and ``span_id``: the span is the one the run began in (the request's
+    route, an envelope-continued ``viksa.execute``, a ``viksa.background`` root); the
+    dashboard shows that span's subtree only, as other accounts' spans share the trace.
+    """
     if not _recording():
         return
     from opentelemetry import trace
@@ -269,6 +274,7 @@ def note_trace(record: MutableMapping[str, Any]) -> None:
     found = trace.get_current_span().get_span_context()
     if found.is_valid:
         record["trace_id"] = format(found.trace_id, "032x")
+        record["span_id"] = format(found.span_id, "016x")
 
 
 @asynccontextmanager
@@ -333,9 +339,11 @@ def recording_processor() -> Any:
     return _Recording()
 
 
-def _other_traces(links: Any, trace_id: int) -> tuple[str, ...]:
-    found = (link.context.trace_id for link in links if link.context.trace_id != trace_id)
-    return tuple(dict.fromkeys(format(other, "032x") for other in found))
+def _other_traces(links: Any, trace_id: int) -> tuple[tuple[str, str], ...]:
+    found = (link.context for link in links if link.context.trace_id != trace_id)
+    return tuple(
+        dict.fromkeys((format(c.trace_id, "032x"), format(c.span_id, "016x")) for c in found)
+    )
 
 
 def _record(span: Any) -> None:
@@ -356,5 +364,6 @@ def _record(span: Any) -> None:
             error=not span.status.is_ok,  # UNSET and OK are both "ok"
             attributes=safe_attributes(span.attributes),
             links=_other_traces(span.links, context.trace_id) if span.links else (),
+            remote_parent=parent is not None and parent.is_remote,
         ),
     )

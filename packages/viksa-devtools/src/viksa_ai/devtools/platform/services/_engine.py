@@ -94,7 +94,7 @@ class ExecutionFilter:
 
 def execution_view(record: Doc) -> Doc:
     """An execution record as an EndpointExecutionResponse (plus its context)."""
-    hidden = {"inputs", "envelope", "project_id", "timeout", "trace_id"}
+    hidden = {"inputs", "envelope", "project_id", "timeout", "trace_id", "span_id"}
     return {k: v for k, v in record.items() if k not in hidden and k != "id"} | {
         "execution_id": record["id"]
     }

@@ -50,12 +50,30 @@ def timeline_section(record: Mapping[str, Any], recorder: SpanRecorder) -> str:
             f'<p class="muted">The spans of trace <code>{esc(trace_id)}</code> are no '
             f"longer kept: the dashboard keeps the latest {recorder.max_traces} traces.</p>"
         )
-    parts = [head, f'<p class="muted">{esc(_PLATFORM_ONLY)}</p>', _table(found, "This run")]
-    linked = list(dict.fromkeys(t for span in found.spans for t in span.links))
-    for other_id in linked[:_MAX_LINKED]:
+    span_id = record.get("span_id")
+    if not isinstance(span_id, str):
+        # Recorded before runs noted their own span: the whole trace may hold other
+        # accounts' spans, so none is shown.
+        return head + (
+            '<p class="muted">This execution was recorded before the timeline could tell '
+            "its own spans from the rest of its trace, so none is shown.</p>"
+        )
+    own = found.subtree(span_id)
+    if not own:
+        return head + (
+            '<p class="muted">The spans of this run are not among those kept of trace '
+            f"<code>{esc(trace_id)}</code> (at most {recorder.max_spans} per trace).</p>"
+        )
+    parts = [head, f'<p class="muted">{esc(_PLATFORM_ONLY)}</p>']
+    parts.append(_table(found, own, "This run"))
+    # Only the links of the span the run began in: the platform made it for this record
+    # (a background run's root, an envelope's viksa.execute) and linked it to the request
+    # that started or runs this record, a request of this project. Its subtree only.
+    root = next(span for span in own if span.span_id == span_id)
+    for other_id, other_span in root.links[:_MAX_LINKED]:
         other = recorder.trace(other_id)
-        if other is not None:
-            parts.append(_table(other, "Started by"))
+        if other is not None and (started_by := other.subtree(other_span)):
+            parts.append(_table(other, started_by, "Started by"))
     return "".join(parts)
 
 
@@ -80,8 +98,7 @@ def _ms(nanoseconds: int) -> str:
     return f"{nanoseconds / 1_000_000:.1f} ms"
 
 
-def _table(found: RecordedTrace, title: str) -> str:
-    spans = found.spans
+def _table(found: RecordedTrace, spans: Sequence[RecordedSpan], title: str) -> str:
     start = min(span.start_ns for span in spans)
     total = max(max(span.end_ns for span in spans) - start, 1)
     rows = []
