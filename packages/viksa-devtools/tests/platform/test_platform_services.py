@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform.services import _marketplace
+from viksa_ai.devtools.platform.services._agents import checked_agent
 from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
 
 Manifest = dict[str, Any]
@@ -338,3 +342,45 @@ def test_iso_timestamps_read_back_to_the_same_moment(seconds: float) -> None:
     stamp = iso_at(seconds)
     assert stamp.endswith("Z")
     assert abs(seconds_of(stamp) - seconds) < 1e-5
+
+
+async def test_a_failed_workforce_install_never_undoes_another_requests_write(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    manifest: Callable[..., Manifest],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Installing a workforce checks each member's manifest (awaited: the validator runs
+    # apart) and stores them all or none. A request served while a check is awaited
+    # must keep what it was told was stored when the install then fails.
+    other = (await http.post("/builder/agent/create", json=manifest("other"))).json()
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    team = {"name": "team", "agent_ids": [deployed["id"], other["id"]]}
+    workforce = (await http.post(f"{MARKET}/workforce/publish", json=team)).json()
+    # The second member's copy cannot be stored: its alias is taken.
+    taken = await http.post("/builder/agent/create", json=manifest("other_2"))
+    assert taken.status_code == 201, taken.text
+    checking, release = asyncio.Event(), asyncio.Event()
+    check = checked_agent
+
+    async def paused_check(body: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if body["agent_alias"] == "other_2":
+            checking.set()
+            await release.wait()
+        return await check(body, *args, **kwargs)
+
+    monkeypatch.setattr(_marketplace, "checked_agent", paused_check)
+    install = asyncio.ensure_future(
+        http.post(f"{MARKET}/workforce/{workforce['id']}/install", json={"alias_suffix": "_2"})
+    )
+    await asyncio.wait_for(checking.wait(), timeout=30)
+    stored = await http.post("/builder/secret/create", json={"name": "meanwhile", "value": "v"})
+    assert stored.status_code == 201, stored.text
+    release.set()
+    failed = await install
+    assert failed.status_code == 409, failed.text
+    assert failed.json()["detail"]["code"] == "alias_taken"
+    secrets = (await http.get("/builder/secret/list")).json()
+    assert "meanwhile" in [s["name"] for s in secrets["secrets"]]
+    aliases = [a["agent_alias"] for a in (await http.get("/builder/agent/list")).json()["agents"]]
+    assert "echo_2" not in aliases  # all or nothing: the first member's copy went too

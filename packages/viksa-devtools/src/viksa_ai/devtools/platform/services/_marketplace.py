@@ -214,7 +214,7 @@ class Marketplace:
         if item["status"] != "published":
             raise conflict("Only a published listing can be installed.", code="not_published")
         alias = str(body.get("alias") or item["agent_alias"])
-        agent = await self._install_agent(who, item["manifest"], alias)
+        agent = self._store_agent(who, await self._checked(who, item["manifest"], alias))
         return {**self._record_install(who.caller, item, "listing", [agent["id"]]), "agent": agent}
 
     # -- workforces ------------------------------------------------------------------------
@@ -259,12 +259,18 @@ class Marketplace:
         item = self.workforce(who.caller, workforce_id)
         suffix = str(body.get("alias_suffix") or "")
         new_ids: dict[str, str] = {}
+        # Every check first: an await inside the transaction would let requests served
+        # meanwhile write into it (one connection), and a failed install undo them.
+        checked = [
+            (
+                member["source_id"],
+                await self._checked(who, member["manifest"], member["agent_alias"] + suffix),
+            )
+            for member in item["agents"]
+        ]
         with self.store.transaction():
-            for member in item["agents"]:
-                agent = await self._install_agent(
-                    who, member["manifest"], member["agent_alias"] + suffix
-                )
-                new_ids[member["source_id"]] = agent["id"]
+            for source_id, fields in checked:
+                new_ids[source_id] = self._store_agent(who, fields)["id"]
             workflow = None
             if item.get("workflow"):
                 workflow = _copied_workflow(item, suffix, new_ids)
@@ -274,16 +280,19 @@ class Marketplace:
 
     # -- installing ------------------------------------------------------------------------
 
-    async def _install_agent(self, who: Installer, manifest: Doc, alias: str) -> Doc:
+    async def _checked(self, who: Installer, manifest: Doc, alias: str) -> Doc:
         # Vault bindings point at the publisher's secrets: the installer binds their own.
         body = {k: v for k, v in manifest.items() if k != AUTH_METHODS_FIELD}
-        project_id = who.caller.project_id
-        fields = await checked_agent(
+        return await checked_agent(
             {**body, "agent_alias": alias},
             self.store,
-            project_id,
+            who.caller.project_id,
             time_limit=self.validation_time_limit,
         )
+
+    def _store_agent(self, who: Installer, fields: Doc) -> Doc:
+        project_id = who.caller.project_id
+        alias = fields["agent_alias"]
         agent = new_agent(fields, org_id=who.org_id, project_id=project_id, user_id=who.user_id)
         try:
             with self.store.transaction():
