@@ -384,3 +384,49 @@ async def test_dependency_overrides_reach_the_direct_route(
         app.dependency_overrides.clear()
     assert (answer.status_code, answer.json()) == (418, {"detail": "overridden"})
     assert (await http.post("/pulse/executor/execute", json=body)).status_code == 200
+
+
+async def _keyed_round(
+    http: httpx.AsyncClient, agent: Manifest, key: str
+) -> tuple[list[int], int, list[int]]:
+    """Four concurrent posts with one Idempotency-Key, the key again, the key with
+    another body: (concurrent statuses sorted, executions made, [replay, other body])."""
+    before = (await http.get("/pulse/executor/executions")).json()["total"]
+    slow = {**_body(agent, "slow"), "inputs": {"seconds": 0.5}}
+    keyed = {"Idempotency-Key": key}
+    together = await asyncio.gather(
+        *(http.post("/pulse/executor/execute", json=slow, headers=keyed) for _ in range(4))
+    )
+    made = (await http.get("/pulse/executor/executions")).json()["total"] - before
+    replay = await http.post("/pulse/executor/execute", json=slow, headers=keyed)
+    first = next(a for a in together if a.status_code == 200)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["execution_id"] == first.json()["execution_id"]
+    other = await http.post("/pulse/executor/execute", json=_body(agent, text="x"), headers=keyed)
+    return sorted(a.status_code for a in together), made, [replay.status_code, other.status_code]
+
+
+async def test_idempotency_keys_hold_on_the_direct_path_as_on_fastapis(
+    http: httpx.AsyncClient, deployed: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = await _keyed_round(http, deployed, "k-direct")
+    monkeypatch.setattr(pulse, "json_object", _decline)
+    fastapi = await _keyed_round(http, deployed, "k-fastapi")
+    assert direct == fastapi == ([200, 409, 409, 409], 1, [200, 422])
+
+
+async def test_faults_and_request_ids_reach_the_direct_path(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    armed = await http.post(
+        "/_dev/faults", json={"spec": "status=503;path=/pulse/executor/execute;count=1"}
+    )
+    assert armed.status_code == 201, armed.text
+    body = _body(deployed, text="hi")
+    traced = {"X-Request-Id": "req-review-3"}
+    failed = await http.post("/pulse/executor/execute", json=body, headers=traced)
+    assert (failed.status_code, failed.headers["x-request-id"]) == (503, "req-review-3")
+    served = await http.post("/pulse/executor/execute", json=body, headers=traced)
+    assert (served.status_code, served.headers["x-request-id"]) == (200, "req-review-3")
+    once = {"X-Viksa-Fault": "status=502;count=1"}
+    assert (await http.post("/pulse/executor/execute", json=body, headers=once)).status_code == 502
