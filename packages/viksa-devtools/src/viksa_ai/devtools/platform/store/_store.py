@@ -191,6 +191,8 @@ class Store:
                 self._depth -= 1
                 if outermost:
                     self._conn.execute("ROLLBACK")
+                    # What was read inside the block may be undone now: a change to caches.
+                    self._scope_deletions += 1
                 raise
             self._depth -= 1
             if outermost:
