@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from _live_server import REPO, Server, start_server
 
@@ -564,3 +565,47 @@ async def test_a_stopped_server_leaves_no_worker_process(
                 break
             await asyncio.sleep(0.05)
         assert not _alive(pid), f"process {pid} outlived viksa dev"
+
+
+# -- kept targets under concurrency (review 3) ----------------------------------------------
+
+
+async def test_no_execute_after_a_change_is_answered_from_a_kept_target(server: Server) -> None:
+    # Executes race with enable/disable of the agent and of its endpoint over real
+    # sockets; any execute sent after a change was acknowledged must see that change.
+    headers = {
+        "Authorization": f"Bearer {server.env['VIKSA_API_KEY']}",
+        "X-Tenant-Project-Id": server.env["VIKSA_PROJECT_ID"],
+    }
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=60) as http:
+        created = await http.post("/builder/agent/create", json=_text_tools("flip_tools"))
+        assert created.status_code == 201, created.text
+        agent_id = created.json()["id"]
+        for route in ("/builder/builder/", "/builder/deploy/"):
+            assert (await http.post(route, json={"agent_id": agent_id})).status_code == 200
+        body = {
+            "agent_id": agent_id,
+            "agent_type": "cloud",
+            "endpoint": "flip_tools.main.slugify",
+            "inputs": {"text": "A b"},
+        }
+
+        async def run() -> tuple[int, Any]:
+            answer = await http.post("/pulse/executor/execute", json=body)
+            detail = answer.json().get("detail")
+            return answer.status_code, detail.get("code") if isinstance(detail, dict) else None
+
+        switches = [
+            (f"/builder/agent/{agent_id}/status", "agent_disabled"),
+            (f"/builder/agent/{agent_id}/endpoint/slugify/status", "endpoint_disabled"),
+        ]
+        for round_ in range(6):
+            path, code = switches[round_ % 2]
+            for status, expected in (("disabled", (409, code)), ("enabled", (200, None))):
+                racing = [run() for _ in range(10)]
+                switched, *_ = await asyncio.gather(
+                    http.patch(path, json={"status": status}), *racing
+                )
+                assert switched.status_code == 200, switched.text
+                after = await asyncio.gather(*(run() for _ in range(10)))
+                assert set(after) == {expected}, (round_, status, after)
