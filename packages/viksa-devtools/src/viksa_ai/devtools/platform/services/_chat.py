@@ -161,8 +161,11 @@ class Chat:
         return answer
 
     def stream(self, caller: Caller, body: dict[str, Any]) -> AsyncIterator[Doc]:
-        """The assistant's turn as events; a body without ``message`` fails now, not mid-way."""
+        """The assistant's turn as events; a body without ``message``, or naming a
+        conversation the caller cannot write to, fails now (4xx), not mid-stream."""
         chat_text(body, "message")
+        if isinstance(body.get("conversation_id"), str):
+            self._owned(caller, body["conversation_id"])
         return self.converse(caller, body)
 
     def post_message(self, caller: Caller, body: dict[str, Any]) -> Doc:
