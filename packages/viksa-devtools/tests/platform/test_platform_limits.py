@@ -137,3 +137,24 @@ def test_main_py_is_capped_at_what_validates_in_about_a_second() -> None:
     assert MAX_SOURCE_CHARS == 1_600_000
     text = "x = 1\n" * (2_000_000 // 6)
     assert [i.code for i in parse_source(text).issues] == ["VX204"]
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/chat/conversations", "conversations"),
+        ("/marketplace/api/v1/marketplace/listings", "listings"),
+        ("/marketplace/api/v1/marketplace/listings/search", "listings"),
+        ("/pulse/executor/executions", "executions"),
+        ("/builder/agent/list", "agents"),
+    ],
+)
+async def test_a_skip_past_any_sqlite_integer_is_an_empty_page(
+    http: httpx.AsyncClient, path: str, key: str
+) -> None:
+    # skip has no upper bound on the wire; SQLite's OFFSET stops at 2**63 - 1 (it was 500).
+    await http.post("/chat/message", json={"content": "one"})
+    for skip in (2**63 - 1, 2**63, 10**30):
+        answer = await http.get(path, params={"skip": skip})
+        assert answer.status_code == 200, (skip, answer.text)
+        assert (answer.json()[key], answer.json()["skip"]) == ([], skip)

@@ -367,7 +367,9 @@ class Store:
                     f"ORDER BY seq {order} LIMIT ? OFFSET ?",
                     [*params, -1 if limit is None else limit, skip],
                 ).fetchall()
-                if limit != 0
+                # Past the last match there is nothing to read (and SQLite cannot take
+                # an OFFSET beyond 2**63 - 1, which a caller's skip may be).
+                if limit != 0 and skip < count
                 else []
             )
         docs = [self._loads(kind, str(row[1]), row[0]) for row in rows]
