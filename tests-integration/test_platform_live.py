@@ -203,7 +203,6 @@ def _event_agent(alias: str, *, approval: bool = False) -> dict[str, Any]:
 
 
 def _text_tools(alias: str) -> dict[str, Any]:
-
     manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
     main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
     manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
