@@ -133,6 +133,19 @@ async def test_no_route_change_is_missed_by_a_kept_target(
     assert (await _run(http, deployed, "fail"))[0] == 404
     assert (await http.delete(f"/project/{two['id']}", headers=user)).status_code == 200
     assert (await _run(http, twin, **in_two))[0] == 404
+    # A whole org, with its project, its agent and a key of that project.
+    org = (await http.post("/org/create", json={"name": "three"}, headers=user)).json()
+    made = {"org_id": org["id"], "name": "three"}
+    three = (await http.post("/project/create", json=made, headers=user)).json()
+    in_three = {**user, "X-Tenant-Org-Id": org["id"], "X-Tenant-Project-Id": three["id"]}
+    third = (await http.post("/builder/agent/create", json=manifest(), headers=in_three)).json()
+    await _deploy(http, third["id"], **in_three)
+    key = (await http.post("/auth/key/api", json={"name": "k"}, headers=in_three)).json()["key"]
+    by_key = {"Authorization": f"Bearer {key}"}
+    assert await _run(http, third, **by_key) == (200, third["id"])
+    assert (await http.delete(f"/org/{org['id']}", headers=user)).status_code == 200
+    assert (await _run(http, third, **in_three))[0] == 404
+    assert (await _run(http, third, **by_key))[0] == 401
 
 
 def test_a_value_read_inside_a_rolled_back_transaction_is_not_kept() -> None:
