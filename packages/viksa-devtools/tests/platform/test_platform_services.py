@@ -384,3 +384,32 @@ async def test_a_failed_workforce_install_never_undoes_another_requests_write(
     assert "meanwhile" in [s["name"] for s in secrets["secrets"]]
     aliases = [a["agent_alias"] for a in (await http.get("/builder/agent/list")).json()["agents"]]
     assert "echo_2" not in aliases  # all or nothing: the first member's copy went too
+
+
+async def test_concurrent_installs_are_each_counted(
+    http: httpx.AsyncClient, deployed: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    item = (await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})).json()
+    assert (await http.post(f"{MARKET}/listings/{item['id']}/publish")).status_code == 200
+    # Both installs wait in the validator at once, as two requests served together do.
+    both, release = asyncio.Semaphore(0), asyncio.Event()
+    check = checked_agent
+
+    async def paused_check(*args: Any, **kwargs: Any) -> Any:
+        both.release()
+        await release.wait()
+        return await check(*args, **kwargs)
+
+    monkeypatch.setattr(_marketplace, "checked_agent", paused_check)
+    installs = [
+        asyncio.ensure_future(
+            http.post(f"{MARKET}/listings/{item['id']}/install", json={"alias": alias})
+        )
+        for alias in ("copy_a", "copy_b")
+    ]
+    for _ in installs:
+        await asyncio.wait_for(both.acquire(), timeout=30)
+    release.set()
+    assert [(await i).status_code for i in installs] == [201, 201]
+    assert (await http.get(f"{MARKET}/listings/{item['id']}")).json()["installs"] == 2

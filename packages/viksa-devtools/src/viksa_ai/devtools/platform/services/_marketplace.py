@@ -308,8 +308,11 @@ class Marketplace:
         return agent
 
     def _record_install(self, caller: Caller, item: Doc, kind: Kind, agents: list[str]) -> Doc:
-        item["installs"] = item.get("installs", 0) + 1
-        self.store.save(kind, item)
+        # Counted on the record as it is now: ``item`` was read before the install
+        # awaited the validator, and other installs may have been counted since.
+        current = self.store.get(kind, item["id"]) or item
+        current["installs"] = current.get("installs", 0) + 1
+        self.store.save(kind, current)
         installation = {
             "id": new_id("ins"),
             f"{kind}_id": item["id"],
