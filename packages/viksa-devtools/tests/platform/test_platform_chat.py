@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
+
+from viksa_ai.devtools.platform import LocalPlatform
 
 Manifest = dict[str, Any]
 
@@ -306,3 +310,39 @@ async def test_another_account_uses_only_what_is_published(
     assert copy.json()["agent"]["project_id"] == eve["X-Tenant-Project-Id"]
     assert (await http.get(f"{MARKET}/install")).json()["total"] == 0
     assert (await http.get(f"{MARKET}/install", headers=eve)).json()["total"] == 1
+
+
+async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    del deployed
+    cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
+    engine = viksa_platform.platform.engine
+    running, release = asyncio.Event(), asyncio.Event()
+    execute = engine.execute
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        running.set()
+        await release.wait()
+        return await execute(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "execute", paused)
+    turn = asyncio.ensure_future(
+        http.post(
+            "/chat/indent_finder",
+            json={"message": 'echo.main.echo {"text": "x"}', "conversation_id": cid},
+        )
+    )
+    await asyncio.wait_for(running.wait(), timeout=30)
+    renamed = await http.patch(f"/chat/conversations/{cid}", json={"title": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    posted = await http.post("/chat/message", json={"content": "meanwhile", "conversation_id": cid})
+    assert posted.status_code == 201, posted.text
+    release.set()
+    assert (await turn).status_code == 200
+    found = (await http.get(f"/chat/conversations/{cid}")).json()
+    assert found["title"] == "renamed"
+    assert found["message_count"] == len(found["messages"]) == 4

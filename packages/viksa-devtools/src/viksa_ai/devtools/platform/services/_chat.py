@@ -82,9 +82,12 @@ class Chat:
         }
         with self.store.transaction():
             self.store.insert("message", message, scope=caller.project_id)
-            conversation["message_count"] = conversation.get("message_count", 0) + 1
-            conversation["updated_at"] = message["created_at"]
-            self.store.save("conversation", conversation)
+            # The conversation as stored now: an assistant's turn read it before its run,
+            # and a rename or another message may have come in meanwhile.
+            current = self.store.get("conversation", conversation["id"]) or conversation
+            current["message_count"] = current.get("message_count", 0) + 1
+            current["updated_at"] = message["created_at"]
+            self.store.save("conversation", current)
         return message
 
     async def converse(self, caller: Caller, body: dict[str, Any]) -> AsyncIterator[Doc]:
