@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.services._errors import ConflictError, NotFoundError
@@ -169,3 +171,21 @@ def test_a_value_read_inside_a_rolled_back_transaction_is_not_kept() -> None:
     kept = store.get("agent", "a")
     assert kept is not None
     assert kept["name"] == "before"
+
+
+_TEXT = st.text(alphabet="aAbB%_\\é É", max_size=12)
+
+
+@settings(database=None, derandomize=True, max_examples=200, deadline=None)
+@given(fields=st.lists(_TEXT, max_size=4), search=_TEXT.filter(bool))
+def test_search_finds_exactly_the_records_holding_the_text(fields: list[str], search: str) -> None:
+    # Case folds as SQLite's lower() does: ASCII letters only.
+    def folded(text: str) -> str:
+        return "".join(c.lower() if c.isascii() else c for c in text)
+
+    store = Store()
+    for i, text in enumerate(fields):
+        store.insert("message", {"id": f"m{i}", "content": text}, scope="p")
+    found, total = store.query("message", search=search, search_fields=("content",))
+    expected = [f"m{i}" for i, text in enumerate(fields) if folded(search) in folded(text)]
+    assert ([doc["id"] for doc in found], total) == (expected, len(expected))

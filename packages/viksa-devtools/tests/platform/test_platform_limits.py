@@ -158,3 +158,15 @@ async def test_a_skip_past_any_sqlite_integer_is_an_empty_page(
         answer = await http.get(path, params={"skip": skip})
         assert answer.status_code == 200, (skip, answer.text)
         assert (answer.json()[key], answer.json()["skip"]) == ([], skip)
+
+
+async def test_a_search_longer_than_sqlites_like_patterns_is_answered(
+    http: httpx.AsyncClient,
+) -> None:
+    # SQLite refuses LIKE patterns over 50,000 bytes; a search text may be longer (500).
+    long = "word " * 12_000
+    await http.post("/chat/message", json={"content": long + "end"})
+    found = await http.post("/chat/search", json={"query": long.upper()})
+    assert (found.status_code, found.json()["total"]) == (200, 1), found.text[:300]
+    missed = await http.post("/chat/search", json={"query": long + "nope"})
+    assert (missed.status_code, missed.json()["total"]) == (200, 0), missed.text[:300]

@@ -332,7 +332,7 @@ class Store:
         """One page of documents and the total that match, in insertion order.
 
         ``where`` compares top-level JSON fields for equality; ``search`` is a
-        case-insensitive substring looked for in ``search_fields``.
+        substring looked for in ``search_fields``, ASCII letters in either case.
         """
         clauses = ["kind = ?"]
         params: list[Any] = [kind]
@@ -346,11 +346,11 @@ class Store:
             clauses.append(f"{_field_sql(field)} IS ?")
             params.append(json.dumps(value) if isinstance(value, (dict, list)) else value)
         if search and search_fields:
-            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
-            pattern = pattern.replace("_", "\\_")
-            ors = [f"lower({_field_sql(f)}) LIKE ? ESCAPE '\\'" for f in search_fields]
+            # instr, not LIKE: no pattern characters to escape, no length limit (SQLite
+            # refuses LIKE patterns over 50,000 bytes), and one lower() folds both sides.
+            ors = [f"instr(lower({_field_sql(f)}), lower(?)) > 0" for f in search_fields]
             clauses.append("(" + " OR ".join(ors) + ")")
-            params.extend([pattern] * len(search_fields))
+            params.extend([search] * len(search_fields))
         where_sql = " AND ".join(clauses)
         order = "DESC" if newest_first else "ASC"
         with self._lock:
