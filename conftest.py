@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,7 +25,8 @@ def otel_spans() -> Iterator[Any]:
     """An ``InMemorySpanExporter`` holding the spans finished during the test.
 
     The first use installs an SDK tracer provider for the rest of the session (the
-    global provider can be set once per process); each test starts with no spans.
+    global provider can be set once per process), or feeds the one already set; each
+    test starts with no spans.
     """
     global _exporter
     from opentelemetry import trace
@@ -32,10 +35,54 @@ def otel_spans() -> Iterator[Any]:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     if _exporter is None:
-        provider = TracerProvider()
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):
+            provider = TracerProvider()
+            trace.set_tracer_provider(provider)
+        # else: set by code under test before (``viksa dev`` run in process makes one for
+        # the dashboard's timelines), and a process's global provider is set only once.
         _exporter = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(_exporter))
-        trace.set_tracer_provider(provider)
     _exporter.clear()
     yield _exporter
     _exporter.clear()
+
+
+OtlpRequest = tuple[str, str, bytes]
+"""What an OTLP/HTTP collector stand-in received: (path, content type, body)."""
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[OtlpRequest]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.received.append((self.path, self.headers.get("Content-Type", ""), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+
+@pytest.fixture
+def otlp_collector() -> Iterator[Callable[..., tuple[str, list[OtlpRequest]]]]:
+    """Starts OTLP/HTTP collector stand-ins on 127.0.0.1: ``start(port=0)`` gives the
+    traces URL and the list of requests it receives; all stop after the test."""
+    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(port: int = 0) -> tuple[str, list[OtlpRequest]]:
+        received: list[OtlpRequest] = []
+        handler = type("Receiver", (_Receiver,), {"received": received})
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -8,6 +8,7 @@ page is written under ``tmp/artifacts/dashboard/`` of the repository.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,18 @@ class Served:
     def agent_id(self, alias: str) -> str:
         found = self.api.get("/builder/agent/list", params={"search": alias}).json()
         return str(next(a["id"] for a in found["agents"] if a["agent_alias"] == alias))
+
+    def run_text_tool(self, endpoint: str, text: str) -> str:
+        """Execute an endpoint of the text tools example through the API; its execution id."""
+        body = {
+            "agent_id": self.agent_id("text_tools_agent"),
+            "agent_type": "cloud",
+            "endpoint": f"text_tools_agent.main.{endpoint}",
+            "inputs": {"text": text},
+        }
+        answer = self.api.post("/pulse/executor/execute", json=body)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["execution_id"])
 
     def stop(self) -> None:
         self.api.close()
@@ -253,15 +266,7 @@ def test_an_execution_started_through_the_api_appears_live(served: Served, page:
     page.goto(served.base_url + "/dashboard/executions")
     sync_api.expect(page.locator("#live-state")).to_contain_text("live")
     page.evaluate("window.__notReloaded = true")
-    body = {
-        "agent_id": served.agent_id("text_tools_agent"),
-        "agent_type": "cloud",
-        "endpoint": "text_tools_agent.main.slugify",
-        "inputs": {"text": "Live from the API"},
-    }
-    answer = served.api.post("/pulse/executor/execute", json=body)
-    assert answer.status_code == 200, answer.text
-    execution_id = answer.json()["execution_id"]
+    execution_id = served.run_text_tool("slugify", "Live from the API")
     row = page.locator("#executions tr", has_text=execution_id)
     sync_api.expect(row).to_be_visible()
     sync_api.expect(row.locator(".badge")).to_have_text("completed")
@@ -350,3 +355,27 @@ def test_the_dev_credentials_sign_in_on_the_sign_in_page(served: Served, browser
         sync_api.expect(tab.get_by_role("alert")).to_contain_text("used already")
     finally:
         context.close()
+
+
+def test_an_executions_page_shows_its_spans_as_a_timeline(served: Served, page: Any) -> None:
+    # viksa dev runs in this workspace's interpreter, which has the OpenTelemetry SDK.
+    execution_id = served.run_text_tool("word_stats", "a timeline of spans")
+    page.goto(f"{served.base_url}/dashboard/executions/{execution_id}")
+    timeline = page.get_by_role("table", name=re.compile(r"^This run: trace [0-9a-f]{32}, "))
+    sync_api.expect(timeline).to_be_visible()
+    # A row per span, named by it and (for assistive technology) its parent; cells:
+    # start offset, duration, status, attributes, bar.
+    for name in (
+        "viksa.validate (in POST /pulse/executor/execute)",
+        "viksa.run (in POST /pulse/executor/execute)",
+        "viksa.queue (in viksa.run)",
+        "viksa.worker.call word_stats (in viksa.run)",
+    ):
+        row = timeline.get_by_role("row").filter(has=page.get_by_role("rowheader", name=name))
+        sync_api.expect(row).to_have_count(1)
+        sync_api.expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^\d+\.\d ms$"))
+        sync_api.expect(row.locator(".badge")).to_have_text("ok")
+    worker = timeline.get_by_role("rowheader", name=re.compile("^viksa.worker.call"))
+    sync_api.expect(worker).to_have_class(re.compile(r"\bdepth-2\b"))
+    sync_api.expect(timeline).not_to_contain_text("a timeline of spans")  # no input value
+    _shot(page, "execution-timeline")

@@ -11,10 +11,13 @@ script's client reaches it in process (ASGI) or over that socket.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +239,36 @@ def test_the_readme_tracing_example_runs() -> None:
         ["INTERNAL", "my-script"],
     ]
     assert len({line[0] for line in lines}) == 1
+
+
+def _tracing_section() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return readme.split("\n## Tracing\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_viksa_run_tracing_command_runs_as_written(
+    otlp_collector: Callable[..., tuple[str, list[tuple[str, str, bytes]]]],
+) -> None:
+    blocks = re.findall(r"```bash\n(.*?)```", _tracing_section(), re.DOTALL)
+    commands = [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+    viksa_commands = [c for c in commands if c.startswith("viksa ")]
+    assert viksa_commands == [
+        'viksa run examples/text_tools_agent word_stats -i text="to be" '
+        "--otlp-endpoint http://localhost:4318/v1/traces"
+    ]
+    try:  # the command names OTLP's own port: the stand-in must hold it
+        _, received = otlp_collector(4318)
+    except OSError:
+        pytest.skip("127.0.0.1:4318 (OTLP/HTTP's port) is in use on this machine")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    done = subprocess.run(
+        ["bash", "-c", viksa_commands[0]],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["words"] == 2
+    assert any(b"viksa.worker.call word_stats" in body for _, _, body in received)

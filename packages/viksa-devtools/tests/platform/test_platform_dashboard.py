@@ -273,3 +273,46 @@ def test_the_banner_prints_the_dashboard_link_on_a_line_of_its_own(
     )
     [line] = [line for line in text.splitlines() if line.startswith("dashboard")]
     assert line.startswith("dashboard http://127.0.0.1:8765/dashboard/sign-in?token=vdl_token")
+
+
+async def test_the_execution_page_shows_the_runs_spans_as_a_timeline(
+    otel_spans: Any, viksa_platform: LocalPlatform, browser: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    csrf = await _signed_in(viksa_platform, browser)
+    body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "tl-in"}}
+    run = await browser.post("/dashboard/api/run", json=body, headers={CSRF_HEADER: csrf})
+    assert run.json()["status"] == "completed", run.text
+    page = (await browser.get(f"/dashboard/executions/{run.json()['execution_id']}")).text
+    timeline = page[page.index("<h2>Timeline</h2>") : page.index("<h2>A2A envelope</h2>")]
+    rows = re.findall(r'<th scope="row" class="depth-\d">(.*?)</th>', timeline)
+    names = [re.sub(r"<[^>]+>", "", row) for row in rows]
+    assert names == [
+        "POST /dashboard/api/run",
+        "viksa.validate (in POST /dashboard/api/run)",
+        "viksa.run (in POST /dashboard/api/run)",
+        "viksa.queue (in viksa.run)",
+        "viksa.worker.call echo (in viksa.run)",
+    ]
+    assert "<code>viksa.endpoint=echo.main.echo</code>" in timeline
+    # Inputs, results and secrets stay out of the spans.
+    assert "tl-in" not in timeline
+    assert "s3cr3t" not in timeline
+
+
+async def test_without_tracing_the_execution_page_says_how_to_turn_it_on(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    deployed: Manifest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from viksa_ai.devtools.platform._spans import SpanRecorder
+    from viksa_ai.devtools.platform.http._dashboard import _routes
+
+    # As in a process without the OpenTelemetry SDK: no span processor feeds it.
+    monkeypatch.setattr(_routes, "RECORDER", SpanRecorder())
+    csrf = await _signed_in(viksa_platform, browser)
+    body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "x"}}
+    run = await browser.post("/dashboard/api/run", json=body, headers={CSRF_HEADER: csrf})
+    page = (await browser.get(f"/dashboard/executions/{run.json()['execution_id']}")).text
+    assert "Tracing is off" in page
+    assert "pip install &quot;viksa-devtools[otel]&quot;" in page

@@ -6,13 +6,13 @@ tests-integration/test_tracing.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,34 +21,10 @@ import pytest
 from viksa_ai.devtools.platform import LocalPlatform
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, bytes]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append((self.path, self.headers.get("Content-Type", ""), body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        del format, args
-
-
 @pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
-    """An OTLP/HTTP collector stand-in on 127.0.0.1: the requests it received."""
-    received: list[tuple[str, str, bytes]] = []
-    handler = type("Receiver", (_Receiver,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def collector(otlp_collector: Callable[..., tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """An OTLP/HTTP collector stand-in on 127.0.0.1: its URL and the requests it received."""
+    return otlp_collector()
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -62,7 +38,7 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_otlp_endpoint_exports_the_platforms_spans(
-    collector: tuple[str, list[tuple[str, str, bytes]]],
+    collector: tuple[str, list[Any]],
 ) -> None:
     url, received = collector
     done = _python(
@@ -70,9 +46,9 @@ def test_otlp_endpoint_exports_the_platforms_spans(
         import asyncio
         from opentelemetry import trace
         from viksa_ai.devtools.platform import LocalPlatform
-        from viksa_ai.devtools.platform._tracing import configure_otlp
+        from viksa_ai.devtools._otlp import configure_otlp
 
-        assert configure_otlp({url!r}) is None
+        assert configure_otlp({url!r}, command="test", service_name="viksa-dev") is None
 
         async def main():
             local = LocalPlatform.start()
@@ -124,6 +100,209 @@ async def test_fastapis_own_telemetry_is_off(otel_spans: Any) -> None:
     assert span.name == "GET /builder/agent/{agent_id}"
     assert all("ag-missing-id" not in str(value) for value in span.attributes.values())
     assert span.parent is None  # a malformed traceparent starts a new trace
+
+
+_ENVELOPE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+_ENVELOPE_SPAN = "00f067aa0ba902b7"
+_ENGINE_STEPS = ("viksa.validate", "viksa.run", "viksa.queue", "viksa.worker.call echo")
+
+
+def _by_name(spans: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for span in spans:
+        assert span.name not in found, f"two spans named {span.name}"
+        found[span.name] = span
+    return found
+
+
+def _with_envelope(agent: dict[str, Any]) -> dict[str, Any]:
+    envelope = {
+        "run_id": "run-1",
+        "caller_agent": "caller",
+        "callee_agent": agent["agent_alias"],
+        "endpoint": f"{agent['agent_alias']}.main.echo",
+        "trace_context": {"traceparent": f"00-{_ENVELOPE_TRACE}-{_ENVELOPE_SPAN}-01"},
+    }
+    return {
+        "agent_id": agent["id"],
+        "agent_type": "cloud",
+        "endpoint": f"{agent['agent_alias']}.main.echo",
+        "inputs": {"text": "hi", "__viksa_a2a__": envelope},
+    }
+
+
+async def test_without_trace_headers_the_engine_continues_the_envelopes_trace(
+    otel_spans: Any,
+    http: httpx.AsyncClient,
+    deployed: dict[str, Any],
+    viksa_platform: LocalPlatform,
+) -> None:
+    answer = await http.post("/pulse/executor/execute", json=_with_envelope(deployed))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "completed"
+    assert "trace_id" not in answer.json()  # the wire answer is unchanged
+    spans = _by_name(otel_spans.get_finished_spans())
+    route = spans["POST /pulse/executor/execute"]
+    execute = spans["viksa.execute"]
+    envelope_trace = int(_ENVELOPE_TRACE, 16)
+    # The route span began before the body was read: a trace of its own, linked.
+    assert route.parent is None
+    assert route.context.trace_id != envelope_trace
+    assert [link.context.span_id for link in execute.links] == [route.context.span_id]
+    assert execute.parent.span_id == int(_ENVELOPE_SPAN, 16)
+    for name in ("viksa.execute", *_ENGINE_STEPS):
+        assert spans[name].context.trace_id == envelope_trace, name
+    assert spans["viksa.validate"].parent.span_id == execute.context.span_id
+    assert spans["viksa.run"].parent.span_id == execute.context.span_id
+    assert spans["viksa.worker.call echo"].parent.span_id == spans["viksa.run"].context.span_id
+    record = viksa_platform.platform.engine.get_execution(
+        viksa_platform.credentials.project_id, answer.json()["execution_id"]
+    )
+    assert record["trace_id"] == _ENVELOPE_TRACE
+
+
+async def test_trace_headers_win_over_the_envelopes_trace(
+    otel_spans: Any, http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    caller_trace = "0af7651916cd43dd8448eb211c80319c"
+    headers = {"traceparent": f"00-{caller_trace}-b7ad6b7169203331-01"}
+    answer = await http.post(
+        "/pulse/executor/execute", json=_with_envelope(deployed), headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    spans = _by_name(otel_spans.get_finished_spans())
+    assert "viksa.execute" not in spans
+    route = spans["POST /pulse/executor/execute"]
+    assert route.context.trace_id == int(caller_trace, 16)
+    assert spans["viksa.validate"].parent.span_id == route.context.span_id
+    assert spans["viksa.run"].context.trace_id == int(caller_trace, 16)
+
+
+async def _once_ended(otel_spans: Any, name: str) -> dict[str, Any]:
+    """The finished spans by name, once ``name`` has ended (a background run's root)."""
+    for _ in range(600):  # the run ends in the background: up to 60 s
+        if any(span.name == name for span in otel_spans.get_finished_spans()):
+            break
+        await asyncio.sleep(0.1)
+    return _by_name(otel_spans.get_finished_spans())
+
+
+async def test_a_background_run_has_a_root_span_linked_to_the_request(
+    otel_spans: Any,
+    http: httpx.AsyncClient,
+    deployed: dict[str, Any],
+    execute: Callable[..., dict[str, Any]],
+    viksa_platform: LocalPlatform,
+) -> None:
+    answer = await http.post("/pulse/executor/invoke", json=execute(deployed, "echo", text="hi"))
+    assert answer.status_code == 202, answer.text
+    spans = await _once_ended(otel_spans, "viksa.background pulse.invoke")
+    route = spans["POST /pulse/executor/invoke"]
+    root = spans["viksa.background pulse.invoke"]
+    assert root.parent is None
+    assert root.context.trace_id != route.context.trace_id
+    assert [link.context.span_id for link in root.links] == [route.context.span_id]
+    assert dict(root.attributes) == {
+        "viksa.source": "pulse.invoke",
+        "viksa.endpoint": "echo.main.echo",
+    }
+    assert spans["viksa.validate"].parent.span_id == route.context.span_id
+    assert spans["viksa.run"].parent.span_id == root.context.span_id
+    assert spans["viksa.worker.call echo"].context.trace_id == root.context.trace_id
+    record = viksa_platform.platform.engine.get_execution(
+        viksa_platform.credentials.project_id, answer.json()["invocation_id"]
+    )
+    assert record["status"] == "completed"
+    assert record["trace_id"] == format(root.context.trace_id, "032x")
+
+
+def test_the_recorder_is_fed_once_and_keeps_only_safe_attributes_and_errors(
+    otel_spans: Any,
+) -> None:
+    from opentelemetry import trace
+
+    from viksa_ai.devtools.platform._spans import RECORDER
+    from viksa_ai.devtools.platform._tracing import attach_recorder
+
+    assert attach_recorder()
+    assert attach_recorder()
+    attributes = {"viksa.endpoint": "a.main.b", "url.full": "http://x/?token=t0k3n"}
+    tracer = trace.get_tracer("test")
+    with (
+        tracer.start_as_current_span("once", attributes=attributes) as span,
+        tracer.start_as_current_span("failed") as failed,
+    ):
+        failed.set_status(trace.StatusCode.ERROR)
+    kept = RECORDER.trace(format(span.get_span_context().trace_id, "032x"))
+    assert kept is not None
+    root, child = kept.spans
+    assert (root.name, root.attributes, root.error) == (
+        "once",
+        (("viksa.endpoint", "a.main.b"),),
+        False,
+    )
+    assert (child.name, child.error, child.parent_id) == ("failed", True, root.span_id)
+
+
+_EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
+
+
+def _viksa(*args: str) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; from viksa_ai.devtools.cli import main; sys.exit(main({list(args)!r}))"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_viksa_run_otlp_endpoint_exports_the_worker_call(
+    collector: tuple[str, list[Any]],
+) -> None:
+    url, received = collector
+    agent = str(_EXAMPLES / "text_tools_agent")
+    done = _viksa("run", agent, "word_stats", "-i", "text=to be", "--otlp-endpoint", url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["words"] == 2
+    assert received, "nothing was exported"
+    path, content_type, body = received[0]
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    assert b"viksa.worker.call word_stats" in body
+    assert b"viksa-run" in body  # the service name
+    assert b"to be" not in body  # no input value
+
+
+def test_viksa_run_otlp_endpoint_without_the_exporter_is_a_usage_error() -> None:
+    done = _python(
+        f"""
+        import sys
+        sys.modules["opentelemetry.exporter.otlp.proto.http.trace_exporter"] = None
+        from viksa_ai.devtools.cli import main
+        agent = {str(_EXAMPLES / "text_tools_agent")!r}
+        sys.exit(main(["run", agent, "word_stats", "-i", "text=x", "--format", "json",
+                       "--otlp-endpoint", "http://127.0.0.1:9/v1/traces"]))
+        """
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    error = json.loads(done.stderr)["error"]
+    assert error["kind"] == "usage"
+    assert error["message"].startswith("viksa run: --otlp-endpoint needs")
+    assert "pip install 'viksa-devtools[otlp]'" in error["message"]
+
+
+async def test_a_started_workflow_runs_in_a_trace_of_its_own(
+    otel_spans: Any, http: httpx.AsyncClient, deployed: dict[str, Any]
+) -> None:
+    step = {"id": "s0", "agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    body = {"name": "wf", "steps": [{**step, "inputs": {"text": "a"}}]}
+    workflow = (await http.post("/workflow/create", json=body)).json()
+    started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
+    assert started.status_code < 300, started.text
+    spans = await _once_ended(otel_spans, "viksa.background workflow.started")
+    root = spans["viksa.background workflow.started"]
+    route = spans["POST /workflow/start"]
+    assert root.parent is None
+    assert [link.context.span_id for link in root.links] == [route.context.span_id]
+    assert spans["viksa.run"].context.trace_id == root.context.trace_id
 
 
 def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches_the_agent() -> (

@@ -10,11 +10,13 @@ __all__ = [
     "CommandError",
     "add_connection_flags",
     "add_input_flags",
+    "add_otlp_flag",
     "add_output_flags",
     "add_secret_flags",
     "api_error_message",
     "connect",
     "report_error",
+    "setup_otlp",
 ]
 
 
@@ -88,6 +90,27 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-color", action="store_true", help="no colour (also: the NO_COLOR variable)"
     )
+
+
+def add_otlp_flag(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--otlp-endpoint URL``: export ``what`` (e.g. "the platform's") spans over OTLP."""
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help=(
+            f"export {what} trace spans over OTLP/HTTP to URL, e.g. "
+            "http://localhost:4318/v1/traces (needs viksa-devtools[otlp])"
+        ),
+    )
+
+
+def setup_otlp(args: argparse.Namespace, *, command: str, service_name: str) -> str | None:
+    """Start the export ``--otlp-endpoint`` asks for: None, or the line saying why not."""
+    if not args.otlp_endpoint:
+        return None
+    from viksa_ai.devtools._otlp import configure_otlp
+
+    return configure_otlp(args.otlp_endpoint, command=command, service_name=service_name)
 
 
 def connect(args: argparse.Namespace) -> Any:

@@ -22,6 +22,8 @@ _DEFAULT_PORT = 8765  # mirrors viksa_ai.devtools.platform.DEFAULT_PORT (not imp
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``dev`` subcommand to ``subparsers``."""
+    from viksa_ai.devtools._cli_common import add_otlp_flag
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "dev",
         help="serve the local Viksa platform on 127.0.0.1",
@@ -116,14 +118,7 @@ def add_parser(subparsers: Any) -> None:
             "localhost, 127.0.0.1 and [::1], a guard against DNS rebinding"
         ),
     )
-    parser.add_argument(
-        "--otlp-endpoint",
-        metavar="URL",
-        help=(
-            "export the platform's trace spans over OTLP/HTTP to URL, e.g. "
-            "http://localhost:4318/v1/traces (needs viksa-devtools[otlp])"
-        ),
-    )
+    add_otlp_flag(parser, what="the platform's")
     parser.add_argument(
         "--no-sandbox",
         dest="sandbox",
@@ -166,6 +161,8 @@ def _positive_int(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from viksa_ai.devtools._cli_common import setup_otlp
+
     try:
         from viksa_ai.devtools.platform import PlatformConfig, parse_fault_spec
         from viksa_ai.devtools.platform.http._serve import serve
@@ -176,13 +173,14 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.otlp_endpoint:
-        from viksa_ai.devtools.platform._tracing import configure_otlp
+    error = setup_otlp(args, command="viksa dev", service_name="viksa-dev")
+    if error is not None:
+        print(error, file=sys.stderr)
+        return 2
+    # The dashboard's timelines: recorded when the OpenTelemetry SDK is installed.
+    from viksa_ai.devtools.platform._tracing import record_timelines
 
-        error = configure_otlp(args.otlp_endpoint)
-        if error is not None:
-            print(error, file=sys.stderr)
-            return 2
+    record_timelines(service_name="viksa-dev")
     for spec in args.fault:
         try:
             parse_fault_spec(spec)

@@ -59,7 +59,12 @@ examples:
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``run`` subcommand to ``subparsers``."""
-    from viksa_ai.devtools._cli_common import add_input_flags, add_output_flags, add_secret_flags
+    from viksa_ai.devtools._cli_common import (
+        add_input_flags,
+        add_otlp_flag,
+        add_output_flags,
+        add_secret_flags,
+    )
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "run",
@@ -99,6 +104,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="SECONDS",
         help="override the endpoint's execution_config.timeout_seconds (default 30)",
     )
+    add_otlp_flag(parser, what="the run's")
     add_output_flags(parser)
     parser.set_defaults(handler=run_command)
 
@@ -113,6 +119,11 @@ def run_command(args: argparse.Namespace) -> int:
         envelope = json_object(args.envelope, "--envelope") if args.envelope else None
     except CommandError as exc:
         return _fail({"kind": "usage", "message": str(exc)}, 2, args)
+    from viksa_ai.devtools._cli_common import setup_otlp
+
+    not_traced = setup_otlp(args, command="viksa run", service_name="viksa-run")
+    if not_traced is not None:
+        return _fail({"kind": "usage", "message": not_traced}, 2, args)
     sandboxed, status = sandbox_status(args.sandbox)
     if args.sandbox and not sandboxed:
         # Asked for (the default) but not there: say so once, before the agent's output.

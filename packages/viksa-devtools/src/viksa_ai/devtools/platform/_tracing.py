@@ -11,27 +11,63 @@ import alone says nothing. The route span continues the caller's trace (W3C
 ``viksa.queue``, ``viksa.run``) are its children, and the runner's worker call span is
 a child of the run, so the context reaches the agent's process.
 
+A2A: when the request brings no trace of its own, ``continue_envelope`` makes the
+engine's steps part of the trace the call's envelope carries (a ``viksa.execute`` span
+linked to the route's span); background runs (``pulse.invoke``, webhooks, schedules)
+run in a trace of their own (``background``), linked to the request that started them.
+
+The dashboard's timelines: ``record_timelines`` (``viksa dev``) and
+``attach_recorder`` (any traced request) feed every finished span to ``_spans.RECORDER``
+when the OpenTelemetry SDK is the tracer provider; the engine writes the run's trace id
+on its execution record (``note_trace``).
+
 Spans hold the method, the route template (never the path with its ids, nor the
 query), the status, the request id and endpoint paths: no header, body or input value.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
-from typing import Any
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from viksa_ai.devtools.platform._spans import RECORDER, RecordedSpan, safe_attributes
 
-__all__ = ["TracingMiddleware", "configure_otlp", "fastapi_telemetry_off", "queued", "step"]
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "TracingMiddleware",
+    "attach_recorder",
+    "background",
+    "continue_envelope",
+    "fastapi_telemetry_off",
+    "note_trace",
+    "queued",
+    "record_timelines",
+    "recording_processor",
+    "step",
+]
 
 _OTEL_TRACE = "opentelemetry.trace"
 _TRACER = "viksa_ai.devtools.platform"
 _UNTRACED: AbstractContextManager[None] = nullcontext()
+_log = logging.getLogger("viksa_ai.devtools.platform")
+# The tracer providers feeding RECORDER (one per process, as the global provider).
+_FED_PROVIDERS: list[Any] = []
+# The request's route span, and whether the request named a trace of its own.
+_ROUTE: ContextVar[tuple[Any, bool] | None] = ContextVar("viksa_route_span", default=None)
 
 
+@functools.cache
 def _tracer() -> Any:
+    # One tracer for the process: getting one per span costs as much as the span. The
+    # API's proxy tracer follows a provider set later, as the global can be once.
     from opentelemetry import trace
 
     from viksa_ai.runtime import __version__
@@ -76,18 +112,23 @@ class TracingMiddleware:
     async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
         from opentelemetry import propagate, trace
 
+        if not RECORDER.active:
+            attach_recorder()
         headers = {
             key.decode("latin-1"): value.decode("latin-1")
             for key, value in scope["headers"]
             if key in (b"traceparent", b"tracestate")
         }
         method = scope["method"]
+        incoming = propagate.extract(headers)
         span = _tracer().start_span(
             method,
-            context=propagate.extract(headers),
+            context=incoming,
             kind=trace.SpanKind.SERVER,
             attributes={"http.request.method": method},
         )
+        continued = trace.get_current_span(incoming).get_span_context().is_valid
+        route_token = _ROUTE.set((span, continued))
 
         async def send_traced(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -116,6 +157,7 @@ class TracingMiddleware:
                 span.set_attribute("http.route", route)
                 span.update_name(f"{method} {route}")
             span.end()
+            _ROUTE.reset(route_token)
 
 
 def fastapi_telemetry_off() -> dict[str, Any]:
@@ -146,11 +188,18 @@ def step(name: str, **attributes: str) -> AbstractContextManager[None]:
 
 
 @contextmanager
-def _step(name: str, attributes: dict[str, str]) -> Iterator[None]:
+def _step(
+    name: str, attributes: dict[str, str], parent: Any = None, links: Sequence[Any] = ()
+) -> Iterator[None]:
     from opentelemetry import trace
 
     with _tracer().start_as_current_span(
-        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+        name,
+        context=parent,
+        attributes=attributes,
+        links=links,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
         try:
             yield
@@ -159,6 +208,67 @@ def _step(name: str, attributes: dict[str, str]) -> Iterator[None]:
             span.set_attribute("error.type", type(exc).__name__)
             span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
             raise
+
+
+def continue_envelope(
+    inputs: Mapping[str, Any], envelope: Mapping[str, Any] | None, endpoint: str
+) -> AbstractContextManager[None]:
+    """Run the engine's steps in the trace of the call's A2A envelope, when it has one.
+
+    The route span starts before the body is read, so a request without trace headers
+    opens a trace of its own. When that request's envelope (``envelope``, else the one
+    under ``__viksa_a2a__`` in ``inputs``) carries ``trace_context``, the steps run in a
+    ``viksa.execute`` span of that trace, linked to the route's span. A request that
+    named its trace in headers keeps it (a no-op then, and when not tracing).
+    """
+    if not _recording():
+        return _UNTRACED
+    route = _ROUTE.get()
+    if route is None or route[1]:
+        return _UNTRACED
+    from viksa_ai.runtime import A2A_PAYLOAD_KEY, A2A_TRACE_KEY
+
+    chosen = envelope if envelope is not None else inputs.get(A2A_PAYLOAD_KEY)
+    carried = chosen.get(A2A_TRACE_KEY) if isinstance(chosen, Mapping) else None
+    if not isinstance(carried, Mapping):
+        return _UNTRACED
+    from opentelemetry import propagate, trace
+
+    parent = propagate.extract({k: v for k, v in carried.items() if isinstance(v, str)})
+    if not trace.get_current_span(parent).get_span_context().is_valid:
+        return _UNTRACED
+    link = trace.Link(route[0].get_span_context())
+    return _step("viksa.execute", {"viksa.endpoint": endpoint}, parent, (link,))
+
+
+def background(source: str, endpoint: str | None = None) -> AbstractContextManager[None]:
+    """A root span for a run nobody waits for, linked to the span that started it.
+
+    Named ``viksa.background SOURCE`` (``pulse.invoke``, ``webhook``, ``schedule``,
+    ``workflow.started``...): the request that started the run may have ended long
+    before it runs.
+    """
+    if not _recording():
+        return _UNTRACED
+    from opentelemetry import context, trace
+
+    started_by = trace.get_current_span().get_span_context()
+    links = (trace.Link(started_by),) if started_by.is_valid else ()
+    attributes = {"viksa.source": source}
+    if endpoint is not None:
+        attributes["viksa.endpoint"] = endpoint
+    return _step(f"viksa.background {source}", attributes, context.Context(), links)
+
+
+def note_trace(record: MutableMapping[str, Any]) -> None:
+    """Write the current trace's id on an execution record (``trace_id``) when tracing."""
+    if not _recording():
+        return
+    from opentelemetry import trace
+
+    found = trace.get_current_span().get_span_context()
+    if found.is_valid:
+        record["trace_id"] = format(found.trace_id, "032x")
 
 
 @asynccontextmanager
@@ -172,24 +282,79 @@ async def queued(slots: Any, endpoint: str) -> AsyncIterator[None]:
         slots.release()
 
 
-def configure_otlp(endpoint: str) -> str | None:
-    """Export this process's spans to ``endpoint`` over OTLP/HTTP; an error line or None.
+def record_timelines(*, service_name: str) -> bool:
+    """Keep recent spans for the dashboard, making an SDK tracer provider if needed.
 
-    Needs ``opentelemetry-sdk`` and ``opentelemetry-exporter-otlp-proto-http``; when
-    they are missing the answer says what to install.
+    For ``viksa dev``: False (nothing done) without ``opentelemetry-sdk`` or with
+    ``OTEL_SDK_DISABLED=true``, the SDK's own off switch.
     """
-    try:
-        from opentelemetry import trace
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError as exc:
-        return (
-            f"viksa dev: --otlp-endpoint needs the OpenTelemetry SDK and OTLP exporter "
-            f"({exc.name} is missing): pip install 'viksa-devtools[otlp]'"
-        )
-    provider = TracerProvider(resource=Resource.create({"service.name": "viksa-dev"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    trace.set_tracer_provider(provider)
-    return None
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    from viksa_ai.devtools._otlp import sdk_tracer_provider
+
+    if sdk_tracer_provider(service_name) is None:
+        return False
+    return attach_recorder()
+
+
+def attach_recorder() -> bool:
+    """Feed ``_spans.RECORDER`` from the process's tracer provider, once; whether it is fed.
+
+    Only an SDK provider takes span processors: with the API's default (no SDK
+    configured) nothing is recorded, and a later call tries again.
+    """
+    if RECORDER.active:
+        return True
+    from opentelemetry import trace
+
+    provider = trace.get_tracer_provider()
+    if not hasattr(provider, "add_span_processor"):
+        return False
+    if any(fed is provider for fed in _FED_PROVIDERS):  # never two processors on one
+        RECORDER.activate()
+        return True
+    provider.add_span_processor(recording_processor())
+    _FED_PROVIDERS.append(provider)
+    RECORDER.activate()
+    return True
+
+
+def recording_processor() -> Any:
+    """A new SDK span processor feeding ``_spans.RECORDER`` (``attach_recorder`` adds one)."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class _Recording(SpanProcessor):
+        def on_end(self, span: Any) -> None:
+            try:
+                _record(span)
+            except Exception:  # a timeline must never fail the code that ended a span
+                _log.warning("a span could not be kept for the dashboard", exc_info=True)
+
+    return _Recording()
+
+
+def _other_traces(links: Any, trace_id: int) -> tuple[str, ...]:
+    found = (link.context.trace_id for link in links if link.context.trace_id != trace_id)
+    return tuple(dict.fromkeys(format(other, "032x") for other in found))
+
+
+def _record(span: Any) -> None:
+    # Called by the SDK as each span ends, in whatever thread ended it.
+    context = span.context
+    if context is None or span.start_time is None or span.end_time is None:
+        return
+    parent = span.parent
+    RECORDER.add(
+        format(context.trace_id, "032x"),
+        RecordedSpan(
+            span_id=format(context.span_id, "016x"),
+            parent_id=None if parent is None else format(parent.span_id, "016x"),
+            name=span.name,
+            kind=span.kind.name,
+            start_ns=span.start_time,
+            end_ns=span.end_time,
+            error=not span.status.is_ok,  # UNSET and OK are both "ok"
+            attributes=safe_attributes(span.attributes),
+            links=_other_traces(span.links, context.trace_id) if span.links else (),
+        ),
+    )

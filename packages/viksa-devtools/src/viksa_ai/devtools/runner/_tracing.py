@@ -13,6 +13,7 @@ call message (``trace``), where ``_child_trace`` restores it for the endpoint.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -36,13 +37,24 @@ def worker_span(
     return _traced(endpoint, envelope)
 
 
+@functools.cache
+def _tracer() -> Any:
+    # One tracer for the process (getting one per call costs as much as the span); the
+    # API's proxy tracer follows a provider set later.
+    from opentelemetry import trace
+
+    from viksa_ai.runtime import __version__
+
+    return trace.get_tracer("viksa_ai.devtools.runner", __version__)
+
+
 @contextmanager
 def _traced(endpoint: str, envelope: Mapping[str, Any] | None) -> Iterator[dict[str, str] | None]:
     from opentelemetry import propagate, trace
 
-    from viksa_ai.runtime import A2A_TRACE_KEY, __version__
+    from viksa_ai.runtime import A2A_TRACE_KEY
 
-    tracer = trace.get_tracer("viksa_ai.devtools.runner", __version__)
+    tracer = _tracer()
     current = trace.get_current_span().get_span_context()
     parent = None
     links = []

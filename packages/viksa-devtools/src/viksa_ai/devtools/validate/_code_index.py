@@ -35,6 +35,7 @@ _DECORATOR_PATHS = frozenset(f"{module}.{DECORATOR}" for module in _RUNTIME_MODU
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
 _TRY_STAR = getattr(ast, "TryStar", None)  # Python 3.11+
 _TRIES = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
+_NESTING = frozenset([*_BLOCKS, *_TRIES, ast.Match])
 _KEY = itemgetter(0)  # the key of a KeyRead
 
 
@@ -163,33 +164,38 @@ class ModuleIndex:
             return None
         signature = _signature(function, input_names)
         param = signature.payload_param
-        usage = self._usage(function, param) if param is not None else None
-        names = frozenset(map(_KEY, usage.reads)) if usage is not None else frozenset()
+        if param is None:
+            usage = None
+            names: frozenset[str] = frozenset()
+        else:
+            body = function.body
+            # Every Name node spelling `param` in the body is an occurrence of it in the
+            # body's lines, so their count bounds the scan (it may stop early); None when
+            # the lines are not ASCII, where NFKC lets a name be spelled differently.
+            bound = self.source.count_in_lines(
+                param, body[0].lineno, function.end_lineno or body[-1].lineno
+            )
+            usage = scan_payload_usage(body, param, bound)
+            names = frozenset(map(_KEY, usage.reads))
         if signature.params:
             names = names.union(arg.arg for arg in signature.params)
         return EndpointCode(function, signature, usage, names)
-
-    def _usage(self, function: FunctionNode, name: str) -> PayloadUsage:
-        body = function.body
-        # Every Name node spelling `name` in the body is an occurrence of it in the
-        # body's lines, so their count bounds the scan (it may stop early); None when
-        # the lines are not ASCII, where NFKC lets a name be spelled differently.
-        bound = self.source.count_in_lines(
-            name, body[0].lineno, function.end_lineno or body[-1].lineno
-        )
-        return scan_payload_usage(body, name, bound)
 
     def _index(self, tree: ast.Module) -> None:
         # `:=` may bind a module-level name from any expression; without it in the text
         # (a C-level scan) no expression needs a look.
         walrus = ":=" in self.source.text
+        functions = self.functions
+        local_names, first_bound = self.local_names, self.first_bound
         for statement in _module_statements(tree.body):
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                previous = self.functions.get(statement.name)
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):  # most: inline
+                defined = statement.name
+                previous = functions.get(defined)
                 if previous is not None:
-                    self.redefined.setdefault(statement.name, [previous]).append(statement)
-                self.functions[statement.name] = statement
-                self._bind_local(statement.name, statement.lineno)
+                    self.redefined.setdefault(defined, [previous]).append(statement)
+                functions[defined] = statement
+                local_names.add(defined)  # _bind_local, inline
+                first_bound.setdefault(defined, statement.lineno)
             elif isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._index_import(statement)
             elif isinstance(statement, ast.ClassDef):
@@ -345,10 +351,12 @@ class ModuleIndex:
 
 def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Module-level statements in source order, including those inside if/try/with blocks."""
-    stack: list[ast.stmt] = list(reversed(body))
+    stack: list[ast.stmt] = body[::-1]
     while stack:
         statement = stack.pop()
         yield statement
+        if type(statement) not in _NESTING:
+            continue  # most statements hold none (the parser builds these exact classes)
         if isinstance(statement, ast.If) and _is_type_checking(statement.test):
             stack.extend(reversed(statement.orelse))  # the body never runs
         elif isinstance(statement, _BLOCKS) or (

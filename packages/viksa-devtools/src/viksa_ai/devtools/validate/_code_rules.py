@@ -1,13 +1,16 @@
 """Rules on main.py: endpoint functions, their decorator and signature, the inputs they read.
 
-Each rule is a generator over a :class:`RuleContext`; :data:`CODE_RULES` lists them in
-the order they run. They read the one tree parsed for main.py and never run it.
+The checks of one endpoint's function are run by the pass over the endpoints (see
+``_rules``), which tests the usual, correct case inline and calls these generators only
+when there may be something to report; the rest run once over the whole module. They
+read the one tree parsed for main.py and never run it.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from viksa_ai.devtools.validate._code_index import (
     DECORATOR,
@@ -17,11 +20,26 @@ from viksa_ai.devtools.validate._code_index import (
     ModuleIndex,
     Rebinding,
 )
-from viksa_ai.devtools.validate._context import MAIN_FILE, Rule, RuleContext
+from viksa_ai.devtools.validate._context import MAIN_FILE, RuleContext
 from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.runtime import A2A_PAYLOAD_KEY
 
-__all__ = ["CODE_RULES"]
+if TYPE_CHECKING:
+    from viksa_ai.models.agent import AgentEndpoint
+
+__all__ = [
+    "decorator_issues",
+    "function_issues",
+    "missing_function_issue",
+    "parse_problems",
+    "read_key_issues",
+    "reads_unknown",
+    "undeclared_endpoints",
+    "undecorated_issue",
+    "unread_issues",
+    "unread_suspected",
+    "unused_inputs",
+]
 
 _DEFINE_HINT = "@mcp_endpoint(description=...) above `async def {name}(payload: Dict[str, Any])`"
 
@@ -32,45 +50,47 @@ def parse_problems(ctx: RuleContext) -> Iterator[Issue]:
         yield from ctx.main.parsed.issues
 
 
-def endpoint_functions(ctx: RuleContext) -> Iterator[Issue]:
-    """VX210 no function, VX215 defined twice, VX220 rebound after its def, VX211 not
-    async, VX216 bad signature."""
-    module = ctx.module
-    if module is None:
-        return
-    for index, endpoint, code in ctx.endpoint_codes:
-        name = endpoint.name
-        if code is None:
-            yield Issue(
-                "VX210",
-                f"main.py has no top-level function {name!r} for this endpoint: define "
-                + _DEFINE_HINT.format(name=name),
-                path=join_path("agent_endpoints", index),
-            )
-            continue
-        function = code.function
-        if name in module.redefined:
-            for earlier in module.redefined[name][:-1]:
-                yield ctx.code_issue(
-                    "VX215",
-                    f"function {name!r} is defined again on line {function.lineno}; only "
-                    "the last definition is the endpoint: remove or rename this one",
-                    earlier,
-                    severity="warning",
-                )
-        rebindings = module.rebindings.get(name)
-        if rebindings:
-            yield from _rebinding_issues(ctx, function, rebindings)
-        if type(function) is not ast.AsyncFunctionDef:
+def missing_function_issue(index: int, name: str) -> Issue:
+    """VX210: main.py has no top-level function for the endpoint ``name``."""
+    return Issue(
+        "VX210",
+        f"main.py has no top-level function {name!r} for this endpoint: define "
+        + _DEFINE_HINT.format(name=name),
+        path=join_path("agent_endpoints", index),
+    )
+
+
+def function_issues(ctx: RuleContext, module: ModuleIndex, code: EndpointCode) -> Iterator[Issue]:
+    """VX215 defined twice, VX220 rebound after its def, VX211 not async, VX216 bad
+    signature: the issues of an endpoint's function.
+
+    Callers skip the usual case: an async function whose name nothing else binds, with
+    a signature that takes the payload.
+    """
+    function = code.function
+    name = function.name
+    if name in module.redefined:
+        for earlier in module.redefined[name][:-1]:
             yield ctx.code_issue(
-                "VX211",
-                f"endpoint function {name!r} is not async: define it with `async def` "
-                "(the platform awaits every endpoint)",
-                function,
+                "VX215",
+                f"function {name!r} is defined again on line {function.lineno}; only "
+                "the last definition is the endpoint: remove or rename this one",
+                earlier,
+                severity="warning",
             )
-        signature = code.signature
-        if signature.style == "none" or signature.extra_required:
-            yield from _signature_issues(ctx, code)
+    rebindings = module.rebindings.get(name)
+    if rebindings:
+        yield from _rebinding_issues(ctx, function, rebindings)
+    if type(function) is not ast.AsyncFunctionDef:
+        yield ctx.code_issue(
+            "VX211",
+            f"endpoint function {name!r} is not async: define it with `async def` "
+            "(the platform awaits every endpoint)",
+            function,
+        )
+    signature = code.signature
+    if signature.style == "none" or signature.extra_required:
+        yield from _signature_issues(ctx, code)
 
 
 def _rebinding_issues(
@@ -113,27 +133,29 @@ def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
         )
 
 
-def decorators(ctx: RuleContext) -> Iterator[Issue]:
-    """VX212 missing, VX213 bare, VX214 no description, VX217 not imported, VX218 foreign.
+def undecorated_issue(ctx: RuleContext, index: int, code: EndpointCode) -> Issue:
+    """VX212: the endpoint's function has no ``@mcp_endpoint`` (callers check that)."""
+    return ctx.code_issue(
+        "VX212",
+        f"endpoint function {code.function.name!r} is not decorated with @mcp_endpoint: "
+        f'add @mcp_endpoint(description="...") above it '
+        f"(declared by {join_path('agent_endpoints', index)})",
+        code.function,
+    )
+
+
+def decorator_issues(
+    ctx: RuleContext, module: ModuleIndex, declared: frozenset[str]
+) -> Iterator[Issue]:
+    """VX213 bare, VX214 no description, VX217 not imported, VX218 foreign.
 
     Also VX211 for a decorated sync function, method or class: the platform awaits every
     endpoint (the runtime only warns, as 0.2 accepted them). Classes are checked where
     their bodies run at import (module level, nested in those), with their methods; so
     are the earlier definitions of a redefined function (their decorators run too).
+    ``declared`` holds the names of the endpoints of module main (VX212, an endpoint
+    without the decorator, is :func:`undecorated_issue`).
     """
-    module = ctx.module
-    if module is None:
-        return
-    for index, endpoint, code in ctx.endpoint_codes:
-        if code is not None and not module.decorators(code.function):
-            yield ctx.code_issue(
-                "VX212",
-                f"endpoint function {endpoint.name!r} is not decorated with @mcp_endpoint: "
-                f'add @mcp_endpoint(description="...") above it '
-                f"(declared by {join_path('agent_endpoints', index)})",
-                code.function,
-            )
-    declared = ctx.declared
     async_def = ast.AsyncFunctionDef
     for function in module.functions.values():
         for use in module.decorators(function):
@@ -235,12 +257,12 @@ def _use_issues(
         )
 
 
-def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:
+def undeclared_endpoints(
+    ctx: RuleContext, module: ModuleIndex, declared: frozenset[str]
+) -> Iterator[Issue]:
     """VX219 a decorated function that agent_endpoints does not list."""
-    module = ctx.module
-    if module is None or not ctx.view.endpoints.complete:
+    if not ctx.view.endpoints.complete:
         return
-    declared = ctx.declared
     for name, function in module.functions.items():
         if name not in declared and module.decorators(function):
             yield ctx.code_issue(
@@ -253,104 +275,121 @@ def undeclared_endpoints(ctx: RuleContext) -> Iterator[Issue]:
             )
 
 
-def read_keys(ctx: RuleContext) -> Iterator[Issue]:
-    """VX301 undeclared key or parameter, VX306 not referenced here, VX307 reserved key."""
+def read_key_issues(
+    ctx: RuleContext,
+    index: int,
+    endpoint: AgentEndpoint,
+    code: EndpointCode,
+    referenced: frozenset[str],
+) -> Iterator[Issue]:
+    """VX301 undeclared key or parameter, VX306 not referenced here, VX307 reserved key.
+
+    ``referenced``: the inputs the endpoint references. Callers skip an endpoint that
+    reads only those, and every endpoint when ``inputs`` is not a list.
+    """
     view = ctx.view
-    if not view.inputs.is_list:
-        return
-    for (index, endpoint, code), referenced in zip(ctx.endpoint_codes, ctx.referenced, strict=True):
-        if code is None or code.read_names <= referenced:
+    here = join_path("agent_endpoints", index)
+    seen: set[str] = set()
+    for key, at, what in _reads(code):
+        if key in seen or key in referenced:
             continue
-        here = join_path("agent_endpoints", index)
-        seen: set[str] = set()
-        for key, at, what in _reads(code):
-            if key in seen or key in referenced:
-                continue
-            seen.add(key)
-            if key == A2A_PAYLOAD_KEY:
-                yield ctx.code_issue(
-                    "VX307",
-                    f"the worker removes {A2A_PAYLOAD_KEY!r} from the payload before the "
-                    "endpoint runs: read the call's envelope with context() instead",
-                    at,
-                    severity="warning",
-                )
-            elif key in view.input_names:
-                yield ctx.code_issue(
-                    "VX306",
-                    f"{endpoint.name!r} reads {what} {key!r}, an agent input that {here} "
-                    f'does not reference: add {{"input_ref": "{key}"}} to its inputs',
-                    at,
-                    severity="warning",
-                    input=key,
+        seen.add(key)
+        if key == A2A_PAYLOAD_KEY:
+            yield ctx.code_issue(
+                "VX307",
+                f"the worker removes {A2A_PAYLOAD_KEY!r} from the payload before the "
+                "endpoint runs: read the call's envelope with context() instead",
+                at,
+                severity="warning",
+            )
+        elif key in view.input_names:
+            yield ctx.code_issue(
+                "VX306",
+                f"{endpoint.name!r} reads {what} {key!r}, an agent input that {here} "
+                f'does not reference: add {{"input_ref": "{key}"}} to its inputs',
+                at,
+                severity="warning",
+                input=key,
+            )
+        else:
+            yield ctx.code_issue(
+                "VX301",
+                f"{endpoint.name!r} reads {what} {key!r}, which is not a declared "
+                f"input: declare it in inputs and reference it from {here}.inputs, "
+                "or stop reading it",
+                at,
+                input=key,
+            )
+
+
+def reads_unknown(code: EndpointCode, referenced: frozenset[str]) -> bool:
+    """Whether the function reads an input its endpoint does not reference (VX301...)."""
+    return not code.read_names <= referenced
+
+
+def unread_suspected(code: EndpointCode, referenced: frozenset[str]) -> bool:
+    """Whether :func:`unread_issues` may find something: a referenced input the function
+    may not read, or a parameter without a default (the payload used in ways the
+    validator cannot follow, or no parameter at all (VX216), tells nothing)."""
+    usage = code.usage
+    if usage is not None and usage.opaque:
+        return False
+    signature = code.signature
+    return not (referenced <= code.read_names and not signature.required_params) and (
+        signature.style != "none"
+    )
+
+
+def unread_issues(
+    ctx: RuleContext, index: int, endpoint: AgentEndpoint, code: EndpointCode
+) -> Iterator[Issue]:
+    """VX302 required input never read, VX304 optional never read, VX305 no default.
+
+    Callers check :func:`unread_suspected` first.
+    """
+    keys = code.read_names
+    line = code.function.lineno
+    for ref_index, ref in enumerate(endpoint.inputs):
+        name = ref.input_ref
+        if name not in keys:
+            where = join_path("agent_endpoints", index, "inputs", ref_index)
+            how = "read it from the payload" if code.usage is not None else "add a parameter"
+            if ref.required:
+                yield Issue(
+                    "VX302",
+                    f"function {endpoint.name!r} ({MAIN_FILE} line {line}) never reads "
+                    f"required input {name!r}: {how}, or remove the reference",
+                    path=where,
+                    input=name,
                 )
             else:
-                yield ctx.code_issue(
-                    "VX301",
-                    f"{endpoint.name!r} reads {what} {key!r}, which is not a declared "
-                    f"input: declare it in inputs and reference it from {here}.inputs, "
-                    "or stop reading it",
-                    at,
-                    input=key,
-                )
-
-
-def unread_references(ctx: RuleContext) -> Iterator[Issue]:
-    """VX302 required input never read, VX304 optional never read, VX305 no default."""
-    for (index, endpoint, code), referenced in zip(ctx.endpoint_codes, ctx.referenced, strict=True):
-        if code is None or (code.usage is not None and code.usage.opaque):
-            continue  # the payload is used in ways the validator cannot follow
-        keys = code.read_names
-        if (referenced <= keys and not code.signature.required_params) or (
-            code.signature.style == "none"  # reported as VX216
-        ):
-            continue  # every reference is read, and no parameter lacks a default
-        line = code.function.lineno
-        for ref_index, ref in enumerate(endpoint.inputs):
-            name = ref.input_ref
-            if name not in keys:
-                where = join_path("agent_endpoints", index, "inputs", ref_index)
-                how = "read it from the payload" if code.usage is not None else "add a parameter"
-                if ref.required:
-                    yield Issue(
-                        "VX302",
-                        f"function {endpoint.name!r} ({MAIN_FILE} line {line}) never reads "
-                        f"required input {name!r}: {how}, or remove the reference",
-                        path=where,
-                        input=name,
-                    )
-                else:
-                    yield Issue(
-                        "VX304",
-                        f"function {endpoint.name!r} ({MAIN_FILE} line {line}) never reads "
-                        f"optional input {name!r}: {how}, or remove the reference",
-                        path=where,
-                        severity="warning",
-                        input=name,
-                    )
-            elif not ref.required and name in code.signature.required_params:
-                yield ctx.code_issue(
-                    "VX305",
-                    f"parameter {name!r} has no default but input {name!r} is optional: "
-                    f"give it a default (e.g. {name}=None)",
-                    next(arg for arg in code.signature.params if arg.arg == name),
+                yield Issue(
+                    "VX304",
+                    f"function {endpoint.name!r} ({MAIN_FILE} line {line}) never reads "
+                    f"optional input {name!r}: {how}, or remove the reference",
+                    path=where,
                     severity="warning",
                     input=name,
                 )
+        elif not ref.required and name in code.signature.required_params:
+            yield ctx.code_issue(
+                "VX305",
+                f"parameter {name!r} has no default but input {name!r} is optional: "
+                f"give it a default (e.g. {name}=None)",
+                next(arg for arg in code.signature.params if arg.arg == name),
+                severity="warning",
+                input=name,
+            )
 
 
-def unused_inputs(ctx: RuleContext) -> Iterator[Issue]:
-    """VX303 an agent input no endpoint references or reads."""
+def unused_inputs(ctx: RuleContext, used: set[str]) -> Iterator[Issue]:
+    """VX303 an agent input no endpoint references or reads.
+
+    ``used``: every input an endpoint references, or its function reads.
+    """
     view = ctx.view
     if not view.endpoints.complete:
         return  # an invalid endpoint might be the one using it
-    used: set[str] = set()
-    if len(ctx.referenced) == len(view.endpoints.items):
-        used.update(*ctx.referenced)
-    else:
-        for _, endpoint in view.endpoints.items:
-            used.update([ref.input_ref for ref in endpoint.inputs])
-    used.update(*[code.read_names for _, _, code in ctx.endpoint_codes if code is not None])
     for index, spec in view.inputs.items:
         if spec.name not in used:
             yield Issue(
@@ -370,15 +409,3 @@ def _reads(code: EndpointCode) -> Iterator[tuple[str, ast.AST, str]]:
     if code.usage is not None:
         for key, node in code.usage.reads:
             yield key, node, "payload key"
-
-
-CODE_RULES: tuple[Rule, ...] = (
-    parse_problems,
-    endpoint_functions,
-    decorators,
-    undeclared_endpoints,
-    read_keys,
-    unread_references,
-    unused_inputs,
-)
-"""The rules on main.py, in the order they run."""

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
-from viksa_ai.devtools.validate._code_index import EndpointCode, ModuleIndex
+from viksa_ai.devtools.validate._code_index import ModuleIndex
 from viksa_ai.devtools.validate._issues import Issue, Severity, join_path
 from viksa_ai.devtools.validate._manifest import ManifestView
 from viksa_ai.devtools.validate._parse import ParsedSource, parse_source
 from viksa_ai.models import MimeType
-
-if TYPE_CHECKING:
-    from viksa_ai.models.agent import AgentEndpoint
 
 __all__ = ["MAIN_FILE", "MAIN_MODULE", "MainModule", "Rule", "RuleContext", "parse_main"]
 
@@ -48,41 +44,18 @@ def parse_main(view: ManifestView) -> MainModule | None:
 
 
 class RuleContext:
-    """What a rule reads; analyses shared between rules are computed once, here.
+    """What a rule reads: the manifest view and main.py (parsed, with its index).
 
-    ``module`` is the index of main.py (None when there is no parsable main.py).
-    ``main_endpoints`` are the endpoints of module ``main`` with an identifier name,
-    with their indexes; ``endpoint_codes`` pairs each with the analysis of its function
-    in main.py (None when the function is missing), and is empty when main.py did not
-    parse: the parse issues say why, and no code rule can run.
+    ``module`` is the index of main.py (None when there is no parsable main.py: the
+    parse issues say why, and no code rule can run).
     """
+
+    __slots__ = ("main", "module", "view")
 
     def __init__(self, view: ManifestView, main: MainModule | None) -> None:
         self.view = view
         self.main = main
         self.module = main.index if main is not None else None
-        self.main_endpoints = [
-            (index, endpoint)
-            for index, endpoint in view.endpoints.items
-            if endpoint.module == MAIN_MODULE and endpoint.name.isidentifier()
-        ]
-        self.declared = frozenset([endpoint.name for _, endpoint in self.main_endpoints])
-        """The names of :attr:`main_endpoints`."""
-        module = self.module
-        names = view.input_names
-        self.endpoint_codes: list[tuple[int, AgentEndpoint, EndpointCode | None]] = (
-            [
-                (index, endpoint, module.endpoint_code(endpoint.name, names))
-                for index, endpoint in self.main_endpoints
-            ]
-            if module is not None
-            else []
-        )
-        self.referenced = [
-            frozenset([ref.input_ref for ref in endpoint.inputs])
-            for _, endpoint, _ in self.endpoint_codes
-        ]
-        """The input names each of :attr:`endpoint_codes` references, in the same order."""
 
     def code_issue(
         self,
@@ -111,4 +84,4 @@ class RuleContext:
 
 
 Rule = Callable[[RuleContext], Iterable[Issue]]
-"""A validation rule: reads the context, yields the issues it finds."""
+"""A rule on the whole manifest: reads the context, yields the issues it finds."""

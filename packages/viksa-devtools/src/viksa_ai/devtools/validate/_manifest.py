@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from viksa_ai.devtools.validate._fast_manifest import fast_entries
@@ -19,6 +20,8 @@ from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.devtools.validate._structure import issues_from_validation_error, json_type_name
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from viksa_ai.models.agent import (
         AgentEndpoint,
         AgentFile,
@@ -72,7 +75,22 @@ class ManifestView:
 
 
 def _names(entries: Entries[Any]) -> frozenset[str]:
-    return frozenset([item.name for _, item in entries.items]) | entries.invalid_names
+    names = frozenset([item.name for _, item in entries.items])
+    return names | entries.invalid_names if entries.invalid_names else names
+
+
+@cache
+def _model_types() -> tuple[type[AgentGenerationResponse], type[ValidationError]]:
+    """The manifest model and pydantic's error, imported on first use.
+
+    Cached: import statements cost microseconds on each call, even of a module already
+    imported, and every validation needs both.
+    """
+    from pydantic import ValidationError
+
+    from viksa_ai.models.agent import AgentGenerationResponse
+
+    return AgentGenerationResponse, ValidationError
 
 
 def load_manifest(
@@ -89,20 +107,17 @@ def load_manifest(
         entries = fast_entries(manifest)
         if entries is not None:
             return ManifestView(None, *map(_from_model, entries)), []
-    from pydantic import ValidationError
-
-    from viksa_ai.models.agent import AgentGenerationResponse
-
-    if isinstance(manifest, AgentGenerationResponse):
+    model_type, error_type = _model_types()
+    if type(manifest) is not dict and isinstance(manifest, model_type):
         # Re-validate: a model built with model_construct() or mutated after parsing
         # may hold anything.
         manifest = manifest.model_dump(warnings=False)
-    if not isinstance(manifest, Mapping):
+    if type(manifest) is not dict and not isinstance(manifest, Mapping):
         message = f"the manifest must be a JSON object, got {json_type_name(manifest)}"
         return None, [Issue("VX001", message)]
     try:
-        model = AgentGenerationResponse.model_validate(manifest)
-    except ValidationError as exc:
+        model = model_type.model_validate(manifest)
+    except error_type as exc:
         issues = issues_from_validation_error(exc)
         return _partial_view(manifest), issues
     view = ManifestView(

@@ -1,7 +1,10 @@
 """Rules on the manifest itself (no code): files, names, references, paths, input specs.
 
-Each rule is a generator over a :class:`RuleContext` yielding :class:`Issue` objects;
-:data:`MANIFEST_RULES` lists them in the order they run.
+The rules on the whole manifest are generators over a :class:`RuleContext` yielding
+:class:`Issue` objects (:data:`MANIFEST_RULES`, then :func:`input_specs`). The checks of
+one endpoint (its name, path, module and references) are run by the pass over the
+endpoints (see ``_rules``), which tests the usual case inline and calls these functions
+only when there may be an issue.
 """
 
 from __future__ import annotations
@@ -12,25 +15,34 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from viksa_ai.devtools.validate._context import MAIN_FILE, MAIN_MODULE, Rule, RuleContext
+from viksa_ai.devtools.validate._context import MAIN_FILE, Rule, RuleContext
 from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
 from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
 from viksa_ai.devtools.validate._issues import Issue, join_path
-from viksa_ai.devtools.validate._manifest import Entries
+from viksa_ai.devtools.validate._manifest import Entries, ManifestView
 from viksa_ai.devtools.validate._structure import short_repr
 from viksa_ai.models import InputType, MimeType
 
 if TYPE_CHECKING:
     from viksa_ai.models.agent import AgentEndpoint, AgentFile, AgentInput, AgentOutput
 
-__all__ = ["MANIFEST_RULES"]
+__all__ = [
+    "KEYWORDS",
+    "MANIFEST_RULES",
+    "endpoint_module_issue",
+    "endpoint_name_issue",
+    "endpoint_path_issue",
+    "input_specs",
+    "reference_issues",
+]
 
 # By name: the models (and pydantic) are not imported when the manifest is plainly valid.
 _Named = TypeVar("_Named", "AgentFile", "AgentInput", "AgentOutput", "AgentEndpoint")
 _NUMBERS = (InputType.INTEGER, InputType.FLOAT)
 _ALIAS = re.compile(r"[^.\s]+")
 _SIZED = (InputType.STRING, InputType.LIST, InputType.DICT)
-_KEYWORDS = frozenset(keyword.kwlist)
+KEYWORDS = frozenset(keyword.kwlist)
+"""Python's keywords: never an endpoint (function) name."""
 
 
 def main_file(ctx: RuleContext) -> Iterator[Issue]:
@@ -77,6 +89,8 @@ def _duplicates(
     key: Callable[[str], str] = str,
 ) -> Iterator[Issue]:
     """Entries whose ``key(name)`` repeats an earlier one's (``key`` spells names one way)."""
+    if len(entries.items) < 2:
+        return  # nothing to repeat (and no name to normalise)
     if key is str:
         names = [item.name for _, item in entries.items]
         if len(set(names)) == len(names):
@@ -116,59 +130,61 @@ def endpoints_present(ctx: RuleContext) -> Iterator[Issue]:
         )
 
 
-def endpoint_names(ctx: RuleContext) -> Iterator[Issue]:
-    """VX111 endpoint names the worker cannot look up as a function."""
-    for index, endpoint in ctx.view.endpoints.items:
-        name = endpoint.name
-        if name.isascii() and name.isidentifier() and name not in _KEYWORDS:
-            continue  # NFKC leaves ASCII as it is
-        problem = None
-        if not name.isidentifier():
-            problem = "is not a Python identifier (letters, digits and underscores)"
-        elif keyword.iskeyword(name):
-            problem = "is a Python keyword"
-        elif unicodedata.normalize("NFKC", name) != name:
-            problem = "changes under Python's identifier normalisation (NFKC)"
-        if problem:
-            yield Issue(
-                "VX111",
-                f"endpoint name {name!r} {problem}: the worker calls the function of "
-                "that name, so rename the endpoint and its function",
-                path=join_path("agent_endpoints", index, "name"),
-            )
+def endpoint_name_issue(index: int, name: str) -> Issue | None:
+    """VX111 for an endpoint name the worker cannot look up as a function, else None.
+
+    Callers test ``name.isascii() and name.isidentifier() and name not in KEYWORDS``
+    first: such a name has no issue (NFKC leaves ASCII as it is).
+    """
+    problem = None
+    if not name.isidentifier():
+        problem = "is not a Python identifier (letters, digits and underscores)"
+    elif keyword.iskeyword(name):
+        problem = "is a Python keyword"
+    elif unicodedata.normalize("NFKC", name) != name:
+        problem = "changes under Python's identifier normalisation (NFKC)"
+    if problem is None:
+        return None
+    return Issue(
+        "VX111",
+        f"endpoint name {name!r} {problem}: the worker calls the function of "
+        "that name, so rename the endpoint and its function",
+        path=join_path("agent_endpoints", index, "name"),
+    )
 
 
-def endpoint_paths(ctx: RuleContext) -> Iterator[Issue]:
-    """VX110 endpoint paths that are not alias.module.function; VX115 mixed aliases."""
-    first_alias: tuple[str, int] | None = None
-    for index, endpoint in ctx.view.endpoints.items:
-        path = endpoint.endpoint
-        if not path:
-            continue  # the platform fills it in
-        if (
-            first_alias is not None
-            and path == f"{first_alias[0]}.{endpoint.module}.{endpoint.name}"
-        ):
-            continue  # the same alias as the first endpoint's, already checked
-        alias = _alias_of(endpoint)
-        if alias is None:
-            yield Issue(
-                "VX110",
-                f"endpoint path {endpoint.endpoint!r} is not <alias>.{endpoint.module}."
-                f"{endpoint.name}: set it to that (with the agent's alias) or leave it empty",
-                path=join_path("agent_endpoints", index, "endpoint"),
-            )
-        elif first_alias is None:
-            first_alias = (alias, index)
-        elif alias != first_alias[0]:
-            yield Issue(
-                "VX115",
-                f"endpoint path names agent {alias!r}, but "
-                f"{join_path('agent_endpoints', first_alias[1])} names {first_alias[0]!r}: "
-                "every endpoint of an agent has the same alias",
-                path=join_path("agent_endpoints", index, "endpoint"),
-                severity="warning",
-            )
+def endpoint_path_issue(
+    index: int, endpoint: AgentEndpoint, first_alias: tuple[str, int] | None
+) -> tuple[Issue | None, tuple[str, int] | None]:
+    """VX110 a path that is not alias.module.function; VX115 an alias other than the first.
+
+    ``first_alias`` is the alias of the first endpoint with a valid path, and its
+    index (None before it); returns the issue (or None) and the new ``first_alias``.
+    Callers skip an empty path (the platform fills it in) and one that spells the first
+    alias with this endpoint's module and name (already checked).
+    """
+    alias = _alias_of(endpoint)
+    if alias is None:
+        issue = Issue(
+            "VX110",
+            f"endpoint path {endpoint.endpoint!r} is not <alias>.{endpoint.module}."
+            f"{endpoint.name}: set it to that (with the agent's alias) or leave it empty",
+            path=join_path("agent_endpoints", index, "endpoint"),
+        )
+        return issue, first_alias
+    if first_alias is None:
+        return None, (alias, index)
+    if alias != first_alias[0]:
+        issue = Issue(
+            "VX115",
+            f"endpoint path names agent {alias!r}, but "
+            f"{join_path('agent_endpoints', first_alias[1])} names {first_alias[0]!r}: "
+            "every endpoint of an agent has the same alias",
+            path=join_path("agent_endpoints", index, "endpoint"),
+            severity="warning",
+        )
+        return issue, first_alias
+    return None, first_alias
 
 
 def _alias_of(endpoint: AgentEndpoint) -> str | None:
@@ -180,77 +196,62 @@ def _alias_of(endpoint: AgentEndpoint) -> str | None:
     return alias if _ALIAS.fullmatch(alias) else None
 
 
-def endpoint_modules(ctx: RuleContext) -> Iterator[Issue]:
-    """VX114 an endpoint's module other than main has no file."""
-    files = ctx.view.files
-    if not files.complete:
-        return
-    names = {file.name for _, file in files.items}
-    for index, endpoint in ctx.view.endpoints.items:
-        module = endpoint.module
-        if module == MAIN_MODULE:
-            continue
-        stem = module.replace(".", "/")
-        if not names.intersection({f"{stem}.py", f"{stem}/__init__.py"}):
-            yield Issue(
-                "VX114",
-                f"no file holds module {module!r} ({stem}.py), so the platform cannot "
-                'import the endpoint: add that file to files, or set module to "main"',
-                path=join_path("agent_endpoints", index, "module"),
-            )
+def endpoint_module_issue(index: int, module: str, file_names: set[str]) -> Issue | None:
+    """VX114 when no file of ``file_names`` holds ``module`` (other than main), else None.
+
+    Callers check only when every entry of ``files`` is valid (``files.complete``).
+    """
+    stem = module.replace(".", "/")
+    if not file_names.isdisjoint((f"{stem}.py", f"{stem}/__init__.py")):
+        return None
+    return Issue(
+        "VX114",
+        f"no file holds module {module!r} ({stem}.py), so the platform cannot "
+        'import the endpoint: add that file to files, or set module to "main"',
+        path=join_path("agent_endpoints", index, "module"),
+    )
 
 
-def endpoint_references(ctx: RuleContext) -> Iterator[Issue]:
-    """VX108/VX112 input references, VX109/VX116 output references."""
-    view = ctx.view
+def reference_issues(view: ManifestView, index: int, endpoint: AgentEndpoint) -> Iterator[Issue]:
+    """VX108/VX112 input references, VX109/VX116 output references of one endpoint."""
     check_inputs, check_outputs = view.inputs.is_list, view.outputs.is_list
     inputs, outputs = view.input_names, view.output_names
-    for index, endpoint in view.endpoints.items:
-        refs = [ref.input_ref for ref in endpoint.inputs]
-        names = set(refs)
-        if (
-            len(names) == len(refs)
-            and (not check_inputs or names <= inputs)
-            and len(set(endpoint.outputs)) == len(endpoint.outputs)
-            and (not check_outputs or outputs.issuperset(endpoint.outputs))
-        ):
-            continue  # no repeat, nothing undeclared: the usual case
-        seen: set[str] = set()
-        for ref_index, ref in enumerate(endpoint.inputs):
-            name = ref.input_ref
-            if name in seen:
-                yield Issue(
-                    "VX112",
-                    f"input {name!r} is referenced twice by this endpoint: remove one",
-                    path=join_path("agent_endpoints", index, "inputs", ref_index),
-                    input=name,
-                )
-            elif check_inputs and name not in inputs:
-                yield Issue(
-                    "VX108",
-                    f"input_ref {name!r} is not a declared input: add an input named "
-                    f"{name!r} to inputs, or fix the reference",
-                    path=join_path("agent_endpoints", index, "inputs", ref_index),
-                    input=name,
-                )
-            seen.add(name)
-        listed: set[str] = set()
-        for out_index, name in enumerate(endpoint.outputs):
-            if name in listed:
-                yield Issue(
-                    "VX116",
-                    f"output {name!r} is listed twice: remove one",
-                    path=join_path("agent_endpoints", index, "outputs", out_index),
-                    severity="warning",
-                )
-            elif check_outputs and name not in outputs:
-                yield Issue(
-                    "VX109",
-                    f"output {name!r} is not a declared output: add an output named "
-                    f"{name!r} to outputs, or fix the name",
-                    path=join_path("agent_endpoints", index, "outputs", out_index),
-                )
-            listed.add(name)
+    seen: set[str] = set()
+    for ref_index, ref in enumerate(endpoint.inputs):
+        name = ref.input_ref
+        if name in seen:
+            yield Issue(
+                "VX112",
+                f"input {name!r} is referenced twice by this endpoint: remove one",
+                path=join_path("agent_endpoints", index, "inputs", ref_index),
+                input=name,
+            )
+        elif check_inputs and name not in inputs:
+            yield Issue(
+                "VX108",
+                f"input_ref {name!r} is not a declared input: add an input named "
+                f"{name!r} to inputs, or fix the reference",
+                path=join_path("agent_endpoints", index, "inputs", ref_index),
+                input=name,
+            )
+        seen.add(name)
+    listed: set[str] = set()
+    for out_index, name in enumerate(endpoint.outputs):
+        if name in listed:
+            yield Issue(
+                "VX116",
+                f"output {name!r} is listed twice: remove one",
+                path=join_path("agent_endpoints", index, "outputs", out_index),
+                severity="warning",
+            )
+        elif check_outputs and name not in outputs:
+            yield Issue(
+                "VX109",
+                f"output {name!r} is not a declared output: add an output named "
+                f"{name!r} to outputs, or fix the name",
+                path=join_path("agent_endpoints", index, "outputs", out_index),
+            )
+        listed.add(name)
 
 
 def input_specs(ctx: RuleContext) -> Iterator[Issue]:
@@ -353,15 +354,7 @@ def _inapplicable(spec: AgentInput, where: str) -> Iterator[Issue]:
         yield _spec_issue(spec, where, "VX125", "pattern", message, warning=True)
 
 
-MANIFEST_RULES: tuple[Rule, ...] = (
-    main_file,
-    file_names,
-    unique_names,
-    endpoints_present,
-    endpoint_names,
-    endpoint_paths,
-    endpoint_modules,
-    endpoint_references,
-    input_specs,
-)
-"""The manifest rules, in the order they run."""
+MANIFEST_RULES: tuple[Rule, ...] = (main_file, file_names, unique_names, endpoints_present)
+"""The first rules on the whole manifest, in the order their issues are reported.
+
+:func:`input_specs`' issues come after the per-endpoint ones (see ``_rules``)."""

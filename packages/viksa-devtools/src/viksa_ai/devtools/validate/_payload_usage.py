@@ -53,6 +53,10 @@ def _code_fields() -> dict[type, tuple[str, ...]]:
 
 
 _CODE_FIELDS = _code_fields()
+_NAME, _CONSTANT, _ATTRIBUTE, _CALL = ast.Name, ast.Constant, ast.Attribute, ast.Call
+_SUBSCRIPT, _COMPARE, _ASSIGN, _LOAD = ast.Subscript, ast.Compare, ast.Assign, ast.Load
+_VALUE_NODES = (ast.Expr, ast.Return)
+_NO_LIMIT = sys.maxsize
 
 
 KeyRead: TypeAlias = tuple[str, ast.expr]
@@ -78,48 +82,44 @@ def scan_payload_usage(
     """
     reads: list[KeyRead] = []
     found = accounted = 0
-    limit = sys.maxsize if max_mentions is None else max_mentions
+    limit = _NO_LIMIT if max_mentions is None else max_mentions
     stack: list[Any] = body[::-1]
     pop, push, extend = stack.pop, stack.append, stack.extend
-    fields_of = _CODE_FIELDS
-    # Local names: this loop runs once per node of every endpoint function; the most
-    # frequent kinds are tested first and the usual statements have fast paths (each
-    # pushes its fields as the generic loop at the end would, to keep source order).
-    name_node, constant_node, attribute_node = ast.Name, ast.Constant, ast.Attribute
-    call_node, subscript_node, compare_node, load = ast.Call, ast.Subscript, ast.Compare, ast.Load
-    assign_node, value_nodes = ast.Assign, (ast.Expr, ast.Return)
-    read_methods, scopes = _READ_METHODS, _SCOPES
+    # This loop runs once per node of every endpoint function: the most frequent kinds
+    # are tested first and the usual statements have fast paths (each pushes its fields
+    # as the generic loop at the end would, to keep source order). Node classes are
+    # module constants (a global lookup is as fast as a local one, without the copies).
     while stack and found < limit:
         node = pop()
         kind = type(node)
-        if kind is name_node:
+        if kind is _NAME:
             if node.id == name:
                 found += 1
             continue
-        if kind is constant_node:
+        if kind is _CONSTANT:
             continue
-        if kind is attribute_node:
+        if kind is _ATTRIBUTE:
             push(node.value)  # attr is an identifier and ctx a flag: no code there
             continue
-        if kind is assign_node:
+        if kind is _ASSIGN:
             extend(node.targets[::-1])
             push(node.value)
             continue
-        if kind in value_nodes:
+        if kind in _VALUE_NODES:
             if node.value is not None:
                 push(node.value)
             continue
-        if kind is call_node:
+        if kind is _CALL:
             func, args = node.func, node.args
             if (
-                type(func) is attribute_node
-                and func.attr in read_methods
-                and type(func.value) is name_node
+                type(func) is _ATTRIBUTE
+                and func.attr in _READ_METHODS
+                and type(func.value) is _NAME
                 and func.value.id == name
                 and args
             ):
                 key = args[0]
-                if type(key) is constant_node and type(key.value) is str:
+                if type(key) is _CONSTANT and type(key.value) is str:
                     found += 1
                     accounted += 1
                     reads.append((key.value, node))
@@ -128,20 +128,20 @@ def scan_payload_usage(
                     if node.keywords:
                         extend([keyword.value for keyword in node.keywords])
                     continue
-        elif kind is subscript_node:
+        elif kind is _SUBSCRIPT:
             target, key = node.value, node.slice
             if (
-                type(target) is name_node
+                type(target) is _NAME
                 and target.id == name
-                and type(key) is constant_node
+                and type(key) is _CONSTANT
                 and type(key.value) is str
             ):
                 found += 1
                 accounted += 1
-                if type(node.ctx) is load:
+                if type(node.ctx) is _LOAD:
                     reads.append((key.value, node))
                 continue
-        elif kind is compare_node:
+        elif kind is _COMPARE:
             matched = _membership_reads(node, name)
             if matched:
                 found += len(matched)
@@ -150,12 +150,12 @@ def scan_payload_usage(
                 operands = [node.left, *node.comparators]
                 extend([op for i, op in enumerate(operands) if i not in matched])
                 continue
-        elif kind in scopes and _binds(node.args, name):
+        elif kind in _SCOPES and _binds(node.args, name):
             # A nested function or lambda with its own parameter of that name:
             # its body uses that parameter, not ours.
             extend(_outer_parts(node))
             continue
-        fields = fields_of.get(kind)
+        fields = _CODE_FIELDS.get(kind)
         if fields is None:
             continue  # not a node: a None key of a dict display
         for field in fields:

@@ -6,27 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from viksa_ai.devtools.validate._code_rules import CODE_RULES
-from viksa_ai.devtools.validate._context import Rule, RuleContext, parse_main
+from viksa_ai.devtools.validate._context import RuleContext, parse_main
 from viksa_ai.devtools.validate._gc import gc_paused
 from viksa_ai.devtools.validate._issues import AgentValidationError, Issue, IssueSummary
 from viksa_ai.devtools.validate._manifest import ManifestView, load_manifest
-from viksa_ai.devtools.validate._manifest_rules import MANIFEST_RULES
+from viksa_ai.devtools.validate._rules import run_rules, too_deep
 
 if TYPE_CHECKING:
     from viksa_ai.models.agent import AgentGenerationResponse
 
 __all__ = [
-    "RULES",
     "ValidationReport",
     "check_agent_manifest",
     "manifest_issues",
-    "run_rules",
     "validate_agent_manifest",
 ]
-
-RULES: tuple[Rule, ...] = (*MANIFEST_RULES, *CODE_RULES)
-"""Every rule, in the order they run (after the structural checks)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,7 @@ def _check(manifest: object, *, fast: bool) -> tuple[ManifestView | None, tuple[
             if view is not None:
                 issues.extend(_run_rules(view))
     except (RecursionError, MemoryError):
-        return None, (_too_deep(),)
+        return None, (too_deep(),)
     return view, tuple(issues)
 
 
@@ -98,24 +92,3 @@ def _run_rules(view: ManifestView) -> list[Issue]:
     # The context holds main.py's tree; it is freed when this returns, while the
     # collector is still paused, so no collection ever walks the tree.
     return run_rules(RuleContext(view, parse_main(view)))
-
-
-def run_rules(context: RuleContext) -> list[Issue]:
-    """Every rule's issues for ``context``, in :data:`RULES` order."""
-    issues: list[Issue] = []
-    for rule in RULES:
-        try:
-            issues.extend(rule(context))
-        except (RecursionError, MemoryError):
-            # Deeply nested JSON values (an input's default, say) can exhaust the stack
-            # in comparisons; report it rather than crash the whole validation.
-            issues.append(_too_deep())
-    return issues
-
-
-def _too_deep() -> Issue:
-    return Issue(
-        "VX004",
-        "the manifest is nested too deeply (or is too large) to validate: "
-        "flatten its deepest values",
-    )

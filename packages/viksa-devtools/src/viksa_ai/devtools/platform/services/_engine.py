@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
-from viksa_ai.devtools.platform._tracing import step
+from viksa_ai.devtools.platform._tracing import background, note_trace, step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
 from viksa_ai.devtools.platform.services._errors import (
@@ -94,7 +94,7 @@ class ExecutionFilter:
 
 def execution_view(record: Doc) -> Doc:
     """An execution record as an EndpointExecutionResponse (plus its context)."""
-    hidden = {"inputs", "envelope", "project_id", "timeout"}
+    hidden = {"inputs", "envelope", "project_id", "timeout", "trace_id"}
     return {k: v for k, v in record.items() if k not in hidden and k != "id"} | {
         "execution_id": record["id"]
     }
@@ -282,6 +282,7 @@ class Engine:
 
     async def _run(self, record: Doc, target: Target | None, call: PreparedCall | None) -> Doc:
         started = time.perf_counter()
+        note_trace(record)  # the dashboard shows the spans of the trace the run is in
         try:
             if target is None or call is None:
                 target = self.target(record["project_id"], record["agent_id"], record["endpoint"])
@@ -370,7 +371,12 @@ class Engine:
 
     def start(self, record: Doc) -> None:
         """Execute in the background (invoke, webhooks, schedules)."""
-        self.spawn(self.execute(record, wait_for_approval=True))
+        self.spawn(self._background(record))
+
+    async def _background(self, record: Doc) -> Doc:
+        # A trace of its own: the request that started the run may have ended already.
+        with background(record["source"], record["endpoint"]):
+            return await self.execute(record, wait_for_approval=True)
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:
         """Run ``coroutine`` in the background, cancelled when the platform closes."""

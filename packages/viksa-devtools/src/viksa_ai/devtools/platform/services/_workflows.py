@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from viksa_ai.devtools.platform._tracing import background
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._errors import (
@@ -321,8 +322,13 @@ class Workflows:
                     task["status"] = "pending"
 
         started = self.update(execution_id, change)
-        self.engine.spawn(self.run(execution_id))
+        self.engine.spawn(self._in_background(execution_id, f"workflow.{verb}"))
         return started
+
+    async def _in_background(self, execution_id: str, source: str) -> Doc:
+        # A trace of its own: the request that started the workflow ends before it does.
+        with background(source):
+            return await self.run(execution_id)
 
     async def run(self, execution_id: str) -> Doc:
         """Run the pending tasks of a ``running`` execution until it ends."""

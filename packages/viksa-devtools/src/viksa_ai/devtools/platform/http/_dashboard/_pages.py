@@ -283,8 +283,9 @@ def executions_body(
     return f'{form}<section id="executions" data-live aria-live="polite">{shown}{listing}</section>'
 
 
-def execution_body(record: Doc, alias: str) -> str:
-    """Everything about one execution: inputs, result or error, output, envelope."""
+def execution_body(record: Doc, alias: str, *, timeline: str = "") -> str:
+    """Everything about one execution: inputs, result or error, output, ``timeline``
+    (its spans, already rendered), envelope."""
     facts = [
         ("Agent", esc(alias)),
         ("Endpoint", f"<code>{esc(record['endpoint'])}</code>"),
@@ -317,6 +318,7 @@ def execution_body(record: Doc, alias: str) -> str:
             else '<p class="muted">The endpoint wrote nothing.</p>'
         )
     )
+    parts.append(timeline)
     envelope = record.get("envelope")
     parts.append(
         "<h2>A2A envelope</h2>"

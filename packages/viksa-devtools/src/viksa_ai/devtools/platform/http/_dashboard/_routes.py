@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from viksa_ai.devtools.platform._platform import Platform
+from viksa_ai.devtools.platform._spans import RECORDER
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform.http._dashboard import _pages
 from viksa_ai.devtools.platform.http._dashboard._access import (
@@ -28,6 +29,7 @@ from viksa_ai.devtools.platform.http._dashboard._access import (
     set_cookie,
 )
 from viksa_ai.devtools.platform.http._dashboard._html import page
+from viksa_ai.devtools.platform.http._dashboard._timeline import timeline_section
 from viksa_ai.devtools.platform.http._deps import PlatformDep
 from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
@@ -220,9 +222,8 @@ async def execution_page(
     project = _project(session)
     record = platform.engine.get_execution(project, execution_id)
     alias = _aliases(platform, project).get(record["agent_id"]) or str(record["agent_id"])
-    return _html(
-        _pages.execution_body(record, alias), f"Execution {execution_id}", session, "executions"
-    )
+    body = _pages.execution_body(record, alias, timeline=timeline_section(record, RECORDER))
+    return _html(body, f"Execution {execution_id}", session, "executions")
 
 
 @router.get("/dashboard/approvals", response_model=None)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from viksa_ai.devtools.platform._platform import Platform
+from viksa_ai.devtools.platform._tracing import continue_envelope
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, json_object, parse_body
 from viksa_ai.devtools.platform.http._deps import (
@@ -86,15 +87,16 @@ async def _execute(raw: dict[str, Any], platform: Platform, tenant: Tenant) -> J
     request = parse_body(EndpointExecutionRequest, raw)
     target = _target(platform, tenant, request)
     envelope = _envelope(request, target)
-    call = platform.engine.check_inputs(target, request.inputs, envelope)
-    record = platform.engine.new_execution(
-        target,
-        inputs=request.inputs,
-        envelope=envelope,
-        timeout=request.timeout,
-        source="pulse.execute",
-    )
-    final = await platform.engine.execute(record, target=target, call=call)
+    with continue_envelope(request.inputs, envelope, target.path):
+        call = platform.engine.check_inputs(target, request.inputs, envelope)
+        record = platform.engine.new_execution(
+            target,
+            inputs=request.inputs,
+            envelope=envelope,
+            timeout=request.timeout,
+            source="pulse.execute",
+        )
+        final = await platform.engine.execute(record, target=target, call=call)
     # Answered as a ready JsonAnswer: FastAPI would otherwise walk the whole record
     # through jsonable_encoder first, a cost on the hot path that buys nothing here.
     status = 202 if final["status"] == "awaiting_approval" else 200
