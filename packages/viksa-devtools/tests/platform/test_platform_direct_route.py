@@ -207,7 +207,7 @@ async def _login(bare: httpx.AsyncClient, platform: LocalPlatform) -> str:
     return token
 
 
-Hostile = tuple[dict[str, Any], bytes]
+Hostile = tuple[dict[str, Any] | httpx.Headers, bytes]
 
 
 async def _hostile_cases(
@@ -318,6 +318,20 @@ async def _hostile_cases(
         "no content type": (key, utf8),
         "two types": ({**key, "Content-Type": "application/json, text/plain"}, utf8),
         "a UTF-8 BOM": (as_json, b"\xef\xbb\xbf" + utf8),
+        "two project headers, ours first": (
+            httpx.Headers(
+                [
+                    *as_json.items(),
+                    ("X-Tenant-Project-Id", platform.credentials.project_id),
+                    ("X-Tenant-Project-Id", other["project"]),
+                ]
+            ),
+            utf8,
+        ),
+        "two credentials, a bad one first": (
+            httpx.Headers([("Authorization", "Bearer vk_bad"), *as_json.items()]),
+            utf8,
+        ),
         "a number body": (as_json, b"5"),
         "a string body": (as_json, b'"execute"'),
         "a null body": (as_json, b"null"),
