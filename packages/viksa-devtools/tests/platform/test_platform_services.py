@@ -413,3 +413,31 @@ async def test_concurrent_installs_are_each_counted(
     release.set()
     assert [(await i).status_code for i in installs] == [201, 201]
     assert (await http.get(f"{MARKET}/listings/{item['id']}")).json()["installs"] == 2
+
+
+async def test_publishing_checks_the_category_and_shares_only_the_listed_agent(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # Creating a listing refuses an unknown category; publishing it (or a workforce)
+    # must too; a publish body cannot swap the agent the listing was made from, and
+    # the agent is shared without the publisher's vault bindings.
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    item = (await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})).json()
+    odd = await http.post(f"{MARKET}/listings/{item['id']}/publish", json={"category": "odd"})
+    assert odd.status_code == 422, odd.text
+    assert odd.json()["detail"][0]["loc"] == ["body", "category"]
+    assert (await http.get(f"{MARKET}/listings/{item['id']}")).json()["status"] == "draft"
+    swapped = {"category": "data", "manifest": {"agent_name": "other"}, "agent_alias": "other"}
+    published = await http.post(f"{MARKET}/listings/{item['id']}/publish", json=swapped)
+    assert published.status_code == 200, published.text
+    kept = published.json()
+    assert (kept["category"], kept["agent_alias"]) == ("data", "echo")
+    assert kept["manifest"]["agent_name"] == deployed["agent_name"]
+    team = {"agent_ids": [deployed["id"]], "category": "odd"}
+    assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 422
+    workforce = await http.post(f"{MARKET}/workforce/publish", json={**team, "category": "data"})
+    assert workforce.status_code == 201, workforce.text
+    # What every account reads carries no vault binding of the publisher's.
+    assert "auth_methods" in deployed
+    assert "auth_methods" not in kept["manifest"]
+    assert "auth_methods" not in workforce.json()["agents"][0]["manifest"]

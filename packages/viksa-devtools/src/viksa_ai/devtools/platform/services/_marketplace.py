@@ -45,7 +45,11 @@ CATEGORIES = (
 )
 """The listing categories."""
 
-_FIXED = frozenset({"id", "status", "publisher_id", "account_id", "created_at", "installs"})
+# What the platform sets: a body never changes it (on create, publish or a profile update).
+_FIXED = frozenset(
+    {"id", "status", "publisher_id", "account_id", "created_at", "installs"}
+    | {"agent_alias", "manifest", "published_at", "agents", "workflow"}
+)
 _SEARCHED = ("name", "description", "category")
 
 
@@ -60,6 +64,21 @@ class Installer:
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _FIXED}
+
+
+def _category(body: dict[str, Any]) -> str:
+    category = body.get("category", "other")
+    if category not in CATEGORIES:
+        raise unprocessable(
+            [detail_item(["body", "category"], f"use one of {', '.join(CATEGORIES)}", "enum")]
+        )
+    return str(category)
+
+
+def _shared(agent: Doc) -> Doc:
+    # Every account reads a listing: the publisher's vault bindings stay home (an
+    # install never used them: the installer binds their own secrets).
+    return {k: v for k, v in manifest_of(agent).items() if k != AUTH_METHODS_FIELD}
 
 
 class Marketplace:
@@ -173,11 +192,7 @@ class Marketplace:
         """A ``draft`` listing of one of the caller's agents (needs a publisher profile)."""
         publisher = self.profile(caller)
         agent = owned_record(self.store, "agent", "Agent", required_id(body, "agent_id"), caller)
-        category = body.get("category", "other")
-        if category not in CATEGORIES:
-            raise unprocessable(
-                [detail_item(["body", "category"], f"use one of {', '.join(CATEGORIES)}", "enum")]
-            )
+        category = _category(body)
         item = {
             "name": agent["agent_name"],
             "description": agent["agent_description"],
@@ -188,7 +203,7 @@ class Marketplace:
             "publisher_id": publisher["id"],
             "account_id": caller.account_id,
             "agent_alias": agent["agent_alias"],
-            "manifest": manifest_of(agent),
+            "manifest": _shared(agent),
             "installs": 0,
             "created_at": now_iso(),
             "published_at": None,
@@ -204,6 +219,8 @@ class Marketplace:
             raise conflict(
                 f"Listing {listing_id!r} is already published.", code="already_published"
             )
+        if "category" in body:
+            _category(body)
         item.update(_fields(body))
         item.update(status="published", published_at=now_iso())
         return self.store.save("listing", item)
@@ -235,14 +252,14 @@ class Marketplace:
         now = now_iso()
         item = {
             "name": "workforce",
-            "category": "other",
             **_fields(body),
+            "category": _category(body),
             "id": new_id("wkf"),
             "status": "published",
             "publisher_id": publisher["id"],
             "account_id": caller.account_id,
             "agents": [
-                {"agent_alias": a["agent_alias"], "source_id": a["id"], "manifest": manifest_of(a)}
+                {"agent_alias": a["agent_alias"], "source_id": a["id"], "manifest": _shared(a)}
                 for a in agents
             ],
             "workflow": workflow,
