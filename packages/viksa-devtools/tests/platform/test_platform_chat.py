@@ -346,3 +346,19 @@ async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
     found = (await http.get(f"/chat/conversations/{cid}")).json()
     assert found["title"] == "renamed"
     assert found["message_count"] == len(found["messages"]) == 4
+
+
+async def test_a_conversation_id_that_is_not_text_is_refused_not_a_new_conversation(
+    http: httpx.AsyncClient,
+) -> None:
+    for route, body in [
+        ("/chat/message", {"content": "hi"}),
+        ("/chat/indent_finder", {"message": "hi"}),
+        ("/chat/indent_finder/stream", {"message": "hi"}),
+    ]:
+        answer = await http.post(route, json={**body, "conversation_id": 5})
+        assert answer.status_code == 422, (route, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["body", "conversation_id"]
+    assert (await http.get("/chat/conversations")).json()["total"] == 0
+    fresh = await http.post("/chat/message", json={"content": "hi", "conversation_id": None})
+    assert fresh.status_code == 201, fresh.text

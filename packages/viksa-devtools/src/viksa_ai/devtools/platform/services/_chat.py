@@ -41,6 +41,20 @@ def chat_text(body: dict[str, Any], *fields: str) -> str:
     raise unprocessable([detail_item(["body", fields[0]], "Field required", "missing")])
 
 
+def _conversation_id(body: dict[str, Any]) -> str | None:
+    """The conversation a body names (None: a new one); 422 when it is not text."""
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None and not isinstance(conversation_id, str):
+        raise unprocessable(
+            [
+                detail_item(
+                    ["body", "conversation_id"], "Input should be a valid string", "string_type"
+                )
+            ]
+        )
+    return conversation_id
+
+
 class Chat:
     """The ``conversation`` and ``message`` records of each project, and the assistant."""
 
@@ -53,8 +67,8 @@ class Chat:
         return owned_record(self.store, "conversation", "Conversation", conversation_id, caller)
 
     def _conversation(self, caller: Caller, body: dict[str, Any], first: str) -> Doc:
-        conversation_id = body.get("conversation_id")
-        if isinstance(conversation_id, str):
+        conversation_id = _conversation_id(body)
+        if conversation_id is not None:
             return self._owned(caller, conversation_id)
         now = now_iso()
         conversation = {
@@ -167,8 +181,9 @@ class Chat:
         """The assistant's turn as events; a body without ``message``, or naming a
         conversation the caller cannot write to, fails now (4xx), not mid-stream."""
         chat_text(body, "message")
-        if isinstance(body.get("conversation_id"), str):
-            self._owned(caller, body["conversation_id"])
+        conversation_id = _conversation_id(body)
+        if conversation_id is not None:
+            self._owned(caller, conversation_id)
         return self.converse(caller, body)
 
     def post_message(self, caller: Caller, body: dict[str, Any]) -> Doc:
