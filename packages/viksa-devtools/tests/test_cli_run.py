@@ -519,6 +519,7 @@ def test_without_a_sandbox_viksa_run_says_so_once_on_stderr(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    monkeypatch.setenv("VIKSA_UNSHARE", "/nonexistent/unshare")
     code, out, err = run(capsys, PROBE, "echo", "-i", "note=n")
     assert code == 0
     assert out["note"] == "n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -27,15 +28,19 @@ from viksa_ai.devtools.runner import (
     EndpointNotFoundError,
     EndpointTimeoutError,
     InvalidInputError,
+    Limits,
     PreparedCall,
+    ProcessLimitError,
     RunResult,
     WorkerCrashedError,
+    _tasks,
     arun_endpoint,
     load_agent,
     prepare_call,
     run_endpoint,
     sandbox_available,
 )
+from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
@@ -247,18 +252,29 @@ def test_timeout_also_kills_what_the_agent_spawned(tmp_path: Path) -> None:
 
 
 def processes_with(token: str) -> list[int]:
-    """The live processes whose command line holds ``token`` (any PID namespace)."""
+    """The live processes whose command line or environment holds ``token`` (any PID
+    namespace: a secret given to the worker is in the environment of all it forks)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            held = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if token.encode() in cmdline and process_exists(int(entry.name)):
+        if token.encode() not in held:
+            with contextlib.suppress(OSError):
+                held = (entry / "environ").read_bytes()
+        if token.encode() in held and process_exists(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def _command_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return "?"
 
 
 def wait_none_with(token: str) -> bool:
@@ -280,15 +296,81 @@ def test_a_setsid_grandchild_dies_at_the_timeout_and_at_close(sandbox: bool) -> 
         # A call the runner does not time out: the worker's close must end it all.
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(warm.call, "escapee", {"note": token + "-close"}, timeout=60)
-            for _ in range(200):
-                if processes_with(token + "-close"):
-                    break
-                time.sleep(0.05)
-            assert processes_with(token + "-close")
+            eventually(lambda: bool(processes_with(token + "-close")) or pending.done())
+            # What the worker was doing, should the grandchild never show up.
+            state = f"call done: {pending.done()}, worker {warm.pid}: " + str(
+                [(p, _command_of(p)) for p in descendants(warm.pid or 0)]
+            )
+            assert processes_with(token + "-close"), f"no grandchild started ({state})"
             warm.close()
             with pytest.raises(WorkerCrashedError):
                 pending.result()
     assert wait_none_with(token + "-close"), "a setsid grandchild survived the runner's close"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and subreapers are Linux")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_a_process_hopping_pids_as_fast_as_it_forks_dies_at_the_timeout(sandbox: bool) -> None:
+    # Stress for the kill's walk of /proc: a process that forks and exits in a loop is
+    # another pid at every moment; one the walk sees dead may have forked after /proc
+    # was listed. Every round must end with all of them gone.
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    token = f"viksa-hopper-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        with AgentWorker(PROBE, sandbox=sandbox) as warm:
+            for round_ in range(8):
+                with pytest.raises(EndpointTimeoutError):
+                    warm.call("hopper", {"note": f"{token}-{round_}"})
+                assert wait_none_with(f"{token}-{round_}"), f"a hopper survived round {round_}"
+    finally:
+        stop_all_with(token)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+@pytest.mark.parametrize("mechanism", ["cgroup", "proc"])
+def test_a_fork_bomb_ends_the_call_with_process_limit_and_leaves_no_process(
+    sandbox: bool, mechanism: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here (bubblewrap missing or user namespaces disabled)")
+    if mechanism == "cgroup" and _tasks.cgroup_parent() is None:
+        pytest.skip("no writable pids cgroup here: the runner counts /proc instead")
+    if mechanism == "proc":
+        monkeypatch.setattr(_tasks, "cgroup_parent", lambda: None)
+    # The secret is in the environment of every process the bomb forks: the test finds
+    # them all by it, in any PID namespace. Bounded: 2**8 processes at most, each ending
+    # by itself within 120 s, and all killed below whatever happens.
+    token = f"viksa-bomb-{os.getpid()}-{time.monotonic_ns()}"
+    limits = Limits(processes=32)
+    try:
+        with AgentWorker(
+            PROBE, sandbox=sandbox, limits=limits, secrets={"probe_auth.token": token}
+        ) as warm:
+            with pytest.raises(ProcessLimitError) as caught:
+                warm.call("fork_bomb", {"count": 8})
+            assert wait_none_with(token), "a process of the fork bomb survived the call"
+            # The next call gets a new child and works.
+            assert warm.call("echo", {"note": "after"}).value["note"] == "after"
+    finally:
+        stop_all_with(token)
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("process_limit", 8, 32)
+    assert "Limits(processes=...)" in error.message
+    assert error.to_dict()["kind"] == "process_limit"
+
+
+def stop_all_with(token: str) -> None:
+    """Kill what a failed test left (each such process also ends by itself)."""
+    for _ in range(20):
+        victims = processes_with(token)
+        if not victims:
+            return
+        for pid in victims:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def test_manifest_timeout_applies_by_default() -> None:

@@ -21,18 +21,23 @@ import pytest
 from viksa_ai.devtools.runner import (
     AgentWorker,
     CpuLimitError,
+    DiskLimitError,
     EndpointError,
     EndpointTimeoutError,
     Limits,
     MemoryLimitError,
     OutputLimitError,
+    ProcessLimitError,
     ResultLimitError,
+    _tasks,
     remove_stale_workdirs,
     run_endpoint,
     sandbox_available,
     sandbox_status,
 )
 from viksa_ai.devtools.runner._environ import SYSTEM_PATH, import_roots
+from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._unshare import unshare_tool
 from viksa_ai.devtools.runner._workdir import WORKDIR_PREFIX
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -86,12 +91,15 @@ ENVIRONMENT = code(
 # --- item 1: the environment a child starts with ---------------------------------------
 
 
-@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+@pytest.mark.parametrize("mode", ["unsandboxed", "bwrap", "unshare"])
 def test_the_child_gets_only_the_documented_environment(
-    sandbox: bool, monkeypatch: pytest.MonkeyPatch
+    mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if sandbox and not sandbox_available():
-        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    sandbox = mode != "unsandboxed"
+    if mode == "unshare":
+        monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if sandbox and os.path.basename(sandbox_backend() or "") != mode:
+        pytest.skip(f"no {mode} sandbox here: " + sandbox_status()[1])
     monkeypatch.setenv(SENTINEL_VAR, "s3cr3t-of-the-server")
     monkeypatch.setenv("DATABASE_URL", "sqlite:///elsewhere")
     value = run_endpoint(
@@ -160,9 +168,37 @@ def assert_got_nothing(found: dict[str, Any], tmp_path: Path) -> None:
     assert not (Path.cwd() / "owned-by-agent.txt").exists()
 
 
-@needs_sandbox
+@pytest.fixture(params=["bwrap", "unshare"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each sandbox: bubblewrap, and util-linux unshare as used where bwrap is missing."""
+    if request.param == "unshare":
+        monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if os.path.basename(sandbox_backend() or "") != request.param:
+        pytest.skip(f"no {request.param} sandbox here: {sandbox_status()[1]}")
+    return str(request.param)
+
+
+def test_without_bubblewrap_unshare_sandboxes_agents_and_the_status_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if unshare_tool() is None:
+        pytest.skip("util-linux unshare, setpriv or bash is missing here")
+    sandboxed, line = sandbox_status()
+    if not sandboxed:
+        pytest.skip(f"unshare cannot make the namespaces here: {line}")
+    assert line.startswith("on (")
+    assert "unshare, as bubblewrap (bwrap) is not installed" in line
+    with AgentWorker(agent(ENVIRONMENT, "env")) as warm:
+        assert warm.sandboxed
+        seen = warm.call("env").value
+    # The same environment as under bwrap: exactly the documented variables.
+    assert seen["env"]["HOME"] == seen["cwd"]
+    assert "PWD" not in seen["env"]
+
+
 def test_the_red_team_agent_gets_nothing_through_the_runner(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     monkeypatch.setenv(SENTINEL_VAR, "s3cr3t-of-the-server")
     data_file = tmp_path / "data" / "platform.db"
@@ -224,9 +260,12 @@ def test_sandbox_status_says_why_agents_run_unsandboxed(monkeypatch: pytest.Monk
         "off (--no-sandbox): agents run unsandboxed, as this user",
     )
     monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    monkeypatch.setenv("VIKSA_UNSHARE", "/nonexistent/unshare")
     sandboxed, line = sandbox_status(True)
     assert not sandboxed
-    assert "agents run unsandboxed" in line
+    assert line == (
+        "none available (bubblewrap (bwrap) is not installed): agents run unsandboxed, as this user"
+    )
     assert not sandbox_available()
     with AgentWorker(agent(ENVIRONMENT, "env")) as warm:
         assert not warm.sandboxed
@@ -312,11 +351,20 @@ def test_a_result_past_the_limit_ends_the_call_with_result_limit() -> None:
 
 def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
     assert Limits() == Limits(
-        memory_bytes=1024**3, cpu_seconds=300, output_bytes=1024**2, result_bytes=16 * 1024**2
+        memory_bytes=1024**3,
+        cpu_seconds=300,
+        output_bytes=1024**2,
+        result_bytes=16 * 1024**2,
+        processes=128,
+        disk_bytes=1024**3,
     )
     for bad in (0, -1, True):
         with pytest.raises(ValueError, match="positive"):
             Limits(memory_bytes=bad)
+        with pytest.raises(ValueError, match="positive"):
+            Limits(processes=bad)
+        with pytest.raises(ValueError, match="positive"):
+            Limits(disk_bytes=bad)
 
 
 # --- item 9: a hang at import -----------------------------------------------------------
@@ -579,6 +627,98 @@ def test_the_private_tmp_and_the_masks_are_bounded_by_the_memory_limit(tmp_path:
         sys.path.remove(str(tmp_path / "shown"))
     assert in_tmp <= 256
     assert in_mask == 0
+
+
+WRITER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write files of MiB into a directory")
+    async def write(payload):
+        for i in range(payload["files"]):
+            with open(os.path.join(payload["dir"], f"f{i}"), "wb") as file:
+                for _ in range(payload["mib"]):
+                    file.write(b"x" * (1 << 20))
+                    file.flush()
+        return "written"
+    """
+)
+MIB = 1024 * 1024
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_a_file_past_the_disk_limit_ends_the_call_with_disk_limit(sandbox: bool) -> None:
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    limits = Limits(disk_bytes=8 * MIB)
+    with AgentWorker(agent(WRITER, "write"), sandbox=sandbox, limits=limits) as warm:
+        assert warm.call("write", {"dir": ".", "files": 1, "mib": 4}).value == "written"
+        with pytest.raises(DiskLimitError) as caught:
+            warm.call("write", {"dir": ".", "files": 1, "mib": 16})
+        # The write failed, nothing else: the worker keeps serving.
+        assert warm.call("write", {"dir": ".", "files": 1, "mib": 1}).value == "written"
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("disk_limit", 8, 8 * MIB)
+    assert "Limits(disk_bytes=...)" in error.message
+
+
+@needs_sandbox
+@pytest.mark.parametrize("where", ["working dir", "/tmp", "/dev/shm", "/dev"])
+def test_many_files_past_the_disk_limit_end_the_call_with_disk_limit(where: str) -> None:
+    # Each file is under the limit; together they fill the size-capped tmpfs (the working
+    # directory's new files, the private /tmp and /dev/shm live in the server's memory);
+    # /dev itself is read-only.
+    directory = "." if where == "working dir" else where
+    if where == "/dev":
+        with AgentWorker(agent(WRITER, "write")) as warm, pytest.raises(EndpointError) as denied:
+            warm.call("write", {"dir": where, "files": 1, "mib": 1})
+        assert denied.value.exception_type == "OSError"
+        assert "Read-only file system" in denied.value.message
+        return
+    limits = Limits(disk_bytes=8 * MIB)
+    with AgentWorker(agent(WRITER, "write"), limits=limits) as warm:
+        with pytest.raises(DiskLimitError) as caught:
+            warm.call("write", {"dir": directory, "files": 6, "mib": 4})
+        # The agent's own files are still there and served.
+        assert warm.call("write", {"dir": directory, "files": 1, "mib": 1}).value == "written"
+    assert caught.value.kind == "disk_limit"
+
+
+THREADS = code(
+    """
+    import threading
+    import time
+
+    @mcp_endpoint(description="start threads that sleep")
+    async def threads(payload):
+        for _ in range(payload["count"]):
+            threading.Thread(target=time.sleep, args=(10,), daemon=True).start()
+        time.sleep(1)
+        return payload["count"]
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="the process limit is Linux's")
+@pytest.mark.parametrize("mechanism", ["cgroup", "proc"])
+def test_threads_count_toward_the_process_limit(
+    mechanism: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a cgroup the 17th thread cannot start and the agent's RuntimeError escapes:
+    # still the process limit, not an endpoint error. Counting /proc, the tree is found
+    # over the limit while the call runs (or when it fails).
+    if mechanism == "cgroup" and _tasks.cgroup_parent() is None:
+        pytest.skip("no writable pids cgroup here")
+    if mechanism == "proc":
+        monkeypatch.setattr(_tasks, "cgroup_parent", lambda: None)
+    # No address-space cap: 64 thread stacks would not fit in it.
+    limits = Limits(processes=16, memory_bytes=None)
+    with AgentWorker(agent(THREADS, "threads"), limits=limits) as warm:
+        assert warm.call("threads", {"count": 4}).value == 4
+        with pytest.raises(ProcessLimitError) as caught:
+            warm.call("threads", {"count": 64})
+    assert (caught.value.kind, caught.value.limit) == ("process_limit", 16)
 
 
 FLOOD = code(

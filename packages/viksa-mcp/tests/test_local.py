@@ -17,6 +17,7 @@ def test_the_folder_backend_says_whether_agent_code_is_sandboxed(
 ) -> None:
     if bwrap == "missing":
         monkeypatch.setenv("VIKSA_BWRAP", str(tmp_path / "no-such-bwrap"))
+        monkeypatch.setenv("VIKSA_UNSHARE", str(tmp_path / "no-such-unshare"))
     with caplog.at_level(logging.INFO, logger="viksa_ai.mcp_bridge"):
         LocalBackend(tmp_path, {})
     # The same line as `viksa dev`'s banner and `viksa run`, never "on" when it is not.

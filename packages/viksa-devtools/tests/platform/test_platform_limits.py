@@ -170,3 +170,48 @@ async def test_a_search_longer_than_sqlites_like_patterns_is_answered(
     assert (found.status_code, found.json()["total"]) == (200, 1), found.text[:300]
     missed = await http.post("/chat/search", json={"query": long + "nope"})
     assert (missed.status_code, missed.json()["total"]) == (200, 0), missed.text[:300]
+
+
+# -- per-call limits of agent code, as the platform records them ---------------------------
+
+BOMB_MAIN = """
+import os
+import time
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="A fork bomb bounded at 2**8 processes, each sleeping")
+async def bomb(payload: Dict[str, Any]):
+    for _ in range(8):
+        try:
+            os.fork()
+        except OSError:
+            time.sleep(0.01)
+    time.sleep(60)
+"""
+
+
+async def test_a_fork_bomb_is_recorded_as_process_limit(
+    http: httpx.AsyncClient, manifest: Callable[..., Manifest], execute: Callable[..., Manifest]
+) -> None:
+    # The platform's default limits (128 processes and threads) end the call; the record
+    # says why, and the agent's next call is served by a new worker.
+    files = [{"name": "main.py", "content": BOMB_MAIN, "mime_type": "python"}]
+    endpoint = {"module": "main", "outputs": [], "inputs": [], "description": "bomb"}
+    body = manifest(
+        "bomb",
+        files=files,
+        agent_endpoints=[
+            {**endpoint, "name": "bomb", "execution_config": {"timeout_seconds": 20}},
+        ],
+    )
+    created = await http.post("/builder/agent/create", json=body)
+    assert created.status_code == 201, created.text
+    agent = created.json()
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert (await http.post(route, json={"agent_id": agent["id"]})).status_code == 200
+    answer = (await http.post("/pulse/executor/execute", json=execute(agent, "bomb"))).json()
+    assert (answer["status"], answer["error_kind"]) == ("failed", "process_limit"), answer
+    assert "Limits(processes=...)" in answer["error"]

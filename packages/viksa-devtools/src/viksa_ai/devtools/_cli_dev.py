@@ -101,6 +101,13 @@ def add_parser(subparsers: Any) -> None:
         help="largest request body in MiB; larger ones answer 413 (default 10)",
     )
     parser.add_argument(
+        "--body-timeout",
+        type=_positive_int,
+        default=30,
+        metavar="SECONDS",
+        help="time a request body may take to arrive; slower ones answer 408 (default 30)",
+    )
+    parser.add_argument(
         "--warm-agents",
         type=_positive_int,
         default=8,
@@ -205,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         workers_per_agent=args.workers_per_agent,
         warm_agents=args.warm_agents,
         max_body_bytes=args.max_body_mb * 1024 * 1024,
+        body_timeout=float(args.body_timeout),
         sandbox=args.sandbox,
     )
     if args.email:

@@ -8,6 +8,7 @@ from pathlib import Path
 from viksa_ai.devtools._validation_workers import VALIDATION_TIME_LIMIT_SECONDS
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT_SECONDS",
     "DEFAULT_EMAIL",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_PASSWORD",
@@ -22,6 +23,7 @@ DEFAULT_EMAIL = "dev@viksa.local"
 # start instead (printed in its banner; ``--password`` chooses one).
 DEFAULT_PASSWORD = "viksa-dev"  # noqa: S105
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class PlatformConfig:
     sandbox where one is available (``viksa dev --no-sandbox``: false).
     ``validation_time_limit`` bounds one run of the agent validator (seconds; 422 when it
     runs out) and ``max_body_bytes`` the size of a request body (413 above it; 10 MiB by
-    default).
+    default); ``body_timeout`` is how long (seconds) a request body may take to arrive
+    once the application reads it (408 and the connection closed after it; 30 s).
     """
 
     data_path: Path | None = None
@@ -54,4 +57,5 @@ class PlatformConfig:
     approval_wait: float = 300.0
     validation_time_limit: float = VALIDATION_TIME_LIMIT_SECONDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS
     sandbox: bool = True

@@ -11,7 +11,7 @@ its environment, the A2A envelope stripped from the inputs and set for
   as ``METHOD.PARAM=VALUE`` (``--secret``) or a secrets file (JSON or such lines).
 - :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
   envelope without running anything; the worker's ``call_prepared`` runs the result.
-- :class:`Limits`: per-call memory, CPU, output and result limits.
+- :class:`Limits`: per-call memory, CPU, output, result, process and disk limits.
 - :func:`sandbox_available`, :func:`sandbox_status`: whether agents run sandboxed here
   (Linux, bubblewrap), and a line saying so.
 - :func:`remove_stale_workdirs`: delete working directories a killed runner left.
@@ -45,12 +45,14 @@ if TYPE_CHECKING:
         AgentLoadError,
         AuthNotConfiguredError,
         CpuLimitError,
+        DiskLimitError,
         EndpointError,
         EndpointNotFoundError,
         EndpointTimeoutError,
         InvalidInputError,
         MemoryLimitError,
         OutputLimitError,
+        ProcessLimitError,
         ResourceLimitError,
         ResultLimitError,
         RunnerError,
@@ -83,8 +85,10 @@ _EXPORTS = {
     "AgentLoadError": "_errors",
     "AuthNotConfiguredError": "_errors",
     "CpuLimitError": "_errors",
+    "DiskLimitError": "_errors",
     "MemoryLimitError": "_errors",
     "OutputLimitError": "_errors",
+    "ProcessLimitError": "_errors",
     "ResourceLimitError": "_errors",
     "ResultLimitError": "_errors",
     "Limits": "_limits",
@@ -119,6 +123,7 @@ __all__ = [
     "AsyncAgentWorker",
     "AuthNotConfiguredError",
     "CpuLimitError",
+    "DiskLimitError",
     "EndpointError",
     "EndpointNotFoundError",
     "EndpointTimeoutError",
@@ -128,6 +133,7 @@ __all__ = [
     "MemoryLimitError",
     "OutputLimitError",
     "PreparedCall",
+    "ProcessLimitError",
     "ResourceLimitError",
     "ResultLimitError",
     "RunResult",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import inspect
 import io
@@ -33,7 +34,10 @@ from viksa_ai.devtools.runner import _child_trace
 from viksa_ai.devtools.runner._child_trace import restore_trace
 from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._protocol import (
+    CGROUP_OPTION,
+    DISK_OPTION,
     KIND_AUTH,
+    KIND_DISK_LIMIT,
     KIND_ENDPOINT,
     KIND_IMPORT,
     KIND_MEMORY_LIMIT,
@@ -54,6 +58,8 @@ _OWN_FILES = frozenset({__file__, _child_trace.__file__})
 
 __all__ = ["main"]
 
+# A write past the file size limit (EFBIG), into a full private /tmp (ENOSPC) or quota.
+_DISK_FULL = frozenset({errno.EFBIG, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 # How often the child checks that the runner which started it is still there.
 _PARENT_POLL_SECONDS = 0.5
 
@@ -61,17 +67,23 @@ _PARENT_POLL_SECONDS = 0.5
 def main(argv: list[str]) -> int:
     """Serve the agent whose modules are named in ``argv``; the process exit code.
 
-    A leading ``--memory=BYTES`` caps the process's address space before the agent is
-    imported.
+    Leading options, applied before the agent is imported: ``--cgroup=PATH`` joins the
+    cgroup whose ``cgroup.procs`` is PATH, ``--memory=BYTES`` caps the address space,
+    ``--disk=BYTES`` the size of a file the process may write.
     """
+    while argv and argv[0].startswith(CGROUP_OPTION):
+        _join_cgroup(argv.pop(0)[len(CGROUP_OPTION) :])
     channel_in, channel_out = _take_channel()
     become_subreaper()
     _die_with_parent()
     # bwrap's --chdir sets PWD: the agent gets exactly the environment documented.
     os.environ.pop("PWD", None)
-    if argv and argv[0].startswith(MEMORY_OPTION):
-        _limit_memory(int(argv[0][len(MEMORY_OPTION) :]))
-        argv = argv[1:]
+    while argv and argv[0].startswith((MEMORY_OPTION, DISK_OPTION)):
+        option = argv.pop(0)
+        if option.startswith(MEMORY_OPTION):
+            _limit_memory(int(option[len(MEMORY_OPTION) :]))
+        else:
+            _limit_file_size(int(option[len(DISK_OPTION) :]))
     _no_core_files()
     if os.getcwd() not in sys.path:
         # PYTHONSAFEPATH keeps the working directory off sys.path; the agent needs it.
@@ -153,6 +165,27 @@ def _limit_memory(limit: int) -> None:
         limit = min(limit, hard)
     # The hard limit too: agent code runs in this process and could lift a soft one.
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _join_cgroup(procs: str) -> None:
+    """Move this process into a cgroup (its ``cgroup.procs`` file): all it starts is
+    born there. The runner checks that it worked and counts ``/proc`` otherwise."""
+    with contextlib.suppress(OSError), open(procs, "w", encoding="ascii") as stream:
+        stream.write("0")
+
+
+def _limit_file_size(limit: int) -> None:
+    """Cap the size of a file this process (and what it starts) may write."""
+    try:
+        import resource
+    except ImportError:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    # Python ignores SIGXFSZ: a write past the limit fails with EFBIG instead of killing.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
 def _no_core_files() -> None:
@@ -416,6 +449,8 @@ def _error(exc: BaseException, kind: str) -> dict[str, Any]:
     auth = _is_auth_error(exc)
     if isinstance(exc, MemoryError) and not auth:
         kind = KIND_MEMORY_LIMIT
+    elif isinstance(exc, OSError) and exc.errno in _DISK_FULL and not auth:
+        kind = KIND_DISK_LIMIT
     return {
         "kind": KIND_AUTH if auth else kind,
         "method_id": getattr(exc, "method_id", None) if auth else None,

@@ -24,12 +24,14 @@ __all__ = [
     "AgentLoadError",
     "AuthNotConfiguredError",
     "CpuLimitError",
+    "DiskLimitError",
     "EndpointError",
     "EndpointNotFoundError",
     "EndpointTimeoutError",
     "InvalidInputError",
     "MemoryLimitError",
     "OutputLimitError",
+    "ProcessLimitError",
     "ResourceLimitError",
     "ResultLimitError",
     "RunnerError",
@@ -280,6 +282,22 @@ class ResultLimitError(ResourceLimitError):
 
     kind = "result_limit"
     _what = "its result size limit in bytes"
+
+
+class ProcessLimitError(ResourceLimitError):
+    """The call's worker ran more tasks (processes and threads) than ``Limits.processes``
+    (a fork bomb); every process of the call was ended."""
+
+    kind = "process_limit"
+    _what = "its limit of processes and threads"
+
+
+class DiskLimitError(ResourceLimitError):
+    """Agent code wrote past ``Limits.disk_bytes`` (one file that large, or a full
+    private ``/tmp``)."""
+
+    kind = "disk_limit"
+    _what = "its disk write limit in bytes"
 
 
 class WorkerCrashedError(RunnerError):

@@ -7,8 +7,10 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_CPU_SECONDS",
+    "DEFAULT_DISK_BYTES",
     "DEFAULT_MEMORY_BYTES",
     "DEFAULT_OUTPUT_BYTES",
+    "DEFAULT_PROCESSES",
     "DEFAULT_RESULT_BYTES",
     "Limits",
 ]
@@ -17,9 +19,22 @@ DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024
 DEFAULT_CPU_SECONDS = 300.0
 DEFAULT_OUTPUT_BYTES = 1024 * 1024
 DEFAULT_RESULT_BYTES = 16 * 1024 * 1024
+# Threads count: a thread pool of 32 and a few subprocesses fit; a fork bomb does not.
+DEFAULT_PROCESSES = 128
+DEFAULT_DISK_BYTES = 1024 * 1024 * 1024
 # Room in a reply besides the value and the output: an error's message and traceback
 # (cut by the child to 64 Ki characters each, up to 6 bytes each as JSON) and the rest.
 _REPLY_ALLOWANCE = 1024 * 1024
+
+
+_FIELDS = (
+    "memory_bytes",
+    "cpu_seconds",
+    "output_bytes",
+    "result_bytes",
+    "processes",
+    "disk_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -35,18 +50,36 @@ class Limits:
       past it writes raise and the call ends with :class:`OutputLimitError`. Default 1 MiB.
     - ``result_bytes``: the size of the returned value as JSON (UTF-8 bytes); a larger
       one ends the call with :class:`ResultLimitError`. Default 16 MiB.
+    - ``processes``: the tasks (processes and threads) of the worker's whole process
+      tree, its own included (and the sandbox tool's two when counted in ``/proc``);
+      past it every process of the call is killed and the call ends with
+      :class:`ProcessLimitError`. A pids cgroup caps them where one is writable, else
+      the runner counts them in ``/proc`` (Linux) while a call runs (every 50 ms) and
+      when one fails. Default 128.
+    - ``disk_bytes``: the largest file agent code may write (``RLIMIT_FSIZE``, POSIX)
+      and, in the sandbox, the size of the private ``/tmp`` and of what agent code adds
+      to its working directory (tmpfs, bounded by ``memory_bytes`` too); a write past
+      either ends the call with :class:`DiskLimitError`. Default 1 GiB.
     """
 
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES
     cpu_seconds: float | None = DEFAULT_CPU_SECONDS
     output_bytes: int | None = DEFAULT_OUTPUT_BYTES
     result_bytes: int | None = DEFAULT_RESULT_BYTES
+    processes: int | None = DEFAULT_PROCESSES
+    disk_bytes: int | None = DEFAULT_DISK_BYTES
 
     def __post_init__(self) -> None:
-        for name in ("memory_bytes", "cpu_seconds", "output_bytes", "result_bytes"):
+        for name in _FIELDS:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not value > 0):
                 raise ValueError(f"Limits.{name} must be a positive number or None, got {value!r}")
+
+    def tmp_bytes(self) -> int | None:
+        """The size of the sandbox's private ``/tmp``: it lives in memory (outside the
+        child's own memory limit) and is a place to write, so both limits bound it."""
+        bounds = [b for b in (self.memory_bytes, self.disk_bytes) if b is not None]
+        return min(bounds) if bounds else None
 
     def reply_bytes(self) -> int | None:
         """The most a child's reply to one call may hold; ``None`` when not bounded.

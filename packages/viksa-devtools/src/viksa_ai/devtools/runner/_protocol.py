@@ -14,8 +14,11 @@ import struct
 from typing import IO, Any
 
 __all__ = [
+    "CGROUP_OPTION",
+    "DISK_OPTION",
     "HEADER",
     "KIND_AUTH",
+    "KIND_DISK_LIMIT",
     "KIND_ENDPOINT",
     "KIND_IMPORT",
     "KIND_MEMORY_LIMIT",
@@ -42,8 +45,13 @@ KIND_NOT_FOUND = "endpoint_not_found"
 KIND_MEMORY_LIMIT = "memory_limit"
 KIND_OUTPUT_LIMIT = "output_limit"
 KIND_RESULT_LIMIT = "result_limit"
-# The child's first argument when its address space is capped: ``--memory=BYTES``.
+KIND_DISK_LIMIT = "disk_limit"
+# The child's leading options: its address space cap (``--memory=BYTES``), the largest
+# file it may write (``--disk=BYTES``), and the ``cgroup.procs`` file of the cgroup it
+# joins before anything else (``--cgroup=PATH``).
 MEMORY_OPTION = "--memory="
+DISK_OPTION = "--disk="
+CGROUP_OPTION = "--cgroup="
 # A bound on one frame guards the parent against a corrupted channel asking it to
 # buffer gigabytes; endpoint inputs and results are far below this.
 MAX_FRAME_BYTES = 256 * 1024 * 1024

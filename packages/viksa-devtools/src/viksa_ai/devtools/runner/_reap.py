@@ -17,11 +17,12 @@ import os
 import signal
 import sys
 
-__all__ = ["become_subreaper", "descendants", "kill_tree"]
+__all__ = ["become_subreaper", "count_tasks", "descendants", "kill_tree"]
 
 _PR_SET_CHILD_SUBREAPER = 36
-# A process forking as fast as it can is outrun only so many times.
-_ROUNDS = 50
+# Walks of /proc before giving up on a tree that keeps changing (each walk kills what
+# it finds alive, so a process forking as fast as it can is outrun within a few).
+_ROUNDS = 200
 
 
 def become_subreaper() -> bool:
@@ -37,9 +38,9 @@ def become_subreaper() -> bool:
         return False
 
 
-def _processes() -> dict[int, tuple[int, bool]]:
-    """``pid -> (parent pid, is a zombie)`` of every process in ``/proc``."""
-    parents: dict[int, tuple[int, bool]] = {}
+def _processes() -> dict[int, tuple[int, bool, int]]:
+    """``pid -> (parent pid, is a zombie, threads)`` of every process in ``/proc``."""
+    parents: dict[int, tuple[int, bool, int]] = {}
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -52,10 +53,38 @@ def _processes() -> dict[int, tuple[int, bool]]:
                 stat = stream.read()
         except OSError:
             continue
+        # After the command name: state, ppid, ... num_threads (field 20 of stat(5)).
         fields = stat.rpartition(b")")[2].split()
-        if len(fields) > 1:
-            parents[int(name)] = (int(fields[1]), fields[0] == b"Z")
+        if len(fields) > 17:
+            parents[int(name)] = (int(fields[1]), fields[0] == b"Z", int(fields[17]))
     return parents
+
+
+def _tree(
+    pid: int, processes: dict[int, tuple[int, bool, int]] | None = None
+) -> tuple[list[int], list[int]]:
+    """The descendants of ``pid``: those alive, and those dead but not reaped (zombies)."""
+    if processes is None:
+        processes = _processes()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _, _) in processes.items():
+        children.setdefault(parent, []).append(child)
+    live: list[int] = []
+    dead: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            (dead if processes[child][1] else live).append(child)
+            stack.append(child)
+    return live, dead
+
+
+def count_tasks(pid: int) -> int:
+    """The threads of ``pid`` and of its live descendants, as a pids cgroup counts them
+    (Linux ``/proc``; 0 where unknown)."""
+    processes = _processes()
+    live, _ = _tree(pid, processes)
+    return sum(processes[p][2] for p in (pid, *live) if p in processes)
 
 
 def descendants(pid: int) -> list[int]:
@@ -64,31 +93,31 @@ def descendants(pid: int) -> list[int]:
     Zombies are walked through (the children of one just killed are not re-parented
     yet) but not returned: they are dead already.
     """
-    processes = _processes()
-    children: dict[int, list[int]] = {}
-    for child, (parent, _) in processes.items():
-        children.setdefault(parent, []).append(child)
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if not processes[child][1]:
-                found.append(child)
-            stack.append(child)
-    return found
+    return _tree(pid)[0]
 
 
 def kill_tree(pid: int, *, include_root: bool = True) -> None:
-    """SIGKILL every descendant of ``pid`` (repeatedly: killing one re-parents its
-    children to ``pid``, a subreaper), then ``pid`` itself unless ``include_root`` is false.
+    """SIGKILL every descendant of ``pid``, then ``pid`` itself unless ``include_root``
+    is false.
+
+    A walk of ``/proc`` is not a snapshot: a process seen alive when ``/proc`` was
+    listed can fork, then exit before its own entry is read. It then looks like a
+    zombie, and its child, younger than the listing, is not in it at all. So walks are
+    repeated until one finds no pid, alive or dead, that an earlier walk had not seen:
+    any process forked since the previous listing would be such a pid (or would leave
+    one, its dead parent). Each killed process re-parents its children to ``pid`` (a
+    subreaper), where the next walk finds them.
     """
+    seen: set[int] = set()
     for _ in range(_ROUNDS):
-        found = descendants(pid)
-        if not found:
-            break
-        for victim in found:
+        live, dead = _tree(pid)
+        for victim in live:
             with contextlib.suppress(OSError):
                 os.kill(victim, signal.SIGKILL)
+        new = set(live + dead) - seen
+        if not new:
+            break
+        seen.update(new)
     if include_root:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)

@@ -8,7 +8,9 @@ namespace). :func:`sandboxed_command` wraps the child's command line so that ins
   a few files of ``/etc`` a program needs (name resolution, certificates, time zone,
   users), the Python installation (``sys.prefix``, ``sys.base_prefix``, the directories
   of ``sys.path``, read-only), the agent's working directory (the only writable place
-  besides a private, empty ``/tmp``), a minimal ``/dev`` and the namespace's own ``/proc``;
+  besides a private, empty ``/tmp``; both size-capped tmpfs where bwrap has ``--size``,
+  the agent's own files bound into the first), a minimal ``/dev`` and the namespace's
+  own ``/proc``;
   the user's home, the platform's data directory and other agents' working directories
   are not there;
 - the agent sees only its own processes (PID namespace): no ``/proc`` of the server or
@@ -29,17 +31,27 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from viksa_ai.devtools.runner._unshare import unshare_command, unshare_tool
+
 __all__ = [
     "BWRAP_ENV",
+    "SANDBOX_CGROUP_PROCS",
+    "SHM_BYTES",
     "sandbox_available",
+    "sandbox_backend",
     "sandbox_status",
     "sandbox_tool",
     "sandboxed_command",
+    "shm_bytes",
 ]
 
 BWRAP_ENV = "VIKSA_BWRAP"
 """An environment variable naming the bwrap executable to use (tests set it to a
 missing path to run as on a machine without a sandbox)."""
+SHM_BYTES = 64 * 1024 * 1024
+"""The most the sandbox's ``/dev/shm`` holds (semaphores and shared memory, not files)."""
+SANDBOX_CGROUP_PROCS = "/run/viksa/cgroup.procs"
+"""Where the sandbox shows the ``cgroup.procs`` file of the child's pids cgroup."""
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = (
     "/etc/resolv.conf",
@@ -94,18 +106,7 @@ def _probe(tool: str) -> bool:
         "-c",
         "exit 0",
     ]
-    try:
-        done = subprocess.run(  # noqa: S603 - our own fixed command line
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=_PROBE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    return _runs(command)
 
 
 @functools.lru_cache(maxsize=4)
@@ -125,10 +126,52 @@ def _sizes_tmpfs(tool: str) -> bool:
     return "--size" in done.stdout + done.stderr
 
 
-def sandbox_available() -> bool:
-    """Whether agents can run sandboxed here (probed once per process and bwrap path)."""
+@functools.lru_cache(maxsize=4)
+def _probe_unshare(tools: tuple[str, str, str]) -> bool:
+    try:
+        with tempfile.TemporaryDirectory(prefix="viksa-probe-") as scratch:
+            work = Path(scratch) / "work"
+            work.mkdir()
+            command = _unshare_sandbox(
+                tools, ["/bin/sh", "-c", "exit 0"], work, (), None, None, None
+            )
+            return _runs(command)
+    except OSError:
+        return False
+
+
+def _runs(command: Sequence[str]) -> bool:
+    """Whether ``command`` exits 0 within the probe's time."""
+    try:
+        done = subprocess.run(  # noqa: S603 - our own fixed command line
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=_PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def sandbox_backend() -> str | None:
+    """The executable agents are sandboxed with here: bwrap, else (bubblewrap missing or
+    failing) util-linux ``unshare`` (see :mod:`._unshare`), else ``None``. Each is
+    probed once per process and path."""
     tool = sandbox_tool()
-    return tool is not None and _probe(tool)
+    if tool is not None and _probe(tool):
+        return tool
+    fallback = unshare_tool()
+    if fallback is not None and _probe_unshare(fallback):
+        return fallback[0]
+    return None
+
+
+def sandbox_available() -> bool:
+    """Whether agents can run sandboxed here (with bwrap, or unshare without it)."""
+    return sandbox_backend() is not None
 
 
 def sandbox_status(requested: bool = True) -> tuple[bool, str]:
@@ -139,14 +182,20 @@ def sandbox_status(requested: bool = True) -> tuple[bool, str]:
     """
     if not requested:
         return False, "off (--no-sandbox): agents run unsandboxed, as this user"
-    if sandbox_available():
-        return True, f"on ({sandbox_tool()}: user, mount and PID namespaces)"
+    backend = sandbox_backend()
+    bwrap = sandbox_tool()
+    if backend is not None and backend == bwrap:
+        return True, f"on ({backend}: user, mount and PID namespaces)"
     if not sys.platform.startswith("linux"):
         why = "only Linux has one"
-    elif sandbox_tool() is None:
+    elif bwrap is None:
         why = "bubblewrap (bwrap) is not installed"
     else:
         why = "bwrap cannot create user namespaces here"
+    if backend is not None:
+        return True, f"on ({backend}, as {why}: user, mount and PID namespaces)"
+    if unshare_tool() is not None:
+        why += "; neither can unshare"
     return False, f"none available ({why}): agents run unsandboxed, as this user"
 
 
@@ -208,6 +257,24 @@ def _bind_system(args: list[str]) -> None:
             args += ["--ro-bind", path, path]
 
 
+def shm_bytes(tmp_bytes: int | None) -> int:
+    """The size of the sandbox's ``/dev/shm``: :data:`SHM_BYTES`, or ``tmp_bytes`` if less."""
+    return SHM_BYTES if tmp_bytes is None else min(SHM_BYTES, tmp_bytes)
+
+
+def _bind_contents(directory: Path) -> list[str]:
+    """Binds of every file under ``directory`` (and its empty directories) at the same
+    path: the files the runner wrote, shown inside a fresh tmpfs mounted over it."""
+    args: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        if not dirs and not files and root != str(directory):
+            args += ["--dir", root]
+        for name in files:
+            path = os.path.join(root, name)
+            args += ["--bind", path, path]
+    return args
+
+
 def sandboxed_command(
     tool: str,
     command: Sequence[str],
@@ -215,6 +282,8 @@ def sandboxed_command(
     *,
     hidden: Sequence[Path] = (),
     tmp_bytes: int | None = None,
+    work_bytes: int | None = None,
+    cgroup_procs: str | None = None,
 ) -> list[str]:
     """``command`` run by ``tool`` (bwrap) in the sandbox, working in ``workdir``.
 
@@ -222,25 +291,80 @@ def sandboxed_command(
     lie inside one that is shown (e.g. a data directory inside a source tree on
     ``sys.path``). ``tmp_bytes`` caps the private ``/tmp``: it lives in memory, outside
     the child's own memory limit (where bwrap is too old for ``--size``, it is not).
+    ``work_bytes`` caps what agent code adds to ``workdir``: it is then a tmpfs of that
+    size holding the files already there, each bound in from the host (written through
+    to them, a file at most as large as the child's file size limit).
+    ``cgroup_procs`` (a cgroup's ``cgroup.procs`` file) is bound at
+    :data:`SANDBOX_CGROUP_PROCS` for the child to join that cgroup.
     """
+    fallback = unshare_tool()
+    if fallback is not None and tool == fallback[0]:
+        return _unshare_sandbox(
+            fallback, command, workdir, hidden, tmp_bytes, work_bytes, cgroup_procs
+        )
     args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
     _bind_system(args)
     # The private /tmp first: a Python installation under /tmp (a CI venv) is then shown.
-    size = ["--size", str(tmp_bytes)] if tmp_bytes is not None and _sizes_tmpfs(tool) else []
+    sizes = tmp_bytes is not None and _sizes_tmpfs(tool)
+    size = ["--size", str(tmp_bytes)] if sizes else []
     args += ["--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/tmp"]  # noqa: S108
+    # bwrap's /dev is a writable tmpfs of its own: read-only, with a small /dev/shm (POSIX
+    # semaphores and shared memory need one), or it is memory for the agent to fill.
+    shm = ["--size", str(shm_bytes(tmp_bytes))] if sizes else []
+    args += [*shm, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # noqa: S108
     shown = _python_dirs(workdir, os.getcwd())
     for path in shown:
         args += ["--ro-bind", path, path]
     work = str(workdir)
-    args += ["--bind", work, work]
-    for hide in hidden:
-        real = os.path.realpath(hide)
-        # Only a directory shown or inside one shown is visible at all; masking one that
-        # holds a shown directory (the current directory holding .venv) would hide that too.
-        if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
-            # Read-only: a writable mask would be memory for the agent to fill.
-            args += ["--tmpfs", real, "--remount-ro", real]
+    if work_bytes is not None and _sizes_tmpfs(tool):
+        args += ["--size", str(work_bytes), "--tmpfs", work]
+        args += _bind_contents(workdir)
+    else:
+        args += ["--bind", work, work]
+    for real in _masked(hidden, shown):
+        # Read-only: a writable mask would be memory for the agent to fill.
+        args += ["--tmpfs", real, "--remount-ro", real]
+    if cgroup_procs is not None:
+        # That one file only: agent code can move itself into its own cgroup, no other.
+        args += ["--bind", cgroup_procs, SANDBOX_CGROUP_PROCS]
     # The root bwrap builds (the directories leading to those shown) is read-only too:
     # the working directory and /tmp are the only places an agent writes.
     args += ["--remount-ro", "/", "--chdir", work, "--", *command]
     return args
+
+
+def _masked(hidden: Sequence[Path], shown: Sequence[str]) -> list[str]:
+    """The directories of ``hidden`` that need a mask: those shown or inside one shown
+    (masking one that holds a shown directory, such as the current directory holding
+    .venv, would hide that too)."""
+    masks = []
+    for hide in hidden:
+        real = os.path.realpath(hide)
+        if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
+            masks.append(real)
+    return masks
+
+
+def _unshare_sandbox(
+    tools: tuple[str, str, str],
+    command: Sequence[str],
+    workdir: Path,
+    hidden: Sequence[Path],
+    tmp_bytes: int | None,
+    work_bytes: int | None,
+    cgroup_procs: str | None,
+) -> list[str]:
+    shown = _python_dirs(workdir, os.getcwd())
+    return unshare_command(
+        tools,
+        command,
+        workdir,
+        shown,
+        system_dirs=_SYSTEM_DIRS,
+        etc_files=_ETC_FILES,
+        masks=_masked(hidden, shown),
+        tmp_bytes=tmp_bytes,
+        work_bytes=work_bytes,
+        shm_bytes=shm_bytes(tmp_bytes),
+        binds=() if cgroup_procs is None else ((cgroup_procs, SANDBOX_CGROUP_PROCS),),
+    )

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -35,12 +35,14 @@ from viksa_ai.devtools.runner._errors import (
     AgentLoadError,
     AuthNotConfiguredError,
     CpuLimitError,
+    DiskLimitError,
     EndpointError,
     EndpointNotFoundError,
     EndpointTimeoutError,
     InvalidInputError,
     MemoryLimitError,
     OutputLimitError,
+    ProcessLimitError,
     ResourceLimitError,
     ResultLimitError,
     RunnerError,
@@ -48,8 +50,11 @@ from viksa_ai.devtools.runner._errors import (
 )
 from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._protocol import (
+    CGROUP_OPTION,
+    DISK_OPTION,
     HEADER,
     KIND_AUTH,
+    KIND_DISK_LIMIT,
     KIND_IMPORT,
     KIND_MEMORY_LIMIT,
     KIND_NOT_FOUND,
@@ -64,7 +69,12 @@ from viksa_ai.devtools.runner._protocol import (
 )
 from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
-from viksa_ai.devtools.runner._sandbox import sandbox_available, sandbox_tool, sandboxed_command
+from viksa_ai.devtools.runner._sandbox import (
+    SANDBOX_CGROUP_PROCS,
+    sandbox_backend,
+    sandboxed_command,
+)
+from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.devtools.runner._workdir import Workdir
 from viksa_ai.devtools.validate._issues import Issue
@@ -124,12 +134,14 @@ class AsyncAgentWorker:
         self._capture = capture_output
         self._stderr = stderr
         self._start_timeout = start_timeout
-        self._sandbox_tool = sandbox_tool() if sandbox and sandbox_available() else None
+        self._sandbox_tool = sandbox_backend() if sandbox else None
         self._hidden = tuple(Path(p) for p in hidden_paths)
         self._limits = Limits() if limits is None else limits
         self._lock: asyncio.Lock | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._forwarder: _StderrCopy | None = None
+        self._tasks: TaskLimit | None = None
+        self._over_tasks = False
         self._workdir: Workdir | None = None
         self._next_id = 0
         self._starts = 0
@@ -255,7 +267,8 @@ class AsyncAgentWorker:
             try:
                 if remaining <= 0:
                     raise asyncio.TimeoutError
-                reply = await asyncio.wait_for(self._exchange(process, frame), remaining)
+                with self._watching(process):
+                    reply = await asyncio.wait_for(self._exchange(process, frame), remaining)
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None
@@ -279,6 +292,11 @@ class AsyncAgentWorker:
             if reply.get("id") != self._next_id:
                 returncode = await self._discard()
                 raise _crashed(returncode, ProtocolError("reply out of order"), target.name)
+            if not reply.get("ok") and self._over_tasks_at_error(process):
+                # The agent met a refused fork (EAGAIN) and failed, or failed with more
+                # processes than it may have: that is the limit.
+                await self._discard()
+                raise self._process_limit(target.name)
         if reply.get("ok"):
             return RunResult(
                 endpoint=target.name,
@@ -357,9 +375,20 @@ class AsyncAgentWorker:
         await self._discard()
         workdir = self._fresh_workdir()
         self._starts += 1
+        self._over_tasks = False
+        limits = self._limits
+        tasks = None
+        if limits.processes is not None and sys.platform.startswith("linux"):
+            tasks = self._tasks = TaskLimit(limits.processes)
+        procs = None if tasks is None else tasks.procs_file
         command = [sys.executable, "-m", CHILD_MODULE]
-        if self._limits.memory_bytes is not None:
-            command.append(f"{MEMORY_OPTION}{self._limits.memory_bytes}")
+        if procs is not None:
+            inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
+            command.append(f"{CGROUP_OPTION}{inside}")
+        if limits.memory_bytes is not None:
+            command.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
+        if limits.disk_bytes is not None:
+            command.append(f"{DISK_OPTION}{limits.disk_bytes}")
         command += self._agent.modules
         if self._sandbox_tool is not None:
             command = sandboxed_command(
@@ -367,7 +396,9 @@ class AsyncAgentWorker:
                 command,
                 workdir,
                 hidden=self._hidden,
-                tmp_bytes=self._limits.memory_bytes,
+                tmp_bytes=limits.tmp_bytes(),
+                work_bytes=limits.tmp_bytes(),
+                cgroup_procs=procs,
             )
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
@@ -401,7 +432,8 @@ class AsyncAgentWorker:
             await self._discard()
             raise _closed_mid_start(None)
         try:
-            ready = await asyncio.wait_for(_read_frame(process), timeout)
+            with self._watching(process):
+                ready = await asyncio.wait_for(_read_frame(process), timeout)
         except asyncio.TimeoutError:
             await self._discard()
             if endpoint is not None:
@@ -419,6 +451,8 @@ class AsyncAgentWorker:
         if not ready.get("ok"):
             await self._discard()
             raise _error_from_reply(ready, self._auth.redactor(), endpoint, self._limits)
+        if tasks is not None:
+            tasks.confirm()
         return process
 
     def _fresh_workdir(self) -> Path:
@@ -429,9 +463,55 @@ class AsyncAgentWorker:
         write_working_dir(self._agent, self._workdir.path, to_module_source())
         return self._workdir.path
 
+    @contextlib.contextmanager
+    def _watching(self, process: asyncio.subprocess.Process) -> Iterator[None]:
+        """Check the child's tree against the process limit while the block runs: past
+        it, kill the tree (the block then sees the channel end, and :meth:`_died` says
+        why). A timer, not a task: a call that ends before the first check costs only
+        scheduling it."""
+        tasks = self._tasks
+        if tasks is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+
+        def check() -> None:
+            nonlocal handle
+            if process.returncode is not None:
+                return
+            if tasks.over(process.pid):
+                self._over_tasks = True
+                _kill_tree(process)
+            else:
+                handle = loop.call_later(POLL_SECONDS, check)
+
+        handle = loop.call_later(POLL_SECONDS, check)
+        try:
+            yield
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+    def _over_tasks_at_error(self, process: asyncio.subprocess.Process) -> bool:
+        # Checked on a failed call only: a successful one pays nothing.
+        tasks = self._tasks
+        return tasks is not None and tasks.over(process.pid)
+
+    def _process_limit(self, endpoint: str | None) -> ProcessLimitError:
+        return ProcessLimitError(
+            f"the call ran more than {self._limits.processes} processes and threads and "
+            "all of them were stopped: start fewer (a fork bomb?), or pass larger "
+            "Limits(processes=...)",
+            limit=self._limits.processes,
+            endpoint=endpoint,
+        )
+
     def _died(
         self, returncode: int | None, cause: BaseException, endpoint: str | None
     ) -> RunnerError:
+        if self._over_tasks:
+            return self._process_limit(endpoint)
         if returncode in _CPU_LIMIT_CODES and self._limits.cpu_seconds is not None:
             return CpuLimitError(
                 f"the call used more than its {self._limits.cpu_seconds:g} s of CPU time "
@@ -451,6 +531,9 @@ class AsyncAgentWorker:
         """Kill the current child and its process group, reap it, and forget it."""
         process, self._process = self._process, None
         if process is None:
+            tasks, self._tasks = self._tasks, None
+            if tasks is not None:
+                tasks.close()  # the child was never started
             return None
         if process.returncode is None:
             _kill_tree(process)
@@ -462,6 +545,9 @@ class AsyncAgentWorker:
             returncode = await process.wait()
         finally:
             drain.cancel()
+        tasks, self._tasks = self._tasks, None
+        if tasks is not None:
+            tasks.close()
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
             # Its pipe ends with the child's tree; a descendant still holding it, or a
@@ -588,7 +674,18 @@ _LIMIT_ERRORS: dict[str | None, tuple[type[ResourceLimitError], str, str]] = {
         "result_bytes",
         "return less (store large data elsewhere)",
     ),
+    KIND_DISK_LIMIT: (DiskLimitError, "disk_bytes", "write less"),
 }
+
+
+def _disk_bounds(limits: Limits) -> str:
+    """What bounds agent code's writes, in words (``disk_bytes`` may be lifted)."""
+    bounds = []
+    if limits.disk_bytes is not None:
+        bounds.append(f"a file may hold at most {limits.disk_bytes} bytes")
+    if limits.tmp_bytes() is not None:
+        bounds.append(f"the private /tmp and new files {limits.tmp_bytes()} bytes")
+    return " and ".join(bounds) or "the disk is full"
 
 
 def _error_from_reply(
@@ -607,6 +704,8 @@ def _error_from_reply(
         cls, field, what = limit_error
         if kind == KIND_MEMORY_LIMIT:
             message = f"agent code ran out of its {limits.memory_bytes} bytes of address space"
+        elif kind == KIND_DISK_LIMIT:
+            message = f"agent code could not write ({message}): {_disk_bounds(limits)}"
         limit = getattr(limits, field)
         return cls(
             f"{message}: {what}, or pass larger Limits({field}=...)",

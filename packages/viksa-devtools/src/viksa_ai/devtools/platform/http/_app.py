@@ -151,7 +151,11 @@ def create_app(
         registry=platform.faults,
         project_of=functools.partial(request_project, platform.accounts),
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.config.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=platform.config.max_body_bytes,
+        timeout=platform.config.body_timeout,
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware)  # outermost: it sees the request id answered
     return app

@@ -1,12 +1,22 @@
-"""A cap on request bodies: 413 above ``PlatformConfig.max_body_bytes`` (10 MiB by default).
+"""Caps on request bodies: their size and the time they take to arrive.
 
-A body announced larger (``Content-Length``) is refused before a byte of it is read;
-one that grows past the cap while streaming (chunked) is cut off there. Either way the
-answer is 413 ``body_too_large`` naming the cap and the ``viksa dev`` flag that moves it.
+Size: 413 above ``PlatformConfig.max_body_bytes`` (10 MiB by default). A body announced
+larger (``Content-Length``) is refused before a byte of it is read; one that grows past
+the cap while streaming (chunked) is cut off there. Either way the answer is 413
+``body_too_large`` naming the cap and the ``viksa dev`` flag that moves it.
+
+Time: the whole body must arrive within ``PlatformConfig.body_timeout`` seconds (30 by
+default) of the application first asking for it. uvicorn's header deadline (see
+``_slow_clients``) ends once the headers are complete; a client that then trickles its
+body, or stops sending it, would hold the request (and its connection) forever. When
+the time runs out the answer is 408 ``body_timeout`` with ``Connection: close``, and the
+connection is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from fastapi import HTTPException
@@ -14,7 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform.http._answers import send_json
 
-__all__ = ["BodyLimitMiddleware", "BodyTooLargeError"]
+__all__ = ["BodyLimitMiddleware", "BodyTimeoutError", "BodyTooLargeError"]
+
+_CLOSE = (b"connection", b"close")
 
 
 class BodyTooLargeError(HTTPException):
@@ -28,6 +40,21 @@ class BodyTooLargeError(HTTPException):
         super().__init__(413, _detail(limit))
 
 
+class BodyTimeoutError(HTTPException):
+    """408: the request body did not arrive in time; the connection is closed after it."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(408, _timeout_detail(timeout), headers={"Connection": "close"})
+
+
+def _timeout_detail(timeout: float) -> dict[str, Any]:
+    return {
+        "message": f"The request body did not arrive within {timeout:g} seconds, the local "
+        "platform's limit: send it at once, or start viksa dev with a larger --body-timeout.",
+        "code": "body_timeout",
+    }
+
+
 def _detail(limit: int) -> dict[str, Any]:
     return {
         "message": f"The request body is larger than {limit:,} bytes, the local platform's "
@@ -37,11 +64,13 @@ def _detail(limit: int) -> dict[str, Any]:
 
 
 class BodyLimitMiddleware:
-    """ASGI middleware refusing request bodies over ``max_bytes`` with 413."""
+    """ASGI middleware refusing request bodies over ``max_bytes`` with 413, and bodies
+    not received within ``timeout`` seconds with 408."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,11 +82,22 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        deadline: float | None = None
+        complete = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline, complete
+            if complete:
+                # The body is in: what is left to wait for is the client going away.
+                return await receive()
+            if deadline is None:
+                deadline = time.monotonic() + self.timeout
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                raise BodyTimeoutError(self.timeout) from None
             if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise BodyTooLargeError(self.max_bytes)
@@ -75,3 +115,7 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await send_json(send, 413, {"detail": _detail(self.max_bytes)})
+        except BodyTimeoutError:
+            if started:
+                raise
+            await send_json(send, 408, {"detail": _timeout_detail(self.timeout)}, [_CLOSE])

@@ -1,0 +1,188 @@
+"""The sandbox without bubblewrap: util-linux ``unshare`` and a mount script.
+
+Where ``bwrap`` is missing but ``unshare`` (and ``setpriv``, both util-linux) can make
+user, mount, PID, IPC and UTS namespaces, :func:`unshare_command` builds the same file
+system bubblewrap would: a fresh tmpfs root holding the same read-only binds (the
+system directories, the ``/etc`` picks, the Python installation), a ``/dev`` of a few
+devices and a small ``/dev/shm``, the namespace's own ``/proc``, a size-capped private
+``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in),
+the masks over hidden directories. ``pivot_root`` then makes it the root and detaches
+the old one, the root is made read-only, and ``setpriv`` drops every capability (and
+sets no-new-privs) before the command runs. ``bash``, not ``sh``, runs the script: dash
+drops environment variables whose names are not shell names, such as ``method.param``.
+
+Differences from bubblewrap: the PID namespace's init is the mount script's shell
+(bwrap's own process in bwrap); ``setpriv --pdeathsig`` and ``unshare --kill-child`` end
+it when the runner dies (bwrap's ``--die-with-parent``); the session is the one the
+runner started the process in (no terminal either way).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["UNSHARE_ENV", "unshare_command", "unshare_tool"]
+
+UNSHARE_ENV = "VIKSA_UNSHARE"
+"""An environment variable naming the unshare executable to use (tests set it to a
+missing path to run as on a machine without one)."""
+_NAMESPACES = ("--user", "--map-root-user", "--mount", "--pid", "--ipc", "--uts", "--fork")
+_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+_NEW_ROOT = ".root"
+_TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
+_SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
+
+
+def _size(limit: int | None) -> str:
+    return "" if limit is None else f",size={int(limit)}"
+
+
+def unshare_tool() -> tuple[str, str, str] | None:
+    """The ``unshare``, ``setpriv`` and ``bash`` executables, or ``None`` when one is
+    missing (bash runs the mount script: unlike dash it passes on environment variables
+    whose names are not shell names, such as an agent's ``method.param``)."""
+    configured = os.environ.get(UNSHARE_ENV)
+    if configured is not None:
+        unshare = configured if os.access(configured, os.X_OK) else None
+    else:
+        unshare = shutil.which("unshare")
+    setpriv = shutil.which("setpriv")
+    bash = shutil.which("bash")
+    if unshare is None or setpriv is None or bash is None:
+        return None
+    return unshare, setpriv, bash
+
+
+def _q(path: str) -> str:
+    return shlex.quote(path)
+
+
+def _ro_bind(script: list[str], path: str, new: str) -> None:
+    target = _q(new + path)
+    make = f"mkdir -p {target}" if os.path.isdir(path) else f"touch {target}"
+    if not os.path.isdir(path):
+        script.append(f"mkdir -p {_q(os.path.dirname(new + path))}")
+    script += [
+        make,
+        f"mount --rbind {_q(path)} {target}",
+        f"mount -o remount,bind,ro {target}",
+    ]
+
+
+def unshare_command(
+    tools: tuple[str, str, str],
+    command: Sequence[str],
+    workdir: Path,
+    shown: Sequence[str],
+    *,
+    system_dirs: Sequence[str] = (),
+    etc_files: Sequence[str] = (),
+    masks: Sequence[str] = (),
+    tmp_bytes: int | None = None,
+    work_bytes: int | None = None,
+    shm_bytes: int = 64 * 1024 * 1024,
+    binds: Sequence[tuple[str, str]] = (),
+) -> list[str]:
+    """``command`` run in the unshare sandbox, working in ``workdir``.
+
+    ``shown`` are directories bound read-only (the Python installation),
+    ``system_dirs`` too (a symlink stays a symlink), ``etc_files`` are bound read-only
+    where they exist, ``masks`` are directories hidden by an empty read-only tmpfs,
+    ``binds`` are ``(host file, path inside)`` pairs bound writable; ``/dev/shm`` is a
+    tmpfs of ``shm_bytes``.
+    """
+    unshare, setpriv, bash = tools
+    new = str(workdir.parent / _NEW_ROOT)
+    os.makedirs(new, exist_ok=True)
+    script = ["set -e", f"mount -t tmpfs -o mode=0755 tmpfs {_q(new)}"]
+    for path in system_dirs:
+        if os.path.islink(path):
+            script.append(f"ln -s {_q(os.readlink(path))} {_q(new + path)}")
+        elif os.path.isdir(path):
+            _ro_bind(script, path, new)
+    for path in etc_files:
+        if os.path.exists(path):
+            _ro_bind(script, path, new)
+    script.append(f"mkdir -p {_q(new + '/dev')} {_q(new + '/proc')} {_q(new + _TMP)}")
+    for device in _DEVICES:
+        if os.path.exists(f"/dev/{device}"):
+            target = _q(f"{new}/dev/{device}")
+            script += [f"touch {target}", f"mount --bind /dev/{device} {target}"]
+    script += [
+        f"mkdir -p {_q(new + _SHM)}",
+        f"mount -t tmpfs -o mode=1777,size={int(shm_bytes)} tmpfs {_q(new + _SHM)}",
+        f"ln -s /proc/self/fd {_q(new + '/dev/fd')}",
+        f"mount -t proc proc {_q(new + '/proc')}",
+        f"mount -t tmpfs -o mode=1777{_size(tmp_bytes)} tmpfs {_q(new + _TMP)}",
+    ]
+    for path in shown:
+        _ro_bind(script, path, new)
+    work = str(workdir)
+    script.append(f"mkdir -p {_q(new + work)}")
+    if work_bytes is not None:
+        script.append(f"mount -t tmpfs -o mode=0700{_size(work_bytes)} tmpfs {_q(new + work)}")
+        for root, dirs, files in os.walk(workdir):
+            for name in dirs:
+                script.append(f"mkdir -p {_q(new + os.path.join(root, name))}")
+            for name in files:
+                path = os.path.join(root, name)
+                script += [f"touch {_q(new + path)}", f"mount --bind {_q(path)} {_q(new + path)}"]
+    else:
+        script.append(f"mount --bind {_q(work)} {_q(new + work)}")
+    for host, inside in binds:
+        target = _q(new + inside)
+        script += [
+            f"mkdir -p {_q(os.path.dirname(new + inside))}",
+            f"touch {target}",
+            f"mount --bind {_q(host)} {target}",
+        ]
+    for path in masks:
+        target = _q(new + path)
+        script += [f"mount -t tmpfs -o ro tmpfs {target}"]
+    script += [
+        f"mkdir {_q(new + '/.old')}",
+        f"cd {_q(new)}",
+        "pivot_root . .old",
+        "umount -l /.old",
+        "rmdir /.old",
+        "mount -o remount,bind,ro /",
+        f"cd {_q(work)}",
+        # The agent gets exactly the documented environment, not the shell's own (bash
+        # sets SHLVL and _ for its commands: env removes them).
+        "unset OLDPWD PWD",
+        # Not exec: the shell stays the namespace's init, as bwrap's does. An init
+        # ignores the signals it has no handler for, the kernel's SIGXCPU included; the
+        # child must not be one. A child ended by a signal makes it exit 128 + that.
+        # (Not its last command either: bash would exec that one.)
+        'env -u SHLVL -u _ "$@"',
+        "exit $?",
+    ]
+    drop = [
+        setpriv,
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--pdeathsig",
+        "SIGKILL",
+        "--",
+    ]
+    return [
+        setpriv,
+        "--pdeathsig",
+        "SIGKILL",
+        "--",
+        unshare,
+        *_NAMESPACES,
+        "--kill-child",
+        "--",
+        bash,
+        "-c",
+        "\n".join(script),
+        "viksa-sandbox",
+        *drop,
+        *command,
+    ]
