@@ -128,18 +128,28 @@ async def test_a_json_object_takes_the_direct_path(
 
 
 async def _post_in_chunks(
-    app: Any, path: str, headers: dict[str, str], chunks: list[bytes | None]
+    app: Any,
+    path: str,
+    headers: dict[str, str],
+    chunks: list[bytes | None],
+    *,
+    complete: bool = True,
 ) -> tuple[int, Any]:
     """POST ``chunks`` (no Content-Length) as uvicorn hands them to an app: the last
     message carries data and ``more_body=False``, and a later ``receive`` waits for the
-    client to go away (here: forever). None stands for the client going away."""
+    client to go away (here: forever). None stands for the client going away; with
+    ``complete=False`` the client stalls after the last chunk (``more_body=True``)."""
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     scope = {"type": "http", "method": "POST", "path": path, "query_string": b""}
     scope["headers"] = raw_headers
     messages = [
         {"type": "http.disconnect"}
         if chunk is None
-        else {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        else {
+            "type": "http.request",
+            "body": chunk,
+            "more_body": i < len(chunks) - 1 or not complete,
+        }
         for i, chunk in enumerate(chunks)
     ]
     sent: list[dict[str, Any]] = []
@@ -444,3 +454,22 @@ async def test_faults_and_request_ids_reach_the_direct_path(
     assert (served.status_code, served.headers["x-request-id"]) == (200, "req-review-3")
     once = {"X-Viksa-Fault": "status=502;count=1"}
     assert (await http.post("/pulse/executor/execute", json=body, headers=once)).status_code == 502
+
+
+@pytest.mark.parametrize("viksa_platform_config", [PlatformConfig(body_timeout=0.2)])
+async def test_a_stalled_body_is_408_on_both_paths(viksa_platform: LocalPlatform) -> None:
+    # The direct handler reads the body itself: the body deadline must end its wait as
+    # it ends FastAPI's (408), never leave the request hanging.
+    answers = [
+        await _post_in_chunks(
+            viksa_platform.app,
+            "/pulse/executor/execute",
+            {**_auth(viksa_platform), "Content-Type": content_type},
+            [b'{"agent_id": '],
+            complete=False,
+        )
+        for content_type in (_DIRECT, _FASTAPI)
+    ]
+    assert [(status, body["detail"]["code"]) for status, body in answers] == [
+        (408, "body_timeout")
+    ] * 2
