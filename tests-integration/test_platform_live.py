@@ -5,6 +5,7 @@ flow with the async and the sync client, volume, concurrency, faults and restart
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from _live_server import REPO, Server, start_server
 
@@ -201,8 +203,6 @@ def _event_agent(alias: str, *, approval: bool = False) -> dict[str, Any]:
 
 
 def _text_tools(alias: str) -> dict[str, Any]:
-    import json
-
     manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
     main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
     manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
@@ -564,3 +564,102 @@ async def test_a_stopped_server_leaves_no_worker_process(
                 break
             await asyncio.sleep(0.05)
         assert not _alive(pid), f"process {pid} outlived viksa dev"
+
+
+# -- kept targets under concurrency (review 3) ----------------------------------------------
+
+
+async def test_no_execute_after_a_change_is_answered_from_a_kept_target(server: Server) -> None:
+    # Executes race with enable/disable of the agent and of its endpoint over real
+    # sockets; any execute sent after a change was acknowledged must see that change.
+    headers = {
+        "Authorization": f"Bearer {server.env['VIKSA_API_KEY']}",
+        "X-Tenant-Project-Id": server.env["VIKSA_PROJECT_ID"],
+    }
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=60) as http:
+        created = await http.post("/builder/agent/create", json=_text_tools("flip_tools"))
+        assert created.status_code == 201, created.text
+        agent_id = created.json()["id"]
+        for route in ("/builder/builder/", "/builder/deploy/"):
+            assert (await http.post(route, json={"agent_id": agent_id})).status_code == 200
+        body = {
+            "agent_id": agent_id,
+            "agent_type": "cloud",
+            "endpoint": "flip_tools.main.slugify",
+            "inputs": {"text": "A b"},
+        }
+
+        async def run() -> tuple[int, Any]:
+            answer = await http.post("/pulse/executor/execute", json=body)
+            detail = answer.json().get("detail")
+            return answer.status_code, detail.get("code") if isinstance(detail, dict) else None
+
+        switches = [
+            (f"/builder/agent/{agent_id}/status", "agent_disabled"),
+            (f"/builder/agent/{agent_id}/endpoint/slugify/status", "endpoint_disabled"),
+        ]
+        for round_ in range(6):
+            path, code = switches[round_ % 2]
+            for status, expected in (("disabled", (409, code)), ("enabled", (200, None))):
+                racing = [run() for _ in range(10)]
+                switched, *_ = await asyncio.gather(
+                    http.patch(path, json={"status": status}), *racing
+                )
+                assert switched.status_code == 200, switched.text
+                after = await asyncio.gather(*(run() for _ in range(10)))
+                assert set(after) == {expected}, (round_, status, after)
+
+
+async def _raw_chunked_post(base_url: str, head: dict[str, str], chunks: list[bytes]) -> bytes:
+    """POST ``chunks`` with Transfer-Encoding: chunked over a raw socket; the status line."""
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        lines = [
+            "POST /pulse/executor/execute HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Transfer-Encoding: chunked",
+            *(f"{k}: {v}" for k, v in head.items()),
+        ]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        for chunk in chunks:
+            writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), timeout=60)
+    finally:
+        writer.close()
+
+
+async def test_chunked_executes_over_a_real_socket_are_served_or_cut_at_the_cap() -> None:
+    # The direct handler of execute reads the body itself: over uvicorn a chunked
+    # body is served, and one whose last chunk crosses the cap is 413, never a hang.
+    started = start_server("--memory", "--with-examples", str(EXAMPLES), "--max-body-mb", "1")
+    try:
+        async with _client(started) as client:
+            agent_id = await _agent_id(client, "text_tools_agent")
+        head = {
+            "Authorization": f"Bearer {started.env['VIKSA_API_KEY']}",
+            "Content-Type": "application/json; charset=latin-1",
+        }
+        body = json.dumps(
+            {
+                "agent_id": agent_id,
+                "agent_type": "cloud",
+                "endpoint": "text_tools_agent.main.slugify",
+                "inputs": {"text": "A b"},
+            }
+        )
+        cut = len(body) // 2
+        served = await _raw_chunked_post(
+            started.base_url, head, [body[:cut].encode(), body[cut:].encode()]
+        )
+        assert served.startswith(b"HTTP/1.1 200"), served
+        half = 600 * 1024
+        over = await _raw_chunked_post(
+            started.base_url, head, [b"{" + b" " * half, b" " * half + b"}"]
+        )
+        assert over.startswith(b"HTTP/1.1 413"), over
+    finally:
+        started.stop()

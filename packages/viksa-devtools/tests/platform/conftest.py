@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -121,6 +121,28 @@ async def deployed(http: httpx.AsyncClient) -> Manifest:
         answer = await http.post(route, json={"agent_id": agent["id"]})
         assert answer.status_code == 200, answer.text
     return {**agent, "secret_id": secret.json()["id"]}
+
+
+AnotherAccount = Callable[[str, str], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def another_account(http: httpx.AsyncClient, viksa_platform: LocalPlatform) -> AnotherAccount:
+    """``await another_account(email, password)``: headers of a new account's user
+    (a session token) acting in an org and project of their own."""
+
+    async def make(email: str, password: str) -> dict[str, str]:
+        viksa_platform.platform.accounts.create_user(email, password)
+        login = {"email": email, "password": password}
+        token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
+        theirs = {"Authorization": f"Bearer {token}"}
+        org = (await http.post("/org/create", json={"name": "theirs"}, headers=theirs)).json()
+        body = {"org_id": org["id"], "name": "p"}
+        project = await http.post("/project/create", json=body, headers=theirs)
+        assert project.status_code == 201, project.text
+        return {**theirs, "X-Tenant-Org-Id": org["id"], "X-Tenant-Project-Id": project.json()["id"]}
+
+    return make
 
 
 def execute_body(agent: Manifest, endpoint: str, **inputs: Any) -> dict[str, Any]:

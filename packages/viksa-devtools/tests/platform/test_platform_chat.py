@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
+
+from viksa_ai.devtools.platform import LocalPlatform
 
 Manifest = dict[str, Any]
 
@@ -192,3 +196,169 @@ async def test_triggers_and_public_webhooks(http: httpx.AsyncClient, deployed: M
     bad = await http.post("/chat/trigger", json={"agent_id": deployed["id"], "endpoint": "x.y.z"})
     assert bad.status_code == 422
     assert (await http.delete(f"/chat/trigger/{trigger['id']}")).status_code == 200
+
+
+# -- two accounts against each other (review 3) ---------------------------------------------
+
+MARKET = "/marketplace/api/v1/marketplace"
+
+
+async def test_another_account_reaches_nothing_of_a_conversation(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    another_account: Callable[[str, str], Awaitable[dict[str, str]]],
+) -> None:
+    guarded = {"message": 'echo.main.guarded {"text": "mine"}'}
+    ran = (await http.post("/chat/indent_finder", json=guarded)).json()
+    cid, execution = ran["conversation_id"], ran["execution"]
+    assert execution["status"] == "awaiting_approval"
+    eid = execution["execution_id"]
+    message = (
+        await http.post("/chat/message", json={"content": "x", "conversation_id": cid})
+    ).json()
+    base = f"/chat/executions/{eid}/debug"
+    assert (await http.post(f"{base}/start", json={})).status_code == 200
+    eve = await another_account("eve@example.com", "pw-eve-123")
+    attempts = {
+        "read": await http.get(f"/chat/conversations/{cid}", headers=eve),
+        "rename": await http.patch(f"/chat/conversations/{cid}", json={"title": "x"}, headers=eve),
+        "delete": await http.delete(f"/chat/conversations/{cid}", headers=eve),
+        "delete a message": await http.delete(f"/chat/messages/{message['id']}", headers=eve),
+        "post into it": await http.post(
+            "/chat/message", json={"content": "hi", "conversation_id": cid}, headers=eve
+        ),
+        "chat into it": await http.post(
+            "/chat/indent_finder", json={**guarded, "conversation_id": cid}, headers=eve
+        ),
+        "stream into it": await http.post(
+            "/chat/indent_finder/stream", json={**guarded, "conversation_id": cid}, headers=eve
+        ),
+        "cancel its run": await http.post(f"/chat/execution/{cid}/cancel", headers=eve),
+        "its active run": await http.get(f"/chat/execution/{cid}/active", headers=eve),
+        "its run's stream": await http.get(f"/chat/execution/{cid}/stream", headers=eve),
+        "the run's events": await http.get(f"/chat/executions/{eid}/events", headers=eve),
+        **{
+            f"debug {verb}": await http.post(f"{base}/{verb}", json={}, headers=eve)
+            for verb in ("start", "resume", "inspect", "stop")
+        },
+    }
+    assert {what: a.status_code for what, a in attempts.items() if a.status_code != 403} == {}
+    for answer in attempts.values():
+        assert "mine" not in answer.text
+    # A conversation that is nobody's fails before a stream starts too.
+    gone = {**guarded, "conversation_id": "cnv_none"}
+    assert (await http.post("/chat/indent_finder/stream", json=gone)).status_code == 404
+    # Their own views of the chat show nothing of ours.
+    stats = await http.get("/chat/stats/tokens", params={"conversation_id": cid}, headers=eve)
+    assert stats.json()["messages"] == 0
+    search = await http.post("/chat/search", json={"query": "mine"}, headers=eve)
+    assert search.json()["total"] == 0
+    assert (await http.get("/chat/conversations", headers=eve)).json()["total"] == 0
+    # And ours is untouched: still there, still awaiting approval, still being debugged.
+    mine = (await http.get(f"/chat/conversations/{cid}")).json()
+    assert (mine["title"], mine["message_count"]) == (guarded["message"][:80], 3)
+    assert (await http.get(f"/chat/execution/{cid}/active")).json()["active"] is True
+    inspected = (await http.post(f"{base}/inspect", json={})).json()
+    assert inspected["debug"]["state"] == "paused"
+
+
+async def test_another_account_uses_only_what_is_published(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    another_account: Callable[[str, str], Awaitable[dict[str, str]]],
+) -> None:
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    listing = {"agent_id": deployed["id"], "category": "data"}
+    draft = (await http.post(f"{MARKET}/listings", json=listing)).json()
+    public = (await http.post(f"{MARKET}/listings", json=listing)).json()
+    assert (await http.post(f"{MARKET}/listings/{public['id']}/publish")).status_code == 200
+    eve = await another_account("eve@example.com", "pw-eve-123")
+    assert (
+        await http.post(f"{MARKET}/publishers/profile", json={}, headers=eve)
+    ).status_code == 201
+    refused = {
+        "read a draft": await http.get(f"{MARKET}/listings/{draft['id']}", headers=eve),
+        "publish a draft": await http.post(f"{MARKET}/listings/{draft['id']}/publish", headers=eve),
+        "install a draft": await http.post(
+            f"{MARKET}/listings/{draft['id']}/install", json={}, headers=eve
+        ),
+        "publish ours again": await http.post(
+            f"{MARKET}/listings/{public['id']}/publish", json={"name": "hijacked"}, headers=eve
+        ),
+        "list our agent": await http.post(f"{MARKET}/listings", json=listing, headers=eve),
+        "publish our agent": await http.post(
+            f"{MARKET}/workforce/publish", json={"agent_ids": [deployed["id"]]}, headers=eve
+        ),
+    }
+    statuses = {what: answer.status_code for what, answer in refused.items()}
+    assert statuses == {
+        "read a draft": 404,
+        "publish a draft": 404,
+        "install a draft": 404,
+        "publish ours again": 404,
+        "list our agent": 403,
+        "publish our agent": 403,
+    }
+    listed = await http.get(f"{MARKET}/listings", params={"status": "draft"}, headers=eve)
+    assert listed.json()["total"] == 0
+    mine = (await http.get(f"{MARKET}/listings/{public['id']}")).json()
+    assert (mine["name"], mine["installs"]) == (public["name"], 0)
+    # What is published, they may install: a copy in their project, without our vault.
+    copy = await http.post(f"{MARKET}/listings/{public['id']}/install", json={}, headers=eve)
+    assert copy.status_code == 201, copy.text
+    assert "auth_methods" not in copy.json()["agent"]
+    assert copy.json()["agent"]["project_id"] == eve["X-Tenant-Project-Id"]
+    assert (await http.get(f"{MARKET}/install")).json()["total"] == 0
+    assert (await http.get(f"{MARKET}/install", headers=eve)).json()["total"] == 1
+
+
+async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    del deployed
+    cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
+    engine = viksa_platform.platform.engine
+    running, release = asyncio.Event(), asyncio.Event()
+    execute = engine.execute
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        running.set()
+        await release.wait()
+        return await execute(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "execute", paused)
+    turn = asyncio.ensure_future(
+        http.post(
+            "/chat/indent_finder",
+            json={"message": 'echo.main.echo {"text": "x"}', "conversation_id": cid},
+        )
+    )
+    await asyncio.wait_for(running.wait(), timeout=30)
+    renamed = await http.patch(f"/chat/conversations/{cid}", json={"title": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    posted = await http.post("/chat/message", json={"content": "meanwhile", "conversation_id": cid})
+    assert posted.status_code == 201, posted.text
+    release.set()
+    assert (await turn).status_code == 200
+    found = (await http.get(f"/chat/conversations/{cid}")).json()
+    assert found["title"] == "renamed"
+    assert found["message_count"] == len(found["messages"]) == 4
+
+
+async def test_a_conversation_id_that_is_not_text_is_refused_not_a_new_conversation(
+    http: httpx.AsyncClient,
+) -> None:
+    for route, body in [
+        ("/chat/message", {"content": "hi"}),
+        ("/chat/indent_finder", {"message": "hi"}),
+        ("/chat/indent_finder/stream", {"message": "hi"}),
+    ]:
+        answer = await http.post(route, json={**body, "conversation_id": 5})
+        assert answer.status_code == 422, (route, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["body", "conversation_id"]
+    assert (await http.get("/chat/conversations")).json()["total"] == 0
+    fresh = await http.post("/chat/message", json={"content": "hi", "conversation_id": None})
+    assert fresh.status_code == 201, fresh.text

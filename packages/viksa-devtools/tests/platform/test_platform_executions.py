@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, get_args
 
 import httpx
+import pytest
 
-from viksa_ai.client import ViksaClient
+from viksa_ai.client import ViksaClient, ViksaSyncClient, ViksaValidationError
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.http._routes.pulse import ExecutionStatus
 from viksa_ai.devtools.platform.services._engine import EXECUTION_STATUSES
@@ -110,3 +111,88 @@ async def test_each_change_of_an_execution_is_announced(
     ]
     assert seen[0]["project_id"] == viksa_platform.credentials.project_id
     assert viksa_platform.platform.engine.events.subscribers == 0
+
+
+# -- the client's filters and paging edges (review 3) -------------------------------------------
+
+
+def _created(record: Any) -> datetime:
+    return datetime.fromisoformat(str(record["created_at"]).replace("Z", "+00:00"))
+
+
+async def test_the_clients_time_filters_name_one_instant_however_it_is_written(
+    viksa_client: ViksaClient, http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    ids = await _three_runs(http, deployed, execute)
+    middle = _created((await http.get(f"/pulse/executor/execution/{ids[1]}")).json())
+    india = timezone(timedelta(hours=5, minutes=30))
+    spellings: dict[str, datetime | str] = {
+        "aware UTC": middle,
+        "aware +05:30": middle.astimezone(india),
+        "naive (read as UTC)": middle.replace(tzinfo=None),
+        "ISO text with Z": middle.isoformat().replace("+00:00", "Z"),
+        "ISO text with an offset": middle.astimezone(india).isoformat(),
+    }
+    for how, moment in spellings.items():
+        page = await viksa_client.pulse.list_executions(since=moment, until=moment)
+        assert [e["execution_id"] for e in page["executions"]] == [ids[1]], how
+        walked = [e["execution_id"] async for e in viksa_client.pulse.iter_executions(since=moment)]
+        assert walked == [ids[2], ids[1]], how
+    for garbage in ("yesterday", "2026-13-01T00:00:00", ""):
+        with pytest.raises(ViksaValidationError) as raised:
+            await viksa_client.pulse.list_executions(since=garbage)
+        assert raised.value.status_code == 422, garbage
+    assert (
+        await viksa_client.pulse.list_executions(since=middle, until=middle - timedelta(seconds=1))
+    )["total"] == 0
+
+
+async def test_the_clients_status_filter_and_paging_edges(
+    viksa_client: ViksaClient, http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    ids = await _three_runs(http, deployed, execute)
+    for status in get_args(ClientExecutionStatus):
+        page = await viksa_client.pulse.list_executions(status=status)
+        expected = {"completed": [ids[2], ids[0]], "failed": [ids[1]]}.get(status, [])
+        assert [e["execution_id"] for e in page["executions"]] == expected, status
+    with pytest.raises(ViksaValidationError):
+        await viksa_client.pulse.list_executions(status="finished")  # type: ignore[arg-type]
+    one_by_one = [e["execution_id"] async for e in viksa_client.pulse.iter_executions(limit=1)]
+    assert one_by_one == ids[::-1]
+    past = await viksa_client.pulse.list_executions(skip=3, limit=1000)
+    assert (past["executions"], past.get("total")) == ([], 3)
+    for limit in (0, 1001):
+        with pytest.raises(ViksaValidationError):
+            await viksa_client.pulse.list_executions(limit=limit)
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        [e async for e in viksa_client.pulse.iter_executions(limit=0)]
+
+
+def test_the_sync_client_lists_and_walks_executions(
+    viksa_sync_client: ViksaSyncClient, manifest: Callable[..., Manifest]
+) -> None:
+    client = viksa_sync_client
+    agent = client.builder.agents.create(manifest())
+    client.builder.deploy.build(agent["id"])
+    client.builder.deploy.deploy(agent["id"])
+    ran = [
+        client.pulse.execute(
+            {
+                "agent_id": agent["id"],
+                "agent_type": "cloud",
+                "endpoint": "echo.main.fail",
+                "inputs": {},
+            }
+        ).execution_id
+        for _ in range(3)
+    ]
+    assert [
+        e["execution_id"] for e in client.pulse.iter_executions(limit=2, status="failed")
+    ] == ran[::-1]
+    first = client.pulse.list_executions(limit=1, agent_id=agent["id"])
+    assert (first["executions"][0]["execution_id"], first.get("total")) == (ran[2], 3)
+    moment = _created(first["executions"][0])
+    assert client.pulse.list_executions(since=moment)["total"] == 1
+    assert client.pulse.list_executions(until=moment.replace(tzinfo=None))["total"] == 3
+    with pytest.raises(ViksaValidationError):
+        client.pulse.list_executions(until="not a time")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,25 +206,11 @@ async def test_state_survives_a_restart_and_seeding_prints_working_credentials(
 # -- who may arm run-wide faults, and where they apply (issue 9, item 3) ----------------
 
 
-async def _eve(http: httpx.AsyncClient, viksa_platform: LocalPlatform) -> dict[str, str]:
-    """Headers of another account's user, acting in a project of her own."""
-    viksa_platform.platform.accounts.create_user("eve@example.com", "pw-eve-123")
-    login = {"email": "eve@example.com", "password": "pw-eve-123"}
-    token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
-    eve = {"Authorization": f"Bearer {token}"}
-    org = (await http.post("/org/create", json={"name": "eve"}, headers=eve)).json()
-    project = await http.post(
-        "/project/create", json={"org_id": org["id"], "name": "p"}, headers=eve
-    )
-    assert project.status_code == 201, project.text
-    return {**eve, "X-Tenant-Org-Id": org["id"], "X-Tenant-Project-Id": project.json()["id"]}
-
-
 async def test_only_the_local_admin_touches_run_wide_faults(
-    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+    http: httpx.AsyncClient, another_account: Callable[[str, str], Awaitable[dict[str, str]]]
 ) -> None:
     worker = (await http.post("/auth/key/worker", json={"name": "w"})).json()["key"]
-    eve = await _eve(http, viksa_platform)
+    eve = await another_account("eve@example.com", "pw-eve-123")
     await http.post("/_dev/faults", json={"spec": "status=503;path=/builder;count=5"})
     outsiders = {
         "worker key": {"Authorization": f"Bearer {worker}"},
@@ -251,9 +237,11 @@ async def test_only_the_local_admin_touches_run_wide_faults(
 
 
 async def test_a_fault_armed_by_the_admin_stays_in_its_project_unless_it_asks_for_all(
-    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+    http: httpx.AsyncClient,
+    viksa_platform: LocalPlatform,
+    another_account: Callable[[str, str], Awaitable[dict[str, str]]],
 ) -> None:
-    eve = await _eve(http, viksa_platform)
+    eve = await another_account("eve@example.com", "pw-eve-123")
     armed = await http.post("/_dev/faults", json={"spec": "status=503;path=/auth/me;count=3"})
     assert armed.status_code == 201
     assert armed.json()["faults"][0]["project_id"] == viksa_platform.credentials.project_id

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.services._errors import ConflictError, NotFoundError
+from viksa_ai.devtools.platform.services._memo import Memo
 from viksa_ai.devtools.platform.store._store import Store
 
 Manifest = dict[str, Any]
@@ -55,3 +60,132 @@ def test_a_kept_target_follows_every_change_of_its_agent_or_deployment(
     store.delete("agent", deployed["id"])
     with pytest.raises(NotFoundError):
         engine.target(project, deployed["id"], "echo")
+
+
+async def _run(
+    http: httpx.AsyncClient, agent: Manifest, endpoint: str = "echo", **headers: str
+) -> tuple[int, Any]:
+    body = {
+        "agent_id": agent["id"],
+        "agent_type": "cloud",
+        "endpoint": f"{agent['agent_alias']}.main.{endpoint}",
+        "inputs": {"text": "t"} if endpoint == "echo" else {},
+    }
+    answer = await http.post("/pulse/executor/execute", json=body, headers=headers)
+    payload = answer.json()
+    found = payload.get("agent_id") if answer.status_code == 200 else payload["detail"]
+    return answer.status_code, found
+
+
+def _code(detail: Any) -> Any:
+    return detail.get("code") if isinstance(detail, dict) else detail
+
+
+async def _deploy(http: httpx.AsyncClient, agent_id: str, **headers: str) -> None:
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        answer = await http.post(route, json={"agent_id": agent_id}, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+
+async def test_no_route_change_is_missed_by_a_kept_target(
+    http: httpx.AsyncClient,
+    viksa_platform: LocalPlatform,
+    deployed: Manifest,
+    manifest: Callable[..., Manifest],
+    another_account: Callable[[str, str], Awaitable[dict[str, str]]],
+) -> None:
+    agent_path = f"/builder/agent/{deployed['id']}"
+    assert await _run(http, deployed) == (200, deployed["id"])  # kept from here on
+    for path in (f"{agent_path}/status", f"{agent_path}/endpoint/echo/status"):
+        off = await http.patch(path, json={"status": "disabled"})
+        assert off.status_code == 200, off.text
+        status, detail = await _run(http, deployed)
+        expected = "endpoint_disabled" if "/endpoint/" in path else "agent_disabled"
+        assert (status, _code(detail)) == (409, expected)
+        assert (await http.patch(path, json={"status": "enabled"})).status_code == 200
+        assert await _run(http, deployed) == (200, deployed["id"])
+    # Another account, guessing the id: never the kept target.
+    theirs = await another_account("mallory@example.com", "pw-mallory-1")
+    assert (await _run(http, deployed, **theirs))[0] == 403
+    # A second project of ours with an agent of the same alias: each project its own.
+    creds = viksa_platform.credentials
+    login = {"email": creds.email, "password": creds.password}
+    token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
+    user = {"Authorization": f"Bearer {token}"}
+    made = {"org_id": creds.org_id, "name": "two"}
+    two = (await http.post("/project/create", json=made, headers=user)).json()
+    in_two = {**user, "X-Tenant-Project-Id": two["id"]}
+    twin = (await http.post("/builder/agent/create", json=manifest(), headers=in_two)).json()
+    await _deploy(http, twin["id"], **in_two)
+    assert await _run(http, twin, **in_two) == (200, twin["id"])
+    assert (await _run(http, deployed, **in_two))[0] == 404
+    assert (await _run(http, twin))[0] == 404
+    assert await _run(http, deployed) == (200, deployed["id"])
+    # A redeploy without the endpoint: gone at once; the others still run.
+    endpoints = [e for e in manifest()["agent_endpoints"] if e["name"] != "echo"]
+    changed = await http.put(agent_path, json={"agent_endpoints": endpoints})
+    assert changed.status_code == 200, changed.text
+    assert await _run(http, deployed) == (200, deployed["id"])  # the deployed revision runs
+    await _deploy(http, deployed["id"])
+    status, detail = await _run(http, deployed)
+    assert (status, "has no endpoint" in str(detail)) == (404, True)
+    assert (await _run(http, deployed, "fail"))[0] == 200
+    # Deleting the agent, then the second project.
+    assert (await http.delete(agent_path)).status_code == 200
+    assert (await _run(http, deployed, "fail"))[0] == 404
+    assert (await http.delete(f"/project/{two['id']}", headers=user)).status_code == 200
+    assert (await _run(http, twin, **in_two))[0] == 404
+    # A whole org, with its project, its agent and a key of that project.
+    org = (await http.post("/org/create", json={"name": "three"}, headers=user)).json()
+    made = {"org_id": org["id"], "name": "three"}
+    three = (await http.post("/project/create", json=made, headers=user)).json()
+    in_three = {**user, "X-Tenant-Org-Id": org["id"], "X-Tenant-Project-Id": three["id"]}
+    third = (await http.post("/builder/agent/create", json=manifest(), headers=in_three)).json()
+    await _deploy(http, third["id"], **in_three)
+    key = (await http.post("/auth/key/api", json={"name": "k"}, headers=in_three)).json()["key"]
+    by_key = {"Authorization": f"Bearer {key}"}
+    assert await _run(http, third, **by_key) == (200, third["id"])
+    assert (await http.delete(f"/org/{org['id']}", headers=user)).status_code == 200
+    assert (await _run(http, third, **in_three))[0] == 404
+    assert (await _run(http, third, **by_key))[0] == 401
+
+
+def test_a_value_read_inside_a_rolled_back_transaction_is_not_kept() -> None:
+    # A cache filled from a write that is then rolled back must not outlive it.
+    store = Store()
+    memo: Memo[str] = Memo(store, ("agent",), ttl=60, size=8)
+    store.insert("agent", {"id": "a", "name": "before"}, scope="p")
+
+    def fill_then_fail() -> None:
+        with store.transaction():
+            store.save("agent", {"id": "a", "name": "undone"})
+            version = memo.version()
+            seen = store.get("agent", "a")
+            assert seen is not None
+            memo.put("a", seen["name"], version)
+            raise RuntimeError("the block fails")
+
+    with pytest.raises(RuntimeError):
+        fill_then_fail()
+    assert memo.get("a") is None
+    kept = store.get("agent", "a")
+    assert kept is not None
+    assert kept["name"] == "before"
+
+
+_TEXT = st.text(alphabet="aAbB%_\\é É", max_size=12)
+
+
+@settings(database=None, derandomize=True, max_examples=200, deadline=None)
+@given(fields=st.lists(_TEXT, max_size=4), search=_TEXT.filter(bool))
+def test_search_finds_exactly_the_records_holding_the_text(fields: list[str], search: str) -> None:
+    # Case folds as SQLite's lower() does: ASCII letters only.
+    def folded(text: str) -> str:
+        return "".join(c.lower() if c.isascii() else c for c in text)
+
+    store = Store()
+    for i, text in enumerate(fields):
+        store.insert("message", {"id": f"m{i}", "content": text}, scope="p")
+    found, total = store.query("message", search=search, search_fields=("content",))
+    expected = [f"m{i}" for i, text in enumerate(fields) if folded(search) in folded(text)]
+    assert ([doc["id"] for doc in found], total) == (expected, len(expected))

@@ -157,3 +157,53 @@ async def test_a_domain_error_is_answered_in_the_wire_shape(
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"] == "Bearer"
     assert anonymous.json()["detail"]["code"] == "not_authenticated"
+
+
+def _awaits_in_transactions(source: str) -> list[int]:
+    """Lines of ``await`` (or ``async for``/``async with``) inside a ``transaction()`` block."""
+    found: list[int] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.With, ast.AsyncWith)):
+            continue
+        opened = any(
+            isinstance(item.context_expr, ast.Call)
+            and isinstance(item.context_expr.func, ast.Attribute)
+            and item.context_expr.func.attr == "transaction"
+            for item in node.items
+        )
+        if not opened:
+            continue
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            inner = stack.pop()
+            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue  # defined here, run elsewhere
+            if isinstance(inner, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+                found.append(inner.lineno)
+            stack.extend(ast.iter_child_nodes(inner))
+    return sorted(found)
+
+
+def test_no_transaction_spans_an_await() -> None:
+    # The store is one connection: a request served while a transaction waits writes
+    # into it, and a rollback then undoes what that request was told it stored.
+    modules = sorted(_PLATFORM.rglob("*.py"))
+    assert _PLATFORM / "services" / "_marketplace.py" in modules
+    spanning = {
+        str(path.relative_to(_PLATFORM)): lines
+        for path in modules
+        if (lines := _awaits_in_transactions(path.read_text(encoding="utf-8")))
+    }
+    assert spanning == {}
+
+
+def test_the_transaction_check_finds_what_it_forbids() -> None:
+    source = (
+        "async def f(store, g):\n"
+        "    with store.transaction():\n"
+        "        await g()\n"
+        "    with store.transaction():\n"
+        "        async def later():\n"
+        "            await g()\n"
+    )
+    assert _awaits_in_transactions(source) == [3]

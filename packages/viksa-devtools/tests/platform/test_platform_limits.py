@@ -139,6 +139,39 @@ def test_main_py_is_capped_at_what_validates_in_about_a_second() -> None:
     assert [i.code for i in parse_source(text).issues] == ["VX204"]
 
 
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/chat/conversations", "conversations"),
+        ("/marketplace/api/v1/marketplace/listings", "listings"),
+        ("/marketplace/api/v1/marketplace/listings/search", "listings"),
+        ("/pulse/executor/executions", "executions"),
+        ("/builder/agent/list", "agents"),
+    ],
+)
+async def test_a_skip_past_any_sqlite_integer_is_an_empty_page(
+    http: httpx.AsyncClient, path: str, key: str
+) -> None:
+    # skip has no upper bound on the wire; SQLite's OFFSET stops at 2**63 - 1 (it was 500).
+    await http.post("/chat/message", json={"content": "one"})
+    for skip in (2**63 - 1, 2**63, 10**30):
+        answer = await http.get(path, params={"skip": skip})
+        assert answer.status_code == 200, (skip, answer.text)
+        assert (answer.json()[key], answer.json()["skip"]) == ([], skip)
+
+
+async def test_a_search_longer_than_sqlites_like_patterns_is_answered(
+    http: httpx.AsyncClient,
+) -> None:
+    # SQLite refuses LIKE patterns over 50,000 bytes; a search text may be longer (500).
+    long = "word " * 12_000
+    await http.post("/chat/message", json={"content": long + "end"})
+    found = await http.post("/chat/search", json={"query": long.upper()})
+    assert (found.status_code, found.json()["total"]) == (200, 1), found.text[:300]
+    missed = await http.post("/chat/search", json={"query": long + "nope"})
+    assert (missed.status_code, missed.json()["total"]) == (200, 0), missed.text[:300]
+
+
 # -- per-call limits of agent code, as the platform records them ---------------------------
 
 BOMB_MAIN = """

@@ -107,6 +107,20 @@ async def test_a_request_cannot_outlast_the_endpoints_timeout(
     assert zero.json()["detail"][0]["loc"] == ["body", "timeout"]
 
 
+async def test_a_timeout_too_large_for_a_float_is_the_endpoints_timeout(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    # JSON integers have no bound; 10**400 has no float. It used to answer 500.
+    body = {**execute(deployed, "slow", seconds=3), "timeout": 10**400}
+    answer = await http.post("/pulse/executor/execute", json=body)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], "1 s" in answer.json()["error"]) == ("timeout", True)
+    invoked = await http.post("/pulse/executor/invoke", json=body)
+    assert invoked.status_code == 202, invoked.text
+    stored = await http.get(f"/pulse/executor/execution/{invoked.json()['invocation_id']}")
+    assert stored.status_code == 200, stored.text
+
+
 async def test_runnability_rules(
     http: httpx.AsyncClient, deployed: Manifest, execute: Execute, manifest: Callable[..., Manifest]
 ) -> None:

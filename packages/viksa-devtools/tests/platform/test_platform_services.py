@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform.services import _marketplace
+from viksa_ai.devtools.platform.services._agents import checked_agent
 from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
 
 Manifest = dict[str, Any]
@@ -338,3 +342,102 @@ def test_iso_timestamps_read_back_to_the_same_moment(seconds: float) -> None:
     stamp = iso_at(seconds)
     assert stamp.endswith("Z")
     assert abs(seconds_of(stamp) - seconds) < 1e-5
+
+
+async def test_a_failed_workforce_install_never_undoes_another_requests_write(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    manifest: Callable[..., Manifest],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Installing a workforce checks each member's manifest (awaited: the validator runs
+    # apart) and stores them all or none. A request served while a check is awaited
+    # must keep what it was told was stored when the install then fails.
+    other = (await http.post("/builder/agent/create", json=manifest("other"))).json()
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    team = {"name": "team", "agent_ids": [deployed["id"], other["id"]]}
+    workforce = (await http.post(f"{MARKET}/workforce/publish", json=team)).json()
+    # The second member's copy cannot be stored: its alias is taken.
+    taken = await http.post("/builder/agent/create", json=manifest("other_2"))
+    assert taken.status_code == 201, taken.text
+    checking, release = asyncio.Event(), asyncio.Event()
+    check = checked_agent
+
+    async def paused_check(body: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if body["agent_alias"] == "other_2":
+            checking.set()
+            await release.wait()
+        return await check(body, *args, **kwargs)
+
+    monkeypatch.setattr(_marketplace, "checked_agent", paused_check)
+    install = asyncio.ensure_future(
+        http.post(f"{MARKET}/workforce/{workforce['id']}/install", json={"alias_suffix": "_2"})
+    )
+    await asyncio.wait_for(checking.wait(), timeout=30)
+    stored = await http.post("/builder/secret/create", json={"name": "meanwhile", "value": "v"})
+    assert stored.status_code == 201, stored.text
+    release.set()
+    failed = await install
+    assert failed.status_code == 409, failed.text
+    assert failed.json()["detail"]["code"] == "alias_taken"
+    secrets = (await http.get("/builder/secret/list")).json()
+    assert "meanwhile" in [s["name"] for s in secrets["secrets"]]
+    aliases = [a["agent_alias"] for a in (await http.get("/builder/agent/list")).json()["agents"]]
+    assert "echo_2" not in aliases  # all or nothing: the first member's copy went too
+
+
+async def test_concurrent_installs_are_each_counted(
+    http: httpx.AsyncClient, deployed: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    item = (await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})).json()
+    assert (await http.post(f"{MARKET}/listings/{item['id']}/publish")).status_code == 200
+    # Both installs wait in the validator at once, as two requests served together do.
+    both, release = asyncio.Semaphore(0), asyncio.Event()
+    check = checked_agent
+
+    async def paused_check(*args: Any, **kwargs: Any) -> Any:
+        both.release()
+        await release.wait()
+        return await check(*args, **kwargs)
+
+    monkeypatch.setattr(_marketplace, "checked_agent", paused_check)
+    installs = [
+        asyncio.ensure_future(
+            http.post(f"{MARKET}/listings/{item['id']}/install", json={"alias": alias})
+        )
+        for alias in ("copy_a", "copy_b")
+    ]
+    for _ in installs:
+        await asyncio.wait_for(both.acquire(), timeout=30)
+    release.set()
+    assert [(await i).status_code for i in installs] == [201, 201]
+    assert (await http.get(f"{MARKET}/listings/{item['id']}")).json()["installs"] == 2
+
+
+async def test_publishing_checks_the_category_and_shares_only_the_listed_agent(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # Creating a listing refuses an unknown category; publishing it (or a workforce)
+    # must too; a publish body cannot swap the agent the listing was made from, and
+    # the agent is shared without the publisher's vault bindings.
+    await http.post(f"{MARKET}/publishers/profile", json={"display_name": "Me"})
+    item = (await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})).json()
+    odd = await http.post(f"{MARKET}/listings/{item['id']}/publish", json={"category": "odd"})
+    assert odd.status_code == 422, odd.text
+    assert odd.json()["detail"][0]["loc"] == ["body", "category"]
+    assert (await http.get(f"{MARKET}/listings/{item['id']}")).json()["status"] == "draft"
+    swapped = {"category": "data", "manifest": {"agent_name": "other"}, "agent_alias": "other"}
+    published = await http.post(f"{MARKET}/listings/{item['id']}/publish", json=swapped)
+    assert published.status_code == 200, published.text
+    kept = published.json()
+    assert (kept["category"], kept["agent_alias"]) == ("data", "echo")
+    assert kept["manifest"]["agent_name"] == deployed["agent_name"]
+    team = {"agent_ids": [deployed["id"]], "category": "odd"}
+    assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 422
+    workforce = await http.post(f"{MARKET}/workforce/publish", json={**team, "category": "data"})
+    assert workforce.status_code == 201, workforce.text
+    # What every account reads carries no vault binding of the publisher's.
+    assert "auth_methods" in deployed
+    assert "auth_methods" not in kept["manifest"]
+    assert "auth_methods" not in workforce.json()["agents"][0]["manifest"]

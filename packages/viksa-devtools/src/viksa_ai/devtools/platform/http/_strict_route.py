@@ -49,7 +49,9 @@ class StrictJsonRoute(APIRoute):
 
         async def strict_handler(request: Request) -> Response:
             strict = _StrictRequest(request.scope, request.receive)
-            if direct is not None:
+            # The direct handler calls the dependency functions themselves: with any
+            # override set on the app (a test's), only FastAPI's handler honours it.
+            if direct is not None and not getattr(strict.app, "dependency_overrides", None):
                 answer = await direct(strict)
                 if answer is not None:
                     return answer
@@ -66,7 +68,7 @@ def direct_route(handler: DirectHandler) -> type[StrictJsonRoute]:
     calls, without FastAPI's per-request dependency solving and body validation, and
     returns None for anything else (a body that is not a JSON object, an unusual
     content type), which FastAPI's handler then answers as it always has. The route's
-    OpenAPI operation is FastAPI's, from the endpoint's signature; ``dependency_overrides``
-    reach only FastAPI's handler.
+    OpenAPI operation is FastAPI's, from the endpoint's signature. While the app has any
+    ``dependency_overrides``, every request goes to FastAPI's handler, which honours them.
     """
     return type("DirectRoute", (StrictJsonRoute,), {"direct": staticmethod(handler)})

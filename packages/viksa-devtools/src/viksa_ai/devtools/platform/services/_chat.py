@@ -41,6 +41,20 @@ def chat_text(body: dict[str, Any], *fields: str) -> str:
     raise unprocessable([detail_item(["body", fields[0]], "Field required", "missing")])
 
 
+def _conversation_id(body: dict[str, Any]) -> str | None:
+    """The conversation a body names (None: a new one); 422 when it is not text."""
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None and not isinstance(conversation_id, str):
+        raise unprocessable(
+            [
+                detail_item(
+                    ["body", "conversation_id"], "Input should be a valid string", "string_type"
+                )
+            ]
+        )
+    return conversation_id
+
+
 class Chat:
     """The ``conversation`` and ``message`` records of each project, and the assistant."""
 
@@ -53,8 +67,8 @@ class Chat:
         return owned_record(self.store, "conversation", "Conversation", conversation_id, caller)
 
     def _conversation(self, caller: Caller, body: dict[str, Any], first: str) -> Doc:
-        conversation_id = body.get("conversation_id")
-        if isinstance(conversation_id, str):
+        conversation_id = _conversation_id(body)
+        if conversation_id is not None:
             return self._owned(caller, conversation_id)
         now = now_iso()
         conversation = {
@@ -82,9 +96,12 @@ class Chat:
         }
         with self.store.transaction():
             self.store.insert("message", message, scope=caller.project_id)
-            conversation["message_count"] = conversation.get("message_count", 0) + 1
-            conversation["updated_at"] = message["created_at"]
-            self.store.save("conversation", conversation)
+            # The conversation as stored now: an assistant's turn read it before its run,
+            # and a rename or another message may have come in meanwhile.
+            current = self.store.get("conversation", conversation["id"]) or conversation
+            current["message_count"] = current.get("message_count", 0) + 1
+            current["updated_at"] = message["created_at"]
+            self.store.save("conversation", current)
         return message
 
     async def converse(self, caller: Caller, body: dict[str, Any]) -> AsyncIterator[Doc]:
@@ -161,8 +178,12 @@ class Chat:
         return answer
 
     def stream(self, caller: Caller, body: dict[str, Any]) -> AsyncIterator[Doc]:
-        """The assistant's turn as events; a body without ``message`` fails now, not mid-way."""
+        """The assistant's turn as events; a body without ``message``, or naming a
+        conversation the caller cannot write to, fails now (4xx), not mid-stream."""
         chat_text(body, "message")
+        conversation_id = _conversation_id(body)
+        if conversation_id is not None:
+            self._owned(caller, conversation_id)
         return self.converse(caller, body)
 
     def post_message(self, caller: Caller, body: dict[str, Any]) -> Doc:

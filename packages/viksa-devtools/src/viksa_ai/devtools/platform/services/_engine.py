@@ -225,7 +225,8 @@ class Engine:
         context: Mapping[str, Any] | None = None,
     ) -> Doc:
         """Record a new execution (awaiting approval when the endpoint needs one)."""
-        limit = target.timeout if timeout is None else min(float(timeout), target.timeout)
+        # min() before float(): a caller's int may be too large for a float.
+        limit = target.timeout if timeout is None else float(min(timeout, target.timeout))
         record: Doc = {
             "id": new_id("exe"),
             "project_id": target.agent["project_id"],

@@ -45,7 +45,11 @@ CATEGORIES = (
 )
 """The listing categories."""
 
-_FIXED = frozenset({"id", "status", "publisher_id", "account_id", "created_at", "installs"})
+# What the platform sets: a body never changes it (on create, publish or a profile update).
+_FIXED = frozenset(
+    {"id", "status", "publisher_id", "account_id", "created_at", "installs"}
+    | {"agent_alias", "manifest", "published_at", "agents", "workflow"}
+)
 _SEARCHED = ("name", "description", "category")
 
 
@@ -60,6 +64,21 @@ class Installer:
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _FIXED}
+
+
+def _category(body: dict[str, Any]) -> str:
+    category = body.get("category", "other")
+    if category not in CATEGORIES:
+        raise unprocessable(
+            [detail_item(["body", "category"], f"use one of {', '.join(CATEGORIES)}", "enum")]
+        )
+    return str(category)
+
+
+def _shared(agent: Doc) -> Doc:
+    # Every account reads a listing: the publisher's vault bindings stay home (an
+    # install never used them: the installer binds their own secrets).
+    return {k: v for k, v in manifest_of(agent).items() if k != AUTH_METHODS_FIELD}
 
 
 class Marketplace:
@@ -173,11 +192,7 @@ class Marketplace:
         """A ``draft`` listing of one of the caller's agents (needs a publisher profile)."""
         publisher = self.profile(caller)
         agent = owned_record(self.store, "agent", "Agent", required_id(body, "agent_id"), caller)
-        category = body.get("category", "other")
-        if category not in CATEGORIES:
-            raise unprocessable(
-                [detail_item(["body", "category"], f"use one of {', '.join(CATEGORIES)}", "enum")]
-            )
+        category = _category(body)
         item = {
             "name": agent["agent_name"],
             "description": agent["agent_description"],
@@ -188,7 +203,7 @@ class Marketplace:
             "publisher_id": publisher["id"],
             "account_id": caller.account_id,
             "agent_alias": agent["agent_alias"],
-            "manifest": manifest_of(agent),
+            "manifest": _shared(agent),
             "installs": 0,
             "created_at": now_iso(),
             "published_at": None,
@@ -204,6 +219,8 @@ class Marketplace:
             raise conflict(
                 f"Listing {listing_id!r} is already published.", code="already_published"
             )
+        if "category" in body:
+            _category(body)
         item.update(_fields(body))
         item.update(status="published", published_at=now_iso())
         return self.store.save("listing", item)
@@ -214,7 +231,7 @@ class Marketplace:
         if item["status"] != "published":
             raise conflict("Only a published listing can be installed.", code="not_published")
         alias = str(body.get("alias") or item["agent_alias"])
-        agent = await self._install_agent(who, item["manifest"], alias)
+        agent = self._store_agent(who, await self._checked(who, item["manifest"], alias))
         return {**self._record_install(who.caller, item, "listing", [agent["id"]]), "agent": agent}
 
     # -- workforces ------------------------------------------------------------------------
@@ -235,14 +252,14 @@ class Marketplace:
         now = now_iso()
         item = {
             "name": "workforce",
-            "category": "other",
             **_fields(body),
+            "category": _category(body),
             "id": new_id("wkf"),
             "status": "published",
             "publisher_id": publisher["id"],
             "account_id": caller.account_id,
             "agents": [
-                {"agent_alias": a["agent_alias"], "source_id": a["id"], "manifest": manifest_of(a)}
+                {"agent_alias": a["agent_alias"], "source_id": a["id"], "manifest": _shared(a)}
                 for a in agents
             ],
             "workflow": workflow,
@@ -259,12 +276,18 @@ class Marketplace:
         item = self.workforce(who.caller, workforce_id)
         suffix = str(body.get("alias_suffix") or "")
         new_ids: dict[str, str] = {}
+        # Every check first: an await inside the transaction would let requests served
+        # meanwhile write into it (one connection), and a failed install undo them.
+        checked = [
+            (
+                member["source_id"],
+                await self._checked(who, member["manifest"], member["agent_alias"] + suffix),
+            )
+            for member in item["agents"]
+        ]
         with self.store.transaction():
-            for member in item["agents"]:
-                agent = await self._install_agent(
-                    who, member["manifest"], member["agent_alias"] + suffix
-                )
-                new_ids[member["source_id"]] = agent["id"]
+            for source_id, fields in checked:
+                new_ids[source_id] = self._store_agent(who, fields)["id"]
             workflow = None
             if item.get("workflow"):
                 workflow = _copied_workflow(item, suffix, new_ids)
@@ -274,16 +297,19 @@ class Marketplace:
 
     # -- installing ------------------------------------------------------------------------
 
-    async def _install_agent(self, who: Installer, manifest: Doc, alias: str) -> Doc:
+    async def _checked(self, who: Installer, manifest: Doc, alias: str) -> Doc:
         # Vault bindings point at the publisher's secrets: the installer binds their own.
         body = {k: v for k, v in manifest.items() if k != AUTH_METHODS_FIELD}
-        project_id = who.caller.project_id
-        fields = await checked_agent(
+        return await checked_agent(
             {**body, "agent_alias": alias},
             self.store,
-            project_id,
+            who.caller.project_id,
             time_limit=self.validation_time_limit,
         )
+
+    def _store_agent(self, who: Installer, fields: Doc) -> Doc:
+        project_id = who.caller.project_id
+        alias = fields["agent_alias"]
         agent = new_agent(fields, org_id=who.org_id, project_id=project_id, user_id=who.user_id)
         try:
             with self.store.transaction():
@@ -299,8 +325,11 @@ class Marketplace:
         return agent
 
     def _record_install(self, caller: Caller, item: Doc, kind: Kind, agents: list[str]) -> Doc:
-        item["installs"] = item.get("installs", 0) + 1
-        self.store.save(kind, item)
+        # Counted on the record as it is now: ``item`` was read before the install
+        # awaited the validator, and other installs may have been counted since.
+        current = self.store.get(kind, item["id"]) or item
+        current["installs"] = current.get("installs", 0) + 1
+        self.store.save(kind, current)
         installation = {
             "id": new_id("ins"),
             f"{kind}_id": item["id"],

@@ -191,6 +191,8 @@ class Store:
                 self._depth -= 1
                 if outermost:
                     self._conn.execute("ROLLBACK")
+                    # What was read inside the block may be undone now: a change to caches.
+                    self._scope_deletions += 1
                 raise
             self._depth -= 1
             if outermost:
@@ -330,7 +332,7 @@ class Store:
         """One page of documents and the total that match, in insertion order.
 
         ``where`` compares top-level JSON fields for equality; ``search`` is a
-        case-insensitive substring looked for in ``search_fields``.
+        substring looked for in ``search_fields``, ASCII letters in either case.
         """
         clauses = ["kind = ?"]
         params: list[Any] = [kind]
@@ -344,11 +346,11 @@ class Store:
             clauses.append(f"{_field_sql(field)} IS ?")
             params.append(json.dumps(value) if isinstance(value, (dict, list)) else value)
         if search and search_fields:
-            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
-            pattern = pattern.replace("_", "\\_")
-            ors = [f"lower({_field_sql(f)}) LIKE ? ESCAPE '\\'" for f in search_fields]
+            # instr, not LIKE: no pattern characters to escape, no length limit (SQLite
+            # refuses LIKE patterns over 50,000 bytes), and one lower() folds both sides.
+            ors = [f"instr(lower({_field_sql(f)}), lower(?)) > 0" for f in search_fields]
             clauses.append("(" + " OR ".join(ors) + ")")
-            params.extend([pattern] * len(search_fields))
+            params.extend([search] * len(search_fields))
         where_sql = " AND ".join(clauses)
         order = "DESC" if newest_first else "ASC"
         with self._lock:
@@ -365,7 +367,9 @@ class Store:
                     f"ORDER BY seq {order} LIMIT ? OFFSET ?",
                     [*params, -1 if limit is None else limit, skip],
                 ).fetchall()
-                if limit != 0
+                # Past the last match there is nothing to read (and SQLite cannot take
+                # an OFFSET beyond 2**63 - 1, which a caller's skip may be).
+                if limit != 0 and skip < count
                 else []
             )
         docs = [self._loads(kind, str(row[1]), row[0]) for row in rows]
