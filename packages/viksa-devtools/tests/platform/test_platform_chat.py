@@ -117,6 +117,20 @@ async def test_fix_agent_returns_the_validators_issues(
     assert bad["agent"] == broken
 
 
+@pytest.mark.parametrize("route", ["/chat/generate/agent", "/chat/fix/agent"])
+async def test_the_assistant_routes_need_a_credential(
+    http: httpx.AsyncClient, route: str, manifest: Callable[..., Manifest]
+) -> None:
+    # Like every chat route: otherwise any local process (a sandboxed agent over
+    # loopback included) could keep the validator's worker busy without an account.
+    body = {"prompt": "Track parcels", "agent": manifest()}
+    anonymous = await http.post(route, json=body, headers={"Authorization": ""})
+    assert anonymous.status_code == 401, anonymous.text
+    forged = await http.post(route, json=body, headers={"Authorization": "Bearer vk_forged"})
+    assert forged.status_code == 401, forged.text
+    assert (await http.post(route, json=body)).status_code == 200
+
+
 async def test_execution_control_of_a_conversation(
     http: httpx.AsyncClient, deployed: Manifest
 ) -> None:

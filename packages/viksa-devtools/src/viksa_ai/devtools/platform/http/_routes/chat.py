@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody
-from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep
+from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, PrincipalDep, ProjectDep
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._sse import sse_response
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
@@ -98,13 +98,13 @@ async def token_stats(
 
 
 @router.post("/generate/agent")
-async def generate_agent(body: JsonBody, platform: PlatformDep) -> JsonAnswer:
+async def generate_agent(body: JsonBody, platform: PlatformDep, _: PrincipalDep) -> JsonAnswer:
     """An AgentGenerationResponse built from a fixed template (no model runs here)."""
     return JsonAnswer(platform.chat.generate_agent(body), headers=_DETERMINISTIC_HEADER)
 
 
 @router.post("/fix/agent")
-async def fix_agent(body: JsonBody, platform: PlatformDep) -> JsonAnswer:
+async def fix_agent(body: JsonBody, platform: PlatformDep, _: PrincipalDep) -> JsonAnswer:
     """The validator's issues with a manifest (sent whole, or under ``agent``/``manifest``)."""
     return JsonAnswer(await platform.chat.fix_agent(body), headers=_DETERMINISTIC_HEADER)
 
