@@ -38,16 +38,25 @@ def become_subreaper() -> bool:
         return False
 
 
-def _processes() -> dict[int, tuple[int, bool, int]]:
-    """``pid -> (parent pid, is a zombie, threads)`` of every process in ``/proc``."""
-    parents: dict[int, tuple[int, bool, int]] = {}
+def _processes(kill_under: int | None = None) -> dict[int, tuple[int, bool, int]]:
+    """``pid -> (parent pid, is a zombie, threads)`` of every process in ``/proc``.
+
+    With ``kill_under``, each live descendant of that pid is SIGKILLed as soon as its
+    entry is read (a descendant whose parent was read earlier in this walk). The entries
+    are then read newest first: a process that forks and exits in a loop has, at any
+    moment, one live pid, among the newest, and a parent of ``kill_under`` (its own
+    parent exited: the subreaper adopted it), so it is read, and killed, microseconds
+    after the listing rather than milliseconds.
+    """
+    processes: dict[int, tuple[int, bool, int]] = {}
+    tree = {kill_under}
     try:
-        names = os.listdir("/proc")
+        names = [name for name in os.listdir("/proc") if name.isdigit()]
     except OSError:
-        return parents
+        return processes
+    if kill_under is not None:
+        names.sort(key=int, reverse=True)
     for name in names:
-        if not name.isdigit():
-            continue
         try:
             with open(f"/proc/{name}/stat", "rb") as stream:
                 stat = stream.read()
@@ -55,9 +64,16 @@ def _processes() -> dict[int, tuple[int, bool, int]]:
             continue
         # After the command name: state, ppid, ... num_threads (field 20 of stat(5)).
         fields = stat.rpartition(b")")[2].split()
-        if len(fields) > 17:
-            parents[int(name)] = (int(fields[1]), fields[0] == b"Z", int(fields[17]))
-    return parents
+        if len(fields) <= 17:
+            continue
+        pid, parent, zombie = int(name), int(fields[1]), fields[0] == b"Z"
+        processes[pid] = (parent, zombie, int(fields[17]))
+        if kill_under is not None and parent in tree:
+            tree.add(pid)
+            if not zombie:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+    return processes
 
 
 def _tree(
@@ -100,24 +116,33 @@ def kill_tree(pid: int, *, include_root: bool = True) -> None:
     """SIGKILL every descendant of ``pid``, then ``pid`` itself unless ``include_root``
     is false.
 
-    A walk of ``/proc`` is not a snapshot: a process seen alive when ``/proc`` was
-    listed can fork, then exit before its own entry is read. It then looks like a
-    zombie, and its child, younger than the listing, is not in it at all. So walks are
-    repeated until one finds no pid, alive or dead, that an earlier walk had not seen:
-    any process forked since the previous listing would be such a pid (or would leave
-    one, its dead parent). Each killed process re-parents its children to ``pid`` (a
-    subreaper), where the next walk finds them.
+    A walk of ``/proc`` is not a snapshot, and it takes milliseconds where a process can
+    fork and exit in a fraction of one: a process killed only after the whole walk has
+    often left a child behind already. So each descendant is killed the moment its entry
+    is read (its parent read earlier in the same walk), and walks are repeated until one
+    finds no pid, alive or dead, that an earlier walk had not seen: any process forked
+    since the previous listing would be such a pid (or would leave one, its dead
+    parent). Each killed process re-parents its children to ``pid`` (a subreaper), where
+    the next walk finds them.
     """
     seen: set[int] = set()
     for _ in range(_ROUNDS):
-        live, dead = _tree(pid)
-        for victim in live:
-            with contextlib.suppress(OSError):
-                os.kill(victim, signal.SIGKILL)
-        new = set(live + dead) - seen
+        found = _kill_walk(pid)
+        new = found - seen
         if not new:
             break
         seen.update(new)
     if include_root:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _kill_walk(root: int) -> set[int]:
+    """One walk of ``/proc`` killing the descendants of ``root``: the pids it found."""
+    processes = _processes(kill_under=root)
+    live, dead = _tree(root, processes)
+    # A child listed before its parent (pids wrap around) is killed here, after the walk.
+    for victim in live:
+        with contextlib.suppress(OSError):
+            os.kill(victim, signal.SIGKILL)
+    return set(live + dead)

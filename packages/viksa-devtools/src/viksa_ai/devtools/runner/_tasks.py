@@ -16,7 +16,9 @@ namespace) is exempt from it. Two mechanisms instead, the first available one us
   killed.
 
 Either way, a call whose tree goes past the limit is ended: the runner kills the tree
-and raises :class:`ProcessLimitError`.
+and raises :class:`ProcessLimitError`. Where the cgroup exists, ending a call's tree
+also kills every member of the cgroup (:meth:`TaskLimit.kill_all`), which nothing the
+agent does (``setsid``, forking and exiting in a loop) can leave.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import contextlib
 import functools
 import itertools
 import os
+import signal
 import sys
 
 from viksa_ai.devtools.runner._reap import count_tasks
@@ -35,6 +38,8 @@ POLL_SECONDS = 0.05
 """How often a running call's tree is checked against its limit."""
 _PREFIX = "viksa-agent-"
 _counter = itertools.count()
+# Reads of cgroup.procs before giving up on a cgroup whose members keep changing.
+_KILL_ROUNDS = 1000
 # Cgroups whose last processes were still exiting at close: removed at a later start.
 _leftovers: set[str] = set()
 
@@ -197,6 +202,28 @@ class TaskLimit:
         except (OSError, ValueError):
             pass
         return 0
+
+    def kill_all(self) -> None:
+        """SIGKILL every process of the cgroup, again until none is left (bounded).
+
+        Membership does not depend on parentage, so a process that forks and exits in
+        a loop, or a pid reused, cannot hide from it as it can from a walk of
+        ``/proc``; a small file read in microseconds, so the loop outruns any fork.
+        """
+        if self.cgroup is None:
+            return
+        procs = os.path.join(self.cgroup, "cgroup.procs")
+        for _ in range(_KILL_ROUNDS):
+            try:
+                with open(procs, encoding="ascii") as stream:
+                    members = [int(line) for line in stream if line.strip()]
+            except (OSError, ValueError):
+                return
+            if not members:
+                return
+            for pid in members:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
         """Remove the cgroup (call once the tree is dead)."""

@@ -482,7 +482,7 @@ class AsyncAgentWorker:
                 return
             if tasks.over(process.pid):
                 self._over_tasks = True
-                _kill_tree(process)
+                _kill_tree(process, tasks)
             else:
                 handle = loop.call_later(POLL_SECONDS, check)
 
@@ -536,7 +536,10 @@ class AsyncAgentWorker:
                 tasks.close()  # the child was never started
             return None
         if process.returncode is None:
-            _kill_tree(process)
+            _kill_tree(process, self._tasks)
+        elif self._tasks is not None:
+            # The child died first: what it started was re-parented past it.
+            self._tasks.kill_all()
         # A reply left unread in the pipe (refused as too large, or cut by a timeout)
         # pauses the pipe's transport, so it never sees the end of the file and
         # ``wait()`` never returns: read what is left until the pipe ends.
@@ -629,16 +632,19 @@ async def _read_frame(
     return decode_body(body)
 
 
-def _kill_tree(process: asyncio.subprocess.Process) -> None:
+def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> None:
     # The child leads its own session: killing the group ends what the agent spawned in
     # it; descendants that left it (setsid) were re-parented to the child, a subreaper,
-    # and are found in /proc (in the sandbox the PID namespace ends them as well).
+    # and are found in /proc (in the sandbox the PID namespace ends them as well); the
+    # pids cgroup, where there is one, holds them all whatever their parents.
     if not _POSIX:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             process.kill()
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGSTOP)
+    if tasks is not None:
+        tasks.kill_all()
     kill_tree(process.pid, include_root=False)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
