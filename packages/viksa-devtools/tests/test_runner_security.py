@@ -769,3 +769,64 @@ def test_a_stderr_nobody_reads_stalls_only_the_agent_not_the_runner() -> None:
             if copy.name == "viksa-agent-stderr":
                 copy.join(30)
         os.close(write_end)
+
+
+# --- hostile agents against the sandbox itself (both backends) --------------------------
+
+HOST_WRITES = code(
+    """
+    import os
+
+    @mcp_endpoint(description="what the agent can open for writing or read")
+    async def probe(payload):
+        writable, readable = [], []
+        for path in payload["write"]:
+            try:
+                # Opened, never written: a global sysctl must not change in a test.
+                os.close(os.open(path, os.O_WRONLY))
+                writable.append(path)
+            except OSError:
+                pass
+        for path in payload["read"]:
+            try:
+                os.listdir(path)
+                readable.append(path)
+            except OSError:
+                pass
+        return {"writable": writable, "readable": readable}
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="/proc is Linux's")
+def test_agent_code_cannot_write_kernel_settings_or_read_host_keys(backend: str) -> None:
+    # The runner is often root (a container); the sandbox maps that uid onto itself, and
+    # /proc/sys, /proc/sysrq-trigger... check the owner only, not a capability: a
+    # writable /proc/sys/kernel/core_pattern is root on the host. /etc/ssl is shown, its
+    # private keys must not be.
+    write = [
+        "/proc/sys/kernel/core_pattern",
+        "/proc/sys/kernel/modprobe",
+        "/proc/sys/vm/drop_caches",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sysrq-trigger",
+    ]
+    write += [str(p) for p in Path("/proc/irq").glob("*/smp_affinity")][:2]
+    found = run_endpoint(
+        agent(HOST_WRITES, "probe"), "probe", {"write": write, "read": ["/etc/ssl/private"]}
+    ).value
+    assert found["writable"] == []
+    if Path("/etc/ssl/private").is_dir():
+        assert found["readable"] == ["/etc/ssl/private"]  # the mask: there, and empty
+        assert run_endpoint(agent(LIST_DIR, "ls"), "ls", {"path": "/etc/ssl/private"}).value == []
+
+
+LIST_DIR = code(
+    """
+    import os
+
+    @mcp_endpoint(description="list a directory")
+    async def ls(payload):
+        return sorted(os.listdir(payload["path"]))
+    """
+)

@@ -35,6 +35,7 @@ from viksa_ai.devtools.runner._unshare import unshare_command, unshare_tool
 
 __all__ = [
     "BWRAP_ENV",
+    "PROC_READ_ONLY",
     "SANDBOX_CGROUP_PROCS",
     "SHM_BYTES",
     "sandbox_available",
@@ -74,6 +75,14 @@ _ETC_FILES = (
     "/etc/alternatives",
     "/etc/mime.types",
 )
+# Parts of /proc whose files the kernel guards by owner alone (a global sysctl, the
+# sysrq trigger, IRQ affinities...): to agent code running with the runner's uid, root
+# in a container, they are writable even without capabilities. Read-only in the sandbox
+# (bwrap covers them only when it can write them, never /proc/sys as root).
+PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs")
+# Directories of the /etc picks that hold secrets of the host (TLS private keys),
+# readable to agent code when the runner is root: masked like a data directory.
+_SECRET_DIRS = ("/etc/ssl/private",)
 _PROBE_TIMEOUT = 10.0
 
 
@@ -308,6 +317,8 @@ def sandboxed_command(
     sizes = tmp_bytes is not None and _sizes_tmpfs(tool)
     size = ["--size", str(tmp_bytes)] if sizes else []
     args += ["--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/tmp"]  # noqa: S108
+    for name in _proc_read_only():
+        args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
     # bwrap's /dev is a writable tmpfs of its own: read-only, with a small /dev/shm (POSIX
     # semaphores and shared memory need one), or it is memory for the agent to fill.
     shm = ["--size", str(shm_bytes(tmp_bytes))] if sizes else []
@@ -333,11 +344,16 @@ def sandboxed_command(
     return args
 
 
+def _proc_read_only() -> list[str]:
+    """The names of :data:`PROC_READ_ONLY` this kernel's ``/proc`` has."""
+    return [name for name in PROC_READ_ONLY if os.path.exists(f"/proc/{name}")]
+
+
 def _masked(hidden: Sequence[Path], shown: Sequence[str]) -> list[str]:
     """The directories of ``hidden`` that need a mask: those shown or inside one shown
     (masking one that holds a shown directory, such as the current directory holding
-    .venv, would hide that too)."""
-    masks = []
+    .venv, would hide that too), and the secret directories of the ``/etc`` picks."""
+    masks = [path for path in _SECRET_DIRS if os.path.isdir(path)]
     for hide in hidden:
         real = os.path.realpath(hide)
         if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
@@ -366,5 +382,6 @@ def _unshare_sandbox(
         tmp_bytes=tmp_bytes,
         work_bytes=work_bytes,
         shm_bytes=shm_bytes(tmp_bytes),
+        proc_read_only=_proc_read_only(),
         binds=() if cgroup_procs is None else ((cgroup_procs, SANDBOX_CGROUP_PROCS),),
     )

@@ -86,6 +86,7 @@ def unshare_command(
     work_bytes: int | None = None,
     shm_bytes: int = 64 * 1024 * 1024,
     binds: Sequence[tuple[str, str]] = (),
+    proc_read_only: Sequence[str] = (),
 ) -> list[str]:
     """``command`` run in the unshare sandbox, working in ``workdir``.
 
@@ -93,7 +94,7 @@ def unshare_command(
     ``system_dirs`` too (a symlink stays a symlink), ``etc_files`` are bound read-only
     where they exist, ``masks`` are directories hidden by an empty read-only tmpfs,
     ``binds`` are ``(host file, path inside)`` pairs bound writable; ``/dev/shm`` is a
-    tmpfs of ``shm_bytes``.
+    tmpfs of ``shm_bytes``; ``proc_read_only`` are names in ``/proc`` made read-only.
     """
     unshare, setpriv, bash = tools
     new = str(workdir.parent / _NEW_ROOT)
@@ -119,6 +120,9 @@ def unshare_command(
         f"mount -t proc proc {_q(new + '/proc')}",
         f"mount -t tmpfs -o mode=1777{_size(tmp_bytes)} tmpfs {_q(new + _TMP)}",
     ]
+    for name in proc_read_only:
+        target = _q(f"{new}/proc/{name}")
+        script += [f"mount --bind {target} {target}", f"mount -o remount,bind,ro {target}"]
     for path in shown:
         _ro_bind(script, path, new)
     work = str(workdir)
