@@ -830,3 +830,37 @@ LIST_DIR = code(
         return sorted(os.listdir(payload["path"]))
     """
 )
+
+
+OWN_FILES = code(
+    """
+    import os
+
+    @mcp_endpoint(description="append to the agent's own files")
+    async def tamper(payload):
+        failed = []
+        for name in ("main.py", "ViksaAI.py"):
+            try:
+                with open(name, "ab") as file:
+                    file.write(b"x" * payload["bytes"])
+            except OSError as error:
+                failed.append(error.errno)
+        return {"cwd": os.getcwd(), "failed": failed}
+    """
+)
+
+
+def test_agent_code_cannot_change_its_own_files_on_the_host(backend: str) -> None:
+    # The agent's files are bound into its tmpfs working directory from the host: written
+    # through, they were host disk outside that tmpfs's cap (disk_bytes per file, files
+    # times over), and a path on the host whose content the agent chose.
+    manifest = agent(OWN_FILES, "tamper")
+    limits = Limits(disk_bytes=4 * MIB)
+    with AgentWorker(manifest, limits=limits) as warm:
+        seen = warm.call("tamper", {"bytes": 3 * MIB}).value
+        host = Path(seen["cwd"])
+        assert len(seen["failed"]) == 2
+        assert (host / "main.py").read_text() == OWN_FILES
+        assert (host / "ViksaAI.py").stat().st_size < MIB
+        # The module still imports: a new child (after a kill) starts from the same files.
+        assert warm.call("tamper", {"bytes": 1}).value["failed"] == seen["failed"]

@@ -272,15 +272,16 @@ def shm_bytes(tmp_bytes: int | None) -> int:
 
 
 def _bind_contents(directory: Path) -> list[str]:
-    """Binds of every file under ``directory`` (and its empty directories) at the same
-    path: the files the runner wrote, shown inside a fresh tmpfs mounted over it."""
+    """Read-only binds of every file under ``directory`` (and its empty directories) at
+    the same path: the files the runner wrote, shown inside a fresh tmpfs mounted over
+    it. Read-only: written through, they would be host disk outside the tmpfs's cap."""
     args: list[str] = []
     for root, dirs, files in os.walk(directory):
         if not dirs and not files and root != str(directory):
             args += ["--dir", root]
         for name in files:
             path = os.path.join(root, name)
-            args += ["--bind", path, path]
+            args += ["--ro-bind", path, path]
     return args
 
 
@@ -301,8 +302,7 @@ def sandboxed_command(
     ``sys.path``). ``tmp_bytes`` caps the private ``/tmp``: it lives in memory, outside
     the child's own memory limit (where bwrap is too old for ``--size``, it is not).
     ``work_bytes`` caps what agent code adds to ``workdir``: it is then a tmpfs of that
-    size holding the files already there, each bound in from the host (written through
-    to them, a file at most as large as the child's file size limit).
+    size holding the files already there, each bound in read-only from the host.
     ``cgroup_procs`` (a cgroup's ``cgroup.procs`` file) is bound at
     :data:`SANDBOX_CGROUP_PROCS` for the child to join that cgroup.
     """

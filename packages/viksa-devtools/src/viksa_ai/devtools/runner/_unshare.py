@@ -5,7 +5,8 @@ user, mount, PID, IPC and UTS namespaces, :func:`unshare_command` builds the sam
 system bubblewrap would: a fresh tmpfs root holding the same read-only binds (the
 system directories, the ``/etc`` picks, the Python installation), a ``/dev`` of a few
 devices and a small ``/dev/shm``, the namespace's own ``/proc``, a size-capped private
-``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in),
+``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in
+read-only),
 the masks over hidden directories. ``pivot_root`` then makes it the root and detaches
 the old one, the root is made read-only, and ``setpriv`` drops every capability (and
 sets no-new-privs) before the command runs. ``bash``, not ``sh``, runs the script: dash
@@ -133,8 +134,7 @@ def unshare_command(
             for name in dirs:
                 script.append(f"mkdir -p {_q(new + os.path.join(root, name))}")
             for name in files:
-                path = os.path.join(root, name)
-                script += [f"touch {_q(new + path)}", f"mount --bind {_q(path)} {_q(new + path)}"]
+                _ro_bind(script, os.path.join(root, name), new)
     else:
         script.append(f"mount --bind {_q(work)} {_q(new + work)}")
     for host, inside in binds:
