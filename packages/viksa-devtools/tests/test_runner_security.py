@@ -864,3 +864,18 @@ def test_agent_code_cannot_change_its_own_files_on_the_host(backend: str) -> Non
         assert (host / "ViksaAI.py").stat().st_size < MIB
         # The module still imports: a new child (after a kill) starts from the same files.
         assert warm.call("tamper", {"bytes": 1}).value["failed"] == seen["failed"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_AS is POSIX")
+def test_threads_past_the_memory_limit_end_the_call_with_memory_limit() -> None:
+    # Each thread's stack is address space: under the default 1 GiB a thread bomb stops
+    # near 100 threads, before the process limit, with CPython's RuntimeError "can't
+    # start new thread", not a MemoryError. It was reported as the agent's own error.
+    limits = Limits(memory_bytes=256 * MIB, processes=None)
+    with AgentWorker(agent(THREADS, "threads"), limits=limits) as warm:
+        assert warm.call("threads", {"count": 2}).value == 2
+        with pytest.raises(MemoryLimitError) as caught:
+            warm.call("threads", {"count": 300})
+    assert (caught.value.kind, caught.value.limit) == ("memory_limit", 256 * MIB)
+    assert "can't start new thread" in caught.value.message
+    assert "Limits(memory_bytes=...)" in caught.value.message
