@@ -879,3 +879,37 @@ def test_threads_past_the_memory_limit_end_the_call_with_memory_limit() -> None:
     assert (caught.value.kind, caught.value.limit) == ("memory_limit", 256 * MIB)
     assert "can't start new thread" in caught.value.message
     assert "Limits(memory_bytes=...)" in caught.value.message
+
+
+EMPTY_FILES = code(
+    """
+    import os
+
+    @mcp_endpoint(description="create empty files")
+    async def touch(payload):
+        folder = os.path.join(payload["dir"], "many")
+        os.makedirs(folder, exist_ok=True)
+        for n in range(payload["count"]):
+            os.close(os.open(os.path.join(folder, f"{n:08d}"), os.O_CREAT | os.O_WRONLY))
+        return payload["count"]
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["working dir", "/tmp", "/dev/shm"])
+def test_many_empty_files_end_the_call_with_disk_limit(
+    backend: str, where: str, request: pytest.FixtureRequest
+) -> None:
+    # A tmpfs's size bounds data, not files: an empty file costs ~1 KiB of kernel memory
+    # (100,000 cost 124 MiB here under an 8 MiB disk limit), and a tmpfs takes half the
+    # RAM's pages by default. bwrap has no option to cap a tmpfs's files.
+    if backend == "bwrap":
+        reason = "bwrap's --tmpfs takes no nr_inodes: still open (notes/review4.md)"
+        request.applymarker(pytest.mark.xfail(reason=reason, raises=pytest.fail.Exception))
+    directory = "." if where == "working dir" else where
+    elsewhere = "/tmp" if where == "/dev/shm" else "/dev/shm"
+    with AgentWorker(agent(EMPTY_FILES, "touch"), limits=Limits(disk_bytes=8 * MIB)) as warm:
+        with pytest.raises(DiskLimitError):
+            warm.call("touch", {"dir": directory, "count": 20_000})
+        # The call failed, the worker did not.
+        assert warm.call("touch", {"dir": elsewhere, "count": 10}).value == 10

@@ -38,8 +38,18 @@ _TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
 _SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
 
 
-def _size(limit: int | None) -> str:
-    return "" if limit is None else f",size={int(limit)}"
+# A tmpfs's size bounds its data, not its files: each empty file costs about 1 KiB of
+# kernel memory, and by default a tmpfs takes as many as half the RAM's pages. One per
+# page of its size (and those bound into it) bounds that memory to a fraction of it.
+_BYTES_PER_INODE = 4096
+_MIN_INODES = 1024
+
+
+def _size(limit: int | None, entries: int = 0) -> str:
+    if limit is None:
+        return ""
+    inodes = max(_MIN_INODES, int(limit) // _BYTES_PER_INODE) + entries
+    return f",size={int(limit)},nr_inodes={inodes}"
 
 
 def unshare_tool() -> tuple[str, str, str] | None:
@@ -116,7 +126,7 @@ def unshare_command(
             script += [f"touch {target}", f"mount --bind /dev/{device} {target}"]
     script += [
         f"mkdir -p {_q(new + _SHM)}",
-        f"mount -t tmpfs -o mode=1777,size={int(shm_bytes)} tmpfs {_q(new + _SHM)}",
+        f"mount -t tmpfs -o mode=1777{_size(shm_bytes)} tmpfs {_q(new + _SHM)}",
         f"ln -s /proc/self/fd {_q(new + '/dev/fd')}",
         f"mount -t proc proc {_q(new + '/proc')}",
         f"mount -t tmpfs -o mode=1777{_size(tmp_bytes)} tmpfs {_q(new + _TMP)}",
@@ -129,7 +139,9 @@ def unshare_command(
     work = str(workdir)
     script.append(f"mkdir -p {_q(new + work)}")
     if work_bytes is not None:
-        script.append(f"mount -t tmpfs -o mode=0700{_size(work_bytes)} tmpfs {_q(new + work)}")
+        entries = sum(len(dirs) + len(files) for _, dirs, files in os.walk(workdir))
+        size = _size(work_bytes, entries)
+        script.append(f"mount -t tmpfs -o mode=0700{size} tmpfs {_q(new + work)}")
         for root, dirs, files in os.walk(workdir):
             for name in dirs:
                 script.append(f"mkdir -p {_q(new + os.path.join(root, name))}")
