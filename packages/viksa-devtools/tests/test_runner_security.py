@@ -913,3 +913,50 @@ def test_many_empty_files_end_the_call_with_disk_limit(
             warm.call("touch", {"dir": directory, "count": 20_000})
         # The call failed, the worker did not.
         assert warm.call("touch", {"dir": elsewhere, "count": 10}).value == 10
+
+
+VIEW = code(
+    """
+    import os
+
+    @mcp_endpoint(description="what the sandbox looks like from inside")
+    async def view(payload):
+        status = dict(
+            line.split(":", 1) for line in open("/proc/self/status").read().splitlines()
+        )
+        writable = []
+        for line in open("/proc/self/mountinfo").read().splitlines():
+            fields = line.split()
+            if "rw" in fields[5].split(","):
+                writable.append(fields[4].replace(os.getcwd(), "<work>"))
+        main, side = os.openpty()  # a private devpts in both
+        os.close(main)
+        os.close(side)
+        return {
+            "top": sorted(os.listdir("/")),
+            "dev": sorted(set(os.listdir("/dev")) - {"core"}),  # bwrap's link to kcore
+            "caps": {k: status[k].strip() for k in status if k.startswith("Cap")},
+            "no_new_privs": status["NoNewPrivs"].strip(),
+            "writable": sorted(writable),
+        }
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="the sandboxes are Linux's")
+def test_the_unshare_sandbox_shows_what_bwrap_shows_and_drops_every_capability(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    views = {}
+    for backend in ("bwrap", "unshare"):
+        if backend == "unshare":
+            monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+        if os.path.basename(sandbox_backend() or "") != backend:
+            pytest.skip(f"no {backend} sandbox here: {sandbox_status()[1]}")
+        views[backend] = run_endpoint(agent(VIEW, "view"), "view").value
+    for view in views.values():
+        assert set(view["caps"].values()) == {"0000000000000000"}, view["caps"]
+        assert view["no_new_privs"] == "1"
+    assert views["unshare"]["top"] == views["bwrap"]["top"]
+    assert views["unshare"]["dev"] == views["bwrap"]["dev"]
+    assert views["unshare"]["writable"] == views["bwrap"]["writable"]

@@ -128,6 +128,14 @@ def unshare_command(
         f"mkdir -p {_q(new + _SHM)}",
         f"mount -t tmpfs -o mode=1777{_size(shm_bytes)} tmpfs {_q(new + _SHM)}",
         f"ln -s /proc/self/fd {_q(new + '/dev/fd')}",
+        # As bwrap's /dev: the standard streams, and a private devpts (pseudo-terminals).
+        *(
+            f"ln -s /proc/self/fd/{fd} {_q(new + '/dev/' + name)}"
+            for fd, name in enumerate(("stdin", "stdout", "stderr"))
+        ),
+        f"mkdir {_q(new + '/dev/pts')}",
+        f"mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts {_q(new + '/dev/pts')}",
+        f"ln -s pts/ptmx {_q(new + '/dev/ptmx')}",
         f"mount -t proc proc {_q(new + '/proc')}",
         f"mount -t tmpfs -o mode=1777{_size(tmp_bytes)} tmpfs {_q(new + _TMP)}",
     ]
