@@ -362,6 +362,45 @@ async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
     assert found["message_count"] == len(found["messages"]) == 4
 
 
+@pytest.mark.parametrize("route", ["/chat/indent_finder", "/chat/indent_finder/stream"])
+async def test_a_turn_whose_conversation_was_deleted_meanwhile_stores_nothing(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+) -> None:
+    del deployed
+    cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
+    engine = viksa_platform.platform.engine
+    running, release = asyncio.Event(), asyncio.Event()
+    execute = engine.execute
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        running.set()
+        await release.wait()
+        return await execute(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "execute", paused)
+    text = 'echo.main.echo {"text": "orphan"}'
+    turn = asyncio.ensure_future(http.post(route, json={"message": text, "conversation_id": cid}))
+    await asyncio.wait_for(running.wait(), timeout=30)
+    deleted = await http.delete(f"/chat/conversations/{cid}")
+    assert deleted.status_code == 200, deleted.text
+    release.set()
+    answer = await turn
+    assert answer.status_code == 200, answer.text
+    result = answer.json() if route.endswith("finder") else _events(answer.text)[-2]
+    assert result["conversation_deleted"] is True
+    assert "message_id" not in result
+    assert result["execution"]["response"]["text"] == "orphan"
+    assert (await http.get(f"/chat/conversations/{cid}")).status_code == 404
+    assert (await http.get("/chat/conversations")).json()["total"] == 0
+    found = (await http.post("/chat/search", json={"query": "orphan"})).json()
+    assert (found["total"], found["results"]) == (0, [])
+    assert (await http.get("/chat/stats/tokens")).json()["messages"] == 0
+
+
 async def test_a_conversation_id_that_is_not_text_is_refused_not_a_new_conversation(
     http: httpx.AsyncClient,
 ) -> None:
