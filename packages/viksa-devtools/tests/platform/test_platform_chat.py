@@ -21,6 +21,23 @@ def _events(text: str) -> list[Any]:
     return [item if item == "[DONE]" else json.loads(item) for item in data]
 
 
+def _pause_executions(
+    viksa_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold every execution until ``release`` is set; ``running`` tells one started."""
+    engine = viksa_platform.platform.engine
+    running, release = asyncio.Event(), asyncio.Event()
+    execute = engine.execute
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        running.set()
+        await release.wait()
+        return await execute(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "execute", paused)
+    return running, release
+
+
 async def test_indent_finder_lists_endpoints_then_runs_a_named_one(
     http: httpx.AsyncClient, deployed: Manifest
 ) -> None:
@@ -334,16 +351,7 @@ async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
 ) -> None:
     del deployed
     cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
-    engine = viksa_platform.platform.engine
-    running, release = asyncio.Event(), asyncio.Event()
-    execute = engine.execute
-
-    async def paused(*args: Any, **kwargs: Any) -> Any:
-        running.set()
-        await release.wait()
-        return await execute(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "execute", paused)
+    running, release = _pause_executions(viksa_platform, monkeypatch)
     turn = asyncio.ensure_future(
         http.post(
             "/chat/indent_finder",
@@ -372,16 +380,7 @@ async def test_a_turn_whose_conversation_was_deleted_meanwhile_stores_nothing(
 ) -> None:
     del deployed
     cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
-    engine = viksa_platform.platform.engine
-    running, release = asyncio.Event(), asyncio.Event()
-    execute = engine.execute
-
-    async def paused(*args: Any, **kwargs: Any) -> Any:
-        running.set()
-        await release.wait()
-        return await execute(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "execute", paused)
+    running, release = _pause_executions(viksa_platform, monkeypatch)
     text = 'echo.main.echo {"text": "orphan"}'
     turn = asyncio.ensure_future(http.post(route, json={"message": text, "conversation_id": cid}))
     await asyncio.wait_for(running.wait(), timeout=30)
