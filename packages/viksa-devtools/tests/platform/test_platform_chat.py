@@ -414,3 +414,28 @@ async def test_a_conversation_id_that_is_not_text_is_refused_not_a_new_conversat
     assert (await http.get("/chat/conversations")).json()["total"] == 0
     fresh = await http.post("/chat/message", json={"content": "hi", "conversation_id": None})
     assert fresh.status_code == 201, fresh.text
+
+
+@pytest.mark.parametrize("limit", [True, False, "5", 5.0, None, [5]])
+async def test_a_search_limit_that_is_not_an_integer_is_422_naming_it(
+    http: httpx.AsyncClient, limit: Any
+) -> None:
+    await http.post("/chat/message", json={"content": "needle"})
+    answer = await http.post("/chat/search", json={"query": "needle", "limit": limit})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {"loc": ["body", "limit"], "msg": "Input should be a valid integer", "type": "int_type"}
+    ]
+
+
+async def test_a_search_limit_out_of_range_is_422_and_one_in_range_is_used(
+    http: httpx.AsyncClient,
+) -> None:
+    for content in ("needle 1", "needle 2"):
+        await http.post("/chat/message", json={"content": content})
+    for limit in (0, 1001):
+        answer = await http.post("/chat/search", json={"query": "needle", "limit": limit})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", "limit"]
+    found = (await http.post("/chat/search", json={"query": "needle", "limit": 1})).json()
+    assert (len(found["results"]), found["total"]) == (1, 2)

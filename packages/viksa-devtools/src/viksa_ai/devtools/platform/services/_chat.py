@@ -30,7 +30,7 @@ from viksa_ai.devtools.platform.services._errors import (
 )
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
-from viksa_ai.devtools.platform.services._validation import manifest_issues
+from viksa_ai.devtools.platform.services._validation import body_int, manifest_issues
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = ["Chat", "chat_text"]
@@ -253,9 +253,7 @@ class Chat:
     def search(self, caller: Caller, body: dict[str, Any]) -> Doc:
         """Messages whose content holds ``query`` (case-insensitive)."""
         query = chat_text(body, "query", "q")
-        limit = body.get("limit", 50)
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise unprocessable([detail_item(["body", "limit"], "limit is 1..1000", "int_range")])
+        limit = body_int(body, "limit", default=50, low=1, high=1000)
         found, total = self.store.query(
             "message",
             scope=caller.project_id,
