@@ -337,7 +337,9 @@ async def test_each_workflow_step_has_its_own_span_and_its_page_shows_only_that_
     finished = await _finished_once_ended(otel_spans, "viksa.background workflow.started")
     (root,) = [s for s in finished if s.name == "viksa.background workflow.started"]
     store = viksa_platform.platform.store
-    tasks = store.get("workflow_execution", started.json()["id"])["tasks"]
+    run = store.get("workflow_execution", started.json()["id"])
+    assert run is not None
+    tasks = run["tasks"]
     assert [t["status"] for t in tasks] == ["completed", "completed"]
     for task, other in zip(tasks, reversed(tasks), strict=True):
         name = f"viksa.workflow.step {task['step_id']}"
@@ -349,6 +351,7 @@ async def test_each_workflow_step_has_its_own_span_and_its_page_shows_only_that_
         }
         assert set(span.attributes) <= SAFE_ATTRIBUTES
         record = store.get("execution", task["execution_id"])
+        assert record is not None
         assert record["span_id"] == format(span.context.span_id, "016x")
         assert record["trace_id"] == format(root.context.trace_id, "032x")
         page = timeline_section(record, RECORDER)
