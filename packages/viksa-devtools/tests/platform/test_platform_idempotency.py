@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform.http._headers import first_headers
 from viksa_ai.devtools.platform.http._idempotency import record_id_of, tenant_owner
 from viksa_ai.devtools.platform.store._kinds import Kind
 
@@ -272,3 +273,8 @@ async def test_a_repeated_tenant_header_keys_the_answer_to_the_tenant_acted_in(
     fresh = await http.post("/builder/secret/create", json=body, headers=in_seeded)
     assert (fresh.status_code, fresh.headers.get("idempotent-replayed")) == (201, None)
     assert fresh.json()["id"] != acted.json()["id"]
+
+
+def test_first_headers_keeps_the_first_of_repeated_headers() -> None:
+    scope = {"headers": [(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]}
+    assert first_headers(scope) == {b"a": b"1", b"b": b"2"}

@@ -26,9 +26,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from viksa_ai.devtools.platform.http._headers import first_headers
 from viksa_ai.devtools.platform.store._store import Kind, Store
 
 __all__ = ["IdempotencyMiddleware", "record_id_of", "tenant_owner"]
@@ -104,24 +104,23 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        # The first of repeated headers, as the routes read them (Starlette's Headers):
-        # the key's owner must be the caller and tenant the request acts for.
-        headers = Headers(scope=scope)
-        raw_key = headers.get("idempotency-key")
+        # The key's owner must be the caller and tenant the route acts for.
+        headers = first_headers(scope)
+        raw_key = headers.get(b"idempotency-key")
         if not raw_key:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        auth = headers.get("authorization", "")
+        auth = headers.get(b"authorization", b"").decode("latin-1")
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
         caller = self.owner_of(token) if token else None
         caller = caller or "anonymous:" + hashlib.sha256(auth.encode()).hexdigest()
         owner = tenant_owner(
             caller,
-            headers.get("x-tenant-org-id", ""),
-            headers.get("x-tenant-project-id", ""),
+            headers.get(b"x-tenant-org-id", b"").decode("latin-1"),
+            headers.get(b"x-tenant-project-id", b"").decode("latin-1"),
         )
-        record_id = record_id_of(owner, scope["method"], scope["path"], raw_key)
+        record_id = record_id_of(owner, scope["method"], scope["path"], raw_key.decode("latin-1"))
         # The query is part of the request: DELETE ?force=true is not a retry of DELETE.
         fingerprint = hashlib.sha256(scope.get("query_string", b"") + b"\x00" + body).hexdigest()
         verdict = self._claim(record_id, fingerprint)
