@@ -27,13 +27,14 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 
-from viksa_ai.devtools.platform import LocalPlatform, _tracing
+from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform._tracing import (
     continue_envelope,
     note_trace,
     recording_processor,
     step,
 )
+from viksa_ai.devtools.runner import _tracing as runner_tracing
 from viksa_ai.devtools.runner._tracing import worker_span
 
 _AGENT = """
@@ -156,7 +157,7 @@ def main() -> int:
         # Untraced (no opentelemetry, as without the extra), the middleware makes no
         # span: only the engine's hooks run. The hooks remember a provider was set.
         sys.modules.pop("opentelemetry.trace")
-        _tracing._PROVIDER_SET.clear()
+        runner_tracing._PROVIDER_SET.clear()
         results["untraced"].append(_us_per_call(_engine_steps, args.calls))
         sys.modules["opentelemetry.trace"] = module
         for name, on in (("sdk", False), ("sdk+recorder", True)):

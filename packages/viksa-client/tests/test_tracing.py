@@ -183,3 +183,45 @@ def test_without_opentelemetry_imported_nothing_is_loaded() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(done.stdout) == {"loaded": [], "traceparent": False}
+
+
+@pytest.fixture
+def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """opentelemetry's API imported, as without an SDK: no tracer provider configured."""
+    from opentelemetry import trace
+
+    from viksa_ai.client import _tracing
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    monkeypatch.setattr(_tracing, "_PROVIDER_SET", [])
+
+
+async def test_without_a_tracer_provider_a_call_makes_no_span_and_sends_no_context(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], no_tracer_provider: None
+) -> None:
+    # Nothing would record the span: the call costs what an untraced one does.
+    route = api.get("/builder/agent/list").respond(200, json=[])
+    await make_client().builder.agents.list()
+    assert "traceparent" not in route.calls.last.request.headers
+
+
+async def test_without_a_tracer_provider_a_current_trace_is_still_carried_on(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], no_tracer_provider: None
+) -> None:
+    from opentelemetry import context, trace
+
+    # A trace started elsewhere (an instrumented server's request) and current here.
+    caller = trace.SpanContext(
+        trace_id=0x5CE0E9A56015FEC5AADFA328AE398115,
+        span_id=0xAB54A98CEB1F0AD2,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+    route = api.get("/builder/agent/list").respond(200, json=[])
+    token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(caller)))
+    try:
+        await make_client().builder.agents.list()
+    finally:
+        context.detach(token)
+    sent = route.calls.last.request.headers["traceparent"]
+    assert sent.split("-")[1] == f"{caller.trace_id:032x}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, EndpointError
+from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, EndpointError, _tracing
 
 MANIFEST: dict[str, Any] = {
     "agent_name": "Traced Agent",
@@ -170,3 +170,42 @@ async def test_a_traced_call_keeps_the_traceback_to_the_agents_frames(
     assert "_child_trace" not in traceback
     assert traceback.splitlines()[1].strip().startswith('File "')
     assert "main.py" in traceback.splitlines()[1]
+
+
+@pytest.fixture
+def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """opentelemetry's API imported, as without an SDK: no tracer provider configured."""
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    monkeypatch.setattr(_tracing, "_PROVIDER_SET", [])
+
+
+def test_without_a_tracer_provider_a_call_is_spanned_only_to_carry_a_trace(
+    no_tracer_provider: None,
+) -> None:
+    from opentelemetry import context, trace
+
+    from viksa_ai.runtime import A2A_TRACE_KEY
+
+    # Nothing current, nothing carried: the shared no-op, as without opentelemetry.
+    assert _tracing.worker_span("a.main.f", None) is _tracing._UNTRACED
+    assert _tracing.worker_span("a.main.f", {"run_id": "r"}) is _tracing._UNTRACED
+    # A trace to carry on (the envelope's, or one current here) gets a span.
+    carried = {A2A_TRACE_KEY: {"traceparent": f"00-{'1' * 32}-{'2' * 16}-01"}}
+    with _tracing.worker_span("a.main.f", carried) as carrier:
+        assert carrier is not None
+        assert "1" * 32 in carrier["traceparent"]
+    caller = trace.SpanContext(
+        trace_id=int("3" * 32, 16),
+        span_id=int("4" * 16, 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+    token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(caller)))
+    try:
+        with _tracing.worker_span("a.main.f", None) as carrier:
+            assert carrier is not None
+            assert "3" * 32 in carrier["traceparent"]
+    finally:
+        context.detach(token)

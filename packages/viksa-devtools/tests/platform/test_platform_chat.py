@@ -21,6 +21,23 @@ def _events(text: str) -> list[Any]:
     return [item if item == "[DONE]" else json.loads(item) for item in data]
 
 
+def _pause_executions(
+    viksa_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold every execution until ``release`` is set; ``running`` tells one started."""
+    engine = viksa_platform.platform.engine
+    running, release = asyncio.Event(), asyncio.Event()
+    execute = engine.execute
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        running.set()
+        await release.wait()
+        return await execute(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "execute", paused)
+    return running, release
+
+
 async def test_indent_finder_lists_endpoints_then_runs_a_named_one(
     http: httpx.AsyncClient, deployed: Manifest
 ) -> None:
@@ -334,16 +351,7 @@ async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
 ) -> None:
     del deployed
     cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
-    engine = viksa_platform.platform.engine
-    running, release = asyncio.Event(), asyncio.Event()
-    execute = engine.execute
-
-    async def paused(*args: Any, **kwargs: Any) -> Any:
-        running.set()
-        await release.wait()
-        return await execute(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "execute", paused)
+    running, release = _pause_executions(viksa_platform, monkeypatch)
     turn = asyncio.ensure_future(
         http.post(
             "/chat/indent_finder",
@@ -362,6 +370,36 @@ async def test_a_chat_turn_keeps_what_changed_in_its_conversation_while_it_ran(
     assert found["message_count"] == len(found["messages"]) == 4
 
 
+@pytest.mark.parametrize("route", ["/chat/indent_finder", "/chat/indent_finder/stream"])
+async def test_a_turn_whose_conversation_was_deleted_meanwhile_stores_nothing(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+) -> None:
+    del deployed
+    cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
+    running, release = _pause_executions(viksa_platform, monkeypatch)
+    text = 'echo.main.echo {"text": "orphan"}'
+    turn = asyncio.ensure_future(http.post(route, json={"message": text, "conversation_id": cid}))
+    await asyncio.wait_for(running.wait(), timeout=30)
+    deleted = await http.delete(f"/chat/conversations/{cid}")
+    assert deleted.status_code == 200, deleted.text
+    release.set()
+    answer = await turn
+    assert answer.status_code == 200, answer.text
+    result = answer.json() if route.endswith("finder") else _events(answer.text)[-2]
+    assert result["conversation_deleted"] is True
+    assert "message_id" not in result
+    assert result["execution"]["response"]["text"] == "orphan"
+    assert (await http.get(f"/chat/conversations/{cid}")).status_code == 404
+    assert (await http.get("/chat/conversations")).json()["total"] == 0
+    found = (await http.post("/chat/search", json={"query": "orphan"})).json()
+    assert (found["total"], found["results"]) == (0, [])
+    assert (await http.get("/chat/stats/tokens")).json()["messages"] == 0
+
+
 async def test_a_conversation_id_that_is_not_text_is_refused_not_a_new_conversation(
     http: httpx.AsyncClient,
 ) -> None:
@@ -376,3 +414,28 @@ async def test_a_conversation_id_that_is_not_text_is_refused_not_a_new_conversat
     assert (await http.get("/chat/conversations")).json()["total"] == 0
     fresh = await http.post("/chat/message", json={"content": "hi", "conversation_id": None})
     assert fresh.status_code == 201, fresh.text
+
+
+@pytest.mark.parametrize("limit", [True, False, "5", 5.0, None, [5]])
+async def test_a_search_limit_that_is_not_an_integer_is_422_naming_it(
+    http: httpx.AsyncClient, limit: Any
+) -> None:
+    await http.post("/chat/message", json={"content": "needle"})
+    answer = await http.post("/chat/search", json={"query": "needle", "limit": limit})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {"loc": ["body", "limit"], "msg": "Input should be a valid integer", "type": "int_type"}
+    ]
+
+
+async def test_a_search_limit_out_of_range_is_422_and_one_in_range_is_used(
+    http: httpx.AsyncClient,
+) -> None:
+    for content in ("needle 1", "needle 2"):
+        await http.post("/chat/message", json={"content": content})
+    for limit in (0, 1001):
+        answer = await http.post("/chat/search", json={"query": "needle", "limit": limit})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", "limit"]
+    found = (await http.post("/chat/search", json={"query": "needle", "limit": 1})).json()
+    assert (len(found["results"]), found["total"]) == (1, 2)

@@ -262,6 +262,22 @@ async def test_a_fault_armed_by_the_admin_stays_in_its_project_unless_it_asks_fo
     assert (await http.get("/auth/me")).status_code == 200
 
 
+async def test_a_projects_fault_meets_the_request_acting_in_it_whatever_follows(
+    http: httpx.AsyncClient,
+    viksa_platform: LocalPlatform,
+    another_account: Callable[[str, str], Awaitable[dict[str, str]]],
+) -> None:
+    # The route acts for the first of repeated Authorization headers: so must the fault.
+    eve = (await another_account("eve@example.com", "pw-eve-123"))["Authorization"]
+    ours = f"Bearer {viksa_platform.credentials.api_key}"
+    armed = await http.post("/_dev/faults", json={"spec": "status=503;path=/auth/me"})
+    assert armed.status_code == 201
+    as_eve = await http.get("/auth/me", headers=[("Authorization", eve), ("Authorization", ours)])
+    assert as_eve.status_code == 200, as_eve.text
+    as_us = await http.get("/auth/me", headers=[("Authorization", ours), ("Authorization", eve)])
+    assert as_us.status_code == 503
+
+
 async def test_the_fault_token_of_the_banner_arms_faults(
     http: httpx.AsyncClient, viksa_platform: LocalPlatform
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
+from viksa_ai.devtools.platform.http._headers import first_headers
 from viksa_ai.devtools.platform.http._idempotency import record_id_of, tenant_owner
 from viksa_ai.devtools.platform.store._kinds import Kind
 
@@ -216,3 +217,64 @@ async def test_the_same_key_with_another_query_is_422(
     forced = await http.delete(route, params={"force": "true"}, headers=headers)
     assert (forced.status_code, forced.json()["detail"]["code"]) == (422, "idempotency_key_reused")
     assert (await http.delete(route, params={"force": "true"})).status_code == 200
+
+
+async def test_a_repeated_idempotency_key_header_is_read_as_the_routes_read_it(
+    http: httpx.AsyncClient,
+) -> None:
+    # Routes read the first of repeated headers; so does the key's record.
+    body = {"name": "twice", "value": "v"}
+    first = await http.post(
+        "/builder/secret/create",
+        json=body,
+        headers=[("Idempotency-Key", "first"), ("Idempotency-Key", "second")],
+    )
+    assert first.status_code == 201, first.text
+    retry = await http.post(
+        "/builder/secret/create", json=body, headers={"Idempotency-Key": "first"}
+    )
+    assert (retry.status_code, retry.headers.get("idempotent-replayed")) == (201, "true")
+    assert retry.json()["id"] == first.json()["id"]
+    other = await http.post(
+        "/builder/secret/create", json=body, headers={"Idempotency-Key": "second"}
+    )
+    assert "idempotent-replayed" not in other.headers
+
+
+async def test_a_repeated_tenant_header_keys_the_answer_to_the_tenant_acted_in(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    c = viksa_platform.credentials
+    token = viksa_platform.platform.accounts.login(c.email, c.password)["access_token"]
+    user = {"Authorization": f"Bearer {token}"}
+    second = (await http.post("/project/create", json={"name": "second"}, headers=user)).json()
+    body = {"name": "here", "value": "v"}
+    acted = await http.post(
+        "/builder/secret/create",
+        json=body,
+        headers=[
+            ("Authorization", user["Authorization"]),
+            ("Idempotency-Key", "k"),
+            ("X-Tenant-Project-Id", second["id"]),
+            ("X-Tenant-Project-Id", c.project_id),
+        ],
+    )
+    assert acted.status_code == 201, acted.text
+    in_second = {**user, "X-Tenant-Project-Id": second["id"]}
+    listed = (await http.get("/builder/secret/list", headers=in_second)).json()["secrets"]
+    assert [s["id"] for s in listed] == [acted.json()["id"]]
+    retry = await http.post(
+        "/builder/secret/create", json=body, headers={**in_second, "Idempotency-Key": "k"}
+    )
+    assert (retry.status_code, retry.headers.get("idempotent-replayed")) == (201, "true")
+    assert retry.json()["id"] == acted.json()["id"]
+    # The project named last was not acted in: the key means nothing there.
+    in_seeded = {**user, "X-Tenant-Project-Id": c.project_id, "Idempotency-Key": "k"}
+    fresh = await http.post("/builder/secret/create", json=body, headers=in_seeded)
+    assert (fresh.status_code, fresh.headers.get("idempotent-replayed")) == (201, None)
+    assert fresh.json()["id"] != acted.json()["id"]
+
+
+def test_first_headers_keeps_the_first_of_repeated_headers() -> None:
+    scope = {"headers": [(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]}
+    assert first_headers(scope) == {b"a": b"1", b"b": b"2"}

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform
-from viksa_ai.devtools.platform._spans import RECORDER
+from viksa_ai.devtools.platform._spans import RECORDER, SAFE_ATTRIBUTES
+from viksa_ai.devtools.platform.http._dashboard._timeline import timeline_section
 
 
 @pytest.fixture
@@ -190,13 +191,18 @@ async def test_trace_headers_win_over_the_envelopes_trace(
     assert spans["viksa.run"].context.trace_id == int(caller_trace, 16)
 
 
-async def _once_ended(otel_spans: Any, name: str) -> dict[str, Any]:
-    """The finished spans by name, once ``name`` has ended (a background run's root)."""
+async def _finished_once_ended(otel_spans: Any, name: str) -> tuple[Any, ...]:
+    """The finished spans, once ``name`` has ended (a background run's root)."""
     for _ in range(600):  # the run ends in the background: up to 60 s
         if any(span.name == name for span in otel_spans.get_finished_spans()):
             break
         await asyncio.sleep(0.1)
-    return _by_name(otel_spans.get_finished_spans())
+    return tuple(otel_spans.get_finished_spans())
+
+
+async def _once_ended(otel_spans: Any, name: str) -> dict[str, Any]:
+    """The finished spans by name, once ``name`` has ended (a background run's root)."""
+    return _by_name(await _finished_once_ended(otel_spans, name))
 
 
 async def test_a_background_run_has_a_root_span_linked_to_the_request(
@@ -315,6 +321,45 @@ async def test_a_started_workflow_runs_in_a_trace_of_its_own(
     assert root.parent is None
     assert [link.context.span_id for link in root.links] == [route.context.span_id]
     assert spans["viksa.run"].context.trace_id == root.context.trace_id
+
+
+async def test_each_workflow_step_has_its_own_span_and_its_page_shows_only_that_step(
+    otel_spans: Any,
+    http: httpx.AsyncClient,
+    deployed: dict[str, Any],
+    viksa_platform: LocalPlatform,
+) -> None:
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    steps = [{**step, "id": name, "inputs": {"text": f"secret-{name}"}} for name in ("s0", "s1")]
+    workflow = (await http.post("/workflow/create", json={"name": "wf", "steps": steps})).json()
+    started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
+    assert started.status_code < 300, started.text
+    finished = await _finished_once_ended(otel_spans, "viksa.background workflow.started")
+    (root,) = [s for s in finished if s.name == "viksa.background workflow.started"]
+    store = viksa_platform.platform.store
+    run = store.get("workflow_execution", started.json()["id"])
+    assert run is not None
+    tasks = run["tasks"]
+    assert [t["status"] for t in tasks] == ["completed", "completed"]
+    for task, other in zip(tasks, reversed(tasks), strict=True):
+        name = f"viksa.workflow.step {task['step_id']}"
+        (span,) = [s for s in finished if s.name == name]
+        assert span.parent.span_id == root.context.span_id
+        assert dict(span.attributes) == {
+            "viksa.source": "workflow",
+            "viksa.endpoint": "echo.main.echo",
+        }
+        assert set(span.attributes) <= SAFE_ATTRIBUTES
+        record = store.get("execution", task["execution_id"])
+        assert record is not None
+        assert record["span_id"] == format(span.context.span_id, "016x")
+        assert record["trace_id"] == format(root.context.trace_id, "032x")
+        page = timeline_section(record, RECORDER)
+        assert name in page
+        assert "viksa.run" in page
+        assert f"viksa.workflow.step {other['step_id']}" not in page
+        assert "viksa.background" not in page
+        assert "secret-" not in page
 
 
 def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches_the_agent() -> (

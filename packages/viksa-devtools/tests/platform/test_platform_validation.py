@@ -8,6 +8,11 @@ from unittest.mock import ANY
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viksa_ai.devtools.platform.services._errors import InvalidError
+from viksa_ai.devtools.platform.services._validation import body_int
 
 
 async def test_validator_codes_and_code_positions_reach_the_items(
@@ -64,3 +69,29 @@ async def test_a_missing_or_wrong_typed_id_in_a_body_is_422_not_a_404(
     assert answer.json()["detail"] == [
         {"loc": ["body", field], "msg": ANY, "type": kind},
     ]
+
+
+@settings(database=None, derandomize=True, max_examples=200)
+@given(
+    value=st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5)
+    | st.lists(st.integers(), max_size=2)
+)
+def test_body_int_takes_exactly_the_integers_in_range(value: Any) -> None:
+    body = {"n": value}
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
+        assert body_int(body, "n", default=5, low=1, high=10) == value
+        return
+    with pytest.raises(InvalidError) as raised:
+        body_int(body, "n", default=5, low=1, high=10)
+    detail = raised.value.detail
+    assert raised.value.status_code == 422
+    assert isinstance(detail, list)
+    assert [item["loc"] for item in detail] == [["body", "n"]]
+
+
+def test_body_int_gives_the_default_when_the_field_is_absent() -> None:
+    assert body_int({}, "n", default=5, low=1, high=10) == 5

@@ -1,10 +1,11 @@
 """OpenTelemetry spans for client calls, at no cost when the application does not trace.
 
 Tracing turns on by itself once the application has imported ``opentelemetry.trace``
-(installing ``viksa-client[otel]`` and configuring a tracer provider does that): this
-module then loads ``_tracing_otel``, which makes one span per logical call. Until then
-every hook here is a dictionary lookup and a return, and nothing of opentelemetry is
-imported by the client.
+and configured a tracer provider (installing ``viksa-client[otel]`` and setting up the
+SDK does that): this module then loads ``_tracing_otel``, which makes one span per
+logical call. Until then every hook here is a dictionary lookup and a return, and
+nothing of opentelemetry is imported by the client; with the API imported but no
+provider, a call is spanned only to carry on a trace already current.
 
 The pipeline loops call ``traced(plan)`` around a call, ``trace_attempt(request)`` for
 each request they send, ``trace_response(response)`` for each answer and
@@ -34,11 +35,33 @@ current_call: ContextVar[CallSpan | None] = ContextVar("viksa_call_span", defaul
 
 def traced(plan: Plan) -> AbstractContextManager[Any]:
     """A context manager spanning one logical call (a shared no-op without tracing)."""
-    if _OTEL_TRACE not in sys.modules:
+    if not _tracing():
         return _UNTRACED
     from viksa_ai.client._tracing_otel import CallSpan
 
     return CallSpan(plan)
+
+
+_PROVIDER_SET: list[bool] = []  # [True] once seen: the global provider is set only once
+
+
+def _tracing() -> bool:
+    """Whether a call gets a span: opentelemetry is in use and the span can matter.
+
+    With the API imported but no tracer provider configured (no SDK), a span records
+    nothing: it is made only to carry a trace that is already current (an instrumented
+    server's request, say) on to the platform, and skipped otherwise, which keeps the
+    client's cost that of an untraced call.
+    """
+    trace = sys.modules.get(_OTEL_TRACE)
+    if trace is None:
+        return False
+    if _PROVIDER_SET:
+        return True
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        _PROVIDER_SET.append(True)
+        return True
+    return bool(trace.get_current_span().get_span_context().is_valid)
 
 
 def trace_attempt(request: httpx.Request) -> None:

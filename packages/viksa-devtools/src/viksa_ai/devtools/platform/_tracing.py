@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.platform._spans import RECORDER, RecordedSpan, safe_attributes
+from viksa_ai.devtools.runner._tracing import recording as _recording
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,24 +74,6 @@ def _tracer() -> Any:
     from viksa_ai.runtime import __version__
 
     return trace.get_tracer(_TRACER, __version__)
-
-
-_PROVIDER_SET: list[bool] = []  # [True] once seen: the global provider is set only once
-
-
-def _recording() -> bool:
-    """Whether spans go anywhere: ``opentelemetry.trace`` is imported and a provider set.
-
-    Without a provider every span is a non-recording one that only carries its
-    parent's context onwards.
-    """
-    if _PROVIDER_SET:
-        return True
-    trace = sys.modules.get(_OTEL_TRACE)
-    if trace is None or isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        return False
-    _PROVIDER_SET.append(True)
-    return True
 
 
 class TracingMiddleware:

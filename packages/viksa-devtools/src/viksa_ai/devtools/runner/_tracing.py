@@ -1,8 +1,10 @@
 """The worker call as an OpenTelemetry span, when the application traces.
 
 As in the client, tracing is on once the process has imported ``opentelemetry.trace``
-(``viksa-devtools[otel]`` installed and a tracer provider configured); until then
-``worker_span`` is a shared no-op and nothing of opentelemetry is imported.
+and configured a tracer provider (``viksa-devtools[otel]`` installed and the SDK set
+up); until then ``worker_span`` is a shared no-op and nothing of opentelemetry is
+imported. With the API imported but no provider, a call is spanned only to carry on a
+trace already current or carried by its envelope.
 
 The span's parent is the current span, or the trace context carried by the call's A2A
 envelope (``viksa_ai.runtime.A2A_TRACE_KEY``) when that names another trace (or none
@@ -19,7 +21,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-__all__ = ["worker_span"]
+from viksa_ai.runtime import A2A_TRACE_KEY
+
+__all__ = ["recording", "worker_span"]
 
 _OTEL_TRACE = "opentelemetry.trace"
 _UNTRACED: AbstractContextManager[dict[str, str] | None] = nullcontext(None)
@@ -32,9 +36,34 @@ def worker_span(
 
     The carrier is ``{"traceparent": ..., "tracestate": ...}`` (``None`` untraced).
     """
-    if _OTEL_TRACE not in sys.modules:
+    trace = sys.modules.get(_OTEL_TRACE)
+    if trace is None:
+        return _UNTRACED
+    if not recording() and not (
+        (envelope is not None and A2A_TRACE_KEY in envelope)
+        or trace.get_current_span().get_span_context().is_valid
+    ):
+        # No provider, so the span would record nothing, and no trace to carry on.
         return _UNTRACED
     return _traced(endpoint, envelope)
+
+
+_PROVIDER_SET: list[bool] = []  # [True] once seen: the global provider is set only once
+
+
+def recording() -> bool:
+    """Whether spans go anywhere: ``opentelemetry.trace`` is imported and a provider set.
+
+    Without a provider every span is a non-recording one that only carries its
+    parent's context onwards.
+    """
+    if _PROVIDER_SET:
+        return True
+    trace = sys.modules.get(_OTEL_TRACE)
+    if trace is None or isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return False
+    _PROVIDER_SET.append(True)
+    return True
 
 
 @functools.cache

@@ -36,6 +36,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform.http._answers import send_json
+from viksa_ai.devtools.platform.http._headers import first_headers
 
 __all__ = [
     "FAULT_HEADER",
@@ -265,7 +266,8 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        # As the routes read them: a project's fault meets the requests acting in it.
+        headers = first_headers(scope)
         header = headers.get(FAULT_HEADER.encode())
         has_bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
         try:

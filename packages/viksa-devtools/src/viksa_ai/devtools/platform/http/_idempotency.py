@@ -28,6 +28,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from viksa_ai.devtools.platform.http._headers import first_headers
 from viksa_ai.devtools.platform.store._store import Kind, Store
 
 __all__ = ["IdempotencyMiddleware", "record_id_of", "tenant_owner"]
@@ -103,7 +104,8 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
+        # The key's owner must be the caller and tenant the route acts for.
+        headers = first_headers(scope)
         raw_key = headers.get(b"idempotency-key")
         if not raw_key:
             await self.app(scope, receive, send)

@@ -21,10 +21,16 @@ from viksa_ai.devtools.platform.services._assistant import (
 )
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine, execution_view
-from viksa_ai.devtools.platform.services._errors import DomainError, detail_item, unprocessable
+from viksa_ai.devtools.platform.services._errors import (
+    DomainError,
+    NotFoundError,
+    detail_item,
+    not_found,
+    unprocessable,
+)
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
-from viksa_ai.devtools.platform.services._validation import manifest_issues
+from viksa_ai.devtools.platform.services._validation import body_int, manifest_issues
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = ["Chat", "chat_text"]
@@ -95,10 +101,12 @@ class Chat:
             **extra,
         }
         with self.store.transaction():
-            self.store.insert("message", message, scope=caller.project_id)
             # The conversation as stored now: an assistant's turn read it before its run,
-            # and a rename or another message may have come in meanwhile.
-            current = self.store.get("conversation", conversation["id"]) or conversation
+            # and a rename, another message or its deletion may have come in meanwhile.
+            current = self.store.get("conversation", conversation["id"])
+            if current is None:
+                raise not_found("Conversation", conversation["id"])
+            self.store.insert("message", message, scope=caller.project_id)
             current["message_count"] = current.get("message_count", 0) + 1
             current["updated_at"] = message["created_at"]
             self.store.save("conversation", current)
@@ -153,14 +161,23 @@ class Chat:
                     )
         for word in reply.split(" "):
             yield {"type": "message.delta", "content": word + " "}
-        answer = self._add_message(
-            caller, conversation, "assistant", reply, intent=intent, deterministic=True
-        )
-        yield {
+        result: Doc = {
             "type": "result",
             "conversation_id": conversation["id"],
             "user_message_id": user_message["id"],
-            "message_id": answer["id"],
+        }
+        try:
+            answer = self._add_message(
+                caller, conversation, "assistant", reply, intent=intent, deterministic=True
+            )
+        except NotFoundError:
+            # Deleted while the turn ran: the reply is told, not stored (nor is the
+            # conversation brought back); no message id, and the flag says why.
+            result["conversation_deleted"] = True
+        else:
+            result["message_id"] = answer["id"]
+        yield {
+            **result,
             "intent": intent,
             "response": reply,
             "execution": execution,
@@ -236,9 +253,7 @@ class Chat:
     def search(self, caller: Caller, body: dict[str, Any]) -> Doc:
         """Messages whose content holds ``query`` (case-insensitive)."""
         query = chat_text(body, "query", "q")
-        limit = body.get("limit", 50)
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise unprocessable([detail_item(["body", "limit"], "limit is 1..1000", "int_range")])
+        limit = body_int(body, "limit", default=50, low=1, high=1000)
         found, total = self.store.query(
             "message",
             scope=caller.project_id,

@@ -24,7 +24,7 @@ from viksa_ai.devtools._validation_workers import (
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.validate._issues import split_path
 
-__all__ = ["manifest_issues", "parse_body", "required_id"]
+__all__ = ["body_int", "manifest_issues", "parse_body", "required_id"]
 
 
 async def manifest_issues(
@@ -83,3 +83,20 @@ def required_id(body: dict[str, Any], field: str) -> str:
         else ("string_type", "Input should be a valid string")
     )
     raise unprocessable([detail_item(["body", field], msg, kind)])
+
+
+def body_int(body: dict[str, Any], field: str, *, default: int, low: int, high: int) -> int:
+    """``body[field]`` (``default`` when absent) as an int in ``low..high``; 422 otherwise.
+
+    JSON ``true``/``false`` are not numbers on the wire, though Python's bool is an int.
+    """
+    value = body.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise unprocessable(
+            [detail_item(["body", field], "Input should be a valid integer", "int_type")]
+        )
+    if not low <= value <= high:
+        raise unprocessable(
+            [detail_item(["body", field], f"{field} is {low}..{high}", "int_range")]
+        )
+    return value

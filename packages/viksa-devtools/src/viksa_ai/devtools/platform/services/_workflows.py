@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from viksa_ai.devtools.platform._tracing import background
+from viksa_ai.devtools.platform._tracing import step as traced_step
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._errors import (
@@ -344,26 +345,39 @@ class Workflows:
             if index is None:
                 return self.update(execution_id, _finished("completed", None))
             task = execution["tasks"][index]
-            try:
-                target = self.engine.target(project, task["agent_id"], task["endpoint"])
-                self.engine.check_inputs(target, task["inputs"], None)
-            except DomainError as exc:
-                return self.update(execution_id, _task_failed(index, str(exc.detail)))
-            record = self.engine.new_execution(
-                target,
-                inputs=task["inputs"],
-                envelope={"run_id": execution_id, "parent_step_id": task["step_id"]},
-                timeout=None,
-                source="workflow",
-                context={"workflow_execution_id": execution_id},
-            )
-            self.update(execution_id, _task_started(index, record["id"]))
-            final = await self.engine.execute(record, wait_for_approval=True)
-            if final["status"] != "completed":
-                return self.update(
-                    execution_id, _task_failed(index, final["error"] or final["status"])
-                )
-            self.update(execution_id, _task_done(index, final["response"]))
+            # A span per step, child of the run's: the step's execution notes it as its
+            # own, so its page shows that step's spans, not the whole workflow's.
+            with traced_step(f"viksa.workflow.step {task['step_id']}", **_step_attributes(task)):
+                ended = await self._run_task(project, execution_id, index, task)
+            if ended is not None:
+                return ended
+
+    async def _run_task(self, project: str, execution_id: str, index: int, task: Doc) -> Doc | None:
+        """Run one task; the execution when it ended the run (failed), else None."""
+        try:
+            target = self.engine.target(project, task["agent_id"], task["endpoint"])
+            self.engine.check_inputs(target, task["inputs"], None)
+        except DomainError as exc:
+            return self.update(execution_id, _task_failed(index, str(exc.detail)))
+        record = self.engine.new_execution(
+            target,
+            inputs=task["inputs"],
+            envelope={"run_id": execution_id, "parent_step_id": task["step_id"]},
+            timeout=None,
+            source="workflow",
+            context={"workflow_execution_id": execution_id},
+        )
+        self.update(execution_id, _task_started(index, record["id"]))
+        final = await self.engine.execute(record, wait_for_approval=True)
+        if final["status"] != "completed":
+            return self.update(execution_id, _task_failed(index, final["error"] or final["status"]))
+        self.update(execution_id, _task_done(index, final["response"]))
+        return None
+
+
+def _step_attributes(task: Doc) -> dict[str, str]:
+    # Only attributes of SAFE_ATTRIBUTES: the endpoint path, never inputs.
+    return {"viksa.source": "workflow", "viksa.endpoint": str(task["endpoint"])}
 
 
 def _finished(status: str, error: str | None) -> Callable[[Doc], None]:
