@@ -769,3 +769,194 @@ def test_a_stderr_nobody_reads_stalls_only_the_agent_not_the_runner() -> None:
             if copy.name == "viksa-agent-stderr":
                 copy.join(30)
         os.close(write_end)
+
+
+# --- hostile agents against the sandbox itself (both backends) --------------------------
+
+HOST_WRITES = code(
+    """
+    import os
+
+    @mcp_endpoint(description="what the agent can open for writing or read")
+    async def probe(payload):
+        writable, readable = [], []
+        for path in payload["write"]:
+            try:
+                # Opened, never written: a global sysctl must not change in a test.
+                os.close(os.open(path, os.O_WRONLY))
+                writable.append(path)
+            except OSError:
+                pass
+        for path in payload["read"]:
+            try:
+                os.listdir(path)
+                readable.append(path)
+            except OSError:
+                pass
+        return {"writable": writable, "readable": readable}
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="/proc is Linux's")
+def test_agent_code_cannot_write_kernel_settings_or_read_host_keys(backend: str) -> None:
+    # The runner is often root (a container); the sandbox maps that uid onto itself, and
+    # /proc/sys, /proc/sysrq-trigger... check the owner only, not a capability: a
+    # writable /proc/sys/kernel/core_pattern is root on the host. /etc/ssl is shown, its
+    # private keys must not be.
+    write = [
+        "/proc/sys/kernel/core_pattern",
+        "/proc/sys/kernel/modprobe",
+        "/proc/sys/vm/drop_caches",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sysrq-trigger",
+    ]
+    write += [str(p) for p in Path("/proc/irq").glob("*/smp_affinity")][:2]
+    found = run_endpoint(
+        agent(HOST_WRITES, "probe"), "probe", {"write": write, "read": ["/etc/ssl/private"]}
+    ).value
+    assert found["writable"] == []
+    if Path("/etc/ssl/private").is_dir():
+        assert found["readable"] == ["/etc/ssl/private"]  # the mask: there, and empty
+        assert run_endpoint(agent(LIST_DIR, "ls"), "ls", {"path": "/etc/ssl/private"}).value == []
+
+
+LIST_DIR = code(
+    """
+    import os
+
+    @mcp_endpoint(description="list a directory")
+    async def ls(payload):
+        return sorted(os.listdir(payload["path"]))
+    """
+)
+
+
+OWN_FILES = code(
+    """
+    import os
+
+    @mcp_endpoint(description="append to the agent's own files")
+    async def tamper(payload):
+        failed = []
+        for name in ("main.py", "ViksaAI.py"):
+            try:
+                with open(name, "ab") as file:
+                    file.write(b"x" * payload["bytes"])
+            except OSError as error:
+                failed.append(error.errno)
+        return {"cwd": os.getcwd(), "failed": failed}
+    """
+)
+
+
+def test_agent_code_cannot_change_its_own_files_on_the_host(backend: str) -> None:
+    # The agent's files are bound into its tmpfs working directory from the host: written
+    # through, they were host disk outside that tmpfs's cap (disk_bytes per file, files
+    # times over), and a path on the host whose content the agent chose.
+    manifest = agent(OWN_FILES, "tamper")
+    limits = Limits(disk_bytes=4 * MIB)
+    with AgentWorker(manifest, limits=limits) as warm:
+        seen = warm.call("tamper", {"bytes": 3 * MIB}).value
+        host = Path(seen["cwd"])
+        assert len(seen["failed"]) == 2
+        assert (host / "main.py").read_text() == OWN_FILES
+        assert (host / "ViksaAI.py").stat().st_size < MIB
+        # The module still imports: a new child (after a kill) starts from the same files.
+        assert warm.call("tamper", {"bytes": 1}).value["failed"] == seen["failed"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_AS is POSIX")
+def test_threads_past_the_memory_limit_end_the_call_with_memory_limit() -> None:
+    # Each thread's stack is address space: under the default 1 GiB a thread bomb stops
+    # near 100 threads, before the process limit, with CPython's RuntimeError "can't
+    # start new thread", not a MemoryError. It was reported as the agent's own error.
+    limits = Limits(memory_bytes=256 * MIB, processes=None)
+    with AgentWorker(agent(THREADS, "threads"), limits=limits) as warm:
+        assert warm.call("threads", {"count": 2}).value == 2
+        with pytest.raises(MemoryLimitError) as caught:
+            warm.call("threads", {"count": 300})
+    assert (caught.value.kind, caught.value.limit) == ("memory_limit", 256 * MIB)
+    assert "can't start new thread" in caught.value.message
+    assert "Limits(memory_bytes=...)" in caught.value.message
+
+
+EMPTY_FILES = code(
+    """
+    import os
+
+    @mcp_endpoint(description="create empty files")
+    async def touch(payload):
+        folder = os.path.join(payload["dir"], "many")
+        os.makedirs(folder, exist_ok=True)
+        for n in range(payload["count"]):
+            os.close(os.open(os.path.join(folder, f"{n:08d}"), os.O_CREAT | os.O_WRONLY))
+        return payload["count"]
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["working dir", "/tmp", "/dev/shm"])
+def test_many_empty_files_end_the_call_with_disk_limit(
+    backend: str, where: str, request: pytest.FixtureRequest
+) -> None:
+    # A tmpfs's size bounds data, not files: an empty file costs ~1 KiB of kernel memory
+    # (100,000 cost 124 MiB here under an 8 MiB disk limit), and a tmpfs takes half the
+    # RAM's pages by default. bwrap has no option to cap a tmpfs's files.
+    if backend == "bwrap":
+        reason = "bwrap's --tmpfs takes no nr_inodes: still open (notes/review4.md)"
+        request.applymarker(pytest.mark.xfail(reason=reason, raises=pytest.fail.Exception))
+    directory = "." if where == "working dir" else where
+    elsewhere = "/tmp" if where == "/dev/shm" else "/dev/shm"
+    with AgentWorker(agent(EMPTY_FILES, "touch"), limits=Limits(disk_bytes=8 * MIB)) as warm:
+        with pytest.raises(DiskLimitError):
+            warm.call("touch", {"dir": directory, "count": 20_000})
+        # The call failed, the worker did not.
+        assert warm.call("touch", {"dir": elsewhere, "count": 10}).value == 10
+
+
+VIEW = code(
+    """
+    import os
+
+    @mcp_endpoint(description="what the sandbox looks like from inside")
+    async def view(payload):
+        status = dict(
+            line.split(":", 1) for line in open("/proc/self/status").read().splitlines()
+        )
+        writable = []
+        for line in open("/proc/self/mountinfo").read().splitlines():
+            fields = line.split()
+            if "rw" in fields[5].split(","):
+                writable.append(fields[4].replace(os.getcwd(), "<work>"))
+        main, side = os.openpty()  # a private devpts in both
+        os.close(main)
+        os.close(side)
+        return {
+            "top": sorted(os.listdir("/")),
+            "dev": sorted(set(os.listdir("/dev")) - {"core"}),  # bwrap's link to kcore
+            "caps": {k: status[k].strip() for k in status if k.startswith("Cap")},
+            "no_new_privs": status["NoNewPrivs"].strip(),
+            "writable": sorted(writable),
+        }
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX, reason="the sandboxes are Linux's")
+def test_the_unshare_sandbox_shows_what_bwrap_shows_and_drops_every_capability(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    views = {}
+    for backend in ("bwrap", "unshare"):
+        if backend == "unshare":
+            monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+        if os.path.basename(sandbox_backend() or "") != backend:
+            pytest.skip(f"no {backend} sandbox here: {sandbox_status()[1]}")
+        views[backend] = run_endpoint(agent(VIEW, "view"), "view").value
+    for view in views.values():
+        assert set(view["caps"].values()) == {"0000000000000000"}, view["caps"]
+        assert view["no_new_privs"] == "1"
+    assert views["unshare"]["top"] == views["bwrap"]["top"]
+    assert views["unshare"]["dev"] == views["bwrap"]["dev"]
+    assert views["unshare"]["writable"] == views["bwrap"]["writable"]

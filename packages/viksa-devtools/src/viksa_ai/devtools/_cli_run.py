@@ -32,7 +32,7 @@ from the inputs and visible to context(), and the endpoint's timeout enforced.
 The result is printed to stdout as JSON (exit 0). Errors are one JSON document on
 stderr: exit 2 usage or bad agent, 3 invalid input, 4 auth not configured,
 5 exception in the endpoint (with its traceback), 6 timeout, 7 worker died,
-8 a resource limit (memory, CPU time, output or result size).
+8 a resource limit (memory, CPU time, output or result size, processes, disk).
 On a terminal (--format text) the result is highlighted JSON and an error is one
 headline and the agent's traceback.
 """

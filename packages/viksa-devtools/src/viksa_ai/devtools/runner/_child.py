@@ -58,6 +58,8 @@ _OWN_FILES = frozenset({__file__, _child_trace.__file__})
 
 __all__ = ["main"]
 
+# glibc's stack for a thread when RLIMIT_STACK sets none (most architectures).
+_DEFAULT_THREAD_STACK = 2 * 1024 * 1024
 # A write past the file size limit (EFBIG), into a full private /tmp (ENOSPC) or quota.
 _DISK_FULL = frozenset({errno.EFBIG, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 # How often the child checks that the runner which started it is still there.
@@ -447,7 +449,7 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
 
 def _error(exc: BaseException, kind: str) -> dict[str, Any]:
     auth = _is_auth_error(exc)
-    if isinstance(exc, MemoryError) and not auth:
+    if (isinstance(exc, MemoryError) or _thread_without_room(exc)) and not auth:
         kind = KIND_MEMORY_LIMIT
     elif isinstance(exc, OSError) and exc.errno in _DISK_FULL and not auth:
         kind = KIND_DISK_LIMIT
@@ -461,6 +463,28 @@ def _error(exc: BaseException, kind: str) -> dict[str, Any]:
             "".join(traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__)))
         ),
     }
+
+
+def _thread_without_room(exc: BaseException) -> bool:
+    """Whether ``exc`` is CPython's failure to start a thread because its stack no
+    longer fits in the address space (``RLIMIT_AS``): a RuntimeError, not a MemoryError.
+    (A thread the pids cgroup refused is the runner's to report, as the process limit.)"""
+    if type(exc) is not RuntimeError or str(exc) != "can't start new thread":
+        return False
+    import mmap
+
+    try:
+        import resource
+    except ImportError:  # not POSIX: no address space limit
+        return False
+    size = threading.stack_size() or resource.getrlimit(resource.RLIMIT_STACK)[0]
+    if size <= 0 or size == resource.RLIM_INFINITY:
+        size = _DEFAULT_THREAD_STACK
+    try:
+        mmap.mmap(-1, size).close()
+    except OSError:
+        return True
+    return False
 
 
 def _cut(text: str) -> str:

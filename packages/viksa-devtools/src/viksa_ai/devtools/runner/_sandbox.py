@@ -35,6 +35,7 @@ from viksa_ai.devtools.runner._unshare import unshare_command, unshare_tool
 
 __all__ = [
     "BWRAP_ENV",
+    "PROC_READ_ONLY",
     "SANDBOX_CGROUP_PROCS",
     "SHM_BYTES",
     "sandbox_available",
@@ -74,6 +75,14 @@ _ETC_FILES = (
     "/etc/alternatives",
     "/etc/mime.types",
 )
+# Parts of /proc whose files the kernel guards by owner alone (a global sysctl, the
+# sysrq trigger, IRQ affinities...): to agent code running with the runner's uid, root
+# in a container, they are writable even without capabilities. Read-only in the sandbox
+# (bwrap covers them only when it can write them, never /proc/sys as root).
+PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs")
+# Directories of the /etc picks that hold secrets of the host (TLS private keys),
+# readable to agent code when the runner is root: masked like a data directory.
+_SECRET_DIRS = ("/etc/ssl/private",)
 _PROBE_TIMEOUT = 10.0
 
 
@@ -263,15 +272,16 @@ def shm_bytes(tmp_bytes: int | None) -> int:
 
 
 def _bind_contents(directory: Path) -> list[str]:
-    """Binds of every file under ``directory`` (and its empty directories) at the same
-    path: the files the runner wrote, shown inside a fresh tmpfs mounted over it."""
+    """Read-only binds of every file under ``directory`` (and its empty directories) at
+    the same path: the files the runner wrote, shown inside a fresh tmpfs mounted over
+    it. Read-only: written through, they would be host disk outside the tmpfs's cap."""
     args: list[str] = []
     for root, dirs, files in os.walk(directory):
         if not dirs and not files and root != str(directory):
             args += ["--dir", root]
         for name in files:
             path = os.path.join(root, name)
-            args += ["--bind", path, path]
+            args += ["--ro-bind", path, path]
     return args
 
 
@@ -292,8 +302,7 @@ def sandboxed_command(
     ``sys.path``). ``tmp_bytes`` caps the private ``/tmp``: it lives in memory, outside
     the child's own memory limit (where bwrap is too old for ``--size``, it is not).
     ``work_bytes`` caps what agent code adds to ``workdir``: it is then a tmpfs of that
-    size holding the files already there, each bound in from the host (written through
-    to them, a file at most as large as the child's file size limit).
+    size holding the files already there, each bound in read-only from the host.
     ``cgroup_procs`` (a cgroup's ``cgroup.procs`` file) is bound at
     :data:`SANDBOX_CGROUP_PROCS` for the child to join that cgroup.
     """
@@ -308,6 +317,8 @@ def sandboxed_command(
     sizes = tmp_bytes is not None and _sizes_tmpfs(tool)
     size = ["--size", str(tmp_bytes)] if sizes else []
     args += ["--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/tmp"]  # noqa: S108
+    for name in _proc_read_only():
+        args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
     # bwrap's /dev is a writable tmpfs of its own: read-only, with a small /dev/shm (POSIX
     # semaphores and shared memory need one), or it is memory for the agent to fill.
     shm = ["--size", str(shm_bytes(tmp_bytes))] if sizes else []
@@ -333,11 +344,16 @@ def sandboxed_command(
     return args
 
 
+def _proc_read_only() -> list[str]:
+    """The names of :data:`PROC_READ_ONLY` this kernel's ``/proc`` has."""
+    return [name for name in PROC_READ_ONLY if os.path.exists(f"/proc/{name}")]
+
+
 def _masked(hidden: Sequence[Path], shown: Sequence[str]) -> list[str]:
     """The directories of ``hidden`` that need a mask: those shown or inside one shown
     (masking one that holds a shown directory, such as the current directory holding
-    .venv, would hide that too)."""
-    masks = []
+    .venv, would hide that too), and the secret directories of the ``/etc`` picks."""
+    masks = [path for path in _SECRET_DIRS if os.path.isdir(path)]
     for hide in hidden:
         real = os.path.realpath(hide)
         if os.path.isdir(real) and any(real == path or _inside(real, path) for path in shown):
@@ -366,5 +382,6 @@ def _unshare_sandbox(
         tmp_bytes=tmp_bytes,
         work_bytes=work_bytes,
         shm_bytes=shm_bytes(tmp_bytes),
+        proc_read_only=_proc_read_only(),
         binds=() if cgroup_procs is None else ((cgroup_procs, SANDBOX_CGROUP_PROCS),),
     )

@@ -5,7 +5,8 @@ user, mount, PID, IPC and UTS namespaces, :func:`unshare_command` builds the sam
 system bubblewrap would: a fresh tmpfs root holding the same read-only binds (the
 system directories, the ``/etc`` picks, the Python installation), a ``/dev`` of a few
 devices and a small ``/dev/shm``, the namespace's own ``/proc``, a size-capped private
-``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in),
+``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in
+read-only),
 the masks over hidden directories. ``pivot_root`` then makes it the root and detaches
 the old one, the root is made read-only, and ``setpriv`` drops every capability (and
 sets no-new-privs) before the command runs. ``bash``, not ``sh``, runs the script: dash
@@ -37,8 +38,18 @@ _TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
 _SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
 
 
-def _size(limit: int | None) -> str:
-    return "" if limit is None else f",size={int(limit)}"
+# A tmpfs's size bounds its data, not its files: each empty file costs about 1 KiB of
+# kernel memory, and by default a tmpfs takes as many as half the RAM's pages. One per
+# page of its size (and those bound into it) bounds that memory to a fraction of it.
+_BYTES_PER_INODE = 4096
+_MIN_INODES = 1024
+
+
+def _size(limit: int | None, entries: int = 0) -> str:
+    if limit is None:
+        return ""
+    inodes = max(_MIN_INODES, int(limit) // _BYTES_PER_INODE) + entries
+    return f",size={int(limit)},nr_inodes={inodes}"
 
 
 def unshare_tool() -> tuple[str, str, str] | None:
@@ -86,6 +97,7 @@ def unshare_command(
     work_bytes: int | None = None,
     shm_bytes: int = 64 * 1024 * 1024,
     binds: Sequence[tuple[str, str]] = (),
+    proc_read_only: Sequence[str] = (),
 ) -> list[str]:
     """``command`` run in the unshare sandbox, working in ``workdir``.
 
@@ -93,7 +105,7 @@ def unshare_command(
     ``system_dirs`` too (a symlink stays a symlink), ``etc_files`` are bound read-only
     where they exist, ``masks`` are directories hidden by an empty read-only tmpfs,
     ``binds`` are ``(host file, path inside)`` pairs bound writable; ``/dev/shm`` is a
-    tmpfs of ``shm_bytes``.
+    tmpfs of ``shm_bytes``; ``proc_read_only`` are names in ``/proc`` made read-only.
     """
     unshare, setpriv, bash = tools
     new = str(workdir.parent / _NEW_ROOT)
@@ -114,23 +126,35 @@ def unshare_command(
             script += [f"touch {target}", f"mount --bind /dev/{device} {target}"]
     script += [
         f"mkdir -p {_q(new + _SHM)}",
-        f"mount -t tmpfs -o mode=1777,size={int(shm_bytes)} tmpfs {_q(new + _SHM)}",
+        f"mount -t tmpfs -o mode=1777{_size(shm_bytes)} tmpfs {_q(new + _SHM)}",
         f"ln -s /proc/self/fd {_q(new + '/dev/fd')}",
+        # As bwrap's /dev: the standard streams, and a private devpts (pseudo-terminals).
+        *(
+            f"ln -s /proc/self/fd/{fd} {_q(new + '/dev/' + name)}"
+            for fd, name in enumerate(("stdin", "stdout", "stderr"))
+        ),
+        f"mkdir {_q(new + '/dev/pts')}",
+        f"mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts {_q(new + '/dev/pts')}",
+        f"ln -s pts/ptmx {_q(new + '/dev/ptmx')}",
         f"mount -t proc proc {_q(new + '/proc')}",
         f"mount -t tmpfs -o mode=1777{_size(tmp_bytes)} tmpfs {_q(new + _TMP)}",
     ]
+    for name in proc_read_only:
+        target = _q(f"{new}/proc/{name}")
+        script += [f"mount --bind {target} {target}", f"mount -o remount,bind,ro {target}"]
     for path in shown:
         _ro_bind(script, path, new)
     work = str(workdir)
     script.append(f"mkdir -p {_q(new + work)}")
     if work_bytes is not None:
-        script.append(f"mount -t tmpfs -o mode=0700{_size(work_bytes)} tmpfs {_q(new + work)}")
+        entries = sum(len(dirs) + len(files) for _, dirs, files in os.walk(workdir))
+        size = _size(work_bytes, entries)
+        script.append(f"mount -t tmpfs -o mode=0700{size} tmpfs {_q(new + work)}")
         for root, dirs, files in os.walk(workdir):
             for name in dirs:
                 script.append(f"mkdir -p {_q(new + os.path.join(root, name))}")
             for name in files:
-                path = os.path.join(root, name)
-                script += [f"touch {_q(new + path)}", f"mount --bind {_q(path)} {_q(new + path)}"]
+                _ro_bind(script, os.path.join(root, name), new)
     else:
         script.append(f"mount --bind {_q(work)} {_q(new + work)}")
     for host, inside in binds:

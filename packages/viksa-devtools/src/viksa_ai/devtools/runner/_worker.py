@@ -709,7 +709,10 @@ def _error_from_reply(
     if limit_error is not None:
         cls, field, what = limit_error
         if kind == KIND_MEMORY_LIMIT:
-            message = f"agent code ran out of its {limits.memory_bytes} bytes of address space"
+            cause = "" if exception_type == "MemoryError" else f" ({exception_type}: {message})"
+            message = (
+                f"agent code ran out of its {limits.memory_bytes} bytes of address space{cause}"
+            )
         elif kind == KIND_DISK_LIMIT:
             message = f"agent code could not write ({message}): {_disk_bounds(limits)}"
         limit = getattr(limits, field)
