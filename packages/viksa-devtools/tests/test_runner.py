@@ -903,7 +903,7 @@ def test_a_setsid_grandchild_dies_with_its_runner(mode: str) -> None:
             "unsandboxed-proc",
             marks=pytest.mark.xfail(
                 reason="a CLONE_PARENT sibling is out of the tree the /proc walk kills: "
-                "still open unsandboxed without a pids cgroup (notes/review4.md)",
+                "still open unsandboxed without a pids cgroup (SECURITY.md, known limits)",
                 raises=AssertionError,
             ),
         ),

@@ -904,7 +904,7 @@ def test_many_empty_files_end_the_call_with_disk_limit(
     # (100,000 cost 124 MiB here under an 8 MiB disk limit), and a tmpfs takes half the
     # RAM's pages by default. bwrap has no option to cap a tmpfs's files.
     if backend == "bwrap":
-        reason = "bwrap's --tmpfs takes no nr_inodes: still open (notes/review4.md)"
+        reason = "bwrap's --tmpfs takes no nr_inodes: still open (SECURITY.md, known limits)"
         request.applymarker(pytest.mark.xfail(reason=reason, raises=pytest.fail.Exception))
     directory = "." if where == "working dir" else where
     elsewhere = "/tmp" if where == "/dev/shm" else "/dev/shm"
