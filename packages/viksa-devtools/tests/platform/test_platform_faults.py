@@ -164,6 +164,9 @@ async def test_request_ids_are_echoed_or_made(http: httpx.AsyncClient) -> None:
     ]
     assert made.startswith("req_")
     assert (await http.get("/nope")).headers["x-request-id"].startswith("req_")
+    # Of a repeated header, the first, as the routes read headers.
+    repeated = [("X-Request-Id", "first-1"), ("X-Request-Id", "second-2")]
+    assert (await http.get("/auth/me", headers=repeated)).headers["x-request-id"] == "first-1"
 
 
 async def test_state_survives_a_restart_and_seeding_prints_working_credentials(

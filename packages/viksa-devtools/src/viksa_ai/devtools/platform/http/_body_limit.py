@@ -23,6 +23,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform.http._answers import send_json
+from viksa_ai.devtools.platform.http._headers import first_headers
 
 __all__ = ["BodyLimitMiddleware", "BodyTimeoutError", "BodyTooLargeError"]
 
@@ -76,7 +77,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = first_headers(scope).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await send_json(send, 413, {"detail": _detail(self.max_bytes)})
             return

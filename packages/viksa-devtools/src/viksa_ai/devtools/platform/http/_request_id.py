@@ -7,6 +7,8 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from viksa_ai.devtools.platform.http._headers import first_headers
+
 __all__ = ["RequestIdMiddleware"]
 
 _SAFE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -22,7 +24,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"")
+        given = first_headers(scope).get(b"x-request-id", b"")
         request_id = given if _SAFE.fullmatch(given) else f"req_{secrets.token_hex(8)}".encode()
 
         async def send_with_id(message: Message) -> None:

@@ -24,6 +24,7 @@ from viksa_ai.devtools.platform.http._app import create_app
 from viksa_ai.devtools.platform.http._dashboard import SIGN_IN_PATH
 from viksa_ai.devtools.platform.http._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform.http._faults import DroppedConnection
+from viksa_ai.devtools.platform.http._headers import first_headers
 from viksa_ai.devtools.platform.http._slow_clients import (
     HEADER_TIMEOUT_SECONDS,
     guarded_protocol,
@@ -133,7 +134,7 @@ class _HostGuard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        raw = first_headers(scope).get(b"host", b"").decode("latin-1")
         name = _host_name(raw)
         if name in self.allowed:
             await self.app(scope, receive, send)
