@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +48,20 @@ def otel_spans() -> Iterator[Any]:
     _exporter.clear()
     yield _exporter
     _exporter.clear()
+
+
+@pytest.fixture
+def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """opentelemetry's API imported, as without an SDK: no tracer provider configured.
+
+    The client and the runner remember a provider once they saw one: forgotten here.
+    """
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    for name in ("viksa_ai.client._tracing", "viksa_ai.devtools.runner._tracing"):
+        with contextlib.suppress(ImportError):  # a distribution the venv lacks
+            monkeypatch.setattr(importlib.import_module(name), "_PROVIDER_SET", [])
 
 
 OtlpRequest = tuple[str, str, bytes]

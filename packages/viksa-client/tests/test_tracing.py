@@ -185,17 +185,6 @@ def test_without_opentelemetry_imported_nothing_is_loaded() -> None:
     assert json.loads(done.stdout) == {"loaded": [], "traceparent": False}
 
 
-@pytest.fixture
-def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    """opentelemetry's API imported, as without an SDK: no tracer provider configured."""
-    from opentelemetry import trace
-
-    from viksa_ai.client import _tracing
-
-    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
-    monkeypatch.setattr(_tracing, "_PROVIDER_SET", [])
-
-
 async def test_without_a_tracer_provider_a_call_makes_no_span_and_sends_no_context(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient], no_tracer_provider: None
 ) -> None:

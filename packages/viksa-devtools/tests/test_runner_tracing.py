@@ -172,15 +172,6 @@ async def test_a_traced_call_keeps_the_traceback_to_the_agents_frames(
     assert "main.py" in traceback.splitlines()[1]
 
 
-@pytest.fixture
-def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    """opentelemetry's API imported, as without an SDK: no tracer provider configured."""
-    from opentelemetry import trace
-
-    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
-    monkeypatch.setattr(_tracing, "_PROVIDER_SET", [])
-
-
 def test_without_a_tracer_provider_a_call_is_spanned_only_to_carry_a_trace(
     no_tracer_provider: None,
 ) -> None:
