@@ -899,14 +899,7 @@ def test_a_setsid_grandchild_dies_with_its_runner(mode: str) -> None:
     "mode",
     [
         "unsandboxed-cgroup",
-        pytest.param(
-            "unsandboxed-proc",
-            marks=pytest.mark.xfail(
-                reason="a CLONE_PARENT sibling is out of the tree the /proc walk kills: "
-                "still open unsandboxed without a pids cgroup (SECURITY.md, known limits)",
-                raises=AssertionError,
-            ),
-        ),
+        "unsandboxed-proc",
         "bwrap",
         "unshare",
     ],

@@ -95,12 +95,13 @@ def _tree(
     return live, dead
 
 
-def count_tasks(pid: int) -> int:
-    """The threads of ``pid`` and of its live descendants, as a pids cgroup counts them
-    (Linux ``/proc``; 0 where unknown)."""
+def count_tasks(pid: int, *, include_root: bool = True) -> int:
+    """The threads of ``pid`` (unless ``include_root`` is false) and of its live
+    descendants, as a pids cgroup counts them (Linux ``/proc``; 0 where unknown)."""
     processes = _processes()
     live, _ = _tree(pid, processes)
-    return sum(processes[p][2] for p in (pid, *live) if p in processes)
+    counted = (pid, *live) if include_root else live
+    return sum(processes[p][2] for p in counted if p in processes)
 
 
 def descendants(pid: int) -> list[int]:

@@ -74,6 +74,7 @@ from viksa_ai.devtools.runner._sandbox import (
     sandbox_backend,
     sandboxed_command,
 )
+from viksa_ai.devtools.runner._shim import shim_command
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.devtools.runner._workdir import Workdir
@@ -87,6 +88,8 @@ DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
 _POSIX = os.name == "posix"
+# Unsandboxed on Linux the child is started through the shim (a subreaper, see _shim).
+_SHIM = sys.platform.startswith("linux")
 # How a child ended by its CPU limit exits: killed by SIGXCPU, or (in bwrap, which
 # reports a signalled child as 128 + the signal) that number.
 _SIGXCPU = getattr(signal, "SIGXCPU", None)
@@ -141,6 +144,7 @@ class AsyncAgentWorker:
         self._process: asyncio.subprocess.Process | None = None
         self._forwarder: _StderrCopy | None = None
         self._tasks: TaskLimit | None = None
+        self._runner_pipe: int | None = None
         self._over_tasks = False
         self._workdir: Workdir | None = None
         self._next_id = 0
@@ -381,25 +385,32 @@ class AsyncAgentWorker:
         if limits.processes is not None and sys.platform.startswith("linux"):
             tasks = self._tasks = TaskLimit(limits.processes)
         procs = None if tasks is None else tasks.procs_file
-        command = [sys.executable, "-m", CHILD_MODULE]
+        arguments = []
         if procs is not None:
             inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
-            command.append(f"{CGROUP_OPTION}{inside}")
+            arguments.append(f"{CGROUP_OPTION}{inside}")
         if limits.memory_bytes is not None:
-            command.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
+            arguments.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
         if limits.disk_bytes is not None:
-            command.append(f"{DISK_OPTION}{limits.disk_bytes}")
-        command += self._agent.modules
+            arguments.append(f"{DISK_OPTION}{limits.disk_bytes}")
+        arguments += self._agent.modules
+        runner_end: int | None = None
         if self._sandbox_tool is not None:
             command = sandboxed_command(
                 self._sandbox_tool,
-                command,
+                [sys.executable, "-m", CHILD_MODULE, *arguments],
                 workdir,
                 hidden=self._hidden,
                 tmp_bytes=limits.tmp_bytes(),
                 work_bytes=limits.tmp_bytes(),
                 cgroup_procs=procs,
             )
+        elif _SHIM:
+            # The shim's end of the pipe reads end-of-file when this process is gone.
+            runner_end, self._runner_pipe = os.pipe()
+            command = [*shim_command(runner_end), *arguments]
+        else:
+            command = [sys.executable, "-m", CHILD_MODULE, *arguments]
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
         copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
@@ -413,11 +424,16 @@ class AsyncAgentWorker:
                     cwd=workdir,
                     env=child_environment(workdir, self._auth.environment()),
                     start_new_session=_POSIX,
+                    pass_fds=() if runner_end is None else (runner_end,),
                 )
             except BaseException:
                 if copy is not None:
                     copy.abandon()
+                self._close_runner_pipe()
                 raise
+            finally:
+                if runner_end is not None:
+                    os.close(runner_end)
         except OSError as exc:
             if not self._closed:
                 raise
@@ -480,7 +496,7 @@ class AsyncAgentWorker:
             nonlocal handle
             if process.returncode is not None:
                 return
-            if tasks.over(process.pid):
+            if self._over(tasks, process):
                 self._over_tasks = True
                 _kill_tree(process, tasks)
             else:
@@ -496,7 +512,11 @@ class AsyncAgentWorker:
     def _over_tasks_at_error(self, process: asyncio.subprocess.Process) -> bool:
         # Checked on a failed call only: a successful one pays nothing.
         tasks = self._tasks
-        return tasks is not None and tasks.over(process.pid)
+        return tasks is not None and self._over(tasks, process)
+
+    def _over(self, tasks: TaskLimit, process: asyncio.subprocess.Process) -> bool:
+        # A shim is the runner's process, not the agent's: it does not count.
+        return tasks.over(process.pid, include_root=self._runner_pipe is None)
 
     def _process_limit(self, endpoint: str | None) -> ProcessLimitError:
         return ProcessLimitError(
@@ -520,6 +540,12 @@ class AsyncAgentWorker:
                 endpoint=endpoint,
             )
         return _crashed(returncode, cause, endpoint)
+
+    def _close_runner_pipe(self) -> None:
+        # The shim ends (with all it holds) at the end of this pipe, if it has not yet.
+        pipe, self._runner_pipe = self._runner_pipe, None
+        if pipe is not None:
+            os.close(pipe)
 
     async def _exchange(self, process: asyncio.subprocess.Process, frame: bytes) -> dict[str, Any]:
         assert process.stdin is not None
@@ -551,6 +577,7 @@ class AsyncAgentWorker:
         tasks, self._tasks = self._tasks, None
         if tasks is not None:
             tasks.close()
+        self._close_runner_pipe()
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
             # Its pipe ends with the child's tree; a descendant still holding it, or a
