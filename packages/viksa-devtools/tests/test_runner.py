@@ -279,6 +279,17 @@ def _command_of(pid: int) -> str:
         return "?"
 
 
+def grandchild_started(note: str) -> Callable[[], bool]:
+    """Whether the ``escapee`` endpoint's grandchild (for ``note``) runs.
+
+    Not "a process holds the note": the intermediate holds it until it forks the
+    grandchild and exits, and a scan of /proc is no snapshot: one that lists /proc just
+    before the fork and reads the intermediate just after its exit sees neither. The
+    grandchild, once started, runs until killed: a later scan finds it too.
+    """
+    return lambda: bool(processes_with(note + "-grandchild"))
+
+
 def wait_none_with(token: str) -> bool:
     """Whether every process holding ``token`` ends within a few seconds."""
     return eventually(lambda: not processes_with(token))
@@ -298,12 +309,13 @@ def test_a_setsid_grandchild_dies_at_the_timeout_and_at_close(sandbox: bool) -> 
         # A call the runner does not time out: the worker's close must end it all.
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(warm.call, "escapee", {"note": token + "-close"}, timeout=60)
-            eventually(lambda: bool(processes_with(token + "-close")) or pending.done())
+            started = grandchild_started(token + "-close")
+            eventually(lambda: started() or pending.done())
             # What the worker was doing, should the grandchild never show up.
             state = f"call done: {pending.done()}, worker {warm.pid}: " + str(
                 [(p, _command_of(p)) for p in descendants(warm.pid or 0)]
             )
-            assert processes_with(token + "-close"), f"no grandchild started ({state})"
+            assert started(), f"no grandchild started ({state})"
             warm.close()
             with pytest.raises(WorkerCrashedError):
                 pending.result()
@@ -884,7 +896,7 @@ def test_a_setsid_grandchild_dies_with_its_runner(mode: str) -> None:
     token = f"viksa-escapee-{os.getpid()}-{time.monotonic_ns()}"
     parent = subprocess.Popen([sys.executable, "-c", _ESCAPEE_PARENT, str(PROBE), token, mode])
     try:
-        assert eventually(lambda: len(processes_with(token)) >= 2), "no grandchild started"
+        assert eventually(grandchild_started(token)), "no grandchild started"
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
     finally:
