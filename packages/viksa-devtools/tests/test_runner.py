@@ -906,22 +906,14 @@ def test_a_setsid_grandchild_dies_with_its_runner(mode: str) -> None:
     assert wait_none_with(token), "a setsid grandchild outlived its runner"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "unsandboxed-cgroup",
-        "unsandboxed-proc",
-        "bwrap",
-        "unshare",
-    ],
-)
-def test_processes_started_out_of_the_workers_tree_die_at_the_timeout_and_at_close(
-    mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # clone(CLONE_PARENT) makes a sibling of the worker, not a descendant; posix_spawn of
-    # setsid and a thread that forks after the call returns leave its session too. In
-    # the sandbox the PID namespace holds them all; unsandboxed, the pids cgroup does.
+# Where agent code runs: unsandboxed with a pids cgroup, or counting /proc (the shim's
+# tree), in bubblewrap, or in the unshare sandbox.
+ISOLATIONS = ["unsandboxed-cgroup", "unsandboxed-proc", "bwrap", "unshare"]
+
+
+def isolate(mode: str, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Run workers in ``mode`` (one of :data:`ISOLATIONS`; skip the test where it is not
+    available here); whether it is a sandbox. Subprocesses inherit the environment part."""
     if mode == "unshare":
         monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
     if mode == "unsandboxed-proc":
@@ -931,6 +923,19 @@ def test_processes_started_out_of_the_workers_tree_die_at_the_timeout_and_at_clo
         pytest.skip(f"no {mode} sandbox here: {sandbox_status()[1]}")
     if mode == "unsandboxed-cgroup" and _tasks.cgroup_parent() is None:
         pytest.skip("no writable pids cgroup here")
+    return sandbox
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
+@pytest.mark.parametrize("mode", ISOLATIONS)
+def test_processes_started_out_of_the_workers_tree_die_at_the_timeout_and_at_close(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # clone(CLONE_PARENT) makes a sibling of the worker, not a descendant; posix_spawn of
+    # setsid and a thread that forks after the call returns leave its session too. In
+    # the sandbox the PID namespace holds them all; unsandboxed, the pids cgroup does,
+    # and without one the shim the worker starts under (the sibling is its child).
+    sandbox = isolate(mode, monkeypatch)
     token = f"viksa-spawners-{os.getpid()}-{time.monotonic_ns()}"
     secrets = {"probe_auth.token": token}
     try:
@@ -947,3 +952,71 @@ def test_processes_started_out_of_the_workers_tree_die_at_the_timeout_and_at_clo
         closed = wait_none_with(token)
         stop_all_with(token)
     assert closed, "a process survived the worker's close"
+
+
+_SPAWNERS_PARENT = """
+import sys, time
+from viksa_ai.devtools.runner import AgentWorker, _tasks
+
+if sys.argv[3] == "unsandboxed-proc":
+    _tasks.cgroup_parent = lambda: None
+worker = AgentWorker(
+    sys.argv[1],
+    sandbox=not sys.argv[3].startswith("unsandboxed"),
+    secrets={"probe_auth.token": sys.argv[2]},
+)
+worker.call("spawners")
+print("started", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
+@pytest.mark.parametrize("mode", ISOLATIONS)
+def test_processes_started_out_of_the_workers_tree_die_with_their_runner(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The runner is killed while the worker's sibling (clone(CLONE_PARENT)) and the
+    # processes that left its session run: none of them outlives it.
+    isolate(mode, monkeypatch)
+    token = f"viksa-spawners-{os.getpid()}-{time.monotonic_ns()}"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _SPAWNERS_PARENT, str(PROBE), token, mode],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline().strip() == "started"
+        # The runner (its command line), the worker and the three it started hold it.
+        assert eventually(lambda: len(processes_with(token)) >= 5)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+        if parent.stdout is not None:
+            parent.stdout.close()
+        gone = wait_none_with(token)
+        stop_all_with(token)
+    assert gone, "a process outlived its runner"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
+@pytest.mark.parametrize("mode", ISOLATIONS)
+def test_what_a_worker_leaves_when_it_dies_dies_with_it(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker ends abruptly (os._exit) once its setsid grandchild runs: orphaned, the
+    # grandchild is re-parented past the dead worker, out of its tree.
+    sandbox = isolate(mode, monkeypatch)
+    token = f"viksa-deserter-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        with AgentWorker(PROBE, sandbox=sandbox) as warm:
+            with pytest.raises(WorkerCrashedError) as caught:
+                warm.call("deserter", {"note": token})
+            assert wait_none_with(token), "a grandchild outlived its dead worker"
+    finally:
+        stop_all_with(token)
+    # Its exit code, as the worker exited (the shim ends as it did).
+    assert caught.value.returncode == 3
