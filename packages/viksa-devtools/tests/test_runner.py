@@ -926,8 +926,16 @@ def isolate(mode: str, monkeypatch: pytest.MonkeyPatch) -> bool:
     return sandbox
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
-@pytest.mark.parametrize("mode", ISOLATIONS)
+def in_each_isolation(test: Callable[..., None]) -> Callable[..., None]:
+    """Run ``test(mode, monkeypatch)`` in each mode of :data:`ISOLATIONS` (Linux only)."""
+    linux = pytest.mark.skipif(
+        not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux"
+    )
+    marked: Callable[..., None] = linux(pytest.mark.parametrize("mode", ISOLATIONS)(test))
+    return marked
+
+
+@in_each_isolation
 def test_processes_started_out_of_the_workers_tree_die_at_the_timeout_and_at_close(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -971,8 +979,7 @@ time.sleep(120)
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
-@pytest.mark.parametrize("mode", ISOLATIONS)
+@in_each_isolation
 def test_processes_started_out_of_the_workers_tree_die_with_their_runner(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1002,8 +1009,7 @@ def test_processes_started_out_of_the_workers_tree_die_with_their_runner(
     assert gone, "a process outlived its runner"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and cgroups are Linux")
-@pytest.mark.parametrize("mode", ISOLATIONS)
+@in_each_isolation
 def test_what_a_worker_leaves_when_it_dies_dies_with_it(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
