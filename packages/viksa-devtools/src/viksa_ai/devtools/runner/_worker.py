@@ -3,7 +3,8 @@
 :class:`AsyncAgentWorker` owns a child started as ``python -m
 viksa_ai.devtools.runner._child`` in a temporary working directory holding the
 agent's files and ``ViksaAI.py``, with the environment of :mod:`._environ` (never
-ours), inside the sandbox of :mod:`._sandbox` where one is available. Calls go one at
+ours), inside the sandbox of :mod:`._sandbox` where one is available (elsewhere on
+Linux, under the subreaper of :mod:`._shim`). Calls go one at
 a time over a framed channel on the child's stdin/stdout (concurrent ``call``s queue on
 a lock). A call that times out or is cancelled kills the child and every process it
 started; a child that dies is replaced at the next call, so one worker survives any
@@ -158,7 +159,8 @@ class AsyncAgentWorker:
 
     @property
     def pid(self) -> int | None:
-        """The process id of the running child, or ``None`` when none is running."""
+        """The process id of the running child, or ``None`` when none is running (the
+        process the runner started: the sandbox's or the shim's, where there is one)."""
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
 
@@ -660,9 +662,10 @@ async def _read_frame(
 
 
 def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> None:
-    # The child leads its own session: killing the group ends what the agent spawned in
-    # it; descendants that left it (setsid) were re-parented to the child, a subreaper,
-    # and are found in /proc (in the sandbox the PID namespace ends them as well); the
+    # The child (or its shim) leads its own session: killing the group ends what the
+    # agent spawned in it; descendants that left it (setsid) were re-parented to the
+    # child or the shim, subreapers, and siblings of the child are the shim's children:
+    # all are found in /proc (in the sandbox the PID namespace ends them as well); the
     # pids cgroup, where there is one, holds them all whatever their parents.
     if not _POSIX:
         with contextlib.suppress(ProcessLookupError, PermissionError):
