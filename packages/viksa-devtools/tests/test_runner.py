@@ -1026,3 +1026,34 @@ def test_what_a_worker_leaves_when_it_dies_dies_with_it(
         stop_all_with(token)
     # Its exit code, as the worker exited (the shim ends as it did).
     assert caught.value.returncode == 3
+
+
+@in_each_isolation
+def test_an_agent_that_kills_its_workers_parent_leaves_nothing_running(
+    mode: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    # The worker's sibling (clone(CLONE_PARENT)) is a child of the worker's parent: the
+    # shim unsandboxed, which agent code (the same user) can kill, orphaning the sibling.
+    if mode == "unsandboxed-proc":
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="agent code can kill the shim, whose children then outlive the "
+                "call: still open unsandboxed without a pids cgroup (SECURITY.md, known "
+                "limits)",
+                raises=AssertionError,
+                strict=True,
+            )
+        )
+    sandbox = isolate(mode, monkeypatch)
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probe's clone(CLONE_PARENT) is x86-64 only")
+    token = f"viksa-mutineer-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        with AgentWorker(PROBE, sandbox=sandbox, secrets={"probe_auth.token": token}) as warm:
+            # Unsandboxed the worker dies with its parent; a sandbox's init ignores the
+            # kill (the PID namespace's rule) and the call runs into its timeout.
+            with pytest.raises((WorkerCrashedError, EndpointTimeoutError)):
+                warm.call("mutineer", timeout=3)
+            assert wait_none_with(token), "the worker's sibling outlived the call"
+    finally:
+        stop_all_with(token)
