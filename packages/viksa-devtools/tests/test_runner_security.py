@@ -36,7 +36,7 @@ from viksa_ai.devtools.runner import (
     sandbox_status,
 )
 from viksa_ai.devtools.runner._environ import SYSTEM_PATH, import_roots
-from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._sandbox import SANDBOX_UID, sandbox_backend
 from viksa_ai.devtools.runner._unshare import unshare_tool
 from viksa_ai.devtools.runner._workdir import WORKDIR_PREFIX
 
@@ -956,3 +956,97 @@ def test_the_unshare_sandbox_shows_what_bwrap_shows_and_drops_every_capability(
     assert views["unshare"]["top"] == views["bwrap"]["top"]
     assert views["unshare"]["dev"] == views["bwrap"]["dev"]
     assert views["unshare"]["writable"] == views["bwrap"]["writable"]
+
+
+MAPPED_FILL = code(
+    """
+    import mmap
+
+    @mcp_endpoint(description="write files of MiB in /tmp through mmap")
+    async def fill(payload):
+        size = payload["mib"] << 20
+        for i in range(payload["files"]):
+            with open(f"/tmp/mapped{i}", "w+b") as file:
+                file.truncate(size)  # a hole: no page of the tmpfs is taken yet
+                with mmap.mmap(file.fileno(), size) as pages:
+                    for offset in range(0, size, mmap.PAGESIZE):
+                        pages[offset] = 1
+        return "written"
+    """
+)
+
+
+def test_a_write_through_mmap_into_a_full_tmpfs_ends_the_call_with_disk_limit(
+    backend: str,
+) -> None:
+    # A page the full tmpfs cannot give kills the worker with SIGBUS: no write() to fail
+    # with ENOSPC. It was reported as a crash of the worker.
+    with AgentWorker(agent(MAPPED_FILL, "fill"), limits=Limits(disk_bytes=8 * MIB)) as warm:
+        assert warm.call("fill", {"files": 1, "mib": 4}).value == "written"
+        with pytest.raises(DiskLimitError) as caught:
+            warm.call("fill", {"files": 3, "mib": 4})
+        # A new worker serves the next call.
+        assert warm.call("fill", {"files": 1, "mib": 1}).value == "written"
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("disk_limit", 8, 8 * MIB)
+    assert "SIGBUS" in error.message
+    assert "mmap" in error.message
+    assert "Limits(disk_bytes=...)" in error.message
+
+
+IDENTITY = code(
+    """
+    import os
+
+    @mcp_endpoint(description="who the agent runs as, and what it can read and write")
+    async def identity(payload):
+        try:
+            with open(payload["secret"], encoding="utf-8") as file:
+                secret = file.read()
+        except PermissionError:
+            secret = None
+        written = []
+        for folder in (".", "/tmp", "/dev/shm"):
+            with open(os.path.join(folder, "note.txt"), "w", encoding="utf-8") as file:
+                file.write("mine")
+            written.append(folder)
+        with open("main.py", encoding="utf-8") as file:
+            own = len(file.read())
+        return {
+            "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getegid()],
+            "groups": os.getgroups(),
+            "secret": secret,
+            "written": written,
+            "own": own,
+        }
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="only a root runner changes uid")
+@pytest.mark.parametrize("work", ["tmpfs", "host dir"])
+def test_a_root_runner_runs_agent_code_as_an_unprivileged_uid(
+    backend: str, work: str, tmp_path: Path
+) -> None:
+    # As root's uid (even without capabilities) agent code passed every permission check
+    # on what the sandbox shows: a root-owned 0600 file on a directory of sys.path was
+    # readable. Without limits, the working directory is the host's, bound in.
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    secret = shown / "secret.txt"
+    secret.write_text("root's only")
+    secret.chmod(0o600)
+    limits = Limits() if work == "tmpfs" else Limits(memory_bytes=None, disk_bytes=None)
+    manifest = agent(IDENTITY, "identity")
+    sys.path.append(str(shown))
+    try:
+        with AgentWorker(manifest, limits=limits) as warm:
+            seen = warm.call("identity", {"secret": str(secret)}).value
+    finally:
+        sys.path.remove(str(shown))
+    assert seen["ids"] == [SANDBOX_UID] * 4
+    assert seen["groups"] == []
+    assert seen["secret"] is None
+    assert seen["written"] == [".", "/tmp", "/dev/shm"]
+    assert seen["own"] == len(IDENTITY)
+    assert sandbox_status()[1].endswith(f"agents run as uid {SANDBOX_UID})")

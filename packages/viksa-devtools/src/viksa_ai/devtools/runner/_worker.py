@@ -73,6 +73,7 @@ from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
     sandbox_backend,
     sandboxed_command,
+    shm_bytes,
 )
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
@@ -91,6 +92,9 @@ _POSIX = os.name == "posix"
 # reports a signalled child as 128 + the signal) that number.
 _SIGXCPU = getattr(signal, "SIGXCPU", None)
 _CPU_LIMIT_CODES = () if _SIGXCPU is None else (-int(_SIGXCPU), 128 + int(_SIGXCPU))
+# The same for SIGBUS: a page of a full tmpfs written through mmap has no write() to fail.
+_SIGBUS = getattr(signal, "SIGBUS", None)
+_BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS))
 
 Stderr = int | IO[Any] | None
 
@@ -517,6 +521,18 @@ class AsyncAgentWorker:
                 f"the call used more than its {self._limits.cpu_seconds:g} s of CPU time "
                 "and its worker was stopped: pass larger Limits(cpu_seconds=...)",
                 limit=self._limits.cpu_seconds,
+                endpoint=endpoint,
+            )
+        folders = self._limits.tmp_bytes()
+        if returncode in _BUS_ERROR_CODES and self._sandbox_tool is not None and folders:
+            return DiskLimitError(
+                "the agent's worker was killed by SIGBUS, most likely a write through mmap "
+                "into a file of a full in-memory folder (the private /tmp or the working "
+                f"directory, {folders} bytes each, or /dev/shm, {shm_bytes(folders)} bytes): "
+                "write such files with write(), "
+                "which fails with ENOSPC instead, write less, or pass larger "
+                "Limits(disk_bytes=...)",
+                limit=self._limits.disk_bytes,
                 endpoint=endpoint,
             )
         return _crashed(returncode, cause, endpoint)
