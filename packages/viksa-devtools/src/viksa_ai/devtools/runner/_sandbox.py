@@ -73,9 +73,11 @@ SANDBOX_UID = 65534
 (``nobody`` and ``nogroup`` on most distributions)."""
 # What bwrap leaves the first step: CAP_SYS_ADMIN sets the tmpfs's file counts (bwrap's
 # --tmpfs takes no nr_inodes), CAP_SETPCAP empties the bounding set; as root also
-# CAP_CHOWN (the agent's writable folders), CAP_SETUID and CAP_SETGID (its uid).
+# CAP_CHOWN (the agent's writable folders), CAP_SETUID and CAP_SETGID (its uid); else
+# CAP_SETFCAP (the kernel asks for it to map uid 0 of a namespace into a nested one).
 _FIRST_STEP_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
 _ROOT_FIRST_STEP_CAPS = ("CAP_CHOWN", "CAP_SETUID", "CAP_SETGID")
+_USER_FIRST_STEP_CAPS = ("CAP_SETFCAP",)
 _TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
 _SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -216,7 +218,9 @@ def sandbox_status(requested: bool = True) -> tuple[bool, str]:
     return False, f"none available ({why}): agents run unsandboxed, as this user"
 
 
-_USER_NAMESPACE = ("--unshare-user",)
+# uid 0 inside, for the first step (bwrap would otherwise nest a second namespace for the
+# runner's uid, whose capabilities reach no mount of the first).
+_USER_NAMESPACE = ("--unshare-user", "--uid", "0", "--gid", "0")
 _NAMESPACES = (
     "--unshare-pid",
     "--unshare-ipc",
@@ -250,6 +254,10 @@ def _first_step_options(
     if user is not None:
         options += [f"--owner={path}" for path in (work, _TMP, _SHM)]
         options.append(f"--user={user[0]}:{user[1]}")
+    else:
+        # The first step runs as uid 0 of the sandbox's user namespace (the one that owns
+        # its tmpfs); agent code sees the runner's uid, as in bwrap's own sandbox.
+        options.append(f"--map-user={os.getuid()}:{os.getgid()}")
     return options
 
 
@@ -358,7 +366,7 @@ def sandboxed_command(
             fallback, command, workdir, hidden, tmp_bytes, work_bytes, cgroup_procs
         )
     user = _agent_user()
-    caps = _FIRST_STEP_CAPS + (_ROOT_FIRST_STEP_CAPS if user is not None else ())
+    caps = _FIRST_STEP_CAPS + (_ROOT_FIRST_STEP_CAPS if user else _USER_FIRST_STEP_CAPS)
     namespaces = _NAMESPACES if user is not None else (*_USER_NAMESPACE, *_NAMESPACES)
     args = [tool, *namespaces, "--new-session", "--cap-drop", "ALL"]
     for cap in caps:

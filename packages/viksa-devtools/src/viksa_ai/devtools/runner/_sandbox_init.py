@@ -13,6 +13,9 @@ sandbox), it holds the few capabilities the sandbox tool left it and:
 - ``--owner=PATH`` gives PATH to the agent's uid (with ``--user``);
 - ``--user=UID:GID`` becomes that user, with no supplementary groups (a runner started
   as root runs agent code as an unprivileged uid, not as root);
+- ``--map-user=UID:GID`` (in a user namespace, where the first step runs as its uid 0:
+  only that uid owns the tmpfs it remounts) enters a nested user namespace in which
+  that uid 0 is UID and GID, as bwrap does itself to show the runner's uid inside;
 
 then drops every capability (bounding set, ambient, inheritable, permitted,
 effective), sets no-new-privs, checks all of that in ``/proc/self/status`` and only
@@ -41,6 +44,7 @@ _PR_SET_NO_NEW_PRIVS = 38
 _PR_CAP_AMBIENT = 47
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _CAPABILITY_VERSION_3 = 0x20080522
+_CLONE_NEWUSER = 0x10000000
 _CAP_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 
 
@@ -74,6 +78,21 @@ def _remount(libc: ctypes.CDLL, path: str, size: int, inodes: int) -> None:
     _check(result, f"remounting {path} with {options.decode()}")
 
 
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as stream:
+        stream.write(text)
+
+
+def _map_user(libc: ctypes.CDLL, uid: int, gid: int) -> None:
+    outer_uid, outer_gid = os.geteuid(), os.getegid()
+    _check(libc.unshare(_CLONE_NEWUSER), "entering a nested user namespace")
+    # A single line naming our own uid needs no privilege of the parent namespace;
+    # for the gids, only once setgroups() is denied.
+    _write("/proc/self/uid_map", f"{uid} {outer_uid} 1\n")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/gid_map", f"{gid} {outer_gid} 1\n")
+
+
 def _drop_capabilities(libc: ctypes.CDLL, user: tuple[int, int] | None) -> None:
     with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as stream:
         last = int(stream.read())
@@ -94,7 +113,9 @@ def _drop_capabilities(libc: ctypes.CDLL, user: tuple[int, int] | None) -> None:
     _check(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), "setting pdeathsig")
 
 
-def _verify(user: tuple[int, int] | None) -> None:
+def _verify(uid: int | None, groups: bool) -> None:
+    """Check that no capability is left, no_new_privs is set, the uid is ``uid`` (unless
+    ``None``) and, unless ``groups``, there are no supplementary groups."""
     with open("/proc/self/status", encoding="ascii") as stream:
         status = dict(line.split(":", 1) for line in stream.read().splitlines() if ":" in line)
     for field in _CAP_FIELDS:
@@ -102,8 +123,10 @@ def _verify(user: tuple[int, int] | None) -> None:
             raise _SetupError(f"{field} is {status[field].strip()} after dropping every capability")
     if status["NoNewPrivs"].strip() != "1":
         raise _SetupError("no_new_privs is not set")
-    if user is not None and (os.getresuid() != (user[0],) * 3 or os.getgroups()):
-        raise _SetupError(f"the uid is {os.getresuid()}, groups {os.getgroups()}")
+    if uid is not None and os.getresuid() != (uid, uid, uid):
+        raise _SetupError(f"the uid is {os.getresuid()}, not {uid}")
+    if not groups and os.getgroups():
+        raise _SetupError(f"supplementary groups {os.getgroups()} are left")
 
 
 def _run(argv: list[str]) -> list[str]:
@@ -117,6 +140,7 @@ def _run(argv: list[str]) -> list[str]:
     libc = ctypes.CDLL(None, use_errno=True)
     owners: list[str] = []
     user: tuple[int, int] | None = None
+    mapped: tuple[int, int] | None = None
     for option in options:
         name, _, value = option.partition("=")
         if name == "--cgroup":
@@ -131,16 +155,22 @@ def _run(argv: list[str]) -> list[str]:
             _remount(libc, path, int(size), int(inodes))
         elif name == "--owner":
             owners.append(value)
-        elif name == "--user":
+        elif name in ("--user", "--map-user"):
             uid, _, gid = value.partition(":")
-            user = (int(uid), int(gid))
+            if name == "--user":
+                user = (int(uid), int(gid))
+            else:
+                mapped = (int(uid), int(gid))
         else:
             raise _SetupError(f"unknown option {option!r}")
     if user is not None:
         for path in owners:
             os.chown(path, *user)
+    if mapped is not None:
+        _map_user(libc, *mapped)
     _drop_capabilities(libc, user)
-    _verify(user)
+    identity = user or mapped
+    _verify(None if identity is None else identity[0], groups=user is None)
     return command
 
 
