@@ -36,7 +36,7 @@ from viksa_ai.devtools.runner import (
     sandbox_status,
 )
 from viksa_ai.devtools.runner._environ import SYSTEM_PATH, import_roots
-from viksa_ai.devtools.runner._sandbox import SANDBOX_UID, sandbox_backend
+from viksa_ai.devtools.runner._sandbox import SANDBOX_UID, SANDBOX_UID_ENV, sandbox_backend
 from viksa_ai.devtools.runner._unshare import unshare_tool
 from viksa_ai.devtools.runner._workdir import WORKDIR_PREFIX
 
@@ -1050,3 +1050,17 @@ def test_a_root_runner_runs_agent_code_as_an_unprivileged_uid(
     assert seen["written"] == [".", "/tmp", "/dev/shm"]
     assert seen["own"] == len(IDENTITY)
     assert sandbox_status()[1].endswith(f"agents run as uid {SANDBOX_UID})")
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="only a root runner changes uid")
+def test_the_uid_of_a_root_runners_agent_code_is_configurable(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SANDBOX_UID_ENV, "12345:23456")
+    seen = run_endpoint(agent(IDENTITY, "identity"), "identity", {"secret": "/etc/hosts"}).value
+    assert seen["ids"] == [12345, 12345, 23456, 23456]
+    assert seen["written"] == [".", "/tmp", "/dev/shm"]
+    for wrong in ("0", "12345:0", "nobody", "-5"):
+        monkeypatch.setenv(SANDBOX_UID_ENV, wrong)
+        with pytest.raises(ValueError, match=SANDBOX_UID_ENV):
+            sandbox_status()

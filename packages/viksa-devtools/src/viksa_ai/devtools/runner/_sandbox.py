@@ -52,6 +52,7 @@ __all__ = [
     "PROC_READ_ONLY",
     "SANDBOX_CGROUP_PROCS",
     "SANDBOX_UID",
+    "SANDBOX_UID_ENV",
     "SHM_BYTES",
     "sandbox_available",
     "sandbox_backend",
@@ -70,7 +71,10 @@ SANDBOX_CGROUP_PROCS = "/run/viksa/cgroup.procs"
 """Where the sandbox shows the ``cgroup.procs`` file of the child's pids cgroup."""
 SANDBOX_UID = 65534
 """The uid and gid agent code runs as in the sandbox when the runner is root
-(``nobody`` and ``nogroup`` on most distributions)."""
+(``nobody`` and ``nogroup`` on most distributions), unless :data:`SANDBOX_UID_ENV` says."""
+SANDBOX_UID_ENV = "VIKSA_SANDBOX_UID"
+"""An environment variable of the runner: ``UID`` or ``UID:GID`` (positive numbers) for
+agent code of a root runner, e.g. a uid no other process of the host uses."""
 # What bwrap leaves the first step: CAP_SYS_ADMIN sets the tmpfs's file counts (bwrap's
 # --tmpfs takes no nr_inodes), CAP_SETPCAP empties the bounding set; as root also
 # CAP_CHOWN (the agent's writable folders), CAP_SETUID and CAP_SETGID (its uid); else
@@ -231,9 +235,24 @@ _NAMESPACES = (
 
 
 def _agent_user() -> tuple[int, int] | None:
-    """The uid and gid agent code runs as when not the runner's: :data:`SANDBOX_UID`
-    when the runner is root."""
-    return (SANDBOX_UID, SANDBOX_UID) if os.geteuid() == 0 else None
+    """The uid and gid agent code runs as when not the runner's: when the runner is root,
+    :data:`SANDBOX_UID` or what :data:`SANDBOX_UID_ENV` names."""
+    if os.geteuid() != 0:
+        return None
+    configured = os.environ.get(SANDBOX_UID_ENV, "").strip()
+    if not configured:
+        return SANDBOX_UID, SANDBOX_UID
+    uid, _, gid = configured.partition(":")
+    try:
+        ids = int(uid), int(gid or uid)
+    except ValueError:
+        ids = (0, 0)
+    if min(ids) <= 0:
+        raise ValueError(
+            f"{SANDBOX_UID_ENV} must be UID or UID:GID, positive numbers (not root's 0), "
+            f"got {configured!r}: fix it, or unset it for {SANDBOX_UID}"
+        )
+    return ids
 
 
 def _first_step(options: Sequence[str]) -> list[str]:
