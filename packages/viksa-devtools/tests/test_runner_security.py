@@ -29,6 +29,7 @@ from viksa_ai.devtools.runner import (
     OutputLimitError,
     ProcessLimitError,
     ResultLimitError,
+    _sandbox_init,
     _tasks,
     remove_stale_workdirs,
     run_endpoint,
@@ -1064,3 +1065,19 @@ def test_the_uid_of_a_root_runners_agent_code_is_configurable(
         monkeypatch.setenv(SANDBOX_UID_ENV, wrong)
         with pytest.raises(ValueError, match=SANDBOX_UID_ENV):
             sandbox_status()
+
+
+@pytest.mark.skipif(not LINUX, reason="the sandboxes are Linux's")
+def test_the_sandboxs_first_step_fails_closed() -> None:
+    # Whatever it cannot do (here: an option it does not know, a mount it may not make),
+    # it says so and the command never runs.
+    script = os.path.realpath(_sandbox_init.__file__)
+    for options in (["--bogus"], ["--tmpfs=1048576,1024,/nonexistent"], ["--user=x:y"]):
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", script, *options, "--", "/bin/echo", "ran"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stdout) == (_sandbox_init.FAILED, ""), options
+        assert done.stderr.startswith("viksa sandbox: agent code not started: ")
