@@ -84,6 +84,10 @@ from viksa_ai.runtime import to_module_source
 __all__ = ["AsyncAgentWorker"]
 
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
+# -m puts the working directory first on sys.path: the agent's own files would stand in
+# for ours (a viksa_ai/ of its own) before the child sets its limits. The child adds the
+# directory itself once they are set. (Python 3.10 has no -P.)
+_SAFE_PATH = ("-P",) if sys.version_info >= (3, 11) else ()
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
@@ -385,7 +389,7 @@ class AsyncAgentWorker:
         if limits.processes is not None and sys.platform.startswith("linux"):
             tasks = self._tasks = TaskLimit(limits.processes)
         procs = None if tasks is None else tasks.procs_file
-        command = [sys.executable, "-m", CHILD_MODULE]
+        command = [sys.executable, *_SAFE_PATH, "-m", CHILD_MODULE]
         if procs is not None:
             inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
             command.append(f"{CGROUP_OPTION}{inside}")
