@@ -7,7 +7,9 @@ file, the parent's environment and ``/proc``, and to write outside its directory
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -1104,3 +1106,87 @@ def test_agent_files_cannot_stand_in_for_the_runners_own_modules(sandbox: bool) 
         {"name": "viksa_ai/__init__.py", "content": "raise SystemExit(42)", "mime_type": "python"}
     )
     assert run_endpoint(manifest, "one", sandbox=sandbox).value == 1
+
+
+NOBODY = 65534
+_AS_ANOTHER_RUNNER = """
+import json, sys
+from viksa_ai.devtools.runner import AgentWorker, DiskLimitError, Limits, sandbox_status
+
+manifest, count = json.loads(sys.argv[1]), int(sys.argv[2])
+found = {"status": sandbox_status()[1], "limited": []}
+with AgentWorker(manifest, limits=Limits(disk_bytes=8 << 20)) as warm:
+    found["view"] = warm.call("view").value
+    found["identity"] = warm.call("identity", {"secret": "/etc/hosts"}).value
+    for folder in (".", "/tmp", "/dev/shm"):
+        try:
+            warm.call("touch", {"dir": folder, "count": count})
+        except DiskLimitError:
+            found["limited"].append(folder)
+print(json.dumps(found))
+"""
+
+
+def _runner_as_nobody() -> list[str] | None:
+    """A command line running Python as uid 65534 with this process's sys.path, if this
+    machine has an interpreter of this version that uid can run and read it all."""
+    setpriv = shutil.which("setpriv")
+    if not LINUX or os.geteuid() != 0 or setpriv is None:
+        return None
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+    for python in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
+        command = [
+            setpriv,
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "--",
+            "/usr/bin/env",
+            "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME=/tmp",
+            f"PYTHONPATH={path}",
+            python,
+        ]
+        if not os.access(python, os.X_OK):
+            continue
+        probe = [*command, "-c", "import viksa_ai.devtools.runner, pydantic"]
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+            return command
+    return None
+
+
+@pytest.mark.parametrize("tool", ["bwrap", "unshare"])
+def test_a_runner_that_is_not_root_gets_the_same_sandbox(tool: str) -> None:
+    # Most runners are not root: bwrap then makes a user namespace, and by default nests
+    # a second one to show the runner's uid, whose capabilities reach no mount of the
+    # first. The first step must still cap each tmpfs's files, drop every capability
+    # and show agent code the runner's own uid.
+    command = _runner_as_nobody()
+    if command is None:
+        pytest.skip("needs root, setpriv and a Python of this version uid 65534 can run")
+    if tool == "unshare":
+        command.insert(command.index("-i") + 1, "VIKSA_BWRAP=/nonexistent")
+    manifest = agent(VIEW + IDENTITY.split("\n", 1)[1] + EMPTY_FILES.split("\n", 1)[1])
+    for name in ("view", "identity", "touch"):
+        manifest["agent_endpoints"].append(
+            {"name": name, "module": "main", "description": name, "inputs": []}
+        )
+    done = subprocess.run(
+        [*command, "-c", _AS_ANOTHER_RUNNER, json.dumps(manifest), "20000"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout)
+    if not found["status"].startswith(f"on (/usr/bin/{tool}"):
+        pytest.skip(f"no {tool} sandbox for uid {NOBODY} here: {found['status']}")
+    assert "user, mount and PID namespaces" in found["status"]
+    assert set(found["view"]["caps"].values()) == {"0000000000000000"}
+    assert found["view"]["no_new_privs"] == "1"
+    assert found["identity"]["ids"] == [NOBODY] * 4  # the runner's own uid
+    assert found["identity"]["written"] == [".", "/tmp", "/dev/shm"]
+    assert found["limited"] == [".", "/tmp", "/dev/shm"]
