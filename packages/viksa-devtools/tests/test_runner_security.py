@@ -1010,7 +1010,7 @@ IDENTITY = code(
         except PermissionError:
             secret = None
         written = []
-        for folder in (".", "/tmp", "/dev/shm"):
+        for folder in payload.get("folders", (".", "/tmp", "/dev/shm")):
             with open(os.path.join(folder, "note.txt"), "w", encoding="utf-8") as file:
                 file.write("mine")
             written.append(folder)
@@ -1042,16 +1042,19 @@ def test_a_root_runner_runs_agent_code_as_an_unprivileged_uid(
     secret.chmod(0o600)
     limits = Limits() if work == "tmpfs" else Limits(memory_bytes=None, disk_bytes=None)
     manifest = agent(IDENTITY, "identity")
+    # A directory of the agent's own files is its to write in, as its working directory.
+    manifest["files"].append({"name": "data/deep/seed.txt", "content": "s", "mime_type": "other"})
+    folders = [".", "/tmp", "/dev/shm", "data", "data/deep"]
     sys.path.append(str(shown))
     try:
         with AgentWorker(manifest, limits=limits) as warm:
-            seen = warm.call("identity", {"secret": str(secret)}).value
+            seen = warm.call("identity", {"secret": str(secret), "folders": folders}).value
     finally:
         sys.path.remove(str(shown))
     assert seen["ids"] == [SANDBOX_UID] * 4
     assert seen["groups"] == []
     assert seen["secret"] is None
-    assert seen["written"] == [".", "/tmp", "/dev/shm"]
+    assert seen["written"] == folders
     assert seen["own"] == len(IDENTITY)
     assert sandbox_status()[1].endswith(f"agents run as uid {SANDBOX_UID})")
 

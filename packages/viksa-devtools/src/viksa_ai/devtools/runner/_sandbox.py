@@ -262,16 +262,21 @@ def _first_step(options: Sequence[str]) -> list[str]:
 
 
 def _first_step_options(
-    work: str, cgroup: bool, remounts: Sequence[tuple[str, int, int]]
+    workdir: Path, cgroup: bool, remounts: Sequence[tuple[str, int, int]]
 ) -> list[str]:
     """The first step's options: join the cgroup, remount ``(path, size, entries)``
-    tmpfs with a file count, and as root give the writable folders to the agent's uid."""
+    tmpfs with a file count, and as root give the writable folders (the working
+    directory and the agent's own directories in it, /tmp, /dev/shm) to the agent's uid."""
     options = [f"--cgroup={SANDBOX_CGROUP_PROCS}"] if cgroup else []
     for path, size, entries in remounts:
         options.append(f"--tmpfs={size},{tmpfs_inodes(size, entries)},{path}")
     user = _agent_user()
     if user is not None:
-        options += [f"--owner={path}" for path in (work, _TMP, _SHM)]
+        inside = [os.path.join(root, name) for root, dirs, _ in os.walk(workdir) for name in dirs]
+        # Deepest first: the first step has no CAP_DAC_OVERRIDE to go through a directory
+        # of the agent's (mode 0700) once it is no longer root's.
+        folders = [*reversed(inside), str(workdir), _TMP, _SHM]
+        options += [f"--owner={path}" for path in folders]
         options.append(f"--user={user[0]}:{user[1]}")
     else:
         # The first step runs as uid 0 of the sandbox's user namespace (the one that owns
@@ -420,7 +425,7 @@ def sandboxed_command(
     if cgroup_procs is not None:
         # That one file only: agent code can move itself into its own cgroup, no other.
         args += ["--bind", cgroup_procs, SANDBOX_CGROUP_PROCS]
-    options = _first_step_options(work, cgroup_procs is not None, remounts)
+    options = _first_step_options(workdir, cgroup_procs is not None, remounts)
     if user is not None:
         args += _open_parents(args)
     # The root bwrap builds (the directories leading to those shown) is read-only too:
@@ -499,7 +504,7 @@ def _unshare_sandbox(
     if user is not None:
         _readable_to_all(workdir)
     # The script mounts each tmpfs with its file count: nothing for the first step to remount.
-    options = _first_step_options(str(workdir), cgroup_procs is not None, ())
+    options = _first_step_options(workdir, cgroup_procs is not None, ())
     return unshare_command(
         tools,
         command,
