@@ -78,6 +78,26 @@ def _remount(libc: ctypes.CDLL, path: str, size: int, inodes: int) -> None:
     _check(result, f"remounting {path} with {options.decode()}")
 
 
+def _libc() -> ctypes.CDLL:
+    """The C library, its calls typed: prctl is variadic, and the kernel reads each of
+    its arguments as a whole unsigned long (those it does not use must be 0)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    ulong = ctypes.c_ulong
+    libc.prctl.argtypes = [ctypes.c_int, ulong, ulong, ulong, ulong]
+    libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ulong,
+        ctypes.c_char_p,
+    ]
+    libc.unshare.argtypes = [ctypes.c_int]
+    libc.capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    for function in (libc.prctl, libc.mount, libc.unshare, libc.capset):
+        function.restype = ctypes.c_int
+    return libc
+
+
 def _write(path: str, text: str) -> None:
     with open(path, "w", encoding="ascii") as stream:
         stream.write(text)
@@ -107,7 +127,7 @@ def _drop_capabilities(libc: ctypes.CDLL, user: tuple[int, int] | None) -> None:
         os.setresuid(uid, uid, uid)
     header = _CapHeader(_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
-    _check(libc.capset(ctypes.byref(header), data), "clearing capabilities")
+    _check(libc.capset(ctypes.addressof(header), ctypes.addressof(data)), "clearing capabilities")
     _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "setting no_new_privs")
     # A change of credentials clears the parent-death signal: set it (again) now.
     _check(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), "setting pdeathsig")
@@ -137,7 +157,7 @@ def _run(argv: list[str]) -> list[str]:
     options, command = argv[:split], argv[split + 1 :]
     if not command:
         raise _SetupError("no command after --")
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     owners: list[str] = []
     user: tuple[int, int] | None = None
     mapped: tuple[int, int] | None = None
