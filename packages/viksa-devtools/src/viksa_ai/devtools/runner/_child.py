@@ -1,6 +1,6 @@
 """The child process of the local runner: imports an agent and serves calls.
 
-Started as ``python -m viksa_ai.devtools.runner._child MODULE...`` with the agent's
+Started as ``python -P -m viksa_ai.devtools.runner._child MODULE...`` with the agent's
 working directory (its files plus ``ViksaAI.py``) as the current directory. It
 imports each MODULE, answers a ``ready`` frame, then serves ``call`` frames one at a
 time until its channel closes. The channel is the process's original stdin and

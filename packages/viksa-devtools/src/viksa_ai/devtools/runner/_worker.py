@@ -73,6 +73,7 @@ from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
     sandbox_backend,
     sandboxed_command,
+    shm_bytes,
 )
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
@@ -83,6 +84,10 @@ from viksa_ai.runtime import to_module_source
 __all__ = ["AsyncAgentWorker"]
 
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
+# -m puts the working directory first on sys.path: the agent's own files would stand in
+# for ours (a viksa_ai/ of its own) before the child sets its limits. The child adds the
+# directory itself once they are set. (Python 3.10 has no -P.)
+_SAFE_PATH = ("-P",) if sys.version_info >= (3, 11) else ()
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
@@ -91,6 +96,9 @@ _POSIX = os.name == "posix"
 # reports a signalled child as 128 + the signal) that number.
 _SIGXCPU = getattr(signal, "SIGXCPU", None)
 _CPU_LIMIT_CODES = () if _SIGXCPU is None else (-int(_SIGXCPU), 128 + int(_SIGXCPU))
+# The same for SIGBUS: a page of a full tmpfs written through mmap has no write() to fail.
+_SIGBUS = getattr(signal, "SIGBUS", None)
+_BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS))
 
 Stderr = int | IO[Any] | None
 
@@ -381,7 +389,7 @@ class AsyncAgentWorker:
         if limits.processes is not None and sys.platform.startswith("linux"):
             tasks = self._tasks = TaskLimit(limits.processes)
         procs = None if tasks is None else tasks.procs_file
-        command = [sys.executable, "-m", CHILD_MODULE]
+        command = [sys.executable, *_SAFE_PATH, "-m", CHILD_MODULE]
         if procs is not None:
             inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
             command.append(f"{CGROUP_OPTION}{inside}")
@@ -517,6 +525,18 @@ class AsyncAgentWorker:
                 f"the call used more than its {self._limits.cpu_seconds:g} s of CPU time "
                 "and its worker was stopped: pass larger Limits(cpu_seconds=...)",
                 limit=self._limits.cpu_seconds,
+                endpoint=endpoint,
+            )
+        folders = self._limits.tmp_bytes()
+        if returncode in _BUS_ERROR_CODES and self._sandbox_tool is not None and folders:
+            return DiskLimitError(
+                "the agent's worker was killed by SIGBUS, most likely a write through mmap "
+                "into a file of a full in-memory folder (the private /tmp or the working "
+                f"directory, {folders} bytes each, or /dev/shm, {shm_bytes(folders)} bytes): "
+                "write such files with write(), "
+                "which fails with ENOSPC instead, write less, or pass larger "
+                "Limits(disk_bytes=...)",
+                limit=self._limits.disk_bytes,
                 endpoint=endpoint,
             )
         return _crashed(returncode, cause, endpoint)
