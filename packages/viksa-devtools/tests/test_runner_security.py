@@ -1193,3 +1193,39 @@ def test_a_runner_that_is_not_root_gets_the_same_sandbox(tool: str) -> None:
     assert found["identity"]["ids"] == [NOBODY] * 4  # the runner's own uid
     assert found["identity"]["written"] == [".", "/tmp", "/dev/shm"]
     assert found["limited"] == [".", "/tmp", "/dev/shm"]
+
+
+PLANT = code(
+    """
+    import os
+
+    @mcp_endpoint(description="plant links to the host's files in the working dir")
+    async def plant(payload):
+        os.symlink(payload["file"], "file-link")
+        os.symlink(payload["dir"], "dir-link")
+        os._exit(1)  # the worker dies: the runner starts a new one in the same folder
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="only a root runner changes uid")
+def test_links_planted_in_the_working_dir_do_not_turn_a_restart_against_the_host(
+    backend: str, tmp_path: Path
+) -> None:
+    # A root runner opens the agent's files to the agent's uid and gives it its folders at
+    # each start (chmod and chown as root): a start must never go through links an agent
+    # planted in the host's working dir before (each start gets a fresh one).
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    secret = private / "secret.txt"
+    secret.write_text("root's only")
+    secret.chmod(0o600)
+    limits = Limits(memory_bytes=None, disk_bytes=None)  # the host's working dir
+    with AgentWorker(agent(PLANT, "plant"), limits=limits) as warm:
+        with pytest.raises(WorkerCrashedError):
+            warm.call("plant", {"file": str(secret), "dir": str(private)})
+        with pytest.raises(WorkerCrashedError):
+            warm.call("plant", {"file": str(secret), "dir": str(private)})
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert private.stat().st_mode & 0o777 == 0o700
+    assert (secret.stat().st_uid, private.stat().st_uid) == (0, 0)
