@@ -1089,25 +1089,21 @@ def test_the_sandboxs_first_step_fails_closed() -> None:
         assert done.stderr.startswith("viksa sandbox: agent code not started: ")
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 11),
-    reason="-P (safe path) is Python 3.11's: still open on 3.10 (SECURITY.md, known limits)",
-    raises=WorkerCrashedError,
-    strict=True,
-)
 @pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
 def test_agent_files_cannot_stand_in_for_the_runners_own_modules(sandbox: bool) -> None:
     # `python -m viksa_ai.devtools.runner._child` put the working directory first on
     # sys.path: an agent's viksa_ai/__init__.py was imported instead of ours, and ran
-    # before the child set the memory and file size limits.
+    # before the child set the memory and file size limits (`-P` fixes that on 3.11+
+    # only; a runpy.py of the agent's would stand in for the stdlib's under `-c`).
     if sandbox and not sandbox_available():
         pytest.skip("no sandbox here: " + sandbox_status()[1])
     manifest = agent(
         code("@mcp_endpoint(description='one')\nasync def one(payload):\n    return 1\n"), "one"
     )
-    manifest["files"].append(
-        {"name": "viksa_ai/__init__.py", "content": "raise SystemExit(42)", "mime_type": "python"}
-    )
+    for name in ("viksa_ai/__init__.py", "runpy.py"):
+        manifest["files"].append(
+            {"name": name, "content": "raise SystemExit(42)", "mime_type": "python"}
+        )
     assert run_endpoint(manifest, "one", sandbox=sandbox).value == 1
 
 

@@ -1,7 +1,7 @@
 """The warm worker: one child process that serves many calls of one agent (asyncio).
 
-:class:`AsyncAgentWorker` owns a child started as ``python -m
-viksa_ai.devtools.runner._child`` in a temporary working directory holding the
+:class:`AsyncAgentWorker` owns a child running ``viksa_ai.devtools.runner._child``
+in a temporary working directory holding the
 agent's files and ``ViksaAI.py``, with the environment of :mod:`._environ` (never
 ours), inside the sandbox of :mod:`._sandbox` where one is available. Calls go one at
 a time over a framed channel on the child's stdin/stdout (concurrent ``call``s queue on
@@ -84,10 +84,16 @@ from viksa_ai.runtime import to_module_source
 __all__ = ["AsyncAgentWorker"]
 
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
-# -m puts the working directory first on sys.path: the agent's own files would stand in
-# for ours (a viksa_ai/ of its own) before the child sets its limits. The child adds the
-# directory itself once they are set. (Python 3.10 has no -P.)
-_SAFE_PATH = ("-P",) if sys.version_info >= (3, 11) else ()
+# `-m` and `-c` put the working directory first on sys.path: the agent's own files would
+# stand in for ours (a viksa_ai/ or a runpy.py of its own) before the child sets its
+# limits. Its first line takes the directory off before anything else is imported (what
+# -P does, which Python 3.10 lacks); the child adds it back once the limits are set.
+_CHILD_BOOTSTRAP = (
+    "import sys\n"
+    "if not getattr(sys.flags, 'safe_path', False): del sys.path[0]\n"
+    "import runpy\n"
+    f"runpy.run_module({CHILD_MODULE!r}, run_name='__main__', alter_sys=True)\n"
+)
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
@@ -389,7 +395,7 @@ class AsyncAgentWorker:
         if limits.processes is not None and sys.platform.startswith("linux"):
             tasks = self._tasks = TaskLimit(limits.processes)
         procs = None if tasks is None else tasks.procs_file
-        command = [sys.executable, *_SAFE_PATH, "-m", CHILD_MODULE]
+        command = [sys.executable, "-c", _CHILD_BOOTSTRAP]
         if procs is not None:
             inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
             command.append(f"{CGROUP_OPTION}{inside}")
