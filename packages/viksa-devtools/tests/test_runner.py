@@ -1050,8 +1050,8 @@ def test_an_agent_that_kills_its_workers_parent_leaves_nothing_running(
     token = f"viksa-mutineer-{os.getpid()}-{time.monotonic_ns()}"
     try:
         with AgentWorker(PROBE, sandbox=sandbox, secrets={"probe_auth.token": token}) as warm:
-            # Unsandboxed the worker dies with its parent; a sandbox's init ignores the
-            # kill (the PID namespace's rule) and the call runs into its timeout.
+            # Unsandboxed the worker dies with its parent; in a sandbox the kill is
+            # refused or ignored (a namespace's init) and the call runs into its timeout.
             with pytest.raises((WorkerCrashedError, EndpointTimeoutError)):
                 warm.call("mutineer", timeout=3)
             assert wait_none_with(token), "the worker's sibling outlived the call"

@@ -3,8 +3,9 @@
 Unsandboxed, only parentage ties the agent's processes to its worker, and
 ``clone(CLONE_PARENT)`` makes a process the worker's *sibling*: a child of whoever
 started the worker, out of the worker's tree. So on Linux the runner does not start
-the worker itself: it starts ``python -m viksa_ai.devtools.runner._shim --runner-fd=FD
-CHILD-ARGS...`` (:func:`shim_command`). This process makes itself a child subreaper and
+the worker itself: it runs this module with ``--runner-fd=FD CHILD-ARGS...`` (as
+``__main__``, through the same ``-c`` bootstrap as the child, which takes the agent's
+working directory off ``sys.path``). This process makes itself a child subreaper and
 forks before any agent code exists: the child runs :mod:`._child` (as ``__main__``,
 with CHILD-ARGS, on the same stdin, stdout and stderr), this process stays its parent.
 Every process the agent starts, the worker's siblings included, is then a descendant
@@ -39,25 +40,19 @@ from types import FrameType
 
 from viksa_ai.devtools.runner._reap import become_subreaper, kill_tree
 
-__all__ = ["RUNNER_FD_OPTION", "main", "shim_command"]
+__all__ = ["RUNNER_FD_OPTION", "main"]
 
 RUNNER_FD_OPTION = "--runner-fd="
 """The shim's first option: the descriptor of the pipe that ends with the runner."""
-_SHIM_MODULE = "viksa_ai.devtools.runner._shim"
 _CHILD_MODULE = "viksa_ai.devtools.runner._child"
 # How often the shim checks that it was not re-parented (the pipe tells at once).
 _PARENT_POLL_SECONDS = 0.5
 
 
-def shim_command(runner_fd: int) -> list[str]:
-    """The command line that starts the shim; the child's arguments follow it."""
-    return [sys.executable, "-m", _SHIM_MODULE, f"{RUNNER_FD_OPTION}{runner_fd}"]
-
-
 def main(argv: list[str]) -> int:
     """Fork the worker (``argv[1:]`` are its arguments), watch it; the exit code."""
     if not argv or not argv[0].startswith(RUNNER_FD_OPTION):
-        print(f"usage: {_SHIM_MODULE} {RUNNER_FD_OPTION}FD CHILD-ARGS...", file=sys.stderr)
+        print(f"usage: _shim {RUNNER_FD_OPTION}FD CHILD-ARGS...", file=sys.stderr)
         return 2
     runner_fd = int(argv[0][len(RUNNER_FD_OPTION) :])
     become_subreaper()

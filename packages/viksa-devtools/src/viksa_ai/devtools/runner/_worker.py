@@ -1,7 +1,7 @@
 """The warm worker: one child process that serves many calls of one agent (asyncio).
 
-:class:`AsyncAgentWorker` owns a child started as ``python -m
-viksa_ai.devtools.runner._child`` in a temporary working directory holding the
+:class:`AsyncAgentWorker` owns a child running ``viksa_ai.devtools.runner._child``
+in a temporary working directory holding the
 agent's files and ``ViksaAI.py``, with the environment of :mod:`._environ` (never
 ours), inside the sandbox of :mod:`._sandbox` where one is available (elsewhere on
 Linux, under the subreaper of :mod:`._shim`). Calls go one at
@@ -74,8 +74,9 @@ from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
     sandbox_backend,
     sandboxed_command,
+    shm_bytes,
 )
-from viksa_ai.devtools.runner._shim import shim_command
+from viksa_ai.devtools.runner._shim import RUNNER_FD_OPTION
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.devtools.runner._workdir import Workdir
@@ -85,6 +86,29 @@ from viksa_ai.runtime import to_module_source
 __all__ = ["AsyncAgentWorker"]
 
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
+SHIM_MODULE = "viksa_ai.devtools.runner._shim"
+
+
+def _bootstrap(module: str) -> str:
+    """``python -c`` code running ``module`` as ``__main__``, as ``-m`` would.
+
+    `-m` and `-c` put the working directory first on sys.path: the agent's own files
+    would stand in for ours (a viksa_ai/ or a runpy.py of its own) before the child sets
+    its limits. The first line takes the directory off before anything else is imported
+    (what -P does, which Python 3.10 lacks); the child adds it back once the limits are
+    set.
+    """
+    return (
+        "import sys\n"
+        "if not getattr(sys.flags, 'safe_path', False): del sys.path[0]\n"
+        "import runpy\n"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+    )
+
+
+_CHILD_BOOTSTRAP = _bootstrap(CHILD_MODULE)
+# The shim forks the child, which runs CHILD_MODULE as above (sys.path is already fixed).
+_SHIM_BOOTSTRAP = _bootstrap(SHIM_MODULE)
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
@@ -95,6 +119,9 @@ _SHIM = sys.platform.startswith("linux")
 # reports a signalled child as 128 + the signal) that number.
 _SIGXCPU = getattr(signal, "SIGXCPU", None)
 _CPU_LIMIT_CODES = () if _SIGXCPU is None else (-int(_SIGXCPU), 128 + int(_SIGXCPU))
+# The same for SIGBUS: a page of a full tmpfs written through mmap has no write() to fail.
+_SIGBUS = getattr(signal, "SIGBUS", None)
+_BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS))
 
 Stderr = int | IO[Any] | None
 
@@ -400,7 +427,7 @@ class AsyncAgentWorker:
         if self._sandbox_tool is not None:
             command = sandboxed_command(
                 self._sandbox_tool,
-                [sys.executable, "-m", CHILD_MODULE, *arguments],
+                [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments],
                 workdir,
                 hidden=self._hidden,
                 tmp_bytes=limits.tmp_bytes(),
@@ -410,9 +437,10 @@ class AsyncAgentWorker:
         elif _SHIM:
             # The shim's end of the pipe reads end-of-file when this process is gone.
             runner_end, self._runner_pipe = os.pipe()
-            command = [*shim_command(runner_end), *arguments]
+            option = f"{RUNNER_FD_OPTION}{runner_end}"
+            command = [sys.executable, "-c", _SHIM_BOOTSTRAP, option, *arguments]
         else:
-            command = [sys.executable, "-m", CHILD_MODULE, *arguments]
+            command = [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments]
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
         copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
@@ -539,6 +567,18 @@ class AsyncAgentWorker:
                 f"the call used more than its {self._limits.cpu_seconds:g} s of CPU time "
                 "and its worker was stopped: pass larger Limits(cpu_seconds=...)",
                 limit=self._limits.cpu_seconds,
+                endpoint=endpoint,
+            )
+        folders = self._limits.tmp_bytes()
+        if returncode in _BUS_ERROR_CODES and self._sandbox_tool is not None and folders:
+            return DiskLimitError(
+                "the agent's worker was killed by SIGBUS, most likely a write through mmap "
+                "into a file of a full in-memory folder (the private /tmp or the working "
+                f"directory, {folders} bytes each, or /dev/shm, {shm_bytes(folders)} bytes): "
+                "write such files with write(), "
+                "which fails with ENOSPC instead, write less, or pass larger "
+                "Limits(disk_bytes=...)",
+                limit=self._limits.disk_bytes,
                 endpoint=endpoint,
             )
         return _crashed(returncode, cause, endpoint)
