@@ -118,9 +118,9 @@ def manifest(size: int) -> dict[str, Any]:
 
 
 def default_rounds(size: int) -> int:
-    """Rounds measured at ``size`` endpoints: about 12 seconds at 10 and 100 endpoints.
+    """Rounds measured at ``size`` endpoints: about 20 to 30 seconds at 10 and at 100.
 
-    Small sizes get many rounds: one round there is a few tens of milliseconds, and a
+    Small sizes get many rounds: one round there takes about a tenth of a second, and a
     median of 41 rounds still moved by 0.02 from run to run on a shared machine (201:
     about 0.01). Large sizes keep a few: each round takes seconds and varies less.
     """
