@@ -4,7 +4,9 @@ Killing the child's process group misses a grandchild that called ``setsid()`` a
 orphaned. On Linux the child makes itself a *child subreaper*
 (``prctl(PR_SET_CHILD_SUBREAPER)``): orphaned descendants are re-parented to it rather
 than to init, so while the child lives every process of the agent is in its tree of
-``/proc``. :func:`kill_tree` kills that tree, descendants first, until none is left.
+``/proc``. Unsandboxed, the shim the child starts under (:mod:`._shim`) is one too,
+and the parent of the child's siblings: its tree holds them all even after the child
+died. :func:`kill_tree` kills that tree, descendants first, until none is left.
 In the sandbox the PID namespace does the same for the kernel's part.
 
 The child imports this module, so it must stay free of third-party imports.
@@ -95,12 +97,13 @@ def _tree(
     return live, dead
 
 
-def count_tasks(pid: int) -> int:
-    """The threads of ``pid`` and of its live descendants, as a pids cgroup counts them
-    (Linux ``/proc``; 0 where unknown)."""
+def count_tasks(pid: int, *, include_root: bool = True) -> int:
+    """The threads of ``pid`` (unless ``include_root`` is false) and of its live
+    descendants, as a pids cgroup counts them (Linux ``/proc``; 0 where unknown)."""
     processes = _processes()
     live, _ = _tree(pid, processes)
-    return sum(processes[p][2] for p in (pid, *live) if p in processes)
+    counted = (pid, *live) if include_root else live
+    return sum(processes[p][2] for p in counted if p in processes)
 
 
 def descendants(pid: int) -> list[int]:

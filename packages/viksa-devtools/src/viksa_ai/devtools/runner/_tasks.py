@@ -180,11 +180,12 @@ class TaskLimit:
         if not joined:
             self.close()
 
-    def over(self, pid: int) -> bool:
+    def over(self, pid: int, *, include_root: bool = True) -> bool:
         """Whether the tree of ``pid`` went past the limit since the last check: the
-        cgroup refused a fork, or (without one) ``/proc`` counts more tasks."""
+        cgroup refused a fork, or (without one) ``/proc`` counts more tasks (``pid``'s
+        own unless ``include_root`` is false)."""
         if self.cgroup is None:
-            return count_tasks(pid) > self.limit
+            return count_tasks(pid, include_root=include_root) > self.limit
         refused = self._refusals()
         if refused > self._refused:
             self._refused = refused

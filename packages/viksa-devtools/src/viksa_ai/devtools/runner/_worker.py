@@ -3,7 +3,8 @@
 :class:`AsyncAgentWorker` owns a child running ``viksa_ai.devtools.runner._child``
 in a temporary working directory holding the
 agent's files and ``ViksaAI.py``, with the environment of :mod:`._environ` (never
-ours), inside the sandbox of :mod:`._sandbox` where one is available. Calls go one at
+ours), inside the sandbox of :mod:`._sandbox` where one is available (elsewhere on
+Linux, under the subreaper of :mod:`._shim`). Calls go one at
 a time over a framed channel on the child's stdin/stdout (concurrent ``call``s queue on
 a lock). A call that times out or is cancelled kills the child and every process it
 started; a child that dies is replaced at the next call, so one worker survives any
@@ -75,6 +76,7 @@ from viksa_ai.devtools.runner._sandbox import (
     sandboxed_command,
     shm_bytes,
 )
+from viksa_ai.devtools.runner._shim import RUNNER_FD_OPTION
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.devtools.runner._workdir import Workdir
@@ -84,20 +86,35 @@ from viksa_ai.runtime import to_module_source
 __all__ = ["AsyncAgentWorker"]
 
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
-# `-m` and `-c` put the working directory first on sys.path: the agent's own files would
-# stand in for ours (a viksa_ai/ or a runpy.py of its own) before the child sets its
-# limits. Its first line takes the directory off before anything else is imported (what
-# -P does, which Python 3.10 lacks); the child adds it back once the limits are set.
-_CHILD_BOOTSTRAP = (
-    "import sys\n"
-    "if not getattr(sys.flags, 'safe_path', False): del sys.path[0]\n"
-    "import runpy\n"
-    f"runpy.run_module({CHILD_MODULE!r}, run_name='__main__', alter_sys=True)\n"
-)
+SHIM_MODULE = "viksa_ai.devtools.runner._shim"
+
+
+def _bootstrap(module: str) -> str:
+    """``python -c`` code running ``module`` as ``__main__``, as ``-m`` would.
+
+    `-m` and `-c` put the working directory first on sys.path: the agent's own files
+    would stand in for ours (a viksa_ai/ or a runpy.py of its own) before the child sets
+    its limits. The first line takes the directory off before anything else is imported
+    (what -P does, which Python 3.10 lacks); the child adds it back once the limits are
+    set.
+    """
+    return (
+        "import sys\n"
+        "if not getattr(sys.flags, 'safe_path', False): del sys.path[0]\n"
+        "import runpy\n"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+    )
+
+
+_CHILD_BOOTSTRAP = _bootstrap(CHILD_MODULE)
+# The shim forks the child, which runs CHILD_MODULE as above (sys.path is already fixed).
+_SHIM_BOOTSTRAP = _bootstrap(SHIM_MODULE)
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
 _POSIX = os.name == "posix"
+# Unsandboxed on Linux the child is started through the shim (a subreaper, see _shim).
+_SHIM = sys.platform.startswith("linux")
 # How a child ended by its CPU limit exits: killed by SIGXCPU, or (in bwrap, which
 # reports a signalled child as 128 + the signal) that number.
 _SIGXCPU = getattr(signal, "SIGXCPU", None)
@@ -155,6 +172,7 @@ class AsyncAgentWorker:
         self._process: asyncio.subprocess.Process | None = None
         self._forwarder: _StderrCopy | None = None
         self._tasks: TaskLimit | None = None
+        self._runner_pipe: int | None = None
         self._over_tasks = False
         self._workdir: Workdir | None = None
         self._next_id = 0
@@ -168,7 +186,8 @@ class AsyncAgentWorker:
 
     @property
     def pid(self) -> int | None:
-        """The process id of the running child, or ``None`` when none is running."""
+        """The process id of the running child, or ``None`` when none is running (the
+        process the runner started: the sandbox's or the shim's, where there is one)."""
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
 
@@ -395,25 +414,33 @@ class AsyncAgentWorker:
         if limits.processes is not None and sys.platform.startswith("linux"):
             tasks = self._tasks = TaskLimit(limits.processes)
         procs = None if tasks is None else tasks.procs_file
-        command = [sys.executable, "-c", _CHILD_BOOTSTRAP]
+        arguments = []
         if procs is not None:
             inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
-            command.append(f"{CGROUP_OPTION}{inside}")
+            arguments.append(f"{CGROUP_OPTION}{inside}")
         if limits.memory_bytes is not None:
-            command.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
+            arguments.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
         if limits.disk_bytes is not None:
-            command.append(f"{DISK_OPTION}{limits.disk_bytes}")
-        command += self._agent.modules
+            arguments.append(f"{DISK_OPTION}{limits.disk_bytes}")
+        arguments += self._agent.modules
+        runner_end: int | None = None
         if self._sandbox_tool is not None:
             command = sandboxed_command(
                 self._sandbox_tool,
-                command,
+                [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments],
                 workdir,
                 hidden=self._hidden,
                 tmp_bytes=limits.tmp_bytes(),
                 work_bytes=limits.tmp_bytes(),
                 cgroup_procs=procs,
             )
+        elif _SHIM:
+            # The shim's end of the pipe reads end-of-file when this process is gone.
+            runner_end, self._runner_pipe = os.pipe()
+            option = f"{RUNNER_FD_OPTION}{runner_end}"
+            command = [sys.executable, "-c", _SHIM_BOOTSTRAP, option, *arguments]
+        else:
+            command = [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments]
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
         copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
@@ -427,11 +454,16 @@ class AsyncAgentWorker:
                     cwd=workdir,
                     env=child_environment(workdir, self._auth.environment()),
                     start_new_session=_POSIX,
+                    pass_fds=() if runner_end is None else (runner_end,),
                 )
             except BaseException:
                 if copy is not None:
                     copy.abandon()
+                self._close_runner_pipe()
                 raise
+            finally:
+                if runner_end is not None:
+                    os.close(runner_end)
         except OSError as exc:
             if not self._closed:
                 raise
@@ -494,7 +526,7 @@ class AsyncAgentWorker:
             nonlocal handle
             if process.returncode is not None:
                 return
-            if tasks.over(process.pid):
+            if self._over(tasks, process):
                 self._over_tasks = True
                 _kill_tree(process, tasks)
             else:
@@ -510,7 +542,11 @@ class AsyncAgentWorker:
     def _over_tasks_at_error(self, process: asyncio.subprocess.Process) -> bool:
         # Checked on a failed call only: a successful one pays nothing.
         tasks = self._tasks
-        return tasks is not None and tasks.over(process.pid)
+        return tasks is not None and self._over(tasks, process)
+
+    def _over(self, tasks: TaskLimit, process: asyncio.subprocess.Process) -> bool:
+        # A shim is the runner's process, not the agent's: it does not count.
+        return tasks.over(process.pid, include_root=self._runner_pipe is None)
 
     def _process_limit(self, endpoint: str | None) -> ProcessLimitError:
         return ProcessLimitError(
@@ -547,6 +583,12 @@ class AsyncAgentWorker:
             )
         return _crashed(returncode, cause, endpoint)
 
+    def _close_runner_pipe(self) -> None:
+        # The shim ends (with all it holds) at the end of this pipe, if it has not yet.
+        pipe, self._runner_pipe = self._runner_pipe, None
+        if pipe is not None:
+            os.close(pipe)
+
     async def _exchange(self, process: asyncio.subprocess.Process, frame: bytes) -> dict[str, Any]:
         assert process.stdin is not None
         process.stdin.write(frame)
@@ -577,6 +619,7 @@ class AsyncAgentWorker:
         tasks, self._tasks = self._tasks, None
         if tasks is not None:
             tasks.close()
+        self._close_runner_pipe()
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
             # Its pipe ends with the child's tree; a descendant still holding it, or a
@@ -659,9 +702,10 @@ async def _read_frame(
 
 
 def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> None:
-    # The child leads its own session: killing the group ends what the agent spawned in
-    # it; descendants that left it (setsid) were re-parented to the child, a subreaper,
-    # and are found in /proc (in the sandbox the PID namespace ends them as well); the
+    # The child (or its shim) leads its own session: killing the group ends what the
+    # agent spawned in it; descendants that left it (setsid) were re-parented to the
+    # child or the shim, subreapers, and siblings of the child are the shim's children:
+    # all are found in /proc (in the sandbox the PID namespace ends them as well); the
     # pids cgroup, where there is one, holds them all whatever their parents.
     if not _POSIX:
         with contextlib.suppress(ProcessLookupError, PermissionError):
