@@ -31,13 +31,18 @@ the endpoints and every other rule; ``+model``: the whole validation, the manife
 model included), so each difference is what the stage adds. The breakdown above times ``model``
 and ``rules`` on their own, warm, which leaves most of their real cost in ``other``.
 
+``--fixed`` adds a third: validation's time beyond the strict floor at 1, 2, 5, 10 and
+20 endpoints, in microseconds, and the least-squares line through it: what every
+validation costs whatever its size (fixed) and what each endpoint adds; then the
+``ratio`` the smallest size measured would have with no fixed cost at all.
+
 Times are CPU time of the running thread (``time.thread_time``), so other processes on
 the machine do not count. Every round times a batch of calls of each function, in
 alternating order, and ratios are taken within a round, which cancels most of the drift
 of a shared machine. Always exits 0.
 
     uv run python benchmarks/validator_scale.py [--sizes 10,100,1000,5000] [--rounds N]
-        [--stages]
+        [--stages] [--fixed]
 """
 
 from __future__ import annotations
@@ -112,6 +117,16 @@ def manifest(size: int) -> dict[str, Any]:
     }
 
 
+def default_rounds(size: int) -> int:
+    """Rounds measured at ``size`` endpoints: about 20 to 30 seconds at 10 and at 100.
+
+    Small sizes get many rounds: one round there takes about a tenth of a second, and a
+    median of 41 rounds still moved by 0.02 from run to run on a shared machine (201:
+    about 0.01). Large sizes keep a few: each round takes seconds and varies less.
+    """
+    return max(7, min(201, 20_000 // size))
+
+
 def timed(function: Callable[[], object], batch: int, *, gc_on: bool) -> float:
     """CPU seconds per call of ``function`` over ``batch`` calls, from a collected heap.
 
@@ -131,12 +146,8 @@ def timed(function: Callable[[], object], batch: int, *, gc_on: bool) -> float:
         gc.enable()
 
 
-def measure(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
-    """Paired rounds of the floor, validation and its parts; medians of per-round ratios."""
-    source = data["files"][0]["content"]
-    view, _ = load_manifest(data)
-    assert view is not None
-    parsed = parse_source(source)
+def floor_functions(source: str) -> tuple[Callable[[], object], Callable[[], object]]:
+    """The floor and the strict floor of ``source`` (see the module's docstring)."""
 
     def floor() -> object:
         ast.parse(source, "main.py")
@@ -144,6 +155,17 @@ def measure(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
 
     def strict_floor() -> object:
         return compile(ast.parse(source, "main.py"), "main.py", "exec", dont_inherit=True)
+
+    return floor, strict_floor
+
+
+def measure(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
+    """Paired rounds of the floor, validation and its parts; medians of per-round ratios."""
+    source = data["files"][0]["content"]
+    view, _ = load_manifest(data)
+    assert view is not None
+    parsed = parse_source(source)
+    floor, strict_floor = floor_functions(source)
 
     def validate() -> object:
         return validate_agent_manifest(data)
@@ -189,13 +211,9 @@ def measure(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
 
 def measure_stages(data: dict[str, Any], rounds: int, batch: int) -> dict[str, float]:
     """Validation stopped after each stage, over the floor: medians of paired rounds."""
-    source = data["files"][0]["content"]
     view, _ = load_manifest(data)
     assert view is not None
-
-    def floor() -> object:
-        ast.parse(source, "main.py")
-        return compile(source, "main.py", "exec", dont_inherit=True)
+    floor, _ = floor_functions(data["files"][0]["content"])
 
     def parse() -> object:  # parse, compile and index main.py
         assert view is not None
@@ -228,12 +246,70 @@ def measure_stages(data: dict[str, Any], rounds: int, batch: int) -> dict[str, f
     return {name: statistics.median(values) for name, values in ratios.items()}
 
 
+FIT_SIZES = (1, 2, 5, 10, 20)
+FIT_ROUNDS = 61
+
+
+def measure_fixed(size: int, rounds: int) -> dict[str, float]:
+    """Medians, in seconds, of the floors and of validation's time beyond the strict floor."""
+    data = manifest(size)
+    floor, strict_floor = floor_functions(data["files"][0]["content"])
+
+    def validate() -> object:
+        return validate_agent_manifest(data)
+
+    validate()
+    batch = max(1, 200 // size)
+    times: dict[str, list[float]] = {"floor": [], "strict": [], "beyond": []}
+    for round_index in range(rounds):
+        runs = [("floor", floor, False), ("strict", strict_floor, False), ("total", validate, True)]
+        if round_index % 2:
+            runs.reverse()
+        spent = {name: timed(function, batch, gc_on=gc_on) for name, function, gc_on in runs}
+        times["floor"].append(spent["floor"])
+        times["strict"].append(spent["strict"])
+        times["beyond"].append(spent["total"] - spent["strict"])
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def print_fixed(rounds: int, smallest: int) -> None:
+    """Validation's time beyond the strict floor at small sizes, split into fixed + per endpoint.
+
+    A least-squares line through (endpoints, time beyond the strict floor): its intercept
+    is what every validation costs whatever its size, its slope what each endpoint adds.
+    The last line says what ``ratio`` would be at ``smallest`` endpoints with no fixed cost.
+    """
+    print(f"\n{'endpoints':>9} {'floor us':>9} {'strict us':>9} {'beyond us':>9}")
+    rounds = rounds or FIT_ROUNDS
+    rows = {size: measure_fixed(size, rounds) for size in FIT_SIZES}
+    for size, row in rows.items():
+        print(
+            f"{size:>9} {row['floor'] * 1e6:>9.1f} {row['strict'] * 1e6:>9.1f} "
+            f"{row['beyond'] * 1e6:>9.1f}"
+        )
+    slope, intercept = statistics.linear_regression(
+        list(rows), [row["beyond"] for row in rows.values()]
+    )
+    at = rows.get(smallest) or measure_fixed(smallest, rounds)
+    without = (at["strict"] + slope * smallest) / at["floor"]
+    print(
+        f"beyond the strict floor: {intercept * 1e6:.1f} us per validation (fixed) + "
+        f"{slope * 1e6:.1f} us per endpoint; with no fixed cost, ratio at {smallest} "
+        f"endpoints would be {without:.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000,5000")
     parser.add_argument("--rounds", type=int, default=0, help="rounds per size (default: auto)")
     parser.add_argument(
         "--stages", action="store_true", help="also time each stage as validation runs it"
+    )
+    parser.add_argument(
+        "--fixed",
+        action="store_true",
+        help="also split validation's time beyond the floor into fixed and per-endpoint",
     )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -243,9 +319,7 @@ def main() -> None:
     )
     for size in sizes:
         data = manifest(size)
-        rounds = args.rounds or max(7, min(41, 20_000 // size))
-        batch = max(1, 200 // size)
-        row = measure(data, rounds, batch)
+        row = measure(data, args.rounds or default_rounds(size), max(1, 200 // size))
         verdict = "ok" if row["ratio"] <= TARGET else f"over {TARGET}"
         print(
             f"{size:>9} {row['floor_ms']:>9.2f} {row['validate_ms']:>11.2f} "
@@ -265,7 +339,7 @@ def main() -> None:
             "(validation stopped after each stage, over the floor)"
         )
         for size in sizes:
-            rounds = args.rounds or max(7, min(41, 20_000 // size))
+            rounds = args.rounds or default_rounds(size)
             row = measure_stages(manifest(size), rounds, max(1, 200 // size))
             print(f"{size:>9} {row['parse']:>6.3f} {row['rules']:>6.3f} {row['validate']:>6.3f}")
         print(
@@ -273,6 +347,8 @@ def main() -> None:
             "endpoint analyses (one pass); +model: then the manifest model (the whole "
             "validation)."
         )
+    if args.fixed:
+        print_fixed(args.rounds, min(sizes))
 
 
 if __name__ == "__main__":

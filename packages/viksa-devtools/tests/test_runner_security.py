@@ -7,7 +7,9 @@ file, the parent's environment and ``/proc``, and to write outside its directory
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -29,6 +31,8 @@ from viksa_ai.devtools.runner import (
     OutputLimitError,
     ProcessLimitError,
     ResultLimitError,
+    WorkerCrashedError,
+    _sandbox_init,
     _tasks,
     remove_stale_workdirs,
     run_endpoint,
@@ -36,7 +40,7 @@ from viksa_ai.devtools.runner import (
     sandbox_status,
 )
 from viksa_ai.devtools.runner._environ import SYSTEM_PATH, import_roots
-from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._sandbox import SANDBOX_UID, SANDBOX_UID_ENV, sandbox_backend
 from viksa_ai.devtools.runner._unshare import unshare_tool
 from viksa_ai.devtools.runner._workdir import WORKDIR_PREFIX
 
@@ -897,15 +901,11 @@ EMPTY_FILES = code(
 
 
 @pytest.mark.parametrize("where", ["working dir", "/tmp", "/dev/shm"])
-def test_many_empty_files_end_the_call_with_disk_limit(
-    backend: str, where: str, request: pytest.FixtureRequest
-) -> None:
+def test_many_empty_files_end_the_call_with_disk_limit(backend: str, where: str) -> None:
     # A tmpfs's size bounds data, not files: an empty file costs ~1 KiB of kernel memory
     # (100,000 cost 124 MiB here under an 8 MiB disk limit), and a tmpfs takes half the
-    # RAM's pages by default. bwrap has no option to cap a tmpfs's files.
-    if backend == "bwrap":
-        reason = "bwrap's --tmpfs takes no nr_inodes: still open (SECURITY.md, known limits)"
-        request.applymarker(pytest.mark.xfail(reason=reason, raises=pytest.fail.Exception))
+    # RAM's pages by default. bwrap's --tmpfs takes no nr_inodes: the sandbox's trusted
+    # first step remounts each tmpfs with one.
     directory = "." if where == "working dir" else where
     elsewhere = "/tmp" if where == "/dev/shm" else "/dev/shm"
     with AgentWorker(agent(EMPTY_FILES, "touch"), limits=Limits(disk_bytes=8 * MIB)) as warm:
@@ -960,3 +960,268 @@ def test_the_unshare_sandbox_shows_what_bwrap_shows_and_drops_every_capability(
     assert views["unshare"]["top"] == views["bwrap"]["top"]
     assert views["unshare"]["dev"] == views["bwrap"]["dev"]
     assert views["unshare"]["writable"] == views["bwrap"]["writable"]
+
+
+MAPPED_FILL = code(
+    """
+    import mmap
+
+    @mcp_endpoint(description="write files of MiB in /tmp through mmap")
+    async def fill(payload):
+        size = payload["mib"] << 20
+        for i in range(payload["files"]):
+            with open(f"/tmp/mapped{i}", "w+b") as file:
+                file.truncate(size)  # a hole: no page of the tmpfs is taken yet
+                with mmap.mmap(file.fileno(), size) as pages:
+                    for offset in range(0, size, mmap.PAGESIZE):
+                        pages[offset] = 1
+        return "written"
+    """
+)
+
+
+def test_a_write_through_mmap_into_a_full_tmpfs_ends_the_call_with_disk_limit(
+    backend: str,
+) -> None:
+    # A page the full tmpfs cannot give kills the worker with SIGBUS: no write() to fail
+    # with ENOSPC. It was reported as a crash of the worker.
+    with AgentWorker(agent(MAPPED_FILL, "fill"), limits=Limits(disk_bytes=8 * MIB)) as warm:
+        assert warm.call("fill", {"files": 1, "mib": 4}).value == "written"
+        with pytest.raises(DiskLimitError) as caught:
+            warm.call("fill", {"files": 3, "mib": 4})
+        # A new worker serves the next call.
+        assert warm.call("fill", {"files": 1, "mib": 1}).value == "written"
+    error = caught.value
+    assert (error.kind, error.exit_code, error.limit) == ("disk_limit", 8, 8 * MIB)
+    assert "SIGBUS" in error.message
+    assert "mmap" in error.message
+    assert "Limits(disk_bytes=...)" in error.message
+
+
+IDENTITY = code(
+    """
+    import os
+
+    @mcp_endpoint(description="who the agent runs as, and what it can read and write")
+    async def identity(payload):
+        try:
+            with open(payload["secret"], encoding="utf-8") as file:
+                secret = file.read()
+        except PermissionError:
+            secret = None
+        written = []
+        for folder in payload.get("folders", (".", "/tmp", "/dev/shm")):
+            with open(os.path.join(folder, "note.txt"), "w", encoding="utf-8") as file:
+                file.write("mine")
+            written.append(folder)
+        with open("main.py", encoding="utf-8") as file:
+            own = len(file.read())
+        return {
+            "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getegid()],
+            "groups": os.getgroups(),
+            "secret": secret,
+            "written": written,
+            "own": own,
+        }
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="only a root runner changes uid")
+@pytest.mark.parametrize("work", ["tmpfs", "host dir"])
+def test_a_root_runner_runs_agent_code_as_an_unprivileged_uid(
+    backend: str, work: str, tmp_path: Path
+) -> None:
+    # As root's uid (even without capabilities) agent code passed every permission check
+    # on what the sandbox shows: a root-owned 0600 file on a directory of sys.path was
+    # readable. Without limits, the working directory is the host's, bound in.
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    secret = shown / "secret.txt"
+    secret.write_text("root's only")
+    secret.chmod(0o600)
+    limits = Limits() if work == "tmpfs" else Limits(memory_bytes=None, disk_bytes=None)
+    manifest = agent(IDENTITY, "identity")
+    # A directory of the agent's own files is its to write in, as its working directory.
+    manifest["files"].append({"name": "data/deep/seed.txt", "content": "s", "mime_type": "other"})
+    folders = [".", "/tmp", "/dev/shm", "data", "data/deep"]
+    sys.path.append(str(shown))
+    try:
+        with AgentWorker(manifest, limits=limits) as warm:
+            seen = warm.call("identity", {"secret": str(secret), "folders": folders}).value
+    finally:
+        sys.path.remove(str(shown))
+    assert seen["ids"] == [SANDBOX_UID] * 4
+    assert seen["groups"] == []
+    assert seen["secret"] is None
+    assert seen["written"] == folders
+    assert seen["own"] == len(IDENTITY)
+    assert sandbox_status()[1].endswith(f"agents run as uid {SANDBOX_UID})")
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="only a root runner changes uid")
+def test_the_uid_of_a_root_runners_agent_code_is_configurable(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SANDBOX_UID_ENV, "12345:23456")
+    seen = run_endpoint(agent(IDENTITY, "identity"), "identity", {"secret": "/etc/hosts"}).value
+    assert seen["ids"] == [12345, 12345, 23456, 23456]
+    assert seen["written"] == [".", "/tmp", "/dev/shm"]
+    for wrong in ("0", "12345:0", "nobody", "-5"):
+        monkeypatch.setenv(SANDBOX_UID_ENV, wrong)
+        with pytest.raises(ValueError, match=SANDBOX_UID_ENV):
+            sandbox_status()
+
+
+@pytest.mark.skipif(not LINUX, reason="the sandboxes are Linux's")
+def test_the_sandboxs_first_step_fails_closed() -> None:
+    # Whatever it cannot do (here: an option it does not know, a mount it may not make),
+    # it says so and the command never runs.
+    script = os.path.realpath(_sandbox_init.__file__)
+    for options in (["--bogus"], ["--tmpfs=1048576,1024,/nonexistent"], ["--user=x:y"]):
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", script, *options, "--", "/bin/echo", "ran"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stdout) == (_sandbox_init.FAILED, ""), options
+        assert done.stderr.startswith("viksa sandbox: agent code not started: ")
+
+
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_agent_files_cannot_stand_in_for_the_runners_own_modules(sandbox: bool) -> None:
+    # `python -m viksa_ai.devtools.runner._child` put the working directory first on
+    # sys.path: an agent's viksa_ai/__init__.py was imported instead of ours, and ran
+    # before the child set the memory and file size limits (`-P` fixes that on 3.11+
+    # only; a runpy.py of the agent's would stand in for the stdlib's under `-c`).
+    if sandbox and not sandbox_available():
+        pytest.skip("no sandbox here: " + sandbox_status()[1])
+    manifest = agent(
+        code("@mcp_endpoint(description='one')\nasync def one(payload):\n    return 1\n"), "one"
+    )
+    for name in ("viksa_ai/__init__.py", "runpy.py"):
+        manifest["files"].append(
+            {"name": name, "content": "raise SystemExit(42)", "mime_type": "python"}
+        )
+    assert run_endpoint(manifest, "one", sandbox=sandbox).value == 1
+
+
+NOBODY = 65534
+_AS_ANOTHER_RUNNER = """
+import json, sys
+from viksa_ai.devtools.runner import AgentWorker, DiskLimitError, Limits, sandbox_status
+
+manifest, count = json.loads(sys.argv[1]), int(sys.argv[2])
+found = {"status": sandbox_status()[1], "limited": []}
+with AgentWorker(manifest, limits=Limits(disk_bytes=8 << 20)) as warm:
+    found["view"] = warm.call("view").value
+    found["identity"] = warm.call("identity", {"secret": "/etc/hosts"}).value
+    for folder in (".", "/tmp", "/dev/shm"):
+        try:
+            warm.call("touch", {"dir": folder, "count": count})
+        except DiskLimitError:
+            found["limited"].append(folder)
+print(json.dumps(found))
+"""
+
+
+def _runner_as_nobody() -> list[str] | None:
+    """A command line running Python as uid 65534 with this process's sys.path, if this
+    machine has an interpreter of this version that uid can run and read it all."""
+    setpriv = shutil.which("setpriv")
+    if not LINUX or os.geteuid() != 0 or setpriv is None:
+        return None
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+    for python in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
+        command = [
+            setpriv,
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "--",
+            "/usr/bin/env",
+            "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME=/tmp",
+            f"PYTHONPATH={path}",
+            python,
+        ]
+        if not os.access(python, os.X_OK):
+            continue
+        probe = [*command, "-c", "import viksa_ai.devtools.runner, pydantic"]
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+            return command
+    return None
+
+
+@pytest.mark.parametrize("tool", ["bwrap", "unshare"])
+def test_a_runner_that_is_not_root_gets_the_same_sandbox(tool: str) -> None:
+    # Most runners are not root: bwrap then makes a user namespace, and by default nests
+    # a second one to show the runner's uid, whose capabilities reach no mount of the
+    # first. The first step must still cap each tmpfs's files, drop every capability
+    # and show agent code the runner's own uid.
+    command = _runner_as_nobody()
+    if command is None:
+        pytest.skip("needs root, setpriv and a Python of this version uid 65534 can run")
+    if tool == "unshare":
+        command.insert(command.index("-i") + 1, "VIKSA_BWRAP=/nonexistent")
+    manifest = agent(VIEW + IDENTITY.split("\n", 1)[1] + EMPTY_FILES.split("\n", 1)[1])
+    for name in ("view", "identity", "touch"):
+        manifest["agent_endpoints"].append(
+            {"name": name, "module": "main", "description": name, "inputs": []}
+        )
+    done = subprocess.run(
+        [*command, "-c", _AS_ANOTHER_RUNNER, json.dumps(manifest), "20000"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout)
+    if not found["status"].startswith(f"on (/usr/bin/{tool}"):
+        pytest.skip(f"no {tool} sandbox for uid {NOBODY} here: {found['status']}")
+    assert "user, mount and PID namespaces" in found["status"]
+    assert set(found["view"]["caps"].values()) == {"0000000000000000"}
+    assert found["view"]["no_new_privs"] == "1"
+    assert found["identity"]["ids"] == [NOBODY] * 4  # the runner's own uid
+    assert found["identity"]["written"] == [".", "/tmp", "/dev/shm"]
+    assert found["limited"] == [".", "/tmp", "/dev/shm"]
+
+
+PLANT = code(
+    """
+    import os
+
+    @mcp_endpoint(description="plant links to the host's files in the working dir")
+    async def plant(payload):
+        os.symlink(payload["file"], "file-link")
+        os.symlink(payload["dir"], "dir-link")
+        os._exit(1)  # the worker dies: the runner starts a new one in the same folder
+    """
+)
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="only a root runner changes uid")
+def test_links_planted_in_the_working_dir_do_not_turn_a_restart_against_the_host(
+    backend: str, tmp_path: Path
+) -> None:
+    # A root runner opens the agent's files to the agent's uid and gives it its folders at
+    # each start (chmod and chown as root): a start must never go through links an agent
+    # planted in the host's working dir before (each start gets a fresh one).
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    secret = private / "secret.txt"
+    secret.write_text("root's only")
+    secret.chmod(0o600)
+    limits = Limits(memory_bytes=None, disk_bytes=None)  # the host's working dir
+    with AgentWorker(agent(PLANT, "plant"), limits=limits) as warm:
+        with pytest.raises(WorkerCrashedError):
+            warm.call("plant", {"file": str(secret), "dir": str(private)})
+        with pytest.raises(WorkerCrashedError):
+            warm.call("plant", {"file": str(secret), "dir": str(private)})
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert private.stat().st_mode & 0o777 == 0o700
+    assert (secret.stat().st_uid, private.stat().st_uid) == (0, 0)

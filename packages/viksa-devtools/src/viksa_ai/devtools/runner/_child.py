@@ -1,6 +1,7 @@
 """The child process of the local runner: imports an agent and serves calls.
 
-Started as ``python -m viksa_ai.devtools.runner._child MODULE...`` with the agent's
+Run as ``__main__`` (by a ``python -c`` bootstrap that keeps the agent's files off
+``sys.path`` until the limits are set) with ``MODULE...`` as arguments and the agent's
 working directory (its files plus ``ViksaAI.py``) as the current directory. It
 imports each MODULE, answers a ``ready`` frame, then serves ``call`` frames one at a
 time until its channel closes. The channel is the process's original stdin and

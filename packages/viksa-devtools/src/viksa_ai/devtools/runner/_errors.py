@@ -294,7 +294,9 @@ class ProcessLimitError(ResourceLimitError):
 
 class DiskLimitError(ResourceLimitError):
     """Agent code wrote past ``Limits.disk_bytes`` (one file that large, or a full
-    private ``/tmp``)."""
+    private ``/tmp`` or working directory in the sandbox, by size or by number of files;
+    written through ``mmap``, the worker dies of ``SIGBUS`` and the next call starts a
+    new one)."""
 
     kind = "disk_limit"
     _what = "its disk write limit in bytes"

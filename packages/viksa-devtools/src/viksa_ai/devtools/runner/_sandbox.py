@@ -1,8 +1,7 @@
 """The Linux sandbox agent code runs in: bubblewrap with user, mount and PID namespaces.
 
 :func:`sandbox_available` probes once per process whether ``bwrap`` can make the
-namespaces here (it can as root too: ``--unshare-user`` maps root into its own
-namespace). :func:`sandboxed_command` wraps the child's command line so that inside:
+namespaces here. :func:`sandboxed_command` wraps the child's command line so that inside:
 
 - the file system is a fresh one holding only the system directories (read-only),
   a few files of ``/etc`` a program needs (name resolution, certificates, time zone,
@@ -17,7 +16,16 @@ namespace). :func:`sandboxed_command` wraps the child's command line so that ins
   of other agents; when the child ends, or the runner dies (``--die-with-parent``),
   the kernel kills every process of the namespace, ``setsid()`` or not;
 - no capabilities, a new session (no terminal to inject keystrokes into), and its own
-  IPC and host name; the network is the host's (agents call web APIs).
+  IPC and host name; the network is the host's (agents call web APIs);
+- each tmpfs the agent writes holds at most one file per 4 KiB of its size;
+- a runner started as root runs agent code as :data:`SANDBOX_UID`, a uid of the host
+  without privileges and without supplementary groups (the sandbox then keeps the
+  host's user namespace: a user namespace of bwrap maps a single uid, root's); any
+  other runner's agent code keeps the runner's uid, in a user namespace.
+
+bwrap leaves the trusted first step (:mod:`._sandbox_init`, run before anything of the
+agent's) the few capabilities it needs to set the tmpfs's file counts, join the pids
+cgroup and change uid; it drops every one of them before it execs the child.
 """
 
 from __future__ import annotations
@@ -31,12 +39,20 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from viksa_ai.devtools.runner._unshare import unshare_command, unshare_tool
+from viksa_ai.devtools.runner import _sandbox_init
+from viksa_ai.devtools.runner._unshare import (
+    tmpfs_entries,
+    tmpfs_inodes,
+    unshare_command,
+    unshare_tool,
+)
 
 __all__ = [
     "BWRAP_ENV",
     "PROC_READ_ONLY",
     "SANDBOX_CGROUP_PROCS",
+    "SANDBOX_UID",
+    "SANDBOX_UID_ENV",
     "SHM_BYTES",
     "sandbox_available",
     "sandbox_backend",
@@ -53,6 +69,21 @@ SHM_BYTES = 64 * 1024 * 1024
 """The most the sandbox's ``/dev/shm`` holds (semaphores and shared memory, not files)."""
 SANDBOX_CGROUP_PROCS = "/run/viksa/cgroup.procs"
 """Where the sandbox shows the ``cgroup.procs`` file of the child's pids cgroup."""
+SANDBOX_UID = 65534
+"""The uid and gid agent code runs as in the sandbox when the runner is root
+(``nobody`` and ``nogroup`` on most distributions), unless :data:`SANDBOX_UID_ENV` says."""
+SANDBOX_UID_ENV = "VIKSA_SANDBOX_UID"
+"""An environment variable of the runner: ``UID`` or ``UID:GID`` (positive numbers) for
+agent code of a root runner, e.g. a uid no other process of the host uses."""
+# What bwrap leaves the first step: CAP_SYS_ADMIN sets the tmpfs's file counts (bwrap's
+# --tmpfs takes no nr_inodes), CAP_SETPCAP empties the bounding set; as root also
+# CAP_CHOWN (the agent's writable folders), CAP_SETUID and CAP_SETGID (its uid); else
+# CAP_SETFCAP (the kernel asks for it to map uid 0 of a namespace into a nested one).
+_FIRST_STEP_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
+_ROOT_FIRST_STEP_CAPS = ("CAP_CHOWN", "CAP_SETUID", "CAP_SETGID")
+_USER_FIRST_STEP_CAPS = ("CAP_SETFCAP",)
+_TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
+_SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = (
     "/etc/resolv.conf",
@@ -100,39 +131,17 @@ def sandbox_tool() -> str | None:
 
 @functools.lru_cache(maxsize=4)
 def _probe(tool: str) -> bool:
-    command = [
-        tool,
-        *_NAMESPACES,
-        "--ro-bind",
-        "/",
-        "/",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--",
-        "/bin/sh",
-        "-c",
-        "exit 0",
-    ]
-    return _runs(command)
-
-
-@functools.lru_cache(maxsize=4)
-def _sizes_tmpfs(tool: str) -> bool:
-    """Whether this bwrap takes ``--size`` for a tmpfs (0.5.0 and later)."""
+    # The whole sandbox, first step included, with a small tmpfs to remount.
     try:
-        done = subprocess.run(  # noqa: S603 - our own fixed command line
-            [tool, "--help"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=_PROBE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        with tempfile.TemporaryDirectory(prefix="viksa-probe-") as scratch:
+            work = Path(scratch) / "work"
+            work.mkdir()
+            size = 1024 * 1024
+            probe = ["/bin/sh", "-c", "exit 0"]
+            command = sandboxed_command(tool, probe, work, tmp_bytes=size, work_bytes=size)
+            return _runs(command)
+    except OSError:
         return False
-    return "--size" in done.stdout + done.stderr
 
 
 @functools.lru_cache(maxsize=4)
@@ -193,8 +202,13 @@ def sandbox_status(requested: bool = True) -> tuple[bool, str]:
         return False, "off (--no-sandbox): agents run unsandboxed, as this user"
     backend = sandbox_backend()
     bwrap = sandbox_tool()
+    user = _agent_user()
+    if user is None:
+        how = "user, mount and PID namespaces"
+    else:
+        how = f"mount and PID namespaces, agents run as uid {user[0]}"
     if backend is not None and backend == bwrap:
-        return True, f"on ({backend}: user, mount and PID namespaces)"
+        return True, f"on ({backend}: {how})"
     if not sys.platform.startswith("linux"):
         why = "only Linux has one"
     elif bwrap is None:
@@ -202,20 +216,84 @@ def sandbox_status(requested: bool = True) -> tuple[bool, str]:
     else:
         why = "bwrap cannot create user namespaces here"
     if backend is not None:
-        return True, f"on ({backend}, as {why}: user, mount and PID namespaces)"
+        return True, f"on ({backend}, as {why}: {how})"
     if unshare_tool() is not None:
         why += "; neither can unshare"
     return False, f"none available ({why}): agents run unsandboxed, as this user"
 
 
+# uid 0 inside, for the first step (bwrap would otherwise nest a second namespace for the
+# runner's uid, whose capabilities reach no mount of the first).
+_USER_NAMESPACE = ("--unshare-user", "--uid", "0", "--gid", "0")
 _NAMESPACES = (
-    "--unshare-user",
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-cgroup-try",
     "--die-with-parent",
 )
+
+
+def _agent_user() -> tuple[int, int] | None:
+    """The uid and gid agent code runs as when not the runner's: when the runner is root,
+    :data:`SANDBOX_UID` or what :data:`SANDBOX_UID_ENV` names."""
+    if os.geteuid() != 0:
+        return None
+    configured = os.environ.get(SANDBOX_UID_ENV, "").strip()
+    if not configured:
+        return SANDBOX_UID, SANDBOX_UID
+    uid, _, gid = configured.partition(":")
+    try:
+        ids = int(uid), int(gid or uid)
+    except ValueError:
+        ids = (0, 0)
+    if min(ids) <= 0:
+        raise ValueError(
+            f"{SANDBOX_UID_ENV} must be UID or UID:GID, positive numbers (not root's 0), "
+            f"got {configured!r}: fix it, or unset it for {SANDBOX_UID}"
+        )
+    return ids
+
+
+def _first_step(options: Sequence[str]) -> list[str]:
+    """The command line of the trusted first step, up to the ``--`` before the child's."""
+    script = os.path.realpath(_sandbox_init.__file__)
+    return [sys.executable, "-I", "-S", script, *options, "--"]
+
+
+def _first_step_options(
+    workdir: Path, cgroup: bool, remounts: Sequence[tuple[str, int, int]]
+) -> list[str]:
+    """The first step's options: join the cgroup, remount ``(path, size, entries)``
+    tmpfs with a file count, and as root give the writable folders (the working
+    directory and the agent's own directories in it, /tmp, /dev/shm) to the agent's uid."""
+    options = [f"--cgroup={SANDBOX_CGROUP_PROCS}"] if cgroup else []
+    for path, size, entries in remounts:
+        options.append(f"--tmpfs={size},{tmpfs_inodes(size, entries)},{path}")
+    user = _agent_user()
+    if user is not None:
+        inside = [os.path.join(root, name) for root, dirs, _ in os.walk(workdir) for name in dirs]
+        # Deepest first: the first step has no CAP_DAC_OVERRIDE to go through a directory
+        # of the agent's (mode 0700) once it is no longer root's.
+        folders = [*reversed(inside), str(workdir), _TMP, _SHM]
+        options += [f"--owner={path}" for path in folders]
+        options.append(f"--user={user[0]}:{user[1]}")
+    else:
+        # The first step runs as uid 0 of the sandbox's user namespace (the one that owns
+        # its tmpfs); agent code sees the runner's uid, as in bwrap's own sandbox.
+        options.append(f"--map-user={os.getuid()}:{os.getgid()}")
+    return options
+
+
+def _readable_to_all(directory: Path) -> None:
+    """Let the agent's uid read the files the runner wrote (the parent stays private)."""
+    for root, dirs, files in os.walk(directory):
+        for name in dirs:
+            path = os.path.join(root, name)
+            os.chmod(path, os.stat(path).st_mode | 0o555)  # noqa: S103 - read, not write
+        for name in files:
+            path = os.path.join(root, name)
+            os.chmod(path, os.stat(path).st_mode | 0o444)
 
 
 def _python_dirs(workdir: Path, cwd: str) -> list[str]:
@@ -311,25 +389,34 @@ def sandboxed_command(
         return _unshare_sandbox(
             fallback, command, workdir, hidden, tmp_bytes, work_bytes, cgroup_procs
         )
-    args = [tool, *_NAMESPACES, "--new-session", "--cap-drop", "ALL"]
+    user = _agent_user()
+    caps = _FIRST_STEP_CAPS + (_ROOT_FIRST_STEP_CAPS if user else _USER_FIRST_STEP_CAPS)
+    namespaces = _NAMESPACES if user is not None else (*_USER_NAMESPACE, *_NAMESPACES)
+    args = [tool, *namespaces, "--new-session", "--cap-drop", "ALL"]
+    for cap in caps:
+        args += ["--cap-add", cap]
     _bind_system(args)
     # The private /tmp first: a Python installation under /tmp (a CI venv) is then shown.
-    sizes = tmp_bytes is not None and _sizes_tmpfs(tool)
-    size = ["--size", str(tmp_bytes)] if sizes else []
-    args += ["--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/tmp"]  # noqa: S108
+    # Its size (and /dev/shm's, the working directory's) is set by the first step.
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", _TMP]
     for name in _proc_read_only():
         args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
     # bwrap's /dev is a writable tmpfs of its own: read-only, with a small /dev/shm (POSIX
     # semaphores and shared memory need one), or it is memory for the agent to fill.
-    shm = ["--size", str(shm_bytes(tmp_bytes))] if sizes else []
-    args += [*shm, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # noqa: S108
+    args += ["--tmpfs", _SHM, "--remount-ro", "/dev"]
+    remounts: list[tuple[str, int, int]] = []
+    if tmp_bytes is not None:
+        remounts += [(_TMP, tmp_bytes, 0), (_SHM, shm_bytes(tmp_bytes), 0)]
     shown = _python_dirs(workdir, os.getcwd())
     for path in shown:
         args += ["--ro-bind", path, path]
     work = str(workdir)
-    if work_bytes is not None and _sizes_tmpfs(tool):
-        args += ["--size", str(work_bytes), "--tmpfs", work]
+    if user is not None:
+        _readable_to_all(workdir)
+    if work_bytes is not None:
+        args += ["--tmpfs", work]
         args += _bind_contents(workdir)
+        remounts.append((work, work_bytes, tmpfs_entries(workdir)))
     else:
         args += ["--bind", work, work]
     for real in _masked(hidden, shown):
@@ -338,10 +425,52 @@ def sandboxed_command(
     if cgroup_procs is not None:
         # That one file only: agent code can move itself into its own cgroup, no other.
         args += ["--bind", cgroup_procs, SANDBOX_CGROUP_PROCS]
+    options = _first_step_options(workdir, cgroup_procs is not None, remounts)
+    if user is not None:
+        args += _open_parents(args)
     # The root bwrap builds (the directories leading to those shown) is read-only too:
     # the working directory and /tmp are the only places an agent writes.
-    args += ["--remount-ro", "/", "--chdir", work, "--", *command]
+    args += ["--remount-ro", "/", "--chdir", work, "--", *_first_step(options), *command]
     return args
+
+
+# bwrap's operations that take a path inside the sandbox: how many arguments each takes,
+# the destination last.
+_DESTINATION_OPS = {"--ro-bind": 2, "--bind": 2, "--symlink": 2, "--tmpfs": 1, "--dir": 1}
+_OWN_FILE_SYSTEMS = {"--dev": 1, "--proc": 1}
+
+
+def _open_parents(args: Sequence[str]) -> list[str]:
+    """``--chmod 0755`` for the directories bwrap made on its way to a destination.
+
+    As root (no user namespace) bwrap makes them 0700: the agent's uid could not reach
+    the Python installation, or its working directory, through them. A directory bound
+    from the host (or inside one, or inside bwrap's /dev and /proc) is left alone."""
+    destinations: list[str] = []
+    fixed: list[str] = []
+    index = 0
+    while index < len(args):
+        op = args[index]
+        arity = _DESTINATION_OPS.get(op) or _OWN_FILE_SYSTEMS.get(op)
+        if arity is None:
+            index += 1
+            continue
+        destination = args[index + arity]
+        destinations.append(destination)
+        if op in ("--ro-bind", "--bind") or op in _OWN_FILE_SYSTEMS:
+            fixed.append(destination)
+        index += arity + 1
+    parents: set[str] = set()
+    for destination in destinations:
+        parent = os.path.dirname(destination)
+        while parent != "/" and parent not in parents:
+            parents.add(parent)
+            parent = os.path.dirname(parent)
+    chmods: list[str] = []
+    for parent in sorted(parents):
+        if not any(parent == path or _inside(parent, path) for path in fixed):
+            chmods += ["--chmod", "0755", parent]
+    return chmods
 
 
 def _proc_read_only() -> list[str]:
@@ -371,6 +500,11 @@ def _unshare_sandbox(
     cgroup_procs: str | None,
 ) -> list[str]:
     shown = _python_dirs(workdir, os.getcwd())
+    user = _agent_user()
+    if user is not None:
+        _readable_to_all(workdir)
+    # The script mounts each tmpfs with its file count: nothing for the first step to remount.
+    options = _first_step_options(workdir, cgroup_procs is not None, ())
     return unshare_command(
         tools,
         command,
@@ -384,4 +518,6 @@ def _unshare_sandbox(
         shm_bytes=shm_bytes(tmp_bytes),
         proc_read_only=_proc_read_only(),
         binds=() if cgroup_procs is None else ((cgroup_procs, SANDBOX_CGROUP_PROCS),),
+        first_step=_first_step(options),
+        user_namespace=user is None,
     )

@@ -1,16 +1,19 @@
 """The sandbox without bubblewrap: util-linux ``unshare`` and a mount script.
 
 Where ``bwrap`` is missing but ``unshare`` (and ``setpriv``, both util-linux) can make
-user, mount, PID, IPC and UTS namespaces, :func:`unshare_command` builds the same file
+user (unless the runner is root), mount, PID, IPC and UTS namespaces,
+:func:`unshare_command` builds the same file
 system bubblewrap would: a fresh tmpfs root holding the same read-only binds (the
 system directories, the ``/etc`` picks, the Python installation), a ``/dev`` of a few
 devices and a small ``/dev/shm``, the namespace's own ``/proc``, a size-capped private
 ``/tmp``, the working directory (a size-capped tmpfs with the agent's files bound in
 read-only),
 the masks over hidden directories. ``pivot_root`` then makes it the root and detaches
-the old one, the root is made read-only, and ``setpriv`` drops every capability (and
-sets no-new-privs) before the command runs. ``bash``, not ``sh``, runs the script: dash
-drops environment variables whose names are not shell names, such as ``method.param``.
+the old one, the root is made read-only, and the trusted first step
+(:mod:`._sandbox_init`) drops every capability (and sets no-new-privs; as root it
+becomes an unprivileged uid) before the command runs. ``bash``, not ``sh``, runs the
+script: dash drops environment variables whose names are not shell names, such as
+``method.param``.
 
 Differences from bubblewrap: the PID namespace's init is the mount script's shell
 (bwrap's own process in bwrap); ``setpriv --pdeathsig`` and ``unshare --kill-child`` end
@@ -26,12 +29,13 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["UNSHARE_ENV", "unshare_command", "unshare_tool"]
+__all__ = ["UNSHARE_ENV", "tmpfs_entries", "tmpfs_inodes", "unshare_command", "unshare_tool"]
 
 UNSHARE_ENV = "VIKSA_UNSHARE"
 """An environment variable naming the unshare executable to use (tests set it to a
 missing path to run as on a machine without one)."""
-_NAMESPACES = ("--user", "--map-root-user", "--mount", "--pid", "--ipc", "--uts", "--fork")
+_USER_NAMESPACE = ("--user", "--map-root-user")
+_NAMESPACES = ("--mount", "--pid", "--ipc", "--uts", "--fork")
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _NEW_ROOT = ".root"
 _TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
@@ -45,11 +49,20 @@ _BYTES_PER_INODE = 4096
 _MIN_INODES = 1024
 
 
+def tmpfs_inodes(limit: int, entries: int = 0) -> int:
+    """The most files (inodes) a tmpfs of ``limit`` bytes holding ``entries`` gets."""
+    return max(_MIN_INODES, int(limit) // _BYTES_PER_INODE) + entries
+
+
+def tmpfs_entries(directory: Path) -> int:
+    """The files and directories under ``directory``: each is an inode of a tmpfs over it."""
+    return sum(len(dirs) + len(files) for _, dirs, files in os.walk(directory))
+
+
 def _size(limit: int | None, entries: int = 0) -> str:
     if limit is None:
         return ""
-    inodes = max(_MIN_INODES, int(limit) // _BYTES_PER_INODE) + entries
-    return f",size={int(limit)},nr_inodes={inodes}"
+    return f",size={int(limit)},nr_inodes={tmpfs_inodes(limit, entries)}"
 
 
 def unshare_tool() -> tuple[str, str, str] | None:
@@ -98,6 +111,8 @@ def unshare_command(
     shm_bytes: int = 64 * 1024 * 1024,
     binds: Sequence[tuple[str, str]] = (),
     proc_read_only: Sequence[str] = (),
+    first_step: Sequence[str] = (),
+    user_namespace: bool = True,
 ) -> list[str]:
     """``command`` run in the unshare sandbox, working in ``workdir``.
 
@@ -106,11 +121,17 @@ def unshare_command(
     where they exist, ``masks`` are directories hidden by an empty read-only tmpfs,
     ``binds`` are ``(host file, path inside)`` pairs bound writable; ``/dev/shm`` is a
     tmpfs of ``shm_bytes``; ``proc_read_only`` are names in ``/proc`` made read-only.
+    ``first_step`` is the command line (ending in ``--``) of the trusted step that drops
+    every capability and execs ``command``. ``user_namespace`` false (the runner is
+    root, and the first step makes agent code an unprivileged uid of the host) keeps the
+    host's user namespace.
     """
     unshare, setpriv, bash = tools
     new = str(workdir.parent / _NEW_ROOT)
     os.makedirs(new, exist_ok=True)
-    script = ["set -e", f"mount -t tmpfs -o mode=0755 tmpfs {_q(new)}"]
+    # Directories made on the way to a bind are 0755 whatever the runner's umask: an
+    # agent running as another uid (the runner is root) goes through them.
+    script = ["set -e", "umask 022", f"mount -t tmpfs -o mode=0755 tmpfs {_q(new)}"]
     for path in system_dirs:
         if os.path.islink(path):
             script.append(f"ln -s {_q(os.readlink(path))} {_q(new + path)}")
@@ -147,8 +168,7 @@ def unshare_command(
     work = str(workdir)
     script.append(f"mkdir -p {_q(new + work)}")
     if work_bytes is not None:
-        entries = sum(len(dirs) + len(files) for _, dirs, files in os.walk(workdir))
-        size = _size(work_bytes, entries)
+        size = _size(work_bytes, tmpfs_entries(workdir))
         script.append(f"mount -t tmpfs -o mode=0700{size} tmpfs {_q(new + work)}")
         for root, dirs, files in os.walk(workdir):
             for name in dirs:
@@ -185,21 +205,13 @@ def unshare_command(
         'env -u SHLVL -u _ "$@"',
         "exit $?",
     ]
-    drop = [
-        setpriv,
-        "--no-new-privs",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-        "--pdeathsig",
-        "SIGKILL",
-        "--",
-    ]
     return [
         setpriv,
         "--pdeathsig",
         "SIGKILL",
         "--",
         unshare,
+        *(_USER_NAMESPACE if user_namespace else ()),
         *_NAMESPACES,
         "--kill-child",
         "--",
@@ -207,6 +219,6 @@ def unshare_command(
         "-c",
         "\n".join(script),
         "viksa-sandbox",
-        *drop,
+        *first_step,
         *command,
     ]

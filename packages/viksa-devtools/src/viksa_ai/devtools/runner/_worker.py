@@ -1,7 +1,7 @@
 """The warm worker: one child process that serves many calls of one agent (asyncio).
 
-:class:`AsyncAgentWorker` owns a child started as ``python -m
-viksa_ai.devtools.runner._child`` in a temporary working directory holding the
+:class:`AsyncAgentWorker` owns a child running ``viksa_ai.devtools.runner._child``
+in a temporary working directory holding the
 agent's files and ``ViksaAI.py``, with the environment of :mod:`._environ` (never
 ours), inside the sandbox of :mod:`._sandbox` where one is available. Calls go one at
 a time over a framed channel on the child's stdin/stdout (concurrent ``call``s queue on
@@ -73,6 +73,7 @@ from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
     sandbox_backend,
     sandboxed_command,
+    shm_bytes,
 )
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
@@ -83,6 +84,16 @@ from viksa_ai.runtime import to_module_source
 __all__ = ["AsyncAgentWorker"]
 
 CHILD_MODULE = "viksa_ai.devtools.runner._child"
+# `-m` and `-c` put the working directory first on sys.path: the agent's own files would
+# stand in for ours (a viksa_ai/ or a runpy.py of its own) before the child sets its
+# limits. Its first line takes the directory off before anything else is imported (what
+# -P does, which Python 3.10 lacks); the child adds it back once the limits are set.
+_CHILD_BOOTSTRAP = (
+    "import sys\n"
+    "if not getattr(sys.flags, 'safe_path', False): del sys.path[0]\n"
+    "import runpy\n"
+    f"runpy.run_module({CHILD_MODULE!r}, run_name='__main__', alter_sys=True)\n"
+)
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
 _FORWARD_CHUNK = 64 * 1024
@@ -91,6 +102,9 @@ _POSIX = os.name == "posix"
 # reports a signalled child as 128 + the signal) that number.
 _SIGXCPU = getattr(signal, "SIGXCPU", None)
 _CPU_LIMIT_CODES = () if _SIGXCPU is None else (-int(_SIGXCPU), 128 + int(_SIGXCPU))
+# The same for SIGBUS: a page of a full tmpfs written through mmap has no write() to fail.
+_SIGBUS = getattr(signal, "SIGBUS", None)
+_BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS))
 
 Stderr = int | IO[Any] | None
 
@@ -381,7 +395,7 @@ class AsyncAgentWorker:
         if limits.processes is not None and sys.platform.startswith("linux"):
             tasks = self._tasks = TaskLimit(limits.processes)
         procs = None if tasks is None else tasks.procs_file
-        command = [sys.executable, "-m", CHILD_MODULE]
+        command = [sys.executable, "-c", _CHILD_BOOTSTRAP]
         if procs is not None:
             inside = procs if self._sandbox_tool is None else SANDBOX_CGROUP_PROCS
             command.append(f"{CGROUP_OPTION}{inside}")
@@ -517,6 +531,18 @@ class AsyncAgentWorker:
                 f"the call used more than its {self._limits.cpu_seconds:g} s of CPU time "
                 "and its worker was stopped: pass larger Limits(cpu_seconds=...)",
                 limit=self._limits.cpu_seconds,
+                endpoint=endpoint,
+            )
+        folders = self._limits.tmp_bytes()
+        if returncode in _BUS_ERROR_CODES and self._sandbox_tool is not None and folders:
+            return DiskLimitError(
+                "the agent's worker was killed by SIGBUS, most likely a write through mmap "
+                "into a file of a full in-memory folder (the private /tmp or the working "
+                f"directory, {folders} bytes each, or /dev/shm, {shm_bytes(folders)} bytes): "
+                "write such files with write(), "
+                "which fails with ENOSPC instead, write less, or pass larger "
+                "Limits(disk_bytes=...)",
+                limit=self._limits.disk_bytes,
                 endpoint=endpoint,
             )
         return _crashed(returncode, cause, endpoint)
