@@ -4,10 +4,11 @@ Starts ``viksa dev`` on a free 127.0.0.1 port (in memory), deploys a trivial end
 and runs it through ``POST /pulse/executor/execute`` with the async client, sequentially
 and with concurrency. The baselines, measured in the same run: the same endpoint called
 in-process (its coroutine awaited directly), through a warm runner worker (the child
-process pulse uses, without HTTP), and a no-op route of the same server through the
-same client (``GET /_dev/health``: the HTTP floor). A last row calls the platform's
-ASGI app in this process (no socket, no client, an Idempotency-Key on each request as
-the client sends): what the server itself costs per execute.
+process pulse uses, without HTTP; made and called as pulse's pools do), and a no-op
+route of the same server through the same client (``GET /_dev/health``: the HTTP
+floor). A last row calls the platform's ASGI app in this process (no socket, no client,
+an Idempotency-Key on each request as the client sends): what the server itself costs
+per execute.
 
 Sequential executes, no-op round trips and warm worker calls are timed in interleaved
 rounds of ten calls each (load from elsewhere on the machine, which comes and goes
@@ -214,9 +215,11 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
     exec(compile(MAIN, "main.py", "exec"), module.__dict__)
     direct = await _rate(calls * 10, 1, lambda i: module.inc({"n": i}))
 
-    worker = AsyncAgentWorker(MANIFEST)
+    # Configured and called as the platform's pools do (services/_pools.py, _engine.py):
+    # output captured, the agent's resolved secrets (none) given to each call.
+    worker = AsyncAgentWorker(MANIFEST, capture_output=True)
     await worker.start()
-    await worker.call("inc", {"n": 0})  # warm up
+    await worker.call("inc", {"n": 0}, secrets={})  # warm up
     process, env = _start_server(traced)
     try:
         async with ViksaClient(
@@ -243,7 +246,7 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
                 return client.request("GET", "/_dev", "/health")
 
             def call_worker(i: int) -> Awaitable[Any]:
-                return worker.call("inc", {"n": i})
+                return worker.call("inc", {"n": i}, secrets={})
 
             await execute(0)  # warm the worker pool
             await noop(0)

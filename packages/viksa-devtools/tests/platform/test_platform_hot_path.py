@@ -1,16 +1,23 @@
-"""What keeps pulse execute quick stays correct: kept targets, one-statement replaces."""
+"""What keeps pulse execute quick stays correct: kept targets, one-statement replaces,
+body reads without a task of their own."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.types import Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform.http import _body_limit
+from viksa_ai.devtools.platform.http._body_limit import BodyLimitMiddleware
 from viksa_ai.devtools.platform.services._errors import ConflictError, NotFoundError
 from viksa_ai.devtools.platform.services._memo import Memo
 from viksa_ai.devtools.platform.store._store import Store
@@ -189,3 +196,62 @@ def test_search_finds_exactly_the_records_holding_the_text(fields: list[str], se
     found, total = store.query("message", search=search, search_fields=("content",))
     expected = [f"m{i}" for i, text in enumerate(fields) if folded(search) in folded(text)]
     assert ([doc["id"] for doc in found], total) == (expected, len(expected))
+
+
+async def _through_body_limit(
+    parts: list[bytes], clock: Callable[[], None] | None = None
+) -> tuple[list[asyncio.Task[Any] | None], list[Message]]:
+    """Send ``parts`` (all ready at once) through the body limit to an app reading them.
+
+    The tasks the app's reads ran in, and what it answered.
+    """
+    tasks: list[asyncio.Task[Any] | None] = []
+    queue = [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        tasks.append(asyncio.current_task())
+        if clock is not None:
+            clock()
+        return queue.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    await BodyLimitMiddleware(app, max_bytes=100, timeout=30.0)(scope, receive, send)
+    return tasks, sent
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is 3.11+")
+async def test_a_body_is_read_in_the_requests_own_task() -> None:
+    # asyncio.wait_for (before 3.12) read each part in a task of its own: two more turns
+    # of the event loop for every request with a body.
+    tasks, sent = await _through_body_limit([b"a", b"b", b"c"])
+    assert tasks == [asyncio.current_task()] * 3
+    assert sent[0]["status"] == 204
+
+
+async def test_a_part_ready_only_after_the_deadline_is_408(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As wait_for answered: once the time is up, a part already waiting is late too.
+    now = [1000.0]
+
+    def tick() -> None:
+        now[0] += 20.0  # each part "arrives" 20 s after the one before: 30 s run out
+
+    monkeypatch.setattr(_body_limit, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    _, sent = await _through_body_limit([b"a", b"b", b"c"], clock=tick)
+    assert sent[0]["status"] == 408
+    assert b'"body_timeout"' in sent[1]["body"]

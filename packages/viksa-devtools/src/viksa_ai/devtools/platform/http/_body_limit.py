@@ -16,8 +16,10 @@ connection is closed.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +30,18 @@ from viksa_ai.devtools.platform.http._headers import first_headers
 __all__ = ["BodyLimitMiddleware", "BodyTimeoutError", "BodyTooLargeError"]
 
 _CLOSE = (b"connection", b"close")
+_T = TypeVar("_T")
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
+        # A timer on the current task: asyncio.wait_for (until 3.12) runs the awaitable
+        # in a task of its own, two more turns of the event loop for every body read.
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:
+    _within = asyncio.wait_for
 
 
 class BodyTooLargeError(HTTPException):
@@ -94,7 +108,10 @@ class BodyLimitMiddleware:
             if deadline is None:
                 deadline = time.monotonic() + self.timeout
             try:
-                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+                left = deadline - time.monotonic()
+                if left <= 0:  # as wait_for: past the deadline, even a ready part is late
+                    raise asyncio.TimeoutError
+                message = await _within(receive(), left)
             except asyncio.TimeoutError:
                 raise BodyTimeoutError(self.timeout) from None
             if message["type"] == "http.request":
