@@ -233,3 +233,75 @@ def test_secure_rule_matches_the_task_queue(
         with pytest.raises(ValidationError) as exc:
             model.model_validate(data)
         assert [error["loc"] for error in exc.value.errors()] == [("task_queue",)]
+
+
+def _manifest_rule_errors(
+    files: list[dict[str, str]], agent_type: str | None, queues: list[str] | None, context: object
+) -> list[tuple[tuple[str, ...], str, str, dict[str, Any] | None]]:
+    """The documented rules of AgentGenerationResponse, written out independently."""
+    if isinstance(context, dict) and context.get("viksa_read_as_answered") is True:
+        return []
+    errors: list[tuple[tuple[str, ...], str, str, dict[str, Any] | None]] = []
+    if agent_type == "secure" and not any(name.strip() for name in queues or ()):
+        message = (
+            "a secure agent needs at least one queue: set chrona_queue to "
+            '{"chrona_queues": ["<queue name>"]}, or set agent_type to "cloud"'
+        )
+        errors.append((("chrona_queue",), "secure_agent_without_queue", message, None))
+    mains = [file for file in files if file["name"] == "main.py"]
+    if not any(file["mime_type"] == "python" for file in mains):
+        if mains:
+            mime_type = mains[0]["mime_type"]
+            message = f'main.py has mime_type "{mime_type}": set its mime_type to "python"'
+            ctx = {"mime_type": mime_type}
+            errors.append((("files",), "main_py_not_python", message, ctx))
+        else:
+            message = (
+                'files must include "main.py" with mime_type "python": add the module that '
+                "defines the agent's endpoints"
+            )
+            errors.append((("files",), "main_py_missing", message, None))
+    return errors
+
+
+@settings(PROPERTY, max_examples=400)
+@given(
+    files=st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": st.sampled_from(["main.py", "main.py", "util.py", "Main.py"]),
+                "content": text,
+                "mime_type": st.sampled_from([m.value for m in MimeType]),
+            }
+        ),
+        max_size=4,
+    ),
+    agent_type=st.sampled_from([None, "cloud", "secure"]),
+    queues=st.none() | st.lists(st.sampled_from(["", " ", "q", " q "]), max_size=3),
+    context=st.sampled_from(
+        [
+            None,
+            {"viksa_read_as_answered": True},
+            {"viksa_read_as_answered": 1},
+            {"other": True},
+            ["viksa_read_as_answered"],
+        ]
+    ),
+)
+def test_manifest_rules_report_exactly_what_they_document(
+    files: list[dict[str, str]], agent_type: str | None, queues: list[str] | None, context: object
+) -> None:
+    data: dict[str, Any] = {"agent_name": "a", "agent_description": "d", "files": files}
+    if agent_type is not None:
+        data["agent_type"] = agent_type
+    if queues is not None:
+        data["chrona_queue"] = {"chrona_queues": queues}
+    expected = _manifest_rule_errors(files, agent_type, queues, context)
+    if not expected:
+        manifest = AgentGenerationResponse.model_validate(data, context=context)
+        assert [file.to_wire() for file in manifest.files] == files
+        return
+    with pytest.raises(ValidationError) as exc:
+        AgentGenerationResponse.model_validate(data, context=context)
+    errors = exc.value.errors()
+    assert [(err["loc"], err["type"], err["msg"], err.get("ctx")) for err in errors] == expected

@@ -36,7 +36,7 @@ __all__ = ["Entries", "ManifestView", "load_manifest"]
 _Item = TypeVar("_Item", "AgentFile", "AgentInput", "AgentOutput", "AgentEndpoint")
 
 
-@dataclass
+@dataclass(slots=True)
 class Entries(Generic[_Item]):
     """The valid entries of one list field, each with its index in the manifest."""
 
@@ -51,7 +51,7 @@ class Entries(Generic[_Item]):
     """Whether the field was a list (or absent); if not, a structural issue says so."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ManifestView:
     """What the rules read: the parsed manifest (when valid) and its valid entries.
 
@@ -116,7 +116,8 @@ def load_manifest(
         message = f"the manifest must be a JSON object, got {json_type_name(manifest)}"
         return None, [Issue("VX001", message)]
     try:
-        model = model_type.model_validate(manifest)
+        # The schema validator itself: model_validate() only adds a Python call.
+        model: AgentGenerationResponse = model_type.__pydantic_validator__.validate_python(manifest)
     except error_type as exc:
         issues = issues_from_validation_error(exc)
         return _partial_view(manifest), issues
@@ -131,7 +132,8 @@ def load_manifest(
 
 
 def _from_model(items: list[_Item]) -> Entries[_Item]:
-    return Entries(list(enumerate(items)), size=len(items))
+    # Every argument given: the default factories are calls of their own.
+    return Entries(list(enumerate(items)), True, set(), len(items), True)
 
 
 def _partial_view(manifest: Mapping[str, Any]) -> ManifestView:
