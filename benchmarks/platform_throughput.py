@@ -261,6 +261,9 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
                     "paced worker": (call_worker, noop),
                 },
             )
+            # Concurrent calls start the pool's other workers: start them untimed, so the
+            # row measures warm workers as the sequential one does.
+            await _rate(concurrency * 2, concurrency, execute)
             parallel = await _rate(calls, concurrency, execute)
     finally:
         await worker.close()
