@@ -89,7 +89,8 @@ def main(argv: list[str]) -> int:
             _limit_file_size(int(option[len(DISK_OPTION) :]))
     _no_core_files()
     if os.getcwd() not in sys.path:
-        # PYTHONSAFEPATH keeps the working directory off sys.path; the agent needs it.
+        # The bootstrap kept the working directory off sys.path until now (the limits
+        # are set); the agent imports its own modules from it.
         sys.path.insert(0, os.getcwd())
     # Import the runtime before the agent: the envelope is set through it.
     from viksa_ai.runtime import _set_envelope
