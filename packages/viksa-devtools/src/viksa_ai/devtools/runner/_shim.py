@@ -40,11 +40,12 @@ from types import FrameType
 
 from viksa_ai.devtools.runner._reap import become_subreaper, kill_tree
 
-__all__ = ["RUNNER_FD_OPTION", "main"]
+__all__ = ["CHILD_MODULE", "RUNNER_FD_OPTION", "main"]
 
 RUNNER_FD_OPTION = "--runner-fd="
 """The shim's first option: the descriptor of the pipe that ends with the runner."""
-_CHILD_MODULE = "viksa_ai.devtools.runner._child"
+CHILD_MODULE = "viksa_ai.devtools.runner._child"
+"""The worker's module: the shim runs it as ``__main__`` in the process it forks."""
 # How often the shim checks that it was not re-parented (the pipe tells at once).
 _PARENT_POLL_SECONDS = 0.5
 
@@ -63,7 +64,7 @@ def main(argv: list[str]) -> int:
         os.close(runner_fd)
         sys.argv[1:] = argv[1:]
         # As ``python -m``: the worker (and the agent) see the module as __main__.
-        runpy.run_module(_CHILD_MODULE, run_name="__main__", alter_sys=True)
+        runpy.run_module(CHILD_MODULE, run_name="__main__", alter_sys=True)
         return 0
     # The channel is the worker's. This process keeps its write end (never writing) so
     # that the runner sees it end only once this process has ended, with the worker's

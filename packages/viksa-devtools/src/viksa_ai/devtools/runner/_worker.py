@@ -76,7 +76,7 @@ from viksa_ai.devtools.runner._sandbox import (
     sandboxed_command,
     shm_bytes,
 )
-from viksa_ai.devtools.runner._shim import RUNNER_FD_OPTION
+from viksa_ai.devtools.runner._shim import CHILD_MODULE, RUNNER_FD_OPTION
 from viksa_ai.devtools.runner._tasks import POLL_SECONDS, TaskLimit
 from viksa_ai.devtools.runner._tracing import worker_span
 from viksa_ai.devtools.runner._workdir import Workdir
@@ -85,7 +85,6 @@ from viksa_ai.runtime import to_module_source
 
 __all__ = ["AsyncAgentWorker"]
 
-CHILD_MODULE = "viksa_ai.devtools.runner._child"
 SHIM_MODULE = "viksa_ai.devtools.runner._shim"
 
 
