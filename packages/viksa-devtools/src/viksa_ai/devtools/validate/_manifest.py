@@ -116,8 +116,7 @@ def load_manifest(
         message = f"the manifest must be a JSON object, got {json_type_name(manifest)}"
         return None, [Issue("VX001", message)]
     try:
-        # The schema validator itself: model_validate() only adds a Python call.
-        model: AgentGenerationResponse = model_type.__pydantic_validator__.validate_python(manifest)
+        model = model_type.model_validate(manifest)
     except error_type as exc:
         issues = issues_from_validation_error(exc)
         return _partial_view(manifest), issues
@@ -132,8 +131,10 @@ def load_manifest(
 
 
 def _from_model(items: list[_Item]) -> Entries[_Item]:
-    # Every argument given: the default factories are calls of their own.
-    return Entries(list(enumerate(items)), True, set(), len(items), True)
+    # Every field given: the default factories would be calls of their own.
+    return Entries(
+        items=list(enumerate(items)), complete=True, invalid_names=set(), size=len(items)
+    )
 
 
 def _partial_view(manifest: Mapping[str, Any]) -> ManifestView:
