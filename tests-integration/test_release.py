@@ -319,6 +319,10 @@ def test_ci_runs_every_step_of_the_ci_script_on_linux() -> None:
     assert [step for step in steps if step not in commands] == []
     install = next(command for command in commands if "apt-get install" in command)
     assert "chromium" in install
+    assert "bubblewrap" in install
+    # The script installs the same system packages where they are missing.
+    assert "missing+=(chromium)" in script
+    assert "missing+=(bubblewrap)" in script
 
 
 def test_the_strict_type_check_covers_every_member() -> None:

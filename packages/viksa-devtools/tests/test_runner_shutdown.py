@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import threading
 from concurrent.futures import CancelledError
 from pathlib import Path
@@ -145,3 +148,32 @@ async def test_a_cancelled_close_still_stops_the_child_and_removes_its_directory
     assert not workdir.exists()
     assert warm.pid is None
     assert warm._process is None
+
+
+async def test_a_close_never_hangs_on_a_child_that_outlives_its_kill(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A process that no kill reaches (here: the kill does nothing) must not hold the close
+    # (nor the platform's shutdown, nor a test's teardown) for good: it is killed again,
+    # then its pipes are let go.
+    from viksa_ai.devtools.runner import _worker
+
+    kills: list[int] = []
+    monkeypatch.setattr(_worker, "_kill_tree", lambda process, tasks: kills.append(process.pid))
+    monkeypatch.setattr(_worker, "_REAP_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(_worker, "_REAP_GIVE_UP_SECONDS", 0.7)
+    warm = AsyncAgentWorker(PROBE)
+    await warm.call("echo")
+    pid = warm.pid
+    assert pid is not None
+    call = asyncio.ensure_future(warm.call("nap", {"seconds": 30}, timeout=60))
+    await asyncio.sleep(0.3)  # the call is running: the close kills rather than asks
+    try:
+        await asyncio.wait_for(warm.close(), _HANG_BOUND_SECONDS)
+        with pytest.raises(WorkerCrashedError):
+            await call
+        assert warm.pid is None
+        assert len(kills) >= 2  # killed at the close, and again while it lingered
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)

@@ -266,3 +266,30 @@ async def _wait_for(ready: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("the condition never held")
+
+
+async def test_a_run_that_ignores_its_cancellation_does_not_hold_the_close(
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Whatever a background run's cancellation waits on, the platform's close (and so
+    # `viksa dev`'s shutdown, or a test's teardown) ends: it waits a bounded time.
+    from viksa_ai.devtools.platform.services import _engine
+
+    monkeypatch.setattr(_engine, "_CLOSE_WAIT_SECONDS", 0.2)
+    released = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not released.is_set():
+            try:
+                await released.wait()
+            except asyncio.CancelledError:
+                continue  # swallowed: only `released` ends it
+
+    viksa_platform.platform.engine.spawn(stubborn())
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING, logger="viksa_ai.devtools.platform"):
+        await asyncio.wait_for(viksa_platform.aclose(), 30)
+    assert "1 background runs did not end at the close" in caplog.text
+    released.set()

@@ -110,6 +110,10 @@ _CHILD_BOOTSTRAP = _bootstrap(CHILD_MODULE)
 _SHIM_BOOTSTRAP = _bootstrap(SHIM_MODULE)
 DEFAULT_START_TIMEOUT = 60.0
 _CLOSE_GRACE_SECONDS = 2.0
+# A killed child is waited for this long before it is killed again, and at most
+# _REAP_GIVE_UP_SECONDS in all: then its pipes are let go (see _reaped).
+_REAP_RETRY_SECONDS = 2.0
+_REAP_GIVE_UP_SECONDS = 10.0
 _FORWARD_CHUNK = 64 * 1024
 _POSIX = os.name == "posix"
 # Unsandboxed on Linux the child is started through the shim (a subreaper, see _shim).
@@ -612,7 +616,7 @@ class AsyncAgentWorker:
         # ``wait()`` never returns: read what is left until the pipe ends.
         drain = asyncio.ensure_future(_drain(process.stdout))
         try:
-            returncode = await process.wait()
+            returncode = await _reaped(process, self._tasks)
         finally:
             drain.cancel()
         tasks, self._tasks = self._tasks, None
@@ -717,6 +721,44 @@ def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> 
     kill_tree(process.pid, include_root=False)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+async def _reaped(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> int | None:
+    """The exit code of ``process``, killed already; ``None`` if it could not be had.
+
+    ``wait()`` returns once the child has exited *and* its stdin and stdout pipes have
+    closed. A process we did not find (outside every tree we know) may hold them open
+    for good, and a close must never hang on it: the child is killed again every
+    :data:`_REAP_RETRY_SECONDS`, and after :data:`_REAP_GIVE_UP_SECONDS` the pipes are
+    closed on our side, which ends the wait once the child itself has exited.
+    """
+    waited = asyncio.ensure_future(process.wait())
+    deadline = time.monotonic() + _REAP_GIVE_UP_SECONDS
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            done, _ = await asyncio.wait({waited}, timeout=min(_REAP_RETRY_SECONDS, left))
+            if done:
+                return waited.result()
+            if left <= _REAP_RETRY_SECONDS:
+                break
+            if process.returncode is None:
+                _kill_tree(process, tasks)
+            elif tasks is not None:
+                tasks.kill_all()  # the child is gone: what holds its pipes is in its cgroup
+        _release_pipes(process)
+        done, _ = await asyncio.wait({waited}, timeout=_REAP_RETRY_SECONDS)
+        return waited.result() if done else process.returncode
+    finally:
+        waited.cancel()
+
+
+def _release_pipes(process: asyncio.subprocess.Process) -> None:
+    """Close our ends of the child's pipes (what its ``wait()`` waits for besides it)."""
+    transport = getattr(process, "_transport", None)
+    close = getattr(transport, "close", None)
+    if callable(close):
+        close()
 
 
 def _closed_mid_start(cause: BaseException | None) -> WorkerCrashedError:

@@ -527,12 +527,19 @@ class Engine:
         Runs still going in requests then end (their worker is gone) and approval waits
         return; both are given a moment to record that before this returns.
         """
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
+        # Bounded: a run whose cancellation waits on its worker must not hold the close
+        # for good; the workers are stopped next, which ends such a run too.
+        pending: set[asyncio.Task[Any]] = set()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=_CLOSE_WAIT_SECONDS)
         await self.pools.aclose()
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=_CLOSE_WAIT_SECONDS)
+            if pending:
+                _log.warning("%d background runs did not end at the close", len(pending))
         for done in self._done.values():
             done.set()
         with contextlib.suppress(asyncio.TimeoutError):
