@@ -61,6 +61,11 @@ class Bridge:
     router: respx.MockRouter | None = None
     errors: list[BaseException] = field(default_factory=list)
     writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    # Which test's router is current (the ``api`` fixture counts them): a connection
+    # answers only in the test that opened it. A request a test's client sent and then
+    # cancelled (the calls a failed ``get_many`` stops) can still arrive once that test
+    # ended: answered from the next test's router, it failed that test.
+    generation: int = 0
 
     @property
     def url(self) -> str:
@@ -68,11 +73,15 @@ class Bridge:
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER)
+        born = self.generation
         self.writers.add(writer)
         try:
             while True:
                 request = await self._read_request(conn, reader)
                 if request is None:
+                    return
+                if self.generation != born:
+                    writer.transport.abort()  # a request of a test that has ended
                     return
                 keep_open = await self._answer(conn, writer, request)
                 if not keep_open or conn.our_state is not h11.DONE:
@@ -221,10 +230,12 @@ def bridge() -> Iterator[Bridge]:
 def api(bridge: Bridge) -> Iterator[respx.MockRouter]:
     """The mocked platform: declare routes on it (``api.get("/auth/me")``)."""
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        bridge.generation += 1
         bridge.router = router
         bridge.errors.clear()
         yield router
         bridge.router = None
+        bridge.generation += 1
     if bridge.errors:
         raise bridge.errors[0]
 
