@@ -177,3 +177,38 @@ async def test_a_close_never_hangs_on_a_child_that_outlives_its_kill(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+
+
+async def test_a_call_cancelled_while_its_child_is_spawned_stops_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # asyncio's own clean-up of a cancelled spawn kills only the process it started and
+    # can leave a pipe open; the worker lets the spawn end, then stops the child itself.
+    spawn = asyncio.create_subprocess_exec
+    spawning, resume = asyncio.Event(), asyncio.Event()
+    spawned: list[asyncio.subprocess.Process] = []
+
+    async def gated_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        process = await spawn(*args, **kwargs)
+        spawned.append(process)
+        spawning.set()
+        await resume.wait()
+        return process
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", gated_spawn)
+    warm = AsyncAgentWorker(PROBE)
+    try:
+        call = asyncio.ensure_future(warm.call("echo"))
+        await spawning.wait()
+        call.cancel()
+        await asyncio.sleep(0.05)
+        assert not call.done()  # the cancel waits for the spawn: no child is left behind
+        resume.set()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(call, _HANG_BOUND_SECONDS)
+        assert [process.returncode is not None for process in spawned] == [True]
+        assert warm.pid is None
+        monkeypatch.undo()
+        assert (await warm.call("echo")).endpoint == "echo"  # the next call starts afresh
+    finally:
+        await warm.close()

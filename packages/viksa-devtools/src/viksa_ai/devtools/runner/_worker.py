@@ -449,16 +449,23 @@ class AsyncAgentWorker:
         copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
         try:
             try:
-                process = await asyncio.create_subprocess_exec(
-                    *command,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=subprocess.DEVNULL if copy is None else copy.write_end,
-                    cwd=workdir,
-                    env=child_environment(workdir, self._auth.environment()),
-                    start_new_session=_POSIX,
-                    pass_fds=() if runner_end is None else (runner_end,),
+                spawn = asyncio.ensure_future(
+                    asyncio.create_subprocess_exec(
+                        *command,
+                        stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=subprocess.DEVNULL if copy is None else copy.write_end,
+                        cwd=workdir,
+                        env=child_environment(workdir, self._auth.environment()),
+                        start_new_session=_POSIX,
+                        pass_fds=() if runner_end is None else (runner_end,),
+                    )
                 )
+                try:
+                    process = await asyncio.shield(spawn)
+                except asyncio.CancelledError:
+                    await asyncio.shield(self._discard_spawned(spawn))
+                    raise
             except BaseException:
                 if copy is not None:
                     copy.abandon()
@@ -503,6 +510,19 @@ class AsyncAgentWorker:
         if tasks is not None:
             tasks.confirm()
         return process
+
+    async def _discard_spawned(self, spawn: asyncio.Future[asyncio.subprocess.Process]) -> None:
+        """Stop the child of a spawn that was cancelled midway, once the spawn is done.
+
+        asyncio's own clean-up of a cancelled spawn kills only the process it started
+        (not the tree under a sandbox or the shim), and a pipe it connects after that
+        clean-up stays open for good. So the spawn runs to its end (milliseconds), and
+        its child is killed and reaped as any other.
+        """
+        await asyncio.wait({spawn})
+        if not spawn.cancelled() and spawn.exception() is None:
+            self._process = spawn.result()
+            await self._discard()
 
     def _fresh_workdir(self) -> Path:
         # A restarted child gets the agent's files as shipped, not as a crash left them.
