@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import threading
 from concurrent.futures import CancelledError
 from pathlib import Path
@@ -15,6 +12,7 @@ import pytest
 
 from viksa_ai.devtools._loop_thread import LoopThread
 from viksa_ai.devtools.runner import AgentWorker, AsyncAgentWorker, WorkerCrashedError
+from viksa_ai.devtools.runner._reap import kill_tree
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
 # Only a bound for a hang (the calls end at once): no speed is measured.
@@ -175,8 +173,8 @@ async def test_a_close_never_hangs_on_a_child_that_outlives_its_kill(
         assert warm.pid is None
         assert len(kills) >= 2  # killed at the close, and again while it lingered
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+        # The whole tree: a sandbox's init runs in a session of its own.
+        kill_tree(pid)
 
 
 async def test_a_call_cancelled_while_its_child_is_spawned_stops_the_child(
@@ -211,4 +209,35 @@ async def test_a_call_cancelled_while_its_child_is_spawned_stops_the_child(
         monkeypatch.undo()
         assert (await warm.call("echo")).endpoint == "echo"  # the next call starts afresh
     finally:
+        await warm.close()
+
+
+@pytest.mark.parametrize("sandbox", [False, True], ids=["unsandboxed", "sandboxed"])
+async def test_a_cancel_while_asyncio_connects_the_childs_pipes_ends_at_once(
+    monkeypatch: pytest.MonkeyPatch, sandbox: bool
+) -> None:
+    # The window asyncio's own clean-up gets wrong: the child runs, its stdin pipe is not
+    # connected yet. That clean-up killed only the process it started (unsandboxed: the
+    # shim, whose child, the worker, lived on), then waited for a stdout that worker held
+    # open while it waited for a stdin nobody would ever close: the cancel never ended.
+    loop = asyncio.get_running_loop()
+    connect = loop.connect_write_pipe
+    connecting = asyncio.Event()
+
+    async def slow_connect(*args: Any, **kwargs: Any) -> Any:
+        connecting.set()
+        await asyncio.sleep(0.3)
+        return await connect(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "connect_write_pipe", slow_connect)
+    warm = AsyncAgentWorker(PROBE, sandbox=sandbox)
+    try:
+        call = asyncio.ensure_future(warm.call("echo"))
+        await asyncio.wait_for(connecting.wait(), _HANG_BOUND_SECONDS)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(call, 30)
+        assert warm.pid is None
+    finally:
+        monkeypatch.undo()
         await warm.close()
