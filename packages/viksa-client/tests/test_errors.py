@@ -233,6 +233,38 @@ async def test_validation_error_echo_is_scrubbed_of_the_password(
     assert error.details[0].field == "password"
 
 
+async def test_validation_error_message_names_the_field(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    # FastAPI's "Field required" alone does not say which field to add.
+    api.post("/chat/trigger").respond(
+        422,
+        json={
+            "detail": [
+                {"loc": ["body", "agent_id"], "msg": "Field required", "type": "missing"},
+                {"loc": ["body", "name"], "msg": "Field required", "type": "missing"},
+            ]
+        },
+    )
+    client = make_client()
+    with pytest.raises(ViksaValidationError) as info:
+        await client.chat.triggers.create({"trigger_type": "webhook"})
+    error = info.value
+    assert "agent_id: Field required (and 1 more problem)" in str(error)
+    assert error.detail_message == "Field required"
+
+
+def test_error_message_names_a_field_only_once() -> None:
+    error = ViksaValidationError(
+        status_code=422,
+        method="POST",
+        path="/x",
+        service="builder",
+        details=[ErrorDetail("agent_id is required", field="agent_id")],
+    )
+    assert str(error) == "builder POST /x -> 422: agent_id is required"
+
+
 async def test_error_body_never_echoes_the_token(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:

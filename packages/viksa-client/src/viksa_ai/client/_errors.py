@@ -155,9 +155,23 @@ class ViksaApiError(ViksaError):
             return self.details[0].message
         return _reason_phrase(self.status_code)
 
+    def _headline(self) -> str:
+        # "Field required" alone does not say what to fix: name the field, and how many
+        # other problems the answer lists (they are in ``details``).
+        if not self.details:
+            return self.detail_message
+        first = self.details[0]
+        text = first.message
+        if first.field and first.field not in text:
+            text = f"{first.field}: {text}"
+        others = len(self.details) - 1
+        if others:
+            text += f" (and {others} more problem{'s' if others > 1 else ''})"
+        return text
+
     def _summary(self) -> str:
         line = f"{self.service} {self.method} {self.path} -> {self.status_code}"
-        message = _one_line(self.detail_message)
+        message = _one_line(self._headline())
         if message:
             line += f": {message}"
         if self.request_id:
