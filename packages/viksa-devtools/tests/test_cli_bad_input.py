@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from viksa_ai.devtools.cli import main
+from viksa_ai.devtools.cli import main, validate_main
 
 COMMANDS = ["init", "validate", "schema", "completion", "call", "deploy", "login", "logout"]
 TOKENS = [
@@ -86,3 +86,36 @@ def test_any_arguments_end_in_an_exit_code(
     assert code in (0, 1, 2, 3)
     _, err = capsys.readouterr()
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["validate", "--bogus", "x"], "viksa validate: error: unrecognized arguments: --bogus"),
+        (["run", "my_agent", "greet", "--bogus"], "viksa run: error: unrecognized arguments"),
+        (["mcp", "serve", "--bogus", "x"], "viksa mcp serve: error: unrecognized arguments"),
+    ],
+)
+def test_an_unknown_flag_is_reported_by_its_subcommand(
+    capsys: pytest.CaptureFixture[str], argv: list[str], usage: str
+) -> None:
+    # The top-level usage ("viksa [-h] [--version] COMMAND ...") would not show the
+    # flags the subcommand does take.
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert usage in err
+    assert f"usage: viksa {' '.join(argv[:2] if argv[0] == 'mcp' else argv[:1])} [-h]" in err
+
+
+def test_viksa_agent_validate_reports_an_unknown_flag_with_its_own_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        validate_main(["--bogus", "x"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "{validate}" not in err
+    assert "usage: viksa-agent-validate [-h] [--format" in err
+    assert "viksa-agent-validate: error: unrecognized arguments: --bogus" in err
