@@ -263,6 +263,22 @@ def test_error_message_names_a_field_only_once() -> None:
         details=[ErrorDetail("agent_id is required", field="agent_id")],
     )
     assert str(error) == "builder POST /x -> 422: agent_id is required"
+    nested = ViksaValidationError(
+        status_code=422,
+        method="POST",
+        path="/x",
+        service="pulse",
+        details=[ErrorDetail("required input 'name' is missing", field="inputs.name")],
+    )
+    assert str(nested) == "pulse POST /x -> 422: required input 'name' is missing"
+    hidden = ViksaValidationError(
+        status_code=422,
+        method="POST",
+        path="/x",
+        service="pulse",
+        details=[ErrorDetail("a surname is needed", field="name")],
+    )
+    assert str(hidden) == "pulse POST /x -> 422: name: a surname is needed"
 
 
 async def test_error_body_never_echoes_the_token(

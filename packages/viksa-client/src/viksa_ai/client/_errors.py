@@ -7,6 +7,7 @@ without their query, and bodies are scrubbed of the call's secrets before they a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +163,7 @@ class ViksaApiError(ViksaError):
             return self.detail_message
         first = self.details[0]
         text = first.message
-        if first.field and first.field not in text:
+        if first.field and not _names(text, first.field.rsplit(".", 1)[-1]):
             text = f"{first.field}: {text}"
         others = len(self.details) - 1
         if others:
@@ -238,6 +239,11 @@ def _one_line(text: str) -> str:
     """Collapse whitespace runs (newlines included) and cut long messages."""
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
+
+
+def _names(text: str, word: str) -> bool:
+    """Whether ``text`` holds ``word`` as a word of its own (``name`` in "input 'name'")."""
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
 
 def _reason_phrase(status_code: int) -> str:
