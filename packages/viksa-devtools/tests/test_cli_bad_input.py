@@ -119,3 +119,34 @@ def test_viksa_agent_validate_reports_an_unknown_flag_with_its_own_usage(
     assert "{validate}" not in err
     assert "usage: viksa-agent-validate [-h] [--format" in err
     assert "viksa-agent-validate: error: unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize("command", [["call", "my_agent", "greet"], ["deploy", "my_agent"]])
+@pytest.mark.parametrize("url", ["notaurl", "ftp://example.com"])
+def test_a_bad_base_url_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], url: str
+) -> None:
+    # Exit 2 is "usage error" in both commands' --help; 1 means the platform failed.
+    main(["init", str(tmp_path / "my_agent")])
+    capsys.readouterr()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main([*command, "--base-url", url, "--api-key", "vk_test"])
+    finally:
+        os.chdir(cwd)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert f"base_url must be an http(s) URL such as 'https://api.viksaai.com', got {url!r}" in err
+    assert "--base-url" in err
+
+
+def test_call_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    from viksa_ai.devtools._cli_call import _EXIT_OF_KIND
+
+    with pytest.raises(SystemExit):
+        main(["call", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for code in (0, 1, 2, *_EXIT_OF_KIND.values()):
+        assert f", {code} " in text or f": {code} " in text, code

@@ -127,10 +127,13 @@ def connect(args: argparse.Namespace) -> Any:
         )
     except ProfileError as exc:
         raise CommandError(str(exc), 2) from None
-    from viksa_ai.client import ViksaError
+    from viksa_ai.client import ViksaConfigError, ViksaError
 
     try:
         return connection.client()
+    except ViksaConfigError as exc:
+        # Settings the user gave (a base URL that is not http(s)): a usage error.
+        raise CommandError(f"{exc} (from --base-url, VIKSA_BASE_URL or the profile)", 2) from None
     except ViksaError as exc:
         raise CommandError(api_error_message(exc)) from None
 
