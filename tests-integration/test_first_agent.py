@@ -325,6 +325,12 @@ def test_login_profiles_and_the_resolution_order(
         env=env,
     )
     viksa(*call, "--profile", "mine", cwd=tmp_path, env=env)
+    # login stores where VIKSA_PROFILE says, as deploy, call and logout read it.
+    team = {**env, "VIKSA_PROFILE": "team"}
+    done = viksa("login", "--base-url", base_url, "--api-key", banner_key, cwd=tmp_path, env=team)
+    assert "Profile 'team' saved in " in done.stdout
+    viksa(*call, cwd=tmp_path, env=team)
+    viksa("logout", cwd=tmp_path, env=team)
     done = viksa(*call, "--profile", "other", cwd=tmp_path, env=env, code=2)
     assert done.stderr.startswith("viksa call: no profile 'other' (profiles: mine)")
 

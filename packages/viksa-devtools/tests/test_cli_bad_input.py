@@ -121,12 +121,14 @@ def test_viksa_agent_validate_reports_an_unknown_flag_with_its_own_usage(
     assert "viksa-agent-validate: error: unrecognized arguments: --bogus" in err
 
 
-@pytest.mark.parametrize("command", [["call", "my_agent", "greet"], ["deploy", "my_agent"]])
+@pytest.mark.parametrize(
+    "command", [["call", "my_agent", "greet"], ["deploy", "my_agent"], ["login"]]
+)
 @pytest.mark.parametrize("url", ["notaurl", "ftp://example.com"])
 def test_a_bad_base_url_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], url: str
 ) -> None:
-    # Exit 2 is "usage error" in both commands' --help; 1 means the platform failed.
+    # Exit 2 is "usage error" in the commands' --help; 1 means the platform failed.
     main(["init", str(tmp_path / "my_agent")])
     capsys.readouterr()
     cwd = os.getcwd()
