@@ -444,3 +444,18 @@ async def test_errors_survive_pickling(
     )
     decode = pickle.loads(pickle.dumps(ViksaDecodeError("bad", raw="<html>", event="e")))
     assert (decode.raw, decode.event, str(decode)) == ("<html>", "e", "bad")
+
+
+def test_a_failed_refresh_does_not_count_the_cause_it_quotes() -> None:
+    from viksa_ai.client._refresh import refresh_failure
+
+    cause = ViksaAuthenticationError(
+        status_code=401,
+        method="POST",
+        path="/auth/refresh",
+        service="auth",
+        details=[ErrorDetail("The refresh token is invalid or expired")],
+    )
+    message = str(refresh_failure(cause))
+    assert "token refresh failed (The refresh token is invalid or expired)" in message
+    assert "more problem" not in message

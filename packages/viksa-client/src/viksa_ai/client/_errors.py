@@ -165,7 +165,12 @@ class ViksaApiError(ViksaError):
         text = first.message
         if first.field and not _names(text, first.field.rsplit(".", 1)[-1]):
             text = f"{first.field}: {text}"
-        others = len(self.details) - 1
+        # A detail the first one quotes (a failed refresh quotes its cause) is not another.
+        others = sum(
+            1
+            for detail in self.details[1:]
+            if detail.field is not None or detail.message not in first.message
+        )
         if others:
             text += f" (and {others} more problem{'s' if others > 1 else ''})"
         return text
