@@ -104,7 +104,9 @@ def render_error(error: Mapping[str, Any], color: bool) -> str:
     """
     message = str(error.get("message") or error.get("error") or "the call failed")
     kind = str(error.get("kind") or error.get("error_kind") or "error").replace("_", " ")
-    lines = [_paint(f"{kind}: {message}", _HEADLINE, color)]
+    # "invalid input: invalid inputs: ..." says it twice.
+    headline = message if message.lower().startswith(kind) else f"{kind}: {message}"
+    lines = [_paint(headline, _HEADLINE, color)]
     traceback = error.get("traceback")
     if isinstance(traceback, str) and traceback.strip():
         lines.append("")
