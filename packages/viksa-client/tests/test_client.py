@@ -167,6 +167,29 @@ def test_bad_settings_are_refused() -> None:
         ViksaSyncClient("t", http_backend="aiohttp")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",  # httpx.InvalidURL escaped as it is
+        "http://host:abc",
+        "http://host:99999",
+        "http://x\x7fy",
+        "https://api.example.com/v1?x=1",  # paths would go after the query
+        "https://api.example.com/#top",
+    ],
+)
+def test_a_base_url_that_is_no_usable_url_is_a_config_error(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ViksaConfigError, match=r"^base_url must be an http\(s\) URL"):
+        ViksaClient("t", base_url=url)
+    with pytest.raises(ViksaConfigError, match=r"^base_url must be"):
+        ViksaSyncClient("t", base_url=url)
+    monkeypatch.setenv("VIKSA_BASE_URL", url)
+    with pytest.raises(ViksaConfigError, match=r"^VIKSA_BASE_URL must be an http\(s\) URL"):
+        ViksaClient("t")
+
+
 async def test_own_client_is_closed_and_a_closed_client_refuses_calls(
     make_client: Callable[..., ViksaClient],
 ) -> None:

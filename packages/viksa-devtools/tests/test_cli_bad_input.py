@@ -124,7 +124,7 @@ def test_viksa_agent_validate_reports_an_unknown_flag_with_its_own_usage(
 @pytest.mark.parametrize(
     "command", [["call", "my_agent", "greet"], ["deploy", "my_agent"], ["login"]]
 )
-@pytest.mark.parametrize("url", ["notaurl", "ftp://example.com"])
+@pytest.mark.parametrize("url", ["notaurl", "ftp://example.com", "http://[::1"])
 def test_a_bad_base_url_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], url: str
 ) -> None:
