@@ -190,6 +190,20 @@ def test_a_base_url_that_is_no_usable_url_is_a_config_error(
         ViksaClient("t")
 
 
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True])
+def test_a_timeout_that_is_no_positive_number_is_a_config_error(timeout: Any) -> None:
+    # 0 or -1 timed every call out at once; "5" failed each call with a TypeError.
+    message = r"timeout must be a positive number of seconds, an httpx\.Timeout or None"
+    with pytest.raises(ViksaConfigError, match=message):
+        ViksaClient("t", timeout=timeout)
+    with pytest.raises(ViksaConfigError, match=message):
+        ViksaSyncClient("t", timeout=timeout)
+    with pytest.raises(ViksaConfigError, match=rf"RequestOptions\.{message}"):
+        RequestOptions(timeout=timeout)
+    assert RequestOptions(timeout=2).timeout == 2
+    assert ViksaClient("t", timeout=httpx.Timeout(3.0)) is not None
+
+
 async def test_own_client_is_closed_and_a_closed_client_refuses_calls(
     make_client: Callable[..., ViksaClient],
 ) -> None:

@@ -14,6 +14,7 @@ from viksa_ai.client._config import (
     ClientConfig,
     HttpBackend,
     RetryConfig,
+    checked_timeout,
 )
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._errors import ViksaConfigError
@@ -94,6 +95,7 @@ def make_settings(
     if http_backend not in ("httpx", "aiohttp"):
         raise ViksaConfigError(f"http_backend must be 'httpx' or 'aiohttp', got {http_backend!r}")
     config = config or ClientConfig()
+    checked_timeout(timeout, "timeout")
     source = "base_url" if base_url else "VIKSA_BASE_URL"
     url = (base_url or os.environ.get("VIKSA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if not _usable_url(url):
