@@ -331,11 +331,17 @@ async def test_refused_connection_is_a_transport_error(backend: HttpBackend) -> 
 async def test_success_that_is_not_json_raises_decode_error(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:
-    api.get("/builder/agent/a").respond(200, text="<html>gateway</html>")
+    api.get("/builder/agent/a").respond(200, html="<html>gateway</html>")
     client = make_client()
     with pytest.raises(ViksaDecodeError) as info:
         await client.builder.agents.get("a")
     assert info.value.raw == "<html>gateway</html>"
+    # Which call, and a likely cause: a base_url that is some other web server.
+    assert str(info.value).startswith(
+        "builder GET /builder/agent/a: the platform answered a body that is not JSON "
+    )
+    assert "(HTTP 200, text/html" in str(info.value)
+    assert "is base_url the Viksa API?" in str(info.value)
 
 
 @pytest.mark.parametrize("depth", [900, 100_000])
