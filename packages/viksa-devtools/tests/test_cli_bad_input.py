@@ -152,3 +152,22 @@ def test_call_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> 
     text = " ".join(capsys.readouterr().out.split())
     for code in (0, 1, 2, *_EXIT_OF_KIND.values()):
         assert f", {code} " in text or f": {code} " in text, code
+
+
+def test_an_api_error_with_an_html_page_is_one_line() -> None:
+    # A base URL that is some other web server answers its own 404 page.
+    import httpx
+
+    from viksa_ai.client import ViksaNotFoundError, raise_for_response
+    from viksa_ai.devtools._cli_common import api_error_message
+
+    page = "<!DOCTYPE HTML>\n<html>\n  <body>\n    <h1>Error response</h1>\n" + "x" * 900
+    with pytest.raises(ViksaNotFoundError) as info:
+        raise_for_response(
+            httpx.Response(404, html=page), service="builder", method="GET", path="/x"
+        )
+    message = api_error_message(info.value)
+    assert "\n" not in message
+    assert message.startswith("builder GET /x -> 404: <!DOCTYPE HTML> <html> <body>")
+    assert len(message) < 400
+    assert message.endswith("(an HTML page, not the Viksa API: check --base-url)")

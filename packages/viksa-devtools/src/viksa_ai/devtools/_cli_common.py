@@ -138,6 +138,10 @@ def connect(args: argparse.Namespace) -> Any:
         raise CommandError(api_error_message(exc)) from None
 
 
+# An error line stays readable: the platform's messages, cut at this many characters.
+_MAX_DETAILS = 300
+
+
 def api_error_message(exc: BaseException) -> str:
     """One readable line for a client error: what failed and, where it helps, what to do."""
     from viksa_ai.client import (
@@ -155,9 +159,13 @@ def api_error_message(exc: BaseException) -> str:
         details = "; ".join(
             f"{d.field}: {d.message}" if d.field else d.message for d in exc.details[:10]
         )
-        return f"{exc.service} {exc.method} {exc.path} -> {exc.status_code}: " + (
-            details or exc.detail_message
-        )
+        text = " ".join((details or exc.detail_message).split())
+        if len(text) > _MAX_DETAILS:
+            text = text[: _MAX_DETAILS - 3] + "..."
+        if isinstance(exc.body, str) and exc.body.lstrip()[:1] == "<":
+            # Some other web server's page (a proxy, a wrong port): not the platform.
+            text += " (an HTML page, not the Viksa API: check --base-url)"
+        return f"{exc.service} {exc.method} {exc.path} -> {exc.status_code}: {text}"
     if isinstance(exc, ViksaTransportError):
         return f"cannot reach the platform: {exc} (is `viksa dev` running? check --base-url)"
     return str(exc)
