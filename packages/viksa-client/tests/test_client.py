@@ -374,3 +374,27 @@ async def test_cookies_travel_once_on_every_transport(
     client.http_client.cookies.clear()
     await client.auth.me()
     assert "cookie" not in me.calls.last.request.headers
+
+
+def test_a_client_used_again_after_its_event_loop_ended_says_what_to_do(
+    api: respx.MockRouter,
+) -> None:
+    # Its keep-alive connections died with the first loop: httpx and aiohttp raised a
+    # bare "RuntimeError: Event loop is closed" from deep in their pools.
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = ViksaClient("t", base_url="https://api.viksa.test")
+    assert asyncio.run(client.auth.me()).email == "e"
+    with pytest.raises(ViksaConfigError, match=r"used in an event loop that has ended") as info:
+        asyncio.run(client.auth.me())
+    assert "create the client inside the coroutine that uses it" in str(info.value)
+    asyncio.run(client.aclose())
+
+
+def test_a_callers_http_client_may_be_used_from_one_loop_after_another(
+    api: respx.MockRouter,
+) -> None:
+    # An in-process client (an ASGI app's, say) is the caller's to manage.
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = ViksaClient("t", base_url="https://api.viksa.test", http_client=httpx.AsyncClient())
+    for _ in range(2):
+        assert asyncio.run(client.auth.me()).email == "e"
