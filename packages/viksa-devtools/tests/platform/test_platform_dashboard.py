@@ -6,8 +6,10 @@ pages in Chromium; these pin the rules a browser cannot show: what is refused an
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -368,3 +370,198 @@ async def test_without_tracing_the_execution_page_says_how_to_turn_it_on(
     page = (await browser.get(f"/dashboard/executions/{run.json()['execution_id']}")).text
     assert "Tracing is off" in page
     assert "pip install &quot;viksa-devtools[otel]&quot;" in page
+
+
+@asynccontextmanager
+async def _eves_browser(
+    viksa_platform: LocalPlatform, http: httpx.AsyncClient
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A second account (its own org and project) signed in to the dashboard; its CSRF."""
+    viksa_platform.platform.accounts.create_user("eve@example.com", "pw-eve-123")
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
+    eve = {"Authorization": f"Bearer {token}"}
+    org = (await http.post("/org/create", json={"name": "eve"}, headers=eve)).json()
+    project = await http.post(
+        "/project/create", json={"org_id": org["id"], "name": "p"}, headers=eve
+    )
+    assert project.status_code == 201, project.text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app), base_url=_ORIGIN, timeout=30
+    ) as client:
+        yield client, await _signed_in(viksa_platform, client, "eve@example.com")
+
+
+async def test_another_account_sees_and_acts_on_none_of_the_projects_records(
+    viksa_platform: LocalPlatform,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    ran = await http.post("/pulse/executor/execute", json=execute(deployed, "fail"))
+    waiting = (
+        await http.post("/pulse/executor/execute", json=execute(deployed, "guarded", text="w"))
+    ).json()
+    assert waiting["status"] == "awaiting_approval", waiting
+    trigger = await http.post(
+        "/chat/trigger",
+        json={"name": "hook-mine", "agent_id": deployed["id"], "endpoint": "echo.main.echo"},
+    )
+    assert trigger.status_code == 201, trigger.text
+    schedule = await http.post(
+        "/scheduler/schedule/create",
+        json={
+            "name": "sched-mine",
+            "agent_id": deployed["id"],
+            "endpoint": "echo.main.echo",
+            "interval_seconds": 3600,
+            "inputs": {"text": "t"},
+        },
+    )
+    assert schedule.status_code == 201, schedule.text
+    armed = await http.post("/_dev/faults", json={"spec": "status=503;count=9;path=/nowhere"})
+    assert armed.status_code == 201, armed.text
+    mine = [
+        deployed["id"],
+        ran.json()["execution_id"],
+        waiting["execution_id"],
+        waiting["approval_id"],
+        trigger.json()["id"],
+        "hook-mine",
+        "sched-mine",
+        "svc",  # the secret's name
+        "/nowhere",
+    ]
+    async with _eves_browser(viksa_platform, http) as (eve, csrf):
+        for path in (
+            "/",
+            "/dashboard/executions",
+            f"/dashboard/executions?agent_id={deployed['id']}",
+            "/dashboard/approvals",
+            "/dashboard/triggers",
+            "/dashboard/schedules",
+            "/dashboard/secrets",
+            "/dashboard/faults",
+        ):
+            page = await eve.get(path)
+            assert page.status_code == 200, path
+            assert [m for m in mine if m in page.text] == [], path
+        for path in (
+            f"/dashboard/executions/{ran.json()['execution_id']}",
+            f"/dashboard/agents/{deployed['id']}/endpoints/echo",
+        ):
+            assert (await eve.get(path)).status_code == 404, path
+        headers = {CSRF_HEADER: csrf}
+        body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "e"}}
+        run = await eve.post("/dashboard/api/run", json=body, headers=headers)
+        assert run.status_code == 404, run.text
+        for decision in ("approve", "reject"):
+            path = f"/dashboard/api/approvals/{waiting['approval_id']}/{decision}"
+            answer = await eve.post(path, json={"comment": "mine now"}, headers=headers)
+            assert answer.status_code in (403, 404), answer.text
+    approval = viksa_platform.platform.store.get("approval", waiting["approval_id"])
+    assert approval is not None
+    assert approval["status"] == "pending"
+    assert [f["path"] for f in viksa_platform.platform.faults.armed()] == ["/nowhere"]
+
+
+LiveFeed = asyncio.Queue[str | None]
+
+
+@asynccontextmanager
+async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterator[LiveFeed]:
+    """``GET /dashboard/events`` with ``cookie``, each body chunk handed over as it is sent
+    (httpx's ASGI transport would wait for the endless stream to end); None at its end."""
+    chunks: asyncio.Queue[str | None] = asyncio.Queue()
+    gone = asyncio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+        elif message["type"] == "http.response.body":
+            if body := bytes(message.get("body", b"")).decode():
+                chunks.put_nowait(body)
+            if not message.get("more_body", False):
+                chunks.put_nowait(None)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/dashboard/events",
+        "raw_path": b"/dashboard/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    served = asyncio.ensure_future(viksa_platform.app(scope, receive, send))
+    try:
+        assert await chunks.get() == ": connected\n\n"
+        yield chunks
+    finally:
+        gone.set()
+        await served
+
+
+async def test_the_live_feed_ends_when_the_browser_signs_out(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    csrf = await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    async with _live_feed(viksa_platform, cookie) as feed:
+        out = await browser.post("/dashboard/api/sign-out", headers={CSRF_HEADER: csrf})
+        assert out.status_code == 200
+        ran = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+        assert ran.json()["status"] == "completed", ran.text
+        # The execution's notices are not sent to the signed-out browser: its stream ends.
+        assert await feed.get() is None
+
+
+async def test_the_live_feed_carries_only_the_projects_executions(
+    viksa_platform: LocalPlatform,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    async with _eves_browser(viksa_platform, http) as (eve, _):
+        cookie = eve.cookies.get(COOKIE)
+        assert cookie is not None
+        eves = viksa_platform.platform.dashboard.browser(cookie)
+        assert eves is not None
+        async with _live_feed(viksa_platform, cookie) as feed:
+            ran = await http.post(
+                "/pulse/executor/execute", json=execute(deployed, "echo", text="x")
+            )
+            assert ran.json()["status"] == "completed", ran.text
+            # Published after both notices of that run: the next event Eve gets.
+            viksa_platform.platform.engine.events.publish(
+                {
+                    "type": "execution",
+                    "execution_id": "exe_eves",
+                    "project_id": eves.principal.project_id,
+                    "status": "running",
+                }
+            )
+            event = await feed.get()
+            assert event is not None
+            assert "exe_eves" in event
+            assert ran.json()["execution_id"] not in event
+            assert "project_id" not in event
