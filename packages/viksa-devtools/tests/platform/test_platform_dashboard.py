@@ -114,6 +114,19 @@ async def test_a_sign_in_without_the_forms_own_token_is_refused(
     assert cross.status_code == 403
 
 
+async def test_a_sign_in_form_with_too_many_fields_is_refused_not_a_crash(
+    browser: httpx.AsyncClient,
+) -> None:
+    form = await browser.get("/dashboard/sign-in")
+    found = _FORM_TOKEN.search(form.text)
+    assert found is not None
+    fields = {f"field{i}": "x" for i in range(11)}
+    answer = await browser.post("/dashboard/sign-in", data={**fields, "form_token": found[1]})
+    assert answer.status_code == 400
+    assert "The form could not be read" in answer.text
+    assert COOKIE not in answer.headers.get("set-cookie", "")
+
+
 async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient
 ) -> None:

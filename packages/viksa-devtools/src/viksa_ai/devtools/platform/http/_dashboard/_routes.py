@@ -133,7 +133,10 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | Red
     """Check the form's email and password; on success the browser holds a session cookie."""
     check_same_site(request)
     raw = (await request.body())[:8192].decode("utf-8", "replace")
-    form = {k: v[0] for k, v in parse_qs(raw, max_num_fields=10).items()}
+    try:
+        form = {k: v[0] for k, v in parse_qs(raw, max_num_fields=10).items()}
+    except ValueError:  # more fields than the form has: no browser sent this
+        return _sign_in_form("The form could not be read: sign in again.", None, status=400)
     sent, expected = form.get("form_token"), request.cookies.get(FORM_COOKIE)
     email = form.get("email", "")[:320]
     if not sent or sent != expected:
