@@ -282,6 +282,14 @@ async def test_docs_load_swagger_from_this_server(browser: httpx.AsyncClient) ->
     assert (redoc.status_code, redoc.headers["location"]) == (307, "/docs")
 
 
+async def test_the_docs_pages_are_never_framed(browser: httpx.AsyncClient) -> None:
+    for path in ("/docs", "/docs/oauth2-redirect"):
+        answer = await browser.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+
+
 def test_the_banner_prints_the_dashboard_link_on_a_line_of_its_own(
     viksa_platform: LocalPlatform,
 ) -> None:
