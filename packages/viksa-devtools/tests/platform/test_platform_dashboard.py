@@ -146,6 +146,12 @@ async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
         },
     )
     assert (cross.status_code, cross.json()["detail"]["code"]) == (403, "cross_site")
+    # Another origin of this very host: another scheme, another port, an opaque origin.
+    for origin in ("https://127.0.0.1", "http://127.0.0.1:8000", "evil://127.0.0.1", "null"):
+        other = await browser.post(
+            "/dashboard/api/faults", json=body, headers={CSRF_HEADER: csrf, "Origin": origin}
+        )
+        assert (other.status_code, other.json()["detail"]["code"]) == (403, "cross_site"), origin
     assert viksa_platform.platform.faults.armed() == []
     armed = await browser.post(
         "/dashboard/api/faults", json=body, headers={CSRF_HEADER: csrf, "Origin": _ORIGIN}
