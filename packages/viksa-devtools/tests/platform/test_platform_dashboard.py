@@ -592,3 +592,113 @@ async def test_the_live_feed_carries_only_the_projects_executions(
             assert "exe_eves" in event
             assert ran.json()["execution_id"] not in event
             assert "project_id" not in event
+
+
+_MARKUP = "\"'><img src=x onerror=alert(1)></script><script>alert(2)</script>"
+_HOSTILE_MAIN = f"""
+import sys
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+MARKUP = {_MARKUP!r}
+
+
+@mcp_endpoint(description="Answer markup")
+async def shout(payload: Dict[str, Any]):
+    print(MARKUP)
+    print(MARKUP, file=sys.stderr)
+    return {{MARKUP: payload}}
+
+
+@mcp_endpoint(description="Fail with markup")
+async def explode(payload: Dict[str, Any]):
+    raise RuntimeError(MARKUP)
+
+
+@mcp_endpoint(description="Wait for an approval")
+async def wait(payload: Dict[str, Any]):
+    return payload
+"""
+
+
+async def test_markup_from_agents_and_callers_shows_as_text_on_every_page(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    text = {"name": "text", "type": "string", "description": _MARKUP, "default": _MARKUP}
+    choice = {"name": "choice", "type": "string", "allowed_values": [_MARKUP, "plain"]}
+    endpoint = {"module": "main", "description": _MARKUP, "outputs": []}
+    inputs = [{"input_ref": "text", "required": False}, {"input_ref": "choice", "required": False}]
+    manifest = {
+        "agent_name": _MARKUP,
+        "agent_alias": "markup",
+        "agent_description": _MARKUP,
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _HOSTILE_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        "inputs": [text, choice],
+        "outputs": [{"name": "out", "type": "string", "description": _MARKUP}],
+        "agent_endpoints": [
+            {**endpoint, "name": "shout", "inputs": inputs, "outputs": ["out"]},
+            {**endpoint, "name": "explode", "inputs": []},
+            {
+                **endpoint,
+                "name": "wait",
+                "inputs": inputs,
+                "execution_config": {"requires_approval": True},
+            },
+        ],
+    }
+    created = await http.post("/builder/agent/create", json=manifest)
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert (await http.post(route, json={"agent_id": agent})).status_code == 200
+    secret = {"name": _MARKUP, "value": "v4lue", "description": _MARKUP}
+    assert (await http.post("/builder/secret/create", json=secret)).status_code == 201
+    hook = {"name": _MARKUP, "agent_id": agent, "endpoint": "markup.main.shout"}
+    trigger = await http.post("/chat/trigger", json=hook)
+    assert trigger.status_code == 201, trigger.text
+    called = await http.post(
+        f"/chat/webhook/trigger/{trigger.json()['id']}",
+        json={"text": _MARKUP},
+        headers={"Authorization": f"Bearer {trigger.json()['webhook_token']}"},
+    )
+    assert called.json()["status"] == "completed", called.text
+    schedule = {**hook, "interval_seconds": 3600, "inputs": {"choice": _MARKUP}}
+    assert (await http.post("/scheduler/schedule/create", json=schedule)).status_code == 201
+    armed = await http.post("/_dev/faults", json={"spec": f"status=503;count=1;path=/{_MARKUP}"})
+    assert armed.status_code == 201, armed.text
+    csrf = await _signed_in(viksa_platform, browser)
+    runs = []
+    for name, given in (
+        ("shout", {"choice": _MARKUP}),
+        ("explode", {}),
+        ("wait", {"text": _MARKUP}),
+    ):
+        body = {"agent_id": agent, "endpoint": f"markup.main.{name}", "inputs": given}
+        ran = await browser.post("/dashboard/api/run", json=body, headers={CSRF_HEADER: csrf})
+        assert ran.status_code == 200, ran.text
+        runs.append(ran.json())
+    assert [r["status"] for r in runs] == ["completed", "failed", "awaiting_approval"]
+    pages = [
+        "/",
+        "/dashboard/approvals",
+        "/dashboard/triggers",
+        "/dashboard/schedules",
+        "/dashboard/secrets",
+        "/dashboard/faults",
+        *(f"/dashboard/agents/{agent}/endpoints/{name}" for name in ("shout", "wait")),
+        *(f"/dashboard/executions/{r['execution_id']}" for r in runs),
+        f"/dashboard/executions/{called.json()['execution_id']}",
+    ]
+    escaped = "&lt;img src=x onerror=alert(1)&gt;"
+    for path in pages:
+        page = await browser.get(path)
+        assert page.status_code == 200, path
+        assert "<img" not in page.text, path
+        assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text) is None, path
+        assert escaped in page.text, path
+        assert "v4lue" not in page.text, path
+    listing = await browser.get("/dashboard/executions")  # ids and aliases: no free text
+    assert listing.text.count('href="/dashboard/executions/') == len(runs) + 1
