@@ -7,6 +7,8 @@ pages in Chromium; these pin the rules a browser cannot show: what is refused an
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import re
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -234,6 +236,28 @@ async def test_an_endpoints_form_follows_its_declared_inputs(
     assert '<label for="input-seconds">seconds</label>' in page.text
     missing = await browser.get(f"/dashboard/agents/{deployed['id']}/endpoints/nothing")
     assert missing.status_code == 404
+
+
+async def test_a_choice_is_sent_as_the_declared_value_not_as_what_it_looks_like(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    manifest: Callable[..., Manifest],
+) -> None:
+    # The page JSON-parses a choice's value: the string "1" must not become the number 1.
+    allowed = ["1", "true", "null", "[]", "plain", 2]
+    text = {"name": "text", "type": "string", "allowed_values": allowed}
+    seconds = {"name": "seconds", "type": "float"}
+    created = await http.post("/builder/agent/create", json=manifest(inputs=[text, seconds]))
+    assert created.status_code == 201, created.text
+    await _signed_in(viksa_platform, browser)
+    page = await browser.get(f"/dashboard/agents/{created.json()['id']}/endpoints/echo")
+    select = re.search(r'<select [^>]*id="input-text".*?</select>', page.text)
+    assert select is not None
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select[0])
+    sent = [json.loads(html.unescape(value)) for value, _ in options]
+    assert sent == allowed
+    assert [html.unescape(label) for _, label in options] == [*allowed[:-1], "2"]
 
 
 async def test_the_executions_page_filters_like_the_api(
