@@ -164,6 +164,24 @@ async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
     assert (cleared.status_code, viksa_platform.platform.faults.armed()) == (200, [])
 
 
+async def test_an_idempotency_key_replays_no_dashboard_answer_to_another_browser(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # A key's owner comes from a bearer token; the dashboard signs in by cookie, so a
+    # kept answer would be replayed to any browser, and before the session check.
+    csrf = await _signed_in(viksa_platform, browser)
+    body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "mine"}}
+    key = {"Idempotency-Key": "run-1"}
+    ran = await browser.post("/dashboard/api/run", json=body, headers={CSRF_HEADER: csrf, **key})
+    assert ran.json()["status"] == "completed", ran.text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app), base_url=_ORIGIN, timeout=30
+    ) as stranger:
+        again = await stranger.post("/dashboard/api/run", json=body, headers=key)
+    assert (again.status_code, again.json()["detail"]["code"]) == (401, "not_signed_in")
+    assert "mine" not in again.text
+
+
 async def test_an_action_without_a_session_is_401(browser: httpx.AsyncClient) -> None:
     answer = await browser.post("/dashboard/api/run", json={}, headers={CSRF_HEADER: "x"})
     assert (answer.status_code, answer.json()["detail"]["code"]) == (401, "not_signed_in")
