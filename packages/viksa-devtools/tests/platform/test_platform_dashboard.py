@@ -10,8 +10,10 @@ import asyncio
 import html
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -75,6 +77,20 @@ async def test_the_one_time_link_signs_in_once_with_a_strict_cookie(
     assert again.status_code == 401
     assert "used already" in again.text
     assert COOKIE not in again.headers.get("set-cookie", "")
+
+
+async def test_a_sign_in_link_expires_unused(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from viksa_ai.devtools.platform.services import _dashboard
+
+    token = viksa_platform.platform.dashboard.issue_link(viksa_platform.credentials.email)
+    later = time.time() + _dashboard._LINK_TTL_SECONDS + 1
+    monkeypatch.setattr(_dashboard, "time", SimpleNamespace(time=lambda: later))
+    answer = await browser.get("/dashboard/sign-in", params={"token": token})
+    assert answer.status_code == 401
+    assert "has expired" in answer.text
+    assert COOKIE not in answer.headers.get("set-cookie", "")
 
 
 async def test_the_dev_credentials_sign_in_on_the_form(
