@@ -63,6 +63,13 @@ def test_the_port_is_0_to_65535(capsys: pytest.CaptureFixture[str]) -> None:
     assert "a port is 0-65535" in capsys.readouterr().err
 
 
+def test_the_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["dev", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 130 stopped with Ctrl-C, 1 the port cannot be listened on, 2 usage" in text
+
+
 def test_the_log_level_is_one_uvicorn_knows(capsys: pytest.CaptureFixture[str]) -> None:
     # An unknown one started the platform, then failed with uvicorn's KeyError traceback.
     assert build_parser().parse_args(["dev", "--log-level", "DEBUG"]).log_level == "debug"

@@ -30,7 +30,9 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Serve a local, stateful Viksa platform on 127.0.0.1 and print working "
             "credentials and the export lines for ViksaClient.from_env(). "
-            "Needs: pip install 'viksa-devtools[server]'."
+            "Needs: pip install 'viksa-devtools[server]'. Exit status: 130 stopped "
+            "with Ctrl-C, 1 the port cannot be listened on, 2 usage error (a bad option, a "
+            "data file that cannot be opened, a --watch path that holds no agent)."
         ),
     )
     parser.add_argument(
