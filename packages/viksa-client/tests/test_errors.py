@@ -292,6 +292,21 @@ async def test_error_body_never_echoes_the_token(
     assert "tok-access-1" not in repr(info.value.body)
 
 
+async def test_a_transport_error_is_one_line(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], backend: HttpBackend
+) -> None:
+    # aiohttp's messages for a bad status line span several lines.
+    api.get("/auth/me").mock(
+        side_effect=httpx.RemoteProtocolError("400, message=\"Bad status line:\n  b'x'\n   ^\"")
+    )
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(ViksaTransportError) as info:
+        await client.auth.me()
+    assert "\n" not in str(info.value)
+    if backend == "httpx":  # the bridge answers aiohttp's request by hanging up instead
+        assert "Bad status line: b'x' ^" in str(info.value)
+
+
 async def test_connection_error_is_a_transport_error(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:

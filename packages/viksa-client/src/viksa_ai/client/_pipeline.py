@@ -405,7 +405,9 @@ def transport_failure(
     timeout = is_timeout(exc)
     cls = ViksaTimeoutError if timeout else ViksaTransportError
     where = _origin(plan.url)
-    reason = _loggable_text(str(exc) or type(exc).__name__, plan, settings)[:500]
+    # One line (aiohttp's messages span several), cut to a readable length.
+    reason = " ".join(_loggable_text(str(exc) or type(exc).__name__, plan, settings).split())
+    reason = reason[:500]
     if timeout:
         message = f"timed out waiting for {where}: {reason}"
         if plan.retry.deadline is None:
