@@ -32,13 +32,14 @@ async def _serving(local: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def _owner(local: LocalPlatform) -> str:
-    """The Idempotency-Key owner of requests made with the seeded API key or user token.
+def _owner(local: LocalPlatform, token: str | None = None) -> str:
+    """The Idempotency-Key owner of requests made with ``token`` (the seeded API key).
 
-    Both act in the seeded org and project when no tenant headers are sent.
+    Without tenant headers a credential acts in its own (here the seeded) project.
     """
-    c = local.credentials
-    return tenant_owner(f"{c.account_id}/{c.org_id}/{c.project_id}")
+    caller = local.platform.accounts.owner_of(token or local.credentials.api_key)
+    assert caller is not None
+    return tenant_owner(caller)
 
 
 def _on_disk(data: Path) -> bytes:
@@ -57,7 +58,7 @@ async def test_expired_records_are_purged_when_a_key_is_claimed() -> None:
         other = await http.post("/org/create", json={"name": "b"}, headers={"Idempotency-Key": "b"})
         assert other.status_code == 201
         kept, _ = store.query(_KIND)
-        owner = _owner(local)
+        owner = _owner(local, http.headers["Authorization"].removeprefix("Bearer "))
         assert [k["id"] for k in kept] == [record_id_of(owner, "POST", "/org/create", "b")]
         # Past its expiry the key is free again: the request runs anew.
         again = await http.post("/org/create", json={"name": "a"}, headers={"Idempotency-Key": "a"})
@@ -205,6 +206,34 @@ async def test_a_key_of_another_project_never_replays_an_answer(
     assert other.json()["id"] != first.json()["id"]
     listed = await http.get("/builder/secret/list", headers={"Authorization": f"Bearer {key}"})
     assert [s["id"] for s in listed.json()["secrets"]] == [other.json()["id"]]
+
+
+async def test_a_credential_never_replays_what_another_of_its_project_was_answered(
+    http: httpx.AsyncClient,
+) -> None:
+    # A worker key of the same project must not get, by replay, the answer that handed
+    # the API key a new key's secret: it may not create keys itself.
+    made = await http.post("/auth/key/worker", json={"name": "w"})
+    worker = {"Authorization": f"Bearer {made.json()['key']}"}
+    body, headers = {"name": "ci"}, {"Idempotency-Key": "mine"}
+    first = await http.post("/auth/key/api", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    replayed = await http.post("/auth/key/api", json=body, headers={**headers, **worker})
+    assert replayed.status_code == 403, replayed.text
+    assert first.json()["key"] not in replayed.text
+    assert replayed.json()["detail"]["code"] == "credential_not_allowed"
+    # Nor does a write the worker key may make replay the API key's answer.
+    secret = await http.post("/builder/secret/create", json=body | {"value": "v"}, headers=headers)
+    again = await http.post(
+        "/builder/secret/create", json=body | {"value": "v"}, headers={**headers, **worker}
+    )
+    assert "idempotent-replayed" not in again.headers
+    assert (again.status_code, again.json()["detail"]["code"]) == (409, "secret_name_taken")
+    assert secret.status_code == 201
+    # The same credential still gets its answer replayed.
+    retried = await http.post("/auth/key/api", json=body, headers=headers)
+    assert (retried.status_code, retried.headers["idempotent-replayed"]) == (201, "true")
+    assert retried.json()["id"] == first.json()["id"]
 
 
 async def test_the_same_key_with_another_query_is_422(

@@ -476,16 +476,20 @@ class Accounts:
         return org_id, project_id
 
     def owner_of(self, token: str) -> str | None:
-        """Who a bearer token speaks for: ``account/org/project`` of its principal (or None).
+        """Who a bearer token speaks for: ``account/org/project/credential`` (or None).
 
         The Idempotency-Key scope: two keys (or tokens) of one account acting in
-        different projects must never replay each other's answers.
+        different projects must never replay each other's answers, nor may two
+        credentials of one project (a worker key replaying the answer that handed an API
+        key its new key's secret): the credential is the user, or the key itself.
         """
         try:
             principal = self.authenticate(token)
         except Exception:
             return None
-        return f"{principal.account_id}/{principal.org_id or ''}/{principal.project_id or ''}"
+        credential = principal.key_id if principal.via != "jwt" else f"user:{principal.user_id}"
+        tenant = f"{principal.account_id}/{principal.org_id or ''}/{principal.project_id or ''}"
+        return f"{tenant}/{credential}"
 
     # -- keys --------------------------------------------------------------------------
 
