@@ -131,6 +131,63 @@ async def test_a_failed_step_fails_the_execution_and_retry_resumes_it(
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("endpoint", [], "string_type"),
+        ("endpoint", {"a": 1}, "string_type"),
+        ("endpoint", None, "missing"),
+        ("agent_id", 7, "string_type"),
+        ("id", {"a": 1}, "string_type"),
+        ("id", [1], "string_type"),
+        ("id", 5, "string_type"),
+        ("name", ["x"], "string_type"),
+        ("inputs", "text", "dict_type"),
+        ("inputs", [1], "dict_type"),
+    ],
+)
+async def test_a_step_of_the_wrong_shape_is_422_naming_its_field_and_nothing_is_stored(
+    http: httpx.AsyncClient, deployed: Manifest, field: str, value: Any, kind: str
+) -> None:
+    # These were stored (or a 500), then broke every run and task change of the workflow.
+    good = {"id": "s", "agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {}}
+    body = {"name": "wf", "steps": [good, {**good, "id": "t", field: value}]}
+    answer = await http.post("/workflow/create", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {"loc": ["body", "steps", 1, field], "msg": answer.json()["detail"][0]["msg"], "type": kind}
+    ]
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}))
+    patched = await http.patch(f"/workflow/id/{workflow['id']}", json=body)
+    assert patched.status_code == 422, patched.text
+    listed = (await http.get("/workflow/list")).json()
+    assert [w["steps"] for w in listed["workflows"]] == [workflow["steps"]]
+
+
+async def test_steps_get_ids_of_their_own(http: httpx.AsyncClient, deployed: Manifest) -> None:
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "a"}}
+    made = await http.post(
+        "/workflow/create", json={"steps": [{**step, "id": None}, {**step, "inputs": None}]}
+    )
+    assert made.status_code == 201, made.text
+    assert [(s["id"], s["inputs"]) for s in made.json()["steps"]] == [
+        ("step_1", {"text": "a"}),
+        ("step_2", {}),
+    ]
+    twice = await http.post("/workflow/create", json={"steps": [{**step, "id": "s"}] * 2})
+    assert twice.status_code == 422
+    assert twice.json()["detail"][0]["loc"] == ["body", "steps", 1, "id"]
+    execution = await http.post(
+        "/workflow/execution/create", json={"workflow_id": made.json()["id"]}
+    )
+    tasks = [{"step_id": "step_2", "inputs": {"text": "b"}}]
+    changed = await http.patch(
+        f"/workflow/execution/{execution.json()['id']}/tasks", json={"tasks": tasks}
+    )
+    assert changed.status_code == 200, changed.text
+    assert [t["inputs"] for t in changed.json()["tasks"]] == [{"text": "a"}, {"text": "b"}]
+
+
 async def test_execution_transitions(http: httpx.AsyncClient, deployed: Manifest) -> None:
     workflow = await _workflow(http, deployed, ("echo", {"text": "a"}))
     created = (

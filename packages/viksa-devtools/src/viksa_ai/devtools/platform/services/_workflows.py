@@ -56,14 +56,13 @@ class Workflows:
             raise unprocessable(
                 [detail_item(["body", "steps"], "steps must be a list", "list_type")]
             )
-        checked = []
+        checked: list[Doc] = []
         for index, step in enumerate(steps):
             loc: list[str | int] = ["body", "steps", index]
-            if not isinstance(step, dict) or not isinstance(step.get("agent_id"), str):
-                raise unprocessable([detail_item([*loc, "agent_id"], "Field required", "missing")])
+            _check_step_shape(loc, step)
             agent = owned_record(self.store, "agent", "Agent", step["agent_id"], caller)
             paths = {e["endpoint"] for e in agent["agent_endpoints"]}
-            if step.get("endpoint") not in paths:
+            if step["endpoint"] not in paths:
                 raise unprocessable(
                     [
                         detail_item(
@@ -73,7 +72,19 @@ class Workflows:
                         )
                     ]
                 )
-            checked.append({"id": step.get("id") or f"step_{index + 1}", "inputs": {}, **step})
+            step_id = step.get("id") or f"step_{index + 1}"
+            if any(done["id"] == step_id for done in checked):
+                raise unprocessable(
+                    [
+                        detail_item(
+                            [*loc, "id"],
+                            f"step id {step_id!r} is taken by an earlier step: "
+                            "give each step an id of its own",
+                            "value_error.duplicate",
+                        )
+                    ]
+                )
+            checked.append({**step, "id": step_id, "inputs": step.get("inputs") or {}})
         return checked
 
     def create_workflow(self, caller: Caller, body: dict[str, Any]) -> Doc:
@@ -373,6 +384,34 @@ class Workflows:
             return self.update(execution_id, _task_failed(index, final["error"] or final["status"]))
         self.update(execution_id, _task_done(index, final["response"]))
         return None
+
+
+# What each field of a step must be when it is sent (agent_id and endpoint always are).
+_STEP_FIELDS: tuple[tuple[str, type, str, str], ...] = (
+    ("agent_id", str, "string_type", "Input should be a valid string"),
+    ("endpoint", str, "string_type", "Input should be a valid string"),
+    ("id", str, "string_type", "Input should be a valid string"),
+    ("name", str, "string_type", "Input should be a valid string"),
+    ("inputs", dict, "dict_type", "Input should be an object of the endpoint's inputs"),
+)
+
+
+def _check_step_shape(loc: list[str | int], step: Any) -> None:
+    """422 naming the field when a step is not ``{id?, name?, agent_id, endpoint, inputs?}``.
+
+    Checked before anything is stored: a step id or inputs of another type broke the
+    runs and task changes of the workflow later (500s), not its creation.
+    """
+    if not isinstance(step, dict):
+        raise unprocessable(
+            [detail_item(loc, "a step is an object {id, agent_id, endpoint, inputs}", "dict_type")]
+        )
+    for field, wanted, kind, msg in _STEP_FIELDS:
+        value = step.get(field)
+        if value is None and field in ("agent_id", "endpoint"):
+            raise unprocessable([detail_item([*loc, field], "Field required", "missing")])
+        if value is not None and not isinstance(value, wanted):
+            raise unprocessable([detail_item([*loc, field], msg, kind)])
 
 
 def _step_attributes(task: Doc) -> dict[str, str]:
