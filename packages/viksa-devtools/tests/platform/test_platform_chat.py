@@ -229,6 +229,53 @@ async def test_triggers_and_public_webhooks(http: httpx.AsyncClient, deployed: M
     assert (await http.delete(f"/chat/trigger/{trigger['id']}")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "switch",
+    [{"enabled": "false"}, {"enabled": 0}, {"require_token": ""}, {"require_token": 0}],
+)
+async def test_a_trigger_switch_must_be_a_boolean(
+    http: httpx.AsyncClient, deployed: Manifest, switch: dict[str, Any]
+) -> None:
+    # "false" is truthy: the webhook kept running; 0 or "" is falsy: anyone could call it.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    refused = await http.post("/chat/trigger", json={**target, **switch})
+    assert refused.status_code == 422, refused.text
+    [field] = switch
+    assert refused.json()["detail"][0]["loc"] == ["body", field]
+    assert (await http.get("/chat/trigger")).json()["total"] == 0
+    trigger = (await http.post("/chat/trigger", json=target)).json()
+    patched = await http.patch(f"/chat/trigger/{trigger['id']}", json=switch)
+    assert patched.status_code == 422, patched.text
+    stored = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    assert (stored["enabled"], stored["require_token"]) == (True, True)
+    public = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1")
+    async with public:
+        url = f"/chat/webhook/trigger/{trigger['id']}"
+        assert (await public.post(url, json={"text": "x"})).status_code == 401
+
+
+async def test_a_trigger_stored_with_a_switch_of_another_type_fails_closed(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    # As an earlier version stored them: a string switch disables, never opens, a webhook.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    trigger = (await http.post("/chat/trigger", json=target)).json()
+    store = viksa_platform.platform.store
+    stored = store.get("trigger", trigger["id"])
+    assert stored is not None
+    store.save("trigger", {**stored, "enabled": "false", "require_token": ""})
+    public = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1")
+    async with public:
+        url = f"/chat/webhook/trigger/{trigger['id']}"
+        assert (await public.post(url, json={"text": "x"})).status_code == 401
+        auth = {"Authorization": f"Bearer {trigger['webhook_token']}"}
+        disabled = await public.post(url, json={"text": "x"}, headers=auth)
+        assert (disabled.status_code, disabled.json()["detail"]["code"]) == (
+            409,
+            "trigger_disabled",
+        )
+
+
 # -- two accounts against each other (review 3) ---------------------------------------------
 
 MARKET = "/marketplace/api/v1/marketplace"

@@ -51,6 +51,10 @@ def _issue_token(trigger: Doc) -> str:
     return token
 
 
+# The switches of a trigger: booleans on the wire and in the record.
+_FLAGS = ("enabled", "require_token")
+
+
 class Triggers:
     """The ``trigger`` records and the runs their webhooks start."""
 
@@ -62,6 +66,11 @@ class Triggers:
         return owned_record(self.store, "trigger", "Trigger", trigger_id, caller)
 
     def _check_target(self, caller: Caller, trigger: Doc) -> None:
+        for flag in _FLAGS:
+            if not isinstance(trigger.get(flag), bool):
+                # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
+                message = f"{flag} must be true or false (a JSON boolean, not a string or number)"
+                raise unprocessable([detail_item(["body", flag], message, "bool_type")])
         agent_id = required_id(trigger, "agent_id")
         agent = owned_record(self.store, "agent", "Agent", agent_id, caller)
         paths = [e["endpoint"] for e in agent["agent_endpoints"]]
@@ -135,7 +144,7 @@ class Triggers:
 
     def start(self, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
         """Record a run of the trigger's endpoint with ``payload`` (not run yet)."""
-        if not trigger.get("enabled", True):
+        if trigger.get("enabled", True) is not True:
             raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
         project = self.store.scope_of("trigger", trigger["id"])
         assert project is not None
@@ -158,7 +167,7 @@ class Triggers:
         trigger = self.store.get("trigger", trigger_id)
         if trigger is None:
             raise not_found("Trigger", trigger_id)
-        if trigger.get("require_token", True):
+        if trigger.get("require_token", True) is not False:
             sent = authorization or ""
             given = sent[7:] if sent.lower().startswith("bearer ") else ""
             if not given or not hmac.compare_digest(hash_token(given), trigger["token_hash"]):
