@@ -83,6 +83,32 @@ async def test_stream_indent_finder_is_sse_ending_with_done(
     assert (await http.post("/chat/indent_finder/stream", json={})).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("inputs", "where"),
+    [
+        ('{"text": "\\ud800"}', "input text"),
+        ('{"text": "x", "seconds": NaN}', "input seconds"),
+        ('{"text": "x", "seconds": -1e400}', "input seconds"),
+        ('{"text": ' + "[" * 100 + "]" * 100 + "}", "input text"),
+        ('{"text": ' + "[" * 50_000 + "]" * 50_000 + "}", "the inputs after the endpoint"),
+    ],
+    ids=["lone-surrogate", "nan", "minus-1e400", "100-deep", "50000-deep"],
+)
+async def test_inputs_in_a_chat_message_are_held_to_strict_json(
+    http: httpx.AsyncClient, deployed: Manifest, inputs: str, where: str
+) -> None:
+    # Python's parser reads these; a run of them was a 500 (deep), a 422 after the user's
+    # message was stored, or a stream reset mid-answer. Now the assistant says why.
+    message = {"message": f"echo.main.echo {inputs}"}
+    answer = await http.post("/chat/indent_finder", json=message)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["intent"], where in answer.json()["response"]) == ("list_endpoints", True)
+    streamed = _events((await http.post("/chat/indent_finder/stream", json=message)).text)
+    assert (streamed[-2]["type"], streamed[-1]) == ("result", "[DONE]")
+    assert (await http.get("/pulse/executor/executions")).json()["total"] == 0
+    assert (await http.get("/chat/conversations")).json()["total"] == 2
+
+
 async def test_conversations_messages_search_and_token_stats(http: httpx.AsyncClient) -> None:
     first = (await http.post("/chat/message", json={"content": "alpha beta gamma"})).json()
     cid = first["conversation_id"]
