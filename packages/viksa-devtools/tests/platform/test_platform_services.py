@@ -280,6 +280,31 @@ async def test_a_schedule_interval_must_be_a_number_of_seconds(
     assert made.json()["next_run_at"] is not None
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"endpoint": "echo.main.nope"}, "endpoint"),
+        ({"endpoint": "other.main.echo"}, "endpoint"),
+        ({"inputs": "text"}, "inputs"),
+        ({"inputs": [1]}, "inputs"),
+    ],
+)
+async def test_a_schedule_that_could_never_run_is_422(
+    http: httpx.AsyncClient, deployed: Manifest, change: dict[str, Any], field: str
+) -> None:
+    # Stored before, it failed on every tick, forever.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "interval_seconds": 60}
+    made = await http.post("/scheduler/schedule/create", json={**target, **change})
+    assert made.status_code == 422, made.text
+    assert made.json()["detail"][0]["loc"] == ["body", field]
+    good = await http.post("/scheduler/schedule/create", json={**target, "inputs": None})
+    assert good.status_code == 201, good.text
+    patched = await http.patch(f"/scheduler/schedule/{good.json()['id']}", json=change)
+    assert patched.status_code == 422, patched.text
+    [stored] = (await http.get("/scheduler/schedule/list")).json()["schedules"]
+    assert (stored["endpoint"], stored["inputs"]) == ("echo.main.echo", None)
+
+
 async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:
     needs_profile = await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})
     assert needs_profile.status_code == 404

@@ -19,7 +19,7 @@ from viksa_ai.devtools.platform.services._errors import (
     unauthorized,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import hash_token, new_id, new_secret
 from viksa_ai.devtools.platform.services._validation import required_id
 from viksa_ai.devtools.platform.store._store import Doc, Store
@@ -72,18 +72,7 @@ class Triggers:
                 message = f"{flag} must be true or false (a JSON boolean, not a string or number)"
                 raise unprocessable([detail_item(["body", flag], message, "bool_type")])
         agent_id = required_id(trigger, "agent_id")
-        agent = owned_record(self.store, "agent", "Agent", agent_id, caller)
-        paths = [e["endpoint"] for e in agent["agent_endpoints"]]
-        if trigger.get("endpoint") not in paths:
-            raise unprocessable(
-                [
-                    detail_item(
-                        ["body", "endpoint"],
-                        f"endpoint must be one of the agent's: {', '.join(paths)}",
-                        "value_error.endpoint",
-                    )
-                ]
-            )
+        owned_endpoint(self.store, caller, agent_id, trigger.get("endpoint"), ["body", "endpoint"])
 
     def create(self, caller: Caller, body: dict[str, Any]) -> Doc:
         """A new trigger; the answer holds ``webhook_token``, shown this once."""

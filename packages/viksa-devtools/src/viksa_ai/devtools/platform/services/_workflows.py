@@ -23,7 +23,7 @@ from viksa_ai.devtools.platform.services._errors import (
     detail_item,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._validation import required_id
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
@@ -60,18 +60,8 @@ class Workflows:
         for index, step in enumerate(steps):
             loc: list[str | int] = ["body", "steps", index]
             _check_step_shape(loc, step)
-            agent = owned_record(self.store, "agent", "Agent", step["agent_id"], caller)
-            paths = {e["endpoint"] for e in agent["agent_endpoints"]}
-            if step["endpoint"] not in paths:
-                raise unprocessable(
-                    [
-                        detail_item(
-                            [*loc, "endpoint"],
-                            f"endpoint must be one of: {', '.join(sorted(paths))}",
-                            "value_error.endpoint",
-                        )
-                    ]
-                )
+            endpoint_loc = [*loc, "endpoint"]
+            owned_endpoint(self.store, caller, step["agent_id"], step["endpoint"], endpoint_loc)
             step_id = step.get("id") or f"step_{index + 1}"
             if any(done["id"] == step_id for done in checked):
                 raise unprocessable(
