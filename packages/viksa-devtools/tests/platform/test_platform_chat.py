@@ -109,6 +109,24 @@ async def test_inputs_in_a_chat_message_are_held_to_strict_json(
     assert (await http.get("/chat/conversations")).json()["total"] == 2
 
 
+async def test_a_conversation_keeps_a_title_and_metadata_of_their_types(
+    http: httpx.AsyncClient,
+) -> None:
+    cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
+    route = f"/chat/conversations/{cid}"
+    for change in ({"title": {"a": 1}}, {"title": ["t"]}, {"metadata": [1]}, {"metadata": "m"}):
+        refused = await http.patch(route, json=change)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", *change]
+    # The messages are records of their own: a body cannot plant others in the listing.
+    planted = await http.patch(route, json={"title": "t", "messages": [{"id": "fake"}]})
+    assert planted.status_code == 200, planted.text
+    [listed] = (await http.get("/chat/conversations")).json()["conversations"]
+    assert (listed["title"], "messages" in listed) == ("t", False)
+    got = (await http.get(route)).json()
+    assert [m["content"] for m in got["messages"]] == ["hi"]
+
+
 async def test_conversations_messages_search_and_token_stats(http: httpx.AsyncClient) -> None:
     first = (await http.post("/chat/message", json={"content": "alpha beta gamma"})).json()
     cid = first["conversation_id"]

@@ -186,6 +186,13 @@ async def test_steps_get_ids_of_their_own(http: httpx.AsyncClient, deployed: Man
     )
     assert changed.status_code == 200, changed.text
     assert [t["inputs"] for t in changed.json()["tasks"]] == [{"text": "a"}, {"text": "b"}]
+    # Inputs of another type were ignored with a 200.
+    for inputs in ("b", [1], None):
+        odd = [{"step_id": "step_2", "inputs": inputs}]
+        refused = await http.patch(
+            f"/workflow/execution/{execution.json()['id']}/tasks", json={"tasks": odd}
+        )
+        assert refused.status_code == 422, refused.text
 
 
 async def test_execution_transitions(http: httpx.AsyncClient, deployed: Manifest) -> None:

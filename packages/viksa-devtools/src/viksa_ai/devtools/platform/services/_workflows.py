@@ -227,8 +227,12 @@ class Workflows:
         """Change the inputs of tasks not yet completed (``[{step_id, inputs}]``)."""
         self.execution(caller, execution_id)
         if not isinstance(changes, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("step_id"), str) for c in changes
+            isinstance(c, dict)
+            and isinstance(c.get("step_id"), str)
+            and isinstance(c.get("inputs"), dict)
+            for c in changes
         ):
+            # Inputs of another type were ignored with a 200, as if the change was made.
             raise unprocessable(
                 [detail_item(["body", "tasks"], "send a list of {step_id, inputs}", "list_type")]
             )
@@ -247,8 +251,7 @@ class Workflows:
                             )
                         ]
                     )
-                if isinstance(item.get("inputs"), dict):
-                    task["inputs"] = item["inputs"]
+                task["inputs"] = item["inputs"]
 
         return self.update(execution_id, change)
 
