@@ -312,6 +312,35 @@ async def test_a_schedule_that_could_never_run_is_422(
     assert (stored["endpoint"], stored["inputs"]) == ("echo.main.echo", None)
 
 
+async def test_what_every_account_reads_of_a_publisher_is_bounded(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # One account's 5 MB descriptions made every other account's listing pages huge.
+    big = "x" * (_marketplace.MAX_PUBLIC_BYTES + 1)
+    assert (await http.post(f"{MARKET}/publishers/profile", json={"bio": big})).status_code == 422
+    assert (await http.post(f"{MARKET}/publishers/profile", json={})).status_code == 201
+    # Fields added a little at a time count together.
+    chunk = "y" * (_marketplace.MAX_PUBLIC_BYTES // 3)
+    grown = [
+        (await http.put(f"{MARKET}/publishers/profile", json={f"k{i}": chunk})).status_code
+        for i in range(4)
+    ]
+    assert grown == [200, 200, 422, 422]
+    listing = {"agent_id": deployed["id"], "category": "data"}
+    too_big = await http.post(f"{MARKET}/listings", json={**listing, "description": big})
+    assert (too_big.status_code, too_big.json()["detail"][0]["type"]) == (
+        422,
+        "value_error.too_large",
+    )
+    draft = (await http.post(f"{MARKET}/listings", json=listing)).json()
+    route = f"{MARKET}/listings/{draft['id']}"
+    assert (await http.post(f"{route}/publish", json={"notes": big})).status_code == 422
+    assert (await http.get(route)).json()["status"] == "draft"
+    team = {"agent_ids": [deployed["id"]], "name": big}
+    assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 422
+    assert (await http.get(f"{MARKET}/listings/search")).json()["total"] == 0
+
+
 async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:
     needs_profile = await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})
     assert needs_profile.status_code == 404
