@@ -164,6 +164,26 @@ async def test_a_step_of_the_wrong_shape_is_422_naming_its_field_and_nothing_is_
     assert [w["steps"] for w in listed["workflows"]] == [workflow["steps"]]
 
 
+async def test_a_workflow_stored_with_odd_step_ids_still_takes_task_changes(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    # As an earlier version stored it: a dict step id made every task change a 500.
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}), ("echo", {"text": "b"}))
+    store = viksa_platform.platform.store
+    stored = store.get("workflow", workflow["id"])
+    assert stored is not None
+    stored["steps"][0]["id"] = {"odd": 1}
+    store.save("workflow", stored)
+    made = await http.post("/workflow/execution/create", json={"workflow_id": workflow["id"]})
+    route = f"/workflow/execution/{made.json()['id']}/tasks"
+    tasks = [{"step_id": "s1", "inputs": {"text": "c"}}]
+    changed = await http.patch(route, json={"tasks": tasks})
+    assert changed.status_code == 200, changed.text
+    assert [t["inputs"] for t in changed.json()["tasks"]] == [{"text": "a"}, {"text": "c"}]
+    missing = await http.patch(route, json={"tasks": [{"step_id": "s0", "inputs": {}}]})
+    assert missing.status_code == 422
+
+
 async def test_steps_get_ids_of_their_own(http: httpx.AsyncClient, deployed: Manifest) -> None:
     step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "a"}}
     made = await http.post(

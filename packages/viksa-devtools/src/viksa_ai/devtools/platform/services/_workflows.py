@@ -240,7 +240,8 @@ class Workflows:
         def change(doc: Doc) -> None:
             if doc["status"] == "running":
                 raise conflict("Tasks cannot change while the execution runs.", code="running")
-            by_step = {t["step_id"]: t for t in doc["tasks"]}
+            # An earlier version stored step ids of any type: such a task cannot be named.
+            by_step = {t["step_id"]: t for t in doc["tasks"] if isinstance(t["step_id"], str)}
             for item in changes:
                 task = by_step.get(item["step_id"])
                 if task is None:
