@@ -57,13 +57,18 @@ class Workflows:
                 [detail_item(["body", "steps"], "steps must be a list", "list_type")]
             )
         checked: list[Doc] = []
+        taken: set[str] = set()
+        # Each agent and endpoint is looked up once: a body may hold ~100,000 steps.
+        targets: set[tuple[str, str]] = set()
         for index, step in enumerate(steps):
             loc: list[str | int] = ["body", "steps", index]
             _check_step_shape(loc, step)
-            endpoint_loc = [*loc, "endpoint"]
-            owned_endpoint(self.store, caller, step["agent_id"], step["endpoint"], endpoint_loc)
+            target = (step["agent_id"], step["endpoint"])
+            if target not in targets:
+                owned_endpoint(self.store, caller, *target, [*loc, "endpoint"])
+                targets.add(target)
             step_id = step.get("id") or f"step_{index + 1}"
-            if any(done["id"] == step_id for done in checked):
+            if step_id in taken:
                 raise unprocessable(
                     [
                         detail_item(
@@ -74,6 +79,7 @@ class Workflows:
                         )
                     ]
                 )
+            taken.add(step_id)
             checked.append({**step, "id": step_id, "inputs": step.get("inputs") or {}})
         return checked
 
