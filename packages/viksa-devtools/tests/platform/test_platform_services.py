@@ -358,6 +358,12 @@ async def test_what_every_account_reads_of_a_publisher_is_bounded(
     assert (await http.get(route)).json()["status"] == "draft"
     team = {"agent_ids": [deployed["id"]], "name": big}
     assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 422
+    # Each member's manifest is copied: a repeated id multiplied the record.
+    for ids in ([deployed["id"]] * 2, [deployed["id"]] * (_marketplace.MAX_WORKFORCE_AGENTS + 1)):
+        repeated = await http.post(f"{MARKET}/workforce/publish", json={"agent_ids": ids})
+        assert repeated.status_code == 422, repeated.text
+        assert repeated.json()["detail"][0]["loc"] == ["body", "agent_ids"]
+    assert (await http.get(f"{MARKET}/workforce/search")).json()["total"] == 0
     assert (await http.get(f"{MARKET}/listings/search")).json()["total"] == 0
 
 

@@ -30,7 +30,7 @@ from viksa_ai.devtools.platform.services._validation import required_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Kind, Store
 
-__all__ = ["CATEGORIES", "MAX_PUBLIC_BYTES", "Installer", "Marketplace"]
+__all__ = ["CATEGORIES", "MAX_PUBLIC_BYTES", "MAX_WORKFORCE_AGENTS", "Installer", "Marketplace"]
 
 MARKET = "marketplace"
 """The store scope of what every account shares: profiles, listings, workforces."""
@@ -62,6 +62,9 @@ class Installer:
     org_id: str | None
     user_id: str | None
 
+
+MAX_WORKFORCE_AGENTS = 100
+"""How many agents one workforce may publish (each once)."""
 
 MAX_PUBLIC_BYTES = 64 * 1024
 """How large the fields a publisher writes on a profile, listing or workforce may be
@@ -274,6 +277,11 @@ class Marketplace:
             raise unprocessable(
                 [detail_item(["body", "agent_ids"], "name at least one agent", "missing")]
             )
+        # Each member's manifest is copied into a record every account reads: a repeated
+        # id (or thousands of agents) made one workforce hundreds of megabytes.
+        if len(agent_ids) > MAX_WORKFORCE_AGENTS or len(set(map(str, agent_ids))) < len(agent_ids):
+            message = f"name at most {MAX_WORKFORCE_AGENTS} agents, each once"
+            raise unprocessable([detail_item(["body", "agent_ids"], message, "value_error")])
         agents = [owned_record(self.store, "agent", "Agent", str(a), caller) for a in agent_ids]
         workflow = None
         if body.get("workflow_id") is not None:
