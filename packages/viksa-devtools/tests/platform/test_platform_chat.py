@@ -298,6 +298,21 @@ async def test_a_trigger_switch_must_be_a_boolean(
         assert (await public.post(url, json={"text": "x"})).status_code == 401
 
 
+async def test_a_trigger_body_cannot_set_what_the_platform_keeps(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    planted = {"webhook_token": "vwh_not-the-token", "last_triggered_at": {"a": 1}}
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    made = (await http.post("/chat/trigger", json={**target, **planted})).json()
+    assert made["webhook_token"] != planted["webhook_token"]
+    assert (await http.patch(f"/chat/trigger/{made['id']}", json=planted)).status_code == 200
+    for shown in (
+        (await http.get(f"/chat/trigger/{made['id']}")).json(),
+        (await http.get("/chat/trigger")).json()["triggers"][0],
+    ):
+        assert ("webhook_token" in shown, shown["last_triggered_at"]) == (False, None)
+
+
 async def test_a_trigger_stored_with_a_switch_of_another_type_fails_closed(
     http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
 ) -> None:

@@ -35,6 +35,10 @@ _FIXED = frozenset(
         "updated_at",
         "execution_count",
         "webhook_url",
+        # Set by the platform only: a body's "webhook_token" showed in every listing as if
+        # it were the token, and a last run time of any type was kept.
+        "webhook_token",
+        "last_triggered_at",
     }
 )
 
