@@ -190,6 +190,17 @@ def test_a_base_url_that_is_no_usable_url_is_a_config_error(
         ViksaClient("t")
 
 
+def test_from_env_names_the_variable_of_a_bad_base_url(env: Callable[..., None]) -> None:
+    env(VIKSA_API_KEY="k", VIKSA_BASE_URL="notaurl")
+    for cls in (ViksaClient, ViksaSyncClient):
+        with pytest.raises(ViksaConfigError, match=r"^VIKSA_BASE_URL must be an http\(s\) URL"):
+            cls.from_env()
+    # Read as from_env reads it: surrounding blanks (a pasted export line) are dropped.
+    env(VIKSA_BASE_URL=" https://gw.viksa.test/ ")
+    assert ViksaClient.from_env().base_url == "https://gw.viksa.test"
+    assert ViksaClient("t").base_url == "https://gw.viksa.test"
+
+
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True])
 def test_a_timeout_that_is_no_positive_number_is_a_config_error(timeout: Any) -> None:
     # 0 or -1 timed every call out at once; "5" failed each call with a TypeError.

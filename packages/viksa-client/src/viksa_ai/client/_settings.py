@@ -97,7 +97,8 @@ def make_settings(
     config = config or ClientConfig()
     checked_timeout(timeout, "timeout")
     source = "base_url" if base_url else "VIKSA_BASE_URL"
-    url = (base_url or os.environ.get("VIKSA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    from_env = os.environ.get("VIKSA_BASE_URL", "").strip()  # as from_env reads it
+    url = (base_url or from_env or DEFAULT_BASE_URL).rstrip("/")
     if not _usable_url(url):
         raise ViksaConfigError(
             f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
