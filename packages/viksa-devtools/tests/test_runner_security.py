@@ -1225,3 +1225,68 @@ def test_links_planted_in_the_working_dir_do_not_turn_a_restart_against_the_host
     assert secret.stat().st_mode & 0o777 == 0o600
     assert private.stat().st_mode & 0o777 == 0o700
     assert (secret.stat().st_uid, private.stat().st_uid) == (0, 0)
+
+
+# --- hostile agent code against the worker protocol ------------------------------------
+
+
+@pytest.fixture(params=["unsandboxed", "bwrap", "unshare"])
+def isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Each place agent code runs: unsandboxed, in bubblewrap, in unshare; whether sandboxed."""
+    if request.param == "unsandboxed":
+        return False
+    if request.param == "unshare":
+        monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if os.path.basename(sandbox_backend() or "") != request.param:
+        pytest.skip(f"no {request.param} sandbox here: {sandbox_status()[1]}")
+    return True
+
+
+FORGER = code(
+    """
+    import json, os, struct, sys
+
+    @mcp_endpoint(description="write a reply of its own on the runner's channel, then die")
+    async def forge(payload):
+        frame = sys._getframe()
+        while "channel_out" not in frame.f_locals:
+            frame = frame.f_back
+        body = json.dumps(payload["reply"]).encode()
+        channel = frame.f_locals["channel_out"]
+        channel.write(struct.pack(">I", len(body)) + body)
+        channel.flush()
+        os._exit(0)
+
+    @mcp_endpoint(description="fine")
+    async def fine(payload):
+        return "fine"
+    """
+)
+
+# Replies of call 1 whose fields have types no child of ours sends.
+FORGED_REPLIES = [
+    {"op": "result", "id": 1, "ok": True, "value": 1, "duration_ms": "soon"},
+    {"op": "result", "id": 1, "ok": True, "value": 1, "output": ["not", "text"]},
+    {"op": "result", "id": 1, "ok": "yes", "value": 1},
+    {"op": "result", "id": 1, "ok": False, "error": ["not", "an", "object"]},
+    {"op": "result", "id": 1, "ok": False},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "endpoint_error", "message": {}}},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "memory_limit", "type": 3}},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "endpoint_error", "traceback": 5}},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "auth", "method_id": {}}},
+]
+
+
+def test_a_forged_reply_of_the_wrong_shape_is_a_crashed_worker_not_a_runner_bug(
+    isolation: bool,
+) -> None:
+    # Agent code shares the child's process: it can write frames on the channel itself.
+    # A field of the wrong type must end the call as WorkerCrashedError (a RunnerError
+    # the platform records), never as a TypeError or ValueError of the runner.
+    with AgentWorker(agent(FORGER, "forge", "fine"), sandbox=isolation) as warm:
+        for number, reply in enumerate(FORGED_REPLIES, start=1):
+            # The worker numbers its calls from 1, across the children it starts.
+            with pytest.raises(WorkerCrashedError) as caught:
+                warm.call("forge", {"reply": {**reply, "id": number}})
+            assert "reply" in caught.value.message, reply
+        assert warm.call("fine").value == "fine"

@@ -10,6 +10,7 @@ The child imports this module, so it must stay free of third-party imports.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import IO, Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "MEMORY_OPTION",
     "FrameTooLargeError",
     "ProtocolError",
+    "check_reply",
     "decode_body",
     "encode_frame",
     "frame_length",
@@ -99,6 +101,39 @@ def decode_body(body: bytes) -> dict[str, Any]:
         raise ProtocolError(f"frame body is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError("frame body is not a JSON object")
+    return message
+
+
+# The fields of a reply (``ready`` or ``result``) the runner reads, and of its error.
+_REPLY_TEXT_FIELDS = ("output",)
+_ERROR_TEXT_FIELDS = ("kind", "type", "message", "traceback", "method_id", "param_name")
+
+
+def check_reply(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` if each field the runner reads from a reply has its type, else
+    :class:`ProtocolError`: agent code shares the child's process and can write frames
+    of its own on the channel, so a reply is checked like any input."""
+    if not isinstance(message.get("ok"), bool):
+        raise ProtocolError("a reply's ok is not true or false")
+    duration = message.get("duration_ms")
+    if duration is not None and (
+        isinstance(duration, bool)
+        or not isinstance(duration, (int, float))
+        or not math.isfinite(duration)
+    ):
+        raise ProtocolError("a reply's duration_ms is not a finite number")
+    for name in _REPLY_TEXT_FIELDS:
+        if not isinstance(message.get(name), (str, type(None))):
+            raise ProtocolError(f"a reply's {name} is not text")
+    error = message.get("error")
+    if error is None and not message["ok"]:
+        raise ProtocolError("a failed reply has no error")
+    if error is not None:
+        if not isinstance(error, dict):
+            raise ProtocolError("a reply's error is not an object")
+        for name in _ERROR_TEXT_FIELDS:
+            if not isinstance(error.get(name), (str, type(None))):
+                raise ProtocolError(f"a reply's error.{name} is not text")
     return message
 
 

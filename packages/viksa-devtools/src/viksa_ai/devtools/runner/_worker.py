@@ -64,6 +64,7 @@ from viksa_ai.devtools.runner._protocol import (
     MEMORY_OPTION,
     FrameTooLargeError,
     ProtocolError,
+    check_reply,
     decode_body,
     encode_frame,
     frame_length,
@@ -721,7 +722,7 @@ async def _read_frame(
         )
     except asyncio.IncompleteReadError:
         raise EOFError("the worker closed its channel") from None
-    return decode_body(body)
+    return check_reply(decode_body(body))
 
 
 def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> None:
