@@ -1290,3 +1290,71 @@ def test_a_forged_reply_of_the_wrong_shape_is_a_crashed_worker_not_a_runner_bug(
                 warm.call("forge", {"reply": {**reply, "id": number}})
             assert "reply" in caught.value.message, reply
         assert warm.call("fine").value == "fine"
+
+
+TRICKSTER = code(
+    """
+    import os
+
+    KEY = "trick_auth.key"
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise SystemExit("str() of the error leaks " + os.environ[KEY])
+
+    class Treacherous(dict):
+        def items(self):
+            raise SystemExit("items() leaks " + os.environ[KEY])
+
+    @mcp_endpoint(description="an error whose str() raises SystemExit")
+    async def unprintable(payload):
+        raise Unprintable()
+
+    @mcp_endpoint(description="a value whose items() raises SystemExit")
+    async def treacherous(payload):
+        return Treacherous(a=1)
+
+    @mcp_endpoint(description="print and raise text no UTF-8 can hold")
+    async def surrogates(payload):
+        print("printed \\udc80 " + os.environ[KEY])
+        if payload.get("raise"):
+            raise ValueError("raised \\udc80 " + os.environ[KEY])
+        return "fine"
+    """
+)
+
+
+def test_agent_code_in_an_errors_text_or_a_values_methods_never_crashes_the_worker(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # An exception's str() and a dict subclass's items() are agent code that runs while
+    # the child builds its reply; so is text holding a lone surrogate (no UTF-8 holds
+    # one). Each must end the call as what the agent did, never kill the child, whose
+    # dying words (a traceback on the runner's stderr) would hold the secret unmasked.
+    secret = f"trick-{time.monotonic_ns()}"
+    log = tmp_path / "stderr.log"
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(TRICKSTER, "unprintable", "treacherous", "surrogates"),
+            secrets={"trick_auth.key": secret},
+            capture_output=True,
+            stderr=stderr,
+            sandbox=isolation,
+        ) as warm,
+    ):
+        with pytest.raises(EndpointError) as unprintable:
+            warm.call("unprintable")
+        assert unprintable.value.message.endswith("<exception str() failed>")
+        with pytest.raises(EndpointError) as treacherous:
+            warm.call("treacherous")
+        assert "not JSON-serialisable: items() leaks ***" in treacherous.value.message
+        printed = warm.call("surrogates")
+        assert printed.value == "fine"
+        assert printed.output == "printed \\udc80 ***\n"
+        with pytest.raises(EndpointError) as raised:
+            warm.call("surrogates", {"raise": True})
+        assert raised.value.exception_type == "ValueError"
+        assert raised.value.message.endswith("raised \\udc80 ***")
+        assert warm.starts == 1, "a call killed the worker"
+    assert secret not in log.read_text()

@@ -47,7 +47,6 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_RESULT_LIMIT,
     MAX_ERROR_CHARS,
     MEMORY_OPTION,
-    ProtocolError,
     encode_frame,
     read_frame,
 )
@@ -255,9 +254,10 @@ class _BoundedOutput(io.StringIO):
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
     try:
         frame = encode_frame(reply)
-    except (TypeError, ValueError, RecursionError, ProtocolError) as exc:
+    except BaseException as exc:  # a value's own methods may raise anything
         # Only an endpoint's value can fail to serialise: everything else is ours. A value
-        # nested deeper than the recursion limit is refused here rather than killing us.
+        # nested deeper than the recursion limit is refused here rather than killing us,
+        # as is one whose methods (a dict subclass's items()) raise, even SystemExit.
         reply = {
             "op": "result",
             "id": reply.get("id"),
@@ -267,7 +267,8 @@ def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
             "error": {
                 "kind": KIND_ENDPOINT,
                 "type": None,
-                "message": f"the endpoint returned a value that is not JSON-serialisable: {exc}",
+                "message": "the endpoint returned a value that is not JSON-serialisable: "
+                + _safe_str(exc),
                 "traceback": None,
             },
         }
@@ -312,7 +313,7 @@ class _Server:
             sys.stdout.flush()
             sys.stderr.flush()
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
-        reply["output"] = output.getvalue() if output is not None else None
+        reply["output"] = _encodable(output.getvalue()) if output is not None else None
         if output is not None and output.exceeded:
             # Whatever the agent did with the exception, the call is over its limit.
             text = f"the call wrote more than its output limit of {output.limit} bytes"
@@ -442,7 +443,7 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
         return
     try:
         size = len(json.dumps(reply["value"], ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    except (TypeError, ValueError, RecursionError):
+    except BaseException:  # agent code (a dict subclass's items()) may run
         return  # _send says what is wrong with it
     if size > limit:
         message = f"the endpoint returned {size} bytes of JSON, more than its limit of {limit}"
@@ -450,6 +451,33 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
 
 
 def _error(exc: BaseException, kind: str) -> dict[str, Any]:
+    """The error of a reply describing ``exc``, raised by agent code.
+
+    Its text is agent code too (``__str__``, ``__module__``, attributes): whatever that
+    raises (SystemExit included) or returns, the call still gets a reply.
+    """
+    try:
+        return _described(exc, kind)
+    except BaseException:  # agent code may raise anything here
+        # Its type's name is the interpreter's own: that much can always be said.
+        error = _plain_error(kind, _STR_FAILED)
+        error["type"] = type(exc).__qualname__
+        return error
+
+
+# What Python itself prints for an exception whose str() fails.
+_STR_FAILED = "<exception str() failed>"
+
+
+def _safe_str(exc: BaseException) -> str:
+    """``str(exc)`` cut to size, or :data:`_STR_FAILED` when agent code makes it fail."""
+    try:
+        return _cut(str(exc))
+    except BaseException:  # its __str__ is agent code
+        return _STR_FAILED
+
+
+def _described(exc: BaseException, kind: str) -> dict[str, Any]:
     auth = _is_auth_error(exc)
     if (isinstance(exc, MemoryError) or _thread_without_room(exc)) and not auth:
         kind = KIND_MEMORY_LIMIT
@@ -457,14 +485,18 @@ def _error(exc: BaseException, kind: str) -> dict[str, Any]:
         kind = KIND_DISK_LIMIT
     return {
         "kind": KIND_AUTH if auth else kind,
-        "method_id": getattr(exc, "method_id", None) if auth else None,
-        "param_name": getattr(exc, "param_name", None) if auth else None,
+        "method_id": _text_or_none(getattr(exc, "method_id", None)) if auth else None,
+        "param_name": _text_or_none(getattr(exc, "param_name", None)) if auth else None,
         "type": _qualified_name(type(exc)),
         "message": _cut(str(exc)),
         "traceback": _cut(
             "".join(traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__)))
         ),
     }
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if value is None or type(value) is str else None
 
 
 def _thread_without_room(exc: BaseException) -> bool:
@@ -491,9 +523,19 @@ def _thread_without_room(exc: BaseException) -> bool:
 
 def _cut(text: str) -> str:
     """``text`` up to ``MAX_ERROR_CHARS``: an error's text is not a channel for data."""
-    if len(text) <= MAX_ERROR_CHARS:
-        return text
-    return f"{text[:MAX_ERROR_CHARS]}... [{len(text) - MAX_ERROR_CHARS} more characters cut]"
+    if len(text) > MAX_ERROR_CHARS:
+        text = f"{text[:MAX_ERROR_CHARS]}... [{len(text) - MAX_ERROR_CHARS} more characters cut]"
+    return _encodable(text)
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate (no UTF-8 has one) written as ``\\udXXX``: a
+    frame is UTF-8, and a reply that cannot be sent would end the child."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _plain_error(kind: str, message: str) -> dict[str, Any]:
