@@ -1358,3 +1358,62 @@ def test_agent_code_in_an_errors_text_or_a_values_methods_never_crashes_the_work
         assert raised.value.message.endswith("raised \\udc80 ***")
         assert warm.starts == 1, "a call killed the worker"
     assert secret not in log.read_text()
+
+
+BLABBER = code(
+    """
+    import os, sys, threading, time
+
+    LATER = []
+
+    @mcp_endpoint(description="write its secrets where the capture does not reach")
+    async def blab(payload):
+        key = os.environ["blab_auth.key"]
+        os.write(2, f"fd 2: key={key} {key}\\n".encode())
+        os.write(2, f"split: {key[:3]}".encode())
+        os.write(2, f"{key[3:]} rest\\n".encode())
+
+        def later():
+            time.sleep(0.2)
+            print(f"a thread, after the call: {key}", file=sys.__stderr__, flush=True)
+
+        LATER.append(threading.Thread(target=later))
+        LATER[-1].start()
+        return "said"
+
+    @mcp_endpoint(description="wait for the threads")
+    async def settle(payload):
+        for thread in LATER:
+            thread.join()
+    """
+)
+
+
+def test_what_agent_code_writes_to_stderr_reaches_the_runners_with_secrets_masked(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # The capture of a call holds what it prints through sys.stdout; what it (a thread
+    # after the call, a subprocess) writes to the file descriptor goes to the runner's
+    # stderr, a server's log: the secrets of the worker and of each call are masked.
+    base = f"base-{time.monotonic_ns()}"
+    per_call = f"call-{time.monotonic_ns()}"
+    log = tmp_path / "stderr.log"
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(BLABBER, "blab", "settle"),
+            secrets={"blab_auth.key": base},
+            capture_output=True,
+            stderr=stderr,
+            sandbox=isolation,
+        ) as warm,
+    ):
+        assert warm.call("blab").value == "said"
+        assert warm.call("blab", secrets={"blab_auth.key": per_call}).value == "said"
+        warm.call("settle")
+    text = log.read_text()
+    assert base not in text
+    assert per_call not in text
+    assert text.count("fd 2: key=*** ***\n") == 2
+    assert text.count("split: *** rest\n") == 2
+    assert text.count("a thread, after the call: ***\n") == 2

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -276,6 +276,10 @@ class AsyncAgentWorker:
         async with self._guard():
             started = time.monotonic()
             process = await self._ensure_started(limit, target.name)
+            if self._forwarder is not None:
+                # What the agent writes to stderr, now or later (a thread, a subprocess),
+                # reaches the runner's stderr (a server's log) with this call's secrets masked.
+                self._forwarder.mask(auth.secret_values())
             remaining = limit - (time.monotonic() - started)
             self._next_id += 1
             request = {
@@ -447,7 +451,11 @@ class AsyncAgentWorker:
             command = [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments]
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
-        copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
+        copy = (
+            None
+            if self._stderr == subprocess.DEVNULL
+            else _StderrCopy(self._stderr, self._auth.secret_values())
+        )
         try:
             try:
                 spawn = asyncio.ensure_future(
@@ -656,16 +664,31 @@ class AsyncAgentWorker:
 
 
 class _StderrCopy:
-    """A thread copying the child's stderr pipe to ``target`` (``None``: our stderr).
+    """A thread copying the child's stderr pipe to ``target`` (``None``: our stderr),
+    with the secret values it was given (:meth:`mask`) replaced by ``***``.
 
     A thread, not a task: a write to a stderr nobody reads blocks, and must block only
-    this agent (its pipe fills and its writes wait), never the runner's event loop.
+    this agent (its pipe fills and its writes wait), never the runner's event loop. It
+    copies whole lines (a secret is not cut in two between reads), or
+    :data:`_FORWARD_CHUNK` bytes of a longer one.
     """
 
-    def __init__(self, target: Stderr) -> None:
+    def __init__(self, target: Stderr, secrets: Iterable[str] = ()) -> None:
         self._read_end, self.write_end = os.pipe()
         self._target = target
+        self._secrets: frozenset[str] = frozenset()
+        self._redact = Redactor(())
+        self.mask(secrets)
         self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
+
+    def mask(self, secrets: Iterable[str]) -> None:
+        """Mask ``secrets`` too from now on (and every value masked before: a thread of
+        an earlier call may still write that call's)."""
+        known = self._secrets | {value for value in secrets if value}
+        if known != self._secrets:
+            self._secrets = known
+            # One assignment: the copying thread reads either redactor, whole.
+            self._redact = Redactor(known)
 
     def start(self) -> None:
         """Start copying; the child, spawned, holds the only write end from now on."""
@@ -682,13 +705,28 @@ class _StderrCopy:
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join, timeout)
 
     def _run(self) -> None:
+        pending = b""
         with open(self._read_end, "rb", buffering=0) as pipe:
             while chunk := pipe.read(_FORWARD_CHUNK):
-                with contextlib.suppress(OSError, ValueError):
-                    if self._target is None or isinstance(self._target, int):
-                        os.write(2 if self._target is None else self._target, chunk)
-                    else:
-                        _write_to(self._target, chunk)
+                pending += chunk
+                end = max(pending.rfind(b"\n"), pending.rfind(b"\r")) + 1
+                if not end and len(pending) >= _FORWARD_CHUNK:
+                    end = len(pending)
+                if end:
+                    self._forward(pending[:end])
+                    pending = pending[end:]
+        if pending:
+            self._forward(pending)
+
+    def _forward(self, data: bytes) -> None:
+        # surrogateescape: bytes that are not UTF-8 come out as they went in.
+        text = self._redact(data.decode("utf-8", "surrogateescape")) or ""
+        chunk = text.encode("utf-8", "surrogateescape")
+        with contextlib.suppress(OSError, ValueError):
+            if self._target is None or isinstance(self._target, int):
+                os.write(2 if self._target is None else self._target, chunk)
+            else:
+                _write_to(self._target, chunk)
 
 
 def _write_to(target: IO[Any], chunk: bytes) -> None:
