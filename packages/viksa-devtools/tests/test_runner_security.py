@@ -1417,3 +1417,45 @@ def test_what_agent_code_writes_to_stderr_reaches_the_runners_with_secrets_maske
     assert text.count("fd 2: key=*** ***\n") == 2
     assert text.count("split: *** rest\n") == 2
     assert text.count("a thread, after the call: ***\n") == 2
+
+
+FLOODER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write to the stderr descriptor, around the capture")
+    async def flood(payload):
+        line = (payload["line"] + "\\n").encode()
+        for _ in range(payload["times"]):
+            os.write(2, line)
+        return "flooded"
+    """
+)
+
+
+def test_a_captured_workers_stderr_is_bounded_per_call_by_the_output_limit(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # The platform captures what a call prints; written to the descriptor itself it would
+    # reach the server's log unbounded (a flood fills its disk): each call copies at most
+    # Limits.output_bytes of it, and the next call copies again. (A pipe holds what the
+    # copy has not read yet, up to about 128 KiB, when the next call starts: a limit
+    # larger than that lets this test see the next call's line whatever the timing.)
+    log = tmp_path / "stderr.log"
+    limits = Limits(output_bytes=300_000)
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(FLOODER, "flood"),
+            capture_output=True,
+            stderr=stderr,
+            limits=limits,
+            sandbox=isolation,
+        ) as warm,
+    ):
+        assert warm.call("flood", {"line": "x" * 99, "times": 50_000}).value == "flooded"
+        assert warm.call("flood", {"line": "second call", "times": 1}).value == "flooded"
+    text = log.read_text()
+    assert len(text) <= 2 * 300_000 + 1000
+    assert "[viksa: the agent's stderr is cut here, past 300000 bytes in a call]\n" in text
+    assert text.endswith("second call\n")

@@ -48,6 +48,8 @@ class Limits:
       ends the child and the call ends with :class:`CpuLimitError`. Default 300 s.
     - ``output_bytes``: what the call may print when output is captured (UTF-8 bytes);
       past it writes raise and the call ends with :class:`OutputLimitError`. Default 1 MiB.
+      What a captured worker writes to its stderr descriptor itself (around the capture)
+      reaches the runner's stderr up to this many bytes per call; the rest is dropped.
     - ``result_bytes``: the size of the returned value as JSON (UTF-8 bytes); a larger
       one ends the call with :class:`ResultLimitError`. Default 16 MiB.
     - ``processes``: the tasks (processes and threads) of the worker's whole process

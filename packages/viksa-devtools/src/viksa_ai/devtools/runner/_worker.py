@@ -278,8 +278,9 @@ class AsyncAgentWorker:
             process = await self._ensure_started(limit, target.name)
             if self._forwarder is not None:
                 # What the agent writes to stderr, now or later (a thread, a subprocess),
-                # reaches the runner's stderr (a server's log) with this call's secrets masked.
-                self._forwarder.mask(auth.secret_values())
+                # reaches the runner's stderr (a server's log) with this call's secrets
+                # masked and, when the call's output is captured, its size bounded.
+                self._forwarder.begin_call(auth.secret_values())
             remaining = limit - (time.monotonic() - started)
             self._next_id += 1
             request = {
@@ -454,7 +455,11 @@ class AsyncAgentWorker:
         copy = (
             None
             if self._stderr == subprocess.DEVNULL
-            else _StderrCopy(self._stderr, self._auth.secret_values())
+            else _StderrCopy(
+                self._stderr,
+                self._auth.secret_values(),
+                self._limits.output_bytes if self._capture else None,
+            )
         )
         try:
             try:
@@ -670,20 +675,28 @@ class _StderrCopy:
     A thread, not a task: a write to a stderr nobody reads blocks, and must block only
     this agent (its pipe fills and its writes wait), never the runner's event loop. It
     copies whole lines (a secret is not cut in two between reads), or
-    :data:`_FORWARD_CHUNK` bytes of a longer one.
+    :data:`_FORWARD_CHUNK` bytes of a longer one. With ``limit``, it copies at most that
+    many bytes from the start of one call to the next (:meth:`begin_call`), drops the
+    rest and says so in one line: a worker whose output is captured writes to the file
+    descriptor only by going around the capture, and must not fill a server's log.
     """
 
-    def __init__(self, target: Stderr, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, target: Stderr, secrets: Iterable[str] = (), limit: int | None = None
+    ) -> None:
         self._read_end, self.write_end = os.pipe()
         self._target = target
         self._secrets: frozenset[str] = frozenset()
         self._redact = Redactor(())
-        self.mask(secrets)
+        self._limit = limit
+        self._copied = 0
+        self.begin_call(secrets)
         self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
 
-    def mask(self, secrets: Iterable[str]) -> None:
-        """Mask ``secrets`` too from now on (and every value masked before: a thread of
-        an earlier call may still write that call's)."""
+    def begin_call(self, secrets: Iterable[str]) -> None:
+        """A call starts: mask ``secrets`` too from now on (and every value masked before:
+        a thread of an earlier call may still write that call's); copy up to the limit."""
+        self._copied = 0
         known = self._secrets | {value for value in secrets if value}
         if known != self._secrets:
             self._secrets = known
@@ -719,6 +732,16 @@ class _StderrCopy:
             self._forward(pending)
 
     def _forward(self, data: bytes) -> None:
+        limit = self._limit
+        if limit is not None:
+            room = limit - self._copied
+            self._copied += len(data)
+            if room <= 0:
+                return
+            if len(data) > room:
+                # Not a part of it: a part could end inside a secret, unmasked.
+                note = f"[viksa: the agent's stderr is cut here, past {limit} bytes in a call]\n"
+                data = note.encode()
         # surrogateescape: bytes that are not UTF-8 come out as they went in.
         text = self._redact(data.decode("utf-8", "surrogateescape")) or ""
         chunk = text.encode("utf-8", "surrogateescape")
