@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from viksa_ai.devtools.runner import (
+    AgentLoadError,
     AgentWorker,
     CpuLimitError,
     DiskLimitError,
@@ -1453,9 +1454,56 @@ def test_a_captured_workers_stderr_is_bounded_per_call_by_the_output_limit(
             sandbox=isolation,
         ) as warm,
     ):
-        assert warm.call("flood", {"line": "x" * 99, "times": 50_000}).value == "flooded"
-        assert warm.call("flood", {"line": "second call", "times": 1}).value == "flooded"
+        flood = {"line": "x" * 99, "times": 10_000}
+        assert warm.call("flood", flood, timeout=120).value == "flooded"
+        second = {"line": "second call", "times": 1}
+        assert warm.call("flood", second, timeout=120).value == "flooded"
     text = log.read_text()
     assert len(text) <= 2 * 300_000 + 1000
     assert "[viksa: the agent's stderr is cut here, past 300000 bytes in a call]\n" in text
     assert text.endswith("second call\n")
+
+
+COUNTER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="count its files")
+    async def count(payload):
+        return sum(len(files) for _, _, files in os.walk("pkg"))
+    """
+)
+
+
+def agent_with_files(count: int, depth: int = 0) -> dict[str, Any]:
+    """The counting agent with ``count`` more files, in folders ``depth`` long names deep."""
+    manifest = agent(COUNTER, "count")
+    folder = "".join(f"{level}{'d' * 250}/" for level in range(depth))
+    manifest["files"] += [
+        {"name": f"pkg/{folder}{index:05d}.txt", "content": "x", "mime_type": "other"}
+        for index in range(count)
+    ]
+    return manifest
+
+
+def test_an_agent_with_many_files_runs_in_each_sandbox(isolation: bool) -> None:
+    # Each file is bound into the sandbox by its path: 800 files 6 folders deep make a
+    # command line longer than exec takes (bwrap's whole, 2 MiB; one argument, unshare's
+    # mount script, 128 KiB). An agent shipping them must run all the same.
+    with AgentWorker(agent_with_files(800, depth=6), sandbox=isolation) as warm:
+        assert warm.call("count", timeout=120).value == 800
+
+
+def test_an_agent_with_more_files_than_bwrap_takes_is_refused_clearly() -> None:
+    if os.path.basename(sandbox_backend() or "") != "bwrap":
+        pytest.skip("no bwrap sandbox here: " + sandbox_status()[1])
+    with pytest.raises(AgentLoadError, match="bubblewrap takes at most 9000 arguments"):
+        run_endpoint(agent_with_files(3100), "count")
+
+
+def test_a_secret_too_large_to_pass_is_a_clear_error_not_an_oserror(isolation: bool) -> None:
+    # exec takes at most 128 KiB for one environment variable.
+    with pytest.raises(AgentLoadError, match="at most 128 KiB each"):
+        run_endpoint(
+            agent(COUNTER, "count"), "count", secrets={"big.key": "k" * 200_000}, sandbox=isolation
+        )

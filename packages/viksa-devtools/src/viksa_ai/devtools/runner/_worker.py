@@ -73,6 +73,7 @@ from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
+    launchable,
     sandbox_backend,
     sandboxed_command,
     shm_bytes,
@@ -433,15 +434,19 @@ class AsyncAgentWorker:
             arguments.append(f"{DISK_OPTION}{limits.disk_bytes}")
         arguments += self._agent.modules
         runner_end: int | None = None
+        options: IO[bytes] | None = None
         if self._sandbox_tool is not None:
-            command = sandboxed_command(
+            command, options = launchable(
                 self._sandbox_tool,
-                [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments],
-                workdir,
-                hidden=self._hidden,
-                tmp_bytes=limits.tmp_bytes(),
-                work_bytes=limits.tmp_bytes(),
-                cgroup_procs=procs,
+                sandboxed_command(
+                    self._sandbox_tool,
+                    [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments],
+                    workdir,
+                    hidden=self._hidden,
+                    tmp_bytes=limits.tmp_bytes(),
+                    work_bytes=limits.tmp_bytes(),
+                    cgroup_procs=procs,
+                ),
             )
         elif _SHIM:
             # The shim's end of the pipe reads end-of-file when this process is gone.
@@ -472,7 +477,14 @@ class AsyncAgentWorker:
                         cwd=workdir,
                         env=child_environment(workdir, self._auth.environment()),
                         start_new_session=_POSIX,
-                        pass_fds=() if runner_end is None else (runner_end,),
+                        pass_fds=tuple(
+                            fd
+                            for fd in (
+                                runner_end,
+                                None if options is None else options.fileno(),
+                            )
+                            if fd is not None
+                        ),
                     )
                 )
                 try:
@@ -488,9 +500,15 @@ class AsyncAgentWorker:
             finally:
                 if runner_end is not None:
                     os.close(runner_end)
+                if options is not None:
+                    options.close()
         except OSError as exc:
             if not self._closed:
-                raise
+                # e.g. E2BIG: a secret past the 128 KiB exec takes for one variable.
+                raise AgentLoadError(
+                    f"the agent's worker process could not be started ({exc}): check the "
+                    "size of its secrets (at most 128 KiB each) and the Python installation"
+                ) from None
             # close() removed the working directory while the child was being spawned.
             raise _closed_mid_start(exc) from None
         self._process = process
