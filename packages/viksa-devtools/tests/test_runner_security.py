@@ -1507,3 +1507,29 @@ def test_a_secret_too_large_to_pass_is_a_clear_error_not_an_oserror(isolation: b
         run_endpoint(
             agent(COUNTER, "count"), "count", secrets={"big.key": "k" * 200_000}, sandbox=isolation
         )
+
+
+BLOATED_READY = code(
+    """
+    import json, struct, sys
+
+    # At import, before the child says it is ready: a ready frame of its own, 4 MiB long.
+    _frame = sys._getframe()
+    while "channel_out" not in _frame.f_locals:
+        _frame = _frame.f_back
+    _body = json.dumps({"op": "ready", "ok": True, "pid": 0, "pad": "x" * (4 << 20)}).encode()
+    _frame.f_locals["channel_out"].write(struct.pack(">I", len(_body)) + _body)
+    _frame.f_locals["channel_out"].flush()
+
+    @mcp_endpoint(description="never reached")
+    async def hello(payload):
+        return "hello"
+    """
+)
+
+
+def test_a_ready_frame_larger_than_an_import_error_is_refused(isolation: bool) -> None:
+    # Agent code runs at import and can write on the channel: the runner must not buffer
+    # whatever it announces (up to 256 MiB a frame) for each worker it starts.
+    with pytest.raises(WorkerCrashedError, match="announced, more than"):
+        run_endpoint(agent(BLOATED_READY, "hello"), "hello", sandbox=isolation)

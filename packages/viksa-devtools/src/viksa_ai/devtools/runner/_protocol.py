@@ -28,6 +28,7 @@ __all__ = [
     "KIND_RESULT_LIMIT",
     "MAX_ERROR_CHARS",
     "MAX_FRAME_BYTES",
+    "MAX_READY_BYTES",
     "MEMORY_OPTION",
     "FrameTooLargeError",
     "ProtocolError",
@@ -59,6 +60,9 @@ CGROUP_OPTION = "--cgroup="
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 # The child cuts an error's message and its traceback to this many characters each.
 MAX_ERROR_CHARS = 64 * 1024
+# The most a ``ready`` frame holds: an import error's message and traceback, each
+# MAX_ERROR_CHARS characters of up to six bytes as JSON, and a few short fields.
+MAX_READY_BYTES = 2 * 6 * MAX_ERROR_CHARS + 64 * 1024
 
 
 class ProtocolError(Exception):

@@ -61,6 +61,7 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_NOT_FOUND,
     KIND_OUTPUT_LIMIT,
     KIND_RESULT_LIMIT,
+    MAX_READY_BYTES,
     MEMORY_OPTION,
     FrameTooLargeError,
     ProtocolError,
@@ -521,7 +522,8 @@ class AsyncAgentWorker:
             raise _closed_mid_start(None)
         try:
             with self._watching(process):
-                ready = await asyncio.wait_for(_read_frame(process), timeout)
+                # Bounded: agent code runs at import, and can write on the channel.
+                ready = await asyncio.wait_for(_read_frame(process, MAX_READY_BYTES), timeout)
         except asyncio.TimeoutError:
             await self._discard()
             if endpoint is not None:
