@@ -1533,3 +1533,43 @@ def test_a_ready_frame_larger_than_an_import_error_is_refused(isolation: bool) -
     # whatever it announces (up to 256 MiB a frame) for each worker it starts.
     with pytest.raises(WorkerCrashedError, match="announced, more than"):
         run_endpoint(agent(BLOATED_READY, "hello"), "hello", sandbox=isolation)
+
+
+LINGERER = code(
+    """
+    import os, threading
+
+    WAKE, DONE = threading.Event(), threading.Event()
+
+    @mcp_endpoint(description="leave a thread that prints this call's key later")
+    async def leave(payload):
+        key = os.environ["linger_auth.key"]
+
+        def later():
+            WAKE.wait(30)
+            print(f"the first call's key: {key}")
+            DONE.set()
+
+        threading.Thread(target=later, daemon=True).start()
+        return "left"
+
+    @mcp_endpoint(description="let it print during this call")
+    async def wake(payload):
+        WAKE.set()
+        DONE.wait(30)
+        return "woken"
+    """
+)
+
+
+def test_a_secret_of_an_earlier_call_is_masked_in_a_later_calls_output(isolation: bool) -> None:
+    # A pool worker serves calls with the secrets of each (a rotated key, a new binding):
+    # a thread of an earlier call printing its key during a later call, into that call's
+    # captured output, must not show it.
+    first, second = f"first-{time.monotonic_ns()}", f"second-{time.monotonic_ns()}"
+    with AgentWorker(
+        agent(LINGERER, "leave", "wake"), capture_output=True, sandbox=isolation
+    ) as warm:
+        assert warm.call("leave", secrets={"linger_auth.key": first}).value == "left"
+        woken = warm.call("wake", secrets={"linger_auth.key": second})
+    assert woken.output == "the first call's key: ***\n"

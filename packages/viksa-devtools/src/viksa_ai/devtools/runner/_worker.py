@@ -168,6 +168,8 @@ class AsyncAgentWorker:
         self._agent = agent if isinstance(agent, LoadedAgent) else load_agent(agent)
         declared = self._agent.auth_methods if auth_methods is None else auth_methods
         self._auth = AuthConfig(secrets, declared)
+        # The secret values masked in what the agent writes: the worker's and each call's.
+        self._masked = frozenset(value for value in self._auth.secret_values() if value)
         self._capture = capture_output
         self._stderr = stderr
         self._start_timeout = start_timeout
@@ -271,7 +273,10 @@ class AsyncAgentWorker:
             )
         target = call.endpoint
         auth = self._auth if secrets is None else self._auth.with_secrets(secrets)
-        redact = Redactor([*self._auth.secret_values(), *auth.secret_values()])
+        # Every value this worker was given: a thread of an earlier call may still print
+        # that call's (a secret since rotated) into this one's output.
+        self._masked |= {value for value in auth.secret_values() if value}
+        redact = Redactor(self._masked)
         limit = self._agent.timeout_of(target) if timeout is None else timeout
         if not limit > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -282,7 +287,7 @@ class AsyncAgentWorker:
                 # What the agent writes to stderr, now or later (a thread, a subprocess),
                 # reaches the runner's stderr (a server's log) with this call's secrets
                 # masked and, when the call's output is captured, its size bounded.
-                self._forwarder.begin_call(auth.secret_values())
+                self._forwarder.begin_call(self._masked)
             remaining = limit - (time.monotonic() - started)
             self._next_id += 1
             request = {
@@ -463,7 +468,7 @@ class AsyncAgentWorker:
             if self._stderr == subprocess.DEVNULL
             else _StderrCopy(
                 self._stderr,
-                self._auth.secret_values(),
+                self._masked,
                 self._limits.output_bytes if self._capture else None,
             )
         )
@@ -714,10 +719,9 @@ class _StderrCopy:
         self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
 
     def begin_call(self, secrets: Iterable[str]) -> None:
-        """A call starts: mask ``secrets`` too from now on (and every value masked before:
-        a thread of an earlier call may still write that call's); copy up to the limit."""
+        """A call starts: mask ``secrets`` from now on; copy up to the limit again."""
         self._copied = 0
-        known = self._secrets | {value for value in secrets if value}
+        known = frozenset(value for value in secrets if value)
         if known != self._secrets:
             self._secrets = known
             # One assignment: the copying thread reads either redactor, whole.
