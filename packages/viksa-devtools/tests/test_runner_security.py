@@ -1573,3 +1573,41 @@ def test_a_secret_of_an_earlier_call_is_masked_in_a_later_calls_output(isolation
         assert warm.call("leave", secrets={"linger_auth.key": first}).value == "left"
         woken = warm.call("wake", secrets={"linger_auth.key": second})
     assert woken.output == "the first call's key: ***\n"
+
+
+SPINNER = code(
+    """
+    import os, threading
+
+    def spin():
+        while True:
+            pass
+
+    @mcp_endpoint(description="leave a thread spinning, and return")
+    async def leave_spinning(payload):
+        threading.Thread(target=spin, daemon=True).start()
+        return "left"
+
+    @mcp_endpoint(description="fine")
+    async def fine(payload):
+        return "fine"
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_CPU is POSIX")
+def test_a_thread_left_spinning_after_its_call_cannot_burn_cpu_for_good(isolation: bool) -> None:
+    # A warm worker stays up between calls (the platform keeps a pool of them): a thread
+    # the agent left spinning gets the CPU time of one call, then the kernel ends the
+    # idle worker, and the next call starts a new one.
+    limits = Limits(cpu_seconds=1)
+    with AgentWorker(
+        agent(SPINNER, "leave_spinning", "fine"), limits=limits, sandbox=isolation
+    ) as warm:
+        assert warm.call("leave_spinning").value == "left"
+        deadline = time.monotonic() + 60
+        while warm.pid is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert warm.pid is None, "the idle worker still spins"
+        assert warm.call("fine").value == "fine"
+        assert warm.starts == 2

@@ -204,7 +204,10 @@ def _cpu_limit(seconds: float | None) -> Iterator[None]:
     """Limit the CPU time of this call: past it the kernel ends the process (SIGXCPU).
 
     RLIMIT_CPU counts the process's whole life, so the soft limit is set to the time
-    used so far plus ``seconds`` for the call and lifted after it.
+    used so far plus ``seconds`` for the call; after it, to the time used then plus
+    ``seconds`` again: what the agent left running (a thread spinning) gets no more
+    between two calls than one call gets, and an idle worker does not burn a core for
+    good (the kernel ends it; the next call starts a new one).
     """
     try:
         import resource
@@ -214,16 +217,21 @@ def _cpu_limit(seconds: float | None) -> Iterator[None]:
     if seconds is None:
         yield
         return
+    _set_cpu_budget(resource, seconds)
+    try:
+        yield
+    finally:
+        _set_cpu_budget(resource, seconds)
+
+
+def _set_cpu_budget(resource: ModuleType, seconds: float) -> None:
+    """Let this process use ``seconds`` more CPU time from now (soft RLIMIT_CPU)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     target = int(usage.ru_utime + usage.ru_stime + seconds) + 1
     if hard != resource.RLIM_INFINITY:
         target = min(target, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (target, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
 
 
 class _OutputLimitError(Exception):

@@ -45,7 +45,9 @@ class Limits:
       past it raises ``MemoryError`` in the agent and the call ends with
       :class:`MemoryLimitError`. Default 1 GiB.
     - ``cpu_seconds``: CPU time of the call (``RLIMIT_CPU``, POSIX); past it the kernel
-      ends the child and the call ends with :class:`CpuLimitError`. Default 300 s.
+      ends the child and the call ends with :class:`CpuLimitError`. Default 300 s. What
+      agent code leaves running between calls (a thread) gets as much: past it the
+      kernel ends the idle worker, and the next call starts a new one.
     - ``output_bytes``: what the call may print when output is captured (UTF-8 bytes);
       past it writes raise and the call ends with :class:`OutputLimitError`. Default 1 MiB.
       What a captured worker writes to its stderr descriptor itself (around the capture)
