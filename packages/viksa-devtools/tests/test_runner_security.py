@@ -1611,3 +1611,32 @@ def test_a_thread_left_spinning_after_its_call_cannot_burn_cpu_for_good(isolatio
         assert warm.pid is None, "the idle worker still spins"
         assert warm.call("fine").value == "fine"
         assert warm.starts == 2
+
+
+STREAM_BREAKER = code(
+    """
+    import sys
+
+    class Broken:
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            raise SystemExit("flush says no")
+
+    @mcp_endpoint(description="replace the standard streams with broken ones")
+    async def break_streams(payload):
+        sys.stdout = Broken()
+        sys.stderr = None
+        return "value"
+    """
+)
+
+
+def test_standard_streams_replaced_by_agent_code_do_not_kill_the_worker(isolation: bool) -> None:
+    # Uncaptured (viksa run), the streams agent code sets stay set after its call: the
+    # child flushes them after each call, and must send the reply whatever they do.
+    with AgentWorker(agent(STREAM_BREAKER, "break_streams"), sandbox=isolation) as warm:
+        assert warm.call("break_streams").value == "value"
+        assert warm.call("break_streams").value == "value"
+        assert warm.starts == 1

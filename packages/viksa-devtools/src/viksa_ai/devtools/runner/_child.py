@@ -318,8 +318,8 @@ class _Server:
             reply.update(ok=True, value=value)
             _check_result_size(reply, limits.get("result"))
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush(sys.stdout)
+            _flush(sys.stderr)
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
         reply["output"] = _encodable(output.getvalue()) if output is not None else None
         if output is not None and output.exceeded:
@@ -437,6 +437,13 @@ def _captured(buffer: io.StringIO | None) -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+def _flush(stream: object) -> None:
+    """Flush ``stream``, which agent code may have replaced (with None, or an object whose
+    flush raises anything): the call's reply must still be sent."""
+    with contextlib.suppress(BaseException):
+        stream.flush()  # type: ignore[attr-defined]
 
 
 def _is_auth_error(exc: BaseException) -> bool:
