@@ -379,3 +379,86 @@ def test_an_executions_page_shows_its_spans_as_a_timeline(served: Served, page: 
     sync_api.expect(worker).to_have_class(re.compile(r"\bdepth-2\b"))
     sync_api.expect(timeline).not_to_contain_text("a timeline of spans")  # no input value
     _shot(page, "execution-timeline")
+
+
+_MARKUP = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+_FORM_PROBE_MAIN = f"""
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+MARKUP = {_MARKUP!r}
+
+
+@mcp_endpoint(description="Answer what it was sent, and markup")
+async def shout(payload: Dict[str, Any]):
+    print(MARKUP)
+    return {{"sent": payload, "markup": MARKUP}}
+
+
+@mcp_endpoint(description="Fail with markup")
+async def explode(payload: Dict[str, Any]):
+    raise RuntimeError(MARKUP)
+"""
+
+
+def test_a_run_form_sends_what_it_shows_and_shows_markup_as_text(served: Served, page: Any) -> None:
+    endpoint = {"module": "main", "description": _MARKUP, "outputs": []}
+    manifest = {
+        "agent_name": _MARKUP,
+        "agent_alias": "form_probe",
+        "agent_description": _MARKUP,
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _FORM_PROBE_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        # Names and values a page's script could mistake: a prototype's name, JSON look-alikes.
+        "inputs": [
+            {"name": "__proto__", "type": "string"},
+            {"name": "pick", "type": "string", "allowed_values": ["1", "true", "plain"]},
+        ],
+        "outputs": [],
+        "agent_endpoints": [
+            {
+                **endpoint,
+                "name": "shout",
+                "inputs": [{"input_ref": "__proto__"}, {"input_ref": "pick"}],
+            },
+            {**endpoint, "name": "explode", "inputs": []},
+        ],
+    }
+    created = served.api.post("/builder/agent/create", json=manifest)
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert served.api.post(route, json={"agent_id": agent}).status_code == 200
+    dialogs: list[str] = []
+
+    def seen(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", seen)
+
+    page.goto(f"{served.base_url}/dashboard/agents/{agent}/endpoints/shout")
+    page.get_by_label("__proto__").fill("a prototype's name")
+    page.get_by_label("pick").select_option(label="1")
+    page.get_by_role("button", name="Run").click()
+    result = page.locator("#run-result")
+    sync_api.expect(result.locator(".badge")).to_have_text("completed")
+    answer = result.get_by_label("Result")
+    sync_api.expect(answer).to_contain_text('"__proto__": "a prototype\'s name"')
+    sync_api.expect(answer).to_contain_text('"pick": "1"')
+    sync_api.expect(answer).to_contain_text(_MARKUP)
+    sync_api.expect(result.get_by_label("Output")).to_contain_text(_MARKUP)
+
+    page.goto(f"{served.base_url}/dashboard/agents/{agent}/endpoints/explode")
+    page.get_by_role("button", name="Run").click()
+    sync_api.expect(result.locator(".badge")).to_have_text("failed")
+    sync_api.expect(result.locator(".error-text")).to_contain_text(_MARKUP)
+    sync_api.expect(result.get_by_label("Traceback")).to_contain_text(_MARKUP)
+    page.goto(served.base_url + "/")
+    sync_api.expect(page.locator("section.card h2", has_text="form_probe")).to_contain_text(_MARKUP)
+    for path in ("/", f"/dashboard/agents/{agent}/endpoints/shout"):
+        page.goto(served.base_url + path)
+        assert page.locator("main img, main script").count() == 0, path
+    assert dialogs == []

@@ -212,6 +212,27 @@ async def test_on_loopback_only_local_and_allowed_host_names_are_answered(
         assert "--allow-host" in detail["message"]
 
 
+async def test_a_rebinding_page_reaches_none_of_the_dashboard() -> None:
+    app = create_app()
+    guarded = guard_hosts(app, "127.0.0.1")
+    evil = {"Host": "evil.example:8765", "Origin": "http://evil.example:8765"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=guarded), base_url="http://127.0.0.1"
+    ) as http:
+        answers = [
+            await http.get("/", headers=evil),
+            await http.get("/dashboard/sign-in", headers=evil),
+            await http.get("/dashboard/events", headers=evil),
+            await http.get("/dashboard/static/dashboard.js", headers=evil),
+            await http.get("/docs", headers=evil),
+            await http.post("/dashboard/sign-in", data={"email": "a"}, headers=evil),
+            await http.post("/dashboard/api/run", json={}, headers=evil),
+        ]
+    await app.state.platform.aclose()
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert {a.json()["detail"]["code"] for a in answers} == {"host_not_allowed"}
+
+
 # What a Host header admitted on loopback may be: a loopback name, then at most a port.
 _LOOPBACK_HOST = re.compile(r"\s*(?:(?:localhost|127\.0\.0\.1)\.*|\[::1\])(?::[0-9]*)?\s*")
 

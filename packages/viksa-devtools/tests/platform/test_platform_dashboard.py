@@ -6,8 +6,14 @@ pages in Chromium; these pin the rules a browser cannot show: what is refused an
 
 from __future__ import annotations
 
+import asyncio
+import html
+import json
 import re
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -73,6 +79,20 @@ async def test_the_one_time_link_signs_in_once_with_a_strict_cookie(
     assert COOKIE not in again.headers.get("set-cookie", "")
 
 
+async def test_a_sign_in_link_expires_unused(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from viksa_ai.devtools.platform.services import _dashboard
+
+    token = viksa_platform.platform.dashboard.issue_link(viksa_platform.credentials.email)
+    later = time.time() + _dashboard._LINK_TTL_SECONDS + 1
+    monkeypatch.setattr(_dashboard, "time", SimpleNamespace(time=lambda: later))
+    answer = await browser.get("/dashboard/sign-in", params={"token": token})
+    assert answer.status_code == 401
+    assert "has expired" in answer.text
+    assert COOKIE not in answer.headers.get("set-cookie", "")
+
+
 async def test_the_dev_credentials_sign_in_on_the_form(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient
 ) -> None:
@@ -112,6 +132,19 @@ async def test_a_sign_in_without_the_forms_own_token_is_refused(
     assert cross.status_code == 403
 
 
+async def test_a_sign_in_form_with_too_many_fields_is_refused_not_a_crash(
+    browser: httpx.AsyncClient,
+) -> None:
+    form = await browser.get("/dashboard/sign-in")
+    found = _FORM_TOKEN.search(form.text)
+    assert found is not None
+    fields = {f"field{i}": "x" for i in range(11)}
+    answer = await browser.post("/dashboard/sign-in", data={**fields, "form_token": found[1]})
+    assert answer.status_code == 400
+    assert "The form could not be read" in answer.text
+    assert COOKIE not in answer.headers.get("set-cookie", "")
+
+
 async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient
 ) -> None:
@@ -131,6 +164,12 @@ async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
         },
     )
     assert (cross.status_code, cross.json()["detail"]["code"]) == (403, "cross_site")
+    # Another origin of this very host: another scheme, another port, an opaque origin.
+    for origin in ("https://127.0.0.1", "http://127.0.0.1:8000", "evil://127.0.0.1", "null"):
+        other = await browser.post(
+            "/dashboard/api/faults", json=body, headers={CSRF_HEADER: csrf, "Origin": origin}
+        )
+        assert (other.status_code, other.json()["detail"]["code"]) == (403, "cross_site"), origin
     assert viksa_platform.platform.faults.armed() == []
     armed = await browser.post(
         "/dashboard/api/faults", json=body, headers={CSRF_HEADER: csrf, "Origin": _ORIGIN}
@@ -139,6 +178,24 @@ async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
     assert [f["status"] for f in viksa_platform.platform.faults.armed()] == [503]
     cleared = await browser.delete("/dashboard/api/faults", headers={CSRF_HEADER: csrf})
     assert (cleared.status_code, viksa_platform.platform.faults.armed()) == (200, [])
+
+
+async def test_an_idempotency_key_replays_no_dashboard_answer_to_another_browser(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # A key's owner comes from a bearer token; the dashboard signs in by cookie, so a
+    # kept answer would be replayed to any browser, and before the session check.
+    csrf = await _signed_in(viksa_platform, browser)
+    body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "mine"}}
+    key = {"Idempotency-Key": "run-1"}
+    ran = await browser.post("/dashboard/api/run", json=body, headers={CSRF_HEADER: csrf, **key})
+    assert ran.json()["status"] == "completed", ran.text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app), base_url=_ORIGIN, timeout=30
+    ) as stranger:
+        again = await stranger.post("/dashboard/api/run", json=body, headers=key)
+    assert (again.status_code, again.json()["detail"]["code"]) == (401, "not_signed_in")
+    assert "mine" not in again.text
 
 
 async def test_an_action_without_a_session_is_401(browser: httpx.AsyncClient) -> None:
@@ -215,6 +272,28 @@ async def test_an_endpoints_form_follows_its_declared_inputs(
     assert missing.status_code == 404
 
 
+async def test_a_choice_is_sent_as_the_declared_value_not_as_what_it_looks_like(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    manifest: Callable[..., Manifest],
+) -> None:
+    # The page JSON-parses a choice's value: the string "1" must not become the number 1.
+    allowed = ["1", "true", "null", "[]", "plain", 2]
+    text = {"name": "text", "type": "string", "allowed_values": allowed}
+    seconds = {"name": "seconds", "type": "float"}
+    created = await http.post("/builder/agent/create", json=manifest(inputs=[text, seconds]))
+    assert created.status_code == 201, created.text
+    await _signed_in(viksa_platform, browser)
+    page = await browser.get(f"/dashboard/agents/{created.json()['id']}/endpoints/echo")
+    select = re.search(r'<select [^>]*id="input-text".*?</select>', page.text)
+    assert select is not None
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select[0])
+    sent = [json.loads(html.unescape(value)) for value, _ in options]
+    assert sent == allowed
+    assert [html.unescape(label) for _, label in options] == [*allowed[:-1], "2"]
+
+
 async def test_the_executions_page_filters_like_the_api(
     viksa_platform: LocalPlatform,
     browser: httpx.AsyncClient,
@@ -265,6 +344,14 @@ async def test_docs_load_swagger_from_this_server(browser: httpx.AsyncClient) ->
     assert "/docs/assets/swagger-ui-bundle.js" in docs.text
     redoc = await browser.get("/redoc")
     assert (redoc.status_code, redoc.headers["location"]) == (307, "/docs")
+
+
+async def test_the_docs_pages_are_never_framed(browser: httpx.AsyncClient) -> None:
+    for path in ("/docs", "/docs/oauth2-redirect"):
+        answer = await browser.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
 
 
 def test_the_banner_prints_the_dashboard_link_on_a_line_of_its_own(
@@ -368,3 +455,308 @@ async def test_without_tracing_the_execution_page_says_how_to_turn_it_on(
     page = (await browser.get(f"/dashboard/executions/{run.json()['execution_id']}")).text
     assert "Tracing is off" in page
     assert "pip install &quot;viksa-devtools[otel]&quot;" in page
+
+
+@asynccontextmanager
+async def _eves_browser(
+    viksa_platform: LocalPlatform, http: httpx.AsyncClient
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A second account (its own org and project) signed in to the dashboard; its CSRF."""
+    viksa_platform.platform.accounts.create_user("eve@example.com", "pw-eve-123")
+    login = {"email": "eve@example.com", "password": "pw-eve-123"}
+    token = (await http.post("/auth/individual/login", json=login)).json()["access_token"]
+    eve = {"Authorization": f"Bearer {token}"}
+    org = (await http.post("/org/create", json={"name": "eve"}, headers=eve)).json()
+    project = await http.post(
+        "/project/create", json={"org_id": org["id"], "name": "p"}, headers=eve
+    )
+    assert project.status_code == 201, project.text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app), base_url=_ORIGIN, timeout=30
+    ) as client:
+        yield client, await _signed_in(viksa_platform, client, "eve@example.com")
+
+
+async def test_another_account_sees_and_acts_on_none_of_the_projects_records(
+    viksa_platform: LocalPlatform,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    ran = await http.post("/pulse/executor/execute", json=execute(deployed, "fail"))
+    waiting = (
+        await http.post("/pulse/executor/execute", json=execute(deployed, "guarded", text="w"))
+    ).json()
+    assert waiting["status"] == "awaiting_approval", waiting
+    trigger = await http.post(
+        "/chat/trigger",
+        json={"name": "hook-mine", "agent_id": deployed["id"], "endpoint": "echo.main.echo"},
+    )
+    assert trigger.status_code == 201, trigger.text
+    schedule = await http.post(
+        "/scheduler/schedule/create",
+        json={
+            "name": "sched-mine",
+            "agent_id": deployed["id"],
+            "endpoint": "echo.main.echo",
+            "interval_seconds": 3600,
+            "inputs": {"text": "t"},
+        },
+    )
+    assert schedule.status_code == 201, schedule.text
+    armed = await http.post("/_dev/faults", json={"spec": "status=503;count=9;path=/nowhere"})
+    assert armed.status_code == 201, armed.text
+    mine = [
+        deployed["id"],
+        ran.json()["execution_id"],
+        waiting["execution_id"],
+        waiting["approval_id"],
+        trigger.json()["id"],
+        "hook-mine",
+        "sched-mine",
+        "svc",  # the secret's name
+        "/nowhere",
+    ]
+    async with _eves_browser(viksa_platform, http) as (eve, csrf):
+        for path in (
+            "/",
+            "/dashboard/executions",
+            f"/dashboard/executions?agent_id={deployed['id']}",
+            "/dashboard/approvals",
+            "/dashboard/triggers",
+            "/dashboard/schedules",
+            "/dashboard/secrets",
+            "/dashboard/faults",
+        ):
+            page = await eve.get(path)
+            assert page.status_code == 200, path
+            assert [m for m in mine if m in page.text] == [], path
+        for path in (
+            f"/dashboard/executions/{ran.json()['execution_id']}",
+            f"/dashboard/agents/{deployed['id']}/endpoints/echo",
+        ):
+            assert (await eve.get(path)).status_code == 404, path
+        headers = {CSRF_HEADER: csrf}
+        body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "e"}}
+        run = await eve.post("/dashboard/api/run", json=body, headers=headers)
+        assert run.status_code == 404, run.text
+        for decision in ("approve", "reject"):
+            path = f"/dashboard/api/approvals/{waiting['approval_id']}/{decision}"
+            answer = await eve.post(path, json={"comment": "mine now"}, headers=headers)
+            assert answer.status_code in (403, 404), answer.text
+    approval = viksa_platform.platform.store.get("approval", waiting["approval_id"])
+    assert approval is not None
+    assert approval["status"] == "pending"
+    assert [f["path"] for f in viksa_platform.platform.faults.armed()] == ["/nowhere"]
+
+
+LiveFeed = asyncio.Queue[str | None]
+
+
+@asynccontextmanager
+async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterator[LiveFeed]:
+    """``GET /dashboard/events`` with ``cookie``, each body chunk handed over as it is sent
+    (httpx's ASGI transport would wait for the endless stream to end); None at its end."""
+    chunks: asyncio.Queue[str | None] = asyncio.Queue()
+    gone = asyncio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+        elif message["type"] == "http.response.body":
+            if body := bytes(message.get("body", b"")).decode():
+                chunks.put_nowait(body)
+            if not message.get("more_body", False):
+                chunks.put_nowait(None)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/dashboard/events",
+        "raw_path": b"/dashboard/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    served = asyncio.ensure_future(viksa_platform.app(scope, receive, send))
+    try:
+        assert await chunks.get() == ": connected\n\n"
+        yield chunks
+    finally:
+        gone.set()
+        await served
+
+
+async def test_the_live_feed_ends_when_the_browser_signs_out(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    csrf = await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    async with _live_feed(viksa_platform, cookie) as feed:
+        out = await browser.post("/dashboard/api/sign-out", headers={CSRF_HEADER: csrf})
+        assert out.status_code == 200
+        ran = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+        assert ran.json()["status"] == "completed", ran.text
+        # The execution's notices are not sent to the signed-out browser: its stream ends.
+        assert await feed.get() is None
+
+
+async def test_the_live_feed_carries_only_the_projects_executions(
+    viksa_platform: LocalPlatform,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    async with _eves_browser(viksa_platform, http) as (eve, _):
+        cookie = eve.cookies.get(COOKIE)
+        assert cookie is not None
+        eves = viksa_platform.platform.dashboard.browser(cookie)
+        assert eves is not None
+        async with _live_feed(viksa_platform, cookie) as feed:
+            ran = await http.post(
+                "/pulse/executor/execute", json=execute(deployed, "echo", text="x")
+            )
+            assert ran.json()["status"] == "completed", ran.text
+            # Published after both notices of that run: the next event Eve gets.
+            viksa_platform.platform.engine.events.publish(
+                {
+                    "type": "execution",
+                    "execution_id": "exe_eves",
+                    "project_id": eves.principal.project_id,
+                    "status": "running",
+                }
+            )
+            event = await feed.get()
+            assert event is not None
+            assert "exe_eves" in event
+            assert ran.json()["execution_id"] not in event
+            assert "project_id" not in event
+
+
+_MARKUP = "\"'><img src=x onerror=alert(1)></script><script>alert(2)</script>"
+_HOSTILE_MAIN = f"""
+import sys
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+MARKUP = {_MARKUP!r}
+
+
+@mcp_endpoint(description="Answer markup")
+async def shout(payload: Dict[str, Any]):
+    print(MARKUP)
+    print(MARKUP, file=sys.stderr)
+    return {{MARKUP: payload}}
+
+
+@mcp_endpoint(description="Fail with markup")
+async def explode(payload: Dict[str, Any]):
+    raise RuntimeError(MARKUP)
+
+
+@mcp_endpoint(description="Wait for an approval")
+async def wait(payload: Dict[str, Any]):
+    return payload
+"""
+
+
+async def test_markup_from_agents_and_callers_shows_as_text_on_every_page(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    text = {"name": "text", "type": "string", "description": _MARKUP, "default": _MARKUP}
+    choice = {"name": "choice", "type": "string", "allowed_values": [_MARKUP, "plain"]}
+    endpoint = {"module": "main", "description": _MARKUP, "outputs": []}
+    inputs = [{"input_ref": "text", "required": False}, {"input_ref": "choice", "required": False}]
+    manifest = {
+        "agent_name": _MARKUP,
+        "agent_alias": "markup",
+        "agent_description": _MARKUP,
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _HOSTILE_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        "inputs": [text, choice],
+        "outputs": [{"name": "out", "type": "string", "description": _MARKUP}],
+        "agent_endpoints": [
+            {**endpoint, "name": "shout", "inputs": inputs, "outputs": ["out"]},
+            {**endpoint, "name": "explode", "inputs": []},
+            {
+                **endpoint,
+                "name": "wait",
+                "inputs": inputs,
+                "execution_config": {"requires_approval": True},
+            },
+        ],
+    }
+    created = await http.post("/builder/agent/create", json=manifest)
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert (await http.post(route, json={"agent_id": agent})).status_code == 200
+    secret = {"name": _MARKUP, "value": "v4lue", "description": _MARKUP}
+    assert (await http.post("/builder/secret/create", json=secret)).status_code == 201
+    hook = {"name": _MARKUP, "agent_id": agent, "endpoint": "markup.main.shout"}
+    trigger = await http.post("/chat/trigger", json=hook)
+    assert trigger.status_code == 201, trigger.text
+    called = await http.post(
+        f"/chat/webhook/trigger/{trigger.json()['id']}",
+        json={"text": _MARKUP},
+        headers={"Authorization": f"Bearer {trigger.json()['webhook_token']}"},
+    )
+    assert called.json()["status"] == "completed", called.text
+    schedule = {**hook, "interval_seconds": 3600, "inputs": {"choice": _MARKUP}}
+    assert (await http.post("/scheduler/schedule/create", json=schedule)).status_code == 201
+    armed = await http.post("/_dev/faults", json={"spec": f"status=503;count=1;path=/{_MARKUP}"})
+    assert armed.status_code == 201, armed.text
+    csrf = await _signed_in(viksa_platform, browser)
+    runs = []
+    for name, given in (
+        ("shout", {"choice": _MARKUP}),
+        ("explode", {}),
+        ("wait", {"text": _MARKUP}),
+    ):
+        body = {"agent_id": agent, "endpoint": f"markup.main.{name}", "inputs": given}
+        ran = await browser.post("/dashboard/api/run", json=body, headers={CSRF_HEADER: csrf})
+        assert ran.status_code == 200, ran.text
+        runs.append(ran.json())
+    assert [r["status"] for r in runs] == ["completed", "failed", "awaiting_approval"]
+    pages = [
+        "/",
+        "/dashboard/approvals",
+        "/dashboard/triggers",
+        "/dashboard/schedules",
+        "/dashboard/secrets",
+        "/dashboard/faults",
+        *(f"/dashboard/agents/{agent}/endpoints/{name}" for name in ("shout", "wait")),
+        *(f"/dashboard/executions/{r['execution_id']}" for r in runs),
+        f"/dashboard/executions/{called.json()['execution_id']}",
+    ]
+    escaped = "&lt;img src=x onerror=alert(1)&gt;"
+    for path in pages:
+        page = await browser.get(path)
+        assert page.status_code == 200, path
+        assert "<img" not in page.text, path
+        assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text) is None, path
+        assert escaped in page.text, path
+        assert "v4lue" not in page.text, path
+    listing = await browser.get("/dashboard/executions")  # ids and aliases: no free text
+    assert listing.text.count('href="/dashboard/executions/') == len(runs) + 1

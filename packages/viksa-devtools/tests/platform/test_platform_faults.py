@@ -301,6 +301,21 @@ async def test_the_fault_token_of_the_banner_arms_faults(
     }
 
 
+async def test_an_idempotency_key_replays_no_fault_answer_to_a_stranger(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    # The fault token is no bearer token: with a key, every caller shared one owner and a
+    # stranger got the admin's answer (every project's faults) replayed without a check.
+    body = {"spec": "status=503;path=/nowhere", "all": True}
+    key = {"Idempotency-Key": "arm-1"}
+    token = {"X-Viksa-Fault-Token": viksa_platform.platform.fault_token, "Authorization": ""}
+    armed = await http.post("/_dev/faults", json=body, headers={**token, **key})
+    assert armed.status_code == 201, armed.text
+    stranger = await http.post("/_dev/faults", json=body, headers={"Authorization": "", **key})
+    assert stranger.status_code == 401
+    assert "/nowhere" not in stranger.text
+
+
 @pytest.mark.parametrize(
     "spec", ["latency=3600", "latency=30.5", "count=1000000", "count=1001", "drop=1000000"]
 )

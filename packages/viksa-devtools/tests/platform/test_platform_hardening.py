@@ -61,6 +61,17 @@ def test_the_access_log_never_shows_a_passphrase(caplog: pytest.LogCaptureFixtur
     assert "rt&" not in line
     assert "passphrase=***" in line
     assert "limit=5" in line
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        # The dashboard's one-time sign-in link.
+        access.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000",
+            "GET",
+            "/dashboard/sign-in?token=vdl_one-time",
+            "1.1",
+            303,
+        )
+    assert "vdl_one-time" not in caplog.records[-1].getMessage()
 
 
 @pytest.fixture

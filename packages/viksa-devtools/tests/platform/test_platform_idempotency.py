@@ -32,13 +32,11 @@ async def _serving(local: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def _owner(local: LocalPlatform) -> str:
-    """The Idempotency-Key owner of requests made with the seeded API key or user token.
-
-    Both act in the seeded org and project when no tenant headers are sent.
-    """
-    c = local.credentials
-    return tenant_owner(f"{c.account_id}/{c.org_id}/{c.project_id}")
+def _owner(local: LocalPlatform, token: str) -> str:
+    """The Idempotency-Key owner of requests made with ``token`` and no tenant headers."""
+    caller = local.platform.accounts.owner_of(token)
+    assert caller is not None
+    return tenant_owner(caller)
 
 
 def _on_disk(data: Path) -> bytes:
@@ -57,7 +55,7 @@ async def test_expired_records_are_purged_when_a_key_is_claimed() -> None:
         other = await http.post("/org/create", json={"name": "b"}, headers={"Idempotency-Key": "b"})
         assert other.status_code == 201
         kept, _ = store.query(_KIND)
-        owner = _owner(local)
+        owner = _owner(local, http.headers["Authorization"].removeprefix("Bearer "))
         assert [k["id"] for k in kept] == [record_id_of(owner, "POST", "/org/create", "b")]
         # Past its expiry the key is free again: the request runs anew.
         again = await http.post("/org/create", json={"name": "a"}, headers={"Idempotency-Key": "a"})
@@ -116,7 +114,12 @@ async def test_an_in_flight_mark_left_in_the_data_file_does_not_block_the_retry(
     # Earlier versions kept in-flight marks in the data file: one a stopped process left
     # behind must not answer 409 forever.
     mark = {
-        "id": record_id_of(_owner(viksa_platform), "POST", "/builder/secret/create", "k-dead"),
+        "id": record_id_of(
+            _owner(viksa_platform, viksa_platform.credentials.api_key),
+            "POST",
+            "/builder/secret/create",
+            "k-dead",
+        ),
         "state": "in_flight",
         "boot": "a process that is gone",
         "fingerprint": "whatever",
@@ -205,6 +208,22 @@ async def test_a_key_of_another_project_never_replays_an_answer(
     assert other.json()["id"] != first.json()["id"]
     listed = await http.get("/builder/secret/list", headers={"Authorization": f"Bearer {key}"})
     assert [s["id"] for s in listed.json()["secrets"]] == [other.json()["id"]]
+
+
+async def test_a_weaker_credential_of_the_project_never_gets_a_replayed_answer(
+    http: httpx.AsyncClient,
+) -> None:
+    # A worker key of the project may not create API keys: a replay of its user's
+    # answer (the new key's secret) would hand it one all the same.
+    made = await http.post("/auth/key/worker", json={"name": "agent"})
+    worker = {"Authorization": f"Bearer {made.json()['key']}"}
+    headers = {"Idempotency-Key": "ci-key"}
+    created = await http.post("/auth/key/api", json={"name": "ci"}, headers=headers)
+    assert created.status_code == 201, created.text
+    again = await http.post("/auth/key/api", json={"name": "ci"}, headers={**headers, **worker})
+    assert again.status_code == 403
+    assert "idempotent-replayed" not in again.headers
+    assert created.json()["key"] not in again.text
 
 
 async def test_the_same_key_with_another_query_is_422(

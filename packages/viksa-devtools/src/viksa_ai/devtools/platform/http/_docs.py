@@ -16,6 +16,13 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 __all__ = ["install_docs"]
 
 _ASSETS = "/docs/assets"
+# Swagger UI runs inline script, so no script policy; but it is never framed (a page
+# elsewhere could overlay its buttons once a token is pasted into "Authorize").
+_NOT_FRAMED = {
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def install_docs(app: FastAPI) -> None:
@@ -25,7 +32,7 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        answer = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=title,
             swagger_js_url=f"{_ASSETS}/swagger-ui-bundle.js",
@@ -33,10 +40,14 @@ def install_docs(app: FastAPI) -> None:
             swagger_favicon_url=f"{_ASSETS}/favicon-32x32.png",
             oauth2_redirect_url="/docs/oauth2-redirect",
         )
+        answer.headers.update(_NOT_FRAMED)
+        return answer
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def oauth2_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        answer = get_swagger_ui_oauth2_redirect_html()
+        answer.headers.update(_NOT_FRAMED)
+        return answer
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> RedirectResponse:

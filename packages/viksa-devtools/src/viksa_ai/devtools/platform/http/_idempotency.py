@@ -6,7 +6,8 @@ and its answer is kept (except authentication failures, rate limits and server
 errors, which a retry should get a fresh chance at); a later request with the same key
 gets the kept answer with ``Idempotent-Replayed: true``; one that arrives while the
 first still runs gets 409; one with a different body or query gets 422. Streams are
-never kept.
+never kept, and the dashboard's and ``/_dev/`` routes (whose credential is no bearer
+token) ignore keys.
 
 Which keys are in flight is known to this process only (no request outlives it). Kept
 answers go to the database, where they expire after the platform's ``idempotency_ttl``
@@ -41,6 +42,11 @@ _MEMORY_TTL = 600.0
 _MEMORY_MAX = 1000
 _KIND: Kind = "idempotency"
 _PURGE_EVERY_SECONDS = 30.0
+# Routes whose credential is not the bearer token a key's owner is read from: the
+# dashboard's cookie and /_dev/'s fault token. Every caller of them would share one
+# owner, and a replay comes before the route's own checks (any stranger would get the
+# answer). They are no part of the API; a key sent to them is ignored.
+_NOT_KEYED = ("/dashboard/", "/_dev/")
 
 
 def _json_response(status: int, message: str, code: str) -> list[Message]:
@@ -101,7 +107,11 @@ class IdempotencyMiddleware:
         self._next_purge = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _WRITE_METHODS
+            or scope["path"].startswith(_NOT_KEYED)
+        ):
             await self.app(scope, receive, send)
             return
         # The key's owner must be the caller and tenant the route acts for.

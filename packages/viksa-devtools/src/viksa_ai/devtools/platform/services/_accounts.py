@@ -476,16 +476,21 @@ class Accounts:
         return org_id, project_id
 
     def owner_of(self, token: str) -> str | None:
-        """Who a bearer token speaks for: ``account/org/project`` of its principal (or None).
+        """Who a bearer token speaks for (or None): its principal's account, org, project
+        and credential, a key by its id, a user token by its user.
 
         The Idempotency-Key scope: two keys (or tokens) of one account acting in
-        different projects must never replay each other's answers.
+        different projects must never replay each other's answers, nor two credentials
+        of one project (a worker key would get what only its user's token may do, such
+        as a new API key). A user's refreshed token is the same credential.
         """
         try:
             principal = self.authenticate(token)
         except Exception:
             return None
-        return f"{principal.account_id}/{principal.org_id or ''}/{principal.project_id or ''}"
+        credential = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
+        tenant = f"{principal.account_id}/{principal.org_id or ''}/{principal.project_id or ''}"
+        return f"{tenant}/{credential}"
 
     # -- keys --------------------------------------------------------------------------
 

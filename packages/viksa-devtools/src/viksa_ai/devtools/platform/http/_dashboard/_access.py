@@ -51,8 +51,8 @@ def check_same_site(request: Request) -> None:
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         raise forbidden("Cross-site requests to the dashboard are refused.", code="cross_site")
     origin = request.headers.get("origin")
-    host = request.headers.get("host", "")
-    if origin is not None and origin.split("://", 1)[-1] != host:
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin.lower() != own.lower():
         raise forbidden("Cross-site requests to the dashboard are refused.", code="cross_site")
 
 

@@ -148,9 +148,10 @@ def _control(spec: EndpointInput) -> str:
         values = spec.allowed_values if spec.allowed_values is not None else [True, False]
         options = "" if spec.required else '<option value="">(leave out)</option>'
         for value in values:
-            text = _json_text(value)
+            # The value is always JSON, so the page sends the string "1" as a string.
+            encoded = json.dumps(value, ensure_ascii=False)
             chosen = " selected" if spec.default is not None and value == spec.default else ""
-            options += f'<option value="{esc(text)}"{chosen}>{esc(text)}</option>'
+            options += f'<option value="{esc(encoded)}"{chosen}>{esc(_json_text(value))}</option>'
         return f'<select {rules} data-choice="json">{options}</select>'
     default = "" if spec.default is None else _json_text(spec.default)
     if spec.type in ("integer", "float"):

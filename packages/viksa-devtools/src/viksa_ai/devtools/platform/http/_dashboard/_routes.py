@@ -133,7 +133,10 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | Red
     """Check the form's email and password; on success the browser holds a session cookie."""
     check_same_site(request)
     raw = (await request.body())[:8192].decode("utf-8", "replace")
-    form = {k: v[0] for k, v in parse_qs(raw, max_num_fields=10).items()}
+    try:
+        form = {k: v[0] for k, v in parse_qs(raw, max_num_fields=10).items()}
+    except ValueError:  # more fields than the form has: no browser sent this
+        return _sign_in_form("The form could not be read: sign in again.", None, status=400)
     sent, expected = form.get("form_token"), request.cookies.get(FORM_COOKIE)
     email = form.get("email", "")[:320]
     if not sent or sent != expected:
@@ -271,9 +274,14 @@ async def faults_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
 
 
 @router.get("/dashboard/events", response_model=None)
-async def events(platform: PlatformDep, session: PageDep) -> StreamingResponse:
-    """Server-Sent Events: a notice for each change of an execution of the project."""
+async def events(request: Request, platform: PlatformDep, session: PageDep) -> StreamingResponse:
+    """Server-Sent Events: a notice for each change of an execution of the project.
+
+    The stream ends once its browser is signed out, its session revoked or moved to
+    another project: the session is checked again before each event and heartbeat.
+    """
     project = _project(session)
+    cookie = request.cookies.get(COOKIE)
 
     async def stream() -> AsyncIterator[str]:
         with platform.engine.events.subscribe() as notices:
@@ -282,9 +290,15 @@ async def events(platform: PlatformDep, session: PageDep) -> StreamingResponse:
                 try:
                     notice = await asyncio.wait_for(notices.get(), _HEARTBEAT_SECONDS)
                 except asyncio.TimeoutError:
-                    yield ": still here\n\n"
+                    notice = None
+                if notice is not None and notice.get("project_id") != project:
                     continue
-                if notice.get("project_id") == project:
+                current = platform.dashboard.browser(cookie)
+                if current is None or current.principal.project_id != project:
+                    return  # signed out, revoked, or switched to another project
+                if notice is None:
+                    yield ": still here\n\n"
+                else:
                     shown = {k: v for k, v in notice.items() if k != "project_id"}
                     yield f"event: {notice['type']}\n{encode_event(shown)}"
 

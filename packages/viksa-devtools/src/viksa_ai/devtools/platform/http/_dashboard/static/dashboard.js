@@ -142,7 +142,8 @@
       const box = document.getElementById("run-result");
       box.setAttribute("tabindex", "-1");
       summary.textContent = "";
-      const inputs = {};
+      // No prototype: an input named "__proto__" is an input like any other.
+      const inputs = Object.create(null);
       const problems = [];
       runForm.querySelectorAll("[data-type]").forEach(function (control) {
         const checked = checkControl(control);
