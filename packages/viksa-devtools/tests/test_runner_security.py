@@ -1640,3 +1640,22 @@ def test_standard_streams_replaced_by_agent_code_do_not_kill_the_worker(isolatio
         assert warm.call("break_streams").value == "value"
         assert warm.call("break_streams").value == "value"
         assert warm.starts == 1
+
+
+NAMER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="raise an exception class named after the key")
+    async def named(payload):
+        raise type("Leaky" + os.environ["name_auth.key"], (Exception,), {})("boom")
+    """
+)
+
+
+def test_an_exception_class_named_after_a_secret_is_masked_too() -> None:
+    secret = f"classname{time.monotonic_ns()}"
+    with pytest.raises(EndpointError) as caught:
+        run_endpoint(agent(NAMER, "named"), "named", secrets={"name_auth.key": secret})
+    assert secret not in json.dumps(caught.value.to_dict())
+    assert caught.value.exception_type == "main.Leaky***"

@@ -917,7 +917,8 @@ def _error_from_reply(
     error = reply.get("error") or {}
     kind = error.get("kind")
     message = redact(str(error.get("message") or "")) or ""
-    exception_type = error.get("type")
+    # Agent code names its exception classes too (type(name, (Exception,), {})).
+    exception_type = redact(error.get("type"))
     traceback = redact(error.get("traceback"))
     output = redact(reply.get("output"))
     if kind == KIND_NOT_FOUND:
@@ -945,8 +946,8 @@ def _error_from_reply(
             message = f"importing the agent raised ViksaAuthError: {message}"
         return AuthNotConfiguredError(
             message,
-            method_id=error.get("method_id"),
-            param_name=error.get("param_name"),
+            method_id=redact(error.get("method_id")),
+            param_name=redact(error.get("param_name")),
             exception_type=exception_type,
             traceback=traceback,
             output=output,
