@@ -42,6 +42,18 @@ _TOKEN = re.compile(
 )
 
 
+# What a terminal acts on rather than shows (C0 controls but newline and tab, DEL, C1,
+# bidirectional overrides): in text an agent or a platform wrote (an error, a traceback,
+# the output), an escape sequence could set the clipboard (OSC 52), retitle the window,
+# clear or hide what is shown. Such characters are shown as \uXXXX (valid in JSON too).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    """``text`` safe to write to a terminal: each control character as ``\\uXXXX``."""
+    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def use_color(no_color: bool, stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
     """Whether to colour ``stream``: a terminal, no ``--no-color``, no ``NO_COLOR``."""
     env = os.environ if environ is None else environ
@@ -79,7 +91,7 @@ def render_value(value: Any, color: bool) -> str:
     """A result as indented JSON (non-ASCII kept readable), highlighted when ``color``."""
     from viksa_ai.devtools._json import dumps_json
 
-    text = dumps_json(value, indent=2)
+    text = _shown(dumps_json(value, indent=2))
     return highlight_json(text) if color else text
 
 
@@ -102,23 +114,23 @@ def render_error(error: Mapping[str, Any], color: bool) -> str:
     ``error`` is a runner error's ``to_dict()`` or an execution's error fields
     (``message``/``error``, ``kind``, ``traceback``, ``output``, ``hint``).
     """
-    message = str(error.get("message") or error.get("error") or "the call failed")
-    kind = str(error.get("kind") or error.get("error_kind") or "error").replace("_", " ")
+    message = _shown(str(error.get("message") or error.get("error") or "the call failed"))
+    kind = _shown(str(error.get("kind") or error.get("error_kind") or "error")).replace("_", " ")
     lines = [_paint(f"{kind}: {message}", _HEADLINE, color)]
     traceback = error.get("traceback")
     if isinstance(traceback, str) and traceback.strip():
         lines.append("")
-        lines.extend(_paint_traceback(traceback.rstrip("\n"), color))
+        lines.extend(_paint_traceback(_shown(traceback.rstrip("\n")), color))
     output = error.get("output")
     if isinstance(output, str) and output.strip():
         lines.append("")
         lines.append(_paint("what the agent printed:", _BOLD, color))
-        lines.extend(f"  {line}" for line in output.rstrip("\n").splitlines())
+        lines.extend(f"  {line}" for line in _shown(output.rstrip("\n")).split("\n"))
     for key in ("hint", "available"):
         value = error.get(key)
         if value:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            lines.append(_paint(f"{key}: {shown}", _BOLD, color))
+            lines.append(_paint(f"{key}: {_shown(shown)}", _BOLD, color))
     duration = error.get("duration_ms")
     if isinstance(duration, (int, float)):
         lines.append(_paint(f"after {format_duration(duration)}", _DIM, color))
