@@ -362,6 +362,7 @@ def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
         result_bytes=16 * 1024**2,
         processes=128,
         disk_bytes=1024**3,
+        open_files=1024,
     )
     for bad in (0, -1, True):
         with pytest.raises(ValueError, match="positive"):
@@ -370,6 +371,8 @@ def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
             Limits(processes=bad)
         with pytest.raises(ValueError, match="positive"):
             Limits(disk_bytes=bad)
+        with pytest.raises(ValueError, match="positive"):
+            Limits(open_files=bad)
 
 
 # --- item 9: a hang at import -----------------------------------------------------------
@@ -1659,3 +1662,41 @@ def test_an_exception_class_named_after_a_secret_is_masked_too() -> None:
         run_endpoint(agent(NAMER, "named"), "named", secrets={"name_auth.key": secret})
     assert secret not in json.dumps(caught.value.to_dict())
     assert caught.value.exception_type == "main.Leaky***"
+
+
+HOARDER = code(
+    """
+    import resource, socket
+
+    HELD = []
+
+    @mcp_endpoint(description="hold socket buffers full: kernel memory RLIMIT_AS misses")
+    async def hoard(payload):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))
+        except (ValueError, OSError):
+            pass
+        for _ in range(payload["pairs"]):
+            sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            HELD.append((sender, receiver))
+            sender.setblocking(False)
+            try:
+                while True:
+                    sender.send(b"x" * 60_000)
+            except BlockingIOError:
+                pass
+        return len(HELD)
+    """
+)
+
+
+def test_descriptors_past_the_open_files_limit_fail_and_the_limit_holds(isolation: bool) -> None:
+    # Each socket can hold ~200 KiB of kernel memory that memory_bytes (RLIMIT_AS) does not
+    # count: 1,000 full socket pairs pinned 240 MB with memory_bytes of 256 MiB. Agent
+    # code cannot lift the limit (it tries), and meets it as EMFILE.
+    limits = Limits(open_files=64)
+    with (
+        AgentWorker(agent(HOARDER, "hoard"), limits=limits, sandbox=isolation) as warm,
+        pytest.raises(EndpointError, match="Too many open files"),
+    ):
+        warm.call("hoard", {"pairs": 100})

@@ -37,6 +37,7 @@ from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._protocol import (
     CGROUP_OPTION,
     DISK_OPTION,
+    FILES_OPTION,
     KIND_AUTH,
     KIND_DISK_LIMIT,
     KIND_ENDPOINT,
@@ -80,12 +81,14 @@ def main(argv: list[str]) -> int:
     _die_with_parent()
     # bwrap's --chdir sets PWD: the agent gets exactly the environment documented.
     os.environ.pop("PWD", None)
-    while argv and argv[0].startswith((MEMORY_OPTION, DISK_OPTION)):
+    while argv and argv[0].startswith((MEMORY_OPTION, DISK_OPTION, FILES_OPTION)):
         option = argv.pop(0)
         if option.startswith(MEMORY_OPTION):
             _limit_memory(int(option[len(MEMORY_OPTION) :]))
-        else:
+        elif option.startswith(DISK_OPTION):
             _limit_file_size(int(option[len(DISK_OPTION) :]))
+        else:
+            _limit_open_files(int(option[len(FILES_OPTION) :]))
     _no_core_files()
     if os.getcwd() not in sys.path:
         # The bootstrap kept the working directory off sys.path until now (the limits
@@ -189,6 +192,20 @@ def _limit_file_size(limit: int) -> None:
     # Python ignores SIGXFSZ: a write past the limit fails with EFBIG instead of killing.
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def _limit_open_files(limit: int) -> None:
+    """Cap the descriptors this process (and what it starts) may hold open."""
+    try:
+        import resource
+    except ImportError:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    # The hard limit too: agent code could raise a soft one.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
 def _no_core_files() -> None:

@@ -17,6 +17,7 @@ from typing import IO, Any
 __all__ = [
     "CGROUP_OPTION",
     "DISK_OPTION",
+    "FILES_OPTION",
     "HEADER",
     "KIND_AUTH",
     "KIND_DISK_LIMIT",
@@ -50,10 +51,12 @@ KIND_OUTPUT_LIMIT = "output_limit"
 KIND_RESULT_LIMIT = "result_limit"
 KIND_DISK_LIMIT = "disk_limit"
 # The child's leading options: its address space cap (``--memory=BYTES``), the largest
-# file it may write (``--disk=BYTES``), and the ``cgroup.procs`` file of the cgroup it
+# file it may write (``--disk=BYTES``), how many files it may hold open
+# (``--files=COUNT``), and the ``cgroup.procs`` file of the cgroup it
 # joins before anything else (``--cgroup=PATH``).
 MEMORY_OPTION = "--memory="
 DISK_OPTION = "--disk="
+FILES_OPTION = "--files="
 CGROUP_OPTION = "--cgroup="
 # A bound on one frame guards the parent against a corrupted channel asking it to
 # buffer gigabytes; endpoint inputs and results are far below this.

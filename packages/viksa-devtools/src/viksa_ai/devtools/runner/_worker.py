@@ -53,6 +53,7 @@ from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._protocol import (
     CGROUP_OPTION,
     DISK_OPTION,
+    FILES_OPTION,
     HEADER,
     KIND_AUTH,
     KIND_DISK_LIMIT,
@@ -438,6 +439,8 @@ class AsyncAgentWorker:
             arguments.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
         if limits.disk_bytes is not None:
             arguments.append(f"{DISK_OPTION}{limits.disk_bytes}")
+        if limits.open_files is not None:
+            arguments.append(f"{FILES_OPTION}{limits.open_files}")
         arguments += self._agent.modules
         runner_end: int | None = None
         options: IO[bytes] | None = None
