@@ -182,30 +182,28 @@ def _join_cgroup(procs: str) -> None:
 
 def _limit_file_size(limit: int) -> None:
     """Cap the size of a file this process (and what it starts) may write."""
-    try:
-        import resource
-    except ImportError:
-        return
-    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
     # Python ignores SIGXFSZ: a write past the limit fails with EFBIG instead of killing.
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    _cap("RLIMIT_FSIZE", limit)
 
 
 def _limit_open_files(limit: int) -> None:
     """Cap the descriptors this process (and what it starts) may hold open."""
+    _cap("RLIMIT_NOFILE", limit)
+
+
+def _cap(name: str, limit: int) -> None:
+    """Set resource ``name``'s soft and hard limits to ``limit`` (the hard one if lower):
+    the hard one too, as agent code could raise a soft one."""
     try:
         import resource
     except ImportError:
         return
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    which = getattr(resource, name)
+    _, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    # The hard limit too: agent code could raise a soft one.
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        resource.setrlimit(which, (limit, limit))
 
 
 def _no_core_files() -> None:
