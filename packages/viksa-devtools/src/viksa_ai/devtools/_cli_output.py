@@ -19,6 +19,7 @@ __all__ = [
     "output_format",
     "print_failure",
     "print_result",
+    "printable",
     "render_error",
     "render_value",
     "use_color",
@@ -49,7 +50,7 @@ _TOKEN = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def _shown(text: str) -> str:
+def printable(text: str) -> str:
     """``text`` safe to write to a terminal: each control character as ``\\uXXXX``."""
     return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
@@ -91,7 +92,7 @@ def render_value(value: Any, color: bool) -> str:
     """A result as indented JSON (non-ASCII kept readable), highlighted when ``color``."""
     from viksa_ai.devtools._json import dumps_json
 
-    text = _shown(dumps_json(value, indent=2))
+    text = printable(dumps_json(value, indent=2))
     return highlight_json(text) if color else text
 
 
@@ -114,23 +115,23 @@ def render_error(error: Mapping[str, Any], color: bool) -> str:
     ``error`` is a runner error's ``to_dict()`` or an execution's error fields
     (``message``/``error``, ``kind``, ``traceback``, ``output``, ``hint``).
     """
-    message = _shown(str(error.get("message") or error.get("error") or "the call failed"))
-    kind = _shown(str(error.get("kind") or error.get("error_kind") or "error")).replace("_", " ")
+    message = printable(str(error.get("message") or error.get("error") or "the call failed"))
+    kind = printable(str(error.get("kind") or error.get("error_kind") or "error")).replace("_", " ")
     lines = [_paint(f"{kind}: {message}", _HEADLINE, color)]
     traceback = error.get("traceback")
     if isinstance(traceback, str) and traceback.strip():
         lines.append("")
-        lines.extend(_paint_traceback(_shown(traceback.rstrip("\n")), color))
+        lines.extend(_paint_traceback(printable(traceback.rstrip("\n")), color))
     output = error.get("output")
     if isinstance(output, str) and output.strip():
         lines.append("")
         lines.append(_paint("what the agent printed:", _BOLD, color))
-        lines.extend(f"  {line}" for line in _shown(output.rstrip("\n")).split("\n"))
+        lines.extend(f"  {line}" for line in printable(output.rstrip("\n")).split("\n"))
     for key in ("hint", "available"):
         value = error.get(key)
         if value:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            lines.append(_paint(f"{key}: {_shown(shown)}", _BOLD, color))
+            lines.append(_paint(f"{key}: {printable(shown)}", _BOLD, color))
     duration = error.get("duration_ms")
     if isinstance(duration, (int, float)):
         lines.append(_paint(f"after {format_duration(duration)}", _DIM, color))

@@ -398,9 +398,12 @@ def _render_sarif(results: Sequence[_Result], strict: bool, out: TextIO) -> None
 
 
 def _write(out: TextIO, line: str) -> None:
-    # Names quoted from a manifest may hold characters the terminal cannot encode.
+    # Names quoted from a manifest may hold characters the terminal cannot encode, or
+    # escape sequences it would act on (a manifest is anyone's): both shown escaped.
+    from viksa_ai.devtools._cli_output import printable
+
     encoding = getattr(out, "encoding", None) or "utf-8"
-    out.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+    out.write(printable(line).encode(encoding, "backslashreplace").decode(encoding) + "\n")
 
 
 def _escape_data(text: str) -> str:
