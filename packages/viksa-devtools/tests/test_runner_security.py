@@ -1700,3 +1700,35 @@ def test_descriptors_past_the_open_files_limit_fail_and_the_limit_holds(isolatio
         pytest.raises(EndpointError, match="Too many open files"),
     ):
         warm.call("hoard", {"pairs": 100})
+
+
+ESCAPER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write escape sequences to the stderr descriptor")
+    async def escape(payload):
+        os.write(2, b"clip \\x1b]52;c;eA==\\x07 title \\x1b]0;t\\x07 csi \\x9b2J end\\n")
+        return "written"
+    """
+)
+
+
+def test_a_captured_workers_stderr_reaches_the_log_with_control_characters_escaped(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # The platform captures a call's output: what reaches its stderr around the capture
+    # is its log, `viksa dev`'s terminal, where an escape sequence (OSC 52) could set the
+    # developer's clipboard. Uncaptured (viksa run), stderr is the agent's own output.
+    log = tmp_path / "stderr.log"
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(ESCAPER, "escape"), capture_output=True, stderr=stderr, sandbox=isolation
+        ) as warm,
+    ):
+        assert warm.call("escape").value == "written"
+    text = log.read_bytes()
+    assert b"\x1b" not in text
+    assert b"\x9b" not in text
+    assert text == b"clip \\u001b]52;c;eA==\\u0007 title \\u001b]0;t\\u0007 csi \\x9b2J end\n"

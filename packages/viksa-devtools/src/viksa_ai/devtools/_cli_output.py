@@ -13,13 +13,14 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from viksa_ai.devtools._terminal import printable
+
 __all__ = [
     "format_duration",
     "highlight_json",
     "output_format",
     "print_failure",
     "print_result",
-    "printable",
     "render_error",
     "render_value",
     "use_color",
@@ -41,18 +42,6 @@ _TOKEN = re.compile(
     r"|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
     r"|(?P<literal>\btrue\b|\bfalse\b|\bnull\b|\bNaN\b|-?\bInfinity\b)"
 )
-
-
-# What a terminal acts on rather than shows (C0 controls but newline and tab, DEL, C1,
-# bidirectional overrides): in text an agent or a platform wrote (an error, a traceback,
-# the output), an escape sequence could set the clipboard (OSC 52), retitle the window,
-# clear or hide what is shown. Such characters are shown as \uXXXX (valid in JSON too).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` safe to write to a terminal: each control character as ``\\uXXXX``."""
-    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def use_color(no_color: bool, stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from viksa_ai.devtools._terminal import printable
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
@@ -473,6 +474,7 @@ class AsyncAgentWorker:
                 self._stderr,
                 self._masked,
                 self._limits.output_bytes if self._capture else None,
+                escape=self._capture,
             )
         )
         try:
@@ -707,16 +709,25 @@ class _StderrCopy:
     many bytes from the start of one call to the next (:meth:`begin_call`), drops the
     rest and says so in one line: a worker whose output is captured writes to the file
     descriptor only by going around the capture, and must not fill a server's log.
+    With ``escape``, control characters are written as ``\\uXXXX``: such a worker's
+    stderr is a server's log (``viksa dev``'s terminal), not the agent's own terminal
+    output, and an escape sequence there could set the clipboard or retitle the window.
     """
 
     def __init__(
-        self, target: Stderr, secrets: Iterable[str] = (), limit: int | None = None
+        self,
+        target: Stderr,
+        secrets: Iterable[str] = (),
+        limit: int | None = None,
+        *,
+        escape: bool = False,
     ) -> None:
         self._read_end, self.write_end = os.pipe()
         self._target = target
         self._secrets: frozenset[str] = frozenset()
         self._redact = Redactor(())
         self._limit = limit
+        self._escape = escape
         self._copied = 0
         self.begin_call(secrets)
         self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
@@ -769,9 +780,14 @@ class _StderrCopy:
                 # Not a part of it: a part could end inside a secret, unmasked.
                 note = f"[viksa: the agent's stderr is cut here, past {limit} bytes in a call]\n"
                 data = note.encode()
-        # surrogateescape: bytes that are not UTF-8 come out as they went in.
-        text = self._redact(data.decode("utf-8", "surrogateescape")) or ""
-        chunk = text.encode("utf-8", "surrogateescape")
+        if self._escape:
+            # Bytes that are not UTF-8 too: a lone 0x9b is an 8-bit CSI to some terminals.
+            text = self._redact(data.decode("utf-8", "backslashreplace")) or ""
+            chunk = printable(text).encode("utf-8")
+        else:
+            # surrogateescape: bytes that are not UTF-8 come out as they went in.
+            text = self._redact(data.decode("utf-8", "surrogateescape")) or ""
+            chunk = text.encode("utf-8", "surrogateescape")
         with contextlib.suppress(OSError, ValueError):
             if self._target is None or isinstance(self._target, int):
                 os.write(2 if self._target is None else self._target, chunk)
