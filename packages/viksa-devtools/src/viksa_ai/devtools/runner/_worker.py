@@ -287,7 +287,7 @@ class AsyncAgentWorker:
             process = await self._ensure_started(limit, target.name)
             if self._forwarder is not None:
                 # What the agent writes to stderr, now or later (a thread, a subprocess),
-                # reaches the runner's stderr (a server's log) with this call's secrets
+                # reaches the runner's stderr (a server's log) with every secret value
                 # masked and, when the call's output is captured, its size bounded.
                 self._forwarder.begin_call(self._masked)
             remaining = limit - (time.monotonic() - started)
