@@ -83,6 +83,50 @@ async def test_stream_indent_finder_is_sse_ending_with_done(
     assert (await http.post("/chat/indent_finder/stream", json={})).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("inputs", "where"),
+    [
+        ('{"text": "\\ud800"}', "input text"),
+        ('{"text": "x", "seconds": NaN}', "input seconds"),
+        ('{"text": "x", "seconds": -1e400}', "input seconds"),
+        ('{"text": ' + "[" * 100 + "]" * 100 + "}", "input text"),
+        ('{"text": ' + "[" * 50_000 + "]" * 50_000 + "}", "the inputs after the endpoint"),
+    ],
+    ids=["lone-surrogate", "nan", "minus-1e400", "100-deep", "50000-deep"],
+)
+async def test_inputs_in_a_chat_message_are_held_to_strict_json(
+    http: httpx.AsyncClient, deployed: Manifest, inputs: str, where: str
+) -> None:
+    # Python's parser reads these; a run of them was a 500 (deep), a 422 after the user's
+    # message was stored, or a stream reset mid-answer. Now the assistant says why.
+    message = {"message": f"echo.main.echo {inputs}"}
+    answer = await http.post("/chat/indent_finder", json=message)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["intent"], where in answer.json()["response"]) == ("list_endpoints", True)
+    streamed = _events((await http.post("/chat/indent_finder/stream", json=message)).text)
+    assert (streamed[-2]["type"], streamed[-1]) == ("result", "[DONE]")
+    assert (await http.get("/pulse/executor/executions")).json()["total"] == 0
+    assert (await http.get("/chat/conversations")).json()["total"] == 2
+
+
+async def test_a_conversation_keeps_a_title_and_metadata_of_their_types(
+    http: httpx.AsyncClient,
+) -> None:
+    cid = (await http.post("/chat/message", json={"content": "hi"})).json()["conversation_id"]
+    route = f"/chat/conversations/{cid}"
+    for change in ({"title": {"a": 1}}, {"title": ["t"]}, {"metadata": [1]}, {"metadata": "m"}):
+        refused = await http.patch(route, json=change)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", *change]
+    # The messages are records of their own: a body cannot plant others in the listing.
+    planted = await http.patch(route, json={"title": "t", "messages": [{"id": "fake"}]})
+    assert planted.status_code == 200, planted.text
+    [listed] = (await http.get("/chat/conversations")).json()["conversations"]
+    assert (listed["title"], "messages" in listed) == ("t", False)
+    got = (await http.get(route)).json()
+    assert [m["content"] for m in got["messages"]] == ["hi"]
+
+
 async def test_conversations_messages_search_and_token_stats(http: httpx.AsyncClient) -> None:
     first = (await http.post("/chat/message", json={"content": "alpha beta gamma"})).json()
     cid = first["conversation_id"]
@@ -227,6 +271,68 @@ async def test_triggers_and_public_webhooks(http: httpx.AsyncClient, deployed: M
     bad = await http.post("/chat/trigger", json={"agent_id": deployed["id"], "endpoint": "x.y.z"})
     assert bad.status_code == 422
     assert (await http.delete(f"/chat/trigger/{trigger['id']}")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [{"enabled": "false"}, {"enabled": 0}, {"require_token": ""}, {"require_token": 0}],
+)
+async def test_a_trigger_switch_must_be_a_boolean(
+    http: httpx.AsyncClient, deployed: Manifest, switch: dict[str, Any]
+) -> None:
+    # "false" is truthy: the webhook kept running; 0 or "" is falsy: anyone could call it.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    refused = await http.post("/chat/trigger", json={**target, **switch})
+    assert refused.status_code == 422, refused.text
+    [field] = switch
+    assert refused.json()["detail"][0]["loc"] == ["body", field]
+    assert (await http.get("/chat/trigger")).json()["total"] == 0
+    trigger = (await http.post("/chat/trigger", json=target)).json()
+    patched = await http.patch(f"/chat/trigger/{trigger['id']}", json=switch)
+    assert patched.status_code == 422, patched.text
+    stored = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    assert (stored["enabled"], stored["require_token"]) == (True, True)
+    public = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1")
+    async with public:
+        url = f"/chat/webhook/trigger/{trigger['id']}"
+        assert (await public.post(url, json={"text": "x"})).status_code == 401
+
+
+async def test_a_trigger_body_cannot_set_what_the_platform_keeps(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    planted = {"webhook_token": "vwh_not-the-token", "last_triggered_at": {"a": 1}}
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    made = (await http.post("/chat/trigger", json={**target, **planted})).json()
+    assert made["webhook_token"] != planted["webhook_token"]
+    assert (await http.patch(f"/chat/trigger/{made['id']}", json=planted)).status_code == 200
+    for shown in (
+        (await http.get(f"/chat/trigger/{made['id']}")).json(),
+        (await http.get("/chat/trigger")).json()["triggers"][0],
+    ):
+        assert ("webhook_token" in shown, shown["last_triggered_at"]) == (False, None)
+
+
+async def test_a_trigger_stored_with_a_switch_of_another_type_fails_closed(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    # As an earlier version stored them: a string switch disables, never opens, a webhook.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    trigger = (await http.post("/chat/trigger", json=target)).json()
+    store = viksa_platform.platform.store
+    stored = store.get("trigger", trigger["id"])
+    assert stored is not None
+    store.save("trigger", {**stored, "enabled": "false", "require_token": ""})
+    public = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1")
+    async with public:
+        url = f"/chat/webhook/trigger/{trigger['id']}"
+        assert (await public.post(url, json={"text": "x"})).status_code == 401
+        auth = {"Authorization": f"Bearer {trigger['webhook_token']}"}
+        disabled = await public.post(url, json={"text": "x"}, headers=auth)
+        assert (disabled.status_code, disabled.json()["detail"]["code"]) == (
+            409,
+            "trigger_disabled",
+        )
 
 
 # -- two accounts against each other (review 3) ---------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform
 
@@ -216,6 +217,34 @@ async def test_a_rejected_approval_ends_the_invocation(
         "rejected",
         "Rejected by the approver: not today",
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"decision": "reject", "approved": True},
+        {"decision": "maybe", "approved": True},
+        {"decision": "approve", "approved": "yes"},
+        {"approved": 1},
+        {},
+    ],
+)
+async def test_a_decision_that_does_not_say_one_thing_is_422_and_nothing_runs(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute, body: dict[str, Any]
+) -> None:
+    # "reject" with approved true ran the guarded step: the gate read it as an approval.
+    invoked = (
+        await http.post("/pulse/executor/invoke", json=execute(deployed, "guarded", text="no"))
+    ).json()
+    [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+    refused = await http.post(f"/chat/approvals/{approval['id']}/decision", json=body)
+    assert refused.status_code == 422, refused.text
+    record = (await http.get(f"/pulse/executor/execution/{invoked['invocation_id']}")).json()
+    assert record["status"] == "awaiting_approval"
+    # A null field is an absent one.
+    agreed = {"decision": "reject", "approved": None}
+    decided = await http.post(f"/chat/approvals/{approval['id']}/decision", json=agreed)
+    assert decided.json()["execution"]["status"] == "rejected"
 
 
 NON_FINITE_MAIN = """

@@ -131,6 +131,90 @@ async def test_a_failed_step_fails_the_execution_and_retry_resumes_it(
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("endpoint", [], "string_type"),
+        ("endpoint", {"a": 1}, "string_type"),
+        ("endpoint", None, "missing"),
+        ("agent_id", 7, "string_type"),
+        ("id", {"a": 1}, "string_type"),
+        ("id", [1], "string_type"),
+        ("id", 5, "string_type"),
+        ("name", ["x"], "string_type"),
+        ("inputs", "text", "dict_type"),
+        ("inputs", [1], "dict_type"),
+    ],
+)
+async def test_a_step_of_the_wrong_shape_is_422_naming_its_field_and_nothing_is_stored(
+    http: httpx.AsyncClient, deployed: Manifest, field: str, value: Any, kind: str
+) -> None:
+    # These were stored (or a 500), then broke every run and task change of the workflow.
+    good = {"id": "s", "agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {}}
+    body = {"name": "wf", "steps": [good, {**good, "id": "t", field: value}]}
+    answer = await http.post("/workflow/create", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {"loc": ["body", "steps", 1, field], "msg": answer.json()["detail"][0]["msg"], "type": kind}
+    ]
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}))
+    patched = await http.patch(f"/workflow/id/{workflow['id']}", json=body)
+    assert patched.status_code == 422, patched.text
+    listed = (await http.get("/workflow/list")).json()
+    assert [w["steps"] for w in listed["workflows"]] == [workflow["steps"]]
+
+
+async def test_a_workflow_stored_with_odd_step_ids_still_takes_task_changes(
+    http: httpx.AsyncClient, deployed: Manifest, viksa_platform: LocalPlatform
+) -> None:
+    # As an earlier version stored it: a dict step id made every task change a 500.
+    workflow = await _workflow(http, deployed, ("echo", {"text": "a"}), ("echo", {"text": "b"}))
+    store = viksa_platform.platform.store
+    stored = store.get("workflow", workflow["id"])
+    assert stored is not None
+    stored["steps"][0]["id"] = {"odd": 1}
+    store.save("workflow", stored)
+    made = await http.post("/workflow/execution/create", json={"workflow_id": workflow["id"]})
+    route = f"/workflow/execution/{made.json()['id']}/tasks"
+    tasks = [{"step_id": "s1", "inputs": {"text": "c"}}]
+    changed = await http.patch(route, json={"tasks": tasks})
+    assert changed.status_code == 200, changed.text
+    assert [t["inputs"] for t in changed.json()["tasks"]] == [{"text": "a"}, {"text": "c"}]
+    missing = await http.patch(route, json={"tasks": [{"step_id": "s0", "inputs": {}}]})
+    assert missing.status_code == 422
+
+
+async def test_steps_get_ids_of_their_own(http: httpx.AsyncClient, deployed: Manifest) -> None:
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "a"}}
+    made = await http.post(
+        "/workflow/create", json={"steps": [{**step, "id": None}, {**step, "inputs": None}]}
+    )
+    assert made.status_code == 201, made.text
+    assert [(s["id"], s["inputs"]) for s in made.json()["steps"]] == [
+        ("step_1", {"text": "a"}),
+        ("step_2", {}),
+    ]
+    twice = await http.post("/workflow/create", json={"steps": [{**step, "id": "s"}] * 2})
+    assert twice.status_code == 422
+    assert twice.json()["detail"][0]["loc"] == ["body", "steps", 1, "id"]
+    execution = await http.post(
+        "/workflow/execution/create", json={"workflow_id": made.json()["id"]}
+    )
+    tasks = [{"step_id": "step_2", "inputs": {"text": "b"}}]
+    changed = await http.patch(
+        f"/workflow/execution/{execution.json()['id']}/tasks", json={"tasks": tasks}
+    )
+    assert changed.status_code == 200, changed.text
+    assert [t["inputs"] for t in changed.json()["tasks"]] == [{"text": "a"}, {"text": "b"}]
+    # Inputs of another type were ignored with a 200.
+    for inputs in ("b", [1], None):
+        odd = [{"step_id": "step_2", "inputs": inputs}]
+        refused = await http.patch(
+            f"/workflow/execution/{execution.json()['id']}/tasks", json={"tasks": odd}
+        )
+        assert refused.status_code == 422, refused.text
+
+
 async def test_execution_transitions(http: httpx.AsyncClient, deployed: Manifest) -> None:
     workflow = await _workflow(http, deployed, ("echo", {"text": "a"}))
     created = (
@@ -221,6 +305,66 @@ async def test_a_schedule_interval_must_be_a_number_of_seconds(
     made = await http.post("/scheduler/schedule/create", json={**target, "interval_seconds": 60})
     assert made.status_code == 201
     assert made.json()["next_run_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"endpoint": "echo.main.nope"}, "endpoint"),
+        ({"endpoint": "other.main.echo"}, "endpoint"),
+        ({"inputs": "text"}, "inputs"),
+        ({"inputs": [1]}, "inputs"),
+    ],
+)
+async def test_a_schedule_that_could_never_run_is_422(
+    http: httpx.AsyncClient, deployed: Manifest, change: dict[str, Any], field: str
+) -> None:
+    # Stored before, it failed on every tick, forever.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "interval_seconds": 60}
+    made = await http.post("/scheduler/schedule/create", json={**target, **change})
+    assert made.status_code == 422, made.text
+    assert made.json()["detail"][0]["loc"] == ["body", field]
+    good = await http.post("/scheduler/schedule/create", json={**target, "inputs": None})
+    assert good.status_code == 201, good.text
+    patched = await http.patch(f"/scheduler/schedule/{good.json()['id']}", json=change)
+    assert patched.status_code == 422, patched.text
+    [stored] = (await http.get("/scheduler/schedule/list")).json()["schedules"]
+    assert (stored["endpoint"], stored["inputs"]) == ("echo.main.echo", None)
+
+
+async def test_what_every_account_reads_of_a_publisher_is_bounded(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # One account's 5 MB descriptions made every other account's listing pages huge.
+    big = "x" * (_marketplace.MAX_PUBLIC_BYTES + 1)
+    assert (await http.post(f"{MARKET}/publishers/profile", json={"bio": big})).status_code == 422
+    assert (await http.post(f"{MARKET}/publishers/profile", json={})).status_code == 201
+    # Fields added a little at a time count together.
+    chunk = "y" * (_marketplace.MAX_PUBLIC_BYTES // 3)
+    grown = [
+        (await http.put(f"{MARKET}/publishers/profile", json={f"k{i}": chunk})).status_code
+        for i in range(4)
+    ]
+    assert grown == [200, 200, 422, 422]
+    listing = {"agent_id": deployed["id"], "category": "data"}
+    too_big = await http.post(f"{MARKET}/listings", json={**listing, "description": big})
+    assert (too_big.status_code, too_big.json()["detail"][0]["type"]) == (
+        422,
+        "value_error.too_large",
+    )
+    draft = (await http.post(f"{MARKET}/listings", json=listing)).json()
+    route = f"{MARKET}/listings/{draft['id']}"
+    assert (await http.post(f"{route}/publish", json={"notes": big})).status_code == 422
+    assert (await http.get(route)).json()["status"] == "draft"
+    team = {"agent_ids": [deployed["id"]], "name": big}
+    assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 422
+    # Each member's manifest is copied: a repeated id multiplied the record.
+    for ids in ([deployed["id"]] * 2, [deployed["id"]] * (_marketplace.MAX_WORKFORCE_AGENTS + 1)):
+        repeated = await http.post(f"{MARKET}/workforce/publish", json={"agent_ids": ids})
+        assert repeated.status_code == 422, repeated.text
+        assert repeated.json()["detail"][0]["loc"] == ["body", "agent_ids"]
+    assert (await http.get(f"{MARKET}/workforce/search")).json()["total"] == 0
+    assert (await http.get(f"{MARKET}/listings/search")).json()["total"] == 0
 
 
 async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:

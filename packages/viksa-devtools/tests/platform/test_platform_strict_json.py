@@ -88,7 +88,8 @@ async def test_a_body_that_is_not_utf8_is_422(http: httpx.AsyncClient) -> None:
 async def test_a_schedule_interval_must_be_a_finite_number_of_seconds(
     http: httpx.AsyncClient, viksa_platform: LocalPlatform, deployed: Manifest, interval: str
 ) -> None:
-    body = f'{{"agent_id": "{deployed["id"]}", "endpoint": "echo", "interval_seconds": {interval}}}'
+    target = f'"agent_id": "{deployed["id"]}", "endpoint": "echo.main.echo"'
+    body = f'{{{target}, "interval_seconds": {interval}}}'
     answer = await http.post("/scheduler/schedule/create", content=body.encode(), headers=JSON)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"] == ["body", "interval_seconds"]

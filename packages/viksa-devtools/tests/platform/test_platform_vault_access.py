@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from viksa_ai.devtools.platform.services._vault import resolve_secrets
 
@@ -58,3 +59,32 @@ async def test_resolving_bindings_skips_protected_and_missing_secrets(
     await http.put(f"/builder/secret/{deployed['secret_id']}", json={"passphrase": "pp"})
     assert resolve_secrets(methods, store) == {}
     assert resolve_secrets({"m": {"p": {"secret_id": "sec_gone"}}}, store) == {}
+
+
+@pytest.mark.parametrize("change", [{"passphrase": None}, {"passphrase": "mine"}])
+async def test_a_passphrase_changes_only_with_the_current_one_or_a_new_value(
+    http: httpx.AsyncClient, change: dict[str, Any]
+) -> None:
+    # Anyone of the project (a worker key too) could remove or replace the passphrase,
+    # then read the value it guarded.
+    made = await http.post(
+        "/builder/secret/create", json={"name": "svc", "value": "s3cr3t", "passphrase": "pp-1"}
+    )
+    route = f"/builder/secret/{made.json()['id']}"
+    worker = (await http.post("/auth/key/worker", json={"name": "w"})).json()["key"]
+    for headers in ({}, {"Authorization": f"Bearer {worker}"}):
+        for wrong in ({}, {"current_passphrase": "pp-2"}):
+            refused = await http.put(route, json={**change, **wrong}, headers=headers)
+            assert refused.status_code == 403, refused.text
+            assert "current_passphrase" in refused.json()["detail"]["message"]
+        for offered in ({}, {"passphrase": "mine"}):
+            read = await http.get(route, params=offered, headers=headers)
+            assert (read.status_code, "s3cr3t" in read.text) == (403, False)
+    kept = await http.put(route, json={**change, "current_passphrase": "pp-1"})
+    assert kept.status_code == 200, kept.text
+    read = await http.get(route, params={"passphrase": change["passphrase"] or ""})
+    assert read.json()["value"] == "s3cr3t"
+    # A new value with it needs no old passphrase: what it guarded is gone.
+    replaced = await http.put(route, json={"value": "fresh", "passphrase": "pp-3"})
+    assert replaced.status_code == 200, replaced.text
+    assert (await http.get(route, params={"passphrase": "pp-3"})).json()["value"] == "fresh"

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from viksa_ai.devtools.platform.store._store import Doc, Store
+from viksa_ai.devtools.platform.store._strict_json import MAX_JSON_DEPTH, unfit_json
 
 __all__ = [
     "DETERMINISTIC_NOTE",
@@ -28,6 +29,7 @@ DETERMINISTIC_NOTE = (
 )
 _ENDPOINT = re.compile(r"\b([A-Za-z][A-Za-z0-9_-]*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
 _SLUG = re.compile(r"[^a-z0-9]+")
+_DEEP = f"nested too deeply: more than {MAX_JSON_DEPTH} levels of arrays and objects"
 
 _TEMPLATE_MAIN = '''"""{title}: generated deterministically by the local Viksa platform."""
 
@@ -63,12 +65,20 @@ def parse_request(message: str) -> ParsedRequest:
         return ParsedRequest(match.group(0), {}, None)
     try:
         inputs, _ = json.JSONDecoder().raw_decode(rest[start:])
+    except RecursionError:
+        return ParsedRequest(match.group(0), {}, f"the inputs after the endpoint are {_DEEP}")
     except ValueError as exc:
         return ParsedRequest(
             match.group(0), {}, f"the inputs after the endpoint are not JSON: {exc}"
         )
     if not isinstance(inputs, dict):
         return ParsedRequest(match.group(0), {}, "the inputs must be a JSON object")
+    # The same JSON as a request body may hold: Python's parser also reads NaN, Infinity,
+    # 1e400, lone surrogates and deep nesting, which a run could not store or answer.
+    unfit = unfit_json(inputs)
+    if unfit is not None:
+        where = ".".join(map(str, unfit.loc)) or "the inputs"
+        return ParsedRequest(match.group(0), {}, f"input {where}: {unfit.message}")
     return ParsedRequest(match.group(0), inputs, None)
 
 

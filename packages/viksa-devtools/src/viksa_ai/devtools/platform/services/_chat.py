@@ -36,7 +36,8 @@ from viksa_ai.devtools.platform.store._store import Doc, Store
 __all__ = ["Chat", "chat_text"]
 
 _ROLES = ("user", "assistant", "system", "tool")
-_FIXED = frozenset({"id", "created_at", "message_count"})
+# What the platform keeps (messages are records of their own, listed by get).
+_FIXED = frozenset({"id", "created_at", "updated_at", "message_count", "messages"})
 
 
 def chat_text(body: dict[str, Any], *fields: str) -> str:
@@ -227,6 +228,10 @@ class Chat:
     def update(self, caller: Caller, conversation_id: str, body: dict[str, Any]) -> Doc:
         """Change a conversation's title, metadata or other fields."""
         conversation = self._owned(caller, conversation_id)
+        for field, wanted, kind in (("title", str, "string_type"), ("metadata", dict, "dict_type")):
+            if body.get(field) is not None and not isinstance(body[field], wanted):
+                message = f"{field} must be {'a string' if wanted is str else 'an object'}"
+                raise unprocessable([detail_item(["body", field], message, kind)])
         conversation.update({k: v for k, v in body.items() if k not in _FIXED})
         conversation["updated_at"] = now_iso()
         return self.store.save("conversation", conversation)

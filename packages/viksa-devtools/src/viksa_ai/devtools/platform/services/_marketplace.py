@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from viksa_ai.devtools._json import dumps_json
 from viksa_ai.devtools.platform.services._agents import (
     checked_agent,
     manifest_of,
@@ -29,7 +30,7 @@ from viksa_ai.devtools.platform.services._validation import required_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Kind, Store
 
-__all__ = ["CATEGORIES", "Installer", "Marketplace"]
+__all__ = ["CATEGORIES", "MAX_PUBLIC_BYTES", "MAX_WORKFORCE_AGENTS", "Installer", "Marketplace"]
 
 MARKET = "marketplace"
 """The store scope of what every account shares: profiles, listings, workforces."""
@@ -62,8 +63,38 @@ class Installer:
     user_id: str | None
 
 
+MAX_WORKFORCE_AGENTS = 100
+"""How many agents one workforce may publish (each once)."""
+
+MAX_PUBLIC_BYTES = 64 * 1024
+"""How large the fields a publisher writes on a profile, listing or workforce may be
+(UTF-8 JSON of all of them, the shared manifest aside): every account reads these."""
+
+
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _FIXED}
+
+
+def _public(item: Doc) -> Doc:
+    """``item`` once its publisher-written fields fit :data:`MAX_PUBLIC_BYTES` (422 else).
+
+    Every account's listing and search pages carry these records: without a bound, one
+    account's 5 MB descriptions made every other account's page tens of megabytes.
+    """
+    size = len(dumps_json(_fields(item)).encode())
+    if size > MAX_PUBLIC_BYTES:
+        raise unprocessable(
+            [
+                detail_item(
+                    ["body"],
+                    f"the published fields take {size:,} bytes, more than the "
+                    f"{MAX_PUBLIC_BYTES:,} every account's pages can carry: shorten the "
+                    "description (or the agent's) and other text",
+                    "value_error.too_large",
+                )
+            ]
+        )
+    return item
 
 
 def _category(body: dict[str, Any]) -> str:
@@ -109,7 +140,9 @@ class Marketplace:
             "updated_at": now,
         }
         try:
-            return self.store.insert("publisher", profile, scope=MARKET, key=caller.account_id)
+            return self.store.insert(
+                "publisher", _public(profile), scope=MARKET, key=caller.account_id
+            )
         except KeyTakenError as exc:
             raise conflict(
                 "This account already has a publisher profile: update it instead.",
@@ -121,7 +154,7 @@ class Marketplace:
         profile = self.profile(caller)
         profile.update(_fields(body))
         profile["updated_at"] = now_iso()
-        return self.store.save("publisher", profile)
+        return self.store.save("publisher", _public(profile))
 
     # -- what is visible -------------------------------------------------------------------
 
@@ -208,7 +241,7 @@ class Marketplace:
             "created_at": now_iso(),
             "published_at": None,
         }
-        return self.store.insert("listing", item, scope=MARKET)
+        return self.store.insert("listing", _public(item), scope=MARKET)
 
     def publish_listing(self, caller: Caller, listing_id: str, body: dict[str, Any]) -> Doc:
         """draft -> published (the caller's own listings only)."""
@@ -223,7 +256,7 @@ class Marketplace:
             _category(body)
         item.update(_fields(body))
         item.update(status="published", published_at=now_iso())
-        return self.store.save("listing", item)
+        return self.store.save("listing", _public(item))
 
     async def install_listing(self, who: Installer, listing_id: str, body: dict[str, Any]) -> Doc:
         """Copy a published listing's agent into the caller's project (``alias`` optional)."""
@@ -244,6 +277,11 @@ class Marketplace:
             raise unprocessable(
                 [detail_item(["body", "agent_ids"], "name at least one agent", "missing")]
             )
+        # Each member's manifest is copied into a record every account reads: a repeated
+        # id (or thousands of agents) made one workforce hundreds of megabytes.
+        if len(agent_ids) > MAX_WORKFORCE_AGENTS or len(set(map(str, agent_ids))) < len(agent_ids):
+            message = f"name at most {MAX_WORKFORCE_AGENTS} agents, each once"
+            raise unprocessable([detail_item(["body", "agent_ids"], message, "value_error")])
         agents = [owned_record(self.store, "agent", "Agent", str(a), caller) for a in agent_ids]
         workflow = None
         if body.get("workflow_id") is not None:
@@ -267,7 +305,7 @@ class Marketplace:
             "created_at": now,
             "published_at": now,
         }
-        return self.store.insert("workforce", item, scope=MARKET)
+        return self.store.insert("workforce", _public(item), scope=MARKET)
 
     async def install_workforce(
         self, who: Installer, workforce_id: str, body: dict[str, Any]

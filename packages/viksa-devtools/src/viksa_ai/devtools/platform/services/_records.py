@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from viksa_ai.devtools.platform.services._errors import forbidden, not_found
+from viksa_ai.devtools.platform.services._errors import (
+    detail_item,
+    forbidden,
+    not_found,
+    unprocessable,
+)
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
 
-__all__ = ["Caller", "owned_record"]
+__all__ = ["Caller", "owned_endpoint", "owned_record"]
 
 
 @dataclass(frozen=True)
@@ -30,3 +37,26 @@ def owned_record(store: Store, kind: Kind, label: str, record_id: str, caller: C
             raise forbidden(f"{label} {record_id!r} belongs to another account.")
         raise not_found(label, record_id)
     return doc
+
+
+def owned_endpoint(
+    store: Store, caller: Caller, agent_id: str, endpoint: Any, loc: Sequence[str | int]
+) -> Doc:
+    """The caller's agent ``agent_id`` when ``endpoint`` is one of its endpoint paths.
+
+    404/403 as :func:`owned_record`; 422 at ``loc`` otherwise, so nothing is stored that
+    could never run.
+    """
+    agent = owned_record(store, "agent", "Agent", agent_id, caller)
+    paths = [e["endpoint"] for e in agent["agent_endpoints"]]
+    if endpoint not in paths:
+        raise unprocessable(
+            [
+                detail_item(
+                    loc,
+                    f"endpoint must be one of the agent's: {', '.join(paths)}",
+                    "value_error.endpoint",
+                )
+            ]
+        )
+    return agent

@@ -22,7 +22,7 @@ from viksa_ai.devtools.platform.services._errors import (
     not_found,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._workflows import Workflows
 from viksa_ai.devtools.platform.store._store import Doc, Store
@@ -53,7 +53,13 @@ class Scheduler:
         elif isinstance(schedule.get("agent_id"), str) and isinstance(
             schedule.get("endpoint"), str
         ):
-            owned_record(self.store, "agent", "Agent", schedule["agent_id"], caller)
+            # What a run needs, checked before it is stored: a schedule that can never
+            # run would fail on every tick.
+            agent_id, endpoint = schedule["agent_id"], schedule["endpoint"]
+            owned_endpoint(self.store, caller, agent_id, endpoint, ["body", "endpoint"])
+            if not isinstance(schedule.get("inputs") or {}, dict):
+                message = "inputs must be an object of the endpoint's inputs"
+                raise unprocessable([detail_item(["body", "inputs"], message, "dict_type")])
         else:
             raise unprocessable(
                 [

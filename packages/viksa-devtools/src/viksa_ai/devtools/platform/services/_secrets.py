@@ -29,6 +29,12 @@ def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
     return value
 
 
+_CURRENT_NEEDED = (
+    "changing or removing its passphrase while its value stays needs the current one: send "
+    "current_passphrase (or a new value with the new passphrase)"
+)
+
+
 def _name_taken(name: str) -> Exception:
     return conflict(
         f"A secret named {name!r} already exists in this project.",
@@ -104,7 +110,8 @@ class Secrets:
 
     def update(self, caller: Caller, secret_id: str, body: dict[str, Any]) -> Doc:
         """Change a secret's value, name, passphrase or description; a new value bumps its
-        version."""
+        version. A protected secret's passphrase changes with a new value, or with the
+        current passphrase (``current_passphrase``). Slow (scrypt): call it off the loop."""
         secret = self._owned(caller, secret_id)
         stored = self.store.get("secret_value", secret_id)
         assert stored is not None
@@ -113,6 +120,11 @@ class Secrets:
             stored["value"] = sealed_value(self.store, secret_id, value)
             secret["version"] += 1
         if "passphrase" in body:
+            if "value" not in body:
+                # The value stays: removing or replacing its passphrase would hand it to
+                # whoever asks next, so that takes the current one.
+                current = _text(body, "current_passphrase", required=False)
+                secret_value(self.store, secret_id, current, hint=_CURRENT_NEEDED)
             phrase = _text(body, "passphrase", required=False)
             stored["passphrase_hash"] = None if phrase is None else hash_password(phrase)
             secret["has_passphrase"] = phrase is not None

@@ -19,7 +19,7 @@ from viksa_ai.devtools.platform.services._errors import (
     unauthorized,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import hash_token, new_id, new_secret
 from viksa_ai.devtools.platform.services._validation import required_id
 from viksa_ai.devtools.platform.store._store import Doc, Store
@@ -35,6 +35,10 @@ _FIXED = frozenset(
         "updated_at",
         "execution_count",
         "webhook_url",
+        # Set by the platform only: a body's "webhook_token" showed in every listing as if
+        # it were the token, and a last run time of any type was kept.
+        "webhook_token",
+        "last_triggered_at",
     }
 )
 
@@ -51,6 +55,10 @@ def _issue_token(trigger: Doc) -> str:
     return token
 
 
+# The switches of a trigger: booleans on the wire and in the record.
+_FLAGS = ("enabled", "require_token")
+
+
 class Triggers:
     """The ``trigger`` records and the runs their webhooks start."""
 
@@ -62,19 +70,13 @@ class Triggers:
         return owned_record(self.store, "trigger", "Trigger", trigger_id, caller)
 
     def _check_target(self, caller: Caller, trigger: Doc) -> None:
+        for flag in _FLAGS:
+            if not isinstance(trigger.get(flag), bool):
+                # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
+                message = f"{flag} must be true or false (a JSON boolean, not a string or number)"
+                raise unprocessable([detail_item(["body", flag], message, "bool_type")])
         agent_id = required_id(trigger, "agent_id")
-        agent = owned_record(self.store, "agent", "Agent", agent_id, caller)
-        paths = [e["endpoint"] for e in agent["agent_endpoints"]]
-        if trigger.get("endpoint") not in paths:
-            raise unprocessable(
-                [
-                    detail_item(
-                        ["body", "endpoint"],
-                        f"endpoint must be one of the agent's: {', '.join(paths)}",
-                        "value_error.endpoint",
-                    )
-                ]
-            )
+        owned_endpoint(self.store, caller, agent_id, trigger.get("endpoint"), ["body", "endpoint"])
 
     def create(self, caller: Caller, body: dict[str, Any]) -> Doc:
         """A new trigger; the answer holds ``webhook_token``, shown this once."""
@@ -135,7 +137,7 @@ class Triggers:
 
     def start(self, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
         """Record a run of the trigger's endpoint with ``payload`` (not run yet)."""
-        if not trigger.get("enabled", True):
+        if trigger.get("enabled", True) is not True:
             raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
         project = self.store.scope_of("trigger", trigger["id"])
         assert project is not None
@@ -158,7 +160,7 @@ class Triggers:
         trigger = self.store.get("trigger", trigger_id)
         if trigger is None:
             raise not_found("Trigger", trigger_id)
-        if trigger.get("require_token", True):
+        if trigger.get("require_token", True) is not False:
             sent = authorization or ""
             given = sent[7:] if sent.lower().startswith("bearer ") else ""
             if not given or not hmac.compare_digest(hash_token(given), trigger["token_hash"]):

@@ -127,11 +127,18 @@ def _protected(store: Store, secret_id: str) -> bool:
     return secret is not None and bool(secret.get("has_passphrase"))
 
 
-def secret_value(store: Store, secret_id: str, passphrase: str | None) -> str | None:
+def secret_value(
+    store: Store,
+    secret_id: str,
+    passphrase: str | None,
+    *,
+    hint: str = "pass the right passphrase to read it",
+) -> str | None:
     """The value of a vault secret for a caller offering ``passphrase``; None when gone.
 
-    The one way to a value (``get_secret`` and runs alike), so every path applies the
-    same check: a secret stored with a passphrase answers 403 without the right one.
+    The one way to a value (``get_secret``, runs, and an update that keeps the value
+    while it changes the passphrase), so every path applies the same check: a secret
+    stored with a passphrase answers 403 (saying ``hint``) without the right one.
     Slow (scrypt) when a passphrase is checked: call it off the event loop.
     """
     stored = store.get("secret_value", secret_id)
@@ -140,7 +147,7 @@ def secret_value(store: Store, secret_id: str, passphrase: str | None) -> str | 
     guard = stored.get("passphrase_hash")
     if guard is not None and (passphrase is None or not verify_password(passphrase, guard)):
         raise forbidden(
-            "This secret is protected by a passphrase: pass the right passphrase to read it.",
+            f"This secret is protected by a passphrase: {hint}.",
             code="passphrase_required" if passphrase is None else "wrong_passphrase",
         )
     return _opened(store, secret_id, stored["value"])

@@ -23,7 +23,7 @@ from viksa_ai.devtools.platform.services._errors import (
     detail_item,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._records import Caller, owned_record
+from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._validation import required_id
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
@@ -56,24 +56,31 @@ class Workflows:
             raise unprocessable(
                 [detail_item(["body", "steps"], "steps must be a list", "list_type")]
             )
-        checked = []
+        checked: list[Doc] = []
+        taken: set[str] = set()
+        # Each agent and endpoint is looked up once: a body may hold ~100,000 steps.
+        targets: set[tuple[str, str]] = set()
         for index, step in enumerate(steps):
             loc: list[str | int] = ["body", "steps", index]
-            if not isinstance(step, dict) or not isinstance(step.get("agent_id"), str):
-                raise unprocessable([detail_item([*loc, "agent_id"], "Field required", "missing")])
-            agent = owned_record(self.store, "agent", "Agent", step["agent_id"], caller)
-            paths = {e["endpoint"] for e in agent["agent_endpoints"]}
-            if step.get("endpoint") not in paths:
+            _check_step_shape(loc, step)
+            target = (step["agent_id"], step["endpoint"])
+            if target not in targets:
+                owned_endpoint(self.store, caller, *target, [*loc, "endpoint"])
+                targets.add(target)
+            step_id = step.get("id") or f"step_{index + 1}"
+            if step_id in taken:
                 raise unprocessable(
                     [
                         detail_item(
-                            [*loc, "endpoint"],
-                            f"endpoint must be one of: {', '.join(sorted(paths))}",
-                            "value_error.endpoint",
+                            [*loc, "id"],
+                            f"step id {step_id!r} is taken by an earlier step: "
+                            "give each step an id of its own",
+                            "value_error.duplicate",
                         )
                     ]
                 )
-            checked.append({"id": step.get("id") or f"step_{index + 1}", "inputs": {}, **step})
+            taken.add(step_id)
+            checked.append({**step, "id": step_id, "inputs": step.get("inputs") or {}})
         return checked
 
     def create_workflow(self, caller: Caller, body: dict[str, Any]) -> Doc:
@@ -226,8 +233,12 @@ class Workflows:
         """Change the inputs of tasks not yet completed (``[{step_id, inputs}]``)."""
         self.execution(caller, execution_id)
         if not isinstance(changes, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("step_id"), str) for c in changes
+            isinstance(c, dict)
+            and isinstance(c.get("step_id"), str)
+            and isinstance(c.get("inputs"), dict)
+            for c in changes
         ):
+            # Inputs of another type were ignored with a 200, as if the change was made.
             raise unprocessable(
                 [detail_item(["body", "tasks"], "send a list of {step_id, inputs}", "list_type")]
             )
@@ -235,7 +246,8 @@ class Workflows:
         def change(doc: Doc) -> None:
             if doc["status"] == "running":
                 raise conflict("Tasks cannot change while the execution runs.", code="running")
-            by_step = {t["step_id"]: t for t in doc["tasks"]}
+            # An earlier version stored step ids of any type: such a task cannot be named.
+            by_step = {t["step_id"]: t for t in doc["tasks"] if isinstance(t["step_id"], str)}
             for item in changes:
                 task = by_step.get(item["step_id"])
                 if task is None:
@@ -246,8 +258,7 @@ class Workflows:
                             )
                         ]
                     )
-                if isinstance(item.get("inputs"), dict):
-                    task["inputs"] = item["inputs"]
+                task["inputs"] = item["inputs"]
 
         return self.update(execution_id, change)
 
@@ -373,6 +384,34 @@ class Workflows:
             return self.update(execution_id, _task_failed(index, final["error"] or final["status"]))
         self.update(execution_id, _task_done(index, final["response"]))
         return None
+
+
+# What each field of a step must be when it is sent (agent_id and endpoint always are).
+_STEP_FIELDS: tuple[tuple[str, type, str, str], ...] = (
+    ("agent_id", str, "string_type", "Input should be a valid string"),
+    ("endpoint", str, "string_type", "Input should be a valid string"),
+    ("id", str, "string_type", "Input should be a valid string"),
+    ("name", str, "string_type", "Input should be a valid string"),
+    ("inputs", dict, "dict_type", "Input should be an object of the endpoint's inputs"),
+)
+
+
+def _check_step_shape(loc: list[str | int], step: Any) -> None:
+    """422 naming the field when a step is not ``{id?, name?, agent_id, endpoint, inputs?}``.
+
+    Checked before anything is stored: a step id or inputs of another type broke the
+    runs and task changes of the workflow later (500s), not its creation.
+    """
+    if not isinstance(step, dict):
+        raise unprocessable(
+            [detail_item(loc, "a step is an object {id, agent_id, endpoint, inputs}", "dict_type")]
+        )
+    for field, wanted, kind, msg in _STEP_FIELDS:
+        value = step.get(field)
+        if value is None and field in ("agent_id", "endpoint"):
+            raise unprocessable([detail_item([*loc, field], "Field required", "missing")])
+        if value is not None and not isinstance(value, wanted):
+            raise unprocessable([detail_item([*loc, field], msg, kind)])
 
 
 def _step_attributes(task: Doc) -> dict[str, str]:

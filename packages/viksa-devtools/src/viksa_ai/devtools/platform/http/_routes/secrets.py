@@ -66,8 +66,13 @@ async def get_secret(
 async def update_secret(
     secret_id: str, body: JsonBody, platform: PlatformDep, tenant: ProjectDep
 ) -> Doc:
-    """Change a secret's value, name or description; a new value bumps its version."""
-    return platform.secrets.update(tenant.caller, secret_id, body)
+    """Change a secret's value, name, passphrase or description; a new value bumps its version.
+
+    Changing or removing the passphrase of a protected secret while its value stays needs
+    ``current_passphrase``.
+    """
+    # scrypt (a passphrase hashed or checked) is slow by design: keep it off the event loop.
+    return await anyio.to_thread.run_sync(platform.secrets.update, tenant.caller, secret_id, body)
 
 
 @router.delete("/secret/{secret_id}")

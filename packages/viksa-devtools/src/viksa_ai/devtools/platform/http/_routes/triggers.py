@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
@@ -177,17 +177,34 @@ async def decide(
     Body: ``{"decision": "approve" | "reject", "comment"?}`` (or ``{"approved": bool}``).
     """
     approval = platform.engine.approval(tenant.caller, approval_id)
-    decision = _DECISIONS.get(str(body.get("decision")))
-    if isinstance(body.get("approved"), bool):
-        decision = "approve" if body["approved"] else "reject"
-    if decision is None:
-        raise unprocessable(
-            [detail_item(["body", "decision"], 'decision must be "approve" or "reject"', "enum")]
-        )
-    comment = body.get("comment")
     return await platform.engine.decide(
         approval,
-        approve=decision == "approve",
-        comment=comment if isinstance(comment, str) else None,
+        approve=_decision(body) == "approve",
+        comment=comment if isinstance(comment := body.get("comment"), str) else None,
         by=tenant.principal.user_id,
     )
+
+
+def _decision(body: dict[str, Any]) -> str:
+    """``approve`` or ``reject``: what ``decision`` and ``approved`` say (422 unless they agree).
+
+    A gate on agent code: a body saying both (``"reject"`` and ``true``) is refused, not
+    read as an approval.
+    """
+    said: set[str] = set()
+    if body.get("decision") is not None:
+        said.add(_DECISIONS.get(str(body["decision"]), "invalid"))
+    if (approved := body.get("approved")) is not None:
+        said.add(("approve" if approved else "reject") if isinstance(approved, bool) else "invalid")
+    if len(said) != 1 or "invalid" in said:
+        raise unprocessable(
+            [
+                detail_item(
+                    ["body", "decision"],
+                    'decision must be "approve" or "reject" (or approved true or false), '
+                    "and both agree when both are sent",
+                    "enum",
+                )
+            ]
+        )
+    return said.pop()
