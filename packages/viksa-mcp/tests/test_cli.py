@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
+import respx
 
 from viksa_ai.mcp_bridge.cli import main
 
@@ -58,6 +60,30 @@ def test_missing_credentials_are_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "VIKSA_API_KEY" in err
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_credentials_the_platform_refuses_end_the_bridge_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], status: int
+) -> None:
+    # They cannot work on a later try: serving no tools until a restart helps nobody.
+    key = "vk-refused-secret-key-123"
+    for name, value in {
+        "VIKSA_API_KEY": key,
+        "VIKSA_ORG_ID": "org1",
+        "VIKSA_PROJECT_ID": "prj1",
+        "VIKSA_BASE_URL": "https://platform.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with respx.mock(base_url="https://platform.test") as api:
+        api.get("/builder/agent/list").mock(
+            return_value=httpx.Response(status, json={"detail": "Invalid API key"})
+        )
+        assert main(["--all-deployed", "--refresh-interval", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("viksa-mcp-bridge: the Viksa platform refused to list")
+    assert key not in err
 
 
 def test_a_secret_that_does_not_parse_names_the_flag_not_the_value(

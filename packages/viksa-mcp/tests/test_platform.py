@@ -10,10 +10,11 @@ import httpx
 import pytest
 import respx
 
-from viksa_ai.client import RetryConfig, ViksaClient
+from viksa_ai.client import RetryConfig, ViksaClient, ViksaTransportError
 from viksa_ai.mcp_bridge import (
     AgentSelection,
     PlatformBackend,
+    PlatformRefusedError,
     ToolCallError,
     ViksaToolSpec,
     agent_doc_to_tools,
@@ -152,3 +153,29 @@ async def test_every_failure_is_a_tool_call_error_without_secrets(
         await backend.call(_spec(make_doc), {"text": "A"})
     assert message in str(caught.value)
     assert API_KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_listing_is_a_platform_refused_error_without_the_key(
+    api: respx.MockRouter, client: ViksaClient, status: int
+) -> None:
+    api.get("/builder/agent/list").mock(
+        return_value=httpx.Response(status, json={"detail": "Invalid API key"})
+    )
+    backend = PlatformBackend(client, AgentSelection(all_deployed=True))
+    with pytest.raises(PlatformRefusedError) as caught:
+        await backend.load()
+    message = str(caught.value)
+    assert "refused to list every deployed agent" in message
+    assert "VIKSA_API_KEY" in message
+    assert API_KEY not in message
+
+
+async def test_an_unreachable_platform_is_not_a_refusal(
+    api: respx.MockRouter, client: ViksaClient
+) -> None:
+    api.get("/builder/agent/list").mock(side_effect=httpx.ConnectError("refused"))
+    backend = PlatformBackend(client, AgentSelection(all_deployed=True))
+    # The client's transport error, for the bridge to try again at its next refresh.
+    with pytest.raises(ViksaTransportError):
+        await backend.load()

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp.client.session import IncomingMessage
 
-from viksa_ai.mcp_bridge import BridgeServer
+from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError
 from viksa_ai.mcp_bridge._server import MAPPINGS_URI
 
 MakeDoc = Callable[..., dict[str, Any]]
@@ -154,6 +154,17 @@ async def test_a_failed_refresh_keeps_the_tools(backend: Any) -> None:
     backend.load_error = ConnectionError("platform down")
     assert not await bridge.refresh()
     assert len(bridge.registry.tools) == 3
+
+
+async def test_a_strict_refresh_raises_a_refusal_and_only_a_refusal(backend: Any) -> None:
+    bridge = await _bridge(backend)
+    backend.load_error = PlatformRefusedError("the Viksa platform refused to list them")
+    assert not await bridge.refresh()  # a later refresh: logged, the tools stay
+    assert len(bridge.registry.tools) == 3
+    with pytest.raises(PlatformRefusedError):
+        await bridge.refresh(strict=True)
+    backend.load_error = ConnectionError("platform down")
+    assert not await bridge.refresh(strict=True)  # it may be up at the next refresh
 
 
 async def test_the_refresh_loop_picks_up_a_watched_change(backend: Any) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from viksa_ai.mcp_bridge._errors import INSTALL_COMMAND
 
 if TYPE_CHECKING:
-    from viksa_ai.mcp_bridge._errors import BridgeConfigError, ToolCallError
+    from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
     from viksa_ai.mcp_bridge._names import make_tool_name
     from viksa_ai.mcp_bridge._platform import AgentSelection, PlatformBackend, load_tool_registry
     from viksa_ai.mcp_bridge._registry import (
@@ -52,6 +52,7 @@ if importlib.util.find_spec("mcp") is None:
 
 _EXPORTS = {
     "BridgeConfigError": "_errors",
+    "PlatformRefusedError": "_errors",
     "ToolCallError": "_errors",
     "make_tool_name": "_names",
     "AgentSelection": "_platform",
@@ -71,6 +72,7 @@ __all__ = [
     "BridgeRegistry",
     "BridgeServer",
     "PlatformBackend",
+    "PlatformRefusedError",
     "ToolCallError",
     "ViksaToolSpec",
     "__version__",

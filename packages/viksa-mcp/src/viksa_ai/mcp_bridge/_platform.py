@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from viksa_ai.client import (
     RequestOptions,
+    ViksaAuthenticationError,
     ViksaError,
     ViksaNotFoundError,
+    ViksaPermissionError,
     ViksaTimeoutError,
     ViksaTransportError,
 )
-from viksa_ai.mcp_bridge._errors import ToolCallError
+from viksa_ai.mcp_bridge._errors import PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec, build_registry
 
 if TYPE_CHECKING:
@@ -111,13 +113,25 @@ class PlatformBackend:
         return self.selection.describe()
 
     async def load(self) -> BridgeRegistry:
-        """The current tools (raises :class:`ViksaError` when the platform cannot be read)."""
-        return await load_tool_registry(
-            self.client,
-            agent_id=self.selection.agent_id,
-            agent_alias=self.selection.agent_alias,
-            all_deployed=self.selection.all_deployed,
-        )
+        """The current tools.
+
+        Raises :class:`PlatformRefusedError` when the platform refuses the credentials
+        or their access to the agents (401, 403), and the client's :class:`ViksaError`
+        when it cannot be read otherwise (down, slow: a later try may succeed).
+        """
+        try:
+            return await load_tool_registry(
+                self.client,
+                agent_id=self.selection.agent_id,
+                agent_alias=self.selection.agent_alias,
+                all_deployed=self.selection.all_deployed,
+            )
+        except (ViksaAuthenticationError, ViksaPermissionError) as exc:
+            raise PlatformRefusedError(
+                f"the Viksa platform refused to list {self.selection.describe()} ({exc}): "
+                "check the key or token in VIKSA_API_KEY (or VIKSA_ACCESS_TOKEN, "
+                "VIKSA_EMAIL + VIKSA_PASSWORD), VIKSA_ORG_ID and VIKSA_PROJECT_ID"
+            ) from None
 
     async def call(self, spec: ViksaToolSpec, arguments: dict[str, Any]) -> Any:
         """Run the tool's endpoint; its result, or :class:`ToolCallError` saying why not."""

@@ -29,7 +29,7 @@ from mcp.server.subscriptions import (
     ToolsListChanged,
 )
 
-from viksa_ai.mcp_bridge._errors import BridgeConfigError, ToolCallError
+from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
 from viksa_ai.mcp_bridge._schema import schema_errors
 
@@ -123,16 +123,20 @@ class BridgeServer:
 
     # -- the registry --------------------------------------------------------------------
 
-    async def refresh(self) -> bool:
+    async def refresh(self, *, strict: bool = False) -> bool:
         """Reload the tools; True when the list a client sees changed.
 
         A failure (platform down, a folder that does not load) keeps the current tools
-        and is logged: the server goes on serving them.
+        and is logged: the server goes on serving them. With ``strict`` (the bridge's
+        first load), a :class:`PlatformRefusedError` is raised instead: credentials the
+        platform refuses will not work on a later try.
         """
         async with self._refreshing:
             try:
                 registry = await self.backend.load()
             except (BridgeConfigError, ToolCallError) as exc:
+                if strict and isinstance(exc, PlatformRefusedError):
+                    raise
                 _log.error("could not load the tools of %s: %s", self.backend.describe(), exc)
                 return False
             except Exception as exc:  # the platform's errors and anything else: keep serving

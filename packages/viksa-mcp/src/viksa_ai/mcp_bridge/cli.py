@@ -135,7 +135,9 @@ def _backend(args: argparse.Namespace) -> tuple[Backend, bool]:
 
 async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
     try:
-        await bridge.refresh()
+        # Refused credentials end the bridge with one line; a platform that is down or
+        # slow does not: the tools load at a later refresh.
+        await bridge.refresh(strict=True)
         _log.info("serving %s: %d tool(s)", bridge.backend.describe(), len(bridge.registry.tools))
         if args.http:
             await bridge.serve_http(args.host, args.port)
