@@ -367,6 +367,28 @@ async def test_what_every_account_reads_of_a_publisher_is_bounded(
     assert (await http.get(f"{MARKET}/listings/search")).json()["total"] == 0
 
 
+async def test_a_workforce_carries_no_unbounded_workflow(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # The workforce copies its workflow (names, step inputs: the publisher's writing)
+    # into the record every account's search reads: it counts toward the same bound.
+    assert (await http.post(f"{MARKET}/publishers/profile", json={})).status_code == 201
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    big = {**step, "inputs": {"text": "x" * (_marketplace.MAX_PUBLIC_BYTES + 1)}}
+    made = await http.post("/workflow/create", json={"name": "w", "steps": [big]})
+    assert made.status_code == 201, made.text
+    team = {"agent_ids": [deployed["id"]], "workflow_id": made.json()["id"]}
+    refused = await http.post(f"{MARKET}/workforce/publish", json=team)
+    assert (refused.status_code, refused.json()["detail"][0]["type"]) == (
+        422,
+        "value_error.too_large",
+    )
+    assert (await http.get(f"{MARKET}/workforce/search")).json()["total"] == 0
+    small = await http.post("/workflow/create", json={"name": "w", "steps": [step]})
+    team = {"agent_ids": [deployed["id"]], "workflow_id": small.json()["id"]}
+    assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 201
+
+
 async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:
     needs_profile = await http.post(f"{MARKET}/listings", json={"agent_id": deployed["id"]})
     assert needs_profile.status_code == 404
