@@ -314,6 +314,9 @@ async def test_a_schedule_interval_must_be_a_number_of_seconds(
         ({"endpoint": "other.main.echo"}, "endpoint"),
         ({"inputs": "text"}, "inputs"),
         ({"inputs": [1]}, "inputs"),
+        # Falsy ones too, as a workflow step's: one rule for inputs.
+        ({"inputs": []}, "inputs"),
+        ({"inputs": 0}, "inputs"),
     ],
 )
 async def test_a_schedule_that_could_never_run_is_422(

@@ -14,14 +14,12 @@ from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._errors import (
     conflict,
-    detail_item,
     not_found,
     unauthorized,
-    unprocessable,
 )
 from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import hash_token, new_id, new_secret
-from viksa_ai.devtools.platform.services._validation import required_id
+from viksa_ai.devtools.platform.services._validation import required_id, typed_field
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = ["Triggers", "public_trigger", "trigger_enabled"]
@@ -85,10 +83,8 @@ class Triggers:
 
     def _check_target(self, caller: Caller, trigger: Doc) -> None:
         for flag in _FLAGS:
-            if not isinstance(trigger.get(flag), bool):
-                # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
-                message = f"{flag} must be true or false (a JSON boolean, not a string or number)"
-                raise unprocessable([detail_item(["body", flag], message, "bool_type")])
+            # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
+            typed_field(trigger, flag, bool, required=True)
         agent_id = required_id(trigger, "agent_id")
         owned_endpoint(self.store, caller, agent_id, trigger.get("endpoint"), ["body", "endpoint"])
 
