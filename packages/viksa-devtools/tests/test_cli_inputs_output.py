@@ -17,6 +17,7 @@ from viksa_ai.devtools._cli_output import (
     highlight_json,
     output_format,
     render_error,
+    render_value,
     use_color,
 )
 
@@ -171,3 +172,28 @@ def test_an_error_is_a_headline_and_the_agents_traceback() -> None:
         "after 12 ms",
     ]
     assert "\x1b[1;31mendpoint error" in render_error(error, color=True)
+
+
+# Escape sequences an agent can put in what it raises or prints: set the clipboard (OSC
+# 52), retitle the window, clear the screen, hide text, an 8-bit CSI, a carriage return
+# writing over a line, a right-to-left override reordering it.
+HOSTILE_TEXT = "a\x1b]52;c;cHduZWQ=\x07b\x1b]0;title\x07c\x1b[2Jd\x1b[8me\x9b31mf\rg\u202eh\x00i"
+TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_text_an_agent_wrote_reaches_the_terminal_as_escapes_not_controls(color: bool) -> None:
+    error = {
+        "kind": "endpoint_error",
+        "message": HOSTILE_TEXT,
+        "traceback": f"Traceback (most recent call last):\nValueError: {HOSTILE_TEXT}\n",
+        "output": f"{HOSTILE_TEXT}\n",
+        "hint": HOSTILE_TEXT,
+    }
+    shown = ANSI.sub("", render_error(error, color=color))
+    assert TERMINAL_CONTROLS.search(shown.replace("\n", "")) is None
+    assert "a\\u001b]52;c;cHduZWQ=\\u0007b" in shown
+    assert "\\u009b31mf\\u000dg\\u202eh\\u0000i" in shown
+    value = ANSI.sub("", render_value({"k": HOSTILE_TEXT}, color=color))
+    assert TERMINAL_CONTROLS.search(value.replace("\n", "")) is None
+    assert json.loads(value) == {"k": HOSTILE_TEXT}

@@ -322,3 +322,19 @@ def test_only_regular_files_are_read(tmp_path: Path, capsys: pytest.CaptureFixtu
         line.endswith("not a regular file: pass an agent directory or its JSON manifest")
         for line in lines
     )
+
+
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_escape_sequences_in_a_manifest_reach_the_terminal_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    # A manifest is anyone's: names it quotes back (a module, an endpoint) must not make
+    # the terminal clear the screen, retitle the window or set the clipboard.
+    data = manifest()
+    data["agent_endpoints"][0]["module"] = "mod\x1b[2J\x1b]52;c;eA==\x07"
+    directory = agent_dir(tmp_path, "echo", data)
+    code, out, _ = run(capsys, directory, "--format", output_format)
+    assert code == 1
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "mod\\u001b[2J\\u001b]52;c;eA==\\u0007" in out

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from viksa_ai.devtools.runner import (
+    AgentLoadError,
     AgentWorker,
     CpuLimitError,
     DiskLimitError,
@@ -361,6 +362,7 @@ def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
         result_bytes=16 * 1024**2,
         processes=128,
         disk_bytes=1024**3,
+        open_files=1024,
     )
     for bad in (0, -1, True):
         with pytest.raises(ValueError, match="positive"):
@@ -369,6 +371,8 @@ def test_limits_have_documented_defaults_and_refuse_nonsense() -> None:
             Limits(processes=bad)
         with pytest.raises(ValueError, match="positive"):
             Limits(disk_bytes=bad)
+        with pytest.raises(ValueError, match="positive"):
+            Limits(open_files=bad)
 
 
 # --- item 9: a hang at import -----------------------------------------------------------
@@ -1225,3 +1229,506 @@ def test_links_planted_in_the_working_dir_do_not_turn_a_restart_against_the_host
     assert secret.stat().st_mode & 0o777 == 0o600
     assert private.stat().st_mode & 0o777 == 0o700
     assert (secret.stat().st_uid, private.stat().st_uid) == (0, 0)
+
+
+# --- hostile agent code against the worker protocol ------------------------------------
+
+
+@pytest.fixture(params=["unsandboxed", "bwrap", "unshare"])
+def isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Each place agent code runs: unsandboxed, in bubblewrap, in unshare; whether sandboxed."""
+    if request.param == "unsandboxed":
+        return False
+    if request.param == "unshare":
+        monkeypatch.setenv("VIKSA_BWRAP", "/nonexistent/bwrap")
+    if os.path.basename(sandbox_backend() or "") != request.param:
+        pytest.skip(f"no {request.param} sandbox here: {sandbox_status()[1]}")
+    return True
+
+
+FORGER = code(
+    """
+    import json, os, struct, sys
+
+    @mcp_endpoint(description="write a reply of its own on the runner's channel, then die")
+    async def forge(payload):
+        frame = sys._getframe()
+        while "channel_out" not in frame.f_locals:
+            frame = frame.f_back
+        body = json.dumps(payload["reply"]).encode()
+        channel = frame.f_locals["channel_out"]
+        channel.write(struct.pack(">I", len(body)) + body)
+        channel.flush()
+        os._exit(0)
+
+    @mcp_endpoint(description="fine")
+    async def fine(payload):
+        return "fine"
+    """
+)
+
+# Replies of call 1 whose fields have types no child of ours sends.
+FORGED_REPLIES = [
+    {"op": "result", "id": 1, "ok": True, "value": 1, "duration_ms": "soon"},
+    {"op": "result", "id": 1, "ok": True, "value": 1, "output": ["not", "text"]},
+    {"op": "result", "id": 1, "ok": "yes", "value": 1},
+    {"op": "result", "id": 1, "ok": False, "error": ["not", "an", "object"]},
+    {"op": "result", "id": 1, "ok": False},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "endpoint_error", "message": {}}},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "memory_limit", "type": 3}},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "endpoint_error", "traceback": 5}},
+    {"op": "result", "id": 1, "ok": False, "error": {"kind": "auth", "method_id": {}}},
+]
+
+
+def test_a_forged_reply_of_the_wrong_shape_is_a_crashed_worker_not_a_runner_bug(
+    isolation: bool,
+) -> None:
+    # Agent code shares the child's process: it can write frames on the channel itself.
+    # A field of the wrong type must end the call as WorkerCrashedError (a RunnerError
+    # the platform records), never as a TypeError or ValueError of the runner.
+    with AgentWorker(agent(FORGER, "forge", "fine"), sandbox=isolation) as warm:
+        for number, reply in enumerate(FORGED_REPLIES, start=1):
+            # The worker numbers its calls from 1, across the children it starts.
+            with pytest.raises(WorkerCrashedError) as caught:
+                warm.call("forge", {"reply": {**reply, "id": number}})
+            assert "reply" in caught.value.message, reply
+        assert warm.call("fine").value == "fine"
+
+
+TRICKSTER = code(
+    """
+    import os
+
+    KEY = "trick_auth.key"
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise SystemExit("str() of the error leaks " + os.environ[KEY])
+
+    class Treacherous(dict):
+        def items(self):
+            raise SystemExit("items() leaks " + os.environ[KEY])
+
+    @mcp_endpoint(description="an error whose str() raises SystemExit")
+    async def unprintable(payload):
+        raise Unprintable()
+
+    @mcp_endpoint(description="a value whose items() raises SystemExit")
+    async def treacherous(payload):
+        return Treacherous(a=1)
+
+    @mcp_endpoint(description="print and raise text no UTF-8 can hold")
+    async def surrogates(payload):
+        print("printed \\udc80 " + os.environ[KEY])
+        if payload.get("raise"):
+            raise ValueError("raised \\udc80 " + os.environ[KEY])
+        return "fine"
+    """
+)
+
+
+def test_agent_code_in_an_errors_text_or_a_values_methods_never_crashes_the_worker(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # An exception's str() and a dict subclass's items() are agent code that runs while
+    # the child builds its reply; so is text holding a lone surrogate (no UTF-8 holds
+    # one). Each must end the call as what the agent did, never kill the child, whose
+    # dying words (a traceback on the runner's stderr) would hold the secret unmasked.
+    secret = f"trick-{time.monotonic_ns()}"
+    log = tmp_path / "stderr.log"
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(TRICKSTER, "unprintable", "treacherous", "surrogates"),
+            secrets={"trick_auth.key": secret},
+            capture_output=True,
+            stderr=stderr,
+            sandbox=isolation,
+        ) as warm,
+    ):
+        with pytest.raises(EndpointError) as unprintable:
+            warm.call("unprintable")
+        assert unprintable.value.message.endswith("<exception str() failed>")
+        with pytest.raises(EndpointError) as treacherous:
+            warm.call("treacherous")
+        assert "not JSON-serialisable: items() leaks ***" in treacherous.value.message
+        printed = warm.call("surrogates")
+        assert printed.value == "fine"
+        assert printed.output == "printed \\udc80 ***\n"
+        with pytest.raises(EndpointError) as raised:
+            warm.call("surrogates", {"raise": True})
+        assert raised.value.exception_type == "ValueError"
+        assert raised.value.message.endswith("raised \\udc80 ***")
+        assert warm.starts == 1, "a call killed the worker"
+    assert secret not in log.read_text()
+
+
+BLABBER = code(
+    """
+    import os, sys, threading, time
+
+    LATER = []
+
+    @mcp_endpoint(description="write its secrets where the capture does not reach")
+    async def blab(payload):
+        key = os.environ["blab_auth.key"]
+        os.write(2, f"fd 2: key={key} {key}\\n".encode())
+        os.write(2, f"split: {key[:3]}".encode())
+        os.write(2, f"{key[3:]} rest\\n".encode())
+
+        def later():
+            time.sleep(0.2)
+            print(f"a thread, after the call: {key}", file=sys.__stderr__, flush=True)
+
+        LATER.append(threading.Thread(target=later))
+        LATER[-1].start()
+        return "said"
+
+    @mcp_endpoint(description="wait for the threads")
+    async def settle(payload):
+        for thread in LATER:
+            thread.join()
+    """
+)
+
+
+def test_what_agent_code_writes_to_stderr_reaches_the_runners_with_secrets_masked(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # The capture of a call holds what it prints through sys.stdout; what it (a thread
+    # after the call, a subprocess) writes to the file descriptor goes to the runner's
+    # stderr, a server's log: the secrets of the worker and of each call are masked.
+    base = f"base-{time.monotonic_ns()}"
+    per_call = f"call-{time.monotonic_ns()}"
+    log = tmp_path / "stderr.log"
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(BLABBER, "blab", "settle"),
+            secrets={"blab_auth.key": base},
+            capture_output=True,
+            stderr=stderr,
+            sandbox=isolation,
+        ) as warm,
+    ):
+        assert warm.call("blab").value == "said"
+        assert warm.call("blab", secrets={"blab_auth.key": per_call}).value == "said"
+        warm.call("settle")
+    text = log.read_text()
+    assert base not in text
+    assert per_call not in text
+    assert text.count("fd 2: key=*** ***\n") == 2
+    assert text.count("split: *** rest\n") == 2
+    assert text.count("a thread, after the call: ***\n") == 2
+
+
+FLOODER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write to the stderr descriptor, around the capture")
+    async def flood(payload):
+        line = (payload["line"] + "\\n").encode()
+        for _ in range(payload["times"]):
+            os.write(2, line)
+        return "flooded"
+    """
+)
+
+
+def test_a_captured_workers_stderr_is_bounded_per_call_by_the_output_limit(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # The platform captures what a call prints; written to the descriptor itself it would
+    # reach the server's log unbounded (a flood fills its disk): each call copies at most
+    # Limits.output_bytes of it, and the next call copies again. (A pipe holds what the
+    # copy has not read yet, up to about 128 KiB, when the next call starts: a limit
+    # larger than that lets this test see the next call's line whatever the timing.)
+    log = tmp_path / "stderr.log"
+    limits = Limits(output_bytes=300_000)
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(FLOODER, "flood"),
+            capture_output=True,
+            stderr=stderr,
+            limits=limits,
+            sandbox=isolation,
+        ) as warm,
+    ):
+        flood = {"line": "x" * 99, "times": 10_000}
+        assert warm.call("flood", flood, timeout=120).value == "flooded"
+        second = {"line": "second call", "times": 1}
+        assert warm.call("flood", second, timeout=120).value == "flooded"
+    text = log.read_text()
+    assert len(text) <= 2 * 300_000 + 1000
+    assert "[viksa: the agent's stderr is cut here, past 300000 bytes in a call]\n" in text
+    assert text.endswith("second call\n")
+
+
+COUNTER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="count its files")
+    async def count(payload):
+        return sum(len(files) for _, _, files in os.walk("pkg"))
+    """
+)
+
+
+def agent_with_files(count: int, depth: int = 0) -> dict[str, Any]:
+    """The counting agent with ``count`` more files, in folders ``depth`` long names deep."""
+    manifest = agent(COUNTER, "count")
+    folder = "".join(f"{level}{'d' * 250}/" for level in range(depth))
+    manifest["files"] += [
+        {"name": f"pkg/{folder}{index:05d}.txt", "content": "x", "mime_type": "other"}
+        for index in range(count)
+    ]
+    return manifest
+
+
+def test_an_agent_with_many_files_runs_in_each_sandbox(isolation: bool) -> None:
+    # Each file is bound into the sandbox by its path: 800 files 6 folders deep make a
+    # command line longer than exec takes (bwrap's whole, 2 MiB; one argument, unshare's
+    # mount script, 128 KiB). An agent shipping them must run all the same.
+    with AgentWorker(agent_with_files(800, depth=6), sandbox=isolation) as warm:
+        assert warm.call("count", timeout=120).value == 800
+
+
+def test_an_agent_with_more_files_than_bwrap_takes_is_refused_clearly() -> None:
+    if os.path.basename(sandbox_backend() or "") != "bwrap":
+        pytest.skip("no bwrap sandbox here: " + sandbox_status()[1])
+    with pytest.raises(AgentLoadError, match="bubblewrap takes at most 9000 arguments"):
+        run_endpoint(agent_with_files(3100), "count")
+
+
+def test_a_secret_too_large_to_pass_is_a_clear_error_not_an_oserror(isolation: bool) -> None:
+    # exec takes at most 128 KiB for one environment variable.
+    with pytest.raises(AgentLoadError, match="at most 128 KiB each"):
+        run_endpoint(
+            agent(COUNTER, "count"), "count", secrets={"big.key": "k" * 200_000}, sandbox=isolation
+        )
+
+
+BLOATED_READY = code(
+    """
+    import json, struct, sys
+
+    # At import, before the child says it is ready: a ready frame of its own, 4 MiB long.
+    _frame = sys._getframe()
+    while "channel_out" not in _frame.f_locals:
+        _frame = _frame.f_back
+    _body = json.dumps({"op": "ready", "ok": True, "pid": 0, "pad": "x" * (4 << 20)}).encode()
+    _frame.f_locals["channel_out"].write(struct.pack(">I", len(_body)) + _body)
+    _frame.f_locals["channel_out"].flush()
+
+    @mcp_endpoint(description="never reached")
+    async def hello(payload):
+        return "hello"
+    """
+)
+
+
+def test_a_ready_frame_larger_than_an_import_error_is_refused(isolation: bool) -> None:
+    # Agent code runs at import and can write on the channel: the runner must not buffer
+    # whatever it announces (up to 256 MiB a frame) for each worker it starts.
+    with pytest.raises(WorkerCrashedError, match="announced, more than"):
+        run_endpoint(agent(BLOATED_READY, "hello"), "hello", sandbox=isolation)
+
+
+LINGERER = code(
+    """
+    import os, threading
+
+    WAKE, DONE = threading.Event(), threading.Event()
+
+    @mcp_endpoint(description="leave a thread that prints this call's key later")
+    async def leave(payload):
+        key = os.environ["linger_auth.key"]
+
+        def later():
+            WAKE.wait(30)
+            print(f"the first call's key: {key}")
+            DONE.set()
+
+        threading.Thread(target=later, daemon=True).start()
+        return "left"
+
+    @mcp_endpoint(description="let it print during this call")
+    async def wake(payload):
+        WAKE.set()
+        DONE.wait(30)
+        return "woken"
+    """
+)
+
+
+def test_a_secret_of_an_earlier_call_is_masked_in_a_later_calls_output(isolation: bool) -> None:
+    # A pool worker serves calls with the secrets of each (a rotated key, a new binding):
+    # a thread of an earlier call printing its key during a later call, into that call's
+    # captured output, must not show it.
+    first, second = f"first-{time.monotonic_ns()}", f"second-{time.monotonic_ns()}"
+    with AgentWorker(
+        agent(LINGERER, "leave", "wake"), capture_output=True, sandbox=isolation
+    ) as warm:
+        assert warm.call("leave", secrets={"linger_auth.key": first}).value == "left"
+        woken = warm.call("wake", secrets={"linger_auth.key": second})
+    assert woken.output == "the first call's key: ***\n"
+
+
+SPINNER = code(
+    """
+    import os, threading
+
+    def spin():
+        while True:
+            pass
+
+    @mcp_endpoint(description="leave a thread spinning, and return")
+    async def leave_spinning(payload):
+        threading.Thread(target=spin, daemon=True).start()
+        return "left"
+
+    @mcp_endpoint(description="fine")
+    async def fine(payload):
+        return "fine"
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_CPU is POSIX")
+def test_a_thread_left_spinning_after_its_call_cannot_burn_cpu_for_good(isolation: bool) -> None:
+    # A warm worker stays up between calls (the platform keeps a pool of them): a thread
+    # the agent left spinning gets the CPU time of one call, then the kernel ends the
+    # idle worker, and the next call starts a new one.
+    limits = Limits(cpu_seconds=1)
+    with AgentWorker(
+        agent(SPINNER, "leave_spinning", "fine"), limits=limits, sandbox=isolation
+    ) as warm:
+        assert warm.call("leave_spinning").value == "left"
+        deadline = time.monotonic() + 60
+        while warm.pid is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert warm.pid is None, "the idle worker still spins"
+        assert warm.call("fine").value == "fine"
+        assert warm.starts == 2
+
+
+STREAM_BREAKER = code(
+    """
+    import sys
+
+    class Broken:
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            raise SystemExit("flush says no")
+
+    @mcp_endpoint(description="replace the standard streams with broken ones")
+    async def break_streams(payload):
+        sys.stdout = Broken()
+        sys.stderr = None
+        return "value"
+    """
+)
+
+
+def test_standard_streams_replaced_by_agent_code_do_not_kill_the_worker(isolation: bool) -> None:
+    # Uncaptured (viksa run), the streams agent code sets stay set after its call: the
+    # child flushes them after each call, and must send the reply whatever they do.
+    with AgentWorker(agent(STREAM_BREAKER, "break_streams"), sandbox=isolation) as warm:
+        assert warm.call("break_streams").value == "value"
+        assert warm.call("break_streams").value == "value"
+        assert warm.starts == 1
+
+
+NAMER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="raise an exception class named after the key")
+    async def named(payload):
+        raise type("Leaky" + os.environ["name_auth.key"], (Exception,), {})("boom")
+    """
+)
+
+
+def test_an_exception_class_named_after_a_secret_is_masked_too() -> None:
+    secret = f"classname{time.monotonic_ns()}"
+    with pytest.raises(EndpointError) as caught:
+        run_endpoint(agent(NAMER, "named"), "named", secrets={"name_auth.key": secret})
+    assert secret not in json.dumps(caught.value.to_dict())
+    assert caught.value.exception_type == "main.Leaky***"
+
+
+HOARDER = code(
+    """
+    import resource, socket
+
+    HELD = []
+
+    @mcp_endpoint(description="hold socket buffers full: kernel memory RLIMIT_AS misses")
+    async def hoard(payload):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))
+        except (ValueError, OSError):
+            pass
+        for _ in range(payload["pairs"]):
+            sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            HELD.append((sender, receiver))
+            sender.setblocking(False)
+            try:
+                while True:
+                    sender.send(b"x" * 60_000)
+            except BlockingIOError:
+                pass
+        return len(HELD)
+    """
+)
+
+
+def test_descriptors_past_the_open_files_limit_fail_and_the_limit_holds(isolation: bool) -> None:
+    # Each socket can hold ~200 KiB of kernel memory that memory_bytes (RLIMIT_AS) does not
+    # count: 1,000 full socket pairs pinned 240 MB with memory_bytes of 256 MiB. Agent
+    # code cannot lift the limit (it tries), and meets it as EMFILE.
+    limits = Limits(open_files=64)
+    with (
+        AgentWorker(agent(HOARDER, "hoard"), limits=limits, sandbox=isolation) as warm,
+        pytest.raises(EndpointError, match="Too many open files"),
+    ):
+        warm.call("hoard", {"pairs": 100})
+
+
+ESCAPER = code(
+    """
+    import os
+
+    @mcp_endpoint(description="write escape sequences to the stderr descriptor")
+    async def escape(payload):
+        os.write(2, b"clip \\x1b]52;c;eA==\\x07 title \\x1b]0;t\\x07 csi \\x9b2J end\\n")
+        return "written"
+    """
+)
+
+
+def test_a_captured_workers_stderr_reaches_the_log_with_control_characters_escaped(
+    isolation: bool, tmp_path: Path
+) -> None:
+    # The platform captures a call's output: what reaches its stderr around the capture
+    # is its log, `viksa dev`'s terminal, where an escape sequence (OSC 52) could set the
+    # developer's clipboard. Uncaptured (viksa run), stderr is the agent's own output.
+    log = tmp_path / "stderr.log"
+    with (
+        log.open("w") as stderr,
+        AgentWorker(
+            agent(ESCAPER, "escape"), capture_output=True, stderr=stderr, sandbox=isolation
+        ) as warm,
+    ):
+        assert warm.call("escape").value == "written"
+    text = log.read_bytes()
+    assert b"\x1b" not in text
+    assert b"\x9b" not in text
+    assert text == b"clip \\u001b]52;c;eA==\\u0007 title \\u001b]0;t\\u0007 csi \\x9b2J end\n"

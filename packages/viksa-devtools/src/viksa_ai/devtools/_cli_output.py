@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from viksa_ai.devtools._terminal import printable
+
 __all__ = [
     "format_duration",
     "highlight_json",
@@ -79,7 +81,7 @@ def render_value(value: Any, color: bool) -> str:
     """A result as indented JSON (non-ASCII kept readable), highlighted when ``color``."""
     from viksa_ai.devtools._json import dumps_json
 
-    text = dumps_json(value, indent=2)
+    text = printable(dumps_json(value, indent=2))
     return highlight_json(text) if color else text
 
 
@@ -102,23 +104,23 @@ def render_error(error: Mapping[str, Any], color: bool) -> str:
     ``error`` is a runner error's ``to_dict()`` or an execution's error fields
     (``message``/``error``, ``kind``, ``traceback``, ``output``, ``hint``).
     """
-    message = str(error.get("message") or error.get("error") or "the call failed")
-    kind = str(error.get("kind") or error.get("error_kind") or "error").replace("_", " ")
+    message = printable(str(error.get("message") or error.get("error") or "the call failed"))
+    kind = printable(str(error.get("kind") or error.get("error_kind") or "error")).replace("_", " ")
     lines = [_paint(f"{kind}: {message}", _HEADLINE, color)]
     traceback = error.get("traceback")
     if isinstance(traceback, str) and traceback.strip():
         lines.append("")
-        lines.extend(_paint_traceback(traceback.rstrip("\n"), color))
+        lines.extend(_paint_traceback(printable(traceback.rstrip("\n")), color))
     output = error.get("output")
     if isinstance(output, str) and output.strip():
         lines.append("")
         lines.append(_paint("what the agent printed:", _BOLD, color))
-        lines.extend(f"  {line}" for line in output.rstrip("\n").splitlines())
+        lines.extend(f"  {line}" for line in printable(output.rstrip("\n")).split("\n"))
     for key in ("hint", "available"):
         value = error.get(key)
         if value:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            lines.append(_paint(f"{key}: {shown}", _BOLD, color))
+            lines.append(_paint(f"{key}: {printable(shown)}", _BOLD, color))
     duration = error.get("duration_ms")
     if isinstance(duration, (int, float)):
         lines.append(_paint(f"after {format_duration(duration)}", _DIM, color))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from viksa_ai.devtools._terminal import printable
 from viksa_ai.devtools.validate._issues import Issue, plural
 
 __all__ = ["add_parser", "agent_paths", "agents_of_files", "report_lines", "validate_command"]
@@ -398,9 +399,10 @@ def _render_sarif(results: Sequence[_Result], strict: bool, out: TextIO) -> None
 
 
 def _write(out: TextIO, line: str) -> None:
-    # Names quoted from a manifest may hold characters the terminal cannot encode.
+    # Names quoted from a manifest may hold characters the terminal cannot encode, or
+    # escape sequences it would act on (a manifest is anyone's): both shown escaped.
     encoding = getattr(out, "encoding", None) or "utf-8"
-    out.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+    out.write(printable(line).encode(encoding, "backslashreplace").decode(encoding) + "\n")
 
 
 def _escape_data(text: str) -> str:

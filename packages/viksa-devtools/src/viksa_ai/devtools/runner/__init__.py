@@ -11,7 +11,8 @@ its environment, the A2A envelope stripped from the inputs and set for
   as ``METHOD.PARAM=VALUE`` (``--secret``) or a secrets file (JSON or such lines).
 - :func:`prepare_call`: check a call's inputs against the manifest and strip its A2A
   envelope without running anything; the worker's ``call_prepared`` runs the result.
-- :class:`Limits`: per-call memory, CPU, output, result, process and disk limits.
+- :class:`Limits`: per-call memory, CPU, output, result, process, disk and open-file
+  limits.
 - :func:`sandbox_available`, :func:`sandbox_status`: whether agents run sandboxed here
   (Linux, bubblewrap), and a line saying so.
 - :func:`remove_stale_workdirs`: delete working directories a killed runner left.

@@ -19,9 +19,18 @@ from viksa_ai.devtools.runner._envkeys import (
     PARAM_NAME,
 )
 
-__all__ = ["AuthConfig", "SecretsError", "parse_secret_assignment", "parse_secrets_text"]
+__all__ = [
+    "ANYWHERE_CHARS",
+    "AuthConfig",
+    "SecretsError",
+    "parse_secret_assignment",
+    "parse_secrets_text",
+]
 
 _REDACTED = "***"
+ANYWHERE_CHARS = 8
+"""A secret this long is masked even inside a longer word: no ordinary word holds one
+by chance, and glued to other text (``f"{key}abc"``) it would be read whole."""
 
 
 class SecretsError(ValueError):
@@ -192,8 +201,10 @@ class Redactor:
 
     Besides the raw value it replaces the forms an error message or traceback is likely
     to hold: percent-encoded (URLs), ``repr`` (``f"{key!r}"``) and JSON string escapes.
-    A value is replaced only where it is not part of a longer word: a secret ``r`` leaves
-    ``SyntaxError`` alone, while ``token=r`` and ``'r'`` become ``token=***`` and ``'***'``.
+    A value of :data:`ANYWHERE_CHARS` characters or more is replaced wherever it stands,
+    even glued to other letters (``f"{key}abc"``); a shorter one only where it is not part
+    of a longer word: a secret ``r`` leaves ``SyntaxError`` alone, while ``token=r`` and
+    ``'r'`` become ``token=***`` and ``'***'``.
     """
 
     __slots__ = ("_needles", "_pattern")
@@ -232,7 +243,10 @@ class Redactor:
 
 
 def _standalone(needle: str) -> str:
-    """A pattern matching ``needle`` unless a word character continues one of its ends."""
+    """A pattern matching ``needle`` unless a word character continues one of its ends
+    (a needle of :data:`ANYWHERE_CHARS` or more: wherever it is)."""
+    if len(needle) >= ANYWHERE_CHARS:
+        return re.escape(needle)
     left = r"(?<!\w)" if re.match(r"\w", needle[0]) else ""
     right = r"(?!\w)" if re.match(r"\w", needle[-1]) else ""
     return f"{left}{re.escape(needle)}{right}"

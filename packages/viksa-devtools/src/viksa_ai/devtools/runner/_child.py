@@ -37,6 +37,7 @@ from viksa_ai.devtools.runner._envkeys import is_auth_env_key
 from viksa_ai.devtools.runner._protocol import (
     CGROUP_OPTION,
     DISK_OPTION,
+    FILES_OPTION,
     KIND_AUTH,
     KIND_DISK_LIMIT,
     KIND_ENDPOINT,
@@ -47,7 +48,6 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_RESULT_LIMIT,
     MAX_ERROR_CHARS,
     MEMORY_OPTION,
-    ProtocolError,
     encode_frame,
     read_frame,
 )
@@ -81,12 +81,14 @@ def main(argv: list[str]) -> int:
     _die_with_parent()
     # bwrap's --chdir sets PWD: the agent gets exactly the environment documented.
     os.environ.pop("PWD", None)
-    while argv and argv[0].startswith((MEMORY_OPTION, DISK_OPTION)):
+    while argv and argv[0].startswith((MEMORY_OPTION, DISK_OPTION, FILES_OPTION)):
         option = argv.pop(0)
         if option.startswith(MEMORY_OPTION):
             _limit_memory(int(option[len(MEMORY_OPTION) :]))
-        else:
+        elif option.startswith(DISK_OPTION):
             _limit_file_size(int(option[len(DISK_OPTION) :]))
+        else:
+            _limit_open_files(int(option[len(FILES_OPTION) :]))
     _no_core_files()
     if os.getcwd() not in sys.path:
         # The bootstrap kept the working directory off sys.path until now (the limits
@@ -180,16 +182,28 @@ def _join_cgroup(procs: str) -> None:
 
 def _limit_file_size(limit: int) -> None:
     """Cap the size of a file this process (and what it starts) may write."""
+    # Python ignores SIGXFSZ: a write past the limit fails with EFBIG instead of killing.
+    _cap("RLIMIT_FSIZE", limit)
+
+
+def _limit_open_files(limit: int) -> None:
+    """Cap the descriptors this process (and what it starts) may hold open."""
+    _cap("RLIMIT_NOFILE", limit)
+
+
+def _cap(name: str, limit: int) -> None:
+    """Set resource ``name``'s soft and hard limits to ``limit`` (the hard one if lower):
+    the hard one too, as agent code could raise a soft one."""
     try:
         import resource
     except ImportError:
         return
-    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    which = getattr(resource, name)
+    _, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    # Python ignores SIGXFSZ: a write past the limit fails with EFBIG instead of killing.
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        resource.setrlimit(which, (limit, limit))
 
 
 def _no_core_files() -> None:
@@ -205,7 +219,10 @@ def _cpu_limit(seconds: float | None) -> Iterator[None]:
     """Limit the CPU time of this call: past it the kernel ends the process (SIGXCPU).
 
     RLIMIT_CPU counts the process's whole life, so the soft limit is set to the time
-    used so far plus ``seconds`` for the call and lifted after it.
+    used so far plus ``seconds`` for the call; after it, to the time used then plus
+    ``seconds`` again: what the agent left running (a thread spinning) gets no more
+    between two calls than one call gets, and an idle worker does not burn a core for
+    good (the kernel ends it; the next call starts a new one).
     """
     try:
         import resource
@@ -215,16 +232,21 @@ def _cpu_limit(seconds: float | None) -> Iterator[None]:
     if seconds is None:
         yield
         return
+    _set_cpu_budget(resource, seconds)
+    try:
+        yield
+    finally:
+        _set_cpu_budget(resource, seconds)
+
+
+def _set_cpu_budget(resource: ModuleType, seconds: float) -> None:
+    """Let this process use ``seconds`` more CPU time from now (soft RLIMIT_CPU)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     target = int(usage.ru_utime + usage.ru_stime + seconds) + 1
     if hard != resource.RLIM_INFINITY:
         target = min(target, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (target, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
 
 
 class _OutputLimitError(Exception):
@@ -255,9 +277,10 @@ class _BoundedOutput(io.StringIO):
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
     try:
         frame = encode_frame(reply)
-    except (TypeError, ValueError, RecursionError, ProtocolError) as exc:
+    except BaseException as exc:  # a value's own methods may raise anything
         # Only an endpoint's value can fail to serialise: everything else is ours. A value
-        # nested deeper than the recursion limit is refused here rather than killing us.
+        # nested deeper than the recursion limit is refused here rather than killing us,
+        # as is one whose methods (a dict subclass's items()) raise, even SystemExit.
         reply = {
             "op": "result",
             "id": reply.get("id"),
@@ -267,7 +290,8 @@ def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
             "error": {
                 "kind": KIND_ENDPOINT,
                 "type": None,
-                "message": f"the endpoint returned a value that is not JSON-serialisable: {exc}",
+                "message": "the endpoint returned a value that is not JSON-serialisable: "
+                + _safe_str(exc),
                 "traceback": None,
             },
         }
@@ -309,10 +333,10 @@ class _Server:
             reply.update(ok=True, value=value)
             _check_result_size(reply, limits.get("result"))
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush(sys.stdout)
+            _flush(sys.stderr)
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
-        reply["output"] = output.getvalue() if output is not None else None
+        reply["output"] = _encodable(output.getvalue()) if output is not None else None
         if output is not None and output.exceeded:
             # Whatever the agent did with the exception, the call is over its limit.
             text = f"the call wrote more than its output limit of {output.limit} bytes"
@@ -430,6 +454,13 @@ def _captured(buffer: io.StringIO | None) -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+def _flush(stream: object) -> None:
+    """Flush ``stream``, which agent code may have replaced (with None, or an object whose
+    flush raises anything): the call's reply must still be sent."""
+    with contextlib.suppress(BaseException):
+        stream.flush()  # type: ignore[attr-defined]
+
+
 def _is_auth_error(exc: BaseException) -> bool:
     # The agent may have raised the class of ViksaAI.py or of viksa_ai.runtime: two
     # distinct classes of the same name, so the name is what identifies it.
@@ -442,7 +473,7 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
         return
     try:
         size = len(json.dumps(reply["value"], ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    except (TypeError, ValueError, RecursionError):
+    except BaseException:  # agent code (a dict subclass's items()) may run
         return  # _send says what is wrong with it
     if size > limit:
         message = f"the endpoint returned {size} bytes of JSON, more than its limit of {limit}"
@@ -450,6 +481,33 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
 
 
 def _error(exc: BaseException, kind: str) -> dict[str, Any]:
+    """The error of a reply describing ``exc``, raised by agent code.
+
+    Its text is agent code too (``__str__``, ``__module__``, attributes): whatever that
+    raises (SystemExit included) or returns, the call still gets a reply.
+    """
+    try:
+        return _described(exc, kind)
+    except BaseException:  # agent code may raise anything here
+        # Its type's name is the interpreter's own: that much can always be said.
+        error = _plain_error(kind, _STR_FAILED)
+        error["type"] = type(exc).__qualname__
+        return error
+
+
+# What Python itself prints for an exception whose str() fails.
+_STR_FAILED = "<exception str() failed>"
+
+
+def _safe_str(exc: BaseException) -> str:
+    """``str(exc)`` cut to size, or :data:`_STR_FAILED` when agent code makes it fail."""
+    try:
+        return _cut(str(exc))
+    except BaseException:  # its __str__ is agent code
+        return _STR_FAILED
+
+
+def _described(exc: BaseException, kind: str) -> dict[str, Any]:
     auth = _is_auth_error(exc)
     if (isinstance(exc, MemoryError) or _thread_without_room(exc)) and not auth:
         kind = KIND_MEMORY_LIMIT
@@ -457,14 +515,18 @@ def _error(exc: BaseException, kind: str) -> dict[str, Any]:
         kind = KIND_DISK_LIMIT
     return {
         "kind": KIND_AUTH if auth else kind,
-        "method_id": getattr(exc, "method_id", None) if auth else None,
-        "param_name": getattr(exc, "param_name", None) if auth else None,
+        "method_id": _text_or_none(getattr(exc, "method_id", None)) if auth else None,
+        "param_name": _text_or_none(getattr(exc, "param_name", None)) if auth else None,
         "type": _qualified_name(type(exc)),
         "message": _cut(str(exc)),
         "traceback": _cut(
             "".join(traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__)))
         ),
     }
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if value is None or type(value) is str else None
 
 
 def _thread_without_room(exc: BaseException) -> bool:
@@ -491,9 +553,19 @@ def _thread_without_room(exc: BaseException) -> bool:
 
 def _cut(text: str) -> str:
     """``text`` up to ``MAX_ERROR_CHARS``: an error's text is not a channel for data."""
-    if len(text) <= MAX_ERROR_CHARS:
-        return text
-    return f"{text[:MAX_ERROR_CHARS]}... [{len(text) - MAX_ERROR_CHARS} more characters cut]"
+    if len(text) > MAX_ERROR_CHARS:
+        text = f"{text[:MAX_ERROR_CHARS]}... [{len(text) - MAX_ERROR_CHARS} more characters cut]"
+    return _encodable(text)
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate (no UTF-8 has one) written as ``\\udXXX``: a
+    frame is UTF-8, and a reply that cannot be sent would end the child."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _plain_error(kind: str, message: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ __all__ = [
     "DEFAULT_CPU_SECONDS",
     "DEFAULT_DISK_BYTES",
     "DEFAULT_MEMORY_BYTES",
+    "DEFAULT_OPEN_FILES",
     "DEFAULT_OUTPUT_BYTES",
     "DEFAULT_PROCESSES",
     "DEFAULT_RESULT_BYTES",
@@ -22,6 +23,9 @@ DEFAULT_RESULT_BYTES = 16 * 1024 * 1024
 # Threads count: a thread pool of 32 and a few subprocesses fit; a fork bomb does not.
 DEFAULT_PROCESSES = 128
 DEFAULT_DISK_BYTES = 1024 * 1024 * 1024
+# Linux's usual soft limit: HTTP clients and pools fit; each descriptor can hold kernel
+# memory outside memory_bytes (a socket's buffers, ~200 KiB), so it is bounded too.
+DEFAULT_OPEN_FILES = 1024
 # Room in a reply besides the value and the output: an error's message and traceback
 # (cut by the child to 64 Ki characters each, up to 6 bytes each as JSON) and the rest.
 _REPLY_ALLOWANCE = 1024 * 1024
@@ -34,6 +38,7 @@ _FIELDS = (
     "result_bytes",
     "processes",
     "disk_bytes",
+    "open_files",
 )
 
 
@@ -45,9 +50,13 @@ class Limits:
       past it raises ``MemoryError`` in the agent and the call ends with
       :class:`MemoryLimitError`. Default 1 GiB.
     - ``cpu_seconds``: CPU time of the call (``RLIMIT_CPU``, POSIX); past it the kernel
-      ends the child and the call ends with :class:`CpuLimitError`. Default 300 s.
+      ends the child and the call ends with :class:`CpuLimitError`. Default 300 s. What
+      agent code leaves running between calls (a thread) gets as much: past it the
+      kernel ends the idle worker, and the next call starts a new one.
     - ``output_bytes``: what the call may print when output is captured (UTF-8 bytes);
       past it writes raise and the call ends with :class:`OutputLimitError`. Default 1 MiB.
+      What a captured worker writes to its stderr descriptor itself (around the capture)
+      reaches the runner's stderr up to this many bytes per call; the rest is dropped.
     - ``result_bytes``: the size of the returned value as JSON (UTF-8 bytes); a larger
       one ends the call with :class:`ResultLimitError`. Default 16 MiB.
     - ``processes``: the tasks (processes and threads) of the worker's whole process
@@ -60,6 +69,11 @@ class Limits:
       and, in the sandbox, the size of the private ``/tmp`` and of what agent code adds
       to its working directory (tmpfs, bounded by ``memory_bytes`` too); a write past
       either ends the call with :class:`DiskLimitError`. Default 1 GiB.
+    - ``open_files``: the descriptors each process of the call may hold open
+      (``RLIMIT_NOFILE``, POSIX); past it ``open()``/``socket()`` fail with ``EMFILE``
+      (an :class:`EndpointError` unless the agent handles it). Each can pin kernel memory
+      ``memory_bytes`` does not count (a socket's buffers): with ``processes`` it bounds
+      that. Default 1024.
     """
 
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES
@@ -68,6 +82,7 @@ class Limits:
     result_bytes: int | None = DEFAULT_RESULT_BYTES
     processes: int | None = DEFAULT_PROCESSES
     disk_bytes: int | None = DEFAULT_DISK_BYTES
+    open_files: int | None = DEFAULT_OPEN_FILES
 
     def __post_init__(self) -> None:
         for name in _FIELDS:

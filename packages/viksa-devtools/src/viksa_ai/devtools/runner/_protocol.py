@@ -10,12 +10,14 @@ The child imports this module, so it must stay free of third-party imports.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import IO, Any
 
 __all__ = [
     "CGROUP_OPTION",
     "DISK_OPTION",
+    "FILES_OPTION",
     "HEADER",
     "KIND_AUTH",
     "KIND_DISK_LIMIT",
@@ -27,9 +29,11 @@ __all__ = [
     "KIND_RESULT_LIMIT",
     "MAX_ERROR_CHARS",
     "MAX_FRAME_BYTES",
+    "MAX_READY_BYTES",
     "MEMORY_OPTION",
     "FrameTooLargeError",
     "ProtocolError",
+    "check_reply",
     "decode_body",
     "encode_frame",
     "frame_length",
@@ -47,16 +51,21 @@ KIND_OUTPUT_LIMIT = "output_limit"
 KIND_RESULT_LIMIT = "result_limit"
 KIND_DISK_LIMIT = "disk_limit"
 # The child's leading options: its address space cap (``--memory=BYTES``), the largest
-# file it may write (``--disk=BYTES``), and the ``cgroup.procs`` file of the cgroup it
+# file it may write (``--disk=BYTES``), how many files it may hold open
+# (``--files=COUNT``), and the ``cgroup.procs`` file of the cgroup it
 # joins before anything else (``--cgroup=PATH``).
 MEMORY_OPTION = "--memory="
 DISK_OPTION = "--disk="
+FILES_OPTION = "--files="
 CGROUP_OPTION = "--cgroup="
 # A bound on one frame guards the parent against a corrupted channel asking it to
 # buffer gigabytes; endpoint inputs and results are far below this.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 # The child cuts an error's message and its traceback to this many characters each.
 MAX_ERROR_CHARS = 64 * 1024
+# The most a ``ready`` frame holds: an import error's message and traceback, each
+# MAX_ERROR_CHARS characters of up to six bytes as JSON, and a few short fields.
+MAX_READY_BYTES = 2 * 6 * MAX_ERROR_CHARS + 64 * 1024
 
 
 class ProtocolError(Exception):
@@ -99,6 +108,39 @@ def decode_body(body: bytes) -> dict[str, Any]:
         raise ProtocolError(f"frame body is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError("frame body is not a JSON object")
+    return message
+
+
+# The fields of a reply (``ready`` or ``result``) the runner reads, and of its error.
+_REPLY_TEXT_FIELDS = ("output",)
+_ERROR_TEXT_FIELDS = ("kind", "type", "message", "traceback", "method_id", "param_name")
+
+
+def check_reply(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` if each field the runner reads from a reply has its type, else
+    :class:`ProtocolError`: agent code shares the child's process and can write frames
+    of its own on the channel, so a reply is checked like any input."""
+    if not isinstance(message.get("ok"), bool):
+        raise ProtocolError("a reply's ok is not true or false")
+    duration = message.get("duration_ms")
+    if duration is not None and (
+        isinstance(duration, bool)
+        or not isinstance(duration, (int, float))
+        or not math.isfinite(duration)
+    ):
+        raise ProtocolError("a reply's duration_ms is not a finite number")
+    for name in _REPLY_TEXT_FIELDS:
+        if not isinstance(message.get(name), (str, type(None))):
+            raise ProtocolError(f"a reply's {name} is not text")
+    error = message.get("error")
+    if error is None and not message["ok"]:
+        raise ProtocolError("a failed reply has no error")
+    if error is not None:
+        if not isinstance(error, dict):
+            raise ProtocolError("a reply's error is not an object")
+        for name in _ERROR_TEXT_FIELDS:
+            if not isinstance(error.get(name), (str, type(None))):
+                raise ProtocolError(f"a reply's error.{name} is not text")
     return message
 
 

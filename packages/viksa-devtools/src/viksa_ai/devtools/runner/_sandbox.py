@@ -38,8 +38,10 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO
 
 from viksa_ai.devtools.runner import _sandbox_init
+from viksa_ai.devtools.runner._errors import AgentLoadError
 from viksa_ai.devtools.runner._unshare import (
     tmpfs_entries,
     tmpfs_inodes,
@@ -54,6 +56,7 @@ __all__ = [
     "SANDBOX_UID",
     "SANDBOX_UID_ENV",
     "SHM_BYTES",
+    "launchable",
     "sandbox_available",
     "sandbox_backend",
     "sandbox_status",
@@ -115,6 +118,10 @@ PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs")
 # readable to agent code when the runner is root: masked like a data directory.
 _SECRET_DIRS = ("/etc/ssl/private",)
 _PROBE_TIMEOUT = 10.0
+# The longest sandbox command line passed to exec as it is (see launchable).
+_INLINE_ARGUMENT_BYTES = 128 * 1024
+# What bubblewrap parses at most, from its command line and --args together.
+_BWRAP_MAX_ARGUMENTS = 9000
 
 
 def sandbox_tool() -> str | None:
@@ -438,6 +445,34 @@ def sandboxed_command(
 # the destination last.
 _DESTINATION_OPS = {"--ro-bind": 2, "--bind": 2, "--symlink": 2, "--tmpfs": 1, "--dir": 1}
 _OWN_FILE_SYSTEMS = {"--dev": 1, "--proc": 1}
+
+
+def launchable(tool: str, command: list[str]) -> tuple[list[str], IO[bytes] | None]:
+    """``command`` (made by :func:`sandboxed_command` for ``tool``) in a form exec takes,
+    and the file to pass its process by descriptor (close it once the process started).
+
+    bwrap gets one argument per file of the agent: past :data:`_INLINE_ARGUMENT_BYTES`
+    its options go to an unlinked temporary file it reads from ``--args FD`` (exec takes
+    at most 2 MiB of arguments on most Linux). ``None``: the command fits as it is.
+    """
+    fallback = unshare_tool()
+    if fallback is not None and tool == fallback[0]:
+        return command, None  # the unshare sandbox's script is a file already
+    if len(command) - 1 > _BWRAP_MAX_ARGUMENTS:
+        raise AgentLoadError(
+            "the sandbox cannot show this agent's files: bubblewrap takes at most "
+            f"{_BWRAP_MAX_ARGUMENTS} arguments, three for each file (about "
+            f"{_BWRAP_MAX_ARGUMENTS // 3 - 100} files in all): ship fewer files (an archive "
+            "the agent unpacks into /tmp at its first call), or run unsandboxed"
+        )
+    if sum(len(os.fsencode(arg)) + 1 for arg in command) <= _INLINE_ARGUMENT_BYTES:
+        return command, None
+    split = command.index("--")
+    options = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+    options.write(b"".join(os.fsencode(arg) + b"\0" for arg in command[1:split]))
+    options.flush()
+    options.seek(0)
+    return [command[0], "--args", str(options.fileno()), *command[split:]], options
 
 
 def _open_parents(args: Sequence[str]) -> list[str]:

@@ -38,6 +38,7 @@ _USER_NAMESPACE = ("--user", "--map-root-user")
 _NAMESPACES = ("--mount", "--pid", "--ipc", "--uts", "--fork")
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _NEW_ROOT = ".root"
+_SCRIPT = ".sandbox.sh"
 _TMP = "/tmp"  # noqa: S108 - the sandbox's own, private /tmp
 _SHM = "/dev/shm"  # noqa: S108 - the sandbox's own too
 
@@ -205,6 +206,12 @@ def unshare_command(
         'env -u SHLVL -u _ "$@"',
         "exit $?",
     ]
+    # A file, not ``bash -c``: exec takes one argument of at most 128 KiB, and the script
+    # grows with the agent's files (a few hundred would not fit). Beside the working
+    # directory, where only the runner writes and agent code never sees; bash keeps it
+    # open, and reads on after the old root is gone.
+    script_file = workdir.parent / _SCRIPT
+    script_file.write_text("\n".join(script) + "\n", encoding="utf-8")
     return [
         setpriv,
         "--pdeathsig",
@@ -216,9 +223,7 @@ def unshare_command(
         "--kill-child",
         "--",
         bash,
-        "-c",
-        "\n".join(script),
-        "viksa-sandbox",
+        str(script_file),
         *first_step,
         *command,
     ]

@@ -22,11 +22,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from viksa_ai.devtools._terminal import printable
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
@@ -53,6 +54,7 @@ from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._protocol import (
     CGROUP_OPTION,
     DISK_OPTION,
+    FILES_OPTION,
     HEADER,
     KIND_AUTH,
     KIND_DISK_LIMIT,
@@ -61,9 +63,11 @@ from viksa_ai.devtools.runner._protocol import (
     KIND_NOT_FOUND,
     KIND_OUTPUT_LIMIT,
     KIND_RESULT_LIMIT,
+    MAX_READY_BYTES,
     MEMORY_OPTION,
     FrameTooLargeError,
     ProtocolError,
+    check_reply,
     decode_body,
     encode_frame,
     frame_length,
@@ -72,6 +76,7 @@ from viksa_ai.devtools.runner._reap import kill_tree
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._sandbox import (
     SANDBOX_CGROUP_PROCS,
+    launchable,
     sandbox_backend,
     sandboxed_command,
     shm_bytes,
@@ -165,6 +170,8 @@ class AsyncAgentWorker:
         self._agent = agent if isinstance(agent, LoadedAgent) else load_agent(agent)
         declared = self._agent.auth_methods if auth_methods is None else auth_methods
         self._auth = AuthConfig(secrets, declared)
+        # The secret values masked in what the agent writes: the worker's and each call's.
+        self._masked = frozenset(value for value in self._auth.secret_values() if value)
         self._capture = capture_output
         self._stderr = stderr
         self._start_timeout = start_timeout
@@ -268,13 +275,21 @@ class AsyncAgentWorker:
             )
         target = call.endpoint
         auth = self._auth if secrets is None else self._auth.with_secrets(secrets)
-        redact = Redactor([*self._auth.secret_values(), *auth.secret_values()])
+        # Every value this worker was given: a thread of an earlier call may still print
+        # that call's (a secret since rotated) into this one's output.
+        self._masked |= {value for value in auth.secret_values() if value}
+        redact = Redactor(self._masked)
         limit = self._agent.timeout_of(target) if timeout is None else timeout
         if not limit > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         async with self._guard():
             started = time.monotonic()
             process = await self._ensure_started(limit, target.name)
+            if self._forwarder is not None:
+                # What the agent writes to stderr, now or later (a thread, a subprocess),
+                # reaches the runner's stderr (a server's log) with every secret value
+                # masked and, when the call's output is captured, its size bounded.
+                self._forwarder.begin_call(self._masked)
             remaining = limit - (time.monotonic() - started)
             self._next_id += 1
             request = {
@@ -425,17 +440,23 @@ class AsyncAgentWorker:
             arguments.append(f"{MEMORY_OPTION}{limits.memory_bytes}")
         if limits.disk_bytes is not None:
             arguments.append(f"{DISK_OPTION}{limits.disk_bytes}")
+        if limits.open_files is not None:
+            arguments.append(f"{FILES_OPTION}{limits.open_files}")
         arguments += self._agent.modules
         runner_end: int | None = None
+        options: IO[bytes] | None = None
         if self._sandbox_tool is not None:
-            command = sandboxed_command(
+            command, options = launchable(
                 self._sandbox_tool,
-                [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments],
-                workdir,
-                hidden=self._hidden,
-                tmp_bytes=limits.tmp_bytes(),
-                work_bytes=limits.tmp_bytes(),
-                cgroup_procs=procs,
+                sandboxed_command(
+                    self._sandbox_tool,
+                    [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments],
+                    workdir,
+                    hidden=self._hidden,
+                    tmp_bytes=limits.tmp_bytes(),
+                    work_bytes=limits.tmp_bytes(),
+                    cgroup_procs=procs,
+                ),
             )
         elif _SHIM:
             # The shim's end of the pipe reads end-of-file when this process is gone.
@@ -446,7 +467,16 @@ class AsyncAgentWorker:
             command = [sys.executable, "-c", _CHILD_BOOTSTRAP, *arguments]
         # The child never holds our stderr itself: through it (or /proc/self/fd/2) agent
         # code could read or truncate the server's log file, or read the terminal's keys.
-        copy = None if self._stderr == subprocess.DEVNULL else _StderrCopy(self._stderr)
+        copy = (
+            None
+            if self._stderr == subprocess.DEVNULL
+            else _StderrCopy(
+                self._stderr,
+                self._masked,
+                self._limits.output_bytes if self._capture else None,
+                escape=self._capture,
+            )
+        )
         try:
             try:
                 spawn = asyncio.ensure_future(
@@ -458,7 +488,14 @@ class AsyncAgentWorker:
                         cwd=workdir,
                         env=child_environment(workdir, self._auth.environment()),
                         start_new_session=_POSIX,
-                        pass_fds=() if runner_end is None else (runner_end,),
+                        pass_fds=tuple(
+                            fd
+                            for fd in (
+                                runner_end,
+                                None if options is None else options.fileno(),
+                            )
+                            if fd is not None
+                        ),
                     )
                 )
                 try:
@@ -474,9 +511,15 @@ class AsyncAgentWorker:
             finally:
                 if runner_end is not None:
                     os.close(runner_end)
+                if options is not None:
+                    options.close()
         except OSError as exc:
             if not self._closed:
-                raise
+                # e.g. E2BIG: a secret past the 128 KiB exec takes for one variable.
+                raise AgentLoadError(
+                    f"the agent's worker process could not be started ({exc}): check the "
+                    "size of its secrets (at most 128 KiB each) and the Python installation"
+                ) from None
             # close() removed the working directory while the child was being spawned.
             raise _closed_mid_start(exc) from None
         self._process = process
@@ -489,7 +532,8 @@ class AsyncAgentWorker:
             raise _closed_mid_start(None)
         try:
             with self._watching(process):
-                ready = await asyncio.wait_for(_read_frame(process), timeout)
+                # Bounded: agent code runs at import, and can write on the channel.
+                ready = await asyncio.wait_for(_read_frame(process, MAX_READY_BYTES), timeout)
         except asyncio.TimeoutError:
             await self._discard()
             if endpoint is not None:
@@ -655,16 +699,47 @@ class AsyncAgentWorker:
 
 
 class _StderrCopy:
-    """A thread copying the child's stderr pipe to ``target`` (``None``: our stderr).
+    """A thread copying the child's stderr pipe to ``target`` (``None``: our stderr),
+    with the secret values it was given (:meth:`mask`) replaced by ``***``.
 
     A thread, not a task: a write to a stderr nobody reads blocks, and must block only
-    this agent (its pipe fills and its writes wait), never the runner's event loop.
+    this agent (its pipe fills and its writes wait), never the runner's event loop. It
+    copies whole lines (a secret is not cut in two between reads), or
+    :data:`_FORWARD_CHUNK` bytes of a longer one. With ``limit``, it copies at most that
+    many bytes from the start of one call to the next (:meth:`begin_call`), drops the
+    rest and says so in one line: a worker whose output is captured writes to the file
+    descriptor only by going around the capture, and must not fill a server's log.
+    With ``escape``, control characters are written as ``\\uXXXX``: such a worker's
+    stderr is a server's log (``viksa dev``'s terminal), not the agent's own terminal
+    output, and an escape sequence there could set the clipboard or retitle the window.
     """
 
-    def __init__(self, target: Stderr) -> None:
+    def __init__(
+        self,
+        target: Stderr,
+        secrets: Iterable[str] = (),
+        limit: int | None = None,
+        *,
+        escape: bool = False,
+    ) -> None:
         self._read_end, self.write_end = os.pipe()
         self._target = target
+        self._secrets: frozenset[str] = frozenset()
+        self._redact = Redactor(())
+        self._limit = limit
+        self._escape = escape
+        self._copied = 0
+        self.begin_call(secrets)
         self._thread = threading.Thread(target=self._run, name="viksa-agent-stderr", daemon=True)
+
+    def begin_call(self, secrets: Iterable[str]) -> None:
+        """A call starts: mask ``secrets`` from now on; copy up to the limit again."""
+        self._copied = 0
+        known = frozenset(value for value in secrets if value)
+        if known != self._secrets:
+            self._secrets = known
+            # One assignment: the copying thread reads either redactor, whole.
+            self._redact = Redactor(known)
 
     def start(self) -> None:
         """Start copying; the child, spawned, holds the only write end from now on."""
@@ -681,13 +756,43 @@ class _StderrCopy:
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join, timeout)
 
     def _run(self) -> None:
+        pending = b""
         with open(self._read_end, "rb", buffering=0) as pipe:
             while chunk := pipe.read(_FORWARD_CHUNK):
-                with contextlib.suppress(OSError, ValueError):
-                    if self._target is None or isinstance(self._target, int):
-                        os.write(2 if self._target is None else self._target, chunk)
-                    else:
-                        _write_to(self._target, chunk)
+                pending += chunk
+                end = max(pending.rfind(b"\n"), pending.rfind(b"\r")) + 1
+                if not end and len(pending) >= _FORWARD_CHUNK:
+                    end = len(pending)
+                if end:
+                    self._forward(pending[:end])
+                    pending = pending[end:]
+        if pending:
+            self._forward(pending)
+
+    def _forward(self, data: bytes) -> None:
+        limit = self._limit
+        if limit is not None:
+            room = limit - self._copied
+            self._copied += len(data)
+            if room <= 0:
+                return
+            if len(data) > room:
+                # Not a part of it: a part could end inside a secret, unmasked.
+                note = f"[viksa: the agent's stderr is cut here, past {limit} bytes in a call]\n"
+                data = note.encode()
+        if self._escape:
+            # Bytes that are not UTF-8 too: a lone 0x9b is an 8-bit CSI to some terminals.
+            text = self._redact(data.decode("utf-8", "backslashreplace")) or ""
+            chunk = printable(text).encode("utf-8")
+        else:
+            # surrogateescape: bytes that are not UTF-8 come out as they went in.
+            text = self._redact(data.decode("utf-8", "surrogateescape")) or ""
+            chunk = text.encode("utf-8", "surrogateescape")
+        with contextlib.suppress(OSError, ValueError):
+            if self._target is None or isinstance(self._target, int):
+                os.write(2 if self._target is None else self._target, chunk)
+            else:
+                _write_to(self._target, chunk)
 
 
 def _write_to(target: IO[Any], chunk: bytes) -> None:
@@ -721,7 +826,7 @@ async def _read_frame(
         )
     except asyncio.IncompleteReadError:
         raise EOFError("the worker closed its channel") from None
-    return decode_body(body)
+    return check_reply(decode_body(body))
 
 
 def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> None:
@@ -831,7 +936,8 @@ def _error_from_reply(
     error = reply.get("error") or {}
     kind = error.get("kind")
     message = redact(str(error.get("message") or "")) or ""
-    exception_type = error.get("type")
+    # Agent code names its exception classes too (type(name, (Exception,), {})).
+    exception_type = redact(error.get("type"))
     traceback = redact(error.get("traceback"))
     output = redact(reply.get("output"))
     if kind == KIND_NOT_FOUND:
@@ -859,8 +965,8 @@ def _error_from_reply(
             message = f"importing the agent raised ViksaAuthError: {message}"
         return AuthNotConfiguredError(
             message,
-            method_id=error.get("method_id"),
-            param_name=error.get("param_name"),
+            method_id=redact(error.get("method_id")),
+            param_name=redact(error.get("param_name")),
             exception_type=exception_type,
             traceback=traceback,
             output=output,
