@@ -93,18 +93,23 @@ async def test_a_passphrase_changes_only_with_the_current_one_or_a_new_value(
     assert (await http.get(route, params={"passphrase": "pp-3"})).json()["value"] == "fresh"
 
 
+async def _protected(
+    http: httpx.AsyncClient, viksa_platform: Any, value: str
+) -> tuple[str, Caller, _secrets.Secrets]:
+    """A secret guarded by ``pp-1``; its id, the seeded caller and the Secrets service."""
+    body = {"name": "svc", "value": value, "passphrase": "pp-1"}
+    made = await http.post("/builder/secret/create", json=body)
+    c = viksa_platform.credentials
+    caller = Caller(account_id=c.account_id, project_id=c.project_id)
+    return made.json()["id"], caller, viksa_platform.platform.secrets
+
+
 async def test_a_passphrase_change_loses_no_update_made_while_it_hashes(
     http: httpx.AsyncClient, viksa_platform: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An update runs off the event loop (scrypt): a value rotated by another request
     # while a passphrase change hashed was overwritten with the old value it had read.
-    made = await http.post(
-        "/builder/secret/create", json={"name": "svc", "value": "leaked", "passphrase": "pp-1"}
-    )
-    secret_id = made.json()["id"]
-    c = viksa_platform.credentials
-    caller = Caller(account_id=c.account_id, project_id=c.project_id)
-    secrets = viksa_platform.platform.secrets
+    secret_id, caller, secrets = await _protected(http, viksa_platform, "leaked")
     slow_hash = _secrets.hash_password
 
     def hash_meanwhile(phrase: str) -> str:
@@ -126,13 +131,7 @@ async def test_a_passphrase_change_checked_against_a_replaced_one_is_409(
 ) -> None:
     # The current passphrase is checked before the change is written: one replaced in
     # between (by someone who knew it) must not be overwritten on the strength of the old.
-    made = await http.post(
-        "/builder/secret/create", json={"name": "svc", "value": "v", "passphrase": "pp-1"}
-    )
-    secret_id = made.json()["id"]
-    c = viksa_platform.credentials
-    caller = Caller(account_id=c.account_id, project_id=c.project_id)
-    secrets = viksa_platform.platform.secrets
+    secret_id, caller, secrets = await _protected(http, viksa_platform, "v")
     slow_check = _vault.verify_password
 
     def check_meanwhile(phrase: str, stored: str) -> bool:
