@@ -204,7 +204,9 @@ async def test_a_csrf_header_of_any_bytes_is_refused_not_a_crash(
     # Header values arrive as latin-1 text: compare_digest refuses a non-ASCII str (500).
     await _signed_in(viksa_platform, browser)
     for sent in (b"\xff", "é".encode(), b"tok\xe2\x80\x8b"):
-        answer = await browser.post("/dashboard/api/run", json={}, headers={CSRF_HEADER: sent})
+        answer = await browser.post(
+            "/dashboard/api/run", json={}, headers={CSRF_HEADER.encode(): sent}
+        )
         assert (answer.status_code, answer.json()["detail"]["code"]) == (403, "csrf_failed")
 
 

@@ -11,6 +11,7 @@ import pytest
 from viksa_ai.devtools.platform.services import _secrets, _vault
 from viksa_ai.devtools.platform.services._errors import DomainError
 from viksa_ai.devtools.platform.services._records import Caller
+from viksa_ai.devtools.platform.services._security import hash_password, verify_password
 from viksa_ai.devtools.platform.services._vault import resolve_secrets
 
 Manifest = dict[str, Any]
@@ -110,7 +111,7 @@ async def test_a_passphrase_change_loses_no_update_made_while_it_hashes(
     # An update runs off the event loop (scrypt): a value rotated by another request
     # while a passphrase change hashed was overwritten with the old value it had read.
     secret_id, caller, secrets = await _protected(http, viksa_platform, "leaked")
-    slow_hash = _secrets.hash_password
+    slow_hash = hash_password
 
     def hash_meanwhile(phrase: str) -> str:
         monkeypatch.setattr(_secrets, "hash_password", slow_hash)
@@ -132,7 +133,7 @@ async def test_a_passphrase_change_checked_against_a_replaced_one_is_409(
     # The current passphrase is checked before the change is written: one replaced in
     # between (by someone who knew it) must not be overwritten on the strength of the old.
     secret_id, caller, secrets = await _protected(http, viksa_platform, "v")
-    slow_check = _vault.verify_password
+    slow_check = verify_password
 
     def check_meanwhile(phrase: str, stored: str) -> bool:
         monkeypatch.setattr(_vault, "verify_password", slow_check)
@@ -142,6 +143,8 @@ async def test_a_passphrase_change_checked_against_a_replaced_one_is_409(
     monkeypatch.setattr(_vault, "verify_password", check_meanwhile)
     with pytest.raises(DomainError) as raised:
         secrets.update(caller, secret_id, {"passphrase": None, "current_passphrase": "pp-1"})
-    assert (raised.value.status_code, raised.value.detail["code"]) == (409, "secret_changed")
+    detail = raised.value.detail
+    assert isinstance(detail, dict)
+    assert (raised.value.status_code, detail["code"]) == (409, "secret_changed")
     read = await http.get(f"/builder/secret/{secret_id}", params={"passphrase": "owner"})
     assert read.json()["value"] == "v"
