@@ -338,6 +338,11 @@ async def test_a_trigger_stored_with_a_switch_of_another_type_fails_closed(
         # What the webhook's health and the dashboard say is what it does.
         health = (await public.get(f"{url}/health", headers=auth)).json()
         assert (health["status"], health["enabled"]) == ("disabled", False)
+    # So do the API's answers (booleans, as models.Trigger declares).
+    got = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    assert (got["enabled"], got["require_token"]) == (False, True)
+    [listed] = (await http.get("/chat/trigger")).json()["triggers"]
+    assert (listed["enabled"], listed["require_token"]) == (False, True)
     page = triggers_body([public_trigger({**stored, "enabled": "false"})], [])
     assert ">disabled<" in page
     assert ">enabled<" not in page

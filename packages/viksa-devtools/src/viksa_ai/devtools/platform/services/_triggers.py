@@ -42,8 +42,11 @@ _FIXED = frozenset(
 
 
 def public_trigger(trigger: Doc) -> Doc:
-    """A trigger as answered: never its token digest."""
-    return {k: v for k, v in trigger.items() if k != "token_hash"}
+    """A trigger as answered: never its token digest; its switches as the webhook reads them."""
+    shown = {k: v for k, v in trigger.items() if k != "token_hash"}
+    # An earlier version kept a switch as sent ("false", 0): answer what it means.
+    shown.update(enabled=trigger_enabled(trigger), require_token=_token_required(trigger))
+    return shown
 
 
 def trigger_enabled(trigger: Doc) -> bool:
