@@ -294,7 +294,8 @@ def test_login_profiles_and_the_resolution_order(
     # VIKSA_* variables win over the profile...
     bad_env = {**env, "VIKSA_API_KEY": "vk_not_a_key", "VIKSA_BASE_URL": base_url}
     done = viksa(*call, cwd=tmp_path, env=bad_env, code=1)
-    assert "the platform refused the credentials" in done.stderr
+    assert "the platform refused the credentials from the environment" in done.stderr
+    assert "check VIKSA_API_KEY" in done.stderr
     assert "vk_not_a_key" not in done.stderr
     # ...and flags win over the variables.
     flagged = viksa(*call, "--api-key", banner_key, cwd=tmp_path, env=bad_env)
@@ -325,6 +326,20 @@ def test_login_profiles_and_the_resolution_order(
         env=env,
     )
     viksa(*call, "--profile", "mine", cwd=tmp_path, env=env)
+    # A stale profile (say, of an earlier `viksa dev --memory`) is named, with its fix.
+    from viksa_ai.devtools._profiles import delete_profile, save_profile
+
+    save_profile("stale", {"base_url": base_url, "api_key": "vk_stale"}, env)
+    done = viksa(*call, "--profile", "stale", cwd=tmp_path, env=env, code=1)
+    assert "the platform refused the credentials of profile 'stale'" in done.stderr
+    assert "run `viksa login --profile stale`" in done.stderr
+    delete_profile("stale", env)
+    # login stores where VIKSA_PROFILE says, as deploy, call and logout read it.
+    team = {**env, "VIKSA_PROFILE": "team"}
+    done = viksa("login", "--base-url", base_url, "--api-key", banner_key, cwd=tmp_path, env=team)
+    assert "Profile 'team' saved in " in done.stdout
+    viksa(*call, cwd=tmp_path, env=team)
+    viksa("logout", cwd=tmp_path, env=team)
     done = viksa(*call, "--profile", "other", cwd=tmp_path, env=env, code=2)
     assert done.stderr.startswith("viksa call: no profile 'other' (profiles: mine)")
 

@@ -167,6 +167,54 @@ def test_bad_settings_are_refused() -> None:
         ViksaSyncClient("t", http_backend="aiohttp")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",  # httpx.InvalidURL escaped as it is
+        "http://host:abc",
+        "http://host:99999",
+        "http://x\x7fy",
+        "https://api.example.com/v1?x=1",  # paths would go after the query
+        "https://api.example.com/#top",
+    ],
+)
+def test_a_base_url_that_is_no_usable_url_is_a_config_error(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ViksaConfigError, match=r"^base_url must be an http\(s\) URL"):
+        ViksaClient("t", base_url=url)
+    with pytest.raises(ViksaConfigError, match=r"^base_url must be"):
+        ViksaSyncClient("t", base_url=url)
+    monkeypatch.setenv("VIKSA_BASE_URL", url)
+    with pytest.raises(ViksaConfigError, match=r"^VIKSA_BASE_URL must be an http\(s\) URL"):
+        ViksaClient("t")
+
+
+def test_from_env_names_the_variable_of_a_bad_base_url(env: Callable[..., None]) -> None:
+    env(VIKSA_API_KEY="k", VIKSA_BASE_URL="notaurl")
+    for cls in (ViksaClient, ViksaSyncClient):
+        with pytest.raises(ViksaConfigError, match=r"^VIKSA_BASE_URL must be an http\(s\) URL"):
+            cls.from_env()
+    # Read as from_env reads it: surrounding blanks (a pasted export line) are dropped.
+    env(VIKSA_BASE_URL=" https://gw.viksa.test/ ")
+    assert ViksaClient.from_env().base_url == "https://gw.viksa.test"
+    assert ViksaClient("t").base_url == "https://gw.viksa.test"
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True])
+def test_a_timeout_that_is_no_positive_number_is_a_config_error(timeout: Any) -> None:
+    # 0 or -1 timed every call out at once; "5" failed each call with a TypeError.
+    message = r"timeout must be a positive number of seconds, an httpx\.Timeout or None"
+    with pytest.raises(ViksaConfigError, match=message):
+        ViksaClient("t", timeout=timeout)
+    with pytest.raises(ViksaConfigError, match=message):
+        ViksaSyncClient("t", timeout=timeout)
+    with pytest.raises(ViksaConfigError, match=rf"RequestOptions\.{message}"):
+        RequestOptions(timeout=timeout)
+    assert RequestOptions(timeout=2).timeout == 2
+    assert ViksaClient("t", timeout=httpx.Timeout(3.0)) is not None
+
+
 async def test_own_client_is_closed_and_a_closed_client_refuses_calls(
     make_client: Callable[..., ViksaClient],
 ) -> None:
@@ -337,3 +385,27 @@ async def test_cookies_travel_once_on_every_transport(
     client.http_client.cookies.clear()
     await client.auth.me()
     assert "cookie" not in me.calls.last.request.headers
+
+
+def test_a_client_used_again_after_its_event_loop_ended_says_what_to_do(
+    api: respx.MockRouter,
+) -> None:
+    # Its keep-alive connections died with the first loop: httpx and aiohttp raised a
+    # bare "RuntimeError: Event loop is closed" from deep in their pools.
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = ViksaClient("t", base_url="https://api.viksa.test")
+    assert asyncio.run(client.auth.me()).email == "e"
+    with pytest.raises(ViksaConfigError, match=r"used in an event loop that has ended") as info:
+        asyncio.run(client.auth.me())
+    assert "create the client inside the coroutine that uses it" in str(info.value)
+    asyncio.run(client.aclose())
+
+
+def test_a_callers_http_client_may_be_used_from_one_loop_after_another(
+    api: respx.MockRouter,
+) -> None:
+    # An in-process client (an ASGI app's, say) is the caller's to manage.
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = ViksaClient("t", base_url="https://api.viksa.test", http_client=httpx.AsyncClient())
+    for _ in range(2):
+        assert asyncio.run(client.auth.me()).email == "e"

@@ -248,6 +248,54 @@ async def test_an_update_secret_echo_is_scrubbed_of_every_secret_it_sent(
     assert "pp-old-secret" not in repr(info.value.body)
 
 
+async def test_validation_error_message_names_the_field(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    # FastAPI's "Field required" alone does not say which field to add.
+    api.post("/chat/trigger").respond(
+        422,
+        json={
+            "detail": [
+                {"loc": ["body", "agent_id"], "msg": "Field required", "type": "missing"},
+                {"loc": ["body", "name"], "msg": "Field required", "type": "missing"},
+            ]
+        },
+    )
+    client = make_client()
+    with pytest.raises(ViksaValidationError) as info:
+        await client.chat.triggers.create({"trigger_type": "webhook"})
+    error = info.value
+    assert "agent_id: Field required (and 1 more problem)" in str(error)
+    assert error.detail_message == "Field required"
+
+
+def test_error_message_names_a_field_only_once() -> None:
+    error = ViksaValidationError(
+        status_code=422,
+        method="POST",
+        path="/x",
+        service="builder",
+        details=[ErrorDetail("agent_id is required", field="agent_id")],
+    )
+    assert str(error) == "builder POST /x -> 422: agent_id is required"
+    nested = ViksaValidationError(
+        status_code=422,
+        method="POST",
+        path="/x",
+        service="pulse",
+        details=[ErrorDetail("required input 'name' is missing", field="inputs.name")],
+    )
+    assert str(nested) == "pulse POST /x -> 422: required input 'name' is missing"
+    hidden = ViksaValidationError(
+        status_code=422,
+        method="POST",
+        path="/x",
+        service="pulse",
+        details=[ErrorDetail("a surname is needed", field="name")],
+    )
+    assert str(hidden) == "pulse POST /x -> 422: name: a surname is needed"
+
+
 async def test_error_body_never_echoes_the_token(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:
@@ -257,6 +305,21 @@ async def test_error_body_never_echoes_the_token(
         await client.auth.me()
     assert "tok-access-1" not in str(info.value)
     assert "tok-access-1" not in repr(info.value.body)
+
+
+async def test_a_transport_error_is_one_line(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], backend: HttpBackend
+) -> None:
+    # aiohttp's messages for a bad status line span several lines.
+    api.get("/auth/me").mock(
+        side_effect=httpx.RemoteProtocolError("400, message=\"Bad status line:\n  b'x'\n   ^\"")
+    )
+    client = make_client(config=NO_RETRY)
+    with pytest.raises(ViksaTransportError) as info:
+        await client.auth.me()
+    assert "\n" not in str(info.value)
+    if backend == "httpx":  # the bridge answers aiohttp's request by hanging up instead
+        assert "Bad status line: b'x' ^" in str(info.value)
 
 
 async def test_connection_error_is_a_transport_error(
@@ -298,11 +361,17 @@ async def test_refused_connection_is_a_transport_error(backend: HttpBackend) -> 
 async def test_success_that_is_not_json_raises_decode_error(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:
-    api.get("/builder/agent/a").respond(200, text="<html>gateway</html>")
+    api.get("/builder/agent/a").respond(200, html="<html>gateway</html>")
     client = make_client()
     with pytest.raises(ViksaDecodeError) as info:
         await client.builder.agents.get("a")
     assert info.value.raw == "<html>gateway</html>"
+    # Which call, and a likely cause: a base_url that is some other web server.
+    assert str(info.value).startswith(
+        "builder GET /builder/agent/a: the platform answered a body that is not JSON "
+    )
+    assert "(HTTP 200, text/html" in str(info.value)
+    assert "is base_url the Viksa API?" in str(info.value)
 
 
 @pytest.mark.parametrize("depth", [900, 100_000])
@@ -411,3 +480,18 @@ async def test_errors_survive_pickling(
     )
     decode = pickle.loads(pickle.dumps(ViksaDecodeError("bad", raw="<html>", event="e")))
     assert (decode.raw, decode.event, str(decode)) == ("<html>", "e", "bad")
+
+
+def test_a_failed_refresh_does_not_count_the_cause_it_quotes() -> None:
+    from viksa_ai.client._refresh import refresh_failure
+
+    cause = ViksaAuthenticationError(
+        status_code=401,
+        method="POST",
+        path="/auth/refresh",
+        service="auth",
+        details=[ErrorDetail("The refresh token is invalid or expired")],
+    )
+    message = str(refresh_failure(cause))
+    assert "token refresh failed (The refresh token is invalid or expired)" in message
+    assert "more problem" not in message

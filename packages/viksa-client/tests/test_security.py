@@ -473,3 +473,22 @@ def test_scrub_finds_a_secret_in_every_echoed_form(secret: str, before: str, aft
         scrubbed = scrub(text, [secret])
         assert f"<{REDACTED}>" in scrubbed, form
         assert scrub({"detail": [text]}, [secret]) == {"detail": [scrubbed]}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ViksaClient(api_key=""),
+        lambda: ViksaClient.from_api_key(""),
+        lambda: ViksaSyncClient.from_api_key(""),
+        lambda: ViksaClient(access_token=""),
+        lambda: ViksaSyncClient(""),
+    ],
+)
+def test_an_empty_credential_is_refused_when_the_client_is_built(
+    make: Callable[[], object],
+) -> None:
+    # os.environ.get("MY_KEY", "") would otherwise build a client that sends no
+    # Authorization at all, and the platform's 401 would not say why.
+    with pytest.raises(ViksaConfigError, match=r"is empty: pass the .*, or None"):
+        make()

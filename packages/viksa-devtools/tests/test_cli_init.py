@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,20 @@ def test_init_scaffolds_a_valid_agent(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "weather_bot.main.greet" in (target / "test_agent.py").read_text()
     code, out, err = run(capsys, "validate", target)
     assert (code, out, err) == (0, f"{target}: valid\n", "")
+
+
+def test_the_next_commands_run_as_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder name with a space: the printed commands are quoted for the shell.
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "init", "my agent")
+    assert code == 0
+    commands = [line.strip() for line in out.split("Next:")[1].splitlines() if line.strip()]
+    assert commands == ["viksa validate 'my agent'", "viksa run 'my agent' greet -i name=Ada"]
+    for command in commands:
+        assert main(shlex.split(command)[1:]) == 0
+    capsys.readouterr()
 
 
 def test_init_runs_as_generated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -151,6 +151,11 @@ def test_durations_are_rounded(milliseconds: float, text: str) -> None:
     assert format_duration(milliseconds) == text
 
 
+def test_a_message_that_says_its_kind_is_not_prefixed_with_it() -> None:
+    error = {"kind": "invalid_input", "message": "invalid inputs: 'name' is missing"}
+    assert render_error(error, color=False) == "invalid inputs: 'name' is missing"
+
+
 def test_an_error_is_a_headline_and_the_agents_traceback() -> None:
     error = {
         "kind": "endpoint_error",

@@ -84,6 +84,33 @@ def test_close_from_another_thread_ends_the_running_and_the_queued_calls() -> No
             assert "closed" in str(outcome)
 
 
+async def test_a_close_between_a_calls_write_and_its_read_ends_the_call_as_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The close's clean-up reads what is left in the child's pipe; a call that reached its
+    # read only after that got asyncio's "readexactly() called while another coroutine
+    # is already waiting" RuntimeError instead of WorkerCrashedError.
+    written, release = asyncio.Event(), asyncio.Event()
+    real_drain = asyncio.StreamWriter.drain
+
+    async def gated_drain(self: asyncio.StreamWriter) -> None:
+        await real_drain(self)
+        written.set()
+        await release.wait()
+
+    worker = AsyncAgentWorker(PROBE)
+    await worker.start()
+    monkeypatch.setattr(asyncio.StreamWriter, "drain", gated_drain)
+    call = asyncio.ensure_future(worker.call("echo"))
+    await asyncio.wait_for(written.wait(), _HANG_BOUND_SECONDS)
+    closing = asyncio.ensure_future(worker.close())
+    await asyncio.sleep(0)  # the close kills the child and starts reading its pipe
+    release.set()
+    with pytest.raises(WorkerCrashedError):
+        await asyncio.wait_for(call, _HANG_BOUND_SECONDS)
+    await asyncio.wait_for(closing, _HANG_BOUND_SECONDS)
+
+
 def test_calls_on_a_closed_worker_start_no_loop_thread_and_close_is_repeatable() -> None:
     warm = AgentWorker(PROBE)
     warm.call("echo")

@@ -97,3 +97,13 @@ def test_without_the_mcp_sdk_the_script_says_one_line() -> None:
         "viksa-mcp-bridge: viksa_ai.mcp_bridge needs the official MCP SDK (the mcp package), "
         f"which is not installed: {_INSTALL}\n"
     )
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--all-deployed", "--http", "--port", port])
+    assert info.value.code == 2
+    assert "argument --port: " in capsys.readouterr().err

@@ -177,3 +177,18 @@ async def test_the_refresh_loop_picks_up_a_watched_change(backend: Any) -> None:
         assert next(answers, None) is None
         group.cancel_scope.cancel()
     assert len(bridge.registry.tools) == 3
+
+
+async def test_a_port_in_use_is_a_config_error_not_a_traceback(backend: Any) -> None:
+    # uvicorn would log the bind error and raise SystemExit(3) inside the task group.
+    import socket
+
+    from viksa_ai.mcp_bridge._errors import BridgeConfigError
+
+    bridge = await _bridge(backend)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BridgeConfigError, match=rf"cannot listen on 127\.0\.0\.1:{port}: "):
+            await bridge.serve_http("127.0.0.1", port)

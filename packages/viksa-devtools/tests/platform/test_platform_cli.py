@@ -45,7 +45,11 @@ def test_worker_limits_are_positive_whole_numbers(capsys: pytest.CaptureFixture[
     args = build_parser().parse_args(["dev"])
     assert (args.workers_per_agent, args.warm_agents) == (2, 8)
     assert build_parser().parse_args(["dev", "--warm-agents", "3"]).warm_agents == 3
-    for bad in (["--warm-agents", "0"], ["--workers-per-agent", "two"]):
+    for bad in (
+        ["--warm-agents", "0"],
+        ["--workers-per-agent", "two"],
+        ["--access-token-ttl", "0"],
+    ):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["dev", *bad])
     assert "at least 1" in capsys.readouterr().err
@@ -57,6 +61,22 @@ def test_the_port_is_0_to_65535(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             build_parser().parse_args(["dev", "--port", bad])
     assert "a port is 0-65535" in capsys.readouterr().err
+
+
+def test_the_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["dev", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 130 stopped with Ctrl-C, 1 the port cannot be listened on, 2 usage" in text
+
+
+def test_the_log_level_is_one_uvicorn_knows(capsys: pytest.CaptureFixture[str]) -> None:
+    # An unknown one started the platform, then failed with uvicorn's KeyError traceback.
+    assert build_parser().parse_args(["dev", "--log-level", "DEBUG"]).log_level == "debug"
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["dev", "--log-level", "loud"])
+    assert info.value.code == 2
+    assert "argument --log-level: invalid choice: 'loud'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["not_a_database", "a_directory", "under_a_file"])

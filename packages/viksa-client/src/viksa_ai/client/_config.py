@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeAlias
@@ -19,6 +20,7 @@ __all__ = [
     "HttpBackend",
     "RequestOptions",
     "RetryConfig",
+    "checked_timeout",
 ]
 
 DEFAULT_BASE_URL = "https://api.viksaai.com"
@@ -129,5 +131,27 @@ class RequestOptions:
     idempotency_key: str | None = None
     retry: RetryConfig | None = None
 
+    def __post_init__(self) -> None:
+        checked_timeout(self.timeout, "RequestOptions.timeout")
+
     def __repr__(self) -> str:
         return _repr_redacting(self, "extra_headers")
+
+
+def checked_timeout(value: object, name: str) -> None:
+    """Refuse a timeout that is not None, an ``httpx.Timeout`` or a positive finite number.
+
+    0 or a negative number would time every call out at once, and a string would fail
+    each call with a ``TypeError`` deep in the transport.
+    """
+    if value is None or isinstance(value, httpx.Timeout) or _positive_seconds(value):
+        return
+    raise ViksaConfigError(
+        f"{name} must be a positive number of seconds, an httpx.Timeout or None, got {value!r}"
+    )
+
+
+def _positive_seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and value > 0

@@ -35,6 +35,17 @@ def _checked(value: str | None, name: str) -> str | None:
     return value
 
 
+def _not_empty(value: str | None, name: str) -> str | None:
+    """``value``, refused when empty: the client would send no ``Authorization`` at all."""
+    if value == "":
+        what = "API key" if name == "api_key" else "access token"
+        raise ViksaConfigError(
+            f"{name} is empty: pass the {what}, or None for a client without credentials "
+            "(was it read from an unset variable?)"
+        )
+    return value
+
+
 class Credentials:
     """Mutable credential state; its ``repr`` never shows a secret."""
 
@@ -60,8 +71,8 @@ class Credentials:
         org_id: str | None = None,
         project_id: str | None = None,
     ) -> None:
-        self.access_token = _checked(access_token, "access_token")
-        self._api_key = _checked(api_key, "api_key")
+        self.access_token = _checked(_not_empty(access_token, "access_token"), "access_token")
+        self._api_key = _checked(_not_empty(api_key, "api_key"), "api_key")
         self.refresh_token = refresh_token
         self.webhook_token = _checked(webhook_token, "webhook_token")
         # The tenant ids travel as headers too (X-Tenant-Org-Id, X-Tenant-Project-Id).

@@ -21,7 +21,6 @@ class EnvCredentials:
     password: str | None = None
     org_id: str | None = None
     project_id: str | None = None
-    base_url: str | None = None
 
     def __repr__(self) -> str:
         return f"EnvCredentials(org_id={self.org_id!r}, project_id={self.project_id!r})"
@@ -34,11 +33,8 @@ def read_env(environ: Mapping[str, str]) -> EnvCredentials:
         value = environ.get(name, "").strip()
         return value or None
 
-    tenant = {
-        "org_id": get("VIKSA_ORG_ID"),
-        "project_id": get("VIKSA_PROJECT_ID"),
-        "base_url": get("VIKSA_BASE_URL"),
-    }
+    # VIKSA_BASE_URL is read by the client's settings (for every constructor).
+    tenant = {"org_id": get("VIKSA_ORG_ID"), "project_id": get("VIKSA_PROJECT_ID")}
     api_key = get("VIKSA_API_KEY")
     if api_key:
         return EnvCredentials(api_key=api_key, **tenant)

@@ -7,6 +7,7 @@ without their query, and bodies are scrubbed of the call's secrets before they a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -155,9 +156,28 @@ class ViksaApiError(ViksaError):
             return self.details[0].message
         return _reason_phrase(self.status_code)
 
+    def _headline(self) -> str:
+        # "Field required" alone does not say what to fix: name the field, and how many
+        # other problems the answer lists (they are in ``details``).
+        if not self.details:
+            return self.detail_message
+        first = self.details[0]
+        text = first.message
+        if first.field and not _names(text, first.field.rsplit(".", 1)[-1]):
+            text = f"{first.field}: {text}"
+        # A detail the first one quotes (a failed refresh quotes its cause) is not another.
+        others = sum(
+            1
+            for detail in self.details[1:]
+            if detail.field is not None or detail.message not in first.message
+        )
+        if others:
+            text += f" (and {others} more problem{'s' if others > 1 else ''})"
+        return text
+
     def _summary(self) -> str:
         line = f"{self.service} {self.method} {self.path} -> {self.status_code}"
-        message = _one_line(self.detail_message)
+        message = _one_line(self._headline())
         if message:
             line += f": {message}"
         if self.request_id:
@@ -224,6 +244,11 @@ def _one_line(text: str) -> str:
     """Collapse whitespace runs (newlines included) and cut long messages."""
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
+
+
+def _names(text: str, word: str) -> bool:
+    """Whether ``text`` holds ``word`` as a word of its own (``name`` in "input 'name'")."""
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
 
 def _reason_phrase(status_code: int) -> str:

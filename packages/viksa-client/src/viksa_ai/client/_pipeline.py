@@ -405,7 +405,9 @@ def transport_failure(
     timeout = is_timeout(exc)
     cls = ViksaTimeoutError if timeout else ViksaTransportError
     where = _origin(plan.url)
-    reason = _loggable_text(str(exc) or type(exc).__name__, plan, settings)[:500]
+    # One line (aiohttp's messages span several), cut to a readable length.
+    reason = " ".join(_loggable_text(str(exc) or type(exc).__name__, plan, settings).split())
+    reason = reason[:500]
     if timeout:
         message = f"timed out waiting for {where}: {reason}"
         if plan.retry.deadline is None:
@@ -505,8 +507,10 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     try:
         value = call.decode(parse_body(response.content))
     except ViksaDecodeError as exc:
-        exc.raw = _loggable_raw(exc.raw, plan, settings)
-        raise
+        raise ViksaDecodeError(
+            f"{plan.service} {plan.method} {plan.target}: {exc} {_answer_kind(response)}",
+            raw=_loggable_raw(exc.raw, plan, settings),
+        ) from None
     except ValueError as exc:  # a model's ValidationError
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: the answer does not match the "
@@ -516,6 +520,14 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     if call.adopts_tokens:
         settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)
     return value
+
+
+def _answer_kind(response: httpx.Response) -> str:
+    """``(HTTP 200, text/html; ...)``: what came instead of JSON, and its likely cause."""
+    content_type = response.headers.get("content-type", "no Content-Type").split(";")[0]
+    # An HTML page with a success status: a base_url that is some other web server.
+    hint = "; is base_url the Viksa API?" if "html" in content_type.lower() else ""
+    return f"(HTTP {response.status_code}, {content_type.strip()}{hint})"
 
 
 def _loggable_raw(text: str, plan: Plan, settings: Settings) -> str:

@@ -14,6 +14,7 @@ from viksa_ai.client._config import (
     ClientConfig,
     HttpBackend,
     RetryConfig,
+    checked_timeout,
 )
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._errors import ViksaConfigError
@@ -64,6 +65,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _usable_url(url: str) -> bool:
+    """An http(s) URL with a host, a valid port and no query or fragment (paths follow)."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except httpx.InvalidURL:
+        return False
+    return (
+        parsed.scheme in ("http", "https")
+        and bool(parsed.host)
+        and (port is None or 0 < port <= 65535)
+        and not parsed.query
+        and not parsed.fragment
+    )
+
+
 def make_settings(
     *,
     credentials: Credentials,
@@ -78,12 +95,15 @@ def make_settings(
     if http_backend not in ("httpx", "aiohttp"):
         raise ViksaConfigError(f"http_backend must be 'httpx' or 'aiohttp', got {http_backend!r}")
     config = config or ClientConfig()
-    url = (base_url or os.environ.get("VIKSA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    checked_timeout(timeout, "timeout")
+    source = "base_url" if base_url else "VIKSA_BASE_URL"
+    from_env = os.environ.get("VIKSA_BASE_URL", "").strip()  # as from_env reads it
+    url = (base_url or from_env or DEFAULT_BASE_URL).rstrip("/")
+    if not _usable_url(url):
         raise ViksaConfigError(
-            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
         )
+    parsed = httpx.URL(url)
     check_headers(config.default_headers, "ClientConfig.default_headers")
     if config.user_agent is not None:
         check_headers({"User-Agent": config.user_agent}, "ClientConfig.user_agent")

@@ -17,6 +17,9 @@ directory (credentials.json, readable by you only), so that `viksa deploy` and `
 call` need no flags or VIKSA_* variables. With an API key, the key is stored. With
 email and password, a project API key named after this machine is created and stored
 (never the password); `viksa logout` revokes it.
+
+Exit status: 0 the profile is stored, 1 the platform refused the credentials or could
+not be reached, 2 usage error (a bad flag or base URL, an empty key or password).
 """
 
 _LOGIN_EPILOG = """\
@@ -47,7 +50,9 @@ def add_parsers(subparsers: Any) -> None:
     )
     login.add_argument("--org-id", metavar="ID", help="the organization (default: the key's)")
     login.add_argument("--project-id", metavar="ID", help="the project (default: the key's)")
-    login.add_argument("--profile", default="default", metavar="NAME", help="default: default")
+    login.add_argument(
+        "--profile", metavar="NAME", help="the profile (default: VIKSA_PROFILE, else default)"
+    )
     login.set_defaults(handler=login_command)
 
     logout: argparse.ArgumentParser = subparsers.add_parser(
@@ -64,28 +69,39 @@ def add_parsers(subparsers: Any) -> None:
 
 def login_command(args: argparse.Namespace) -> int:
     """Handle ``viksa login``; returns the exit code."""
-    from viksa_ai.client import DEFAULT_BASE_URL, ViksaError
+    from viksa_ai.client import DEFAULT_BASE_URL, ViksaConfigError, ViksaError
     from viksa_ai.devtools._profiles import ProfileError, config_dir, save_profile
 
     base_url = args.base_url or os.environ.get("VIKSA_BASE_URL") or DEFAULT_BASE_URL
+    # As deploy, call and logout read it.
+    profile = _profile_name(args)
     try:
-        if not args.profile.strip():
+        if not profile.strip():
             raise CommandError("--profile must not be empty", 2)
         if args.email is not None:
             values = _login_with_password(args, base_url, _password(args))
         else:
             values = _login_with_key(args, base_url, _api_key(args))
-        save_profile(args.profile, values)
+        save_profile(profile, values)
     except CommandError as exc:
         return report_error("login", exc)
+    except ViksaConfigError as exc:  # a base URL that is not http(s)
+        return report_error("login", CommandError(f"{exc} (from --base-url or VIKSA_BASE_URL)", 2))
     except ViksaError as exc:
         return report_error("login", CommandError(api_error_message(exc)))
     except ProfileError as exc:
         return report_error("login", CommandError(str(exc), 2))
     tenant = f"org {values.get('org_id') or '-'}, project {values.get('project_id') or '-'}"
     print(f"Logged in to {base_url} ({tenant})")
-    print(f"Profile {args.profile!r} saved in {config_dir()}")
+    print(f"Profile {profile!r} saved in {config_dir()}")
     return 0
+
+
+def _profile_name(args: argparse.Namespace) -> str:
+    """``--profile``, else ``VIKSA_PROFILE``, else ``default`` (an empty flag stays empty)."""
+    if args.profile is not None:
+        return str(args.profile)
+    return os.environ.get("VIKSA_PROFILE", "").strip() or "default"
 
 
 def _api_key(args: argparse.Namespace) -> str:
@@ -168,7 +184,7 @@ def logout_command(args: argparse.Namespace) -> int:
         load_profiles,
     )
 
-    name = args.profile or os.environ.get("VIKSA_PROFILE", "").strip() or "default"
+    name = _profile_name(args)
     try:
         stored = load_profiles().get(name)
         if stored is None:

@@ -24,7 +24,8 @@ its result: readable, highlighted JSON on a terminal; the result as JSON otherwi
 with --format json). A failure prints one headline and the agent's traceback.
 
 Exit status: 0 the endpoint answered, 1 it failed (or the platform refused the call),
-2 usage error or unknown agent/endpoint, 3 invalid input, 6 timeout.
+2 usage error or unknown agent/endpoint, 3 invalid input, 4 auth not configured,
+5 the endpoint raised, 6 timeout.
 """
 
 _EPILOG = """\

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = [
@@ -127,12 +128,24 @@ def connect(args: argparse.Namespace) -> Any:
         )
     except ProfileError as exc:
         raise CommandError(str(exc), 2) from None
-    from viksa_ai.client import ViksaError
+    # A refused key is then reported with where it came from (a stale profile, say).
+    _CREDENTIAL_SOURCE.set(connection.source)
+    from viksa_ai.client import ViksaConfigError, ViksaError
 
     try:
         return connection.client()
+    except ViksaConfigError as exc:
+        # Settings the user gave (a base URL that is not http(s)): a usage error.
+        raise CommandError(f"{exc} (from --base-url, VIKSA_BASE_URL or the profile)", 2) from None
     except ViksaError as exc:
         raise CommandError(api_error_message(exc)) from None
+
+
+# Where the credentials of this command came from (see _profiles.Connection.source).
+_CREDENTIAL_SOURCE: ContextVar[str | None] = ContextVar("_CREDENTIAL_SOURCE", default=None)
+
+# An error line stays readable: the platform's messages, cut at this many characters.
+_MAX_DETAILS = 300
 
 
 def api_error_message(exc: BaseException) -> str:
@@ -144,20 +157,43 @@ def api_error_message(exc: BaseException) -> str:
     )
 
     if isinstance(exc, ViksaAuthenticationError):
-        return (
-            f"the platform refused the credentials ({exc.detail_message}): run "
-            "`viksa login`, or check VIKSA_API_KEY / --api-key"
-        )
+        return _refused(exc.detail_message, _CREDENTIAL_SOURCE.get())
     if isinstance(exc, ViksaApiError):
         details = "; ".join(
             f"{d.field}: {d.message}" if d.field else d.message for d in exc.details[:10]
         )
-        return f"{exc.service} {exc.method} {exc.path} -> {exc.status_code}: " + (
-            details or exc.detail_message
-        )
+        text = " ".join((details or exc.detail_message).split())
+        if len(text) > _MAX_DETAILS:
+            text = text[: _MAX_DETAILS - 3] + "..."
+        if isinstance(exc.body, str) and exc.body.lstrip()[:1] == "<":
+            # Some other web server's page (a proxy, a wrong port): not the platform.
+            text += " (an HTML page, not the Viksa API: check --base-url)"
+        return f"{exc.service} {exc.method} {exc.path} -> {exc.status_code}: {text}"
     if isinstance(exc, ViksaTransportError):
         return f"cannot reach the platform: {exc} (is `viksa dev` running? check --base-url)"
     return str(exc)
+
+
+def _refused(reason: str, source: str | None) -> str:
+    """The line for refused credentials, naming where they came from when it is known."""
+    if source == "environment":
+        return (
+            f"the platform refused the credentials from the environment ({reason}): check "
+            "VIKSA_API_KEY (or VIKSA_ACCESS_TOKEN, or VIKSA_EMAIL and VIKSA_PASSWORD)"
+        )
+    if source == "flags":
+        return f"the platform refused the key given by --api-key ({reason}): check it"
+    if source and source.startswith("profile "):
+        name = source.removeprefix("profile ")
+        return (
+            f"the platform refused the credentials of profile {name!r} ({reason}): run "
+            f"`viksa login --profile {name}` (or `viksa dev --save-profile {name}` for a "
+            "local platform), or pass --api-key"
+        )
+    return (
+        f"the platform refused the credentials ({reason}): run `viksa login`, or check "
+        "VIKSA_API_KEY / --api-key"
+    )
 
 
 def report_error(command: str, exc: CommandError) -> int:

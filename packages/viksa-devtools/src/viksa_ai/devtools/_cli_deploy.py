@@ -22,6 +22,10 @@ one): validate (an invalid agent is refused with the validator's report, exit 1)
 create the agent or update the one with the same agent_alias (never a twin), store
 secrets in the platform's vault and bind them, build and deploy. Deploying an unchanged
 folder again changes nothing and says so. PATH may be a folder of agent folders.
+
+Exit status: 0 every agent deployed (or unchanged), 1 an agent invalid or the platform
+failed (unreachable, credentials refused), 2 usage error (a PATH without agent.json, a
+bad flag, secret or base URL).
 """
 
 _EPILOG = """\

@@ -30,7 +30,9 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Serve a local, stateful Viksa platform on 127.0.0.1 and print working "
             "credentials and the export lines for ViksaClient.from_env(). "
-            "Needs: pip install 'viksa-devtools[server]'."
+            "Needs: pip install 'viksa-devtools[server]'. Exit status: 130 stopped "
+            "with Ctrl-C, 1 the port cannot be listened on, 2 usage error (a bad option, a "
+            "data file that cannot be opened, a --watch path that holds no agent)."
         ),
     )
     parser.add_argument(
@@ -84,7 +86,11 @@ def add_parser(subparsers: Any) -> None:
         help="arm a fault for this run, e.g. 'status=503;count=2;path=/builder' (repeatable)",
     )
     parser.add_argument(
-        "--access-token-ttl", type=int, default=900, metavar="SECONDS", help="access token lifetime"
+        "--access-token-ttl",
+        type=_positive_int,
+        default=900,
+        metavar="SECONDS",
+        help="access token lifetime (default 900)",
     )
     parser.add_argument(
         "--workers-per-agent",
@@ -135,7 +141,13 @@ def add_parser(subparsers: Any) -> None:
             "sandboxed where one is available, and the banner says whether they are"
         ),
     )
-    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        type=str.lower,
+        choices=("critical", "error", "warning", "info", "debug", "trace"),
+        help="uvicorn's log level (default warning)",
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(handler=_run)
 

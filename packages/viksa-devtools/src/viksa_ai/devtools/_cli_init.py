@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,9 @@ def init_command(args: argparse.Namespace) -> int:
     )
     for file, what in zip(made.files, roles, strict=True):
         print(f"  {file.as_posix():<{len(shown) + 15}} {what}")
+    # Quoted for the shell, so a folder name with a space is copied and pasted as one word.
+    quoted = shlex.quote(shown)
     print("\nNext:")
-    print(f"  viksa validate {shown}")
-    print(f"  viksa run {shown} greet -i name=Ada")
+    print(f"  viksa validate {quoted}")
+    print(f"  viksa run {quoted} greet -i name=Ada")
     return 0

@@ -106,7 +106,9 @@ def render_error(error: Mapping[str, Any], color: bool) -> str:
     """
     message = printable(str(error.get("message") or error.get("error") or "the call failed"))
     kind = printable(str(error.get("kind") or error.get("error_kind") or "error")).replace("_", " ")
-    lines = [_paint(f"{kind}: {message}", _HEADLINE, color)]
+    # "invalid input: invalid inputs: ..." says it twice.
+    headline = message if message.lower().startswith(kind) else f"{kind}: {message}"
+    lines = [_paint(headline, _HEADLINE, color)]
     traceback = error.get("traceback")
     if isinstance(traceback, str) and traceback.strip():
         lines.append("")

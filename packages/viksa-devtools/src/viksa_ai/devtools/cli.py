@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A run parses with its own subcommand's parser only, so it imports nothing else;
     # anything else (--help, --version, a typo) gets the whole tree.
     parser = _parser([_COMMANDS[first]]) if first in _COMMANDS else build_parser()
-    args = parser.parse_args(arguments)
+    args = _parse(parser, arguments)
     handler = args.handler
     try:
         with warnings.catch_warnings():
@@ -130,6 +130,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """Parse; an unknown argument is reported by the (sub)command it was given to.
+
+    argparse reports it with the top-level usage (``viksa [-h] [--version] COMMAND``),
+    which shows none of the flags the subcommand does take.
+    """
+    args, extra = parser.parse_known_args(arguments)
+    if extra:
+        _chosen(parser, arguments).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _chosen(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.ArgumentParser:
+    """The parser of the deepest subcommand ``arguments`` name (``viksa mcp serve``'s)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for index, word in enumerate(arguments):
+                if word in action.choices:
+                    chosen: argparse.ArgumentParser = action.choices[word]
+                    return _chosen(chosen, arguments[index + 1 :])
+    return parser
+
+
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     print(f"viksa: warning: {message}", file=sys.stderr)
 
@@ -142,7 +165,7 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="viksa-agent-validate")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _cli_validate.add_parser(subparsers, prog="viksa-agent-validate")
-    args = parser.parse_args(["validate", *(sys.argv[1:] if argv is None else argv)])
+    args = _parse(parser, ["validate", *(sys.argv[1:] if argv is None else argv)])
     code: int = args.handler(args)
     return code
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -362,8 +363,24 @@ class BridgeServer:
             app, host=host, port=port, log_level="warning", lifespan="on", log_config=None
         )
         server = uvicorn.Server(config)
-        async with anyio.create_task_group() as group:
-            group.start_soon(self.run_refresh_loop)
-            _log.info("serving MCP over Streamable HTTP at http://%s:%d/mcp", host, port)
-            await server.serve()
-            group.cancel_scope.cancel()
+        # Bound here, so a port in use is one message: uvicorn would log it and raise
+        # SystemExit inside the task group.
+        sock = _listen(host, port)
+        with sock:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self.run_refresh_loop)
+                _log.info("serving MCP over Streamable HTTP at http://%s:%d/mcp", host, port)
+                await server.serve(sockets=[sock])
+                group.cancel_scope.cancel()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a ``BridgeConfigError`` saying what to change."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise BridgeConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pass another --port "
+            "(or --host)"
+        ) from None

@@ -36,6 +36,16 @@ def _env_float(name: str, default: float) -> float:
         raise BridgeConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0-65535")
+    return port
+
+
 def build_parser(prog: str = "viksa-mcp-bridge") -> argparse.ArgumentParser:
     """The command's argument parser."""
     parser = argparse.ArgumentParser(
@@ -80,7 +90,7 @@ def build_parser(prog: str = "viksa-mcp-bridge") -> argparse.ArgumentParser:
     transport = parser.add_argument_group("transport (stdio unless --http)")
     transport.add_argument("--http", action="store_true", help="serve Streamable HTTP at /mcp")
     transport.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
-    transport.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    transport.add_argument("--port", type=_port, default=8000, help="HTTP port (default 8000)")
     parser.add_argument("--name", default="viksa", help="the MCP server name (default viksa)")
     parser.add_argument(
         "--log-level",

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 
 # unasync: begin async-only
 if TYPE_CHECKING:
+    import asyncio
+    import weakref
+
     from viksa_ai.client._sync._client import ViksaSyncClient
 # unasync: end
 
@@ -146,6 +149,9 @@ class ViksaClient:
         self._refresh_flight = _backends.AsyncSingleFlight()
         self._twin: ViksaSyncClient | None = None
         self._closed = False
+        # unasync: begin async-only
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        # unasync: end
         attach_resources(self)
 
     @classmethod
@@ -292,7 +298,7 @@ class ViksaClient:
             refresh_token=found.refresh_token,
             org_id=found.org_id,
             project_id=found.project_id,
-            base_url=found.base_url,
+            base_url=None,  # read from VIKSA_BASE_URL by the settings, which name it in errors
             timeout=timeout,
             config=config,
             retry=retry,
@@ -393,6 +399,10 @@ class ViksaClient:
         """Close the connections this client opened (never a caller's ``http_client``)."""
         close_twin(self)
         if self._owns_http:
+            # unasync: begin async-only
+            if self._loop_ended():  # its connections ended with it: closing them raises
+                return
+            # unasync: end
             await self._http.aclose()
 
     async def __aenter__(self) -> ViksaClient:
@@ -409,6 +419,38 @@ class ViksaClient:
         calls opened are not released: from async code use ``aclose()``.
         """
         close_twin(self)
+
+    def _check_loop(self) -> None:
+        """Refuse a call from a new event loop once the loop of this client's calls ended.
+
+        httpx and aiohttp keep connections open between calls, bound to the event loop
+        that opened them: after ``asyncio.run`` returns they are dead, and a call from the
+        next loop failed with a bare ``RuntimeError: Event loop is closed``. A caller's
+        ``http_client`` is the caller's to manage (an in-process ASGI one works anywhere).
+        """
+        import asyncio
+        import weakref
+
+        if not self._owns_http:
+            return
+        if self._loop is None:
+            self._loop = weakref.ref(asyncio.get_running_loop())
+            return
+        if not self._loop_ended():
+            return
+        raise ViksaConfigError(
+            "this ViksaClient was used in an event loop that has ended (asyncio.run "
+            "returned), and its connections ended with it: create the client inside the "
+            "coroutine that uses it (async with ViksaClient.from_env() as client: ...), "
+            "or use ViksaSyncClient"
+        )
+
+    def _loop_ended(self) -> bool:
+        """Whether the event loop of this client's first call has closed (or is gone)."""
+        if self._loop is None:
+            return False
+        first = self._loop()
+        return first is None or first.is_closed()
 
     def __enter__(self) -> ViksaClient:
         return self
@@ -495,6 +537,9 @@ class ViksaClient:
             return response
 
     async def _send(self, plan: Plan) -> httpx.Response:
+        # unasync: begin async-only
+        self._check_loop()
+        # unasync: end
         settings = self._settings
         attempt = 0
         replayed = False

@@ -253,7 +253,7 @@ class ViksaSyncClient:
             refresh_token=found.refresh_token,
             org_id=found.org_id,
             project_id=found.project_id,
-            base_url=found.base_url,
+            base_url=None,  # read from VIKSA_BASE_URL by the settings, which name it in errors
             timeout=timeout,
             config=config,
             retry=retry,

@@ -533,7 +533,7 @@ class AsyncAgentWorker:
         try:
             with self._watching(process):
                 # Bounded: agent code runs at import, and can write on the channel.
-                ready = await asyncio.wait_for(_read_frame(process, MAX_READY_BYTES), timeout)
+                ready = await asyncio.wait_for(self._read(process, MAX_READY_BYTES), timeout)
         except asyncio.TimeoutError:
             await self._discard()
             if endpoint is not None:
@@ -660,7 +660,14 @@ class AsyncAgentWorker:
         assert process.stdin is not None
         process.stdin.write(frame)
         await process.stdin.drain()
-        return await _read_frame(process, self._limits.reply_bytes())
+        return await self._read(process, self._limits.reply_bytes())
+
+    async def _read(self, process: asyncio.subprocess.Process, limit: int | None) -> dict[str, Any]:
+        if process is not self._process:
+            # Discarded (a close from another task) while we were away: its clean-up
+            # reads what is left in the pipe, and two readers of one stream are an error.
+            raise EOFError("the worker was stopped")
+        return await _read_frame(process, limit)
 
     async def _discard(self) -> int | None:
         """Kill the current child and its process group, reap it, and forget it."""
