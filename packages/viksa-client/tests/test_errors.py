@@ -233,6 +233,21 @@ async def test_validation_error_echo_is_scrubbed_of_the_password(
     assert error.details[0].field == "password"
 
 
+@pytest.mark.parametrize("field", ["value", "passphrase", "current_passphrase"])
+async def test_an_update_secret_echo_is_scrubbed_of_every_secret_it_sent(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], field: str
+) -> None:
+    # The current passphrase travels in the body too (the local platform asks for it to
+    # change a protected secret's passphrase): an echo of it must not reach the error.
+    echoed = {"loc": ["body", field], "msg": "bad pp-old-secret", "input": "pp-old-secret"}
+    api.put("/builder/secret/s1").respond(422, json={"detail": [{**echoed, "type": "x"}]})
+    client = make_client()
+    with pytest.raises(ViksaValidationError) as info:
+        await client.builder.secrets.update_secret("s1", {field: "pp-old-secret"})
+    assert "pp-old-secret" not in str(info.value)
+    assert "pp-old-secret" not in repr(info.value.body)
+
+
 async def test_validation_error_message_names_the_field(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform.http._dashboard._pages import triggers_body
+from viksa_ai.devtools.platform.services._triggers import public_trigger
 
 Manifest = dict[str, Any]
 
@@ -333,6 +335,17 @@ async def test_a_trigger_stored_with_a_switch_of_another_type_fails_closed(
             409,
             "trigger_disabled",
         )
+        # What the webhook's health and the dashboard say is what it does.
+        health = (await public.get(f"{url}/health", headers=auth)).json()
+        assert (health["status"], health["enabled"]) == ("disabled", False)
+    # So do the API's answers (booleans, as models.Trigger declares).
+    got = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    assert (got["enabled"], got["require_token"]) == (False, True)
+    [listed] = (await http.get("/chat/trigger")).json()["triggers"]
+    assert (listed["enabled"], listed["require_token"]) == (False, True)
+    page = triggers_body([public_trigger({**stored, "enabled": "false"})], [])
+    assert ">disabled<" in page
+    assert ">enabled<" not in page
 
 
 # -- two accounts against each other (review 3) ---------------------------------------------

@@ -198,6 +198,18 @@ async def test_an_idempotency_key_replays_no_dashboard_answer_to_another_browser
     assert "mine" not in again.text
 
 
+async def test_a_csrf_header_of_any_bytes_is_refused_not_a_crash(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient
+) -> None:
+    # Header values arrive as latin-1 text: compare_digest refuses a non-ASCII str (500).
+    await _signed_in(viksa_platform, browser)
+    for sent in (b"\xff", "é".encode(), b"tok\xe2\x80\x8b"):
+        answer = await browser.post(
+            "/dashboard/api/run", json={}, headers={CSRF_HEADER.encode(): sent}
+        )
+        assert (answer.status_code, answer.json()["detail"]["code"]) == (403, "csrf_failed")
+
+
 async def test_an_action_without_a_session_is_401(browser: httpx.AsyncClient) -> None:
     answer = await browser.post("/dashboard/api/run", json={}, headers={CSRF_HEADER: "x"})
     assert (answer.status_code, answer.json()["detail"]["code"]) == (401, "not_signed_in")

@@ -316,6 +316,23 @@ async def test_an_idempotency_key_replays_no_fault_answer_to_a_stranger(
     assert "/nowhere" not in stranger.text
 
 
+async def test_an_idempotency_key_replays_no_fault_answer_under_a_root_path(
+    viksa_platform: LocalPlatform,
+) -> None:
+    # Served under a root path (create_app mounted, or uvicorn --root-path), the ASGI
+    # path holds the prefix the routes strip: /_dev/ must still be told by its route path.
+    body = {"spec": "status=503;path=/nowhere", "all": True}
+    key = {"Idempotency-Key": "arm-1"}
+    token = {"X-Viksa-Fault-Token": viksa_platform.platform.fault_token}
+    transport = httpx.ASGITransport(app=viksa_platform.app, root_path="/viksa")
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        armed = await http.post("/viksa/_dev/faults", json=body, headers={**token, **key})
+        assert armed.status_code == 201, armed.text
+        stranger = await http.post("/viksa/_dev/faults", json=body, headers=key)
+    assert stranger.status_code == 401
+    assert "/nowhere" not in stranger.text
+
+
 @pytest.mark.parametrize(
     "spec", ["latency=3600", "latency=30.5", "count=1000000", "count=1001", "drop=1000000"]
 )

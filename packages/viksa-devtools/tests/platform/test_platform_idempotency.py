@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig
-from viksa_ai.devtools.platform.http._headers import first_headers
+from viksa_ai.devtools.platform.http._headers import first_headers, route_path
 from viksa_ai.devtools.platform.http._idempotency import record_id_of, tenant_owner
 from viksa_ai.devtools.platform.store._kinds import Kind
 
@@ -297,3 +298,20 @@ async def test_a_repeated_tenant_header_keys_the_answer_to_the_tenant_acted_in(
 def test_first_headers_keeps_the_first_of_repeated_headers() -> None:
     scope = {"headers": [(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]}
     assert first_headers(scope) == {b"a": b"1", b"b": b"2"}
+
+
+@pytest.mark.parametrize(
+    ("root", "path", "routed"),
+    [
+        ("", "/_dev/faults", "/_dev/faults"),
+        ("/viksa", "/viksa/_dev/faults", "/_dev/faults"),
+        ("/viksa", "/viksa", "/"),
+        # Only a whole segment is the root: /viksax/... is not under /viksa.
+        ("/viksa", "/viksax/_dev/faults", "/viksax/_dev/faults"),
+        ("/viksa", "/builder/agent/list", "/builder/agent/list"),
+    ],
+)
+def test_middleware_tells_routes_apart_by_the_path_the_router_matches(
+    root: str, path: str, routed: str
+) -> None:
+    assert route_path({"type": "http", "path": path, "root_path": root}) == routed

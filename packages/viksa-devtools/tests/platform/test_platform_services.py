@@ -314,6 +314,9 @@ async def test_a_schedule_interval_must_be_a_number_of_seconds(
         ({"endpoint": "other.main.echo"}, "endpoint"),
         ({"inputs": "text"}, "inputs"),
         ({"inputs": [1]}, "inputs"),
+        # Falsy ones too, as a workflow step's: one rule for inputs.
+        ({"inputs": []}, "inputs"),
+        ({"inputs": 0}, "inputs"),
     ],
 )
 async def test_a_schedule_that_could_never_run_is_422(
@@ -365,6 +368,28 @@ async def test_what_every_account_reads_of_a_publisher_is_bounded(
         assert repeated.json()["detail"][0]["loc"] == ["body", "agent_ids"]
     assert (await http.get(f"{MARKET}/workforce/search")).json()["total"] == 0
     assert (await http.get(f"{MARKET}/listings/search")).json()["total"] == 0
+
+
+async def test_a_workforce_carries_no_unbounded_workflow(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # The workforce copies its workflow (names, step inputs: the publisher's writing)
+    # into the record every account's search reads: it counts toward the same bound.
+    assert (await http.post(f"{MARKET}/publishers/profile", json={})).status_code == 201
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    big = {**step, "inputs": {"text": "x" * (_marketplace.MAX_PUBLIC_BYTES + 1)}}
+    made = await http.post("/workflow/create", json={"name": "w", "steps": [big]})
+    assert made.status_code == 201, made.text
+    team = {"agent_ids": [deployed["id"]], "workflow_id": made.json()["id"]}
+    refused = await http.post(f"{MARKET}/workforce/publish", json=team)
+    assert (refused.status_code, refused.json()["detail"][0]["type"]) == (
+        422,
+        "value_error.too_large",
+    )
+    assert (await http.get(f"{MARKET}/workforce/search")).json()["total"] == 0
+    small = await http.post("/workflow/create", json={"name": "w", "steps": [step]})
+    team = {"agent_ids": [deployed["id"]], "workflow_id": small.json()["id"]}
+    assert (await http.post(f"{MARKET}/workforce/publish", json=team)).status_code == 201
 
 
 async def test_marketplace_publish_and_install(http: httpx.AsyncClient, deployed: Manifest) -> None:

@@ -8,6 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from viksa_ai.devtools.platform.services import _secrets, _vault
+from viksa_ai.devtools.platform.services._errors import DomainError
+from viksa_ai.devtools.platform.services._records import Caller
+from viksa_ai.devtools.platform.services._security import hash_password, verify_password
 from viksa_ai.devtools.platform.services._vault import resolve_secrets
 
 Manifest = dict[str, Any]
@@ -88,3 +92,59 @@ async def test_a_passphrase_changes_only_with_the_current_one_or_a_new_value(
     replaced = await http.put(route, json={"value": "fresh", "passphrase": "pp-3"})
     assert replaced.status_code == 200, replaced.text
     assert (await http.get(route, params={"passphrase": "pp-3"})).json()["value"] == "fresh"
+
+
+async def _protected(
+    http: httpx.AsyncClient, viksa_platform: Any, value: str
+) -> tuple[str, Caller, _secrets.Secrets]:
+    """A secret guarded by ``pp-1``; its id, the seeded caller and the Secrets service."""
+    body = {"name": "svc", "value": value, "passphrase": "pp-1"}
+    made = await http.post("/builder/secret/create", json=body)
+    c = viksa_platform.credentials
+    caller = Caller(account_id=c.account_id, project_id=c.project_id)
+    return made.json()["id"], caller, viksa_platform.platform.secrets
+
+
+async def test_a_passphrase_change_loses_no_update_made_while_it_hashes(
+    http: httpx.AsyncClient, viksa_platform: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An update runs off the event loop (scrypt): a value rotated by another request
+    # while a passphrase change hashed was overwritten with the old value it had read.
+    secret_id, caller, secrets = await _protected(http, viksa_platform, "leaked")
+    slow_hash = hash_password
+
+    def hash_meanwhile(phrase: str) -> str:
+        monkeypatch.setattr(_secrets, "hash_password", slow_hash)
+        secrets.update(caller, secret_id, {"value": "rotated", "description": "new"})
+        return slow_hash(phrase)
+
+    monkeypatch.setattr(_secrets, "hash_password", hash_meanwhile)
+    changed = secrets.update(
+        caller, secret_id, {"passphrase": "pp-2", "current_passphrase": "pp-1"}
+    )
+    assert (changed["version"], changed["description"]) == (2, "new")
+    read = await http.get(f"/builder/secret/{secret_id}", params={"passphrase": "pp-2"})
+    assert (read.json()["value"], read.json()["version"]) == ("rotated", 2)
+
+
+async def test_a_passphrase_change_checked_against_a_replaced_one_is_409(
+    http: httpx.AsyncClient, viksa_platform: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The current passphrase is checked before the change is written: one replaced in
+    # between (by someone who knew it) must not be overwritten on the strength of the old.
+    secret_id, caller, secrets = await _protected(http, viksa_platform, "v")
+    slow_check = verify_password
+
+    def check_meanwhile(phrase: str, stored: str) -> bool:
+        monkeypatch.setattr(_vault, "verify_password", slow_check)
+        secrets.update(caller, secret_id, {"passphrase": "owner", "current_passphrase": "pp-1"})
+        return slow_check(phrase, stored)
+
+    monkeypatch.setattr(_vault, "verify_password", check_meanwhile)
+    with pytest.raises(DomainError) as raised:
+        secrets.update(caller, secret_id, {"passphrase": None, "current_passphrase": "pp-1"})
+    detail = raised.value.detail
+    assert isinstance(detail, dict)
+    assert (raised.value.status_code, detail["code"]) == (409, "secret_changed")
+    read = await http.get(f"/builder/secret/{secret_id}", params={"passphrase": "owner"})
+    assert read.json()["value"] == "v"

@@ -283,7 +283,10 @@ class Secrets(Resource):
         self, secret_id: str, body: Mapping[str, object], *, options: RequestOptions | None = None
     ) -> Secret:
         """Update a secret."""
-        secrets = tuple(str(body[k]) for k in ("value", "passphrase") if body.get(k))
+        # Every secret the body may carry: the server may echo any of them in an error.
+        secrets = tuple(
+            str(body[k]) for k in ("value", "passphrase", "current_passphrase") if body.get(k)
+        )
         call: Call[Secret] = object_call(
             "PUT", BUILDER, "/secret/{}", secret_id, body=body, secrets=secrets
         )

@@ -14,7 +14,6 @@ faults armed for all.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
@@ -30,6 +29,7 @@ from viksa_ai.devtools.platform.services._errors import (
     unauthorized,
     unprocessable,
 )
+from viksa_ai.devtools.platform.services._security import same_secret
 
 if TYPE_CHECKING:
     from viksa_ai.devtools.platform._platform import Platform
@@ -78,9 +78,7 @@ async def _fault_admin(
     x_tenant_project_id: Annotated[str | None, Header()] = None,
 ) -> FaultAdmin:
     if x_viksa_fault_token is not None:
-        if not hmac.compare_digest(
-            x_viksa_fault_token.encode("utf-8", "surrogatepass"), platform.fault_token.encode()
-        ):
+        if not same_secret(x_viksa_fault_token, platform.fault_token):
             raise forbidden("The fault token is not this platform's.", code="not_fault_admin")
         return FaultAdmin(project_id=x_tenant_project_id or None)
     if credentials is None:

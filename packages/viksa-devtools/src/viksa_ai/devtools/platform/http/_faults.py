@@ -36,7 +36,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform.http._answers import send_json
-from viksa_ai.devtools.platform.http._headers import first_headers
+from viksa_ai.devtools.platform.http._headers import first_headers, route_path
 
 __all__ = [
     "FAULT_HEADER",
@@ -273,7 +273,7 @@ class FaultMiddleware:
         try:
             fired = self.registry.take(
                 scope["method"],
-                scope["path"],
+                route_path(scope),
                 None if header is None else header.decode("latin-1"),
                 has_bearer,
                 lambda: self.project_of(headers),

@@ -1,10 +1,10 @@
-"""Request headers as the routes read them: of a repeated header, the first one."""
+"""Request headers and path as the routes read them (of a repeated header, the first)."""
 
 from __future__ import annotations
 
 from starlette.types import Scope
 
-__all__ = ["first_headers"]
+__all__ = ["first_headers", "route_path"]
 
 
 def first_headers(scope: Scope) -> dict[bytes, bytes]:
@@ -15,3 +15,17 @@ def first_headers(scope: Scope) -> dict[bytes, bytes]:
     than the route does (``dict(scope["headers"])`` keeps the last).
     """
     return dict(reversed(scope["headers"]))
+
+
+def route_path(scope: Scope) -> str:
+    """The path the routes match: ``scope["path"]`` without the app's ``root_path``.
+
+    Served under a root path (the app mounted, or ``uvicorn --root-path``), the ASGI
+    path starts with it and the router strips it; a middleware telling routes apart by
+    ``scope["path"]`` alone would take ``/viksa/_dev/faults`` for an API route.
+    """
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path

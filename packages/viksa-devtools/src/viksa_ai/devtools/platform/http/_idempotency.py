@@ -29,7 +29,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from viksa_ai.devtools.platform.http._headers import first_headers
+from viksa_ai.devtools.platform.http._headers import first_headers, route_path
 from viksa_ai.devtools.platform.store._store import Kind, Store
 
 __all__ = ["IdempotencyMiddleware", "record_id_of", "tenant_owner"]
@@ -110,7 +110,7 @@ class IdempotencyMiddleware:
         if (
             scope["type"] != "http"
             or scope["method"] not in _WRITE_METHODS
-            or scope["path"].startswith(_NOT_KEYED)
+            or route_path(scope).startswith(_NOT_KEYED)
         ):
             await self.app(scope, receive, send)
             return

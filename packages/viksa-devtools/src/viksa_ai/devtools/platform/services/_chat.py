@@ -30,7 +30,11 @@ from viksa_ai.devtools.platform.services._errors import (
 )
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
-from viksa_ai.devtools.platform.services._validation import body_int, manifest_issues
+from viksa_ai.devtools.platform.services._validation import (
+    body_int,
+    manifest_issues,
+    typed_field,
+)
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
 __all__ = ["Chat", "chat_text"]
@@ -228,10 +232,8 @@ class Chat:
     def update(self, caller: Caller, conversation_id: str, body: dict[str, Any]) -> Doc:
         """Change a conversation's title, metadata or other fields."""
         conversation = self._owned(caller, conversation_id)
-        for field, wanted, kind in (("title", str, "string_type"), ("metadata", dict, "dict_type")):
-            if body.get(field) is not None and not isinstance(body[field], wanted):
-                message = f"{field} must be {'a string' if wanted is str else 'an object'}"
-                raise unprocessable([detail_item(["body", field], message, kind)])
+        typed_field(body, "title", str)
+        typed_field(body, "metadata", dict)
         conversation.update({k: v for k, v in body.items() if k not in _FIXED})
         conversation["updated_at"] = now_iso()
         return self.store.save("conversation", conversation)

@@ -9,14 +9,13 @@ session for the developer without a password, once.
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 from dataclasses import dataclass, field
 
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._errors import unauthorized
-from viksa_ai.devtools.platform.services._security import hash_token, new_secret
+from viksa_ai.devtools.platform.services._security import hash_token, new_secret, same_secret
 
 __all__ = ["BrowserSession", "DashboardAccess"]
 
@@ -109,4 +108,4 @@ class DashboardAccess:
     @staticmethod
     def csrf_matches(session: BrowserSession, sent: str | None) -> bool:
         """Whether a request's CSRF header is this browser's token (constant time)."""
-        return sent is not None and hmac.compare_digest(session.csrf, sent)
+        return same_secret(sent, session.csrf)

@@ -68,7 +68,8 @@ MAX_WORKFORCE_AGENTS = 100
 
 MAX_PUBLIC_BYTES = 64 * 1024
 """How large the fields a publisher writes on a profile, listing or workforce may be
-(UTF-8 JSON of all of them, the shared manifest aside): every account reads these."""
+(UTF-8 JSON of all of them and a workforce's workflow, the agents' manifests aside):
+every account reads these."""
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +82,9 @@ def _public(item: Doc) -> Doc:
     Every account's listing and search pages carry these records: without a bound, one
     account's 5 MB descriptions made every other account's page tens of megabytes.
     """
-    size = len(dumps_json(_fields(item)).encode())
+    # A workforce's workflow is a copy of what the publisher wrote (names, step inputs).
+    written = {**_fields(item), "workflow": item.get("workflow")}
+    size = len(dumps_json(written).encode())
     if size > MAX_PUBLIC_BYTES:
         raise unprocessable(
             [

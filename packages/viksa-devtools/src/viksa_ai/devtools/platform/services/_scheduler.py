@@ -24,6 +24,7 @@ from viksa_ai.devtools.platform.services._errors import (
 )
 from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
+from viksa_ai.devtools.platform.services._validation import typed_field
 from viksa_ai.devtools.platform.services._workflows import Workflows
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
@@ -57,9 +58,7 @@ class Scheduler:
             # run would fail on every tick.
             agent_id, endpoint = schedule["agent_id"], schedule["endpoint"]
             owned_endpoint(self.store, caller, agent_id, endpoint, ["body", "endpoint"])
-            if not isinstance(schedule.get("inputs") or {}, dict):
-                message = "inputs must be an object of the endpoint's inputs"
-                raise unprocessable([detail_item(["body", "inputs"], message, "dict_type")])
+            typed_field(schedule, "inputs", dict)
         else:
             raise unprocessable(
                 [

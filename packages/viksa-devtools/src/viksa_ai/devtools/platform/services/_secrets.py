@@ -112,35 +112,54 @@ class Secrets:
         """Change a secret's value, name, passphrase or description; a new value bumps its
         version. A protected secret's passphrase changes with a new value, or with the
         current passphrase (``current_passphrase``). Slow (scrypt): call it off the loop."""
-        secret = self._owned(caller, secret_id)
-        stored = self.store.get("secret_value", secret_id)
-        assert stored is not None
-        if "value" in body:
-            value = str(_text(body, "value", required=True))
-            stored["value"] = sealed_value(self.store, secret_id, value)
-            secret["version"] += 1
+        self._owned(caller, secret_id)
+        value = str(_text(body, "value", required=True)) if "value" in body else None
+        name = _text(body, "name", required=True) if "name" in body else None
+        description = _text(body, "description", required=False)
+        # The slow parts (scrypt) come first, outside the write: requests served meanwhile
+        # change the records, so they are read again, and written, in one transaction.
+        checked: str | None = None  # the passphrase digest the current one was checked on
+        guard: str | None = None
         if "passphrase" in body:
-            if "value" not in body:
+            phrase = _text(body, "passphrase", required=False)
+            if value is None:
                 # The value stays: removing or replacing its passphrase would hand it to
                 # whoever asks next, so that takes the current one.
                 current = _text(body, "current_passphrase", required=False)
+                checked = self._guard(secret_id)
                 secret_value(self.store, secret_id, current, hint=_CURRENT_NEEDED)
-            phrase = _text(body, "passphrase", required=False)
-            stored["passphrase_hash"] = None if phrase is None else hash_password(phrase)
-            secret["has_passphrase"] = phrase is not None
-        if "description" in body:
-            secret["description"] = _text(body, "description", required=False)
-        name = _text(body, "name", required=True) if "name" in body else secret["name"]
-        secret["name"] = name
-        secret["updated_at"] = now_iso()
+            guard = None if phrase is None else hash_password(phrase)
         try:
             with self.store.transaction():
-                self.store.rekey("secret", secret_id, name)
+                secret = self._owned(caller, secret_id)
+                stored = self.store.get("secret_value", secret_id)
+                assert stored is not None
+                if "passphrase" in body and value is None and stored["passphrase_hash"] != checked:
+                    raise conflict(
+                        f"The passphrase of secret {secret_id!r} changed while this request "
+                        "ran: send the current one again.",
+                        code="secret_changed",
+                    )
+                if value is not None:
+                    stored["value"] = sealed_value(self.store, secret_id, value)
+                    secret["version"] += 1
+                if "passphrase" in body:
+                    stored["passphrase_hash"] = guard
+                    secret["has_passphrase"] = guard is not None
+                if "description" in body:
+                    secret["description"] = description
+                secret["name"] = secret["name"] if name is None else name
+                secret["updated_at"] = now_iso()
+                self.store.rekey("secret", secret_id, secret["name"])
                 self.store.save("secret", secret)
                 self.store.save("secret_value", stored)
         except KeyTakenError as exc:
             raise _name_taken(str(name)) from exc
         return secret
+
+    def _guard(self, secret_id: str) -> str | None:
+        stored = self.store.get("secret_value", secret_id)
+        return None if stored is None else stored.get("passphrase_hash")
 
     def usage(self, caller: Caller, secret_id: str) -> list[Doc]:
         """The agents of the caller's project whose auth params use a secret."""

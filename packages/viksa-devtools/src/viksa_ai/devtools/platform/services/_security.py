@@ -22,6 +22,7 @@ __all__ = [
     "hash_token",
     "new_id",
     "new_secret",
+    "same_secret",
     "verify_password",
 ]
 
@@ -49,6 +50,17 @@ def new_secret(prefix: str) -> str:
 def _utf8(text: str) -> bytes:
     # JSON bodies may carry lone surrogates ("\\ud800"): hash them rather than fail with 500.
     return text.encode("utf-8", "surrogatepass")
+
+
+def same_secret(sent: str | None, expected: str | None) -> bool:
+    """Whether ``sent`` is the secret ``expected``, in constant time; never for a None.
+
+    Compared as UTF-8 bytes: ``hmac.compare_digest`` refuses a str with a non-ASCII
+    character (a 500), and a header may carry any latin-1 text.
+    """
+    if not sent or not expected:
+        return False
+    return hmac.compare_digest(_utf8(sent), _utf8(expected))
 
 
 def hash_token(token: str) -> str:

@@ -14,17 +14,15 @@ from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._errors import (
     conflict,
-    detail_item,
     not_found,
     unauthorized,
-    unprocessable,
 )
 from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import hash_token, new_id, new_secret
-from viksa_ai.devtools.platform.services._validation import required_id
+from viksa_ai.devtools.platform.services._validation import required_id, typed_field
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
-__all__ = ["Triggers", "public_trigger"]
+__all__ = ["Triggers", "public_trigger", "trigger_enabled"]
 
 _FIXED = frozenset(
     {
@@ -44,8 +42,25 @@ _FIXED = frozenset(
 
 
 def public_trigger(trigger: Doc) -> Doc:
-    """A trigger as answered: never its token digest."""
-    return {k: v for k, v in trigger.items() if k != "token_hash"}
+    """A trigger as answered: never its token digest; its switches as the webhook reads them."""
+    shown = {k: v for k, v in trigger.items() if k != "token_hash"}
+    # An earlier version kept a switch as sent ("false", 0): answer what it means.
+    shown.update(enabled=trigger_enabled(trigger), require_token=_token_required(trigger))
+    return shown
+
+
+def trigger_enabled(trigger: Doc) -> bool:
+    """Whether a trigger's webhook runs: only a JSON ``true`` (or no switch) enables it.
+
+    The one reading of the switch (the webhook, its health, the dashboard): an earlier
+    version stored ``"false"`` or ``0`` as sent, which must read as disabled.
+    """
+    return trigger.get("enabled", True) is True
+
+
+def _token_required(trigger: Doc) -> bool:
+    # Fails closed as trigger_enabled does: only a JSON false lets a caller in untokened.
+    return trigger.get("require_token", True) is not False
 
 
 def _issue_token(trigger: Doc) -> str:
@@ -71,10 +86,8 @@ class Triggers:
 
     def _check_target(self, caller: Caller, trigger: Doc) -> None:
         for flag in _FLAGS:
-            if not isinstance(trigger.get(flag), bool):
-                # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
-                message = f"{flag} must be true or false (a JSON boolean, not a string or number)"
-                raise unprocessable([detail_item(["body", flag], message, "bool_type")])
+            # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
+            typed_field(trigger, flag, bool, required=True)
         agent_id = required_id(trigger, "agent_id")
         owned_endpoint(self.store, caller, agent_id, trigger.get("endpoint"), ["body", "endpoint"])
 
@@ -137,7 +150,7 @@ class Triggers:
 
     def start(self, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
         """Record a run of the trigger's endpoint with ``payload`` (not run yet)."""
-        if trigger.get("enabled", True) is not True:
+        if not trigger_enabled(trigger):
             raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
         project = self.store.scope_of("trigger", trigger["id"])
         assert project is not None
@@ -160,7 +173,7 @@ class Triggers:
         trigger = self.store.get("trigger", trigger_id)
         if trigger is None:
             raise not_found("Trigger", trigger_id)
-        if trigger.get("require_token", True) is not False:
+        if _token_required(trigger):
             sent = authorization or ""
             given = sent[7:] if sent.lower().startswith("bearer ") else ""
             if not given or not hmac.compare_digest(hash_token(given), trigger["token_hash"]):

@@ -11,6 +11,7 @@ deploys can also run.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -24,7 +25,7 @@ from viksa_ai.devtools._validation_workers import (
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.validate._issues import split_path
 
-__all__ = ["body_int", "manifest_issues", "parse_body", "required_id"]
+__all__ = ["body_int", "manifest_issues", "parse_body", "required_id", "typed_field"]
 
 
 async def manifest_issues(
@@ -100,3 +101,35 @@ def body_int(body: dict[str, Any], field: str, *, default: int, low: int, high: 
             [detail_item(["body", field], f"{field} is {low}..{high}", "int_range")]
         )
     return value
+
+
+_T = TypeVar("_T", str, dict[str, Any], bool)
+# What each type is called on the wire (FastAPI's error types).
+_TYPE_WORDS: dict[type, tuple[str, str]] = {
+    str: ("string_type", "a string"),
+    dict: ("dict_type", "an object"),
+    bool: ("bool_type", "true or false (a JSON boolean, not a string or number)"),
+}
+
+
+def typed_field(
+    body: Mapping[str, Any],
+    field: str,
+    wanted: type[_T],
+    loc: Sequence[str | int] = ("body",),
+    *,
+    required: bool = False,
+) -> _T | None:
+    """``body[field]`` when it is a ``wanted``; None when absent or null (unless ``required``).
+
+    422 at ``[*loc, field]`` otherwise: a field kept as sent, of another type, broke
+    later reads of the record (or read as its opposite: the string ``"false"`` is true).
+    """
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if isinstance(value, wanted):
+        return value
+    kind, words = ("missing", "is required") if value is None else _TYPE_WORDS[wanted]
+    message = f"{field} {words}" if value is None else f"{field} must be {words}"
+    raise unprocessable([detail_item([*loc, field], message, kind)])

@@ -25,7 +25,7 @@ from viksa_ai.devtools.platform.services._errors import (
 )
 from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
-from viksa_ai.devtools.platform.services._validation import required_id
+from viksa_ai.devtools.platform.services._validation import required_id, typed_field
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
 
 __all__ = ["Workflows"]
@@ -386,16 +386,6 @@ class Workflows:
         return None
 
 
-# What each field of a step must be when it is sent (agent_id and endpoint always are).
-_STEP_FIELDS: tuple[tuple[str, type, str, str], ...] = (
-    ("agent_id", str, "string_type", "Input should be a valid string"),
-    ("endpoint", str, "string_type", "Input should be a valid string"),
-    ("id", str, "string_type", "Input should be a valid string"),
-    ("name", str, "string_type", "Input should be a valid string"),
-    ("inputs", dict, "dict_type", "Input should be an object of the endpoint's inputs"),
-)
-
-
 def _check_step_shape(loc: list[str | int], step: Any) -> None:
     """422 naming the field when a step is not ``{id?, name?, agent_id, endpoint, inputs?}``.
 
@@ -406,12 +396,11 @@ def _check_step_shape(loc: list[str | int], step: Any) -> None:
         raise unprocessable(
             [detail_item(loc, "a step is an object {id, agent_id, endpoint, inputs}", "dict_type")]
         )
-    for field, wanted, kind, msg in _STEP_FIELDS:
-        value = step.get(field)
-        if value is None and field in ("agent_id", "endpoint"):
-            raise unprocessable([detail_item([*loc, field], "Field required", "missing")])
-        if value is not None and not isinstance(value, wanted):
-            raise unprocessable([detail_item([*loc, field], msg, kind)])
+    typed_field(step, "agent_id", str, loc, required=True)
+    typed_field(step, "endpoint", str, loc, required=True)
+    typed_field(step, "id", str, loc)
+    typed_field(step, "name", str, loc)
+    typed_field(step, "inputs", dict, loc)
 
 
 def _step_attributes(task: Doc) -> dict[str, str]:

@@ -16,6 +16,7 @@ from viksa_ai.devtools.platform.http._dashboard._html import (
 )
 from viksa_ai.devtools.platform.services._engine import EXECUTION_STATUSES
 from viksa_ai.devtools.platform.services._overview import AgentView, EndpointInput
+from viksa_ai.devtools.platform.services._triggers import trigger_enabled
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = [
@@ -368,7 +369,7 @@ def triggers_body(triggers: Sequence[Doc], deliveries: Sequence[Doc]) -> str:
         (
             esc(t.get("name")),
             f"<code>{esc(t.get('endpoint'))}</code>",
-            badge("enabled" if t.get("enabled", True) else "disabled"),
+            badge("enabled" if trigger_enabled(t) else "disabled"),
             f"<code>{esc(t.get('webhook_url'))}</code>",
             esc(t.get("execution_count", 0)),
             when(t.get("last_triggered_at")),

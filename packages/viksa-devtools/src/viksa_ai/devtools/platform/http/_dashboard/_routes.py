@@ -45,7 +45,7 @@ from viksa_ai.devtools.platform.services._errors import (
     unprocessable,
 )
 from viksa_ai.devtools.platform.services._records import Caller
-from viksa_ai.devtools.platform.services._security import new_secret
+from viksa_ai.devtools.platform.services._security import new_secret, same_secret
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
@@ -139,7 +139,7 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | Red
         return _sign_in_form("The form could not be read: sign in again.", None, status=400)
     sent, expected = form.get("form_token"), request.cookies.get(FORM_COOKIE)
     email = form.get("email", "")[:320]
-    if not sent or sent != expected:
+    if not same_secret(sent, expected):
         return _sign_in_form("The form expired: sign in again.", email, status=403)
     try:
         cookie = await asyncio.to_thread(

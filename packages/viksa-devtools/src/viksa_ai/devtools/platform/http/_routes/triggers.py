@@ -25,7 +25,7 @@ from viksa_ai.devtools.platform.services._errors import (
     detail_item,
     unprocessable,
 )
-from viksa_ai.devtools.platform.services._triggers import public_trigger
+from viksa_ai.devtools.platform.services._triggers import public_trigger, trigger_enabled
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["approvals", "triggers", "webhooks"]
@@ -139,10 +139,11 @@ async def webhook_health(
 ) -> Doc:
     """Whether the webhook would accept a call now."""
     trigger = platform.triggers.for_webhook(trigger_id, authorization)
+    enabled = trigger_enabled(trigger)
     return {
-        "status": "ok" if trigger.get("enabled", True) else "disabled",
+        "status": "ok" if enabled else "disabled",
         "trigger_id": trigger_id,
-        "enabled": trigger.get("enabled", True),
+        "enabled": enabled,
         "endpoint": trigger["endpoint"],
     }
 
