@@ -34,6 +34,9 @@ from viksa_ai.models.auth import TokenResponse
 OLD = "Bearer tok-access-1"
 NEW = "Bearer tok-access-2"
 ME = {"id": "u1", "email": "me@example.com", "account_id": "a1"}
+# Only a bound for a hang in the tests of calls that wait for each other's refresh (they
+# end as soon as each step is done): generous, a loaded machine can stall a thread.
+_STEP_BOUND = 30.0
 
 
 def _me_route(api: respx.MockRouter) -> respx.Route:
@@ -561,14 +564,14 @@ def _rotating_refresh(
         refused = consume(request)
         if refused is not None:
             return refused
-        assert await asyncio.to_thread(release.wait, 10)
+        assert await asyncio.to_thread(release.wait, _STEP_BOUND)
         return httpx.Response(200, json=tokens())
 
     def answer_sync(request: httpx.Request) -> httpx.Response:
         refused = consume(request)
         if refused is not None:
             return refused
-        assert release.wait(10)
+        assert release.wait(_STEP_BOUND)
         return httpx.Response(200, json=tokens())
 
     route = api.post("/auth/refresh")
@@ -586,9 +589,9 @@ async def test_cancelling_the_call_that_started_the_refresh_does_not_cancel_it(
     refresh = _rotating_refresh(api, tokens, started, release)
     client = make_client(refresh_token="tok-refresh-1")
     first = asyncio.create_task(client.auth.me())
-    assert await asyncio.to_thread(started.wait, 10)  # the first call's refresh is in flight
+    assert await asyncio.to_thread(started.wait, _STEP_BOUND)  # the first call's refresh flies
     second = asyncio.create_task(client.auth.me())
-    assert await asyncio.to_thread(second_refused.wait, 10)  # it waits for that refresh
+    assert await asyncio.to_thread(second_refused.wait, _STEP_BOUND)  # it waits for that refresh
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first  # ends at once, while the refresh is still held
@@ -618,7 +621,7 @@ def test_interrupting_the_thread_that_started_the_refresh_does_not_stop_it(
     results: list[Any] = []
 
     def second_call() -> None:
-        assert started.wait(10)
+        assert started.wait(_STEP_BOUND)
         try:
             results.append(client.auth.me())
         except BaseException as exc:  # reported by the assertions below
@@ -626,7 +629,7 @@ def test_interrupting_the_thread_that_started_the_refresh_does_not_stop_it(
 
     def interrupter() -> None:
         # The main thread waits for the refresh it started until release is set.
-        if second_refused.wait(10):
+        if second_refused.wait(_STEP_BOUND):
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
 
     def interrupt(signum: int, frame: object) -> None:
@@ -642,9 +645,14 @@ def test_interrupting_the_thread_that_started_the_refresh_does_not_stop_it(
             client.auth.me()  # starts the refresh, then waits for it until interrupted
     finally:
         release.set()
-        killer.join(10)
-        second.join(10)
+        killer.join(_STEP_BOUND)
+        second.join(_STEP_BOUND)
         signal.signal(signal.SIGUSR1, previous)
-    assert [type(result).__name__ for result in results] == ["UserResponse"]
+    # A failure shows the whole story: which call failed, where, after which requests.
+    story = [
+        "".join(traceback.format_exception(result)) if isinstance(result, BaseException) else result
+        for result in results
+    ] + [f"{call.request.method} {call.request.url.path}" for call in api.calls]
+    assert [type(result).__name__ for result in results] == ["UserResponse"], story
     assert refresh.call_count == 1
     assert [call.request.headers["authorization"] for call in me.calls] == [OLD, OLD, NEW]
