@@ -20,6 +20,7 @@ from viksa_ai.devtools.platform.http import _body_limit
 from viksa_ai.devtools.platform.http._body_limit import BodyLimitMiddleware
 from viksa_ai.devtools.platform.services._errors import ConflictError, NotFoundError
 from viksa_ai.devtools.platform.services._memo import Memo
+from viksa_ai.devtools.platform.services._overview import Overview
 from viksa_ai.devtools.platform.store._store import Store
 
 Manifest = dict[str, Any]
@@ -36,6 +37,32 @@ def test_replace_adds_a_record_or_takes_the_place_of_one() -> None:
     assert store.purge_expired("idempotency", 20.0) == 1  # b; a's expiry moved on
     assert store.get("idempotency", "a") is not None
     assert store.get("idempotency", "b") is None
+
+
+def test_webhook_deliveries_are_picked_without_loading_the_other_executions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The dashboard's triggers page: a project with many executions of its own (a busy
+    # endpoint) used to load and parse every one of them to find the latest deliveries.
+    store = Store()
+    for i in range(300):
+        triggered = i % 50 == 0
+        record = {"id": f"e{i}", "trigger_id": "t1" if triggered else None, "n": i}
+        store.insert("execution", record, scope="p1")
+    store.insert("execution", {"id": "other", "trigger_id": "t9"}, scope="p2")
+    loaded: list[str] = []
+    loads = Store._loads
+
+    def counting(self: Store, kind: str, record_id: str, text: str) -> Any:
+        loaded.append(record_id)
+        return loads(self, kind, record_id, text)
+
+    monkeypatch.setattr(Store, "_loads", counting)
+    found = Overview(store).deliveries("p1", limit=4)
+    assert [r["id"] for r in found] == ["e250", "e200", "e150", "e100"]  # newest first
+    assert loaded == ["e250", "e200", "e150", "e100"]
+    records, total = store.query("execution", scope="p1", present=("trigger_id",))
+    assert (total, [r["n"] for r in records]) == (6, [0, 50, 100, 150, 200, 250])
 
 
 def test_replace_counts_as_a_change() -> None:

@@ -112,8 +112,11 @@ class Overview:
 
     def deliveries(self, project_id: str, limit: int = 50) -> list[Doc]:
         """The latest executions started by a trigger (webhook calls and tests)."""
-        found, _ = self.store.query("execution", scope=project_id, newest_first=True)
-        return [r for r in found if r.get("trigger_id")][:limit]
+        # Picked by SQLite: a project's other executions (any number) are never loaded.
+        found, _ = self.store.query(
+            "execution", scope=project_id, present=("trigger_id",), newest_first=True, limit=limit
+        )
+        return found
 
     def schedules(self, project_id: str) -> list[Doc]:
         """The project's schedules."""

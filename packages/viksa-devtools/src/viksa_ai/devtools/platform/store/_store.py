@@ -323,6 +323,7 @@ class Store:
         *,
         scope: str | Sequence[str] | None = None,
         where: Mapping[str, Any] | None = None,
+        present: Sequence[str] = (),
         search: str | None = None,
         search_fields: Sequence[str] = (),
         skip: int = 0,
@@ -331,8 +332,9 @@ class Store:
     ) -> tuple[list[Doc], int]:
         """One page of documents and the total that match, in insertion order.
 
-        ``where`` compares top-level JSON fields for equality; ``search`` is a
-        substring looked for in ``search_fields``, ASCII letters in either case.
+        ``where`` compares top-level JSON fields for equality; ``present`` names
+        top-level fields that must hold a value (not null); ``search`` is a substring
+        looked for in ``search_fields``, ASCII letters in either case.
         """
         clauses = ["kind = ?"]
         params: list[Any] = [kind]
@@ -345,6 +347,7 @@ class Store:
         for field, value in (where or {}).items():
             clauses.append(f"{_field_sql(field)} IS ?")
             params.append(json.dumps(value) if isinstance(value, (dict, list)) else value)
+        clauses.extend(f"{_field_sql(field)} IS NOT NULL" for field in present)
         if search and search_fields:
             # instr, not LIKE: no pattern characters to escape, no length limit (SQLite
             # refuses LIKE patterns over 50,000 bytes), and one lower() folds both sides.
