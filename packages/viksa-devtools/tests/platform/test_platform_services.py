@@ -15,6 +15,7 @@ from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.services import _marketplace
 from viksa_ai.devtools.platform.services._agents import checked_agent
 from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
+from viksa_ai.devtools.platform.services._scheduler import cron_shaped
 
 Manifest = dict[str, Any]
 MARKET = "/marketplace/api/v1/marketplace"
@@ -305,6 +306,40 @@ async def test_a_schedule_interval_must_be_a_number_of_seconds(
     made = await http.post("/scheduler/schedule/create", json={**target, "interval_seconds": 60})
     assert made.status_code == 201
     assert made.json()["next_run_at"] is not None
+
+
+async def test_a_schedule_cron_must_have_the_shape_of_a_cron_expression(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # Stored for the hosted platform, which runs it: garbage was accepted, and found out
+    # only there.
+    target = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    for cron in ("", "every day", "* * *", 5, ["*"], "<b>x</b> * * * *", "* " * 8, "1" * 300):
+        answer = await http.post("/scheduler/schedule/create", json={**target, "cron": cron})
+        assert answer.status_code == 422, (cron, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["body", "cron"]
+    for cron in ("*/15 9-17 * * MON-FRI", "0 0 12 ? * WED", "0 0 L * ? 2027", "@daily"):
+        made = await http.post("/scheduler/schedule/create", json={**target, "cron": cron})
+        assert made.status_code == 201, (cron, made.text)
+        assert made.json()["cron"] == cron
+
+
+_CRON_ITEM = st.from_regex(r"\A(\*|[0-9]{1,2}(-[0-9]{1,2})?|[A-Z]{3})(/[0-9]{1,2})?\Z")
+_CRON_FIELD = st.lists(_CRON_ITEM, min_size=1, max_size=3).map(",".join)
+
+
+@given(st.lists(_CRON_FIELD, min_size=5, max_size=7).map(" ".join))
+def test_every_cron_expression_of_five_to_seven_fields_has_the_shape(cron: str) -> None:
+    assert cron_shaped(cron)
+
+
+@given(st.lists(_CRON_FIELD, min_size=1, max_size=10), st.sampled_from(["<", ">", '"', ";", "\n"]))
+def test_a_wrong_field_count_or_a_foreign_character_is_refused(
+    fields: list[str], foreign: str
+) -> None:
+    if not 5 <= len(fields) <= 7:
+        assert not cron_shaped(" ".join(fields))
+    assert not cron_shaped(" ".join([*fields[:-1], fields[-1] + foreign + "x"]))
 
 
 @pytest.mark.parametrize(

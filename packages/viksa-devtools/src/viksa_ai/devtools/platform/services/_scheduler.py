@@ -2,14 +2,15 @@
 
 A schedule names a ``workflow_id``, or an ``agent_id`` + ``endpoint`` (+ ``inputs``),
 and when to run: ``interval_seconds`` (run by :meth:`Scheduler.tick` while the platform
-is served) or a ``cron`` expression (stored for the hosted platform; the local one runs
-such schedules only through ``run_now``). States: ``active`` <-> ``paused``. A tick
-runs where no request exists: a due schedule that cannot run records why in
-``last_error`` and tries again one interval later.
+is served) or a ``cron`` expression (its shape checked, then stored for the hosted
+platform; the local one runs such schedules only through ``run_now``). States:
+``active`` <-> ``paused``. A tick runs where no request exists: a due schedule that
+cannot run records why in ``last_error`` and tries again one interval later.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -28,13 +29,30 @@ from viksa_ai.devtools.platform.services._validation import typed_field
 from viksa_ai.devtools.platform.services._workflows import Workflows
 from viksa_ai.devtools.platform.store._store import Doc, Store
 
-__all__ = ["MAX_INTERVAL_SECONDS", "Scheduler"]
+__all__ = ["MAX_INTERVAL_SECONDS", "Scheduler", "cron_shaped"]
 
 # One year: a longer interval never comes round while `viksa dev` runs, and a huge one
 # (1e300) would overflow the clock when the next run is computed.
 MAX_INTERVAL_SECONDS = 366 * 24 * 3600
 _FIXED = frozenset({"id", "status", "created_at", "updated_at", "run_count", "last_run_at"})
 _RETRY_SECONDS = 60
+# The shape of a cron expression, not one dialect's rules (the hosted platform runs it):
+# 5 to 7 fields of numbers, names, ``* , - /`` and Quartz's ``? L W #``, or a macro.
+_CRON = re.compile(r"(?:[0-9A-Za-z*?,/#-]+[ \t]+){4,6}[0-9A-Za-z*?,/#-]+|@[a-z]+")
+_CRON_MAX_CHARS = 256
+
+
+def cron_shaped(value: object) -> bool:
+    """Whether ``value`` has the shape of a cron expression (the hosted platform runs it).
+
+    The shape only, not one dialect's rules: refused are what no scheduler takes (not a
+    string, empty, the wrong number of fields, markup), not expressions a dialect may.
+    """
+    return (
+        isinstance(value, str)
+        and len(value) <= _CRON_MAX_CHARS
+        and _CRON.fullmatch(value.strip()) is not None
+    )
 
 
 class Scheduler:
@@ -67,6 +85,13 @@ class Scheduler:
                     )
                 ]
             )
+        cron = schedule.get("cron")
+        if cron is not None and not cron_shaped(cron):
+            message = (
+                "a cron expression: 5 to 7 fields such as '*/15 9-17 * * MON-FRI', or a "
+                "macro such as '@daily'"
+            )
+            raise unprocessable([detail_item(["body", "cron"], message, "value_error")])
         interval = schedule.get("interval_seconds")
         # A bool is an int to Python: ``true`` would silently mean every second.
         number = isinstance(interval, (int, float)) and not isinstance(interval, bool)
