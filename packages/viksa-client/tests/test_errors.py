@@ -269,31 +269,25 @@ async def test_validation_error_message_names_the_field(
     assert error.detail_message == "Field required"
 
 
-def test_error_message_names_a_field_only_once() -> None:
+@pytest.mark.parametrize(
+    ("service", "detail", "expected"),
+    [
+        ("builder", ErrorDetail("agent_id is required", field="agent_id"), "agent_id is required"),
+        (
+            "pulse",
+            ErrorDetail("required input 'name' is missing", field="inputs.name"),
+            "required input 'name' is missing",
+        ),
+        ("pulse", ErrorDetail("a surname is needed", field="name"), "name: a surname is needed"),
+    ],
+)
+def test_error_message_names_a_field_only_once(
+    service: str, detail: ErrorDetail, expected: str
+) -> None:
     error = ViksaValidationError(
-        status_code=422,
-        method="POST",
-        path="/x",
-        service="builder",
-        details=[ErrorDetail("agent_id is required", field="agent_id")],
+        status_code=422, method="POST", path="/x", service=service, details=[detail]
     )
-    assert str(error) == "builder POST /x -> 422: agent_id is required"
-    nested = ViksaValidationError(
-        status_code=422,
-        method="POST",
-        path="/x",
-        service="pulse",
-        details=[ErrorDetail("required input 'name' is missing", field="inputs.name")],
-    )
-    assert str(nested) == "pulse POST /x -> 422: required input 'name' is missing"
-    hidden = ViksaValidationError(
-        status_code=422,
-        method="POST",
-        path="/x",
-        service="pulse",
-        details=[ErrorDetail("a surname is needed", field="name")],
-    )
-    assert str(hidden) == "pulse POST /x -> 422: name: a surname is needed"
+    assert str(error) == f"{service} POST /x -> 422: {expected}"
 
 
 async def test_error_body_never_echoes_the_token(

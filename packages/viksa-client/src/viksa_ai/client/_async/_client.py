@@ -62,10 +62,10 @@ if TYPE_CHECKING:
     from viksa_ai.models.answers import JSONValue
 
 # unasync: begin async-only
-if TYPE_CHECKING:
-    import asyncio
-    import weakref
+import asyncio
+import weakref
 
+if TYPE_CHECKING:
     from viksa_ai.client._sync._client import ViksaSyncClient
 # unasync: end
 
@@ -428,9 +428,6 @@ class ViksaClient:
         next loop failed with a bare ``RuntimeError: Event loop is closed``. A caller's
         ``http_client`` is the caller's to manage (an in-process ASGI one works anywhere).
         """
-        import asyncio
-        import weakref
-
         if not self._owns_http:
             return
         if self._loop is None:
