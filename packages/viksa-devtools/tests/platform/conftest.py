@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -108,18 +109,33 @@ async def http(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient
         yield client
 
 
-@pytest.fixture
-async def deployed(http: httpx.AsyncClient) -> Manifest:
-    """The test agent with a vault secret bound to ``svc.api_key``, built and deployed."""
-    secret = await http.post("/builder/secret/create", json={"name": "svc", "value": "s3cr3t"})
-    assert secret.status_code == 201, secret.text
-    body = make_manifest(auth_methods={"svc": {"api_key": {"secret_id": secret.json()["id"]}}})
+async def create_and_deploy(http: httpx.AsyncClient, body: Manifest) -> Manifest:
+    """Create the agent ``body`` describes, build and deploy it; the created agent."""
     created = await http.post("/builder/agent/create", json=body)
     assert created.status_code == 201, created.text
     agent: Manifest = created.json()
     for route in ("/builder/builder/", "/builder/deploy/"):
         answer = await http.post(route, json={"agent_id": agent["id"]})
         assert answer.status_code == 200, answer.text
+    return agent
+
+
+Deploy = Callable[[Manifest], Awaitable[Manifest]]
+
+
+@pytest.fixture
+def deploy(http: httpx.AsyncClient) -> Deploy:
+    """``await deploy(body)``: creates, builds and deploys an agent; the created agent."""
+    return functools.partial(create_and_deploy, http)
+
+
+@pytest.fixture
+async def deployed(http: httpx.AsyncClient) -> Manifest:
+    """The test agent with a vault secret bound to ``svc.api_key``, built and deployed."""
+    secret = await http.post("/builder/secret/create", json={"name": "svc", "value": "s3cr3t"})
+    assert secret.status_code == 201, secret.text
+    body = make_manifest(auth_methods={"svc": {"api_key": {"secret_id": secret.json()["id"]}}})
+    agent = await create_and_deploy(http, body)
     return {**agent, "secret_id": secret.json()["id"]}
 
 

@@ -271,13 +271,13 @@ async def test_schedules_pause_resume_run_now_and_run_when_due(
     assert schedule["status"] == "active"
     assert (await http.post(f"{base}/resume")).status_code == 409
     assert (await http.post(f"{base}/pause")).json()["status"] == "paused"
-    assert viksa_platform.platform.tick(now=seconds_of(schedule["next_run_at"]) + 1) == 0
+    assert await viksa_platform.platform.tick(now=seconds_of(schedule["next_run_at"]) + 1) == 0
     assert (await http.post(f"{base}/resume")).json()["status"] == "active"
     ran = (await http.post(f"{base}/run-now")).json()
     assert ran["run"]["schedule_id"] == schedule["id"]
     assert (await _settled(http, ran["run"]["id"]))["status"] == "completed"
     due = (await http.get(base)).json()["next_run_at"]
-    assert viksa_platform.platform.tick(now=seconds_of(due) + 1) == 1
+    assert await viksa_platform.platform.tick(now=seconds_of(due) + 1) == 1
     assert (await http.get(base)).json()["run_count"] == 2
     endpoint_schedule = await http.post(
         "/scheduler/schedule/create",
@@ -503,7 +503,7 @@ async def test_timestamps_of_schedules_and_sessions_are_iso_8601(
     assert paused["next_run_at"] is None
     resumed = (await http.post(f"/scheduler/schedule/{schedule['id']}/resume")).json()
     assert isinstance(resumed["next_run_at"], str)
-    assert viksa_platform.platform.tick(now=seconds_of(resumed["next_run_at"])) == 1
+    assert await viksa_platform.platform.tick(now=seconds_of(resumed["next_run_at"])) == 1
     ran = (await http.get(f"/scheduler/schedule/{schedule['id']}")).json()
     assert (ran["run_count"], isinstance(ran["next_run_at"], str)) == (1, True)
     creds = viksa_platform.credentials
@@ -534,8 +534,8 @@ async def test_a_schedule_stored_with_an_epoch_next_run_still_runs(
     due = seconds_of(stored["next_run_at"])
     # As a data file of an earlier version holds it.
     store.save("schedule", {**stored, "next_run_at": due})
-    assert viksa_platform.platform.tick(now=due - 1) == 0
-    assert viksa_platform.platform.tick(now=due) == 1
+    assert await viksa_platform.platform.tick(now=due - 1) == 0
+    assert await viksa_platform.platform.tick(now=due) == 1
     assert isinstance(
         (await http.get(f"/scheduler/schedule/{schedule['id']}")).json()["next_run_at"], str
     )

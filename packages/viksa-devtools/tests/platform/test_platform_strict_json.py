@@ -94,7 +94,7 @@ async def test_a_schedule_interval_must_be_a_finite_number_of_seconds(
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"] == ["body", "interval_seconds"]
     # Nothing was stored: the clock and the usage counts still work for everyone.
-    assert viksa_platform.platform.tick() == 0
+    assert await viksa_platform.platform.tick() == 0
     usage = await http.get("/auth/usage")
     assert usage.status_code == 200
     assert usage.json()["usage"]["schedules"] == 0
@@ -214,7 +214,7 @@ async def test_a_data_file_with_unfit_records_opens_and_serves_everything_else(
     with caplog.at_level(logging.WARNING, logger="viksa_ai.devtools.platform"):
         again = LocalPlatform.start(PlatformConfig(data_path=old_data))
         async with _login(again) as http:
-            assert again.platform.tick(now=4e9) >= 1  # the good schedule still runs
+            assert await again.platform.tick(now=4e9) >= 1  # the good schedule still runs
             answers = {
                 path: await http.get(path)
                 for path in (
@@ -248,12 +248,12 @@ def _refuse(constant: str) -> None:
     raise AssertionError(f"the answer is not strict JSON: it holds {constant}")
 
 
-def test_restarting_twice_on_such_a_file_still_works(old_data: Path) -> None:
+async def test_restarting_twice_on_such_a_file_still_works(old_data: Path) -> None:
     for _ in range(2):
         platform = Platform(PlatformConfig(data_path=old_data))
         platform.seed()
-        platform.tick(now=4e9)
-        platform.close()
+        await platform.tick(now=4e9)
+        await platform.aclose()
 
 
 # -- the decoder --------------------------------------------------------------------

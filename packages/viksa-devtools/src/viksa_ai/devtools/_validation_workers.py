@@ -1,18 +1,23 @@
 """Validation in worker processes, with a time limit.
 
-``compile()`` of agent code runs in C: it holds the GIL and cannot be interrupted, and
-CPython's symbol table is quadratic in the names and nested scopes of one function, so
-a hostile main.py far below the size cap can compile for minutes. ``viksa dev`` and
-``viksa validate`` therefore validate in a worker process (started with ``spawn``,
-kept warm and shared by every caller in this process) and give up after
-:data:`VALIDATION_TIME_LIMIT_SECONDS`: the worker is killed and
-:class:`ValidationTimeoutError` raised; the next call starts a fresh worker.
+``compile()`` of agent code and ``re`` searches run in C: they hold the GIL and cannot
+be interrupted from another thread. CPython's symbol table is quadratic in the names
+and nested scopes of one function, so a hostile main.py far below the size cap can
+compile for minutes; an input's ``pattern`` can backtrack for hours on a crafted value.
+``viksa dev`` and ``viksa validate`` therefore validate large agents in a worker
+process (started with ``spawn``, kept warm and shared by every caller in this process)
+and give up after :data:`VALIDATION_TIME_LIMIT_SECONDS`: the worker is killed and
+:class:`ValidationTimeoutError` raised; the next call starts a fresh worker. Costly
+pattern searches (see ``validate._pattern_search``) run in workers of their own, so
+that they never wait behind a validation, and end themselves when out of time.
 """
 
 from __future__ import annotations
 
 import atexit
 import pickle
+import re
+import signal
 import struct
 import subprocess
 import sys
@@ -25,18 +30,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IN_PROCESS_MAX_CHARS",
+    "SEARCH_WORKERS",
     "VALIDATION_TIME_LIMIT_SECONDS",
     "ValidationTimeoutError",
     "ValidationWorkers",
     "check_with_limits",
     "issues_with_limits",
+    "search_in_worker",
     "shared_workers",
 ]
 
 VALIDATION_TIME_LIMIT_SECONDS = 10.0
 """How long one validation may take (a worker's start is not counted)."""
 _START_LIMIT_SECONDS = 120.0  # a worker's start: Python and the validator's imports
+# A search ends itself at its limit; the worker is killed only this much later.
+_SEARCH_GRACE_SECONDS = 1.0
 _WORKERS = 2
+SEARCH_WORKERS = 2
+"""Worker processes for costly pattern searches (see :func:`search_in_worker`)."""
 IN_PROCESS_MAX_CHARS = 20_000
 """Agents whose files hold at most this many characters in all are validated in the
 calling process: even code built to compile slowly takes under 0.1 s at that size, less
@@ -56,6 +67,10 @@ class ValidationTimeoutError(Exception):
         self.limit = limit
 
 
+class _OutOfTimeError(Exception):
+    """A job ran out of time (its worker ended it, or was killed)."""
+
+
 class _Worker:
     """One ``python -m viksa_ai.devtools._validation_workers`` child (no agent code runs).
 
@@ -73,11 +88,11 @@ class _Worker:
         )
         self.ready = False
 
-    def ask(self, manifest: Mapping[str, Any], time_limit: float) -> tuple[str, Any]:
+    def ask(self, job: tuple[str, Any], time_limit: float) -> tuple[str, Any]:
         if not self.ready:
             # The start is not the caller's fault: it has a limit of its own.
             self.ready = self._exchange(None, _START_LIMIT_SECONDS) == ("ready", None)
-        status, value = self._exchange(dict(manifest), time_limit)
+        status, value = self._exchange(job, time_limit)
         return str(status), value
 
     def _exchange(self, message: Any, time_limit: float) -> Any:
@@ -98,7 +113,7 @@ class _Worker:
         if answer is None:
             self.kill()
             if self.process.returncode is not None and self.process.returncode < 0:
-                raise ValidationTimeoutError(time_limit)
+                raise _OutOfTimeError
             raise RuntimeError("the validation worker stopped unexpectedly")
         return answer
 
@@ -132,13 +147,40 @@ def _read(stream: IO[bytes]) -> Any:
     return pickle.loads(data)  # noqa: S301
 
 
-class ValidationWorkers:
-    """Up to ``size`` warm worker processes running ``check_agent_manifest``."""
+class _WorkerPool:
+    """Up to ``size`` warm worker processes, one job at a time each."""
 
     def __init__(self, size: int = _WORKERS) -> None:
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
+
+    def run(self, job: tuple[str, Any], time_limit: float) -> tuple[str, Any]:
+        """The worker's answer to ``job``; blocks. Raises :class:`_OutOfTimeError`."""
+        with self._slots:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None or not worker.alive():
+                worker = _Worker()
+            try:
+                answer = worker.ask(job, time_limit)
+            except BaseException:
+                worker.kill()
+                raise
+            with self._lock:
+                self._idle.append(worker)
+        return answer
+
+    def close(self) -> None:
+        """Stop the idle workers (busy ones stop when their job ends)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+class ValidationWorkers(_WorkerPool):
+    """Up to ``size`` warm worker processes running ``check_agent_manifest``."""
 
     def check(
         self, manifest: Mapping[str, Any], *, time_limit: float | None = None
@@ -150,29 +192,14 @@ class ValidationWorkers:
         """
         if time_limit is None:
             time_limit = VALIDATION_TIME_LIMIT_SECONDS
-        with self._slots:
-            with self._lock:
-                worker = self._idle.pop() if self._idle else None
-            if worker is None or not worker.alive():
-                worker = _Worker()
-            try:
-                status, value = worker.ask(manifest, time_limit)
-            except BaseException:
-                worker.kill()
-                raise
-            with self._lock:
-                self._idle.append(worker)
+        try:
+            status, value = self.run(("check", dict(manifest)), time_limit)
+        except _OutOfTimeError:
+            raise ValidationTimeoutError(time_limit) from None
         if status != "ok":
             raise RuntimeError(f"the validation worker failed: {value}")
         report: ValidationReport = value
         return report
-
-    def close(self) -> None:
-        """Stop the idle workers (busy ones stop when their call ends)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.kill()
 
 
 _shared: ValidationWorkers | None = None
@@ -187,6 +214,37 @@ def shared_workers() -> ValidationWorkers:
             _shared = ValidationWorkers()
             atexit.register(_shared.close)
         return _shared
+
+
+_searchers: _WorkerPool | None = None
+
+
+def search_in_worker(pattern: str, value: str, time_limit: float) -> bool:
+    """``re.search(pattern, value) is not None``, in a worker, within ``time_limit`` seconds.
+
+    Blocks (call it off an event loop). Raises
+    :class:`~viksa_ai.devtools.validate._pattern_search.PatternTimeoutError` when the
+    search runs out of time.
+    """
+    from viksa_ai.devtools.validate._pattern_search import PatternTimeoutError
+
+    global _searchers
+    with _shared_lock:
+        if _searchers is None:
+            _searchers = _WorkerPool(SEARCH_WORKERS)
+            atexit.register(_searchers.close)
+        searchers = _searchers
+    try:
+        status, value = searchers.run(
+            ("search", (pattern, value, time_limit)), time_limit + _SEARCH_GRACE_SECONDS
+        )
+    except _OutOfTimeError:
+        status = "timeout"
+    if status == "timeout":
+        raise PatternTimeoutError(time_limit)
+    if status != "ok":
+        raise RuntimeError(f"the pattern search worker failed: {value}")
+    return bool(value)
 
 
 def check_with_limits(
@@ -231,19 +289,49 @@ def _source_chars(manifest: Mapping[str, Any]) -> int:
 
 
 def _serve() -> None:
-    """The worker: one manifest in, one ``("ok", report)`` or ``("error", text)`` out."""
-    from viksa_ai.devtools.validate import check_agent_manifest
+    """The worker: one job in, one ``(status, value)`` out, until stdin ends.
 
+    Jobs are ``("check", manifest)`` (answers ``("ok", report)``) and ``("search",
+    (pattern, value, time_limit))`` (answers ``("ok", found)`` or ``("timeout", None)``);
+    a failure answers ``("error", text)``.
+    """
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     # Nothing else may write to the channel (Python's warnings go to stderr anyway).
     sys.stdout = sys.stderr
     _write(stdout, ("ready", None))
-    while (manifest := _read(stdin)) is not None:
+    while (job := _read(stdin)) is not None:
+        kind, payload = job
         try:
-            answer: tuple[str, Any] = ("ok", check_agent_manifest(manifest))
+            if kind == "check":
+                from viksa_ai.devtools.validate import check_agent_manifest
+
+                answer: tuple[str, Any] = ("ok", check_agent_manifest(payload))
+            else:
+                answer = _search(*payload)
         except Exception as exc:  # sent back: the caller reports it
             answer = ("error", f"{type(exc).__name__}: {exc}")
         _write(stdout, answer)
+
+
+def _search(pattern: str, value: str, time_limit: float) -> tuple[str, Any]:
+    compiled = re.compile(pattern)
+    if not hasattr(signal, "setitimer"):  # Windows: the caller kills the worker instead
+        return "ok", compiled.search(value) is not None
+    # re checks for signals while it backtracks: the alarm's exception ends the search,
+    # so the worker answers (and, were its caller gone, exits) on time.
+    previous = signal.signal(signal.SIGALRM, _out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, time_limit)
+    try:
+        return "ok", compiled.search(value) is not None
+    except _OutOfTimeError:
+        return "timeout", None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _out_of_time(signum: int, frame: object) -> None:
+    raise _OutOfTimeError
 
 
 if __name__ == "__main__":

@@ -159,9 +159,9 @@ class Platform:
             project_id=project["id"],
         )
 
-    def tick(self, now: float | None = None) -> int:
+    async def tick(self, now: float | None = None) -> int:
         """Run every active schedule due at ``now`` (see :meth:`Scheduler.tick`); how many."""
-        return self.scheduler.tick(now)
+        return await self.scheduler.tick(now)
 
     async def aclose(self) -> None:
         """Stop background runs and agent workers, then release the database."""

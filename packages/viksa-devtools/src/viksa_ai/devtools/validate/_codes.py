@@ -81,6 +81,7 @@ ISSUE_CODES = MappingProxyType(
         "VX407": "an input value is longer than max_length",
         "VX408": "an input value does not match pattern",
         "VX409": "an input value cannot be checked: its pattern is invalid",
+        "VX410": "an input value cannot be checked: its pattern takes too long on it",
         # A2A envelopes
         "VX501": "the envelope is not an object, or a field is missing or invalid",
         "VX502": "the envelope's protocol_version is not supported",

@@ -13,7 +13,9 @@ own constraints). The rules, per :class:`~viksa_ai.models.agent.AgentInput`:
 - ``min_value`` / ``max_value``: bounds for numbers;
 - ``min_length`` / ``max_length``: bounds for the length of strings, lists and objects;
 - ``pattern``: a Python regular expression that must match somewhere in a string
-  (``re.search``, as in JSON Schema).
+  (``re.search``, as in JSON Schema). A search that may backtrack heavily on a value
+  runs in a worker process with a time limit; a value it cannot check in time is
+  refused (VX410), never searched for minutes (see ``_pattern_search``).
 
 Messages never quote the value checked: inputs may be secrets.
 """
@@ -22,11 +24,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.validate._issues import Issue, join_path
+from viksa_ai.devtools.validate._pattern_search import (
+    INLINE_STEPS,
+    PatternTimeoutError,
+    search_pattern,
+    worst_case_steps,
+)
 from viksa_ai.devtools.validate._structure import (
     issues_from_validation_error,
     json_type_name,
@@ -165,9 +173,27 @@ def check_value(
             issues.append(
                 issue("VX409", f"cannot be checked: its pattern is not a valid regex ({compiled})")
             )
-        elif compiled.search(value) is None:
-            issues.append(issue("VX408", f"must match the pattern {spec.pattern!r}"))
+        elif not issues or worst_case_steps(compiled.pattern, len(value)) <= INLINE_STEPS:
+            # A value refused already is not searched at length: that would only delay
+            # (by up to the search's time limit) an answer the caller must act on first.
+            issues.extend(_pattern_issues(compiled, value, issue))
     return issues
+
+
+def _pattern_issues(
+    compiled: re.Pattern[str], value: str, issue: Callable[[str, str], Issue]
+) -> list[Issue]:
+    try:
+        found = search_pattern(compiled, value)
+    except PatternTimeoutError as exc:
+        message = (
+            f"cannot be checked: its pattern {compiled.pattern!r} did not finish searching "
+            f"this value within {exc.limit:g} seconds (it backtracks heavily on "
+            f"{len(value):,} characters); send a shorter value, or declare a pattern "
+            "anchored with ^ and without nested repeats"
+        )
+        return [issue("VX410", message)]
+    return [] if found else [issue("VX408", f"must match the pattern {compiled.pattern!r}")]
 
 
 @lru_cache(maxsize=512)

@@ -166,6 +166,6 @@ async def _run_schedules(platform: Platform) -> None:
     while True:
         await asyncio.sleep(1.0)
         try:
-            platform.tick()
+            await platform.tick()
         except Exception:  # a bad schedule must not stop the clock
             _log.exception("running due schedules failed")

@@ -146,7 +146,7 @@ class Chat:
                     target = self.engine.target(
                         caller.project_id, found["agent_id"], parsed.endpoint
                     )
-                    self.engine.check_inputs(target, parsed.inputs, None)
+                    await self.engine.check_inputs(target, parsed.inputs, None)
                 except DomainError as exc:
                     reply = f"Cannot run {parsed.endpoint}: {json.dumps(exc.detail)}"
                 else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from viksa_ai.devtools._json import dumps_json
+from viksa_ai.devtools._validation_workers import SEARCH_WORKERS as _SEARCH_WORKERS
 from viksa_ai.devtools.platform._tracing import background, note_trace, step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
@@ -43,6 +47,10 @@ from viksa_ai.devtools.platform.store._strict_json import (
     unfit_json,
 )
 from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
+from viksa_ai.devtools.validate._pattern_search import (
+    PatternSearchDeferred,
+    inline_searches_only,
+)
 
 __all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]
 
@@ -126,6 +134,10 @@ class Engine:
             store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
         )
         self._done: dict[str, asyncio.Event] = {}
+        # Checks waiting for a pattern-search worker: as many threads as there are
+        # workers, so a flood of costly values queues here rather than holding threads
+        # the rest of the platform shares.
+        self._searching = anyio.CapacityLimiter(_SEARCH_WORKERS)
         self.events = Events()
         """Every change of an execution or approval, for live views (the dashboard)."""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -191,17 +203,26 @@ class Engine:
         version = f"{target.deployment['deployment_id']}:{target.deployment['reconciled_at']}"
         return self.pools.get(target.agent["id"], version, target.deployment["manifest"])
 
-    def check_inputs(
+    async def check_inputs(
         self, target: Target, inputs: Mapping[str, Any], envelope: Mapping[str, Any] | None
     ) -> PreparedCall:
         """The call checked against the deployed manifest; 422 when the inputs do not meet it.
 
-        No agent code runs; the answer can be handed to :meth:`execute`.
+        No agent code runs; the answer can be handed to :meth:`execute`. The check runs
+        on the loop unless an input's ``pattern`` may backtrack heavily on its value:
+        then it runs again in a thread, whose search waits for a worker process (with a
+        time limit) without holding the loop.
         """
         agent = self._pool(target).agent
+        prepare = functools.partial(prepare_call, agent, target.endpoint["name"], inputs, envelope)
         try:
             with step("viksa.validate", **{"viksa.endpoint": target.path}):
-                return prepare_call(agent, target.endpoint["name"], inputs, envelope)
+                try:
+                    with inline_searches_only():
+                        return prepare()
+                except PatternSearchDeferred:
+                    pass
+                return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -464,7 +485,7 @@ class Engine:
     ) -> Doc:
         """Check and run a deployed endpoint now: the final record, or one awaiting approval."""
         target = self.target(project_id, agent_id, endpoint)
-        call = self.check_inputs(target, inputs, None)
+        call = await self.check_inputs(target, inputs, None)
         record = self.new_execution(
             target, inputs=inputs, envelope=None, timeout=None, source=source
         )

@@ -157,13 +157,13 @@ class Scheduler:
         schedule["updated_at"] = now_iso()
         return self.store.save("schedule", schedule)
 
-    def run_now(self, caller: Caller, schedule_id: str) -> dict[str, Any]:
+    async def run_now(self, caller: Caller, schedule_id: str) -> dict[str, Any]:
         """Run a schedule's target once, now (paused or not)."""
         schedule = self._owned(caller, schedule_id)
-        run = self.run(schedule)
+        run = await self.run(schedule)
         return {"schedule_id": schedule_id, "run": run, "run_count": schedule["run_count"]}
 
-    def run(self, schedule: Doc) -> Doc:
+    async def run(self, schedule: Doc) -> Doc:
         """Run a schedule's target once in the background; the execution started."""
         project = self.store.scope_of("schedule", schedule["id"])
         assert project is not None
@@ -176,7 +176,7 @@ class Scheduler:
         else:
             target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
             inputs = schedule.get("inputs") or {}
-            self.engine.check_inputs(target, inputs, None)
+            await self.engine.check_inputs(target, inputs, None)
             record = self.engine.new_execution(
                 target,
                 inputs=inputs,
@@ -195,7 +195,7 @@ class Scheduler:
         self.store.save("schedule", schedule)
         return run
 
-    def tick(self, now: float | None = None) -> int:
+    async def tick(self, now: float | None = None) -> int:
         """Run every active schedule due at ``now`` (seconds since the epoch); how many ran."""
         moment = time.time() if now is None else now
         ran = 0
@@ -204,7 +204,7 @@ class Scheduler:
             if due is None or seconds_of(due) > moment:
                 continue
             try:
-                self.run(schedule)
+                await self.run(schedule)
             except DomainError as exc:
                 schedule["last_error"] = exc.detail
                 interval = schedule.get("interval_seconds") or _RETRY_SECONDS

@@ -148,14 +148,14 @@ class Triggers:
             newest_first=True,
         )
 
-    def start(self, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
+    async def start(self, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
         """Record a run of the trigger's endpoint with ``payload`` (not run yet)."""
         if not trigger_enabled(trigger):
             raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
         project = self.store.scope_of("trigger", trigger["id"])
         assert project is not None
         target = self.engine.target(project, trigger["agent_id"], trigger["endpoint"])
-        self.engine.check_inputs(target, payload, None)
+        await self.engine.check_inputs(target, payload, None)
         trigger["last_triggered_at"] = now_iso()
         trigger["execution_count"] = trigger.get("execution_count", 0) + 1
         self.store.save("trigger", trigger)

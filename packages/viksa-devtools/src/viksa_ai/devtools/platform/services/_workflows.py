@@ -367,7 +367,7 @@ class Workflows:
         """Run one task; the execution when it ended the run (failed), else None."""
         try:
             target = self.engine.target(project, task["agent_id"], task["endpoint"])
-            self.engine.check_inputs(target, task["inputs"], None)
+            await self.engine.check_inputs(target, task["inputs"], None)
         except DomainError as exc:
             return self.update(execution_id, _task_failed(index, str(exc.detail)))
         record = self.engine.new_execution(

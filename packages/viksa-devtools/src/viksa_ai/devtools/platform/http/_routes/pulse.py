@@ -88,7 +88,7 @@ async def _execute(raw: dict[str, Any], platform: Platform, tenant: Tenant) -> J
     target = _target(platform, tenant, request)
     envelope = _envelope(request, target)
     with continue_envelope(request.inputs, envelope, target.path):
-        call = platform.engine.check_inputs(target, request.inputs, envelope)
+        call = await platform.engine.check_inputs(target, request.inputs, envelope)
         record = platform.engine.new_execution(
             target,
             inputs=request.inputs,
@@ -127,7 +127,7 @@ async def invoke(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Do
     """Start an endpoint in the background and answer at once (AgentInvokeResponse)."""
     request = parse_body(AgentInvokeRequest, raw)
     target = _target(platform, tenant, request)
-    platform.engine.check_inputs(target, request.inputs, None)
+    await platform.engine.check_inputs(target, request.inputs, None)
     record = platform.engine.new_execution(
         target, inputs=request.inputs, envelope=None, timeout=request.timeout, source="pulse.invoke"
     )

@@ -66,4 +66,4 @@ async def resume(schedule_id: str, platform: PlatformDep, tenant: ProjectDep) ->
 @router.post("/{schedule_id}/run-now")
 async def run_now(schedule_id: str, platform: PlatformDep, tenant: ProjectDep) -> dict[str, Any]:
     """Run the schedule's target once, now (paused or not)."""
-    return platform.scheduler.run_now(tenant.caller, schedule_id)
+    return await platform.scheduler.run_now(tenant.caller, schedule_id)

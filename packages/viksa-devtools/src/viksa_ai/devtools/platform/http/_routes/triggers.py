@@ -75,7 +75,7 @@ async def run_trigger_test(
 ) -> StreamingResponse:
     """Run the trigger's endpoint with ``body`` as a webhook would, streamed as SSE."""
     trigger = platform.triggers.get(tenant.caller, trigger_id)
-    record = platform.triggers.start(trigger, body or {}, source="trigger.test")
+    record = await platform.triggers.start(trigger, body or {}, source="trigger.test")
     return sse_response(_run_events(platform, record))
 
 
@@ -112,7 +112,7 @@ async def invoke_webhook(
 ) -> JsonAnswer:
     """Run the trigger's endpoint with the payload; 202 when it waits for an approval."""
     trigger = platform.triggers.for_webhook(trigger_id, authorization)
-    record = platform.triggers.start(trigger, body or {}, source="webhook")
+    record = await platform.triggers.start(trigger, body or {}, source="webhook")
     if record["status"] == "awaiting_approval":
         platform.engine.start(record)
         return JsonAnswer({**execution_view(record), "trigger_id": trigger_id}, status_code=202)
@@ -129,7 +129,7 @@ async def stream_webhook(
 ) -> StreamingResponse:
     """Run the trigger's endpoint, streaming its events as SSE."""
     trigger = platform.triggers.for_webhook(trigger_id, authorization)
-    record = platform.triggers.start(trigger, body or {}, source="webhook.stream")
+    record = await platform.triggers.start(trigger, body or {}, source="webhook.stream")
     return sse_response(_run_events(platform, record))
 
 

@@ -1,0 +1,111 @@
+"""A hostile input pattern cannot stall the platform: costly searches leave the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from viksa_ai.devtools.validate import _pattern_search as ps
+
+Manifest = dict[str, Any]
+LIMIT = 0.5
+
+
+@pytest.fixture(autouse=True)
+def quick_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ps, "PATTERN_TIME_LIMIT_SECONDS", LIMIT)
+
+
+def _with_pattern(manifest: Callable[..., Manifest], alias: str, pattern: str) -> Manifest:
+    inputs = [
+        {"name": "text", "type": "string", "pattern": pattern},
+        {"name": "seconds", "type": "float", "min_value": 0, "max_value": 30},
+    ]
+    return manifest(alias, inputs=inputs)
+
+
+async def test_a_catastrophic_pattern_is_refused_in_time_and_the_platform_keeps_serving(
+    http: httpx.AsyncClient,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+    execute: Callable[..., dict[str, Any]],
+) -> None:
+    agent = await deploy(_with_pattern(manifest, "hostile", r"^(a|aa)+$"))
+    hostile = "a" * 5000 + "!"  # re alone would search this for longer than a lifetime
+    served: list[float] = []
+
+    async def health_checks() -> None:
+        await asyncio.sleep(0.05)  # the search has started
+        for _ in range(5):
+            started = time.monotonic()
+            assert (await http.get("/_dev/health")).status_code == 200
+            served.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    answer, _ = await asyncio.gather(
+        http.post("/pulse/executor/execute", json=execute(agent, "echo", text=hostile)),
+        health_checks(),
+    )
+    assert answer.status_code == 422, answer.text
+    item = answer.json()["detail"][0]
+    assert item["type"] == "value_error.VX410"
+    assert item["loc"] == ["body", "inputs", "text"]
+    assert "did not finish searching this value within 0.5 seconds" in item["msg"]
+    assert hostile not in answer.text
+    assert time.monotonic() - started < 30  # the limit, and a worker's start
+    # The loop answered other requests while the search ran in the worker.
+    assert max(served) < 0.4, served
+    # Nothing ran and nothing was recorded.
+    listed = await http.get("/pulse/executor/executions", params={"agent_id": agent["id"]})
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0
+    # A short value is still checked on the spot.
+    ok = await http.post("/pulse/executor/execute", json=execute(agent, "echo", text="aaa"))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["status"] == "completed"
+
+
+async def test_a_costly_pattern_that_finishes_gives_the_answer_re_gives(
+    http: httpx.AsyncClient,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+    execute: Callable[..., dict[str, Any]],
+) -> None:
+    # Quadratic when unanchored: searched in the worker at this length, well in time.
+    agent = await deploy(_with_pattern(manifest, "letters", r"[a-z]+$"))
+    matching = await http.post(
+        "/pulse/executor/execute", json=execute(agent, "echo", text="a" * 3000)
+    )
+    assert matching.status_code == 200, matching.text
+    assert matching.json()["status"] == "completed"
+    failing = await http.post(
+        "/pulse/executor/execute", json=execute(agent, "echo", text="a" * 3000 + "!")
+    )
+    assert failing.status_code == 422, failing.text
+    assert failing.json()["detail"][0]["type"] == "value_error.VX408"
+
+
+async def test_a_webhook_with_a_catastrophic_pattern_is_refused_in_time(
+    http: httpx.AsyncClient,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+) -> None:
+    agent = await deploy(_with_pattern(manifest, "hooked", r"^(a+)+$"))
+    trigger = await http.post(
+        "/chat/trigger",
+        json={"agent_id": agent["id"], "endpoint": "hooked.main.echo", "name": "hook"},
+    )
+    assert trigger.status_code == 201, trigger.text
+    created = trigger.json()
+    answer = await http.post(
+        f"/chat/webhook/trigger/{created['id']}",
+        json={"text": "a" * 5000 + "!"},
+        headers={"Authorization": f"Bearer {created['webhook_token']}"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["type"] == "value_error.VX410"

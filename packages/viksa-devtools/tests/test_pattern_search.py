@@ -1,0 +1,196 @@
+"""An input's pattern is searched within limits: sized first, costly ones in a worker."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from viksa_ai.devtools import _validation_workers as workers
+from viksa_ai.devtools.validate import _pattern_search as ps
+from viksa_ai.devtools.validate import check_inputs
+from viksa_ai.devtools.validate._pattern_search import (
+    INLINE_STEPS,
+    PatternSearchDeferred,
+    PatternTimeoutError,
+    inline_searches_only,
+    search_pattern,
+    worst_case_steps,
+)
+
+# Each takes seconds to hours in re on the hostile value below (measured: the first
+# one takes longer than a minute at 40 characters).
+CATASTROPHIC = [
+    r"^(a|aa)+$",
+    r"^(a+)+$",
+    r"(a*)*b",
+    r"^(\w+\s?)+$",
+    r"([a-z]+)*$",
+    r"^(a|a?)+$",
+    r"(.*a){25}",
+    r"^(?:a|b|ab)*c",
+]
+
+
+@pytest.fixture
+def quick_limit(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A short time limit for searches in the worker, so refusals come fast."""
+    monkeypatch.setattr(ps, "PATTERN_TIME_LIMIT_SECONDS", 0.5)
+    return 0.5
+
+
+# -- sizing ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"^[A-Z]{3}$", r"\A\d+\Z", r"^[\w.+-]+@[\w-]+\.[\w.]+$", r"^(?:GET|POST)$", r"^$", "^abc"],
+)
+def test_anchored_patterns_of_single_character_repeats_stay_inline_on_long_values(
+    pattern: str,
+) -> None:
+    assert worst_case_steps(pattern, 60) <= INLINE_STEPS
+
+
+@pytest.mark.parametrize("pattern", [r"[a-z]+$", r"\d+", r"(?m)^a*b"])
+def test_unanchored_repeats_are_quadratic_inline_only_on_short_values(pattern: str) -> None:
+    assert worst_case_steps(pattern, 500) <= INLINE_STEPS
+    assert worst_case_steps(pattern, 40_000) > INLINE_STEPS
+
+
+@pytest.mark.parametrize("pattern", CATASTROPHIC)
+def test_catastrophic_patterns_go_to_the_worker_on_values_long_enough_to_hurt(
+    pattern: str,
+) -> None:
+    assert worst_case_steps(pattern, 40) > INLINE_STEPS
+
+
+def test_patterns_without_repeats_are_linear_whatever_the_value() -> None:
+    assert worst_case_steps(r"^(foo|bar|baz)-(x|y)$", 10_000_000) <= INLINE_STEPS
+    assert worst_case_steps(r"(foo|bar)", 10_000) < 100_000
+
+
+def test_a_pattern_that_does_not_parse_is_never_searched_inline() -> None:
+    assert worst_case_steps("(", 1) == math.inf
+    assert worst_case_steps(r"(a)\2", 1) == math.inf
+
+
+def test_lookarounds_backreferences_and_conditionals_are_sized() -> None:
+    for pattern in (r"^(?=a)\w+$", r"^(?!x)\w+$", r"^(a)\1$", r"^(a)?(?(1)b|c)$"):
+        assert worst_case_steps(pattern, 100) <= INLINE_STEPS, pattern
+    assert worst_case_steps(r"^(?=(a|a)+$)", 100) == math.inf
+
+
+# -- searching -------------------------------------------------------------------------
+
+
+def test_a_cheap_search_runs_inline_and_answers_as_re_does() -> None:
+    compiled = re.compile(r"^[a-z]+$")
+    assert search_pattern(compiled, "abc") is True
+    assert search_pattern(compiled, "ab1") is False
+    with inline_searches_only():
+        assert search_pattern(compiled, "x" * 100_000) is True
+
+
+def test_on_a_loop_a_costly_search_is_deferred_not_run() -> None:
+    with inline_searches_only(), pytest.raises(PatternSearchDeferred):
+        search_pattern(re.compile(r"^(a|aa)+$"), "a" * 40 + "!")
+
+
+def test_a_costly_search_that_finishes_answers_as_re_does() -> None:
+    compiled = re.compile(r"[a-z]+$")
+    assert search_pattern(compiled, "a" * 3000) is True
+    assert search_pattern(compiled, "a" * 3000 + "!") is False
+
+
+@pytest.mark.parametrize("pattern", CATASTROPHIC[:3])
+def test_a_catastrophic_search_is_ended_at_the_time_limit(pattern: str, quick_limit: float) -> None:
+    started = time.monotonic()
+    with pytest.raises(PatternTimeoutError) as caught:
+        search_pattern(re.compile(pattern), "a" * 5000 + "!")
+    assert time.monotonic() - started < quick_limit + 10  # a worker's start included
+    assert caught.value.limit == quick_limit
+
+
+def test_the_worker_ends_a_search_itself_and_stays_warm(quick_limit: float) -> None:
+    with pytest.raises(PatternTimeoutError):
+        workers.search_in_worker(r"^(a|aa)+$", "a" * 5000 + "!", quick_limit)
+    searchers = workers._searchers
+    assert searchers is not None
+    pids = [worker.process.pid for worker in searchers._idle]
+    assert pids, "the worker answered on time, so it was kept"
+    started = time.monotonic()
+    assert workers.search_in_worker(r"b+$", "a" * 10 + "b", quick_limit) is True
+    assert time.monotonic() - started < 5  # no new worker to start
+    assert [worker.process.pid for worker in searchers._idle] == pids
+
+
+def test_check_inputs_refuses_a_value_it_cannot_check_in_time(quick_limit: float) -> None:
+    endpoint = {
+        "name": "e",
+        "module": "main",
+        "description": "e",
+        "inputs": [{"input_ref": "code"}],
+    }
+    specs: list[dict[str, Any]] = [{"name": "code", "type": "string", "pattern": r"^(a|aa)+$"}]
+    secret = "a" * 5000 + "!"
+    issues = check_inputs({"code": secret}, endpoint, specs)
+    assert [issue.code for issue in issues] == ["VX410"]
+    message = issues[0].message
+    assert "did not finish searching this value within 0.5 seconds" in message
+    assert "5,001 characters" in message
+    assert secret not in message
+    # A short value of the same pattern is still checked, inline.
+    assert check_inputs({"code": "aaa"}, endpoint, specs) == []
+    assert [i.code for i in check_inputs({"code": "ab"}, endpoint, specs)] == ["VX408"]
+
+
+# -- the sizing agrees with re -------------------------------------------------------
+
+_ATOMS = st.sampled_from(["a", "b", "[ab]", r"\w", ".", "(?:a|b)", "(a|ab)", "(?:a?)", r"\d"])
+_QUANTIFIERS = st.sampled_from(["", "*", "+", "?", "{2}", "{1,3}", "*?"])
+
+
+@st.composite
+def _patterns(draw: st.DrawFn) -> str:
+    parts = [draw(_ATOMS) + draw(_QUANTIFIERS) for _ in range(draw(st.integers(1, 4)))]
+    body = "".join(parts)
+    if draw(st.booleans()):
+        body = f"(?:{body}){draw(_QUANTIFIERS)}"
+    return ("^" if draw(st.booleans()) else "") + body + ("$" if draw(st.booleans()) else "")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pattern=_patterns(), value=st.text(alphabet="ab1 ", max_size=30))
+def test_an_inline_search_answers_exactly_what_re_search_answers(pattern: str, value: str) -> None:
+    compiled = re.compile(pattern)
+    if worst_case_steps(pattern, len(value)) <= INLINE_STEPS:
+        with inline_searches_only():
+            assert search_pattern(compiled, value) is (compiled.search(value) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=_patterns(), length=st.integers(0, 5000))
+def test_the_bound_never_shrinks_as_values_grow(pattern: str, length: int) -> None:
+    assert worst_case_steps(pattern, length) <= worst_case_steps(pattern, length * 2 + 1)
+
+
+def test_a_value_refused_already_is_not_searched_at_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def never(*args: object) -> bool:
+        raise AssertionError("a refused value was searched in the worker")
+
+    monkeypatch.setattr(workers, "search_in_worker", never)
+    endpoint = {"name": "e", "module": "main", "description": "e", "inputs": [{"input_ref": "c"}]}
+    spec = {"name": "c", "type": "string", "max_length": 100, "pattern": r"^(a|aa)+$"}
+    issues = check_inputs({"c": "a" * 3000 + "!"}, endpoint, [spec])
+    assert [issue.code for issue in issues] == ["VX407"]
+    # A cheap search still runs beside other issues: every problem is reported at once.
+    spec = {"name": "c", "type": "string", "max_length": 2, "pattern": r"^[a-z]+$"}
+    assert [i.code for i in check_inputs({"c": "ab1"}, endpoint, [spec])] == ["VX407", "VX408"]
