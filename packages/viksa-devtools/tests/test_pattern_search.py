@@ -72,7 +72,7 @@ def test_catastrophic_patterns_go_to_the_worker_on_values_long_enough_to_hurt(
 
 def test_patterns_without_repeats_are_linear_whatever_the_value() -> None:
     assert worst_case_steps(r"^(foo|bar|baz)-(x|y)$", 10_000_000) <= INLINE_STEPS
-    assert worst_case_steps(r"(foo|bar)", 10_000) < 100_000
+    assert worst_case_steps(r"(foo|bar)", 100_000) <= INLINE_STEPS
 
 
 def test_a_pattern_that_does_not_parse_is_never_searched_inline() -> None:
@@ -194,3 +194,9 @@ def test_a_value_refused_already_is_not_searched_at_length(
     # A cheap search still runs beside other issues: every problem is reported at once.
     spec = {"name": "c", "type": "string", "max_length": 2, "pattern": r"^[a-z]+$"}
     assert [i.code for i in check_inputs({"c": "ab1"}, endpoint, [spec])] == ["VX407", "VX408"]
+
+
+def test_a_long_pattern_costs_more_per_start_than_a_short_one() -> None:
+    # 3,000 character classes tried at each of 100,000 positions: 0.7 s in re.
+    assert worst_case_steps("[ab]" * 3000 + "c", 100_000) > INLINE_STEPS
+    assert worst_case_steps("[ab]" * 3 + "c", 100_000) <= INLINE_STEPS

@@ -37,11 +37,11 @@ __all__ = [
     "worst_case_steps",
 ]
 
-INLINE_STEPS = 1_000_000
+INLINE_STEPS = 4_000_000
 """Searches whose worst case is at most this many steps run in the calling thread.
 
-``re`` takes about 5 ns a step, so the worst inline search takes milliseconds; the
-bound is an over-estimate for most patterns, never an under-estimate."""
+``re`` takes about 5 ns a step, so the worst inline search takes some 20 ms; the
+bound over-estimates most patterns several times over."""
 
 PATTERN_TIME_LIMIT_SECONDS = 2.0
 """How long a search that may backtrack heavily may take (in a worker process)."""
@@ -132,6 +132,7 @@ def _steps(pattern: str, length: int) -> float:
         return math.inf
     try:
         paths = _paths(tree, length)
+        items = _items(tree)
     except RecursionError:
         return math.inf
     anchored = (
@@ -142,9 +143,10 @@ def _steps(pattern: str, length: int) -> float:
             or (tree[0][1] is _c.AT_BEGINNING and not tree.state.flags & _c.SRE_FLAG_MULTILINE)
         )
     )
-    # An unanchored search tries the pattern at every position of the value.
+    # An unanchored search tries the pattern at every position of the value, and each
+    # way of trying it steps through at most every item of the pattern.
     starts = 1 if anchored else length + 1
-    return _capped(starts * paths)
+    return _capped(starts * paths * items)
 
 
 def _capped(value: float) -> float:
@@ -181,6 +183,26 @@ def _paths(items: Any, length: int) -> float:
         if total == math.inf:
             return total
     return total
+
+
+def _items(items: Any) -> int:
+    """How many items the pattern holds, nested ones included."""
+    count = 0
+    for op, av in items:
+        count += 1
+        if op is _c.SUBPATTERN:
+            count += _items(av[-1])
+        elif op is _c.BRANCH:
+            count += sum(_items(branch) for branch in av[1])
+        elif op in _REPEATS:
+            count += _items(av[2])
+        elif op is _c.ASSERT or op is _c.ASSERT_NOT:
+            count += _items(av[1])
+        elif op is _ATOMIC_GROUP:
+            count += _items(av)
+        elif op is _c.GROUPREF_EXISTS:
+            count += _items(av[1]) + (_items(av[2]) if av[2] is not None else 0)
+    return count
 
 
 def _repeat_paths(av: Any, length: int) -> float:
