@@ -200,3 +200,51 @@ def test_a_long_pattern_costs_more_per_start_than_a_short_one() -> None:
     # 3,000 character classes tried at each of 100,000 positions: 0.7 s in re.
     assert worst_case_steps("[ab]" * 3000 + "c", 100_000) > INLINE_STEPS
     assert worst_case_steps("[ab]" * 3 + "c", 100_000) <= INLINE_STEPS
+
+
+# -- counterexamples found by the red team: sized inline, yet seconds to hours in re -----
+
+# Each was measured (Python 3.11) with its bound at most INLINE_STEPS before the fix.
+_WIDE_CLASS = "".join(chr(0x10000 + 2 * i) for i in range(3000))
+_UNDER_SIZED = [
+    # A backreference compares up to the whole value at each try: 0.9 s at 100,001
+    # characters, over 99 s at 500,001 (bound 3.2M).
+    (r"^(a*)\1$", 100_001),
+    (r"^(.*)\1\1$", 100_001),
+    # A class of characters beyond U+FFFF is a list re scans at each character: 0.6 s.
+    ("[" + _WIDE_CLASS + "]*x", 1000),
+    ("^[" + _WIDE_CLASS + "]*x", 100_000),
+    # Forced iterations ({1000}) walk their item a thousand times at each start: > 99 s.
+    (r"(?:(?:abc){1000}){1000}|x", 150_000),
+    (r"(?:ab){100000000}|x", 500_000),
+    # An item that matches the empty string is repeated ``low`` times whatever the
+    # value: a billion iterations on one character (> 99 s).
+    (r"^(?:(?:(?:){1000}){1000}){1000}", 1),
+    # ... and each of those iterations may take either branch: 2 ** 30 ways (> 99 s).
+    (r"^(?:\b|){30}x", 1),
+    (r"^(?:(?=a)|(?=.)){40}x", 1),
+    # An iteration of a group costs re some 35 ns (seven steps), even an empty one.
+    (r"^(?:(?:){1000}){1000}", 1),
+    (r"^(?:(?:\b){1000}){1900}", 1),
+]
+
+
+@pytest.mark.parametrize(("pattern", "length"), _UNDER_SIZED)
+def test_patterns_that_ran_long_inline_now_go_to_the_worker(pattern: str, length: int) -> None:
+    assert worst_case_steps(pattern, length) > INLINE_STEPS
+
+
+def test_common_patterns_still_run_inline_on_values_of_their_usual_size() -> None:
+    email = r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$"
+    assert worst_case_steps(email, 40) <= INLINE_STEPS
+    assert worst_case_steps(r"^\d{3}-\d{3}-\d{4}$", 100_000) <= INLINE_STEPS
+    assert worst_case_steps(r"^(?:\d{1,3}\.){3}\d{1,3}$", 10_000) <= INLINE_STEPS
+    assert worst_case_steps(r"^[A-Z]{3}$", 1_000_000) <= INLINE_STEPS
+    assert worst_case_steps(r"^([\"'])[^\"']*\1$", 1000) <= INLINE_STEPS
+    assert worst_case_steps(r"^[\w\s]+$", 1000) <= INLINE_STEPS
+
+
+def test_a_backreference_search_sent_to_the_worker_still_answers_as_re_does() -> None:
+    compiled = re.compile(r"^(a*)\1$")
+    assert search_pattern(compiled, "a" * 20_000) is True
+    assert search_pattern(compiled, "a" * 3_001) is False

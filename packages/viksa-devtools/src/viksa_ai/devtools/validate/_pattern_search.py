@@ -62,6 +62,24 @@ _REPEATS = frozenset(
 )
 _ATOMIC_GROUP = getattr(_c, "ATOMIC_GROUP", None)
 _STARTS = frozenset([_c.AT_BEGINNING, _c.AT_BEGINNING_STRING])
+# (?i) anywhere, as a flag of the pattern or of a group.
+_SCOPED_IGNORECASE = re.compile(r"\(\?[a-zA-Z-]*i")
+_CATEGORIES = {
+    getattr(_c, "CATEGORY_" + name): (re.compile(text), re.compile(text, re.ASCII))
+    for name, text in (
+        ("DIGIT", r"\d"),
+        ("NOT_DIGIT", r"\D"),
+        ("WORD", r"\w"),
+        ("NOT_WORD", r"\W"),
+        ("SPACE", r"\s"),
+        ("NOT_SPACE", r"\S"),
+    )
+}
+# One iteration of a repeat of more than one character (re's REPEAT, a context pushed
+# per iteration) takes about 35 ns, some seven steps, even of an empty group.
+_ITERATION_STEPS = 8
+# re folds the class entries at or below this code point into a bitmap tested in a step.
+_BITMAP_MAX = 0xFFFF
 
 _inline_only: ContextVar[bool] = ContextVar("viksa_inline_pattern_searches", default=False)
 
@@ -131,8 +149,12 @@ def _steps(pattern: str, length: int) -> float:
     except (re.error, RecursionError, OverflowError, ValueError, TypeError):
         return math.inf
     try:
-        paths = _paths(tree, length)
-        items = _items(tree)
+        folds = (
+            bool(tree.state.flags & _c.SRE_FLAG_IGNORECASE)
+            or _SCOPED_IGNORECASE.search(pattern) is not None
+        )
+        paths = _paths(tree, length, folds)
+        cost = _cost(tree, length, folds)
     except RecursionError:
         return math.inf
     anchored = (
@@ -144,16 +166,16 @@ def _steps(pattern: str, length: int) -> float:
         )
     )
     # An unanchored search tries the pattern at every position of the value, and each
-    # way of trying it steps through at most every item of the pattern.
+    # way of trying it walks the pattern once (backtracking shares the walks' steps).
     starts = 1 if anchored else length + 1
-    return _capped(starts * paths * items)
+    return _capped(starts * paths * cost)
 
 
 def _capped(value: float) -> float:
     return value if value <= INLINE_STEPS * 1e6 else math.inf
 
 
-def _paths(items: Any, length: int) -> float:
+def _paths(items: Any, length: int, folds: bool) -> float:
     """How many ways a sequence of pattern items can be tried on ``length`` characters.
 
     A sequence multiplies its items' ways, a branch adds its alternatives', a repeat
@@ -161,22 +183,22 @@ def _paths(items: Any, length: int) -> float:
     item's ways at every count (the source of exponential backtracking).
     """
     total = 1.0
-    for op, av in items:
-        if op in _ONE_CHARACTER or op in _ZERO_WIDTH:
+    for index, (op, av) in enumerate(items):
+        if op in _ONE_CHARACTER or op in _ZERO_WIDTH or _stops_before_next(items, index, folds):
             continue
         if op is _c.SUBPATTERN:
-            total *= _paths(av[-1], length)
+            total *= _paths(av[-1], length, folds)
         elif op is _c.BRANCH:
-            total *= sum(_paths(branch, length) for branch in av[1])
+            total *= sum(_paths(branch, length, folds) for branch in av[1])
         elif op in _REPEATS:
-            total *= _repeat_paths(av, length)
+            total *= _repeat_paths(av, length, folds)
         elif op is _c.ASSERT or op is _c.ASSERT_NOT:
-            total *= _paths(av[1], length)
+            total *= _paths(av[1], length, folds)
         elif op is _ATOMIC_GROUP:
-            total *= _paths(av, length)
+            total *= _paths(av, length, folds)
         elif op is _c.GROUPREF_EXISTS:
-            no = _paths(av[2], length) if av[2] is not None else 1.0
-            total *= _paths(av[1], length) + no
+            no = _paths(av[2], length, folds) if av[2] is not None else 1.0
+            total *= _paths(av[1], length, folds) + no
         else:  # an item this analysis does not know: assume the worst
             return math.inf
         total = _capped(total)
@@ -185,32 +207,131 @@ def _paths(items: Any, length: int) -> float:
     return total
 
 
-def _items(items: Any) -> int:
-    """How many items the pattern holds, nested ones included."""
-    count = 0
-    for op, av in items:
-        count += 1
-        if op is _c.SUBPATTERN:
-            count += _items(av[-1])
+def _cost(items: Any, length: int, folds: bool) -> float:
+    """The steps of one walk through a sequence of items, without backtracking.
+
+    Most items take a step; some take more: a backreference compares up to ``length``
+    characters, a character class keeps the entries ``re`` cannot fold into a bitmap
+    (categories such as ``\\w``, characters beyond U+FFFF) as a list it scans, and a
+    repeat walks its item once per forced iteration (``{1000}``), which an item that
+    matches the empty string repeats whatever the value's length.
+    """
+    total = 0.0
+    for index, (op, av) in enumerate(items):
+        total += 1
+        if _stops_before_next(items, index, folds):
+            # Its one way on tests its class at up to every character, forth and back.
+            total += 2 * (length + 1) * _cost(av[2], length, folds)
+        if op is _c.IN:
+            # A bitmap and one more entry make a step; each entry beyond is one more.
+            total += max(sum(1 for entry in av if _scanned(entry)) - 1, 0)
+        elif op is _c.GROUPREF:
+            total += length
+        elif op is _c.SUBPATTERN:
+            total += _cost(av[-1], length, folds)
         elif op is _c.BRANCH:
-            count += sum(_items(branch) for branch in av[1])
+            total += sum(_cost(branch, length, folds) for branch in av[1])
         elif op in _REPEATS:
-            count += _items(av[2])
+            low, _, item = av
+            step = 1 if _one_character(item) else _ITERATION_STEPS
+            total += max(_forced(low, item, length), 1) * (step + _cost(item, length, folds))
         elif op is _c.ASSERT or op is _c.ASSERT_NOT:
-            count += _items(av[1])
+            # Entering and leaving a lookaround costs re about a step more than a match.
+            total += 1 + _cost(av[1], length, folds)
         elif op is _ATOMIC_GROUP:
-            count += _items(av)
+            total += _cost(av, length, folds)
         elif op is _c.GROUPREF_EXISTS:
-            count += _items(av[1]) + (_items(av[2]) if av[2] is not None else 0)
-    return count
+            total += _cost(av[1], length, folds) + (
+                _cost(av[2], length, folds) if av[2] is not None else 0
+            )
+        total = _capped(total)
+        if total == math.inf:
+            return total
+    return total
 
 
-def _repeat_paths(av: Any, length: int) -> float:
+def _stops_before_next(items: Any, index: int, folds: bool) -> bool:
+    """Whether ``items[index]`` repeats a character class that the next item, a literal
+    character, is outside of (``[\\w.]+@``): the repeat then has one way on, to the
+    first character not in its class, whatever the backtracking (without ``(?i)``,
+    which would have to fold the cases of both).
+    """
+    if folds or index + 1 >= len(items):
+        return False
+    op, av = items[index]
+    next_op, next_av = items[index + 1]
+    if op not in _REPEATS or next_op is not _c.LITERAL or not _one_character(av[2]):
+        return False
+    return _holds(av[2][0], chr(next_av)) is False
+
+
+def _holds(item: Any, char: str) -> bool | None:
+    """Whether the one-character ``item`` matches ``char``; None when not known here."""
+    op, av = item
+    if op is _c.LITERAL:
+        return char == chr(av)
+    if op is _c.NOT_LITERAL:
+        return char != chr(av)
+    if op is not _c.IN:
+        return None
+    negated = bool(av) and av[0][0] is _c.NEGATE
+    found: bool | None = False
+    for entry_op, entry_av in av[1:] if negated else av:
+        if entry_op is _c.LITERAL:
+            held: bool | None = char == chr(entry_av)
+        elif entry_op is _c.RANGE:
+            held = entry_av[0] <= ord(char) <= entry_av[1]
+        elif entry_op is _c.CATEGORY and entry_av in _CATEGORIES:
+            # Known only when the Unicode and ASCII meanings agree.
+            unicode, ascii_ = (bool(c.match(char)) for c in _CATEGORIES[entry_av])
+            held = unicode if unicode == ascii_ else None
+        else:
+            held = None
+        if held:
+            return not negated
+        if held is None:
+            found = None
+    return None if found is None else negated
+
+
+def _one_character(item: Any) -> bool:
+    """Whether ``re`` repeats ``item`` with its fast loop for one character."""
+    return len(item) == 1 and item[0][0] in _ONE_CHARACTER
+
+
+def _scanned(entry: Any) -> bool:
+    """Whether ``re`` checks this entry of a character class on its own, at each test."""
+    op, av = entry
+    if op is _c.LITERAL or op is _c.NOT_LITERAL:
+        return bool(av > _BITMAP_MAX)
+    if op is _c.RANGE:
+        return bool(av[1] > _BITMAP_MAX)
+    return op is not _c.NEGATE
+
+
+def _forced(low: int, item: Any, length: int) -> int:
+    """How many iterations of a repeat's ``item`` a walk may have to make before it may stop.
+
+    An item that consumes a character cannot be repeated more times than the value has
+    characters; one that may match the empty string is repeated ``low`` times anyway.
+    """
+    return min(low, length + 1) if _min_width(item) > 0 else low
+
+
+def _min_width(item: Any) -> int:
+    try:
+        return int(item.getwidth()[0])
+    except (AttributeError, TypeError, IndexError, KeyError, OverflowError, RecursionError):
+        return 0
+
+
+def _repeat_paths(av: Any, length: int, folds: bool) -> float:
     low, high, item = av
-    # A count beyond the value's length consumes nothing more (or matches nothing).
-    top = min(high, length + 1)
+    # A count beyond the value's length consumes nothing more (or matches nothing); an
+    # item that may match the empty string is still tried at each of the ``low`` counts.
+    top = min(high, length + 1) if _min_width(item) > 0 else min(high, low + length + 1)
     counts = max(top - low + 1, 1)
-    inner = _paths(item, length)
+    inner = _paths(item, length, folds)
     if inner <= 1.0:
         return float(counts)
     # Every count may combine its iterations' alternatives: inner ** count ways.
