@@ -248,3 +248,100 @@ def test_a_backreference_search_sent_to_the_worker_still_answers_as_re_does() ->
     compiled = re.compile(r"^(a*)\1$")
     assert search_pattern(compiled, "a" * 20_000) is True
     assert search_pattern(compiled, "a" * 3_001) is False
+
+
+def test_a_class_repeated_up_to_a_character_outside_it_has_one_way_on() -> None:
+    # Each repeat stops at its literal, whatever the backtracking: linear on 100,000.
+    assert worst_case_steps(r"^[a-z]+A[a-z]+A[a-z]+A$", 100_000) <= INLINE_STEPS
+    assert worst_case_steps(r"^[^@\s]+@[a-z]+\.com$", 100_000) <= INLINE_STEPS
+    # Not when the literal is in the class, or may be once cases are folded: those are
+    # cubic on "a" * 1000 (seconds in re).
+    for pattern in (
+        r"^[a-zA]+A[a-zA]+A[a-zA]+A$",
+        r"(?i)^[a-z]+A[a-z]+A[a-z]+A$",
+        r"^(?i:[a-z]+A[a-z]+A[a-z]+A)$",
+        r"^[\w]+é[\w]+é[\w]+é$",  # a word character in Unicode, not in ASCII
+        r"^[^x]+a[^x]+a[^x]+a$",
+    ):
+        assert worst_case_steps(pattern, 1000) > INLINE_STEPS, pattern
+
+
+# -- one check of many values holds a worker for one time limit, not one per value -----
+
+
+def _slow_worker(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A worker whose every search runs out of time; the limits it was given."""
+    given: list[float] = []
+
+    def search(pattern: str, value: str, time_limit: float) -> bool:
+        given.append(time_limit)
+        time.sleep(time_limit)
+        raise PatternTimeoutError(time_limit)
+
+    monkeypatch.setattr(workers, "search_in_worker", search)
+    return given
+
+
+def test_a_call_of_many_hostile_values_holds_the_worker_for_one_time_limit(
+    monkeypatch: pytest.MonkeyPatch, quick_limit: float
+) -> None:
+    # Before: a call of ten such inputs held a worker for ten limits (20 s on viksa dev).
+    given = _slow_worker(monkeypatch)
+    names = [f"t{index}" for index in range(10)]
+    endpoint = {
+        "name": "e",
+        "module": "main",
+        "description": "e",
+        "inputs": [{"input_ref": name} for name in names],
+    }
+    specs = [{"name": name, "type": "string", "pattern": r"^(a|aa)+$"} for name in names]
+    issues = check_inputs(dict.fromkeys(names, "a" * 5000 + "!"), endpoint, specs)
+    assert [issue.code for issue in issues] == ["VX410"] * 10
+    assert given == [quick_limit]
+    assert "did not finish searching this value within 0.5 seconds" in issues[0].message
+    assert "used up their 0.5 seconds" in issues[1].message
+    # The next call has a time limit of its own.
+    check_inputs({"t0": "a" * 5000 + "!"}, endpoint, specs)
+    assert given == [quick_limit, quick_limit]
+
+
+def test_a_manifest_of_many_hostile_allowed_values_holds_the_worker_for_one_time_limit(
+    monkeypatch: pytest.MonkeyPatch, quick_limit: float
+) -> None:
+    # Before: each default and allowed value had the limit (20 s for ten on viksa dev).
+    from viksa_ai.devtools import check_agent_manifest
+
+    given = _slow_worker(monkeypatch)
+    hostile = "a" * 5000 + "!"
+    text = {
+        "name": "text",
+        "type": "string",
+        "pattern": r"^(a|aa)+$",
+        "default": hostile + "0",
+        "allowed_values": [hostile + str(index) for index in range(10)],
+    }
+    manifest = {
+        "agent_name": "n",
+        "agent_description": "d",
+        "files": [{"name": "main.py", "content": "x = 1\n", "mime_type": "python"}],
+        "inputs": [text],
+        "agent_endpoints": [],
+    }
+    issues = check_agent_manifest(manifest).issues
+    refused = [issue for issue in issues if "cannot be checked" in issue.message]
+    assert len(refused) == 11, issues
+    assert given == [quick_limit]
+
+
+def test_searches_of_a_block_within_another_share_the_outer_time(
+    monkeypatch: pytest.MonkeyPatch, quick_limit: float
+) -> None:
+    given = _slow_worker(monkeypatch)
+    compiled = re.compile(r"^(a|aa)+$")
+    with ps.shared_search_time():
+        with pytest.raises(PatternTimeoutError):
+            search_pattern(compiled, "a" * 5000 + "!")
+        with ps.shared_search_time(), pytest.raises(PatternTimeoutError) as caught:
+            search_pattern(compiled, "a" * 5000 + "!")
+    assert caught.value.spent
+    assert given == [quick_limit]

@@ -15,7 +15,8 @@ own constraints). The rules, per :class:`~viksa_ai.models.agent.AgentInput`:
 - ``pattern``: a Python regular expression that must match somewhere in a string
   (``re.search``, as in JSON Schema). A search that may backtrack heavily on a value
   runs in a worker process with a time limit; a value it cannot check in time is
-  refused (VX410), never searched for minutes (see ``_pattern_search``).
+  refused (VX410), never searched for minutes (see ``_pattern_search``); the costly
+  searches of one call share that time limit.
 
 Messages never quote the value checked: inputs may be secrets.
 """
@@ -33,6 +34,7 @@ from viksa_ai.devtools.validate._pattern_search import (
     INLINE_STEPS,
     PatternTimeoutError,
     search_pattern,
+    shared_search_time,
     worst_case_steps,
 )
 from viksa_ai.devtools.validate._structure import (
@@ -82,6 +84,18 @@ def check_inputs(
     if not isinstance(given, Mapping):
         issues.append(Issue("VX003", "the inputs must be a JSON object (dict)", path=path_prefix))
         return issues
+    with shared_search_time():
+        _check_references(values, model, specs, path_prefix, issues)
+    return issues
+
+
+def _check_references(
+    values: Mapping[str, Any],
+    model: AgentEndpoint,
+    specs: Mapping[str, AgentInput],
+    path_prefix: str,
+    issues: list[Issue],
+) -> None:
     for ref in model.inputs:
         name = ref.input_ref
         spec = specs.get(name)
@@ -101,7 +115,6 @@ def check_inputs(
             continue
         if spec is not None:
             issues.extend(check_value(value, spec, where))
-    return issues
 
 
 def resolve_inputs(
@@ -186,6 +199,13 @@ def _pattern_issues(
     try:
         found = search_pattern(compiled, value)
     except PatternTimeoutError as exc:
+        if exc.spent:
+            message = (
+                f"cannot be checked: its pattern {compiled.pattern!r} backtracks heavily on "
+                f"{len(value):,} characters and the costly searches of the other values "
+                f"checked with it used up their {exc.limit:g} seconds; send shorter values"
+            )
+            return [issue("VX410", message)]
         message = (
             f"cannot be checked: its pattern {compiled.pattern!r} did not finish searching "
             f"this value within {exc.limit:g} seconds (it backtracks heavily on "

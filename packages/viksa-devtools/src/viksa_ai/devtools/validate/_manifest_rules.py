@@ -20,6 +20,7 @@ from viksa_ai.devtools.validate._file_names import file_name_problem, normalized
 from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
 from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.devtools.validate._manifest import Entries, ManifestView
+from viksa_ai.devtools.validate._pattern_search import shared_search_time
 from viksa_ai.devtools.validate._structure import short_repr
 from viksa_ai.models import InputType, MimeType
 
@@ -255,13 +256,20 @@ def reference_issues(view: ManifestView, index: int, endpoint: AgentEndpoint) ->
 
 
 def input_specs(ctx: RuleContext) -> Iterator[Issue]:
-    """VX120-VX125: an input's own constraints are usable and consistent."""
-    for index, spec in ctx.view.inputs.items:
-        if spec.default is not None or spec.allowed_values or spec.pattern is not None:
-            yield from _input_spec_issues(spec, join_path("inputs", index))
-        elif _bounds_problem(spec):
-            # Cheap test first: most inputs have no constraint or consistent bounds.
-            yield from _input_spec_issues(spec, join_path("inputs", index))
+    """VX120-VX125: an input's own constraints are usable and consistent.
+
+    The costly pattern searches of all the defaults and allowed values share one time
+    limit: a manifest of many hostile values is refused in seconds, not minutes.
+    """
+    issues: list[Issue] = []
+    with shared_search_time():
+        for index, spec in ctx.view.inputs.items:
+            if spec.default is not None or spec.allowed_values or spec.pattern is not None:
+                issues.extend(_input_spec_issues(spec, join_path("inputs", index)))
+            elif _bounds_problem(spec):
+                # Cheap test first: most inputs have no constraint or consistent bounds.
+                issues.extend(_input_spec_issues(spec, join_path("inputs", index)))
+    yield from issues
 
 
 def _bounds_problem(spec: AgentInput) -> bool:

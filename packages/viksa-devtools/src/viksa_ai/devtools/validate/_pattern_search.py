@@ -23,6 +23,7 @@ import importlib
 import math
 import re
 import sys
+import time
 from contextvars import ContextVar, Token
 from functools import lru_cache
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "PatternTimeoutError",
     "inline_searches_only",
     "search_pattern",
+    "shared_search_time",
     "worst_case_steps",
 ]
 
@@ -82,14 +84,21 @@ _ITERATION_STEPS = 8
 _BITMAP_MAX = 0xFFFF
 
 _inline_only: ContextVar[bool] = ContextVar("viksa_inline_pattern_searches", default=False)
+_deadline: ContextVar[float | None] = ContextVar("viksa_pattern_search_deadline", default=None)
 
 
 class PatternTimeoutError(Exception):
-    """A search did not finish within :data:`PATTERN_TIME_LIMIT_SECONDS`."""
+    """A search did not finish within :data:`PATTERN_TIME_LIMIT_SECONDS`.
 
-    def __init__(self, limit: float) -> None:
-        super().__init__(f"the search did not finish within {limit:g} seconds")
+    ``spent`` when it was not even started: the costly searches before it in the same
+    :func:`shared_search_time` block had used up the time.
+    """
+
+    def __init__(self, limit: float, *, spent: bool = False) -> None:
+        what = "was not started: earlier searches used up" if spent else "did not finish within"
+        super().__init__(f"the search {what} {limit:g} seconds")
         self.limit = limit
+        self.spent = spent
 
 
 class PatternSearchDeferred(Exception):  # noqa: N818 (a signal to the caller, not a failure)
@@ -117,6 +126,42 @@ class _InlineOnly:
         _inline_only.reset(self._token)
 
 
+def shared_search_time() -> _SharedTime:
+    """In this ``with`` block, the searches that need the worker share one time limit.
+
+    One check of many values (a call's inputs, a manifest's defaults and allowed
+    values) then holds a worker for at most :data:`PATTERN_TIME_LIMIT_SECONDS` in all,
+    not that long per value; the searches left when it runs out raise
+    :class:`PatternTimeoutError` (``spent``) at once. A block inside another shares
+    the outer one's time.
+    """
+    return _SharedTime()
+
+
+class _SharedTime:
+    __slots__ = ("_token",)
+    _token: Token[float | None] | None
+
+    def __enter__(self) -> None:
+        # The deadline is set by the first costly search: cheap checks pay nothing.
+        self._token = _deadline.set(math.nan) if _deadline.get() is None else None
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _deadline.reset(self._token)
+
+
+def _time_left() -> float:
+    """The time the next costly search may take (starting the shared clock if need be)."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return PATTERN_TIME_LIMIT_SECONDS
+    if math.isnan(deadline):
+        _deadline.set(time.monotonic() + PATTERN_TIME_LIMIT_SECONDS)
+        return PATTERN_TIME_LIMIT_SECONDS
+    return deadline - time.monotonic()
+
+
 def search_pattern(compiled: re.Pattern[str], value: str) -> bool:
     """Whether ``compiled`` matches somewhere in ``value`` (``re.search``), within limits.
 
@@ -129,7 +174,14 @@ def search_pattern(compiled: re.Pattern[str], value: str) -> bool:
         raise PatternSearchDeferred
     from viksa_ai.devtools._validation_workers import search_in_worker
 
-    return search_in_worker(compiled.pattern, value, PATTERN_TIME_LIMIT_SECONDS)
+    left = _time_left()
+    if left <= 0:
+        raise PatternTimeoutError(PATTERN_TIME_LIMIT_SECONDS, spent=True)
+    try:
+        return search_in_worker(compiled.pattern, value, left)
+    except PatternTimeoutError:
+        # Out of the shared time, which is what the caller is told about.
+        raise PatternTimeoutError(PATTERN_TIME_LIMIT_SECONDS) from None
 
 
 def worst_case_steps(pattern: str, length: int) -> float:
