@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from typing import Any
 
@@ -299,7 +300,7 @@ def test_a_call_of_many_hostile_values_holds_the_worker_for_one_time_limit(
     assert [issue.code for issue in issues] == ["VX410"] * 10
     assert given == [quick_limit]
     assert "did not finish searching this value within 0.5 seconds" in issues[0].message
-    assert "used up their 0.5 seconds" in issues[1].message
+    assert "no time was left to search it (the 0.5 seconds" in issues[1].message
     # The next call has a time limit of its own.
     check_inputs({"t0": "a" * 5000 + "!"}, endpoint, specs)
     assert given == [quick_limit, quick_limit]
@@ -345,3 +346,30 @@ def test_searches_of_a_block_within_another_share_the_outer_time(
             search_pattern(compiled, "a" * 5000 + "!")
     assert caught.value.spent
     assert given == [quick_limit]
+
+
+def test_a_search_waits_for_a_busy_searcher_one_time_limit_at_most(quick_limit: float) -> None:
+    # Before: it queued behind every search ahead of it (30 s behind 30 hostile calls).
+    pool = workers._WorkerPool(1)
+    answers: list[object] = []
+    with pool._slots:  # the one searcher is busy
+        pool_of = workers._searchers
+        workers._searchers = pool
+        try:
+
+            def search() -> None:
+                try:
+                    answers.append(search_pattern(re.compile(r"^(a|aa)+$"), "a" * 5000 + "!"))
+                except PatternTimeoutError as exc:
+                    answers.append(exc)
+
+            waiting = threading.Thread(target=search, daemon=True)
+            waiting.start()
+            waiting.join(timeout=30)
+        finally:
+            workers._searchers = pool_of
+    assert not waiting.is_alive(), "the search waited for a searcher without end"
+    [answer] = answers
+    assert isinstance(answer, PatternTimeoutError)
+    assert answer.spent
+    pool.close()

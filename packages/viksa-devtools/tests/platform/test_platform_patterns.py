@@ -109,3 +109,41 @@ async def test_a_webhook_with_a_catastrophic_pattern_is_refused_in_time(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["type"] == "value_error.VX410"
+
+
+async def test_behind_a_flood_of_costly_calls_a_call_waits_one_time_limit_at_most(
+    http: httpx.AsyncClient,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+    execute: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: calls queued for the two searching threads one behind the other, so the
+    # thirtieth of a flood of hostile calls waited 30 s on viksa dev, whoever sent it.
+    from viksa_ai.devtools import _validation_workers as workers
+
+    limit = 2.0  # long enough that the flood is all in before the first searches end
+    monkeypatch.setattr(ps, "PATTERN_TIME_LIMIT_SECONDS", limit)
+    given: list[float] = []
+
+    def every_search_runs_out(pattern: str, value: str, time_limit: float) -> bool:
+        given.append(time_limit)
+        time.sleep(time_limit)
+        raise ps.PatternTimeoutError(time_limit)
+
+    monkeypatch.setattr(workers, "search_in_worker", every_search_runs_out)
+    agent = await deploy(_with_pattern(manifest, "flooded", r"^(a|aa)+$"))
+    flood = 3 * workers.SEARCH_WORKERS + 2
+    answers = await asyncio.gather(
+        *(
+            http.post("/pulse/executor/execute", json=execute(agent, "echo", text="a" * 500 + "!"))
+            for _ in range(flood)
+        )
+    )
+    assert [answer.status_code for answer in answers] == [422] * flood
+    kinds = [answer.json()["detail"][0]["type"] for answer in answers]
+    assert kinds == ["value_error.VX410"] * flood
+    # The calls beyond the searching threads were refused when their time was up,
+    # without a search: the others never waited more than one limit for them.
+    assert len(given) == workers.SEARCH_WORKERS, given
+    assert sum("no time was left" in answer.text for answer in answers) == len(answers) - len(given)

@@ -71,6 +71,10 @@ class _OutOfTimeError(Exception):
     """A job ran out of time (its worker ended it, or was killed)."""
 
 
+class _BusyError(Exception):
+    """No worker was free in time to take a job."""
+
+
 class _Worker:
     """One ``python -m viksa_ai.devtools._validation_workers`` child (no agent code runs).
 
@@ -155,20 +159,30 @@ class _WorkerPool:
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
 
-    def run(self, job: tuple[str, Any], time_limit: float) -> tuple[str, Any]:
-        """The worker's answer to ``job``; blocks. Raises :class:`_OutOfTimeError`."""
-        with self._slots:
-            with self._lock:
-                worker = self._idle.pop() if self._idle else None
-            if worker is None or not worker.alive():
-                worker = _Worker()
-            try:
-                answer = worker.ask(job, time_limit)
-            except BaseException:
-                worker.kill()
-                raise
-            with self._lock:
-                self._idle.append(worker)
+    def run(
+        self, job: tuple[str, Any], time_limit: float, *, wait: float | None = None
+    ) -> tuple[str, Any]:
+        """The worker's answer to ``job``; blocks. Raises :class:`_OutOfTimeError`, and
+        :class:`_BusyError` when no worker is free within ``wait`` seconds (None: any)."""
+        if not self._slots.acquire(timeout=wait):
+            raise _BusyError
+        try:
+            return self._run(job, time_limit)
+        finally:
+            self._slots.release()
+
+    def _run(self, job: tuple[str, Any], time_limit: float) -> tuple[str, Any]:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or not worker.alive():
+            worker = _Worker()
+        try:
+            answer = worker.ask(job, time_limit)
+        except BaseException:
+            worker.kill()
+            raise
+        with self._lock:
+            self._idle.append(worker)
         return answer
 
     def close(self) -> None:
@@ -235,9 +249,15 @@ def search_in_worker(pattern: str, value: str, time_limit: float) -> bool:
             atexit.register(_searchers.close)
         searchers = _searchers
     try:
+        # Waiting for a searcher counts as searching: a flood of costly searches makes
+        # the others wait one time limit at most, never a queue's length.
         status, value = searchers.run(
-            ("search", (pattern, value, time_limit)), time_limit + _SEARCH_GRACE_SECONDS
+            ("search", (pattern, value, time_limit)),
+            time_limit + _SEARCH_GRACE_SECONDS,
+            wait=time_limit,
         )
+    except _BusyError:
+        raise PatternTimeoutError(time_limit, spent=True) from None
     except _OutOfTimeError:
         status = "timeout"
     if status == "timeout":

@@ -202,8 +202,9 @@ def _pattern_issues(
         if exc.spent:
             message = (
                 f"cannot be checked: its pattern {compiled.pattern!r} backtracks heavily on "
-                f"{len(value):,} characters and the costly searches of the other values "
-                f"checked with it used up their {exc.limit:g} seconds; send shorter values"
+                f"{len(value):,} characters and no time was left to search it (the "
+                f"{exc.limit:g} seconds went to other costly searches: of other values "
+                "of this call, or of other calls); send a shorter value, or retry"
             )
             return [issue("VX410", message)]
         message = (

@@ -126,25 +126,34 @@ class _InlineOnly:
         _inline_only.reset(self._token)
 
 
-def shared_search_time() -> _SharedTime:
+def shared_search_time(*, from_now: bool = False) -> _SharedTime:
     """In this ``with`` block, the searches that need the worker share one time limit.
 
     One check of many values (a call's inputs, a manifest's defaults and allowed
     values) then holds a worker for at most :data:`PATTERN_TIME_LIMIT_SECONDS` in all,
     not that long per value; the searches left when it runs out raise
-    :class:`PatternTimeoutError` (``spent``) at once. A block inside another shares
-    the outer one's time.
+    :class:`PatternTimeoutError` (``spent``) at once. The time starts with the first
+    costly search, or at once with ``from_now`` (for a caller about to queue for a
+    thread: its wait is then part of the limit). A block inside another shares the
+    outer one's time.
     """
-    return _SharedTime()
+    return _SharedTime(from_now)
 
 
 class _SharedTime:
-    __slots__ = ("_token",)
+    __slots__ = ("_from_now", "_token")
     _token: Token[float | None] | None
 
+    def __init__(self, from_now: bool) -> None:
+        self._from_now = from_now
+
     def __enter__(self) -> None:
-        # The deadline is set by the first costly search: cheap checks pay nothing.
-        self._token = _deadline.set(math.nan) if _deadline.get() is None else None
+        if _deadline.get() is not None:
+            self._token = None
+            return
+        # Otherwise set by the first costly search: cheap checks pay nothing.
+        start = time.monotonic() + PATTERN_TIME_LIMIT_SECONDS if self._from_now else math.nan
+        self._token = _deadline.set(start)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._token is not None:
@@ -179,9 +188,9 @@ def search_pattern(compiled: re.Pattern[str], value: str) -> bool:
         raise PatternTimeoutError(PATTERN_TIME_LIMIT_SECONDS, spent=True)
     try:
         return search_in_worker(compiled.pattern, value, left)
-    except PatternTimeoutError:
+    except PatternTimeoutError as exc:
         # Out of the shared time, which is what the caller is told about.
-        raise PatternTimeoutError(PATTERN_TIME_LIMIT_SECONDS) from None
+        raise PatternTimeoutError(PATTERN_TIME_LIMIT_SECONDS, spent=exc.spent) from None
 
 
 def worst_case_steps(pattern: str, length: int) -> float:

@@ -50,6 +50,7 @@ from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerErro
 from viksa_ai.devtools.validate._pattern_search import (
     PatternSearchDeferred,
     inline_searches_only,
+    shared_search_time,
 )
 
 __all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]
@@ -222,7 +223,10 @@ class Engine:
                         return prepare()
                 except PatternSearchDeferred:
                     pass
-                return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
+                # The wait for a thread counts: behind a flood of costly calls, a call
+                # waits one time limit at most, then is refused at once (VX410).
+                with shared_search_time(from_now=True):
+                    return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
