@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -147,3 +148,43 @@ async def test_behind_a_flood_of_costly_calls_a_call_waits_one_time_limit_at_mos
     # without a search: the others never waited more than one limit for them.
     assert len(given) == workers.SEARCH_WORKERS, given
     assert sum("no time was left" in answer.text for answer in answers) == len(answers) - len(given)
+
+
+@pytest.fixture
+def searched_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each search sent to the worker was made on the event loop's thread."""
+    import threading
+
+    from viksa_ai.devtools import _validation_workers as workers
+
+    on_the_loop: list[bool] = []
+
+    def search(pattern: str, value: str, time_limit: float) -> bool:
+        on_the_loop.append(threading.current_thread() is threading.main_thread())
+        return re.search(pattern, value) is not None
+
+    monkeypatch.setattr(workers, "search_in_worker", search)
+    return on_the_loop
+
+
+async def test_a_background_run_checks_a_costly_value_again_off_the_loop(
+    http: httpx.AsyncClient,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+    execute: Callable[..., dict[str, Any]],
+    searched_on_the_loop: list[bool],
+) -> None:
+    # Before: /invoke checked the value off the loop, then its background run checked
+    # it again on the loop, holding every request for as long as the search took.
+    agent = await deploy(_with_pattern(manifest, "background", r"[a-z]+$"))
+    body = execute(agent, "echo", text="a" * 3000)  # costly: searched in the worker
+    started = await http.post("/pulse/executor/invoke", json=body)
+    assert started.status_code == 202, started.text
+    execution = started.json()["invocation_id"]
+    for _ in range(300):
+        record = (await http.get(f"/pulse/executor/execution/{execution}")).json()
+        if record["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert record["status"] == "completed", record
+    assert searched_on_the_loop == [False, False], "a search ran on the event loop"

@@ -46,7 +46,13 @@ from viksa_ai.devtools.platform.store._strict_json import (
     UnfitJsonError,
     unfit_json,
 )
-from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
+from viksa_ai.devtools.runner import (
+    InvalidInputError,
+    LoadedAgent,
+    PreparedCall,
+    RunnerError,
+    prepare_call,
+)
 from viksa_ai.devtools.validate._pattern_search import (
     PatternSearchDeferred,
     inline_searches_only,
@@ -128,6 +134,7 @@ class Engine:
             workers_per_agent=workers_per_agent,
             max_agents=warm_agents,
             spawn=self.spawn,
+            prepare=self._prepared,
             sandbox=sandbox,
             hidden_paths=hidden_paths,
         )
@@ -215,18 +222,9 @@ class Engine:
         time limit) without holding the loop.
         """
         agent = self._pool(target).agent
-        prepare = functools.partial(prepare_call, agent, target.endpoint["name"], inputs, envelope)
         try:
             with step("viksa.validate", **{"viksa.endpoint": target.path}):
-                try:
-                    with inline_searches_only():
-                        return prepare()
-                except PatternSearchDeferred:
-                    pass
-                # The wait for a thread counts: behind a flood of costly calls, a call
-                # waits one time limit at most, then is refused at once (VX410).
-                with shared_search_time(from_now=True):
-                    return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
+                return await self._prepared(agent, target.endpoint["name"], inputs, envelope)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -236,6 +234,25 @@ class Engine:
                 )
                 for issue in exc.issues
             ) from None
+
+    async def _prepared(
+        self,
+        agent: LoadedAgent,
+        endpoint: str,
+        inputs: Mapping[str, Any],
+        envelope: Mapping[str, Any] | None,
+    ) -> PreparedCall:
+        """``prepare_call``: on the loop, unless an input's pattern search is costly."""
+        prepare = functools.partial(prepare_call, agent, endpoint, inputs, envelope)
+        try:
+            with inline_searches_only():
+                return prepare()
+        except PatternSearchDeferred:
+            pass
+        # The wait for a thread counts: behind a flood of costly calls, a call waits one
+        # time limit at most, then is refused at once (VX410).
+        with shared_search_time(from_now=True):
+            return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
 
     # -- running ----------------------------------------------------------------------
 
@@ -314,7 +331,8 @@ class Engine:
                 call = None
             pool = self._pool(target)
             if call is None:
-                call = prepare_call(
+                # Checked again (a run that waited), off the loop when a search is costly.
+                call = await self._prepared(
                     pool.agent, target.endpoint["name"], record["inputs"], record["envelope"]
                 )
             secrets = resolve_secrets(

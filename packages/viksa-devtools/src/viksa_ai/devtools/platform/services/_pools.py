@@ -29,6 +29,11 @@ from viksa_ai.devtools.runner import (
 
 __all__ = ["Pool", "WorkerPools"]
 
+# Checks a call as ``prepare_call`` does, without holding the loop (the engine's).
+_Prepare = Callable[
+    [LoadedAgent, str, Mapping[str, Any], Mapping[str, Any] | None], Awaitable[PreparedCall]
+]
+
 
 class Pool:
     """Up to ``size`` warm workers of one deployment of an agent.
@@ -44,9 +49,11 @@ class Pool:
         *,
         sandbox: bool = True,
         hidden_paths: Sequence[Path] = (),
+        prepare: _Prepare | None = None,
     ) -> None:
         self.agent = agent
         self.version = version
+        self._prepare = prepare
         self._size = size
         self._sandbox = sandbox
         self._hidden = tuple(hidden_paths)
@@ -79,7 +86,8 @@ class Pool:
     ) -> RunResult:
         if call.agent is not self.agent:
             # Checked against an earlier deployment: check again against this one.
-            call = prepare_call(self.agent, call.endpoint.name, call.inputs, call.envelope)
+            args = (self.agent, call.endpoint.name, call.inputs, call.envelope)
+            call = await self._prepare(*args) if self._prepare else prepare_call(*args)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
         async with queued(self._slots, call.endpoint.name):
@@ -139,10 +147,12 @@ class WorkerPools:
         workers_per_agent: int,
         max_agents: int,
         spawn: Callable[[Awaitable[Any]], None],
+        prepare: _Prepare | None = None,
         sandbox: bool = True,
         hidden_paths: Sequence[Path] = (),
     ) -> None:
         self.workers_per_agent = workers_per_agent
+        self._prepare = prepare
         self.max_agents = max_agents
         self._spawn = spawn
         self._sandbox = sandbox
@@ -165,6 +175,7 @@ class WorkerPools:
                 self.workers_per_agent,
                 sandbox=self._sandbox,
                 hidden_paths=self._hidden,
+                prepare=self._prepare,
             )
         self._pools[agent_id] = pool
         while len(self._pools) > self.max_agents:
