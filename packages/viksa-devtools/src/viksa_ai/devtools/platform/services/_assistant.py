@@ -28,6 +28,9 @@ DETERMINISTIC_NOTE = (
     "Answered deterministically by the local Viksa platform: no language model runs here."
 )
 _ENDPOINT = re.compile(r"\b([A-Za-z][A-Za-z0-9_-]*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
+# Where a try of _ENDPOINT may start, and the run of its first part's characters.
+_START = re.compile(r"\b[A-Za-z]")
+_ALIAS_RUN = re.compile(r"[A-Za-z0-9_-]*")
 _SLUG = re.compile(r"[^a-z0-9]+")
 _DEEP = f"nested too deeply: more than {MAX_JSON_DEPTH} levels of arrays and objects"
 
@@ -54,9 +57,30 @@ class ParsedRequest:
         self.error = error
 
 
+def _first_endpoint(message: str) -> re.Match[str] | None:
+    """``_ENDPOINT.search(message)``, in time linear in the message's length.
+
+    ``re`` tries the pattern at every word start, and each try runs to the end of the
+    run of alias characters: after each ``-`` of ``a-a-a-...`` again, quadratic (an
+    80,000-character chat message held the platform 10 s). Every start within one run
+    ends the same way, so only the first of each run is tried: the one ``re`` would
+    report first, were there a match.
+    """
+    run_end = -1
+    for start in _START.finditer(message):
+        if start.start() < run_end:
+            continue
+        alias = _ALIAS_RUN.match(message, start.start())
+        run_end = alias.end() if alias is not None else start.end()
+        match = _ENDPOINT.match(message, start.start())
+        if match is not None:
+            return match
+    return None
+
+
 def parse_request(message: str) -> ParsedRequest:
     """Find ``alias.module.function`` and an optional JSON object of inputs after it."""
-    match = _ENDPOINT.search(message)
+    match = _first_endpoint(message)
     if match is None:
         return ParsedRequest(None, {}, None)
     rest = message[match.end() :]
