@@ -373,3 +373,22 @@ def test_a_search_waits_for_a_busy_searcher_one_time_limit_at_most(quick_limit: 
     assert isinstance(answer, PatternTimeoutError)
     assert answer.spent
     pool.close()
+
+
+def test_a_searcher_whose_caller_is_gone_ends_its_search_and_exits(quick_limit: float) -> None:
+    # The caller killed (SIGKILL) mid-search: its pipes close, nobody reads the answer.
+    worker = workers._Worker()
+    try:
+        assert worker.ask(("search", ("b", "b", quick_limit)), 60) == ("ok", True)
+        assert worker.process.stdin is not None
+        assert worker.process.stdout is not None
+        job = ("search", (r"^(a|aa)+$", "a" * 5000 + "!", quick_limit))
+        workers._write(worker.process.stdin, job)
+        worker.process.stdin.close()
+        worker.process.stdout.close()
+        # Ended by its own alarm, then by the closed pipes: no process is left behind.
+        assert worker.process.wait(timeout=30) is not None
+    finally:
+        if worker.process.poll() is None:
+            worker.process.kill()
+            worker.process.wait()
