@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from viksa_ai.devtools import _validation_workers as workers
 from viksa_ai.devtools.validate import _pattern_search as ps
 
 Manifest = dict[str, Any]
@@ -109,3 +111,36 @@ async def test_a_webhook_with_a_catastrophic_pattern_is_refused_in_time(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["type"] == "value_error.VX410"
+
+
+async def test_no_costly_search_runs_on_the_event_loop_also_in_background_runs(
+    http: httpx.AsyncClient,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+    execute: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A background run (invoke, webhook, schedule) checks its inputs again when it
+    # starts: that check too must leave the loop for a costly search.
+    loop_thread = threading.current_thread()
+    searched_in: list[threading.Thread] = []
+    search = workers.search_in_worker
+
+    def spy(pattern: str, value: str, time_limit: float) -> bool:
+        searched_in.append(threading.current_thread())
+        return search(pattern, value, time_limit)
+
+    monkeypatch.setattr(workers, "search_in_worker", spy)
+    agent = await deploy(_with_pattern(manifest, "background", r"[a-z]+$"))
+    answer = await http.post("/pulse/executor/invoke", json=execute(agent, "echo", text="a" * 3000))
+    assert answer.status_code == 202, answer.text
+    record: dict[str, Any] = {}
+    for _ in range(300):
+        url = f"/pulse/executor/execution/{answer.json()['invocation_id']}"
+        record = (await http.get(url)).json()
+        if record["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert record["status"] == "completed", record
+    assert len(searched_in) == 2  # the request's check and the run's
+    assert loop_thread not in searched_in

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import time
@@ -19,10 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from viksa_ai.devtools._json import dumps_json
-from viksa_ai.devtools._validation_workers import SEARCH_WORKERS as _SEARCH_WORKERS
 from viksa_ai.devtools.platform._tracing import background, note_trace, step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
@@ -46,11 +42,7 @@ from viksa_ai.devtools.platform.store._strict_json import (
     UnfitJsonError,
     unfit_json,
 )
-from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError, prepare_call
-from viksa_ai.devtools.validate._pattern_search import (
-    PatternSearchDeferred,
-    inline_searches_only,
-)
+from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError
 
 __all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]
 
@@ -134,10 +126,6 @@ class Engine:
             store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
         )
         self._done: dict[str, asyncio.Event] = {}
-        # Checks waiting for a pattern-search worker: as many threads as there are
-        # workers, so a flood of costly values queues here rather than holding threads
-        # the rest of the platform shares.
-        self._searching = anyio.CapacityLimiter(_SEARCH_WORKERS)
         self.events = Events()
         """Every change of an execution or approval, for live views (the dashboard)."""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -208,21 +196,12 @@ class Engine:
     ) -> PreparedCall:
         """The call checked against the deployed manifest; 422 when the inputs do not meet it.
 
-        No agent code runs; the answer can be handed to :meth:`execute`. The check runs
-        on the loop unless an input's ``pattern`` may backtrack heavily on its value:
-        then it runs again in a thread, whose search waits for a worker process (with a
-        time limit) without holding the loop.
+        No agent code runs; the answer can be handed to :meth:`execute`.
         """
-        agent = self._pool(target).agent
-        prepare = functools.partial(prepare_call, agent, target.endpoint["name"], inputs, envelope)
+        pool = self._pool(target)
         try:
             with step("viksa.validate", **{"viksa.endpoint": target.path}):
-                try:
-                    with inline_searches_only():
-                        return prepare()
-                except PatternSearchDeferred:
-                    pass
-                return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
+                return await pool.prepare(target.endpoint["name"], inputs, envelope)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -310,8 +289,8 @@ class Engine:
                 call = None
             pool = self._pool(target)
             if call is None:
-                call = prepare_call(
-                    pool.agent, target.endpoint["name"], record["inputs"], record["envelope"]
+                call = await pool.prepare(
+                    target.endpoint["name"], record["inputs"], record["envelope"]
                 )
             secrets = resolve_secrets(
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store
