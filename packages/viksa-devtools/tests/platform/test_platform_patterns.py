@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from viksa_ai.devtools import _validation_workers as workers
 from viksa_ai.devtools.validate import _pattern_search as ps
 
 Manifest = dict[str, Any]
@@ -112,19 +113,46 @@ async def test_a_webhook_with_a_catastrophic_pattern_is_refused_in_time(
     assert answer.json()["detail"][0]["type"] == "value_error.VX410"
 
 
-async def test_behind_a_flood_of_costly_calls_a_call_waits_one_time_limit_at_most(
+async def test_no_costly_search_runs_on_the_event_loop_also_in_background_runs(
     http: httpx.AsyncClient,
     deploy: Callable[[Manifest], Awaitable[Manifest]],
     manifest: Callable[..., Manifest],
     execute: Callable[..., dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Before: calls queued for the two searching threads one behind the other, so the
-    # thirtieth of a flood of hostile calls waited 30 s on viksa dev, whoever sent it.
-    from viksa_ai.devtools import _validation_workers as workers
+    # A background run (invoke, webhook, schedule) checks its inputs again when it
+    # starts: that check too must leave the loop for a costly search.
+    loop_thread = threading.current_thread()
+    searched_in: list[threading.Thread] = []
+    search = workers.search_in_worker
 
-    limit = 2.0  # long enough that the flood is all in before the first searches end
-    monkeypatch.setattr(ps, "PATTERN_TIME_LIMIT_SECONDS", limit)
+    def spy(pattern: str, value: str, time_limit: float) -> bool:
+        searched_in.append(threading.current_thread())
+        return search(pattern, value, time_limit)
+
+    monkeypatch.setattr(workers, "search_in_worker", spy)
+    agent = await deploy(_with_pattern(manifest, "background", r"[a-z]+$"))
+    answer = await http.post("/pulse/executor/invoke", json=execute(agent, "echo", text="a" * 3000))
+    assert answer.status_code == 202, answer.text
+    record: dict[str, Any] = {}
+    for _ in range(300):
+        url = f"/pulse/executor/execution/{answer.json()['invocation_id']}"
+        record = (await http.get(url)).json()
+        if record["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert record["status"] == "completed", record
+    assert len(searched_in) == 2  # the request's check and the run's
+    assert loop_thread not in searched_in
+
+
+_FLOOD_LIMIT = 2.0  # long enough that a flood is all in before its first searches end
+
+
+@pytest.fixture
+def searches_run_out(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every search sent to the worker runs out of time; the time limits they had."""
+    monkeypatch.setattr(ps, "PATTERN_TIME_LIMIT_SECONDS", _FLOOD_LIMIT)
     given: list[float] = []
 
     def every_search_runs_out(pattern: str, value: str, time_limit: float) -> bool:
@@ -133,58 +161,28 @@ async def test_behind_a_flood_of_costly_calls_a_call_waits_one_time_limit_at_mos
         raise ps.PatternTimeoutError(time_limit)
 
     monkeypatch.setattr(workers, "search_in_worker", every_search_runs_out)
-    agent = await deploy(_with_pattern(manifest, "flooded", r"^(a|aa)+$"))
-    flood = 3 * workers.SEARCH_WORKERS + 2
-    answers = await asyncio.gather(
-        *(
-            http.post("/pulse/executor/execute", json=execute(agent, "echo", text="a" * 500 + "!"))
-            for _ in range(flood)
-        )
-    )
-    assert [answer.status_code for answer in answers] == [422] * flood
-    kinds = [answer.json()["detail"][0]["type"] for answer in answers]
-    assert kinds == ["value_error.VX410"] * flood
-    # The calls beyond the searching threads were refused when their time was up,
-    # without a search: the others never waited more than one limit for them.
-    assert len(given) == workers.SEARCH_WORKERS, given
-    assert sum("no time was left" in answer.text for answer in answers) == len(answers) - len(given)
+    return given
 
 
-@pytest.fixture
-def searched_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each search sent to the worker was made on the event loop's thread."""
-    import threading
-
-    from viksa_ai.devtools import _validation_workers as workers
-
-    on_the_loop: list[bool] = []
-
-    def search(pattern: str, value: str, time_limit: float) -> bool:
-        on_the_loop.append(threading.current_thread() is threading.main_thread())
-        return re.search(pattern, value) is not None
-
-    monkeypatch.setattr(workers, "search_in_worker", search)
-    return on_the_loop
-
-
-async def test_a_background_run_checks_a_costly_value_again_off_the_loop(
+async def test_behind_a_flood_of_costly_calls_a_call_waits_one_time_limit_at_most(
     http: httpx.AsyncClient,
     deploy: Callable[[Manifest], Awaitable[Manifest]],
     manifest: Callable[..., Manifest],
     execute: Callable[..., dict[str, Any]],
-    searched_on_the_loop: list[bool],
+    searches_run_out: list[float],
 ) -> None:
-    # Before: /invoke checked the value off the loop, then its background run checked
-    # it again on the loop, holding every request for as long as the search took.
-    agent = await deploy(_with_pattern(manifest, "background", r"[a-z]+$"))
-    body = execute(agent, "echo", text="a" * 3000)  # costly: searched in the worker
-    started = await http.post("/pulse/executor/invoke", json=body)
-    assert started.status_code == 202, started.text
-    execution = started.json()["invocation_id"]
-    for _ in range(300):
-        record = (await http.get(f"/pulse/executor/execution/{execution}")).json()
-        if record["status"] != "running":
-            break
-        await asyncio.sleep(0.05)
-    assert record["status"] == "completed", record
-    assert searched_on_the_loop == [False, False], "a search ran on the event loop"
+    # Before: calls queued for the two searching threads one behind the other, so the
+    # thirtieth of a flood of hostile calls waited 30 s on viksa dev, whoever sent it.
+    agent = await deploy(_with_pattern(manifest, "flooded", r"^(a|aa)+$"))
+    flood = 3 * workers.SEARCH_WORKERS + 2
+    body = execute(agent, "echo", text="a" * 500 + "!")
+    answers = await asyncio.gather(
+        *(http.post("/pulse/executor/execute", json=body) for _ in range(flood))
+    )
+    assert [answer.status_code for answer in answers] == [422] * flood
+    kinds = [answer.json()["detail"][0]["type"] for answer in answers]
+    assert kinds == ["value_error.VX410"] * flood
+    # The calls beyond the searching threads had only what their wait left of their one
+    # limit (nothing, or about): none was searched for a limit of its own.
+    late = sorted(searches_run_out)[: -workers.SEARCH_WORKERS]
+    assert all(time_limit < _FLOOD_LIMIT / 2 for time_limit in late), searches_run_out

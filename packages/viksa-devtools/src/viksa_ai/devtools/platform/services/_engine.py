@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import time
@@ -19,10 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from viksa_ai.devtools._json import dumps_json
-from viksa_ai.devtools._validation_workers import SEARCH_WORKERS as _SEARCH_WORKERS
 from viksa_ai.devtools.platform._tracing import background, note_trace, step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
@@ -46,18 +42,7 @@ from viksa_ai.devtools.platform.store._strict_json import (
     UnfitJsonError,
     unfit_json,
 )
-from viksa_ai.devtools.runner import (
-    InvalidInputError,
-    LoadedAgent,
-    PreparedCall,
-    RunnerError,
-    prepare_call,
-)
-from viksa_ai.devtools.validate._pattern_search import (
-    PatternSearchDeferred,
-    inline_searches_only,
-    shared_search_time,
-)
+from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError
 
 __all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]
 
@@ -134,7 +119,6 @@ class Engine:
             workers_per_agent=workers_per_agent,
             max_agents=warm_agents,
             spawn=self.spawn,
-            prepare=self._prepared,
             sandbox=sandbox,
             hidden_paths=hidden_paths,
         )
@@ -142,10 +126,6 @@ class Engine:
             store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
         )
         self._done: dict[str, asyncio.Event] = {}
-        # Checks waiting for a pattern-search worker: as many threads as there are
-        # workers, so a flood of costly values queues here rather than holding threads
-        # the rest of the platform shares.
-        self._searching = anyio.CapacityLimiter(_SEARCH_WORKERS)
         self.events = Events()
         """Every change of an execution or approval, for live views (the dashboard)."""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -216,15 +196,12 @@ class Engine:
     ) -> PreparedCall:
         """The call checked against the deployed manifest; 422 when the inputs do not meet it.
 
-        No agent code runs; the answer can be handed to :meth:`execute`. The check runs
-        on the loop unless an input's ``pattern`` may backtrack heavily on its value:
-        then it runs again in a thread, whose search waits for a worker process (with a
-        time limit) without holding the loop.
+        No agent code runs; the answer can be handed to :meth:`execute`.
         """
-        agent = self._pool(target).agent
+        pool = self._pool(target)
         try:
             with step("viksa.validate", **{"viksa.endpoint": target.path}):
-                return await self._prepared(agent, target.endpoint["name"], inputs, envelope)
+                return await pool.prepare(target.endpoint["name"], inputs, envelope)
         except InvalidInputError as exc:
             raise unprocessable(
                 detail_item(
@@ -234,25 +211,6 @@ class Engine:
                 )
                 for issue in exc.issues
             ) from None
-
-    async def _prepared(
-        self,
-        agent: LoadedAgent,
-        endpoint: str,
-        inputs: Mapping[str, Any],
-        envelope: Mapping[str, Any] | None,
-    ) -> PreparedCall:
-        """``prepare_call``: on the loop, unless an input's pattern search is costly."""
-        prepare = functools.partial(prepare_call, agent, endpoint, inputs, envelope)
-        try:
-            with inline_searches_only():
-                return prepare()
-        except PatternSearchDeferred:
-            pass
-        # The wait for a thread counts: behind a flood of costly calls, a call waits one
-        # time limit at most, then is refused at once (VX410).
-        with shared_search_time(from_now=True):
-            return await anyio.to_thread.run_sync(prepare, limiter=self._searching)
 
     # -- running ----------------------------------------------------------------------
 
@@ -331,9 +289,8 @@ class Engine:
                 call = None
             pool = self._pool(target)
             if call is None:
-                # Checked again (a run that waited), off the loop when a search is costly.
-                call = await self._prepared(
-                    pool.agent, target.endpoint["name"], record["inputs"], record["envelope"]
+                call = await pool.prepare(
+                    target.endpoint["name"], record["inputs"], record["envelope"]
                 )
             secrets = resolve_secrets(
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store

@@ -10,11 +10,13 @@ A retired pool lets running calls finish; :meth:`WorkerPools.aclose` kills them 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from viksa_ai.devtools._validation_workers import SEARCH_WORKERS
 from viksa_ai.devtools.platform._tracing import queued
 from viksa_ai.devtools.runner import (
     AsyncAgentWorker,
@@ -26,19 +28,21 @@ from viksa_ai.devtools.runner import (
     prepare_call,
     remove_stale_workdirs,
 )
+from viksa_ai.devtools.validate._pattern_search import (
+    PatternSearchDeferred,
+    inline_searches_only,
+    shared_search_time,
+)
 
 __all__ = ["Pool", "WorkerPools"]
-
-# Checks a call as ``prepare_call`` does, without holding the loop (the engine's).
-_Prepare = Callable[
-    [LoadedAgent, str, Mapping[str, Any], Mapping[str, Any] | None], Awaitable[PreparedCall]
-]
 
 
 class Pool:
     """Up to ``size`` warm workers of one deployment of an agent.
 
-    ``sandbox`` and ``hidden_paths`` are those of the runner's ``AsyncAgentWorker``.
+    ``sandbox`` and ``hidden_paths`` are those of the runner's ``AsyncAgentWorker``;
+    ``searching`` bounds the threads that check inputs whose patterns are costly to
+    search (shared by every pool of a platform; a pool of its own by default).
     """
 
     def __init__(
@@ -49,11 +53,11 @@ class Pool:
         *,
         sandbox: bool = True,
         hidden_paths: Sequence[Path] = (),
-        prepare: _Prepare | None = None,
+        searching: asyncio.Semaphore | None = None,
     ) -> None:
         self.agent = agent
+        self._searching = searching if searching is not None else asyncio.Semaphore(SEARCH_WORKERS)
         self.version = version
-        self._prepare = prepare
         self._size = size
         self._sandbox = sandbox
         self._hidden = tuple(hidden_paths)
@@ -71,6 +75,27 @@ class Pool:
         """Whether the pool has a worker, or a call running or waiting for a worker."""
         return self._calls > 0 or bool(self._workers)
 
+    async def prepare(
+        self, endpoint: str, inputs: Mapping[str, Any], envelope: Mapping[str, Any] | None
+    ) -> PreparedCall:
+        """``prepare_call`` of this pool's agent; raises its ``InvalidInputError``.
+
+        It runs on the loop unless an input's ``pattern`` may backtrack heavily on its
+        value: then it runs again in a thread, whose search waits for a worker process
+        (with a time limit) without holding the loop.
+        """
+        prepare = functools.partial(prepare_call, self.agent, endpoint, inputs, envelope)
+        try:
+            with inline_searches_only():
+                return prepare()
+        except PatternSearchDeferred:
+            pass
+        # The wait for a thread counts: behind a flood of costly calls, a call waits one
+        # time limit at most, then is refused at once (VX410).
+        with shared_search_time(from_now=True):
+            async with self._searching:
+                return await asyncio.to_thread(prepare)
+
     async def call(
         self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
     ) -> RunResult:
@@ -86,8 +111,7 @@ class Pool:
     ) -> RunResult:
         if call.agent is not self.agent:
             # Checked against an earlier deployment: check again against this one.
-            args = (self.agent, call.endpoint.name, call.inputs, call.envelope)
-            call = await self._prepare(*args) if self._prepare else prepare_call(*args)
+            call = await self.prepare(call.endpoint.name, call.inputs, call.envelope)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
         async with queued(self._slots, call.endpoint.name):
@@ -147,17 +171,19 @@ class WorkerPools:
         workers_per_agent: int,
         max_agents: int,
         spawn: Callable[[Awaitable[Any]], None],
-        prepare: _Prepare | None = None,
         sandbox: bool = True,
         hidden_paths: Sequence[Path] = (),
     ) -> None:
         self.workers_per_agent = workers_per_agent
-        self._prepare = prepare
         self.max_agents = max_agents
         self._spawn = spawn
         self._sandbox = sandbox
         self._hidden = tuple(hidden_paths)
         remove_stale_workdirs()
+        # Checks waiting for a pattern-search worker: as many threads as there are
+        # workers, so a flood of costly values queues here rather than holding threads
+        # the rest of the platform shares.
+        self._searching = asyncio.Semaphore(SEARCH_WORKERS)
         self._pools: OrderedDict[str, Pool] = OrderedDict()
         # Retired pools whose calls still run: shutdown must stop them too.
         self._retiring: set[Pool] = set()
@@ -175,7 +201,7 @@ class WorkerPools:
                 self.workers_per_agent,
                 sandbox=self._sandbox,
                 hidden_paths=self._hidden,
-                prepare=self._prepare,
+                searching=self._searching,
             )
         self._pools[agent_id] = pool
         while len(self._pools) > self.max_agents:
