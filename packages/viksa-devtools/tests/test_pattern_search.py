@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from viksa_ai.devtools import _validation_workers as workers
+from viksa_ai.devtools.runner import InvalidInputError, load_agent
+from viksa_ai.devtools.runner._call import prepare_call_on_loop
 from viksa_ai.devtools.validate import _pattern_search as ps
 from viksa_ai.devtools.validate import check_inputs
 from viksa_ai.devtools.validate._pattern_search import (
@@ -392,3 +394,39 @@ def test_a_searcher_whose_caller_is_gone_ends_its_search_and_exits(quick_limit: 
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait()
+
+
+async def test_a_call_prepared_on_an_event_loop_searches_costly_patterns_off_it(
+    searched_in: list[threading.Thread],
+) -> None:
+    # What AsyncAgentWorker.call and the platform's pools use: the loop keeps serving.
+    main = (
+        "from ViksaAI import mcp_endpoint\n\n"
+        "@mcp_endpoint(description='e')\nasync def e(payload):\n    return payload\n"
+    )
+    agent = load_agent(
+        {
+            "agent_name": "Patterns",
+            "agent_description": "d",
+            "files": [{"name": "main.py", "content": main, "mime_type": "python"}],
+            "inputs": [{"name": "code", "type": "string", "pattern": r"[a-z]+$"}],
+            "agent_endpoints": [
+                {
+                    "name": "e",
+                    "module": "main",
+                    "description": "e",
+                    "inputs": [{"input_ref": "code"}],
+                }
+            ],
+        }
+    )
+    loop_thread = threading.current_thread()
+    assert (await prepare_call_on_loop(agent, "e", {"code": "abc"})).inputs == {"code": "abc"}
+    assert searched_in == []  # cheap: checked in place
+    long = "a" * 3000
+    assert (await prepare_call_on_loop(agent, "e", {"code": long})).inputs == {"code": long}
+    assert len(searched_in) == 1
+    assert searched_in[0] is not loop_thread
+    with pytest.raises(InvalidInputError) as caught:
+        await prepare_call_on_loop(agent, "e", {"code": long + "!"})
+    assert [issue.code for issue in caught.value.issues] == ["VX408"]

@@ -118,19 +118,11 @@ async def test_no_costly_search_runs_on_the_event_loop_also_in_background_runs(
     deploy: Callable[[Manifest], Awaitable[Manifest]],
     manifest: Callable[..., Manifest],
     execute: Callable[..., dict[str, Any]],
-    monkeypatch: pytest.MonkeyPatch,
+    searched_in: list[threading.Thread],
 ) -> None:
     # A background run (invoke, webhook, schedule) checks its inputs again when it
     # starts: that check too must leave the loop for a costly search.
     loop_thread = threading.current_thread()
-    searched_in: list[threading.Thread] = []
-    search = workers.search_in_worker
-
-    def spy(pattern: str, value: str, time_limit: float) -> bool:
-        searched_in.append(threading.current_thread())
-        return search(pattern, value, time_limit)
-
-    monkeypatch.setattr(workers, "search_in_worker", spy)
     agent = await deploy(_with_pattern(manifest, "background", r"[a-z]+$"))
     answer = await http.post("/pulse/executor/invoke", json=execute(agent, "echo", text="a" * 3000))
     assert answer.status_code == 202, answer.text

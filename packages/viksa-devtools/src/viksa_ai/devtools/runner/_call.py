@@ -8,9 +8,12 @@ Any problem is an :class:`InvalidInputError` and no child is involved.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +22,15 @@ from viksa_ai.devtools.runner._errors import InvalidInputError
 from viksa_ai.devtools.validate._envelope import check_envelope_fields
 from viksa_ai.devtools.validate._inputs import check_inputs
 from viksa_ai.devtools.validate._issues import Issue
+from viksa_ai.devtools.validate._pattern_search import (
+    PatternSearchDeferred,
+    inline_searches_only,
+    shared_search_time,
+)
 from viksa_ai.models.agent import AgentEndpoint
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, _split_envelope
 
-__all__ = ["PreparedCall", "prepare_call"]
+__all__ = ["PreparedCall", "prepare_call", "prepare_call_on_loop"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,33 @@ def prepare_call(
         except RecursionError:
             raise _invalid(target, f"the {what} cannot be sent: nested too deeply") from None
     return PreparedCall(agent=agent, endpoint=target, inputs=values, envelope=envelope_dict)
+
+
+async def prepare_call_on_loop(
+    agent: LoadedAgent,
+    endpoint: str | AgentEndpoint,
+    inputs: Mapping[str, Any] | None = None,
+    envelope: Mapping[str, Any] | None = None,
+    *,
+    searching: AbstractAsyncContextManager[Any] | None = None,
+) -> PreparedCall:
+    """:func:`prepare_call` for code on an event loop, which it never holds for long.
+
+    The check runs on the loop unless an input's ``pattern`` may backtrack heavily on
+    its value: then it runs again in a thread, whose search waits for a worker process
+    (with a time limit) while the loop serves others. ``searching`` (a semaphore, say)
+    bounds such threads; waiting for it counts in the searches' shared time limit, so
+    behind a flood of costly calls a call is refused (VX410) rather than queued.
+    """
+    prepare = functools.partial(prepare_call, agent, endpoint, inputs, envelope)
+    try:
+        with inline_searches_only():
+            return prepare()
+    except PatternSearchDeferred:
+        pass
+    with shared_search_time(from_now=True):
+        async with searching if searching is not None else nullcontext():
+            return await asyncio.to_thread(prepare)
 
 
 def _with_defaults(

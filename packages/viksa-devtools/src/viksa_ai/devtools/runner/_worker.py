@@ -30,7 +30,7 @@ from typing import IO, Any
 from viksa_ai.devtools._terminal import printable
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
 from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
-from viksa_ai.devtools.runner._call import PreparedCall, prepare_call
+from viksa_ai.devtools.runner._call import PreparedCall, prepare_call_on_loop
 from viksa_ai.devtools.runner._environ import child_environment
 from viksa_ai.devtools.runner._errors import (
     AgentImportError,
@@ -244,7 +244,7 @@ class AsyncAgentWorker:
         covers starting the child when none is running (an import that hangs ends the
         call with :class:`EndpointTimeoutError`, ``stage="import"``).
         """
-        prepared = prepare_call(self._agent, endpoint, inputs, envelope)
+        prepared = await prepare_call_on_loop(self._agent, endpoint, inputs, envelope)
         return await self.call_prepared(prepared, secrets=secrets, timeout=timeout)
 
     async def call_prepared(

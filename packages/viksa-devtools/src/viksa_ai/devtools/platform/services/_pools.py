@@ -10,7 +10,6 @@ A retired pool lets running calls finish; :meth:`WorkerPools.aclose` kills them 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,14 +24,9 @@ from viksa_ai.devtools.runner import (
     RunResult,
     WorkerCrashedError,
     load_agent,
-    prepare_call,
     remove_stale_workdirs,
 )
-from viksa_ai.devtools.validate._pattern_search import (
-    PatternSearchDeferred,
-    inline_searches_only,
-    shared_search_time,
-)
+from viksa_ai.devtools.runner._call import prepare_call_on_loop
 
 __all__ = ["Pool", "WorkerPools"]
 
@@ -78,23 +72,14 @@ class Pool:
     async def prepare(
         self, endpoint: str, inputs: Mapping[str, Any], envelope: Mapping[str, Any] | None
     ) -> PreparedCall:
-        """``prepare_call`` of this pool's agent; raises its ``InvalidInputError``.
+        """``prepare_call`` of this pool's agent, off the loop for costly pattern searches.
 
-        It runs on the loop unless an input's ``pattern`` may backtrack heavily on its
-        value: then it runs again in a thread, whose search waits for a worker process
-        (with a time limit) without holding the loop.
+        See :func:`~viksa_ai.devtools.runner._call.prepare_call_on_loop`; raises its
+        ``InvalidInputError``.
         """
-        prepare = functools.partial(prepare_call, self.agent, endpoint, inputs, envelope)
-        try:
-            with inline_searches_only():
-                return prepare()
-        except PatternSearchDeferred:
-            pass
-        # The wait for a thread counts: behind a flood of costly calls, a call waits one
-        # time limit at most, then is refused at once (VX410).
-        with shared_search_time(from_now=True):
-            async with self._searching:
-                return await asyncio.to_thread(prepare)
+        return await prepare_call_on_loop(
+            self.agent, endpoint, inputs, envelope, searching=self._searching
+        )
 
     async def call(
         self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
