@@ -63,7 +63,6 @@ _REPEATS = frozenset(
     if hasattr(_c, name)
 )
 _ATOMIC_GROUP = getattr(_c, "ATOMIC_GROUP", None)
-_STARTS = frozenset([_c.AT_BEGINNING, _c.AT_BEGINNING_STRING])
 # (?i) anywhere, as a flag of the pattern or of a group.
 _SCOPED_IGNORECASE = re.compile(r"\(\?[a-zA-Z-]*i")
 _CATEGORIES = {
