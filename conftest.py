@@ -102,3 +102,19 @@ def otlp_collector() -> Iterator[Callable[..., tuple[str, list[OtlpRequest]]]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def searched_in(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The threads that handed an input pattern's search to a worker process (a spy)."""
+    from viksa_ai.devtools import _validation_workers as workers
+
+    threads: list[threading.Thread] = []
+    search = workers.search_in_worker
+
+    def spy(pattern: str, value: str, time_limit: float) -> bool:
+        threads.append(threading.current_thread())
+        return search(pattern, value, time_limit)
+
+    monkeypatch.setattr(workers, "search_in_worker", spy)
+    return threads
