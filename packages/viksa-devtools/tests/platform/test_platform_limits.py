@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from viksa_ai.devtools import cli
 from viksa_ai.devtools.platform import PlatformConfig
 from viksa_ai.devtools.platform._config import DEFAULT_MAX_BODY_BYTES
+from viksa_ai.devtools.platform.services import _validation
 from viksa_ai.devtools.validate._parse import MAX_SOURCE_CHARS, parse_source
 
 Manifest = dict[str, Any]
@@ -215,3 +217,41 @@ async def test_a_fork_bomb_is_recorded_as_process_limit(
     answer = (await http.post("/pulse/executor/execute", json=execute(agent, "bomb"))).json()
     assert (answer["status"], answer["error_kind"]) == ("failed", "process_limit"), answer
     assert "Limits(processes=...)" in answer["error"]
+
+
+async def test_a_flood_of_validations_leaves_threads_for_signing_in(
+    http: httpx.AsyncClient,
+    viksa_platform: Any,
+    manifest: Callable[..., Manifest],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # More validations than anyio has thread tokens (40): each holds its thread until
+    # released. Signing in (its password hash runs in a thread too) must not wait for them.
+    release, started = threading.Event(), threading.Event()
+    holding: list[int] = []
+
+    def held_check(body: Manifest, *, time_limit: float | None = None) -> Any:
+        holding.append(1)
+        started.set()
+        assert release.wait(30)
+        from viksa_ai.devtools.validate import check_agent_manifest
+
+        return check_agent_manifest(body)
+
+    monkeypatch.setattr(_validation, "check_with_limits", held_check)
+    creates = [
+        asyncio.ensure_future(http.post("/builder/agent/create", json=manifest(f"flood{i}")))
+        for i in range(45)
+    ]
+    try:
+        assert await asyncio.to_thread(started.wait, 10)
+        await asyncio.sleep(0.2)  # the rest of the flood reaches its validation
+        credentials = viksa_platform.credentials
+        login = {"email": credentials.email, "password": credentials.password}
+        signed_in = await asyncio.wait_for(http.post("/auth/individual/login", json=login), 10)
+        assert signed_in.status_code == 200, signed_in.text
+        assert len(holding) <= 4  # the validations queued beyond their own few threads
+    finally:
+        release.set()
+        answers = await asyncio.gather(*creates)
+    assert all(answer.status_code == 201 for answer in answers)

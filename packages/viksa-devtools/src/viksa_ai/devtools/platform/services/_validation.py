@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
+from anyio.lowlevel import RunVar
 from pydantic import BaseModel, ValidationError
 
 from viksa_ai.devtools._validation_workers import (
@@ -26,6 +27,21 @@ from viksa_ai.devtools.platform.services._errors import detail_item, unprocessab
 from viksa_ai.devtools.validate._issues import split_path
 
 __all__ = ["body_int", "manifest_issues", "parse_body", "required_id", "typed_field"]
+
+_VALIDATION_THREADS = 4
+# Validations in threads at once, per event loop: a flood of manifests queues here
+# instead of taking every token of anyio's shared thread limiter, which sign-ins and
+# secret reads wait for too.
+_validations: RunVar[anyio.CapacityLimiter] = RunVar("viksa_validation_threads")
+
+
+def _validation_threads() -> anyio.CapacityLimiter:
+    try:
+        return _validations.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(_VALIDATION_THREADS)
+        _validations.set(limiter)
+        return limiter
 
 
 async def manifest_issues(
@@ -39,7 +55,7 @@ async def manifest_issues(
     """
     check = functools.partial(check_with_limits, manifest, time_limit=time_limit)
     try:
-        report = await anyio.to_thread.run_sync(check)
+        report = await anyio.to_thread.run_sync(check, limiter=_validation_threads())
     except ValidationTimeoutError as exc:
         return [detail_item(["body", "files"], str(exc), "value_error.validation_timeout")]
     items = []
