@@ -63,10 +63,11 @@ _REPEATS = frozenset(
     if hasattr(_c, name)
 )
 _ATOMIC_GROUP = getattr(_c, "ATOMIC_GROUP", None)
-# (?i) anywhere, as a flag of the pattern or of a group.
-_SCOPED_IGNORECASE = re.compile(r"\(\?[a-zA-Z-]*i")
-_CATEGORIES = {
-    getattr(_c, "CATEGORY_" + name): (re.compile(text), re.compile(text, re.ASCII))
+# (?i) anywhere, as a flag of the pattern or of a group (compiled by re on first use:
+# nothing here is compiled at import, which ``viksa validate``'s start pays).
+_SCOPED_IGNORECASE = r"\(\?[a-zA-Z-]*i"
+_CATEGORY_TEXTS = {
+    getattr(_c, "CATEGORY_" + name): text
     for name, text in (
         ("DIGIT", r"\d"),
         ("NOT_DIGIT", r"\D"),
@@ -211,7 +212,7 @@ def _steps(pattern: str, length: int) -> float:
     try:
         folds = (
             bool(tree.state.flags & _c.SRE_FLAG_IGNORECASE)
-            or _SCOPED_IGNORECASE.search(pattern) is not None
+            or re.search(_SCOPED_IGNORECASE, pattern) is not None
         )
         paths = _paths(tree, length, folds)
         cost = _cost(tree, length, folds)
@@ -341,9 +342,10 @@ def _holds(item: Any, char: str) -> bool | None:
             held: bool | None = char == chr(entry_av)
         elif entry_op is _c.RANGE:
             held = entry_av[0] <= ord(char) <= entry_av[1]
-        elif entry_op is _c.CATEGORY and entry_av in _CATEGORIES:
+        elif entry_op is _c.CATEGORY and entry_av in _CATEGORY_TEXTS:
             # Known only when the Unicode and ASCII meanings agree.
-            unicode, ascii_ = (bool(c.match(char)) for c in _CATEGORIES[entry_av])
+            text = _CATEGORY_TEXTS[entry_av]
+            unicode, ascii_ = (bool(re.match(text, char, flags)) for flags in (0, re.ASCII))
             held = unicode if unicode == ascii_ else None
         else:
             held = None
