@@ -10,6 +10,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import respx
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from viksa_ai.client import (
     ClientConfig,
@@ -129,6 +131,33 @@ def test_retry_after_http_date() -> None:
 @pytest.mark.parametrize("value", ["soon", "-3", "nan", "inf", ""])
 def test_unusable_retry_after_is_ignored(value: str) -> None:
     assert parse_retry_after(httpx.Headers({"Retry-After": value})) is None
+
+
+# Well-formed HTTP dates with hostile numbers, and any printable text.
+_NUMBER = st.one_of(st.integers(-(10**30), 10**30), st.integers(0, 99)).map(str)
+_RETRY_AFTER = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+    st.builds(
+        "{}, {} {} {}:{}:{} {}".format,
+        st.sampled_from(["Mon", "xx", ""]),
+        _NUMBER,
+        st.sampled_from(["Jan", "Foo"]),
+        _NUMBER,
+        _NUMBER,
+        _NUMBER,
+        st.one_of(st.sampled_from(["GMT", "-0000", "+9999", "EST"]), _NUMBER),
+    ),
+)
+
+
+@settings(max_examples=300, database=None, derandomize=True)
+@given(_RETRY_AFTER)
+@example("Mon, 01 Jan 99999999999999999999 00:00:00 GMT")
+def test_any_retry_after_is_a_finite_wait_or_ignored(value: str) -> None:
+    # A server's header must never raise out of the client (a 20-digit year overflowed).
+    for name in ("Retry-After", "retry-after-ms"):
+        seconds = parse_retry_after(httpx.Headers({name: value}))
+        assert seconds is None or 0.0 <= seconds < float("inf")
 
 
 def test_backoff_is_full_jitter_exponential_with_a_cap(monkeypatch: pytest.MonkeyPatch) -> None:

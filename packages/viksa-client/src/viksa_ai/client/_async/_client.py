@@ -589,10 +589,12 @@ class ViksaClient:
         response = await self._http.send(request, stream=True)
         if plan.stream and response.is_success:
             return response
-        if deadline is not None:
-            deadline.watch(response)
-        body = answer_buffer(plan, self._settings, response)
         try:
+            if deadline is not None:
+                deadline.watch(response)
+            # Inside the try: a body refused on its declared length must still give its
+            # connection up, or each such answer keeps one out of the pool for good.
+            body = answer_buffer(plan, self._settings, response)
             async for chunk in response.aiter_bytes():
                 if not body.add(chunk):
                     break
