@@ -77,6 +77,16 @@ def test_invalid_id_and_retry_are_ignored() -> None:
     assert decode(b"id: a\x00b\nretry: 10s\ndata: x\n\n") == [ServerSentEvent("message", "x")]
 
 
+def test_a_retry_too_long_for_an_integer_is_ignored() -> None:
+    # int() refuses more than 4300 digits with a ValueError, which escaped the stream.
+    huge = b"retry: " + b"9" * 5000 + b"\ndata: x\n\n"
+    assert decode(huge) == [ServerSentEvent("message", "x")]
+    assert SSEDecoder().feed_data(huge) == ["x"]
+    # Leading zeros are not significant: this is 1500 ms.
+    padded = b"retry: " + b"0" * 5000 + b"1500\ndata: x\n\n"
+    assert decode(padded) == [ServerSentEvent("message", "x", None, 1500)]
+
+
 @pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\n"])
 def test_every_line_ending(eol: bytes) -> None:
     stream = b"event: e" + eol + b"data: 1" + eol + b"data: 2" + eol + eol
