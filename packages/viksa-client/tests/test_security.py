@@ -309,6 +309,26 @@ async def test_logs_redact_headers_queries_and_bodies(
     assert all(record.name.startswith("viksa_ai") for record in caplog.records)
 
 
+async def test_the_http_librarys_own_log_lines_hide_secrets_of_the_url(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # httpx logs every request's URL at INFO: a common logging.basicConfig(level=INFO)
+    # showed a secret's passphrase, which the wire contract puts in the query.
+    api.get("/builder/secret/s1").respond(200, json={"id": "s1"})
+    with caplog.at_level(logging.DEBUG):
+        await make_client().builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+        make_sync_client().builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert len(lines) == 2
+    for line in lines:
+        assert "/builder/secret/s1?passphrase=" + quote(REDACTED) in line
+        assert '"HTTP/1.1 200 OK"' in line
+    _assert_clean(caplog.text)
+
+
 @pytest.mark.parametrize(
     "bad", ["tok-access-1\n", " tok-access-1", "tok-access-1\r\nX: y", "tok-\u00e9"]
 )

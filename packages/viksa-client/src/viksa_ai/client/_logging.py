@@ -13,7 +13,16 @@ import os
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "logger", "redact_headers", "redact_url", "setup_from_env"]
+import httpx
+
+__all__ = [
+    "REDACTED",
+    "guard_transport_log",
+    "logger",
+    "redact_headers",
+    "redact_url",
+    "setup_from_env",
+]
 
 logger = logging.getLogger("viksa_ai.client")
 
@@ -41,6 +50,35 @@ def setup_from_env() -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
+
+
+class _UrlRedactingFilter(logging.Filter):
+    """Redact the URLs in httpx's own log lines (``HTTP Request: GET <url> ...``).
+
+    httpx logs each request's full URL at INFO, so an application configured with
+    ``logging.basicConfig(level=logging.INFO)`` logged query secrets, such as the
+    passphrase of ``get_secret``, which the wire contract puts in the query.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(arg, httpx.URL) for arg in args):
+            record.args = tuple(
+                redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in args
+            )
+        return True
+
+
+_transport_log_guarded = False
+
+
+def guard_transport_log() -> None:
+    """Make httpx's own request log lines redact URLs like ours (once per process)."""
+    global _transport_log_guarded
+    if _transport_log_guarded:
+        return
+    _transport_log_guarded = True
+    logging.getLogger("httpx").addFilter(_UrlRedactingFilter())
 
 
 def _is_secret_name(name: str) -> bool:

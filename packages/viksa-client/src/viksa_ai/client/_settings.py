@@ -19,7 +19,7 @@ from viksa_ai.client._config import (
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._errors import ViksaConfigError
 from viksa_ai.client._headers import check_headers
-from viksa_ai.client._logging import setup_from_env
+from viksa_ai.client._logging import guard_transport_log, setup_from_env
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -92,6 +92,7 @@ def make_settings(
 ) -> Settings:
     """Check and fix a client's settings (``base_url`` falls back to ``VIKSA_BASE_URL``)."""
     setup_from_env()
+    guard_transport_log()
     if http_backend not in ("httpx", "aiohttp"):
         raise ViksaConfigError(f"http_backend must be 'httpx' or 'aiohttp', got {http_backend!r}")
     config = config or ClientConfig()
