@@ -30,6 +30,7 @@ from viksa_ai.client import (
     RetryConfig,
     ViksaClient,
     ViksaConfigError,
+    ViksaDecodeError,
     ViksaInsecureTransportWarning,
     ViksaServerError,
     ViksaSyncClient,
@@ -512,3 +513,88 @@ def test_an_empty_credential_is_refused_when_the_client_is_built(
     # Authorization at all, and the platform's 401 would not say why.
     with pytest.raises(ViksaConfigError, match=r"is empty: pass the .*, or None"):
         make()
+
+
+_KEY_CHARS = "ABCDEFGHIJKLMNOP0123456789"
+
+
+@settings(max_examples=300, database=None, derandomize=True)
+@given(
+    st.text(_KEY_CHARS, min_size=8, max_size=40),
+    st.sampled_from([0, 1, 2]),  # which echoed form: raw, percent-encoded, \u escapes
+    st.lists(st.text("xyz .", max_size=30), min_size=1, max_size=6),
+    st.integers(1, 120),
+    st.booleans(),
+)
+def test_a_cut_answer_keeps_no_part_of_a_secret(
+    secret: str, form: int, pads: list[str], limit: int, cut_short: bool
+) -> None:
+    from viksa_ai.client._error_mapping import scrub_cut
+
+    echoed = [
+        secret,
+        quote(secret, safe="").replace("A", "%41"),
+        "".join(f"\\u{ord(c):04x}" for c in secret),
+    ][form]
+    text = echoed.join(pads)
+    if cut_short and form == 0:  # the body was read no further than inside a secret
+        # (a start of an encoded form is not recognised: only the raw one)
+        text += echoed[: len(echoed) // 2]
+    kept = scrub_cut(text, [secret], limit, cut_short=cut_short)
+    assert len(kept) <= limit
+    # No key character survives: the pads hold none, so any would be part of the secret.
+    leftover = kept.replace(REDACTED, "").replace("\\u", "").replace("%", "")
+    assert not set(leftover) & set(_KEY_CHARS) - set("0123456789"), kept
+
+
+def test_a_cut_answer_without_secrets_is_only_cut() -> None:
+    from viksa_ai.client._error_mapping import scrub_cut
+
+    assert scrub_cut("abcdef", [], 4) == "abcd"
+    assert scrub_cut("abcdef", ["zzzzzzzz"], 4) == "abcd"
+    assert scrub_cut("abc zz", ["zzzzzzzz"], 40, cut_short=True) == "abc "
+
+
+@pytest.mark.parametrize("kind", ["text", "model", "stream"])
+async def test_a_key_straddling_the_end_of_raw_leaves_none_of_it(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    kind: str,
+) -> None:
+    # `raw` keeps the first 2000 characters of an answer: a key echoed across that line
+    # kept its first characters when the text was cut before it was scrubbed.
+    key = "vk_live_0123456789abcdefSECRET"
+    pad = "x" * 1980
+    if kind == "text":
+        api.get("/auth/usage").respond(200, text=pad + key, headers={"content-type": "text/html"})
+    elif kind == "model":
+        api.get("/auth/me").respond(200, json={"id": 1, "email": pad + key, "account_id": "a"})
+    else:
+        api.get("/chat/execution/c1/stream").respond(
+            200, text=pad + key + "x" * 5000, headers={"content-type": "text/html"}
+        )
+
+    async def run_async(client: ViksaClient) -> None:
+        if kind == "text":
+            await client.auth.usage()
+        elif kind == "model":
+            await client.auth.me()
+        else:
+            _ = [event async for event in client.chat.stream_execution("c1")]
+
+    def run_sync(client: ViksaSyncClient) -> None:
+        if kind == "text":
+            client.auth.usage()
+        elif kind == "model":
+            client.auth.me()
+        else:
+            _ = list(client.chat.stream_execution("c1"))
+
+    with pytest.raises(ViksaDecodeError) as async_error:
+        await run_async(make_client(api_key=key, access_token=None))
+    with pytest.raises(ViksaDecodeError) as sync_error:
+        run_sync(make_sync_client(api_key=key, access_token=None))
+    for error in (async_error.value, sync_error.value):
+        assert "x" * 1900 in error.raw
+        assert "vk_" not in error.raw

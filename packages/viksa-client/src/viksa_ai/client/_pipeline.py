@@ -26,6 +26,7 @@ from viksa_ai.client._error_mapping import (
     parse_details,
     request_id,
     scrub,
+    scrub_cut,
 )
 from viksa_ai.client._errors import (
     ViksaApiError,
@@ -479,7 +480,7 @@ def not_an_event_stream(
         f"{plan.service} {plan.method} {plan.target}: expected an event stream "
         f"(text/event-stream), the platform answered {response.status_code} with "
         f"{media_type!r}; `raw` holds the start of the body",
-        raw=_loggable_raw(head[:RAW_LIMIT].decode("utf-8", "replace"), plan, settings),
+        raw=_loggable_raw(head.decode("utf-8", "replace"), plan, settings, cut_short=True),
     )
 
 
@@ -509,13 +510,13 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     except ViksaDecodeError as exc:
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: {exc} {_answer_kind(response)}",
-            raw=_loggable_raw(exc.raw, plan, settings),
+            raw=_loggable_raw(response.text, plan, settings),
         ) from None
     except ValueError as exc:  # a model's ValidationError
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: the answer does not match the "
             f"expected model ({_mismatch(exc)})",
-            raw=_loggable_raw(response.text[:RAW_LIMIT], plan, settings),
+            raw=_loggable_raw(response.text, plan, settings),
         ) from None
     if call.adopts_tokens:
         settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)
@@ -530,11 +531,13 @@ def _answer_kind(response: httpx.Response) -> str:
     return f"(HTTP {response.status_code}, {content_type.strip()}{hint})"
 
 
-def _loggable_raw(text: str, plan: Plan, settings: Settings) -> str:
-    """Answer text fit to keep in an error: none for token answers, secrets scrubbed."""
+def _loggable_raw(text: str, plan: Plan, settings: Settings, *, cut_short: bool = False) -> str:
+    """The start of an answer, fit to keep in an error: secrets scrubbed, none for token
+    answers. ``cut_short``: ``text`` is itself only the start of the body."""
     if plan.call.adopts_tokens:
         return ""
-    return _loggable_text(text, plan, settings)
+    secrets = (*plan.call.secrets, *settings.credentials.secrets())
+    return scrub_cut(text, secrets, RAW_LIMIT, cut_short=cut_short)
 
 
 def _loggable_text(text: str, plan: Plan, settings: Settings) -> str:
