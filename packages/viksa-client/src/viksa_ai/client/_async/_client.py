@@ -631,7 +631,7 @@ class ViksaClient:
     ) -> AsyncIterator[Any]:
         cursor = PageCursor(limit, key)
         while not cursor.done:
-            items = cursor.take(await self._request(page(cursor.skip, limit), options))
+            items = await self._request(cursor.reading(page(cursor.skip, limit)), options)
             for item in items:
                 yield item
 

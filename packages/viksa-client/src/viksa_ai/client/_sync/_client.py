@@ -515,7 +515,7 @@ class ViksaSyncClient:
     ) -> Iterator[Any]:
         cursor = PageCursor(limit, key)
         while not cursor.done:
-            items = cursor.take(self._request(page(cursor.skip, limit), options))
+            items = self._request(cursor.reading(page(cursor.skip, limit)), options)
             yield from items
 
 
