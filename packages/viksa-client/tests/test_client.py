@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -399,6 +400,34 @@ def test_a_client_used_again_after_its_event_loop_ended_says_what_to_do(
         asyncio.run(client.auth.me())
     assert "create the client inside the coroutine that uses it" in str(info.value)
     asyncio.run(client.aclose())
+
+
+def test_a_client_called_from_a_second_running_loop_says_what_to_do(
+    api: respx.MockRouter,
+) -> None:
+    # The connections of its first loop, still running in another thread, cannot serve
+    # this loop: httpx raised a bare "RuntimeError: <asyncio.locks.Event ...> is bound to
+    # a different event loop", aiohttp one about a Future attached to a different loop.
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = ViksaClient("t", base_url="https://api.viksa.test")
+    first_call_done, finish = threading.Event(), threading.Event()
+
+    async def first_loop() -> None:
+        await client.auth.me()
+        first_call_done.set()
+        await asyncio.to_thread(finish.wait, 10)
+        await client.aclose()
+
+    thread = threading.Thread(target=asyncio.run, args=(first_loop(),))
+    thread.start()
+    try:
+        assert first_call_done.wait(10)
+        with pytest.raises(ViksaConfigError, match=r"in use by another event loop") as info:
+            asyncio.run(client.auth.me())
+        assert "one client per event loop" in str(info.value)
+    finally:
+        finish.set()
+        thread.join(10)
 
 
 def test_a_callers_http_client_may_be_used_from_one_loop_after_another(

@@ -421,20 +421,30 @@ class ViksaClient:
         close_twin(self)
 
     def _check_loop(self) -> None:
-        """Refuse a call from a new event loop once the loop of this client's calls ended.
+        """Refuse a call from another event loop than the one of this client's first call.
 
         httpx and aiohttp keep connections open between calls, bound to the event loop
         that opened them: after ``asyncio.run`` returns they are dead, and a call from the
-        next loop failed with a bare ``RuntimeError: Event loop is closed``. A caller's
-        ``http_client`` is the caller's to manage (an in-process ASGI one works anywhere).
+        next loop failed with a bare ``RuntimeError: Event loop is closed``; while that
+        loop still runs (in another thread), with one about objects bound to a different
+        loop. A caller's ``http_client`` is the caller's to manage (an in-process ASGI one
+        works anywhere).
         """
         if not self._owns_http:
             return
+        running = asyncio.get_running_loop()
         if self._loop is None:
-            self._loop = weakref.ref(asyncio.get_running_loop())
+            self._loop = weakref.ref(running)
+            return
+        if self._loop() is running:
             return
         if not self._loop_ended():
-            return
+            raise ViksaConfigError(
+                "this ViksaClient is in use by another event loop (in another thread): its "
+                "connections belong to that loop and cannot serve this one; use one client "
+                "per event loop (created inside the coroutine that uses it), or a "
+                "ViksaSyncClient, which threads may share"
+            )
         raise ViksaConfigError(
             "this ViksaClient was used in an event loop that has ended (asyncio.run "
             "returned), and its connections ended with it: create the client inside the "
