@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
@@ -31,6 +31,7 @@ from viksa_ai.client import (
     ViksaClient,
     ViksaConfigError,
     ViksaDecodeError,
+    ViksaError,
     ViksaInsecureTransportWarning,
     ViksaServerError,
     ViksaSyncClient,
@@ -598,3 +599,56 @@ async def test_a_key_straddling_the_end_of_raw_leaves_none_of_it(
     for error in (async_error.value, sync_error.value):
         assert "x" * 1900 in error.raw
         assert "vk_" not in error.raw
+
+
+def _viksa_objects_of_frames(error: BaseException) -> list[tuple[str, object]]:
+    """The SDK's own objects in the frames of ``error``'s traceback and its causes.
+
+    Error trackers (Sentry's ``include_local_variables``, rich tracebacks) show each
+    frame's locals by their ``repr``.
+    """
+    found: list[tuple[str, object]] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            for name, value in tb.tb_frame.f_locals.items():
+                if type(value).__module__.startswith("viksa_ai."):
+                    found.append((f"{tb.tb_frame.f_code.co_name}.{name}", value))
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+    return found
+
+
+async def test_the_sdks_objects_in_a_traceback_show_no_secret(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], base_url: str
+) -> None:
+    # The repr of a call's description held its body (a password, a refresh token), its
+    # query (a passphrase) and the base URL with its user info.
+    api.post("/auth/individual/login").respond(500, json={"detail": "down"})
+    api.post("/auth/refresh").respond(500, json={"detail": "down"})
+    api.get("/auth/me").respond(401, json={"detail": "expired"})
+    api.get("/builder/secret/s1").respond(500)
+    user_info = base_url.replace("://", "://someone:gw-key-77@")
+    client = make_client(
+        access_token="tok-access-1",
+        refresh_token="tok-refresh-1",
+        base_url=user_info,
+        config=ClientConfig(retry=RetryConfig(max_retries=0)),
+    )
+    ops: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.auth.login("me@example.com", "hunter2"),
+        client.auth.me,
+        lambda: client.builder.secrets.get_secret("s1", passphrase="pass-phrase-9"),
+    ]
+    for op in ops:
+        with pytest.raises(ViksaError) as caught:
+            await op()
+        objects = _viksa_objects_of_frames(caught.value)
+        assert {type(value).__name__ for _, value in objects} >= {"Call", "Plan", "Settings"}
+        for where, value in objects:
+            text = repr(value)
+            for secret in SECRETS:
+                assert secret not in text, (where, text)

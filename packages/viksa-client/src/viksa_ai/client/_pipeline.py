@@ -12,7 +12,7 @@ import re
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
@@ -91,16 +91,18 @@ class Plan:
 
     call: Call[Any]
     target: str
-    url: str
-    params: dict[str, Any] | None
-    headers: dict[str, str]
-    extra_headers: Mapping[str, str] | None
-    body: Any
+    # Out of the repr, like the call's own: the URL's user info, a query, a body or a
+    # caller's header may hold a secret.
+    url: str = field(repr=False)
+    params: dict[str, Any] | None = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+    extra_headers: Mapping[str, str] | None = field(repr=False)
+    body: Any = field(repr=False)
     retry: RetryConfig
     timeout: float | httpx.Timeout | None
     idempotency_key: str | None
     started: float
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
     stream: bool
 
     @property
