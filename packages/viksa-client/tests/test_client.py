@@ -275,6 +275,37 @@ async def test_per_call_headers_query_and_key(
     assert dict(sent.url.params) == {"dry_run": "true"}
 
 
+@pytest.mark.parametrize("own_http_client", [False, True])
+async def test_a_header_given_in_another_case_replaces_the_sdks_instead_of_doubling_it(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], own_http_client: bool
+) -> None:
+    # Headers are case-insensitive: "idempotency-key" in extra_headers was sent next to
+    # the automatic "Idempotency-Key", and a server reading the first ignored the
+    # caller's key (so a write retried by the caller could be applied twice).
+    route = api.post("/scheduler/schedule/create").respond(200, json={})
+    client = make_client(
+        config=ClientConfig(default_headers={"x-tenant-org-id": "from-defaults"}),
+        org_id="org-1",
+        # A caller's client is answered by respx in process, whatever the backend.
+        **(
+            {"http_client": httpx.AsyncClient(), "base_url": "https://api.viksa.test"}
+            if own_http_client
+            else {}
+        ),
+    )
+    await client.scheduler.create(
+        {"cron": "@daily"},
+        options=RequestOptions(extra_headers={"idempotency-key": "mine", "X-TRACE": "t"}),
+    )
+    sent = route.calls.last.request.headers
+    assert sent.get_list("idempotency-key") == ["mine"]
+    assert sent.get_list("x-tenant-org-id") == ["org-1"]
+    assert sent.get_list("authorization") == ["Bearer tok-access-1"]
+    assert sent.get_list("x-trace") == ["t"]
+    if own_http_client:
+        await client.http_client.aclose()
+
+
 async def test_per_call_timeout(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:

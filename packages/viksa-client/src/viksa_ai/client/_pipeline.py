@@ -180,8 +180,15 @@ def make_request(
     settings: Settings,
     defaults: RequestDefaults,
 ) -> httpx.Request:
-    """Build one attempt's request with the credentials as they are now."""
-    headers = defaults.headers.copy()
+    """Build one attempt's request with the credentials as they are now.
+
+    Headers merge case-insensitively, later ones winning: the client's static ones, the
+    credentials and tenant, the idempotency key, then the call's ``extra_headers``. A
+    plain dict would send ``idempotency-key`` next to ``Idempotency-Key``, both.
+    """
+    headers: dict[str, str] | httpx.Headers
+    # The static headers are the caller's spelling: only then can two names collide.
+    headers = httpx.Headers(defaults.headers) if defaults.headers else {}
     credentials = settings.credentials
     if plan.call.authenticated:
         authorization = credentials.authorization
@@ -203,6 +210,7 @@ def make_request(
     if plan.headers:
         headers.update(plan.headers)
     if plan.extra_headers:
+        headers = httpx.Headers(headers)
         headers.update(plan.extra_headers)
     timeout: float | httpx.Timeout | UseClientDefault
     if plan.retry.deadline is None:
