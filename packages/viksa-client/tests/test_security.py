@@ -652,3 +652,35 @@ async def test_the_sdks_objects_in_a_traceback_show_no_secret(
             text = repr(value)
             for secret in SECRETS:
                 assert secret not in text, (where, text)
+
+
+async def test_a_callers_client_that_follows_redirects_sends_no_password_elsewhere(
+    api: respx.MockRouter,
+) -> None:
+    # httpx drops Authorization on a redirect to another host, but a 307 or 308 sends
+    # the body again: the login's password (or a secret's value) and the caller's
+    # default headers went to wherever the Location pointed.
+    api.post("/auth/individual/login").respond(
+        307, headers={"Location": "https://elsewhere.test/collect"}
+    )
+    elsewhere = api.route(host="elsewhere.test").respond(200, json={})
+    config = ClientConfig(default_headers={"X-Api-Key": "gw-key-77"})
+    async_client = ViksaClient(
+        base_url="https://api.viksa.test",
+        config=config,
+        http_client=httpx.AsyncClient(follow_redirects=True),
+    )
+    sync_client = ViksaSyncClient(
+        base_url="https://api.viksa.test",
+        config=config,
+        http_client=httpx.Client(follow_redirects=True),
+    )
+    with pytest.raises(ViksaError) as async_error:
+        await async_client.auth.login("me@example.com", "hunter2")
+    with pytest.raises(ViksaError) as sync_error:
+        sync_client.auth.login("me@example.com", "hunter2")
+    assert not elsewhere.called
+    for error in (async_error.value, sync_error.value):
+        assert getattr(error, "status_code", None) == 307
+    await async_client.http_client.aclose()
+    sync_client.http_client.close()

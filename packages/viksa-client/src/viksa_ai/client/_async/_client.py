@@ -596,7 +596,10 @@ class ViksaClient:
 
         The body is read here, under the deadline and within the client's size cap.
         """
-        response = await self._http.send(request, stream=True)
+        # Never followed, even by a caller's client that follows redirects: a 307 or 308
+        # sends the body (a password, a secret's value) and the caller's headers again,
+        # to wherever it points.
+        response = await self._http.send(request, stream=True, follow_redirects=False)
         if plan.stream and response.is_success:
             return response
         try:

@@ -470,7 +470,10 @@ class ViksaSyncClient:
 
         The body is read here, under the deadline and within the client's size cap.
         """
-        response = self._http.send(request, stream=True)
+        # Never followed, even by a caller's client that follows redirects: a 307 or 308
+        # sends the body (a password, a secret's value) and the caller's headers again,
+        # to wherever it points.
+        response = self._http.send(request, stream=True, follow_redirects=False)
         if plan.stream and response.is_success:
             return response
         try:
