@@ -397,6 +397,19 @@ async def test_warns_once_when_a_token_would_travel_over_plain_http(
     assert route.call_count == 2
 
 
+async def test_the_plain_http_warning_shows_no_user_info(api: respx.MockRouter) -> None:
+    # Warnings often reach logs (logging.captureWarnings): the URL's password did too.
+    api.get("http://api.example.com/auth/usage").respond(200, json={})
+    base_url = "http://someone:hunter2@api.example.com"
+    async with ViksaClient("tok-access-1", base_url=base_url) as client:
+        with pytest.warns(ViksaInsecureTransportWarning) as caught:
+            await client.auth.usage()
+    message = str(caught[0].message)
+    assert "plain http to http://api.example.com" in message
+    assert "hunter2" not in message
+    assert "someone" not in message
+
+
 @pytest.mark.parametrize("base", ["http://localhost:8000", "http://127.0.0.1:9", "http://[::1]:8"])
 async def test_no_warning_for_loopback(api: respx.MockRouter, base: str) -> None:
     api.get(f"{base}/auth/usage").respond(200, json={})

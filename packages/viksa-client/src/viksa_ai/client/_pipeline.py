@@ -197,8 +197,8 @@ def make_request(
             if settings.insecure and not settings.warned_insecure:
                 settings.warned_insecure = True
                 warnings.warn(
-                    f"sending credentials over plain http to {settings.base_url}: use an "
-                    "https base_url outside local development",
+                    f"sending credentials over plain http to {redact_url(settings.base_url)}: "
+                    "use an https base_url outside local development",
                     ViksaInsecureTransportWarning,
                     stacklevel=5,  # make_request, _send, _request, the operation, the caller
                 )
