@@ -283,8 +283,9 @@ async def test_a_header_given_in_another_case_replaces_the_sdks_instead_of_doubl
     # the automatic "Idempotency-Key", and a server reading the first ignored the
     # caller's key (so a write retried by the caller could be applied twice).
     route = api.post("/scheduler/schedule/create").respond(200, json={})
+    defaults = {"x-tenant-org-id": "from-defaults", "user-agent": "robot/2", "accept": "a/b"}
     client = make_client(
-        config=ClientConfig(default_headers={"x-tenant-org-id": "from-defaults"}),
+        config=ClientConfig(default_headers=defaults),
         org_id="org-1",
         # A caller's client is answered by respx in process, whatever the backend.
         **(
@@ -302,6 +303,8 @@ async def test_a_header_given_in_another_case_replaces_the_sdks_instead_of_doubl
     assert sent.get_list("x-tenant-org-id") == ["org-1"]
     assert sent.get_list("authorization") == ["Bearer tok-access-1"]
     assert sent.get_list("x-trace") == ["t"]
+    assert sent.get_list("user-agent") == ["robot/2"]
+    assert sent.get_list("accept") == ["a/b"]
     if own_http_client:
         await client.http_client.aclose()
 

@@ -163,14 +163,14 @@ def make_plan(
 class RequestDefaults:
     """What each request must carry because the httpx client does not already."""
 
-    headers: dict[str, str]
+    headers: httpx.Headers
     timeout: httpx.Timeout | UseClientDefault
 
     @classmethod
     def for_client(cls, settings: Settings, *, own: bool) -> RequestDefaults:
         """For a client the SDK built (``own``) or one the caller gave."""
         if own:
-            return cls(headers={}, timeout=httpx.USE_CLIENT_DEFAULT)
+            return cls(headers=httpx.Headers(), timeout=httpx.USE_CLIENT_DEFAULT)
         return cls(headers=settings.static_headers, timeout=settings.timeout)
 
 

@@ -51,7 +51,7 @@ class Settings:
     credentials: Credentials
     insecure: bool
     # Out of the repr: default headers may hold a secret (``config`` shows them redacted).
-    static_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    static_headers: httpx.Headers = field(default_factory=httpx.Headers, repr=False)
     warned_insecure: bool = False
 
 
@@ -108,11 +108,14 @@ def make_settings(
     check_headers(config.default_headers, "ClientConfig.default_headers")
     if config.user_agent is not None:
         check_headers({"User-Agent": config.user_agent}, "ClientConfig.user_agent")
-    headers = {
-        "Accept": "application/json",
-        "User-Agent": config.user_agent or f"viksa-client/{__version__}",
-        **config.default_headers,
-    }
+    headers = httpx.Headers(
+        {
+            "Accept": "application/json",
+            "User-Agent": config.user_agent or f"viksa-client/{__version__}",
+        }
+    )
+    # Case-insensitively: a dict kept "user-agent" next to "User-Agent", and sent both.
+    headers.update(config.default_headers)
     return Settings(
         base_url=url,
         config=config,
