@@ -697,3 +697,24 @@ async def test_a_callers_client_that_follows_redirects_sends_no_password_elsewhe
         assert getattr(error, "status_code", None) == 307
     await async_client.http_client.aclose()
     sync_client.http_client.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://someone:hunter2@api.test/?x=1",
+        "https://someone:hunter2@[::1",
+        "https://someone:hunter2@api.test:99999",
+        "ftp://someone:hunter2@api.test",
+        "someone:hunter2@api.test",
+        "//someone:hunter2@api.test",
+        "https:/someone:hunter2@api.test",
+        "https://someone:hunter2@api.test#frag",
+    ],
+)
+def test_a_refused_base_url_is_shown_without_its_user_info(url: str) -> None:
+    # The error quoted the whole URL, password included.
+    with pytest.raises(ViksaConfigError, match="must be an http") as caught:
+        ViksaSyncClient("tok-access-1", base_url=url)
+    assert "hunter2" not in str(caught.value)
+    assert "someone" not in str(caught.value)

@@ -19,7 +19,7 @@ from viksa_ai.client._config import (
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._errors import ViksaConfigError
 from viksa_ai.client._headers import check_headers
-from viksa_ai.client._logging import guard_transport_log, setup_from_env
+from viksa_ai.client._logging import guard_transport_log, redact_url, setup_from_env
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -53,6 +53,19 @@ class Settings:
     # Out of the repr: default headers may hold a secret (``config`` shows them redacted).
     static_headers: httpx.Headers = field(default_factory=httpx.Headers, repr=False)
     warned_insecure: bool = False
+
+
+def _shown_url(url: str) -> str:
+    """A URL refused as ``base_url``, fit for its error: no user info, query redacted."""
+    try:
+        shown = redact_url(url)
+    except ValueError:  # unparseable, an unclosed IPv6 bracket say
+        shown = url
+    # What precedes an "@" may be a password, wherever a URL too broken to parse (one
+    # slash too few, no scheme) put it: drop it from each part of the path.
+    end = len(shown.partition("?")[0].partition("#")[0])
+    parts = [part.rpartition("@")[2] for part in shown[:end].split("/")]
+    return "/".join(parts) + shown[end:]
 
 
 def _is_loopback(host: str) -> bool:
@@ -102,7 +115,7 @@ def make_settings(
     url = (base_url or from_env or DEFAULT_BASE_URL).rstrip("/")
     if not _usable_url(url):
         raise ViksaConfigError(
-            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {_shown_url(url)!r}"
         )
     parsed = httpx.URL(url)
     check_headers(config.default_headers, "ClientConfig.default_headers")
