@@ -127,6 +127,22 @@ def test_from_api_key_validate_rejects_an_invalid_key(api: respx.MockRouter) -> 
     assert "vk_bad" not in str(info.value)
 
 
+@pytest.mark.parametrize("make", [ViksaClient.from_api_key, ViksaSyncClient.from_api_key])
+def test_a_refusal_echoing_the_key_keeps_it_out_of_the_error(
+    api: respx.MockRouter, make: Callable[..., object]
+) -> None:
+    # The platform's reason was put in the message as it came: "key vk_... was revoked".
+    key = "vk_live_echoed_9f8e7d"
+    reason = f"key {key} was revoked" + " and more" * 200
+    api.post("/auth/key/validate/api").respond(200, json={"valid": False, "error": reason})
+    with pytest.raises(ViksaAuthenticationError, match="was revoked") as info:
+        make(key, validate=True, base_url="https://api.viksa.test")
+    error = info.value
+    for text in (str(error), repr(error), *(detail.message for detail in error.details)):
+        assert key not in text
+        assert len(text) < 1000
+
+
 async def test_from_api_key_without_validation_sends_nothing(api: respx.MockRouter) -> None:
     route = api.route().respond(200)
     async with ViksaClient.from_api_key("vk_1") as client:
