@@ -19,6 +19,7 @@ from viksa_ai.client import (
     RequestOptions,
     RetryConfig,
     ViksaClient,
+    ViksaConfigError,
     ViksaRateLimitError,
     ViksaServerError,
     ViksaSyncClient,
@@ -397,6 +398,25 @@ def test_retry_config_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="deadline"):
         RetryConfig(deadline=0)
     assert RetryConfig(retry_status_codes=(500,)).retry_status_codes == frozenset({500})
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"max_delay": float("nan")},
+        {"max_delay": float("inf")},
+        {"initial_delay": float("inf")},
+        {"initial_delay": float("nan")},
+        {"deadline": float("nan")},
+        {"deadline": float("inf")},
+    ],
+)
+def test_retry_config_refuses_waits_that_are_not_finite(settings: dict[str, float]) -> None:
+    # NaN passed the `< 0` checks: a retry then slept forever on the async client and
+    # raised a bare ValueError from time.sleep on the sync one; inf slept forever.
+    with pytest.raises(ValueError, match="finite") as caught:
+        RetryConfig(**settings)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ViksaConfigError)
 
 
 async def test_keyless_delete_is_sent_once_when_the_connection_drops(
