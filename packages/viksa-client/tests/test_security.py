@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -718,3 +719,35 @@ def test_a_refused_base_url_is_shown_without_its_user_info(url: str) -> None:
         ViksaSyncClient("tok-access-1", base_url=url)
     assert "hunter2" not in str(caught.value)
     assert "someone" not in str(caught.value)
+
+
+async def test_httpcores_debug_lines_hide_secret_answer_headers(
+    hostile: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpcore logs each answer's headers at DEBUG: a session cookie showed as it came.
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Set-Cookie: sid=cookie-secret-5; HttpOnly\r\nContent-Length: 2\r\n\r\n{}"
+    )
+
+    async def handler(reader: Any, writer: Any) -> None:
+        await hostile.read_request(reader)
+        writer.write(answer)
+
+    hostile.handler = handler
+
+    def sync_call() -> None:
+        with ViksaSyncClient("tok-access-1", base_url=hostile.url) as client:
+            client.auth.usage()
+
+    with caplog.at_level(logging.DEBUG):
+        async with ViksaClient("tok-access-1", base_url=hostile.url) as client:
+            await client.auth.usage()
+        await asyncio.to_thread(sync_call)
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpcore.http11"]
+    answers = [line for line in lines if line.startswith("receive_response_headers.complete")]
+    assert len(answers) == 2
+    for line in answers:
+        assert f"(b'Set-Cookie', b'{REDACTED}')" in line
+        assert "(b'Content-Type', b'application/json')" in line
+    assert "cookie-secret-5" not in caplog.text
