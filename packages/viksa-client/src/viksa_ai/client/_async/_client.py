@@ -440,10 +440,10 @@ class ViksaClient:
             return
         if not self._loop_ended():
             raise ViksaConfigError(
-                "this ViksaClient is in use by another event loop (in another thread): its "
-                "connections belong to that loop and cannot serve this one; use one client "
-                "per event loop (created inside the coroutine that uses it), or a "
-                "ViksaSyncClient, which threads may share"
+                "this ViksaClient is in use by another event loop, not closed yet (one "
+                "running in another thread, say): its connections belong to that loop and "
+                "cannot serve this one; use one client per event loop (created inside the "
+                "coroutine that uses it), or a ViksaSyncClient, which threads may share"
             )
         raise ViksaConfigError(
             "this ViksaClient was used in an event loop that has ended (asyncio.run "
