@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +125,22 @@ def test_from_api_key_validate_rejects_an_invalid_key(api: respx.MockRouter) -> 
     with pytest.raises(ViksaAuthenticationError, match="revoked") as info:
         ViksaSyncClient.from_api_key("vk_bad", validate=True, base_url="https://api.viksa.test")
     assert "vk_bad" not in str(info.value)
+
+
+@pytest.mark.parametrize("make", [ViksaClient.from_api_key, ViksaSyncClient.from_api_key])
+def test_a_refusal_echoing_the_key_keeps_it_out_of_the_error(
+    api: respx.MockRouter, make: Callable[..., object]
+) -> None:
+    # The platform's reason was put in the message as it came: "key vk_... was revoked".
+    key = "vk_live_echoed_9f8e7d"
+    reason = f"key {key} was revoked" + " and more" * 200
+    api.post("/auth/key/validate/api").respond(200, json={"valid": False, "error": reason})
+    with pytest.raises(ViksaAuthenticationError, match="was revoked") as info:
+        make(key, validate=True, base_url="https://api.viksa.test")
+    error = info.value
+    for text in (str(error), repr(error), *(detail.message for detail in error.details)):
+        assert key not in text
+        assert len(text) < 1000
 
 
 async def test_from_api_key_without_validation_sends_nothing(api: respx.MockRouter) -> None:
@@ -274,6 +291,40 @@ async def test_per_call_headers_query_and_key(
     assert dict(sent.url.params) == {"dry_run": "true"}
 
 
+@pytest.mark.parametrize("own_http_client", [False, True])
+async def test_a_header_given_in_another_case_replaces_the_sdks_instead_of_doubling_it(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], own_http_client: bool
+) -> None:
+    # Headers are case-insensitive: "idempotency-key" in extra_headers was sent next to
+    # the automatic "Idempotency-Key", and a server reading the first ignored the
+    # caller's key (so a write retried by the caller could be applied twice).
+    route = api.post("/scheduler/schedule/create").respond(200, json={})
+    defaults = {"x-tenant-org-id": "from-defaults", "user-agent": "robot/2", "accept": "a/b"}
+    client = make_client(
+        config=ClientConfig(default_headers=defaults),
+        org_id="org-1",
+        # A caller's client is answered by respx in process, whatever the backend.
+        **(
+            {"http_client": httpx.AsyncClient(), "base_url": "https://api.viksa.test"}
+            if own_http_client
+            else {}
+        ),
+    )
+    await client.scheduler.create(
+        {"cron": "@daily"},
+        options=RequestOptions(extra_headers={"idempotency-key": "mine", "X-TRACE": "t"}),
+    )
+    sent = route.calls.last.request.headers
+    assert sent.get_list("idempotency-key") == ["mine"]
+    assert sent.get_list("x-tenant-org-id") == ["org-1"]
+    assert sent.get_list("authorization") == ["Bearer tok-access-1"]
+    assert sent.get_list("x-trace") == ["t"]
+    assert sent.get_list("user-agent") == ["robot/2"]
+    assert sent.get_list("accept") == ["a/b"]
+    if own_http_client:
+        await client.http_client.aclose()
+
+
 async def test_per_call_timeout(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient]
 ) -> None:
@@ -399,6 +450,34 @@ def test_a_client_used_again_after_its_event_loop_ended_says_what_to_do(
         asyncio.run(client.auth.me())
     assert "create the client inside the coroutine that uses it" in str(info.value)
     asyncio.run(client.aclose())
+
+
+def test_a_client_called_from_a_second_running_loop_says_what_to_do(
+    api: respx.MockRouter,
+) -> None:
+    # The connections of its first loop, still running in another thread, cannot serve
+    # this loop: httpx raised a bare "RuntimeError: <asyncio.locks.Event ...> is bound to
+    # a different event loop", aiohttp one about a Future attached to a different loop.
+    api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = ViksaClient("t", base_url="https://api.viksa.test")
+    first_call_done, finish = threading.Event(), threading.Event()
+
+    async def first_loop() -> None:
+        await client.auth.me()
+        first_call_done.set()
+        await asyncio.to_thread(finish.wait, 10)
+        await client.aclose()
+
+    thread = threading.Thread(target=asyncio.run, args=(first_loop(),))
+    thread.start()
+    try:
+        assert first_call_done.wait(10)
+        with pytest.raises(ViksaConfigError, match=r"in use by another event loop") as info:
+            asyncio.run(client.auth.me())
+        assert "one client per event loop" in str(info.value)
+    finally:
+        finish.set()
+        thread.join(10)
 
 
 def test_a_callers_http_client_may_be_used_from_one_loop_after_another(

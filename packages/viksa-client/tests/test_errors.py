@@ -489,3 +489,30 @@ def test_a_failed_refresh_does_not_count_the_cause_it_quotes() -> None:
     message = str(refresh_failure(cause))
     assert "token refresh failed (The refresh token is invalid or expired)" in message
     assert "more problem" not in message
+
+
+class _CountingText(str):
+    """A message that counts the searches made in it."""
+
+    searches = 0
+
+    def __contains__(self, other: object) -> bool:
+        type(self).searches += 1
+        return str.__contains__(self, other)  # type: ignore[operator]
+
+
+def test_many_details_under_a_long_first_message_are_counted_in_linear_time() -> None:
+    # Each other detail was searched for in the first message: a hostile 4 MB error body
+    # ({"detail": [<4 MB>, "zz", ...]}) took 25 s of CPU to become an exception.
+    _CountingText.searches = 0
+    first = _CountingText("A" * 1000)
+    error = ViksaApiError(
+        status_code=400,
+        method="GET",
+        path="/x",
+        service="s",
+        details=[ErrorDetail(first), *[ErrorDetail("zz") for _ in range(5000)]],
+    )
+    assert "(and 5000 more problems)" in str(error)
+    repr(error)
+    assert _CountingText.searches <= 2 * 10  # a few per summary, not one per detail

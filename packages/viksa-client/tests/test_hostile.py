@@ -597,6 +597,39 @@ async def test_answers_over_the_cap_end_with_a_typed_error(
     assert isinstance(caught.value, ViksaDecodeError)
 
 
+async def test_an_answer_declared_over_the_cap_releases_its_connection(
+    hostile: Any, transport: str
+) -> None:
+    # Refused on its Content-Length before a byte of the body was read: the connection
+    # must still be given up, or each such answer keeps one out of the pool for good.
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hostile.read_request(reader)
+        writer.write(head(200, "Content-Type: application/json", length=100 * 2**20))
+        chunk = b" " * 65536
+        for _ in range(1600):
+            writer.write(chunk)
+            await writer.drain()
+
+    hostile.handler = handler
+
+    def op(client: Any) -> Any:
+        # Checked while the client is still open: closing it would drop the connection.
+        if isinstance(client, ViksaSyncClient):
+            with pytest.raises(ViksaResponseTooLargeError):
+                usage(client)
+            return hostile.dropped.wait(10)
+
+        async def run() -> bool:
+            with pytest.raises(ViksaResponseTooLargeError):
+                await usage(client)
+            released: bool = await asyncio.to_thread(hostile.dropped.wait, 10)
+            return released
+
+        return run()
+
+    assert await call(transport, hostile.url, op, config=SMALL)
+
+
 async def test_answers_within_the_cap_are_read(hostile: Any, transport: str) -> None:
     value = {"pad": "x" * 4000}
     hostile.handler = answering(json_answer(200, value))(hostile)
@@ -769,7 +802,16 @@ def _busy_then_ok(server: Any, hint: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    "hint", ["-5", "soon", "nan", "inf", "  ", "Wed, 21 Oct 1900 07:28:00 GMT"]
+    "hint",
+    [
+        "-5",
+        "soon",
+        "nan",
+        "inf",
+        "  ",
+        "Wed, 21 Oct 1900 07:28:00 GMT",
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",  # a year past any C integer
+    ],
 )
 async def test_a_meaningless_retry_after_falls_back_to_the_backoff(
     hostile: Any, transport: str, sleeps: list[float], hint: str

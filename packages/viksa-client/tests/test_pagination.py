@@ -217,6 +217,34 @@ def test_page_items_shapes() -> None:
         page_items("text", "agents")
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param("echo: vk_live_page_key_1", id="a-string"),
+        pytest.param({f"k{n}": [n] for n in range(5000)} | {"x": "vk_live_page_key_1"}, id="keys"),
+    ],
+)
+async def test_a_page_that_is_not_a_list_fails_like_any_answer(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    page: Any,
+) -> None:
+    # Read outside the answer's decoding, such a page raised an error naming no call,
+    # whose `raw` held the answer unscrubbed and uncut (and the message every key).
+    key = "vk_live_page_key_1"
+    api.get("/builder/agent/list").respond(200, json=page)
+    with pytest.raises(ViksaDecodeError) as async_error:
+        _ = [a async for a in make_client(api_key=key, access_token=None).builder.agents.iter_all()]
+    with pytest.raises(ViksaDecodeError) as sync_error:
+        _ = list(make_sync_client(api_key=key, access_token=None).builder.agents.iter_all())
+    for error in (async_error.value, sync_error.value):
+        assert str(error).startswith("builder GET /builder/agent/list: ")
+        assert len(str(error)) < 1000
+        assert key not in error.raw
+        assert len(error.raw) <= 2000
+
+
 def test_cursor_refuses_a_zero_limit() -> None:
     with pytest.raises(ValueError, match="limit"):
         PageCursor(0, None)

@@ -10,6 +10,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import respx
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from viksa_ai.client import (
     ClientConfig,
@@ -17,6 +19,7 @@ from viksa_ai.client import (
     RequestOptions,
     RetryConfig,
     ViksaClient,
+    ViksaConfigError,
     ViksaRateLimitError,
     ViksaServerError,
     ViksaSyncClient,
@@ -129,6 +132,33 @@ def test_retry_after_http_date() -> None:
 @pytest.mark.parametrize("value", ["soon", "-3", "nan", "inf", ""])
 def test_unusable_retry_after_is_ignored(value: str) -> None:
     assert parse_retry_after(httpx.Headers({"Retry-After": value})) is None
+
+
+# Well-formed HTTP dates with hostile numbers, and any printable text.
+_NUMBER = st.one_of(st.integers(-(10**30), 10**30), st.integers(0, 99)).map(str)
+_RETRY_AFTER = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+    st.builds(
+        "{}, {} {} {}:{}:{} {}".format,
+        st.sampled_from(["Mon", "xx", ""]),
+        _NUMBER,
+        st.sampled_from(["Jan", "Foo"]),
+        _NUMBER,
+        _NUMBER,
+        _NUMBER,
+        st.one_of(st.sampled_from(["GMT", "-0000", "+9999", "EST"]), _NUMBER),
+    ),
+)
+
+
+@settings(max_examples=300, database=None, derandomize=True)
+@given(_RETRY_AFTER)
+@example("Mon, 01 Jan 99999999999999999999 00:00:00 GMT")
+def test_any_retry_after_is_a_finite_wait_or_ignored(value: str) -> None:
+    # A server's header must never raise out of the client (a 20-digit year overflowed).
+    for name in ("Retry-After", "retry-after-ms"):
+        seconds = parse_retry_after(httpx.Headers({name: value}))
+        assert seconds is None or 0.0 <= seconds < float("inf")
 
 
 def test_backoff_is_full_jitter_exponential_with_a_cap(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,6 +398,25 @@ def test_retry_config_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="deadline"):
         RetryConfig(deadline=0)
     assert RetryConfig(retry_status_codes=(500,)).retry_status_codes == frozenset({500})
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"max_delay": float("nan")},
+        {"max_delay": float("inf")},
+        {"initial_delay": float("inf")},
+        {"initial_delay": float("nan")},
+        {"deadline": float("nan")},
+        {"deadline": float("inf")},
+    ],
+)
+def test_retry_config_refuses_waits_that_are_not_finite(settings: dict[str, float]) -> None:
+    # NaN passed the `< 0` checks: a retry then slept forever on the async client and
+    # raised a bare ValueError from time.sleep on the sync one; inf slept forever.
+    with pytest.raises(ValueError, match="finite") as caught:
+        RetryConfig(**settings)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ViksaConfigError)
 
 
 async def test_keyless_delete_is_sent_once_when_the_connection_drops(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
@@ -30,6 +31,8 @@ from viksa_ai.client import (
     RetryConfig,
     ViksaClient,
     ViksaConfigError,
+    ViksaDecodeError,
+    ViksaError,
     ViksaInsecureTransportWarning,
     ViksaServerError,
     ViksaSyncClient,
@@ -309,6 +312,26 @@ async def test_logs_redact_headers_queries_and_bodies(
     assert all(record.name.startswith("viksa_ai") for record in caplog.records)
 
 
+async def test_the_http_librarys_own_log_lines_hide_secrets_of_the_url(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # httpx logs every request's URL at INFO: a common logging.basicConfig(level=INFO)
+    # showed a secret's passphrase, which the wire contract puts in the query.
+    api.get("/builder/secret/s1").respond(200, json={"id": "s1"})
+    with caplog.at_level(logging.DEBUG):
+        await make_client().builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+        make_sync_client().builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert len(lines) == 2
+    for line in lines:
+        assert "/builder/secret/s1?passphrase=" + quote(REDACTED) in line
+        assert '"HTTP/1.1 200 OK"' in line
+    _assert_clean(caplog.text)
+
+
 @pytest.mark.parametrize(
     "bad", ["tok-access-1\n", " tok-access-1", "tok-access-1\r\nX: y", "tok-\u00e9"]
 )
@@ -373,6 +396,19 @@ async def test_warns_once_when_a_token_would_travel_over_plain_http(
             warnings.simplefilter("error")
             await client.auth.usage()  # once per client
     assert route.call_count == 2
+
+
+async def test_the_plain_http_warning_shows_no_user_info(api: respx.MockRouter) -> None:
+    # Warnings often reach logs (logging.captureWarnings): the URL's password did too.
+    api.get("http://api.example.com/auth/usage").respond(200, json={})
+    base_url = "http://someone:hunter2@api.example.com"
+    async with ViksaClient("tok-access-1", base_url=base_url) as client:
+        with pytest.warns(ViksaInsecureTransportWarning) as caught:
+            await client.auth.usage()
+    message = str(caught[0].message)
+    assert "plain http to http://api.example.com" in message
+    assert "hunter2" not in message
+    assert "someone" not in message
 
 
 @pytest.mark.parametrize("base", ["http://localhost:8000", "http://127.0.0.1:9", "http://[::1]:8"])
@@ -492,3 +528,226 @@ def test_an_empty_credential_is_refused_when_the_client_is_built(
     # Authorization at all, and the platform's 401 would not say why.
     with pytest.raises(ViksaConfigError, match=r"is empty: pass the .*, or None"):
         make()
+
+
+_KEY_CHARS = "ABCDEFGHIJKLMNOP0123456789"
+
+
+@settings(max_examples=300, database=None, derandomize=True)
+@given(
+    st.text(_KEY_CHARS, min_size=8, max_size=40),
+    st.sampled_from([0, 1, 2]),  # which echoed form: raw, percent-encoded, \u escapes
+    st.lists(st.text("xyz .", max_size=30), min_size=1, max_size=6),
+    st.integers(1, 120),
+    st.booleans(),
+)
+def test_a_cut_answer_keeps_no_part_of_a_secret(
+    secret: str, form: int, pads: list[str], limit: int, cut_short: bool
+) -> None:
+    from viksa_ai.client._error_mapping import scrub_cut
+
+    echoed = [
+        secret,
+        quote(secret, safe="").replace("A", "%41"),
+        "".join(f"\\u{ord(c):04x}" for c in secret),
+    ][form]
+    text = echoed.join(pads)
+    if cut_short and form == 0:  # the body was read no further than inside a secret
+        # (a start of an encoded form is not recognised: only the raw one)
+        text += echoed[: len(echoed) // 2]
+    kept = scrub_cut(text, [secret], limit, cut_short=cut_short)
+    assert len(kept) <= limit
+    # No key character survives: the pads hold none, so any would be part of the secret.
+    leftover = kept.replace(REDACTED, "").replace("\\u", "").replace("%", "")
+    assert not set(leftover) & set(_KEY_CHARS) - set("0123456789"), kept
+
+
+def test_a_cut_answer_without_secrets_is_only_cut() -> None:
+    from viksa_ai.client._error_mapping import scrub_cut
+
+    assert scrub_cut("abcdef", [], 4) == "abcd"
+    assert scrub_cut("abcdef", ["zzzzzzzz"], 4) == "abcd"
+    assert scrub_cut("abc zz", ["zzzzzzzz"], 40, cut_short=True) == "abc "
+
+
+@pytest.mark.parametrize("kind", ["text", "model", "stream"])
+async def test_a_key_straddling_the_end_of_raw_leaves_none_of_it(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    kind: str,
+) -> None:
+    # `raw` keeps the first 2000 characters of an answer: a key echoed across that line
+    # kept its first characters when the text was cut before it was scrubbed.
+    key = "vk_live_0123456789abcdefSECRET"
+    pad = "x" * 1980
+    if kind == "text":
+        api.get("/auth/usage").respond(200, text=pad + key, headers={"content-type": "text/html"})
+    elif kind == "model":
+        api.get("/auth/me").respond(200, json={"id": 1, "email": pad + key, "account_id": "a"})
+    else:
+        api.get("/chat/execution/c1/stream").respond(
+            200, text=pad + key + "x" * 5000, headers={"content-type": "text/html"}
+        )
+
+    async def run_async(client: ViksaClient) -> None:
+        if kind == "text":
+            await client.auth.usage()
+        elif kind == "model":
+            await client.auth.me()
+        else:
+            _ = [event async for event in client.chat.stream_execution("c1")]
+
+    def run_sync(client: ViksaSyncClient) -> None:
+        if kind == "text":
+            client.auth.usage()
+        elif kind == "model":
+            client.auth.me()
+        else:
+            _ = list(client.chat.stream_execution("c1"))
+
+    with pytest.raises(ViksaDecodeError) as async_error:
+        await run_async(make_client(api_key=key, access_token=None))
+    with pytest.raises(ViksaDecodeError) as sync_error:
+        run_sync(make_sync_client(api_key=key, access_token=None))
+    for error in (async_error.value, sync_error.value):
+        assert "x" * 1900 in error.raw
+        assert "vk_" not in error.raw
+
+
+def _viksa_objects_of_frames(error: BaseException) -> list[tuple[str, object]]:
+    """The SDK's own objects in the frames of ``error``'s traceback and its causes.
+
+    Error trackers (Sentry's ``include_local_variables``, rich tracebacks) show each
+    frame's locals by their ``repr``.
+    """
+    found: list[tuple[str, object]] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            for name, value in tb.tb_frame.f_locals.items():
+                if type(value).__module__.startswith("viksa_ai."):
+                    found.append((f"{tb.tb_frame.f_code.co_name}.{name}", value))
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+    return found
+
+
+async def test_the_sdks_objects_in_a_traceback_show_no_secret(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], base_url: str
+) -> None:
+    # The repr of a call's description held its body (a password, a refresh token), its
+    # query (a passphrase) and the base URL with its user info.
+    api.post("/auth/individual/login").respond(500, json={"detail": "down"})
+    api.post("/auth/refresh").respond(500, json={"detail": "down"})
+    api.get("/auth/me").respond(401, json={"detail": "expired"})
+    api.get("/builder/secret/s1").respond(500)
+    user_info = base_url.replace("://", "://someone:gw-key-77@")
+    client = make_client(
+        access_token="tok-access-1",
+        refresh_token="tok-refresh-1",
+        base_url=user_info,
+        config=ClientConfig(retry=RetryConfig(max_retries=0)),
+    )
+    ops: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.auth.login("me@example.com", "hunter2"),
+        client.auth.me,
+        lambda: client.builder.secrets.get_secret("s1", passphrase="pass-phrase-9"),
+    ]
+    for op in ops:
+        with pytest.raises(ViksaError) as caught:
+            await op()
+        objects = _viksa_objects_of_frames(caught.value)
+        assert {type(value).__name__ for _, value in objects} >= {"Call", "Plan", "Settings"}
+        for where, value in objects:
+            text = repr(value)
+            for secret in SECRETS:
+                assert secret not in text, (where, text)
+
+
+async def test_a_callers_client_that_follows_redirects_sends_no_password_elsewhere(
+    api: respx.MockRouter,
+) -> None:
+    # httpx drops Authorization on a redirect to another host, but a 307 or 308 sends
+    # the body again: the login's password (or a secret's value) and the caller's
+    # default headers went to wherever the Location pointed.
+    api.post("/auth/individual/login").respond(
+        307, headers={"Location": "https://elsewhere.test/collect"}
+    )
+    elsewhere = api.route(host="elsewhere.test").respond(200, json={})
+    config = ClientConfig(default_headers={"X-Api-Key": "gw-key-77"})
+    async_client = ViksaClient(
+        base_url="https://api.viksa.test",
+        config=config,
+        http_client=httpx.AsyncClient(follow_redirects=True),
+    )
+    sync_client = ViksaSyncClient(
+        base_url="https://api.viksa.test",
+        config=config,
+        http_client=httpx.Client(follow_redirects=True),
+    )
+    with pytest.raises(ViksaError) as async_error:
+        await async_client.auth.login("me@example.com", "hunter2")
+    with pytest.raises(ViksaError) as sync_error:
+        sync_client.auth.login("me@example.com", "hunter2")
+    assert not elsewhere.called
+    for error in (async_error.value, sync_error.value):
+        assert getattr(error, "status_code", None) == 307
+    await async_client.http_client.aclose()
+    sync_client.http_client.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://someone:hunter2@api.test/?x=1",
+        "https://someone:hunter2@[::1",
+        "https://someone:hunter2@api.test:99999",
+        "ftp://someone:hunter2@api.test",
+        "someone:hunter2@api.test",
+        "//someone:hunter2@api.test",
+        "https:/someone:hunter2@api.test",
+        "https://someone:hunter2@api.test#frag",
+    ],
+)
+def test_a_refused_base_url_is_shown_without_its_user_info(url: str) -> None:
+    # The error quoted the whole URL, password included.
+    with pytest.raises(ViksaConfigError, match="must be an http") as caught:
+        ViksaSyncClient("tok-access-1", base_url=url)
+    assert "hunter2" not in str(caught.value)
+    assert "someone" not in str(caught.value)
+
+
+async def test_httpcores_debug_lines_hide_secret_answer_headers(
+    hostile: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpcore logs each answer's headers at DEBUG: a session cookie showed as it came.
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Set-Cookie: sid=cookie-secret-5; HttpOnly\r\nContent-Length: 2\r\n\r\n{}"
+    )
+
+    async def handler(reader: Any, writer: Any) -> None:
+        await hostile.read_request(reader)
+        writer.write(answer)
+
+    hostile.handler = handler
+
+    def sync_call() -> None:
+        with ViksaSyncClient("tok-access-1", base_url=hostile.url) as client:
+            client.auth.usage()
+
+    with caplog.at_level(logging.DEBUG):
+        async with ViksaClient("tok-access-1", base_url=hostile.url) as client:
+            await client.auth.usage()
+        await asyncio.to_thread(sync_call)
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpcore.http11"]
+    answers = [line for line in lines if line.startswith("receive_response_headers.complete")]
+    assert len(answers) == 2
+    for line in answers:
+        assert f"(b'Set-Cookie', b'{REDACTED}')" in line
+        assert "(b'Content-Type', b'application/json')" in line
+    assert "cookie-secret-5" not in caplog.text

@@ -77,6 +77,26 @@ def test_invalid_id_and_retry_are_ignored() -> None:
     assert decode(b"id: a\x00b\nretry: 10s\ndata: x\n\n") == [ServerSentEvent("message", "x")]
 
 
+def test_a_huge_event_type_is_cut_in_the_decode_error() -> None:
+    # The type came whole into the message: up to max_event_bytes (16 MiB) of it.
+    kind = "t" * 100_000
+    with pytest.raises(ViksaDecodeError) as info:
+        event_json(ServerSentEvent(kind, "not json"))
+    assert len(str(info.value)) < 300
+    assert info.value.event == kind[:100]
+    assert info.value.raw == "not json"
+
+
+def test_a_retry_too_long_for_an_integer_is_ignored() -> None:
+    # int() refuses more than 4300 digits with a ValueError, which escaped the stream.
+    huge = b"retry: " + b"9" * 5000 + b"\ndata: x\n\n"
+    assert decode(huge) == [ServerSentEvent("message", "x")]
+    assert SSEDecoder().feed_data(huge) == ["x"]
+    # Leading zeros are not significant: this is 1500 ms.
+    padded = b"retry: " + b"0" * 5000 + b"1500\ndata: x\n\n"
+    assert decode(padded) == [ServerSentEvent("message", "x", None, 1500)]
+
+
 @pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\n"])
 def test_every_line_ending(eol: bytes) -> None:
     stream = b"event: e" + eol + b"data: 1" + eol + b"data: 2" + eol + eol

@@ -111,6 +111,18 @@ def test_secrets_stay_out_of_repr_and_str(model: BaseModel) -> None:
     assert SECRET in model.model_dump_json()  # the wire still carries it
 
 
+def test_token_fields_the_sdk_does_not_know_yet_stay_out_of_repr_and_str() -> None:
+    # The model is open: an id_token or a session secret the platform adds later was
+    # shown in repr (and str) beside the hidden access and refresh tokens.
+    extras = {"id_token": SECRET, "session_secret": SECRET, "mfa_key": SECRET, "scope": "read"}
+    model = TokenResponse.model_validate({**TOKEN_FIELDS, **extras})
+    for text in (repr(model), str(model)):
+        assert SECRET not in text
+        assert "scope='read'" in text  # other unknown fields still show
+        assert "token_type='bearer'" in text  # and known ones named like a secret
+    assert model.model_dump()["id_token"] == SECRET  # the wire still carries it
+
+
 @pytest.mark.parametrize(
     ("model_type", "data"),
     [

@@ -315,7 +315,7 @@ def _verify() -> ssl.SSLContext:
 
 
 def make_async_http_client(
-    backend: HttpBackend, timeout: httpx.Timeout, headers: dict[str, str]
+    backend: HttpBackend, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` a client builds for itself (and closes).
 
@@ -334,7 +334,7 @@ def make_async_http_client(
 
 
 def make_sync_http_client(
-    backend: HttpBackend, timeout: httpx.Timeout, headers: dict[str, str]
+    backend: HttpBackend, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.Client:
     """The ``httpx.Client`` a sync client builds for itself (and closes)."""
     if backend == "aiohttp":

@@ -11,7 +11,7 @@ it from the method's signature, and nothing converts or validates the dict at ru
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from viksa_ai.client._decode import as_json, as_object
@@ -81,12 +81,14 @@ class Call(Generic[T]):
     path: str
     decode: Callable[[Any], T]
     segments: tuple[str, ...] = ()
-    query: Mapping[str, Any] | None = None
-    body: Any = None
+    # Out of the repr (tracebacks show it, error trackers keep it): a query or a body
+    # may hold a secret, as `secrets` does.
+    query: Mapping[str, Any] | None = field(default=None, repr=False)
+    body: Any = field(default=None, repr=False)
     authenticated: bool = True
     adopts_tokens: bool = False
     switches_to: tuple[str | None, str | None] | None = None
-    secrets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     raw_path: bool = False
 
     def target(self) -> str:

@@ -62,6 +62,11 @@ class RetryConfig:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        # NaN passes every comparison, and a wait of NaN or inf seconds never ends.
+        for name in ("initial_delay", "max_delay", "deadline"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ViksaConfigError(f"{name} must be a finite number of seconds, got {value}")
         if self.initial_delay < 0 or self.max_delay < 0:
             raise ValueError("initial_delay and max_delay must be >= 0")
         if self.deadline is not None and self.deadline <= 0:

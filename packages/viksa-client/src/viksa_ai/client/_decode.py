@@ -87,7 +87,8 @@ def event_json(event: str | ServerSentEvent) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack
-        kind = "message" if isinstance(event, str) else event.event
+        # Cut: the server names the type, and may make it as long as a whole event.
+        kind = "message" if isinstance(event, str) else event.event[:100]
         raise ViksaDecodeError(
             f"stream event {kind!r} holds data that is not JSON; `raw` holds it",
             raw=text,

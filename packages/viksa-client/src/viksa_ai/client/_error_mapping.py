@@ -38,6 +38,7 @@ __all__ = [
     "raise_for_response",
     "request_id",
     "scrub",
+    "scrub_cut",
 ]
 
 _BY_STATUS: dict[int, type[ViksaApiError]] = {
@@ -140,6 +141,44 @@ def scrub(value: Any, secrets: Iterable[str]) -> Any:
     if not needles:
         return value
     return _scrub(value, _secret_pattern(needles))
+
+
+def scrub_cut(text: str, secrets: Iterable[str], limit: int, *, cut_short: bool = False) -> str:
+    """The first ``limit`` characters of ``text``, every secret in them scrubbed.
+
+    A secret straddling the cut is scrubbed whole, where cutting first would keep its
+    start. ``cut_short`` says ``text`` itself may end inside a secret (the start of a
+    body, read no further): a start of a secret ending it is dropped too.
+    """
+    needles = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+    if not needles:
+        return text[:limit]
+    # Every echo starting before `limit` ends in this window: a character's longest
+    # echoed form is 12 long (four %XX bytes, or a \uXXXX surrogate pair).
+    window = text[: limit + 12 * len(needles[0])]
+    parts: list[str] = []
+    kept = 0  # where the text not yet copied starts
+    for match in _secret_pattern(needles).finditer(window):
+        if match.start() >= limit:
+            break
+        parts += (window[kept : match.start()], REDACTED)
+        kept = match.end()
+    rest = window[kept:]
+    if cut_short:
+        rest = _drop_trailing_start(rest, needles)
+    parts.append(rest[: max(limit - kept, 0)])
+    return "".join(parts)[:limit]
+
+
+def _drop_trailing_start(text: str, needles: tuple[str, ...]) -> str:
+    """``text`` without the longest start of one of ``needles`` that ends it."""
+    longest = 0
+    for needle in needles:
+        for size in range(min(len(needle) - 1, len(text)), longest, -1):
+            if text.endswith(needle[:size]):
+                longest = size
+                break
+    return text[: len(text) - longest]
 
 
 @lru_cache(maxsize=64)

@@ -160,24 +160,26 @@ class ViksaApiError(ViksaError):
         # "Field required" alone does not say what to fix: name the field, and how many
         # other problems the answer lists (they are in ``details``).
         if not self.details:
-            return self.detail_message
+            return _one_line(self.detail_message)
         first = self.details[0]
         text = first.message
         if first.field and not _names(text, first.field.rsplit(".", 1)[-1]):
             text = f"{first.field}: {text}"
+        text = _one_line(text)  # cut before the count, which must stay readable
         # A detail the first one quotes (a failed refresh quotes its cause) is not another.
-        others = sum(
-            1
-            for detail in self.details[1:]
-            if detail.field is not None or detail.message not in first.message
-        )
+        # Only the next few are searched for: each search reads the whole first message,
+        # and a hostile answer may pair a huge one with thousands of details.
+        others = len(self.details) - 1
+        for detail in self.details[1:_QUOTES_SEARCHED]:
+            if detail.field is None and detail.message in first.message:
+                others -= 1
         if others:
             text += f" (and {others} more problem{'s' if others > 1 else ''})"
         return text
 
     def _summary(self) -> str:
         line = f"{self.service} {self.method} {self.path} -> {self.status_code}"
-        message = _one_line(self._headline())
+        message = self._headline()
         if message:
             line += f": {message}"
         if self.request_id:
@@ -238,6 +240,7 @@ for _public in (
 del _public
 
 _MAX_MESSAGE = 300
+_QUOTES_SEARCHED = 9  # details after the first searched for in it (see _headline)
 
 
 def _one_line(text: str) -> str:

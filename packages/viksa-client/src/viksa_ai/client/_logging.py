@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "logger", "redact_headers", "redact_url", "setup_from_env"]
+import httpx
+
+__all__ = [
+    "REDACTED",
+    "guard_transport_log",
+    "logger",
+    "redact_headers",
+    "redact_url",
+    "setup_from_env",
+]
 
 logger = logging.getLogger("viksa_ai.client")
 
@@ -41,6 +51,54 @@ def setup_from_env() -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
+
+
+class _TransportLogFilter(logging.Filter):
+    """Redact secrets from the log lines of httpx and httpcore, as from ours.
+
+    httpx logs each request's full URL at INFO, so an application configured with
+    ``logging.basicConfig(level=logging.INFO)`` logged query secrets, such as the
+    passphrase of ``get_secret``, which the wire contract puts in the query. httpcore
+    logs each answer's headers at DEBUG, a ``Set-Cookie`` value included.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(arg, httpx.URL) for arg in args):
+            record.args = tuple(
+                redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in args
+            )
+        elif isinstance(record.msg, str) and "headers" in record.msg:
+            record.msg = re.sub(_HEADER_TUPLE, _redact_header_tuple, record.msg)
+        return True
+
+
+# A header as httpcore's trace shows it: (b'Name', b'value'), either quote in the reprs.
+_BYTES_REPR = r"b'(?:[^'\\]|\\.)*'" + "|" + r'b"(?:[^"\\]|\\.)*"'
+# A string: re compiles (and caches) it on first use, not when the client is imported.
+_HEADER_TUPLE = rf"\(({_BYTES_REPR}), ({_BYTES_REPR})\)"
+
+
+def _redact_header_tuple(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if not _is_secret_header(name[2:-1]):
+        return match.group()
+    return f"({name}, b'{REDACTED}')"
+
+
+_TRANSPORT_LOGGERS = ("httpx", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
+_transport_log_guarded = False
+
+
+def guard_transport_log() -> None:
+    """Make the log lines of httpx and httpcore redact secrets like ours (once per process)."""
+    global _transport_log_guarded
+    if _transport_log_guarded:
+        return
+    _transport_log_guarded = True
+    log_filter = _TransportLogFilter()
+    for name in _TRANSPORT_LOGGERS:
+        logging.getLogger(name).addFilter(log_filter)
 
 
 def _is_secret_name(name: str) -> bool:

@@ -12,8 +12,11 @@ neither ``total`` nor ``limit``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from viksa_ai.client._call import Call
+from viksa_ai.client._decode import RAW_LIMIT
 from viksa_ai.client._errors import ViksaDecodeError
 from viksa_ai.client._logging import logger
 
@@ -28,7 +31,8 @@ def page_items(page: Any, key: str | None) -> tuple[list[Any], int | None]:
         return page, None
     if not isinstance(page, dict):
         raise ViksaDecodeError(
-            f"expected a list page, the platform answered {type(page).__name__}", raw=str(page)
+            f"expected a list page, the platform answered {type(page).__name__}",
+            raw=str(page)[:RAW_LIMIT],
         )
     total = _count(page, "total")
     for name in ("items", key):
@@ -39,9 +43,12 @@ def page_items(page: Any, key: str | None) -> tuple[list[Any], int | None]:
         return lists[0], total
     if not lists:
         return [], total
+    keys = sorted(page)
+    shown = ", ".join(repr(name[:40]) for name in keys[:10])
+    more = f" and {len(keys) - 10} more" if len(keys) > 10 else ""
     raise ViksaDecodeError(
-        f"cannot tell which list holds the items of this page (keys: {sorted(page)})",
-        raw=str(sorted(page)),
+        f"cannot tell which list holds the items of this page (keys: {shown}{more})",
+        raw=str(keys)[:RAW_LIMIT],
     )
 
 
@@ -65,6 +72,16 @@ class PageCursor:
         self.seen = 0
         self.done = False
         self._previous: list[Any] | None = None
+
+    def reading(self, call: Call[Any]) -> Call[list[Any]]:
+        """``call`` (the next page's) answering the items to yield, read by ``take``.
+
+        Read as the answer's decoding, a page the cursor cannot read fails like any
+        answer: an error naming the call, whose ``raw`` is the answer with secrets
+        scrubbed.
+        """
+        decode = call.decode
+        return replace(call, decode=lambda data: self.take(decode(data)))
 
     def take(self, page: Any) -> list[Any]:
         """The items of ``page`` to yield; moves the cursor and decides whether it is done."""

@@ -12,7 +12,7 @@ import re
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
@@ -26,6 +26,7 @@ from viksa_ai.client._error_mapping import (
     parse_details,
     request_id,
     scrub,
+    scrub_cut,
 )
 from viksa_ai.client._errors import (
     ViksaApiError,
@@ -90,16 +91,18 @@ class Plan:
 
     call: Call[Any]
     target: str
-    url: str
-    params: dict[str, Any] | None
-    headers: dict[str, str]
-    extra_headers: Mapping[str, str] | None
-    body: Any
+    # Out of the repr, like the call's own: the URL's user info, a query, a body or a
+    # caller's header may hold a secret.
+    url: str = field(repr=False)
+    params: dict[str, Any] | None = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+    extra_headers: Mapping[str, str] | None = field(repr=False)
+    body: Any = field(repr=False)
     retry: RetryConfig
     timeout: float | httpx.Timeout | None
     idempotency_key: str | None
     started: float
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
     stream: bool
 
     @property
@@ -160,14 +163,14 @@ def make_plan(
 class RequestDefaults:
     """What each request must carry because the httpx client does not already."""
 
-    headers: dict[str, str]
+    headers: httpx.Headers
     timeout: httpx.Timeout | UseClientDefault
 
     @classmethod
     def for_client(cls, settings: Settings, *, own: bool) -> RequestDefaults:
         """For a client the SDK built (``own``) or one the caller gave."""
         if own:
-            return cls(headers={}, timeout=httpx.USE_CLIENT_DEFAULT)
+            return cls(headers=httpx.Headers(), timeout=httpx.USE_CLIENT_DEFAULT)
         return cls(headers=settings.static_headers, timeout=settings.timeout)
 
 
@@ -177,8 +180,15 @@ def make_request(
     settings: Settings,
     defaults: RequestDefaults,
 ) -> httpx.Request:
-    """Build one attempt's request with the credentials as they are now."""
-    headers = defaults.headers.copy()
+    """Build one attempt's request with the credentials as they are now.
+
+    Headers merge case-insensitively, later ones winning: the client's static ones, the
+    credentials and tenant, the idempotency key, then the call's ``extra_headers``. A
+    plain dict would send ``idempotency-key`` next to ``Idempotency-Key``, both.
+    """
+    headers: dict[str, str] | httpx.Headers
+    # The static headers are the caller's spelling: only then can two names collide.
+    headers = httpx.Headers(defaults.headers) if defaults.headers else {}
     credentials = settings.credentials
     if plan.call.authenticated:
         authorization = credentials.authorization
@@ -187,8 +197,8 @@ def make_request(
             if settings.insecure and not settings.warned_insecure:
                 settings.warned_insecure = True
                 warnings.warn(
-                    f"sending credentials over plain http to {settings.base_url}: use an "
-                    "https base_url outside local development",
+                    f"sending credentials over plain http to {redact_url(settings.base_url)}: "
+                    "use an https base_url outside local development",
                     ViksaInsecureTransportWarning,
                     stacklevel=5,  # make_request, _send, _request, the operation, the caller
                 )
@@ -200,6 +210,7 @@ def make_request(
     if plan.headers:
         headers.update(plan.headers)
     if plan.extra_headers:
+        headers = httpx.Headers(headers)
         headers.update(plan.extra_headers)
     timeout: float | httpx.Timeout | UseClientDefault
     if plan.retry.deadline is None:
@@ -479,7 +490,7 @@ def not_an_event_stream(
         f"{plan.service} {plan.method} {plan.target}: expected an event stream "
         f"(text/event-stream), the platform answered {response.status_code} with "
         f"{media_type!r}; `raw` holds the start of the body",
-        raw=_loggable_raw(head[:RAW_LIMIT].decode("utf-8", "replace"), plan, settings),
+        raw=_loggable_raw(head.decode("utf-8", "replace"), plan, settings, cut_short=True),
     )
 
 
@@ -509,13 +520,13 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     except ViksaDecodeError as exc:
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: {exc} {_answer_kind(response)}",
-            raw=_loggable_raw(exc.raw, plan, settings),
+            raw=_loggable_raw(response.text, plan, settings),
         ) from None
     except ValueError as exc:  # a model's ValidationError
         raise ViksaDecodeError(
             f"{plan.service} {plan.method} {plan.target}: the answer does not match the "
             f"expected model ({_mismatch(exc)})",
-            raw=_loggable_raw(response.text[:RAW_LIMIT], plan, settings),
+            raw=_loggable_raw(response.text, plan, settings),
         ) from None
     if call.adopts_tokens:
         settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)
@@ -530,11 +541,13 @@ def _answer_kind(response: httpx.Response) -> str:
     return f"(HTTP {response.status_code}, {content_type.strip()}{hint})"
 
 
-def _loggable_raw(text: str, plan: Plan, settings: Settings) -> str:
-    """Answer text fit to keep in an error: none for token answers, secrets scrubbed."""
+def _loggable_raw(text: str, plan: Plan, settings: Settings, *, cut_short: bool = False) -> str:
+    """The start of an answer, fit to keep in an error: secrets scrubbed, none for token
+    answers. ``cut_short``: ``text`` is itself only the start of the body."""
     if plan.call.adopts_tokens:
         return ""
-    return _loggable_text(text, plan, settings)
+    secrets = (*plan.call.secrets, *settings.credentials.secrets())
+    return scrub_cut(text, secrets, RAW_LIMIT, cut_short=cut_short)
 
 
 def _loggable_text(text: str, plan: Plan, settings: Settings) -> str:

@@ -12,6 +12,7 @@ import httpx
 
 from viksa_ai.client._call import AUTH, Call
 from viksa_ai.client._decode import token_response
+from viksa_ai.client._error_mapping import scrub_cut
 from viksa_ai.client._errors import (
     ErrorDetail,
     ViksaApiError,
@@ -137,6 +138,8 @@ def _refused(cause: ViksaError) -> bool:
 def adopt_key_tenant(settings: Settings, result: KeyValidationResponse) -> None:
     """Check an API key validation answer and take the org and project it names."""
     if not result.valid:
+        # The platform's reason may quote the key: scrubbed, and cut to a readable length.
+        reason = scrub_cut(result.error or "no reason given", settings.credentials.secrets(), 300)
         raise ViksaAuthenticationError(
             status_code=401,
             method="POST",
@@ -144,8 +147,7 @@ def adopt_key_tenant(settings: Settings, result: KeyValidationResponse) -> None:
             service=AUTH.name,
             details=[
                 ErrorDetail(
-                    f"the API key is not valid ({result.error or 'no reason given'}): "
-                    "create a new key in the console",
+                    f"the API key is not valid ({reason}): create a new key in the console",
                     code="invalid_api_key",
                 )
             ],

@@ -42,7 +42,7 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
         return seconds
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a 20-digit year
         return None
     if when.tzinfo is None:  # HTTP dates are GMT
         return None

@@ -19,7 +19,7 @@ from viksa_ai.client._config import (
 from viksa_ai.client._credentials import Credentials
 from viksa_ai.client._errors import ViksaConfigError
 from viksa_ai.client._headers import check_headers
-from viksa_ai.client._logging import setup_from_env
+from viksa_ai.client._logging import guard_transport_log, redact_url, setup_from_env
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -43,7 +43,7 @@ ViksaInsecureTransportWarning.__module__ = "viksa_ai.client"  # its public home,
 class Settings:
     """What a client fixed at construction: where to send, how, and its credentials."""
 
-    base_url: str
+    base_url: str = field(repr=False)  # its user info is a credential
     config: ClientConfig
     retry: RetryConfig
     timeout: httpx.Timeout
@@ -51,8 +51,21 @@ class Settings:
     credentials: Credentials
     insecure: bool
     # Out of the repr: default headers may hold a secret (``config`` shows them redacted).
-    static_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    static_headers: httpx.Headers = field(default_factory=httpx.Headers, repr=False)
     warned_insecure: bool = False
+
+
+def _shown_url(url: str) -> str:
+    """A URL refused as ``base_url``, fit for its error: no user info, query redacted."""
+    try:
+        shown = redact_url(url)
+    except ValueError:  # unparseable, an unclosed IPv6 bracket say
+        shown = url
+    # What precedes an "@" may be a password, wherever a URL too broken to parse (one
+    # slash too few, no scheme) put it: drop it from each part of the path.
+    end = len(shown.partition("?")[0].partition("#")[0])
+    parts = [part.rpartition("@")[2] for part in shown[:end].split("/")]
+    return "/".join(parts) + shown[end:]
 
 
 def _is_loopback(host: str) -> bool:
@@ -92,6 +105,7 @@ def make_settings(
 ) -> Settings:
     """Check and fix a client's settings (``base_url`` falls back to ``VIKSA_BASE_URL``)."""
     setup_from_env()
+    guard_transport_log()
     if http_backend not in ("httpx", "aiohttp"):
         raise ViksaConfigError(f"http_backend must be 'httpx' or 'aiohttp', got {http_backend!r}")
     config = config or ClientConfig()
@@ -101,17 +115,20 @@ def make_settings(
     url = (base_url or from_env or DEFAULT_BASE_URL).rstrip("/")
     if not _usable_url(url):
         raise ViksaConfigError(
-            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {_shown_url(url)!r}"
         )
     parsed = httpx.URL(url)
     check_headers(config.default_headers, "ClientConfig.default_headers")
     if config.user_agent is not None:
         check_headers({"User-Agent": config.user_agent}, "ClientConfig.user_agent")
-    headers = {
-        "Accept": "application/json",
-        "User-Agent": config.user_agent or f"viksa-client/{__version__}",
-        **config.default_headers,
-    }
+    headers = httpx.Headers(
+        {
+            "Accept": "application/json",
+            "User-Agent": config.user_agent or f"viksa-client/{__version__}",
+        }
+    )
+    # Case-insensitively: a dict kept "user-agent" next to "User-Agent", and sent both.
+    headers.update(config.default_headers)
     return Settings(
         base_url=url,
         config=config,

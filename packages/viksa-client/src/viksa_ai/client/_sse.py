@@ -157,7 +157,20 @@ class SSEDecoder:
                 if "\0" not in value:
                     self._last_id = value
             elif name == "retry" and value.isascii() and value.isdigit():
-                retry = int(value)
+                retry = _reconnection_time(value, retry)
         if not data:
             return None
         return ServerSentEvent(event_type or "message", "\n".join(data), self._last_id, retry)
+
+
+def _reconnection_time(digits: str, current: int | None) -> int | None:
+    """The ``retry`` field's milliseconds; ``current`` when too long to mean a time.
+
+    ``int()`` refuses more than 4300 digits with a ``ValueError``: a server sending that
+    many must not break the stream. Past 18 significant digits (over 30 million years) the
+    field is ignored, as an invalid one is.
+    """
+    significant = digits.lstrip("0")
+    if len(significant) > 18:
+        return current
+    return int(significant or "0")

@@ -6,6 +6,9 @@ kept). Models that carry a secret hide it from ``repr`` and from validation erro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from viksa_ai.models._base import ClosedModel, OpenModel
@@ -24,6 +27,7 @@ __all__ = [
 
 # A validation error would otherwise quote the input, secret included.
 _HIDE_SECRETS = ConfigDict(hide_input_in_errors=True)
+_CREDENTIAL_WORDS = ("token", "secret", "password", "passphrase", "key", "credential")
 
 
 class LoginRequest(ClosedModel):
@@ -47,7 +51,8 @@ class TokenResponse(OpenModel):
     """Tokens and tenant ids answered by login, refresh and the switch routes.
 
     ``expires_in`` is the access token's lifetime in seconds. The tokens never show in
-    ``repr`` or validation errors.
+    ``repr`` or validation errors, nor do unknown fields named like a credential
+    (``id_token``, say).
     """
 
     model_config = _HIDE_SECRETS
@@ -60,6 +65,19 @@ class TokenResponse(OpenModel):
     account_id: str
     org_id: str | None = None
     project_id: str | None = None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Open model: a field the platform adds later (an id_token, a session secret)
+        # is shown unless its name says it is a credential.
+        known = type(self).model_fields
+        for name, value in super().__repr_args__():
+            if name is None or name in known or not _names_a_credential(name):
+                yield name, value
+
+
+def _names_a_credential(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _CREDENTIAL_WORDS)
 
 
 class UserResponse(OpenModel):

@@ -421,20 +421,30 @@ class ViksaClient:
         close_twin(self)
 
     def _check_loop(self) -> None:
-        """Refuse a call from a new event loop once the loop of this client's calls ended.
+        """Refuse a call from another event loop than the one of this client's first call.
 
         httpx and aiohttp keep connections open between calls, bound to the event loop
         that opened them: after ``asyncio.run`` returns they are dead, and a call from the
-        next loop failed with a bare ``RuntimeError: Event loop is closed``. A caller's
-        ``http_client`` is the caller's to manage (an in-process ASGI one works anywhere).
+        next loop failed with a bare ``RuntimeError: Event loop is closed``; while that
+        loop still runs (in another thread), with one about objects bound to a different
+        loop. A caller's ``http_client`` is the caller's to manage (an in-process ASGI one
+        works anywhere).
         """
         if not self._owns_http:
             return
+        running = asyncio.get_running_loop()
         if self._loop is None:
-            self._loop = weakref.ref(asyncio.get_running_loop())
+            self._loop = weakref.ref(running)
+            return
+        if self._loop() is running:
             return
         if not self._loop_ended():
-            return
+            raise ViksaConfigError(
+                "this ViksaClient is in use by another event loop, not closed yet (one "
+                "running in another thread, say): its connections belong to that loop and "
+                "cannot serve this one; use one client per event loop (created inside the "
+                "coroutine that uses it), or a ViksaSyncClient, which threads may share"
+            )
         raise ViksaConfigError(
             "this ViksaClient was used in an event loop that has ended (asyncio.run "
             "returned), and its connections ended with it: create the client inside the "
@@ -586,13 +596,18 @@ class ViksaClient:
 
         The body is read here, under the deadline and within the client's size cap.
         """
-        response = await self._http.send(request, stream=True)
+        # Never followed, even by a caller's client that follows redirects: a 307 or 308
+        # sends the body (a password, a secret's value) and the caller's headers again,
+        # to wherever it points.
+        response = await self._http.send(request, stream=True, follow_redirects=False)
         if plan.stream and response.is_success:
             return response
-        if deadline is not None:
-            deadline.watch(response)
-        body = answer_buffer(plan, self._settings, response)
         try:
+            if deadline is not None:
+                deadline.watch(response)
+            # Inside the try: a body refused on its declared length must still give its
+            # connection up, or each such answer keeps one out of the pool for good.
+            body = answer_buffer(plan, self._settings, response)
             async for chunk in response.aiter_bytes():
                 if not body.add(chunk):
                     break
@@ -629,7 +644,7 @@ class ViksaClient:
     ) -> AsyncIterator[Any]:
         cursor = PageCursor(limit, key)
         while not cursor.done:
-            items = cursor.take(await self._request(page(cursor.skip, limit), options))
+            items = await self._request(cursor.reading(page(cursor.skip, limit)), options)
             for item in items:
                 yield item
 

@@ -470,13 +470,18 @@ class ViksaSyncClient:
 
         The body is read here, under the deadline and within the client's size cap.
         """
-        response = self._http.send(request, stream=True)
+        # Never followed, even by a caller's client that follows redirects: a 307 or 308
+        # sends the body (a password, a secret's value) and the caller's headers again,
+        # to wherever it points.
+        response = self._http.send(request, stream=True, follow_redirects=False)
         if plan.stream and response.is_success:
             return response
-        if deadline is not None:
-            deadline.watch(response)
-        body = answer_buffer(plan, self._settings, response)
         try:
+            if deadline is not None:
+                deadline.watch(response)
+            # Inside the try: a body refused on its declared length must still give its
+            # connection up, or each such answer keeps one out of the pool for good.
+            body = answer_buffer(plan, self._settings, response)
             for chunk in response.iter_bytes():
                 if not body.add(chunk):
                     break
@@ -513,7 +518,7 @@ class ViksaSyncClient:
     ) -> Iterator[Any]:
         cursor = PageCursor(limit, key)
         while not cursor.done:
-            items = cursor.take(self._request(page(cursor.skip, limit), options))
+            items = self._request(cursor.reading(page(cursor.skip, limit)), options)
             yield from items
 
 
