@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
 
 from viksa_ai.mcp_bridge import agent_doc_to_tools
 from viksa_ai.mcp_bridge._schema import input_schema, output_schema, schema_errors
@@ -107,3 +108,49 @@ def test_any_json_arguments_give_a_list_of_problems(arguments: object) -> None:
     problems = schema_errors(_tool("sign_message").input_schema, arguments)
     assert isinstance(arguments, dict) or problems  # only an object can be valid
     assert all(problem for problem in problems)
+
+
+def _one_input(declared: dict[str, Any], refs: int = 1) -> dict[str, Any]:
+    endpoint = {"inputs": [{"input_ref": "v"}] * refs}
+    return input_schema(endpoint, {"v": {"name": "v", **declared}})
+
+
+def test_a_pattern_is_advertised_but_left_to_the_platform() -> None:
+    # ^(a|aa)+$ backtracks for minutes on 50 characters and an invalid pattern raises:
+    # the bridge's own check would hold the event loop (every client) or fail the call.
+    for pattern in ("^(a|aa)+$", "(unclosed"):
+        schema = _one_input({"type": "string", "pattern": pattern})
+        assert schema["properties"]["v"]["pattern"] == pattern
+        assert schema_errors(schema, {"v": "a" * 20 + "!"}) == []  # short: fails fast before
+        assert schema_errors(schema, {"v": 5}) == ["v: 5 is not of type 'string'"]
+
+
+def test_a_problem_never_quotes_a_whole_huge_value() -> None:
+    long_text = _one_input({"type": "string", "max_length": 10})
+    [problem] = schema_errors(long_text, {"v": "x" * 1_000_000})
+    assert len(problem) < 400
+    assert problem.startswith("v: 'xxx")
+    assert problem.endswith("is too long")
+    many_values = _one_input({"type": "integer", "allowed_values": list(range(100_000))})
+    [problem] = schema_errors(many_values, {"v": -1})
+    assert len(problem) < 400
+    assert problem.startswith("v: -1 is not one of [0, 1, 2")
+    inputs = {f"n{i}": {"name": f"n{i}", "type": "integer"} for i in range(25)}
+    endpoint = {"inputs": [{"input_ref": name} for name in inputs]}
+    problems = schema_errors(input_schema(endpoint, inputs), dict.fromkeys(inputs, "x"))
+    assert len(problems) == 11
+    assert problems[-1] == "and 15 more problem(s)"
+
+
+def test_hostile_declarations_still_give_a_valid_json_schema() -> None:
+    # An input referenced twice, lengths that are bools or negative: JSON Schema wants
+    # unique `required` names and non-negative integer lengths (clients check schemas).
+    cases: list[tuple[dict[str, Any], int]] = [
+        ({"type": "string"}, 2),
+        ({"type": "string", "min_length": True, "max_length": -1}, 1),
+        ({"type": "list", "min_length": -3, "max_length": False}, 1),
+    ]
+    for declared, refs in cases:
+        schema = _one_input(declared, refs)
+        Draft202012Validator.check_schema(schema)
+        assert schema["required"] == ["v"]
