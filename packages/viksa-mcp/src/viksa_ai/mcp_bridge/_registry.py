@@ -142,7 +142,7 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
     if not _enabled(doc.get("status")):
         return []
     alias = str(doc.get("agent_alias") or doc.get("alias") or doc.get("agent_name") or "agent")
-    agent_id = str(doc.get("id") or doc.get("agent_id") or alias)
+    agent_id = _agent_id(doc) or alias
     inputs = _by_name(doc.get("inputs"))
     outputs = _by_name(doc.get("outputs"))
     hints = _input_mappings(doc)
@@ -190,40 +190,35 @@ def build_registry(
     # One malformed document (a platform answering garbage) costs its own tools only.
     usable: list[Mapping[str, Any]] = []
     specs: list[ViksaToolSpec] = []
+    seen: set[str] = set()
     for doc in docs:
+        # The same agent twice (a listing whose pages shifted while it was read) is one
+        # agent: counted twice, its tools would collide with themselves and get suffixes.
+        # The type says Mapping; a platform answering garbage says otherwise.
+        found: object = doc
+        agent_key = _agent_id(doc) if isinstance(found, Mapping) else None
+        if agent_key is not None:
+            if agent_key in seen:
+                continue
+            seen.add(agent_key)
         try:
             specs += agent_doc_to_tools(doc)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            # The type says Mapping; a platform answering garbage says otherwise.
-            found: object = doc
-            agent = found.get("id") if isinstance(found, Mapping) else None
+        except (AttributeError, ArithmeticError, KeyError, TypeError, ValueError) as exc:
             _log.warning(
                 "agent %s skipped: its document is malformed (%s: %s)",
-                agent or "(no id)",
+                agent_key or "(no id)",
                 type(exc).__name__,
                 exc,
             )
         else:
             usable.append(doc)
-    counts: dict[str, int] = {}
-    for spec in specs:
-        base = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
-        counts[base] = counts.get(base, 0) + 1
     registry = BridgeRegistry(mappings=[dict(item) for item in mappings])
-    for spec in specs:
-        name = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
-        if counts[name] > 1 or name in registry.tools:
-            name = make_tool_name(
-                spec.agent_alias,
-                spec.endpoint_name,
-                suffix=short_suffix(spec.agent_id, spec.endpoint_name),
-                max_length=max_name_length,
-            )
+    for name, spec in _unique_names(specs, max_name_length):
         registry.tools[name] = _renamed(spec, name)
     for doc in usable:
         if not _enabled(doc.get("status")):
             continue
-        agent_id = str(doc.get("id") or doc.get("agent_id") or doc.get("agent_alias"))
+        agent_id = _agent_id(doc) or str(doc.get("agent_alias"))
         registry.agents[agent_id] = AgentInfo(
             agent_id=agent_id,
             agent_alias=str(doc.get("agent_alias") or ""),
@@ -231,6 +226,51 @@ def build_registry(
             guidelines=guidelines_text(doc.get("ai_guidelines")),
         )
     return registry
+
+
+def _agent_id(doc: Mapping[str, Any]) -> str | None:
+    found = doc.get("id") or doc.get("agent_id")
+    return str(found) if found else None
+
+
+def _unique_names(specs: list[ViksaToolSpec], max_length: int) -> list[tuple[str, ViksaToolSpec]]:
+    """Each spec with its tool name, no two alike, the same whatever the order of ``specs``.
+
+    A name no other tool would share is kept as it is. Names that several tools would
+    share get a suffix each from the agent id and endpoint name; a suffixed name that
+    is still taken (by a tool's own name, or two endpoints of one agent sharing a name)
+    tries suffixes from the endpoint's path and a counter until one is free.
+    """
+    bases = [make_tool_name(s.agent_alias, s.endpoint_name, max_length=max_length) for s in specs]
+    counts: dict[str, int] = {}
+    for base in bases:
+        counts[base] = counts.get(base, 0) + 1
+    taken = {base for base in bases if counts[base] == 1}
+    named: list[tuple[str, ViksaToolSpec]] = []
+    order = sorted(
+        range(len(specs)),
+        key=lambda i: (specs[i].agent_id, specs[i].endpoint_path, specs[i].endpoint_name),
+    )
+    for index in order:
+        spec, name = specs[index], bases[index]
+        if counts[name] > 1:
+            attempt = 0
+            while True:
+                parts = [spec.agent_id, spec.endpoint_name]
+                if attempt:
+                    parts += [spec.endpoint_path, str(attempt)]
+                name = make_tool_name(
+                    spec.agent_alias,
+                    spec.endpoint_name,
+                    suffix=short_suffix(*parts),
+                    max_length=max_length,
+                )
+                if name not in taken:
+                    break
+                attempt += 1
+            taken.add(name)
+        named.append((name, spec))
+    return named
 
 
 def _renamed(spec: ViksaToolSpec, name: str) -> ViksaToolSpec:
