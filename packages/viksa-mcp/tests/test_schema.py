@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
 
 from viksa_ai.mcp_bridge import agent_doc_to_tools
-from viksa_ai.mcp_bridge._schema import input_schema, output_schema, schema_errors
+from viksa_ai.mcp_bridge._schema import argument_keys, input_schema, output_schema, schema_errors
 
 _DOC = json.loads(
     (
@@ -154,3 +155,20 @@ def test_hostile_declarations_still_give_a_valid_json_schema() -> None:
         schema = _one_input(declared, refs)
         Draft202012Validator.check_schema(schema)
         assert schema["required"] == ["v"]
+
+
+def test_every_property_key_is_one_every_client_takes() -> None:
+    # Anthropic's API refuses every request of a session once one tool has a property
+    # key outside [A-Za-z0-9_.-]{1,64}; an input name is a payload key: any text.
+    names = ["größe", "user name", "x" * 80, "x" * 81, "ok_name", "a.b-c", "日本", "$"]
+    endpoint = {"inputs": [{"input_ref": name} for name in names]}
+    inputs = {name: {"name": name, "type": "string", "description": "Say."} for name in names}
+    keys = argument_keys(endpoint)
+    assert keys == argument_keys(endpoint)  # stable
+    assert (keys["ok_name"], keys["a.b-c"]) == ("ok_name", "a.b-c")
+    assert len(set(keys.values())) == len(names)
+    schema = input_schema(endpoint, inputs)
+    assert list(schema["properties"]) == list(keys.values()) == schema["required"]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) for key in schema["properties"])
+    assert keys["user name"].startswith("user_name_")
+    assert schema["properties"][keys["größe"]]["description"] == "The input named 'größe'. Say"

@@ -203,3 +203,17 @@ async def test_a_port_in_use_is_a_config_error_not_a_traceback(backend: Any) -> 
         port = taken.getsockname()[1]
         with pytest.raises(BridgeConfigError, match=rf"cannot listen on 127\.0\.0\.1:{port}: "):
             await bridge.serve_http("127.0.0.1", port)
+
+
+async def test_a_renamed_argument_reaches_the_agent_by_its_name(backend: Any) -> None:
+    doc = backend.docs[0]
+    doc["inputs"][0]["name"] = "the text"  # word_stats' `text`, a name Claude refuses
+    doc["agent_endpoints"][0]["inputs"][0]["input_ref"] = "the text"
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        [key] = tools["text_tools_word_stats"].input_schema["required"]
+        assert key.startswith("the_text_")
+        result = await client.call_tool("text_tools_word_stats", {key: "a b a"})
+        assert not result.is_error, _text(result)
+    assert backend.calls == [("text_tools_word_stats", {"the text": "a b a"})]

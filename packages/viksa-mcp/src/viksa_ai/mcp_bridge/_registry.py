@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viksa_ai.mcp_bridge._names import MAX_TOOL_NAME_LENGTH, make_tool_name, short_suffix
-from viksa_ai.mcp_bridge._schema import input_schema, output_schema
+from viksa_ai.mcp_bridge._schema import argument_keys, input_schema, output_schema
 
 __all__ = [
     "AgentInfo",
@@ -30,6 +30,7 @@ class ViksaToolSpec:
 
     ``endpoint_path`` is the platform's ``alias.module.function``; ``input_schema`` and
     ``output_schema`` (None when the endpoint declares no outputs) are JSON Schemas.
+    :meth:`agent_arguments` turns a call's arguments into the agent's inputs.
     """
 
     name: str
@@ -44,6 +45,13 @@ class ViksaToolSpec:
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     task_queue: str | None = None
     requires_approval: bool = False
+    argument_names: dict[str, str] = field(default_factory=dict)
+    """The agent's input name of each property key that is not that name (see
+    :func:`~viksa_ai.mcp_bridge._schema.argument_keys`)."""
+
+    def agent_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """A call's arguments keyed by the agent's input names."""
+        return {self.argument_names.get(key, key): value for key, value in arguments.items()}
 
     def fingerprint(self) -> str:
         """A text that changes whenever what a client sees of the tool changes."""
@@ -171,6 +179,9 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
                 timeout_seconds=int(config.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS),
                 task_queue=str(queues[0]) if queues else None,
                 requires_approval=bool(config.get("requires_approval")),
+                argument_names={
+                    key: name for name, key in argument_keys(endpoint).items() if key != name
+                },
             )
         )
     return tools

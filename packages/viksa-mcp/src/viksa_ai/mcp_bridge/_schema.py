@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]  # no stubs
 
-__all__ = ["input_schema", "output_schema", "schema_errors"]
+from viksa_ai.mcp_bridge._names import short_suffix
+
+__all__ = ["argument_keys", "input_schema", "output_schema", "schema_errors"]
 
 # Agent input/output types (case-insensitive on the wire) -> JSON Schema types.
 _JSON_TYPES = {
@@ -30,6 +33,9 @@ _LENGTH_KEYS = {
 }
 
 
+# Property keys every client takes (Anthropic's API checks them on every request).
+_PROPERTY_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # An input's `pattern` is the agent's and the value the caller's: Python's `re` backtracks
 # (`^(a|aa)+$` takes minutes on 50 characters) and holds the event loop, every client's
 # calls and the refresh while it searches; an invalid pattern would raise. The platform
@@ -99,6 +105,31 @@ def _property(declared: Mapping[str, Any], mappings: Mapping[str, Any]) -> dict[
     return prop
 
 
+def _ref_name(ref: object) -> str:
+    return str(ref.get("input_ref", "")) if isinstance(ref, Mapping) else str(ref)
+
+
+def argument_keys(endpoint: Mapping[str, Any]) -> dict[str, str]:
+    """The property key of each input the endpoint references: its name when it is one
+    every client takes (``[A-Za-z0-9_.-]``, 1 to 64 characters), else a safe key.
+
+    Anthropic's API refuses every request of a session (all its tools) once one tool
+    has a property key outside that set, and input names are payload keys: any text.
+    A safe key is the name with each run of other characters made ``_``, cut to 57
+    characters, and a 6-character hash of the name: stable and apart from the others.
+    """
+    keys: dict[str, str] = {}
+    for name in (_ref_name(ref) for ref in endpoint.get("inputs") or []):
+        if not name or name in keys:
+            continue
+        if _PROPERTY_KEY.fullmatch(name):
+            keys[name] = name
+        else:
+            base = _KEY_UNSAFE.sub("_", name)[:57].strip("_") or "input"
+            keys[name] = f"{base}_{short_suffix(name)}"
+    return keys
+
+
 def input_schema(
     endpoint: Mapping[str, Any],
     inputs: Mapping[str, Mapping[str, Any]],
@@ -108,19 +139,23 @@ def input_schema(
 
     ``inputs`` maps each declared input's name to its declaration; ``mappings`` maps an
     input name to a hint on where its value comes from (added to its description).
+    Properties are keyed as :func:`argument_keys` says; a renamed one says its name.
     """
+    keys = argument_keys(endpoint)
     properties: dict[str, Any] = {}
     required: list[str] = []
     for ref in endpoint.get("inputs") or []:
-        name = str(ref.get("input_ref", "")) if isinstance(ref, Mapping) else str(ref)
-        if not name:
-            continue
-        if name in properties:
+        name = _ref_name(ref)
+        if not name or keys[name] in properties:
             continue  # referenced twice: `required` must not name it twice
+        key = keys[name]
         declared = inputs.get(name) or {"name": name}
-        properties[name] = _property(declared, mappings or {})
+        prop = properties[key] = _property(declared, mappings or {})
+        if key != name:
+            said = prop.get("description")
+            prop["description"] = f"The input named {name!r}" + (f". {said}" if said else "")
         if not isinstance(ref, Mapping) or ref.get("required", True):
-            required.append(name)
+            required.append(key)
     schema: dict[str, Any] = {
         "type": "object",
         "properties": properties,

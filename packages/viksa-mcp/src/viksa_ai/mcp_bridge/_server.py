@@ -249,7 +249,7 @@ class BridgeServer:
                 f"{name}: invalid arguments, nothing was sent: " + "; ".join(problems), error=True
             )
         try:
-            value = await self.backend.call(spec, arguments)
+            value = await self.backend.call(spec, spec.agent_arguments(arguments))
         except ToolCallError as exc:
             _log.info("%s", exc)
             return _text_result(str(exc), error=True)
