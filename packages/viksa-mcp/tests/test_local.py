@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
 
 from viksa_ai.devtools.runner import sandbox_status
+from viksa_ai.mcp_bridge import BridgeServer
 from viksa_ai.mcp_bridge._local import LocalBackend
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.mark.parametrize("bwrap", ["missing", "found"])
@@ -24,3 +32,55 @@ def test_the_folder_backend_says_whether_agent_code_is_sandboxed(
     assert f"agent code runs with sandbox {sandbox_status()[1]}" in caplog.text
     if bwrap == "missing":
         assert "agents run unsandboxed" in caplog.text
+
+
+_NAP = """
+
+@mcp_endpoint(description="Sleep a while")
+async def nap(payload: dict[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    await asyncio.sleep(30)
+    return {"slug": "woke"}
+"""
+
+
+async def test_a_call_after_a_cancelled_one_runs(tmp_path: Path) -> None:
+    # The SDK cancels a call (notifications/cancelled) with anyio, which cancels again at
+    # every await: the call queued behind it went to the child being killed.
+    folder = tmp_path / "tools"
+    shutil.copytree(EXAMPLES / "text_tools_agent", folder)
+    manifest = json.loads((folder / "agent.json").read_text())
+    manifest["agent_endpoints"].append(
+        {"name": "nap", "module": "main", "description": "Sleep", "outputs": ["slug"]}
+    )
+    (folder / "agent.json").write_text(json.dumps(manifest))
+    with (folder / "main.py").open("a") as main:
+        main.write(_NAP)
+    backend = LocalBackend(folder, {})
+    bridge = BridgeServer(backend, refresh_interval=0)
+    await bridge.refresh()
+    results: list[Any] = []
+    try:
+        async with Client(bridge.server, mode="legacy") as client:
+            assert not (await client.call_tool("tools_slugify", {"text": "warm up"})).is_error
+            async with anyio.create_task_group() as group:
+                napping = anyio.CancelScope()
+
+                async def nap() -> None:
+                    with napping:
+                        await client.call_tool("tools_nap", {})
+
+                async def queued() -> None:
+                    results.append(await client.call_tool("tools_slugify", {"text": "A B"}))
+
+                group.start_soon(nap)
+                await anyio.sleep(0.5)  # the nap is running in the child
+                group.start_soon(queued)
+                await anyio.sleep(0.1)  # the slugify waits for the worker
+                napping.cancel()
+    finally:
+        await backend.close()
+    [after] = results
+    assert not after.is_error, after.content[0].text
+    assert after.structured_content == {"slug": "a-b"}
