@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,60 +60,59 @@ def _napping_folder(tmp_path: Path) -> Path:
     return folder
 
 
-async def test_a_call_after_a_cancelled_one_runs(tmp_path: Path) -> None:
-    # The SDK cancels a call (notifications/cancelled) with anyio, which cancels again at
-    # every await: the call queued behind it went to the child being killed.
+Interrupt = Callable[[BridgeServer, anyio.CancelScope], Awaitable[None]]
+
+
+async def _nap_and_queue(tmp_path: Path, interrupt: Interrupt) -> dict[str, Any]:
+    """Serve the napping folder, call ``nap``, queue ``slugify`` behind it, then
+    ``interrupt(bridge, scope of the nap)``: the answers by tool (a cancelled one: none)."""
     backend = LocalBackend(_napping_folder(tmp_path), {})
     bridge = BridgeServer(backend, refresh_interval=0)
     await bridge.refresh()
-    results: list[Any] = []
+    answers: dict[str, Any] = {}
+
     try:
         async with Client(bridge.server, mode="legacy") as client:
             assert not (await client.call_tool("tools_slugify", {"text": "warm up"})).is_error
+
+            async def call(name: str, arguments: dict[str, Any], scope: anyio.CancelScope) -> None:
+                with scope:
+                    answers[name] = await client.call_tool(name, arguments)
+
             async with anyio.create_task_group() as group:
                 napping = anyio.CancelScope()
-
-                async def nap() -> None:
-                    with napping:
-                        await client.call_tool("tools_nap", {})
-
-                async def queued() -> None:
-                    results.append(await client.call_tool("tools_slugify", {"text": "A B"}))
-
-                group.start_soon(nap)
+                group.start_soon(call, "tools_nap", {}, napping)
                 await anyio.sleep(0.5)  # the nap is running in the child
-                group.start_soon(queued)
+                group.start_soon(call, "tools_slugify", {"text": "A B"}, anyio.CancelScope())
                 await anyio.sleep(0.1)  # the slugify waits for the worker
-                napping.cancel()
+                await interrupt(bridge, napping)
     finally:
         await backend.close()
-    [after] = results
+    return answers
+
+
+async def test_a_call_after_a_cancelled_one_runs(tmp_path: Path) -> None:
+    # The SDK cancels a call (notifications/cancelled) with anyio, which cancels again at
+    # every await: the call queued behind it went to the child being killed.
+    async def cancel(bridge: BridgeServer, napping: anyio.CancelScope) -> None:
+        napping.cancel()
+
+    answers = await _nap_and_queue(tmp_path, cancel)
+    assert list(answers) == ["tools_slugify"]
+    after = answers["tools_slugify"]
     assert not after.is_error, after.content[0].text
     assert after.structured_content == {"slug": "a-b"}
 
 
 async def test_a_call_waiting_while_the_folder_reloads_is_a_tool_error(tmp_path: Path) -> None:
-    backend = LocalBackend(_napping_folder(tmp_path), {})
-    bridge = BridgeServer(backend, refresh_interval=0)
-    await bridge.refresh()
-    results: list[Any] = []
-    try:
-        async with Client(bridge.server, mode="legacy") as client:
-            assert not (await client.call_tool("tools_slugify", {"text": "warm up"})).is_error
+    async def reload(bridge: BridgeServer, napping: anyio.CancelScope) -> None:
+        (tmp_path / "tools" / "notes.txt").write_text("an edit")
+        await bridge.refresh()  # a new worker; the old one is closed
 
-            async def call(name: str, arguments: dict[str, Any]) -> None:
-                results.append(await client.call_tool(name, arguments))
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(call, "tools_nap", {})
-                await anyio.sleep(0.5)  # the nap is running in the child
-                group.start_soon(call, "tools_slugify", {"text": "A B"})
-                await anyio.sleep(0.1)  # the slugify waits for the worker
-                (tmp_path / "tools" / "notes.txt").write_text("an edit")
-                await bridge.refresh()  # a new worker; the old one is closed
-    finally:
-        await backend.close()
-    texts = sorted(result.content[0].text for result in results)
-    assert all(result.is_error for result in results), texts
-    assert "the agent folder was reloaded before the call ran; nothing was run" in texts[1]
-    assert "failed inside the bridge" not in "".join(texts)
+    answers = await _nap_and_queue(tmp_path, reload)
+    assert answers["tools_nap"].is_error
+    queued = answers["tools_slugify"]
+    assert queued.is_error
+    assert "the agent folder was reloaded before the call ran; nothing was run" in (
+        queued.content[0].text
+    )
