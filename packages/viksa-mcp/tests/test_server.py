@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -217,3 +218,18 @@ async def test_a_renamed_argument_reaches_the_agent_by_its_name(backend: Any) ->
         result = await client.call_tool("text_tools_word_stats", {key: "a b a"})
         assert not result.is_error, _text(result)
     assert backend.calls == [("text_tools_word_stats", {"the text": "a b a"})]
+
+
+async def test_a_guidelines_uri_is_a_valid_uri_whatever_the_agent_id(backend: Any) -> None:
+    # A folder's agent is `local-{folder name}`; a platform id could hold anything.
+    backend.docs[0]["id"] = "local-my agent/x?y#z"
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        [uri] = [
+            str(r.uri) for r in (await client.list_resources()).resources if "agent" in str(r.uri)
+        ]
+        assert uri == "viksa://agent/local-my%20agent%2Fx%3Fy%23z/guidelines"
+        parts = urlsplit(uri)
+        assert (parts.netloc, parts.query, parts.fragment) == ("agent", "", "")
+        read = await client.read_resource(uri)
+        assert read.contents[0].text == "Count words with word_stats."  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import anyio
 import mcp.types as types
@@ -72,6 +73,12 @@ class _Server(Server[Any]):
             experimental_capabilities,
             extensions,
         )
+
+
+def _guidelines_uri(agent_id: str) -> str:
+    # An id is any text (a folder's name holds spaces): quoted, it stays one path segment
+    # of a valid URI instead of a query, a fragment or a client's parse error.
+    return _GUIDELINES_URI.format(quote(agent_id, safe=""))
 
 
 def _text_result(text: str, *, error: bool) -> types.CallToolResult:
@@ -289,9 +296,7 @@ class BridgeServer:
     @staticmethod
     def _resource_uris(registry: BridgeRegistry) -> list[str]:
         uris = [
-            _GUIDELINES_URI.format(info.agent_id)
-            for info in registry.agents.values()
-            if info.guidelines
+            _guidelines_uri(info.agent_id) for info in registry.agents.values() if info.guidelines
         ]
         return [*uris, MAPPINGS_URI]
 
@@ -303,7 +308,7 @@ class BridgeServer:
             types.Resource(
                 name=f"{info.agent_alias}_guidelines",
                 title=f"Guidelines of {info.agent_name}",
-                uri=_GUIDELINES_URI.format(info.agent_id),
+                uri=_guidelines_uri(info.agent_id),
                 description=f"How to use the tools of {info.agent_name} (its ai_guidelines)",
                 mime_type="text/markdown",
             )
@@ -335,7 +340,7 @@ class BridgeServer:
             found = [
                 info
                 for info in registry.agents.values()
-                if info.guidelines and _GUIDELINES_URI.format(info.agent_id) == uri
+                if info.guidelines and _guidelines_uri(info.agent_id) == uri
             ]
             if not found:
                 raise MCPError(types.INVALID_PARAMS, f"no resource {uri}: list the resources")
