@@ -154,7 +154,10 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
     inputs = _by_name(doc.get("inputs"))
     outputs = _by_name(doc.get("outputs"))
     hints = _input_mappings(doc)
-    queues = (doc.get("chrona_queue") or {}).get("chrona_queues") or []
+    # The first queue that is not blank: the platform accepts ["", "q1"] for a secure agent.
+    queues = [
+        q for q in (doc.get("chrona_queue") or {}).get("chrona_queues") or [] if str(q).strip()
+    ]
     tools: list[ViksaToolSpec] = []
     for endpoint in doc.get("agent_endpoints") or []:
         if not isinstance(endpoint, Mapping) or not _enabled(endpoint.get("status")):
@@ -170,7 +173,7 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
                 name=make_tool_name(alias, name),
                 agent_id=agent_id,
                 agent_alias=alias,
-                agent_type=str(doc.get("agent_type") or "cloud"),
+                agent_type=str(doc.get("agent_type") or "cloud").lower(),
                 endpoint_name=name,
                 endpoint_path=str(endpoint.get("endpoint") or f"{alias}.{module}.{name}"),
                 description=description,
