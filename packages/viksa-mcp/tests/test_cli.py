@@ -36,6 +36,7 @@ def no_viksa_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--path", "x", "--agent-id", "a"], "--path serves a folder"),
         (["--path", "no/such/dir"], "--path no/such/dir: not a directory holding an agent"),
         (["--all-deployed", "--refresh-interval", "-1"], "--refresh-interval must be 0 or more"),
+        (["--all-deployed", "--refresh-interval", "nan"], "--refresh-interval must be 0 or more"),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(

@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
         interval = args.refresh_interval
         if interval is None:
             interval = _env_float("VIKSA_MCP_REFRESH_INTERVAL", 60.0)
-        if interval < 0:
+        if not interval >= 0:  # NaN too: the refresh loop cannot sleep NaN seconds
             raise BridgeConfigError(f"--refresh-interval must be 0 or more, got {interval:g}")
         backend, watches = _backend(args)
     except BridgeConfigError as exc:
