@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
 
 from viksa_ai.mcp_bridge import agent_doc_to_tools
+from viksa_ai.mcp_bridge._names import short_suffix
 from viksa_ai.mcp_bridge._schema import argument_keys, input_schema, output_schema, schema_errors
 
 _DOC = json.loads(
@@ -172,3 +173,12 @@ def test_every_property_key_is_one_every_client_takes() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) for key in schema["properties"])
     assert keys["user name"].startswith("user_name_")
     assert schema["properties"][keys["größe"]]["description"] == "The input named 'größe'. Say"
+
+
+def test_a_safe_key_never_takes_another_inputs_name() -> None:
+    # A hostile manifest can name an input like another input's safe key.
+    lookalike = "user_name_" + short_suffix("user name")
+    keys = argument_keys({"inputs": [{"input_ref": "user name"}, {"input_ref": lookalike}]})
+    assert keys[lookalike] == lookalike
+    assert keys["user name"] not in (lookalike, "user name")
+    assert keys["user name"].startswith("user_name_")

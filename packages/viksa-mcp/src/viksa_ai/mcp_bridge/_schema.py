@@ -118,15 +118,24 @@ def argument_keys(endpoint: Mapping[str, Any]) -> dict[str, str]:
     A safe key is the name with each run of other characters made ``_``, cut to 57
     characters, and a 6-character hash of the name: stable and apart from the others.
     """
+    names = list(dict.fromkeys(_ref_name(ref) for ref in endpoint.get("inputs") or []))
+    # Names kept as they are come first: a safe key never takes one (an input could be
+    # named like another's safe key).
+    taken = {name for name in names if _PROPERTY_KEY.fullmatch(name)}
     keys: dict[str, str] = {}
-    for name in (_ref_name(ref) for ref in endpoint.get("inputs") or []):
-        if not name or name in keys:
+    for name in names:
+        if not name:
             continue
-        if _PROPERTY_KEY.fullmatch(name):
+        if name in taken:
             keys[name] = name
-        else:
-            base = _KEY_UNSAFE.sub("_", name)[:57].strip("_") or "input"
-            keys[name] = f"{base}_{short_suffix(name)}"
+            continue
+        base = _KEY_UNSAFE.sub("_", name)[:57].strip("_") or "input"
+        key, attempt = f"{base}_{short_suffix(name)}", 0
+        while key in taken:
+            attempt += 1
+            key = f"{base}_{short_suffix(name, str(attempt))}"
+        taken.add(key)
+        keys[name] = key
     return keys
 
 
