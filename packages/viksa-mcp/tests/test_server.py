@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp.client.session import IncomingMessage
 
-from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError
+from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._server import MAPPINGS_URI
 
 MakeDoc = Callable[..., dict[str, Any]]
@@ -233,3 +233,20 @@ async def test_a_guidelines_uri_is_a_valid_uri_whatever_the_agent_id(backend: An
         assert (parts.netloc, parts.query, parts.fragment) == ("agent", "", "")
         read = await client.read_resource(uri)
         assert read.contents[0].text == "Count words with word_stats."  # type: ignore[union-attr]
+
+
+async def test_a_lone_surrogate_in_a_result_or_error_cannot_end_the_bridge(backend: Any) -> None:
+    # JSON's "\ud800" decodes to a str that UTF-8 cannot encode: the SDK's stdio writer
+    # raised on it and the bridge process ended (exit 1).
+    backend.answers["slugify"] = {"slug": "bad \ud800 text"}
+    backend.answers["sign_message"] = ToolCallError("text_tools_sign_message: failed \udfff")
+    bridge = await _bridge(backend)
+    results = [
+        await bridge.call_tool("text_tools_slugify", {"text": "a"}),
+        await bridge.call_tool("text_tools_sign_message", {"message": "m"}),
+    ]
+    for result in results:
+        assert result.is_error
+        wire = result.model_dump_json(by_alias=True, exclude_unset=True)  # what stdio writes
+        assert "\\\\ud800" in wire or "\\\\udfff" in wire
+    assert "is not valid Unicode (a lone surrogate)" in _text(results[0])
