@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -122,3 +123,26 @@ def test_an_infinite_timeout_costs_its_own_agent_only(make_doc: MakeDoc) -> None
     registry = build_registry([broken, make_doc()])
     assert list(registry.agents) == ["agt1"]
     assert len(registry.tools) == 3
+
+
+def test_lone_surrogates_of_a_document_never_reach_the_wire(make_doc: MakeDoc) -> None:
+    # JSON's "\ud800" decodes to a str UTF-8 cannot encode: one such description made the
+    # SDK's stdio writer raise on tools/list (or on initialize's instructions) and ended
+    # the bridge for every agent it served.
+    doc = make_doc()
+    doc["agent_name"] = "Bad \ud800 name"
+    doc["ai_guidelines"] = ["Use \udfff carefully"]
+    doc["agent_endpoints"][0]["description"] = "Count \ud800 words"
+    doc["inputs"][0]["description"] = "The \ud801 text"
+    registry = build_registry([doc])
+    seen = [
+        registry.instructions(),
+        *(info.guidelines for info in registry.agents.values()),
+        *(
+            [spec.name, spec.description, spec.input_schema, spec.output_schema]
+            for spec in registry.tools.values()
+        ),
+    ]
+    # What stdio writes: UTF-8, which refuses a lone surrogate.
+    json.dumps(seen, ensure_ascii=False).encode("utf-8")
+    assert "Count \\ud800 words" in registry.tools["text_tools_word_stats"].description

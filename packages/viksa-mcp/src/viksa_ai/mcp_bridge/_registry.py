@@ -10,6 +10,7 @@ from typing import Any
 
 from viksa_ai.mcp_bridge._names import MAX_TOOL_NAME_LENGTH, make_tool_name, short_suffix
 from viksa_ai.mcp_bridge._schema import argument_keys, input_schema, output_schema
+from viksa_ai.mcp_bridge._text import wire_value
 
 __all__ = [
     "AgentInfo",
@@ -205,7 +206,9 @@ def build_registry(
     usable: list[Mapping[str, Any]] = []
     specs: list[ViksaToolSpec] = []
     seen: set[str] = set()
-    for doc in docs:
+    for raw in docs:
+        # Every text a client will see, UTF-8 encodable (the agent's files are not shown).
+        doc = _wire_doc(raw)
         # The same agent twice (a listing whose pages shifted while it was read) is one
         # agent: counted twice, its tools would collide with themselves and get suffixes.
         # The type says Mapping; a platform answering garbage says otherwise.
@@ -240,6 +243,13 @@ def build_registry(
             guidelines=guidelines_text(doc.get("ai_guidelines")),
         )
     return registry
+
+
+def _wire_doc(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    found: object = doc
+    if not isinstance(found, dict):
+        return doc
+    return {key: item if key == "files" else wire_value(item) for key, item in found.items()}
 
 
 def _agent_id(doc: Mapping[str, Any]) -> str | None:

@@ -33,6 +33,7 @@ from mcp.server.subscriptions import (
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
 from viksa_ai.mcp_bridge._schema import schema_errors
+from viksa_ai.mcp_bridge._text import is_wire_text, wire_text
 
 __all__ = ["Backend", "BridgeServer"]
 
@@ -81,20 +82,10 @@ def _guidelines_uri(agent_id: str) -> str:
     return _GUIDELINES_URI.format(quote(agent_id, safe=""))
 
 
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _text_result(text: str, *, error: bool) -> types.CallToolResult:
-    if not _is_utf8(text):
-        # A lone surrogate (JSON's "\ud800") cannot be written as UTF-8: the SDK's stdio
-        # writer would raise and end the bridge. Shown escaped instead.
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=wire_text(text))], is_error=error
+    )
 
 
 class BridgeServer:
@@ -279,7 +270,7 @@ class BridgeServer:
             text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
         except (TypeError, ValueError):
             text = str(value)
-        if not _is_utf8(text):
+        if not is_wire_text(text):
             return _text_result(
                 f"{spec.name}: the endpoint's result holds text that is not valid Unicode (a "
                 f"lone surrogate), which MCP cannot carry:\n{text}",
