@@ -250,3 +250,16 @@ async def test_a_lone_surrogate_in_a_result_or_error_cannot_end_the_bridge(backe
         wire = result.model_dump_json(by_alias=True, exclude_unset=True)  # what stdio writes
         assert "\\\\ud800" in wire or "\\\\udfff" in wire
     assert "is not valid Unicode (a lone surrogate)" in _text(results[0])
+
+
+async def test_an_integer_given_as_a_whole_float_is_sent_as_an_integer(backend: Any) -> None:
+    # JSON Schema takes 5.0 as an integer; the platform and the runner refuse it ("must
+    # be an integer, got a number"), after the bridge said it was valid.
+    bridge = await _bridge(backend)
+    result = await bridge.call_tool("text_tools_word_stats", {"text": "a", "top": 5.0})
+    assert not result.is_error
+    [(_, sent)] = backend.calls
+    assert sent == {"text": "a", "top": 5}
+    assert type(sent["top"]) is int
+    refused = await bridge.call_tool("text_tools_word_stats", {"text": "a", "top": 5.5})
+    assert refused.is_error

@@ -51,8 +51,14 @@ class ViksaToolSpec:
     :func:`~viksa_ai.mcp_bridge._schema.argument_keys`)."""
 
     def agent_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """A call's arguments keyed by the agent's input names."""
-        return {self.argument_names.get(key, key): value for key, value in arguments.items()}
+        """A call's arguments as the agent takes them: keyed by its input names, and an
+        integer input given as ``5.0`` (JSON Schema's integer) sent as ``5``, which the
+        platform and the runner require."""
+        properties = self.input_schema.get("properties") or {}
+        return {
+            self.argument_names.get(key, key): _as_declared(properties.get(key), value)
+            for key, value in arguments.items()
+        }
 
     def fingerprint(self) -> str:
         """A text that changes whenever what a client sees of the tool changes."""
@@ -61,6 +67,11 @@ class ViksaToolSpec:
             sort_keys=True,
             default=str,
         )
+
+
+def _as_declared(prop: object, value: Any) -> Any:
+    integer = isinstance(prop, Mapping) and prop.get("type") == "integer"
+    return int(value) if integer and isinstance(value, float) and value.is_integer() else value
 
 
 @dataclass(frozen=True)
