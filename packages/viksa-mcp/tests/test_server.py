@@ -13,7 +13,7 @@ from mcp import Client
 from mcp.client.session import IncomingMessage
 
 from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError, ToolCallError
-from viksa_ai.mcp_bridge._server import MAPPINGS_URI
+from viksa_ai.mcp_bridge._server import MAPPINGS_URI, exposure_warning
 
 MakeDoc = Callable[..., dict[str, Any]]
 
@@ -263,3 +263,27 @@ async def test_an_integer_given_as_a_whole_float_is_sent_as_an_integer(backend: 
     assert type(sent["top"]) is int
     refused = await bridge.call_tool("text_tools_word_stats", {"text": "a", "top": 5.5})
     assert refused.is_error
+
+
+@pytest.mark.parametrize(
+    ("host", "exposed"),
+    [
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("::1", False),
+        ("[::1]", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.168.1.20", True),
+        ("bridge.example.com", True),
+    ],
+)
+def test_serving_beyond_loopback_says_what_it_exposes(host: str, exposed: bool) -> None:
+    # --http has no authentication: on another address, anyone reaching the port calls
+    # the agents with the bridge's credentials (and the SDK's rebinding guard is off).
+    warning = exposure_warning(host)
+    assert (warning is not None) is exposed
+    if warning is not None:
+        assert "no authentication" in warning
+        assert host in warning

@@ -10,6 +10,7 @@ rather than registering functions. Every call is checked against the tool's
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import socket
@@ -35,7 +36,7 @@ from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
 from viksa_ai.mcp_bridge._schema import schema_errors
 from viksa_ai.mcp_bridge._text import is_wire_text, wire_text
 
-__all__ = ["Backend", "BridgeServer"]
+__all__ = ["Backend", "BridgeServer", "exposure_warning"]
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 MAPPINGS_URI = "viksa://mappings"
@@ -384,12 +385,36 @@ class BridgeServer:
         # Bound here, so a port in use is one message: uvicorn would log it and raise
         # SystemExit inside the task group.
         sock = _listen(host, port)
+        exposed = exposure_warning(host)
+        if exposed:
+            _log.warning("%s", exposed)
         with sock:
             async with anyio.create_task_group() as group:
                 group.start_soon(self.run_refresh_loop)
                 _log.info("serving MCP over Streamable HTTP at http://%s:%d/mcp", host, port)
                 await server.serve(sockets=[sock])
                 group.cancel_scope.cancel()
+
+
+def exposure_warning(host: str) -> str | None:
+    """What serving on ``host`` exposes, when it is not a loopback address (else None).
+
+    Anyone who reaches the port calls the agents with this bridge's credentials: the
+    transport has no authentication, and the SDK guards against DNS rebinding only on
+    loopback.
+    """
+    name = host.strip("[]")
+    try:
+        loopback = name.lower() == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False  # a name that may resolve to anything
+    if loopback:
+        return None
+    return (
+        f"serving on {host}, not a loopback address: whoever reaches this port calls the "
+        "agents with this bridge's credentials (Streamable HTTP has no authentication); "
+        "serve on 127.0.0.1 unless this is what you want"
+    )
 
 
 def _listen(host: str, port: int) -> socket.socket:
