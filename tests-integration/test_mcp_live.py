@@ -69,16 +69,20 @@ def _text(result: Any) -> str:
     return str(result.content[0].text)
 
 
-async def _deploy_text_tools(server: Server, alias: str) -> str:
-    manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
-    main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
-    manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
-    async with ViksaClient(
+def _platform_client(server: Server) -> ViksaClient:
+    return ViksaClient(
         api_key=server.env["VIKSA_API_KEY"],
         org_id=server.env["VIKSA_ORG_ID"],
         project_id=server.env["VIKSA_PROJECT_ID"],
         base_url=server.base_url,
-    ) as client:
+    )
+
+
+async def _deploy_text_tools(server: Server, alias: str) -> str:
+    manifest = json.loads((EXAMPLES / "text_tools_agent" / "agent.json").read_text())
+    main = (EXAMPLES / "text_tools_agent" / "main.py").read_text()
+    manifest["files"] = [{"name": "main.py", "content": main, "mime_type": "python"}]
+    async with _platform_client(server) as client:
         agent = await client.builder.agents.create({**manifest, "agent_alias": alias})
         await client.builder.deploy.build(agent["id"])
         await client.builder.deploy.deploy(agent["id"])
@@ -258,7 +262,8 @@ async def _check_folder(client: Client, announcements: Announcements, folder: Pa
     assert "local-secret" not in _text(signed)
     invalid = await client.call_tool("my_tools_slugify", {"text": "a", "separator": "+"})
     assert invalid.is_error
-    assert "separator: '+' does not match" in _text(invalid)
+    # Patterns are searched by the runner (bounded cost), not by the bridge.
+    assert "input 'separator' must match the pattern" in _text(invalid)
 
     _add_endpoint(folder)
     await announcements.wait("notifications/tools/list_changed")
@@ -293,3 +298,58 @@ async def test_viksa_mcp_serve_over_http(agent_folder: Path, tmp_path: Path) -> 
     with _http_bridge(args, dict(os.environ)) as url:
         async with Client(url, mode="legacy", message_handler=announcements) as client:
             await _check_folder(client, announcements, agent_folder)
+
+
+# -- a hostile agent -----------------------------------------------------------------------
+
+_HOSTILE_CODE = """from typing import Any
+
+from viksa_ai.runtime import mcp_endpoint
+
+
+@mcp_endpoint(description="Echo the name")
+async def echo_name(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"got": payload["user name"]}
+"""
+
+
+async def test_stdio_bridge_serves_a_hostile_agent(server: Server) -> None:
+    # An input named with a space (a property key Anthropic's API refuses) and a pattern
+    # that backtracks for minutes on 50 characters: the bridge renames the key, leaves
+    # the pattern to the platform's bounded search and stays responsive.
+    manifest = {
+        "agent_name": "Hostile",
+        "agent_description": "An agent whose inputs attack the MCP bridge.",
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _HOSTILE_CODE, "mime_type": "python"}],
+        "inputs": [{"name": "user name", "type": "string", "pattern": "^(a|aa)+$"}],
+        "outputs": [{"name": "got", "type": "string"}],
+        "agent_endpoints": [
+            {
+                "name": "echo_name",
+                "module": "main",
+                "description": "Echo the name",
+                "inputs": [{"input_ref": "user name"}],
+                "outputs": ["got"],
+            }
+        ],
+    }
+    async with _platform_client(server) as platform:
+        agent = await platform.builder.agents.create({**manifest, "agent_alias": "hostile"})
+        await platform.builder.deploy.build(agent["id"])
+        await platform.builder.deploy.deploy(agent["id"])
+    params = StdioServerParameters(
+        command=BRIDGE, args=["--agent-alias", "hostile"], env=_env(server)
+    )
+    async with Client(params, mode="legacy") as client:
+        [tool] = (await client.list_tools()).tools
+        [key] = tool.input_schema["required"]
+        assert key.startswith("user_name_")
+        assert "'user name'" in tool.input_schema["properties"][key]["description"]
+        echoed = await client.call_tool(tool.name, {key: "aaaa"})
+        assert echoed.structured_content == {"got": "aaaa"}, _text(echoed)
+        with anyio.fail_after(_WAIT):  # a bound: the bridge's own search took minutes
+            refused = await client.call_tool(tool.name, {key: "a" * 60 + "!"})
+        assert refused.is_error
+        assert "input 'user name' cannot be checked" in _text(refused)
+        assert len((await client.list_tools()).tools) == 1

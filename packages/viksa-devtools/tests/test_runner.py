@@ -725,6 +725,26 @@ async def test_cancelled_call_kills_the_child_and_the_next_call_works() -> None:
         assert (await warm.call("echo")).value["pid"] != pid
 
 
+async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_call() -> None:
+    # anyio (the MCP SDK's server) cancels a task again at each await until it leaves
+    # its cancelled scope: the clean-up must still end before a queued call takes the
+    # lock, or that call goes to the child being killed (and the clean-up takes the new
+    # child's task limit away).
+    async with AsyncAgentWorker(PROBE) as warm:
+        await warm.start()
+        pid = warm.pid
+        task = asyncio.create_task(warm.call("nap", {"seconds": 5}, timeout=10))
+        await asyncio.sleep(0.2)
+        queued = asyncio.create_task(warm.call("echo"))
+        await asyncio.sleep(0)
+        while not task.done():
+            task.cancel()
+            await asyncio.sleep(0)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (await queued).value["pid"] != pid
+
+
 async def test_arun_endpoint_runs_one_call() -> None:
     result = await arun_endpoint(PROBE, "echo", {"note": "async"}, envelope={"run_id": "a"})
     assert result.value["note"] == "async"

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
+from mcp import Client
+from mcp.client.session import IncomingMessage
 
+from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError, cli
 from viksa_ai.mcp_bridge.cli import main
 
 _INSTALL = 'pip install "viksa-ai[mcp]"'
@@ -31,6 +36,7 @@ def no_viksa_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--path", "x", "--agent-id", "a"], "--path serves a folder"),
         (["--path", "no/such/dir"], "--path no/such/dir: not a directory holding an agent"),
         (["--all-deployed", "--refresh-interval", "-1"], "--refresh-interval must be 0 or more"),
+        (["--all-deployed", "--refresh-interval", "nan"], "--refresh-interval must be 0 or more"),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(
@@ -133,3 +139,65 @@ def test_a_port_out_of_range_is_a_usage_error(
         main(["--all-deployed", "--http", "--port", port])
     assert info.value.code == 2
     assert "argument --port: " in capsys.readouterr().err
+
+
+def _gated(backend: Any, gate: anyio.Event, error: Exception | None = None) -> None:
+    """Make ``backend.load`` wait for ``gate``, then load (or raise ``error``)."""
+    load = backend.load
+
+    async def gated_load() -> Any:
+        await gate.wait()
+        if error is not None:
+            raise error
+        return await load()
+
+    backend.load = gated_load
+
+
+async def test_a_slow_first_load_does_not_hold_the_start(
+    backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client gives up on a server that does not answer `initialize` soon; a platform
+    # that accepts connections and answers slowly must not keep the bridge from it.
+    monkeypatch.setattr(cli, "_FIRST_LOAD_WAIT", 0.01)
+    platform_answers = anyio.Event()
+    _gated(backend, platform_answers)
+    bridge = BridgeServer(backend, refresh_interval=0)
+    announced = anyio.Event()
+    counts: list[int] = []
+
+    async def on_message(message: IncomingMessage) -> None:
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            announced.set()
+
+    async def serve() -> None:
+        async with Client(bridge.server, mode="legacy", message_handler=on_message) as client:
+            counts.append(len((await client.list_tools()).tools))
+            platform_answers.set()
+            with anyio.fail_after(10):
+                await announced.wait()
+            counts.append(len((await client.list_tools()).tools))
+
+    monkeypatch.setattr(bridge, "serve_stdio", serve)
+    with anyio.fail_after(20):  # a bound never reached when the start does not wait
+        await cli._serve(bridge, cli.build_parser().parse_args(["--all-deployed"]))
+    assert counts == [0, 3]
+    assert backend.closed
+
+
+async def test_credentials_refused_after_the_start_still_end_the_bridge(
+    backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "_FIRST_LOAD_WAIT", 0.01)
+    platform_answers = anyio.Event()
+    _gated(backend, platform_answers, PlatformRefusedError("the Viksa platform refused"))
+    bridge = BridgeServer(backend, refresh_interval=0)
+
+    async def serve() -> None:
+        platform_answers.set()
+        await anyio.sleep_forever()
+
+    monkeypatch.setattr(bridge, "serve_stdio", serve)
+    with anyio.fail_after(20), pytest.raises(PlatformRefusedError):
+        await cli._serve(bridge, cli.build_parser().parse_args(["--all-deployed"]))
+    assert backend.closed

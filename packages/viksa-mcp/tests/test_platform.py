@@ -179,3 +179,46 @@ async def test_an_unreachable_platform_is_not_a_refusal(
     # The client's transport error, for the bridge to try again at its next refresh.
     with pytest.raises(ViksaTransportError):
         await backend.load()
+
+
+@pytest.mark.parametrize(
+    ("changes", "sent"),
+    [
+        ({"agent_type": "CLOUD"}, ("cloud", None)),
+        (
+            {"agent_type": "secure", "chrona_queue": {"chrona_queues": [" ", "q1"]}},
+            ("secure", "q1"),
+        ),
+    ],
+)
+async def test_an_agent_type_in_capitals_and_a_blank_first_queue_still_call(
+    api: respx.MockRouter,
+    client: ViksaClient,
+    make_doc: MakeDoc,
+    changes: dict[str, Any],
+    sent: tuple[str, str | None],
+) -> None:
+    route = api.post("/pulse/executor/execute").mock(
+        return_value=httpx.Response(
+            200, json={"status": "completed", "execution_id": "e", "endpoint": "x", "response": 1}
+        )
+    )
+    spec = agent_doc_to_tools({**make_doc(), **changes})[1]
+    assert await PlatformBackend(client, AgentSelection(agent_id="agt1")).call(spec, {}) == 1
+    body = json.loads(route.calls.last.request.content)
+    assert (body["agent_type"], body.get("task_queue")) == sent
+
+
+async def test_an_agent_the_sdk_cannot_call_is_a_readable_tool_error(
+    client: ViksaClient, make_doc: MakeDoc
+) -> None:
+    # It was "the bridge failed to run it (ValidationError)", the log no wiser.
+    spec = agent_doc_to_tools({**make_doc(), "agent_type": "edge"})[1]
+    with pytest.raises(ToolCallError) as caught:
+        await PlatformBackend(client, AgentSelection(agent_id="agt1")).call(
+            spec, {"text": "private words"}
+        )
+    message = str(caught.value)
+    assert message.startswith("text_tools_slugify: the agent cannot be called as the platform")
+    assert "agent_type: Input should be 'cloud' or 'secure'" in message
+    assert "private words" not in message

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
 from mcp import Client
 from mcp.client.session import IncomingMessage
 
-from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError
-from viksa_ai.mcp_bridge._server import MAPPINGS_URI
+from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError, ToolCallError
+from viksa_ai.mcp_bridge._server import MAPPINGS_URI, exposure_warning
 
 MakeDoc = Callable[..., dict[str, Any]]
 
@@ -203,3 +204,86 @@ async def test_a_port_in_use_is_a_config_error_not_a_traceback(backend: Any) -> 
         port = taken.getsockname()[1]
         with pytest.raises(BridgeConfigError, match=rf"cannot listen on 127\.0\.0\.1:{port}: "):
             await bridge.serve_http("127.0.0.1", port)
+
+
+async def test_a_renamed_argument_reaches_the_agent_by_its_name(backend: Any) -> None:
+    doc = backend.docs[0]
+    doc["inputs"][0]["name"] = "the text"  # word_stats' `text`, a name Claude refuses
+    doc["agent_endpoints"][0]["inputs"][0]["input_ref"] = "the text"
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        [key] = tools["text_tools_word_stats"].input_schema["required"]
+        assert key.startswith("the_text_")
+        result = await client.call_tool("text_tools_word_stats", {key: "a b a"})
+        assert not result.is_error, _text(result)
+    assert backend.calls == [("text_tools_word_stats", {"the text": "a b a"})]
+
+
+async def test_a_guidelines_uri_is_a_valid_uri_whatever_the_agent_id(backend: Any) -> None:
+    # A folder's agent is `local-{folder name}`; a platform id could hold anything.
+    backend.docs[0]["id"] = "local-my agent/x?y#z"
+    bridge = await _bridge(backend)
+    async with Client(bridge.server, mode="legacy") as client:
+        [uri] = [
+            str(r.uri) for r in (await client.list_resources()).resources if "agent" in str(r.uri)
+        ]
+        assert uri == "viksa://agent/local-my%20agent%2Fx%3Fy%23z/guidelines"
+        parts = urlsplit(uri)
+        assert (parts.netloc, parts.query, parts.fragment) == ("agent", "", "")
+        read = await client.read_resource(uri)
+        assert read.contents[0].text == "Count words with word_stats."  # type: ignore[union-attr]
+
+
+async def test_a_lone_surrogate_in_a_result_or_error_cannot_end_the_bridge(backend: Any) -> None:
+    # JSON's "\ud800" decodes to a str that UTF-8 cannot encode: the SDK's stdio writer
+    # raised on it and the bridge process ended (exit 1).
+    backend.answers["slugify"] = {"slug": "bad \ud800 text"}
+    backend.answers["sign_message"] = ToolCallError("text_tools_sign_message: failed \udfff")
+    bridge = await _bridge(backend)
+    results = [
+        await bridge.call_tool("text_tools_slugify", {"text": "a"}),
+        await bridge.call_tool("text_tools_sign_message", {"message": "m"}),
+    ]
+    for result in results:
+        assert result.is_error
+        wire = result.model_dump_json(by_alias=True, exclude_unset=True)  # what stdio writes
+        assert "\\\\ud800" in wire or "\\\\udfff" in wire
+    assert "is not valid Unicode (a lone surrogate)" in _text(results[0])
+
+
+async def test_an_integer_given_as_a_whole_float_is_sent_as_an_integer(backend: Any) -> None:
+    # JSON Schema takes 5.0 as an integer; the platform and the runner refuse it ("must
+    # be an integer, got a number"), after the bridge said it was valid.
+    bridge = await _bridge(backend)
+    result = await bridge.call_tool("text_tools_word_stats", {"text": "a", "top": 5.0})
+    assert not result.is_error
+    [(_, sent)] = backend.calls
+    assert sent == {"text": "a", "top": 5}
+    assert type(sent["top"]) is int
+    refused = await bridge.call_tool("text_tools_word_stats", {"text": "a", "top": 5.5})
+    assert refused.is_error
+
+
+@pytest.mark.parametrize(
+    ("host", "exposed"),
+    [
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("::1", False),
+        ("[::1]", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.168.1.20", True),
+        ("bridge.example.com", True),
+    ],
+)
+def test_serving_beyond_loopback_says_what_it_exposes(host: str, exposed: bool) -> None:
+    # --http has no authentication: on another address, anyone reaching the port calls
+    # the agents with the bridge's credentials (and the SDK's rebinding guard is off).
+    warning = exposure_warning(host)
+    assert (warning is not None) is exposed
+    if warning is not None:
+        assert "no authentication" in warning
+        assert host in warning

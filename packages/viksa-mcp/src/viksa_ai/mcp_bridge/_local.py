@@ -150,6 +150,14 @@ class LocalBackend:
         except runner.RunnerError as exc:
             # The runner redacts the worker's secret values from its messages.
             raise ToolCallError(f"{spec.name}: {exc}") from None
+        except RuntimeError:
+            if worker is self._worker:
+                raise
+            # The folder changed while the call waited for the worker: nothing was sent.
+            raise ToolCallError(
+                f"{spec.name}: the agent folder was reloaded before the call ran; nothing "
+                "was run: list the tools again and call it again"
+            ) from None
         if result.output:
             _log.info("%s printed:\n%s", spec.name, result.output.rstrip())
         return result.value

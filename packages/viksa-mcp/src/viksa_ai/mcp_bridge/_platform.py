@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from viksa_ai.client import (
     RequestOptions,
     ViksaAuthenticationError,
@@ -137,16 +139,27 @@ class PlatformBackend:
         """Run the tool's endpoint; its result, or :class:`ToolCallError` saying why not."""
         from viksa_ai.models.executor import EndpointExecutionRequest
 
-        request = EndpointExecutionRequest.model_validate(
-            {
-                "agent_id": spec.agent_id,
-                "agent_type": spec.agent_type,
-                "endpoint": spec.endpoint_path,
-                "inputs": arguments,
-                "task_queue": spec.task_queue,
-                "timeout": spec.timeout_seconds,
-            }
-        )
+        try:
+            request = EndpointExecutionRequest.model_validate(
+                {
+                    "agent_id": spec.agent_id,
+                    "agent_type": spec.agent_type,
+                    "endpoint": spec.endpoint_path,
+                    "inputs": arguments,
+                    "task_queue": spec.task_queue,
+                    "timeout": spec.timeout_seconds,
+                }
+            )
+        except ValidationError as exc:
+            # The agent's document, not the arguments: an agent type this SDK does not
+            # know, a secure agent without a queue. Values are left out (the inputs').
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)
+            )
+            raise ToolCallError(
+                f"{spec.name}: the agent cannot be called as the platform describes it ({problems})"
+            ) from None
         options = RequestOptions(timeout=spec.timeout_seconds + _HTTP_GRACE_SECONDS)
         try:
             answer = await self.client.pulse.execute(request, options=options)

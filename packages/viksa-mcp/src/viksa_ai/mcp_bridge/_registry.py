@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viksa_ai.mcp_bridge._names import MAX_TOOL_NAME_LENGTH, make_tool_name, short_suffix
-from viksa_ai.mcp_bridge._schema import input_schema, output_schema
+from viksa_ai.mcp_bridge._schema import argument_keys, input_schema, output_schema
+from viksa_ai.mcp_bridge._text import wire_value
 
 __all__ = [
     "AgentInfo",
@@ -30,6 +31,7 @@ class ViksaToolSpec:
 
     ``endpoint_path`` is the platform's ``alias.module.function``; ``input_schema`` and
     ``output_schema`` (None when the endpoint declares no outputs) are JSON Schemas.
+    :meth:`agent_arguments` turns a call's arguments into the agent's inputs.
     """
 
     name: str
@@ -44,6 +46,19 @@ class ViksaToolSpec:
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     task_queue: str | None = None
     requires_approval: bool = False
+    argument_names: dict[str, str] = field(default_factory=dict)
+    """The agent's input name of each property key that is not that name (see
+    :func:`~viksa_ai.mcp_bridge._schema.argument_keys`)."""
+
+    def agent_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """A call's arguments as the agent takes them: keyed by its input names, and an
+        integer input given as ``5.0`` (JSON Schema's integer) sent as ``5``, which the
+        platform and the runner require."""
+        properties = self.input_schema.get("properties") or {}
+        return {
+            self.argument_names.get(key, key): _as_declared(properties.get(key), value)
+            for key, value in arguments.items()
+        }
 
     def fingerprint(self) -> str:
         """A text that changes whenever what a client sees of the tool changes."""
@@ -52,6 +67,11 @@ class ViksaToolSpec:
             sort_keys=True,
             default=str,
         )
+
+
+def _as_declared(prop: object, value: Any) -> Any:
+    integer = isinstance(prop, Mapping) and prop.get("type") == "integer"
+    return int(value) if integer and isinstance(value, float) and value.is_integer() else value
 
 
 @dataclass(frozen=True)
@@ -142,11 +162,14 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
     if not _enabled(doc.get("status")):
         return []
     alias = str(doc.get("agent_alias") or doc.get("alias") or doc.get("agent_name") or "agent")
-    agent_id = str(doc.get("id") or doc.get("agent_id") or alias)
+    agent_id = _agent_id(doc) or alias
     inputs = _by_name(doc.get("inputs"))
     outputs = _by_name(doc.get("outputs"))
     hints = _input_mappings(doc)
-    queues = (doc.get("chrona_queue") or {}).get("chrona_queues") or []
+    # The first queue that is not blank: the platform accepts ["", "q1"] for a secure agent.
+    queues = [
+        q for q in (doc.get("chrona_queue") or {}).get("chrona_queues") or [] if str(q).strip()
+    ]
     tools: list[ViksaToolSpec] = []
     for endpoint in doc.get("agent_endpoints") or []:
         if not isinstance(endpoint, Mapping) or not _enabled(endpoint.get("status")):
@@ -162,7 +185,7 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
                 name=make_tool_name(alias, name),
                 agent_id=agent_id,
                 agent_alias=alias,
-                agent_type=str(doc.get("agent_type") or "cloud"),
+                agent_type=str(doc.get("agent_type") or "cloud").lower(),
                 endpoint_name=name,
                 endpoint_path=str(endpoint.get("endpoint") or f"{alias}.{module}.{name}"),
                 description=description,
@@ -171,6 +194,9 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
                 timeout_seconds=int(config.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS),
                 task_queue=str(queues[0]) if queues else None,
                 requires_approval=bool(config.get("requires_approval")),
+                argument_names={
+                    key: name for name, key in argument_keys(endpoint).items() if key != name
+                },
             )
         )
     return tools
@@ -190,40 +216,37 @@ def build_registry(
     # One malformed document (a platform answering garbage) costs its own tools only.
     usable: list[Mapping[str, Any]] = []
     specs: list[ViksaToolSpec] = []
-    for doc in docs:
+    seen: set[str] = set()
+    for raw in docs:
+        # Every text a client will see, UTF-8 encodable (the agent's files are not shown).
+        doc = _wire_doc(raw)
+        # The same agent twice (a listing whose pages shifted while it was read) is one
+        # agent: counted twice, its tools would collide with themselves and get suffixes.
+        # The type says Mapping; a platform answering garbage says otherwise.
+        found: object = doc
+        agent_key = _agent_id(doc) if isinstance(found, Mapping) else None
+        if agent_key is not None:
+            if agent_key in seen:
+                continue
+            seen.add(agent_key)
         try:
             specs += agent_doc_to_tools(doc)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            # The type says Mapping; a platform answering garbage says otherwise.
-            found: object = doc
-            agent = found.get("id") if isinstance(found, Mapping) else None
+        except (AttributeError, ArithmeticError, KeyError, TypeError, ValueError) as exc:
             _log.warning(
                 "agent %s skipped: its document is malformed (%s: %s)",
-                agent or "(no id)",
+                agent_key or "(no id)",
                 type(exc).__name__,
                 exc,
             )
         else:
             usable.append(doc)
-    counts: dict[str, int] = {}
-    for spec in specs:
-        base = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
-        counts[base] = counts.get(base, 0) + 1
     registry = BridgeRegistry(mappings=[dict(item) for item in mappings])
-    for spec in specs:
-        name = make_tool_name(spec.agent_alias, spec.endpoint_name, max_length=max_name_length)
-        if counts[name] > 1 or name in registry.tools:
-            name = make_tool_name(
-                spec.agent_alias,
-                spec.endpoint_name,
-                suffix=short_suffix(spec.agent_id, spec.endpoint_name),
-                max_length=max_name_length,
-            )
+    for name, spec in _unique_names(specs, max_name_length):
         registry.tools[name] = _renamed(spec, name)
     for doc in usable:
         if not _enabled(doc.get("status")):
             continue
-        agent_id = str(doc.get("id") or doc.get("agent_id") or doc.get("agent_alias"))
+        agent_id = _agent_id(doc) or str(doc.get("agent_alias"))
         registry.agents[agent_id] = AgentInfo(
             agent_id=agent_id,
             agent_alias=str(doc.get("agent_alias") or ""),
@@ -231,6 +254,58 @@ def build_registry(
             guidelines=guidelines_text(doc.get("ai_guidelines")),
         )
     return registry
+
+
+def _wire_doc(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    found: object = doc
+    if not isinstance(found, dict):
+        return doc
+    return {key: item if key == "files" else wire_value(item) for key, item in found.items()}
+
+
+def _agent_id(doc: Mapping[str, Any]) -> str | None:
+    found = doc.get("id") or doc.get("agent_id")
+    return str(found) if found else None
+
+
+def _unique_names(specs: list[ViksaToolSpec], max_length: int) -> list[tuple[str, ViksaToolSpec]]:
+    """Each spec with its tool name, no two alike, the same whatever the order of ``specs``.
+
+    A name no other tool would share is kept as it is. Names that several tools would
+    share get a suffix each from the agent id and endpoint name; a suffixed name that
+    is still taken (by a tool's own name, or two endpoints of one agent sharing a name)
+    tries suffixes from the endpoint's path and a counter until one is free.
+    """
+    bases = [make_tool_name(s.agent_alias, s.endpoint_name, max_length=max_length) for s in specs]
+    counts: dict[str, int] = {}
+    for base in bases:
+        counts[base] = counts.get(base, 0) + 1
+    taken = {base for base in bases if counts[base] == 1}
+    named: list[tuple[str, ViksaToolSpec]] = []
+    order = sorted(
+        range(len(specs)),
+        key=lambda i: (specs[i].agent_id, specs[i].endpoint_path, specs[i].endpoint_name),
+    )
+    for index in order:
+        spec, name = specs[index], bases[index]
+        if counts[name] > 1:
+            attempt = 0
+            while True:
+                parts = [spec.agent_id, spec.endpoint_name]
+                if attempt:
+                    parts += [spec.endpoint_path, str(attempt)]
+                name = make_tool_name(
+                    spec.agent_alias,
+                    spec.endpoint_name,
+                    suffix=short_suffix(*parts),
+                    max_length=max_length,
+                )
+                if name not in taken:
+                    break
+                attempt += 1
+            taken.add(name)
+        named.append((name, spec))
+    return named
 
 
 def _renamed(spec: ViksaToolSpec, name: str) -> ViksaToolSpec:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs shipped
+from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]  # no stubs
 
-__all__ = ["input_schema", "output_schema", "schema_errors"]
+from viksa_ai.mcp_bridge._names import short_suffix
+
+__all__ = ["argument_keys", "input_schema", "output_schema", "schema_errors"]
 
 # Agent input/output types (case-insensitive on the wire) -> JSON Schema types.
 _JSON_TYPES = {
@@ -30,12 +33,30 @@ _LENGTH_KEYS = {
 }
 
 
+# Property keys every client takes (Anthropic's API checks them on every request).
+_PROPERTY_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# An input's `pattern` is the agent's and the value the caller's: Python's `re` backtracks
+# (`^(a|aa)+$` takes minutes on 50 characters) and holds the event loop, every client's
+# calls and the refresh while it searches; an invalid pattern would raise. The platform
+# and the local runner search it with a bounded cost, so the bridge leaves it to them.
+_Validator = validators.extend(Draft202012Validator, {"pattern": lambda *_: None})
+# One problem's text, and the number of problems, a refused call reports: jsonschema
+# quotes the whole value (a 5 MB string "is too long") and every allowed value.
+_MAX_PROBLEM_CHARS = 300
+_MAX_PROBLEMS = 10
+
+
 def _json_type(declared: object) -> str | None:
     return _JSON_TYPES.get(str(declared).lower()) if declared is not None else None
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _mapping_hint(name: str, declared: Mapping[str, Any], mappings: Mapping[str, Any]) -> str:
@@ -74,13 +95,48 @@ def _property(declared: Mapping[str, Any], mappings: Mapping[str, Any]) -> dict[
             prop["maximum"] = declared["max_value"]
     low_key, high_key = _LENGTH_KEYS.get(json_type or "", ("minLength", "maxLength"))
     if json_type in _LENGTH_KEYS:
-        if isinstance(declared.get("min_length"), int):
+        # A JSON Schema length is a non-negative integer (a bool is not one).
+        if _is_count(declared.get("min_length")):
             prop[low_key] = declared["min_length"]
-        if isinstance(declared.get("max_length"), int):
+        if _is_count(declared.get("max_length")):
             prop[high_key] = declared["max_length"]
     if json_type == "string" and isinstance(declared.get("pattern"), str):
         prop["pattern"] = declared["pattern"]
     return prop
+
+
+def _ref_name(ref: object) -> str:
+    return str(ref.get("input_ref", "")) if isinstance(ref, Mapping) else str(ref)
+
+
+def argument_keys(endpoint: Mapping[str, Any]) -> dict[str, str]:
+    """The property key of each input the endpoint references: its name when it is one
+    every client takes (``[A-Za-z0-9_.-]``, 1 to 64 characters), else a safe key.
+
+    Anthropic's API refuses every request of a session (all its tools) once one tool
+    has a property key outside that set, and input names are payload keys: any text.
+    A safe key is the name with each run of other characters made ``_``, cut to 57
+    characters, and a 6-character hash of the name: stable and apart from the others.
+    """
+    names = list(dict.fromkeys(_ref_name(ref) for ref in endpoint.get("inputs") or []))
+    # Names kept as they are come first: a safe key never takes one (an input could be
+    # named like another's safe key).
+    taken = {name for name in names if _PROPERTY_KEY.fullmatch(name)}
+    keys: dict[str, str] = {}
+    for name in names:
+        if not name:
+            continue
+        if name in taken:
+            keys[name] = name
+            continue
+        base = _KEY_UNSAFE.sub("_", name)[:57].strip("_") or "input"
+        key, attempt = f"{base}_{short_suffix(name)}", 0
+        while key in taken:
+            attempt += 1
+            key = f"{base}_{short_suffix(name, str(attempt))}"
+        taken.add(key)
+        keys[name] = key
+    return keys
 
 
 def input_schema(
@@ -92,17 +148,23 @@ def input_schema(
 
     ``inputs`` maps each declared input's name to its declaration; ``mappings`` maps an
     input name to a hint on where its value comes from (added to its description).
+    Properties are keyed as :func:`argument_keys` says; a renamed one says its name.
     """
+    keys = argument_keys(endpoint)
     properties: dict[str, Any] = {}
     required: list[str] = []
     for ref in endpoint.get("inputs") or []:
-        name = str(ref.get("input_ref", "")) if isinstance(ref, Mapping) else str(ref)
-        if not name:
-            continue
+        name = _ref_name(ref)
+        if not name or keys[name] in properties:
+            continue  # referenced twice: `required` must not name it twice
+        key = keys[name]
         declared = inputs.get(name) or {"name": name}
-        properties[name] = _property(declared, mappings or {})
+        prop = properties[key] = _property(declared, mappings or {})
+        if key != name:
+            said = prop.get("description")
+            prop["description"] = f"The input named {name!r}" + (f". {said}" if said else "")
         if not isinstance(ref, Mapping) or ref.get("required", True):
-            required.append(name)
+            required.append(key)
     schema: dict[str, Any] = {
         "type": "object",
         "properties": properties,
@@ -139,11 +201,27 @@ def output_schema(
     return {"type": "object", "properties": properties}
 
 
+def _clipped(text: str) -> str:
+    if len(text) <= _MAX_PROBLEM_CHARS:
+        return text
+    # The head names the value, the tail what is wrong with it ("... is too long").
+    tail = _MAX_PROBLEM_CHARS // 3
+    head = _MAX_PROBLEM_CHARS - tail
+    return f"{text[:head]} [... {len(text) - head - tail} characters ...] {text[-tail:]}"
+
+
 def schema_errors(schema: Mapping[str, Any], value: object) -> list[str]:
-    """What is wrong with ``value`` for ``schema``, one readable line per problem."""
-    validator = Draft202012Validator(schema)
+    """What is wrong with ``value`` for ``schema``, one short readable line per problem.
+
+    ``pattern`` is not searched (see ``_Validator``). Each line is at most a few hundred
+    characters and at most ten problems are listed, whatever the size of the value.
+    """
+    validator = _Validator(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     problems: list[str] = []
-    for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+    for error in errors[:_MAX_PROBLEMS]:
         where = ".".join(str(part) for part in error.absolute_path)
-        problems.append(f"{where}: {error.message}" if where else error.message)
+        problems.append(_clipped(f"{where}: {error.message}" if where else error.message))
+    if len(errors) > _MAX_PROBLEMS:
+        problems.append(f"and {len(errors) - _MAX_PROBLEMS} more problem(s)")
     return problems

@@ -10,12 +10,14 @@ rather than registering functions. Every call is checked against the tool's
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import anyio
 import mcp.types as types
@@ -32,8 +34,9 @@ from mcp.server.subscriptions import (
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
 from viksa_ai.mcp_bridge._schema import schema_errors
+from viksa_ai.mcp_bridge._text import is_wire_text, wire_text
 
-__all__ = ["Backend", "BridgeServer"]
+__all__ = ["Backend", "BridgeServer", "exposure_warning"]
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 MAPPINGS_URI = "viksa://mappings"
@@ -74,8 +77,16 @@ class _Server(Server[Any]):
         )
 
 
+def _guidelines_uri(agent_id: str) -> str:
+    # An id is any text (a folder's name holds spaces): quoted, it stays one path segment
+    # of a valid URI instead of a query, a fragment or a client's parse error.
+    return _GUIDELINES_URI.format(quote(agent_id, safe=""))
+
+
 def _text_result(text: str, *, error: bool) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=wire_text(text))], is_error=error
+    )
 
 
 class BridgeServer:
@@ -249,7 +260,7 @@ class BridgeServer:
                 f"{name}: invalid arguments, nothing was sent: " + "; ".join(problems), error=True
             )
         try:
-            value = await self.backend.call(spec, arguments)
+            value = await self.backend.call(spec, spec.agent_arguments(arguments))
         except ToolCallError as exc:
             _log.info("%s", exc)
             return _text_result(str(exc), error=True)
@@ -260,6 +271,12 @@ class BridgeServer:
             text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
         except (TypeError, ValueError):
             text = str(value)
+        if not is_wire_text(text):
+            return _text_result(
+                f"{spec.name}: the endpoint's result holds text that is not valid Unicode (a "
+                f"lone surrogate), which MCP cannot carry:\n{text}",
+                error=True,
+            )
         if spec.output_schema is None:
             structured = value if isinstance(value, dict) else None
             return types.CallToolResult(
@@ -289,9 +306,7 @@ class BridgeServer:
     @staticmethod
     def _resource_uris(registry: BridgeRegistry) -> list[str]:
         uris = [
-            _GUIDELINES_URI.format(info.agent_id)
-            for info in registry.agents.values()
-            if info.guidelines
+            _guidelines_uri(info.agent_id) for info in registry.agents.values() if info.guidelines
         ]
         return [*uris, MAPPINGS_URI]
 
@@ -303,7 +318,7 @@ class BridgeServer:
             types.Resource(
                 name=f"{info.agent_alias}_guidelines",
                 title=f"Guidelines of {info.agent_name}",
-                uri=_GUIDELINES_URI.format(info.agent_id),
+                uri=_guidelines_uri(info.agent_id),
                 description=f"How to use the tools of {info.agent_name} (its ai_guidelines)",
                 mime_type="text/markdown",
             )
@@ -335,7 +350,7 @@ class BridgeServer:
             found = [
                 info
                 for info in registry.agents.values()
-                if info.guidelines and _GUIDELINES_URI.format(info.agent_id) == uri
+                if info.guidelines and _guidelines_uri(info.agent_id) == uri
             ]
             if not found:
                 raise MCPError(types.INVALID_PARAMS, f"no resource {uri}: list the resources")
@@ -370,12 +385,36 @@ class BridgeServer:
         # Bound here, so a port in use is one message: uvicorn would log it and raise
         # SystemExit inside the task group.
         sock = _listen(host, port)
+        exposed = exposure_warning(host)
+        if exposed:
+            _log.warning("%s", exposed)
         with sock:
             async with anyio.create_task_group() as group:
                 group.start_soon(self.run_refresh_loop)
                 _log.info("serving MCP over Streamable HTTP at http://%s:%d/mcp", host, port)
                 await server.serve(sockets=[sock])
                 group.cancel_scope.cancel()
+
+
+def exposure_warning(host: str) -> str | None:
+    """What serving on ``host`` exposes, when it is not a loopback address (else None).
+
+    Anyone who reaches the port calls the agents with this bridge's credentials: the
+    transport has no authentication, and the SDK guards against DNS rebinding only on
+    loopback.
+    """
+    name = host.strip("[]")
+    try:
+        loopback = name.lower() == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False  # a name that may resolve to anything
+    if loopback:
+        return None
+    return (
+        f"serving on {host}, not a loopback address: whoever reaches this port calls the "
+        "agents with this bridge's credentials (Streamable HTTP has no authentication); "
+        "serve on 127.0.0.1 unless this is what you want"
+    )
 
 
 def _listen(host: str, port: int) -> socket.socket:

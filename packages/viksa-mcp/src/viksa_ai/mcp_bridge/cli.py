@@ -17,13 +17,15 @@ from collections.abc import Sequence
 import anyio
 
 from viksa_ai.mcp_bridge import __version__
-from viksa_ai.mcp_bridge._errors import BridgeConfigError
+from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError
 from viksa_ai.mcp_bridge._server import Backend, BridgeServer
 
 __all__ = ["build_parser", "main"]
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+# Seconds the first load of the tools may hold the start (see `_serve`).
+_FIRST_LOAD_WAIT = 5.0
 
 
 def _env_float(name: str, default: float) -> float:
@@ -134,18 +136,53 @@ def _backend(args: argparse.Namespace) -> tuple[Backend, bool]:
 
 
 async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
+    """Load the tools, serve, and close the backend; a refusal of the credentials ends it.
+
+    The first load is waited for :data:`_FIRST_LOAD_WAIT` seconds at most: a client
+    (Claude Desktop, the MCP Inspector) gives up on a server that does not answer its
+    ``initialize`` soon, and a slow platform can take the client's whole timeout. Past
+    that, the server answers with no tools and announces them once the load ends.
+    """
+    refused: list[PlatformRefusedError] = []
     try:
-        # Refused credentials end the bridge with one line; a platform that is down or
-        # slow does not: the tools load at a later refresh.
-        await bridge.refresh(strict=True)
-        _log.info("serving %s: %d tool(s)", bridge.backend.describe(), len(bridge.registry.tools))
-        if args.http:
-            await bridge.serve_http(args.host, args.port)
-        else:
-            await bridge.serve_stdio()
+        async with anyio.create_task_group() as group:
+            loaded = anyio.Event()
+
+            async def first_load() -> None:
+                try:
+                    # Refused credentials end the bridge with one line; a platform that
+                    # is down or slow does not: the tools load at a later refresh.
+                    await bridge.refresh(strict=True)
+                except PlatformRefusedError as exc:
+                    refused.append(exc)
+                    group.cancel_scope.cancel()
+                finally:
+                    loaded.set()
+
+            group.start_soon(first_load)
+            with anyio.move_on_after(_FIRST_LOAD_WAIT):
+                await loaded.wait()
+            if loaded.is_set():
+                count = len(bridge.registry.tools)
+                _log.info("serving %s: %d tool(s)", bridge.backend.describe(), count)
+            else:
+                _log.warning(
+                    "the tools of %s did not load within %g s: serving none until they do",
+                    bridge.backend.describe(),
+                    _FIRST_LOAD_WAIT,
+                )
+            if refused:
+                return
+            if args.http:
+                await bridge.serve_http(args.host, args.port)
+            else:
+                await bridge.serve_stdio()
+            group.cancel_scope.cancel()  # the client is gone: a first load still running ends
     finally:
         with anyio.CancelScope(shield=True):
             await bridge.backend.close()
+    if refused:
+        raise refused[0]
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -> int:
@@ -155,7 +192,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
         interval = args.refresh_interval
         if interval is None:
             interval = _env_float("VIKSA_MCP_REFRESH_INTERVAL", 60.0)
-        if interval < 0:
+        if not interval >= 0:  # NaN too: the refresh loop cannot sleep NaN seconds
             raise BridgeConfigError(f"--refresh-interval must be 0 or more, got {interval:g}")
         backend, watches = _backend(args)
     except BridgeConfigError as exc:

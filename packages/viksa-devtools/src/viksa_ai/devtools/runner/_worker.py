@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -132,6 +132,25 @@ _SIGBUS = getattr(signal, "SIGBUS", None)
 _BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS))
 
 Stderr = int | IO[Any] | None
+
+
+async def _to_the_end(clean_up: Coroutine[Any, Any, Any]) -> None:
+    """Run a clean-up to its end, however often the caller is cancelled meanwhile.
+
+    ``asyncio.shield`` alone returns at the caller's next cancellation, and anyio (the
+    MCP SDK, Starlette) cancels a task again at each await until it leaves a cancelled
+    scope: the lock was then released while the child was still being killed, and the
+    next call sent its request to that dying child (or lost its new child's task
+    limit to the old clean-up).
+    """
+    task = asyncio.ensure_future(clean_up)
+    while True:
+        try:
+            await asyncio.shield(task)
+            return
+        except asyncio.CancelledError:
+            if task.done():
+                raise
 
 
 class AsyncAgentWorker:
@@ -338,7 +357,7 @@ class AsyncAgentWorker:
                 raise self._died(returncode, exc, target.name) from None
             except BaseException:
                 # Cancelled mid-call: the child still runs it, so it cannot serve another.
-                await asyncio.shield(self._discard())
+                await _to_the_end(self._discard())
                 raise
             if reply.get("id") != self._next_id:
                 returncode = await self._discard()
@@ -501,7 +520,7 @@ class AsyncAgentWorker:
                 try:
                     process = await asyncio.shield(spawn)
                 except asyncio.CancelledError:
-                    await asyncio.shield(self._discard_spawned(spawn))
+                    await _to_the_end(self._discard_spawned(spawn))
                     raise
             except BaseException:
                 if copy is not None:
@@ -546,7 +565,7 @@ class AsyncAgentWorker:
             returncode = await self._discard()
             raise self._died(returncode, exc, endpoint) from None
         except BaseException:
-            await asyncio.shield(self._discard())
+            await _to_the_end(self._discard())
             raise
         if not ready.get("ok"):
             await self._discard()
