@@ -35,6 +35,10 @@ _PORTIONS = {
     "devtools": "viksa-devtools",
     "mcp_bridge": "viksa-mcp",
 }
+# What a declared distribution always brings, so declaring it declares them: every
+# pydantic 2 release requires typing-extensions and pins pydantic-core exactly (the
+# house plan has viksa-models depend on pydantic alone).
+_PARTS_OF = {"pydantic": ("pydantic-core", "typing-extensions")}
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -47,6 +51,7 @@ def _declared(project: dict[str, Any]) -> set[str]:
     for listed in project.get("optional-dependencies", {}).values():
         requirements += listed
     names = {_normalized(match[1]) for item in requirements if (match := _NAME.match(item))}
+    names |= {part for name in names for part in _PARTS_OF.get(name, ())}
     return names | {_normalized(project["name"])}
 
 
