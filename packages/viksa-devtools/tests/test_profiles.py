@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -170,3 +172,51 @@ def test_a_credentials_file_readable_by_others_is_used_with_a_warning(
     # Owner-only again: no warning (filterwarnings = error would fail this).
     path.chmod(0o600)
     assert resolve_connection(environ=env).api_key == "vk_profile"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks")
+def test_a_symlink_planted_in_the_config_dir_is_never_written_through(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # A config dir others can write to (VIKSA_CONFIG_DIR=/tmp/viksa, a shared mount):
+    # the file a symlink points at must never receive the credentials.
+    folder = Path(env["VIKSA_CONFIG_DIR"])
+    folder.mkdir(mode=0o777)
+    victim = tmp_path / "victim"
+    victim.write_text("the user's own file\n")
+    victim.chmod(0o666)
+    # The name the temporary file used to take (predictable from the pid).
+    (folder / f".credentials.json.{os.getpid()}.tmp").symlink_to(victim)
+    path = save_profile("default", PROFILE, env)
+    assert victim.read_text() == "the user's own file\n"
+    assert not path.is_symlink()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_profiles(env) == {"default": PROFILE}
+
+
+_SAVE_MANY = """
+import sys, time
+from pathlib import Path
+from viksa_ai.devtools._profiles import save_profile
+config, worker, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.001)
+for round_ in range(30):
+    save_profile(f"w{worker}r{round_}", {"api_key": "vk"}, {"VIKSA_CONFIG_DIR": config})
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's")
+def test_concurrent_logins_lose_no_profile(env: dict[str, str], tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SAVE_MANY, env["VIKSA_CONFIG_DIR"], str(n), str(go)]
+        )
+        for n in range(4)
+    ]
+    go.touch()  # all four start saving at once
+    assert [worker.wait(120) for worker in workers] == [0, 0, 0, 0]
+    assert sorted(load_profiles(env)) == sorted(f"w{n}r{r}" for n in range(4) for r in range(30))
+    leftovers = [p.name for p in Path(env["VIKSA_CONFIG_DIR"]).iterdir()]
+    assert not [name for name in leftovers if name.endswith(".tmp")]

@@ -12,11 +12,18 @@ import json
 import os
 import stat
 import sys
+import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "CREDENTIALS_FILE",
@@ -130,34 +137,59 @@ def save_profile(
     name: str, values: Mapping[str, str | None], environ: Mapping[str, str] | None = None
 ) -> Path:
     """Store profile ``name`` (replacing it); the file is readable by its owner only."""
-    profiles = load_profiles(environ)
-    profiles[name] = {k: v for k, v in values.items() if k in _FIELDS and v}
-    return _write(profiles, environ)
+    with _locked(environ):
+        profiles = load_profiles(environ)
+        profiles[name] = {k: v for k, v in values.items() if k in _FIELDS and v}
+        return _write(profiles, environ)
 
 
 def delete_profile(name: str, environ: Mapping[str, str] | None = None) -> bool:
     """Remove profile ``name``; False when there was none."""
-    profiles = load_profiles(environ)
-    if profiles.pop(name, None) is None:
-        return False
-    _write(profiles, environ)
-    return True
+    with _locked(environ):
+        profiles = load_profiles(environ)
+        if profiles.pop(name, None) is None:
+            return False
+        _write(profiles, environ)
+        return True
+
+
+@contextmanager
+def _locked(environ: Mapping[str, str] | None) -> Iterator[None]:
+    """Hold the config dir's lock: two logins at once each keep their profile."""
+    path = _file(environ)
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # O_NOFOLLOW: a symlink planted at the lock's name creates no file elsewhere.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(lock, flags, 0o600)
+    except OSError as exc:
+        raise ProfileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        if fcntl is not None:  # Windows: no lock (a login there is one process at a time)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _write(profiles: dict[str, dict[str, str]], environ: Mapping[str, str] | None) -> Path:
     path = _file(environ)
     text = json.dumps({"profiles": profiles}, indent=2, sort_keys=True) + "\n"
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created 0600 from the start: the secret is never readable by others, even briefly.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # mkstemp: an unpredictable name, created exclusively and 0600 whatever the umask,
+        # so a symlink planted in a config dir others can write to is never written
+        # through, and the secret is never readable by others, even briefly.
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        temporary = Path(name)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise ProfileError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
