@@ -197,7 +197,8 @@ def test_a_usage_error_with_format_json_is_still_one_document_on_stdout(
     assert main(["deploy", str(agent), *argv, "--format", "json"]) == 2
     out, err = capsys.readouterr()
     document = json.loads(out)  # `viksa deploy --format json | jq .ok` reads false
-    assert document["ok"] is False and document["agents"] == []
+    assert document["ok"] is False
+    assert document["agents"] == []
     assert err == f"viksa deploy: {document['error']}\n"
     assert "vk_never_printed" not in out + err
 
