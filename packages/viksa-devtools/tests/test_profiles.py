@@ -220,3 +220,21 @@ def test_concurrent_logins_lose_no_profile(env: dict[str, str], tmp_path: Path) 
     assert sorted(load_profiles(env)) == sorted(f"w{n}r{r}" for n in range(4) for r in range(30))
     leftovers = [p.name for p in Path(env["VIKSA_CONFIG_DIR"]).iterdir()]
     assert not [name for name in leftovers if name.endswith(".tmp")]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_under_umask_000_no_folder_made_for_the_credentials_is_writable_by_others(
+    tmp_path: Path,
+) -> None:
+    # Else another user could swap the config folder for one holding their own base URL:
+    # the next `viksa deploy` would send the agent and its secrets to them.
+    folder = tmp_path / "home" / ".config" / "viksa"
+    old = os.umask(0)
+    try:
+        path = save_profile("default", PROFILE, {"VIKSA_CONFIG_DIR": str(folder)})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for parent in (folder.parent, folder.parent.parent):
+        assert stat.S_IMODE(parent.stat().st_mode) & 0o022 == 0, parent

@@ -153,13 +153,28 @@ def delete_profile(name: str, environ: Mapping[str, str] | None = None) -> bool:
         return True
 
 
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` (owner-only) and its missing parents, none writable by others.
+
+    ``Path.mkdir(parents=True)`` makes the parents ``0777`` less the umask: under umask
+    000 another user could swap the config folder for theirs, with their base URL.
+    """
+    missing: list[Path] = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        # The umask only removes bits: 0755 at most for a parent, 0700 for the folder.
+        made.mkdir(mode=0o700 if made is missing[0] else 0o755, exist_ok=True)
+
+
 @contextmanager
 def _locked(environ: Mapping[str, str] | None) -> Iterator[None]:
     """Hold the config dir's lock: two logins at once each keep their profile."""
     path = _file(environ)
     lock = path.with_name(f".{path.name}.lock")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_folder(path.parent)
         # O_NOFOLLOW: a symlink planted at the lock's name creates no file elsewhere.
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         descriptor = os.open(lock, flags, 0o600)
@@ -178,7 +193,7 @@ def _write(profiles: dict[str, dict[str, str]], environ: Mapping[str, str] | Non
     text = json.dumps({"profiles": profiles}, indent=2, sort_keys=True) + "\n"
     temporary: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_folder(path.parent)
         # mkstemp: an unpredictable name, created exclusively and 0600 whatever the umask,
         # so a symlink planted in a config dir others can write to is never written
         # through, and the secret is never readable by others, even briefly.
