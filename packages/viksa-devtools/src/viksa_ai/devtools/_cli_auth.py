@@ -7,7 +7,12 @@ import os
 import sys
 from typing import Any
 
-from viksa_ai.devtools._cli_common import CommandError, api_error_message, report_error
+from viksa_ai.devtools._cli_common import (
+    CommandError,
+    api_error_message,
+    config_error,
+    report_error,
+)
 
 __all__ = ["add_parsers", "login_command", "logout_command"]
 
@@ -86,7 +91,7 @@ def login_command(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return report_error("login", exc)
     except ViksaConfigError as exc:  # a base URL that is not http(s)
-        return report_error("login", CommandError(f"{exc} (from --base-url or VIKSA_BASE_URL)", 2))
+        return report_error("login", config_error(exc, "--base-url or VIKSA_BASE_URL"))
     except ViksaError as exc:
         return report_error("login", CommandError(api_error_message(exc)))
     except ProfileError as exc:
