@@ -238,3 +238,19 @@ def test_under_umask_000_no_folder_made_for_the_credentials_is_writable_by_other
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for parent in (folder.parent, folder.parent.parent):
         assert stat.S_IMODE(parent.stat().st_mode) & 0o022 == 0, parent
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs and devices")
+@pytest.mark.timeout(30)  # before the fix, the FIFO hung every deploy and call
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_credentials_file_that_is_not_a_regular_file_is_a_message(
+    env: dict[str, str], kind: str
+) -> None:
+    path = Path(env["VIKSA_CONFIG_DIR"]) / "credentials.json"
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")  # read whole, it never ends
+    with pytest.raises(ProfileError, match="not a regular file: delete it"):
+        load_profiles(env)

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 CREDENTIALS_FILE = "credentials.json"
+_MAX_FILE_BYTES = 1024 * 1024  # profiles are a few hundred bytes each
 _FIELDS = (
     "base_url",
     "api_key",
@@ -110,9 +111,18 @@ def _file(environ: Mapping[str, str] | None) -> Path:
 
 def load_profiles(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Every stored profile by name ({} when there is no credentials file)."""
+    from viksa_ai.devtools.validate._agent_source import read_at_most
+
     path = _file(environ)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Opening a FIFO would block every deploy and call; a device never ends.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ProfileError(f"{path} is not a regular file: delete it and run `viksa login`")
+        with path.open("rb") as stream:
+            raw = read_at_most(stream, _MAX_FILE_BYTES)
+        if raw is None:
+            raise ProfileError(f"{path} is larger than 1 MiB: delete it and run `viksa login`")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
