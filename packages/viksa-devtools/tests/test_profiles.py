@@ -254,3 +254,23 @@ def test_a_credentials_file_that_is_not_a_regular_file_is_a_message(
         path.symlink_to("/dev/zero")  # read whole, it never ends
     with pytest.raises(ProfileError, match="not a regular file: delete it"):
         load_profiles(env)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_config_folder_others_can_write_to_is_used_with_a_warning(env: dict[str, str]) -> None:
+    path = save_profile("default", PROFILE, env)
+    path.parent.chmod(0o777)  # e.g. VIKSA_CONFIG_DIR=/tmp/viksa, made by someone else
+    with pytest.warns(UserWarning, match=r"writable by other users .*chmod 700 "):
+        assert resolve_connection(environ=env).api_key == "vk_profile"
+    path.parent.chmod(0o1777)  # sticky, as /tmp: others cannot replace what is ours
+    assert resolve_connection(environ=env).api_key == "vk_profile"
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() != 0, reason="giving a file away needs root"
+)
+def test_a_credentials_file_of_another_user_is_used_with_a_warning(env: dict[str, str]) -> None:
+    path = save_profile("default", PROFILE, env)
+    os.chown(path, 65534, -1)
+    with pytest.warns(UserWarning, match=r"belongs to another user \(uid 65534\)"):
+        assert resolve_connection(environ=env).api_key == "vk_profile"

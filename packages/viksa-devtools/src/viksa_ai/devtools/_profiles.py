@@ -219,22 +219,39 @@ def _write(profiles: dict[str, dict[str, str]], environ: Mapping[str, str] | Non
     return path
 
 
-def _warn_if_readable_by_others(path: Path) -> None:
+def _warn_if_exposed(path: Path) -> None:
     # The key is still used (as ssh-agent-less tools do), but the user must know it leaked
     # to every account on the machine; `viksa login` writes it back owner-only.
     if sys.platform == "win32":
         return
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        status = path.stat()
+        folder = path.parent.stat()
     except OSError:
         return
+    mode = stat.S_IMODE(status.st_mode)
     if mode & 0o077:
-        warnings.warn(
+        _warn(
             f"{path} is readable by other users (mode {mode:04o}): it holds your "
-            f"credentials; run `chmod 600 {path}`",
-            UserWarning,
-            stacklevel=3,
+            f"credentials; run `chmod 600 {path}`"
         )
+    # Whoever can replace the file chooses the platform your deploys and secrets go to.
+    if status.st_uid != os.getuid():
+        _warn(
+            f"{path} belongs to another user (uid {status.st_uid}), who chooses where "
+            "your deploys go: delete it and run `viksa login`"
+        )
+    folder_mode = stat.S_IMODE(folder.st_mode)
+    if folder_mode & 0o022 and not folder_mode & stat.S_ISVTX:
+        _warn(
+            f"{path.parent} is writable by other users (mode {folder_mode:04o}): they can "
+            f"replace your credentials, and choose where your deploys go; run "
+            f"`chmod 700 {path.parent}`"
+        )
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _env_credential(env: Mapping[str, str]) -> dict[str, str] | None:
@@ -299,7 +316,7 @@ def resolve_connection(
     elif (credential := _env_credential(env)) is not None:
         source = "environment"
     elif chosen is not None and (stored.get("api_key") or stored.get("access_token")):
-        _warn_if_readable_by_others(_file(env))
+        _warn_if_exposed(_file(env))
         keys = ("api_key", "access_token", "refresh_token")
         credential = {k: stored[k] for k in keys if k in stored}
         source = f"profile {chosen[0]}"
