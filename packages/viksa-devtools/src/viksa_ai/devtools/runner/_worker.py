@@ -135,22 +135,29 @@ Stderr = int | IO[Any] | None
 
 
 async def _to_the_end(clean_up: Coroutine[Any, Any, Any]) -> None:
-    """Run a clean-up to its end, however often the caller is cancelled meanwhile.
+    """Run a clean-up to its end, however often the caller is cancelled meanwhile; then
+    raise the first of those cancellations, which is not lost.
 
     ``asyncio.shield`` alone returns at the caller's next cancellation, and anyio (the
     MCP SDK, Starlette) cancels a task again at each await until it leaves a cancelled
     scope: the lock was then released while the child was still being killed, and the
     next call sent its request to that dying child (or lost its new child's task
-    limit to the old clean-up).
+    limit to the old clean-up). The cancellation raised is the caller's own (anyio
+    knows its scope's by its message).
     """
     task = asyncio.ensure_future(clean_up)
+    cancelled: asyncio.CancelledError | None = None
     while True:
         try:
             await asyncio.shield(task)
-            return
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if task.done():
                 raise
+            cancelled = cancelled or exc
+            continue
+        if cancelled is not None:
+            raise cancelled
+        return
 
 
 class AsyncAgentWorker:
@@ -399,11 +406,14 @@ class AsyncAgentWorker:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(process.wait(), _CLOSE_GRACE_SECONDS)
         finally:
-            # Even when the close itself is cancelled: a later close() returns at once.
-            await self._discard()
-            if self._workdir is not None:
-                self._workdir.remove()
-                self._workdir = None
+            # Even when the close itself is cancelled (again at each await, under anyio):
+            # a later close() returns at once.
+            try:
+                await _to_the_end(self._discard())
+            finally:
+                if self._workdir is not None:
+                    self._workdir.remove()
+                    self._workdir = None
 
     async def __aenter__(self) -> AsyncAgentWorker:
         return self
