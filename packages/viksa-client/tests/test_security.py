@@ -751,3 +751,28 @@ async def test_httpcores_debug_lines_hide_secret_answer_headers(
         assert f"(b'Set-Cookie', b'{REDACTED}')" in line
         assert "(b'Content-Type', b'application/json')" in line
     assert "cookie-secret-5" not in caplog.text
+
+
+def test_hpacks_debug_lines_hide_secret_headers(caplog: pytest.LogCaptureFixture) -> None:
+    # A caller's `httpx.AsyncClient(http2=True)` encodes headers with hpack, which logs
+    # them at DEBUG, the request's Authorization included. h2 is not installed here: the
+    # records are made as hpack's encoder, decoder and table make them.
+    ViksaClient("tok-access-1")  # the filter is installed with a client's settings
+    encoder = logging.getLogger("hpack.hpack")
+    table = logging.getLogger("hpack.table")
+    sent = [(b":method", b"GET"), (b"authorization", b"Bearer tok-access-1")]
+    with caplog.at_level(logging.DEBUG):
+        encoder.debug("HPACK encoding %s", sent)
+        encoder.debug("HPACK encoding %s", {"x-api-key": "vk_live_secret", "accept": "*/*"})
+        encoder.debug("Decoded %s, consumed %d", (b"set-cookie", b"sid=cookie-secret-5"), 9)
+        table.debug("Adding %s to the header table", (b"authorization", b"Bearer tok-access-1"))
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        f"HPACK encoding [(b':method', b'GET'), (b'authorization', b'{REDACTED}')]",
+        f"HPACK encoding {{'x-api-key': '{REDACTED}', 'accept': '*/*'}}",
+        f"Decoded (b'set-cookie', b'{REDACTED}'), consumed 9",
+        f"Adding (b'authorization', b'{REDACTED}') to the header table",
+    ]
+    assert sent[1] == (b"authorization", b"Bearer tok-access-1")  # hpack's own data intact
+    _assert_clean(caplog.text)
+    assert "cookie-secret-5" not in caplog.text

@@ -745,6 +745,29 @@ async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_c
         assert (await queued).value["pid"] != pid
 
 
+async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up() -> None:
+    # The timeout's clean-up (kill, reap, close the stderr copy) runs under the lock like
+    # the cancel's: cancelled again at each await (anyio), it must still end, or the copy
+    # of the child's stderr and its pipe are left open for good.
+    async with AsyncAgentWorker(PROBE, capture_output=True) as warm:
+        await warm.start()
+        copy = warm._forwarder
+        assert copy is not None
+        task = asyncio.create_task(warm.call("nap", {"seconds": 5}, timeout=0.3))
+        for _ in range(2000):  # until the timeout's clean-up has begun (at most 20 s)
+            if warm._process is None:
+                break
+            await asyncio.sleep(0.01)
+        assert warm._process is None
+        while not task.done():
+            task.cancel()
+            await asyncio.sleep(0)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert warm._forwarder is None
+        assert (await warm.call("echo")).value["calls"] == 1
+
+
 async def test_arun_endpoint_runs_one_call() -> None:
     result = await arun_endpoint(PROBE, "echo", {"note": "async"}, envelope={"run_id": "a"})
     assert result.value["note"] == "async"

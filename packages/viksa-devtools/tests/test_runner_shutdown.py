@@ -175,6 +175,46 @@ async def test_a_cancelled_close_still_stops_the_child_and_removes_its_directory
     assert warm._process is None
 
 
+async def test_a_close_cancelled_again_and_again_still_removes_its_directory() -> None:
+    # anyio (the MCP bridge reloading a folder) cancels a task again at each await until
+    # it leaves its cancelled scope: the clean-up in close's `finally` must still end.
+    warm = AsyncAgentWorker(PROBE)
+    await warm.call("echo")
+    assert warm._workdir is not None
+    workdir = warm._workdir.root
+    closing = asyncio.ensure_future(warm.close())
+    await asyncio.sleep(0)
+    while not closing.done():
+        closing.cancel()
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    await warm.close()  # returns at once: the first close must have left nothing behind
+    assert not workdir.exists()
+    assert warm.pid is None
+
+
+async def test_a_busy_close_cancelled_once_ends_its_clean_up_and_stays_cancelled() -> None:
+    # Busy, the close goes straight to killing the child: a cancel arriving then must
+    # neither cut that clean-up short nor be lost (the close would return as if done).
+    warm = AsyncAgentWorker(PROBE)
+    await warm.start()
+    assert warm._workdir is not None
+    workdir = warm._workdir.root
+    call = asyncio.ensure_future(warm.call("nap", {"seconds": 5}, timeout=10))
+    await asyncio.sleep(0.2)
+    closing = asyncio.ensure_future(warm.close())
+    await asyncio.sleep(0)  # the close now waits for the killed child to be reaped
+    assert not closing.done()
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert not workdir.exists()
+    assert warm.pid is None
+    with pytest.raises(WorkerCrashedError):
+        await call
+
+
 async def test_a_close_never_hangs_on_a_child_that_outlives_its_kill(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -201,3 +202,21 @@ async def test_credentials_refused_after_the_start_still_end_the_bridge(
     with anyio.fail_after(20), pytest.raises(PlatformRefusedError):
         await cli._serve(bridge, cli.build_parser().parse_args(["--all-deployed"]))
     assert backend.closed
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Serving runs next to the first load (in a task group): its error must still be the
+    # one-line usage message, not an exception group's traceback.
+    monkeypatch.setattr(cli, "_FIRST_LOAD_WAIT", 0.01)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code = main(["--path", "examples/text_tools_agent", "--http", "--port", port])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"viksa-mcp-bridge: cannot listen on 127.0.0.1:{port}: " in err
+    assert "Traceback" not in err
+    assert "ExceptionGroup" not in err

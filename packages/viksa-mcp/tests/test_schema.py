@@ -144,6 +144,33 @@ def test_a_problem_never_quotes_a_whole_huge_value() -> None:
     assert problems[-1] == "and 15 more problem(s)"
 
 
+def test_a_huge_wrong_argument_builds_a_bounded_number_of_problems() -> None:
+    # jsonschema builds each problem's text (the value's repr and every allowed value's)
+    # as it finds it: 100,000 wrong items (a 1 MB call) held the event loop, every
+    # client's calls and the refresh, for seconds, for ten lines shown.
+    reprs = 0
+
+    class Item(str):
+        def __repr__(self) -> str:
+            nonlocal reprs
+            reprs += 1
+            return str.__repr__(self)
+
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+    }
+    problems = schema_errors(schema, {"tags": [Item(f"x{i}") for i in range(20_000)]})
+    assert reprs <= 2_000
+    assert len(problems) == 11
+    # Items in their order: tags.2 before tags.10.
+    assert [problem.partition(":")[0] for problem in problems[:10]] == [
+        f"tags.{i}" for i in range(10)
+    ]
+    assert problems[0] == "tags.0: 'x0' is not one of ['a', 'b']"
+    assert problems[-1] == "and at least 990 more problem(s)"
+
+
 def test_hostile_declarations_still_give_a_valid_json_schema() -> None:
     # An input referenced twice, lengths that are bools or negative: JSON Schema wants
     # unique `required` names and non-negative integer lengths (clients check schemas).

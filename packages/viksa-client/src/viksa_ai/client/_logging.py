@@ -12,6 +12,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -59,18 +60,50 @@ class _TransportLogFilter(logging.Filter):
     httpx logs each request's full URL at INFO, so an application configured with
     ``logging.basicConfig(level=logging.INFO)`` logged query secrets, such as the
     passphrase of ``get_secret``, which the wire contract puts in the query. httpcore
-    logs each answer's headers at DEBUG, a ``Set-Cookie`` value included.
+    logs each answer's headers at DEBUG, a ``Set-Cookie`` value included, and hpack (an
+    ``http2=True`` client's) each request's and answer's, ``Authorization`` included.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and any(isinstance(arg, httpx.URL) for arg in args):
-            record.args = tuple(
-                redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in args
-            )
+        if isinstance(args, Mapping):  # logging's form of a single mapping argument
+            record.args = _redacted_arg(args)
+        elif isinstance(args, tuple) and args:
+            record.args = tuple(_redacted_arg(arg) for arg in args)
         elif isinstance(record.msg, str) and "headers" in record.msg:
             record.msg = re.sub(_HEADER_TUPLE, _redact_header_tuple, record.msg)
         return True
+
+
+def _redacted_arg(arg: Any) -> Any:
+    """A log record's argument with its secrets redacted: a URL's, or a header's (a
+    ``(name, value)`` pair, a list of them, or a mapping), as hpack logs them."""
+    if isinstance(arg, httpx.URL):
+        return redact_url(str(arg))
+    if _is_header_pair(arg):
+        return (arg[0], _redacted_value(arg[0], arg[1]))
+    if isinstance(arg, list) and any(_is_header_pair(item) for item in arg):
+        return [_redacted_arg(item) for item in arg]
+    if isinstance(arg, Mapping):
+        return {
+            name: _redacted_value(name, value) if isinstance(name, (str, bytes)) else value
+            for name, value in arg.items()
+        }
+    return arg
+
+
+def _is_header_pair(arg: object) -> bool:
+    return (
+        isinstance(arg, tuple)
+        and len(arg) == 2
+        and all(isinstance(part, (str, bytes)) for part in arg)
+    )
+
+
+def _redacted_value(name: str | bytes, value: Any) -> Any:
+    if not _is_secret_header(name):
+        return value
+    return REDACTED.encode() if isinstance(value, bytes) else REDACTED
 
 
 # A header as httpcore's trace shows it: (b'Name', b'value'), either quote in the reprs.
@@ -86,12 +119,20 @@ def _redact_header_tuple(match: re.Match[str]) -> str:
     return f"({name}, b'{REDACTED}')"
 
 
-_TRANSPORT_LOGGERS = ("httpx", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
+_TRANSPORT_LOGGERS = (
+    "httpx",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "hpack.hpack",
+    "hpack.table",
+)
 _transport_log_guarded = False
 
 
 def guard_transport_log() -> None:
-    """Make the log lines of httpx and httpcore redact secrets like ours (once per process)."""
+    """Make the log lines of httpx, httpcore and hpack redact secrets like ours (once per
+    process)."""
     global _transport_log_guarded
     if _transport_log_guarded:
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]  # no stubs
@@ -45,6 +46,7 @@ _Validator = validators.extend(Draft202012Validator, {"pattern": lambda *_: None
 # quotes the whole value (a 5 MB string "is too long") and every allowed value.
 _MAX_PROBLEM_CHARS = 300
 _MAX_PROBLEMS = 10
+_MAX_ERRORS_READ = 1000
 
 
 def _json_type(declared: object) -> str | None:
@@ -214,14 +216,23 @@ def schema_errors(schema: Mapping[str, Any], value: object) -> list[str]:
     """What is wrong with ``value`` for ``schema``, one short readable line per problem.
 
     ``pattern`` is not searched (see ``_Validator``). Each line is at most a few hundred
-    characters and at most ten problems are listed, whatever the size of the value.
+    characters and at most ten problems are listed, of at most a thousand read, whatever
+    the size of the value.
     """
-    validator = _Validator(schema)
-    errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    # jsonschema builds each problem's text as it finds it (the value's repr, and every
+    # allowed value's): past the first thousand, reading more only holds the loop.
+    found = list(islice(_Validator(schema).iter_errors(value), _MAX_ERRORS_READ + 1))
+    errors = sorted(found[:_MAX_ERRORS_READ], key=lambda e: [_path_key(p) for p in e.absolute_path])
     problems: list[str] = []
     for error in errors[:_MAX_PROBLEMS]:
         where = ".".join(str(part) for part in error.absolute_path)
         problems.append(_clipped(f"{where}: {error.message}" if where else error.message))
     if len(errors) > _MAX_PROBLEMS:
-        problems.append(f"and {len(errors) - _MAX_PROBLEMS} more problem(s)")
+        at_least = "at least " if len(found) > _MAX_ERRORS_READ else ""
+        problems.append(f"and {at_least}{len(errors) - _MAX_PROBLEMS} more problem(s)")
     return problems
+
+
+def _path_key(part: object) -> tuple[int, int, str]:
+    # Array items in their order (2 before 10); a property by its name.
+    return (0, part, "") if isinstance(part, int) else (1, 0, str(part))

@@ -143,7 +143,9 @@ async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
     ``initialize`` soon, and a slow platform can take the client's whole timeout. Past
     that, the server answers with no tools and announces them once the load ends.
     """
-    refused: list[PlatformRefusedError] = []
+    # The error that ends the bridge, raised once the task group is left: raised inside
+    # it, anyio would wrap it in an exception group, and `main` would print a traceback.
+    fatal: list[BridgeConfigError] = []
     try:
         async with anyio.create_task_group() as group:
             loaded = anyio.Event()
@@ -154,7 +156,7 @@ async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
                     # is down or slow does not: the tools load at a later refresh.
                     await bridge.refresh(strict=True)
                 except PlatformRefusedError as exc:
-                    refused.append(exc)
+                    fatal.append(exc)
                     group.cancel_scope.cancel()
                 finally:
                     loaded.set()
@@ -162,6 +164,8 @@ async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
             group.start_soon(first_load)
             with anyio.move_on_after(_FIRST_LOAD_WAIT):
                 await loaded.wait()
+            if fatal:
+                return
             if loaded.is_set():
                 count = len(bridge.registry.tools)
                 _log.info("serving %s: %d tool(s)", bridge.backend.describe(), count)
@@ -171,18 +175,19 @@ async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
                     bridge.backend.describe(),
                     _FIRST_LOAD_WAIT,
                 )
-            if refused:
-                return
-            if args.http:
-                await bridge.serve_http(args.host, args.port)
-            else:
-                await bridge.serve_stdio()
+            try:
+                if args.http:
+                    await bridge.serve_http(args.host, args.port)  # a port in use raises
+                else:
+                    await bridge.serve_stdio()
+            except BridgeConfigError as exc:
+                fatal.append(exc)
             group.cancel_scope.cancel()  # the client is gone: a first load still running ends
     finally:
         with anyio.CancelScope(shield=True):
             await bridge.backend.close()
-    if refused:
-        raise refused[0]
+    if fatal:
+        raise fatal[0]
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -> int:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from viksa_ai.devtools._terminal import printable
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
@@ -132,25 +132,33 @@ _SIGBUS = getattr(signal, "SIGBUS", None)
 _BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS))
 
 Stderr = int | IO[Any] | None
+_T = TypeVar("_T")
 
 
-async def _to_the_end(clean_up: Coroutine[Any, Any, Any]) -> None:
-    """Run a clean-up to its end, however often the caller is cancelled meanwhile.
+async def _to_the_end(clean_up: Coroutine[Any, Any, _T]) -> _T:
+    """Run a clean-up to its end, however often the caller is cancelled meanwhile: its
+    result, or else the first of those cancellations, which is not lost.
 
     ``asyncio.shield`` alone returns at the caller's next cancellation, and anyio (the
     MCP SDK, Starlette) cancels a task again at each await until it leaves a cancelled
     scope: the lock was then released while the child was still being killed, and the
     next call sent its request to that dying child (or lost its new child's task
-    limit to the old clean-up).
+    limit to the old clean-up). The cancellation raised is the caller's own (anyio
+    knows its scope's by its message).
     """
     task = asyncio.ensure_future(clean_up)
+    cancelled: asyncio.CancelledError | None = None
     while True:
         try:
             await asyncio.shield(task)
-            return
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if task.done():
                 raise
+            cancelled = cancelled or exc
+            continue
+        if cancelled is not None:
+            raise cancelled
+        return task.result()
 
 
 class AsyncAgentWorker:
@@ -357,7 +365,7 @@ class AsyncAgentWorker:
                 raise self._died(returncode, exc, target.name) from None
             except BaseException:
                 # Cancelled mid-call: the child still runs it, so it cannot serve another.
-                await _to_the_end(self._discard())
+                await self._discard()
                 raise
             if reply.get("id") != self._next_id:
                 returncode = await self._discard()
@@ -399,11 +407,14 @@ class AsyncAgentWorker:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(process.wait(), _CLOSE_GRACE_SECONDS)
         finally:
-            # Even when the close itself is cancelled: a later close() returns at once.
-            await self._discard()
-            if self._workdir is not None:
-                self._workdir.remove()
-                self._workdir = None
+            # Even when the close itself is cancelled (again at each await, under anyio):
+            # a later close() returns at once.
+            try:
+                await self._discard()
+            finally:
+                if self._workdir is not None:
+                    self._workdir.remove()
+                    self._workdir = None
 
     async def __aenter__(self) -> AsyncAgentWorker:
         return self
@@ -565,7 +576,7 @@ class AsyncAgentWorker:
             returncode = await self._discard()
             raise self._died(returncode, exc, endpoint) from None
         except BaseException:
-            await _to_the_end(self._discard())
+            await self._discard()
             raise
         if not ready.get("ok"):
             await self._discard()
@@ -689,7 +700,11 @@ class AsyncAgentWorker:
         return await _read_frame(process, limit)
 
     async def _discard(self) -> int | None:
-        """Kill the current child and its process group, reap it, and forget it."""
+        """Kill the current child and its process group, reap it, and forget it: to the
+        end, however often the caller is cancelled meanwhile (see :func:`_to_the_end`)."""
+        return await _to_the_end(self._discard_now())
+
+    async def _discard_now(self) -> int | None:
         process, self._process = self._process, None
         if process is None:
             tasks, self._tasks = self._tasks, None
