@@ -144,6 +144,27 @@ def test_a_bad_base_url_is_a_usage_error(
     assert "--base-url" in err
 
 
+@pytest.mark.parametrize("command", [["call", "my_agent", "greet"], ["deploy", "my_agent"]])
+@pytest.mark.parametrize("variable", ["VIKSA_API_KEY", "VIKSA_ORG_ID"])
+def test_an_unsendable_credential_names_where_it_came_from_never_the_base_url(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    variable: str,
+) -> None:
+    main(["init", str(tmp_path / "my_agent")])
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIKSA_API_KEY", "vk_test")
+    monkeypatch.setenv(variable, "vk_pasted\nwith a line break")
+    assert main([*command, "--base-url", "http://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot travel in an HTTP header" in err
+    assert "--base-url" not in err  # the URL was fine: it misled the reader
+    assert "vk_pasted" not in err
+
+
 def test_call_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     from viksa_ai.devtools._cli_call import _EXIT_OF_KIND
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,20 @@ def test_sarif_of_a_manifest_issue_names_the_manifest(
         location = result["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"].endswith("a/agent.json")
         assert "region" not in location
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a newline in a folder name")
+@pytest.mark.parametrize("output", ["text", "github"])
+def test_a_folder_name_cannot_start_a_line_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # A pull request's folder name is anyone's: in CI, a line it started could be a
+    # workflow command (`::error ...`, `::stop-commands::`) or a forged summary.
+    forged = "x\n::error file=README.md::forged\nall 3 agents valid"
+    run(capsys, "init", tmp_path / "agents" / forged)
+    code, out, _ = run(capsys, "validate", tmp_path / "agents", "--format", output)
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 1
+    shown = "x\\u000a::error file=README.md::forged\\u000aall 3 agents valid: valid"
+    assert lines[0].endswith(shown)

@@ -182,6 +182,27 @@ def test_a_path_that_is_not_an_agent_is_a_usage_error(
     )
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["--secret", "nodot=x"], ["--secrets-file", "/nonexistent/s"], ["--base-url", "ftp://x"]],
+)
+def test_a_usage_error_with_format_json_is_still_one_document_on_stdout(
+    agent: Path,
+    argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("VIKSA_API_KEY", "vk_never_printed")
+    capsys.readouterr()
+    assert main(["deploy", str(agent), *argv, "--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    document = json.loads(out)  # `viksa deploy --format json | jq .ok` reads false
+    assert document["ok"] is False
+    assert document["agents"] == []
+    assert err == f"viksa deploy: {document['error']}\n"
+    assert "vk_never_printed" not in out + err
+
+
 def test_the_viksa_deploy_fixture_returns_the_agent(agent: Path, viksa_deploy: Any) -> None:
     deployed = viksa_deploy(agent)
     assert deployed["agent_alias"] == "hello"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -170,3 +172,105 @@ def test_a_credentials_file_readable_by_others_is_used_with_a_warning(
     # Owner-only again: no warning (filterwarnings = error would fail this).
     path.chmod(0o600)
     assert resolve_connection(environ=env).api_key == "vk_profile"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks")
+def test_a_symlink_planted_in_the_config_dir_is_never_written_through(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # A config dir others can write to (VIKSA_CONFIG_DIR=/tmp/viksa, a shared mount):
+    # the file a symlink points at must never receive the credentials.
+    folder = Path(env["VIKSA_CONFIG_DIR"])
+    folder.mkdir(mode=0o777)
+    victim = tmp_path / "victim"
+    victim.write_text("the user's own file\n")
+    victim.chmod(0o666)
+    # The name the temporary file used to take (predictable from the pid).
+    (folder / f".credentials.json.{os.getpid()}.tmp").symlink_to(victim)
+    path = save_profile("default", PROFILE, env)
+    assert victim.read_text() == "the user's own file\n"
+    assert not path.is_symlink()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_profiles(env) == {"default": PROFILE}
+
+
+_SAVE_MANY = """
+import sys, time
+from pathlib import Path
+from viksa_ai.devtools._profiles import save_profile
+config, worker, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.001)
+for round_ in range(30):
+    save_profile(f"w{worker}r{round_}", {"api_key": "vk"}, {"VIKSA_CONFIG_DIR": config})
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's")
+def test_concurrent_logins_lose_no_profile(env: dict[str, str], tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SAVE_MANY, env["VIKSA_CONFIG_DIR"], str(n), str(go)]
+        )
+        for n in range(4)
+    ]
+    go.touch()  # all four start saving at once
+    assert [worker.wait(120) for worker in workers] == [0, 0, 0, 0]
+    assert sorted(load_profiles(env)) == sorted(f"w{n}r{r}" for n in range(4) for r in range(30))
+    leftovers = [p.name for p in Path(env["VIKSA_CONFIG_DIR"]).iterdir()]
+    assert not [name for name in leftovers if name.endswith(".tmp")]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_under_umask_000_no_folder_made_for_the_credentials_is_writable_by_others(
+    tmp_path: Path,
+) -> None:
+    # Else another user could swap the config folder for one holding their own base URL:
+    # the next `viksa deploy` would send the agent and its secrets to them.
+    folder = tmp_path / "home" / ".config" / "viksa"
+    old = os.umask(0)
+    try:
+        path = save_profile("default", PROFILE, {"VIKSA_CONFIG_DIR": str(folder)})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for parent in (folder.parent, folder.parent.parent):
+        assert stat.S_IMODE(parent.stat().st_mode) & 0o022 == 0, parent
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs and devices")
+@pytest.mark.timeout(30)  # before the fix, the FIFO hung every deploy and call
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_credentials_file_that_is_not_a_regular_file_is_a_message(
+    env: dict[str, str], kind: str
+) -> None:
+    path = Path(env["VIKSA_CONFIG_DIR"]) / "credentials.json"
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")  # read whole, it never ends
+    with pytest.raises(ProfileError, match="not a regular file: delete it"):
+        load_profiles(env)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_config_folder_others_can_write_to_is_used_with_a_warning(env: dict[str, str]) -> None:
+    path = save_profile("default", PROFILE, env)
+    path.parent.chmod(0o777)  # e.g. VIKSA_CONFIG_DIR=/tmp/viksa, made by someone else
+    with pytest.warns(UserWarning, match=r"writable by other users .*chmod 700 "):
+        assert resolve_connection(environ=env).api_key == "vk_profile"
+    path.parent.chmod(0o1777)  # sticky, as /tmp: others cannot replace what is ours
+    assert resolve_connection(environ=env).api_key == "vk_profile"
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() != 0, reason="giving a file away needs root"
+)
+def test_a_credentials_file_of_another_user_is_used_with_a_warning(env: dict[str, str]) -> None:
+    path = save_profile("default", PROFILE, env)
+    os.chown(path, 65534, -1)
+    with pytest.warns(UserWarning, match=r"belongs to another user \(uid 65534\)"):
+        assert resolve_connection(environ=env).api_key == "vk_profile"

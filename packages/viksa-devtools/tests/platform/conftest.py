@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import functools
+import socket
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform import DEFAULT_PASSWORD, LocalPlatform
 
 Manifest = dict[str, Any]
 
@@ -192,3 +196,40 @@ def _stop_server(process: subprocess.Popen[str]) -> None:
 def stop_server() -> Callable[[subprocess.Popen[str]], None]:
     """Stops a ``viksa dev`` a test started: SIGTERM, then SIGKILL after 20 s."""
     return _stop_server
+
+
+_BANNER_LINES = 40  # bounds the read of the start banner
+
+
+@pytest.fixture
+def dev_server(
+    tmp_path: Path, stop_server: Callable[[subprocess.Popen[str]], None]
+) -> Iterator[str]:
+    """A real ``viksa dev --memory`` on a free 127.0.0.1 port; yields its base URL."""
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--memory", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--allow-host", "devbox.test", "--password", DEFAULT_PASSWORD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    try:
+        base_url = ""
+        for _ in range(_BANNER_LINES):
+            line = process.stdout.readline()
+            if line.startswith("export VIKSA_BASE_URL="):
+                base_url = line.strip().split("=", 1)[1]
+                break
+        assert base_url, "viksa dev did not print its base URL"
+        port = int(base_url.rsplit(":", 1)[1])
+        for _ in range(200):  # the banner comes just before uvicorn serves
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        stop_server(process)

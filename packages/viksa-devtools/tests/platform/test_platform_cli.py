@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,8 +20,6 @@ from viksa_ai.devtools.platform import (
     create_app,
 )
 from viksa_ai.devtools.platform.http._serve import _host_name, banner, guard_hosts
-
-_BANNER_LINES = 40  # bounds the read of the start banner
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -289,40 +282,6 @@ def test_bound_to_a_non_loopback_address_every_host_is_answered_as_before() -> N
     assert guard_hosts(app, "192.168.1.20") is app
     assert guard_hosts(app, "::1") is not app
     app.state.platform.close()
-
-
-@pytest.fixture
-def dev_server(
-    tmp_path: Path, stop_server: Callable[[subprocess.Popen[str]], None]
-) -> Iterator[str]:
-    """A real ``viksa dev --memory`` on a free 127.0.0.1 port; yields its base URL."""
-    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--memory", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--allow-host", "devbox.test", "--password", DEFAULT_PASSWORD],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert process.stdout is not None
-    try:
-        base_url = ""
-        for _ in range(_BANNER_LINES):
-            line = process.stdout.readline()
-            if line.startswith("export VIKSA_BASE_URL="):
-                base_url = line.strip().split("=", 1)[1]
-                break
-        assert base_url, "viksa dev did not print its base URL"
-        port = int(base_url.rsplit(":", 1)[1])
-        for _ in range(200):  # the banner comes just before uvicorn serves
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield base_url
-    finally:
-        stop_server(process)
 
 
 def test_viksa_dev_refuses_a_rebound_host_and_admits_allow_host(dev_server: str) -> None:

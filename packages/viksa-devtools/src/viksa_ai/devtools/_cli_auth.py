@@ -7,7 +7,12 @@ import os
 import sys
 from typing import Any
 
-from viksa_ai.devtools._cli_common import CommandError, api_error_message, report_error
+from viksa_ai.devtools._cli_common import (
+    CommandError,
+    api_error_message,
+    config_error,
+    report_error,
+)
 
 __all__ = ["add_parsers", "login_command", "logout_command"]
 
@@ -86,15 +91,23 @@ def login_command(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return report_error("login", exc)
     except ViksaConfigError as exc:  # a base URL that is not http(s)
-        return report_error("login", CommandError(f"{exc} (from --base-url or VIKSA_BASE_URL)", 2))
+        return report_error("login", config_error(exc, "--base-url or VIKSA_BASE_URL"))
     except ViksaError as exc:
         return report_error("login", CommandError(api_error_message(exc)))
     except ProfileError as exc:
         return report_error("login", CommandError(str(exc), 2))
     tenant = f"org {values.get('org_id') or '-'}, project {values.get('project_id') or '-'}"
-    print(f"Logged in to {base_url} ({tenant})")
+    print(f"Logged in to {_without_user_info(base_url)} ({tenant})")
     print(f"Profile {profile!r} saved in {config_dir()}")
     return 0
+
+
+def _without_user_info(url: str) -> str:
+    """``url`` to show: a proxy's ``user:password@`` is a credential (the profile keeps it)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _profile_name(args: argparse.Namespace) -> str:

@@ -15,6 +15,7 @@ __all__ = [
     "add_output_flags",
     "add_secret_flags",
     "api_error_message",
+    "config_error",
     "connect",
     "report_error",
     "setup_otlp",
@@ -136,9 +137,18 @@ def connect(args: argparse.Namespace) -> Any:
         return connection.client()
     except ViksaConfigError as exc:
         # Settings the user gave (a base URL that is not http(s)): a usage error.
-        raise CommandError(f"{exc} (from --base-url, VIKSA_BASE_URL or the profile)", 2) from None
+        raise config_error(exc, "--base-url, VIKSA_BASE_URL or the profile") from None
     except ViksaError as exc:
         raise CommandError(api_error_message(exc)) from None
+
+
+def config_error(exc: Exception, where: str) -> CommandError:
+    """A client's ``ViksaConfigError`` as a usage error; a refused base URL says it came
+    from ``where`` (a key or id the client refuses says where to look itself)."""
+    text = str(exc)
+    if text.startswith("base_url"):
+        text += f" (from {where})"
+    return CommandError(text, 2)
 
 
 # Where the credentials of this command came from (see _profiles.Connection.source).

@@ -56,7 +56,8 @@ def add_parser(subparsers: Any) -> None:
         "--format",
         choices=("text", "json"),
         default="text",
-        help="text (default) or json: one document listing what each deploy did",
+        help="text (default) or json: one document on stdout listing what each deploy did "
+        '(a usage error too: {"ok": false, "error": ...})',
     )
     add_connection_flags(parser)
     parser.set_defaults(handler=deploy_command)
@@ -105,6 +106,8 @@ def deploy_command(args: argparse.Namespace) -> int:
             )
         client = _connect(args)
     except CommandError as exc:
+        if args.format == "json":  # still one document on stdout, as a script reads it
+            print(json.dumps({"ok": False, "error": str(exc), "agents": []}, indent=2))
         return report_error("deploy", exc)
     failed = 0
     documents: list[dict[str, Any]] = []

@@ -400,9 +400,12 @@ def _render_sarif(results: Sequence[_Result], strict: bool, out: TextIO) -> None
 
 def _write(out: TextIO, line: str) -> None:
     # Names quoted from a manifest may hold characters the terminal cannot encode, or
-    # escape sequences it would act on (a manifest is anyone's): both shown escaped.
+    # escape sequences it would act on (a manifest is anyone's): both shown escaped. A
+    # newline too (in a folder's name): a line it started could forge a result, or be a
+    # CI workflow command (`::error ...`, `::stop-commands::`).
     encoding = getattr(out, "encoding", None) or "utf-8"
-    out.write(printable(line).encode(encoding, "backslashreplace").decode(encoding) + "\n")
+    text = printable(line).replace("\n", "\\u000a")
+    out.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
 
 
 def _escape_data(text: str) -> str:

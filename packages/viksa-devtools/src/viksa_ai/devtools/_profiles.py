@@ -12,11 +12,18 @@ import json
 import os
 import stat
 import sys
+import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "CREDENTIALS_FILE",
@@ -30,6 +37,7 @@ __all__ = [
 ]
 
 CREDENTIALS_FILE = "credentials.json"
+_MAX_FILE_BYTES = 1024 * 1024  # profiles are a few hundred bytes each
 _FIELDS = (
     "base_url",
     "api_key",
@@ -103,9 +111,18 @@ def _file(environ: Mapping[str, str] | None) -> Path:
 
 def load_profiles(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Every stored profile by name ({} when there is no credentials file)."""
+    from viksa_ai.devtools.validate._agent_source import read_at_most
+
     path = _file(environ)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Opening a FIFO would block every deploy and call; a device never ends.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ProfileError(f"{path} is not a regular file: delete it and run `viksa login`")
+        with path.open("rb") as stream:
+            raw = read_at_most(stream, _MAX_FILE_BYTES)
+        if raw is None:
+            raise ProfileError(f"{path} is larger than 1 MiB: delete it and run `viksa login`")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
@@ -130,54 +147,111 @@ def save_profile(
     name: str, values: Mapping[str, str | None], environ: Mapping[str, str] | None = None
 ) -> Path:
     """Store profile ``name`` (replacing it); the file is readable by its owner only."""
-    profiles = load_profiles(environ)
-    profiles[name] = {k: v for k, v in values.items() if k in _FIELDS and v}
-    return _write(profiles, environ)
+    with _locked(environ):
+        profiles = load_profiles(environ)
+        profiles[name] = {k: v for k, v in values.items() if k in _FIELDS and v}
+        return _write(profiles, environ)
 
 
 def delete_profile(name: str, environ: Mapping[str, str] | None = None) -> bool:
     """Remove profile ``name``; False when there was none."""
-    profiles = load_profiles(environ)
-    if profiles.pop(name, None) is None:
-        return False
-    _write(profiles, environ)
-    return True
+    with _locked(environ):
+        profiles = load_profiles(environ)
+        if profiles.pop(name, None) is None:
+            return False
+        _write(profiles, environ)
+        return True
+
+
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` (owner-only) and its missing parents, none writable by others.
+
+    ``Path.mkdir(parents=True)`` makes the parents ``0777`` less the umask: under umask
+    000 another user could swap the config folder for theirs, with their base URL.
+    """
+    missing: list[Path] = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        # The umask only removes bits: 0755 at most for a parent, 0700 for the folder.
+        made.mkdir(mode=0o700 if made is missing[0] else 0o755, exist_ok=True)
+
+
+@contextmanager
+def _locked(environ: Mapping[str, str] | None) -> Iterator[None]:
+    """Hold the config dir's lock: two logins at once each keep their profile."""
+    path = _file(environ)
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        _make_folder(path.parent)
+        # O_NOFOLLOW: a symlink planted at the lock's name creates no file elsewhere.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(lock, flags, 0o600)
+    except OSError as exc:
+        raise ProfileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        if fcntl is not None:  # Windows: no lock (a login there is one process at a time)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _write(profiles: dict[str, dict[str, str]], environ: Mapping[str, str] | None) -> Path:
     path = _file(environ)
     text = json.dumps({"profiles": profiles}, indent=2, sort_keys=True) + "\n"
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created 0600 from the start: the secret is never readable by others, even briefly.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        _make_folder(path.parent)
+        # mkstemp: an unpredictable name, created exclusively and 0600 whatever the umask,
+        # so a symlink planted in a config dir others can write to is never written
+        # through, and the secret is never readable by others, even briefly.
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        temporary = Path(name)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise ProfileError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
-def _warn_if_readable_by_others(path: Path) -> None:
+def _warn_if_exposed(path: Path) -> None:
     # The key is still used (as ssh-agent-less tools do), but the user must know it leaked
     # to every account on the machine; `viksa login` writes it back owner-only.
     if sys.platform == "win32":
         return
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        status = path.stat()
+        folder = path.parent.stat()
     except OSError:
         return
+    mode = stat.S_IMODE(status.st_mode)
     if mode & 0o077:
-        warnings.warn(
+        _warn(
             f"{path} is readable by other users (mode {mode:04o}): it holds your "
-            f"credentials; run `chmod 600 {path}`",
-            UserWarning,
-            stacklevel=3,
+            f"credentials; run `chmod 600 {path}`"
         )
+    # Whoever can replace the file chooses the platform your deploys and secrets go to.
+    if status.st_uid != os.getuid():
+        _warn(
+            f"{path} belongs to another user (uid {status.st_uid}), who chooses where "
+            "your deploys go: delete it and run `viksa login`"
+        )
+    folder_mode = stat.S_IMODE(folder.st_mode)
+    if folder_mode & 0o022 and not folder_mode & stat.S_ISVTX:
+        _warn(
+            f"{path.parent} is writable by other users (mode {folder_mode:04o}): they can "
+            f"replace your credentials, and choose where your deploys go; run "
+            f"`chmod 700 {path.parent}`"
+        )
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _env_credential(env: Mapping[str, str]) -> dict[str, str] | None:
@@ -242,7 +316,7 @@ def resolve_connection(
     elif (credential := _env_credential(env)) is not None:
         source = "environment"
     elif chosen is not None and (stored.get("api_key") or stored.get("access_token")):
-        _warn_if_readable_by_others(_file(env))
+        _warn_if_exposed(_file(env))
         keys = ("api_key", "access_token", "refresh_token")
         credential = {k: stored[k] for k in keys if k in stored}
         source = f"profile {chosen[0]}"
