@@ -341,6 +341,11 @@ def test_login_profiles_and_the_resolution_order(
     viksa(*call, cwd=tmp_path, env=team)
     viksa("logout", cwd=tmp_path, env=team)
     done = viksa(*call, "--profile", "other", cwd=tmp_path, env=env, code=2)
+    # Piped, so JSON as every failure of viksa call (and viksa run) prints it.
+    error = json.loads(done.stderr)["error"]
+    assert error["kind"] == "usage"
+    assert error["message"].startswith("no profile 'other' (profiles: mine)")
+    done = viksa(*call, "--profile", "other", "--format", "text", cwd=tmp_path, env=env, code=2)
     assert done.stderr.startswith("viksa call: no profile 'other' (profiles: mine)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -122,7 +123,8 @@ def test_viksa_agent_validate_reports_an_unknown_flag_with_its_own_usage(
 
 
 @pytest.mark.parametrize(
-    "command", [["call", "my_agent", "greet"], ["deploy", "my_agent"], ["login"]]
+    "command",
+    [["call", "my_agent", "greet", "--format", "text"], ["deploy", "my_agent"], ["login"]],
 )
 @pytest.mark.parametrize("url", ["notaurl", "ftp://example.com", "http://[::1"])
 def test_a_bad_base_url_is_a_usage_error(
@@ -163,6 +165,33 @@ def test_an_unsendable_credential_names_where_it_came_from_never_the_base_url(
     assert "cannot travel in an HTTP header" in err
     assert "--base-url" not in err  # the URL was fine: it misled the reader
     assert "vk_pasted" not in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "kind"),
+    [
+        (["--payload", "[1]"], 2, "usage"),
+        (["--timeout", "0"], 2, "usage"),
+        (["--base-url", "notaurl"], 2, "usage"),
+        (["--base-url", "http://127.0.0.1:1"], 1, "platform_error"),  # nothing listens
+    ],
+)
+def test_every_failure_of_call_is_json_when_piped(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    code: int,
+    kind: str,
+) -> None:
+    # As viksa run: a script reading the JSON of a pipe got plain text for these.
+    monkeypatch.setenv("VIKSA_API_KEY", "vk_test")
+    assert main(["call", "my_agent", "greet", *arguments]) == code
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    error = json.loads(captured.err)["error"]
+    assert error["kind"] == kind
+    assert error["message"]
+    assert "vk_test" not in captured.err
 
 
 def test_call_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:

@@ -128,7 +128,7 @@ def test_deploy_without_credentials_exits_2_with_a_message(
     capsys.readouterr()
     assert main(["deploy", str(tmp_path / "a")]) == 2
     assert capsys.readouterr().err.startswith("viksa deploy: no Viksa credentials: run ")
-    assert main(["call", "a", "greet"]) == 2
+    assert main(["call", "a", "greet", "--format", "text"]) == 2
     assert capsys.readouterr().err.startswith("viksa call: no Viksa credentials: run ")
 
 

@@ -78,7 +78,7 @@ def call_command(args: argparse.Namespace) -> int:
             raise CommandError("--timeout must be at least 1 second", 2)
         client = connect(args)
     except CommandError as exc:
-        return report_error("call", exc)
+        return _report(exc, args)
     with client:
         try:
             agent = _find_agent(client, args.agent)
@@ -96,11 +96,11 @@ def call_command(args: argparse.Namespace) -> int:
                 request["timeout"] = args.timeout
             answer = client.pulse.execute(request)
         except CommandError as exc:
-            return report_error("call", exc)
+            return _report(exc, args)
         except ViksaValidationError as exc:
-            return report_error("call", CommandError(api_error_message(exc), 3))
+            return _report(CommandError(api_error_message(exc), 3), args)
         except ViksaError as exc:
-            return report_error("call", CommandError(api_error_message(exc)))
+            return _report(CommandError(api_error_message(exc), kind="platform_error"), args)
     from viksa_ai.devtools._cli_output import print_failure, print_result
 
     record = answer.model_dump(mode="json")
@@ -116,6 +116,20 @@ def call_command(args: argparse.Namespace) -> int:
         return 1
     print_failure(record, args)
     return _EXIT_OF_KIND.get(str(record.get("error_kind")), 1)
+
+
+def _report(exc: CommandError, args: argparse.Namespace) -> int:
+    """Print a failure of the command itself (not of the endpoint); its exit code.
+
+    In JSON output, as ``viksa run`` does: ``{"error": {"kind", "message"}}`` on stderr,
+    so a script reading it gets JSON whatever failed.
+    """
+    from viksa_ai.devtools._cli_output import output_format, print_failure
+
+    if output_format(args.format, sys.stdout) == "json":
+        print_failure({"kind": exc.kind, "message": str(exc)}, args)
+        return exc.exit_code
+    return report_error("call", exc)
 
 
 def _find_agent(client: Any, name: str) -> dict[str, Any]:
@@ -138,6 +152,7 @@ def _find_agent(client: Any, name: str) -> dict[str, Any]:
         f"no agent {name!r} in this project{did_you_mean(name, aliases)}: deploy it with "
         f"`viksa deploy PATH` (agents: {known})",
         2,
+        kind="agent_not_found",
     )
 
 
@@ -153,6 +168,7 @@ def _find_endpoint(agent: Mapping[str, Any], name: str) -> dict[str, Any]:
         f"agent {agent.get('agent_alias')!r} has no endpoint {name!r}"
         f"{did_you_mean(name, names)}; its endpoints: {', '.join(names) or 'none'}",
         2,
+        kind="endpoint_not_found",
     )
 
 

@@ -22,12 +22,20 @@ __all__ = [
 ]
 
 
-class CommandError(Exception):
-    """A failure a command reports as one message and an exit code (never a traceback)."""
+_KIND_OF_EXIT = {2: "usage", 3: "invalid_input"}
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+
+class CommandError(Exception):
+    """A failure a command reports as one message and an exit code (never a traceback).
+
+    ``kind`` names it in a command's JSON output (``{"error": {"kind", "message"}}``):
+    by default ``usage`` for exit code 2, ``invalid_input`` for 3, ``error`` otherwise.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1, *, kind: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.kind = kind or _KIND_OF_EXIT.get(exit_code, "error")
 
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:
