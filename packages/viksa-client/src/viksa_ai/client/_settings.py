@@ -118,6 +118,15 @@ def make_settings(
             f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {_shown_url(url)!r}"
         )
     parsed = httpx.URL(url)
+    if parsed.userinfo:
+        # httpx sends a URL's user info as Basic auth in place of the Authorization
+        # header the client sets: every call would go without its key (a 401), and the
+        # URL's password to the platform.
+        raise ViksaConfigError(
+            f"{source} must not hold a user name or password, got {_shown_url(url)!r}: "
+            "the client signs every request with its API key or token, which they would "
+            "replace; remove them from the URL"
+        )
     check_headers(config.default_headers, "ClientConfig.default_headers")
     if config.user_agent is not None:
         check_headers({"User-Agent": config.user_agent}, "ClientConfig.user_agent")
