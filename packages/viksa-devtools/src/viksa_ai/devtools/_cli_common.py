@@ -147,7 +147,7 @@ def connect(args: argparse.Namespace) -> Any:
         # Settings the user gave (a base URL that is not http(s)): a usage error.
         raise config_error(exc, "--base-url, VIKSA_BASE_URL or the profile") from None
     except ViksaError as exc:
-        raise CommandError(api_error_message(exc)) from None
+        raise CommandError(api_error_message(exc), kind="platform_error") from None
 
 
 def config_error(exc: Exception, where: str) -> CommandError:
