@@ -57,8 +57,7 @@ class _Transport(AiohttpTransport):
             # status line, an oversized header), as httpx's own transport reports it.
             raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
         except ValueError as exc:
-            # aiohttp refusing the request before sending it (user info in the URL
-            # beside an Authorization header): nothing left this process.
+            # aiohttp refusing the request before sending it: nothing left this process.
             raise httpx.LocalProtocolError(str(exc)) from exc
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _BodyStream(response.stream)

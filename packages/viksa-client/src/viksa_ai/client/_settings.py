@@ -43,7 +43,7 @@ ViksaInsecureTransportWarning.__module__ = "viksa_ai.client"  # its public home,
 class Settings:
     """What a client fixed at construction: where to send, how, and its credentials."""
 
-    base_url: str = field(repr=False)  # its user info is a credential
+    base_url: str = field(repr=False)  # shown by the clients' own reprs
     config: ClientConfig
     retry: RetryConfig
     timeout: httpx.Timeout

@@ -97,17 +97,9 @@ def login_command(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         return report_error("login", CommandError(str(exc), 2))
     tenant = f"org {values.get('org_id') or '-'}, project {values.get('project_id') or '-'}"
-    print(f"Logged in to {_without_user_info(base_url)} ({tenant})")
+    print(f"Logged in to {base_url} ({tenant})")
     print(f"Profile {profile!r} saved in {config_dir()}")
     return 0
-
-
-def _without_user_info(url: str) -> str:
-    """``url`` to show: a proxy's ``user:password@`` is a credential (the profile keeps it)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _profile_name(args: argparse.Namespace) -> str:
