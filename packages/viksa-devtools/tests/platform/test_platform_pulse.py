@@ -97,6 +97,52 @@ async def test_failures_timeouts_and_crashes_are_answered_and_the_platform_survi
     assert again["status"] == "completed"
 
 
+async def test_an_execution_is_listed_as_running_while_its_agent_runs_then_once_as_ended(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    # The running record is written while the agent runs (after the call is sent):
+    # still before anything can look, and never twice.
+    listed = {"agent_id": deployed["id"]}
+    running = asyncio.ensure_future(
+        http.post("/pulse/executor/execute", json=execute(deployed, "slow", seconds=0.4))
+    )
+    for _ in range(500):  # up to 5 s
+        page = (await http.get("/pulse/executor/executions", params=listed)).json()
+        if page["executions"]:
+            break
+        await asyncio.sleep(0.01)
+    [seen] = page["executions"]
+    assert seen["status"] == "running"
+    final = (await running).json()
+    assert (final["status"], final["execution_id"]) == ("completed", seen["execution_id"])
+    page = (await http.get("/pulse/executor/executions", params=listed)).json()
+    assert [(e["execution_id"], e["status"]) for e in page["executions"]] == [
+        (seen["execution_id"], "completed")
+    ]
+
+
+async def test_a_run_that_ends_before_its_worker_has_it_is_recorded(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute, viksa_platform: LocalPlatform
+) -> None:
+    # The pool refuses it before any worker has the call (the platform is stopping):
+    # the record is written with its end, not lost.
+    pool = viksa_platform.platform.engine._pool(
+        viksa_platform.platform.engine.target(
+            deployed["project_id"], deployed["id"], "echo.main.echo"
+        )
+    )
+    pool._closed = True
+    body = execute(deployed, "echo", text="x")
+    answer = await http.post("/pulse/executor/execute", json=body)
+    pool._closed = False
+    assert answer.status_code == 200, answer.text
+    failed = answer.json()
+    assert (failed["status"], failed["error_kind"]) == ("failed", "worker_crashed")
+    kept = await http.get(f"/pulse/executor/execution/{failed['execution_id']}")
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["status"] == "failed"
+
+
 async def test_a_request_cannot_outlast_the_endpoints_timeout(
     http: httpx.AsyncClient, deployed: Manifest, execute: Execute
 ) -> None:
