@@ -30,6 +30,7 @@ from mcp.server.subscriptions import (
     ResourcesListChanged,
     ToolsListChanged,
 )
+from mcp.server.transport_security import TransportSecuritySettings
 
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
@@ -43,6 +44,8 @@ MAPPINGS_URI = "viksa://mappings"
 _GUIDELINES_URI = "viksa://agent/{}/guidelines"
 # Sessions over Streamable HTTP come and go; the oldest beyond this are forgotten.
 _MAX_SESSIONS = 256
+# The Host names the SDK's own DNS-rebinding guard allows (Server.streamable_http_app).
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class Backend(Protocol):
@@ -377,7 +380,7 @@ class BridgeServer:
         """Serve Streamable HTTP at ``http://host:port/mcp`` until cancelled."""
         import uvicorn
 
-        app = self.server.streamable_http_app(host=host)
+        app = self.server.streamable_http_app(host=host, transport_security=_rebinding_guard(host))
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", lifespan="on", log_config=None
         )
@@ -400,20 +403,52 @@ def exposure_warning(host: str) -> str | None:
     """What serving on ``host`` exposes, when it is not a loopback address (else None).
 
     Anyone who reaches the port calls the agents with this bridge's credentials: the
-    transport has no authentication, and the SDK guards against DNS rebinding only on
-    loopback.
+    transport has no authentication, and the DNS-rebinding guard is on only on loopback.
     """
-    name = host.strip("[]")
-    try:
-        loopback = name.lower() == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        loopback = False  # a name that may resolve to anything
-    if loopback:
+    if _binds_loopback(host):
         return None
     return (
         f"serving on {host}, not a loopback address: whoever reaches this port calls the "
         "agents with this bridge's credentials (Streamable HTTP has no authentication); "
         "serve on 127.0.0.1 unless this is what you want"
+    )
+
+
+def _binds_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address as the system reads it.
+
+    Numeric forms are read by ``getaddrinfo`` (the call that binds the server), so
+    ``127.1``, ``0x7f.1`` and ``2130706433`` are 127.0.0.1, as they are to ``bind``;
+    ``::ffff:127.0.0.1`` is the IPv4 loopback mapped into IPv6. Any other name warns:
+    it may resolve to anything.
+    """
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        found = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+        address = ipaddress.ip_address(found[0][4][0])
+    except (OSError, UnicodeError, ValueError):
+        return False  # a name, or not an address at all
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _rebinding_guard(host: str) -> TransportSecuritySettings | None:
+    """The SDK's DNS-rebinding guard for any loopback spelling of ``host`` (else None).
+
+    The SDK turns it on only for ``127.0.0.1``, ``localhost`` and ``::1``: on ``127.1``
+    or ``127.0.0.2`` a web page could rebind its name to the bridge and call the agents.
+    ``host`` as typed is allowed too, so the URL a user serves at keeps working.
+    """
+    if not _binds_loopback(host):
+        return None
+    typed = f"[{host.strip('[]')}]" if ":" in host else host
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{name}:*" for name in (*_LOOPBACK_HOSTS, typed)],
+        allowed_origins=[f"http://{name}:*" for name in (*_LOOPBACK_HOSTS, typed)],
     )
 
 
