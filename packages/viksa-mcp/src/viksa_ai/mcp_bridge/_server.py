@@ -35,6 +35,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
 from viksa_ai.mcp_bridge._schema import schema_errors
+from viksa_ai.mcp_bridge._stdio import ParseErrorAnswering
 from viksa_ai.mcp_bridge._text import is_wire_text, wire_text
 
 __all__ = ["Backend", "BridgeServer", "exposure_warning"]
@@ -372,7 +373,9 @@ class BridgeServer:
             group.start_soon(self.run_refresh_loop)
             async with stdio_server() as (read_stream, write_stream):
                 await self.server.run(
-                    read_stream, write_stream, self.server.create_initialization_options()
+                    ParseErrorAnswering(read_stream, write_stream),
+                    write_stream,
+                    self.server.create_initialization_options(),
                 )
             group.cancel_scope.cancel()
 
