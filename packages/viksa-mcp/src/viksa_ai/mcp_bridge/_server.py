@@ -17,7 +17,6 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import anyio
 import mcp.types as types
@@ -34,15 +33,14 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
-from viksa_ai.mcp_bridge._schema import schema_errors
+from viksa_ai.mcp_bridge._schema import listed_schema, schema_errors
 from viksa_ai.mcp_bridge._stdio import ParseErrorAnswering
-from viksa_ai.mcp_bridge._text import is_wire_text, wire_text
+from viksa_ai.mcp_bridge._text import MAX_TITLE_CHARS, cut_text, is_wire_text, wire_text
 
 __all__ = ["Backend", "BridgeServer", "exposure_warning"]
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 MAPPINGS_URI = "viksa://mappings"
-_GUIDELINES_URI = "viksa://agent/{}/guidelines"
 # Sessions over Streamable HTTP come and go; the oldest beyond this are forgotten.
 _MAX_SESSIONS = 256
 # The Host names the SDK's own DNS-rebinding guard allows (Server.streamable_http_app).
@@ -79,12 +77,6 @@ class _Server(Server[Any]):
             experimental_capabilities,
             extensions,
         )
-
-
-def _guidelines_uri(agent_id: str) -> str:
-    # An id is any text (a folder's name holds spaces): quoted, it stays one path segment
-    # of a valid URI instead of a query, a fragment or a client's parse error.
-    return _GUIDELINES_URI.format(quote(agent_id, safe=""))
 
 
 def _text_result(text: str, *, error: bool) -> types.CallToolResult:
@@ -227,9 +219,9 @@ class BridgeServer:
             tools=[
                 types.Tool(
                     name=spec.name,
-                    title=f"{spec.agent_alias}: {spec.endpoint_name}",
+                    title=cut_text(f"{spec.agent_alias}: {spec.endpoint_name}", MAX_TITLE_CHARS),
                     description=spec.description,
-                    input_schema=spec.input_schema,
+                    input_schema=dict(listed_schema(spec.input_schema)),
                     output_schema=spec.output_schema,
                 )
                 for spec in (registry.tools[name] for name in registry.names())
@@ -309,9 +301,7 @@ class BridgeServer:
 
     @staticmethod
     def _resource_uris(registry: BridgeRegistry) -> list[str]:
-        uris = [
-            _guidelines_uri(info.agent_id) for info in registry.agents.values() if info.guidelines
-        ]
+        uris = [info.guidelines_uri for info in registry.agents.values() if info.guidelines]
         return [*uris, MAPPINGS_URI]
 
     async def _list_resources(
@@ -322,7 +312,7 @@ class BridgeServer:
             types.Resource(
                 name=f"{info.agent_alias}_guidelines",
                 title=f"Guidelines of {info.agent_name}",
-                uri=_guidelines_uri(info.agent_id),
+                uri=info.guidelines_uri,
                 description=f"How to use the tools of {info.agent_name} (its ai_guidelines)",
                 mime_type="text/markdown",
             )
@@ -354,7 +344,7 @@ class BridgeServer:
             found = [
                 info
                 for info in registry.agents.values()
-                if info.guidelines and _guidelines_uri(info.agent_id) == uri
+                if info.guidelines and info.guidelines_uri == uri
             ]
             if not found:
                 raise MCPError(types.INVALID_PARAMS, f"no resource {uri}: list the resources")
