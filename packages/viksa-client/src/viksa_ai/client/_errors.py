@@ -235,6 +235,7 @@ for _public in (
     ViksaTransportError,
     ViksaTimeoutError,
     ViksaDecodeError,
+    ViksaRepeatedPageError,
     ViksaResponseTooLargeError,
     ViksaApiError,
     ViksaAuthenticationError,
