@@ -12,7 +12,7 @@ import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from viksa_ai.client import ViksaClient, ViksaDecodeError, ViksaSyncClient
+from viksa_ai.client import ViksaClient, ViksaDecodeError, ViksaRepeatedPageError, ViksaSyncClient
 from viksa_ai.client._pagination import PageCursor, page_items
 
 ITEMS = [{"id": f"i{n}", "agent_name": f"agent-{n}"} for n in range(7)]
@@ -143,6 +143,70 @@ async def test_a_server_ignoring_skip_does_not_loop(
     client = make_client()
     assert [t async for t in client.chat.triggers.iter_all(limit=2)] == ITEMS[:2]
     assert route.call_count == 2
+
+
+def _alternating(total: bool) -> Callable[[httpx.Request], httpx.Response]:
+    """A server that ignores skip and alternates between two pages (A, B, A, B, ...).
+
+    Past 20 answers it answers an empty page, so a walk that misses the repetition ends
+    (and its test fails) rather than loop for ever.
+    """
+    pages = [ITEMS[:2], ITEMS[2:4]]
+    answered = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal answered
+        body: dict[str, Any] = {"triggers": pages[answered % 2] if answered < 20 else []}
+        if total:
+            body["total"] = 1000
+        answered += 1
+        return httpx.Response(200, json=body)
+
+    return answer
+
+
+@pytest.mark.parametrize("total", [False, True])
+async def test_a_server_alternating_between_two_pages_is_a_typed_error(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+    total: bool,
+) -> None:
+    # Only the page just before was compared: A, B, A, B, ... looped for ever (without a
+    # total) or repeated the two pages until the total was reached.
+    key = "vk_live_alternating_key"
+    route = api.get("/chat/trigger").mock(side_effect=_alternating(total))
+    seen: list[Any] = []
+
+    async def walk() -> None:
+        client = make_client(api_key=key, access_token=None)
+        async for trigger in client.chat.triggers.iter_all(limit=2):
+            seen.append(trigger)
+
+    with pytest.raises(ViksaRepeatedPageError) as async_error:
+        await walk()
+    assert seen == ITEMS[:4]  # each item once, before the error
+    assert route.call_count == 3
+    with pytest.raises(ViksaRepeatedPageError) as sync_error:
+        _ = list(make_sync_client(api_key=key, access_token=None).chat.triggers.iter_all(limit=2))
+    assert route.call_count == 6
+    for error in (async_error.value, sync_error.value):
+        assert isinstance(error, ViksaDecodeError)
+        message = str(error)
+        assert message.startswith("chat GET /chat/trigger: the page at skip 4 repeats the one ")
+        assert "at skip 0" in message
+        assert key not in message
+        assert key not in error.raw
+
+
+def test_a_page_seen_before_ends_the_walk_with_a_typed_error_at_any_distance() -> None:
+    cursor = PageCursor(2, "things")
+    assert cursor.take({"things": [1, 2]}) == [1, 2]
+    assert cursor.take({"things": [3, 4]}) == [3, 4]
+    assert cursor.take({"things": [5, 6]}) == [5, 6]
+    with pytest.raises(ViksaRepeatedPageError, match="skip 6 repeats the one at skip 2"):
+        cursor.take({"things": [3, 4]})
+    assert cursor.done
 
 
 @pytest.mark.parametrize(

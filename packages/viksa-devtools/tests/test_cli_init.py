@@ -116,6 +116,37 @@ def test_an_empty_path_is_refused_not_taken_as_here(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_dot_dot_path_makes_only_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # mkdir(parents=True) of x/../y made an empty x beside y.
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "init", "x/../y")
+    assert (code, err) == (0, "")
+    assert [p.name for p in tmp_path.iterdir()] == ["y"]
+    assert (tmp_path / "y" / "agent.json").is_file()
+    # The printed commands name the folder that was made, and run.
+    commands = [line.strip() for line in out.split("Next:")[1].splitlines() if line.strip()]
+    assert commands == ["viksa validate y", "viksa run y greet -i name=Ada"]
+    assert main(shlex.split(commands[0])[1:]) == 0
+    capsys.readouterr()
+
+
+def test_a_dot_dot_after_a_link_names_the_folder_the_system_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # link/.. is the link target's parent, not the folder holding the link.
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "link").symlink_to(tmp_path / "elsewhere" / "deep")
+    monkeypatch.chdir(here)
+    code, _, err = run(capsys, "init", "link/../agent")
+    assert (code, err) == (0, "")
+    assert (tmp_path / "elsewhere" / "agent" / "agent.json").is_file()
+    assert sorted(p.name for p in here.iterdir()) == ["link"]
+
+
 @pytest.mark.parametrize(
     ("folder", "alias"),
     [

@@ -32,6 +32,7 @@ from viksa_ai.devtools.runner import (
     PreparedCall,
     ProcessLimitError,
     RunResult,
+    WorkerClosedError,
     WorkerCrashedError,
     _tasks,
     arun_endpoint,
@@ -690,8 +691,20 @@ def test_closed_worker_refuses_calls() -> None:
     warm.close()
     assert pid is not None
     assert not process_exists(pid)
-    with pytest.raises(RuntimeError, match="closed"):
+    # Its own class (a RuntimeError still): a caller tells "nothing ran" from a bug.
+    with pytest.raises(WorkerClosedError, match="closed: create a new one"):
         warm.call("echo")
+
+
+async def test_closed_async_worker_refuses_calls_and_starts() -> None:
+    warm = AsyncAgentWorker(PROBE)
+    await warm.call("echo")
+    await warm.close()
+    with pytest.raises(WorkerClosedError, match="closed: create a new one"):
+        await warm.call("echo")
+    with pytest.raises(WorkerClosedError):
+        await warm.start()
+    assert issubclass(WorkerClosedError, RuntimeError)
 
 
 # --- asyncio ---------------------------------------------------------------------------

@@ -26,7 +26,9 @@ def _loop_threads() -> int:
 def test_a_call_still_pending_at_stop_ends_instead_of_blocking_its_thread() -> None:
     # A call that outlives the worker's close (here one that never ends by itself) is
     # cancelled after the grace; the loop is not stopped under it.
-    portal = LoopThread("viksa-agent-worker", close_grace=0.01, closed_message="closed")
+    portal = LoopThread(
+        "viksa-agent-worker", close_grace=0.01, closed_error=lambda: RuntimeError("closed")
+    )
     entered = threading.Event()
     outcome: list[BaseException | None] = []
 

@@ -116,3 +116,25 @@ async def test_a_call_waiting_while_the_folder_reloads_is_a_tool_error(tmp_path:
     assert "the agent folder was reloaded before the call ran; nothing was run" in (
         queued.content[0].text
     )
+
+
+async def test_a_bug_during_a_reload_is_not_read_as_nothing_ran(tmp_path: Path) -> None:
+    # Only a closed worker means "nothing ran": any other RuntimeError (a bug in the
+    # runner or the bridge) must surface as itself, not as a reload the user can retry.
+    backend = LocalBackend(_napping_folder(tmp_path), {})
+    registry = await backend.load()
+    real = backend._worker
+
+    class Reloading:
+        """A worker the folder's reload replaces while its call is under way."""
+
+        async def call(self, endpoint: str, arguments: dict[str, Any]) -> Any:
+            backend._worker = real
+            raise RuntimeError("a bug, not a closed worker")
+
+    backend._worker = Reloading()  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError, match="a bug, not a closed worker"):
+            await backend.call(registry.tools["tools_slugify"], {"text": "A B"})
+    finally:
+        await backend.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
@@ -9,11 +10,15 @@ from urllib.parse import urlsplit
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mcp import Client
 from mcp.client.session import IncomingMessage
+from mcp.server.transport_security import TransportSecurityMiddleware
+from starlette.requests import Request
 
 from viksa_ai.mcp_bridge import BridgeServer, PlatformRefusedError, ToolCallError
-from viksa_ai.mcp_bridge._server import MAPPINGS_URI, exposure_warning
+from viksa_ai.mcp_bridge._server import MAPPINGS_URI, _rebinding_guard, exposure_warning
 
 MakeDoc = Callable[..., dict[str, Any]]
 
@@ -273,10 +278,28 @@ async def test_an_integer_given_as_a_whole_float_is_sent_as_an_integer(backend: 
         ("::1", False),
         ("[::1]", False),
         ("localhost", False),
+        ("LocalHost", False),
+        # Short and based forms bind 127.0.0.1 (getaddrinfo reads them as inet_aton does).
+        ("127.1", False),
+        ("0x7f.1", False),
+        ("0177.0.0.1", False),
+        ("2130706433", False),
+        ("127.255.255.254", False),
+        # The IPv4 loopback mapped into IPv6.
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:7f00:2", False),
         ("0.0.0.0", True),
+        ("0", True),
         ("::", True),
+        ("::ffff:0.0.0.0", True),
+        ("::ffff:192.168.1.20", True),
         ("192.168.1.20", True),
+        ("128.0.0.1", True),
+        ("0x80.1", True),
         ("bridge.example.com", True),
+        ("localhost.example.com", True),
+        ("127.0.0.1.example.com", True),
+        ("", True),
     ],
 )
 def test_serving_beyond_loopback_says_what_it_exposes(host: str, exposed: bool) -> None:
@@ -287,3 +310,67 @@ def test_serving_beyond_loopback_says_what_it_exposes(host: str, exposed: bool) 
     if warning is not None:
         assert "no authentication" in warning
         assert host in warning
+
+
+_PROPERTY = settings(database=None, derandomize=True, max_examples=300)
+
+
+_LOOPBACK_V4 = st.integers(min_value=127 << 24, max_value=(128 << 24) - 1)
+_ANY_V4 = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@_PROPERTY
+@given(st.one_of(_LOOPBACK_V4, _ANY_V4))
+def test_an_ipv4_address_is_quiet_exactly_on_loopback(number: int) -> None:
+    address = ipaddress.IPv4Address(number)
+    loopback = address in ipaddress.IPv4Network("127.0.0.0/8")
+    # Dotted, as one decimal number (inet_aton reads it), and mapped into IPv6.
+    for host in (str(address), str(number), f"::ffff:{address}"):
+        assert (exposure_warning(host) is None) is loopback, host
+
+
+@_PROPERTY
+@given(
+    st.one_of(
+        st.just(1),
+        _LOOPBACK_V4.map(lambda n: 0xFFFF << 32 | n),  # mapped IPv4 loopback
+        _ANY_V4.map(lambda n: 0xFFFF << 32 | n),  # any mapped IPv4
+        st.integers(min_value=0, max_value=2**128 - 1),
+    )
+)
+def test_an_ipv6_address_is_quiet_exactly_on_loopback(number: int) -> None:
+    address = ipaddress.IPv6Address(number)
+    mapped = address.ipv4_mapped
+    loopback = address == ipaddress.IPv6Address(1) or (mapped is not None and mapped.is_loopback)
+    assert (exposure_warning(str(address)) is None) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.1", "127.1:8000"),
+        ("127.0.0.2", "127.0.0.2:8000"),
+        ("::ffff:127.0.0.1", "[::ffff:127.0.0.1]:8000"),
+        ("127.0.0.1", "localhost:8000"),
+    ],
+)
+async def test_every_loopback_spelling_keeps_the_rebinding_guard(host: str, allowed: str) -> None:
+    # The SDK guards only 127.0.0.1, localhost and ::1: quiet on 127.1 must not mean
+    # a web page can rebind its name to the bridge.
+    guard = _rebinding_guard(host)
+    assert guard is not None
+    middleware = TransportSecurityMiddleware(guard)
+
+    async def answer(host_header: str) -> int | None:
+        scope = {"type": "http", "method": "GET", "headers": [(b"host", host_header.encode())]}
+        refused = await middleware.validate_request(Request(scope))
+        return None if refused is None else refused.status_code
+
+    assert await answer(allowed) is None
+    assert await answer("127.0.0.1:8000") is None
+    assert await answer("attacker.example:8000") == 421
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "bridge.example.com"])
+def test_off_loopback_the_guard_is_the_sdks_choice(host: str) -> None:
+    assert _rebinding_guard(host) is None

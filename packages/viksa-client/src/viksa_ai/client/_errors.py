@@ -25,6 +25,7 @@ __all__ = [
     "ViksaNotFoundError",
     "ViksaPermissionError",
     "ViksaRateLimitError",
+    "ViksaRepeatedPageError",
     "ViksaResponseTooLargeError",
     "ViksaServerError",
     "ViksaTimeoutError",
@@ -100,6 +101,14 @@ class ViksaDecodeError(ViksaError):
         self.raw = raw
         self.event = event
         super().__init__(message)
+
+
+class ViksaRepeatedPageError(ViksaDecodeError):
+    """A page walk (``iter_all``) got a page it had already got at another ``skip``.
+
+    The server does not page consistently (say, it alternates between two pages):
+    walking on would repeat those items without end. ``raw`` holds the repeated answer.
+    """
 
 
 class ViksaResponseTooLargeError(ViksaDecodeError):
@@ -226,6 +235,7 @@ for _public in (
     ViksaTransportError,
     ViksaTimeoutError,
     ViksaDecodeError,
+    ViksaRepeatedPageError,
     ViksaResponseTooLargeError,
     ViksaApiError,
     ViksaAuthenticationError,

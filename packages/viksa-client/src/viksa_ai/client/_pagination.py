@@ -2,22 +2,27 @@
 
 A page is a bare list, or an object holding the items under ``items`` or a
 resource-named key, with an optional ``total``. The walk stops once ``total`` items were
-seen, on an empty page, or when the server answers the same page twice (it ignores
-``skip``): no item is yielded twice. Without a ``total``, a page shorter than the
-requested ``limit`` does not end the walk, since servers may cap their pages below it;
-it ends only when the page is also shorter than the ``limit`` the page itself reports.
-So no item is lost, at the cost of one request for an empty page when a list sends
-neither ``total`` nor ``limit``.
+seen, on an empty page, or when the server answers the same page twice in a row (it
+ignores ``skip``): no item is yielded twice. A page answered again after others (a
+server alternating between pages) raises ``ViksaRepeatedPageError``: walking on would
+repeat them without end, and what else the list holds cannot be known.
+
+Without a ``total``, a page shorter than the requested ``limit`` does not end the walk,
+since servers may cap their pages below it; it ends only when the page is also shorter
+than the ``limit`` the page itself reports. So no item is lost, at the cost of one
+request for an empty page when a list sends neither ``total`` nor ``limit``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 from typing import Any
 
 from viksa_ai.client._call import Call
 from viksa_ai.client._decode import RAW_LIMIT
-from viksa_ai.client._errors import ViksaDecodeError
+from viksa_ai.client._errors import ViksaDecodeError, ViksaRepeatedPageError
 from viksa_ai.client._logging import logger
 
 __all__ = ["PageCursor", "page_items"]
@@ -61,7 +66,7 @@ def _count(page: dict[str, Any], name: str) -> int | None:
 class PageCursor:
     """Where a walk stands: the next ``skip`` and whether it is over."""
 
-    __slots__ = ("_previous", "done", "key", "limit", "seen", "skip")
+    __slots__ = ("_pages", "_previous", "done", "key", "limit", "seen", "skip")
 
     def __init__(self, limit: int, key: str | None, skip: int = 0) -> None:
         if limit < 1:
@@ -71,7 +76,10 @@ class PageCursor:
         self.skip = skip
         self.seen = 0
         self.done = False
-        self._previous: list[Any] | None = None
+        self._previous: bytes | None = None
+        # The pages answered so far, as digests (not their items: a long walk stays
+        # small), with the skip each was first answered at.
+        self._pages: dict[bytes, int] = {}
 
     def reading(self, call: Call[Any]) -> Call[list[Any]]:
         """``call`` (the next page's) answering the items to yield, read by ``take``.
@@ -89,11 +97,22 @@ class PageCursor:
         if not items:
             self.done = True
             return []
-        if items == self._previous:
+        digest = _digest(items)
+        if digest == self._previous:
             logger.warning("the server answered the same page twice; stopping the walk")
             self.done = True
             return []
-        self._previous = items
+        first = self._pages.get(digest)
+        if first is not None:
+            self.done = True
+            raise ViksaRepeatedPageError(
+                f"the page at skip {self.skip} repeats the one at skip {first}: the server "
+                "does not page consistently, and the walk would repeat them without end; "
+                "read the pages with list(skip=..., limit=...), or retry later",
+                raw="",
+            )
+        self._pages[digest] = self.skip
+        self._previous = digest
         self.seen += len(items)
         self.skip += len(items)
         if total is not None:
@@ -104,3 +123,9 @@ class PageCursor:
             reported = _count(page, "limit") if isinstance(page, dict) else None
             self.done = reported is not None and len(items) < min(reported, self.limit)
         return items
+
+
+def _digest(items: list[Any]) -> bytes:
+    """A digest of a page's items: equal pages (as JSON) have equal digests."""
+    text = json.dumps(items, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

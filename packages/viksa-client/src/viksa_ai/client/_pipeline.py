@@ -32,6 +32,7 @@ from viksa_ai.client._errors import (
     ViksaApiError,
     ViksaConfigError,
     ViksaDecodeError,
+    ViksaRepeatedPageError,
     ViksaTimeoutError,
     ViksaTransportError,
 )
@@ -518,7 +519,11 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     try:
         value = call.decode(parse_body(response.content))
     except ViksaDecodeError as exc:
-        raise ViksaDecodeError(
+        # Its class is kept: a repeated page is told from an unreadable one.
+        kind = (
+            ViksaRepeatedPageError if isinstance(exc, ViksaRepeatedPageError) else ViksaDecodeError
+        )
+        raise kind(
             f"{plan.service} {plan.method} {plan.target}: {exc} {_answer_kind(response)}",
             raw=_loggable_raw(response.text, plan, settings),
         ) from None

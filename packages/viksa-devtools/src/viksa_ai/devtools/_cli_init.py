@@ -41,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
 
 def init_command(args: argparse.Namespace) -> int:
     """Handle ``viksa init``; returns the exit code."""
-    from viksa_ai.devtools._scaffold import scaffold
+    from viksa_ai.devtools._scaffold import scaffold, without_dot_dot
 
     if not args.path.strip():
         # Path("") is the current folder: an unset shell variable must not scaffold here.
@@ -50,7 +50,7 @@ def init_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    directory = Path(args.path)
+    directory = without_dot_dot(Path(args.path))
     if args.name is not None and not args.name.strip():
         print("viksa init: --name must not be empty", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["LoopThread"]
@@ -26,10 +26,12 @@ class LoopThread:
     seconds), then ends the thread. No call runs after :meth:`stop`.
     """
 
-    def __init__(self, name: str, *, close_grace: float, closed_message: str) -> None:
+    def __init__(
+        self, name: str, *, close_grace: float, closed_error: Callable[[], RuntimeError]
+    ) -> None:
         self._name = name
         self._close_grace = close_grace
-        self._closed_message = closed_message
+        self._closed_error = closed_error
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._mutex = threading.Lock()
@@ -78,7 +80,7 @@ class LoopThread:
         with self._mutex:
             if self._stopped:
                 # Not a new loop thread for each call after stop, never stopped.
-                raise RuntimeError(self._closed_message)
+                raise self._closed_error()
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)

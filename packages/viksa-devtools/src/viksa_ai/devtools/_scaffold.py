@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SCHEMA_URL", "Scaffold", "alias_for", "scaffold"]
+__all__ = ["SCHEMA_URL", "Scaffold", "alias_for", "scaffold", "without_dot_dot"]
 
 SCHEMA_URL = "https://api.viksaai.com/schemas/agent.schema.json"
 """The ``$schema`` that ``viksa init`` writes; ``viksa schema`` prints that document."""
@@ -83,6 +84,20 @@ def alias_for(text: str) -> str:
     return alias if alias[0].isalpha() else f"agent_{alias}"
 
 
+def without_dot_dot(directory: Path) -> Path:
+    """``directory`` without ``..`` steps, naming the folder the system would.
+
+    ``mkdir(parents=True)`` makes every step before a ``..``: ``x/../y`` made an empty
+    ``x`` beside ``y``. The lexical form is kept (it prints as typed, relative) unless a
+    symbolic link before the ``..`` makes it name another folder; the resolved one then.
+    """
+    if ".." not in directory.parts:
+        return directory
+    lexical = Path(os.path.normpath(directory))
+    real = directory.resolve()
+    return lexical if lexical.resolve() == real else real
+
+
 def _manifest(alias: str, name: str) -> str:
     manifest = {
         "$schema": SCHEMA_URL,
@@ -130,8 +145,10 @@ def scaffold(directory: Path, name: str | None = None) -> Scaffold:
     """Write agent.json, main.py, test_agent.py and pytest.ini into ``directory`` (made if needed).
 
     Raises ``FileExistsError`` naming the first file that already exists (nothing is
-    written then) and ``OSError`` when the directory cannot be written.
+    written then) and ``OSError`` when the directory cannot be written. Nothing but
+    ``directory`` and its missing parents is made (see ``without_dot_dot``).
     """
+    directory = without_dot_dot(directory)
     alias = alias_for(directory.resolve().name)
     title = name or alias.replace("_", " ").title()
     shown_test = directory / "test_agent.py"

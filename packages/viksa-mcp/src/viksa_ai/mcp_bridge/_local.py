@@ -150,7 +150,7 @@ class LocalBackend:
         except runner.RunnerError as exc:
             # The runner redacts the worker's secret values from its messages.
             raise ToolCallError(f"{spec.name}: {exc}") from None
-        except RuntimeError:
+        except runner.WorkerClosedError:
             if worker is self._worker:
                 raise
             # The folder changed while the call waited for the worker: nothing was sent.

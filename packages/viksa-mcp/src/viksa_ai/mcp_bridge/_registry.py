@@ -7,10 +7,16 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from viksa_ai.mcp_bridge._names import MAX_TOOL_NAME_LENGTH, make_tool_name, short_suffix
 from viksa_ai.mcp_bridge._schema import argument_keys, input_schema, output_schema
-from viksa_ai.mcp_bridge._text import wire_value
+from viksa_ai.mcp_bridge._text import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    cut_text,
+    wire_value,
+)
 
 __all__ = [
     "AgentInfo",
@@ -22,6 +28,9 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_SECONDS = 30
+MAX_GUIDELINES_CHARS = 4000
+"""The most characters of an agent's ``ai_guidelines`` in the server's ``instructions``
+(every client's context); the whole text is the agent's guidelines resource."""
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 
 
@@ -83,6 +92,21 @@ class AgentInfo:
     agent_name: str
     guidelines: str = ""
 
+    @property
+    def guidelines_uri(self) -> str:
+        """The resource holding the whole ``guidelines``: ``viksa://agent/{id}/guidelines``."""
+        # An id is any text (a folder's name holds spaces): quoted, it stays one path
+        # segment of a valid URI instead of a query, a fragment or a client's parse error.
+        return f"viksa://agent/{quote(self.agent_id, safe='')}/guidelines"
+
+    def instructions(self) -> str:
+        """The ``guidelines`` as the server's instructions show them: cut past
+        :data:`MAX_GUIDELINES_CHARS`, with where to read the rest."""
+        if len(self.guidelines) <= MAX_GUIDELINES_CHARS:
+            return self.guidelines
+        rest = f"\n(cut: the whole text is the resource {self.guidelines_uri})"
+        return cut_text(self.guidelines, MAX_GUIDELINES_CHARS) + rest
+
 
 @dataclass
 class BridgeRegistry:
@@ -107,7 +131,7 @@ class BridgeRegistry:
     def instructions(self) -> str:
         """The server instructions: each agent's ``ai_guidelines``, under its name."""
         parts = [
-            f"## {info.agent_name} ({info.agent_alias})\n{info.guidelines}"
+            f"## {info.agent_name} ({info.agent_alias})\n{info.instructions()}"
             for info in self.agents.values()
             if info.guidelines
         ]
@@ -177,9 +201,14 @@ def agent_doc_to_tools(doc: Mapping[str, Any]) -> list[ViksaToolSpec]:
         name = str(endpoint["name"])
         module = str(endpoint.get("module") or "main")
         config = endpoint.get("execution_config") or {}
-        description = str(endpoint.get("description") or name)
-        if config.get("requires_approval"):
-            description += " (each call waits for a person to approve it on the platform)"
+        # The approval note is kept whole: the agent's own text is what gets cut.
+        note = (
+            " (each call waits for a person to approve it on the platform)"
+            if config.get("requires_approval")
+            else ""
+        )
+        said = str(endpoint.get("description") or name)
+        description = cut_text(said, MAX_DESCRIPTION_CHARS - len(note)) + note
         tools.append(
             ViksaToolSpec(
                 name=make_tool_name(alias, name),
@@ -249,8 +278,11 @@ def build_registry(
         agent_id = _agent_id(doc) or str(doc.get("agent_alias"))
         registry.agents[agent_id] = AgentInfo(
             agent_id=agent_id,
-            agent_alias=str(doc.get("agent_alias") or ""),
-            agent_name=str(doc.get("agent_name") or doc.get("agent_alias") or agent_id),
+            # Shown to every client (instructions, resources): cut like a tool's title.
+            agent_alias=cut_text(str(doc.get("agent_alias") or ""), MAX_TITLE_CHARS),
+            agent_name=cut_text(
+                str(doc.get("agent_name") or doc.get("agent_alias") or agent_id), MAX_TITLE_CHARS
+            ),
             guidelines=guidelines_text(doc.get("ai_guidelines")),
         )
     return registry

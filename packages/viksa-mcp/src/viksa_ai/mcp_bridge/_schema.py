@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from itertools import islice
@@ -10,8 +11,22 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]  # no stubs
 
 from viksa_ai.mcp_bridge._names import short_suffix
+from viksa_ai.mcp_bridge._text import MAX_DESCRIPTION_CHARS, cut_text
 
-__all__ = ["argument_keys", "input_schema", "output_schema", "schema_errors"]
+__all__ = [
+    "MAX_ENUM_CHARS",
+    "MAX_ENUM_VALUES",
+    "argument_keys",
+    "input_schema",
+    "listed_schema",
+    "output_schema",
+    "schema_errors",
+]
+
+MAX_ENUM_VALUES = 100
+"""The most allowed values of an input ``tools/list`` shows; past it, see ``listed_schema``."""
+MAX_ENUM_CHARS = 4000
+"""The most characters of an input's allowed values (as JSON) ``tools/list`` shows."""
 
 # Agent input/output types (case-insensitive on the wire) -> JSON Schema types.
 _JSON_TYPES = {
@@ -165,6 +180,8 @@ def input_schema(
         if key != name:
             said = prop.get("description")
             prop["description"] = f"The input named {name!r}" + (f". {said}" if said else "")
+        if "description" in prop:
+            prop["description"] = cut_text(prop["description"], MAX_DESCRIPTION_CHARS)
         if not isinstance(ref, Mapping) or ref.get("required", True):
             required.append(key)
     schema: dict[str, Any] = {
@@ -196,11 +213,57 @@ def output_schema(
         if json_type is not None:
             prop["type"] = [json_type, "null"] if declared.get("nullable") else json_type
         if declared.get("description"):
-            prop["description"] = str(declared["description"])
+            prop["description"] = cut_text(str(declared["description"]), MAX_DESCRIPTION_CHARS)
         if isinstance(declared.get("format"), str):
             prop["format"] = declared["format"]
         properties[name] = prop
     return {"type": "object", "properties": properties}
+
+
+def listed_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` as ``tools/list`` shows it: without an ``enum`` too long to list.
+
+    An input's allowed values past :data:`MAX_ENUM_VALUES` values or
+    :data:`MAX_ENUM_CHARS` characters (as JSON) would sit in the context of every client;
+    its property then has no ``enum`` (any value is valid to the client: the schema stays
+    one) and its description says how many values there are. ``schema`` itself keeps
+    them: the bridge checks every call against it before sending it.
+    """
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return schema
+    listed = {
+        key: _without_long_enum(prop) if isinstance(prop, Mapping) else prop
+        for key, prop in properties.items()
+    }
+    if all(listed[key] is properties[key] for key in listed):
+        return schema
+    return {**schema, "properties": listed}
+
+
+def _without_long_enum(prop: Mapping[str, Any]) -> Mapping[str, Any]:
+    enum = prop.get("enum")
+    if not isinstance(enum, list) or not _too_long_to_list(enum):
+        return prop
+    note = (
+        f"One of {len(enum)} allowed values, too many to list here: a call with another is refused"
+    )
+    said = str(prop.get("description") or "").rstrip(". ")
+    head = cut_text(said, MAX_DESCRIPTION_CHARS - len(note) - 2) + ". " if said else ""
+    shown = {key: value for key, value in prop.items() if key != "enum"}
+    shown["description"] = head + note
+    return shown
+
+
+def _too_long_to_list(enum: list[Any]) -> bool:
+    if len(enum) > MAX_ENUM_VALUES:
+        return True
+    size = 0
+    for value in enum:  # stops at the first value past the budget, however long
+        size += len(json.dumps(value, ensure_ascii=False, default=str)) + 1
+        if size > MAX_ENUM_CHARS:
+            return True
+    return False
 
 
 def _clipped(text: str) -> str:

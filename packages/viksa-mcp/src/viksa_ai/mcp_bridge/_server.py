@@ -17,7 +17,6 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import anyio
 import mcp.types as types
@@ -30,19 +29,22 @@ from mcp.server.subscriptions import (
     ResourcesListChanged,
     ToolsListChanged,
 )
+from mcp.server.transport_security import TransportSecuritySettings
 
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec
-from viksa_ai.mcp_bridge._schema import schema_errors
-from viksa_ai.mcp_bridge._text import is_wire_text, wire_text
+from viksa_ai.mcp_bridge._schema import listed_schema, schema_errors
+from viksa_ai.mcp_bridge._stdio import ParseErrorAnswering
+from viksa_ai.mcp_bridge._text import MAX_TITLE_CHARS, cut_text, is_wire_text, wire_text
 
 __all__ = ["Backend", "BridgeServer", "exposure_warning"]
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 MAPPINGS_URI = "viksa://mappings"
-_GUIDELINES_URI = "viksa://agent/{}/guidelines"
 # Sessions over Streamable HTTP come and go; the oldest beyond this are forgotten.
 _MAX_SESSIONS = 256
+# The Host names the SDK's own DNS-rebinding guard allows (Server.streamable_http_app).
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class Backend(Protocol):
@@ -75,12 +77,6 @@ class _Server(Server[Any]):
             experimental_capabilities,
             extensions,
         )
-
-
-def _guidelines_uri(agent_id: str) -> str:
-    # An id is any text (a folder's name holds spaces): quoted, it stays one path segment
-    # of a valid URI instead of a query, a fragment or a client's parse error.
-    return _GUIDELINES_URI.format(quote(agent_id, safe=""))
 
 
 def _text_result(text: str, *, error: bool) -> types.CallToolResult:
@@ -223,9 +219,9 @@ class BridgeServer:
             tools=[
                 types.Tool(
                     name=spec.name,
-                    title=f"{spec.agent_alias}: {spec.endpoint_name}",
+                    title=cut_text(f"{spec.agent_alias}: {spec.endpoint_name}", MAX_TITLE_CHARS),
                     description=spec.description,
-                    input_schema=spec.input_schema,
+                    input_schema=dict(listed_schema(spec.input_schema)),
                     output_schema=spec.output_schema,
                 )
                 for spec in (registry.tools[name] for name in registry.names())
@@ -305,9 +301,7 @@ class BridgeServer:
 
     @staticmethod
     def _resource_uris(registry: BridgeRegistry) -> list[str]:
-        uris = [
-            _guidelines_uri(info.agent_id) for info in registry.agents.values() if info.guidelines
-        ]
+        uris = [info.guidelines_uri for info in registry.agents.values() if info.guidelines]
         return [*uris, MAPPINGS_URI]
 
     async def _list_resources(
@@ -318,7 +312,7 @@ class BridgeServer:
             types.Resource(
                 name=f"{info.agent_alias}_guidelines",
                 title=f"Guidelines of {info.agent_name}",
-                uri=_guidelines_uri(info.agent_id),
+                uri=info.guidelines_uri,
                 description=f"How to use the tools of {info.agent_name} (its ai_guidelines)",
                 mime_type="text/markdown",
             )
@@ -350,7 +344,7 @@ class BridgeServer:
             found = [
                 info
                 for info in registry.agents.values()
-                if info.guidelines and _guidelines_uri(info.agent_id) == uri
+                if info.guidelines and info.guidelines_uri == uri
             ]
             if not found:
                 raise MCPError(types.INVALID_PARAMS, f"no resource {uri}: list the resources")
@@ -369,7 +363,9 @@ class BridgeServer:
             group.start_soon(self.run_refresh_loop)
             async with stdio_server() as (read_stream, write_stream):
                 await self.server.run(
-                    read_stream, write_stream, self.server.create_initialization_options()
+                    ParseErrorAnswering(read_stream, write_stream),
+                    write_stream,
+                    self.server.create_initialization_options(),
                 )
             group.cancel_scope.cancel()
 
@@ -377,7 +373,7 @@ class BridgeServer:
         """Serve Streamable HTTP at ``http://host:port/mcp`` until cancelled."""
         import uvicorn
 
-        app = self.server.streamable_http_app(host=host)
+        app = self.server.streamable_http_app(host=host, transport_security=_rebinding_guard(host))
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", lifespan="on", log_config=None
         )
@@ -400,20 +396,52 @@ def exposure_warning(host: str) -> str | None:
     """What serving on ``host`` exposes, when it is not a loopback address (else None).
 
     Anyone who reaches the port calls the agents with this bridge's credentials: the
-    transport has no authentication, and the SDK guards against DNS rebinding only on
-    loopback.
+    transport has no authentication, and the DNS-rebinding guard is on only on loopback.
     """
-    name = host.strip("[]")
-    try:
-        loopback = name.lower() == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        loopback = False  # a name that may resolve to anything
-    if loopback:
+    if _binds_loopback(host):
         return None
     return (
         f"serving on {host}, not a loopback address: whoever reaches this port calls the "
         "agents with this bridge's credentials (Streamable HTTP has no authentication); "
         "serve on 127.0.0.1 unless this is what you want"
+    )
+
+
+def _binds_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address as the system reads it.
+
+    Numeric forms are read by ``getaddrinfo`` (the call that binds the server), so
+    ``127.1``, ``0x7f.1`` and ``2130706433`` are 127.0.0.1, as they are to ``bind``;
+    ``::ffff:127.0.0.1`` is the IPv4 loopback mapped into IPv6. Any other name warns:
+    it may resolve to anything.
+    """
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        found = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+        address = ipaddress.ip_address(found[0][4][0])
+    except (OSError, UnicodeError, ValueError):
+        return False  # a name, or not an address at all
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _rebinding_guard(host: str) -> TransportSecuritySettings | None:
+    """The SDK's DNS-rebinding guard for any loopback spelling of ``host`` (else None).
+
+    The SDK turns it on only for ``127.0.0.1``, ``localhost`` and ``::1``: on ``127.1``
+    or ``127.0.0.2`` a web page could rebind its name to the bridge and call the agents.
+    ``host`` as typed is allowed too, so the URL a user serves at keeps working.
+    """
+    if not _binds_loopback(host):
+        return None
+    typed = f"[{host.strip('[]')}]" if ":" in host else host
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{name}:*" for name in (*_LOOPBACK_HOSTS, typed)],
+        allowed_origins=[f"http://{name}:*" for name in (*_LOOPBACK_HOSTS, typed)],
     )
 
 

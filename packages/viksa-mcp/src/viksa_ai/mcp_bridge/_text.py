@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["is_wire_text", "wire_text", "wire_value"]
+__all__ = [
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_TITLE_CHARS",
+    "cut_text",
+    "is_wire_text",
+    "wire_text",
+    "wire_value",
+]
+
+MAX_DESCRIPTION_CHARS = 1024
+"""The most characters of a description a client sees: a tool's, an input's, an output's
+(OpenAI's function descriptions stop at 1,024 too). An agent's text of any size would
+otherwise sit in the context of every client of the bridge."""
+MAX_TITLE_CHARS = 200
+"""The most characters of a title a client sees: a tool's, an agent's name and alias."""
+_ELLIPSIS = "\u2026"
 
 
 def is_wire_text(text: str) -> bool:
@@ -23,6 +38,20 @@ def wire_text(text: str) -> str:
     stdio writer then raises and the bridge process ends.
     """
     return text if is_wire_text(text) else text.encode("utf-8", "backslashreplace").decode()
+
+
+def cut_text(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut, it ends with an ellipsis (``…``).
+
+    The cut falls between code points, and never between the two halves of a surrogate
+    pair held as two code points: a lone half cannot be written as UTF-8.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: max(limit - len(_ELLIPSIS), 0)]
+    if head and "\ud800" <= head[-1] <= "\udbff":
+        head = head[:-1]
+    return head + _ELLIPSIS
 
 
 def wire_value(value: Any) -> Any:

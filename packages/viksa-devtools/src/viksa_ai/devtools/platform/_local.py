@@ -40,7 +40,7 @@ class SyncASGITransport(httpx.BaseTransport):
         self._portal = LoopThread(
             "viksa-platform-loop",
             close_grace=_CLOSE_GRACE_SECONDS,
-            closed_message="this transport is closed: create a new one",
+            closed_error=lambda: RuntimeError("this transport is closed: create a new one"),
         )
 
     def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:

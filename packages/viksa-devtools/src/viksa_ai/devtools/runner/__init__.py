@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         ResourceLimitError,
         ResultLimitError,
         RunnerError,
+        WorkerClosedError,
         WorkerCrashedError,
     )
     from viksa_ai.devtools.runner._limits import Limits
@@ -101,6 +102,7 @@ _EXPORTS = {
     "EndpointTimeoutError": "_errors",
     "InvalidInputError": "_errors",
     "RunnerError": "_errors",
+    "WorkerClosedError": "_errors",
     "WorkerCrashedError": "_errors",
     "RunResult": "_result",
     "AgentWorker": "_sync",
@@ -140,6 +142,7 @@ __all__ = [
     "RunResult",
     "RunnerError",
     "SecretsError",
+    "WorkerClosedError",
     "WorkerCrashedError",
     "arun_endpoint",
     "load_agent",

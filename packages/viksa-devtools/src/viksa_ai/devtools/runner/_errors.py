@@ -35,6 +35,7 @@ __all__ = [
     "ResourceLimitError",
     "ResultLimitError",
     "RunnerError",
+    "WorkerClosedError",
     "WorkerCrashedError",
 ]
 
@@ -300,6 +301,18 @@ class DiskLimitError(ResourceLimitError):
 
     kind = "disk_limit"
     _what = "its disk write limit in bytes"
+
+
+class WorkerClosedError(RuntimeError):
+    """A call or start on a worker after its ``close()``: nothing ran; create a new worker.
+
+    A ``RuntimeError`` (what a closed worker raised before it had a class of its own),
+    not a :class:`RunnerError`: it is a mistake of the calling code, not an outcome of
+    the agent, and has no exit code.
+    """
+
+    def __init__(self, message: str = "this worker is closed: create a new one") -> None:
+        super().__init__(message)
 
 
 class WorkerCrashedError(RunnerError):

@@ -15,6 +15,7 @@ from typing import Any
 from viksa_ai.devtools._loop_thread import LoopThread
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent
 from viksa_ai.devtools.runner._call import PreparedCall
+from viksa_ai.devtools.runner._errors import WorkerClosedError
 from viksa_ai.devtools.runner._limits import Limits
 from viksa_ai.devtools.runner._result import RunResult
 from viksa_ai.devtools.runner._worker import (
@@ -62,7 +63,7 @@ class AgentWorker:
         self._portal = LoopThread(
             "viksa-agent-worker",
             close_grace=_CLOSE_GRACE_SECONDS,
-            closed_message="this worker is closed: create a new one",
+            closed_error=WorkerClosedError,
         )
 
     @property

@@ -48,6 +48,7 @@ from viksa_ai.devtools.runner._errors import (
     ResourceLimitError,
     ResultLimitError,
     RunnerError,
+    WorkerClosedError,
     WorkerCrashedError,
 )
 from viksa_ai.devtools.runner._limits import Limits
@@ -466,7 +467,7 @@ class AsyncAgentWorker:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self._closed:
-                raise RuntimeError("this worker is closed: create a new one")
+                raise WorkerClosedError()
             yield
 
     async def _ensure_started(
