@@ -738,41 +738,6 @@ async def test_cancelled_call_kills_the_child_and_the_next_call_works() -> None:
         assert (await warm.call("echo")).value["pid"] != pid
 
 
-async def test_on_sent_runs_once_the_call_is_sent_and_its_error_stops_the_child() -> None:
-    async with AsyncAgentWorker(PROBE) as warm:
-        await warm.start()
-        pid = warm.pid
-        seen: list[int | None] = []
-        result = await warm.call_prepared(
-            prepare_call(warm.agent, "echo", {}), on_sent=lambda: seen.append(warm.pid)
-        )
-        assert seen == [pid]
-        assert result.value["calls"] == 1
-
-        def refuse() -> None:
-            raise LookupError("the caller's own failure")
-
-        # Not a crash of the child: the hook's exception, as it is; the child, which
-        # already has the call, is stopped.
-        with pytest.raises(LookupError, match="own failure"):
-            await warm.call_prepared(
-                prepare_call(warm.agent, "nap", {"seconds": 5}), on_sent=refuse
-            )
-        assert pid is not None
-        assert wait_gone(pid)
-        assert (await warm.call("echo")).value["calls"] == 1  # a new child
-
-
-async def test_a_call_that_fails_before_it_is_sent_never_calls_on_sent() -> None:
-    async with AsyncAgentWorker(PROBE) as warm:
-        seen: list[str] = []
-        with pytest.raises(ValueError, match="positive"):
-            await warm.call_prepared(
-                prepare_call(warm.agent, "echo", {}), timeout=0, on_sent=lambda: seen.append("x")
-            )
-        assert seen == []
-
-
 async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_call() -> None:
     # anyio (the MCP SDK's server) cancels a task again at each await until it leaves
     # its cancelled scope: the clean-up must still end before a queued call takes the

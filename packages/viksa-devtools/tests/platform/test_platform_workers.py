@@ -213,21 +213,9 @@ class _GatedWorker:
         self.finish = asyncio.Event()
         self.closing = asyncio.Event()
         self.closed = False
-        self.hooks: list[Callable[[], object] | None] = []
-        self.pid: int | None = 1  # its child runs (None: it starts one at the next call)
         _GatedWorker.made.append(self)
 
-    async def call_prepared(
-        self,
-        call: object,
-        *,
-        secrets: object,
-        timeout: float,
-        on_sent: Callable[[], object] | None = None,
-    ) -> RunResult:
-        self.hooks.append(on_sent)
-        if on_sent is not None:
-            on_sent()
+    async def call_prepared(self, call: object, *, secrets: object, timeout: float) -> RunResult:
         self.started.set()
         await self.finish.wait()
         return RunResult(endpoint="w.main.pid", value={"closed": self.closed}, duration_ms=0)
@@ -270,45 +258,6 @@ async def test_a_call_waiting_for_a_worker_keeps_its_retired_pool_tracked(
     assert late.closed
     assert (await queued).value == {"closed": True}
     assert not old.busy
-
-
-async def test_on_started_is_called_once_the_call_is_under_way(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Before a new worker starts, before waiting for a busy pool, after the send to a
-    # warm worker: a platform records the run then, and never twice.
-    monkeypatch.setattr(_pools, "AsyncAgentWorker", _GatedWorker)
-    _GatedWorker.made = []
-    pools = WorkerPools(workers_per_agent=1, max_agents=2, spawn=lambda _: None, sandbox=False)
-    pool = pools.get("agt_1", "v1", _manifest("w"))
-    call = prepare_call(pool.agent, "pid", {})
-    workers_at: dict[str, int] = {}
-
-    def noted(name: str) -> Callable[[], None]:
-        def note() -> None:
-            assert name not in workers_at
-            workers_at[name] = len(_GatedWorker.made)
-
-        return note
-
-    first = asyncio.ensure_future(pool.call(call, {}, 60, on_started=noted("first")))
-    await _wait_for(lambda: bool(_GatedWorker.made) and _GatedWorker.made[0].started.is_set())
-    assert workers_at == {"first": 0}  # before its worker was made
-    second = asyncio.ensure_future(pool.call(call, {}, 60, on_started=noted("second")))
-    await _wait_for(lambda: "second" in workers_at)
-    assert not second.done()  # called while it waits for the busy worker
-    worker = _GatedWorker.made[0]
-    worker.finish.set()
-    await first
-    await second
-    await pool.call(call, {}, 60, on_started=noted("third"))
-    worker.pid = None  # its child is gone: the next call starts one first
-    await pool.call(call, {}, 60, on_started=noted("fourth"))
-    assert workers_at == {"first": 0, "second": 1, "third": 1, "fourth": 1}
-    # The pool called the first, second and fourth itself; the warm worker got the
-    # third's to call after its send.
-    assert [hook is None for hook in worker.hooks] == [True, True, False, True]
-    await pools.aclose()
 
 
 async def _wait_for(ready: Callable[[], bool]) -> None:

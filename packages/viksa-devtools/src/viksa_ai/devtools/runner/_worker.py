@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -134,14 +134,6 @@ _BUS_ERROR_CODES = () if _SIGBUS is None else (-int(_SIGBUS), 128 + int(_SIGBUS)
 
 Stderr = int | IO[Any] | None
 _T = TypeVar("_T")
-
-
-class _HookFailedError(Exception):
-    """``on_sent`` raised ``error``: told apart from the child's own failures."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__()
-        self.error = error
 
 
 async def _to_the_end(clean_up: Coroutine[Any, Any, _T]) -> _T:
@@ -289,19 +281,14 @@ class AsyncAgentWorker:
         *,
         secrets: Mapping[str, str] | None = None,
         timeout: float | None = None,
-        on_sent: Callable[[], object] | None = None,
     ) -> RunResult:
         """Run a call made by :func:`prepare_call` with this worker's :attr:`agent`.
 
         The same as :meth:`call` without checking the inputs again: for callers that
         check them early (to refuse a request before recording it) and run later.
-        ``on_sent`` is called once the call is on its way to the child, for work that
-        can overlap the agent's run (a server records the call then); if it raises,
-        the child is stopped and its exception is raised. It is not called when the
-        call fails before it is sent.
         """
         with worker_span(call.endpoint.name, call.envelope) as trace:
-            return await self._call_prepared(call, secrets, timeout, trace, on_sent)
+            return await self._call_prepared(call, secrets, timeout, trace)
 
     async def _call_prepared(
         self,
@@ -309,7 +296,6 @@ class AsyncAgentWorker:
         secrets: Mapping[str, str] | None,
         timeout: float | None,
         trace: dict[str, str] | None,
-        on_sent: Callable[[], object] | None,
     ) -> RunResult:
         if call.agent is not self._agent:
             raise ValueError(
@@ -365,16 +351,7 @@ class AsyncAgentWorker:
                     # one turn of the loop sooner (the write never blocks: a pipe write
                     # the OS cannot take at once is buffered, then drained below).
                     self._send(process, frame)
-                    if on_sent is not None:
-                        try:
-                            on_sent()
-                        except BaseException as exc:
-                            raise _HookFailedError(exc) from exc
                     reply = await asyncio.wait_for(self._answer(process), remaining)
-            except _HookFailedError as failed:
-                # Not the child's failure: the caller's own error, raised as it is.
-                await self._discard()
-                raise failed.error from None
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None

@@ -225,66 +225,9 @@ class Engine:
         context: Mapping[str, Any] | None = None,
     ) -> Doc:
         """Record a new execution (awaiting approval when the endpoint needs one)."""
-        record = self._draft(target, inputs, envelope, timeout, source, context)
-        if target.requires_approval:
-            approval = {
-                "id": new_id("apr"),
-                "status": "pending",
-                "execution_id": record["id"],
-                "agent_id": target.agent["id"],
-                "endpoint": target.path,
-                "inputs": dict(inputs),
-                "requested_at": now_iso(),
-                "decided_at": None,
-                "decision": None,
-                "comment": None,
-                "decided_by": None,
-            }
-            record["status"] = "awaiting_approval"
-            record["approval_id"] = approval["id"]
-            self.store.insert("approval", approval, scope=record["project_id"])
-        self._record(record)
-        return record
-
-    async def run_new(
-        self,
-        target: Target,
-        call: PreparedCall,
-        *,
-        inputs: Mapping[str, Any],
-        envelope: Mapping[str, Any] | None,
-        timeout: float | None,
-        source: str,
-    ) -> Doc:
-        """Record a new execution of a checked ``call`` and run it now: the final record.
-
-        :meth:`new_execution` then :meth:`execute`, but the running record is written
-        once the call is under way, while the agent runs, rather than before: a caller
-        waits for one write less. It is always written before the run's end is (and
-        when the run fails before it started). An endpoint that needs approval is
-        recorded awaiting it and returned as it is.
-        """
-        if target.requires_approval:
-            return self.new_execution(
-                target, inputs=inputs, envelope=envelope, timeout=timeout, source=source
-            )
-        record = self._draft(target, inputs, envelope, timeout, source, None)
-        with self._activity():
-            return await self._run(record, target, call, recorded=False)
-
-    def _draft(
-        self,
-        target: Target,
-        inputs: Mapping[str, Any],
-        envelope: Mapping[str, Any] | None,
-        timeout: float | None,
-        source: str,
-        context: Mapping[str, Any] | None,
-    ) -> Doc:
-        """A new running execution record, not stored yet."""
         # min() before float(): a caller's int may be too large for a float.
         limit = target.timeout if timeout is None else float(min(timeout, target.timeout))
-        return {
+        record: Doc = {
             "id": new_id("exe"),
             "project_id": target.agent["project_id"],
             "agent_id": target.agent["id"],
@@ -303,12 +246,27 @@ class Engine:
             "timeout": limit,
             **(context or {}),
         }
-
-    def _record(self, record: Doc) -> None:
-        """Store a new execution record and announce it."""
+        if target.requires_approval:
+            approval = {
+                "id": new_id("apr"),
+                "status": "pending",
+                "execution_id": record["id"],
+                "agent_id": target.agent["id"],
+                "endpoint": target.path,
+                "inputs": dict(inputs),
+                "requested_at": now_iso(),
+                "decided_at": None,
+                "decision": None,
+                "comment": None,
+                "decided_by": None,
+            }
+            record["status"] = "awaiting_approval"
+            record["approval_id"] = approval["id"]
+            self.store.insert("approval", approval, scope=record["project_id"])
         self.store.insert("execution", record, scope=record["project_id"])
         self._announce(record)
         self._done[record["id"]] = asyncio.Event()
+        return record
 
     async def run(
         self, record: Doc, *, target: Target | None = None, call: PreparedCall | None = None
@@ -322,24 +280,9 @@ class Engine:
         with self._activity():
             return await self._run(record, target, call)
 
-    async def _run(
-        self,
-        record: Doc,
-        target: Target | None,
-        call: PreparedCall | None,
-        *,
-        recorded: bool = True,
-    ) -> Doc:
-        # ``recorded=False``: ``record`` is new and not stored yet (see run_new).
+    async def _run(self, record: Doc, target: Target | None, call: PreparedCall | None) -> Doc:
         started = time.perf_counter()
         note_trace(record)  # the dashboard shows the spans of the trace the run is in
-
-        def record_now() -> None:
-            nonlocal recorded
-            if not recorded:
-                self._record(record)
-                recorded = True
-
         try:
             if target is None or call is None:
                 target = self.target(record["project_id"], record["agent_id"], record["endpoint"])
@@ -353,9 +296,7 @@ class Engine:
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store
             )
             with step("viksa.run", **{"viksa.endpoint": target.path}):
-                result = await pool.call(
-                    call, secrets, record["timeout"], on_started=None if recorded else record_now
-                )
+                result = await pool.call(call, secrets, record["timeout"])
         except RunnerError as exc:
             # The runner has already replaced the call's secret values with ***.
             details = exc.to_dict()
@@ -374,7 +315,6 @@ class Engine:
         else:
             record.update(status="completed", response=result.value, output=result.output)
         record["duration_ms"] = round((time.perf_counter() - started) * 1000)
-        record_now()  # the run failed before it was under way
         return self.finish(record)
 
     def finish(self, record: Doc) -> Doc:
@@ -525,9 +465,10 @@ class Engine:
         """Check and run a deployed endpoint now: the final record, or one awaiting approval."""
         target = self.target(project_id, agent_id, endpoint)
         call = await self.check_inputs(target, inputs, None)
-        return await self.run_new(
-            target, call, inputs=inputs, envelope=None, timeout=None, source=source
+        record = self.new_execution(
+            target, inputs=inputs, envelope=None, timeout=None, source=source
         )
+        return await self.execute(record, target=target, call=call)
 
     def _announce(self, record: Doc) -> None:
         self.events.publish(

@@ -82,41 +82,23 @@ class Pool:
         )
 
     async def call(
-        self,
-        call: PreparedCall,
-        secrets: Mapping[str, str],
-        timeout: float,
-        *,
-        on_started: Callable[[], object] | None = None,
+        self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
     ) -> RunResult:
-        """Run ``call`` in an idle worker (waiting for one when all are busy).
-
-        ``on_started`` is called once the call is under way: sent to a warm worker
-        (the agent may already run), or about to wait for a busy pool or for a child
-        process to start. Its work overlaps the agent's run (``AsyncAgentWorker``'s
-        ``on_sent``); its exception ends the call and is raised.
-        """
+        """Run ``call`` in an idle worker (waiting for one when all are busy)."""
         self._calls += 1
         try:
-            return await self._call(call, secrets, timeout, on_started)
+            return await self._call(call, secrets, timeout)
         finally:
             self._calls -= 1
 
     async def _call(
-        self,
-        call: PreparedCall,
-        secrets: Mapping[str, str],
-        timeout: float,
-        on_started: Callable[[], object] | None,
+        self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
     ) -> RunResult:
         if call.agent is not self.agent:
             # Checked against an earlier deployment: check again against this one.
             call = await self.prepare(call.endpoint.name, call.inputs, call.envelope)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
-        if on_started is not None and self._slots.locked():
-            on_started()  # the wait for a worker may be long: under way from now
-            on_started = None
         async with queued(self._slots, call.endpoint.name):
             if self._closed:
                 # Queued behind the calls close() killed: starting a child now would run
@@ -126,9 +108,6 @@ class Pool:
                     returncode=None,
                     endpoint=call.endpoint.name,
                 )
-            if on_started is not None and not (self._idle and self._idle[-1].pid is not None):
-                on_started()  # before a child starts and imports the agent, which is long
-                on_started = None
             if self._idle:
                 worker = self._idle.pop()
             else:
@@ -140,9 +119,7 @@ class Pool:
                 )
                 self._workers.add(worker)
             try:
-                return await worker.call_prepared(
-                    call, secrets=secrets, timeout=timeout, on_sent=on_started
-                )
+                return await worker.call_prepared(call, secrets=secrets, timeout=timeout)
             finally:
                 if self._retired:
                     self._workers.discard(worker)

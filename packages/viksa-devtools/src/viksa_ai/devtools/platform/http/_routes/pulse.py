@@ -89,14 +89,14 @@ async def _execute(raw: dict[str, Any], platform: Platform, tenant: Tenant) -> J
     envelope = _envelope(request, target)
     with continue_envelope(request.inputs, envelope, target.path):
         call = await platform.engine.check_inputs(target, request.inputs, envelope)
-        final = await platform.engine.run_new(
+        record = platform.engine.new_execution(
             target,
-            call,
             inputs=request.inputs,
             envelope=envelope,
             timeout=request.timeout,
             source="pulse.execute",
         )
+        final = await platform.engine.execute(record, target=target, call=call)
     # Answered as a ready JsonAnswer: FastAPI would otherwise walk the whole record
     # through jsonable_encoder first, a cost on the hot path that buys nothing here.
     status = 202 if final["status"] == "awaiting_approval" else 200
