@@ -355,7 +355,10 @@ class ViksaAuth:
         """Return the value of one param (possibly empty), or None when it is not set."""
         if not _all_str(method_id, param_name):
             return None
-        return os.environ.get(f"{method_id}.{param_name}")
+        try:
+            return os.environ.get(f"{method_id}.{param_name}")
+        except UnicodeEncodeError:  # a lone surrogate: no variable has such a name
+            return None
 
     @classmethod
     def require_param(cls, method_id: str, param_name: str) -> str:
@@ -385,11 +388,15 @@ class ViksaAuth:
         if not _all_str(method_id):
             return params
         prefix = f"{method_id}."
-        for key, value in os.environ.items():
-            if key.startswith(prefix):
-                param = key[len(prefix) :]
-                if param and "." not in param:
-                    params[param] = value
+        # Names first, then each value: another thread may unset a variable in between,
+        # which items() would turn into a KeyError.
+        for key in list(os.environ):
+            if not key.startswith(prefix):
+                continue
+            param = key[len(prefix) :]
+            value = os.environ.get(key)
+            if param and "." not in param and value is not None:
+                params[param] = value
         return params
 
     @classmethod
