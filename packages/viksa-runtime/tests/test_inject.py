@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -98,6 +99,14 @@ def test_source_is_read_through_the_loader_from_a_zip_archive(tmp_path: Path) ->
 
 def test_the_readme_import_paths_agree() -> None:
     assert viksa_ai.runtime.to_module_source is inject.to_module_source
+
+
+def test_the_readme_names_the_shared_state_key_in_use() -> None:
+    # The README said _v2 after the key became _v3 (trace state): someone checking
+    # sys.modules for it, as the README tells, found nothing.
+    readme = (ROOT / "packages" / "viksa-runtime" / "README.md").read_text(encoding="utf-8")
+    keys = set(re.findall(r"_viksa_ai_runtime_state_v\d+", readme))
+    assert keys == {_viksa._SHARED_STATE_KEY}
 
 
 # "-S": no site-packages, as a plain `python` on a fresh checkout: the script falls back
