@@ -638,6 +638,62 @@ def test_warm_worker_survives_an_endpoint_exception(worker: AgentWorker) -> None
     assert worker.starts == 1
 
 
+STRAY_EXIT_SOURCE = """\
+import asyncio
+from typing import Any, Dict
+
+from viksa_ai.runtime import context, mcp_endpoint
+
+
+@mcp_endpoint(description="Leave a task running that soon raises SystemExit or KeyboardInterrupt")
+async def leave(payload: Dict[str, Any]):
+    async def later(kind: str) -> None:
+        await asyncio.sleep(0.05)
+        raise SystemExit(5) if kind == "exit" else KeyboardInterrupt()
+
+    asyncio.ensure_future(later(payload["kind"]))
+    return "left"
+
+
+@mcp_endpoint(description="Sleep, then answer with the call's envelope")
+async def nap(payload: Dict[str, Any]):
+    await asyncio.sleep(0.3)
+    return {"context": context()}
+"""
+
+
+@pytest.mark.parametrize("kind", ["exit", "interrupt"])
+def test_a_stray_task_exiting_is_not_the_next_call_s_error(kind: str) -> None:
+    # asyncio lets SystemExit and KeyboardInterrupt out of the loop from any task. One
+    # raised by a task an earlier call left running failed the next call as "the
+    # endpoint raised SystemExit" and left that call's own coroutine running unseen.
+    manifest = {
+        **probe_manifest(),
+        "files": [{"name": "main.py", "content": STRAY_EXIT_SOURCE, "mime_type": "python"}],
+        "inputs": [{"name": "kind", "type": "string"}],
+        "agent_endpoints": [
+            {
+                "name": "leave",
+                "module": "main",
+                "description": "leave",
+                "inputs": [{"input_ref": "kind"}],
+            },
+            {"name": "nap", "module": "main", "description": "nap", "inputs": []},
+        ],
+    }
+    with AgentWorker(manifest, capture_output=True) as warm:
+        assert warm.call("leave", {"kind": kind}).value == "left"
+        napped = warm.call("nap", envelope={"run_id": "r2"})
+        again = warm.call("nap")
+        assert warm.starts == 1
+
+    assert napped.value == {"context": {"run_id": "r2"}}
+    name = "SystemExit" if kind == "exit" else "KeyboardInterrupt"
+    assert napped.output is not None
+    assert name in napped.output
+    assert again.value == {"context": {}}
+
+
 def test_warm_worker_restarts_after_a_crash(worker: AgentWorker) -> None:
     worker.call("echo")
     first = worker.pid

@@ -322,7 +322,7 @@ class _Server:
             )
             coroutine = restore_trace(coroutine, message.get("trace"))
             with _auth_env(env, self._base_env), _captured(output), _cpu_limit(limits.get("cpu")):
-                value = self._loop.run_until_complete(coroutine)
+                value = self._complete(self._loop.create_task(coroutine))
         except _NotFoundError as exc:
             reply.update(ok=False, error=_plain_error(KIND_NOT_FOUND, str(exc)))
         except BaseException as exc:
@@ -342,6 +342,22 @@ class _Server:
             text = f"the call wrote more than its output limit of {output.limit} bytes"
             reply.update(ok=False, value=None, error=_plain_error(KIND_OUTPUT_LIMIT, text))
         return reply
+
+    def _complete(self, task: asyncio.Task[Any]) -> Any:
+        """Run the loop until the call's ``task`` is done: its result, or its exception.
+
+        asyncio lets SystemExit and KeyboardInterrupt out of the loop from whichever task
+        raises them. One that is not the call's own (a task an earlier call left running,
+        say) is not the call's error: its traceback goes to stderr (the call's output
+        when captured), as asyncio reports a task's lost exception, and the call goes on.
+        """
+        while True:
+            try:
+                return self._loop.run_until_complete(task)
+            except BaseException as exc:
+                if task.done():
+                    raise
+                _report_stray(exc)
 
     async def _invoke(
         self,
@@ -459,6 +475,16 @@ def _flush(stream: object) -> None:
     flush raises anything): the call's reply must still be sent."""
     with contextlib.suppress(BaseException):
         stream.flush()  # type: ignore[attr-defined]
+
+
+def _report_stray(exc: BaseException) -> None:
+    """Write what a task other than the call's raised to stderr, whatever stderr now is."""
+    with contextlib.suppress(BaseException):  # agent code may have replaced stderr
+        text = "".join(traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__)))
+        sys.stderr.write(
+            f"a task other than the call's own raised {type(exc).__name__}; the call goes "
+            f"on:\n{text}"
+        )
 
 
 def _is_auth_error(exc: BaseException) -> bool:
