@@ -755,11 +755,44 @@ def _require_mapping(value: object, what: str, *, allow_none: bool = False) -> N
 def _copy_data(value: "Any") -> "Any":
     # Envelopes are JSON data: copying nested dicts and lists keeps concurrent calls
     # and callers from sharing mutable state.
+    try:
+        return _copy_nested(value)
+    except RecursionError:
+        # Nested deeper than the stack allows here (a JSON parser lets about 1,000
+        # levels through, and a worker calls this from deep in its own stack), or
+        # holding itself: copied without recursion.
+        return _copy_without_recursion(value)
+
+
+def _copy_nested(value: "Any") -> "Any":
     if isinstance(value, dict):
-        return {key: _copy_data(item) for key, item in value.items()}
+        return {key: _copy_nested(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copy_data(item) for item in value]
+        return [_copy_nested(item) for item in value]
     return value
+
+
+def _copy_without_recursion(value: "Any") -> "Any":
+    """``_copy_nested`` for any depth: a container met twice (a cycle) is copied once."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    copies = {id(value): root}
+    pending = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        for key, item in source.items() if isinstance(source, dict) else enumerate(source):
+            copied = item
+            if isinstance(item, (dict, list)):
+                copied = copies.get(id(item))
+                if copied is None:
+                    copied = copies[id(item)] = {} if isinstance(item, dict) else []
+                    pending.append((item, copied))
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)
+    return root
 
 
 if not TYPE_CHECKING:
