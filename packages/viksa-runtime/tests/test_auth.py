@@ -261,6 +261,36 @@ def test_non_string_ids_read_as_not_set_as_in_0_2(
     assert chosen.value.candidates == (bad,)
 
 
+class _LoudRepr:
+    """A value whose repr would say a secret, or fail."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+
+    def __repr__(self) -> str:
+        if self.fail:
+            raise RuntimeError("repr failed")
+        return f"<holding {SECRET}>"
+
+
+def test_require_method_names_a_non_str_candidate_by_its_type_only(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The message repr()'d every candidate: a mistaken argument (the params dict, an
+    # object holding a value) put a secret in it, and a failing repr replaced the error.
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv("oauth.client_secret", SECRET)
+    params = rt.ViksaAuth.get_method_params("oauth")
+    candidates = (params, _LoudRepr(fail=False), _LoudRepr(fail=True), "oauth")
+
+    with pytest.raises(rt.ViksaAuthError) as caught:
+        rt.ViksaAuth.require_method(*candidates)
+
+    _assert_no_secret(caught.value)
+    assert "a dict, a _LoudRepr, a _LoudRepr, 'oauth'" in str(caught.value)
+    assert caught.value.candidates == candidates
+
+
 def test_empty_ids_are_plain_lookups_as_in_0_2(
     rt: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:

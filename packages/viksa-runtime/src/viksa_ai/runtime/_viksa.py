@@ -486,7 +486,10 @@ def _check_id(value: object, what: str) -> str:
 
 
 def _describe_ids(ids: list[str] | tuple[str, ...]) -> str:
-    return ", ".join(repr(item) for item in ids) if ids else "none"
+    # A candidate that is not a str (0.2 took any value) is named by its type alone: its
+    # repr is agent code, and may hold anything, a param's value included.
+    described = (repr(item) if _all_str(item) else f"a {type(item).__name__}" for item in ids)
+    return ", ".join(described) if ids else "none"
 
 
 # --- A2A context -----------------------------------------------------------------------
