@@ -354,7 +354,7 @@ class _Server:
         while True:
             try:
                 return self._loop.run_until_complete(task)
-            except BaseException as exc:
+            except (SystemExit, KeyboardInterrupt) as exc:
                 if task.done():
                     raise
                 _report_stray(exc)
