@@ -51,8 +51,10 @@ __all__ = [
     "trace_context",
 ]
 
-# Bump the suffix whenever the shared state changes shape, so that copies of the
-# runtime with different layouts never read each other's state.
+# Bump the suffix only when a shared object changes meaning. A new shared object is
+# added under the same key: a copy adds what the state it finds lacks, so copies of
+# different versions (a worker's viksa-runtime and an older or newer injected
+# ViksaAI.py) still share the envelope; a bumped key would split it silently.
 _SHARED_STATE_KEY = "_viksa_ai_runtime_state_v3"
 
 # Tracebacks and pickles name the public module, not this private file.
@@ -141,17 +143,20 @@ def _shared_state() -> "ModuleType":
     state = sys.modules.get(_SHARED_STATE_KEY)
     if state is None:
         fresh = type(sys)(_SHARED_STATE_KEY, "State shared by every copy of the Viksa AI runtime.")
-        vars(fresh).update(
-            envelope=ContextVar("viksa_a2a_envelope", default=None),
-            trace=ContextVar("viksa_trace_context", default=None),
-            # [callable or None]: the current span's carrier, set by tracing-aware code.
-            trace_provider=[None],
-            ViksaAuthError=ViksaAuthError,
-            ViksaEndpointWarning=ViksaEndpointWarning,
-            EndpointInfo=EndpointInfo,
-        )
         # setdefault is atomic: two copies imported at once by two threads agree on one.
         state = sys.modules.setdefault(_SHARED_STATE_KEY, fresh)
+    shared = vars(state)
+    # What a copy of another version made is kept; what it lacks is added, once.
+    for name, value in (
+        ("envelope", ContextVar("viksa_a2a_envelope", default=None)),
+        ("trace", ContextVar("viksa_trace_context", default=None)),
+        # [callable or None]: the current span's carrier, set by tracing-aware code.
+        ("trace_provider", [None]),
+        ("ViksaAuthError", ViksaAuthError),
+        ("ViksaEndpointWarning", ViksaEndpointWarning),
+        ("EndpointInfo", EndpointInfo),
+    ):
+        shared.setdefault(name, value)
     return state
 
 
