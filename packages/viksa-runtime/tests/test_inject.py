@@ -74,6 +74,23 @@ def test_an_install_without_the_source_file_says_how_to_repair(
     assert str(module_file or "none") in str(caught.value)
 
 
+def test_a_source_file_gone_since_the_import_says_how_to_repair(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # An upgrade in place under a running service removes the file the module came
+    # from: a bare FileNotFoundError said nothing of what to do.
+    gone = ModuleType(_viksa.__name__)
+    gone.__file__ = str(tmp_path / "viksa_ai" / "runtime" / "_viksa.py")
+    monkeypatch.setattr(inject, "_viksa", gone)
+    monkeypatch.setattr(inject, "_source", None)
+
+    with pytest.raises(RuntimeError, match="cannot be read") as caught:
+        inject.to_module_source()
+    assert "pip install --force-reinstall viksa-runtime" in str(caught.value)
+    assert gone.__file__ in str(caught.value)
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
 def test_source_is_read_through_the_loader_from_a_zip_archive(tmp_path: Path) -> None:
     # zipimport gives a __file__ inside the archive, which open() cannot read.
     archive = tmp_path / "runtime.zip"
