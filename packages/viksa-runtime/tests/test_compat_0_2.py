@@ -402,3 +402,52 @@ def test_0_2_submodules_import_only_the_standard_library_and_no_warnings() -> No
     assert {"viksa_ai.runtime.auth", "viksa_ai.runtime.a2a", "viksa_ai.runtime.endpoints"} <= set(
         report["added"]
     )
+
+
+def test_0_2_submodules_are_attributes_of_the_package_as_in_0_2() -> None:
+    # 0.2's package imported its submodules, so services wrote
+    # `import viksa_ai.runtime` then `viksa_ai.runtime.inject.to_module_source()` (the
+    # path the 0.2 README names): that raised AttributeError. A fresh interpreter, as
+    # another test's import would set the attributes here.
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-c",
+            textwrap.dedent(
+                """
+                import json, sys
+                import viksa_ai.runtime
+                lazy = [n for n in ("a2a", "auth", "endpoints", "inject")
+                        if f"viksa_ai.runtime.{n}" in sys.modules]
+                runtime = viksa_ai.runtime
+                print(json.dumps({
+                    "lazy": lazy,
+                    "source": runtime.inject.to_module_source() == runtime.to_module_source(),
+                    "same": [
+                        runtime.auth.ViksaAuth is runtime.ViksaAuth,
+                        runtime.auth.ViksaAuthError is runtime.ViksaAuthError,
+                        runtime.a2a.context is runtime.context,
+                        runtime.a2a._strip_envelope is runtime._strip_envelope,
+                        runtime.endpoints.mcp_endpoint is runtime.mcp_endpoint,
+                    ],
+                    "listed": sorted({"a2a", "auth", "endpoints", "inject"} & set(dir(runtime))),
+                }))
+                """
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+
+    assert report["lazy"] == []  # still loaded on first use only
+    assert report["source"] is True
+    assert report["same"] == [True] * 5
+    assert report["listed"] == ["a2a", "auth", "endpoints", "inject"]
+    with pytest.raises(AttributeError, match="no attribute 'nowhere'"):
+        getattr(viksa_ai.runtime, "nowhere")  # noqa: B009
