@@ -361,35 +361,34 @@ def test_0_2_submodules_serve_a_0_2_style_agent() -> None:
     assert ViksaAuth.is_method_enabled(None) is False
 
 
-def test_0_2_submodules_import_only_the_standard_library_and_no_warnings() -> None:
+def _fresh_python_report(code: str) -> Any:
+    """What ``code`` prints as JSON, run with warnings as errors in a fresh interpreter."""
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "error",
-            "-c",
-            textwrap.dedent(
-                """
-                import json, sys
-                before = set(sys.modules)
-                import viksa_ai.runtime
-                lean = set(sys.modules)
-                import viksa_ai.runtime.auth, viksa_ai.runtime.a2a, viksa_ai.runtime.endpoints
-                added = sorted(set(sys.modules) - lean)
-                print(json.dumps({
-                    "eager": sorted(n for n in lean - before if n.startswith("viksa_ai.")),
-                    "added": added,
-                }))
-                """
-            ),
-        ],
+        [sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_TIMEOUT,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
+    return json.loads(completed.stdout)
+
+
+def test_0_2_submodules_import_only_the_standard_library_and_no_warnings() -> None:
+    report = _fresh_python_report(
+        """
+        import json, sys
+        before = set(sys.modules)
+        import viksa_ai.runtime
+        lean = set(sys.modules)
+        import viksa_ai.runtime.auth, viksa_ai.runtime.a2a, viksa_ai.runtime.endpoints
+        added = sorted(set(sys.modules) - lean)
+        print(json.dumps({
+            "eager": sorted(n for n in lean - before if n.startswith("viksa_ai.")),
+            "added": added,
+        }))
+        """
+    )
 
     # Loaded on demand only, so `import viksa_ai.runtime` costs what it did.
     assert report["eager"] == ["viksa_ai.runtime", "viksa_ai.runtime._viksa"]
@@ -409,41 +408,27 @@ def test_0_2_submodules_are_attributes_of_the_package_as_in_0_2() -> None:
     # `import viksa_ai.runtime` then `viksa_ai.runtime.inject.to_module_source()` (the
     # path the 0.2 README names): that raised AttributeError. A fresh interpreter, as
     # another test's import would set the attributes here.
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "error",
-            "-c",
-            textwrap.dedent(
-                """
-                import json, sys
-                import viksa_ai.runtime
-                lazy = [n for n in ("a2a", "auth", "endpoints", "inject")
-                        if f"viksa_ai.runtime.{n}" in sys.modules]
-                runtime = viksa_ai.runtime
-                print(json.dumps({
-                    "lazy": lazy,
-                    "source": runtime.inject.to_module_source() == runtime.to_module_source(),
-                    "same": [
-                        runtime.auth.ViksaAuth is runtime.ViksaAuth,
-                        runtime.auth.ViksaAuthError is runtime.ViksaAuthError,
-                        runtime.a2a.context is runtime.context,
-                        runtime.a2a._strip_envelope is runtime._strip_envelope,
-                        runtime.endpoints.mcp_endpoint is runtime.mcp_endpoint,
-                    ],
-                    "listed": sorted({"a2a", "auth", "endpoints", "inject"} & set(dir(runtime))),
-                }))
-                """
-            ),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
+    report = _fresh_python_report(
+        """
+        import json, sys
+        import viksa_ai.runtime
+        lazy = [n for n in ("a2a", "auth", "endpoints", "inject")
+                if f"viksa_ai.runtime.{n}" in sys.modules]
+        runtime = viksa_ai.runtime
+        print(json.dumps({
+            "lazy": lazy,
+            "source": runtime.inject.to_module_source() == runtime.to_module_source(),
+            "same": [
+                runtime.auth.ViksaAuth is runtime.ViksaAuth,
+                runtime.auth.ViksaAuthError is runtime.ViksaAuthError,
+                runtime.a2a.context is runtime.context,
+                runtime.a2a._strip_envelope is runtime._strip_envelope,
+                runtime.endpoints.mcp_endpoint is runtime.mcp_endpoint,
+            ],
+            "listed": sorted({"a2a", "auth", "endpoints", "inject"} & set(dir(runtime))),
+        }))
+        """
     )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
 
     assert report["lazy"] == []  # still loaded on first use only
     assert report["source"] is True
