@@ -42,8 +42,11 @@ from viksa_ai.devtools.runner import (
     sandbox_available,
     sandbox_status,
 )
+from viksa_ai.devtools.runner._environ import import_roots
+from viksa_ai.devtools.runner._protocol import encode_frame, read_frame
 from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._worker import _CHILD_BOOTSTRAP
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
@@ -124,6 +127,58 @@ def test_the_injected_file_is_the_runtime_source(tmp_path: Path) -> None:
     )
 
     assert run_endpoint(manifest, "injected").value == to_module_source()
+
+
+ECHO_CONTEXT_SOURCE = """\
+from ViksaAI import context, mcp_endpoint
+
+
+@mcp_endpoint(description="The call's A2A envelope")
+async def echo(payload):
+    return context()
+"""
+
+
+def test_an_agent_s_own_viksa_ai_runtime_never_stands_in_for_the_runner_s(
+    tmp_path: Path,
+) -> None:
+    # Installed without the viksa-ai meta-package, viksa_ai is a namespace package: once
+    # the child put the agent's directory on sys.path, a viksa_ai/runtime among the
+    # agent's files was the runtime the child imported and set the envelope through.
+    # The child runs as a worker starts it, with only the runner's import roots
+    # (-S: without site-packages, whose viksa_ai would be the meta-package's).
+    workdir = tmp_path / "work"
+    (workdir / "viksa_ai" / "runtime").mkdir(parents=True)
+    (workdir / "viksa_ai" / "runtime" / "__init__.py").write_text(
+        "raise ImportError('the agent imported its own viksa_ai.runtime')\n"
+    )
+    (workdir / "main.py").write_text(ECHO_CONTEXT_SOURCE)
+    (workdir / "ViksaAI.py").write_text(to_module_source())
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(import_roots())}
+    with subprocess.Popen(
+        [sys.executable, "-S", "-c", _CHILD_BOOTSTRAP, "main"],
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        try:
+            ready = read_frame(child.stdout)
+            assert ready is not None, "the child ended before it was ready"
+            assert ready["ok"], ready
+            call = {"op": "call", "id": 1, "module": "main", "function": "echo", "inputs": {}}
+            child.stdin.write(encode_frame({**call, "envelope": {"run_id": "r-1"}}))
+            child.stdin.flush()
+            reply = read_frame(child.stdout)
+        finally:
+            child.stdin.close()
+            child.wait(timeout=60)
+
+    assert reply is not None
+    assert reply["value"] == {"run_id": "r-1"}, reply
 
 
 def test_endpoint_found_by_its_full_path() -> None:

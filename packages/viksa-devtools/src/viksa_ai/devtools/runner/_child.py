@@ -90,13 +90,15 @@ def main(argv: list[str]) -> int:
         else:
             _limit_open_files(int(option[len(FILES_OPTION) :]))
     _no_core_files()
+    # Import the runtime before the agent, and before the agent's directory is on
+    # sys.path: the envelope is set through it, and a viksa_ai/ among the agent's files
+    # would join a namespace package viksa_ai (no meta-package installed) ahead of ours.
+    from viksa_ai.runtime import _set_envelope
+
     if os.getcwd() not in sys.path:
         # The bootstrap kept the working directory off sys.path until now (the limits
         # are set); the agent imports its own modules from it.
         sys.path.insert(0, os.getcwd())
-    # Import the runtime before the agent: the envelope is set through it.
-    from viksa_ai.runtime import _set_envelope
-
     # The loop exists before the agent is imported: module-level code that asks for the
     # event loop gets the one its endpoints will run on.
     server = _Server(_set_envelope)
