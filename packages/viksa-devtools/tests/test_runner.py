@@ -685,6 +685,24 @@ def test_warm_secrets_are_per_call_and_restored() -> None:
     assert after == base
 
 
+@pytest.mark.parametrize("value", ["nul\x00-hunter2-secret", 42])
+def test_a_call_s_secret_the_agent_cannot_be_given_fails_the_call_as_a_runner_error(
+    value: object,
+) -> None:
+    # The local platform's vault takes any JSON text, a NUL included, and records a
+    # call's failure only as a RunnerError: the value reached the child's environment
+    # and failed as "the endpoint raised ValueError: embedded null byte".
+    with AgentWorker(PROBE) as warm:
+        pid = warm.call("echo").value["pid"]
+        with pytest.raises(AgentLoadError, match=r"probe_auth\.token") as caught:
+            warm.call("echo", secrets={"probe_auth.token": value})  # type: ignore[dict-item]
+        again = warm.call("echo").value["pid"]
+
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.endpoint == "echo"
+    assert again == pid
+
+
 def test_warm_worker_survives_an_endpoint_exception(worker: AgentWorker) -> None:
     pid = worker.call("echo").value["pid"]
     with pytest.raises(EndpointError):
