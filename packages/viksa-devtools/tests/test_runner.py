@@ -44,6 +44,7 @@ from viksa_ai.devtools.runner import (
 )
 from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._worker import _to_the_end
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
@@ -736,6 +737,26 @@ async def test_cancelled_call_kills_the_child_and_the_next_call_works() -> None:
             await task
         assert not process_exists(pid)
         assert (await warm.call("echo")).value["pid"] != pid
+
+
+async def test_a_clean_up_failing_after_its_caller_was_cancelled_still_ends_it_cancelled() -> None:
+    # A cancelled task must end cancelled (anyio's scopes count on it); the clean-up's
+    # own error is not lost either: it is the cancellation's cause.
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def clean_up() -> None:
+        started.set()
+        await release.wait()
+        raise OSError("the clean-up failed")
+
+    caller = asyncio.ensure_future(_to_the_end(clean_up()))
+    await started.wait()
+    caller.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError) as caught:
+        await caller
+    assert isinstance(caught.value.__cause__, OSError)
 
 
 async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_call() -> None:
