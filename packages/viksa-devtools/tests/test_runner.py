@@ -42,6 +42,7 @@ from viksa_ai.devtools.runner import (
     sandbox_available,
     sandbox_status,
 )
+from viksa_ai.devtools.runner import _worker as worker_module
 from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.devtools.runner._sandbox import sandbox_backend
 from viksa_ai.devtools.runner._worker import _to_the_end
@@ -779,23 +780,32 @@ async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_c
         assert (await queued).value["pid"] != pid
 
 
-async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up() -> None:
+async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The timeout's clean-up (kill, reap, close the stderr copy) runs under the lock like
     # the cancel's: cancelled again at each await (anyio), it must still end, or the copy
-    # of the child's stderr and its pipe are left open for good.
+    # of the child's stderr and its pipe are left open for good. The reap is held until
+    # the cancellations are in, so a loaded machine cannot end the clean-up first.
+    held, release = asyncio.Event(), asyncio.Event()
+    reaped = worker_module._reaped
+
+    async def held_reap(*args: Any) -> int | None:
+        held.set()
+        await release.wait()
+        return await reaped(*args)
+
+    monkeypatch.setattr(worker_module, "_reaped", held_reap)
     async with AsyncAgentWorker(PROBE, capture_output=True) as warm:
         await warm.start()
-        copy = warm._forwarder
-        assert copy is not None
+        assert warm._forwarder is not None
         task = asyncio.create_task(warm.call("nap", {"seconds": 5}, timeout=0.3))
-        for _ in range(2000):  # until the timeout's clean-up has begun (at most 20 s)
-            if warm._process is None:
-                break
-            await asyncio.sleep(0.01)
-        assert warm._process is None
-        while not task.done():
+        await asyncio.wait_for(held.wait(), 20)  # the timeout's clean-up has begun
+        for _ in range(5):
             task.cancel()
             await asyncio.sleep(0)
+        assert not task.done()  # the clean-up goes on
+        release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert warm._forwarder is None
