@@ -798,7 +798,8 @@ async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clea
     monkeypatch.setattr(worker_module, "_reaped", held_reap)
     async with AsyncAgentWorker(PROBE, capture_output=True) as warm:
         await warm.start()
-        assert warm._forwarder is not None
+        copy = warm._forwarder
+        assert copy is not None
         task = asyncio.create_task(warm.call("nap", {"seconds": 5}, timeout=0.3))
         await asyncio.wait_for(held.wait(), 20)  # the timeout's clean-up has begun
         for _ in range(5):
