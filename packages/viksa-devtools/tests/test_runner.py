@@ -42,11 +42,12 @@ from viksa_ai.devtools.runner import (
     sandbox_available,
     sandbox_status,
 )
+from viksa_ai.devtools.runner import _worker as worker_module
 from viksa_ai.devtools.runner._environ import import_roots
 from viksa_ai.devtools.runner._protocol import encode_frame, read_frame
 from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.devtools.runner._sandbox import sandbox_backend
-from viksa_ai.devtools.runner._worker import _CHILD_BOOTSTRAP
+from viksa_ai.devtools.runner._worker import _CHILD_BOOTSTRAP, _to_the_end
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
@@ -867,6 +868,26 @@ async def test_cancelled_call_kills_the_child_and_the_next_call_works() -> None:
         assert (await warm.call("echo")).value["pid"] != pid
 
 
+async def test_a_clean_up_failing_after_its_caller_was_cancelled_still_ends_it_cancelled() -> None:
+    # A cancelled task must end cancelled (anyio's scopes count on it); the clean-up's
+    # own error is not lost either: it is the cancellation's cause.
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def clean_up() -> None:
+        started.set()
+        await release.wait()
+        raise OSError("the clean-up failed")
+
+    caller = asyncio.ensure_future(_to_the_end(clean_up()))
+    await started.wait()
+    caller.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError) as caught:
+        await caller
+    assert isinstance(caught.value.__cause__, OSError)
+
+
 async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_call() -> None:
     # anyio (the MCP SDK's server) cancels a task again at each await until it leaves
     # its cancelled scope: the clean-up must still end before a queued call takes the
@@ -887,23 +908,33 @@ async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_c
         assert (await queued).value["pid"] != pid
 
 
-async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up() -> None:
+async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The timeout's clean-up (kill, reap, close the stderr copy) runs under the lock like
     # the cancel's: cancelled again at each await (anyio), it must still end, or the copy
-    # of the child's stderr and its pipe are left open for good.
+    # of the child's stderr and its pipe are left open for good. The reap is held until
+    # the cancellations are in, so a loaded machine cannot end the clean-up first.
+    held, release = asyncio.Event(), asyncio.Event()
+    reaped = worker_module._reaped
+
+    async def held_reap(*args: Any) -> int | None:
+        held.set()
+        await release.wait()
+        return await reaped(*args)
+
+    monkeypatch.setattr(worker_module, "_reaped", held_reap)
     async with AsyncAgentWorker(PROBE, capture_output=True) as warm:
         await warm.start()
         copy = warm._forwarder
         assert copy is not None
         task = asyncio.create_task(warm.call("nap", {"seconds": 5}, timeout=0.3))
-        for _ in range(2000):  # until the timeout's clean-up has begun (at most 20 s)
-            if warm._process is None:
-                break
-            await asyncio.sleep(0.01)
-        assert warm._process is None
-        while not task.done():
+        await asyncio.wait_for(held.wait(), 20)  # the timeout's clean-up has begun
+        for _ in range(5):
             task.cancel()
             await asyncio.sleep(0)
+        assert not task.done()  # the clean-up goes on
+        release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert warm._forwarder is None

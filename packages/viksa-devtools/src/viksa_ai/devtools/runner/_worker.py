@@ -138,7 +138,8 @@ _T = TypeVar("_T")
 
 async def _to_the_end(clean_up: Coroutine[Any, Any, _T]) -> _T:
     """Run a clean-up to its end, however often the caller is cancelled meanwhile: its
-    result, or else the first of those cancellations, which is not lost.
+    result, or else the first of those cancellations, which is not lost (not even to an
+    error of the clean-up, which it then carries as its cause).
 
     ``asyncio.shield`` alone returns at the caller's next cancellation, and anyio (the
     MCP SDK, Starlette) cancels a task again at each await until it leaves a cancelled
@@ -157,6 +158,12 @@ async def _to_the_end(clean_up: Coroutine[Any, Any, _T]) -> _T:
                 raise
             cancelled = cancelled or exc
             continue
+        except BaseException as error:
+            if cancelled is None:
+                raise
+            # The caller was cancelled: that comes first (a task cancelled must end
+            # cancelled, or anyio loses its scope); the clean-up's error is its cause.
+            raise cancelled from error
         if cancelled is not None:
             raise cancelled
         return task.result()
