@@ -217,6 +217,32 @@ def test_an_envelope_deeper_than_the_stack_is_copied(rt: ModuleType) -> None:
     assert rt.context() == {}
 
 
+def _containers(value: Any) -> list[Any]:
+    found: list[Any] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            found.append(item)
+            pending.extend(item)
+    return found
+
+
+@settings(max_examples=60)
+@given(value=json_values)
+def test_the_copy_without_recursion_is_the_recursive_copy(value: Any) -> None:
+    # The fallback runs only past the stack's depth: here it is checked on every shape.
+    copied = _viksa._copy_without_recursion(value)
+
+    assert copied == _viksa._copy_nested(value) == value
+    assert repr(copied) == repr(value)  # the same key and item order
+    originals = {id(item) for item in _containers(value)}
+    assert not originals & {id(item) for item in _containers(copied)}
+
+
 def test_an_envelope_holding_itself_is_copied_not_recursed_forever(rt: ModuleType) -> None:
     metadata: dict[str, Any] = {"k": "v"}
     metadata["self"] = metadata
