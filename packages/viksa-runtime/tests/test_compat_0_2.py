@@ -171,6 +171,48 @@ def test_a_0_2_worker_loop_runs_endpoints_with_each_call_s_context(tmp_path: Pat
     assert report == {"one_loop": expected, "loop_per_call": expected}
 
 
+# A 0.2 agent that took everything from the injected file: 0.2's ViksaAI.py had no
+# __all__, so `import *` also gave `os` and the typing names it imported.
+_STAR_AGENT = """
+from ViksaAI import *
+
+
+@mcp_endpoint(description="Uses what 0.2's star import gave")
+async def run(payload: Dict[str, Optional[str]]) -> List[str]:
+    check: Callable[[str], bool] = os.path.isabs
+    return [str(check("/")), context().get("run_id") or ""]
+"""
+
+
+def test_a_0_2_agent_gets_what_0_2s_star_import_gave(tmp_path: Path) -> None:
+    (tmp_path / "ViksaAI.py").write_bytes(to_module_source().encode("utf-8"))
+    (tmp_path / "main.py").write_text(_STAR_AGENT, encoding="utf-8")
+    code = """
+        import asyncio, json, sys
+        sys.path.insert(0, ".")
+        import main
+        print(json.dumps(asyncio.run(main.run({}))))
+    """
+    completed = subprocess.run(
+        [sys.executable, "-S", "-W", "error", "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == ["True", ""]
+
+
+def test_the_0_2_star_names_stay_out_of_viksa_ai_runtime() -> None:
+    # Only the injected copy gives them; the package's public names are its own.
+    from viksa_ai.runtime import _viksa
+
+    assert not {"os", "Dict", "List", "Optional", "Callable"} & set(_viksa.__all__)
+    assert not {"os", "Dict", "List", "Optional", "Callable"} & set(viksa_ai.runtime.__all__)
+
+
 # -- mcp_endpoint: every use 0.2 accepted still imports ----------------------------------
 
 # 0.2's decorator returned the function unchanged whatever the description, so agents

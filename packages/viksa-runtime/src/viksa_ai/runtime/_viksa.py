@@ -50,6 +50,12 @@ __all__ = [
     "mcp_endpoint",
     "trace_context",
 ]
+# 0.2's ViksaAI.py had no __all__: `from ViksaAI import *` also gave what it imported,
+# which agents written for it may use without importing them. The injected copy still
+# gives them (typing's loaded by such an import only); viksa_ai.runtime does not.
+_STAR_0_2 = ("Callable", "Dict", "List", "Optional")
+if __name__ != "viksa_ai.runtime._viksa":
+    __all__ += ["os", *_STAR_0_2]
 
 # Bump the suffix only when a shared object changes meaning. A new shared object is
 # added under the same key: a copy adds what the state it finds lacks, so copies of
@@ -830,7 +836,12 @@ if not TYPE_CHECKING:
         if name == "A2AContext":
             value = globals()["A2AContext"] = _build_a2a_context()
             return value
+        if name in _STAR_0_2 and name in __all__:
+            import typing
+
+            value = globals()[name] = getattr(typing, name)
+            return value
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
     def __dir__():
-        return sorted({*globals(), "A2AContext"})
+        return sorted({*globals(), *__all__})
