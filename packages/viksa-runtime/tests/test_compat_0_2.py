@@ -141,17 +141,7 @@ def test_a_0_2_worker_loop_runs_endpoints_with_each_call_s_context(tmp_path: Pat
         {"source": "ORD", KEY: None},
         {"source": "BOS", KEY: {"run_id": "run-5", "metadata": {"n": 5}}},
     ]
-    completed = subprocess.run(
-        # -S: no site-packages, so only the injected file can serve `import ViksaAI`.
-        [sys.executable, "-S", "-c", textwrap.dedent(_WORKER), json.dumps(calls)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
+    report = _worker_report(tmp_path, _WORKER, json.dumps(calls))
 
     expected = [
         {
@@ -193,16 +183,7 @@ def test_a_0_2_agent_gets_what_0_2s_star_import_gave(tmp_path: Path) -> None:
         import main
         print(json.dumps(asyncio.run(main.run({}))))
     """
-    completed = subprocess.run(
-        [sys.executable, "-S", "-W", "error", "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert json.loads(completed.stdout) == ["True", ""]
+    assert _worker_report(tmp_path, code) == ["True", ""]
 
 
 def test_the_0_2_star_names_stay_out_of_viksa_ai_runtime() -> None:
@@ -211,6 +192,12 @@ def test_the_0_2_star_names_stay_out_of_viksa_ai_runtime() -> None:
 
     assert not {"os", "Dict", "List", "Optional", "Callable"} & set(_viksa.__all__)
     assert not {"os", "Dict", "List", "Optional", "Callable"} & set(viksa_ai.runtime.__all__)
+
+
+def _worker_report(folder: Path, code: str, *args: str) -> Any:
+    """What ``code`` prints as JSON, run in ``folder`` as a 0.2 worker runs: without
+    site-packages (only the injected file can serve ``import ViksaAI``)."""
+    return _fresh_python_report(code, *args, folder=folder, site=False)
 
 
 # -- mcp_endpoint: every use 0.2 accepted still imports ----------------------------------
@@ -403,12 +390,17 @@ def test_0_2_submodules_serve_a_0_2_style_agent() -> None:
     assert ViksaAuth.is_method_enabled(None) is False
 
 
-def _fresh_python_report(code: str) -> Any:
-    """What ``code`` prints as JSON, run with warnings as errors in a fresh interpreter."""
+def _fresh_python_report(
+    code: str, *args: str, folder: Path | None = None, site: bool = True
+) -> Any:
+    """What ``code`` prints as JSON, run with warnings as errors in a fresh interpreter
+    (in ``folder``; without site-packages unless ``site``)."""
+    options = ["-W", "error"] if site else ["-S", "-W", "error"]
     completed = subprocess.run(
-        [sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
+        [sys.executable, *options, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
+        cwd=folder,
         timeout=SUBPROCESS_TIMEOUT,
         check=False,
     )
