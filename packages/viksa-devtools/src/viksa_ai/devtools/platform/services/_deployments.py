@@ -11,7 +11,7 @@ from __future__ import annotations
 from viksa_ai.devtools.platform.services._agents import manifest_of
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._engine import Engine
-from viksa_ai.devtools.platform.services._errors import conflict, unprocessable
+from viksa_ai.devtools.platform.services._errors import conflict, not_found, unprocessable
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._validation import manifest_issues
@@ -58,13 +58,26 @@ class Deployments:
             "finished_at": now_iso(),
             "issues": issues,
         }
-        agent["last_build"] = record
-        agent["build_status"] = record["status"]
-        agent["built_revision"] = None if issues else agent["revision"]
-        self.store.save("agent", agent)
+        with self.store.transaction():
+            # The agent as stored now: saving the copy read before the validator ran
+            # undid an edit (a new revision) or a deploy served meanwhile.
+            current = self.store.get("agent", agent["id"])
+            if current is None:
+                raise not_found("Agent", agent["id"])
+            current["last_build"] = record
+            current["built_revision"] = None if issues else record["revision"]
+            current["build_status"] = (
+                record["status"]
+                if current["revision"] == record["revision"]
+                # An older revision was built: the current one still needs its build.
+                else "failed"
+                if issues
+                else "outdated"
+            )
+            self.store.save("agent", current)
         if issues:
             raise unprocessable(issues)
-        return {**record, "build_status": agent["build_status"]}
+        return {**record, "build_status": current["build_status"]}
 
     async def deploy(self, caller: Caller, agent_id: str) -> Doc:
         """Deploy the revision last built; 409 unless the current revision is built."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from viksa_ai.devtools.platform.services._clock import iso_at, now_iso, seconds_of
@@ -164,51 +165,90 @@ class Scheduler:
         return {"schedule_id": schedule_id, "run": run, "run_count": schedule["run_count"]}
 
     async def run(self, schedule: Doc) -> Doc:
-        """Run a schedule's target once in the background; the execution started."""
+        """Run a schedule's target once in the background; the execution started.
+
+        ``schedule`` is brought up to date with the stored record, run counted.
+        """
         project = self.store.scope_of("schedule", schedule["id"])
         assert project is not None
         if isinstance(schedule.get("workflow_id"), str):
             workflow = self.store.get("workflow", schedule["workflow_id"])
             if workflow is None:
                 raise not_found("Workflow", schedule["workflow_id"])
+            self._count_run(schedule)
             created = self.workflows.create(workflow, project, schedule_id=schedule["id"])
-            run = self.workflows.begin(created["id"], ("created",))
-        else:
-            target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
-            inputs = schedule.get("inputs") or {}
-            await self.engine.check_inputs(target, inputs, None)
-            record = self.engine.new_execution(
-                target,
-                inputs=inputs,
-                envelope=None,
-                timeout=None,
-                source="schedule",
-                context={"schedule_id": schedule["id"]},
-            )
-            self.engine.start(record)
-            run = execution_view(record)
-        interval = schedule.get("interval_seconds")
-        schedule["run_count"] = schedule.get("run_count", 0) + 1
-        schedule["last_run_at"] = now_iso()
-        if interval and schedule["status"] == "active":
-            schedule["next_run_at"] = iso_at(time.time() + interval)
-        self.store.save("schedule", schedule)
-        return run
+            return self.workflows.begin(created["id"], ("created",))
+        target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
+        inputs = schedule.get("inputs") or {}
+        await self.engine.check_inputs(target, inputs, None)
+        record = self.engine.new_execution(
+            target,
+            inputs=inputs,
+            envelope=None,
+            timeout=None,
+            source="schedule",
+            context={"schedule_id": schedule["id"]},
+        )
+        # Counted before it starts: a restart in between skips this run, never repeats it.
+        self._count_run(schedule)
+        self.engine.start(record)
+        return execution_view(record)
+
+    def _count_run(self, schedule: Doc) -> None:
+        """Count a run in the stored schedule (and ``schedule``) and set its next one."""
+
+        def count(current: Doc) -> None:
+            current["run_count"] = current.get("run_count", 0) + 1
+            current["last_run_at"] = now_iso()
+            interval = current.get("interval_seconds")
+            if interval and current["status"] == "active":
+                current["next_run_at"] = iso_at(time.time() + interval)
+
+        schedule.update(self._update(schedule, count))
+
+    def _update(self, schedule: Doc, change: Callable[[Doc], None]) -> Doc:
+        """Apply ``change`` to the schedule as stored now; ``schedule`` when it is gone.
+
+        Not to the copy read before an await: saving that undid a pause, an edit or a
+        deletion served meanwhile.
+        """
+        with self.store.transaction():
+            current = self.store.get("schedule", schedule["id"])
+            if current is None:
+                return schedule
+            change(current)
+            return self.store.save("schedule", current)
 
     async def tick(self, now: float | None = None) -> int:
         """Run every active schedule due at ``now`` (seconds since the epoch); how many ran."""
         moment = time.time() if now is None else now
         ran = 0
-        for schedule in self.store.query("schedule", where={"status": "active"})[0]:
-            due = schedule.get("next_run_at")
-            if due is None or seconds_of(due) > moment:
+        for listed in self.store.query("schedule", where={"status": "active"})[0]:
+            # Read again: a run of this tick awaited, and a schedule listed before it may
+            # have been paused, edited or deleted since.
+            schedule = self.store.get("schedule", listed["id"])
+            due = (
+                None
+                if schedule is None or schedule["status"] != "active"
+                else schedule.get("next_run_at")
+            )
+            if schedule is None or due is None or seconds_of(due) > moment:
                 continue
             try:
                 await self.run(schedule)
             except DomainError as exc:
-                schedule["last_error"] = exc.detail
-                interval = schedule.get("interval_seconds") or _RETRY_SECONDS
-                schedule["next_run_at"] = iso_at(moment + interval)
-                self.store.save("schedule", schedule)
+                self._update(schedule, _failed(exc, moment))
             ran += 1
         return ran
+
+
+def _failed(exc: DomainError, moment: float) -> Callable[[Doc], None]:
+    """Record why a due run could not start; try again one interval later."""
+
+    def change(schedule: Doc) -> None:
+        schedule["last_error"] = exc.detail
+        interval = schedule.get("interval_seconds") or _RETRY_SECONDS
+        if schedule["status"] == "active":
+            schedule["next_run_at"] = iso_at(moment + interval)
+
+    return change

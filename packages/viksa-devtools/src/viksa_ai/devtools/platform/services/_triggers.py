@@ -63,6 +63,11 @@ def _token_required(trigger: Doc) -> bool:
     return trigger.get("require_token", True) is not False
 
 
+def _refuse_disabled(trigger: Doc) -> None:
+    if not trigger_enabled(trigger):
+        raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
+
+
 def _issue_token(trigger: Doc) -> str:
     token = new_secret("vwh")
     trigger["token_hash"] = hash_token(token)
@@ -150,15 +155,22 @@ class Triggers:
 
     async def start(self, trigger: Doc, payload: dict[str, Any], *, source: str) -> Doc:
         """Record a run of the trigger's endpoint with ``payload`` (not run yet)."""
-        if not trigger_enabled(trigger):
-            raise conflict(f"Trigger {trigger['id']!r} is disabled.", code="trigger_disabled")
+        _refuse_disabled(trigger)
         project = self.store.scope_of("trigger", trigger["id"])
         assert project is not None
         target = self.engine.target(project, trigger["agent_id"], trigger["endpoint"])
         await self.engine.check_inputs(target, payload, None)
-        trigger["last_triggered_at"] = now_iso()
-        trigger["execution_count"] = trigger.get("execution_count", 0) + 1
-        self.store.save("trigger", trigger)
+        with self.store.transaction():
+            # The trigger as stored now, not as read before the await: saving that copy
+            # undid a rename, a switch-off or a token rotation made meanwhile (bringing
+            # the old token back), and lost the counts of concurrent calls.
+            current = self.store.get("trigger", trigger["id"])
+            if current is None:
+                raise not_found("Trigger", trigger["id"])
+            _refuse_disabled(current)
+            current["last_triggered_at"] = now_iso()
+            current["execution_count"] = current.get("execution_count", 0) + 1
+            self.store.save("trigger", current)
         return self.engine.new_execution(
             target,
             inputs=payload,

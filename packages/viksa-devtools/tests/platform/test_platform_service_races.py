@@ -1,0 +1,225 @@
+"""Triggers, schedules, builds and workflows under interleaved requests.
+
+Each service reads a record, awaits something (the inputs check, the validator, a
+step), then writes. A request served during that await must not be undone by the
+write that follows it, nor make a step run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from viksa_ai.devtools.platform import LocalPlatform
+from viksa_ai.devtools.platform.services import _deployments
+from viksa_ai.devtools.platform.services._clock import seconds_of
+
+Manifest = dict[str, Any]
+
+
+class Gate:
+    """Parks the callers of an async function until :meth:`open`; counts who arrived."""
+
+    def __init__(self, real: Callable[..., Awaitable[Any]]) -> None:
+        self.real = real
+        self.arrived = asyncio.Event()
+        self._open = asyncio.Event()
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.arrived.set()
+        await self._open.wait()
+        return await self.real(*args, **kwargs)
+
+    def open(self) -> None:
+        self._open.set()
+
+
+@asynccontextmanager
+async def parked(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> AsyncIterator[Gate]:
+    """``owner.name`` replaced by a :class:`Gate` for the block (opened on the way out)."""
+    gate = Gate(getattr(owner, name))
+    monkeypatch.setattr(owner, name, gate)
+    try:
+        yield gate
+    finally:
+        gate.open()
+        monkeypatch.setattr(owner, name, gate.real)
+
+
+async def _trigger(http: httpx.AsyncClient, agent: Manifest) -> Manifest:
+    body = {"agent_id": agent["id"], "endpoint": "echo.main.echo"}
+    made = await http.post("/chat/trigger", json=body)
+    assert made.status_code == 201, made.text
+    trigger: Manifest = made.json()
+    return trigger
+
+
+async def test_a_webhook_call_in_flight_does_not_bring_back_a_rotated_token(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trigger = await _trigger(http, deployed)
+    hook = f"/chat/webhook/trigger/{trigger['id']}"
+    old = {"Authorization": f"Bearer {trigger['webhook_token']}"}
+    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
+        call = asyncio.ensure_future(http.post(hook, json={"text": "x"}, headers=old))
+        await gate.arrived.wait()
+        rotated = await http.patch(
+            f"/chat/trigger/{trigger['id']}", json={"rotate_token": True, "name": "renamed"}
+        )
+        assert rotated.status_code == 200, rotated.text
+        gate.open()
+        assert (await call).status_code == 200
+    stored = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    assert (stored["name"], stored["execution_count"]) == ("renamed", 1)
+    assert (await http.post(hook, json={"text": "y"}, headers=old)).status_code == 401
+    new = {"Authorization": f"Bearer {rotated.json()['webhook_token']}"}
+    assert (await http.post(hook, json={"text": "y"}, headers=new)).status_code == 200
+
+
+async def test_a_webhook_call_in_flight_does_not_enable_a_disabled_trigger(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trigger = await _trigger(http, deployed)
+    hook = f"/chat/webhook/trigger/{trigger['id']}"
+    token = {"Authorization": f"Bearer {trigger['webhook_token']}"}
+    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
+        call = asyncio.ensure_future(http.post(hook, json={"text": "x"}, headers=token))
+        await gate.arrived.wait()
+        off = await http.patch(f"/chat/trigger/{trigger['id']}", json={"enabled": False})
+        assert off.json()["enabled"] is False
+        gate.open()
+        # Switched off before the run was recorded: refused, as a call made now is.
+        assert (await call).json()["detail"]["code"] == "trigger_disabled"
+    assert (await http.get(f"/chat/trigger/{trigger['id']}")).json()["enabled"] is False
+    refused = await http.post(hook, json={"text": "y"}, headers=token)
+    assert refused.status_code == 409
+
+
+async def test_fifty_calls_of_one_webhook_at_once_are_each_counted(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    trigger = await _trigger(http, deployed)
+    hook = f"/chat/webhook/trigger/{trigger['id']}"
+    token = {"Authorization": f"Bearer {trigger['webhook_token']}"}
+    answers = await asyncio.gather(
+        *(http.post(hook, json={"text": str(n)}, headers=token) for n in range(50))
+    )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["execution_id"] for a in answers}) == 50
+    stored = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    assert stored["execution_count"] == 50
+    listed = await http.get(f"/chat/trigger/{trigger['id']}/executions", params={"limit": 100})
+    assert listed.json()["total"] == 50
+
+
+async def test_a_schedule_paused_while_it_fires_stays_paused(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {
+        "agent_id": deployed["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    schedule = (await http.post("/scheduler/schedule/create", json=body)).json()
+    base = f"/scheduler/schedule/{schedule['id']}"
+    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
+        fired = asyncio.ensure_future(http.post(f"{base}/run-now"))
+        await gate.arrived.wait()
+        assert (await http.post(f"{base}/pause")).json()["status"] == "paused"
+        edited = await http.patch(base, json={"name": "nightly", "interval_seconds": 120})
+        assert edited.status_code == 200, edited.text
+        gate.open()
+        assert (await fired).json()["run_count"] == 1
+    stored = (await http.get(base)).json()
+    assert (stored["status"], stored["name"], stored["interval_seconds"]) == (
+        "paused",
+        "nightly",
+        120,
+    )
+    assert (stored["run_count"], stored["next_run_at"]) == (1, None)
+
+
+async def test_a_schedule_deleted_while_it_fires_stays_deleted(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": "t"}}
+    schedule = (await http.post("/scheduler/schedule/create", json=body)).json()
+    base = f"/scheduler/schedule/{schedule['id']}"
+    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
+        fired = asyncio.ensure_future(http.post(f"{base}/run-now"))
+        await gate.arrived.wait()
+        assert (await http.delete(base)).status_code == 200
+        gate.open()
+        await fired
+    assert (await http.get(base)).status_code == 404
+    assert (await http.get("/scheduler/schedule/list")).json()["total"] == 0
+
+
+async def test_an_agent_edited_while_it_builds_keeps_the_edit(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agent = f"/builder/agent/{deployed['id']}"
+    async with parked(monkeypatch, _deployments, "manifest_issues") as gate:
+        build = asyncio.ensure_future(
+            http.post("/builder/builder/", json={"agent_id": deployed["id"]})
+        )
+        await gate.arrived.wait()
+        edited = await http.put(agent, json={"agent_description": "edited meanwhile"})
+        assert edited.status_code == 200, edited.text
+        gate.open()
+        built = await build
+    assert built.status_code == 200, built.text
+    stored = (await http.get(agent)).json()
+    assert (stored["agent_description"], stored["revision"]) == ("edited meanwhile", 2)
+    # The build checked revision 1: revision 2 is not built, so it does not deploy.
+    assert (stored["built_revision"], stored["build_status"]) == (1, "outdated")
+    refused = await http.post("/builder/deploy/", json={"agent_id": deployed["id"]})
+    assert refused.json()["detail"]["code"] == "not_built"
+
+
+async def test_a_tick_skips_a_schedule_paused_while_an_earlier_one_fired(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {
+        "agent_id": deployed["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    first, second = [
+        (await http.post("/scheduler/schedule/create", json=body)).json() for _ in range(2)
+    ]
+    due = seconds_of(second["next_run_at"]) + 1
+    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
+        tick = asyncio.ensure_future(viksa_platform.platform.tick(now=due))
+        await gate.arrived.wait()
+        paused = await http.post(f"/scheduler/schedule/{second['id']}/pause")
+        assert paused.json()["status"] == "paused"
+        gate.open()
+        assert await tick == 1
+    ran = (await http.get(f"/scheduler/schedule/{first['id']}")).json()
+    skipped = (await http.get(f"/scheduler/schedule/{second['id']}")).json()
+    assert (ran["run_count"], skipped["run_count"], skipped["status"]) == (1, 0, "paused")
