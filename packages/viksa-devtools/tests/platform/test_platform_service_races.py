@@ -27,10 +27,12 @@ class Gate:
 
     def __init__(self, real: Callable[..., Awaitable[Any]]) -> None:
         self.real = real
+        self.calls = 0
         self.arrived = asyncio.Event()
         self._open = asyncio.Event()
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
         self.arrived.set()
         await self._open.wait()
         return await self.real(*args, **kwargs)
@@ -223,3 +225,49 @@ async def test_a_tick_skips_a_schedule_paused_while_an_earlier_one_fired(
     ran = (await http.get(f"/scheduler/schedule/{first['id']}")).json()
     skipped = (await http.get(f"/scheduler/schedule/{second['id']}")).json()
     assert (ran["run_count"], skipped["run_count"], skipped["status"]) == (1, 0, "paused")
+
+
+async def _until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait (bounded) until ``check()`` holds: a background run's end has no event."""
+    for _ in range(2000):
+        if await check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the background run did not get there")
+
+
+async def test_a_stopped_workflow_is_not_retried_while_its_step_still_runs(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    steps = [
+        {"agent_id": deployed["id"], "endpoint": "echo.main.echo", "inputs": {"text": t}}
+        for t in ("a", "b")
+    ]
+    workflow = (await http.post("/workflow/create", json={"steps": steps})).json()
+    async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
+        started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
+        base = f"/workflow/execution/{started.json()['id']}"
+        await gate.arrived.wait()
+        assert (await http.post(f"{base}/stop")).json()["status"] == "stopped"
+        early = await http.post(f"{base}/retry")
+        assert (early.status_code, early.json()["detail"]["code"]) == (409, "stopping")
+        gate.open()
+
+        async def first_step_ended() -> bool:
+            tasks = (await http.get(base)).json()["tasks"]
+            return bool(tasks[0]["status"] == "completed")
+
+        await _until(first_step_ended)
+        assert (await http.post(f"{base}/retry")).json()["status"] == "running"
+
+        async def finished() -> bool:
+            return bool((await http.get(base)).json()["status"] == "completed")
+
+        await _until(finished)
+    # Step "a" ran once (its result was kept when it ended after the stop), then "b".
+    assert gate.calls == 2
+    tasks = (await http.get(base)).json()["tasks"]
+    assert [t["response"]["text"] for t in tasks] == ["a", "b"]

@@ -40,6 +40,9 @@ class Workflows:
     def __init__(self, store: Store, engine: Engine) -> None:
         self.store = store
         self.engine = engine
+        # The executions this process is running: a stopped one stays here until its
+        # current step ends, and cannot be run again before (its step would run twice).
+        self._active: set[str] = set()
 
     # -- workflows ------------------------------------------------------------------------
 
@@ -180,7 +183,11 @@ class Workflows:
             doc.update(status="running", started_at=now_iso())
 
         self.update(execution["id"], start)
-        return await self.run(execution["id"]), False
+        self._active.add(execution["id"])
+        try:
+            return await self.run(execution["id"]), False
+        finally:
+            self._active.discard(execution["id"])
 
     def create_execution(self, caller: Caller, workflow_id: str, body: dict[str, Any]) -> Doc:
         """A ``created`` execution of a workflow (for ``schedule_id`` when the body names one)."""
@@ -328,19 +335,30 @@ class Workflows:
                     f"{' or '.join(allowed)} executions can be {verb}.",
                     code="invalid_transition",
                 )
+            if execution_id in self._active:
+                raise conflict(
+                    f"Workflow execution {execution_id!r} is {doc['status']} but its current "
+                    f"step still runs: it can be {verb} once that step ends.",
+                    code="stopping",
+                )
             doc.update(status="running", started_at=now_iso(), finished_at=None, error=None)
             for task in doc["tasks"]:
                 if task["status"] != "completed":
                     task["status"] = "pending"
 
         started = self.update(execution_id, change)
+        # Marked now, not when the task starts: a stop and retry in between would run it twice.
+        self._active.add(execution_id)
         self.engine.spawn(self._in_background(execution_id, f"workflow.{verb}"))
         return started
 
     async def _in_background(self, execution_id: str, source: str) -> Doc:
         # A trace of its own: the request that started the workflow ends before it does.
-        with background(source):
-            return await self.run(execution_id)
+        try:
+            with background(source):
+                return await self.run(execution_id)
+        finally:
+            self._active.discard(execution_id)
 
     async def run(self, execution_id: str) -> Doc:
         """Run the pending tasks of a ``running`` execution until it ends."""
