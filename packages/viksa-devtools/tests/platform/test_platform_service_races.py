@@ -271,3 +271,44 @@ async def test_a_stopped_workflow_is_not_retried_while_its_step_still_runs(
     assert gate.calls == 2
     tasks = (await http.get(base)).json()["tasks"]
     assert [t["response"]["text"] for t in tasks] == ["a", "b"]
+
+
+async def test_stopping_a_workflow_ends_the_approval_its_step_waits_for(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    steps = [
+        {"agent_id": deployed["id"], "endpoint": f"echo.main.{name}", "inputs": {"text": name}}
+        for name in ("guarded", "echo")
+    ]
+    workflow = (await http.post("/workflow/create", json={"steps": steps})).json()
+    started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
+    base = f"/workflow/execution/{started.json()['id']}"
+
+    async def waiting() -> bool:
+        return bool((await http.get("/chat/approvals")).json()["total"] == 1)
+
+    await _until(waiting)
+    assert (await http.post(f"{base}/stop")).json()["status"] == "stopped"
+    [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+    # Approving it later would run the step for a workflow that no longer waits.
+    assert approval["status"] == "cancelled"
+
+    async def step_ended() -> bool:
+        return bool((await http.get(base)).json()["tasks"][0]["status"] == "failed")
+
+    await _until(step_ended)
+    assert (await http.post(f"{base}/retry")).json()["status"] == "running"
+
+    async def asked_again() -> bool:
+        found = (await http.get("/chat/approvals", params={"status": "pending"})).json()
+        return bool(found["total"] == 1)
+
+    await _until(asked_again)
+    [again] = (await http.get("/chat/approvals", params={"status": "pending"})).json()["approvals"]
+    decided = await http.post(f"/chat/approvals/{again['id']}/decision", json={"approved": True})
+    assert decided.status_code == 200
+
+    async def finished() -> bool:
+        return bool((await http.get(base)).json()["status"] == "completed")
+
+    await _until(finished)

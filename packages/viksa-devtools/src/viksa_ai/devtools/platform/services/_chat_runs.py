@@ -70,12 +70,8 @@ class ChatRuns:
             raise conflict(
                 "The execution is already running and cannot be stopped midway.", code="running"
             )
-        record.update(status="cancelled", error="Cancelled from the chat.")
-        approval = self.store.get("approval", record["approval_id"])
-        if approval is not None and approval["status"] == "pending":
-            approval.update(status="cancelled", decided_at=now_iso())
-            self.store.save("approval", approval)
-        return execution_view(self.engine.finish(record))
+        cancelled = self.engine.cancel_waiting(record["id"], "Cancelled from the chat.")
+        return execution_view(cancelled or record)
 
     def active(self, caller: Caller, conversation_id: str) -> Doc:
         """The conversation's execution that has not ended yet, if any."""

@@ -420,6 +420,22 @@ class Engine:
             record = self.finish(record)
         return {**approval, "execution": execution_view(record)}
 
+    def cancel_waiting(self, execution_id: str, error: str) -> Doc | None:
+        """Cancel an execution awaiting approval (and its pending approval); None otherwise.
+
+        Whoever waits for it (a workflow step) wakes now with the cancelled record.
+        """
+        with self.store.transaction():
+            record = self.store.get("execution", execution_id)
+            if record is None or record["status"] != "awaiting_approval":
+                return None
+            record.update(status="cancelled", error=error)
+            approval = self.store.get("approval", record.get("approval_id") or "")
+            if approval is not None and approval["status"] == "pending":
+                approval.update(status="cancelled", decided_at=now_iso())
+                self.store.save("approval", approval)
+            return self.finish(record)
+
     def recover(self) -> int:
         """Fail the executions a previous process left ``running``; how many.
 

@@ -227,7 +227,16 @@ class Workflows:
                 )
             doc.update(status=to, finished_at=now_iso())
 
-        return self.update(execution_id, change)
+        halted = self.update(execution_id, change)
+        # A step waiting for an approval would hold the run (and a retry) for up to
+        # approval_wait, and a later approval would run it for nobody: it ends now.
+        self._cancel_waiting_steps(halted, f"The workflow execution was {to}.")
+        return halted
+
+    def _cancel_waiting_steps(self, execution: Doc, error: str) -> None:
+        for task in execution["tasks"]:
+            if task["status"] == "running" and isinstance(task.get("execution_id"), str):
+                self.engine.cancel_waiting(task["execution_id"], error)
 
     def delete_execution(self, caller: Caller, execution_id: str) -> None:
         """Delete an execution that is not running."""
@@ -314,11 +323,10 @@ class Workflows:
         ``retry`` resumes one from its first unfinished step.
         """
         stale, _ = self.store.query(KIND, where={"status": "running"})
+        error = "The platform stopped while this workflow ran; retry it."
         for execution in stale:
-            self.update(
-                execution["id"],
-                _finished("failed", "The platform stopped while this workflow ran; retry it."),
-            )
+            self._cancel_waiting_steps(execution, error)
+            self.update(execution["id"], _interrupted(error))
         return len(stale)
 
     def begin(self, execution_id: str, allowed: tuple[str, ...], verb: str = "started") -> Doc:
@@ -430,6 +438,17 @@ def _finished(status: str, error: str | None) -> Callable[[Doc], None]:
     def change(execution: Doc) -> None:
         if execution["status"] == "running":
             execution.update(status=status, error=error, finished_at=now_iso())
+
+    return change
+
+
+def _interrupted(error: str) -> Callable[[Doc], None]:
+    def change(execution: Doc) -> None:
+        # Its running step ended with the process: failed too, not running forever.
+        for task in execution["tasks"]:
+            if task["status"] == "running":
+                task.update(status="failed", error=error, finished_at=now_iso())
+        _finished("failed", error)(execution)
 
     return change
 
