@@ -312,3 +312,27 @@ async def test_stopping_a_workflow_ends_the_approval_its_step_waits_for(
         return bool((await http.get(base)).json()["status"] == "completed")
 
     await _until(finished)
+
+
+@pytest.mark.parametrize("name", [5, {"a": 1}, ["x"], True])
+async def test_workflow_schedule_and_trigger_names_are_text(
+    http: httpx.AsyncClient, deployed: Manifest, name: Any
+) -> None:
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    workflow = (await http.post("/workflow/create", json={"steps": [step]})).json()
+    schedule = (await http.post("/scheduler/schedule/create", json=step)).json()
+    trigger = (await http.post("/chat/trigger", json=step)).json()
+    refused = [
+        await http.post("/workflow/create", json={"name": name, "steps": [step]}),
+        await http.patch(f"/workflow/id/{workflow['id']}", json={"name": name}),
+        await http.post("/workflow/clone", json={"workflow_id": workflow["id"], "name": name}),
+        await http.post("/scheduler/schedule/create", json={**step, "name": name}),
+        await http.patch(f"/scheduler/schedule/{schedule['id']}", json={"name": name}),
+        await http.post("/chat/trigger", json={**step, "name": name}),
+        await http.patch(f"/chat/trigger/{trigger['id']}", json={"name": name}),
+    ]
+    assert [(a.status_code, a.json()["detail"][0]["loc"]) for a in refused] == [
+        (422, ["body", "name"])
+    ] * len(refused)
+    assert (await http.get("/workflow/list")).json()["total"] == 1
+    assert (await http.get(f"/chat/trigger/{trigger['id']}")).json()["name"] == "webhook"

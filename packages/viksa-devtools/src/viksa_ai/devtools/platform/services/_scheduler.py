@@ -68,6 +68,7 @@ class Scheduler:
         return owned_record(self.store, "schedule", "Schedule", schedule_id, caller)
 
     def _check(self, caller: Caller, schedule: Doc) -> None:
+        typed_field(schedule, "name", str, required=True)
         if isinstance(schedule.get("workflow_id"), str):
             owned_record(self.store, "workflow", "Workflow", schedule["workflow_id"], caller)
         elif isinstance(schedule.get("agent_id"), str) and isinstance(

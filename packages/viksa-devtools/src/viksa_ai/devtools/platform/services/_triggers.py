@@ -90,6 +90,7 @@ class Triggers:
         return owned_record(self.store, "trigger", "Trigger", trigger_id, caller)
 
     def _check_target(self, caller: Caller, trigger: Doc) -> None:
+        typed_field(trigger, "name", str, required=True)
         for flag in _FLAGS:
             # A truthy "false" kept a webhook running; a falsy 0 or "" let anyone call it.
             typed_field(trigger, flag, bool, required=True)

@@ -89,6 +89,8 @@ class Workflows:
     def create_workflow(self, caller: Caller, body: dict[str, Any]) -> Doc:
         """A new workflow: ``name`` and ``steps`` (``agent_id``, ``endpoint``, ``inputs``)."""
         now = now_iso()
+        # A name of another type (a number, an object) was kept, and shown as sent.
+        name = typed_field(body, "name", str)
         workflow = {
             "name": "workflow",
             **{k: v for k, v in body.items() if k not in _FIXED},
@@ -98,11 +100,14 @@ class Workflows:
             "created_at": now,
             "updated_at": now,
         }
+        if name is None:
+            workflow["name"] = "workflow"
         return self.store.insert("workflow", workflow, scope=caller.project_id)
 
     def patch_workflow(self, caller: Caller, workflow_id: str, body: dict[str, Any]) -> Doc:
         """Change a workflow's fields (steps are checked again)."""
         workflow = self.workflow(caller, workflow_id)
+        typed_field(body, "name", str, required="name" in body)
         workflow.update({k: v for k, v in body.items() if k not in _FIXED})
         if "steps" in body:
             workflow["steps"] = self._steps(caller, body["steps"])
@@ -126,6 +131,7 @@ class Workflows:
     def clone(self, caller: Caller, workflow_id: str, name: Any) -> Doc:
         """A copy of a workflow, named ``name`` (or after the original)."""
         source = self.workflow(caller, workflow_id)
+        typed_field({"name": name}, "name", str)
         now = now_iso()
         copy = {
             **source,
