@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform
-from viksa_ai.devtools.platform.services import _deployments
+from viksa_ai.devtools.platform.services import _agents, _deployments
 from viksa_ai.devtools.platform.services._clock import seconds_of
 
 Manifest = dict[str, Any]
@@ -28,14 +28,20 @@ class Gate:
     def __init__(self, real: Callable[..., Awaitable[Any]]) -> None:
         self.real = real
         self.calls = 0
-        self.arrived = asyncio.Event()
+        self._counted = asyncio.Condition()
         self._open = asyncio.Event()
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        self.arrived.set()
+        async with self._counted:
+            self.calls += 1
+            self._counted.notify_all()
         await self._open.wait()
         return await self.real(*args, **kwargs)
+
+    async def reached(self, calls: int = 1) -> None:
+        """Return once ``calls`` callers have arrived."""
+        async with self._counted:
+            await self._counted.wait_for(lambda: self.calls >= calls)
 
     def open(self) -> None:
         self._open.set()
@@ -72,7 +78,7 @@ async def test_a_webhook_call_in_flight_does_not_bring_back_a_rotated_token(
     old = {"Authorization": f"Bearer {trigger['webhook_token']}"}
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         call = asyncio.ensure_future(http.post(hook, json={"text": "x"}, headers=old))
-        await gate.arrived.wait()
+        await gate.reached()
         rotated = await http.patch(
             f"/chat/trigger/{trigger['id']}", json={"rotate_token": True, "name": "renamed"}
         )
@@ -97,7 +103,7 @@ async def test_a_webhook_call_in_flight_does_not_enable_a_disabled_trigger(
     token = {"Authorization": f"Bearer {trigger['webhook_token']}"}
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         call = asyncio.ensure_future(http.post(hook, json={"text": "x"}, headers=token))
-        await gate.arrived.wait()
+        await gate.reached()
         off = await http.patch(f"/chat/trigger/{trigger['id']}", json={"enabled": False})
         assert off.json()["enabled"] is False
         gate.open()
@@ -141,7 +147,7 @@ async def test_a_schedule_paused_while_it_fires_stays_paused(
     base = f"/scheduler/schedule/{schedule['id']}"
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         fired = asyncio.ensure_future(http.post(f"{base}/run-now"))
-        await gate.arrived.wait()
+        await gate.reached()
         assert (await http.post(f"{base}/pause")).json()["status"] == "paused"
         edited = await http.patch(base, json={"name": "nightly", "interval_seconds": 120})
         assert edited.status_code == 200, edited.text
@@ -167,7 +173,7 @@ async def test_a_schedule_deleted_while_it_fires_stays_deleted(
     base = f"/scheduler/schedule/{schedule['id']}"
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         fired = asyncio.ensure_future(http.post(f"{base}/run-now"))
-        await gate.arrived.wait()
+        await gate.reached()
         assert (await http.delete(base)).status_code == 200
         gate.open()
         await fired
@@ -185,7 +191,7 @@ async def test_an_agent_edited_while_it_builds_keeps_the_edit(
         build = asyncio.ensure_future(
             http.post("/builder/builder/", json={"agent_id": deployed["id"]})
         )
-        await gate.arrived.wait()
+        await gate.reached()
         edited = await http.put(agent, json={"agent_description": "edited meanwhile"})
         assert edited.status_code == 200, edited.text
         gate.open()
@@ -217,7 +223,7 @@ async def test_a_tick_skips_a_schedule_paused_while_an_earlier_one_fired(
     due = seconds_of(second["next_run_at"]) + 1
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         tick = asyncio.ensure_future(viksa_platform.platform.tick(now=due))
-        await gate.arrived.wait()
+        await gate.reached()
         paused = await http.post(f"/scheduler/schedule/{second['id']}/pause")
         assert paused.json()["status"] == "paused"
         gate.open()
@@ -250,7 +256,7 @@ async def test_a_stopped_workflow_is_not_retried_while_its_step_still_runs(
     async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
         started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
         base = f"/workflow/execution/{started.json()['id']}"
-        await gate.arrived.wait()
+        await gate.reached()
         assert (await http.post(f"{base}/stop")).json()["status"] == "stopped"
         early = await http.post(f"{base}/retry")
         assert (early.status_code, early.json()["detail"]["code"]) == (409, "stopping")
@@ -336,3 +342,54 @@ async def test_workflow_schedule_and_trigger_names_are_text(
     ] * len(refused)
     assert (await http.get("/workflow/list")).json()["total"] == 1
     assert (await http.get(f"/chat/trigger/{trigger['id']}")).json()["name"] == "webhook"
+
+
+@pytest.fixture
+async def fresh_agent(http: httpx.AsyncClient, manifest: Callable[..., Manifest]) -> Manifest:
+    """A new test agent, created only (not built)."""
+    created = await http.post("/builder/agent/create", json=manifest())
+    assert created.status_code == 201, created.text
+    agent: Manifest = created.json()
+    return agent
+
+
+async def test_an_agent_deployed_while_an_edit_is_checked_stays_deployed(
+    http: httpx.AsyncClient, fresh_agent: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = fresh_agent
+    url = f"/builder/agent/{agent['id']}"
+    async with parked(monkeypatch, _agents, "manifest_issues") as gate:
+        edit = asyncio.ensure_future(http.put(url, json={"agent_description": "edited"}))
+        await gate.reached()
+        for route in ("/builder/builder/", "/builder/deploy/"):
+            assert (await http.post(route, json={"agent_id": agent["id"]})).status_code == 200
+        gate.open()
+        assert (await edit).status_code == 200
+    stored = (await http.get(url)).json()
+    # Revision 1 was built and deployed meanwhile; the edit made revision 2.
+    assert (stored["agent_description"], stored["revision"]) == ("edited", 2)
+    assert (stored["deploy_status"], stored["deployed_revision"]) == ("deployed", 1)
+    assert (stored["build_status"], stored["built_revision"]) == ("outdated", 1)
+
+
+async def test_two_edits_checked_at_once_are_told_apart_from_an_alias_clash(
+    http: httpx.AsyncClient, fresh_agent: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"/builder/agent/{fresh_agent['id']}"
+    async with parked(monkeypatch, _agents, "manifest_issues") as gate:
+        edits = [
+            asyncio.ensure_future(http.put(url, json={"agent_description": text}))
+            for text in ("first", "second")
+        ]
+        await gate.reached(2)
+        gate.open()
+        answers = await asyncio.gather(*edits)
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    [lost] = [a for a in answers if a.status_code == 409]
+    assert lost.json()["detail"]["code"] == "edit_conflict"
+    [kept] = [a for a in answers if a.status_code == 200]
+    stored = (await http.get(url)).json()
+    assert (stored["agent_description"], stored["revision"]) == (
+        kept.json()["agent_description"],
+        2,
+    )

@@ -108,19 +108,32 @@ class Agents:
         fields = await checked_agent(
             merged, self.store, caller.project_id, time_limit=self.validation_time_limit
         )
-        platform_fields = {k: v for k, v in agent.items() if k in PLATFORM_FIELDS}
-        updated = {**fields, **platform_fields}
-        updated["revision"] += 1
-        updated["updated_at"] = now_iso()
-        if updated["build_status"] == "built":
-            updated["build_status"] = "outdated"
         try:
             with self.store.transaction():
+                # The agent as stored now: a build, deploy or status change served while
+                # the edit was checked is kept (the copy read before was saved over it).
+                current = self.store.get("agent", agent_id)
+                if current is None:
+                    raise not_found("Agent", agent_id)
+                if current["revision"] != agent["revision"]:
+                    # Another edit came first: this one was checked against what it
+                    # replaced, and would undo it (it failed as an alias clash).
+                    raise conflict(
+                        f"Agent {agent_id!r} was changed while this update was checked (now "
+                        f"revision {current['revision']}): read it again and resend the update.",
+                        code="edit_conflict",
+                    )
+                platform_fields = {k: v for k, v in current.items() if k in PLATFORM_FIELDS}
+                updated = {**fields, **platform_fields}
+                updated["revision"] += 1
+                updated["updated_at"] = now_iso()
+                if updated["build_status"] == "built":
+                    updated["build_status"] = "outdated"
                 self.store.rekey("agent", agent_id, updated["agent_alias"])
                 self.store.save("agent", updated)
                 save_revision(self.store, updated, changed, user_id)
         except KeyTakenError as exc:
-            raise _alias_taken(updated["agent_alias"]) from exc
+            raise _alias_taken(str(fields["agent_alias"])) from exc
         return updated
 
     async def delete(self, caller: Caller, agent_id: str) -> None:
