@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +183,35 @@ def execute() -> Callable[..., dict[str, Any]]:
     return execute_body
 
 
+async def start_workflow(http: httpx.AsyncClient, agent_id: str, *endpoints: str) -> str:
+    """Create and start a workflow of the test agent's ``endpoints`` (each given its name
+    as ``text``); the URL of the execution, running in the background."""
+    steps = [
+        {"agent_id": agent_id, "endpoint": f"echo.main.{name}", "inputs": {"text": name}}
+        for name in endpoints
+    ]
+    workflow = await http.post("/workflow/create", json={"steps": steps})
+    assert workflow.status_code == 201, workflow.text
+    started = await http.post("/workflow/start", json={"workflow_id": workflow.json()["id"]})
+    assert started.status_code == 200, started.text
+    return f"/workflow/execution/{started.json()['id']}"
+
+
+StartWorkflow = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def workflow_started() -> StartWorkflow:
+    """``await workflow_started(client, agent_id, "guarded", "echo")``: see start_workflow."""
+    return start_workflow
+
+
+@pytest.fixture
+def deploy_through() -> Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]]:
+    """``await deploy_through(client, body)``: create_and_deploy through any client."""
+    return create_and_deploy
+
+
 def _stop_server(process: subprocess.Popen[str]) -> None:
     process.terminate()
     try:
@@ -199,6 +230,72 @@ def stop_server() -> Callable[[subprocess.Popen[str]], None]:
 
 
 _BANNER_LINES = 40  # bounds the read of the start banner
+
+
+@contextlib.contextmanager
+def _serve_data(
+    data: Path, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """A real ``viksa dev --data data`` on a free 127.0.0.1 port (in ``cwd``, by default
+    the file's folder): its process and the ``export`` lines of its banner."""
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--data", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=data.parent if cwd is None else cwd,
+        env=env,
+    )
+    assert process.stdout is not None
+    try:
+        lines: dict[str, str] = {}
+        for _ in range(_BANNER_LINES):
+            line = process.stdout.readline()
+            if line.startswith("export "):
+                name, _, value = line[len("export ") :].strip().partition("=")
+                lines[name] = value
+            if "VIKSA_PROJECT_ID" in lines or not line:
+                break
+        assert "VIKSA_BASE_URL" in lines, "viksa dev did not print its banner"
+        yield process, lines
+    finally:
+        _stop_server(process)
+
+
+@contextlib.asynccontextmanager
+async def _served_client(exports: Mapping[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a served platform (its banner's ``exports``), once it answers."""
+    headers = {"Authorization": f"Bearer {exports['VIKSA_API_KEY']}"}
+    base_url = exports["VIKSA_BASE_URL"]
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
+        for _ in range(200):  # the banner comes just before uvicorn serves
+            try:
+                await http.get("/docs")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+        yield http
+
+
+@pytest.fixture
+def served_client() -> Callable[
+    [Mapping[str, str]], contextlib.AbstractAsyncContextManager[httpx.AsyncClient]
+]:
+    """``async with served_client(exports) as http``: a client of a ``serve_data`` platform."""
+    return _served_client
+
+
+ServeData = Callable[
+    ..., contextlib.AbstractContextManager[tuple[subprocess.Popen[str], dict[str, str]]]
+]
+
+
+@pytest.fixture
+def serve_data() -> ServeData:
+    """``with serve_data(path, env=, cwd=) as (process, exports)``: a real ``viksa dev
+    --data path``, stopped (SIGTERM, then SIGKILL) when the block ends."""
+    return _serve_data
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,50 +135,23 @@ async def test_the_red_team_agent_gets_nothing_through_the_in_process_platform(
     assert_got_nothing(found, tmp_path, data_file)
 
 
-async def attack_over_http(base_url: str, api_key: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
-        for _ in range(200):  # the banner comes just before uvicorn serves
-            try:
-                await http.get("/docs")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-        return await deploy_and_attack(http, inputs)
-
-
 @needs_sandbox
 def test_the_red_team_agent_gets_nothing_through_a_real_viksa_dev(
-    tmp_path: Path, data_file: Path, stop_server: Callable[[subprocess.Popen[str]], None]
+    tmp_path: Path,
+    data_file: Path,
+    serve_data: Callable[..., Any],
+    served_client: Callable[..., Any],
 ) -> None:
     env = {**os.environ, SENTINEL_VAR: SENTINEL}
-    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--data", str(data_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
-    assert process.stdout is not None
-    try:
-        lines: dict[str, str] = {}
-        for _ in range(40):
-            line = process.stdout.readline()
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                lines[name] = value
-            if "VIKSA_PROJECT_ID" in lines or not line:
-                break
-        assert "VIKSA_BASE_URL" in lines, "viksa dev did not print its banner"
+    with serve_data(data_file, env=env, cwd=tmp_path) as (process, lines):
         assert data_file.exists()  # the path on the server's command line holds the state
         inputs = attack_inputs(tmp_path, data_file, process.pid)
-        found = asyncio.run(
-            attack_over_http(lines["VIKSA_BASE_URL"], lines["VIKSA_API_KEY"], inputs)
-        )
-    finally:
-        stop_server(process)
+
+        async def attack() -> dict[str, Any]:
+            async with served_client(lines) as http:
+                return await deploy_and_attack(http, inputs)
+
+        found = asyncio.run(attack())
     assert_got_nothing(found, tmp_path, data_file)
 
 

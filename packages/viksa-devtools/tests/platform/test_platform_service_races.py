@@ -59,76 +59,98 @@ async def parked(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> A
         monkeypatch.setattr(owner, name, gate.real)
 
 
-async def _trigger(http: httpx.AsyncClient, agent: Manifest) -> Manifest:
-    body = {"agent_id": agent["id"], "endpoint": "echo.main.echo"}
+class Hook:
+    """A trigger of the test agent's echo, its webhook URL and token header."""
+
+    def __init__(self, trigger: Manifest) -> None:
+        self.id = str(trigger["id"])
+        self.url = f"/chat/webhook/trigger/{self.id}"
+        self.token = {"Authorization": f"Bearer {trigger['webhook_token']}"}
+
+
+@pytest.fixture
+async def hook(http: httpx.AsyncClient, deployed: Manifest) -> Hook:
+    """A new trigger of the deployed test agent's echo."""
+    body = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
     made = await http.post("/chat/trigger", json=body)
     assert made.status_code == 201, made.text
-    trigger: Manifest = made.json()
-    return trigger
+    return Hook(made.json())
+
+
+async def _change_during_a_call(
+    http: httpx.AsyncClient,
+    platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    hook: Hook,
+    change: Manifest,
+) -> tuple[httpx.Response, httpx.Response]:
+    """The answers to a webhook call and to ``PATCH change`` sent while the call runs."""
+    async with parked(monkeypatch, platform.platform.engine, "check_inputs") as gate:
+        call = asyncio.ensure_future(http.post(hook.url, json={"text": "x"}, headers=hook.token))
+        await gate.reached()
+        changed = await http.patch(f"/chat/trigger/{hook.id}", json=change)
+        assert changed.status_code == 200, changed.text
+        gate.open()
+        return await call, changed
 
 
 async def test_a_webhook_call_in_flight_does_not_bring_back_a_rotated_token(
     http: httpx.AsyncClient,
-    deployed: Manifest,
+    hook: Hook,
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    trigger = await _trigger(http, deployed)
-    hook = f"/chat/webhook/trigger/{trigger['id']}"
-    old = {"Authorization": f"Bearer {trigger['webhook_token']}"}
-    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
-        call = asyncio.ensure_future(http.post(hook, json={"text": "x"}, headers=old))
-        await gate.reached()
-        rotated = await http.patch(
-            f"/chat/trigger/{trigger['id']}", json={"rotate_token": True, "name": "renamed"}
-        )
-        assert rotated.status_code == 200, rotated.text
-        gate.open()
-        assert (await call).status_code == 200
-    stored = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    change = {"rotate_token": True, "name": "renamed"}
+    call, rotated = await _change_during_a_call(http, viksa_platform, monkeypatch, hook, change)
+    assert call.status_code == 200
+    stored = (await http.get(f"/chat/trigger/{hook.id}")).json()
     assert (stored["name"], stored["execution_count"]) == ("renamed", 1)
-    assert (await http.post(hook, json={"text": "y"}, headers=old)).status_code == 401
+    assert (await http.post(hook.url, json={"text": "y"}, headers=hook.token)).status_code == 401
     new = {"Authorization": f"Bearer {rotated.json()['webhook_token']}"}
-    assert (await http.post(hook, json={"text": "y"}, headers=new)).status_code == 200
+    assert (await http.post(hook.url, json={"text": "y"}, headers=new)).status_code == 200
 
 
 async def test_a_webhook_call_in_flight_does_not_enable_a_disabled_trigger(
     http: httpx.AsyncClient,
-    deployed: Manifest,
+    hook: Hook,
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    trigger = await _trigger(http, deployed)
-    hook = f"/chat/webhook/trigger/{trigger['id']}"
-    token = {"Authorization": f"Bearer {trigger['webhook_token']}"}
-    async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
-        call = asyncio.ensure_future(http.post(hook, json={"text": "x"}, headers=token))
-        await gate.reached()
-        off = await http.patch(f"/chat/trigger/{trigger['id']}", json={"enabled": False})
-        assert off.json()["enabled"] is False
-        gate.open()
-        # Switched off before the run was recorded: refused, as a call made now is.
-        assert (await call).json()["detail"]["code"] == "trigger_disabled"
-    assert (await http.get(f"/chat/trigger/{trigger['id']}")).json()["enabled"] is False
-    refused = await http.post(hook, json={"text": "y"}, headers=token)
+    change = {"enabled": False}
+    call, _ = await _change_during_a_call(http, viksa_platform, monkeypatch, hook, change)
+    # Switched off before the run was recorded: refused, as a call made now is.
+    assert call.json()["detail"]["code"] == "trigger_disabled"
+    assert (await http.get(f"/chat/trigger/{hook.id}")).json()["enabled"] is False
+    refused = await http.post(hook.url, json={"text": "y"}, headers=hook.token)
     assert refused.status_code == 409
 
 
 async def test_fifty_calls_of_one_webhook_at_once_are_each_counted(
-    http: httpx.AsyncClient, deployed: Manifest
+    http: httpx.AsyncClient, hook: Hook
 ) -> None:
-    trigger = await _trigger(http, deployed)
-    hook = f"/chat/webhook/trigger/{trigger['id']}"
-    token = {"Authorization": f"Bearer {trigger['webhook_token']}"}
     answers = await asyncio.gather(
-        *(http.post(hook, json={"text": str(n)}, headers=token) for n in range(50))
+        *(http.post(hook.url, json={"text": str(n)}, headers=hook.token) for n in range(50))
     )
     assert {a.status_code for a in answers} == {200}
     assert len({a.json()["execution_id"] for a in answers}) == 50
-    stored = (await http.get(f"/chat/trigger/{trigger['id']}")).json()
+    stored = (await http.get(f"/chat/trigger/{hook.id}")).json()
     assert stored["execution_count"] == 50
-    listed = await http.get(f"/chat/trigger/{trigger['id']}/executions", params={"limit": 100})
+    listed = await http.get(f"/chat/trigger/{hook.id}/executions", params={"limit": 100})
     assert listed.json()["total"] == 50
+
+
+async def _echo_schedule(http: httpx.AsyncClient, agent: Manifest) -> Manifest:
+    """A new schedule running the test agent's echo every minute."""
+    body = {
+        "agent_id": agent["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    made = await http.post("/scheduler/schedule/create", json=body)
+    assert made.status_code == 201, made.text
+    schedule: Manifest = made.json()
+    return schedule
 
 
 async def test_a_schedule_paused_while_it_fires_stays_paused(
@@ -137,13 +159,7 @@ async def test_a_schedule_paused_while_it_fires_stays_paused(
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    body = {
-        "agent_id": deployed["id"],
-        "endpoint": "echo.main.echo",
-        "inputs": {"text": "t"},
-        "interval_seconds": 60,
-    }
-    schedule = (await http.post("/scheduler/schedule/create", json=body)).json()
+    schedule = await _echo_schedule(http, deployed)
     base = f"/scheduler/schedule/{schedule['id']}"
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         fired = asyncio.ensure_future(http.post(f"{base}/run-now"))
@@ -211,15 +227,7 @@ async def test_a_tick_skips_a_schedule_paused_while_an_earlier_one_fired(
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    body = {
-        "agent_id": deployed["id"],
-        "endpoint": "echo.main.echo",
-        "inputs": {"text": "t"},
-        "interval_seconds": 60,
-    }
-    first, second = [
-        (await http.post("/scheduler/schedule/create", json=body)).json() for _ in range(2)
-    ]
+    first, second = [await _echo_schedule(http, deployed) for _ in range(2)]
     due = seconds_of(second["next_run_at"]) + 1
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         tick = asyncio.ensure_future(viksa_platform.platform.tick(now=due))
@@ -280,15 +288,9 @@ async def test_a_stopped_workflow_is_not_retried_while_its_step_still_runs(
 
 
 async def test_stopping_a_workflow_ends_the_approval_its_step_waits_for(
-    http: httpx.AsyncClient, deployed: Manifest
+    http: httpx.AsyncClient, deployed: Manifest, workflow_started: Callable[..., Awaitable[str]]
 ) -> None:
-    steps = [
-        {"agent_id": deployed["id"], "endpoint": f"echo.main.{name}", "inputs": {"text": name}}
-        for name in ("guarded", "echo")
-    ]
-    workflow = (await http.post("/workflow/create", json={"steps": steps})).json()
-    started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
-    base = f"/workflow/execution/{started.json()['id']}"
+    base = await workflow_started(http, deployed["id"], "guarded", "echo")
 
     async def waiting() -> bool:
         return bool((await http.get("/chat/approvals")).json()["total"] == 1)

@@ -3,94 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 Manifest = dict[str, Any]
-_BANNER_LINES = 40
-
-
-@contextmanager
-def serving(
-    data: Path, stop_server: Callable[[subprocess.Popen[str]], None]
-) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
-    """A ``viksa dev --data data`` on 127.0.0.1: its process, base URL and auth header."""
-    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--data", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=data.parent,
-    )
-    assert process.stdout is not None
-    try:
-        lines: dict[str, str] = {}
-        for _ in range(_BANNER_LINES):
-            line = process.stdout.readline()
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                lines[name] = value
-            if "VIKSA_PROJECT_ID" in lines or not line:
-                break
-        assert "VIKSA_BASE_URL" in lines, "viksa dev did not print its banner"
-        yield (
-            process,
-            lines["VIKSA_BASE_URL"],
-            {"Authorization": f"Bearer {lines['VIKSA_API_KEY']}"},
-        )
-    finally:
-        stop_server(process)
-
-
-@asynccontextmanager
-async def client(base_url: str, headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the served platform, once it answers."""
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
-        for _ in range(200):  # the banner comes just before uvicorn serves
-            try:
-                await http.get("/docs")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-        yield http
 
 
 async def _until(http: httpx.AsyncClient, url: str, check: Callable[[Any], bool]) -> Any:
+    """The answer of GET ``url`` once ``check`` holds (bounded: a background run moves it)."""
+    answer: Any = None
     for _ in range(600):
         answer = (await http.get(url)).json()
         if check(answer):
             return answer
         await asyncio.sleep(0.05)
     raise AssertionError(f"{url} never got there: {answer}")
-
-
-async def _before_the_kill(http: httpx.AsyncClient, manifest: Manifest) -> tuple[str, str]:
-    """A workflow waiting for its first step's approval; a trigger created last.
-
-    The URL of the workflow execution and the trigger's id.
-    """
-    agent = (await http.post("/builder/agent/create", json=manifest)).json()
-    for route in ("/builder/builder/", "/builder/deploy/"):
-        assert (await http.post(route, json={"agent_id": agent["id"]})).status_code == 200
-    steps = [
-        {"agent_id": agent["id"], "endpoint": f"echo.main.{name}", "inputs": {"text": name}}
-        for name in ("guarded", "echo")
-    ]
-    workflow = (await http.post("/workflow/create", json={"steps": steps})).json()
-    started = await http.post("/workflow/start", json={"workflow_id": workflow["id"]})
-    base = f"/workflow/execution/{started.json()['id']}"
-    await _until(http, "/chat/approvals", lambda a: a["total"] == 1)
-    body = {"agent_id": agent["id"], "endpoint": "echo.main.echo"}
-    trigger = await http.post("/chat/trigger", json=body)
-    assert trigger.status_code == 201
-    return base, str(trigger.json()["id"])
 
 
 async def _after_the_restart(http: httpx.AsyncClient, base: str, trigger_id: str) -> None:
@@ -116,21 +46,31 @@ async def _after_the_restart(http: httpx.AsyncClient, base: str, trigger_id: str
 def test_a_workflow_cut_by_a_kill_ends_failed_and_retries(
     tmp_path: Path,
     manifest: Callable[..., Manifest],
-    stop_server: Callable[[subprocess.Popen[str]], None],
+    serve_data: Callable[..., Any],
+    deploy_through: Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]],
+    workflow_started: Callable[..., Awaitable[str]],
+    served_client: Callable[..., Any],
 ) -> None:
     data = tmp_path / "platform.db"
 
-    async def before(base_url: str, headers: dict[str, str]) -> tuple[str, str]:
-        async with client(base_url, headers) as http:
-            return await _before_the_kill(http, manifest())
+    async def before(exports: dict[str, str]) -> tuple[str, str]:
+        """A workflow waiting for its first step's approval; then a trigger is made."""
+        async with served_client(exports) as http:
+            agent = await deploy_through(http, manifest())
+            base = await workflow_started(http, agent["id"], "guarded", "echo")
+            await _until(http, "/chat/approvals", lambda a: a["total"] == 1)
+            body = {"agent_id": agent["id"], "endpoint": "echo.main.echo"}
+            trigger = await http.post("/chat/trigger", json=body)
+            assert trigger.status_code == 201
+            return base, str(trigger.json()["id"])
 
-    async def after(base_url: str, headers: dict[str, str]) -> None:
-        async with client(base_url, headers) as http:
+    async def after(exports: dict[str, str]) -> None:
+        async with served_client(exports) as http:
             await _after_the_restart(http, base, trigger_id)
 
-    with serving(data, stop_server) as (process, base_url, headers):
-        base, trigger_id = asyncio.run(before(base_url, headers))
+    with serve_data(data) as (process, exports):
+        base, trigger_id = asyncio.run(before(exports))
         process.kill()
         process.wait(timeout=20)
-    with serving(data, stop_server) as (_, base_url, headers):
-        asyncio.run(after(base_url, headers))
+    with serve_data(data) as (_, exports):
+        asyncio.run(after(exports))
