@@ -1,13 +1,19 @@
-"""A real ``viksa dev --data FILE`` killed (SIGKILL) mid-workflow, then started again."""
+"""Restarts: a real ``viksa dev --data FILE`` killed (SIGKILL) mid-workflow, then started
+again; a platform reopened over its data file with a schedule that fell due meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from viksa_ai.devtools.platform import Platform, PlatformConfig
+from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
+from viksa_ai.devtools.platform.services._workflows import KIND as WORKFLOW_EXECUTION
 
 Manifest = dict[str, Any]
 
@@ -74,3 +80,40 @@ def test_a_workflow_cut_by_a_kill_ends_failed_and_retries(
         process.wait(timeout=20)
     with serve_data(data) as (_, exports):
         asyncio.run(after(exports))
+
+
+async def test_a_schedule_due_during_a_restart_runs_once_after_it(tmp_path: Path) -> None:
+    config = PlatformConfig(data_path=tmp_path / "platform.db")
+    first = Platform(config)
+    project = first.seed().project_id
+    now = time.time()
+    workflow = {"id": "wfl_empty", "name": "w", "steps": [], "status": "active"}
+    schedule = {
+        "id": "sch_due",
+        "name": "s",
+        "workflow_id": workflow["id"],
+        "interval_seconds": 60,
+        "status": "active",
+        "run_count": 0,
+        "next_run_at": iso_at(now - 3600),  # due an hour ago, while nothing ran
+    }
+    first.store.insert("workflow", workflow, scope=project)
+    first.store.insert("schedule", schedule, scope=project)
+    first.close()
+    second = Platform(config)
+    try:
+        assert await second.tick(now) == 1
+        assert await second.tick(now + 1) == 0  # once, not once per missed interval
+        stored = second.store.get("schedule", "sch_due")
+        assert stored is not None
+        assert stored["run_count"] == 1
+        assert seconds_of(stored["next_run_at"]) > now
+    finally:
+        await second.aclose()
+    third = Platform(config)
+    try:
+        assert await third.tick(now + 2) == 0  # nor again after the next restart
+        _, total = third.store.query(WORKFLOW_EXECUTION, where={"schedule_id": "sch_due"})
+        assert total == 1
+    finally:
+        await third.aclose()
