@@ -395,3 +395,33 @@ async def test_two_edits_checked_at_once_are_told_apart_from_an_alias_clash(
         kept.json()["agent_description"],
         2,
     )
+
+
+async def test_a_stopped_workflow_is_not_deleted_while_its_step_still_runs(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    workflow_started: Callable[..., Awaitable[str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
+        base = await workflow_started(http, deployed["id"], "echo")
+        await gate.reached()
+        assert (await http.post(f"{base}/stop")).json()["status"] == "stopped"
+        early = await http.delete(base)
+        assert (early.status_code, early.json()["detail"]["code"]) == (409, "stopping")
+        gate.open()
+
+        async def step_ended() -> bool:
+            tasks = (await http.get(base)).json()["tasks"]
+            return bool(tasks[0]["status"] == "completed")
+
+        await _until(step_ended)
+
+    async def deleted() -> bool:
+        return (await http.delete(base)).status_code == 200
+
+    await _until(deleted)
+    # The run that ended after the stop found its execution to write to.
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

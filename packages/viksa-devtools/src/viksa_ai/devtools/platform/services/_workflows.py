@@ -249,7 +249,18 @@ class Workflows:
         execution = self.execution(caller, execution_id)
         if execution["status"] == "running":
             raise conflict("Stop or cancel a running execution before deleting it.", code="running")
+        # Its run would fail (and log an error) writing the step's end to nothing.
+        self._refuse_while_stepping(execution, "deleted")
         self.store.delete(KIND, execution_id)
+
+    def _refuse_while_stepping(self, execution: Doc, verb: str) -> None:
+        """409 ``stopping`` while a stopped execution's step still runs in this process."""
+        if execution["id"] in self._active:
+            raise conflict(
+                f"Workflow execution {execution['id']!r} is {execution['status']} but its "
+                f"current step still runs: it can be {verb} once that step ends.",
+                code="stopping",
+            )
 
     def patch_tasks(self, caller: Caller, execution_id: str, changes: Any) -> Doc:
         """Change the inputs of tasks not yet completed (``[{step_id, inputs}]``)."""
@@ -349,12 +360,7 @@ class Workflows:
                     f"{' or '.join(allowed)} executions can be {verb}.",
                     code="invalid_transition",
                 )
-            if execution_id in self._active:
-                raise conflict(
-                    f"Workflow execution {execution_id!r} is {doc['status']} but its current "
-                    f"step still runs: it can be {verb} once that step ends.",
-                    code="stopping",
-                )
+            self._refuse_while_stepping(doc, verb)
             doc.update(status="running", started_at=now_iso(), finished_at=None, error=None)
             for task in doc["tasks"]:
                 if task["status"] != "completed":
