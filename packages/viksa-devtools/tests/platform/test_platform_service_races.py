@@ -425,3 +425,24 @@ async def test_a_stopped_workflow_is_not_deleted_while_its_step_still_runs(
     await _until(deleted)
     # The run that ended after the stop found its execution to write to.
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_workforce_workflow_runs_only_agents_of_the_workforce(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    deploy: Callable[[Manifest], Awaitable[Manifest]],
+    manifest: Callable[..., Manifest],
+) -> None:
+    market = "/marketplace/api/v1/marketplace"
+    other = await deploy(manifest("other"))
+    step = {"agent_id": other["id"], "endpoint": "other.main.echo", "id": "s"}
+    workflow = (await http.post("/workflow/create", json={"steps": [step]})).json()
+    await http.post(f"{market}/publishers/profile", json={"display_name": "Me"})
+    team = {"agent_ids": [deployed["id"]], "workflow_id": workflow["id"]}
+    # Installed, the step would name the publisher's agent: a workflow that never runs
+    # in the installer's project (and shows them another account's agent id).
+    refused = await http.post(f"{market}/workforce/publish", json=team)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "workflow_id"]
+    whole = {**team, "agent_ids": [deployed["id"], other["id"]]}
+    assert (await http.post(f"{market}/workforce/publish", json=whole)).status_code == 201

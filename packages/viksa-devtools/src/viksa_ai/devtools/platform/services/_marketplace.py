@@ -290,6 +290,7 @@ class Marketplace:
         if body.get("workflow_id") is not None:
             workflow_id = str(body["workflow_id"])
             workflow = owned_record(self.store, "workflow", "Workflow", workflow_id, caller)
+            _check_members(workflow, {a["id"] for a in agents})
         now = now_iso()
         item = {
             "name": "workforce",
@@ -380,6 +381,21 @@ class Marketplace:
             "installed_at": now_iso(),
         }
         return self.store.insert("installation", installation, scope=caller.project_id)
+
+
+def _check_members(workflow: Doc, members: set[str]) -> None:
+    """422 unless each step of a workforce's workflow runs one of its agents.
+
+    An install points the steps at its copies of those agents: a step on another agent
+    kept the publisher's agent id, which never runs in the installer's project.
+    """
+    for step in workflow.get("steps", []):
+        if step.get("agent_id") not in members:
+            message = (
+                f"step {step.get('id')!r} of the workflow runs agent {step.get('agent_id')!r}, "
+                "which is not in agent_ids: add it to the workforce"
+            )
+            raise unprocessable([detail_item(["body", "workflow_id"], message, "value_error")])
 
 
 def _copied_workflow(workforce: Doc, suffix: str, new_ids: dict[str, str]) -> Doc:
