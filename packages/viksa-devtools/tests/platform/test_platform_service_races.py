@@ -18,6 +18,7 @@ import pytest
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.services import _agents, _deployments
 from viksa_ai.devtools.platform.services._clock import seconds_of
+from viksa_ai.devtools.platform.services._workflows import MAX_WORKFLOW_STEPS
 
 Manifest = dict[str, Any]
 
@@ -446,3 +447,18 @@ async def test_a_workforce_workflow_runs_only_agents_of_the_workforce(
     assert refused.json()["detail"][0]["loc"] == ["body", "workflow_id"]
     whole = {**team, "agent_ids": [deployed["id"], other["id"]]}
     assert (await http.post(f"{market}/workforce/publish", json=whole)).status_code == 201
+
+
+async def test_a_workflow_has_at_most_max_workflow_steps(
+    http: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # Each step's end rewrites the whole execution: 100,000 steps held the event loop
+    # (every account's requests) about a second per write, for days.
+    step = {"agent_id": deployed["id"], "endpoint": "echo.main.echo"}
+    too_many = [step] * (MAX_WORKFLOW_STEPS + 1)
+    refused = await http.post("/workflow/create", json={"steps": too_many})
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (422, ["body", "steps"])
+    made = await http.post("/workflow/create", json={"steps": too_many[1:]})
+    assert made.status_code == 201, made.text
+    patched = await http.patch(f"/workflow/id/{made.json()['id']}", json={"steps": too_many})
+    assert (patched.status_code, patched.json()["detail"][0]["loc"]) == (422, ["body", "steps"])

@@ -28,9 +28,13 @@ from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._validation import required_id, typed_field
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
 
-__all__ = ["Workflows"]
+__all__ = ["MAX_WORKFLOW_STEPS", "Workflows"]
 
 KIND: Kind = "workflow_execution"
+MAX_WORKFLOW_STEPS = 1000
+"""How many steps a workflow may have: each step's start and end rewrite the whole
+execution record, so a run costs the square of its length (10,000 steps held the event
+loop, every account's requests, ~0.1 s per write; 100,000 ~1 s, for days)."""
 _FIXED = frozenset({"id", "created_at", "updated_at"})
 
 
@@ -59,9 +63,15 @@ class Workflows:
             raise unprocessable(
                 [detail_item(["body", "steps"], "steps must be a list", "list_type")]
             )
+        if len(steps) > MAX_WORKFLOW_STEPS:
+            message = (
+                f"a workflow has at most {MAX_WORKFLOW_STEPS:,} steps ({len(steps):,} sent): "
+                "split it into workflows"
+            )
+            raise unprocessable([detail_item(["body", "steps"], message, "too_long")])
         checked: list[Doc] = []
         taken: set[str] = set()
-        # Each agent and endpoint is looked up once: a body may hold ~100,000 steps.
+        # Each agent and endpoint is looked up once.
         targets: set[tuple[str, str]] = set()
         for index, step in enumerate(steps):
             loc: list[str | int] = ["body", "steps", index]
