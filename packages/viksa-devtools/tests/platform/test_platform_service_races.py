@@ -462,3 +462,18 @@ async def test_a_workflow_has_at_most_max_workflow_steps(
     assert made.status_code == 201, made.text
     patched = await http.patch(f"/workflow/id/{made.json()['id']}", json={"steps": too_many})
     assert (patched.status_code, patched.json()["detail"][0]["loc"]) == (422, ["body", "steps"])
+
+
+@pytest.mark.parametrize("metadata", ["text", 5, ["x"]])
+async def test_a_new_conversation_takes_metadata_as_an_object_only(
+    http: httpx.AsyncClient, metadata: Any
+) -> None:
+    # As a conversation update does: kept as sent, it read as what it is not.
+    routes = ("/chat/message", "/chat/indent_finder", "/chat/indent_finder/stream")
+    for route, text in zip(routes, ("content", "message", "message"), strict=True):
+        refused = await http.post(route, json={text: "hi", "metadata": metadata})
+        assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (
+            422,
+            ["body", "metadata"],
+        )
+    assert (await http.get("/chat/conversations")).json()["total"] == 0

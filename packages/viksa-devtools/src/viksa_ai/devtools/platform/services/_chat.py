@@ -81,6 +81,8 @@ class Chat:
         conversation_id = _conversation_id(body)
         if conversation_id is not None:
             return self._owned(caller, conversation_id)
+        # Checked as an update checks it: a string or a list was kept as sent.
+        typed_field(body, "metadata", dict)
         now = now_iso()
         conversation = {
             "id": new_id("cnv"),
@@ -206,6 +208,8 @@ class Chat:
         conversation_id = _conversation_id(body)
         if conversation_id is not None:
             self._owned(caller, conversation_id)
+        else:
+            typed_field(body, "metadata", dict)
         return self.converse(caller, body)
 
     def post_message(self, caller: Caller, body: dict[str, Any]) -> Doc:
