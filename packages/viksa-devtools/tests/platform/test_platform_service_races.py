@@ -477,3 +477,43 @@ async def test_a_new_conversation_takes_metadata_as_an_object_only(
             ["body", "metadata"],
         )
     assert (await http.get("/chat/conversations")).json()["total"] == 0
+
+
+_NEST = """
+
+@mcp_endpoint(description="A result nested as deep as the text says")
+async def nest(payload: Dict[str, Any]):
+    value: Any = []
+    for _ in range(int(payload.get("text"))):
+        value = [value]
+    return value
+"""
+
+
+@pytest.fixture
+async def nesting(
+    deploy: Callable[[Manifest], Awaitable[Manifest]], manifest: Callable[..., Manifest]
+) -> Manifest:
+    """The test agent with ``echo.main.nest``: a result nested ``int(text)`` arrays deep."""
+    body = manifest()
+    body["files"][0]["content"] += _NEST
+    nest = {"module": "main", "outputs": [], "name": "nest", "description": "nest"}
+    body["agent_endpoints"].append({**nest, "inputs": [{"input_ref": "text"}]})
+    return await deploy(body)
+
+
+async def test_a_step_result_too_deep_for_the_workflow_fails_the_step(
+    http: httpx.AsyncClient, nesting: Manifest
+) -> None:
+    # 510 arrays fit the step's own execution record (512 levels), not the workflow
+    # execution that keeps it two levels further down: the run crashed, answering a 422
+    # about the request body and leaving the execution running for good.
+    step = {"agent_id": nesting["id"], "endpoint": "echo.main.nest", "inputs": {"text": "510"}}
+    workflow = (await http.post("/workflow/create", json={"steps": [step]})).json()
+    ran = await http.post(f"/workflow/{workflow['id']}/execute")
+    assert (ran.status_code, ran.json()["status"]) == (200, "failed"), ran.text
+    [task] = ran.json()["tasks"]
+    assert task["status"] == "failed"
+    assert "cannot be kept in the workflow execution" in task["error"]
+    stored = (await http.get(f"/workflow/execution/{ran.json()['id']}")).json()
+    assert stored["status"] == "failed"

@@ -27,6 +27,7 @@ from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint,
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._validation import required_id, typed_field
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
+from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
 __all__ = ["MAX_WORKFLOW_STEPS", "Workflows"]
 
@@ -430,7 +431,13 @@ class Workflows:
         final = await self.engine.execute(record, wait_for_approval=True)
         if final["status"] != "completed":
             return self.update(execution_id, _task_failed(index, final["error"] or final["status"]))
-        self.update(execution_id, _task_done(index, final["response"]))
+        try:
+            self.update(execution_id, _task_done(index, final["response"]))
+        except UnfitJsonError as exc:
+            # The result fits its own execution record, not two levels further down in
+            # this one: the step fails, rather than the run (which stayed running).
+            message = f"The step's result cannot be kept in the workflow execution: {exc.message}."
+            return self.update(execution_id, _task_failed(index, message))
         return None
 
 
