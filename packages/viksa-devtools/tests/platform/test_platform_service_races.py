@@ -517,3 +517,36 @@ async def test_a_step_result_too_deep_for_the_workflow_fails_the_step(
     assert "cannot be kept in the workflow execution" in task["error"]
     stored = (await http.get(f"/workflow/execution/{ran.json()['id']}")).json()
     assert stored["status"] == "failed"
+
+
+async def test_a_deep_step_result_does_not_break_the_answers_that_show_it(
+    http: httpx.AsyncClient, nesting: Manifest
+) -> None:
+    # A result 300 arrays deep is stored (up to 512 levels), and every answer carrying it
+    # was a 500 ("Maximum serialization depth exceeded"): the whole execution list of
+    # the project with it.
+    body = {"agent_id": nesting["id"], "endpoint": "echo.main.nest"}
+    step = {**body, "inputs": {"text": "300"}}
+    workflow = (await http.post("/workflow/create", json={"steps": [step]})).json()
+    ran = (await http.post(f"/workflow/{workflow['id']}/execute")).json()
+    assert ran["status"] == "completed"
+    hook = (await http.post("/chat/trigger", json=body)).json()
+    token = {"Authorization": f"Bearer {hook['webhook_token']}"}
+    called = await http.post(
+        f"/chat/webhook/trigger/{hook['id']}", json={"text": "300"}, headers=token
+    )
+    assert called.status_code == 200
+    run = called.json()["execution_id"]
+    urls = [
+        "/workflow/execution/list",
+        f"/workflow/execution/workflow/{workflow['id']}/list",
+        f"/workflow/execution/{ran['id']}",
+        f"/workflow/related/{workflow['id']}",
+        f"/chat/trigger/{hook['id']}/executions",
+        f"/chat/executions/{run}/events",
+    ]
+    for url in urls:
+        answer = await http.get(url)
+        assert answer.status_code == 200, url
+    inspected = await http.post(f"/chat/executions/{run}/debug/start", json={})
+    assert inspected.status_code == 200

@@ -135,39 +135,41 @@ async def stream_execution(
     return sse_response(events())
 
 
-@router.get("/executions/{execution_id}/events")
-async def execution_events(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.get("/executions/{execution_id}/events", response_model=Doc)
+async def execution_events(
+    execution_id: str, platform: PlatformDep, tenant: ProjectDep
+) -> JsonAnswer:
     """What happened to an execution, in order."""
-    return platform.chat_runs.events(tenant.caller, execution_id)
+    return JsonAnswer(platform.chat_runs.events(tenant.caller, execution_id))
 
 
-@router.post("/executions/{execution_id}/debug/start")
+@router.post("/executions/{execution_id}/debug/start", response_model=Doc)
 async def debug_start(
     execution_id: str, platform: PlatformDep, tenant: ProjectDep, body: OptionalJsonBody = None
-) -> Doc:
+) -> JsonAnswer:
     """Open a debug session on an execution (``breakpoints`` may be given)."""
-    return platform.chat_runs.debug(tenant.caller, execution_id, "start", body or {})
+    return JsonAnswer(platform.chat_runs.debug(tenant.caller, execution_id, "start", body or {}))
 
 
-@router.post("/executions/{execution_id}/debug/resume")
+@router.post("/executions/{execution_id}/debug/resume", response_model=Doc)
 async def debug_resume(
     execution_id: str, platform: PlatformDep, tenant: ProjectDep, body: OptionalJsonBody = None
-) -> Doc:
+) -> JsonAnswer:
     """Resume a paused debug session."""
-    return platform.chat_runs.debug(tenant.caller, execution_id, "resume", body or {})
+    return JsonAnswer(platform.chat_runs.debug(tenant.caller, execution_id, "resume", body or {}))
 
 
-@router.post("/executions/{execution_id}/debug/inspect")
+@router.post("/executions/{execution_id}/debug/inspect", response_model=Doc)
 async def debug_inspect(
     execution_id: str, platform: PlatformDep, tenant: ProjectDep, body: OptionalJsonBody = None
-) -> Doc:
+) -> JsonAnswer:
     """The execution and its debug session as they are."""
-    return platform.chat_runs.debug(tenant.caller, execution_id, "inspect", body or {})
+    return JsonAnswer(platform.chat_runs.debug(tenant.caller, execution_id, "inspect", body or {}))
 
 
-@router.post("/executions/{execution_id}/debug/stop")
+@router.post("/executions/{execution_id}/debug/stop", response_model=Doc)
 async def debug_stop(
     execution_id: str, platform: PlatformDep, tenant: ProjectDep, body: OptionalJsonBody = None
-) -> Doc:
+) -> JsonAnswer:
     """Close the debug session."""
-    return platform.chat_runs.debug(tenant.caller, execution_id, "stop", body or {})
+    return JsonAnswer(platform.chat_runs.debug(tenant.caller, execution_id, "stop", body or {}))

@@ -79,15 +79,15 @@ async def run_trigger_test(
     return sse_response(_run_events(platform, record))
 
 
-@triggers.get("/{trigger_id}/executions")
+@triggers.get("/{trigger_id}/executions", response_model=Doc)
 async def list_trigger_executions(
     trigger_id: str, platform: PlatformDep, tenant: ProjectDep, page: PageDep
-) -> Doc:
+) -> JsonAnswer:
     """The executions a trigger started, most recent first."""
     found = platform.triggers.executions(
         tenant.caller, trigger_id, skip=page.skip, limit=page.limit
     )
-    return listing("executions", found, page, view=execution_view)
+    return JsonAnswer(listing("executions", found, page, view=execution_view))
 
 
 # -- running a trigger ----------------------------------------------------------------

@@ -25,12 +25,14 @@ async def create_workflow(body: JsonBody, platform: PlatformDep, tenant: Project
     return platform.workflows.create_workflow(tenant.caller, body)
 
 
-@router.post("/start")
-async def start_workflow(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/start", response_model=Doc)
+async def start_workflow(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> JsonAnswer:
     """Start a new execution of a workflow in the background."""
     workflow_id = required_id(body, "workflow_id")
-    return platform.workflows.start_new(
-        tenant.caller, workflow_id, trigger_source=body.get("trigger_source")
+    return JsonAnswer(
+        platform.workflows.start_new(
+            tenant.caller, workflow_id, trigger_source=body.get("trigger_source")
+        )
     )
 
 
@@ -55,10 +57,10 @@ async def list_workflows(platform: PlatformDep, tenant: ProjectDep, page: PageDe
     return listing("workflows", found, page)
 
 
-@router.get("/related/{workflow_id}")
-async def related(workflow_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.get("/related/{workflow_id}", response_model=Doc)
+async def related(workflow_id: str, platform: PlatformDep, tenant: ProjectDep) -> JsonAnswer:
     """The executions and schedules of a workflow."""
-    return platform.workflows.related(tenant.caller, workflow_id)
+    return JsonAnswer(platform.workflows.related(tenant.caller, workflow_id))
 
 
 @router.post("/clone", status_code=201)
@@ -68,10 +70,10 @@ async def clone_workflow(body: JsonBody, platform: PlatformDep, tenant: ProjectD
     return platform.workflows.clone(tenant.caller, workflow_id, body.get("name"))
 
 
-@router.post("/rerun")
-async def rerun(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/rerun", response_model=Doc)
+async def rerun(body: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> JsonAnswer:
     """A new execution of the workflow of ``execution_id``, started at once."""
-    return platform.workflows.rerun(tenant.caller, required_id(body, "execution_id"))
+    return JsonAnswer(platform.workflows.rerun(tenant.caller, required_id(body, "execution_id")))
 
 
 @router.delete("/{workflow_id}")
@@ -106,56 +108,68 @@ async def create_execution(body: JsonBody, platform: PlatformDep, tenant: Projec
     return platform.workflows.create_execution(tenant.caller, workflow_id, body)
 
 
-@router.get("/execution/list")
-async def list_executions(platform: PlatformDep, tenant: ProjectDep, page: PageDep) -> Doc:
+@router.get("/execution/list", response_model=Doc)
+async def list_executions(platform: PlatformDep, tenant: ProjectDep, page: PageDep) -> JsonAnswer:
     """One page of the project's workflow executions, most recent first."""
     found = platform.workflows.page_executions(
         tenant.caller, None, skip=page.skip, limit=page.limit
     )
-    return listing("executions", found, page)
+    return JsonAnswer(listing("executions", found, page))
 
 
-@router.get("/execution/workflow/{workflow_id}/list")
+@router.get("/execution/workflow/{workflow_id}/list", response_model=Doc)
 async def list_for_workflow(
     workflow_id: str, platform: PlatformDep, tenant: ProjectDep, page: PageDep
-) -> Doc:
+) -> JsonAnswer:
     """One page of one workflow's executions, most recent first."""
     found = platform.workflows.page_executions(
         tenant.caller, workflow_id, skip=page.skip, limit=page.limit
     )
-    return listing("executions", found, page)
+    return JsonAnswer(listing("executions", found, page))
 
 
-@router.get("/execution/{execution_id}")
-async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.get("/execution/{execution_id}", response_model=Doc)
+async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> JsonAnswer:
     """One workflow execution with its tasks."""
-    return platform.workflows.execution(tenant.caller, execution_id)
+    return JsonAnswer(platform.workflows.execution(tenant.caller, execution_id))
 
 
-@router.post("/execution/{execution_id}/start")
-async def start_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/execution/{execution_id}/start", response_model=Doc)
+async def start_execution(
+    execution_id: str, platform: PlatformDep, tenant: ProjectDep
+) -> JsonAnswer:
     """created -> running."""
     platform.workflows.execution(tenant.caller, execution_id)
-    return platform.workflows.begin(execution_id, ("created",))
+    return JsonAnswer(platform.workflows.begin(execution_id, ("created",)))
 
 
-@router.post("/execution/{execution_id}/retry")
-async def retry_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/execution/{execution_id}/retry", response_model=Doc)
+async def retry_execution(
+    execution_id: str, platform: PlatformDep, tenant: ProjectDep
+) -> JsonAnswer:
     """failed, cancelled or stopped -> running, from the first unfinished task."""
     platform.workflows.execution(tenant.caller, execution_id)
-    return platform.workflows.begin(execution_id, ("failed", "cancelled", "stopped"), "retried")
+    return JsonAnswer(
+        platform.workflows.begin(execution_id, ("failed", "cancelled", "stopped"), "retried")
+    )
 
 
-@router.post("/execution/{execution_id}/cancel")
-async def cancel_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/execution/{execution_id}/cancel", response_model=Doc)
+async def cancel_execution(
+    execution_id: str, platform: PlatformDep, tenant: ProjectDep
+) -> JsonAnswer:
     """created or running -> cancelled."""
-    return platform.workflows.halt(tenant.caller, execution_id, "cancelled", ("created", "running"))
+    return JsonAnswer(
+        platform.workflows.halt(tenant.caller, execution_id, "cancelled", ("created", "running"))
+    )
 
 
-@router.post("/execution/{execution_id}/stop")
-async def stop_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.post("/execution/{execution_id}/stop", response_model=Doc)
+async def stop_execution(
+    execution_id: str, platform: PlatformDep, tenant: ProjectDep
+) -> JsonAnswer:
     """running -> stopped."""
-    return platform.workflows.halt(tenant.caller, execution_id, "stopped", ("running",))
+    return JsonAnswer(platform.workflows.halt(tenant.caller, execution_id, "stopped", ("running",)))
 
 
 @router.delete("/execution/{execution_id}")
@@ -165,9 +179,11 @@ async def delete_execution(execution_id: str, platform: PlatformDep, tenant: Pro
     return {"id": execution_id, "deleted": True}
 
 
-@router.patch("/execution/{execution_id}/tasks")
+@router.patch("/execution/{execution_id}/tasks", response_model=Doc)
 async def patch_tasks(
     execution_id: str, body: JsonBody, platform: PlatformDep, tenant: ProjectDep
-) -> Doc:
+) -> JsonAnswer:
     """Change the inputs of tasks not yet completed (``{"tasks": [{step_id, inputs}]}``)."""
-    return platform.workflows.patch_tasks(tenant.caller, execution_id, body.get("tasks"))
+    return JsonAnswer(
+        platform.workflows.patch_tasks(tenant.caller, execution_id, body.get("tasks"))
+    )
