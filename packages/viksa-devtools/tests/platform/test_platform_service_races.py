@@ -538,6 +538,8 @@ async def test_a_deep_step_result_does_not_break_the_answers_that_show_it(
     assert called.status_code == 200
     run = called.json()["execution_id"]
     urls = [
+        "/pulse/executor/executions",
+        f"/pulse/executor/execution/{run}",
         "/workflow/execution/list",
         f"/workflow/execution/workflow/{workflow['id']}/list",
         f"/workflow/execution/{ran['id']}",

@@ -139,10 +139,12 @@ async def invoke(raw: JsonBody, platform: PlatformDep, tenant: ProjectDep) -> Do
     }
 
 
-@router.get("/execution/{execution_id}")
-async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> Doc:
+@router.get("/execution/{execution_id}", response_model=Doc)
+async def get_execution(execution_id: str, platform: PlatformDep, tenant: ProjectDep) -> JsonAnswer:
     """An execution by id (for example an invocation's result); local-platform extension."""
-    return execution_view(platform.engine.execution(tenant.caller, execution_id))
+    # A JsonAnswer, as every answer holding a result: FastAPI's serializer refuses one
+    # nested 250+ levels deep (the store keeps 512), a 500.
+    return JsonAnswer(execution_view(platform.engine.execution(tenant.caller, execution_id)))
 
 
 ExecutionStatus = Literal[
@@ -157,7 +159,7 @@ def _seconds(moment: datetime | None) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
-@router.get("/executions")
+@router.get("/executions", response_model=dict[str, Any])
 async def list_executions(
     platform: PlatformDep,
     tenant: ProjectDep,
@@ -166,7 +168,7 @@ async def list_executions(
     status: ExecutionStatus | None = None,
     since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Created at or before (ISO 8601)")] = None,
-) -> dict[str, Any]:
+) -> JsonAnswer:
     """The project's executions, newest first; filters by agent, status and creation time.
 
     Local-platform extension: ``{"executions": [...], "total", "skip", "limit"}``, each
@@ -176,4 +178,4 @@ async def list_executions(
         agent_id=agent_id, status=status, since=_seconds(since), until=_seconds(until)
     )
     found = platform.engine.list_executions(tenant.project, which, skip=page.skip, limit=page.limit)
-    return listing("executions", found, page, view=execution_view)
+    return JsonAnswer(listing("executions", found, page, view=execution_view))
