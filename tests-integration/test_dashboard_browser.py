@@ -462,3 +462,48 @@ def test_a_run_form_sends_what_it_shows_and_shows_markup_as_text(served: Served,
         page.goto(served.base_url + path)
         assert page.locator("main img, main script").count() == 0, path
     assert dialogs == []
+
+
+_ECHO_MAIN = """
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="Answer what it was sent")
+async def echo(payload: Dict[str, Any]):
+    print(payload.get("text"))
+    return {"sent": payload}
+"""
+# Right-to-left override, zero-width space, tag "A": "pay bob 10" to a reader, not to code.
+_SPOOF = "pay bob \u202e10\u202c\u200b\U000e0041"
+
+
+def test_a_run_result_shows_the_characters_a_reader_cannot_see(served: Served, page: Any) -> None:
+    endpoint = {"module": "main", "description": "echo", "outputs": []}
+    manifest = {
+        "agent_name": "Hidden text probe",
+        "agent_alias": "hidden_probe",
+        "agent_description": "Answers what it was sent",
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _ECHO_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        "inputs": [{"name": "text", "type": "string"}],
+        "outputs": [],
+        "agent_endpoints": [{**endpoint, "name": "echo", "inputs": [{"input_ref": "text"}]}],
+    }
+    created = served.api.post("/builder/agent/create", json=manifest)
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert served.api.post(route, json={"agent_id": agent}).status_code == 200
+    page.goto(f"{served.base_url}/dashboard/agents/{agent}/endpoints/echo")
+    page.get_by_label("text").fill(_SPOOF)
+    page.get_by_role("button", name="Run").click()
+    result = page.locator("#run-result")
+    sync_api.expect(result.locator(".badge")).to_have_text("completed")
+    shown = "pay bob \\u202e10\\u202c\\u200b\\udb40\\udc41"
+    for label in ("Result", "Output"):
+        sync_api.expect(result.get_by_label(label)).to_contain_text(shown)
+        text = result.get_by_label(label).inner_text()
+        assert [c for c in "\u202e\u202c\u200b\U000e0041" if c in text] == [], label

@@ -772,3 +772,28 @@ async def test_markup_from_agents_and_callers_shows_as_text_on_every_page(
         assert "v4lue" not in page.text, path
     listing = await browser.get("/dashboard/executions")  # ids and aliases: no free text
     assert listing.text.count('href="/dashboard/executions/') == len(runs) + 1
+
+
+# Right-to-left override, first-strong isolate, zero-width space, tag "A", line separator.
+_HIDDEN = "\u202e\u2068\u200b\U000e0041\u2028"
+
+
+async def test_an_approval_shows_hidden_and_reordering_characters_of_its_inputs(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    # A caller crafts inputs that read as something else than what runs once approved:
+    # "pay bob 10" shown, "pay bob 01" (and hidden text) sent.
+    text = f"pay bob \u202e10\u202c{_HIDDEN}"
+    body = execute(deployed, "guarded", text=text)
+    waiting = await http.post("/pulse/executor/execute", json=body)
+    assert waiting.json()["status"] == "awaiting_approval", waiting.text
+    await _signed_in(viksa_platform, browser)
+    pages = ("/dashboard/approvals", f"/dashboard/executions/{waiting.json()['execution_id']}")
+    for path in pages:
+        page = (await browser.get(path)).text
+        assert [c for c in _HIDDEN + "\u202c" if c in page] == [], path
+        assert "pay bob \\u202e10\\u202c\\u202e\\u2068\\u200b\\udb40\\udc41\\u2028" in page, path

@@ -3,18 +3,35 @@
 Pages are plain server-rendered documents; ``static/dashboard.js`` adds the run form's
 checks, the buttons' requests and live updates. No inline script or style is used, so
 the Content-Security-Policy can forbid both.
+
+Text shown to a reader also shows the characters a reader cannot see or that reorder
+what follows them (bidi controls, zero-width and tag characters, separators), as
+``\\uXXXX``: inputs waiting for an approval must read as what will run. Values a form
+sends back (``value``, ``name``, ids) keep their exact text: :func:`esc_exact`.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
 
-__all__ = ["PAGES", "attrs", "badge", "esc", "json_block", "page", "table", "when"]
+__all__ = [
+    "PAGES",
+    "attrs",
+    "badge",
+    "esc",
+    "esc_exact",
+    "json_block",
+    "page",
+    "table",
+    "visible",
+    "when",
+]
 
 PAGES = (
     ("agents", "/", "Agents"),
@@ -48,8 +65,38 @@ _STATUS_TONE = {
 }
 
 
+# Every format character (Unicode category Cf: bidi controls, zero-width characters,
+# tags), the line and paragraph separators (Zl, Zp) up to Unicode 15.1, the control
+# characters but tab and line breaks, the variation selectors 17-256 and the Hangul
+# fillers: invisible, or reordering the text around them ("Trojan Source").
+_HIDDEN = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u034f\u0600-\u0605\u061c\u06dd\u070f"
+    r"\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd"
+    r"\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    r"\U000e0020-\U000e007f\U000e0100-\U000e01ef]"
+)
+
+
+def _escape_hidden(found: re.Match[str]) -> str:
+    # One \uXXXX per UTF-16 unit: a JSON text stays JSON meaning the same value.
+    units = found[0].encode("utf-16-be")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+def visible(text: str) -> str:
+    """``text`` with each hidden or reordering character written as ``\\uXXXX``."""
+    return _HIDDEN.sub(_escape_hidden, text)
+
+
 def esc(value: Any) -> str:
-    """``value`` as text safe inside HTML (None as an empty string)."""
+    """``value`` as text shown in HTML: escaped, hidden characters made visible (None as
+    an empty string)."""
+    return "" if value is None else html.escape(visible(str(value)), quote=True)
+
+
+def esc_exact(value: Any) -> str:
+    """``value`` escaped for HTML as it is: for what a form sends back or an id names."""
     return "" if value is None else html.escape(str(value), quote=True)
 
 
@@ -60,7 +107,7 @@ def attrs(**values: Any) -> str:
         if value is None or value is False:
             continue
         key = name.rstrip("_").replace("_", "-")
-        parts.append(key if value is True else f'{key}="{esc(value)}"')
+        parts.append(key if value is True else f'{key}="{esc_exact(value)}"')
     return " ".join(parts)
 
 

@@ -10,6 +10,7 @@ from viksa_ai.devtools.platform.http._dashboard._html import (
     attrs,
     badge,
     esc,
+    esc_exact,
     json_block,
     table,
     when,
@@ -91,7 +92,7 @@ def agents_body(views: Sequence[AgentView]) -> str:
         for endpoint in view.endpoints:
             run = (
                 f'<a href="/dashboard/agents/{esc(agent["id"])}/endpoints/'
-                f'{esc(endpoint["name"])}">Run<span class="visually-hidden"> '
+                f'{esc_exact(endpoint["name"])}">Run<span class="visually-hidden"> '
                 f"{esc(endpoint['endpoint'])}</span></a>"
                 if deployed
                 else '<span class="muted">deploy first</span>'
@@ -152,7 +153,8 @@ def _control(spec: EndpointInput) -> str:
             # The value is always JSON, so the page sends the string "1" as a string.
             encoded = json.dumps(value, ensure_ascii=False)
             chosen = " selected" if spec.default is not None and value == spec.default else ""
-            options += f'<option value="{esc(encoded)}"{chosen}>{esc(_json_text(value))}</option>'
+            label = esc(_json_text(value))
+            options += f'<option value="{esc_exact(encoded)}"{chosen}>{label}</option>'
         return f'<select {rules} data-choice="json">{options}</select>'
     default = "" if spec.default is None else _json_text(spec.default)
     if spec.type in ("integer", "float"):
@@ -203,10 +205,10 @@ def run_body(view: AgentView, endpoint: Doc) -> str:
             )
         )
         fields.append(
-            f'<div class="field"><label for="{esc(ident)}">{esc(spec.name)}</label>'
+            f'<div class="field"><label for="{esc_exact(ident)}">{esc(spec.name)}</label>'
             f"{_control(spec)}"
-            f'<p class="help" id="{esc(ident)}-help">{esc(help_text)}</p>'
-            f'<p class="error" id="{esc(ident)}-error" aria-live="polite"></p></div>'
+            f'<p class="help" id="{esc_exact(ident)}-help">{esc(help_text)}</p>'
+            f'<p class="error" id="{esc_exact(ident)}-error" aria-live="polite"></p></div>'
         )
     form_rules = attrs(
         id="run-form",
@@ -248,7 +250,8 @@ def executions_body(
 ) -> str:
     """The filter form and the table of executions, newest first (refreshed live)."""
     agent_options = '<option value="">any agent</option>' + "".join(
-        f'<option value="{esc(i)}"{" selected" if i == agent_id else ""}>{esc(alias)}</option>'
+        f'<option value="{esc_exact(i)}"{" selected" if i == agent_id else ""}>'
+        f"{esc(alias)}</option>"
         for i, alias in agents.items()
     )
     status_options = '<option value="">any status</option>' + "".join(
@@ -261,7 +264,7 @@ def executions_body(
         f'</select><label for="f-status">Status</label><select id="f-status" name="status">'
         f'{status_options}</select><label for="f-since">Since (UTC)</label>'
         f'<input id="f-since" name="since" type="datetime-local" step="1" '
-        f'value="{esc(since)}"><button type="submit">Filter</button></form>'
+        f'value="{esc_exact(since)}"><button type="submit">Filter</button></form>'
     )
     rows = [
         (
@@ -490,10 +493,10 @@ def sign_in_body(form_token: str, error: str | None, email: str | None) -> str:
     return (
         f"{alert}"
         '<form class="narrow" method="post" action="/dashboard/sign-in">'
-        f'<input type="hidden" name="form_token" value="{esc(form_token)}">'
+        f'<input type="hidden" name="form_token" value="{esc_exact(form_token)}">'
         '<div class="field"><label for="email">Email</label>'
         f'<input id="email" name="email" type="email" autocomplete="username" required '
-        f'value="{esc(email)}"></div>'
+        f'value="{esc_exact(email)}"></div>'
         '<div class="field"><label for="password">Password</label>'
         '<input id="password" name="password" type="password" '
         'autocomplete="current-password" required></div>'

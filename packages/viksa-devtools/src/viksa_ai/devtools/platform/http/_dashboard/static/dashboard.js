@@ -1,15 +1,35 @@
 // viksa dev dashboard: run forms, decisions, faults and live updates. No dependencies.
-// Every value from the server reaches the page through textContent, never as HTML.
+// Every value from the server reaches the page through textContent, never as HTML, and
+// with its hidden characters shown (visible).
 "use strict";
 
 (function () {
   const csrfMeta = document.querySelector('meta[name="viksa-csrf"]');
   const csrf = csrfMeta ? csrfMeta.content : null;
 
+  // What a reader cannot see or what reorders the text after it, as \uXXXX: the list of
+  // the server's pages (_html._HIDDEN), so a value reads here as it does there.
+  const HIDDEN = new RegExp(
+    "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\xad\\u034f\\u0600-\\u0605\\u061c\\u06dd\\u070f" +
+    "\\u0890\\u0891\\u08e2\\u115f\\u1160\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064" +
+    "\\u2066-\\u206f\\u3164\\ufeff\\uffa0\\ufff9-\\ufffb\\u{110bd}\\u{110cd}" +
+    "\\u{13430}-\\u{1343f}\\u{1bca0}-\\u{1bca3}\\u{1d173}-\\u{1d17a}\\u{e0001}" +
+    "\\u{e0020}-\\u{e007f}\\u{e0100}-\\u{e01ef}]", "gu");
+
+  function visible(text) {
+    return String(text).replace(HIDDEN, function (found) {
+      let shown = "";
+      for (let i = 0; i < found.length; i++) {
+        shown += "\\u" + found.charCodeAt(i).toString(16).padStart(4, "0");
+      }
+      return shown;
+    });
+  }
+
   function toast(text) {
     const box = document.getElementById("toast");
     if (!box) return;
-    box.textContent = text;
+    box.textContent = visible(text);
     clearTimeout(toast.timer);
     toast.timer = setTimeout(function () { box.textContent = ""; }, 5000);
   }
@@ -42,7 +62,7 @@
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = visible(text);
     if (cls) node.className = cls;
     return node;
   }
@@ -172,7 +192,7 @@
         if (answer.ok) showResult(box, answer.data);
         else {
           box.replaceChildren();
-          summary.textContent = describe(answer.data && answer.data.detail);
+          summary.textContent = visible(describe(answer.data && answer.data.detail));
         }
       } catch (e) {
         box.replaceChildren();
@@ -222,7 +242,7 @@
       const message = document.getElementById("fault-spec-error");
       const answer = await act("POST", "/dashboard/api/faults", { spec: input.value });
       input.setAttribute("aria-invalid", answer.ok ? "false" : "true");
-      message.textContent = answer.ok ? "" : describe(answer.data && answer.data.detail);
+      message.textContent = answer.ok ? "" : visible(describe(answer.data && answer.data.detail));
       if (answer.ok) {
         input.value = "";
         toast("Fault armed.");
@@ -261,7 +281,7 @@
     source.addEventListener("execution", function (event) {
       let notice = null;
       try { notice = JSON.parse(event.data); } catch (e) { return; }
-      if (state) state.textContent = "live · " + notice.endpoint + " " + notice.status;
+      if (state) state.textContent = visible("live · " + notice.endpoint + " " + notice.status);
       scheduleRefresh();
     });
     window.addEventListener("pagehide", function () { source.close(); });
