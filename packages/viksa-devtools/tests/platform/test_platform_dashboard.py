@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.http._dashboard._access import COOKIE, CSRF_HEADER, FORM_COOKIE
 from viksa_ai.devtools.platform.http._serve import banner
+from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER
 
 Manifest = dict[str, Any]
 Execute = Callable[..., dict[str, Any]]
@@ -565,6 +566,56 @@ async def test_another_account_sees_and_acts_on_none_of_the_projects_records(
 LiveFeed = asyncio.Queue[str | None]
 
 
+def _events_scope(cookie: str) -> dict[str, Any]:
+    """The ASGI scope of ``GET /dashboard/events`` sent with ``cookie``."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/dashboard/events",
+        "raw_path": b"/dashboard/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str, Any] | None:
+    """The JSON answer refusing a live feed to ``cookie``, or None when it was opened
+    (then closed at once)."""
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    body = bytearray()
+    gone = asyncio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start" and not started.done():
+            started.set_result(message["status"])
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    served = asyncio.ensure_future(viksa_platform.app(_events_scope(cookie), receive, send))
+    status = await started
+    gone.set()
+    await served
+    if status == 200:
+        return None
+    answer: dict[str, Any] = {"status": status, **json.loads(body)}
+    return answer
+
+
 @asynccontextmanager
 async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterator[LiveFeed]:
     """``GET /dashboard/events`` with ``cookie``, each body chunk handed over as it is sent
@@ -590,21 +641,7 @@ async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterato
             if not message.get("more_body", False):
                 chunks.put_nowait(None)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/dashboard/events",
-        "raw_path": b"/dashboard/events",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
-    served = asyncio.ensure_future(viksa_platform.app(scope, receive, send))
+    served = asyncio.ensure_future(viksa_platform.app(_events_scope(cookie), receive, send))
     try:
         assert await chunks.get() == ": connected\n\n"
         yield chunks
@@ -797,3 +834,24 @@ async def test_an_approval_shows_hidden_and_reordering_characters_of_its_inputs(
         page = (await browser.get(path)).text
         assert [c for c in _HIDDEN + "\u202c" if c in page] == [], path
         assert "pay bob \\u202e10\\u202c\\u202e\\u2068\\u200b\\udb40\\udc41\\u2028" in page, path
+
+
+async def test_one_user_holds_a_bounded_number_of_live_feeds(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    # Each feed is an endless answer on a connection of its own: without a bound, one
+    # signed-in user could hold every connection the server accepts.
+    await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    async with AsyncExitStack() as feeds:
+        for _ in range(FEEDS_PER_USER):
+            await feeds.enter_async_context(_live_feed(viksa_platform, cookie))
+        refused = await _feed_refused(viksa_platform, cookie)
+        assert refused is not None
+        assert (refused["status"], refused["detail"]["code"]) == (429, "too_many_live_feeds")
+        async with _eves_browser(viksa_platform, http) as (eve, _):
+            eves = eve.cookies.get(COOKIE)
+            assert eves is not None
+            assert await _feed_refused(viksa_platform, eves) is None  # counted apart
+    assert await _feed_refused(viksa_platform, cookie) is None  # closed feeds give room back

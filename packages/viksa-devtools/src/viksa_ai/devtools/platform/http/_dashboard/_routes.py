@@ -35,10 +35,11 @@ from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
 from viksa_ai.devtools.platform.http._sse import encode_event
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
-from viksa_ai.devtools.platform.services._dashboard import BrowserSession
+from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER, BrowserSession
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
+    UnavailableError,
     bad_request,
     detail_item,
     forbidden,
@@ -278,13 +279,21 @@ async def events(request: Request, platform: PlatformDep, session: PageDep) -> S
     """Server-Sent Events: a notice for each change of an execution of the project.
 
     The stream ends once its browser is signed out, its session revoked or moved to
-    another project: the session is checked again before each event and heartbeat.
+    another project: the session is checked again before each event and heartbeat. A
+    user holds at most ``FEEDS_PER_USER`` feeds at once (429 past it).
     """
     project = _project(session)
     cookie = request.cookies.get(COOKIE)
+    if platform.dashboard.feeds_full(session):
+        raise UnavailableError(_too_many_feeds(), status=429)
 
     async def stream() -> AsyncIterator[str]:
-        with platform.engine.events.subscribe() as notices:
+        with (
+            platform.dashboard.live_feed(session) as admitted,
+            platform.engine.events.subscribe() as notices,
+        ):
+            if not admitted:  # others opened in the meantime
+                return
             yield ": connected\n\n"
             while True:
                 try:
@@ -307,6 +316,15 @@ async def events(request: Request, platform: PlatformDep, session: PageDep) -> S
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _too_many_feeds() -> dict[str, Any]:
+    return {
+        "message": f"This user has {FEEDS_PER_USER} live dashboard pages open already: "
+        "close some tabs.",
+        "code": "too_many_live_feeds",
+        "field": None,
+    }
 
 
 # -- actions -----------------------------------------------------------------------------
