@@ -11,7 +11,7 @@ import html
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -584,12 +584,8 @@ def _events_scope(cookie: str) -> dict[str, Any]:
     }
 
 
-async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str, Any] | None:
-    """The JSON answer refusing a live feed to ``cookie``, or None when it was opened
-    (then closed at once)."""
-    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    body = bytearray()
-    gone = asyncio.Event()
+def _request_then_disconnect(gone: asyncio.Event) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI ``receive``: an empty request, then the client leaves once ``gone`` is set."""
     asked = False
 
     async def receive() -> dict[str, Any]:
@@ -599,6 +595,17 @@ async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str,
             return {"type": "http.request", "body": b"", "more_body": False}
         await gone.wait()
         return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str, Any] | None:
+    """The JSON answer refusing a live feed to ``cookie``, or None when it was opened
+    (then closed at once)."""
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    body = bytearray()
+    gone = asyncio.Event()
+    receive = _request_then_disconnect(gone)
 
     async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start" and not started.done():
@@ -622,15 +629,7 @@ async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterato
     (httpx's ASGI transport would wait for the endless stream to end); None at its end."""
     chunks: asyncio.Queue[str | None] = asyncio.Queue()
     gone = asyncio.Event()
-    asked = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
+    receive = _request_then_disconnect(gone)
 
     async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
