@@ -854,3 +854,36 @@ async def test_one_user_holds_a_bounded_number_of_live_feeds(
             assert eves is not None
             assert await _feed_refused(viksa_platform, eves) is None  # counted apart
     assert await _feed_refused(viksa_platform, cookie) is None  # closed feeds give room back
+
+
+async def test_the_approvals_page_says_how_many_wait_and_keeps_each_inputs_short(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A webhook's callers can leave any number of approvals, each with inputs as large as
+    # a request body: the page once grew with both (40 MB for 200 of 200 kB), and the
+    # approvals past the first page were left out without a word.
+    from viksa_ai.devtools.platform.services import _overview
+
+    monkeypatch.setattr(_overview, "_LISTED", 2)
+    big = "x" * 50_000
+    waiting = []
+    for n in range(3):
+        body = execute(deployed, "guarded", text=f"{n} {big}")
+        answer = await http.post("/pulse/executor/execute", json=body)
+        assert answer.json()["status"] == "awaiting_approval", answer.text
+        waiting.append(answer.json())
+    await _signed_in(viksa_platform, browser)
+    page = (await browser.get("/dashboard/approvals")).text
+    assert "3 approvals are waiting: the oldest 2 are shown." in page
+    assert len(page) < 20_000
+    for shown in waiting[:2]:
+        link = f'<a href="/dashboard/executions/{shown["execution_id"]}">open the execution</a>'
+        assert link in page
+    assert waiting[2]["approval_id"] not in page
+    whole = (await browser.get(f"/dashboard/executions/{waiting[0]['execution_id']}")).text
+    assert f"0 {big}" in whole

@@ -28,6 +28,7 @@ __all__ = [
     "esc_exact",
     "json_block",
     "page",
+    "pretty_json",
     "table",
     "visible",
     "when",
@@ -125,14 +126,28 @@ def when(stamp: Any) -> str:
     return f'<time datetime="{esc(stamp)}">{esc(text)}</time>'
 
 
-def json_block(value: Any, *, label: str) -> str:
-    """A value as indented JSON in a labelled, scrollable block."""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(json.loads(dumps_json(value)), indent=2, ensure_ascii=False)
-    )
-    return f'<pre class="code" tabindex="0" aria-label="{esc(label)}">{esc(text)}</pre>'
+def pretty_json(value: Any) -> str:
+    """``value`` as indented JSON (a string as it is)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(json.loads(dumps_json(value)), indent=2, ensure_ascii=False)
+
+
+def json_block(value: Any, *, label: str, more: str | None = None, limit: int = 0) -> str:
+    """A value as indented JSON in a labelled, scrollable block.
+
+    With ``limit``, at most that many characters, then how many more ``more`` (a page's
+    path) shows.
+    """
+    text = pretty_json(value)
+    cut = ""
+    if limit and len(text) > limit:
+        cut = (
+            f'<p class="muted">{len(text) - limit:,} more characters: '
+            f'<a href="{esc_exact(more)}">open the execution</a> to read them all.</p>'
+        )
+        text = text[:limit] + "…"
+    return f'<pre class="code" tabindex="0" aria-label="{esc(label)}">{esc(text)}</pre>{cut}'
 
 
 def table(

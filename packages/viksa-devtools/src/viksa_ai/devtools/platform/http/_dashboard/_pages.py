@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 
+# How much of an approval's inputs its row shows: callers of a webhook choose how many
+# approvals wait and how large their inputs are (up to a request body each).
+_SHOWN_INPUT_CHARS = 2_000
+
+
 def _constraints(spec: EndpointInput) -> str:
     parts = []
     if spec.allowed_values is not None:
@@ -336,8 +341,9 @@ def execution_body(record: Doc, alias: str, *, timeline: str = "") -> str:
     return f'<section id="execution" data-live>{"".join(parts)}</section>'
 
 
-def approvals_body(pending: Sequence[Doc], agents: Mapping[str, str]) -> str:
-    """The approvals waiting for a decision, each with approve and reject."""
+def approvals_body(pending: Sequence[Doc], total: int, agents: Mapping[str, str]) -> str:
+    """The oldest approvals waiting for a decision (of ``total``), each with approve and
+    reject, and the start of its inputs (its execution's page shows them all)."""
     rows = []
     for approval in pending:
         ident = esc(approval["id"])
@@ -345,7 +351,12 @@ def approvals_body(pending: Sequence[Doc], agents: Mapping[str, str]) -> str:
             (
                 f"{esc(agents.get(approval['agent_id'], approval['agent_id']))}"
                 f"<div><code>{esc(approval['endpoint'])}</code></div>",
-                json_block(approval.get("inputs") or {}, label="Inputs"),
+                json_block(
+                    approval.get("inputs") or {},
+                    label="Inputs",
+                    limit=_SHOWN_INPUT_CHARS,
+                    more=f"/dashboard/executions/{approval['execution_id']}",
+                ),
                 when(approval.get("requested_at")),
                 f'<a href="/dashboard/executions/{esc(approval["execution_id"])}">'
                 f"{esc(approval['execution_id'])}</a>",
@@ -363,7 +374,12 @@ def approvals_body(pending: Sequence[Doc], agents: Mapping[str, str]) -> str:
         rows,
         empty="No approval is waiting.",
     )
-    return f'<section id="approvals" data-live>{listing}</section>'
+    count = (
+        f'<p class="note">{total} approvals are waiting: the oldest {len(pending)} are shown.</p>'
+        if total > len(pending)
+        else ""
+    )
+    return f'<section id="approvals" data-live>{count}{listing}</section>'
 
 
 def triggers_body(triggers: Sequence[Doc], deliveries: Sequence[Doc]) -> str:

@@ -234,8 +234,8 @@ async def execution_page(
 async def approvals_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
     """Approvals waiting for a decision."""
     project = _project(session)
-    pending = platform.overview.pending_approvals(project)
-    body = _pages.approvals_body(pending, _aliases(platform, project))
+    pending, total = platform.overview.pending_approvals(project)
+    body = _pages.approvals_body(pending, total, _aliases(platform, project))
     return _html(body, "Approvals", session, "approvals")
 
 
