@@ -8,11 +8,13 @@ page is written under ``tmp/artifacts/dashboard/`` of the repository.
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -193,7 +195,7 @@ def browser(served: Served) -> Iterator[Browser]:
         context.route("**/*", guard)
         page = context.new_page()
         page.goto(served.sign_in_link)
-        assert page.url == served.base_url + "/"
+        page.wait_for_url(served.base_url + "/")  # the script keeps the token, opens /
         page.close()
         try:
             yield watched
@@ -507,3 +509,52 @@ def test_a_run_result_shows_the_characters_a_reader_cannot_see(served: Served, p
         sync_api.expect(result.get_by_label(label)).to_contain_text(shown)
         text = result.get_by_label(label).inner_text()
         assert [c for c in "\u202e\u202c\u200b\U000e0041" if c in text] == [], label
+
+
+class _CookieCatcher(http.server.BaseHTTPRequestHandler):
+    """A server on another port of 127.0.0.1 (a sandboxed agent may run one)."""
+
+    cookies: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.cookies.append(self.headers.get("Cookie") or "")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+
+def test_a_server_on_another_port_gets_the_cookie_but_cannot_act(served: Served, page: Any) -> None:
+    # Chromium sends the dashboard's cookie to every port of 127.0.0.1 (cookies know no
+    # ports): the server there can read pages with it, but no page holds the action
+    # token, which this origin's script keeps for itself.
+    catcher = http.server.HTTPServer(("127.0.0.1", 0), _CookieCatcher)
+    threading.Thread(target=catcher.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{catcher.server_address[1]}/")
+    finally:
+        catcher.shutdown()
+        catcher.server_close()
+    caught = dict(
+        part.strip().split("=", 1) for c in _CookieCatcher.cookies for part in c.split(";") if c
+    )
+    assert "viksa_dashboard" in caught
+    page.goto(served.base_url + "/dashboard/faults")
+    token = page.evaluate("window.localStorage.getItem('viksa-dashboard-csrf')")
+    assert token
+    with httpx.Client(base_url=served.base_url, cookies=caught, timeout=30) as thief:
+        for path in ("/", "/dashboard/faults", "/dashboard/approvals", "/dashboard/sign-in"):
+            seen = thief.get(path, follow_redirects=True)
+            assert seen.status_code == 200, path
+            assert token not in seen.text, path
+        refused = thief.post("/dashboard/api/faults", json={"spec": "status=503;count=1"})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (403, "csrf_failed")
+    # The page itself still acts: it sends the token it keeps.
+    page.get_by_label("Arm a fault").fill("status=503;count=1;path=/nowhere")
+    page.get_by_role("button", name="Arm").click()
+    sync_api.expect(page.locator("#faults")).to_contain_text("path=/nowhere")
+    page.get_by_role("button", name="Clear all faults").click()
+    sync_api.expect(page.locator("#faults")).to_contain_text("No fault is armed.")

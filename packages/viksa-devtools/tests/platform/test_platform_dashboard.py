@@ -43,14 +43,19 @@ async def browser(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncCli
 async def _signed_in(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient, email: str | None = None
 ) -> str:
-    """Sign ``browser`` in through a one-time link (the seeded user's); the CSRF token."""
+    """Sign ``browser`` in through a one-time link (the seeded user's); the action token
+    that answer hands over (the page's script keeps it)."""
     token = viksa_platform.platform.dashboard.issue_link(email or viksa_platform.credentials.email)
     answer = await browser.get("/dashboard/sign-in", params={"token": token})
-    assert (answer.status_code, answer.headers["location"]) == (303, "/")
-    home = await browser.get("/")
-    assert home.status_code == 200
-    found = _CSRF.search(home.text)
-    assert found is not None
+    return _handed_token(answer)
+
+
+def _handed_token(answer: httpx.Response) -> str:
+    """The action token a successful sign-in answers (a page the script leaves for ``/``)."""
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    found = _CSRF.search(answer.text)
+    assert found is not None, answer.text
     return found[1]
 
 
@@ -68,7 +73,7 @@ async def test_the_one_time_link_signs_in_once_with_a_strict_cookie(
 ) -> None:
     token = viksa_platform.platform.dashboard.issue_link(viksa_platform.credentials.email)
     first = await browser.get("/dashboard/sign-in", params={"token": token})
-    assert first.status_code == 303
+    _handed_token(first)
     cookie = first.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=")
     for flag in ("HttpOnly", "SameSite=strict", "Path=/"):
@@ -111,7 +116,7 @@ async def test_the_dev_credentials_sign_in_on_the_form(
         "/dashboard/sign-in",
         data={**fields, "form_token": again[1], "password": viksa_platform.credentials.password},
     )
-    assert (right.status_code, right.headers["location"]) == (303, "/")
+    _handed_token(right)
     assert (await browser.get("/")).status_code == 200
 
 
@@ -887,3 +892,43 @@ async def test_the_approvals_page_says_how_many_wait_and_keeps_each_inputs_short
     assert waiting[2]["approval_id"] not in page
     whole = (await browser.get(f"/dashboard/executions/{waiting[0]['execution_id']}")).text
     assert f"0 {big}" in whole
+
+
+async def test_a_cookie_alone_reads_no_action_token_so_it_cannot_act(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # Cookies are not kept apart by port: a server on any other 127.0.0.1 port that the
+    # browser is bounced through (a cross-site page sends it there, that page onwards)
+    # receives the dashboard's cookie, and a sandboxed agent may listen there. The action
+    # token is answered only by a sign-in and kept by the page's script in storage of
+    # this origin alone: with the cookie only, every page reads, no action passes.
+    token = await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app),
+        base_url=_ORIGIN,
+        cookies={COOKIE: cookie},
+        timeout=30,
+    ) as thief:
+        for path in (
+            "/",
+            "/dashboard/sign-in",
+            "/dashboard/executions",
+            "/dashboard/approvals",
+            "/dashboard/triggers",
+            "/dashboard/schedules",
+            "/dashboard/secrets",
+            "/dashboard/faults",
+            f"/dashboard/agents/{deployed['id']}/endpoints/echo",
+        ):
+            page = await thief.get(path, follow_redirects=True)
+            assert page.status_code == 200, path
+            assert token not in page.text, path
+        body = {"spec": "status=503;count=1;path=/stolen"}
+        refused = await thief.post("/dashboard/api/faults", json=body, headers={CSRF_HEADER: ""})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (403, "csrf_failed")
+        assert "sign in again" in refused.json()["detail"]["message"]
+    assert viksa_platform.platform.faults.armed() == []
+    armed = await browser.post("/dashboard/api/faults", json=body, headers={CSRF_HEADER: token})
+    assert armed.status_code == 200, armed.text

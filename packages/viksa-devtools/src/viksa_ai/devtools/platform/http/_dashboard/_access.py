@@ -2,10 +2,16 @@
 
 Pages need the session cookie (``HttpOnly``, ``SameSite=Strict``); without it they
 send the browser to the sign-in page. Every state-changing request also needs the
-page's CSRF token in :data:`CSRF_HEADER`, and is refused when the browser says it
+session's action token in :data:`CSRF_HEADER`, and is refused when the browser says it
 comes from another site (``Origin`` / ``Sec-Fetch-Site``). The sign-in form itself
 is protected the same way with a token of its own, set in a cookie when the form is
 shown (a login CSRF would sign a victim in as the attacker).
+
+The action token is answered once, by the sign-in, and the page's script keeps it in
+``localStorage``, which is this origin's alone; no page carries it. A cookie is not:
+a browser sends it to every port of the host, so a server on another 127.0.0.1 port
+that the browser visits (a sandboxed agent may listen there) receives it. With the
+cookie alone such a server reads pages but cannot act.
 """
 
 from __future__ import annotations
@@ -74,7 +80,8 @@ async def _action(request: Request, platform: PlatformDep) -> BrowserSession:
     check_same_site(request)
     if not DashboardAccess.csrf_matches(session, request.headers.get(CSRF_HEADER)):
         raise forbidden(
-            f"This request lacks the page's {CSRF_HEADER} token: reload the page.",
+            f"This request lacks the {CSRF_HEADER} token this browser was given when it "
+            "signed in: sign in again.",
             code="csrf_failed",
         )
     return session

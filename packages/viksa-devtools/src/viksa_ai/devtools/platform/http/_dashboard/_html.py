@@ -169,12 +169,17 @@ def page(
     body: str,
     *,
     active: str | None,
-    csrf: str | None,
+    signed_in: bool,
     project: str | None = None,
+    action_token: str | None = None,
 ) -> str:
-    """A whole document: the header and navigation (when signed in) around ``body``."""
+    """A whole document: the header and navigation (when signed in) around ``body``.
+
+    ``action_token`` is put in the page only by the answer to a sign-in: the page's
+    script keeps it in this origin's storage (see ``_access``).
+    """
     nav = ""
-    if csrf is not None:
+    if signed_in:
         links = "".join(
             f'<li><a href="{path}"{" aria-current=page" if key == active else ""}>{label}</a></li>'
             for key, path, label in PAGES
@@ -186,7 +191,7 @@ def page(
             '<button type="button" id="sign-out" class="link">Sign out</button>'
             '<span id="live-state" class="muted" role="status">offline</span></div>'
         )
-    meta = f'<meta name="viksa-csrf" content="{esc(csrf)}">' if csrf else ""
+    meta = f'<meta name="viksa-csrf" content="{esc_exact(action_token)}">' if action_token else ""
     return (
         "<!doctype html>"
         '<html lang="en"><head><meta charset="utf-8">'

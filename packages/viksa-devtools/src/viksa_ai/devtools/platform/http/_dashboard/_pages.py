@@ -30,6 +30,7 @@ __all__ = [
     "schedules_body",
     "secrets_body",
     "sign_in_body",
+    "signed_in_body",
     "triggers_body",
 ]
 
@@ -501,6 +502,14 @@ def faults_body(armed: Sequence[Doc]) -> str:
 def _spec_text(fault: Mapping[str, Any]) -> str:
     shown = {k: v for k, v in fault.items() if k not in ("remaining", "source", "project_id")}
     return ";".join(f"{k}={v}" for k, v in shown.items() if v not in (None, False))
+
+
+def signed_in_body() -> str:
+    """What a sign-in answers while the page's script keeps its token and opens ``/``."""
+    return (
+        '<p role="status">Opening the dashboard…</p>'
+        '<p class="muted">The dashboard needs JavaScript. <a href="/">Continue</a></p>'
+    )
 
 
 def sign_in_body(form_token: str, error: str | None, email: str | None) -> str:

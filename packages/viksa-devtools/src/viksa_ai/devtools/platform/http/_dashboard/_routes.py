@@ -78,10 +78,27 @@ def _html(
         title,
         body,
         active=active,
-        csrf=session.csrf if session else None,
+        signed_in=session is not None,
         project=principal.project_id if principal else None,
     )
     return HTMLResponse(document, headers=_HEADERS)
+
+
+def _signed_in(platform: Platform, cookie: str) -> HTMLResponse:
+    """The answer to a sign-in: the session's cookie, and its action token for the page's
+    script to keep (the one answer that holds it), which then opens the dashboard."""
+    session = platform.dashboard.browser(cookie)
+    assert session is not None  # opened just now
+    document = page(
+        "Signed in",
+        _pages.signed_in_body(),
+        active=None,
+        signed_in=False,
+        action_token=session.csrf,
+    )
+    answer = HTMLResponse(document, headers=_HEADERS)
+    set_cookie(answer, COOKIE, cookie)
+    return answer
 
 
 def _project(session: BrowserSession) -> str:
@@ -110,9 +127,7 @@ async def sign_in_page(
             cookie = platform.dashboard.redeem_link(token)
         except DomainError as exc:
             return _sign_in_form(exc.message, None, status=401)
-        answer = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
-        set_cookie(answer, COOKIE, cookie)
-        return answer
+        return _signed_in(platform, cookie)
     if platform.dashboard.browser(request.cookies.get(COOKIE)) is not None:
         return RedirectResponse("/", status_code=303)
     return _sign_in_form(None, None)
@@ -120,8 +135,9 @@ async def sign_in_page(
 
 def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) -> HTMLResponse:
     form_token = new_secret("form")
+    body = _pages.sign_in_body(form_token, error, email)
     answer = HTMLResponse(
-        page("Sign in", _pages.sign_in_body(form_token, error, email), active=None, csrf=None),
+        page("Sign in", body, active=None, signed_in=False),
         status_code=status,
         headers=_HEADERS,
     )
@@ -130,7 +146,7 @@ def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) ->
 
 
 @router.post("/dashboard/sign-in", response_model=None)
-async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | RedirectResponse:
+async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse:
     """Check the form's email and password; on success the browser holds a session cookie."""
     check_same_site(request)
     raw = (await request.body())[:8192].decode("utf-8", "replace")
@@ -148,8 +164,7 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | Red
         )
     except DomainError as exc:
         return _sign_in_form(exc.message, email, status=401)
-    answer = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
-    set_cookie(answer, COOKIE, cookie)
+    answer = _signed_in(platform, cookie)
     answer.delete_cookie(FORM_COOKIE, path="/")
     return answer
 

@@ -4,8 +4,19 @@
 "use strict";
 
 (function () {
-  const csrfMeta = document.querySelector('meta[name="viksa-csrf"]');
-  const csrf = csrfMeta ? csrfMeta.content : null;
+  // The action token: answered once, by the sign-in, and kept in this origin's storage
+  // (a cookie would reach every port of this host; no page carries the token).
+  const TOKEN_KEY = "viksa-dashboard-csrf";
+  const handed = document.querySelector('meta[name="viksa-csrf"]');
+  if (handed) {
+    try { window.localStorage.setItem(TOKEN_KEY, handed.content); } catch (e) { /* then
+      every action answers "sign in again" */ }
+    window.location.replace("/");
+    return;
+  }
+  let csrf = null;
+  try { csrf = window.localStorage.getItem(TOKEN_KEY); } catch (e) { csrf = null; }
+  const signedIn = document.getElementById("sign-out") !== null;
 
   // What a reader cannot see or what reorders the text after it, as \uXXXX: the list of
   // the server's pages (_html._HIDDEN), so a value reads here as it does there.
@@ -230,6 +241,7 @@
       refreshLive();
     } else if (target.id === "sign-out") {
       await act("POST", "/dashboard/api/sign-out");
+      try { window.localStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing kept */ }
       window.location.assign("/dashboard/sign-in");
     }
   });
@@ -273,7 +285,7 @@
     pending = setTimeout(function () { pending = null; refreshLive(); }, 150);
   }
 
-  if (csrf && window.EventSource) {
+  if (signedIn && window.EventSource) {
     const state = document.getElementById("live-state");
     const source = new EventSource("/dashboard/events");
     source.addEventListener("open", function () { if (state) state.textContent = "live"; });
