@@ -932,3 +932,28 @@ async def test_a_cookie_alone_reads_no_action_token_so_it_cannot_act(
     assert viksa_platform.platform.faults.armed() == []
     armed = await browser.post("/dashboard/api/faults", json=body, headers={CSRF_HEADER: token})
     assert armed.status_code == 200, armed.text
+
+
+async def test_a_signed_in_browser_that_lost_its_token_signs_in_again(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient
+) -> None:
+    # Its site data cleared but its session cookie kept: without the token it can neither
+    # act nor sign out, so the sign-in form must still be offered to it.
+    await _signed_in(viksa_platform, browser)
+    before = browser.cookies.get(COOKIE)
+    form = await browser.get("/dashboard/sign-in")
+    assert form.status_code == 200
+    found = _FORM_TOKEN.search(form.text)
+    assert found is not None
+    fields = {
+        "email": viksa_platform.credentials.email,
+        "password": viksa_platform.credentials.password,
+        "form_token": found[1],
+    }
+    token = _handed_token(await browser.post("/dashboard/sign-in", data=fields))
+    armed = await browser.post(
+        "/dashboard/api/faults", json={"spec": "status=503;count=1"}, headers={CSRF_HEADER: token}
+    )
+    assert armed.status_code == 200, armed.text
+    # The session it held before is over (a copy of that cookie opens nothing).
+    assert viksa_platform.platform.dashboard.browser(before) is None

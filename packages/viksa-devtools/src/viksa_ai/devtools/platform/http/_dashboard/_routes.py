@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._spans import RECORDER
@@ -84,9 +84,13 @@ def _html(
     return HTMLResponse(document, headers=_HEADERS)
 
 
-def _signed_in(platform: Platform, cookie: str) -> HTMLResponse:
+def _signed_in(platform: Platform, cookie: str, request: Request) -> HTMLResponse:
     """The answer to a sign-in: the session's cookie, and its action token for the page's
-    script to keep (the one answer that holds it), which then opens the dashboard."""
+    script to keep (the one answer that holds it), which then opens the dashboard.
+
+    The session the browser held before, if any, ends: its cookie is replaced.
+    """
+    platform.dashboard.sign_out(request.cookies.get(COOKIE))
     session = platform.dashboard.browser(cookie)
     assert session is not None  # opened just now
     document = page(
@@ -120,16 +124,18 @@ async def sign_in_page(
     request: Request,
     platform: PlatformDep,
     token: Annotated[str | None, Query(max_length=200)] = None,
-) -> HTMLResponse | RedirectResponse:
-    """The sign-in form; with ``token`` (the printed one-time link) it signs in at once."""
+) -> HTMLResponse:
+    """The sign-in form; with ``token`` (the printed one-time link) it signs in at once.
+
+    A signed-in browser gets the form too: one that lost its action token (site data
+    cleared) can only get a new one by signing in again.
+    """
     if token is not None:
         try:
             cookie = platform.dashboard.redeem_link(token)
         except DomainError as exc:
             return _sign_in_form(exc.message, None, status=401)
-        return _signed_in(platform, cookie)
-    if platform.dashboard.browser(request.cookies.get(COOKIE)) is not None:
-        return RedirectResponse("/", status_code=303)
+        return _signed_in(platform, cookie, request)
     return _sign_in_form(None, None)
 
 
@@ -164,7 +170,7 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse:
         )
     except DomainError as exc:
         return _sign_in_form(exc.message, email, status=401)
-    answer = _signed_in(platform, cookie)
+    answer = _signed_in(platform, cookie, request)
     answer.delete_cookie(FORM_COOKIE, path="/")
     return answer
 
