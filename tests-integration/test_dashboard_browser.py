@@ -295,6 +295,8 @@ def test_an_approval_approved_from_the_page_completes_the_execution(
     decision.get_by_label("Comment").fill("looks right")
     decision.get_by_role("button", name="Approve").click()
     sync_api.expect(page.locator("#toast")).to_contain_text("execution completed")
+    sync_api.expect(decision).to_contain_text("execution completed")  # in place, at first
+    page.mouse.move(0, 0)
     sync_api.expect(decision).to_have_count(0)  # the list refreshed without it
     final = served.api.get(f"/pulse/executor/execution/{execution_id}").json()
     assert (final["status"], final["response"]) == ("completed", {"hello": "Ada"})
@@ -558,3 +560,39 @@ def test_a_server_on_another_port_gets_the_cookie_but_cannot_act(served: Served,
     sync_api.expect(page.locator("#faults")).to_contain_text("path=/nowhere")
     page.get_by_role("button", name="Clear all faults").click()
     sync_api.expect(page.locator("#faults")).to_contain_text("No fault is armed.")
+
+
+def test_the_approvals_list_never_moves_under_the_pointer(served: Served, page: Any) -> None:
+    # A live update that removes a row moves the rows below it up: the Approve button under
+    # the pointer would then be another request's as the user clicks.
+    def wait_for_approval(name: str) -> dict[str, Any]:
+        body = {
+            "agent_id": served.probe_id,
+            "agent_type": "cloud",
+            "endpoint": "browser_probe.main.guarded",
+            "inputs": {"name": name},
+        }
+        answer = served.api.post("/pulse/executor/execute", json=body)
+        assert answer.status_code == 202, answer.text
+        return dict(answer.json())
+
+    older, newer = wait_for_approval("older"), wait_for_approval("newer")
+    page.goto(served.base_url + "/dashboard/approvals")
+    sync_api.expect(page.locator("#live-state")).to_have_text("live")
+    approve = page.locator(f'[data-approval-id="{newer["approval_id"]}"]').get_by_role(
+        "button", name="Approve"
+    )
+    approve.hover()
+    where = approve.bounding_box()
+    decided = served.api.post(
+        f"/chat/approvals/{older['approval_id']}/decision", json={"decision": "reject"}
+    )
+    assert decided.status_code == 200, decided.text
+    listing = page.locator("#approvals")
+    sync_api.expect(listing).to_have_attribute("data-stale", "true")  # the update waits
+    sync_api.expect(page.locator(f'[data-approval-id="{older["approval_id"]}"]')).to_have_count(1)
+    assert approve.bounding_box() == where
+    page.mouse.move(0, 0)  # the pointer leaves: the list updates
+    sync_api.expect(page.locator(f'[data-approval-id="{older["approval_id"]}"]')).to_have_count(0)
+    sync_api.expect(listing).not_to_have_attribute("data-stale", "true")
+    served.api.post(f"/chat/approvals/{newer['approval_id']}/decision", json={"decision": "reject"})

@@ -230,7 +230,10 @@
         { comment: comment ? comment.value : "" });
       if (answer.ok) {
         const run = answer.data.execution;
-        toast("Approval " + answer.data.status + (run ? ": execution " + run.status : "") + ".");
+        const said = "Approval " + answer.data.status + (run ? ": execution " + run.status : "") + ".";
+        toast(said);
+        // The row stays where it is (the list updates once the pointer leaves it).
+        holder.replaceChildren(el("p", said, "muted"));
       } else {
         toast(describe(answer.data && answer.data.detail));
       }
@@ -268,6 +271,20 @@
   // -- live updates: each [data-live] region is fetched again when something changes ----
 
   let pending = null;
+  const waiting = new WeakSet();
+
+  // A region under the pointer or holding the focus is not replaced: a row moving up as
+  // the user clicks would take the click (approve another request). It is marked stale
+  // and updates once the pointer or the focus leaves it.
+  function holdBack(region) {
+    region.dataset.stale = "true";
+    if (waiting.has(region)) return;
+    waiting.add(region);
+    const again = function () { if (region.dataset.stale) scheduleRefresh(); };
+    region.addEventListener("pointerleave", again);
+    region.addEventListener("focusout", again);
+  }
+
   async function refreshLive() {
     const regions = document.querySelectorAll("[data-live][id]");
     if (!regions.length) return;
@@ -276,7 +293,9 @@
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
     regions.forEach(function (region) {
       const next = fresh.getElementById(region.id);
-      if (next && !region.contains(document.activeElement)) region.replaceWith(next);
+      if (!next) return;
+      if (region.matches(":hover") || region.contains(document.activeElement)) holdBack(region);
+      else region.replaceWith(next);
     });
   }
 
