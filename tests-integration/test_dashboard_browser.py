@@ -216,6 +216,9 @@ def page(browser: Browser) -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str) -> None:
+    # A dashboard page's body arrives from its script (see _access): the picture after.
+    if page.locator('script[src="/dashboard/static/dashboard.js"]').count():
+        page.locator("html[data-ready]").wait_for(state="attached")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -531,8 +534,8 @@ class _CookieCatcher(http.server.BaseHTTPRequestHandler):
 
 def test_a_server_on_another_port_gets_the_cookie_but_cannot_act(served: Served, page: Any) -> None:
     # Chromium sends the dashboard's cookie to every port of 127.0.0.1 (cookies know no
-    # ports): the server there can read pages with it, but no page holds the action
-    # token, which this origin's script keeps for itself.
+    # ports): with it alone, the server there gets empty shells and no action passes;
+    # the action token stays with this origin's script.
     catcher = http.server.HTTPServer(("127.0.0.1", 0), _CookieCatcher)
     threading.Thread(target=catcher.serve_forever, daemon=True).start()
     try:
@@ -552,6 +555,7 @@ def test_a_server_on_another_port_gets_the_cookie_but_cannot_act(served: Served,
             seen = thief.get(path, follow_redirects=True)
             assert seen.status_code == 200, path
             assert token not in seen.text, path
+            assert served.server.env["VIKSA_PROJECT_ID"] not in seen.text, path
         refused = thief.post("/dashboard/api/faults", json={"spec": "status=503;count=1"})
         assert (refused.status_code, refused.json()["detail"]["code"]) == (403, "csrf_failed")
     # The page itself still acts: it sends the token it keeps.
@@ -560,6 +564,15 @@ def test_a_server_on_another_port_gets_the_cookie_but_cannot_act(served: Served,
     sync_api.expect(page.locator("#faults")).to_contain_text("path=/nowhere")
     page.get_by_role("button", name="Clear all faults").click()
     sync_api.expect(page.locator("#faults")).to_contain_text("No fault is armed.")
+    # A browser without the token (its site data cleared) is asked to sign in again.
+    page.evaluate("window.localStorage.clear()")
+    try:
+        page.reload()
+        sync_api.expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+        project = served.server.env["VIKSA_PROJECT_ID"]
+        sync_api.expect(page.locator("main")).not_to_contain_text(project)
+    finally:  # the other tests' tabs share this browser's storage
+        page.evaluate("token => window.localStorage.setItem('viksa-dashboard-csrf', token)", token)
 
 
 def test_the_approvals_list_never_moves_under_the_pointer(served: Served, page: Any) -> None:

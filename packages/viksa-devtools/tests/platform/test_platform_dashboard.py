@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -47,7 +48,10 @@ async def _signed_in(
     that answer hands over (the page's script keeps it)."""
     token = viksa_platform.platform.dashboard.issue_link(email or viksa_platform.credentials.email)
     answer = await browser.get("/dashboard/sign-in", params={"token": token})
-    return _handed_token(answer)
+    handed = _handed_token(answer)
+    # Sent with every later request, as the pages' script sends it (see _access).
+    browser.headers[CSRF_HEADER] = handed
+    return handed
 
 
 def _handed_token(answer: httpx.Response) -> str:
@@ -155,6 +159,7 @@ async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient
 ) -> None:
     csrf = await _signed_in(viksa_platform, browser)
+    del browser.headers[CSRF_HEADER]  # each request below sends what it names
     body = {"spec": "status=503;count=1;path=/builder"}
     missing = await browser.post("/dashboard/api/faults", json=body)
     assert (missing.status_code, missing.json()["detail"]["code"]) == (403, "csrf_failed")
@@ -571,8 +576,11 @@ async def test_another_account_sees_and_acts_on_none_of_the_projects_records(
 LiveFeed = asyncio.Queue[str | None]
 
 
-def _events_scope(cookie: str) -> dict[str, Any]:
-    """The ASGI scope of ``GET /dashboard/events`` sent with ``cookie``."""
+def _events_scope(client: httpx.AsyncClient) -> dict[str, Any]:
+    """The ASGI scope of ``GET /dashboard/events`` sent with ``client``'s cookie and
+    action token (a signed-in client of ``_signed_in``)."""
+    cookie = client.cookies.get(COOKIE)
+    token = client.headers.get(CSRF_HEADER, "")
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -581,7 +589,7 @@ def _events_scope(cookie: str) -> dict[str, Any]:
         "scheme": "http",
         "path": "/dashboard/events",
         "raw_path": b"/dashboard/events",
-        "query_string": b"",
+        "query_string": urlencode({"csrf_token": token}).encode(),
         "root_path": "",
         "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
         "client": ("127.0.0.1", 50000),
@@ -604,8 +612,10 @@ def _request_then_disconnect(gone: asyncio.Event) -> Callable[[], Awaitable[dict
     return receive
 
 
-async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str, Any] | None:
-    """The JSON answer refusing a live feed to ``cookie``, or None when it was opened
+async def _feed_refused(
+    viksa_platform: LocalPlatform, client: httpx.AsyncClient
+) -> dict[str, Any] | None:
+    """The JSON answer refusing a live feed to ``client``, or None when it was opened
     (then closed at once)."""
     started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     body = bytearray()
@@ -618,7 +628,7 @@ async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str,
         elif message["type"] == "http.response.body":
             body.extend(message.get("body", b""))
 
-    served = asyncio.ensure_future(viksa_platform.app(_events_scope(cookie), receive, send))
+    served = asyncio.ensure_future(viksa_platform.app(_events_scope(client), receive, send))
     status = await started
     gone.set()
     await served
@@ -629,8 +639,10 @@ async def _feed_refused(viksa_platform: LocalPlatform, cookie: str) -> dict[str,
 
 
 @asynccontextmanager
-async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterator[LiveFeed]:
-    """``GET /dashboard/events`` with ``cookie``, each body chunk handed over as it is sent
+async def _live_feed(
+    viksa_platform: LocalPlatform, client: httpx.AsyncClient
+) -> AsyncIterator[LiveFeed]:
+    """``GET /dashboard/events`` as ``client``, each body chunk handed over as it is sent
     (httpx's ASGI transport would wait for the endless stream to end); None at its end."""
     chunks: asyncio.Queue[str | None] = asyncio.Queue()
     gone = asyncio.Event()
@@ -645,7 +657,7 @@ async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterato
             if not message.get("more_body", False):
                 chunks.put_nowait(None)
 
-    served = asyncio.ensure_future(viksa_platform.app(_events_scope(cookie), receive, send))
+    served = asyncio.ensure_future(viksa_platform.app(_events_scope(client), receive, send))
     try:
         assert await chunks.get() == ": connected\n\n"
         yield chunks
@@ -662,9 +674,7 @@ async def test_the_live_feed_ends_when_the_browser_signs_out(
     execute: Execute,
 ) -> None:
     csrf = await _signed_in(viksa_platform, browser)
-    cookie = browser.cookies.get(COOKIE)
-    assert cookie is not None
-    async with _live_feed(viksa_platform, cookie) as feed:
+    async with _live_feed(viksa_platform, browser) as feed:
         out = await browser.post("/dashboard/api/sign-out", headers={CSRF_HEADER: csrf})
         assert out.status_code == 200
         ran = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
@@ -684,7 +694,7 @@ async def test_the_live_feed_carries_only_the_projects_executions(
         assert cookie is not None
         eves = viksa_platform.platform.dashboard.browser(cookie)
         assert eves is not None
-        async with _live_feed(viksa_platform, cookie) as feed:
+        async with _live_feed(viksa_platform, eve) as feed:
             ran = await http.post(
                 "/pulse/executor/execute", json=execute(deployed, "echo", text="x")
             )
@@ -846,19 +856,15 @@ async def test_one_user_holds_a_bounded_number_of_live_feeds(
     # Each feed is an endless answer on a connection of its own: without a bound, one
     # signed-in user could hold every connection the server accepts.
     await _signed_in(viksa_platform, browser)
-    cookie = browser.cookies.get(COOKIE)
-    assert cookie is not None
     async with AsyncExitStack() as feeds:
         for _ in range(FEEDS_PER_USER):
-            await feeds.enter_async_context(_live_feed(viksa_platform, cookie))
-        refused = await _feed_refused(viksa_platform, cookie)
+            await feeds.enter_async_context(_live_feed(viksa_platform, browser))
+        refused = await _feed_refused(viksa_platform, browser)
         assert refused is not None
         assert (refused["status"], refused["detail"]["code"]) == (429, "too_many_live_feeds")
         async with _eves_browser(viksa_platform, http) as (eve, _):
-            eves = eve.cookies.get(COOKIE)
-            assert eves is not None
-            assert await _feed_refused(viksa_platform, eves) is None  # counted apart
-    assert await _feed_refused(viksa_platform, cookie) is None  # closed feeds give room back
+            assert await _feed_refused(viksa_platform, eve) is None  # counted apart
+    assert await _feed_refused(viksa_platform, browser) is None  # closed feeds give room back
 
 
 async def test_the_approvals_page_says_how_many_wait_and_keeps_each_inputs_short(
@@ -894,6 +900,16 @@ async def test_the_approvals_page_says_how_many_wait_and_keeps_each_inputs_short
     assert f"0 {big}" in whole
 
 
+def _cookie_only(viksa_platform: LocalPlatform, cookie: str) -> httpx.AsyncClient:
+    """A client holding a copy of a browser's session cookie and nothing else."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app),
+        base_url=_ORIGIN,
+        cookies={COOKIE: cookie},
+        timeout=30,
+    )
+
+
 async def test_a_cookie_alone_reads_no_action_token_so_it_cannot_act(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient, deployed: Manifest
 ) -> None:
@@ -905,12 +921,7 @@ async def test_a_cookie_alone_reads_no_action_token_so_it_cannot_act(
     token = await _signed_in(viksa_platform, browser)
     cookie = browser.cookies.get(COOKIE)
     assert cookie is not None
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=viksa_platform.app),
-        base_url=_ORIGIN,
-        cookies={COOKIE: cookie},
-        timeout=30,
-    ) as thief:
+    async with _cookie_only(viksa_platform, cookie) as thief:
         for path in (
             "/",
             "/dashboard/sign-in",
@@ -957,3 +968,44 @@ async def test_a_signed_in_browser_that_lost_its_token_signs_in_again(
     assert armed.status_code == 200, armed.text
     # The session it held before is over (a copy of that cookie opens nothing).
     assert viksa_platform.platform.dashboard.browser(before) is None
+
+
+async def test_a_cookie_alone_reads_nothing_of_the_project(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    # What another port's server receives (see above) must not read the project either:
+    # the agents' inputs and results may hold what one agent got from the vault. A page
+    # asked for without the action token is an empty shell, which the pages' script fills
+    # by asking again with the token it keeps.
+    ran = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+    execution = ran.json()["execution_id"]
+    token = await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    project = viksa_platform.credentials.project_id
+    pages = (
+        "/",
+        "/dashboard/executions",
+        f"/dashboard/executions/{execution}",
+        "/dashboard/approvals",
+        "/dashboard/secrets",
+        "/dashboard/faults",
+        f"/dashboard/agents/{deployed['id']}/endpoints/echo",
+    )
+    async with _cookie_only(viksa_platform, cookie) as thief:
+        for path in pages:
+            shell = await thief.get(path)
+            assert shell.status_code == 200, path
+            assert 'name="viksa-shell"' in shell.text, path
+            for secret in (project, execution, deployed["id"], "s3cr3t", "svc"):
+                assert secret not in shell.text, (path, secret)
+        feed = await thief.get("/dashboard/events")
+        assert (feed.status_code, feed.json()["detail"]["code"]) == (403, "csrf_failed")
+    for path in pages:  # the page's script asks with the token: the page itself
+        page = await browser.get(path, headers={CSRF_HEADER: token})
+        assert 'name="viksa-shell"' not in page.text, path
+        assert project in page.text, path

@@ -172,11 +172,13 @@ def page(
     signed_in: bool,
     project: str | None = None,
     action_token: str | None = None,
+    filled_by_script: bool = False,
 ) -> str:
     """A whole document: the header and navigation (when signed in) around ``body``.
 
     ``action_token`` is put in the page only by the answer to a sign-in: the page's
-    script keeps it in this origin's storage (see ``_access``).
+    script keeps it in this origin's storage (see ``_access``). ``filled_by_script``
+    marks a shell, what a page answers without that token: the script asks again with it.
     """
     nav = ""
     if signed_in:
@@ -192,6 +194,8 @@ def page(
             '<span id="live-state" class="muted" role="status">offline</span></div>'
         )
     meta = f'<meta name="viksa-csrf" content="{esc_exact(action_token)}">' if action_token else ""
+    if filled_by_script:
+        meta += '<meta name="viksa-shell" content="true">'
     return (
         "<!doctype html>"
         '<html lang="en"><head><meta charset="utf-8">'

@@ -29,6 +29,7 @@ __all__ = [
     "run_body",
     "schedules_body",
     "secrets_body",
+    "shell_body",
     "sign_in_body",
     "signed_in_body",
     "triggers_body",
@@ -502,6 +503,15 @@ def faults_body(armed: Sequence[Doc]) -> str:
 def _spec_text(fault: Mapping[str, Any]) -> str:
     shown = {k: v for k, v in fault.items() if k not in ("remaining", "source", "project_id")}
     return ";".join(f"{k}={v}" for k, v in shown.items() if v not in (None, False))
+
+
+def shell_body() -> str:
+    """A page asked for without the action token, until the script fills it."""
+    return (
+        '<p role="status">Loading…</p>'
+        '<p class="muted">The dashboard needs JavaScript. If this stays, '
+        '<a href="/dashboard/sign-in">sign in again</a>.</p>'
+    )
 
 
 def signed_in_body() -> str:

@@ -24,6 +24,7 @@ from viksa_ai.devtools.platform.http._dashboard._access import (
     COOKIE,
     FORM_COOKIE,
     ActionDep,
+    FeedDep,
     PageDep,
     check_same_site,
     set_cookie,
@@ -49,7 +50,7 @@ from viksa_ai.devtools.platform.services._records import Caller
 from viksa_ai.devtools.platform.services._security import new_secret, same_secret
 from viksa_ai.devtools.platform.store._store import Doc
 
-__all__ = ["router"]
+__all__ = ["router", "shell_answer"]
 
 router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 
@@ -81,6 +82,14 @@ def _html(
         signed_in=session is not None,
         project=principal.project_id if principal else None,
     )
+    return HTMLResponse(document, headers=_HEADERS)
+
+
+def shell_answer() -> HTMLResponse:
+    """What a page answers to its cookie alone: nothing of the project; the page's script
+    asks again with its action token (see ``_access``)."""
+    body = _pages.shell_body()
+    document = page("Loading", body, active=None, signed_in=False, filled_by_script=True)
     return HTMLResponse(document, headers=_HEADERS)
 
 
@@ -296,7 +305,7 @@ async def faults_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
 
 
 @router.get("/dashboard/events", response_model=None)
-async def events(request: Request, platform: PlatformDep, session: PageDep) -> StreamingResponse:
+async def events(request: Request, platform: PlatformDep, session: FeedDep) -> StreamingResponse:
     """Server-Sent Events: a notice for each change of an execution of the project.
 
     The stream ends once its browser is signed out, its session revoked or moved to

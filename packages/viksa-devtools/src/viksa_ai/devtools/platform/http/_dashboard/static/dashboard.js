@@ -16,7 +16,6 @@
   }
   let csrf = null;
   try { csrf = window.localStorage.getItem(TOKEN_KEY); } catch (e) { csrf = null; }
-  const signedIn = document.getElementById("sign-out") !== null;
 
   // What a reader cannot see or what reorders the text after it, as \uXXXX: the list of
   // the server's pages (_html._HIDDEN), so a value reads here as it does there.
@@ -165,9 +164,11 @@
     box.focus();
   }
 
-  const runForm = document.getElementById("run-form");
-  if (runForm) {
-    runForm.addEventListener("submit", async function (event) {
+  // Listeners sit on the document: a page's body arrives after this script runs (fill).
+  document.addEventListener("submit", async function (event) {
+    const runForm = event.target;
+    if (!(runForm instanceof HTMLFormElement) || runForm.id !== "run-form") return;
+    {
       event.preventDefault();
       const summary = document.getElementById("form-errors");
       const box = document.getElementById("run-result");
@@ -211,8 +212,8 @@
       } finally {
         button.disabled = false;
       }
-    });
-  }
+    }
+  });
 
   // -- approvals, faults, sign out ------------------------------------------------------
 
@@ -249,9 +250,10 @@
     }
   });
 
-  const faultForm = document.getElementById("fault-form");
-  if (faultForm) {
-    faultForm.addEventListener("submit", async function (event) {
+  document.addEventListener("submit", async function (event) {
+    const faultForm = event.target;
+    if (!(faultForm instanceof HTMLFormElement) || faultForm.id !== "fault-form") return;
+    {
       event.preventDefault();
       const input = document.getElementById("fault-spec");
       const message = document.getElementById("fault-spec-error");
@@ -265,8 +267,8 @@
       } else {
         input.focus();
       }
-    });
-  }
+    }
+  });
 
   // -- live updates: each [data-live] region is fetched again when something changes ----
 
@@ -288,7 +290,10 @@
   async function refreshLive() {
     const regions = document.querySelectorAll("[data-live][id]");
     if (!regions.length) return;
-    const answer = await fetch(window.location.href, { credentials: "same-origin" });
+    const answer = await fetch(window.location.href, {
+      credentials: "same-origin",
+      headers: { "X-Viksa-CSRF": csrf || "" },
+    });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
     regions.forEach(function (region) {
@@ -304,9 +309,9 @@
     pending = setTimeout(function () { pending = null; refreshLive(); }, 150);
   }
 
-  if (signedIn && window.EventSource) {
+  function goLive() {
     const state = document.getElementById("live-state");
-    const source = new EventSource("/dashboard/events");
+    const source = new EventSource("/dashboard/events?csrf_token=" + encodeURIComponent(csrf));
     source.addEventListener("open", function () { if (state) state.textContent = "live"; });
     source.addEventListener("error", function () { if (state) state.textContent = "reconnecting"; });
     source.addEventListener("execution", function (event) {
@@ -317,4 +322,62 @@
     });
     window.addEventListener("pagehide", function () { source.close(); });
   }
+
+  // -- a page's body: asked again with the token ------------------------------------------
+
+  function ready() {
+    document.documentElement.dataset.ready = "true";
+    if (csrf && document.getElementById("sign-out") && window.EventSource) goLive();
+  }
+
+  function signInAgain(main, why) {
+    const link = el("a", "Sign in again");
+    link.href = "/dashboard/sign-in";
+    const line = el("p", why + " ");
+    line.appendChild(link);
+    main.replaceChildren(el("h1", "Not shown"), line);
+    ready();
+  }
+
+  // A navigation sends the cookie alone, which every port of this host receives too: the
+  // page answers an empty shell, and the project's data comes to this request only.
+  async function fill() {
+    const main = document.getElementById("main");
+    if (!csrf) {
+      signInAgain(main, "This browser holds no dashboard token (its site data was cleared?).");
+      return;
+    }
+    let answer = null;
+    try {
+      answer = await fetch(window.location.href, {
+        credentials: "same-origin",
+        headers: { "X-Viksa-CSRF": csrf },
+      });
+    } catch (e) {
+      signInAgain(main, "The platform did not answer: is viksa dev still running?");
+      return;
+    }
+    if (answer.redirected) {  // the session has ended: the sign-in page
+      window.location.replace(answer.url);
+      return;
+    }
+    if ((answer.headers.get("content-type") || "").indexOf("text/html") !== 0) {
+      let data = null;
+      try { data = await answer.json(); } catch (e) { data = null; }
+      main.replaceChildren(el("h1", "Not shown"), el("p", describe(data && data.detail), "error-text"));
+      ready();
+      return;
+    }
+    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    if (fresh.querySelector('meta[name="viksa-shell"]')) {
+      signInAgain(main, "This browser's dashboard token is not its session's.");
+      return;
+    }
+    document.title = fresh.title;
+    document.body.replaceWith(document.adoptNode(fresh.body));
+    ready();
+  }
+
+  if (document.querySelector('meta[name="viksa-shell"]')) fill();
+  else ready();
 })();
