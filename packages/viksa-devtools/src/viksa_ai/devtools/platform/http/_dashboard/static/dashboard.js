@@ -14,8 +14,10 @@
     window.location.replace("/");
     return;
   }
-  let csrf = null;
-  try { csrf = window.localStorage.getItem(TOKEN_KEY); } catch (e) { csrf = null; }
+  // Read at each request: a sign-in in another tab replaces the session and its token.
+  function token() {
+    try { return window.localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
 
   // What a reader cannot see or what reorders the text after it, as \uXXXX: the list of
   // the server's pages (_html._HIDDEN), so a value reads here as it does there.
@@ -45,7 +47,7 @@
   }
 
   async function act(method, path, body) {
-    const headers = { "X-Viksa-CSRF": csrf || "" };
+    const headers = { "X-Viksa-CSRF": token() || "" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const answer = await fetch(path, {
       method: method,
@@ -292,7 +294,7 @@
     if (!regions.length) return;
     const answer = await fetch(window.location.href, {
       credentials: "same-origin",
-      headers: { "X-Viksa-CSRF": csrf || "" },
+      headers: { "X-Viksa-CSRF": token() || "" },
     });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
@@ -311,7 +313,7 @@
 
   function goLive() {
     const state = document.getElementById("live-state");
-    const source = new EventSource("/dashboard/events?csrf_token=" + encodeURIComponent(csrf));
+    const source = new EventSource("/dashboard/events?csrf_token=" + encodeURIComponent(token() || ""));
     source.addEventListener("open", function () { if (state) state.textContent = "live"; });
     source.addEventListener("error", function () { if (state) state.textContent = "reconnecting"; });
     source.addEventListener("execution", function (event) {
@@ -327,7 +329,7 @@
 
   function ready() {
     document.documentElement.dataset.ready = "true";
-    if (csrf && document.getElementById("sign-out") && window.EventSource) goLive();
+    if (token() && document.getElementById("sign-out") && window.EventSource) goLive();
   }
 
   function signInAgain(main, why) {
@@ -343,6 +345,7 @@
   // page answers an empty shell, and the project's data comes to this request only.
   async function fill() {
     const main = document.getElementById("main");
+    const csrf = token();
     if (!csrf) {
       signInAgain(main, "This browser holds no dashboard token (its site data was cleared?).");
       return;
