@@ -42,8 +42,12 @@ from viksa_ai.devtools.runner import (
     sandbox_available,
     sandbox_status,
 )
+from viksa_ai.devtools.runner import _worker as worker_module
+from viksa_ai.devtools.runner._environ import import_roots
+from viksa_ai.devtools.runner._protocol import encode_frame, read_frame
 from viksa_ai.devtools.runner._reap import descendants
 from viksa_ai.devtools.runner._sandbox import sandbox_backend
+from viksa_ai.devtools.runner._worker import _CHILD_BOOTSTRAP, _to_the_end
 from viksa_ai.runtime import A2A_PAYLOAD_KEY, to_module_source
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
@@ -124,6 +128,58 @@ def test_the_injected_file_is_the_runtime_source(tmp_path: Path) -> None:
     )
 
     assert run_endpoint(manifest, "injected").value == to_module_source()
+
+
+ECHO_CONTEXT_SOURCE = """\
+from ViksaAI import context, mcp_endpoint
+
+
+@mcp_endpoint(description="The call's A2A envelope")
+async def echo(payload):
+    return context()
+"""
+
+
+def test_an_agent_s_own_viksa_ai_runtime_never_stands_in_for_the_runner_s(
+    tmp_path: Path,
+) -> None:
+    # Installed without the viksa-ai meta-package, viksa_ai is a namespace package: once
+    # the child put the agent's directory on sys.path, a viksa_ai/runtime among the
+    # agent's files was the runtime the child imported and set the envelope through.
+    # The child runs as a worker starts it, with only the runner's import roots
+    # (-S: without site-packages, whose viksa_ai would be the meta-package's).
+    workdir = tmp_path / "work"
+    (workdir / "viksa_ai" / "runtime").mkdir(parents=True)
+    (workdir / "viksa_ai" / "runtime" / "__init__.py").write_text(
+        "raise ImportError('the agent imported its own viksa_ai.runtime')\n"
+    )
+    (workdir / "main.py").write_text(ECHO_CONTEXT_SOURCE)
+    (workdir / "ViksaAI.py").write_text(to_module_source())
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(import_roots())}
+    with subprocess.Popen(
+        [sys.executable, "-S", "-c", _CHILD_BOOTSTRAP, "main"],
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        try:
+            ready = read_frame(child.stdout)
+            assert ready is not None, "the child ended before it was ready"
+            assert ready["ok"], ready
+            call = {"op": "call", "id": 1, "module": "main", "function": "echo", "inputs": {}}
+            child.stdin.write(encode_frame({**call, "envelope": {"run_id": "r-1"}}))
+            child.stdin.flush()
+            reply = read_frame(child.stdout)
+        finally:
+            child.stdin.close()
+            child.wait(timeout=60)
+
+    assert reply is not None
+    assert reply["value"] == {"run_id": "r-1"}, reply
 
 
 def test_endpoint_found_by_its_full_path() -> None:
@@ -630,12 +686,86 @@ def test_warm_secrets_are_per_call_and_restored() -> None:
     assert after == base
 
 
+@pytest.mark.parametrize("value", ["nul\x00-hunter2-secret", 42])
+def test_a_call_s_secret_the_agent_cannot_be_given_fails_the_call_as_a_runner_error(
+    value: object,
+) -> None:
+    # The local platform's vault takes any JSON text, a NUL included, and records a
+    # call's failure only as a RunnerError: the value reached the child's environment
+    # and failed as "the endpoint raised ValueError: embedded null byte".
+    with AgentWorker(PROBE) as warm:
+        pid = warm.call("echo").value["pid"]
+        with pytest.raises(AgentLoadError, match=r"probe_auth\.token") as caught:
+            warm.call("echo", secrets={"probe_auth.token": value})  # type: ignore[dict-item]
+        again = warm.call("echo").value["pid"]
+
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.endpoint == "echo"
+    assert again == pid
+
+
 def test_warm_worker_survives_an_endpoint_exception(worker: AgentWorker) -> None:
     pid = worker.call("echo").value["pid"]
     with pytest.raises(EndpointError):
         worker.call("boom")
     assert worker.call("echo").value["pid"] == pid
     assert worker.starts == 1
+
+
+STRAY_EXIT_SOURCE = """\
+import asyncio
+from typing import Any, Dict
+
+from viksa_ai.runtime import context, mcp_endpoint
+
+
+@mcp_endpoint(description="Leave a task running that soon raises SystemExit or KeyboardInterrupt")
+async def leave(payload: Dict[str, Any]):
+    async def later(kind: str) -> None:
+        await asyncio.sleep(0.05)
+        raise SystemExit(5) if kind == "exit" else KeyboardInterrupt()
+
+    asyncio.ensure_future(later(payload["kind"]))
+    return "left"
+
+
+@mcp_endpoint(description="Sleep, then answer with the call's envelope")
+async def nap(payload: Dict[str, Any]):
+    await asyncio.sleep(0.3)
+    return {"context": context()}
+"""
+
+
+@pytest.mark.parametrize("kind", ["exit", "interrupt"])
+def test_a_stray_task_exiting_is_not_the_next_call_s_error(kind: str) -> None:
+    # asyncio lets SystemExit and KeyboardInterrupt out of the loop from any task. One
+    # raised by a task an earlier call left running failed the next call as "the
+    # endpoint raised SystemExit" and left that call's own coroutine running unseen.
+    manifest = {
+        **probe_manifest(),
+        "files": [{"name": "main.py", "content": STRAY_EXIT_SOURCE, "mime_type": "python"}],
+        "inputs": [{"name": "kind", "type": "string"}],
+        "agent_endpoints": [
+            {
+                "name": "leave",
+                "module": "main",
+                "description": "leave",
+                "inputs": [{"input_ref": "kind"}],
+            },
+            {"name": "nap", "module": "main", "description": "nap", "inputs": []},
+        ],
+    }
+    with AgentWorker(manifest, capture_output=True) as warm:
+        assert warm.call("leave", {"kind": kind}).value == "left"
+        napped = warm.call("nap", envelope={"run_id": "r2"})
+        again = warm.call("nap")
+        assert warm.starts == 1
+
+    assert napped.value == {"context": {"run_id": "r2"}}
+    name = "SystemExit" if kind == "exit" else "KeyboardInterrupt"
+    assert napped.output is not None
+    assert name in napped.output
+    assert again.value == {"context": {}}
 
 
 def test_warm_worker_restarts_after_a_crash(worker: AgentWorker) -> None:
@@ -738,6 +868,26 @@ async def test_cancelled_call_kills_the_child_and_the_next_call_works() -> None:
         assert (await warm.call("echo")).value["pid"] != pid
 
 
+async def test_a_clean_up_failing_after_its_caller_was_cancelled_still_ends_it_cancelled() -> None:
+    # A cancelled task must end cancelled (anyio's scopes count on it); the clean-up's
+    # own error is not lost either: it is the cancellation's cause.
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def clean_up() -> None:
+        started.set()
+        await release.wait()
+        raise OSError("the clean-up failed")
+
+    caller = asyncio.ensure_future(_to_the_end(clean_up()))
+    await started.wait()
+    caller.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError) as caught:
+        await caller
+    assert isinstance(caught.value.__cause__, OSError)
+
+
 async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_call() -> None:
     # anyio (the MCP SDK's server) cancels a task again at each await until it leaves
     # its cancelled scope: the clean-up must still end before a queued call takes the
@@ -758,23 +908,33 @@ async def test_a_call_cancelled_again_and_again_ends_its_child_before_the_next_c
         assert (await queued).value["pid"] != pid
 
 
-async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up() -> None:
+async def test_a_call_cancelled_while_its_timeout_kills_the_child_ends_that_clean_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The timeout's clean-up (kill, reap, close the stderr copy) runs under the lock like
     # the cancel's: cancelled again at each await (anyio), it must still end, or the copy
-    # of the child's stderr and its pipe are left open for good.
+    # of the child's stderr and its pipe are left open for good. The reap is held until
+    # the cancellations are in, so a loaded machine cannot end the clean-up first.
+    held, release = asyncio.Event(), asyncio.Event()
+    reaped = worker_module._reaped
+
+    async def held_reap(*args: Any) -> int | None:
+        held.set()
+        await release.wait()
+        return await reaped(*args)
+
+    monkeypatch.setattr(worker_module, "_reaped", held_reap)
     async with AsyncAgentWorker(PROBE, capture_output=True) as warm:
         await warm.start()
         copy = warm._forwarder
         assert copy is not None
         task = asyncio.create_task(warm.call("nap", {"seconds": 5}, timeout=0.3))
-        for _ in range(2000):  # until the timeout's clean-up has begun (at most 20 s)
-            if warm._process is None:
-                break
-            await asyncio.sleep(0.01)
-        assert warm._process is None
-        while not task.done():
+        await asyncio.wait_for(held.wait(), 20)  # the timeout's clean-up has begun
+        for _ in range(5):
             task.cancel()
             await asyncio.sleep(0)
+        assert not task.done()  # the clean-up goes on
+        release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert warm._forwarder is None

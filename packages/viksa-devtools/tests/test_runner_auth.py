@@ -134,6 +134,48 @@ def test_non_string_secret_is_refused_without_its_value() -> None:
     assert "123456789" not in str(caught.value)
 
 
+def _holds(exc: BaseException, secret: str) -> bool:
+    """Whether ``exc``, its args or an exception chained to it hold ``secret``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if secret in str(seen) or secret in repr(seen) or secret in repr(seen.args):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@pytest.mark.parametrize("odd", ["\x00", chr(0xD800), chr(0xDFFF)], ids=["nul", "high", "low"])
+def test_a_secret_no_environment_can_carry_is_refused_without_its_value(odd: str) -> None:
+    secret = f"hunter2-very-secret{odd}tail"
+    # Before the check, a NUL failed the child's start with a bare ValueError (or, as a
+    # call's secret, was reported as the endpoint's error) and a lone surrogate raised a
+    # UnicodeEncodeError whose args held the whole secret.
+    with pytest.raises(SecretsError, match=r"bearer\.api_key") as at_start:
+        AuthConfig({"bearer.api_key": secret})
+    with pytest.raises(SecretsError, match=r"bearer\.api_key") as for_a_call:
+        AuthConfig().with_secrets({"bearer.api_key": secret})
+    for caught in (at_start, for_a_call):
+        assert not _holds(caught.value, secret)
+        assert not _holds(caught.value, "hunter2")
+
+
+def test_a_secret_with_an_undecodable_byte_is_passed_on_and_masked() -> None:
+    # os.environ spells a byte that is not UTF-8 as a lone surrogate (surrogateescape):
+    # the agent gets it as it is, and what it prints is masked.
+    secret = "hunter2-\udc80-secret"
+    config = AuthConfig({"bearer.api_key": secret})
+    assert config.environment()["bearer.api_key"] == secret
+    redact = config.redactor()
+    assert redact(f"key={secret} url=hunter2-%80-secret") == "key=*** url=***"
+
+
+@pytest.mark.parametrize("secret", ["a\ud800b-secret", "\udc80", "x\udfffy"])
+def test_the_redactor_takes_any_text_without_an_error(secret: str) -> None:
+    # Built for every call from what the worker was given; quote() on the str raised a
+    # UnicodeEncodeError holding the secret.
+    assert Redactor([secret])(f"said {secret}!") == "said ***!"
+
+
 def test_redactor_replaces_raw_and_url_encoded_forms() -> None:
     redact = Redactor(["p@ss word/+"])
     text = "raw p@ss word/+ quoted p%40ss%20word%2F%2B plus p%40ss+word%2F%2B"

@@ -182,6 +182,79 @@ def test_set_envelope_copies_its_argument(rt: ModuleType) -> None:
         rt._reset_envelope(token)
 
 
+def _chain(depth: int, leaf: list[str]) -> dict[str, Any]:
+    """``{"m": {"m": ... [leaf] ...}}``, ``depth`` dicts deep, built without recursion."""
+    value: dict[str, Any] = {"m": leaf}
+    for _ in range(depth - 1):
+        value = {"m": value}
+    return value
+
+
+def _leaf_of(value: Any) -> tuple[int, Any]:
+    depth = 0
+    while isinstance(value, dict):
+        value = value["m"]
+        depth += 1
+    return depth, value
+
+
+def test_an_envelope_deeper_than_the_stack_is_copied(rt: ModuleType) -> None:
+    # A JSON parser lets about 1,000 levels through, and a worker splits the envelope
+    # from deep in its own stack: the recursive copy raised RecursionError there.
+    leaf = ["original"]
+    inputs = {"q": 1, KEY: {"run_id": "deep", "metadata": _chain(5000, leaf)}}
+
+    payload, envelope = rt._split_envelope(inputs)
+    attached = rt.attach_envelope(payload, envelope)
+    with rt._use_envelope(envelope) as seen:
+        leaf.append("changed after the copy")
+        copies = [envelope["metadata"], attached[KEY]["metadata"], seen["metadata"]]
+        copies.append(rt.context()["metadata"])
+
+    assert payload == {"q": 1}
+    for copy in copies:
+        assert _leaf_of(copy) == (5000, ["original"])
+    assert rt.context() == {}
+
+
+def _containers(value: Any) -> list[Any]:
+    found: list[Any] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            found.append(item)
+            pending.extend(item)
+    return found
+
+
+@settings(max_examples=60)
+@given(value=json_values)
+def test_the_copy_without_recursion_is_the_recursive_copy(value: Any) -> None:
+    # The fallback runs only past the stack's depth: here it is checked on every shape.
+    copied = _viksa._copy_without_recursion(value)
+
+    assert copied == _viksa._copy_nested(value) == value
+    assert repr(copied) == repr(value)  # the same key and item order
+    originals = {id(item) for item in _containers(value)}
+    assert not originals & {id(item) for item in _containers(copied)}
+
+
+def test_an_envelope_holding_itself_is_copied_not_recursed_forever(rt: ModuleType) -> None:
+    metadata: dict[str, Any] = {"k": "v"}
+    metadata["self"] = metadata
+
+    attached = rt.attach_envelope({}, {"run_id": "r", "metadata": metadata})
+    copied = attached[KEY]["metadata"]
+
+    assert copied is not metadata
+    assert copied["self"] is copied
+    assert copied["k"] == "v"
+
+
 def test_set_envelope_none_clears_and_reset_restores(rt: ModuleType) -> None:
     outer = rt._set_envelope({"run_id": "outer"})
     inner = rt._set_envelope(None)

@@ -2,7 +2,7 @@
 
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from types import ModuleType
 from unittest import mock
 
@@ -92,6 +92,67 @@ def test_get_method_params_collects_one_method(
         "client_secret": SECRET,
     }
     assert rt.ViksaAuth.get_method_params("missing") == {}
+
+
+class _VanishingEnviron(MutableMapping[str, str]):
+    """``os.environ`` as another thread sees it unset ``vanishing`` during a scan.
+
+    Like ``os.environ``, iteration runs over a snapshot of the names taken when it
+    starts; the variable is gone by the time its value is read.
+    """
+
+    def __init__(self, data: dict[str, str], vanishing: str) -> None:
+        self._data = data
+        self._vanishing = vanishing
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        names = list(self._data)
+        self._data.pop(self._vanishing, None)
+        return iter(names)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def test_get_method_params_while_another_thread_unsets_a_param(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A warm worker swaps the auth variables between calls while a thread an earlier
+    # call left behind may be reading them: items() raised KeyError for the lost one.
+    environ = _VanishingEnviron(
+        {"oauth_client.client_id": "id-1", "oauth_client.client_secret": SECRET},
+        vanishing="oauth_client.client_secret",
+    )
+    monkeypatch.setattr(os, "environ", environ)
+
+    assert rt.ViksaAuth.get_method_params("oauth_client") == {"client_id": "id-1"}
+
+
+@pytest.mark.parametrize("odd", [chr(0xD800), chr(0xDFFF), f"a{chr(0xDCFF)}b"])
+def test_an_id_no_variable_can_have_reads_as_unset(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch, odd: str
+) -> None:
+    # A lone surrogate cannot be encoded into a variable's name: os.environ.get raised
+    # UnicodeEncodeError, where the documented answer is "unset".
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv(CONFIGURED, "bearer_token")
+
+    assert rt.ViksaAuth.get_param(odd, "api_key") is None
+    assert rt.ViksaAuth.get_param("bearer_token", odd) is None
+    assert rt.ViksaAuth.get_method_params(odd) == {}
+    assert not rt.ViksaAuth.is_method_enabled(odd)
+    with pytest.raises(rt.ViksaAuthError, match="is not set") as caught:
+        rt.ViksaAuth.require_param("bearer_token", odd)
+    assert caught.value.method_id == "bearer_token"
 
 
 def test_require_param_when_the_method_is_not_declared(
@@ -198,6 +259,36 @@ def test_non_string_ids_read_as_not_set_as_in_0_2(
     with pytest.raises(rt.ViksaAuthError, match="None of the auth methods") as chosen:
         auth.require_method(bad)
     assert chosen.value.candidates == (bad,)
+
+
+class _LoudRepr:
+    """A value whose repr would say a secret, or fail."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+
+    def __repr__(self) -> str:
+        if self.fail:
+            raise RuntimeError("repr failed")
+        return f"<holding {SECRET}>"
+
+
+def test_require_method_names_a_non_str_candidate_by_its_type_only(
+    rt: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The message repr()'d every candidate: a mistaken argument (the params dict, an
+    # object holding a value) put a secret in it, and a failing repr replaced the error.
+    monkeypatch.setenv(ENABLED, "bearer_token")
+    monkeypatch.setenv("oauth.client_secret", SECRET)
+    params = rt.ViksaAuth.get_method_params("oauth")
+    candidates = (params, _LoudRepr(fail=False), _LoudRepr(fail=True), "oauth")
+
+    with pytest.raises(rt.ViksaAuthError) as caught:
+        rt.ViksaAuth.require_method(*candidates)
+
+    _assert_no_secret(caught.value)
+    assert "a dict, a _LoudRepr, a _LoudRepr, 'oauth'" in str(caught.value)
+    assert caught.value.candidates == candidates
 
 
 def test_empty_ids_are_plain_lookups_as_in_0_2(

@@ -141,17 +141,7 @@ def test_a_0_2_worker_loop_runs_endpoints_with_each_call_s_context(tmp_path: Pat
         {"source": "ORD", KEY: None},
         {"source": "BOS", KEY: {"run_id": "run-5", "metadata": {"n": 5}}},
     ]
-    completed = subprocess.run(
-        # -S: no site-packages, so only the injected file can serve `import ViksaAI`.
-        [sys.executable, "-S", "-c", textwrap.dedent(_WORKER), json.dumps(calls)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
+    report = _worker_report(tmp_path, _WORKER, json.dumps(calls))
 
     expected = [
         {
@@ -169,6 +159,45 @@ def test_a_0_2_worker_loop_runs_endpoints_with_each_call_s_context(tmp_path: Pat
         },
     ]
     assert report == {"one_loop": expected, "loop_per_call": expected}
+
+
+# A 0.2 agent that took everything from the injected file: 0.2's ViksaAI.py had no
+# __all__, so `import *` also gave `os` and the typing names it imported.
+_STAR_AGENT = """
+from ViksaAI import *
+
+
+@mcp_endpoint(description="Uses what 0.2's star import gave")
+async def run(payload: Dict[str, Optional[str]]) -> List[str]:
+    check: Callable[[str], bool] = os.path.isabs
+    return [str(check("/")), context().get("run_id") or ""]
+"""
+
+
+def test_a_0_2_agent_gets_what_0_2s_star_import_gave(tmp_path: Path) -> None:
+    (tmp_path / "ViksaAI.py").write_bytes(to_module_source().encode("utf-8"))
+    (tmp_path / "main.py").write_text(_STAR_AGENT, encoding="utf-8")
+    code = """
+        import asyncio, json, sys
+        sys.path.insert(0, ".")
+        import main
+        print(json.dumps(asyncio.run(main.run({}))))
+    """
+    assert _worker_report(tmp_path, code) == ["True", ""]
+
+
+def test_the_0_2_star_names_stay_out_of_viksa_ai_runtime() -> None:
+    # Only the injected copy gives them; the package's public names are its own.
+    from viksa_ai.runtime import _viksa
+
+    assert not {"os", "Dict", "List", "Optional", "Callable"} & set(_viksa.__all__)
+    assert not {"os", "Dict", "List", "Optional", "Callable"} & set(viksa_ai.runtime.__all__)
+
+
+def _worker_report(folder: Path, code: str, *args: str) -> Any:
+    """What ``code`` prints as JSON, run in ``folder`` as a 0.2 worker runs: without
+    site-packages (only the injected file can serve ``import ViksaAI``)."""
+    return _fresh_python_report(code, *args, folder=folder, site=False)
 
 
 # -- mcp_endpoint: every use 0.2 accepted still imports ----------------------------------
@@ -361,35 +390,39 @@ def test_0_2_submodules_serve_a_0_2_style_agent() -> None:
     assert ViksaAuth.is_method_enabled(None) is False
 
 
-def test_0_2_submodules_import_only_the_standard_library_and_no_warnings() -> None:
+def _fresh_python_report(
+    code: str, *args: str, folder: Path | None = None, site: bool = True
+) -> Any:
+    """What ``code`` prints as JSON, run with warnings as errors in a fresh interpreter
+    (in ``folder``; without site-packages unless ``site``)."""
+    options = ["-W", "error"] if site else ["-S", "-W", "error"]
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "error",
-            "-c",
-            textwrap.dedent(
-                """
-                import json, sys
-                before = set(sys.modules)
-                import viksa_ai.runtime
-                lean = set(sys.modules)
-                import viksa_ai.runtime.auth, viksa_ai.runtime.a2a, viksa_ai.runtime.endpoints
-                added = sorted(set(sys.modules) - lean)
-                print(json.dumps({
-                    "eager": sorted(n for n in lean - before if n.startswith("viksa_ai.")),
-                    "added": added,
-                }))
-                """
-            ),
-        ],
+        [sys.executable, *options, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
+        cwd=folder,
         timeout=SUBPROCESS_TIMEOUT,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
+    return json.loads(completed.stdout)
+
+
+def test_0_2_submodules_import_only_the_standard_library_and_no_warnings() -> None:
+    report = _fresh_python_report(
+        """
+        import json, sys
+        before = set(sys.modules)
+        import viksa_ai.runtime
+        lean = set(sys.modules)
+        import viksa_ai.runtime.auth, viksa_ai.runtime.a2a, viksa_ai.runtime.endpoints
+        added = sorted(set(sys.modules) - lean)
+        print(json.dumps({
+            "eager": sorted(n for n in lean - before if n.startswith("viksa_ai.")),
+            "added": added,
+        }))
+        """
+    )
 
     # Loaded on demand only, so `import viksa_ai.runtime` costs what it did.
     assert report["eager"] == ["viksa_ai.runtime", "viksa_ai.runtime._viksa"]
@@ -402,3 +435,38 @@ def test_0_2_submodules_import_only_the_standard_library_and_no_warnings() -> No
     assert {"viksa_ai.runtime.auth", "viksa_ai.runtime.a2a", "viksa_ai.runtime.endpoints"} <= set(
         report["added"]
     )
+
+
+def test_0_2_submodules_are_attributes_of_the_package_as_in_0_2() -> None:
+    # 0.2's package imported its submodules, so services wrote
+    # `import viksa_ai.runtime` then `viksa_ai.runtime.inject.to_module_source()` (the
+    # path the 0.2 README names): that raised AttributeError. A fresh interpreter, as
+    # another test's import would set the attributes here.
+    report = _fresh_python_report(
+        """
+        import json, sys
+        import viksa_ai.runtime
+        lazy = [n for n in ("a2a", "auth", "endpoints", "inject")
+                if f"viksa_ai.runtime.{n}" in sys.modules]
+        runtime = viksa_ai.runtime
+        print(json.dumps({
+            "lazy": lazy,
+            "source": runtime.inject.to_module_source() == runtime.to_module_source(),
+            "same": [
+                runtime.auth.ViksaAuth is runtime.ViksaAuth,
+                runtime.auth.ViksaAuthError is runtime.ViksaAuthError,
+                runtime.a2a.context is runtime.context,
+                runtime.a2a._strip_envelope is runtime._strip_envelope,
+                runtime.endpoints.mcp_endpoint is runtime.mcp_endpoint,
+            ],
+            "listed": sorted({"a2a", "auth", "endpoints", "inject"} & set(dir(runtime))),
+        }))
+        """
+    )
+
+    assert report["lazy"] == []  # still loaded on first use only
+    assert report["source"] is True
+    assert report["same"] == [True] * 5
+    assert report["listed"] == ["a2a", "auth", "endpoints", "inject"]
+    with pytest.raises(AttributeError, match="no attribute 'nowhere'"):
+        getattr(viksa_ai.runtime, "nowhere")  # noqa: B009

@@ -3,12 +3,14 @@
 import asyncio
 import sys
 import threading
-from types import ModuleType
+from contextvars import ContextVar
+from types import CodeType, ModuleType
 from typing import Any
 
 import pytest
 
 import viksa_ai.runtime
+from viksa_ai.runtime._viksa import _SHARED_STATE_KEY
 
 TASKS = 200
 THREADS = 16
@@ -152,3 +154,38 @@ def test_copies_share_the_endpoint_warning_class(second_copy: ModuleType) -> Non
     assert second_copy.ViksaEndpointWarning is viksa_ai.runtime.ViksaEndpointWarning
     with pytest.warns(viksa_ai.runtime.ViksaEndpointWarning, match="'async def'"):
         second_copy.mcp_endpoint(description="Search")(search)
+
+
+def test_a_copy_of_another_version_extends_the_state_it_finds(
+    monkeypatch: pytest.MonkeyPatch, runtime_code: CodeType
+) -> None:
+    # A worker's viksa-runtime and the agent's injected ViksaAI.py may come from
+    # different releases. State made by a copy that shares less (here: before tracing)
+    # failed the import of the next copy with AttributeError; bumping the key instead
+    # would split the envelope silently.
+    class OlderAuthError(RuntimeError):
+        pass
+
+    envelope: ContextVar[dict[str, Any] | None] = ContextVar("older_envelope", default=None)
+    older = ModuleType(_SHARED_STATE_KEY)
+    vars(older).update(
+        envelope=envelope,
+        ViksaAuthError=OlderAuthError,
+        ViksaEndpointWarning=viksa_ai.runtime.ViksaEndpointWarning,
+        EndpointInfo=viksa_ai.runtime.EndpointInfo,
+    )
+    monkeypatch.setitem(sys.modules, _SHARED_STATE_KEY, older)
+    newer = ModuleType("ViksaAI")
+    monkeypatch.setitem(sys.modules, "ViksaAI", newer)
+
+    exec(runtime_code, vars(newer))
+
+    token = envelope.set({"run_id": "set-by-the-older-copy"})
+    try:
+        assert newer.context() == {"run_id": "set-by-the-older-copy"}
+        assert newer.trace_context() == {}
+    finally:
+        envelope.reset(token)
+    assert newer.ViksaAuthError is OlderAuthError
+    assert vars(older)["envelope"] is envelope
+    assert {"trace", "trace_provider"} <= set(vars(older))

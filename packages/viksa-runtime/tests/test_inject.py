@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -73,6 +74,23 @@ def test_an_install_without_the_source_file_says_how_to_repair(
     assert str(module_file or "none") in str(caught.value)
 
 
+def test_a_source_file_gone_since_the_import_says_how_to_repair(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # An upgrade in place under a running service removes the file the module came
+    # from: a bare FileNotFoundError said nothing of what to do.
+    gone = ModuleType(_viksa.__name__)
+    gone.__file__ = str(tmp_path / "viksa_ai" / "runtime" / "_viksa.py")
+    monkeypatch.setattr(inject, "_viksa", gone)
+    monkeypatch.setattr(inject, "_source", None)
+
+    with pytest.raises(RuntimeError, match="cannot be read") as caught:
+        inject.to_module_source()
+    assert "pip install --force-reinstall viksa-runtime" in str(caught.value)
+    assert gone.__file__ in str(caught.value)
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
 def test_source_is_read_through_the_loader_from_a_zip_archive(tmp_path: Path) -> None:
     # zipimport gives a __file__ inside the archive, which open() cannot read.
     archive = tmp_path / "runtime.zip"
@@ -98,6 +116,14 @@ def test_source_is_read_through_the_loader_from_a_zip_archive(tmp_path: Path) ->
 
 def test_the_readme_import_paths_agree() -> None:
     assert viksa_ai.runtime.to_module_source is inject.to_module_source
+
+
+def test_the_readme_names_the_shared_state_key_in_use() -> None:
+    # The README said _v2 after the key became _v3 (trace state): someone checking
+    # sys.modules for it, as the README tells, found nothing.
+    readme = (ROOT / "packages" / "viksa-runtime" / "README.md").read_text(encoding="utf-8")
+    keys = set(re.findall(r"_viksa_ai_runtime_state_v\d+", readme))
+    assert keys == {_viksa._SHARED_STATE_KEY}
 
 
 # "-S": no site-packages, as a plain `python` on a fresh checkout: the script falls back

@@ -148,3 +148,19 @@ async def test_a_passphrase_change_checked_against_a_replaced_one_is_409(
     assert (raised.value.status_code, detail["code"]) == (409, "secret_changed")
     read = await http.get(f"/builder/secret/{secret_id}", params={"passphrase": "owner"})
     assert read.json()["value"] == "v"
+
+
+async def test_a_secret_no_environment_can_carry_fails_the_run_not_the_platform(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Callable[..., Manifest]
+) -> None:
+    # The vault takes any JSON text; a NUL cannot be an environment variable's value.
+    # The run is recorded as failed (the runner's AgentLoadError), naming the param only.
+    update = {"value": "nul\u0000-hunter2-secret"}
+    assert (await http.put(f"/builder/secret/{deployed['secret_id']}", json=update)).is_success
+
+    run = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+
+    assert run.status_code == 200, run.text
+    assert run.json()["status"] == "failed"
+    assert "svc.api_key" in run.json()["error"]
+    assert "hunter2" not in run.text

@@ -53,15 +53,20 @@ else:
     # Loaded on first use, to keep `import viksa_ai.runtime` cheap: A2AContext is a
     # TypedDict (it imports typing), to_module_source is for platform services only.
     _LAZY = {"A2AContext": "_viksa", "to_module_source": "inject"}
+    # viksa-ai 0.2 imported these with the package, so code reached them as attributes
+    # (`viksa_ai.runtime.inject.to_module_source()`, as the 0.2 README names it).
+    _SUBMODULES = frozenset({"a2a", "auth", "endpoints", "inject"})
 
     def __getattr__(name):
+        from importlib import import_module
+
+        if name in _SUBMODULES:
+            return import_module(f"{__name__}.{name}")  # which sets the attribute
         submodule = _LAZY.get(name)
         if submodule is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        from importlib import import_module
-
         value = globals()[name] = getattr(import_module(f"{__name__}.{submodule}"), name)
         return value
 
     def __dir__():
-        return sorted({*globals(), *_LAZY})
+        return sorted({*globals(), *_LAZY, *_SUBMODULES})

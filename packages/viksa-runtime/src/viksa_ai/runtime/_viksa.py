@@ -50,9 +50,17 @@ __all__ = [
     "mcp_endpoint",
     "trace_context",
 ]
+# 0.2's ViksaAI.py had no __all__: `from ViksaAI import *` also gave what it imported,
+# which agents written for it may use without importing them. The injected copy still
+# gives them (typing's loaded by such an import only); viksa_ai.runtime does not.
+_STAR_0_2 = ("Callable", "Dict", "List", "Optional")
+if __name__ != "viksa_ai.runtime._viksa":
+    __all__ += ["os", *_STAR_0_2]
 
-# Bump the suffix whenever the shared state changes shape, so that copies of the
-# runtime with different layouts never read each other's state.
+# Bump the suffix only when a shared object changes meaning. A new shared object is
+# added under the same key: a copy adds what the state it finds lacks, so copies of
+# different versions (a worker's viksa-runtime and an older or newer injected
+# ViksaAI.py) still share the envelope; a bumped key would split it silently.
 _SHARED_STATE_KEY = "_viksa_ai_runtime_state_v3"
 
 # Tracebacks and pickles name the public module, not this private file.
@@ -141,17 +149,20 @@ def _shared_state() -> "ModuleType":
     state = sys.modules.get(_SHARED_STATE_KEY)
     if state is None:
         fresh = type(sys)(_SHARED_STATE_KEY, "State shared by every copy of the Viksa AI runtime.")
-        vars(fresh).update(
-            envelope=ContextVar("viksa_a2a_envelope", default=None),
-            trace=ContextVar("viksa_trace_context", default=None),
-            # [callable or None]: the current span's carrier, set by tracing-aware code.
-            trace_provider=[None],
-            ViksaAuthError=ViksaAuthError,
-            ViksaEndpointWarning=ViksaEndpointWarning,
-            EndpointInfo=EndpointInfo,
-        )
         # setdefault is atomic: two copies imported at once by two threads agree on one.
         state = sys.modules.setdefault(_SHARED_STATE_KEY, fresh)
+    shared = vars(state)
+    # What a copy of another version made is kept; what it lacks is added, once.
+    for name, value in (
+        ("envelope", ContextVar("viksa_a2a_envelope", default=None)),
+        ("trace", ContextVar("viksa_trace_context", default=None)),
+        # [callable or None]: the current span's carrier, set by tracing-aware code.
+        ("trace_provider", [None]),
+        ("ViksaAuthError", ViksaAuthError),
+        ("ViksaEndpointWarning", ViksaEndpointWarning),
+        ("EndpointInfo", EndpointInfo),
+    ):
+        shared.setdefault(name, value)
     return state
 
 
@@ -355,7 +366,10 @@ class ViksaAuth:
         """Return the value of one param (possibly empty), or None when it is not set."""
         if not _all_str(method_id, param_name):
             return None
-        return os.environ.get(f"{method_id}.{param_name}")
+        try:
+            return os.environ.get(f"{method_id}.{param_name}")
+        except UnicodeEncodeError:  # a lone surrogate: no variable has such a name
+            return None
 
     @classmethod
     def require_param(cls, method_id: str, param_name: str) -> str:
@@ -385,11 +399,15 @@ class ViksaAuth:
         if not _all_str(method_id):
             return params
         prefix = f"{method_id}."
-        for key, value in os.environ.items():
-            if key.startswith(prefix):
-                param = key[len(prefix) :]
-                if param and "." not in param:
-                    params[param] = value
+        # Names first, then each value: another thread may unset a variable in between,
+        # which items() would turn into a KeyError.
+        for key in list(os.environ):
+            if not key.startswith(prefix):
+                continue
+            param = key[len(prefix) :]
+            value = os.environ.get(key)
+            if param and "." not in param and value is not None:
+                params[param] = value
         return params
 
     @classmethod
@@ -479,7 +497,10 @@ def _check_id(value: object, what: str) -> str:
 
 
 def _describe_ids(ids: list[str] | tuple[str, ...]) -> str:
-    return ", ".join(repr(item) for item in ids) if ids else "none"
+    # A candidate that is not a str (0.2 took any value) is named by its type alone: its
+    # repr is agent code, and may hold anything, a param's value included.
+    described = (repr(item) if _all_str(item) else f"a {type(item).__name__}" for item in ids)
+    return ", ".join(described) if ids else "none"
 
 
 # --- A2A context -----------------------------------------------------------------------
@@ -748,11 +769,44 @@ def _require_mapping(value: object, what: str, *, allow_none: bool = False) -> N
 def _copy_data(value: "Any") -> "Any":
     # Envelopes are JSON data: copying nested dicts and lists keeps concurrent calls
     # and callers from sharing mutable state.
+    try:
+        return _copy_nested(value)
+    except RecursionError:
+        # Nested deeper than the stack allows here (a JSON parser lets about 1,000
+        # levels through, and a worker calls this from deep in its own stack), or
+        # holding itself: copied without recursion.
+        return _copy_without_recursion(value)
+
+
+def _copy_nested(value: "Any") -> "Any":
     if isinstance(value, dict):
-        return {key: _copy_data(item) for key, item in value.items()}
+        return {key: _copy_nested(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copy_data(item) for item in value]
+        return [_copy_nested(item) for item in value]
     return value
+
+
+def _copy_without_recursion(value: "Any") -> "Any":
+    """``_copy_nested`` for any depth: a container met twice (a cycle) is copied once."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    copies = {id(value): root}
+    pending = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        for key, item in source.items() if isinstance(source, dict) else enumerate(source):
+            copied = item
+            if isinstance(item, (dict, list)):
+                copied = copies.get(id(item))
+                if copied is None:
+                    copied = copies[id(item)] = {} if isinstance(item, dict) else []
+                    pending.append((item, copied))
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)
+    return root
 
 
 if not TYPE_CHECKING:
@@ -782,7 +836,12 @@ if not TYPE_CHECKING:
         if name == "A2AContext":
             value = globals()["A2AContext"] = _build_a2a_context()
             return value
+        if name in _STAR_0_2 and name in __all__:
+            import typing
+
+            value = globals()[name] = getattr(typing, name)
+            return value
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
     def __dir__():
-        return sorted({*globals(), "A2AContext"})
+        return sorted({*globals(), *__all__})

@@ -31,8 +31,16 @@ def _read_runtime_source() -> bytes:
         )
     # The loader also reads from zip archives, where open() cannot.
     get_data = getattr(getattr(_viksa, "__loader__", None), "get_data", None)
-    if get_data is not None:
-        data: bytes = get_data(path)
-        return data
-    with open(path, "rb") as file:
-        return file.read()
+    try:
+        if get_data is not None:
+            data: bytes = get_data(path)
+            return data
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        # Removed or replaced under a running service (an upgrade in place), or unreadable.
+        raise RuntimeError(
+            f"viksa-runtime's source file cannot be read ({path}: "
+            f"{exc.strerror or type(exc).__name__}); reinstall it from the wheel: "
+            "pip install --force-reinstall viksa-runtime"
+        ) from exc

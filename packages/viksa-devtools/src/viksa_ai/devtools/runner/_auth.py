@@ -8,6 +8,7 @@ secret's value into a message, an error or a ``repr``.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
@@ -136,6 +137,11 @@ class AuthConfig:
             if not isinstance(value, str):
                 raise SecretsError(f"secret {name!r} must be a string, not {type(value).__name__}")
             split_secret_name(name)
+            if not _fits_environment(value):
+                raise SecretsError(
+                    f"secret {name!r} holds a character no environment variable can carry "
+                    "(a NUL or a lone surrogate): give it as plain text"
+                )
             self._secrets[name] = value
         self._declared: dict[str, tuple[str, ...]] = {}
         for method, params in (declared or {}).items():
@@ -216,8 +222,8 @@ class Redactor:
                 needles.update(
                     {
                         value,
-                        quote(value, safe=""),
-                        quote_plus(value),
+                        quote(_url_bytes(value), safe=""),
+                        quote_plus(_url_bytes(value)),
                         # Escaped forms differ from the raw value for quotes, backslashes
                         # and control or non-ASCII characters.
                         repr(value)[1:-1],
@@ -240,6 +246,30 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._needles)} values)"
+
+
+def _fits_environment(value: str) -> bool:
+    """Whether ``value`` can be an environment variable's value, as the child gets it."""
+    if "\0" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        # Not raised from here: that error's args hold the whole value.
+        return False
+    return True
+
+
+def _url_bytes(value: str) -> bytes:
+    """``value`` as the bytes a URL would percent-encode.
+
+    A lone surrogate (an undecodable byte of the environment, ``surrogateescape``)
+    cannot be UTF-8, and ``quote`` on the str would raise an error holding the value.
+    """
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def _standalone(needle: str) -> str:

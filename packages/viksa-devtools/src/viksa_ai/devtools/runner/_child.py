@@ -90,13 +90,15 @@ def main(argv: list[str]) -> int:
         else:
             _limit_open_files(int(option[len(FILES_OPTION) :]))
     _no_core_files()
+    # Import the runtime before the agent, and before the agent's directory is on
+    # sys.path: the envelope is set through it, and a viksa_ai/ among the agent's files
+    # would join a namespace package viksa_ai (no meta-package installed) ahead of ours.
+    from viksa_ai.runtime import _set_envelope
+
     if os.getcwd() not in sys.path:
         # The bootstrap kept the working directory off sys.path until now (the limits
         # are set); the agent imports its own modules from it.
         sys.path.insert(0, os.getcwd())
-    # Import the runtime before the agent: the envelope is set through it.
-    from viksa_ai.runtime import _set_envelope
-
     # The loop exists before the agent is imported: module-level code that asks for the
     # event loop gets the one its endpoints will run on.
     server = _Server(_set_envelope)
@@ -322,7 +324,7 @@ class _Server:
             )
             coroutine = restore_trace(coroutine, message.get("trace"))
             with _auth_env(env, self._base_env), _captured(output), _cpu_limit(limits.get("cpu")):
-                value = self._loop.run_until_complete(coroutine)
+                value = self._complete(self._loop.create_task(coroutine))
         except _NotFoundError as exc:
             reply.update(ok=False, error=_plain_error(KIND_NOT_FOUND, str(exc)))
         except BaseException as exc:
@@ -342,6 +344,22 @@ class _Server:
             text = f"the call wrote more than its output limit of {output.limit} bytes"
             reply.update(ok=False, value=None, error=_plain_error(KIND_OUTPUT_LIMIT, text))
         return reply
+
+    def _complete(self, task: asyncio.Task[Any]) -> Any:
+        """Run the loop until the call's ``task`` is done: its result, or its exception.
+
+        asyncio lets SystemExit and KeyboardInterrupt out of the loop from whichever task
+        raises them. One that is not the call's own (a task an earlier call left running,
+        say) is not the call's error: its traceback goes to stderr (the call's output
+        when captured), as asyncio reports a task's lost exception, and the call goes on.
+        """
+        while True:
+            try:
+                return self._loop.run_until_complete(task)
+            except (SystemExit, KeyboardInterrupt) as exc:
+                if task.done():
+                    raise
+                _report_stray(exc)
 
     async def _invoke(
         self,
@@ -459,6 +477,16 @@ def _flush(stream: object) -> None:
     flush raises anything): the call's reply must still be sent."""
     with contextlib.suppress(BaseException):
         stream.flush()  # type: ignore[attr-defined]
+
+
+def _report_stray(exc: BaseException) -> None:
+    """Write what a task other than the call's raised to stderr, whatever stderr now is."""
+    with contextlib.suppress(BaseException):  # agent code may have replaced stderr
+        text = "".join(traceback.format_exception(type(exc), exc, _agent_frames(exc.__traceback__)))
+        sys.stderr.write(
+            f"a task other than the call's own raised {type(exc).__name__}; the call goes "
+            f"on:\n{text}"
+        )
 
 
 def _is_auth_error(exc: BaseException) -> bool:

@@ -29,7 +29,7 @@ from typing import IO, Any, TypeVar
 
 from viksa_ai.devtools._terminal import printable
 from viksa_ai.devtools.runner._agent import AgentSource, LoadedAgent, load_agent, write_working_dir
-from viksa_ai.devtools.runner._auth import AuthConfig, Redactor
+from viksa_ai.devtools.runner._auth import AuthConfig, Redactor, SecretsError
 from viksa_ai.devtools.runner._call import PreparedCall, prepare_call_on_loop
 from viksa_ai.devtools.runner._environ import child_environment
 from viksa_ai.devtools.runner._errors import (
@@ -138,7 +138,8 @@ _T = TypeVar("_T")
 
 async def _to_the_end(clean_up: Coroutine[Any, Any, _T]) -> _T:
     """Run a clean-up to its end, however often the caller is cancelled meanwhile: its
-    result, or else the first of those cancellations, which is not lost.
+    result, or else the first of those cancellations, which is not lost (not even to an
+    error of the clean-up, which it then carries as its cause).
 
     ``asyncio.shield`` alone returns at the caller's next cancellation, and anyio (the
     MCP SDK, Starlette) cancels a task again at each await until it leaves a cancelled
@@ -157,6 +158,12 @@ async def _to_the_end(clean_up: Coroutine[Any, Any, _T]) -> _T:
                 raise
             cancelled = cancelled or exc
             continue
+        except BaseException as error:
+            if cancelled is None:
+                raise
+            # The caller was cancelled: that comes first (a task cancelled must end
+            # cancelled, or anyio loses its scope); the clean-up's error is its cause.
+            raise cancelled from error
         if cancelled is not None:
             raise cancelled
         return task.result()
@@ -302,7 +309,14 @@ class AsyncAgentWorker:
                 "this call was prepared for another agent: prepare it with worker.agent"
             )
         target = call.endpoint
-        auth = self._auth if secrets is None else self._auth.with_secrets(secrets)
+        try:
+            auth = self._auth if secrets is None else self._auth.with_secrets(secrets)
+        except SecretsError as exc:
+            # A call fails with a RunnerError, as the local platform (whose vault may
+            # hold any text) records it; the message names a secret, never its value.
+            raise AgentLoadError(
+                f"the call's secrets cannot be given to the agent: {exc}", endpoint=target.name
+            ) from None
         # Every value this worker was given: a thread of an earlier call may still print
         # that call's (a secret since rotated) into this one's output.
         self._masked |= {value for value in auth.secret_values() if value}
