@@ -8,11 +8,13 @@ page is written under ``tmp/artifacts/dashboard/`` of the repository.
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -193,7 +195,7 @@ def browser(served: Served) -> Iterator[Browser]:
         context.route("**/*", guard)
         page = context.new_page()
         page.goto(served.sign_in_link)
-        assert page.url == served.base_url + "/"
+        page.wait_for_url(served.base_url + "/")  # the script keeps the token, opens /
         page.close()
         try:
             yield watched
@@ -214,6 +216,9 @@ def page(browser: Browser) -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str) -> None:
+    # A dashboard page's body arrives from its script (see _access): the picture after.
+    if page.locator('script[src="/dashboard/static/dashboard.js"]').count():
+        page.locator("html[data-ready]").wait_for(state="attached")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -293,6 +298,8 @@ def test_an_approval_approved_from_the_page_completes_the_execution(
     decision.get_by_label("Comment").fill("looks right")
     decision.get_by_role("button", name="Approve").click()
     sync_api.expect(page.locator("#toast")).to_contain_text("execution completed")
+    sync_api.expect(decision).to_contain_text("execution completed")  # in place, at first
+    page.mouse.move(0, 0)
     sync_api.expect(decision).to_have_count(0)  # the list refreshed without it
     final = served.api.get(f"/pulse/executor/execution/{execution_id}").json()
     assert (final["status"], final["response"]) == ("completed", {"hello": "Ada"})
@@ -462,3 +469,143 @@ def test_a_run_form_sends_what_it_shows_and_shows_markup_as_text(served: Served,
         page.goto(served.base_url + path)
         assert page.locator("main img, main script").count() == 0, path
     assert dialogs == []
+
+
+_ECHO_MAIN = """
+from typing import Any, Dict
+
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="Answer what it was sent")
+async def echo(payload: Dict[str, Any]):
+    print(payload.get("text"))
+    return {"sent": payload}
+"""
+# Right-to-left override, zero-width space, tag "A": "pay bob 10" to a reader, not to code.
+_SPOOF = "pay bob \u202e10\u202c\u200b\U000e0041"
+
+
+def test_a_run_result_shows_the_characters_a_reader_cannot_see(served: Served, page: Any) -> None:
+    endpoint = {"module": "main", "description": "echo", "outputs": []}
+    manifest = {
+        "agent_name": "Hidden text probe",
+        "agent_alias": "hidden_probe",
+        "agent_description": "Answers what it was sent",
+        "agent_type": "cloud",
+        "files": [{"name": "main.py", "content": _ECHO_MAIN, "mime_type": "python"}],
+        "requirements": [],
+        "inputs": [{"name": "text", "type": "string"}],
+        "outputs": [],
+        "agent_endpoints": [{**endpoint, "name": "echo", "inputs": [{"input_ref": "text"}]}],
+    }
+    created = served.api.post("/builder/agent/create", json=manifest)
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    for route in ("/builder/builder/", "/builder/deploy/"):
+        assert served.api.post(route, json={"agent_id": agent}).status_code == 200
+    page.goto(f"{served.base_url}/dashboard/agents/{agent}/endpoints/echo")
+    page.get_by_label("text").fill(_SPOOF)
+    page.get_by_role("button", name="Run").click()
+    result = page.locator("#run-result")
+    sync_api.expect(result.locator(".badge")).to_have_text("completed")
+    shown = "pay bob \\u202e10\\u202c\\u200b\\udb40\\udc41"
+    for label in ("Result", "Output"):
+        sync_api.expect(result.get_by_label(label)).to_contain_text(shown)
+        text = result.get_by_label(label).inner_text()
+        assert [c for c in "\u202e\u202c\u200b\U000e0041" if c in text] == [], label
+
+
+class _CookieCatcher(http.server.BaseHTTPRequestHandler):
+    """A server on another port of 127.0.0.1 (a sandboxed agent may run one)."""
+
+    cookies: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.cookies.append(self.headers.get("Cookie") or "")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+
+def test_a_server_on_another_port_gets_the_cookie_but_cannot_act(served: Served, page: Any) -> None:
+    # Chromium sends the dashboard's cookie to every port of 127.0.0.1 (cookies know no
+    # ports): with it alone, the server there gets empty shells and no action passes;
+    # the action token stays with this origin's script.
+    catcher = http.server.HTTPServer(("127.0.0.1", 0), _CookieCatcher)
+    threading.Thread(target=catcher.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{catcher.server_address[1]}/")
+    finally:
+        catcher.shutdown()
+        catcher.server_close()
+    caught = dict(
+        part.strip().split("=", 1) for c in _CookieCatcher.cookies for part in c.split(";") if c
+    )
+    assert "viksa_dashboard" in caught
+    page.goto(served.base_url + "/dashboard/faults")
+    token = page.evaluate("window.localStorage.getItem('viksa-dashboard-csrf')")
+    assert token
+    with httpx.Client(base_url=served.base_url, cookies=caught, timeout=30) as thief:
+        for path in ("/", "/dashboard/faults", "/dashboard/approvals", "/dashboard/sign-in"):
+            seen = thief.get(path, follow_redirects=True)
+            assert seen.status_code == 200, path
+            assert token not in seen.text, path
+            assert served.server.env["VIKSA_PROJECT_ID"] not in seen.text, path
+        refused = thief.post("/dashboard/api/faults", json={"spec": "status=503;count=1"})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (403, "csrf_failed")
+    # The page itself still acts: it sends the token it keeps.
+    page.get_by_label("Arm a fault").fill("status=503;count=1;path=/nowhere")
+    page.get_by_role("button", name="Arm").click()
+    sync_api.expect(page.locator("#faults")).to_contain_text("path=/nowhere")
+    page.get_by_role("button", name="Clear all faults").click()
+    sync_api.expect(page.locator("#faults")).to_contain_text("No fault is armed.")
+    # A browser without the token (its site data cleared) is asked to sign in again.
+    page.evaluate("window.localStorage.clear()")
+    try:
+        page.reload()
+        sync_api.expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+        project = served.server.env["VIKSA_PROJECT_ID"]
+        sync_api.expect(page.locator("main")).not_to_contain_text(project)
+    finally:  # the other tests' tabs share this browser's storage
+        page.evaluate("token => window.localStorage.setItem('viksa-dashboard-csrf', token)", token)
+
+
+def test_the_approvals_list_never_moves_under_the_pointer(served: Served, page: Any) -> None:
+    # A live update that removes a row moves the rows below it up: the Approve button under
+    # the pointer would then be another request's as the user clicks.
+    def wait_for_approval(name: str) -> dict[str, Any]:
+        body = {
+            "agent_id": served.probe_id,
+            "agent_type": "cloud",
+            "endpoint": "browser_probe.main.guarded",
+            "inputs": {"name": name},
+        }
+        answer = served.api.post("/pulse/executor/execute", json=body)
+        assert answer.status_code == 202, answer.text
+        return dict(answer.json())
+
+    older, newer = wait_for_approval("older"), wait_for_approval("newer")
+    page.goto(served.base_url + "/dashboard/approvals")
+    sync_api.expect(page.locator("#live-state")).to_have_text("live")
+    approve = page.locator(f'[data-approval-id="{newer["approval_id"]}"]').get_by_role(
+        "button", name="Approve"
+    )
+    approve.hover()
+    where = approve.bounding_box()
+    decided = served.api.post(
+        f"/chat/approvals/{older['approval_id']}/decision", json={"decision": "reject"}
+    )
+    assert decided.status_code == 200, decided.text
+    listing = page.locator("#approvals")
+    sync_api.expect(listing).to_have_attribute("data-stale", "true")  # the update waits
+    sync_api.expect(page.locator(f'[data-approval-id="{older["approval_id"]}"]')).to_have_count(1)
+    assert approve.bounding_box() == where
+    page.mouse.move(0, 0)  # the pointer leaves: the list updates
+    sync_api.expect(page.locator(f'[data-approval-id="{older["approval_id"]}"]')).to_have_count(0)
+    sync_api.expect(listing).not_to_have_attribute("data-stale", "true")
+    served.api.post(f"/chat/approvals/{newer['approval_id']}/decision", json={"decision": "reject"})

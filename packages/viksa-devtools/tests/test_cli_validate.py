@@ -82,8 +82,8 @@ def test_invalid_agent_lists_every_issue(
         f"{manifest_path}:files[0]:5:1: VX211 endpoint function 'echo' is not async: define "
         "it with `async def` (the platform awaits every endpoint)",
         f"{manifest_path}:files[0]:6:21: VX301 'echo' reads payload key 'txt', which is not a "
-        "declared input: declare it in inputs and reference it from agent_endpoints[0].inputs, "
-        "or stop reading it",
+        "declared input (did you mean 'text'?): declare it in inputs and reference it from "
+        "agent_endpoints[0].inputs, or stop reading it",
         f"{manifest_path}:agent_endpoints[0].inputs[0]: VX302 function 'echo' (main.py line 5) "
         "never reads required input 'text': read it from the payload, or remove the reference",
         f"{directory}: invalid (4 errors)",

@@ -295,6 +295,31 @@ def test_references_to_undeclared_inputs_and_outputs() -> None:
     assert ("VX108", "agent_endpoints[0].inputs[2]") in found(data)
 
 
+def _messages(data: Any, code: str) -> list[str]:
+    return [issue.message for issue in check_agent_manifest(data).issues if issue.code == code]
+
+
+def test_a_misspelt_input_or_output_name_gets_a_did_you_mean() -> None:
+    # A typo of a declared name says which one was meant; a name like none says nothing.
+    misspelt = manifest(
+        main=MAIN.replace('payload["destination"]', 'payload["destnation"]'),
+        agent_endpoints=[endpoint("search", "source", "destination", "sourse", outputs=["flight"])],
+    )
+    [reference] = _messages(misspelt, "VX108")
+    assert "'sourse' is not a declared input (did you mean 'source'?):" in reference
+    [output] = _messages(misspelt, "VX109")
+    assert "'flight' is not a declared output (did you mean 'flights'?):" in output
+    [read] = _messages(misspelt, "VX301")
+    assert "'destnation', which is not a declared input (did you mean 'destination'?):" in read
+    unlike = manifest(
+        main=MAIN.replace('payload["destination"]', 'payload["zzz"]'),
+        agent_endpoints=[endpoint("search", "source", "destination", "qqq", outputs=["www"])],
+    )
+    for code in ("VX108", "VX109", "VX301"):
+        [message] = _messages(unlike, code)
+        assert "did you mean" not in message
+
+
 @pytest.mark.parametrize(
     ("path", "codes"),
     [

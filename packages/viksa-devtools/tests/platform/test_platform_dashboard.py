@@ -11,10 +11,11 @@ import html
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, MutableMapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ import pytest
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.http._dashboard._access import COOKIE, CSRF_HEADER, FORM_COOKIE
 from viksa_ai.devtools.platform.http._serve import banner
+from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER
 
 Manifest = dict[str, Any]
 Execute = Callable[..., dict[str, Any]]
@@ -42,14 +44,22 @@ async def browser(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncCli
 async def _signed_in(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient, email: str | None = None
 ) -> str:
-    """Sign ``browser`` in through a one-time link (the seeded user's); the CSRF token."""
+    """Sign ``browser`` in through a one-time link (the seeded user's); the action token
+    that answer hands over (the page's script keeps it)."""
     token = viksa_platform.platform.dashboard.issue_link(email or viksa_platform.credentials.email)
     answer = await browser.get("/dashboard/sign-in", params={"token": token})
-    assert (answer.status_code, answer.headers["location"]) == (303, "/")
-    home = await browser.get("/")
-    assert home.status_code == 200
-    found = _CSRF.search(home.text)
-    assert found is not None
+    handed = _handed_token(answer)
+    # Sent with every later request, as the pages' script sends it (see _access).
+    browser.headers[CSRF_HEADER] = handed
+    return handed
+
+
+def _handed_token(answer: httpx.Response) -> str:
+    """The action token a successful sign-in answers (a page the script leaves for ``/``)."""
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    found = _CSRF.search(answer.text)
+    assert found is not None, answer.text
     return found[1]
 
 
@@ -67,7 +77,7 @@ async def test_the_one_time_link_signs_in_once_with_a_strict_cookie(
 ) -> None:
     token = viksa_platform.platform.dashboard.issue_link(viksa_platform.credentials.email)
     first = await browser.get("/dashboard/sign-in", params={"token": token})
-    assert first.status_code == 303
+    _handed_token(first)
     cookie = first.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=")
     for flag in ("HttpOnly", "SameSite=strict", "Path=/"):
@@ -110,7 +120,7 @@ async def test_the_dev_credentials_sign_in_on_the_form(
         "/dashboard/sign-in",
         data={**fields, "form_token": again[1], "password": viksa_platform.credentials.password},
     )
-    assert (right.status_code, right.headers["location"]) == (303, "/")
+    _handed_token(right)
     assert (await browser.get("/")).status_code == 200
 
 
@@ -149,6 +159,7 @@ async def test_every_action_needs_the_pages_csrf_token_and_its_own_origin(
     viksa_platform: LocalPlatform, browser: httpx.AsyncClient
 ) -> None:
     csrf = await _signed_in(viksa_platform, browser)
+    del browser.headers[CSRF_HEADER]  # each request below sends what it names
     body = {"spec": "status=503;count=1;path=/builder"}
     missing = await browser.post("/dashboard/api/faults", json=body)
     assert (missing.status_code, missing.json()["detail"]["code"]) == (403, "csrf_failed")
@@ -565,12 +576,29 @@ async def test_another_account_sees_and_acts_on_none_of_the_projects_records(
 LiveFeed = asyncio.Queue[str | None]
 
 
-@asynccontextmanager
-async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterator[LiveFeed]:
-    """``GET /dashboard/events`` with ``cookie``, each body chunk handed over as it is sent
-    (httpx's ASGI transport would wait for the endless stream to end); None at its end."""
-    chunks: asyncio.Queue[str | None] = asyncio.Queue()
-    gone = asyncio.Event()
+def _events_scope(client: httpx.AsyncClient) -> dict[str, Any]:
+    """The ASGI scope of ``GET /dashboard/events`` sent with ``client``'s cookie and
+    action token (a signed-in client of ``_signed_in``)."""
+    cookie = client.cookies.get(COOKIE)
+    token = client.headers.get(CSRF_HEADER, "")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/dashboard/events",
+        "raw_path": b"/dashboard/events",
+        "query_string": urlencode({"csrf_token": token}).encode(),
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+def _request_then_disconnect(gone: asyncio.Event) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI ``receive``: an empty request, then the client leaves once ``gone`` is set."""
     asked = False
 
     async def receive() -> dict[str, Any]:
@@ -581,6 +609,45 @@ async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterato
         await gone.wait()
         return {"type": "http.disconnect"}
 
+    return receive
+
+
+async def _feed_refused(
+    viksa_platform: LocalPlatform, client: httpx.AsyncClient
+) -> dict[str, Any] | None:
+    """The JSON answer refusing a live feed to ``client``, or None when it was opened
+    (then closed at once)."""
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    body = bytearray()
+    gone = asyncio.Event()
+    receive = _request_then_disconnect(gone)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start" and not started.done():
+            started.set_result(message["status"])
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    served = asyncio.ensure_future(viksa_platform.app(_events_scope(client), receive, send))
+    status = await started
+    gone.set()
+    await served
+    if status == 200:
+        return None
+    answer: dict[str, Any] = {"status": status, **json.loads(body)}
+    return answer
+
+
+@asynccontextmanager
+async def _live_feed(
+    viksa_platform: LocalPlatform, client: httpx.AsyncClient
+) -> AsyncIterator[LiveFeed]:
+    """``GET /dashboard/events`` as ``client``, each body chunk handed over as it is sent
+    (httpx's ASGI transport would wait for the endless stream to end); None at its end."""
+    chunks: asyncio.Queue[str | None] = asyncio.Queue()
+    gone = asyncio.Event()
+    receive = _request_then_disconnect(gone)
+
     async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             assert message["status"] == 200, message
@@ -590,21 +657,7 @@ async def _live_feed(viksa_platform: LocalPlatform, cookie: str) -> AsyncIterato
             if not message.get("more_body", False):
                 chunks.put_nowait(None)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/dashboard/events",
-        "raw_path": b"/dashboard/events",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={cookie}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
-    served = asyncio.ensure_future(viksa_platform.app(scope, receive, send))
+    served = asyncio.ensure_future(viksa_platform.app(_events_scope(client), receive, send))
     try:
         assert await chunks.get() == ": connected\n\n"
         yield chunks
@@ -621,9 +674,7 @@ async def test_the_live_feed_ends_when_the_browser_signs_out(
     execute: Execute,
 ) -> None:
     csrf = await _signed_in(viksa_platform, browser)
-    cookie = browser.cookies.get(COOKIE)
-    assert cookie is not None
-    async with _live_feed(viksa_platform, cookie) as feed:
+    async with _live_feed(viksa_platform, browser) as feed:
         out = await browser.post("/dashboard/api/sign-out", headers={CSRF_HEADER: csrf})
         assert out.status_code == 200
         ran = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
@@ -643,7 +694,7 @@ async def test_the_live_feed_carries_only_the_projects_executions(
         assert cookie is not None
         eves = viksa_platform.platform.dashboard.browser(cookie)
         assert eves is not None
-        async with _live_feed(viksa_platform, cookie) as feed:
+        async with _live_feed(viksa_platform, eve) as feed:
             ran = await http.post(
                 "/pulse/executor/execute", json=execute(deployed, "echo", text="x")
             )
@@ -772,3 +823,189 @@ async def test_markup_from_agents_and_callers_shows_as_text_on_every_page(
         assert "v4lue" not in page.text, path
     listing = await browser.get("/dashboard/executions")  # ids and aliases: no free text
     assert listing.text.count('href="/dashboard/executions/') == len(runs) + 1
+
+
+# Right-to-left override, first-strong isolate, zero-width space, tag "A", line separator.
+_HIDDEN = "\u202e\u2068\u200b\U000e0041\u2028"
+
+
+async def test_an_approval_shows_hidden_and_reordering_characters_of_its_inputs(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    # A caller crafts inputs that read as something else than what runs once approved:
+    # "pay bob 10" shown, "pay bob 01" (and hidden text) sent.
+    text = f"pay bob \u202e10\u202c{_HIDDEN}"
+    body = execute(deployed, "guarded", text=text)
+    waiting = await http.post("/pulse/executor/execute", json=body)
+    assert waiting.json()["status"] == "awaiting_approval", waiting.text
+    await _signed_in(viksa_platform, browser)
+    pages = ("/dashboard/approvals", f"/dashboard/executions/{waiting.json()['execution_id']}")
+    for path in pages:
+        page = (await browser.get(path)).text
+        assert [c for c in _HIDDEN + "\u202c" if c in page] == [], path
+        assert "pay bob \\u202e10\\u202c\\u202e\\u2068\\u200b\\udb40\\udc41\\u2028" in page, path
+
+
+async def test_one_user_holds_a_bounded_number_of_live_feeds(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    # Each feed is an endless answer on a connection of its own: without a bound, one
+    # signed-in user could hold every connection the server accepts.
+    await _signed_in(viksa_platform, browser)
+    async with AsyncExitStack() as feeds:
+        for _ in range(FEEDS_PER_USER):
+            await feeds.enter_async_context(_live_feed(viksa_platform, browser))
+        refused = await _feed_refused(viksa_platform, browser)
+        assert refused is not None
+        assert (refused["status"], refused["detail"]["code"]) == (429, "too_many_live_feeds")
+        async with _eves_browser(viksa_platform, http) as (eve, _):
+            assert await _feed_refused(viksa_platform, eve) is None  # counted apart
+    assert await _feed_refused(viksa_platform, browser) is None  # closed feeds give room back
+
+
+async def test_the_approvals_page_says_how_many_wait_and_keeps_each_inputs_short(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A webhook's callers can leave any number of approvals, each with inputs as large as
+    # a request body: the page once grew with both (40 MB for 200 of 200 kB), and the
+    # approvals past the first page were left out without a word.
+    from viksa_ai.devtools.platform.services import _overview
+
+    monkeypatch.setattr(_overview, "_LISTED", 2)
+    big = "x" * 50_000
+    waiting = []
+    for n in range(3):
+        body = execute(deployed, "guarded", text=f"{n} {big}")
+        answer = await http.post("/pulse/executor/execute", json=body)
+        assert answer.json()["status"] == "awaiting_approval", answer.text
+        waiting.append(answer.json())
+    await _signed_in(viksa_platform, browser)
+    page = (await browser.get("/dashboard/approvals")).text
+    assert "3 approvals are waiting: the oldest 2 are shown." in page
+    assert len(page) < 20_000
+    for shown in waiting[:2]:
+        link = f'<a href="/dashboard/executions/{shown["execution_id"]}">open the execution</a>'
+        assert link in page
+    assert waiting[2]["approval_id"] not in page
+    whole = (await browser.get(f"/dashboard/executions/{waiting[0]['execution_id']}")).text
+    assert f"0 {big}" in whole
+
+
+def _cookie_only(viksa_platform: LocalPlatform, cookie: str) -> httpx.AsyncClient:
+    """A client holding a copy of a browser's session cookie and nothing else."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=viksa_platform.app),
+        base_url=_ORIGIN,
+        cookies={COOKIE: cookie},
+        timeout=30,
+    )
+
+
+async def test_a_cookie_alone_reads_no_action_token_so_it_cannot_act(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient, deployed: Manifest
+) -> None:
+    # Cookies are not kept apart by port: a server on any other 127.0.0.1 port that the
+    # browser is bounced through (a cross-site page sends it there, that page onwards)
+    # receives the dashboard's cookie, and a sandboxed agent may listen there. The action
+    # token is answered only by a sign-in and kept by the page's script in storage of
+    # this origin alone: with the cookie only, every page reads, no action passes.
+    token = await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    async with _cookie_only(viksa_platform, cookie) as thief:
+        for path in (
+            "/",
+            "/dashboard/sign-in",
+            "/dashboard/executions",
+            "/dashboard/approvals",
+            "/dashboard/triggers",
+            "/dashboard/schedules",
+            "/dashboard/secrets",
+            "/dashboard/faults",
+            f"/dashboard/agents/{deployed['id']}/endpoints/echo",
+        ):
+            page = await thief.get(path, follow_redirects=True)
+            assert page.status_code == 200, path
+            assert token not in page.text, path
+        body = {"spec": "status=503;count=1;path=/stolen"}
+        refused = await thief.post("/dashboard/api/faults", json=body, headers={CSRF_HEADER: ""})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (403, "csrf_failed")
+        assert "sign in again" in refused.json()["detail"]["message"]
+    assert viksa_platform.platform.faults.armed() == []
+    armed = await browser.post("/dashboard/api/faults", json=body, headers={CSRF_HEADER: token})
+    assert armed.status_code == 200, armed.text
+
+
+async def test_a_signed_in_browser_that_lost_its_token_signs_in_again(
+    viksa_platform: LocalPlatform, browser: httpx.AsyncClient
+) -> None:
+    # Its site data cleared but its session cookie kept: without the token it can neither
+    # act nor sign out, so the sign-in form must still be offered to it.
+    await _signed_in(viksa_platform, browser)
+    before = browser.cookies.get(COOKIE)
+    form = await browser.get("/dashboard/sign-in")
+    assert form.status_code == 200
+    found = _FORM_TOKEN.search(form.text)
+    assert found is not None
+    fields = {
+        "email": viksa_platform.credentials.email,
+        "password": viksa_platform.credentials.password,
+        "form_token": found[1],
+    }
+    token = _handed_token(await browser.post("/dashboard/sign-in", data=fields))
+    armed = await browser.post(
+        "/dashboard/api/faults", json={"spec": "status=503;count=1"}, headers={CSRF_HEADER: token}
+    )
+    assert armed.status_code == 200, armed.text
+    # The session it held before is over (a copy of that cookie opens nothing).
+    assert viksa_platform.platform.dashboard.browser(before) is None
+
+
+async def test_a_cookie_alone_reads_nothing_of_the_project(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+) -> None:
+    # What another port's server receives (see above) must not read the project either:
+    # the agents' inputs and results may hold what one agent got from the vault. A page
+    # asked for without the action token is an empty shell, which the pages' script fills
+    # by asking again with the token it keeps.
+    ran = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="x"))
+    execution = ran.json()["execution_id"]
+    token = await _signed_in(viksa_platform, browser)
+    cookie = browser.cookies.get(COOKIE)
+    assert cookie is not None
+    project = viksa_platform.credentials.project_id
+    pages = (
+        "/",
+        "/dashboard/executions",
+        f"/dashboard/executions/{execution}",
+        "/dashboard/approvals",
+        "/dashboard/secrets",
+        "/dashboard/faults",
+        f"/dashboard/agents/{deployed['id']}/endpoints/echo",
+    )
+    async with _cookie_only(viksa_platform, cookie) as thief:
+        for path in pages:
+            shell = await thief.get(path)
+            assert shell.status_code == 200, path
+            assert 'name="viksa-shell"' in shell.text, path
+            for secret in (project, execution, deployed["id"], "s3cr3t", "svc"):
+                assert secret not in shell.text, (path, secret)
+        feed = await thief.get("/dashboard/events")
+        assert (feed.status_code, feed.json()["detail"]["code"]) == (403, "csrf_failed")
+    for path in pages:  # the page's script asks with the token: the page itself
+        page = await browser.get(path, headers={CSRF_HEADER: token})
+        assert 'name="viksa-shell"' not in page.text, path
+        assert project in page.text, path

@@ -134,7 +134,7 @@ def _report(exc: CommandError, args: argparse.Namespace) -> int:
 
 def _find_agent(client: Any, name: str) -> dict[str, Any]:
     from viksa_ai.client import ViksaApiError
-    from viksa_ai.devtools._cli_inputs import did_you_mean
+    from viksa_ai.devtools._suggest import did_you_mean
 
     aliases: list[str] = []
     for agent in client.builder.agents.iter_all(limit=100):
@@ -157,7 +157,7 @@ def _find_agent(client: Any, name: str) -> dict[str, Any]:
 
 
 def _find_endpoint(agent: Mapping[str, Any], name: str) -> dict[str, Any]:
-    from viksa_ai.devtools._cli_inputs import did_you_mean
+    from viksa_ai.devtools._suggest import did_you_mean
 
     endpoints = [e for e in agent.get("agent_endpoints", []) if isinstance(e, Mapping)]
     for endpoint in endpoints:

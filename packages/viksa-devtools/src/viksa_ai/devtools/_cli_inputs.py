@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from difflib import get_close_matches
 from typing import Any
 
-__all__ = ["InputError", "did_you_mean", "typed_input"]
+from viksa_ai.devtools._suggest import did_you_mean
+
+__all__ = ["InputError", "typed_input"]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -16,12 +17,6 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 
 class InputError(ValueError):
     """An ``-i`` value that does not fit its input, or an unknown input name."""
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    """`` (did you mean 'x'?)`` when one of ``choices`` is close to ``name``, else ``''``."""
-    close = get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def typed_input(text: str, declared: Mapping[str, str | None] | None) -> tuple[str, Any]:

@@ -12,6 +12,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from viksa_ai.devtools._suggest import did_you_mean
 from viksa_ai.devtools.validate._code_index import (
     DECORATOR,
     DecoratorUse,
@@ -315,8 +316,8 @@ def read_key_issues(
             yield ctx.code_issue(
                 "VX301",
                 f"{endpoint.name!r} reads {what} {key!r}, which is not a declared "
-                f"input: declare it in inputs and reference it from {here}.inputs, "
-                "or stop reading it",
+                f"input{did_you_mean(key, view.input_names)}: declare it in inputs and "
+                f"reference it from {here}.inputs, or stop reading it",
                 at,
                 input=key,
             )

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
+from viksa_ai.devtools._suggest import did_you_mean
 from viksa_ai.devtools.validate._context import MAIN_FILE, Rule, RuleContext
 from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
 from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
@@ -230,8 +231,8 @@ def reference_issues(view: ManifestView, index: int, endpoint: AgentEndpoint) ->
         elif check_inputs and name not in inputs:
             yield Issue(
                 "VX108",
-                f"input_ref {name!r} is not a declared input: add an input named "
-                f"{name!r} to inputs, or fix the reference",
+                f"input_ref {name!r} is not a declared input{did_you_mean(name, inputs)}: "
+                f"add an input named {name!r} to inputs, or fix the reference",
                 path=join_path("agent_endpoints", index, "inputs", ref_index),
                 input=name,
             )
@@ -248,8 +249,8 @@ def reference_issues(view: ManifestView, index: int, endpoint: AgentEndpoint) ->
         elif check_outputs and name not in outputs:
             yield Issue(
                 "VX109",
-                f"output {name!r} is not a declared output: add an output named "
-                f"{name!r} to outputs, or fix the name",
+                f"output {name!r} is not a declared output{did_you_mean(name, outputs)}: "
+                f"add an output named {name!r} to outputs, or fix the name",
                 path=join_path("agent_endpoints", index, "outputs", out_index),
             )
         listed.add(name)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import unquote_plus
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,10 +49,10 @@ HOST = "127.0.0.1"
 # them, which kills their agents' workers; the platform then stops every other worker.
 SHUTDOWN_GRACE_SECONDS = 3
 # Query parameters whose values are credentials (get_secret's passphrase travels in the
-# query string, as the wire contract says): the access log shows *** instead.
-_SECRET_QUERY = re.compile(
-    r"([?&](?:passphrase|password|api_key|key|secret|token|[a-z_]*_token)=)[^&#\s]*",
-    re.IGNORECASE,
+# query string, as the wire contract says): the access log shows *** instead. A name is
+# matched as the app reads it, percent-decoded (``%74oken`` is ``token``).
+_SECRET_NAME = re.compile(
+    r"passphrase|password|api_key|key|secret|token|[a-z_]*_token", re.IGNORECASE
 )
 
 
@@ -168,7 +169,15 @@ def guard_hosts(app: ASGIApp, bound_host: str, allow_hosts: Iterable[str] = ()) 
 
 def redact_query(path: str) -> str:
     """``path`` with the values of credential query parameters replaced by ``***``."""
-    return _SECRET_QUERY.sub(r"\1***", path)
+    where, mark, query = path.partition("?")
+    if not mark:
+        return path
+    fields = []
+    for field in query.split("&"):
+        name, equals, _ = field.partition("=")
+        secret = equals and _SECRET_NAME.fullmatch(unquote_plus(name).strip())
+        fields.append(f"{name}=***" if secret else field)
+    return f"{where}?{'&'.join(fields)}"
 
 
 def configure_logging() -> None:

@@ -9,18 +9,27 @@ session for the developer without a password, once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from viksa_ai.devtools.platform.services._accounts import Accounts, Principal
 from viksa_ai.devtools.platform.services._errors import unauthorized
 from viksa_ai.devtools.platform.services._security import hash_token, new_secret, same_secret
 
-__all__ = ["BrowserSession", "DashboardAccess"]
+__all__ = ["FEEDS_PER_USER", "BrowserSession", "DashboardAccess"]
 
 # How long a printed sign-in link stays usable (it is also spent by its first use).
 _LINK_TTL_SECONDS = 24 * 3600
+FEEDS_PER_USER = 8
+"""Live feeds (``/dashboard/events``) one user may hold open at once.
+
+Each is an endless answer holding a connection: unbounded, one signed-in user could
+hold every connection the server accepts. A browser opens one per tab (and at most six
+connections to one server over HTTP/1.1).
+"""
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class DashboardAccess:
         self._lock = threading.Lock()
         self._links: dict[str, tuple[str, float]] = {}  # digest -> (email, expiry)
         self._browsers: dict[str, tuple[str, str]] = {}  # digest -> (session id, csrf)
+        self._feeds: dict[str, int] = {}  # user id -> live feeds open
 
     def issue_link(self, email: str) -> str:
         """A one-time sign-in token for ``email``'s user (for the printed link)."""
@@ -105,7 +115,40 @@ class DashboardAccess:
             if session is not None and session.user_id is not None:
                 self._accounts.revoke_session(session.user_id, found[0])
 
+    def feeds_full(self, session: BrowserSession) -> bool:
+        """Whether ``session``'s user holds :data:`FEEDS_PER_USER` live feeds already."""
+        with self._lock:
+            return self._feeds.get(_user_of(session), 0) >= FEEDS_PER_USER
+
+    @contextlib.contextmanager
+    def live_feed(self, session: BrowserSession) -> Iterator[bool]:
+        """Count a live feed of ``session``'s user while the block runs.
+
+        Yields False (and counts nothing) when the user holds as many as allowed.
+        """
+        user = _user_of(session)
+        with self._lock:
+            held = self._feeds.get(user, 0)
+            admitted = held < FEEDS_PER_USER
+            if admitted:
+                self._feeds[user] = held + 1
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._lock:
+                    left = self._feeds[user] - 1
+                    if left:
+                        self._feeds[user] = left
+                    else:
+                        del self._feeds[user]
+
     @staticmethod
     def csrf_matches(session: BrowserSession, sent: str | None) -> bool:
         """Whether a request's CSRF header is this browser's token (constant time)."""
         return same_secret(sent, session.csrf)
+
+
+def _user_of(session: BrowserSession) -> str:
+    # A browser session always stands for a user's session (never a key).
+    return session.principal.user_id or session.principal.account_id

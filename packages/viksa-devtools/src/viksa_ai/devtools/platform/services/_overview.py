@@ -98,12 +98,11 @@ class Overview:
             raise not_found("Agent", agent_id)
         return AgentView(agent, self.store.get("deployment", agent_id))
 
-    def pending_approvals(self, project_id: str) -> list[Doc]:
-        """The approvals still waiting for a decision, oldest first."""
-        found, _ = self.store.query(
+    def pending_approvals(self, project_id: str) -> tuple[list[Doc], int]:
+        """The oldest approvals still waiting for a decision, and how many wait in all."""
+        return self.store.query(
             "approval", scope=project_id, where={"status": "pending"}, limit=_LISTED
         )
-        return found
 
     def triggers(self, project_id: str) -> list[Doc]:
         """The project's triggers, without their token digests."""

@@ -8,11 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from viksa_ai.devtools.platform.http._dashboard._access import SignInNeededError
-from viksa_ai.devtools.platform.http._dashboard._routes import router
+from viksa_ai.devtools.platform.http._dashboard._access import (
+    ShellNeededError,
+    SignInNeededError,
+)
+from viksa_ai.devtools.platform.http._dashboard._routes import router, shell_answer
 
 __all__ = ["SIGN_IN_PATH", "install_dashboard"]
 
@@ -30,4 +33,9 @@ def install_dashboard(app: FastAPI) -> None:
         del request, exc
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
 
+    async def shell(request: Request, exc: Exception) -> HTMLResponse:
+        del request, exc
+        return shell_answer()
+
     app.add_exception_handler(SignInNeededError, sign_in_first)
+    app.add_exception_handler(ShellNeededError, shell)

@@ -10,6 +10,7 @@ from viksa_ai.devtools.platform.http._dashboard._html import (
     attrs,
     badge,
     esc,
+    esc_exact,
     json_block,
     table,
     when,
@@ -28,9 +29,16 @@ __all__ = [
     "run_body",
     "schedules_body",
     "secrets_body",
+    "shell_body",
     "sign_in_body",
+    "signed_in_body",
     "triggers_body",
 ]
+
+
+# How much of an approval's inputs its row shows: callers of a webhook choose how many
+# approvals wait and how large their inputs are (up to a request body each).
+_SHOWN_INPUT_CHARS = 2_000
 
 
 def _constraints(spec: EndpointInput) -> str:
@@ -91,7 +99,7 @@ def agents_body(views: Sequence[AgentView]) -> str:
         for endpoint in view.endpoints:
             run = (
                 f'<a href="/dashboard/agents/{esc(agent["id"])}/endpoints/'
-                f'{esc(endpoint["name"])}">Run<span class="visually-hidden"> '
+                f'{esc_exact(endpoint["name"])}">Run<span class="visually-hidden"> '
                 f"{esc(endpoint['endpoint'])}</span></a>"
                 if deployed
                 else '<span class="muted">deploy first</span>'
@@ -152,7 +160,8 @@ def _control(spec: EndpointInput) -> str:
             # The value is always JSON, so the page sends the string "1" as a string.
             encoded = json.dumps(value, ensure_ascii=False)
             chosen = " selected" if spec.default is not None and value == spec.default else ""
-            options += f'<option value="{esc(encoded)}"{chosen}>{esc(_json_text(value))}</option>'
+            label = esc(_json_text(value))
+            options += f'<option value="{esc_exact(encoded)}"{chosen}>{label}</option>'
         return f'<select {rules} data-choice="json">{options}</select>'
     default = "" if spec.default is None else _json_text(spec.default)
     if spec.type in ("integer", "float"):
@@ -203,10 +212,10 @@ def run_body(view: AgentView, endpoint: Doc) -> str:
             )
         )
         fields.append(
-            f'<div class="field"><label for="{esc(ident)}">{esc(spec.name)}</label>'
+            f'<div class="field"><label for="{esc_exact(ident)}">{esc(spec.name)}</label>'
             f"{_control(spec)}"
-            f'<p class="help" id="{esc(ident)}-help">{esc(help_text)}</p>'
-            f'<p class="error" id="{esc(ident)}-error" aria-live="polite"></p></div>'
+            f'<p class="help" id="{esc_exact(ident)}-help">{esc(help_text)}</p>'
+            f'<p class="error" id="{esc_exact(ident)}-error" aria-live="polite"></p></div>'
         )
     form_rules = attrs(
         id="run-form",
@@ -248,7 +257,8 @@ def executions_body(
 ) -> str:
     """The filter form and the table of executions, newest first (refreshed live)."""
     agent_options = '<option value="">any agent</option>' + "".join(
-        f'<option value="{esc(i)}"{" selected" if i == agent_id else ""}>{esc(alias)}</option>'
+        f'<option value="{esc_exact(i)}"{" selected" if i == agent_id else ""}>'
+        f"{esc(alias)}</option>"
         for i, alias in agents.items()
     )
     status_options = '<option value="">any status</option>' + "".join(
@@ -261,7 +271,7 @@ def executions_body(
         f'</select><label for="f-status">Status</label><select id="f-status" name="status">'
         f'{status_options}</select><label for="f-since">Since (UTC)</label>'
         f'<input id="f-since" name="since" type="datetime-local" step="1" '
-        f'value="{esc(since)}"><button type="submit">Filter</button></form>'
+        f'value="{esc_exact(since)}"><button type="submit">Filter</button></form>'
     )
     rows = [
         (
@@ -333,8 +343,9 @@ def execution_body(record: Doc, alias: str, *, timeline: str = "") -> str:
     return f'<section id="execution" data-live>{"".join(parts)}</section>'
 
 
-def approvals_body(pending: Sequence[Doc], agents: Mapping[str, str]) -> str:
-    """The approvals waiting for a decision, each with approve and reject."""
+def approvals_body(pending: Sequence[Doc], total: int, agents: Mapping[str, str]) -> str:
+    """The oldest approvals waiting for a decision (of ``total``), each with approve and
+    reject, and the start of its inputs (its execution's page shows them all)."""
     rows = []
     for approval in pending:
         ident = esc(approval["id"])
@@ -342,7 +353,12 @@ def approvals_body(pending: Sequence[Doc], agents: Mapping[str, str]) -> str:
             (
                 f"{esc(agents.get(approval['agent_id'], approval['agent_id']))}"
                 f"<div><code>{esc(approval['endpoint'])}</code></div>",
-                json_block(approval.get("inputs") or {}, label="Inputs"),
+                json_block(
+                    approval.get("inputs") or {},
+                    label="Inputs",
+                    limit=_SHOWN_INPUT_CHARS,
+                    more=f"/dashboard/executions/{approval['execution_id']}",
+                ),
                 when(approval.get("requested_at")),
                 f'<a href="/dashboard/executions/{esc(approval["execution_id"])}">'
                 f"{esc(approval['execution_id'])}</a>",
@@ -360,7 +376,12 @@ def approvals_body(pending: Sequence[Doc], agents: Mapping[str, str]) -> str:
         rows,
         empty="No approval is waiting.",
     )
-    return f'<section id="approvals" data-live>{listing}</section>'
+    count = (
+        f'<p class="note">{total} approvals are waiting: the oldest {len(pending)} are shown.</p>'
+        if total > len(pending)
+        else ""
+    )
+    return f'<section id="approvals" data-live>{count}{listing}</section>'
 
 
 def triggers_body(triggers: Sequence[Doc], deliveries: Sequence[Doc]) -> str:
@@ -484,16 +505,33 @@ def _spec_text(fault: Mapping[str, Any]) -> str:
     return ";".join(f"{k}={v}" for k, v in shown.items() if v not in (None, False))
 
 
+def shell_body() -> str:
+    """A page asked for without the action token, until the script fills it."""
+    return (
+        '<p role="status">Loading…</p>'
+        '<p class="muted">The dashboard needs JavaScript. If this stays, '
+        '<a href="/dashboard/sign-in">sign in again</a>.</p>'
+    )
+
+
+def signed_in_body() -> str:
+    """What a sign-in answers while the page's script keeps its token and opens ``/``."""
+    return (
+        '<p role="status">Opening the dashboard…</p>'
+        '<p class="muted">The dashboard needs JavaScript. <a href="/">Continue</a></p>'
+    )
+
+
 def sign_in_body(form_token: str, error: str | None, email: str | None) -> str:
     """The sign-in form (the dev credentials viksa dev prints)."""
     alert = f'<p class="error-text" role="alert">{esc(error)}</p>' if error else ""
     return (
         f"{alert}"
         '<form class="narrow" method="post" action="/dashboard/sign-in">'
-        f'<input type="hidden" name="form_token" value="{esc(form_token)}">'
+        f'<input type="hidden" name="form_token" value="{esc_exact(form_token)}">'
         '<div class="field"><label for="email">Email</label>'
         f'<input id="email" name="email" type="email" autocomplete="username" required '
-        f'value="{esc(email)}"></div>'
+        f'value="{esc_exact(email)}"></div>'
         '<div class="field"><label for="password">Password</label>'
         '<input id="password" name="password" type="password" '
         'autocomplete="current-password" required></div>'

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._spans import RECORDER
@@ -24,6 +24,7 @@ from viksa_ai.devtools.platform.http._dashboard._access import (
     COOKIE,
     FORM_COOKIE,
     ActionDep,
+    FeedDep,
     PageDep,
     check_same_site,
     set_cookie,
@@ -35,10 +36,11 @@ from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
 from viksa_ai.devtools.platform.http._sse import encode_event
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
-from viksa_ai.devtools.platform.services._dashboard import BrowserSession
+from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER, BrowserSession
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
+    UnavailableError,
     bad_request,
     detail_item,
     forbidden,
@@ -48,7 +50,7 @@ from viksa_ai.devtools.platform.services._records import Caller
 from viksa_ai.devtools.platform.services._security import new_secret, same_secret
 from viksa_ai.devtools.platform.store._store import Doc
 
-__all__ = ["router"]
+__all__ = ["router", "shell_answer"]
 
 router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 
@@ -77,10 +79,39 @@ def _html(
         title,
         body,
         active=active,
-        csrf=session.csrf if session else None,
+        signed_in=session is not None,
         project=principal.project_id if principal else None,
     )
     return HTMLResponse(document, headers=_HEADERS)
+
+
+def shell_answer() -> HTMLResponse:
+    """What a page answers to its cookie alone: nothing of the project; the page's script
+    asks again with its action token (see ``_access``)."""
+    body = _pages.shell_body()
+    document = page("Loading", body, active=None, signed_in=False, filled_by_script=True)
+    return HTMLResponse(document, headers=_HEADERS)
+
+
+def _signed_in(platform: Platform, cookie: str, request: Request) -> HTMLResponse:
+    """The answer to a sign-in: the session's cookie, and its action token for the page's
+    script to keep (the one answer that holds it), which then opens the dashboard.
+
+    The session the browser held before, if any, ends: its cookie is replaced.
+    """
+    platform.dashboard.sign_out(request.cookies.get(COOKIE))
+    session = platform.dashboard.browser(cookie)
+    assert session is not None  # opened just now
+    document = page(
+        "Signed in",
+        _pages.signed_in_body(),
+        active=None,
+        signed_in=False,
+        action_token=session.csrf,
+    )
+    answer = HTMLResponse(document, headers=_HEADERS)
+    set_cookie(answer, COOKIE, cookie)
+    return answer
 
 
 def _project(session: BrowserSession) -> str:
@@ -102,25 +133,26 @@ async def sign_in_page(
     request: Request,
     platform: PlatformDep,
     token: Annotated[str | None, Query(max_length=200)] = None,
-) -> HTMLResponse | RedirectResponse:
-    """The sign-in form; with ``token`` (the printed one-time link) it signs in at once."""
+) -> HTMLResponse:
+    """The sign-in form; with ``token`` (the printed one-time link) it signs in at once.
+
+    A signed-in browser gets the form too: one that lost its action token (site data
+    cleared) can only get a new one by signing in again.
+    """
     if token is not None:
         try:
             cookie = platform.dashboard.redeem_link(token)
         except DomainError as exc:
             return _sign_in_form(exc.message, None, status=401)
-        answer = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
-        set_cookie(answer, COOKIE, cookie)
-        return answer
-    if platform.dashboard.browser(request.cookies.get(COOKIE)) is not None:
-        return RedirectResponse("/", status_code=303)
+        return _signed_in(platform, cookie, request)
     return _sign_in_form(None, None)
 
 
 def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) -> HTMLResponse:
     form_token = new_secret("form")
+    body = _pages.sign_in_body(form_token, error, email)
     answer = HTMLResponse(
-        page("Sign in", _pages.sign_in_body(form_token, error, email), active=None, csrf=None),
+        page("Sign in", body, active=None, signed_in=False),
         status_code=status,
         headers=_HEADERS,
     )
@@ -129,7 +161,7 @@ def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) ->
 
 
 @router.post("/dashboard/sign-in", response_model=None)
-async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | RedirectResponse:
+async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse:
     """Check the form's email and password; on success the browser holds a session cookie."""
     check_same_site(request)
     raw = (await request.body())[:8192].decode("utf-8", "replace")
@@ -147,8 +179,7 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse | Red
         )
     except DomainError as exc:
         return _sign_in_form(exc.message, email, status=401)
-    answer = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
-    set_cookie(answer, COOKIE, cookie)
+    answer = _signed_in(platform, cookie, request)
     answer.delete_cookie(FORM_COOKIE, path="/")
     return answer
 
@@ -233,8 +264,8 @@ async def execution_page(
 async def approvals_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
     """Approvals waiting for a decision."""
     project = _project(session)
-    pending = platform.overview.pending_approvals(project)
-    body = _pages.approvals_body(pending, _aliases(platform, project))
+    pending, total = platform.overview.pending_approvals(project)
+    body = _pages.approvals_body(pending, total, _aliases(platform, project))
     return _html(body, "Approvals", session, "approvals")
 
 
@@ -274,17 +305,25 @@ async def faults_page(platform: PlatformDep, session: PageDep) -> HTMLResponse:
 
 
 @router.get("/dashboard/events", response_model=None)
-async def events(request: Request, platform: PlatformDep, session: PageDep) -> StreamingResponse:
+async def events(request: Request, platform: PlatformDep, session: FeedDep) -> StreamingResponse:
     """Server-Sent Events: a notice for each change of an execution of the project.
 
     The stream ends once its browser is signed out, its session revoked or moved to
-    another project: the session is checked again before each event and heartbeat.
+    another project: the session is checked again before each event and heartbeat. A
+    user holds at most ``FEEDS_PER_USER`` feeds at once (429 past it).
     """
     project = _project(session)
     cookie = request.cookies.get(COOKIE)
+    if platform.dashboard.feeds_full(session):
+        raise UnavailableError(_too_many_feeds(), status=429)
 
     async def stream() -> AsyncIterator[str]:
-        with platform.engine.events.subscribe() as notices:
+        with (
+            platform.dashboard.live_feed(session) as admitted,
+            platform.engine.events.subscribe() as notices,
+        ):
+            if not admitted:  # others opened in the meantime
+                return
             yield ": connected\n\n"
             while True:
                 try:
@@ -307,6 +346,15 @@ async def events(request: Request, platform: PlatformDep, session: PageDep) -> S
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _too_many_feeds() -> dict[str, Any]:
+    return {
+        "message": f"This user has {FEEDS_PER_USER} live dashboard pages open already: "
+        "close some tabs.",
+        "code": "too_many_live_feeds",
+        "field": None,
+    }
 
 
 # -- actions -----------------------------------------------------------------------------

@@ -1,21 +1,53 @@
 // viksa dev dashboard: run forms, decisions, faults and live updates. No dependencies.
-// Every value from the server reaches the page through textContent, never as HTML.
+// Every value from the server reaches the page through textContent, never as HTML, and
+// with its hidden characters shown (visible).
 "use strict";
 
 (function () {
-  const csrfMeta = document.querySelector('meta[name="viksa-csrf"]');
-  const csrf = csrfMeta ? csrfMeta.content : null;
+  // The action token: answered once, by the sign-in, and kept in this origin's storage
+  // (a cookie would reach every port of this host; no page carries the token).
+  const TOKEN_KEY = "viksa-dashboard-csrf";
+  const handed = document.querySelector('meta[name="viksa-csrf"]');
+  if (handed) {
+    try { window.localStorage.setItem(TOKEN_KEY, handed.content); } catch (e) { /* then
+      every action answers "sign in again" */ }
+    window.location.replace("/");
+    return;
+  }
+  // Read at each request: a sign-in in another tab replaces the session and its token.
+  function token() {
+    try { return window.localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+
+  // What a reader cannot see or what reorders the text after it, as \uXXXX: the list of
+  // the server's pages (_html._HIDDEN), so a value reads here as it does there.
+  const HIDDEN = new RegExp(
+    "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\xad\\u034f\\u0600-\\u0605\\u061c\\u06dd\\u070f" +
+    "\\u0890\\u0891\\u08e2\\u115f\\u1160\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064" +
+    "\\u2066-\\u206f\\u3164\\ufeff\\uffa0\\ufff9-\\ufffb\\u{110bd}\\u{110cd}" +
+    "\\u{13430}-\\u{1343f}\\u{1bca0}-\\u{1bca3}\\u{1d173}-\\u{1d17a}\\u{e0001}" +
+    "\\u{e0020}-\\u{e007f}\\u{e0100}-\\u{e01ef}]", "gu");
+
+  function visible(text) {
+    return String(text).replace(HIDDEN, function (found) {
+      let shown = "";
+      for (let i = 0; i < found.length; i++) {
+        shown += "\\u" + found.charCodeAt(i).toString(16).padStart(4, "0");
+      }
+      return shown;
+    });
+  }
 
   function toast(text) {
     const box = document.getElementById("toast");
     if (!box) return;
-    box.textContent = text;
+    box.textContent = visible(text);
     clearTimeout(toast.timer);
     toast.timer = setTimeout(function () { box.textContent = ""; }, 5000);
   }
 
   async function act(method, path, body) {
-    const headers = { "X-Viksa-CSRF": csrf || "" };
+    const headers = { "X-Viksa-CSRF": token() || "" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const answer = await fetch(path, {
       method: method,
@@ -42,7 +74,7 @@
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = visible(text);
     if (cls) node.className = cls;
     return node;
   }
@@ -134,9 +166,11 @@
     box.focus();
   }
 
-  const runForm = document.getElementById("run-form");
-  if (runForm) {
-    runForm.addEventListener("submit", async function (event) {
+  // Listeners sit on the document: a page's body arrives after this script runs (fill).
+  document.addEventListener("submit", async function (event) {
+    const runForm = event.target;
+    if (!(runForm instanceof HTMLFormElement) || runForm.id !== "run-form") return;
+    {
       event.preventDefault();
       const summary = document.getElementById("form-errors");
       const box = document.getElementById("run-result");
@@ -172,7 +206,7 @@
         if (answer.ok) showResult(box, answer.data);
         else {
           box.replaceChildren();
-          summary.textContent = describe(answer.data && answer.data.detail);
+          summary.textContent = visible(describe(answer.data && answer.data.detail));
         }
       } catch (e) {
         box.replaceChildren();
@@ -180,8 +214,8 @@
       } finally {
         button.disabled = false;
       }
-    });
-  }
+    }
+  });
 
   // -- approvals, faults, sign out ------------------------------------------------------
 
@@ -199,7 +233,10 @@
         { comment: comment ? comment.value : "" });
       if (answer.ok) {
         const run = answer.data.execution;
-        toast("Approval " + answer.data.status + (run ? ": execution " + run.status : "") + ".");
+        const said = "Approval " + answer.data.status + (run ? ": execution " + run.status : "") + ".";
+        toast(said);
+        // The row stays where it is (the list updates once the pointer leaves it).
+        holder.replaceChildren(el("p", said, "muted"));
       } else {
         toast(describe(answer.data && answer.data.detail));
       }
@@ -210,19 +247,21 @@
       refreshLive();
     } else if (target.id === "sign-out") {
       await act("POST", "/dashboard/api/sign-out");
+      try { window.localStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing kept */ }
       window.location.assign("/dashboard/sign-in");
     }
   });
 
-  const faultForm = document.getElementById("fault-form");
-  if (faultForm) {
-    faultForm.addEventListener("submit", async function (event) {
+  document.addEventListener("submit", async function (event) {
+    const faultForm = event.target;
+    if (!(faultForm instanceof HTMLFormElement) || faultForm.id !== "fault-form") return;
+    {
       event.preventDefault();
       const input = document.getElementById("fault-spec");
       const message = document.getElementById("fault-spec-error");
       const answer = await act("POST", "/dashboard/api/faults", { spec: input.value });
       input.setAttribute("aria-invalid", answer.ok ? "false" : "true");
-      message.textContent = answer.ok ? "" : describe(answer.data && answer.data.detail);
+      message.textContent = answer.ok ? "" : visible(describe(answer.data && answer.data.detail));
       if (answer.ok) {
         input.value = "";
         toast("Fault armed.");
@@ -230,21 +269,40 @@
       } else {
         input.focus();
       }
-    });
-  }
+    }
+  });
 
   // -- live updates: each [data-live] region is fetched again when something changes ----
 
   let pending = null;
+  const waiting = new WeakSet();
+
+  // A region under the pointer or holding the focus is not replaced: a row moving up as
+  // the user clicks would take the click (approve another request). It is marked stale
+  // and updates once the pointer or the focus leaves it.
+  function holdBack(region) {
+    region.dataset.stale = "true";
+    if (waiting.has(region)) return;
+    waiting.add(region);
+    const again = function () { if (region.dataset.stale) scheduleRefresh(); };
+    region.addEventListener("pointerleave", again);
+    region.addEventListener("focusout", again);
+  }
+
   async function refreshLive() {
     const regions = document.querySelectorAll("[data-live][id]");
     if (!regions.length) return;
-    const answer = await fetch(window.location.href, { credentials: "same-origin" });
+    const answer = await fetch(window.location.href, {
+      credentials: "same-origin",
+      headers: { "X-Viksa-CSRF": token() || "" },
+    });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
     regions.forEach(function (region) {
       const next = fresh.getElementById(region.id);
-      if (next && !region.contains(document.activeElement)) region.replaceWith(next);
+      if (!next) return;
+      if (region.matches(":hover") || region.contains(document.activeElement)) holdBack(region);
+      else region.replaceWith(next);
     });
   }
 
@@ -253,17 +311,76 @@
     pending = setTimeout(function () { pending = null; refreshLive(); }, 150);
   }
 
-  if (csrf && window.EventSource) {
+  function goLive() {
     const state = document.getElementById("live-state");
-    const source = new EventSource("/dashboard/events");
+    const source = new EventSource("/dashboard/events?csrf_token=" + encodeURIComponent(token() || ""));
     source.addEventListener("open", function () { if (state) state.textContent = "live"; });
     source.addEventListener("error", function () { if (state) state.textContent = "reconnecting"; });
     source.addEventListener("execution", function (event) {
       let notice = null;
       try { notice = JSON.parse(event.data); } catch (e) { return; }
-      if (state) state.textContent = "live · " + notice.endpoint + " " + notice.status;
+      if (state) state.textContent = visible("live · " + notice.endpoint + " " + notice.status);
       scheduleRefresh();
     });
     window.addEventListener("pagehide", function () { source.close(); });
   }
+
+  // -- a page's body: asked again with the token ------------------------------------------
+
+  function ready() {
+    document.documentElement.dataset.ready = "true";
+    if (token() && document.getElementById("sign-out") && window.EventSource) goLive();
+  }
+
+  function signInAgain(main, why) {
+    const link = el("a", "Sign in again");
+    link.href = "/dashboard/sign-in";
+    const line = el("p", why + " ");
+    line.appendChild(link);
+    main.replaceChildren(el("h1", "Not shown"), line);
+    ready();
+  }
+
+  // A navigation sends the cookie alone, which every port of this host receives too: the
+  // page answers an empty shell, and the project's data comes to this request only.
+  async function fill() {
+    const main = document.getElementById("main");
+    const csrf = token();
+    if (!csrf) {
+      signInAgain(main, "This browser holds no dashboard token (its site data was cleared?).");
+      return;
+    }
+    let answer = null;
+    try {
+      answer = await fetch(window.location.href, {
+        credentials: "same-origin",
+        headers: { "X-Viksa-CSRF": csrf },
+      });
+    } catch (e) {
+      signInAgain(main, "The platform did not answer: is viksa dev still running?");
+      return;
+    }
+    if (answer.redirected) {  // the session has ended: the sign-in page
+      window.location.replace(answer.url);
+      return;
+    }
+    if ((answer.headers.get("content-type") || "").indexOf("text/html") !== 0) {
+      let data = null;
+      try { data = await answer.json(); } catch (e) { data = null; }
+      main.replaceChildren(el("h1", "Not shown"), el("p", describe(data && data.detail), "error-text"));
+      ready();
+      return;
+    }
+    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    if (fresh.querySelector('meta[name="viksa-shell"]')) {
+      signInAgain(main, "This browser's dashboard token is not its session's.");
+      return;
+    }
+    document.title = fresh.title;
+    document.body.replaceWith(document.adoptNode(fresh.body));
+    ready();
+  }
+
+  if (document.querySelector('meta[name="viksa-shell"]')) fill();
+  else ready();
 })();
