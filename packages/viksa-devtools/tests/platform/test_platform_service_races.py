@@ -552,3 +552,25 @@ async def test_a_deep_step_result_does_not_break_the_answers_that_show_it(
         assert answer.status_code == 200, url
     inspected = await http.post(f"/chat/executions/{run}/debug/start", json={})
     assert inspected.status_code == 200
+
+
+async def test_a_workflow_running_when_its_project_is_deleted_ends_quietly(
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    viksa_platform: LocalPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    workflow_started: Callable[..., Awaitable[str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    project = viksa_platform.credentials.project_id
+    async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
+        await workflow_started(http, deployed["id"], "echo", "echo")
+        await gate.reached()
+        assert (await http.delete(f"/project/{project}")).status_code == 200
+        gate.open()
+    # The run finds its execution gone with the project: it ends, it does not fail loudly.
+    for _ in range(200):
+        if not viksa_platform.platform.workflows._active:
+            break
+        await asyncio.sleep(0.01)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
