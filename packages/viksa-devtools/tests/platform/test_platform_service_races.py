@@ -398,27 +398,31 @@ async def test_two_edits_checked_at_once_are_told_apart_from_an_alias_clash(
     )
 
 
-async def test_a_stopped_workflow_is_not_deleted_while_its_step_still_runs(
+@pytest.fixture
+async def step_in_flight(
     http: httpx.AsyncClient,
     deployed: Manifest,
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
     workflow_started: Callable[..., Awaitable[str]],
+) -> AsyncIterator[tuple[Gate, str]]:
+    """A started two-step workflow whose first step's run is parked: its gate and URL."""
+    async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
+        base = await workflow_started(http, deployed["id"], "echo", "echo")
+        await gate.reached()
+        yield gate, base
+
+
+async def test_a_stopped_workflow_is_not_deleted_while_its_step_still_runs(
+    http: httpx.AsyncClient,
+    step_in_flight: tuple[Gate, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
-        base = await workflow_started(http, deployed["id"], "echo")
-        await gate.reached()
-        assert (await http.post(f"{base}/stop")).json()["status"] == "stopped"
-        early = await http.delete(base)
-        assert (early.status_code, early.json()["detail"]["code"]) == (409, "stopping")
-        gate.open()
-
-        async def step_ended() -> bool:
-            tasks = (await http.get(base)).json()["tasks"]
-            return bool(tasks[0]["status"] == "completed")
-
-        await _until(step_ended)
+    gate, base = step_in_flight
+    assert (await http.post(f"{base}/stop")).json()["status"] == "stopped"
+    early = await http.delete(base)
+    assert (early.status_code, early.json()["detail"]["code"]) == (409, "stopping")
+    gate.open()
 
     async def deleted() -> bool:
         return (await http.delete(base)).status_code == 200
@@ -556,21 +560,18 @@ async def test_a_deep_step_result_does_not_break_the_answers_that_show_it(
 
 async def test_a_workflow_running_when_its_project_is_deleted_ends_quietly(
     http: httpx.AsyncClient,
-    deployed: Manifest,
+    step_in_flight: tuple[Gate, str],
     viksa_platform: LocalPlatform,
-    monkeypatch: pytest.MonkeyPatch,
-    workflow_started: Callable[..., Awaitable[str]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    gate, _ = step_in_flight
     project = viksa_platform.credentials.project_id
-    async with parked(monkeypatch, viksa_platform.platform.engine, "execute") as gate:
-        await workflow_started(http, deployed["id"], "echo", "echo")
-        await gate.reached()
-        assert (await http.delete(f"/project/{project}")).status_code == 200
-        gate.open()
+    assert (await http.delete(f"/project/{project}")).status_code == 200
+    gate.open()
+
+    async def ended() -> bool:
+        return not viksa_platform.platform.workflows.running()
+
+    await _until(ended)
     # The run finds its execution gone with the project: it ends, it does not fail loudly.
-    for _ in range(200):
-        if not viksa_platform.platform.workflows._active:
-            break
-        await asyncio.sleep(0.01)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -49,6 +49,10 @@ class Workflows:
         # current step ends, and cannot be run again before (its step would run twice).
         self._active: set[str] = set()
 
+    def running(self) -> frozenset[str]:
+        """The executions this process is running now (a stopped one until its step ends)."""
+        return frozenset(self._active)
+
     # -- workflows ------------------------------------------------------------------------
 
     def workflow(self, caller: Caller, workflow_id: str) -> Doc:
