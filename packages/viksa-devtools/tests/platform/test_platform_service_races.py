@@ -558,6 +558,24 @@ async def test_a_deep_step_result_does_not_break_the_answers_that_show_it(
     assert inspected.status_code == 200
 
 
+async def test_a_workflow_whose_agent_is_deleted_mid_run_ends_failed(
+    http: httpx.AsyncClient, step_in_flight: tuple[Gate, str], deployed: Manifest
+) -> None:
+    gate, base = step_in_flight
+    assert (await http.delete(f"/builder/agent/{deployed['id']}")).status_code == 200
+    gate.open()
+
+    async def ended() -> bool:
+        return bool((await http.get(base)).json()["status"] != "running")
+
+    await _until(ended)
+    execution = (await http.get(base)).json()
+    assert execution["status"] == "failed"
+    # No step is left running, and the reason names the agent.
+    assert [t["status"] for t in execution["tasks"]] == ["failed", "pending"]
+    assert deployed["id"] in execution["error"]
+
+
 async def test_a_workflow_running_when_its_project_is_deleted_ends_quietly(
     http: httpx.AsyncClient,
     step_in_flight: tuple[Gate, str],
