@@ -295,6 +295,28 @@ async def test_an_endpoints_form_follows_its_declared_inputs(
     assert missing.status_code == 404
 
 
+async def test_the_run_form_leaves_an_agents_pattern_to_the_platform(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    manifest: Callable[..., Manifest],
+) -> None:
+    # The agent wrote the pattern: one built to backtrack (a JavaScript regex has no bound)
+    # would freeze the tab as the user types. The page shows it; the platform checks it.
+    text = {"name": "text", "type": "string", "pattern": "^(a|aa)+$"}
+    seconds = {"name": "seconds", "type": "float"}
+    created = await http.post("/builder/agent/create", json=manifest(inputs=[text, seconds]))
+    assert created.status_code == 201, created.text
+    await _signed_in(viksa_platform, browser)
+    page = await browser.get(f"/dashboard/agents/{created.json()['id']}/endpoints/echo")
+    control = re.search(r'<(?:input|textarea) [^>]*id="input-text"[^>]*>', page.text)
+    assert control is not None
+    assert "pattern" not in control[0]
+    assert "matches ^(a|aa)+$" in html.unescape(page.text)
+    script = (await browser.get("/dashboard/static/dashboard.js")).text
+    assert "dataset.pattern" not in script
+
+
 async def test_a_choice_is_sent_as_the_declared_value_not_as_what_it_looks_like(
     viksa_platform: LocalPlatform,
     browser: httpx.AsyncClient,
