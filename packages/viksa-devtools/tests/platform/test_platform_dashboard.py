@@ -295,6 +295,40 @@ async def test_an_endpoints_form_follows_its_declared_inputs(
     assert missing.status_code == 404
 
 
+_SECONDS = {"name": "seconds", "type": "float"}
+
+
+async def _echo_form(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    body: Manifest,
+) -> httpx.Response:
+    """The run form of the echo endpoint of a new agent ``body`` describes, signed in."""
+    created = await http.post("/builder/agent/create", json=body)
+    assert created.status_code == 201, created.text
+    await _signed_in(viksa_platform, browser)
+    return await browser.get(f"/dashboard/agents/{created.json()['id']}/endpoints/echo")
+
+
+async def test_the_run_form_leaves_an_agents_pattern_to_the_platform(
+    viksa_platform: LocalPlatform,
+    browser: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    manifest: Callable[..., Manifest],
+) -> None:
+    # The agent wrote the pattern: one built to backtrack (a JavaScript regex has no bound)
+    # would freeze the tab as the user types. The page shows it; the platform checks it.
+    text = {"name": "text", "type": "string", "pattern": "^(a|aa)+$"}
+    page = await _echo_form(viksa_platform, browser, http, manifest(inputs=[text, _SECONDS]))
+    control = re.search(r'<(?:input|textarea) [^>]*id="input-text"[^>]*>', page.text)
+    assert control is not None
+    assert "pattern" not in control[0]
+    assert "matches ^(a|aa)+$" in html.unescape(page.text)
+    script = (await browser.get("/dashboard/static/dashboard.js")).text
+    assert "dataset.pattern" not in script
+
+
 async def test_a_choice_is_sent_as_the_declared_value_not_as_what_it_looks_like(
     viksa_platform: LocalPlatform,
     browser: httpx.AsyncClient,
@@ -304,11 +338,7 @@ async def test_a_choice_is_sent_as_the_declared_value_not_as_what_it_looks_like(
     # The page JSON-parses a choice's value: the string "1" must not become the number 1.
     allowed = ["1", "true", "null", "[]", "plain", 2]
     text = {"name": "text", "type": "string", "allowed_values": allowed}
-    seconds = {"name": "seconds", "type": "float"}
-    created = await http.post("/builder/agent/create", json=manifest(inputs=[text, seconds]))
-    assert created.status_code == 201, created.text
-    await _signed_in(viksa_platform, browser)
-    page = await browser.get(f"/dashboard/agents/{created.json()['id']}/endpoints/echo")
+    page = await _echo_form(viksa_platform, browser, http, manifest(inputs=[text, _SECONDS]))
     select = re.search(r'<select [^>]*id="input-text".*?</select>', page.text)
     assert select is not None
     options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select[0])

@@ -149,7 +149,6 @@ def _control(spec: EndpointInput) -> str:
         data_max=spec.max_value,
         data_minlength=spec.min_length,
         data_maxlength=spec.max_length,
-        data_pattern=spec.pattern,
         required=spec.required,
         aria_describedby=f"{ident}-help {ident}-error",
     )
