@@ -14,7 +14,12 @@ from mcp import Client
 
 from viksa_ai.mcp_bridge import BridgeServer
 from viksa_ai.mcp_bridge._registry import MAX_GUIDELINES_CHARS
-from viksa_ai.mcp_bridge._schema import MAX_ENUM_CHARS, MAX_ENUM_VALUES
+from viksa_ai.mcp_bridge._schema import (
+    MAX_DEFAULT_CHARS,
+    MAX_ENUM_CHARS,
+    MAX_ENUM_VALUES,
+    MAX_PATTERN_CHARS,
+)
 from viksa_ai.mcp_bridge._text import MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, cut_text
 
 HUGE = "All work and no play. " * 50_000  # a million characters
@@ -125,6 +130,33 @@ async def test_allowed_values_too_long_to_list_are_dropped_and_short_ones_kept(
     assert "enum" not in slug["inputSchema"]["properties"]["separator"]
     message = tools["text_tools_sign_message"]["inputSchema"]["properties"]["message"]
     assert message["enum"] == ["hello", "bye"]
+
+
+async def test_a_pattern_or_default_too_long_to_list_is_dropped_and_said(
+    backend: Any, make_doc: Callable[..., dict[str, Any]]
+) -> None:
+    doc = make_doc()
+    inputs = {item["name"]: item for item in doc["inputs"]}
+    inputs["message"]["pattern"] = "(a|b)" * MAX_PATTERN_CHARS
+    inputs["message"]["default"] = "d" * (MAX_DEFAULT_CHARS + 1)
+    inputs["algorithm"]["pattern"] = "^[a-z0-9]+$"
+    inputs["algorithm"]["default"] = "sha256"
+    backend.docs = [doc]
+    tools, _ = await _listed(backend)
+    properties = tools["text_tools_sign_message"]["inputSchema"]["properties"]
+    Draft202012Validator.check_schema(tools["text_tools_sign_message"]["inputSchema"])
+    message = properties["message"]
+    assert "pattern" not in message
+    assert "default" not in message
+    pattern_note = f"Its pattern ({5 * MAX_PATTERN_CHARS} characters) is too long to list here"
+    assert pattern_note in message["description"]
+    assert message["description"].endswith("Its default is too long to list here")
+    assert len(message["description"]) <= MAX_DESCRIPTION_CHARS
+    # Short ones are listed as they are.
+    assert (properties["algorithm"]["pattern"], properties["algorithm"]["default"]) == (
+        "^[a-z0-9]+$",
+        "sha256",
+    )
 
 
 @settings(database=None, derandomize=True, max_examples=300)

@@ -14,8 +14,10 @@ from viksa_ai.mcp_bridge._names import short_suffix
 from viksa_ai.mcp_bridge._text import MAX_DESCRIPTION_CHARS, cut_text
 
 __all__ = [
+    "MAX_DEFAULT_CHARS",
     "MAX_ENUM_CHARS",
     "MAX_ENUM_VALUES",
+    "MAX_PATTERN_CHARS",
     "argument_keys",
     "input_schema",
     "listed_schema",
@@ -27,6 +29,10 @@ MAX_ENUM_VALUES = 100
 """The most allowed values of an input ``tools/list`` shows; past it, see ``listed_schema``."""
 MAX_ENUM_CHARS = 4000
 """The most characters of an input's allowed values (as JSON) ``tools/list`` shows."""
+MAX_PATTERN_CHARS = 1000
+"""The most characters of an input's ``pattern`` ``tools/list`` shows."""
+MAX_DEFAULT_CHARS = 1000
+"""The most characters of an input's ``default`` (as JSON) ``tools/list`` shows."""
 
 # Agent input/output types (case-insensitive on the wire) -> JSON Schema types.
 _JSON_TYPES = {
@@ -221,19 +227,21 @@ def output_schema(
 
 
 def listed_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``schema`` as ``tools/list`` shows it: without an ``enum`` too long to list.
+    """``schema`` as ``tools/list`` shows it: without what is too long to list.
 
-    An input's allowed values past :data:`MAX_ENUM_VALUES` values or
-    :data:`MAX_ENUM_CHARS` characters (as JSON) would sit in the context of every client;
-    its property then has no ``enum`` (any value is valid to the client: the schema stays
-    one) and its description says how many values there are. ``schema`` itself keeps
-    them: the bridge checks every call against it before sending it.
+    Each would sit in the context of every client: an input's allowed values past
+    :data:`MAX_ENUM_VALUES` values or :data:`MAX_ENUM_CHARS` characters (as JSON), its
+    ``pattern`` past :data:`MAX_PATTERN_CHARS` characters, its ``default`` past
+    :data:`MAX_DEFAULT_CHARS` (as JSON). The property then lacks it (the schema stays
+    one, only looser) and its description says so. ``schema`` itself keeps them: the
+    bridge checks every call against its allowed values before sending it, and the
+    platform checks the pattern.
     """
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         return schema
     listed = {
-        key: _without_long_enum(prop) if isinstance(prop, Mapping) else prop
+        key: _listed_property(prop) if isinstance(prop, Mapping) else prop
         for key, prop in properties.items()
     }
     if all(listed[key] is properties[key] for key in listed):
@@ -241,18 +249,34 @@ def listed_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**schema, "properties": listed}
 
 
-def _without_long_enum(prop: Mapping[str, Any]) -> Mapping[str, Any]:
+def _listed_property(prop: Mapping[str, Any]) -> Mapping[str, Any]:
+    dropped: dict[str, str] = {}  # key -> what the description says instead
     enum = prop.get("enum")
-    if not isinstance(enum, list) or not _too_long_to_list(enum):
+    if isinstance(enum, list) and _too_long_to_list(enum):
+        dropped["enum"] = (
+            f"One of {len(enum)} allowed values, too many to list here: a call with another "
+            "is refused"
+        )
+    pattern = prop.get("pattern")
+    if isinstance(pattern, str) and len(pattern) > MAX_PATTERN_CHARS:
+        dropped["pattern"] = (
+            f"Its pattern ({len(pattern)} characters) is too long to list here: the platform "
+            "checks it"
+        )
+    if "default" in prop and _json_size(prop["default"]) > MAX_DEFAULT_CHARS:
+        dropped["default"] = "Its default is too long to list here"
+    if not dropped:
         return prop
-    note = (
-        f"One of {len(enum)} allowed values, too many to list here: a call with another is refused"
-    )
+    note = ". ".join(dropped.values())
     said = str(prop.get("description") or "").rstrip(". ")
-    head = cut_text(said, MAX_DESCRIPTION_CHARS - len(note) - 2) + ". " if said else ""
-    shown = {key: value for key, value in prop.items() if key != "enum"}
+    head = cut_text(said, max(MAX_DESCRIPTION_CHARS - len(note) - 2, 0)) + ". " if said else ""
+    shown = {key: value for key, value in prop.items() if key not in dropped}
     shown["description"] = head + note
     return shown
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _too_long_to_list(enum: list[Any]) -> bool:
