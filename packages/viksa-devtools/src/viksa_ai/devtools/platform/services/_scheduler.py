@@ -225,15 +225,12 @@ class Scheduler:
         moment = time.time() if now is None else now
         ran = 0
         for listed in self.store.query("schedule", where={"status": "active"})[0]:
-            # Read again: a run of this tick awaited, and a schedule listed before it may
-            # have been paused, edited or deleted since.
+            if not _due(listed, moment):
+                continue
+            # Read again, only when due: a run of this tick awaited, and a schedule listed
+            # before it may have been paused, edited or deleted since.
             schedule = self.store.get("schedule", listed["id"])
-            due = (
-                None
-                if schedule is None or schedule["status"] != "active"
-                else schedule.get("next_run_at")
-            )
-            if schedule is None or due is None or seconds_of(due) > moment:
+            if schedule is None or schedule["status"] != "active" or not _due(schedule, moment):
                 continue
             try:
                 await self.run(schedule)
@@ -241,6 +238,11 @@ class Scheduler:
                 self._update(schedule, _failed(exc, moment))
             ran += 1
         return ran
+
+
+def _due(schedule: Doc, moment: float) -> bool:
+    due = schedule.get("next_run_at")
+    return due is not None and seconds_of(due) <= moment
 
 
 def _failed(exc: DomainError, moment: float) -> Callable[[Doc], None]:
