@@ -542,7 +542,14 @@ agent continues the same trace; the callee's runner restores it as the parent sp
 # tracestate longer than this is dropped whole rather than cut (the spec allows dropping).
 _TRACEPARENT_LENGTH = 55
 _TRACESTATE_MAX = 512
+_TRACESTATE_MEMBERS = 32
 _HEX = frozenset("0123456789abcdef")
+# tracestate keys and values (W3C Trace Context): a key is lowercase letters, digits and
+# "_-*/" (a tenant@system key too); a value is printable ASCII but "," and "=", and
+# does not end with a space. Sets, not a regex: the runtime does not import re.
+_KEY_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz")
+_KEY_CHARS = _KEY_FIRST | frozenset("0123456789_-*/")
+_VALUE_CHARS = frozenset(chr(code) for code in range(0x20, 0x7F)) - frozenset(",=")
 
 
 def attach_envelope(inputs: "Mapping[str, Any]", envelope: "Mapping[str, Any]") -> "dict[str, Any]":
@@ -616,6 +623,12 @@ def _set_trace_provider(provider: "Callable[[], Mapping[str, str] | None] | None
 
 
 def _clean_carrier(carrier: object) -> "dict[str, str] | None":
+    """Tracing hook: the W3C strings of ``carrier`` when its traceparent is well formed.
+
+    None otherwise; a tracestate that is not W3C's is left out alone. Tracing code
+    passes a carrier from the wire through this before an OpenTelemetry propagator,
+    which would log what it cannot parse.
+    """
     # Only well-formed W3C strings pass: the carrier comes from the wire, and a value
     # that is not one must not reach a tracer or the next agent.
     if not isinstance(carrier, dict) and not (
@@ -627,14 +640,42 @@ def _clean_carrier(carrier: object) -> "dict[str, str] | None":
         return None
     cleaned = {"traceparent": traceparent}
     tracestate = carrier.get("tracestate")  # type: ignore[attr-defined]
-    if (
-        isinstance(tracestate, str)
-        and 0 < len(tracestate) <= _TRACESTATE_MAX
-        and tracestate.isprintable()
-        and tracestate.isascii()
-    ):
+    if _is_tracestate(tracestate):
         cleaned["tracestate"] = tracestate
     return cleaned
+
+
+def _is_tracestate(value: object) -> bool:
+    # The whole header or nothing: W3C lets a receiver drop a tracestate it cannot
+    # parse, and a malformed one must not reach a tracer (which logs it) or a next agent.
+    if not isinstance(value, str) or not 0 < len(value) <= _TRACESTATE_MAX:
+        return False
+    keys: set[str] = set()
+    for member in value.split(","):
+        member = member.strip(" \t")
+        if not member:  # empty members are allowed
+            continue
+        key, equals, state = member.partition("=")
+        if not equals or key in keys or not _is_tracestate_key(key):
+            return False
+        if not 0 < len(state) <= 256 or not _VALUE_CHARS.issuperset(state):
+            return False
+        keys.add(key)
+    return 0 < len(keys) <= _TRACESTATE_MEMBERS
+
+
+def _is_tracestate_key(key: str) -> bool:
+    tenant, at, system = key.partition("@")
+    if not at:
+        return 0 < len(key) <= 256 and key[0] in _KEY_FIRST and _KEY_CHARS.issuperset(key)
+    return (
+        0 < len(tenant) <= 241
+        and _KEY_CHARS.issuperset(tenant)
+        and tenant[0] not in "_-*/"
+        and 0 < len(system) <= 14
+        and system[0] in _KEY_FIRST
+        and _KEY_CHARS.issuperset(system)
+    )
 
 
 def _is_traceparent(value: object) -> bool:
