@@ -426,3 +426,42 @@ def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches
     traced, untraced = json.loads(done.stdout.strip().splitlines()[-1])
     assert traced["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
     assert untraced == {}
+
+
+def test_the_otlp_export_is_bounded_per_request_and_at_exit() -> None:
+    # A collector that never answers held `viksa run` ~10 s at exit (OpenTelemetry's
+    # defaults: 10 s per request, 30 s for the shutdown); see test_otlp_export_bounds.
+    done = _python(
+        """
+        from opentelemetry import trace
+        from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS, configure_otlp
+
+        url = "http://127.0.0.1:9/v1/traces"
+        assert configure_otlp(url, command="test", service_name="test") is None
+        provider = trace.get_tracer_provider()
+        [processor] = provider._active_span_processor._span_processors
+        assert processor.span_exporter._client._timeout == EXPORT_TIMEOUT_SECONDS
+        seen = []
+        processor._batch_processor.shutdown = lambda **kw: seen.append(kw)
+        provider.shutdown()
+        assert seen == [{"timeout_millis": int(EXPORT_TIMEOUT_SECONDS * 1000)}], seen
+        """
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_otel_timeout_variable_sets_the_otlp_request_timeout() -> None:
+    done = _python(
+        """
+        import os
+        os.environ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "7"
+        from opentelemetry import trace
+        from viksa_ai.devtools._otlp import configure_otlp
+
+        url = "http://127.0.0.1:9/v1/traces"
+        assert configure_otlp(url, command="t", service_name="t") is None
+        [processor] = trace.get_tracer_provider()._active_span_processor._span_processors
+        assert processor.span_exporter._client._timeout == 7
+        """
+    )
+    assert done.returncode == 0, done.stderr
