@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,6 +65,24 @@ def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("viksa_ai.client._tracing", "viksa_ai.devtools.runner._tracing"):
         with contextlib.suppress(ImportError):  # a distribution the venv lacks
             monkeypatch.setattr(importlib.import_module(name), "_PROVIDER_SET", [])
+
+
+def _fresh_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  (this interpreter, code from the test)
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def fresh_python() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``fresh_python(code, *argv)``: runs dedented ``code`` in a new interpreter of this
+    venv (nothing imported yet: what a module loads shows in its ``sys.modules``), with
+    output captured; the completed process."""
+    return _fresh_python
 
 
 OtlpRequest = tuple[str, str, bytes]

@@ -7,7 +7,6 @@ included): only well-formed W3C strings may get that far.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,33 +15,7 @@ import pytest
 
 from viksa_ai.devtools.runner import AsyncAgentWorker
 
-MANIFEST: dict[str, Any] = {
-    "agent_name": "Trace Echo",
-    "agent_description": "Reports the trace context its endpoint runs in.",
-    "agent_type": "cloud",
-    "files": [],
-    "requirements": [],
-    "inputs": [],
-    "outputs": [],
-    "agent_endpoints": [
-        {
-            "name": "where",
-            "module": "main",
-            "endpoint": "echo.main.where",
-            "description": "Report the trace context",
-            "inputs": [],
-            "execution_config": {"timeout_seconds": 20},
-        }
-    ],
-}
-MAIN = """
-from ViksaAI import mcp_endpoint, trace_context
-
-
-@mcp_endpoint(description="Report the trace context")
-async def where(payload):
-    return {"trace_context": trace_context()}
-"""
+TRACE_PROBE = Path(__file__).parent / "fixtures" / "trace_probe"
 CALLER = "00-11111111111111111111111111111111-2222222222222222-01"
 HOSTILE = [
     {"traceparent": CALLER, "tracestate": "a=b,\x1b[31mred\nFAKE LOG LINE"},
@@ -60,17 +33,9 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def agent(tmp_path: Path) -> Path:
-    """A folder holding an agent that reports its trace context."""
-    (tmp_path / "agent.json").write_text(json.dumps(MANIFEST))
-    (tmp_path / "main.py").write_text(MAIN)
-    return tmp_path
-
-
 @pytest.mark.parametrize("traced", [False, True], ids=["api-only", "sdk"])
 async def test_a_hostile_envelope_carrier_is_ignored_without_a_log_line(
-    agent: Path, traced: bool, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+    traced: bool, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
     import opentelemetry.trace  # noqa: F401  (imported, as FastAPI does: the traced path)
 
@@ -80,7 +45,7 @@ async def test_a_hostile_envelope_carrier_is_ignored_without_a_log_line(
         request.getfixturevalue("no_tracer_provider")
     caplog.set_level(logging.DEBUG, logger="opentelemetry")
     seen: list[dict[str, Any]] = []
-    async with AsyncAgentWorker(agent, sandbox=False) as worker:
+    async with AsyncAgentWorker(TRACE_PROBE, sandbox=False) as worker:
         for carrier in HOSTILE:
             envelope = {"run_id": "r", "trace_context": carrier}
             result = await worker.call("where", {}, envelope=envelope)
