@@ -214,3 +214,41 @@ async def test_without_a_tracer_provider_a_current_trace_is_still_carried_on(
         context.detach(token)
     sent = route.calls.last.request.headers["traceparent"]
     assert sent.split("-")[1] == f"{caller.trace_id:032x}"
+
+
+QUERY_SECRET = "query-secret-never-traced"
+FRAGMENT = "fragment-never-traced"
+
+
+# client.request sends a caller's path as given and names the span after it: a query
+# or fragment written into that path (/x?token=...) is a value all the same.
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/items?token={QUERY_SECRET}",
+        f"/items?token={QUERY_SECRET}#{FRAGMENT}",
+        f"/items#{FRAGMENT}",
+    ],
+)
+async def test_a_query_in_a_raw_path_is_not_recorded(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], otel_spans: Any, path: str
+) -> None:
+    route = api.get("/builder/items").respond(200, json={})
+    await make_client().request("GET", "/builder", path, params={"api_key": QUERY_SECRET})
+    assert route.called  # sent as before
+    [span] = otel_spans.get_finished_spans()
+    assert span.name == "GET /builder/items"
+    assert span.attributes["url.template"] == "/builder/items"
+    for value in _values(span):
+        assert QUERY_SECRET not in value
+        assert FRAGMENT not in value
+
+
+def test_the_sync_twin_records_no_query_either(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient], otel_spans: Any
+) -> None:
+    api.get("/builder/items").respond(200, json={})
+    make_sync_client().request("GET", "/builder", f"/items?token={QUERY_SECRET}")
+    [span] = otel_spans.get_finished_spans()
+    assert span.name == "GET /builder/items"
+    assert all(QUERY_SECRET not in value for value in _values(span))
