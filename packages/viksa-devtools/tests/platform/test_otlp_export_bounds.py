@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS
+from viksa_ai.devtools.cli import main
 
 PROBE = Path(__file__).parent.parent / "fixtures" / "runner_probe"
 _ANSWERS = {
@@ -110,3 +111,27 @@ async def test_sigterm_sends_the_queued_spans_then_ends_viksa_dev_as_before(
         assert process.wait(timeout=120) == -signal.SIGTERM
     exported = b"".join(body for _, _, body in received)
     assert b"GET /auth/me" in exported
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "localhost:4318",  # the collector's address without the scheme: a common slip
+        "http://[::1",
+        "ftp://127.0.0.1/v1/traces",
+        "http://127.0.0.1:99999/v1/traces",
+        "http://:4318/v1/traces",
+        "http://user:pw-in-url@127.0.0.1:0/v1/traces",
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "dev"])
+def test_an_otlp_endpoint_that_is_no_http_url_is_a_usage_error(
+    command: str, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, each export logged that it could not send, and the command went on.
+    argv = [str(PROBE), "echo", "--no-sandbox"] if command == "run" else ["--memory"]
+    assert main([command, *argv, "--otlp-endpoint", url]) == 2
+    err = capsys.readouterr().err
+    assert "--otlp-endpoint" in err
+    assert "http://localhost:4318/v1/traces" in err
+    assert "pw-in-url" not in err  # the value is not echoed: it may hold a password

@@ -62,6 +62,13 @@ def configure_otlp(endpoint: str, *, command: str, service_name: str) -> str | N
     Needs ``opentelemetry-sdk`` and ``opentelemetry-exporter-otlp-proto-http``; when
     they are missing the answer (prefixed with ``command``) says what to install.
     """
+    wrong = _url_problem(endpoint)
+    if wrong is not None:
+        return (
+            # Not the value: a URL may hold a password (http://user:password@host/...).
+            f"{command}: --otlp-endpoint {wrong}: give the collector's OTLP/HTTP traces "
+            "URL, e.g. http://localhost:4318/v1/traces"
+        )
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -86,6 +93,22 @@ def configure_otlp(endpoint: str, *, command: str, service_name: str) -> str | N
             logger.addFilter(_OneLine())
     provider.add_span_processor(_bounded(BatchSpanProcessor)(exporter))
     _flush_on_sigterm(provider)
+    return None
+
+
+def _url_problem(endpoint: str) -> str | None:
+    # Checked at start: the exporter would only log at each export that it cannot send.
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(endpoint)
+        port = url.port
+    except ValueError:
+        return "is not a URL"
+    if url.scheme not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not url.hostname or port == 0:
+        return "names no host and port"
     return None
 
 
