@@ -252,3 +252,50 @@ def test_the_sync_twin_records_no_query_either(
     [span] = otel_spans.get_finished_spans()
     assert span.name == "GET /builder/items"
     assert all(QUERY_SECRET not in value for value in _values(span))
+
+
+_EVENTS = b'data: {"type": "execution.started"}\n\ndata: {"type": "execution.completed"}\n\n'
+
+
+async def test_a_stream_is_one_span_in_the_callers_trace_that_ends_when_it_opens(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], otel_spans: Any
+) -> None:
+    from opentelemetry import trace
+
+    sse = {"content-type": "text/event-stream"}
+    route = api.get("/chat/execution/conv-1/stream").mock(
+        side_effect=[
+            httpx.Response(503, json={"detail": "busy"}),
+            httpx.Response(200, content=_EVENTS + b"data: [DONE]\n\n", headers=sse),
+        ]
+    )
+    client = make_client(retry=FAST)
+    with trace.get_tracer("test").start_as_current_span("script") as script:
+        events = client.chat.stream_execution("conv-1")
+        seen = []
+        async for event in events:
+            # Opened: the call's span has ended; the caller's span is current again.
+            assert trace.get_current_span() is script
+            assert [s.name for s in otel_spans.get_finished_spans()] == [
+                "GET /chat/execution/{}/stream"
+            ]
+            seen.append(event)
+    assert len(seen) == 2
+    stream, _ = otel_spans.get_finished_spans()
+    assert stream.parent is not None
+    assert stream.parent.span_id == script.get_span_context().span_id
+    assert stream.attributes["viksa.attempts"] == 2
+    assert stream.attributes["http.response.status_code"] == 200
+    assert {c.request.headers["traceparent"] for c in route.calls} == {_traceparent(stream)}
+    assert all("conv-1" not in value for value in _values(stream))
+
+
+def test_the_sync_twins_stream_is_traced_the_same_way(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient], otel_spans: Any
+) -> None:
+    sse = {"content-type": "text/event-stream"}
+    route = api.get("/chat/execution/conv-1/stream").respond(200, content=_EVENTS, headers=sse)
+    assert len(list(make_sync_client().chat.stream_execution("conv-1"))) == 2
+    [span] = otel_spans.get_finished_spans()
+    assert span.name == "GET /chat/execution/{}/stream"
+    assert route.calls.last.request.headers["traceparent"] == _traceparent(span)
