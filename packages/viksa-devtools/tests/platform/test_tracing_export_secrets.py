@@ -10,8 +10,10 @@ server wrote on stderr) for each of those values.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,41 @@ async def test_what_viksa_dev_exports_holds_no_secret_input_or_id(
     assert "\u00e9" not in stderr
     assert HOSTILE_STATE.encode() not in exported
     assert b"evil" not in exported
+
+
+PROBE = Path(__file__).parent.parent / "fixtures" / "runner_probe"
+TOKEN = "probe-token-not-in-spans"
+
+
+@pytest.mark.parametrize("endpoint", ["needs_auth", "leaky", "boom"])
+def test_what_viksa_run_exports_holds_no_secret_or_input(
+    otlp_collector: Callable[..., tuple[str, list[Any]]], tmp_path: Path, endpoint: str
+) -> None:
+    # leaky prints the token and fails quoting it; boom fails quoting its input.
+    url, received = otlp_collector()
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"probe_auth.token={TOKEN}\n")
+    envelope = {
+        "run_id": "r",
+        "metadata": {"api_key": QUERY_VALUE},
+        "trace_context": {"traceparent": f"00-{CALLER_TRACE}-b7ad6b7169203331-01"},
+    }
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "run", str(PROBE), endpoint]
+    done = subprocess.run(
+        [
+            *command,
+            *("--secrets-file", str(secrets), "--no-sandbox", "--format", "json"),
+            *("--otlp-endpoint", url, "--envelope", json.dumps(envelope)),
+            *(["--input", f"note={INPUT_TEXT}"] if endpoint == "boom" else []),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, 5), done.stderr
+    exported = b"".join(body for _, _, body in received)
+    assert f"viksa.worker.call {endpoint}".encode() in exported
+    assert bytes.fromhex(CALLER_TRACE) in exported  # the envelope's trace continued
+    for secret in (TOKEN, INPUT_TEXT, QUERY_VALUE, "example.invalid"):
+        assert secret.encode() not in exported, secret
