@@ -66,6 +66,30 @@ def test_a_w3c_tracestate_is_kept(rt: ModuleType, state: str) -> None:
     assert _state_kept(rt, state)
 
 
+@pytest.mark.parametrize(
+    ("traceparent", "kept"),
+    [
+        ("01" + PARENT[2:] + "-later-fields", PARENT),  # a later version: read as 00
+        ("cc" + PARENT[2:], PARENT),
+        (PARENT + "-extra", None),  # version 00 has no more fields
+        ("01" + PARENT[2:] + "x", None),  # fields follow a "-"
+        ("01" + PARENT[2:] + "-" + "x" * 512, None),
+        ("01" + PARENT[2:] + "-\x1b[2J", None),
+        (" " + PARENT, None),
+        (PARENT + " ", None),
+        (PARENT[:-1] + "G", None),
+    ],
+)
+def test_a_traceparent_is_read_as_w3c_says(
+    rt: ModuleType, traceparent: str, kept: str | None
+) -> None:
+    token = rt._set_trace_context({"traceparent": traceparent})
+    try:
+        assert rt.trace_context() == ({} if kept is None else {"traceparent": kept})
+    finally:
+        rt._reset_trace_context(token)
+
+
 def test_the_tracing_hook_cleans_a_carrier() -> None:
     clean = viksa_ai.runtime._clean_carrier
     assert clean({"traceparent": PARENT, "tracestate": "k=v\nx"}) == {"traceparent": PARENT}
@@ -112,3 +136,27 @@ def test_what_is_kept_opentelemetry_parses_in_silence(state: str) -> None:
 
     parsed = trace.get_current_span(context).get_span_context().trace_state
     assert len(parsed) == len(TraceState.from_header([state])) > 0
+
+
+_HEXISH = st.text("0123456789abcdefABF-x \n", min_size=0, max_size=34)
+
+
+@settings(database=None, derandomize=True, max_examples=400)
+@given(st.tuples(_HEXISH, _HEXISH, _HEXISH, _HEXISH).map("-".join), st.text(max_size=8))
+@example("00-" + "1" * 32 + "-" + "2" * 16 + "-01", "")
+@example("01-" + "1" * 32 + "-" + "2" * 16 + "-01", "-x")
+@example("01-" + "1" * 32 + "-" + "2" * 16 + "-01", "-x\ny")
+def test_a_kept_traceparent_is_one_opentelemetry_reads_the_same(head: str, tail: str) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    kept = viksa_ai.runtime._clean_carrier({"traceparent": head + tail})
+    if kept is None:
+        return
+    traceparent = kept["traceparent"]
+    assert len(traceparent) == 55
+    assert traceparent.startswith("00-")
+    context = TraceContextTextMapPropagator().extract({"traceparent": head + tail})
+    found = trace.get_current_span(context).get_span_context()
+    assert found.is_valid
+    assert traceparent == f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"

@@ -35,6 +35,7 @@ def _route_span(spans: Any) -> Any:
             GOOD_TRACE,
         ),
         ([(b"traceparent", GOOD), (b"traceparent", OTHER)], None),  # not a list: no parent
+        ([(b"traceparent", "01" + GOOD[2:] + "-later-fields")], GOOD_TRACE),  # read as 00
         ([(b"traceparent", GOOD.upper())], None),
         ([(b"traceparent", b"ff" + GOOD[2:].encode())], None),
         ([(b"traceparent", b"x" * 8000)], None),

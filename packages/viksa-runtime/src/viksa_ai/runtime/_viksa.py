@@ -541,6 +541,7 @@ agent continues the same trace; the callee's runner restores it as the parent sp
 # W3C Trace Context: traceparent is "00-<32 hex>-<16 hex>-<2 hex>" (55 characters); a
 # tracestate longer than this is dropped whole rather than cut (the spec allows dropping).
 _TRACEPARENT_LENGTH = 55
+_TRACEPARENT_MAX = 512  # a later version's, with fields of its own
 _TRACESTATE_MAX = 512
 _TRACESTATE_MEMBERS = 32
 _HEX = frozenset("0123456789abcdef")
@@ -635,8 +636,8 @@ def _clean_carrier(carrier: object) -> "dict[str, str] | None":
         callable(getattr(carrier, "get", None)) and hasattr(carrier, "keys")
     ):
         return None
-    traceparent = carrier.get("traceparent")  # type: ignore[attr-defined]
-    if not _is_traceparent(traceparent):
+    traceparent = _traceparent(carrier.get("traceparent"))  # type: ignore[attr-defined]
+    if traceparent is None:
         return None
     cleaned = {"traceparent": traceparent}
     tracestate = carrier.get("tracestate")  # type: ignore[attr-defined]
@@ -678,14 +679,28 @@ def _is_tracestate_key(key: str) -> bool:
     )
 
 
-def _is_traceparent(value: object) -> bool:
-    if not isinstance(value, str) or len(value) != _TRACEPARENT_LENGTH:
-        return False
-    parts = value.split("-")
+def _traceparent(value: object) -> "str | None":
+    # W3C: version 00 is exactly 55 characters. A later version may append fields
+    # ("-..."): its first 55 characters are read as version 00's and passed on as 00,
+    # as the spec asks of a receiver that knows an older version only.
+    if not isinstance(value, str) or len(value) < _TRACEPARENT_LENGTH:
+        return None
+    head, tail = value[:_TRACEPARENT_LENGTH], value[_TRACEPARENT_LENGTH:]
+    version = head[:2]
+    if tail and (
+        version == "00"
+        or tail[0] != "-"
+        or len(value) > _TRACEPARENT_MAX
+        or not (tail.isascii() and tail.isprintable())
+    ):
+        return None
+    parts = head.split("-")
     if [len(part) for part in parts] != [2, 32, 16, 2] or not _HEX.issuperset("".join(parts)):
-        return False
+        return None
     # Version ff and all-zero ids are invalid in every version of the spec.
-    return parts[0] != "ff" and parts[1] != "0" * 32 and parts[2] != "0" * 16
+    if version == "ff" or parts[1] == "0" * 32 or parts[2] == "0" * 16:
+        return None
+    return head if version == "00" else "00" + head[2:]
 
 
 def context() -> "A2AContext":
