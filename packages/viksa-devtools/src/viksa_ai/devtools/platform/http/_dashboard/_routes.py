@@ -34,6 +34,7 @@ from viksa_ai.devtools.platform.http._dashboard._timeline import timeline_sectio
 from viksa_ai.devtools.platform.http._deps import PlatformDep
 from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
+from viksa_ai.devtools.platform.http._security_headers import PAGE_HEADERS
 from viksa_ai.devtools.platform.http._sse import encode_event
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER, BrowserSession
@@ -54,19 +55,6 @@ __all__ = ["router", "shell_answer"]
 
 router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 
-# What a dashboard page may load and do: its own scripts and styles, nothing inline,
-# nothing from another origin, never framed.
-_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    # Not no-referrer: with it a browser sends "Origin: null" on form posts.
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 _HEARTBEAT_SECONDS = 15.0
 _LISTED_EXECUTIONS = 100
 
@@ -82,7 +70,7 @@ def _html(
         signed_in=session is not None,
         project=principal.project_id if principal else None,
     )
-    return HTMLResponse(document, headers=_HEADERS)
+    return HTMLResponse(document, headers=PAGE_HEADERS)
 
 
 def shell_answer() -> HTMLResponse:
@@ -90,7 +78,7 @@ def shell_answer() -> HTMLResponse:
     asks again with its action token (see ``_access``)."""
     body = _pages.shell_body()
     document = page("Loading", body, active=None, signed_in=False, filled_by_script=True)
-    return HTMLResponse(document, headers=_HEADERS)
+    return HTMLResponse(document, headers=PAGE_HEADERS)
 
 
 def _signed_in(platform: Platform, cookie: str, request: Request) -> HTMLResponse:
@@ -109,7 +97,7 @@ def _signed_in(platform: Platform, cookie: str, request: Request) -> HTMLRespons
         signed_in=False,
         action_token=session.csrf,
     )
-    answer = HTMLResponse(document, headers=_HEADERS)
+    answer = HTMLResponse(document, headers=PAGE_HEADERS)
     set_cookie(answer, COOKIE, cookie)
     return answer
 
@@ -154,7 +142,7 @@ def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) ->
     answer = HTMLResponse(
         page("Sign in", body, active=None, signed_in=False),
         status_code=status,
-        headers=_HEADERS,
+        headers=PAGE_HEADERS,
     )
     set_cookie(answer, FORM_COOKIE, form_token, max_age=3600)
     return answer
