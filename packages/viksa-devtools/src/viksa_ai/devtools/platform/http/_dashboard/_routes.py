@@ -8,7 +8,7 @@ of them is part of the platform API: they are left out of the OpenAPI document.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
@@ -41,7 +41,7 @@ from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER, Brows
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
-    UnavailableError,
+    TooManyRequestsError,
     bad_request,
     detail_item,
     forbidden,
@@ -136,13 +136,19 @@ async def sign_in_page(
     return _sign_in_form(None, None)
 
 
-def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) -> HTMLResponse:
+def _sign_in_form(
+    error: str | None,
+    email: str | None,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
     form_token = new_secret("form")
     body = _pages.sign_in_body(form_token, error, email)
     answer = HTMLResponse(
         page("Sign in", body, active=None, signed_in=False),
         status_code=status,
-        headers=PAGE_HEADERS,
+        headers={**PAGE_HEADERS, **(headers or {})},
     )
     set_cookie(answer, FORM_COOKIE, form_token, max_age=3600)
     return answer
@@ -161,10 +167,13 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse:
     email = form.get("email", "")[:320]
     if not same_secret(sent, expected):
         return _sign_in_form("The form expired: sign in again.", email, status=403)
+    client = request.client.host if request.client else None
     try:
         cookie = await asyncio.to_thread(
-            platform.dashboard.sign_in, email, form.get("password", "")
+            platform.dashboard.sign_in, email, form.get("password", ""), client=client
         )
+    except TooManyRequestsError as exc:
+        return _sign_in_form(exc.message, email, status=429, headers=exc.headers)
     except DomainError as exc:
         return _sign_in_form(exc.message, email, status=401)
     answer = _signed_in(platform, cookie, request)
@@ -303,7 +312,7 @@ async def events(request: Request, platform: PlatformDep, session: FeedDep) -> S
     project = _project(session)
     cookie = request.cookies.get(COOKIE)
     if platform.dashboard.feeds_full(session):
-        raise UnavailableError(_too_many_feeds(), status=429)
+        raise TooManyRequestsError(_too_many_feeds())
 
     async def stream() -> AsyncIterator[str]:
         with (
