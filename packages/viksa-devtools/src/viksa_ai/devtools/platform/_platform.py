@@ -69,6 +69,7 @@ class Platform:
             key,
             access_ttl=config.access_token_ttl,
             refresh_ttl=config.refresh_token_ttl,
+            sign_in_limits=config.sign_in_limits,
         )
         self.faults = FaultRegistry(config.faults)
         # Arms /_dev/faults besides the dev user's credentials; printed in the banner,

@@ -12,6 +12,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.types import ASGIApp
 
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
@@ -39,6 +40,7 @@ from viksa_ai.devtools.platform.http._routes import (
     triggers,
     workflow,
 )
+from viksa_ai.devtools.platform.http._security_headers import secured
 from viksa_ai.devtools.platform.services._errors import DomainError, detail_item
 from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
@@ -47,6 +49,17 @@ __all__ = ["create_app"]
 _log = logging.getLogger("viksa_ai.devtools.platform")
 # The one SDK version (VERSION at the repository root), as installed: no copy to bump.
 _VERSION = version("viksa-devtools")
+
+
+class _PlatformApp(FastAPI):
+    """The platform's app: its security headers wrap everything, error answers included.
+
+    Middleware added with ``add_middleware`` runs inside Starlette's error middleware,
+    whose 500 answer would pass none of it.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return secured(super().build_middleware_stack())
 
 
 def create_app(
@@ -71,7 +84,7 @@ def create_app(
                 await ticker
             await platform.aclose()
 
-    app = FastAPI(
+    app = _PlatformApp(
         title="Viksa local platform",
         version=_VERSION,
         description="A local, stateful emulator of the Viksa AI platform API (`viksa dev`).",
