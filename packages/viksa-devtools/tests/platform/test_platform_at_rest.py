@@ -1,20 +1,24 @@
 """The signing key and vault values are not readable from the data file alone (item 1).
 
 They are sealed with a key kept in a file beside the data file (``0600``, in a ``0700``
-directory); a data file of an earlier version is sealed on its first start.
+directory); a data file of an earlier version is sealed on its first start. The same
+holds for the ``env`` values of MCP server records.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
+from viksa_ai.devtools.platform.services._records import Caller
 from viksa_ai.devtools.platform.services._vault import secret_value
 from viksa_ai.devtools.platform.store._at_rest import KeyFileError, Sealer, key_path_of
 
@@ -46,13 +50,20 @@ def _signing_key_hex(data: Path) -> str:
     return Sealer.for_file(key_path_of(data), create=False).open(sealed, "signing_key_sealed")
 
 
-async def _store_a_secret(platform: LocalPlatform) -> str:
+@asynccontextmanager
+async def _client(platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP to ``platform``'s app with its seeded API key."""
     headers = {"Authorization": f"Bearer {platform.credentials.api_key}"}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=platform.app),
         base_url="http://127.0.0.1",
         headers=headers,
     ) as http:
+        yield http
+
+
+async def _store_a_secret(platform: LocalPlatform) -> str:
+    async with _client(platform) as http:
         created = await http.post("/builder/secret/create", json={"name": "s", "value": VALUE})
         assert created.status_code == 201
         read = await http.get(f"/builder/secret/{created.json()['id']}")
@@ -128,3 +139,85 @@ async def test_a_data_file_of_an_earlier_version_is_sealed_on_its_first_start(
     assert not [c for c in _cells(data) if VALUE in c or key in c]
     assert _signing_key_hex(data) == key
     assert VALUE.encode() not in _raw_bytes(data)
+
+
+MCP_VALUE = "MCP-ENV-VALUE-3e9d47"
+
+
+async def _mcp_servers_made(platform: LocalPlatform) -> str:
+    """A server with an env value, created and updated with Idempotency-Keys; its id."""
+    async with _client(platform) as http:
+        body = {"name": "files", "env": {"API_KEY": MCP_VALUE}}
+        made = await http.post("/builder/mcp/servers", json=body, headers={"Idempotency-Key": "a"})
+        assert made.status_code == 201, made.text
+        server_id: str = made.json()["id"]
+        body = {"env": {"API_KEY": "***", "TOKEN": MCP_VALUE + "-2"}}
+        path = f"/builder/mcp/servers/{server_id}"
+        patched = await http.patch(path, json=body, headers={"Idempotency-Key": "b"})
+        assert patched.status_code == 200, patched.text
+        return server_id
+
+
+def _mcp_env(platform: LocalPlatform, server_id: str) -> dict[str, str]:
+    caller = Caller(platform.credentials.account_id, platform.credentials.project_id)
+    return platform.platform.mcp_servers.environment(caller, server_id)
+
+
+async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(tmp_path: Path) -> None:
+    data = tmp_path / "platform.db"
+    platform = LocalPlatform.start(PlatformConfig(data_path=data))
+    server_id = await _mcp_servers_made(platform)
+    await platform.aclose()
+    assert not [c for c in _cells(data) if MCP_VALUE in c]
+    assert MCP_VALUE.encode() not in _raw_bytes(data)
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    try:
+        wanted = {"API_KEY": MCP_VALUE, "TOKEN": MCP_VALUE + "-2"}
+        assert _mcp_env(again, server_id) == wanted
+    finally:
+        await again.aclose()
+
+
+async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at_start(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "platform.db"
+    first = LocalPlatform.start(PlatformConfig(data_path=data))
+    project = first.credentials.project_id
+    await first.aclose()
+    # Records as versions before 0.3.2 wrote them (in a file already sealed for the vault).
+    db = sqlite3.connect(data)
+    for server_id, env in (
+        ("mcp_plain", {"API_KEY": MCP_VALUE, "PORT": 8080}),
+        ("mcp_odd", [f"API_KEY={MCP_VALUE}"]),
+    ):
+        doc = {"id": server_id, "name": server_id, "status": "stopped", "env": env}
+        db.execute(
+            "INSERT INTO records (kind, id, scope, key, seq, data) VALUES "
+            "('mcp_server', ?, ?, ?, 1000, ?)",
+            (server_id, project, server_id, json.dumps(doc)),
+        )
+    db.commit()
+    db.close()
+    assert any(MCP_VALUE in c for c in _cells(data))
+
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    try:
+        assert _mcp_env(again, "mcp_plain") == {"API_KEY": MCP_VALUE, "PORT": "8080"}
+        assert _mcp_env(again, "mcp_odd") == {"": json.dumps([f"API_KEY={MCP_VALUE}"])}
+        async with _client(again) as http:
+            listed = await http.get("/builder/mcp/servers")
+            assert listed.status_code == 200, listed.text
+            assert MCP_VALUE not in listed.text
+            shown = {s["id"]: s["env"] for s in listed.json()["servers"]}
+            assert shown == {"mcp_plain": {"API_KEY": "***", "PORT": "***"}, "mcp_odd": {"": "***"}}
+            # The old record keeps working: updated with its value sent back masked.
+            kept = await http.patch(
+                "/builder/mcp/servers/mcp_plain", json={"env": shown["mcp_plain"]}
+            )
+            assert kept.status_code == 200, kept.text
+        assert _mcp_env(again, "mcp_plain") == {"API_KEY": MCP_VALUE, "PORT": "8080"}
+    finally:
+        await again.aclose()
+    assert not [c for c in _cells(data) if MCP_VALUE in c]
+    assert MCP_VALUE.encode() not in _raw_bytes(data)
