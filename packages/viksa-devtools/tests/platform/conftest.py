@@ -206,6 +206,26 @@ def workflow_started() -> StartWorkflow:
     return start_workflow
 
 
+async def make_echo_schedule(http: httpx.AsyncClient, agent: Manifest) -> Manifest:
+    """A new schedule running the test agent's echo every minute."""
+    body = {
+        "agent_id": agent["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    made = await http.post("/scheduler/schedule/create", json=body)
+    assert made.status_code == 201, made.text
+    schedule: Manifest = made.json()
+    return schedule
+
+
+@pytest.fixture
+def echo_schedule() -> Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]]:
+    """``await echo_schedule(client, agent)``: see make_echo_schedule."""
+    return make_echo_schedule
+
+
 @pytest.fixture
 def deploy_through() -> Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]]:
     """``await deploy_through(client, body)``: create_and_deploy through any client."""
