@@ -51,9 +51,11 @@ def _signing_key_hex(data: Path) -> str:
 
 
 @asynccontextmanager
-async def _client(platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP to ``platform``'s app with its seeded API key."""
-    headers = {"Authorization": f"Bearer {platform.credentials.api_key}"}
+async def _client(
+    platform: LocalPlatform, token: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP to ``platform``'s app with ``token``, by default its seeded API key."""
+    headers = {"Authorization": f"Bearer {token or platform.credentials.api_key}"}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=platform.app),
         base_url="http://127.0.0.1",
@@ -185,7 +187,7 @@ async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at
     first = LocalPlatform.start(PlatformConfig(data_path=data))
     project = first.credentials.project_id
     await first.aclose()
-    # Records as versions before 0.3.2 wrote them (in a file already sealed for the vault).
+    # Records as earlier versions wrote them (in a file already sealed for the vault).
     db = sqlite3.connect(data)
     for server_id, env in (
         ("mcp_plain", {"API_KEY": MCP_VALUE, "PORT": 8080}),
@@ -220,4 +222,53 @@ async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at
     finally:
         await again.aclose()
     assert not [c for c in _cells(data) if MCP_VALUE in c]
+    assert MCP_VALUE.encode() not in _raw_bytes(data)
+
+
+def _kept_answer(data: Path) -> tuple[str, dict[str, object], list[list[str]]]:
+    """The one answer kept for an Idempotency-Key in ``data``: record id, body, headers."""
+    db = sqlite3.connect(data)
+    [(record_id, text)] = db.execute("SELECT id, data FROM records WHERE kind = 'idempotency'")
+    db.close()
+    record = json.loads(text)
+    return record_id, json.loads(base64.b64decode(record["body"])), record["headers"]
+
+
+async def test_an_answer_an_earlier_version_kept_with_mcp_env_values_replays_masked(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "platform.db"
+    body = {"name": "files", "env": {"API_KEY": MCP_VALUE}}
+    retry = {"Idempotency-Key": "create-files"}
+    first = LocalPlatform.start(PlatformConfig(data_path=data))
+    # A session token: the seeded API key is new at every start, a retry's key is not.
+    token = first.platform.accounts.login(first.credentials.email, first.credentials.password)
+    async with _client(first, token["access_token"]) as http:
+        assert (await http.post("/builder/mcp/servers", json=body, headers=retry)).is_success
+    await first.aclose()
+    # The kept answer as earlier versions kept it: with the value, and no mark of masking.
+    record_id, answer, headers = _kept_answer(data)
+    raw = json.dumps({**answer, "env": {"API_KEY": MCP_VALUE}}).encode()
+    headers = [[k, str(len(raw)) if k == "content-length" else v] for k, v in headers]
+    db = sqlite3.connect(data)
+    db.execute(
+        "UPDATE records SET data = json_set(data, '$.body', ?, '$.headers', json(?)) "
+        "WHERE kind = 'idempotency' AND id = ?",
+        (base64.b64encode(raw).decode(), json.dumps(headers), record_id),
+    )
+    db.execute("DELETE FROM meta WHERE name = 'kept_answers_masked'")
+    db.commit()
+    db.close()
+    assert MCP_VALUE in str(_kept_answer(data)[1])
+
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    try:
+        async with _client(again, token["access_token"]) as http:
+            replayed = await http.post("/builder/mcp/servers", json=body, headers=retry)
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        assert replayed.json()["env"] == {"API_KEY": "***"}
+        assert MCP_VALUE not in replayed.text
+    finally:
+        await again.aclose()
+    assert MCP_VALUE not in str(_kept_answer(data)[1])
     assert MCP_VALUE.encode() not in _raw_bytes(data)

@@ -8,7 +8,8 @@ are: each value is sealed with the key kept outside the data file (see
 comes back with every value as ``***``. An update may send ``***`` for a name to keep
 its stored value (what a client that read the server sends back). Only whatever runs
 the server is given the values (:meth:`McpServers.environment`). Records an earlier
-version wrote in plain text are sealed at start (:meth:`McpServers.seal_plain_env`).
+version wrote in plain text are sealed at start (:meth:`McpServers.seal_plain_env`),
+and the answers it kept for ``Idempotency-Key`` replays masked (:func:`masked_server_answer`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.store._at_rest import SEALED_PREFIX
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Store
 
-__all__ = ["ENV_MASK", "McpServers"]
+__all__ = ["ENV_MASK", "McpServers", "masked_server_answer"]
 
 ENV_MASK = "***"
 """What answers show in place of each ``env`` value (and what an update sends to keep one)."""
@@ -79,6 +80,22 @@ def _shown(server: Doc) -> Doc:
         return server
     masked = dict.fromkeys(env, ENV_MASK) if isinstance(env, dict) else ENV_MASK
     return {**server, "env": masked}
+
+
+def masked_server_answer(answer: Any) -> Doc | None:
+    """An MCP server answer with its ``env`` masked; None when it needs no change.
+
+    For answers an earlier version kept for ``Idempotency-Key`` replays, with the values.
+    """
+    if not (
+        isinstance(answer, dict)
+        and isinstance(answer.get("id"), str)
+        and answer["id"].startswith("mcp_")
+        and answer.get("env") is not None
+    ):
+        return None
+    masked = _shown(answer)
+    return None if masked == answer else masked
 
 
 class McpServers:
