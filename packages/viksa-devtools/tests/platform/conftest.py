@@ -104,14 +104,32 @@ def manifest() -> Callable[..., Manifest]:
     return make_manifest
 
 
-@pytest.fixture
-async def http(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    """Raw HTTP to the platform app, with the seeded API key."""
-    transport = httpx.ASGITransport(app=viksa_platform.app)
-    headers = {"Authorization": f"Bearer {viksa_platform.credentials.api_key}"}
+@contextlib.asynccontextmanager
+async def app_client(
+    platform: LocalPlatform, token: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP to ``platform``'s app with ``token``, by default its seeded API key."""
+    transport = httpx.ASGITransport(app=platform.app)
+    headers = {"Authorization": f"Bearer {token or platform.credentials.api_key}"}
     async with httpx.AsyncClient(
         transport=transport, base_url="http://127.0.0.1", headers=headers, timeout=30
     ) as client:
+        yield client
+
+
+AppClient = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def http_to() -> AppClient:
+    """``async with http_to(platform, token=None) as http``: see app_client."""
+    return app_client
+
+
+@pytest.fixture
+async def http(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP to the platform app, with the seeded API key."""
+    async with app_client(viksa_platform) as client:
         yield client
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
@@ -23,6 +23,7 @@ from viksa_ai.devtools.platform.services._vault import secret_value
 from viksa_ai.devtools.platform.store._at_rest import KeyFileError, Sealer, key_path_of
 
 VALUE = "VAULT-VALUE-8c1f0e"
+AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 def _cells(data: Path) -> Iterator[str]:
@@ -50,22 +51,8 @@ def _signing_key_hex(data: Path) -> str:
     return Sealer.for_file(key_path_of(data), create=False).open(sealed, "signing_key_sealed")
 
 
-@asynccontextmanager
-async def _client(
-    platform: LocalPlatform, token: str | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP to ``platform``'s app with ``token``, by default its seeded API key."""
-    headers = {"Authorization": f"Bearer {token or platform.credentials.api_key}"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=platform.app),
-        base_url="http://127.0.0.1",
-        headers=headers,
-    ) as http:
-        yield http
-
-
-async def _store_a_secret(platform: LocalPlatform) -> str:
-    async with _client(platform) as http:
+async def _store_a_secret(platform: LocalPlatform, http_to: AppClient) -> str:
+    async with http_to(platform) as http:
         created = await http.post("/builder/secret/create", json={"name": "s", "value": VALUE})
         assert created.status_code == 201
         read = await http.get(f"/builder/secret/{created.json()['id']}")
@@ -76,10 +63,11 @@ async def _store_a_secret(platform: LocalPlatform) -> str:
 
 async def test_no_cell_of_the_data_file_holds_the_signing_key_or_a_vault_value(
     tmp_path: Path,
+    http_to: AppClient,
 ) -> None:
     data = tmp_path / "state" / "platform.db"
     platform = LocalPlatform.start(PlatformConfig(data_path=data))
-    await _store_a_secret(platform)
+    await _store_a_secret(platform, http_to)
     await platform.aclose()
     key = _signing_key_hex(data)
     cells = list(_cells(data))
@@ -95,10 +83,12 @@ async def test_no_cell_of_the_data_file_holds_the_signing_key_or_a_vault_value(
     assert key_path_of(data).stat().st_mode & 0o777 == 0o600
 
 
-async def test_without_its_key_file_the_data_file_is_refused(tmp_path: Path) -> None:
+async def test_without_its_key_file_the_data_file_is_refused(
+    tmp_path: Path, http_to: AppClient
+) -> None:
     data = tmp_path / "platform.db"
     platform = LocalPlatform.start(PlatformConfig(data_path=data))
-    await _store_a_secret(platform)
+    await _store_a_secret(platform, http_to)
     await platform.aclose()
     key_path_of(data).unlink()
     with pytest.raises(KeyFileError, match=r"key file .* is missing"):
@@ -111,10 +101,11 @@ async def test_without_its_key_file_the_data_file_is_refused(tmp_path: Path) -> 
 
 async def test_a_data_file_of_an_earlier_version_is_sealed_on_its_first_start(
     tmp_path: Path,
+    http_to: AppClient,
 ) -> None:
     data = tmp_path / "platform.db"
     first = LocalPlatform.start(PlatformConfig(data_path=data))
-    secret_id = await _store_a_secret(first)
+    secret_id = await _store_a_secret(first, http_to)
     token = first.platform.accounts.login(first.credentials.email, first.credentials.password)
     await first.aclose()
     # Rewrite the file as versions before 0.3.1 left it: both in plain text, no key file.
@@ -146,9 +137,9 @@ async def test_a_data_file_of_an_earlier_version_is_sealed_on_its_first_start(
 MCP_VALUE = "MCP-ENV-VALUE-3e9d47"
 
 
-async def _mcp_servers_made(platform: LocalPlatform) -> str:
+async def _mcp_servers_made(platform: LocalPlatform, http_to: AppClient) -> str:
     """A server with an env value, created and updated with Idempotency-Keys; its id."""
-    async with _client(platform) as http:
+    async with http_to(platform) as http:
         body = {"name": "files", "env": {"API_KEY": MCP_VALUE}}
         made = await http.post("/builder/mcp/servers", json=body, headers={"Idempotency-Key": "a"})
         assert made.status_code == 201, made.text
@@ -165,10 +156,12 @@ def _mcp_env(platform: LocalPlatform, server_id: str) -> dict[str, str]:
     return platform.platform.mcp_servers.environment(caller, server_id)
 
 
-async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(tmp_path: Path) -> None:
+async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(
+    tmp_path: Path, http_to: AppClient
+) -> None:
     data = tmp_path / "platform.db"
     platform = LocalPlatform.start(PlatformConfig(data_path=data))
-    server_id = await _mcp_servers_made(platform)
+    server_id = await _mcp_servers_made(platform, http_to)
     await platform.aclose()
     assert not [c for c in _cells(data) if MCP_VALUE in c]
     assert MCP_VALUE.encode() not in _raw_bytes(data)
@@ -182,6 +175,7 @@ async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(tmp_path: 
 
 async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at_start(
     tmp_path: Path,
+    http_to: AppClient,
 ) -> None:
     data = tmp_path / "platform.db"
     first = LocalPlatform.start(PlatformConfig(data_path=data))
@@ -207,7 +201,7 @@ async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at
     try:
         assert _mcp_env(again, "mcp_plain") == {"API_KEY": MCP_VALUE, "PORT": "8080"}
         assert _mcp_env(again, "mcp_odd") == {"": json.dumps([f"API_KEY={MCP_VALUE}"])}
-        async with _client(again) as http:
+        async with http_to(again) as http:
             listed = await http.get("/builder/mcp/servers")
             assert listed.status_code == 200, listed.text
             assert MCP_VALUE not in listed.text
@@ -236,6 +230,7 @@ def _kept_answer(data: Path) -> tuple[str, dict[str, object], list[list[str]]]:
 
 async def test_an_answer_an_earlier_version_kept_with_mcp_env_values_replays_masked(
     tmp_path: Path,
+    http_to: AppClient,
 ) -> None:
     data = tmp_path / "platform.db"
     body = {"name": "files", "env": {"API_KEY": MCP_VALUE}}
@@ -243,7 +238,7 @@ async def test_an_answer_an_earlier_version_kept_with_mcp_env_values_replays_mas
     first = LocalPlatform.start(PlatformConfig(data_path=data))
     # A session token: the seeded API key is new at every start, a retry's key is not.
     token = first.platform.accounts.login(first.credentials.email, first.credentials.password)
-    async with _client(first, token["access_token"]) as http:
+    async with http_to(first, token["access_token"]) as http:
         assert (await http.post("/builder/mcp/servers", json=body, headers=retry)).is_success
     await first.aclose()
     # The kept answer as earlier versions kept it: with the value, and no mark of masking.
@@ -263,7 +258,7 @@ async def test_an_answer_an_earlier_version_kept_with_mcp_env_values_replays_mas
 
     again = LocalPlatform.start(PlatformConfig(data_path=data))
     try:
-        async with _client(again, token["access_token"]) as http:
+        async with http_to(again, token["access_token"]) as http:
             replayed = await http.post("/builder/mcp/servers", json=body, headers=retry)
         assert replayed.headers["Idempotent-Replayed"] == "true"
         assert replayed.json()["env"] == {"API_KEY": "***"}
