@@ -23,7 +23,10 @@ from viksa_ai.devtools.platform.http._dashboard import install_dashboard
 from viksa_ai.devtools.platform.http._docs import install_docs
 from viksa_ai.devtools.platform.http._fault_admin import request_project
 from viksa_ai.devtools.platform.http._faults import FaultMiddleware
-from viksa_ai.devtools.platform.http._idempotency import IdempotencyMiddleware
+from viksa_ai.devtools.platform.http._idempotency import (
+    IdempotencyMiddleware,
+    rewrite_kept_answers,
+)
 from viksa_ai.devtools.platform.http._request_id import RequestIdMiddleware
 from viksa_ai.devtools.platform.http._routes import (
     agents,
@@ -42,6 +45,7 @@ from viksa_ai.devtools.platform.http._routes import (
 )
 from viksa_ai.devtools.platform.http._security_headers import secured
 from viksa_ai.devtools.platform.services._errors import DomainError, detail_item
+from viksa_ai.devtools.platform.services._mcp_servers import masked_server_answer
 from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
 __all__ = ["create_app"]
@@ -49,6 +53,8 @@ __all__ = ["create_app"]
 _log = logging.getLogger("viksa_ai.devtools.platform")
 # The one SDK version (VERSION at the repository root), as installed: no copy to bump.
 _VERSION = version("viksa-devtools")
+# Meta setting present once the answers kept for Idempotency-Key replays are masked.
+_KEPT_ANSWERS_MASKED = "kept_answers_masked"
 
 
 class _PlatformApp(FastAPI):
@@ -151,6 +157,11 @@ def create_app(
             status_code=500,
         )
 
+    if platform.store.meta_get(_KEPT_ANSWERS_MASKED) is None:
+        # Answers an earlier version kept may show MCP server env values: masked once.
+        with platform.store.transaction():
+            rewrite_kept_answers(platform.store, masked_server_answer)
+            platform.store.meta_set(_KEPT_ANSWERS_MASKED, "mcp_server env")
     # Added innermost first: request ids see every answer, faults wrap idempotency so
     # a dropped answer is still stored and replayed on the retry.
     app.add_middleware(
