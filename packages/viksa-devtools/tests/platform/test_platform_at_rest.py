@@ -138,9 +138,10 @@ MCP_VALUE = "MCP-ENV-VALUE-3e9d47"
 
 
 async def _mcp_servers_made(platform: LocalPlatform, http_to: AppClient) -> str:
-    """A server with an env value, created and updated with Idempotency-Keys; its id."""
+    """A server with env and header values, made and updated with Idempotency-Keys; its id."""
     async with http_to(platform) as http:
-        body = {"name": "files", "env": {"API_KEY": MCP_VALUE}}
+        headers = {"Authorization": f"Bearer {MCP_VALUE}-h"}
+        body = {"name": "files", "env": {"API_KEY": MCP_VALUE}, "headers": headers}
         made = await http.post("/builder/mcp/servers", json=body, headers={"Idempotency-Key": "a"})
         assert made.status_code == 201, made.text
         server_id: str = made.json()["id"]
@@ -156,6 +157,11 @@ def _mcp_env(platform: LocalPlatform, server_id: str) -> dict[str, str]:
     return platform.platform.mcp_servers.environment(caller, server_id)
 
 
+def _mcp_headers(platform: LocalPlatform, server_id: str) -> dict[str, str]:
+    caller = Caller(platform.credentials.account_id, platform.credentials.project_id)
+    return platform.platform.mcp_servers.request_headers(caller, server_id)
+
+
 async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(
     tmp_path: Path, http_to: AppClient
 ) -> None:
@@ -169,6 +175,7 @@ async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(
     try:
         wanted = {"API_KEY": MCP_VALUE, "TOKEN": MCP_VALUE + "-2"}
         assert _mcp_env(again, server_id) == wanted
+        assert _mcp_headers(again, server_id) == {"Authorization": f"Bearer {MCP_VALUE}-h"}
     finally:
         await again.aclose()
 
@@ -188,6 +195,7 @@ async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at
         ("mcp_odd", [f"API_KEY={MCP_VALUE}"]),
     ):
         doc = {"id": server_id, "name": server_id, "status": "stopped", "env": env}
+        doc["headers"] = {"Authorization": f"Bearer {MCP_VALUE}"}
         db.execute(
             "INSERT INTO records (kind, id, scope, key, seq, data) VALUES "
             "('mcp_server', ?, ?, ?, 1000, ?)",
@@ -201,6 +209,7 @@ async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at
     try:
         assert _mcp_env(again, "mcp_plain") == {"API_KEY": MCP_VALUE, "PORT": "8080"}
         assert _mcp_env(again, "mcp_odd") == {"": json.dumps([f"API_KEY={MCP_VALUE}"])}
+        assert _mcp_headers(again, "mcp_odd") == {"Authorization": f"Bearer {MCP_VALUE}"}
         async with http_to(again) as http:
             listed = await http.get("/builder/mcp/servers")
             assert listed.status_code == 200, listed.text

@@ -114,3 +114,32 @@ async def test_a_retried_create_replays_an_answer_without_the_values(
     # The kept answer is stored as the client got it: masked.
     [kept] = viksa_platform.platform.store.query("idempotency")[0]
     assert base64.b64decode(kept["body"]) == first.content
+
+
+async def test_headers_are_kept_and_answered_as_env_is(
+    http: httpx.AsyncClient, viksa_platform: LocalPlatform
+) -> None:
+    # An http server's headers carry its credentials (Authorization) as env does.
+    body = {"name": "api", "transport": "http", "headers": {"Authorization": f"Bearer {KEY}"}}
+    created = await http.post(SERVERS, json=body)
+    assert created.status_code == 201, created.text
+    base = f"{SERVERS}/{created.json()['id']}"
+    sent_back = {**created.json()["headers"], "X-Team": OTHER}
+    answers = [
+        created,
+        await http.get(base),
+        await http.get(SERVERS),
+        await http.patch(base, json={"headers": sent_back}),
+    ]
+    for answer in answers:
+        assert answer.status_code in (200, 201), answer.text
+        assert KEY not in answer.text
+        assert OTHER not in answer.text
+    assert answers[3].json()["headers"] == {"Authorization": ENV_MASK, "X-Team": ENV_MASK}
+    mcp = viksa_platform.platform.mcp_servers
+    wanted = {"Authorization": f"Bearer {KEY}", "X-Team": OTHER}
+    assert mcp.request_headers(_caller(viksa_platform), created.json()["id"]) == wanted
+    refused = await http.patch(base, json={"headers": {"Authorization": [KEY]}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "headers", "Authorization"]
+    assert KEY not in refused.text

@@ -91,8 +91,8 @@ class Platform:
         self.triggers = Triggers(self.store, self.engine)
         self.secrets = Secrets(self.store)
         self.mcp_servers = McpServers(self.store)
-        # MCP server env values of an earlier version's data file are sealed now.
-        self.mcp_servers.seal_plain_env()
+        # MCP server secrets (env, headers) of an earlier version's data file are sealed now.
+        self.mcp_servers.seal_plain_secrets()
         self.chat = Chat(
             self.store, self.engine, validation_time_limit=config.validation_time_limit
         )

@@ -158,7 +158,7 @@ def create_app(
         )
 
     if platform.store.meta_get(_KEPT_ANSWERS_MASKED) is None:
-        # Answers an earlier version kept may show MCP server env values: masked once.
+        # Answers an earlier version kept may show MCP server secrets: masked once.
         with platform.store.transaction():
             rewrite_kept_answers(platform.store, masked_server_answer)
             platform.store.meta_set(_KEPT_ANSWERS_MASKED, "mcp_server env")

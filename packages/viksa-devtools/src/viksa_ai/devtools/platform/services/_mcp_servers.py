@@ -2,14 +2,16 @@
 
 The local platform keeps the records the hosted one answers; it runs no MCP server.
 
-A server's ``env`` (its environment: API keys, typically) is a secret as vault values
-are: each value is sealed with the key kept outside the data file (see
-``store._at_rest``), bound to its server and name, and no answer shows it: ``env``
-comes back with every value as ``***``. An update may send ``***`` for a name to keep
-its stored value (what a client that read the server sends back). Only whatever runs
-the server is given the values (:meth:`McpServers.environment`). Records an earlier
-version wrote in plain text are sealed at start (:meth:`McpServers.seal_plain_env`),
-and the answers it kept for ``Idempotency-Key`` replays masked (:func:`masked_server_answer`).
+A server's ``env`` (its environment: API keys, typically) and ``headers`` (what an
+http server is sent: ``Authorization``, typically) are secrets as vault values are:
+each value is sealed with the key kept outside the data file (see ``store._at_rest``),
+bound to its server, field and name, and no answer shows it: both come back with every
+value as ``***``. An update may send ``***`` for a name to keep its stored value (what
+a client that read the server sends back). Only whatever runs the server is given the
+values (:meth:`McpServers.environment`, :meth:`McpServers.request_headers`). Records an
+earlier version wrote in plain text are sealed at start
+(:meth:`McpServers.seal_plain_secrets`), and the answers it kept for
+``Idempotency-Key`` replays masked (:func:`masked_server_answer`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.store._at_rest import SEALED_PREFIX
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Store
 
-__all__ = ["ENV_MASK", "McpServers", "masked_server_answer"]
+__all__ = ["ENV_MASK", "SECRET_FIELDS", "McpServers", "masked_server_answer"]
 
 ENV_MASK = "***"
-"""What answers show in place of each ``env`` value (and what an update sends to keep one)."""
+"""What answers show in place of each secret value (and what an update sends to keep one)."""
+
+SECRET_FIELDS = ("env", "headers")
+"""The fields of a server record whose values are secrets: names and text values."""
+_WHAT = {"env": "environment variable", "headers": "header"}
 
 _FIXED = frozenset({"id", "status", "created_at", "updated_at", "started_at", "stopped_at"})
 
@@ -48,42 +54,45 @@ def _name(body: dict[str, Any]) -> str:
     return name
 
 
-def _context(server_id: str, name: str) -> str:
-    return f"mcp_env:{server_id}:{name}"
+def _context(server_id: str, field: str, name: str) -> str:
+    return f"mcp_{field}:{server_id}:{name}"
 
 
-def _env_items(body: dict[str, Any]) -> dict[str, str] | None:
-    """The ``env`` of ``body`` as names and text values; None when absent or null; 422 else.
+def _secret_items(body: dict[str, Any], field: str) -> dict[str, str] | None:
+    """``body[field]`` as names and text values; None when absent or null; 422 else.
 
     The messages never repeat a value: they are secrets sent in the wrong shape.
     """
-    env = body.get("env")
-    if env is None:
+    items = body.get(field)
+    if items is None:
         return None
-    if not isinstance(env, dict):
-        message = "env must be an object of environment variable names and text values"
-        raise unprocessable([detail_item(["body", "env"], message, "type_error.dict")])
-    for name, value in env.items():
+    what = _WHAT[field]
+    if not isinstance(items, dict):
+        message = f"{field} must be an object of {what} names and text values"
+        raise unprocessable([detail_item(["body", field], message, "type_error.dict")])
+    for name, value in items.items():
         if not name:
-            message = "an environment variable name cannot be empty"
-            raise unprocessable([detail_item(["body", "env"], message, "value_error")])
+            message = f"an {what} name cannot be empty"
+            raise unprocessable([detail_item(["body", field], message, "value_error")])
         if not isinstance(value, str):
             message = f"the value of {name} must be text"
-            raise unprocessable([detail_item(["body", "env", name], message, "type_error.str")])
-    return env
+            raise unprocessable([detail_item(["body", field, name], message, "type_error.str")])
+    return items
 
 
 def _shown(server: Doc) -> Doc:
-    """``server`` as answers show it: each ``env`` value masked."""
-    env = server.get("env")
-    if env is None:
-        return server
-    masked = dict.fromkeys(env, ENV_MASK) if isinstance(env, dict) else ENV_MASK
-    return {**server, "env": masked}
+    """``server`` as answers show it: each secret value masked."""
+    shown = server
+    for field in SECRET_FIELDS:
+        items = server.get(field)
+        if items is not None:
+            masked = dict.fromkeys(items, ENV_MASK) if isinstance(items, dict) else ENV_MASK
+            shown = {**shown, field: masked}
+    return shown
 
 
 def masked_server_answer(answer: Any) -> Doc | None:
-    """An MCP server answer with its ``env`` masked; None when it needs no change.
+    """An MCP server answer with its secrets masked; None when it needs no change.
 
     For answers an earlier version kept for ``Idempotency-Key`` replays, with the values.
     """
@@ -91,7 +100,7 @@ def masked_server_answer(answer: Any) -> Doc | None:
         isinstance(answer, dict)
         and isinstance(answer.get("id"), str)
         and answer["id"].startswith("mcp_")
-        and answer.get("env") is not None
+        and any(answer.get(field) is not None for field in SECRET_FIELDS)
     ):
         return None
     masked = _shown(answer)
@@ -113,32 +122,48 @@ class McpServers:
 
     def environment(self, caller: Caller, server_id: str) -> dict[str, str]:
         """The ``env`` values of a server, unsealed: for whatever runs it, never an answer."""
-        env = self._stored(caller, server_id).get("env")
-        if not isinstance(env, dict):
+        return self._unsealed(caller, server_id, "env")
+
+    def request_headers(self, caller: Caller, server_id: str) -> dict[str, str]:
+        """The ``headers`` of a server, unsealed: for whatever calls it, never an answer."""
+        return self._unsealed(caller, server_id, "headers")
+
+    def _unsealed(self, caller: Caller, server_id: str, field: str) -> dict[str, str]:
+        items = self._stored(caller, server_id).get(field)
+        if not isinstance(items, dict):
             return {}
         return {
-            name: self.store.unseal(value, _context(server_id, name)) for name, value in env.items()
+            name: self.store.unseal(value, _context(server_id, field, name))
+            for name, value in items.items()
         }
 
-    def _sealed_env(
-        self, server_id: str, env: dict[str, str], stored: dict[str, Any]
+    def _sealed(
+        self, server_id: str, field: str, items: dict[str, str], stored: dict[str, Any]
     ) -> dict[str, str]:
-        """``env`` as stored: each value sealed, ``***`` keeping the stored one."""
+        """``items`` of ``field`` as stored: each value sealed, ``***`` keeping the stored one."""
         sealed: dict[str, str] = {}
-        for name, value in env.items():
+        for name, value in items.items():
             if value != ENV_MASK:
-                sealed[name] = self.store.seal(value, _context(server_id, name))
+                sealed[name] = self.store.seal(value, _context(server_id, field, name))
             elif isinstance(stored.get(name), str):
                 sealed[name] = stored[name]
             else:
                 message = f"{name} has no stored value to keep: send its value"
-                raise unprocessable([detail_item(["body", "env", name], message, "value_error")])
+                raise unprocessable([detail_item(["body", field, name], message, "value_error")])
         return sealed
+
+    def _seal_fields(self, server: Doc, body: dict[str, Any], stored: Doc) -> None:
+        """Seal into ``server`` each secret field ``body`` sends (``stored``: the record)."""
+        for field in SECRET_FIELDS:
+            items = _secret_items(body, field)
+            if items is not None:
+                kept = stored.get(field)
+                kept = kept if isinstance(kept, dict) else {}
+                server[field] = self._sealed(str(server["id"]), field, items, kept)
 
     def create(self, caller: Caller, body: dict[str, Any]) -> Doc:
         """Register a server (it starts ``stopped``)."""
         name = _name(body)
-        env = _env_items(body)
         now = now_iso()
         server_id = new_id("mcp")
         server = {
@@ -151,8 +176,7 @@ class McpServers:
             "started_at": None,
             "stopped_at": None,
         }
-        if env is not None:
-            server["env"] = self._sealed_env(server_id, env, {})
+        self._seal_fields(server, body, {})
         try:
             self.store.insert("mcp_server", server, scope=caller.project_id, key=name)
         except KeyTakenError as exc:
@@ -175,17 +199,14 @@ class McpServers:
     def update(self, caller: Caller, server_id: str, body: dict[str, Any]) -> Doc:
         """Change a server's configuration (not its state: see :meth:`move`).
 
-        ``env``, when sent, replaces the server's environment; a name sent as ``***``
+        ``env`` or ``headers``, when sent, replaces the server's; a name sent as ``***``
         keeps its stored value.
         """
         server = self._stored(caller, server_id)
         name = _name(body) if "name" in body else str(server["name"])
-        env = _env_items(body)
-        stored_env = server.get("env")
+        stored = dict(server)
         server.update({k: v for k, v in body.items() if k not in _FIXED})
-        if env is not None:
-            kept = stored_env if isinstance(stored_env, dict) else {}
-            server["env"] = self._sealed_env(server_id, env, kept)
+        self._seal_fields(server, body, stored)
         server["updated_at"] = now_iso()
         try:
             with self.store.transaction():
@@ -195,8 +216,8 @@ class McpServers:
             raise _name_taken(name) from exc
         return _shown(server)
 
-    def seal_plain_env(self) -> int:
-        """Seal the ``env`` values an earlier version stored in plain text; how many servers.
+    def seal_plain_secrets(self) -> int:
+        """Seal the secret values an earlier version stored in plain text; how many servers.
 
         Run at every start (the records are few): a data file sealed for the vault may
         still hold MCP records written before their values were sealed.
@@ -204,22 +225,26 @@ class McpServers:
         changed = 0
         with self.store.transaction():
             for server in self.store.query("mcp_server")[0]:
-                env = server.get("env")
-                if env is None:
-                    continue
-                if not isinstance(env, dict):
-                    # Any JSON was kept before: sealed whole, as one value without a name.
-                    env = {"": env}
-                plain = {
-                    name: value if isinstance(value, str) else json.dumps(value)
-                    for name, value in env.items()
-                    if not (isinstance(value, str) and value.startswith(SEALED_PREFIX))
-                }
-                if not plain:
-                    continue
-                server["env"] = {**env, **self._sealed_env(server["id"], plain, {})}
-                self.store.save("mcp_server", server)
-                changed += 1
+                sealed_any = False
+                for field in SECRET_FIELDS:
+                    items = server.get(field)
+                    if items is None:
+                        continue
+                    if not isinstance(items, dict):
+                        # Any JSON was kept before: sealed whole, as one value without a name.
+                        items = {"": items}
+                    plain = {
+                        name: value if isinstance(value, str) else json.dumps(value)
+                        for name, value in items.items()
+                        if not (isinstance(value, str) and value.startswith(SEALED_PREFIX))
+                    }
+                    if plain:
+                        sealed = self._sealed(server["id"], field, plain, {})
+                        server[field] = {**items, **sealed}
+                        sealed_any = True
+                if sealed_any:
+                    self.store.save("mcp_server", server)
+                    changed += 1
         return changed
 
     def delete(self, caller: Caller, server_id: str) -> None:
