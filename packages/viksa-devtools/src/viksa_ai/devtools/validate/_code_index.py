@@ -17,6 +17,7 @@ from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = [
     "DECORATOR",
+    "TRY_STATEMENTS",
     "DecoratorUse",
     "EndpointCode",
     "FunctionNode",
@@ -24,6 +25,7 @@ __all__ = [
     "Origin",
     "Rebinding",
     "Signature",
+    "is_type_checking",
 ]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -34,8 +36,9 @@ _DECORATOR_PATHS = frozenset(f"{module}.{DECORATOR}" for module in _RUNTIME_MODU
 # Module-level statements whose blocks still define module attributes.
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
 _TRY_STAR = getattr(ast, "TryStar", None)  # Python 3.11+
-_TRIES = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
-_NESTING = frozenset([*_BLOCKS, *_TRIES, ast.Match])
+TRY_STATEMENTS = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
+"""The ``try`` statements of this Python (``try``, and ``try``/``except*`` on 3.11+)."""
+_NESTING = frozenset([*_BLOCKS, *TRY_STATEMENTS, ast.Match])
 _KEY = itemgetter(0)  # the key of a KeyRead
 
 
@@ -129,6 +132,8 @@ class ModuleIndex:
         # (assignments of any kind, del, imports, classes, except/match captures): one
         # after an endpoint's def replaces the function the platform would look up.
         self.rebindings: dict[str, list[Rebinding]] = {}
+        # Module-level imports (outside `if TYPE_CHECKING:`), in source order.
+        self.imports: list[ast.Import | ast.ImportFrom] = []
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
         # ... with the line of the first binding of its root name (0 when none).
@@ -197,6 +202,7 @@ class ModuleIndex:
                 local_names.add(defined)  # _bind_local, inline
                 first_bound.setdefault(defined, statement.lineno)
             elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self.imports.append(statement)
                 self._index_import(statement)
             elif isinstance(statement, ast.ClassDef):
                 self._index_class(statement)
@@ -217,7 +223,7 @@ class ModuleIndex:
                 for target in statement.targets:
                     for name in _stored_names(target):
                         self._rebound(name.id, statement, "deletes")
-            elif isinstance(statement, _TRIES):
+            elif isinstance(statement, TRY_STATEMENTS):
                 for handler in statement.handlers:
                     if handler.name:
                         # Bound to the exception, then deleted at the end of the handler.
@@ -357,7 +363,7 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         yield statement
         if type(statement) not in _NESTING:
             continue  # most statements hold none (the parser builds these exact classes)
-        if isinstance(statement, ast.If) and _is_type_checking(statement.test):
+        if isinstance(statement, ast.If) and is_type_checking(statement.test):
             stack.extend(reversed(statement.orelse))  # the body never runs
         elif isinstance(statement, _BLOCKS) or (
             _TRY_STAR is not None and isinstance(statement, _TRY_STAR)
@@ -402,7 +408,7 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
             stack.extend(item for item in items if isinstance(item, ast.expr))
         if isinstance(statement, (ast.With, ast.AsyncWith)):
             stack.extend(item.context_expr for item in statement.items)
-        elif isinstance(statement, _TRIES):
+        elif isinstance(statement, TRY_STATEMENTS):
             handlers = statement.handlers
             stack.extend(handler.type for handler in handlers if handler.type is not None)
         elif isinstance(statement, ast.Match):
@@ -418,7 +424,7 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _is_type_checking(test: ast.expr) -> bool:
+def is_type_checking(test: ast.expr) -> bool:
     """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: false when the module runs."""
     spelled = _dotted(test)
     return spelled is not None and spelled.rsplit(".", 1)[-1] == "TYPE_CHECKING"

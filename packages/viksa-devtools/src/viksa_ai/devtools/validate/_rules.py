@@ -30,6 +30,7 @@ from viksa_ai.devtools.validate._code_rules import (
     unused_inputs,
 )
 from viksa_ai.devtools.validate._context import MAIN_MODULE, RuleContext
+from viksa_ai.devtools.validate._imports import import_issues
 from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.devtools.validate._manifest_rules import (
     KEYWORDS,
@@ -59,7 +60,8 @@ __all__ = ["run_rules", "too_deep"]
     _READS,  # VX301, VX306, VX307
     _UNREAD,  # VX302, VX304, VX305
     _UNUSED,  # VX303
-) = range(len(MANIFEST_RULES), len(MANIFEST_RULES) + 12)
+    _IMPORTS,  # VX221
+) = range(len(MANIFEST_RULES), len(MANIFEST_RULES) + 13)
 _RANK = itemgetter(0)
 _ASYNC_DEF = ast.AsyncFunctionDef
 
@@ -86,6 +88,8 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
         _collect(found, _DECORATORS, decorator_issues(ctx, module, declared))
         _collect(found, _UNDECLARED, undeclared_endpoints(ctx, module, declared))
     _collect(found, _UNUSED, unused_inputs(ctx, used))
+    if module is not None:
+        _collect(found, _IMPORTS, import_issues(ctx, module))
     found.sort(key=_RANK)
     return [issue for _, issue in found]
 
