@@ -194,3 +194,48 @@ def test_a_pep_508_requirement_is_read_as_its_normalized_name(name: str, spec: s
 def test_any_requirement_text_reads_without_raising(entries: list[str]) -> None:
     names = requirement_names(entries)
     assert names is None or all(names)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import sys\nif sys.version_info >= (3, 11):\n    import tomllib\n"
+        "else:\n    import tomli as tomllib\n",
+        "import sys\nif sys.platform == 'win32':\n    import win32api\n",
+        "from sys import platform\nif platform.startswith('darwin'):\n    import AppKit\n",
+        "import os\nif os.name == 'nt':\n    import msvcrt\nelse:\n    import pexpect\n",
+        "import importlib.util\nif importlib.util.find_spec('orjson'):\n    import orjson\n",
+        "import contextlib\nwith contextlib.suppress(ImportError):\n    import orjson\n",
+        "from contextlib import suppress\nwith suppress(ModuleNotFoundError, ValueError):\n"
+        "    import orjson\n",
+    ],
+)
+def test_imports_that_depend_on_the_interpreter_or_platform_are_left_out(code: str) -> None:
+    assert import_warnings(manifest(code, [])) == []
+
+
+def test_an_if_on_anything_else_and_a_with_of_anything_else_are_still_read() -> None:
+    code = (
+        "import os\nif os.environ.get('X'):\n    import polars\n"
+        "with open('x'):\n    import rich\n"
+        "from contextlib import suppress\nwith suppress(ValueError):\n    import orjson\n"
+    )
+    assert [name for name, _ in import_warnings(manifest(code, []))] == [
+        "polars",
+        "rich",
+        "orjson",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "requirement"),
+    [
+        ("from google.protobuf import json_format", "protobuf"),
+        ("import googleapiclient.discovery", "google-api-python-client"),
+        ("import bson", "pymongo"),
+    ],
+)
+def test_packages_known_under_another_name_provide_their_import(
+    code: str, requirement: str
+) -> None:
+    assert import_warnings(manifest(code + "\n", [requirement])) == []

@@ -13,9 +13,12 @@ module (``typing_extensions`` and ``typing-extensions``), starts with it and a d
 (``google-cloud-storage`` for ``google``), adds a usual prefix or suffix (``pyyaml``,
 ``python-dateutil``, ``psycopg2-binary``) or is known to provide it under another name
 (``pillow`` for ``PIL``, :data:`_KNOWN`). Imports under ``if TYPE_CHECKING:``, inside a
-``try`` whose handler catches ``ImportError`` (an optional dependency), and relative
-ones are left out. When an entry of ``requirements`` names no package (a URL without
-``#egg=``, a path, a pip option), what it installs is unknown and the rule is silent.
+``try`` whose handler catches ``ImportError`` or a ``with suppress(ImportError):`` (an
+optional dependency), under an ``if`` that tests the interpreter or the platform
+(``sys.version_info``, ``sys.platform``, ``os.name``, ``find_spec``: either branch may be
+the one a worker never runs), and relative ones are left out. When an entry of
+``requirements`` names no package (a URL without ``#egg=``, a path, a pip option), what
+it installs is unknown and the rule is silent.
 
 The usual agent imports only the standard library and ``ViksaAI`` at module level: that
 case is settled from the module's index without another look at the tree.
@@ -54,6 +57,9 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "Cryptodome": ("pycryptodomex",),
     "OpenSSL": ("pyopenssl",),
     "git": ("gitpython",),
+    "googleapiclient": ("google-api-python-client",),
+    "google.protobuf": ("protobuf",),  # a namespace package's module: its first two names
+    "bson": ("pymongo",),
     "attr": ("attrs",),
     "dns": ("dnspython",),
     "MySQLdb": ("mysqlclient",),
@@ -93,6 +99,10 @@ _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:$|[\[(
 _EGG = re.compile(r"#egg=([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 _SEPARATORS = re.compile(r"[-_.]+")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+# Names an `if` tests when its branches depend on the interpreter or the platform.
+_ENVIRONMENT = frozenset(
+    {"version_info", "hexversion", "platform", "implementation", "find_spec", "os.name"}
+)
 
 
 def _normalized(name: str) -> str:
@@ -131,7 +141,7 @@ def _candidates(module: str) -> tuple[str, ...]:
     if root == "viksa_ai":
         sub = rest.partition(".")[0]
         return (*_VIKSA.get(sub, ()), "viksa-ai")
-    known = _KNOWN.get(root)
+    known = _KNOWN.get(root) or _KNOWN.get(".".join(module.split(".", 2)[:2]))
     base = _normalized(root)
     affixed = tuple(f"{before}{base}{after}" for before, after in _AFFIXES)
     return (*(known or ()), base, *affixed)
@@ -240,6 +250,8 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
             continue
         nested: list[ast.stmt] = []
         if isinstance(statement, ast.If):
+            if _tests_environment(statement.test):
+                continue
             if not is_type_checking(statement.test):
                 nested.extend(statement.body)
             nested.extend(statement.orelse)
@@ -247,7 +259,7 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
             for case in statement.cases:
                 nested.extend(case.body)
         else:
-            if not (isinstance(statement, TRY_STATEMENTS) and _catches_import_error(statement)):
+            if not _optional_block(statement):
                 nested.extend(getattr(statement, "body", ()))
             for handler in getattr(statement, "handlers", ()):
                 nested.extend(handler.body)
@@ -256,14 +268,47 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
         stack.extend(reversed(nested))
 
 
-def _catches_import_error(statement: ast.stmt) -> bool:
-    for handler in getattr(statement, "handlers", ()):
-        caught = handler.type
-        if caught is None:
+def _tests_environment(test: ast.expr) -> bool:
+    """Whether an ``if`` tests the Python version, the platform or an installed module."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Attribute):
+            spelled = f"os.{node.attr}" if _is_name(node.value, "os") else node.attr
+        elif isinstance(node, ast.Name):
+            spelled = node.id
+        else:
+            continue
+        if spelled in _ENVIRONMENT:
             return True
-        types = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-        for node in types:
-            spelled = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
-            if spelled in _IMPORT_ERRORS:
+    return False
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _optional_block(statement: ast.stmt) -> bool:
+    """A ``try`` that catches ``ImportError``, or ``with suppress(ImportError):``."""
+    if isinstance(statement, TRY_STATEMENTS):
+        for handler in statement.handlers:
+            if handler.type is None or _names_import_error(handler.type):
+                return True
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        for item in statement.items:
+            call = item.context_expr
+            if (
+                isinstance(call, ast.Call)
+                and _spelled(call.func) == "suppress"
+                and any(_names_import_error(arg) for arg in call.args)
+            ):
                 return True
     return False
+
+
+def _names_import_error(caught: ast.expr) -> bool:
+    types = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any(_spelled(node) in _IMPORT_ERRORS for node in types)
+
+
+def _spelled(node: ast.expr) -> str:
+    """The last name of ``a.b.c`` or ``c`` (empty for other expressions)."""
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
