@@ -8,6 +8,7 @@ import functools
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from viksa_ai.devtools.platform import DEFAULT_PASSWORD, LocalPlatform
+from viksa_ai.devtools.platform.http._serve import _bind
 
 Manifest = dict[str, Any]
 
@@ -375,3 +378,29 @@ def dev_server(
         yield base_url
     finally:
         stop_server(process)
+
+
+@contextlib.contextmanager
+def _in_thread(config: uvicorn.Config) -> Iterator[int]:
+    served = uvicorn.Server(config)
+    sock = _bind(0)
+    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(400):
+            if served.started:
+                break
+            time.sleep(0.025)
+        assert served.started
+        yield sock.getsockname()[1]
+    finally:
+        served.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+@pytest.fixture
+def uvicorn_in_thread() -> Callable[[uvicorn.Config], contextlib.AbstractContextManager[int]]:
+    """``with uvicorn_in_thread(config) as port``: uvicorn serving ``config`` in a thread on
+    a free 127.0.0.1 port, stopped when the block ends."""
+    return _in_thread

@@ -6,11 +6,12 @@ Real sockets on 127.0.0.1, a handful of connections, every wait bounded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import uvicorn
@@ -18,7 +19,7 @@ import uvicorn
 from viksa_ai.devtools import cli
 from viksa_ai.devtools.platform import PlatformConfig, create_app
 from viksa_ai.devtools.platform._config import DEFAULT_BODY_TIMEOUT_SECONDS
-from viksa_ai.devtools.platform.http._serve import _bind, _uvicorn_config
+from viksa_ai.devtools.platform.http._serve import _uvicorn_config
 from viksa_ai.devtools.platform.http._slow_clients import default_max_connections
 
 HEADER_TIMEOUT = 0.5
@@ -39,7 +40,9 @@ class _Lines(logging.Handler):
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[int, _Lines]]:
+def server(
+    uvicorn_in_thread: Callable[[uvicorn.Config], contextlib.AbstractContextManager[int]],
+) -> Iterator[tuple[int, _Lines]]:
     """viksa dev's uvicorn settings on a free port, in a thread; yields (port, log lines)."""
     app = create_app(PlatformConfig(body_timeout=BODY_TIMEOUT))
     config = _uvicorn_config(
@@ -49,23 +52,12 @@ def server() -> Iterator[tuple[int, _Lines]]:
         header_timeout=HEADER_TIMEOUT,
         max_connections=CAP,
     )
-    served = uvicorn.Server(config)
     lines = _Lines()
     logging.getLogger("uvicorn.error").addHandler(lines)
-    sock = _bind(0)
-    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        for _ in range(400):
-            if served.started:
-                break
-            time.sleep(0.025)
-        assert served.started
-        yield sock.getsockname()[1], lines
+        with uvicorn_in_thread(config) as port:
+            yield port, lines
     finally:
-        served.should_exit = True
-        thread.join(WAIT)
-        sock.close()
         logging.getLogger("uvicorn.error").removeHandler(lines)
 
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
-from viksa_ai.devtools.platform import LocalPlatform, PlatformConfig, SignInLimits, SignInThrottle
+from viksa_ai.devtools.platform import (
+    LocalPlatform,
+    PlatformConfig,
+    SignInLimits,
+    SignInThrottle,
+    create_app,
+)
+from viksa_ai.devtools.platform.http._serve import _uvicorn_config
 from viksa_ai.devtools.platform.services._errors import NotAuthenticatedError, TooManyRequestsError
 from viksa_ai.devtools.platform.services._sign_in_throttle import SIGN_IN_LIMITS
 
@@ -244,4 +252,24 @@ async def test_the_one_time_link_signs_in_while_the_account_is_throttled(
 async def test_the_limits_come_from_the_platform_config(raw: httpx.AsyncClient) -> None:
     body = {"email": "dev@viksa.local", "password": "guess"}
     statuses = [(await raw.post(_LOGIN, json=body)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def test_a_forwarded_for_header_does_not_change_the_counted_address(
+    uvicorn_in_thread: Callable[[uvicorn.Config], contextlib.AbstractContextManager[int]],
+) -> None:
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a local client then
+    # chose its own address, and a fresh one per guess escaped the address's count.
+    limits = SignInLimits(account_burst=100, address_burst=2)
+    app = create_app(PlatformConfig(sign_in_limits=limits))
+    config = _uvicorn_config(app, log_level="warning", access_log=False)
+    with uvicorn_in_thread(config) as port, httpx.Client(timeout=30) as http:
+        statuses = [
+            http.post(
+                f"http://127.0.0.1:{port}{_LOGIN}",
+                json={"email": f"guess{n}@example.com", "password": "guess"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(3)
+        ]
     assert statuses == [401, 401, 429]

@@ -211,6 +211,10 @@ def _uvicorn_config(
         access_log=access_log,
         lifespan="on",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        # No proxy stands in front of viksa dev: by default uvicorn takes the client's
+        # address from X-Forwarded-For sent over loopback, so any local client could name
+        # its own (and escape the sign-in throttle's count per address).
+        proxy_headers=False,
     )
     if access_log:
         # uvicorn gives its access logger the --log-level (default warning), which would
