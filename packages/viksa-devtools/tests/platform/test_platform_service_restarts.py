@@ -21,6 +21,7 @@ import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
 from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
+from viksa_ai.devtools.platform.services._errors import DomainError
 from viksa_ai.devtools.platform.services._workflows import KIND as WORKFLOW_EXECUTION
 
 Manifest = dict[str, Any]
@@ -251,3 +252,37 @@ def test_a_workflow_whose_step_ran_when_the_platform_stopped_still_fails(tmp_pat
         ["failed", "pending"],
     )
     assert "retry" in after["error"]
+
+
+async def test_a_decision_on_an_approval_read_before_another_decision_is_refused(
+    tmp_path: Path,
+    manifest: Callable[..., Manifest],
+    deploy_through: Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]],
+    workflow_started: Callable[..., Awaitable[str]],
+    http_to: AppClient,
+) -> None:
+    # Two processes on one data file (or two requests) may both read the approval
+    # pending: the second decision must not overwrite the first, nor run the step again.
+    local = LocalPlatform.start(PlatformConfig(data_path=tmp_path / "platform.db"))
+    try:
+        async with http_to(local) as http:
+            agent = await deploy_through(http, manifest())
+            base = await workflow_started(http, agent["id"], "guarded", "echo")
+            listed = await _until(http, "/chat/approvals", lambda a: a["total"] == 1)
+            engine, store = local.platform.engine, local.platform.store
+            read_here = store.get("approval", listed["approvals"][0]["id"])
+            assert read_here is not None
+            read_there = dict(read_here)
+            await engine.decide(read_here, approve=True, comment=None, by=None)
+            with pytest.raises(DomainError) as caught:
+                await engine.decide(read_there, approve=False, comment="late", by=None)
+            assert isinstance(caught.value.detail, dict)
+            assert caught.value.detail["code"] == "already_decided"
+            stored = store.get("approval", read_here["id"])
+            assert stored is not None
+            assert stored["status"] == "approved"
+            done = await _until(http, base, lambda e: e["status"] != "running")
+            assert done["status"] == "completed"
+            assert await _guarded_runs(http, agent["id"]) == ["completed"]
+    finally:
+        await local.aclose()

@@ -403,31 +403,44 @@ class Engine:
     async def decide(
         self, approval: Doc, *, approve: bool, comment: str | None, by: str | None
     ) -> Doc:
-        """Record a decision; an approved execution runs now, a rejected one ends."""
-        if approval["status"] != "pending":
-            raise conflict(
-                f"Approval {approval['id']!r} was already {approval['status']}.",
-                code="already_decided",
+        """Record a decision; an approved execution runs now, a rejected one ends.
+
+        ``approval`` is read again in the decision's transaction: of two decisions that
+        read it pending (two requests, or two processes on one data file), the second is
+        refused (409 ``already_decided``) rather than recorded over the first.
+        """
+        with self.store.transaction():
+            current = self.store.get("approval", approval["id"])
+            if current is None:
+                raise not_found("Approval", approval["id"])
+            approval = current
+            if approval["status"] != "pending":
+                raise conflict(
+                    f"Approval {approval['id']!r} was already {approval['status']}.",
+                    code="already_decided",
+                )
+            approval.update(
+                status="approved" if approve else "rejected",
+                decision="approve" if approve else "reject",
+                comment=comment,
+                decided_by=by,
+                decided_at=now_iso(),
             )
-        approval.update(
-            status="approved" if approve else "rejected",
-            decision="approve" if approve else "reject",
-            comment=comment,
-            decided_by=by,
-            decided_at=now_iso(),
-        )
-        self.store.save("approval", approval)
-        record = self.store.get("execution", approval["execution_id"])
-        if record is None or record["status"] != "awaiting_approval":
-            return {**approval, "execution": None if record is None else execution_view(record)}
+            self.store.save("approval", approval)
+            record = self.store.get("execution", approval["execution_id"])
+            if record is None or record["status"] != "awaiting_approval":
+                view = None if record is None else execution_view(record)
+                return {**approval, "execution": view}
+            if approve:
+                record["status"] = "running"
+                self.store.save("execution", record)
+            else:
+                error = f"Rejected by the approver: {comment or ''}"
+                record.update(status="rejected", error=error)
+                record = self.finish(record)
         if approve:
-            record["status"] = "running"
-            self.store.save("execution", record)
             self._announce(record)
             record = await self.run(record)
-        else:
-            record.update(status="rejected", error=f"Rejected by the approver: {comment or ''}")
-            record = self.finish(record)
         self._ended_waiting(record)
         return {**approval, "execution": execution_view(record)}
 
