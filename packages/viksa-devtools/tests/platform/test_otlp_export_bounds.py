@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS
+from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS, _bounded
 from viksa_ai.devtools.cli import main
 
 PROBE = Path(__file__).parent.parent / "fixtures" / "runner_probe"
@@ -135,3 +135,23 @@ def test_an_otlp_endpoint_that_is_no_http_url_is_a_usage_error(
     assert "--otlp-endpoint" in err
     assert "http://localhost:4318/v1/traces" in err
     assert "pw-in-url" not in err  # the value is not echoed: it may hold a password
+
+
+class _OlderSdkProcessor:
+    """BatchSpanProcessor as opentelemetry-sdk 1.27 (the extra's floor) has it: no inner
+    ``_batch_processor``, a shutdown without a bound of its own."""
+
+    def __init__(self, exporter: object) -> None:
+        self.exporter = exporter
+        self.shut_down = False
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+
+
+def test_an_older_sdk_processor_still_shuts_down_at_exit() -> None:
+    # The bound reaches into the SDK's inner processor, which older SDKs lack: their
+    # own shutdown must run (it sends what is queued), not an AttributeError at exit.
+    processor = _bounded(_OlderSdkProcessor)(object())
+    processor.shutdown()
+    assert processor.shut_down

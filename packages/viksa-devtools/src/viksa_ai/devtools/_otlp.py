@@ -138,10 +138,17 @@ def _safe(text: str) -> str:
 
 def _bounded(processor: type[Any]) -> type[Any]:
     class BoundedBatchSpanProcessor(processor):  # type: ignore[misc]
-        """Its shutdown (at exit) waits ``EXPORT_TIMEOUT_SECONDS`` at most."""
+        """Its shutdown (at exit) waits ``EXPORT_TIMEOUT_SECONDS`` at most (with an SDK
+        whose batch processor takes that bound)."""
 
         def shutdown(self) -> None:
-            self._batch_processor.shutdown(timeout_millis=int(EXPORT_TIMEOUT_SECONDS * 1000))
+            inner = getattr(self, "_batch_processor", None)
+            if inner is None:
+                # SDKs before the shared BatchProcessor (the extra allows 1.27): their own
+                # shutdown, unbounded, rather than an AttributeError and nothing sent.
+                super().shutdown()
+                return
+            inner.shutdown(timeout_millis=int(EXPORT_TIMEOUT_SECONDS * 1000))
 
     return BoundedBatchSpanProcessor
 
