@@ -58,7 +58,7 @@ async def test_a_failed_worker_call_ends_its_span_with_the_error(
 
 async def test_a_cancelled_worker_call_ends_its_span(open_spans: Any, otel_spans: Any) -> None:
     async with AsyncAgentWorker(PROBE, sandbox=False) as worker:
-        call = asyncio.create_task(worker.call("nap", {"seconds": 0.9}, timeout=60))
+        call = asyncio.create_task(worker.call("nap", {"seconds": 30}, timeout=60))
         while worker.pid is None or not open_spans.spans:  # noqa: ASYNC110 (another thread's)
             await asyncio.sleep(0.01)
         call.cancel()
