@@ -208,6 +208,8 @@ def test_any_requirement_text_reads_without_raising(entries: list[str]) -> None:
         "import contextlib\nwith contextlib.suppress(ImportError):\n    import orjson\n",
         "from contextlib import suppress\nwith suppress(ModuleNotFoundError, ValueError):\n"
         "    import orjson\n",
+        # A worker imports main.py as a module: what runs it as a script locally is not read.
+        "if __name__ == '__main__':\n    import uvicorn\n",
     ],
 )
 def test_imports_that_depend_on_the_interpreter_or_platform_are_left_out(code: str) -> None:
@@ -219,11 +221,13 @@ def test_an_if_on_anything_else_and_a_with_of_anything_else_are_still_read() -> 
         "import os\nif os.environ.get('X'):\n    import polars\n"
         "with open('x'):\n    import rich\n"
         "from contextlib import suppress\nwith suppress(ValueError):\n    import orjson\n"
+        "if __name__ != '__main__':\n    import attrs\n"
     )
     assert [name for name, _ in import_warnings(manifest(code, []))] == [
         "polars",
         "rich",
         "orjson",
+        "attrs",
     ]
 
 

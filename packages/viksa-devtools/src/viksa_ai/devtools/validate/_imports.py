@@ -12,7 +12,8 @@ A requirement provides an import when its PEP 503 normalized name is the import'
 module (``typing_extensions`` and ``typing-extensions``), starts with it and a dash
 (``google-cloud-storage`` for ``google``), adds a usual prefix or suffix (``pyyaml``,
 ``python-dateutil``, ``psycopg2-binary``) or is known to provide it under another name
-(``pillow`` for ``PIL``, :data:`_KNOWN`). Imports under ``if TYPE_CHECKING:``, inside a
+(``pillow`` for ``PIL``, :data:`_KNOWN`). Imports under ``if TYPE_CHECKING:`` or
+``if __name__ == "__main__":`` (a worker imports main.py as a module), inside a
 ``try`` whose handler catches ``ImportError`` or a ``with suppress(ImportError):`` (an
 optional dependency), under an ``if`` that tests the interpreter or the platform
 (``sys.version_info``, ``sys.platform``, ``os.name``, ``find_spec``: either branch may be
@@ -239,8 +240,10 @@ def _message(module: str) -> str:
 def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
     """Every import statement that runs unguarded, at any depth, in source order.
 
-    Left out: ``if TYPE_CHECKING:`` bodies (never run) and the body of a ``try`` whose
-    handlers catch ``ImportError`` (the agent copes without the package).
+    Left out: ``if TYPE_CHECKING:`` and ``if __name__ == "__main__":`` bodies (never run
+    on a worker), an ``if`` on the interpreter or platform, and the body of a ``try``
+    whose handlers catch ``ImportError`` or of ``with suppress(ImportError)`` (the agent
+    copes without the package).
     """
     stack: list[ast.stmt] = body[::-1]
     while stack:
@@ -252,7 +255,7 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
         if isinstance(statement, ast.If):
             if _tests_environment(statement.test):
                 continue
-            if not is_type_checking(statement.test):
+            if not (is_type_checking(statement.test) or _runs_as_script(statement.test)):
                 nested.extend(statement.body)
             nested.extend(statement.orelse)
         elif isinstance(statement, ast.Match):
@@ -280,6 +283,18 @@ def _tests_environment(test: ast.expr) -> bool:
         if spelled in _ENVIRONMENT:
             return True
     return False
+
+
+def _runs_as_script(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``: false on a worker, which imports main.py as a module."""
+    return (
+        isinstance(test, ast.Compare)
+        and _is_name(test.left, "__name__")
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
 
 
 def _is_name(node: ast.expr, name: str) -> bool:
