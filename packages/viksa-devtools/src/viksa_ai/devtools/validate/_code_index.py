@@ -17,6 +17,7 @@ from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = [
     "DECORATOR",
+    "WRAPS",
     "DecoratorUse",
     "EndpointCode",
     "FunctionNode",
@@ -68,7 +69,8 @@ class Rebinding(NamedTuple):
     """A module-level statement (or expression) that binds or deletes a name without ``def``.
 
     ``how`` says what it does, for messages: ``"assigns"``, ``"deletes"``,
-    ``"imports"``, ``"defines a class named"``...
+    ``"imports"``, ``"defines a class named"``... (``WRAPS``: ``name = wrap(name)``,
+    which keeps the function, as a decorator would).
     """
 
     node: ast.AST
@@ -90,6 +92,9 @@ class Signature(NamedTuple):
     extra_required: tuple[ast.arg, ...]
     """Payload style only: further parameters without a default (the call fails)."""
 
+
+WRAPS = "wraps"
+"""``Rebinding.how`` of ``name = wrapper(name)`` after ``def name``: a late decorator."""
 
 _PAYLOAD_ONLY = Signature("payload", "payload", (), frozenset(), ())
 _NO_PARAMETER = Signature("none", None, (), frozenset(), ())
@@ -130,6 +135,9 @@ class ModuleIndex:
         # after an endpoint's def replaces the function the platform would look up.
         self.rebindings: dict[str, list[Rebinding]] = {}
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
+        # Function (by id) -> what `name = wrapper(name)` statements after its def apply
+        # to it (each `wrapper`), in source order: decorators written as assignments.
+        self._wrappers: dict[int, list[ast.expr]] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
         # ... with the line of the first binding of its root name (0 when none).
         self._origins: dict[str, tuple[Origin | None, int]] = {}
@@ -150,6 +158,12 @@ class ModuleIndex:
                 use = self._decorator_use(node)
                 if use is not None:
                     found += (use,)
+            wrappers = self._wrappers.get(key)
+            if wrappers is not None:
+                for node in wrappers:
+                    use = self._decorator_use(node)
+                    if use is not None:
+                        found += (use,)
             self._decorators[key] = found
         return found
 
@@ -270,7 +284,8 @@ class ModuleIndex:
                 else:
                     self._bind_local(target.id, statement.lineno)
                 if binds:
-                    self._rebound(target.id, statement, "assigns")
+                    wrapper = self._wrapper(target.id, statement)
+                    self._rebound(target.id, statement, "assigns" if wrapper is None else WRAPS)
             elif binds:
                 self._bind_targets(target, statement, "assigns (by unpacking)")
 
@@ -278,6 +293,27 @@ class ModuleIndex:
         for name in _stored_names(target):
             self._bind_local(name.id, statement.lineno)
             self._rebound(name.id, statement, how)
+
+    def _wrapper(
+        self, name: str, statement: ast.Assign | ast.AnnAssign | ast.AugAssign
+    ) -> ast.expr | None:
+        """``wrapper`` when ``statement`` is ``name = wrapper(name)`` after ``def name``.
+
+        The function is passed on, as to a decorator (``greet = retry(greet)``,
+        ``greet = mcp_endpoint(description=...)(greet)``): recorded as one of its
+        decorators rather than reported as a rebinding.
+        """
+        value = statement.value
+        function = self.functions.get(name)
+        if (
+            function is None
+            or isinstance(statement, ast.AugAssign)
+            or type(value) is not ast.Call
+            or not any(type(arg) is ast.Name and arg.id == name for arg in value.args)
+        ):
+            return None
+        self._wrappers.setdefault(id(function), []).append(value.func)
+        return value.func
 
     def _rebound(self, name: str, node: ast.AST, how: str) -> None:
         self.rebindings.setdefault(name, []).append(Rebinding(node, how))
@@ -357,7 +393,7 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         yield statement
         if type(statement) not in _NESTING:
             continue  # most statements hold none (the parser builds these exact classes)
-        if isinstance(statement, ast.If) and _is_type_checking(statement.test):
+        if isinstance(statement, ast.If) and _never_on_import(statement.test):
             stack.extend(reversed(statement.orelse))  # the body never runs
         elif isinstance(statement, _BLOCKS) or (
             _TRY_STAR is not None and isinstance(statement, _TRY_STAR)
@@ -418,8 +454,21 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: false when the module runs."""
+def _never_on_import(test: ast.expr) -> bool:
+    """Whether an ``if`` with this test skips its body when the platform imports main.py.
+
+    ``TYPE_CHECKING`` (or ``typing.TYPE_CHECKING``), ``__name__ == "__main__"`` (the
+    module is imported, not run as a script) and a false constant (``if False:``).
+    """
+    if type(test) is ast.Constant:
+        return not test.value
+    if type(test) is ast.Compare:
+        if len(test.ops) != 1 or type(test.ops[0]) is not ast.Eq:
+            return False
+        sides = (test.left, test.comparators[0])
+        return any(type(side) is ast.Name and side.id == "__name__" for side in sides) and any(
+            type(side) is ast.Constant and side.value == "__main__" for side in sides
+        )
     spelled = _dotted(test)
     return spelled is not None and spelled.rsplit(".", 1)[-1] == "TYPE_CHECKING"
 

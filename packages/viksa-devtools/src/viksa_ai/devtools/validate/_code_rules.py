@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from viksa_ai.devtools._suggest import did_you_mean
 from viksa_ai.devtools.validate._code_index import (
     DECORATOR,
+    WRAPS,
     DecoratorUse,
     EndpointCode,
     FunctionNode,
@@ -102,6 +103,8 @@ def _rebinding_issues(
     # Anything inside the def statement (a `:=` in a default) runs before the def binds.
     end = (function.end_lineno or function.lineno, function.end_col_offset or 0)
     for rebinding in rebindings:
+        if rebinding.how == WRAPS:
+            continue  # `name = wrapper(name)`: the function is kept, as by a decorator
         node = rebinding.node
         line = getattr(node, "lineno", 0)
         if (line, getattr(node, "col_offset", 0)) >= end:

@@ -1,0 +1,159 @@
+"""The validator on main.py shapes a CI user or a hostile author writes (red-team pass).
+
+Each test pins a defect found from outside: a correct agent that failed validation
+(false positive) or code the platform cannot serve that passed it (false negative).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools import check_agent_manifest
+
+HEADER = "from viksa_ai.runtime import mcp_endpoint\n"
+
+
+def agent(code: str) -> dict[str, Any]:
+    """A manifest of one endpoint ``greet`` (required ``name``, optional ``excited``)."""
+    return {
+        "agent_name": "Greeter",
+        "agent_description": "Greets",
+        "files": [{"name": "main.py", "content": code, "mime_type": "python"}],
+        "inputs": [
+            {"name": "name", "type": "string"},
+            {"name": "excited", "type": "boolean", "default": False},
+        ],
+        "outputs": [],
+        "agent_endpoints": [
+            {
+                "name": "greet",
+                "module": "main",
+                "description": "d",
+                "inputs": [
+                    {"input_ref": "name", "required": True},
+                    {"input_ref": "excited", "required": False},
+                ],
+            }
+        ],
+    }
+
+
+def endpoint_body(body: str, signature: str = "payload") -> str:
+    """main.py whose endpoint ``greet(signature)`` runs ``body``."""
+    return (
+        HEADER
+        + f'@mcp_endpoint(description="Greets")\nasync def greet({signature}):\n'
+        + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
+        + "\n"
+    )
+
+
+def codes(code: str) -> list[str]:
+    return [issue.code for issue in check_agent_manifest(agent(code)).issues]
+
+
+READ = 'n = payload["name"], payload.get("excited")'
+READS_BOTH = 'return payload["name"], payload.get("excited")'
+
+
+# --- payload rebound or written: later reads are not reads of inputs (false positives) --
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a read of the rebound dict, after the inputs are read
+        f'{READ}\npayload = {{"other": 1}}\nreturn payload["other"], n',
+        f'{READ}\nfor payload in [{{"other": 1}}]:\n    print(payload["other"])\nreturn n',
+        f"import contextlib\n{READ}\n"
+        'with contextlib.nullcontext({"other": 1}) as payload:\n    return payload["other"], n',
+        f'{READ}\nif (payload := {{"other": 1}}):\n    return payload["other"], n',
+        f'{READ}\nmatch {{"other": 1}}:\n    case payload:\n        return payload["other"], n',
+        f'{READ}\nmatch {{"other": 1}}:\n    case {{**payload}}:\n'
+        '        return payload["other"], n',
+        f'{READ}\ntry:\n    pass\nexcept Exception as payload:\n    return payload.get("other"), n',
+        f'{READ}\ndef inner():\n    nonlocal payload\n    payload = {{"other": 1}}\n'
+        'inner()\nreturn payload["other"], n',
+        # a class body with its own variable of that name
+        f'class K:\n    payload = {{"other": 1}}\n    x = payload["other"]\n{READS_BOTH}',
+        # a comprehension whose target has that name
+        f'xs = [payload["other"] for payload in [{{"other": 1}}]]\n{READS_BOTH}',
+        f'xs = {{k: payload["other"] for k, payload in {{}}.items()}}\n{READS_BOTH}',
+        # keys the code writes, then reads
+        f'payload["other"] = 1\nx = payload["other"]\n{READS_BOTH}',
+        f'payload.update({{"other": 1}})\nx = payload["other"]\n{READS_BOTH}',
+    ],
+)
+def test_reads_of_a_rebound_or_written_payload_are_not_undeclared_inputs(body: str) -> None:
+    assert codes(endpoint_body(body)) == []
+
+
+def test_an_undeclared_key_read_before_the_payload_is_rebound_is_still_reported() -> None:
+    body = f'x = payload["other"]\n{READ}\npayload = {{}}\nreturn x, n'
+    assert codes(endpoint_body(body)) == ["VX301"]
+
+
+def test_an_undeclared_key_read_before_the_code_writes_it_is_still_reported() -> None:
+    body = f'x = payload.get("other")\npayload["other"] = 1\n{READS_BOTH}'
+    assert codes(endpoint_body(body)) == ["VX301"]
+
+
+def test_a_comprehension_over_the_payload_still_reads_it() -> None:
+    # The first iterable of a comprehension runs in the function: that is the payload.
+    body = 'return [v for payload in [payload["name"], payload.get("excited")] for v in payload]'
+    assert codes(endpoint_body(body)) == []
+
+
+# --- module-level code the platform's import does not run, or that keeps the function ---
+
+DEFINED = endpoint_body(READS_BOTH)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # the name wrapped after its def: the function is kept, as by a decorator
+        "def retry(f):\n    return f\ngreet = retry(greet)\n",
+        "import functools\ngreet = functools.partial(greet)\n",
+        # code that runs only as a script, or never
+        'if __name__ == "__main__":\n    import asyncio\n    greet = asyncio.run(greet({}))\n',
+        'if "__main__" == __name__:\n    del greet\nelse:\n    pass\n',
+        "if False:\n    greet = None\n",
+    ],
+)
+def test_module_code_that_keeps_the_endpoint_function_is_valid(tail: str) -> None:
+    assert codes(DEFINED + tail) == []
+
+
+def test_the_decorator_may_be_applied_by_assignment_after_the_def() -> None:
+    code = HEADER + (
+        "async def greet(payload):\n"
+        f"    {READS_BOTH}\n"
+        'greet = mcp_endpoint(description="Greets")(greet)\n'
+    )
+    assert codes(code) == []
+
+
+def test_a_decorator_applied_by_assignment_is_checked_like_one() -> None:
+    code = HEADER + f"async def greet(payload):\n    {READS_BOTH}\ngreet = mcp_endpoint(greet)\n"
+    assert codes(code) == ["VX213"]  # as a bare @mcp_endpoint
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "greet = None\n",
+        "greet = print(1)\n",  # a call that does not take the function
+        'if __name__ != "__main__":\n    greet = None\n',  # runs on import
+    ],
+)
+def test_a_rebinding_that_replaces_the_function_is_still_reported(tail: str) -> None:
+    assert codes(DEFINED + tail) == ["VX220"]
+
+
+def test_an_endpoint_defined_only_under_the_main_guard_is_missing() -> None:
+    code = HEADER + 'if __name__ == "__main__":\n' + textwrap.indent(DEFINED, "    ")
+    assert "VX210" in codes(code)
