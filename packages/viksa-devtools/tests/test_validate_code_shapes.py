@@ -157,3 +157,69 @@ def test_a_rebinding_that_replaces_the_function_is_still_reported(tail: str) -> 
 def test_an_endpoint_defined_only_under_the_main_guard_is_missing() -> None:
     code = HEADER + 'if __name__ == "__main__":\n' + textwrap.indent(DEFINED, "    ")
     assert "VX210" in codes(code)
+
+
+# --- signatures the worker cannot call as written (false negatives) ----------------------
+# The worker (the runner, as the platform's) passes the inputs dict as the first
+# positional argument when a parameter is named `payload` or none is named after an
+# input; otherwise it passes the inputs as keyword arguments.
+
+
+@pytest.mark.parametrize(
+    ("signature", "says"),
+    [
+        ("*, payload", "'payload' is keyword-only"),
+        ("*payload", "`*payload` does not receive it as a dict"),
+        ("**payload", "`**payload` does not receive it as a dict"),
+        ("context=None, payload=None", "it reaches 'context', not 'payload'"),
+        ("name, /, excited=False", "'name' of 'greet' is positional-only"),
+        ("name=None, /, *, excited=False", "'name' of 'greet' is positional-only"),
+        # with **kwargs, a positional-only name goes into the kwargs, not the parameter
+        ("name, excited=False, /, **rest", "'name' of 'greet' is positional-only"),
+    ],
+)
+def test_a_parameter_the_worker_cannot_fill_is_reported(signature: str, says: str) -> None:
+    reads = READS_BOTH if "payload" in signature else "return name, excited"
+    report = check_agent_manifest(agent(endpoint_body(reads, signature)))
+    vx216 = [issue.message for issue in report.issues if issue.code == "VX216"]
+    assert vx216
+    assert says in vx216[0]
+    assert not report.ok
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["payload, /", "payload, *, trace=False", "*, name, excited=False", "name, excited=False"],
+)
+def test_signatures_the_worker_can_call_are_valid(signature: str) -> None:
+    reads = READS_BOTH if "payload" in signature else "return name, excited"
+    assert codes(endpoint_body(reads, signature)) == []
+
+
+# --- an async generator is not an endpoint -------------------------------------------
+
+
+def test_an_async_generator_endpoint_is_reported() -> None:
+    code = endpoint_body('yield payload["name"], payload.get("excited")')
+    report = check_agent_manifest(agent(code))
+    assert [(issue.code, issue.location) for issue in report.issues] == [("VX221", "main.py:3:1")]
+    assert not report.ok
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a nested generator, a generator expression: the endpoint itself returns
+        "async def rows():\n    yield 1\n" + READS_BOTH,
+        "gen = (x for x in [1])\n" + READS_BOTH,
+    ],
+)
+def test_an_endpoint_that_uses_a_generator_is_valid(body: str) -> None:
+    assert codes(endpoint_body(body)) == []
+
+
+def test_only_the_last_definition_is_checked_for_yield() -> None:
+    earlier = "async def greet(payload):\n    yield 1\n"
+    assert codes(earlier + DEFINED) == ["VX215"]
+    # ...and a helper async generator of another name is no endpoint
+    assert codes(DEFINED + "async def helper():\n    yield 1\n") == []

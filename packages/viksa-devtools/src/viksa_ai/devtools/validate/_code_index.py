@@ -90,7 +90,10 @@ class Signature(NamedTuple):
     params: tuple[ast.arg, ...]
     required_params: frozenset[str]
     extra_required: tuple[ast.arg, ...]
-    """Payload style only: further parameters without a default (the call fails)."""
+    """Parameters the call cannot fill: payload style, further parameters without a
+    default, and ``payload`` itself when it is not the first positional parameter (the
+    dict goes there); named style, positional-only parameters that are required or
+    named after an input (inputs come as keywords)."""
 
 
 WRAPS = "wraps"
@@ -544,12 +547,21 @@ def _signature(function: FunctionNode, input_names: frozenset[str]) -> Signature
         args.kwarg is not None or not names.isdisjoint(input_names)
     ):
         kwarg = args.kwarg.arg if args.kwarg is not None else None
-        return Signature("named", kwarg, tuple(named), frozenset(required), ())
+        unfilled = tuple(
+            arg for arg in args.posonlyargs if arg.arg in required or arg.arg in input_names
+        )
+        return Signature("named", kwarg, tuple(named), frozenset(required), unfilled)
+    misplaced: tuple[ast.arg, ...] = ()
     if "payload" in names | starred:
         dict_param = "payload"
+        # The worker passes the dict positionally, so it reaches the first positional
+        # parameter, whatever its name.
+        if not positional or positional[0].arg != dict_param:
+            every = [*named, *(arg for arg in (args.vararg, args.kwarg) if arg is not None)]
+            misplaced = tuple(arg for arg in every if arg.arg == dict_param)
     elif positional:
         dict_param = positional[0].arg
     else:
         return _NO_PARAMETER
     extra = tuple(arg for arg in named if arg.arg in required and arg.arg != dict_param)
-    return Signature("payload", dict_param, (), frozenset(), extra)
+    return Signature("payload", dict_param, (), frozenset(), extra + misplaced)
