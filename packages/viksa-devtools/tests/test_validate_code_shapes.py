@@ -77,6 +77,7 @@ READS_BOTH = 'return payload["name"], payload.get("excited")'
         f'{READ}\ntry:\n    pass\nexcept Exception as payload:\n    return payload.get("other"), n',
         f'{READ}\ndef inner():\n    nonlocal payload\n    payload = {{"other": 1}}\n'
         'inner()\nreturn payload["other"], n',
+        f'{READ}\nfrom os import environ as payload\nreturn payload.get("HOME"), n',
         # a class body with its own variable of that name
         f'class K:\n    payload = {{"other": 1}}\n    x = payload["other"]\n{READS_BOTH}',
         # a comprehension whose target has that name
@@ -96,9 +97,35 @@ def test_an_undeclared_key_read_before_the_payload_is_rebound_is_still_reported(
     assert codes(endpoint_body(body)) == ["VX301"]
 
 
+def test_an_input_overwritten_before_it_is_read_is_never_read() -> None:
+    body = 'payload["name"] = "x"\nreturn payload["name"], payload.get("excited")'
+    assert codes(endpoint_body(body)) == ["VX302"]
+
+
 def test_an_undeclared_key_read_before_the_code_writes_it_is_still_reported() -> None:
     body = f'x = payload.get("other")\npayload["other"] = 1\n{READS_BOTH}'
     assert codes(endpoint_body(body)) == ["VX301"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'payload["name"] = payload["name"].strip()\nreturn payload["name"], payload.get("excited")',
+        'payload = {**payload, "name": payload["name"].strip()}\nreturn payload.get("excited")',
+        'if (payload := dict(payload, n=payload["name"])):\n    return payload.get("excited")',
+    ],
+)
+def test_a_write_never_makes_an_input_read_look_unread(body: str) -> None:
+    # The value of an assignment is computed before its target is bound.
+    assert "VX302" not in codes(endpoint_body(body))
+
+
+def test_a_comprehension_storing_into_the_payload_is_not_its_own_variable() -> None:
+    body = f'[0 for payload["x"] in [1]]\n{READS_BOTH}'
+    assert codes(endpoint_body(body)) == []
+    body = 'return [payload.get("name") for payload["x"] in [1]]'
+    # the comprehension's body reads the payload (only `excited` is left unread)
+    assert codes(endpoint_body(body)) == ["VX304"]
 
 
 def test_a_comprehension_over_the_payload_still_reads_it() -> None:

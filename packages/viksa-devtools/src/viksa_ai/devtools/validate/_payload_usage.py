@@ -31,8 +31,8 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, *_COMPREHENSIONS})
 # Nodes that bind a name given as a string, not as a Name node.
 _STRING_BINDERS = frozenset(
-    {ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.alias, ast.Nonlocal}
-    | {ast.Global, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
+    {ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Import, ast.ImportFrom}
+    | {ast.Global, ast.Nonlocal, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
 )
 # Fields that hold identifiers, operators, flags or literal values, never code.
 _NOT_CODE = frozenset(
@@ -199,7 +199,8 @@ def scan_payload_usage(
             elif value is not None:
                 push(value)
     if rebound or written:
-        reads = _input_reads(reads, rebound, written)
+        reads = _input_reads(body, reads, rebound, written)
+    # Once the name is bound again, what the parameter was used for is not followed.
     return PayloadUsage(tuple(reads), found != accounted or bool(rebound))
 
 
@@ -208,14 +209,36 @@ def _position(node: ast.AST) -> tuple[int, int]:
 
 
 def _input_reads(
-    reads: list[KeyRead], rebound: list[ast.AST], written: list[KeyRead]
+    body: list[ast.stmt], reads: list[KeyRead], rebound: list[ast.AST], written: list[KeyRead]
 ) -> list[KeyRead]:
     """The reads that read the call's inputs: those before the name is bound again, and
-    of each key, those before the code writes it."""
-    first_rebound = min(map(_position, rebound), default=(sys.maxsize, 0))
+    of each key, those before the code writes it.
+
+    A binding by assignment takes effect once its value is computed, so it is placed at
+    the end of the assignment: ``payload["k"] = payload["k"].strip()`` reads the input.
+    """
+    ends: dict[int, tuple[int, int]] = {}
+    targets = {id(node) for node in rebound} | {id(node) for _, node in written}
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.Assign):
+            assigned: list[ast.expr] = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            assigned = [node.target]
+        else:
+            continue
+        end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+        for target in assigned:
+            for part in ast.walk(target):
+                if id(part) in targets:
+                    ends[id(part)] = end
+
+    def effective(node: ast.AST) -> tuple[int, int]:
+        return ends.get(id(node)) or _position(node)
+
+    first_rebound = min(map(effective, rebound), default=(sys.maxsize, 0))
     first_written: dict[str, tuple[int, int]] = {}
     for key, node in written:
-        position = _position(node)
+        position = effective(node)
         if position < first_written.get(key, (sys.maxsize, 0)):
             first_written[key] = position
     return [
@@ -248,7 +271,7 @@ def _binds(node: ast.AST, name: str) -> bool:
     """Whether the nested scope ``node`` has its own parameter or comprehension target ``name``."""
     if isinstance(node, _COMPREHENSIONS):
         return any(
-            type(target) is ast.Name and target.id == name
+            type(target) is ast.Name and target.id == name and type(target.ctx) is ast.Store
             for generator in node.generators
             for target in ast.walk(generator.target)
         )
@@ -263,8 +286,8 @@ def _binds_by_string(node: ast.AST, name: str) -> bool:
     """Whether ``node`` binds ``name`` spelled as a string (``except E as name``...)."""
     if isinstance(node, (ast.Global, ast.Nonlocal)):
         return name in node.names
-    if isinstance(node, ast.alias):
-        return (node.asname or node.name.split(".", 1)[0]) == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((alias.asname or alias.name.split(".", 1)[0]) == name for alias in node.names)
     if isinstance(node, ast.MatchMapping):
         return node.rest == name
     return getattr(node, "name", None) == name
