@@ -6,10 +6,13 @@ Each test pins a defect found from outside: a correct agent that failed validati
 
 from __future__ import annotations
 
+import keyword
 import textwrap
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from viksa_ai.devtools import check_agent_manifest
 
@@ -250,3 +253,36 @@ def test_only_the_last_definition_is_checked_for_yield() -> None:
     assert codes(earlier + DEFINED) == ["VX215"]
     # ...and a helper async generator of another name is no endpoint
     assert codes(DEFINED + "async def helper():\n    yield 1\n") == []
+
+
+# --- property: what follows a rebinding is never an undeclared input -------------------
+
+_REBINDINGS = [
+    "payload = {{}}",
+    "for payload in [{{}}]:\n    pass",
+    "payload |= {{}}",
+    "payload.update({{}})",
+    "(payload := {{}})",
+    "try:\n    pass\nexcept Exception as payload:\n    pass",
+]
+_KEYS = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda key: key not in {"name", "excited"} and not keyword.iskeyword(key)
+)
+
+
+@settings(database=None, derandomize=True, max_examples=60, deadline=None)
+@given(
+    before=st.lists(_KEYS, max_size=3),
+    after=st.lists(_KEYS, max_size=3),
+    rebinding=st.sampled_from(_REBINDINGS),
+    read=st.sampled_from(['payload["{}"]', 'payload.get("{}")', '"{}" in payload']),
+)
+def test_only_keys_read_before_a_rebinding_are_undeclared_inputs(
+    before: list[str], after: list[str], rebinding: str, read: str
+) -> None:
+    lines = [READ, *(f"x = {read.format(key)}" for key in before), rebinding.format()]
+    lines += [f"x = {read.format(key)}" for key in after]
+    report = check_agent_manifest(agent(endpoint_body("\n".join([*lines, "return n"]))))
+    undeclared = [issue.input for issue in report.issues if issue.code == "VX301"]
+    assert undeclared == list(dict.fromkeys(before))
+    assert {issue.code for issue in report.issues} <= {"VX301"}
