@@ -203,6 +203,18 @@ def _validate_path(path: str) -> _Result:
     from viksa_ai.devtools._validation_workers import ValidationTimeoutError, issues_with_limits
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
 
+    if not path:
+        # Path("") is the working directory: an unset `viksa validate "$AGENT"` in CI
+        # would check whatever agent sits there, and pass for the one it meant.
+        return _Result(
+            path, unreadable="an empty path: pass an agent directory or its JSON manifest"
+        )
+    if path == "-" and not os.path.lexists(path):
+        return _Result(
+            path,
+            unreadable="-: standard input is not read: pass an agent directory or its JSON "
+            "manifest (save piped JSON to a file first)",
+        )
     try:
         source = read_manifest_source(Path(path))
     except AgentSourceError as exc:

@@ -1,0 +1,67 @@
+"""``viksa validate`` on paths a CI script may pass by mistake (red-team pass)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from viksa_ai.devtools import cli
+
+MAIN = """\
+from ViksaAI import mcp_endpoint
+
+
+@mcp_endpoint(description="Echo")
+async def echo(payload):
+    return {"text": payload["text"]}
+"""
+
+AGENT = {
+    "agent_name": "Echo",
+    "agent_description": "Echoes",
+    "files": [{"name": "main.py", "content": MAIN, "mime_type": "python"}],
+    "inputs": [{"name": "text", "type": "string"}],
+    "outputs": [],
+    "agent_endpoints": [
+        {
+            "name": "echo",
+            "module": "main",
+            "description": "Echo",
+            "inputs": [{"input_ref": "text"}],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def in_an_agent_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "agent.json").write_text(json.dumps(AGENT), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_an_empty_path_is_a_usage_error_not_the_working_directory(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `viksa validate "$AGENT_DIR"` with the variable unset: the agent in the working
+    # directory must not stand in for the one meant.
+    assert cli.main(["validate", "."]) == 0
+    capsys.readouterr()
+    assert cli.main(["validate", ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "viksa validate: an empty path: pass an agent directory or its JSON manifest\n"
+    )
+
+
+def test_dash_says_standard_input_is_not_read(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["validate", "-"]) == 2
+    assert "standard input is not read" in capsys.readouterr().err
+    # ...but a file named "-" is a file like any other
+    (in_an_agent_folder / "-").write_text(json.dumps(AGENT), encoding="utf-8")
+    assert cli.main(["validate", "--", "-"]) == 0
