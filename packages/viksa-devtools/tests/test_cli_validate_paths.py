@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from viksa_ai.devtools import cli
 
-MAIN = """\
-from ViksaAI import mcp_endpoint
-
-
-@mcp_endpoint(description="Echo")
-async def echo(payload):
-    return {"text": payload["text"]}
-"""
-
-AGENT = {
-    "agent_name": "Echo",
-    "agent_description": "Echoes",
-    "files": [{"name": "main.py", "content": MAIN, "mime_type": "python"}],
-    "inputs": [{"name": "text", "type": "string"}],
-    "outputs": [],
-    "agent_endpoints": [
-        {
-            "name": "echo",
-            "module": "main",
-            "description": "Echo",
-            "inputs": [{"input_ref": "text"}],
-        }
-    ],
-}
-
 
 @pytest.fixture
-def in_an_agent_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "agent.json").write_text(json.dumps(AGENT), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def in_an_agent_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    """The working directory is a valid agent (made by `viksa init`)."""
+    folder = tmp_path / "echo"
+    assert cli.main(["init", str(folder)]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(folder)
+    return folder
 
 
 def test_an_empty_path_is_a_usage_error_not_the_working_directory(
@@ -63,5 +42,5 @@ def test_dash_says_standard_input_is_not_read(
     assert cli.main(["validate", "-"]) == 2
     assert "standard input is not read" in capsys.readouterr().err
     # ...but a file named "-" is a file like any other
-    (in_an_agent_folder / "-").write_text(json.dumps(AGENT), encoding="utf-8")
+    (in_an_agent_folder / "-").symlink_to(in_an_agent_folder / "agent.json")
     assert cli.main(["validate", "--", "-"]) == 0
