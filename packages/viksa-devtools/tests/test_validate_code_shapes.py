@@ -286,3 +286,24 @@ def test_only_keys_read_before_a_rebinding_are_undeclared_inputs(
     undeclared = [issue.input for issue in report.issues if issue.code == "VX301"]
     assert undeclared == list(dict.fromkeys(before))
     assert {issue.code for issue in report.issues} <= {"VX301"}
+
+
+# --- the runtime's decorator made once and applied by name ------------------------------
+
+GREET = f"async def greet(payload):\n    {READS_BOTH}\n"
+
+
+def test_a_decorator_made_by_assignment_counts_as_the_runtime_decorator() -> None:
+    code = HEADER + f'endpoint = mcp_endpoint(description="Greets")\n@endpoint\n{GREET}'
+    assert codes(code) == []
+
+
+@pytest.mark.parametrize(
+    ("made", "expected"),
+    [
+        ("mcp_endpoint()", ["VX214"]),  # its call has no description
+        ('mcp_endpoint(description="Greets")\nendpoint = print', ["VX212"]),  # rebound
+    ],
+)
+def test_a_decorator_made_by_assignment_is_checked(made: str, expected: list[str]) -> None:
+    assert codes(HEADER + f"endpoint = {made}\n@endpoint\n{GREET}") == expected

@@ -141,6 +141,9 @@ class ModuleIndex:
         # Function (by id) -> what `name = wrapper(name)` statements after its def apply
         # to it (each `wrapper`), in source order: decorators written as assignments.
         self._wrappers: dict[int, list[ast.expr]] = {}
+        # Name -> the runtime decorator's call it was assigned (`d = mcp_endpoint(...)`,
+        # then `@d`): a use of that name is a use of the call.
+        self._made: dict[str, ast.Call] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
         # ... with the line of the first binding of its root name (0 when none).
         self._origins: dict[str, tuple[Origin | None, int]] = {}
@@ -280,12 +283,17 @@ class ModuleIndex:
         runtime_path = self._runtime_alias(statement)
         # `ep: int` alone only annotates: nothing is bound when it runs.
         binds = not (isinstance(statement, ast.AnnAssign) and statement.value is None)
+        made = self._made_decorator(statement) if runtime_path is None else None
         for target in targets:
             if isinstance(target, ast.Name):
                 if runtime_path is not None:
                     self._bind(target.id, runtime_path, statement.lineno)
                 else:
                     self._bind_local(target.id, statement.lineno)
+                if made is not None:
+                    self._made[target.id] = made
+                elif self._made:
+                    self._made.pop(target.id, None)
                 if binds:
                     wrapper = self._wrapper(target.id, statement)
                     self._rebound(target.id, statement, "assigns" if wrapper is None else WRAPS)
@@ -347,6 +355,19 @@ class ModuleIndex:
             return resolved
         return None
 
+    def _made_decorator(
+        self, statement: ast.Assign | ast.AnnAssign | ast.AugAssign
+    ) -> ast.Call | None:
+        """The call ``d = mcp_endpoint(description=...)`` assigns, made by the runtime's
+        decorator (resolved as at a ``@``), else None."""
+        value = statement.value
+        if isinstance(statement, ast.AugAssign) or type(value) is not ast.Call:
+            return None
+        spelled = _dotted(value.func)
+        if spelled is None or spelled.rsplit(".", 1)[-1] != DECORATOR:
+            return None
+        return value if self._origin(spelled) == "runtime" else None
+
     def _bind(self, name: str, target: str, line: int) -> None:
         self.bindings[name] = target
         self.first_bound.setdefault(name, line)
@@ -356,6 +377,11 @@ class ModuleIndex:
         self.first_bound.setdefault(name, line)
 
     def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
+        if self._made and type(node) is ast.Name and node.id in self._made:
+            call = self._made[node.id]
+            problem, raises = _description_problem(call)
+            usual = problem is None and self.first_bound.get(node.id, 0) <= node.lineno
+            return DecoratorUse(node, node.id, True, "runtime", problem, raises, usual)
         called = type(node) is ast.Call
         target = node.func if isinstance(node, ast.Call) else node
         spelled = target.id if type(target) is ast.Name else _dotted(target)
