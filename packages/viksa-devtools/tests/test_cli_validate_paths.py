@@ -44,3 +44,18 @@ def test_dash_says_standard_input_is_not_read(
     # ...but a file named "-" is a file like any other
     (in_an_agent_folder / "-").symlink_to(in_an_agent_folder / "agent.json")
     assert cli.main(["validate", "--", "-"]) == 0
+
+
+def test_a_linked_agent_folder_in_a_folder_of_agents_is_validated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = tmp_path / "shared" / "echo"
+    assert cli.main(["init", str(shared)]) == 0
+    (shared / "main.py").write_text("def echo(:\n", encoding="utf-8")  # invalid
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "echo").symlink_to(shared, target_is_directory=True)
+    (agents / "loop").symlink_to(agents, target_is_directory=True)  # no agent: not entered
+    capsys.readouterr()
+    assert cli.main(["validate", str(agents)]) == 1
+    assert f"{agents / 'echo'}: invalid" in capsys.readouterr().out

@@ -36,7 +36,8 @@ references, and main.py (read with ast and compile-checked, never run): each end
 
 PATH is a directory holding agent.json (main.py embedded in its files[], or beside
 agent.json on disk when files[] lacks it), a JSON manifest file, or a folder of agents:
-a directory without agent.json validates every agent folder below it. A "$schema" key
+a directory without agent.json validates every agent folder below it (a linked agent
+folder too; other links are not followed). A "$schema" key
 in agent.json is for editors and is ignored.
 
 Exit status: 0 all valid, 1 some agent invalid, 2 usage error or unreadable input.
@@ -161,6 +162,13 @@ def _walk_agents(top: str) -> Iterator[str]:
         if "agent.json" in files and root != top:
             dirs[:] = []
             yield root
+            continue
+        # os.walk does not enter a linked folder (a link loop would never end), but an
+        # agent folder linked in (shared by two projects) is validated, not skipped.
+        for name in dirs:
+            linked = os.path.join(root, name)
+            if os.path.islink(linked) and os.path.isfile(os.path.join(linked, "agent.json")):
+                yield linked
 
 
 def agents_of_files(files: Sequence[str]) -> list[str]:
