@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,16 @@ def test_a_linked_agent_folder_in_a_folder_of_agents_is_validated(
     capsys.readouterr()
     assert cli.main(["validate", str(agents)]) == 1
     assert f"{agents / 'echo'}: invalid" in capsys.readouterr().out
+
+
+def test_json_says_why_strict_fails_on_hidden_warnings(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = json.loads((in_an_agent_folder / "agent.json").read_text(encoding="utf-8"))
+    manifest["inputs"].append({"name": "unused", "type": "string"})  # VX303, a warning
+    (in_an_agent_folder / "agent.json").write_text(json.dumps(manifest), encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["validate", ".", "--format", "json", "--strict", "--no-warnings"]) == 1
+    [agent] = json.loads(capsys.readouterr().out)["agents"]
+    assert (agent["valid"], agent["errors"], agent["warnings"]) == (False, 0, 0)
+    assert (agent["hidden_warnings"], agent["issues"]) == (1, [])

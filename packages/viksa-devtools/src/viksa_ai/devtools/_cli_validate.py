@@ -335,6 +335,8 @@ def _render_json(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
                 "valid": not result.fails(strict),
                 "errors": errors,
                 "warnings": len(result.issues) - errors,
+                # Left out by --no-warnings: they still fail --strict, so say why.
+                "hidden_warnings": result.hidden_warnings,
                 "issues": issues,
             }
         )
