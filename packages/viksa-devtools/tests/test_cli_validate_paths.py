@@ -73,3 +73,43 @@ def test_json_says_why_strict_fails_on_hidden_warnings(
     [agent] = json.loads(capsys.readouterr().out)["agents"]
     assert (agent["valid"], agent["errors"], agent["warnings"]) == (False, 0, 0)
     assert (agent["hidden_warnings"], agent["issues"]) == (1, [])
+
+
+def _with_default(folder: Path, default_json: str) -> None:
+    """agent.json of ``folder`` with an extra dict input whose default is ``default_json``."""
+    manifest = json.loads((folder / "agent.json").read_text(encoding="utf-8"))
+    manifest["inputs"].append({"name": "options", "type": "dict", "default": "@"})
+    text = json.dumps(manifest).replace('"@"', default_json)
+    (folder / "agent.json").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("default", "says"),
+    [
+        ('{"ratio": NaN}', "NaN is not a JSON number"),
+        ('{"ratio": -Infinity}', "-Infinity is not a JSON number"),
+        ('{"ratio": 1e999}', "'1e999' is too large"),
+        ('{"\\udc80": 1}', "lone UTF-16 surrogate"),
+        ('{"note": "\\ud83d"}', "lone UTF-16 surrogate"),
+    ],
+)
+def test_json_the_platform_refuses_is_not_read(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str], default: str, says: str
+) -> None:
+    # Python's json reads these; the platform answers 422 to a deploy holding them.
+    _with_default(in_an_agent_folder, default)
+    capsys.readouterr()
+    assert cli.main(["validate", "."]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert says in captured.err
+
+
+@pytest.mark.parametrize(
+    "default", ['{"emoji": "\\ud83d\\ude00"}', '{"text": "\\\\ud800"}', '{"big": 1e308}']
+)
+def test_strict_json_with_escapes_is_read(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str], default: str
+) -> None:
+    _with_default(in_an_agent_folder, default)
+    assert cli.main(["validate", "."]) == 0
