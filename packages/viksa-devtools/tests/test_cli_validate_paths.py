@@ -113,3 +113,20 @@ def test_strict_json_with_escapes_is_read(
 ) -> None:
     _with_default(in_an_agent_folder, default)
     assert cli.main(["validate", "."]) == 0
+
+
+def test_a_large_agent_nested_too_deeply_to_send_to_a_worker_is_reported(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past IN_PROCESS_MAX_CHARS of code the agent goes to a worker process, pickled:
+    # pickle recursed out of the stack and `viksa validate` ended in a traceback.
+    main = in_an_agent_folder / "main.py"
+    main.write_text(main.read_text(encoding="utf-8") + "# padding\n" * 3000, encoding="utf-8")
+    text = (in_an_agent_folder / "agent.json").read_text(encoding="utf-8").rstrip()
+    deep = "[" * 900 + "]" * 900
+    (in_an_agent_folder / "agent.json").write_text(f'{text[:-1]}, "x": {deep}}}', "utf-8")
+    capsys.readouterr()
+    assert cli.main(["validate", "."]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("agent.json: VX004 the manifest is nested too deeply")
+    assert captured.err == ""
