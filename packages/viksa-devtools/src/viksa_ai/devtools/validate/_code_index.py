@@ -164,7 +164,7 @@ class ModuleIndex:
                 use = self._decorator_use(node)
                 if use is not None:
                     found += (use,)
-            wrappers = self._wrappers.get(key)
+            wrappers = self._wrappers.get(key) if self._wrappers else None
             if wrappers is not None:
                 for node in wrappers:
                     use = self._decorator_use(node)

@@ -100,8 +100,9 @@ def scan_payload_usage(
     reads: list[KeyRead] = []
     # Where the name is bound again (or the dict's keys replaced), and where each key is
     # written: reads after those do not read the call's inputs (see the module doc).
-    rebound: list[ast.AST] = []
-    written: list[KeyRead] = []
+    # Each is (None, node) for a rebinding, (key, node) for a write; None until the
+    # first (most functions have neither: no list is made for them).
+    changes: list[tuple[str | None, ast.AST]] | None = None
     found = accounted = 0
     limit = _NO_LIMIT if max_mentions is None else max_mentions
     stack: list[Any] = body[::-1]
@@ -117,7 +118,8 @@ def scan_payload_usage(
             if node.id == name:
                 found += 1
                 if type(node.ctx) is not _LOAD:
-                    rebound.append(node)
+                    changes = [] if changes is None else changes
+                    changes.append((None, node))
             continue
         if kind is _CONSTANT:
             continue
@@ -157,7 +159,8 @@ def scan_payload_usage(
                 and type(func.value) is _NAME
                 and func.value.id == name
             ):
-                rebound.append(node)  # then counted as an opaque use, below
+                changes = [] if changes is None else changes
+                changes.append((None, node))  # then counted as an opaque use, below
         elif kind is _SUBSCRIPT:
             target, key = node.value, node.slice
             if (
@@ -171,7 +174,8 @@ def scan_payload_usage(
                 if type(node.ctx) is _LOAD:
                     reads.append((key.value, node))
                 else:
-                    written.append((key.value, node))
+                    changes = [] if changes is None else changes
+                    changes.append((key.value, node))
                 continue
         elif kind is _COMPARE:
             matched = _membership_reads(node, name)
@@ -188,7 +192,8 @@ def scan_payload_usage(
             extend(_outer_parts(node))
             continue
         elif kind in _STRING_BINDERS and _binds_by_string(node, name):
-            rebound.append(node)
+            changes = [] if changes is None else changes
+            changes.append((None, node))
         fields = _CODE_FIELDS.get(kind)
         if fields is None:
             continue  # not a node: a None key of a dict display
@@ -198,10 +203,14 @@ def scan_payload_usage(
                 extend(value[::-1])
             elif value is not None:
                 push(value)
-    if rebound or written:
+    opaque = found != accounted
+    if changes is not None:
+        rebound = [node for key, node in changes if key is None]
+        written = [(key, node) for key, node in changes if key is not None]
         reads = _input_reads(body, reads, rebound, written)
-    # Once the name is bound again, what the parameter was used for is not followed.
-    return PayloadUsage(tuple(reads), found != accounted or bool(rebound))
+        # Once the name is bound again, what the parameter was used for is not followed.
+        opaque = opaque or bool(rebound)
+    return PayloadUsage(tuple(reads), opaque)
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
@@ -209,7 +218,10 @@ def _position(node: ast.AST) -> tuple[int, int]:
 
 
 def _input_reads(
-    body: list[ast.stmt], reads: list[KeyRead], rebound: list[ast.AST], written: list[KeyRead]
+    body: list[ast.stmt],
+    reads: list[KeyRead],
+    rebound: list[ast.AST],
+    written: list[tuple[str, ast.AST]],
 ) -> list[KeyRead]:
     """The reads that read the call's inputs: those before the name is bound again, and
     of each key, those before the code writes it.
