@@ -232,7 +232,7 @@ def test_signatures_the_worker_can_call_are_valid(signature: str) -> None:
 def test_an_async_generator_endpoint_is_reported() -> None:
     code = endpoint_body('yield payload["name"], payload.get("excited")')
     report = check_agent_manifest(agent(code))
-    assert [(issue.code, issue.location) for issue in report.issues] == [("VX221", "main.py:3:1")]
+    assert [(issue.code, issue.location) for issue in report.issues] == [("VX222", "main.py:3:1")]
     assert not report.ok
 
 

@@ -518,7 +518,8 @@ def test_decorator_imported_any_way(imports: str, decorator: str) -> None:
         f"{imports}\n\n@{decorator}(description='Search')\n"
         "async def search(payload):\n    return [payload.get('source'), payload['destination']]\n"
     )
-    assert found(manifest(main)) == []
+    # `from viksa_ai import ...` needs viksa-ai itself on a worker (VX221 otherwise).
+    assert found(manifest(main, requirements=["viksa-ai"])) == []
 
 
 @pytest.mark.parametrize(
@@ -550,7 +551,7 @@ def test_decorator_not_imported_or_from_elsewhere() -> None:
     body = "\n@mcp_endpoint(description='x')\nasync def search(payload):\n    return payload\n"
     assert found(manifest(body)) == [("VX217", "main.py:2:2")]
     foreign = "from mylib import mcp_endpoint\n" + body
-    assert found(manifest(foreign)) == [("VX218", "main.py:3:2")]
+    assert found(manifest(foreign, requirements=["mylib"])) == [("VX218", "main.py:3:2")]
     local = "def mcp_endpoint(description):\n    return lambda f: f\n" + body
     assert found(manifest(local)) == [("VX218", "main.py:4:2")]
 
@@ -564,7 +565,7 @@ def test_decorator_on_a_sync_function_is_reported_even_off_the_endpoints() -> No
     ]
     # Another decorator in between may make it async: the validator cannot tell.
     wrapped = "from tools import make_async" + helper.replace("def", "@make_async\ndef")
-    assert found(manifest(MAIN + wrapped)) == [("VX219", "main.py:13:1")]
+    assert found(manifest(MAIN + wrapped, requirements=["tools"])) == [("VX219", "main.py:13:1")]
     assert found(manifest(MAIN + helper.replace("def helper", "async def helper"))) == [
         ("VX219", "main.py:12:1")
     ]
@@ -676,7 +677,7 @@ _SEARCH = "async def search(payload):\n    return [payload.get('source'), payloa
     ],
 )
 def test_how_the_decorator_name_is_bound(code: str, expected: list[tuple[str, str]]) -> None:
-    assert found(manifest(code + _SEARCH)) == expected
+    assert found(manifest(code + _SEARCH, requirements=["helpers", "mylib"])) == expected
 
 
 @pytest.mark.parametrize(

@@ -104,14 +104,32 @@ def manifest() -> Callable[..., Manifest]:
     return make_manifest
 
 
-@pytest.fixture
-async def http(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    """Raw HTTP to the platform app, with the seeded API key."""
-    transport = httpx.ASGITransport(app=viksa_platform.app)
-    headers = {"Authorization": f"Bearer {viksa_platform.credentials.api_key}"}
+@contextlib.asynccontextmanager
+async def app_client(
+    platform: LocalPlatform, token: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP to ``platform``'s app with ``token``, by default its seeded API key."""
+    transport = httpx.ASGITransport(app=platform.app)
+    headers = {"Authorization": f"Bearer {token or platform.credentials.api_key}"}
     async with httpx.AsyncClient(
         transport=transport, base_url="http://127.0.0.1", headers=headers, timeout=30
     ) as client:
+        yield client
+
+
+AppClient = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def http_to() -> AppClient:
+    """``async with http_to(platform, token=None) as http``: see app_client."""
+    return app_client
+
+
+@pytest.fixture
+async def http(viksa_platform: LocalPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP to the platform app, with the seeded API key."""
+    async with app_client(viksa_platform) as client:
         yield client
 
 
@@ -204,6 +222,26 @@ StartWorkflow = Callable[..., Awaitable[str]]
 def workflow_started() -> StartWorkflow:
     """``await workflow_started(client, agent_id, "guarded", "echo")``: see start_workflow."""
     return start_workflow
+
+
+async def make_echo_schedule(http: httpx.AsyncClient, agent: Manifest) -> Manifest:
+    """A new schedule running the test agent's echo every minute."""
+    body = {
+        "agent_id": agent["id"],
+        "endpoint": "echo.main.echo",
+        "inputs": {"text": "t"},
+        "interval_seconds": 60,
+    }
+    made = await http.post("/scheduler/schedule/create", json=body)
+    assert made.status_code == 201, made.text
+    schedule: Manifest = made.json()
+    return schedule
+
+
+@pytest.fixture
+def echo_schedule() -> Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]]:
+    """``await echo_schedule(client, agent)``: see make_echo_schedule."""
+    return make_echo_schedule
 
 
 @pytest.fixture

@@ -1,24 +1,29 @@
 """The signing key and vault values are not readable from the data file alone (item 1).
 
 They are sealed with a key kept in a file beside the data file (``0600``, in a ``0700``
-directory); a data file of an earlier version is sealed on its first start.
+directory); a data file of an earlier version is sealed on its first start. The same
+holds for the ``env`` values of MCP server records.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
+from viksa_ai.devtools.platform.services._records import Caller
 from viksa_ai.devtools.platform.services._vault import secret_value
 from viksa_ai.devtools.platform.store._at_rest import KeyFileError, Sealer, key_path_of
 
 VALUE = "VAULT-VALUE-8c1f0e"
+AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 def _cells(data: Path) -> Iterator[str]:
@@ -46,13 +51,8 @@ def _signing_key_hex(data: Path) -> str:
     return Sealer.for_file(key_path_of(data), create=False).open(sealed, "signing_key_sealed")
 
 
-async def _store_a_secret(platform: LocalPlatform) -> str:
-    headers = {"Authorization": f"Bearer {platform.credentials.api_key}"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=platform.app),
-        base_url="http://127.0.0.1",
-        headers=headers,
-    ) as http:
+async def _store_a_secret(platform: LocalPlatform, http_to: AppClient) -> str:
+    async with http_to(platform) as http:
         created = await http.post("/builder/secret/create", json={"name": "s", "value": VALUE})
         assert created.status_code == 201
         read = await http.get(f"/builder/secret/{created.json()['id']}")
@@ -63,10 +63,11 @@ async def _store_a_secret(platform: LocalPlatform) -> str:
 
 async def test_no_cell_of_the_data_file_holds_the_signing_key_or_a_vault_value(
     tmp_path: Path,
+    http_to: AppClient,
 ) -> None:
     data = tmp_path / "state" / "platform.db"
     platform = LocalPlatform.start(PlatformConfig(data_path=data))
-    await _store_a_secret(platform)
+    await _store_a_secret(platform, http_to)
     await platform.aclose()
     key = _signing_key_hex(data)
     cells = list(_cells(data))
@@ -82,10 +83,12 @@ async def test_no_cell_of_the_data_file_holds_the_signing_key_or_a_vault_value(
     assert key_path_of(data).stat().st_mode & 0o777 == 0o600
 
 
-async def test_without_its_key_file_the_data_file_is_refused(tmp_path: Path) -> None:
+async def test_without_its_key_file_the_data_file_is_refused(
+    tmp_path: Path, http_to: AppClient
+) -> None:
     data = tmp_path / "platform.db"
     platform = LocalPlatform.start(PlatformConfig(data_path=data))
-    await _store_a_secret(platform)
+    await _store_a_secret(platform, http_to)
     await platform.aclose()
     key_path_of(data).unlink()
     with pytest.raises(KeyFileError, match=r"key file .* is missing"):
@@ -98,10 +101,11 @@ async def test_without_its_key_file_the_data_file_is_refused(tmp_path: Path) -> 
 
 async def test_a_data_file_of_an_earlier_version_is_sealed_on_its_first_start(
     tmp_path: Path,
+    http_to: AppClient,
 ) -> None:
     data = tmp_path / "platform.db"
     first = LocalPlatform.start(PlatformConfig(data_path=data))
-    secret_id = await _store_a_secret(first)
+    secret_id = await _store_a_secret(first, http_to)
     token = first.platform.accounts.login(first.credentials.email, first.credentials.password)
     await first.aclose()
     # Rewrite the file as versions before 0.3.1 left it: both in plain text, no key file.
@@ -128,3 +132,147 @@ async def test_a_data_file_of_an_earlier_version_is_sealed_on_its_first_start(
     assert not [c for c in _cells(data) if VALUE in c or key in c]
     assert _signing_key_hex(data) == key
     assert VALUE.encode() not in _raw_bytes(data)
+
+
+MCP_VALUE = "MCP-ENV-VALUE-3e9d47"
+
+
+async def _mcp_servers_made(platform: LocalPlatform, http_to: AppClient) -> str:
+    """A server with env and header values, made and updated with Idempotency-Keys; its id."""
+    async with http_to(platform) as http:
+        headers = {"Authorization": f"Bearer {MCP_VALUE}-h"}
+        body = {"name": "files", "env": {"API_KEY": MCP_VALUE}, "headers": headers}
+        made = await http.post("/builder/mcp/servers", json=body, headers={"Idempotency-Key": "a"})
+        assert made.status_code == 201, made.text
+        server_id: str = made.json()["id"]
+        body = {"env": {"API_KEY": "***", "TOKEN": MCP_VALUE + "-2"}}
+        path = f"/builder/mcp/servers/{server_id}"
+        patched = await http.patch(path, json=body, headers={"Idempotency-Key": "b"})
+        assert patched.status_code == 200, patched.text
+        return server_id
+
+
+def _mcp_env(platform: LocalPlatform, server_id: str) -> dict[str, str]:
+    caller = Caller(platform.credentials.account_id, platform.credentials.project_id)
+    return platform.platform.mcp_servers.environment(caller, server_id)
+
+
+def _mcp_headers(platform: LocalPlatform, server_id: str) -> dict[str, str]:
+    caller = Caller(platform.credentials.account_id, platform.credentials.project_id)
+    return platform.platform.mcp_servers.request_headers(caller, server_id)
+
+
+async def test_no_cell_of_the_data_file_holds_an_mcp_server_env_value(
+    tmp_path: Path, http_to: AppClient
+) -> None:
+    data = tmp_path / "platform.db"
+    platform = LocalPlatform.start(PlatformConfig(data_path=data))
+    server_id = await _mcp_servers_made(platform, http_to)
+    await platform.aclose()
+    assert not [c for c in _cells(data) if MCP_VALUE in c]
+    assert MCP_VALUE.encode() not in _raw_bytes(data)
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    try:
+        wanted = {"API_KEY": MCP_VALUE, "TOKEN": MCP_VALUE + "-2"}
+        assert _mcp_env(again, server_id) == wanted
+        assert _mcp_headers(again, server_id) == {"Authorization": f"Bearer {MCP_VALUE}-h"}
+    finally:
+        await again.aclose()
+
+
+async def test_mcp_server_env_an_earlier_version_kept_in_plain_text_is_sealed_at_start(
+    tmp_path: Path,
+    http_to: AppClient,
+) -> None:
+    data = tmp_path / "platform.db"
+    first = LocalPlatform.start(PlatformConfig(data_path=data))
+    project = first.credentials.project_id
+    await first.aclose()
+    # Records as earlier versions wrote them (in a file already sealed for the vault).
+    db = sqlite3.connect(data)
+    for server_id, env in (
+        ("mcp_plain", {"API_KEY": MCP_VALUE, "PORT": 8080}),
+        ("mcp_odd", [f"API_KEY={MCP_VALUE}"]),
+    ):
+        doc = {"id": server_id, "name": server_id, "status": "stopped", "env": env}
+        doc["headers"] = {"Authorization": f"Bearer {MCP_VALUE}"}
+        db.execute(
+            "INSERT INTO records (kind, id, scope, key, seq, data) VALUES "
+            "('mcp_server', ?, ?, ?, 1000, ?)",
+            (server_id, project, server_id, json.dumps(doc)),
+        )
+    db.commit()
+    db.close()
+    assert any(MCP_VALUE in c for c in _cells(data))
+
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    try:
+        assert _mcp_env(again, "mcp_plain") == {"API_KEY": MCP_VALUE, "PORT": "8080"}
+        assert _mcp_env(again, "mcp_odd") == {"": json.dumps([f"API_KEY={MCP_VALUE}"])}
+        assert _mcp_headers(again, "mcp_odd") == {"Authorization": f"Bearer {MCP_VALUE}"}
+        async with http_to(again) as http:
+            listed = await http.get("/builder/mcp/servers")
+            assert listed.status_code == 200, listed.text
+            assert MCP_VALUE not in listed.text
+            shown = {s["id"]: s["env"] for s in listed.json()["servers"]}
+            assert shown == {"mcp_plain": {"API_KEY": "***", "PORT": "***"}, "mcp_odd": {"": "***"}}
+            # The old record keeps working: updated with its value sent back masked.
+            kept = await http.patch(
+                "/builder/mcp/servers/mcp_plain", json={"env": shown["mcp_plain"]}
+            )
+            assert kept.status_code == 200, kept.text
+        assert _mcp_env(again, "mcp_plain") == {"API_KEY": MCP_VALUE, "PORT": "8080"}
+    finally:
+        await again.aclose()
+    assert not [c for c in _cells(data) if MCP_VALUE in c]
+    assert MCP_VALUE.encode() not in _raw_bytes(data)
+
+
+def _kept_answer(data: Path) -> tuple[str, dict[str, object], list[list[str]]]:
+    """The one answer kept for an Idempotency-Key in ``data``: record id, body, headers."""
+    db = sqlite3.connect(data)
+    [(record_id, text)] = db.execute("SELECT id, data FROM records WHERE kind = 'idempotency'")
+    db.close()
+    record = json.loads(text)
+    return record_id, json.loads(base64.b64decode(record["body"])), record["headers"]
+
+
+async def test_an_answer_an_earlier_version_kept_with_mcp_env_values_replays_masked(
+    tmp_path: Path,
+    http_to: AppClient,
+) -> None:
+    data = tmp_path / "platform.db"
+    body = {"name": "files", "env": {"API_KEY": MCP_VALUE}}
+    retry = {"Idempotency-Key": "create-files"}
+    first = LocalPlatform.start(PlatformConfig(data_path=data))
+    # A session token: the seeded API key is new at every start, a retry's key is not.
+    token = first.platform.accounts.login(first.credentials.email, first.credentials.password)
+    async with http_to(first, token["access_token"]) as http:
+        assert (await http.post("/builder/mcp/servers", json=body, headers=retry)).is_success
+    await first.aclose()
+    # The kept answer as earlier versions kept it: with the value, and no mark of masking.
+    record_id, answer, headers = _kept_answer(data)
+    raw = json.dumps({**answer, "env": {"API_KEY": MCP_VALUE}}).encode()
+    headers = [[k, str(len(raw)) if k == "content-length" else v] for k, v in headers]
+    db = sqlite3.connect(data)
+    db.execute(
+        "UPDATE records SET data = json_set(data, '$.body', ?, '$.headers', json(?)) "
+        "WHERE kind = 'idempotency' AND id = ?",
+        (base64.b64encode(raw).decode(), json.dumps(headers), record_id),
+    )
+    db.execute("DELETE FROM meta WHERE name = 'kept_answers_masked'")
+    db.commit()
+    db.close()
+    assert MCP_VALUE in str(_kept_answer(data)[1])
+
+    again = LocalPlatform.start(PlatformConfig(data_path=data))
+    try:
+        async with http_to(again, token["access_token"]) as http:
+            replayed = await http.post("/builder/mcp/servers", json=body, headers=retry)
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        assert replayed.json()["env"] == {"API_KEY": "***"}
+        assert MCP_VALUE not in replayed.text
+    finally:
+        await again.aclose()
+    assert MCP_VALUE not in str(_kept_answer(data)[1])
+    assert MCP_VALUE.encode() not in _raw_bytes(data)

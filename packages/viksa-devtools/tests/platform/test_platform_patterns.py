@@ -39,20 +39,23 @@ async def test_a_catastrophic_pattern_is_refused_in_time_and_the_platform_keeps_
 ) -> None:
     agent = await deploy(_with_pattern(manifest, "hostile", r"^(a|aa)+$"))
     hostile = "a" * 5000 + "!"  # re alone would search this for longer than a lifetime
-    served: list[float] = []
+    events: list[str] = []
+
+    async def call() -> httpx.Response:
+        answer = await http.post(
+            "/pulse/executor/execute", json=execute(agent, "echo", text=hostile)
+        )
+        events.append("answered")
+        return answer
 
     async def health_checks() -> None:
         await asyncio.sleep(0.05)  # the search has started
         for _ in range(5):
-            started = time.monotonic()
             assert (await http.get("/_dev/health")).status_code == 200
-            served.append(time.monotonic() - started)
+        events.append("served")
 
     started = time.monotonic()
-    answer, _ = await asyncio.gather(
-        http.post("/pulse/executor/execute", json=execute(agent, "echo", text=hostile)),
-        health_checks(),
-    )
+    answer, _ = await asyncio.gather(call(), health_checks())
     assert answer.status_code == 422, answer.text
     item = answer.json()["detail"][0]
     assert item["type"] == "value_error.VX410"
@@ -60,8 +63,9 @@ async def test_a_catastrophic_pattern_is_refused_in_time_and_the_platform_keeps_
     assert "did not finish searching this value within 0.5 seconds" in item["msg"]
     assert hostile not in answer.text
     assert time.monotonic() - started < 30  # the limit, and a worker's start
-    # The loop answered other requests while the search ran in the worker.
-    assert max(served) < 0.4, served
+    # The loop answered other requests while the search ran in the worker (an order,
+    # not a timing: a blocked loop would answer them only after the search).
+    assert events == ["served", "answered"]
     # Nothing ran and nothing was recorded.
     listed = await http.get("/pulse/executor/executions", params={"agent_id": agent["id"]})
     assert listed.status_code == 200

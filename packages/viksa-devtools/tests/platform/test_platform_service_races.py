@@ -21,6 +21,7 @@ from viksa_ai.devtools.platform.services._clock import seconds_of
 from viksa_ai.devtools.platform.services._workflows import MAX_WORKFLOW_STEPS
 
 Manifest = dict[str, Any]
+EchoSchedule = Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]]
 
 
 class Gate:
@@ -140,27 +141,14 @@ async def test_fifty_calls_of_one_webhook_at_once_are_each_counted(
     assert listed.json()["total"] == 50
 
 
-async def _echo_schedule(http: httpx.AsyncClient, agent: Manifest) -> Manifest:
-    """A new schedule running the test agent's echo every minute."""
-    body = {
-        "agent_id": agent["id"],
-        "endpoint": "echo.main.echo",
-        "inputs": {"text": "t"},
-        "interval_seconds": 60,
-    }
-    made = await http.post("/scheduler/schedule/create", json=body)
-    assert made.status_code == 201, made.text
-    schedule: Manifest = made.json()
-    return schedule
-
-
 async def test_a_schedule_paused_while_it_fires_stays_paused(
     http: httpx.AsyncClient,
     deployed: Manifest,
+    echo_schedule: EchoSchedule,
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    schedule = await _echo_schedule(http, deployed)
+    schedule = await echo_schedule(http, deployed)
     base = f"/scheduler/schedule/{schedule['id']}"
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         fired = asyncio.ensure_future(http.post(f"{base}/run-now"))
@@ -225,10 +213,11 @@ async def test_an_agent_edited_while_it_builds_keeps_the_edit(
 async def test_a_tick_skips_a_schedule_paused_while_an_earlier_one_fired(
     http: httpx.AsyncClient,
     deployed: Manifest,
+    echo_schedule: EchoSchedule,
     viksa_platform: LocalPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first, second = [await _echo_schedule(http, deployed) for _ in range(2)]
+    first, second = [await echo_schedule(http, deployed) for _ in range(2)]
     due = seconds_of(second["next_run_at"]) + 1
     async with parked(monkeypatch, viksa_platform.platform.engine, "check_inputs") as gate:
         tick = asyncio.ensure_future(viksa_platform.platform.tick(now=due))

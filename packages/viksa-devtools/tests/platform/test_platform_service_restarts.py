@@ -1,21 +1,31 @@
-"""Restarts: a real ``viksa dev --data FILE`` killed (SIGKILL) mid-workflow, then started
-again; a platform reopened over its data file with a schedule that fell due meanwhile."""
+"""Restarts: a real ``viksa dev --data FILE`` killed (SIGKILL) while a workflow waits for
+an approval, then started again; a platform reopened over its data file with a schedule
+that fell due meanwhile, or with a workflow whose step waits for an approval.
+
+A workflow step waiting for an approval when the platform stops keeps waiting: the
+approval survives, approving it runs the step once and the workflow goes on (rejecting
+or stopping it ends the step, as before the restart). A step that was running fails.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from viksa_ai.devtools.platform import Platform, PlatformConfig
+from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
 from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
 from viksa_ai.devtools.platform.services._workflows import KIND as WORKFLOW_EXECUTION
 
 Manifest = dict[str, Any]
+AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+Restarted = Callable[[], AbstractAsyncContextManager[tuple[httpx.AsyncClient, str, str]]]
 
 
 async def _until(http: httpx.AsyncClient, url: str, check: Callable[[Any], bool]) -> Any:
@@ -32,24 +42,24 @@ async def _until(http: httpx.AsyncClient, url: str, check: Callable[[Any], bool]
 async def _after_the_restart(http: httpx.AsyncClient, base: str, trigger_id: str) -> None:
     # The write acknowledged just before the kill is there.
     assert (await http.get(f"/chat/trigger/{trigger_id}")).status_code == 200
-    cut = (await http.get(base)).json()
-    assert cut["status"] == "failed"
-    # Nothing stays running, or waits for an approval, for a run that died with the process.
-    assert [t["status"] for t in cut["tasks"]] == ["failed", "pending"]
-    [old] = (await http.get("/chat/approvals")).json()["approvals"]
-    assert old["status"] == "cancelled"
-    step = (await http.get(f"/chat/executions/{old['execution_id']}/events")).json()
-    assert step["events"][-1]["status"] == "cancelled"
-    assert (await http.post(f"{base}/retry")).status_code == 200
-    pending = await _until(http, "/chat/approvals?status=pending", lambda a: a["total"] == 1)
-    approval = pending["approvals"][0]["id"]
-    decided = await http.post(f"/chat/approvals/{approval}/decision", json={"decision": "approve"})
-    assert decided.status_code == 200
+    # The run still waits for its step's approval, which survived the kill.
+    waiting = (await http.get(base)).json()
+    assert waiting["status"] == "running"
+    assert [t["status"] for t in waiting["tasks"]] == ["running", "pending"]
+    [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+    assert approval["status"] == "pending"
+    decision = {"decision": "approve"}
+    decided = await http.post(f"/chat/approvals/{approval['id']}/decision", json=decision)
+    assert decided.status_code == 200, decided.text
     done = await _until(http, base, lambda e: e["status"] != "running")
     assert [t["status"] for t in done["tasks"]] == ["completed", "completed"]
+    # The step ran once: one approval asked, one execution of it.
+    assert (await http.get("/chat/approvals")).json()["total"] == 1
+    step = (await http.get(f"/chat/executions/{approval['execution_id']}/events")).json()
+    assert step["events"][-1]["status"] == "completed"
 
 
-def test_a_workflow_cut_by_a_kill_ends_failed_and_retries(
+def test_a_workflow_waiting_for_an_approval_goes_on_after_a_kill(
     tmp_path: Path,
     manifest: Callable[..., Manifest],
     serve_data: Callable[..., Any],
@@ -117,3 +127,127 @@ async def test_a_schedule_due_during_a_restart_runs_once_after_it(tmp_path: Path
         assert total == 1
     finally:
         await third.aclose()
+
+
+# -- a workflow step waiting for an approval, the platform closed and reopened -------
+# (its runner is cancelled, as a kill ends it)
+
+
+@pytest.fixture
+def restarted(
+    tmp_path: Path,
+    manifest: Callable[..., Manifest],
+    deploy_through: Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]],
+    workflow_started: Callable[..., Awaitable[str]],
+    http_to: AppClient,
+) -> Restarted:
+    """A workflow (guarded, echo) waiting for its first step's approval, then a restart:
+    a client of the reopened platform, the execution's URL and the agent id."""
+
+    @asynccontextmanager
+    async def make() -> AsyncIterator[tuple[httpx.AsyncClient, str, str]]:
+        config = PlatformConfig(data_path=tmp_path / "platform.db")
+        first = LocalPlatform.start(config)
+        async with http_to(first) as http:
+            agent = await deploy_through(http, manifest())
+            base = await workflow_started(http, agent["id"], "guarded", "echo")
+            await _until(http, "/chat/approvals", lambda a: a["total"] == 1)
+        await first.aclose()
+        again = LocalPlatform.start(config)
+        try:
+            async with http_to(again) as http:
+                yield http, base, agent["id"]
+        finally:
+            await again.aclose()
+
+    return make
+
+
+async def _guarded_runs(http: httpx.AsyncClient, agent_id: str) -> list[str]:
+    listed = await http.get("/pulse/executor/executions", params={"agent_id": agent_id})
+    return [e["status"] for e in listed.json()["executions"] if e["endpoint"].endswith("guarded")]
+
+
+async def test_an_approval_after_a_restart_runs_the_waiting_step_once_and_goes_on(
+    restarted: Restarted,
+) -> None:
+    async with restarted() as (http, base, agent_id):
+        waiting = (await http.get(base)).json()
+        assert waiting["status"] == "running"
+        assert [t["status"] for t in waiting["tasks"]] == ["running", "pending"]
+        [approval] = (await http.get("/chat/approvals", params={"status": "pending"})).json()[
+            "approvals"
+        ]
+        decision = {"decision": "approve"}
+        decided = await http.post(f"/chat/approvals/{approval['id']}/decision", json=decision)
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["execution"]["status"] == "completed"
+        done = await _until(http, base, lambda e: e["status"] != "running")
+        assert done["status"] == "completed", done
+        assert [t["status"] for t in done["tasks"]] == ["completed", "completed"]
+        assert done["tasks"][0]["response"] == decided.json()["execution"]["response"]
+        # Once: no second execution of the step, no second approval asked.
+        assert await _guarded_runs(http, agent_id) == ["completed"]
+        assert (await http.get("/chat/approvals")).json()["total"] == 1
+        again = await http.post(f"/chat/approvals/{approval['id']}/decision", json=decision)
+        assert again.json()["detail"]["code"] == "already_decided"
+
+
+async def test_a_rejection_after_a_restart_fails_the_waiting_workflow(
+    restarted: Restarted,
+) -> None:
+    async with restarted() as (http, base, agent_id):
+        [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+        decision = {"decision": "reject", "comment": "not now"}
+        decided = await http.post(f"/chat/approvals/{approval['id']}/decision", json=decision)
+        assert decided.status_code == 200, decided.text
+        failed = (await http.get(base)).json()
+        assert failed["status"] == "failed"
+        assert [t["status"] for t in failed["tasks"]] == ["failed", "pending"]
+        assert "not now" in failed["error"]
+        assert await _guarded_runs(http, agent_id) == ["rejected"]
+        # As any failed run: retried from the step, which asks again.
+        assert (await http.post(f"{base}/retry")).status_code == 200
+        await _until(http, "/chat/approvals?status=pending", lambda a: a["total"] == 1)
+
+
+async def test_a_workflow_stopped_after_a_restart_ends_its_waiting_step(
+    restarted: Restarted,
+) -> None:
+    async with restarted() as (http, base, agent_id):
+        assert (await http.post(f"{base}/stop")).status_code == 200
+        [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+        assert approval["status"] == "cancelled"
+        stopped = (await http.get(base)).json()
+        assert stopped["status"] == "stopped"
+        # Its step is not left running: no runner of this process waited for it.
+        assert [t["status"] for t in stopped["tasks"]] == ["failed", "pending"]
+        assert stopped["tasks"][0]["error"] == "The workflow execution was stopped."
+        assert await _guarded_runs(http, agent_id) == ["cancelled"]
+
+
+def test_a_workflow_whose_step_ran_when_the_platform_stopped_still_fails(tmp_path: Path) -> None:
+    """Guard: only a step waiting for a decision is kept; one that ran is failed, as before
+    (its run died with the process; retry runs it again)."""
+    config = PlatformConfig(data_path=tmp_path / "platform.db")
+    first = Platform(config)
+    project = first.seed().project_id
+    first.store.insert("execution", {"id": "exe_ran", "status": "running"}, scope=project)
+    tasks = [
+        {"step_id": "a", "status": "running", "execution_id": "exe_ran"},
+        {"step_id": "b", "status": "pending", "execution_id": None},
+    ]
+    flow = {"id": "wfx_ran", "status": "running", "error": None, "tasks": tasks}
+    first.store.insert(WORKFLOW_EXECUTION, flow, scope=project)
+    first.close()
+    second = Platform(config)
+    try:
+        after = second.store.get(WORKFLOW_EXECUTION, "wfx_ran")
+    finally:
+        second.close()
+    assert after is not None
+    assert (after["status"], [t["status"] for t in after["tasks"]]) == (
+        "failed",
+        ["failed", "pending"],
+    )
+    assert "retry" in after["error"]

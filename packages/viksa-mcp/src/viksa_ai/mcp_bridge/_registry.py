@@ -31,6 +31,12 @@ DEFAULT_TIMEOUT_SECONDS = 30
 MAX_GUIDELINES_CHARS = 4000
 """The most characters of an agent's ``ai_guidelines`` in the server's ``instructions``
 (every client's context); the whole text is the agent's guidelines resource."""
+MAX_INSTRUCTIONS_CHARS = 16_000
+"""The most characters of the server's whole ``instructions``: many agents, each within
+:data:`MAX_GUIDELINES_CHARS`, would still fill a client's context. The guidelines of the
+agents past it are left out; the instructions name them and their resources."""
+# Room kept for the note naming the agents left out (the note never outgrows it).
+_LEFT_OUT_NOTE_CHARS = 2_000
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 
 
@@ -129,14 +135,59 @@ class BridgeRegistry:
         return "\n".join(self.tools[name].fingerprint() for name in self.names())
 
     def instructions(self) -> str:
-        """The server instructions: each agent's ``ai_guidelines``, under its name."""
+        """The server instructions: each agent's ``ai_guidelines``, under its name.
+
+        At most :data:`MAX_INSTRUCTIONS_CHARS` in all: the guidelines that do not fit are
+        left out, and a closing note names those agents and their resources.
+        """
+        head = "Tools of Viksa AI agents; each tool is named {agent_alias}_{endpoint_name}."
         parts = [
-            f"## {info.agent_name} ({info.agent_alias})\n{info.instructions()}"
+            (info, f"## {info.agent_name} ({info.agent_alias})\n{info.instructions()}")
             for info in self.agents.values()
             if info.guidelines
         ]
-        head = "Tools of Viksa AI agents; each tool is named {agent_alias}_{endpoint_name}."
-        return "\n\n".join([head, *parts])
+        whole = "\n\n".join([head, *(part for _, part in parts)])
+        if len(whole) <= MAX_INSTRUCTIONS_CHARS:
+            return whole
+        # Each part kept in order while it fits; a long one left out leaves room for the
+        # shorter ones after it.
+        room = MAX_INSTRUCTIONS_CHARS - _LEFT_OUT_NOTE_CHARS - len(head)
+        kept: list[str] = []
+        left_out: list[AgentInfo] = []
+        for info, part in parts:
+            if len(part) + 2 <= room:
+                kept.append(part)
+                room -= len(part) + 2
+            else:
+                left_out.append(info)
+        return "\n\n".join([head, *kept, _left_out_note(left_out)])
+
+
+def _left_out_note(left_out: Sequence[AgentInfo]) -> str:
+    """Which agents' guidelines the instructions leave out and where to read each, in at
+    most ``_LEFT_OUT_NOTE_CHARS`` (past it, how many more)."""
+    lines = [
+        "## Guidelines left out",
+        f"These instructions stop at {MAX_INSTRUCTIONS_CHARS:,} characters: the guidelines "
+        f"of {len(left_out)} agent(s) are not in them. Read each from its resource "
+        "before using that agent's tools:",
+    ]
+    # Room for the closing line naming the agents not listed.
+    room = _LEFT_OUT_NOTE_CHARS - sum(len(line) + 1 for line in lines) - 200
+    listed = 0
+    for info in left_out:
+        line = f"- {info.agent_name} ({info.agent_alias}): {info.guidelines_uri}"
+        if len(line) + 1 > room:
+            break
+        lines.append(line)
+        room -= len(line) + 1
+        listed += 1
+    if listed < len(left_out):
+        lines.append(
+            f"- and {len(left_out) - listed} more: resources/list names each agent's "
+            "guidelines resource ({agent_alias}_guidelines)."
+        )
+    return "\n".join(lines)
 
 
 def guidelines_text(value: object) -> str:

@@ -22,6 +22,7 @@ from viksa_ai.devtools.platform.http._faults import (
     FaultSpecError,
     parse_fault_spec,
 )
+from viksa_ai.devtools.platform.services._sign_in_throttle import SignInLimits, SignInThrottle
 
 __all__ = [
     "DEFAULT_EMAIL",
@@ -34,6 +35,8 @@ __all__ = [
     "Platform",
     "PlatformConfig",
     "SeededCredentials",
+    "SignInLimits",
+    "SignInThrottle",
     "SyncASGITransport",
     "create_app",
     "parse_fault_spec",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from viksa_ai.devtools._validation_workers import VALIDATION_TIME_LIMIT_SECONDS
+from viksa_ai.devtools.platform.services._sign_in_throttle import SIGN_IN_LIMITS, SignInLimits
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT_SECONDS",
@@ -42,6 +43,8 @@ class PlatformConfig:
     runs out) and ``max_body_bytes`` the size of a request body (413 above it; 10 MiB by
     default); ``body_timeout`` is how long (seconds) a request body may take to arrive
     once the application reads it (408 and the connection closed after it; 30 s).
+    ``sign_in_limits`` bounds password attempts per email and per client address (429
+    past them; see :class:`SignInLimits`).
     """
 
     data_path: Path | None = None
@@ -59,3 +62,4 @@ class PlatformConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS
     sandbox: bool = True
+    sign_in_limits: SignInLimits = SIGN_IN_LIMITS

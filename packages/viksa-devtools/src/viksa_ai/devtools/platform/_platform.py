@@ -69,6 +69,7 @@ class Platform:
             key,
             access_ttl=config.access_token_ttl,
             refresh_ttl=config.refresh_token_ttl,
+            sign_in_limits=config.sign_in_limits,
         )
         self.faults = FaultRegistry(config.faults)
         # Arms /_dev/faults besides the dev user's credentials; printed in the banner,
@@ -90,6 +91,8 @@ class Platform:
         self.triggers = Triggers(self.store, self.engine)
         self.secrets = Secrets(self.store)
         self.mcp_servers = McpServers(self.store)
+        # MCP server secrets (env, headers) of an earlier version's data file are sealed now.
+        self.mcp_servers.seal_plain_secrets()
         self.chat = Chat(
             self.store, self.engine, validation_time_limit=config.validation_time_limit
         )

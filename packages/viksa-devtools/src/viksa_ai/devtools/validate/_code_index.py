@@ -17,6 +17,7 @@ from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = [
     "DECORATOR",
+    "TRY_STATEMENTS",
     "WRAPS",
     "DecoratorUse",
     "EndpointCode",
@@ -25,6 +26,7 @@ __all__ = [
     "Origin",
     "Rebinding",
     "Signature",
+    "is_type_checking",
 ]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -35,8 +37,9 @@ _DECORATOR_PATHS = frozenset(f"{module}.{DECORATOR}" for module in _RUNTIME_MODU
 # Module-level statements whose blocks still define module attributes.
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
 _TRY_STAR = getattr(ast, "TryStar", None)  # Python 3.11+
-_TRIES = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
-_NESTING = frozenset([*_BLOCKS, *_TRIES, ast.Match])
+TRY_STATEMENTS = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
+"""The ``try`` statements of this Python (``try``, and ``try``/``except*`` on 3.11+)."""
+_NESTING = frozenset([*_BLOCKS, *TRY_STATEMENTS, ast.Match])
 _KEY = itemgetter(0)  # the key of a KeyRead
 
 
@@ -137,6 +140,8 @@ class ModuleIndex:
         # (assignments of any kind, del, imports, classes, except/match captures): one
         # after an endpoint's def replaces the function the platform would look up.
         self.rebindings: dict[str, list[Rebinding]] = {}
+        # Module-level imports (outside `if TYPE_CHECKING:`), in source order.
+        self.imports: list[ast.Import | ast.ImportFrom] = []
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
         # Function (by id) -> what `name = wrapper(name)` statements after its def apply
         # to it (each `wrapper`), in source order: decorators written as assignments.
@@ -217,6 +222,7 @@ class ModuleIndex:
                 local_names.add(defined)  # _bind_local, inline
                 first_bound.setdefault(defined, statement.lineno)
             elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self.imports.append(statement)
                 self._index_import(statement)
             elif isinstance(statement, ast.ClassDef):
                 self._index_class(statement)
@@ -237,7 +243,7 @@ class ModuleIndex:
                 for target in statement.targets:
                     for name in _stored_names(target):
                         self._rebound(name.id, statement, "deletes")
-            elif isinstance(statement, _TRIES):
+            elif isinstance(statement, TRY_STATEMENTS):
                 for handler in statement.handlers:
                     if handler.name:
                         # Bound to the exception, then deleted at the end of the handler.
@@ -467,7 +473,7 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
             stack.extend(item for item in items if isinstance(item, ast.expr))
         if isinstance(statement, (ast.With, ast.AsyncWith)):
             stack.extend(item.context_expr for item in statement.items)
-        elif isinstance(statement, _TRIES):
+        elif isinstance(statement, TRY_STATEMENTS):
             handlers = statement.handlers
             stack.extend(handler.type for handler in handlers if handler.type is not None)
         elif isinstance(statement, ast.Match):
@@ -498,6 +504,11 @@ def _never_on_import(test: ast.expr) -> bool:
         return any(type(side) is ast.Name and side.id == "__name__" for side in sides) and any(
             type(side) is ast.Constant and side.value == "__main__" for side in sides
         )
+    return is_type_checking(test)
+
+
+def is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: false when the module runs."""
     spelled = _dotted(test)
     return spelled is not None and spelled.rsplit(".", 1)[-1] == "TYPE_CHECKING"
 

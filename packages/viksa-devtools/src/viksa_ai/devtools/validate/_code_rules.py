@@ -163,7 +163,7 @@ def _unfilled_message(code: EndpointCode, arg: ast.arg) -> str:
 
 
 def async_generator_issues(ctx: RuleContext, module: ModuleIndex) -> Iterator[Issue]:
-    """VX221: an endpoint function of module main is an async generator (it yields)."""
+    """VX222: an endpoint function of module main is an async generator (it yields)."""
     generators = ctx.main.parsed.async_generators if ctx.main is not None else frozenset()
     if not generators:
         return  # the usual case: main.py defines no async generator at all
@@ -177,7 +177,7 @@ def async_generator_issues(ctx: RuleContext, module: ModuleIndex) -> Iterator[Is
         first = function.decorator_list[0].lineno if function.decorator_list else function.lineno
         if type(function) is ast.AsyncFunctionDef and (name, first) in generators:
             yield ctx.code_issue(
-                "VX221",
+                "VX222",
                 f"endpoint function {name!r} is an async generator (it uses `yield`), "
                 "so calling it returns no awaitable result and the platform cannot run "
                 "it: `return` the result instead of yielding it",

@@ -64,7 +64,8 @@ ISSUE_CODES = MappingProxyType(
         "VX218": "warning: mcp_endpoint does not come from ViksaAI or viksa_ai.runtime",
         "VX219": "warning: an @mcp_endpoint function is not in agent_endpoints",
         "VX220": "an endpoint's name is rebound at module level after its function",
-        "VX221": "an endpoint function is an async generator (it yields)",
+        "VX221": "warning: main.py imports a package no requirement installs",
+        "VX222": "an endpoint function is an async generator (it yields)",
         # how code reads inputs
         "VX301": "code reads an input the agent does not declare",
         "VX302": "an endpoint never reads one of its required inputs",

@@ -110,6 +110,7 @@ class FastEntries(NamedTuple):
     inputs: list[Any]
     outputs: list[Any]
     endpoints: list[Any]
+    requirements: list[str]
 
 
 def fast_entries(manifest: object) -> FastEntries | None:
@@ -304,4 +305,10 @@ def _read_manifest(manifest: object) -> FastEntries:
     queues: list[str] | None = fields["chrona_queue"]
     if fields["agent_type"] is AgentType.SECURE and not any(name.strip() for name in queues or ()):
         raise _NotSureError
-    return FastEntries(files, fields["inputs"], fields["outputs"], fields["agent_endpoints"])
+    return FastEntries(
+        files,
+        fields["inputs"],
+        fields["outputs"],
+        fields["agent_endpoints"],
+        fields["requirements"],
+    )

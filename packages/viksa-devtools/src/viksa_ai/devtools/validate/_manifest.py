@@ -64,6 +64,8 @@ class ManifestView:
     inputs: Entries[AgentInput]
     outputs: Entries[AgentOutput]
     endpoints: Entries[AgentEndpoint]
+    requirements: list[str] | None
+    """The ``requirements`` entries; None when the field is not a list of strings."""
     input_names: frozenset[str] = field(init=False)
     output_names: frozenset[str] = field(init=False)
 
@@ -106,7 +108,16 @@ def load_manifest(
     if fast:
         entries = fast_entries(manifest)
         if entries is not None:
-            return ManifestView(None, *map(_from_model, entries)), []
+            files, inputs, outputs, endpoints, requirements = entries
+            view = ManifestView(
+                None,
+                _from_model(files),
+                _from_model(inputs),
+                _from_model(outputs),
+                _from_model(endpoints),
+                requirements,
+            )
+            return view, []
     model_type, error_type = _model_types()
     if type(manifest) is not dict and isinstance(manifest, model_type):
         # Re-validate: a model built with model_construct() or mutated after parsing
@@ -126,6 +137,7 @@ def load_manifest(
         _from_model(model.inputs),
         _from_model(model.outputs),
         _from_model(model.agent_endpoints),
+        model.requirements,
     )
     return view, []
 
@@ -146,7 +158,14 @@ def _partial_view(manifest: Mapping[str, Any]) -> ManifestView:
         _entries(manifest, "inputs", AgentInput),
         _entries(manifest, "outputs", AgentOutput),
         _entries(manifest, "agent_endpoints", AgentEndpoint),
+        _requirements(manifest.get("requirements", [])),
     )
+
+
+def _requirements(raw: object) -> list[str] | None:
+    if isinstance(raw, list) and all(isinstance(entry, str) for entry in raw):
+        return raw
+    return None
 
 
 def _entries(manifest: Mapping[str, Any], key: str, model: type[_Item]) -> Entries[_Item]:

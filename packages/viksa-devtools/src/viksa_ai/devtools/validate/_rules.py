@@ -31,6 +31,7 @@ from viksa_ai.devtools.validate._code_rules import (
     unused_inputs,
 )
 from viksa_ai.devtools.validate._context import MAIN_MODULE, RuleContext
+from viksa_ai.devtools.validate._imports import import_issues
 from viksa_ai.devtools.validate._issues import Issue
 from viksa_ai.devtools.validate._manifest_rules import (
     KEYWORDS,
@@ -55,13 +56,14 @@ __all__ = ["run_rules", "too_deep"]
     _INPUT_SPECS,  # VX120-VX125
     _PARSE,  # VX201-VX206
     _FUNCTIONS,  # VX210, VX211, VX215, VX216, VX220
-    _GENERATORS,  # VX221
+    _GENERATORS,  # VX222
     _DECORATORS,  # VX212, then VX211, VX213, VX214, VX217, VX218
     _UNDECLARED,  # VX219
     _READS,  # VX301, VX306, VX307
     _UNREAD,  # VX302, VX304, VX305
     _UNUSED,  # VX303
-) = range(len(MANIFEST_RULES), len(MANIFEST_RULES) + 13)
+    _IMPORTS,  # VX221
+) = range(len(MANIFEST_RULES), len(MANIFEST_RULES) + 14)
 _RANK = itemgetter(0)
 _ASYNC_DEF = ast.AsyncFunctionDef
 
@@ -89,6 +91,8 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
         _collect(found, _DECORATORS, decorator_issues(ctx, module, declared))
         _collect(found, _UNDECLARED, undeclared_endpoints(ctx, module, declared))
     _collect(found, _UNUSED, unused_inputs(ctx, used))
+    if module is not None:
+        _collect(found, _IMPORTS, import_issues(ctx, module))
     found.sort(key=_RANK)
     return [issue for _, issue in found]
 

@@ -12,6 +12,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.types import ASGIApp
 
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
@@ -22,7 +23,10 @@ from viksa_ai.devtools.platform.http._dashboard import install_dashboard
 from viksa_ai.devtools.platform.http._docs import install_docs
 from viksa_ai.devtools.platform.http._fault_admin import request_project
 from viksa_ai.devtools.platform.http._faults import FaultMiddleware
-from viksa_ai.devtools.platform.http._idempotency import IdempotencyMiddleware
+from viksa_ai.devtools.platform.http._idempotency import (
+    IdempotencyMiddleware,
+    rewrite_kept_answers,
+)
 from viksa_ai.devtools.platform.http._request_id import RequestIdMiddleware
 from viksa_ai.devtools.platform.http._routes import (
     agents,
@@ -39,7 +43,9 @@ from viksa_ai.devtools.platform.http._routes import (
     triggers,
     workflow,
 )
+from viksa_ai.devtools.platform.http._security_headers import secured
 from viksa_ai.devtools.platform.services._errors import DomainError, detail_item
+from viksa_ai.devtools.platform.services._mcp_servers import masked_server_answer
 from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
 __all__ = ["create_app"]
@@ -47,6 +53,19 @@ __all__ = ["create_app"]
 _log = logging.getLogger("viksa_ai.devtools.platform")
 # The one SDK version (VERSION at the repository root), as installed: no copy to bump.
 _VERSION = version("viksa-devtools")
+# Meta setting present once the answers kept for Idempotency-Key replays are masked.
+_KEPT_ANSWERS_MASKED = "kept_answers_masked"
+
+
+class _PlatformApp(FastAPI):
+    """The platform's app: its security headers wrap everything, error answers included.
+
+    Middleware added with ``add_middleware`` runs inside Starlette's error middleware,
+    whose 500 answer would pass none of it.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return secured(super().build_middleware_stack())
 
 
 def create_app(
@@ -71,7 +90,7 @@ def create_app(
                 await ticker
             await platform.aclose()
 
-    app = FastAPI(
+    app = _PlatformApp(
         title="Viksa local platform",
         version=_VERSION,
         description="A local, stateful emulator of the Viksa AI platform API (`viksa dev`).",
@@ -138,6 +157,11 @@ def create_app(
             status_code=500,
         )
 
+    if platform.store.meta_get(_KEPT_ANSWERS_MASKED) is None:
+        # Answers an earlier version kept may show MCP server secrets: masked once.
+        with platform.store.transaction():
+            rewrite_kept_answers(platform.store, masked_server_answer)
+            platform.store.meta_set(_KEPT_ANSWERS_MASKED, "mcp_server env")
     # Added innermost first: request ids see every answer, faults wrap idempotency so
     # a dropped answer is still stored and replayed on the retry.
     app.add_middleware(

@@ -21,7 +21,6 @@ _ASSETS = "/docs/assets"
 _NOT_FRAMED = {
     "Content-Security-Policy": "frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
 }
 
 

@@ -29,10 +29,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from viksa_ai.devtools._json import dumps_json
 from viksa_ai.devtools.platform.http._headers import first_headers, route_path
 from viksa_ai.devtools.platform.store._store import Kind, Store
 
-__all__ = ["IdempotencyMiddleware", "record_id_of", "tenant_owner"]
+__all__ = ["IdempotencyMiddleware", "record_id_of", "rewrite_kept_answers", "tenant_owner"]
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NOT_KEPT = frozenset({401, 403, 408, 425, 429})
@@ -86,6 +87,35 @@ def record_id_of(owner: str, method: str, path: str, key: str) -> str:
 def tenant_owner(caller: str, org_header: str = "", project_header: str = "") -> str:
     """The owner of a key: the caller (``owner_of`` a token) and the tenant it names."""
     return "\x00".join([caller, org_header, project_header])
+
+
+def rewrite_kept_answers(store: Store, rewrite: Callable[[Any], Any | None]) -> int:
+    """Replace each kept JSON answer by ``rewrite(answer)`` unless that is None; how many.
+
+    For a data file an earlier version wrote: an answer it kept may show what answers no
+    longer show. The rewritten answer replays with its ``content-length`` made right.
+    """
+    changed = 0
+    with store.transaction():
+        for record in store.query(_KIND)[0]:
+            if "body" not in record:
+                continue  # an answer kept in memory only, or an in-flight mark
+            try:
+                answer = json.loads(base64.b64decode(record["body"]))
+            except ValueError:
+                continue  # not JSON: nothing of ours to rewrite
+            rewritten = rewrite(answer)
+            if rewritten is None:
+                continue
+            body = dumps_json(rewritten).encode("utf-8")
+            record["body"] = base64.b64encode(body).decode("ascii")
+            record["headers"] = [
+                [name, str(len(body)) if name.lower() == "content-length" else value]
+                for name, value in record["headers"]
+            ]
+            store.save(_KIND, record)
+            changed += 1
+    return changed
 
 
 class IdempotencyMiddleware:

@@ -25,7 +25,8 @@ from viksa_ai.devtools.platform.http._app import create_app
 from viksa_ai.devtools.platform.http._dashboard import SIGN_IN_PATH
 from viksa_ai.devtools.platform.http._fault_admin import FAULT_TOKEN_HEADER
 from viksa_ai.devtools.platform.http._faults import DroppedConnection
-from viksa_ai.devtools.platform.http._headers import first_headers
+from viksa_ai.devtools.platform.http._headers import first_headers, route_path
+from viksa_ai.devtools.platform.http._security_headers import security_headers
 from viksa_ai.devtools.platform.http._slow_clients import (
     HEADER_TIMEOUT_SECONDS,
     guarded_protocol,
@@ -150,7 +151,7 @@ class _HostGuard:
             f"Start it with --allow-host {shown or 'NAME'} to admit that name."
         )
         body = {"detail": {"message": message, "code": "host_not_allowed"}}
-        await send_json(send, 400, body)
+        await send_json(send, 400, body, security_headers(route_path(scope)))
 
 
 def guard_hosts(app: ASGIApp, bound_host: str, allow_hosts: Iterable[str] = ()) -> ASGIApp:

@@ -26,6 +26,11 @@ from viksa_ai.devtools.platform.services._security import (
     new_secret,
     verify_password,
 )
+from viksa_ai.devtools.platform.services._sign_in_throttle import (
+    SIGN_IN_LIMITS,
+    SignInLimits,
+    SignInThrottle,
+)
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Kind, Store
 
 __all__ = ["Accounts", "Principal"]
@@ -67,9 +72,17 @@ class Accounts:
     """Identity and tenancy over a :class:`Store`."""
 
     def __init__(
-        self, store: Store, signing_key: bytes, *, access_ttl: int, refresh_ttl: int
+        self,
+        store: Store,
+        signing_key: bytes,
+        *,
+        access_ttl: int,
+        refresh_ttl: int,
+        sign_in_limits: SignInLimits = SIGN_IN_LIMITS,
     ) -> None:
         self.store = store
+        self.throttle = SignInThrottle(sign_in_limits)
+        """Counts password attempts (:meth:`login`); replaceable, with a test's clock."""
         self._key = signing_key
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
@@ -229,14 +242,19 @@ class Accounts:
 
     # -- sessions and tokens --------------------------------------------------------
 
-    def login(self, email: str, password: str) -> Doc:
-        """Check a password and open a session; raises 401 on any mismatch."""
-        user = self.user_by_email(email)
-        # An unknown email costs the same scrypt as a wrong password: the answer's timing
-        # must not tell which emails are registered.
-        stored = _unknown_user_hash() if user is None else user["password_hash"]
-        if not verify_password(password, stored) or user is None:
-            raise unauthorized("Incorrect email or password.", code="invalid_credentials")
+    def login(self, email: str, password: str, *, client: str | None = None) -> Doc:
+        """Check a password and open a session; raises 401 on any mismatch.
+
+        Attempts are counted per email and per ``client`` address: too many, and the
+        next ones are refused with 429 for a while (see :class:`SignInThrottle`).
+        """
+        with self.throttle.attempt(email, client):
+            user = self.user_by_email(email)
+            # An unknown email costs the same scrypt as a wrong password (and counts the
+            # same): the answer must not tell which emails are registered.
+            stored = _unknown_user_hash() if user is None else user["password_hash"]
+            if not verify_password(password, stored) or user is None:
+                raise unauthorized("Incorrect email or password.", code="invalid_credentials")
         org = self.first_org(user["account_id"])
         project = self.first_project(org["id"]) if org else None
         return self.open_session(

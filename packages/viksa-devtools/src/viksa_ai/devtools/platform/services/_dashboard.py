@@ -75,9 +75,10 @@ class DashboardAccess:
         )
         return self._open(tokens["access_token"])
 
-    def sign_in(self, email: str, password: str) -> str:
-        """Check a password (as ``/auth/login`` does); the new browser's cookie token."""
-        tokens = self._accounts.login(email, password)
+    def sign_in(self, email: str, password: str, *, client: str | None = None) -> str:
+        """Check a password (as ``/auth/login`` does, counted with its attempts); the new
+        browser's cookie token."""
+        tokens = self._accounts.login(email, password, client=client)
         return self._open(tokens["access_token"])
 
     def _open(self, access_token: str) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,7 @@ class Engine:
             store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
         )
         self._done: dict[str, asyncio.Event] = {}
+        self._waiting_ended: list[Callable[[Doc], None]] = []
         self.events = Events()
         """Every change of an execution or approval, for live views (the dashboard)."""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -390,6 +391,15 @@ class Engine:
             # Nobody awaits a background run: say what broke rather than lose it.
             _log.error("a background run failed", exc_info=task.exception())
 
+    def on_waiting_ended(self, hook: Callable[[Doc], None]) -> None:
+        """Call ``hook`` with each execution that waited for an approval, once it ends:
+        run or rejected by a decision, or cancelled.
+
+        For the owner of an execution nobody may wait for any more: a workflow whose step
+        waited for the decision when the platform restarted.
+        """
+        self._waiting_ended.append(hook)
+
     async def decide(
         self, approval: Doc, *, approve: bool, comment: str | None, by: str | None
     ) -> Doc:
@@ -418,7 +428,12 @@ class Engine:
         else:
             record.update(status="rejected", error=f"Rejected by the approver: {comment or ''}")
             record = self.finish(record)
+        self._ended_waiting(record)
         return {**approval, "execution": execution_view(record)}
+
+    def _ended_waiting(self, record: Doc) -> None:
+        for hook in self._waiting_ended:
+            hook(record)
 
     def cancel_waiting(self, execution_id: str, error: str) -> Doc | None:
         """Cancel an execution awaiting approval (and its pending approval); None otherwise.
@@ -434,7 +449,9 @@ class Engine:
             if approval is not None and approval["status"] == "pending":
                 approval.update(status="cancelled", decided_at=now_iso())
                 self.store.save("approval", approval)
-            return self.finish(record)
+            record = self.finish(record)
+            self._ended_waiting(record)
+            return record
 
     def recover(self) -> int:
         """Fail the executions a previous process left ``running``; how many.

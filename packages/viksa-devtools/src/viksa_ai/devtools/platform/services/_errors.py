@@ -1,7 +1,8 @@
 """The platform's domain errors: one small hierarchy, rendered by one handler at the edge.
 
 Services raise :class:`NotFoundError`, :class:`ConflictError`, :class:`ForbiddenError`,
-:class:`InvalidError` or :class:`UnavailableError` (never FastAPI's ``HTTPException``); the HTTP
+:class:`InvalidError`, :class:`TooManyRequestsError` or :class:`UnavailableError` (never
+FastAPI's ``HTTPException``); the HTTP
 edge turns each into the wire's ``{"detail": ...}`` answer with :attr:`DomainError.status`.
 ``detail`` is a string for plain failures, an object ``{"message", "code", "field"}``
 where a machine-readable code helps, and a list of ``{"loc", "msg", "type"}`` items for
@@ -10,6 +11,7 @@ where a machine-readable code helps, and a list of ``{"loc", "msg", "type"}`` it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -20,12 +22,14 @@ __all__ = [
     "InvalidError",
     "NotAuthenticatedError",
     "NotFoundError",
+    "TooManyRequestsError",
     "UnavailableError",
     "bad_request",
     "conflict",
     "detail_item",
     "forbidden",
     "not_found",
+    "too_many_requests",
     "unauthorized",
     "unprocessable",
 ]
@@ -86,6 +90,12 @@ class InvalidError(DomainError):
     status = 400
 
 
+class TooManyRequestsError(DomainError):
+    """429: the caller must wait before trying again (``Retry-After`` says how long)."""
+
+    status = 429
+
+
 class UnavailableError(DomainError):
     """503: a resource the request needs cannot serve it now."""
 
@@ -127,6 +137,12 @@ def conflict(message: str, *, code: str, field: str | None = None) -> ConflictEr
 def bad_request(message: str, *, code: str = "bad_request") -> InvalidError:
     """400: the request is well-formed JSON but cannot be acted on as sent."""
     return InvalidError(_coded(message, code, None))
+
+
+def too_many_requests(message: str, *, code: str, retry_after: float) -> TooManyRequestsError:
+    """429 whose ``Retry-After`` is ``retry_after`` seconds, rounded up (at least 1)."""
+    seconds = max(1, math.ceil(retry_after))
+    return TooManyRequestsError(_coded(message, code, None), headers={"Retry-After": str(seconds)})
 
 
 def detail_item(loc: Sequence[str | int], msg: str, kind: str, **ctx: Any) -> dict[str, Any]:

@@ -165,10 +165,12 @@ class Scheduler:
         run = await self.run(schedule)
         return {"schedule_id": schedule_id, "run": run, "run_count": schedule["run_count"]}
 
-    async def run(self, schedule: Doc) -> Doc:
+    async def run(self, schedule: Doc, *, claimed: bool = False) -> Doc:
         """Run a schedule's target once in the background; the execution started.
 
-        ``schedule`` is brought up to date with the stored record, run counted.
+        ``schedule`` is brought up to date with the stored record, run counted. A run
+        ``claimed`` by a tick (see :meth:`_claim`) keeps the next run the claim set;
+        another (``run_now``) starts the interval again from now.
         """
         project = self.store.scope_of("schedule", schedule["id"])
         assert project is not None
@@ -176,7 +178,7 @@ class Scheduler:
             workflow = self.store.get("workflow", schedule["workflow_id"])
             if workflow is None:
                 raise not_found("Workflow", schedule["workflow_id"])
-            self._count_run(schedule)
+            self._count_run(schedule, claimed)
             created = self.workflows.create(workflow, project, schedule_id=schedule["id"])
             return self.workflows.begin(created["id"], ("created",))
         target = self.engine.target(project, schedule["agent_id"], schedule["endpoint"])
@@ -191,18 +193,19 @@ class Scheduler:
             context={"schedule_id": schedule["id"]},
         )
         # Counted before it starts: a restart in between skips this run, never repeats it.
-        self._count_run(schedule)
+        self._count_run(schedule, claimed)
         self.engine.start(record)
         return execution_view(record)
 
-    def _count_run(self, schedule: Doc) -> None:
-        """Count a run in the stored schedule (and ``schedule``) and set its next one."""
+    def _count_run(self, schedule: Doc, claimed: bool) -> None:
+        """Count a run in the stored schedule (and ``schedule``); unless ``claimed``, set
+        its next one."""
 
         def count(current: Doc) -> None:
             current["run_count"] = current.get("run_count", 0) + 1
             current["last_run_at"] = now_iso()
             interval = current.get("interval_seconds")
-            if interval and current["status"] == "active":
+            if interval and current["status"] == "active" and not claimed:
                 current["next_run_at"] = iso_at(time.time() + interval)
 
         schedule.update(self._update(schedule, count))
@@ -227,17 +230,39 @@ class Scheduler:
         for listed in self.store.query("schedule", where={"status": "active"})[0]:
             if not _due(listed, moment):
                 continue
-            # Read again, only when due: a run of this tick awaited, and a schedule listed
-            # before it may have been paused, edited or deleted since.
-            schedule = self.store.get("schedule", listed["id"])
-            if schedule is None or schedule["status"] != "active" or not _due(schedule, moment):
+            schedule = self._claim(listed, moment)
+            if schedule is None:
                 continue
             try:
-                await self.run(schedule)
+                await self.run(schedule, claimed=True)
             except DomainError as exc:
                 self._update(schedule, _failed(exc, moment))
             ran += 1
         return ran
+
+    def _claim(self, listed: Doc, moment: float) -> Doc | None:
+        """The schedule ``listed`` as stored, its due run now this tick's; None if not ours.
+
+        Read again, only when due: a run of this tick awaited, and a schedule listed
+        before it may have been paused, edited or deleted since. The check and the move
+        of ``next_run_at`` past ``moment`` are one transaction (SQLite's write lock, so
+        across processes on one data file too): of two ticks that find one due time,
+        overlapping or in two ``viksa dev`` on one ``--data`` file, one claims it and
+        the other finds it claimed. A crash after the claim skips that run, never
+        repeats it.
+        """
+        with self.store.transaction():
+            current = self.store.get("schedule", listed["id"])
+            if (
+                current is None
+                or current["status"] != "active"
+                or current.get("next_run_at") != listed["next_run_at"]
+                or not _due(current, moment)
+            ):
+                return None
+            interval = current.get("interval_seconds") or _RETRY_SECONDS
+            current["next_run_at"] = iso_at(max(moment, time.time()) + interval)
+            return self.store.save("schedule", current)
 
 
 def _due(schedule: Doc, moment: float) -> bool:

@@ -5,6 +5,10 @@ An execution goes ``created`` -> ``running`` -> ``completed`` | ``failed``, and 
 re-runs a failed, cancelled or stopped execution from its first unfinished task. A
 running execution checks its status between steps, so cancel and stop take effect
 when the current step ends.
+
+A restart fails the executions that were running (``retry`` resumes them), except one
+whose step waits for an approval: it keeps waiting, and the decision (through any
+process on the data file) runs that step once and goes on with the next steps.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Workflows:
         # The executions this process is running: a stopped one stays here until its
         # current step ends, and cannot be run again before (its step would run twice).
         self._active: set[str] = set()
+        engine.on_waiting_ended(self._waiting_ended)
 
     def running(self) -> frozenset[str]:
         """The executions this process is running now (a stopped one until its step ends)."""
@@ -356,10 +361,50 @@ class Workflows:
         """
         stale, _ = self.store.query(KIND, where={"status": "running"})
         error = "The platform stopped while this workflow ran; retry it."
+        failed = 0
         for execution in stale:
-            self._cancel_waiting_steps(execution, error)
+            if self._waits_for_a_decision(execution):
+                continue  # the decision goes on with it: see _waiting_ended
             self.update(execution["id"], _interrupted(error))
-        return len(stale)
+            failed += 1
+        return failed
+
+    def _waits_for_a_decision(self, execution: Doc) -> bool:
+        """Whether the running step of ``execution`` waits for an approval."""
+        for task in execution["tasks"]:
+            if task["status"] == "running" and isinstance(task.get("execution_id"), str):
+                step = self.store.get("execution", task["execution_id"])
+                return step is not None and step["status"] == "awaiting_approval"
+        return False
+
+    def _waiting_ended(self, record: Doc) -> None:
+        """Record the end of a step that waited for an approval, if nothing here waits.
+
+        The runner that waited ended with its process (a restart): the decision ran the
+        step (once) or rejected it, or a stop cancelled it; its end is recorded here, and
+        a run still going goes on with its next steps in the background.
+        """
+        execution_id = record.get("workflow_execution_id")
+        if not isinstance(execution_id, str) or execution_id in self._active:
+            return
+        with self.store.transaction():
+            execution = self.store.get(KIND, execution_id)
+            if execution is None:
+                return
+            index = next(
+                (
+                    i
+                    for i, task in enumerate(execution["tasks"])
+                    if task["status"] == "running" and task.get("execution_id") == record["id"]
+                ),
+                None,
+            )
+            if index is None or self._step_ended(execution_id, index, record) is not None:
+                return
+            if execution["status"] != "running":
+                return  # stopped or cancelled meanwhile: the step's end is recorded
+        self._active.add(execution_id)
+        self.engine.spawn(self._in_background(execution_id, "workflow.resumed"))
 
     def begin(self, execution_id: str, allowed: tuple[str, ...], verb: str = "started") -> Doc:
         """Move an execution to ``running`` from one of ``allowed``; it runs in the background.
@@ -443,15 +488,34 @@ class Workflows:
         )
         self.update(execution_id, _task_started(index, record["id"]))
         final = await self.engine.execute(record, wait_for_approval=True)
-        if final["status"] != "completed":
-            return self.update(execution_id, _task_failed(index, final["error"] or final["status"]))
-        try:
-            self.update(execution_id, _task_done(index, final["response"]))
-        except UnfitJsonError as exc:
-            # The result fits its own execution record, not two levels further down in
-            # this one: the step fails, rather than the run (which stayed running).
-            message = f"The step's result cannot be kept in the workflow execution: {exc.message}."
-            return self.update(execution_id, _task_failed(index, message))
+        return self._step_ended(execution_id, index, final)
+
+    def _step_ended(self, execution_id: str, index: int, final: Doc) -> Doc | None:
+        """Record the end of task ``index`` (its execution ``final``); the execution when
+        that ended the run (failed, or recorded already), else None."""
+        with self.store.transaction():
+            current = self.store.get(KIND, execution_id)
+            tasks = [] if current is None else current["tasks"]
+            if not (
+                index < len(tasks)
+                and tasks[index]["status"] == "running"
+                and tasks[index].get("execution_id") == final["id"]
+            ):
+                # Recorded by another runner: a decision served by another process on
+                # the data file went on with the run. This runner stops here.
+                return current or {}
+            if final["status"] != "completed":
+                error = final["error"] or final["status"]
+                return self.update(execution_id, _task_failed(index, error))
+            try:
+                self.update(execution_id, _task_done(index, final["response"]))
+            except UnfitJsonError as exc:
+                # The result fits its own execution record, not two levels further down
+                # in this one: the step fails, rather than the run (which stayed running).
+                message = (
+                    f"The step's result cannot be kept in the workflow execution: {exc.message}."
+                )
+                return self.update(execution_id, _task_failed(index, message))
         return None
 
 

@@ -8,7 +8,7 @@ of them is part of the platform API: they are left out of the OpenAPI document.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
@@ -34,13 +34,14 @@ from viksa_ai.devtools.platform.http._dashboard._timeline import timeline_sectio
 from viksa_ai.devtools.platform.http._deps import PlatformDep
 from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
+from viksa_ai.devtools.platform.http._security_headers import PAGE_HEADERS
 from viksa_ai.devtools.platform.http._sse import encode_event
 from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER, BrowserSession
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
-    UnavailableError,
+    TooManyRequestsError,
     bad_request,
     detail_item,
     forbidden,
@@ -54,19 +55,6 @@ __all__ = ["router", "shell_answer"]
 
 router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 
-# What a dashboard page may load and do: its own scripts and styles, nothing inline,
-# nothing from another origin, never framed.
-_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    # Not no-referrer: with it a browser sends "Origin: null" on form posts.
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 _HEARTBEAT_SECONDS = 15.0
 _LISTED_EXECUTIONS = 100
 
@@ -82,7 +70,7 @@ def _html(
         signed_in=session is not None,
         project=principal.project_id if principal else None,
     )
-    return HTMLResponse(document, headers=_HEADERS)
+    return HTMLResponse(document, headers=PAGE_HEADERS)
 
 
 def shell_answer() -> HTMLResponse:
@@ -90,7 +78,7 @@ def shell_answer() -> HTMLResponse:
     asks again with its action token (see ``_access``)."""
     body = _pages.shell_body()
     document = page("Loading", body, active=None, signed_in=False, filled_by_script=True)
-    return HTMLResponse(document, headers=_HEADERS)
+    return HTMLResponse(document, headers=PAGE_HEADERS)
 
 
 def _signed_in(platform: Platform, cookie: str, request: Request) -> HTMLResponse:
@@ -109,7 +97,7 @@ def _signed_in(platform: Platform, cookie: str, request: Request) -> HTMLRespons
         signed_in=False,
         action_token=session.csrf,
     )
-    answer = HTMLResponse(document, headers=_HEADERS)
+    answer = HTMLResponse(document, headers=PAGE_HEADERS)
     set_cookie(answer, COOKIE, cookie)
     return answer
 
@@ -148,13 +136,19 @@ async def sign_in_page(
     return _sign_in_form(None, None)
 
 
-def _sign_in_form(error: str | None, email: str | None, *, status: int = 200) -> HTMLResponse:
+def _sign_in_form(
+    error: str | None,
+    email: str | None,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
     form_token = new_secret("form")
     body = _pages.sign_in_body(form_token, error, email)
     answer = HTMLResponse(
         page("Sign in", body, active=None, signed_in=False),
         status_code=status,
-        headers=_HEADERS,
+        headers={**PAGE_HEADERS, **(headers or {})},
     )
     set_cookie(answer, FORM_COOKIE, form_token, max_age=3600)
     return answer
@@ -173,10 +167,13 @@ async def sign_in(request: Request, platform: PlatformDep) -> HTMLResponse:
     email = form.get("email", "")[:320]
     if not same_secret(sent, expected):
         return _sign_in_form("The form expired: sign in again.", email, status=403)
+    client = request.client.host if request.client else None
     try:
         cookie = await asyncio.to_thread(
-            platform.dashboard.sign_in, email, form.get("password", "")
+            platform.dashboard.sign_in, email, form.get("password", ""), client=client
         )
+    except TooManyRequestsError as exc:
+        return _sign_in_form(exc.message, email, status=429, headers=exc.headers)
     except DomainError as exc:
         return _sign_in_form(exc.message, email, status=401)
     answer = _signed_in(platform, cookie, request)
@@ -315,7 +312,7 @@ async def events(request: Request, platform: PlatformDep, session: FeedDep) -> S
     project = _project(session)
     cookie = request.cookies.get(COOKIE)
     if platform.dashboard.feeds_full(session):
-        raise UnavailableError(_too_many_feeds(), status=429)
+        raise TooManyRequestsError(_too_many_feeds())
 
     async def stream() -> AsyncIterator[str]:
         with (

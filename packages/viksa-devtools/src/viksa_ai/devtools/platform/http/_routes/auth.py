@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform.http._deps import (
@@ -39,11 +40,15 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/auth", tags=["auth"])
 
 
 @router.post("/individual/login", dependencies=[NO_STORE])
-async def login(raw: JsonBody, platform: PlatformDep) -> Doc:
-    """Exchange email and password for an access and a refresh token."""
+async def login(raw: JsonBody, request: Request, platform: PlatformDep) -> Doc:
+    """Exchange email and password for an access and a refresh token (429 after too many
+    attempts on the email or from the address, with ``Retry-After``)."""
     body = parse_body(LoginRequest, raw)
+    client = request.client.host if request.client else None
     # scrypt is slow by design: keep it off the event loop.
-    return await anyio.to_thread.run_sync(platform.accounts.login, body.email, body.password)
+    return await anyio.to_thread.run_sync(
+        functools.partial(platform.accounts.login, body.email, body.password, client=client)
+    )
 
 
 @router.post("/refresh", dependencies=[NO_STORE])
