@@ -307,3 +307,14 @@ def test_a_decorator_made_by_assignment_counts_as_the_runtime_decorator() -> Non
 )
 def test_a_decorator_made_by_assignment_is_checked(made: str, expected: list[str]) -> None:
     assert codes(HEADER + f"endpoint = {made}\n@endpoint\n{GREET}") == expected
+
+
+def test_an_import_only_a_local_run_of_main_py_makes_needs_no_requirement() -> None:
+    # VX221 (a warning, which fails --strict): the worker imports main.py, so the
+    # `__main__` block never runs there.
+    guarded = DEFINED + 'if __name__ == "__main__":\n    import pytest\n    pytest.main([])\n'
+    manifest = {**agent(guarded), "requirements": []}
+    assert [issue.code for issue in check_agent_manifest(manifest).issues] == []
+    unguarded = DEFINED + "import pytest\n"
+    manifest = {**agent(unguarded), "requirements": []}
+    assert [issue.code for issue in check_agent_manifest(manifest).issues] == ["VX221"]

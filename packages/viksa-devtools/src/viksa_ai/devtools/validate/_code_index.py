@@ -27,6 +27,7 @@ __all__ = [
     "Rebinding",
     "Signature",
     "is_type_checking",
+    "never_on_import",
 ]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -428,7 +429,7 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         yield statement
         if type(statement) not in _NESTING:
             continue  # most statements hold none (the parser builds these exact classes)
-        if isinstance(statement, ast.If) and _never_on_import(statement.test):
+        if isinstance(statement, ast.If) and never_on_import(statement.test):
             stack.extend(reversed(statement.orelse))  # the body never runs
         elif isinstance(statement, _BLOCKS) or (
             _TRY_STAR is not None and isinstance(statement, _TRY_STAR)
@@ -489,7 +490,7 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _never_on_import(test: ast.expr) -> bool:
+def never_on_import(test: ast.expr) -> bool:
     """Whether an ``if`` with this test skips its body when the platform imports main.py.
 
     ``TYPE_CHECKING`` (or ``typing.TYPE_CHECKING``), ``__name__ == "__main__"`` (the
