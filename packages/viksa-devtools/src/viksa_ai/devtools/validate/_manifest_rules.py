@@ -78,21 +78,23 @@ def file_names(ctx: RuleContext) -> Iterator[Issue]:
     """VX117 file names a worker cannot write inside the agent's directory; VX118 a file
     the worker replaces with the runtime."""
     written: list[tuple[int, str]] = []  # (index, name) of the files that can be written
+    in_folders = False
     for index, file in ctx.view.files.items:
-        problem = file_name_problem(file.name)
+        name = file.name
+        problem = file_name_problem(name)
         if problem is not None:
             yield Issue(
                 "VX117",
-                f"file name {short_repr(file.name, 80)} {problem}: the worker writes each "
+                f"file name {short_repr(name, 80)} {problem}: the worker writes each "
                 "file inside the agent's directory, so use a relative path such as "
                 '"data/table.csv"',
                 path=join_path("files", index, "name"),
             )
-        elif "/" in file.name or "\\" in file.name:
-            written.append((index, normalized_file_name(file.name)))
-        else:
-            written.append((index, file.name))
-    for index, name in written:
+            continue
+        if "/" in name or "\\" in name:
+            name = normalized_file_name(name)
+            in_folders = in_folders or "/" in name
+        written.append((index, name))
         if name == RUNTIME_FILE:
             yield Issue(
                 "VX118",
@@ -101,7 +103,7 @@ def file_names(ctx: RuleContext) -> Iterator[Issue]:
                 path=join_path("files", index, "name"),
                 severity="warning",
             )
-    if not any("/" in name for _, name in written):
+    if not in_folders:
         return  # no file in a folder: no folder can be a file (the usual case)
     for at, directory, owner in directory_clashes([name for _, name in written]):
         index, name = written[at]

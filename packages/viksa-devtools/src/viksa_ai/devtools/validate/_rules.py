@@ -87,7 +87,8 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
     _collect(found, _PARSE, parse_problems(ctx))
     module = ctx.module
     if module is not None:
-        _collect(found, _GENERATORS, async_generator_issues(ctx, module))
+        if ctx.main is not None and ctx.main.parsed.async_generators:  # rarely any
+            _collect(found, _GENERATORS, async_generator_issues(ctx, module))
         _collect(found, _DECORATORS, decorator_issues(ctx, module, declared))
         _collect(found, _UNDECLARED, undeclared_endpoints(ctx, module, declared))
     _collect(found, _UNUSED, unused_inputs(ctx, used))
