@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +67,24 @@ def no_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(importlib.import_module(name), "_PROVIDER_SET", [])
 
 
+def _fresh_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  (this interpreter, code from the test)
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def fresh_python() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``fresh_python(code, *argv)``: runs dedented ``code`` in a new interpreter of this
+    venv (nothing imported yet: what a module loads shows in its ``sys.modules``), with
+    output captured; the completed process."""
+    return _fresh_python
+
+
 OtlpRequest = tuple[str, str, bytes]
 """What an OTLP/HTTP collector stand-in received: (path, content type, body)."""
 
@@ -118,3 +139,46 @@ def searched_in(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
 
     monkeypatch.setattr(workers, "search_in_worker", spy)
     return threads
+
+
+class OpenSpans:
+    """Spans started and not yet ended (an SDK span processor, added once)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.spans: dict[int, str] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        with self.lock:
+            self.spans[span.context.span_id] = span.name
+
+    def on_end(self, span: Any) -> None:
+        with self.lock:
+            # Not the object on_start had (the SDK hands on a readable copy): its id.
+            self.spans.pop(span.context.span_id, None)
+
+    def _on_ending(self, span: Any) -> None:
+        del span
+
+    def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        del timeout_millis
+        return True
+
+
+_OPEN: list[OpenSpans] = []
+
+
+@pytest.fixture
+def open_spans(otel_spans: Any) -> OpenSpans:
+    """The spans started during the test and not ended (with the SDK's provider on)."""
+    from opentelemetry import trace
+
+    if not _OPEN:
+        _OPEN.append(OpenSpans())
+        trace.get_tracer_provider().add_span_processor(_OPEN[0])  # type: ignore[attr-defined]
+    with _OPEN[0].lock:
+        _OPEN[0].spans.clear()
+    return _OPEN[0]

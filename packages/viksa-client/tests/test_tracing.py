@@ -214,3 +214,88 @@ async def test_without_a_tracer_provider_a_current_trace_is_still_carried_on(
         context.detach(token)
     sent = route.calls.last.request.headers["traceparent"]
     assert sent.split("-")[1] == f"{caller.trace_id:032x}"
+
+
+QUERY_SECRET = "query-secret-never-traced"
+FRAGMENT = "fragment-never-traced"
+
+
+# client.request sends a caller's path as given and names the span after it: a query
+# or fragment written into that path (/x?token=...) is a value all the same.
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/items?token={QUERY_SECRET}",
+        f"/items?token={QUERY_SECRET}#{FRAGMENT}",
+        f"/items#{FRAGMENT}",
+    ],
+)
+async def test_a_query_in_a_raw_path_is_not_recorded(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], otel_spans: Any, path: str
+) -> None:
+    route = api.get("/builder/items").respond(200, json={})
+    await make_client().request("GET", "/builder", path, params={"api_key": QUERY_SECRET})
+    assert route.called  # sent as before
+    [span] = otel_spans.get_finished_spans()
+    assert span.name == "GET /builder/items"
+    assert span.attributes["url.template"] == "/builder/items"
+    for value in _values(span):
+        assert QUERY_SECRET not in value
+        assert FRAGMENT not in value
+
+
+def test_the_sync_twin_records_no_query_either(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient], otel_spans: Any
+) -> None:
+    api.get("/builder/items").respond(200, json={})
+    make_sync_client().request("GET", "/builder", f"/items?token={QUERY_SECRET}")
+    [span] = otel_spans.get_finished_spans()
+    assert span.name == "GET /builder/items"
+    assert all(QUERY_SECRET not in value for value in _values(span))
+
+
+_EVENTS = b'data: {"type": "execution.started"}\n\ndata: {"type": "execution.completed"}\n\n'
+
+
+async def test_a_stream_is_one_span_in_the_callers_trace_that_ends_when_it_opens(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient], otel_spans: Any
+) -> None:
+    from opentelemetry import trace
+
+    sse = {"content-type": "text/event-stream"}
+    route = api.get("/chat/execution/conv-1/stream").mock(
+        side_effect=[
+            httpx.Response(503, json={"detail": "busy"}),
+            httpx.Response(200, content=_EVENTS + b"data: [DONE]\n\n", headers=sse),
+        ]
+    )
+    client = make_client(retry=FAST)
+    with trace.get_tracer("test").start_as_current_span("script") as script:
+        events = client.chat.stream_execution("conv-1")
+        seen = []
+        async for event in events:
+            # Opened: the call's span has ended; the caller's span is current again.
+            assert trace.get_current_span() is script
+            assert [s.name for s in otel_spans.get_finished_spans()] == [
+                "GET /chat/execution/{}/stream"
+            ]
+            seen.append(event)
+    assert len(seen) == 2
+    stream, _ = otel_spans.get_finished_spans()
+    assert stream.parent is not None
+    assert stream.parent.span_id == script.get_span_context().span_id
+    assert stream.attributes["viksa.attempts"] == 2
+    assert stream.attributes["http.response.status_code"] == 200
+    assert {c.request.headers["traceparent"] for c in route.calls} == {_traceparent(stream)}
+    assert all("conv-1" not in value for value in _values(stream))
+
+
+def test_the_sync_twins_stream_is_traced_the_same_way(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient], otel_spans: Any
+) -> None:
+    sse = {"content-type": "text/event-stream"}
+    route = api.get("/chat/execution/conv-1/stream").respond(200, content=_EVENTS, headers=sse)
+    assert len(list(make_sync_client().chat.stream_execution("conv-1"))) == 2
+    [span] = otel_spans.get_finished_spans()
+    assert span.name == "GET /chat/execution/{}/stream"
+    assert route.calls.last.request.headers["traceparent"] == _traceparent(span)

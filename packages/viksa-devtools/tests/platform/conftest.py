@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -257,8 +257,9 @@ def _stop_server(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=20)
-    if process.stdout is not None:
-        process.stdout.close()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 @pytest.fixture
@@ -272,15 +273,21 @@ _BANNER_LINES = 40  # bounds the read of the start banner
 
 @contextlib.contextmanager
 def _serve_data(
-    data: Path, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    data: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    args: Sequence[str] = (),
+    stderr: int = subprocess.DEVNULL,
 ) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     """A real ``viksa dev --data data`` on a free 127.0.0.1 port (in ``cwd``, by default
-    the file's folder): its process and the ``export`` lines of its banner."""
+    the file's folder), with more options ``args``: its process and the ``export`` lines
+    of its banner."""
     command = [sys.executable, "-m", "viksa_ai.devtools.cli", "dev", "--port", "0"]
     process = subprocess.Popen(
-        [*command, "--data", str(data)],
+        [*command, "--data", str(data), *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
         cwd=data.parent if cwd is None else cwd,
         env=env,
@@ -331,8 +338,8 @@ ServeData = Callable[
 
 @pytest.fixture
 def serve_data() -> ServeData:
-    """``with serve_data(path, env=, cwd=) as (process, exports)``: a real ``viksa dev
-    --data path``, stopped (SIGTERM, then SIGKILL) when the block ends."""
+    """``with serve_data(path, env=, cwd=, args=, stderr=) as (process, exports)``: a real
+    ``viksa dev --data path``, stopped (SIGTERM, then SIGKILL) when the block ends."""
     return _serve_data
 
 

@@ -10,7 +10,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,21 +28,14 @@ def collector(otlp_collector: Callable[..., tuple[str, list[Any]]]) -> tuple[str
     return otlp_collector()
 
 
-def _python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+FreshPython = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def test_otlp_endpoint_exports_the_platforms_spans(
-    collector: tuple[str, list[Any]],
+    collector: tuple[str, list[Any]], fresh_python: FreshPython
 ) -> None:
     url, received = collector
-    done = _python(
+    done = fresh_python(
         f"""
         import asyncio
         from opentelemetry import trace
@@ -72,8 +64,8 @@ def test_otlp_endpoint_exports_the_platforms_spans(
     assert b"viksa-dev" in body  # the service name
 
 
-def test_otlp_endpoint_without_the_exporter_is_one_clear_line() -> None:
-    done = _python(
+def test_otlp_endpoint_without_the_exporter_is_one_clear_line(fresh_python: FreshPython) -> None:
+    done = fresh_python(
         """
         import sys
         # As if opentelemetry-exporter-otlp-proto-http were not installed.
@@ -288,8 +280,10 @@ def test_viksa_run_otlp_endpoint_exports_the_worker_call(
     assert b"to be" not in body  # no input value
 
 
-def test_viksa_run_otlp_endpoint_without_the_exporter_is_a_usage_error() -> None:
-    done = _python(
+def test_viksa_run_otlp_endpoint_without_the_exporter_is_a_usage_error(
+    fresh_python: FreshPython,
+) -> None:
+    done = fresh_python(
         f"""
         import sys
         sys.modules["opentelemetry.exporter.otlp.proto.http.trace_exporter"] = None
@@ -362,13 +356,13 @@ async def test_each_workflow_step_has_its_own_span_and_its_page_shows_only_that_
         assert "secret-" not in page
 
 
-def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches_the_agent() -> (
-    None
-):
+def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches_the_agent(
+    fresh_python: FreshPython,
+) -> None:
     # FastAPI imports opentelemetry.trace itself: that alone must not turn the spans on
     # (they cost every request), yet a caller's traceparent still reaches the agent's
     # process as OpenTelemetry's no-op spans carried it before.
-    done = _python(
+    done = fresh_python(
         """
         import asyncio
         import json
@@ -426,3 +420,42 @@ def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches
     traced, untraced = json.loads(done.stdout.strip().splitlines()[-1])
     assert traced["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
     assert untraced == {}
+
+
+def test_the_otlp_export_is_bounded_per_request_and_at_exit(fresh_python: FreshPython) -> None:
+    # A collector that never answers held `viksa run` ~10 s at exit (OpenTelemetry's
+    # defaults: 10 s per request, 30 s for the shutdown); see test_otlp_export_bounds.
+    done = fresh_python(
+        """
+        from opentelemetry import trace
+        from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS, configure_otlp
+
+        url = "http://127.0.0.1:9/v1/traces"
+        assert configure_otlp(url, command="test", service_name="test") is None
+        provider = trace.get_tracer_provider()
+        [processor] = provider._active_span_processor._span_processors
+        assert processor.span_exporter._client._timeout == EXPORT_TIMEOUT_SECONDS
+        seen = []
+        processor._batch_processor.shutdown = lambda **kw: seen.append(kw)
+        provider.shutdown()
+        assert seen == [{"timeout_millis": int(EXPORT_TIMEOUT_SECONDS * 1000)}], seen
+        """
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_otel_timeout_variable_sets_the_otlp_request_timeout(fresh_python: FreshPython) -> None:
+    done = fresh_python(
+        """
+        import os
+        os.environ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "7"
+        from opentelemetry import trace
+        from viksa_ai.devtools._otlp import configure_otlp
+
+        url = "http://127.0.0.1:9/v1/traces"
+        assert configure_otlp(url, command="t", service_name="t") is None
+        [processor] = trace.get_tracer_provider()._active_span_processor._span_processors
+        assert processor.span_exporter._client._timeout == 7
+        """
+    )
+    assert done.returncode == 0, done.stderr

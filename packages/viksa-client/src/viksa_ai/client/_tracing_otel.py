@@ -46,8 +46,12 @@ class CallSpan:
 
     def __init__(self, plan: Plan) -> None:
         call = plan.call
-        # A caller-given path (client.request) is the caller's own template.
-        template = call.target() if call.raw_path else call.service.prefix + call.path
+        # A caller-given path (client.request) is the caller's own template, up to any
+        # query or fragment written into it: those are values, never recorded.
+        if call.raw_path:
+            template = call.target().partition("?")[0].partition("#")[0]
+        else:
+            template = call.service.prefix + call.path
         attributes: dict[str, Any] = {
             "http.request.method": call.method,
             "url.template": template,

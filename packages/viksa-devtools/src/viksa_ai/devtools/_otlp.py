@@ -2,14 +2,33 @@
 
 Shared by ``viksa dev`` and ``viksa run``; imports opentelemetry only when called, and
 needs neither FastAPI nor the platform (``viksa run`` works without the server extra).
+
+Spans leave from a background thread, so a collector that is down, slow or answers
+garbage never slows a call. At exit (and on SIGTERM, which would otherwise end the
+process before anything is sent) what is still queued gets at most
+``EXPORT_TIMEOUT_SECONDS`` to leave; what has not left by then is dropped. Each export
+request gets the same time (``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` or
+``OTEL_EXPORTER_OTLP_TIMEOUT`` set it otherwise, as OpenTelemetry documents).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
 from importlib.util import find_spec
+from types import FrameType
 from typing import Any
 
-__all__ = ["configure_otlp", "sdk_tracer_provider"]
+__all__ = ["EXPORT_TIMEOUT_SECONDS", "configure_otlp", "sdk_tracer_provider"]
+
+EXPORT_TIMEOUT_SECONDS = 3.0
+"""How long an export request, and the export of what is queued at exit, may take."""
+# Where the SDK's batch processor logs an export that raised (the exporter's logger and
+# the processor's module are named from the classes).
+_BATCHING_LOGGER = "opentelemetry.sdk._shared_internal"
+_TIMEOUT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
 
 
 def sdk_tracer_provider(service_name: str) -> Any:
@@ -43,6 +62,13 @@ def configure_otlp(endpoint: str, *, command: str, service_name: str) -> str | N
     Needs ``opentelemetry-sdk`` and ``opentelemetry-exporter-otlp-proto-http``; when
     they are missing the answer (prefixed with ``command``) says what to install.
     """
+    wrong = _url_problem(endpoint)
+    if wrong is not None:
+        return (
+            # Not the value: a URL may hold a password (http://user:password@host/...).
+            f"{command}: --otlp-endpoint {wrong}: give the collector's OTLP/HTTP traces "
+            "URL, e.g. http://localhost:4318/v1/traces"
+        )
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -57,5 +83,82 @@ def configure_otlp(endpoint: str, *, command: str, service_name: str) -> str | N
             f"{command}: --otlp-endpoint needs the OpenTelemetry SDK "
             "(opentelemetry.sdk is missing): pip install 'viksa-devtools[otlp]'"
         )
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    # OpenTelemetry's defaults would hold the exit up to 30 s (10 s per request, retried).
+    chosen = any(os.environ.get(name) for name in _TIMEOUT_VARIABLES)
+    timeout = None if chosen else EXPORT_TIMEOUT_SECONDS
+    exporter = OTLPSpanExporter(endpoint=endpoint, timeout=timeout)
+    for name in (OTLPSpanExporter.__module__, BatchSpanProcessor.__module__, _BATCHING_LOGGER):
+        logger = logging.getLogger(name)
+        if not any(isinstance(found, _OneLine) for found in logger.filters):
+            logger.addFilter(_OneLine())
+    provider.add_span_processor(_bounded(BatchSpanProcessor)(exporter))
+    _flush_on_sigterm(provider)
     return None
+
+
+def _url_problem(endpoint: str) -> str | None:
+    # Checked at start: the exporter would only log at each export that it cannot send.
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(endpoint)
+        port = url.port
+    except ValueError:
+        return "is not a URL"
+    if url.scheme not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not url.hostname or port == 0:
+        return "names no host and port"
+    return None
+
+
+class _OneLine(logging.Filter):
+    """The collector's answer (its reason phrase, an exception's text) on one safe line.
+
+    A collector is a peer on the network: what it sends back must not put escape
+    sequences or lines of its own into the terminal or log that shows the export's
+    failures.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = _safe(record.getMessage()), None
+        if record.exc_info and record.exc_info[1] is not None:
+            # The failure in a line, not a traceback of the SDK's frames.
+            error = record.exc_info[1]
+            record.exc_text = _safe(f"{type(error).__name__}: {error}")
+            record.exc_info = None
+        return True
+
+
+def _safe(text: str) -> str:
+    from viksa_ai.devtools._terminal import printable
+
+    return printable(text.replace("\r", "\\r").replace("\n", "\\n"))
+
+
+def _bounded(processor: type[Any]) -> type[Any]:
+    class BoundedBatchSpanProcessor(processor):  # type: ignore[misc]
+        """Its shutdown (at exit) waits ``EXPORT_TIMEOUT_SECONDS`` at most."""
+
+        def shutdown(self) -> None:
+            self._batch_processor.shutdown(timeout_millis=int(EXPORT_TIMEOUT_SECONDS * 1000))
+
+    return BoundedBatchSpanProcessor
+
+
+def _flush_on_sigterm(provider: Any) -> None:
+    # SIGTERM's default action ends the process without atexit, where the provider
+    # sends what is queued: send it first, then let the signal do what it did before.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def flush_then_terminate(signum: int, frame: FrameType | None) -> None:
+        provider.shutdown()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, flush_then_terminate)

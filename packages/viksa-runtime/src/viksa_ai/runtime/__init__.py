@@ -20,6 +20,7 @@ from viksa_ai.runtime._viksa import (
     trace_context,
 )
 from viksa_ai.runtime._viksa import __version__ as __version__
+from viksa_ai.runtime._viksa import _clean_carrier as _clean_carrier
 from viksa_ai.runtime._viksa import _reset_envelope as _reset_envelope
 from viksa_ai.runtime._viksa import _reset_trace_context as _reset_trace_context
 from viksa_ai.runtime._viksa import _set_envelope as _set_envelope

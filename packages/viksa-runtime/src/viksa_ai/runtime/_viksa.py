@@ -541,8 +541,16 @@ agent continues the same trace; the callee's runner restores it as the parent sp
 # W3C Trace Context: traceparent is "00-<32 hex>-<16 hex>-<2 hex>" (55 characters); a
 # tracestate longer than this is dropped whole rather than cut (the spec allows dropping).
 _TRACEPARENT_LENGTH = 55
+_TRACEPARENT_MAX = 512  # a later version's, with fields of its own
 _TRACESTATE_MAX = 512
+_TRACESTATE_MEMBERS = 32
 _HEX = frozenset("0123456789abcdef")
+# tracestate keys and values (W3C Trace Context): a key is lowercase letters, digits and
+# "_-*/" (a tenant@system key too); a value is printable ASCII but "," and "=", and
+# does not end with a space. Sets, not a regex: the runtime does not import re.
+_KEY_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz")
+_KEY_CHARS = _KEY_FIRST | frozenset("0123456789_-*/")
+_VALUE_CHARS = frozenset(chr(code) for code in range(0x20, 0x7F)) - frozenset(",=")
 
 
 def attach_envelope(inputs: "Mapping[str, Any]", envelope: "Mapping[str, Any]") -> "dict[str, Any]":
@@ -616,35 +624,83 @@ def _set_trace_provider(provider: "Callable[[], Mapping[str, str] | None] | None
 
 
 def _clean_carrier(carrier: object) -> "dict[str, str] | None":
+    """Tracing hook: the W3C strings of ``carrier`` when its traceparent is well formed.
+
+    None otherwise; a tracestate that is not W3C's is left out alone. Tracing code
+    passes a carrier from the wire through this before an OpenTelemetry propagator,
+    which would log what it cannot parse.
+    """
     # Only well-formed W3C strings pass: the carrier comes from the wire, and a value
     # that is not one must not reach a tracer or the next agent.
     if not isinstance(carrier, dict) and not (
         callable(getattr(carrier, "get", None)) and hasattr(carrier, "keys")
     ):
         return None
-    traceparent = carrier.get("traceparent")  # type: ignore[attr-defined]
-    if not _is_traceparent(traceparent):
+    traceparent = _traceparent(carrier.get("traceparent"))  # type: ignore[attr-defined]
+    if traceparent is None:
         return None
     cleaned = {"traceparent": traceparent}
     tracestate = carrier.get("tracestate")  # type: ignore[attr-defined]
-    if (
-        isinstance(tracestate, str)
-        and 0 < len(tracestate) <= _TRACESTATE_MAX
-        and tracestate.isprintable()
-        and tracestate.isascii()
-    ):
+    if _is_tracestate(tracestate):
         cleaned["tracestate"] = tracestate
     return cleaned
 
 
-def _is_traceparent(value: object) -> bool:
-    if not isinstance(value, str) or len(value) != _TRACEPARENT_LENGTH:
+def _is_tracestate(value: object) -> bool:
+    # The whole header or nothing: W3C lets a receiver drop a tracestate it cannot
+    # parse, and a malformed one must not reach a tracer (which logs it) or a next agent.
+    if not isinstance(value, str) or not 0 < len(value) <= _TRACESTATE_MAX:
         return False
-    parts = value.split("-")
+    keys: set[str] = set()
+    for member in value.split(","):
+        member = member.strip(" \t")
+        if not member:  # empty members are allowed
+            continue
+        key, equals, state = member.partition("=")
+        if not equals or key in keys or not _is_tracestate_key(key):
+            return False
+        if not 0 < len(state) <= 256 or not _VALUE_CHARS.issuperset(state):
+            return False
+        keys.add(key)
+    return 0 < len(keys) <= _TRACESTATE_MEMBERS
+
+
+def _is_tracestate_key(key: str) -> bool:
+    tenant, at, system = key.partition("@")
+    if not at:
+        return 0 < len(key) <= 256 and key[0] in _KEY_FIRST and _KEY_CHARS.issuperset(key)
+    return (
+        0 < len(tenant) <= 241
+        and _KEY_CHARS.issuperset(tenant)
+        and tenant[0] not in "_-*/"
+        and 0 < len(system) <= 14
+        and system[0] in _KEY_FIRST
+        and _KEY_CHARS.issuperset(system)
+    )
+
+
+def _traceparent(value: object) -> "str | None":
+    # W3C: version 00 is exactly 55 characters. A later version may append fields
+    # ("-..."): its first 55 characters are read as version 00's and passed on as 00,
+    # as the spec asks of a receiver that knows an older version only.
+    if not isinstance(value, str) or len(value) < _TRACEPARENT_LENGTH:
+        return None
+    head, tail = value[:_TRACEPARENT_LENGTH], value[_TRACEPARENT_LENGTH:]
+    version = head[:2]
+    if tail and (
+        version == "00"
+        or tail[0] != "-"
+        or len(value) > _TRACEPARENT_MAX
+        or not (tail.isascii() and tail.isprintable())
+    ):
+        return None
+    parts = head.split("-")
     if [len(part) for part in parts] != [2, 32, 16, 2] or not _HEX.issuperset("".join(parts)):
-        return False
+        return None
     # Version ff and all-zero ids are invalid in every version of the spec.
-    return parts[0] != "ff" and parts[1] != "0" * 32 and parts[2] != "0" * 16
+    if version == "ff" or parts[1] == "0" * 32 or parts[2] == "0" * 16:
+        return None
+    return head if version == "00" else "00" + head[2:]
 
 
 def context() -> "A2AContext":

@@ -97,13 +97,8 @@ class TracingMiddleware:
 
         if not RECORDER.active:
             attach_recorder()
-        headers = {
-            key.decode("latin-1"): value.decode("latin-1")
-            for key, value in scope["headers"]
-            if key in (b"traceparent", b"tracestate")
-        }
         method = scope["method"]
-        incoming = propagate.extract(headers)
+        incoming = propagate.extract(_trace_headers(scope["headers"]))
         span = _tracer().start_span(
             method,
             context=incoming,
@@ -141,6 +136,25 @@ class TracingMiddleware:
                 span.update_name(f"{method} {route}")
             span.end()
             _ROUTE.reset(route_token)
+
+
+def _trace_headers(headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request's W3C trace headers when well formed (``{}`` otherwise).
+
+    A traceparent sent twice names no parent (W3C: it is not a list); tracestate
+    headers are one list, joined with ",". What is not W3C is left out before the
+    propagator sees it: it would log the value (a header may hold obs-text bytes).
+    """
+    from viksa_ai.runtime import _clean_carrier
+
+    parents = [value for key, value in headers if key == b"traceparent"]
+    if len(parents) != 1:
+        return {}
+    states = [value for key, value in headers if key == b"tracestate"]
+    carrier = {"traceparent": parents[0].decode("latin-1")}
+    if states:
+        carrier["tracestate"] = b",".join(states).decode("latin-1")
+    return _clean_carrier(carrier) or {}
 
 
 def fastapi_telemetry_off() -> dict[str, Any]:
@@ -209,15 +223,15 @@ def continue_envelope(
     route = _ROUTE.get()
     if route is None or route[1]:
         return _UNTRACED
-    from viksa_ai.runtime import A2A_PAYLOAD_KEY, A2A_TRACE_KEY
+    from viksa_ai.runtime import A2A_PAYLOAD_KEY, A2A_TRACE_KEY, _clean_carrier
 
     chosen = envelope if envelope is not None else inputs.get(A2A_PAYLOAD_KEY)
-    carried = chosen.get(A2A_TRACE_KEY) if isinstance(chosen, Mapping) else None
-    if not isinstance(carried, Mapping):
+    carried = _clean_carrier(chosen.get(A2A_TRACE_KEY)) if isinstance(chosen, Mapping) else None
+    if carried is None:
         return _UNTRACED
     from opentelemetry import propagate, trace
 
-    parent = propagate.extract({k: v for k, v in carried.items() if isinstance(v, str)})
+    parent = propagate.extract(carried)
     if not trace.get_current_span(parent).get_span_context().is_valid:
         return _UNTRACED
     link = trace.Link(route[0].get_span_context())

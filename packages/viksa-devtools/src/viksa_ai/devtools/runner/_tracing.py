@@ -81,15 +81,16 @@ def _tracer() -> Any:
 def _traced(endpoint: str, envelope: Mapping[str, Any] | None) -> Iterator[dict[str, str] | None]:
     from opentelemetry import propagate, trace
 
-    from viksa_ai.runtime import A2A_TRACE_KEY
+    from viksa_ai.runtime import A2A_TRACE_KEY, _clean_carrier
 
     tracer = _tracer()
     current = trace.get_current_span().get_span_context()
     parent = None
     links = []
-    carried = envelope.get(A2A_TRACE_KEY) if envelope is not None else None
-    if isinstance(carried, Mapping):
-        remote = propagate.extract({k: v for k, v in carried.items() if isinstance(v, str)})
+    # From the wire: only W3C strings reach the propagator (which logs what it rejects).
+    carried = _clean_carrier(envelope.get(A2A_TRACE_KEY)) if envelope is not None else None
+    if carried is not None:
+        remote = propagate.extract(carried)
         remote_span = trace.get_current_span(remote).get_span_context()
         if remote_span.is_valid and remote_span.trace_id != current.trace_id:
             parent = remote

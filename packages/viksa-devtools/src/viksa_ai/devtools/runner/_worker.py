@@ -357,6 +357,16 @@ class AsyncAgentWorker:
                     path="inputs",
                 )
                 raise InvalidInputError([issue], endpoint=target.name) from None
+            except UnicodeEncodeError:
+                # A lone surrogate ("\ud800" in JSON) is no text UTF-8 can carry; the
+                # platform refuses it at its edge (422) and so does the runner.
+                issue = Issue(
+                    "VX003",
+                    "the inputs or the envelope hold a lone UTF-16 surrogate "
+                    "(\\ud800-\\udfff), which is not Unicode text: send text",
+                    path="inputs",
+                )
+                raise InvalidInputError([issue], endpoint=target.name) from None
             try:
                 if remaining <= 0:
                     raise asyncio.TimeoutError

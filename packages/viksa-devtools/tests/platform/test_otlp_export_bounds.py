@@ -1,0 +1,137 @@
+"""Red team: an OTLP collector that is down, slow or answers garbage breaks nothing.
+
+``--otlp-endpoint`` sends spans from a background thread; at exit what is queued gets
+``EXPORT_TIMEOUT_SECONDS`` at most (OpenTelemetry's defaults held ``viksa run`` about
+10 s longer on a collector that never answers), and SIGTERM sends it before the process
+ends (its default action skipped the exit handlers: the spans were lost).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS
+from viksa_ai.devtools.cli import main
+
+PROBE = Path(__file__).parent.parent / "fixtures" / "runner_probe"
+_ANSWERS = {
+    "garbage": b"\x00\xff\x1b[2JGARBAGE\r\n\r\n",
+    "503": b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+    "400": b"HTTP/1.1 400 \x1b[2J\r\nContent-Length: 5\r\n\r\n\x1b[2J!",
+}
+
+
+@pytest.fixture
+def bad_collector() -> Iterator[Callable[[str], str]]:
+    """``start(mode)``: the URL of a collector on 127.0.0.1 that never answers (``hang``),
+    answers ``garbage``, ``503`` or ``400`` (with escape sequences), or is not there
+    (``down``: a port nothing listens on). All stop after the test."""
+    sockets: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve(listener: socket.socket, mode: str) -> None:
+        held: list[socket.socket] = []
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                break
+            held.append(connection)  # "hang": kept open, never answered
+            if mode in _ANSWERS:
+                connection.recv(65536)
+                connection.sendall(_ANSWERS[mode])
+                connection.close()
+        for connection in held:
+            connection.close()
+
+    def start(mode: str) -> str:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        sockets.append(listener)
+        if mode == "down":
+            listener.close()  # the port was free a moment ago: nothing listens there
+        else:
+            listener.listen(16)
+            threading.Thread(target=serve, args=(listener, mode), daemon=True).start()
+        return f"http://127.0.0.1:{port}/v1/traces"
+
+    yield start
+    stop.set()
+    for listener in sockets:
+        listener.close()
+
+
+@pytest.mark.parametrize("mode", ["down", "hang", "garbage", "503", "400"])
+def test_viksa_run_works_whatever_the_collector_does(
+    bad_collector: Callable[[str], str], mode: str
+) -> None:
+    url = bad_collector(mode)
+    command = [sys.executable, "-m", "viksa_ai.devtools.cli", "run", str(PROBE), "echo"]
+    done = subprocess.run(
+        [*command, "--no-sandbox", "--format", "json", "--otlp-endpoint", url],
+        capture_output=True,
+        text=True,
+        # Generous: the run, the interpreter's start and the bounded wait at exit.
+        timeout=EXPORT_TIMEOUT_SECONDS + 90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["calls"] == 1
+    assert "Traceback" not in done.stderr
+    # What the collector answered is shown with its escape sequences escaped.
+    assert "\x1b" not in done.stderr
+
+
+@pytest.mark.timeout(300)
+async def test_sigterm_sends_the_queued_spans_then_ends_viksa_dev_as_before(
+    otlp_collector: Callable[..., tuple[str, list[Any]]],
+    tmp_path: Path,
+    serve_data: Any,
+    served_client: Any,
+) -> None:
+    url, received = otlp_collector()
+    args = ["--otlp-endpoint", url, "--no-sandbox"]
+    with serve_data(tmp_path / "state.db", args=args) as (process, exports):
+        async with served_client(exports) as http:
+            answer = await http.get("/auth/me")
+            assert answer.status_code == 200, answer.text
+        # Before the batch's delay (5 s) sends it: only the SIGTERM handler can.
+        process.terminate()
+        assert process.wait(timeout=120) == -signal.SIGTERM
+    exported = b"".join(body for _, _, body in received)
+    assert b"GET /auth/me" in exported
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "localhost:4318",  # the collector's address without the scheme: a common slip
+        "http://[::1",
+        "ftp://127.0.0.1/v1/traces",
+        "http://127.0.0.1:99999/v1/traces",
+        "http://:4318/v1/traces",
+        "http://user:pw-in-url@127.0.0.1:0/v1/traces",
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "dev"])
+def test_an_otlp_endpoint_that_is_no_http_url_is_a_usage_error(
+    command: str, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, each export logged that it could not send, and the command went on.
+    argv = [str(PROBE), "echo", "--no-sandbox"] if command == "run" else ["--memory"]
+    assert main([command, *argv, "--otlp-endpoint", url]) == 2
+    err = capsys.readouterr().err
+    assert "--otlp-endpoint" in err
+    assert "http://localhost:4318/v1/traces" in err
+    assert "pw-in-url" not in err  # the value is not echoed: it may hold a password
