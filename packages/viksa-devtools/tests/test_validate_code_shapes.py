@@ -318,3 +318,15 @@ def test_an_import_only_a_local_run_of_main_py_makes_needs_no_requirement() -> N
     unguarded = DEFINED + "import pytest\n"
     manifest = {**agent(unguarded), "requirements": []}
     assert [issue.code for issue in check_agent_manifest(manifest).issues] == ["VX221"]
+
+
+def test_overload_stubs_before_an_endpoint_are_not_redefinitions() -> None:
+    # VX215 is a warning, which fails --strict.
+    stubs = (
+        "from typing import overload\n"
+        "@overload\nasync def greet(payload: dict) -> tuple: ...\n"
+        "@overload\nasync def greet(payload: list) -> tuple: ...\n"
+    )
+    assert codes(stubs + DEFINED) == []
+    # an earlier definition that is no stub still is one (see also the yield test above)
+    assert codes("async def greet(payload):\n    return 1\n" + DEFINED) == ["VX215"]

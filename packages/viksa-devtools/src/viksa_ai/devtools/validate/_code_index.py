@@ -217,7 +217,7 @@ class ModuleIndex:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):  # most: inline
                 defined = statement.name
                 previous = functions.get(defined)
-                if previous is not None:
+                if previous is not None and not _is_overload(previous):
                     self.redefined.setdefault(defined, [previous]).append(statement)
                 functions[defined] = statement
                 local_names.add(defined)  # _bind_local, inline
@@ -488,6 +488,16 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
             stack.append(node.args)  # its body has its own scope
             continue
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_overload(function: FunctionNode) -> bool:
+    """Whether ``function`` is a ``@typing.overload`` stub: for type checkers, replaced
+    by the definition that follows (not a redefinition to report)."""
+    for decorator in function.decorator_list:
+        spelled = _dotted(decorator)
+        if spelled is not None and spelled.rsplit(".", 1)[-1] == "overload":
+            return True
+    return False
 
 
 def never_on_import(test: ast.expr) -> bool:
