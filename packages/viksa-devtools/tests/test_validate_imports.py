@@ -208,8 +208,6 @@ def test_any_requirement_text_reads_without_raising(entries: list[str]) -> None:
         "import contextlib\nwith contextlib.suppress(ImportError):\n    import orjson\n",
         "from contextlib import suppress\nwith suppress(ModuleNotFoundError, ValueError):\n"
         "    import orjson\n",
-        # A worker imports main.py as a module: what runs it as a script locally is not read.
-        "if __name__ == '__main__':\n    import uvicorn\n",
     ],
 )
 def test_imports_that_depend_on_the_interpreter_or_platform_are_left_out(code: str) -> None:

@@ -32,7 +32,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 
-from viksa_ai.devtools.validate._code_index import TRY_STATEMENTS, ModuleIndex, is_type_checking
+from viksa_ai.devtools.validate._code_index import TRY_STATEMENTS, ModuleIndex, never_on_import
 from viksa_ai.devtools.validate._context import RuleContext
 from viksa_ai.devtools.validate._issues import Issue
 
@@ -240,10 +240,10 @@ def _message(module: str) -> str:
 def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
     """Every import statement that runs unguarded, at any depth, in source order.
 
-    Left out: ``if TYPE_CHECKING:`` and ``if __name__ == "__main__":`` bodies (never run
-    on a worker), an ``if`` on the interpreter or platform, and the body of a ``try``
-    whose handlers catch ``ImportError`` or of ``with suppress(ImportError)`` (the agent
-    copes without the package).
+    Left out: ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` / ``if False:``
+    bodies (never run when the worker imports main.py), an ``if`` on the interpreter or
+    platform, and the body of a ``try`` whose handlers catch ``ImportError`` or of
+    ``with suppress(ImportError)`` (the agent copes without the package).
     """
     stack: list[ast.stmt] = body[::-1]
     while stack:
@@ -255,7 +255,7 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
         if isinstance(statement, ast.If):
             if _tests_environment(statement.test):
                 continue
-            if not (is_type_checking(statement.test) or _runs_as_script(statement.test)):
+            if not never_on_import(statement.test):
                 nested.extend(statement.body)
             nested.extend(statement.orelse)
         elif isinstance(statement, ast.Match):
@@ -283,18 +283,6 @@ def _tests_environment(test: ast.expr) -> bool:
         if spelled in _ENVIRONMENT:
             return True
     return False
-
-
-def _runs_as_script(test: ast.expr) -> bool:
-    """``__name__ == "__main__"``: false on a worker, which imports main.py as a module."""
-    return (
-        isinstance(test, ast.Compare)
-        and _is_name(test.left, "__name__")
-        and len(test.ops) == 1
-        and isinstance(test.ops[0], ast.Eq)
-        and isinstance(test.comparators[0], ast.Constant)
-        and test.comparators[0].value == "__main__"
-    )
 
 
 def _is_name(node: ast.expr, name: str) -> bool:
