@@ -363,3 +363,41 @@ def test_the_generated_test_prints_what_the_readme_shows(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Warning" not in done.stdout + done.stderr, done.stderr
+
+
+def test_a_second_viksa_dev_on_the_same_data_file_is_refused(
+    tmp_path: Path, background: list[Background]
+) -> None:
+    # A newcomer starts `viksa dev` again in another terminal (another --port, or --reset
+    # to start clean): sharing the file would fail the first's running executions as
+    # "interrupted" and change its password; --reset would delete its data.
+    env = clean_env(tmp_path)
+    first = Background(["viksa", "dev", "--port", "0"], tmp_path, env)
+    background.append(first)
+    api_key = first.wait_line("export VIKSA_API_KEY=").partition("=")[2]
+    base_url = first.wait_line("export VIKSA_BASE_URL=").partition("=")[2]
+    data = tmp_path / ".viksa" / "platform.db"
+    for extra in ([], ["--reset"]):
+        done = viksa("dev", "--port", "0", *extra, cwd=tmp_path, env=env, code=2)
+        assert done.stdout == ""
+        message = done.stderr.strip()
+        assert message.startswith(
+            f"viksa dev: the data file {Path('.viksa') / 'platform.db'} is in use by another "
+            f"viksa dev (pid {first.process.pid})"
+        ), message
+        assert "--data" in message
+        assert "--memory" in message
+        assert data.is_file()
+    # The first platform still serves, its key unchanged.
+    me = viksa(
+        *("call", "no_such_agent", "greet", "--base-url", base_url, "--api-key", api_key),
+        cwd=tmp_path,
+        env=env,
+        code=2,
+    )
+    assert "no agent 'no_such_agent'" in me.stderr, me.stderr
+    assert first.stop() in (0, 130)
+    # Once the first has stopped, the file is free again.
+    second = Background(["viksa", "dev", "--port", "0"], tmp_path, env)
+    background.append(second)
+    second.wait_line("export VIKSA_PROJECT_ID=")
