@@ -235,6 +235,15 @@ def test_the_readme_walkthrough_runs_as_written(
         timeout=120,
     )
     assert json.loads(done.stdout) == {"greeting": "Hi, Ada."}
+    # A valid edit with a warning (a package main.py imports but requirements does not
+    # list) deploys, and the watcher shows the warning, as `viksa validate` would.
+    main_py.write_text(
+        main_py.read_text()
+        .replace("def greet", "async def greet")
+        .replace("from typing", "import httpx  # noqa: F401\nfrom typing")
+    )
+    dev.wait_line_containing("my_agent: updated (revision 3), changed: files")
+    assert any(" VX221 (warning) main.py imports 'httpx'" in line for line in dev.lines)
     assert dev.stop() in (0, 130)
     assert not any("Traceback" in line for line in dev.lines), "\n".join(dev.lines)
 

@@ -142,7 +142,8 @@ class _Watcher:
         if result.action == "unchanged" and not first:
             return
         lines = describe(result)
-        self._log("\n".join(lines if first else lines[:1]))
+        # The validator's warnings first, as an invalid folder's report comes first.
+        self._log("\n".join([*result.warnings, *(lines if first else lines[:1])]))
 
     def _fail(self, agent: Path, lines: list[str]) -> None:
         text = "\n".join(lines)
