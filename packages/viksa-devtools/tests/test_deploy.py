@@ -236,3 +236,23 @@ def test_the_deploy_command_shows_the_validators_warnings(
     assert document["agents"][0]["warnings"] == [warning]
     result = deploy_agent(viksa_sync_client, agent)
     assert (result.action, result.warnings) == ("unchanged", (warning,))
+
+
+def test_call_words_an_invalid_input_as_run_does(
+    agent: Path,
+    viksa_sync_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `viksa call -i name=` said "pulse POST /pulse/executor/execute -> 422: inputs.name:
+    # ...": the HTTP plumbing, where `viksa run` says which input is wrong and why.
+    from viksa_ai.devtools import _cli_common
+
+    deploy_agent(viksa_sync_client, agent)
+    monkeypatch.setattr(_cli_common, "connect", lambda args: Borrowed(viksa_sync_client))
+    capsys.readouterr()
+    assert main(["run", str(agent), "greet", "-i", "name=", "--format", "json"]) == 3
+    ran = json.loads(capsys.readouterr().err)["error"]
+    assert main(["call", "hello", "greet", "-i", "name=", "--format", "json"]) == 3
+    called = json.loads(capsys.readouterr().err)["error"]
+    assert (called["kind"], called["message"]) == ("invalid_input", ran["message"])
