@@ -223,8 +223,12 @@ def test_the_readme_walkthrough_runs_as_written(
     # Past the README: an invalid edit is reported with the validator's lines, and the
     # last good revision keeps serving.
     main_py = work / "my_agent" / "main.py"
-    main_py.write_text(main_py.read_text().replace("async def greet", "def greet"))
+    good = main_py.read_text()
+    main_py.write_text(good.replace("async def greet", "def greet"))
     dev.wait_line_containing(": invalid; revision 2 keeps serving; fix and save")
+    # Undoing the mistake is acknowledged: the folder is what revision 2 serves.
+    main_py.write_text(good)
+    dev.wait_line_containing("my_agent: unchanged (revision 2 is deployed); nothing to do")
     assert any(" VX211 " in line for line in dev.lines)
     done = subprocess.run(
         ["viksa", "call", "my_agent", "greet", "-i", "name=Ada"],
@@ -237,11 +241,7 @@ def test_the_readme_walkthrough_runs_as_written(
     assert json.loads(done.stdout) == {"greeting": "Hi, Ada."}
     # A valid edit with a warning (a package main.py imports but requirements does not
     # list) deploys, and the watcher shows the warning, as `viksa validate` would.
-    main_py.write_text(
-        main_py.read_text()
-        .replace("def greet", "async def greet")
-        .replace("from typing", "import httpx  # noqa: F401\nfrom typing")
-    )
+    main_py.write_text(good.replace("from typing", "import httpx  # noqa: F401\nfrom typing"))
     dev.wait_line_containing("my_agent: updated (revision 3), changed: files")
     assert any(" VX221 (warning) main.py imports 'httpx'" in line for line in dev.lines)
     assert dev.stop() in (0, 130)
