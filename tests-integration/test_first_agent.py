@@ -410,3 +410,16 @@ def test_a_second_viksa_dev_on_the_same_data_file_is_refused(
     second = Background(["viksa", "dev", "--port", "0"], tmp_path, env)
     background.append(second)
     second.wait_line("export VIKSA_PROJECT_ID=")
+
+
+def test_the_help_first_hour_is_the_readme_walkthrough(tmp_path: Path) -> None:
+    # `viksa --help` showed `viksa dev --watch my_agent`: without --save-profile, the
+    # `viksa deploy` it lists next, in another terminal, has no credentials.
+    done = viksa("--help", cwd=tmp_path, env=clean_env(tmp_path))
+    text = done.stdout
+    block = text[text.index("first hour:\n") :].split("\n\n")[0].splitlines()[1:]
+    # A command's line starts with `viksa`; a longer one's description goes on below it.
+    shown = [re.split(r"\s{2,}", line.strip())[0] for line in block if "  viksa " in line]
+    readme = [command for _, command, _ in walkthrough() if command is not None]
+    assert len(shown) == 6
+    assert shown == [c for c in readme if c in shown]  # each one as the README types it
