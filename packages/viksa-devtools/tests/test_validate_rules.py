@@ -833,7 +833,8 @@ def test_signature_styles_follow_the_worker() -> None:
     )
     assert found(manifest(with_kwargs)) == [("VX301", "main.py:7:18")]
     payload_wins = MAIN.replace("(payload: Dict[str, Any])", "(source, payload, **rest)")
-    assert found(manifest(payload_wins)) == [("VX216", "main.py:7:18")]
+    # `source` gets the dict (the first positional parameter); `payload` nothing.
+    assert found(manifest(payload_wins)) == [("VX216", "main.py:7:18"), ("VX216", "main.py:7:26")]
 
 
 def test_named_parameters_with_kwargs() -> None:

@@ -36,7 +36,8 @@ references, and main.py (read with ast and compile-checked, never run): each end
 
 PATH is a directory holding agent.json (main.py embedded in its files[], or beside
 agent.json on disk when files[] lacks it), a JSON manifest file, or a folder of agents:
-a directory without agent.json validates every agent folder below it. A "$schema" key
+a directory without agent.json validates every agent folder below it (a linked agent
+folder too; other links are not followed). A "$schema" key
 in agent.json is for editors and is ignored.
 
 Exit status: 0 all valid, 1 some agent invalid, 2 usage error or unreadable input.
@@ -161,6 +162,13 @@ def _walk_agents(top: str) -> Iterator[str]:
         if "agent.json" in files and root != top:
             dirs[:] = []
             yield root
+            continue
+        # os.walk does not enter a linked folder (a link loop would never end), but an
+        # agent folder linked in (shared by two projects) is validated, not skipped.
+        for name in dirs:
+            linked = os.path.join(root, name)
+            if os.path.islink(linked) and os.path.isfile(os.path.join(linked, "agent.json")):
+                yield linked
 
 
 def agents_of_files(files: Sequence[str]) -> list[str]:
@@ -203,6 +211,18 @@ def _validate_path(path: str) -> _Result:
     from viksa_ai.devtools._validation_workers import ValidationTimeoutError, issues_with_limits
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
 
+    if not path:
+        # Path("") is the working directory: an unset `viksa validate "$AGENT"` in CI
+        # would check whatever agent sits there, and pass for the one it meant.
+        return _Result(
+            path, unreadable="an empty path: pass an agent directory or its JSON manifest"
+        )
+    if path == "-" and not os.path.lexists(path):
+        return _Result(
+            path,
+            unreadable="-: standard input is not read: pass an agent directory or its JSON "
+            "manifest (save piped JSON to a file first)",
+        )
     try:
         source = read_manifest_source(Path(path))
     except AgentSourceError as exc:
@@ -315,6 +335,8 @@ def _render_json(results: Sequence[_Result], strict: bool, out: TextIO) -> None:
                 "valid": not result.fails(strict),
                 "errors": errors,
                 "warnings": len(result.issues) - errors,
+                # Left out by --no-warnings: they still fail --strict, so say why.
+                "hidden_warnings": result.hidden_warnings,
                 "issues": issues,
             }
         )

@@ -53,6 +53,8 @@ IN_PROCESS_MAX_CHARS = 20_000
 calling process: even code built to compile slowly takes under 0.1 s at that size, less
 than a worker round trip; larger ones go to a worker."""
 _LENGTH = struct.Struct(">Q")
+# The status of a job (or its answer) nested too deeply to pickle (pickle recurses).
+_TOO_DEEP = "too_deep"
 
 
 class ValidationTimeoutError(Exception):
@@ -210,6 +212,15 @@ class ValidationWorkers(_WorkerPool):
             status, value = self.run(("check", dict(manifest)), time_limit)
         except _OutOfTimeError:
             raise ValidationTimeoutError(time_limit) from None
+        except RecursionError:  # pickling a manifest nested too deeply to send
+            status = _TOO_DEEP
+        if status == _TOO_DEEP:
+            # As the validator reports such a manifest; never validated in this process
+            # instead, where no time limit would hold.
+            from viksa_ai.devtools.validate import ValidationReport
+            from viksa_ai.devtools.validate._rules import too_deep
+
+            return ValidationReport(None, (too_deep(),))
         if status != "ok":
             raise RuntimeError(f"the validation worker failed: {value}")
         report: ValidationReport = value
@@ -330,7 +341,10 @@ def _serve() -> None:
                 answer = _search(*payload)
         except Exception as exc:  # sent back: the caller reports it
             answer = ("error", f"{type(exc).__name__}: {exc}")
-        _write(stdout, answer)
+        try:
+            _write(stdout, answer)
+        except RecursionError:  # a report holding values nested too deeply to pickle
+            _write(stdout, (_TOO_DEEP, None))
 
 
 def _search(pattern: str, value: str, time_limit: float) -> tuple[str, Any]:

@@ -22,7 +22,11 @@ from pydantic import ValidationError
 from viksa_ai.devtools.runner._envkeys import METHOD_ID, PARAM_NAME
 from viksa_ai.devtools.runner._errors import AgentLoadError, EndpointNotFoundError
 from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
-from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
+from viksa_ai.devtools.validate._file_names import (
+    RUNTIME_FILE,
+    file_name_problem,
+    normalized_file_name,
+)
 from viksa_ai.devtools.validate._structure import issues_from_validation_error
 from viksa_ai.models.agent import AgentEndpoint, AgentGenerationResponse, AgentInput
 
@@ -36,7 +40,7 @@ __all__ = [
     "write_working_dir",
 ]
 
-INJECTED_FILE = "ViksaAI.py"
+INJECTED_FILE = RUNTIME_FILE
 AUTH_METHODS_KEY = "auth_methods"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -192,4 +196,10 @@ def write_working_dir(agent: LoadedAgent, directory: Path, runtime_source: str) 
                 "each file a name no other file uses as a directory"
             ) from None
     # The platform's copy of the runtime wins over any ViksaAI.py the agent ships.
-    (directory / INJECTED_FILE).write_text(runtime_source, encoding="utf-8")
+    try:
+        (directory / INJECTED_FILE).write_text(runtime_source, encoding="utf-8")
+    except OSError as exc:  # an agent's file uses the name as a folder ("ViksaAI.py/x")
+        raise AgentLoadError(
+            f"{agent.origin}: cannot write the runtime {INJECTED_FILE}: {exc.strerror}: "
+            f"no file of the agent may be inside a folder named {INJECTED_FILE}"
+        ) from None

@@ -9,6 +9,8 @@ message names the path and says what to do.
 from __future__ import annotations
 
 import json
+import math
+import re
 import stat
 import tokenize
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
 
-from viksa_ai.devtools.validate._structure import json_type_name
+from viksa_ai.devtools.validate._structure import json_type_name, short_repr
 
 __all__ = [
     "MANIFEST_FILE",
@@ -142,7 +144,9 @@ def _load_json(path: Path) -> Any:
             f"{path}: not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8"
         ) from None
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_not_json_constant, parse_float=_finite_float)
+    except _NotStrictJsonError as exc:
+        raise AgentSourceError(f"{path}: not valid JSON: {exc}") from None
     except json.JSONDecodeError as exc:
         raise AgentSourceError(
             f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
@@ -151,6 +155,47 @@ def _load_json(path: Path) -> Any:
         raise AgentSourceError(f"{path}: JSON nested too deeply to read") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise AgentSourceError(f"{path}: cannot read the JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(text) and not _is_unicode(value):
+        raise AgentSourceError(
+            f"{path}: holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not "
+            "Unicode text and which the platform refuses: remove it or escape a whole pair"
+        )
+    return value
+
+
+# Python's json reads what JSON (and the platform, which refuses it with 422) does not:
+# NaN and Infinity, 1e999 (read as infinity) and lone surrogate escapes ("\ud800").
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _NotStrictJsonError(ValueError):
+    pass
+
+
+def _not_json_constant(name: str) -> float:
+    raise _NotStrictJsonError(
+        f"{name} is not a JSON number (Python writes it for a float that is not finite), "
+        "and the platform refuses it: use a finite number or null"
+    )
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NotStrictJsonError(
+            f"{short_repr(token, 20)} is too large for a number the platform accepts: "
+            "use a smaller one"
+        )
+    return value
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether every string of the JSON ``value`` (keys too) can be encoded as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_python(path: Path) -> str:

@@ -18,6 +18,7 @@ from viksa_ai.devtools.validate._source import SourceText
 __all__ = [
     "DECORATOR",
     "TRY_STATEMENTS",
+    "WRAPS",
     "DecoratorUse",
     "EndpointCode",
     "FunctionNode",
@@ -26,6 +27,7 @@ __all__ = [
     "Rebinding",
     "Signature",
     "is_type_checking",
+    "never_on_import",
 ]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -71,7 +73,8 @@ class Rebinding(NamedTuple):
     """A module-level statement (or expression) that binds or deletes a name without ``def``.
 
     ``how`` says what it does, for messages: ``"assigns"``, ``"deletes"``,
-    ``"imports"``, ``"defines a class named"``...
+    ``"imports"``, ``"defines a class named"``... (``WRAPS``: ``name = wrap(name)``,
+    which keeps the function, as a decorator would).
     """
 
     node: ast.AST
@@ -91,8 +94,14 @@ class Signature(NamedTuple):
     params: tuple[ast.arg, ...]
     required_params: frozenset[str]
     extra_required: tuple[ast.arg, ...]
-    """Payload style only: further parameters without a default (the call fails)."""
+    """Parameters the call cannot fill: payload style, further parameters without a
+    default, and ``payload`` itself when it is not the first positional parameter (the
+    dict goes there); named style, positional-only parameters that are required or
+    named after an input (inputs come as keywords)."""
 
+
+WRAPS = "wraps"
+"""``Rebinding.how`` of ``name = wrapper(name)`` after ``def name``: a late decorator."""
 
 _PAYLOAD_ONLY = Signature("payload", "payload", (), frozenset(), ())
 _NO_PARAMETER = Signature("none", None, (), frozenset(), ())
@@ -135,6 +144,12 @@ class ModuleIndex:
         # Module-level imports (outside `if TYPE_CHECKING:`), in source order.
         self.imports: list[ast.Import | ast.ImportFrom] = []
         self._decorators: dict[int, tuple[DecoratorUse, ...]] = {}
+        # Function (by id) -> what `name = wrapper(name)` statements after its def apply
+        # to it (each `wrapper`), in source order: decorators written as assignments.
+        self._wrappers: dict[int, list[ast.expr]] = {}
+        # Name -> the runtime decorator's call it was assigned (`d = mcp_endpoint(...)`,
+        # then `@d`): a use of that name is a use of the call.
+        self._made: dict[str, ast.Call] = {}
         # Spelling -> origin (None: not the decorator); every function repeats the same one.
         # ... with the line of the first binding of its root name (0 when none).
         self._origins: dict[str, tuple[Origin | None, int]] = {}
@@ -155,6 +170,12 @@ class ModuleIndex:
                 use = self._decorator_use(node)
                 if use is not None:
                     found += (use,)
+            wrappers = self._wrappers.get(key) if self._wrappers else None
+            if wrappers is not None:
+                for node in wrappers:
+                    use = self._decorator_use(node)
+                    if use is not None:
+                        found += (use,)
             self._decorators[key] = found
         return found
 
@@ -196,7 +217,7 @@ class ModuleIndex:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):  # most: inline
                 defined = statement.name
                 previous = functions.get(defined)
-                if previous is not None:
+                if previous is not None and not _is_overload(previous):
                     self.redefined.setdefault(defined, [previous]).append(statement)
                 functions[defined] = statement
                 local_names.add(defined)  # _bind_local, inline
@@ -269,14 +290,20 @@ class ModuleIndex:
         runtime_path = self._runtime_alias(statement)
         # `ep: int` alone only annotates: nothing is bound when it runs.
         binds = not (isinstance(statement, ast.AnnAssign) and statement.value is None)
+        made = self._made_decorator(statement) if runtime_path is None else None
         for target in targets:
             if isinstance(target, ast.Name):
                 if runtime_path is not None:
                     self._bind(target.id, runtime_path, statement.lineno)
                 else:
                     self._bind_local(target.id, statement.lineno)
+                if made is not None:
+                    self._made[target.id] = made
+                elif self._made:
+                    self._made.pop(target.id, None)
                 if binds:
-                    self._rebound(target.id, statement, "assigns")
+                    wrapper = self._wrapper(target.id, statement)
+                    self._rebound(target.id, statement, "assigns" if wrapper is None else WRAPS)
             elif binds:
                 self._bind_targets(target, statement, "assigns (by unpacking)")
 
@@ -284,6 +311,27 @@ class ModuleIndex:
         for name in _stored_names(target):
             self._bind_local(name.id, statement.lineno)
             self._rebound(name.id, statement, how)
+
+    def _wrapper(
+        self, name: str, statement: ast.Assign | ast.AnnAssign | ast.AugAssign
+    ) -> ast.expr | None:
+        """``wrapper`` when ``statement`` is ``name = wrapper(name)`` after ``def name``.
+
+        The function is passed on, as to a decorator (``greet = retry(greet)``,
+        ``greet = mcp_endpoint(description=...)(greet)``): recorded as one of its
+        decorators rather than reported as a rebinding.
+        """
+        value = statement.value
+        function = self.functions.get(name)
+        if (
+            function is None
+            or isinstance(statement, ast.AugAssign)
+            or type(value) is not ast.Call
+            or not any(type(arg) is ast.Name and arg.id == name for arg in value.args)
+        ):
+            return None
+        self._wrappers.setdefault(id(function), []).append(value.func)
+        return value.func
 
     def _rebound(self, name: str, node: ast.AST, how: str) -> None:
         self.rebindings.setdefault(name, []).append(Rebinding(node, how))
@@ -314,6 +362,19 @@ class ModuleIndex:
             return resolved
         return None
 
+    def _made_decorator(
+        self, statement: ast.Assign | ast.AnnAssign | ast.AugAssign
+    ) -> ast.Call | None:
+        """The call ``d = mcp_endpoint(description=...)`` assigns, made by the runtime's
+        decorator (resolved as at a ``@``), else None."""
+        value = statement.value
+        if isinstance(statement, ast.AugAssign) or type(value) is not ast.Call:
+            return None
+        spelled = _dotted(value.func)
+        if spelled is None or spelled.rsplit(".", 1)[-1] != DECORATOR:
+            return None
+        return value if self._origin(spelled) == "runtime" else None
+
     def _bind(self, name: str, target: str, line: int) -> None:
         self.bindings[name] = target
         self.first_bound.setdefault(name, line)
@@ -323,6 +384,11 @@ class ModuleIndex:
         self.first_bound.setdefault(name, line)
 
     def _decorator_use(self, node: ast.expr) -> DecoratorUse | None:
+        if self._made and type(node) is ast.Name and node.id in self._made:
+            call = self._made[node.id]
+            problem, raises = _description_problem(call)
+            usual = problem is None and self.first_bound.get(node.id, 0) <= node.lineno
+            return DecoratorUse(node, node.id, True, "runtime", problem, raises, usual)
         called = type(node) is ast.Call
         target = node.func if isinstance(node, ast.Call) else node
         spelled = target.id if type(target) is ast.Name else _dotted(target)
@@ -363,7 +429,7 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         yield statement
         if type(statement) not in _NESTING:
             continue  # most statements hold none (the parser builds these exact classes)
-        if isinstance(statement, ast.If) and is_type_checking(statement.test):
+        if isinstance(statement, ast.If) and never_on_import(statement.test):
             stack.extend(reversed(statement.orelse))  # the body never runs
         elif isinstance(statement, _BLOCKS) or (
             _TRY_STAR is not None and isinstance(statement, _TRY_STAR)
@@ -422,6 +488,34 @@ def _walrus_targets(statement: ast.stmt) -> Iterator[ast.Name]:
             stack.append(node.args)  # its body has its own scope
             continue
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_overload(function: FunctionNode) -> bool:
+    """Whether ``function`` is a ``@typing.overload`` stub: for type checkers, replaced
+    by the definition that follows (not a redefinition to report)."""
+    for decorator in function.decorator_list:
+        spelled = _dotted(decorator)
+        if spelled is not None and spelled.rsplit(".", 1)[-1] == "overload":
+            return True
+    return False
+
+
+def never_on_import(test: ast.expr) -> bool:
+    """Whether an ``if`` with this test skips its body when the platform imports main.py.
+
+    ``TYPE_CHECKING`` (or ``typing.TYPE_CHECKING``), ``__name__ == "__main__"`` (the
+    module is imported, not run as a script) and a false constant (``if False:``).
+    """
+    if type(test) is ast.Constant:
+        return not test.value
+    if type(test) is ast.Compare:
+        if len(test.ops) != 1 or type(test.ops[0]) is not ast.Eq:
+            return False
+        sides = (test.left, test.comparators[0])
+        return any(type(side) is ast.Name and side.id == "__name__" for side in sides) and any(
+            type(side) is ast.Constant and side.value == "__main__" for side in sides
+        )
+    return is_type_checking(test)
 
 
 def is_type_checking(test: ast.expr) -> bool:
@@ -501,12 +595,21 @@ def _signature(function: FunctionNode, input_names: frozenset[str]) -> Signature
         args.kwarg is not None or not names.isdisjoint(input_names)
     ):
         kwarg = args.kwarg.arg if args.kwarg is not None else None
-        return Signature("named", kwarg, tuple(named), frozenset(required), ())
+        unfilled = tuple(
+            arg for arg in args.posonlyargs if arg.arg in required or arg.arg in input_names
+        )
+        return Signature("named", kwarg, tuple(named), frozenset(required), unfilled)
+    misplaced: tuple[ast.arg, ...] = ()
     if "payload" in names | starred:
         dict_param = "payload"
+        # The worker passes the dict positionally, so it reaches the first positional
+        # parameter, whatever its name.
+        if not positional or positional[0].arg != dict_param:
+            every = [*named, *(arg for arg in (args.vararg, args.kwarg) if arg is not None)]
+            misplaced = tuple(arg for arg in every if arg.arg == dict_param)
     elif positional:
         dict_param = positional[0].arg
     else:
         return _NO_PARAMETER
     extra = tuple(arg for arg in named if arg.arg in required and arg.arg != dict_param)
-    return Signature("payload", dict_param, (), frozenset(), extra)
+    return Signature("payload", dict_param, (), frozenset(), extra + misplaced)

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 from viksa_ai.devtools._suggest import did_you_mean
 from viksa_ai.devtools.validate._code_index import (
     DECORATOR,
+    WRAPS,
     DecoratorUse,
     EndpointCode,
     FunctionNode,
     ModuleIndex,
     Rebinding,
 )
-from viksa_ai.devtools.validate._context import MAIN_FILE, RuleContext
+from viksa_ai.devtools.validate._context import MAIN_FILE, MAIN_MODULE, RuleContext
 from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.runtime import A2A_PAYLOAD_KEY
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from viksa_ai.models.agent import AgentEndpoint
 
 __all__ = [
+    "async_generator_issues",
     "decorator_issues",
     "function_issues",
     "missing_function_issue",
@@ -102,6 +104,8 @@ def _rebinding_issues(
     # Anything inside the def statement (a `:=` in a default) runs before the def binds.
     end = (function.end_lineno or function.lineno, function.end_col_offset or 0)
     for rebinding in rebindings:
+        if rebinding.how == WRAPS:
+            continue  # `name = wrapper(name)`: the function is kept, as by a decorator
         node = rebinding.node
         line = getattr(node, "lineno", 0)
         if (line, getattr(node, "col_offset", 0)) >= end:
@@ -126,12 +130,59 @@ def _signature_issues(ctx: RuleContext, code: EndpointCode) -> Iterator[Issue]:
             code.function,
         )
     for arg in signature.extra_required:
-        yield ctx.code_issue(
-            "VX216",
-            f"parameter {arg.arg!r} of {name!r} has no default, but the platform passes "
-            "only the payload: give it a default or read the value from the payload",
-            arg,
+        yield ctx.code_issue("VX216", _unfilled_message(code, arg), arg)
+
+
+def _unfilled_message(code: EndpointCode, arg: ast.arg) -> str:
+    """Why the call cannot fill ``arg``, one of the signature's ``extra_required``."""
+    name = code.function.name
+    args = code.function.args
+    signature = code.signature
+    if signature.style == "named":
+        return (
+            f"parameter {arg.arg!r} of {name!r} is positional-only (before `/`), but the "
+            "platform passes the inputs as keyword arguments, so it never receives one: "
+            "remove the `/`"
         )
+    if arg.arg != signature.payload_param:
+        return (
+            f"parameter {arg.arg!r} of {name!r} has no default, but the platform passes "
+            "only the payload: give it a default or read the value from the payload"
+        )
+    if arg is args.vararg or arg is args.kwarg:
+        how = f"`{'*' if arg is args.vararg else '**'}{arg.arg}` does not receive it as a dict"
+    elif any(arg is other for other in args.kwonlyargs):
+        how = f"{arg.arg!r} is keyword-only"
+    else:
+        first = [*args.posonlyargs, *args.args][0].arg
+        how = f"it reaches {first!r}, not {arg.arg!r}"
+    return (
+        f"the platform passes the inputs dict to {name!r} as its first positional "
+        f"argument, and {how}: define it as `async def {name}(payload: Dict[str, Any])`"
+    )
+
+
+def async_generator_issues(ctx: RuleContext, module: ModuleIndex) -> Iterator[Issue]:
+    """VX222: an endpoint function of module main is an async generator (it yields)."""
+    generators = ctx.main.parsed.async_generators if ctx.main is not None else frozenset()
+    if not generators:
+        return  # the usual case: main.py defines no async generator at all
+    seen: set[str] = set()
+    for _, endpoint in ctx.view.endpoints.items:
+        name = endpoint.name
+        function = module.functions.get(name)
+        if endpoint.module != MAIN_MODULE or function is None or name in seen:
+            continue
+        seen.add(name)
+        first = function.decorator_list[0].lineno if function.decorator_list else function.lineno
+        if type(function) is ast.AsyncFunctionDef and (name, first) in generators:
+            yield ctx.code_issue(
+                "VX222",
+                f"endpoint function {name!r} is an async generator (it uses `yield`), "
+                "so calling it returns no awaitable result and the platform cannot run "
+                "it: `return` the result instead of yielding it",
+                function,
+            )
 
 
 def undecorated_issue(ctx: RuleContext, index: int, code: EndpointCode) -> Issue:

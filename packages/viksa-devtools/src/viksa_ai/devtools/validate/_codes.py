@@ -39,6 +39,7 @@ ISSUE_CODES = MappingProxyType(
             "a file name is absolute, climbs out with .., is empty, names a directory "
             "or cannot be written"
         ),
+        "VX118": "warning: a file is named ViksaAI.py, which the worker replaces with the runtime",
         "VX120": "an input's pattern is not a valid regular expression",
         "VX121": "an input's lower bound is above its upper bound",
         "VX122": "an input's default does not meet its own type or constraints",
@@ -64,6 +65,7 @@ ISSUE_CODES = MappingProxyType(
         "VX219": "warning: an @mcp_endpoint function is not in agent_endpoints",
         "VX220": "an endpoint's name is rebound at module level after its function",
         "VX221": "warning: main.py imports a package no requirement installs",
+        "VX222": "an endpoint function is an async generator (it yields)",
         # how code reads inputs
         "VX301": "code reads an input the agent does not declare",
         "VX302": "an endpoint never reads one of its required inputs",

@@ -7,9 +7,14 @@ the validator, the local platform. Stdlib only: the runner imports it on every l
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 
-__all__ = ["file_name_problem", "normalized_file_name"]
+__all__ = ["RUNTIME_FILE", "directory_clashes", "file_name_problem", "normalized_file_name"]
+
+RUNTIME_FILE = "ViksaAI.py"
+"""The file a worker writes into every agent's directory, after the agent's files: the
+runtime that ``from ViksaAI import mcp_endpoint`` imports."""
 
 # ``C:/x`` or ``C:x`` names a drive on Windows, where the runner may also write files.
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -48,3 +53,22 @@ def file_name_problem(name: str) -> str | None:
 def normalized_file_name(name: str) -> str:
     """``name`` as a POSIX relative path (``\\`` as ``/``, ``./`` and ``//`` collapsed)."""
     return str(PurePosixPath(name.replace("\\", "/")))
+
+
+def directory_clashes(names: Sequence[str]) -> Iterator[tuple[int, str, int | None]]:
+    """``(index, directory, owner)`` for each file whose path needs a directory that is a
+    file: another of ``names`` (``owner`` its index) or the runtime (``owner`` None).
+
+    ``names`` are normalized (see :func:`normalized_file_name`) and writable; ``a`` and
+    ``a/b`` cannot both be written.
+    """
+    files: dict[str, int | None] = {RUNTIME_FILE: None}
+    for index, name in enumerate(names):
+        files.setdefault(name, index)
+    for index, name in enumerate(names):
+        parts = name.split("/")
+        for end in range(1, len(parts)):
+            directory = "/".join(parts[:end])
+            if directory in files:
+                yield index, directory, files[directory]
+                break

@@ -28,7 +28,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 
-from viksa_ai.devtools.validate._code_index import TRY_STATEMENTS, ModuleIndex, is_type_checking
+from viksa_ai.devtools.validate._code_index import TRY_STATEMENTS, ModuleIndex, never_on_import
 from viksa_ai.devtools.validate._context import RuleContext
 from viksa_ai.devtools.validate._issues import Issue
 
@@ -229,7 +229,8 @@ def _message(module: str) -> str:
 def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
     """Every import statement that runs unguarded, at any depth, in source order.
 
-    Left out: ``if TYPE_CHECKING:`` bodies (never run) and the body of a ``try`` whose
+    Left out: ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` / ``if False:``
+    bodies (never run when the worker imports main.py) and the body of a ``try`` whose
     handlers catch ``ImportError`` (the agent copes without the package).
     """
     stack: list[ast.stmt] = body[::-1]
@@ -240,7 +241,7 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
             continue
         nested: list[ast.stmt] = []
         if isinstance(statement, ast.If):
-            if not is_type_checking(statement.test):
+            if not never_on_import(statement.test):
                 nested.extend(statement.body)
             nested.extend(statement.orelse)
         elif isinstance(statement, ast.Match):

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from viksa_ai.devtools._suggest import did_you_mean
 from viksa_ai.devtools.validate._context import MAIN_FILE, Rule, RuleContext
-from viksa_ai.devtools.validate._file_names import file_name_problem, normalized_file_name
+from viksa_ai.devtools.validate._file_names import (
+    RUNTIME_FILE,
+    directory_clashes,
+    file_name_problem,
+    normalized_file_name,
+)
 from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
 from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.devtools.validate._manifest import Entries, ManifestView
@@ -70,17 +75,49 @@ def main_file(ctx: RuleContext) -> Iterator[Issue]:
 
 
 def file_names(ctx: RuleContext) -> Iterator[Issue]:
-    """VX117 file names a worker cannot write inside the agent's directory."""
+    """VX117 file names a worker cannot write inside the agent's directory; VX118 a file
+    the worker replaces with the runtime."""
+    written: list[tuple[int, str]] = []  # (index, name) of the files that can be written
+    in_folders = False
     for index, file in ctx.view.files.items:
-        problem = file_name_problem(file.name)
+        name = file.name
+        problem = file_name_problem(name)
         if problem is not None:
             yield Issue(
                 "VX117",
-                f"file name {short_repr(file.name, 80)} {problem}: the worker writes each "
+                f"file name {short_repr(name, 80)} {problem}: the worker writes each "
                 "file inside the agent's directory, so use a relative path such as "
                 '"data/table.csv"',
                 path=join_path("files", index, "name"),
             )
+            continue
+        if "/" in name or "\\" in name:
+            name = normalized_file_name(name)
+            in_folders = in_folders or "/" in name
+        written.append((index, name))
+        if name == RUNTIME_FILE:
+            yield Issue(
+                "VX118",
+                f"the worker writes the runtime to {RUNTIME_FILE} after the agent's files, "
+                "so this file is replaced: rename it",
+                path=join_path("files", index, "name"),
+                severity="warning",
+            )
+    if not in_folders:
+        return  # no file in a folder: no folder can be a file (the usual case)
+    for at, directory, owner in directory_clashes([name for _, name in written]):
+        index, name = written[at]
+        what = (
+            f"the worker writes the runtime to {RUNTIME_FILE}"
+            if owner is None
+            else f"{join_path('files', written[owner][0])} is a file named {directory!r}"
+        )
+        yield Issue(
+            "VX117",
+            f"file name {short_repr(name, 80)} needs {directory!r} to be a folder, but "
+            f"{what}: the worker cannot write both, so rename one",
+            path=join_path("files", index, "name"),
+        )
 
 
 def _duplicates(

@@ -11,9 +11,11 @@ with a literal) become warnings.
 from __future__ import annotations
 
 import ast
+import inspect
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import CodeType
 
 from viksa_ai.devtools.validate._gc import gc_paused
 from viksa_ai.devtools.validate._issues import Issue, Severity
@@ -43,6 +45,10 @@ class ParsedSource:
     source: SourceText
     tree: ast.Module | None
     issues: tuple[Issue, ...]
+    async_generators: frozenset[tuple[str, int]] = frozenset()
+    """(name, first line) of each function the module body defines (in if/try blocks
+    too) that is an async generator: an ``async def`` holding ``yield``. The first line
+    is the def's, or its first decorator's. Read from the compiled code."""
 
 
 class _Located:
@@ -93,13 +99,24 @@ def parse_source(text: str, *, file: str = "main.py", path: str = "") -> ParsedS
         )
         return ParsedSource(source, None, (at.issue("VX204", message),))
     issues: list[Issue] = []
+    generators: frozenset[tuple[str, int]] = frozenset()
     with gc_paused(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tree = _parse(text, at, issues)
         if tree is not None:
-            _compile(tree, text, at, issues)
+            code = _compile(tree, text, at, issues)
+            if code is not None and "yield" in text:  # a C-level scan: rarely true
+                generators = _async_generators(code)
     issues.extend(_warning_issues(caught, at))
-    return ParsedSource(source, tree, tuple(issues))
+    return ParsedSource(source, tree, tuple(issues), generators)
+
+
+def _async_generators(code: CodeType) -> frozenset[tuple[str, int]]:
+    return frozenset(
+        (const.co_name, const.co_firstlineno)
+        for const in code.co_consts
+        if type(const) is CodeType and const.co_flags & inspect.CO_ASYNC_GENERATOR
+    )
 
 
 def _parse(text: str, at: _Located, issues: list[Issue]) -> ast.Module | None:
@@ -116,24 +133,25 @@ def _parse(text: str, at: _Located, issues: list[Issue]) -> ast.Module | None:
     return None
 
 
-def _compile(tree: ast.Module, text: str, at: _Located, issues: list[Issue]) -> None:
+def _compile(tree: ast.Module, text: str, at: _Located, issues: list[Issue]) -> CodeType | None:
+    """The module's code object, or None when Python refuses it (an issue says why)."""
     try:
-        compile(tree, at.file, "exec", flags=0, dont_inherit=True)
-        return
+        return compile(tree, at.file, "exec", flags=0, dont_inherit=True)
     except SyntaxError as exc:
         issues.append(_syntax_issue("VX202", exc, at, byte_columns=True))
-        return
+        return None
     except RecursionError:
         pass  # converting a deep tree back to C recurses in Python; the text may not
     except (MemoryError, ValueError, TypeError, OverflowError):
         issues.append(_too_deep(at, "compile"))
-        return
+        return None
     try:
-        compile(text, at.file, "exec", flags=0, dont_inherit=True)
+        return compile(text, at.file, "exec", flags=0, dont_inherit=True)
     except SyntaxError as exc:
         issues.append(_syntax_issue("VX202", exc, at, byte_columns=True))
     except (RecursionError, MemoryError, ValueError, TypeError, OverflowError):
         issues.append(_too_deep(at, "compile"))
+    return None
 
 
 def _syntax_issue(code: str, exc: SyntaxError, at: _Located, *, byte_columns: bool) -> Issue:

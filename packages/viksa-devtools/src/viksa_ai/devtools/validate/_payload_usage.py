@@ -5,6 +5,13 @@ Recognised reads of a dict parameter ``payload`` (any name): ``payload.get("k")`
 ``"k" not in payload``. Any other use of the name (passing the dict on, iterating it,
 ``payload.keys()``, a computed key, rebinding it) makes the usage *opaque*: the keys
 read cannot all be known, so "required input never read" is not claimed for it.
+
+Reads after the name is bound again (``payload = {...}``, a ``for``/``with``/``except``/
+``match``/``:=`` target, ``nonlocal`` from a nested function...) read another dict, and
+reads of a key after the code writes it (``payload["k"] = v``) or after
+``payload.update(...)`` read what the code put there: neither is a read of an input, so
+neither is reported as one. A comprehension or nested scope with its own variable of
+that name is not the payload either.
 """
 
 from __future__ import annotations
@@ -16,7 +23,17 @@ from typing import Any, NamedTuple, TypeAlias
 __all__ = ["KeyRead", "PayloadUsage", "scan_payload_usage"]
 
 _READ_METHODS = frozenset({"get", "pop", "setdefault"})
-_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+# Methods that put keys the code chose into the dict: later reads may read those.
+_WRITE_METHODS = frozenset({"update", "__setitem__", "__ior__"})
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+# Nested scopes that may have their own variable of the name (a parameter, a
+# comprehension target): their bodies then use that variable, not ours.
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, *_COMPREHENSIONS})
+# Nodes that bind a name given as a string, not as a Name node.
+_STRING_BINDERS = frozenset(
+    {ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Import, ast.ImportFrom}
+    | {ast.Global, ast.Nonlocal, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
+)
 # Fields that hold identifiers, operators, flags or literal values, never code.
 _NOT_CODE = frozenset(
     {
@@ -81,6 +98,11 @@ def scan_payload_usage(
     stack, and it visits statements in source order.
     """
     reads: list[KeyRead] = []
+    # Where the name is bound again (or the dict's keys replaced), and where each key is
+    # written: reads after those do not read the call's inputs (see the module doc).
+    # Each is (None, node) for a rebinding, (key, node) for a write; None until the
+    # first (most functions have neither: no list is made for them).
+    changes: list[tuple[str | None, ast.AST]] | None = None
     found = accounted = 0
     limit = _NO_LIMIT if max_mentions is None else max_mentions
     stack: list[Any] = body[::-1]
@@ -95,6 +117,9 @@ def scan_payload_usage(
         if kind is _NAME:
             if node.id == name:
                 found += 1
+                if type(node.ctx) is not _LOAD:
+                    changes = [] if changes is None else changes
+                    changes.append((None, node))
             continue
         if kind is _CONSTANT:
             continue
@@ -128,6 +153,14 @@ def scan_payload_usage(
                     if node.keywords:
                         extend([keyword.value for keyword in node.keywords])
                     continue
+            elif (
+                type(func) is _ATTRIBUTE
+                and func.attr in _WRITE_METHODS
+                and type(func.value) is _NAME
+                and func.value.id == name
+            ):
+                changes = [] if changes is None else changes
+                changes.append((None, node))  # then counted as an opaque use, below
         elif kind is _SUBSCRIPT:
             target, key = node.value, node.slice
             if (
@@ -140,6 +173,9 @@ def scan_payload_usage(
                 accounted += 1
                 if type(node.ctx) is _LOAD:
                     reads.append((key.value, node))
+                else:
+                    changes = [] if changes is None else changes
+                    changes.append((key.value, node))
                 continue
         elif kind is _COMPARE:
             matched = _membership_reads(node, name)
@@ -150,11 +186,14 @@ def scan_payload_usage(
                 operands = [node.left, *node.comparators]
                 extend([op for i, op in enumerate(operands) if i not in matched])
                 continue
-        elif kind in _SCOPES and _binds(node.args, name):
-            # A nested function or lambda with its own parameter of that name:
-            # its body uses that parameter, not ours.
+        elif kind in _SCOPES and _binds(node, name):
+            # A nested function, lambda or comprehension with its own variable of that
+            # name: its body uses that variable, not ours.
             extend(_outer_parts(node))
             continue
+        elif kind in _STRING_BINDERS and _binds_by_string(node, name):
+            changes = [] if changes is None else changes
+            changes.append((None, node))
         fields = _CODE_FIELDS.get(kind)
         if fields is None:
             continue  # not a node: a None key of a dict display
@@ -164,7 +203,61 @@ def scan_payload_usage(
                 extend(value[::-1])
             elif value is not None:
                 push(value)
-    return PayloadUsage(tuple(reads), found != accounted)
+    opaque = found != accounted
+    if changes is not None:
+        rebound = [node for key, node in changes if key is None]
+        written = [(key, node) for key, node in changes if key is not None]
+        reads = _input_reads(body, reads, rebound, written)
+        # Once the name is bound again, what the parameter was used for is not followed.
+        opaque = opaque or bool(rebound)
+    return PayloadUsage(tuple(reads), opaque)
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+
+
+def _input_reads(
+    body: list[ast.stmt],
+    reads: list[KeyRead],
+    rebound: list[ast.AST],
+    written: list[tuple[str, ast.AST]],
+) -> list[KeyRead]:
+    """The reads that read the call's inputs: those before the name is bound again, and
+    of each key, those before the code writes it.
+
+    A binding by assignment takes effect once its value is computed, so it is placed at
+    the end of the assignment: ``payload["k"] = payload["k"].strip()`` reads the input.
+    """
+    ends: dict[int, tuple[int, int]] = {}
+    targets = {id(node) for node in rebound} | {id(node) for _, node in written}
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.Assign):
+            assigned: list[ast.expr] = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            assigned = [node.target]
+        else:
+            continue
+        end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+        for target in assigned:
+            for part in ast.walk(target):
+                if id(part) in targets:
+                    ends[id(part)] = end
+
+    def effective(node: ast.AST) -> tuple[int, int]:
+        return ends.get(id(node)) or _position(node)
+
+    first_rebound = min(map(effective, rebound), default=(sys.maxsize, 0))
+    first_written: dict[str, tuple[int, int]] = {}
+    for key, node in written:
+        position = effective(node)
+        if position < first_written.get(key, (sys.maxsize, 0)):
+            first_written[key] = position
+    return [
+        (key, node)
+        for key, node in reads
+        if _position(node) < min(first_rebound, first_written.get(key, first_rebound))
+    ]
 
 
 def _str_constant(node: ast.AST) -> str | None:
@@ -186,14 +279,38 @@ def _membership_reads(node: ast.Compare, name: str) -> dict[int, str]:
     return matched
 
 
-def _binds(args: ast.arguments, name: str) -> bool:
+def _binds(node: ast.AST, name: str) -> bool:
+    """Whether the nested scope ``node`` has its own parameter or comprehension target ``name``."""
+    if isinstance(node, _COMPREHENSIONS):
+        return any(
+            type(target) is ast.Name and target.id == name and type(target.ctx) is ast.Store
+            for generator in node.generators
+            for target in ast.walk(generator.target)
+        )
+    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+    args = node.args
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     every.extend(arg for arg in (args.vararg, args.kwarg) if arg is not None)
     return any(arg.arg == name for arg in every)
 
 
-def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
-    """What a nested scope evaluates in the enclosing one: decorators, defaults, annotations."""
+def _binds_by_string(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` binds ``name`` spelled as a string (``except E as name``...)."""
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return name in node.names
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((alias.asname or alias.name.split(".", 1)[0]) == name for alias in node.names)
+    if isinstance(node, ast.MatchMapping):
+        return node.rest == name
+    return getattr(node, "name", None) == name
+
+
+def _outer_parts(node: ast.AST) -> list[ast.AST]:
+    """What a nested scope evaluates in the enclosing one: decorators, defaults,
+    annotations; a comprehension, its first iterable."""
+    if isinstance(node, _COMPREHENSIONS):
+        return [node.generators[0].iter]
+    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
     args = node.args
     parts: list[ast.AST] = [*args.defaults]
     parts.extend(default for default in args.kw_defaults if default is not None)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from operator import itemgetter
 
 from viksa_ai.devtools.validate._code_rules import (
+    async_generator_issues,
     decorator_issues,
     function_issues,
     missing_function_issue,
@@ -55,13 +56,14 @@ __all__ = ["run_rules", "too_deep"]
     _INPUT_SPECS,  # VX120-VX125
     _PARSE,  # VX201-VX206
     _FUNCTIONS,  # VX210, VX211, VX215, VX216, VX220
+    _GENERATORS,  # VX222
     _DECORATORS,  # VX212, then VX211, VX213, VX214, VX217, VX218
     _UNDECLARED,  # VX219
     _READS,  # VX301, VX306, VX307
     _UNREAD,  # VX302, VX304, VX305
     _UNUSED,  # VX303
     _IMPORTS,  # VX221
-) = range(len(MANIFEST_RULES), len(MANIFEST_RULES) + 13)
+) = range(len(MANIFEST_RULES), len(MANIFEST_RULES) + 14)
 _RANK = itemgetter(0)
 _ASYNC_DEF = ast.AsyncFunctionDef
 
@@ -85,6 +87,8 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
     _collect(found, _PARSE, parse_problems(ctx))
     module = ctx.module
     if module is not None:
+        if ctx.main is not None and ctx.main.parsed.async_generators:  # rarely any
+            _collect(found, _GENERATORS, async_generator_issues(ctx, module))
         _collect(found, _DECORATORS, decorator_issues(ctx, module, declared))
         _collect(found, _UNDECLARED, undeclared_endpoints(ctx, module, declared))
     _collect(found, _UNUSED, unused_inputs(ctx, used))
