@@ -223,8 +223,12 @@ def test_the_readme_walkthrough_runs_as_written(
     # Past the README: an invalid edit is reported with the validator's lines, and the
     # last good revision keeps serving.
     main_py = work / "my_agent" / "main.py"
-    main_py.write_text(main_py.read_text().replace("async def greet", "def greet"))
+    good = main_py.read_text()
+    main_py.write_text(good.replace("async def greet", "def greet"))
     dev.wait_line_containing(": invalid; revision 2 keeps serving; fix and save")
+    # Undoing the mistake is acknowledged: the folder is what revision 2 serves.
+    main_py.write_text(good)
+    dev.wait_line_containing("my_agent: unchanged (revision 2 is deployed); nothing to do")
     assert any(" VX211 " in line for line in dev.lines)
     done = subprocess.run(
         ["viksa", "call", "my_agent", "greet", "-i", "name=Ada"],
@@ -235,6 +239,11 @@ def test_the_readme_walkthrough_runs_as_written(
         timeout=120,
     )
     assert json.loads(done.stdout) == {"greeting": "Hi, Ada."}
+    # A valid edit with a warning (a package main.py imports but requirements does not
+    # list) deploys, and the watcher shows the warning, as `viksa validate` would.
+    main_py.write_text(good.replace("from typing", "import httpx  # noqa: F401\nfrom typing"))
+    dev.wait_line_containing("my_agent: updated (revision 3), changed: files")
+    assert any(" VX221 (warning) main.py imports 'httpx'" in line for line in dev.lines)
     assert dev.stop() in (0, 130)
     assert not any("Traceback" in line for line in dev.lines), "\n".join(dev.lines)
 
@@ -363,3 +372,54 @@ def test_the_generated_test_prints_what_the_readme_shows(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Warning" not in done.stdout + done.stderr, done.stderr
+
+
+def test_a_second_viksa_dev_on_the_same_data_file_is_refused(
+    tmp_path: Path, background: list[Background]
+) -> None:
+    # A newcomer starts `viksa dev` again in another terminal (another --port, or --reset
+    # to start clean): sharing the file would fail the first's running executions as
+    # "interrupted" and change its password; --reset would delete its data.
+    env = clean_env(tmp_path)
+    first = Background(["viksa", "dev", "--port", "0"], tmp_path, env)
+    background.append(first)
+    api_key = first.wait_line("export VIKSA_API_KEY=").partition("=")[2]
+    base_url = first.wait_line("export VIKSA_BASE_URL=").partition("=")[2]
+    data = tmp_path / ".viksa" / "platform.db"
+    for extra in ([], ["--reset"]):
+        done = viksa("dev", "--port", "0", *extra, cwd=tmp_path, env=env, code=2)
+        assert done.stdout == ""
+        message = done.stderr.strip()
+        assert message.startswith(
+            f"viksa dev: the data file {Path('.viksa') / 'platform.db'} is in use by another "
+            f"viksa dev (pid {first.process.pid})"
+        ), message
+        assert "--data" in message
+        assert "--memory" in message
+        assert data.is_file()
+    # The first platform still serves, its key unchanged.
+    me = viksa(
+        *("call", "no_such_agent", "greet", "--base-url", base_url, "--api-key", api_key),
+        cwd=tmp_path,
+        env=env,
+        code=2,
+    )
+    assert "no agent 'no_such_agent'" in me.stderr, me.stderr
+    assert first.stop() in (0, 130)
+    # Once the first has stopped, the file is free again.
+    second = Background(["viksa", "dev", "--port", "0"], tmp_path, env)
+    background.append(second)
+    second.wait_line("export VIKSA_PROJECT_ID=")
+
+
+def test_the_help_first_hour_is_the_readme_walkthrough(tmp_path: Path) -> None:
+    # `viksa --help` showed `viksa dev --watch my_agent`: without --save-profile, the
+    # `viksa deploy` it lists next, in another terminal, has no credentials.
+    done = viksa("--help", cwd=tmp_path, env=clean_env(tmp_path))
+    text = done.stdout
+    block = text[text.index("first hour:\n") :].split("\n\n")[0].splitlines()[1:]
+    # A command's line starts with `viksa`; a longer one's description goes on below it.
+    shown = [re.split(r"\s{2,}", line.strip())[0] for line in block if "  viksa " in line]
+    readme = [command for _, command, _ in walkthrough() if command is not None]
+    assert len(shown) == 6
+    assert shown == [c for c in readme if c in shown]  # each one as the README types it

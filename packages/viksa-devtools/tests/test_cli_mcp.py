@@ -26,3 +26,14 @@ def test_the_folder_and_options_go_to_the_bridge(
     assert capsys.readouterr().err == (
         "viksa mcp serve: --path no/such/dir: not a directory holding an agent\n"
     )
+
+
+def test_a_missing_folder_names_only_the_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    # It said "the following arguments are required: DIR, bridge_args": an internal name,
+    # for options that are optional.
+    with pytest.raises(SystemExit) as info:
+        main(["mcp", "serve"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "viksa mcp serve: error: the following arguments are required: DIR"
+    )

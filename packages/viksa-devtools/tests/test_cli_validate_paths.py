@@ -130,3 +130,16 @@ def test_a_large_agent_nested_too_deeply_to_send_to_a_worker_is_reported(
     captured = capsys.readouterr()
     assert captured.out.startswith("agent.json: VX004 the manifest is nested too deeply")
     assert captured.err == ""
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_main_py_given_for_the_agent_says_to_pass_its_folder(
+    in_an_agent_folder: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # A newcomer's slip: `viksa validate my_agent/main.py` read main.py as JSON.
+    arguments = [command, "main.py"] + (["echo"] if command == "run" else [])
+    assert cli.main(arguments) != 0
+    err = capsys.readouterr().err
+    assert "this is Python code, not the agent's manifest" in err
+    assert "pass the agent's directory" in err
+    assert "not valid JSON" not in err

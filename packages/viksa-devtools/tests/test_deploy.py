@@ -207,3 +207,52 @@ def test_the_viksa_deploy_fixture_returns_the_agent(agent: Path, viksa_deploy: A
     deployed = viksa_deploy(agent)
     assert deployed["agent_alias"] == "hello"
     assert deployed["deploy_status"] == "deployed"
+
+
+def test_the_deploy_command_shows_the_validators_warnings(
+    agent: Path,
+    viksa_sync_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A newcomer imports httpx without listing it in requirements: `viksa deploy` must
+    # say what `viksa validate` says (VX221: the import fails on a platform worker), not
+    # deploy silently an agent that works only locally.
+    main_py = agent / "main.py"
+    source = main_py.read_text().replace("from typing", "import httpx  # noqa: F401\nfrom typing")
+    main_py.write_text(source)
+    monkeypatch.setattr(_cli_deploy, "_connect", lambda args: Borrowed(viksa_sync_client))
+    capsys.readouterr()
+    assert main(["deploy", str(agent)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "hello: created (revision 1)"
+    [warning] = err.splitlines()
+    assert warning.startswith(f"{agent / 'main.py'}:")
+    assert " VX221 (warning) main.py imports 'httpx'" in warning
+    main_py.write_text(source.replace("Hello, ", "Hi, "))
+    assert main(["deploy", str(agent), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["agents"][0]["action"] == "updated"
+    assert document["agents"][0]["warnings"] == [warning]
+    result = deploy_agent(viksa_sync_client, agent)
+    assert (result.action, result.warnings) == ("unchanged", (warning,))
+
+
+def test_call_words_an_invalid_input_as_run_does(
+    agent: Path,
+    viksa_sync_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `viksa call -i name=` said "pulse POST /pulse/executor/execute -> 422: inputs.name:
+    # ...": the HTTP plumbing, where `viksa run` says which input is wrong and why.
+    from viksa_ai.devtools import _cli_common
+
+    deploy_agent(viksa_sync_client, agent)
+    monkeypatch.setattr(_cli_common, "connect", lambda args: Borrowed(viksa_sync_client))
+    capsys.readouterr()
+    assert main(["run", str(agent), "greet", "-i", "name=", "--format", "json"]) == 3
+    ran = json.loads(capsys.readouterr().err)["error"]
+    assert main(["call", "hello", "greet", "-i", "name=", "--format", "json"]) == 3
+    called = json.loads(capsys.readouterr().err)["error"]
+    assert (called["kind"], called["message"]) == ("invalid_input", ran["message"])

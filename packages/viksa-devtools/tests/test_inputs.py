@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from viksa_ai.devtools import Issue, check_inputs
+from viksa_ai.devtools.validate._inputs import check_value
 from viksa_ai.models.agent import AgentEndpoint, AgentInput
 
 ENDPOINT: dict[str, Any] = {
@@ -177,3 +178,21 @@ def test_any_json_specs_give_issues_never_exceptions(
 ) -> None:
     issues = check_inputs(values, endpoint, inputs)
     assert all(isinstance(issue, Issue) for issue in issues)
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "wanted"),
+    [
+        ({"type": "string", "min_length": 1}, "", "must have at least 1 character"),
+        ({"type": "string", "max_length": 1}, "ab", "must have at most 1 character"),
+        ({"type": "list", "min_length": 1}, [], "must have at least 1 item"),
+        ({"type": "dict", "max_length": 1}, {"a": 1, "b": 2}, "must have at most 1 item"),
+        ({"type": "string", "min_length": 3}, "ab", "must have at least 3 characters"),
+        ({"type": "list", "max_length": 2}, [1, 2, 3], "must have at most 2 items"),
+    ],
+)
+def test_a_length_bound_is_worded_with_its_count(
+    spec: dict[str, Any], value: object, wanted: str
+) -> None:
+    (issue,) = check_value(value, AgentInput.model_validate({"name": "x", **spec}))
+    assert issue.message == f"input 'x' {wanted}"

@@ -127,7 +127,10 @@ def test_deploy_without_credentials_exits_2_with_a_message(
     assert main(["init", str(tmp_path / "a")]) == 0
     capsys.readouterr()
     assert main(["deploy", str(tmp_path / "a")]) == 2
-    assert capsys.readouterr().err.startswith("viksa deploy: no Viksa credentials: run ")
+    err = capsys.readouterr().err
+    assert err.startswith("viksa deploy: no Viksa credentials: run ")
+    # Plain `viksa dev` saves no profile: the advice names the flag that does.
+    assert "`viksa dev --save-profile`" in err
     assert main(["call", "a", "greet", "--format", "text"]) == 2
     assert capsys.readouterr().err.startswith("viksa call: no Viksa credentials: run ")
 

@@ -196,6 +196,12 @@ def test_unknown_endpoint_lists_the_available_ones() -> None:
     assert "echo" in str(caught.value)
 
 
+def test_a_misspelt_endpoint_gets_a_did_you_mean_as_in_viksa_call() -> None:
+    with pytest.raises(EndpointNotFoundError) as caught:
+        run_endpoint(PROBE, "ecoh")
+    assert "no endpoint 'ecoh' (did you mean 'echo'?): use one of " in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("inputs", "code_input"),
     [

@@ -220,3 +220,44 @@ def test_a_port_in_use_is_one_line_and_exit_2(
     assert f"viksa-mcp-bridge: cannot listen on 127.0.0.1:{port}: " in err
     assert "Traceback" not in err
     assert "ExceptionGroup" not in err
+
+
+def _script(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_help_and_usage_errors_do_not_load_the_mcp_sdk() -> None:
+    # `viksa-mcp-bridge --help` took 3 s on a busy machine: the mcp SDK and pydantic were
+    # imported before the arguments were read.
+    done = _script(
+        "import sys\n"
+        "from viksa_ai.mcp_bridge.cli import main\n"
+        "assert main(['--agent-id', 'a', '--all-deployed']) == 2\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mcp', 'pydantic', 'httpx'}))\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_ctrl_c_while_the_bridge_starts_is_no_traceback() -> None:
+    # Ctrl-C in the second the mcp SDK takes to import printed a KeyboardInterrupt
+    # traceback; this finder raises it where the import of the SDK's modules starts (not
+    # at the package's cheap check that the SDK is installed).
+    done = _script(
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith('mcp.'):\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        "sys.argv[0] = 'viksa-mcp-bridge'\n"
+        "from viksa_ai.mcp_bridge.cli import main\n"
+        "sys.exit(main(['--path', 'examples/text_tools_agent']))\n"
+    )
+    assert (done.returncode, done.stderr) == (0, "")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viksa_ai.client import ViksaValidationError
 
 from viksa_ai.devtools._cli_common import (
     CommandError,
@@ -98,7 +101,7 @@ def call_command(args: argparse.Namespace) -> int:
         except CommandError as exc:
             return _report(exc, args)
         except ViksaValidationError as exc:
-            return _report(CommandError(api_error_message(exc), 3), args)
+            return _report(CommandError(_invalid_inputs(exc) or api_error_message(exc), 3), args)
         except ViksaError as exc:
             return _report(CommandError(api_error_message(exc), kind="platform_error"), args)
     from viksa_ai.devtools._cli_output import print_failure, print_result
@@ -181,3 +184,11 @@ def _typed_inputs(
     refs = [r.get("input_ref") for r in endpoint.get("inputs", []) if isinstance(r, Mapping)]
     declared = {str(ref): types.get(str(ref)) for ref in refs}
     return dict(typed_value(item, declared) for item in assignments)
+
+
+def _invalid_inputs(exc: ViksaValidationError) -> str | None:
+    """The platform's 422 about the inputs worded as ``viksa run`` words it, or None."""
+    details = exc.details
+    if not details or not all((d.field or "").startswith("inputs") for d in details):
+        return None
+    return "invalid inputs: " + "; ".join(d.message for d in details)

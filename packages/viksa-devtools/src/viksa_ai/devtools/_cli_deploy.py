@@ -124,6 +124,8 @@ def deploy_command(args: argparse.Namespace) -> int:
                 continue
             documents.append({"path": path, **dataclasses.asdict(result)})
             if args.format == "text":
+                for line in result.warnings:  # as `viksa validate` prints them
+                    print(line, file=sys.stderr, flush=True)
                 print("\n".join(describe(result)), flush=True)
     if args.format == "json":
         print(json.dumps({"ok": not failed, "agents": documents}, indent=2))

@@ -10,9 +10,14 @@ import argparse
 import os
 import secrets
 import sys
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viksa_ai.devtools.platform import PlatformConfig
 
 __all__ = ["DEFAULT_DATA", "add_parser"]
 
@@ -32,7 +37,8 @@ def add_parser(subparsers: Any) -> None:
             "credentials and the export lines for ViksaClient.from_env(). "
             "Needs: pip install 'viksa-devtools[server]'. Exit status: 130 stopped "
             "with Ctrl-C, 1 the port cannot be listened on, 2 usage error (a bad option, a "
-            "data file that cannot be opened, a --watch path that holds no agent)."
+            "data file that cannot be opened or that another viksa dev serves, a --watch path "
+            "that holds no agent)."
         ),
     )
     parser.add_argument(
@@ -207,6 +213,25 @@ def _run(args: argparse.Namespace) -> int:
             print(f"viksa dev: bad --fault {spec!r}: {exc}", file=sys.stderr)
             return 2
     data: Path | None = None if args.memory else args.data
+    with ExitStack() as held:
+        if data is not None:
+            from viksa_ai.devtools._data_lock import DataFileLockError, data_file_lock
+
+            try:
+                held.enter_context(data_file_lock(data))
+            except DataFileLockError as exc:
+                print(f"viksa dev: {exc}", file=sys.stderr)
+                return 2
+        return _serve(args, data, PlatformConfig, serve)
+
+
+def _serve(
+    args: argparse.Namespace,
+    data: Path | None,
+    config_type: type[PlatformConfig],
+    serve: Callable[..., int],
+) -> int:
+    """Serve on ``data`` (None: in memory), whose lock this process holds."""
     if args.reset and data is not None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{data}{suffix}").unlink(missing_ok=True)
@@ -216,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
     on_ready = _session(args)
     if isinstance(on_ready, int):
         return on_ready
-    config = PlatformConfig(
+    config = config_type(
         data_path=data,
         access_token_ttl=args.access_token_ttl,
         faults=tuple(args.fault),

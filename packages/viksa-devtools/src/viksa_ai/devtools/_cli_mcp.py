@@ -33,7 +33,10 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     serve.add_argument("directory", metavar="DIR", help="the agent folder")
-    serve.add_argument("bridge_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    bridge = serve.add_argument("bridge_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    # Python < 3.12 counts a REMAINDER positional as required: a missing DIR was reported
+    # as "required: DIR, bridge_args".
+    bridge.required = False
     serve.set_defaults(handler=_serve)
 
 

@@ -8,7 +8,7 @@ the local platform and the hosted one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class DeployResult:
     """The manifest fields an update changed."""
     secrets: tuple[str, ...] = ()
     """The ``METHOD.PARAM`` names bound to vault secrets by this deploy."""
+    warnings: tuple[str, ...] = ()
+    """The validator's warnings about the folder, as ``viksa validate`` prints them."""
 
 
 def read_agent(path: Path) -> tuple[str, dict[str, Any]]:
@@ -52,6 +54,12 @@ def read_agent(path: Path) -> tuple[str, dict[str, Any]]:
 
     Raises :class:`DeployError` with the validator's lines when it is not valid.
     """
+    alias, body, _ = _read_agent(path)
+    return alias, body
+
+
+def _read_agent(path: Path) -> tuple[str, dict[str, Any], tuple[str, ...]]:
+    """:func:`read_agent`, and the validator's warning lines."""
     from viksa_ai.devtools._cli_validate import report_lines
     from viksa_ai.devtools._scaffold import alias_for
     from viksa_ai.devtools.validate._agent_source import AgentSourceError, read_manifest_source
@@ -69,7 +77,8 @@ def read_agent(path: Path) -> tuple[str, dict[str, Any]]:
         folder = source.manifest_path.parent.resolve().name
         alias = alias_for(folder)
     body["agent_alias"] = alias
-    return alias, body
+    # A valid agent's issues are warnings; the last line is the summary.
+    return alias, body, tuple(lines[:-1])
 
 
 def _declared_params(value: Any) -> dict[str, dict[str, Any]]:
@@ -147,16 +156,18 @@ def deploy_agent(client: Any, path: Path, secrets: Mapping[str, str] | None = No
     ``client`` is a ``ViksaSyncClient``. ``secrets`` maps ``METHOD.PARAM`` to a value,
     stored in the platform's vault as ``ALIAS.METHOD.PARAM`` and bound to the agent.
     Deploying an unchanged folder again changes nothing (``action`` is ``unchanged``).
+    The validator's warnings come back in ``warnings``: they do not stop a deploy.
     Raises :class:`DeployError` (the client's errors included) with what went wrong.
     """
     from viksa_ai.client import ViksaError
     from viksa_ai.devtools._cli_common import api_error_message
 
-    alias, body = read_agent(path)
+    alias, body, warnings = _read_agent(path)
     try:
-        return _deploy(client, alias, body, dict(secrets or {}))
+        result = _deploy(client, alias, body, dict(secrets or {}))
     except ViksaError as exc:
         raise DeployError(f"{alias}: {api_error_message(exc)}") from None
+    return replace(result, warnings=warnings)
 
 
 def _deploy(client: Any, alias: str, body: dict[str, Any], secrets: dict[str, str]) -> DeployResult:

@@ -137,12 +137,13 @@ class _Watcher:
         except Exception as exc:  # a watcher outlives one failed deploy, and says why
             self._fail(agent, [f"{_shown(agent)}: deploy failed ({type(exc).__name__}: {exc})"])
             return
-        self._failed.pop(agent, None)
+        was_failing = self._failed.pop(agent, None) is not None
         self._serving[agent] = result.revision
-        if result.action == "unchanged" and not first:
+        if result.action == "unchanged" and not first and not was_failing:
             return
         lines = describe(result)
-        self._log("\n".join(lines if first else lines[:1]))
+        # The validator's warnings first, as an invalid folder's report comes first.
+        self._log("\n".join([*result.warnings, *(lines if first else lines[:1])]))
 
     def _fail(self, agent: Path, lines: list[str]) -> None:
         text = "\n".join(lines)

@@ -322,8 +322,8 @@ def resolve_connection(
         source = f"profile {chosen[0]}"
     else:
         raise ProfileError(
-            "no Viksa credentials: run `viksa login` (or start `viksa dev`, which writes "
-            "a local profile), set VIKSA_API_KEY, or pass --api-key"
+            "no Viksa credentials: run `viksa login` (or start `viksa dev --save-profile`, "
+            "which saves a local profile), set VIKSA_API_KEY, or pass --api-key"
         )
 
     def pick(flag: str | None, variable: str, key: str) -> str | None:

@@ -26,7 +26,9 @@ first hour:
   viksa init my_agent              scaffold agent.json, main.py and test_agent.py
   viksa validate my_agent          check the manifest and main.py (never runs code)
   viksa run my_agent greet -i name=Ada
-  viksa dev --watch my_agent       a local platform that redeploys on every save
+  viksa dev --watch my_agent --save-profile
+                                   a local platform that redeploys on every save, saved
+                                   as a profile for deploy and call in another terminal
   viksa deploy my_agent            create or update the agent on a platform
   viksa call my_agent greet -i name=Ada
 """

@@ -13,12 +13,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
 from viksa_ai.mcp_bridge import __version__
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError
-from viksa_ai.mcp_bridge._server import Backend, BridgeServer
+
+if TYPE_CHECKING:
+    # Imported when the bridge starts: the mcp SDK (and pydantic) take a second or more,
+    # which --help, a usage error or Ctrl-C in that second should not wait for.
+    from viksa_ai.mcp_bridge._server import Backend, BridgeServer
 
 __all__ = ["build_parser", "main"]
 
@@ -194,6 +199,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
     """Entry point of ``viksa-mcp-bridge``; returns the exit code."""
     args = build_parser(prog).parse_args(argv)
     try:
+        return _start(args, prog)
+    except KeyboardInterrupt:  # Ctrl-C, while the bridge starts too: no traceback
+        return 0
+
+
+def _start(args: argparse.Namespace, prog: str) -> int:
+    try:
         interval = args.refresh_interval
         if interval is None:
             interval = _env_float("VIKSA_MCP_REFRESH_INTERVAL", 60.0)
@@ -203,6 +215,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
     except BridgeConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    from viksa_ai.mcp_bridge._server import BridgeServer
+
     # stdout is the protocol on stdio: every log line goes to stderr.
     logging.basicConfig(
         stream=sys.stderr,
@@ -218,8 +232,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
     except BridgeConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 0
     return 0
 
 

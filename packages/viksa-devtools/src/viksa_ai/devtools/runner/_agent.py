@@ -77,9 +77,12 @@ class LoadedAgent:
             for endpoint in endpoints:
                 if (endpoint.module, endpoint.name) == (module, function):
                     return endpoint
+        from viksa_ai.devtools._suggest import did_you_mean
+
         available = [endpoint.name for endpoint in endpoints]
         raise EndpointNotFoundError(
-            f"the agent has no endpoint {name!r}: use one of {', '.join(available) or '(none)'}",
+            f"the agent has no endpoint {name!r}{did_you_mean(name, available)}: "
+            f"use one of {', '.join(available) or '(none)'}",
             endpoint=name,
             available=available,
         )

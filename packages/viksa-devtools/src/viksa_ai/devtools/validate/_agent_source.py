@@ -97,6 +97,12 @@ def _manifest_path(path: Path) -> Path:
                 )
             return manifest_path
         if path.exists():
+            if path.suffix == ".py":
+                # The usual slip: the agent's code given where its manifest is read.
+                raise AgentSourceError(
+                    f"{path}: this is Python code, not the agent's manifest: pass the "
+                    f"agent's directory ({path.parent}) or its {MANIFEST_FILE}"
+                )
             return path
     except OSError as exc:  # a name too long, a directory that may not be searched...
         raise AgentSourceError(f"{path}: cannot read it ({_reason(exc)})") from None

@@ -173,13 +173,11 @@ def check_value(
         if spec.max_value is not None and value > spec.max_value:
             issues.append(issue("VX405", f"must be at most {short_repr(spec.max_value)}"))
     if isinstance(value, (str, list, tuple, dict)):
-        unit = "characters" if isinstance(value, str) else "items"
+        unit = "character" if isinstance(value, str) else "item"
         if spec.min_length is not None and len(value) < spec.min_length:
-            issues.append(
-                issue("VX406", f"must have at least {short_repr(spec.min_length)} {unit}")
-            )
+            issues.append(issue("VX406", f"must have at least {_count(spec.min_length, unit)}"))
         if spec.max_length is not None and len(value) > spec.max_length:
-            issues.append(issue("VX407", f"must have at most {short_repr(spec.max_length)} {unit}"))
+            issues.append(issue("VX407", f"must have at most {_count(spec.max_length, unit)}"))
     if isinstance(value, str) and spec.pattern is not None:
         compiled = compile_pattern(spec.pattern)
         if isinstance(compiled, str):
@@ -330,3 +328,8 @@ def _input_model(
     if issues is not None:
         issues.extend(problems)
     return None
+
+
+def _count(bound: int, unit: str) -> str:
+    """``1 character``, ``3 characters``: a length bound with its unit."""
+    return f"{short_repr(bound)} {unit}" if bound == 1 else f"{short_repr(bound)} {unit}s"
