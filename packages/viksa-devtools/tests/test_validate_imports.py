@@ -241,3 +241,31 @@ def test_packages_known_under_another_name_provide_their_import(
     code: str, requirement: str
 ) -> None:
     assert import_warnings(manifest(code + "\n", [requirement])) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "shown", "package"),
+    [
+        ("from google.cloud import storage", "google.cloud.storage", "google-cloud-storage"),
+        ("import google.cloud.bigquery.client", "google.cloud.bigquery", "google-cloud-bigquery"),
+        ("from google.auth import default", "google.auth", "google-auth"),
+        ("from azure.storage.blob import BlobClient", "azure.storage.blob", "azure-storage-blob"),
+        ("from azure.identity import DefaultAzureCredential", "azure.identity", "azure-identity"),
+    ],
+)
+def test_a_namespace_package_is_named_by_its_own_module(
+    code: str, shown: str, package: str
+) -> None:
+    data = manifest(code + "\n", [])
+    assert import_warnings(data) == [(shown, 4)]
+    issue = next(i for i in check_agent_manifest(data).issues if i.code == "VX221")
+    assert f"add {package!r} to requirements" in issue.message
+    assert import_warnings(manifest(code + "\n", [package])) == []
+
+
+def test_each_package_of_a_namespace_is_named_once() -> None:
+    code = "from google.cloud import storage, bigquery\nfrom google.cloud import storage as s\n"
+    assert import_warnings(manifest(code, [])) == [
+        ("google.cloud.storage", 4),
+        ("google.cloud.bigquery", 4),
+    ]

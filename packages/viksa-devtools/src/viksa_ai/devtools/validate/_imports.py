@@ -95,6 +95,11 @@ _VIKSA = {
     "devtools": ("viksa-devtools",),
     "mcp_bridge": ("viksa-mcp",),
 }
+# Namespace packages: many distributions share the top module, each names the module
+# path it installs (google-cloud-storage installs google.cloud.storage).
+_NAMESPACES = frozenset({"google", "azure"})
+# Under these, the distribution is named after three parts of the path, not two.
+_DEEP_NAMESPACES = frozenset({"google.cloud", "azure.storage", "azure.mgmt", "azure.ai"})
 _AFFIXES = (("py", ""), ("python-", ""), ("", "-python"), ("", "-binary"), ("", "-py"))
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:$|[\[(<>=!~;@ ])")
 _EGG = re.compile(r"#egg=([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
@@ -143,6 +148,8 @@ def _candidates(module: str) -> tuple[str, ...]:
         sub = rest.partition(".")[0]
         return (*_VIKSA.get(sub, ()), "viksa-ai")
     known = _KNOWN.get(root) or _KNOWN.get(".".join(module.split(".", 2)[:2]))
+    if root in _NAMESPACES:
+        return (*(known or ()), _normalized(_shown(module)))
     base = _normalized(root)
     affixed = tuple(f"{before}{base}{after}" for before, after in _AFFIXES)
     return (*(known or ()), base, *affixed)
@@ -170,9 +177,10 @@ def _imported(statement: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, ast
         for alias in statement.names:
             yield alias.name, alias
     elif statement.level == 0 and statement.module:
-        if statement.module == "viksa_ai":
+        if statement.module == "viksa_ai" or statement.module in _NAMESPACES | _DEEP_NAMESPACES:
+            # `from google.cloud import storage`: the package is named after the name.
             for alias in statement.names:
-                yield f"viksa_ai.{alias.name}", alias
+                yield f"{statement.module}.{alias.name}", alias
         else:
             yield statement.module, statement
 
@@ -218,11 +226,16 @@ def import_issues(ctx: RuleContext, module: ModuleIndex) -> Iterator[Issue]:
 
 
 def _shown(module: str) -> str:
-    """What an import is named by: its top module, or ``viksa_ai``'s subpackage."""
+    """What an import is named by: its top module, ``viksa_ai``'s subpackage, or a
+    namespace package's module (``google.cloud.storage``)."""
     root, _, rest = module.partition(".")
     if root == "viksa_ai":
         sub = rest.partition(".")[0]
         return f"viksa_ai.{sub}" if sub in _VIKSA else "viksa_ai"  # the meta-package's names
+    if root in _NAMESPACES and rest:
+        parts = module.split(".", 3)
+        depth = 3 if ".".join(parts[:2]) in _DEEP_NAMESPACES and len(parts) > 2 else 2
+        return ".".join(parts[:depth])
     return root
 
 
