@@ -8,6 +8,7 @@ holds for the ``env`` values of MCP server records.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -276,3 +277,33 @@ async def test_an_answer_an_earlier_version_kept_with_mcp_env_values_replays_mas
         await again.aclose()
     assert MCP_VALUE not in str(_kept_answer(data)[1])
     assert MCP_VALUE.encode() not in _raw_bytes(data)
+
+
+async def test_no_cell_holds_an_unkeyed_hash_of_a_request_body(
+    tmp_path: Path, http_to: AppClient
+) -> None:
+    # An Idempotency-Key record compares bodies by a digest: unkeyed, a low-entropy
+    # vault value could be guessed offline from it.
+    data = tmp_path / "platform.db"
+    platform = LocalPlatform.start(PlatformConfig(data_path=data))
+    body = json.dumps({"name": "pin", "value": "4711"}).encode()
+    try:
+        async with http_to(platform) as http:
+            made = await http.post(
+                "/builder/secret/create",
+                content=body,
+                headers={"Idempotency-Key": "k1", "Content-Type": "application/json"},
+            )
+            assert made.status_code == 201, made.text
+            again = await http.post(
+                "/builder/secret/create",
+                content=body,
+                headers={"Idempotency-Key": "k1", "Content-Type": "application/json"},
+            )
+            assert again.headers["Idempotent-Replayed"] == "true"
+    finally:
+        await platform.aclose()
+    unkeyed = hashlib.sha256(b"\x00" + body).hexdigest()
+    kept = [cell for cell in _cells(data) if '"fingerprint"' in cell]
+    assert kept  # the record is there, under a keyed digest
+    assert not [cell for cell in kept if unkeyed in cell]

@@ -154,7 +154,8 @@ class IdempotencyMiddleware:
         auth = headers.get(b"authorization", b"").decode("latin-1")
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
         caller = self.owner_of(token) if token else None
-        caller = caller or "anonymous:" + hashlib.sha256(auth.encode()).hexdigest()
+        # Keyed digests: the header may hold a webhook token, the body a vault value.
+        caller = caller or "anonymous:" + self.store.digest(auth.encode(), "idempotency_caller")
         owner = tenant_owner(
             caller,
             headers.get(b"x-tenant-org-id", b"").decode("latin-1"),
@@ -162,7 +163,8 @@ class IdempotencyMiddleware:
         )
         record_id = record_id_of(owner, scope["method"], scope["path"], raw_key.decode("latin-1"))
         # The query is part of the request: DELETE ?force=true is not a retry of DELETE.
-        fingerprint = hashlib.sha256(scope.get("query_string", b"") + b"\x00" + body).hexdigest()
+        request = scope.get("query_string", b"") + b"\x00" + body
+        fingerprint = self.store.digest(request, "idempotency_body")
         verdict = self._claim(record_id, fingerprint)
         if verdict is not None:
             for message in verdict:

@@ -19,6 +19,8 @@ the first start, and SQLite's ``secure_delete`` overwrites the plain text it fre
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -47,6 +49,8 @@ class Sealer:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        # A key of its own for digests, derived: the AES key is never used twice.
+        self._mac_key = hmac.new(key, b"viksa-dev digest", hashlib.sha256).digest()
 
     @classmethod
     def in_memory(cls) -> Sealer:
@@ -86,6 +90,16 @@ class Sealer:
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, text.encode("utf-8"), context.encode("utf-8"))
         return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def digest(self, data: bytes, context: str) -> str:
+        """A keyed digest of ``data`` for ``context`` (HMAC-SHA-256, hex).
+
+        For what must be compared but may hold secrets (a request body with a vault
+        value): an unkeyed hash in the data file would let a low-entropy secret be
+        guessed offline.
+        """
+        message = context.encode("utf-8") + b"\x00" + data
+        return hmac.new(self._mac_key, message, hashlib.sha256).hexdigest()
 
     def open(self, token: str, context: str) -> str:
         """The text :meth:`seal` sealed for ``context``; KeyFileError if the key differs."""

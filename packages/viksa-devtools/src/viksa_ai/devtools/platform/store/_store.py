@@ -393,6 +393,10 @@ class Store:
         """``text`` encrypted with the key kept outside the data file (see ``_at_rest``)."""
         return self.sealer.seal(text, context)
 
+    def digest(self, data: bytes, context: str) -> str:
+        """A digest of ``data`` keyed with the key kept outside the data file."""
+        return self.sealer.digest(data, context)
+
     def unseal(self, token: str, context: str) -> str:
         """The text :meth:`seal` sealed for ``context``."""
         return self.sealer.open(token, context)
