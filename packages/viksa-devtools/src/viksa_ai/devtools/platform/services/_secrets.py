@@ -7,12 +7,14 @@ only through :func:`~viksa_ai.devtools.platform.services._vault.secret_value`.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.services._errors import conflict, detail_item, unprocessable
 from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import hash_password, new_id
+from viksa_ai.devtools.platform.services._sign_in_throttle import SignInThrottle
 from viksa_ai.devtools.platform.services._vault import sealed_value, secret_usage, secret_value
 from viksa_ai.devtools.platform.store._store import Doc, KeyTakenError, Store
 
@@ -48,6 +50,10 @@ class Secrets:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Passphrase guesses, counted per secret and per account (replaceable in tests).
+        self.throttle = SignInThrottle(
+            noun="passphrase", subject="this secret", source="this account"
+        )
 
     def _owned(self, caller: Caller, secret_id: str) -> Doc:
         return owned_record(self.store, "secret", "Secret", secret_id, caller)
@@ -104,9 +110,22 @@ class Secrets:
     def read(self, caller: Caller, secret_id: str, passphrase: str | None) -> Doc:
         """A secret with its value (the passphrase checked): slow by design (scrypt)."""
         secret = self._owned(caller, secret_id)
-        value = secret_value(self.store, secret_id, passphrase)
+        with self._guessing(caller, secret_id, passphrase):
+            value = secret_value(self.store, secret_id, passphrase)
         assert value is not None
         return {**secret, "value": value}
+
+    def _guessing(
+        self, caller: Caller, secret_id: str, passphrase: str | None
+    ) -> AbstractContextManager[None]:
+        """A passphrase offered for ``secret_id``, counted against it and the caller.
+
+        Past a few wrong ones, the next waits (429): a project member could otherwise
+        try passphrases as fast as scrypt allows. No passphrase is no guess.
+        """
+        if passphrase is None:
+            return nullcontext()
+        return self.throttle.attempt(secret_id, caller.account_id)
 
     def update(self, caller: Caller, secret_id: str, body: dict[str, Any]) -> Doc:
         """Change a secret's value, name, passphrase or description; a new value bumps its
@@ -127,7 +146,8 @@ class Secrets:
                 # whoever asks next, so that takes the current one.
                 current = _text(body, "current_passphrase", required=False)
                 checked = self._guard(secret_id)
-                secret_value(self.store, secret_id, current, hint=_CURRENT_NEEDED)
+                with self._guessing(caller, secret_id, current):
+                    secret_value(self.store, secret_id, current, hint=_CURRENT_NEEDED)
             guard = None if phrase is None else hash_password(phrase)
         try:
             with self.store.transaction():

@@ -138,10 +138,19 @@ class SignInThrottle:
     """Counts password attempts and refuses those that come too soon (see the module)."""
 
     def __init__(
-        self, limits: SignInLimits = SIGN_IN_LIMITS, *, clock: Callable[[], float] = time.monotonic
+        self,
+        limits: SignInLimits = SIGN_IN_LIMITS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        noun: str = "sign-in",
+        subject: str = "this account",
+        source: str = "this address",
     ) -> None:
+        """``noun`` names the attempts in a refusal; ``subject`` what an attempt is on (the
+        account name's count), ``source`` where it comes from (the address's count)."""
         self.limits = limits
         self._clock = clock
+        self._wording = (noun, subject, source)
         self._lock = threading.Lock()
         self._names = _Counts(limits, limits.account_burst)
         self._addresses = _Counts(limits, limits.address_burst)
@@ -165,7 +174,7 @@ class SignInThrottle:
             name_wait = self._names.wait(name, now)
             address_wait = 0.0 if address is None else self._addresses.wait(address, now)
             if name_wait or address_wait:
-                raise _refusal(name_wait, address_wait)
+                raise _refusal(name_wait, address_wait, *self._wording)
             self._names.add(name, now)
             counted = None if address is None else self._addresses.add(address, now)
         yield
@@ -175,12 +184,14 @@ class SignInThrottle:
                 self._addresses.take_back(address, *counted)
 
 
-def _refusal(name_wait: float, address_wait: float) -> TooManyRequestsError:
+def _refusal(
+    name_wait: float, address_wait: float, noun: str, subject: str, source: str
+) -> TooManyRequestsError:
     wait = max(name_wait, address_wait)
-    whose = "for this account" if name_wait >= address_wait else "from this address"
+    whose = f"for {subject}" if name_wait >= address_wait else f"from {source}"
     seconds = max(1, math.ceil(wait))
     return too_many_requests(
-        f"Too many sign-in attempts {whose}: try again in {_in_words(seconds)}.",
-        code="too_many_sign_in_attempts",
+        f"Too many {noun} attempts {whose}: try again in {_in_words(seconds)}.",
+        code=f"too_many_{noun.replace('-', '_')}_attempts",
         retry_after=wait,
     )
