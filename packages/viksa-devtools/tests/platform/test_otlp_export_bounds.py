@@ -155,3 +155,38 @@ def test_an_older_sdk_processor_still_shuts_down_at_exit() -> None:
     processor = _bounded(_OlderSdkProcessor)(object())
     processor.shutdown()
     assert processor.shut_down
+
+
+def test_sigterm_while_the_main_thread_holds_the_exporters_lock_does_not_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The handler runs between two bytecodes of the main thread: inside a span's end,
+    # the batch processor's lock is held, and a shutdown taking it there never returned.
+    from viksa_ai.devtools import _otlp
+
+    monkeypatch.setattr(_otlp, "EXPORT_TIMEOUT_SECONDS", 0.2)
+    held = threading.Lock()
+
+    class Provider:
+        def shutdown(self) -> None:
+            with held:
+                pass
+
+    signals: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: signals.append(signum))
+    try:
+        _otlp._flush_on_sigterm(Provider())
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        with held:  # as the main thread inside the processor's `with self._condition`
+            done = threading.Event()
+
+            def deliver() -> None:
+                handler(signal.SIGTERM, None)
+                done.set()
+
+            threading.Thread(target=deliver, daemon=True).start()
+            assert done.wait(30), "the SIGTERM handler hung on the exporter's lock"
+        assert signals == [signal.SIGTERM]  # then the signal did what it did before
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -161,7 +161,12 @@ def _flush_on_sigterm(provider: Any) -> None:
     previous = signal.getsignal(signal.SIGTERM)
 
     def flush_then_terminate(signum: int, frame: FrameType | None) -> None:
-        provider.shutdown()
+        # In a thread, waited for a bounded time: this handler runs between two bytecodes
+        # of the main thread, which may hold the lock the shutdown needs (a span ending);
+        # then the queued spans are lost rather than the process hung.
+        flusher = threading.Thread(target=provider.shutdown, name="otlp-flush", daemon=True)
+        flusher.start()
+        flusher.join(EXPORT_TIMEOUT_SECONDS + 1)
         if callable(previous):
             previous(signum, frame)
         elif previous != signal.SIG_IGN:
