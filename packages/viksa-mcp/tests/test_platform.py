@@ -76,6 +76,48 @@ async def test_an_alias_selects_that_agent_only(
     assert api.calls[0].request.url.params["search"] == "one"
 
 
+async def test_a_misspelt_alias_warns_with_the_closest_alias(
+    api: respx.MockRouter,
+    client: ViksaClient,
+    make_doc: MakeDoc,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A typo served 0 tools, and the warning named no alias the caller could mean.
+    docs = [make_doc("agt1", "text_tools_agent"), make_doc("agt2", "aviation_agent")]
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        # The platform's search is a substring match: the typo finds nothing.
+        found = [] if request.url.params.get("search") else docs
+        return httpx.Response(200, json={"agents": found, "total": len(found)})
+
+    api.get("/builder/agent/list").mock(side_effect=listing)
+    with caplog.at_level("WARNING", logger="viksa_ai.mcp_bridge"):
+        registry = await load_tool_registry(client, agent_alias="text_tools_agnt")
+    assert registry.tools == {}
+    assert caplog.messages == [
+        "no agent with alias text_tools_agnt (did you mean 'text_tools_agent'?): no tools for it"
+    ]
+    # Bounded: one page of at most 100 agents for the suggestion.
+    assert [call.request.url.params["limit"] for call in api.calls][-1] == "100"
+
+
+async def test_an_alias_far_from_every_other_warns_without_a_suggestion(
+    api: respx.MockRouter,
+    client: ViksaClient,
+    make_doc: MakeDoc,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api.get("/builder/agent/list").mock(
+        side_effect=[
+            httpx.Response(200, json={"agents": [], "total": 0}),
+            httpx.Response(500, json={"detail": "down"}),
+        ]
+    )
+    with caplog.at_level("WARNING", logger="viksa_ai.mcp_bridge"):
+        assert (await load_tool_registry(client, agent_alias="zzz")).tools == {}
+    assert caplog.messages == ["no agent with alias zzz: no tools for it"]
+
+
 async def test_an_unknown_id_serves_no_tools_and_failing_mappings_do_not_matter(
     api: respx.MockRouter, client: ViksaClient, make_doc: MakeDoc
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,29 @@ async def test_a_line_that_is_not_json_is_answered_and_the_bridge_serves_on() ->
             assert await lines.next() == {"jsonrpc": "2.0", "id": 3, "result": {}}
             await process.stdin.aclose()
             assert await process.wait() == 0
+
+
+async def test_ctrl_c_ends_a_serving_bridge_with_130_and_no_traceback() -> None:
+    # It exited 0, where `viksa` (and the shell's convention, 128 + SIGINT) says 130.
+    command = [sys.executable, "-m", "viksa_ai.mcp_bridge.cli", "--path", str(EXAMPLE)]
+    command += ["--refresh-interval", "0"]
+    async with await anyio.open_process(command) as process:
+        assert process.stdin is not None
+        assert process.stderr is not None
+        lines = _Lines(process)
+        with anyio.fail_after(60):
+            await process.stdin.send(json.dumps(INITIALIZE).encode() + b"\n")
+            assert (await lines.next())["id"] == 1  # serving
+            process.send_signal(signal.SIGINT)
+            # The SDK reads stdin in a thread no cancel reaches: the bridge ends once
+            # stdin closes too (a client that goes away closes it; at a terminal, Ctrl-D).
+            await process.stdin.aclose()
+            code = await process.wait()
+            err = b""
+            async for chunk in process.stderr:
+                err += chunk
+    assert code == 130
+    assert b"Traceback" not in err
 
 
 def _error_of(line: str) -> Exception:

@@ -19,6 +19,7 @@ from viksa_ai.client import (
 )
 from viksa_ai.mcp_bridge._errors import PlatformRefusedError, ToolCallError
 from viksa_ai.mcp_bridge._registry import BridgeRegistry, ViksaToolSpec, build_registry
+from viksa_ai.mcp_bridge._suggest import did_you_mean
 
 if TYPE_CHECKING:
     from viksa_ai.client import ViksaClient
@@ -32,6 +33,9 @@ _DONE = frozenset({"completed", "complete", "success", "succeeded", "ok"})
 _MAPPINGS_BATCH = 100
 # Added to an endpoint's own timeout for the HTTP call that waits for it.
 _HTTP_GRACE_SECONDS = 15.0
+# The most aliases read to suggest one for an alias no agent has (a typo serves no tool).
+_SUGGEST_ALIASES = 500
+_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,24 @@ async def _agent_docs(client: ViksaClient, selection: AgentSelection) -> list[Ag
         elif doc.get("deploy_status") == "deployed":
             docs.append(doc)
     if selection.agent_alias and not docs:
-        _log.warning("no agent with alias %s: no tools for it", selection.agent_alias)
+        hint = did_you_mean(selection.agent_alias, await _visible_aliases(client))
+        _log.warning("no agent with alias %s%s: no tools for it", selection.agent_alias, hint)
     return docs
+
+
+async def _visible_aliases(client: ViksaClient) -> list[str]:
+    """The aliases of the agents the caller can list: the first pages, a bounded read."""
+    aliases: list[str] = []
+    try:
+        for skip in range(0, _SUGGEST_ALIASES, _PAGE):
+            page = await client.builder.agents.list(skip=skip, limit=_PAGE)
+            docs = page.get("agents") or []
+            aliases += [str(d["agent_alias"]) for d in docs if d.get("agent_alias")]
+            if len(docs) < _PAGE:
+                break
+    except ViksaError:
+        pass  # only a suggestion: the warning goes out without it
+    return aliases
 
 
 async def _mappings(client: ViksaClient, ids: list[str]) -> list[AgentMapping]:

@@ -200,8 +200,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -
     args = build_parser(prog).parse_args(argv)
     try:
         return _start(args, prog)
-    except KeyboardInterrupt:  # Ctrl-C, while the bridge starts too: no traceback
-        return 0
+    except KeyboardInterrupt:
+        # Ctrl-C, while the bridge starts too: no traceback, and the shell's 128 + SIGINT,
+        # as `viksa` answers it (a script can tell an interrupted bridge from a finished one).
+        return 130
 
 
 def _start(args: argparse.Namespace, prog: str) -> int:
