@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viksa_ai.devtools._profiles import Connection
 
 __all__ = [
     "CommandError",
@@ -17,6 +20,7 @@ __all__ = [
     "api_error_message",
     "config_error",
     "connect",
+    "connection_of",
     "report_error",
     "setup_otlp",
 ]
@@ -123,12 +127,13 @@ def setup_otlp(args: argparse.Namespace, *, command: str, service_name: str) -> 
     return configure_otlp(args.otlp_endpoint, command=command, service_name=service_name)
 
 
-def connect(args: argparse.Namespace) -> Any:
-    """A ``ViksaSyncClient`` for the connection flags of ``args`` (see ``_profiles``)."""
+def connection_of(args: argparse.Namespace) -> Connection:
+    """The connection the flags of ``args`` select (see ``_profiles``); a usage error
+    (exit 2) when there is none."""
     from viksa_ai.devtools._profiles import ProfileError, resolve_connection
 
     try:
-        connection = resolve_connection(
+        return resolve_connection(
             base_url=args.base_url,
             api_key=args.api_key,
             org_id=args.org_id,
@@ -137,6 +142,11 @@ def connect(args: argparse.Namespace) -> Any:
         )
     except ProfileError as exc:
         raise CommandError(str(exc), 2) from None
+
+
+def connect(args: argparse.Namespace) -> Any:
+    """A ``ViksaSyncClient`` for the connection flags of ``args`` (see ``_profiles``)."""
+    connection = connection_of(args)
     # A refused key is then reported with where it came from (a stale profile, say).
     _CREDENTIAL_SOURCE.set(connection.source)
     from viksa_ai.client import ViksaConfigError, ViksaError

@@ -73,21 +73,23 @@ class Connection:
         from viksa_ai.client import ViksaSyncClient
 
         if self.email is not None and self.password is not None:
-            return ViksaSyncClient.from_login(
-                self.email,
-                self.password,
-                base_url=self.base_url,
-                org_id=self.org_id,
-                project_id=self.project_id,
-            )
-        return ViksaSyncClient(
-            self.access_token,
-            api_key=self.api_key,
-            refresh_token=self.refresh_token if self.access_token else None,
-            base_url=self.base_url,
-            org_id=self.org_id,
-            project_id=self.project_id,
-        )
+            return ViksaSyncClient.from_login(self.email, self.password, **self._place())
+        return ViksaSyncClient(self.access_token, **self._credential(), **self._place())
+
+    def async_client(self) -> Any:
+        """A ``ViksaClient`` (async) for this connection; a password logs in now, blocking."""
+        from viksa_ai.client import ViksaClient
+
+        if self.email is not None and self.password is not None:
+            return ViksaClient.from_login_sync(self.email, self.password, **self._place())
+        return ViksaClient(self.access_token, **self._credential(), **self._place())
+
+    def _credential(self) -> dict[str, Any]:
+        refresh = self.refresh_token if self.access_token else None
+        return {"api_key": self.api_key, "refresh_token": refresh}
+
+    def _place(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "org_id": self.org_id, "project_id": self.project_id}
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:

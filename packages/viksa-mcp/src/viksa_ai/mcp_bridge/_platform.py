@@ -36,6 +36,10 @@ _HTTP_GRACE_SECONDS = 15.0
 # The most aliases read to suggest one for an alias no agent has (a typo serves no tool).
 _SUGGEST_ALIASES = 500
 _PAGE = 100
+_ENV_HINT = (
+    "check the key or token in VIKSA_API_KEY (or VIKSA_ACCESS_TOKEN, "
+    "VIKSA_EMAIL + VIKSA_PASSWORD), VIKSA_ORG_ID and VIKSA_PROJECT_ID"
+)
 
 
 @dataclass(frozen=True)
@@ -126,9 +130,14 @@ async def load_tool_registry(
 class PlatformBackend:
     """Serves deployed agents: loads their tools and runs calls on the platform."""
 
-    def __init__(self, client: ViksaClient, selection: AgentSelection) -> None:
+    def __init__(
+        self, client: ViksaClient, selection: AgentSelection, *, refused_hint: str | None = None
+    ) -> None:
+        """``refused_hint`` says what to do when the platform refuses the credentials
+        (default: check the ``VIKSA_*`` variables ``ViksaClient.from_env()`` reads)."""
         self.client = client
         self.selection = selection
+        self.refused_hint = refused_hint or _ENV_HINT
 
     def describe(self) -> str:
         """What is served, for logs."""
@@ -151,8 +160,7 @@ class PlatformBackend:
         except (ViksaAuthenticationError, ViksaPermissionError) as exc:
             raise PlatformRefusedError(
                 f"the Viksa platform refused to list {self.selection.describe()} ({exc}): "
-                "check the key or token in VIKSA_API_KEY (or VIKSA_ACCESS_TOKEN, "
-                "VIKSA_EMAIL + VIKSA_PASSWORD), VIKSA_ORG_ID and VIKSA_PROJECT_ID"
+                f"{self.refused_hint}"
             ) from None
 
     async def call(self, spec: ViksaToolSpec, arguments: dict[str, Any]) -> Any:

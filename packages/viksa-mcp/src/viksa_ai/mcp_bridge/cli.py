@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -21,11 +21,16 @@ from viksa_ai.mcp_bridge import __version__
 from viksa_ai.mcp_bridge._errors import BridgeConfigError, PlatformRefusedError
 
 if TYPE_CHECKING:
+    from viksa_ai.client import ViksaClient
+
     # Imported when the bridge starts: the mcp SDK (and pydantic) take a second or more,
     # which --help, a usage error or Ctrl-C in that second should not wait for.
     from viksa_ai.mcp_bridge._server import Backend, BridgeServer
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Connect", "build_parser", "main"]
+
+Connect = Callable[[], "ViksaClient"]
+"""Makes the platform client of ``main(connect=...)``."""
 
 _log = logging.getLogger("viksa_ai.mcp_bridge")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -108,7 +113,9 @@ def build_parser(prog: str = "viksa-mcp-bridge") -> argparse.ArgumentParser:
     return parser
 
 
-def _backend(args: argparse.Namespace) -> tuple[Backend, bool]:
+def _backend(
+    args: argparse.Namespace, connect: Connect | None, refused_hint: str | None
+) -> tuple[Backend, bool]:
     """The backend the arguments select, and whether it watches a folder."""
     agent_id = args.agent_id or os.environ.get("VIKSA_AGENT_ID") or None
     agent_alias = args.agent_alias or os.environ.get("VIKSA_AGENT_ALIAS") or None
@@ -133,11 +140,11 @@ def _backend(args: argparse.Namespace) -> tuple[Backend, bool]:
     from viksa_ai.mcp_bridge._platform import AgentSelection, PlatformBackend
 
     try:
-        client = ViksaClient.from_env()
+        client = ViksaClient.from_env() if connect is None else connect()
     except ViksaConfigError as exc:
         raise BridgeConfigError(str(exc)) from None
     selection = AgentSelection(agent_id, agent_alias, all_deployed)
-    return PlatformBackend(client, selection), False
+    return PlatformBackend(client, selection, refused_hint=refused_hint), False
 
 
 async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
@@ -195,25 +202,40 @@ async def _serve(bridge: BridgeServer, args: argparse.Namespace) -> None:
         raise fatal[0]
 
 
-def main(argv: Sequence[str] | None = None, *, prog: str = "viksa-mcp-bridge") -> int:
-    """Entry point of ``viksa-mcp-bridge``; returns the exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "viksa-mcp-bridge",
+    connect: Connect | None = None,
+    refused_hint: str | None = None,
+) -> int:
+    """Entry point of ``viksa-mcp-bridge``; returns the exit code.
+
+    For deployed agents, ``connect`` makes the platform client in place of
+    ``ViksaClient.from_env()`` (called once the arguments are checked; it may raise
+    :class:`BridgeConfigError`, printed as one line, exit 2), and ``refused_hint`` says
+    what to do when the platform refuses its credentials: how ``viksa mcp serve`` serves
+    with the credentials of a ``viksa login`` profile.
+    """
     args = build_parser(prog).parse_args(argv)
     try:
-        return _start(args, prog)
+        return _start(args, prog, connect, refused_hint)
     except KeyboardInterrupt:
         # Ctrl-C, while the bridge starts too: no traceback, and the shell's 128 + SIGINT,
         # as `viksa` answers it (a script can tell an interrupted bridge from a finished one).
         return 130
 
 
-def _start(args: argparse.Namespace, prog: str) -> int:
+def _start(
+    args: argparse.Namespace, prog: str, connect: Connect | None, refused_hint: str | None
+) -> int:
     try:
         interval = args.refresh_interval
         if interval is None:
             interval = _env_float("VIKSA_MCP_REFRESH_INTERVAL", 60.0)
         if not interval >= 0:  # NaN too: the refresh loop cannot sleep NaN seconds
             raise BridgeConfigError(f"--refresh-interval must be 0 or more, got {interval:g}")
-        backend, watches = _backend(args)
+        backend, watches = _backend(args, connect, refused_hint)
     except BridgeConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
