@@ -162,6 +162,37 @@ async def test_stdio_bridge_survives_a_platform_outage() -> None:
         own.stop()
 
 
+async def test_viksa_mcp_serve_reads_the_profile_viksa_dev_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After the README's `viksa dev --save-profile`, `viksa-mcp-bridge --agent-alias`
+    # said "no Viksa credentials": it reads only VIKSA_* variables. `viksa mcp serve`
+    # reads the profile, as `viksa call` does.
+    monkeypatch.setenv("VIKSA_CONFIG_DIR", str(tmp_path))
+    own = start_server("--memory", "--with-examples", str(EXAMPLES), "--save-profile")
+    try:
+        saved = tmp_path / "credentials.json"
+        deadline = time.monotonic() + _WAIT
+        while "local" not in (saved.read_text() if saved.exists() else ""):
+            assert time.monotonic() < deadline, "viksa dev saved no profile"
+            await anyio.sleep(0.05)
+        env = {name: value for name, value in os.environ.items() if "VIKSA_" not in name}
+        env["VIKSA_CONFIG_DIR"] = str(tmp_path)
+        args = ["mcp", "serve", "--agent-alias", "text_tools_agent", "--refresh-interval", "0"]
+        params = StdioServerParameters(command=VIKSA, args=args, env=env)
+        async with Client(params, mode="legacy") as client:
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert names == {
+                "text_tools_agent_sign_message",
+                "text_tools_agent_slugify",
+                "text_tools_agent_word_stats",
+            }
+            result = await client.call_tool("text_tools_agent_slugify", {"text": "Hello World"})
+            assert result.structured_content == {"slug": "hello-world"}
+    finally:
+        own.stop()
+
+
 # -- Streamable HTTP ---------------------------------------------------------------------
 
 
