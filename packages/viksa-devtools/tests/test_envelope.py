@@ -179,3 +179,23 @@ def test_every_input_constraint_reaches_the_envelope_strings() -> None:
     )
     assert short[0].startswith("payload.source: VX406 input 'source' must have at least 3")
     assert all("JFKX" not in issue and "slow" not in issue for issue in issues)  # no values
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        ({"payload": {"source": "JFK", "note": "a\ud800b"}}, "payload.note"),
+        ({"payload": {"source": "JFK", "limit": float("nan")}}, "payload.limit"),
+        ({"metadata": {"score": float("inf")}}, "metadata.score"),
+        ({"payload": {"source": "JFK", "tags": ["ok", "\udfff"]}}, "payload.tags[1]"),
+    ],
+)
+def test_values_the_platform_refuses_at_its_edge_are_reported(
+    changes: dict[str, Any], where: str
+) -> None:
+    # The platform answers such an envelope 422 before it runs anything (strict JSON).
+    issues = check_a2a_envelope(envelope(**changes), ENDPOINT, INPUTS, now=NOW)
+    (found,) = [issue for issue in issues if issue.path == where and issue.code == "VX501"]
+    assert found.message.startswith(f"the A2A envelope's {where}: ")
+    assert "\ud800" not in found.message
+    assert "\udfff" not in found.message

@@ -21,15 +21,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig, create_app
-from viksa_ai.devtools.platform.services._engine import _make_storable
-from viksa_ai.devtools.platform.store._store import Store
-from viksa_ai.devtools.platform.store._strict_json import (
+from viksa_ai.devtools._strict_json import (
     MAX_JSON_DEPTH,
     UnfitJsonError,
     dumps_storable,
     loads_strict,
 )
+from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig, create_app
+from viksa_ai.devtools.platform.services._engine import _make_storable
+from viksa_ai.devtools.platform.store._store import Store
 
 Manifest = dict[str, Any]
 JSON = {"content-type": "application/json"}

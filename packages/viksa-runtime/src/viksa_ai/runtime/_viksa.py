@@ -181,6 +181,7 @@ del _shared
 
 _ENDPOINT_ATTRIBUTE = "__viksa_endpoint__"
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+_CO_ASYNC_GENERATOR = 0x200  # inspect.CO_ASYNC_GENERATOR
 
 
 def mcp_endpoint(description: str) -> "Callable[[_F], _F]":
@@ -251,9 +252,16 @@ def _mark(function: "_T", description: str) -> "_T":
         )
         return function
     if not _is_async_function(function):  # type: ignore[arg-type]
+        flags = getattr(getattr(function, "__code__", None), "co_flags", 0)
+        fix = (
+            "return its result instead of yielding it (an 'async def' that yields is an "
+            "async generator)"
+            if flags & _CO_ASYNC_GENERATOR
+            else f"define {name!r} with 'async def'"
+        )
         _warn(
             f"@mcp_endpoint on {name!r}: the platform worker awaits every endpoint and "
-            f"cannot await this one: define {name!r} with 'async def'",
+            f"cannot await this one: {fix}",
             3,
         )
     try:

@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from viksa_ai.devtools._strict_json import unfit_json
 from viksa_ai.devtools.validate._inputs import check_inputs, endpoint_model
-from viksa_ai.devtools.validate._issues import Issue
+from viksa_ai.devtools.validate._issues import Issue, join_path
 from viksa_ai.devtools.validate._structure import issues_from_validation_error, short_repr
 from viksa_ai.models.a2a import A2A_PROTOCOL_VERSION, A2AEnvelope
 from viksa_ai.models.agent import AgentEndpoint, AgentInput
@@ -56,6 +57,13 @@ def check_a2a_envelope(
     if not isinstance(given, Mapping):
         return [Issue("VX501", "the A2A envelope must be a JSON object")]
     issues: list[Issue] = []
+    unfit = unfit_json(dict(given))
+    if unfit is not None:
+        # The platform refuses such an envelope at its edge (422): say so here too.
+        where = join_path("", *unfit.loc)
+        issues.append(
+            Issue("VX501", f"the A2A envelope's {where or 'body'}: {unfit.message}", path=where)
+        )
     version = given.get("protocol_version", A2A_PROTOCOL_VERSION)
     if isinstance(version, bool) or version != A2A_PROTOCOL_VERSION:
         issues.append(

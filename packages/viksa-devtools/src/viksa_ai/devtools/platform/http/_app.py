@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp
 
+from viksa_ai.devtools._strict_json import UnfitJsonError
 from viksa_ai.devtools.platform._config import PlatformConfig
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._tracing import TracingMiddleware, fastapi_telemetry_off
@@ -46,7 +47,6 @@ from viksa_ai.devtools.platform.http._routes import (
 from viksa_ai.devtools.platform.http._security_headers import secured
 from viksa_ai.devtools.platform.services._errors import DomainError, detail_item
 from viksa_ai.devtools.platform.services._mcp_servers import masked_server_answer
-from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
 __all__ = ["create_app"]
 

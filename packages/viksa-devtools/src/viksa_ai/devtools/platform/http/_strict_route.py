@@ -2,7 +2,7 @@
 
 FastAPI parses a JSON body with ``request.json()``, that is Python's permissive
 ``json.loads``. Routes of this class see a request whose ``json()`` is
-:func:`~viksa_ai.devtools.platform.store._strict_json.loads_strict`, so a body with NaN,
+:func:`~viksa_ai.devtools._strict_json.loads_strict`, so a body with NaN,
 Infinity, a lone surrogate or nesting deeper than ``MAX_JSON_DEPTH`` answers 422
 naming the field, before any route code runs (and so before anything is stored).
 """
@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
+from viksa_ai.devtools._strict_json import UnfitJsonError, loads_strict
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
-from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError, loads_strict
 
 __all__ = ["DirectHandler", "StrictJsonRoute", "direct_route"]
 

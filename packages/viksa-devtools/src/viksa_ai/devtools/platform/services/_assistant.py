@@ -12,8 +12,8 @@ import json
 import re
 from typing import Any
 
+from viksa_ai.devtools._strict_json import MAX_JSON_DEPTH, unfit_json
 from viksa_ai.devtools.platform.store._store import Doc, Store
-from viksa_ai.devtools.platform.store._strict_json import MAX_JSON_DEPTH, unfit_json
 
 __all__ = [
     "DETERMINISTIC_NOTE",

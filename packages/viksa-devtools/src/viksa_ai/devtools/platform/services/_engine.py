@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from viksa_ai.devtools._json import dumps_json
+from viksa_ai.devtools._strict_json import (
+    MAX_STORED_DEPTH,
+    UnfitJsonError,
+    unfit_json,
+)
 from viksa_ai.devtools.platform._tracing import background, note_trace, step
 from viksa_ai.devtools.platform.services._agents import endpoint_of
 from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
@@ -37,11 +42,6 @@ from viksa_ai.devtools.platform.services._records import Caller, owned_record
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._vault import AUTH_METHODS_FIELD, resolve_secrets
 from viksa_ai.devtools.platform.store._store import Doc, Store
-from viksa_ai.devtools.platform.store._strict_json import (
-    MAX_STORED_DEPTH,
-    UnfitJsonError,
-    unfit_json,
-)
 from viksa_ai.devtools.runner import InvalidInputError, PreparedCall, RunnerError
 
 __all__ = ["EXECUTION_STATUSES", "Engine", "ExecutionFilter", "Target", "execution_view"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from viksa_ai.devtools._strict_json import UnfitJsonError
 from viksa_ai.devtools.platform._tracing import background
 from viksa_ai.devtools.platform._tracing import step as traced_step
 from viksa_ai.devtools.platform.services._clock import now_iso
@@ -31,7 +32,6 @@ from viksa_ai.devtools.platform.services._records import Caller, owned_endpoint,
 from viksa_ai.devtools.platform.services._security import new_id
 from viksa_ai.devtools.platform.services._validation import required_id, typed_field
 from viksa_ai.devtools.platform.store._store import Doc, Kind, Store
-from viksa_ai.devtools.platform.store._strict_json import UnfitJsonError
 
 __all__ = ["MAX_WORKFLOW_STEPS", "Workflows"]
 

@@ -23,13 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from viksa_ai.devtools.platform.store._at_rest import Sealer, key_path_of
-from viksa_ai.devtools.platform.store._kinds import Kind
-from viksa_ai.devtools.platform.store._strict_json import (
+from viksa_ai.devtools._strict_json import (
     UnfitJsonError,
     dumps_storable,
     loads_stored,
 )
+from viksa_ai.devtools.platform.store._at_rest import Sealer, key_path_of
+from viksa_ai.devtools.platform.store._kinds import Kind
 
 __all__ = ["SEALED_MARK", "Doc", "KeyTakenError", "Kind", "Store"]
 
