@@ -119,10 +119,12 @@ async def test_an_internal_error_on_the_dashboard_carries_them(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(viksa_platform.platform.dashboard, "browser", broken)
-    answer = await browser.get("/dashboard/secrets")
+    answer = await browser.get("/dashboard/secrets", headers={"X-Request-Id": "req-500-1"})
     assert answer.status_code == 500
     assert answer.json() == {"detail": "Internal error in the local platform (RuntimeError)."}
     _assert_dashboard_headers(answer)
+    # The id a user quotes when reporting the error (it was missing from 500s).
+    assert answer.headers["x-request-id"] == "req-500-1"
 
 
 async def test_api_answers_say_nosniff_and_keep_their_shape(

@@ -28,7 +28,7 @@ from viksa_ai.devtools.platform.http._idempotency import (
     IdempotencyMiddleware,
     rewrite_kept_answers,
 )
-from viksa_ai.devtools.platform.http._request_id import RequestIdMiddleware
+from viksa_ai.devtools.platform.http._request_id import REQUEST_ID_STATE, RequestIdMiddleware
 from viksa_ai.devtools.platform.http._routes import (
     agents,
     auth,
@@ -151,10 +151,14 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JsonAnswer:
-        _log.exception("unhandled error on %s %s", request.method, request.url.path)
+        request_id = getattr(request.state, REQUEST_ID_STATE, None)
+        _log.exception(
+            "unhandled error on %s %s (request %s)", request.method, request.url.path, request_id
+        )
         return JsonAnswer(
             {"detail": f"Internal error in the local platform ({type(exc).__name__})."},
             status_code=500,
+            headers=None if request_id is None else {"X-Request-Id": request_id},
         )
 
     if platform.store.meta_get(_KEPT_ANSWERS_MASKED) is None:

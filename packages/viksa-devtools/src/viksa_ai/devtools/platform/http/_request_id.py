@@ -9,7 +9,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from viksa_ai.devtools.platform.http._headers import first_headers
 
-__all__ = ["RequestIdMiddleware"]
+__all__ = ["REQUEST_ID_STATE", "RequestIdMiddleware"]
+
+REQUEST_ID_STATE = "request_id"
+"""The name of the request's id in ``request.state``."""
 
 _SAFE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
@@ -26,6 +29,9 @@ class RequestIdMiddleware:
             return
         given = first_headers(scope).get(b"x-request-id", b"")
         request_id = given if _SAFE.fullmatch(given) else f"req_{secrets.token_hex(8)}".encode()
+        # Kept in the request's state: a 500 is answered outside this middleware, by the
+        # error handler, which adds the id from there.
+        scope.setdefault("state", {})[REQUEST_ID_STATE] = request_id.decode("ascii")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
