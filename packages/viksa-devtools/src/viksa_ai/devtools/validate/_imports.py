@@ -100,6 +100,8 @@ _VIKSA = {
 _NAMESPACES = frozenset({"google", "azure"})
 # Under these, the distribution is named after three parts of the path, not two.
 _DEEP_NAMESPACES = frozenset({"google.cloud", "azure.storage", "azure.mgmt", "azure.ai"})
+# `from X import name` imports a package per name from these (viksa_ai's subpackages too).
+_PER_NAME = frozenset({"viksa_ai"}) | _NAMESPACES | _DEEP_NAMESPACES
 _AFFIXES = (("py", ""), ("python-", ""), ("", "-python"), ("", "-binary"), ("", "-py"))
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:$|[\[(<>=!~;@ ])")
 _EGG = re.compile(r"#egg=([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
@@ -177,7 +179,7 @@ def _imported(statement: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, ast
         for alias in statement.names:
             yield alias.name, alias
     elif statement.level == 0 and statement.module:
-        if statement.module == "viksa_ai" or statement.module in _NAMESPACES | _DEEP_NAMESPACES:
+        if statement.module in _PER_NAME:
             # `from google.cloud import storage`: the package is named after the name.
             for alias in statement.names:
                 yield f"{statement.module}.{alias.name}", alias
