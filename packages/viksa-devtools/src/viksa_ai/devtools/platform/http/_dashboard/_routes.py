@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from viksa_ai.devtools.platform._platform import Platform
@@ -34,9 +34,9 @@ from viksa_ai.devtools.platform.http._dashboard._timeline import timeline_sectio
 from viksa_ai.devtools.platform.http._deps import PlatformDep
 from viksa_ai.devtools.platform.http._fault_admin import is_local_admin
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.http._security_headers import PAGE_HEADERS
 from viksa_ai.devtools.platform.http._sse import encode_event
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._dashboard import FEEDS_PER_USER, BrowserSession
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, execution_view
 from viksa_ai.devtools.platform.services._errors import (
@@ -53,7 +53,7 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router", "shell_answer"]
 
-router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
+router = PlatformRouter(include_in_schema=False)
 
 _HEARTBEAT_SECONDS = 15.0
 _LISTED_EXECUTIONS = 100

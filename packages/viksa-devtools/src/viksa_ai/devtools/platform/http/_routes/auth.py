@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform.http._deps import (
@@ -21,7 +21,7 @@ from viksa_ai.devtools.platform.http._deps import (
     allowed,
 )
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.services._access import Access
 from viksa_ai.devtools.platform.services._accounts import Principal
 from viksa_ai.devtools.platform.store._store import Doc
@@ -36,7 +36,7 @@ from viksa_ai.models.auth import (
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/auth", tags=["auth"])
+router = PlatformRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/individual/login", dependencies=[NO_STORE])

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, PrincipalDep, ProjectDep
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.http._sse import sse_response
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/chat", tags=["chat"])
+router = PlatformRouter(prefix="/chat", tags=["chat"])
 _DETERMINISTIC_HEADER = {"X-Viksa-Deterministic": "true"}
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from viksa_ai.devtools.platform.http._bodies import JsonBody, required_id
 from viksa_ai.devtools.platform.http._deps import PlatformDep, ProjectDep
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["deploy"])
+router = PlatformRouter(prefix="/builder", tags=["deploy"])
 
 
 @router.post("/builder/")

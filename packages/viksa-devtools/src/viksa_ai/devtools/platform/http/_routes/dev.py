@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 
 from viksa_ai.devtools.platform.http._deps import PlatformDep
 from viksa_ai.devtools.platform.http._fault_admin import FaultAdminDep
 from viksa_ai.devtools.platform.http._faults import FaultSpecError, parse_fault_spec
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/_dev", tags=["local platform"])
+router = PlatformRouter(prefix="/_dev", tags=["local platform"])
 
 
 @router.get("/health")

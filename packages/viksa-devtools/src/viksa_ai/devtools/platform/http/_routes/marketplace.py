@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep, Tenant
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.services._marketplace import CATEGORIES, Installer
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(
-    route_class=StrictJsonRoute, prefix="/marketplace/api/v1/marketplace", tags=["marketplace"]
-)
+router = PlatformRouter(prefix="/marketplace/api/v1/marketplace", tags=["marketplace"])
 Search = Annotated[str | None, Query(max_length=256)]
 
 

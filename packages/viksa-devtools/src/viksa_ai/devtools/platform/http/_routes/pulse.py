@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from viksa_ai.devtools.platform._platform import Platform
 from viksa_ai.devtools.platform._tracing import continue_envelope
@@ -19,7 +19,8 @@ from viksa_ai.devtools.platform.http._deps import (
     project_of,
 )
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute, direct_route
+from viksa_ai.devtools.platform.http._router import PlatformRouter
+from viksa_ai.devtools.platform.http._strict_route import direct_route
 from viksa_ai.devtools.platform.services._engine import ExecutionFilter, Target, execution_view
 from viksa_ai.devtools.platform.services._errors import detail_item, unprocessable
 from viksa_ai.devtools.platform.store._store import Doc
@@ -27,7 +28,7 @@ from viksa_ai.models.executor import AgentInvokeRequest, EndpointExecutionReques
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/pulse/executor", tags=["pulse"])
+router = PlatformRouter(prefix="/pulse/executor", tags=["pulse"])
 
 
 def _target(

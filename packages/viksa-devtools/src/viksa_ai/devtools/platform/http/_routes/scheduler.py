@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from viksa_ai.devtools.platform.http._bodies import JsonBody
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/scheduler/schedule", tags=["scheduler"])
+router = PlatformRouter(prefix="/scheduler/schedule", tags=["scheduler"])
 
 
 @router.post("/create", status_code=201)

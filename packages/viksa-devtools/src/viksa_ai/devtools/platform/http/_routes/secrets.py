@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from viksa_ai.devtools.platform.http._bodies import JsonBody
 from viksa_ai.devtools.platform.http._deps import NO_STORE, PageDep, PlatformDep, ProjectDep
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/builder", tags=["secrets"])
+router = PlatformRouter(prefix="/builder", tags=["secrets"])
 
 
 @router.get("/vault/status")

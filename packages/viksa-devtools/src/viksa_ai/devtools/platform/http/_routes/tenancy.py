@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from viksa_ai.devtools.platform.http._bodies import JsonBody, parse_body
 from viksa_ai.devtools.platform.http._deps import PlatformDep, allowed
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.services._access import Access
 from viksa_ai.devtools.platform.services._clock import now_iso
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["orgs", "projects"]
 
-orgs = APIRouter(route_class=StrictJsonRoute, prefix="/org", tags=["orgs"])
-projects = APIRouter(route_class=StrictJsonRoute, prefix="/project", tags=["projects"])
+orgs = PlatformRouter(prefix="/org", tags=["orgs"])
+projects = PlatformRouter(prefix="/project", tags=["projects"])
 
 OrgReader = Annotated[Access, allowed("org:read")]
 OrgWriter = Annotated[Access, allowed("org:write")]

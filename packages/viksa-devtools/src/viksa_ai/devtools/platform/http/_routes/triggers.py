@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import Header, Query
 from fastapi.responses import StreamingResponse
 
 from viksa_ai.devtools.platform._platform import Platform
@@ -18,8 +18,8 @@ from viksa_ai.devtools.platform.http._deps import (
     ProjectDep,
 )
 from viksa_ai.devtools.platform.http._listing import listing
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.http._sse import sse_response
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
 from viksa_ai.devtools.platform.services._engine import execution_view
 from viksa_ai.devtools.platform.services._errors import (
     detail_item,
@@ -30,9 +30,9 @@ from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["approvals", "triggers", "webhooks"]
 
-triggers = APIRouter(route_class=StrictJsonRoute, prefix="/chat/trigger", tags=["triggers"])
-approvals = APIRouter(route_class=StrictJsonRoute, prefix="/chat/approvals", tags=["approvals"])
-webhooks = APIRouter(route_class=StrictJsonRoute, prefix="/chat/webhook/trigger", tags=["webhooks"])
+triggers = PlatformRouter(prefix="/chat/trigger", tags=["triggers"])
+approvals = PlatformRouter(prefix="/chat/approvals", tags=["approvals"])
+webhooks = PlatformRouter(prefix="/chat/webhook/trigger", tags=["webhooks"])
 
 
 @triggers.post("", status_code=201, dependencies=[NO_STORE])

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from viksa_ai.devtools.platform.http._answers import JsonAnswer
 from viksa_ai.devtools.platform.http._bodies import JsonBody, OptionalJsonBody, required_id
 from viksa_ai.devtools.platform.http._deps import PageDep, PlatformDep, ProjectDep
 from viksa_ai.devtools.platform.http._listing import listing
-from viksa_ai.devtools.platform.http._strict_route import StrictJsonRoute
+from viksa_ai.devtools.platform.http._router import PlatformRouter
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/workflow", tags=["workflow"])
+router = PlatformRouter(prefix="/workflow", tags=["workflow"])
 
 
 @router.post("/create", status_code=201)
