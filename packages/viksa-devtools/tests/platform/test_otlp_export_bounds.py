@@ -22,6 +22,7 @@ import pytest
 
 from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS, _bounded
 from viksa_ai.devtools.cli import main
+from viksa_ai.devtools.platform.http import _serve
 
 PROBE = Path(__file__).parent.parent / "fixtures" / "runner_probe"
 _ANSWERS = {
@@ -135,6 +136,28 @@ def test_an_otlp_endpoint_that_is_no_http_url_is_a_usage_error(
     assert "--otlp-endpoint" in err
     assert "http://localhost:4318/v1/traces" in err
     assert "pw-in-url" not in err  # the value is not echoed: it may hold a password
+
+
+@pytest.mark.parametrize("url", ["", " "])
+@pytest.mark.parametrize("command", ["run", "dev"])
+def test_an_empty_otlp_endpoint_is_a_usage_error(
+    command: str, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, an empty value silently meant "no export" and the command went on.
+    served: list[object] = []
+
+    def serve(*args: object, **kwargs: object) -> int:
+        served.append(args)
+        return 0
+
+    monkeypatch.setattr(_serve, "serve", serve)
+    argv = [str(PROBE), "echo", "--no-sandbox"] if command == "run" else ["--memory"]
+    assert main([command, *argv, "--otlp-endpoint", url]) == 2
+    assert served == []
+    err = capsys.readouterr().err
+    assert "--otlp-endpoint is empty" in err
+    assert "omit the flag" in err
+    assert "http://localhost:4318/v1/traces" in err
 
 
 class _OlderSdkProcessor:
