@@ -9,6 +9,8 @@ ends (its default action skipped the exit handlers: the spans were lost).
 from __future__ import annotations
 
 import json
+import logging
+import os
 import signal
 import socket
 import subprocess
@@ -19,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from viksa_ai.devtools._otlp import EXPORT_TIMEOUT_SECONDS, _bounded
+from viksa_ai.devtools._otlp_report import ExportReport
 from viksa_ai.devtools.cli import main
+from viksa_ai.devtools.platform.http import _serve
 
 PROBE = Path(__file__).parent.parent / "fixtures" / "runner_probe"
 _ANSWERS = {
@@ -72,20 +77,25 @@ def bad_collector() -> Iterator[Callable[[str], str]]:
         listener.close()
 
 
-@pytest.mark.parametrize("mode", ["down", "hang", "garbage", "503", "400"])
-def test_viksa_run_works_whatever_the_collector_does(
-    bad_collector: Callable[[str], str], mode: str
-) -> None:
-    url = bad_collector(mode)
+def _run_exporting_to(url: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """``viksa run`` of the probe's echo exporting to ``url``, with ``environment`` added."""
     command = [sys.executable, "-m", "viksa_ai.devtools.cli", "run", str(PROBE), "echo"]
-    done = subprocess.run(
+    return subprocess.run(
         [*command, "--no-sandbox", "--format", "json", "--otlp-endpoint", url],
         capture_output=True,
         text=True,
         # Generous: the run, the interpreter's start and the bounded wait at exit.
         timeout=EXPORT_TIMEOUT_SECONDS + 90,
         check=False,
+        env={**os.environ, **environment},
     )
+
+
+@pytest.mark.parametrize("mode", ["down", "hang", "garbage", "503", "400"])
+def test_viksa_run_works_whatever_the_collector_does(
+    bad_collector: Callable[[str], str], mode: str
+) -> None:
+    done = _run_exporting_to(bad_collector(mode))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["calls"] == 1
     assert "Traceback" not in done.stderr
@@ -135,6 +145,95 @@ def test_an_otlp_endpoint_that_is_no_http_url_is_a_usage_error(
     assert "--otlp-endpoint" in err
     assert "http://localhost:4318/v1/traces" in err
     assert "pw-in-url" not in err  # the value is not echoed: it may hold a password
+
+
+@pytest.mark.parametrize("url", ["", " "])
+@pytest.mark.parametrize("command", ["run", "dev"])
+def test_an_empty_otlp_endpoint_is_a_usage_error(
+    command: str, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, an empty value silently meant "no export" and the command went on.
+    served: list[object] = []
+
+    def serve(*args: object, **kwargs: object) -> int:
+        served.append(args)
+        return 0
+
+    monkeypatch.setattr(_serve, "serve", serve)
+    argv = [str(PROBE), "echo", "--no-sandbox"] if command == "run" else ["--memory"]
+    assert main([command, *argv, "--otlp-endpoint", url]) == 2
+    assert served == []
+    err = capsys.readouterr().err
+    assert "--otlp-endpoint is empty" in err
+    assert "omit the flag" in err
+    assert "http://localhost:4318/v1/traces" in err
+
+
+def test_a_collector_that_is_down_is_said_once_naming_the_endpoint_only(
+    bad_collector: Callable[[str], str],
+) -> None:
+    # Before: three lines per batch (two retries, then the failure), each naming the
+    # exporter's connection error rather than what to check.
+    port = bad_collector("down").rsplit(":", 1)[1].split("/")[0]
+    url = f"http://someone:pw-in-url@127.0.0.1:{port}/v1/traces?token=query-secret"
+    done = _run_exporting_to(url, OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer hdr-secret")
+    assert done.returncode == 0, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"viksa run: cannot export spans to http://127.0.0.1:{port}/v1/traces ")
+    for secret in ("someone", "pw-in-url", "query-secret", "hdr-secret"):
+        assert secret not in line
+
+
+def test_spans_dropped_while_the_collector_is_down_are_not_a_line_each(
+    bad_collector: Callable[[str], str], fresh_python: Callable[..., Any]
+) -> None:
+    # Before: three lines per batch that failed, and "Queue full" lines past the queue
+    # (one per span with SDKs without OpenTelemetry's own duplicate filter; with it, one
+    # per 20 s window, so a loaded `viksa dev` kept printing them).
+    done = fresh_python(
+        """
+        import sys
+        from opentelemetry import trace
+        from viksa_ai.devtools._otlp import configure_otlp
+
+        assert configure_otlp(sys.argv[1], command="test", service_name="test") is None
+        tracer = trace.get_tracer("load")
+        for _ in range(6000):
+            tracer.start_span("s").end()
+        trace.get_tracer_provider().shutdown()
+        """,
+        bad_collector("down"),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert sum("cannot export spans" in line for line in lines) == 1, lines[:5]
+    assert len(lines) <= 2, lines[:5]  # at most one "Queue full" besides
+
+
+class _Exporter:
+    """A span exporter answering ``results`` in turn."""
+
+    def __init__(self, *results: SpanExportResult) -> None:
+        self.results = list(results)
+
+    def export(self, spans: object) -> SpanExportResult:
+        return self.results.pop(0)
+
+
+def test_the_report_says_a_failure_once_then_the_recovery_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fail, ok = SpanExportResult.FAILURE, SpanExportResult.SUCCESS
+    report = ExportReport("https://u:p@collector.test:4318/v1/traces?k=v", "viksa dev")
+    exporter = report.exporter(_Exporter(ok, fail, fail, fail, ok, ok, fail))
+    with caplog.at_level(logging.INFO, logger="viksa_ai.devtools.otlp"):
+        for _ in range(7):
+            exporter.export([])
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "viksa dev: cannot export spans to https://collector.test:4318/v1/traces",
+        "viksa dev: spans reach https://collector.test:4318/v1/traces again",
+        "viksa dev: cannot export spans to https://collector.test:4318/v1/traces",
+    ]
 
 
 class _OlderSdkProcessor:

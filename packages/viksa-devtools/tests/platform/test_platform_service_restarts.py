@@ -5,6 +5,12 @@ that fell due meanwhile, or with a workflow whose step waits for an approval.
 A workflow step waiting for an approval when the platform stops keeps waiting: the
 approval survives, approving it runs the step once and the workflow goes on (rejecting
 or stopping it ends the step, as before the restart). A step that was running fails.
+
+A step waits ``approval_wait`` seconds from the approval's request, in the process that
+started it or in one restarted meanwhile (each tick of the platform checks the resumed
+waits). When the wait runs out the step's execution ends ``timeout``, its approval
+``cancelled`` (nothing would run on a late decision: it answers 409) and the workflow
+fails; ``retry`` asks again.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ from viksa_ai.devtools.platform import LocalPlatform, Platform, PlatformConfig
 from viksa_ai.devtools.platform.services._clock import iso_at, seconds_of
 from viksa_ai.devtools.platform.services._errors import DomainError
 from viksa_ai.devtools.platform.services._workflows import KIND as WORKFLOW_EXECUTION
+from viksa_ai.devtools.platform.store._store import Store
 
 Manifest = dict[str, Any]
 AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 Restarted = Callable[[], AbstractAsyncContextManager[tuple[httpx.AsyncClient, str, str]]]
+Deploy = Callable[[httpx.AsyncClient, Manifest], Awaitable[Manifest]]
+Resumed = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, LocalPlatform, str]]]
 
 
 async def _until(http: httpx.AsyncClient, url: str, check: Callable[[Any], bool]) -> Any:
@@ -286,3 +295,108 @@ async def test_a_decision_on_an_approval_read_before_another_decision_is_refused
             assert await _guarded_runs(http, agent["id"]) == ["completed"]
     finally:
         await local.aclose()
+
+
+# -- approval waits that run out, with and without a restart -------------------------
+
+
+async def _assert_expired(http: httpx.AsyncClient, base: str) -> None:
+    """The workflow failed on its unanswered step; a late decision is refused."""
+    failed = await _until(http, base, lambda e: e["status"] != "running")
+    assert failed["status"] == "failed", failed
+    assert [t["status"] for t in failed["tasks"]] == ["failed", "pending"]
+    assert "No decision" in failed["tasks"][0]["error"]
+    [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+    assert approval["status"] == "cancelled"
+    step = (await http.get(f"/pulse/executor/execution/{approval['execution_id']}")).json()
+    assert (step["status"], step["error_kind"]) == ("timeout", "approval_timeout")
+    late = await http.post(
+        f"/chat/approvals/{approval['id']}/decision", json={"decision": "approve"}
+    )
+    assert late.status_code == 409, late.text
+    detail = late.json()["detail"]
+    assert detail["code"] == "already_decided"
+    assert "No decision" in detail["message"]
+    # Nothing ran for nobody: the step's endpoint never ran.
+    after = (await http.get(f"/pulse/executor/execution/{approval['execution_id']}")).json()
+    assert after["status"] == "timeout"
+
+
+async def test_an_unanswered_approval_ends_the_step_and_refuses_a_late_decision(
+    manifest: Callable[..., Manifest],
+    deploy_through: Deploy,
+    workflow_started: Callable[..., Awaitable[str]],
+    http_to: AppClient,
+) -> None:
+    local = LocalPlatform.start(PlatformConfig(approval_wait=0.2))
+    try:
+        async with http_to(local) as http:
+            agent = await deploy_through(http, manifest())
+            base = await workflow_started(http, agent["id"], "guarded", "echo")
+            await _assert_expired(http, base)
+            # As any failed run: retried from the step, which asks again.
+            assert (await http.post(f"{base}/retry")).status_code == 200
+            await _until(http, "/chat/approvals?status=pending", lambda a: a["total"] == 1)
+    finally:
+        await local.aclose()
+
+
+@pytest.fixture
+def resumed(
+    tmp_path: Path,
+    manifest: Callable[..., Manifest],
+    deploy_through: Deploy,
+    workflow_started: Callable[..., Awaitable[str]],
+    http_to: AppClient,
+) -> Resumed:
+    """``async with resumed(age)``: a workflow waiting for its first step's approval,
+    requested ``age`` seconds ago, then a restart: a client of the reopened platform,
+    that platform and the execution's URL."""
+
+    @asynccontextmanager
+    async def make(age: float) -> AsyncIterator[tuple[httpx.AsyncClient, LocalPlatform, str]]:
+        config = PlatformConfig(data_path=tmp_path / "platform.db")
+        first = LocalPlatform.start(config)
+        async with http_to(first) as http:
+            agent = await deploy_through(http, manifest())
+            base = await workflow_started(http, agent["id"], "guarded", "echo")
+            listed = await _until(http, "/chat/approvals", lambda a: a["total"] == 1)
+        await first.aclose()
+        store = Store(config.data_path)
+        try:
+            approval = store.get("approval", listed["approvals"][0]["id"])
+            assert approval is not None
+            approval["requested_at"] = iso_at(seconds_of(approval["requested_at"]) - age)
+            store.save("approval", approval)
+        finally:
+            store.close()
+        again = LocalPlatform.start(config)
+        try:
+            async with http_to(again) as http:
+                yield http, again, base
+        finally:
+            await again.aclose()
+
+    return make
+
+
+async def test_a_resumed_wait_ends_when_its_time_from_the_request_is_up(
+    resumed: Resumed,
+) -> None:
+    # Requested 1000 s ago: past the 300 s bound at the first tick after the restart
+    # (counted from the restart, it would wait 300 s more).
+    async with resumed(1000) as (http, local, base):
+        await local.platform.tick()
+        await _assert_expired(http, base)
+
+
+async def test_a_resumed_wait_goes_on_until_its_time_is_up(resumed: Resumed) -> None:
+    async with resumed(0) as (http, local, base):
+        [approval] = (await http.get("/chat/approvals")).json()["approvals"]
+        requested = seconds_of(approval["requested_at"])
+        await local.platform.tick(requested + 299)
+        waiting = (await http.get(base)).json()
+        assert [t["status"] for t in waiting["tasks"]] == ["running", "pending"]
+        assert (await http.get(f"/chat/approvals/{approval['id']}")).json()["status"] == "pending"
+        await local.platform.tick(requested + 301)
+        await _assert_expired(http, base)

@@ -434,7 +434,7 @@ def test_the_otlp_export_is_bounded_per_request_and_at_exit(fresh_python: FreshP
         assert configure_otlp(url, command="test", service_name="test") is None
         provider = trace.get_tracer_provider()
         [processor] = provider._active_span_processor._span_processors
-        assert processor.span_exporter._client._timeout == EXPORT_TIMEOUT_SECONDS
+        assert processor.span_exporter.wrapped._client._timeout == EXPORT_TIMEOUT_SECONDS
         seen = []
         processor._batch_processor.shutdown = lambda **kw: seen.append(kw)
         provider.shutdown()
@@ -455,7 +455,7 @@ def test_an_otel_timeout_variable_sets_the_otlp_request_timeout(fresh_python: Fr
         url = "http://127.0.0.1:9/v1/traces"
         assert configure_otlp(url, command="t", service_name="t") is None
         [processor] = trace.get_tracer_provider()._active_span_processor._span_processors
-        assert processor.span_exporter._client._timeout == 7
+        assert processor.span_exporter.wrapped._client._timeout == 7
         """
     )
     assert done.returncode == 0, done.stderr

@@ -119,9 +119,18 @@ def add_otlp_flag(parser: argparse.ArgumentParser, *, what: str) -> None:
 
 
 def setup_otlp(args: argparse.Namespace, *, command: str, service_name: str) -> str | None:
-    """Start the export ``--otlp-endpoint`` asks for: None, or the line saying why not."""
-    if not args.otlp_endpoint:
+    """Start the export ``--otlp-endpoint`` asks for: None, or the line saying why not.
+
+    An empty value is refused (a usage error), not read as "no export": a variable that
+    was meant to hold the URL (``--otlp-endpoint "$URL"``) is more likely unset.
+    """
+    if args.otlp_endpoint is None:
         return None
+    if not args.otlp_endpoint.strip():
+        return (
+            f"{command}: --otlp-endpoint is empty: omit the flag to export no spans, or "
+            "give the collector's OTLP/HTTP traces URL, e.g. http://localhost:4318/v1/traces"
+        )
     from viksa_ai.devtools._otlp import configure_otlp
 
     return configure_otlp(args.otlp_endpoint, command=command, service_name=service_name)

@@ -4,11 +4,12 @@ Shared by ``viksa dev`` and ``viksa run``; imports opentelemetry only when calle
 needs neither FastAPI nor the platform (``viksa run`` works without the server extra).
 
 Spans leave from a background thread, so a collector that is down, slow or answers
-garbage never slows a call. At exit (and on SIGTERM, which would otherwise end the
-process before anything is sent) what is still queued gets at most
-``EXPORT_TIMEOUT_SECONDS`` to leave; what has not left by then is dropped. Each export
-request gets the same time (``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` or
-``OTEL_EXPORTER_OTLP_TIMEOUT`` set it otherwise, as OpenTelemetry documents).
+garbage never slows a call; its failures are said in one line (see ``_otlp_report``).
+At exit (and on SIGTERM, which would otherwise end the process before anything is
+sent) what is still queued gets at most ``EXPORT_TIMEOUT_SECONDS`` to leave; what has
+not left by then is dropped. Each export request gets the same time
+(``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` or ``OTEL_EXPORTER_OTLP_TIMEOUT`` set it
+otherwise, as OpenTelemetry documents).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import threading
 from importlib.util import find_spec
 from types import FrameType
 from typing import Any
+
+from viksa_ai.devtools._otlp_report import ExportReport
 
 __all__ = ["EXPORT_TIMEOUT_SECONDS", "configure_otlp", "sdk_tracer_provider"]
 
@@ -87,11 +90,13 @@ def configure_otlp(endpoint: str, *, command: str, service_name: str) -> str | N
     chosen = any(os.environ.get(name) for name in _TIMEOUT_VARIABLES)
     timeout = None if chosen else EXPORT_TIMEOUT_SECONDS
     exporter = OTLPSpanExporter(endpoint=endpoint, timeout=timeout)
+    report = ExportReport(endpoint, command)
     for name in (OTLPSpanExporter.__module__, BatchSpanProcessor.__module__, _BATCHING_LOGGER):
         logger = logging.getLogger(name)
-        if not any(isinstance(found, _OneLine) for found in logger.filters):
-            logger.addFilter(_OneLine())
-    provider.add_span_processor(_bounded(BatchSpanProcessor)(exporter))
+        for earlier in [f for f in logger.filters if isinstance(f, ExportReport)]:
+            logger.removeFilter(earlier)
+        logger.addFilter(report)
+    provider.add_span_processor(_bounded(BatchSpanProcessor)(report.exporter(exporter)))
     _flush_on_sigterm(provider)
     return None
 
@@ -110,30 +115,6 @@ def _url_problem(endpoint: str) -> str | None:
     if not url.hostname or port == 0:
         return "names no host and port"
     return None
-
-
-class _OneLine(logging.Filter):
-    """The collector's answer (its reason phrase, an exception's text) on one safe line.
-
-    A collector is a peer on the network: what it sends back must not put escape
-    sequences or lines of its own into the terminal or log that shows the export's
-    failures.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = _safe(record.getMessage()), None
-        if record.exc_info and record.exc_info[1] is not None:
-            # The failure in a line, not a traceback of the SDK's frames.
-            error = record.exc_info[1]
-            record.exc_text = _safe(f"{type(error).__name__}: {error}")
-            record.exc_info = None
-        return True
-
-
-def _safe(text: str) -> str:
-    from viksa_ai.devtools._terminal import printable
-
-    return printable(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 def _bounded(processor: type[Any]) -> type[Any]:

@@ -36,9 +36,11 @@ class PlatformConfig:
     ``workers_per_agent`` bounds the warm worker processes of one deployed agent and
     ``warm_agents`` how many agents keep warm workers at once (the least recently used
     are stopped first); ``approval_wait`` is how long (seconds) a workflow step waits for an
-    approval decision; a request such as ``pulse.execute`` never waits for one, it
-    answers ``awaiting_approval`` at once. ``sandbox`` runs agents in the runner's Linux
-    sandbox where one is available (``viksa dev --no-sandbox``: false).
+    approval decision, from its request (a restart meanwhile included): then the step's
+    execution ends ``timeout`` and its approval ``cancelled``; a request such as
+    ``pulse.execute`` never waits for one, it answers ``awaiting_approval`` at once.
+    ``sandbox`` runs agents in the runner's Linux sandbox where one is available
+    (``viksa dev --no-sandbox``: false).
     ``validation_time_limit`` bounds one run of the agent validator (seconds; 422 when it
     runs out) and ``max_body_bytes`` the size of a request body (413 above it; 10 MiB by
     default); ``body_timeout`` is how long (seconds) a request body may take to arrive

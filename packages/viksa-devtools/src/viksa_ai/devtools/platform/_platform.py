@@ -163,7 +163,12 @@ class Platform:
         )
 
     async def tick(self, now: float | None = None) -> int:
-        """Run every active schedule due at ``now`` (see :meth:`Scheduler.tick`); how many."""
+        """Run every active schedule due at ``now`` (see :meth:`Scheduler.tick`); how many.
+
+        Approval waits a restart resumed end too once their time is up (see
+        :meth:`Workflows.expire_resumed`).
+        """
+        self.workflows.expire_resumed(now)
         return await self.scheduler.tick(now)
 
     async def aclose(self) -> None:

@@ -359,6 +359,25 @@ class Engine:
             latest = self.store.get("execution", record["id"])
         return latest if latest is not None else record
 
+    async def await_decision(self, record: Doc) -> Doc:
+        """Wait up to ``approval_wait`` for the decision on ``record``; its final record.
+
+        Without a decision by then the execution ends (:meth:`expire_waiting`): a later
+        one would run the endpoint for nobody (a workflow step that no longer waits).
+        """
+        done = self._done.get(record["id"])
+        if record["status"] != "awaiting_approval" or done is None:
+            return await self.execute(record, wait_for_approval=True)
+        with self._activity():
+            try:
+                await asyncio.wait_for(done.wait(), self.approval_wait)
+            except asyncio.TimeoutError:
+                if self.expire_waiting(record["id"]) is None and not done.is_set():
+                    # Approved just now: its run is bounded by the endpoint's own timeout.
+                    await done.wait()
+            latest = self.store.get("execution", record["id"])
+        return latest if latest is not None else record
+
     @contextlib.contextmanager
     def _activity(self) -> Iterator[None]:
         self._active += 1
@@ -416,7 +435,8 @@ class Engine:
             approval = current
             if approval["status"] != "pending":
                 raise conflict(
-                    f"Approval {approval['id']!r} was already {approval['status']}.",
+                    f"Approval {approval['id']!r} was already {approval['status']}"
+                    f"{self._why_ended(approval)}.",
                     code="already_decided",
                 )
             approval.update(
@@ -444,6 +464,14 @@ class Engine:
         self._ended_waiting(record)
         return {**approval, "execution": execution_view(record)}
 
+    def _why_ended(self, approval: Doc) -> str:
+        """Why a cancelled approval's execution ended (``: <error>``), for a late decision."""
+        if approval["status"] != "cancelled":
+            return ""
+        record = self.store.get("execution", approval.get("execution_id") or "")
+        error = None if record is None else record.get("error")
+        return f": {error.rstrip('.')}; nothing runs on a decision now" if error else ""
+
     def _ended_waiting(self, record: Doc) -> None:
         for hook in self._waiting_ended:
             hook(record)
@@ -453,11 +481,27 @@ class Engine:
 
         Whoever waits for it (a workflow step) wakes now with the cancelled record.
         """
+        return self._end_waiting(execution_id, {"status": "cancelled", "error": error})
+
+    def expire_waiting(self, execution_id: str) -> Doc | None:
+        """End an execution whose approval wait ran out; None when it waits no more.
+
+        The execution ends ``timeout`` (``error_kind`` ``approval_timeout``) and its
+        approval ``cancelled``, so a late decision is refused (409) rather than run.
+        """
+        error = (
+            f"No decision on its approval came within {self.approval_wait:g} seconds of "
+            "the request: run it again to ask again."
+        )
+        ended = {"status": "timeout", "error": error, "error_kind": "approval_timeout"}
+        return self._end_waiting(execution_id, ended)
+
+    def _end_waiting(self, execution_id: str, ended: Doc) -> Doc | None:
         with self.store.transaction():
             record = self.store.get("execution", execution_id)
             if record is None or record["status"] != "awaiting_approval":
                 return None
-            record.update(status="cancelled", error=error)
+            record.update(ended)
             approval = self.store.get("approval", record.get("approval_id") or "")
             if approval is not None and approval["status"] == "pending":
                 approval.update(status="cancelled", decided_at=now_iso())

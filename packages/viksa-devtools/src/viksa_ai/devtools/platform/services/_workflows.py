@@ -8,18 +8,22 @@ when the current step ends.
 
 A restart fails the executions that were running (``retry`` resumes them), except one
 whose step waits for an approval: it keeps waiting, and the decision (through any
-process on the data file) runs that step once and goes on with the next steps.
+process on the data file) runs that step once and goes on with the next steps. A step
+waits ``approval_wait`` seconds from the approval's request, before or after a restart
+(:meth:`Workflows.expire_resumed`, each tick, for the waits a restart resumed); then
+its execution ends ``timeout`` and the workflow fails.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from viksa_ai.devtools._strict_json import UnfitJsonError
 from viksa_ai.devtools.platform._tracing import background
 from viksa_ai.devtools.platform._tracing import step as traced_step
-from viksa_ai.devtools.platform.services._clock import now_iso
+from viksa_ai.devtools.platform.services._clock import now_iso, seconds_of
 from viksa_ai.devtools.platform.services._engine import Engine
 from viksa_ai.devtools.platform.services._errors import (
     DomainError,
@@ -52,6 +56,9 @@ class Workflows:
         # The executions this process is running: a stopped one stays here until its
         # current step ends, and cannot be run again before (its step would run twice).
         self._active: set[str] = set()
+        # Steps a previous process left waiting for a decision: their execution ids, and
+        # when their wait runs out (seconds since the epoch).
+        self._resumed: dict[str, float] = {}
         engine.on_waiting_ended(self._waiting_ended)
 
     def running(self) -> frozenset[str]:
@@ -363,19 +370,46 @@ class Workflows:
         error = "The platform stopped while this workflow ran; retry it."
         failed = 0
         for execution in stale:
-            if self._waits_for_a_decision(execution):
-                continue  # the decision goes on with it: see _waiting_ended
+            step = self._waiting_step(execution)
+            if step is not None:
+                # The decision goes on with it (see _waiting_ended), if it comes in time.
+                self._resumed[step["id"]] = self._wait_ends(step)
+                continue
             self.update(execution["id"], _interrupted(error))
             failed += 1
         return failed
 
-    def _waits_for_a_decision(self, execution: Doc) -> bool:
-        """Whether the running step of ``execution`` waits for an approval."""
+    def _waiting_step(self, execution: Doc) -> Doc | None:
+        """The execution of the running step of ``execution`` if it waits for an approval."""
         for task in execution["tasks"]:
             if task["status"] == "running" and isinstance(task.get("execution_id"), str):
                 step = self.store.get("execution", task["execution_id"])
-                return step is not None and step["status"] == "awaiting_approval"
-        return False
+                waits = step is not None and step["status"] == "awaiting_approval"
+                return step if waits else None
+        return None
+
+    def _wait_ends(self, step: Doc) -> float:
+        """When the approval wait of ``step`` runs out: counted from the request, as the
+        wait of a step that did not restart is, not from the restart."""
+        approval = self.store.get("approval", step.get("approval_id") or "")
+        began = (approval or {}).get("requested_at") or step["created_at"]
+        return seconds_of(began) + self.engine.approval_wait
+
+    def expire_resumed(self, now: float | None = None) -> int:
+        """End the resumed waits (see :meth:`recover`) run out at ``now``; how many ended.
+
+        Each ends as a wait that did not restart: the step's execution ``timeout``, its
+        approval ``cancelled``, the workflow failed (through :meth:`_waiting_ended`).
+        """
+        moment = time.time() if now is None else now
+        ended = 0
+        for step_id, ends in list(self._resumed.items()):
+            if ends > moment:
+                continue
+            del self._resumed[step_id]
+            if self.engine.expire_waiting(step_id) is not None:
+                ended += 1
+        return ended
 
     def _waiting_ended(self, record: Doc) -> None:
         """Record the end of a step that waited for an approval, if nothing here waits.
@@ -384,6 +418,7 @@ class Workflows:
         step (once) or rejected it, or a stop cancelled it; its end is recorded here, and
         a run still going goes on with its next steps in the background.
         """
+        self._resumed.pop(record["id"], None)
         execution_id = record.get("workflow_execution_id")
         if not isinstance(execution_id, str) or execution_id in self._active:
             return
@@ -487,7 +522,7 @@ class Workflows:
             context={"workflow_execution_id": execution_id},
         )
         self.update(execution_id, _task_started(index, record["id"]))
-        final = await self.engine.execute(record, wait_for_approval=True)
+        final = await self.engine.await_decision(record)
         return self._step_ended(execution_id, index, final)
 
     def _step_ended(self, execution_id: str, index: int, final: Doc) -> Doc | None:

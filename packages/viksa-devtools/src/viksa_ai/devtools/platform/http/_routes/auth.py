@@ -22,6 +22,7 @@ from viksa_ai.devtools.platform.http._deps import (
 )
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._router import PlatformRouter
+from viksa_ai.devtools.platform.http._throttled import throttled
 from viksa_ai.devtools.platform.services._access import Access
 from viksa_ai.devtools.platform.services._accounts import Principal
 from viksa_ai.devtools.platform.store._store import Doc
@@ -39,7 +40,9 @@ __all__ = ["router"]
 router = PlatformRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/individual/login", dependencies=[NO_STORE])
+@router.post(
+    "/individual/login", dependencies=[NO_STORE], responses=throttled("sign-in", "this account")
+)
 async def login(raw: JsonBody, request: Request, platform: PlatformDep) -> Doc:
     """Exchange email and password for an access and a refresh token (429 after too many
     attempts on the email or from the address, with ``Retry-After``)."""

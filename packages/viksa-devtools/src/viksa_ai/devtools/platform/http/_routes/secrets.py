@@ -11,11 +11,14 @@ from viksa_ai.devtools.platform.http._bodies import JsonBody
 from viksa_ai.devtools.platform.http._deps import NO_STORE, PageDep, PlatformDep, ProjectDep
 from viksa_ai.devtools.platform.http._listing import listing
 from viksa_ai.devtools.platform.http._router import PlatformRouter
+from viksa_ai.devtools.platform.http._throttled import throttled
 from viksa_ai.devtools.platform.store._store import Doc
 
 __all__ = ["router"]
 
 router = PlatformRouter(prefix="/builder", tags=["secrets"])
+# Wrong passphrases offered for a secret are throttled (Secrets.throttle).
+_PASSPHRASE_THROTTLED = throttled("passphrase", "this secret")
 
 
 @router.get("/vault/status")
@@ -49,7 +52,7 @@ async def list_secrets(
     return listing("secrets", found, page)
 
 
-@router.get("/secret/{secret_id}", dependencies=[NO_STORE])
+@router.get("/secret/{secret_id}", dependencies=[NO_STORE], responses=_PASSPHRASE_THROTTLED)
 async def get_secret(
     secret_id: str,
     platform: PlatformDep,
@@ -62,7 +65,7 @@ async def get_secret(
     return await anyio.to_thread.run_sync(platform.secrets.read, caller, secret_id, passphrase)
 
 
-@router.put("/secret/{secret_id}")
+@router.put("/secret/{secret_id}", responses=_PASSPHRASE_THROTTLED)
 async def update_secret(
     secret_id: str, body: JsonBody, platform: PlatformDep, tenant: ProjectDep
 ) -> Doc:
