@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Literal
 
-from viksa_ai.client._errors import ViksaConfigError
+from viksa_ai.client._errors import ViksaConfigError, ViksaDecodeError
 
 if TYPE_CHECKING:
     from viksa_ai.models.auth import TokenResponse
 
-__all__ = ["AuthMode", "Credentials"]
+__all__ = ["AuthMode", "Credentials", "check_answered_token"]
 
 AuthMode = Literal["jwt", "api_key", "webhook", "none"]
 
@@ -44,6 +44,22 @@ def _not_empty(value: str | None, name: str) -> str | None:
             "(was it read from an unset variable?)"
         )
     return value
+
+
+def check_answered_token(tokens: TokenResponse) -> None:
+    """Refuse a token answer whose access token could not be sent (``ViksaDecodeError``).
+
+    Adopted, it failed every later call before it left ("Illegal header value"), and no
+    401 ever came to refresh it: the client kept its old tokens only if refused here.
+    """
+    token = tokens.access_token
+    if not token or not _HEADER_SAFE(token):
+        raise ViksaDecodeError(
+            "the platform answered an access token that cannot be sent in an HTTP header "
+            "(empty, or holding whitespace, a control or a non-ASCII character); the "
+            "client keeps its current tokens",
+            raw="",
+        )
 
 
 class Credentials:
