@@ -127,6 +127,15 @@ async def test_reprs_of_header_settings_redact_credential_values() -> None:
     )
 
 
+def test_the_repr_of_request_options_redacts_credential_query_values() -> None:
+    # extra_query={"api_key": ...} showed the key in the repr, while the debug log of the
+    # same request redacts it.
+    options = RequestOptions(extra_query={"api_key": "gw-key-77", "limit": 5})
+    text = repr(options)
+    _assert_clean(text)
+    assert "extra_query={'api_key': '[redacted]', 'limit': 5}" in text
+
+
 # Values no transport can send: line breaks (header injection), controls, non-ASCII
 # (httpx encodes str headers as ASCII), and outer whitespace (h11 refuses, aiohttp sends).
 BAD_VALUES = [

@@ -75,12 +75,13 @@ class RetryConfig:
         object.__setattr__(self, "retry_status_codes", frozenset(self.retry_status_codes))
 
 
-def _repr_redacting(settings: ClientConfig | RequestOptions, headers_field: str) -> str:
-    """The dataclass repr, with the credential-like values of the headers field redacted."""
+def _repr_redacting(settings: ClientConfig | RequestOptions, *redacted: str) -> str:
+    """The dataclass repr, with the credential-like values of the ``redacted`` fields (a
+    mapping of headers or query parameters) redacted."""
     parts = []
     for item in fields(settings):
         value = getattr(settings, item.name)
-        if item.name == headers_field and value is not None:
+        if item.name in redacted and value is not None:
             value = redact_headers(value)
         parts.append(f"{item.name}={value!r}")
     return f"{type(settings).__name__}({', '.join(parts)})"
@@ -140,7 +141,7 @@ class RequestOptions:
         checked_timeout(self.timeout, "RequestOptions.timeout")
 
     def __repr__(self) -> str:
-        return _repr_redacting(self, "extra_headers")
+        return _repr_redacting(self, "extra_headers", "extra_query")
 
 
 def checked_timeout(value: object, name: str) -> None:
