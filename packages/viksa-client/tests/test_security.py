@@ -328,6 +328,29 @@ async def test_logs_redact_headers_queries_and_bodies(
     assert all(record.name.startswith("viksa_ai") for record in caplog.records)
 
 
+async def test_a_query_in_a_raw_path_reaches_no_error_or_log_line(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # client.request("GET", "/builder", "/x?api_key=...") showed the query in the error's
+    # message and path, and in the retry and response log lines (the request's own line
+    # redacted it).
+    route = api.get("/builder/widgets").respond(503, text="down")
+    client = make_client(config=ClientConfig(retry=RetryConfig(max_retries=1)))
+    with (
+        caplog.at_level(logging.DEBUG, logger="viksa_ai"),
+        pytest.raises(ViksaServerError) as caught,
+    ):
+        await client.request("GET", "/builder", "/widgets?api_key=pass-phrase-9#frag")
+    assert route.calls.last.request.url.params["api_key"] == "pass-phrase-9"  # still sent
+    error = caught.value
+    for text in (str(error), repr(error), error.path, caplog.text):
+        _assert_clean(text)
+    assert error.path == "/builder/widgets"
+    assert "retrying GET /builder/widgets in" in caplog.text
+
+
 async def test_the_http_librarys_own_log_lines_hide_secrets_of_the_url(
     api: respx.MockRouter,
     make_client: Callable[..., ViksaClient],

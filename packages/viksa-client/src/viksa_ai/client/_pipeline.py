@@ -85,6 +85,8 @@ T = TypeVar("T")
 class Plan:
     """One call made concrete: URL, headers and policy, fixed before the first attempt.
 
+    ``target`` is the path shown in errors and logs (no query: it may hold a secret).
+
     ``headers`` holds this call's own headers (the idempotency key); the client's
     static headers and the credentials are added per attempt. ``stream`` leaves the body
     unread for the caller to iterate.
@@ -145,7 +147,7 @@ def make_plan(
         timeout = options.timeout
     return Plan(
         call=call,
-        target=target,
+        target=call.shown_target(),
         url=settings.base_url + target,
         params=params,
         headers=headers,
