@@ -37,6 +37,7 @@ from viksa_ai.client import (
     ViksaServerError,
     ViksaSyncClient,
     ViksaWebhook,
+    WebhookClient,
 )
 from viksa_ai.client._env import read_env
 from viksa_ai.client._headers import check_headers
@@ -545,6 +546,10 @@ def test_scrub_finds_a_secret_in_every_echoed_form(secret: str, before: str, aft
         lambda: ViksaSyncClient.from_api_key(""),
         lambda: ViksaClient(access_token=""),
         lambda: ViksaSyncClient(""),
+        # A webhook's empty token was sent as "Authorization: Bearer ".
+        lambda: ViksaClient.webhook("trig-1", webhook_token=""),
+        lambda: ViksaSyncClient.webhook("trig-1", webhook_token=""),
+        lambda: WebhookClient("trig-1", webhook_token=""),
     ],
 )
 def test_an_empty_credential_is_refused_when_the_client_is_built(

@@ -38,7 +38,7 @@ def _checked(value: str | None, name: str) -> str | None:
 def _not_empty(value: str | None, name: str) -> str | None:
     """``value``, refused when empty: the client would send no ``Authorization`` at all."""
     if value == "":
-        what = "API key" if name == "api_key" else "access token"
+        what = {"api_key": "API key", "webhook_token": "webhook token"}.get(name, "access token")
         raise ViksaConfigError(
             f"{name} is empty: pass the {what}, or None for a client without credentials "
             "(was it read from an unset variable?)"
@@ -90,7 +90,7 @@ class Credentials:
         self.access_token = _checked(_not_empty(access_token, "access_token"), "access_token")
         self._api_key = _checked(_not_empty(api_key, "api_key"), "api_key")
         self.refresh_token = refresh_token
-        self.webhook_token = _checked(webhook_token, "webhook_token")
+        self.webhook_token = _checked(_not_empty(webhook_token, "webhook_token"), "webhook_token")
         # The tenant ids travel as headers too (X-Tenant-Org-Id, X-Tenant-Project-Id).
         self.org_id = _checked(org_id, "org_id")
         self.project_id = _checked(project_id, "project_id")
