@@ -18,6 +18,7 @@ import respx
 
 from viksa_ai.client import (
     HttpBackend,
+    RequestOptions,
     RetryConfig,
     ViksaAuthenticationError,
     ViksaClient,
@@ -27,6 +28,7 @@ from viksa_ai.client import (
     ViksaRateLimitError,
     ViksaServerError,
     ViksaSyncClient,
+    ViksaTimeoutError,
     ViksaTransportError,
     _backends,
 )
@@ -703,3 +705,50 @@ async def test_a_token_answer_that_cannot_be_sent_is_refused_and_not_adopted(
         await client.auth.login("me@example.com", "pw")
     assert login.called
     assert client._settings.credentials.authorization == NEW
+
+
+def _held_refresh(
+    api: respx.MockRouter, tokens: Callable[..., dict[str, Any]], *, blocking: bool = False
+) -> tuple[respx.Route, respx.Route, threading.Event]:
+    """``_refusing_me`` and a ``_rotating_refresh`` held until the event returned is set."""
+    release = threading.Event()
+    me = _refusing_me(api, threading.Event())
+    return (
+        me,
+        _rotating_refresh(api, tokens, threading.Event(), release, blocking=blocking),
+        release,
+    )
+
+
+_DEADLINE = RequestOptions(retry=RetryConfig(deadline=0.2))
+
+
+async def test_a_call_waits_for_a_refresh_no_longer_than_its_deadline(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    # The refresh a 401 started was waited for without bound: a call with a 1 s deadline
+    # whose refresh took 3 s raised after 3 s. It now raises at its deadline; the refresh
+    # goes on, and its tokens serve the next calls.
+    me, refresh, release = _held_refresh(api, tokens)
+    client = make_client(refresh_token="tok-refresh-1")
+    with pytest.raises(ViksaTimeoutError, match="deadline"):
+        await client.auth.me(options=_DEADLINE)  # the refresh is held until release
+    release.set()
+    assert (await client.auth.me()).email == "me@example.com"
+    assert (refresh.call_count, me.calls.last.request.headers["authorization"]) == (1, NEW)
+
+
+def test_a_sync_call_waits_for_a_refresh_no_longer_than_its_deadline(
+    api: respx.MockRouter,
+    make_sync_client: Callable[..., ViksaSyncClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me, refresh, release = _held_refresh(api, tokens, blocking=True)
+    client = make_sync_client(refresh_token="tok-refresh-1")
+    with pytest.raises(ViksaTimeoutError, match="deadline"):
+        client.auth.me(options=_DEADLINE)
+    release.set()
+    assert client.auth.me().email == "me@example.com"
+    assert (refresh.call_count, me.calls.last.request.headers["authorization"]) == (1, NEW)

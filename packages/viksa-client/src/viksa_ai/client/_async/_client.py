@@ -579,7 +579,12 @@ class ViksaClient:
                 return response
             if not replayed and wants_refresh(plan, settings, response):
                 trace_event("viksa.token_refresh")
-                await self._refresh(generation)
+                try:
+                    await self._refresh(generation, time_left(plan))
+                except _backends.FlightTimeoutError:
+                    # The refresh goes on (for the other calls); this call's time is up.
+                    timeout = httpx.TimeoutException(deadline_passed(plan))
+                    raise transport_failure(plan, settings, timeout) from None
                 replayed = True
                 continue
             delay = response_retry_delay(plan, attempt, response)
@@ -618,13 +623,15 @@ class ViksaClient:
         keep_body(response, body)
         return response
 
-    async def _refresh(self, generation: int) -> None:
+    async def _refresh(self, generation: int, wait: float | None) -> None:
         """Refresh the access token once for all calls that failed with it (single flight).
 
         The refresh runs on its own: a caller cancelled meanwhile does not cancel it, so
-        the others get its result instead of sending the refresh token a second time.
+        the others get its result instead of sending the refresh token a second time. A
+        caller waits for it at most ``wait`` seconds (what is left of its deadline), then
+        ``FlightTimeoutError``.
         """
-        await self._refresh_flight.join(lambda: self._refresh_once(generation))
+        await self._refresh_flight.join(lambda: self._refresh_once(generation), wait)
 
     async def _refresh_once(self, generation: int) -> None:
         if not refresh_wanted(self._settings, generation):

@@ -453,7 +453,12 @@ class ViksaSyncClient:
                 return response
             if not replayed and wants_refresh(plan, settings, response):
                 trace_event("viksa.token_refresh")
-                self._refresh(generation)
+                try:
+                    self._refresh(generation, time_left(plan))
+                except _backends.FlightTimeoutError:
+                    # The refresh goes on (for the other calls); this call's time is up.
+                    timeout = httpx.TimeoutException(deadline_passed(plan))
+                    raise transport_failure(plan, settings, timeout) from None
                 replayed = True
                 continue
             delay = response_retry_delay(plan, attempt, response)
@@ -492,13 +497,15 @@ class ViksaSyncClient:
         keep_body(response, body)
         return response
 
-    def _refresh(self, generation: int) -> None:
+    def _refresh(self, generation: int, wait: float | None) -> None:
         """Refresh the access token once for all calls that failed with it (single flight).
 
         The refresh runs on its own: a caller cancelled meanwhile does not cancel it, so
-        the others get its result instead of sending the refresh token a second time.
+        the others get its result instead of sending the refresh token a second time. A
+        caller waits for it at most ``wait`` seconds (what is left of its deadline), then
+        ``FlightTimeoutError``.
         """
-        self._refresh_flight.join(lambda: self._refresh_once(generation))
+        self._refresh_flight.join(lambda: self._refresh_once(generation), wait)
 
     def _refresh_once(self, generation: int) -> None:
         if not refresh_wanted(self._settings, generation):
