@@ -46,8 +46,9 @@ class RetryConfig:
     A 409 saying the call's own Idempotency-Key is still in use is retried with backoff,
     until ``deadline`` when there is one, else up to ``max_retries`` times.
 
-    ``deadline`` (seconds) bounds the whole call: all attempts, the waits between them
-    and the reading of each answer's body; past it the call raises ``ViksaTimeoutError``.
+    ``deadline`` (seconds) bounds the whole call: all attempts, the waits between them,
+    the wait for a token refresh and the reading of each answer's body; past it the call
+    raises ``ViksaTimeoutError``.
     For a stream it bounds opening it (up to its headers); reading its events is not
     bounded by it.
     """
