@@ -539,3 +539,23 @@ def test_str_of_an_error_can_always_be_printed(message: str, request_id: str) ->
         assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
     if message.isprintable() and message.isascii() and " ".join(message.split()) == message:
         assert message in str(error)
+
+
+@given(
+    body=st.recursive(
+        _ANY_TEXT | st.none(),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["detail", "msg", "message", "loc", "code", "field"]),
+                inner,
+                max_size=4,
+            )
+        ),
+    )
+)
+def test_details_of_any_body_can_be_printed(body: Any) -> None:
+    # detail_message quoted a lone surrogate of the body as it was: printing it failed.
+    for detail in parse_details(body):
+        for text in (detail.message, detail.field or "", detail.code or ""):
+            text.encode("utf-8")
