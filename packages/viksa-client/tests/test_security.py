@@ -430,8 +430,9 @@ async def test_warns_once_when_a_token_would_travel_over_plain_http(
 ) -> None:
     route = api.get("http://api.example.com/auth/usage").respond(200, json={})
     async with ViksaClient("tok-access-1", base_url="http://api.example.com") as client:
-        with pytest.warns(ViksaInsecureTransportWarning, match="plain http"):
+        with pytest.warns(ViksaInsecureTransportWarning, match="plain http") as warned:
             await client.auth.usage()
+        assert warned[0].filename == __file__  # it points at the caller's line
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             await client.auth.usage()  # once per client
@@ -694,6 +695,46 @@ async def test_the_sdks_objects_in_a_traceback_show_no_secret(
         assert {type(value).__name__ for _, value in objects} >= {"Call", "Plan", "Settings"}
         for where, value in objects:
             text = repr(value)
+            for secret in SECRETS:
+                assert secret not in text, (where, text)
+
+
+def _pipeline_locals(error: BaseException) -> list[tuple[str, str]]:
+    """``(frame.name, repr)`` of every local of the client's pipeline frames in the
+    traceback of ``error`` (not an operation's own frame: its arguments are the caller's)."""
+    found: list[tuple[str, str]] = []
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "viksa_ai/client" in code.co_filename and "/resources/" not in code.co_filename:
+            found += [(f"{code.co_name}.{k}", repr(v)) for k, v in tb.tb_frame.f_locals.items()]
+        tb = tb.tb_next
+    return found
+
+
+async def test_the_pipelines_locals_in_an_api_errors_traceback_show_no_secret(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+) -> None:
+    # The request loop's frame held the attempt's httpx.Request, whose repr is the full
+    # URL: a secret's passphrase (a query parameter) reached every error tracker that
+    # shows locals (Sentry's include_local_variables, pytest -l).
+    api.get("/builder/secret/s1").respond(500, json={"detail": "down"})
+    config = ClientConfig(retry=RetryConfig(max_retries=0))
+    errors: list[BaseException] = []
+    with pytest.raises(ViksaServerError) as caught:
+        await make_client(config=config).builder.secrets.get_secret(
+            "s1", passphrase="pass-phrase-9"
+        )
+    errors.append(caught.value)
+    with pytest.raises(ViksaServerError) as caught_sync:
+        make_sync_client(config=config).builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+    errors.append(caught_sync.value)
+    for error in errors:
+        found = _pipeline_locals(error)
+        assert any(where.startswith("_send.") for where, _ in found)
+        for where, text in found:
             for secret in SECRETS:
                 assert secret not in text, (where, text)
 

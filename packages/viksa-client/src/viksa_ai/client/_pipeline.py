@@ -203,7 +203,8 @@ def make_request(
                     f"sending credentials over plain http to {redact_url(settings.base_url)}: "
                     "use an https base_url outside local development",
                     ViksaInsecureTransportWarning,
-                    stacklevel=5,  # make_request, _send, _request, the operation, the caller
+                    # make_request, _attempt, _send, _request, the operation, its caller
+                    stacklevel=6,
                 )
         if credentials.webhook_token is None:  # webhooks carry no tenant
             if credentials.org_id:

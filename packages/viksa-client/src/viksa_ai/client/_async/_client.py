@@ -556,15 +556,8 @@ class ViksaClient:
             if self._closed:
                 raise closed_error()
             generation = settings.credentials.generation
-            request = make_request(self._http, plan, settings, self._defaults)
-            trace_attempt(request)
             try:
-                left = time_left(plan)
-                if left is None:
-                    response = await self._exchange(plan, request, None)
-                else:
-                    deadline = _backends.AsyncDeadline(left, deadline_passed(plan))
-                    response = await deadline.run(partial(self._exchange, plan, request))
+                response = await self._attempt(plan)
             except httpx.TransportError as exc:
                 if self._closed:  # the close broke this request: retrying cannot help
                     raise closed_error() from exc
@@ -593,6 +586,22 @@ class ViksaClient:
                 attempt += 1
                 continue
             raise api_failure(plan, settings, response)
+
+    async def _attempt(self, plan: Plan) -> httpx.Response:
+        """One attempt, with the credentials as they are now, under what is left of the
+        call's deadline.
+
+        The request lives in this frame only, not in ``_send``'s: its repr is the full URL
+        (a passphrase in the query), and the locals of the frames an error is raised from
+        reach the error trackers that show them.
+        """
+        request = make_request(self._http, plan, self._settings, self._defaults)
+        trace_attempt(request)
+        left = time_left(plan)
+        if left is None:
+            return await self._exchange(plan, request, None)
+        deadline = _backends.AsyncDeadline(left, deadline_passed(plan))
+        return await deadline.run(partial(self._exchange, plan, request))
 
     async def _exchange(
         self, plan: Plan, request: httpx.Request, deadline: _backends.AsyncDeadline | None

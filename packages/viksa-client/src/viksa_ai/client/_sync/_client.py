@@ -430,15 +430,8 @@ class ViksaSyncClient:
             if self._closed:
                 raise closed_error()
             generation = settings.credentials.generation
-            request = make_request(self._http, plan, settings, self._defaults)
-            trace_attempt(request)
             try:
-                left = time_left(plan)
-                if left is None:
-                    response = self._exchange(plan, request, None)
-                else:
-                    deadline = _backends.Deadline(left, deadline_passed(plan))
-                    response = deadline.run(partial(self._exchange, plan, request))
+                response = self._attempt(plan)
             except httpx.TransportError as exc:
                 if self._closed:  # the close broke this request: retrying cannot help
                     raise closed_error() from exc
@@ -467,6 +460,22 @@ class ViksaSyncClient:
                 attempt += 1
                 continue
             raise api_failure(plan, settings, response)
+
+    def _attempt(self, plan: Plan) -> httpx.Response:
+        """One attempt, with the credentials as they are now, under what is left of the
+        call's deadline.
+
+        The request lives in this frame only, not in ``_send``'s: its repr is the full URL
+        (a passphrase in the query), and the locals of the frames an error is raised from
+        reach the error trackers that show them.
+        """
+        request = make_request(self._http, plan, self._settings, self._defaults)
+        trace_attempt(request)
+        left = time_left(plan)
+        if left is None:
+            return self._exchange(plan, request, None)
+        deadline = _backends.Deadline(left, deadline_passed(plan))
+        return deadline.run(partial(self._exchange, plan, request))
 
     def _exchange(
         self, plan: Plan, request: httpx.Request, deadline: _backends.Deadline | None
