@@ -516,3 +516,46 @@ def test_many_details_under_a_long_first_message_are_counted_in_linear_time() ->
     assert "(and 5000 more problems)" in str(error)
     repr(error)
     assert _CountingText.searches <= 2 * 10  # a few per summary, not one per detail
+
+
+# Any character, lone surrogates (which json.loads makes of "\ud800") included.
+_ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40)
+
+
+@given(message=_ANY_TEXT, request_id=st.text(st.characters(max_codepoint=0xFF), max_size=20))
+def test_str_of_an_error_can_always_be_printed(message: str, request_id: str) -> None:
+    # A message holding a lone surrogate made print(error) and a UTF-8 log handler fail
+    # with UnicodeEncodeError, and one holding ESC or CSI drove the terminal it was shown on.
+    error = ViksaApiError(
+        status_code=400,
+        method="GET",
+        path="/x",
+        service="s",
+        details=[ErrorDetail(message)],
+        request_id=request_id or None,
+    )
+    for text in (str(error), repr(error)):
+        text.encode("utf-8")
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+    if message.isprintable() and message.isascii() and " ".join(message.split()) == message:
+        assert message in str(error)
+
+
+@given(
+    body=st.recursive(
+        _ANY_TEXT | st.none(),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["detail", "msg", "message", "loc", "code", "field"]),
+                inner,
+                max_size=4,
+            )
+        ),
+    )
+)
+def test_details_of_any_body_can_be_printed(body: Any) -> None:
+    # detail_message quoted a lone surrogate of the body as it was: printing it failed.
+    for detail in parse_details(body):
+        for text in (detail.message, detail.field or "", detail.code or ""):
+            text.encode("utf-8")

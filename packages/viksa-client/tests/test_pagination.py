@@ -145,6 +145,35 @@ async def test_a_server_ignoring_skip_does_not_loop(
     assert route.call_count == 2
 
 
+async def test_a_server_ignoring_skip_in_a_new_order_each_time_does_not_loop(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    # A server that ignores skip and lists its rows in no stable order (SQL without
+    # ORDER BY) answered the same items reordered: each page looked new, and the walk
+    # yielded them again and again, without end.
+    orders = [ITEMS[:3], ITEMS[2::-1], [ITEMS[1], ITEMS[0], ITEMS[2]]]
+    answered = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal answered
+        body = {"triggers": orders[answered % 3] if answered < 20 else []}
+        answered += 1
+        return httpx.Response(200, json=body)
+
+    api.get("/chat/trigger").mock(side_effect=answer)
+    client = make_client()
+    assert [t async for t in client.chat.triggers.iter_all(limit=3)] == ITEMS[:3]
+    assert answered == 2
+
+
+def test_a_page_seen_before_in_another_order_is_a_typed_error() -> None:
+    cursor = PageCursor(2, "things")
+    assert cursor.take({"things": [1, 2]}) == [1, 2]
+    assert cursor.take({"things": [3, 4]}) == [3, 4]
+    with pytest.raises(ViksaRepeatedPageError, match="skip 4 repeats the one at skip 0"):
+        cursor.take({"things": [2, 1]})
+
+
 def _alternating(total: bool) -> Callable[[httpx.Request], httpx.Response]:
     """A server that ignores skip and alternates between two pages (A, B, A, B, ...).
 

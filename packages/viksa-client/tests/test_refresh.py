@@ -18,14 +18,17 @@ import respx
 
 from viksa_ai.client import (
     HttpBackend,
+    RequestOptions,
     RetryConfig,
     ViksaAuthenticationError,
     ViksaClient,
     ViksaConfigError,
+    ViksaDecodeError,
     ViksaError,
     ViksaRateLimitError,
     ViksaServerError,
     ViksaSyncClient,
+    ViksaTimeoutError,
     ViksaTransportError,
     _backends,
 )
@@ -668,3 +671,84 @@ def test_interrupting_the_thread_that_started_the_refresh_does_not_stop_it(
     assert [type(result).__name__ for result in results] == ["UserResponse"], story
     assert refresh.call_count == 1
     assert [call.request.headers["authorization"] for call in me.calls] == [OLD, OLD, NEW]
+
+
+@pytest.mark.parametrize("access", ["tok-new\nline-9", "tok-caf\u00e9-9", "", " tok-9 "])
+async def test_a_token_answer_that_cannot_be_sent_is_refused_and_not_adopted(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+    access: str,
+) -> None:
+    # A refresh (or login) answering an access token that cannot travel in a header was
+    # adopted: every later call then failed before it was sent ("could not be sent:
+    # Illegal header value"), and no 401 ever came to refresh it again.
+    me = _me_route(api)
+    refresh = api.post("/auth/refresh")
+    refresh.side_effect = [
+        httpx.Response(200, json=tokens(access)),
+        httpx.Response(200, json=tokens()),
+    ]
+    login = api.post("/auth/individual/login").respond(200, json=tokens(access))
+    client = make_client(refresh_token="tok-refresh-1", retry=RetryConfig(max_retries=0))
+    with pytest.raises(ViksaDecodeError, match="access token") as caught:
+        await client.auth.me()
+    assert access.strip() not in str(caught.value) or not access.strip()
+    assert caught.value.raw == ""
+    credentials = client._settings.credentials
+    assert credentials.authorization == OLD  # the old tokens are kept
+    assert credentials.refresh_token == "tok-refresh-1"
+    user = await client.auth.me()  # the next 401 refreshes again
+    assert user.email == "me@example.com"
+    assert [call.request.headers["authorization"] for call in me.calls] == [OLD, OLD, NEW]
+    with pytest.raises(ViksaDecodeError, match="access token"):
+        await client.auth.login("me@example.com", "pw")
+    assert login.called
+    assert client._settings.credentials.authorization == NEW
+
+
+def _held_refresh(
+    api: respx.MockRouter, tokens: Callable[..., dict[str, Any]], *, blocking: bool = False
+) -> tuple[respx.Route, respx.Route, threading.Event]:
+    """``_refusing_me`` and a ``_rotating_refresh`` held until the event returned is set."""
+    release = threading.Event()
+    me = _refusing_me(api, threading.Event())
+    return (
+        me,
+        _rotating_refresh(api, tokens, threading.Event(), release, blocking=blocking),
+        release,
+    )
+
+
+_DEADLINE = RequestOptions(retry=RetryConfig(deadline=0.2))
+
+
+async def test_a_call_waits_for_a_refresh_no_longer_than_its_deadline(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    # The refresh a 401 started was waited for without bound: a call with a 1 s deadline
+    # whose refresh took 3 s raised after 3 s. It now raises at its deadline; the refresh
+    # goes on, and its tokens serve the next calls.
+    me, refresh, release = _held_refresh(api, tokens)
+    client = make_client(refresh_token="tok-refresh-1")
+    with pytest.raises(ViksaTimeoutError, match="deadline"):
+        await client.auth.me(options=_DEADLINE)  # the refresh is held until release
+    release.set()
+    assert (await client.auth.me()).email == "me@example.com"
+    assert (refresh.call_count, me.calls.last.request.headers["authorization"]) == (1, NEW)
+
+
+def test_a_sync_call_waits_for_a_refresh_no_longer_than_its_deadline(
+    api: respx.MockRouter,
+    make_sync_client: Callable[..., ViksaSyncClient],
+    tokens: Callable[..., dict[str, Any]],
+) -> None:
+    me, refresh, release = _held_refresh(api, tokens, blocking=True)
+    client = make_sync_client(refresh_token="tok-refresh-1")
+    with pytest.raises(ViksaTimeoutError, match="deadline"):
+        client.auth.me(options=_DEADLINE)
+    release.set()
+    assert client.auth.me().email == "me@example.com"
+    assert (refresh.call_count, me.calls.last.request.headers["authorization"]) == (1, NEW)

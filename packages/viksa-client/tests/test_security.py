@@ -37,6 +37,7 @@ from viksa_ai.client import (
     ViksaServerError,
     ViksaSyncClient,
     ViksaWebhook,
+    WebhookClient,
 )
 from viksa_ai.client._env import read_env
 from viksa_ai.client._headers import check_headers
@@ -125,6 +126,15 @@ async def test_reprs_of_header_settings_redact_credential_values() -> None:
         "RequestOptions(timeout=None, extra_headers=None, extra_query=None, "
         "idempotency_key=None, retry=None)"
     )
+
+
+def test_the_repr_of_request_options_redacts_credential_query_values() -> None:
+    # extra_query={"api_key": ...} showed the key in the repr, while the debug log of the
+    # same request redacts it.
+    options = RequestOptions(extra_query={"api_key": "gw-key-77", "limit": 5})
+    text = repr(options)
+    _assert_clean(text)
+    assert "extra_query={'api_key': '[redacted]', 'limit': 5}" in text
 
 
 # Values no transport can send: line breaks (header injection), controls, non-ASCII
@@ -319,6 +329,29 @@ async def test_logs_redact_headers_queries_and_bodies(
     assert all(record.name.startswith("viksa_ai") for record in caplog.records)
 
 
+async def test_a_query_in_a_raw_path_reaches_no_error_or_log_line(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # client.request("GET", "/builder", "/x?api_key=...") showed the query in the error's
+    # message and path, and in the retry and response log lines (the request's own line
+    # redacted it).
+    route = api.get("/builder/widgets").respond(503, text="down")
+    client = make_client(config=ClientConfig(retry=RetryConfig(max_retries=1)))
+    with (
+        caplog.at_level(logging.DEBUG, logger="viksa_ai"),
+        pytest.raises(ViksaServerError) as caught,
+    ):
+        await client.request("GET", "/builder", "/widgets?api_key=pass-phrase-9#frag")
+    assert route.calls.last.request.url.params["api_key"] == "pass-phrase-9"  # still sent
+    error = caught.value
+    for text in (str(error), repr(error), error.path, caplog.text):
+        _assert_clean(text)
+    assert error.path == "/builder/widgets"
+    assert "retrying GET /builder/widgets in" in caplog.text
+
+
 async def test_the_http_librarys_own_log_lines_hide_secrets_of_the_url(
     api: respx.MockRouter,
     make_client: Callable[..., ViksaClient],
@@ -397,8 +430,9 @@ async def test_warns_once_when_a_token_would_travel_over_plain_http(
 ) -> None:
     route = api.get("http://api.example.com/auth/usage").respond(200, json={})
     async with ViksaClient("tok-access-1", base_url="http://api.example.com") as client:
-        with pytest.warns(ViksaInsecureTransportWarning, match="plain http"):
+        with pytest.warns(ViksaInsecureTransportWarning, match="plain http") as warned:
             await client.auth.usage()
+        assert warned[0].filename == __file__  # it points at the caller's line
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             await client.auth.usage()  # once per client
@@ -513,6 +547,10 @@ def test_scrub_finds_a_secret_in_every_echoed_form(secret: str, before: str, aft
         lambda: ViksaSyncClient.from_api_key(""),
         lambda: ViksaClient(access_token=""),
         lambda: ViksaSyncClient(""),
+        # A webhook's empty token was sent as "Authorization: Bearer ".
+        lambda: ViksaClient.webhook("trig-1", webhook_token=""),
+        lambda: ViksaSyncClient.webhook("trig-1", webhook_token=""),
+        lambda: WebhookClient("trig-1", webhook_token=""),
     ],
 )
 def test_an_empty_credential_is_refused_when_the_client_is_built(
@@ -657,6 +695,46 @@ async def test_the_sdks_objects_in_a_traceback_show_no_secret(
         assert {type(value).__name__ for _, value in objects} >= {"Call", "Plan", "Settings"}
         for where, value in objects:
             text = repr(value)
+            for secret in SECRETS:
+                assert secret not in text, (where, text)
+
+
+def _pipeline_locals(error: BaseException) -> list[tuple[str, str]]:
+    """``(frame.name, repr)`` of every local of the client's pipeline frames in the
+    traceback of ``error`` (not an operation's own frame: its arguments are the caller's)."""
+    found: list[tuple[str, str]] = []
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "viksa_ai/client" in code.co_filename and "/resources/" not in code.co_filename:
+            found += [(f"{code.co_name}.{k}", repr(v)) for k, v in tb.tb_frame.f_locals.items()]
+        tb = tb.tb_next
+    return found
+
+
+async def test_the_pipelines_locals_in_an_api_errors_traceback_show_no_secret(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+) -> None:
+    # The request loop's frame held the attempt's httpx.Request, whose repr is the full
+    # URL: a secret's passphrase (a query parameter) reached every error tracker that
+    # shows locals (Sentry's include_local_variables, pytest -l).
+    api.get("/builder/secret/s1").respond(500, json={"detail": "down"})
+    config = ClientConfig(retry=RetryConfig(max_retries=0))
+    errors: list[BaseException] = []
+    with pytest.raises(ViksaServerError) as caught:
+        await make_client(config=config).builder.secrets.get_secret(
+            "s1", passphrase="pass-phrase-9"
+        )
+    errors.append(caught.value)
+    with pytest.raises(ViksaServerError) as caught_sync:
+        make_sync_client(config=config).builder.secrets.get_secret("s1", passphrase="pass-phrase-9")
+    errors.append(caught_sync.value)
+    for error in errors:
+        found = _pipeline_locals(error)
+        assert any(where.startswith("_send.") for where, _ in found)
+        for where, text in found:
             for secret in SECRETS:
                 assert secret not in text, (where, text)
 

@@ -34,6 +34,7 @@ __all__ = [
     "AsyncSingleFlight",
     "BoundedMap",
     "Deadline",
+    "FlightTimeoutError",
     "SingleFlight",
     "async_sleep",
     "make_async_http_client",
@@ -153,6 +154,10 @@ class Deadline:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+class FlightTimeoutError(Exception):
+    """A caller of a single flight stopped waiting for it (its ``timeout`` passed)."""
+
+
 class AsyncSingleFlight:
     """One run of a job shared by every caller that joins while it is in flight.
 
@@ -165,15 +170,29 @@ class AsyncSingleFlight:
     def __init__(self) -> None:
         self._task: asyncio.Future[None] | None = None
 
-    async def join(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Wait for the job in flight, or start ``job()``; raise what it raised."""
+    async def join(
+        self, job: Callable[[], Coroutine[Any, Any, None]], timeout: float | None = None
+    ) -> None:
+        """Wait for the job in flight, or start ``job()``; raise what it raised.
+
+        Past ``timeout`` seconds this caller stops waiting with ``FlightTimeoutError``; the
+        job goes on for the others.
+        """
         import asyncio
 
         task = self._task
         if task is None or task.done():
             task = self._task = asyncio.ensure_future(job())
             task.add_done_callback(_retrieve)
-        await asyncio.shield(task)
+        if timeout is None:
+            await asyncio.shield(task)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except asyncio.TimeoutError:
+            if not task.done():
+                raise FlightTimeoutError from None
+            await task  # it ended as the wait did: its own outcome (a TimeoutError?) wins
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:
@@ -195,8 +214,12 @@ class SingleFlight:
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
 
-    def join(self, job: Callable[[], None]) -> None:
-        """Wait for the job in flight, or start ``job()``; raise what it raised."""
+    def join(self, job: Callable[[], None], timeout: float | None = None) -> None:
+        """Wait for the job in flight, or start ``job()``; raise what it raised.
+
+        Past ``timeout`` seconds this caller stops waiting with ``FlightTimeoutError``; the
+        job goes on for the others.
+        """
         with self._lock:
             flight = self._flight
             start = flight is None
@@ -214,7 +237,8 @@ class SingleFlight:
                 # No thread to be had (thread limit, interpreter shutdown): run the job here
                 # rather than leave a flight that never lands for every later caller.
                 self._run(flight, job, context)
-        flight.done.wait()
+        if not flight.done.wait(timeout):
+            raise FlightTimeoutError
         if flight.error is not None:
             # Each caller raises it with the job's traceback, not with the frames the
             # callers before it added (as an asyncio task's result does).

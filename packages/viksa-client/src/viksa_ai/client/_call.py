@@ -96,6 +96,11 @@ class Call(Generic[T]):
         path = self.path if self.raw_path else render_path(self.path, self.segments)
         return self.service.prefix + path
 
+    def shown_target(self) -> str:
+        """``target()`` fit for errors, logs and spans: a raw path's query and fragment
+        (``/x?api_key=...``) cut off."""
+        return self.target().partition("?")[0].partition("#")[0]
+
 
 def object_call(
     method: str,

@@ -46,8 +46,9 @@ class RetryConfig:
     A 409 saying the call's own Idempotency-Key is still in use is retried with backoff,
     until ``deadline`` when there is one, else up to ``max_retries`` times.
 
-    ``deadline`` (seconds) bounds the whole call: all attempts, the waits between them
-    and the reading of each answer's body; past it the call raises ``ViksaTimeoutError``.
+    ``deadline`` (seconds) bounds the whole call: all attempts, the waits between them,
+    the wait for a token refresh and the reading of each answer's body; past it the call
+    raises ``ViksaTimeoutError``.
     For a stream it bounds opening it (up to its headers); reading its events is not
     bounded by it.
     """
@@ -75,12 +76,13 @@ class RetryConfig:
         object.__setattr__(self, "retry_status_codes", frozenset(self.retry_status_codes))
 
 
-def _repr_redacting(settings: ClientConfig | RequestOptions, headers_field: str) -> str:
-    """The dataclass repr, with the credential-like values of the headers field redacted."""
+def _repr_redacting(settings: ClientConfig | RequestOptions, *redacted: str) -> str:
+    """The dataclass repr, with the credential-like values of the ``redacted`` fields (a
+    mapping of headers or query parameters) redacted."""
     parts = []
     for item in fields(settings):
         value = getattr(settings, item.name)
-        if item.name == headers_field and value is not None:
+        if item.name in redacted and value is not None:
             value = redact_headers(value)
         parts.append(f"{item.name}={value!r}")
     return f"{type(settings).__name__}({', '.join(parts)})"
@@ -140,7 +142,7 @@ class RequestOptions:
         checked_timeout(self.timeout, "RequestOptions.timeout")
 
     def __repr__(self) -> str:
-        return _repr_redacting(self, "extra_headers")
+        return _repr_redacting(self, "extra_headers", "extra_query")
 
 
 def checked_timeout(value: object, name: str) -> None:

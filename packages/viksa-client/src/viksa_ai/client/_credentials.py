@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Literal
 
-from viksa_ai.client._errors import ViksaConfigError
+from viksa_ai.client._errors import ViksaConfigError, ViksaDecodeError
 
 if TYPE_CHECKING:
     from viksa_ai.models.auth import TokenResponse
 
-__all__ = ["AuthMode", "Credentials"]
+__all__ = ["AuthMode", "Credentials", "check_answered_token"]
 
 AuthMode = Literal["jwt", "api_key", "webhook", "none"]
 
@@ -38,12 +38,28 @@ def _checked(value: str | None, name: str) -> str | None:
 def _not_empty(value: str | None, name: str) -> str | None:
     """``value``, refused when empty: the client would send no ``Authorization`` at all."""
     if value == "":
-        what = "API key" if name == "api_key" else "access token"
+        what = {"api_key": "API key", "webhook_token": "webhook token"}.get(name, "access token")
         raise ViksaConfigError(
             f"{name} is empty: pass the {what}, or None for a client without credentials "
             "(was it read from an unset variable?)"
         )
     return value
+
+
+def check_answered_token(tokens: TokenResponse) -> None:
+    """Refuse a token answer whose access token could not be sent (``ViksaDecodeError``).
+
+    Adopted, it failed every later call before it left ("Illegal header value"), and no
+    401 ever came to refresh it: the client kept its old tokens only if refused here.
+    """
+    token = tokens.access_token
+    if not token or not _HEADER_SAFE(token):
+        raise ViksaDecodeError(
+            "the platform answered an access token that cannot be sent in an HTTP header "
+            "(empty, or holding whitespace, a control or a non-ASCII character); the "
+            "client keeps its current tokens",
+            raw="",
+        )
 
 
 class Credentials:
@@ -74,7 +90,7 @@ class Credentials:
         self.access_token = _checked(_not_empty(access_token, "access_token"), "access_token")
         self._api_key = _checked(_not_empty(api_key, "api_key"), "api_key")
         self.refresh_token = refresh_token
-        self.webhook_token = _checked(webhook_token, "webhook_token")
+        self.webhook_token = _checked(_not_empty(webhook_token, "webhook_token"), "webhook_token")
         # The tenant ids travel as headers too (X-Tenant-Org-Id, X-Tenant-Project-Id).
         self.org_id = _checked(org_id, "org_id")
         self.project_id = _checked(project_id, "project_id")

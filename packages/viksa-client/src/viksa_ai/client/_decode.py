@@ -112,10 +112,13 @@ def to_json_body(value: Any) -> Any:
 
 
 def token_response(data: Any) -> TokenResponse:
-    """Read a ``TokenResponse``."""
+    """Read a ``TokenResponse`` whose access token can be sent as a header."""
+    from viksa_ai.client._credentials import check_answered_token
     from viksa_ai.models.auth import TokenResponse
 
-    return TokenResponse.model_validate(data)
+    tokens = TokenResponse.model_validate(data)
+    check_answered_token(tokens)
+    return tokens
 
 
 def user_response(data: Any) -> UserResponse:

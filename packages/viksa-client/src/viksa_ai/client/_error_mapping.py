@@ -111,7 +111,30 @@ def _details_from(value: Any) -> list[ErrorDetail]:
 
 
 def parse_details(body: Any) -> list[ErrorDetail]:
-    """Every ``ErrorDetail`` an error body holds, in order."""
+    """Every ``ErrorDetail`` an error body holds, in order.
+
+    A lone surrogate (json.loads makes one of ``"\\ud800"``) shows as U+FFFD: printed
+    as it was, it failed with ``UnicodeEncodeError``.
+    """
+    return [_encodable(detail) for detail in _parse_details(body)]
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(detail: ErrorDetail) -> ErrorDetail:
+    """``detail`` with its lone surrogates replaced by U+FFFD."""
+    if not _LONE_SURROGATE.search(f"{detail.message}{detail.field}{detail.code}"):
+        return detail
+    field, code = detail.field, detail.code
+    return ErrorDetail(
+        _LONE_SURROGATE.sub("\ufffd", detail.message),
+        None if field is None else _LONE_SURROGATE.sub("\ufffd", field),
+        None if code is None else _LONE_SURROGATE.sub("\ufffd", code),
+    )
+
+
+def _parse_details(body: Any) -> list[ErrorDetail]:
     if isinstance(body, dict):
         for key in ("detail", "message", "error", "errors"):
             if key in body and body[key] is not None:

@@ -253,9 +253,15 @@ _MAX_MESSAGE = 300
 _QUOTES_SEARCHED = 9  # details after the first searched for in it (see _headline)
 
 
+# Controls (ESC, CSI: a message must not drive the terminal showing it) and lone
+# surrogates (json.loads makes them of "\ud800"; print and UTF-8 log handlers fail on them).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _one_line(text: str) -> str:
-    """Collapse whitespace runs (newlines included) and cut long messages."""
-    flat = " ".join(text.split())
+    """Collapse whitespace runs (newlines included), replace what cannot be shown, and
+    cut long messages."""
+    flat = _UNPRINTABLE.sub("\ufffd", " ".join(text.split()))
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
 
 

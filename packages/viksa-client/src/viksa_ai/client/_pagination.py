@@ -3,9 +3,10 @@
 A page is a bare list, or an object holding the items under ``items`` or a
 resource-named key, with an optional ``total``. The walk stops once ``total`` items were
 seen, on an empty page, or when the server answers the same page twice in a row (it
-ignores ``skip``): no item is yielded twice. A page answered again after others (a
-server alternating between pages) raises ``ViksaRepeatedPageError``: walking on would
-repeat them without end, and what else the list holds cannot be known.
+ignores ``skip``), its items in the same or another order: no item is yielded twice. A
+page answered again after others (a server alternating between pages) raises
+``ViksaRepeatedPageError``: walking on would repeat them without end, and what else the
+list holds cannot be known.
 
 Without a ``total``, a page shorter than the requested ``limit`` does not end the walk,
 since servers may cap their pages below it; it ends only when the page is also shorter
@@ -126,6 +127,14 @@ class PageCursor:
 
 
 def _digest(items: list[Any]) -> bytes:
-    """A digest of a page's items: equal pages (as JSON) have equal digests."""
-    text = json.dumps(items, sort_keys=True, separators=(",", ":"), default=repr)
+    """A digest of a page's items in any order: pages holding the same items (as JSON)
+    have equal digests.
+
+    A server ignoring ``skip`` may list its rows in no stable order (SQL without ORDER
+    BY): an order-sensitive digest took each reordered answer for a new page, without end.
+    """
+    texts = sorted(
+        json.dumps(item, sort_keys=True, separators=(",", ":"), default=repr) for item in items
+    )
+    text = "\n".join(texts)  # dumps escapes line breaks: the join is unambiguous
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

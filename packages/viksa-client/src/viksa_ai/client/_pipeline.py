@@ -85,6 +85,8 @@ T = TypeVar("T")
 class Plan:
     """One call made concrete: URL, headers and policy, fixed before the first attempt.
 
+    ``target`` is the path shown in errors and logs (no query: it may hold a secret).
+
     ``headers`` holds this call's own headers (the idempotency key); the client's
     static headers and the credentials are added per attempt. ``stream`` leaves the body
     unread for the caller to iterate.
@@ -145,7 +147,7 @@ def make_plan(
         timeout = options.timeout
     return Plan(
         call=call,
-        target=target,
+        target=call.shown_target(),
         url=settings.base_url + target,
         params=params,
         headers=headers,
@@ -201,7 +203,8 @@ def make_request(
                     f"sending credentials over plain http to {redact_url(settings.base_url)}: "
                     "use an https base_url outside local development",
                     ViksaInsecureTransportWarning,
-                    stacklevel=5,  # make_request, _send, _request, the operation, the caller
+                    # make_request, _attempt, _send, _request, the operation, its caller
+                    stacklevel=6,
                 )
         if credentials.webhook_token is None:  # webhooks carry no tenant
             if credentials.org_id:

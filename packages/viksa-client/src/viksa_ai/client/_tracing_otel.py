@@ -48,10 +48,7 @@ class CallSpan:
         call = plan.call
         # A caller-given path (client.request) is the caller's own template, up to any
         # query or fragment written into it: those are values, never recorded.
-        if call.raw_path:
-            template = call.target().partition("?")[0].partition("#")[0]
-        else:
-            template = call.service.prefix + call.path
+        template = call.shown_target() if call.raw_path else call.service.prefix + call.path
         attributes: dict[str, Any] = {
             "http.request.method": call.method,
             "url.template": template,

@@ -556,15 +556,8 @@ class ViksaClient:
             if self._closed:
                 raise closed_error()
             generation = settings.credentials.generation
-            request = make_request(self._http, plan, settings, self._defaults)
-            trace_attempt(request)
             try:
-                left = time_left(plan)
-                if left is None:
-                    response = await self._exchange(plan, request, None)
-                else:
-                    deadline = _backends.AsyncDeadline(left, deadline_passed(plan))
-                    response = await deadline.run(partial(self._exchange, plan, request))
+                response = await self._attempt(plan)
             except httpx.TransportError as exc:
                 if self._closed:  # the close broke this request: retrying cannot help
                     raise closed_error() from exc
@@ -579,7 +572,12 @@ class ViksaClient:
                 return response
             if not replayed and wants_refresh(plan, settings, response):
                 trace_event("viksa.token_refresh")
-                await self._refresh(generation)
+                try:
+                    await self._refresh(generation, time_left(plan))
+                except _backends.FlightTimeoutError:
+                    # The refresh goes on (for the other calls); this call's time is up.
+                    timeout = httpx.TimeoutException(deadline_passed(plan))
+                    raise transport_failure(plan, settings, timeout) from None
                 replayed = True
                 continue
             delay = response_retry_delay(plan, attempt, response)
@@ -588,6 +586,22 @@ class ViksaClient:
                 attempt += 1
                 continue
             raise api_failure(plan, settings, response)
+
+    async def _attempt(self, plan: Plan) -> httpx.Response:
+        """One attempt, with the credentials as they are now, under what is left of the
+        call's deadline.
+
+        The request lives in this frame only, not in ``_send``'s: its repr is the full URL
+        (a passphrase in the query), and the locals of the frames an error is raised from
+        reach the error trackers that show them.
+        """
+        request = make_request(self._http, plan, self._settings, self._defaults)
+        trace_attempt(request)
+        left = time_left(plan)
+        if left is None:
+            return await self._exchange(plan, request, None)
+        deadline = _backends.AsyncDeadline(left, deadline_passed(plan))
+        return await deadline.run(partial(self._exchange, plan, request))
 
     async def _exchange(
         self, plan: Plan, request: httpx.Request, deadline: _backends.AsyncDeadline | None
@@ -618,13 +632,15 @@ class ViksaClient:
         keep_body(response, body)
         return response
 
-    async def _refresh(self, generation: int) -> None:
+    async def _refresh(self, generation: int, wait: float | None) -> None:
         """Refresh the access token once for all calls that failed with it (single flight).
 
         The refresh runs on its own: a caller cancelled meanwhile does not cancel it, so
-        the others get its result instead of sending the refresh token a second time.
+        the others get its result instead of sending the refresh token a second time. A
+        caller waits for it at most ``wait`` seconds (what is left of its deadline), then
+        ``FlightTimeoutError``.
         """
-        await self._refresh_flight.join(lambda: self._refresh_once(generation))
+        await self._refresh_flight.join(lambda: self._refresh_once(generation), wait)
 
     async def _refresh_once(self, generation: int) -> None:
         if not refresh_wanted(self._settings, generation):

@@ -184,4 +184,4 @@ class AsyncEventStream(Generic[T]):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._call.method} {self._call.target()})"
+        return f"{type(self).__name__}({self._call.method} {self._call.shown_target()})"

@@ -186,4 +186,4 @@ class EventStream(Generic[T]):
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._call.method} {self._call.target()})"
+        return f"{type(self).__name__}({self._call.method} {self._call.shown_target()})"
