@@ -65,6 +65,12 @@ _DEFAULT_THREAD_STACK = 2 * 1024 * 1024
 _DISK_FULL = frozenset({errno.EFBIG, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 # How often the child checks that the runner which started it is still there.
 _PARENT_POLL_SECONDS = 0.5
+# The most digits of an int a reply may hold: the limit this process starts with (4300
+# unless set otherwise), read before any agent code runs. Agent code may lift its own
+# (sys.set_int_max_str_digits(0)); the runner parses the reply under its limit.
+_INT_DIGITS: int | None = getattr(sys, "get_int_max_str_digits", lambda: None)()
+# Measures a result for its size limit; bound before agent code can rebind json.dumps.
+_SIZE_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def main(argv: list[str]) -> int:
@@ -278,7 +284,7 @@ class _BoundedOutput(io.StringIO):
 
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
     try:
-        frame = encode_frame(reply)
+        frame = _encode_reply(reply)
     except BaseException as exc:  # a value's own methods may raise anything
         # Only an endpoint's value can fail to serialise: everything else is ours. A value
         # nested deeper than the recursion limit is refused here rather than killing us,
@@ -300,6 +306,21 @@ def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
         frame = encode_frame(reply)
     channel.write(frame)
     channel.flush()
+
+
+def _encode_reply(reply: dict[str, Any]) -> bytes:
+    """``encode_frame(reply)``, with ints limited to :data:`_INT_DIGITS` digits whatever
+    limit agent code set: an int the runner cannot parse is the endpoint's error, not a
+    reply that kills the worker."""
+    set_digits = getattr(sys, "set_int_max_str_digits", None)
+    if set_digits is None or _INT_DIGITS is None:  # Python before 3.10.7: no limit
+        return encode_frame(reply)
+    current: int = sys.get_int_max_str_digits()
+    set_digits(_INT_DIGITS)
+    try:
+        return encode_frame(reply)
+    finally:
+        set_digits(current)
 
 
 class _Server:
@@ -500,7 +521,7 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
     if limit is None:
         return
     try:
-        size = len(json.dumps(reply["value"], ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        size = len(_SIZE_ENCODE(reply["value"]).encode("utf-8", "surrogatepass"))
     except BaseException:  # agent code (a dict subclass's items()) may run
         return  # _send says what is wrong with it
     if size > limit:

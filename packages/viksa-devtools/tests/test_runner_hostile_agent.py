@@ -1,0 +1,67 @@
+"""Red team: agent code that changes what the worker's child process relies on.
+
+The child serves calls in the agent's own process, so an endpoint can rebind module
+attributes the child uses to answer. Each case below used to end the call as a dead
+worker (or a confusing one); the call now ends with a typed error, or succeeds, and the
+same child serves the next call.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import pytest
+
+from viksa_ai.devtools.runner import AgentWorker, EndpointError
+
+AGENT_CODE = textwrap.dedent(
+    """
+    import json
+    import sys
+
+    from viksa_ai.runtime import mcp_endpoint
+
+    @mcp_endpoint(description="Swap json's functions for a faster library's")
+    async def patch_json(payload):
+        json.dumps = lambda value, **options: b"{}"
+        json.loads = lambda text, **options: {}
+        return {"patched": True}
+
+    @mcp_endpoint(description="Lift the int digit limit and return a huge int")
+    async def huge_int(payload):
+        sys.set_int_max_str_digits(0)
+        return {"digits": 10**5000}
+
+    @mcp_endpoint(description="Ping")
+    async def ping(payload):
+        return {"pong": True}
+    """
+)
+
+
+def agent(*names: str) -> dict[str, Any]:
+    """The agent above, with an endpoint per name."""
+    return {
+        "agent_name": "Hostile",
+        "agent_description": "Changes the child's modules",
+        "files": [{"name": "main.py", "content": AGENT_CODE, "mime_type": "python"}],
+        "agent_endpoints": [
+            {"name": name, "module": "main", "description": name} for name in names
+        ],
+    }
+
+
+def test_an_agent_replacing_json_dumps_does_not_break_the_channel() -> None:
+    with AgentWorker(agent("patch_json", "ping"), sandbox=False) as warm:
+        assert warm.call("patch_json").value == {"patched": True}
+        assert warm.call("ping").value == {"pong": True}
+        assert warm.starts == 1
+
+
+def test_an_int_past_the_digit_limit_is_an_endpoint_error_even_with_the_limit_lifted() -> None:
+    with AgentWorker(agent("huge_int", "ping"), sandbox=False) as warm:
+        with pytest.raises(EndpointError, match=r"not JSON-serialisable.*4300 digits"):
+            warm.call("huge_int")
+        assert warm.call("ping").value == {"pong": True}
+        assert warm.starts == 1
