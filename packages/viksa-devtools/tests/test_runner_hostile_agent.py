@@ -20,7 +20,10 @@ AGENT_CODE = textwrap.dedent(
     import json
     import sys
 
-    from viksa_ai.runtime import mcp_endpoint
+    from viksa_ai.runtime import _set_envelope, context, mcp_endpoint
+
+    # Module code running in the child's main context, where every call's task starts.
+    _set_envelope({"run_id": "set-at-import"})
 
     @mcp_endpoint(description="Swap json's functions for a faster library's")
     async def patch_json(payload):
@@ -32,6 +35,10 @@ AGENT_CODE = textwrap.dedent(
     async def huge_int(payload):
         sys.set_int_max_str_digits(0)
         return {"digits": 10**5000}
+
+    @mcp_endpoint(description="What context() says")
+    async def envelope(payload):
+        return context()
 
     @mcp_endpoint(description="Ping")
     async def ping(payload):
@@ -65,3 +72,10 @@ def test_an_int_past_the_digit_limit_is_an_endpoint_error_even_with_the_limit_li
             warm.call("huge_int")
         assert warm.call("ping").value == {"pong": True}
         assert warm.starts == 1
+
+
+def test_a_call_without_an_envelope_sees_none_whatever_the_agent_set_at_import() -> None:
+    with AgentWorker(agent("envelope"), sandbox=False) as warm:
+        assert warm.call("envelope").value == {}
+        assert warm.call("envelope", envelope={"run_id": "r-1"}).value == {"run_id": "r-1"}
+        assert warm.call("envelope").value == {}

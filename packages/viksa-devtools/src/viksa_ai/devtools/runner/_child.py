@@ -390,9 +390,9 @@ class _Server:
         input_names: list[str] | None,
     ) -> Any:
         # This coroutine runs as its own task, in a copy of the loop thread's context:
-        # the envelope set here is seen by this call only.
-        if envelope is not None:
-            self._set_envelope(envelope)
+        # the envelope set here is seen by this call only. None is set too: module code
+        # may have set one in that context, which no call has.
+        self._set_envelope(envelope)
         if _takes_keywords(function, inputs, input_names or []):
             result = function(**inputs)
         else:
