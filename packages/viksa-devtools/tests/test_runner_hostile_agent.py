@@ -36,6 +36,14 @@ AGENT_CODE = textwrap.dedent(
         sys.set_int_max_str_digits(0)
         return {"digits": 10**5000}
 
+    @mcp_endpoint(description="Leave the recursion limit a few frames above this one")
+    async def tight_recursion(payload):
+        depth, frame = 0, sys._getframe()
+        while frame is not None:
+            depth, frame = depth + 1, frame.f_back
+        sys.setrecursionlimit(depth + 8)
+        return {"limit": sys.getrecursionlimit()}
+
     @mcp_endpoint(description="What context() says")
     async def envelope(payload):
         return context()
@@ -79,3 +87,13 @@ def test_a_call_without_an_envelope_sees_none_whatever_the_agent_set_at_import()
         assert warm.call("envelope").value == {}
         assert warm.call("envelope", envelope={"run_id": "r-1"}).value == {"run_id": "r-1"}
         assert warm.call("envelope").value == {}
+
+
+def test_a_recursion_limit_lowered_by_the_agent_does_not_break_later_calls() -> None:
+    # Below what the child's own code needs, every later call failed with
+    # "RecursionError: <exception str() failed>", and the worker was never replaced.
+    with AgentWorker(agent("tight_recursion", "ping"), sandbox=False) as warm:
+        assert set(warm.call("tight_recursion").value) == {"limit"}
+        assert warm.call("ping").value == {"pong": True}
+        assert warm.call("ping").value == {"pong": True}
+        assert warm.starts == 1

@@ -69,6 +69,8 @@ _PARENT_POLL_SECONDS = 0.5
 # unless set otherwise), read before any agent code runs. Agent code may lift its own
 # (sys.set_int_max_str_digits(0)); the runner parses the reply under its limit.
 _INT_DIGITS: int | None = getattr(sys, "get_int_max_str_digits", lambda: None)()
+# The recursion limit this process starts with, read before any agent code runs.
+_RECURSION_LIMIT = sys.getrecursionlimit()
 # Measures a result for its size limit; bound before agent code can rebind json.dumps.
 _SIZE_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -339,13 +341,18 @@ class _Server:
         output = _BoundedOutput(limits.get("output")) if message.get("capture") else None
         started = time.perf_counter()
         try:
-            function = _resolve(message["module"], message["function"])
-            coroutine = self._invoke(
-                function, message["inputs"], message.get("envelope"), message.get("input_names")
-            )
-            coroutine = restore_trace(coroutine, message.get("trace"))
-            with _auth_env(env, self._base_env), _captured(output), _cpu_limit(limits.get("cpu")):
-                value = self._complete(self._loop.create_task(coroutine))
+            with _recursion_room():
+                function = _resolve(message["module"], message["function"])
+                coroutine = self._invoke(
+                    function, message["inputs"], message.get("envelope"), message.get("input_names")
+                )
+                coroutine = restore_trace(coroutine, message.get("trace"))
+                with (
+                    _auth_env(env, self._base_env),
+                    _captured(output),
+                    _cpu_limit(limits.get("cpu")),
+                ):
+                    value = self._complete(self._loop.create_task(coroutine))
         except _NotFoundError as exc:
             reply.update(ok=False, error=_plain_error(KIND_NOT_FOUND, str(exc)))
         except BaseException as exc:
@@ -478,6 +485,23 @@ def _replace_auth_env(target: dict[str, str]) -> None:
         if name not in target:
             del os.environ[name]
     os.environ.update(target)
+
+
+@contextlib.contextmanager
+def _recursion_room() -> Iterator[None]:
+    """Undo, before and after the call, a recursion limit agent code set below the one the
+    child started with: the child's own code (asyncio, the reply) needs those frames, and
+    would fail every later call. A limit the agent raised is left as it set it."""
+    _restore_recursion_limit()
+    try:
+        yield
+    finally:
+        _restore_recursion_limit()
+
+
+def _restore_recursion_limit() -> None:
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
 
 
 @contextlib.contextmanager
