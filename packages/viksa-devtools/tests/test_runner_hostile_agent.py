@@ -19,6 +19,7 @@ AGENT_CODE = textwrap.dedent(
     """
     import json
     import sys
+    import time
 
     from viksa_ai.runtime import _set_envelope, context, mcp_endpoint
 
@@ -29,6 +30,11 @@ AGENT_CODE = textwrap.dedent(
     async def patch_json(payload):
         json.dumps = lambda value, **options: b"{}"
         json.loads = lambda text, **options: {}
+        return {"patched": True}
+
+    @mcp_endpoint(description="Freeze the clock the way a test helper would, badly")
+    async def patch_clock(payload):
+        time.perf_counter = lambda: "frozen"
         return {"patched": True}
 
     @mcp_endpoint(description="Lift the int digit limit and return a huge int")
@@ -70,6 +76,13 @@ def agent(*names: str) -> dict[str, Any]:
 def test_an_agent_replacing_json_dumps_does_not_break_the_channel() -> None:
     with AgentWorker(agent("patch_json", "ping"), sandbox=False) as warm:
         assert warm.call("patch_json").value == {"patched": True}
+        assert warm.call("ping").value == {"pong": True}
+        assert warm.starts == 1
+
+
+def test_an_agent_replacing_time_perf_counter_does_not_break_the_reply() -> None:
+    with AgentWorker(agent("patch_clock", "ping"), sandbox=False) as warm:
+        assert warm.call("patch_clock").value == {"patched": True}
         assert warm.call("ping").value == {"pong": True}
         assert warm.starts == 1
 

@@ -71,8 +71,11 @@ _PARENT_POLL_SECONDS = 0.5
 _INT_DIGITS: int | None = getattr(sys, "get_int_max_str_digits", lambda: None)()
 # The recursion limit this process starts with, read before any agent code runs.
 _RECURSION_LIMIT = sys.getrecursionlimit()
-# Measures a result for its size limit; bound before agent code can rebind json.dumps.
+# Bound before agent code runs, which may rebind json.dumps or time.perf_counter (a
+# library freezing time does) to something that breaks the reply: the size of a result
+# for its limit, and the duration of a call.
 _SIZE_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_perf_counter = time.perf_counter
 
 
 def main(argv: list[str]) -> int:
@@ -339,7 +342,7 @@ class _Server:
         env = message.get("env")
         limits = message.get("limits") or {}
         output = _BoundedOutput(limits.get("output")) if message.get("capture") else None
-        started = time.perf_counter()
+        started = _perf_counter()
         try:
             with _recursion_room():
                 function = _resolve(message["module"], message["function"])
@@ -365,7 +368,7 @@ class _Server:
         finally:
             _flush(sys.stdout)
             _flush(sys.stderr)
-        reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
+        reply["duration_ms"] = (_perf_counter() - started) * 1000.0
         reply["output"] = _encodable(output.getvalue()) if output is not None else None
         if output is not None and output.exceeded:
             # Whatever the agent did with the exception, the call is over its limit.
