@@ -1057,7 +1057,7 @@ from viksa_ai.devtools.runner import AgentWorker
 
 worker = AgentWorker(sys.argv[1], sandbox=False)
 threading.Thread(
-    target=lambda: worker.call("orphan", {"note": sys.argv[2]}, timeout=60), daemon=True
+    target=lambda: worker.call(sys.argv[3], {"note": sys.argv[2]}, timeout=60), daemon=True
 ).start()
 for _ in range(600):
     if Path(sys.argv[2]).exists() and worker.pid is not None:
@@ -1074,7 +1074,7 @@ def test_a_busy_child_dies_with_its_runner(tmp_path: Path) -> None:
     # mid-call would leave the child (and what the agent spawned) running.
     pid_file = tmp_path / "grandchild.pid"
     parent = subprocess.Popen(
-        [sys.executable, "-c", _PARENT, str(PROBE), str(pid_file)],
+        [sys.executable, "-c", _PARENT, str(PROBE), str(pid_file), "orphan"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -1096,6 +1096,60 @@ def test_a_busy_child_dies_with_its_runner(tmp_path: Path) -> None:
             parent.stdout.close()
     assert wait_gone(child)
     assert wait_gone(int(grandchild))
+
+
+_STOP_THE_WATCH = """
+import os
+import threading
+import time
+
+from viksa_ai.runtime import mcp_endpoint
+
+
+def _broken(*args):
+    raise SystemExit("no more")
+
+
+@mcp_endpoint(description="Break what the child's parent watch uses, then block")
+async def block(payload):
+    parent = os.getppid()
+    os.getppid = lambda: parent  # the runner, forever
+    time.sleep = _broken
+    open(payload["note"], "w").close()
+    threading.Event().wait()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux")
+def test_an_agent_breaking_time_sleep_and_getppid_still_dies_with_its_runner(
+    tmp_path: Path,
+) -> None:
+    # The child's own watch on its parent shares the agent's process, which can stop it
+    # (a raising time.sleep ends the thread); unsandboxed, the shim, a process of its
+    # own, still ends the tree when the runner dies.
+    manifest = probe_manifest()
+    manifest["files"][0]["content"] = _STOP_THE_WATCH
+    manifest["agent_endpoints"] = [{"name": "block", "module": "main", "description": "block"}]
+    (tmp_path / "agent.json").write_text(json.dumps(manifest))
+    marker = tmp_path / "blocked"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, str(tmp_path / "agent.json"), str(marker), "block"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = 0
+    try:
+        assert runner.stdout is not None
+        child = int(runner.stdout.readline())
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=30)
+        assert wait_gone(child)
+    finally:
+        runner.kill()
+        if runner.stdout is not None:
+            runner.stdout.close()
+        if child and process_exists(child):
+            os.killpg(child, signal.SIGKILL)
 
 
 _ESCAPEE_PARENT = """

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from viksa_ai.devtools.cli import main
-from viksa_ai.devtools.runner import AsyncAgentWorker, InvalidInputError
+from viksa_ai.devtools.runner import AsyncAgentWorker, InvalidInputError, run_endpoint
 
 PROBE = Path(__file__).parent / "fixtures" / "runner_probe"
 
@@ -48,3 +49,20 @@ async def test_the_worker_still_answers_after_a_refused_call() -> None:
         assert [issue.code for issue in caught.value.issues] == ["VX003"]
         result = await worker.call("echo", {"note": "fine"})
     assert result.value["note"] == "fine"
+
+
+@pytest.mark.parametrize("timeout", ["5", b"5", [5], None.__class__])
+def test_a_timeout_that_is_not_a_number_is_a_type_error(timeout: Any) -> None:
+    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+        run_endpoint(PROBE, "echo", {"note": "x"}, timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", [True, False, 0, -1, float("nan"), float("-inf")])
+def test_a_timeout_that_is_not_positive_is_a_value_error(timeout: Any) -> None:
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        run_endpoint(PROBE, "echo", {"note": "x"}, timeout=timeout)
+
+
+def test_a_timeout_too_large_for_a_float_waits_as_long_as_infinity() -> None:
+    # An int past the largest float raised OverflowError from deep in asyncio.
+    assert run_endpoint(PROBE, "echo", {"note": "x"}, timeout=10**400).value["note"] == "x"

@@ -79,3 +79,23 @@ def test_the_runner_refuses_a_folder_named_like_the_runtime(tmp_path: Path) -> N
     loaded = load_agent(agent("ViksaAI.py/x"))
     with pytest.raises(AgentLoadError, match="no file of the agent may be inside a folder"):
         write_working_dir(loaded, tmp_path, "# runtime\n")
+
+
+@pytest.mark.parametrize(
+    "name", ["ViksaAI/__init__.py", "./ViksaAI/__init__.py", "ViksaAI\\__init__.py", "ViksaAI.so"]
+)
+def test_a_package_or_extension_named_like_the_runtime_is_an_error(name: str) -> None:
+    # Python's import finds a package ViksaAI/ (or an extension module) before the
+    # ViksaAI.py the worker writes: the agent would run without the platform's runtime.
+    assert found(name) == [("VX119", "error", "files[1].name")]
+
+
+@pytest.mark.parametrize("name", ["ViksaAI/helpers.py", "lib/ViksaAI/__init__.py", "ViksaAI.txt"])
+def test_files_that_leave_the_runtime_found_first_are_fine(name: str) -> None:
+    assert found(name) == []
+
+
+def test_the_runner_refuses_a_package_that_would_shadow_the_runtime() -> None:
+    with pytest.raises(AgentLoadError, match="ViksaAI") as caught:
+        load_agent(agent("ViksaAI/__init__.py"))
+    assert "rename" in str(caught.value)

@@ -279,3 +279,24 @@ def test_copy_imported_first_shares_its_state_with_the_package(injected_dir: Pat
     )
 
     assert output.split() == ["{'run_id':", "'shared'}", "True", "True", "ViksaAI"]
+
+
+def test_source_is_python_3_10_syntax() -> None:
+    # Platform workers may run the oldest Python the SDK supports; this interpreter would
+    # accept newer syntax (except*, PEP 695 generics) without a word.
+    import ast
+
+    ast.parse(to_module_source(), "ViksaAI.py", feature_version=(3, 10))
+
+
+def test_the_injected_copy_has_every_public_name_and_hook_of_the_package() -> None:
+    namespace: dict[str, Any] = {"__name__": "ViksaAI"}
+    exec(compile(to_module_source(), "ViksaAI.py", "exec"), namespace)
+    package_names = set(viksa_ai.runtime.__all__) - {"to_module_source"}  # services only
+    assert package_names <= set(namespace["__all__"])
+    hooks = {name for name in dir(viksa_ai.runtime) if name.startswith("_") and name[1] != "_"}
+    hooks -= {"_LAZY", "_SUBMODULES", "_viksa"}  # the package's own machinery
+    for name in sorted(package_names | hooks):
+        assert name in namespace or name == "A2AContext", name
+    # A2AContext is built on first use in both copies.
+    assert namespace["__getattr__"]("A2AContext").__name__ == "A2AContext"

@@ -26,6 +26,7 @@ from viksa_ai.devtools.validate._file_names import (
     RUNTIME_FILE,
     file_name_problem,
     normalized_file_name,
+    runtime_shadowing,
 )
 from viksa_ai.devtools.validate._structure import issues_from_validation_error
 from viksa_ai.models.agent import AgentEndpoint, AgentGenerationResponse, AgentInput
@@ -145,12 +146,18 @@ def _from_model(manifest: AgentGenerationResponse, origin: str) -> LoadedAgent:
 
 
 def _safe_file_name(name: str, origin: str) -> str:
-    """A relative POSIX path that stays inside the working directory, or an error."""
+    """A relative POSIX path that stays inside the working directory and leaves
+    ``import ViksaAI`` to the runtime, or an error."""
     problem = file_name_problem(name)
     if problem is not None:
         raise AgentLoadError(
             f"{origin}: file name {name!r} {problem}: use a relative path of a file "
             "inside the agent (run `viksa validate` for every issue)"
+        )
+    shadowing = runtime_shadowing(normalized_file_name(name))
+    if shadowing is not None:
+        raise AgentLoadError(
+            f"{origin}: file name {name!r} {shadowing} (run `viksa validate` for every issue)"
         )
     return normalized_file_name(name)
 

@@ -65,6 +65,17 @@ _DEFAULT_THREAD_STACK = 2 * 1024 * 1024
 _DISK_FULL = frozenset({errno.EFBIG, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 # How often the child checks that the runner which started it is still there.
 _PARENT_POLL_SECONDS = 0.5
+# The most digits of an int a reply may hold: the limit this process starts with (4300
+# unless set otherwise), read before any agent code runs. Agent code may lift its own
+# (sys.set_int_max_str_digits(0)); the runner parses the reply under its limit.
+_INT_DIGITS: int | None = getattr(sys, "get_int_max_str_digits", lambda: None)()
+# The recursion limit this process starts with, read before any agent code runs.
+_RECURSION_LIMIT = sys.getrecursionlimit()
+# Bound before agent code runs, which may rebind json.dumps or time.perf_counter (a
+# library freezing time does) to something that breaks the reply: the size of a result
+# for its limit, and the duration of a call.
+_SIZE_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_perf_counter = time.perf_counter
 
 
 def main(argv: list[str]) -> int:
@@ -278,7 +289,7 @@ class _BoundedOutput(io.StringIO):
 
 def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
     try:
-        frame = encode_frame(reply)
+        frame = _encode_reply(reply)
     except BaseException as exc:  # a value's own methods may raise anything
         # Only an endpoint's value can fail to serialise: everything else is ours. A value
         # nested deeper than the recursion limit is refused here rather than killing us,
@@ -302,6 +313,21 @@ def _send(channel: IO[bytes], reply: dict[str, Any]) -> None:
     channel.flush()
 
 
+def _encode_reply(reply: dict[str, Any]) -> bytes:
+    """``encode_frame(reply)``, with ints limited to :data:`_INT_DIGITS` digits whatever
+    limit agent code set: an int the runner cannot parse is the endpoint's error, not a
+    reply that kills the worker."""
+    set_digits = getattr(sys, "set_int_max_str_digits", None)
+    if set_digits is None or _INT_DIGITS is None:  # Python before 3.10.7: no limit
+        return encode_frame(reply)
+    current: int = sys.get_int_max_str_digits()
+    set_digits(_INT_DIGITS)
+    try:
+        return encode_frame(reply)
+    finally:
+        set_digits(current)
+
+
 class _Server:
     """Runs calls on one event loop that lives as long as the process."""
 
@@ -316,15 +342,20 @@ class _Server:
         env = message.get("env")
         limits = message.get("limits") or {}
         output = _BoundedOutput(limits.get("output")) if message.get("capture") else None
-        started = time.perf_counter()
+        started = _perf_counter()
         try:
-            function = _resolve(message["module"], message["function"])
-            coroutine = self._invoke(
-                function, message["inputs"], message.get("envelope"), message.get("input_names")
-            )
-            coroutine = restore_trace(coroutine, message.get("trace"))
-            with _auth_env(env, self._base_env), _captured(output), _cpu_limit(limits.get("cpu")):
-                value = self._complete(self._loop.create_task(coroutine))
+            with _recursion_room():
+                function = _resolve(message["module"], message["function"])
+                coroutine = self._invoke(
+                    function, message["inputs"], message.get("envelope"), message.get("input_names")
+                )
+                coroutine = restore_trace(coroutine, message.get("trace"))
+                with (
+                    _auth_env(env, self._base_env),
+                    _captured(output),
+                    _cpu_limit(limits.get("cpu")),
+                ):
+                    value = self._complete(self._loop.create_task(coroutine))
         except _NotFoundError as exc:
             reply.update(ok=False, error=_plain_error(KIND_NOT_FOUND, str(exc)))
         except BaseException as exc:
@@ -337,7 +368,7 @@ class _Server:
         finally:
             _flush(sys.stdout)
             _flush(sys.stderr)
-        reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
+        reply["duration_ms"] = (_perf_counter() - started) * 1000.0
         reply["output"] = _encodable(output.getvalue()) if output is not None else None
         if output is not None and output.exceeded:
             # Whatever the agent did with the exception, the call is over its limit.
@@ -369,9 +400,9 @@ class _Server:
         input_names: list[str] | None,
     ) -> Any:
         # This coroutine runs as its own task, in a copy of the loop thread's context:
-        # the envelope set here is seen by this call only.
-        if envelope is not None:
-            self._set_envelope(envelope)
+        # the envelope set here is seen by this call only. None is set too: module code
+        # may have set one in that context, which no call has.
+        self._set_envelope(envelope)
         if _takes_keywords(function, inputs, input_names or []):
             result = function(**inputs)
         else:
@@ -460,6 +491,23 @@ def _replace_auth_env(target: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
+def _recursion_room() -> Iterator[None]:
+    """Undo, before and after the call, a recursion limit agent code set below the one the
+    child started with: the child's own code (asyncio, the reply) needs those frames, and
+    would fail every later call. A limit the agent raised is left as it set it."""
+    _restore_recursion_limit()
+    try:
+        yield
+    finally:
+        _restore_recursion_limit()
+
+
+def _restore_recursion_limit() -> None:
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+
+
+@contextlib.contextmanager
 def _captured(buffer: io.StringIO | None) -> Iterator[None]:
     if buffer is None:
         yield
@@ -500,7 +548,7 @@ def _check_result_size(reply: dict[str, Any], limit: int | None) -> None:
     if limit is None:
         return
     try:
-        size = len(json.dumps(reply["value"], ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        size = len(_SIZE_ENCODE(reply["value"]).encode("utf-8", "surrogatepass"))
     except BaseException:  # agent code (a dict subclass's items()) may run
         return  # _send says what is wrong with it
     if size > limit:

@@ -68,6 +68,13 @@ MAX_ERROR_CHARS = 64 * 1024
 MAX_READY_BYTES = 2 * 6 * MAX_ERROR_CHARS + 64 * 1024
 
 
+# Bound when this module is imported, before the child imports any agent code: agent code
+# shares the child's process and may rebind json.dumps or json.loads (to a faster
+# library's, returning bytes, say), which must not change how frames are read or written.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_DECODE = json.JSONDecoder().decode
+
+
 class ProtocolError(Exception):
     """The channel carried something that is not a frame of this protocol."""
 
@@ -83,7 +90,7 @@ class FrameTooLargeError(ProtocolError):
 
 def encode_frame(message: dict[str, Any]) -> bytes:
     """Serialise ``message`` as one frame (header and body)."""
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _ENCODE(message).encode()
     if len(body) > MAX_FRAME_BYTES:
         raise ProtocolError(f"frame of {len(body)} bytes exceeds {MAX_FRAME_BYTES}")
     return HEADER.pack(len(body)) + body
@@ -101,7 +108,8 @@ def frame_length(header: bytes, limit: int = MAX_FRAME_BYTES) -> int:
 def decode_body(body: bytes) -> dict[str, Any]:
     """Parse a frame body; it must hold a JSON object."""
     try:
-        message = json.loads(body)
+        # UTF-8 by this protocol: a body that is not is a ValueError, as a bad JSON one.
+        message = _DECODE(body.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         # RecursionError: an agent that raised its own recursion limit sent a value nested
         # deeper than ours allows; it must not escape as a traceback.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import math
 import os
 import signal
 import subprocess
@@ -321,9 +322,7 @@ class AsyncAgentWorker:
         # that call's (a secret since rotated) into this one's output.
         self._masked |= {value for value in auth.secret_values() if value}
         redact = Redactor(self._masked)
-        limit = self._agent.timeout_of(target) if timeout is None else timeout
-        if not limit > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        limit = self._agent.timeout_of(target) if timeout is None else _seconds(timeout)
         async with self._guard():
             started = time.monotonic()
             process = await self._ensure_started(limit, target.name)
@@ -900,6 +899,20 @@ async def _read_frame(
     except asyncio.IncompleteReadError:
         raise EOFError("the worker closed its channel") from None
     return check_reply(decode_body(body))
+
+
+def _seconds(timeout: object) -> float:
+    """A call's ``timeout`` as float seconds: positive, infinity for any larger value.
+
+    Raises:
+        TypeError: not a number. ValueError: not positive (True and False included).
+    """
+    if not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+    if isinstance(timeout, bool) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    # An int past the largest float would overflow in asyncio's timer.
+    return math.inf if timeout > sys.float_info.max else float(timeout)
 
 
 def _kill_tree(process: asyncio.subprocess.Process, tasks: TaskLimit | None) -> None:

@@ -40,6 +40,8 @@ ISSUE_CODES = MappingProxyType(
             "or cannot be written"
         ),
         "VX118": "warning: a file is named ViksaAI.py, which the worker replaces with the runtime",
+        "VX119": "a file makes a package ViksaAI/ or an extension module ViksaAI, imported "
+        "instead of the runtime",
         "VX120": "an input's pattern is not a valid regular expression",
         "VX121": "an input's lower bound is above its upper bound",
         "VX122": "an input's default does not meet its own type or constraints",

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from importlib.machinery import EXTENSION_SUFFIXES, all_suffixes
 from pathlib import PurePosixPath
 
-__all__ = ["RUNTIME_FILE", "directory_clashes", "file_name_problem", "normalized_file_name"]
+__all__ = [
+    "RUNTIME_FILE",
+    "directory_clashes",
+    "file_name_problem",
+    "normalized_file_name",
+    "runtime_shadowing",
+]
 
 RUNTIME_FILE = "ViksaAI.py"
 """The file a worker writes into every agent's directory, after the agent's files: the
 runtime that ``from ViksaAI import mcp_endpoint`` imports."""
+
+_RUNTIME_MODULE = RUNTIME_FILE.removesuffix(".py")
 
 # ``C:/x`` or ``C:x`` names a drive on Windows, where the runner may also write files.
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -72,3 +81,24 @@ def directory_clashes(names: Sequence[str]) -> Iterator[tuple[int, str, int | No
             if directory in files:
                 yield index, directory, files[directory]
                 break
+
+
+def runtime_shadowing(name: str) -> str | None:
+    """Why the file ``name`` (normalized) keeps the runtime from being imported, or None.
+
+    ``import ViksaAI`` finds the ``__init__`` of a package ``ViksaAI/``, or an extension
+    module ``ViksaAI.so``, before a module file in the same directory: the agent would
+    run its own code instead of the :data:`RUNTIME_FILE` the worker writes.
+    """
+    if name.startswith(f"{_RUNTIME_MODULE}/"):
+        if not any(name == f"{_RUNTIME_MODULE}/__init__{end}" for end in all_suffixes()):
+            return None
+        what = f"makes a package {_RUNTIME_MODULE}/, which"
+    elif any(name == f"{_RUNTIME_MODULE}{end}" for end in EXTENSION_SUFFIXES):
+        what = "is an extension module, which"
+    else:
+        return None
+    return (
+        f"{what} `import {_RUNTIME_MODULE}` loads instead of the runtime {RUNTIME_FILE} "
+        "the worker writes: rename it"
+    )

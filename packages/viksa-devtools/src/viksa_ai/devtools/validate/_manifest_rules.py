@@ -22,6 +22,7 @@ from viksa_ai.devtools.validate._file_names import (
     directory_clashes,
     file_name_problem,
     normalized_file_name,
+    runtime_shadowing,
 )
 from viksa_ai.devtools.validate._inputs import check_value, compile_pattern
 from viksa_ai.devtools.validate._issues import Issue, join_path
@@ -76,7 +77,7 @@ def main_file(ctx: RuleContext) -> Iterator[Issue]:
 
 def file_names(ctx: RuleContext) -> Iterator[Issue]:
     """VX117 file names a worker cannot write inside the agent's directory; VX118 a file
-    the worker replaces with the runtime."""
+    the worker replaces with the runtime; VX119 one Python imports instead of it."""
     written: list[tuple[int, str]] = []  # (index, name) of the files that can be written
     in_folders = False
     for index, file in ctx.view.files.items:
@@ -102,6 +103,12 @@ def file_names(ctx: RuleContext) -> Iterator[Issue]:
                 "so this file is replaced: rename it",
                 path=join_path("files", index, "name"),
                 severity="warning",
+            )
+        elif shadowing := runtime_shadowing(name):
+            yield Issue(
+                "VX119",
+                f"file name {short_repr(name, 80)} {shadowing}",
+                path=join_path("files", index, "name"),
             )
     if not in_folders:
         return  # no file in a folder: no folder can be a file (the usual case)
