@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import viksa_ai
@@ -523,6 +523,8 @@ _ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40)
 
 
 @given(message=_ANY_TEXT, request_id=st.text(st.characters(max_codepoint=0xFF), max_size=20))
+@example(message="a\ud800", request_id="")
+@example(message="m", request_id="r\udc00\x1b[2J")
 def test_str_of_an_error_can_always_be_printed(message: str, request_id: str) -> None:
     # A message holding a lone surrogate made print(error) and a UTF-8 log handler fail
     # with UnicodeEncodeError, and one holding ESC or CSI drove the terminal it was shown on.
@@ -554,6 +556,9 @@ def test_str_of_an_error_can_always_be_printed(message: str, request_id: str) ->
         ),
     )
 )
+# A lone surrogate is rare among random characters: these make sure the run tries one.
+@example(body={"detail": "\ud800"})
+@example(body={"detail": [{"msg": "a\udc00", "loc": ["body", "x\ud800"], "type": "t"}]})
 def test_details_of_any_body_can_be_printed(body: Any) -> None:
     # detail_message quoted a lone surrogate of the body as it was: printing it failed.
     for detail in parse_details(body):
