@@ -148,7 +148,8 @@ def make_plan(
         timeout = options.timeout
     return Plan(
         call=call,
-        target=call.shown_target(),
+        # Rendered ids encode ? and #: only a raw path may hold a query (rendered once).
+        target=call.shown_target() if call.raw_path else target,
         url=settings.base_url + target,
         params=params,
         headers=headers,
