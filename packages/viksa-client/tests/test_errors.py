@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 import viksa_ai
 from viksa_ai.client import (
@@ -34,6 +35,7 @@ from viksa_ai.client import (
     ViksaValidationError,
 )
 from viksa_ai.client._error_mapping import parse_details, raise_for_response
+from viksa_ai.client._pipeline import _mismatch
 
 NO_RETRY = ClientConfig(retry=RetryConfig(max_retries=0))
 
@@ -368,6 +370,32 @@ async def test_success_that_is_not_json_raises_decode_error(
     assert "is base_url the Viksa API?" in str(info.value)
 
 
+async def test_a_content_type_answered_shows_no_control_character(
+    api: respx.MockRouter, make_client: Callable[..., ViksaClient]
+) -> None:
+    # The Content-Type is the platform's (or a proxy's) text, quoted in the message like
+    # its error messages: ESC and CSI in it drove the terminal showing the error.
+    kind = "text/x\x1b[2J\x1b]0;title\x07"
+    api.get("/builder/agent/a").respond(200, content=b"<html>", headers={"content-type": kind})
+    with pytest.raises(ViksaDecodeError) as info:
+        await make_client().builder.agents.get("a")
+    text = str(info.value)
+    assert "(HTTP 200, text/x\ufffd[2J\ufffd]0)" in text
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+def test_a_model_mismatch_shows_no_control_character_of_a_key_answered() -> None:
+    # A location names the keys of the answer: ESC in one reached the message.
+    class Shape(BaseModel):
+        counts: dict[str, int]
+
+    with pytest.raises(ValidationError) as caught:
+        Shape.model_validate({"counts": {"\x1b[2J": "many"}})
+    shown = _mismatch(caught.value)
+    assert shown.startswith("counts.\ufffd[2J: ")
+    assert "\x1b" not in shown
+
+
 @pytest.mark.parametrize("depth", [900, 100_000])
 async def test_json_nested_deeper_than_the_stack_ends_in_typed_errors(
     api: respx.MockRouter, make_client: Callable[..., ViksaClient], depth: int
@@ -523,6 +551,8 @@ _ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40)
 
 
 @given(message=_ANY_TEXT, request_id=st.text(st.characters(max_codepoint=0xFF), max_size=20))
+@example(message="a\ud800", request_id="")
+@example(message="m", request_id="r\udc00\x1b[2J")
 def test_str_of_an_error_can_always_be_printed(message: str, request_id: str) -> None:
     # A message holding a lone surrogate made print(error) and a UTF-8 log handler fail
     # with UnicodeEncodeError, and one holding ESC or CSI drove the terminal it was shown on.
@@ -554,6 +584,9 @@ def test_str_of_an_error_can_always_be_printed(message: str, request_id: str) ->
         ),
     )
 )
+# A lone surrogate is rare among random characters: these make sure the run tries one.
+@example(body={"detail": "\ud800"})
+@example(body={"detail": [{"msg": "a\udc00", "loc": ["body", "x\ud800"], "type": "t"}]})
 def test_details_of_any_body_can_be_printed(body: Any) -> None:
     # detail_message quoted a lone surrogate of the body as it was: printing it failed.
     for detail in parse_details(body):

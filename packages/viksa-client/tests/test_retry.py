@@ -24,8 +24,10 @@ from viksa_ai.client import (
     ViksaServerError,
     ViksaSyncClient,
     ViksaTransportError,
+    _call,
 )
-from viksa_ai.client._call import AUTH, Call, json_call
+from viksa_ai.client._call import AUTH, BUILDER, Call, json_call
+from viksa_ai.client._paths import render_path
 from viksa_ai.client._pipeline import make_plan, make_request
 from viksa_ai.client._retry import (
     backoff_delay,
@@ -221,6 +223,27 @@ def test_later_attempts_get_only_what_is_left_of_the_deadline() -> None:
         assert 0 < opened.extensions["timeout"]["connect"] <= 0.5
     finally:
         client.close()
+
+
+def test_a_plan_renders_its_path_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every call is planned on the request path: the path shown in errors is the one
+    # rendered to send (ids encode ? and #), not a second rendering of it.
+    rendered: list[str] = []
+
+    def counted(path: str, segments: tuple[str, ...]) -> str:
+        rendered.append(path)
+        return render_path(path, segments)
+
+    monkeypatch.setattr(_call, "render_path", counted)
+    client = ViksaSyncClient("tok", base_url="https://api.viksa.test")
+    try:
+        call: Call[JSONValue] = json_call("GET", BUILDER, "/agent/{}", "a?b#c")
+        plan = make_plan(client._settings, call, None)
+    finally:
+        client.close()
+    assert rendered == ["/agent/{}"]
+    assert plan.target == "/builder/agent/a%3Fb%23c"
+    assert plan.url.endswith(plan.target)
 
 
 async def test_connection_errors_are_retried_for_reads(

@@ -739,6 +739,34 @@ async def test_the_pipelines_locals_in_an_api_errors_traceback_show_no_secret(
                 assert secret not in text, (where, text)
 
 
+async def test_the_pipelines_locals_show_no_query_written_into_a_raw_path(
+    api: respx.MockRouter,
+    make_client: Callable[..., ViksaClient],
+    make_sync_client: Callable[..., ViksaSyncClient],
+) -> None:
+    # client.request sends a query written into its path as it is, and errors and logs
+    # show the path without it; the call's repr (in the plan's, in the pipeline's frames)
+    # showed it whole.
+    api.get("/builder/secret/s1").respond(500, json={"detail": "down"})
+    config = ClientConfig(retry=RetryConfig(max_retries=0))
+    raw = "/secret/s1?passphrase=pass-phrase-9#gw-key-77"
+    errors: list[BaseException] = []
+    with pytest.raises(ViksaServerError) as caught:
+        await make_client(config=config).request("GET", "/builder", raw)
+    errors.append(caught.value)
+    with pytest.raises(ViksaServerError) as caught_sync:
+        make_sync_client(config=config).request("GET", "/builder", raw)
+    errors.append(caught_sync.value)
+    for error in errors:
+        found = _pipeline_locals(error)
+        assert any(where == "_send.plan" and "/secret/s1" in text for where, text in found)
+        for where, text in found:
+            if where.startswith("request."):
+                continue  # the operation's own frame: its arguments are the caller's
+            for secret in SECRETS:
+                assert secret not in text, (where, text)
+
+
 async def test_a_callers_client_that_follows_redirects_sends_no_password_elsewhere(
     api: respx.MockRouter,
 ) -> None:

@@ -400,3 +400,43 @@ async def test_a_resumed_wait_goes_on_until_its_time_is_up(resumed: Resumed) -> 
         assert (await http.get(f"/chat/approvals/{approval['id']}")).json()["status"] == "pending"
         await local.platform.tick(requested + 301)
         await _assert_expired(http, base)
+
+
+async def test_a_wait_whose_decision_another_process_served_ends_at_its_time(
+    tmp_path: Path,
+    manifest: Callable[..., Manifest],
+    deploy_through: Deploy,
+    workflow_started: Callable[..., Awaitable[str]],
+    http_to: AppClient,
+) -> None:
+    # Two processes on one data file: the other one decides, runs the step and goes on
+    # with the workflow. This one's runner, never woken by that decision, ends when its
+    # wait is up, recording nothing (it waited for good for a run of its own, or failed
+    # the step the other process was running).
+    config = PlatformConfig(data_path=tmp_path / "platform.db", approval_wait=0.3)
+    here = LocalPlatform.start(config)
+    try:
+        async with http_to(here) as http:
+            agent = await deploy_through(http, manifest())
+            base = await workflow_started(http, agent["id"], "guarded", "echo")
+            listed = await _until(http, "/chat/approvals", lambda a: a["total"] == 1)
+            execution_id = base.rsplit("/", 1)[-1]
+            assert execution_id in here.platform.workflows.running()
+            there = Platform(config)
+            try:
+                approval = there.store.get("approval", listed["approvals"][0]["id"])
+                assert approval is not None
+                await there.engine.decide(approval, approve=True, comment=None, by=None)
+                done = await _until(http, base, lambda e: e["status"] != "running")
+                assert done["status"] == "completed", [
+                    (t["status"], t.get("error")) for t in done["tasks"]
+                ]
+                for _ in range(100):  # up to 5 s; the wait here is 0.3 s
+                    if execution_id not in here.platform.workflows.running():
+                        break
+                    await asyncio.sleep(0.05)
+                assert execution_id not in here.platform.workflows.running()
+            finally:
+                await there.aclose()
+    finally:
+        await here.aclose()

@@ -11,7 +11,7 @@ it from the method's signature, and nothing converts or validates the dict at ru
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from viksa_ai.client._decode import as_json, as_object
@@ -92,14 +92,28 @@ class Call(Generic[T]):
     raw_path: bool = False
 
     def target(self) -> str:
-        """The path from the base URL, ids encoded, without the query."""
+        """The path from the base URL, ids encoded, without ``query`` (a raw path is as
+        the caller wrote it, with any query or fragment in it)."""
         path = self.path if self.raw_path else render_path(self.path, self.segments)
         return self.service.prefix + path
 
     def shown_target(self) -> str:
         """``target()`` fit for errors, logs and spans: a raw path's query and fragment
         (``/x?api_key=...``) cut off."""
-        return self.target().partition("?")[0].partition("#")[0]
+        return _without_query(self.target())
+
+    def __repr__(self) -> str:
+        # The dataclass repr with a raw path shown as errors show it: the frames an error
+        # passes hold the call (and the plan holding it), and error trackers show them.
+        shown = {item.name: getattr(self, item.name) for item in fields(self) if item.repr}
+        shown["path"] = _without_query(self.path)
+        parts = ", ".join(f"{name}={value!r}" for name, value in shown.items())
+        return f"{type(self).__name__}({parts})"
+
+
+def _without_query(path: str) -> str:
+    """``path`` up to any query or fragment."""
+    return path.partition("?")[0].partition("#")[0]
 
 
 def object_call(

@@ -31,6 +31,7 @@ __all__ = [
     "ViksaTimeoutError",
     "ViksaTransportError",
     "ViksaValidationError",
+    "printable",
 ]
 
 
@@ -258,10 +259,16 @@ _QUOTES_SEARCHED = 9  # details after the first searched for in it (see _headlin
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+def printable(text: str) -> str:
+    """``text`` with its control characters and lone surrogates shown as U+FFFD: fit for
+    a message, whatever the platform (or a proxy) wrote in it."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
 def _one_line(text: str) -> str:
     """Collapse whitespace runs (newlines included), replace what cannot be shown, and
     cut long messages."""
-    flat = _UNPRINTABLE.sub("\ufffd", " ".join(text.split()))
+    flat = printable(" ".join(text.split()))
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
 
 

@@ -35,6 +35,7 @@ from viksa_ai.client._errors import (
     ViksaRepeatedPageError,
     ViksaTimeoutError,
     ViksaTransportError,
+    printable,
 )
 from viksa_ai.client._headers import check_headers
 from viksa_ai.client._limits import BodyBuffer
@@ -147,7 +148,8 @@ def make_plan(
         timeout = options.timeout
     return Plan(
         call=call,
-        target=call.shown_target(),
+        # Rendered ids encode ? and #: only a raw path may hold a query (rendered once).
+        target=call.shown_target() if call.raw_path else target,
         url=settings.base_url + target,
         params=params,
         headers=headers,
@@ -544,6 +546,7 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
 def _answer_kind(response: httpx.Response) -> str:
     """``(HTTP 200, text/html; ...)``: what came instead of JSON, and its likely cause."""
     content_type = response.headers.get("content-type", "no Content-Type").split(";")[0]
+    content_type = printable(content_type)  # the answer's text: ESC would drive a terminal
     # An HTML page with a success status: a base_url that is some other web server.
     hint = "; is base_url the Viksa API?" if "html" in content_type.lower() else ""
     return f"(HTTP {response.status_code}, {content_type.strip()}{hint})"
@@ -570,4 +573,4 @@ def _mismatch(exc: ValueError) -> str:
     found: list[dict[str, Any]] = errors(include_url=False, include_input=False)
     parts = [f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in found[:3]]
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-    return "; ".join(parts) + more
+    return printable("; ".join(parts) + more)  # a location may be a key the answer wrote

@@ -39,7 +39,11 @@ def literal_prefix(routes: list[BaseRoute]) -> str:
 
 
 class PlatformRouter(APIRouter):
-    """An ``APIRouter`` of :class:`StrictJsonRoute` routes that skips paths it cannot serve."""
+    """An ``APIRouter`` of :class:`StrictJsonRoute` routes that skips paths it cannot serve.
+
+    Include it without a ``prefix`` (``app.include_router(router)``): its prefix is read
+    from its own routes' paths, and one added by the include would make them all 404.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", StrictJsonRoute)

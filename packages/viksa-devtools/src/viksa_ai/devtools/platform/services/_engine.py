@@ -126,6 +126,9 @@ class Engine:
             store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
         )
         self._done: dict[str, asyncio.Event] = {}
+        # Executions a decision served here runs now: a wait that runs out meanwhile
+        # waits for that run; one a decision of another process runs ends it never wakes.
+        self._approved_here: set[str] = set()
         self._waiting_ended: list[Callable[[Doc], None]] = []
         self.events = Events()
         """Every change of an execution or approval, for live views (the dashboard)."""
@@ -364,6 +367,9 @@ class Engine:
 
         Without a decision by then the execution ends (:meth:`expire_waiting`): a later
         one would run the endpoint for nobody (a workflow step that no longer waits).
+        A decision another process on the data file served does not wake this wait: it
+        ends at its time with the record as stored (``running`` while that process runs
+        it; that process records its end).
         """
         done = self._done.get(record["id"])
         if record["status"] != "awaiting_approval" or done is None:
@@ -372,7 +378,10 @@ class Engine:
             try:
                 await asyncio.wait_for(done.wait(), self.approval_wait)
             except asyncio.TimeoutError:
-                if self.expire_waiting(record["id"]) is None and not done.is_set():
+                if (
+                    self.expire_waiting(record["id"]) is None
+                    and record["id"] in self._approved_here
+                ):
                     # Approved just now: its run is bounded by the endpoint's own timeout.
                     await done.wait()
             latest = self.store.get("execution", record["id"])
@@ -454,13 +463,17 @@ class Engine:
             if approve:
                 record["status"] = "running"
                 self.store.save("execution", record)
+                self._approved_here.add(record["id"])
             else:
                 error = f"Rejected by the approver: {comment or ''}"
                 record.update(status="rejected", error=error)
                 record = self.finish(record)
         if approve:
             self._announce(record)
-            record = await self.run(record)
+            try:
+                record = await self.run(record)
+            finally:
+                self._approved_here.discard(approval["execution_id"])
         self._ended_waiting(record)
         return {**approval, "execution": execution_view(record)}
 

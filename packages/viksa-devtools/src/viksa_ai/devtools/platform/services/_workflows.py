@@ -531,13 +531,14 @@ class Workflows:
         with self.store.transaction():
             current = self.store.get(KIND, execution_id)
             tasks = [] if current is None else current["tasks"]
-            if not (
+            if final["status"] == "running" or not (
                 index < len(tasks)
                 and tasks[index]["status"] == "running"
                 and tasks[index].get("execution_id") == final["id"]
             ):
-                # Recorded by another runner: a decision served by another process on
-                # the data file went on with the run. This runner stops here.
+                # Recorded by another runner, or to be: a decision served by another
+                # process on the data file runs the step and goes on with the run. This
+                # runner stops here.
                 return current or {}
             if final["status"] != "completed":
                 error = final["error"] or final["status"]
