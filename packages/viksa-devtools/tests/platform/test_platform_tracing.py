@@ -425,9 +425,9 @@ def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches
 def test_a_request_begun_without_a_provider_is_untraced_throughout_and_then_asks_again(
     fresh_python: FreshPython,
 ) -> None:
-    # The steps of a request begun without a tracer provider take that answer from the
-    # request (asking reads the environment, several times a request); once it ends, a
-    # run it started and the next request ask again.
+    # The steps and worker call of a request begun without a tracer provider take that
+    # answer from the request (asking reads the environment, several times a request);
+    # once it ends, a run it started and the next request ask again.
     done = fresh_python(
         """
         import asyncio
@@ -437,6 +437,7 @@ def test_a_request_begun_without_a_provider_is_untraced_throughout_and_then_asks
         from opentelemetry.sdk.trace import TracerProvider
 
         from viksa_ai.devtools.platform import _tracing
+        from viksa_ai.devtools.runner._tracing import recording
 
         seen = {}
         ended = asyncio.Event()
@@ -451,6 +452,7 @@ def test_a_request_begun_without_a_provider_is_untraced_throughout_and_then_asks
             if key == "first":
                 trace.set_tracer_provider(TracerProvider())
                 seen["first, provider set"] = _tracing.step("viksa.run") is _tracing._UNTRACED
+                seen["worker call, provider set"] = recording()
                 seen["task"] = asyncio.get_running_loop().create_task(later())
 
         async def main():
@@ -469,6 +471,7 @@ def test_a_request_begun_without_a_provider_is_untraced_throughout_and_then_asks
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
         "first": True,
         "first, provider set": True,
+        "worker call, provider set": False,
         "run started by it, after it": False,
         "second": False,
     }

@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.platform._spans import RECORDER, RecordedSpan, safe_attributes
+from viksa_ai.devtools.runner._tracing import UNRECORDED
 from viksa_ai.devtools.runner._tracing import recording as _recording
 
 if TYPE_CHECKING:
@@ -63,19 +64,6 @@ _log = logging.getLogger("viksa_ai.devtools.platform")
 _FED_PROVIDERS: list[Any] = []
 # The request's route span, and whether the request named a trace of its own.
 _ROUTE: ContextVar[tuple[Any, bool] | None] = ContextVar("viksa_route_span", default=None)
-# [True] while a request that began without a tracer provider runs: its steps record
-# nothing either, and need not ask again (asking reads the environment, several times
-# a request). Set to [False] as the request ends: a background run it started asks for
-# itself from then on.
-_UNRECORDED: ContextVar[list[bool] | None] = ContextVar("viksa_unrecorded", default=None)
-
-
-def _recording_now() -> bool:
-    """``recording()``, answered from the request when it began without a provider."""
-    unrecorded = _UNRECORDED.get()
-    if unrecorded is not None and unrecorded[0]:
-        return False
-    return _recording()
 
 
 @functools.cache
@@ -102,13 +90,14 @@ class TracingMiddleware:
         if _recording() or any(k == b"traceparent" for k, _ in scope["headers"]):
             await self._traced(scope, receive, send)
             return
+        # Untraced as a whole: the request's steps need not ask again (see UNRECORDED).
         unrecorded = [True]
-        token = _UNRECORDED.set(unrecorded)
+        token = UNRECORDED.set(unrecorded)
         try:
             await self.app(scope, receive, send)
         finally:
             unrecorded[0] = False
-            _UNRECORDED.reset(token)
+            UNRECORDED.reset(token)
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
         from opentelemetry import propagate, trace
@@ -197,7 +186,7 @@ def step(name: str, **attributes: str) -> AbstractContextManager[None]:
     Without a tracer provider the step's span would be a non-recording one carrying
     the current context unchanged: leaving it out changes nothing downstream.
     """
-    if not _recording_now():
+    if not _recording():
         return _UNTRACED
     return _step(name, attributes)
 
@@ -236,7 +225,7 @@ def continue_envelope(
     ``viksa.execute`` span of that trace, linked to the route's span. A request that
     named its trace in headers keeps it (a no-op then, and when not tracing).
     """
-    if not _recording_now():
+    if not _recording():
         return _UNTRACED
     route = _ROUTE.get()
     if route is None or route[1]:
@@ -263,7 +252,7 @@ def background(source: str, endpoint: str | None = None) -> AbstractContextManag
     ``workflow.started``...): the request that started the run may have ended long
     before it runs.
     """
-    if not _recording_now():
+    if not _recording():
         return _UNTRACED
     from opentelemetry import context, trace
 
@@ -282,7 +271,7 @@ def note_trace(record: MutableMapping[str, Any]) -> None:
     route, an envelope-continued ``viksa.execute``, a ``viksa.background`` root); the
     dashboard shows that span's subtree only, as other accounts' spans share the trace.
     """
-    if not _recording_now():
+    if not _recording():
         return
     from opentelemetry import trace
 
