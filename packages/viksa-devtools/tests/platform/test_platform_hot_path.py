@@ -72,6 +72,35 @@ def test_replace_counts_as_a_change() -> None:
     assert store.changes("idempotency") > before
 
 
+_KINDS = st.sampled_from(["agent", "key", "session"])
+
+
+@settings(database=None, derandomize=True, max_examples=100, deadline=None)
+@given(
+    groups=st.lists(st.lists(_KINDS, min_size=1, max_size=3).map(tuple), max_size=3),
+    writes=st.lists(st.tuples(st.integers(0, 3), _KINDS | st.none()), max_size=12),
+)
+def test_a_change_counter_moves_exactly_when_a_kind_it_counts_is_written(
+    groups: list[tuple[Any, ...]], writes: list[tuple[int, Any]]
+) -> None:
+    # What keeps a cached credential from outliving its revocation: every write of a
+    # kind moves the counter of each group holding it (None: a whole scope deleted),
+    # however many groups, and whenever each was first asked about.
+    store = Store()
+    asked: dict[tuple[Any, ...], int] = {}
+    for step, (when, kind) in enumerate(writes):
+        for group in groups[: when + 1]:
+            asked.setdefault(group, store.changes(*group))
+        if kind is None:
+            store.delete_scope("nobody")
+        else:
+            store.replace(kind, {"id": f"r{step}"}, scope="p")
+        for group, before in asked.items():
+            moved = store.changes(*group) != before
+            assert moved == (kind is None or kind in group)
+            asked[group] = store.changes(*group)
+
+
 def test_a_kept_target_follows_every_change_of_its_agent_or_deployment(
     viksa_platform: LocalPlatform, deployed: Manifest
 ) -> None:

@@ -316,3 +316,33 @@ def test_a_result_the_store_cannot_keep_fails_the_run_instead_of_sticking_it() -
     )
     assert "nested too deeply" in deep["error"]
     assert dumps_storable(deep)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "loc"),
+    [
+        ('{"a": [1.5, NaN, "\\udabc"]}', "finite_number", ("a", 1)),
+        ('{"a": ["\\udabc", 1e999]}', "string_unicode", ("a", 0)),
+        ("[Infinity, " + "9" * 5000 + "]", "json_invalid", ()),
+        ("[" * 70 + "-Infinity" + "]" * 70, "json_too_deep", (0,) * 64),
+    ],
+)
+def test_a_non_finite_number_and_another_fault_are_named_in_document_order(
+    text: str, kind: str, loc: tuple[Any, ...]
+) -> None:
+    # The decoder stops at a non-finite number, then decodes again to name the fault.
+    with pytest.raises(UnfitJsonError) as caught:
+        loads_strict(text)
+    assert (caught.value.kind, caught.value.loc) == (kind, loc)
+
+
+def test_malformed_json_after_a_non_finite_number_is_a_decode_error() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        loads_strict('{"a": NaN, ')
+    assert loads_strict('{"a": 1.0, "b": -0.5}') == {"a": 1.0, "b": -0.5}
+
+
+def test_a_text_starting_with_a_byte_order_mark_is_refused_as_json_refuses_it() -> None:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        loads_strict('\ufeff{"a": 1}')
+    assert caught.value.msg == "Unexpected UTF-8 BOM (decode using utf-8-sig)"

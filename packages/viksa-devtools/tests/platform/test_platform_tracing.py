@@ -422,6 +422,61 @@ def test_without_a_tracer_provider_no_span_is_made_and_the_callers_trace_reaches
     assert untraced == {}
 
 
+def test_a_request_begun_without_a_provider_is_untraced_throughout_and_then_asks_again(
+    fresh_python: FreshPython,
+) -> None:
+    # The steps and worker call of a request begun without a tracer provider take that
+    # answer from the request (asking reads the environment, several times a request);
+    # once it ends, a run it started and the next request ask again.
+    done = fresh_python(
+        """
+        import asyncio
+        import json
+
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from viksa_ai.devtools.platform import _tracing
+        from viksa_ai.devtools.runner._tracing import recording
+
+        seen = {}
+        ended = asyncio.Event()
+
+        async def later():
+            await ended.wait()
+            return _tracing.step("viksa.run") is _tracing._UNTRACED
+
+        async def app(scope, receive, send):
+            key = "first" if "first" not in seen else "second"
+            seen[key] = _tracing.step("viksa.run") is _tracing._UNTRACED
+            if key == "first":
+                trace.set_tracer_provider(TracerProvider())
+                seen["first, provider set"] = _tracing.step("viksa.run") is _tracing._UNTRACED
+                seen["worker call, provider set"] = recording()
+                seen["task"] = asyncio.get_running_loop().create_task(later())
+
+        async def main():
+            middleware = _tracing.TracingMiddleware(app)
+            scope = {"type": "http", "method": "GET", "headers": []}
+            await middleware(scope, None, None)
+            ended.set()
+            seen["run started by it, after it"] = await seen.pop("task")
+            await middleware(scope, None, None)
+            print(json.dumps(seen))
+
+        asyncio.run(main())
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "first": True,
+        "first, provider set": True,
+        "worker call, provider set": False,
+        "run started by it, after it": False,
+        "second": False,
+    }
+
+
 def test_the_otlp_export_is_bounded_per_request_and_at_exit(fresh_python: FreshPython) -> None:
     # A collector that never answers held `viksa run` ~10 s at exit (OpenTelemetry's
     # defaults: 10 s per request, 30 s for the shutdown); see test_otlp_export_bounds.

@@ -51,6 +51,29 @@ _BRACKET = re.compile(r"[\[\]{}]")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
+class _NotFiniteError(Exception):
+    """Raised by the shared decoder's hooks: a NaN, an Infinity or a float like 1e999."""
+
+
+def _refuse_constant(_: str) -> float:
+    raise _NotFiniteError
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NotFiniteError
+    return value
+
+
+# Made once: json.loads and json.dumps with options build a new decoder or encoder on
+# every call, a cost that outweighs decoding a small request body or record. Shared
+# across threads as json's own defaults are. The decoder stops at the first
+# non-finite number; loads_strict then decodes again to say where it is.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 class UnfitJsonError(ValueError):
     """JSON the platform refuses: ``loc`` is the path to the offending value.
 
@@ -139,22 +162,15 @@ def loads_strict(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
             raise UnfitJsonError((), "the body is not UTF-8 text", "json_invalid") from None
     else:
         text = data
-    odd = False
-
-    def constant(_: str) -> float:
-        nonlocal odd
-        odd = True
-        return math.nan
-
-    def number(token: str) -> float:
-        nonlocal odd
-        value = float(token)
-        odd = odd or not math.isfinite(value)
-        return value
-
     too_deep = _nesting(text, max_depth)
     try:
-        value = json.loads(text, parse_constant=constant, parse_float=number)
+        try:
+            if text.startswith("\ufeff"):
+                json.loads(text)  # refused there, as json.loads refuses it
+            value, odd = _DECODER.decode(text), False
+        except _NotFiniteError:
+            # Decoded again as Python reads NaN and Infinity: the walk names the place.
+            value, odd = json.loads(text), True
     except RecursionError:
         raise UnfitJsonError(
             (), f"nested deeper than {max_depth} levels", "json_too_deep"
@@ -173,8 +189,9 @@ def loads_strict(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
 def dumps_storable(doc: Any, *, max_depth: int = MAX_STORED_DEPTH) -> str:
     """``doc`` as JSON text for the store; raise :class:`UnfitJsonError` if unfit."""
     try:
-        text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
-        text.encode("utf-8")
+        text = _ENCODER.encode(doc)
+        if not text.isascii():
+            text.encode("utf-8")  # raises for a lone surrogate
     except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         problem = unfit_json(doc, max_depth=max_depth)
         if problem is not None:

@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.platform._spans import RECORDER, RecordedSpan, safe_attributes
+from viksa_ai.devtools.runner._tracing import UNRECORDED
 from viksa_ai.devtools.runner._tracing import recording as _recording
 
 if TYPE_CHECKING:
@@ -83,14 +84,20 @@ class TracingMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or _OTEL_TRACE not in sys.modules
-            or not (_recording() or any(k == b"traceparent" for k, _ in scope["headers"]))
-        ):
+        if scope["type"] != "http" or _OTEL_TRACE not in sys.modules:
             await self.app(scope, receive, send)
             return
-        await self._traced(scope, receive, send)
+        if _recording() or any(k == b"traceparent" for k, _ in scope["headers"]):
+            await self._traced(scope, receive, send)
+            return
+        # Untraced as a whole: the request's steps need not ask again (see UNRECORDED).
+        unrecorded = [True]
+        token = UNRECORDED.set(unrecorded)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            unrecorded[0] = False
+            UNRECORDED.reset(token)
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
         from opentelemetry import propagate, trace

@@ -19,11 +19,12 @@ import functools
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from viksa_ai.runtime import A2A_TRACE_KEY
 
-__all__ = ["recording", "worker_span"]
+__all__ = ["UNRECORDED", "recording", "worker_span"]
 
 _OTEL_TRACE = "opentelemetry.trace"
 _UNTRACED: AbstractContextManager[dict[str, str] | None] = nullcontext(None)
@@ -50,6 +51,15 @@ def worker_span(
 
 _PROVIDER_SET: list[bool] = []  # [True] once seen: the global provider is set only once
 
+UNRECORDED: ContextVar[list[bool] | None] = ContextVar("viksa_unrecorded", default=None)
+"""``[True]`` while a platform request that began without a tracer provider runs.
+
+Its steps and worker call then record nothing either and need not ask OpenTelemetry
+again (each asking reads the environment, several times a request). The platform's
+middleware sets it to ``[False]`` as the request ends: a background run the request
+started asks for itself from then on.
+"""
+
 
 def recording() -> bool:
     """Whether spans go anywhere: ``opentelemetry.trace`` is imported and a provider set.
@@ -59,6 +69,9 @@ def recording() -> bool:
     """
     if _PROVIDER_SET:
         return True
+    unrecorded = UNRECORDED.get()
+    if unrecorded is not None and unrecorded[0]:
+        return False
     trace = sys.modules.get(_OTEL_TRACE)
     if trace is None or isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return False

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from viksa_ai.devtools.validate._issues import Issue, join_path
@@ -45,6 +45,8 @@ from viksa_ai.devtools.validate._structure import (
 from viksa_ai.models import InputType
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from viksa_ai.models.agent import AgentEndpoint, AgentInput
 
 __all__ = ["check_inputs", "check_value", "compile_pattern", "endpoint_model", "resolve_inputs"]
@@ -282,15 +284,22 @@ def _is_allowed(value: Any, allowed: list[Any]) -> bool:
         return False  # too deep to compare: reported as not allowed
 
 
+@cache
+def _models() -> tuple[type[AgentEndpoint], type[AgentInput], type[ValidationError]]:
+    # Imported when first needed, not with the module: the manifest rules use it
+    # without needing pydantic. Once, not per call: every call checks its inputs.
+    from pydantic import ValidationError
+
+    from viksa_ai.models.agent import AgentEndpoint, AgentInput
+
+    return AgentEndpoint, AgentInput, ValidationError
+
+
 def endpoint_model(
     endpoint: AgentEndpoint | Mapping[str, Any], issues: list[Issue]
 ) -> AgentEndpoint | None:
     """``endpoint`` as a model (dicts are parsed); None, with issues added, if invalid."""
-    # Imported here: the manifest rules use this module without needing pydantic.
-    from pydantic import ValidationError
-
-    from viksa_ai.models.agent import AgentEndpoint
-
+    AgentEndpoint, _, ValidationError = _models()  # noqa: N806 - the classes' own names
     given: object = endpoint
     if isinstance(given, AgentEndpoint):
         return given
@@ -309,10 +318,7 @@ def endpoint_model(
 def _input_model(
     item: AgentInput | Mapping[str, Any] | Any, path: str, issues: list[Issue] | None
 ) -> AgentInput | None:
-    from pydantic import ValidationError
-
-    from viksa_ai.models.agent import AgentInput
-
+    _, AgentInput, ValidationError = _models()  # noqa: N806 - the classes' own names
     if isinstance(item, AgentInput):
         return item
     problems: list[Issue] = []

@@ -93,7 +93,10 @@ class Store:
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
-        self._changes: dict[Kind, int] = {}
+        # A change counter per group of kinds a cache asked about (see changes), and the
+        # counters each kind's writes move: reading one is a lookup, not a sum.
+        self._counters: dict[tuple[Kind, ...], list[int]] = {}
+        self._counters_of: dict[Kind, list[list[int]]] = {}
         self._scope_deletions = 0
         if self.path is not None:
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -175,7 +178,16 @@ class Store:
         For in-memory caches of records: a cached value is current while the counter
         is where it was when the value was read (in this process).
         """
-        return self._scope_deletions + sum(self._changes.get(kind, 0) for kind in kinds)
+        counter = self._counters.get(kinds)
+        if counter is None:
+            with self._lock:
+                counter = self._counters.get(kinds)
+                if counter is None:
+                    # From now on: no value a cache holds was read before this first ask.
+                    counter = self._counters[kinds] = [0]
+                    for kind in kinds:
+                        self._counters_of.setdefault(kind, []).append(counter)
+        return self._scope_deletions + counter[0]
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -210,7 +222,8 @@ class Store:
             if kind is None:
                 self._scope_deletions += 1
             else:
-                self._changes[kind] = self._changes.get(kind, 0) + 1
+                for counter in self._counters_of.get(kind, ()):
+                    counter[0] += 1
             return count
 
     # -- records ---------------------------------------------------------------------
