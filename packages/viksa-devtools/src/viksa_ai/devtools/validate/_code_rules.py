@@ -440,8 +440,8 @@ def unused_inputs(ctx: RuleContext, used: set[str]) -> Iterator[Issue]:
     ``used``: every input an endpoint references, or its function reads.
     """
     view = ctx.view
-    if not view.endpoints.complete:
-        return  # an invalid endpoint might be the one using it
+    if not view.endpoints.complete or view.input_names <= used:
+        return  # an invalid endpoint might be the one using it; or every input is used
     for index, spec in view.inputs.items:
         if spec.name not in used:
             yield Issue(

@@ -210,7 +210,8 @@ def scan_payload_usage(
         reads = _input_reads(body, reads, rebound, written)
         # Once the name is bound again, what the parameter was used for is not followed.
         opaque = opaque or bool(rebound)
-    return PayloadUsage(tuple(reads), opaque)
+    # PayloadUsage's __new__ is a Python function around this (once per endpoint).
+    return tuple.__new__(PayloadUsage, (tuple(reads), opaque))
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
