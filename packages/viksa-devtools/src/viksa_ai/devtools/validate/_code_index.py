@@ -8,6 +8,7 @@ decorator, signature and payload usage. Nothing here imports or runs agent code.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import Literal, NamedTuple
@@ -42,6 +43,9 @@ TRY_STATEMENTS = (ast.Try,) if _TRY_STAR is None else (ast.Try, _TRY_STAR)
 """The ``try`` statements of this Python (``try``, and ``try``/``except*`` on 3.11+)."""
 _NESTING = frozenset([*_BLOCKS, *TRY_STATEMENTS, ast.Match])
 _KEY = itemgetter(0)  # the key of a KeyRead
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# The regular expression engine finds ":=" faster than `in` (":" is frequent in code).
+_WALRUS = re.compile(":=")
 # A NamedTuple's own __new__ is a Python function around this call: the hot paths (once
 # per endpoint) build theirs directly, with every field given in order.
 _new_tuple = tuple.__new__
@@ -213,11 +217,11 @@ class ModuleIndex:
     def _index(self, tree: ast.Module) -> None:
         # `:=` may bind a module-level name from any expression; without it in the text
         # (a C-level scan) no expression needs a look.
-        walrus = ":=" in self.source.text
+        walrus = _WALRUS.search(self.source.text) is not None
         functions = self.functions
         local_names, first_bound = self.local_names, self.first_bound
         for statement in _module_statements(tree.body):
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):  # most: inline
+            if isinstance(statement, _FUNCTIONS):  # most: inline
                 defined = statement.name
                 previous = functions.get(defined)
                 if previous is not None and not _is_overload(previous):
