@@ -105,7 +105,48 @@ def scan_payload_usage(
     changes: list[tuple[str | None, ast.AST]] | None = None
     found = accounted = 0
     limit = _NO_LIMIT if max_mentions is None else max_mentions
+    # Most functions start with `x = payload.get("k")` / `x = payload["k"]` statements,
+    # often holding every mention of the name: those are read here, without the walk
+    # (which would find the same reads, in the same order).
+    start = 0
+    for statement in body:
+        if found >= limit or type(statement) is not _ASSIGN:
+            break
+        targets = statement.targets
+        if len(targets) != 1 or type(targets[0]) is not _NAME or targets[0].id == name:
+            break
+        value = statement.value
+        kind = type(value)
+        if kind is _CALL:
+            func = value.func
+            if not (
+                type(func) is _ATTRIBUTE
+                and func.attr in _READ_METHODS
+                and type(func.value) is _NAME
+                and func.value.id == name
+                and len(value.args) == 1
+                and not value.keywords
+            ):
+                break
+            key = value.args[0]
+        elif kind is _SUBSCRIPT:
+            read = value.value
+            if type(read) is not _NAME or read.id != name:
+                break
+            key = value.slice
+        else:
+            break
+        if type(key) is not _CONSTANT or type(key.value) is not str:
+            break
+        found += 1
+        accounted += 1
+        reads.append((key.value, value))
+        start += 1
+    if found >= limit:  # every mention read: nothing opaque, nothing rebound
+        return tuple.__new__(PayloadUsage, (tuple(reads), False))
     stack: list[Any] = body[::-1]
+    if start:
+        del stack[-start:]
     pop, push, extend = stack.pop, stack.append, stack.extend
     # This loop runs once per node of every endpoint function: the most frequent kinds
     # are tested first and the usual statements have fast paths (each pushes its fields
