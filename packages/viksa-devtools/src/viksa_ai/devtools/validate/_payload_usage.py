@@ -115,32 +115,31 @@ def scan_payload_usage(
         targets = statement.targets
         if len(targets) != 1 or type(targets[0]) is not _NAME or targets[0].id == name:
             break
-        value = statement.value
-        kind = type(value)
+        read: Any = statement.value  # its class is tested exactly, as in the walk
+        kind = type(read)
         if kind is _CALL:
-            func = value.func
+            func = read.func
             if not (
                 type(func) is _ATTRIBUTE
                 and func.attr in _READ_METHODS
                 and type(func.value) is _NAME
                 and func.value.id == name
-                and len(value.args) == 1
-                and not value.keywords
+                and len(read.args) == 1
+                and not read.keywords
             ):
                 break
-            key = value.args[0]
+            key = read.args[0]
         elif kind is _SUBSCRIPT:
-            read = value.value
-            if type(read) is not _NAME or read.id != name:
+            if type(read.value) is not _NAME or read.value.id != name:
                 break
-            key = value.slice
+            key = read.slice
         else:
             break
         if type(key) is not _CONSTANT or type(key.value) is not str:
             break
         found += 1
         accounted += 1
-        reads.append((key.value, value))
+        reads.append((key.value, read))
         start += 1
     if found >= limit:  # every mention read: nothing opaque, nothing rebound
         return tuple.__new__(PayloadUsage, (tuple(reads), False))
