@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from viksa_ai.devtools import check_agent_manifest
 from viksa_ai.devtools.validate._parse import MAX_SOURCE_CHARS, parse_source
@@ -160,6 +162,25 @@ def test_counting_a_name_in_lines() -> None:
     mixed = SourceText("x = 1\npayload['a']\n\uff50ayload = 2\n")
     assert mixed.count_in_lines("payload", 2, 2) == 1  # ASCII lines of a non-ASCII text
     assert mixed.count_in_lines("payload", 2, 3) is None  # no textual bound there
+
+
+@given(
+    st.text(alphabet="pa\r\n \uff50", max_size=40),
+    st.integers(min_value=-2, max_value=12),
+    st.integers(min_value=-2, max_value=12),
+)
+def test_counting_in_lines_matches_the_lines_python_reads(text: str, first: int, last: int) -> None:
+    # Counted on lines split at "\n" (or, when the text holds a "\r", at the tokenizer's
+    # line ends): the same count as in the text of those lines, ends included.
+    import re
+
+    from viksa_ai.devtools.validate._source import SourceText
+
+    lines = re.split(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)", text)
+    low, high = max(first, 1), min(last, len(lines))
+    span = "".join(lines[low - 1 : high]) if low <= high else ""
+    expected = span.count("pa") if text.isascii() or span.isascii() else None
+    assert SourceText(text).count_in_lines("pa", first, last) == expected
 
 
 def test_gc_paused_restores_the_collector_state() -> None:

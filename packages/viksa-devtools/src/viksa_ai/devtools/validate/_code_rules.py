@@ -313,9 +313,10 @@ def undeclared_endpoints(
     ctx: RuleContext, module: ModuleIndex, declared: frozenset[str]
 ) -> Iterator[Issue]:
     """VX219 a decorated function that agent_endpoints does not list."""
-    if not ctx.view.endpoints.complete:
-        return
-    for name, function in module.functions.items():
+    functions = module.functions
+    if not ctx.view.endpoints.complete or functions.keys() <= declared:
+        return  # (the usual agent: every function is an endpoint)
+    for name, function in functions.items():
         if name not in declared and module.decorators(function):
             yield ctx.code_issue(
                 "VX219",
@@ -440,8 +441,8 @@ def unused_inputs(ctx: RuleContext, used: set[str]) -> Iterator[Issue]:
     ``used``: every input an endpoint references, or its function reads.
     """
     view = ctx.view
-    if not view.endpoints.complete:
-        return  # an invalid endpoint might be the one using it
+    if not view.endpoints.complete or view.input_names <= used:
+        return  # an invalid endpoint might be the one using it; or every input is used
     for index, spec in view.inputs.items:
         if spec.name not in used:
             yield Issue(

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Callable, Iterable
 
 from viksa_ai.devtools.validate._code_index import ModuleIndex
-from viksa_ai.devtools.validate._issues import Issue, Severity, join_path
+from viksa_ai.devtools.validate._issues import Issue, Severity
 from viksa_ai.devtools.validate._manifest import ManifestView
 from viksa_ai.devtools.validate._parse import ParsedSource, parse_source
 from viksa_ai.models import MimeType
@@ -29,7 +29,7 @@ class MainModule:
     def __init__(self, file_index: int, parsed: ParsedSource) -> None:
         self.file_index = file_index
         self.parsed = parsed
-        self.path = join_path("files", file_index)
+        self.path = f"files[{file_index}]"  # join_path("files", file_index), inline
         tree = parsed.tree
         self.index = ModuleIndex(parsed.source, tree) if tree is not None else None
 
@@ -38,7 +38,7 @@ def parse_main(view: ManifestView) -> MainModule | None:
     """Parse and compile-check the manifest's main.py; None when it has none."""
     for index, file in view.files.items:
         if file.name == MAIN_FILE and file.mime_type is MimeType.PYTHON:
-            parsed = parse_source(file.content, file=MAIN_FILE, path=join_path("files", index))
+            parsed = parse_source(file.content, file=MAIN_FILE, path=f"files[{index}]")
             return MainModule(index, parsed)
     return None
 

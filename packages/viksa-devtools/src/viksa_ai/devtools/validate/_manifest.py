@@ -143,10 +143,8 @@ def load_manifest(
 
 
 def _from_model(items: list[_Item]) -> Entries[_Item]:
-    # Every field given: the default factories would be calls of their own.
-    return Entries(
-        items=list(enumerate(items)), complete=True, invalid_names=set(), size=len(items)
-    )
+    # Every field given, by position: the default factories would be calls of their own.
+    return Entries(list(enumerate(items)), True, set(), len(items))
 
 
 def _partial_view(manifest: Mapping[str, Any]) -> ManifestView:

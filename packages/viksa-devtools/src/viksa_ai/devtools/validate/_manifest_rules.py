@@ -159,8 +159,13 @@ def unique_names(ctx: RuleContext) -> Iterator[Issue]:
     view = ctx.view
     # "./main.py" and "main.py" are one file once written: the second would replace the first.
     yield from _duplicates(view.files, "files", "VX103", "file", normalized_file_name)
-    yield from _duplicates(view.inputs, "inputs", "VX105", "input")
-    yield from _duplicates(view.outputs, "outputs", "VX106", "output")
+    # The view's sets of names already tell whether a name repeats (when every entry is
+    # valid: the sets hold the invalid entries' names too).
+    inputs, outputs = view.inputs, view.outputs
+    if inputs.invalid_names or len(view.input_names) != len(inputs.items):
+        yield from _duplicates(inputs, "inputs", "VX105", "input")
+    if outputs.invalid_names or len(view.output_names) != len(outputs.items):
+        yield from _duplicates(outputs, "outputs", "VX106", "output")
     yield from _duplicates(view.endpoints, "agent_endpoints", "VX107", "endpoint")
 
 
@@ -306,14 +311,29 @@ def input_specs(ctx: RuleContext) -> Iterator[Issue]:
     The costly pattern searches of all the defaults and allowed values share one time
     limit: a manifest of many hostile values is refused in seconds, not minutes.
     """
+    # Cheap tests first: most inputs have no constraint, or consistent bounds only.
+    checked = [
+        (index, spec)
+        for index, spec in ctx.view.inputs.items
+        if spec.default is not None
+        or spec.allowed_values
+        or spec.pattern is not None
+        or (
+            (
+                spec.min_length is not None
+                or spec.max_length is not None
+                or spec.min_value is not None
+                or spec.max_value is not None
+            )
+            and _bounds_problem(spec)
+        )
+    ]
+    if not checked:
+        return
     issues: list[Issue] = []
     with shared_search_time():
-        for index, spec in ctx.view.inputs.items:
-            if spec.default is not None or spec.allowed_values or spec.pattern is not None:
-                issues.extend(_input_spec_issues(spec, join_path("inputs", index)))
-            elif _bounds_problem(spec):
-                # Cheap test first: most inputs have no constraint or consistent bounds.
-                issues.extend(_input_spec_issues(spec, join_path("inputs", index)))
+        for index, spec in checked:
+            issues.extend(_input_spec_issues(spec, join_path("inputs", index)))
     yield from issues
 
 

@@ -107,7 +107,8 @@ def parse_source(text: str, *, file: str = "main.py", path: str = "") -> ParsedS
             code = _compile(tree, text, at, issues)
             if code is not None and "yield" in text:  # a C-level scan: rarely true
                 generators = _async_generators(code)
-    issues.extend(_warning_issues(caught, at))
+    if caught:  # Python rarely warns
+        issues.extend(_warning_issues(caught, at))
     return ParsedSource(source, tree, tuple(issues), generators)
 
 

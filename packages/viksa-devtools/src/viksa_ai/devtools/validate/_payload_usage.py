@@ -105,7 +105,47 @@ def scan_payload_usage(
     changes: list[tuple[str | None, ast.AST]] | None = None
     found = accounted = 0
     limit = _NO_LIMIT if max_mentions is None else max_mentions
+    # Most functions start with `x = payload.get("k")` / `x = payload["k"]` statements,
+    # often holding every mention of the name: those are read here, without the walk
+    # (which would find the same reads, in the same order).
+    start = 0
+    for statement in body:
+        if found >= limit or type(statement) is not _ASSIGN:
+            break
+        targets = statement.targets
+        if len(targets) != 1 or type(targets[0]) is not _NAME or targets[0].id == name:
+            break
+        read: Any = statement.value  # its class is tested exactly, as in the walk
+        kind = type(read)
+        if kind is _CALL:
+            func = read.func
+            if not (
+                type(func) is _ATTRIBUTE
+                and func.attr in _READ_METHODS
+                and type(func.value) is _NAME
+                and func.value.id == name
+                and len(read.args) == 1
+                and not read.keywords
+            ):
+                break
+            key = read.args[0]
+        elif kind is _SUBSCRIPT:
+            if type(read.value) is not _NAME or read.value.id != name:
+                break
+            key = read.slice
+        else:
+            break
+        if type(key) is not _CONSTANT or type(key.value) is not str:
+            break
+        found += 1
+        accounted += 1
+        reads.append((key.value, read))
+        start += 1
+    if found >= limit:  # every mention read: nothing opaque, nothing rebound
+        return tuple.__new__(PayloadUsage, (tuple(reads), False))
     stack: list[Any] = body[::-1]
+    if start:
+        del stack[-start:]
     pop, push, extend = stack.pop, stack.append, stack.extend
     # This loop runs once per node of every endpoint function: the most frequent kinds
     # are tested first and the usual statements have fast paths (each pushes its fields
@@ -210,7 +250,8 @@ def scan_payload_usage(
         reads = _input_reads(body, reads, rebound, written)
         # Once the name is bound again, what the parameter was used for is not followed.
         opaque = opaque or bool(rebound)
-    return PayloadUsage(tuple(reads), opaque)
+    # PayloadUsage's __new__ is a Python function around this (once per endpoint).
+    return tuple.__new__(PayloadUsage, (tuple(reads), opaque))
 
 
 def _position(node: ast.AST) -> tuple[int, int]:

@@ -74,8 +74,13 @@ Found = list[tuple[int, Issue]]
 def run_rules(ctx: RuleContext) -> list[Issue]:
     """Every rule's issues for ``ctx``, in the order of the rules, then of the entries."""
     found: Found = []
+    append = found.append
     for rank, rule in enumerate(MANIFEST_RULES):
-        _collect(found, rank, rule(ctx))
+        try:  # _collect, inline: these run on every validation
+            for issue in rule(ctx):
+                append((rank, issue))
+        except (RecursionError, MemoryError):
+            append((rank, too_deep()))
     try:
         declared, used = _endpoint_pass(ctx, found)
     except (RecursionError, MemoryError):  # pragma: no cover
@@ -84,7 +89,8 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
         found.append((_NAMES, too_deep()))
         declared, used = frozenset(), set()
     _collect(found, _INPUT_SPECS, input_specs(ctx))
-    _collect(found, _PARSE, parse_problems(ctx))
+    if ctx.main is not None and ctx.main.parsed.issues:  # parse_problems, when it has any
+        _collect(found, _PARSE, parse_problems(ctx))
     module = ctx.module
     if module is not None:
         if ctx.main is not None and ctx.main.parsed.async_generators:  # rarely any
@@ -94,6 +100,8 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
     _collect(found, _UNUSED, unused_inputs(ctx, used))
     if module is not None:
         _collect(found, _IMPORTS, import_issues(ctx, module))
+    if not found:
+        return []  # a valid agent without warnings: nothing to sort
     found.sort(key=_RANK)
     return [issue for _, issue in found]
 

@@ -16,12 +16,14 @@ _NEWLINE = re.compile(r"\r\n?|\n")
 class SourceText:
     """A module's text with fast line lookups (offsets computed on first use)."""
 
-    __slots__ = ("_ascii", "_starts", "text")
+    __slots__ = ("_ascii", "_lines", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts: list[int] | None = None
         self._ascii: bool | None = None
+        # The lines split at "\n" (for counting in them); [] when the text holds a "\r".
+        self._lines: list[str] | None = None
 
     @property
     def line_starts(self) -> list[int]:
@@ -45,19 +47,35 @@ class SourceText:
         return self.text[starts[lineno - 1] : starts[lineno]].rstrip("\r\n")
 
     def count_in_lines(self, sub: str, first: int, last: int) -> int | None:
-        """Occurrences of ``sub`` in lines ``first``..``last`` (1-based, inclusive).
+        """Occurrences of ``sub`` (which holds no line end) in lines ``first``..``last``
+        (1-based, inclusive).
 
         None when those lines are not ASCII: NFKC normalisation lets an identifier be
         spelled in other characters there, so a text count says nothing about names.
         """
+        lines = self._lines
+        if lines is None:
+            text = self.text
+            # One C-level split: every validation counts, and the table of line offsets
+            # costs three times as much (it is built only for issues' positions).
+            lines = self._lines = text.split("\n") if "\r" not in text else []
+            self._ascii = text.isascii()
+        if not lines:
+            return self._count_by_offsets(sub, first, last)
+        if not 1 <= first <= last <= len(lines):
+            first, last = max(first, 1), min(last, len(lines))
+            if first > last:
+                return 0
+        span = "\n".join(lines[first - 1 : last])
+        return span.count(sub) if self._ascii or span.isascii() else None
+
+    def _count_by_offsets(self, sub: str, first: int, last: int) -> int | None:
         starts = self.line_starts
         if not 1 <= first <= last < len(starts):
             first, last = max(first, 1), min(last, len(starts) - 1)
             if first > last:
                 return 0
         begin, end = starts[first - 1], starts[last]
-        if self._ascii is None:
-            self._ascii = self.text.isascii()
         if self._ascii:
             return self.text.count(sub, begin, end)  # no copy of the lines
         lines = self.text[begin:end]

@@ -82,10 +82,11 @@ def validate_agent_manifest(
     carrying every issue found, errors and warnings, otherwise. The code of main.py is
     read with ``ast`` and compile-checked, never imported or run.
     """
-    report = check_agent_manifest(manifest)
-    if report.manifest is None or report.errors:
-        raise AgentValidationError(report.issues)
-    return report.manifest
+    view, issues = _check(manifest, fast=False)
+    model = view.model if view is not None else None
+    if model is None or any(issue.is_error for issue in issues):
+        raise AgentValidationError(issues)
+    return model
 
 
 def _run_rules(view: ManifestView) -> list[Issue]:
