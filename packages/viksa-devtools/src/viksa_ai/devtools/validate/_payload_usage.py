@@ -124,8 +124,11 @@ def scan_payload_usage(
                 and func.attr in _READ_METHODS
                 and type(func.value) is _NAME
                 and func.value.id == name
-                and len(read.args) == 1
                 and not read.keywords
+                # The key, and maybe a literal default: `payload.get("k", "")`.
+                and (
+                    len(read.args) == 1 or (len(read.args) == 2 and type(read.args[1]) is _CONSTANT)
+                )
             ):
                 break
             key = read.args[0]
