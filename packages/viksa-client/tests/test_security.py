@@ -712,6 +712,12 @@ def _pipeline_locals(error: BaseException) -> list[tuple[str, str]]:
     return found
 
 
+def _assert_no_secret(found: list[tuple[str, str]]) -> None:
+    for where, text in found:
+        for secret in SECRETS:
+            assert secret not in text, (where, text)
+
+
 async def test_the_pipelines_locals_in_an_api_errors_traceback_show_no_secret(
     api: respx.MockRouter,
     make_client: Callable[..., ViksaClient],
@@ -734,9 +740,7 @@ async def test_the_pipelines_locals_in_an_api_errors_traceback_show_no_secret(
     for error in errors:
         found = _pipeline_locals(error)
         assert any(where.startswith("_send.") for where, _ in found)
-        for where, text in found:
-            for secret in SECRETS:
-                assert secret not in text, (where, text)
+        _assert_no_secret(found)
 
 
 async def test_the_pipelines_locals_show_no_query_written_into_a_raw_path(
@@ -760,11 +764,8 @@ async def test_the_pipelines_locals_show_no_query_written_into_a_raw_path(
     for error in errors:
         found = _pipeline_locals(error)
         assert any(where == "_send.plan" and "/secret/s1" in text for where, text in found)
-        for where, text in found:
-            if where.startswith("request."):
-                continue  # the operation's own frame: its arguments are the caller's
-            for secret in SECRETS:
-                assert secret not in text, (where, text)
+        # Not the operation's own frame: its arguments are the caller's.
+        _assert_no_secret([item for item in found if not item[0].startswith("request.")])
 
 
 async def test_a_callers_client_that_follows_redirects_sends_no_password_elsewhere(
