@@ -20,6 +20,15 @@ long as it does between the executes it serves; on a virtual machine an idle CPU
 slower than a busy one, a cost no server code can remove). Both ratios are printed.
 Prints rates and ratios; asserts nothing.
 
+A last pair of rows measures what no platform code can beat on the machine it runs on:
+a *bare server*, this script started again as a second process (``--bare-server``), that
+serves the same two routes with uvicorn as ``viksa dev`` configures it but does nothing
+else: its execute reads the JSON body and calls a warm worker of its own, with no
+authentication, store, checks or framework. Timed in the same rounds, with the same
+client calls, its ratio is the floor of the target on this machine (three processes
+taking turns on the CPUs cost time that no server code controls), and the difference
+between the two executes is what the platform's own work costs per execute.
+
 The server runs as a user without the OpenTelemetry SDK has it (``OTEL_SDK_DISABLED``:
 no spans, no dashboard timeline), since the SDK is an optional extra; ``--traced``
 measures it with the timeline on instead (what that costs per execute in process:
@@ -45,6 +54,8 @@ import types
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from starlette.types import Receive, Scope, Send
 
 from viksa_ai import ViksaClient
 from viksa_ai.devtools.platform import LocalPlatform
@@ -101,6 +112,92 @@ def _start_server(traced: bool) -> tuple[subprocess.Popen[str], dict[str, str]]:
         except OSError:
             time.sleep(0.05)
     return process, env
+
+
+class _BareServer:
+    """The ASGI app of ``--bare-server``: a warm worker behind two routes, nothing else.
+
+    ``POST .../execute`` reads the JSON body, calls the worker with its ``inputs`` and
+    answers an execution record shaped as the platform's (so the client does the same
+    work decoding it); any other request is the no-op, answered ``{"status": "ok"}``.
+    """
+
+    def __init__(self) -> None:
+        self.worker = AsyncAgentWorker(MANIFEST, capture_output=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await self.worker.start()
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await self.worker.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        answer: dict[str, Any] = {"status": "ok"}
+        if scope["method"] == "POST":
+            request = json.loads(body)
+            started = time.perf_counter()
+            result = await self.worker.call("inc", request["inputs"], secrets={})
+            answer = {
+                "agent_id": request["agent_id"],
+                "endpoint": request["endpoint"],
+                "source": "pulse.execute",
+                "status": "completed",
+                "response": result.value,
+                "error": None,
+                "error_kind": None,
+                "duration_ms": round((time.perf_counter() - started) * 1000),
+                "approval_id": None,
+                "created_at": "2026-01-01T00:00:00.000000Z",
+                "finished_at": "2026-01-01T00:00:00.000000Z",
+                "output": result.output,
+                "execution_id": "exe_" + uuid.uuid4().hex[:16],
+            }
+        raw = json.dumps(answer).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": raw})
+
+
+def _serve_bare() -> None:
+    """Serve :class:`_BareServer` on a free port with uvicorn as ``viksa dev`` sets it up."""
+    import uvicorn
+
+    from viksa_ai.devtools.platform.http._serve import _bind, _uvicorn_config
+
+    sock = _bind(0)  # as viksa dev binds its socket (TCP_NODELAY on each connection)
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    config = _uvicorn_config(_BareServer(), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _start_bare_server() -> tuple[subprocess.Popen[str], str]:
+    env = dict(os.environ, OTEL_SDK_DISABLED="true")
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--bare-server"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    port = process.stdout.readline().split()[1]
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", int(port)), 1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, f"http://127.0.0.1:{port}"
 
 
 async def _rate(calls: int, concurrency: int, call: Callable[[int], Awaitable[Any]]) -> float:
@@ -221,35 +318,52 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
     await worker.start()
     await worker.call("inc", {"n": 0}, secrets={})  # warm up
     process, env = _start_server(traced)
+    bare_process, bare_url = _start_bare_server()
     try:
-        async with ViksaClient(
-            api_key=env["VIKSA_API_KEY"],
-            org_id=env["VIKSA_ORG_ID"],
-            project_id=env["VIKSA_PROJECT_ID"],
-            base_url=env["VIKSA_BASE_URL"],
-        ) as client:
+        async with (
+            ViksaClient(
+                api_key=env["VIKSA_API_KEY"],
+                org_id=env["VIKSA_ORG_ID"],
+                project_id=env["VIKSA_PROJECT_ID"],
+                base_url=env["VIKSA_BASE_URL"],
+            ) as client,
+            ViksaClient(
+                api_key=env["VIKSA_API_KEY"],
+                org_id=env["VIKSA_ORG_ID"],
+                project_id=env["VIKSA_PROJECT_ID"],
+                base_url=bare_url,
+            ) as bare,
+        ):
             agent = await client.builder.agents.create(MANIFEST)
             await client.builder.deploy.build(agent["id"])
             await client.builder.deploy.deploy(agent["id"])
 
-            def execute(i: int) -> Awaitable[Any]:
-                return client.pulse.execute(
-                    EndpointExecutionRequest(
-                        agent_id=agent["id"],
-                        agent_type=AgentType.CLOUD,
-                        endpoint="bench.main.inc",
-                        inputs={"n": i},
-                    )
+            def request(i: int) -> EndpointExecutionRequest:
+                return EndpointExecutionRequest(
+                    agent_id=agent["id"],
+                    agent_type=AgentType.CLOUD,
+                    endpoint="bench.main.inc",
+                    inputs={"n": i},
                 )
+
+            def execute(i: int) -> Awaitable[Any]:
+                return client.pulse.execute(request(i))
 
             def noop(i: int) -> Awaitable[Any]:
                 return client.request("GET", "/_dev", "/health")
+
+            def bare_execute(i: int) -> Awaitable[Any]:
+                return bare.pulse.execute(request(i))
+
+            def bare_noop(i: int) -> Awaitable[Any]:
+                return bare.request("GET", "/_dev", "/health")
 
             def call_worker(i: int) -> Awaitable[Any]:
                 return worker.call("inc", {"n": i}, secrets={})
 
             await execute(0)  # warm the worker pool
-            await noop(0)
+            for call in (noop, bare_execute, bare_noop):
+                await call(0)
             medians = await _interleaved(
                 calls,
                 {
@@ -259,6 +373,8 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
                     # Inside an execute the worker has idled for a round trip: a vCPU
                     # that idles wakes slower than one kept busy by back-to-back calls.
                     "paced worker": (call_worker, noop),
+                    "bare execute": (bare_execute, None),
+                    "bare noop": (bare_noop, None),
                 },
             )
             # Concurrent calls start the pool's other workers: start them untimed, so the
@@ -267,10 +383,11 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
             parallel = await _rate(calls, concurrency, execute)
     finally:
         await worker.close()
-        process.terminate()
-        process.wait(timeout=20)
-        if process.stdout is not None:
-            process.stdout.close()
+        for server in (process, bare_process):
+            server.terminate()
+            server.wait(timeout=20)
+            if server.stdout is not None:
+                server.stdout.close()
 
     asgi = await _in_process(calls)
 
@@ -300,9 +417,27 @@ async def main(calls: int, concurrency: int, traced: bool) -> None:
             f"{medians[worker_kind] * 1000:.3f} ms ({explained}) = {budget * 1000:.3f} ms: "
             f"ratio {ratio:.2f} (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})"
         )
+    bare_ratios = [
+        medians["bare execute"] / (medians["bare noop"] + medians[worker_kind])
+        for worker_kind in ("worker", "paced worker")
+    ]
+    own = (medians["execute"] - medians["noop"]) - (medians["bare execute"] - medians["bare noop"])
+    print(
+        f"\nbare server (a warm worker behind uvicorn, no platform code): execute "
+        f"{medians['bare execute'] * 1000:.3f} ms, no-op {medians['bare noop'] * 1000:.3f} ms: "
+        f"ratio {bare_ratios[0]:.2f} back to back, {bare_ratios[1]:.2f} paced: what a server "
+        "doing nothing but the worker call measures on this machine"
+    )
+    print(
+        f"the platform's own work per execute (its execute minus its no-op, less the bare "
+        f"server's): {own * 1000:.3f} ms"
+    )
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--bare-server"]:
+        _serve_bare()
+        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
