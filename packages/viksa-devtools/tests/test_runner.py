@@ -1050,6 +1050,45 @@ def test_call_prepared_runs_the_checked_call_of_its_own_agent() -> None:
             warm.call_prepared(foreign)
 
 
+async def test_on_sent_runs_once_the_call_is_on_its_way() -> None:
+    async with AsyncAgentWorker(PROBE) as warm:
+        moments: list[str] = []
+
+        def sent() -> None:
+            moments.append("sent")
+
+        # No child yet: before it starts (a start takes a while).
+        first = prepare_call(warm.agent, "echo", {"note": "a"})
+        result = await warm.call_prepared(first, on_sent=sent)
+        assert (moments, result.value["note"]) == (["sent"], "a")
+        assert warm.starts == 1
+        # A warm child: after the call is handed to it, while the agent runs.
+        napping = prepare_call(warm.agent, "nap", {"seconds": 0.5})
+        call = asyncio.ensure_future(warm.call_prepared(napping, on_sent=sent))
+        for _ in range(100):
+            if len(moments) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert moments == ["sent", "sent"]
+        assert not call.done()
+        await call
+
+
+async def test_a_failing_on_sent_abandons_the_call() -> None:
+    async with AsyncAgentWorker(PROBE) as warm:
+        await warm.start()
+
+        def broken() -> None:
+            raise OSError("bookkeeping failed")
+
+        napping = prepare_call(warm.agent, "nap", {"seconds": 30})
+        with pytest.raises(OSError, match="bookkeeping failed"):
+            await asyncio.wait_for(warm.call_prepared(napping, on_sent=broken), 20)
+        # The child running the abandoned call is gone; the next call gets a new one.
+        again = await warm.call_prepared(prepare_call(warm.agent, "echo", {"note": "b"}))
+        assert (again.value["note"], warm.starts) == ("b", 2)
+
+
 _PARENT = """
 import sys, threading, time
 from pathlib import Path

@@ -14,6 +14,8 @@ from viksa_ai.client import ViksaClient, ViksaSyncClient, ViksaValidationError
 from viksa_ai.devtools.platform import LocalPlatform
 from viksa_ai.devtools.platform.http._routes.pulse import ExecutionStatus
 from viksa_ai.devtools.platform.services._engine import EXECUTION_STATUSES
+from viksa_ai.devtools.platform.services._pools import Pool
+from viksa_ai.devtools.runner import WorkerCrashedError
 from viksa_ai.models.answers import ExecutionStatus as ClientExecutionStatus
 
 Manifest = dict[str, Any]
@@ -111,6 +113,67 @@ async def test_each_change_of_an_execution_is_announced(
     ]
     assert seen[0]["project_id"] == viksa_platform.credentials.project_id
     assert viksa_platform.platform.engine.events.subscribers == 0
+
+
+async def test_an_execute_is_listed_running_while_its_agent_runs(
+    http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    # Its record is written while the call runs, not before it starts: it must be there
+    # while the agent runs, cold worker or warm.
+    for _ in range(2):
+        running = asyncio.ensure_future(
+            http.post("/pulse/executor/execute", json=execute(deployed, "slow", seconds=0.4))
+        )
+        listed: dict[str, Any] = {"executions": []}
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            listed = (await http.get(_LIST, params={"status": "running"})).json()
+            if listed["executions"] or running.done():
+                break
+        done = (await running).json()
+        assert done["status"] == "completed", done
+        assert [e["execution_id"] for e in listed["executions"]] == [done["execution_id"]]
+    everything = (await http.get(_LIST)).json()
+    assert everything["total"] == 2
+    assert {e["status"] for e in everything["executions"]} == {"completed"}
+
+
+async def test_a_run_that_fails_before_its_call_is_sent_is_stored_once(
+    viksa_platform: LocalPlatform,
+    http: httpx.AsyncClient,
+    deployed: Manifest,
+    execute: Execute,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = viksa_platform.platform.engine
+    warm = await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="w"))
+    assert warm.json()["status"] == "completed"
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise WorkerCrashedError("the worker is gone", returncode=None, endpoint="echo")
+
+    with viksa_platform.platform.engine.events.subscribe() as notices:
+        monkeypatch.setattr(Pool, "call", refused)
+        answer = await http.post(
+            "/pulse/executor/execute", json=execute(deployed, "echo", text="x")
+        )
+        seen = [await asyncio.wait_for(notices.get(), 30)]
+    assert (answer.json()["status"], answer.json()["error_kind"]) == ("failed", "worker_crashed")
+    assert [(n["execution_id"], n["status"]) for n in seen] == [
+        (answer.json()["execution_id"], "failed")
+    ]
+    stored = (await http.get(_LIST, params={"status": "failed"})).json()
+    assert [e["execution_id"] for e in stored["executions"]] == [answer.json()["execution_id"]]
+
+    async def store_broken(*args: Any, on_sent: Any = None, **kwargs: Any) -> Any:
+        on_sent()
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(Pool, "call", store_broken)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        await http.post("/pulse/executor/execute", json=execute(deployed, "echo", text="y"))
+    # Nothing of that run is left waiting to be written.
+    assert not engine._unrecorded
 
 
 # -- the client's filters and paging edges (review 3) -------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,59 @@ async def test_a_key_still_running_is_409_and_another_body_422(
         "/pulse/executor/execute", json={**body, "inputs": {"seconds": 0}}, headers=key
     )
     assert (other.status_code, other.json()["detail"]["code"]) == (422, "idempotency_key_reused")
+
+
+async def test_an_answer_lost_on_the_way_to_the_client_is_replayed_to_its_retry() -> None:
+    # The connection breaks while the answer is sent (the client's reason to retry): the
+    # write ran once, and the retry with the same key gets its answer.
+    local = LocalPlatform.start()
+    try:
+        c = local.credentials
+        token = local.platform.accounts.login(c.email, c.password)["access_token"]
+        body = b'{"name": "Lost answer"}'
+        headers = [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", b"lost-1"),
+        ]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/org/create",
+            "raw_path": b"/org/create",
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
+        sent: list[MutableMapping[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def broken_send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body":
+                raise OSError("connection reset by peer")
+
+        with pytest.raises(OSError, match="connection reset"):
+            await local.app(scope, receive, broken_send)
+        assert sent[0]["status"] == 201
+        async with _serving(local) as http:
+            retry = await http.post(
+                "/org/create", content=body, headers={"Idempotency-Key": "lost-1"}
+            )
+            assert retry.headers["idempotent-replayed"] == "true"
+            assert retry.content == sent[1]["body"]
+            orgs = (await http.get("/org/list")).json()
+        assert [o["name"] for o in orgs].count("Lost answer") == 1
+    finally:
+        await local.aclose()
 
 
 async def test_a_key_of_another_project_never_replays_an_answer(

@@ -215,7 +215,16 @@ class _GatedWorker:
         self.closed = False
         _GatedWorker.made.append(self)
 
-    async def call_prepared(self, call: object, *, secrets: object, timeout: float) -> RunResult:
+    async def call_prepared(
+        self,
+        call: object,
+        *,
+        secrets: object,
+        timeout: float,
+        on_sent: Callable[[], None] | None = None,
+    ) -> RunResult:
+        if on_sent is not None:
+            on_sent()
         self.started.set()
         await self.finish.wait()
         return RunResult(endpoint="w.main.pid", value={"closed": self.closed}, duration_ms=0)

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -289,14 +289,21 @@ class AsyncAgentWorker:
         *,
         secrets: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> RunResult:
         """Run a call made by :func:`prepare_call` with this worker's :attr:`agent`.
 
         The same as :meth:`call` without checking the inputs again: for callers that
         check them early (to refuse a request before recording it) and run later.
+
+        ``on_sent`` runs once the call is on its way: just after it is handed to a
+        running child (so it runs while the agent does), or before a child is started
+        for it. Bookkeeping that must be done before the call ends but need not delay
+        its start goes there. It is not called when the call fails before that; when it
+        raises, the call is abandoned (its child stopped) and the error propagates.
         """
         with worker_span(call.endpoint.name, call.envelope) as trace:
-            return await self._call_prepared(call, secrets, timeout, trace)
+            return await self._call_prepared(call, secrets, timeout, trace, on_sent)
 
     async def _call_prepared(
         self,
@@ -304,6 +311,7 @@ class AsyncAgentWorker:
         secrets: Mapping[str, str] | None,
         timeout: float | None,
         trace: dict[str, str] | None,
+        on_sent: Callable[[], None] | None = None,
     ) -> RunResult:
         if call.agent is not self._agent:
             raise ValueError(
@@ -325,6 +333,9 @@ class AsyncAgentWorker:
         limit = self._agent.timeout_of(target) if timeout is None else _seconds(timeout)
         async with self._guard():
             started = time.monotonic()
+            if on_sent is not None and not self._running():
+                on_sent()  # a start takes a while: the call is on its way already
+                on_sent = None
             process = await self._ensure_started(limit, target.name)
             if self._forwarder is not None:
                 # What the agent writes to stderr, now or later (a thread, a subprocess),
@@ -374,7 +385,13 @@ class AsyncAgentWorker:
                     # one turn of the loop sooner (the write never blocks: a pipe write
                     # the OS cannot take at once is buffered, then drained below).
                     self._send(process, frame)
+                    if on_sent is not None:
+                        _caller_hook(on_sent)
                     reply = await asyncio.wait_for(self._answer(process), remaining)
+            except _CallerHookError as failed:
+                # The caller's error, not the worker's: the call is abandoned.
+                await self._discard()
+                raise failed.error from None
             except asyncio.TimeoutError:
                 await self._discard()
                 raise EndpointTimeoutError(limit, endpoint=target.name) from None
@@ -714,6 +731,10 @@ class AsyncAgentWorker:
         if pipe is not None:
             os.close(pipe)
 
+    def _running(self) -> bool:
+        """Whether the child is started and has not exited."""
+        return self._process is not None and self._process.returncode is None
+
     def _send(self, process: asyncio.subprocess.Process, frame: bytes) -> None:
         assert process.stdin is not None
         process.stdin.write(frame)
@@ -978,6 +999,21 @@ def _closed_mid_start(cause: BaseException | None) -> WorkerCrashedError:
         f"the worker was closed while its process started{reason}: create a new worker",
         returncode=None,
     )
+
+
+class _CallerHookError(Exception):
+    """An error raised by a caller's ``on_sent``, carried past the call's own handlers."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__("the caller's on_sent failed")
+        self.error = error
+
+
+def _caller_hook(hook: Callable[[], None]) -> None:
+    try:
+        hook()
+    except Exception as exc:
+        raise _CallerHookError(exc) from exc
 
 
 def _crashed(returncode: int | None, cause: BaseException, endpoint: str | None) -> RunnerError:

@@ -235,8 +235,9 @@ class IdempotencyMiddleware:
         streaming = False
 
         async def capture(message: Message) -> None:
-            # Non-stream answers are held back until kept, so a connection lost while
-            # sending them (a client's reason to retry) cannot lose the answer.
+            # A non-stream answer is held back until complete, then kept whether or not
+            # sending it works: a connection lost meanwhile (a client's reason to retry)
+            # cannot lose it.
             nonlocal start, streaming
             if message["type"] == "http.response.start":
                 start = message
@@ -251,10 +252,15 @@ class IdempotencyMiddleware:
             if message.get("more_body", False):
                 return
             answer = b"".join(chunks)
-            if start["status"] < 500 and start["status"] not in _NOT_KEPT:
-                self._keep(record_id, fingerprint, start, answer)
-            await send(start)
-            await send({"type": "http.response.body", "body": answer})
+            try:
+                await send(start)
+                await send({"type": "http.response.body", "body": answer})
+            finally:
+                # Stored once handed to the server, which writes it to the socket at
+                # once: the client reads the answer while it is stored, not after. No
+                # retry is served in between: the key is in flight until this returns.
+                if start["status"] < 500 and start["status"] not in _NOT_KEPT:
+                    self._keep(record_id, fingerprint, start, answer)
 
         await self.app(scope, replay_receive, capture)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -126,6 +127,9 @@ class Engine:
             store, ("agent", "deployment"), ttl=_TARGET_TTL_SECONDS, size=_TARGETS_KEPT
         )
         self._done: dict[str, asyncio.Event] = {}
+        # Executions made to run now whose record is written once their call is on its
+        # way (see new_execution): ids until then.
+        self._unrecorded: set[str] = set()
         # Executions a decision served here runs now: a wait that runs out meanwhile
         # waits for that run; one a decision of another process runs ends it never wakes.
         self._approved_here: set[str] = set()
@@ -227,8 +231,16 @@ class Engine:
         timeout: float | None,
         source: str,
         context: Mapping[str, Any] | None = None,
+        record_when_sent: bool = False,
     ) -> Doc:
-        """Record a new execution (awaiting approval when the endpoint needs one)."""
+        """Record a new execution (awaiting approval when the endpoint needs one).
+
+        With ``record_when_sent``, for a record :meth:`execute` runs at once with no
+        await between: one that needs no approval is written when its call is handed
+        to a worker (or before it waits for one), so the write overlaps the agent's
+        run rather than delaying its start. Its inputs must be storable (as a strict
+        JSON body's are): a write refused then would come after the agent started.
+        """
         # min() before float(): a caller's int may be too large for a float.
         limit = target.timeout if timeout is None else float(min(timeout, target.timeout))
         record: Doc = {
@@ -267,10 +279,22 @@ class Engine:
             record["status"] = "awaiting_approval"
             record["approval_id"] = approval["id"]
             self.store.insert("approval", approval, scope=record["project_id"])
-        self.store.insert("execution", record, scope=record["project_id"])
-        self._announce(record)
+        elif record_when_sent:
+            self._unrecorded.add(record["id"])
+            self._done[record["id"]] = asyncio.Event()
+            return record
+        self._record(record)
         self._done[record["id"]] = asyncio.Event()
         return record
+
+    def _record(self, record: Doc) -> None:
+        """Write a new execution record and announce it."""
+        self._insert(record)
+        self._announce(record)
+
+    def _insert(self, record: Doc) -> None:
+        self.store.insert("execution", record, scope=record["project_id"])
+        self._unrecorded.discard(record["id"])
 
     async def run(
         self, record: Doc, *, target: Target | None = None, call: PreparedCall | None = None
@@ -285,8 +309,16 @@ class Engine:
             return await self._run(record, target, call)
 
     async def _run(self, record: Doc, target: Target | None, call: PreparedCall | None) -> Doc:
+        try:
+            return await self._run_call(record, target, call)
+        finally:
+            # A run that ended without finishing (cancelled, a store error) writes no more.
+            self._unrecorded.discard(record["id"])
+
+    async def _run_call(self, record: Doc, target: Target | None, call: PreparedCall | None) -> Doc:
         started = time.perf_counter()
         note_trace(record)  # the dashboard shows the spans of the trace the run is in
+        unrecorded = record["id"] in self._unrecorded
         try:
             if target is None or call is None:
                 target = self.target(record["project_id"], record["agent_id"], record["endpoint"])
@@ -299,8 +331,9 @@ class Engine:
             secrets = resolve_secrets(
                 target.deployment["manifest"].get(AUTH_METHODS_FIELD), self.store
             )
+            on_sent = functools.partial(self._record, record) if unrecorded else None
             with step("viksa.run", **{"viksa.endpoint": target.path}):
-                result = await pool.call(call, secrets, record["timeout"])
+                result = await pool.call(call, secrets, record["timeout"], on_sent=on_sent)
         except RunnerError as exc:
             # The runner has already replaced the call's secret values with ***.
             details = exc.to_dict()
@@ -324,16 +357,21 @@ class Engine:
     def finish(self, record: Doc) -> Doc:
         """Store a final record and wake whoever waits for it."""
         record["finished_at"] = now_iso()
+        # A run that ended before its call was on its way has no record yet: one write.
+        write = self._insert if record["id"] in self._unrecorded else self._save
         try:
-            self.store.save("execution", record)
+            write(record)
         except UnfitJsonError:
             _make_storable(record)
-            self.store.save("execution", record)
+            write(record)
         self._announce(record)
         done = self._done.pop(record["id"], None)
         if done is not None:
             done.set()
         return record
+
+    def _save(self, record: Doc) -> None:
+        self.store.save("execution", record)
 
     async def execute(
         self,

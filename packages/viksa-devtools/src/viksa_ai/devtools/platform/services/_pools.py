@@ -82,23 +82,40 @@ class Pool:
         )
 
     async def call(
-        self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
+        self,
+        call: PreparedCall,
+        secrets: Mapping[str, str],
+        timeout: float,
+        *,
+        on_sent: Callable[[], None] | None = None,
     ) -> RunResult:
-        """Run ``call`` in an idle worker (waiting for one when all are busy)."""
+        """Run ``call`` in an idle worker (waiting for one when all are busy).
+
+        ``on_sent`` is the runner's (``AsyncAgentWorker.call_prepared``): it runs once
+        the call is handed to a warm worker, or before the call waits for one or for a
+        worker to start.
+        """
         self._calls += 1
         try:
-            return await self._call(call, secrets, timeout)
+            return await self._call(call, secrets, timeout, on_sent)
         finally:
             self._calls -= 1
 
     async def _call(
-        self, call: PreparedCall, secrets: Mapping[str, str], timeout: float
+        self,
+        call: PreparedCall,
+        secrets: Mapping[str, str],
+        timeout: float,
+        on_sent: Callable[[], None] | None,
     ) -> RunResult:
         if call.agent is not self.agent:
             # Checked against an earlier deployment: check again against this one.
             call = await self.prepare(call.endpoint.name, call.inputs, call.envelope)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
+        if on_sent is not None and (self._slots.locked() or not self._idle):
+            on_sent()  # the call waits for a worker, or for one to start
+            on_sent = None
         async with queued(self._slots, call.endpoint.name):
             if self._closed:
                 # Queued behind the calls close() killed: starting a child now would run
@@ -119,7 +136,9 @@ class Pool:
                 )
                 self._workers.add(worker)
             try:
-                return await worker.call_prepared(call, secrets=secrets, timeout=timeout)
+                return await worker.call_prepared(
+                    call, secrets=secrets, timeout=timeout, on_sent=on_sent
+                )
             finally:
                 if self._retired:
                     self._workers.discard(worker)

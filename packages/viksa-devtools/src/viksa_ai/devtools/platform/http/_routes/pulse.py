@@ -96,6 +96,7 @@ async def _execute(raw: dict[str, Any], platform: Platform, tenant: Tenant) -> J
             envelope=envelope,
             timeout=request.timeout,
             source="pulse.execute",
+            record_when_sent=True,  # the inputs passed the strict JSON edge
         )
         final = await platform.engine.execute(record, target=target, call=call)
     # Answered as a ready JsonAnswer: FastAPI would otherwise walk the whole record
