@@ -19,7 +19,7 @@ import httpx
 
 from viksa_ai.client._call import Call
 from viksa_ai.client._config import RequestOptions, RetryConfig
-from viksa_ai.client._decode import RAW_LIMIT, parse_body, to_json_body
+from viksa_ai.client._decode import RAW_LIMIT, json_bytes, parse_body, to_json_body
 from viksa_ai.client._error_mapping import (
     api_error,
     decode_error_body,
@@ -90,7 +90,8 @@ class Plan:
 
     ``headers`` holds this call's own headers (the idempotency key); the client's
     static headers and the credentials are added per attempt. ``stream`` leaves the body
-    unread for the caller to iterate.
+    unread for the caller to iterate. ``content`` is ``body`` encoded, by the first
+    attempt (every retry sends the same bytes).
     """
 
     call: Call[Any]
@@ -108,6 +109,7 @@ class Plan:
     started: float
     secrets: tuple[str, ...] = field(repr=False)
     stream: bool
+    content: bytes | None = field(default=None, repr=False)
 
     @property
     def service(self) -> str:
@@ -226,12 +228,18 @@ def make_request(
             plan, settings.timeout if plan.timeout is None else plan.timeout
         )
     try:
+        content = None
+        if plan.body is not None:
+            content = plan.content
+            if content is None:
+                content = plan.content = json_bytes(plan.body)
+            _add_json_headers(http, headers, len(content))
         request = http.build_request(
             plan.method,
             plan.url,
             params=plan.params,
             headers=headers,
-            json=plan.body,
+            content=content,
             timeout=timeout,
         )
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -248,6 +256,23 @@ def make_request(
             redact_headers(request.headers.multi_items()),
         )
     return request
+
+
+def _add_json_headers(
+    http: httpx.AsyncClient | httpx.Client,
+    headers: dict[str, str] | httpx.Headers,
+    length: int,
+) -> None:
+    """The headers httpx adds to a ``json=`` body, added as it does: last, and never over
+    a ``Content-Length`` or ``Content-Type`` the caller set on the httpx client or the call.
+
+    The body goes as ``content=`` (bytes encoded once, by ``json_bytes``), for which httpx
+    adds no ``Content-Type``. A plain dict here holds only the SDK's own header names.
+    """
+    if "Content-Length" not in headers and "content-length" not in http.headers:
+        headers["Content-Length"] = str(length)
+    if "Content-Type" not in headers and "content-type" not in http.headers:
+        headers["Content-Type"] = "application/json"
 
 
 def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
@@ -522,7 +547,7 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     record(response)
     _log_response(plan, response)
     try:
-        value = call.decode(parse_body(response.content))
+        value = _decoded(call, response.content)
     except ViksaDecodeError as exc:
         # Its class is kept: a repeated page is told from an unreadable one.
         kind = (
@@ -541,6 +566,23 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     if call.adopts_tokens:
         settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)
     return value
+
+
+def _decoded(call: Call[T], content: bytes) -> T:
+    """The answer as ``call`` reads it: in one step when it can (``decode_json``), else
+    decoded as JSON, then read by ``decode``.
+
+    Only the one-step reader's success is taken. Pydantic's JSON parser refuses some text
+    ``json.loads`` takes (a lone surrogate escape, a byte-order mark, nesting past 200)
+    and words its errors its own way: on any failure the answer is read the long way,
+    which gives the values and errors it always gave.
+    """
+    if call.decode_json is not None and content:
+        try:
+            return call.decode_json(content)
+        except ValueError:  # a ValidationError: invalid JSON or not the model
+            pass
+    return call.decode(parse_body(content))
 
 
 def _answer_kind(response: httpx.Response) -> str:
