@@ -166,19 +166,29 @@ def make_plan(
     )
 
 
+_BODY_HEADERS = (("Content-Length", "content-length"), ("Content-Type", "content-type"))
+
+
 @dataclass(frozen=True, slots=True)
 class RequestDefaults:
-    """What each request must carry because the httpx client does not already."""
+    """What each request must carry because the httpx client does not already.
+
+    ``body_headers_set`` are the body headers (lowercase) the client's static headers
+    set: a JSON body's own are not added over them.
+    """
 
     headers: httpx.Headers
     timeout: httpx.Timeout | UseClientDefault
+    body_headers_set: frozenset[str] = frozenset()
 
     @classmethod
     def for_client(cls, settings: Settings, *, own: bool) -> RequestDefaults:
         """For a client the SDK built (``own``) or one the caller gave."""
+        static = settings.static_headers
+        taken = frozenset(lower for _, lower in _BODY_HEADERS if lower in static)
         if own:
-            return cls(headers=httpx.Headers(), timeout=httpx.USE_CLIENT_DEFAULT)
-        return cls(headers=settings.static_headers, timeout=settings.timeout)
+            return cls(httpx.Headers(), httpx.USE_CLIENT_DEFAULT, taken)
+        return cls(static, settings.timeout, taken)
 
 
 def make_request(
@@ -233,7 +243,7 @@ def make_request(
             content = plan.content
             if content is None:
                 content = plan.content = json_bytes(plan.body)
-            _add_json_headers(http, headers, len(content))
+            _add_json_headers(http, plan, defaults, headers, len(content))
         request = http.build_request(
             plan.method,
             plan.url,
@@ -260,19 +270,26 @@ def make_request(
 
 def _add_json_headers(
     http: httpx.AsyncClient | httpx.Client,
+    plan: Plan,
+    defaults: RequestDefaults,
     headers: dict[str, str] | httpx.Headers,
     length: int,
 ) -> None:
     """The headers httpx adds to a ``json=`` body, added as it does: last, and never over
-    a ``Content-Length`` or ``Content-Type`` the caller set on the httpx client or the call.
+    a ``Content-Length`` or ``Content-Type`` the caller set (in the client's static headers,
+    the call's ``extra_headers`` or on the httpx client, whose headers may change).
 
     The body goes as ``content=`` (bytes encoded once, by ``json_bytes``), for which httpx
-    adds no ``Content-Type``. A plain dict here holds only the SDK's own header names.
+    adds no ``Content-Type``. ``headers`` is an ``httpx.Headers`` whenever it holds
+    ``extra_headers``.
     """
-    if "Content-Length" not in headers and "content-length" not in http.headers:
-        headers["Content-Length"] = str(length)
-    if "Content-Type" not in headers and "content-type" not in http.headers:
-        headers["Content-Type"] = "application/json"
+    values = (str(length), "application/json")
+    for (name, lower), value in zip(_BODY_HEADERS, values, strict=True):
+        if lower in defaults.body_headers_set or lower in http.headers:
+            continue
+        if plan.extra_headers and name in headers:
+            continue
+        headers[name] = value
 
 
 def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
