@@ -167,6 +167,7 @@ def make_plan(
 
 
 _BODY_HEADERS = (("Content-Length", "content-length"), ("Content-Type", "content-type"))
+_URLS_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +175,14 @@ class RequestDefaults:
     """What each request must carry because the httpx client does not already.
 
     ``body_headers_set`` are the body headers (lowercase) the client's static headers
-    set: a JSON body's own are not added over them.
+    set: a JSON body's own are not added over them. ``urls`` keeps the URLs calls went
+    to, parsed (see ``url``).
     """
 
     headers: httpx.Headers
     timeout: httpx.Timeout | UseClientDefault
     body_headers_set: frozenset[str] = frozenset()
+    urls: dict[str, httpx.URL] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def for_client(cls, settings: Settings, *, own: bool) -> RequestDefaults:
@@ -189,6 +192,24 @@ class RequestDefaults:
         if own:
             return cls(httpx.Headers(), httpx.USE_CLIENT_DEFAULT, taken)
         return cls(static, settings.timeout, taken)
+
+    def url(self, url: str) -> httpx.URL | str:
+        """``url`` parsed, as httpx would parse it: once per client for a URL with no query.
+
+        httpx parses a ``str`` URL on every request, the largest part of building one; a
+        parsed ``httpx.URL`` it takes as it is. A URL with a query or a fragment (a raw
+        path's) is left to httpx, not kept: it may hold a secret (``?api_key=``). The
+        cache is emptied when full, the cheapest bound for ids that keep changing.
+        """
+        parsed = self.urls.get(url)
+        if parsed is not None:
+            return parsed
+        if "?" in url or "#" in url:
+            return url
+        if len(self.urls) >= _URLS_KEPT:
+            self.urls.clear()
+        parsed = self.urls[url] = httpx.URL(url)
+        return parsed
 
 
 def make_request(
@@ -246,7 +267,7 @@ def make_request(
             _add_json_headers(http, plan, defaults, headers, len(content))
         request = http.build_request(
             plan.method,
-            plan.url,
+            defaults.url(plan.url),
             params=plan.params,
             headers=headers,
             content=content,

@@ -1,5 +1,6 @@
-"""JSON on the wire: the bytes and headers a body goes out with, and how typed answers
-are read (the one-step pydantic reader must give what ``json.loads`` + the model gave)."""
+"""What a call puts on the wire and reads back: the URL, the bytes and headers a JSON
+body goes out with, and typed answers (the one-step pydantic reader must give what
+``json.loads`` + the model gave)."""
 
 from __future__ import annotations
 
@@ -155,6 +156,57 @@ def test_a_post_without_a_body_sends_none(
     assert sent.content == b""
     assert sent.headers["content-length"] == "0"
     assert "content-type" not in sent.headers
+
+
+# -- URLs --------------------------------------------------------------------------
+
+PATHS = ["/a b/é/%2F/~x", "/builder/agent/agt_1", "/x;y=1/z", "/a//b/./c/../d"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_url_goes_out_as_httpx_parses_it_again_and_again(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient], path: str
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_sync_client()
+    for _ in range(2):  # parsed by httpx, then taken from the client's cache
+        client.request("GET", "/pulse", path)
+    first, again = (call.request.url for call in route.calls)
+    expected = httpx.URL(BASE + "/pulse" + path)
+    assert (str(first), first.raw_path) == (str(again), again.raw_path)
+    assert (str(first), first.raw_path) == (str(expected), expected.raw_path)
+
+
+def test_a_url_with_a_query_is_not_kept(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    route = api.route().respond(200, json={})
+    client = make_sync_client()
+    client.request("GET", "/pulse", "/x?api_key=s3cret#part")
+    client.pulse.list_executions()
+    assert route.calls.last.request.url.params["limit"] == "50"  # params: never in the URL
+    assert route.calls[0].request.url.query == b"api_key=s3cret"
+    assert list(client._defaults.urls) == [BASE + "/pulse/executor/executions"]
+
+
+def test_the_parsed_urls_kept_are_bounded(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    api.route().respond(200, json={})
+    client = make_sync_client()
+    for number in range(300):
+        client.request("GET", "/pulse", f"/x/{number}")
+    assert 0 < len(client._defaults.urls) <= 256
+    assert BASE + "/pulse/x/299" in client._defaults.urls
+
+
+def test_an_invalid_url_is_still_refused_before_sending(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    route = api.route().respond(200, json={})
+    with pytest.raises(ViksaConfigError, match="the request cannot be sent"):
+        make_sync_client().request("GET", "/pulse", "/x\nHost: evil")
+    assert not route.called
 
 
 # -- answers -------------------------------------------------------------------------
