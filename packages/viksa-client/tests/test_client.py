@@ -438,6 +438,32 @@ async def test_cookies_travel_once_on_every_transport(
     assert "cookie" not in me.calls.last.request.headers
 
 
+@pytest.mark.parametrize("header", ["set-cookie", "SET-COOKIE"])
+def test_cookies_travel_on_the_sync_client_too(
+    api: respx.MockRouter, make_sync_client: Callable[..., ViksaSyncClient], header: str
+) -> None:
+    api.get("/auth/usage").respond(200, json={}, headers={header: "sid=abc; Path=/"})
+    me = api.get("/auth/me").respond(200, json={"id": "u", "email": "e", "account_id": "a"})
+    client = make_sync_client()
+    client.auth.me()  # an answer setting no cookie leaves the store as it was
+    assert "cookie" not in me.calls.last.request.headers
+    client.auth.usage()
+    client.auth.me()
+    assert me.calls.last.request.headers.get_list("cookie") == ["sid=abc"]
+
+
+async def test_clients_built_here_skip_reading_answers_that_set_no_cookie(
+    make_client: Callable[..., ViksaClient], make_sync_client: Callable[..., ViksaSyncClient]
+) -> None:
+    # httpx runs every answer through http.cookiejar (urllib wrappers first): the
+    # SDK's own clients skip it when no Set-Cookie came. A caller's client is as given.
+    stores = [make_client().http_client.cookies, make_sync_client().http_client.cookies]
+    assert [type(store) for store in stores] == [_backends._AnswerCookies] * 2
+    given = httpx.AsyncClient()
+    assert type(make_client(http_client=given).http_client.cookies) is httpx.Cookies
+    await given.aclose()
+
+
 def test_a_client_used_again_after_its_event_loop_ended_says_what_to_do(
     api: respx.MockRouter,
 ) -> None:

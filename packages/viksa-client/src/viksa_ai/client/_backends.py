@@ -338,6 +338,36 @@ def _verify() -> ssl.SSLContext:
     return _ssl_context
 
 
+class _AnswerCookies(httpx.Cookies):
+    """httpx's cookie store, which skips reading an answer that sets no cookie.
+
+    httpx hands every answer to ``http.cookiejar`` through urllib request and response
+    wrappers it builds first: about as much CPU as building the request, for answers
+    that almost never set a cookie. The jar reads only ``Set-Cookie`` and
+    ``Set-Cookie2``: without them it stores nothing, so skipping it changes nothing.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+_HttpClient = TypeVar("_HttpClient", httpx.AsyncClient, httpx.Client)
+
+
+def _own(client: _HttpClient) -> _HttpClient:
+    """A client the SDK built, with the cookie store that skips answers setting none.
+
+    ``_cookies`` is where httpx keeps the store (``client.cookies``, whose setter would
+    wrap ours in a plain one); an httpx keeping it elsewhere just goes without the saving.
+    """
+    store = getattr(client, "_cookies", None)
+    if type(store) is httpx.Cookies:
+        client._cookies = _AnswerCookies(store.jar)
+    return client
+
+
 def make_async_http_client(
     backend: HttpBackend, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.AsyncClient:
@@ -353,8 +383,12 @@ def make_async_http_client(
                 "http_backend='aiohttp' needs the aiohttp extra: "
                 "pip install 'viksa-client[aiohttp]'"
             ) from None
-        return AiohttpClient(timeout=timeout, headers=headers, limits=_LIMITS, verify=_verify())
-    return httpx.AsyncClient(timeout=timeout, headers=headers, limits=_LIMITS, verify=_verify())
+        return _own(
+            AiohttpClient(timeout=timeout, headers=headers, limits=_LIMITS, verify=_verify())
+        )
+    return _own(
+        httpx.AsyncClient(timeout=timeout, headers=headers, limits=_LIMITS, verify=_verify())
+    )
 
 
 def make_sync_http_client(
@@ -369,4 +403,4 @@ def make_sync_http_client(
 
     # Its sockets wait no longer than the deadline of the call in flight (see Deadline).
     transport = bounded_transport(_verify(), _LIMITS)
-    return httpx.Client(timeout=timeout, headers=headers, transport=transport)
+    return _own(httpx.Client(timeout=timeout, headers=headers, transport=transport))

@@ -73,7 +73,9 @@ class Call(Generic[T]):
     ``adopts_tokens`` makes the client take the tokens of the answer, and ``switches_to``
     names the ``(org_id, project_id)`` a switch moves to (``None`` where it names none);
     ``secrets`` lists values of this call (a password, a secret) to scrub from errors and
-    logs.
+    logs. ``decode_json``, when set, reads the answer's bytes in one step (a model's
+    ``model_validate_json``); it must give what ``decode`` gives for the same answer, and
+    any failure of it hands the answer to ``decode``, which says what is wrong.
     """
 
     method: str
@@ -90,6 +92,7 @@ class Call(Generic[T]):
     switches_to: tuple[str | None, str | None] | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     raw_path: bool = False
+    decode_json: Callable[[bytes], T] | None = field(default=None, repr=False)
 
     def target(self) -> str:
         """The path from the base URL, ids encoded, without ``query`` (a raw path is as

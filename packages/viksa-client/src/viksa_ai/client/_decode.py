@@ -24,7 +24,10 @@ __all__ = [
     "as_object",
     "event_json",
     "execution_response",
+    "execution_response_json",
     "invoke_response",
+    "invoke_response_json",
+    "json_bytes",
     "key_validation",
     "parse_body",
     "to_json_body",
@@ -111,6 +114,20 @@ def to_json_body(value: Any) -> Any:
     return value
 
 
+# httpx's encoding of ``json=`` (0.28): compact, UTF-8, NaN refused. One encoder for every
+# call: json.dumps builds a new one whenever it is given options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def json_bytes(value: Any) -> bytes:
+    """The bytes of a JSON-ready request body, as httpx's ``json=`` encodes them.
+
+    Raises ``TypeError`` or ``ValueError`` (``RecursionError`` when nested deeper than the
+    stack) for a value JSON cannot encode, as ``json.dumps`` does.
+    """
+    return _ENCODER.encode(value).encode("utf-8")
+
+
 def token_response(data: Any) -> TokenResponse:
     """Read a ``TokenResponse`` whose access token can be sent as a header."""
     from viksa_ai.client._credentials import check_answered_token
@@ -147,6 +164,25 @@ def invoke_response(data: Any) -> AgentInvokeResponse:
     from viksa_ai.models.executor import AgentInvokeResponse
 
     return AgentInvokeResponse.model_validate(data)
+
+
+# One-step readers of the answer's bytes (a ``Call``'s ``decode_json``): pydantic parses
+# and validates together, skipping the dicts json.loads builds. Their failures are not
+# shown: the pipeline then reads the answer with the readers above.
+
+
+def execution_response_json(content: bytes) -> EndpointExecutionResponse:
+    """``execution_response`` of an answer's bytes."""
+    from viksa_ai.models.executor import EndpointExecutionResponse
+
+    return EndpointExecutionResponse.model_validate_json(content)
+
+
+def invoke_response_json(content: bytes) -> AgentInvokeResponse:
+    """``invoke_response`` of an answer's bytes."""
+    from viksa_ai.models.executor import AgentInvokeResponse
+
+    return AgentInvokeResponse.model_validate_json(content)
 
 
 def agent_generation(data: Any) -> AgentGenerationResponse:

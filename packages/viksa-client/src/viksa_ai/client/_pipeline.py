@@ -19,7 +19,7 @@ import httpx
 
 from viksa_ai.client._call import Call
 from viksa_ai.client._config import RequestOptions, RetryConfig
-from viksa_ai.client._decode import RAW_LIMIT, parse_body, to_json_body
+from viksa_ai.client._decode import RAW_LIMIT, json_bytes, parse_body, to_json_body
 from viksa_ai.client._error_mapping import (
     api_error,
     decode_error_body,
@@ -90,7 +90,8 @@ class Plan:
 
     ``headers`` holds this call's own headers (the idempotency key); the client's
     static headers and the credentials are added per attempt. ``stream`` leaves the body
-    unread for the caller to iterate.
+    unread for the caller to iterate. ``content`` is ``body`` encoded, by the first
+    attempt (every retry sends the same bytes).
     """
 
     call: Call[Any]
@@ -108,6 +109,7 @@ class Plan:
     started: float
     secrets: tuple[str, ...] = field(repr=False)
     stream: bool
+    content: bytes | None = field(default=None, repr=False)
 
     @property
     def service(self) -> str:
@@ -164,19 +166,50 @@ def make_plan(
     )
 
 
+_BODY_HEADERS = (("Content-Length", "content-length"), ("Content-Type", "content-type"))
+_URLS_KEPT = 256
+
+
 @dataclass(frozen=True, slots=True)
 class RequestDefaults:
-    """What each request must carry because the httpx client does not already."""
+    """What each request must carry because the httpx client does not already.
+
+    ``body_headers_set`` are the body headers (lowercase) the client's static headers
+    set: a JSON body's own are not added over them. ``urls`` keeps the URLs calls went
+    to, parsed (see ``url``).
+    """
 
     headers: httpx.Headers
     timeout: httpx.Timeout | UseClientDefault
+    body_headers_set: frozenset[str] = frozenset()
+    urls: dict[str, httpx.URL] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def for_client(cls, settings: Settings, *, own: bool) -> RequestDefaults:
         """For a client the SDK built (``own``) or one the caller gave."""
+        static = settings.static_headers
+        taken = frozenset(lower for _, lower in _BODY_HEADERS if lower in static)
         if own:
-            return cls(headers=httpx.Headers(), timeout=httpx.USE_CLIENT_DEFAULT)
-        return cls(headers=settings.static_headers, timeout=settings.timeout)
+            return cls(httpx.Headers(), httpx.USE_CLIENT_DEFAULT, taken)
+        return cls(static, settings.timeout, taken)
+
+    def url(self, url: str) -> httpx.URL | str:
+        """``url`` parsed, as httpx would parse it: once per client for a URL with no query.
+
+        httpx parses a ``str`` URL on every request, the largest part of building one; a
+        parsed ``httpx.URL`` it takes as it is. A URL with a query or a fragment (a raw
+        path's) is left to httpx, not kept: it may hold a secret (``?api_key=``). The
+        cache is emptied when full, the cheapest bound for ids that keep changing.
+        """
+        parsed = self.urls.get(url)
+        if parsed is not None:
+            return parsed
+        if "?" in url or "#" in url:
+            return url
+        if len(self.urls) >= _URLS_KEPT:
+            self.urls.clear()
+        parsed = self.urls[url] = httpx.URL(url)
+        return parsed
 
 
 def make_request(
@@ -226,12 +259,18 @@ def make_request(
             plan, settings.timeout if plan.timeout is None else plan.timeout
         )
     try:
+        content = None
+        if plan.body is not None:
+            content = plan.content
+            if content is None:
+                content = plan.content = json_bytes(plan.body)
+            _add_json_headers(http, plan, defaults, headers, len(content))
         request = http.build_request(
             plan.method,
-            plan.url,
+            defaults.url(plan.url),
             params=plan.params,
             headers=headers,
-            json=plan.body,
+            content=content,
             timeout=timeout,
         )
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -248,6 +287,30 @@ def make_request(
             redact_headers(request.headers.multi_items()),
         )
     return request
+
+
+def _add_json_headers(
+    http: httpx.AsyncClient | httpx.Client,
+    plan: Plan,
+    defaults: RequestDefaults,
+    headers: dict[str, str] | httpx.Headers,
+    length: int,
+) -> None:
+    """The headers httpx adds to a ``json=`` body, added as it does: last, and never over
+    a ``Content-Length`` or ``Content-Type`` the caller set (in the client's static headers,
+    the call's ``extra_headers`` or on the httpx client, whose headers may change).
+
+    The body goes as ``content=`` (bytes encoded once, by ``json_bytes``), for which httpx
+    adds no ``Content-Type``. ``headers`` is an ``httpx.Headers`` whenever it holds
+    ``extra_headers``.
+    """
+    values = (str(length), "application/json")
+    for (name, lower), value in zip(_BODY_HEADERS, values, strict=True):
+        if lower in defaults.body_headers_set or lower in http.headers:
+            continue
+        if plan.extra_headers and name in headers:
+            continue
+        headers[name] = value
 
 
 def _loggable_url(url: httpx.URL, plan: Plan, settings: Settings) -> str:
@@ -522,7 +585,7 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     record(response)
     _log_response(plan, response)
     try:
-        value = call.decode(parse_body(response.content))
+        value = _decoded(call, response.content)
     except ViksaDecodeError as exc:
         # Its class is kept: a repeated page is told from an unreadable one.
         kind = (
@@ -541,6 +604,23 @@ def finish(plan: Plan, settings: Settings, call: Call[T], response: httpx.Respon
     if call.adopts_tokens:
         settings.credentials.adopt(cast("TokenResponse", value), call.switches_to)
     return value
+
+
+def _decoded(call: Call[T], content: bytes) -> T:
+    """The answer as ``call`` reads it: in one step when it can (``decode_json``), else
+    decoded as JSON, then read by ``decode``.
+
+    Only the one-step reader's success is taken. Pydantic's JSON parser refuses some text
+    ``json.loads`` takes (a lone surrogate escape, a byte-order mark, nesting past 200)
+    and words its errors its own way: on any failure the answer is read the long way,
+    which gives the values and errors it always gave.
+    """
+    if call.decode_json is not None and content:
+        try:
+            return call.decode_json(content)
+        except ValueError:  # a ValidationError: invalid JSON or not the model
+            pass
+    return call.decode(parse_body(content))
 
 
 def _answer_kind(response: httpx.Response) -> str:

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 from viksa_ai.client._async.resources._base import AsyncResource
 from viksa_ai.client._call import PULSE, Call, json_call, query_of
-from viksa_ai.client._decode import execution_response, invoke_response
+from viksa_ai.client._decode import (
+    execution_response,
+    execution_response_json,
+    invoke_response,
+    invoke_response_json,
+)
 from viksa_ai.client._twin import blocking_twin
 
 if TYPE_CHECKING:
@@ -66,6 +71,7 @@ class AsyncPulse(AsyncResource):
             path="/executor/execute",
             body=request,
             decode=execution_response,
+            decode_json=execution_response_json,
         )
         return await self._client._request(call, options)
 
@@ -82,6 +88,7 @@ class AsyncPulse(AsyncResource):
             path="/executor/invoke",
             body=request,
             decode=invoke_response,
+            decode_json=invoke_response_json,
         )
         return await self._client._request(call, options)
 
