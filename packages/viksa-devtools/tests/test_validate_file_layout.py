@@ -99,3 +99,20 @@ def test_the_runner_refuses_a_package_that_would_shadow_the_runtime() -> None:
     with pytest.raises(AgentLoadError, match="ViksaAI") as caught:
         load_agent(agent("ViksaAI/__init__.py"))
     assert "rename" in str(caught.value)
+
+
+def test_main_py_skips_the_name_checks_that_would_pass_it() -> None:
+    # file_names does not check "main.py" (every agent has it): what the checks say.
+    from viksa_ai.devtools.validate._context import MAIN_FILE
+    from viksa_ai.devtools.validate._file_names import (
+        RUNTIME_FILE,
+        file_name_problem,
+        normalized_file_name,
+        runtime_shadowing,
+    )
+
+    assert file_name_problem(MAIN_FILE) is None
+    assert runtime_shadowing(MAIN_FILE) is None
+    assert normalized_file_name(MAIN_FILE) == MAIN_FILE != RUNTIME_FILE
+    assert "/" not in MAIN_FILE
+    assert "\\" not in MAIN_FILE

@@ -56,9 +56,10 @@ KEYWORDS = frozenset(keyword.kwlist)
 def main_file(ctx: RuleContext) -> Iterator[Issue]:
     """VX101 main.py missing, VX102 main.py not python."""
     files = ctx.view.files
+    for _, file in files.items:  # a plain loop: the usual case, without building a list
+        if file.name == MAIN_FILE and file.mime_type is MimeType.PYTHON:
+            return
     mains = [(index, file) for index, file in files.items if file.name == MAIN_FILE]
-    if any(file.mime_type is MimeType.PYTHON for _, file in mains):
-        return
     if mains:
         index, file = mains[0]
         yield Issue(
@@ -82,6 +83,9 @@ def file_names(ctx: RuleContext) -> Iterator[Issue]:
     in_folders = False
     for index, file in ctx.view.files.items:
         name = file.name
+        if name == MAIN_FILE:  # every agent has it: a valid name, not the runtime's
+            written.append((index, name))
+            continue
         problem = file_name_problem(name)
         if problem is not None:
             yield Issue(

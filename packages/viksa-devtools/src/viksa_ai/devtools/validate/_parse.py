@@ -19,6 +19,7 @@ from types import CodeType
 
 from viksa_ai.devtools.validate._gc import gc_paused
 from viksa_ai.devtools.validate._issues import Issue, Severity
+from viksa_ai.devtools.validate._recorded_warnings import recorded_warnings
 from viksa_ai.devtools.validate._source import SourceText
 
 __all__ = ["MAX_SOURCE_CHARS", "ParsedSource", "parse_source"]
@@ -100,8 +101,7 @@ def parse_source(text: str, *, file: str = "main.py", path: str = "") -> ParsedS
         return ParsedSource(source, None, (at.issue("VX204", message),))
     issues: list[Issue] = []
     generators: frozenset[tuple[str, int]] = frozenset()
-    with gc_paused(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with gc_paused(), recorded_warnings() as caught:
         tree = _parse(text, at, issues)
         if tree is not None:
             code = _compile(tree, text, at, issues)

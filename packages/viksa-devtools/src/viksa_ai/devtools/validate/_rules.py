@@ -82,12 +82,12 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
         except (RecursionError, MemoryError):
             append((rank, too_deep()))
     try:
-        declared, used = _endpoint_pass(ctx, found)
+        declared, used, every_usual = _endpoint_pass(ctx, found)
     except (RecursionError, MemoryError):  # pragma: no cover
         # The pass compares strings and reads nodes, nothing nested: only a manifest too
         # large for memory gets here; report it once rather than crash.
         found.append((_NAMES, too_deep()))
-        declared, used = frozenset(), set()
+        declared, used, every_usual = frozenset(), set(), False
     _collect(found, _INPUT_SPECS, input_specs(ctx))
     if ctx.main is not None and ctx.main.parsed.issues:  # parse_problems, when it has any
         _collect(found, _PARSE, parse_problems(ctx))
@@ -95,9 +95,15 @@ def run_rules(ctx: RuleContext) -> list[Issue]:
     if module is not None:
         if ctx.main is not None and ctx.main.parsed.async_generators:  # rarely any
             _collect(found, _GENERATORS, async_generator_issues(ctx, module))
-        _collect(found, _DECORATORS, decorator_issues(ctx, module, declared))
-        _collect(found, _UNDECLARED, undeclared_endpoints(ctx, module, declared))
-    _collect(found, _UNUSED, unused_inputs(ctx, used))
+        # When every function of main.py is an endpoint with the usual decorator and
+        # nothing else binds a decorator (no class, no earlier definition), neither rule
+        # has anything to report: not calling them saves their (cold) code on every
+        # validation of the usual agent.
+        if not every_usual or module.redefined or module.classes:
+            _collect(found, _DECORATORS, decorator_issues(ctx, module, declared))
+            _collect(found, _UNDECLARED, undeclared_endpoints(ctx, module, declared))
+    if ctx.view.endpoints.complete and not ctx.view.input_names <= used:  # as unused_inputs
+        _collect(found, _UNUSED, unused_inputs(ctx, used))
     if module is not None:
         _collect(found, _IMPORTS, import_issues(ctx, module))
     if not found:
@@ -116,11 +122,13 @@ def _collect(found: Found, rank: int, issues: Iterable[Issue]) -> None:
         found.append((rank, too_deep()))
 
 
-def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[str]]:
+def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[str], bool]:
     """Every per-endpoint check, in one loop; returns what the later rules need.
 
-    That is the names of the endpoints of module main with an identifier name, and
-    every input an endpoint references or its function reads.
+    That is the names of the endpoints of module main with an identifier name, every
+    input an endpoint references or its function reads, and whether every function of
+    main.py is the async function of exactly one of those endpoints, with one decorator,
+    the usual ``@mcp_endpoint(description=...)`` (``DecoratorUse.usual``).
     """
     view = ctx.view
     module = ctx.module
@@ -132,6 +140,7 @@ def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[
     first_alias: tuple[str, int] | None = None
     declared: list[str] = []
     used: set[str] = set()
+    usual = 0  # endpoints whose function is async with the one, usual decorator
     append = found.append
     for index, endpoint in view.endpoints.items:
         name = endpoint.name
@@ -183,8 +192,11 @@ def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[
         ):
             for issue in function_issues(ctx, module, code):
                 append((_FUNCTIONS, issue))
-        if not module.decorators(function):
+        uses = module.decorators(function)
+        if not uses:
             append((_DECORATORS, undecorated_issue(ctx, index, code)))
+        elif len(uses) == 1 and uses[0].usual and type(function) is _ASYNC_DEF:
+            usual += 1
         if code.read_names == referenced and not signature.required_params:
             continue  # reads exactly what it references: neither check finds anything
         if check_inputs and reads_unknown(code, referenced):
@@ -193,7 +205,13 @@ def _endpoint_pass(ctx: RuleContext, found: Found) -> tuple[frozenset[str], set[
         if unread_suspected(code, referenced):
             for issue in unread_issues(ctx, index, endpoint, code):
                 append((_UNREAD, issue))
-    return frozenset(declared), used
+    names = frozenset(declared)
+    # Each endpoint counted had its function, so when they are as many as the distinct
+    # names and as the functions, they are every function, once each.
+    every_usual = module is not None and usual == len(declared) == len(names) == len(
+        module.functions
+    )
+    return names, used, every_usual
 
 
 def too_deep() -> Issue:
