@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import pytest
@@ -109,3 +110,34 @@ def test_each_recorder_records_a_warning_shown_before() -> None:
         finally:
             _recorded_warnings._SHORT = saved
         assert len(first) == len(second) == 1
+
+
+@pytest.mark.parametrize("short", [True, False] if _recorded_warnings._SHORT else [False])
+def test_recorders_in_two_threads_leave_the_warnings_state_as_found(short: bool) -> None:
+    # The platform validates in up to four threads at once. A second recorder entered
+    # while the first is open saved the first's state ("always", its log) and restored
+    # it last: every later warning of the process was then appended to a dead list.
+    module: object = warnings
+    before = (warnings.filters, warnings.showwarning, module._showwarnmsg_impl)  # type: ignore[attr-defined]
+    entered, first_left = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with recorded_warnings():
+            entered.set()
+            first_left.wait(5)
+
+    saved = _recorded_warnings._SHORT
+    _recorded_warnings._SHORT = short
+    try:
+        thread = threading.Thread(target=second)
+        with recorded_warnings():
+            thread.start()
+            # Serialized, the second waits for this one to leave: this wait times out.
+            entered.wait(0.5)
+        first_left.set()
+        thread.join()
+    finally:
+        _recorded_warnings._SHORT = saved
+    after = (warnings.filters, warnings.showwarning, module._showwarnmsg_impl)  # type: ignore[attr-defined]
+    assert after == before
+    assert after[0] is before[0]

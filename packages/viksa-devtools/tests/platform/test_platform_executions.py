@@ -259,3 +259,28 @@ def test_the_sync_client_lists_and_walks_executions(
     assert client.pulse.list_executions(until=moment.replace(tzinfo=None))["total"] == 3
     with pytest.raises(ViksaValidationError):
         client.pulse.list_executions(until="not a time")
+
+
+async def test_executes_beyond_the_pool_are_each_stored_and_announced_once_in_order(
+    viksa_platform: LocalPlatform, http: httpx.AsyncClient, deployed: Manifest, execute: Execute
+) -> None:
+    # More executes at once than the pool has workers (two): those waiting for a worker,
+    # those starting one and those handed to a warm one each get one record, announced
+    # running then completed, exactly once each (review 26).
+    with viksa_platform.platform.engine.events.subscribe() as notices:
+        answers = await asyncio.gather(
+            *(
+                http.post("/pulse/executor/execute", json=execute(deployed, "slow", seconds=0.05))
+                for _ in range(5)
+            )
+        )
+        seen = [await asyncio.wait_for(notices.get(), 30) for _ in range(10)]
+    ids = [answer.json()["execution_id"] for answer in answers]
+    assert {answer.json()["status"] for answer in answers} == {"completed"}
+    for execution_id in ids:
+        statuses = [n["status"] for n in seen if n["execution_id"] == execution_id]
+        assert statuses == ["running", "completed"], (execution_id, statuses)
+    listed = (await http.get(_LIST)).json()
+    assert listed["total"] == 5
+    assert sorted(e["execution_id"] for e in listed["executions"]) == sorted(ids)
+    assert not viksa_platform.platform.engine._unrecorded

@@ -180,6 +180,29 @@ async def test_a_key_still_running_is_409_and_another_body_422(
     assert (other.status_code, other.json()["detail"]["code"]) == (422, "idempotency_key_reused")
 
 
+def _org_create_scope(token: str, key: bytes) -> dict[str, Any]:
+    """The ASGI scope of POST /org/create with ``key``, for a test's own ``send``."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/org/create",
+        "raw_path": b"/org/create",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", key),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
 async def test_an_answer_lost_on_the_way_to_the_client_is_replayed_to_its_retry() -> None:
     # The connection breaks while the answer is sent (the client's reason to retry): the
     # write ran once, and the retry with the same key gets its answer.
@@ -188,26 +211,7 @@ async def test_an_answer_lost_on_the_way_to_the_client_is_replayed_to_its_retry(
         c = local.credentials
         token = local.platform.accounts.login(c.email, c.password)["access_token"]
         body = b'{"name": "Lost answer"}'
-        headers = [
-            (b"host", b"127.0.0.1"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"idempotency-key", b"lost-1"),
-        ]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/org/create",
-            "raw_path": b"/org/create",
-            "query_string": b"",
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 80),
-        }
+        scope = _org_create_scope(token, b"lost-1")
         sent: list[MutableMapping[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
@@ -368,3 +372,45 @@ def test_middleware_tells_routes_apart_by_the_path_the_router_matches(
     root: str, path: str, routed: str
 ) -> None:
     assert route_path({"type": "http", "path": path, "root_path": root}) == routed
+
+
+async def test_a_retry_while_the_answer_is_still_being_sent_gets_that_answer() -> None:
+    # The server's send waits while the socket drains (a large answer, a slow reader);
+    # a client whose read timed out retries meanwhile. The answer is complete and will be
+    # kept: the retry gets it, not "still running" (review 26: it was 409).
+    local = LocalPlatform.start()
+    try:
+        c = local.credentials
+        token = local.platform.accounts.login(c.email, c.password)["access_token"]
+        body = b'{"name": "Slow reader"}'
+        scope = _org_create_scope(token, b"slow-1")
+        sent: list[MutableMapping[str, Any]] = []
+        draining, drained = asyncio.Event(), asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def slow_send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body":
+                draining.set()
+                await drained.wait()
+
+        first = asyncio.ensure_future(local.app(scope, receive, slow_send))
+        await asyncio.wait_for(draining.wait(), 30)
+        try:
+            async with _serving(local) as http:
+                retry = await http.post(
+                    "/org/create", content=body, headers={"Idempotency-Key": "slow-1"}
+                )
+                assert retry.status_code == 201, retry.text
+                assert retry.headers["idempotent-replayed"] == "true"
+                assert retry.content == sent[1]["body"]
+        finally:
+            drained.set()
+            await first
+        async with _serving(local) as http:
+            orgs = (await http.get("/org/list")).json()
+        assert [o["name"] for o in orgs].count("Slow reader") == 1
+    finally:
+        await local.aclose()

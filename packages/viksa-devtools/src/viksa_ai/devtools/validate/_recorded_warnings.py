@@ -14,6 +14,7 @@ variable); elsewhere the standard pair runs.
 from __future__ import annotations
 
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -30,14 +31,20 @@ _SHORT = (
     and hasattr(warnings, "_showwarning_orig")
     and hasattr(warnings, "_showwarnmsg_impl")
 )
+# One recording block at a time in the process: the platform validates in threads, and
+# a block entered while another is open would save that one's state and restore it
+# last, leaving "always" and a dead log in force for every later warning (and a parse's
+# warnings in the other's log). Reentrant: a parse never nests one, but a lock must
+# not be what hangs a validation if it ever did.
+_LOCK = threading.RLock()
 
 
 def recorded_warnings() -> AbstractContextManager[list[warnings.WarningMessage]]:
     """A ``with`` block recording every warning raised in it, shown or not before.
 
     Enter it for the list the warnings are appended to; on exit, the filters and the
-    display functions in force before are restored (not thread-safe, as
-    ``catch_warnings`` is not).
+    display functions in force before are restored. Blocks in several threads run one
+    after another (``catch_warnings`` elsewhere in the process is not serialized).
     """
     return _Recorder() if _SHORT else _standard()
 
@@ -47,6 +54,7 @@ class _Recorder:
     __slots__ = ("_filters", "_impl", "_show")
 
     def __enter__(self) -> list[warnings.WarningMessage]:
+        _LOCK.acquire()
         module: object = warnings
         self._filters = warnings.filters
         self._show = warnings.showwarning
@@ -70,11 +78,12 @@ class _Recorder:
         module._filters_mutated()  # type: ignore[attr-defined]
         warnings.showwarning = self._show
         module._showwarnmsg_impl = self._impl  # type: ignore[attr-defined]
+        _LOCK.release()
 
 
 @contextmanager
 def _standard() -> Iterator[list[warnings.WarningMessage]]:
-    with warnings.catch_warnings(record=True) as log:
+    with _LOCK, warnings.catch_warnings(record=True) as log:
         warnings.simplefilter("always")
         assert log is not None  # record=True
         yield log

@@ -133,6 +133,9 @@ class IdempotencyMiddleware:
         self.owner_of = owner_of
         self.ttl = ttl
         self._in_flight: dict[str, str] = {}  # record id -> fingerprint of the body
+        # Answers complete and to be kept whose request is still in flight (being sent):
+        # a retry meanwhile (its client's read timed out) gets the answer, not a 409.
+        self._answered: dict[str, list[Message]] = {}
         self._memory: OrderedDict[str, tuple[float, list[Message]]] = OrderedDict()
         self._next_purge = 0.0
 
@@ -174,6 +177,7 @@ class IdempotencyMiddleware:
             await self._run(scope, receive, body, send, record_id, fingerprint)
         finally:
             del self._in_flight[record_id]
+            self._answered.pop(record_id, None)
 
     def _claim(self, record_id: str, fingerprint: str) -> list[Message] | None:
         """Mark ``record_id`` in flight and return None, or the answer to give instead."""
@@ -194,6 +198,9 @@ class IdempotencyMiddleware:
                 "idempotency_key_reused",
             )
         if found is None:
+            answered = self._answered.get(record_id)
+            if answered is not None:
+                return answered
             return _json_response(
                 409,
                 "A request with this Idempotency-Key is still running; retry later.",
@@ -252,21 +259,32 @@ class IdempotencyMiddleware:
             if message.get("more_body", False):
                 return
             answer = b"".join(chunks)
+            keep = start["status"] < 500 and start["status"] not in _NOT_KEPT
+            if keep:
+                headers = _kept_headers(start)
+                self._answered[record_id] = _replay(start["status"], headers, answer)
             try:
                 await send(start)
                 await send({"type": "http.response.body", "body": answer})
             finally:
                 # Stored once handed to the server, which writes it to the socket at
-                # once: the client reads the answer while it is stored, not after. No
-                # retry is served in between: the key is in flight until this returns.
-                if start["status"] < 500 and start["status"] not in _NOT_KEPT:
-                    self._keep(record_id, fingerprint, start, answer)
+                # once: the client reads the answer while it is stored, not after. A
+                # retry in between (the key is in flight until this returns) is given
+                # the answer from _answered.
+                if keep:
+                    self._keep(record_id, fingerprint, start, answer, headers)
 
         await self.app(scope, replay_receive, capture)
 
-    def _keep(self, record_id: str, fingerprint: str, start: Message, body: bytes) -> None:
+    def _keep(
+        self,
+        record_id: str,
+        fingerprint: str,
+        start: Message,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
         status: int = start["status"]
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"x-request-id"]
         now = time.time()
         record: dict[str, Any] = {
             "id": record_id,
@@ -303,6 +321,11 @@ class IdempotencyMiddleware:
             del self._memory[oldest]
         kept = self._memory.get(record_id)
         return None if kept is None else kept[1]
+
+
+def _kept_headers(start: Message) -> list[tuple[bytes, bytes]]:
+    """The headers an answer is replayed with: its own but the request's id."""
+    return [(k, v) for k, v in start.get("headers", []) if k.lower() != b"x-request-id"]
 
 
 async def _read_body(receive: Receive) -> bytes:
