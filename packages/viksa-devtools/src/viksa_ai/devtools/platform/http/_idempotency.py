@@ -242,9 +242,9 @@ class IdempotencyMiddleware:
         streaming = False
 
         async def capture(message: Message) -> None:
-            # A non-stream answer is held back until complete, then kept whether or not
-            # sending it works: a connection lost meanwhile (a client's reason to retry)
-            # cannot lose it.
+            # Non-stream answers are held back until kept, so a connection lost while
+            # sending them (a client's reason to retry) cannot lose the answer, nor can
+            # the platform stopping (kill -9) once its client has it.
             nonlocal start, streaming
             if message["type"] == "http.response.start":
                 start = message
@@ -259,20 +259,13 @@ class IdempotencyMiddleware:
             if message.get("more_body", False):
                 return
             answer = b"".join(chunks)
-            keep = start["status"] < 500 and start["status"] not in _NOT_KEPT
-            if keep:
+            if start["status"] < 500 and start["status"] not in _NOT_KEPT:
                 headers = _kept_headers(start)
+                self._keep(record_id, fingerprint, start, answer, headers)
+                # A retry while it is sent (the key is in flight until then) gets it too.
                 self._answered[record_id] = _replay(start["status"], headers, answer)
-            try:
-                await send(start)
-                await send({"type": "http.response.body", "body": answer})
-            finally:
-                # Stored once handed to the server, which writes it to the socket at
-                # once: the client reads the answer while it is stored, not after. A
-                # retry in between (the key is in flight until this returns) is given
-                # the answer from _answered.
-                if keep:
-                    self._keep(record_id, fingerprint, start, answer, headers)
+            await send(start)
+            await send({"type": "http.response.body", "body": answer})
 
         await self.app(scope, replay_receive, capture)
 
