@@ -4,10 +4,11 @@ Keys are scoped to the caller (the credential: the user of a token or the key it
 its account, org and project, and the ``X-Tenant-*`` headers), the method and the path.
 The first request with a key runs and its answer is kept (except authentication
 failures, rate limits and server errors, which a retry should get a fresh chance at); a
-later request with the same key gets the kept answer with ``Idempotent-Replayed: true``;
-one that arrives while the first still runs gets 409; one with a different body or query
-gets 422. Streams are never kept, and the dashboard's and ``/_dev/`` routes (whose
-credential is no bearer token) ignore keys.
+later request with the same key gets the kept answer with ``Idempotent-Replayed: true``
+(also while the first answer is still being sent); one that arrives while the first
+still runs gets 409; one with a different body or query gets 422. Streams are never
+kept, and the dashboard's and ``/_dev/`` routes (whose credential is no bearer token)
+ignore keys.
 
 Which keys are in flight is known to this process only (no request outlives it). Kept
 answers go to the database, where they expire after the platform's ``idempotency_ttl``
